@@ -1,0 +1,25 @@
+/*
+ * Post and delivery identifiers. A post id is 1..128 characters from
+ * [A-Za-z0-9._:@+-] (no '/', which separates a delivery id
+ * "<post id>/<channel>"). Generated ids are sortable by creation time.
+ */
+#ifndef SMM_POSTID_H
+#define SMM_POSTID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POSTID_MAX 128
+/* Generated ids: 10 Crockford base32 chars of ms time + 6 random = 16. */
+#define POSTID_GEN_LEN 17
+
+/* 1 if s is a valid post id (or channel name: same alphabet), else 0. */
+int postid_valid(const char *s);
+
+/*
+ * Write a new sortable id for time now_ms into out (POSTID_GEN_LEN), using
+ * rnd for the random part (the caller supplies entropy).
+ */
+void postid_generate(int64_t now_ms, uint64_t rnd, char *out);
+
+#endif
