@@ -1,1 +1,455 @@
-/* placeholder: being written */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "proto.h"
+#include "smm/protocol.h"
+#include "smmd.h"
+#include "store.h"
+
+#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_IDLE_MS     (5 * 60 * 1000)
+/* A client that stops reading its replies is dropped past this. */
+#define CONTROL_MAX_QUEUED (16 * 1024 * 1024)
+
+struct client {
+	uv_pipe_t pipe;
+	uv_timer_t idle;
+	struct control *ctl;
+	struct client *prev, *next;
+	char *buf; /* SMM_MAX_LINE bytes: one partial line */
+	size_t len;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	unsigned refs;         /* replies queued or being written */
+	unsigned handles_open; /* pipe and idle timer */
+	int dead;              /* closing: ignore input, free at refs 0 */
+};
+
+struct control {
+	struct smmd *d;
+	uv_pipe_t server;
+	char *path;
+	struct client *clients;
+	size_t nclients;
+	int closing;
+};
+
+/* A reply waiting for the store's commit, then for the socket. */
+struct reply {
+	uv_write_t req;
+	struct client *c;
+	char *line;
+	size_t len;
+	int close_after;
+};
+
+static void client_close(struct client *c);
+
+/* Freed once closed, with both handles gone and no reply pending. */
+static void client_maybe_free(struct client *c)
+{
+	if (c->dead && c->refs == 0 && c->handles_open == 0) {
+		free(c->buf);
+		free(c);
+	}
+}
+
+static void client_release(struct client *c)
+{
+	c->refs--;
+	client_maybe_free(c);
+}
+
+static void client_handle_closed(uv_handle_t *h)
+{
+	struct client *c = h->data;
+
+	c->handles_open--;
+	client_maybe_free(c);
+}
+
+static void client_close(struct client *c)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->nclients--;
+	uv_close((uv_handle_t *)&c->pipe, client_handle_closed);
+	uv_close((uv_handle_t *)&c->idle, client_handle_closed);
+}
+
+static void reply_written(uv_write_t *req, int status)
+{
+	struct reply *r = req->data;
+	struct client *c = r->c;
+
+	if ((status < 0 || r->close_after) && !c->dead)
+		client_close(c);
+	free(r->line);
+	free(r);
+	client_release(c);
+}
+
+/* Runs after the commit: what the reply says is now durable. */
+static void reply_send(void *arg)
+{
+	struct reply *r = arg;
+	struct client *c = r->c;
+	uv_buf_t b = uv_buf_init(r->line, (unsigned)r->len);
+
+	if (c->dead || uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
+	                       CONTROL_MAX_QUEUED) {
+		if (!c->dead)
+			log_warnx("control: client pid %ld is not reading its "
+			          "replies; dropping it",
+			          (long)c->pid);
+		client_close(c);
+		goto drop;
+	}
+	r->req.data = r;
+	if (uv_write(&r->req, (uv_stream_t *)&c->pipe, &b, 1, reply_written) <
+	    0) {
+		client_close(c);
+		goto drop;
+	}
+	return;
+drop:
+	free(r->line);
+	free(r);
+	client_release(c);
+}
+
+static void queue_reply(struct client *c, char *line, size_t len,
+                        int close_after)
+{
+	struct reply *r;
+
+	if (line == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
+		free(line);
+		client_close(c);
+		return;
+	}
+	r->c = c;
+	r->line = line;
+	r->len = len;
+	r->close_after = close_after;
+	c->refs++;
+	/* Every reply waits for the turn's commit; that keeps them in order. */
+	if (store_after_commit(c->ctl->d->store, reply_send, r) < 0)
+		reply_send(r);
+}
+
+static void reply_error(struct client *c, json_int_t id, const char *code,
+                        const char *msg, int close_after)
+{
+	size_t len;
+	char *line = proto_reply_error(id, code, msg, &len);
+
+	queue_reply(c, line, len, close_after);
+}
+
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	struct proto_request req;
+	const char *code = NULL;
+	char msg[1024];
+	json_t *result = NULL;
+	size_t out_len;
+	char *out;
+
+	if (proto_parse_request(line, len, &req, &code, msg, sizeof(msg)) < 0) {
+		reply_error(c, req.id, code, msg, 0);
+		proto_request_clear(&req);
+		return;
+	}
+	if (command_run(c->ctl->d, &req, &result, &code, msg, sizeof(msg)) <
+	    0) {
+		reply_error(c, req.id, code, msg, 0);
+	} else {
+		out = proto_reply_ok(req.id, result, &out_len);
+		queue_reply(c, out, out_len, 0);
+	}
+	json_decref(result);
+	proto_request_clear(&req);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct client *c = h->data;
+
+	*b = uv_buf_init(c->buf + c->len, (unsigned)(SMM_MAX_LINE - c->len));
+}
+
+static void on_idle(uv_timer_t *t)
+{
+	struct client *c = t->data;
+
+	reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
+	            "idle for too long: closing the connection", 1);
+	uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct client *c = s->data;
+	char *nl, *start;
+
+	if (c->dead)
+		return;
+	if (nread < 0) {
+		/* A half-closed peer can still read why its line was dropped.
+		 */
+		if (nread == UV_EOF && c->len > 0)
+			reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
+			            "connection closed in the middle of a "
+			            "request line",
+			            1);
+		else
+			client_close(c);
+		uv_read_stop(s);
+		return;
+	}
+	if (nread == 0)
+		return;
+	uv_timer_again(&c->idle);
+	c->len += (size_t)nread;
+	start = c->buf;
+	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf))) !=
+	       NULL) {
+		handle_line(c, start, (size_t)(nl - start));
+		start = nl + 1;
+		if (c->dead)
+			return;
+	}
+	c->len -= (size_t)(start - c->buf);
+	memmove(c->buf, start, c->len);
+	if (c->len == SMM_MAX_LINE) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+		         "request line longer than %d bytes: closing the "
+		         "connection",
+		         SMM_MAX_LINE);
+		reply_error(c, 0, SMM_ERR_LINE_TOO_LONG, msg, 1);
+		uv_read_stop(s);
+		c->len = 0;
+	}
+}
+
+/* Root, smmd's own user, and members of control_group may talk to us. */
+static int peer_allowed(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	if (cfg->control_group == NULL)
+		return 0;
+	if (gid == cfg->control_gid)
+		return 1;
+	if ((pw = getpwuid(uid)) == NULL ||
+	    (gr = getgrgid(cfg->control_gid)) == NULL)
+		return 0;
+	for (char **m = gr->gr_mem; *m; m++)
+		if (strcmp(*m, pw->pw_name) == 0)
+			return 1;
+	return 0;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct control *ctl = server->data;
+	struct client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (status < 0) {
+		log_warnx("control: accept: %s", uv_strerror(status));
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->buf = malloc(SMM_MAX_LINE)) == NULL) {
+		free(c);
+		log_warnx("control: out of memory accepting a client");
+		return;
+	}
+	c->ctl = ctl;
+	uv_pipe_init(ctl->d->loop, &c->pipe, 0);
+	uv_timer_init(ctl->d->loop, &c->idle);
+	c->pipe.data = c->idle.data = c;
+	c->handles_open = 2;
+	c->refs = 0;
+	c->next = ctl->clients;
+	if (ctl->clients)
+		ctl->clients->prev = c;
+	ctl->clients = c;
+	ctl->nclients++;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+		client_close(c);
+		return;
+	}
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("control: cannot read peer credentials");
+		client_close(c);
+		return;
+	}
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	if (!peer_allowed(ctl->d->cfg, c->uid, c->gid)) {
+		log_warnx(
+		        "control: refused uid %ld (pid %ld): not root, smmd's "
+		        "user or in control_group",
+		        (long)c->uid, (long)c->pid);
+		reply_error(c, 0, SMM_ERR_PERMISSION,
+		            "permission denied: ask to be added to smmd's "
+		            "control_group",
+		            1);
+		return;
+	}
+	if (ctl->nclients > CONTROL_MAX_CLIENTS) {
+		reply_error(c, 0, SMM_ERR_INTERNAL,
+		            "too many clients: try again shortly", 1);
+		return;
+	}
+	uv_timer_start(&c->idle, on_idle, CONTROL_IDLE_MS, CONTROL_IDLE_MS);
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* A socket file that nobody answers on is stale; a live one is not ours. */
+static int clear_stale_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path '%s' is too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen, "another smmd is listening on '%s'",
+		         path);
+		return -1;
+	}
+	if (errno == ECONNREFUSED && unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale socket '%s': %s",
+		         path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int make_parent_dir(const char *path, char *err, size_t errlen)
+{
+	char *dir = strdup(path), *slash;
+	int r = 0;
+
+	if (dir == NULL)
+		return -1;
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create '%s': %s", dir,
+			         strerror(errno));
+			r = -1;
+		}
+	}
+	free(dir);
+	return r;
+}
+
+int control_listen(struct smmd *d, const char *path, struct control **out,
+                   char *err, size_t errlen)
+{
+	struct control *ctl;
+	mode_t old;
+	int r;
+
+	if (make_parent_dir(path, err, errlen) < 0 ||
+	    clear_stale_socket(path, err, errlen) < 0)
+		return -1;
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->path = strdup(path)) == NULL) {
+		free(ctl);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ctl->d = d;
+	uv_pipe_init(d->loop, &ctl->server, 0);
+	ctl->server.data = ctl;
+	/* Never world-accessible, not even for the instant before chmod. */
+	old = umask(0117);
+	r = uv_pipe_bind(&ctl->server, path);
+	umask(old);
+	if (r < 0)
+		goto bad;
+	if (d->cfg->control_group &&
+	    chown(path, (uid_t)-1, d->cfg->control_gid) < 0)
+		log_warn("control: cannot give '%s' to group '%s'", path,
+		         d->cfg->control_group);
+	if ((r = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection)) < 0)
+		goto bad;
+	*out = ctl;
+	return 0;
+bad:
+	snprintf(err, errlen, "cannot listen on '%s': %s", path,
+	         uv_strerror(r));
+	control_close(ctl);
+	return -1;
+}
+
+static void server_closed(uv_handle_t *h)
+{
+	struct control *ctl = h->data;
+
+	free(ctl->path);
+	free(ctl);
+}
+
+void control_close(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients)
+		client_close(ctl->clients);
+	ctl->closing = 1;
+	unlink(ctl->path);
+	/* The handle is embedded: ctl is freed by the close callback. */
+	uv_close((uv_handle_t *)&ctl->server, server_closed);
+}
+
+size_t control_clients(const struct control *ctl)
+{
+	return ctl->nclients;
+}

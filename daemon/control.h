@@ -1,1 +1,22 @@
-/* placeholder */
+/*
+ * The control socket: a Unix stream socket speaking newline-delimited JSON
+ * (include/smm/protocol.h). Fails closed: peer credentials are read at
+ * accept and checked before any command runs; line length, clients and
+ * idle time are bounded; bad input gets an error reply, never a crash.
+ */
+#ifndef SMMD_CONTROL_H
+#define SMMD_CONTROL_H
+
+#include <stddef.h>
+
+struct smmd;
+struct control;
+
+/* Bind path (refusing if a live smmd answers there). 0 or -1 with err. */
+int control_listen(struct smmd *, const char *path, struct control **out,
+                   char *err, size_t errlen);
+/* Stop accepting, drop every client, unlink the socket; frees itself. */
+void control_close(struct control *);
+size_t control_clients(const struct control *);
+
+#endif

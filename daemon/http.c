@@ -1,1 +1,446 @@
-/* placeholder: being written */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+/* One watched socket: created on curl's POLL_IN/OUT, closed on REMOVE. */
+struct http_sock {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct http *http;
+	struct http_sock *prev, *next;
+};
+
+/*
+ * One transfer. Easy handles are recycled through a free list: creating one
+ * per delivery costs more than the request itself on loopback.
+ */
+struct transfer {
+	CURL *easy;
+	struct http *http;
+	struct http_request req;
+	http_done_cb done;
+	void *arg;
+	uint64_t started_ns;
+	char *body;
+	size_t body_len;
+	char retry_after[64];
+	int has_retry_after;
+	char errbuf[CURL_ERROR_SIZE];
+	struct transfer *prev, *next;
+};
+
+struct http {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	struct http_sock *socks;
+	struct transfer *active;
+	struct transfer *spare;
+	size_t in_flight;
+	int closing;
+	unsigned pending_closes;
+	void (*closed)(void *);
+	void *closed_arg;
+};
+
+static void check_done(struct http *h);
+
+static void list_remove(struct transfer **head, struct transfer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		*head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+}
+
+static void list_push(struct transfer **head, struct transfer *t)
+{
+	t->prev = NULL;
+	t->next = *head;
+	if (*head)
+		(*head)->prev = t;
+	*head = t;
+}
+
+void http_request_clear(struct http_request *req)
+{
+	free(req->url);
+	curl_slist_free_all(req->headers);
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+static void maybe_closed(struct http *h)
+{
+	if (h->closing && h->pending_closes == 0 && h->closed)
+		h->closed(h->closed_arg);
+}
+
+static void sock_closed(uv_handle_t *handle)
+{
+	struct http_sock *s = handle->data;
+	struct http *h = s->http;
+
+	free(s);
+	h->pending_closes--;
+	maybe_closed(h);
+}
+
+static void sock_close(struct http_sock *s)
+{
+	struct http *h = s->http;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->socks = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	uv_poll_stop(&s->poll);
+	h->pending_closes++;
+	uv_close((uv_handle_t *)&s->poll, sock_closed);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events)
+{
+	struct http_sock *s = poll->data;
+	struct http *h = s->http;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, s->fd, flags, &running);
+	check_done(h);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
+                     void *socketp)
+{
+	struct http *h = userp;
+	struct http_sock *s = socketp;
+	int events = 0;
+
+	if (action == CURL_POLL_REMOVE) {
+		if (s) {
+			curl_multi_assign(h->multi, fd, NULL);
+			sock_close(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->fd = fd;
+		s->http = h;
+		if (uv_poll_init_socket(h->loop, &s->poll, fd) < 0) {
+			free(s);
+			return -1;
+		}
+		s->poll.data = s;
+		s->next = h->socks;
+		if (h->socks)
+			h->socks->prev = s;
+		h->socks = s;
+		curl_multi_assign(h->multi, fd, s);
+	}
+	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+		events |= UV_READABLE;
+	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+		events |= UV_WRITABLE;
+	return uv_poll_start(&s->poll, events, on_poll) < 0 ? -1 : 0;
+}
+
+static void on_timeout(uv_timer_t *timer)
+{
+	struct http *h = timer->data;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+}
+
+/* curl asks to be woken after timeout_ms; -1 means never. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+
+	if (h->closing)
+		return 0;
+	if (timeout_ms < 0)
+		uv_timer_stop(&h->timer);
+	else
+		/* Never call curl from here: the loop runs on_timeout. */
+		uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb, room;
+
+	/* Keep at most HTTP_BODY_CAP; the rest is read and dropped. */
+	room = HTTP_BODY_CAP - t->body_len;
+	if (n < room)
+		room = n;
+	if (room > 0) {
+		memcpy(t->body + t->body_len, data, room);
+		t->body_len += room;
+		t->body[t->body_len] = '\0';
+	}
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb, vlen;
+	const char *v;
+
+	/* A new status line starts a new response (after 1xx): forget. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		t->has_retry_after = 0;
+		t->body_len = 0;
+		t->body[0] = '\0';
+		return n;
+	}
+	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		v = data + 12;
+		vlen = n - 12;
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen > 0 && (v[vlen - 1] == '\r' ||
+		                    v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen < sizeof(t->retry_after)) {
+			memcpy(t->retry_after, v, vlen);
+			t->retry_after[vlen] = '\0';
+			t->has_retry_after = 1;
+		}
+	}
+	return n;
+}
+
+static struct transfer *transfer_get(struct http *h)
+{
+	struct transfer *t = h->spare;
+
+	if (t) {
+		list_remove(&h->spare, t);
+		curl_easy_reset(t->easy);
+	} else {
+		if ((t = calloc(1, sizeof(*t))) == NULL)
+			return NULL;
+		if ((t->body = malloc(HTTP_BODY_CAP + 1)) == NULL ||
+		    (t->easy = curl_easy_init()) == NULL) {
+			free(t->body);
+			free(t);
+			return NULL;
+		}
+		t->http = h;
+	}
+	t->body_len = 0;
+	t->body[0] = '\0';
+	t->has_retry_after = 0;
+	t->errbuf[0] = '\0';
+	return t;
+}
+
+static void transfer_put(struct http *h, struct transfer *t)
+{
+	http_request_clear(&t->req);
+	t->done = NULL;
+	t->arg = NULL;
+	list_push(&h->spare, t);
+}
+
+static void transfer_free(struct transfer *t)
+{
+	http_request_clear(&t->req);
+	curl_easy_cleanup(t->easy);
+	free(t->body);
+	free(t);
+}
+
+static void finish(struct http *h, struct transfer *t, CURLcode code)
+{
+	struct http_result res = {0};
+	http_done_cb done = t->done;
+	void *arg = t->arg;
+
+	curl_multi_remove_handle(h->multi, t->easy);
+	list_remove(&h->active, t);
+	h->in_flight--;
+
+	res.code = code;
+	if (code == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	else
+		res.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+	res.latency_ms = (double)(uv_hrtime() - t->started_ns) / 1e6;
+	res.body = t->body;
+	res.body_len = t->body_len;
+	res.retry_after = t->has_retry_after ? t->retry_after : NULL;
+	/* res borrows t->body: recycle t only after done has run. */
+	done(arg, &res);
+	transfer_put(h, t);
+}
+
+/* Drain every finished transfer, after every socket_action. */
+static void check_done(struct http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		struct transfer *t;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		                  (char **)&t);
+		finish(h, t, msg->data.result);
+	}
+}
+
+struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
+                      size_t errlen)
+{
+	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+	struct http *h;
+
+	/* A blocking resolver would stall every timer on the loop. */
+	if (!(info->features & CURL_VERSION_ASYNCHDNS)) {
+		snprintf(err, errlen,
+		         "libcurl %s was built without asynchronous DNS; "
+		         "smmd needs it (a blocking lookup would stall the "
+		         "schedule)",
+		         info->version);
+		return NULL;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		goto nomem;
+	h->loop = loop;
+	if ((h->multi = curl_multi_init()) == NULL) {
+		free(h);
+		goto nomem;
+	}
+	uv_timer_init(loop, &h->timer);
+	h->timer.data = h;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/* Keep a warm connection for every request that may be in flight. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_in_flight);
+	return h;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+int http_submit(struct http *h, struct http_request *req, http_done_cb done,
+                void *arg)
+{
+	struct transfer *t;
+	CURL *e;
+
+	if (h->closing)
+		return -ECANCELED;
+	if ((t = transfer_get(h)) == NULL)
+		return -ENOMEM;
+	t->req = *req;
+	memset(req, 0, sizeof(*req));
+	t->done = done;
+	t->arg = arg;
+	e = t->easy;
+	curl_easy_setopt(e, CURLOPT_URL, t->req.url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	                 (curl_off_t)t->req.body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req.headers);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->req.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 t->req.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	t->started_ns = uv_hrtime();
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		transfer_put(h, t);
+		return -EIO;
+	}
+	list_push(&h->active, t);
+	h->in_flight++;
+	return 0;
+}
+
+size_t http_in_flight(const struct http *h)
+{
+	return h->in_flight;
+}
+
+void http_abort_all(struct http *h)
+{
+	while (h->active) {
+		struct transfer *t = h->active;
+
+		snprintf(t->errbuf, sizeof(t->errbuf),
+		         "aborted: smmd is stopping");
+		finish(h, t, CURLE_ABORTED_BY_CALLBACK);
+	}
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+	struct http *h = handle->data;
+
+	h->pending_closes--;
+	maybe_closed(h);
+}
+
+void http_close(struct http *h, void (*closed)(void *), void *arg)
+{
+	h->closed = closed;
+	h->closed_arg = arg;
+	http_abort_all(h);
+	h->closing = 1;
+	/* Close cached connections; curl reports each socket's REMOVE. */
+	curl_multi_cleanup(h->multi);
+	h->multi = NULL;
+	while (h->socks)
+		sock_close(h->socks);
+	while (h->spare) {
+		struct transfer *t = h->spare;
+
+		list_remove(&h->spare, t);
+		transfer_free(t);
+	}
+	h->pending_closes++;
+	uv_close((uv_handle_t *)&h->timer, timer_closed);
+}
+
+void http_free(struct http *h)
+{
+	free(h);
+}

@@ -1,1 +1,59 @@
-/* placeholder */
+/*
+ * libcurl's multi interface driven by the libuv loop: curl tells us which
+ * sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake
+ * (CURLMOPT_TIMERFUNCTION); we poll them with uv_poll_t and one uv_timer_t
+ * and call curl_multi_socket_action. Nothing here blocks the loop.
+ */
+#ifndef SMMD_HTTP_H
+#define SMMD_HTTP_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <uv.h>
+
+/* Response bodies are read up to this much; the rest is discarded. */
+#define HTTP_BODY_CAP (64 * 1024)
+
+struct http_request {
+	char *url;                  /* owned */
+	struct curl_slist *headers; /* owned */
+	char *body;                 /* owned */
+	size_t body_len;
+	long timeout_ms;
+	long connect_timeout_ms;
+};
+
+struct http_result {
+	long status; /* 0: no HTTP response at all */
+	CURLcode code;
+	const char *error; /* curl's message when code != OK */
+	double latency_ms;
+	const char *body; /* NUL-terminated, up to HTTP_BODY_CAP */
+	size_t body_len;
+	const char *retry_after; /* the header's value, or NULL */
+};
+
+struct http;
+typedef void (*http_done_cb)(void *arg, const struct http_result *);
+
+/* Returns NULL if curl lacks asynchronous DNS or on allocation failure. */
+struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
+                      size_t errlen);
+/*
+ * Start req (whose buffers http now owns, freed after done runs). done is
+ * called exactly once, from the loop, never from inside http_submit.
+ * Returns 0 or a negative errno.
+ */
+int http_submit(struct http *, struct http_request *req, http_done_cb done,
+                void *arg);
+size_t http_in_flight(const struct http *);
+/* Abort every transfer (each done callback runs with
+ * CURLE_ABORTED_BY_CALLBACK). */
+void http_abort_all(struct http *);
+/* Close handles; closed is called once the last libuv handle is closed. */
+void http_close(struct http *, void (*closed)(void *), void *arg);
+void http_request_clear(struct http_request *);
+/* After http_close has reported closed. */
+void http_free(struct http *);
+
+#endif

@@ -1,1 +1,39 @@
-/* placeholder */
+/*
+ * Logging in the OpenBSD shape. One line per event:
+ *   2026-11-22T10:00:00.123Z info publish: post 'p1' channel 'demo' ...
+ * to stderr (buffered, flushed once per loop turn by log_flush) or to syslog
+ * when smmd runs detached. Library-ish code returns errors; the caller that
+ * decides what to do logs them, once.
+ */
+#ifndef SMMD_LOG_H
+#define SMMD_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* to_syslog: after daemonizing; verbose: include debug messages. */
+void log_init(int to_syslog, int verbose);
+void log_set_verbose(int verbose);
+/* Write what is buffered; called at the end of every loop turn. */
+void log_flush(void);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_msg(enum log_level, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+/* Before the loop runs or on a broken invariant only. */
+void fatal(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

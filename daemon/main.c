@@ -1,4 +1,372 @@
-int main(void)
+/*
+ * smmd: fires each queued social-media post at its time through its
+ * channel's publisher. One libuv loop; SQLite for state; libcurl's multi
+ * interface for HTTP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "control.h"
+#include "dispatch.h"
+#include "http.h"
+#include "log.h"
+#include "sched.h"
+#include "smmd.h"
+#include "store.h"
+#include "wallclock.h"
+
+/* The loop-side pieces main itself owns. */
+struct runtime {
+	struct smmd d;
+	uv_loop_t loop;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_prepare_t flush_prepare;
+	uv_check_t flush_check;
+	uv_timer_t grace;
+	int ready_fd; /* to the waiting parent, when detached */
+	int shut_down;
+};
+
+static void usage(FILE *out)
 {
+	fprintf(out,
+	        "usage: smmd [-fv] [-c FILE]\n"
+	        "       smmd --check-config [-c FILE]\n"
+	        "       smmd --version | --help\n"
+	        "\n"
+	        "Publishes queued social-media posts at their time through\n"
+	        "each channel's webhook.\n"
+	        "\n"
+	        "  -c, --config FILE   configuration (default %s)\n"
+	        "  -f, --foreground    stay in the foreground and log to stderr\n"
+	        "                      (otherwise detach once ready and log to syslog)\n"
+	        "  -n, --check-config  validate the configuration, print every\n"
+	        "                      error as FILE:LINE:COLUMN: message, and exit\n"
+	        "                      0 (valid) or 1\n"
+	        "  -v, --verbose       log debug messages too\n"
+	        "  -V, --version       print the version and exit\n"
+	        "  -h, --help          print this help and exit\n"
+	        "\n"
+	        "Signals: SIGTERM/SIGINT stop (in-flight requests get shutdown_grace\n"
+	        "to finish), SIGHUP reloads the configuration.\n",
+	        CONFIG_DEFAULT_PATH);
+}
+
+static void print_errors(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->len; i++)
+		fprintf(stderr, "%s\n", errs->lines[i]);
+	fflush(stderr);
+}
+
+/* Make every durable write of this loop turn durable, then let it show. */
+static void end_of_turn(struct runtime *rt);
+
+static void on_prepare(uv_prepare_t *h)
+{
+	end_of_turn(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+	end_of_turn(h->data);
+}
+
+static void close_quietly(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void http_closed(void *arg)
+{
+	(void)arg;
+}
+
+/* Everything in flight is settled: close the handles; uv_run returns. */
+static void finish_shutdown(struct runtime *rt)
+{
+	struct smmd *d = &rt->d;
+
+	rt->shut_down = 1;
+	if (store_flush(d->store) < 0)
+		log_error("store: the last commit failed");
+	close_quietly((uv_handle_t *)&rt->grace);
+	close_quietly((uv_handle_t *)&rt->sig_term);
+	close_quietly((uv_handle_t *)&rt->sig_int);
+	close_quietly((uv_handle_t *)&rt->sig_hup);
+	close_quietly((uv_handle_t *)&rt->flush_prepare);
+	close_quietly((uv_handle_t *)&rt->flush_check);
+	wallclock_close(d->clock);
+	d->clock = NULL;
+	http_close(d->http, http_closed, NULL);
+}
+
+static void end_of_turn(struct runtime *rt)
+{
+	struct smmd *d = &rt->d;
+
+	if (rt->shut_down)
+		return;
+	if (store_flush(d->store) < 0)
+		/* Crash-only: SQLite rolls back; nothing unrecorded was sent.
+		 */
+		fatalx("store: commit failed (disk full or failing?); "
+		       "stopping so nothing is sent that isn't recorded");
+	if (d->stopping && d->in_flight == 0)
+		finish_shutdown(rt);
+	log_flush();
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+	struct runtime *rt = t->data;
+
+	log_warnx("shutdown: %zu requests still in flight after the grace "
+	          "period; they will be retried with the same webhook-id "
+	          "after restart",
+	          rt->d.in_flight);
+	http_abort_all(rt->d.http);
+}
+
+static void begin_shutdown(struct runtime *rt, const char *why)
+{
+	struct smmd *d = &rt->d;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_info("shutdown: %s; %zu requests in flight", why, d->in_flight);
+	control_close(d->control);
+	d->control = NULL;
+	dispatch_arm(d);
+	if (d->in_flight > 0)
+		uv_timer_start(&rt->grace, on_grace_over,
+		               (uint64_t)d->cfg->shutdown_grace_ms, 0);
+}
+
+static void reload(struct runtime *rt)
+{
+	struct smmd *d = &rt->d;
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	if (config_load(d->config_path, &cfg, &errs) < 0) {
+		log_error("config: reload of '%s' failed; keeping the running "
+		          "configuration",
+		          d->config_path);
+		for (size_t i = 0; i < errs.len; i++)
+			log_error("%s", errs.lines[i]);
+		config_errors_clear(&errs);
+		return;
+	}
+	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||
+	    strcmp(cfg->socket_path, d->cfg->socket_path) != 0)
+		log_warnx("config: state_dir and socket changes take effect at "
+		          "the next restart");
+	config_unref(d->cfg);
+	d->cfg = cfg;
+	log_info("config: reloaded '%s': %zu channels", d->config_path,
+	         cfg->nchannels);
+	/* max_in_flight may have grown. */
+	dispatch_run_due(d);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct runtime *rt = h->data;
+
+	if (signum == SIGHUP)
+		reload(rt);
+	else
+		begin_shutdown(rt, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* Detach; the parent exits 0 only once the child says it is ready. */
+static int detach(void)
+{
+	int fds[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		fatal("pipe");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	if (setsid() < 0)
+		fatal("setsid");
+	return fds[1];
+}
+
+static void announce_ready(struct runtime *rt)
+{
+	int fd;
+
+	if (rt->ready_fd < 0)
+		return;
+	log_flush();
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_init(1, 0);
+	if (write(rt->ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the parent we are ready");
+	close(rt->ready_fd);
+	rt->ready_fd = -1;
+}
+
+static void start_signal(struct runtime *rt, uv_signal_t *h, int signum)
+{
+	uv_signal_init(&rt->loop, h);
+	h->data = rt;
+	if (uv_signal_start(h, on_signal, signum) < 0)
+		fatalx("cannot handle signal %d", signum);
+}
+
+static int run(struct runtime *rt, int verbose)
+{
+	struct smmd *d = &rt->d;
+	char err[512];
+	int r;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("cannot initialise libcurl");
+	if ((r = uv_loop_init(&rt->loop)) < 0)
+		fatalx("loop: %s", uv_strerror(r));
+	d->loop = &rt->loop;
+	d->started_ms = wallclock_now_ms();
+	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
+		fatalx("store: %s", err);
+	if ((d->sched = sched_new()) == NULL)
+		fatalx("out of memory");
+	if ((d->http = http_new(d->loop, d->cfg->max_in_flight, err,
+	                        sizeof(err))) == NULL)
+		fatalx("http: %s", err);
+	if ((r = wallclock_new(d->loop, dispatch_run_due, d, &d->clock)) < 0)
+		fatalx("timer: %s", strerror(-r));
+	if (dispatch_load(d) < 0)
+		fatalx("store: cannot load the schedule");
+	if (control_listen(d, d->cfg->socket_path, &d->control, err,
+	                   sizeof(err)) < 0)
+		fatalx("control: %s", err);
+	start_signal(rt, &rt->sig_term, SIGTERM);
+	start_signal(rt, &rt->sig_int, SIGINT);
+	start_signal(rt, &rt->sig_hup, SIGHUP);
+	uv_timer_init(d->loop, &rt->grace);
+	rt->grace.data = rt;
+	uv_prepare_init(d->loop, &rt->flush_prepare);
+	rt->flush_prepare.data = rt;
+	uv_prepare_start(&rt->flush_prepare, on_prepare);
+	uv_check_init(d->loop, &rt->flush_check);
+	rt->flush_check.data = rt;
+	uv_check_start(&rt->flush_check, on_check);
+	/* The delivery queue must be durable before we say we are up. */
+	if (store_flush(d->store) < 0)
+		fatalx("store: commit failed");
+	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
+	         PACKAGE_VERSION, d->cfg->nchannels, d->cfg->socket_path,
+	         d->cfg->state_dir);
+	log_flush();
+	announce_ready(rt);
+	log_set_verbose(verbose);
+
+	uv_run(d->loop, UV_RUN_DEFAULT);
+
+	log_info("shutdown: done");
+	log_flush();
+	store_close(d->store);
+	sched_free(d->sched);
+	http_free(d->http);
+	config_unref(d->cfg);
+	curl_global_cleanup();
+	if (uv_loop_close(d->loop) != 0) {
+		log_error("shutdown: the loop still had handles open");
+		return 1;
+	}
 	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"foreground", no_argument, NULL, 'f'},
+	        {"check-config", no_argument, NULL, 'n'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct runtime rt = {.ready_fd = -1};
+	struct config_errors errs = {0};
+	const char *path = CONFIG_DEFAULT_PATH;
+	int ch, foreground = 0, check_only = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("smmd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 64;
+	}
+	/* A peer that hangs up must be an error return, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(0, verbose);
+	rt.d.config_path = path;
+	if (config_load(path, &rt.d.cfg, &errs) < 0) {
+		print_errors(&errs);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: valid (%zu channel%s)\n", path, rt.d.cfg->nchannels,
+		       rt.d.cfg->nchannels == 1 ? "" : "s");
+		config_unref(rt.d.cfg);
+		return 0;
+	}
+	/* Fork before libuv or curl start threads. */
+	if (!foreground)
+		rt.ready_fd = detach();
+	return run(&rt, verbose);
 }

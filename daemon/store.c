@@ -1,1 +1,893 @@
-/* placeholder: being written */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "postid.h"
+#include "store.h"
+#include "timeparse.h"
+
+/*
+ * Forward migrations: entry i brings the schema from version i to i + 1
+ * (PRAGMA user_version). Never edit an entry once released; append.
+ */
+static const char *const migrations[] = {
+        "CREATE TABLE posts ("
+        "  id TEXT PRIMARY KEY,"
+        "  source TEXT NOT NULL,"
+        "  text TEXT NOT NULL,"
+        "  link TEXT,"
+        "  campaign TEXT,"
+        "  media TEXT NOT NULL DEFAULT '[]',"
+        "  created_ms INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE deliveries ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
+        "    'retry_wait', 'published', 'failed', 'cancelled')),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);"
+        "CREATE TABLE attempts ("
+        "  delivery_id TEXT NOT NULL REFERENCES deliveries(id),"
+        "  n INTEGER NOT NULL,"
+        "  started_ms INTEGER NOT NULL,"
+        "  finished_ms INTEGER,"
+        "  http_status INTEGER,"
+        "  error TEXT,"
+        "  latency_ms REAL,"
+        "  PRIMARY KEY (delivery_id, n)"
+        ") WITHOUT ROWID;",
+};
+#define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_POST_EXISTS,
+	ST_POST_INSERT,
+	ST_DELIVERY_INSERT,
+	ST_DELIVERY_LOAD,
+	ST_MARK_PUBLISHING,
+	ST_ATTEMPT_INSERT,
+	ST_ATTEMPT_FINISH,
+	ST_RESULT,
+	ST_SET_STATE,
+	ST_DELIVERY_STATE,
+	ST_POST_DELIVERIES,
+	ST_CANCEL,
+	ST_PENDING,
+	ST_COUNTS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_POST_EXISTS] = "SELECT 1 FROM posts WHERE id = ?1",
+        [ST_POST_INSERT] = "INSERT INTO posts (id, source, text, link, "
+                           "campaign, media, created_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_DELIVERY_INSERT] =
+                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
+                "state, due_ms, updated_ms) "
+                "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
+        [ST_DELIVERY_LOAD] =
+                "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
+                "d.due_ms, d.attempts, p.text, p.link, p.campaign, p.media "
+                "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+                "WHERE d.id = ?1",
+        [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
+                               "attempts = ?2, next_ms = NULL, updated_ms = ?3 "
+                               "WHERE id = ?1",
+        [ST_ATTEMPT_INSERT] = "INSERT OR REPLACE INTO attempts (delivery_id, "
+                              "n, started_ms) VALUES (?1, ?2, ?3)",
+        [ST_ATTEMPT_FINISH] =
+                "UPDATE attempts SET finished_ms = ?3, http_status = ?4, "
+                "error = ?5, latency_ms = ?6 WHERE delivery_id = ?1 AND n = ?2",
+        [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
+                      "last_status = ?4, last_error = ?5, updated_ms = ?6 "
+                      "WHERE id = ?1",
+        [ST_SET_STATE] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
+                         "next_ms = NULL, updated_ms = ?4 WHERE id = ?1",
+        [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
+        [ST_POST_DELIVERIES] =
+                "SELECT id, state FROM deliveries WHERE post_id = ?1 "
+                "ORDER BY channel",
+        [ST_CANCEL] = "UPDATE deliveries SET state = 'cancelled', "
+                      "next_ms = NULL, updated_ms = ?2 WHERE id = ?1 AND "
+                      "state IN ('scheduled', 'retry_wait')",
+        [ST_PENDING] = "SELECT id, CASE state WHEN 'retry_wait' THEN "
+                       "coalesce(next_ms, due_ms) ELSE due_ms END "
+                       "FROM deliveries WHERE state IN ('scheduled', "
+                       "'retry_wait')",
+        [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
+};
+
+struct after_commit {
+	void (*cb)(void *);
+	void *arg;
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int lock_fd;
+	int in_txn;
+	struct after_commit *queue;
+	size_t queue_len;
+	size_t queue_cap;
+};
+
+static const char *const state_names[DS_COUNT] = {
+        [DS_SCHEDULED] = "scheduled",   [DS_PUBLISHING] = "publishing",
+        [DS_RETRY_WAIT] = "retry_wait", [DS_PUBLISHED] = "published",
+        [DS_FAILED] = "failed",         [DS_CANCELLED] = "cancelled",
+};
+
+const char *delivery_state_name(enum delivery_state s)
+{
+	return (unsigned)s < DS_COUNT ? state_names[s] : "unknown";
+}
+
+int delivery_state_parse(const char *name)
+{
+	for (int i = 0; i < DS_COUNT; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Reset and return a cached statement, ready for binding. */
+static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? strdup((const char *)v) : NULL;
+}
+
+/* Run a statement that returns no rows. */
+static int exec_done(struct store *s, sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return 0;
+}
+
+/* Open the turn's transaction on the first write. */
+static int begin(struct store *s)
+{
+	if (s->in_txn)
+		return 0;
+	if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
+		return -EIO;
+	s->in_txn = 1;
+	return 0;
+}
+
+int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
+{
+	if (s->queue_len == s->queue_cap) {
+		size_t cap = s->queue_cap ? s->queue_cap * 2 : 64;
+		struct after_commit *q = realloc(s->queue, cap * sizeof(*q));
+
+		if (q == NULL)
+			return -ENOMEM;
+		s->queue = q;
+		s->queue_cap = cap;
+	}
+	s->queue[s->queue_len].cb = cb;
+	s->queue[s->queue_len].arg = arg;
+	s->queue_len++;
+	return 0;
+}
+
+int store_pending(const struct store *s)
+{
+	return s->in_txn || s->queue_len > 0;
+}
+
+int store_flush(struct store *s)
+{
+	/* Callbacks may write and queue more: loop until both are empty. */
+	while (s->in_txn || s->queue_len > 0) {
+		size_t n = s->queue_len;
+		struct after_commit *batch;
+
+		if (s->in_txn) {
+			if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
+				return -1;
+			s->in_txn = 0;
+		}
+		if (n == 0)
+			continue;
+		/* Take the batch: callbacks may queue into a fresh one. */
+		batch = s->queue;
+		s->queue = NULL;
+		s->queue_len = s->queue_cap = 0;
+		for (size_t i = 0; i < n; i++)
+			batch[i].cb(batch[i].arg);
+		free(batch);
+	}
+	return 0;
+}
+
+static int migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int version;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto bad;
+	sqlite3_step(st);
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > (int)SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "the database has schema version %d, newer than this "
+		         "smmd knows (%zu): refusing to touch it",
+		         version, SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < (int)SCHEMA_VERSION; version++) {
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         version + 1);
+		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) !=
+		            SQLITE_OK ||
+		    sqlite3_exec(s->db, migrations[version], NULL, NULL,
+		                 &msg) != SQLITE_OK ||
+		    sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) !=
+		            SQLITE_OK) {
+			snprintf(err, errlen, "migration to schema %d: %s",
+			         version + 1, msg ? msg : "failed");
+			sqlite3_free(msg);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int store_open(const char *dir, struct store **out, char *err, size_t errlen)
+{
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+	                              "PRAGMA synchronous = FULL;"
+	                              "PRAGMA foreign_keys = ON;"
+	                              "PRAGMA busy_timeout = 5000;";
+	char path[4096];
+	struct store *s;
+	char *msg = NULL;
+
+	*out = NULL;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create state_dir '%s': %s", dir,
+		         strerror(errno));
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Two daemons on one store would publish everything twice. */
+	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         strerror(errno));
+		free(s);
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+		         "state_dir '%s' is in use by another smmd", dir);
+		close(s->lock_fd);
+		free(s);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/smmd.db", dir);
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                            SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto bad;
+	}
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
+		sqlite3_free(msg);
+		goto bad;
+	}
+	if (migrate(s, err, errlen) < 0)
+		goto bad;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i,
+			         sqlite3_errmsg(s->db));
+			goto bad;
+		}
+	*out = s;
+	return 0;
+bad:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		exec_done(s, stmt(s, ST_ROLLBACK));
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->queue);
+	free(s);
+}
+
+int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	char *media;
+	int r;
+
+	if (begin(s) < 0)
+		return -EIO;
+	st = stmt(s, ST_POST_EXISTS);
+	bind_text(st, 1, p->id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r == SQLITE_ROW)
+		return -EEXIST;
+	if (r != SQLITE_DONE)
+		return -EIO;
+
+	if ((media = json_dumps(p->media, JSON_COMPACT)) == NULL)
+		return -ENOMEM;
+	st = stmt(s, ST_POST_INSERT);
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->source);
+	bind_text(st, 3, p->text);
+	bind_text(st, 4, p->link);
+	bind_text(st, 5, p->campaign);
+	bind_text(st, 6, media);
+	sqlite3_bind_int64(st, 7, now_ms);
+	r = exec_done(s, st);
+	free(media);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < p->nchannels; i++) {
+		char id[POSTID_MAX * 2 + 2], msg_id[POSTID_GEN_LEN + 4];
+		uint64_t rnd;
+
+		snprintf(id, sizeof(id), "%s/%s", p->id, p->channels[i]);
+		/* The message id receivers deduplicate on: one per delivery. */
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -EIO;
+		memcpy(msg_id, "msg_", 4);
+		postid_generate(now_ms, rnd, msg_id + 4);
+		st = stmt(s, ST_DELIVERY_INSERT);
+		bind_text(st, 1, id);
+		bind_text(st, 2, p->id);
+		bind_text(st, 3, p->channels[i]);
+		bind_text(st, 4, msg_id);
+		sqlite3_bind_int64(st, 5, p->due_ms);
+		sqlite3_bind_int64(st, 6, now_ms);
+		if ((r = exec_done(s, st)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void store_delivery_clear(struct delivery_rec *rec)
+{
+	free(rec->id);
+	free(rec->post_id);
+	free(rec->channel);
+	free(rec->webhook_id);
+	free(rec->text);
+	free(rec->link);
+	free(rec->campaign);
+	json_decref(rec->media);
+	memset(rec, 0, sizeof(*rec));
+}
+
+int store_delivery_load(struct store *s, const char *id,
+                        struct delivery_rec *rec)
+{
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_LOAD);
+	const char *media;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return r == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	rec->id = col_strdup(st, 0);
+	rec->post_id = col_strdup(st, 1);
+	rec->channel = col_strdup(st, 2);
+	rec->webhook_id = col_strdup(st, 3);
+	rec->state =
+	        delivery_state_parse((const char *)sqlite3_column_text(st, 4));
+	rec->due_ms = sqlite3_column_int64(st, 5);
+	rec->attempts = (unsigned)sqlite3_column_int(st, 6);
+	rec->text = col_strdup(st, 7);
+	rec->link = col_strdup(st, 8);
+	rec->campaign = col_strdup(st, 9);
+	media = (const char *)sqlite3_column_text(st, 10);
+	rec->media = json_loads(media ? media : "[]", 0, NULL);
+	sqlite3_reset(st);
+	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
+	    rec->webhook_id == NULL || rec->text == NULL ||
+	    rec->media == NULL) {
+		store_delivery_clear(rec);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int store_mark_publishing(struct store *s, const char *id, unsigned n,
+                          int64_t started_ms)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (begin(s) < 0)
+		return -EIO;
+	st = stmt(s, ST_MARK_PUBLISHING);
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)n);
+	sqlite3_bind_int64(st, 3, started_ms);
+	if ((r = exec_done(s, st)) < 0)
+		return r;
+	st = stmt(s, ST_ATTEMPT_INSERT);
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)n);
+	sqlite3_bind_int64(st, 3, started_ms);
+	return exec_done(s, st);
+}
+
+static int finish_attempt(struct store *s, const char *id,
+                          const struct attempt_result *r)
+{
+	sqlite3_stmt *st = stmt(s, ST_ATTEMPT_FINISH);
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)r->n);
+	sqlite3_bind_int64(st, 3, r->finished_ms);
+	if (r->http_status > 0)
+		sqlite3_bind_int64(st, 4, r->http_status);
+	bind_text(st, 5, r->error);
+	if (r->latency_ms >= 0)
+		sqlite3_bind_double(st, 6, r->latency_ms);
+	return exec_done(s, st);
+}
+
+int store_record_result(struct store *s, const char *id,
+                        const struct attempt_result *r,
+                        enum delivery_state state, int64_t next_ms,
+                        const char *last_error)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (begin(s) < 0)
+		return -EIO;
+	if ((rc = finish_attempt(s, id, r)) < 0)
+		return rc;
+	st = stmt(s, ST_RESULT);
+	bind_text(st, 1, id);
+	bind_text(st, 2, delivery_state_name(state));
+	if (state == DS_RETRY_WAIT)
+		sqlite3_bind_int64(st, 3, next_ms);
+	if (r->http_status > 0)
+		sqlite3_bind_int64(st, 4, r->http_status);
+	bind_text(st, 5, last_error);
+	sqlite3_bind_int64(st, 6, r->finished_ms);
+	return exec_done(s, st);
+}
+
+int store_set_state(struct store *s, const char *id, enum delivery_state state,
+                    const char *last_error, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+
+	if (begin(s) < 0)
+		return -EIO;
+	st = stmt(s, ST_SET_STATE);
+	bind_text(st, 1, id);
+	bind_text(st, 2, delivery_state_name(state));
+	bind_text(st, 3, last_error);
+	sqlite3_bind_int64(st, 4, now_ms);
+	return exec_done(s, st);
+}
+
+/* Cancel one delivery; 1 if it was cancelled, 0 if its state forbids. */
+static int cancel_one(struct store *s, const char *id, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_CANCEL);
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (exec_done(s, st) < 0)
+		return -EIO;
+	return sqlite3_changes(s->db) > 0;
+}
+
+int store_cancel(struct store *s, const char *id, int64_t now_ms,
+                 json_t **cancelled, char *msg, size_t msglen)
+{
+	sqlite3_stmt *st;
+	json_t *ids, *states;
+	size_t i;
+	json_t *v;
+	int r, found = 0;
+
+	*cancelled = NULL;
+	if ((ids = json_array()) == NULL || (states = json_array()) == NULL) {
+		json_decref(ids);
+		return -ENOMEM;
+	}
+	/* Collect first: the statement must not be live while we write. */
+	if (strchr(id, '/')) {
+		st = stmt(s, ST_DELIVERY_STATE);
+		bind_text(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_array_append_new(ids, json_string(id));
+			json_array_append_new(
+			        states,
+			        json_string((const char *)sqlite3_column_text(
+			                st, 0)));
+		}
+	} else {
+		st = stmt(s, ST_POST_DELIVERIES);
+		bind_text(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_array_append_new(
+			        ids,
+			        json_string((const char *)sqlite3_column_text(
+			                st, 0)));
+			json_array_append_new(
+			        states,
+			        json_string((const char *)sqlite3_column_text(
+			                st, 1)));
+		}
+	}
+	sqlite3_reset(st);
+	if (json_array_size(ids) == 0) {
+		snprintf(msg, msglen, "no post or delivery '%s'", id);
+		r = -ENOENT;
+		goto out;
+	}
+	if (begin(s) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	*cancelled = json_array();
+	json_array_foreach(ids, i, v)
+	{
+		if ((r = cancel_one(s, json_string_value(v), now_ms)) < 0)
+			goto out;
+		if (r > 0) {
+			json_array_append(*cancelled, v);
+			found = 1;
+		}
+	}
+	r = 0;
+	if (!found) {
+		snprintf(msg, msglen, "'%s' cannot be cancelled: it is %s", id,
+		         json_string_value(json_array_get(states, 0)));
+		r = -EALREADY;
+	}
+out:
+	if (r < 0) {
+		json_decref(*cancelled);
+		*cancelled = NULL;
+	}
+	json_decref(ids);
+	json_decref(states);
+	return r;
+}
+
+int store_for_each_pending(struct store *s,
+                           void (*fn)(void *arg, const char *id,
+                                      int64_t due_ms),
+                           void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_PENDING);
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		   sqlite3_column_int64(st, 1));
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_recover_interrupted(struct store *s, int64_t now_ms)
+{
+	static const char sql[] =
+	        "UPDATE attempts SET finished_ms = ?1, error = "
+	        "'interrupted: smmd stopped while the request was in flight' "
+	        "WHERE finished_ms IS NULL AND delivery_id IN (SELECT id FROM "
+	        "deliveries WHERE state = 'publishing');"
+	        "UPDATE deliveries SET state = 'retry_wait', next_ms = ?1, "
+	        "last_error = 'interrupted: smmd stopped while the request was "
+	        "in flight', updated_ms = ?1 WHERE state = 'publishing'";
+	const char *tail = sql;
+	int total = 0;
+
+	if (begin(s) < 0)
+		return -EIO;
+	while (tail && *tail) {
+		sqlite3_stmt *st;
+		int r;
+
+		if (sqlite3_prepare_v2(s->db, tail, -1, &st, &tail) !=
+		    SQLITE_OK)
+			return -EIO;
+		if (st == NULL)
+			break;
+		sqlite3_bind_int64(st, 1, now_ms);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return -EIO;
+		total = sqlite3_changes(s->db);
+	}
+	return total;
+}
+
+static json_t *col_json_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? json_string((const char *)v) : json_null();
+}
+
+static json_t *col_json_int(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	return json_integer(sqlite3_column_int64(st, i));
+}
+
+static json_t *col_json_time(sqlite3_stmt *st, int i)
+{
+	char buf[TIME_RFC3339_LEN];
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	return json_string(
+	        time_format_rfc3339(sqlite3_column_int64(st, i), buf));
+}
+
+/* The first line of a post's text, at most 60 characters, for tables. */
+static json_t *text_summary(const char *text)
+{
+	char buf[256];
+	size_t i = 0, chars = 0;
+
+	if (text == NULL)
+		return json_null();
+	while (text[i] && text[i] != '\n' && i < sizeof(buf) - 4) {
+		/* Count UTF-8 code points, not bytes. */
+		if (((unsigned char)text[i] & 0xc0) != 0x80 && ++chars > 60)
+			break;
+		buf[i] = text[i];
+		i++;
+	}
+	buf[i] = '\0';
+	return json_string(buf);
+}
+
+#define DELIVERY_COLUMNS                                                 \
+	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, "    \
+	"d.updated_ms, d.next_ms, d.last_status, d.last_error, p.text, " \
+	"d.webhook_id "
+
+static json_t *delivery_json(sqlite3_stmt *st)
+{
+	return json_pack(
+	        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	        "s:o}",
+	        "id", col_json_str(st, 0), "post", col_json_str(st, 1),
+	        "channel", col_json_str(st, 2), "state", col_json_str(st, 3),
+	        "due", col_json_time(st, 4), "attempts", col_json_int(st, 5),
+	        "updated", col_json_time(st, 6), "next_attempt",
+	        col_json_time(st, 7), "last_status", col_json_int(st, 8),
+	        "last_error", col_json_str(st, 9), "text",
+	        text_summary((const char *)sqlite3_column_text(st, 10)));
+}
+
+int store_list(struct store *s, int state, unsigned limit, json_t **out)
+{
+	static const char sql_all[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id ORDER BY d.due_ms, d.id LIMIT ?2";
+	static const char sql_state[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id WHERE d.state = ?1 ORDER BY d.due_ms, d.id "
+	        "LIMIT ?2";
+	sqlite3_stmt *st;
+	json_t *arr;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, state < 0 ? sql_all : sql_state, -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	if (state >= 0)
+		bind_text(st, 1, delivery_state_name(state));
+	sqlite3_bind_int64(st, 2, limit);
+	arr = json_array();
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, delivery_json(st));
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return -EIO;
+	}
+	*out = json_pack("{s:o}", "deliveries", arr);
+	return 0;
+}
+
+static json_t *attempts_json(struct store *s, const char *delivery_id)
+{
+	static const char sql[] =
+	        "SELECT n, started_ms, finished_ms, http_status, error, "
+	        "latency_ms FROM attempts WHERE delivery_id = ?1 ORDER BY n";
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return arr;
+	bind_text(st, 1, delivery_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *lat = sqlite3_column_type(st, 5) == SQLITE_NULL
+		                      ? json_null()
+		                      : json_real(sqlite3_column_double(st, 5));
+
+		json_array_append_new(
+		        arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "n",
+		                       col_json_int(st, 0), "started",
+		                       col_json_time(st, 1), "finished",
+		                       col_json_time(st, 2), "http_status",
+		                       col_json_int(st, 3), "error",
+		                       col_json_str(st, 4), "latency_ms", lat));
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+int store_show(struct store *s, const char *id, json_t **out)
+{
+	static const char sql_post[] =
+	        "SELECT id, source, text, link, campaign, media, created_ms "
+	        "FROM posts WHERE id = ?1";
+	static const char sql_deliveries[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id WHERE d.post_id = ?1 AND (?2 IS NULL OR "
+	        "d.id = ?2) ORDER BY d.channel";
+	char post_id[POSTID_MAX + 1];
+	const char *slash = strchr(id, '/');
+	sqlite3_stmt *st;
+	json_t *post, *media, *arr;
+	const char *m;
+
+	snprintf(post_id, sizeof(post_id), "%.*s",
+	         slash ? (int)(slash - id) : (int)strlen(id), id);
+	if (sqlite3_prepare_v2(s->db, sql_post, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, post_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -ENOENT;
+	}
+	m = (const char *)sqlite3_column_text(st, 5);
+	media = json_loads(m ? m : "[]", 0, NULL);
+	post = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+	                 col_json_str(st, 0), "source", col_json_str(st, 1),
+	                 "text", col_json_str(st, 2), "link",
+	                 col_json_str(st, 3), "campaign", col_json_str(st, 4),
+	                 "media", media ? media : json_array(), "created",
+	                 col_json_time(st, 6));
+	sqlite3_finalize(st);
+
+	if (sqlite3_prepare_v2(s->db, sql_deliveries, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		json_decref(post);
+		return -EIO;
+	}
+	bind_text(st, 1, post_id);
+	bind_text(st, 2, slash ? id : NULL);
+	arr = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *d = delivery_json(st);
+
+		json_object_set_new(d, "webhook_id", col_json_str(st, 11));
+		json_object_set_new(
+		        d, "attempts",
+		        attempts_json(
+		                s, (const char *)sqlite3_column_text(st, 0)));
+		json_array_append_new(arr, d);
+	}
+	sqlite3_finalize(st);
+	if (slash && json_array_size(arr) == 0) {
+		json_decref(post);
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*out = json_pack("{s:o, s:o}", "post", post, "deliveries", arr);
+	return 0;
+}
+
+int store_counts(struct store *s, int64_t counts[DS_COUNT])
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNTS);
+	int r;
+
+	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = delivery_state_parse(
+		        (const char *)sqlite3_column_text(st, 0));
+
+		if (i >= 0)
+			counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}

@@ -1,1 +1,130 @@
-/* placeholder */
+/*
+ * The durable state: posts, their deliveries and every attempt, in SQLite
+ * (WAL, synchronous=FULL) under state_dir.
+ *
+ * Writes made during one loop turn share one transaction; store_flush()
+ * commits it at the end of the turn and only then runs the callbacks queued
+ * with store_after_commit(). That is how "durable before visible" holds
+ * without one fsync per row: a reply to smmctl, or a request to a webhook,
+ * is an after-commit callback.
+ */
+#ifndef SMMD_STORE_H
+#define SMMD_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum delivery_state {
+	DS_SCHEDULED,
+	DS_PUBLISHING,
+	DS_RETRY_WAIT,
+	DS_PUBLISHED,
+	DS_FAILED,
+	DS_CANCELLED,
+	DS_COUNT
+};
+
+const char *delivery_state_name(enum delivery_state);
+/* Returns the state, or -1 for an unknown name. */
+int delivery_state_parse(const char *name);
+
+struct store;
+
+/* A new post and the channels it goes to. Borrowed strings. */
+struct post_new {
+	const char *id;
+	const char *source; /* "adhoc" */
+	const char *text;
+	const char *link;
+	const char *campaign;
+	const json_t *media; /* array of strings */
+	int64_t due_ms;
+	const char *const *channels;
+	size_t nchannels;
+};
+
+/* One delivery with its post, loaded to publish it. Owns its strings. */
+struct delivery_rec {
+	char *id;
+	char *post_id;
+	char *channel;
+	char *webhook_id;
+	char *text;
+	char *link;
+	char *campaign;
+	json_t *media;
+	enum delivery_state state;
+	int64_t due_ms;
+	unsigned attempts;
+};
+
+struct attempt_result {
+	unsigned n;
+	int64_t started_ms;
+	int64_t finished_ms;
+	long http_status;  /* 0: none */
+	const char *error; /* NULL when the request got a response */
+	double latency_ms;
+};
+
+int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+void store_close(struct store *);
+
+/* Queue cb to run once everything written so far is durable. */
+int store_after_commit(struct store *, void (*cb)(void *), void *arg);
+/*
+ * Commit the turn's transaction and run the queued callbacks. Returns 0, or
+ * -1 if the commit failed (the callbacks have not run; the caller stops).
+ */
+int store_flush(struct store *);
+/* 1 if callbacks or a transaction are waiting for store_flush. */
+int store_pending(const struct store *);
+
+/* 0, -EEXIST when the post id is taken, -EIO on a store error. */
+int store_add_post(struct store *, const struct post_new *, int64_t now_ms);
+/* 0, -ENOENT, or -EIO. rec is cleared with store_delivery_clear. */
+int store_delivery_load(struct store *, const char *id,
+                        struct delivery_rec *rec);
+void store_delivery_clear(struct delivery_rec *);
+/* Intent before effect: attempt n starts now. */
+int store_mark_publishing(struct store *, const char *id, unsigned n,
+                          int64_t started_ms);
+/*
+ * Close attempt r->n and move the delivery to state (next_ms is the next
+ * attempt's time for DS_RETRY_WAIT, else ignored).
+ */
+int store_record_result(struct store *, const char *id,
+                        const struct attempt_result *r,
+                        enum delivery_state state, int64_t next_ms,
+                        const char *last_error);
+/* Move a delivery to state without an attempt (e.g. failed: no channel). */
+int store_set_state(struct store *, const char *id, enum delivery_state state,
+                    const char *last_error, int64_t now_ms);
+
+/*
+ * Cancel a delivery, or every cancellable delivery of a post. Returns 0
+ * with *cancelled (array of ids, caller owns), -ENOENT, -EALREADY when
+ * nothing was left to cancel (msg says why), or -EIO.
+ */
+int store_cancel(struct store *, const char *id, int64_t now_ms,
+                 json_t **cancelled, char *msg, size_t msglen);
+
+/* Each scheduled or retry-waiting delivery with the time it is due. */
+int store_for_each_pending(struct store *,
+                           void (*fn)(void *arg, const char *id,
+                                      int64_t due_ms),
+                           void *arg);
+/*
+ * Deliveries left "publishing" by a crash: close their open attempt as
+ * interrupted and make them due again at now. Returns how many, or -EIO.
+ */
+int store_recover_interrupted(struct store *, int64_t now_ms);
+
+/* Queries for the control socket; results are owned by the caller. */
+int store_list(struct store *, int state /* -1: all */, unsigned limit,
+               json_t **out);
+int store_show(struct store *, const char *id, json_t **out);
+int store_counts(struct store *, int64_t counts[DS_COUNT]);
+
+#endif

@@ -1,0 +1,391 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "dispatch.h"
+#include "http.h"
+#include "log.h"
+#include "postid.h"
+#include "proto.h"
+#include "sched.h"
+#include "smm/protocol.h"
+#include "smmd.h"
+#include "store.h"
+#include "timeparse.h"
+#include "wallclock.h"
+
+#define ADD_MAX_CHANNELS 64
+#define ADD_MAX_MEDIA    16
+#define LIST_DEFAULT     1000
+#define LIST_MAX         100000
+
+struct cmd_ctx {
+	struct smmd *d;
+	const json_t *args;
+	json_t **result;
+	const char **code;
+	char *msg;
+	size_t msglen;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+fail(struct cmd_ctx *x, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->msg, x->msglen, fmt, ap);
+	va_end(ap);
+	*x->code = code;
+	return -1;
+}
+
+static int get_string(struct cmd_ctx *x, const char *key, const char **out,
+                      int required)
+{
+	if (proto_get_string(x->args, key, out, required, x->msg, x->msglen) <
+	    0) {
+		*x->code = SMM_ERR_INVALID_ARGUMENT;
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_hello(struct cmd_ctx *x)
+{
+	json_t *p = json_object_get(x->args, "protocol");
+
+	if (p && (!json_is_integer(p) ||
+	          json_integer_value(p) != SMM_PROTOCOL_VERSION))
+		return fail(x, SMM_ERR_INCOMPATIBLE,
+		            "incompatible smmctl and smmd (client %lld, "
+		            "daemon %d)",
+		            json_is_integer(p)
+		                    ? (long long)json_integer_value(p)
+		                    : -1LL,
+		            SMM_PROTOCOL_VERSION);
+	*x->result = json_pack("{s:i, s:s}", "protocol", SMM_PROTOCOL_VERSION,
+	                       "version", PACKAGE_VERSION);
+	return 0;
+}
+
+/* "channels": ["a", "b"] or "channel": "a"; each must be configured. */
+static int add_channels(struct cmd_ctx *x, const char **names, size_t *n)
+{
+	json_t *arr = json_object_get(x->args, "channels");
+	json_t *one = json_object_get(x->args, "channel");
+	size_t i;
+	json_t *v;
+
+	*n = 0;
+	if (one && arr)
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "give 'channel' or 'channels', not both");
+	if (one) {
+		if (!json_is_string(one))
+			return fail(x, SMM_ERR_INVALID_ARGUMENT,
+			            "'channel' must be a string");
+		names[(*n)++] = json_string_value(one);
+	} else if (arr) {
+		if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+		    json_array_size(arr) > ADD_MAX_CHANNELS)
+			return fail(x, SMM_ERR_INVALID_ARGUMENT,
+			            "'channels' must be a list of 1 to %d "
+			            "channel names",
+			            ADD_MAX_CHANNELS);
+		json_array_foreach(arr, i, v)
+		{
+			if (!json_is_string(v))
+				return fail(x, SMM_ERR_INVALID_ARGUMENT,
+				            "'channels' must hold strings");
+			for (size_t j = 0; j < *n; j++)
+				if (strcmp(names[j], json_string_value(v)) == 0)
+					return fail(x, SMM_ERR_INVALID_ARGUMENT,
+					            "channel '%s' is listed "
+					            "twice",
+					            names[j]);
+			names[(*n)++] = json_string_value(v);
+		}
+	} else {
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "missing 'channels': which channel to post on");
+	}
+	for (i = 0; i < *n; i++)
+		if (config_channel(x->d->cfg, names[i]) == NULL) {
+			char *known = config_channel_names(x->d->cfg);
+
+			fail(x, SMM_ERR_UNKNOWN_CHANNEL,
+			     "unknown channel '%s' (known: %s)", names[i],
+			     known ? known : "?");
+			free(known);
+			return -1;
+		}
+	return 0;
+}
+
+static int url_ok(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static int cmd_add(struct cmd_ctx *x)
+{
+	const char *channels[ADD_MAX_CHANNELS];
+	const char *text, *at, *link, *campaign, *id;
+	char gen_id[POSTID_GEN_LEN], when[TIME_RFC3339_LEN];
+	int64_t now = wallclock_now_ms(), due = now;
+	json_t *media = json_object_get(x->args, "media"), *empty = NULL;
+	json_t *out;
+	struct post_new post;
+	size_t nchannels, i;
+	json_t *v;
+	int r;
+
+	if (x->d->stopping)
+		return fail(x, SMM_ERR_SHUTTING_DOWN,
+		            "smmd is shutting down: not taking new posts");
+	if (add_channels(x, channels, &nchannels) < 0 ||
+	    get_string(x, "text", &text, 1) < 0 ||
+	    get_string(x, "at", &at, 0) < 0 ||
+	    get_string(x, "link", &link, 0) < 0 ||
+	    get_string(x, "campaign", &campaign, 0) < 0 ||
+	    get_string(x, "id", &id, 0) < 0)
+		return -1;
+	if (text[strspn(text, " \t\r\n")] == '\0')
+		return fail(x, SMM_ERR_INVALID_ARGUMENT, "the text is empty");
+	if (link && !url_ok(link))
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'link' must be an http or https URL");
+	if (media == NULL)
+		media = empty = json_array();
+	if (!json_is_array(media) || json_array_size(media) > ADD_MAX_MEDIA) {
+		json_decref(empty);
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'media' must be a list of at most %d URLs",
+		            ADD_MAX_MEDIA);
+	}
+	json_array_foreach(media, i, v)
+	{
+		if (!json_is_string(v) || !url_ok(json_string_value(v))) {
+			json_decref(empty);
+			return fail(x, SMM_ERR_INVALID_ARGUMENT,
+			            "'media' entries must be http or https "
+			            "URLs");
+		}
+	}
+	if (at && time_parse_rfc3339(at, &due) < 0) {
+		json_decref(empty);
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'at': '%s' is not an RFC 3339 time", at);
+	}
+	if (due < now - SMM_ADD_MAX_PAST_MS) {
+		char ago[32];
+
+		json_decref(empty);
+		return fail(x, SMM_ERR_TOO_LATE,
+		            "%s is %s in the past (more than a minute): "
+		            "refusing to post it late",
+		            time_format_rfc3339(due, when),
+		            duration_format(now - due, ago, sizeof(ago)));
+	}
+	if (id == NULL) {
+		uint64_t rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint64_t)now * 2654435761u;
+		postid_generate(now, rnd, gen_id);
+		id = gen_id;
+	} else if (!postid_valid(id)) {
+		json_decref(empty);
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "invalid post id '%.200s': use 1 to %d letters, "
+		            "digits or ._:@+-",
+		            id, POSTID_MAX);
+	}
+	post = (struct post_new){
+	        .id = id,
+	        .source = "adhoc",
+	        .text = text,
+	        .link = link,
+	        .campaign = campaign,
+	        .media = media,
+	        .due_ms = due,
+	        .channels = channels,
+	        .nchannels = nchannels,
+	};
+	r = store_add_post(x->d->store, &post, now);
+	json_decref(empty);
+	if (r == -EEXIST)
+		return fail(x, SMM_ERR_EXISTS, "post id '%s' already exists",
+		            id);
+	if (r < 0) {
+		log_error("store: cannot add post '%s': %s", id, strerror(-r));
+		return fail(x, SMM_ERR_INTERNAL, "cannot store the post");
+	}
+	out = json_array();
+	for (i = 0; i < nchannels; i++) {
+		char did[POSTID_MAX * 2 + 2];
+
+		snprintf(did, sizeof(did), "%s/%s", id, channels[i]);
+		if (dispatch_schedule(x->d, did, due) < 0)
+			log_error("sched: cannot queue '%s' (out of memory); "
+			          "it runs after a restart",
+			          did);
+		json_array_append_new(
+		        out,
+		        json_pack("{s:s, s:s, s:s, s:s}", "id", did, "channel",
+		                  channels[i], "state", "scheduled", "due",
+		                  time_format_rfc3339(due, when)));
+	}
+	log_info("control: post '%s' queued for %s on %zu channel%s", id,
+	         time_format_rfc3339(due, when), nchannels,
+	         nchannels == 1 ? "" : "s");
+	*x->result = json_pack("{s:s, s:o}", "id", id, "deliveries", out);
+	return 0;
+}
+
+static int cmd_list(struct cmd_ctx *x)
+{
+	const char *status;
+	json_t *limit = json_object_get(x->args, "limit");
+	json_int_t n = LIST_DEFAULT;
+	int state = -1;
+
+	if (get_string(x, "status", &status, 0) < 0)
+		return -1;
+	if (status && (state = delivery_state_parse(status)) < 0)
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "unknown status '%s' (known: scheduled, "
+		            "publishing, retry_wait, published, failed, "
+		            "cancelled)",
+		            status);
+	if (limit) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > LIST_MAX)
+			return fail(x, SMM_ERR_INVALID_ARGUMENT,
+			            "'limit' must be from 1 to %d", LIST_MAX);
+		n = json_integer_value(limit);
+	}
+	if (store_list(x->d->store, state, (unsigned)n, x->result) < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	return 0;
+}
+
+static int cmd_show(struct cmd_ctx *x)
+{
+	const char *id;
+	int r;
+
+	if (get_string(x, "id", &id, 1) < 0)
+		return -1;
+	r = store_show(x->d->store, id, x->result);
+	if (r == -ENOENT)
+		return fail(x, SMM_ERR_NOT_FOUND,
+		            "no post or delivery '%.200s'", id);
+	if (r < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	return 0;
+}
+
+static int cmd_cancel(struct cmd_ctx *x)
+{
+	const char *id;
+	json_t *cancelled, *v;
+	size_t i;
+	int r;
+
+	if (get_string(x, "id", &id, 1) < 0)
+		return -1;
+	r = store_cancel(x->d->store, id, wallclock_now_ms(), &cancelled,
+	                 x->msg, x->msglen);
+	if (r == -ENOENT) {
+		*x->code = SMM_ERR_NOT_FOUND;
+		return -1;
+	}
+	if (r == -EALREADY) {
+		*x->code = SMM_ERR_CONFLICT;
+		return -1;
+	}
+	if (r < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot update the store");
+	json_array_foreach(cancelled, i, v)
+	{
+		dispatch_unschedule(x->d, json_string_value(v));
+		log_info("control: delivery '%s' cancelled",
+		         json_string_value(v));
+	}
+	*x->result = json_pack("{s:o}", "cancelled", cancelled);
+	return 0;
+}
+
+static int cmd_status(struct cmd_ctx *x)
+{
+	int64_t counts[DS_COUNT], next = sched_next_due(x->d->sched);
+	int64_t now = wallclock_now_ms();
+	char started[TIME_RFC3339_LEN], next_s[TIME_RFC3339_LEN];
+	json_t *c, *channels;
+
+	if (store_counts(x->d->store, counts) < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	c = json_object();
+	for (int i = 0; i < DS_COUNT; i++)
+		json_object_set_new(c, delivery_state_name(i),
+		                    json_integer(counts[i]));
+	channels = json_array();
+	for (size_t i = 0; i < x->d->cfg->nchannels; i++)
+		json_array_append_new(channels,
+		                      json_string(x->d->cfg->channels[i].name));
+	*x->result = json_pack(
+	        "{s:s, s:i, s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "version",
+	        PACKAGE_VERSION, "protocol", SMM_PROTOCOL_VERSION, "pid",
+	        (json_int_t)getpid(), "started",
+	        time_format_rfc3339(x->d->started_ms, started), "uptime_s",
+	        (json_int_t)((now - x->d->started_ms) / 1000), "in_flight",
+	        (json_int_t)x->d->in_flight, "next_due",
+	        next >= 0 ? json_string(time_format_rfc3339(next, next_s))
+	                  : json_null(),
+	        "counts", c, "channels", channels);
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(struct cmd_ctx *);
+} commands[] = {
+        {"hello", cmd_hello}, {"add", cmd_add},       {"list", cmd_list},
+        {"show", cmd_show},   {"cancel", cmd_cancel}, {"status", cmd_status},
+};
+
+int command_run(struct smmd *d, const struct proto_request *req,
+                json_t **result, const char **code, char *msg, size_t msglen)
+{
+	struct cmd_ctx x = {
+	        .d = d,
+	        .args = req->args,
+	        .result = result,
+	        .code = code,
+	        .msg = msg,
+	        .msglen = msglen,
+	};
+
+	*result = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, req->cmd) == 0) {
+			if (commands[i].run(&x) < 0)
+				return -1;
+			if (*result == NULL)
+				return fail(&x, SMM_ERR_INTERNAL,
+				            "out of memory");
+			return 0;
+		}
+	return fail(&x, SMM_ERR_UNKNOWN_COMMAND,
+	            "unknown command '%.31s' (known: hello, add, list, show, "
+	            "cancel, status)",
+	            req->cmd);
+}

@@ -1,0 +1,32 @@
+/*
+ * The daemon's root object: the one thing callbacks reach everything else
+ * through. Each module owns its own data; this only ties them together.
+ */
+#ifndef SMMD_SMMD_H
+#define SMMD_SMMD_H
+
+#include <stdint.h>
+#include <uv.h>
+
+struct config;
+struct control;
+struct http;
+struct sched;
+struct store;
+struct wallclock;
+
+struct smmd {
+	uv_loop_t *loop;
+	const char *config_path;
+	struct config *cfg; /* replaced whole on reload */
+	struct store *store;
+	struct sched *sched;
+	struct wallclock *clock;
+	struct http *http;
+	struct control *control;
+	int64_t started_ms;
+	size_t in_flight; /* deliveries handed to http, not finished */
+	int stopping;     /* SIGTERM seen: start nothing new */
+};
+
+#endif
