@@ -46,5 +46,12 @@ static inline int heap_contains(const struct heap_node *n)
 {
 	return n->index != HEAP_NOT_IN_HEAP;
 }
+/* Mark a fresh node as absent, so heap_contains is right before any push. */
+static inline void heap_node_init(struct heap_node *n)
+{
+	n->key = 0;
+	n->seq = 0;
+	n->index = HEAP_NOT_IN_HEAP;
+}
 
 #endif

@@ -1,4 +1,226 @@
+/*
+ * Config parser: each bad/NAME.yaml is loaded and its diagnostics, minus
+ * the file name, must equal bad/NAME.err line for line.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "publishers/publisher.h"
+
+static char data_dir[4096];
+
+static void find_data(void)
+{
+	const char *top = getenv("SMM_TOP_SRCDIR");
+
+	snprintf(data_dir, sizeof(data_dir), "%s/tests/unit/data",
+	         top ? top : "..");
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_good_full)
+{
+	char path[4200];
+	struct config_errors errs = {0};
+	struct config *cfg;
+	const struct channel *ch;
+
+	snprintf(path, sizeof(path), "%s/good/full.yaml", data_dir);
+	ck_assert_int_eq(config_load(path, &cfg, &errs), 0);
+	ck_assert_uint_eq(errs.len, 0);
+	ck_assert_str_eq(cfg->state_dir, "/tmp/smmd-state");
+	ck_assert_str_eq(cfg->socket_path, "/tmp/smmd.sock");
+	ck_assert_uint_eq(cfg->max_in_flight, 32);
+	ck_assert_int_eq(cfg->shutdown_grace_ms, 2000);
+	ck_assert_uint_eq(cfg->nchannels, 2);
+	ch = config_channel(cfg, "demo");
+	ck_assert_ptr_nonnull(ch);
+	ck_assert_ptr_eq(ch->pub, publisher_lookup("webhook"));
+	ck_assert_str_eq(ch->url, "http://127.0.0.1:8080/hook");
+	ck_assert_int_eq(ch->timeout_ms, 10000);
+	ck_assert_int_eq(ch->connect_timeout_ms, 500);
+	ck_assert_uint_eq(ch->max_attempts, 3);
+	ck_assert_int_eq(ch->retry_base_ms, 1000);
+	ck_assert_int_eq(ch->retry_max_ms, 60000);
+	ch = config_channel(cfg, "shop-x");
+	ck_assert_ptr_nonnull(ch);
+	/* Defaults. */
+	ck_assert_int_eq(ch->timeout_ms, 10000);
+	ck_assert_uint_eq(ch->max_attempts, 8);
+	ck_assert_ptr_null(config_channel(cfg, "nope"));
+	{
+		char *names = config_channel_names(cfg);
+
+		ck_assert_str_eq(names, "demo, shop-x");
+		free(names);
+	}
+	config_unref(cfg);
+}
+END_TEST
+
+/* Every bad/X.yaml yields exactly the lines of bad/X.err. */
+START_TEST(test_bad_files)
+{
+	char dir[4200], path[4400], errpath[4400];
+	struct dirent *de;
+	DIR *dp;
+	int checked = 0;
+
+	snprintf(dir, sizeof(dir), "%s/bad", data_dir);
+	ck_assert_ptr_nonnull(dp = opendir(dir));
+	while ((de = readdir(dp)) != NULL) {
+		size_t n = strlen(de->d_name), plen;
+		struct config_errors errs = {0};
+		struct config *cfg = NULL;
+		char *want, *got = NULL;
+		size_t gotlen = 0;
+		FILE *mem;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".yaml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(errpath, sizeof(errpath), "%s/%.*s.err", dir,
+		         (int)(n - 5), de->d_name);
+		ck_assert_msg(config_load(path, &cfg, &errs) == -1, "%s loaded",
+		              de->d_name);
+		ck_assert_ptr_null(cfg);
+		mem = open_memstream(&got, &gotlen);
+		plen = strlen(path);
+		for (size_t i = 0; i < errs.len; i++) {
+			/* Every line names the file first. */
+			ck_assert_msg(strncmp(errs.lines[i], path, plen) == 0 &&
+			                      errs.lines[i][plen] == ':',
+			              "%s", errs.lines[i]);
+			fprintf(mem, "%s\n", errs.lines[i] + plen + 1);
+		}
+		fclose(mem);
+		want = slurp(errpath);
+		ck_assert_msg(want != NULL, "missing %s", errpath);
+		ck_assert_msg(strcmp(got, want) == 0, "%s:\ngot:\n%swant:\n%s",
+		              de->d_name, got, want);
+		free(want);
+		free(got);
+		config_errors_clear(&errs);
+		checked++;
+	}
+	closedir(dp);
+	ck_assert_int_ge(checked, 6);
+}
+END_TEST
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Secrets: read as bytes; a file others can read is refused. */
+START_TEST(test_secret_file)
+{
+	char tmpl[] = "/tmp/smmd-check-config-XXXXXX", cfgpath[256],
+	     secret[256], yaml[1024];
+	struct config_errors errs = {0};
+	struct config *cfg;
+	const struct channel *ch;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/smmd.yaml", tmpl);
+	snprintf(secret, sizeof(secret), "%s/hook.secret", tmpl);
+	/* Relative secret_file: relative to the config file's folder. */
+	snprintf(yaml, sizeof(yaml),
+	         "state_dir: state\n"
+	         "channels:\n"
+	         "  demo:\n"
+	         "    publisher: webhook\n"
+	         "    url: http://127.0.0.1/h\n"
+	         "    secret_file: hook.secret\n");
+	write_file(cfgpath, yaml, 0600);
+	write_file(secret, "s3cr3t\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ch = config_channel(cfg, "demo");
+	ck_assert_uint_eq(ch->secret_len, 7);
+	ck_assert_mem_eq(ch->secret, "s3cr3t\n", 7);
+	ck_assert_str_eq(ch->secret_file, secret);
+	ck_assert(strncmp(cfg->state_dir, tmpl, strlen(tmpl)) == 0);
+	config_unref(cfg);
+
+	ck_assert_int_eq(chmod(secret, 0640), 0);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_uint_eq(errs.len, 1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], ":6:18: "));
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "readable by group"));
+	/* The message names the file, never its content. */
+	ck_assert_ptr_null(strstr(errs.lines[0], "s3cr3t"));
+	config_errors_clear(&errs);
+
+	unlink(secret);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "No such file"));
+	config_errors_clear(&errs);
+	unlink(cfgpath);
+	rmdir(tmpl);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	ck_assert_int_eq(config_load("/nonexistent/smmd.yaml", &cfg, &errs),
+	                 -1);
+	ck_assert_uint_eq(errs.len, 1);
+	ck_assert_str_eq(errs.lines[0], "/nonexistent/smmd.yaml:0:0: cannot "
+	                                "open: No such file or directory");
+	config_errors_clear(&errs);
+}
+END_TEST
+
 int main(void)
 {
-	return 0;
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("load");
+	SRunner *sr;
+	int failed;
+
+	find_data();
+	tcase_add_test(tc, test_good_full);
+	tcase_add_test(tc, test_bad_files);
+	tcase_add_test(tc, test_secret_file);
+	tcase_add_test(tc, test_missing_file);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
 }

@@ -1,4 +1,165 @@
+/*
+ * Unit tests for lib/sign.c. Every expected signature was computed
+ * independently of this code, with the OpenSSL command line tool (and
+ * cross-checked with Python's hmac module); the command is above each one.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sign.h"
+
+START_TEST(test_known_vector)
+{
+	char out[SIGN_HEADER_LEN];
+	const char *body = "{\"a\":1}";
+
+	/*
+	 * printf 'msg_id.1700000000.{"a":1}' |
+	 *     openssl dgst -sha256 -hmac 'secret' -binary | base64
+	 */
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6,
+	                              "msg_id", 1700000000, body, strlen(body),
+	                              out),
+	                 0);
+	ck_assert_str_eq(out,
+	                 "v1,y/6tFBshJRZSRLbxc2C62x6DCbDRKNMe7+X2+s7vft0=");
+	ck_assert_uint_eq(strlen(out), SIGN_HEADER_LEN - 1);
+}
+END_TEST
+
+START_TEST(test_standard_webhooks_example)
+{
+	/*
+	 * The example in the Standard Webhooks specification: secret
+	 * "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", whose key is the base64
+	 * decoding of the part after "whsec_". Checked with
+	 * printf 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}'
+	 * |
+	 *     openssl dgst -sha256 -mac HMAC -binary \
+	 *     -macopt hexkey:31f290f6bf06298aab4f08d43c3f082cf648a362da2da4b0 |
+	 *     base64
+	 */
+	static const unsigned char key[] = {
+	        0x31, 0xf2, 0x90, 0xf6, 0xbf, 0x06, 0x29, 0x8a,
+	        0xab, 0x4f, 0x08, 0xd4, 0x3c, 0x3f, 0x08, 0x2c,
+	        0xf6, 0x48, 0xa3, 0x62, 0xda, 0x2d, 0xa4, 0xb0,
+	};
+	const char *body = "{\"test\": 2432232314}";
+	char out[SIGN_HEADER_LEN];
+
+	ck_assert_int_eq(sign_webhook(key, sizeof(key),
+	                              "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	                              1614265330, body, strlen(body), out),
+	                 0);
+	ck_assert_str_eq(out,
+	                 "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+END_TEST
+
+START_TEST(test_binary_secret_empty_body)
+{
+	/* NUL bytes inside the secret count: it is bytes, not a C string. */
+	static const unsigned char key[] = {0x00, 0xff, 0x01, 0x73, 0x00};
+	char out[SIGN_HEADER_LEN];
+
+	/*
+	 * printf 'msg_2.1700000001.' | openssl dgst -sha256 -mac HMAC \
+	 *     -macopt hexkey:00ff017300 -binary | base64
+	 */
+	ck_assert_int_eq(
+	        sign_webhook(key, sizeof(key), "msg_2", 1700000001, "", 0, out),
+	        0);
+	ck_assert_str_eq(out,
+	                 "v1,5PAEOzHLIp1DiQBrLZgsiXqcJ/XYUCDdM3ydOXu8Bjk=");
+	/* A NULL body of length 0 is the same empty body. */
+	ck_assert_int_eq(sign_webhook(key, sizeof(key), "msg_2", 1700000001,
+	                              NULL, 0, out),
+	                 0);
+	ck_assert_str_eq(out,
+	                 "v1,5PAEOzHLIp1DiQBrLZgsiXqcJ/XYUCDdM3ydOXu8Bjk=");
+	/*
+	 * Read as a C string the key would be empty; that signs differently.
+	 * (A trailing NUL would not tell: HMAC zero-pads keys.)
+	 */
+	ck_assert_int_eq(sign_webhook(key, 0, "msg_2", 1700000001, "", 0, out),
+	                 0);
+	ck_assert_str_ne(out,
+	                 "v1,5PAEOzHLIp1DiQBrLZgsiXqcJ/XYUCDdM3ydOXu8Bjk=");
+}
+END_TEST
+
+START_TEST(test_empty_secret)
+{
+	char out[SIGN_HEADER_LEN];
+
+	/*
+	 * The openssl tool refuses an empty key, so this one comes from
+	 * python3 -c 'import hmac,hashlib,base64;
+	 *     print(base64.b64encode(hmac.new(b"", b"msg_3.0.{}",
+	 *     hashlib.sha256).digest()).decode())'
+	 */
+	ck_assert_int_eq(sign_webhook(NULL, 0, "msg_3", 0, "{}", 2, out), 0);
+	ck_assert_str_eq(out,
+	                 "v1,yQVaXDR75Uihwl/gNDxGXvzdw6H7h4PdYnqOOjL/m8M=");
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"", 0, "msg_3", 0,
+	                              "{}", 2, out),
+	                 0);
+	ck_assert_str_eq(out,
+	                 "v1,yQVaXDR75Uihwl/gNDxGXvzdw6H7h4PdYnqOOjL/m8M=");
+}
+END_TEST
+
+START_TEST(test_body_bytes_and_inputs_matter)
+{
+	/* The body length is honoured: bytes after it are not signed. */
+	const char *body = "{\"a\":1}GARBAGE";
+	char a[SIGN_HEADER_LEN], b[SIGN_HEADER_LEN];
+
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6,
+	                              "msg_id", 1700000000, body, 7, a),
+	                 0);
+	ck_assert_str_eq(a, "v1,y/6tFBshJRZSRLbxc2C62x6DCbDRKNMe7+X2+s7vft0=");
+	/* Any change to id or timestamp changes the signature. */
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6,
+	                              "msg_id", 1700000001, body, 7, b),
+	                 0);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6,
+	                              "msg_ie", 1700000000, body, 7, b),
+	                 0);
+	ck_assert_str_ne(a, b);
+	/* No id, or a NULL body with a length, is refused. */
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6, NULL,
+	                              1700000000, body, 7, b),
+	                 -1);
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"secret", 6,
+	                              "msg_id", 1700000000, NULL, 7, b),
+	                 -1);
+}
+END_TEST
+
+static Suite *sign_suite(void)
+{
+	Suite *s = suite_create("sign");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_known_vector);
+	tcase_add_test(tc, test_standard_webhooks_example);
+	tcase_add_test(tc, test_binary_secret_empty_body);
+	tcase_add_test(tc, test_empty_secret);
+	tcase_add_test(tc, test_body_bytes_and_inputs_matter);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int main(void)
 {
-	return 0;
+	SRunner *sr = srunner_create(sign_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
