@@ -1,0 +1,52 @@
+#!/bin/sh
+# Install every Debian package that building, testing, the demo and the
+# benchmarks need. Meant for a fresh Debian 12 as root (no sudo); when all
+# the packages are already there it only checks, so reruns are fast.
+set -eu
+
+PACKAGES="
+build-essential
+autoconf
+automake
+libtool
+pkg-config
+libuv1-dev
+libcurl4-openssl-dev
+libyaml-dev
+libsqlite3-dev
+libjansson-dev
+check
+libssl-dev
+jq
+socat
+openssl
+curl
+wrk
+ca-certificates
+procps
+"
+
+missing=""
+for pkg in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=""
+	if [ "$status" != "installed" ]; then
+		missing="$missing $pkg"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo "$PACKAGES" | wc -w) Debian packages already installed"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run this script as root, or: apt-get install$missing" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# shellcheck disable=SC2086 # one word per package, on purpose
+apt-get install -y --no-install-recommends $missing

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <curl/curl.h>
+
 #include "backoff.h"
 #include "config.h"
 #include "dispatch.h"
@@ -79,6 +81,18 @@ static void job_done(void *arg, const struct http_result *res)
 	char delay[32], why[320] = "";
 
 	job->ch->pub->classify(job->ch, res, now, &v);
+	/*
+	 * Cut off by our own shutdown: not the endpoint's fault, so it must
+	 * not use up the last attempt. Due again at once after restart.
+	 */
+	if (d->stopping && res->code == CURLE_ABORTED_BY_CALLBACK) {
+		state = DS_RETRY_WAIT;
+		next = now;
+		log_warnx("publish: post '%s' channel '%s' attempt %u: %s, "
+		          "retrying after restart",
+		          rec->post_id, rec->channel, job->attempt, res->error);
+		goto record;
+	}
 	switch (v.kind) {
 	case PUBLISH_OK:
 		state = DS_PUBLISHED;
@@ -114,6 +128,7 @@ static void job_done(void *arg, const struct http_result *res)
 		          res->latency_ms);
 		break;
 	}
+record:
 	store_must(store_record_result(d->store, rec->id, &ar, state, next,
 	                               state == DS_PUBLISHED ? NULL
 	                               : why[0]              ? why

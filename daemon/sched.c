@@ -48,6 +48,8 @@ void sched_free(struct sched *s)
 {
 	if (s == NULL)
 		return;
+	/* heap_free touches the nodes: before the entries go. */
+	heap_free(&s->heap);
 	for (size_t i = 0; i < s->nbuckets; i++) {
 		struct entry *e = s->buckets[i], *next;
 
@@ -57,7 +59,6 @@ void sched_free(struct sched *s)
 		}
 	}
 	free(s->buckets);
-	heap_free(&s->heap);
 	free(s);
 }
 

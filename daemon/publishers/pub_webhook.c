@@ -43,9 +43,9 @@ static int add_header(struct curl_slist **list, const char *name,
 	char line[1024];
 	struct curl_slist *n;
 
-	/* "Name;" is curl's way to send a header with an empty value. */
-	snprintf(line, sizeof(line), "%s%s%s", name, value[0] ? ": " : ";",
-	         value);
+	/* "Name:" with no value makes curl drop a header it would add. */
+	snprintf(line, sizeof(line), "%s:%s%s", name, value ? " " : "",
+	         value ? value : "");
 	if ((n = curl_slist_append(*list, line)) == NULL)
 		return -1;
 	*list = n;
@@ -71,8 +71,8 @@ static int webhook_build(const struct channel *ch,
 	    add_header(&req->headers, "webhook-id", v->webhook_id) < 0 ||
 	    add_header(&req->headers, "Idempotency-Key", v->webhook_id) < 0 ||
 	    add_header(&req->headers, "webhook-timestamp", ts) < 0 ||
-	    /* "Expect:" with no value stops curl's 100-continue round trip. */
-	    (req->headers = curl_slist_append(req->headers, "Expect:")) == NULL)
+	    /* An empty Expect stops curl's 100-continue round trip. */
+	    add_header(&req->headers, "Expect", NULL) < 0)
 		goto nomem;
 	if (ch->secret) {
 		if (sign_webhook(ch->secret, ch->secret_len, v->webhook_id,
