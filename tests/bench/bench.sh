@@ -1,0 +1,764 @@
+#!/bin/bash
+# smmd benchmark, run by hand with "make bench" (never by "make check").
+#
+# Three figures, each from its own fresh smmd, smm-sink and state directory:
+#  (a) punctuality: 5,000 posts due one every 2 ms on one channel; lateness
+#      = sink receipt time (t_us) - the post's scheduled_at, p50/p99/max;
+#  (b) burst: 20,000 posts due at one instant; deliveries per second at the
+#      sink, beside the sink's own rate under wrk on this machine;
+#  (c) smmd's peak RSS (VmHWM) in each scenario.
+# Posts are queued through ONE control connection (newline-delimited JSON
+# piped through socat), early enough that all are queued before the first is
+# due. The report goes to stdout and to tests/bench/results/latest.txt;
+# progress goes to stderr.
+#
+# Knobs (environment): SMM_BENCH_PUNCT_N (5000), SMM_BENCH_PUNCT_STEP_MS (2),
+# SMM_BENCH_BURST_N (20000), SMM_BENCH_MAX_IN_FLIGHT (256),
+# SMM_BENCH_WAIT_S (120: how long to wait for the sink after the last due
+# time), SMM_BENCH_PERF=1 (profile smmd during the burst with perf),
+# SMM_BENCH_TMPDIR (where the state directory lives: its file system's fsync
+# is part of every delivery), SMM_BENCH_KEEP=1 (keep the temporary directory).
+
+set -euo pipefail
+export LC_ALL=C
+
+: "${SMM_TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${SMM_TOP_BUILDDIR:=$SMM_TOP_SRCDIR/build}"
+SMMD_BIN=$SMM_TOP_BUILDDIR/daemon/smmd
+SMMCTL_BIN=$SMM_TOP_BUILDDIR/client/smmctl
+SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
+
+: "${SMM_BENCH_PUNCT_N:=5000}"
+: "${SMM_BENCH_PUNCT_STEP_MS:=2}"
+: "${SMM_BENCH_BURST_N:=20000}"
+: "${SMM_BENCH_MAX_IN_FLIGHT:=256}"
+: "${SMM_BENCH_WAIT_S:=120}"
+: "${SMM_BENCH_PERF:=0}"
+: "${SMM_BENCH_KEEP:=0}"
+: "${SMM_BENCH_TMPDIR:=${TMPDIR:-/tmp}}"
+
+PIDS=()
+FAILED=0
+CUR=         # the scenario directory, for diagnostics
+SMMD_PID=
+REPORT=
+
+progress() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+# A line of the report: stdout and the results file.
+out() {
+	printf '%s\n' "$*" | tee -a "$REPORT"
+}
+
+die() {
+	FAILED=1
+	printf 'bench: FAIL: %s\n' "$*" >&2
+	if [ -n "$CUR" ] && [ -s "$CUR/smmd.log" ]; then
+		printf -- '--- tail of %s/smmd.log ---\n' "$CUR" >&2
+		tail -n 20 "$CUR/smmd.log" >&2
+	fi
+	exit 1
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+# True while PID exists and is not a zombie.
+pid_running() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Stop what we started, by PID only: TERM, a grace period, then KILL.
+cleanup() {
+	local rc=$? pid
+	trap - EXIT
+	set +e
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 1 60); do
+			pid_running "$pid" || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		if [ "$SMM_BENCH_KEEP" = 1 ] || [ "$rc" -ne 0 ] ||
+			[ "$FAILED" -ne 0 ]; then
+			progress "kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+forget_pid() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+for tool in jq socat awk sort; do
+	command -v "$tool" >/dev/null 2>&1 ||
+		{ echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
+done
+for bin in "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN"; do
+	[ -x "$bin" ] || { echo "bench: $bin is not built" >&2; exit 1; }
+done
+
+# A short path: the control socket's must fit in 108 bytes.
+T=$(mktemp -d "$SMM_BENCH_TMPDIR/smm-bench.XXXXXX")
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+RESULTS_DIR=$SMM_TOP_SRCDIR/tests/bench/results
+mkdir -p "$RESULTS_DIR" 2>/dev/null || RESULTS_DIR=$SMM_TOP_BUILDDIR/tests/bench/results
+mkdir -p "$RESULTS_DIR"
+REPORT=$T/report.txt
+: >"$REPORT"
+
+# Printable secret, mode 0600: the channel signs like a real one would.
+(
+	umask 077
+	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
+)
+
+# ---------------------------------------------------------------------------
+# Small tools
+
+# Start a sink; sets SINK_PID and SINK_PORT. Args: DIR [sink options].
+start_sink() {
+	local dir=$1 pf deadline
+	shift
+	pf=$dir/sink.port
+	rm -f "$pf"
+	"$SINK_BIN" --port 0 --port-file "$pf" "$@" >"$dir/sink.out" 2>&1 &
+	SINK_PID=$!
+	PIDS+=("$SINK_PID")
+	deadline=$(($(now_ms) + 10000))
+	until [ -s "$pf" ]; do
+		pid_running "$SINK_PID" || die "smm-sink exited: $(cat "$dir/sink.out")"
+		[ "$(now_ms)" -lt "$deadline" ] || die "smm-sink wrote no port file"
+		sleep 0.02
+	done
+	SINK_PORT=$(cat "$pf")
+}
+
+stop_pid() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		pid_running "$pid" || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	forget_pid "$pid"
+}
+
+# write_config DIR PORT: one channel "bench" to the sink, state in DIR.
+write_config() {
+	cat >"$1/smmd.yaml" <<EOF
+state_dir: $1/state
+socket: $1/run/smmd.sock
+max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT
+channels:
+  bench:
+    publisher: webhook
+    url: http://127.0.0.1:$2/hook/bench
+    secret_file: $T/secret
+    timeout: 10s
+    retry_base: 100ms
+    retry_max: 1s
+EOF
+}
+
+# start_smmd DIR: sets SMMD_PID once the socket answers.
+start_smmd() {
+	local dir=$1 deadline
+	"$SMMD_BIN" -c "$dir/smmd.yaml" --foreground 2>"$dir/smmd.log" &
+	SMMD_PID=$!
+	PIDS+=("$SMMD_PID")
+	deadline=$(($(now_ms) + 10000))
+	until "$SMMCTL_BIN" -s "$dir/run/smmd.sock" status >/dev/null 2>&1; do
+		pid_running "$SMMD_PID" || die "smmd exited during start-up"
+		[ "$(now_ms)" -lt "$deadline" ] || die "smmd did not answer within 10 s"
+		sleep 0.02
+	done
+}
+
+# stop_smmd: SIGTERM and require exit status 0 within 15 s.
+stop_smmd() {
+	local rc=0 t0
+	t0=$(now_ms)
+	kill -TERM "$SMMD_PID" || die "smmd is already gone"
+	while pid_running "$SMMD_PID"; do
+		if [ $(($(now_ms) - t0)) -gt 15000 ]; then
+			kill -KILL "$SMMD_PID"
+			break
+		fi
+		sleep 0.02
+	done
+	wait "$SMMD_PID" || rc=$?
+	forget_pid "$SMMD_PID"
+	[ "$rc" -eq 0 ] || die "smmd exited with status $rc after SIGTERM"
+	STOP_MS=$(($(now_ms) - t0))
+	SMMD_PID=
+}
+
+# proc_kb PID FIELD: a "kB" line of /proc/PID/status.
+proc_kb() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# proc_snap PID: "utime_ticks stime_ticks syscr syscw write_bytes vcsw ivcsw"
+proc_snap() {
+	local pid=$1 stat
+	stat=$(cat "/proc/$pid/stat")
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $stat
+	printf '%s %s ' "${12}" "${13}"
+	awk '$1 == "syscr:" { r = $2 } $1 == "syscw:" { w = $2 }
+	     $1 == "write_bytes:" { b = $2 } END { printf "%s %s %s ", r, w, b }' \
+		"/proc/$pid/io"
+	awk '$1 == "voluntary_ctxt_switches:" { v = $2 }
+	     $1 == "nonvoluntary_ctxt_switches:" { n = $2 }
+	     END { printf "%s %s\n", v, n }' "/proc/$pid/status"
+}
+
+# proc_delta "SNAP0" "SNAP1" SECONDS: a line about smmd's resource use.
+proc_delta() {
+	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		u = (y[1] - x[1]) / hz; k = (y[2] - x[2]) / hz
+		printf "user %.2f s + sys %.2f s = %.0f%% of one core over %.2f s; " \
+		       "%d read / %d write syscalls; %.1f MB written to disk; " \
+		       "%d voluntary / %d involuntary context switches\n",
+		       u, k, (s > 0 ? 100 * (u + k) / s : 0), s,
+		       y[3] - x[3], y[4] - x[4], (y[5] - x[5]) / 1e6,
+		       y[6] - x[6], y[7] - x[7]
+	}'
+}
+
+# cpu_ticks PID: user + system clock ticks used so far.
+cpu_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat")
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $stat
+	echo $((${12} + ${13}))
+}
+
+# machine_snap: "busy idle_and_iowait steal" ticks of all CPUs.
+machine_snap() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9; exit }' /proc/stat
+}
+
+# machine_line SECONDS: the sink's, everything else's and the machine's CPU
+# use during delivery (others: the kernel's own threads, this script,
+# anything else running on the machine).
+machine_line() {
+	awk -v s0="$SINK_DUE" -v s1="$SINK_END" -v a="$MACH_DUE" -v b="$MACH_END" \
+		-v d0="$SNAP_DUE" -v d1="$SNAP_END" \
+		-v sec="$1" -v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); split(d0, p, " "); split(d1, q, " ")
+		busy = y[1] - x[1]; idle = y[2] - x[2]; st = y[3] - x[3]
+		tot = busy + idle + st
+		if (tot <= 0) tot = 1
+		if (sec <= 0) sec = 1
+		sink = s1 - s0; smmd = q[1] + q[2] - p[1] - p[2]
+		printf "sink used %.0f%% of one core, everything else %.0f%%; all %d CPUs: %.0f%% busy, %.0f%% idle, %.0f%% stolen", \
+		       100 * sink / hz / sec, 100 * (busy - sink - smmd) / hz / sec,
+		       ncpu, 100 * busy / tot, 100 * idle / tot, 100 * st / tot
+	}'
+}
+
+# gen_adds N START_MS STEP_MS: hello, then N add requests, one a line.
+# RFC 3339 UTC with milliseconds, computed in awk (days-to-civil).
+gen_adds() {
+	awk -v n="$1" -v start="$2" -v step="$3" '
+	function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
+		s = int(ms / 1000); r = ms - s * 1000
+		d = int(s / 86400); sod = s - d * 86400
+		z = d + 719468; era = int(z / 146097); doe = z - era * 146097
+		yoe = int((doe - int(doe / 1460) + int(doe / 36524) - \
+		           int(doe / 146096)) / 365)
+		y = yoe + era * 400
+		doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+		mp = int((5 * doy + 2) / 153)
+		dd = doy - int((153 * mp + 2) / 5) + 1
+		m = mp < 10 ? mp + 3 : mp - 9
+		if (m <= 2) y++
+		return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, dd,
+		               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
+	}
+	BEGIN {
+		print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1,\"client\":\"smm-bench\"}}"
+		for (i = 1; i <= n; i++)
+			printf "{\"id\":%d,\"cmd\":\"add\",\"args\":{\"channels\":[\"bench\"]," \
+			       "\"text\":\"bench %d\",\"id\":\"b-%d\",\"at\":\"%s\"}}\n",
+			       i, i, i, iso(start + (i - 1) * step)
+	}'
+}
+
+# iso_ms ISO: milliseconds since the epoch (GNU date), to check gen_adds.
+iso_ms() {
+	date -u -d "$1" +%s%3N
+}
+
+# converse DIR REQUESTS REPLIES NREPLIES TIMEOUT_S: send every request line
+# through ONE control connection (socat) and keep it open until NREPLIES
+# replies have arrived: smmd drops replies still owed to a peer that has
+# hung up.
+converse() {
+	local dir=$1 req=$2 rep=$3 want=$4 timeout_s=$5 fifo soc_pid fd deadline
+	fifo=$dir/ctl.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	: >"$rep"
+	socat -t 5 - "UNIX-CONNECT:$dir/run/smmd.sock" <"$fifo" >"$rep" 2>"$dir/socat.err" &
+	soc_pid=$!
+	PIDS+=("$soc_pid")
+	exec {fd}>"$fifo"
+	cat "$req" >&"$fd" || true
+	deadline=$(($(now_ms) + timeout_s * 1000))
+	while [ "$(wc -l <"$rep")" -lt "$want" ]; do
+		[ "$(now_ms)" -lt "$deadline" ] || break
+		pid_running "$soc_pid" || break
+		pid_running "$SMMD_PID" || break
+		sleep 0.01
+	done
+	exec {fd}>&-
+	wait "$soc_pid" 2>/dev/null || true
+	forget_pid "$soc_pid"
+	rm -f "$fifo"
+	[ "$(wc -l <"$rep")" -ge "$want" ] ||
+		die "only $(wc -l <"$rep") of $want control replies arrived within ${timeout_s}s ($(cat "$dir/socat.err"))"
+}
+
+# check_adds REPLIES N: every add answered ok, exactly once.
+check_adds() {
+	local rep=$1 n=$2 ok bad
+	[ "$(jq -r 'select(.id == 0) | .ok' "$rep")" = true ] ||
+		die "hello was refused: $(head -n 1 "$rep")"
+	ok=$(jq -r 'select(.id > 0 and .ok == true) | .id' "$rep" | sort -u | wc -l)
+	if [ "$ok" -ne "$n" ]; then
+		bad=$(jq -c 'select(.ok != true)' "$rep" | head -n 3)
+		die "$ok of $n adds succeeded; first errors: $bad"
+	fi
+}
+
+# queue_posts DIR N START_MS STEP_MS: sets QUEUE_MS (first byte to last ok).
+queue_posts() {
+	local dir=$1 n=$2 start=$3 step=$4 t0 first last
+	gen_adds "$n" "$start" "$step" >"$dir/adds.jsonl"
+	first=$(sed -n 2p "$dir/adds.jsonl" | jq -r .args.at)
+	last=$(tail -n 1 "$dir/adds.jsonl" | jq -r .args.at)
+	if [ "$(iso_ms "$first")" -ne "$start" ] ||
+		[ "$(iso_ms "$last")" -ne $((start + (n - 1) * step)) ]; then
+		die "gen_adds made wrong timestamps: $first .. $last"
+	fi
+	t0=$(now_ms)
+	converse "$dir" "$dir/adds.jsonl" "$dir/adds.replies" $((n + 1)) 300
+	QUEUE_MS=$(($(now_ms) - t0))
+	check_adds "$dir/adds.replies" "$n"
+}
+
+# Nearest-rank percentiles of a file of numbers (one a line, microseconds)
+# -> "n min p50 p90 p99 p999 max mean" in milliseconds.
+percentiles() {
+	sort -n "$1" | awk '
+	{ v[NR] = $1; sum += $1 }
+	function rank(p,   k) { k = int(p * NR / 100); if (k < p * NR / 100) k++;
+	                        if (k < 1) k = 1; return v[k] / 1000 }
+	END {
+		if (NR == 0) { print "0 - - - - - - -"; exit }
+		printf "%d %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", NR, v[1] / 1000,
+		       rank(50), rank(90), rank(99), rank(99.9), v[NR] / 1000,
+		       sum / NR / 1000
+	}'
+}
+
+# print_dist LABEL FILE: one labelled line of percentiles.
+print_dist() {
+	local n mn p50 p90 p99 p999 mx mean
+	read -r n mn p50 p90 p99 p999 mx mean < <(percentiles "$2")
+	out "$(printf '  %-34s n=%-6s p50 %9s  p90 %9s  p99 %9s  p99.9 %9s  max %9s  (min %s, mean %s) ms' \
+		"$1" "$n" "$p50" "$p90" "$p99" "$p999" "$mx" "$mn" "$mean")"
+	DIST_P99=$p99
+}
+
+# wait_sink LOG N DEADLINE_MS LABEL: until the sink logged N requests.
+wait_sink() {
+	local log=$1 n=$2 deadline=$3 label=$4 got next_report=0
+	while :; do
+		got=$(wc -l <"$log")
+		[ "$got" -lt "$n" ] || break
+		pid_running "$SMMD_PID" || die "smmd died with $got of $n delivered"
+		[ "$(now_ms)" -lt "$deadline" ] ||
+			die "$label: only $got of $n posts reached the sink in time"
+		if [ "$(now_ms)" -ge "$next_report" ]; then
+			progress "$label: $got/$n received"
+			next_report=$(($(now_ms) + 2000))
+		fi
+		sleep 0.1
+	done
+	progress "$label: $got/$n received"
+}
+
+# sleep_until MS
+sleep_until() {
+	local d=$(($1 - $(now_ms)))
+	[ "$d" -le 0 ] || sleep "$(awk -v d="$d" 'BEGIN { printf "%.3f", d / 1000 }')"
+}
+
+# smmd_status DIR: the status result as JSON.
+smmd_status() {
+	"$SMMCTL_BIN" -s "$1/run/smmd.sock" status --json
+}
+
+# wait_published DIR N: smmd has recorded N published (results land just
+# after the sink's receipt).
+wait_published() {
+	local dir=$1 n=$2 deadline st
+	deadline=$(($(now_ms) + 20000))
+	while :; do
+		st=$(smmd_status "$dir")
+		[ "$(jq -r .counts.published <<<"$st")" -lt "$n" ] || break
+		[ "$(now_ms)" -lt "$deadline" ] ||
+			die "smmd recorded only $(jq -c .counts <<<"$st") after 20 s"
+		sleep 0.1
+	done
+	STATUS_COUNTS=$(jq -c .counts <<<"$st")
+}
+
+# analyse_sink LOG OUT_TSV: id attempt status t_us sched_us lateness_us.
+analyse_sink() {
+	jq -r '(.body | fromjson) as $b
+	       | ($b.scheduled_at) as $s
+	       | if ($s | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$")) | not
+	         then error("unexpected scheduled_at \($s)") else . end
+	       | (($s[0:19] + "Z" | fromdateiso8601) * 1000000
+	          + ($s[20:23] | tonumber) * 1000) as $due
+	       | [$b.id, $b.attempt, (.status // 0), .t_us, $due, .t_us - $due]
+	       | @tsv' "$1" >"$2"
+}
+
+# check_deliveries TSV N: every post exactly once, first attempt, HTTP 200.
+check_deliveries() {
+	local tsv=$1 n=$2 uniq dups notfirst not200
+	uniq=$(cut -f1 "$tsv" | sort -u | wc -l)
+	dups=$(($(wc -l <"$tsv") - uniq))
+	notfirst=$(awk -F'\t' '$2 != 1' "$tsv" | wc -l)
+	not200=$(awk -F'\t' '$3 != 200' "$tsv" | wc -l)
+	[ "$uniq" -eq "$n" ] || die "$uniq distinct posts reached the sink, expected $n"
+	out "  deliveries: $n distinct posts, $dups duplicates, $notfirst not first attempts, $not200 not answered 200"
+}
+
+# daemon_view DIR N OUT_TSV: ask smmd (show, one connection) when it
+# started each attempt: id due_ms started_ms latency_ms.
+daemon_view() {
+	local dir=$1 n=$2
+	awk -v n="$n" 'BEGIN {
+		print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1}}"
+		for (i = 1; i <= n; i++)
+			printf "{\"id\":%d,\"cmd\":\"show\",\"args\":{\"id\":\"b-%d/bench\"}}\n", i, i
+	}' >"$dir/show.jsonl"
+	converse "$dir" "$dir/show.jsonl" "$dir/show.replies" $((n + 1)) 120
+	jq -r 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[20:23] | tonumber);
+	       select(.id > 0)
+	       | if .ok then . else error("show: \(.error.message)") end
+	       | .result.deliveries[0] as $d | $d.attempts[0] as $a
+	       | [$d.id, ($d.due | ms), ($a.started | ms), ($a.latency_ms // -1)]
+	       | @tsv' "$dir/show.replies" >"$3"
+}
+
+# log_summary DIR: warnings and errors in smmd's log.
+log_summary() {
+	local log=$1/smmd.log nw ne
+	nw=$(grep -c '^[^ ]* warning ' "$log" || true)
+	ne=$(grep -c '^[^ ]* error ' "$log" || true)
+	out "  smmd log: $(wc -l <"$log") lines, $nw warnings, $ne errors"
+	if [ "$((nw + ne))" -gt 0 ]; then
+		grep -E '^[^ ]* (warning|error) ' "$log" | head -n 5 | sed 's/^/    /' |
+			tee -a "$REPORT"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Machine
+
+out "smmd benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+out "  host: $(uname -srm); nproc $(nproc); CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+out "  memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); state dir on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $T"
+out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite synchronous=FULL, WAL (smmd's settings)"
+out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT (set explicitly); channel signs with secret_file (HMAC-SHA256)"
+read -r LOAD1 LOAD5 _ </proc/loadavg
+out "  load average before the run: $LOAD1 (1 min), $LOAD5 (5 min)"
+if awk -v l="$LOAD1" 'BEGIN { exit !(l > 1.0) }'; then
+	out "  WARNING: the machine is busy with something else; the figures will be noisy"
+fi
+out "  git: $(git -C "$SMM_TOP_SRCDIR" describe --always --dirty 2>/dev/null || echo '?')"
+out ""
+
+# ---------------------------------------------------------------------------
+# Reference: the sink alone under wrk (no --log), then with --log.
+
+WRK_GET=
+WRK_POSTLOG=
+if command -v wrk >/dev/null 2>&1; then
+	CUR=$T/wrk
+	mkdir -p "$CUR"
+	cat >"$CUR/post.lua" <<'EOF'
+-- A POST shaped like smmd's webhook request (body and headers).
+wrk.method = "POST"
+wrk.body = '{"id":"b-1234","channel":"bench","text":"bench 1234","link":null,"media":[],"campaign":null,"scheduled_at":"2026-11-22T10:00:00.123Z","attempt":1}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "smmd/0.1.0"
+wrk.headers["webhook-id"] = "msg_2pQ9xWJb3kR7tYcLm4nZ8v"
+wrk.headers["webhook-timestamp"] = "1795341600"
+wrk.headers["webhook-signature"] = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="
+wrk.headers["Idempotency-Key"] = "msg_2pQ9xWJb3kR7tYcLm4nZ8v"
+EOF
+	wrk_rate() {
+		awk '/^Requests\/sec:/ { print $2 }' "$1"
+	}
+	progress "wrk against the sink (no --log): GET, then POST"
+	start_sink "$CUR"
+	wrk -t1 -c64 -d5s "http://127.0.0.1:$SINK_PORT/" >"$CUR/get.txt" 2>&1 ||
+		die "wrk failed: $(cat "$CUR/get.txt")"
+	wrk -t1 -c64 -d5s -s "$CUR/post.lua" "http://127.0.0.1:$SINK_PORT/hook/bench" \
+		>"$CUR/post.txt" 2>&1 || die "wrk failed: $(cat "$CUR/post.txt")"
+	stop_pid "$SINK_PID"
+	progress "wrk against the sink with --log: POST"
+	start_sink "$CUR" --log "$CUR/sink.log"
+	wrk -t1 -c64 -d3s -s "$CUR/post.lua" "http://127.0.0.1:$SINK_PORT/hook/bench" \
+		>"$CUR/postlog.txt" 2>&1 || die "wrk failed: $(cat "$CUR/postlog.txt")"
+	stop_pid "$SINK_PID"
+	rm -f "$CUR/sink.log"
+	WRK_GET=$(wrk_rate "$CUR/get.txt")
+	WRK_POSTLOG=$(wrk_rate "$CUR/postlog.txt")
+	[ -n "$WRK_GET" ] || die "no Requests/sec in wrk's output: $(cat "$CUR/get.txt")"
+	out "Sink reference (wrk -t1 -c64, smm-sink alone on this machine)"
+	out "  GET  /, no --log (the reference):   $(printf '%10.0f' "$WRK_GET") requests/s"
+	out "  POST webhook-shaped, no --log:     $(printf '%10.0f' "$(wrk_rate "$CUR/post.txt")") requests/s"
+	out "  POST webhook-shaped, with --log:   $(printf '%10.0f' "$(wrk_rate "$CUR/postlog.txt")") requests/s (3 s; the setting smmd is measured against)"
+	out ""
+else
+	out "Sink reference: wrk is not installed (apt-get install -y wrk): skipped"
+	out ""
+fi
+
+# ---------------------------------------------------------------------------
+# Calibration: how fast one control connection queues adds, on a throwaway
+# smmd whose posts are due in 2099, so the scenarios can put their first due
+# time safely after the end of their queueing.
+
+CUR=$T/calib
+mkdir -p "$CUR"
+write_config "$CUR" 9 # nothing is due: the port is never used
+start_smmd "$CUR"
+progress "calibration: queueing $SMM_BENCH_BURST_N adds"
+queue_posts "$CUR" "$SMM_BENCH_BURST_N" "$(iso_ms 2099-01-01T00:00:00Z)" 0
+CALIB_MS=$QUEUE_MS
+out "Queueing over one control connection (calibration, smmd idle)"
+out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }') adds/s; peak RSS with $SMM_BENCH_BURST_N scheduled: $(proc_kb "$SMMD_PID" VmHWM) kB"
+out ""
+stop_smmd
+CUR=
+
+# lead_ms N: time from now to the first due instant.
+lead_ms() {
+	echo $((3000 + 2 * CALIB_MS * $1 / SMM_BENCH_BURST_N))
+}
+
+# ---------------------------------------------------------------------------
+# run_scenario NAME N STEP_MS: queue N posts due STEP_MS apart, wait for all
+# of them at the sink, stop smmd. Leaves the sink's view in $CUR/recv.tsv
+# and smmd's in $CUR/daemon.tsv; sets FIRST_DUE_MS, LAST_DUE_MS, SNAP_DUE,
+# SNAP_END, END_MS and the peak RSS after queueing (HWM_QUEUED_KB), after
+# delivery (HWM_DELIVERED_KB) and just before stopping, after the bench's
+# own "show" queries (HWM_KB).
+run_scenario() {
+	local name=$1 n=$2 step=$3 perf_pid=
+	SCEN_N=$n
+	CUR=$T/$name
+	mkdir -p "$CUR"
+	start_sink "$CUR" --log "$CUR/sink.log"
+	write_config "$CUR" "$SINK_PORT"
+	start_smmd "$CUR"
+	FIRST_DUE_MS=$(($(now_ms) + $(lead_ms "$n")))
+	LAST_DUE_MS=$((FIRST_DUE_MS + (n - 1) * step))
+	progress "$name: queueing $n posts, first due in $((FIRST_DUE_MS - $(now_ms))) ms"
+	queue_posts "$CUR" "$n" "$FIRST_DUE_MS" "$step"
+	QUEUED_AT=$(now_ms)
+	[ "$QUEUED_AT" -lt "$FIRST_DUE_MS" ] ||
+		die "$name: queueing ended $((QUEUED_AT - FIRST_DUE_MS)) ms after the first due time (slow machine? calibration said $CALIB_MS ms)"
+	[ "$(wc -l <"$CUR/sink.log")" -eq 0 ] || die "$name: posts arrived before their time"
+	HWM_QUEUED_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	if [ "$SMM_BENCH_PERF" = 1 ] && [ "$name" = burst ]; then
+		if command -v perf >/dev/null 2>&1; then
+			sleep_until $((FIRST_DUE_MS - 300))
+			perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
+				-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+			perf_pid=$!
+			PIDS+=("$perf_pid")
+		else
+			progress "perf is not installed (apt-get install -y linux-perf): no profile"
+		fi
+	fi
+	sleep_until "$FIRST_DUE_MS"
+	SNAP_DUE=$(proc_snap "$SMMD_PID")
+	SINK_DUE=$(cpu_ticks "$SINK_PID")
+	MACH_DUE=$(machine_snap)
+	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "$name"
+	END_MS=$(now_ms)
+	SNAP_END=$(proc_snap "$SMMD_PID")
+	SINK_END=$(cpu_ticks "$SINK_PID")
+	MACH_END=$(machine_snap)
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+		forget_pid "$perf_pid"
+	fi
+	wait_published "$CUR" "$n"
+	HWM_DELIVERED_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	progress "$name: asking smmd when it started each attempt"
+	daemon_view "$CUR" "$n" "$CUR/daemon.tsv"
+	HWM_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	stop_smmd
+	stop_pid "$SINK_PID"
+	analyse_sink "$CUR/sink.log" "$CUR/recv.tsv"
+}
+
+report_hwm() {
+	out "  (c) smmd peak RSS (VmHWM): $HWM_DELIVERED_KB kB once all were delivered (after queueing: $HWM_QUEUED_KB kB; just before SIGTERM, after the bench's $SCEN_N show queries: $HWM_KB kB)"
+}
+
+# Per delivery: (sink receipt - smmd's recorded start) in µs, joined on id.
+send_path() {
+	awk -F'\t' 'NR == FNR { start[$1] = $3; next }
+	            ($1 "/bench") in start { print $4 - start[$1 "/bench"] * 1000 }' \
+		"$CUR/daemon.tsv" "$CUR/recv.tsv" >"$CUR/send_us.txt"
+}
+
+# ---------------------------------------------------------------------------
+# (a) punctuality
+
+run_scenario punctuality "$SMM_BENCH_PUNCT_N" "$SMM_BENCH_PUNCT_STEP_MS"
+out "(a) Punctuality: $SMM_BENCH_PUNCT_N posts due one every $SMM_BENCH_PUNCT_STEP_MS ms over $(((LAST_DUE_MS - FIRST_DUE_MS) / 1000)).$(printf '%03d' $(((LAST_DUE_MS - FIRST_DUE_MS) % 1000))) s, one channel"
+out "  queueing: $SMM_BENCH_PUNCT_N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the first due time"
+check_deliveries "$CUR/recv.tsv" "$SMM_BENCH_PUNCT_N"
+cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
+print_dist "lateness at the sink (t_us - due):" "$CUR/late_us.txt"
+PUNCT_P99=$DIST_P99
+awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
+print_dist "at smmd (attempt start - due, 1 ms res):" "$CUR/dlate_us.txt"
+send_path
+print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
+awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
+print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
+early=$(awk -F'\t' '$6 < 0' "$CUR/recv.tsv" | wc -l)
+over1=$(awk -F'\t' '$6 > 1000' "$CUR/recv.tsv" | wc -l)
+over10=$(awk -F'\t' '$6 > 10000' "$CUR/recv.tsv" | wc -l)
+out "  $early arrived before their due time; $over1 more than 1 ms late; $over10 more than 10 ms late"
+DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
+out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+out "  meanwhile: $(machine_line "$DELIVERY_S")"
+out "  smmd status at the end: $STATUS_COUNTS"
+log_summary "$CUR"
+out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+report_hwm
+PUNCT_HWM=$HWM_DELIVERED_KB
+PUNCT_VERDICT=$(awk -v p="$PUNCT_P99" 'BEGIN { print (p <= 1.0) ? "MET" : "MISSED" }')
+out "  target p99 <= 1 ms: $PUNCT_VERDICT (p99 $PUNCT_P99 ms)"
+out ""
+
+# ---------------------------------------------------------------------------
+# (b) burst
+
+run_scenario burst "$SMM_BENCH_BURST_N" 0
+N=$SMM_BENCH_BURST_N
+read -r FIRST_US LAST_US < <(cut -f4 "$CUR/recv.tsv" | sort -n |
+	awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
+DUE_US=$((FIRST_DUE_MS * 1000))
+RATE_SPAN=$(awk -v n="$N" -v a="$FIRST_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? (n - 1) * 1e6 / (b - a) : 0 }')
+RATE_DUE=$(awk -v n="$N" -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? n * 1e6 / (b - a) : 0 }')
+out "(b) Burst: $N posts all due at the same instant, one channel"
+out "  queueing: $N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the due instant"
+check_deliveries "$CUR/recv.tsv" "$N"
+out "  first receipt $(awk -v a="$DUE_US" -v b="$FIRST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after the due instant, last $(awk -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after"
+out "  rate, first to last receipt:   $(printf '%8s' "$RATE_SPAN") deliveries/s"
+out "  rate, due instant to last:     $(printf '%8s' "$RATE_DUE") deliveries/s"
+cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
+print_dist "time from due to sink receipt:" "$CUR/late_us.txt"
+awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
+print_dist "at smmd (attempt start - due):" "$CUR/dlate_us.txt"
+send_path
+print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
+awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
+print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
+# Deliveries per 100 ms window at the sink: is the rate steady?
+out "  receipts per 100 ms after the due instant (first 20 windows):"
+out "    $(cut -f4 "$CUR/recv.tsv" | awk -v d="$DUE_US" '{ w = int(($1 - d) / 100000); c[w]++; if (w > m) m = w }
+	END { for (i = 0; i <= m && i < 20; i++) printf "%d ", c[i] + 0; if (m >= 20) printf "... (%d windows)", m + 1 }')"
+DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
+out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+out "  meanwhile: $(machine_line "$DELIVERY_S")"
+out "  smmd status at the end: $STATUS_COUNTS"
+log_summary "$CUR"
+out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+report_hwm
+BURST_HWM=$HWM_DELIVERED_KB
+if [ -n "$WRK_GET" ]; then
+	PCT=$(awk -v r="$RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+	PCT_DUE=$(awk -v r="$RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+	BURST_VERDICT=$(awk -v p="$PCT" 'BEGIN { print (p >= 50) ? "MET" : "MISSED" }')
+	out "  target >= 50% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $BURST_VERDICT ($PCT% first-to-last, $PCT_DUE% from the due instant)"
+	[ -z "$WRK_POSTLOG" ] ||
+		out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
+else
+	BURST_VERDICT="n/a (no wrk)"
+	PCT="?"
+fi
+if [ -s "$CUR/perf.data" ]; then
+	# To files first: head closing a pipe early would fail the pipeline.
+	perf report -i "$CUR/perf.data" --stdio --no-children --sort dso \
+		-g none >"$CUR/perf.dso.txt" 2>/dev/null || true
+	perf report -i "$CUR/perf.data" --stdio --children --sort symbol \
+		-g none >"$CUR/perf.sym.txt" 2>/dev/null || true
+	out "  perf profile of smmd during the burst (cpu-clock, dwarf call graphs; perf slows the burst):"
+	out "  self time by library:"
+	grep -E '^ +[0-9.]+%' "$CUR/perf.dso.txt" | awk 'NR <= 10 { printf "    %-8s %s\n", $1, $2 }' |
+		tee -a "$REPORT"
+	out "  inclusive time (children) of named functions, top 40:"
+	grep -E '^ +[0-9.]+%' "$CUR/perf.sym.txt" | grep -v ' 0x' |
+		awk 'NR <= 40 { printf "    %-8s self %-7s %s %s\n", $1, $2, $3, $4 }' |
+		tee -a "$REPORT"
+fi
+out ""
+
+# ---------------------------------------------------------------------------
+out "Summary"
+out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
+out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $PCT% (target >= 50%): $BURST_VERDICT"
+out "  (c) smmd peak RSS: punctuality $PUNCT_HWM kB, burst $BURST_HWM kB"
+CUR=
+
+cp "$REPORT" "$RESULTS_DIR/latest.txt.tmp"
+mv "$RESULTS_DIR/latest.txt.tmp" "$RESULTS_DIR/latest.txt"
+progress "report written to $RESULTS_DIR/latest.txt"

@@ -1,2 +1,157 @@
-#!/bin/sh
-exit 77
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# smmctl's error paths and everyday commands, as a user meets them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# run CMD...: run it, keep stdout in $out, stderr in $err, status in $rc.
+run() {
+	rc=0
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+# expect_fail WHAT: the last run failed with one "smmctl: ..." line.
+expect_fail() {
+	[ "$rc" -ne 0 ] || fail "$1: exit status 0 (stdout: $out)"
+	case $err in
+	smmctl:*) ;;
+	*) fail "$1: stderr does not start with 'smmctl:': '$err'" ;;
+	esac
+	log "$1 -> exit $rc: $err"
+}
+
+run smmctl --version
+[ "$rc" -eq 0 ] || fail "smmctl --version exited $rc"
+[ "$out" = "smmctl 0.1.0" ] || fail "smmctl --version printed '$out'"
+run smmctl --help
+{ [ "$rc" -eq 0 ] && [ -n "$out" ]; } || fail "smmctl --help failed ($rc)"
+run smmctl frobnicate
+[ "$rc" -eq 64 ] || fail "an unknown subcommand exited $rc, expected 64 (usage)"
+
+# No daemon: non-zero, and the message names the socket it tried.
+run smmctl status
+expect_fail "status without a daemon"
+[ "$rc" -eq 69 ] || fail "status without a daemon exited $rc, expected 69 (unavailable)"
+case $err in
+*"$SOCK"*) ;;
+*) fail "the error does not name the socket $SOCK: $err" ;;
+esac
+run smmctl -s "$T/elsewhere.sock" status
+expect_fail "status with -s and no daemon"
+case $err in
+*"$T/elsewhere.sock"*) ;;
+*) fail "-s: the error does not name $T/elsewhere.sock: $err" ;;
+esac
+
+start_sink
+write_config demo shop
+start_smmd
+
+# -s overrides $SMMD_SOCKET.
+SMMD_SOCKET=$T/nowhere.sock run smmctl -s "$SOCK" status
+[ "$rc" -eq 0 ] || fail "smmctl -s SOCKET status failed: $err"
+
+# Unknown channel: the message lists the known ones.
+run smmctl add -c nosuch "hello"
+expect_fail "add to an unknown channel"
+case $err in
+*nosuch*demo*shop* | *nosuch*shop*demo*) ;;
+*) fail "unknown channel: the error does not name 'nosuch' and list demo, shop: $err" ;;
+esac
+
+# Due time 2 minutes in the past: refused, saying so.
+run smmctl add -c demo --at "$(date -u -d '-2 min' +%Y-%m-%dT%H:%M:%SZ)" "too late"
+expect_fail "add --at 2 minutes ago"
+case $err in
+*past* | *ago* | *late*) ;;
+*) fail "a due time in the past: the error does not say it is past: $err" ;;
+esac
+
+# Unparsable times.
+for bad in 'tomorrow-ish' '2026-13-45T99:00:00Z' '+5x' ''; do
+	run smmctl add -c demo --at "$bad" "bad time"
+	expect_fail "add --at '$bad'"
+done
+
+# Usage errors.
+run smmctl add "no channel"
+expect_fail "add without -c"
+run smmctl list --status bogus
+expect_fail "list --status bogus"
+[ "$rc" -eq 64 ] || fail "list --status bogus exited $rc, expected 64"
+run smmctl show no-such-post
+expect_fail "show of an unknown id"
+
+# Cancel a scheduled post: it is listed as cancelled and never sent. A
+# marker due after it proves its time has passed.
+run smmctl add -c demo --id c1 --at +2s "to be cancelled"
+{ [ "$rc" -eq 0 ] && [ "$out" = c1 ]; } || fail "add --id c1 printed '$out' ($rc): $err"
+run smmctl cancel c1
+[ "$rc" -eq 0 ] || fail "cancel c1 failed: $err"
+[ "$(delivery_state c1/demo)" = cancelled ] || fail "c1/demo is '$(delivery_state c1/demo)' after cancel"
+list_json --status cancelled | jq_true 'any(.[]; .id == "c1/demo")' ||
+	fail "list --status cancelled does not show c1/demo"
+run smmctl cancel c1
+expect_fail "cancel of a cancelled post"
+settle demo +3s
+[ "$(sink_count c1)" -eq 0 ] || fail "the cancelled post c1 reached the sink"
+
+# Text from standard input with "-", two channels, link, campaign, media.
+run smmctl add -c demo -c shop --id stdin1 --link https://example.org/a \
+	--campaign launch --media https://example.org/1.png - \
+	< <(printf 'first line\nsecond line')
+{ [ "$rc" -eq 0 ] && [ "$out" = stdin1 ]; } || fail "add - (stdin) printed '$out' ($rc): $err"
+wait_state stdin1/demo published 15
+wait_state stdin1/shop published 15
+reqs=$(sink_posts_for stdin1)
+[ "$(jq length <<<"$reqs")" -eq 2 ] || fail "stdin1 reached the sink $(jq length <<<"$reqs") times, expected 2"
+[ "$(jq -c '[.[].post.channel] | sort' <<<"$reqs")" = '["demo","shop"]' ] ||
+	fail "stdin1 channels: $(jq -c '[.[].post.channel]' <<<"$reqs")"
+[ "$(jq -c '[.[].path] | sort' <<<"$reqs")" = '["/hook/demo","/hook/shop"]' ] ||
+	fail "stdin1 paths: $(jq -c '[.[].path]' <<<"$reqs")"
+[ "$(jq -c '[.[].headers["webhook-id"]] | unique | length' <<<"$reqs")" -eq 2 ] ||
+	fail "the two deliveries of stdin1 share a webhook-id"
+jq_true 'all(.[]; .post.text == "first line\nsecond line" and
+	.post.link == "https://example.org/a" and .post.campaign == "launch" and
+	.post.media == ["https://example.org/1.png"])' <<<"$reqs" ||
+	fail "stdin1 bodies: $(jq -c '[.[].post]' <<<"$reqs")"
+run smmctl show stdin1
+[ "$rc" -eq 0 ] || fail "show stdin1 failed: $err"
+case $out in
+*first\ line*) ;;
+*) fail "show stdin1 does not show the text: $out" ;;
+esac
+run smmctl show stdin1/shop --json
+[ "$rc" -eq 0 ] || fail "show stdin1/shop failed: $err"
+jq_true '.deliveries | any(.id == "stdin1/shop")' <<<"$out" ||
+	fail "show stdin1/shop --json: $out"
+
+# A post id that is taken.
+run smmctl add -c demo --id stdin1 "again"
+expect_fail "add with a duplicate --id"
+case $err in
+*stdin1*) ;;
+*) fail "duplicate id: the error does not name the id: $err" ;;
+esac
+
+# list (text and JSON) and status (text and JSON).
+run smmctl list
+[ "$rc" -eq 0 ] || fail "list failed: $err"
+case $out in
+*stdin1*) ;;
+*) fail "list does not show stdin1: $out" ;;
+esac
+run smmctl status --json
+[ "$rc" -eq 0 ] || fail "status --json failed: $err"
+jq_true '.version == "0.1.0" and .protocol == 1 and (.pid | type == "number")
+	and .counts.cancelled == 1 and .counts.published >= 3
+	and (.channels | sort) == ["demo","shop"]' <<<"$out" ||
+	fail "status --json: $out"
+[ "$(jq -r .pid <<<"$out")" = "$SMMD_PID" ] || fail "status pid $(jq -r .pid <<<"$out") is not smmd's $SMMD_PID"
+run smmctl status
+{ [ "$rc" -eq 0 ] && [ -n "$out" ]; } || fail "status failed: $err"
+
+stop_smmd
+log "ok"

@@ -1,2 +1,144 @@
-#!/bin/sh
-exit 77
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# Malformed, oversized, half-closed and unknown requests on the control
+# socket get an error or a closed connection; the daemon stays up and a
+# well-behaved client polling alongside never sees a failure.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_sink
+write_config demo
+start_smmd
+
+# The well-behaved client: "smmctl status" in a loop until told to stop.
+: >"$T/good.ok"
+: >"$T/good.fail"
+(
+	for _ in $(seq 1 3000); do
+		[ -e "$T/good.stop" ] && exit 0
+		if "$SMMCTL_BIN" status --json >"$T/good.out" 2>"$T/good.err"; then
+			echo ok >>"$T/good.ok"
+		else
+			{
+				echo "exit $? at $(date +%T.%N)"
+				cat "$T/good.err"
+			} >>"$T/good.fail"
+		fi
+		sleep 0.02
+	done
+) &
+good_pid=$!
+E2E_PIDS+=("$good_pid")
+wait_for "[ \$(wc -l <'$T/good.ok') -ge 3 ]" 10 || fail "the well-behaved client does not get through"
+
+# raw SECONDS [socat options]: send stdin to the socket, print what comes
+# back; the write side stays open while the caller's stdin does, then socat
+# waits SECONDS for the rest of the reply.
+raw() {
+	local t=$1
+	shift
+	socat "$@" -t "$t" - "UNIX-CONNECT:$SOCK" 2>"$T/socat.err" || true
+}
+
+hello='{"id":1,"cmd":"hello","args":{"protocol":1,"client":"e2e-abuse"}}'
+
+# Not JSON: an invalid_request reply, and the connection stays usable.
+out=$({
+	printf 'not json\n'
+	sleep 0.3
+	printf '%s\n' "$hello"
+	sleep 0.5
+} | raw 2)
+log "garbage -> $(head -c 300 <<<"$out")"
+first=$(head -n 1 <<<"$out")
+jq_true '.ok == false and .error.code == "invalid_request"' <<<"$first" ||
+	fail "garbage line got '$first', expected an invalid_request error"
+second=$(sed -n 2p <<<"$out")
+jq_true '.ok == true and .id == 1' <<<"$second" ||
+	fail "after an invalid line the connection did not answer hello: '$second'"
+smmd_alive || fail "smmd died on a line of garbage"
+
+# Binary junk with NUL bytes.
+out=$({
+	head -c 4096 /dev/urandom
+	printf '\n'
+	sleep 0.3
+} | raw 2)
+smmd_alive || fail "smmd died on binary junk"
+
+# A 2 MiB line: line_too_long or a closed connection, never a result.
+t0=$(now_ms)
+out=$({
+	head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' x
+	printf '\n'
+} | raw 5)
+log "2 MiB line -> $(head -c 300 <<<"$out") ($(($(now_ms) - t0)) ms)"
+if [ -n "$out" ]; then
+	jq_true '.ok == false and .error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
+		fail "a 2 MiB line got '$(head -c 300 <<<"$out")', expected line_too_long or a close"
+fi
+smmd_alive || fail "smmd died on a 2 MiB line"
+
+# Over the limit but small enough to go in one write (socat -b, from a
+# file: a pipe would hand it over in 64 KiB pieces) into the socket buffer,
+# so socat is not stopped by EPIPE before it reads the reply:
+# line_too_long, then the daemon closes the connection.
+t0=$(now_ms)
+head -c $((100 * 1024)) /dev/zero | tr '\0' y >"$T/long"
+out=$(raw 3 -b $((128 * 1024)) <"$T/long")
+dt=$(($(now_ms) - t0))
+log "100 KiB line -> $(head -c 300 <<<"$out") ($dt ms)"
+jq_true '.ok == false and .error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
+	fail "a 100 KiB line got '$(head -c 300 <<<"$out")', expected line_too_long"
+smmd_alive || fail "smmd died on a 100 KiB line"
+
+# Half-closed with a partial line: the daemon closes (or answers an error);
+# socat would wait 8 s for a peer that keeps the connection open.
+t0=$(now_ms)
+out=$(printf '{"id":1' | raw 8)
+dt=$(($(now_ms) - t0))
+log "partial line then EOF -> '$(head -c 300 <<<"$out")' after $dt ms"
+if [ -n "$out" ]; then
+	jq_true '.ok == false' <<<"$(head -n 1 <<<"$out")" ||
+		fail "a partial line got '$out'"
+fi
+[ "$dt" -lt 7500 ] || fail "smmd kept a half-closed connection open for ${dt} ms"
+smmd_alive || fail "smmd died on a half-closed connection"
+
+# A connection that says nothing and goes away.
+raw 1 </dev/null >/dev/null
+
+# An unknown command: unknown_command, with the request id echoed.
+out=$({
+	printf '%s\n' "$hello"
+	printf '{"id":5,"cmd":"nope"}\n'
+	sleep 0.5
+} | raw 2)
+reply=$(jq -c 'select(.id == 5)' <<<"$out")
+jq_true '.ok == false and .error.code == "unknown_command"' <<<"$reply" ||
+	fail "unknown command got '$out', expected unknown_command for id 5"
+
+# Valid JSON of the wrong shape.
+for bad in '[1,2,3]' '{"id":6}' '{"id":7,"cmd":42}' '{"id":8,"cmd":"add","args":"x"}' \
+	'{"id":9,"cmd":"add","args":{"channels":"demo","text":1}}' '"just a string"'; do
+	out=$({
+		printf '%s\n' "$hello"
+		printf '%s\n' "$bad"
+		sleep 0.3
+	} | raw 2)
+	reply=$(sed -n 2p <<<"$out")
+	jq_true '.ok == false' <<<"$reply" ||
+		fail "'$bad' got '$reply', expected an error reply"
+done
+smmd_alive || fail "smmd died on a malformed request"
+
+# The daemon still works end to end, and the good client never failed.
+smmctl add -c demo --id after-abuse "still here" >/dev/null
+wait_state after-abuse/demo published 15
+touch "$T/good.stop"
+wait_pid_exit "$good_pid" 20
+[ ! -s "$T/good.fail" ] || fail "the well-behaved client failed: $(head -n 20 "$T/good.fail")"
+log "well-behaved client: $(wc -l <"$T/good.ok") status calls, all ok"
+
+stop_smmd
+log "ok"

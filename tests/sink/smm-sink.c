@@ -1,4 +1,1158 @@
-int main(void)
+/*
+ * smm-sink: a small, fast HTTP/1.1 webhook receiver on libuv for the
+ * end-to-end tests, the benchmark and the demo.
+ *
+ * It listens on 127.0.0.1 only, keeps connections alive, answers pipelined
+ * requests in order, logs every POST as one JSON line and replies with a
+ * scripted sequence of statuses ("500,500,200", "hold", "close") so tests can
+ * drive smmd through retries, timeouts and dropped connections.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#define SINK_VERSION "smm-sink 0.1.0"
+
+/* Limits: a header section, a body, headers per request. */
+#define SINK_HDR_MAX  (64 * 1024)
+#define SINK_BODY_MAX (1024 * 1024)
+#define SINK_NHDR_MAX 100
+/* Read buffer: one whole request of maximal size always fits. */
+#define SINK_BUF_INIT (16 * 1024)
+#define SINK_BUF_MAX  (SINK_HDR_MAX + SINK_BODY_MAX + 16 * 1024)
+/* Stop reading from a peer that does not read its replies. */
+#define SINK_WQ_HIGH (4 * 1024 * 1024)
+
+/* Special --status-seq entries. */
+#define SINK_HOLD  (-1)
+#define SINK_CLOSE (-2)
+
+struct sink;
+
+struct conn {
+	uv_tcp_t tcp; /* first: the handle pointer is the conn pointer */
+	struct sink *sink;
+	struct conn *prev, *next;
+	uint64_t serial;
+
+	char *buf; /* unparsed input: buf[0..len) */
+	size_t len, cap;
+	size_t scan; /* where to resume looking for the end of the header */
+	size_t need; /* full size of the current request once known, else 0 */
+	int sent_continue;
+
+	char *out; /* replies not yet handed to the kernel or libuv */
+	size_t out_len, out_cap;
+	unsigned pending_writes;
+
+	uv_timer_t delay; /* --delay-ms: the reply waiting to be sent */
+	int open_handles; /* freed when both handles' close callbacks ran */
+	int paused;       /* a delayed reply is pending: parse no further */
+	int delayed_status, delayed_keep_alive;
+
+	int held;              /* a request was held: answer nothing more */
+	int close_after_write; /* close once pending writes are done */
+	int read_stopped;
+	int eof; /* the peer is done sending; answer what was read, close */
+	int closing;
+};
+
+struct write_req {
+	uv_write_t req;
+	struct conn *conn;
+	size_t len;
+	char data[];
+};
+
+struct header {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+struct request {
+	const char *method, *path;
+	size_t method_len, path_len;
+	int http10;
+	struct header hdr[SINK_NHDR_MAX];
+	size_t nhdr;
+	const char *body;
+	size_t body_len;
+	int keep_alive;
+};
+
+/* The loop's root object: everything the sink owns hangs from here. */
+struct sink {
+	uv_loop_t loop;
+	uv_tcp_t server;
+	uv_signal_t sigterm, sigint;
+	struct conn *conns;
+	uint64_t nconn;
+	int stopping;
+
+	FILE *log;
+	int log_dirty;
+	int log_get;
+	int print;
+
+	int *seq;
+	size_t nseq, seq_pos;
+	int default_status;
+	const char *retry_after;
+	const char *body;
+	size_t body_len;
+	int delay_ms;
+
+	/* Canned GET replies, the benchmark's hot path. */
+	char *get_ka, *get_close;
+	size_t get_ka_len, get_close_len;
+};
+
+static void conn_close(struct conn *c);
+static void conn_flush(struct conn *c);
+
+__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
+	va_list ap;
+
+	fputs("smm-sink: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		die("out of memory");
+	return p;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 422:
+		return "Unprocessable Content";
+	case 425:
+		return "Too Early";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Status";
+	}
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Make room for n more bytes of output; replies are small, so no limit. */
+static void out_reserve(struct conn *c, size_t n)
+{
+	size_t cap;
+
+	if (c->out_cap - c->out_len >= n)
+		return;
+	cap = c->out_cap ? c->out_cap : 4096;
+	while (cap - c->out_len < n)
+		cap *= 2;
+	c->out = realloc(c->out, cap);
+	if (c->out == NULL)
+		die("out of memory");
+	c->out_cap = cap;
+}
+
+static void out_append(struct conn *c, const char *p, size_t n)
+{
+	out_reserve(c, n);
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+}
+
+/* Append a status line, our headers and the body to the output. */
+static void out_reply(struct conn *c, int status, const char *body,
+                      size_t body_len, int keep_alive)
+{
+	struct sink *s = c->sink;
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\n"
+	             "Server: smm-sink\r\n"
+	             "Content-Type: application/json\r\n"
+	             "Content-Length: %zu\r\n"
+	             "%s%s%s"
+	             "Connection: %s\r\n\r\n",
+	             status, reason(status), body_len,
+	             (status == 429 || status == 503) && s->retry_after
+	                     ? "Retry-After: "
+	                     : "",
+	             (status == 429 || status == 503) && s->retry_after
+	                     ? s->retry_after
+	                     : "",
+	             (status == 429 || status == 503) && s->retry_after ? "\r\n"
+	                                                                : "",
+	             keep_alive ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		die("reply header too long");
+	out_append(c, head, (size_t)n);
+	out_append(c, body, body_len);
+}
+
+static int name_is(const struct header *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+static int value_has_token(const struct header *h, const char *tok)
+{
+	size_t n = strlen(tok);
+	const char *p = h->value, *end = h->value + h->value_len;
+
+	/* Comma-separated token list, e.g. "keep-alive, Upgrade". */
+	while (p < end) {
+		const char *q;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		q = p;
+		while (q < end && *q != ',')
+			q++;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		if ((size_t)(q - p) == n && strncasecmp(p, tok, n) == 0)
+			return 1;
+		p = q;
+		while (p < end && *p != ',')
+			p++;
+	}
 	return 0;
+}
+
+/*
+ * Parse the header section buf[0..hdr_len) into r. Returns 0, or an HTTP
+ * status to reply before closing the connection.
+ */
+static int parse_head(const char *buf, size_t hdr_len, struct request *r,
+                      size_t *content_length, int *expect_continue)
+{
+	const char *p = buf, *end = buf + hdr_len, *eol, *sp;
+	int have_cl = 0;
+	size_t i;
+
+	memset(r, 0, offsetof(struct request, hdr));
+	r->nhdr = 0;
+	*content_length = 0;
+	*expect_continue = 0;
+
+	/* Request line: METHOD SP target SP HTTP/1.x */
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (eol == NULL || eol == p || eol[-1] != '\r')
+		return 400;
+	sp = memchr(p, ' ', (size_t)(eol - p));
+	if (sp == NULL || sp == p)
+		return 400;
+	r->method = p;
+	r->method_len = (size_t)(sp - p);
+	p = sp + 1;
+	sp = memchr(p, ' ', (size_t)(eol - p));
+	if (sp == NULL || sp == p)
+		return 400;
+	r->path = p;
+	r->path_len = (size_t)(sp - p);
+	p = sp + 1;
+	if ((size_t)(eol - 1 - p) != 8 || memcmp(p, "HTTP/1.", 7) != 0)
+		return 400;
+	if (p[7] == '0')
+		r->http10 = 1;
+	else if (p[7] != '1')
+		return 505;
+	r->keep_alive = !r->http10;
+	p = eol + 1;
+
+	/* Header lines up to the empty line. */
+	while (p < end) {
+		const char *colon, *v, *ve;
+		struct header *h;
+
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL || eol[-1] != '\r')
+			return 400;
+		if (eol - 1 == p)
+			break;
+		/* Obsolete line folding is refused (RFC 9112 5.2). */
+		if (*p == ' ' || *p == '\t')
+			return 400;
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon == NULL || colon == p)
+			return 400;
+		for (sp = p; sp < colon; sp++)
+			if (*sp == ' ' || *sp == '\t')
+				return 400;
+		if (r->nhdr == SINK_NHDR_MAX)
+			return 431;
+		v = colon + 1;
+		ve = eol - 1;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		h = &r->hdr[r->nhdr++];
+		h->name = p;
+		h->name_len = (size_t)(colon - p);
+		h->value = v;
+		h->value_len = (size_t)(ve - v);
+		p = eol + 1;
+	}
+
+	for (i = 0; i < r->nhdr; i++) {
+		const struct header *h = &r->hdr[i];
+
+		if (name_is(h, "content-length")) {
+			size_t v = 0, k;
+
+			if (h->value_len == 0 || h->value_len > 12)
+				return 400;
+			for (k = 0; k < h->value_len; k++) {
+				if (h->value[k] < '0' || h->value[k] > '9')
+					return 400;
+				v = v * 10 + (size_t)(h->value[k] - '0');
+			}
+			/* Differing duplicates are a smuggling vector. */
+			if (have_cl && v != *content_length)
+				return 400;
+			have_cl = 1;
+			*content_length = v;
+		} else if (name_is(h, "transfer-encoding")) {
+			/* smmd always sends Content-Length; no chunking. */
+			return 411;
+		} else if (name_is(h, "connection")) {
+			if (value_has_token(h, "close"))
+				r->keep_alive = 0;
+			else if (value_has_token(h, "keep-alive"))
+				r->keep_alive = 1;
+		} else if (name_is(h, "expect")) {
+			if (h->value_len == 12 &&
+			    strncasecmp(h->value, "100-continue", 12) == 0)
+				*expect_continue = 1;
+		}
+	}
+	if (*content_length > SINK_BODY_MAX)
+		return 413;
+	return 0;
+}
+
+/* A JSON string of raw bytes; invalid UTF-8 bytes become U+FFFD. */
+static json_t *json_bytes(const char *p, size_t n)
+{
+	json_t *j = json_stringn(p, n);
+	char *tmp;
+	size_t i, o = 0;
+
+	if (j != NULL)
+		return j;
+	tmp = xmalloc(n * 3 + 1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch < 0x80) {
+			tmp[o++] = (char)ch;
+		} else {
+			tmp[o++] = (char)0xef;
+			tmp[o++] = (char)0xbf;
+			tmp[o++] = (char)0xbd;
+		}
+	}
+	j = json_stringn(tmp, o);
+	free(tmp);
+	return j;
+}
+
+/* One JSON line for a request; status 0 means none was sent. */
+static void log_request(struct sink *s, const struct request *r, int64_t t_us,
+                        int status, const char *action, uint64_t conn_serial)
+{
+	json_t *o, *h;
+	size_t i;
+
+	if (s->log == NULL)
+		return;
+	o = json_object();
+	h = json_object();
+	for (i = 0; i < r->nhdr; i++) {
+		const struct header *hd = &r->hdr[i];
+		char name[256];
+		size_t k, n = hd->name_len;
+		json_t *old, *v;
+
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		for (k = 0; k < n; k++) {
+			char ch = hd->name[k];
+
+			name[k] =
+			        (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+		}
+		name[n] = '\0';
+		old = json_object_get(h, name);
+		if (old != NULL) {
+			/* Repeated fields join with ", " (RFC 9110 5.3). */
+			size_t ol = json_string_length(old);
+			char *cat = xmalloc(ol + 2 + hd->value_len);
+
+			memcpy(cat, json_string_value(old), ol);
+			memcpy(cat + ol, ", ", 2);
+			memcpy(cat + ol + 2, hd->value, hd->value_len);
+			v = json_bytes(cat, ol + 2 + hd->value_len);
+			free(cat);
+		} else {
+			v = json_bytes(hd->value, hd->value_len);
+		}
+		json_object_set_new(h, name, v);
+	}
+	json_object_set_new(o, "t_us", json_integer(t_us));
+	json_object_set_new(o, "method", json_bytes(r->method, r->method_len));
+	json_object_set_new(o, "path", json_bytes(r->path, r->path_len));
+	json_object_set_new(o, "headers", h);
+	json_object_set_new(o, "body", json_bytes(r->body, r->body_len));
+	json_object_set_new(o, "status",
+	                    status > 0 ? json_integer(status) : json_null());
+	if (action != NULL)
+		json_object_set_new(o, "action", json_string(action));
+	json_object_set_new(o, "conn", json_integer((json_int_t)conn_serial));
+	if (json_dumpf(o, s->log, JSON_COMPACT) == 0)
+		fputc('\n', s->log);
+	json_decref(o);
+	s->log_dirty = 1;
+}
+
+/* The human line of --print, so a newcomer sees posts arrive. */
+static void print_request(const struct request *r, int64_t t_us, int status)
+{
+	time_t sec = (time_t)(t_us / 1000000);
+	struct tm tm;
+	char clock[16], what[32] = "";
+	json_t *j;
+
+	localtime_r(&sec, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	if (status == SINK_HOLD)
+		snprintf(what, sizeof(what), " [holding, no reply]");
+	else if (status == SINK_CLOSE)
+		snprintf(what, sizeof(what), " [closing, no reply]");
+	else if (status < 200 || status > 299)
+		snprintf(what, sizeof(what), " [replied %d]", status);
+
+	j = json_loadb(r->body, r->body_len, 0, NULL);
+	if (json_is_object(j)) {
+		const char *id = json_string_value(json_object_get(j, "id"));
+		const char *ch =
+		        json_string_value(json_object_get(j, "channel"));
+		const char *text =
+		        json_string_value(json_object_get(j, "text"));
+		json_t *att = json_object_get(j, "attempt");
+		const char *p;
+
+		printf("%s.%03d received '%s' on %s (attempt %" JSON_INTEGER_FORMAT
+		       ")%s: ",
+		       clock, (int)(t_us / 1000 % 1000), id ? id : "?",
+		       ch ? ch : "?",
+		       json_is_integer(att) ? json_integer_value(att) : 0,
+		       what);
+		/* One line per post: newlines in the text print as spaces. */
+		for (p = text ? text : ""; *p != '\0'; p++)
+			putchar(*p == '\n' || *p == '\r' ? ' ' : *p);
+		putchar('\n');
+	} else {
+		printf("%s.%03d received %.*s %.*s with a non-JSON body (%zu "
+		       "bytes)%s\n",
+		       clock, (int)(t_us / 1000 % 1000), (int)r->method_len,
+		       r->method, (int)r->path_len, r->path, r->body_len, what);
+	}
+	json_decref(j);
+	fflush(stdout);
+}
+
+/* The status for the next POST: the scripted sequence, then the default. */
+static int next_status(struct sink *s)
+{
+	if (s->seq_pos < s->nseq)
+		return s->seq[s->seq_pos++];
+	return s->default_status;
+}
+
+static void on_delay(uv_timer_t *t);
+
+/*
+ * Answer one complete request. Returns 0 to go on with the next pipelined
+ * request, 1 when its reply is delayed, -1 when the connection must not
+ * answer anything more.
+ */
+static int handle_request(struct conn *c, struct request *r)
+{
+	struct sink *s = c->sink;
+	int is_get = r->method_len == 3 && memcmp(r->method, "GET", 3) == 0;
+	int is_head = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
+	int is_post = r->method_len == 4 && memcmp(r->method, "POST", 4) == 0;
+	int status;
+	int64_t t;
+
+	if (is_get || is_head) {
+		if (s->log_get)
+			log_request(s, r, now_us(), 200, NULL, c->serial);
+		if (is_head)
+			out_reply(c, 200, "", 0, r->keep_alive);
+		else if (r->keep_alive)
+			out_append(c, s->get_ka, s->get_ka_len);
+		else
+			out_append(c, s->get_close, s->get_close_len);
+		return r->keep_alive ? 0 : -1;
+	}
+
+	t = now_us();
+	status = is_post ? next_status(s) : 405;
+	if (status == SINK_HOLD || status == SINK_CLOSE) {
+		log_request(s, r, t, 0, status == SINK_HOLD ? "hold" : "close",
+		            c->serial);
+		if (s->print && is_post)
+			print_request(r, t, status);
+		if (status == SINK_HOLD)
+			c->held = 1;
+		return -1;
+	}
+	log_request(s, r, t, status, NULL, c->serial);
+	if (s->print && is_post)
+		print_request(r, t, status);
+	if (s->delay_ms > 0) {
+		/* Replies go out in order: nothing more until this one. */
+		c->paused = 1;
+		c->delayed_status = status;
+		c->delayed_keep_alive = r->keep_alive;
+		uv_timer_start(&c->delay, on_delay, (uint64_t)s->delay_ms, 0);
+		return 1;
+	}
+	out_reply(c, status, s->body, s->body_len, r->keep_alive);
+	return r->keep_alive ? 0 : -1;
+}
+
+/* Reply with an error to an unparseable request and close afterwards. */
+static void reject(struct conn *c, int status)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}",
+	                 reason(status));
+
+	out_reply(c, status, body, (size_t)n, 0);
+	c->close_after_write = 1;
+}
+
+/* Parse and answer every complete request in the buffer. */
+static void conn_process(struct conn *c)
+{
+	size_t off = 0;
+
+	while (!c->held && !c->paused && !c->close_after_write &&
+	       off < c->len) {
+		const char *base = c->buf + off;
+		size_t avail = c->len - off;
+		struct request r;
+		size_t cl, hdr_len;
+		int expect, st;
+		const char *e;
+
+		/* Tolerate CRLFs between requests (RFC 9112 2.2). */
+		if (c->need == 0 && c->scan == 0 &&
+		    (*base == '\r' || *base == '\n')) {
+			off++;
+			continue;
+		}
+		if (c->need == 0) {
+			size_t from = c->scan;
+
+			e = memmem(base + from, avail - from, "\r\n\r\n", 4);
+			if (e == NULL) {
+				if (avail >= SINK_HDR_MAX) {
+					reject(c, 431);
+					break;
+				}
+				c->scan = avail >= 3 ? avail - 3 : 0;
+				break;
+			}
+			hdr_len = (size_t)(e - base) + 4;
+			if (hdr_len > SINK_HDR_MAX) {
+				reject(c, 431);
+				break;
+			}
+			st = parse_head(base, hdr_len, &r, &cl, &expect);
+			if (st != 0) {
+				reject(c, st);
+				break;
+			}
+			c->need = hdr_len + cl;
+			if (avail < c->need && expect && !c->sent_continue) {
+				/* curl waits a second for this otherwise. */
+				out_append(c, "HTTP/1.1 100 Continue\r\n\r\n",
+				           25);
+				c->sent_continue = 1;
+			}
+		}
+		if (avail < c->need)
+			break;
+
+		/* Complete: parse the head again, pointers are now stable. */
+		e = memmem(base, avail, "\r\n\r\n", 4);
+		hdr_len = (size_t)(e - base) + 4;
+		parse_head(base, hdr_len, &r, &cl, &expect);
+		r.body = base + hdr_len;
+		r.body_len = cl;
+		off += c->need;
+		c->need = 0;
+		c->scan = 0;
+		c->sent_continue = 0;
+		st = handle_request(c, &r);
+		if (st > 0)
+			break;
+		if (st < 0) {
+			if (!c->held)
+				c->close_after_write = 1;
+			break;
+		}
+	}
+	if (c->held || c->close_after_write) {
+		c->len = 0;
+		c->need = 0;
+		c->scan = 0;
+	} else if (off > 0) {
+		memmove(c->buf, c->buf + off, c->len - off);
+		c->len -= off;
+	}
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (--c->open_handles > 0)
+		return;
+	free(c->buf);
+	free(c->out);
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	struct sink *s = c->sink;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	uv_close((uv_handle_t *)&c->delay, on_conn_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct conn *c = w->conn;
+
+	free(w);
+	c->pending_writes--;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->pending_writes == 0 && c->close_after_write) {
+		conn_close(c);
+		return;
+	}
+	/* Resumes reading if backpressure had stopped it. */
+	if (c->read_stopped)
+		conn_flush(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* Hand queued replies to the kernel; what does not fit goes to libuv. */
+static void conn_flush(struct conn *c)
+{
+	struct write_req *w;
+	uv_buf_t b;
+	int n = 0;
+
+	if (c->closing)
+		return;
+	if (c->out_len > 0) {
+		b = uv_buf_init(c->out, (unsigned)c->out_len);
+		/* Fails with EAGAIN while earlier writes are queued. */
+		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			conn_close(c);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+		if ((size_t)n < c->out_len) {
+			size_t rest = c->out_len - (size_t)n;
+
+			w = xmalloc(sizeof(*w) + rest);
+			w->conn = c;
+			w->len = rest;
+			memcpy(w->data, c->out + n, rest);
+			b = uv_buf_init(w->data, (unsigned)rest);
+			if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
+			             on_write) < 0) {
+				free(w);
+				conn_close(c);
+				return;
+			}
+			c->pending_writes++;
+		}
+		c->out_len = 0;
+	}
+	if (c->close_after_write && c->pending_writes == 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->close_after_write || c->held) {
+		/* A held connection keeps reading only to notice EOF. */
+		if (c->close_after_write && !c->read_stopped) {
+			uv_read_stop((uv_stream_t *)&c->tcp);
+			c->read_stopped = 1;
+		}
+		return;
+	}
+	if (c->tcp.write_queue_size > SINK_WQ_HIGH) {
+		if (!c->read_stopped) {
+			uv_read_stop((uv_stream_t *)&c->tcp);
+			c->read_stopped = 1;
+		}
+	} else if (c->read_stopped && !c->eof) {
+		c->read_stopped = 0;
+		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) <
+		    0)
+			conn_close(c);
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)h;
+
+	if (c->held) {
+		/* Input after a held request is read and dropped. */
+		c->len = 0;
+	}
+	if (c->cap - c->len < 4096 && c->cap < SINK_BUF_MAX) {
+		size_t cap = c->cap * 2;
+		char *nb;
+
+		if (cap > SINK_BUF_MAX)
+			cap = SINK_BUF_MAX;
+		nb = realloc(c->buf, cap);
+		if (nb != NULL) {
+			c->buf = nb;
+			c->cap = cap;
+		}
+	}
+	*buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void sink_flush_log(struct sink *s)
+{
+	if (s->log != NULL && s->log_dirty) {
+		fflush(s->log);
+		s->log_dirty = 0;
+	}
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)st;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		/* EOF or error: finish what is being written, then close. */
+		uv_read_stop(st);
+		c->read_stopped = 1;
+		c->eof = 1;
+		if (c->paused)
+			return; /* on_delay finishes the work */
+		if (c->pending_writes == 0)
+			conn_close(c);
+		else
+			c->close_after_write = 1;
+		return;
+	}
+	c->len += (size_t)nread;
+	if (c->held) {
+		c->len = 0;
+		return;
+	}
+	if (c->paused)
+		return;
+	conn_process(c);
+	/* Log lines reach the file before the reply reaches the client. */
+	sink_flush_log(c->sink);
+	conn_flush(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct sink *s = server->data;
+	struct conn *c;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		die("out of memory");
+	c->sink = s;
+	c->serial = ++s->nconn;
+	c->buf = xmalloc(SINK_BUF_INIT);
+	c->cap = SINK_BUF_INIT;
+	uv_tcp_init(&s->loop, &c->tcp);
+	uv_timer_init(&s->loop, &c->delay);
+	c->tcp.data = c;
+	c->delay.data = c;
+	c->open_handles = 2;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		uv_close((uv_handle_t *)&c->delay, on_conn_closed);
+		return;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+		conn_close(c);
+}
+
+/* The delay of --delay-ms is over: reply, then go on with what was read. */
+static void on_delay(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	struct sink *s = c->sink;
+
+	c->paused = 0;
+	out_reply(c, c->delayed_status, s->body, s->body_len,
+	          c->delayed_keep_alive);
+	if (!c->delayed_keep_alive)
+		c->close_after_write = 1;
+	else
+		conn_process(c);
+	if (c->eof && !c->paused)
+		c->close_after_write = 1;
+	sink_flush_log(s);
+	conn_flush(c);
+}
+
+/* SIGTERM/SIGINT: close every handle so the loop ends and exit 0. */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct sink *s = sig->data;
+
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	uv_close((uv_handle_t *)&s->server, NULL);
+	while (s->conns != NULL)
+		conn_close(s->conns);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static void parse_seq(struct sink *s, const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	size_t n = 1;
+	const char *p;
+
+	if (copy == NULL)
+		die("out of memory");
+	for (p = list; *p; p++)
+		if (*p == ',')
+			n++;
+	s->seq = xmalloc(n * sizeof(*s->seq));
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int v;
+
+		while (*tok == ' ')
+			tok++;
+		if (strcmp(tok, "hold") == 0)
+			v = SINK_HOLD;
+		else if (strcmp(tok, "close") == 0)
+			v = SINK_CLOSE;
+		else if (parse_int(tok, 100, 599, &v) < 0)
+			die("--status-seq: bad entry '%s'", tok);
+		s->seq[s->nseq++] = v;
+	}
+	free(copy);
+}
+
+static char *canned_get(const char *body, size_t body_len, int keep_alive,
+                        size_t *len)
+{
+	char head[256];
+	char *p;
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 200 OK\r\n"
+	                 "Server: smm-sink\r\n"
+	                 "Content-Type: application/json\r\n"
+	                 "Content-Length: %zu\r\n"
+	                 "Connection: %s\r\n\r\n",
+	                 body_len, keep_alive ? "keep-alive" : "close");
+
+	p = xmalloc((size_t)n + body_len);
+	memcpy(p, head, (size_t)n);
+	memcpy(p + n, body, body_len);
+	*len = (size_t)n + body_len;
+	return p;
+}
+
+/* Write the port to FILE.tmp and rename it into place: readers never see
+ * a partial file. */
+static void write_port_file(const char *path, int port)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = xmalloc(n);
+	FILE *f;
+
+	snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		die("%s: %s", tmp, strerror(errno));
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0)
+		die("%s: %s", tmp, strerror(errno));
+	if (rename(tmp, path) < 0)
+		die("rename %s: %s", path, strerror(errno));
+	free(tmp);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: smm-sink [--port N] [--port-file FILE] [--log FILE] "
+	      "[--log-get]\n"
+	      "                [--status-seq LIST] [--default-status N] "
+	      "[--retry-after VALUE]\n"
+	      "                [--body TEXT] [--delay-ms N] [--print] "
+	      "[--version]\n"
+	      "  --status-seq LIST  statuses for successive POSTs, e.g. "
+	      "500,500,200;\n"
+	      "                     'hold' = never reply, 'close' = close "
+	      "without reply\n"
+	      "  --delay-ms N       answer each POST N ms after it arrived\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	struct sink s;
+	struct sockaddr_in addr;
+	struct sockaddr_storage bound;
+	const char *port_file = NULL, *log_path = NULL;
+	int port = 0, i, r, namelen;
+
+	memset(&s, 0, sizeof(s));
+	s.default_status = 200;
+	s.body = "{\"ok\":true}";
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			puts(SINK_VERSION);
+			return 0;
+		} else if (strcmp(a, "--print") == 0) {
+			s.print = 1;
+			continue;
+		} else if (strcmp(a, "--log-get") == 0) {
+			s.log_get = 1;
+			continue;
+		}
+		if (v == NULL) {
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--port") == 0) {
+			if (parse_int(v, 0, 65535, &port) < 0)
+				die("--port: bad value '%s'", v);
+		} else if (strcmp(a, "--port-file") == 0) {
+			port_file = v;
+		} else if (strcmp(a, "--log") == 0) {
+			log_path = v;
+		} else if (strcmp(a, "--status-seq") == 0) {
+			free(s.seq);
+			s.seq = NULL;
+			s.nseq = 0;
+			parse_seq(&s, v);
+		} else if (strcmp(a, "--default-status") == 0) {
+			if (parse_int(v, 100, 599, &s.default_status) < 0)
+				die("--default-status: bad value '%s'", v);
+		} else if (strcmp(a, "--retry-after") == 0) {
+			s.retry_after = v;
+			if (strpbrk(v, "\r\n") != NULL)
+				die("--retry-after: no newlines");
+		} else if (strcmp(a, "--delay-ms") == 0) {
+			if (parse_int(v, 0, 3600 * 1000, &s.delay_ms) < 0)
+				die("--delay-ms: bad value '%s'", v);
+		} else if (strcmp(a, "--body") == 0) {
+			s.body = v;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	s.body_len = strlen(s.body);
+	s.get_ka = canned_get(s.body, s.body_len, 1, &s.get_ka_len);
+	s.get_close = canned_get(s.body, s.body_len, 0, &s.get_close_len);
+
+	if (log_path != NULL) {
+		s.log = fopen(log_path, "a");
+		if (s.log == NULL)
+			die("%s: %s", log_path, strerror(errno));
+		/* Buffered; flushed once per batch of requests read. */
+		setvbuf(s.log, NULL, _IOFBF, 64 * 1024);
+	}
+
+	if ((r = uv_loop_init(&s.loop)) < 0)
+		die("uv_loop_init: %s", uv_strerror(r));
+	uv_tcp_init(&s.loop, &s.server);
+	s.server.data = &s;
+	uv_ip4_addr("127.0.0.1", port, &addr);
+	if ((r = uv_tcp_bind(&s.server, (const struct sockaddr *)&addr, 0)) <
+	            0 ||
+	    (r = uv_listen((uv_stream_t *)&s.server, 511, on_connection)) < 0)
+		die("listen on 127.0.0.1:%d: %s", port, uv_strerror(r));
+	namelen = sizeof(bound);
+	uv_tcp_getsockname(&s.server, (struct sockaddr *)&bound, &namelen);
+	port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+
+	uv_signal_init(&s.loop, &s.sigterm);
+	uv_signal_init(&s.loop, &s.sigint);
+	s.sigterm.data = &s;
+	s.sigint.data = &s;
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+
+	if (port_file != NULL)
+		write_port_file(port_file, port);
+	if (s.print) {
+		printf("smm-sink listening on http://127.0.0.1:%d/\n", port);
+		fflush(stdout);
+	}
+
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&s.loop);
+	if (r != 0)
+		fprintf(stderr, "smm-sink: uv_loop_close: %s\n",
+		        uv_strerror(r));
+
+	if (s.log != NULL)
+		fclose(s.log);
+	free(s.get_ka);
+	free(s.get_close);
+	free(s.seq);
+	return r == 0 ? 0 : 1;
 }
