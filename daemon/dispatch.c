@@ -78,9 +78,19 @@ static void job_done(void *arg, const struct http_result *res)
 	};
 	struct verdict v;
 	enum delivery_state state;
-	char delay[32], why[320] = "";
+	enum log_level level;
+	char delay[32], outcome[64], why[320] = "";
+	struct delivery_log entry = {
+	        .post_id = rec->post_id,
+	        .channel = rec->channel,
+	        .attempt = job->attempt,
+	        .http_status = res->status,
+	        .latency_ms = res->latency_ms,
+	        .outcome = outcome,
+	};
 
 	job->ch->pub->classify(job->ch, res, now, &v);
+	entry.detail = v.reason;
 	/*
 	 * Cut off by our own shutdown: not the endpoint's fault, so it must
 	 * not use up the last attempt. Due again at once after restart.
@@ -88,47 +98,31 @@ static void job_done(void *arg, const struct http_result *res)
 	if (d->stopping && res->code == CURLE_ABORTED_BY_CALLBACK) {
 		state = DS_RETRY_WAIT;
 		next = now;
-		log_warnx("publish: post '%s' channel '%s' attempt %u: %s, "
-		          "retrying after restart",
-		          rec->post_id, rec->channel, job->attempt, res->error);
-		goto record;
-	}
-	switch (v.kind) {
-	case PUBLISH_OK:
+		level = LOG_LEVEL_WARNING;
+		snprintf(outcome, sizeof(outcome), "retrying after restart");
+	} else if (v.kind == PUBLISH_OK) {
 		state = DS_PUBLISHED;
-		log_info("publish: post '%s' channel '%s' attempt %u: %s in "
-		         "%.1f ms, published",
-		         rec->post_id, rec->channel, job->attempt, v.reason,
-		         res->latency_ms);
-		break;
-	case PUBLISH_RETRY:
-		if (job->attempt < job->ch->max_attempts) {
-			state = DS_RETRY_WAIT;
-			next = now + retry_delay(job->ch, job->attempt, &v);
-			log_warnx("publish: post '%s' channel '%s' attempt %u: "
-			          "%s in %.1f ms, retry in %s",
-			          rec->post_id, rec->channel, job->attempt,
-			          v.reason, res->latency_ms,
-			          duration_format(next - now, delay,
-			                          sizeof(delay)));
-			break;
-		}
+		level = LOG_LEVEL_INFO;
+		snprintf(outcome, sizeof(outcome), "published");
+	} else if (v.kind == PUBLISH_RETRY &&
+	           job->attempt < job->ch->max_attempts) {
+		state = DS_RETRY_WAIT;
+		next = now + retry_delay(job->ch, job->attempt, &v);
+		level = LOG_LEVEL_WARNING;
+		snprintf(outcome, sizeof(outcome), "retry in %s",
+		         duration_format(next - now, delay, sizeof(delay)));
+	} else if (v.kind == PUBLISH_RETRY) {
 		state = DS_FAILED;
+		level = LOG_LEVEL_ERROR;
 		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
 		         job->attempt, v.reason);
-		log_error("publish: post '%s' channel '%s' attempt %u: %s",
-		          rec->post_id, rec->channel, job->attempt, why);
-		break;
-	case PUBLISH_FAILED:
-	default:
+		snprintf(outcome, sizeof(outcome), "failed: no attempts left");
+	} else {
 		state = DS_FAILED;
-		log_error("publish: post '%s' channel '%s' attempt %u: %s in "
-		          "%.1f ms, failed",
-		          rec->post_id, rec->channel, job->attempt, v.reason,
-		          res->latency_ms);
-		break;
+		level = LOG_LEVEL_ERROR;
+		snprintf(outcome, sizeof(outcome), "failed");
 	}
-record:
+	log_delivery(level, &entry);
 	store_must(store_record_result(d->store, rec->id, &ar, state, next,
 	                               state == DS_PUBLISHED ? NULL
 	                               : why[0]              ? why

@@ -138,3 +138,18 @@ void fatalx(const char *fmt, ...)
 	log_flush();
 	exit(1);
 }
+
+void log_delivery(enum log_level level, const struct delivery_log *e)
+{
+	if (e->latency_ms >= 0)
+		log_msg(level,
+		        "publish: post '%s' channel '%s' attempt %u: %s in "
+		        "%.1f ms, %s",
+		        e->post_id, e->channel, e->attempt, e->detail,
+		        e->latency_ms, e->outcome);
+	else
+		log_msg(level,
+		        "publish: post '%s' channel '%s' attempt %u: %s, %s",
+		        e->post_id, e->channel, e->attempt, e->detail,
+		        e->outcome);
+}

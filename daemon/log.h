@@ -30,6 +30,21 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_msg(enum log_level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/*
+ * One delivery attempt's result: a log line with every field an operator
+ * greps for, and (where a structured sink exists) the same as fields.
+ */
+struct delivery_log {
+	const char *post_id;
+	const char *channel;
+	unsigned attempt;
+	long http_status;    /* 0: no HTTP response */
+	double latency_ms;   /* < 0: no request was made */
+	const char *detail;  /* "HTTP 503", curl's error, ... */
+	const char *outcome; /* "published", "retry in 2s", "failed", ... */
+};
+void log_delivery(enum log_level, const struct delivery_log *);
+
 /* Before the loop runs or on a broken invariant only. */
 void fatal(const char *fmt, ...)
         __attribute__((format(printf, 1, 2), noreturn));
