@@ -17,15 +17,18 @@
 #include "publishers/publisher.h"
 #include "timeparse.h"
 
-#define SECRET_MAX 4096
+#define SECRET_MAX (64 * 1024)
 
-/* Parsing state: the document, the file name for messages, the errors. */
-struct cfg_parse {
+/* A parse in progress: the document, the file for messages, the errors. */
+struct conf_ctx {
 	const char *file;
 	yaml_document_t *doc;
 	struct config_errors *errs;
 	const char *base_dir;
 };
+
+#define YN(n) ((yaml_node_t *)(n))
+#define CN(n) ((struct conf_node *)(n))
 
 void config_errors_add(struct config_errors *errs, const char *file,
                        size_t line, size_t column, const char *fmt, ...)
@@ -56,46 +59,73 @@ void config_errors_clear(struct config_errors *errs)
 	errs->len = 0;
 }
 
-/* libyaml marks are 0-based; people count from 1. */
-#define ERR_AT(p, node, ...)                                                 \
-	config_errors_add((p)->errs, (p)->file, (node)->start_mark.line + 1, \
-	                  (node)->start_mark.column + 1, __VA_ARGS__)
-
-static const char *scalar(yaml_node_t *n)
+void conf_error(struct conf_ctx *p, struct conf_node *node, const char *fmt,
+                ...)
 {
-	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-	                                   : NULL;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* libyaml marks are 0-based; people count from 1. */
+	config_errors_add(p->errs, p->file, YN(node)->start_mark.line + 1,
+	                  YN(node)->start_mark.column + 1, "%s", msg);
 }
 
-static int want_scalar(struct cfg_parse *p, yaml_node_t *n, const char *key,
+const char *conf_scalar(struct conf_node *n)
+{
+	return YN(n)->type == YAML_SCALAR_NODE
+	               ? (const char *)YN(n)->data.scalar.value
+	               : NULL;
+}
+
+static int want_scalar(struct conf_ctx *p, struct conf_node *n, const char *key,
                        const char **out)
 {
-	if ((*out = scalar(n)) == NULL || *out[0] == '\0') {
-		ERR_AT(p, n, "'%s' must be a non-empty string", key);
+	if ((*out = conf_scalar(n)) == NULL || *out[0] == '\0') {
+		conf_error(p, n, "'%s' must be a non-empty string", key);
 		return -1;
 	}
 	return 0;
 }
 
-static int want_duration(struct cfg_parse *p, yaml_node_t *n, const char *key,
-                         int64_t *out)
+int conf_string(struct conf_ctx *p, struct conf_node *n, const char *key,
+                char **out)
+{
+	const char *s;
+	char *copy;
+
+	if (want_scalar(p, n, key, &s) < 0)
+		return -1;
+	if ((copy = strdup(s)) == NULL) {
+		conf_error(p, n, "out of memory");
+		return -1;
+	}
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
+int conf_duration(struct conf_ctx *p, struct conf_node *n, const char *key,
+                  int64_t *out)
 {
 	const char *s;
 
 	if (want_scalar(p, n, key, &s) < 0)
 		return -1;
 	if (duration_parse(s, out) < 0) {
-		ERR_AT(p, n,
-		       "'%s': invalid duration '%s' (expected e.g. 250ms, "
-		       "10s, 2m, 1h)",
-		       key, s);
+		conf_error(p, n,
+		           "'%s': invalid duration '%s' (expected e.g. 250ms, "
+		           "10s, 2m, 1h)",
+		           key, s);
 		return -1;
 	}
 	return 0;
 }
 
-static int want_uint(struct cfg_parse *p, yaml_node_t *n, const char *key,
-                     unsigned min, unsigned max, unsigned *out)
+int conf_uint(struct conf_ctx *p, struct conf_node *n, const char *key,
+              unsigned min, unsigned max, unsigned *out)
 {
 	const char *s;
 	char *end;
@@ -107,16 +137,34 @@ static int want_uint(struct cfg_parse *p, yaml_node_t *n, const char *key,
 	v = strtoul(s, &end, 10);
 	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 ||
 	    v < min || v > max) {
-		ERR_AT(p, n, "'%s' must be a whole number from %u to %u", key,
-		       min, max);
+		conf_error(p, n, "'%s' must be a whole number from %u to %u",
+		           key, min, max);
 		return -1;
 	}
 	*out = (unsigned)v;
 	return 0;
 }
 
+int conf_bool(struct conf_ctx *p, struct conf_node *n, const char *key,
+              int *out)
+{
+	const char *s;
+
+	if (want_scalar(p, n, key, &s) < 0)
+		return -1;
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+		*out = 0;
+	else {
+		conf_error(p, n, "'%s' must be true or false", key);
+		return -1;
+	}
+	return 0;
+}
+
 /* A relative path in the config is relative to the config file's folder. */
-static char *resolve_path(const struct cfg_parse *p, const char *value)
+static char *resolve_path(const struct conf_ctx *p, const char *value)
 {
 	char *out;
 
@@ -127,264 +175,384 @@ static char *resolve_path(const struct cfg_parse *p, const char *value)
 	return out;
 }
 
-static int want_path(struct cfg_parse *p, yaml_node_t *n, const char *key,
-                     char **out)
+int conf_path(struct conf_ctx *p, struct conf_node *n, const char *key,
+              char **out)
 {
 	const char *s;
+	char *path;
 
 	if (want_scalar(p, n, key, &s) < 0)
 		return -1;
+	if ((path = resolve_path(p, s)) == NULL) {
+		conf_error(p, n, "out of memory");
+		return -1;
+	}
 	free(*out);
-	if ((*out = resolve_path(p, s)) == NULL) {
-		ERR_AT(p, n, "out of memory");
-		return -1;
-	}
+	*out = path;
 	return 0;
 }
 
-/*
- * Walk a mapping, rejecting duplicate keys; call fn for each pair. Keys
- * must be scalars.
- */
-typedef void (*pair_fn)(struct cfg_parse *, yaml_node_t *key,
-                        yaml_node_t *value, void *arg);
-
-static int for_each_pair(struct cfg_parse *p, yaml_node_t *map,
-                         const char *what, pair_fn fn, void *arg)
+int conf_url(struct conf_ctx *p, struct conf_node *n, const char *key,
+             char **out)
 {
-	yaml_node_pair_t *pair, *prev;
-
-	if (map->type != YAML_MAPPING_NODE) {
-		ERR_AT(p, map, "%s must be a mapping of keys to values", what);
-		return -1;
-	}
-	for (pair = map->data.mapping.pairs.start;
-	     pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
-		int dup = 0;
-
-		if (scalar(k) == NULL) {
-			ERR_AT(p, k, "keys in %s must be plain strings", what);
-			continue;
-		}
-		for (prev = map->data.mapping.pairs.start; prev < pair;
-		     prev++) {
-			yaml_node_t *pk =
-			        yaml_document_get_node(p->doc, prev->key);
-			if (scalar(pk) && strcmp(scalar(pk), scalar(k)) == 0)
-				dup = 1;
-		}
-		if (dup) {
-			ERR_AT(p, k, "duplicate key '%s' in %s", scalar(k),
-			       what);
-			continue;
-		}
-		fn(p, k, v, arg);
-	}
-	return 0;
-}
-
-static int read_secret(struct cfg_parse *p, yaml_node_t *n, struct channel *ch)
-{
-	struct stat st;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(ch->secret_file, O_RDONLY | O_CLOEXEC)) < 0) {
-		ERR_AT(p, n, "secret_file '%s': %s", ch->secret_file,
-		       strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ERR_AT(p, n, "secret_file '%s' is not a regular file",
-		       ch->secret_file);
-		goto bad;
-	}
-	/* A signing key others can read is no secret: refuse, don't warn. */
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		ERR_AT(p, n,
-		       "secret_file '%s' is readable by group or others "
-		       "(chmod 600 it)",
-		       ch->secret_file);
-		goto bad;
-	}
-	if (st.st_size == 0 || st.st_size > SECRET_MAX) {
-		ERR_AT(p, n, "secret_file '%s' must hold 1 to %d bytes",
-		       ch->secret_file, SECRET_MAX);
-		goto bad;
-	}
-	if ((ch->secret = malloc((size_t)st.st_size)) == NULL)
-		goto bad;
-	r = read(fd, ch->secret, (size_t)st.st_size);
-	if (r != st.st_size) {
-		ERR_AT(p, n, "secret_file '%s': short read", ch->secret_file);
-		goto bad;
-	}
-	ch->secret_len = (size_t)r;
-	close(fd);
-	return 0;
-bad:
-	close(fd);
-	return -1;
-}
-
-static int check_url(struct cfg_parse *p, yaml_node_t *n, const char *url)
-{
-	CURLU *u = curl_url();
+	const char *url;
+	CURLU *u;
 	char *scheme = NULL, *host = NULL;
 	int ok = 0;
 
-	if (u == NULL)
+	if (want_scalar(p, n, key, &url) < 0)
+		return -1;
+	if ((u = curl_url()) == NULL)
 		return -1;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-		ERR_AT(p, n, "'url': '%s' is not a valid URL", url);
+		conf_error(p, n, "'%s': '%s' is not a valid URL", key, url);
 	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		ERR_AT(p, n, "'url': only http and https URLs are allowed");
+		conf_error(p, n, "'%s': only http and https URLs are allowed",
+		           key);
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		ERR_AT(p, n, "'url': '%s' has no host", url);
+		conf_error(p, n, "'%s': '%s' has no host", key, url);
 	else
 		ok = 1;
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
-	return ok ? 0 : -1;
+	return ok ? conf_string(p, n, key, out) : -1;
 }
+
+void conf_secret_free(unsigned char *secret, size_t len)
+{
+	if (secret == NULL)
+		return;
+	/* Don't leave the key in freed memory. */
+	explicit_bzero(secret, len);
+	free(secret);
+}
+
+/*
+ * Messages name the file, never its content: a secret must not leak into a
+ * log or an error because it was malformed.
+ */
+int conf_secret(struct conf_ctx *p, struct conf_node *n, const char *key,
+                int trim, unsigned char **out, size_t *outlen)
+{
+	const char *value, *creds;
+	char *path = NULL;
+	unsigned char *buf = NULL;
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	if (want_scalar(p, n, key, &value) < 0)
+		return -1;
+	if (strncmp(value, "credential:", 11) == 0) {
+		if ((creds = getenv("CREDENTIALS_DIRECTORY")) == NULL) {
+			conf_error(p, n,
+			           "'%s': %s needs $CREDENTIALS_DIRECTORY "
+			           "(systemd's LoadCredential=)",
+			           key, value);
+			return -1;
+		}
+		if (!postid_valid(value + 11) ||
+		    asprintf(&path, "%s/%s", creds, value + 11) < 0) {
+			conf_error(p, n, "'%s': invalid credential name", key);
+			return -1;
+		}
+	} else if ((path = resolve_path(p, value)) == NULL) {
+		conf_error(p, n, "out of memory");
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		conf_error(p, n, "'%s': cannot open '%s': %s", key, path,
+		           strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		conf_error(p, n, "'%s': '%s' is not a regular file", key, path);
+		goto bad;
+	}
+	/* A key others can read is no secret: refuse, don't warn. */
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		conf_error(p, n,
+		           "'%s': '%s' is readable by group or others (chmod "
+		           "600 it)",
+		           key, path);
+		goto bad;
+	}
+	if (st.st_size == 0 || st.st_size > SECRET_MAX) {
+		conf_error(p, n, "'%s': '%s' must hold 1 to %d bytes", key,
+		           path, SECRET_MAX);
+		goto bad;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto bad;
+	r = read(fd, buf, (size_t)st.st_size);
+	if (r != st.st_size) {
+		conf_error(p, n, "'%s': short read on '%s'", key, path);
+		goto bad;
+	}
+	if (trim)
+		while (r > 0 && isspace(buf[r - 1]))
+			r--;
+	if (r == 0) {
+		conf_error(p, n, "'%s': '%s' holds only white space", key,
+		           path);
+		goto bad;
+	}
+	buf[r] = '\0';
+	close(fd);
+	free(path);
+	conf_secret_free(*out, *outlen);
+	*out = buf;
+	*outlen = (size_t)r;
+	return 0;
+bad:
+	conf_secret_free(buf, (size_t)st.st_size + 1);
+	close(fd);
+	free(path);
+	return -1;
+}
+
+int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
+                       const char *what,
+                       void (*fn)(struct conf_ctx *, struct conf_node *key,
+                                  struct conf_node *value, void *arg),
+                       void *arg)
+{
+	yaml_node_pair_t *pair, *prev;
+	yaml_node_t *m = YN(map);
+
+	if (m->type != YAML_MAPPING_NODE) {
+		conf_error(p, map, "%s must be a mapping of keys to values",
+		           what);
+		return -1;
+	}
+	for (pair = m->data.mapping.pairs.start;
+	     pair < m->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
+		int dup = 0;
+
+		if (conf_scalar(CN(k)) == NULL) {
+			conf_error(p, CN(k), "keys in %s must be plain strings",
+			           what);
+			continue;
+		}
+		for (prev = m->data.mapping.pairs.start; prev < pair; prev++) {
+			yaml_node_t *pk =
+			        yaml_document_get_node(p->doc, prev->key);
+			const char *ps = conf_scalar(CN(pk));
+
+			if (ps && strcmp(ps, conf_scalar(CN(k))) == 0)
+				dup = 1;
+		}
+		if (dup) {
+			conf_error(p, CN(k), "duplicate key '%s' in %s",
+			           conf_scalar(CN(k)), what);
+			continue;
+		}
+		fn(p, CN(k), CN(v), arg);
+	}
+	return 0;
+}
+
+/* The keys every channel has, whatever its publisher. */
+#define COMMON_KEYS                                                       \
+	"publisher, timeout, connect_timeout, max_attempts, retry_base, " \
+	"retry_max, max_in_flight, min_interval, notify, "                \
+	"allow_private_media, media_max_size, media_dir"
 
 struct channel_parse {
 	struct channel *ch;
-	yaml_node_t *url_node;
-	yaml_node_t *secret_node;
+	struct conf_node *notify_node;
+	/* Driver keys seen before 'publisher': handled once it is known. */
+	struct conf_node *deferred[64][2];
+	size_t ndeferred;
 };
 
-static void channel_pair(struct cfg_parse *p, yaml_node_t *k, yaml_node_t *v,
-                         void *arg)
+static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
+                        struct conf_node *k, struct conf_node *v)
 {
-	struct channel_parse *cp = arg;
 	struct channel *ch = cp->ch;
-	const char *key = scalar(k), *s;
+	const char *key = conf_scalar(k);
+	unsigned mib;
 
-	if (strcmp(key, "publisher") == 0) {
-		if (want_scalar(p, v, key, &s) < 0)
-			return;
-		if ((ch->pub = publisher_lookup(s)) == NULL) {
-			char *known = publisher_names();
-			ERR_AT(p, v, "unknown publisher '%s' (known: %s)", s,
-			       known ? known : "?");
-			free(known);
-		}
-	} else if (strcmp(key, "url") == 0) {
-		if (want_scalar(p, v, key, &s) == 0) {
-			free(ch->url);
-			ch->url = strdup(s);
-			cp->url_node = v;
-		}
-	} else if (strcmp(key, "secret_file") == 0) {
-		if (want_path(p, v, key, &ch->secret_file) == 0)
-			cp->secret_node = v;
-	} else if (strcmp(key, "timeout") == 0) {
-		want_duration(p, v, key, &ch->timeout_ms);
-	} else if (strcmp(key, "connect_timeout") == 0) {
-		want_duration(p, v, key, &ch->connect_timeout_ms);
-	} else if (strcmp(key, "max_attempts") == 0) {
-		want_uint(p, v, key, 1, 100, &ch->max_attempts);
-	} else if (strcmp(key, "retry_base") == 0) {
-		want_duration(p, v, key, &ch->retry_base_ms);
-	} else if (strcmp(key, "retry_max") == 0) {
-		want_duration(p, v, key, &ch->retry_max_ms);
-	} else {
-		ERR_AT(p, k,
-		       "unknown key '%s' in channel '%s' (known: publisher, "
-		       "url, secret_file, timeout, connect_timeout, "
-		       "max_attempts, retry_base, retry_max)",
-		       key, ch->name);
+	if (strcmp(key, "timeout") == 0)
+		conf_duration(p, v, key, &ch->timeout_ms);
+	else if (strcmp(key, "connect_timeout") == 0)
+		conf_duration(p, v, key, &ch->connect_timeout_ms);
+	else if (strcmp(key, "max_attempts") == 0)
+		conf_uint(p, v, key, 1, 100, &ch->max_attempts);
+	else if (strcmp(key, "retry_base") == 0)
+		conf_duration(p, v, key, &ch->retry_base_ms);
+	else if (strcmp(key, "retry_max") == 0)
+		conf_duration(p, v, key, &ch->retry_max_ms);
+	else if (strcmp(key, "max_in_flight") == 0)
+		conf_uint(p, v, key, 1, 10000, &ch->max_in_flight);
+	else if (strcmp(key, "min_interval") == 0)
+		conf_duration(p, v, key, &ch->min_interval_ms);
+	else if (strcmp(key, "notify") == 0) {
+		if (conf_string(p, v, key, &ch->notify) == 0)
+			cp->notify_node = v;
+	} else if (strcmp(key, "allow_private_media") == 0)
+		conf_bool(p, v, key, &ch->allow_private_media);
+	else if (strcmp(key, "media_max_size") == 0) {
+		if (conf_uint(p, v, "media_max_size (MiB)", 1, 1024, &mib) == 0)
+			ch->media_max_bytes = (size_t)mib << 20;
+	} else if (strcmp(key, "media_dir") == 0)
+		conf_path(p, v, key, &ch->media_dir);
+	else if (ch->pub && ch->pub->configure &&
+	         ch->pub->configure(p, ch, key, v))
+		; /* the driver's own key */
+	else if (ch->pub)
+		conf_error(
+		        p, k,
+		        "unknown key '%s' in channel '%s' (known: " COMMON_KEYS
+		        "%s%s)",
+		        key, ch->name, ch->pub->keys[0] ? ", " : "",
+		        ch->pub->keys);
+	else if (cp->ndeferred < 64) {
+		cp->deferred[cp->ndeferred][0] = k;
+		cp->deferred[cp->ndeferred][1] = v;
+		cp->ndeferred++;
 	}
 }
 
-static void channels_pair(struct cfg_parse *p, yaml_node_t *k, yaml_node_t *v,
-                          void *arg)
+static void channel_pair(struct conf_ctx *p, struct conf_node *k,
+                         struct conf_node *v, void *arg)
+{
+	struct channel_parse *cp = arg;
+	const char *s;
+
+	if (strcmp(conf_scalar(k), "publisher") != 0) {
+		channel_key(p, cp, k, v);
+		return;
+	}
+	if (want_scalar(p, v, "publisher", &s) < 0)
+		return;
+	if ((cp->ch->pub = publisher_lookup(s)) == NULL) {
+		char *known = publisher_names();
+
+		conf_error(p, v, "unknown publisher '%s' (known: %s)", s,
+		           known ? known : "?");
+		free(known);
+	}
+}
+
+static void channels_pair(struct conf_ctx *p, struct conf_node *k,
+                          struct conf_node *v, void *arg)
 {
 	struct config *cfg = arg;
 	struct channel *grown, *ch;
 	struct channel_parse cp = {0};
 	size_t before = p->errs->len;
 
-	if (!postid_valid(scalar(k))) {
-		ERR_AT(p, k,
-		       "channel name '%s' may use only letters, digits and "
-		       "._:@+-",
-		       scalar(k));
+	if (!postid_valid(conf_scalar(k))) {
+		conf_error(p, k,
+		           "channel name '%s' may use only letters, digits "
+		           "and ._:@+-",
+		           conf_scalar(k));
 		return;
 	}
 	grown = realloc(cfg->channels, (cfg->nchannels + 1) * sizeof(*grown));
 	if (grown == NULL) {
-		ERR_AT(p, k, "out of memory");
+		conf_error(p, k, "out of memory");
 		return;
 	}
 	cfg->channels = grown;
 	ch = &cfg->channels[cfg->nchannels++];
 	memset(ch, 0, sizeof(*ch));
-	ch->name = strdup(scalar(k));
+	ch->name = strdup(conf_scalar(k));
 	ch->timeout_ms = 10 * 1000;
 	ch->connect_timeout_ms = 5 * 1000;
 	ch->max_attempts = 8;
 	ch->retry_base_ms = 30 * 1000;
 	ch->retry_max_ms = 60 * 60 * 1000;
+	ch->max_in_flight = 4;
+	ch->media_max_bytes = 8u << 20;
 	cp.ch = ch;
 
-	if (for_each_pair(p, v, "a channel", channel_pair, &cp) < 0)
+	if (conf_for_each_pair(p, v, "a channel", channel_pair, &cp) < 0)
 		return;
-	if (ch->pub == NULL && p->errs->len == before)
-		ERR_AT(p, k, "channel '%s' has no 'publisher'", ch->name);
-	if (cp.url_node == NULL)
-		ERR_AT(p, k, "channel '%s' has no 'url'", ch->name);
-	else
-		check_url(p, cp.url_node, ch->url);
+	if (ch->pub == NULL) {
+		if (p->errs->len == before)
+			conf_error(p, k, "channel '%s' has no 'publisher'",
+			           ch->name);
+		return;
+	}
+	for (size_t i = 0; i < cp.ndeferred; i++)
+		channel_key(p, &cp, cp.deferred[i][0], cp.deferred[i][1]);
+	if (ch->pub->check)
+		ch->pub->check(p, ch, k);
 	if (ch->timeout_ms <= 0)
-		ERR_AT(p, k, "channel '%s': 'timeout' must be positive",
-		       ch->name);
+		conf_error(p, k, "channel '%s': 'timeout' must be positive",
+		           ch->name);
 	if (ch->retry_base_ms > ch->retry_max_ms)
-		ERR_AT(p, k,
-		       "channel '%s': 'retry_base' is longer than 'retry_max'",
-		       ch->name);
-	if (cp.secret_node)
-		read_secret(p, cp.secret_node, ch);
+		conf_error(p, k,
+		           "channel '%s': 'retry_base' is longer than "
+		           "'retry_max'",
+		           ch->name);
+	if (cp.notify_node && strcmp(ch->notify, ch->name) == 0)
+		conf_error(p, cp.notify_node,
+		           "channel '%s' cannot notify itself", ch->name);
 }
 
-static void top_pair(struct cfg_parse *p, yaml_node_t *k, yaml_node_t *v,
-                     void *arg)
+static void top_pair(struct conf_ctx *p, struct conf_node *k,
+                     struct conf_node *v, void *arg)
 {
 	struct config *cfg = arg;
-	const char *key = scalar(k), *s;
+	const char *key = conf_scalar(k), *s;
 
 	if (strcmp(key, "state_dir") == 0) {
-		want_path(p, v, key, &cfg->state_dir);
+		conf_path(p, v, key, &cfg->state_dir);
 	} else if (strcmp(key, "socket") == 0) {
-		want_path(p, v, key, &cfg->socket_path);
+		conf_path(p, v, key, &cfg->socket_path);
 	} else if (strcmp(key, "control_group") == 0) {
 		struct group *gr;
 
 		if (want_scalar(p, v, key, &s) < 0)
 			return;
 		if ((gr = getgrnam(s)) == NULL) {
-			ERR_AT(p, v, "control_group: no such group '%s'", s);
+			conf_error(p, v, "control_group: no such group '%s'",
+			           s);
 			return;
 		}
-		free(cfg->control_group);
-		cfg->control_group = strdup(s);
+		conf_string(p, v, key, &cfg->control_group);
 		cfg->control_gid = gr->gr_gid;
 	} else if (strcmp(key, "max_in_flight") == 0) {
-		want_uint(p, v, key, 1, 10000, &cfg->max_in_flight);
+		conf_uint(p, v, key, 1, 10000, &cfg->max_in_flight);
+	} else if (strcmp(key, "max_host_connections") == 0) {
+		conf_uint(p, v, key, 1, 10000, &cfg->max_host_connections);
 	} else if (strcmp(key, "shutdown_grace") == 0) {
-		want_duration(p, v, key, &cfg->shutdown_grace_ms);
+		conf_duration(p, v, key, &cfg->shutdown_grace_ms);
 	} else if (strcmp(key, "channels") == 0) {
-		for_each_pair(p, v, "'channels'", channels_pair, cfg);
+		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
 	} else {
-		ERR_AT(p, k,
-		       "unknown key '%s' (known: state_dir, socket, "
-		       "control_group, max_in_flight, shutdown_grace, channels)",
-		       key);
+		conf_error(p, k,
+		           "unknown key '%s' (known: state_dir, socket, "
+		           "control_group, max_in_flight, "
+		           "max_host_connections, shutdown_grace, channels)",
+		           key);
+	}
+}
+
+/* Cross-channel checks: a notify target must exist and not notify back. */
+static void check_notify(struct conf_ctx *p, struct config *cfg,
+                         struct conf_node *root)
+{
+	for (size_t i = 0; i < cfg->nchannels; i++) {
+		const struct channel *ch = &cfg->channels[i];
+
+		if (ch->notify && config_channel(cfg, ch->notify) == NULL) {
+			char *known = config_channel_names(cfg);
+
+			conf_error(p, root,
+			           "channel '%s': notify: unknown channel "
+			           "'%s' (known: %s)",
+			           ch->name, ch->notify, known ? known : "?");
+			free(known);
+		}
 	}
 }
 
@@ -405,7 +573,7 @@ int config_load(const char *path, struct config **out,
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct config *cfg;
-	struct cfg_parse p = {.file = path, .doc = &doc, .errs = errs};
+	struct conf_ctx p = {.file = path, .doc = &doc, .errs = errs};
 	yaml_node_t *root;
 	size_t before = errs->len;
 	char *base_dir;
@@ -448,21 +616,24 @@ int config_load(const char *path, struct config **out,
 	cfg->refs = 1;
 	cfg->path = strdup(path);
 	cfg->max_in_flight = 256;
+	cfg->max_host_connections = 0; /* 0: as many as max_in_flight */
 	cfg->shutdown_grace_ms = 5 * 1000;
 
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL)
 		config_errors_add(errs, path, 1, 1, "the file is empty");
-	else if (for_each_pair(&p, root, "the configuration", top_pair, cfg) ==
-	         0) {
+	else if (conf_for_each_pair(&p, CN(root), "the configuration", top_pair,
+	                            cfg) == 0) {
 		if (cfg->state_dir == NULL)
-			ERR_AT(&p, root, "missing required key 'state_dir'");
+			conf_error(&p, CN(root),
+			           "missing required key 'state_dir'");
 		if (cfg->socket_path == NULL)
 			cfg->socket_path = strdup("/run/smmd/smmd.sock");
 		if (cfg->nchannels == 0)
-			ERR_AT(&p, root,
-			       "no channels: add at least one under "
-			       "'channels'");
+			conf_error(&p, CN(root),
+			           "no channels: add at least one under "
+			           "'channels'");
+		check_notify(&p, cfg, CN(root));
 	}
 	free(base_dir);
 	yaml_document_delete(&doc);
@@ -481,14 +652,11 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nchannels; i++) {
 		struct channel *ch = &cfg->channels[i];
 
+		if (ch->pub && ch->pub->free_conf)
+			ch->pub->free_conf(ch);
 		free(ch->name);
-		free(ch->url);
-		free(ch->secret_file);
-		if (ch->secret) {
-			/* Don't leave the key in freed memory. */
-			explicit_bzero(ch->secret, ch->secret_len);
-			free(ch->secret);
-		}
+		free(ch->notify);
+		free(ch->media_dir);
 	}
 	free(cfg->channels);
 	free(cfg->path);

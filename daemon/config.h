@@ -1,6 +1,10 @@
 /*
  * smmd.yaml: parsed and validated in one pass that collects every error as
  * "FILE:LINE:COLUMN: message" (never only the first). Pure: no event loop.
+ *
+ * A channel's common keys (publisher, timeouts, retries, limits, notify)
+ * are parsed here; the rest go to its publisher's configure(), which uses
+ * the conf_* helpers below so every driver reports errors the same way.
  */
 #ifndef SMMD_CONFIG_H
 #define SMMD_CONFIG_H
@@ -14,15 +18,18 @@ struct publisher_ops;
 struct channel {
 	char *name;
 	const struct publisher_ops *pub;
-	char *url;
-	char *secret_file;     /* NULL when unsigned */
-	unsigned char *secret; /* the file's bytes, read at load */
-	size_t secret_len;
+	void *pub_conf; /* the driver's settings; freed by free_conf */
 	int64_t timeout_ms;
 	int64_t connect_timeout_ms;
 	unsigned max_attempts;
 	int64_t retry_base_ms;
 	int64_t retry_max_ms;
+	unsigned max_in_flight;  /* concurrent requests on this channel */
+	int64_t min_interval_ms; /* between two posts' starts on it */
+	char *notify;            /* channel told when a delivery goes wrong */
+	int allow_private_media; /* media URLs may point at private hosts */
+	size_t media_max_bytes;  /* cap on one fetched/uploaded media file */
+	char *media_dir;         /* media given as plain file names live here */
 };
 
 struct config {
@@ -33,6 +40,7 @@ struct config {
 	char *control_group; /* NULL: only root and smmd's own user */
 	gid_t control_gid;
 	unsigned max_in_flight;
+	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;
 	struct channel *channels;
 	size_t nchannels;
@@ -64,5 +72,47 @@ void config_errors_add(struct config_errors *, const char *file, size_t line,
                        size_t column, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 void config_errors_clear(struct config_errors *);
+
+/*
+ * For publishers' configure(): a parse in progress and one YAML node
+ * (libyaml's yaml_node_t). Each helper reports a problem at the node and
+ * returns -1; on success it returns 0 and replaces *out (freeing the old).
+ */
+struct conf_ctx;
+struct conf_node; /* a yaml_node_t, opaque to drivers */
+
+void conf_error(struct conf_ctx *, struct conf_node *, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* The node's text if it is a scalar, else NULL. */
+const char *conf_scalar(struct conf_node *);
+int conf_string(struct conf_ctx *, struct conf_node *, const char *key,
+                char **out);
+/* An http or https URL with a host. */
+int conf_url(struct conf_ctx *, struct conf_node *, const char *key,
+             char **out);
+int conf_duration(struct conf_ctx *, struct conf_node *, const char *key,
+                  int64_t *out);
+int conf_uint(struct conf_ctx *, struct conf_node *, const char *key,
+              unsigned min, unsigned max, unsigned *out);
+int conf_bool(struct conf_ctx *, struct conf_node *, const char *key, int *out);
+/* A path, relative to the config file's folder unless absolute. */
+int conf_path(struct conf_ctx *, struct conf_node *, const char *key,
+              char **out);
+/*
+ * A secret from a file: the value is a path, or "credential:NAME" for
+ * $CREDENTIALS_DIRECTORY/NAME (systemd's LoadCredential=). Refused when
+ * group or others may read it. trim: drop trailing whitespace (tokens,
+ * URLs); signing keys keep every byte. *out is NUL-terminated too.
+ */
+int conf_secret(struct conf_ctx *, struct conf_node *, const char *key,
+                int trim, unsigned char **out, size_t *len);
+/* Call fn for each key/value of a mapping (duplicate keys are errors). */
+int conf_for_each_pair(struct conf_ctx *, struct conf_node *map,
+                       const char *what,
+                       void (*fn)(struct conf_ctx *, struct conf_node *key,
+                                  struct conf_node *value, void *arg),
+                       void *arg);
+/* Wipe and free a secret. */
+void conf_secret_free(unsigned char *secret, size_t len);
 
 #endif

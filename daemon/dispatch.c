@@ -1,10 +1,9 @@
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#include <curl/curl.h>
 
 #include "backoff.h"
 #include "config.h"
@@ -19,16 +18,177 @@
 #include "timeparse.h"
 #include "wallclock.h"
 
+#define DELIVERY_ID_MAX (POSTID_MAX * 2 + 2)
+#define CHAN_BUCKETS    1024
+
+/*
+ * One channel's deliveries that are due but not started, in due order.
+ * Kept for the daemon's life (a reload only refreshes ch), so jobs in
+ * flight can always give their slot back.
+ */
+struct chan_q {
+	char *name;
+	const struct channel *ch; /* in the current config; NULL if removed */
+	size_t in_flight;
+	int64_t last_start_ms;
+	char **fifo; /* ring buffer of owned ids */
+	size_t head, len, cap;
+	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
+	int in_ring;
+	struct chan_q *hash_next;
+};
+
+struct dispatch {
+	struct chan_q *buckets[CHAN_BUCKETS];
+	struct chan_q *ring; /* the next channel to serve */
+	size_t waiting;
+};
+
 /* One attempt of one delivery, from its durable start to its result. */
 struct job {
 	struct smmd *d;
 	struct config *cfg; /* the config it started under (a reference) */
 	const struct channel *ch;
+	struct chan_q *q;
 	struct delivery_rec rec;
+	struct delivery_view view;
+	struct pub_step step;
 	struct http_request req;
 	unsigned attempt;
 	int64_t started_ms;
 };
+
+static void pump(struct smmd *d, int64_t now);
+
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return (size_t)(h % CHAN_BUCKETS);
+}
+
+struct dispatch *dispatch_new(void)
+{
+	return calloc(1, sizeof(struct dispatch));
+}
+
+void dispatch_free(struct dispatch *disp)
+{
+	if (disp == NULL)
+		return;
+	for (size_t i = 0; i < CHAN_BUCKETS; i++) {
+		struct chan_q *q = disp->buckets[i], *next;
+
+		for (; q; q = next) {
+			next = q->hash_next;
+			for (size_t k = 0; k < q->len; k++)
+				free(q->fifo[(q->head + k) % q->cap]);
+			free(q->fifo);
+			free(q->name);
+			free(q);
+		}
+	}
+	free(disp);
+}
+
+static struct chan_q *chan_get(struct smmd *d, const char *name)
+{
+	struct chan_q **pp = &d->dispatch->buckets[name_hash(name)], *q;
+
+	for (q = *pp; q; q = q->hash_next)
+		if (strcmp(q->name, name) == 0)
+			return q;
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->name = strdup(name)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	q->ch = config_channel(d->cfg, name);
+	q->last_start_ms = INT64_MIN / 2;
+	q->hash_next = *pp;
+	*pp = q;
+	return q;
+}
+
+/* The channel part of "<post id>/<channel>". */
+static const char *channel_of(const char *delivery_id)
+{
+	const char *slash = strchr(delivery_id, '/');
+
+	return slash ? slash + 1 : delivery_id;
+}
+
+static void ring_add(struct dispatch *disp, struct chan_q *q)
+{
+	if (q->in_ring)
+		return;
+	q->in_ring = 1;
+	if (disp->ring == NULL) {
+		q->ring_next = q->ring_prev = q;
+		disp->ring = q;
+		return;
+	}
+	/* Join just behind the cursor: served after everyone waiting. */
+	q->ring_next = disp->ring;
+	q->ring_prev = disp->ring->ring_prev;
+	q->ring_prev->ring_next = q;
+	disp->ring->ring_prev = q;
+}
+
+static void ring_remove(struct dispatch *disp, struct chan_q *q)
+{
+	if (!q->in_ring)
+		return;
+	q->in_ring = 0;
+	if (q->ring_next == q) {
+		disp->ring = NULL;
+		return;
+	}
+	q->ring_prev->ring_next = q->ring_next;
+	q->ring_next->ring_prev = q->ring_prev;
+	if (disp->ring == q)
+		disp->ring = q->ring_next;
+}
+
+static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id)
+{
+	char *copy;
+
+	if (q->len == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		char **grown = malloc(cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -ENOMEM;
+		for (size_t k = 0; k < q->len; k++)
+			grown[k] = q->fifo[(q->head + k) % q->cap];
+		free(q->fifo);
+		q->fifo = grown;
+		q->cap = cap;
+		q->head = 0;
+	}
+	if ((copy = strdup(id)) == NULL)
+		return -ENOMEM;
+	q->fifo[(q->head + q->len) % q->cap] = copy;
+	q->len++;
+	disp->waiting++;
+	ring_add(disp, q);
+	return 0;
+}
+
+static char *fifo_pop(struct dispatch *disp, struct chan_q *q)
+{
+	char *id = q->fifo[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	disp->waiting--;
+	if (q->len == 0)
+		ring_remove(disp, q);
+	return id;
+}
 
 /* Store writes fail only when the disk does; we can't go on then. */
 static void store_must(int r, const char *what, const char *id)
@@ -42,6 +202,7 @@ static void job_free(struct job *job)
 {
 	store_delivery_clear(&job->rec);
 	http_request_clear(&job->req);
+	pub_step_clear(&job->step);
 	config_unref(job->cfg);
 	free(job);
 }
@@ -51,8 +212,7 @@ static int64_t retry_delay(const struct channel *ch, unsigned attempt,
 {
 	uint32_t rnd = 0;
 
-	/* Retry-After is the endpoint's wish; cap it so a typo can't park a
-	 * post for years. */
+	/* The endpoint's wish, capped so a typo can't park a post for years. */
 	if (v->retry_after_ms >= 0)
 		return v->retry_after_ms < 24 * 3600 * 1000 ? v->retry_after_ms
 		                                            : 24 * 3600 * 1000;
@@ -62,9 +222,61 @@ static int64_t retry_delay(const struct channel *ch, unsigned attempt,
 	                        rnd);
 }
 
-static void job_done(void *arg, const struct http_result *res)
+void dispatch_notify(struct smmd *d, const char *channel,
+                     const char *delivery_id, const char *source,
+                     const char *what, const char *reason)
 {
-	struct job *job = arg;
+	const struct channel *ch = config_channel(d->cfg, channel);
+	const char *chans[1];
+	char id[POSTID_GEN_LEN + 8], did[DELIVERY_ID_MAX], text[768];
+	char when[TIME_RFC3339_LEN];
+	int64_t now = wallclock_now_ms();
+	uint64_t rnd = 0;
+	json_t *media;
+	struct post_new post;
+	int r;
+
+	if (ch == NULL || ch->notify == NULL ||
+	    (source && strcmp(source, "notice") == 0) ||
+	    config_channel(d->cfg, ch->notify) == NULL)
+		return;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint64_t)now;
+	memcpy(id, "notice-", 7);
+	postid_generate(now, rnd, id + 7);
+	snprintf(text, sizeof(text), "smmd: delivery '%s' %s at %s: %s",
+	         delivery_id, what, time_format_rfc3339(now, when), reason);
+	chans[0] = ch->notify;
+	media = json_array();
+	post = (struct post_new){
+	        .id = id,
+	        .source = "notice",
+	        .text = text,
+	        .media = media,
+	        .due_ms = now,
+	        .channels = chans,
+	        .nchannels = 1,
+	};
+	r = store_add_post(d->store, &post, now);
+	json_decref(media);
+	if (r < 0) {
+		log_error("notify: cannot queue a notice about '%s': %s",
+		          delivery_id, strerror(-r));
+		return;
+	}
+	snprintf(did, sizeof(did), "%s/%s", id, ch->notify);
+	log_info("notify: delivery '%s' %s: notice '%s' queued on '%s'",
+	         delivery_id, what, id, ch->notify);
+	if (dispatch_schedule(d, did, now) < 0)
+		log_error("notify: cannot queue '%s' (out of memory); it goes "
+		          "out after a restart",
+		          did);
+}
+
+/* The attempt is over: record it, free the slot, start what waited. */
+static void job_finish(struct job *job, const struct http_result *res,
+                       const struct verdict *v)
+{
 	struct smmd *d = job->d;
 	struct delivery_rec *rec = &job->rec;
 	int64_t now = wallclock_now_ms(), next = -1;
@@ -76,66 +288,127 @@ static void job_done(void *arg, const struct http_result *res)
 	        .error = res->status == 0 ? res->error : NULL,
 	        .latency_ms = res->latency_ms,
 	};
-	struct verdict v;
 	enum delivery_state state;
 	enum log_level level;
-	char delay[32], outcome[64], why[320] = "";
+	char delay[32], outcome[64], why[400] = "";
+	const char *notice = NULL;
 	struct delivery_log entry = {
 	        .post_id = rec->post_id,
 	        .channel = rec->channel,
 	        .attempt = job->attempt,
 	        .http_status = res->status,
 	        .latency_ms = res->latency_ms,
+	        .detail = v->reason,
 	        .outcome = outcome,
 	};
 
-	job->ch->pub->classify(job->ch, res, now, &v);
-	entry.detail = v.reason;
-	/*
-	 * Cut off by our own shutdown: not the endpoint's fault, so it must
-	 * not use up the last attempt. Due again at once after restart.
-	 */
 	if (d->stopping && res->code == CURLE_ABORTED_BY_CALLBACK) {
-		state = DS_RETRY_WAIT;
-		next = now;
-		level = LOG_LEVEL_WARNING;
-		snprintf(outcome, sizeof(outcome), "retrying after restart");
-	} else if (v.kind == PUBLISH_OK) {
+		/*
+		 * Cut off by our own shutdown: not the endpoint's fault, so
+		 * it must not use up the last attempt. Where a repeat is
+		 * unsafe the request may have gone through: unknown.
+		 */
+		if (res->request_sent && !job->ch->pub->idempotent(job->ch)) {
+			state = DS_UNKNOWN;
+			level = LOG_LEVEL_WARNING;
+			snprintf(why, sizeof(why),
+			         "interrupted by shutdown after the request "
+			         "was sent; the endpoint can't drop a repeat, "
+			         "so it was not re-sent");
+			snprintf(outcome, sizeof(outcome), "unknown");
+			notice = "has an unknown outcome";
+		} else {
+			state = DS_RETRY_WAIT;
+			next = now;
+			level = LOG_LEVEL_WARNING;
+			snprintf(outcome, sizeof(outcome),
+			         "retrying after restart");
+		}
+	} else if (v->kind == PUBLISH_OK) {
 		state = DS_PUBLISHED;
 		level = LOG_LEVEL_INFO;
 		snprintf(outcome, sizeof(outcome), "published");
-	} else if (v.kind == PUBLISH_RETRY &&
+	} else if (v->kind == PUBLISH_RETRY && res->status == 0 &&
+	           res->request_sent && !job->ch->pub->idempotent(job->ch)) {
+		/* No answer to a request that left: it may be public. */
+		state = DS_UNKNOWN;
+		level = LOG_LEVEL_ERROR;
+		snprintf(why, sizeof(why),
+		         "no answer after the request was sent (%s); the "
+		         "endpoint can't drop a repeat, so it was not re-sent",
+		         v->reason);
+		snprintf(outcome, sizeof(outcome), "unknown");
+		notice = "has an unknown outcome";
+	} else if (v->kind == PUBLISH_RETRY &&
 	           job->attempt < job->ch->max_attempts) {
 		state = DS_RETRY_WAIT;
-		next = now + retry_delay(job->ch, job->attempt, &v);
+		next = now + retry_delay(job->ch, job->attempt, v);
 		level = LOG_LEVEL_WARNING;
 		snprintf(outcome, sizeof(outcome), "retry in %s",
 		         duration_format(next - now, delay, sizeof(delay)));
-	} else if (v.kind == PUBLISH_RETRY) {
+	} else if (v->kind == PUBLISH_RETRY) {
 		state = DS_FAILED;
 		level = LOG_LEVEL_ERROR;
 		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
-		         job->attempt, v.reason);
+		         job->attempt, v->reason);
 		snprintf(outcome, sizeof(outcome), "failed: no attempts left");
+		notice = "failed";
 	} else {
 		state = DS_FAILED;
 		level = LOG_LEVEL_ERROR;
 		snprintf(outcome, sizeof(outcome), "failed");
+		notice = "failed";
 	}
 	log_delivery(level, &entry);
 	store_must(store_record_result(d->store, rec->id, &ar, state, next,
 	                               state == DS_PUBLISHED ? NULL
 	                               : why[0]              ? why
-	                                                     : v.reason),
+	                                                     : v->reason,
+	                               v->remote_id[0] ? v->remote_id : NULL,
+	                               v->remote_url[0] ? v->remote_url : NULL),
 	           "the result", rec->id);
 	if (state == DS_RETRY_WAIT && dispatch_schedule(d, rec->id, next) < 0)
 		log_error("sched: delivery '%s' kept for retry but not queued "
 		          "(out of memory); it runs after a restart",
 		          rec->id);
+	if (notice)
+		dispatch_notify(d, rec->channel, rec->id, rec->source, notice,
+		                why[0] ? why : v->reason);
+	job->q->in_flight--;
 	d->in_flight--;
 	job_free(job);
 	/* A slot is free: start what waited for one. */
 	dispatch_run_due(d);
+}
+
+static void job_send(void *arg);
+
+static void job_done(void *arg, const struct http_result *res)
+{
+	struct job *job = arg;
+	struct verdict v = {.retry_after_ms = -1};
+	char err[256];
+
+	job->ch->pub->classify(job->ch, &job->view, &job->step, res,
+	                       wallclock_now_ms(), &v);
+	if (v.kind != PUBLISH_NEXT || job->d->stopping) {
+		if (v.kind == PUBLISH_NEXT)
+			snprintf(v.reason, sizeof(v.reason),
+			         "smmd stopped between two steps");
+		job_finish(job, res, &v);
+		return;
+	}
+	/* Another step of the same attempt: its intent is already durable. */
+	http_request_clear(&job->req);
+	if (job->ch->pub->build_request(job->ch, &job->view, &job->step,
+	                                wallclock_now_ms(), &job->req, err,
+	                                sizeof(err)) < 0) {
+		v.kind = PUBLISH_FAILED;
+		snprintf(v.reason, sizeof(v.reason), "%s", err);
+		job_finish(job, res, &v);
+		return;
+	}
+	job_send(job);
 }
 
 /* After the commit that made "publishing" durable: send. */
@@ -144,36 +417,43 @@ static void job_send(void *arg)
 	struct job *job = arg;
 	int r;
 
+	if (job->req.timeout_ms == 0)
+		job->req.timeout_ms = job->ch->timeout_ms;
+	if (job->req.connect_timeout_ms == 0)
+		job->req.connect_timeout_ms = job->ch->connect_timeout_ms;
 	if ((r = http_submit(job->d->http, &job->req, job_done, job)) < 0) {
-		struct http_result res = {
-		        .error = strerror(-r),
-		        .latency_ms = 0,
-		};
-		job_done(job, &res);
+		struct http_result res = {.error = strerror(-r)};
+		struct verdict v = {.kind = PUBLISH_RETRY,
+		                    .retry_after_ms = -1};
+
+		snprintf(v.reason, sizeof(v.reason), "%s", res.error);
+		job_finish(job, &res, &v);
 	}
 }
 
-static void fail_now(struct smmd *d, const char *id, const char *why,
-                     int64_t now)
+static void fail_now(struct smmd *d, const struct delivery_rec *rec,
+                     const char *why, int64_t now)
 {
-	log_error("publish: delivery '%s': %s, failed", id, why);
-	store_must(store_set_state(d->store, id, DS_FAILED, why, now),
-	           "the failure", id);
+	log_error("publish: delivery '%s': %s, failed", rec->id, why);
+	store_must(store_set_state(d->store, rec->id, DS_FAILED, why, now),
+	           "the failure", rec->id);
+	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
-static void start_delivery(struct smmd *d, const char *id, int64_t now)
+/* Returns 1 if a request is under way (a slot is taken), else 0. */
+static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
+                          int64_t now)
 {
 	struct job *job;
-	struct delivery_view view;
 	char err[256];
 	int r;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL) {
-		log_error(
-		        "publish: delivery '%s': out of memory, retrying in 1s",
-		        id);
+		log_error("publish: delivery '%s': out of memory, retrying in "
+		          "1s",
+		          id);
 		dispatch_schedule(d, id, now + 1000);
-		return;
+		return 0;
 	}
 	job->d = d;
 	if ((r = store_delivery_load(d->store, id, &job->rec)) < 0) {
@@ -181,21 +461,22 @@ static void start_delivery(struct smmd *d, const char *id, int64_t now)
 			log_error("store: cannot load delivery '%s': %s", id,
 			          strerror(-r));
 		free(job);
-		return;
+		return 0;
 	}
 	/* Cancelled (or otherwise settled) since it was queued. */
 	if (job->rec.state != DS_SCHEDULED && job->rec.state != DS_RETRY_WAIT)
 		goto drop;
-	if ((job->ch = config_channel(d->cfg, job->rec.channel)) == NULL) {
+	if ((job->ch = q->ch) == NULL) {
 		snprintf(err, sizeof(err),
 		         "channel '%s' is no longer in the configuration",
 		         job->rec.channel);
-		fail_now(d, id, err, now);
+		fail_now(d, &job->rec, err, now);
 		goto drop;
 	}
+	job->q = q;
 	job->attempt = job->rec.attempts + 1;
 	job->started_ms = now;
-	view = (struct delivery_view){
+	job->view = (struct delivery_view){
 	        .delivery_id = job->rec.id,
 	        .post_id = job->rec.post_id,
 	        .channel = job->rec.channel,
@@ -207,9 +488,9 @@ static void start_delivery(struct smmd *d, const char *id, int64_t now)
 	        .scheduled_ms = job->rec.due_ms,
 	        .attempt = job->attempt,
 	};
-	if (job->ch->pub->build_request(job->ch, &view, now, &job->req, err,
-	                                sizeof(err)) < 0) {
-		fail_now(d, id, err, now);
+	if (job->ch->pub->build_request(job->ch, &job->view, &job->step, now,
+	                                &job->req, err, sizeof(err)) < 0) {
+		fail_now(d, &job->rec, err, now);
 		goto drop;
 	}
 	store_must(store_mark_publishing(d->store, id, job->attempt, now),
@@ -217,22 +498,86 @@ static void start_delivery(struct smmd *d, const char *id, int64_t now)
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");
+	q->in_flight++;
+	q->last_start_ms = now;
 	d->in_flight++;
-	return;
+	return 1;
 drop:
 	store_delivery_clear(&job->rec);
 	http_request_clear(&job->req);
+	pub_step_clear(&job->step);
 	free(job);
+	return 0;
+}
+
+static int chan_ready(const struct chan_q *q, int64_t now)
+{
+	/* A removed channel's deliveries are started only to be failed. */
+	if (q->ch == NULL)
+		return 1;
+	return q->in_flight < q->ch->max_in_flight &&
+	       now >= q->last_start_ms + q->ch->min_interval_ms;
+}
+
+/* Serve waiting channels round-robin while global slots are free. */
+static void pump(struct smmd *d, int64_t now)
+{
+	struct dispatch *disp = d->dispatch;
+	size_t misses = 0, ring_len = 0;
+	struct chan_q *q;
+
+	if (disp->ring == NULL)
+		return;
+	q = disp->ring;
+	do {
+		ring_len++;
+		q = q->ring_next;
+	} while (q != disp->ring);
+	while (!d->stopping && d->in_flight < d->cfg->max_in_flight &&
+	       disp->ring && misses < ring_len) {
+		char *id;
+
+		q = disp->ring;
+		disp->ring = q->ring_next;
+		if (!chan_ready(q, now)) {
+			misses++;
+			continue;
+		}
+		misses = 0;
+		if (q->len == 1)
+			ring_len--;
+		id = fifo_pop(disp, q);
+		start_delivery(d, q, id, now);
+		free(id);
+	}
 }
 
 void dispatch_arm(struct smmd *d)
 {
+	struct dispatch *disp = d->dispatch;
 	int64_t due = -1;
 	int r;
 
-	/* At capacity a finishing job calls dispatch_run_due: no timer. */
-	if (!d->stopping && d->in_flight < d->cfg->max_in_flight)
+	if (!d->stopping && d->in_flight < d->cfg->max_in_flight) {
 		due = sched_next_due(d->sched);
+		/* A channel held back only by min_interval wakes us too. */
+		if (disp->ring) {
+			struct chan_q *q = disp->ring;
+
+			do {
+				if (q->ch &&
+				    q->in_flight < q->ch->max_in_flight) {
+					int64_t t = q->last_start_ms +
+					            q->ch->min_interval_ms;
+
+					if (due < 0 || t < due)
+						due = t;
+				}
+				q = q->ring_next;
+			} while (q != disp->ring);
+		}
+	}
+	/* At capacity a finishing job calls dispatch_run_due: no timer. */
 	if ((r = wallclock_arm(d->clock, due)) < 0)
 		fatalx("timer: cannot arm: %s", strerror(-r));
 }
@@ -240,12 +585,25 @@ void dispatch_arm(struct smmd *d)
 void dispatch_run_due(void *arg)
 {
 	struct smmd *d = arg;
-	char id[POSTID_MAX * 2 + 2];
+	char id[DELIVERY_ID_MAX];
 	int64_t now = wallclock_now_ms();
 
-	while (!d->stopping && d->in_flight < d->cfg->max_in_flight &&
-	       sched_pop_due(d->sched, now, id, sizeof(id)) >= 0)
-		start_delivery(d, id, now);
+	if (d->stopping) {
+		dispatch_arm(d);
+		return;
+	}
+	/* Everything due moves to its channel's queue, in due order. */
+	while (sched_pop_due(d->sched, now, id, sizeof(id)) >= 0) {
+		struct chan_q *q = chan_get(d, channel_of(id));
+
+		if (q == NULL || fifo_push(d->dispatch, q, id) < 0) {
+			log_error("sched: out of memory; '%s' retried in 1s",
+			          id);
+			sched_add(d->sched, id, now + 1000);
+			break;
+		}
+	}
+	pump(d, now);
 	dispatch_arm(d);
 }
 
@@ -263,8 +621,27 @@ int dispatch_schedule(struct smmd *d, const char *id, int64_t due_ms)
 
 void dispatch_unschedule(struct smmd *d, const char *id)
 {
+	/*
+	 * Only the heap: an id already in a channel queue is dropped when
+	 * its turn comes, since the store no longer says it is due.
+	 */
 	if (sched_remove(d->sched, id))
 		dispatch_arm(d);
+}
+
+size_t dispatch_waiting(const struct smmd *d)
+{
+	return d->dispatch->waiting;
+}
+
+void dispatch_reload(struct smmd *d)
+{
+	for (size_t i = 0; i < CHAN_BUCKETS; i++)
+		for (struct chan_q *q = d->dispatch->buckets[i]; q;
+		     q = q->hash_next)
+			q->ch = config_channel(d->cfg, q->name);
+	/* Limits may have grown. */
+	dispatch_run_due(d);
 }
 
 static void queue_pending(void *arg, const char *id, int64_t due_ms)
@@ -275,17 +652,47 @@ static void queue_pending(void *arg, const char *id, int64_t due_ms)
 		fatalx("sched: out of memory loading the schedule");
 }
 
+/* At start-up: may a request in flight at the crash be sent again? */
+static int safe_to_repeat(void *arg, const char *channel)
+{
+	struct smmd *d = arg;
+	const struct channel *ch = config_channel(d->cfg, channel);
+
+	/* An unknown channel fails at start anyway: nothing is sent. */
+	return ch == NULL || ch->pub->idempotent(ch);
+}
+
 int dispatch_load(struct smmd *d)
 {
 	int64_t now = wallclock_now_ms();
+	json_t *unknown = json_array(), *v;
+	size_t i;
 	int r;
 
-	if ((r = store_recover_interrupted(d->store, now)) < 0)
-		return r;
+	r = store_recover_interrupted(d->store, now, safe_to_repeat, d,
+	                              unknown);
 	if (r > 0)
 		log_warnx("store: %d deliveries were in flight when smmd "
-		          "stopped; retrying them with the same webhook-id",
-		          r);
+		          "stopped: %zu retried with the same webhook-id, %zu "
+		          "marked unknown (their endpoints can't drop a "
+		          "repeat)",
+		          r, (size_t)r - json_array_size(unknown),
+		          json_array_size(unknown));
+	json_array_foreach(unknown, i, v)
+	{
+		const char *id = json_string_value(v);
+
+		log_error("publish: delivery '%s' was in flight when smmd "
+		          "stopped; its outcome is unknown: check the "
+		          "channel, then 'smmctl retry' or 'smmctl resolve'",
+		          id);
+		dispatch_notify(d, channel_of(id), id, NULL,
+		                "has an unknown outcome",
+		                "smmd stopped while its request was in flight");
+	}
+	json_decref(unknown);
+	if (r < 0)
+		return r;
 	if ((r = store_for_each_pending(d->store, queue_pending, d)) < 0)
 		return r;
 	log_info("sched: %zu deliveries pending", sched_len(d->sched));

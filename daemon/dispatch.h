@@ -1,8 +1,10 @@
 /*
- * The dispatcher: takes what the scheduler says is due, records the attempt
- * durably, hands the request to the channel's publisher and http, and turns
- * the response into the delivery's next state (published, retry_wait with
- * backoff, or failed).
+ * The dispatcher: takes what the scheduler says is due, queues it per
+ * channel, and starts deliveries round-robin across channels within the
+ * global and per-channel limits (max_in_flight, min_interval) — so a burst
+ * on one channel never makes another late. Each start records the attempt
+ * durably, hands the request(s) to the channel's publisher and http, and
+ * turns the response into the delivery's next state.
  */
 #ifndef SMMD_DISPATCH_H
 #define SMMD_DISPATCH_H
@@ -10,15 +12,30 @@
 #include <stdint.h>
 
 struct smmd;
+struct dispatch;
 
+struct dispatch *dispatch_new(void);
+void dispatch_free(struct dispatch *);
 /* Recover deliveries a crash left in flight and queue every pending one. */
 int dispatch_load(struct smmd *);
+/* The configuration was replaced: pick up channels' new settings. */
+void dispatch_reload(struct smmd *);
 /* Queue a delivery for due_ms and re-arm the timer if it is the earliest. */
 int dispatch_schedule(struct smmd *, const char *delivery_id, int64_t due_ms);
 void dispatch_unschedule(struct smmd *, const char *delivery_id);
 /* Start everything due now (the wall-clock timer's callback). */
 void dispatch_run_due(void *smmd);
-/* Re-arm the wall-clock timer to the earliest due delivery. */
+/* Re-arm the wall-clock timer to the next moment something can start. */
 void dispatch_arm(struct smmd *);
+/* Deliveries due but waiting for a free slot. */
+size_t dispatch_waiting(const struct smmd *);
+/*
+ * Post a short notice on channel's notify channel about a delivery that
+ * went wrong (failed for good, unknown, missed). Notices about notices are
+ * not sent, so a broken notify channel can't loop.
+ */
+void dispatch_notify(struct smmd *, const char *channel,
+                     const char *delivery_id, const char *source,
+                     const char *what, const char *reason);
 
 #endif

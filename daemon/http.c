@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrguard.h"
 #include "http.h"
 
 /* One watched socket: created on curl's POLL_IN/OUT, closed on REMOVE. */
@@ -27,6 +28,8 @@ struct transfer {
 	uint64_t started_ns;
 	char *body;
 	size_t body_len;
+	size_t body_cap; /* allocated */
+	int body_over;   /* a capped fetch was larger than allowed */
 	char retry_after[64];
 	int has_retry_after;
 	char errbuf[CURL_ERROR_SIZE];
@@ -188,10 +191,29 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct transfer *t = userp;
-	size_t n = size * nmemb, room;
+	size_t n = size * nmemb, room, limit;
 
-	/* Keep at most HTTP_BODY_CAP; the rest is read and dropped. */
-	room = HTTP_BODY_CAP - t->body_len;
+	limit = t->req.max_body ? t->req.max_body : HTTP_BODY_CAP;
+	if (t->req.max_body && t->body_len + n > limit) {
+		/* A fetch larger than allowed: stop reading now. */
+		t->body_over = 1;
+		return 0;
+	}
+	if (t->body_len + n > t->body_cap && t->body_cap < limit) {
+		size_t cap = t->body_cap;
+		char *grown;
+
+		while (cap < t->body_len + n && cap < limit)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		if ((grown = realloc(t->body, cap + 1)) == NULL)
+			return 0;
+		t->body = grown;
+		t->body_cap = cap;
+	}
+	/* API replies: keep the first HTTP_BODY_CAP bytes, drop the rest. */
+	room = t->body_cap - t->body_len;
 	if (n < room)
 		room = n;
 	if (room > 0) {
@@ -200,6 +222,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 		t->body[t->body_len] = '\0';
 	}
 	return n;
+}
+
+/*
+ * Post-sourced URLs: judge the address curl is about to connect to, after
+ * DNS, so no spelling of a private address and no DNS trick gets through.
+ */
+static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr)
+{
+	struct transfer *t = userp;
+	char why[64];
+
+	if (t->req.guard && !addrguard_public(&addr->addr, why, sizeof(why))) {
+		snprintf(t->errbuf, sizeof(t->errbuf),
+		         "refused to connect: the media URL resolves to a %s",
+		         why);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+	              addr->protocol);
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
@@ -244,7 +286,8 @@ static struct transfer *transfer_get(struct http *h)
 	} else {
 		if ((t = calloc(1, sizeof(*t))) == NULL)
 			return NULL;
-		if ((t->body = malloc(HTTP_BODY_CAP + 1)) == NULL ||
+		t->body_cap = 4096;
+		if ((t->body = malloc(t->body_cap + 1)) == NULL ||
 		    (t->easy = curl_easy_init()) == NULL) {
 			free(t->body);
 			free(t);
@@ -254,6 +297,7 @@ static struct transfer *transfer_get(struct http *h)
 	}
 	t->body_len = 0;
 	t->body[0] = '\0';
+	t->body_over = 0;
 	t->has_retry_after = 0;
 	t->errbuf[0] = '\0';
 	return t;
@@ -262,6 +306,15 @@ static struct transfer *transfer_get(struct http *h)
 static void transfer_put(struct http *h, struct transfer *t)
 {
 	http_request_clear(&t->req);
+	/* Don't keep a media file's worth of buffer around. */
+	if (t->body_cap > HTTP_BODY_CAP) {
+		char *small = realloc(t->body, HTTP_BODY_CAP + 1);
+
+		if (small) {
+			t->body = small;
+			t->body_cap = HTTP_BODY_CAP;
+		}
+	}
 	t->done = NULL;
 	t->arg = NULL;
 	list_push(&h->spare, t);
@@ -288,8 +341,20 @@ static void finish(struct http *h, struct transfer *t, CURLcode code)
 	res.code = code;
 	if (code == CURLE_OK)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	else if (t->body_over)
+		res.error = "the response is larger than allowed";
 	else
 		res.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+	{
+		long sent = 0;
+		char *ctype = NULL;
+
+		curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+		res.request_sent = sent > 0;
+		if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ctype) ==
+		    CURLE_OK)
+			res.content_type = ctype;
+	}
 	res.latency_ms = (double)(uv_hrtime() - t->started_ns) / 1e6;
 	res.body = t->body;
 	res.body_len = t->body_len;
@@ -362,6 +427,17 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 		return -ECANCELED;
 	if ((t = transfer_get(h)) == NULL)
 		return -ENOMEM;
+	/* An empty Expect stops curl's 100-continue round trip. */
+	{
+		struct curl_slist *n =
+		        curl_slist_append(req->headers, "Expect:");
+
+		if (n == NULL) {
+			transfer_put(h, t);
+			return -ENOMEM;
+		}
+		req->headers = n;
+	}
 	t->req = *req;
 	memset(req, 0, sizeof(*req));
 	t->done = done;
@@ -371,10 +447,24 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t)t->req.body_len);
+	if (t->req.body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)t->req.body_len);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	if (t->req.method[0] && strcmp(t->req.method, "GET") != 0 &&
+	    strcmp(t->req.method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
+	if (t->req.guard) {
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+		/* A pooled connection was judged for someone else's URL. */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "smmd/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req.headers);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->req.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

@@ -15,12 +15,21 @@
 #define HTTP_BODY_CAP (64 * 1024)
 
 struct http_request {
+	char method[8];             /* "": POST with a body, else GET */
 	char *url;                  /* owned */
 	struct curl_slist *headers; /* owned */
-	char *body;                 /* owned */
+	char *body;                 /* owned; NULL for none */
 	size_t body_len;
 	long timeout_ms;
 	long connect_timeout_ms;
+	/*
+	 * 0: keep the first HTTP_BODY_CAP bytes of the response and drop
+	 * the rest (API replies). Otherwise the whole body is wanted and a
+	 * larger one fails the request (fetching a media file).
+	 */
+	size_t max_body;
+	/* The URL came from a post: refuse private destinations. */
+	int guard;
 };
 
 struct http_result {
@@ -28,9 +37,15 @@ struct http_result {
 	CURLcode code;
 	const char *error; /* curl's message when code != OK */
 	double latency_ms;
-	const char *body; /* NUL-terminated, up to HTTP_BODY_CAP */
+	const char *body; /* NUL-terminated */
 	size_t body_len;
-	const char *retry_after; /* the header's value, or NULL */
+	const char *retry_after;  /* the header's value, or NULL */
+	const char *content_type; /* the response's, or NULL */
+	/*
+	 * Whether any of the request was sent. One that never left can be
+	 * retried even where repeating a request is unsafe.
+	 */
+	int request_sent;
 };
 
 struct http;

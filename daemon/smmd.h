@@ -10,6 +10,7 @@
 
 struct config;
 struct control;
+struct dispatch;
 struct http;
 struct sched;
 struct store;
@@ -24,6 +25,7 @@ struct smmd {
 	struct wallclock *clock;
 	struct http *http;
 	struct control *control;
+	struct dispatch *dispatch;
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

@@ -53,6 +53,38 @@ static const char *const migrations[] = {
         "  latency_ms REAL,"
         "  PRIMARY KEY (delivery_id, n)"
         ") WITHOUT ROWID;",
+
+        /*
+         * 2: the network's post id and URL; states for outcomes nobody knows
+         * (unknown), pausing (held, skipped) and downtime (missed). SQLite
+         * can't alter a CHECK: rebuild the table (foreign keys are off
+         * during migrations).
+         */
+        "CREATE TABLE deliveries_v2 ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
+        "    'retry_wait', 'published', 'failed', 'cancelled', 'unknown',"
+        "    'held', 'skipped', 'missed')),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL,"
+        "  remote_id TEXT,"
+        "  remote_url TEXT"
+        ");"
+        "INSERT INTO deliveries_v2 (id, post_id, channel, webhook_id, state,"
+        "  due_ms, next_ms, attempts, last_status, last_error, updated_ms)"
+        "  SELECT id, post_id, channel, webhook_id, state, due_ms, next_ms,"
+        "  attempts, last_status, last_error, updated_ms FROM deliveries;"
+        "DROP TABLE deliveries;"
+        "ALTER TABLE deliveries_v2 RENAME TO deliveries;"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -91,7 +123,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
         [ST_DELIVERY_LOAD] =
                 "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
-                "d.due_ms, d.attempts, p.text, p.link, p.campaign, p.media "
+                "d.due_ms, d.attempts, p.text, p.link, p.campaign, p.media, "
+                "p.source "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
@@ -103,8 +136,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "UPDATE attempts SET finished_ms = ?3, http_status = ?4, "
                 "error = ?5, latency_ms = ?6 WHERE delivery_id = ?1 AND n = ?2",
         [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
-                      "last_status = ?4, last_error = ?5, updated_ms = ?6 "
-                      "WHERE id = ?1",
+                      "last_status = ?4, last_error = ?5, updated_ms = ?6, "
+                      "remote_id = coalesce(?7, remote_id), "
+                      "remote_url = coalesce(?8, remote_url) WHERE id = ?1",
         [ST_SET_STATE] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
                          "next_ms = NULL, updated_ms = ?4 WHERE id = ?1",
         [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
@@ -140,6 +174,8 @@ static const char *const state_names[DS_COUNT] = {
         [DS_SCHEDULED] = "scheduled",   [DS_PUBLISHING] = "publishing",
         [DS_RETRY_WAIT] = "retry_wait", [DS_PUBLISHED] = "published",
         [DS_FAILED] = "failed",         [DS_CANCELLED] = "cancelled",
+        [DS_UNKNOWN] = "unknown",       [DS_HELD] = "held",
+        [DS_SKIPPED] = "skipped",       [DS_MISSED] = "missed",
 };
 
 const char *delivery_state_name(enum delivery_state s)
@@ -268,6 +304,8 @@ static int migrate(struct store *s, char *err, size_t errlen)
 		         version, SCHEMA_VERSION);
 		return -1;
 	}
+	/* Table rebuilds must not trip over references mid-way. */
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	for (; version < (int)SCHEMA_VERSION; version++) {
 		char sql[256];
 
@@ -287,6 +325,7 @@ static int migrate(struct store *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return 0;
 bad:
 	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
@@ -439,6 +478,7 @@ void store_delivery_clear(struct delivery_rec *rec)
 	free(rec->text);
 	free(rec->link);
 	free(rec->campaign);
+	free(rec->source);
 	json_decref(rec->media);
 	memset(rec, 0, sizeof(*rec));
 }
@@ -470,6 +510,7 @@ int store_delivery_load(struct store *s, const char *id,
 	rec->campaign = col_strdup(st, 9);
 	media = (const char *)sqlite3_column_text(st, 10);
 	rec->media = json_loads(media ? media : "[]", 0, NULL);
+	rec->source = col_strdup(st, 11);
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -520,7 +561,8 @@ static int finish_attempt(struct store *s, const char *id,
 int store_record_result(struct store *s, const char *id,
                         const struct attempt_result *r,
                         enum delivery_state state, int64_t next_ms,
-                        const char *last_error)
+                        const char *last_error, const char *remote_id,
+                        const char *remote_url)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -538,6 +580,8 @@ int store_record_result(struct store *s, const char *id,
 		sqlite3_bind_int64(st, 4, r->http_status);
 	bind_text(st, 5, last_error);
 	sqlite3_bind_int64(st, 6, r->finished_ms);
+	bind_text(st, 7, remote_id);
+	bind_text(st, 8, remote_url);
 	return exec_done(s, st);
 }
 
@@ -658,38 +702,123 @@ int store_for_each_pending(struct store *s,
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_recover_interrupted(struct store *s, int64_t now_ms)
+#define INTERRUPTED "interrupted: smmd stopped while the request was in flight"
+
+int store_recover_interrupted(struct store *s, int64_t now_ms,
+                              int (*safe_to_repeat)(void *arg,
+                                                    const char *channel),
+                              void *arg, json_t *unknown)
+{
+	static const char sql_list[] =
+	        "SELECT id, channel FROM deliveries WHERE state = 'publishing'";
+	static const char sql_attempt[] =
+	        "UPDATE attempts SET finished_ms = ?2, error = '" INTERRUPTED
+	        "' WHERE delivery_id = ?1 AND finished_ms IS NULL";
+	static const char sql_retry[] =
+	        "UPDATE deliveries SET state = 'retry_wait', next_ms = ?2, "
+	        "last_error = '" INTERRUPTED "', updated_ms = ?2 WHERE id = ?1";
+	static const char sql_unknown[] =
+	        "UPDATE deliveries SET state = 'unknown', next_ms = NULL, "
+	        "last_error = '" INTERRUPTED
+	        "; the endpoint can't drop a repeat, so it was not re-sent: "
+	        "check the channel, then smmctl retry or resolve', "
+	        "updated_ms = ?2 WHERE id = ?1";
+	sqlite3_stmt *list = NULL, *st = NULL;
+	json_t *ids = json_array(), *chans = json_array(), *v;
+	size_t i;
+	int r = -EIO, total = 0;
+
+	/* Collect first: no statement may be live while we write. */
+	if (sqlite3_prepare_v2(s->db, sql_list, -1, &list, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(list) == SQLITE_ROW) {
+		json_array_append_new(
+		        ids, json_string((const char *)sqlite3_column_text(list,
+		                                                           0)));
+		json_array_append_new(
+		        chans, json_string((const char *)sqlite3_column_text(
+		                       list, 1)));
+	}
+	sqlite3_finalize(list);
+	if (json_array_size(ids) > 0 && begin(s) < 0)
+		goto out;
+	json_array_foreach(ids, i, v)
+	{
+		const char *id = json_string_value(v);
+		int repeat = safe_to_repeat(
+		        arg, json_string_value(json_array_get(chans, i)));
+		const char *sqls[2] = {sql_attempt,
+		                       repeat ? sql_retry : sql_unknown};
+
+		for (int k = 0; k < 2; k++) {
+			if (sqlite3_prepare_v2(s->db, sqls[k], -1, &st, NULL) !=
+			    SQLITE_OK)
+				goto out;
+			bind_text(st, 1, id);
+			sqlite3_bind_int64(st, 2, now_ms);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto out;
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		if (!repeat && unknown)
+			json_array_append(unknown, v);
+		total++;
+	}
+	r = total;
+out:
+	sqlite3_finalize(st);
+	json_decref(ids);
+	json_decref(chans);
+	return r;
+}
+
+/* Settle by hand what smmd could not: only unknown or failed deliveries. */
+int store_settle(struct store *s, const char *id, enum delivery_state state,
+                 const char *remote_url, int64_t now_ms, char *msg,
+                 size_t msglen)
 {
 	static const char sql[] =
-	        "UPDATE attempts SET finished_ms = ?1, error = "
-	        "'interrupted: smmd stopped while the request was in flight' "
-	        "WHERE finished_ms IS NULL AND delivery_id IN (SELECT id FROM "
-	        "deliveries WHERE state = 'publishing');"
-	        "UPDATE deliveries SET state = 'retry_wait', next_ms = ?1, "
-	        "last_error = 'interrupted: smmd stopped while the request was "
-	        "in flight', updated_ms = ?1 WHERE state = 'publishing'";
-	const char *tail = sql;
-	int total = 0;
+	        "UPDATE deliveries SET state = ?2, next_ms = ?3, "
+	        "last_error = CASE WHEN ?2 = 'retry_wait' THEN last_error "
+	        "ELSE ?4 END, remote_url = coalesce(?5, remote_url), "
+	        "updated_ms = ?6 WHERE id = ?1 AND state IN ('unknown', "
+	        "'failed')";
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_STATE);
+	char cur[32];
+	int r;
 
-	if (begin(s) < 0)
-		return -EIO;
-	while (tail && *tail) {
-		sqlite3_stmt *st;
-		int r;
-
-		if (sqlite3_prepare_v2(s->db, tail, -1, &st, &tail) !=
-		    SQLITE_OK)
-			return -EIO;
-		if (st == NULL)
-			break;
-		sqlite3_bind_int64(st, 1, now_ms);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE)
-			return -EIO;
-		total = sqlite3_changes(s->db);
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW) {
+		snprintf(msg, msglen, "no delivery '%s' (give POST/CHANNEL)",
+		         id);
+		return -ENOENT;
 	}
-	return total;
+	if (strcmp(cur, "unknown") != 0 && strcmp(cur, "failed") != 0) {
+		snprintf(msg, msglen,
+		         "'%s' is %s: only unknown or failed deliveries can "
+		         "be retried or resolved",
+		         id, cur);
+		return -EALREADY;
+	}
+	if (begin(s) < 0 ||
+	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, delivery_state_name(state));
+	if (state == DS_RETRY_WAIT)
+		sqlite3_bind_int64(st, 3, now_ms);
+	bind_text(st, 4,
+	          state == DS_PUBLISHED ? NULL : "marked failed by hand");
+	bind_text(st, 5, remote_url);
+	sqlite3_bind_int64(st, 6, now_ms);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
 static json_t *col_json_str(sqlite3_stmt *st, int i)
@@ -738,19 +867,20 @@ static json_t *text_summary(const char *text)
 #define DELIVERY_COLUMNS                                                 \
 	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, "    \
 	"d.updated_ms, d.next_ms, d.last_status, d.last_error, p.text, " \
-	"d.webhook_id "
+	"d.webhook_id, d.remote_id, d.remote_url "
 
 static json_t *delivery_json(sqlite3_stmt *st)
 {
 	return json_pack(
 	        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	        "s:o}",
-	        "id", col_json_str(st, 0), "post", col_json_str(st, 1),
-	        "channel", col_json_str(st, 2), "state", col_json_str(st, 3),
-	        "due", col_json_time(st, 4), "attempts", col_json_int(st, 5),
-	        "updated", col_json_time(st, 6), "next_attempt",
-	        col_json_time(st, 7), "last_status", col_json_int(st, 8),
-	        "last_error", col_json_str(st, 9), "text",
+	        "s:o, s:o, s:o}",
+	        "remote_id", col_json_str(st, 12), "remote_url",
+	        col_json_str(st, 13), "id", col_json_str(st, 0), "post",
+	        col_json_str(st, 1), "channel", col_json_str(st, 2), "state",
+	        col_json_str(st, 3), "due", col_json_time(st, 4), "attempts",
+	        col_json_int(st, 5), "updated", col_json_time(st, 6),
+	        "next_attempt", col_json_time(st, 7), "last_status",
+	        col_json_int(st, 8), "last_error", col_json_str(st, 9), "text",
 	        text_summary((const char *)sqlite3_column_text(st, 10)));
 }
 

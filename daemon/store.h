@@ -22,6 +22,10 @@ enum delivery_state {
 	DS_PUBLISHED,
 	DS_FAILED,
 	DS_CANCELLED,
+	DS_UNKNOWN, /* in flight when smmd stopped, endpoint not idempotent */
+	DS_HELD,    /* due while paused */
+	DS_SKIPPED, /* held too long: not sent */
+	DS_MISSED,  /* due while smmd was down, past the catch-up window */
 	DS_COUNT
 };
 
@@ -53,6 +57,7 @@ struct delivery_rec {
 	char *text;
 	char *link;
 	char *campaign;
+	char *source; /* "adhoc", "notice", ... */
 	json_t *media;
 	enum delivery_state state;
 	int64_t due_ms;
@@ -97,7 +102,8 @@ int store_mark_publishing(struct store *, const char *id, unsigned n,
 int store_record_result(struct store *, const char *id,
                         const struct attempt_result *r,
                         enum delivery_state state, int64_t next_ms,
-                        const char *last_error);
+                        const char *last_error, const char *remote_id,
+                        const char *remote_url);
 /* Move a delivery to state without an attempt (e.g. failed: no channel). */
 int store_set_state(struct store *, const char *id, enum delivery_state state,
                     const char *last_error, int64_t now_ms);
@@ -117,9 +123,23 @@ int store_for_each_pending(struct store *,
                            void *arg);
 /*
  * Deliveries left "publishing" by a crash: close their open attempt as
- * interrupted and make them due again at now. Returns how many, or -EIO.
+ * interrupted. Where safe_to_repeat(arg, channel) says the endpoint drops
+ * repeats, make them due again at now; elsewhere they become "unknown"
+ * (their ids are appended to unknown when given). Returns how many, or
+ * -EIO.
  */
-int store_recover_interrupted(struct store *, int64_t now_ms);
+int store_recover_interrupted(struct store *, int64_t now_ms,
+                              int (*safe_to_repeat)(void *arg,
+                                                    const char *channel),
+                              void *arg, json_t *unknown);
+/*
+ * Settle an unknown or failed delivery by hand: DS_RETRY_WAIT (send again
+ * now), DS_PUBLISHED (with the post's URL if known) or DS_FAILED. 0,
+ * -ENOENT, -EALREADY (wrong state; msg says why) or -EIO.
+ */
+int store_settle(struct store *, const char *id, enum delivery_state state,
+                 const char *remote_url, int64_t now_ms, char *msg,
+                 size_t msglen);
 
 /* Queries for the control socket; results are owned by the caller. */
 int store_list(struct store *, int state /* -1: all */, unsigned limit,

@@ -13,6 +13,68 @@
 #include "sign.h"
 #include "timeparse.h"
 
+struct webhook_conf {
+	char *url;
+	unsigned char *secret; /* the signing key's bytes, or NULL */
+	size_t secret_len;
+	int url_given; /* even if invalid: one error is enough */
+};
+
+static int webhook_configure(struct conf_ctx *p, struct channel *ch,
+                             const char *key, struct conf_node *v)
+{
+	struct webhook_conf *wc = ch->pub_conf;
+
+	if (wc == NULL && (wc = ch->pub_conf = calloc(1, sizeof(*wc))) == NULL)
+		return 0;
+	if (strcmp(key, "url") == 0 || strcmp(key, "url_file") == 0)
+		wc->url_given = 1;
+	if (strcmp(key, "url") == 0)
+		conf_url(p, v, key, &wc->url);
+	else if (strcmp(key, "url_file") == 0) {
+		unsigned char *url = NULL;
+		size_t len = 0;
+
+		/* A URL with a token in it is a secret too. */
+		if (conf_secret(p, v, key, 1, &url, &len) == 0) {
+			free(wc->url);
+			wc->url = strdup((char *)url);
+			conf_secret_free(url, len);
+		}
+	} else if (strcmp(key, "secret_file") == 0)
+		conf_secret(p, v, key, 0, &wc->secret, &wc->secret_len);
+	else
+		return 0;
+	return 1;
+}
+
+static void webhook_check(struct conf_ctx *p, struct channel *ch,
+                          struct conf_node *node)
+{
+	struct webhook_conf *wc = ch->pub_conf;
+
+	if (wc == NULL || !wc->url_given)
+		conf_error(p, node, "channel '%s' has no 'url'", ch->name);
+}
+
+static void webhook_free(struct channel *ch)
+{
+	struct webhook_conf *wc = ch->pub_conf;
+
+	if (wc == NULL)
+		return;
+	conf_secret_free((unsigned char *)wc->url,
+	                 wc->url ? strlen(wc->url) : 0);
+	conf_secret_free(wc->secret, wc->secret_len);
+	free(wc);
+	ch->pub_conf = NULL;
+}
+
+static int webhook_idempotent(const struct channel *ch)
+{
+	return 1;
+}
+
 static json_t *json_string_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -37,25 +99,12 @@ static char *webhook_body(const struct delivery_view *v)
 	return body;
 }
 
-static int add_header(struct curl_slist **list, const char *name,
-                      const char *value)
-{
-	char line[1024];
-	struct curl_slist *n;
-
-	/* "Name:" with no value makes curl drop a header it would add. */
-	snprintf(line, sizeof(line), "%s:%s%s", name, value ? " " : "",
-	         value ? value : "");
-	if ((n = curl_slist_append(*list, line)) == NULL)
-		return -1;
-	*list = n;
-	return 0;
-}
-
 static int webhook_build(const struct channel *ch,
-                         const struct delivery_view *v, int64_t now_ms,
-                         struct http_request *req, char *err, size_t errlen)
+                         const struct delivery_view *v, struct pub_step *st,
+                         int64_t now_ms, struct http_request *req, char *err,
+                         size_t errlen)
 {
+	const struct webhook_conf *wc = ch->pub_conf;
 	char ts[32], sig[SIGN_HEADER_LEN];
 	int64_t now_s = now_ms / 1000;
 
@@ -65,28 +114,26 @@ static int webhook_build(const struct channel *ch,
 	}
 	req->body_len = strlen(req->body);
 	snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
-	if (add_header(&req->headers, "Content-Type", "application/json") < 0 ||
-	    add_header(&req->headers, "User-Agent", "smmd/" PACKAGE_VERSION) <
+	if (publisher_add_header(&req->headers, "Content-Type",
+	                         "application/json") < 0 ||
+	    publisher_add_header(&req->headers, "webhook-id", v->webhook_id) <
 	            0 ||
-	    add_header(&req->headers, "webhook-id", v->webhook_id) < 0 ||
-	    add_header(&req->headers, "Idempotency-Key", v->webhook_id) < 0 ||
-	    add_header(&req->headers, "webhook-timestamp", ts) < 0 ||
-	    /* An empty Expect stops curl's 100-continue round trip. */
-	    add_header(&req->headers, "Expect", NULL) < 0)
+	    publisher_add_header(&req->headers, "Idempotency-Key",
+	                         v->webhook_id) < 0 ||
+	    publisher_add_header(&req->headers, "webhook-timestamp", ts) < 0)
 		goto nomem;
-	if (ch->secret) {
-		if (sign_webhook(ch->secret, ch->secret_len, v->webhook_id,
+	if (wc->secret) {
+		if (sign_webhook(wc->secret, wc->secret_len, v->webhook_id,
 		                 now_s, req->body, req->body_len, sig) < 0) {
 			snprintf(err, errlen, "cannot compute the signature");
 			return -1;
 		}
-		if (add_header(&req->headers, "webhook-signature", sig) < 0)
+		if (publisher_add_header(&req->headers, "webhook-signature",
+		                         sig) < 0)
 			goto nomem;
 	}
-	if ((req->url = strdup(ch->url)) == NULL)
+	if ((req->url = strdup(wc->url)) == NULL)
 		goto nomem;
-	req->timeout_ms = ch->timeout_ms;
-	req->connect_timeout_ms = ch->connect_timeout_ms;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -94,6 +141,7 @@ nomem:
 }
 
 static void webhook_classify(const struct channel *ch,
+                             const struct delivery_view *v, struct pub_step *st,
                              const struct http_result *res, int64_t now_ms,
                              struct verdict *out)
 {
@@ -102,7 +150,11 @@ static void webhook_classify(const struct channel *ch,
 
 const struct publisher_ops pub_webhook = {
         .name = "webhook",
-        .idempotent = 1,
+        .keys = "url, url_file, secret_file",
+        .configure = webhook_configure,
+        .check = webhook_check,
+        .free_conf = webhook_free,
+        .idempotent = webhook_idempotent,
         .build_request = webhook_build,
         .classify = webhook_classify,
 };

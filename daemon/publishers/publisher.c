@@ -6,6 +6,8 @@
 #include "http.h"
 #include "publisher.h"
 
+extern const struct publisher_ops pub_webhook;
+
 /* The registry: one line per driver, NULL-terminated. */
 static const struct publisher_ops *const publishers[] = {
         &pub_webhook,
@@ -33,12 +35,37 @@ char *publisher_names(void)
 	return strdup(buf);
 }
 
-/* Keep a response body printable and short enough for one log line. */
-static void body_excerpt(const char *body, size_t len, char *out, size_t cap)
+void pub_step_clear(struct pub_step *st)
+{
+	json_decref(st->state);
+	free(st->blob);
+	free(st->blob_type);
+	memset(st, 0, sizeof(*st));
+}
+
+int publisher_add_header(struct curl_slist **list, const char *name,
+                         const char *value)
+{
+	char line[2048];
+	struct curl_slist *n;
+
+	/* "Name:" with no value makes curl drop a header it would add. */
+	if ((size_t)snprintf(line, sizeof(line), "%s:%s%s", name,
+	                     value ? " " : "",
+	                     value ? value : "") >= sizeof(line))
+		return -1;
+	if ((n = curl_slist_append(*list, line)) == NULL)
+		return -1;
+	*list = n;
+	return 0;
+}
+
+void publisher_body_excerpt(const char *body, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < len && o + 1 < cap; i++) {
+	/* Keep it printable and on one log line. */
+	for (size_t i = 0; body && i < len && o + 1 < cap; i++) {
 		unsigned char c = (unsigned char)body[i];
 
 		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
@@ -75,8 +102,8 @@ void publisher_classify_http(const struct http_result *res, int64_t now_ms,
 		return;
 	case VERDICT_FAILED:
 		out->kind = PUBLISH_FAILED;
-		body_excerpt(res->body ? res->body : "", res->body_len, excerpt,
-		             sizeof(excerpt));
+		publisher_body_excerpt(res->body, res->body_len, excerpt,
+		                       sizeof(excerpt));
 		snprintf(out->reason, sizeof(out->reason), "HTTP %ld%s%s",
 		         res->status, excerpt[0] ? ": " : "", excerpt);
 		return;

@@ -1,16 +1,25 @@
 /*
- * A publisher turns one delivery into an HTTP request for its kind of
- * endpoint and judges the response. Adding a driver is one new file in
- * publishers/ and one line in the registry (publisher.c).
+ * A publisher turns one delivery into the HTTP request(s) its kind of
+ * endpoint wants and judges each response. Adding a driver is one new file
+ * in publishers/ (pub_NAME.c defining `const struct publisher_ops
+ * pub_NAME`) and one line in the registry in publisher.c.
+ *
+ * A delivery may take several requests (Mastodon: fetch each media file,
+ * upload it, then post the status). The driver keeps its progress in
+ * struct pub_step and answers PUBLISH_NEXT until the last step; the
+ * dispatcher then builds and sends the next request. Every step of one
+ * attempt happens within that attempt: a retry starts again at step 0.
  */
 #ifndef SMMD_PUBLISHER_H
 #define SMMD_PUBLISHER_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct channel;
+#include "config.h"
+
 struct http_request;
 struct http_result;
 
@@ -23,44 +32,89 @@ struct delivery_view {
 	const char *link;       /* may be NULL */
 	const char *campaign;   /* may be NULL */
 	const json_t *media;    /* array of URL strings */
-	const char *webhook_id; /* stable across retries */
+	const char *webhook_id; /* stable across retries: the idempotency key */
 	int64_t scheduled_ms;
 	unsigned attempt; /* 1-based */
 };
 
+/* A driver's progress through one attempt; reset for every attempt. */
+struct pub_step {
+	unsigned n;    /* which request this is, from 0 */
+	json_t *state; /* the driver's notes (ids so far); owned */
+	char *blob;    /* a fetched file between two steps; owned */
+	size_t blob_len;
+	char *blob_type; /* its Content-Type; owned */
+};
+
 enum verdict_kind {
-	PUBLISH_OK,
-	PUBLISH_RETRY,
-	PUBLISH_FAILED,
+	PUBLISH_OK,     /* published: the delivery is done */
+	PUBLISH_NEXT,   /* this step worked: build the next request */
+	PUBLISH_RETRY,  /* try the whole attempt again later */
+	PUBLISH_FAILED, /* permanent: never retry */
 };
 
 struct verdict {
 	enum verdict_kind kind;
 	int64_t retry_after_ms; /* -1 when the endpoint didn't say */
 	char reason[256];       /* for the log and the store */
+	char remote_id[128];    /* the network's post id, when published */
+	char remote_url[512];   /* its public URL, when the network says */
 };
 
 struct publisher_ops {
 	const char *name;
-	/* Whether the endpoint drops a repeated Idempotency-Key/webhook-id. */
-	int idempotent;
-	/* Fill req for v; 0, or -1 with err set (then the delivery fails). */
+	/* The driver's own keys, listed in "unknown key" messages. */
+	const char *keys;
+	/*
+	 * Parse one of the driver's keys in a channel. Returns 1 if key is
+	 * the driver's (errors go through conf_error), 0 if unknown.
+	 */
+	int (*configure)(struct conf_ctx *, struct channel *, const char *key,
+	                 struct conf_node *value);
+	/* After every key: report what is missing or inconsistent at node. */
+	void (*check)(struct conf_ctx *, struct channel *,
+	              struct conf_node *node);
+	/* Free ch->pub_conf. */
+	void (*free_conf)(struct channel *);
+	/*
+	 * Whether the endpoint drops a request it has seen (same
+	 * Idempotency-Key / webhook-id). If not, a request whose fate is
+	 * unknown is never re-sent blindly: the delivery becomes "unknown".
+	 */
+	int (*idempotent)(const struct channel *);
+	/*
+	 * Fill req for step st->n of v. Returns 0, or -1 with err set: the
+	 * delivery then fails (it is a problem with the post or the config,
+	 * which a retry won't fix).
+	 */
 	int (*build_request)(const struct channel *,
-	                     const struct delivery_view *v, int64_t now_ms,
-	                     struct http_request *req, char *err,
-	                     size_t errlen);
-	void (*classify)(const struct channel *, const struct http_result *,
+	                     const struct delivery_view *v, struct pub_step *st,
+	                     int64_t now_ms, struct http_request *req,
+	                     char *err, size_t errlen);
+	/* Judge the response to step st->n; may advance st for PUBLISH_NEXT. */
+	void (*classify)(const struct channel *, const struct delivery_view *v,
+	                 struct pub_step *st, const struct http_result *res,
 	                 int64_t now_ms, struct verdict *out);
 };
 
 const struct publisher_ops *publisher_lookup(const char *name);
-/* "webhook, ..." for error messages; malloc'd. */
+/* "webhook, slack, ..." for error messages; malloc'd. */
 char *publisher_names(void);
+/* Free what a pub_step holds and zero it. */
+void pub_step_clear(struct pub_step *);
 
-/* Shared by drivers: the generic status/Retry-After judgement. */
+/*
+ * Shared by drivers: the generic judgement of an HTTP result (2xx ok;
+ * 408/425/429/5xx and no response: retry, honouring Retry-After; other
+ * 4xx: failed with the status and the start of the body).
+ */
 void publisher_classify_http(const struct http_result *, int64_t now_ms,
                              struct verdict *out);
-
-extern const struct publisher_ops pub_webhook;
+/* The start of a response body, printable, for a reason string. */
+void publisher_body_excerpt(const char *body, size_t len, char *out,
+                            size_t cap);
+/* Append "Name: value" to a curl header list; value NULL drops a header. */
+int publisher_add_header(struct curl_slist **list, const char *name,
+                         const char *value);
 
 #endif

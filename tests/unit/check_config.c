@@ -7,13 +7,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "http.h"
 #include "publishers/publisher.h"
+#include "sign.h"
 
 static char data_dir[4096];
+
+/* Build the driver's request for a fixed delivery, as the dispatcher does. */
+static void build(const struct channel *ch, struct http_request *req)
+{
+	json_t *media = json_array();
+	struct delivery_view v = {
+	        .delivery_id = "p1/demo",
+	        .post_id = "p1",
+	        .channel = "demo",
+	        .text = "hello",
+	        .media = media,
+	        .webhook_id = "msg_1",
+	        .scheduled_ms = 1700000000000,
+	        .attempt = 1,
+	};
+	struct pub_step st = {0};
+	char err[256];
+
+	memset(req, 0, sizeof(*req));
+	ck_assert_int_eq(ch->pub->build_request(ch, &v, &st, 1700000000000, req,
+	                                        err, sizeof(err)),
+	                 0);
+	pub_step_clear(&st);
+	json_decref(media);
+}
+
+static const char *header(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (struct curl_slist *h = req->headers; h; h = h->next)
+		if (strncasecmp(h->data, name, n) == 0 && h->data[n] == ':')
+			return h->data + n + 2;
+	return NULL;
+}
 
 static void find_data(void)
 {
@@ -61,7 +99,15 @@ START_TEST(test_good_full)
 	ch = config_channel(cfg, "demo");
 	ck_assert_ptr_nonnull(ch);
 	ck_assert_ptr_eq(ch->pub, publisher_lookup("webhook"));
-	ck_assert_str_eq(ch->url, "http://127.0.0.1:8080/hook");
+	{
+		struct http_request req;
+
+		build(ch, &req);
+		ck_assert_str_eq(req.url, "http://127.0.0.1:8080/hook");
+		ck_assert_ptr_null(header(&req, "webhook-signature"));
+		http_request_clear(&req);
+	}
+	ck_assert_uint_eq(ch->max_in_flight, 4);
 	ck_assert_int_eq(ch->timeout_ms, 10000);
 	ck_assert_int_eq(ch->connect_timeout_ms, 500);
 	ck_assert_uint_eq(ch->max_attempts, 3);
@@ -167,9 +213,19 @@ START_TEST(test_secret_file)
 	write_file(secret, "s3cr3t\n", 0600);
 	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
 	ch = config_channel(cfg, "demo");
-	ck_assert_uint_eq(ch->secret_len, 7);
-	ck_assert_mem_eq(ch->secret, "s3cr3t\n", 7);
-	ck_assert_str_eq(ch->secret_file, secret);
+	{
+		struct http_request req;
+		char want[SIGN_HEADER_LEN];
+
+		/* Signed with every byte of the file, newline included. */
+		build(ch, &req);
+		ck_assert_int_eq(sign_webhook((const unsigned char *)"s3cr3t\n",
+		                              7, "msg_1", 1700000000, req.body,
+		                              req.body_len, want),
+		                 0);
+		ck_assert_str_eq(header(&req, "webhook-signature"), want);
+		http_request_clear(&req);
+	}
 	ck_assert(strncmp(cfg->state_dir, tmpl, strlen(tmpl)) == 0);
 	config_unref(cfg);
 
