@@ -178,7 +178,7 @@ static void reload(struct runtime *rt)
 	log_info("config: reloaded '%s': %zu channels", d->config_path,
 	         cfg->nchannels);
 	/* max_in_flight may have grown. */
-	dispatch_run_due(d);
+	dispatch_reload(d);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -255,7 +255,8 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
-	if ((d->sched = sched_new()) == NULL)
+	if ((d->sched = sched_new()) == NULL ||
+	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
 	if ((d->http = http_new(d->loop, d->cfg->max_in_flight, err,
 	                        sizeof(err))) == NULL)
@@ -294,6 +295,7 @@ static int run(struct runtime *rt, int verbose)
 	log_flush();
 	store_close(d->store);
 	sched_free(d->sched);
+	dispatch_free(d->dispatch);
 	http_free(d->http);
 	config_unref(d->cfg);
 	curl_global_cleanup();
