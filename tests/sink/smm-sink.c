@@ -6,6 +6,10 @@
  * requests in order, logs every POST as one JSON line and replies with a
  * scripted sequence of statuses ("500,500,200", "hold", "close") so tests can
  * drive smmd through retries, timeouts and dropped connections.
+ *
+ * --rule makes it speak a network's API: per METHOD+PATH a list of replies
+ * (status, headers, body with a {{n}} counter) used one per request, the
+ * last one repeating, so a test can script "429, then 200 with an id".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +45,27 @@
 
 struct sink;
 
+/* One scripted reply of a --rule. */
+struct rule_reply {
+	int status;    /* 100..599, SINK_HOLD or SINK_CLOSE */
+	char *headers; /* pre-rendered "Name: Value\r\n" lines */
+	size_t headers_len;
+	int has_ctype; /* an H:Content-Type replaces the JSON default */
+	char *body;    /* template; "{{n}}" is the route's request counter */
+	size_t body_len;
+	size_t ncounter; /* how many "{{n}}" the body holds */
+};
+
+/* The replies for one METHOD+PATH, in the order given. */
+struct route {
+	char *method, *path;
+	size_t method_len, path_len;
+	int prefix; /* PATH ended in '*': match any path starting so */
+	struct rule_reply *replies;
+	size_t nreplies, pos;
+	uint64_t count; /* requests matched so far: the {{n}} value */
+};
+
 struct conn {
 	uv_tcp_t tcp; /* first: the handle pointer is the conn pointer */
 	struct sink *sink;
@@ -61,6 +86,8 @@ struct conn {
 	int open_handles; /* freed when both handles' close callbacks ran */
 	int paused;       /* a delayed reply is pending: parse no further */
 	int delayed_status, delayed_keep_alive;
+	const struct rule_reply *delayed_rule; /* or NULL: the plain reply */
+	uint64_t delayed_n;
 
 	int held;              /* a request was held: answer nothing more */
 	int close_after_write; /* close once pending writes are done */
@@ -113,6 +140,10 @@ struct sink {
 	const char *body;
 	size_t body_len;
 	int delay_ms;
+
+	/* --rule routes, in order of first appearance; rules never change. */
+	struct route *routes;
+	size_t nroutes;
 
 	/* Canned GET replies, the benchmark's hot path. */
 	char *get_ka, *get_close;
@@ -412,26 +443,66 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 	return 0;
 }
 
-/* A JSON string of raw bytes; invalid UTF-8 bytes become U+FFFD. */
+/* Length of the valid UTF-8 sequence at p[0..n), or 0 if there is none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, k;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3fu);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * A JSON string of raw bytes, as is: valid UTF-8 (a multipart body's text
+ * parts included) is kept, each invalid byte becomes U+FFFD.
+ */
 static json_t *json_bytes(const char *p, size_t n)
 {
 	json_t *j = json_stringn(p, n);
 	char *tmp;
-	size_t i, o = 0;
+	size_t i = 0, o = 0;
 
 	if (j != NULL)
 		return j;
 	tmp = xmalloc(n * 3 + 1);
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
+	while (i < n) {
+		size_t k = utf8_seq((const unsigned char *)p + i, n - i);
 
-		if (ch < 0x80) {
-			tmp[o++] = (char)ch;
-		} else {
-			tmp[o++] = (char)0xef;
-			tmp[o++] = (char)0xbf;
-			tmp[o++] = (char)0xbd;
+		if (k > 0) {
+			memcpy(tmp + o, p + i, k);
+			o += k;
+			i += k;
+			continue;
 		}
+		tmp[o++] = (char)0xef;
+		tmp[o++] = (char)0xbf;
+		tmp[o++] = (char)0xbd;
+		i++;
 	}
 	j = json_stringn(tmp, o);
 	free(tmp);
@@ -443,10 +514,13 @@ static void log_request(struct sink *s, const struct request *r, int64_t t_us,
                         int status, const char *action, uint64_t conn_serial)
 {
 	json_t *o, *h;
-	size_t i;
+	const char *q;
+	size_t i, plen;
 
 	if (s->log == NULL)
 		return;
+	q = memchr(r->path, '?', r->path_len);
+	plen = q != NULL ? (size_t)(q - r->path) : r->path_len;
 	o = json_object();
 	h = json_object();
 	for (i = 0; i < r->nhdr; i++) {
@@ -482,7 +556,12 @@ static void log_request(struct sink *s, const struct request *r, int64_t t_us,
 	}
 	json_object_set_new(o, "t_us", json_integer(t_us));
 	json_object_set_new(o, "method", json_bytes(r->method, r->method_len));
-	json_object_set_new(o, "path", json_bytes(r->path, r->path_len));
+	/* "path" without the query, which has a field of its own (or null). */
+	json_object_set_new(o, "path", json_bytes(r->path, plen));
+	json_object_set_new(o, "query",
+	                    q != NULL
+	                            ? json_bytes(q + 1, r->path_len - plen - 1)
+	                            : json_null());
 	json_object_set_new(o, "headers", h);
 	json_object_set_new(o, "body", json_bytes(r->body, r->body_len));
 	json_object_set_new(o, "status",
@@ -543,6 +622,90 @@ static void print_request(const struct request *r, int64_t t_us, int status)
 	fflush(stdout);
 }
 
+/* Decimal digits of v. */
+static size_t ndigits(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* Append a --rule reply, its body's "{{n}}" replaced by n. */
+static void out_rule_reply(struct conn *c, const struct rule_reply *rr,
+                           uint64_t n, int keep_alive)
+{
+	char head[256], num[24];
+	size_t blen, nlen, i;
+	char *o;
+	int k;
+
+	nlen = ndigits(n);
+	snprintf(num, sizeof(num), "%" PRIu64, n);
+	blen = rr->body_len - rr->ncounter * 5 + rr->ncounter * nlen;
+	k = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\nServer: smm-sink\r\n%s", rr->status,
+	             reason(rr->status),
+	             rr->has_ctype ? "" : "Content-Type: application/json\r\n");
+	out_append(c, head, (size_t)k);
+	out_append(c, rr->headers, rr->headers_len);
+	k = snprintf(head, sizeof(head),
+	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n", blen,
+	             keep_alive ? "keep-alive" : "close");
+	out_append(c, head, (size_t)k);
+	if (rr->ncounter == 0) {
+		out_append(c, rr->body, rr->body_len);
+		return;
+	}
+	out_reserve(c, blen);
+	o = c->out + c->out_len;
+	for (i = 0; i < rr->body_len;) {
+		if (rr->body_len - i >= 5 &&
+		    memcmp(rr->body + i, "{{n}}", 5) == 0) {
+			memcpy(o, num, nlen);
+			o += nlen;
+			i += 5;
+		} else {
+			*o++ = rr->body[i++];
+		}
+	}
+	c->out_len += blen;
+}
+
+/*
+ * The route for a request, or NULL: an exact PATH first, else the longest
+ * matching prefix rule, so a prefix rule for "/api/" can sit beside
+ * one for "/api/v1/statuses".
+ */
+static struct route *route_match(struct sink *s, const struct request *r)
+{
+	struct route *best = NULL;
+	const char *q = memchr(r->path, '?', r->path_len);
+	size_t plen = q != NULL ? (size_t)(q - r->path) : r->path_len, i;
+
+	for (i = 0; i < s->nroutes; i++) {
+		struct route *rt = &s->routes[i];
+
+		if (rt->method_len != r->method_len ||
+		    memcmp(rt->method, r->method, r->method_len) != 0)
+			continue;
+		if (!rt->prefix) {
+			if (rt->path_len == plen &&
+			    memcmp(rt->path, r->path, plen) == 0)
+				return rt;
+			continue;
+		}
+		if (rt->path_len <= plen &&
+		    memcmp(rt->path, r->path, rt->path_len) == 0 &&
+		    (best == NULL || rt->path_len > best->path_len))
+			best = rt;
+	}
+	return best;
+}
+
 /* The status for the next POST: the scripted sequence, then the default. */
 static int next_status(struct sink *s)
 {
@@ -564,8 +727,43 @@ static int handle_request(struct conn *c, struct request *r)
 	int is_get = r->method_len == 3 && memcmp(r->method, "GET", 3) == 0;
 	int is_head = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
 	int is_post = r->method_len == 4 && memcmp(r->method, "POST", 4) == 0;
+	struct route *rt;
 	int status;
 	int64_t t;
+
+	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL) {
+		const struct rule_reply *rr = &rt->replies[rt->pos];
+		uint64_t n = ++rt->count;
+
+		/* One reply per request; the last one repeats forever. */
+		if (rt->pos + 1 < rt->nreplies)
+			rt->pos++;
+		t = now_us();
+		if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
+			log_request(s, r, t, 0,
+			            rr->status == SINK_HOLD ? "hold" : "close",
+			            c->serial);
+			if (s->print)
+				print_request(r, t, rr->status);
+			if (rr->status == SINK_HOLD)
+				c->held = 1;
+			return -1;
+		}
+		log_request(s, r, t, rr->status, NULL, c->serial);
+		if (s->print)
+			print_request(r, t, rr->status);
+		if (s->delay_ms > 0) {
+			c->paused = 1;
+			c->delayed_rule = rr;
+			c->delayed_n = n;
+			c->delayed_keep_alive = r->keep_alive;
+			uv_timer_start(&c->delay, on_delay,
+			               (uint64_t)s->delay_ms, 0);
+			return 1;
+		}
+		out_rule_reply(c, rr, n, r->keep_alive);
+		return r->keep_alive ? 0 : -1;
+	}
 
 	if (is_get || is_head) {
 		if (s->log_get)
@@ -916,8 +1114,13 @@ static void on_delay(uv_timer_t *t)
 	struct sink *s = c->sink;
 
 	c->paused = 0;
-	out_reply(c, c->delayed_status, s->body, s->body_len,
-	          c->delayed_keep_alive);
+	if (c->delayed_rule != NULL)
+		out_rule_reply(c, c->delayed_rule, c->delayed_n,
+		               c->delayed_keep_alive);
+	else
+		out_reply(c, c->delayed_status, s->body, s->body_len,
+		          c->delayed_keep_alive);
+	c->delayed_rule = NULL;
 	if (!c->delayed_keep_alive)
 		c->close_after_write = 1;
 	else
@@ -985,6 +1188,174 @@ static void parse_seq(struct sink *s, const char *list)
 	free(copy);
 }
 
+static char *xstrndup(const char *p, size_t n)
+{
+	char *d = xmalloc(n + 1);
+
+	memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* The end of the space-delimited token at p. */
+static const char *token_end(const char *p)
+{
+	while (*p != '\0' && *p != ' ')
+		p++;
+	return p;
+}
+
+static int is_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch);
+}
+
+/*
+ * Parse one --rule 'METHOD PATH STATUS [H:Name=Value ...] BODY' and add it
+ * to its route (a new route when METHOD+PATH is new).
+ */
+static void parse_rule(struct sink *s, const char *spec)
+{
+	const char *p = spec, *e, *m, *path, *hs;
+	size_t mlen, plen, hcap = 0, i;
+	struct rule_reply rr;
+	struct route *rt = NULL;
+	int prefix = 0;
+	char *st;
+
+	memset(&rr, 0, sizeof(rr));
+	if (strpbrk(spec, "\r\n") != NULL)
+		die("--rule: no newlines: '%s'", spec);
+	while (*p == ' ')
+		p++;
+	m = p;
+	e = token_end(p);
+	mlen = (size_t)(e - m);
+	for (i = 0; i < mlen; i++)
+		if (!is_tchar(m[i]))
+			die("--rule: bad method in '%s'", spec);
+	for (p = e; *p == ' '; p++)
+		;
+	path = p;
+	e = token_end(p);
+	plen = (size_t)(e - path);
+	if (mlen == 0 || plen == 0 || path[0] != '/')
+		die("--rule: want 'METHOD /PATH STATUS [H:Name=Value ...] "
+		    "BODY', got '%s'",
+		    spec);
+	if (path[plen - 1] == '*') {
+		prefix = 1;
+		plen--;
+	}
+	if (memchr(path, '?', plen) != NULL)
+		die("--rule: PATH matches without the query: '%s'", spec);
+	for (p = e; *p == ' '; p++)
+		;
+	e = token_end(p);
+	st = xstrndup(p, (size_t)(e - p));
+	if (strcmp(st, "hold") == 0)
+		rr.status = SINK_HOLD;
+	else if (strcmp(st, "close") == 0)
+		rr.status = SINK_CLOSE;
+	else if (parse_int(st, 100, 599, &rr.status) < 0)
+		die("--rule: bad status '%s' in '%s'", st, spec);
+	free(st);
+	for (p = e; *p == ' '; p++)
+		;
+
+	/* Header tokens, then the body: the rest of the line, as is. */
+	while (strncmp(p, "H:", 2) == 0) {
+		const char *name = p + 2, *eq, *v;
+		size_t nlen, vlen, need;
+
+		e = token_end(p);
+		eq = memchr(name, '=', (size_t)(e - name));
+		if (eq == NULL || eq == name)
+			die("--rule: want H:Name=Value, got '%.*s'",
+			    (int)(e - p), p);
+		nlen = (size_t)(eq - name);
+		for (hs = name; hs < eq; hs++)
+			if (!is_tchar(*hs))
+				die("--rule: bad header name '%.*s'", (int)nlen,
+				    name);
+		v = eq + 1;
+		vlen = (size_t)(e - v);
+		if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0)
+			rr.has_ctype = 1;
+		need = rr.headers_len + nlen + vlen + 5;
+		if (need > hcap) {
+			hcap = need * 2;
+			rr.headers = realloc(rr.headers, hcap);
+			if (rr.headers == NULL)
+				die("out of memory");
+		}
+		memcpy(rr.headers + rr.headers_len, name, nlen);
+		rr.headers_len += nlen;
+		memcpy(rr.headers + rr.headers_len, ": ", 2);
+		rr.headers_len += 2;
+		memcpy(rr.headers + rr.headers_len, v, vlen);
+		rr.headers_len += vlen;
+		memcpy(rr.headers + rr.headers_len, "\r\n", 2);
+		rr.headers_len += 2;
+		for (p = e; *p == ' '; p++)
+			;
+	}
+	if (rr.headers == NULL)
+		rr.headers = xstrndup("", 0);
+	rr.body_len = strlen(p);
+	rr.body = xstrndup(p, rr.body_len);
+	for (hs = rr.body; (hs = strstr(hs, "{{n}}")) != NULL; hs += 5)
+		rr.ncounter++;
+
+	for (i = 0; i < s->nroutes; i++) {
+		struct route *x = &s->routes[i];
+
+		if (x->method_len == mlen && memcmp(x->method, m, mlen) == 0 &&
+		    x->path_len == plen && memcmp(x->path, path, plen) == 0 &&
+		    x->prefix == prefix) {
+			rt = x;
+			break;
+		}
+	}
+	if (rt == NULL) {
+		s->routes = realloc(s->routes,
+		                    (s->nroutes + 1) * sizeof(*s->routes));
+		if (s->routes == NULL)
+			die("out of memory");
+		rt = &s->routes[s->nroutes++];
+		memset(rt, 0, sizeof(*rt));
+		rt->method = xstrndup(m, mlen);
+		rt->method_len = mlen;
+		rt->path = xstrndup(path, plen);
+		rt->path_len = plen;
+		rt->prefix = prefix;
+	}
+	rt->replies =
+	        realloc(rt->replies, (rt->nreplies + 1) * sizeof(*rt->replies));
+	if (rt->replies == NULL)
+		die("out of memory");
+	rt->replies[rt->nreplies++] = rr;
+}
+
+static void free_routes(struct sink *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->nroutes; i++) {
+		struct route *rt = &s->routes[i];
+
+		for (k = 0; k < rt->nreplies; k++) {
+			free(rt->replies[k].headers);
+			free(rt->replies[k].body);
+		}
+		free(rt->replies);
+		free(rt->method);
+		free(rt->path);
+	}
+	free(s->routes);
+}
+
 static char *canned_get(const char *body, size_t body_len, int keep_alive,
                         size_t *len)
 {
@@ -1031,13 +1402,49 @@ static void usage(FILE *f)
 	      "[--log-get]\n"
 	      "                [--status-seq LIST] [--default-status N] "
 	      "[--retry-after VALUE]\n"
-	      "                [--body TEXT] [--delay-ms N] [--print] "
-	      "[--version]\n"
+	      "                [--body TEXT] [--delay-ms N] [--rule RULE]... "
+	      "[--print] [--version]\n"
 	      "  --status-seq LIST  statuses for successive POSTs, e.g. "
 	      "500,500,200;\n"
 	      "                     'hold' = never reply, 'close' = close "
 	      "without reply\n"
-	      "  --delay-ms N       answer each POST N ms after it arrived\n",
+	      "  --default-status N status once the sequence is used up "
+	      "(200)\n"
+	      "  --retry-after V    Retry-After header on 429 and 503 "
+	      "replies\n"
+	      "  --body TEXT        reply body (default {\"ok\":true})\n"
+	      "  --delay-ms N       answer each request N ms after it "
+	      "arrived\n"
+	      "  --log FILE         one JSON line per request: t_us, method, "
+	      "path, query,\n"
+	      "                     headers, body (as is), status, action, "
+	      "conn\n"
+	      "  --log-get          log GET and HEAD requests too\n"
+	      "  --rule 'METHOD PATH STATUS [H:Name=Value ...] BODY'\n"
+	      "                     reply to METHOD PATH (the path without "
+	      "the query;\n"
+	      "                     a trailing '*' matches a prefix, an exact "
+	      "path wins,\n"
+	      "                     then the longest prefix). Rules for the "
+	      "same METHOD\n"
+	      "                     and PATH answer one request each in the "
+	      "order given;\n"
+	      "                     the last repeats. STATUS: 100-599, 'hold' "
+	      "or 'close'.\n"
+	      "                     H:Name=Value adds a header (no spaces in "
+	      "it); the\n"
+	      "                     default Content-Type is application/json. "
+	      "BODY is\n"
+	      "                     the rest of the line; {{n}} in it is "
+	      "the route's\n"
+	      "                     request counter (1, 2, ...). Requests "
+	      "matching no\n"
+	      "                     rule get the --status-seq replies.\n"
+	      "  --print            print each POST as a human line on "
+	      "stdout\n"
+	      "example: --rule 'POST /api/webhooks/* 429 "
+	      "H:Retry-After=2 {\"retry_after\":2}'\n"
+	      "         --rule 'POST /api/webhooks/* 200 {\"id\":\"{{n}}\"}'\n",
 	      f);
 }
 
@@ -1099,6 +1506,8 @@ int main(int argc, char **argv)
 				die("--delay-ms: bad value '%s'", v);
 		} else if (strcmp(a, "--body") == 0) {
 			s.body = v;
+		} else if (strcmp(a, "--rule") == 0) {
+			parse_rule(&s, v);
 		} else {
 			usage(stderr);
 			return 2;
@@ -1154,5 +1563,6 @@ int main(int argc, char **argv)
 	free(s.get_ka);
 	free(s.get_close);
 	free(s.seq);
+	free_routes(&s);
 	return r == 0 ? 0 : 1;
 }
