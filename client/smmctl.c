@@ -41,8 +41,8 @@
 
 /* The delivery states, in lifecycle order; "list --status" accepts these. */
 static const char *const ctl_states[] = {
-        "scheduled", "publishing", "retry_wait",
-        "published", "failed",     "cancelled",
+        "scheduled", "publishing", "retry_wait", "published", "failed",
+        "cancelled", "unknown",    "held",       "skipped",   "missed",
 };
 #define CTL_NSTATES (sizeof(ctl_states) / sizeof(ctl_states[0]))
 
@@ -989,6 +989,8 @@ static void ctl_print_show(const json_t *result)
 		ctl_field(2, "next attempt",
 		          ctl_local_time(ctl_str(d, "next_attempt"), t1));
 		ctl_field(2, "webhook id", ctl_str(d, "webhook_id"));
+		ctl_field(2, "network id", ctl_str(d, "remote_id"));
+		ctl_field(2, "network url", ctl_str(d, "remote_url"));
 		ctl_field(2, "last error", ctl_str(d, "last_error"));
 		ctl_print_attempts(json_object_get(d, "attempts"));
 	}
@@ -1093,6 +1095,94 @@ static int ctl_cmd_cancel(struct ctl *c, const struct ctl_command *cmd,
 		if (json_is_string(v))
 			printf("cancelled %s\n", json_string_value(v));
 	}
+	json_decref(result);
+	return 0;
+}
+
+/* retry: send an unknown or failed delivery again, now. */
+static int ctl_cmd_retry(struct ctl *c, const struct ctl_command *cmd, int argc,
+                         char **argv)
+{
+	json_t *args, *result = NULL;
+	const char *id;
+	int json = 0, r;
+
+	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 0, &json, &id)) != 0)
+		return r == -1 ? 0 : r;
+	if ((args = json_object()) == NULL) {
+		ctl_warnx("out of memory");
+		return EX_OSERR;
+	}
+	if ((r = ctl_set_string(args, "id", id, "ID")) == 0)
+		r = ctl_request(c, "retry", args, &result);
+	json_decref(args);
+	if (r != 0)
+		return r;
+	printf("retrying %s\n", ctl_str(result, "id"));
+	json_decref(result);
+	return 0;
+}
+
+/* resolve: record by hand what happened to an unknown or failed delivery. */
+static int ctl_cmd_resolve(struct ctl *c, const struct ctl_command *cmd,
+                           int argc, char **argv)
+{
+	enum { OPT_PUBLISHED = 256, OPT_FAILED, OPT_URL };
+	static const struct option longopts[] = {
+	        {"published", no_argument, NULL, OPT_PUBLISHED},
+	        {"failed", no_argument, NULL, OPT_FAILED},
+	        {"url", required_argument, NULL, OPT_URL},
+	        {"socket", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *outcome = NULL, *url = NULL;
+	json_t *args, *result = NULL;
+	int ch, r;
+
+	ctl_getopt_reset();
+	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_PUBLISHED:
+		case OPT_FAILED:
+			if (outcome) {
+				ctl_warnx("resolve: give --published or "
+				          "--failed, once");
+				return EX_USAGE;
+			}
+			outcome = ch == OPT_PUBLISHED ? "published" : "failed";
+			break;
+		case OPT_URL:
+			url = optarg;
+			break;
+		case 's':
+			c->socket_path = optarg;
+			break;
+		case 'h':
+			ctl_command_help(cmd);
+			return 0;
+		default:
+			return ctl_bad_option(cmd, ch, optopt, argv);
+		}
+	}
+	if (outcome == NULL || argc - optind != 1 ||
+	    (url && strcmp(outcome, "published") != 0)) {
+		ctl_warnx("resolve: usage: smmctl resolve ID --published "
+		          "[--url URL] | --failed");
+		return EX_USAGE;
+	}
+	if ((args = json_pack("{s:s, s:s}", "id", argv[optind], "outcome",
+	                      outcome)) == NULL ||
+	    (url && json_object_set_new(args, "url", json_string(url)) < 0)) {
+		json_decref(args);
+		ctl_warnx("resolve: invalid ID or URL (not UTF-8?)");
+		return EX_DATAERR;
+	}
+	r = ctl_request(c, "resolve", args, &result);
+	json_decref(args);
+	if (r != 0)
+		return r;
+	printf("%s %s\n", ctl_str(result, "id"), ctl_str(result, "state"));
 	json_decref(result);
 	return 0;
 }
@@ -1247,7 +1337,8 @@ static const struct ctl_command ctl_commands[] = {
                 .help = "list deliveries, ordered by due time",
                 .options =
                         "  --status STATE  only deliveries in STATE: scheduled, publishing,\n"
-                        "                  retry_wait, published, failed or cancelled\n"
+                        "                  retry_wait, published, failed, cancelled, unknown,\n"
+                        "                  held, skipped or missed\n"
                         "  --json          print smmd's reply as JSON\n",
                 .run = ctl_cmd_list,
         },
@@ -1268,6 +1359,28 @@ static const struct ctl_command ctl_commands[] = {
                         "  ID  a post id, or a delivery id POST/CHANNEL; only\n"
                         "      scheduled and retry_wait deliveries can be cancelled\n",
                 .run = ctl_cmd_cancel,
+        },
+        {
+                .name = "retry",
+                .usage = "ID",
+                .help = "send an unknown or failed delivery again, now",
+                .options =
+                        "  ID  a delivery id POST/CHANNEL (or a post id with a "
+                        "single delivery)\n",
+                .run = ctl_cmd_retry,
+        },
+        {
+                .name = "resolve",
+                .usage = "ID --published [--url URL] | --failed",
+                .help = "record by hand what became of an unknown or failed "
+                        "delivery",
+                .options =
+                        "  ID           a delivery id POST/CHANNEL (or a post "
+                        "id with a single delivery)\n"
+                        "  --published  it did go out (--url: where it is)\n"
+                        "  --failed     it did not go out and must not be "
+                        "retried\n",
+                .run = ctl_cmd_resolve,
         },
         {
                 .name = "status",

@@ -134,6 +134,118 @@ static int url_ok(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/* A media file under the channel's media_dir: a plain name, no path. */
+static int media_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && s[0] != '.' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") == n;
+}
+
+/*
+ * A delivery id for retry/resolve: "POST/CHANNEL", or a post id when the
+ * post has a single delivery.
+ */
+static int delivery_arg(struct cmd_ctx *x, char *out, size_t len)
+{
+	const char *id;
+	json_t *shown = NULL, *deliveries;
+	int r;
+
+	if (get_string(x, "id", &id, 1) < 0)
+		return -1;
+	if (strchr(id, '/')) {
+		snprintf(out, len, "%s", id);
+		return 0;
+	}
+	r = store_show(x->d->store, id, &shown);
+	if (r == -ENOENT)
+		return fail(x, SMM_ERR_NOT_FOUND,
+		            "no post or delivery '%.200s'", id);
+	if (r < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	deliveries = json_object_get(shown, "deliveries");
+	if (json_array_size(deliveries) != 1) {
+		fail(x, SMM_ERR_INVALID_ARGUMENT,
+		     "post '%.200s' has %zu deliveries: name one as "
+		     "POST/CHANNEL",
+		     id, json_array_size(deliveries));
+		json_decref(shown);
+		return -1;
+	}
+	snprintf(out, len, "%s",
+	         json_string_value(
+	                 json_object_get(json_array_get(deliveries, 0), "id")));
+	json_decref(shown);
+	return 0;
+}
+
+static int settle_error(struct cmd_ctx *x, int r)
+{
+	if (r == -ENOENT)
+		*x->code = SMM_ERR_NOT_FOUND;
+	else if (r == -EALREADY)
+		*x->code = SMM_ERR_CONFLICT;
+	else
+		return fail(x, SMM_ERR_INTERNAL, "cannot update the store");
+	return -1;
+}
+
+/* Send an unknown or failed delivery again, now, with the same id. */
+static int cmd_retry(struct cmd_ctx *x)
+{
+	char id[POSTID_MAX * 2 + 2];
+	int64_t now = wallclock_now_ms();
+	int r;
+
+	if (x->d->stopping)
+		return fail(x, SMM_ERR_SHUTTING_DOWN, "smmd is shutting down");
+	if (delivery_arg(x, id, sizeof(id)) < 0)
+		return -1;
+	r = store_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
+	                 x->msglen);
+	if (r < 0)
+		return settle_error(x, r);
+	if (dispatch_schedule(x->d, id, now) < 0)
+		return fail(x, SMM_ERR_INTERNAL, "out of memory");
+	log_info("control: delivery '%s' retried by hand", id);
+	*x->result = json_pack("{s:s, s:s}", "id", id, "state", "retry_wait");
+	return 0;
+}
+
+/* Record by hand what happened to an unknown or failed delivery. */
+static int cmd_resolve(struct cmd_ctx *x)
+{
+	char id[POSTID_MAX * 2 + 2];
+	const char *outcome, *url;
+	enum delivery_state state;
+	int r;
+
+	if (delivery_arg(x, id, sizeof(id)) < 0 ||
+	    get_string(x, "outcome", &outcome, 1) < 0 ||
+	    get_string(x, "url", &url, 0) < 0)
+		return -1;
+	if (strcmp(outcome, "published") == 0)
+		state = DS_PUBLISHED;
+	else if (strcmp(outcome, "failed") == 0)
+		state = DS_FAILED;
+	else
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'outcome' must be published or failed");
+	if (url && (state != DS_PUBLISHED || !url_ok(url)))
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'url' goes with published and must be http(s)");
+	r = store_settle(x->d->store, id, state, url, wallclock_now_ms(),
+	                 x->msg, x->msglen);
+	if (r < 0)
+		return settle_error(x, r);
+	log_info("control: delivery '%s' resolved by hand as %s", id, outcome);
+	*x->result = json_pack("{s:s, s:s}", "id", id, "state", outcome);
+	return 0;
+}
+
 static int cmd_add(struct cmd_ctx *x)
 {
 	const char *channels[ADD_MAX_CHANNELS];
@@ -172,11 +284,14 @@ static int cmd_add(struct cmd_ctx *x)
 	}
 	json_array_foreach(media, i, v)
 	{
-		if (!json_is_string(v) || !url_ok(json_string_value(v))) {
+		if (!json_is_string(v) ||
+		    (!url_ok(json_string_value(v)) &&
+		     !media_name_ok(json_string_value(v)))) {
 			json_decref(empty);
 			return fail(x, SMM_ERR_INVALID_ARGUMENT,
 			            "'media' entries must be http or https "
-			            "URLs");
+			            "URLs, or file names in the channel's "
+			            "media_dir");
 		}
 	}
 	if (at && time_parse_rfc3339(at, &due) < 0) {
@@ -263,7 +378,7 @@ static int cmd_list(struct cmd_ctx *x)
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "unknown status '%s' (known: scheduled, "
 		            "publishing, retry_wait, published, failed, "
-		            "cancelled)",
+		            "cancelled, unknown, held, skipped, missed)",
 		            status);
 	if (limit) {
 		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
@@ -358,8 +473,9 @@ static const struct command {
 	const char *name;
 	int (*run)(struct cmd_ctx *);
 } commands[] = {
-        {"hello", cmd_hello}, {"add", cmd_add},       {"list", cmd_list},
-        {"show", cmd_show},   {"cancel", cmd_cancel}, {"status", cmd_status},
+        {"hello", cmd_hello}, {"add", cmd_add},         {"list", cmd_list},
+        {"show", cmd_show},   {"cancel", cmd_cancel},   {"status", cmd_status},
+        {"retry", cmd_retry}, {"resolve", cmd_resolve},
 };
 
 int command_run(struct smmd *d, const struct proto_request *req,
@@ -386,6 +502,6 @@ int command_run(struct smmd *d, const struct proto_request *req,
 		}
 	return fail(&x, SMM_ERR_UNKNOWN_COMMAND,
 	            "unknown command '%.31s' (known: hello, add, list, show, "
-	            "cancel, status)",
+	            "cancel, status, retry, resolve)",
 	            req->cmd);
 }

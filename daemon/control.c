@@ -33,9 +33,10 @@ struct client {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	unsigned refs;         /* replies queued or being written */
-	unsigned handles_open; /* pipe and idle timer */
-	int dead;              /* closing: ignore input, free at refs 0 */
+	unsigned refs;           /* replies queued or being written */
+	unsigned handles_open;   /* pipe and idle timer */
+	int dead;                /* closing: ignore input, free at refs 0 */
+	int close_when_answered; /* peer sent EOF with replies still due */
 };
 
 struct control {
@@ -70,6 +71,8 @@ static void client_maybe_free(struct client *c)
 static void client_release(struct client *c)
 {
 	c->refs--;
+	if (c->refs == 0 && c->close_when_answered && !c->dead)
+		client_close(c);
 	client_maybe_free(c);
 }
 
@@ -225,6 +228,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 			            "connection closed in the middle of a "
 			            "request line",
 			            1);
+		else if (nread == UV_EOF && c->refs > 0)
+			/* It only shut its write side: answer, then close. */
+			c->close_when_answered = 1;
 		else
 			client_close(c);
 		uv_read_stop(s);

@@ -132,6 +132,14 @@ for bad in '[1,2,3]' '{"id":6}' '{"id":7,"cmd":42}' '{"id":8,"cmd":"add","args":
 done
 smmd_alive || fail "smmd died on a malformed request"
 
+# A client that writes all its requests and shuts down its write side
+# (socat at end of input) still gets every reply before the close.
+for i in $(seq 1 300); do
+	printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"text":"hc %d","at":"2099-01-01T00:00:00Z"}}\n' "$i" "$i"
+done >"$T/halfclose.ndjson"
+n=$(socat -t10 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/halfclose.ndjson" | grep -c '"ok":true' || true)
+[ "$n" -eq 300 ] || fail "half-closed client got $n of 300 replies"
+
 # The daemon still works end to end, and the good client never failed.
 smmctl add -c demo --id after-abuse "still here" >/dev/null
 wait_state after-abuse/demo published 15
