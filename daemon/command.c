@@ -411,24 +411,33 @@ static int cmd_show(struct cmd_ctx *x)
 static int cmd_cancel(struct cmd_ctx *x)
 {
 	const char *id;
-	json_t *cancelled, *v;
+	json_t *cancelled, *withdrawn, *v;
 	size_t i;
 	int r;
 
 	if (get_string(x, "id", &id, 1) < 0)
 		return -1;
+	/* Prepared a moment ahead of its time but not sent: still ours. */
+	withdrawn = dispatch_withdraw(x->d, id);
 	r = store_cancel(x->d->store, id, wallclock_now_ms(), &cancelled,
 	                 x->msg, x->msglen);
-	if (r == -ENOENT) {
-		*x->code = SMM_ERR_NOT_FOUND;
+	if (r == -EALREADY && json_array_size(withdrawn) > 0) {
+		cancelled = json_array();
+		r = 0;
+	}
+	if (r < 0) {
+		json_decref(withdrawn);
+		if (r == -ENOENT)
+			*x->code = SMM_ERR_NOT_FOUND;
+		else if (r == -EALREADY)
+			*x->code = SMM_ERR_CONFLICT;
+		else
+			return fail(x, SMM_ERR_INTERNAL,
+			            "cannot update the store");
 		return -1;
 	}
-	if (r == -EALREADY) {
-		*x->code = SMM_ERR_CONFLICT;
-		return -1;
-	}
-	if (r < 0)
-		return fail(x, SMM_ERR_INTERNAL, "cannot update the store");
+	json_array_extend(cancelled, withdrawn);
+	json_decref(withdrawn);
 	json_array_foreach(cancelled, i, v)
 	{
 		dispatch_unschedule(x->d, json_string_value(v));

@@ -19,6 +19,12 @@
 #include "wallclock.h"
 
 #define DELIVERY_ID_MAX (POSTID_MAX * 2 + 2)
+/*
+ * How far ahead of its due time a delivery is prepared: loaded, built and
+ * recorded as publishing (one fsync). It then leaves from memory at the
+ * due instant, so the disk's latency never makes a post late.
+ */
+#define PREPARE_LEAD_MS 50
 #define CHAN_BUCKETS    1024
 
 /*
@@ -31,14 +37,23 @@ struct chan_q {
 	const struct channel *ch; /* in the current config; NULL if removed */
 	size_t in_flight;
 	int64_t last_start_ms;
-	char **fifo; /* ring buffer of owned ids */
+	struct waiting *fifo; /* ring buffer */
 	size_t head, len, cap;
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
 	struct chan_q *hash_next;
 };
 
+/* A due delivery waiting for its channel's turn. */
+struct waiting {
+	char *id; /* owned */
+	int64_t due_ms;
+};
+
+struct job;
+
 struct dispatch {
+	struct job *armed, *armed_tail; /* prepared, waiting for send_at */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	size_t waiting;
@@ -56,6 +71,9 @@ struct job {
 	struct http_request req;
 	unsigned attempt;
 	int64_t started_ms;
+	int64_t send_at; /* the instant its request leaves */
+	struct job *armed_prev, *armed_next;
+	int armed;
 };
 
 static void pump(struct smmd *d, int64_t now);
@@ -84,7 +102,7 @@ void dispatch_free(struct dispatch *disp)
 		for (; q; q = next) {
 			next = q->hash_next;
 			for (size_t k = 0; k < q->len; k++)
-				free(q->fifo[(q->head + k) % q->cap]);
+				free(q->fifo[(q->head + k) % q->cap].id);
 			free(q->fifo);
 			free(q->name);
 			free(q);
@@ -152,13 +170,14 @@ static void ring_remove(struct dispatch *disp, struct chan_q *q)
 		disp->ring = q->ring_next;
 }
 
-static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id)
+static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
+                     int64_t due_ms)
 {
 	char *copy;
 
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 16;
-		char **grown = malloc(cap * sizeof(*grown));
+		struct waiting *grown = malloc(cap * sizeof(*grown));
 
 		if (grown == NULL)
 			return -ENOMEM;
@@ -171,7 +190,8 @@ static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id)
 	}
 	if ((copy = strdup(id)) == NULL)
 		return -ENOMEM;
-	q->fifo[(q->head + q->len) % q->cap] = copy;
+	q->fifo[(q->head + q->len) % q->cap].id = copy;
+	q->fifo[(q->head + q->len) % q->cap].due_ms = due_ms;
 	q->len++;
 	disp->waiting++;
 	ring_add(disp, q);
@@ -180,7 +200,7 @@ static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id)
 
 static char *fifo_pop(struct dispatch *disp, struct chan_q *q)
 {
-	char *id = q->fifo[q->head];
+	char *id = q->fifo[q->head].id;
 
 	q->head = (q->head + 1) % q->cap;
 	q->len--;
@@ -318,8 +338,9 @@ static void job_finish(struct job *job, const struct http_result *res,
 			snprintf(outcome, sizeof(outcome), "unknown");
 			notice = "has an unknown outcome";
 		} else {
+			/* Never earlier than it was meant to leave. */
 			state = DS_RETRY_WAIT;
-			next = now;
+			next = job->send_at > now ? job->send_at : now;
 			level = LOG_LEVEL_WARNING;
 			snprintf(outcome, sizeof(outcome),
 			         "retrying after restart");
@@ -381,7 +402,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 	dispatch_run_due(d);
 }
 
-static void job_send(void *arg);
+static void job_submit(struct job *job);
 
 static void job_done(void *arg, const struct http_result *res)
 {
@@ -408,13 +429,11 @@ static void job_done(void *arg, const struct http_result *res)
 		job_finish(job, res, &v);
 		return;
 	}
-	job_send(job);
+	job_submit(job);
 }
 
-/* After the commit that made "publishing" durable: send. */
-static void job_send(void *arg)
+static void job_submit(struct job *job)
 {
-	struct job *job = arg;
 	int r;
 
 	if (job->req.timeout_ms == 0)
@@ -431,6 +450,75 @@ static void job_send(void *arg)
 	}
 }
 
+/* Prepared jobs wait here, in send_at order, for their instant. */
+static void armed_insert(struct dispatch *disp, struct job *job)
+{
+	struct job *after = disp->armed_tail;
+
+	/* Nearly always the latest: search from the tail. */
+	while (after && after->send_at > job->send_at)
+		after = after->armed_prev;
+	job->armed = 1;
+	job->armed_prev = after;
+	job->armed_next = after ? after->armed_next : disp->armed;
+	if (job->armed_next)
+		job->armed_next->armed_prev = job;
+	else
+		disp->armed_tail = job;
+	if (after)
+		after->armed_next = job;
+	else
+		disp->armed = job;
+}
+
+static void armed_remove(struct dispatch *disp, struct job *job)
+{
+	if (!job->armed)
+		return;
+	job->armed = 0;
+	if (job->armed_prev)
+		job->armed_prev->armed_next = job->armed_next;
+	else
+		disp->armed = job->armed_next;
+	if (job->armed_next)
+		job->armed_next->armed_prev = job->armed_prev;
+	else
+		disp->armed_tail = job->armed_prev;
+	job->armed_prev = job->armed_next = NULL;
+}
+
+/* After the commit that made "publishing" durable: send, at its instant. */
+static void job_send(void *arg)
+{
+	struct job *job = arg;
+
+	if (job->send_at > wallclock_now_ms()) {
+		armed_insert(job->d->dispatch, job);
+		dispatch_arm(job->d);
+		return;
+	}
+	job_submit(job);
+}
+
+/* Send every prepared job whose instant has come. */
+static void fire_armed(struct smmd *d, int64_t now)
+{
+	struct dispatch *disp = d->dispatch;
+
+	int sent = 0;
+
+	while (disp->armed && disp->armed->send_at <= now) {
+		struct job *job = disp->armed;
+
+		armed_remove(disp, job);
+		job_submit(job);
+		sent = 1;
+	}
+	/* On the wire now, not after this turn's commit. */
+	if (sent)
+		http_kick(d->http);
+}
+
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
@@ -442,7 +530,7 @@ static void fail_now(struct smmd *d, const struct delivery_rec *rec,
 
 /* Returns 1 if a request is under way (a slot is taken), else 0. */
 static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
-                          int64_t now)
+                          int64_t send_at, int64_t now)
 {
 	struct job *job;
 	char err[256];
@@ -475,7 +563,8 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	}
 	job->q = q;
 	job->attempt = job->rec.attempts + 1;
-	job->started_ms = now;
+	job->started_ms = send_at;
+	job->send_at = send_at;
 	job->view = (struct delivery_view){
 	        .delivery_id = job->rec.id,
 	        .post_id = job->rec.post_id,
@@ -488,18 +577,19 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	        .scheduled_ms = job->rec.due_ms,
 	        .attempt = job->attempt,
 	};
-	if (job->ch->pub->build_request(job->ch, &job->view, &job->step, now,
-	                                &job->req, err, sizeof(err)) < 0) {
+	if (job->ch->pub->build_request(job->ch, &job->view, &job->step,
+	                                send_at, &job->req, err,
+	                                sizeof(err)) < 0) {
 		fail_now(d, &job->rec, err, now);
 		goto drop;
 	}
-	store_must(store_mark_publishing(d->store, id, job->attempt, now),
+	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),
 	           "the start of an attempt", id);
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");
 	q->in_flight++;
-	q->last_start_ms = now;
+	q->last_start_ms = send_at;
 	d->in_flight++;
 	return 1;
 drop:
@@ -510,16 +600,30 @@ drop:
 	return 0;
 }
 
-static int chan_ready(const struct chan_q *q, int64_t now)
+/*
+ * When the head of q could leave: its due time, after its channel's
+ * min_interval; -1 while the channel has no free slot. A removed channel's
+ * deliveries start at once, only to be failed.
+ */
+static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 {
-	/* A removed channel's deliveries are started only to be failed. */
+	int64_t t = q->fifo[q->head].due_ms;
+
+	if (t < now)
+		t = now;
 	if (q->ch == NULL)
-		return 1;
-	return q->in_flight < q->ch->max_in_flight &&
-	       now >= q->last_start_ms + q->ch->min_interval_ms;
+		return now;
+	if (q->in_flight >= q->ch->max_in_flight)
+		return -1;
+	if (t < q->last_start_ms + q->ch->min_interval_ms)
+		t = q->last_start_ms + q->ch->min_interval_ms;
+	return t;
 }
 
-/* Serve waiting channels round-robin while global slots are free. */
+/*
+ * Serve waiting channels round-robin while global slots are free,
+ * preparing whatever can leave within PREPARE_LEAD_MS.
+ */
 static void pump(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
@@ -535,11 +639,13 @@ static void pump(struct smmd *d, int64_t now)
 	} while (q != disp->ring);
 	while (!d->stopping && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
+		int64_t at;
 		char *id;
 
 		q = disp->ring;
 		disp->ring = q->ring_next;
-		if (!chan_ready(q, now)) {
+		at = chan_send_time(q, now);
+		if (at < 0 || at > now + PREPARE_LEAD_MS) {
 			misses++;
 			continue;
 		}
@@ -547,7 +653,7 @@ static void pump(struct smmd *d, int64_t now)
 		if (q->len == 1)
 			ring_len--;
 		id = fifo_pop(disp, q);
-		start_delivery(d, q, id, now);
+		start_delivery(d, q, id, at, now);
 		free(id);
 	}
 }
@@ -555,28 +661,37 @@ static void pump(struct smmd *d, int64_t now)
 void dispatch_arm(struct smmd *d)
 {
 	struct dispatch *disp = d->dispatch;
-	int64_t due = -1;
+	int64_t due = -1, now = wallclock_now_ms();
 	int r;
 
+#define EARLIER(t)                                      \
+	do {                                            \
+		if ((t) >= 0 && (due < 0 || (t) < due)) \
+			due = (t);                      \
+	} while (0)
+
+	/* A prepared job leaves at its instant, even while stopping. */
+	if (disp->armed)
+		EARLIER(disp->armed->send_at);
 	if (!d->stopping && d->in_flight < d->cfg->max_in_flight) {
-		due = sched_next_due(d->sched);
-		/* A channel held back only by min_interval wakes us too. */
+		int64_t next = sched_next_due(d->sched);
+
+		if (next >= 0)
+			EARLIER(next - PREPARE_LEAD_MS);
+		/* Channels held back by min_interval, not by a full slot. */
 		if (disp->ring) {
 			struct chan_q *q = disp->ring;
 
 			do {
-				if (q->ch &&
-				    q->in_flight < q->ch->max_in_flight) {
-					int64_t t = q->last_start_ms +
-					            q->ch->min_interval_ms;
+				int64_t t = chan_send_time(q, now);
 
-					if (due < 0 || t < due)
-						due = t;
-				}
+				if (t >= 0)
+					EARLIER(t - PREPARE_LEAD_MS);
 				q = q->ring_next;
 			} while (q != disp->ring);
 		}
 	}
+#undef EARLIER
 	/* At capacity a finishing job calls dispatch_run_due: no timer. */
 	if ((r = wallclock_arm(d->clock, due)) < 0)
 		fatalx("timer: cannot arm: %s", strerror(-r));
@@ -586,17 +701,19 @@ void dispatch_run_due(void *arg)
 {
 	struct smmd *d = arg;
 	char id[DELIVERY_ID_MAX];
-	int64_t now = wallclock_now_ms();
+	int64_t now = wallclock_now_ms(), due;
 
+	fire_armed(d, now);
 	if (d->stopping) {
 		dispatch_arm(d);
 		return;
 	}
-	/* Everything due moves to its channel's queue, in due order. */
-	while (sched_pop_due(d->sched, now, id, sizeof(id)) >= 0) {
+	/* What is due soon moves to its channel's queue, in due order. */
+	while ((due = sched_pop_due(d->sched, now + PREPARE_LEAD_MS, id,
+	                            sizeof(id))) >= 0) {
 		struct chan_q *q = chan_get(d, channel_of(id));
 
-		if (q == NULL || fifo_push(d->dispatch, q, id) < 0) {
+		if (q == NULL || fifo_push(d->dispatch, q, id, due) < 0) {
 			log_error("sched: out of memory; '%s' retried in 1s",
 			          id);
 			sched_add(d->sched, id, now + 1000);
@@ -605,6 +722,67 @@ void dispatch_run_due(void *arg)
 	}
 	pump(d, now);
 	dispatch_arm(d);
+}
+
+/*
+ * Shutdown: prepared jobs that have not left yet never will; put them
+ * back as due at their instant, without using up an attempt.
+ */
+void dispatch_stop(struct smmd *d)
+{
+	struct dispatch *disp = d->dispatch;
+
+	while (disp->armed) {
+		struct job *job = disp->armed;
+		struct http_result res = {
+		        .code = CURLE_ABORTED_BY_CALLBACK,
+		        .error = "not sent: smmd stopped first",
+		        .latency_ms = -1,
+		};
+		struct verdict v = {.kind = PUBLISH_RETRY,
+		                    .retry_after_ms = -1};
+
+		armed_remove(disp, job);
+		snprintf(v.reason, sizeof(v.reason), "%s", res.error);
+		job_finish(job, &res, &v);
+	}
+}
+
+/*
+ * Cancel deliveries prepared but not yet sent (id: a delivery, or all of
+ * a post's). Returns the withdrawn ids (caller owns) or NULL.
+ */
+json_t *dispatch_withdraw(struct smmd *d, const char *id)
+{
+	struct dispatch *disp = d->dispatch;
+	size_t n = strlen(id);
+	json_t *out = json_array();
+	struct job *job, *next;
+
+	for (job = disp->armed; job; job = next) {
+		const char *did = job->rec.id;
+		struct attempt_result ar = {
+		        .n = job->attempt,
+		        .started_ms = job->started_ms,
+		        .finished_ms = wallclock_now_ms(),
+		        .error = "cancelled before it was sent",
+		        .latency_ms = -1,
+		};
+
+		next = job->armed_next;
+		if (strcmp(did, id) != 0 &&
+		    !(strncmp(did, id, n) == 0 && did[n] == '/'))
+			continue;
+		armed_remove(disp, job);
+		store_must(store_record_result(d->store, did, &ar, DS_CANCELLED,
+		                               -1, "cancelled", NULL, NULL),
+		           "the cancellation", did);
+		json_array_append_new(out, json_string(did));
+		job->q->in_flight--;
+		d->in_flight--;
+		job_free(job);
+	}
+	return out;
 }
 
 int dispatch_schedule(struct smmd *d, const char *id, int64_t due_ms)

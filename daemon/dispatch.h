@@ -9,6 +9,7 @@
 #ifndef SMMD_DISPATCH_H
 #define SMMD_DISPATCH_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct smmd;
@@ -27,6 +28,13 @@ void dispatch_unschedule(struct smmd *, const char *delivery_id);
 void dispatch_run_due(void *smmd);
 /* Re-arm the wall-clock timer to the next moment something can start. */
 void dispatch_arm(struct smmd *);
+/* Shutdown: prepared deliveries not yet sent go back to waiting. */
+void dispatch_stop(struct smmd *);
+/*
+ * Cancel deliveries prepared but not sent yet (a delivery id, or all of a
+ * post's). Returns the ids withdrawn (a JSON array the caller owns).
+ */
+json_t *dispatch_withdraw(struct smmd *, const char *id);
 /* Deliveries due but waiting for a free slot. */
 size_t dispatch_waiting(const struct smmd *);
 /*

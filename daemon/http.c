@@ -490,6 +490,16 @@ size_t http_in_flight(const struct http *h)
 	return h->in_flight;
 }
 
+void http_kick(struct http *h)
+{
+	int running;
+
+	if (h->closing)
+		return;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+}
+
 void http_abort_all(struct http *h)
 {
 	while (h->active) {

@@ -62,6 +62,11 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
 int http_submit(struct http *, struct http_request *req, http_done_cb done,
                 void *arg);
 size_t http_in_flight(const struct http *);
+/*
+ * Let curl start what was just submitted now, instead of on the loop's
+ * next turn (after this turn's store commit). Not from a curl callback.
+ */
+void http_kick(struct http *);
 /* Abort every transfer (each done callback runs with
  * CURLE_ABORTED_BY_CALLBACK). */
 void http_abort_all(struct http *);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -148,6 +149,7 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 	log_info("shutdown: %s; %zu requests in flight", why, d->in_flight);
 	control_close(d->control);
 	d->control = NULL;
+	dispatch_stop(d);
 	dispatch_arm(d);
 	if (d->in_flight > 0)
 		uv_timer_start(&rt->grace, on_grace_over,
@@ -247,6 +249,12 @@ static int run(struct runtime *rt, int verbose)
 	char err[512];
 	int r;
 
+	/*
+	 * The kernel may fire a timer up to the slack late (50 us by
+	 * default) to batch wake-ups; a post's instant is worth one more.
+	 */
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) < 0)
+		log_warn("cannot tighten timer slack");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("cannot initialise libcurl");
 	if ((r = uv_loop_init(&rt->loop)) < 0)

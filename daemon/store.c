@@ -85,11 +85,22 @@ static const char *const migrations[] = {
         "ALTER TABLE deliveries_v2 RENAME TO deliveries;"
         "CREATE INDEX deliveries_post ON deliveries(post_id);"
         "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);",
+
+        /*
+         * 3: index only what is pending. An index on (state, due_ms) is
+         * rewritten on every state change, twice per delivery; this one is
+         * touched once, when a delivery stops waiting.
+         */
+        "DROP INDEX deliveries_state_due;"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE state IN ('scheduled', 'retry_wait');",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
 	ST_BEGIN,
+	ST_SYNC_FULL,
+	ST_SYNC_NORMAL,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_POST_EXISTS,
@@ -109,8 +120,13 @@ enum stmt_id {
 	ST_COUNT
 };
 
+#define DURABLE  1
+#define LOSSABLE 0
+
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_POST_EXISTS] = "SELECT 1 FROM posts WHERE id = ?1",
@@ -165,6 +181,8 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 	int lock_fd;
 	int in_txn;
+	int txn_durable; /* the open transaction's commit will fsync */
+	int sync_full;   /* the connection's synchronous level */
 	struct after_commit *queue;
 	size_t queue_len;
 	size_t queue_cap;
@@ -228,13 +246,34 @@ static int exec_done(struct store *s, sqlite3_stmt *st)
 }
 
 /* Open the turn's transaction on the first write. */
-static int begin(struct store *s)
+/*
+ * Open the turn's transaction on the first write. A write that must
+ * survive a power cut (a post accepted, a cancel, an attempt about to
+ * start) makes the commit fsync the WAL; results alone need not: losing
+ * one sends the delivery back to "publishing", which recovery already
+ * handles (the same webhook-id again, or "unknown"). SQLite only changes
+ * its sync level between transactions, so a lossable transaction that
+ * meets a durable write is committed (cheaply) and a durable one begun.
+ */
+static int begin(struct store *s, int durable)
 {
-	if (s->in_txn)
+	if (s->in_txn && (s->txn_durable || !durable))
 		return 0;
+	if (s->in_txn) {
+		if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
+			return -EIO;
+		s->in_txn = 0;
+	}
+	if (s->sync_full != durable) {
+		if (exec_done(s, stmt(s, durable ? ST_SYNC_FULL
+		                                 : ST_SYNC_NORMAL)) < 0)
+			return -EIO;
+		s->sync_full = durable;
+	}
 	if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
 		return -EIO;
 	s->in_txn = 1;
+	s->txn_durable = durable;
 	return 0;
 }
 
@@ -382,6 +421,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto bad;
 	}
+	s->sync_full = 1; /* the pragmas above */
 	if (migrate(s, err, errlen) < 0)
 		goto bad;
 	for (int i = 0; i < ST_COUNT; i++)
@@ -420,7 +460,7 @@ int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
 	char *media;
 	int r;
 
-	if (begin(s) < 0)
+	if (begin(s, DURABLE) < 0)
 		return -EIO;
 	st = stmt(s, ST_POST_EXISTS);
 	bind_text(st, 1, p->id);
@@ -527,7 +567,7 @@ int store_mark_publishing(struct store *s, const char *id, unsigned n,
 	sqlite3_stmt *st;
 	int r;
 
-	if (begin(s) < 0)
+	if (begin(s, DURABLE) < 0)
 		return -EIO;
 	st = stmt(s, ST_MARK_PUBLISHING);
 	bind_text(st, 1, id);
@@ -567,7 +607,7 @@ int store_record_result(struct store *s, const char *id,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (begin(s) < 0)
+	if (begin(s, LOSSABLE) < 0)
 		return -EIO;
 	if ((rc = finish_attempt(s, id, r)) < 0)
 		return rc;
@@ -590,7 +630,7 @@ int store_set_state(struct store *s, const char *id, enum delivery_state state,
 {
 	sqlite3_stmt *st;
 
-	if (begin(s) < 0)
+	if (begin(s, LOSSABLE) < 0)
 		return -EIO;
 	st = stmt(s, ST_SET_STATE);
 	bind_text(st, 1, id);
@@ -657,7 +697,7 @@ int store_cancel(struct store *s, const char *id, int64_t now_ms,
 		r = -ENOENT;
 		goto out;
 	}
-	if (begin(s) < 0) {
+	if (begin(s, DURABLE) < 0) {
 		r = -EIO;
 		goto out;
 	}
@@ -715,7 +755,8 @@ int store_recover_interrupted(struct store *s, int64_t now_ms,
 	        "UPDATE attempts SET finished_ms = ?2, error = '" INTERRUPTED
 	        "' WHERE delivery_id = ?1 AND finished_ms IS NULL";
 	static const char sql_retry[] =
-	        "UPDATE deliveries SET state = 'retry_wait', next_ms = ?2, "
+	        "UPDATE deliveries SET state = 'retry_wait', "
+	        "next_ms = max(?2, due_ms), "
 	        "last_error = '" INTERRUPTED "', updated_ms = ?2 WHERE id = ?1";
 	static const char sql_unknown[] =
 	        "UPDATE deliveries SET state = 'unknown', next_ms = NULL, "
@@ -740,7 +781,7 @@ int store_recover_interrupted(struct store *s, int64_t now_ms,
 		                       list, 1)));
 	}
 	sqlite3_finalize(list);
-	if (json_array_size(ids) > 0 && begin(s) < 0)
+	if (json_array_size(ids) > 0 && begin(s, DURABLE) < 0)
 		goto out;
 	json_array_foreach(ids, i, v)
 	{
@@ -805,7 +846,7 @@ int store_settle(struct store *s, const char *id, enum delivery_state state,
 		         id, cur);
 		return -EALREADY;
 	}
-	if (begin(s) < 0 ||
+	if (begin(s, DURABLE) < 0 ||
 	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	bind_text(st, 1, id);

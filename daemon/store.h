@@ -6,7 +6,8 @@
  * commits it at the end of the turn and only then runs the callbacks queued
  * with store_after_commit(). That is how "durable before visible" holds
  * without one fsync per row: a reply to smmctl, or a request to a webhook,
- * is an after-commit callback.
+ * is an after-commit callback. A turn that only records results commits
+ * without an fsync (see begin() in store.c for why that is safe).
  */
 #ifndef SMMD_STORE_H
 #define SMMD_STORE_H

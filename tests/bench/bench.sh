@@ -19,6 +19,9 @@
 # SMM_BENCH_TMPDIR (where the state directory lives: its file system's fsync
 # is part of every delivery), SMM_BENCH_KEEP=1 (keep the temporary directory).
 
+# "make bench" runs $(SHELL): make sure this is bash even where that is sh.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
 set -euo pipefail
 export LC_ALL=C
 
@@ -180,6 +183,7 @@ channels:
     url: http://127.0.0.1:$2/hook/bench
     secret_file: $T/secret
     timeout: 10s
+    max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT
     retry_base: 100ms
     retry_max: 1s
 EOF
