@@ -381,8 +381,8 @@ static void check_done(struct http *h)
 	}
 }
 
-struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
-                      size_t errlen)
+struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
+                      unsigned max_host_connections, char *err, size_t errlen)
 {
 	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
 	struct http *h;
@@ -411,6 +411,12 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	/* Keep a warm connection for every request that may be in flight. */
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_in_flight);
+	/* One API host must not get every connection we have. */
+	if (max_host_connections > 0)
+		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+		                  (long)max_host_connections);
+	/* Several requests share one HTTP/2 connection where offered. */
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	return h;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -465,6 +471,12 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "smmd/" PACKAGE_VERSION);
+	/*
+	 * HTTP/2 where TLS offers it. No CURLOPT_PIPEWAIT: waiting for a busy
+	 * connection to prove it can multiplex would queue a post behind
+	 * another's slow reply.
+	 */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req.headers);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->req.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

@@ -52,8 +52,8 @@ struct http;
 typedef void (*http_done_cb)(void *arg, const struct http_result *);
 
 /* Returns NULL if curl lacks asynchronous DNS or on allocation failure. */
-struct http *http_new(uv_loop_t *loop, unsigned max_in_flight, char *err,
-                      size_t errlen);
+struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
+                      unsigned max_host_connections, char *err, size_t errlen);
 /*
  * Start req (whose buffers http now owns, freed after done runs). done is
  * called exactly once, from the loop, never from inside http_submit.

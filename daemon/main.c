@@ -266,7 +266,8 @@ static int run(struct runtime *rt, int verbose)
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
-	if ((d->http = http_new(d->loop, d->cfg->max_in_flight, err,
+	if ((d->http = http_new(d->loop, d->cfg->max_in_flight,
+	                        d->cfg->max_host_connections, err,
 	                        sizeof(err))) == NULL)
 		fatalx("http: %s", err);
 	if ((r = wallclock_new(d->loop, dispatch_run_due, d, &d->clock)) < 0)
