@@ -7,10 +7,16 @@
 #include "publisher.h"
 
 extern const struct publisher_ops pub_webhook;
+extern const struct publisher_ops pub_slack;
+extern const struct publisher_ops pub_discord;
+extern const struct publisher_ops pub_telegram;
 
 /* The registry: one line per driver, NULL-terminated. */
 static const struct publisher_ops *const publishers[] = {
         &pub_webhook,
+        &pub_slack,
+        &pub_discord,
+        &pub_telegram,
         NULL,
 };
 
