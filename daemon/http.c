@@ -276,13 +276,41 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/*
+ * Options every request of this handle shares, set once: handles are
+ * recycled without curl_easy_reset, which costs more than the request.
+ */
+static void transfer_setup(struct transfer *t)
+{
+	CURL *e = t->easy;
+
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "smmd/" PACKAGE_VERSION);
+	/*
+	 * HTTP/2 where TLS offers it. No CURLOPT_PIPEWAIT: waiting for a busy
+	 * connection to prove it can multiplex would queue a post behind
+	 * another's slow reply.
+	 */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	/* Judges t->req.guard; plain socket() otherwise. */
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+}
+
 static struct transfer *transfer_get(struct http *h)
 {
 	struct transfer *t = h->spare;
 
 	if (t) {
 		list_remove(&h->spare, t);
-		curl_easy_reset(t->easy);
 	} else {
 		if ((t = calloc(1, sizeof(*t))) == NULL)
 			return NULL;
@@ -294,6 +322,7 @@ static struct transfer *transfer_get(struct http *h)
 			return NULL;
 		}
 		t->http = h;
+		transfer_setup(t);
 	}
 	t->body_len = 0;
 	t->body[0] = '\0';
@@ -449,10 +478,8 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	t->done = done;
 	t->arg = arg;
 	e = t->easy;
+	/* Only what differs between requests: the rest is set once. */
 	curl_easy_setopt(e, CURLOPT_URL, t->req.url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	if (t->req.body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -460,33 +487,19 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
-	if (t->req.method[0] && strcmp(t->req.method, "GET") != 0 &&
-	    strcmp(t->req.method, "POST") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
-	if (t->req.guard) {
-		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-		/* A pooled connection was judged for someone else's URL. */
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	}
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "smmd/" PACKAGE_VERSION);
-	/*
-	 * HTTP/2 where TLS offers it. No CURLOPT_PIPEWAIT: waiting for a busy
-	 * connection to prove it can multiplex would queue a post behind
-	 * another's slow reply.
-	 */
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+	                 t->req.method[0] &&
+	                                 strcmp(t->req.method, "GET") != 0 &&
+	                                 strcmp(t->req.method, "POST") != 0
+	                         ? t->req.method
+	                         : NULL);
+	/* A pooled connection was judged for someone else's URL. */
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, t->req.guard ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, t->req.guard ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req.headers);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->req.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 t->req.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	t->started_ns = uv_hrtime();
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		transfer_put(h, t);

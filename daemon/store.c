@@ -108,7 +108,6 @@ enum stmt_id {
 	ST_DELIVERY_INSERT,
 	ST_DELIVERY_LOAD,
 	ST_MARK_PUBLISHING,
-	ST_ATTEMPT_INSERT,
 	ST_ATTEMPT_FINISH,
 	ST_RESULT,
 	ST_SET_STATE,
@@ -146,11 +145,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
                                "attempts = ?2, next_ms = NULL, updated_ms = ?3 "
                                "WHERE id = ?1",
-        [ST_ATTEMPT_INSERT] = "INSERT OR REPLACE INTO attempts (delivery_id, "
-                              "n, started_ms) VALUES (?1, ?2, ?3)",
         [ST_ATTEMPT_FINISH] =
-                "UPDATE attempts SET finished_ms = ?3, http_status = ?4, "
-                "error = ?5, latency_ms = ?6 WHERE delivery_id = ?1 AND n = ?2",
+                "INSERT OR REPLACE INTO attempts (delivery_id, n, started_ms, "
+                "finished_ms, http_status, error, latency_ms) "
+                "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
         [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
                       "last_status = ?4, last_error = ?5, updated_ms = ?6, "
                       "remote_id = coalesce(?7, remote_id), "
@@ -573,13 +571,13 @@ int store_mark_publishing(struct store *s, const char *id, unsigned n,
 	bind_text(st, 1, id);
 	sqlite3_bind_int(st, 2, (int)n);
 	sqlite3_bind_int64(st, 3, started_ms);
+	/*
+	 * The attempt's own row is written when it ends: "publishing" with
+	 * its number and start time (updated_ms) is the intent.
+	 */
 	if ((r = exec_done(s, st)) < 0)
 		return r;
-	st = stmt(s, ST_ATTEMPT_INSERT);
-	bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, (int)n);
-	sqlite3_bind_int64(st, 3, started_ms);
-	return exec_done(s, st);
+	return 0;
 }
 
 static int finish_attempt(struct store *s, const char *id,
@@ -595,6 +593,7 @@ static int finish_attempt(struct store *s, const char *id,
 	bind_text(st, 5, r->error);
 	if (r->latency_ms >= 0)
 		sqlite3_bind_double(st, 6, r->latency_ms);
+	sqlite3_bind_int64(st, 7, r->started_ms);
 	return exec_done(s, st);
 }
 
@@ -752,8 +751,9 @@ int store_recover_interrupted(struct store *s, int64_t now_ms,
 	static const char sql_list[] =
 	        "SELECT id, channel FROM deliveries WHERE state = 'publishing'";
 	static const char sql_attempt[] =
-	        "UPDATE attempts SET finished_ms = ?2, error = '" INTERRUPTED
-	        "' WHERE delivery_id = ?1 AND finished_ms IS NULL";
+	        "INSERT OR IGNORE INTO attempts (delivery_id, n, started_ms, "
+	        "finished_ms, error) SELECT id, attempts, updated_ms, ?2, '" INTERRUPTED
+	        "' FROM deliveries WHERE id = ?1 AND attempts > 0";
 	static const char sql_retry[] =
 	        "UPDATE deliveries SET state = 'retry_wait', "
 	        "next_ms = max(?2, due_ms), "
