@@ -58,6 +58,8 @@ static int v6_public(const uint8_t *a, char *why, size_t whylen)
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 	                                   0, 0, 0, 0, 0xff, 0xff};
 	static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+	static const uint8_t nat64_local[6] = {0x00, 0x64, 0xff,
+	                                       0x9b, 0x00, 0x01};
 	const char *what = NULL;
 
 	/* Forms that carry an IPv4 address: judge that address. */
@@ -80,6 +82,18 @@ static int v6_public(const uint8_t *a, char *why, size_t whylen)
 		what = "private (ULA)";
 	else if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
 		what = "documentation";
+	else if (a[0] == 0x3f && a[1] == 0xff && (a[2] & 0xf0) == 0)
+		what = "documentation"; /* 3fff::/20, RFC 9637 */
+	else if (memcmp(a, nat64_local, 6) == 0)
+		/*
+		 * 64:ff9b:1::/48 (RFC 8215): a site's own translator, which
+		 * may embed the IPv4 address anywhere and reach private
+		 * hosts behind it; we can't tell which, so refuse.
+		 */
+		what = "NAT64 local-use";
+	else if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x02 &&
+	         a[4] == 0 && a[5] == 0)
+		what = "benchmarking"; /* 2001:2::/48 */
 	else if (a[0] == 0x01 && a[1] == 0x00 && memcmp(a + 2, zero, 6) == 0)
 		what = "discard-only";
 	else if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00)

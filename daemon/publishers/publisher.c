@@ -10,6 +10,8 @@ extern const struct publisher_ops pub_webhook;
 extern const struct publisher_ops pub_slack;
 extern const struct publisher_ops pub_discord;
 extern const struct publisher_ops pub_telegram;
+extern const struct publisher_ops pub_mastodon;
+extern const struct publisher_ops pub_template;
 
 /* The registry: one line per driver, NULL-terminated. */
 static const struct publisher_ops *const publishers[] = {
@@ -17,6 +19,8 @@ static const struct publisher_ops *const publishers[] = {
         &pub_slack,
         &pub_discord,
         &pub_telegram,
+        &pub_mastodon,
+        &pub_template,
         NULL,
 };
 
