@@ -361,7 +361,7 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 #define COMMON_KEYS                                                       \
 	"publisher, timeout, connect_timeout, max_attempts, retry_base, " \
 	"retry_max, max_in_flight, min_interval, notify, "                \
-	"allow_private_media, media_max_size, media_dir"
+	"allow_private_media, media_max_size, media_dir, max_length"
 
 struct channel_parse {
 	struct channel *ch;
@@ -402,6 +402,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 			ch->media_max_bytes = (size_t)mib << 20;
 	} else if (strcmp(key, "media_dir") == 0)
 		conf_path(p, v, key, &ch->media_dir);
+	else if (strcmp(key, "max_length") == 0)
+		conf_uint(p, v, key, 1, 1000000, &ch->max_length);
 	else if (ch->pub && ch->pub->configure &&
 	         ch->pub->configure(p, ch, key, v))
 		; /* the driver's own key */
@@ -526,13 +528,23 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		conf_uint(p, v, key, 1, 10000, &cfg->max_host_connections);
 	} else if (strcmp(key, "shutdown_grace") == 0) {
 		conf_duration(p, v, key, &cfg->shutdown_grace_ms);
+	} else if (strcmp(key, "calendar") == 0) {
+		conf_path(p, v, key, &cfg->calendar);
+	} else if (strcmp(key, "catch_up") == 0) {
+		conf_duration(p, v, key, &cfg->catch_up_ms);
+	} else if (strcmp(key, "horizon") == 0) {
+		if (conf_duration(p, v, key, &cfg->horizon_ms) == 0 &&
+		    (cfg->horizon_ms < 3600 * 1000 ||
+		     cfg->horizon_ms > 366LL * 24 * 3600 * 1000))
+			conf_error(p, v, "'horizon' must be from 1h to 366d");
 	} else if (strcmp(key, "channels") == 0) {
 		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, socket, "
 		           "control_group, max_in_flight, "
-		           "max_host_connections, shutdown_grace, channels)",
+		           "max_host_connections, shutdown_grace, calendar, "
+		           "catch_up, horizon, channels)",
 		           key);
 	}
 }
@@ -618,6 +630,8 @@ int config_load(const char *path, struct config **out,
 	cfg->max_in_flight = 256;
 	cfg->max_host_connections = 0; /* 0: as many as max_in_flight */
 	cfg->shutdown_grace_ms = 5 * 1000;
+	cfg->catch_up_ms = 15 * 60 * 1000;
+	cfg->horizon_ms = 14LL * 24 * 3600 * 1000;
 
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL)
@@ -663,6 +677,7 @@ void config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->socket_path);
 	free(cfg->control_group);
+	free(cfg->calendar);
 	free(cfg);
 }
 

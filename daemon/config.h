@@ -30,6 +30,7 @@ struct channel {
 	int allow_private_media; /* media URLs may point at private hosts */
 	size_t media_max_bytes;  /* cap on one fetched/uploaded media file */
 	char *media_dir;         /* media given as plain file names live here */
+	unsigned max_length;     /* characters a post may have here; 0: any */
 };
 
 struct config {
@@ -42,6 +43,9 @@ struct config {
 	unsigned max_in_flight;
 	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;
+	char *calendar;      /* a file or folder of *.yaml; NULL: none */
+	int64_t catch_up_ms; /* still post this late after downtime */
+	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	struct channel *channels;
 	size_t nchannels;
 };

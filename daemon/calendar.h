@@ -1,0 +1,113 @@
+/*
+ * The content calendar: YAML files kept in git, parsed into posts,
+ * validated against the configuration (every error at once, as
+ * FILE:LINE:COLUMN: message) and expanded into the deliveries it asks for.
+ * Pure: no event loop, no store; the current time is passed in.
+ *
+ * Time answers (RFC 5545, section 3.3.5): a local time that does not exist
+ * (spring forward) is read as if the clocks had not changed yet, i.e. moved
+ * forward by the gap (02:30 on a 02:00->03:00 day is 03:30); a local time
+ * that exists twice (fall back) is the first of the two instants.
+ */
+#ifndef SMMD_CALENDAR_H
+#define SMMD_CALENDAR_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct cal_variant {
+	char *channel;
+	char *text;		/* NULL: the post's */
+	char *link;		/* NULL: the post's */
+	json_t *media;		/* NULL: the post's */
+};
+
+struct cal_post {
+	char *id;
+	const char *file;	/* borrowed from struct calendar */
+	unsigned line, column;	/* where the post's mapping starts */
+	int64_t at_ms;		/* one-off: its instant; recurring: the first
+				 * occurrence (DTSTART); -1 if not given */
+	char *rrule;		/* NULL for a one-off */
+	int64_t until_ms;	/* -1: none */
+	unsigned count;		/* 0: none */
+	int64_t *exclude_ms;	/* occurrences left out (UTC instants) */
+	char **exclude_dates;	/* or whole local days "YYYY-MM-DD" */
+	size_t nexclude, nexclude_dates;
+	char **channels;
+	size_t nchannels;
+	char *text;
+	char *link;		/* may be NULL */
+	char *campaign;		/* may be NULL */
+	json_t *media;		/* array of strings, never NULL */
+	struct cal_variant *variants;
+	size_t nvariants;
+	int draft;		/* kept, never published */
+};
+
+struct cal_campaign {
+	char *name;
+	json_t *meta;		/* utm_campaign and whatever else, as given */
+};
+
+struct calendar {
+	char *timezone;		/* IANA name */
+	char **files;		/* every file read, in order (owned) */
+	size_t nfiles;
+	struct cal_campaign *campaigns;
+	size_t ncampaigns;
+	struct cal_post *posts;
+	size_t nposts;
+};
+
+/*
+ * Load path: one YAML file, or a directory whose *.yaml files are read in
+ * name order (ids are unique across all of them). cfg gives the known
+ * channels and their max_length. Returns 0 with *out (owned by the
+ * caller), or -1 with every problem appended to errs.
+ */
+int calendar_load(const char *path, const struct config *cfg,
+		  struct calendar **out, struct config_errors *errs);
+void calendar_free(struct calendar *);
+
+/* One delivery the calendar asks for; pointers borrow from the calendar. */
+struct cal_delivery {
+	const char *id;		/* "<post>/<channel>", "<post>@<UTC>/<channel>" */
+	const char *post_id;	/* "<post>" or "<post>@<UTC>" */
+	const struct cal_post *post;
+	const char *channel;
+	int64_t due_ms;
+	const char *text;	/* after the channel's variant */
+	const char *link;
+	const json_t *media;
+	const char *campaign;
+	/* Of everything a change is judged on: due, text, link, media. */
+	uint64_t hash;
+};
+
+/*
+ * Call fn for every delivery of every non-draft post: each one-off
+ * (whatever its time: the caller decides about the past), and each
+ * occurrence of a recurring post in [from_ms, horizon_ms). The occurrence
+ * id uses its UTC instant as "20261122T090000Z". Returns 0 or -1 (an RRULE
+ * libical rejects at expansion: already reported by calendar_load).
+ */
+int calendar_expand(const struct calendar *, int64_t from_ms,
+		    int64_t horizon_ms,
+		    void (*fn)(void *arg, const struct cal_delivery *),
+		    void *arg);
+
+/*
+ * Local wall time in zone tz -> UTC ms, with the gap and overlap answers
+ * above. Returns 0, or -1 if tz is not a known zone.
+ */
+int calendar_local_to_utc(const char *tz, int year, int month, int day,
+			  int hour, int minute, int second, int64_t *out);
+
+/* Characters as people count them (Unicode code points of valid UTF-8). */
+size_t calendar_text_length(const char *text);
+
+#endif
