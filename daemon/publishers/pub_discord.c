@@ -234,6 +234,67 @@ out:
 	return body;
 }
 
+/*
+ * Replace every copy of needle in s with "***". An error page from a proxy
+ * may quote the request path, and with it the secret.
+ */
+static void redact(char *s, const char *needle)
+{
+	size_t n = needle ? strlen(needle) : 0;
+	char *p;
+
+	if (n < 4)
+		return;
+	while ((p = strstr(s, needle)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+	}
+}
+
+/* Redact a copy of p[0..n) from s, if it is long enough to be a secret. */
+static void redact_n(char *s, const char *p, size_t n)
+{
+	char *copy;
+
+	if (n < 8 || (copy = strndup(p, n)) == NULL)
+		return;
+	redact(s, copy);
+	free(copy);
+}
+
+/*
+ * Scrub the webhook URL from s: the URL itself, its path and the path's
+ * last segment (the token), whichever form a message quotes.
+ */
+static void redact_url(char *s, const char *url)
+{
+	const char *host = strstr(url, "://"), *path, *end, *last;
+
+	redact(s, url);
+	if (host == NULL || (path = strchr(host + 3, '/')) == NULL)
+		return;
+	end = path + strcspn(path, "?#");
+	redact_n(s, path, (size_t)(end - path));
+	for (last = end; last > path && last[-1] != '/'; last--)
+		;
+	redact_n(s, last, (size_t)(end - last));
+}
+
+/* The start of the response body, with the webhook URL scrubbed. */
+static void discord_excerpt(const char *text, size_t len, const char *url,
+                            char *out, size_t cap)
+{
+	char *copy = strndup(text ? text : "", len);
+
+	if (copy == NULL) {
+		snprintf(out, cap, "(out of memory)");
+		return;
+	}
+	redact_url(copy, url);
+	publisher_body_excerpt(copy, strlen(copy), out, cap);
+	free(copy);
+}
+
 static int discord_build(const struct channel *ch,
                          const struct delivery_view *v, struct pub_step *st,
                          int64_t now_ms, struct http_request *req, char *err,
@@ -302,9 +363,9 @@ static void discord_classify(const struct channel *ch,
 {
 	json_t *j = NULL, *ra, *code;
 	const char *msg;
+	const struct discord_conf *dc = ch->pub_conf;
 	char excerpt[160];
 
-	(void)ch;
 	(void)v;
 	(void)st;
 	if (res->status == 0) {
@@ -340,28 +401,29 @@ static void discord_classify(const struct channel *ch,
 		msg = json_string_value(json_object_get(j, "message"));
 		code = json_object_get(j, "code");
 		if (msg != NULL && json_is_integer(code)) {
-			publisher_body_excerpt(msg, strlen(msg), excerpt,
-			                       sizeof(excerpt));
+			discord_excerpt(msg, strlen(msg), dc->url, excerpt,
+			                sizeof(excerpt));
 			snprintf(out->reason, sizeof(out->reason),
 			         "discord: %s (code %" JSON_INTEGER_FORMAT
 			         ", HTTP %ld)",
 			         excerpt, json_integer_value(code),
 			         res->status);
 		} else if (msg != NULL) {
-			publisher_body_excerpt(msg, strlen(msg), excerpt,
-			                       sizeof(excerpt));
+			discord_excerpt(msg, strlen(msg), dc->url, excerpt,
+			                sizeof(excerpt));
 			snprintf(out->reason, sizeof(out->reason),
 			         "discord: %s (HTTP %ld)", excerpt,
 			         res->status);
 		} else {
-			publisher_body_excerpt(res->body, res->body_len,
-			                       excerpt, sizeof(excerpt));
+			discord_excerpt(res->body, res->body_len, dc->url,
+			                excerpt, sizeof(excerpt));
 			snprintf(out->reason, sizeof(out->reason),
 			         "discord: HTTP %ld%s%s", res->status,
 			         excerpt[0] ? ": " : "", excerpt);
 		}
 	}
 	json_decref(j);
+	redact_url(out->reason, dc->url);
 }
 
 const struct publisher_ops pub_discord = {

@@ -213,6 +213,36 @@ out:
 	return body;
 }
 
+/*
+ * Replace every copy of needle in s with "***". An error page from a proxy
+ * may quote the request path, and with it the secret.
+ */
+static void redact(char *s, const char *needle)
+{
+	size_t n = needle ? strlen(needle) : 0;
+	char *p;
+
+	if (n < 4)
+		return;
+	while ((p = strstr(s, needle)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+	}
+}
+
+/* Scrub the token, and its secret half after the ':', from s. */
+static void telegram_redact(char *s, const struct telegram_conf *tc)
+{
+	const char *half;
+
+	if (tc->token == NULL)
+		return;
+	redact(s, (const char *)tc->token);
+	half = strchr((const char *)tc->token, ':');
+	if (half != NULL && strlen(half + 1) >= 8)
+		redact(s, half + 1);
+}
+
 static int telegram_build(const struct channel *ch,
                           const struct delivery_view *v, struct pub_step *st,
                           int64_t now_ms, struct http_request *req, char *err,
@@ -262,12 +292,12 @@ static void telegram_classify(const struct channel *ch,
                               const struct http_result *res, int64_t now_ms,
                               struct verdict *out)
 {
+	const struct telegram_conf *tc = ch->pub_conf;
 	json_t *reply = NULL, *ra, *params, *migrate;
 	const char *desc;
-	char excerpt[160];
+	char excerpt[160], *body;
 	long code;
 
-	(void)ch;
 	(void)v;
 	(void)st;
 	if (res->status == 0) {
@@ -281,8 +311,28 @@ static void telegram_classify(const struct channel *ch,
 	publisher_classify_http(res, now_ms, out);
 	if (res->body_len > 0)
 		reply = json_loadb(res->body, res->body_len, 0, NULL);
-	if (!json_is_object(reply))
-		goto out; /* not the Bot API talking (a proxy?): plain HTTP */
+	if (!json_is_object(reply)) {
+		/*
+		 * Not the Bot API talking (a proxy?): judge by the status, and
+		 * quote the body only once the token is scrubbed from it (an
+		 * error page may echo the request path).
+		 */
+		if (out->kind == PUBLISH_FAILED &&
+		    (body = strndup(res->body ? res->body : "",
+		                    res->body_len)) != NULL) {
+			telegram_redact(body, tc);
+			publisher_body_excerpt(body, strlen(body), excerpt,
+			                       sizeof(excerpt));
+			free(body);
+			snprintf(out->reason, sizeof(out->reason),
+			         "telegram: HTTP %ld%s%s", res->status,
+			         excerpt[0] ? ": " : "", excerpt);
+		} else if (out->kind == PUBLISH_FAILED) {
+			snprintf(out->reason, sizeof(out->reason),
+			         "telegram: HTTP %ld", res->status);
+		}
+		goto out;
+	}
 	if (json_is_true(json_object_get(reply, "ok"))) {
 		if (out->kind == PUBLISH_OK)
 			telegram_published(reply, out);
@@ -320,6 +370,7 @@ static void telegram_classify(const struct channel *ch,
 	         excerpt[0] ? excerpt : "no description", res->status);
 out:
 	json_decref(reply);
+	telegram_redact(out->reason, tc);
 }
 
 const struct publisher_ops pub_telegram = {

@@ -1,8 +1,9 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
-# Secrets stay secret: a Telegram bot token (token_file), a Slack webhook
-# URL (url_file) and a webhook signing key (secret_file), each a distinctive
-# canary, go through successes, error replies, dropped connections and
+# Secrets stay secret: a Telegram bot token (token_file), Slack and Discord
+# webhook URLs (url_file) and a webhook signing key (secret_file), each a
+# distinctive canary, go through successes, error replies (some from a
+# "proxy" whose error page quotes the request path), dropped connections and
 # refused connections; then the smmd log, the SQLite database (and its WAL)
 # and every smmctl output, text and JSON, are searched for each canary and
 # none is found. A secret file others can read is refused by --check-config.
@@ -11,6 +12,7 @@
 
 TG_TOKEN=987654321:CanaryTelegramToken_e2e-Q7
 SLACK_SECRET=CanarySlackHookSecretZ9
+DISCORD_SECRET=CanaryDiscordHookSecretV5
 HOOK_KEY=CanaryWebhookSigningKeyW3
 TXT=H:Content-Type=text/plain
 BOT=bot$TG_TOKEN
@@ -27,6 +29,9 @@ start_sink \
 	--rule "POST /tgdrop/$BOT/sendMessage close" \
 	--rule "POST /services/T0/B0/$SLACK_SECRET 200 $TXT ok" \
 	--rule "POST /services/T0/B1/$SLACK_SECRET 403 $TXT action_prohibited" \
+	--rule "POST /tgecho/$BOT/sendMessage 404 H:Content-Type=text/html <p>The requested URL /tgecho/$BOT/sendMessage was not found on this server.</p>" \
+	--rule "POST /services/T0/B3/$SLACK_SECRET 403 H:Content-Type=text/html <h1>Forbidden</h1> no POST to /services/T0/B3/$SLACK_SECRET" \
+	--rule "POST /api/webhooks/1/$DISCORD_SECRET 404 H:Content-Type=text/html Not Found: /api/webhooks/1/$DISCORD_SECRET?wait=true" \
 	--rule "POST /hook/demo 500 {\"error\":\"boom\"}" \
 	--rule "POST /hook/demo 200 {}" \
 	--rule "POST /hook/bad 400 {\"error\":\"no\"}"
@@ -38,6 +43,8 @@ printf '%s\n' "$TG_TOKEN" >"$T/tg.token"
 printf '%s\n' "$api/services/T0/B0/$SLACK_SECRET" >"$T/slack.url"
 printf '%s\n' "$api/services/T0/B1/$SLACK_SECRET" >"$T/slack-bad.url"
 printf '%s\n' "$dead/services/T0/B2/$SLACK_SECRET" >"$T/slack-dead.url"
+printf '%s\n' "$api/services/T0/B3/$SLACK_SECRET" >"$T/slack-echo.url"
+printf '%s\n' "$api/api/webhooks/1/$DISCORD_SECRET" >"$T/discord.url"
 printf '%s' "$HOOK_KEY" >"$T/hook.key"
 umask 022
 
@@ -62,9 +69,13 @@ hook() { # NAME
 	tg tgbad "$api/tgbad"
 	tg tgdrop "$api/tgdrop"
 	tg tgdead "$dead"
+	tg tgecho "$api/tgecho"
 	slack slack "$T/slack.url"
 	slack slackbad "$T/slack-bad.url"
 	slack slackdead "$T/slack-dead.url"
+	slack slackecho "$T/slack-echo.url"
+	printf '  discord:\n    publisher: discord\n    url_file: %s\n%s\n' \
+		"$T/discord.url" "$common"
 	hook demo
 	hook bad
 	printf '  alerts:\n    publisher: webhook\n    url: %s/hook/alerts\n' "$api"
@@ -73,7 +84,8 @@ hook() { # NAME
 	fail "config refused: $(cat "$T/out.check")"
 start_smmd
 
-chans=(tg tgbad tgdrop tgdead slack slackbad slackdead demo bad)
+chans=(tg tgbad tgdrop tgdead tgecho slack slackbad slackdead slackecho
+	discord demo bad)
 for c in "${chans[@]}"; do
 	smmctl add -c "$c" --id "s-$c" --link https://example.com/l "secret test on $c" \
 		>"$T/out.add.$c"
@@ -91,6 +103,9 @@ jq_true '.["s-tg/tg"] == "published" and .["s-tgbad/tgbad"] == "failed"
 	and .["s-slack/slack"] == "published"
 	and .["s-slackbad/slackbad"] == "failed"
 	and .["s-slackdead/slackdead"] == "failed"
+	and .["s-tgecho/tgecho"] == "failed"
+	and .["s-slackecho/slackecho"] == "failed"
+	and .["s-discord/discord"] == "failed"
 	and .["s-demo/demo"] == "published" and .["s-bad/bad"] == "failed"' \
 	<<<"$states" || fail "unexpected states: $states"
 
@@ -106,11 +121,17 @@ for c in "${chans[@]}"; do
 done
 grep -q 'chat not found' "$T/out.show.tgbad" || fail "show lacks the reason"
 grep -q 'action_prohibited' "$T/out.show.slackbad" || fail "show lacks the reason"
+# An error page quoting the path is shown, the secret in it scrubbed.
+grep -q 'The requested URL /tgecho/bot\*\*\*/sendMessage' "$T/out.show.tgecho" ||
+	fail "tgecho reason: $(grep -i 'error' "$T/out.show.tgecho")"
+grep -q 'no POST to .*\*\*\*' "$T/out.show.slackecho" ||
+	fail "slackecho reason: $(grep -i 'error' "$T/out.show.slackecho")"
 
 search() {
 	local where=$1 s
 	shift
-	for s in "$TG_TOKEN" "$SLACK_SECRET" "$HOOK_KEY"; do
+	for s in "$TG_TOKEN" "${TG_TOKEN#*:}" "$SLACK_SECRET" "$DISCORD_SECRET" \
+		"$HOOK_KEY"; do
 		if grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null; then
 			fail "$where: a secret (${s:0:12}...) is in $(tr '\n' ' ' <"$T/found")"
 		fi
@@ -124,6 +145,7 @@ db_files() {
 # and the search finds a secret where there is one.
 grep -qF "$BOT/sendMessage" "$SINK_LOG" || fail "the token was never used"
 grep -qF "$SLACK_SECRET" "$SINK_LOG" || fail "the Slack URL was never used"
+grep -qF "$DISCORD_SECRET" "$SINK_LOG" || fail "the Discord URL was never used"
 ! (search "self-test" "$T/tg.token") 2>/dev/null ||
 	fail "the search does not find a secret"
 search "running" "$T/smmd.log" $(db_files) "$T"/out.*
@@ -133,7 +155,7 @@ log "searched: smmd.log, $(db_files | xargs -n1 basename | tr '\n' ' ')and $(ls 
 search "stopped" "$T/smmd.log" $(db_files)
 
 # A secret file others may read is refused, for each kind of key.
-for f in tg.token slack.url hook.key; do
+for f in tg.token slack.url discord.url hook.key; do
 	chmod 0644 "$T/$f"
 	st=0
 	"$SMMD_BIN" --check-config -c "$CFG" >"$T/check.$f" 2>&1 || st=$?
