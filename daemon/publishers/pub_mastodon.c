@@ -61,10 +61,13 @@ static int mastodon_configure(struct conf_ctx *p, struct channel *ch,
 		mc->token_given = 1;
 		if (conf_secret(p, v, key, 1, &mc->token, &mc->token_len) ==
 		            0 &&
-		    strpbrk((char *)mc->token, "\r\n") != NULL)
+		    (strpbrk((char *)mc->token, "\r\n") != NULL ||
+		     mc->token_len > 512))
 			/* Name the file, never its content. */
-			conf_error(p, v,
-			           "'token_file': the token must be one line");
+			conf_error(
+			        p, v,
+			        "'token_file': the token must be one line of "
+			        "at most 512 bytes");
 	} else if (strcmp(key, "visibility") == 0) {
 		const char *s = conf_scalar(v);
 
