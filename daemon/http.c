@@ -33,6 +33,11 @@ struct transfer {
 	char retry_after[64];
 	int has_retry_after;
 	char errbuf[CURL_ERROR_SIZE];
+	/*
+	 * The address guard's refusal. Not in errbuf: curl writes its own
+	 * "Failed to connect" there afterwards, and the reason would be lost.
+	 */
+	char refused[128];
 	struct transfer *prev, *next;
 };
 
@@ -235,7 +240,7 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
 	char why[64];
 
 	if (t->req.guard && !addrguard_public(&addr->addr, why, sizeof(why))) {
-		snprintf(t->errbuf, sizeof(t->errbuf),
+		snprintf(t->refused, sizeof(t->refused),
 		         "refused to connect: the media URL resolves to a %s",
 		         why);
 		return CURL_SOCKET_BAD;
@@ -329,6 +334,7 @@ static struct transfer *transfer_get(struct http *h)
 	t->body_over = 0;
 	t->has_retry_after = 0;
 	t->errbuf[0] = '\0';
+	t->refused[0] = '\0';
 	return t;
 }
 
@@ -372,6 +378,8 @@ static void finish(struct http *h, struct transfer *t, CURLcode code)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res.status);
 	else if (t->body_over)
 		res.error = "the response is larger than allowed";
+	else if (t->refused[0])
+		res.error = t->refused;
 	else
 		res.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
 	{
