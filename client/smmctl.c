@@ -1187,6 +1187,52 @@ static int ctl_cmd_resolve(struct ctl *c, const struct ctl_command *cmd,
 	return 0;
 }
 
+static int ctl_parse_flags(struct ctl *c, const struct ctl_command *cmd,
+                           int argc, char **argv, int *json);
+
+/* reload: re-read smmd.yaml and the calendar; print what changed. */
+static int ctl_cmd_reload(struct ctl *c, const struct ctl_command *cmd,
+                          int argc, char **argv)
+{
+	json_t *args, *result = NULL, *cal;
+	int json = 0, r;
+
+	if ((r = ctl_parse_flags(c, cmd, argc, argv, &json)) != 0)
+		return r == -1 ? 0 : r;
+	if ((args = json_object()) == NULL) {
+		ctl_warnx("out of memory");
+		return EX_OSERR;
+	}
+	r = ctl_request(c, "reload", args, &result);
+	json_decref(args);
+	if (r != 0)
+		return r;
+	if (json) {
+		r = ctl_print_json(result);
+		json_decref(result);
+		return r;
+	}
+	printf("reloaded %s (%lld channels)\n", ctl_str(result, "config"),
+	       (long long)json_integer_value(
+	               json_object_get(result, "channels")));
+	cal = json_object_get(result, "calendar");
+	if (json_is_object(cal))
+		printf("calendar: %lld added, %lld updated, %lld cancelled, "
+		       "%lld unchanged, %lld missed\n",
+		       (long long)json_integer_value(
+		               json_object_get(cal, "added")),
+		       (long long)json_integer_value(
+		               json_object_get(cal, "updated")),
+		       (long long)json_integer_value(
+		               json_object_get(cal, "cancelled")),
+		       (long long)json_integer_value(
+		               json_object_get(cal, "unchanged")),
+		       (long long)json_integer_value(
+		               json_object_get(cal, "missed")));
+	json_decref(result);
+	return 0;
+}
+
 /* "in 2m", "3s ago": how far an instant is from now, to the second. */
 static const char *ctl_relative(int64_t ms, int64_t now, char *buf, size_t len)
 {
@@ -1241,8 +1287,12 @@ static void ctl_print_status(const json_t *r)
 }
 
 /* status: the daemon's health in a few lines. */
-static int ctl_cmd_status(struct ctl *c, const struct ctl_command *cmd,
-                          int argc, char **argv)
+/*
+ * Parse "[--json]" and no other argument (status, reload). Returns 0, -1
+ * when --help was printed, or an exit code.
+ */
+static int ctl_parse_flags(struct ctl *c, const struct ctl_command *cmd,
+                           int argc, char **argv, int *json)
 {
 	enum { OPT_JSON = 256 };
 	static const struct option longopts[] = {
@@ -1251,28 +1301,40 @@ static int ctl_cmd_status(struct ctl *c, const struct ctl_command *cmd,
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	json_t *args, *result = NULL;
-	int ch, json = 0, r;
+	int ch;
 
 	ctl_getopt_reset();
 	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_JSON:
-			json = 1;
+			*json = 1;
 			break;
 		case 's':
 			c->socket_path = optarg;
 			break;
 		case 'h':
-			return ctl_command_help(cmd);
+			ctl_command_help(cmd);
+			return -1;
 		default:
 			return ctl_bad_option(cmd, ch, optopt, argv);
 		}
 	}
 	if (optind != argc) {
-		ctl_warnx("status: unexpected argument '%s'", argv[optind]);
+		ctl_warnx("%s: unexpected argument '%s'", cmd->name,
+		          argv[optind]);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+static int ctl_cmd_status(struct ctl *c, const struct ctl_command *cmd,
+                          int argc, char **argv)
+{
+	json_t *args, *result = NULL;
+	int json = 0, r;
+
+	if ((r = ctl_parse_flags(c, cmd, argc, argv, &json)) != 0)
+		return r == -1 ? 0 : r;
 	if ((args = json_object()) == NULL) {
 		ctl_warnx("out of memory");
 		return EX_OSERR;
@@ -1381,6 +1443,16 @@ static const struct ctl_command ctl_commands[] = {
                         "  --failed     it did not go out and must not be "
                         "retried\n",
                 .run = ctl_cmd_resolve,
+        },
+        {
+                .name = "reload",
+                .usage = "[--json]",
+                .help = "re-read smmd.yaml and the calendar; print what changed",
+                .options =
+                        "  --json  print smmd's reply as JSON\n"
+                        "  A file with errors changes nothing: every error is printed\n"
+                        "  as FILE:LINE:COLUMN: message and the schedule keeps running.\n",
+                .run = ctl_cmd_reload,
         },
         {
                 .name = "status",

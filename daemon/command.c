@@ -13,6 +13,7 @@
 #include "log.h"
 #include "postid.h"
 #include "proto.h"
+#include "reload.h"
 #include "sched.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -27,6 +28,7 @@
 
 struct cmd_ctx {
 	struct smmd *d;
+	struct cmd_later *later;
 	const json_t *args;
 	json_t **result;
 	const char **code;
@@ -478,20 +480,58 @@ static int cmd_status(struct cmd_ctx *x)
 	return 0;
 }
 
+static void reload_done(void *arg, int ok, const json_t *summary,
+                        const json_t *errors)
+{
+	struct cmd_later *later = arg;
+	char msg[8192] = "";
+	size_t i, n = 0;
+	json_t *v;
+
+	if (ok) {
+		later->finish(later, json_deep_copy(summary), NULL, NULL);
+		return;
+	}
+	/* Every error, one per line, as --check-config prints them. */
+	json_array_foreach(errors, i, v)
+	{
+		int w = snprintf(msg + n, sizeof(msg) - n, "%s%s",
+		                 n ? "\n" : "", json_string_value(v));
+
+		if (w < 0 || (size_t)w >= sizeof(msg) - n)
+			break;
+		n += (size_t)w;
+	}
+	later->finish(later, NULL, SMM_ERR_INVALID_ARGUMENT,
+	              msg[0] ? msg : "the reload failed");
+}
+
+/* Re-read smmd.yaml and the calendar; answer with what changed. */
+static int cmd_reload(struct cmd_ctx *x)
+{
+	if (x->d->stopping)
+		return fail(x, SMM_ERR_SHUTTING_DOWN, "smmd is shutting down");
+	if (reload_start(x->d, "asked by smmctl", reload_done, x->later) < 0)
+		return fail(x, SMM_ERR_INTERNAL, "out of memory");
+	return 1;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct cmd_ctx *);
 } commands[] = {
         {"hello", cmd_hello}, {"add", cmd_add},         {"list", cmd_list},
         {"show", cmd_show},   {"cancel", cmd_cancel},   {"status", cmd_status},
-        {"retry", cmd_retry}, {"resolve", cmd_resolve},
+        {"retry", cmd_retry}, {"resolve", cmd_resolve}, {"reload", cmd_reload},
 };
 
 int command_run(struct smmd *d, const struct proto_request *req,
-                json_t **result, const char **code, char *msg, size_t msglen)
+                json_t **result, const char **code, char *msg, size_t msglen,
+                struct cmd_later *later)
 {
 	struct cmd_ctx x = {
 	        .d = d,
+	        .later = later,
 	        .args = req->args,
 	        .result = result,
 	        .code = code,
@@ -502,8 +542,10 @@ int command_run(struct smmd *d, const struct proto_request *req,
 	*result = NULL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, req->cmd) == 0) {
-			if (commands[i].run(&x) < 0)
-				return -1;
+			int r = commands[i].run(&x);
+
+			if (r != 0)
+				return r;
 			if (*result == NULL)
 				return fail(&x, SMM_ERR_INTERNAL,
 				            "out of memory");
@@ -511,6 +553,6 @@ int command_run(struct smmd *d, const struct proto_request *req,
 		}
 	return fail(&x, SMM_ERR_UNKNOWN_COMMAND,
 	            "unknown command '%.31s' (known: hello, add, list, show, "
-	            "cancel, status, retry, resolve)",
+	            "cancel, status, retry, resolve, reload)",
 	            req->cmd);
 }

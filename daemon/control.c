@@ -172,26 +172,71 @@ static void reply_error(struct client *c, json_int_t id, const char *code,
 	queue_reply(c, line, len, close_after);
 }
 
+/* A reply that comes later (reload): it keeps its client alive. */
+struct later_reply {
+	struct cmd_later base; /* first: a cmd_later* is a later_reply* */
+	struct client *c;
+	json_int_t id;
+};
+
+static void later_finish(struct cmd_later *base, json_t *result,
+                         const char *code, const char *msg)
+{
+	struct later_reply *l = (struct later_reply *)base;
+	struct client *c = l->c;
+	size_t len;
+	char *line;
+
+	if (result) {
+		line = proto_reply_ok(l->id, result, &len);
+		json_decref(result);
+	} else {
+		line = proto_reply_error(l->id, code, msg, &len);
+	}
+	if (c->dead)
+		free(line);
+	else
+		queue_reply(c, line, len, 0);
+	free(l);
+	client_release(c);
+}
+
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct proto_request req;
+	struct later_reply *later;
 	const char *code = NULL;
-	char msg[1024];
+	char msg[8192];
 	json_t *result = NULL;
 	size_t out_len;
 	char *out;
+	int r;
 
 	if (proto_parse_request(line, len, &req, &code, msg, sizeof(msg)) < 0) {
 		reply_error(c, req.id, code, msg, 0);
 		proto_request_clear(&req);
 		return;
 	}
-	if (command_run(c->ctl->d, &req, &result, &code, msg, sizeof(msg)) <
-	    0) {
-		reply_error(c, req.id, code, msg, 0);
+	if ((later = calloc(1, sizeof(*later))) == NULL) {
+		reply_error(c, req.id, SMM_ERR_INTERNAL, "out of memory", 0);
+		proto_request_clear(&req);
+		return;
+	}
+	later->base.finish = later_finish;
+	later->c = c;
+	later->id = req.id;
+	r = command_run(c->ctl->d, &req, &result, &code, msg, sizeof(msg),
+	                &later->base);
+	if (r > 0) {
+		c->refs++; /* released by later_finish */
 	} else {
-		out = proto_reply_ok(req.id, result, &out_len);
-		queue_reply(c, out, out_len, 0);
+		free(later);
+		if (r < 0) {
+			reply_error(c, req.id, code, msg, 0);
+		} else {
+			out = proto_reply_ok(req.id, result, &out_len);
+			queue_reply(c, out, out_len, 0);
+		}
 	}
 	json_decref(result);
 	proto_request_clear(&req);

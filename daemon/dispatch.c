@@ -554,6 +554,12 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	/* Cancelled (or otherwise settled) since it was queued. */
 	if (job->rec.state != DS_SCHEDULED && job->rec.state != DS_RETRY_WAIT)
 		goto drop;
+	/* Moved later by a calendar edit while it waited for a slot. */
+	if (job->rec.state == DS_SCHEDULED &&
+	    job->rec.due_ms > now + PREPARE_LEAD_MS) {
+		dispatch_schedule(d, id, job->rec.due_ms);
+		goto drop;
+	}
 	if ((job->ch = q->ch) == NULL) {
 		snprintf(err, sizeof(err),
 		         "channel '%s' is no longer in the configuration",
@@ -697,6 +703,30 @@ void dispatch_arm(struct smmd *d)
 		fatalx("timer: cannot arm: %s", strerror(-r));
 }
 
+/*
+ * Found due long after its time: smmd was down, the machine slept or the
+ * clock jumped. Later than catch_up, a post is news no more: not sent.
+ */
+static void mark_missed(struct smmd *d, const char *id, int64_t due,
+                        int64_t now)
+{
+	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
+	int r;
+
+	snprintf(why, sizeof(why),
+	         "due at %s, found %s late (smmd not running, or the machine "
+	         "asleep): more than catch_up (%s), not sent",
+	         time_format_rfc3339(due, at),
+	         duration_format(now - due, late, sizeof(late)),
+	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
+	r = store_mark_settled(d->store, id, DS_MISSED, why, now);
+	store_must(r, "a missed delivery", id);
+	if (r == 0)
+		return; /* settled meanwhile (cancelled, ...) */
+	log_warnx("publish: delivery '%s' %s: missed", id, why);
+	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
+}
+
 void dispatch_run_due(void *arg)
 {
 	struct smmd *d = arg;
@@ -711,7 +741,13 @@ void dispatch_run_due(void *arg)
 	/* What is due soon moves to its channel's queue, in due order. */
 	while ((due = sched_pop_due(d->sched, now + PREPARE_LEAD_MS, id,
 	                            sizeof(id))) >= 0) {
-		struct chan_q *q = chan_get(d, channel_of(id));
+		struct chan_q *q;
+
+		if (due < now - d->cfg->catch_up_ms) {
+			mark_missed(d, id, due, now);
+			continue;
+		}
+		q = chan_get(d, channel_of(id));
 
 		if (q == NULL || fifo_push(d->dispatch, q, id, due) < 0) {
 			log_error("sched: out of memory; '%s' retried in 1s",

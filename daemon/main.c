@@ -17,7 +17,9 @@
 
 #include "config.h"
 #include "control.h"
+#include "calwatch.h"
 #include "dispatch.h"
+#include "reload.h"
 #include "http.h"
 #include "log.h"
 #include "sched.h"
@@ -109,6 +111,7 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->flush_check);
 	wallclock_close(d->clock);
 	d->clock = NULL;
+	calwatch_close(d);
 	http_close(d->http, http_closed, NULL);
 }
 
@@ -156,31 +159,11 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 		               (uint64_t)d->cfg->shutdown_grace_ms, 0);
 }
 
+/* SIGHUP: re-read smmd.yaml and the calendar (reload.c logs the outcome). */
 static void reload(struct runtime *rt)
 {
-	struct smmd *d = &rt->d;
-	struct config_errors errs = {0};
-	struct config *cfg;
-
-	if (config_load(d->config_path, &cfg, &errs) < 0) {
-		log_error("config: reload of '%s' failed; keeping the running "
-		          "configuration",
-		          d->config_path);
-		for (size_t i = 0; i < errs.len; i++)
-			log_error("%s", errs.lines[i]);
-		config_errors_clear(&errs);
-		return;
-	}
-	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||
-	    strcmp(cfg->socket_path, d->cfg->socket_path) != 0)
-		log_warnx("config: state_dir and socket changes take effect at "
-		          "the next restart");
-	config_unref(d->cfg);
-	d->cfg = cfg;
-	log_info("config: reloaded '%s': %zu channels", d->config_path,
-	         cfg->nchannels);
-	/* max_in_flight may have grown. */
-	dispatch_reload(d);
+	if (reload_start(&rt->d, "SIGHUP", NULL, NULL) < 0)
+		log_error("reload: cannot start (out of memory)");
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -274,6 +257,8 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("timer: %s", strerror(-r));
 	if (dispatch_load(d) < 0)
 		fatalx("store: cannot load the schedule");
+	reload_calendar_at_start(d);
+	calwatch_update(d);
 	if (control_listen(d, d->cfg->socket_path, &d->control, err,
 	                   sizeof(err)) < 0)
 		fatalx("control: %s", err);
@@ -305,6 +290,7 @@ static int run(struct runtime *rt, int verbose)
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);
+	reload_free(d);
 	http_free(d->http);
 	config_unref(d->cfg);
 	curl_global_cleanup();

@@ -94,6 +94,18 @@ static const char *const migrations[] = {
         "DROP INDEX deliveries_state_due;"
         "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
         "  WHERE state IN ('scheduled', 'retry_wait');",
+
+        /*
+         * 4: the content calendar. A calendar post's channels may each get
+         * their own words (variants): a delivery can carry its own text,
+         * link and media over its post's; hash is what the calendar asked
+         * for last, so a reload finds what changed without comparing text.
+         */
+        "ALTER TABLE deliveries ADD COLUMN text TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN link TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN media TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN hash INTEGER;"
+        "CREATE INDEX posts_source ON posts(source);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -138,8 +150,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
         [ST_DELIVERY_LOAD] =
                 "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
-                "d.due_ms, d.attempts, p.text, p.link, p.campaign, p.media, "
-                "p.source "
+                "d.due_ms, d.attempts, coalesce(d.text, p.text), "
+                "coalesce(d.link, p.link), p.campaign, "
+                "coalesce(d.media, p.media), p.source "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
@@ -452,6 +465,20 @@ void store_close(struct store *s)
 	free(s);
 }
 
+#define WEBHOOK_ID_LEN (POSTID_GEN_LEN + 4)
+
+/* The message id receivers deduplicate on: one per delivery, for life. */
+static int new_webhook_id(int64_t now_ms, char out[WEBHOOK_ID_LEN])
+{
+	uint64_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -1;
+	memcpy(out, "msg_", 4);
+	postid_generate(now_ms, rnd, out + 4);
+	return 0;
+}
+
 int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
 {
 	sqlite3_stmt *st;
@@ -485,15 +512,11 @@ int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
 		return r;
 
 	for (size_t i = 0; i < p->nchannels; i++) {
-		char id[POSTID_MAX * 2 + 2], msg_id[POSTID_GEN_LEN + 4];
-		uint64_t rnd;
+		char id[POSTID_MAX * 2 + 2], msg_id[WEBHOOK_ID_LEN];
 
 		snprintf(id, sizeof(id), "%s/%s", p->id, p->channels[i]);
-		/* The message id receivers deduplicate on: one per delivery. */
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		if (new_webhook_id(now_ms, msg_id) < 0)
 			return -EIO;
-		memcpy(msg_id, "msg_", 4);
-		postid_generate(now_ms, rnd, msg_id + 4);
 		st = stmt(s, ST_DELIVERY_INSERT);
 		bind_text(st, 1, id);
 		bind_text(st, 2, p->id);
@@ -905,9 +928,10 @@ static json_t *text_summary(const char *text)
 	return json_string(buf);
 }
 
-#define DELIVERY_COLUMNS                                                 \
-	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, "    \
-	"d.updated_ms, d.next_ms, d.last_status, d.last_error, p.text, " \
+#define DELIVERY_COLUMNS                                              \
+	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, " \
+	"d.updated_ms, d.next_ms, d.last_status, d.last_error, "      \
+	"coalesce(d.text, p.text), "                                  \
 	"d.webhook_id, d.remote_id, d.remote_url "
 
 static json_t *delivery_json(sqlite3_stmt *st)
@@ -1061,4 +1085,148 @@ int store_counts(struct store *s, int64_t counts[DS_COUNT])
 	}
 	sqlite3_reset(st);
 	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Run one prepared-on-the-fly statement with the given text/int binds. */
+static int exec_sql(struct store *s, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+int store_calendar_rows(struct store *s,
+                        void (*fn)(void *arg, const struct cal_row *),
+                        void *arg)
+{
+	static const char sql[] =
+	        "SELECT d.id, d.state, d.due_ms, d.hash, "
+	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "' "
+	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+	        "WHERE p.source = 'calendar'";
+	sqlite3_stmt *st;
+	int r;
+
+	if (exec_sql(s, sql, &st) < 0)
+		return -EIO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cal_row row = {
+		        .id = (const char *)sqlite3_column_text(st, 0),
+		        .state = delivery_state_parse(
+		                (const char *)sqlite3_column_text(st, 1)),
+		        .due_ms = sqlite3_column_int64(st, 2),
+		        .hash = (uint64_t)sqlite3_column_int64(st, 3),
+		        .removed = sqlite3_column_int(st, 4),
+		};
+		fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void bind_json(sqlite3_stmt *st, int i, const json_t *v, char **keep)
+{
+	*keep = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	bind_text(st, i, *keep);
+}
+
+int store_calendar_put(struct store *s, const struct cal_put *p, int add,
+                       int reschedule, int64_t now_ms)
+{
+	static const char sql_post[] =
+	        "INSERT INTO posts (id, source, text, link, campaign, media, "
+	        "created_ms) VALUES (?1, 'calendar', ?2, ?3, ?4, ?5, ?6) "
+	        "ON CONFLICT(id) DO UPDATE SET text = excluded.text, "
+	        "link = excluded.link, campaign = excluded.campaign, "
+	        "media = excluded.media WHERE source = 'calendar'";
+	static const char sql_add[] =
+	        "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
+	        "state, due_ms, updated_ms, text, link, media, hash, "
+	        "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	        "?11, ?12)";
+	static const char sql_update[] =
+	        "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
+	        "media = ?5, hash = ?6, updated_ms = ?7, "
+	        "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
+	        "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
+	        "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
+	        "WHERE id = ?1";
+	sqlite3_stmt *st = NULL;
+	char *media = NULL, *dmedia = NULL, msg_id[WEBHOOK_ID_LEN];
+	int r = -EIO;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
+	if (exec_sql(s, sql_post, &st) < 0)
+		goto out;
+	bind_text(st, 1, p->post_id);
+	bind_text(st, 2, p->base_text);
+	bind_text(st, 3, p->base_link);
+	bind_text(st, 4, p->campaign);
+	bind_json(st, 5, p->base_media, &media);
+	sqlite3_bind_int64(st, 6, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec_sql(s, add ? sql_add : sql_update, &st) < 0)
+		goto out;
+	if (add) {
+		if (new_webhook_id(now_ms, msg_id) < 0)
+			goto out;
+		bind_text(st, 1, p->id);
+		bind_text(st, 2, p->post_id);
+		bind_text(st, 3, p->channel);
+		bind_text(st, 4, msg_id);
+		bind_text(st, 5, delivery_state_name(p->state));
+		sqlite3_bind_int64(st, 6, p->due_ms);
+		sqlite3_bind_int64(st, 7, now_ms);
+		bind_text(st, 8, p->text);
+		bind_text(st, 9, p->link);
+		bind_json(st, 10, p->media, &dmedia);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)p->hash);
+		bind_text(st, 12, p->reason);
+	} else {
+		bind_text(st, 1, p->id);
+		sqlite3_bind_int64(st, 2, p->due_ms);
+		bind_text(st, 3, p->text);
+		bind_text(st, 4, p->link);
+		bind_json(st, 5, p->media, &dmedia);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)p->hash);
+		sqlite3_bind_int64(st, 7, now_ms);
+		sqlite3_bind_int(st, 8, reschedule);
+		bind_text(st, 9, delivery_state_name(p->state));
+		bind_text(st, 10, p->reason);
+	}
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+out:
+	sqlite3_finalize(st);
+	free(media);
+	free(dmedia);
+	return r;
+}
+
+int store_mark_settled(struct store *s, const char *id,
+                       enum delivery_state state, const char *reason,
+                       int64_t now_ms)
+{
+	static const char sql[] =
+	        "UPDATE deliveries SET state = ?2, last_error = ?3, "
+	        "next_ms = NULL, updated_ms = ?4 WHERE id = ?1 AND "
+	        "state IN ('scheduled', 'retry_wait')";
+	sqlite3_stmt *st;
+	int r;
+
+	if (begin(s, DURABLE) < 0 || exec_sql(s, sql, &st) < 0)
+		return -EIO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, delivery_state_name(state));
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, now_ms);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return sqlite3_changes(s->db) > 0;
 }

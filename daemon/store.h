@@ -148,4 +148,54 @@ int store_list(struct store *, int state /* -1: all */, unsigned limit,
 int store_show(struct store *, const char *id, json_t **out);
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
 
+/* The calendar's side of the store (see calsync.c). */
+
+/* Why a calendar delivery was cancelled: it may come back. */
+#define CAL_REMOVED "removed from the calendar"
+
+/* A calendar delivery as stored, for a reload's diff. Borrowed strings. */
+struct cal_row {
+	const char *id;
+	int state; /* enum delivery_state, -1 if unknown */
+	int64_t due_ms;
+	uint64_t hash;
+	int removed; /* cancelled because the calendar dropped it */
+};
+int store_calendar_rows(struct store *,
+                        void (*fn)(void *arg, const struct cal_row *),
+                        void *arg);
+
+/* What the calendar asks for one delivery. Borrowed. */
+struct cal_put {
+	const char *id;
+	const char *post_id;
+	const char *channel;
+	const char *base_text; /* the post's own */
+	const char *base_link;
+	const json_t *base_media;
+	const char *campaign;
+	const char *text; /* what this channel gets (variant applied) */
+	const char *link;
+	const json_t *media;
+	int64_t due_ms;
+	uint64_t hash;
+	enum delivery_state state; /* DS_SCHEDULED, or DS_MISSED */
+	const char *reason;        /* last_error, for DS_MISSED */
+};
+/*
+ * add: a new delivery (and its post, created or refreshed). Otherwise
+ * refresh what it says; reschedule also sets its state to p->state (a
+ * changed time, or a delivery the calendar had dropped and brings back).
+ */
+int store_calendar_put(struct store *, const struct cal_put *, int add,
+                       int reschedule, int64_t now_ms);
+/*
+ * Settle a delivery that is still waiting: cancelled (with CAL_REMOVED),
+ * missed, ... Returns 1 if it changed, 0 if it was no longer waiting,
+ * -EIO.
+ */
+int store_mark_settled(struct store *, const char *id,
+                       enum delivery_state state, const char *reason,
+                       int64_t now_ms);
+
 #endif

@@ -1,0 +1,35 @@
+/*
+ * Bring the store in line with the calendar, by id: new deliveries are
+ * scheduled, changed ones updated while they still wait, those the
+ * calendar dropped are cancelled. Published, publishing, failed, unknown
+ * and missed deliveries are history: a reload never touches them, so
+ * nothing is posted twice because the file changed. Ad-hoc posts (smmctl
+ * add) are not the calendar's and are never touched.
+ */
+#ifndef SMMD_CALSYNC_H
+#define SMMD_CALSYNC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct calendar;
+struct smmd;
+
+struct calsync_summary {
+	unsigned added;
+	unsigned updated;
+	unsigned cancelled;
+	unsigned unchanged;
+	unsigned missed; /* new, but already past the catch-up window */
+};
+
+/*
+ * Expand cal over [now - catch_up, now + horizon) and apply the difference
+ * to the store and the schedule. Returns 0, or a negative errno if the
+ * store failed (nothing after the failure was applied).
+ */
+int calsync_apply(struct smmd *, const struct calendar *cal, int64_t now_ms,
+                  struct calsync_summary *out);
+json_t *calsync_summary_json(const struct calsync_summary *);
+
+#endif

@@ -1,0 +1,237 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "calsync.h"
+#include "calwatch.h"
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+#include "reload.h"
+#include "smmd.h"
+#include "store.h"
+#include "wallclock.h"
+
+struct waiter {
+	reload_done_cb done;
+	void *arg;
+	struct waiter *next;
+};
+
+/* One reload: parsed off the loop, applied on it. */
+struct reload {
+	uv_work_t work;
+	struct smmd *d;
+	char *config_path;
+	struct config *cfg; /* parsed in the worker */
+	struct calendar *cal;
+	struct config_errors errs;
+	struct waiter *waiters; /* told when this one is applied */
+};
+
+/* The reload under way and whether another was asked for meanwhile. */
+struct reloads {
+	struct reload *running;
+	struct waiter *next_waiters;
+	int again;
+	const char *again_why;
+};
+
+static struct reloads *reloads(struct smmd *d)
+{
+	if (d->reloads == NULL)
+		d->reloads = calloc(1, sizeof(struct reloads));
+	return d->reloads;
+}
+
+static json_t *errors_json(const struct config_errors *errs)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < errs->len; i++)
+		json_array_append_new(arr, json_string(errs->lines[i]));
+	return arr;
+}
+
+static void parse(uv_work_t *w)
+{
+	struct reload *r = w->data;
+
+	/* Pure code only: nothing here may touch the loop or the store. */
+	if (config_load(r->config_path, &r->cfg, &r->errs) < 0)
+		return;
+	if (r->cfg->calendar &&
+	    calendar_load(r->cfg->calendar, r->cfg, &r->cal, &r->errs) < 0) {
+		config_unref(r->cfg);
+		r->cfg = NULL;
+	}
+}
+
+static void tell(struct waiter *w, int ok, const json_t *summary,
+                 const json_t *errors)
+{
+	while (w) {
+		struct waiter *next = w->next;
+
+		w->done(w->arg, ok, summary, errors);
+		free(w);
+		w = next;
+	}
+}
+
+static int start(struct smmd *d, const char *why);
+
+/* On the loop: swap in the new configuration and sync the calendar. */
+static void apply(uv_work_t *w, int status)
+{
+	struct reload *r = w->data;
+	struct smmd *d = r->d;
+	struct reloads *rs = reloads(d);
+	json_t *summary = NULL, *errors = NULL;
+	struct calsync_summary sum = {0};
+	int ok = 0;
+
+	rs->running = NULL;
+	if (status < 0 || r->cfg == NULL) {
+		errors = errors_json(&r->errs);
+		if (status < 0)
+			json_array_append_new(errors,
+			                      json_string(uv_strerror(status)));
+		log_error("reload: '%s' has errors; the running configuration "
+		          "and schedule stay",
+		          r->config_path);
+		for (size_t i = 0; i < r->errs.len; i++)
+			log_error("%s", r->errs.lines[i]);
+	} else if (d->stopping) {
+		errors = json_pack("[s]", "smmd is shutting down");
+	} else {
+		if (strcmp(r->cfg->state_dir, d->cfg->state_dir) != 0 ||
+		    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0)
+			log_warnx("reload: state_dir and socket changes take "
+			          "effect at the next restart");
+		config_unref(d->cfg);
+		d->cfg = r->cfg;
+		r->cfg = NULL;
+		dispatch_reload(d);
+		calwatch_update(d);
+		ok = 1;
+		if (r->cal &&
+		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0)
+			fatalx("store: cannot record the calendar's changes");
+		summary = json_pack(
+		        "{s:s, s:i, s:o}", "config", d->config_path, "channels",
+		        (int)d->cfg->nchannels, "calendar",
+		        r->cal ? calsync_summary_json(&sum) : json_null());
+		if (r->cal)
+			log_info("reload: calendar '%s': %u added, %u "
+			         "updated, %u cancelled, %u unchanged, %u "
+			         "missed",
+			         d->cfg->calendar, sum.added, sum.updated,
+			         sum.cancelled, sum.unchanged, sum.missed);
+		else
+			log_info("reload: '%s' applied (no calendar)",
+			         d->config_path);
+	}
+	tell(r->waiters, ok, summary, errors);
+	json_decref(summary);
+	json_decref(errors);
+	config_unref(r->cfg);
+	calendar_free(r->cal);
+	config_errors_clear(&r->errs);
+	free(r->config_path);
+	free(r);
+	/* Asked again while this one ran: the files may have moved on. */
+	if (rs->again && !d->stopping) {
+		rs->again = 0;
+		if (start(d, rs->again_why) < 0)
+			tell(rs->next_waiters, 0, NULL, NULL);
+	}
+}
+
+static int start(struct smmd *d, const char *why)
+{
+	struct reloads *rs = reloads(d);
+	struct reload *r;
+	int e;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->config_path = strdup(d->config_path)) == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->d = d;
+	r->work.data = r;
+	r->waiters = rs->next_waiters;
+	rs->next_waiters = NULL;
+	log_info("reload: %s", why);
+	if ((e = uv_queue_work(d->loop, &r->work, parse, apply)) < 0) {
+		rs->next_waiters = r->waiters;
+		free(r->config_path);
+		free(r);
+		return e;
+	}
+	rs->running = r;
+	return 0;
+}
+
+int reload_start(struct smmd *d, const char *why, reload_done_cb done,
+                 void *arg)
+{
+	struct reloads *rs = reloads(d);
+	struct waiter *w = NULL;
+
+	if (rs == NULL || (done && (w = calloc(1, sizeof(*w))) == NULL))
+		return -ENOMEM;
+	if (done) {
+		w->done = done;
+		w->arg = arg;
+		w->next = rs->next_waiters;
+		rs->next_waiters = w;
+	}
+	/* One at a time: the files are read again once this one is done. */
+	if (rs->running) {
+		rs->again = 1;
+		rs->again_why = why;
+		return 0;
+	}
+	return start(d, why);
+}
+
+void reload_calendar_at_start(struct smmd *d)
+{
+	struct config_errors errs = {0};
+	struct calendar *cal;
+	struct calsync_summary sum;
+
+	if (d->cfg->calendar == NULL)
+		return;
+	if (calendar_load(d->cfg->calendar, d->cfg, &cal, &errs) < 0) {
+		log_error("calendar: '%s' has errors; the stored schedule runs "
+		          "as it is until they are fixed",
+		          d->cfg->calendar);
+		for (size_t i = 0; i < errs.len; i++)
+			log_error("%s", errs.lines[i]);
+		config_errors_clear(&errs);
+		return;
+	}
+	if (calsync_apply(d, cal, wallclock_now_ms(), &sum) < 0)
+		fatalx("store: cannot record the calendar");
+	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "
+	         "unchanged, %u missed",
+	         d->cfg->calendar, sum.added, sum.updated, sum.cancelled,
+	         sum.unchanged, sum.missed);
+	calendar_free(cal);
+}
+
+void reload_free(struct smmd *d)
+{
+	struct reloads *rs = d->reloads;
+
+	if (rs == NULL)
+		return;
+	/* A reload still running holds its own memory; uv_run waited. */
+	tell(rs->next_waiters, 0, NULL, NULL);
+	free(rs);
+	d->reloads = NULL;
+}
