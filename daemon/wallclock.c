@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "wallclock.h"
 
 struct wallclock {
@@ -31,9 +32,13 @@ static void on_readable(uv_poll_t *poll, int status, int events)
 	 * ECANCELED: the clock was stepped. Either way, let the caller look
 	 * at what is due now and re-arm.
 	 */
-	if (read(wc->fd, &expirations, sizeof(expirations)) < 0 &&
-	    errno == EAGAIN)
-		return;
+	if (read(wc->fd, &expirations, sizeof(expirations)) < 0) {
+		if (errno == EAGAIN)
+			return;
+		if (errno == ECANCELED)
+			log_info("clock: the system clock was set; "
+			         "re-evaluating the schedule");
+	}
 	wc->fire(wc->arg);
 }
 
