@@ -24,6 +24,7 @@ curl
 wrk
 ca-certificates
 procps
+libsystemd-dev
 "
 
 missing=""

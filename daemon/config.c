@@ -537,6 +537,15 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		    (cfg->horizon_ms < 3600 * 1000 ||
 		     cfg->horizon_ms > 366LL * 24 * 3600 * 1000))
 			conf_error(p, v, "'horizon' must be from 1h to 366d");
+	} else if (strcmp(key, "log_format") == 0) {
+		if (want_scalar(p, v, key, &s) < 0)
+			return;
+		if (strcmp(s, "text") != 0 && strcmp(s, "json") != 0)
+			conf_error(
+			        p, v,
+			        "'log_format' must be text or json, not '%s'",
+			        s);
+		cfg->log_json = strcmp(s, "json") == 0;
 	} else if (strcmp(key, "channels") == 0) {
 		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
 	} else {
@@ -544,7 +553,7 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		           "unknown key '%s' (known: state_dir, socket, "
 		           "control_group, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
-		           "catch_up, horizon, channels)",
+		           "catch_up, horizon, log_format, channels)",
 		           key);
 	}
 }

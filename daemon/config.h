@@ -46,6 +46,7 @@ struct config {
 	char *calendar;      /* a file or folder of *.yaml; NULL: none */
 	int64_t catch_up_ms; /* still post this late after downtime */
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
+	int log_json;        /* log_format: json */
 	struct channel *channels;
 	size_t nchannels;
 };

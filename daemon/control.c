@@ -42,7 +42,8 @@ struct client {
 struct control {
 	struct smmd *d;
 	uv_pipe_t server;
-	char *path;
+	char *path; /* what we bound and unlink; NULL when systemd bound it */
+	char *name; /* the socket's path, for messages */
 	struct client *clients;
 	size_t nclients;
 	int closing;
@@ -440,6 +441,34 @@ static int make_parent_dir(const char *path, char *err, size_t errlen)
 	return r;
 }
 
+static struct control *control_new(struct smmd *d, const char *name)
+{
+	struct control *ctl;
+
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->name = strdup(name)) == NULL) {
+		free(ctl);
+		return NULL;
+	}
+	ctl->d = d;
+	uv_pipe_init(d->loop, &ctl->server, 0);
+	ctl->server.data = ctl;
+	return ctl;
+}
+
+/* Give the socket to control_group, unless it has that group already. */
+static void give_to_group(const struct config *cfg, const char *path)
+{
+	struct stat st;
+
+	if (cfg->control_group == NULL ||
+	    (stat(path, &st) == 0 && st.st_gid == cfg->control_gid))
+		return;
+	if (chown(path, (uid_t)-1, cfg->control_gid) < 0)
+		log_warn("control: cannot give '%s' to group '%s'", path,
+		         cfg->control_group);
+}
+
 int control_listen(struct smmd *d, const char *path, struct control **out,
                    char *err, size_t errlen)
 {
@@ -450,25 +479,19 @@ int control_listen(struct smmd *d, const char *path, struct control **out,
 	if (make_parent_dir(path, err, errlen) < 0 ||
 	    clear_stale_socket(path, err, errlen) < 0)
 		return -1;
-	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	if ((ctl = control_new(d, path)) == NULL ||
 	    (ctl->path = strdup(path)) == NULL) {
-		free(ctl);
+		control_close(ctl);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	ctl->d = d;
-	uv_pipe_init(d->loop, &ctl->server, 0);
-	ctl->server.data = ctl;
 	/* Never world-accessible, not even for the instant before chmod. */
 	old = umask(0117);
 	r = uv_pipe_bind(&ctl->server, path);
 	umask(old);
 	if (r < 0)
 		goto bad;
-	if (d->cfg->control_group &&
-	    chown(path, (uid_t)-1, d->cfg->control_gid) < 0)
-		log_warn("control: cannot give '%s' to group '%s'", path,
-		         d->cfg->control_group);
+	give_to_group(d->cfg, path);
 	if ((r = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection)) < 0)
 		goto bad;
 	*out = ctl;
@@ -480,11 +503,48 @@ bad:
 	return -1;
 }
 
+int control_adopt(struct smmd *d, int fd, struct control **out, char *err,
+                  size_t errlen)
+{
+	struct control *ctl;
+	char name[256];
+	size_t len = sizeof(name);
+	int r;
+
+	if ((ctl = control_new(d, "(socket from systemd)")) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((r = uv_pipe_open(&ctl->server, fd)) < 0) {
+		close(fd);
+		goto bad;
+	}
+	if (uv_pipe_getsockname(&ctl->server, name, &len) == 0 && len > 0) {
+		free(ctl->name);
+		if ((ctl->name = strndup(name, len)) == NULL) {
+			r = UV_ENOMEM;
+			goto bad;
+		}
+	}
+	/* listen() again on a listening socket only sets the backlog. */
+	if ((r = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection)) < 0)
+		goto bad;
+	*out = ctl;
+	return 0;
+bad:
+	snprintf(err, errlen, "cannot use the socket systemd passed: %s",
+	         uv_strerror(r));
+	control_close(ctl);
+	return -1;
+}
+
 static void server_closed(uv_handle_t *h)
 {
 	struct control *ctl = h->data;
 
 	free(ctl->path);
+	free(ctl->name);
 	free(ctl);
 }
 
@@ -495,7 +555,9 @@ void control_close(struct control *ctl)
 	while (ctl->clients)
 		client_close(ctl->clients);
 	ctl->closing = 1;
-	unlink(ctl->path);
+	/* A socket systemd bound is systemd's: it stays for the next start. */
+	if (ctl->path != NULL)
+		unlink(ctl->path);
 	/* The handle is embedded: ctl is freed by the close callback. */
 	uv_close((uv_handle_t *)&ctl->server, server_closed);
 }
@@ -503,4 +565,9 @@ void control_close(struct control *ctl)
 size_t control_clients(const struct control *ctl)
 {
 	return ctl->nclients;
+}
+
+const char *control_name(const struct control *ctl)
+{
+	return ctl->name;
 }

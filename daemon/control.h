@@ -15,8 +15,19 @@ struct control;
 /* Bind path (refusing if a live smmd answers there). 0 or -1 with err. */
 int control_listen(struct smmd *, const char *path, struct control **out,
                    char *err, size_t errlen);
-/* Stop accepting, drop every client, unlink the socket; frees itself. */
+/*
+ * Take over fd, a listening socket the service manager bound (socket
+ * activation). Closes fd on failure. 0 or -1 with err.
+ */
+int control_adopt(struct smmd *, int fd, struct control **out, char *err,
+                  size_t errlen);
+/*
+ * Stop accepting, drop every client, unlink the socket (unless adopted);
+ * frees itself. Accepts NULL.
+ */
 void control_close(struct control *);
 size_t control_clients(const struct control *);
+/* The socket's path, for messages. */
+const char *control_name(const struct control *);
 
 #endif

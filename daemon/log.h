@@ -1,9 +1,11 @@
 /*
  * Logging in the OpenBSD shape. One line per event:
  *   2026-11-22T10:00:00.123Z info publish: post 'p1' channel 'demo' ...
- * to stderr (buffered, flushed once per loop turn by log_flush) or to syslog
- * when smmd runs detached. Library-ish code returns errors; the caller that
- * decides what to do logs them, once.
+ * to stderr (buffered, flushed once per loop turn by log_flush), to syslog
+ * when smmd runs detached, or straight to the journal, with fields, when
+ * stderr is the journal (see service.h). log_format json makes each event
+ * one JSON object instead, for log shippers. Library-ish code returns
+ * errors; the caller that decides what to do logs them, once.
  */
 #ifndef SMMD_LOG_H
 #define SMMD_LOG_H
@@ -17,9 +19,16 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
+enum log_format {
+	LOG_FORMAT_TEXT, /* "TIME LEVEL message key=value..." */
+	LOG_FORMAT_JSON, /* {"time":...,"level":...,"message":...} */
+};
+
 /* to_syslog: after daemonizing; verbose: include debug messages. */
 void log_init(int to_syslog, int verbose);
 void log_set_verbose(int verbose);
+/* Kept across log_init(); the configuration's log_format. */
+void log_set_format(enum log_format);
 /* Write what is buffered; called at the end of every loop turn. */
 void log_flush(void);
 
@@ -32,7 +41,9 @@ void log_msg(enum log_level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /*
  * One delivery attempt's result: a log line with every field an operator
- * greps for, and (where a structured sink exists) the same as fields.
+ * greps for, and the same as fields: key=value after the sentence in text,
+ * members in JSON, journal fields (POST_ID, CHANNEL, HTTP_STATUS, ATTEMPT,
+ * LATENCY_MS, OUTCOME) in the journal.
  */
 struct delivery_log {
 	const char *post_id;

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "sched.h"
+#include "service.h"
 #include "smmd.h"
 #include "store.h"
 #include "wallclock.h"
@@ -35,8 +36,11 @@ struct runtime {
 	uv_prepare_t flush_prepare;
 	uv_check_t flush_check;
 	uv_timer_t grace;
-	int ready_fd; /* to the waiting parent, when detached */
+	uv_timer_t keepalive; /* the watchdog and STATUS= for systemd */
+	int ready_fd;         /* to the waiting parent, when detached */
 	int shut_down;
+	int watchdog;      /* systemd expects WATCHDOG=1 from us */
+	int notify_failed; /* told the log once that systemd isn't hearing us */
 };
 
 static void usage(FILE *out)
@@ -51,7 +55,8 @@ static void usage(FILE *out)
 	        "\n"
 	        "  -c, --config FILE   configuration (default %s)\n"
 	        "  -f, --foreground    stay in the foreground and log to stderr\n"
-	        "                      (otherwise detach once ready and log to syslog)\n"
+	        "                      (otherwise detach once ready and log to\n"
+	        "                      syslog); use it under systemd (Type=notify)\n"
 	        "  -n, --check-config  validate the configuration, print every\n"
 	        "                      error as FILE:LINE:COLUMN: message, and exit\n"
 	        "                      0 (valid) or 1\n"
@@ -60,7 +65,8 @@ static void usage(FILE *out)
 	        "  -h, --help          print this help and exit\n"
 	        "\n"
 	        "Signals: SIGTERM/SIGINT stop (in-flight requests get shutdown_grace\n"
-	        "to finish), SIGHUP reloads the configuration.\n",
+	        "to finish), SIGHUP reloads the configuration.\n"
+	        "See smmd(8) and smmd.yaml(5).\n",
 	        CONFIG_DEFAULT_PATH);
 }
 
@@ -95,6 +101,70 @@ static void http_closed(void *arg)
 	(void)arg;
 }
 
+/*
+ * Tell systemd something (r: what service_notify_* returned). Failing to
+ * reach it is worth one warning, not one every watchdog tick.
+ */
+static void notified(struct runtime *rt, int r, const char *what)
+{
+	if (r < 0 && !rt->notify_failed) {
+		rt->notify_failed = 1;
+		log_warnx("systemd: cannot send %s: %s", what, strerror(-r));
+	}
+}
+
+/* STATUS= for "systemctl status": what is queued and what is moving. */
+static const char *status_line(struct runtime *rt, char *buf, size_t len)
+{
+	int64_t counts[DS_COUNT];
+
+	if (store_counts(rt->d.store, counts) < 0)
+		snprintf(buf, len, "%zu in flight (counts unavailable)",
+		         rt->d.in_flight);
+	else
+		snprintf(buf, len,
+		         "%lld scheduled, %lld retrying, %zu in flight",
+		         (long long)counts[DS_SCHEDULED],
+		         (long long)counts[DS_RETRY_WAIT], rt->d.in_flight);
+	return buf;
+}
+
+/*
+ * From the loop itself, so a stalled loop stops the keep-alives and
+ * systemd restarts smmd; STATUS= rides along, cheap at this pace.
+ */
+static void on_keepalive(uv_timer_t *t)
+{
+	struct runtime *rt = t->data;
+	char status[128];
+
+	status_line(rt, status, sizeof(status));
+	if (rt->watchdog)
+		notified(rt, service_notify_watchdog(status), "WATCHDOG=1");
+	else
+		notified(rt, service_notify_status(status), "STATUS=");
+}
+
+/* With no watchdog, STATUS= is refreshed this often. */
+#define STATUS_INTERVAL_MS 10000
+
+static void start_keepalive(struct runtime *rt)
+{
+	uint64_t ms = service_watchdog_interval_ms();
+	int r;
+
+	uv_timer_init(rt->d.loop, &rt->keepalive);
+	rt->keepalive.data = rt;
+	rt->watchdog = ms > 0;
+	if (ms == 0 && service_notify_enabled())
+		ms = STATUS_INTERVAL_MS;
+	if (ms == 0)
+		return;
+	if ((r = uv_timer_start(&rt->keepalive, on_keepalive, ms, ms)) < 0)
+		fatalx("watchdog: cannot start the timer: %s", uv_strerror(r));
+	log_debug("systemd: keep-alive every %llu ms", (unsigned long long)ms);
+}
+
 /* Everything in flight is settled: close the handles; uv_run returns. */
 static void finish_shutdown(struct runtime *rt)
 {
@@ -104,6 +174,7 @@ static void finish_shutdown(struct runtime *rt)
 	if (store_flush(d->store) < 0)
 		log_error("store: the last commit failed");
 	close_quietly((uv_handle_t *)&rt->grace);
+	close_quietly((uv_handle_t *)&rt->keepalive);
 	close_quietly((uv_handle_t *)&rt->sig_term);
 	close_quietly((uv_handle_t *)&rt->sig_int);
 	close_quietly((uv_handle_t *)&rt->sig_hup);
@@ -146,10 +217,15 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 {
 	struct smmd *d = &rt->d;
 
+	char status[64];
+
 	if (d->stopping)
 		return;
 	d->stopping = 1;
 	log_info("shutdown: %s; %zu requests in flight", why, d->in_flight);
+	snprintf(status, sizeof(status), "stopping: %zu in flight",
+	         d->in_flight);
+	notified(rt, service_notify_stopping(status), "STOPPING=1");
 	control_close(d->control);
 	d->control = NULL;
 	dispatch_stop(d);
@@ -159,11 +235,32 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 		               (uint64_t)d->cfg->shutdown_grace_ms, 0);
 }
 
+/* A SIGHUP reload is over, applied or not: serving again either way. */
+static void reloaded(void *arg, int ok, const json_t *summary,
+                     const json_t *errors)
+{
+	struct runtime *rt = arg;
+	char status[128];
+
+	notified(rt,
+	         service_notify_ready(status_line(rt, status, sizeof(status))),
+	         "READY=1");
+}
+
 /* SIGHUP: re-read smmd.yaml and the calendar (reload.c logs the outcome). */
 static void reload(struct runtime *rt)
 {
-	if (reload_start(&rt->d, "SIGHUP", NULL, NULL) < 0)
+	char status[128];
+
+	notified(rt, service_notify_reloading("reloading the configuration"),
+	         "RELOADING=1");
+	if (reload_start(&rt->d, "SIGHUP", reloaded, rt) < 0) {
 		log_error("reload: cannot start (out of memory)");
+		notified(rt,
+		         service_notify_ready(
+		                 status_line(rt, status, sizeof(status))),
+		         "READY=1");
+	}
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -229,8 +326,8 @@ static void start_signal(struct runtime *rt, uv_signal_t *h, int signum)
 static int run(struct runtime *rt, int verbose)
 {
 	struct smmd *d = &rt->d;
-	char err[512];
-	int r;
+	char err[512], status[128];
+	int r, fd;
 
 	/*
 	 * The kernel may fire a timer up to the slack late (50 us by
@@ -259,9 +356,21 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("store: cannot load the schedule");
 	reload_calendar_at_start(d);
 	calwatch_update(d);
-	if (control_listen(d, d->cfg->socket_path, &d->control, err,
-	                   sizeof(err)) < 0)
+	/* systemd's socket if it passed one (smmd.socket), else our own. */
+	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
+	if (fd >= 0)
+		r = control_adopt(d, fd, &d->control, err, sizeof(err));
+	else
+		r = control_listen(d, d->cfg->socket_path, &d->control, err,
+		                   sizeof(err));
+	if (r < 0)
+		fatalx("control: %s", err);
+	if (fd >= 0 &&
+	    strcmp(control_name(d->control), d->cfg->socket_path) != 0)
+		log_warnx("control: listening on '%s', the socket systemd "
+		          "passed, not on the configured '%s'",
+		          control_name(d->control), d->cfg->socket_path);
 	start_signal(rt, &rt->sig_term, SIGTERM);
 	start_signal(rt, &rt->sig_int, SIGINT);
 	start_signal(rt, &rt->sig_hup, SIGHUP);
@@ -277,10 +386,14 @@ static int run(struct runtime *rt, int verbose)
 	if (store_flush(d->store) < 0)
 		fatalx("store: commit failed");
 	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
-	         PACKAGE_VERSION, d->cfg->nchannels, d->cfg->socket_path,
+	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
 	         d->cfg->state_dir);
 	log_flush();
 	announce_ready(rt);
+	notified(rt,
+	         service_notify_ready(status_line(rt, status, sizeof(status))),
+	         "READY=1");
+	start_keepalive(rt);
 	log_set_verbose(verbose);
 
 	uv_run(d->loop, UV_RUN_DEFAULT);
@@ -356,6 +469,7 @@ int main(int argc, char *argv[])
 		config_errors_clear(&errs);
 		return 1;
 	}
+	log_set_format(rt.d.cfg->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	if (check_only) {
 		printf("%s: valid (%zu channel%s)\n", path, rt.d.cfg->nchannels,
 		       rt.d.cfg->nchannels == 1 ? "" : "s");

@@ -113,6 +113,8 @@ static void apply(uv_work_t *w, int status)
 		config_unref(d->cfg);
 		d->cfg = r->cfg;
 		r->cfg = NULL;
+		log_set_format(d->cfg->log_json ? LOG_FORMAT_JSON
+		                                : LOG_FORMAT_TEXT);
 		dispatch_reload(d);
 		calwatch_update(d);
 		ok = 1;
