@@ -25,6 +25,10 @@ wrk
 ca-certificates
 procps
 libsystemd-dev
+systemd
+mandoc
+man-db
+bash-completion
 "
 
 missing=""
