@@ -784,7 +784,7 @@ int store_recover_interrupted(struct store *s, int64_t now_ms,
 	static const char sql_unknown[] =
 	        "UPDATE deliveries SET state = 'unknown', next_ms = NULL, "
 	        "last_error = '" INTERRUPTED
-	        "; the endpoint can't drop a repeat, so it was not re-sent: "
+	        "; the endpoint cannot drop a repeat, so it was not re-sent: "
 	        "check the channel, then smmctl retry or resolve', "
 	        "updated_ms = ?2 WHERE id = ?1";
 	sqlite3_stmt *list = NULL, *st = NULL;
