@@ -885,11 +885,62 @@ int store_settle(struct store *s, const char *id, enum delivery_state state,
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * A column as a JSON string. Text from the outside (an endpoint's error
+ * body, cut at a byte limit) may not be valid UTF-8, which jansson
+ * refuses: replace the bad bytes rather than lose the whole record.
+ */
 static json_t *col_json_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
+	json_t *j;
+	char *copy;
+	size_t len, o = 0;
 
-	return v ? json_string((const char *)v) : json_null();
+	if (v == NULL)
+		return json_null();
+	if ((j = json_string((const char *)v)) != NULL)
+		return j;
+	len = strlen((const char *)v);
+	if ((copy = malloc(len + 1)) == NULL)
+		return json_null();
+	for (size_t k = 0; k < len;) {
+		size_t n = utf8_seq(v + k);
+
+		if (n == 0) {
+			copy[o++] = '?';
+			k++;
+			continue;
+		}
+		memcpy(copy + o, v + k, n);
+		o += n;
+		k += n;
+	}
+	copy[o] = '\0';
+	j = json_string(copy);
+	free(copy);
+	return j ? j : json_null();
 }
 
 static json_t *col_json_int(sqlite3_stmt *st, int i)

@@ -5,7 +5,8 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-start_sink --status-seq 400 --body '{"error":"bad"}'
+# The body ends in bytes that are not UTF-8: the error must still show.
+start_sink --status-seq 400 --body $'{"error":"bad \xff\xfe"}'
 write_config demo
 start_smmd
 
