@@ -1,23 +1,39 @@
 #!/bin/bash
 # smmd benchmark, run by hand with "make bench" (never by "make check").
 #
-# Three figures, each from its own fresh smmd, smm-sink and state directory:
+# Each scenario runs on its own fresh smmd, smm-sink and state directory:
 #  (a) punctuality: 5,000 posts due one every 2 ms on one channel; lateness
 #      = sink receipt time (t_us) - the post's scheduled_at, p50/p99/max;
 #  (b) burst: 20,000 posts due at one instant; deliveries per second at the
 #      sink, beside the sink's own rate under wrk on this machine;
-#  (c) smmd's peak RSS (VmHWM) in each scenario.
+#  (c) smmd's peak RSS (VmHWM) in each scenario;
+#  (d) channels (issue 4): 50,000 deliveries over 100 channels (c00..c99,
+#      500 each, max_in_flight 16 each, 512 overall) all due at one instant,
+#      while a channel "steady" has a post due every 20 ms from 1 s before
+#      that instant to 30 s after it: burst deliveries per second beside the
+#      sink's rate under wrk, smmd's peak RSS, each channel's share of the
+#      first second, and the lateness of the steady posts due while the
+#      burst was still being delivered (a burst must not make other
+#      channels late).
 # Posts are queued through ONE control connection (newline-delimited JSON
 # piped through socat), early enough that all are queued before the first is
 # due. The report goes to stdout and to tests/bench/results/latest.txt;
 # progress goes to stderr.
 #
-# Knobs (environment): SMM_BENCH_PUNCT_N (5000), SMM_BENCH_PUNCT_STEP_MS (2),
-# SMM_BENCH_BURST_N (20000), SMM_BENCH_MAX_IN_FLIGHT (256),
-# SMM_BENCH_WAIT_S (120: how long to wait for the sink after the last due
-# time), SMM_BENCH_PERF=1 (profile smmd during the burst with perf),
-# SMM_BENCH_TMPDIR (where the state directory lives: its file system's fsync
-# is part of every delivery), SMM_BENCH_KEEP=1 (keep the temporary directory).
+# Knobs (environment): SMM_BENCH_SCENARIOS ("punctuality burst channels":
+# which scenarios to run), SMM_BENCH_PUNCT_N (5000),
+# SMM_BENCH_PUNCT_STEP_MS (2), SMM_BENCH_BURST_N (20000),
+# SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_WAIT_S (120: how long to wait for
+# the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
+# the bursts of (b) and (d) with perf), SMM_BENCH_TMPDIR (where the state
+# directory lives: its file system's fsync is part of every delivery),
+# SMM_BENCH_KEEP=1 (keep the temporary directory).
+# For (d): SMM_BENCH_CHAN_N (100 channels), SMM_BENCH_CHAN_PER (500
+# deliveries each), SMM_BENCH_CHAN_MAX_IN_FLIGHT (16 per channel),
+# SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT (512), SMM_BENCH_STEADY_STEP_MS (20),
+# SMM_BENCH_STEADY_BEFORE_MS (1000: the steady stream starts this long
+# before the burst instant), SMM_BENCH_STEADY_S (30: and runs this long
+# after it), SMM_BENCH_STEADY_MAX_IN_FLIGHT (4, the channel default).
 
 # "make bench" runs $(SHELL): make sure this is bash even where that is sh.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -39,6 +55,32 @@ SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
 : "${SMM_BENCH_PERF:=0}"
 : "${SMM_BENCH_KEEP:=0}"
 : "${SMM_BENCH_TMPDIR:=${TMPDIR:-/tmp}}"
+: "${SMM_BENCH_SCENARIOS:=punctuality burst channels}"
+: "${SMM_BENCH_CHAN_N:=100}"
+: "${SMM_BENCH_CHAN_PER:=500}"
+: "${SMM_BENCH_CHAN_MAX_IN_FLIGHT:=16}"
+: "${SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT:=512}"
+: "${SMM_BENCH_STEADY_STEP_MS:=20}"
+: "${SMM_BENCH_STEADY_BEFORE_MS:=1000}"
+: "${SMM_BENCH_STEADY_S:=30}"
+: "${SMM_BENCH_STEADY_MAX_IN_FLIGHT:=4}"
+
+# want SCENARIO: true if SMM_BENCH_SCENARIOS names it.
+want() {
+	case " $SMM_BENCH_SCENARIOS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+for scen in $SMM_BENCH_SCENARIOS; do
+	case $scen in
+	punctuality | burst | channels) ;;
+	*)
+		echo "bench: unknown scenario '$scen' in SMM_BENCH_SCENARIOS (known: punctuality burst channels)" >&2
+		exit 64
+		;;
+	esac
+done
 
 PIDS=()
 FAILED=0
@@ -291,25 +333,27 @@ machine_line() {
 	}'
 }
 
+# awk: iso(ms) -> RFC 3339 UTC with milliseconds (days-to-civil).
+AWK_ISO='
+function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
+	s = int(ms / 1000); r = ms - s * 1000
+	d = int(s / 86400); sod = s - d * 86400
+	z = d + 719468; era = int(z / 146097); doe = z - era * 146097
+	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - \
+	           int(doe / 146096)) / 365)
+	y = yoe + era * 400
+	doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+	mp = int((5 * doy + 2) / 153)
+	dd = doy - int((153 * mp + 2) / 5) + 1
+	m = mp < 10 ? mp + 3 : mp - 9
+	if (m <= 2) y++
+	return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, dd,
+	               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
+}'
+
 # gen_adds N START_MS STEP_MS: hello, then N add requests, one a line.
-# RFC 3339 UTC with milliseconds, computed in awk (days-to-civil).
 gen_adds() {
-	awk -v n="$1" -v start="$2" -v step="$3" '
-	function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
-		s = int(ms / 1000); r = ms - s * 1000
-		d = int(s / 86400); sod = s - d * 86400
-		z = d + 719468; era = int(z / 146097); doe = z - era * 146097
-		yoe = int((doe - int(doe / 1460) + int(doe / 36524) - \
-		           int(doe / 146096)) / 365)
-		y = yoe + era * 400
-		doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
-		mp = int((5 * doy + 2) / 153)
-		dd = doy - int((153 * mp + 2) / 5) + 1
-		m = mp < 10 ? mp + 3 : mp - 9
-		if (m <= 2) y++
-		return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, dd,
-		               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
-	}
+	awk -v n="$1" -v start="$2" -v step="$3" "$AWK_ISO"'
 	BEGIN {
 		print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1,\"client\":\"smm-bench\"}}"
 		for (i = 1; i <= n; i++)
@@ -473,21 +517,22 @@ check_deliveries() {
 	out "  deliveries: $n distinct posts, $dups duplicates, $notfirst not first attempts, $not200 not answered 200"
 }
 
-# daemon_view DIR N OUT_TSV: ask smmd (show, one connection) when it
-# started each attempt: id due_ms started_ms latency_ms.
+# daemon_view DIR IDS_FILE OUT_TSV: ask smmd (show, one connection) when it
+# started each attempt of the deliveries listed (one id a line): id due_ms
+# started_ms latency_ms finished_minus_started_ms.
 daemon_view() {
-	local dir=$1 n=$2
-	awk -v n="$n" 'BEGIN {
-		print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1}}"
-		for (i = 1; i <= n; i++)
-			printf "{\"id\":%d,\"cmd\":\"show\",\"args\":{\"id\":\"b-%d/bench\"}}\n", i, i
-	}' >"$dir/show.jsonl"
+	local dir=$1 n
+	n=$(wc -l <"$2")
+	awk 'BEGIN { print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1}}" }
+	     { printf "{\"id\":%d,\"cmd\":\"show\",\"args\":{\"id\":\"%s\"}}\n", NR, $1 }' \
+		"$2" >"$dir/show.jsonl"
 	converse "$dir" "$dir/show.jsonl" "$dir/show.replies" $((n + 1)) 120
 	jq -r 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[20:23] | tonumber);
 	       select(.id > 0)
 	       | if .ok then . else error("show: \(.error.message)") end
 	       | .result.deliveries[0] as $d | $d.attempts[0] as $a
-	       | [$d.id, ($d.due | ms), ($a.started | ms), ($a.latency_ms // -1)]
+	       | [$d.id, ($d.due | ms), ($a.started | ms), ($a.latency_ms // -1),
+	          (if $a.finished then ($a.finished | ms) - ($a.started | ms) else -1 end)]
 	       | @tsv' "$dir/show.replies" >"$3"
 }
 
@@ -510,7 +555,8 @@ out "smmd benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out "  host: $(uname -srm); nproc $(nproc); CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 out "  memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); state dir on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $T"
 out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite synchronous=FULL, WAL (smmd's settings)"
-out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT (set explicitly); channel signs with secret_file (HMAC-SHA256)"
+out "  scenarios: $SMM_BENCH_SCENARIOS"
+out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT in (a) and (b) (set explicitly); channels sign with secret_file (HMAC-SHA256)"
 read -r LOAD1 LOAD5 _ </proc/loadavg
 out "  load average before the run: $LOAD1 (1 min), $LOAD5 (5 min)"
 if awk -v l="$LOAD1" 'BEGIN { exit !(l > 1.0) }'; then
@@ -524,7 +570,9 @@ out ""
 
 WRK_GET=
 WRK_POSTLOG=
-if command -v wrk >/dev/null 2>&1; then
+if ! want burst && ! want channels; then
+	progress "no burst in SMM_BENCH_SCENARIOS: no wrk reference"
+elif command -v wrk >/dev/null 2>&1; then
 	CUR=$T/wrk
 	mkdir -p "$CUR"
 	cat >"$CUR/post.lua" <<'EOF'
@@ -598,7 +646,7 @@ lead_ms() {
 # delivery (HWM_DELIVERED_KB) and just before stopping, after the bench's
 # own "show" queries (HWM_KB).
 run_scenario() {
-	local name=$1 n=$2 step=$3 perf_pid=
+	local name=$1 n=$2 step=$3
 	SCEN_N=$n
 	CUR=$T/$name
 	mkdir -p "$CUR"
@@ -614,17 +662,7 @@ run_scenario() {
 		die "$name: queueing ended $((QUEUED_AT - FIRST_DUE_MS)) ms after the first due time (slow machine? calibration said $CALIB_MS ms)"
 	[ "$(wc -l <"$CUR/sink.log")" -eq 0 ] || die "$name: posts arrived before their time"
 	HWM_QUEUED_KB=$(proc_kb "$SMMD_PID" VmHWM)
-	if [ "$SMM_BENCH_PERF" = 1 ] && [ "$name" = burst ]; then
-		if command -v perf >/dev/null 2>&1; then
-			sleep_until $((FIRST_DUE_MS - 300))
-			perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
-				-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
-			perf_pid=$!
-			PIDS+=("$perf_pid")
-		else
-			progress "perf is not installed (apt-get install -y linux-perf): no profile"
-		fi
-	fi
+	[ "$name" != burst ] || perf_start
 	sleep_until "$FIRST_DUE_MS"
 	SNAP_DUE=$(proc_snap "$SMMD_PID")
 	SINK_DUE=$(cpu_ticks "$SINK_PID")
@@ -634,19 +672,58 @@ run_scenario() {
 	SNAP_END=$(proc_snap "$SMMD_PID")
 	SINK_END=$(cpu_ticks "$SINK_PID")
 	MACH_END=$(machine_snap)
-	if [ -n "$perf_pid" ]; then
-		kill -INT "$perf_pid" 2>/dev/null || true
-		wait "$perf_pid" 2>/dev/null || true
-		forget_pid "$perf_pid"
-	fi
+	perf_stop
 	wait_published "$CUR" "$n"
 	HWM_DELIVERED_KB=$(proc_kb "$SMMD_PID" VmHWM)
 	progress "$name: asking smmd when it started each attempt"
-	daemon_view "$CUR" "$n" "$CUR/daemon.tsv"
+	seq 1 "$n" | sed 's,.*,b-&/bench,' >"$CUR/show.ids"
+	daemon_view "$CUR" "$CUR/show.ids" "$CUR/daemon.tsv"
 	HWM_KB=$(proc_kb "$SMMD_PID" VmHWM)
 	stop_smmd
 	stop_pid "$SINK_PID"
 	analyse_sink "$CUR/sink.log" "$CUR/recv.tsv"
+}
+
+# perf_start: with SMM_BENCH_PERF=1, profile smmd from 300 ms before
+# FIRST_DUE_MS into $CUR/perf.data (sets PERF_PID).
+PERF_PID=
+perf_start() {
+	[ "$SMM_BENCH_PERF" = 1 ] || return 0
+	if ! command -v perf >/dev/null 2>&1; then
+		progress "perf is not installed (apt-get install -y linux-perf): no profile"
+		return 0
+	fi
+	sleep_until $((FIRST_DUE_MS - 300))
+	perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
+		-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+	PERF_PID=$!
+	PIDS+=("$PERF_PID")
+}
+
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null || true
+	wait "$PERF_PID" 2>/dev/null || true
+	forget_pid "$PERF_PID"
+	PERF_PID=
+}
+
+# perf_report: the profile perf_start took, if any, into the report.
+perf_report() {
+	[ -s "$CUR/perf.data" ] || return 0
+	# To files first: head closing a pipe early would fail the pipeline.
+	perf report -i "$CUR/perf.data" --stdio --no-children --sort dso \
+		-g none >"$CUR/perf.dso.txt" 2>/dev/null || true
+	perf report -i "$CUR/perf.data" --stdio --children --sort symbol \
+		-g none >"$CUR/perf.sym.txt" 2>/dev/null || true
+	out "  perf profile of smmd during the burst (cpu-clock, dwarf call graphs; perf slows the burst):"
+	out "  self time by library:"
+	grep -E '^ +[0-9.]+%' "$CUR/perf.dso.txt" | awk 'NR <= 10 { printf "    %-8s %s\n", $1, $2 }' |
+		tee -a "$REPORT"
+	out "  inclusive time (children) of named functions, top 40:"
+	grep -E '^ +[0-9.]+%' "$CUR/perf.sym.txt" | grep -v ' 0x' |
+		awk 'NR <= 40 { printf "    %-8s self %-7s %s %s\n", $1, $2, $3, $4 }' |
+		tee -a "$REPORT"
 }
 
 report_hwm() {
@@ -663,104 +740,433 @@ send_path() {
 # ---------------------------------------------------------------------------
 # (a) punctuality
 
-run_scenario punctuality "$SMM_BENCH_PUNCT_N" "$SMM_BENCH_PUNCT_STEP_MS"
-out "(a) Punctuality: $SMM_BENCH_PUNCT_N posts due one every $SMM_BENCH_PUNCT_STEP_MS ms over $(((LAST_DUE_MS - FIRST_DUE_MS) / 1000)).$(printf '%03d' $(((LAST_DUE_MS - FIRST_DUE_MS) % 1000))) s, one channel"
-out "  queueing: $SMM_BENCH_PUNCT_N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the first due time"
-check_deliveries "$CUR/recv.tsv" "$SMM_BENCH_PUNCT_N"
-cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
-print_dist "lateness at the sink (t_us - due):" "$CUR/late_us.txt"
-PUNCT_P99=$DIST_P99
-awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
-print_dist "at smmd (attempt start - due, 1 ms res):" "$CUR/dlate_us.txt"
-send_path
-print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
-awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
-print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
-early=$(awk -F'\t' '$6 < 0' "$CUR/recv.tsv" | wc -l)
-over1=$(awk -F'\t' '$6 > 1000' "$CUR/recv.tsv" | wc -l)
-over10=$(awk -F'\t' '$6 > 10000' "$CUR/recv.tsv" | wc -l)
-out "  $early arrived before their due time; $over1 more than 1 ms late; $over10 more than 10 ms late"
-DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
-out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
-out "  meanwhile: $(machine_line "$DELIVERY_S")"
-out "  smmd status at the end: $STATUS_COUNTS"
-log_summary "$CUR"
-out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
-report_hwm
-PUNCT_HWM=$HWM_DELIVERED_KB
-PUNCT_VERDICT=$(awk -v p="$PUNCT_P99" 'BEGIN { print (p <= 1.0) ? "MET" : "MISSED" }')
-out "  target p99 <= 1 ms: $PUNCT_VERDICT (p99 $PUNCT_P99 ms)"
-out ""
+if want punctuality; then
+	run_scenario punctuality "$SMM_BENCH_PUNCT_N" "$SMM_BENCH_PUNCT_STEP_MS"
+	out "(a) Punctuality: $SMM_BENCH_PUNCT_N posts due one every $SMM_BENCH_PUNCT_STEP_MS ms over $(((LAST_DUE_MS - FIRST_DUE_MS) / 1000)).$(printf '%03d' $(((LAST_DUE_MS - FIRST_DUE_MS) % 1000))) s, one channel"
+	out "  queueing: $SMM_BENCH_PUNCT_N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the first due time"
+	check_deliveries "$CUR/recv.tsv" "$SMM_BENCH_PUNCT_N"
+	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
+	print_dist "lateness at the sink (t_us - due):" "$CUR/late_us.txt"
+	PUNCT_P99=$DIST_P99
+	awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
+	print_dist "at smmd (attempt start - due, 1 ms res):" "$CUR/dlate_us.txt"
+	send_path
+	print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
+	awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
+	print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
+	early=$(awk -F'\t' '$6 < 0' "$CUR/recv.tsv" | wc -l)
+	over1=$(awk -F'\t' '$6 > 1000' "$CUR/recv.tsv" | wc -l)
+	over10=$(awk -F'\t' '$6 > 10000' "$CUR/recv.tsv" | wc -l)
+	out "  $early arrived before their due time; $over1 more than 1 ms late; $over10 more than 10 ms late"
+	DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
+	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+	out "  meanwhile: $(machine_line "$DELIVERY_S")"
+	out "  smmd status at the end: $STATUS_COUNTS"
+	log_summary "$CUR"
+	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+	report_hwm
+	PUNCT_HWM=$HWM_DELIVERED_KB
+	PUNCT_VERDICT=$(awk -v p="$PUNCT_P99" 'BEGIN { print (p <= 1.0) ? "MET" : "MISSED" }')
+	out "  target p99 <= 1 ms: $PUNCT_VERDICT (p99 $PUNCT_P99 ms)"
+	out ""
+fi
 
 # ---------------------------------------------------------------------------
 # (b) burst
 
-run_scenario burst "$SMM_BENCH_BURST_N" 0
-N=$SMM_BENCH_BURST_N
-read -r FIRST_US LAST_US < <(cut -f4 "$CUR/recv.tsv" | sort -n |
-	awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
-DUE_US=$((FIRST_DUE_MS * 1000))
-RATE_SPAN=$(awk -v n="$N" -v a="$FIRST_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? (n - 1) * 1e6 / (b - a) : 0 }')
-RATE_DUE=$(awk -v n="$N" -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? n * 1e6 / (b - a) : 0 }')
-out "(b) Burst: $N posts all due at the same instant, one channel"
-out "  queueing: $N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the due instant"
-check_deliveries "$CUR/recv.tsv" "$N"
-out "  first receipt $(awk -v a="$DUE_US" -v b="$FIRST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after the due instant, last $(awk -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after"
-out "  rate, first to last receipt:   $(printf '%8s' "$RATE_SPAN") deliveries/s"
-out "  rate, due instant to last:     $(printf '%8s' "$RATE_DUE") deliveries/s"
-cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
-print_dist "time from due to sink receipt:" "$CUR/late_us.txt"
-awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
-print_dist "at smmd (attempt start - due):" "$CUR/dlate_us.txt"
-send_path
-print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
-awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
-print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
-# Deliveries per 100 ms window at the sink: is the rate steady?
-out "  receipts per 100 ms after the due instant (first 20 windows):"
-out "    $(cut -f4 "$CUR/recv.tsv" | awk -v d="$DUE_US" '{ w = int(($1 - d) / 100000); c[w]++; if (w > m) m = w }
-	END { for (i = 0; i <= m && i < 20; i++) printf "%d ", c[i] + 0; if (m >= 20) printf "... (%d windows)", m + 1 }')"
-DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
-out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
-out "  meanwhile: $(machine_line "$DELIVERY_S")"
-out "  smmd status at the end: $STATUS_COUNTS"
-log_summary "$CUR"
-out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
-report_hwm
-BURST_HWM=$HWM_DELIVERED_KB
-if [ -n "$WRK_GET" ]; then
-	PCT=$(awk -v r="$RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-	PCT_DUE=$(awk -v r="$RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-	BURST_VERDICT=$(awk -v p="$PCT" 'BEGIN { print (p >= 50) ? "MET" : "MISSED" }')
-	out "  target >= 50% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $BURST_VERDICT ($PCT% first-to-last, $PCT_DUE% from the due instant)"
-	[ -z "$WRK_POSTLOG" ] ||
-		out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
-else
-	BURST_VERDICT="n/a (no wrk)"
-	PCT="?"
+if want burst; then
+	run_scenario burst "$SMM_BENCH_BURST_N" 0
+	N=$SMM_BENCH_BURST_N
+	read -r FIRST_US LAST_US < <(cut -f4 "$CUR/recv.tsv" | sort -n |
+		awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
+	DUE_US=$((FIRST_DUE_MS * 1000))
+	RATE_SPAN=$(awk -v n="$N" -v a="$FIRST_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? (n - 1) * 1e6 / (b - a) : 0 }')
+	RATE_DUE=$(awk -v n="$N" -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? n * 1e6 / (b - a) : 0 }')
+	out "(b) Burst: $N posts all due at the same instant, one channel"
+	out "  queueing: $N adds in $QUEUE_MS ms, done $((FIRST_DUE_MS - QUEUED_AT)) ms before the due instant"
+	check_deliveries "$CUR/recv.tsv" "$N"
+	out "  first receipt $(awk -v a="$DUE_US" -v b="$FIRST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after the due instant, last $(awk -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after"
+	out "  rate, first to last receipt:   $(printf '%8s' "$RATE_SPAN") deliveries/s"
+	out "  rate, due instant to last:     $(printf '%8s' "$RATE_DUE") deliveries/s"
+	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
+	print_dist "time from due to sink receipt:" "$CUR/late_us.txt"
+	awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
+	print_dist "at smmd (attempt start - due):" "$CUR/dlate_us.txt"
+	send_path
+	print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
+	awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
+	print_dist "HTTP latency as smmd recorded it:" "$CUR/lat_us.txt"
+	# Deliveries per 100 ms window at the sink: is the rate steady?
+	out "  receipts per 100 ms after the due instant (first 20 windows):"
+	out "    $(cut -f4 "$CUR/recv.tsv" | awk -v d="$DUE_US" '{ w = int(($1 - d) / 100000); c[w]++; if (w > m) m = w }
+		END { for (i = 0; i <= m && i < 20; i++) printf "%d ", c[i] + 0; if (m >= 20) printf "... (%d windows)", m + 1 }')"
+	DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
+	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+	out "  meanwhile: $(machine_line "$DELIVERY_S")"
+	out "  smmd status at the end: $STATUS_COUNTS"
+	log_summary "$CUR"
+	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+	report_hwm
+	BURST_HWM=$HWM_DELIVERED_KB
+	if [ -n "$WRK_GET" ]; then
+		PCT=$(awk -v r="$RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+		PCT_DUE=$(awk -v r="$RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+		BURST_VERDICT=$(awk -v p="$PCT" 'BEGIN { print (p >= 50) ? "MET" : "MISSED" }')
+		out "  target >= 50% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $BURST_VERDICT ($PCT% first-to-last, $PCT_DUE% from the due instant)"
+		[ -z "$WRK_POSTLOG" ] ||
+			out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
+	else
+		BURST_VERDICT="n/a (no wrk)"
+		PCT="?"
+	fi
+	perf_report
+	out ""
 fi
-if [ -s "$CUR/perf.data" ]; then
-	# To files first: head closing a pipe early would fail the pipeline.
-	perf report -i "$CUR/perf.data" --stdio --no-children --sort dso \
-		-g none >"$CUR/perf.dso.txt" 2>/dev/null || true
-	perf report -i "$CUR/perf.data" --stdio --children --sort symbol \
-		-g none >"$CUR/perf.sym.txt" 2>/dev/null || true
-	out "  perf profile of smmd during the burst (cpu-clock, dwarf call graphs; perf slows the burst):"
-	out "  self time by library:"
-	grep -E '^ +[0-9.]+%' "$CUR/perf.dso.txt" | awk 'NR <= 10 { printf "    %-8s %s\n", $1, $2 }' |
-		tee -a "$REPORT"
-	out "  inclusive time (children) of named functions, top 40:"
-	grep -E '^ +[0-9.]+%' "$CUR/perf.sym.txt" | grep -v ' 0x' |
-		awk 'NR <= 40 { printf "    %-8s self %-7s %s %s\n", $1, $2, $3, $4 }' |
-		tee -a "$REPORT"
+
+# ---------------------------------------------------------------------------
+# (d) channels: a burst over many channels beside a steady stream (issue 4)
+
+# write_channels_config DIR PORT: channels c00..c99 (burst) and steady, each
+# to its own path on the sink, signing like a real one would.
+write_channels_config() {
+	local dir=$1 port=$2 i c
+	{
+		cat <<YAML
+state_dir: $dir/state
+socket: $dir/run/smmd.sock
+max_in_flight: $SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT
+channels:
+  steady:
+    publisher: webhook
+    url: http://127.0.0.1:$port/hook/steady
+    secret_file: $T/secret
+    timeout: 10s
+    max_in_flight: $SMM_BENCH_STEADY_MAX_IN_FLIGHT
+    retry_base: 100ms
+    retry_max: 1s
+YAML
+		for ((i = 0; i < SMM_BENCH_CHAN_N; i++)); do
+			printf -v c 'c%02d' "$i"
+			cat <<YAML
+  $c:
+    publisher: webhook
+    url: http://127.0.0.1:$port/hook/$c
+    secret_file: $T/secret
+    timeout: 10s
+    max_in_flight: $SMM_BENCH_CHAN_MAX_IN_FLIGHT
+    retry_base: 100ms
+    retry_max: 1s
+YAML
+		done
+	} >"$dir/smmd.yaml"
+}
+
+# gen_channel_adds NCHAN PER BURST_MS STEADY_N STEADY_START_MS STEP_MS:
+# hello; the steady posts s-1.. (channel steady, STEP_MS apart from
+# STEADY_START_MS); then the burst, channel by channel (c00-1 .. c00-PER,
+# c01-1, ...: queued in the order that would starve the last channels if
+# smmd served them first come, first served), all due at BURST_MS.
+gen_channel_adds() {
+	awk -v nchan="$1" -v per="$2" -v burst="$3" -v ns="$4" -v start="$5" \
+		-v step="$6" "$AWK_ISO"'
+	BEGIN {
+		print "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1,\"client\":\"smm-bench\"}}"
+		for (i = 1; i <= ns; i++)
+			printf "{\"id\":%d,\"cmd\":\"add\",\"args\":{\"channels\":[\"steady\"]," \
+			       "\"text\":\"steady %d\",\"id\":\"s-%d\",\"at\":\"%s\"}}\n",
+			       i, i, i, iso(start + (i - 1) * step)
+		at = iso(burst)
+		r = ns
+		for (c = 0; c < nchan; c++)
+			for (i = 1; i <= per; i++)
+				printf "{\"id\":%d,\"cmd\":\"add\",\"args\":{\"channels\":[\"c%02d\"]," \
+				       "\"text\":\"burst c%02d %d\",\"id\":\"c%02d-%d\",\"at\":\"%s\"}}\n",
+				       ++r, c, c, i, c, i, at
+	}'
+}
+
+# raw_snap FILE: append "t_us smmd_utime smmd_stime syscr syscw write_bytes
+# vcsw ivcsw sink_ticks busy idle steal" (the fields of proc_snap,
+# cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
+# the burst keeps both cores busy, and forks would be part of the load.
+# At a line's start: not cancelled_write_bytes, nor nonvoluntary_...
+RE_WRITE_BYTES=$'\n''write_bytes: ([0-9]+)'
+RE_VCSW=$'\n''voluntary_ctxt_switches:[[:space:]]*([0-9]+)'
+raw_snap() {
+	local st io ps sk cpu v nv r w b
+	local -a f g k
+	read -r st <"/proc/$SMMD_PID/stat" || return 0
+	read -r -d '' io <"/proc/$SMMD_PID/io" || true
+	read -r -d '' ps <"/proc/$SMMD_PID/status" || true
+	read -r sk <"/proc/$SINK_PID/stat" || return 0
+	read -r cpu </proc/stat || return 0
+	read -r -a f <<<"${st##*) }"
+	read -r -a g <<<"${sk##*) }"
+	read -r -a k <<<"$cpu"
+	[[ $io =~ syscr:\ ([0-9]+) ]] && r=${BASH_REMATCH[1]}
+	[[ $io =~ syscw:\ ([0-9]+) ]] && w=${BASH_REMATCH[1]}
+	[[ $io =~ $RE_WRITE_BYTES ]] && b=${BASH_REMATCH[1]}
+	[[ $ps =~ $RE_VCSW ]] && v=${BASH_REMATCH[1]}
+	[[ $ps =~ nonvoluntary_ctxt_switches:[[:space:]]*([0-9]+) ]] && nv=${BASH_REMATCH[1]}
+	printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "${EPOCHREALTIME/./}" \
+		"${f[11]}" "${f[12]}" "${r:-0}" "${w:-0}" "${b:-0}" "${v:-0}" "${nv:-0}" \
+		$((g[11] + g[12])) $((k[1] + k[2] + k[3] + k[6] + k[7])) \
+		$((k[4] + k[5])) $((k[8])) >>"$1"
+}
+
+# use_snaps FILE T_US: SNAP_DUE, SINK_DUE, MACH_DUE from FILE's first
+# snapshot, the _END ones from its first at or after T_US (else its last);
+# SNAP_SPAN_S: the seconds between the two.
+use_snaps() {
+	local a b
+	a=$(head -n 1 "$1")
+	b=$(awk -v t="$2" '$1 >= t { print; f = 1; exit } { l = $0 } END { if (!f) print l }' "$1")
+	read -r SNAP_DUE SINK_DUE MACH_DUE SNAP_END SINK_END MACH_END SNAP_SPAN_S < <(
+		awk -v a="$a" -v b="$b" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12]
+			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", y[2], y[3], y[4], y[5], y[6], y[7], y[8], y[9], y[10], y[11], y[12]
+			printf "%.3f\n", (y[1] - x[1]) / 1e6
+		}')
+	SNAP_DUE=${SNAP_DUE//_/ } MACH_DUE=${MACH_DUE//_/ }
+	SNAP_END=${SNAP_END//_/ } MACH_END=${MACH_END//_/ }
+}
+
+# run_channels: the whole scenario up to the sink's log in $CUR/recv.tsv
+# and smmd's view of the steady posts in $CUR/daemon.tsv.
+run_channels() {
+	local nb=$((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER)) total t0 got deadline
+	local next_report=0 now
+	CUR=$T/channels
+	mkdir -p "$CUR"
+	STEADY_N=$(((SMM_BENCH_STEADY_BEFORE_MS + SMM_BENCH_STEADY_S * 1000) / SMM_BENCH_STEADY_STEP_MS))
+	total=$((nb + STEADY_N))
+	start_sink "$CUR" --log "$CUR/sink.log"
+	write_channels_config "$CUR" "$SINK_PORT"
+	"$SMMD_BIN" --check-config -c "$CUR/smmd.yaml" >"$CUR/check.out" 2>&1 ||
+		die "channels: smmd refused the config: $(head -n 5 "$CUR/check.out")"
+	start_smmd "$CUR"
+	STEADY_FIRST_MS=$(($(now_ms) + $(lead_ms "$total")))
+	FIRST_DUE_MS=$((STEADY_FIRST_MS + SMM_BENCH_STEADY_BEFORE_MS))
+	STEADY_LAST_MS=$((STEADY_FIRST_MS + (STEADY_N - 1) * SMM_BENCH_STEADY_STEP_MS))
+	gen_channel_adds "$SMM_BENCH_CHAN_N" "$SMM_BENCH_CHAN_PER" "$FIRST_DUE_MS" \
+		"$STEADY_N" "$STEADY_FIRST_MS" "$SMM_BENCH_STEADY_STEP_MS" >"$CUR/adds.jsonl"
+	if [ "$(iso_ms "$(sed -n 2p "$CUR/adds.jsonl" | jq -r .args.at)")" -ne "$STEADY_FIRST_MS" ] ||
+		[ "$(iso_ms "$(sed -n "$((STEADY_N + 1))p" "$CUR/adds.jsonl" | jq -r .args.at)")" -ne "$STEADY_LAST_MS" ] ||
+		[ "$(iso_ms "$(tail -n 1 "$CUR/adds.jsonl" | jq -r .args.at)")" -ne "$FIRST_DUE_MS" ]; then
+		die "gen_channel_adds made wrong timestamps"
+	fi
+	progress "channels: queueing $nb burst + $STEADY_N steady posts, steady from $((STEADY_FIRST_MS - $(now_ms))) ms, burst in $((FIRST_DUE_MS - $(now_ms))) ms"
+	t0=$(now_ms)
+	converse "$CUR" "$CUR/adds.jsonl" "$CUR/adds.replies" $((total + 1)) 300
+	QUEUE_MS=$(($(now_ms) - t0))
+	QUEUED_AT=$(now_ms)
+	check_adds "$CUR/adds.replies" "$total"
+	[ "$QUEUED_AT" -lt "$STEADY_FIRST_MS" ] ||
+		die "channels: queueing ended $((QUEUED_AT - STEADY_FIRST_MS)) ms after the first steady post was due (slow machine? calibration said $CALIB_MS ms)"
+	[ "$(wc -l <"$CUR/sink.log")" -eq 0 ] || die "channels: posts arrived before their time"
+	HWM_QUEUED_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	perf_start
+	sleep_until "$FIRST_DUE_MS"
+	: >"$CUR/snaps.txt"
+	raw_snap "$CUR/snaps.txt"
+	deadline=$((STEADY_LAST_MS + SMM_BENCH_WAIT_S * 1000))
+	while :; do
+		got=$(wc -l <"$CUR/sink.log")
+		[ "$got" -lt "$total" ] || break
+		pid_running "$SMMD_PID" || die "smmd died with $got of $total delivered"
+		now=${EPOCHREALTIME/./}
+		now=$((now / 1000))
+		[ "$now" -lt "$deadline" ] ||
+			die "channels: only $got of $total posts reached the sink in time"
+		if [ "$now" -ge "$next_report" ]; then
+			progress "channels: $got/$total received"
+			next_report=$((now + 2000))
+		fi
+		raw_snap "$CUR/snaps.txt"
+		sleep 0.1
+	done
+	raw_snap "$CUR/snaps.txt"
+	END_MS=$(now_ms)
+	perf_stop
+	progress "channels: $got/$total received"
+	wait_published "$CUR" "$total"
+	HWM_DELIVERED_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	progress "channels: asking smmd when it started each steady attempt"
+	seq 1 "$STEADY_N" | sed 's,.*,s-&/steady,' >"$CUR/show.ids"
+	daemon_view "$CUR" "$CUR/show.ids" "$CUR/daemon.tsv"
+	HWM_KB=$(proc_kb "$SMMD_PID" VmHWM)
+	SCEN_N=$STEADY_N
+	stop_smmd
+	stop_pid "$SINK_PID"
+	analyse_sink "$CUR/sink.log" "$CUR/recv.tsv"
+	# Each request on its channel's own path.
+	jq -r '(.body | fromjson) as $b | select(.path != "/hook/" + $b.channel) | $b.id' \
+		"$CUR/sink.log" >"$CUR/wrong_path.txt"
+}
+
+# ms_after A_US B_US: (B - A) in ms with 3 decimals.
+ms_after() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1000 }'
+}
+
+if want channels; then
+	run_channels
+	NB=$((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER))
+	awk -F'\t' '$1 !~ /^s-/' "$CUR/recv.tsv" >"$CUR/burst.tsv"
+	awk -F'\t' '$1 ~ /^s-/' "$CUR/recv.tsv" >"$CUR/steady.tsv"
+	read -r FIRST_US LAST_US < <(cut -f4 "$CUR/burst.tsv" | sort -n |
+		awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
+	DUE_US=$((FIRST_DUE_MS * 1000))
+	CHAN_RATE_SPAN=$(awk -v n="$NB" -v a="$FIRST_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? (n - 1) * 1e6 / (b - a) : 0 }')
+	CHAN_RATE_DUE=$(awk -v n="$NB" -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.0f", (b > a) ? n * 1e6 / (b - a) : 0 }')
+	out "(d) Channels: $NB deliveries over $SMM_BENCH_CHAN_N channels ($SMM_BENCH_CHAN_PER each) all due at one instant, beside a steady channel"
+	out "  config: max_in_flight $SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT overall, $SMM_BENCH_CHAN_MAX_IN_FLIGHT per burst channel, $SMM_BENCH_STEADY_MAX_IN_FLIGHT on steady; no min_interval; max_host_connections unset (all go to one sink); each channel signs (secret_file) and posts to /hook/<channel>"
+	out "  steady: $STEADY_N posts due one every $SMM_BENCH_STEADY_STEP_MS ms, from $SMM_BENCH_STEADY_BEFORE_MS ms before the burst instant to $(((STEADY_LAST_MS - FIRST_DUE_MS) / 1000)).$(printf '%03d' $(((STEADY_LAST_MS - FIRST_DUE_MS) % 1000))) s after it"
+	out "  queueing: $((NB + STEADY_N)) adds (burst queued channel after channel) in $QUEUE_MS ms over one connection, done $((STEADY_FIRST_MS - QUEUED_AT)) ms before the first steady post was due"
+	check_deliveries "$CUR/recv.tsv" $((NB + STEADY_N))
+	[ "$(cut -f1 "$CUR/burst.tsv" | sort -u | wc -l)" -eq "$NB" ] ||
+		die "channels: the burst's posts did not all arrive"
+	[ "$(cut -f1 "$CUR/steady.tsv" | sort -u | wc -l)" -eq "$STEADY_N" ] ||
+		die "channels: the steady posts did not all arrive"
+	[ ! -s "$CUR/wrong_path.txt" ] ||
+		die "channels: $(wc -l <"$CUR/wrong_path.txt") requests on another channel's path, e.g. $(head -n 1 "$CUR/wrong_path.txt")"
+	read -r CMIN CMAX < <(cut -f1 "$CUR/burst.tsv" | sed 's/-[0-9]*$//' | sort | uniq -c |
+		awk 'NR == 1 { mn = mx = $1 } { if ($1 < mn) mn = $1; if ($1 > mx) mx = $1 } END { print mn, mx }')
+	out "  per burst channel: $CMIN to $CMAX deliveries (each posted to its own path: checked)"
+	out "  burst: first receipt $(ms_after "$DUE_US" "$FIRST_US") ms after the due instant, last $(ms_after "$DUE_US" "$LAST_US") ms after"
+	out "  burst rate, first to last receipt: $(printf '%8s' "$CHAN_RATE_SPAN") deliveries/s"
+	out "  burst rate, due instant to last:   $(printf '%8s' "$CHAN_RATE_DUE") deliveries/s"
+	cut -f6 "$CUR/burst.tsv" >"$CUR/late_us.txt"
+	print_dist "burst: due -> sink receipt:" "$CUR/late_us.txt"
+	out "  burst receipts per 100 ms after the due instant (first 20 windows):"
+	out "    $(cut -f4 "$CUR/burst.tsv" | awk -v d="$DUE_US" '{ w = int(($1 - d) / 100000); c[w]++; if (w > m) m = w }
+		END { for (i = 0; i <= m && i < 20; i++) printf "%d ", c[i] + 0; if (m >= 20) printf "... (%d windows)", m + 1 }')"
+	# Fairness: each channel's deliveries in the burst's first second, and
+	# when each channel got its first and its last.
+	out "  fairness, deliveries per channel in the first second after the due instant:"
+	awk -F'\t' -v d="$DUE_US" -v nc="$SMM_BENCH_CHAN_N" '
+		{ c = $1; sub(/-[0-9]+$/, "", c)
+		  if ($4 < d + 1000000) { n[c]++; tot++ }
+		  if (!(c in first) || $4 < first[c]) first[c] = $4
+		  if (!(c in last) || $4 > last[c]) last[c] = $4 }
+		END {
+			mn = -1; zero = 0
+			for (i = 0; i < nc; i++) {
+				c = sprintf("c%02d", i); v = n[c] + 0
+				if (v == 0) zero++
+				if (mn < 0 || v < mn) { mn = v; mnc = c }
+				if (v > mx) { mx = v; mxc = c }
+				f = (first[c] - d) / 1000; l = (last[c] - d) / 1000
+				if (i == 0 || f > fmax) fmax = f
+				if (i == 0 || l < lmin) { lmin = l; lminc = c }
+				if (i == 0 || l > lmax) { lmax = l; lmaxc = c }
+			}
+			printf "min %d (%s), max %d (%s), fair share %.1f (%d in the first second over %d channels), %d channels with none\n",
+			       mn, mnc, mx, mxc, tot / nc, tot, nc, zero
+			printf "every channel had its first delivery within %.1f ms; channels finished between %.1f ms (%s) and %.1f ms (%s) after the due instant\n",
+			       fmax, lmin, lminc, lmax, lmaxc
+		}' "$CUR/burst.tsv" >"$CUR/fairness.txt"
+	while IFS= read -r line; do
+		out "    $line"
+	done <"$CUR/fairness.txt"
+	# The steady stream, split by whether the burst was being delivered.
+	awk -F'\t' -v a="$DUE_US" '$5 < a { print $6 }' "$CUR/steady.tsv" >"$CUR/steady_before_us.txt"
+	awk -F'\t' -v a="$DUE_US" -v b="$LAST_US" '$5 >= a && $5 <= b { print $6 }' "$CUR/steady.tsv" >"$CUR/steady_during_us.txt"
+	awk -F'\t' -v b="$LAST_US" '$5 > b { print $6 }' "$CUR/steady.tsv" >"$CUR/steady_after_us.txt"
+	STEADY_DURING_N=$(wc -l <"$CUR/steady_during_us.txt")
+	out "  steady lateness (sink receipt - scheduled_at), $STEADY_DURING_N of its posts were due while the burst was being delivered (due instant .. last burst receipt):"
+	print_dist "steady, due before the burst:" "$CUR/steady_before_us.txt"
+	print_dist "steady, due DURING the burst:" "$CUR/steady_during_us.txt"
+	STEADY_P50=$(percentiles "$CUR/steady_during_us.txt" | awk '{ print $3 }')
+	STEADY_P99=$DIST_P99
+	STEADY_MAX=$(percentiles "$CUR/steady_during_us.txt" | awk '{ print $7 }')
+	print_dist "steady, due after the burst:" "$CUR/steady_after_us.txt"
+	awk -F'\t' -v a="$FIRST_DUE_MS" -v b="$((LAST_US / 1000))" '$2 >= a && $2 <= b { print ($3 - $2) * 1000 }' \
+		"$CUR/daemon.tsv" >"$CUR/steady_dlate_us.txt"
+	print_dist "  during, at smmd (start - due, 1 ms):" "$CUR/steady_dlate_us.txt"
+	awk -F'\t' -v a="$FIRST_DUE_MS" -v b="$((LAST_US / 1000))" '$2 >= a && $2 <= b && $4 >= 0 { print $4 * 1000 }' \
+		"$CUR/daemon.tsv" >"$CUR/steady_lat_us.txt"
+	print_dist "  during, HTTP latency smmd recorded:" "$CUR/steady_lat_us.txt"
+	# The steady channel's own limit: its attempts last as long as smmd
+	# takes to see their answers, and at max_in_flight the next one waits.
+	jq -r 'def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[20:23] | tonumber);
+	       select(.id > 0) | .result.deliveries[0].attempts[0]
+	       | select(.finished != null)
+	       | "\(.started | ms) 1\n\(.finished | ms) -1"' "$CUR/show.replies" |
+		sort -k1,1n -k2,2n | awk -v a="$FIRST_DUE_MS" -v b="$((LAST_US / 1000))" \
+		-v cap="$SMM_BENCH_STEADY_MAX_IN_FLIGHT" '
+		# Sweep the starts (+1) and finishes (-1): the peak and the time
+		# spent at the limit within [a, b].
+		function span(t,   lo, hi) {
+			lo = prev < a ? a : prev; hi = t > b ? b : t
+			if (hi > lo && c >= cap) full += hi - lo
+		}
+		{ span($1); if ($1 >= a && !seen) { seen = 1; if (c > mx) mx = c }
+		  prev = $1; c += $2
+		  if ($1 >= a && $1 <= b && c > mx) mx = c }
+		END { span(b); printf "%d %.0f\n", mx, (b > a) ? 100 * full / (b - a) : 0 }' >"$CUR/steady_cap.txt"
+	read -r STEADY_PEAK STEADY_FULL_PCT <"$CUR/steady_cap.txt"
+	awk -F'\t' -v a="$FIRST_DUE_MS" -v b="$((LAST_US / 1000))" '$2 >= a && $2 <= b && $5 >= 0 { print $5 * 1000 }' \
+		"$CUR/daemon.tsv" >"$CUR/steady_life_us.txt"
+	print_dist "  during, attempt start -> finish:" "$CUR/steady_life_us.txt"
+	out "  steady channel in flight during the burst: peak $STEADY_PEAK (its max_in_flight: $SMM_BENCH_STEADY_MAX_IN_FLIGHT), at that limit $STEADY_FULL_PCT% of the time"
+	# Growing lateness means a backlog on the steady channel, flat means
+	# a fixed delay per request.
+	out "  steady lateness by second of the burst (posts due in it: mean / max ms):"
+	out "    $(awk -F'\t' -v a="$DUE_US" -v b="$LAST_US" '$5 >= a && $5 <= b {
+			w = int(($5 - a) / 1000000); n[w]++; s[w] += $6
+			if ($6 > mx[w]) mx[w] = $6; if (w > m) m = w }
+		END { for (i = 0; i <= m; i++) if (n[i]) printf "%.0f/%.0f ", s[i] / n[i] / 1000, mx[i] / 1000 }' \
+		"$CUR/steady.tsv")"
+	out "  steady posts due during the burst more than 20 ms late: $(awk '$1 > 20000' "$CUR/steady_during_us.txt" | wc -l); more than 100 ms: $(awk '$1 > 100000' "$CUR/steady_during_us.txt" | wc -l)"
+	STEADY_COVER=
+	if [ "$((STEADY_LAST_MS * 1000))" -lt "$LAST_US" ]; then
+		STEADY_COVER=" (partial: the steady stream ended $(ms_after "$((STEADY_LAST_MS * 1000))" "$LAST_US") ms before the burst did; raise SMM_BENCH_STEADY_S)"
+		out "  WARNING: the steady stream did not cover the whole burst$STEADY_COVER"
+	fi
+	use_snaps "$CUR/snaps.txt" "$LAST_US"
+	out "  smmd during the burst: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$SNAP_SPAN_S")"
+	out "  meanwhile: $(machine_line "$SNAP_SPAN_S")"
+	out "  smmd status at the end: $STATUS_COUNTS"
+	log_summary "$CUR"
+	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+	out "  (c) smmd peak RSS (VmHWM): $HWM_DELIVERED_KB kB once all were delivered (after queueing: $HWM_QUEUED_KB kB; just before SIGTERM, after the bench's $SCEN_N show queries: $HWM_KB kB)"
+	CHAN_HWM=$HWM_DELIVERED_KB
+	if [ -n "$WRK_GET" ]; then
+		CHAN_PCT=$(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+		CHAN_PCT_DUE=$(awk -v r="$CHAN_RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
+		CHAN_VERDICT=$(awk -v p="$CHAN_PCT" 'BEGIN { print (p >= 70) ? "MET" : "MISSED" }')
+		out "  target burst >= 70% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $CHAN_VERDICT ($CHAN_PCT% first-to-last, $CHAN_PCT_DUE% from the due instant)"
+		[ -z "$WRK_POSTLOG" ] ||
+			out "  (that is $(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
+	else
+		CHAN_VERDICT="n/a (no wrk)"
+		CHAN_PCT="?"
+	fi
+	if [ "$STEADY_DURING_N" -gt 0 ]; then
+		STEADY_VERDICT=$(awk -v p="$STEADY_P99" 'BEGIN { print (p < 20) ? "MET" : "MISSED" }')
+	else
+		STEADY_VERDICT="n/a (no steady post was due during the burst)"
+	fi
+	out "  target steady p99 lateness during the burst < 20 ms: $STEADY_VERDICT (p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms over $STEADY_DURING_N posts)$STEADY_COVER"
+	perf_report
+	out ""
 fi
-out ""
 
 # ---------------------------------------------------------------------------
 out "Summary"
-out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
-out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $PCT% (target >= 50%): $BURST_VERDICT"
-out "  (c) smmd peak RSS: punctuality $PUNCT_HWM kB, burst $BURST_HWM kB"
+if want punctuality; then
+	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
+fi
+if want burst; then
+	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $PCT% (target >= 50%): $BURST_VERDICT"
+fi
+out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
+if want channels; then
+	out "  (d) channels burst $CHAN_RATE_SPAN deliveries/s first-to-last, $CHAN_RATE_DUE/s from the due instant -> $CHAN_PCT% of the sink's plain rate (target >= 70%): $CHAN_VERDICT"
+	out "      steady stream during the burst ($STEADY_DURING_N posts): p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms (target p99 < 20 ms): $STEADY_VERDICT"
+fi
 CUR=
 
 cp "$REPORT" "$RESULTS_DIR/latest.txt.tmp"
