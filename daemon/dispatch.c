@@ -25,7 +25,9 @@
  * due instant, so the disk's latency never makes a post late.
  */
 #define PREPARE_LEAD_MS 50
-#define CHAN_BUCKETS    1024
+/* Deliveries prepared per loop turn before committing and sending. */
+#define PUMP_BATCH   64
+#define CHAN_BUCKETS 1024
 
 /*
  * One channel's deliveries that are due but not started, in due order.
@@ -57,6 +59,7 @@ struct dispatch {
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	size_t waiting;
+	int more; /* pump stopped at PUMP_BATCH with work left */
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -148,11 +151,16 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 		disp->ring = q;
 		return;
 	}
-	/* Join just behind the cursor: served after everyone waiting. */
+	/*
+	 * Join in front of the cursor: a channel that had nothing waiting is
+	 * served next (fq_codel's new flows), so a quiet channel's post
+	 * never queues behind another channel's burst.
+	 */
 	q->ring_next = disp->ring;
 	q->ring_prev = disp->ring->ring_prev;
 	q->ring_prev->ring_next = q;
 	disp->ring->ring_prev = q;
+	disp->ring = q;
 }
 
 static void ring_remove(struct dispatch *disp, struct chan_q *q)
@@ -633,9 +641,10 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 static void pump(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
-	size_t misses = 0, ring_len = 0;
+	size_t misses = 0, ring_len = 0, started = 0;
 	struct chan_q *q;
 
+	disp->more = 0;
 	if (disp->ring == NULL)
 		return;
 	q = disp->ring;
@@ -648,6 +657,16 @@ static void pump(struct smmd *d, int64_t now)
 		int64_t at;
 		char *id;
 
+		/*
+		 * Prepare a bounded batch per turn: it is committed and sent
+		 * before the next, so the first posts of a burst don't wait
+		 * for the whole burst to be prepared.
+		 */
+		if (started == PUMP_BATCH) {
+			disp->more = 1;
+			break;
+		}
+
 		q = disp->ring;
 		disp->ring = q->ring_next;
 		at = chan_send_time(q, now);
@@ -659,7 +678,7 @@ static void pump(struct smmd *d, int64_t now)
 		if (q->len == 1)
 			ring_len--;
 		id = fifo_pop(disp, q);
-		start_delivery(d, q, id, at, now);
+		started += start_delivery(d, q, id, at, now);
 		free(id);
 	}
 }
@@ -676,6 +695,9 @@ void dispatch_arm(struct smmd *d)
 			due = (t);                      \
 	} while (0)
 
+	/* A batch was cut short: go on right after this turn's commit. */
+	if (disp->more && !d->stopping)
+		EARLIER(now);
 	/* A prepared job leaves at its instant, even while stopping. */
 	if (disp->armed)
 		EARLIER(disp->armed->send_at);
