@@ -17,6 +17,7 @@ libsqlite3-dev
 libjansson-dev
 check
 libssl-dev
+libical-dev
 jq
 socat
 openssl

@@ -1,31 +1,1917 @@
 /*
- * PLACEHOLDER until the calendar parser lands (issue 3): it refuses every
- * calendar, so a configuration naming one fails --check-config and reload.
- * The real daemon/calendar.c replaces this file whole.
+ * The content calendar: YAML files streamed through libyaml's event API
+ * into posts, checked against the configuration with every error kept
+ * (sorted by file, line and column at the end), then the local times
+ * resolved once the calendar's zone is known — any file of a directory
+ * may name it, so that comes last, as do campaign references (campaigns
+ * may live in a file of their own).
+ *
+ * Strings live in an arena freed at once with the calendar: 100,000 posts
+ * are a few hundred thousand strings, and one malloc each would cost more
+ * in headers and time than the text itself.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "calendar.h"
 
-int calendar_load(const char *path, const struct config *cfg,
-		  struct calendar **out, struct config_errors *errs)
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calexpand.h"
+#include "caltime.h"
+#include "calyaml.h"
+#include "postid.h"
+
+#define MAX_CHANNELS  64   /* on one post */
+#define MAX_MEDIA     16   /* on one post or variant, as smmctl add */
+#define MAX_EXCLUDE   1000 /* dates left out of one series */
+#define MAX_COUNT     100000
+#define MAX_TEXT      65536 /* bytes: the control protocol's line */
+#define MAX_FILES     10000 /* in a calendar directory */
+#define MAX_KNOWN_MSG 400   /* of channel names listed in a message */
+#define MAX_ERRORS    1000  /* listed; the rest are counted */
+/* "@20261122T090000Z": what an occurrence adds to its post's id. */
+#define OCCURRENCE_SUFFIX 17
+#define DAY_S             INT64_C(86400)
+
+/* ---- arena ------------------------------------------------------------ */
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* The calendar as allocated: what callers see, then what only we use. */
+struct cal_impl {
+	struct calendar pub;
+	struct arena_block *arena;
+	json_t *no_media; /* the [] every post without media shares */
+	size_t cap_posts, cap_campaigns;
+};
+
+static void *arena_alloc(struct cal_impl *ci, size_t n)
 {
+	struct arena_block *b = ci->arena;
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->cap = cap;
+		b->used = 0;
+		if (cap == ARENA_BLOCK || ci->arena == NULL) {
+			b->next = ci->arena;
+			ci->arena = b;
+		} else {
+			/* A big one-off: keep filling the current block. */
+			b->next = ci->arena->next;
+			ci->arena->next = b;
+		}
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static char *arena_strndup(struct cal_impl *ci, const char *s, size_t n)
+{
+	char *p = arena_alloc(ci, n + 1);
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* ---- string tables ---------------------------------------------------- */
+
+static uint64_t fnv1a(const void *data, size_t n, uint64_t h)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+
+/*
+ * Open addressing over indexes; the key of index i is name(ctx, i). Each
+ * slot keeps its key's hash, so a probe compares strings only when the
+ * hashes match, and growing never hashes a key again.
+ */
+struct strslot {
+	uint32_t idx; /* index + 1; 0: empty */
+	uint32_t hash;
+};
+
+struct strtab {
+	struct strslot *slots;
+	size_t mask, n;
+	const char *(*name)(const void *ctx, uint32_t i);
+	const void *ctx;
+};
+
+static uint32_t str_hash(const char *key)
+{
+	return (uint32_t)fnv1a(key, strlen(key), FNV_OFFSET);
+}
+
+static int strtab_find(const struct strtab *t, const char *key, uint32_t *out)
+{
+	uint32_t h = str_hash(key);
+	size_t i;
+
+	if (t->slots == NULL)
+		return 0;
+	for (i = h & t->mask; t->slots[i].idx; i = (i + 1) & t->mask)
+		if (t->slots[i].hash == h &&
+		    strcmp(t->name(t->ctx, t->slots[i].idx - 1), key) == 0) {
+			*out = t->slots[i].idx - 1;
+			return 1;
+		}
+	return 0;
+}
+
+static void strtab_put(struct strslot *slots, size_t mask, struct strslot s)
+{
+	size_t i = s.hash & mask;
+
+	while (slots[i].idx)
+		i = (i + 1) & mask;
+	slots[i] = s;
+}
+
+/* Add index idx (whose key is not in t yet). 0 or -1. */
+static int strtab_add(struct strtab *t, uint32_t idx)
+{
+	struct strslot s = {idx + 1, str_hash(t->name(t->ctx, idx))};
+
+	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
+		size_t cap = t->slots ? (t->mask + 1) * 2 : 64;
+		struct strslot *slots = calloc(cap, sizeof(*slots));
+
+		if (slots == NULL)
+			return -1;
+		for (size_t i = 0; t->slots && i <= t->mask; i++)
+			if (t->slots[i].idx)
+				strtab_put(slots, cap - 1, t->slots[i]);
+		free(t->slots);
+		t->slots = slots;
+		t->mask = cap - 1;
+	}
+	strtab_put(t->slots, t->mask, s);
+	t->n++;
+	return 0;
+}
+
+/* ---- a load in progress ----------------------------------------------- */
+
+struct mark {
+	uint32_t file;
+	unsigned line, column;
+};
+
+struct cal_err {
+	uint32_t file; /* UINT32_MAX: the path itself, before any file */
+	unsigned line, column;
+	size_t seq;
+	char *msg;
+};
+
+enum pend_what { PEND_AT, PEND_UNTIL, PEND_EXCLUDE, PEND_CAMPAIGN };
+
+/* What waits for the zone, or for every campaign to be known. */
+struct pending {
+	uint32_t post;
+	uint32_t slot; /* PEND_EXCLUDE: index in exclude_ms */
+	enum pend_what what;
+	struct caltime_civil c;
+	struct mark m;
+};
+
+struct load {
+	struct cal_impl *ci;
+	struct calendar *cal;
+	const struct config *cfg;
+	const char *path;
+	uint32_t file; /* the file being read */
+	struct calyaml *y;
+	struct cal_err *errs;
+	size_t nerrs, cap_errs;
+	struct strtab chans, ids, camps;
+	const char **chan_interned; /* per config channel, once used */
+	struct mark *id_marks;      /* per post */
+	struct mark *camp_marks;    /* per campaign */
+	char *known_channels;
+	char *tz;
+	const struct caltime_zone *zone; /* once tz is known */
+	struct mark tz_mark;
+	char *broken; /* per file: a syntax error stopped its reading */
+	struct pending *pend;
+	size_t npend, cap_pend;
+	size_t dropped; /* errors past MAX_ERRORS */
+	int oom;
+};
+
+static void add_err(struct load *ld, uint32_t file, unsigned line,
+                    unsigned column, const char *fmt, va_list ap)
+        __attribute__((format(printf, 5, 0)));
+
+static void add_err(struct load *ld, uint32_t file, unsigned line,
+                    unsigned column, const char *fmt, va_list ap)
+{
+	struct cal_err *e;
+	char *msg;
+
+	if (ld->nerrs == MAX_ERRORS) {
+		ld->dropped++;
+		return;
+	}
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		ld->oom = 1;
+		return;
+	}
+	/* One error, one line, whatever a quoted value held. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	if (ld->nerrs == ld->cap_errs) {
+		size_t cap = ld->cap_errs ? ld->cap_errs * 2 : 16;
+
+		if ((e = realloc(ld->errs, cap * sizeof(*e))) == NULL) {
+			free(msg);
+			ld->oom = 1;
+			return;
+		}
+		ld->errs = e;
+		ld->cap_errs = cap;
+	}
+	e = &ld->errs[ld->nerrs];
+	e->file = file;
+	e->line = line;
+	e->column = column;
+	e->seq = ld->nerrs++;
+	e->msg = msg;
+}
+
+static void err_at(struct load *ld, struct mark m, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void err_at(struct load *ld, struct mark m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_err(ld, m.file, m.line, m.column, fmt, ap);
+	va_end(ap);
+}
+
+static void err_ev(struct load *ld, const struct calyaml_event *ev,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void err_ev(struct load *ld, const struct calyaml_event *ev,
+                   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_err(ld, ld->file, ev->line, ev->column, fmt, ap);
+	va_end(ap);
+}
+
+static struct mark mark_of(const struct load *ld,
+                           const struct calyaml_event *ev)
+{
+	struct mark m = {ld->file, ev->line, ev->column};
+
+	return m;
+}
+
+static const char *file_name(const struct load *ld, uint32_t file)
+{
+	return file == UINT32_MAX ? ld->path : ld->cal->files[file];
+}
+
+static const char *post_name(const void *ctx, uint32_t i)
+{
+	return ((const struct calendar *)ctx)->posts[i].id;
+}
+
+static const char *campaign_name(const void *ctx, uint32_t i)
+{
+	return ((const struct calendar *)ctx)->campaigns[i].name;
+}
+
+static const char *channel_name(const void *ctx, uint32_t i)
+{
+	return ((const struct config *)ctx)->channels[i].name;
+}
+
+/* "a, b, c" — cut short when a thousand channels would flood the line. */
+static const char *known_channels(struct load *ld)
+{
+	const struct config *cfg = ld->cfg;
+	size_t len = 0, i;
+	char *s;
+
+	if (ld->known_channels)
+		return ld->known_channels;
+	if ((s = malloc(MAX_KNOWN_MSG + 64)) == NULL)
+		return "?";
+	s[0] = '\0';
+	for (i = 0; i < cfg->nchannels; i++) {
+		size_t n = strlen(cfg->channels[i].name);
+
+		if (len + n + 2 > MAX_KNOWN_MSG)
+			break;
+		len += (size_t)sprintf(s + len, "%s%s", i ? ", " : "",
+		                       cfg->channels[i].name);
+	}
+	if (i < cfg->nchannels)
+		sprintf(s + len, "%s... %zu in all", i ? ", " : "",
+		        cfg->nchannels);
+	return ld->known_channels = s;
+}
+
+/* The configured channel called name, and its interned name. */
+static const struct channel *lookup_channel(struct load *ld, const char *name,
+                                            const char **interned)
+{
+	uint32_t i;
+
+	if (!strtab_find(&ld->chans, name, &i))
+		return NULL;
+	if (ld->chan_interned[i] == NULL)
+		ld->chan_interned[i] =
+		        arena_strndup(ld->ci, name, strlen(name));
+	if ((*interned = ld->chan_interned[i]) == NULL)
+		ld->oom = 1;
+	return &ld->cfg->channels[i];
+}
+
+static int64_t wall_s(const struct caltime_civil *c)
+{
+	return caltime_days(c->year, c->mon, c->day) * DAY_S + c->hour * 3600 +
+	       c->min * 60 + c->sec;
+}
+
+static int64_t local_ms(const struct caltime_zone *z,
+                        const struct caltime_civil *c)
+{
+	return caltime_local_to_utc(z, c->year, c->mon, c->day, c->hour, c->min,
+	                            c->sec) *
+	       1000;
+}
+
+/* Settle what waited for the zone, or for every campaign to be known. */
+static void resolve(struct load *ld, const struct pending *pd)
+{
+	const struct caltime_zone *z = ld->zone;
+	struct calendar *cal = ld->cal;
+	struct cal_post *p = &cal->posts[pd->post];
+	struct caltime_civil c = pd->c;
+	uint32_t idx;
+
+	switch (pd->what) {
+	case PEND_AT:
+		if (!c.has_zone)
+			p->at_ms = local_ms(z, &c);
+		else
+			caltime_utc_to_local(z, p->at_ms / 1000, &c);
+		p->at_wall_s = wall_s(&c);
+		break;
+	case PEND_UNTIL:
+		if (c.has_time) {
+			p->until_ms = local_ms(z, &c);
+			break;
+		}
+		/* A date: the series may run to the end of it. */
+		caltime_civil_from_days(caltime_days(c.year, c.mon, c.day) + 1,
+		                        &c.year, &c.mon, &c.day);
+		p->until_ms = local_ms(z, &c) - 1;
+		break;
+	case PEND_EXCLUDE:
+		p->exclude_ms[pd->slot] = local_ms(z, &c);
+		break;
+	case PEND_CAMPAIGN:
+		if (!ld->broken[pd->m.file] &&
+		    !strtab_find(&ld->camps, p->campaign, &idx))
+			err_at(ld, pd->m, "unknown campaign '%s' (%s)",
+			       p->campaign,
+			       cal->ncampaigns ? "known: "
+			                       : "no campaigns defined");
+		break;
+	}
+}
+
+/*
+ * Resolve now what can be (the zone is known, the campaign defined
+ * already: the usual order of a file), else keep it for the end.
+ */
+static void pend(struct load *ld, size_t post, enum pend_what what,
+                 uint32_t slot, const struct caltime_civil *c, struct mark m)
+{
+	struct pending now = {
+	        .post = (uint32_t)post, .slot = slot, .what = what, .m = m};
+	struct pending *p;
+	uint32_t idx;
+
+	if (c)
+		now.c = *c;
+	if (what == PEND_CAMPAIGN
+	            ? strtab_find(&ld->camps, ld->cal->posts[post].campaign,
+	                          &idx)
+	            : ld->zone != NULL) {
+		resolve(ld, &now);
+		return;
+	}
+	if (ld->npend == ld->cap_pend) {
+		size_t cap = ld->cap_pend ? ld->cap_pend * 2 : 64;
+
+		if ((p = realloc(ld->pend, cap * sizeof(*p))) == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		ld->pend = p;
+		ld->cap_pend = cap;
+	}
+	ld->pend[ld->npend++] = now;
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+/*
+ * The scalar at ev as a string, or NULL after saying why (the node is
+ * consumed either way). empty_ok: "" is returned, for the caller to judge.
+ */
+static const char *want_string(struct load *ld, const struct calyaml_event *ev,
+                               const char *key, int empty_ok)
+{
+	if (ev->kind != CALYAML_SCALAR) {
+		err_ev(ld, ev, "'%s' must be a string, not a %s", key,
+		       ev->kind == CALYAML_SEQUENCE ? "list" : "mapping");
+		calyaml_skip(ld->y, ev);
+		return NULL;
+	}
+	if (strlen(ev->value) != ev->len) {
+		err_ev(ld, ev, "'%s' holds a NUL character", key);
+		return NULL;
+	}
+	if (ev->len == 0 && !empty_ok) {
+		err_ev(ld, ev, "'%s' is empty", key);
+		return NULL;
+	}
+	return ev->value;
+}
+
+/*
+ * Call item for each scalar of the list at ev, or for ev itself when it
+ * is one scalar ("channels: shop-x" reads as a list of one). 0, or -1 if
+ * the file broke off.
+ */
+static int
+for_each_item(struct load *ld, const struct calyaml_event *ev, const char *key,
+              void (*item)(struct load *, const struct calyaml_event *, void *),
+              void *arg)
+{
+	struct calyaml_event e;
+	int r;
+
+	if (ev->kind == CALYAML_SCALAR) {
+		item(ld, ev, arg);
+		return 0;
+	}
+	if (ev->kind != CALYAML_SEQUENCE) {
+		err_ev(ld, ev, "'%s' must be a list", key);
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = calyaml_next(ld->y, &e)) > 0 && e.kind != CALYAML_END) {
+		if (e.kind != CALYAML_SCALAR) {
+			err_ev(ld, &e, "'%s' must be a list of strings", key);
+			if (calyaml_skip(ld->y, &e) < 0)
+				return -1;
+			continue;
+		}
+		item(ld, &e, arg);
+	}
+	return r > 0 ? 0 : -1;
+}
+
+static int url_ok(const char *s)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int ok;
+
+	if (u == NULL)
+		return 0;
+	ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
+	     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	     (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* A media file under the channel's media_dir: a plain name, no path. */
+static int media_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && s[0] != '.' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") == n;
+}
+
+static int is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static char *text_value(struct load *ld, const struct calyaml_event *ev)
+{
+	const char *s = want_string(ld, ev, "text", 1);
+
+	if (s == NULL)
+		return NULL;
+	if (s[strspn(s, " \t\r\n")] == '\0') {
+		err_ev(ld, ev, "text is empty");
+		return NULL;
+	}
+	if (ev->len > MAX_TEXT) {
+		err_ev(ld, ev, "text is %zu bytes, more than %d", ev->len,
+		       MAX_TEXT);
+		return NULL;
+	}
+	return arena_strndup(ld->ci, s, ev->len);
+}
+
+static char *link_value(struct load *ld, const struct calyaml_event *ev)
+{
+	const char *s = want_string(ld, ev, "link", 0);
+
+	if (s == NULL)
+		return NULL;
+	if (!is_url(s) || !url_ok(s)) {
+		err_ev(ld, ev, "link '%s' is not an http or https URL", s);
+		return NULL;
+	}
+	return arena_strndup(ld->ci, s, ev->len);
+}
+
+struct media_parse {
+	json_t *list;
+	int names; /* holds file names, which need a media_dir */
+	int too_many;
+};
+
+static void media_item(struct load *ld, const struct calyaml_event *ev,
+                       void *arg)
+{
+	struct media_parse *mp = arg;
+	const char *s = want_string(ld, ev, "media", 0);
+
+	if (s == NULL)
+		return;
+	if (is_url(s) ? !url_ok(s) : !media_name_ok(s)) {
+		err_ev(ld, ev,
+		       "media '%s' must be an http or https URL, or the name "
+		       "of a file in the channel's media_dir",
+		       s);
+		return;
+	}
+	if (json_array_size(mp->list) == MAX_MEDIA) {
+		if (!mp->too_many++)
+			err_ev(ld, ev, "more than %d media", MAX_MEDIA);
+		return;
+	}
+	mp->names |= !is_url(s);
+	if (json_array_append_new(mp->list, json_stringn(s, ev->len)) < 0)
+		ld->oom = 1;
+}
+
+/* The media list at ev (never NULL unless out of memory). */
+static json_t *media_value(struct load *ld, const struct calyaml_event *ev,
+                           int *names)
+{
+	struct media_parse mp = {json_array(), 0, 0};
+
+	if (mp.list == NULL) {
+		ld->oom = 1;
+		calyaml_skip(ld->y, ev);
+		return NULL;
+	}
+	if (for_each_item(ld, ev, "media", media_item, &mp) < 0) {
+		json_decref(mp.list);
+		return NULL;
+	}
+	*names = mp.names;
+	return mp.list;
+}
+
+/* A mapping key, kept: an event's text lasts only until the next read. */
+struct key {
+	char s[1024];
+	struct mark m;
+};
+
+/*
+ * The next entry of a mapping: 1 with its key in *k and the first event
+ * of its value in *v, 0 at the mapping's end, -1 if the file broke off.
+ * Keys that are not short strings are reported and skipped, value and all.
+ */
+static int next_pair(struct load *ld, const char *what, struct key *k,
+                     struct calyaml_event *v)
+{
+	struct calyaml_event e;
+
+	for (;;) {
+		if (calyaml_next(ld->y, &e) <= 0)
+			return -1;
+		if (e.kind == CALYAML_END)
+			return 0;
+		if (e.kind == CALYAML_SCALAR && e.len < sizeof(k->s) &&
+		    strlen(e.value) == e.len) {
+			memcpy(k->s, e.value, e.len + 1);
+			k->m = mark_of(ld, &e);
+			return calyaml_next(ld->y, v) > 0 ? 1 : -1;
+		}
+		err_ev(ld, &e, "keys in %s must be short strings", what);
+		if (calyaml_skip(ld->y, &e) < 0 ||
+		    calyaml_next(ld->y, v) <= 0 || calyaml_skip(ld->y, v) < 0)
+			return -1;
+	}
+}
+
+/* ---- posts ------------------------------------------------------------ */
+
+enum post_key {
+	K_ID,
+	K_AT,
+	K_RRULE,
+	K_UNTIL,
+	K_COUNT,
+	K_EXCLUDE,
+	K_CHANNELS,
+	K_TEXT,
+	K_LINK,
+	K_MEDIA,
+	K_CAMPAIGN,
+	K_VARIANTS,
+	K_DRAFT,
+	K_NKEYS,
+};
+
+static const char *const post_keys[K_NKEYS] = {
+        "id",   "at",   "rrule", "until",    "count",    "exclude", "channels",
+        "text", "link", "media", "campaign", "variants", "draft",
+};
+
+#define POST_KEYS                                                             \
+	"id, at, rrule, until, count, exclude, channels, text, link, media, " \
+	"campaign, variants, draft"
+
+struct variant_marks {
+	struct mark key, text, media;
+	int media_names;
+};
+
+/* A post being read: what the checks at its end need. */
+struct post_parse {
+	size_t idx;
+	struct mark start, key[K_NKEYS]; /* of each key's value */
+	unsigned seen;                   /* bit per post_key */
+	struct caltime_civil at, until;
+	int media_names;
+	const char *ch[MAX_CHANNELS];
+	size_t nch, nch_items; /* channels kept; items written */
+	struct cal_variant v[MAX_CHANNELS];
+	struct variant_marks vm[MAX_CHANNELS];
+	size_t nv;
+	struct caltime_civil *exc; /* excluded date-times */
+	size_t nexc;
+	char **exdates; /* excluded days */
+	size_t nexdates;
+};
+
+static struct cal_post *post_of(struct load *ld, struct post_parse *pp)
+{
+	return &ld->cal->posts[pp->idx];
+}
+
+/* "post 'x'", or "post" before its id is known, for messages. */
+static const char *who(const struct cal_post *p, char *buf, size_t len)
+{
+	if (p->id == NULL)
+		return "post";
+	snprintf(buf, len, "post '%s'", p->id);
+	return buf;
+}
+
+static void parse_id(struct load *ld, struct post_parse *pp,
+                     const struct calyaml_event *ev)
+{
+	struct cal_post *p = post_of(ld, pp);
+	const char *s = want_string(ld, ev, "id", 0);
+	uint32_t first;
+
+	if (s == NULL)
+		return;
+	if (!postid_valid(s) || strchr(s, '@')) {
+		err_ev(ld, ev,
+		       "id '%s' may use only letters, digits and ._:+- (at "
+		       "most %d)",
+		       s, POSTID_MAX);
+		return;
+	}
+	if (strtab_find(&ld->ids, s, &first)) {
+		struct mark m = ld->id_marks[first];
+
+		err_ev(ld, ev, "duplicate id '%s' (first at %s:%u:%u)", s,
+		       file_name(ld, m.file), m.line, m.column);
+		return;
+	}
+	if ((p->id = arena_strndup(ld->ci, s, ev->len)) == NULL ||
+	    strtab_add(&ld->ids, (uint32_t)pp->idx) < 0) {
+		ld->oom = 1;
+		return;
+	}
+	ld->id_marks[pp->idx] = mark_of(ld, ev);
+}
+
+/* A time value: 'at' needs a time of day; 'until' may be a date. */
+static int parse_time(struct load *ld, const struct calyaml_event *ev,
+                      const char *key, int date_ok, struct caltime_civil *c)
+{
+	const char *s = want_string(ld, ev, key, 0);
+	char why[128];
+
+	if (s == NULL)
+		return -1;
+	if (caltime_parse(s, c, why, sizeof(why)) < 0) {
+		err_ev(ld, ev,
+		       "'%s': invalid time '%s': %s (write %sYYYY-MM-DD "
+		       "HH:MM[:SS], optionally with an offset or Z)",
+		       key, s, why, date_ok ? "YYYY-MM-DD or " : "");
+		return -1;
+	}
+	if (!c->has_time && !date_ok) {
+		err_ev(ld, ev, "'%s': '%s' needs a time of day (HH:MM)", key,
+		       s);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t civil_utc_ms(const struct caltime_civil *c)
+{
+	int64_t s = caltime_days(c->year, c->mon, c->day) * DAY_S +
+	            c->hour * 3600 + c->min * 60 + c->sec;
+
+	return (s - (int64_t)c->offset_min * 60) * 1000;
+}
+
+static void exclude_item(struct load *ld, const struct calyaml_event *ev,
+                         void *arg)
+{
+	struct post_parse *pp = arg;
+	struct caltime_civil c;
+	void *grown;
+
+	if (parse_time(ld, ev, "exclude", 1, &c) < 0)
+		return;
+	if (pp->nexc + pp->nexdates >= MAX_EXCLUDE) {
+		err_ev(ld, ev, "more than %d exclusions", MAX_EXCLUDE);
+		return;
+	}
+	if (c.has_time) {
+		grown = realloc(pp->exc, (pp->nexc + 1) * sizeof(*pp->exc));
+		if (grown == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		pp->exc = grown;
+		pp->exc[pp->nexc++] = c;
+		return;
+	}
+	grown = realloc(pp->exdates, (pp->nexdates + 1) * sizeof(char *));
+	if (grown == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	pp->exdates = grown;
+	if ((pp->exdates[pp->nexdates] = arena_alloc(ld->ci, 11)) == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	snprintf(pp->exdates[pp->nexdates++], 11, "%04d-%02d-%02d", c.year,
+	         c.mon, c.day);
+}
+
+static void channel_item(struct load *ld, const struct calyaml_event *ev,
+                         void *arg)
+{
+	struct post_parse *pp = arg;
+	const char *s = want_string(ld, ev, "channels", 0), *name;
+
+	pp->nch_items++;
+	if (s == NULL)
+		return;
+	if (lookup_channel(ld, s, &name) == NULL) {
+		err_ev(ld, ev, "unknown channel '%s' (known: %s)", s,
+		       known_channels(ld));
+		return;
+	}
+	for (size_t i = 0; i < pp->nch; i++)
+		if (pp->ch[i] == name) {
+			err_ev(ld, ev, "channel '%s' is listed twice", s);
+			return;
+		}
+	if (pp->nch == MAX_CHANNELS) {
+		err_ev(ld, ev, "more than %d channels", MAX_CHANNELS);
+		return;
+	}
+	pp->ch[pp->nch++] = (char *)name;
+}
+
+static int parse_variant(struct load *ld, struct post_parse *pp,
+                         const struct key *key, const struct calyaml_event *ev)
+{
+	struct calyaml_event v;
+	struct cal_variant *var;
+	struct variant_marks *vm;
+	const char *name;
+	unsigned seen = 0;
+	struct key k;
+	int r;
+
+	if (lookup_channel(ld, key->s, &name) == NULL) {
+		err_at(ld, key->m,
+		       "variant for unknown channel '%s' (known: %s)", key->s,
+		       known_channels(ld));
+		return calyaml_skip(ld->y, ev);
+	}
+	for (size_t i = 0; i < pp->nv; i++)
+		if (pp->v[i].channel == name) {
+			err_at(ld, key->m, "duplicate variant for channel '%s'",
+			       name);
+			return calyaml_skip(ld->y, ev);
+		}
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev,
+		       "variant for '%s' must be a mapping of text, link "
+		       "and media",
+		       name);
+		return calyaml_skip(ld->y, ev);
+	}
+	if (pp->nv == MAX_CHANNELS) {
+		err_at(ld, key->m, "more than %d variants", MAX_CHANNELS);
+		return calyaml_skip(ld->y, ev);
+	}
+	var = &pp->v[pp->nv];
+	vm = &pp->vm[pp->nv++];
+	memset(var, 0, sizeof(*var));
+	memset(vm, 0, sizeof(*vm));
+	var->channel = (char *)name;
+	vm->key = key->m;
+	while ((r = next_pair(ld, "a variant", &k, &v)) > 0) {
+		unsigned bit = strcmp(k.s, "text") == 0    ? 1
+		               : strcmp(k.s, "link") == 0  ? 2
+		               : strcmp(k.s, "media") == 0 ? 4
+		                                           : 0;
+
+		if (bit == 0 || (seen & bit)) {
+			if (bit)
+				err_at(ld, k.m,
+				       "duplicate key '%s' in a variant", k.s);
+			else
+				err_at(ld, k.m,
+				       "unknown key '%s' in a variant (known: "
+				       "text, link, media)",
+				       k.s);
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		seen |= bit;
+		if (bit == 1) {
+			var->text = text_value(ld, &v);
+			vm->text = mark_of(ld, &v);
+		} else if (bit == 2) {
+			var->link = link_value(ld, &v);
+		} else {
+			vm->media = mark_of(ld, &v);
+			var->media = media_value(ld, &v, &vm->media_names);
+		}
+	}
+	return r;
+}
+
+static int parse_variants(struct load *ld, struct post_parse *pp,
+                          const struct calyaml_event *ev)
+{
+	struct calyaml_event v;
+	struct key k;
+	int r;
+
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev,
+		       "'variants' must be a mapping of channel to "
+		       "text, link and media");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = next_pair(ld, "'variants'", &k, &v)) > 0)
+		if (parse_variant(ld, pp, &k, &v) < 0)
+			return -1;
+	return r;
+}
+
+static int parse_uint(struct load *ld, const struct calyaml_event *ev,
+                      const char *key, unsigned max, unsigned *out)
+{
+	const char *s = want_string(ld, ev, key, 0);
+	char *end;
+	unsigned long v;
+
+	if (s == NULL)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1 || v > max) {
+		err_ev(ld, ev, "'%s' must be a whole number from 1 to %u", key,
+		       max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* One key's value; -1 only if the file broke off. */
+static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
+                      const struct calyaml_event *ev)
+{
+	struct cal_post *p = post_of(ld, pp);
+	const char *s;
+
+	pp->key[key] = mark_of(ld, ev);
+	switch (key) {
+	case K_ID:
+		parse_id(ld, pp, ev);
+		break;
+	case K_AT:
+		if (parse_time(ld, ev, "at", 0, &pp->at) < 0)
+			pp->seen &= ~(1u << K_AT); /* reported: no more */
+		else if (pp->at.has_zone)
+			p->at_ms = civil_utc_ms(&pp->at);
+		break;
+	case K_RRULE:
+		if ((s = want_string(ld, ev, "rrule", 0)) != NULL) {
+			if (strncmp(s, "RRULE:", 6) == 0)
+				s += 6;
+			if ((p->rrule = arena_strndup(ld->ci, s, strlen(s))) ==
+			    NULL)
+				ld->oom = 1;
+		}
+		if (p->rrule == NULL)
+			pp->seen &= ~(1u << K_RRULE);
+		break;
+	case K_UNTIL:
+		if (parse_time(ld, ev, "until", 1, &pp->until) < 0)
+			pp->seen &= ~(1u << K_UNTIL);
+		break;
+	case K_COUNT:
+		parse_uint(ld, ev, "count", MAX_COUNT, &p->count);
+		break;
+	case K_EXCLUDE:
+		return for_each_item(ld, ev, "exclude", exclude_item, pp);
+	case K_CHANNELS:
+		/* A mapping is reported as such, not also as empty. */
+		pp->nch_items += ev->kind == CALYAML_MAPPING;
+		return for_each_item(ld, ev, "channels", channel_item, pp);
+	case K_TEXT:
+		p->text = text_value(ld, ev);
+		break;
+	case K_LINK:
+		p->link = link_value(ld, ev);
+		break;
+	case K_MEDIA: {
+		json_t *m = media_value(ld, ev, &pp->media_names);
+
+		if (m) {
+			json_decref(p->media);
+			p->media = m;
+		}
+		break;
+	}
+	case K_CAMPAIGN:
+		if ((s = want_string(ld, ev, "campaign", 0)) != NULL &&
+		    (p->campaign = arena_strndup(ld->ci, s, ev->len)) == NULL)
+			ld->oom = 1;
+		break;
+	case K_VARIANTS:
+		return parse_variants(ld, pp, ev);
+	case K_DRAFT:
+		if ((s = want_string(ld, ev, "draft", 0)) == NULL)
+			break;
+		if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+			p->draft = 1;
+		else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+			p->draft = 0;
+		else
+			err_ev(ld, ev, "'draft' must be true or false");
+		break;
+	case K_NKEYS:
+		break;
+	}
+	return 0;
+}
+
+static const struct cal_variant *variant_for(const struct post_parse *pp,
+                                             const char *channel,
+                                             const struct variant_marks **vm)
+{
+	for (size_t i = 0; i < pp->nv; i++)
+		if (pp->v[i].channel == channel) {
+			*vm = &pp->vm[i];
+			return &pp->v[i];
+		}
+	return NULL;
+}
+
+/* The first media entry that is a file name, not a URL. */
+static const char *first_file(const json_t *media)
+{
+	for (size_t i = 0; i < json_array_size(media); i++) {
+		const char *s = json_string_value(json_array_get(media, i));
+
+		if (!is_url(s))
+			return s;
+	}
+	return "?";
+}
+
+/* What each channel will really get: its length and media checks. */
+static void check_channels(struct load *ld, struct post_parse *pp)
+{
+	struct cal_post *p = post_of(ld, pp);
+
+	for (size_t i = 0; i < pp->nch; i++) {
+		const char *name;
+		const struct channel *ch = lookup_channel(ld, pp->ch[i], &name);
+		const struct variant_marks *vm = NULL;
+		const struct cal_variant *v = variant_for(pp, pp->ch[i], &vm);
+		const char *text = v && v->text ? v->text : p->text;
+		struct mark tm = v && v->text ? vm->text : pp->key[K_TEXT];
+		int names = v && v->media ? vm->media_names : pp->media_names;
+		struct mark mm = v && v->media ? vm->media : pp->key[K_MEDIA];
+		size_t len;
+
+		if (ch == NULL)
+			continue;
+		if (text && ch->max_length &&
+		    (len = calendar_text_length(text)) > ch->max_length)
+			err_at(ld, tm,
+			       "text is %zu characters, %zu over channel "
+			       "'%s''s max_length of %u",
+			       len, len - ch->max_length, ch->name,
+			       ch->max_length);
+		if (names && ch->media_dir == NULL)
+			err_at(ld, mm,
+			       "media '%s' is a file name, but channel '%s' "
+			       "has no media_dir (use an http or https URL)",
+			       first_file(v && v->media ? v->media : p->media),
+			       ch->name);
+	}
+}
+
+static void check_recurrence(struct load *ld, struct post_parse *pp)
+{
+	struct cal_post *p = post_of(ld, pp);
+	struct calexpand_rule rule;
+	char why[512];
+
+	if (calexpand_check(p->rrule, &pp->at, &rule, why, sizeof(why)) < 0) {
+		err_at(ld, pp->key[K_RRULE], "invalid rrule '%s': %s", p->rrule,
+		       why);
+		return;
+	}
+	if (rule.count && p->count)
+		err_at(ld, pp->key[K_COUNT],
+		       "'count' and the rrule's COUNT both limit the series: "
+		       "keep one");
+	else if (rule.count)
+		p->count = rule.count;
+	if (rule.has_until && (pp->seen & (1u << K_UNTIL)))
+		err_at(ld, pp->key[K_UNTIL],
+		       "'until' and the rrule's UNTIL both end the series: "
+		       "keep one");
+	else if (rule.has_until) {
+		pp->until = rule.until;
+		pp->key[K_UNTIL] = pp->key[K_RRULE];
+		pp->seen |= 1u << K_UNTIL;
+	}
+	if (p->id && strlen(p->id) + OCCURRENCE_SUFFIX > POSTID_MAX)
+		err_at(ld, pp->key[K_ID],
+		       "id '%s' is too long for a recurring post (at most %d "
+		       "characters, to leave room for '@<time>')",
+		       p->id, POSTID_MAX - OCCURRENCE_SUFFIX);
+}
+
+/* Copy what was gathered on the stack into the calendar's arena. */
+static void settle_arrays(struct load *ld, struct post_parse *pp)
+{
+	struct cal_post *p = post_of(ld, pp);
+	struct cal_impl *ci = ld->ci;
+
+	if (pp->nch) {
+		p->channels = arena_alloc(ci, pp->nch * sizeof(char *));
+		if (p->channels == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		memcpy(p->channels, pp->ch, pp->nch * sizeof(char *));
+		p->nchannels = pp->nch;
+	}
+	if (pp->nv) {
+		p->variants = arena_alloc(ci, pp->nv * sizeof(*p->variants));
+		if (p->variants == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		memcpy(p->variants, pp->v, pp->nv * sizeof(*p->variants));
+		p->nvariants = pp->nv;
+		pp->nv = 0; /* the calendar owns their media now */
+	}
+	if (pp->nexdates) {
+		p->exclude_dates =
+		        arena_alloc(ci, pp->nexdates * sizeof(char *));
+		if (p->exclude_dates == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		memcpy(p->exclude_dates, pp->exdates,
+		       pp->nexdates * sizeof(char *));
+		p->nexclude_dates = pp->nexdates;
+	}
+	if (pp->nexc) {
+		p->exclude_ms = arena_alloc(ci, pp->nexc * sizeof(int64_t));
+		if (p->exclude_ms == NULL) {
+			ld->oom = 1;
+			return;
+		}
+		p->nexclude = pp->nexc;
+		for (size_t i = 0; i < pp->nexc; i++) {
+			p->exclude_ms[i] = civil_utc_ms(&pp->exc[i]);
+			if (!pp->exc[i].has_zone)
+				pend(ld, pp->idx, PEND_EXCLUDE, (uint32_t)i,
+				     &pp->exc[i], pp->key[K_EXCLUDE]);
+		}
+	}
+}
+
+/* The checks that need the whole post. */
+static void finish_post(struct load *ld, struct post_parse *pp)
+{
+	struct cal_post *p = post_of(ld, pp);
+	unsigned seen = pp->seen;
+	char buf[POSTID_MAX + 8];
+	const char *id = who(p, buf, sizeof(buf));
+
+#define HAS(k) (seen & (1u << (k)))
+	if (!HAS(K_ID))
+		err_at(ld, pp->start, "post has no 'id'");
+	if (!HAS(K_CHANNELS))
+		err_at(ld, pp->start, "%s has no 'channels'", id);
+	else if (pp->nch_items == 0)
+		err_at(ld, pp->key[K_CHANNELS], "'channels' is empty");
+	for (size_t i = 0; i < pp->nv; i++) {
+		size_t j;
+
+		for (j = 0; j < pp->nch && pp->ch[j] != pp->v[i].channel; j++)
+			;
+		if (j == pp->nch && HAS(K_CHANNELS))
+			err_at(ld, pp->vm[i].key,
+			       "variant for channel '%s', which is not in the "
+			       "post's channels",
+			       pp->v[i].channel);
+	}
+	if (p->text == NULL && !HAS(K_TEXT)) {
+		for (size_t i = 0; i < pp->nch; i++) {
+			const struct variant_marks *vm;
+			const struct cal_variant *v =
+			        variant_for(pp, pp->ch[i], &vm);
+
+			if (v == NULL || v->text == NULL) {
+				err_at(ld, pp->start,
+				       "%s has no 'text' (channel '%s' "
+				       "has no variant text either)",
+				       id, pp->ch[i]);
+				break;
+			}
+			if (p->text == NULL)
+				p->text = v->text;
+		}
+	}
+	check_channels(ld, pp);
+	if (!HAS(K_AT) && !HAS(K_RRULE) && pp->key[K_AT].line == 0)
+		err_at(ld, pp->start, "%s has no 'at'", id);
+	if (HAS(K_RRULE) && !HAS(K_AT) && pp->key[K_AT].line == 0)
+		err_at(ld, pp->key[K_RRULE],
+		       "a recurring post needs 'at': the time of its first "
+		       "occurrence");
+	if (!p->rrule && pp->key[K_RRULE].line == 0) {
+		static const enum post_key series[] = {K_UNTIL, K_COUNT,
+		                                       K_EXCLUDE};
+
+		for (size_t i = 0; i < 3; i++)
+			if (pp->key[series[i]].line)
+				err_at(ld, pp->key[series[i]],
+				       "'%s' goes with 'rrule'",
+				       post_keys[series[i]]);
+	}
+	if (p->rrule && HAS(K_AT))
+		check_recurrence(ld, pp);
+	settle_arrays(ld, pp);
+	/* Local times wait for the zone; a recurring post's wall time too. */
+	if (HAS(K_AT) && (!pp->at.has_zone || p->rrule))
+		pend(ld, pp->idx, PEND_AT, 0, &pp->at, pp->key[K_AT]);
+	/* check_recurrence may have taken an UNTIL from the rule. */
+	if (p->rrule && (pp->seen & (1u << K_UNTIL))) {
+		if (pp->until.has_zone && pp->until.has_time)
+			p->until_ms = civil_utc_ms(&pp->until);
+		else
+			pend(ld, pp->idx, PEND_UNTIL, 0, &pp->until,
+			     pp->key[K_UNTIL]);
+	}
+	if (p->campaign)
+		pend(ld, pp->idx, PEND_CAMPAIGN, 0, NULL, pp->key[K_CAMPAIGN]);
+#undef HAS
+}
+
+static int new_post(struct load *ld, size_t *idx)
+{
+	struct cal_impl *ci = ld->ci;
+	struct calendar *cal = ld->cal;
+	struct cal_post *p;
+
+	if (cal->nposts == ci->cap_posts) {
+		size_t cap = ci->cap_posts ? ci->cap_posts * 2 : 64;
+		struct mark *m;
+
+		if (cap > UINT32_MAX - 1)
+			return -1;
+		if ((p = realloc(cal->posts, cap * sizeof(*p))) == NULL)
+			return -1;
+		cal->posts = p;
+		ci->cap_posts = cap;
+		if ((m = realloc(ld->id_marks, cap * sizeof(*m))) == NULL)
+			return -1;
+		ld->id_marks = m;
+	}
+	p = &cal->posts[cal->nposts];
+	memset(p, 0, sizeof(*p));
+	p->file = cal->files[ld->file];
+	p->at_ms = -1;
+	p->until_ms = -1;
+	p->media = json_incref(ci->no_media);
+	*idx = cal->nposts++;
+	return 0;
+}
+
+static int parse_post(struct load *ld, const struct calyaml_event *start)
+{
+	struct post_parse pp;
+	struct calyaml_event v;
+	struct key k;
+	int r;
+
+	memset(&pp, 0, sizeof(pp));
+	if (new_post(ld, &pp.idx) < 0) {
+		ld->oom = 1;
+		return -1;
+	}
+	post_of(ld, &pp)->line = start->line;
+	post_of(ld, &pp)->column = start->column;
+	pp.start = mark_of(ld, start);
+	while ((r = next_pair(ld, "a post", &k, &v)) > 0) {
+		int key;
+
+		for (key = 0; key < K_NKEYS && strcmp(k.s, post_keys[key]);
+		     key++)
+			;
+		if (key < K_NKEYS && !(pp.seen & (1u << key))) {
+			pp.seen |= 1u << key;
+			if (post_value(ld, &pp, (enum post_key)key, &v) < 0) {
+				r = -1;
+				break;
+			}
+			continue;
+		}
+		if (key < K_NKEYS)
+			err_at(ld, k.m, "duplicate key '%s' in a post", k.s);
+		else if (strcmp(k.s, "<<") == 0)
+			err_at(ld, k.m,
+			       "merge keys (<<) are not supported: repeat the "
+			       "keys, or use an alias for one value");
+		else
+			err_at(ld, k.m,
+			       "unknown key '%s' in a post (known: %s)", k.s,
+			       POST_KEYS);
+		if (calyaml_skip(ld->y, &v) < 0) {
+			r = -1;
+			break;
+		}
+	}
+	if (r == 0)
+		finish_post(ld, &pp);
+	/* Variants not settled (a broken file) still own their media. */
+	for (size_t i = 0; i < pp.nv; i++)
+		json_decref(pp.v[i].media);
+	free(pp.exc);
+	free(pp.exdates);
+	return r;
+}
+
+static int parse_posts(struct load *ld, const struct calyaml_event *ev)
+{
+	struct calyaml_event e;
+	int r;
+
+	if (ev->kind != CALYAML_SEQUENCE) {
+		err_ev(ld, ev, "'posts' must be a list of posts");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = calyaml_next(ld->y, &e)) > 0 && e.kind != CALYAML_END) {
+		if (e.kind != CALYAML_MAPPING) {
+			err_ev(ld, &e,
+			       "a post must be a mapping of keys to "
+			       "values");
+			if (calyaml_skip(ld->y, &e) < 0)
+				return -1;
+			continue;
+		}
+		if (parse_post(ld, &e) < 0)
+			return -1;
+	}
+	return r > 0 ? 0 : -1;
+}
+
+/* ---- campaigns and the zone ------------------------------------------- */
+
+/* One campaign's metadata: plain key: value strings, as JSON. */
+static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
+{
+	struct calyaml_event v;
+	struct key k;
+	json_t *meta = json_object();
+	int r;
+
+	if (meta == NULL) {
+		ld->oom = 1;
+		return NULL;
+	}
+	if (ev->kind == CALYAML_SCALAR && ev->len == 0)
+		return meta; /* "name:" with nothing: no metadata */
+	while ((r = next_pair(ld, "a campaign", &k, &v)) > 0) {
+		if (v.kind != CALYAML_SCALAR || strlen(v.value) != v.len) {
+			err_at(ld, k.m,
+			       "campaign metadata must be plain key: value "
+			       "strings");
+			if (calyaml_skip(ld->y, &v) < 0)
+				break;
+			continue;
+		}
+		if (json_object_set_new(meta, k.s,
+		                        json_stringn(v.value, v.len)) < 0)
+			ld->oom = 1;
+	}
+	if (r < 0) {
+		json_decref(meta);
+		return NULL;
+	}
+	return meta;
+}
+
+static int parse_campaign(struct load *ld, const struct key *key,
+                          const struct calyaml_event *ev)
+{
+	struct cal_impl *ci = ld->ci;
+	struct calendar *cal = ld->cal;
+	struct cal_campaign *c;
+	uint32_t first;
+	json_t *meta;
+
+	if (strtab_find(&ld->camps, key->s, &first)) {
+		struct mark m = ld->camp_marks[first];
+
+		err_at(ld, key->m,
+		       "duplicate campaign '%s' (first at %s:%u:%u)", key->s,
+		       file_name(ld, m.file), m.line, m.column);
+		return calyaml_skip(ld->y, ev);
+	}
+	if (ev->kind != CALYAML_MAPPING &&
+	    !(ev->kind == CALYAML_SCALAR && ev->len == 0)) {
+		err_ev(ld, ev,
+		       "campaign '%s' must be a mapping of metadata, e.g. "
+		       "{utm_campaign: %s}",
+		       key->s, key->s);
+		return calyaml_skip(ld->y, ev);
+	}
+	if ((meta = campaign_meta(ld, ev)) == NULL)
+		return -1;
+	if (cal->ncampaigns == ci->cap_campaigns) {
+		size_t cap = ci->cap_campaigns ? ci->cap_campaigns * 2 : 8;
+		struct mark *m;
+
+		if ((c = realloc(cal->campaigns, cap * sizeof(*c))) != NULL)
+			cal->campaigns = c;
+		m = c ? realloc(ld->camp_marks, cap * sizeof(*m)) : NULL;
+		if (m == NULL) {
+			json_decref(meta);
+			ld->oom = 1;
+			return -1;
+		}
+		ld->camp_marks = m;
+		ci->cap_campaigns = cap;
+	}
+	c = &cal->campaigns[cal->ncampaigns];
+	c->meta = meta;
+	if ((c->name = arena_strndup(ci, key->s, strlen(key->s))) == NULL) {
+		json_decref(meta);
+		ld->oom = 1;
+		return -1;
+	}
+	ld->camp_marks[cal->ncampaigns] = key->m;
+	if (strtab_add(&ld->camps, (uint32_t)cal->ncampaigns++) < 0)
+		ld->oom = 1;
+	return 0;
+}
+
+static int parse_campaigns(struct load *ld, const struct calyaml_event *ev)
+{
+	struct calyaml_event v;
+	struct key k;
+	int r;
+
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev,
+		       "'campaigns' must be a mapping of campaign names to "
+		       "their metadata");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = next_pair(ld, "'campaigns'", &k, &v)) > 0)
+		if (parse_campaign(ld, &k, &v) < 0)
+			return -1;
+	return r;
+}
+
+static void parse_timezone(struct load *ld, const struct calyaml_event *ev)
+{
+	const char *s = want_string(ld, ev, "timezone", 0);
+	char *name;
+
+	if (s == NULL)
+		return;
+	/* "localtime": whatever zone the server runs in. */
+	name = strcmp(s, "localtime") == 0 ? caltime_system_zone_name()
+	                                   : strdup(s);
+	if (name == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	if (caltime_zone(name) == NULL) {
+		err_ev(ld, ev,
+		       "unknown time zone '%s' (expected a name of the tz "
+		       "database, e.g. Europe/Madrid)",
+		       name);
+		free(name);
+		return;
+	}
+	if (ld->tz && strcmp(ld->tz, name) != 0) {
+		err_ev(ld, ev,
+		       "timezone '%s' differs from '%s' (set at %s:%u:%u): the "
+		       "files of a calendar share one zone",
+		       name, ld->tz, file_name(ld, ld->tz_mark.file),
+		       ld->tz_mark.line, ld->tz_mark.column);
+		free(name);
+		return;
+	}
+	if (ld->tz == NULL) {
+		ld->tz = name;
+		ld->zone = caltime_zone(name);
+		ld->tz_mark = mark_of(ld, ev);
+	} else
+		free(name);
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static int parse_top(struct load *ld, const struct calyaml_event *root)
+{
+	struct calyaml_event v;
+	unsigned seen = 0;
+	struct key k;
+	int r;
+
+	if (root->kind != CALYAML_MAPPING) {
+		err_ev(ld, root,
+		       "a calendar is a mapping with timezone, campaigns and "
+		       "posts");
+		return calyaml_skip(ld->y, root);
+	}
+	while ((r = next_pair(ld, "a calendar", &k, &v)) > 0) {
+		unsigned bit = strcmp(k.s, "timezone") == 0    ? 1
+		               : strcmp(k.s, "campaigns") == 0 ? 2
+		               : strcmp(k.s, "posts") == 0     ? 4
+		                                               : 0;
+
+		if (bit == 0 || (seen & bit)) {
+			if (bit)
+				err_at(ld, k.m, "duplicate key '%s'", k.s);
+			else
+				err_at(ld, k.m,
+				       "unknown key '%s' (known: timezone, "
+				       "campaigns, posts)",
+				       k.s);
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		seen |= bit;
+		if (bit == 1)
+			parse_timezone(ld, &v);
+		else if ((bit == 2 ? parse_campaigns(ld, &v)
+		                   : parse_posts(ld, &v)) < 0)
+			return -1;
+	}
+	return r;
+}
+
+static void load_file(struct load *ld, const char *path)
+{
+	struct calyaml_event root;
+	struct mark m = {ld->file, 0, 0};
+	size_t before = ld->nerrs;
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		err_at(ld, m, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if ((ld->y = calyaml_new(fp)) == NULL) {
+		fclose(fp);
+		ld->oom = 1;
+		return;
+	}
+	r = calyaml_next(ld->y, &root);
+	if (r == 0) {
+		m.line = m.column = 1;
+		err_at(ld, m, "the file is empty");
+	} else if (r > 0 && parse_top(ld, &root) == 0) {
+		r = calyaml_next(ld->y, &root);
+	} else {
+		r = -1;
+	}
+	if (r < 0 && calyaml_error(ld->y, &m.line, &m.column)[0]) {
+		const char *msg = calyaml_error(ld->y, &m.line, &m.column);
+
+		/*
+		 * What was read before a syntax error may be its echo (a
+		 * mis-indented key read into the value above it): the syntax
+		 * error alone says what to fix first.
+		 */
+		while (ld->nerrs > before)
+			free(ld->errs[--ld->nerrs].msg);
+		ld->broken[ld->file] = 1;
+		err_at(ld, m, "%s", msg);
+	}
+	calyaml_free(ld->y);
+	ld->y = NULL;
+	fclose(fp);
+}
+
+static int add_file(struct load *ld, char *path)
+{
+	struct calendar *cal = ld->cal;
+	char **grown = realloc(cal->files, (cal->nfiles + 1) * sizeof(*grown));
+
+	if (grown == NULL) {
+		free(path);
+		return -1;
+	}
+	cal->files = grown;
+	cal->files[cal->nfiles++] = path;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.yaml of dir, in name order; dot files (editors' swap and lock
+ * files) are not calendar files. */
+static int list_dir(struct load *ld, const char *dir)
+{
+	struct mark m = {UINT32_MAX, 0, 0};
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	DIR *dp;
+	int ret = 0;
+
+	if ((dp = opendir(dir)) == NULL) {
+		err_at(ld, m, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".yaml") != 0)
+			continue;
+		if (n == MAX_FILES) {
+			err_at(ld, m, "more than %d calendar files", MAX_FILES);
+			ret = -1;
+			break;
+		}
+		if (n == cap) {
+			char **grown;
+
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(names, cap * sizeof(*grown))) ==
+			    NULL) {
+				ld->oom = 1;
+				ret = -1;
+				break;
+			}
+			names = grown;
+		}
+		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0) {
+			ld->oom = 1;
+			ret = -1;
+			break;
+		}
+		n++;
+	}
+	closedir(dp);
+	if (ret == 0 && n == 0) {
+		err_at(ld, m, "no calendar files (*.yaml) in this folder");
+		ret = -1;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (ret == 0 && add_file(ld, names[i]) < 0) {
+			ld->oom = 1;
+			ret = -1;
+		} else if (ret < 0) {
+			free(names[i]);
+		}
+	}
+	free(names);
+	return ret;
+}
+
+/* ---- after every file ------------------------------------------------- */
+
+/* The campaign names for an "unknown campaign" message. */
+static void name_campaigns(struct load *ld)
+{
+	struct calendar *cal = ld->cal;
+
+	for (size_t i = 0; i < ld->nerrs; i++) {
+		struct cal_err *e = &ld->errs[i];
+		size_t len, cut = MAX_KNOWN_MSG;
+		char *msg, *p;
+
+		if (strncmp(e->msg, "unknown campaign '", 18) != 0 ||
+		    (p = strstr(e->msg, "(known: ")) == NULL)
+			continue;
+		len = (size_t)(p - e->msg) + 8;
+		for (size_t j = 0; j < cal->ncampaigns; j++)
+			len += strlen(cal->campaigns[j].name) + 2;
+		if ((msg = malloc(len + 2)) == NULL)
+			continue;
+		len = (size_t)(p - e->msg) + 8;
+		memcpy(msg, e->msg, len);
+		for (size_t j = 0; j < cal->ncampaigns && len < cut; j++)
+			len += (size_t)sprintf(msg + len, "%s%s", j ? ", " : "",
+			                       cal->campaigns[j].name);
+		strcpy(msg + len, ")");
+		free(e->msg);
+		e->msg = msg;
+	}
+}
+
+static int by_place(const void *a, const void *b)
+{
+	const struct cal_err *x = a, *y = b;
+	/* UINT32_MAX (the path) first: +1 wraps it to 0. */
+	uint32_t fx = x->file + 1, fy = y->file + 1;
+
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->column != y->column)
+		return x->column < y->column ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void load_done(struct load *ld, struct config_errors *errs)
+{
+	if (ld->oom) {
+		struct mark m = {UINT32_MAX, 0, 0};
+
+		err_at(ld, m, "out of memory");
+	}
+	name_campaigns(ld);
+	if (ld->nerrs > 1)
+		qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), by_place);
+	for (size_t i = 0; i < ld->nerrs; i++) {
+		const struct cal_err *e = &ld->errs[i];
+
+		config_errors_add(errs, file_name(ld, e->file), e->line,
+		                  e->column, "%s", e->msg);
+		free(e->msg);
+	}
+	if (ld->dropped)
+		config_errors_add(errs, ld->path, 0, 0,
+		                  "%zu more errors not listed (fix these "
+		                  "first)",
+		                  ld->dropped);
+	free(ld->errs);
+	free(ld->chans.slots);
+	free(ld->ids.slots);
+	free(ld->camps.slots);
+	free(ld->chan_interned);
+	free(ld->id_marks);
+	free(ld->camp_marks);
+	free(ld->known_channels);
+	free(ld->tz);
+	free(ld->pend);
+	free(ld->broken);
+}
+
+int calendar_load(const char *path, const struct config *cfg,
+                  struct calendar **out, struct config_errors *errs)
+{
+	struct cal_impl *ci;
+	struct load ld;
+	struct stat st;
+	int failed;
+
 	*out = NULL;
-	config_errors_add(errs, path, 0, 0,
-			  "calendar support is not built yet");
-	return -1;
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.cfg = cfg;
+	if ((ci = calloc(1, sizeof(*ci))) == NULL ||
+	    (ci->no_media = json_array()) == NULL) {
+		free(ci);
+		config_errors_add(errs, path, 0, 0, "out of memory");
+		return -1;
+	}
+	ld.ci = ci;
+	ld.cal = &ci->pub;
+	ld.chans = (struct strtab){.name = channel_name, .ctx = cfg};
+	ld.ids = (struct strtab){.name = post_name, .ctx = ld.cal};
+	ld.camps = (struct strtab){.name = campaign_name, .ctx = ld.cal};
+	if ((ld.chan_interned = calloc(cfg->nchannels + 1, sizeof(char *))) ==
+	    NULL)
+		ld.oom = 1;
+	for (size_t i = 0; i < cfg->nchannels && !ld.oom; i++)
+		if (strtab_add(&ld.chans, (uint32_t)i) < 0)
+			ld.oom = 1;
+
+	if (ld.oom) {
+		/* Reported by load_done. */
+	} else if (stat(path, &st) < 0) {
+		struct mark m = {UINT32_MAX, 0, 0};
+
+		err_at(&ld, m, "cannot open: %s", strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		list_dir(&ld, path);
+	} else {
+		char *copy = strdup(path);
+
+		if (copy == NULL || add_file(&ld, copy) < 0)
+			ld.oom = 1;
+	}
+	if (!ld.oom && (ld.broken = calloc(ld.cal->nfiles + 1, 1)) == NULL)
+		ld.oom = 1;
+	for (ld.file = 0; ld.file < ld.cal->nfiles && !ld.oom; ld.file++)
+		load_file(&ld, ld.cal->files[ld.file]);
+
+	if (ld.cal->nfiles > 0 && !ld.oom) {
+		const struct caltime_zone *z;
+		char *sys = NULL;
+
+		if (ld.tz == NULL)
+			ld.tz = sys = caltime_system_zone_name();
+		if (ld.tz == NULL) {
+			ld.oom = 1;
+		} else if ((z = caltime_zone(ld.tz)) == NULL && sys) {
+			struct mark m = {0, 1, 1};
+
+			err_at(&ld, m,
+			       "no 'timezone' here, and the system's zone "
+			       "'%s' is not in the tz database: add "
+			       "'timezone: Area/City'",
+			       ld.tz);
+		} else if (z) {
+			ld.zone = z;
+			for (size_t i = 0; i < ld.npend; i++)
+				resolve(&ld, &ld.pend[i]);
+			ld.cal->timezone =
+			        arena_strndup(ci, ld.tz, strlen(ld.tz));
+			if (ld.cal->timezone == NULL)
+				ld.oom = 1;
+		}
+	}
+	failed = ld.oom || ld.nerrs > 0;
+	load_done(&ld, errs);
+	if (failed) {
+		calendar_free(ld.cal);
+		return -1;
+	}
+	*out = ld.cal;
+	return 0;
 }
 
 void calendar_free(struct calendar *cal)
 {
-	free(cal);
+	struct cal_impl *ci = (struct cal_impl *)cal;
+	struct arena_block *b, *next;
+
+	if (cal == NULL)
+		return;
+	for (size_t i = 0; i < cal->nposts; i++) {
+		struct cal_post *p = &cal->posts[i];
+
+		json_decref(p->media);
+		for (size_t j = 0; j < p->nvariants; j++)
+			json_decref(p->variants[j].media);
+	}
+	for (size_t i = 0; i < cal->ncampaigns; i++)
+		json_decref(cal->campaigns[i].meta);
+	for (size_t i = 0; i < cal->nfiles; i++)
+		free(cal->files[i]);
+	free(cal->files);
+	free(cal->posts);
+	free(cal->campaigns);
+	json_decref(ci->no_media);
+	for (b = ci->arena; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(ci);
 }
 
-int calendar_expand(const struct calendar *cal, int64_t from_ms,
-		    int64_t horizon_ms,
-		    void (*fn)(void *arg, const struct cal_delivery *),
-		    void *arg)
+/* ---- small public helpers --------------------------------------------- */
+
+int calendar_local_to_utc(const char *tz, int year, int month, int day,
+                          int hour, int minute, int second, int64_t *out)
 {
-	return -1;
+	const struct caltime_zone *z = caltime_zone(tz);
+	char buf[32];
+	struct caltime_civil c;
+
+	if (z == NULL)
+		return -1;
+	/* The same range checks as a calendar file's times. */
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d", year, month,
+	         day, hour, minute, second);
+	if (caltime_parse(buf, &c, NULL, 0) < 0 || c.year != year)
+		return -1;
+	*out = local_ms(z, &c);
+	return 0;
+}
+
+size_t calendar_text_length(const char *text)
+{
+	size_t n = 0;
+
+	/* Count every byte but UTF-8 continuation bytes: code points. */
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		n += (*p & 0xC0) != 0x80;
+	return n;
 }

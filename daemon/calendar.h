@@ -31,15 +31,20 @@ struct cal_post {
 	unsigned line, column;	/* where the post's mapping starts */
 	int64_t at_ms;		/* one-off: its instant; recurring: the first
 				 * occurrence (DTSTART); -1 if not given */
+	int64_t at_wall_s;	/* recurring: `at` as wall-clock seconds in
+				 * the calendar's zone, counted as if that
+				 * zone were UTC: what the RRULE iterates */
 	char *rrule;		/* NULL for a one-off */
-	int64_t until_ms;	/* -1: none */
-	unsigned count;		/* 0: none */
+	int64_t until_ms;	/* the last instant an occurrence may have
+				 * (a date: the end of that day); -1: none */
+	unsigned count;		/* occurrences from `at` on; 0: no limit */
 	int64_t *exclude_ms;	/* occurrences left out (UTC instants) */
 	char **exclude_dates;	/* or whole local days "YYYY-MM-DD" */
 	size_t nexclude, nexclude_dates;
 	char **channels;
 	size_t nchannels;
-	char *text;
+	char *text;		/* without one of its own (every channel has
+				 * a variant text): its first channel's */
 	char *link;		/* may be NULL */
 	char *campaign;		/* may be NULL */
 	json_t *media;		/* array of strings, never NULL */
@@ -65,15 +70,31 @@ struct calendar {
 
 /*
  * Load path: one YAML file, or a directory whose *.yaml files are read in
- * name order (ids are unique across all of them). cfg gives the known
- * channels and their max_length. Returns 0 with *out (owned by the
- * caller), or -1 with every problem appended to errs.
+ * name order (ids are unique across all of them; dot files are skipped).
+ * cfg gives the known channels and their max_length. Returns 0 with *out
+ * (owned by the caller), or -1 with every problem appended to errs,
+ * sorted by file, line and column (at most 1,000, then a count). A file
+ * with a YAML syntax error reports that error alone; the others are
+ * still checked.
+ *
+ * A calendar has one zone: any of its files may name it (all that do
+ * must agree); without one, the system's ($TZ, /etc/timezone, the target
+ * of /etc/localtime, else UTC). "timezone: localtime" asks for it too.
+ * A recurring post needs `at`, the first occurrence (its DTSTART); it is
+ * an occurrence only if it matches the rule (libical's reading). Post ids
+ * may not contain '@', which marks an occurrence.
+ *
+ * Thread-safe (no globals, the process's TZ untouched): reload runs it
+ * off the loop.
  */
 int calendar_load(const char *path, const struct config *cfg,
 		  struct calendar **out, struct config_errors *errs);
 void calendar_free(struct calendar *);
 
-/* One delivery the calendar asks for; pointers borrow from the calendar. */
+/*
+ * One delivery the calendar asks for; pointers borrow from the calendar,
+ * except id and post_id, which are valid only during the callback.
+ */
 struct cal_delivery {
 	const char *id;		/* "<post>/<channel>", "<post>@<UTC>/<channel>" */
 	const char *post_id;	/* "<post>" or "<post>@<UTC>" */
@@ -92,8 +113,10 @@ struct cal_delivery {
  * Call fn for every delivery of every non-draft post: each one-off
  * (whatever its time: the caller decides about the past), and each
  * occurrence of a recurring post in [from_ms, horizon_ms). The occurrence
- * id uses its UTC instant as "20261122T090000Z". Returns 0 or -1 (an RRULE
- * libical rejects at expansion: already reported by calendar_load).
+ * id uses its UTC instant as "20261122T090000Z". Never unbounded: at most
+ * 10,000 occurrences of one post per call (calexpand.h). Returns 0 or -1
+ * (an RRULE libical rejects at expansion: already reported by
+ * calendar_load).
  */
 int calendar_expand(const struct calendar *, int64_t from_ms,
 		    int64_t horizon_ms,

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "calendar.h"
 #include "config.h"
 #include "control.h"
 #include "calwatch.h"
@@ -471,8 +472,23 @@ int main(int argc, char *argv[])
 	}
 	log_set_format(rt.d.cfg->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	if (check_only) {
+		struct calendar *cal = NULL;
+
+		/* The calendar it names is part of the configuration. */
+		if (rt.d.cfg->calendar && calendar_load(rt.d.cfg->calendar,
+		                                        rt.d.cfg, &cal,
+		                                        &errs) < 0) {
+			print_errors(&errs);
+			config_errors_clear(&errs);
+			config_unref(rt.d.cfg);
+			return 1;
+		}
 		printf("%s: valid (%zu channel%s)\n", path, rt.d.cfg->nchannels,
 		       rt.d.cfg->nchannels == 1 ? "" : "s");
+		if (cal)
+			printf("%s: valid (%zu post%s)\n", rt.d.cfg->calendar,
+			       cal->nposts, cal->nposts == 1 ? "" : "s");
+		calendar_free(cal);
 		config_unref(rt.d.cfg);
 		return 0;
 	}

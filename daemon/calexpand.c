@@ -1,0 +1,368 @@
+/*
+ * Expansion of the calendar into deliveries. A recurring post is iterated
+ * by libical on floating (zone-less) wall-clock times, DTSTART being its
+ * `at` as written, and every occurrence then resolved in the calendar's
+ * zone with caltime's gap and overlap answers: RFC 5545's reading of a
+ * local-time series, and the reason a 10:00 post stays at 10:00 local when
+ * the clocks change.
+ *
+ * Never unbounded: occurrences only in [from, horizon), at most
+ * CALEXPAND_MAX_OCCURRENCES per post and CALEXPAND_MAX_STEPS iterator
+ * steps per post and call; a series without COUNT is started near `from`
+ * rather than iterated from its first occurrence years ago.
+ */
+#include "calexpand.h"
+
+#include <libical/ical.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "postid.h"
+
+#define DAY_S INT64_C(86400)
+/* Occurrences that landed in a gap can repeat a later instant. */
+#define RECENT 128
+
+static struct icaltimetype floating(int64_t wall)
+{
+	struct icaltimetype t = icaltime_null_time();
+	int64_t days = wall >= 0 ? wall / DAY_S : (wall - DAY_S + 1) / DAY_S;
+	int64_t rem = wall - days * DAY_S;
+
+	caltime_civil_from_days(days, &t.year, &t.month, &t.day);
+	t.hour = (int)(rem / 3600);
+	t.minute = (int)(rem / 60 % 60);
+	t.second = (int)(rem % 60);
+	return t;
+}
+
+/* libical's reason for its last error, as a sentence. */
+static const char *ical_reason(void)
+{
+	return icalerrno != ICAL_NO_ERROR ? icalerror_strerror(icalerrno)
+	                                  : "not understood";
+}
+
+/*
+ * Read rrule into *rec. On failure, name the part libical refuses: each
+ * part is tried alone (after a FREQ, which libical needs first).
+ */
+static int parse_rule(const char *rrule, struct icalrecurrencetype *rec,
+                      char *err, size_t errlen)
+{
+	char probe[512], part[256];
+	const char *p, *end;
+
+	icalerror_clear_errno();
+	*rec = icalrecurrencetype_from_string(rrule);
+	if (rec->rscale) {
+		icalmemory_free_buffer(rec->rscale);
+		rec->rscale = NULL;
+		snprintf(err, errlen, "RSCALE is not supported");
+		return -1;
+	}
+	if (rec->freq != ICAL_NO_RECURRENCE && icalerrno == ICAL_NO_ERROR)
+		return 0;
+	if (strstr(rrule, "FREQ=") == NULL) {
+		snprintf(err, errlen, "it has no FREQ (e.g. FREQ=WEEKLY)");
+		return -1;
+	}
+	for (p = rrule; *p; p = *end ? end + 1 : end) {
+		struct icalrecurrencetype one;
+
+		end = p + strcspn(p, ";");
+		snprintf(part, sizeof(part), "%.*s", (int)(end - p), p);
+		if (strncmp(part, "FREQ=", 5) == 0)
+			snprintf(probe, sizeof(probe), "%s", part);
+		else
+			snprintf(probe, sizeof(probe), "FREQ=DAILY;%s", part);
+		icalerror_clear_errno();
+		one = icalrecurrencetype_from_string(probe);
+		if (one.rscale)
+			icalmemory_free_buffer(one.rscale);
+		if (one.freq == ICAL_NO_RECURRENCE ||
+		    icalerrno != ICAL_NO_ERROR) {
+			snprintf(err, errlen, "libical rejects '%s' (%s)", part,
+			         ical_reason());
+			return -1;
+		}
+	}
+	icalerror_clear_errno();
+	*rec = icalrecurrencetype_from_string(rrule);
+	snprintf(err, errlen, "libical rejects it (%s)", ical_reason());
+	return -1;
+}
+
+int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
+                    struct calexpand_rule *out, char *err, size_t errlen)
+{
+	struct icalrecurrencetype rec;
+	icalrecur_iterator *it;
+	struct icaltimetype start = icaltime_null_time();
+
+	memset(out, 0, sizeof(*out));
+	if (parse_rule(rrule, &rec, err, errlen) < 0)
+		return -1;
+	start.year = dtstart->year;
+	start.month = dtstart->mon;
+	start.day = dtstart->day;
+	start.hour = dtstart->hour;
+	start.minute = dtstart->min;
+	start.second = dtstart->sec;
+	/* Some combinations only fail once iterated (BYWEEKNO on DAILY). */
+	icalerror_clear_errno();
+	if ((it = icalrecur_iterator_new(rec, start)) == NULL) {
+		snprintf(err, errlen, "libical rejects it (%s)", ical_reason());
+		return -1;
+	}
+	icalrecur_iterator_free(it);
+	if (rec.count < 0 || rec.count > 100000) {
+		snprintf(err, errlen, "COUNT must be from 1 to 100000");
+		return -1;
+	}
+	out->count = (unsigned)rec.count;
+	if (!icaltime_is_null_time(rec.until)) {
+		out->has_until = 1;
+		out->until.year = rec.until.year;
+		out->until.mon = rec.until.month;
+		out->until.day = rec.until.day;
+		out->until.has_time = !rec.until.is_date;
+		out->until.hour = rec.until.hour;
+		out->until.min = rec.until.minute;
+		out->until.sec = rec.until.second;
+		out->until.has_zone = icaltime_is_utc(rec.until);
+	}
+	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* A string, or NULL, told apart from "" and from its neighbours. */
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	unsigned char tag = s ? 1 : 0;
+
+	h = fnv(h, &tag, 1);
+	return s ? fnv(h, s, strlen(s) + 1) : h;
+}
+
+/*
+ * The change hash: FNV-1a 64 over the due time (8 bytes, little-endian),
+ * text and link, the number of media (4 bytes, little-endian) and each
+ * media string in order, campaign and channel; a string is a byte 1, its
+ * bytes and a NUL, NULL a byte 0. The sync stores it: changing this
+ * changes every delivery's hash once (an update each, nothing re-sent).
+ */
+static uint64_t delivery_hash(const struct cal_delivery *d)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	unsigned char due[8], count[4];
+	size_t i, n = json_array_size(d->media);
+
+	/* Fixed widths and byte order: the hash outlives the process. */
+	for (i = 0; i < 8; i++)
+		due[i] = (unsigned char)((uint64_t)d->due_ms >> (8 * i));
+	for (i = 0; i < 4; i++)
+		count[i] = (unsigned char)(n >> (8 * i));
+	h = fnv(h, due, sizeof(due));
+	h = fnv_str(h, d->text);
+	h = fnv_str(h, d->link);
+	h = fnv(h, count, sizeof(count));
+	for (i = 0; i < n; i++)
+		h = fnv_str(h, json_string_value(json_array_get(d->media, i)));
+	h = fnv_str(h, d->campaign);
+	return fnv_str(h, d->channel);
+}
+
+/* Hand fn one delivery per channel of p at due_ms, as post post_id. */
+static void emit(const struct cal_post *p, const char *post_id, int64_t due_ms,
+                 void (*fn)(void *, const struct cal_delivery *), void *arg)
+{
+	char id[POSTID_MAX * 2 + 2];
+
+	for (size_t i = 0; i < p->nchannels; i++) {
+		const struct cal_variant *v = NULL;
+		struct cal_delivery d = {
+		        .id = id,
+		        .post_id = post_id,
+		        .post = p,
+		        .channel = p->channels[i],
+		        .due_ms = due_ms,
+		        .campaign = p->campaign,
+		};
+
+		for (size_t j = 0; j < p->nvariants && v == NULL; j++)
+			if (strcmp(p->variants[j].channel, p->channels[i]) == 0)
+				v = &p->variants[j];
+		d.text = v && v->text ? v->text : p->text;
+		d.link = v && v->link ? v->link : p->link;
+		d.media = v && v->media ? v->media : p->media;
+		snprintf(id, sizeof(id), "%s/%s", post_id, p->channels[i]);
+		d.hash = delivery_hash(&d);
+		fn(arg, &d);
+	}
+}
+
+static int excluded(const struct cal_post *p, int64_t utc_ms,
+                    struct icaltimetype local)
+{
+	char day[16];
+
+	for (size_t i = 0; i < p->nexclude; i++)
+		if (p->exclude_ms[i] == utc_ms)
+			return 1;
+	if (p->nexclude_dates == 0)
+		return 0;
+	snprintf(day, sizeof(day), "%04d-%02d-%02d", local.year, local.month,
+	         local.day);
+	for (size_t i = 0; i < p->nexclude_dates; i++)
+		if (strcmp(p->exclude_dates[i], day) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * For a series without COUNT, a later DTSTART with the same phase: a whole
+ * number of periods on, still two days before `from` (more than any UTC
+ * offset). Only where a period is a fixed length of wall time; months and
+ * years are iterated from the start (a dozen steps a year).
+ */
+static int64_t skip_ahead(const struct icalrecurrencetype *rec, int64_t start,
+                          int64_t from_wall)
+{
+	int64_t period, target = from_wall - 2 * DAY_S;
+
+	switch (rec->freq) {
+	case ICAL_SECONDLY_RECURRENCE:
+		period = 1;
+		break;
+	case ICAL_MINUTELY_RECURRENCE:
+		period = 60;
+		break;
+	case ICAL_HOURLY_RECURRENCE:
+		period = 3600;
+		break;
+	case ICAL_DAILY_RECURRENCE:
+		period = DAY_S;
+		break;
+	case ICAL_WEEKLY_RECURRENCE:
+		period = 7 * DAY_S;
+		break;
+	default:
+		return start;
+	}
+	period *= rec->interval > 0 ? rec->interval : 1;
+	if (rec->count > 0 || target <= start)
+		return start;
+	return start + (target - start) / period * period;
+}
+
+/* "<id>@20261122T090000Z": the occurrence's UTC instant. */
+static void occurrence_id(const char *id, int64_t due_ms, char *out, size_t len)
+{
+	int64_t s = due_ms >= 0 ? due_ms / 1000 : (due_ms - 999) / 1000;
+	int64_t days = s >= 0 ? s / DAY_S : (s - DAY_S + 1) / DAY_S;
+	int64_t rem = s - days * DAY_S;
+	int y, m, d;
+
+	caltime_civil_from_days(days, &y, &m, &d);
+	snprintf(out, len, "%s@%04d%02d%02dT%02d%02d%02dZ", id, y, m, d,
+	         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+}
+
+static int expand_series(const struct cal_post *p, const struct caltime_zone *z,
+                         int64_t from_ms, int64_t horizon_ms,
+                         void (*fn)(void *, const struct cal_delivery *),
+                         void *arg)
+{
+	struct icalrecurrencetype rec;
+	struct caltime_civil from_local;
+	icalrecur_iterator *it;
+	int64_t recent[RECENT], end_ms = horizon_ms, start;
+	size_t nrecent = 0, pos = 0, n = 0, steps;
+	char err[256], post_id[POSTID_MAX + 1];
+
+	if (parse_rule(p->rrule, &rec, err, sizeof(err)) < 0)
+		return -1;
+	if (p->until_ms >= 0 && p->until_ms + 1 < end_ms)
+		end_ms = p->until_ms + 1;
+	if (end_ms <= from_ms)
+		return 0;
+	/* The calendar keeps UNTIL and COUNT itself (UNTIL in UTC). */
+	rec.until = icaltime_null_time();
+	rec.count = (int)p->count;
+	caltime_utc_to_local(z, from_ms / 1000, &from_local);
+	start = skip_ahead(
+	        &rec, p->at_wall_s,
+	        caltime_days(from_local.year, from_local.mon, from_local.day) *
+	                DAY_S);
+	if ((it = icalrecur_iterator_new(rec, floating(start))) == NULL)
+		return -1;
+	for (steps = 0; steps < CALEXPAND_MAX_STEPS; steps++) {
+		struct icaltimetype t = icalrecur_iterator_next(it);
+		int64_t due;
+		size_t i;
+
+		if (icaltime_is_null_time(t))
+			break;
+		due = caltime_local_to_utc(z, t.year, t.month, t.day, t.hour,
+		                           t.minute, t.second) *
+		      1000;
+		/* Wall time only grows; UTC may step back inside a gap. */
+		if (due >= end_ms + DAY_S * 1000)
+			break;
+		if (due < from_ms || due >= end_ms || due < p->at_ms ||
+		    excluded(p, due, t))
+			continue;
+		for (i = 0; i < nrecent && recent[i] != due; i++)
+			;
+		if (i < nrecent)
+			continue; /* two wall times, one instant (a gap) */
+		recent[pos] = due;
+		pos = (pos + 1) % RECENT;
+		if (nrecent < RECENT)
+			nrecent++;
+		occurrence_id(p->id, due, post_id, sizeof(post_id));
+		emit(p, post_id, due, fn, arg);
+		if (++n == CALEXPAND_MAX_OCCURRENCES)
+			break;
+	}
+	icalrecur_iterator_free(it);
+	return 0;
+}
+
+int calendar_expand(const struct calendar *cal, int64_t from_ms,
+                    int64_t horizon_ms,
+                    void (*fn)(void *arg, const struct cal_delivery *),
+                    void *arg)
+{
+	const struct caltime_zone *z = NULL;
+	int ret = 0;
+
+	for (size_t i = 0; i < cal->nposts; i++) {
+		const struct cal_post *p = &cal->posts[i];
+
+		if (p->draft)
+			continue;
+		if (p->rrule == NULL) {
+			emit(p, p->id, p->at_ms, fn, arg);
+			continue;
+		}
+		/* Looked up once, and only if something recurs. */
+		if (z == NULL && (z = caltime_zone(cal->timezone)) == NULL)
+			return -1;
+		if (expand_series(p, z, from_ms, horizon_ms, fn, arg) < 0)
+			ret = -1;
+	}
+	return ret;
+}
