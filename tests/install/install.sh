@@ -69,7 +69,9 @@ grep -q -- '-DHAVE_LIBSYSTEMD=1' "$B/Makefile" && have_libsystemd=yes
 	echo "$mandir/man5/smmd.yaml.5"
 	echo "$mandir/man8/smmd.8"
 	echo "$examplesdir/smmd.yaml"
+	echo "$examplesdir/calendar.yaml"
 	echo "$sysconfdir/smmd/smmd.yaml"
+	echo "$sysconfdir/smmd/calendar.yaml"
 	if [ "$unitdir" != no ]; then
 		echo "$unitdir/smmd.service"
 		[ "$have_libsystemd" = no ] || echo "$unitdir/smmd.socket"

@@ -24,7 +24,7 @@
  * The example as shipped must validate against this configuration: the
  * channels config/smmd.yaml is to get (see the file), then that file.
  */
-#define EXAMPLE_CONFIG "tests/unit/data/calendar/example-smmd.yaml"
+#define EXAMPLE_CONFIG "config/smmd.yaml"
 
 #define S(x)  (INT64_C(x) * 1000)
 #define H     INT64_C(3600000)
