@@ -484,26 +484,27 @@ static void reload_done(void *arg, int ok, const json_t *summary,
                         const json_t *errors)
 {
 	struct cmd_later *later = arg;
-	char msg[8192] = "";
-	size_t i, n = 0;
+	char *msg = NULL;
+	size_t i, len = 0;
 	json_t *v;
+	FILE *out;
 
 	if (ok) {
 		later->finish(later, json_deep_copy(summary), NULL, NULL);
 		return;
 	}
 	/* Every error, one per line, as --check-config prints them. */
-	json_array_foreach(errors, i, v)
-	{
-		int w = snprintf(msg + n, sizeof(msg) - n, "%s%s",
-		                 n ? "\n" : "", json_string_value(v));
-
-		if (w < 0 || (size_t)w >= sizeof(msg) - n)
-			break;
-		n += (size_t)w;
+	if ((out = open_memstream(&msg, &len)) != NULL) {
+		json_array_foreach(errors, i, v)
+		{
+			fprintf(out, "%s%s", i ? "\n" : "",
+			        json_string_value(v));
+		}
+		fclose(out);
 	}
 	later->finish(later, NULL, SMM_ERR_INVALID_ARGUMENT,
-	              msg[0] ? msg : "the reload failed");
+	              msg && msg[0] ? msg : "the reload failed");
+	free(msg);
 }
 
 /* Re-read smmd.yaml and the calendar; answer with what changed. */
