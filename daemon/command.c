@@ -517,13 +517,100 @@ static int cmd_reload(struct cmd_ctx *x)
 	return 1;
 }
 
+#define AGENDA_SPAN_MS       (14LL * 24 * 60 * 60 * 1000)
+#define AGENDA_LIMIT_DEFAULT 10000
+#define AGENDA_LIMIT_MAX     100000
+
+/* An optional RFC 3339 argument; *out keeps its value when absent. */
+static int agenda_time(struct cmd_ctx *x, const char *key, int64_t *out)
+{
+	const char *v;
+
+	if (get_string(x, key, &v, 0) < 0)
+		return -1;
+	if (v && time_parse_rfc3339(v, out) < 0)
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'%s': '%.64s' is not an RFC 3339 time", key, v);
+	return 0;
+}
+
+/* An optional boolean argument, false when absent. */
+static int agenda_flag(struct cmd_ctx *x, const char *key, int *out)
+{
+	json_t *v = json_object_get(x->args, key);
+
+	if (v && !json_is_boolean(v))
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'%s' must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+/*
+ * The deliveries due in [from, to), by due time, for smmctl calendar and
+ * export. The default range is the next two weeks, like the calendar's
+ * horizon; from alone reaches two weeks past it.
+ */
+static int cmd_agenda(struct cmd_ctx *x)
+{
+	struct agenda_query q = {.limit = AGENDA_LIMIT_DEFAULT};
+	json_t *limit = json_object_get(x->args, "limit");
+	char from[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
+	int r;
+
+	q.from_ms = wallclock_now_ms();
+	if (agenda_time(x, "from", &q.from_ms) < 0)
+		return -1;
+	q.to_ms = q.from_ms + AGENDA_SPAN_MS;
+	if (agenda_time(x, "to", &q.to_ms) < 0 ||
+	    get_string(x, "channel", &q.channel, 0) < 0 ||
+	    agenda_flag(x, "full", &q.full) < 0 ||
+	    agenda_flag(x, "cancelled", &q.cancelled) < 0)
+		return -1;
+	if (q.to_ms <= q.from_ms)
+		return fail(x, SMM_ERR_INVALID_ARGUMENT,
+		            "'to' (%s) must come after 'from' (%s)",
+		            time_format_rfc3339(q.to_ms, to),
+		            time_format_rfc3339(q.from_ms, from));
+	if (limit) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > AGENDA_LIMIT_MAX)
+			return fail(x, SMM_ERR_INVALID_ARGUMENT,
+			            "'limit' must be from 1 to %d",
+			            AGENDA_LIMIT_MAX);
+		q.limit = (unsigned)json_integer_value(limit);
+	}
+	/* A typo must not look like an empty agenda. */
+	if (q.channel && config_channel(x->d->cfg, q.channel) == NULL) {
+		char *known = config_channel_names(x->d->cfg);
+
+		fail(x, SMM_ERR_UNKNOWN_CHANNEL,
+		     "unknown channel '%.200s' (known: %s)", q.channel,
+		     known ? known : "?");
+		free(known);
+		return -1;
+	}
+	r = store_agenda(x->d->store, &q, x->result);
+	if (r == -ENOMEM)
+		return fail(x, SMM_ERR_INTERNAL, "out of memory");
+	if (r < 0)
+		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	json_object_set_new(*x->result, "from",
+	                    json_string(time_format_rfc3339(q.from_ms, from)));
+	json_object_set_new(*x->result, "to",
+	                    json_string(time_format_rfc3339(q.to_ms, to)));
+	return 0;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct cmd_ctx *);
 } commands[] = {
-        {"hello", cmd_hello}, {"add", cmd_add},         {"list", cmd_list},
-        {"show", cmd_show},   {"cancel", cmd_cancel},   {"status", cmd_status},
-        {"retry", cmd_retry}, {"resolve", cmd_resolve}, {"reload", cmd_reload},
+        {"hello", cmd_hello},   {"add", cmd_add},
+        {"list", cmd_list},     {"show", cmd_show},
+        {"cancel", cmd_cancel}, {"status", cmd_status},
+        {"retry", cmd_retry},   {"resolve", cmd_resolve},
+        {"reload", cmd_reload}, {"agenda", cmd_agenda},
 };
 
 int command_run(struct smmd *d, const struct proto_request *req,
@@ -554,6 +641,6 @@ int command_run(struct smmd *d, const struct proto_request *req,
 		}
 	return fail(&x, SMM_ERR_UNKNOWN_COMMAND,
 	            "unknown command '%.31s' (known: hello, add, list, show, "
-	            "cancel, status, retry, resolve, reload)",
+	            "cancel, status, retry, resolve, reload, agenda)",
 	            req->cmd);
 }

@@ -106,6 +106,13 @@ static const char *const migrations[] = {
         "ALTER TABLE deliveries ADD COLUMN media TEXT;"
         "ALTER TABLE deliveries ADD COLUMN hash INTEGER;"
         "CREATE INDEX posts_source ON posts(source);",
+
+        /*
+         * 5: the agenda reads a range of due times in every state. A plain
+         * index on due_ms is written when a delivery is added or moved,
+         * never on a state change (the cost 3 avoided).
+         */
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1280,4 +1287,64 @@ int store_mark_settled(struct store *s, const char *id,
 	if (r != SQLITE_DONE)
 		return -EIO;
 	return sqlite3_changes(s->db) > 0;
+}
+
+int store_agenda(struct store *s, const struct agenda_query *q, json_t **out)
+{
+	/* The range on due_ms is what the index serves; the rest filters. */
+	static const char sql[] =
+	        "SELECT d.id, d.post_id, d.channel, d.state, d.due_ms, "
+	        "coalesce(d.text, p.text), d.remote_url, "
+	        "coalesce(d.link, p.link) "
+	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+	        "WHERE d.due_ms >= ?1 AND d.due_ms < ?2 "
+	        "AND (?3 IS NULL OR d.channel = ?3) "
+	        "AND (?4 OR d.state <> 'cancelled') "
+	        "ORDER BY d.due_ms, d.id LIMIT ?5";
+	sqlite3_stmt *st;
+	json_t *arr;
+	unsigned n = 0;
+	int r, truncated = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, q->from_ms);
+	sqlite3_bind_int64(st, 2, q->to_ms);
+	bind_text(st, 3, q->channel);
+	sqlite3_bind_int(st, 4, q->cancelled != 0);
+	/* One row more than asked says whether the answer is cut short. */
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit + 1);
+	arr = json_array();
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 5);
+		json_t *d;
+
+		if (n++ == q->limit) {
+			truncated = 1;
+			continue;
+		}
+		d = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+		              col_json_str(st, 0), "post", col_json_str(st, 1),
+		              "channel", col_json_str(st, 2), "state",
+		              col_json_str(st, 3), "due", col_json_time(st, 4),
+		              "text", text_summary(text), "remote_url",
+		              col_json_str(st, 6));
+		if (d && q->full) {
+			json_object_set_new(d, "full_text",
+			                    col_json_str(st, 5));
+			json_object_set_new(d, "link", col_json_str(st, 7));
+		}
+		if (d == NULL || json_array_append_new(arr, d) < 0) {
+			r = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return r == SQLITE_NOMEM ? -ENOMEM : -EIO;
+	}
+	*out = json_pack("{s:o, s:b}", "deliveries", arr, "truncated",
+	                 truncated);
+	return *out ? 0 : -ENOMEM;
 }

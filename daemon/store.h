@@ -198,4 +198,20 @@ int store_mark_settled(struct store *, const char *id,
                        enum delivery_state state, const char *reason,
                        int64_t now_ms);
 
+/* The agenda: deliveries due in [from_ms, to_ms), by due time. */
+struct agenda_query {
+	int64_t from_ms;
+	int64_t to_ms;
+	const char *channel; /* NULL: every channel */
+	unsigned limit;      /* at most this many deliveries */
+	int full;            /* add each one's full_text and link */
+	int cancelled;       /* include cancelled deliveries */
+};
+/*
+ * *out is {"deliveries": [{id, post, channel, state, due, text (first
+ * line, 60 characters), remote_url[, full_text, link]}], "truncated":
+ * more matched than limit}, owned by the caller. 0, -ENOMEM or -EIO.
+ */
+int store_agenda(struct store *, const struct agenda_query *, json_t **out);
+
 #endif

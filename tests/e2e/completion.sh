@@ -29,8 +29,10 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add cancel help list reload resolve retry show status" ""
-expect "cancel" ca
+expect "add calendar cancel export help list reload resolve retry show status" ""
+expect "calendar cancel" ca
+expect "--cancelled --channel" calendar --c
+expect "--ics" export --i
 expect "--help --socket --version -V -h -s" -
 expect "--campaign --channel" add --c
 expect "--json" status --j
@@ -51,6 +53,7 @@ start_smmd
 expect "blog demo shop-x" add -c ""
 expect "shop-x" add --at +1h -c s
 expect "blog demo shop-x" add --channel ""
+expect "shop-x" calendar -c s
 expect "demo" -s "$SOCK" add -c d
 expect "demo" add -s "$SOCK" -c d
 
