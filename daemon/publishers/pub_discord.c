@@ -234,52 +234,6 @@ out:
 	return body;
 }
 
-/*
- * Replace every copy of needle in s with "***". An error page from a proxy
- * may quote the request path, and with it the secret.
- */
-static void redact(char *s, const char *needle)
-{
-	size_t n = needle ? strlen(needle) : 0;
-	char *p;
-
-	if (n < 4)
-		return;
-	while ((p = strstr(s, needle)) != NULL) {
-		memcpy(p, "***", 3);
-		memmove(p + 3, p + n, strlen(p + n) + 1);
-	}
-}
-
-/* Redact a copy of p[0..n) from s, if it is long enough to be a secret. */
-static void redact_n(char *s, const char *p, size_t n)
-{
-	char *copy;
-
-	if (n < 8 || (copy = strndup(p, n)) == NULL)
-		return;
-	redact(s, copy);
-	free(copy);
-}
-
-/*
- * Scrub the webhook URL from s: the URL itself, its path and the path's
- * last segment (the token), whichever form a message quotes.
- */
-static void redact_url(char *s, const char *url)
-{
-	const char *host = strstr(url, "://"), *path, *end, *last;
-
-	redact(s, url);
-	if (host == NULL || (path = strchr(host + 3, '/')) == NULL)
-		return;
-	end = path + strcspn(path, "?#");
-	redact_n(s, path, (size_t)(end - path));
-	for (last = end; last > path && last[-1] != '/'; last--)
-		;
-	redact_n(s, last, (size_t)(end - last));
-}
-
 /* The start of the response body, with the webhook URL scrubbed. */
 static void discord_excerpt(const char *text, size_t len, const char *url,
                             char *out, size_t cap)
@@ -290,7 +244,7 @@ static void discord_excerpt(const char *text, size_t len, const char *url,
 		snprintf(out, cap, "(out of memory)");
 		return;
 	}
-	redact_url(copy, url);
+	publisher_redact_url(copy, url);
 	publisher_body_excerpt(copy, strlen(copy), out, cap);
 	free(copy);
 }
@@ -423,7 +377,7 @@ static void discord_classify(const struct channel *ch,
 		}
 	}
 	json_decref(j);
-	redact_url(out->reason, dc->url);
+	publisher_redact_url(out->reason, dc->url);
 }
 
 const struct publisher_ops pub_discord = {

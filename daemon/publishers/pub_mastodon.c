@@ -564,16 +564,8 @@ static void error_text(const struct http_result *res, char *out, size_t cap)
 /* Defence in depth: a reply that echoes the token must not leak it. */
 static void scrub_token(const struct mastodon_conf *mc, struct verdict *out)
 {
-	char *at;
-
-	if (mc->token_len == 0)
-		return;
-	while ((at = strstr(out->reason, (const char *)mc->token)) != NULL) {
-		size_t tl = mc->token_len, rest = strlen(at + tl);
-
-		memcpy(at, "***", 3);
-		memmove(at + 3, at + tl, rest + 1);
-	}
+	if (mc->token_len > 0)
+		publisher_redact(out->reason, (const char *)mc->token);
 }
 
 /* "what: reason", cut to fit (the end of the reason is what goes). */

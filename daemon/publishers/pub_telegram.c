@@ -213,23 +213,6 @@ out:
 	return body;
 }
 
-/*
- * Replace every copy of needle in s with "***". An error page from a proxy
- * may quote the request path, and with it the secret.
- */
-static void redact(char *s, const char *needle)
-{
-	size_t n = needle ? strlen(needle) : 0;
-	char *p;
-
-	if (n < 4)
-		return;
-	while ((p = strstr(s, needle)) != NULL) {
-		memcpy(p, "***", 3);
-		memmove(p + 3, p + n, strlen(p + n) + 1);
-	}
-}
-
 /* Scrub the token, and its secret half after the ':', from s. */
 static void telegram_redact(char *s, const struct telegram_conf *tc)
 {
@@ -237,10 +220,10 @@ static void telegram_redact(char *s, const struct telegram_conf *tc)
 
 	if (tc->token == NULL)
 		return;
-	redact(s, (const char *)tc->token);
+	publisher_redact(s, (const char *)tc->token);
 	half = strchr((const char *)tc->token, ':');
 	if (half != NULL && strlen(half + 1) >= 8)
-		redact(s, half + 1);
+		publisher_redact(s, half + 1);
 }
 
 static int telegram_build(const struct channel *ch,

@@ -789,20 +789,6 @@ static int value_text(json_t *v, char *out, size_t cap)
 	return 0;
 }
 
-/* Defence in depth: a reply echoing a secret must not put it in a log. */
-static void scrub(char *reason, const char *secret)
-{
-	size_t sl = secret ? strlen(secret) : 0;
-	char *at;
-
-	if (sl < 4)
-		return;
-	while ((at = strstr(reason, secret)) != NULL) {
-		memmove(at + 3, at + sl, strlen(at + sl) + 1);
-		memcpy(at, "***", 3);
-	}
-}
-
 static void template_classify(const struct channel *ch,
                               const struct delivery_view *v,
                               struct pub_step *st,
@@ -852,10 +838,11 @@ static void template_classify(const struct channel *ch,
 			         out->remote_id);
 	}
 	if (tc->url_secret)
-		scrub(out->reason, tc->url);
+		publisher_redact(out->reason, tc->url);
 	for (size_t i = 0; i < tc->nheaders; i++)
 		if (tc->headers[i].secret)
-			scrub(out->reason, (const char *)tc->headers[i].value);
+			publisher_redact(out->reason,
+			                 (const char *)tc->headers[i].value);
 }
 
 static void template_check(struct conf_ctx *p, struct channel *ch,

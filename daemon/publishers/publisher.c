@@ -14,15 +14,17 @@ extern const struct publisher_ops pub_mastodon;
 extern const struct publisher_ops pub_template;
 
 /* The registry: one line per driver, NULL-terminated. */
+/* clang-format off */
 static const struct publisher_ops *const publishers[] = {
-        &pub_webhook,
-        &pub_slack,
-        &pub_discord,
-        &pub_telegram,
-        &pub_mastodon,
-        &pub_template,
-        NULL,
+	&pub_webhook,
+	&pub_slack,
+	&pub_discord,
+	&pub_telegram,
+	&pub_mastodon,
+	&pub_template,
+	NULL,
 };
+/* clang-format on */
 
 const struct publisher_ops *publisher_lookup(const char *name)
 {
@@ -118,4 +120,43 @@ void publisher_classify_http(const struct http_result *res, int64_t now_ms,
 		         res->status, excerpt[0] ? ": " : "", excerpt);
 		return;
 	}
+}
+
+void publisher_redact(char *s, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *p;
+
+	/* Shorter than that is no secret, and would maim ordinary text. */
+	if (n < 4)
+		return;
+	while ((p = strstr(s, secret)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+	}
+}
+
+/* Redact a copy of p[0..n) from s, if it is long enough to be a secret. */
+static void redact_n(char *s, const char *p, size_t n)
+{
+	char *copy;
+
+	if (n < 8 || (copy = strndup(p, n)) == NULL)
+		return;
+	publisher_redact(s, copy);
+	free(copy);
+}
+
+void publisher_redact_url(char *s, const char *url)
+{
+	const char *host = strstr(url, "://"), *path, *end, *last;
+
+	publisher_redact(s, url);
+	if (host == NULL || (path = strchr(host + 3, '/')) == NULL)
+		return;
+	end = path + strcspn(path, "?#");
+	redact_n(s, path, (size_t)(end - path));
+	for (last = end; last > path && last[-1] != '/'; last--)
+		;
+	redact_n(s, last, (size_t)(end - last));
 }

@@ -117,4 +117,15 @@ void publisher_body_excerpt(const char *body, size_t len, char *out,
 int publisher_add_header(struct curl_slist **list, const char *name,
                          const char *value);
 
+/*
+ * Defence in depth: replace every copy of secret in s with "***" (an error
+ * page from a proxy may quote the request, and with it a token).
+ */
+void publisher_redact(char *s, const char *secret);
+/*
+ * The same for a URL that is a secret (Slack, Discord webhooks): the URL,
+ * its path and the path's last segment, whichever form a message quotes.
+ */
+void publisher_redact_url(char *s, const char *url);
+
 #endif
