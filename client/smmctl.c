@@ -1043,23 +1043,34 @@ static int ctl_parse_id_args(struct ctl *c, const struct ctl_command *cmd,
 	return 0;
 }
 
-/* show: one post (or one delivery) with its attempts. */
-static int ctl_cmd_show(struct ctl *c, const struct ctl_command *cmd, int argc,
-                        char **argv)
+/* Send {"id": ID} as cmd (show, cancel, retry). */
+static int ctl_request_id(struct ctl *c, const char *cmd, const char *id,
+                          json_t **result)
 {
-	json_t *args, *result = NULL;
-	const char *id;
-	int json = 0, r;
+	json_t *args;
+	int r;
 
-	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 1, &json, &id)) != 0)
-		return r == -1 ? 0 : r;
 	if ((args = json_object()) == NULL) {
 		ctl_warnx("out of memory");
 		return EX_OSERR;
 	}
 	if ((r = ctl_set_string(args, "id", id, "ID")) == 0)
-		r = ctl_request(c, "show", args, &result);
+		r = ctl_request(c, cmd, args, result);
 	json_decref(args);
+	return r;
+}
+
+/* show: one post (or one delivery) with its attempts. */
+static int ctl_cmd_show(struct ctl *c, const struct ctl_command *cmd, int argc,
+                        char **argv)
+{
+	json_t *result = NULL;
+	const char *id;
+	int json = 0, r;
+
+	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 1, &json, &id)) != 0)
+		return r == -1 ? 0 : r;
+	r = ctl_request_id(c, "show", id, &result);
 	if (r != 0)
 		return r;
 	if (json)
@@ -1074,20 +1085,14 @@ static int ctl_cmd_show(struct ctl *c, const struct ctl_command *cmd, int argc,
 static int ctl_cmd_cancel(struct ctl *c, const struct ctl_command *cmd,
                           int argc, char **argv)
 {
-	json_t *args, *result = NULL, *cancelled, *v;
+	json_t *result = NULL, *cancelled, *v;
 	const char *id;
 	int json = 0, r;
 	size_t i;
 
 	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 0, &json, &id)) != 0)
 		return r == -1 ? 0 : r;
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	if ((r = ctl_set_string(args, "id", id, "ID")) == 0)
-		r = ctl_request(c, "cancel", args, &result);
-	json_decref(args);
+	r = ctl_request_id(c, "cancel", id, &result);
 	if (r != 0)
 		return r;
 	cancelled = json_object_get(result, "cancelled");
@@ -1104,19 +1109,13 @@ static int ctl_cmd_cancel(struct ctl *c, const struct ctl_command *cmd,
 static int ctl_cmd_retry(struct ctl *c, const struct ctl_command *cmd, int argc,
                          char **argv)
 {
-	json_t *args, *result = NULL;
+	json_t *result = NULL;
 	const char *id;
 	int json = 0, r;
 
 	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 0, &json, &id)) != 0)
 		return r == -1 ? 0 : r;
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	if ((r = ctl_set_string(args, "id", id, "ID")) == 0)
-		r = ctl_request(c, "retry", args, &result);
-	json_decref(args);
+	r = ctl_request_id(c, "retry", id, &result);
 	if (r != 0)
 		return r;
 	printf("retrying %s\n", ctl_str(result, "id"));
