@@ -530,21 +530,6 @@ static int url_ok(const char *s)
 	return ok;
 }
 
-/* A media file under the channel's media_dir: a plain name, no path. */
-static int media_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 255 && s[0] != '.' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                 "0123456789._-") == n;
-}
-
-static int is_url(const char *s)
-{
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
 static char *text_value(struct load *ld, const struct calyaml_event *ev)
 {
 	const char *s = want_string(ld, ev, "text", 1);
@@ -569,7 +554,7 @@ static char *link_value(struct load *ld, const struct calyaml_event *ev)
 
 	if (s == NULL)
 		return NULL;
-	if (!is_url(s) || !url_ok(s)) {
+	if (!url_is_http(s) || !url_ok(s)) {
 		err_ev(ld, ev, "link '%s' is not an http or https URL", s);
 		return NULL;
 	}
@@ -590,7 +575,7 @@ static void media_item(struct load *ld, const struct calyaml_event *ev,
 
 	if (s == NULL)
 		return;
-	if (is_url(s) ? !url_ok(s) : !media_name_ok(s)) {
+	if (url_is_http(s) ? !url_ok(s) : !media_name_valid(s)) {
 		err_ev(ld, ev,
 		       "media '%s' must be an http or https URL, or the name "
 		       "of a file in the channel's media_dir",
@@ -602,7 +587,7 @@ static void media_item(struct load *ld, const struct calyaml_event *ev,
 			err_ev(ld, ev, "more than %d media", MAX_MEDIA);
 		return;
 	}
-	mp->names |= !is_url(s);
+	mp->names |= !url_is_http(s);
 	if (json_array_append_new(mp->list, json_stringn(s, ev->len)) < 0)
 		ld->oom = 1;
 }
@@ -1061,7 +1046,7 @@ static const char *first_file(const json_t *media)
 	for (size_t i = 0; i < json_array_size(media); i++) {
 		const char *s = json_string_value(json_array_get(media, i));
 
-		if (!is_url(s))
+		if (!url_is_http(s))
 			return s;
 	}
 	return "?";

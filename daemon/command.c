@@ -131,21 +131,6 @@ static int add_channels(struct cmd_ctx *x, const char **names, size_t *n)
 	return 0;
 }
 
-static int url_ok(const char *s)
-{
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
-/* A media file under the channel's media_dir: a plain name, no path. */
-static int media_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 255 && s[0] != '.' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                 "0123456789._-") == n;
-}
-
 /*
  * A delivery id for retry/resolve: "POST/CHANNEL", or a post id when the
  * post has a single delivery.
@@ -236,7 +221,7 @@ static int cmd_resolve(struct cmd_ctx *x)
 	else
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'outcome' must be published or failed");
-	if (url && (state != DS_PUBLISHED || !url_ok(url)))
+	if (url && (state != DS_PUBLISHED || !url_is_http(url)))
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'url' goes with published and must be http(s)");
 	r = store_settle(x->d->store, id, state, url, wallclock_now_ms(),
@@ -273,7 +258,7 @@ static int cmd_add(struct cmd_ctx *x)
 		return -1;
 	if (text[strspn(text, " \t\r\n")] == '\0')
 		return fail(x, SMM_ERR_INVALID_ARGUMENT, "the text is empty");
-	if (link && !url_ok(link))
+	if (link && !url_is_http(link))
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'link' must be an http or https URL");
 	if (media == NULL)
@@ -287,8 +272,8 @@ static int cmd_add(struct cmd_ctx *x)
 	json_array_foreach(media, i, v)
 	{
 		if (!json_is_string(v) ||
-		    (!url_ok(json_string_value(v)) &&
-		     !media_name_ok(json_string_value(v)))) {
+		    (!url_is_http(json_string_value(v)) &&
+		     !media_name_valid(json_string_value(v)))) {
 			json_decref(empty);
 			return fail(x, SMM_ERR_INVALID_ARGUMENT,
 			            "'media' entries must be http or https "

@@ -2,6 +2,8 @@
  * Post ids: validation of user-chosen ids and generation of sortable ones
  * (the ULID idea, shortened: ms time then randomness, Crockford base32).
  */
+#include <string.h>
+
 #include "postid.h"
 
 /*
@@ -48,4 +50,18 @@ void postid_generate(int64_t now_ms, uint64_t rnd, char *out)
 		rnd >>= 5;
 	}
 	out[TIME_CHARS + RAND_CHARS] = '\0';
+}
+
+int url_is_http(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+int media_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && s[0] != '.' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") == n;
 }

@@ -22,4 +22,12 @@ int postid_valid(const char *s);
  */
 void postid_generate(int64_t now_ms, uint64_t rnd, char *out);
 
+/* 1 if s starts like an http:// or https:// URL (curl judges the rest). */
+int url_is_http(const char *s);
+/*
+ * 1 if s can name a media file in a channel's media_dir: a plain name of
+ * letters, digits and ._- (1 to 255), never a path, never hidden.
+ */
+int media_name_valid(const char *s);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "postid.h"
 #include "publisher.h"
 
 /* Discord's documented limits on one message. */
@@ -113,8 +114,7 @@ static int discord_configure(struct conf_ctx *p, struct channel *ch,
 	if (conf_secret(p, v, key, 1, &secret, &len) < 0)
 		return 1;
 	/* Say what is wrong without echoing the secret. */
-	if ((strncmp((char *)secret, "https://", 8) != 0 &&
-	     strncmp((char *)secret, "http://", 7) != 0) ||
+	if (!url_is_http((char *)secret) ||
 	    strpbrk((char *)secret, " \t\r\n") != NULL ||
 	    strlen((char *)secret) != len) {
 		conf_error(p, v,
@@ -204,8 +204,7 @@ static char *discord_body(const struct delivery_view *v, char *err,
 	{
 		const char *url = json_string_value(m);
 
-		if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
-		                    strncmp(url, "http://", 7) != 0)) {
+		if (url == NULL || !url_is_http(url)) {
 			snprintf(err, errlen,
 			         "media %zu is not an http(s) URL; Discord "
 			         "fetches embedded images itself",

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "postid.h"
 #include "publisher.h"
 
 /* What Mastodon accepts on one status (its default instance limit). */
@@ -130,21 +131,6 @@ static void mastodon_free(struct channel *ch)
 static int mastodon_idempotent(const struct channel *ch)
 {
 	return 1;
-}
-
-static int is_http_url(const char *s)
-{
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
-/* The same rule as smmctl add: a plain name, never a path. */
-static int media_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 255 && s[0] != '.' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                 "0123456789._-") == n;
 }
 
 /* A media type from a file name's extension, or NULL. */
@@ -258,7 +244,7 @@ static int read_media_file(const struct channel *ch, const char *name,
 		         name, ch->name);
 		return -1;
 	}
-	if (!media_name_ok(name)) {
+	if (!media_name_valid(name)) {
 		snprintf(err, errlen,
 		         "media '%.64s' is neither an http(s) URL nor a plain "
 		         "file name",
@@ -539,7 +525,7 @@ static int mastodon_build(const struct channel *ch,
 		snprintf(err, errlen, "media %zu is not a string", i + 1);
 		return -1;
 	}
-	if (is_http_url(item) && st->blob == NULL) {
+	if (url_is_http(item) && st->blob == NULL) {
 		set_step(st, STEP_FETCH);
 		return build_fetch(ch, item, req, err, errlen);
 	}

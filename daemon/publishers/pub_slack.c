@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "postid.h"
 #include "publisher.h"
 
 /* Slack's documented limits on blocks. */
@@ -37,8 +38,7 @@ static void slack_url_file(struct conf_ctx *p, struct conf_node *v,
 	if (conf_secret(p, v, key, 1, &url, &len) < 0)
 		return;
 	/* Say what is wrong without echoing the secret. */
-	if ((strncmp((char *)url, "https://", 8) != 0 &&
-	     strncmp((char *)url, "http://", 7) != 0) ||
+	if (!url_is_http((char *)url) ||
 	    strpbrk((char *)url, " \t\r\n") != NULL ||
 	    strlen((char *)url) != len) {
 		conf_error(p, v,
@@ -321,8 +321,7 @@ static char *slack_body(const struct delivery_view *v, char *err, size_t errlen)
 		char alt[64];
 		json_t *b;
 
-		if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
-		                    strncmp(url, "http://", 7) != 0)) {
+		if (url == NULL || !url_is_http(url)) {
 			snprintf(err, errlen,
 			         "media %zu is not an http(s) URL; Slack "
 			         "fetches images itself",

@@ -18,6 +18,25 @@ static const char *const valid_ids[] = {
         "...",
 };
 
+START_TEST(test_url_and_media_names)
+{
+	ck_assert_int_eq(url_is_http("http://x/"), 1);
+	ck_assert_int_eq(url_is_http("https://x/a.png"), 1);
+	ck_assert_int_eq(url_is_http("ftp://x/"), 0);
+	ck_assert_int_eq(url_is_http("HTTP://x/"), 0);
+	ck_assert_int_eq(url_is_http("launch.png"), 0);
+
+	ck_assert_int_eq(media_name_valid("launch.png"), 1);
+	ck_assert_int_eq(media_name_valid("Merino_Cloud-2.jpg"), 1);
+	ck_assert_int_eq(media_name_valid(""), 0);
+	ck_assert_int_eq(media_name_valid(".hidden.png"), 0);
+	ck_assert_int_eq(media_name_valid("../etc/passwd"), 0);
+	ck_assert_int_eq(media_name_valid("dir/file.png"), 0);
+	ck_assert_int_eq(media_name_valid("with space.png"), 0);
+	ck_assert_int_eq(media_name_valid("caf\xc3\xa9.png"), 0);
+}
+END_TEST
+
 START_TEST(test_valid)
 {
 	ck_assert_msg(postid_valid(valid_ids[_i]) == 1, "'%s' refused",
@@ -128,6 +147,7 @@ static Suite *postid_suite(void)
 	tcase_add_loop_test(tc, test_invalid, 0,
 	                    sizeof(invalid_ids) / sizeof(invalid_ids[0]));
 	tcase_add_test(tc, test_length_limit);
+	tcase_add_test(tc, test_url_and_media_names);
 	tcase_add_test(tc, test_generate_shape);
 	tcase_add_test(tc, test_generate_known);
 	tcase_add_test(tc, test_sorts_by_time);
