@@ -4,8 +4,9 @@
 # their --help and in their man page, every smmctl command and delivery
 # state is documented, and every configuration key config.c knows (as its
 # "unknown key" messages list them) and every publisher with its keys is in
-# smmd.yaml(5). Without mandoc the
-# completeness checks still run and the test reports a skip (77).
+# smmd.yaml(5), and every key of a calendar file is in smmd-calendar(5).
+# Without mandoc the completeness checks still run and the test reports a
+# skip (77).
 set -eu
 export LC_ALL=C
 
@@ -15,6 +16,7 @@ S=$SMM_TOP_SRCDIR
 B=$SMM_TOP_BUILDDIR
 SMMD_8=$S/daemon/smmd.8
 SMMD_YAML_5=$S/daemon/smmd.yaml.5
+SMMD_CALENDAR_5=$S/daemon/smmd-calendar.5
 SMMCTL_1=$S/client/smmctl.1
 failed=0
 
@@ -102,12 +104,22 @@ for src in "$S"/daemon/publishers/pub_*.c; do
 	done
 done
 
+# Every key of a calendar file (top level, post, variant), from the
+# "(known: ...)" lists of calendar.c's messages as the unit test data
+# quotes them.
+keys=$(sed -n 's/.*(known: \([^)]*\)).*/\1/p' "$S/tests/unit/data/calendar/bad/unknown-key.err" |
+	tr ',' '\n' | tr -d ' ' | sort -u)
+[ -n "$keys" ] || bad "no key list found in tests/unit/data/calendar/bad/unknown-key.err"
+for key in $keys; do
+	grep -Eq "^\\.It Ic $key " "$SMMD_CALENDAR_5" || bad "smmd-calendar.5 does not document the calendar key '$key'"
+done
+
 if ! command -v mandoc >/dev/null 2>&1; then
 	[ "$failed" -eq 0 ] || exit 1
 	say "SKIP: mandoc is not installed (Debian package mandoc): pages not linted"
 	exit 77
 fi
-for page in "$SMMD_8" "$SMMD_YAML_5" "$SMMCTL_1"; do
+for page in "$SMMD_8" "$SMMD_YAML_5" "$SMMD_CALENDAR_5" "$SMMCTL_1"; do
 	# Warnings and worse: style hints depend on the pages installed here.
 	mandoc -T lint -W warning "$page" >"$tmp/lint" 2>&1 || true
 	if [ -s "$tmp/lint" ]; then
@@ -116,4 +128,4 @@ for page in "$SMMD_8" "$SMMD_YAML_5" "$SMMCTL_1"; do
 	fi
 done
 [ "$failed" -eq 0 ] || exit 1
-say "ok: 3 pages lint-clean; every option, command, state and key documented"
+say "ok: 4 pages lint-clean; every option, command, state and key documented"

@@ -67,6 +67,7 @@ grep -q -- '-DHAVE_LIBSYSTEMD=1' "$B/Makefile" && have_libsystemd=yes
 	echo "$bindir/smmctl"
 	echo "$mandir/man1/smmctl.1"
 	echo "$mandir/man5/smmd.yaml.5"
+	echo "$mandir/man5/smmd-calendar.5"
 	echo "$mandir/man8/smmd.8"
 	echo "$examplesdir/smmd.yaml"
 	echo "$examplesdir/calendar.yaml"
@@ -105,7 +106,8 @@ fi
 man_files() {
 	sed -n '/^\.Sh FILES/,/^\.Sh /s/^\.It Pa \(\/[^ ]*\).*/\1/p' "$@"
 }
-for path in $(man_files "$S/daemon/smmd.8" "$S/daemon/smmd.yaml.5" "$S/client/smmctl.1" | sort -u); do
+for path in $(man_files "$S/daemon/smmd.8" "$S/daemon/smmd.yaml.5" \
+	"$S/daemon/smmd-calendar.5" "$S/client/smmctl.1" | sort -u); do
 	if [ "$have_libsystemd" = no ] && [ "${path##*/}" = smmd.socket ]; then
 		continue
 	fi
