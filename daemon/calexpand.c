@@ -13,6 +13,7 @@
  */
 #include "calexpand.h"
 
+#include <curl/curl.h>
 #include <libical/ical.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,11 +185,68 @@ static uint64_t delivery_hash(const struct cal_delivery *d)
 	return fnv_str(h, d->channel);
 }
 
+/*
+ * A campaign's utm_* metadata, added to a link's query so the shop's
+ * analytics see which campaign brought the visit. A tag the link already
+ * carries is left as the author wrote it. Returns link itself when there
+ * is nothing to add (or no room).
+ */
+static const char *tag_link(const char *link, const json_t *meta, char *buf,
+                            size_t len)
+{
+	const char *frag = strchr(link, '#'), *key, *sep;
+	size_t base = frag ? (size_t)(frag - link) : strlen(link), o = base;
+	json_t *v;
+	int w;
+
+	if (base >= len)
+		return link;
+	memcpy(buf, link, base);
+	buf[o] = '\0';
+	sep = strchr(buf, '?') ? "&" : "?";
+	json_object_foreach((json_t *)meta, key, v)
+	{
+		char probe[160], *esc;
+
+		if (strncmp(key, "utm_", 4) != 0 || !json_is_string(v))
+			continue;
+		snprintf(probe, sizeof(probe), "%s=", key);
+		if (strstr(buf, probe))
+			continue;
+		if ((esc = curl_easy_escape(NULL, json_string_value(v), 0)) ==
+		    NULL)
+			return link;
+		w = snprintf(buf + o, len - o, "%s%s=%s", sep, key, esc);
+		curl_free(esc);
+		if (w < 0 || (size_t)w >= len - o)
+			return link;
+		o += (size_t)w;
+		sep = "&";
+	}
+	if (o == base)
+		return link;
+	/* The fragment stays last, where browsers expect it. */
+	w = snprintf(buf + o, len - o, "%s", frag ? frag : "");
+	return w >= 0 && (size_t)w < len - o ? buf : link;
+}
+
+/* The metadata of the campaign p belongs to, or NULL. */
+static const json_t *campaign_meta_of(const struct calendar *cal,
+                                      const struct cal_post *p)
+{
+	for (size_t i = 0; p->campaign && i < cal->ncampaigns; i++)
+		if (strcmp(cal->campaigns[i].name, p->campaign) == 0)
+			return cal->campaigns[i].meta;
+	return NULL;
+}
+
 /* Hand fn one delivery per channel of p at due_ms, as post post_id. */
-static void emit(const struct cal_post *p, const char *post_id, int64_t due_ms,
+static void emit(const struct calendar *cal, const struct cal_post *p,
+                 const char *post_id, int64_t due_ms,
                  void (*fn)(void *, const struct cal_delivery *), void *arg)
 {
-	char id[POSTID_MAX * 2 + 2];
+	const json_t *meta = campaign_meta_of(cal, p);
+	char id[POSTID_MAX * 2 + 2], tagged[4096];
 
 	for (size_t i = 0; i < p->nchannels; i++) {
 		const struct cal_variant *v = NULL;
@@ -206,6 +264,8 @@ static void emit(const struct cal_post *p, const char *post_id, int64_t due_ms,
 				v = &p->variants[j];
 		d.text = v && v->text ? v->text : p->text;
 		d.link = v && v->link ? v->link : p->link;
+		if (d.link && meta)
+			d.link = tag_link(d.link, meta, tagged, sizeof(tagged));
 		d.media = v && v->media ? v->media : p->media;
 		snprintf(id, sizeof(id), "%s/%s", post_id, p->channels[i]);
 		d.hash = delivery_hash(&d);
@@ -280,8 +340,9 @@ static void occurrence_id(const char *id, int64_t due_ms, char *out, size_t len)
 	         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
 }
 
-static int expand_series(const struct cal_post *p, const struct caltime_zone *z,
-                         int64_t from_ms, int64_t horizon_ms,
+static int expand_series(const struct calendar *cal, const struct cal_post *p,
+                         const struct caltime_zone *z, int64_t from_ms,
+                         int64_t horizon_ms,
                          void (*fn)(void *, const struct cal_delivery *),
                          void *arg)
 {
@@ -333,7 +394,7 @@ static int expand_series(const struct cal_post *p, const struct caltime_zone *z,
 		if (nrecent < RECENT)
 			nrecent++;
 		occurrence_id(p->id, due, post_id, sizeof(post_id));
-		emit(p, post_id, due, fn, arg);
+		emit(cal, p, post_id, due, fn, arg);
 		if (++n == CALEXPAND_MAX_OCCURRENCES)
 			break;
 	}
@@ -355,13 +416,13 @@ int calendar_expand(const struct calendar *cal, int64_t from_ms,
 		if (p->draft)
 			continue;
 		if (p->rrule == NULL) {
-			emit(p, p->id, p->at_ms, fn, arg);
+			emit(cal, p, p->id, p->at_ms, fn, arg);
 			continue;
 		}
 		/* Looked up once, and only if something recurs. */
 		if (z == NULL && (z = caltime_zone(cal->timezone)) == NULL)
 			return -1;
-		if (expand_series(p, z, from_ms, horizon_ms, fn, arg) < 0)
+		if (expand_series(cal, p, z, from_ms, horizon_ms, fn, arg) < 0)
 			ret = -1;
 	}
 	return ret;

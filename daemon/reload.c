@@ -98,9 +98,9 @@ static void apply(uv_work_t *w, int status)
 		if (status < 0)
 			json_array_append_new(errors,
 			                      json_string(uv_strerror(status)));
-		log_error("reload: '%s' has errors; the running configuration "
-		          "and schedule stay",
-		          r->config_path);
+		log_error("reload: the configuration or the calendar has "
+		          "errors; the running configuration and schedule "
+		          "stay");
 		for (size_t i = 0; i < r->errs.len; i++)
 			log_error("%s", r->errs.lines[i]);
 	} else if (d->stopping) {

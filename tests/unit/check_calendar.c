@@ -591,13 +591,18 @@ START_TEST(test_good_full)
 	g = expand(cal, T_NOV, T_NOV + 60 * DAY);
 	it = must_find(g, "launch/shop-x");
 	ck_assert_str_eq(it->text, "Short, for X.");
-	ck_assert_str_eq(it->link, "https://x.example.net/l");
+	/* The campaign tags the variant link too. */
+	ck_assert_str_eq(it->link,
+	                 "https://x.example.net/l?utm_campaign=launch-2026"
+	                 "&utm_source=social");
 	ck_assert_str_eq(it->media, "[\"https://shop.example.net/a.jpg\"]");
 	ck_assert_str_eq(it->post_id, "launch");
 	ck_assert_str_eq(it->campaign, "launch");
 	it = must_find(g, "launch/shop-in");
 	ck_assert_str_eq(it->text, "Square, for Instagram.");
-	ck_assert_str_eq(it->link, "https://shop.example.net/launch");
+	ck_assert_str_eq(it->link,
+	                 "https://shop.example.net/launch?utm_campaign="
+	                 "launch-2026&utm_source=social");
 	ck_assert_str_eq(it->media, "[\"launch-square.jpg\"]");
 	it = must_find(g, "launch/shop-fb");
 	ck_assert_str_eq(it->text, "The long launch text, for every network "
@@ -818,6 +823,71 @@ START_TEST(test_until_count_exclude)
 	ck_assert_ptr_null(find(g, "counted@20261104T080000Z/demo"));
 	ck_assert_ptr_nonnull(must_find(g, "until-date@20261105T080000Z/demo"));
 	ck_assert_ptr_null(find(g, "until-date@20261104T080000Z/demo"));
+	free(g);
+	calendar_free(cal);
+	config_unref(cfg);
+}
+END_TEST
+
+/* A campaign's utm_* metadata tags its posts' links; nothing else does. */
+START_TEST(test_campaign_tags_links)
+{
+	struct config *cfg = test_config();
+	struct calendar *cal;
+	struct got *g;
+	const struct item *it, *plain;
+	uint64_t before;
+
+	cal = must_load(
+	        cfg, "timezone: UTC\n"
+	             "campaigns:\n"
+	             "  bf: {utm_campaign: black friday, utm_source: social, "
+	             "owner: ana}\n"
+	             "posts:\n"
+	             "- id: a\n"
+	             "  at: 2026-11-27 09:00\n"
+	             "  channels: [demo]\n"
+	             "  text: Doors open\n"
+	             "  link: https://shop.example.net/bf#top\n"
+	             "  campaign: bf\n"
+	             "- id: b\n"
+	             "  at: 2026-11-27 09:00\n"
+	             "  channels: [demo]\n"
+	             "  text: Already tagged\n"
+	             "  link: https://shop.example.net/?a=1&utm_source=mail\n"
+	             "  campaign: bf\n"
+	             "- id: c\n"
+	             "  at: 2026-11-27 09:00\n"
+	             "  channels: [demo]\n"
+	             "  text: No campaign\n"
+	             "  link: https://shop.example.net/plain\n");
+	g = expand(cal, T_NOV, T_NOV + 30 * DAY);
+	it = must_find(g, "a/demo");
+	/* Encoded, in the query, before the fragment; not 'owner'. */
+	ck_assert_str_eq(it->link, "https://shop.example.net/bf?utm_campaign="
+	                           "black%20friday&utm_source=social#top");
+	it = must_find(g, "b/demo");
+	ck_assert_str_eq(it->link, "https://shop.example.net/?a=1&utm_source="
+	                           "mail&utm_campaign=black%20friday");
+	plain = must_find(g, "c/demo");
+	ck_assert_str_eq(plain->link, "https://shop.example.net/plain");
+	before = must_find(g, "a/demo")->hash;
+	free(g);
+	calendar_free(cal);
+
+	/* A changed tag is a changed delivery: a reload updates it. */
+	cal = must_load(cfg, "timezone: UTC\n"
+	                     "campaigns:\n"
+	                     "  bf: {utm_campaign: bf2026}\n"
+	                     "posts:\n"
+	                     "- id: a\n"
+	                     "  at: 2026-11-27 09:00\n"
+	                     "  channels: [demo]\n"
+	                     "  text: Doors open\n"
+	                     "  link: https://shop.example.net/bf#top\n"
+	                     "  campaign: bf\n");
+	g = expand(cal, T_NOV, T_NOV + 30 * DAY);
+	ck_assert_uint_ne(must_find(g, "a/demo")->hash, before);
 	free(g);
 	calendar_free(cal);
 	config_unref(cfg);
@@ -1060,6 +1130,7 @@ int main(void)
 	tcase_add_test(exp, test_series_gap_overlap);
 	tcase_add_test(exp, test_until_count_exclude);
 	tcase_add_test(exp, test_variants_and_drafts);
+	tcase_add_test(exp, test_campaign_tags_links);
 	tcase_add_test(exp, test_horizon);
 	tcase_add_test(exp, test_occurrence_cap);
 	tcase_add_test(exp, test_hash);
