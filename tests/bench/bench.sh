@@ -14,14 +14,23 @@
 #      sink's rate under wrk, smmd's peak RSS, each channel's share of the
 #      first second, and the lateness of the steady posts due while the
 #      burst was still being delivered (a burst must not make other
-#      channels late).
+#      channels late);
+#  (e) calendar (issue 3): a generated calendar of 100,000 posts over 1,000
+#      webhook channels (gen-calendar.sh; due over the 30 days from
+#      tomorrow, so nothing fires, and the channels point at a sink that
+#      checks it): time from exec of smmd to the socket answering with an
+#      empty state dir (every delivery inserted) and again with the store
+#      populated (the diff finds everything unchanged), smmd's peak RSS
+#      (VmHWM) and its RSS once loaded (VmRSS a moment after ready), and
+#      the time of "smmctl reload" with no change and after one post's text
+#      was edited (its summary checked: 1 updated, the rest unchanged).
 # Posts are queued through ONE control connection (newline-delimited JSON
 # piped through socat), early enough that all are queued before the first is
 # due. The report goes to stdout and to tests/bench/results/latest.txt;
 # progress goes to stderr.
 #
-# Knobs (environment): SMM_BENCH_SCENARIOS ("punctuality burst channels":
-# which scenarios to run), SMM_BENCH_PUNCT_N (5000),
+# Knobs (environment): SMM_BENCH_SCENARIOS ("punctuality burst channels
+# calendar": which scenarios to run), SMM_BENCH_PUNCT_N (5000),
 # SMM_BENCH_PUNCT_STEP_MS (2), SMM_BENCH_BURST_N (20000),
 # SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_WAIT_S (120: how long to wait for
 # the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
@@ -34,6 +43,14 @@
 # SMM_BENCH_STEADY_BEFORE_MS (1000: the steady stream starts this long
 # before the burst instant), SMM_BENCH_STEADY_S (30: and runs this long
 # after it), SMM_BENCH_STEADY_MAX_IN_FLIGHT (4, the channel default).
+# For (e): SMM_BENCH_CAL_POSTS (100000), SMM_BENCH_CAL_CHANNELS (1000),
+# SMM_BENCH_CAL_RECURRING (1: percent of posts with a weekly rrule),
+# SMM_BENCH_CAL_RUNS (3: each start and each kind of reload is measured
+# this many times; the verdicts use the median), SMM_BENCH_CAL_SETTLE_S
+# (2: how long after ready "once loaded" is), SMM_BENCH_CAL_START_TIMEOUT_S
+# (180). With SMM_BENCH_PERF=1, (e) adds one profiled first start, restart
+# and one-post reload (not counted in the figures) and reports where their
+# CPU time went.
 
 # "make bench" runs $(SHELL): make sure this is bash even where that is sh.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -55,7 +72,7 @@ SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
 : "${SMM_BENCH_PERF:=0}"
 : "${SMM_BENCH_KEEP:=0}"
 : "${SMM_BENCH_TMPDIR:=${TMPDIR:-/tmp}}"
-: "${SMM_BENCH_SCENARIOS:=punctuality burst channels}"
+: "${SMM_BENCH_SCENARIOS:=punctuality burst channels calendar}"
 : "${SMM_BENCH_CHAN_N:=100}"
 : "${SMM_BENCH_CHAN_PER:=500}"
 : "${SMM_BENCH_CHAN_MAX_IN_FLIGHT:=16}"
@@ -64,6 +81,12 @@ SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
 : "${SMM_BENCH_STEADY_BEFORE_MS:=1000}"
 : "${SMM_BENCH_STEADY_S:=30}"
 : "${SMM_BENCH_STEADY_MAX_IN_FLIGHT:=4}"
+: "${SMM_BENCH_CAL_POSTS:=100000}"
+: "${SMM_BENCH_CAL_CHANNELS:=1000}"
+: "${SMM_BENCH_CAL_RECURRING:=1}"
+: "${SMM_BENCH_CAL_RUNS:=3}"
+: "${SMM_BENCH_CAL_SETTLE_S:=2}"
+: "${SMM_BENCH_CAL_START_TIMEOUT_S:=180}"
 
 # want SCENARIO: true if SMM_BENCH_SCENARIOS names it.
 want() {
@@ -74,9 +97,9 @@ want() {
 }
 for scen in $SMM_BENCH_SCENARIOS; do
 	case $scen in
-	punctuality | burst | channels) ;;
+	punctuality | burst | channels | calendar) ;;
 	*)
-		echo "bench: unknown scenario '$scen' in SMM_BENCH_SCENARIOS (known: punctuality burst channels)" >&2
+		echo "bench: unknown scenario '$scen' in SMM_BENCH_SCENARIOS (known: punctuality burst channels calendar)" >&2
 		exit 64
 		;;
 	esac
@@ -556,7 +579,9 @@ out "  host: $(uname -srm); nproc $(nproc); CPU: $(awk -F': ' '/^model name/ { p
 out "  memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); state dir on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $T"
 out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite synchronous=FULL, WAL (smmd's settings)"
 out "  scenarios: $SMM_BENCH_SCENARIOS"
-out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT in (a) and (b) (set explicitly); channels sign with secret_file (HMAC-SHA256)"
+if want punctuality || want burst || want channels; then
+	out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT in (a) and (b) (set explicitly); channels sign with secret_file (HMAC-SHA256)"
+fi
 read -r LOAD1 LOAD5 _ </proc/loadavg
 out "  load average before the run: $LOAD1 (1 min), $LOAD5 (5 min)"
 if awk -v l="$LOAD1" 'BEGIN { exit !(l > 1.0) }'; then
@@ -620,18 +645,20 @@ fi
 # smmd whose posts are due in 2099, so the scenarios can put their first due
 # time safely after the end of their queueing.
 
-CUR=$T/calib
-mkdir -p "$CUR"
-write_config "$CUR" 9 # nothing is due: the port is never used
-start_smmd "$CUR"
-progress "calibration: queueing $SMM_BENCH_BURST_N adds"
-queue_posts "$CUR" "$SMM_BENCH_BURST_N" "$(iso_ms 2099-01-01T00:00:00Z)" 0
-CALIB_MS=$QUEUE_MS
-out "Queueing over one control connection (calibration, smmd idle)"
-out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }') adds/s; peak RSS with $SMM_BENCH_BURST_N scheduled: $(proc_kb "$SMMD_PID" VmHWM) kB"
-out ""
-stop_smmd
-CUR=
+if want punctuality || want burst || want channels; then
+	CUR=$T/calib
+	mkdir -p "$CUR"
+	write_config "$CUR" 9 # nothing is due: the port is never used
+	start_smmd "$CUR"
+	progress "calibration: queueing $SMM_BENCH_BURST_N adds"
+	queue_posts "$CUR" "$SMM_BENCH_BURST_N" "$(iso_ms 2099-01-01T00:00:00Z)" 0
+	CALIB_MS=$QUEUE_MS
+	out "Queueing over one control connection (calibration, smmd idle)"
+	out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }') adds/s; peak RSS with $SMM_BENCH_BURST_N scheduled: $(proc_kb "$SMMD_PID" VmHWM) kB"
+	out ""
+	stop_smmd
+	CUR=
+fi
 
 # lead_ms N: time from now to the first due instant.
 lead_ms() {
@@ -1155,6 +1182,383 @@ if want channels; then
 fi
 
 # ---------------------------------------------------------------------------
+# (e) calendar
+
+CAL_SUMMARY=()
+if want calendar; then
+	CUR=$T/calendar
+	CAL_DIR=$CUR/cal # smmd.yaml, calendar.yaml, state/, smmd.sock
+	CAL_SOCK=$CAL_DIR/smmd.sock
+	CAL_FILE=$CAL_DIR/calendar.yaml
+	HZ=$(getconf CLK_TCK)
+	mkdir -p "$CUR"
+	# A FIFO nobody writes to: "read -t" on it naps without a process.
+	mkfifo "$CUR/nap.fifo"
+	exec {NAP_FD}<>"$CUR/nap.fifo"
+
+	# cal_log_ms FIXED-STRING: the time (ms) of the last line of smmd.log
+	# that holds it; empty if none does.
+	cal_log_ms() {
+		local ts
+		ts=$(grep -F -- "$1" "$CUR/smmd.log" | tail -n 1 | cut -d' ' -f1 || true)
+		[ -z "$ts" ] || date -u -d "$ts" +%s%3N
+	}
+
+	# cal_counts TEXT: "A U C N M" from "A added, U updated, C cancelled,
+	# N unchanged, M missed" at the end of TEXT's last such line.
+	cal_counts() {
+		sed -n 's/.*[^0-9]\([0-9][0-9]*\) added, \([0-9][0-9]*\) updated, \([0-9][0-9]*\) cancelled, \([0-9][0-9]*\) unchanged, \([0-9][0-9]*\) missed$/\1 \2 \3 \4 \5/p' <<<"$1" |
+			tail -n 1
+	}
+
+	# cal_others MACH0 MACH1 SMMD_TICKS WALL_MS: what the rest of the
+	# machine used meanwhile, in percent of one core (others' test
+	# suites disturb the figures; the bench's own polling counts too).
+	cal_others() {
+		awk -v a="$1" -v b="$2" -v own="$3" -v ms="$4" -v hz="$HZ" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			s = (ms > 0 ? ms : 1) / 1000
+			o = (y[1] - x[1] - own) / hz / s * 100
+			printf "%.0f%%", o < 0 ? 0 : o
+		}'
+	}
+
+	# stats N...: "min median max" (the lower median of an even count).
+	stats() {
+		printf '%s\n' "$@" | sort -n |
+			awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[1], v[int((NR + 1) / 2)], v[NR] }'
+	}
+
+	kib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+	under() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "MET" : "MISSED" }'; }
+
+	# cal_perf_start NAME / cal_perf_stop: with SMM_BENCH_PERF=1, profile
+	# smmd (all its threads) into $CUR/perf.NAME.data.
+	PERF_PID=
+	cal_perf_start() {
+		command -v perf >/dev/null 2>&1 || {
+			progress "perf is not installed: no profile"
+			return 0
+		}
+		perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
+			-o "$CUR/perf.$1.data" >"$CUR/perf.$1.out" 2>&1 &
+		PERF_PID=$!
+		PIDS+=("$PERF_PID")
+		# perf needs a moment before it samples.
+		sleep 0.3
+	}
+
+	# cal_perf_report NAME LABEL: where the profiled CPU time went.
+	cal_perf_report() {
+		local data=$CUR/perf.$1.data
+		[ -s "$data" ] || return 0
+		perf report -i "$data" --stdio --no-children --sort dso,symbol \
+			-g none --percent-limit 1 >"$CUR/perf.$1.self.txt" 2>/dev/null || true
+		perf report -i "$data" --stdio --children --sort symbol \
+			-g none >"$CUR/perf.$1.children.txt" 2>/dev/null || true
+		out "  perf profile of $2 (cpu-clock, dwarf call graphs; perf slows it down):"
+		out "    self time, top 15 (library, symbol):"
+		grep -E '^ +[0-9.]+%' "$CUR/perf.$1.self.txt" | sed 's/[ -]*$//' |
+			awk 'NR <= 15 { s = $1; $1 = ""; printf "      %-7s%s\n", s, $0 }' |
+			tee -a "$REPORT"
+		out "    inclusive time (children) of named functions, top 30:"
+		grep -E '^ +[0-9.]+%' "$CUR/perf.$1.children.txt" | grep -v ' 0x' |
+			awk 'NR <= 30 { printf "      %-7s self %-7s %s\n", $1, $2, $4 }' |
+			tee -a "$REPORT"
+	}
+
+	# cal_start LABEL [PERF-NAME]: start smmd on the calendar and time it
+	# from exec to the socket answering "status"; then sets READY_MS,
+	# CPU_S (smmd's user + system time until then), OTHERS, HWM_READY,
+	# RSS_READY, RSS_SETTLED and HWM_SETTLED (SMM_BENCH_CAL_SETTLE_S
+	# later), PHASES (from the log) and START_COUNTS ("A U C N M").
+	cal_start() {
+		local label=$1 perf=${2:-} t0 mach0 mach1 ticks deadline calline t_sched t_cal t_ready now
+		mach0=$(machine_snap)
+		now=${EPOCHREALTIME/./}
+		t0=$((now / 1000))
+		"$SMMD_BIN" -c "$CAL_DIR/smmd.yaml" --foreground 2>"$CUR/smmd.log" &
+		SMMD_PID=$!
+		PIDS+=("$SMMD_PID")
+		[ -z "$perf" ] || cal_perf_start "$perf"
+		deadline=$((t0 + SMM_BENCH_CAL_START_TIMEOUT_S * 1000))
+		# Builtins only until the socket exists (no smmctl, date or
+		# sleep processes): the bench must not compete with smmd for
+		# the machine's two cores.
+		until [ -S "$CAL_SOCK" ] &&
+			"$SMMCTL_BIN" -s "$CAL_SOCK" status >/dev/null 2>&1; do
+			kill -0 "$SMMD_PID" 2>/dev/null || die "calendar: smmd exited during start-up ($label)"
+			now=${EPOCHREALTIME/./}
+			[ $((now / 1000)) -lt "$deadline" ] ||
+				die "calendar: smmd did not answer within $SMM_BENCH_CAL_START_TIMEOUT_S s ($label)"
+			read -r -t 0.01 -u "$NAP_FD" _ || true
+		done
+		now=${EPOCHREALTIME/./}
+		READY_MS=$((now / 1000 - t0))
+		mach1=$(machine_snap)
+		ticks=$(cpu_ticks "$SMMD_PID")
+		perf_stop
+		CPU_S=$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+		OTHERS=$(cal_others "$mach0" "$mach1" "$ticks" "$READY_MS")
+		HWM_READY=$(proc_kb "$SMMD_PID" VmHWM)
+		RSS_READY=$(proc_kb "$SMMD_PID" VmRSS)
+		sleep "$SMM_BENCH_CAL_SETTLE_S"
+		RSS_SETTLED=$(proc_kb "$SMMD_PID" VmRSS)
+		HWM_SETTLED=$(proc_kb "$SMMD_PID" VmHWM)
+		calline=$(grep -F " calendar: '$CAL_FILE': " "$CUR/smmd.log" || true)
+		START_COUNTS=$(cal_counts "$calline")
+		[ -n "$START_COUNTS" ] || die "calendar: smmd did not log the calendar's sync ($label)"
+		# Where the time went, by the log's millisecond stamps: store
+		# opened and stored schedule loaded, then the calendar read and
+		# synced, then the socket opened.
+		t_sched=$(cal_log_ms " sched: ")
+		t_cal=$(cal_log_ms " calendar: '$CAL_FILE': ")
+		t_ready=$(cal_log_ms " ready: ")
+		PHASES="exec to stored schedule loaded $((t_sched - t0)) ms, calendar read + synced $((t_cal - t_sched)) ms, committed and listening $((t_ready - t_cal)) ms, first 'status' answered $((t0 + READY_MS - t_ready)) ms later"
+		OTHERS_MAX=$(awk -v a="${OTHERS%\%}" -v b="${OTHERS_MAX:-0}" 'BEGIN { print (a > b) ? a : b }')
+		cp "$CUR/smmd.log" "$CUR/smmd.$label.log"
+	}
+
+	# cal_reload: "smmctl reload", timed from exec to exit; sets
+	# RELOAD_MS, RELOAD_CPU_S (smmd's CPU time meanwhile, all threads)
+	# and RELOAD_COUNTS ("A U C N M").
+	cal_reload() {
+		local t0 t0_ticks reply
+		t0_ticks=$(cpu_ticks "$SMMD_PID")
+		t0=$(now_ms)
+		reply=$("$SMMCTL_BIN" -s "$CAL_SOCK" reload 2>&1) ||
+			die "calendar: smmctl reload failed: $reply"
+		RELOAD_MS=$(($(now_ms) - t0))
+		RELOAD_CPU_S=$(awk -v a="$t0_ticks" -v b="$(cpu_ticks "$SMMD_PID")" -v hz="$HZ" \
+			'BEGIN { printf "%.2f", (b - a) / hz }')
+		RELOAD_COUNTS=$(cal_counts "$(grep '^calendar: ' <<<"$reply" || true)")
+		[ -n "$RELOAD_COUNTS" ] || die "calendar: unexpected reply to smmctl reload: $reply"
+	}
+
+	# reloads_logged: how many reloads smmd has applied (or refused).
+	reloads_logged() {
+		grep -cE " reload: (calendar '|.* has errors)" "$CUR/smmd.log" || true
+	}
+
+	# wait_reloads N: until smmd has logged N reloads (30 s at most).
+	wait_reloads() {
+		local deadline=$(($(now_ms) + 30000))
+		while [ "$(reloads_logged)" -lt "$1" ]; do
+			[ "$(now_ms)" -lt "$deadline" ] || return 1
+			sleep 0.02
+		done
+	}
+
+	# cal_edit POST K: the text of post POST (a number) becomes its K-th
+	# edit, saved as an editor does: a new file renamed over the old.
+	cal_edit() {
+		awk -v id="$1" -v k="$2" '
+			BEGIN { pre = "    text: \"Post " id " " }
+			index($0, pre) == 1 {
+				rest = substr($0, length(pre) + 1)
+				sub(/^\(edit [0-9]+\) /, "", rest)
+				$0 = pre "(edit " k ") " rest
+				n++
+			}
+			{ print }
+			END { exit n != 1 }' "$CAL_FILE" >"$CUR/calendar.edit" ||
+			die "calendar: post $1 has no text line to edit"
+		mv -f "$CUR/calendar.edit" "$CAL_FILE"
+	}
+
+	out "(e) Calendar: $SMM_BENCH_CAL_POSTS posts over $SMM_BENCH_CAL_CHANNELS webhook channels"
+	read -r LOAD1 LOAD5 _ </proc/loadavg
+	out "  load average before: $LOAD1 (1 min), $LOAD5 (5 min)"
+	start_sink "$CUR" --log "$CUR/sink.log"
+	CAL_START_DAY=$(date -u -d tomorrow +%F)
+	progress "calendar: generating $SMM_BENCH_CAL_POSTS posts"
+	t0=$(now_ms)
+	sh "$SMM_TOP_SRCDIR/tests/bench/gen-calendar.sh" -n "$SMM_BENCH_CAL_POSTS" \
+		-c "$SMM_BENCH_CAL_CHANNELS" -r "$SMM_BENCH_CAL_RECURRING" \
+		-s "$CAL_START_DAY" -u "http://127.0.0.1:$SINK_PORT/hook" "$CAL_DIR" \
+		2>"$CUR/gen.err" || die "gen-calendar.sh failed: $(cat "$CUR/gen.err")"
+	GEN_MS=$(($(now_ms) - t0))
+	"$SMMD_BIN" --check-config -c "$CAL_DIR/smmd.yaml" >"$CUR/check.out" 2>&1 ||
+		die "calendar: the generated calendar does not validate: $(head -n 5 "$CUR/check.out")"
+	out "  generated in $GEN_MS ms: calendar.yaml $(awk '{ printf "%.1f MB", $1 / 1e6 }' <<<"$(stat -c %s "$CAL_FILE")"), $(grep -c '^  - id: ' "$CAL_FILE") posts ($(grep -c '^    rrule: ' "$CAL_FILE") weekly rrules, $(grep -c '^    variants:' "$CAL_FILE") with a variant), due at 08:00-20:00 Europe/Madrid over the 30 days from $CAL_START_DAY: nothing falls due during the bench; each channel posts to the sink's /hook/cNNNN (checked at the end: no request)"
+	out "  smmd.yaml: $SMM_BENCH_CAL_CHANNELS channels, default horizon (14 days) and catch_up (15m); state dir on $(df -T "$CUR" | awk 'NR == 2 { print $2 }')"
+	CALBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/calbench
+	if [ -x "$CALBENCH_BIN" ]; then
+		"$CALBENCH_BIN" "$CAL_DIR/smmd.yaml" "$CAL_FILE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+			>"$CUR/calbench.out" 2>&1 || die "calbench failed: $(cat "$CUR/calbench.out")"
+		out "  parse and expansion alone (calbench, no store, one thread):"
+		sed 's/^calbench: /    /' "$CUR/calbench.out" | tee -a "$REPORT"
+	else
+		out "  (calbench is not built: 'make tests/bench/calbench' adds the parse-only cost)"
+	fi
+
+	# (1) first start, empty state dir: every delivery inserted.
+	NRUNS=$SMM_BENCH_CAL_RUNS
+	[ "$SMM_BENCH_PERF" != 1 ] || NRUNS=$((NRUNS + 1))
+	OTHERS_MAX=0
+	FIRST_MS=() FIRST_HWM=() FIRST_RSS=()
+	out "  first start, empty state dir: exec of smmd -> the socket answers 'smmctl status' (polled every 10 ms):"
+	for run in $(seq 1 "$NRUNS"); do
+		rm -rf "$CAL_DIR/state"
+		perf=
+		if [ "$run" -gt "$SMM_BENCH_CAL_RUNS" ]; then perf=first; fi
+		read -r LOAD1 _ </proc/loadavg
+		progress "calendar: first start, run $run${perf:+ (profiled)}"
+		cal_start "first$run" "$perf"
+		read -r A U C N M <<<"$START_COUNTS"
+		{ [ "$U$C$N$M" = 0000 ] && [ "$A" -gt 0 ]; } ||
+			die "calendar: a first start should only add, it logged: $START_COUNTS"
+		if [ -z "${CAL_N:-}" ]; then CAL_N=$A; fi
+		[ "$A" -eq "$CAL_N" ] || die "calendar: first start added $A deliveries, an earlier one $CAL_N"
+		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $A added; smmd CPU $CPU_S s; the rest of the machine meanwhile $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB)"
+		if [ -z "$perf" ]; then
+			FIRST_MS+=("$READY_MS")
+			FIRST_HWM+=("$HWM_SETTLED")
+			FIRST_RSS+=("$RSS_SETTLED")
+		fi
+		stop_smmd
+	done
+	out "    $CAL_N deliveries (posts x channels, recurrences over the horizon); $(du -sm "$CAL_DIR/state" | cut -f1) MB state dir after it"
+	read -r FIRST_MIN FIRST_MED FIRST_MAX < <(stats "${FIRST_MS[@]}")
+	read -r _ _ FIRST_HWM_MAX < <(stats "${FIRST_HWM[@]}")
+	read -r _ _ FIRST_RSS_MAX < <(stats "${FIRST_RSS[@]}")
+	cal_perf_report first "the first start (empty state dir)"
+
+	# (1') restart, store populated: the diff finds everything unchanged.
+	RE_MS=() RE_HWM=() RE_RSS=()
+	out "  restart, store populated: exec of smmd -> the socket answers:"
+	for run in $(seq 1 "$NRUNS"); do
+		perf=
+		if [ "$run" -gt "$SMM_BENCH_CAL_RUNS" ]; then perf=restart; fi
+		read -r LOAD1 _ </proc/loadavg
+		progress "calendar: restart, run $run${perf:+ (profiled)}"
+		cal_start "restart$run" "$perf"
+		read -r A U C N M <<<"$START_COUNTS"
+		{ [ "$A$U$C$M" = 0000 ] && [ "$N" -eq "$CAL_N" ]; } ||
+			die "calendar: a restart should find all $CAL_N unchanged, it logged: $START_COUNTS"
+		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $N unchanged; smmd CPU $CPU_S s; the rest of the machine $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB)"
+		if [ -z "$perf" ]; then
+			RE_MS+=("$READY_MS")
+			RE_HWM+=("$HWM_SETTLED")
+			RE_RSS+=("$RSS_SETTLED")
+		fi
+		[ "$run" -eq "$NRUNS" ] || stop_smmd
+	done
+	read -r RE_MIN RE_MED RE_MAX < <(stats "${RE_MS[@]}")
+	read -r _ _ RE_HWM_MAX < <(stats "${RE_HWM[@]}")
+	read -r _ _ RE_RSS_MAX < <(stats "${RE_RSS[@]}")
+	cal_perf_report restart "the restart (store populated)"
+
+	# (3) reloads on the last restart's smmd.
+	NOOP_MS=()
+	out "  reload, no change: 'smmctl reload', exec to exit (it answers once the diff is applied):"
+	for run in $(seq 1 "$SMM_BENCH_CAL_RUNS"); do
+		progress "calendar: reload with no change, run $run"
+		cal_reload
+		[ "$RELOAD_COUNTS" = "0 0 0 $CAL_N 0" ] ||
+			die "calendar: a reload with no change said (added updated cancelled unchanged missed) $RELOAD_COUNTS"
+		out "    run $run: $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s (all threads) -> 0 added, 0 updated, 0 cancelled, $CAL_N unchanged, 0 missed (checked); VmRSS after it $(proc_kb "$SMMD_PID" VmRSS) kB"
+		NOOP_MS+=("$RELOAD_MS")
+	done
+	read -r NOOP_MIN NOOP_MED NOOP_MAX < <(stats "${NOOP_MS[@]}")
+
+	# Posts with one channel, no variant and no rrule: editing their text
+	# changes exactly one delivery.
+	awk '/^  - id: post-/ { if (id != "" && ok) print id; id = substr($3, 6) + 0; ok = 1; next }
+	     /^    (rrule|variants):/ { ok = 0 }
+	     /^    channels: \[.*,/ { ok = 0 }
+	     END { if (id != "" && ok) print id }' "$CAL_FILE" >"$CUR/editable.txt"
+	NEDIT=$(wc -l <"$CUR/editable.txt")
+	[ "$NEDIT" -gt $((SMM_BENCH_CAL_RUNS + 3)) ] || die "calendar: too few single-channel posts to edit"
+	edit_post() { sed -n "$((NEDIT / 2 + $1))p" "$CUR/editable.txt"; }
+	ONE_MS=()
+	out "  reload after one post's text was edited (the file renamed over, then at once 'smmctl reload'; smmd's own watch reloads again 300 ms after the rename, waited out before the next run):"
+	for run in $(seq 1 "$NRUNS"); do
+		post=$(edit_post "$run")
+		perf=
+		if [ "$run" -gt "$SMM_BENCH_CAL_RUNS" ]; then perf=reload; fi
+		progress "calendar: reload after editing post $post, run $run${perf:+ (profiled)}"
+		[ -z "$perf" ] || cal_perf_start "$perf"
+		before=$(reloads_logged)
+		cal_edit "$post" "$run"
+		cal_reload
+		perf_stop
+		[ "$RELOAD_COUNTS" = "0 1 0 $((CAL_N - 1)) 0" ] ||
+			die "calendar: editing post-$(printf '%06d' "$post") and reloading said (added updated cancelled unchanged missed) $RELOAD_COUNTS, not 0 1 0 $((CAL_N - 1)) 0"
+		follow=
+		if wait_reloads $((before + 2)); then
+			t_a=$(grep -F " reload: the calendar files changed" "$CUR/smmd.log" | tail -n 1 | cut -d' ' -f1)
+			t_b=$(grep -F " reload: calendar '" "$CUR/smmd.log" | tail -n 1 | cut -d' ' -f1)
+			follow="; the watch's follow-up reload: $(($(date -u -d "$t_b" +%s%3N) - $(date -u -d "$t_a" +%s%3N))) ms from its start to applied, $(cal_counts "$(grep -F " reload: calendar '" "$CUR/smmd.log" | tail -n 1)" | awk '{ print $2 }') updated"
+		else
+			follow="; (no follow-up reload by the watch within 30 s)"
+		fi
+		out "    run $run${perf:+ (perf attached, not counted)}: post-$(printf '%06d' "$post"): $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s -> 0 added, 1 updated, 0 cancelled, $((CAL_N - 1)) unchanged, 0 missed (checked)$follow"
+		[ -n "$perf" ] || ONE_MS+=("$RELOAD_MS")
+	done
+	read -r ONE_MIN ONE_MED ONE_MAX < <(stats "${ONE_MS[@]}")
+	cal_perf_report reload "a one-post reload"
+
+	# The watch alone: an edit and no smmctl.
+	post=$(edit_post $((NRUNS + 1)))
+	before=$(reloads_logged)
+	cal_edit "$post" 99
+	t0=$(now_ms)
+	if wait_reloads $((before + 1)); then
+		line=$(grep -F " reload: calendar '" "$CUR/smmd.log" | tail -n 1)
+		WATCH_MS=$(($(date -u -d "${line%% *}" +%s%3N) - t0))
+		out "  the edit of post-$(printf '%06d' "$post") alone, no smmctl: applied by smmd's watch $WATCH_MS ms after the rename (debounce 300 ms): $(cal_counts "$line" | awk '{ printf "%s added, %s updated, %s cancelled, %s unchanged, %s missed", $1, $2, $3, $4, $5 }')"
+	else
+		out "  the edit of post-$(printf '%06d' "$post") alone: smmd's watch did not reload within 30 s"
+	fi
+
+	sleep "$SMM_BENCH_CAL_SETTLE_S"
+	AFTER_HWM=$(proc_kb "$SMMD_PID" VmHWM)
+	AFTER_RSS=$(proc_kb "$SMMD_PID" VmRSS)
+	out "  after those $((SMM_BENCH_CAL_RUNS + NRUNS + 1 + NRUNS)) reloads (counting the watch's): VmHWM $AFTER_HWM kB, VmRSS $AFTER_RSS kB; smmd has $(awk '$1 == "Threads:" { print $2 }' "/proc/$SMMD_PID/status") threads (the loop and libuv's pool, where reloads parse)"
+	STATUS_COUNTS=$("$SMMCTL_BIN" -s "$CAL_SOCK" status --json | jq -c .counts)
+	out "  smmd status at the end: $STATUS_COUNTS"
+	cp "$CUR/smmd.log" "$CUR/smmd.reloads.log"
+	log_summary "$CUR"
+	stop_smmd
+	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
+	stop_pid "$SINK_PID"
+	[ ! -s "$CUR/sink.log" ] ||
+		die "calendar: $(wc -l <"$CUR/sink.log") requests reached the sink: something fell due during the bench"
+
+	MiB=1024
+	V_FIRST=$(under "$FIRST_MED" 2000)
+	V_RE=$(under "$RE_MED" 2000)
+	V_ONE=$(under "$ONE_MED" 1000)
+	V_HWM_FIRST=$(under "$FIRST_HWM_MAX" $((128 * MiB)))
+	V_HWM_RE=$(under "$RE_HWM_MAX" $((128 * MiB)))
+	V_HWM_AFTER=$(under "$AFTER_HWM" $((128 * MiB)))
+	V_RSS_FIRST=$(under "$FIRST_RSS_MAX" $((64 * MiB)))
+	V_RSS_RE=$(under "$RE_RSS_MAX" $((64 * MiB)))
+	V_RSS_AFTER=$(under "$AFTER_RSS" $((64 * MiB)))
+	CAL_SUMMARY=(
+		"(e) calendar, $SMM_BENCH_CAL_POSTS posts / $SMM_BENCH_CAL_CHANNELS channels / $CAL_N deliveries (median of $SMM_BENCH_CAL_RUNS runs, min..max in brackets):"
+		"    ready, first start (empty state dir): $FIRST_MED ms [$FIRST_MIN..$FIRST_MAX] (target < 2 s): $V_FIRST"
+		"    ready, restart (store populated):     $RE_MED ms [$RE_MIN..$RE_MAX] (target < 2 s): $V_RE"
+		"    reload, one post edited:              $ONE_MED ms [$ONE_MIN..$ONE_MAX] (target < 1 s): $V_ONE"
+		"    reload, no change:                    $NOOP_MED ms [$NOOP_MIN..$NOOP_MAX] (no target of its own)"
+		"    peak RSS (VmHWM, target < 128 MiB): first start $(kib "$FIRST_HWM_MAX") $V_HWM_FIRST; restart $(kib "$RE_HWM_MAX") $V_HWM_RE; after the reloads $(kib "$AFTER_HWM") $V_HWM_AFTER"
+		"    RSS once loaded (VmRSS ${SMM_BENCH_CAL_SETTLE_S} s after, target < 64 MiB): first start $(kib "$FIRST_RSS_MAX") $V_RSS_FIRST; restart $(kib "$RE_RSS_MAX") $V_RSS_RE; after the reloads $(kib "$AFTER_RSS") $V_RSS_AFTER"
+	)
+	read -r LOAD1 LOAD5 _ </proc/loadavg
+	out "  load average after: $LOAD1 (1 min), $LOAD5 (5 min); the rest of the machine used up to $OTHERS_MAX% of a core during a start (the bench's own polling included)"
+	if [ "$OTHERS_MAX" -gt 50 ]; then
+		out "  WARNING: other work took more than half a core during a start: the times are disturbed; rerun when the machine is quieter"
+	fi
+	out "  targets:"
+	for line in "${CAL_SUMMARY[@]:1}"; do
+		out "  $line"
+	done
+	out ""
+	CUR=
+fi
+
+# ---------------------------------------------------------------------------
 out "Summary"
 if want punctuality; then
 	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
@@ -1162,10 +1566,17 @@ fi
 if want burst; then
 	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $PCT% (target >= 50%): $BURST_VERDICT"
 fi
-out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
+if want punctuality || want burst || want channels; then
+	out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
+fi
 if want channels; then
 	out "  (d) channels burst $CHAN_RATE_SPAN deliveries/s first-to-last, $CHAN_RATE_DUE/s from the due instant -> $CHAN_PCT% of the sink's plain rate (target >= 70%): $CHAN_VERDICT"
 	out "      steady stream during the burst ($STEADY_DURING_N posts): p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms (target p99 < 20 ms): $STEADY_VERDICT"
+fi
+if want calendar; then
+	for line in "${CAL_SUMMARY[@]}"; do
+		out "  $line"
+	done
 fi
 CUR=
 

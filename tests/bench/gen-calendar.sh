@@ -1,15 +1,18 @@
 #!/bin/sh
 # Generate a big calendar for the calendar benchmark: DIR/smmd.yaml with
-# CHANNELS webhook channels (c0000, c0001, ...; every tenth has a
-# max_length of 280) and DIR/calendar.yaml with POSTS posts, each on one
-# to three channels, due over the 30 days from START, one in a hundred
-# (RECURRING %) a weekly rrule, one in twenty with an X-style variant.
+# CHANNELS webhook channels (c0000, c0001, ...; each posts to URL/cNNNN,
+# every tenth has a max_length of 280), its state in DIR/state and
+# DIR/calendar.yaml as its calendar, and DIR/calendar.yaml with POSTS
+# posts, each on one to three channels, due over the 30 days from START,
+# one in a hundred (RECURRING %) a weekly rrule, one in twenty with an
+# X-style variant.
 # Deterministic: the same arguments give the same files.
 #
 #   sh tests/bench/gen-calendar.sh [-n POSTS] [-c CHANNELS] [-r PERCENT]
-#                                  [-s YYYY-MM-DD] DIR
+#                                  [-s YYYY-MM-DD] [-u URL] DIR
 #
-# Defaults: 100000 posts, 1000 channels, 1 % recurring, from 2026-11-01.
+# Defaults: 100000 posts, 1000 channels, 1 % recurring, from 2026-11-01,
+# channels posting to http://127.0.0.1:8080.
 # Then, e.g.: build/tests/bench/calbench DIR/smmd.yaml DIR/calendar.yaml
 set -eu
 export LC_ALL=C
@@ -18,26 +21,30 @@ posts=100000
 channels=1000
 recurring=1
 start=2026-11-01
-while getopts n:c:r:s: opt; do
+url=http://127.0.0.1:8080
+usage="usage: $0 [-n POSTS] [-c CHANNELS] [-r PERCENT] [-s DATE] [-u URL] DIR"
+while getopts n:c:r:s:u: opt; do
 	case $opt in
 	n) posts=$OPTARG ;;
 	c) channels=$OPTARG ;;
 	r) recurring=$OPTARG ;;
 	s) start=$OPTARG ;;
-	*) echo "usage: $0 [-n POSTS] [-c CHANNELS] [-r PERCENT] [-s DATE] DIR" >&2
+	u) url=${OPTARG%/} ;;
+	*) echo "$usage" >&2
 	   exit 64 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { echo "usage: $0 [-n POSTS] [-c CHANNELS] [-r PERCENT] [-s DATE] DIR" >&2; exit 64; }
+[ $# -eq 1 ] || { echo "$usage" >&2; exit 64; }
 dir=$1
 mkdir -p "$dir"
 
-awk -v n="$channels" -v dir="$dir" 'BEGIN {
-	printf "state_dir: %s/state\nsocket: %s/smmd.sock\nchannels:\n", dir, dir
+awk -v n="$channels" -v dir="$dir" -v url="$url" 'BEGIN {
+	printf "state_dir: %s/state\nsocket: %s/smmd.sock\n", dir, dir
+	printf "calendar: %s/calendar.yaml\nchannels:\n", dir
 	for (i = 0; i < n; i++) {
 		printf "  c%04d:\n    publisher: webhook\n", i
-		printf "    url: http://127.0.0.1:8080/c%04d\n", i
+		printf "    url: %s/c%04d\n", url, i
 		if (i % 10 == 0)
 			printf "    max_length: 280\n"
 	}
