@@ -8,6 +8,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "postid.h"
 #include "smmd.h"
 #include "store.h"
 #include "timeparse.h"
@@ -35,6 +36,9 @@ struct sync {
 	int64_t now, from;
 	struct calsync_summary *sum;
 	int err;
+	/* The post whose row this sync wrote last: a post's channels come
+	 * one after another, and its row is written once. */
+	char last_post[POSTID_MAX + 1];
 };
 
 static uint64_t id_hash(const char *s)
@@ -129,9 +133,10 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	        .base_link = p->link,
 	        .base_media = p->media,
 	        .campaign = cd->campaign,
-	        .text = cd->text,
-	        .link = cd->link,
-	        .media = cd->media,
+	        /* Only what differs from the post: reads fall back to it. */
+	        .text = cd->text == p->text ? NULL : cd->text,
+	        .link = cd->link == p->link ? NULL : cd->link,
+	        .media = cd->media == p->media ? NULL : cd->media,
 	        .due_ms = cd->due_ms,
 	        .hash = cd->hash,
 	        .state = DS_SCHEDULED,
@@ -161,6 +166,13 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		         "calendar was read",
 		         time_format_rfc3339(cd->due_ms, at));
 		put.reason = reason;
+	}
+	if (strcmp(s->last_post, cd->post_id) != 0) {
+		if ((r = store_calendar_post(s->d->store, &put, s->now)) < 0) {
+			s->err = r;
+			return;
+		}
+		snprintf(s->last_post, sizeof(s->last_post), "%s", cd->post_id);
 	}
 	if ((r = store_calendar_put(s->d->store, &put, add, reschedule,
 	                            s->now)) < 0) {

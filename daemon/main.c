@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -336,6 +339,14 @@ static int run(struct runtime *rt, int verbose)
 	 */
 	if (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) < 0)
 		log_warn("cannot tighten timer slack");
+#ifdef __GLIBC__
+	/*
+	 * glibc gives every thread that allocates its own arena, and keeps
+	 * what is freed there: each of libuv's pool threads that parsed a
+	 * calendar would hold its size for good. Two arenas are plenty.
+	 */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("cannot initialise libcurl");
 	if ((r = uv_loop_init(&rt->loop)) < 0)
@@ -475,9 +486,9 @@ int main(int argc, char *argv[])
 		struct calendar *cal = NULL;
 
 		/* The calendar it names is part of the configuration. */
-		if (rt.d.cfg->calendar && calendar_load(rt.d.cfg->calendar,
-		                                        rt.d.cfg, &cal,
-		                                        &errs) < 0) {
+		if (rt.d.cfg->calendar &&
+		    calendar_load(rt.d.cfg->calendar, rt.d.cfg, &cal, &errs) <
+		            0) {
 			print_errors(&errs);
 			config_errors_clear(&errs);
 			config_unref(rt.d.cfg);

@@ -1,4 +1,7 @@
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +85,18 @@ static void tell(struct waiter *w, int ok, const json_t *summary,
 
 static int start(struct smmd *d, const char *why);
 
+/*
+ * A parsed calendar is tens of MiB for a large one, allocated on a pool
+ * thread and freed on the loop: give it back to the system now rather
+ * than keep it in the thread's arena forever (main.c also caps arenas).
+ */
+static void release_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* On the loop: swap in the new configuration and sync the calendar. */
 static void apply(uv_work_t *w, int status)
 {
@@ -140,6 +155,7 @@ static void apply(uv_work_t *w, int status)
 	json_decref(errors);
 	config_unref(r->cfg);
 	calendar_free(r->cal);
+	release_memory();
 	config_errors_clear(&r->errs);
 	free(r->config_path);
 	free(r);
@@ -224,6 +240,7 @@ void reload_calendar_at_start(struct smmd *d)
 	         d->cfg->calendar, sum.added, sum.updated, sum.cancelled,
 	         sum.unchanged, sum.missed);
 	calendar_free(cal);
+	release_memory();
 }
 
 void reload_free(struct smmd *d)

@@ -135,6 +135,10 @@ enum stmt_id {
 	ST_CANCEL,
 	ST_PENDING,
 	ST_COUNTS,
+	ST_CAL_POST,
+	ST_CAL_ADD,
+	ST_CAL_UPDATE,
+	ST_SETTLED,
 	ST_COUNT
 };
 
@@ -187,6 +191,29 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "FROM deliveries WHERE state IN ('scheduled', "
                        "'retry_wait')",
         [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
+        /* The calendar's, prepared once: a first sync runs them 100,000s of
+           times. */
+        [ST_CAL_POST] =
+                "INSERT INTO posts (id, source, text, link, campaign, media, "
+                "created_ms) VALUES (?1, 'calendar', ?2, ?3, ?4, ?5, ?6) "
+                "ON CONFLICT(id) DO UPDATE SET text = excluded.text, "
+                "link = excluded.link, campaign = excluded.campaign, "
+                "media = excluded.media WHERE source = 'calendar'",
+        [ST_CAL_ADD] =
+                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
+                "state, due_ms, updated_ms, text, link, media, hash, "
+                "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                "?11, ?12)",
+        [ST_CAL_UPDATE] =
+                "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
+                "media = ?5, hash = ?6, updated_ms = ?7, "
+                "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
+                "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
+                "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
+                "WHERE id = ?1",
+        [ST_SETTLED] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
+                       "next_ms = NULL, updated_ms = ?4 WHERE id = ?1 AND "
+                       "state IN ('scheduled', 'retry_wait')",
 };
 
 struct after_commit {
@@ -198,6 +225,8 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int lock_fd;
+	unsigned char rnd[4096]; /* randomness for webhook ids */
+	size_t rnd_used;
 	int in_txn;
 	int txn_durable; /* the open transaction's commit will fsync */
 	int sync_full;   /* the connection's synchronous level */
@@ -409,6 +438,8 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Empty: the first webhook id fills the pool. */
+	s->rnd_used = sizeof(s->rnd);
 	/* Two daemons on one store would publish everything twice. */
 	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -475,12 +506,19 @@ void store_close(struct store *s)
 #define WEBHOOK_ID_LEN (POSTID_GEN_LEN + 4)
 
 /* The message id receivers deduplicate on: one per delivery, for life. */
-static int new_webhook_id(int64_t now_ms, char out[WEBHOOK_ID_LEN])
+static int new_webhook_id(struct store *s, int64_t now_ms,
+                          char out[WEBHOOK_ID_LEN])
 {
 	uint64_t rnd;
 
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		return -1;
+	/* One syscall per 512 ids: a first calendar sync makes 100,000s. */
+	if (s->rnd_used + sizeof(rnd) > sizeof(s->rnd)) {
+		if (getrandom(s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd))
+			return -1;
+		s->rnd_used = 0;
+	}
+	memcpy(&rnd, s->rnd + s->rnd_used, sizeof(rnd));
+	s->rnd_used += sizeof(rnd);
 	memcpy(out, "msg_", 4);
 	postid_generate(now_ms, rnd, out + 4);
 	return 0;
@@ -522,7 +560,7 @@ int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
 		char id[POSTID_MAX * 2 + 2], msg_id[WEBHOOK_ID_LEN];
 
 		snprintf(id, sizeof(id), "%s/%s", p->id, p->channels[i]);
-		if (new_webhook_id(now_ms, msg_id) < 0)
+		if (new_webhook_id(s, now_ms, msg_id) < 0)
 			return -EIO;
 		st = stmt(s, ST_DELIVERY_INSERT);
 		bind_text(st, 1, id);
@@ -1189,50 +1227,40 @@ static void bind_json(sqlite3_stmt *st, int i, const json_t *v, char **keep)
 	bind_text(st, i, *keep);
 }
 
-int store_calendar_put(struct store *s, const struct cal_put *p, int add,
-                       int reschedule, int64_t now_ms)
+int store_calendar_post(struct store *s, const struct cal_put *p,
+                        int64_t now_ms)
 {
-	static const char sql_post[] =
-	        "INSERT INTO posts (id, source, text, link, campaign, media, "
-	        "created_ms) VALUES (?1, 'calendar', ?2, ?3, ?4, ?5, ?6) "
-	        "ON CONFLICT(id) DO UPDATE SET text = excluded.text, "
-	        "link = excluded.link, campaign = excluded.campaign, "
-	        "media = excluded.media WHERE source = 'calendar'";
-	static const char sql_add[] =
-	        "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
-	        "state, due_ms, updated_ms, text, link, media, hash, "
-	        "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	        "?11, ?12)";
-	static const char sql_update[] =
-	        "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
-	        "media = ?5, hash = ?6, updated_ms = ?7, "
-	        "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
-	        "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
-	        "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
-	        "WHERE id = ?1";
-	sqlite3_stmt *st = NULL;
-	char *media = NULL, *dmedia = NULL, msg_id[WEBHOOK_ID_LEN];
-	int r = -EIO;
+	sqlite3_stmt *st;
+	char *media;
+	int r;
 
 	if (begin(s, DURABLE) < 0)
 		return -EIO;
-	if (exec_sql(s, sql_post, &st) < 0)
-		goto out;
+	st = stmt(s, ST_CAL_POST);
 	bind_text(st, 1, p->post_id);
 	bind_text(st, 2, p->base_text);
 	bind_text(st, 3, p->base_link);
 	bind_text(st, 4, p->campaign);
 	bind_json(st, 5, p->base_media, &media);
 	sqlite3_bind_int64(st, 6, now_ms);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (exec_sql(s, add ? sql_add : sql_update, &st) < 0)
-		goto out;
+	r = exec_done(s, st);
+	free(media);
+	return r;
+}
+
+int store_calendar_put(struct store *s, const struct cal_put *p, int add,
+                       int reschedule, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	char *media = NULL, msg_id[WEBHOOK_ID_LEN];
+	int r;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
 	if (add) {
-		if (new_webhook_id(now_ms, msg_id) < 0)
-			goto out;
+		if (new_webhook_id(s, now_ms, msg_id) < 0)
+			return -EIO;
+		st = stmt(s, ST_CAL_ADD);
 		bind_text(st, 1, p->id);
 		bind_text(st, 2, p->post_id);
 		bind_text(st, 3, p->channel);
@@ -1242,26 +1270,24 @@ int store_calendar_put(struct store *s, const struct cal_put *p, int add,
 		sqlite3_bind_int64(st, 7, now_ms);
 		bind_text(st, 8, p->text);
 		bind_text(st, 9, p->link);
-		bind_json(st, 10, p->media, &dmedia);
+		bind_json(st, 10, p->media, &media);
 		sqlite3_bind_int64(st, 11, (sqlite3_int64)p->hash);
 		bind_text(st, 12, p->reason);
 	} else {
+		st = stmt(s, ST_CAL_UPDATE);
 		bind_text(st, 1, p->id);
 		sqlite3_bind_int64(st, 2, p->due_ms);
 		bind_text(st, 3, p->text);
 		bind_text(st, 4, p->link);
-		bind_json(st, 5, p->media, &dmedia);
+		bind_json(st, 5, p->media, &media);
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)p->hash);
 		sqlite3_bind_int64(st, 7, now_ms);
 		sqlite3_bind_int(st, 8, reschedule);
 		bind_text(st, 9, delivery_state_name(p->state));
 		bind_text(st, 10, p->reason);
 	}
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-out:
-	sqlite3_finalize(st);
+	r = exec_done(s, st);
 	free(media);
-	free(dmedia);
 	return r;
 }
 
@@ -1269,22 +1295,16 @@ int store_mark_settled(struct store *s, const char *id,
                        enum delivery_state state, const char *reason,
                        int64_t now_ms)
 {
-	static const char sql[] =
-	        "UPDATE deliveries SET state = ?2, last_error = ?3, "
-	        "next_ms = NULL, updated_ms = ?4 WHERE id = ?1 AND "
-	        "state IN ('scheduled', 'retry_wait')";
 	sqlite3_stmt *st;
-	int r;
 
-	if (begin(s, DURABLE) < 0 || exec_sql(s, sql, &st) < 0)
+	if (begin(s, DURABLE) < 0)
 		return -EIO;
+	st = stmt(s, ST_SETTLED);
 	bind_text(st, 1, id);
 	bind_text(st, 2, delivery_state_name(state));
 	bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, now_ms);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
+	if (exec_done(s, st) < 0)
 		return -EIO;
 	return sqlite3_changes(s->db) > 0;
 }

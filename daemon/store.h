@@ -182,10 +182,13 @@ struct cal_put {
 	enum delivery_state state; /* DS_SCHEDULED, or DS_MISSED */
 	const char *reason;        /* last_error, for DS_MISSED */
 };
+/* Create or refresh a calendar post's own row (once per post per sync). */
+int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
 /*
- * add: a new delivery (and its post, created or refreshed). Otherwise
- * refresh what it says; reschedule also sets its state to p->state (a
- * changed time, or a delivery the calendar had dropped and brings back).
+ * add: a new delivery (its post row written first). Otherwise refresh
+ * what it says; reschedule also sets its state to p->state (a changed
+ * time, or a delivery the calendar had dropped and brings back). text,
+ * link and media are NULL where the delivery says what its post says.
  */
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);
