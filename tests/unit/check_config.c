@@ -247,6 +247,65 @@ START_TEST(test_secret_file)
 }
 END_TEST
 
+/* systemd credentials: "credential:NAME" reads $CREDENTIALS_DIRECTORY/NAME. */
+START_TEST(test_credentials)
+{
+	char tmpl[] = "/tmp/smmd-check-cred-XXXXXX", cfgpath[256], cred[256];
+	struct config_errors errs = {0};
+	struct config *cfg;
+	struct http_request req;
+	char want[SIGN_HEADER_LEN];
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/smmd.yaml", tmpl);
+	snprintf(cred, sizeof(cred), "%s/hook-key", tmpl);
+	write_file(cfgpath,
+	           "state_dir: state\n"
+	           "channels:\n"
+	           "  demo:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/h\n"
+	           "    secret_file: credential:hook-key\n",
+	           0600);
+	write_file(cred, "from-systemd", 0400);
+
+	/* Without systemd's variable the key says what it needs. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], ":6:18: "));
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "CREDENTIALS_DIRECTORY"));
+	config_errors_clear(&errs);
+
+	setenv("CREDENTIALS_DIRECTORY", tmpl, 1);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	build(config_channel(cfg, "demo"), &req);
+	ck_assert_int_eq(sign_webhook((const unsigned char *)"from-systemd", 12,
+	                              "msg_1", 1700000000, req.body,
+	                              req.body_len, want),
+	                 0);
+	ck_assert_str_eq(header(&req, "webhook-signature"), want);
+	http_request_clear(&req);
+	config_unref(cfg);
+
+	/* A name that tries to leave the directory is refused. */
+	write_file(cfgpath,
+	           "state_dir: state\n"
+	           "channels:\n"
+	           "  demo:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/h\n"
+	           "    secret_file: credential:../hook-key\n",
+	           0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "invalid credential name"));
+	config_errors_clear(&errs);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(cred);
+	unlink(cfgpath);
+	rmdir(tmpl);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config_errors errs = {0};
@@ -273,6 +332,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_files);
 	tcase_add_test(tc, test_secret_file);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_credentials);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
