@@ -20,47 +20,47 @@
 
 struct cal_variant {
 	char *channel;
-	char *text;		/* NULL: the post's */
-	char *link;		/* NULL: the post's */
-	json_t *media;		/* NULL: the post's */
+	char *text;    /* NULL: the post's */
+	char *link;    /* NULL: the post's */
+	json_t *media; /* NULL: the post's */
 };
 
 struct cal_post {
 	char *id;
-	const char *file;	/* borrowed from struct calendar */
-	unsigned line, column;	/* where the post's mapping starts */
-	int64_t at_ms;		/* one-off: its instant; recurring: the first
-				 * occurrence (DTSTART); -1 if not given */
-	int64_t at_wall_s;	/* recurring: `at` as wall-clock seconds in
-				 * the calendar's zone, counted as if that
-				 * zone were UTC: what the RRULE iterates */
-	char *rrule;		/* NULL for a one-off */
-	int64_t until_ms;	/* the last instant an occurrence may have
-				 * (a date: the end of that day); -1: none */
-	unsigned count;		/* occurrences from `at` on; 0: no limit */
-	int64_t *exclude_ms;	/* occurrences left out (UTC instants) */
-	char **exclude_dates;	/* or whole local days "YYYY-MM-DD" */
+	const char *file;      /* borrowed from struct calendar */
+	unsigned line, column; /* where the post's mapping starts */
+	int64_t at_ms;         /* one-off: its instant; recurring: the first
+	                        * occurrence (DTSTART); -1 if not given */
+	int64_t at_wall_s;     /* recurring: `at` as wall-clock seconds in
+	                        * the calendar's zone, counted as if that
+	                        * zone were UTC: what the RRULE iterates */
+	char *rrule;           /* NULL for a one-off */
+	int64_t until_ms;      /* the last instant an occurrence may have
+	                        * (a date: the end of that day); -1: none */
+	unsigned count;        /* occurrences from `at` on; 0: no limit */
+	int64_t *exclude_ms;   /* occurrences left out (UTC instants) */
+	char **exclude_dates;  /* or whole local days "YYYY-MM-DD" */
 	size_t nexclude, nexclude_dates;
 	char **channels;
 	size_t nchannels;
-	char *text;		/* without one of its own (every channel has
-				 * a variant text): its first channel's */
-	char *link;		/* may be NULL */
-	char *campaign;		/* may be NULL */
-	json_t *media;		/* array of strings, never NULL */
+	char *text;     /* without one of its own (every channel has
+	                 * a variant text): its first channel's */
+	char *link;     /* may be NULL */
+	char *campaign; /* may be NULL */
+	json_t *media;  /* array of strings, never NULL */
 	struct cal_variant *variants;
 	size_t nvariants;
-	int draft;		/* kept, never published */
+	int draft; /* kept, never published */
 };
 
 struct cal_campaign {
 	char *name;
-	json_t *meta;		/* utm_campaign and whatever else, as given */
+	json_t *meta; /* utm_campaign and whatever else, as given */
 };
 
 struct calendar {
-	char *timezone;		/* IANA name */
-	char **files;		/* every file read, in order (owned) */
+	char *timezone; /* IANA name */
+	char **files;   /* every file read, in order (owned) */
 	size_t nfiles;
 	struct cal_campaign *campaigns;
 	size_t ncampaigns;
@@ -88,7 +88,7 @@ struct calendar {
  * off the loop.
  */
 int calendar_load(const char *path, const struct config *cfg,
-		  struct calendar **out, struct config_errors *errs);
+                  struct calendar **out, struct config_errors *errs);
 void calendar_free(struct calendar *);
 
 /*
@@ -96,12 +96,12 @@ void calendar_free(struct calendar *);
  * except id and post_id, which are valid only during the callback.
  */
 struct cal_delivery {
-	const char *id;		/* "<post>/<channel>", "<post>@<UTC>/<channel>" */
-	const char *post_id;	/* "<post>" or "<post>@<UTC>" */
+	const char *id;      /* "<post>/<channel>", "<post>@<UTC>/<channel>" */
+	const char *post_id; /* "<post>" or "<post>@<UTC>" */
 	const struct cal_post *post;
 	const char *channel;
 	int64_t due_ms;
-	const char *text;	/* after the channel's variant */
+	const char *text; /* after the channel's variant */
 	const char *link;
 	const json_t *media;
 	const char *campaign;
@@ -119,16 +119,16 @@ struct cal_delivery {
  * calendar_load).
  */
 int calendar_expand(const struct calendar *, int64_t from_ms,
-		    int64_t horizon_ms,
-		    void (*fn)(void *arg, const struct cal_delivery *),
-		    void *arg);
+                    int64_t horizon_ms,
+                    void (*fn)(void *arg, const struct cal_delivery *),
+                    void *arg);
 
 /*
  * Local wall time in zone tz -> UTC ms, with the gap and overlap answers
  * above. Returns 0, or -1 if tz is not a known zone.
  */
 int calendar_local_to_utc(const char *tz, int year, int month, int day,
-			  int hour, int minute, int second, int64_t *out);
+                          int hour, int minute, int second, int64_t *out);
 
 /* Characters as people count them (Unicode code points of valid UTF-8). */
 size_t calendar_text_length(const char *text);

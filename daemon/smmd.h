@@ -28,8 +28,8 @@ struct smmd {
 	struct http *http;
 	struct control *control;
 	struct dispatch *dispatch;
-	struct reloads *reloads;	/* reload.c: the one under way */
-	struct calwatch *calwatch;	/* calwatch.c: the calendar files */
+	struct reloads *reloads;   /* reload.c: the one under way */
+	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

@@ -10,8 +10,8 @@
 
 enum http_verdict {
 	VERDICT_PUBLISHED, /* 2xx */
-	VERDICT_RETRY,	   /* 408, 425, 429, 5xx, network error (status 0) */
-	VERDICT_FAILED,	   /* any other status: permanent */
+	VERDICT_RETRY,     /* 408, 425, 429, 5xx, network error (status 0) */
+	VERDICT_FAILED,    /* any other status: permanent */
 };
 
 /* Classify an HTTP status; 0 means no response (network error/timeout). */
@@ -24,7 +24,7 @@ enum http_verdict http_classify_status(long status);
  * out but never collapse to zero. rnd is a uniform random 32-bit value.
  */
 int64_t backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t max_ms,
-			 uint32_t rnd);
+                         uint32_t rnd);
 
 /*
  * Parse a Retry-After header value: delta-seconds ("120") or an HTTP-date

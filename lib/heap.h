@@ -14,8 +14,8 @@
 
 struct heap_node {
 	int64_t key;
-	uint64_t seq;	/* set by heap_push */
-	size_t index;	/* position in the array; HEAP_NOT_IN_HEAP if absent */
+	uint64_t seq; /* set by heap_push */
+	size_t index; /* position in the array; HEAP_NOT_IN_HEAP if absent */
 };
 
 struct heap {

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 struct proto_request {
-	json_int_t id;	 /* echoed in the reply; 0 if the line had none */
-	char cmd[32];	 /* the command name */
-	json_t *args;	 /* owned: an object, {} when absent */
+	json_int_t id; /* echoed in the reply; 0 if the line had none */
+	char cmd[32];  /* the command name */
+	json_t *args;  /* owned: an object, {} when absent */
 };
 
 /*
@@ -22,7 +22,7 @@ struct proto_request {
  * and a human message in msg.
  */
 int proto_parse_request(const char *line, size_t len, struct proto_request *req,
-			const char **code, char *msg, size_t msglen);
+                        const char **code, char *msg, size_t msglen);
 void proto_request_clear(struct proto_request *req);
 
 /*
@@ -32,11 +32,11 @@ void proto_request_clear(struct proto_request *req);
  */
 char *proto_reply_ok(json_int_t id, const json_t *result, size_t *len);
 char *proto_reply_error(json_int_t id, const char *code, const char *message,
-			size_t *len);
+                        size_t *len);
 
 /* Encode a request line (for smmctl); malloc'd, '\n'-terminated. */
 char *proto_request_encode(json_int_t id, const char *cmd, const json_t *args,
-			   size_t *len);
+                           size_t *len);
 
 /*
  * Parse a reply line. Returns 0 with *ok, *id and either *result (owned by
@@ -44,11 +44,11 @@ char *proto_request_encode(json_int_t id, const char *cmd, const json_t *args,
  * valid reply.
  */
 int proto_parse_reply(const char *line, size_t len, json_int_t *id, int *ok,
-		      json_t **result, char *code, size_t codelen, char *msg,
-		      size_t msglen);
+                      json_t **result, char *code, size_t codelen, char *msg,
+                      size_t msglen);
 
 /* Typed getters for args; they return 0, or -1 (wrong type) with msg set. */
 int proto_get_string(const json_t *args, const char *key, const char **out,
-		     int required, char *msg, size_t msglen);
+                     int required, char *msg, size_t msglen);
 
 #endif

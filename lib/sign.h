@@ -14,7 +14,7 @@
 
 /* Write the header value into out (SIGN_HEADER_LEN). Returns 0 or -1. */
 int sign_webhook(const unsigned char *secret, size_t secret_len,
-		 const char *msg_id, int64_t timestamp_s, const char *body,
-		 size_t body_len, char *out);
+                 const char *msg_id, int64_t timestamp_s, const char *body,
+                 size_t body_len, char *out);
 
 #endif

@@ -22,7 +22,7 @@
  * Returns 0, or -1 with a short reason written to err (errlen bytes).
  */
 int time_parse(const char *s, int64_t now_ms, int64_t *out_ms, char *err,
-	       size_t errlen);
+               size_t errlen);
 
 /*
  * Parse an RFC 3339 UTC-or-offset timestamp only (what the wire carries).

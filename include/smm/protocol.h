@@ -16,25 +16,25 @@
 #define SMM_PROTOCOL_VERSION 1
 
 #define SMM_DEFAULT_SOCKET "/run/smmd/smmd.sock"
-#define SMM_SOCKET_ENV	   "SMMD_SOCKET"
+#define SMM_SOCKET_ENV     "SMMD_SOCKET"
 
 /* Longest request line the daemon accepts, newline included. */
 #define SMM_MAX_LINE (64 * 1024)
 
 /* Error codes carried in error.code. */
-#define SMM_ERR_INVALID_REQUEST	 "invalid_request"  /* not JSON / bad shape */
-#define SMM_ERR_LINE_TOO_LONG	 "line_too_long"    /* over SMM_MAX_LINE */
-#define SMM_ERR_UNKNOWN_COMMAND	 "unknown_command"
+#define SMM_ERR_INVALID_REQUEST  "invalid_request" /* not JSON / bad shape */
+#define SMM_ERR_LINE_TOO_LONG    "line_too_long"   /* over SMM_MAX_LINE */
+#define SMM_ERR_UNKNOWN_COMMAND  "unknown_command"
 #define SMM_ERR_INVALID_ARGUMENT "invalid_argument"
-#define SMM_ERR_UNKNOWN_CHANNEL	 "unknown_channel"
-#define SMM_ERR_NOT_FOUND	 "not_found"
-#define SMM_ERR_CONFLICT	 "conflict"	    /* wrong state for that */
-#define SMM_ERR_EXISTS		 "exists"	    /* id already taken */
-#define SMM_ERR_TOO_LATE	 "too_late"	    /* due time long past */
-#define SMM_ERR_PERMISSION	 "permission_denied"
-#define SMM_ERR_INCOMPATIBLE	 "incompatible"
-#define SMM_ERR_SHUTTING_DOWN	 "shutting_down"
-#define SMM_ERR_INTERNAL	 "internal"
+#define SMM_ERR_UNKNOWN_CHANNEL  "unknown_channel"
+#define SMM_ERR_NOT_FOUND        "not_found"
+#define SMM_ERR_CONFLICT         "conflict" /* wrong state for that */
+#define SMM_ERR_EXISTS           "exists"   /* id already taken */
+#define SMM_ERR_TOO_LATE         "too_late" /* due time long past */
+#define SMM_ERR_PERMISSION       "permission_denied"
+#define SMM_ERR_INCOMPATIBLE     "incompatible"
+#define SMM_ERR_SHUTTING_DOWN    "shutting_down"
+#define SMM_ERR_INTERNAL         "internal"
 
 /* A post due further in the past than this is refused by "add". */
 #define SMM_ADD_MAX_PAST_MS (60 * 1000)
