@@ -41,18 +41,9 @@ struct sync {
 	char last_post[POSTID_MAX + 1];
 };
 
-static uint64_t id_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static struct row *rows_slot(struct rows *t, const char *id)
 {
-	size_t i = (size_t)id_hash(id) & (t->cap - 1);
+	size_t i = (size_t)postid_hash(id) & (t->cap - 1);
 
 	while (t->v[i].id && strcmp(t->v[i].id, id) != 0)
 		i = (i + 1) & (t->cap - 1);

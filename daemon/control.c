@@ -562,11 +562,6 @@ void control_close(struct control *ctl)
 	uv_close((uv_handle_t *)&ctl->server, server_closed);
 }
 
-size_t control_clients(const struct control *ctl)
-{
-	return ctl->nclients;
-}
-
 const char *control_name(const struct control *ctl)
 {
 	return ctl->name;

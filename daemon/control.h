@@ -26,7 +26,6 @@ int control_adopt(struct smmd *, int fd, struct control **out, char *err,
  * frees itself. Accepts NULL.
  */
 void control_close(struct control *);
-size_t control_clients(const struct control *);
 /* The socket's path, for messages. */
 const char *control_name(const struct control *);
 

@@ -58,8 +58,7 @@ struct dispatch {
 	struct job *armed, *armed_tail; /* prepared, waiting for send_at */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
-	size_t waiting;
-	int more; /* pump stopped at PUMP_BATCH with work left */
+	int more;            /* pump stopped at PUMP_BATCH with work left */
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -73,22 +72,10 @@ struct job {
 	struct pub_step step;
 	struct http_request req;
 	unsigned attempt;
-	int64_t started_ms;
 	int64_t send_at; /* the instant its request leaves */
 	struct job *armed_prev, *armed_next;
 	int armed;
 };
-
-static void pump(struct smmd *d, int64_t now);
-
-static size_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return (size_t)(h % CHAN_BUCKETS);
-}
 
 struct dispatch *dispatch_new(void)
 {
@@ -116,7 +103,9 @@ void dispatch_free(struct dispatch *disp)
 
 static struct chan_q *chan_get(struct smmd *d, const char *name)
 {
-	struct chan_q **pp = &d->dispatch->buckets[name_hash(name)], *q;
+	struct chan_q *
+	        *pp = &d->dispatch->buckets[postid_hash(name) % CHAN_BUCKETS],
+	       *q;
 
 	for (q = *pp; q; q = q->hash_next)
 		if (strcmp(q->name, name) == 0)
@@ -201,7 +190,6 @@ static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
 	q->fifo[(q->head + q->len) % q->cap].id = copy;
 	q->fifo[(q->head + q->len) % q->cap].due_ms = due_ms;
 	q->len++;
-	disp->waiting++;
 	ring_add(disp, q);
 	return 0;
 }
@@ -212,7 +200,6 @@ static char *fifo_pop(struct dispatch *disp, struct chan_q *q)
 
 	q->head = (q->head + 1) % q->cap;
 	q->len--;
-	disp->waiting--;
 	if (q->len == 0)
 		ring_remove(disp, q);
 	return id;
@@ -310,7 +297,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 	int64_t now = wallclock_now_ms(), next = -1;
 	struct attempt_result ar = {
 	        .n = job->attempt,
-	        .started_ms = job->started_ms,
+	        .started_ms = job->send_at,
 	        .finished_ms = now,
 	        .http_status = res->status,
 	        .error = res->status == 0 ? res->error : NULL,
@@ -577,7 +564,6 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	}
 	job->q = q;
 	job->attempt = job->rec.attempts + 1;
-	job->started_ms = send_at;
 	job->send_at = send_at;
 	job->view = (struct delivery_view){
 	        .delivery_id = job->rec.id,
@@ -821,7 +807,7 @@ json_t *dispatch_withdraw(struct smmd *d, const char *id)
 		const char *did = job->rec.id;
 		struct attempt_result ar = {
 		        .n = job->attempt,
-		        .started_ms = job->started_ms,
+		        .started_ms = job->send_at,
 		        .finished_ms = wallclock_now_ms(),
 		        .error = "cancelled before it was sent",
 		        .latency_ms = -1,
@@ -863,11 +849,6 @@ void dispatch_unschedule(struct smmd *d, const char *id)
 	 */
 	if (sched_remove(d->sched, id))
 		dispatch_arm(d);
-}
-
-size_t dispatch_waiting(const struct smmd *d)
-{
-	return d->dispatch->waiting;
 }
 
 void dispatch_reload(struct smmd *d)

@@ -35,8 +35,6 @@ void dispatch_stop(struct smmd *);
  * post's). Returns the ids withdrawn (a JSON array the caller owns).
  */
 json_t *dispatch_withdraw(struct smmd *, const char *id);
-/* Deliveries due but waiting for a free slot. */
-size_t dispatch_waiting(const struct smmd *);
 /*
  * Post a short notice on channel's notify channel about a delivery that
  * went wrong (failed for good, unknown, missed). Notices about notices are

@@ -48,7 +48,6 @@ struct http {
 	struct http_sock *socks;
 	struct transfer *active;
 	struct transfer *spare;
-	size_t in_flight;
 	int closing;
 	unsigned pending_closes;
 	void (*closed)(void *);
@@ -371,7 +370,6 @@ static void finish(struct http *h, struct transfer *t, CURLcode code)
 
 	curl_multi_remove_handle(h->multi, t->easy);
 	list_remove(&h->active, t);
-	h->in_flight--;
 
 	res.code = code;
 	if (code == CURLE_OK)
@@ -514,13 +512,7 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 		return -EIO;
 	}
 	list_push(&h->active, t);
-	h->in_flight++;
 	return 0;
-}
-
-size_t http_in_flight(const struct http *h)
-{
-	return h->in_flight;
 }
 
 void http_kick(struct http *h)

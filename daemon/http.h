@@ -61,7 +61,6 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
  */
 int http_submit(struct http *, struct http_request *req, http_done_cb done,
                 void *arg);
-size_t http_in_flight(const struct http *);
 /*
  * Let curl start what was just submitted now, instead of on the loop's
  * next turn (after this turn's store commit). Not from a curl callback.

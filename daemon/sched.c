@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "postid.h"
 #include "sched.h"
 
 struct entry {
@@ -18,16 +19,6 @@ struct sched {
 	size_t nbuckets;
 	size_t len;
 };
-
-/* FNV-1a: short keys, no adversary (ids come from the admin's calendar). */
-static size_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return (size_t)h;
-}
 
 struct sched *sched_new(void)
 {
@@ -64,7 +55,8 @@ void sched_free(struct sched *s)
 
 static struct entry **find(struct sched *s, const char *id)
 {
-	struct entry **pp = &s->buckets[hash(id) & (s->nbuckets - 1)];
+	struct entry **pp =
+	        &s->buckets[(size_t)postid_hash(id) & (s->nbuckets - 1)];
 
 	while (*pp && strcmp((*pp)->id, id) != 0)
 		pp = &(*pp)->chain;
@@ -83,7 +75,7 @@ static void grow(struct sched *s)
 		struct entry *e = s->buckets[i], *next;
 
 		for (; e; e = next) {
-			size_t j = hash(e->id) & (n - 1);
+			size_t j = (size_t)postid_hash(e->id) & (n - 1);
 
 			next = e->chain;
 			e->chain = b[j];

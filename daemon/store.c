@@ -341,11 +341,6 @@ int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
 	return 0;
 }
 
-int store_pending(const struct store *s)
-{
-	return s->in_txn || s->queue_len > 0;
-}
-
 int store_flush(struct store *s)
 {
 	/* Callbacks may write and queue more: loop until both are empty. */

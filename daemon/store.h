@@ -84,8 +84,6 @@ int store_after_commit(struct store *, void (*cb)(void *), void *arg);
  * -1 if the commit failed (the callbacks have not run; the caller stops).
  */
 int store_flush(struct store *);
-/* 1 if callbacks or a transaction are waiting for store_flush. */
-int store_pending(const struct store *);
 
 /* 0, -EEXIST when the post id is taken, -EIO on a store error. */
 int store_add_post(struct store *, const struct post_new *, int64_t now_ms);

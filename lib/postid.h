@@ -22,6 +22,12 @@ int postid_valid(const char *s);
  */
 void postid_generate(int64_t now_ms, uint64_t rnd, char *out);
 
+/*
+ * FNV-1a of a string: for the tables keyed by delivery ids and channel
+ * names (no adversary: they come from the admin's config and calendar).
+ */
+uint64_t postid_hash(const char *s);
+
 /* 1 if s starts like an http:// or https:// URL (curl judges the rest). */
 int url_is_http(const char *s);
 /*
