@@ -518,7 +518,7 @@ static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
 	log_error("publish: delivery '%s': %s, failed", rec->id, why);
-	store_must(store_set_state(d->store, rec->id, DS_FAILED, why, now),
+	store_must(store_mark_settled(d->store, rec->id, DS_FAILED, why, now),
 	           "the failure", rec->id);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }

@@ -129,7 +129,6 @@ enum stmt_id {
 	ST_MARK_PUBLISHING,
 	ST_ATTEMPT_FINISH,
 	ST_RESULT,
-	ST_SET_STATE,
 	ST_DELIVERY_STATE,
 	ST_POST_DELIVERIES,
 	ST_CANCEL,
@@ -177,8 +176,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "last_status = ?4, last_error = ?5, updated_ms = ?6, "
                       "remote_id = coalesce(?7, remote_id), "
                       "remote_url = coalesce(?8, remote_url) WHERE id = ?1",
-        [ST_SET_STATE] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
-                         "next_ms = NULL, updated_ms = ?4 WHERE id = ?1",
         [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
         [ST_POST_DELIVERIES] =
                 "SELECT id, state FROM deliveries WHERE post_id = ?1 "
@@ -684,21 +681,6 @@ int store_record_result(struct store *s, const char *id,
 	sqlite3_bind_int64(st, 6, r->finished_ms);
 	bind_text(st, 7, remote_id);
 	bind_text(st, 8, remote_url);
-	return exec_done(s, st);
-}
-
-int store_set_state(struct store *s, const char *id, enum delivery_state state,
-                    const char *last_error, int64_t now_ms)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, LOSSABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_SET_STATE);
-	bind_text(st, 1, id);
-	bind_text(st, 2, delivery_state_name(state));
-	bind_text(st, 3, last_error);
-	sqlite3_bind_int64(st, 4, now_ms);
 	return exec_done(s, st);
 }
 

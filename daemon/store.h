@@ -103,9 +103,6 @@ int store_record_result(struct store *, const char *id,
                         enum delivery_state state, int64_t next_ms,
                         const char *last_error, const char *remote_id,
                         const char *remote_url);
-/* Move a delivery to state without an attempt (e.g. failed: no channel). */
-int store_set_state(struct store *, const char *id, enum delivery_state state,
-                    const char *last_error, int64_t now_ms);
 
 /*
  * Cancel a delivery, or every cancellable delivery of a post. Returns 0
