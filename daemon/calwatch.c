@@ -28,6 +28,11 @@ static void on_debounced(uv_timer_t *t)
 {
 	struct calwatch *w = t->data;
 
+	/* An editor's save that 'smmctl reload' already picked up. */
+	if (!reload_calendar_changed(w->d)) {
+		log_debug("calendar: files unchanged since the last reload");
+		return;
+	}
 	if (reload_start(w->d, "the calendar files changed", NULL, NULL) < 0)
 		log_error("calendar: cannot start a reload (out of memory)");
 }

@@ -1,9 +1,11 @@
+#include <dirent.h>
 #include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "calendar.h"
 #include "calsync.h"
@@ -11,6 +13,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "postid.h"
 #include "reload.h"
 #include "smmd.h"
 #include "store.h"
@@ -30,6 +33,8 @@ struct reload {
 	struct config *cfg; /* parsed in the worker */
 	struct calendar *cal;
 	struct config_errors errs;
+	uint64_t files_sig; /* the calendar files as they were before the parse
+	                     */
 	struct waiter *waiters; /* told when this one is applied */
 };
 
@@ -39,7 +44,65 @@ struct reloads {
 	struct waiter *next_waiters;
 	int again;
 	const char *again_why;
+	uint64_t applied_sig; /* files_sig of the calendar now applied */
+	int have_sig;
 };
+
+static void mix(uint64_t *sig, uint64_t v)
+{
+	*sig = (*sig ^ v) * 1099511628211ULL;
+}
+
+static void mix_stat(uint64_t *sig, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		mix(sig, 0);
+		return;
+	}
+	mix(sig, (uint64_t)st.st_ino);
+	mix(sig, (uint64_t)st.st_size);
+	mix(sig, (uint64_t)st.st_mtim.tv_sec);
+	mix(sig, (uint64_t)st.st_mtim.tv_nsec);
+}
+
+/*
+ * What the calendar files look like on disk: each *.yaml's inode, size
+ * and mtime, and for a folder its own (a file added, removed or renamed
+ * changes it). Taken before a parse, so a file changed during the parse
+ * makes the next look differ, never the other way round.
+ */
+static uint64_t calendar_files_sig(const char *path)
+{
+	uint64_t sig = 1469598103934665603ULL;
+	struct dirent *de;
+	DIR *dir;
+
+	mix_stat(&sig, path);
+	if ((dir = opendir(path)) == NULL)
+		return sig;
+	while ((de = readdir(dir)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char file[4096];
+
+		if (n < 5 || strcmp(de->d_name + n - 5, ".yaml") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		mix(&sig, postid_hash(de->d_name));
+		mix_stat(&sig, file);
+	}
+	closedir(dir);
+	return sig;
+}
+
+int reload_calendar_changed(struct smmd *d)
+{
+	struct reloads *rs = d->reloads;
+
+	return rs == NULL || !rs->have_sig || d->cfg->calendar == NULL ||
+	       calendar_files_sig(d->cfg->calendar) != rs->applied_sig;
+}
 
 static struct reloads *reloads(struct smmd *d)
 {
@@ -64,6 +127,8 @@ static void parse(uv_work_t *w)
 	/* Pure code only: nothing here may touch the loop or the store. */
 	if (config_load(r->config_path, &r->cfg, &r->errs) < 0)
 		return;
+	if (r->cfg->calendar)
+		r->files_sig = calendar_files_sig(r->cfg->calendar);
 	if (r->cfg->calendar &&
 	    calendar_load(r->cfg->calendar, r->cfg, &r->cal, &r->errs) < 0) {
 		config_unref(r->cfg);
@@ -136,6 +201,8 @@ static void apply(uv_work_t *w, int status)
 		if (r->cal &&
 		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0)
 			fatalx("store: cannot record the calendar's changes");
+		rs->applied_sig = r->files_sig;
+		rs->have_sig = r->cal != NULL;
 		summary = json_pack(
 		        "{s:s, s:i, s:o}", "config", d->config_path, "channels",
 		        (int)d->cfg->nchannels, "calendar",
@@ -222,8 +289,12 @@ void reload_calendar_at_start(struct smmd *d)
 	struct calendar *cal;
 	struct calsync_summary sum;
 
-	if (d->cfg->calendar == NULL)
+	struct reloads *rs = reloads(d);
+	uint64_t sig;
+
+	if (d->cfg->calendar == NULL || rs == NULL)
 		return;
+	sig = calendar_files_sig(d->cfg->calendar);
 	if (calendar_load(d->cfg->calendar, d->cfg, &cal, &errs) < 0) {
 		log_error("calendar: '%s' has errors; the stored schedule runs "
 		          "as it is until they are fixed",
@@ -235,6 +306,8 @@ void reload_calendar_at_start(struct smmd *d)
 	}
 	if (calsync_apply(d, cal, wallclock_now_ms(), &sum) < 0)
 		fatalx("store: cannot record the calendar");
+	rs->applied_sig = sig;
+	rs->have_sig = 1;
 	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "
 	         "unchanged, %u missed",
 	         d->cfg->calendar, sum.added, sum.updated, sum.cancelled,

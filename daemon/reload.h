@@ -27,6 +27,12 @@ int reload_start(struct smmd *, const char *why, reload_done_cb, void *arg);
  * Errors are logged; the stored schedule then runs as it is.
  */
 void reload_calendar_at_start(struct smmd *);
+/*
+ * Whether the calendar files differ from those the applied calendar was
+ * read from (a watch event after 'smmctl reload' already read them need
+ * not parse them again).
+ */
+int reload_calendar_changed(struct smmd *);
 void reload_free(struct smmd *);
 
 #endif

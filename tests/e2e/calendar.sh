@@ -107,8 +107,15 @@ posts:
     channels: [demo]
     text: stays as it is
 YAML
+applies() { grep -c "reload: calendar" "$T/smmd.log" || true; }
+before=$(applies)
 smmctl reload >"$T/reload.out" || fail "reload failed: $(cat "$T/reload.out")"
 grep -q "unchanged" "$T/reload.out" || fail "reload printed no summary"
+# The watch saw the same save: it must not parse the files a second time
+# (debounce 300 ms; give it ample time to do so if it were going to).
+sleep 1.5
+[ "$(applies)" -eq $((before + 1)) ] ||
+	fail "the calendar was applied $(($(applies) - before)) times for one save"
 stop_smmd
 start_smmd
 smmctl reload >/dev/null
