@@ -202,8 +202,10 @@ int conf_url(struct conf_ctx *p, struct conf_node *n, const char *key,
 
 	if (want_scalar(p, n, key, &url) < 0)
 		return -1;
-	if ((u = curl_url()) == NULL)
+	if ((u = curl_url()) == NULL) {
+		conf_error(p, n, "out of memory");
 		return -1;
+	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
 		conf_error(p, n, "'%s': '%s' is not a valid URL", key, url);
 	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||

@@ -408,7 +408,9 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 			conf_error(p, v,
 			           "'url_file': the file does not hold an http "
 			           "or https URL");
-		else if ((tc->url = strdup((char *)url)) != NULL)
+		else if ((tc->url = strdup((char *)url)) == NULL)
+			conf_error(p, v, "out of memory");
+		else
 			tc->url_secret = 1;
 		curl_free(scheme);
 		curl_url_cleanup(u);
@@ -838,11 +840,19 @@ static void template_classify(const struct channel *ch,
 			         out->remote_id);
 	}
 	if (tc->url_secret)
-		publisher_redact(out->reason, tc->url);
-	for (size_t i = 0; i < tc->nheaders; i++)
-		if (tc->headers[i].secret)
-			publisher_redact(out->reason,
-			                 (const char *)tc->headers[i].value);
+		publisher_redact_url(out->reason, tc->url);
+	for (size_t i = 0; i < tc->nheaders; i++) {
+		const char *value = (const char *)tc->headers[i].value;
+		const char *token;
+
+		if (!tc->headers[i].secret)
+			continue;
+		publisher_redact(out->reason, value);
+		/* "Bearer sk-...": a reply may quote the token alone. */
+		if ((token = strrchr(value, ' ')) != NULL &&
+		    strlen(token + 1) >= 8)
+			publisher_redact(out->reason, token + 1);
+	}
 }
 
 static void template_check(struct conf_ctx *p, struct channel *ch,

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "postid.h"
 #include "publisher.h"
 #include "sign.h"
 #include "timeparse.h"
@@ -17,7 +18,12 @@ struct webhook_conf {
 	char *url;
 	unsigned char *secret; /* the signing key's bytes, or NULL */
 	size_t secret_len;
-	int url_given; /* even if invalid: one error is enough */
+	int url_given;
+	int url_secret;
+	        /* from url_file: kept out of every message */ /* even if
+	                                                          invalid: one
+	                                                          error is
+	                                                          enough */
 };
 
 static int webhook_configure(struct conf_ctx *p, struct channel *ch,
@@ -27,20 +33,34 @@ static int webhook_configure(struct conf_ctx *p, struct channel *ch,
 
 	if (wc == NULL && (wc = ch->pub_conf = calloc(1, sizeof(*wc))) == NULL)
 		return 0;
-	if (strcmp(key, "url") == 0 || strcmp(key, "url_file") == 0)
+	if (strcmp(key, "url") == 0 || strcmp(key, "url_file") == 0) {
+		if (wc->url_given) {
+			conf_error(p, v, "give 'url' or 'url_file', not both");
+			return 1;
+		}
 		wc->url_given = 1;
+	}
 	if (strcmp(key, "url") == 0)
 		conf_url(p, v, key, &wc->url);
 	else if (strcmp(key, "url_file") == 0) {
 		unsigned char *url = NULL;
 		size_t len = 0;
 
-		/* A URL with a token in it is a secret too. */
-		if (conf_secret(p, v, key, 1, &url, &len) == 0) {
-			free(wc->url);
-			wc->url = strdup((char *)url);
+		/* A URL with a token in it is a secret: checked, never echoed.
+		 */
+		if (conf_secret(p, v, key, 1, &url, &len) < 0)
+			return 1;
+		if (!url_is_http((char *)url) || strlen((char *)url) != len ||
+		    strpbrk((char *)url, " \t\r\n") != NULL)
+			conf_error(p, v,
+			           "'%s': the file must hold one http or https "
+			           "URL",
+			           key);
+		else
+			wc->url = (char *)url; /* the buffer is ours now */
+		if (wc->url != (char *)url)
 			conf_secret_free(url, len);
-		}
+		wc->url_secret = 1;
 	} else if (strcmp(key, "secret_file") == 0)
 		conf_secret(p, v, key, 0, &wc->secret, &wc->secret_len);
 	else
@@ -145,7 +165,11 @@ static void webhook_classify(const struct channel *ch,
                              const struct http_result *res, int64_t now_ms,
                              struct verdict *out)
 {
+	const struct webhook_conf *wc = ch->pub_conf;
+
 	publisher_classify_http(res, now_ms, out);
+	if (wc->url_secret)
+		publisher_redact_url(out->reason, wc->url);
 }
 
 const struct publisher_ops pub_webhook = {

@@ -306,6 +306,56 @@ START_TEST(test_credentials)
 }
 END_TEST
 
+/* url_file: a secret URL, checked without being echoed; not with url. */
+START_TEST(test_webhook_url_file)
+{
+	char tmpl[] = "/tmp/smmd-check-urlfile-XXXXXX", cfgpath[256], urlf[256],
+	     yaml[512];
+	struct config_errors errs = {0};
+	struct config *cfg;
+	struct http_request req;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/smmd.yaml", tmpl);
+	snprintf(urlf, sizeof(urlf), "%s/hook.url", tmpl);
+	snprintf(yaml, sizeof(yaml),
+	         "state_dir: state\n"
+	         "channels:\n"
+	         "  demo:\n"
+	         "    publisher: webhook\n"
+	         "    url_file: hook.url\n");
+	write_file(cfgpath, yaml, 0600);
+	write_file(urlf, "http://127.0.0.1/T0KEN-secret\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	build(config_channel(cfg, "demo"), &req);
+	ck_assert_str_eq(req.url, "http://127.0.0.1/T0KEN-secret");
+	http_request_clear(&req);
+	config_unref(cfg);
+
+	write_file(urlf, "not a url T0KEN-secret\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "http or https URL"));
+	ck_assert_ptr_null(strstr(errs.lines[0], "T0KEN"));
+	config_errors_clear(&errs);
+
+	snprintf(yaml, sizeof(yaml),
+	         "state_dir: state\n"
+	         "channels:\n"
+	         "  demo:\n"
+	         "    publisher: webhook\n"
+	         "    url: http://127.0.0.1/a\n"
+	         "    url_file: hook.url\n");
+	write_file(cfgpath, yaml, 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], ":6:15: give 'url' or "
+	                                            "'url_file', not both"));
+	config_errors_clear(&errs);
+	unlink(urlf);
+	unlink(cfgpath);
+	rmdir(tmpl);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config_errors errs = {0};
@@ -333,6 +383,7 @@ int main(void)
 	tcase_add_test(tc, test_secret_file);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_credentials);
+	tcase_add_test(tc, test_webhook_url_file);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
