@@ -404,6 +404,7 @@ static void job_done(void *arg, const struct http_result *res)
 	struct job *job = arg;
 	struct verdict v = {.retry_after_ms = -1};
 	char err[256];
+	int r;
 
 	job->ch->pub->classify(job->ch, &job->view, &job->step, res,
 	                       wallclock_now_ms(), &v);
@@ -416,10 +417,10 @@ static void job_done(void *arg, const struct http_result *res)
 	}
 	/* Another step of the same attempt: its intent is already durable. */
 	http_request_clear(&job->req);
-	if (job->ch->pub->build_request(job->ch, &job->view, &job->step,
-	                                wallclock_now_ms(), &job->req, err,
-	                                sizeof(err)) < 0) {
-		v.kind = PUBLISH_FAILED;
+	if ((r = job->ch->pub->build_request(job->ch, &job->view, &job->step,
+	                                     wallclock_now_ms(), &job->req, err,
+	                                     sizeof(err))) < 0) {
+		v.kind = r == -EAGAIN ? PUBLISH_RETRY : PUBLISH_FAILED;
 		snprintf(v.reason, sizeof(v.reason), "%s", err);
 		job_finish(job, res, &v);
 		return;
@@ -577,10 +578,19 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	        .scheduled_ms = job->rec.due_ms,
 	        .attempt = job->attempt,
 	};
-	if (job->ch->pub->build_request(job->ch, &job->view, &job->step,
-	                                send_at, &job->req, err,
-	                                sizeof(err)) < 0) {
-		fail_now(d, &job->rec, err, now);
+	if ((r = job->ch->pub->build_request(job->ch, &job->view, &job->step,
+	                                     send_at, &job->req, err,
+	                                     sizeof(err))) < 0) {
+		/* Nothing was recorded yet: try again shortly, no attempt used.
+		 */
+		if (r == -EAGAIN) {
+			log_warnx("publish: delivery '%s': %s; trying again in "
+			          "5s",
+			          id, err);
+			dispatch_schedule(d, id, now + 5000);
+		} else {
+			fail_now(d, &job->rec, err, now);
+		}
 		goto drop;
 	}
 	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),

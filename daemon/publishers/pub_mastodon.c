@@ -227,6 +227,13 @@ static int media_type_ok(const char *type)
  * it to a worker thread. O_NONBLOCK only keeps open() from hanging on a
  * FIFO; the regular-file check below refuses one anyway.
  */
+/* Errors that pass: the same read may well work a little later. */
+static int transient_errno(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == EIO ||
+	       e == EINTR || e == EAGAIN;
+}
+
 static int read_media_file(const struct channel *ch, const char *name,
                            char **out, size_t *outlen, char *err, size_t errlen)
 {
@@ -235,7 +242,7 @@ static int read_media_file(const struct channel *ch, const char *name,
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t r;
-	int fd;
+	int fd, ret = -1;
 
 	if (ch->media_dir == NULL) {
 		snprintf(err, errlen,
@@ -258,10 +265,12 @@ static int read_media_file(const struct channel *ch, const char *name,
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) <
 	    0) {
+		int e = errno;
+
 		snprintf(err, errlen,
 		         "media '%.64s': cannot open it in %.100s: %s", name,
-		         ch->media_dir, strerror(errno));
-		return -1;
+		         ch->media_dir, strerror(e));
+		return transient_errno(e) ? -EAGAIN : -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "media '%.64s' is not a regular file",
@@ -277,6 +286,7 @@ static int read_media_file(const struct channel *ch, const char *name,
 	}
 	if ((buf = malloc((size_t)st.st_size)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		ret = -EAGAIN;
 		goto bad;
 	}
 	/* The file may change under us: never read past what we allocated. */
@@ -285,6 +295,8 @@ static int read_media_file(const struct channel *ch, const char *name,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
+			if (r < 0 && transient_errno(errno))
+				ret = -EAGAIN;
 			snprintf(err, errlen, "media '%.64s': %s", name,
 			         r < 0 ? strerror(errno)
 			               : "the file shrank while being read");
@@ -299,7 +311,7 @@ static int read_media_file(const struct channel *ch, const char *name,
 bad:
 	free(buf);
 	close(fd);
-	return -1;
+	return ret;
 }
 
 /* Which request of the attempt this is, as noted in st->state. */
@@ -383,9 +395,9 @@ static int build_upload(const struct channel *ch, const struct delivery_view *v,
 
 	if (st->blob == NULL) {
 		/* A file under media_dir: no fetch step before this one. */
-		if (read_media_file(ch, item, &st->blob, &st->blob_len, err,
-		                    errlen) < 0)
-			return -1;
+		if ((n = read_media_file(ch, item, &st->blob, &st->blob_len,
+		                         err, errlen)) < 0)
+			return n;
 		if ((type = type_from_name(item, strlen(item))) == NULL) {
 			snprintf(err, errlen,
 			         "media '%.64s': unknown file type (expected "
@@ -404,7 +416,7 @@ static int build_upload(const struct channel *ch, const struct delivery_view *v,
 	if (make_boundary(st->blob, st->blob_len, boundary, sizeof(boundary)) <
 	    0) {
 		snprintf(err, errlen, "cannot make a multipart boundary");
-		return -1;
+		return -EAGAIN;
 	}
 	n = asprintf(&head,
 	             "--%s\r\n"
@@ -443,7 +455,7 @@ static int build_upload(const struct channel *ch, const struct delivery_view *v,
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
-	return -1;
+	return -EAGAIN;
 }
 
 static int build_status(const struct channel *ch, const struct delivery_view *v,
@@ -493,7 +505,7 @@ static int build_status(const struct channel *ch, const struct delivery_view *v,
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
-	return -1;
+	return -EAGAIN;
 }
 
 static int mastodon_build(const struct channel *ch,
@@ -514,7 +526,7 @@ static int mastodon_build(const struct channel *ch,
 	if (st->state == NULL &&
 	    (st->state = json_pack("{s:[], s:i}", "ids", "step", 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -EAGAIN;
 	}
 	i = json_array_size(media_ids(st));
 	if (i >= nmedia) {

@@ -3,6 +3,7 @@
  * Webhooks convention. Receivers drop repeats by webhook-id, so a retry
  * after a crash is safe: this endpoint is idempotent.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,10 @@ struct webhook_conf {
 	size_t secret_len;
 	int url_given;
 	int url_secret;
-	        /* from url_file: kept out of every message */ /* even if
-	                                                          invalid: one
-	                                                          error is
-	                                                          enough */
+	/* from url_file: kept out of every message */ /* even if
+	                                                  invalid: one
+	                                                  error is
+	                                                  enough */
 };
 
 static int webhook_configure(struct conf_ctx *p, struct channel *ch,
@@ -130,7 +131,7 @@ static int webhook_build(const struct channel *ch,
 
 	if ((req->body = webhook_body(v)) == NULL) {
 		snprintf(err, errlen, "cannot encode the post as JSON");
-		return -1;
+		return -EAGAIN; /* only memory can fail: the text is UTF-8 */
 	}
 	req->body_len = strlen(req->body);
 	snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
@@ -146,7 +147,7 @@ static int webhook_build(const struct channel *ch,
 		if (sign_webhook(wc->secret, wc->secret_len, v->webhook_id,
 		                 now_s, req->body, req->body_len, sig) < 0) {
 			snprintf(err, errlen, "cannot compute the signature");
-			return -1;
+			return -EAGAIN;
 		}
 		if (publisher_add_header(&req->headers, "webhook-signature",
 		                         sig) < 0)
@@ -157,7 +158,7 @@ static int webhook_build(const struct channel *ch,
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
-	return -1;
+	return -EAGAIN;
 }
 
 static void webhook_classify(const struct channel *ch,

@@ -83,9 +83,10 @@ struct publisher_ops {
 	 */
 	int (*idempotent)(const struct channel *);
 	/*
-	 * Fill req for step st->n of v. Returns 0, or -1 with err set: the
-	 * delivery then fails (it is a problem with the post or the config,
-	 * which a retry won't fix).
+	 * Fill req for step st->n of v. Returns 0; -1 with err set when the
+	 * post or the config is at fault (the delivery fails: a retry won't
+	 * fix it); or -EAGAIN with err set for a passing problem (memory,
+	 * files, randomness): the delivery is tried again later.
 	 */
 	int (*build_request)(const struct channel *,
 	                     const struct delivery_view *v, struct pub_step *st,
