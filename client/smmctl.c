@@ -666,7 +666,7 @@ static int ctl_cmd_add(struct ctl *c, const struct ctl_command *cmd, int argc,
 	char err[128], when[TIME_RFC3339_LEN], *stdin_text = NULL;
 	const char *at = NULL, *text;
 	json_t *args, *result = NULL;
-	int64_t now = ctl_now_ms(), due = now;
+	int64_t due;
 	int ch, r = 0;
 
 	if ((args = json_object()) == NULL) {
@@ -741,17 +741,21 @@ static int ctl_cmd_add(struct ctl *c, const struct ctl_command *cmd, int argc,
 	if ((r = ctl_set_string(args, "text", text, "TEXT")) != 0)
 		goto out;
 	/*
-	 * The time is read here, in the user's own time zone, and sent as
-	 * UTC; whether it is too far in the past is smmd's call.
+	 * The time is read here, in the user's own time zone, once the text
+	 * is in (so "+10m" counts from then), and sent as UTC; whether it is
+	 * too far in the past is smmd's call. Without --at smmd uses its own
+	 * "now": a slow stdin must not make a post late.
 	 */
-	if (at != NULL && time_parse(at, now, &due, err, sizeof(err)) != 0) {
-		ctl_warnx("invalid time '%s': %s", at, err);
-		r = EX_DATAERR;
-		goto out;
+	if (at != NULL) {
+		if (time_parse(at, ctl_now_ms(), &due, err, sizeof(err)) != 0) {
+			ctl_warnx("invalid time '%s': %s", at, err);
+			r = EX_DATAERR;
+			goto out;
+		}
+		time_format_rfc3339(due, when);
+		if ((r = ctl_set_string(args, "at", when, "--at")) != 0)
+			goto out;
 	}
-	time_format_rfc3339(due, when);
-	if ((r = ctl_set_string(args, "at", when, "--at")) != 0)
-		goto out;
 
 	if ((r = ctl_request(c, "add", args, &result)) != 0)
 		goto out;
@@ -868,10 +872,14 @@ static int ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, int argc,
 		return EX_USAGE;
 	}
 	if (status != NULL && !ctl_state_valid(status)) {
-		ctl_warnx("list: unknown status '%s' (one of scheduled, "
-		          "publishing, retry_wait, published, failed, "
-		          "cancelled)",
-		          status);
+		char known[256] = "";
+
+		for (size_t i = 0; i < CTL_NSTATES; i++)
+			snprintf(known + strlen(known),
+			         sizeof(known) - strlen(known), "%s%s",
+			         i ? ", " : "", ctl_states[i]);
+		ctl_warnx("list: unknown status '%s' (one of %s)", status,
+		          known);
 		return EX_USAGE;
 	}
 	args = status ? json_pack("{s:s}", "status", status) : json_object();
@@ -1118,7 +1126,8 @@ static int ctl_cmd_retry(struct ctl *c, const struct ctl_command *cmd, int argc,
 	r = ctl_request_id(c, "retry", id, &result);
 	if (r != 0)
 		return r;
-	printf("retrying %s\n", ctl_str(result, "id"));
+	printf("retrying %s\n",
+	       ctl_str(result, "id") ? ctl_str(result, "id") : id);
 	json_decref(result);
 	return 0;
 }
@@ -1171,18 +1180,21 @@ static int ctl_cmd_resolve(struct ctl *c, const struct ctl_command *cmd,
 		          "[--url URL] | --failed");
 		return EX_USAGE;
 	}
-	if ((args = json_pack("{s:s, s:s}", "id", argv[optind], "outcome",
-	                      outcome)) == NULL ||
-	    (url && json_object_set_new(args, "url", json_string(url)) < 0)) {
-		json_decref(args);
-		ctl_warnx("resolve: invalid ID or URL (not UTF-8?)");
-		return EX_DATAERR;
+	if ((args = json_object()) == NULL) {
+		ctl_warnx("out of memory");
+		return EX_OSERR;
 	}
-	r = ctl_request(c, "resolve", args, &result);
+	if ((r = ctl_set_string(args, "id", argv[optind], "ID")) == 0 &&
+	    (r = ctl_set_string(args, "outcome", outcome, "outcome")) == 0 &&
+	    (url == NULL ||
+	     (r = ctl_set_string(args, "url", url, "--url")) == 0))
+		r = ctl_request(c, "resolve", args, &result);
 	json_decref(args);
 	if (r != 0)
 		return r;
-	printf("%s %s\n", ctl_str(result, "id"), ctl_str(result, "state"));
+	printf("%s %s\n",
+	       ctl_str(result, "id") ? ctl_str(result, "id") : argv[optind],
+	       outcome);
 	json_decref(result);
 	return 0;
 }
