@@ -12,9 +12,13 @@ run() {
 	err=$(cat "$T/err")
 }
 
-# expect_fail WHAT: the last run failed with one "smmctl: ..." line.
+# expect_fail WHAT [CODE]: the last run failed with one "smmctl: ..." line,
+# and with exit status CODE when given (sysexits: 64 usage, 65 data, 69
+# no daemon), so a crash or an unreachable daemon can't pass for a refusal.
 expect_fail() {
 	[ "$rc" -ne 0 ] || fail "$1: exit status 0 (stdout: $out)"
+	[ -z "${2:-}" ] || [ "$rc" -eq "$2" ] ||
+		fail "$1: exit status $rc, expected $2 ($err)"
 	case $err in
 	smmctl:*) ;;
 	*) fail "$1: stderr does not start with 'smmctl:': '$err'" ;;
@@ -32,14 +36,14 @@ run smmctl frobnicate
 
 # No daemon: non-zero, and the message names the socket it tried.
 run smmctl status
-expect_fail "status without a daemon"
+expect_fail "status without a daemon" 69
 [ "$rc" -eq 69 ] || fail "status without a daemon exited $rc, expected 69 (unavailable)"
 case $err in
 *"$SOCK"*) ;;
 *) fail "the error does not name the socket $SOCK: $err" ;;
 esac
 run smmctl -s "$T/elsewhere.sock" status
-expect_fail "status with -s and no daemon"
+expect_fail "status with -s and no daemon" 69
 case $err in
 *"$T/elsewhere.sock"*) ;;
 *) fail "-s: the error does not name $T/elsewhere.sock: $err" ;;
@@ -55,7 +59,7 @@ SMMD_SOCKET=$T/nowhere.sock run smmctl -s "$SOCK" status
 
 # Unknown channel: the message lists the known ones.
 run smmctl add -c nosuch "hello"
-expect_fail "add to an unknown channel"
+expect_fail "add to an unknown channel" 65
 case $err in
 *nosuch*demo*shop* | *nosuch*shop*demo*) ;;
 *) fail "unknown channel: the error does not name 'nosuch' and list demo, shop: $err" ;;
@@ -63,7 +67,7 @@ esac
 
 # Due time 2 minutes in the past: refused, saying so.
 run smmctl add -c demo --at "$(date -u -d '-2 min' +%Y-%m-%dT%H:%M:%SZ)" "too late"
-expect_fail "add --at 2 minutes ago"
+expect_fail "add --at 2 minutes ago" 65
 case $err in
 *past* | *ago* | *late*) ;;
 *) fail "a due time in the past: the error does not say it is past: $err" ;;
@@ -77,12 +81,12 @@ done
 
 # Usage errors.
 run smmctl add "no channel"
-expect_fail "add without -c"
+expect_fail "add without -c" 64
 run smmctl list --status bogus
-expect_fail "list --status bogus"
+expect_fail "list --status bogus" 64
 [ "$rc" -eq 64 ] || fail "list --status bogus exited $rc, expected 64"
 run smmctl show no-such-post
-expect_fail "show of an unknown id"
+expect_fail "show of an unknown id" 65
 
 # Cancel a scheduled post: it is listed as cancelled and never sent. A
 # marker due after it proves its time has passed.
@@ -94,7 +98,7 @@ run smmctl cancel c1
 list_json --status cancelled | jq_true 'any(.[]; .id == "c1/demo")' ||
 	fail "list --status cancelled does not show c1/demo"
 run smmctl cancel c1
-expect_fail "cancel of a cancelled post"
+expect_fail "cancel of a cancelled post" 65
 settle demo +3s
 [ "$(sink_count c1)" -eq 0 ] || fail "the cancelled post c1 reached the sink"
 
@@ -130,7 +134,7 @@ jq_true '.deliveries | any(.id == "stdin1/shop")' <<<"$out" ||
 
 # A post id that is taken.
 run smmctl add -c demo --id stdin1 "again"
-expect_fail "add with a duplicate --id"
+expect_fail "add with a duplicate --id" 65
 case $err in
 *stdin1*) ;;
 *) fail "duplicate id: the error does not name the id: $err" ;;

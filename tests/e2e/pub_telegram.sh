@@ -15,7 +15,7 @@ start_sink \
 	--rule "POST /ok/$BOT/sendMessage 200 {\"ok\":true,\"result\":{\"message_id\":{{n}}0,\"date\":1700000000,\"chat\":{\"id\":-100123,\"type\":\"channel\",\"title\":\"T\",\"username\":\"smmdtest\"},\"text\":\"x\"}}" \
 	--rule "POST /ok/$BOT/sendPhoto 200 {\"ok\":true,\"result\":{\"message_id\":55,\"date\":1700000000,\"chat\":{\"id\":-100999,\"type\":\"supergroup\",\"title\":\"private\"},\"photo\":[]}}" \
 	--rule "POST /err/$BOT/sendMessage 400 {\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: chat not found\"}" \
-	--rule "POST /busy/$BOT/sendMessage 429 H:Retry-After=2 {\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after 2\",\"parameters\":{\"retry_after\":2}}" \
+	--rule "POST /busy/$BOT/sendMessage 429 H:Retry-After=5 {\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after 2\",\"parameters\":{\"retry_after\":2}}" \
 	--rule "POST /busy/$BOT/sendMessage 200 {\"ok\":true,\"result\":{\"message_id\":7,\"date\":1700000000,\"chat\":{\"id\":5,\"type\":\"private\",\"first_name\":\"A\"},\"text\":\"x\"}}"
 api=http://127.0.0.1:$SINK_PORT
 (
@@ -109,6 +109,8 @@ reqs=$(reqs_on busy sendMessage)
 gap=$(($(jq '.[1].t_us - .[0].t_us' <<<"$reqs") / 1000))
 log "telegram 429: retried after $gap ms (retry_after 2)"
 [ "$gap" -ge 1900 ] || fail "retried $gap ms after retry_after 2"
+# The header says 5 s: the body's parameters.retry_after must win.
+[ "$gap" -lt 4000 ] || fail "retried $gap ms later: the header won over the body"
 jq_true '.remote_id == "7" and .remote_url == null' <<<"$(delivery_json tg4/busy)" ||
 	fail "tg4: $(delivery_json tg4/busy | jq -c '{remote_id, remote_url}')"
 

@@ -37,6 +37,7 @@ d=$(delivery_json s2/demo)
 [ "$(jq -r .state <<<"$d")" = published ] || fail "s2 not published: $d"
 [ "$(jq -r .remote_url <<<"$d")" = https://social.example/@shop/1 ] ||
 	fail "s2 has no URL: $d"
+settle demo +1s
 [ "$(sink_count s2)" -eq 1 ] || fail "resolve sent s2 again"
 
 # Neither works on a delivery that is already settled.

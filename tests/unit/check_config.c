@@ -135,7 +135,7 @@ START_TEST(test_bad_files)
 	char dir[4200], path[4400], errpath[4400];
 	struct dirent *de;
 	DIR *dp;
-	int checked = 0;
+	int checked = 0, expected = 0;
 
 	snprintf(dir, sizeof(dir), "%s/bad", data_dir);
 	ck_assert_ptr_nonnull(dp = opendir(dir));
@@ -147,6 +147,8 @@ START_TEST(test_bad_files)
 		size_t gotlen = 0;
 		FILE *mem;
 
+		if (n > 4 && strcmp(de->d_name + n - 4, ".err") == 0)
+			expected++;
 		if (n < 6 || strcmp(de->d_name + n - 5, ".yaml") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -175,7 +177,9 @@ START_TEST(test_bad_files)
 		checked++;
 	}
 	closedir(dp);
+	/* Every .err has its .yaml: none can drop out unnoticed. */
 	ck_assert_int_ge(checked, 6);
+	ck_assert_int_eq(checked, expected);
 }
 END_TEST
 
