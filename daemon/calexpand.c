@@ -185,6 +185,20 @@ static uint64_t delivery_hash(const struct cal_delivery *d)
 	return fnv_str(h, d->channel);
 }
 
+/* Whether the query of url already sets key ("?key=" or "&key="). */
+static int query_has(const char *url, const char *key)
+{
+	const char *q = strchr(url, '?');
+	size_t n = strlen(key);
+
+	while (q) {
+		if (strncmp(q + 1, key, n) == 0 && q[1 + n] == '=')
+			return 1;
+		q = strchr(q + 1, '&');
+	}
+	return 0;
+}
+
 /*
  * A campaign's utm_* metadata, added to a link's query so the shop's
  * analytics see which campaign brought the visit. A tag the link already
@@ -206,12 +220,11 @@ static const char *tag_link(const char *link, const json_t *meta, char *buf,
 	sep = strchr(buf, '?') ? "&" : "?";
 	json_object_foreach((json_t *)meta, key, v)
 	{
-		char probe[160], *esc;
+		char *esc;
 
 		if (strncmp(key, "utm_", 4) != 0 || !json_is_string(v))
 			continue;
-		snprintf(probe, sizeof(probe), "%s=", key);
-		if (strstr(buf, probe))
+		if (query_has(buf, key))
 			continue;
 		if ((esc = curl_easy_escape(NULL, json_string_value(v), 0)) ==
 		    NULL)

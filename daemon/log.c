@@ -319,9 +319,12 @@ static void log_vwrite(enum log_level level, const char *suffix,
 
 	if (level == LOG_LEVEL_DEBUG && !log_verbose)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (suffix != NULL && (len = strlen(msg)) < sizeof(msg))
+	/* Room is kept for the reason: it is the part worth reading. */
+	vsnprintf(msg, suffix ? sizeof(msg) - 128 : sizeof(msg), fmt, ap);
+	if (suffix != NULL) {
+		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", suffix);
+	}
 	log_emit(level, msg, NULL);
 }
 

@@ -159,9 +159,16 @@ int service_journal_send(const struct iovec *fields, int n)
 
 int service_listen_fd(int *fd, char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
+	const char *pid = getenv("LISTEN_PID");
+
 	*fd = -1;
+	/* Binding our own path beside systemd's socket would split clients. */
+	if (pid && getenv("LISTEN_FDS") && atol(pid) == (long)getpid()) {
+		snprintf(err, errlen,
+		         "systemd passed a socket, but smmd was built without "
+		         "libsystemd and cannot take it");
+		return -1;
+	}
 	return 0;
 }
 

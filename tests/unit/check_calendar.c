@@ -860,7 +860,13 @@ START_TEST(test_campaign_tags_links)
 	             "  at: 2026-11-27 09:00\n"
 	             "  channels: [demo]\n"
 	             "  text: No campaign\n"
-	             "  link: https://shop.example.net/plain\n");
+	             "  link: https://shop.example.net/plain\n"
+	             "- id: d\n"
+	             "  at: 2026-11-27 09:00\n"
+	             "  channels: [demo]\n"
+	             "  text: A look-alike parameter\n"
+	             "  link: https://shop.example.net/?xutm_source=a\n"
+	             "  campaign: bf\n");
 	g = expand(cal, T_NOV, T_NOV + 30 * DAY);
 	it = must_find(g, "a/demo");
 	/* Encoded, in the query, before the fragment; not 'owner'. */
@@ -869,6 +875,10 @@ START_TEST(test_campaign_tags_links)
 	it = must_find(g, "b/demo");
 	ck_assert_str_eq(it->link, "https://shop.example.net/?a=1&utm_source="
 	                           "mail&utm_campaign=black%20friday");
+	/* Only a whole parameter name counts as already set. */
+	ck_assert_str_eq(must_find(g, "d/demo")->link,
+	                 "https://shop.example.net/?xutm_source=a&utm_campaign="
+	                 "black%20friday&utm_source=social");
 	plain = must_find(g, "c/demo");
 	ck_assert_str_eq(plain->link, "https://shop.example.net/plain");
 	before = must_find(g, "a/demo")->hash;
