@@ -25,6 +25,7 @@
 #include "caltime.h"
 #include "calyaml.h"
 #include "postid.h"
+#include "text.h"
 
 #define MAX_CHANNELS  64   /* on one post */
 #define MAX_MEDIA     16   /* on one post or variant, as smmctl add */
@@ -1071,7 +1072,7 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 		if (ch == NULL)
 			continue;
 		if (text && ch->max_length &&
-		    (len = calendar_text_length(text)) > ch->max_length)
+		    (len = text_chars(text, strlen(text))) > ch->max_length)
 			err_at(ld, tm,
 			       "text is %zu characters, %zu over channel "
 			       "'%s''s max_length of %u",
@@ -1889,14 +1890,4 @@ int calendar_local_to_utc(const char *tz, int year, int month, int day,
 		return -1;
 	*out = local_ms(z, &c);
 	return 0;
-}
-
-size_t calendar_text_length(const char *text)
-{
-	size_t n = 0;
-
-	/* Count every byte but UTF-8 continuation bytes: code points. */
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		n += (*p & 0xC0) != 0x80;
-	return n;
 }

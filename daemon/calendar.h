@@ -130,7 +130,4 @@ int calendar_expand(const struct calendar *, int64_t from_ms,
 int calendar_local_to_utc(const char *tz, int year, int month, int day,
                           int hour, int minute, int second, int64_t *out);
 
-/* Characters as people count them (Unicode code points of valid UTF-8). */
-size_t calendar_text_length(const char *text);
-
 #endif

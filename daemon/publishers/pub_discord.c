@@ -19,6 +19,7 @@
 #include "http.h"
 #include "postid.h"
 #include "publisher.h"
+#include "text.h"
 
 /* Discord's documented limits on one message. */
 #define DISCORD_CONTENT_MAX 2000 /* characters of content */
@@ -156,17 +157,6 @@ static int discord_idempotent(const struct channel *ch)
 	return 0;
 }
 
-/* Characters (code points) of a UTF-8 string. */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static char *discord_body(const struct delivery_view *v, char *err,
                           size_t errlen)
 {
@@ -190,7 +180,8 @@ static char *discord_body(const struct delivery_view *v, char *err,
 	}
 	if (content == NULL)
 		goto nomem;
-	if ((chars = utf8_chars(content)) > DISCORD_CONTENT_MAX) {
+	if ((chars = text_chars(content, strlen(content))) >
+	    DISCORD_CONTENT_MAX) {
 		snprintf(err, errlen,
 		         "the text and link are %zu characters; Discord takes "
 		         "at most %d",

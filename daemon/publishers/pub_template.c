@@ -24,6 +24,7 @@
 #include "http.h"
 #include "publisher.h"
 #include "timeparse.h"
+#include "text.h"
 
 enum tpl_ph {
 	PH_TEXT,
@@ -101,17 +102,6 @@ static int header_reserved(const char *s)
 	return 0;
 }
 
-/* Characters, not bytes: libyaml's columns count UTF-8 characters. */
-static size_t utf8_chars(const char *s, size_t n)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			c++;
-	return c;
-}
-
 static size_t count_char(const char *s, size_t n, char ch)
 {
 	size_t c = 0;
@@ -151,16 +141,16 @@ tpl_error_at(struct conf_ctx *p, struct conf_node *node, size_t off,
 		quotes = count_char(val, len, '\'');
 		switch (at.data.scalar.style) {
 		case YAML_PLAIN_SCALAR_STYLE:
-			exact = width == utf8_chars(val, len);
+			exact = width == text_chars(val, len);
 			break;
 		case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-			exact = width == utf8_chars(val, len) + quotes + 2;
+			exact = width == text_chars(val, len) + quotes + 2;
 			if (exact)
 				at.start_mark.column +=
 				        1 + count_char(val, off, '\'');
 			break;
 		case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-			exact = width == utf8_chars(val, len) + 2;
+			exact = width == text_chars(val, len) + 2;
 			if (exact)
 				at.start_mark.column += 1;
 			break;
@@ -170,7 +160,7 @@ tpl_error_at(struct conf_ctx *p, struct conf_node *node, size_t off,
 	}
 	if (exact) {
 		/* conf_error reports at start_mark: move it to the spot. */
-		at.start_mark.column += utf8_chars(val, off);
+		at.start_mark.column += text_chars(val, off);
 		conf_error(p, (struct conf_node *)&at, "%s", msg);
 		return;
 	}
@@ -179,7 +169,7 @@ tpl_error_at(struct conf_ctx *p, struct conf_node *node, size_t off,
 			line++;
 			lstart = i + 1;
 		}
-	col = utf8_chars(val + lstart, off - lstart) + 1;
+	col = text_chars(val + lstart, off - lstart) + 1;
 	conf_error(p, node, "%s (at line %zu, column %zu of the body)", msg,
 	           line, col);
 }
