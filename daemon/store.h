@@ -192,6 +192,13 @@ int store_calendar_put(struct store *, const struct cal_put *, int add,
  * missed, ... Returns 1 if it changed, 0 if it was no longer waiting,
  * -EIO.
  */
+/*
+ * Around a sync that may add many deliveries to a store that has few:
+ * drop the due-time indexes and build them again at the end, in the same
+ * transaction. Nothing may commit in between (no store_flush).
+ */
+int store_bulk_begin(struct store *);
+int store_bulk_end(struct store *);
 int store_mark_settled(struct store *, const char *id,
                        enum delivery_state state, const char *reason,
                        int64_t now_ms);
