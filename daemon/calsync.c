@@ -13,21 +13,28 @@
 #include "store.h"
 #include "timeparse.h"
 
-/* What the store holds of one calendar delivery, for the diff. */
+/*
+ * What the store holds of one calendar delivery, for the diff. A large
+ * calendar has 100,000s of them alive at once next to the parsed calendar:
+ * kept small, ids packed in one buffer.
+ */
 struct row {
-	char *id;
-	int state;
 	int64_t due_ms;
 	uint64_t hash;
-	int removed;
-	int seen;
+	uint32_t id_off; /* into rows.ids */
+	int8_t state;
+	uint8_t removed;
+	uint8_t seen;
 };
 
-/* Open addressing by id; sized once, never shrinks (one sync's life). */
+/* Rows in store order, found by id through an open-addressing index. */
 struct rows {
 	struct row *v;
-	size_t cap; /* a power of two */
-	size_t len;
+	size_t len, cap;
+	char *ids; /* NUL-terminated ids, one after another */
+	size_t ids_len, ids_cap;
+	uint32_t *index;  /* 1 + the row's position; 0: empty slot */
+	size_t index_cap; /* a power of two, kept above twice len */
 };
 
 struct sync {
@@ -41,59 +48,106 @@ struct sync {
 	char last_post[POSTID_MAX + 1];
 };
 
-static struct row *rows_slot(struct rows *t, const char *id)
+static const char *row_id(const struct rows *t, const struct row *r)
 {
-	size_t i = (size_t)postid_hash(id) & (t->cap - 1);
-
-	while (t->v[i].id && strcmp(t->v[i].id, id) != 0)
-		i = (i + 1) & (t->cap - 1);
-	return &t->v[i];
+	return t->ids + r->id_off;
 }
 
-static int rows_grow(struct rows *t)
+/* The index slot holding id, or the empty slot where it would go. */
+static uint32_t *rows_slot(const struct rows *t, const char *id)
 {
-	struct rows bigger = {.cap = t->cap ? t->cap * 2 : 1024};
+	size_t i = (size_t)postid_hash(id) & (t->index_cap - 1);
 
-	if ((bigger.v = calloc(bigger.cap, sizeof(*bigger.v))) == NULL)
+	while (t->index[i] &&
+	       strcmp(row_id(t, &t->v[t->index[i] - 1]), id) != 0)
+		i = (i + 1) & (t->index_cap - 1);
+	return &t->index[i];
+}
+
+static struct row *rows_find(const struct rows *t, const char *id)
+{
+	uint32_t *slot;
+
+	if (t->index_cap == 0)
+		return NULL;
+	slot = rows_slot(t, id);
+	return *slot ? &t->v[*slot - 1] : NULL;
+}
+
+static int rows_grow_index(struct rows *t)
+{
+	size_t cap = t->index_cap ? t->index_cap * 2 : 1024;
+	uint32_t *old = t->index;
+
+	if ((t->index = calloc(cap, sizeof(*t->index))) == NULL) {
+		t->index = old;
 		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->v[i].id)
-			*rows_slot(&bigger, t->v[i].id) = t->v[i];
-	bigger.len = t->len;
-	free(t->v);
-	*t = bigger;
+	}
+	t->index_cap = cap;
+	for (size_t i = 0; i < t->len; i++)
+		*rows_slot(t, row_id(t, &t->v[i])) = (uint32_t)(i + 1);
+	free(old);
+	return 0;
+}
+
+/* v with room for need elements (v itself if it has), or NULL. */
+static void *room(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 1024;
+
+	if (need <= *cap)
+		return v;
+	while (n < need)
+		n *= 2;
+	if ((v = realloc(v, n * size)) != NULL)
+		*cap = n;
+	return v;
+}
+
+static int rows_add(struct rows *t, const struct cal_row *r)
+{
+	size_t n = strlen(r->id) + 1;
+	struct row *row;
+	char *ids;
+
+	if (t->len >= UINT32_MAX - 1 || t->ids_len + n > UINT32_MAX)
+		return -ENOMEM;
+	if ((row = room(t->v, &t->cap, t->len + 1, sizeof(*row))) == NULL)
+		return -ENOMEM;
+	t->v = row;
+	if ((ids = room(t->ids, &t->ids_cap, t->ids_len + n, 1)) == NULL)
+		return -ENOMEM;
+	t->ids = ids;
+	/* Keep the index's load under one half. */
+	if ((t->len + 1) * 2 > t->index_cap && rows_grow_index(t) < 0)
+		return -ENOMEM;
+	row = &t->v[t->len];
+	*row = (struct row){
+	        .due_ms = r->due_ms,
+	        .hash = r->hash,
+	        .id_off = (uint32_t)t->ids_len,
+	        .state = (int8_t)r->state,
+	        .removed = r->removed != 0,
+	};
+	memcpy(t->ids + t->ids_len, r->id, n);
+	t->ids_len += n;
+	*rows_slot(t, r->id) = (uint32_t)(++t->len);
 	return 0;
 }
 
 static void rows_free(struct rows *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->v[i].id);
 	free(t->v);
+	free(t->ids);
+	free(t->index);
 }
 
 static void collect(void *arg, const struct cal_row *r)
 {
 	struct sync *s = arg;
-	struct row *slot;
 
-	if (s->err)
-		return;
-	/* Keep the load under one half. */
-	if ((s->rows.len + 1) * 2 > s->rows.cap && rows_grow(&s->rows) < 0) {
+	if (s->err == 0 && rows_add(&s->rows, r) < 0)
 		s->err = -ENOMEM;
-		return;
-	}
-	slot = rows_slot(&s->rows, r->id);
-	if ((slot->id = strdup(r->id)) == NULL) {
-		s->err = -ENOMEM;
-		return;
-	}
-	slot->state = r->state;
-	slot->due_ms = r->due_ms;
-	slot->hash = r->hash;
-	slot->removed = r->removed;
-	s->rows.len++;
 }
 
 static int waiting(int state)
@@ -113,7 +167,7 @@ static void schedule(struct sync *s, const char *id, int64_t due_ms)
 static void on_delivery(void *arg, const struct cal_delivery *cd)
 {
 	struct sync *s = arg;
-	struct row *row = s->rows.cap ? rows_slot(&s->rows, cd->id) : NULL;
+	struct row *row = rows_find(&s->rows, cd->id);
 	const struct cal_post *p = cd->post;
 	char reason[160], at[TIME_RFC3339_LEN];
 	struct cal_put put = {
@@ -132,7 +186,7 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	        .hash = cd->hash,
 	        .state = DS_SCHEDULED,
 	};
-	int add = row == NULL || row->id == NULL, reschedule = 0, r;
+	int add = row == NULL, reschedule = 0, r;
 
 	if (s->err)
 		return;
@@ -198,6 +252,9 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 	memset(out, 0, sizeof(*out));
 	if ((r = store_calendar_rows(d->store, collect, &s)) < 0 || s.err)
 		goto done;
+	/* A first sync adds every delivery: load in bulk. */
+	if (s.rows.len == 0 && (r = store_bulk_begin(d->store)) < 0)
+		goto done;
 	if (calendar_expand(cal, s.from, now_ms + d->cfg->horizon_ms,
 	                    on_delivery, &s) < 0 &&
 	    s.err == 0)
@@ -209,23 +266,25 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 	 * waits. Entries older than the window were not expanded: catch-up
 	 * judges those, not the diff.
 	 */
-	for (size_t i = 0; i < s.rows.cap; i++) {
+	for (size_t i = 0; i < s.rows.len; i++) {
 		struct row *row = &s.rows.v[i];
+		const char *id = row_id(&s.rows, row);
 
-		if (row->id == NULL || row->seen || !waiting(row->state) ||
-		    row->due_ms < s.from)
+		if (row->seen || !waiting(row->state) || row->due_ms < s.from)
 			continue;
-		if ((r = store_mark_settled(d->store, row->id, DS_CANCELLED,
+		if ((r = store_mark_settled(d->store, id, DS_CANCELLED,
 		                            CAL_REMOVED, now_ms)) < 0) {
 			s.err = r;
 			break;
 		}
 		if (r > 0) {
-			dispatch_unschedule(d, row->id);
+			dispatch_unschedule(d, id);
 			out->cancelled++;
 		}
 	}
 done:
+	if (store_bulk_end(d->store) < 0 && r >= 0)
+		r = -EIO;
 	rows_free(&s.rows);
 	return r < 0 ? r : s.err;
 }
