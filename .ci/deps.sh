@@ -14,6 +14,7 @@ libuv1-dev
 libcurl4-openssl-dev
 libyaml-dev
 libsqlite3-dev
+sqlite3
 libjansson-dev
 check
 libssl-dev
