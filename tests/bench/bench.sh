@@ -5,7 +5,9 @@
 #  (a) punctuality: 5,000 posts due one every 2 ms on one channel; lateness
 #      = sink receipt time (t_us) - the post's scheduled_at, p50/p99/max;
 #  (b) burst: 20,000 posts due at one instant; deliveries per second at the
-#      sink, beside the sink's own rate under wrk on this machine;
+#      sink, beside the sink's own rate under wrk on this machine and
+#      beside libcurl's own rate (tests/bench/curlbench: the same POSTs
+#      through a bare multi handle, nothing else), the ceiling of smmd's;
 #  (c) smmd's peak RSS (VmHWM) in each scenario;
 #  (d) channels (issue 4): 50,000 deliveries over 100 channels (c00..c99,
 #      500 each, max_in_flight 16 each, 512 overall) all due at one instant,
@@ -32,7 +34,8 @@
 # Knobs (environment): SMM_BENCH_SCENARIOS ("punctuality burst channels
 # calendar": which scenarios to run), SMM_BENCH_PUNCT_N (5000),
 # SMM_BENCH_PUNCT_STEP_MS (2), SMM_BENCH_BURST_N (20000),
-# SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_WAIT_S (120: how long to wait for
+# SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_CURL_N (50000 requests for
+# curlbench), SMM_BENCH_WAIT_S (120: how long to wait for
 # the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
 # the bursts of (b) and (d) with perf), SMM_BENCH_TMPDIR (where the state
 # directory lives: its file system's fsync is part of every delivery),
@@ -63,11 +66,13 @@ export LC_ALL=C
 SMMD_BIN=$SMM_TOP_BUILDDIR/daemon/smmd
 SMMCTL_BIN=$SMM_TOP_BUILDDIR/client/smmctl
 SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
+CURLBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/curlbench
 
 : "${SMM_BENCH_PUNCT_N:=5000}"
 : "${SMM_BENCH_PUNCT_STEP_MS:=2}"
 : "${SMM_BENCH_BURST_N:=20000}"
 : "${SMM_BENCH_MAX_IN_FLIGHT:=256}"
+: "${SMM_BENCH_CURL_N:=50000}"
 : "${SMM_BENCH_WAIT_S:=120}"
 : "${SMM_BENCH_PERF:=0}"
 : "${SMM_BENCH_KEEP:=0}"
@@ -182,8 +187,8 @@ for tool in jq socat awk sort; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		{ echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
-for bin in "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN"; do
-	[ -x "$bin" ] || { echo "bench: $bin is not built" >&2; exit 1; }
+for bin in "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN" "$CURLBENCH_BIN"; do
+	[ -x "$bin" ] || { echo "bench: $bin is not built (make bench builds it)" >&2; exit 1; }
 done
 
 # A short path: the control socket's must fit in 108 bytes.
@@ -595,6 +600,7 @@ out ""
 
 WRK_GET=
 WRK_POSTLOG=
+CURL_RATE=
 if ! want burst && ! want channels; then
 	progress "no burst in SMM_BENCH_SCENARIOS: no wrk reference"
 elif command -v wrk >/dev/null 2>&1; then
@@ -625,8 +631,16 @@ EOF
 	start_sink "$CUR" --log "$CUR/sink.log"
 	wrk -t1 -c64 -d3s -s "$CUR/post.lua" "http://127.0.0.1:$SINK_PORT/hook/bench" \
 		>"$CUR/postlog.txt" 2>&1 || die "wrk failed: $(cat "$CUR/postlog.txt")"
+	# libcurl alone, as many at a time as smmd's bursts run: smmd must
+	# publish through it, so this is the ceiling of smmd's own rate.
+	progress "curlbench against the sink with --log: $SMM_BENCH_CURL_N POSTs, $SMM_BENCH_MAX_IN_FLIGHT at a time"
+	"$CURLBENCH_BIN" "http://127.0.0.1:$SINK_PORT/hook/bench" "$SMM_BENCH_CURL_N" \
+		"$SMM_BENCH_MAX_IN_FLIGHT" >"$CUR/curl.txt" 2>&1 ||
+		die "curlbench failed: $(cat "$CUR/curl.txt")"
 	stop_pid "$SINK_PID"
 	rm -f "$CUR/sink.log"
+	CURL_RATE=$(awk '/^curlbench:/ { sub(/\/s,/, "", $8); print $8 }' "$CUR/curl.txt")
+	[ -n "$CURL_RATE" ] || die "no rate in curlbench's output: $(cat "$CUR/curl.txt")"
 	WRK_GET=$(wrk_rate "$CUR/get.txt")
 	WRK_POSTLOG=$(wrk_rate "$CUR/postlog.txt")
 	[ -n "$WRK_GET" ] || die "no Requests/sec in wrk's output: $(cat "$CUR/get.txt")"
@@ -634,6 +648,7 @@ EOF
 	out "  GET  /, no --log (the reference):   $(printf '%10.0f' "$WRK_GET") requests/s"
 	out "  POST webhook-shaped, no --log:     $(printf '%10.0f' "$(wrk_rate "$CUR/post.txt")") requests/s"
 	out "  POST webhook-shaped, with --log:   $(printf '%10.0f' "$(wrk_rate "$CUR/postlog.txt")") requests/s (3 s; the setting smmd is measured against)"
+	out "  libcurl multi alone, same POST, with --log, $SMM_BENCH_MAX_IN_FLIGHT at a time (curlbench): $(printf '%10.0f' "$CURL_RATE") requests/s = $(awk -v r="$CURL_RATE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')% of GET: smmd must publish through libcurl, so this is its ceiling"
 	out ""
 else
 	out "Sink reference: wrk is not installed (apt-get install -y wrk): skipped"
@@ -841,7 +856,7 @@ if want burst; then
 		BURST_VERDICT=$(awk -v p="$PCT" 'BEGIN { print (p >= 50) ? "MET" : "MISSED" }')
 		out "  target >= 50% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $BURST_VERDICT ($PCT% first-to-last, $PCT_DUE% from the due instant)"
 		[ -z "$WRK_POSTLOG" ] ||
-			out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
+			out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(awk -v r="$RATE_SPAN" -v c="$CURL_RATE" 'BEGIN { printf "%.1f", 100 * r / c }')% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
 	else
 		BURST_VERDICT="n/a (no wrk)"
 		PCT="?"
@@ -1166,7 +1181,7 @@ if want channels; then
 		CHAN_VERDICT=$(awk -v p="$CHAN_PCT" 'BEGIN { print (p >= 70) ? "MET" : "MISSED" }')
 		out "  target burst >= 70% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $CHAN_VERDICT ($CHAN_PCT% first-to-last, $CHAN_PCT_DUE% from the due instant)"
 		[ -z "$WRK_POSTLOG" ] ||
-			out "  (that is $(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s: the ceiling in this setup)"
+			out "  (that is $(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(awk -v r="$CHAN_RATE_SPAN" -v c="$CURL_RATE" 'BEGIN { printf "%.1f", 100 * r / c }')% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
 	else
 		CHAN_VERDICT="n/a (no wrk)"
 		CHAN_PCT="?"
