@@ -72,7 +72,8 @@ struct job {
 	struct pub_step step;
 	struct http_request req;
 	unsigned attempt;
-	int64_t send_at; /* the instant its request leaves */
+	int64_t send_at; /* the instant its request should leave */
+	int64_t sent_ms; /* when it was handed to curl; 0: not yet */
 	struct job *armed_prev, *armed_next;
 	int armed;
 };
@@ -297,7 +298,8 @@ static void job_finish(struct job *job, const struct http_result *res,
 	int64_t now = wallclock_now_ms(), next = -1;
 	struct attempt_result ar = {
 	        .n = job->attempt,
-	        .started_ms = job->send_at,
+	        /* The truth, for the record: how late it really left. */
+	        .started_ms = job->sent_ms ? job->sent_ms : job->send_at,
 	        .finished_ms = now,
 	        .http_status = res->status,
 	        .error = res->status == 0 ? res->error : NULL,
@@ -432,6 +434,8 @@ static void job_submit(struct job *job)
 {
 	int r;
 
+	if (job->sent_ms == 0)
+		job->sent_ms = wallclock_now_ms();
 	if (job->req.timeout_ms == 0)
 		job->req.timeout_ms = job->ch->timeout_ms;
 	if (job->req.connect_timeout_ms == 0)
@@ -743,6 +747,16 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 		return; /* settled meanwhile (cancelled, ...) */
 	log_warnx("publish: delivery '%s' %s: missed", id, why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
+}
+
+void dispatch_fire_due(void *arg)
+{
+	struct smmd *d = arg;
+	struct job *first = d->dispatch->armed;
+
+	/* Called for every socket event of a burst: cheap when idle. */
+	if (first && first->send_at <= wallclock_now_ms())
+		fire_armed(d, wallclock_now_ms());
 }
 
 void dispatch_run_due(void *arg)

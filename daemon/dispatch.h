@@ -26,6 +26,12 @@ int dispatch_schedule(struct smmd *, const char *delivery_id, int64_t due_ms);
 void dispatch_unschedule(struct smmd *, const char *delivery_id);
 /* Start everything due now (the wall-clock timer's callback). */
 void dispatch_run_due(void *smmd);
+/*
+ * Send the prepared deliveries whose instant has come, now, without
+ * waiting for the wall-clock timer's turn in the loop (http calls it
+ * between socket events).
+ */
+void dispatch_fire_due(void *smmd);
 /* Re-arm the wall-clock timer to the next moment something can start. */
 void dispatch_arm(struct smmd *);
 /* Shutdown: prepared deliveries not yet sent go back to waiting. */

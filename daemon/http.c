@@ -52,6 +52,8 @@ struct http {
 	unsigned pending_closes;
 	void (*closed)(void *);
 	void *closed_arg;
+	void (*after_event)(void *);
+	void *after_event_arg;
 };
 
 static void check_done(struct http *h);
@@ -129,6 +131,8 @@ static void on_poll(uv_poll_t *poll, int status, int events)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, s->fd, flags, &running);
 	check_done(h);
+	if (h->after_event && !h->closing)
+		h->after_event(h->after_event_arg);
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
@@ -523,6 +527,12 @@ void http_kick(struct http *h)
 		return;
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(h);
+}
+
+void http_set_after_event(struct http *h, void (*fn)(void *), void *arg)
+{
+	h->after_event = fn;
+	h->after_event_arg = arg;
 }
 
 void http_abort_all(struct http *h)

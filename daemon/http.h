@@ -66,6 +66,12 @@ int http_submit(struct http *, struct http_request *req, http_done_cb done,
  * next turn (after this turn's store commit). Not from a curl callback.
  */
 void http_kick(struct http *);
+/*
+ * Call fn after curl has handled each socket event. One loop turn can
+ * carry hundreds of a burst's completions; fn is how a send whose instant
+ * comes meanwhile leaves on time instead of after all of them.
+ */
+void http_set_after_event(struct http *, void (*fn)(void *), void *arg);
 /* Abort every transfer (each done callback runs with
  * CURLE_ABORTED_BY_CALLBACK). */
 void http_abort_all(struct http *);

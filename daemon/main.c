@@ -364,6 +364,7 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("http: %s", err);
 	if ((r = wallclock_new(d->loop, dispatch_run_due, d, &d->clock)) < 0)
 		fatalx("timer: %s", strerror(-r));
+	http_set_after_event(d->http, dispatch_fire_due, d);
 	if (dispatch_load(d) < 0)
 		fatalx("store: cannot load the schedule");
 	reload_calendar_at_start(d);
