@@ -38,8 +38,9 @@ struct chan_q {
 	char *name;
 	const struct channel *ch; /* in the current config; NULL if removed */
 	size_t in_flight;
-	int64_t last_start_ms;
-	struct waiting *fifo; /* ring buffer */
+	int64_t last_start_ms; /* planned: where min_interval counts from */
+	int64_t last_sent_ms;  /* when the last request really left */
+	struct waiting *fifo;  /* ring buffer */
 	size_t head, len, cap;
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
@@ -118,6 +119,7 @@ static struct chan_q *chan_get(struct smmd *d, const char *name)
 	}
 	q->ch = config_channel(d->cfg, name);
 	q->last_start_ms = INT64_MIN / 2;
+	q->last_sent_ms = INT64_MIN / 2;
 	q->hash_next = *pp;
 	*pp = q;
 	return q;
@@ -435,7 +437,7 @@ static void job_submit(struct job *job)
 	int r;
 
 	if (job->sent_ms == 0)
-		job->sent_ms = wallclock_now_ms();
+		job->q->last_sent_ms = job->sent_ms = wallclock_now_ms();
 	if (job->req.timeout_ms == 0)
 		job->req.timeout_ms = job->ch->timeout_ms;
 	if (job->req.connect_timeout_ms == 0)
@@ -487,11 +489,27 @@ static void armed_remove(struct dispatch *disp, struct job *job)
 	job->armed_prev = job->armed_next = NULL;
 }
 
+/*
+ * min_interval holds between real departures too: a post that left late
+ * pushes the next one on its channel back rather than bunch up with it.
+ */
+static int64_t interval_floor(const struct job *job)
+{
+	const struct channel *ch = job->q->ch;
+
+	if (ch == NULL || ch->min_interval_ms <= 0)
+		return INT64_MIN;
+	return job->q->last_sent_ms + ch->min_interval_ms;
+}
+
 /* After the commit that made "publishing" durable: send, at its instant. */
 static void job_send(void *arg)
 {
 	struct job *job = arg;
+	int64_t not_before = interval_floor(job);
 
+	if (not_before > job->send_at)
+		job->send_at = not_before;
 	if (job->send_at > wallclock_now_ms()) {
 		armed_insert(job->d->dispatch, job);
 		dispatch_arm(job->d);
@@ -505,18 +523,27 @@ static void fire_armed(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
 
-	int sent = 0;
+	int sent = 0, held = 0;
 
 	while (disp->armed && disp->armed->send_at <= now) {
 		struct job *job = disp->armed;
+		int64_t not_before = interval_floor(job);
 
 		armed_remove(disp, job);
+		if (not_before > now) {
+			job->send_at = not_before;
+			armed_insert(disp, job);
+			held = 1;
+			continue;
+		}
 		job_submit(job);
 		sent = 1;
 	}
 	/* On the wire now, not after this turn's commit. */
 	if (sent)
 		http_kick(d->http);
+	if (held)
+		dispatch_arm(d);
 }
 
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
