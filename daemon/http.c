@@ -3,17 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "addrguard.h"
 #include "http.h"
-
-/* One watched socket: created on curl's POLL_IN/OUT, closed on REMOVE. */
-struct http_sock {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct http *http;
-	struct http_sock *prev, *next;
-};
 
 /*
  * One transfer. Easy handles are recycled through a free list: creating one
@@ -45,7 +39,16 @@ struct http {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
-	struct http_sock *socks;
+	/*
+	 * curl's sockets live in an epoll set of our own, which the loop
+	 * watches as one fd. curl changes what it waits for two or three
+	 * times per request; uv_poll would pay a handle and a delete-and-add
+	 * for each change, this pays one epoll_ctl.
+	 */
+	int epfd;
+	uv_poll_t epoll;
+	uint32_t *watching; /* by fd: the events epfd has for it, 0: none */
+	size_t nwatching;
 	struct transfer *active;
 	struct transfer *spare;
 	int closing;
@@ -92,84 +95,91 @@ static void maybe_closed(struct http *h)
 		h->closed(h->closed_arg);
 }
 
-static void sock_closed(uv_handle_t *handle)
+/* Tell curl what epfd saw: a batch per loop turn, level-triggered. */
+static void on_epoll(uv_poll_t *poll, int status, int events)
 {
-	struct http_sock *s = handle->data;
-	struct http *h = s->http;
+	struct http *h = poll->data;
+	struct epoll_event ev[256];
+	int n, running;
 
-	free(s);
-	h->pending_closes--;
-	maybe_closed(h);
+	(void)status;
+	(void)events;
+	if ((n = epoll_wait(h->epfd, ev, 256, 0)) < 0)
+		return;
+	for (int i = 0; i < n && !h->closing; i++) {
+		int flags = 0;
+
+		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+			flags |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (ev[i].events & EPOLLERR)
+			flags |= CURL_CSELECT_ERR;
+		/*
+		 * A socket closed earlier in this batch is unknown to curl,
+		 * which ignores it; a new one on the same fd takes a spurious
+		 * wake-up, which non-blocking I/O shrugs off.
+		 */
+		curl_multi_socket_action(h->multi, ev[i].data.fd, flags,
+		                         &running);
+		check_done(h);
+		if (h->after_event && !h->closing)
+			h->after_event(h->after_event_arg);
+	}
 }
 
-static void sock_close(struct http_sock *s)
+static int watching_grow(struct http *h, int fd)
 {
-	struct http *h = s->http;
+	size_t n = h->nwatching ? h->nwatching : 64;
+	uint32_t *w;
 
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		h->socks = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	uv_poll_stop(&s->poll);
-	h->pending_closes++;
-	uv_close((uv_handle_t *)&s->poll, sock_closed);
-}
-
-static void on_poll(uv_poll_t *poll, int status, int events)
-{
-	struct http_sock *s = poll->data;
-	struct http *h = s->http;
-	int flags = 0, running;
-
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(h->multi, s->fd, flags, &running);
-	check_done(h);
-	if (h->after_event && !h->closing)
-		h->after_event(h->after_event_arg);
+	while (n <= (size_t)fd)
+		n *= 2;
+	if ((w = realloc(h->watching, n * sizeof(*w))) == NULL)
+		return -1;
+	memset(w + h->nwatching, 0, (n - h->nwatching) * sizeof(*w));
+	h->watching = w;
+	h->nwatching = n;
+	return 0;
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
                      void *socketp)
 {
 	struct http *h = userp;
-	struct http_sock *s = socketp;
-	int events = 0;
+	struct epoll_event ev = {.data.fd = fd};
+	uint32_t *now;
 
-	if (action == CURL_POLL_REMOVE) {
-		if (s) {
-			curl_multi_assign(h->multi, fd, NULL);
-			sock_close(s);
-		}
+	(void)easy;
+	(void)socketp;
+	if (fd < 0 || ((size_t)fd >= h->nwatching && watching_grow(h, fd) < 0))
+		return -1;
+	now = &h->watching[fd];
+	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+		ev.events |= EPOLLIN;
+	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+		ev.events |= EPOLLOUT;
+	if (ev.events == *now)
+		return 0;
+	/*
+	 * Out of the set when curl is done with it: an idle connection's
+	 * hang-up would otherwise be reported (EPOLLHUP is never masked)
+	 * over and over.
+	 */
+	if (ev.events == 0) {
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+		*now = 0;
 		return 0;
 	}
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return -1;
-		s->fd = fd;
-		s->http = h;
-		if (uv_poll_init_socket(h->loop, &s->poll, fd) < 0) {
-			free(s);
-			return -1;
-		}
-		s->poll.data = s;
-		s->next = h->socks;
-		if (h->socks)
-			h->socks->prev = s;
-		h->socks = s;
-		curl_multi_assign(h->multi, fd, s);
-	}
-	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
-		events |= UV_READABLE;
-	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
-		events |= UV_WRITABLE;
-	return uv_poll_start(&s->poll, events, on_poll) < 0 ? -1 : 0;
+	/* A closed socket left the set by itself: add its successor. */
+	if (epoll_ctl(h->epfd, *now ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) <
+	            0 &&
+	    (errno != ENOENT ||
+	     epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) &&
+	    (errno != EEXIST || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
+		return -1;
+	*now = ev.events;
+	return 0;
 }
 
 static void on_timeout(uv_timer_t *timer)
@@ -442,6 +452,17 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
 		free(h);
 		goto nomem;
 	}
+	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    uv_poll_init(loop, &h->epoll, h->epfd) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		if (h->epfd >= 0)
+			close(h->epfd);
+		curl_multi_cleanup(h->multi);
+		free(h);
+		return NULL;
+	}
+	h->epoll.data = h;
+	uv_poll_start(&h->epoll, UV_READABLE, on_epoll);
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -546,7 +567,7 @@ void http_abort_all(struct http *h)
 	}
 }
 
-static void timer_closed(uv_handle_t *handle)
+static void handle_closed(uv_handle_t *handle)
 {
 	struct http *h = handle->data;
 
@@ -563,8 +584,9 @@ void http_close(struct http *h, void (*closed)(void *), void *arg)
 	/* Close cached connections; curl reports each socket's REMOVE. */
 	curl_multi_cleanup(h->multi);
 	h->multi = NULL;
-	while (h->socks)
-		sock_close(h->socks);
+	uv_poll_stop(&h->epoll);
+	h->pending_closes++;
+	uv_close((uv_handle_t *)&h->epoll, handle_closed);
 	while (h->spare) {
 		struct transfer *t = h->spare;
 
@@ -572,10 +594,12 @@ void http_close(struct http *h, void (*closed)(void *), void *arg)
 		transfer_free(t);
 	}
 	h->pending_closes++;
-	uv_close((uv_handle_t *)&h->timer, timer_closed);
+	uv_close((uv_handle_t *)&h->timer, handle_closed);
 }
 
 void http_free(struct http *h)
 {
+	close(h->epfd);
+	free(h->watching);
 	free(h);
 }
