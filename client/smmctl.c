@@ -1260,9 +1260,36 @@ static const char *ctl_relative(int64_t ms, int64_t now, char *buf, size_t len)
 }
 
 /* The human form of "status". */
+/*
+ * As many channel names as fit an 80-column line, then how many more:
+ * a calendar may name a thousand, and --json lists them all.
+ */
+static void ctl_print_channels(const json_t *channels)
+{
+	size_t i, n = json_array_size(channels), col = 14;
+
+	printf("  %-12s", "channels");
+	for (i = 0; i < n; i++) {
+		const char *name =
+		        json_string_value(json_array_get(channels, i));
+		size_t w = strlen(name ? name : "") + (i ? 2 : 0);
+		int last = i + 1 == n;
+
+		/* Room for this name, and for " and N more" if not last. */
+		if (i > 0 && col + w + (last ? 0 : 16) > 80)
+			break;
+		printf("%s", i ? ", " : "");
+		ctl_put_text(stdout, name, 1, 0);
+		col += w;
+	}
+	if (i < n)
+		printf(" and %zu more", n - i);
+	printf("\n");
+}
+
 static void ctl_print_status(const json_t *r)
 {
-	const json_t *counts = json_object_get(r, "counts"), *ch;
+	const json_t *counts = json_object_get(r, "counts");
 	const char *version = ctl_str(r, "version"),
 	           *next = ctl_str(r, "next_due");
 	char up[32], t[32], rel[48];
@@ -1289,13 +1316,7 @@ static void ctl_print_status(const json_t *r)
 		       ctl_relative(next_ms, ctl_now_ms(), rel, sizeof(rel)));
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
-	printf("  %-12s", "channels");
-	json_array_foreach(json_object_get(r, "channels"), i, ch)
-	{
-		printf("%s", i ? ", " : "");
-		ctl_put_text(stdout, json_string_value(ch), 1, 0);
-	}
-	printf("\n");
+	ctl_print_channels(json_object_get(r, "channels"));
 }
 
 /* status: the daemon's health in a few lines. */

@@ -156,6 +156,22 @@ jq_true '.version == "0.1.0" and .protocol == 1 and (.pid | type == "number")
 [ "$(jq -r .pid <<<"$out")" = "$SMMD_PID" ] || fail "status pid $(jq -r .pid <<<"$out") is not smmd's $SMMD_PID"
 run smmctl status
 { [ "$rc" -eq 0 ] && [ -n "$out" ]; } || fail "status failed: $err"
+stop_smmd
 
+# A calendar may name a thousand channels: status shows as many as fit
+# 80 columns and says how many more.
+many=()
+for i in $(seq -w 1 30); do many+=("brand-channel-$i"); done
+write_config "${many[@]}"
+start_smmd
+run smmctl status
+[ "$rc" -eq 0 ] || fail "status with 30 channels failed: $err"
+line=$(grep '^  channels' <<<"$out") || fail "status has no channels line: $out"
+[ "${#line}" -le 80 ] || fail "status: the channels line is ${#line} columns: $line"
+[[ $line =~ ^\ \ channels\ +brand-channel-01,\ .*\ and\ ([0-9]+)\ more$ ]] ||
+	fail "status: the channels line does not say how many more: $line"
+shown=$(grep -o 'brand-channel-' <<<"$line" | wc -l)
+[ $((shown + BASH_REMATCH[1])) -eq 30 ] ||
+	fail "status: $shown shown + ${BASH_REMATCH[1]} more is not 30: $line"
 stop_smmd
 log "ok"
