@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "calendar.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "control.h"
 #include "calwatch.h"
@@ -41,7 +42,8 @@ struct runtime {
 	uv_check_t flush_check;
 	uv_timer_t grace;
 	uv_timer_t keepalive; /* the watchdog and STATUS= for systemd */
-	int ready_fd;         /* to the waiting parent, when detached */
+	struct checkpointer *checkpointer;
+	int ready_fd; /* to the waiting parent, when detached */
 	int shut_down;
 	int watchdog;      /* systemd expects WATCHDOG=1 from us */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
@@ -201,6 +203,7 @@ static void end_of_turn(struct runtime *rt)
 		 */
 		fatalx("store: commit failed (disk full or failing?); "
 		       "stopping so nothing is sent that isn't recorded");
+	checkpointer_maybe(rt->checkpointer, store_wal_pages(d->store));
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);
 	log_flush();
@@ -355,6 +358,9 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
+	if ((rt->checkpointer =
+	             checkpointer_new(d->loop, store_path(d->store))) == NULL)
+		fatalx("out of memory");
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
@@ -398,6 +404,7 @@ static int run(struct runtime *rt, int verbose)
 	/* The delivery queue must be durable before we say we are up. */
 	if (store_flush(d->store) < 0)
 		fatalx("store: commit failed");
+	checkpointer_maybe(rt->checkpointer, store_wal_pages(d->store));
 	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
 	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
 	         d->cfg->state_dir);
@@ -413,6 +420,8 @@ static int run(struct runtime *rt, int verbose)
 
 	log_info("shutdown: done");
 	log_flush();
+	/* First: the last connection to close folds the log back in. */
+	checkpointer_free(rt->checkpointer);
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);

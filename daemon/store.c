@@ -9,18 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "postid.h"
 #include "store.h"
 #include "timeparse.h"
-
-/*
- * The two indexes on due times, named once: migrations create them and a
- * bulk load (store_bulk_begin) rebuilds them.
- */
-#define INDEX_PENDING                                           \
-	"CREATE INDEX deliveries_pending ON deliveries(due_ms)" \
-	"  WHERE state IN ('scheduled', 'retry_wait')"
-#define INDEX_DUE "CREATE INDEX deliveries_due ON deliveries(due_ms)"
 
 /*
  * Forward migrations: entry i brings the schema from version i to i + 1
@@ -100,7 +92,9 @@ static const char *const migrations[] = {
          * rewritten on every state change, twice per delivery; this one is
          * touched once, when a delivery stops waiting.
          */
-        "DROP INDEX deliveries_state_due;" INDEX_PENDING ";",
+        "DROP INDEX deliveries_state_due;"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE state IN ('scheduled', 'retry_wait');",
 
         /*
          * 4: the content calendar. A calendar post's channels may each get
@@ -119,7 +113,7 @@ static const char *const migrations[] = {
          * index on due_ms is written when a delivery is added or moved,
          * never on a state change (the cost 3 avoided).
          */
-        INDEX_DUE ";",
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
 
         /*
          * 6: SQLite builds a temporary B-tree for an IN list of more than
@@ -156,8 +150,10 @@ static const char *const migrations[] = {
         "  FROM deliveries;"
         "DROP TABLE deliveries;"
         "ALTER TABLE deliveries_v6 RENAME TO deliveries;"
-        "CREATE INDEX deliveries_post ON deliveries(post_id);" INDEX_PENDING
-        ";" INDEX_DUE ";",
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE state IN ('scheduled', 'retry_wait');"
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -273,6 +269,8 @@ struct store {
 	int txn_durable; /* the open transaction's commit will fsync */
 	int sync_full;   /* the connection's synchronous level */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */
+	int wal_pages;   /* in the write-ahead log after the last commit */
+	char *path;      /* of the database file */
 	struct after_commit *queue;
 	size_t queue_len;
 	size_t queue_cap;
@@ -456,6 +454,26 @@ bad:
 	return -1;
 }
 
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+int store_wal_pages(const struct store *s)
+{
+	return s->wal_pages;
+}
+
+const char *store_path(const struct store *s)
+{
+	return s->path;
+}
+
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
@@ -495,6 +513,10 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/smmd.db", dir);
+	if ((s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto bad;
+	}
 	if (sqlite3_open_v2(path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                            SQLITE_OPEN_NOMUTEX,
@@ -509,6 +531,8 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		goto bad;
 	}
 	s->sync_full = 1; /* the pragmas above */
+	/* Replaces SQLite's automatic checkpoint: see checkpoint.h. */
+	sqlite3_wal_hook(s->db, on_wal, s);
 	if (migrate(s, err, errlen) < 0)
 		goto bad;
 	for (int i = 0; i < ST_COUNT; i++)
@@ -538,6 +562,7 @@ void store_close(struct store *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->queue);
+	free(s->path);
 	free(s);
 }
 
@@ -1341,6 +1366,17 @@ int store_mark_settled(struct store *s, const char *id,
  * small; all inside the turn's transaction, so a crash rolls the indexes
  * back with the rows.
  */
+static int bulk_exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	log_error("store: bulk load: %s", msg ? msg : "out of memory");
+	sqlite3_free(msg);
+	return -EIO;
+}
+
 int store_bulk_begin(struct store *s)
 {
 	static const char small[] = "SELECT count(*) < 4096 FROM "
@@ -1359,21 +1395,22 @@ int store_bulk_begin(struct store *s)
 		return -EIO;
 	if (!is_small)
 		return 0;
-	if (sqlite3_exec(s->db,
-	                 "DROP INDEX deliveries_pending;"
-	                 "DROP INDEX deliveries_due;",
-	                 NULL, NULL, NULL) != SQLITE_OK)
-		return -EIO;
+	/* Set first: whatever was dropped, store_bulk_end builds again. */
 	s->bulk = 1;
-	return 0;
+	return bulk_exec(s, "DROP INDEX IF EXISTS deliveries_pending;"
+	                    "DROP INDEX IF EXISTS deliveries_due;");
 }
 
 int store_bulk_end(struct store *s)
 {
 	if (!s->bulk)
 		return 0;
-	if (sqlite3_exec(s->db, INDEX_PENDING ";" INDEX_DUE ";", NULL, NULL,
-	                 NULL) != SQLITE_OK)
+	/* As migration 6 made them. */
+	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
+	                 "deliveries(due_ms) "
+	                 "WHERE state IN ('scheduled', 'retry_wait');"
+	                 "CREATE INDEX IF NOT EXISTS deliveries_due ON "
+	                 "deliveries(due_ms);") < 0)
 		return -EIO;
 	s->bulk = 0;
 	return 0;

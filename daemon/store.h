@@ -84,6 +84,10 @@ int store_after_commit(struct store *, void (*cb)(void *), void *arg);
  * -1 if the commit failed (the callbacks have not run; the caller stops).
  */
 int store_flush(struct store *);
+/* Pages in the write-ahead log after the last commit (checkpoint.h). */
+int store_wal_pages(const struct store *);
+/* The database file. */
+const char *store_path(const struct store *);
 
 /* 0, -EEXIST when the post id is taken, -EIO on a store error. */
 int store_add_post(struct store *, const struct post_new *, int64_t now_ms);
@@ -188,17 +192,18 @@ int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);
 /*
+ * Around a sync that may add many deliveries to a store that has few:
+ * drop the due-time indexes and build them again at the end, in the same
+ * transaction. Nothing may commit in between (no store_flush), and after
+ * a failure the caller must give the transaction up (smmd stops).
+ */
+int store_bulk_begin(struct store *);
+int store_bulk_end(struct store *);
+/*
  * Settle a delivery that is still waiting: cancelled (with CAL_REMOVED),
  * missed, ... Returns 1 if it changed, 0 if it was no longer waiting,
  * -EIO.
  */
-/*
- * Around a sync that may add many deliveries to a store that has few:
- * drop the due-time indexes and build them again at the end, in the same
- * transaction. Nothing may commit in between (no store_flush).
- */
-int store_bulk_begin(struct store *);
-int store_bulk_end(struct store *);
 int store_mark_settled(struct store *, const char *id,
                        enum delivery_state state, const char *reason,
                        int64_t now_ms);
