@@ -495,6 +495,7 @@ static void armed_remove(struct dispatch *disp, struct job *job)
  */
 static int64_t interval_floor(const struct job *job)
 {
+	/* The channel as configured now, as chan_send_time reads it. */
 	const struct channel *ch = job->q->ch;
 
 	if (ch == NULL || ch->min_interval_ms <= 0)
@@ -648,7 +649,7 @@ drop:
  */
 static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 {
-	int64_t t = q->fifo[q->head].due_ms;
+	int64_t t = q->fifo[q->head].due_ms, last;
 
 	if (t < now)
 		t = now;
@@ -656,8 +657,11 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 		return now;
 	if (q->in_flight >= q->ch->max_in_flight)
 		return -1;
-	if (t < q->last_start_ms + q->ch->min_interval_ms)
-		t = q->last_start_ms + q->ch->min_interval_ms;
+	/* From the later of the last planned and the last real departure. */
+	last = q->last_start_ms > q->last_sent_ms ? q->last_start_ms
+	                                          : q->last_sent_ms;
+	if (t < last + q->ch->min_interval_ms)
+		t = last + q->ch->min_interval_ms;
 	return t;
 }
 
@@ -780,10 +784,11 @@ void dispatch_fire_due(void *arg)
 {
 	struct smmd *d = arg;
 	struct job *first = d->dispatch->armed;
+	int64_t now;
 
 	/* Called for every socket event of a burst: cheap when idle. */
-	if (first && first->send_at <= wallclock_now_ms())
-		fire_armed(d, wallclock_now_ms());
+	if (first && first->send_at <= (now = wallclock_now_ms()))
+		fire_armed(d, now);
 }
 
 void dispatch_run_due(void *arg)

@@ -8,6 +8,7 @@
 
 #include "addrguard.h"
 #include "http.h"
+#include "log.h"
 
 /*
  * One transfer. Easy handles are recycled through a free list: creating one
@@ -47,7 +48,7 @@ struct http {
 	 */
 	int epfd;
 	uv_poll_t epoll;
-	uint32_t *watching; /* by fd: the events epfd has for it, 0: none */
+	struct watch *watching; /* by fd */
 	size_t nwatching;
 	struct transfer *active;
 	struct transfer *spare;
@@ -95,6 +96,17 @@ static void maybe_closed(struct http *h)
 		h->closed(h->closed_arg);
 }
 
+/*
+ * What epfd has for one fd. gen changes whenever the fd is added anew, and
+ * travels with each event: an event read in the same batch as its socket's
+ * close must not reach a new socket that got the same fd number meanwhile
+ * (an error flag alone would fail that one's transfer).
+ */
+struct watch {
+	uint32_t events; /* 0: not in the set */
+	uint32_t gen;
+};
+
 /* Tell curl what epfd saw: a batch per loop turn, level-triggered. */
 static void on_epoll(uv_poll_t *poll, int status, int events)
 {
@@ -102,26 +114,29 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 	struct epoll_event ev[256];
 	int n, running;
 
-	(void)status;
 	(void)events;
-	if ((n = epoll_wait(h->epfd, ev, 256, 0)) < 0)
-		return;
+	if (status < 0)
+		fatalx("http: polling curl's sockets: %s", uv_strerror(status));
+	if ((n = epoll_wait(h->epfd, ev, 256, 0)) < 0) {
+		if (errno == EINTR)
+			return;
+		/* Level-triggered: ignoring this would spin, silently. */
+		fatalx("http: epoll_wait: %s", strerror(errno));
+	}
 	for (int i = 0; i < n && !h->closing; i++) {
-		int flags = 0;
+		int fd = (int)(ev[i].data.u64 & 0xffffffffu), flags = 0;
+		uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
 
-		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+		if ((size_t)fd >= h->nwatching || h->watching[fd].gen != gen ||
+		    h->watching[fd].events == 0)
+			continue;
+		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			flags |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
 			flags |= CURL_CSELECT_OUT;
 		if (ev[i].events & EPOLLERR)
 			flags |= CURL_CSELECT_ERR;
-		/*
-		 * A socket closed earlier in this batch is unknown to curl,
-		 * which ignores it; a new one on the same fd takes a spurious
-		 * wake-up, which non-blocking I/O shrugs off.
-		 */
-		curl_multi_socket_action(h->multi, ev[i].data.fd, flags,
-		                         &running);
+		curl_multi_socket_action(h->multi, fd, flags, &running);
 		check_done(h);
 		if (h->after_event && !h->closing)
 			h->after_event(h->after_event_arg);
@@ -131,7 +146,7 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 static int watching_grow(struct http *h, int fd)
 {
 	size_t n = h->nwatching ? h->nwatching : 64;
-	uint32_t *w;
+	struct watch *w;
 
 	while (n <= (size_t)fd)
 		n *= 2;
@@ -147,38 +162,46 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
                      void *socketp)
 {
 	struct http *h = userp;
-	struct epoll_event ev = {.data.fd = fd};
-	uint32_t *now;
+	struct epoll_event ev = {0};
+	struct watch *w;
+	int op;
 
 	(void)easy;
 	(void)socketp;
 	if (fd < 0 || ((size_t)fd >= h->nwatching && watching_grow(h, fd) < 0))
 		return -1;
-	now = &h->watching[fd];
+	w = &h->watching[fd];
 	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
 		ev.events |= EPOLLIN;
 	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
 		ev.events |= EPOLLOUT;
-	if (ev.events == *now)
-		return 0;
 	/*
 	 * Out of the set when curl is done with it: an idle connection's
 	 * hang-up would otherwise be reported (EPOLLHUP is never masked)
 	 * over and over.
 	 */
 	if (ev.events == 0) {
-		epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
-		*now = 0;
+		if (w->events)
+			epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+		w->events = 0;
 		return 0;
 	}
-	/* A closed socket left the set by itself: add its successor. */
-	if (epoll_ctl(h->epfd, *now ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) <
-	            0 &&
-	    (errno != ENOENT ||
-	     epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) &&
-	    (errno != EEXIST || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
-		return -1;
-	*now = ev.events;
+	op = w->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (op == EPOLL_CTL_ADD)
+		w->gen++;
+	ev.data.u64 = (uint64_t)w->gen << 32 | (uint32_t)fd;
+	if (epoll_ctl(h->epfd, op, fd, &ev) < 0) {
+		/*
+		 * MOD of a socket closed without a REMOVE (it left the set by
+		 * itself): this fd is a new socket, add it.
+		 */
+		if (op != EPOLL_CTL_MOD || errno != ENOENT)
+			return -1;
+		ev.data.u64 = (uint64_t)++w->gen << 32 | (uint32_t)fd;
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -1;
+	}
+	w->events = ev.events;
 	return 0;
 }
 
@@ -435,6 +458,7 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
 {
 	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
 	struct http *h;
+	int r;
 
 	/* A blocking resolver would stall every timer on the loop. */
 	if (!(info->features & CURL_VERSION_ASYNCHDNS)) {
@@ -452,17 +476,24 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
 		free(h);
 		goto nomem;
 	}
-	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    uv_poll_init(loop, &h->epoll, h->epfd) < 0) {
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
-		if (h->epfd >= 0)
-			close(h->epfd);
+	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		curl_multi_cleanup(h->multi);
+		free(h);
+		return NULL;
+	}
+	if ((r = uv_poll_init(loop, &h->epoll, h->epfd)) < 0) {
+		snprintf(err, errlen, "polling an epoll set: %s",
+		         uv_strerror(r));
+		close(h->epfd);
 		curl_multi_cleanup(h->multi);
 		free(h);
 		return NULL;
 	}
 	h->epoll.data = h;
-	uv_poll_start(&h->epoll, UV_READABLE, on_epoll);
+	/* Can't fail on a handle just made for a fresh epoll fd. */
+	if ((r = uv_poll_start(&h->epoll, UV_READABLE, on_epoll)) < 0)
+		fatalx("http: polling an epoll set: %s", uv_strerror(r));
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -599,6 +630,8 @@ void http_close(struct http *h, void (*closed)(void *), void *arg)
 
 void http_free(struct http *h)
 {
+	if (h == NULL)
+		return;
 	close(h->epfd);
 	free(h->watching);
 	free(h);
