@@ -5,9 +5,6 @@
 #include "checkpoint.h"
 #include "log.h"
 
-/* SQLite's own default threshold for its automatic checkpoint. */
-#define CHECKPOINT_PAGES 1000
-
 struct checkpointer {
 	uv_loop_t *loop;
 	uv_work_t work;
@@ -63,18 +60,18 @@ static void done(uv_work_t *w, int status)
 		c->warned = 0;
 		return;
 	}
-	/* The log only grows meanwhile; the next commit tries again. */
+	/* The writer's own checkpoints take over from here. */
 	if (!c->warned)
 		log_warnx("store: checkpoint of '%s' failed: %s", c->path,
 		          status < 0 ? uv_strerror(status) : c->err);
 	c->warned = 1;
 }
 
-void checkpointer_maybe(struct checkpointer *c, int wal_pages)
+void checkpointer_start(struct checkpointer *c)
 {
 	int r;
 
-	if (c->running || wal_pages < CHECKPOINT_PAGES)
+	if (c->running)
 		return;
 	if ((r = uv_queue_work(c->loop, &c->work, run, done)) < 0) {
 		log_warnx("store: cannot start a checkpoint: %s",

@@ -203,7 +203,8 @@ static void end_of_turn(struct runtime *rt)
 		 */
 		fatalx("store: commit failed (disk full or failing?); "
 		       "stopping so nothing is sent that isn't recorded");
-	checkpointer_maybe(rt->checkpointer, store_wal_pages(d->store));
+	if (store_checkpoint_wanted(d->store))
+		checkpointer_start(rt->checkpointer);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);
 	log_flush();
@@ -404,7 +405,8 @@ static int run(struct runtime *rt, int verbose)
 	/* The delivery queue must be durable before we say we are up. */
 	if (store_flush(d->store) < 0)
 		fatalx("store: commit failed");
-	checkpointer_maybe(rt->checkpointer, store_wal_pages(d->store));
+	if (store_checkpoint_wanted(d->store))
+		checkpointer_start(rt->checkpointer);
 	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
 	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
 	         d->cfg->state_dir);

@@ -269,8 +269,9 @@ struct store {
 	int txn_durable; /* the open transaction's commit will fsync */
 	int sync_full;   /* the connection's synchronous level */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */
-	int wal_pages;   /* in the write-ahead log after the last commit */
-	char *path;      /* of the database file */
+	int defer_checkpoint;  /* the next commit leaves its log as it is */
+	int checkpoint_wanted; /* ... and it did: checkpoint elsewhere */
+	char *path;            /* of the database file */
 	struct after_commit *queue;
 	size_t queue_len;
 	size_t queue_cap;
@@ -454,19 +455,34 @@ bad:
 	return -1;
 }
 
+/*
+ * SQLite's automatic checkpoint, but for a commit that left a log too big
+ * to copy on the loop (a bulk load): that one is left to checkpoint.h.
+ * The automatic one stays for everything else: it runs in the writer, so
+ * the log is rewound as soon as it is copied, while a checkpoint from
+ * another connection never catches up with a steady writer and lets the
+ * log grow for as long as a burst lasts.
+ */
 static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store *s = arg;
 
-	(void)db;
-	(void)name;
-	s->wal_pages = pages;
+	if (s->defer_checkpoint) {
+		s->defer_checkpoint = 0;
+		s->checkpoint_wanted = 1;
+	} else if (pages >= STORE_CHECKPOINT_PAGES) {
+		/* PASSIVE: returns at once if the pool's is running. */
+		sqlite3_wal_checkpoint(db, name);
+	}
 	return SQLITE_OK;
 }
 
-int store_wal_pages(const struct store *s)
+int store_checkpoint_wanted(struct store *s)
 {
-	return s->wal_pages;
+	int wanted = s->checkpoint_wanted;
+
+	s->checkpoint_wanted = 0;
+	return wanted;
 }
 
 const char *store_path(const struct store *s)
@@ -531,7 +547,6 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		goto bad;
 	}
 	s->sync_full = 1; /* the pragmas above */
-	/* Replaces SQLite's automatic checkpoint: see checkpoint.h. */
 	sqlite3_wal_hook(s->db, on_wal, s);
 	if (migrate(s, err, errlen) < 0)
 		goto bad;
@@ -1406,6 +1421,8 @@ int store_bulk_end(struct store *s)
 	if (!s->bulk)
 		return 0;
 	/* As migration 6 made them. */
+	/* Tens of MB to copy: not in the commit, on the loop. */
+	s->defer_checkpoint = 1;
 	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
 	                 "deliveries(due_ms) "
 	                 "WHERE state IN ('scheduled', 'retry_wait');"

@@ -84,8 +84,13 @@ int store_after_commit(struct store *, void (*cb)(void *), void *arg);
  * -1 if the commit failed (the callbacks have not run; the caller stops).
  */
 int store_flush(struct store *);
-/* Pages in the write-ahead log after the last commit (checkpoint.h). */
-int store_wal_pages(const struct store *);
+/* SQLite's own threshold for its automatic checkpoint. */
+#define STORE_CHECKPOINT_PAGES 1000
+/*
+ * Whether a commit left its log for a checkpoint off the loop (after a
+ * bulk load; see checkpoint.h). Asking clears it.
+ */
+int store_checkpoint_wanted(struct store *);
 /* The database file. */
 const char *store_path(const struct store *);
 
