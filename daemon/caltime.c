@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define YEAR_MIN 1970
-#define YEAR_MAX 9999
-#define DAY_S    INT64_C(86400)
+#include "timeparse.h"
+
+#define DAY_S INT64_C(86400)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -44,15 +44,6 @@ static int digits(const char **p, int n, int *out)
 	*p += n;
 	*out = v;
 	return 0;
-}
-
-static int month_days(int year, int mon)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30,
-	                           31, 31, 30, 31, 30, 31};
-	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-	return mon == 2 && leap ? 29 : days[mon - 1];
 }
 
 /* "Z" or "±HH[:]MM" at p, which must end the string. */
@@ -97,19 +88,8 @@ int caltime_parse(const char *s, struct caltime_civil *c, char *err,
 		set_err(err, errlen, "expected a date as YYYY-MM-DD");
 		return -1;
 	}
-	if (c->year < YEAR_MIN || c->year > YEAR_MAX) {
-		set_err(err, errlen, "year %d out of range", c->year);
+	if (time_check_date(c->year, c->mon, c->day, err, errlen) < 0)
 		return -1;
-	}
-	if (c->mon < 1 || c->mon > 12) {
-		set_err(err, errlen, "month %d out of range", c->mon);
-		return -1;
-	}
-	if (c->day < 1 || c->day > month_days(c->year, c->mon)) {
-		set_err(err, errlen, "day %d out of range for %04d-%02d",
-		        c->day, c->year, c->mon);
-		return -1;
-	}
 	if (*p == '\0')
 		return 0;
 	if (*p != 'T' && *p != 't' && *p != ' ') {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "timeparse.h"
 
 /*
  * The longest wait a server can impose through Retry-After. Larger values
@@ -144,21 +145,6 @@ static int time_of_day(const char **p, struct tm *tm)
 	return 0;
 }
 
-static int is_leap(int year)
-{
-	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-static int days_in_month(int year, int month)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30,
-	                           31, 31, 30, 31, 30, 31};
-
-	if (month == 2 && is_leap(year))
-		return 29;
-	return days[month - 1];
-}
-
 /*
  * RFC 850 dates carry two year digits. RFC 9110 5.6.7: a year that would
  * be more than 50 years in the future is the most recent past one instead.
@@ -230,7 +216,7 @@ static int http_date(const char *p, const char *end, int64_t now_ms,
 	}
 	if (p != end)
 		return -1;
-	if (tm.tm_mday < 1 || tm.tm_mday > days_in_month(year, mon))
+	if (tm.tm_mday < 1 || tm.tm_mday > time_days_in_month(year, mon))
 		return -1;
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon - 1;

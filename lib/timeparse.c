@@ -60,7 +60,7 @@ static int is_leap(int year)
 	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
-static int days_in_month(int year, int month)
+int time_days_in_month(int year, int month)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30,
 	                           31, 31, 30, 31, 30, 31};
@@ -68,6 +68,24 @@ static int days_in_month(int year, int month)
 	if (month == 2 && is_leap(year))
 		return 29;
 	return days[month - 1];
+}
+
+int time_check_date(int year, int month, int day, char *err, size_t errlen)
+{
+	if (year < YEAR_MIN || year > YEAR_MAX) {
+		set_err(err, errlen, "year %d out of range", year);
+		return -1;
+	}
+	if (month < 1 || month > 12) {
+		set_err(err, errlen, "month %d out of range", month);
+		return -1;
+	}
+	if (day < 1 || day > time_days_in_month(year, month)) {
+		set_err(err, errlen, "day %d out of range for %04d-%02d", day,
+		        year, month);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -195,19 +213,8 @@ static int parse_civil(const char *s, struct civil *c, char *err, size_t errlen)
 		return -1;
 	}
 
-	if (c->year < YEAR_MIN || c->year > YEAR_MAX) {
-		set_err(err, errlen, "year %d out of range", c->year);
+	if (time_check_date(c->year, c->mon, c->mday, err, errlen) < 0)
 		return -1;
-	}
-	if (c->mon < 1 || c->mon > 12) {
-		set_err(err, errlen, "month %d out of range", c->mon);
-		return -1;
-	}
-	if (c->mday < 1 || c->mday > days_in_month(c->year, c->mon)) {
-		set_err(err, errlen, "day %d out of range for %04d-%02d",
-		        c->mday, c->year, c->mon);
-		return -1;
-	}
 	/* Leap seconds are refused: nothing downstream can represent them. */
 	if (c->hour > 23 || c->min > 59 || c->sec > 59) {
 		set_err(err, errlen, "time %02d:%02d:%02d out of range",

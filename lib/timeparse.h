@@ -30,6 +30,14 @@ int time_parse(const char *s, int64_t now_ms, int64_t *out_ms, char *err,
  */
 int time_parse_rfc3339(const char *s, int64_t *out_ms);
 
+/* Days in a month (1-12) of a Gregorian year. */
+int time_days_in_month(int year, int month);
+/*
+ * Whether year-month-day is a date a schedule may use (years 1970-9999).
+ * Returns 0, or -1 with the reason written to err.
+ */
+int time_check_date(int year, int month, int day, char *err, size_t errlen);
+
 /* Format ms as "2026-11-22T10:00:00.000Z" into buf (TIME_RFC3339_LEN). */
 char *time_format_rfc3339(int64_t ms, char *buf);
 
