@@ -231,6 +231,55 @@ void conf_secret_free(unsigned char *secret, size_t len)
 	free(secret);
 }
 
+int conf_webhook_url(struct conf_ctx *p, struct conf_node *v, const char *key,
+                     struct conf_webhook_url *w)
+{
+	unsigned char *url = NULL;
+	size_t len = 0;
+
+	if (strcmp(key, "url") != 0 && strcmp(key, "url_file") != 0)
+		return 0;
+	if (w->given++) {
+		conf_error(p, v, "give 'url' or 'url_file', not both");
+		return 1;
+	}
+	if (strcmp(key, "url") == 0) {
+		conf_url(p, v, key, &w->url);
+		return 1;
+	}
+	if (conf_secret(p, v, key, 1, &url, &len) < 0)
+		return 1;
+	/* Say what is wrong without echoing the secret. */
+	if (!url_is_http((char *)url) ||
+	    strpbrk((char *)url, " \t\r\n") != NULL ||
+	    strlen((char *)url) != len) {
+		conf_error(p, v,
+		           "'%s': the file must hold one http or https URL",
+		           key);
+		conf_secret_free(url, len);
+		return 1;
+	}
+	w->url = (char *)url;
+	return 1;
+}
+
+void conf_webhook_url_check(struct conf_ctx *p, struct conf_node *n,
+                            const char *channel,
+                            const struct conf_webhook_url *w)
+{
+	if (!w->given)
+		conf_error(p, n,
+		           "channel '%s' has no 'url_file' (the webhook URL)",
+		           channel);
+}
+
+void conf_webhook_url_free(struct conf_webhook_url *w)
+{
+	if (w->url != NULL)
+		conf_secret_free((unsigned char *)w->url, strlen(w->url));
+	w->url = NULL;
+}
+
 /*
  * Messages name the file, never its content: a secret must not leak into a
  * log or an error because it was malformed.

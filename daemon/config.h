@@ -120,4 +120,21 @@ int conf_for_each_pair(struct conf_ctx *, struct conf_node *map,
 /* Wipe and free a secret. */
 void conf_secret_free(unsigned char *secret, size_t len);
 
+/*
+ * A webhook URL that carries its token (Slack, Discord), so a secret: from
+ * `url`, or from the secret file `url_file`, never both.
+ */
+struct conf_webhook_url {
+	char *url; /* NULL until given; freed with conf_webhook_url_free */
+	int given;
+};
+/* Returns 1 if key was url or url_file (errors reported), else 0. */
+int conf_webhook_url(struct conf_ctx *, struct conf_node *, const char *key,
+                     struct conf_webhook_url *);
+/* Once the channel is read: report it if it gave neither key. */
+void conf_webhook_url_check(struct conf_ctx *, struct conf_node *,
+                            const char *channel,
+                            const struct conf_webhook_url *);
+void conf_webhook_url_free(struct conf_webhook_url *);
+
 #endif

@@ -26,8 +26,8 @@
 #define DISCORD_EMBEDS_MAX  10
 
 struct discord_conf {
-	char *url; /* secret: the token is part of it; with wait=true */
-	int url_given;
+	struct conf_webhook_url hook; /* secret: the token is part of it */
+	char *url;                    /* hook's, with wait=true */
 };
 
 /*
@@ -76,67 +76,27 @@ static char *discord_wait_url(const char *url)
 	return out;
 }
 
-static void discord_set_url(struct conf_ctx *p, struct conf_node *v,
-                            struct discord_conf *dc, char *url, size_t len)
-{
-	char *w = discord_wait_url(url);
-
-	conf_secret_free((unsigned char *)url, len);
-	if (w == NULL) {
-		conf_error(p, v, "out of memory");
-		return;
-	}
-	if (dc->url != NULL)
-		conf_secret_free((unsigned char *)dc->url, strlen(dc->url));
-	dc->url = w;
-}
-
 static int discord_configure(struct conf_ctx *p, struct channel *ch,
                              const char *key, struct conf_node *v)
 {
 	struct discord_conf *dc = ch->pub_conf;
-	unsigned char *secret = NULL;
-	char *url = NULL;
-	size_t len = 0;
 
 	if (dc == NULL && (dc = ch->pub_conf = calloc(1, sizeof(*dc))) == NULL)
 		return 0;
-	if (strcmp(key, "url") != 0 && strcmp(key, "url_file") != 0)
-		return 0;
-	if (dc->url_given++) {
-		conf_error(p, v, "give 'url' or 'url_file', not both");
-		return 1;
-	}
-	if (strcmp(key, "url") == 0) {
-		if (conf_url(p, v, key, &url) == 0)
-			discord_set_url(p, v, dc, url, strlen(url));
-		return 1;
-	}
-	if (conf_secret(p, v, key, 1, &secret, &len) < 0)
-		return 1;
-	/* Say what is wrong without echoing the secret. */
-	if (!url_is_http((char *)secret) ||
-	    strpbrk((char *)secret, " \t\r\n") != NULL ||
-	    strlen((char *)secret) != len) {
-		conf_error(p, v,
-		           "'%s': the file must hold one http or https URL",
-		           key);
-		conf_secret_free(secret, len);
-		return 1;
-	}
-	discord_set_url(p, v, dc, (char *)secret, len);
-	return 1;
+	return conf_webhook_url(p, v, key, &dc->hook);
 }
 
 static void discord_check(struct conf_ctx *p, struct channel *ch,
                           struct conf_node *node)
 {
 	struct discord_conf *dc = ch->pub_conf;
+	struct conf_webhook_url none = {0};
 
-	if (dc == NULL || !dc->url_given)
-		conf_error(p, node,
-		           "channel '%s' has no 'url_file' (the webhook URL)",
-		           ch->name);
+	conf_webhook_url_check(p, node, ch->name, dc ? &dc->hook : &none);
+	/* Once, here: every request goes to the same URL. */
+	if (dc != NULL && dc->hook.url != NULL &&
+	    (dc->url = discord_wait_url(dc->hook.url)) == NULL)
+		conf_error(p, node, "out of memory");
 }
 
 static void discord_free(struct channel *ch)
@@ -145,6 +105,7 @@ static void discord_free(struct channel *ch)
 
 	if (dc == NULL)
 		return;
+	conf_webhook_url_free(&dc->hook);
 	if (dc->url != NULL)
 		conf_secret_free((unsigned char *)dc->url, strlen(dc->url));
 	free(dc);

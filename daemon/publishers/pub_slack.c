@@ -24,33 +24,8 @@
 #define SLACK_URL_MAX     3000 /* an image block's image_url */
 
 struct slack_conf {
-	char *url; /* secret: the token is part of it */
-	int url_given;
+	struct conf_webhook_url hook; /* secret: the token is part of it */
 };
-
-/* Read the webhook URL from url_file: it must be an http(s) URL. */
-static void slack_url_file(struct conf_ctx *p, struct conf_node *v,
-                           const char *key, struct slack_conf *sc)
-{
-	unsigned char *url = NULL;
-	size_t len = 0;
-
-	if (conf_secret(p, v, key, 1, &url, &len) < 0)
-		return;
-	/* Say what is wrong without echoing the secret. */
-	if (!url_is_http((char *)url) ||
-	    strpbrk((char *)url, " \t\r\n") != NULL ||
-	    strlen((char *)url) != len) {
-		conf_error(p, v,
-		           "'%s': the file must hold one http or https URL",
-		           key);
-		conf_secret_free(url, len);
-		return;
-	}
-	if (sc->url != NULL)
-		conf_secret_free((unsigned char *)sc->url, strlen(sc->url));
-	sc->url = (char *)url;
-}
 
 static int slack_configure(struct conf_ctx *p, struct channel *ch,
                            const char *key, struct conf_node *v)
@@ -59,31 +34,16 @@ static int slack_configure(struct conf_ctx *p, struct channel *ch,
 
 	if (sc == NULL && (sc = ch->pub_conf = calloc(1, sizeof(*sc))) == NULL)
 		return 0;
-	if (strcmp(key, "url") == 0) {
-		if (sc->url_given++)
-			conf_error(p, v, "give 'url' or 'url_file', not both");
-		else
-			conf_url(p, v, key, &sc->url);
-	} else if (strcmp(key, "url_file") == 0) {
-		if (sc->url_given++)
-			conf_error(p, v, "give 'url' or 'url_file', not both");
-		else
-			slack_url_file(p, v, key, sc);
-	} else {
-		return 0;
-	}
-	return 1;
+	return conf_webhook_url(p, v, key, &sc->hook);
 }
 
 static void slack_check(struct conf_ctx *p, struct channel *ch,
                         struct conf_node *node)
 {
 	struct slack_conf *sc = ch->pub_conf;
+	struct conf_webhook_url none = {0};
 
-	if (sc == NULL || !sc->url_given)
-		conf_error(p, node,
-		           "channel '%s' has no 'url_file' (the webhook URL)",
-		           ch->name);
+	conf_webhook_url_check(p, node, ch->name, sc ? &sc->hook : &none);
 }
 
 static void slack_free(struct channel *ch)
@@ -92,8 +52,7 @@ static void slack_free(struct channel *ch)
 
 	if (sc == NULL)
 		return;
-	if (sc->url != NULL)
-		conf_secret_free((unsigned char *)sc->url, strlen(sc->url));
+	conf_webhook_url_free(&sc->hook);
 	free(sc);
 	ch->pub_conf = NULL;
 }
@@ -391,7 +350,7 @@ static int slack_build(const struct channel *ch, const struct delivery_view *v,
 	req->body_len = strlen(req->body);
 	if (publisher_add_header(&req->headers, "Content-Type",
 	                         "application/json") < 0 ||
-	    (req->url = strdup(sc->url)) == NULL) {
+	    (req->url = strdup(sc->hook.url)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -420,12 +379,12 @@ static void slack_classify(const struct channel *ch,
 	publisher_classify_http(res, now_ms, out);
 	if (out->kind == PUBLISH_FAILED) {
 		/* Slack's error is a short code in a plain-text body. */
-		slack_excerpt(res, sc->url, excerpt, sizeof(excerpt));
+		slack_excerpt(res, sc->hook.url, excerpt, sizeof(excerpt));
 		snprintf(out->reason, sizeof(out->reason),
 		         "slack: %s (HTTP %ld)",
 		         excerpt[0] ? excerpt : "no error text", res->status);
 	}
-	publisher_redact_url(out->reason, sc->url);
+	publisher_redact_url(out->reason, sc->hook.url);
 }
 
 const struct publisher_ops pub_slack = {
