@@ -458,6 +458,11 @@ queue_posts() {
 	check_adds "$dir/adds.replies" "$n"
 }
 
+# pct PART WHOLE: PART as a percentage of WHOLE, one decimal.
+pct() {
+	awk -v r="$1" -v w="$2" 'BEGIN { printf "%.1f", 100 * r / w }'
+}
+
 # Nearest-rank percentiles of a file of numbers (one a line, microseconds)
 # -> "n min p50 p90 p99 p999 max mean" in milliseconds.
 percentiles() {
@@ -652,7 +657,7 @@ EOF
 	out "  GET  /, no --log (the reference):   $(printf '%10.0f' "$WRK_GET") requests/s"
 	out "  POST webhook-shaped, no --log:     $(printf '%10.0f' "$(wrk_rate "$CUR/post.txt")") requests/s"
 	out "  POST webhook-shaped, with --log:   $(printf '%10.0f' "$(wrk_rate "$CUR/postlog.txt")") requests/s (3 s; the setting smmd is measured against)"
-	out "  libcurl multi alone, same POST, with --log, $SMM_BENCH_MAX_IN_FLIGHT at a time (curlbench): $(printf '%10.0f' "$CURL_RATE") requests/s = $(awk -v r="$CURL_RATE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')% of GET: smmd must publish through libcurl, so this is its ceiling"
+	out "  libcurl multi alone, same POST, with --log, $SMM_BENCH_MAX_IN_FLIGHT at a time (curlbench): $(printf '%10.0f' "$CURL_RATE") requests/s = $(pct "$CURL_RATE" "$WRK_GET")% of GET: smmd must publish through libcurl, so this is its ceiling"
 	out ""
 else
 	out "Sink reference: wrk is not installed (apt-get install -y wrk): skipped"
@@ -678,6 +683,24 @@ if want punctuality || want burst || want channels; then
 	stop_smmd
 	CUR=
 fi
+
+# rate_verdict RATE_SPAN RATE_DUE TARGET_PCT LABEL: print the target line
+# for a burst rate against the sink's plain rate and the line beside the
+# two ceilings (the logging sink under wrk, libcurl alone); sets VERDICT
+# and PCT ("n/a"/"?" without wrk).
+rate_verdict() {
+	local span=$1 due=$2 target=$3 label=$4
+	if [ -z "$WRK_GET" ]; then
+		VERDICT="n/a (no wrk)"
+		PCT="?"
+		return
+	fi
+	PCT=$(pct "$span" "$WRK_GET")
+	VERDICT=$(awk -v p="$PCT" -v t="$target" 'BEGIN { print (p >= t) ? "MET" : "MISSED" }')
+	out "  target $label>= $target% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $VERDICT ($PCT% first-to-last, $(pct "$due" "$WRK_GET")% from the due instant)"
+	[ -z "$WRK_POSTLOG" ] ||
+		out "  (that is $(pct "$span" "$WRK_POSTLOG")% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(pct "$span" "$CURL_RATE")% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
+}
 
 # lead_ms N: time from now to the first due instant.
 lead_ms() {
@@ -854,17 +877,9 @@ if want burst; then
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
 	report_hwm
 	BURST_HWM=$HWM_DELIVERED_KB
-	if [ -n "$WRK_GET" ]; then
-		PCT=$(awk -v r="$RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-		PCT_DUE=$(awk -v r="$RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-		BURST_VERDICT=$(awk -v p="$PCT" 'BEGIN { print (p >= 50) ? "MET" : "MISSED" }')
-		out "  target >= 50% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $BURST_VERDICT ($PCT% first-to-last, $PCT_DUE% from the due instant)"
-		[ -z "$WRK_POSTLOG" ] ||
-			out "  (that is $(awk -v r="$RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(awk -v r="$RATE_SPAN" -v c="$CURL_RATE" 'BEGIN { printf "%.1f", 100 * r / c }')% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
-	else
-		BURST_VERDICT="n/a (no wrk)"
-		PCT="?"
-	fi
+	rate_verdict "$RATE_SPAN" "$RATE_DUE" 50 ""
+	BURST_VERDICT=$VERDICT
+	BURST_PCT=$PCT
 	perf_report
 	out ""
 fi
@@ -1179,17 +1194,9 @@ if want channels; then
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
 	out "  (c) smmd peak RSS (VmHWM): $HWM_DELIVERED_KB kB once all were delivered (after queueing: $HWM_QUEUED_KB kB; just before SIGTERM, after the bench's $SCEN_N show queries: $HWM_KB kB)"
 	CHAN_HWM=$HWM_DELIVERED_KB
-	if [ -n "$WRK_GET" ]; then
-		CHAN_PCT=$(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-		CHAN_PCT_DUE=$(awk -v r="$CHAN_RATE_DUE" -v w="$WRK_GET" 'BEGIN { printf "%.1f", 100 * r / w }')
-		CHAN_VERDICT=$(awk -v p="$CHAN_PCT" 'BEGIN { print (p >= 70) ? "MET" : "MISSED" }')
-		out "  target burst >= 70% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $CHAN_VERDICT ($CHAN_PCT% first-to-last, $CHAN_PCT_DUE% from the due instant)"
-		[ -z "$WRK_POSTLOG" ] ||
-			out "  (that is $(awk -v r="$CHAN_RATE_SPAN" -v w="$WRK_POSTLOG" 'BEGIN { printf "%.1f", 100 * r / w }')% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(awk -v r="$CHAN_RATE_SPAN" -v c="$CURL_RATE" 'BEGIN { printf "%.1f", 100 * r / c }')% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
-	else
-		CHAN_VERDICT="n/a (no wrk)"
-		CHAN_PCT="?"
-	fi
+	rate_verdict "$CHAN_RATE_SPAN" "$CHAN_RATE_DUE" 70 "burst "
+	CHAN_VERDICT=$VERDICT
+	CHAN_PCT=$PCT
 	if [ "$STEADY_DURING_N" -gt 0 ]; then
 		STEADY_VERDICT=$(awk -v p="$STEADY_P99" 'BEGIN { print (p < 20) ? "MET" : "MISSED" }')
 	else
@@ -1583,7 +1590,7 @@ if want punctuality; then
 	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
 fi
 if want burst; then
-	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $PCT% (target >= 50%): $BURST_VERDICT"
+	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $BURST_PCT% (target >= 50%): $BURST_VERDICT"
 fi
 if want punctuality || want burst || want channels; then
 	out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
