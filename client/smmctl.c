@@ -26,6 +26,7 @@
 #include "ics.h"
 #include "postid.h"
 #include "proto.h"
+#include "states.h"
 #include "timeparse.h"
 
 /* PACKAGE_VERSION comes from configure, on the compiler's command line. */
@@ -39,13 +40,6 @@
 #define CTL_MAX_STDIN_TEXT (1024u * 1024)
 /* Seconds a send or a receive may stall before smmctl gives up on smmd. */
 #define CTL_IO_TIMEOUT_S 60
-
-/* The delivery states, in lifecycle order; "list --status" accepts these. */
-static const char *const ctl_states[] = {
-        "scheduled", "publishing", "retry_wait", "published", "failed",
-        "cancelled", "unknown",    "held",       "skipped",   "missed",
-};
-#define CTL_NSTATES (sizeof(ctl_states) / sizeof(ctl_states[0]))
 
 /* One connection to smmd. */
 struct ctl {
@@ -820,17 +814,6 @@ static void ctl_print_list(const json_t *deliveries)
 	}
 }
 
-/* 1 if s is one of the delivery states. */
-static int ctl_state_valid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < CTL_NSTATES; i++)
-		if (strcmp(s, ctl_states[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* list: deliveries ordered by due time. */
 static int ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, int argc,
                         char **argv)
@@ -871,15 +854,9 @@ static int ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, int argc,
 		          argv[optind]);
 		return EX_USAGE;
 	}
-	if (status != NULL && !ctl_state_valid(status)) {
-		char known[256] = "";
-
-		for (size_t i = 0; i < CTL_NSTATES; i++)
-			snprintf(known + strlen(known),
-			         sizeof(known) - strlen(known), "%s%s",
-			         i ? ", " : "", ctl_states[i]);
+	if (status != NULL && state_parse(status) < 0) {
 		ctl_warnx("list: unknown status '%s' (one of %s)", status,
-		          known);
+		          state_list());
 		return EX_USAGE;
 	}
 	args = status ? json_pack("{s:s}", "status", status) : json_object();
@@ -1304,10 +1281,10 @@ static void ctl_print_status(const json_t *r)
 	       version ? version : "?",
 	       (long long)json_integer_value(json_object_get(r, "protocol")),
 	       (long long)json_integer_value(json_object_get(r, "pid")), up);
-	for (i = 0; i < CTL_NSTATES; i++)
-		printf("  %-12s%lld\n", ctl_states[i],
+	for (i = 0; i < DS_COUNT; i++)
+		printf("  %-12s%lld\n", state_name(i),
 		       (long long)json_integer_value(
-		               json_object_get(counts, ctl_states[i])));
+		               json_object_get(counts, state_name(i))));
 	printf("  %-12s%lld\n", "in flight",
 	       (long long)json_integer_value(json_object_get(r, "in_flight")));
 	if (next != NULL && time_parse_rfc3339(next, &next_ms) == 0)

@@ -361,12 +361,10 @@ static int cmd_list(struct cmd_ctx *x)
 
 	if (get_string(x, "status", &status, 0) < 0)
 		return -1;
-	if (status && (state = delivery_state_parse(status)) < 0)
+	if (status && (state = state_parse(status)) < 0)
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
-		            "unknown status '%s' (known: scheduled, "
-		            "publishing, retry_wait, published, failed, "
-		            "cancelled, unknown, held, skipped, missed)",
-		            status);
+		            "unknown status '%s' (known: %s)", status,
+		            state_list());
 	if (limit) {
 		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
 		    json_integer_value(limit) > LIST_MAX)
@@ -446,8 +444,7 @@ static int cmd_status(struct cmd_ctx *x)
 		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
 	c = json_object();
 	for (int i = 0; i < DS_COUNT; i++)
-		json_object_set_new(c, delivery_state_name(i),
-		                    json_integer(counts[i]));
+		json_object_set_new(c, state_name(i), json_integer(counts[i]));
 	channels = json_array();
 	for (size_t i = 0; i < x->d->cfg->nchannels; i++)
 		json_array_append_new(channels,

@@ -277,27 +277,6 @@ struct store {
 	size_t queue_cap;
 };
 
-static const char *const state_names[DS_COUNT] = {
-        [DS_SCHEDULED] = "scheduled",   [DS_PUBLISHING] = "publishing",
-        [DS_RETRY_WAIT] = "retry_wait", [DS_PUBLISHED] = "published",
-        [DS_FAILED] = "failed",         [DS_CANCELLED] = "cancelled",
-        [DS_UNKNOWN] = "unknown",       [DS_HELD] = "held",
-        [DS_SKIPPED] = "skipped",       [DS_MISSED] = "missed",
-};
-
-const char *delivery_state_name(enum delivery_state s)
-{
-	return (unsigned)s < DS_COUNT ? state_names[s] : "unknown";
-}
-
-int delivery_state_parse(const char *name)
-{
-	for (int i = 0; i < DS_COUNT; i++)
-		if (strcmp(state_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
 /* Reset and return a cached statement, ready for binding. */
 static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
 {
@@ -685,8 +664,7 @@ int store_delivery_load(struct store *s, const char *id,
 	rec->post_id = col_strdup(st, 1);
 	rec->channel = col_strdup(st, 2);
 	rec->webhook_id = col_strdup(st, 3);
-	rec->state =
-	        delivery_state_parse((const char *)sqlite3_column_text(st, 4));
+	rec->state = state_parse((const char *)sqlite3_column_text(st, 4));
 	rec->due_ms = sqlite3_column_int64(st, 5);
 	rec->attempts = (unsigned)sqlite3_column_int(st, 6);
 	rec->text = col_strdup(st, 7);
@@ -758,7 +736,7 @@ int store_record_result(struct store *s, const char *id,
 		return rc;
 	st = stmt(s, ST_RESULT);
 	bind_text(st, 1, id);
-	bind_text(st, 2, delivery_state_name(state));
+	bind_text(st, 2, state_name(state));
 	if (state == DS_RETRY_WAIT)
 		sqlite3_bind_int64(st, 3, next_ms);
 	if (r->http_status > 0)
@@ -981,7 +959,7 @@ int store_settle(struct store *s, const char *id, enum delivery_state state,
 	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	bind_text(st, 1, id);
-	bind_text(st, 2, delivery_state_name(state));
+	bind_text(st, 2, state_name(state));
 	if (state == DS_RETRY_WAIT)
 		sqlite3_bind_int64(st, 3, now_ms);
 	bind_text(st, 4,
@@ -1125,7 +1103,7 @@ int store_list(struct store *s, int state, unsigned limit, json_t **out)
 	                       NULL) != SQLITE_OK)
 		return -EIO;
 	if (state >= 0)
-		bind_text(st, 1, delivery_state_name(state));
+		bind_text(st, 1, state_name(state));
 	sqlite3_bind_int64(st, 2, limit);
 	arr = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
@@ -1236,8 +1214,7 @@ int store_counts(struct store *s, int64_t counts[DS_COUNT])
 
 	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		int i = delivery_state_parse(
-		        (const char *)sqlite3_column_text(st, 0));
+		int i = state_parse((const char *)sqlite3_column_text(st, 0));
 
 		if (i >= 0)
 			counts[i] = sqlite3_column_int64(st, 1);
@@ -1272,7 +1249,7 @@ int store_calendar_rows(struct store *s,
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cal_row row = {
 		        .id = (const char *)sqlite3_column_text(st, 0),
-		        .state = delivery_state_parse(
+		        .state = state_parse(
 		                (const char *)sqlite3_column_text(st, 1)),
 		        .due_ms = sqlite3_column_int64(st, 2),
 		        .hash = (uint64_t)sqlite3_column_int64(st, 3),
@@ -1328,7 +1305,7 @@ int store_calendar_put(struct store *s, const struct cal_put *p, int add,
 		bind_text(st, 2, p->post_id);
 		bind_text(st, 3, p->channel);
 		bind_text(st, 4, msg_id);
-		bind_text(st, 5, delivery_state_name(p->state));
+		bind_text(st, 5, state_name(p->state));
 		sqlite3_bind_int64(st, 6, p->due_ms);
 		sqlite3_bind_int64(st, 7, now_ms);
 		bind_text(st, 8, p->text);
@@ -1346,7 +1323,7 @@ int store_calendar_put(struct store *s, const struct cal_put *p, int add,
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)p->hash);
 		sqlite3_bind_int64(st, 7, now_ms);
 		sqlite3_bind_int(st, 8, reschedule);
-		bind_text(st, 9, delivery_state_name(p->state));
+		bind_text(st, 9, state_name(p->state));
 		bind_text(st, 10, p->reason);
 	}
 	r = exec_done(s, st);
@@ -1364,7 +1341,7 @@ int store_mark_settled(struct store *s, const char *id,
 		return -EIO;
 	st = stmt(s, ST_SETTLED);
 	bind_text(st, 1, id);
-	bind_text(st, 2, delivery_state_name(state));
+	bind_text(st, 2, state_name(state));
 	bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, now_ms);
 	if (exec_done(s, st) < 0)

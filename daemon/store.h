@@ -16,23 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum delivery_state {
-	DS_SCHEDULED,
-	DS_PUBLISHING,
-	DS_RETRY_WAIT,
-	DS_PUBLISHED,
-	DS_FAILED,
-	DS_CANCELLED,
-	DS_UNKNOWN, /* in flight when smmd stopped, endpoint not idempotent */
-	DS_HELD,    /* due while paused */
-	DS_SKIPPED, /* held too long: not sent */
-	DS_MISSED,  /* due while smmd was down, past the catch-up window */
-	DS_COUNT
-};
-
-const char *delivery_state_name(enum delivery_state);
-/* Returns the state, or -1 for an unknown name. */
-int delivery_state_parse(const char *name);
+#include "states.h"
 
 struct store;
 

@@ -36,6 +36,26 @@
 #define SMM_ERR_SHUTTING_DOWN    "shutting_down"
 #define SMM_ERR_INTERNAL         "internal"
 
+/*
+ * The delivery states, in lifecycle order: the one list that the store,
+ * the commands, smmctl and shell completion use (lib/states.h turns a
+ * name into a value and back). X(ENUM, "wire name", "what it means").
+ * The wire names are stored on disk too: never rename one; add new
+ * states at the end.
+ */
+#define SMM_STATES(X)                                                       \
+	X(SCHEDULED, "scheduled", "waiting for its time")                   \
+	X(PUBLISHING, "publishing", "a request is under way")               \
+	X(RETRY_WAIT, "retry_wait", "failed, waiting to try again")         \
+	X(PUBLISHED, "published", "the network accepted it")                \
+	X(FAILED, "failed", "gave up: permanent error or no attempts left") \
+	X(CANCELLED, "cancelled", "withdrawn before it left")               \
+	X(UNKNOWN, "unknown",                                               \
+	  "in flight when smmd stopped, endpoint not idempotent")           \
+	X(HELD, "held", "due while paused")                                 \
+	X(SKIPPED, "skipped", "held too long: not sent")                    \
+	X(MISSED, "missed", "due while smmd was down, past catch-up")
+
 /* A post due further in the past than this is refused by "add". */
 #define SMM_ADD_MAX_PAST_MS (60 * 1000)
 

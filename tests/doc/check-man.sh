@@ -73,9 +73,9 @@ for opt in $(long_options "$S/client/smmctl.c"); do
 done
 
 # The delivery states, in both pages that list them.
-states=$(sed -n '/ctl_states\[\] = {/,/};/p' "$S/client/smmctl.c" |
-	grep -o '"[a-z_]*"' | tr -d '"')
-[ -n "$states" ] || bad "no state list found in client/smmctl.c"
+states=$(sed -n '/^#define SMM_STATES(X)/,/^$/p' "$S/include/smm/protocol.h" |
+	sed -n 's/.*X([A-Z_]*, "\([a-z_]*\)".*/\1/p')
+[ -n "$states" ] || bad "no state list found in include/smm/protocol.h"
 for state in $states; do
 	for page in "$SMMD_8" "$SMMCTL_1"; do
 		grep -Eq "^\\.It Cm $state$" "$page" || bad "$(basename "$page") does not describe the state '$state'"
