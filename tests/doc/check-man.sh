@@ -60,14 +60,14 @@ done
 # smmctl: every option of every command table, in the help of the
 # program or of some command, and in smmctl(1).
 "$B/client/smmctl" --help >"$tmp/smmctl.help"
-commands=$(sed -n 's/^ *\.name = "\([a-z]*\)",$/\1/p' "$S/client/smmctl.c")
-[ -n "$commands" ] || bad "no command table found in client/smmctl.c"
+commands=$(sed -n 's/^ *\.name = "\([a-z]*\)",$/\1/p' "$S/client/cmd_table.c")
+[ -n "$commands" ] || bad "no command table found in client/cmd_table.c"
 for cmd in $commands; do
 	"$B/client/smmctl" help "$cmd" >>"$tmp/smmctl.help"
 	grep -Eq "^\\.(It )?Cm $cmd( |$)" "$SMMCTL_1" || bad "smmctl.1 does not document the command '$cmd'"
 	grep -q "smmctl $cmd\\b" "$tmp/smmctl.help" || bad "smmctl --help does not list '$cmd'"
 done
-for opt in $(long_options "$S/client/smmctl.c"); do
+for opt in $(long_options "$S"/client/*.c); do
 	grep -q -- "--$opt\\b" "$tmp/smmctl.help" || bad "smmctl's help does not list --$opt"
 	has_option "$SMMCTL_1" "$opt" || bad "smmctl.1 does not document --$opt"
 done

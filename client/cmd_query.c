@@ -1,0 +1,351 @@
+/* cmd_query: the commands that look: list show status. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <jansson.h>
+
+#include "smm/protocol.h"
+#include "smmctl.h"
+#include "states.h"
+#include "timeparse.h"
+
+/* The aligned table of "list": one delivery a line, for 80 columns. */
+static void ctl_print_list(const json_t *deliveries)
+{
+	size_t i, idw = strlen("DELIVERY"), w;
+	int textw, cols = ctl_columns();
+	const json_t *d;
+	const char *id, *text, *state;
+	char due[32];
+
+	json_array_foreach(deliveries, i, d)
+	{
+		id = ctl_str(d, "id");
+		if (id != NULL && (w = ctl_width(id)) > idw)
+			idw = w;
+	}
+	/* DUE(19) STATE(10) ATTEMPTS(8) DELIVERY TEXT, two spaces apart. */
+	textw = cols - (19 + 2 + 10 + 2 + 8 + 2 + (int)idw + 2);
+	if (textw < 10)
+		textw = 10;
+	printf("%-19s  %-10s  %8s  %-*s  %s\n", "DUE", "STATE", "ATTEMPTS",
+	       (int)idw, "DELIVERY", "TEXT");
+	json_array_foreach(deliveries, i, d)
+	{
+		id = ctl_str(d, "id");
+		state = ctl_str(d, "state");
+		text = ctl_str(d, "text");
+		if (id == NULL)
+			id = "?";
+		printf("%-19s  %-10s  %8lld  %s%*s  ",
+		       ctl_local_time(ctl_str(d, "due"), due),
+		       state ? state : "?",
+		       (long long)json_integer_value(
+		               json_object_get(d, "attempts")),
+		       id, (int)(idw - ctl_width(id)), "");
+		if (text == NULL)
+			text = "";
+		if (ctl_width(text) > (size_t)textw) {
+			ctl_put_textn(stdout, text,
+			              ctl_prefix_bytes(text, (size_t)textw - 3),
+			              1, 0);
+			fputs("...", stdout);
+		} else {
+			ctl_put_text(stdout, text, 1, 0);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* list: deliveries ordered by due time. */
+int ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, int argc,
+                 char **argv)
+{
+	enum { OPT_STATUS = 256, OPT_JSON };
+	static const struct option longopts[] = {
+	        {"status", required_argument, NULL, OPT_STATUS},
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"socket", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *status = NULL;
+	json_t *args = NULL, *result = NULL, *deliveries;
+	int ch, json = 0, r;
+
+	ctl_getopt_reset();
+	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_STATUS:
+			status = optarg;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 's':
+			c->socket_path = optarg;
+			break;
+		case 'h':
+			return ctl_command_help(cmd);
+		default:
+			return ctl_bad_option(cmd, ch, optopt, argv);
+		}
+	}
+	if (optind != argc) {
+		ctl_warnx("list: unexpected argument '%s' (try 'smmctl help "
+		          "list')",
+		          argv[optind]);
+		return EX_USAGE;
+	}
+	if (status != NULL && state_parse(status) < 0) {
+		ctl_warnx("list: unknown status '%s' (one of %s)", status,
+		          state_list());
+		return EX_USAGE;
+	}
+	args = status ? json_pack("{s:s}", "status", status) : json_object();
+	if (args == NULL) {
+		ctl_warnx("out of memory");
+		return EX_OSERR;
+	}
+	r = ctl_request(c, "list", args, &result);
+	json_decref(args);
+	if (r != 0)
+		return r;
+	deliveries = json_object_get(result, "deliveries");
+	if (json) {
+		r = ctl_print_json(result);
+	} else if (!json_is_array(deliveries)) {
+		ctl_warnx("protocol error: list reply without deliveries");
+		r = EX_PROTOCOL;
+	} else if (json_array_size(deliveries) == 0) {
+		if (status != NULL)
+			printf("no deliveries in state %s\n", status);
+		else
+			printf("no deliveries\n");
+	} else {
+		ctl_print_list(deliveries);
+	}
+	json_decref(result);
+	return r;
+}
+
+/* The attempts of one delivery as a small table. */
+static void ctl_print_attempts(const json_t *attempts)
+{
+	const json_t *a, *status;
+	char started[32], lat[32], http[16];
+	const char *error;
+	size_t i;
+
+	if (!json_is_array(attempts) || json_array_size(attempts) == 0) {
+		printf("  attempts      none yet\n");
+		return;
+	}
+	printf("  attempts\n");
+	printf("    %3s  %-19s  %4s  %9s  %s\n", "N", "STARTED", "HTTP",
+	       "LATENCY", "ERROR");
+	json_array_foreach(attempts, i, a)
+	{
+		status = json_object_get(a, "http_status");
+		if (json_is_integer(status))
+			snprintf(http, sizeof(http), "%lld",
+			         (long long)json_integer_value(status));
+		else
+			snprintf(http, sizeof(http), "-");
+		error = ctl_str(a, "error");
+		printf("    %3lld  %-19s  %4s  %9s  ",
+		       (long long)json_integer_value(json_object_get(a, "n")),
+		       ctl_local_time(ctl_str(a, "started"), started), http,
+		       ctl_latency(json_object_get(a, "latency_ms"), lat,
+		                   sizeof(lat)));
+		ctl_put_text(stdout, error ? error : "-", 1, 0);
+		fputc('\n', stdout);
+	}
+}
+
+/* The human form of "show": the post, then each delivery and its attempts. */
+static void ctl_print_show(const json_t *result)
+{
+	const json_t *post = json_object_get(result, "post"), *media, *m, *d;
+	const json_t *deliveries = json_object_get(result, "deliveries");
+	char t1[32];
+	size_t i;
+
+	ctl_field(0, "post", ctl_str(post, "id"));
+	ctl_field(0, "source", ctl_str(post, "source"));
+	ctl_field(0, "created", ctl_local_time(ctl_str(post, "created"), t1));
+	ctl_field(0, "text", ctl_str(post, "text"));
+	ctl_field(0, "link", ctl_str(post, "link"));
+	ctl_field(0, "campaign", ctl_str(post, "campaign"));
+	media = json_object_get(post, "media");
+	if (!json_is_array(media) || json_array_size(media) == 0)
+		ctl_field(0, "media", NULL);
+	json_array_foreach(media, i, m)
+	{
+		ctl_field(0, i == 0 ? "media" : "", json_string_value(m));
+	}
+	json_array_foreach(deliveries, i, d)
+	{
+		fputc('\n', stdout);
+		ctl_field(0, "delivery", ctl_str(d, "id"));
+		ctl_field(2, "state", ctl_str(d, "state"));
+		ctl_field(2, "due", ctl_local_time(ctl_str(d, "due"), t1));
+		ctl_field(2, "next attempt",
+		          ctl_local_time(ctl_str(d, "next_attempt"), t1));
+		ctl_field(2, "webhook id", ctl_str(d, "webhook_id"));
+		ctl_field(2, "network id", ctl_str(d, "remote_id"));
+		ctl_field(2, "network url", ctl_str(d, "remote_url"));
+		ctl_field(2, "last error", ctl_str(d, "last_error"));
+		ctl_print_attempts(json_object_get(d, "attempts"));
+	}
+}
+
+/* show: one post (or one delivery) with its attempts. */
+int ctl_cmd_show(struct ctl *c, const struct ctl_command *cmd, int argc,
+                 char **argv)
+{
+	json_t *result = NULL;
+	const char *id;
+	int json = 0, r;
+
+	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 1, &json, &id)) != 0)
+		return r == -1 ? 0 : r;
+	r = ctl_request_id(c, "show", id, &result);
+	if (r != 0)
+		return r;
+	if (json)
+		r = ctl_print_json(result);
+	else
+		ctl_print_show(result);
+	json_decref(result);
+	return r;
+}
+
+/*
+ * As many channel names as fit an 80-column line, then how many more:
+ * a calendar may name a thousand, and --json lists them all.
+ */
+static void ctl_print_channels(const json_t *channels)
+{
+	size_t i, n = json_array_size(channels), col = 14;
+
+	printf("  %-12s", "channels");
+	for (i = 0; i < n; i++) {
+		const char *name =
+		        json_string_value(json_array_get(channels, i));
+		size_t w = strlen(name ? name : "") + (i ? 2 : 0);
+		int last = i + 1 == n;
+
+		/* Room for this name, and for " and N more" if not last. */
+		if (i > 0 && col + w + (last ? 0 : 16) > 80)
+			break;
+		printf("%s", i ? ", " : "");
+		ctl_put_text(stdout, name, 1, 0);
+		col += w;
+	}
+	if (i < n)
+		printf(" and %zu more", n - i);
+	printf("\n");
+}
+
+/* The human form of "status". */
+static void ctl_print_status(const json_t *r)
+{
+	const json_t *counts = json_object_get(r, "counts");
+	const char *version = ctl_str(r, "version"),
+	           *next = ctl_str(r, "next_due");
+	char up[32], t[32], rel[48];
+	int64_t next_ms;
+	size_t i;
+
+	duration_format(
+	        (int64_t)json_integer_value(json_object_get(r, "uptime_s")) *
+	                1000,
+	        up, sizeof(up));
+	printf("smmd %s (protocol %lld), pid %lld, up %s\n",
+	       version ? version : "?",
+	       (long long)json_integer_value(json_object_get(r, "protocol")),
+	       (long long)json_integer_value(json_object_get(r, "pid")), up);
+	for (i = 0; i < DS_COUNT; i++)
+		printf("  %-12s%lld\n", state_name(i),
+		       (long long)json_integer_value(
+		               json_object_get(counts, state_name(i))));
+	printf("  %-12s%lld\n", "in flight",
+	       (long long)json_integer_value(json_object_get(r, "in_flight")));
+	if (next != NULL && time_parse_rfc3339(next, &next_ms) == 0)
+		printf("  %-12s%s (%s)\n", "next due",
+		       time_format_local(next_ms, t),
+		       ctl_relative(next_ms, ctl_now_ms(), rel, sizeof(rel)));
+	else
+		printf("  %-12s%s\n", "next due", next ? next : "-");
+	ctl_print_channels(json_object_get(r, "channels"));
+}
+
+/*
+ * Parse "[--json]" and no other argument (status, reload). Returns 0, -1
+ * when --help was printed, or an exit code.
+ */
+int ctl_parse_flags(struct ctl *c, const struct ctl_command *cmd, int argc,
+                    char **argv, int *json)
+{
+	enum { OPT_JSON = 256 };
+	static const struct option longopts[] = {
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"socket", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	ctl_getopt_reset();
+	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_JSON:
+			*json = 1;
+			break;
+		case 's':
+			c->socket_path = optarg;
+			break;
+		case 'h':
+			ctl_command_help(cmd);
+			return -1;
+		default:
+			return ctl_bad_option(cmd, ch, optopt, argv);
+		}
+	}
+	if (optind != argc) {
+		ctl_warnx("%s: unexpected argument '%s'", cmd->name,
+		          argv[optind]);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* status: the daemon's health in a few lines. */
+int ctl_cmd_status(struct ctl *c, const struct ctl_command *cmd, int argc,
+                   char **argv)
+{
+	json_t *args, *result = NULL;
+	int json = 0, r;
+
+	if ((r = ctl_parse_flags(c, cmd, argc, argv, &json)) != 0)
+		return r == -1 ? 0 : r;
+	if ((args = json_object()) == NULL) {
+		ctl_warnx("out of memory");
+		return EX_OSERR;
+	}
+	r = ctl_request(c, "status", args, &result);
+	json_decref(args);
+	if (r != 0)
+		return r;
+	if (json)
+		r = ctl_print_json(result);
+	else
+		ctl_print_status(result);
+	json_decref(result);
+	return r;
+}
