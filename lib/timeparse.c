@@ -326,6 +326,57 @@ int time_parse(const char *s, int64_t now_ms, int64_t *out_ms, char *err,
 	return civil_to_ms(&c, out_ms, err, errlen);
 }
 
+/* "YYYY-MM-DD" and nothing else: 0 with the fields, or -1. */
+static int parse_bare_date(const char *s, int *y, int *m, int *d)
+{
+	const char *p = s;
+
+	if (fixed_digits(&p, 4, y) < 0 || *p != '-')
+		return -1;
+	p++;
+	if (fixed_digits(&p, 2, m) < 0 || *p != '-')
+		return -1;
+	p++;
+	if (fixed_digits(&p, 2, d) < 0 || *p != '\0')
+		return -1;
+	return 0;
+}
+
+int time_parse_date(const char *s, int64_t now_ms, int64_t *out_ms, char *err,
+                    size_t errlen)
+{
+	char why[64];
+	struct tm tm;
+	int y, m, d;
+	time_t t;
+
+	if (s == NULL || parse_bare_date(s, &y, &m, &d) < 0)
+		return time_parse(s, now_ms, out_ms, err, errlen);
+	if (time_check_date(y, m, d, why, sizeof(why)) < 0) {
+		set_err(err, errlen, "no such date (%s)", why);
+		return -1;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_isdst = -1;
+	/*
+	 * A midnight skipped by a daylight saving change comes back from
+	 * mktime as the first instant the day has, which is what "from that
+	 * day" means; the day itself must not move.
+	 */
+	errno = 0;
+	t = mktime(&tm);
+	if ((t == (time_t)-1 && errno != 0) || tm.tm_year != y - 1900 ||
+	    tm.tm_mon != m - 1 || tm.tm_mday != d) {
+		set_err(err, errlen, "cannot convert local midnight of %s", s);
+		return -1;
+	}
+	*out_ms = (int64_t)t * MS_PER_S;
+	return 0;
+}
+
 int time_parse_rfc3339(const char *s, int64_t *out_ms)
 {
 	struct civil c;

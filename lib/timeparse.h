@@ -38,6 +38,15 @@ int time_days_in_month(int year, int month);
  */
 int time_check_date(int year, int month, int day, char *err, size_t errlen);
 
+/*
+ * Parse a date bound: a bare date YYYY-MM-DD means the local midnight that
+ * begins that day (or, when a daylight saving change skips that midnight,
+ * the first instant the day has); anything else is a TIME for time_parse.
+ * Returns 0, or -1 with a short reason written to err.
+ */
+int time_parse_date(const char *s, int64_t now_ms, int64_t *out_ms, char *err,
+                    size_t errlen);
+
 /* Format ms as "2026-11-22T10:00:00.000Z" into buf (TIME_RFC3339_LEN). */
 char *time_format_rfc3339(int64_t ms, char *buf);
 

@@ -345,6 +345,65 @@ START_TEST(test_duration_format)
 }
 END_TEST
 
+START_TEST(test_parse_date)
+{
+	int64_t got;
+	char err[128];
+
+	madrid();
+	/* A bare date is the local midnight that begins it (CET, +1). */
+	ck_assert_int_eq(
+	        time_parse_date("2026-11-22", T0, &got, err, sizeof(err)), 0);
+	ck_assert_int_eq(got, INT64_C(1795302000000));
+	/* Anything else is a TIME. */
+	ck_assert_int_eq(time_parse_date("+1d", T0, &got, err, sizeof(err)), 0);
+	ck_assert_int_eq(got, T0 + 24 * H);
+	ck_assert_int_eq(time_parse_date("2026-11-22T10:00:00Z", 0, &got, err,
+	                                 sizeof(err)),
+	                 0);
+	ck_assert_int_eq(got, T0);
+	ck_assert_int_eq(
+	        time_parse_date("2026-11-22 11:00", 0, &got, err, sizeof(err)),
+	        0);
+	ck_assert_int_eq(got, T0);
+	/* Sao Paulo skipped the midnight of 2018-11-04: the day began at 01:00.
+	 */
+	setenv("TZ", "America/Sao_Paulo", 1);
+	tzset();
+	ck_assert_int_eq(
+	        time_parse_date("2018-11-04", 0, &got, err, sizeof(err)), 0);
+	ck_assert_int_eq(got, INT64_C(1541300400000));
+}
+END_TEST
+
+/* Dates the calendar rules refuse, and shapes that are not a TIME either. */
+static const char *const bad_dates[] = {
+        "2026-02-29", "2026-02-30",    "2026-04-31", "2026-13-01",
+        "2026-00-10", "2026-11-00",    "1969-12-31", "2026-1-01",
+        "2026-11-2",  "2026-11-22x",   "20261122",   "",
+        "tomorrow",   "2026-11-22-31",
+};
+
+START_TEST(test_parse_date_rejected)
+{
+	int64_t got = 42;
+	char err[128] = "";
+
+	madrid();
+	ck_assert_int_eq(
+	        time_parse_date(bad_dates[_i], T0, &got, err, sizeof(err)), -1);
+	ck_assert_int_eq(got, 42);
+	ck_assert_msg(err[0] != '\0', "no reason for '%s'", bad_dates[_i]);
+	/* The calendar's reason is kept: scripts look for "no such date". */
+	if (strlen(bad_dates[_i]) == 10 && bad_dates[_i][4] == '-' &&
+	    bad_dates[_i][7] == '-')
+		ck_assert_msg(strstr(err, "no such date") != NULL, "'%s': %s",
+		              bad_dates[_i], err);
+	/* A leap day is a date. */
+	ck_assert_int_eq(time_parse_date("2024-02-29", T0, &got, NULL, 0), 0);
+}
+END_TEST
+
 static Suite *timeparse_suite(void)
 {
 	Suite *s = suite_create("timeparse");
@@ -366,6 +425,9 @@ static Suite *timeparse_suite(void)
 	tcase_add_loop_test(tc, test_duration_rejected, 0,
 	                    sizeof(bad_durations) / sizeof(bad_durations[0]));
 	tcase_add_test(tc, test_duration_format);
+	tcase_add_test(tc, test_parse_date);
+	tcase_add_loop_test(tc, test_parse_date_rejected, 0,
+	                    sizeof(bad_dates) / sizeof(bad_dates[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
