@@ -1,6 +1,5 @@
 /* cmd_admin: running smmd and smmctl itself: reload help. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,66 +11,85 @@
 #include "smmctl.h"
 
 /* reload: re-read smmd.yaml and the calendar; print what changed. */
-int ctl_cmd_reload(struct ctl *c, const struct ctl_command *cmd, int argc,
-                   char **argv)
+static int cmd_reload_run(struct ctl *c, struct ctl_args *a)
 {
-	json_t *args, *result = NULL, *cal;
-	int json = 0, r;
+	json_t *result = NULL, *cal;
+	int r;
 
-	if ((r = ctl_parse_flags(c, cmd, argc, argv, &json)) != 0)
-		return r == -1 ? 0 : r;
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	r = ctl_request(c, "reload", args, &result);
-	json_decref(args);
-	if (r != 0)
+	if ((r = ctl_args_request(c, a, NULL, &result)) != 0)
 		return r;
-	if (json) {
+	if (a->json) {
 		r = ctl_print_json(result);
 		json_decref(result);
 		return r;
 	}
 	printf("reloaded %s (%lld channels)\n", ctl_str(result, "config"),
-	       (long long)json_integer_value(
-	               json_object_get(result, "channels")));
+	       ctl_int(result, "channels"));
 	cal = json_object_get(result, "calendar");
 	if (json_is_object(cal))
 		printf("calendar: %lld added, %lld updated, %lld cancelled, "
 		       "%lld unchanged, %lld missed\n",
-		       (long long)json_integer_value(
-		               json_object_get(cal, "added")),
-		       (long long)json_integer_value(
-		               json_object_get(cal, "updated")),
-		       (long long)json_integer_value(
-		               json_object_get(cal, "cancelled")),
-		       (long long)json_integer_value(
-		               json_object_get(cal, "unchanged")),
-		       (long long)json_integer_value(
-		               json_object_get(cal, "missed")));
+		       ctl_int(cal, "added"), ctl_int(cal, "updated"),
+		       ctl_int(cal, "cancelled"), ctl_int(cal, "unchanged"),
+		       ctl_int(cal, "missed"));
 	json_decref(result);
 	return 0;
 }
 
-/* help [COMMAND]: the whole summary, or one command in detail. */
-int ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, int argc,
-                 char **argv)
-{
-	const struct ctl_command *target;
+const struct ctl_cmd cmd_reload_entry = {
+        .name = "reload",
+        .help = "re-read smmd.yaml and the calendar; print what changed",
+        .notes = "A file with errors changes nothing: every error is printed\n"
+                 "as FILE:LINE:COLUMN: message and the schedule keeps running.",
+        .flags = CTL_CMD_JSON,
+        .run = cmd_reload_run,
+};
 
-	if (argc > 2) {
-		ctl_warnx("help: give at most one COMMAND");
+/*
+ * help [COMMAND]: the whole summary, or one command in detail; with
+ * --commands, --options [COMMAND] or --states, the lists that bash
+ * completion and the man-page check read.
+ */
+static int cmd_help_run(struct ctl *c, struct ctl_args *a)
+{
+	const struct ctl_cmd *target = NULL;
+
+	if (a->argc > 0 && (target = ctl_cmd_lookup(a->argv[0])) == NULL) {
+		ctl_warnx("unknown command '%s' (try 'smmctl help')",
+		          a->argv[0]);
 		return EX_USAGE;
 	}
-	if (argc < 2) {
-		ctl_print_help(stdout);
-		return 0;
-	}
-	if ((target = ctl_command_lookup(argv[1])) == NULL) {
-		ctl_warnx("unknown command '%s' (try 'smmctl help')", argv[1]);
-		return EX_USAGE;
-	}
-	ctl_print_usage(stdout, target, 1);
+	if (ctl_args_count(a, "commands"))
+		ctl_help_commands(stdout);
+	else if (ctl_args_count(a, "options"))
+		ctl_help_options(stdout, target);
+	else if (ctl_args_count(a, "states"))
+		ctl_help_states(stdout);
+	else if (target != NULL)
+		ctl_help_usage(stdout, target, 1);
+	else
+		ctl_help_all(stdout);
 	return 0;
 }
+
+const struct ctl_cmd cmd_help_entry = {
+        .name = "help",
+        .help = "show this help, or the details of one command",
+        .opts =
+                (const struct ctl_opt[]){
+                        {.name = "commands",
+                         .type = CTL_FLAG,
+                         .flags = CTL_HIDDEN},
+                        {.name = "options",
+                         .type = CTL_FLAG,
+                         .flags = CTL_HIDDEN},
+                        {.name = "states",
+                         .type = CTL_FLAG,
+                         .flags = CTL_HIDDEN},
+                        {.name = "COMMAND", .type = CTL_ARG},
+                        {NULL},
+                },
+        .min_args = 0,
+        .max_args = 1,
+        .run = cmd_help_run,
+};

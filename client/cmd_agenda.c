@@ -1,6 +1,5 @@
 /* cmd_agenda: the deliveries ahead: calendar export. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,57 +13,15 @@
 #include "ics.h"
 #include "timeparse.h"
 
-/*
- * A --from or --to bound: a TIME, or a bare date YYYY-MM-DD meaning the
- * local midnight that begins that day. Returns 0, or -1 with a reason in
- * err.
- */
-static int ctl_parse_date(const char *s, int64_t now, int64_t *out, char *err,
-                          size_t errlen)
-{
-	static const char shape[] = "dddd-dd-dd";
-	int y, m, d, i;
-	struct tm tm;
-	time_t t;
-
-	for (i = 0; shape[i] && s[i]; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != '-')
-			break;
-	if (shape[i] != '\0' || s[i] != '\0')
-		return time_parse(s, now, out, err, errlen);
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	tm.tm_isdst = -1;
-	/*
-	 * mktime normalises: a date that does not exist comes back as
-	 * another day, and a midnight skipped by a daylight saving change
-	 * becomes the first instant the day has, which is what "from that
-	 * day" means.
-	 */
-	t = mktime(&tm);
-	if (t == (time_t)-1 || tm.tm_year != y - 1900 || tm.tm_mon != m - 1 ||
-	    tm.tm_mday != d) {
-		snprintf(err, errlen, "no such date");
-		return -1;
-	}
-	*out = (int64_t)t * 1000;
-	return 0;
-}
-
 /* Widest channel column the agenda gives before it cuts names short. */
-#define CTL_AGENDA_CHANNEL_MAX 20
+#define CMD_AGENDA_CHANNEL_MAX 20
 
 /*
  * The agenda for a person: a header per local day ("Mon 23 Nov 2026"),
  * then one line per delivery: local time, state, channel, first line of
  * the text, cut to the terminal's width (80 columns when not a terminal).
  */
-static void ctl_print_calendar(const json_t *deliveries)
+static void cmd_agenda_print(const json_t *deliveries)
 {
 	size_t i, chw = 0, w, textw;
 	int cols = ctl_columns(), day = -1, key, valid;
@@ -78,14 +35,11 @@ static void ctl_print_calendar(const json_t *deliveries)
 	json_array_foreach(deliveries, i, d)
 	{
 		channel = ctl_str(d, "channel");
-		if (channel != NULL) {
-			ctl_fit(channel, CTL_AGENDA_CHANNEL_MAX + 1, &w);
-			if (w > chw)
-				chw = w;
-		}
+		if (channel != NULL && (w = ctl_cols(channel)) > chw)
+			chw = w;
 	}
-	if (chw > CTL_AGENDA_CHANNEL_MAX)
-		chw = CTL_AGENDA_CHANNEL_MAX;
+	if (chw > CMD_AGENDA_CHANNEL_MAX)
+		chw = CMD_AGENDA_CHANNEL_MAX;
 	if (chw == 0)
 		chw = 1; /* room for "?" */
 	/* "  HH:MM  STATE       CHANNEL  TEXT", two spaces apart. */
@@ -131,194 +85,99 @@ static void ctl_print_calendar(const json_t *deliveries)
 	}
 }
 
-/* What calendar and export ask: a range and a channel, as typed. */
-struct ctl_agenda_opts {
-	const char *from;
-	const char *to;
-	const char *channel;
-	int json;
-	int ics;
-	int cancelled;
-};
-
 /*
- * Parse the options of calendar (allow_ics 0) or export (allow_ics 1).
- * Returns 0, -1 when --help was printed, or an exit status.
+ * Ask smmd for the agenda the options name (full: with whole texts and
+ * links). Returns 0 with *result, or an exit status.
  */
-static int ctl_parse_agenda(struct ctl *c, const struct ctl_command *cmd,
-                            int argc, char **argv, int allow_ics,
-                            struct ctl_agenda_opts *o)
+static int cmd_agenda_request(struct ctl *c, struct ctl_args *a, int full,
+                              json_t **result)
 {
-	enum { OPT_FROM = 256, OPT_TO, OPT_JSON, OPT_ICS, OPT_CANCELLED };
-	static const struct option calendar_opts[] = {
-	        {"from", required_argument, NULL, OPT_FROM},
-	        {"to", required_argument, NULL, OPT_TO},
-	        {"channel", required_argument, NULL, 'c'},
-	        {"cancelled", no_argument, NULL, OPT_CANCELLED},
-	        {"json", no_argument, NULL, OPT_JSON},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	static const struct option export_opts[] = {
-	        {"ics", no_argument, NULL, OPT_ICS},
-	        {"from", required_argument, NULL, OPT_FROM},
-	        {"to", required_argument, NULL, OPT_TO},
-	        {"channel", required_argument, NULL, 'c'},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	int ch;
+	int r;
 
-	memset(o, 0, sizeof(*o));
-	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":c:s:h",
-	                         allow_ics ? export_opts : calendar_opts,
-	                         NULL)) != -1) {
-		switch (ch) {
-		case OPT_FROM:
-			o->from = optarg;
-			break;
-		case OPT_TO:
-			o->to = optarg;
-			break;
-		case 'c':
-			o->channel = optarg;
-			break;
-		case OPT_CANCELLED:
-			o->cancelled = 1;
-			break;
-		case OPT_JSON:
-			o->json = 1;
-			break;
-		case OPT_ICS:
-			o->ics = 1;
-			break;
-		case 's':
-			c->socket_path = optarg;
-			break;
-		case 'h':
-			ctl_command_help(cmd);
-			return -1;
-		default:
-			return ctl_bad_option(cmd, ch, optopt, argv);
-		}
-	}
-	if (optind != argc) {
-		ctl_warnx("%s: unexpected argument '%s' (try 'smmctl help "
-		          "%s')",
-		          cmd->name, argv[optind], cmd->name);
-		return EX_USAGE;
-	}
-	return 0;
-}
-
-/*
- * Ask smmd for the agenda of o's range (full: with whole texts and links).
- * Bounds are read in the user's time zone and sent as UTC. Returns 0 with
- * *result, or an exit status.
- */
-static int ctl_agenda(struct ctl *c, const struct ctl_command *cmd,
-                      const struct ctl_agenda_opts *o, int full,
-                      json_t **result)
-{
-	const char *bound[2] = {o->from, o->to}, *key[2] = {"from", "to"};
-	char err[128], when[TIME_RFC3339_LEN];
-	int64_t now = ctl_now_ms(), ms[2];
-	json_t *args;
-	int i, r = 0;
-
-	*result = NULL;
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	for (i = 0; i < 2 && r == 0; i++) {
-		if (bound[i] == NULL)
-			continue;
-		if (ctl_parse_date(bound[i], now, &ms[i], err, sizeof(err)) !=
-		    0) {
-			ctl_warnx("%s: invalid --%s '%s': %s", cmd->name,
-			          key[i], bound[i], err);
-			r = EX_DATAERR;
-			break;
-		}
-		r = ctl_set_string(args, key[i],
-		                   time_format_rfc3339(ms[i], when), key[i]);
-	}
-	if (r == 0 && o->channel)
-		r = ctl_set_string(args, "channel", o->channel, "--channel");
-	if (r == 0 && (json_object_set_new(args, "full", json_boolean(full)) ||
-	               json_object_set_new(args, "cancelled",
-	                                   json_boolean(o->cancelled)) ||
-	               /* A calendar file is whole or says it is not. */
-	               (full && json_object_set_new(args, "limit",
-	                                            json_integer(100000))))) {
-		ctl_warnx("out of memory");
-		r = EX_OSERR;
-	}
-	if (r == 0)
-		r = ctl_request(c, "agenda", args, result);
-	json_decref(args);
-	if (r == 0 && !json_is_array(json_object_get(*result, "deliveries"))) {
+	if ((r = ctl_args_set_json(a, "full", json_boolean(full))) != 0 ||
+	    (json_object_get(a->req, "cancelled") == NULL &&
+	     (r = ctl_args_set_json(a, "cancelled", json_false())) != 0) ||
+	    /* A calendar file is whole or says it is not. */
+	    (full &&
+	     (r = ctl_args_set_json(a, "limit", json_integer(100000))) != 0) ||
+	    (r = ctl_args_request(c, a, "agenda", result)) != 0)
+		return r;
+	if (!json_is_array(json_object_get(*result, "deliveries"))) {
 		ctl_warnx("protocol error: agenda reply without deliveries");
 		json_decref(*result);
 		*result = NULL;
-		r = EX_PROTOCOL;
+		return EX_PROTOCOL;
 	}
-	if (r == 0 && json_is_true(json_object_get(*result, "truncated")))
+	if (json_is_true(json_object_get(*result, "truncated")))
 		ctl_warnx("%s: more deliveries than smmd returns at once "
 		          "(%zu shown): narrow --from/--to or give --channel",
-		          cmd->name,
+		          a->cmd->name,
 		          json_array_size(
 		                  json_object_get(*result, "deliveries")));
-	return r;
+	return 0;
 }
 
 /* calendar: the deliveries ahead, grouped by local day. */
-int ctl_cmd_calendar(struct ctl *c, const struct ctl_command *cmd, int argc,
-                     char **argv)
+static int cmd_calendar_run(struct ctl *c, struct ctl_args *a)
 {
-	struct ctl_agenda_opts o;
 	json_t *result = NULL, *deliveries;
 	char from[32], to[32];
 	int r;
 
-	if ((r = ctl_parse_agenda(c, cmd, argc, argv, 0, &o)) != 0)
-		return r == -1 ? 0 : r;
-	if ((r = ctl_agenda(c, cmd, &o, 0, &result)) != 0)
+	if ((r = cmd_agenda_request(c, a, 0, &result)) != 0)
 		return r;
 	deliveries = json_object_get(result, "deliveries");
-	if (o.json)
+	if (a->json)
 		r = ctl_print_json(result);
 	else if (json_array_size(deliveries) == 0)
 		printf("no deliveries from %s to %s\n",
 		       ctl_local_time(ctl_str(result, "from"), from),
 		       ctl_local_time(ctl_str(result, "to"), to));
 	else
-		ctl_print_calendar(deliveries);
+		cmd_agenda_print(deliveries);
 	json_decref(result);
 	return r;
 }
 
+/* The range and channel options calendar and export share. */
+#define CMD_AGENDA_RANGE                                                  \
+	{"from", 0, CTL_DATE, 0, "from", "DATE", "start (default: now)"}, \
+	        {"to",                                                    \
+	         0,                                                       \
+	         CTL_DATE,                                                \
+	         0,                                                       \
+	         "to",                                                    \
+	         "DATE",                                                  \
+	         "end, excluded (default: 14 days after the start)"},     \
+	{                                                                 \
+		"channel", 'c', CTL_CHANNEL, 0, "channel", "CHANNEL",     \
+		        "only the deliveries on CHANNEL"                  \
+	}
+
+const struct ctl_cmd cmd_calendar_entry = {
+        .name = "calendar",
+        .help = "the deliveries ahead, day by day in local time",
+        .opts =
+                (const struct ctl_opt[]){
+                        CMD_AGENDA_RANGE,
+                        {"cancelled", 0, CTL_FLAG, 0, "cancelled", NULL,
+                         "show cancelled deliveries too"},
+                        {NULL},
+                },
+        .notes = "DATE is a TIME, or YYYY-MM-DD for the local midnight that\n"
+                 "begins that day: --to 2026-12-01 ends with November 30.",
+        .flags = CTL_CMD_JSON,
+        .run = cmd_calendar_run,
+};
+
 /* export --ics: the agenda as an iCalendar file on standard output. */
-int ctl_cmd_export(struct ctl *c, const struct ctl_command *cmd, int argc,
-                   char **argv)
+static int cmd_export_run(struct ctl *c, struct ctl_args *a)
 {
-	struct ctl_agenda_opts o;
 	json_t *result = NULL;
 	char *ics;
 	int r;
 
-	if ((r = ctl_parse_agenda(c, cmd, argc, argv, 1, &o)) != 0)
-		return r == -1 ? 0 : r;
-	if (!o.ics) {
-		ctl_warnx("export: give the format: --ics (try 'smmctl help "
-		          "export')");
-		return EX_USAGE;
-	}
-	if ((r = ctl_agenda(c, cmd, &o, 1, &result)) != 0)
+	if ((r = cmd_agenda_request(c, a, 1, &result)) != 0)
 		return r;
 	ics = ics_render(json_object_get(result, "deliveries"), ctl_now_ms());
 	if (ics == NULL) {
@@ -335,3 +194,21 @@ int ctl_cmd_export(struct ctl *c, const struct ctl_command *cmd, int argc,
 	json_decref(result);
 	return r;
 }
+
+const struct ctl_cmd cmd_export_entry = {
+        .name = "export",
+        .help = "print the deliveries as an iCalendar (RFC 5545) file",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ics", 0, CTL_FLAG, CTL_REQUIRED, NULL, NULL,
+                         "iCalendar, one event per delivery (the only "
+                         "format)"},
+                        CMD_AGENDA_RANGE,
+                        {NULL},
+                },
+        .notes =
+                "DATE as for calendar. Cancelled deliveries are left out; the\n"
+                "others are events \"[state] channel: first line\" with the\n"
+                "delivery id as a stable UID, so importing again updates them.",
+        .run = cmd_export_run,
+};

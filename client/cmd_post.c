@@ -1,7 +1,5 @@
 /* cmd_post: the commands that queue or settle posts: add cancel retry resolve.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,152 +7,90 @@
 
 #include <jansson.h>
 
-#include "smm/protocol.h"
 #include "smmctl.h"
-#include "postid.h"
-#include "timeparse.h"
 
 /* add: queue a post; prints its id. */
-int ctl_cmd_add(struct ctl *c, const struct ctl_command *cmd, int argc,
-                char **argv)
+static int cmd_add_run(struct ctl *c, struct ctl_args *a)
 {
-	enum { OPT_AT = 256, OPT_LINK, OPT_CAMPAIGN, OPT_ID, OPT_MEDIA };
-	static const struct option longopts[] = {
-	        {"channel", required_argument, NULL, 'c'},
-	        {"at", required_argument, NULL, OPT_AT},
-	        {"link", required_argument, NULL, OPT_LINK},
-	        {"campaign", required_argument, NULL, OPT_CAMPAIGN},
-	        {"id", required_argument, NULL, OPT_ID},
-	        {"media", required_argument, NULL, OPT_MEDIA},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	char err[128], when[TIME_RFC3339_LEN], *stdin_text = NULL;
-	const char *at = NULL, *text;
-	json_t *args, *result = NULL;
-	int64_t due;
-	int ch, r = 0;
+	char *stdin_text = NULL;
+	const char *text = a->argv[0];
+	json_t *result = NULL;
+	int r;
 
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	ctl_getopt_reset();
-	while (r == 0 &&
-	       (ch = getopt_long(argc, argv, ":c:s:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			r = ctl_append_string(args, "channels", optarg,
-			                      "channel name");
-			break;
-		case OPT_AT:
-			at = optarg;
-			break;
-		case OPT_LINK:
-			r = ctl_set_string(args, "link", optarg, "--link");
-			break;
-		case OPT_CAMPAIGN:
-			r = ctl_set_string(args, "campaign", optarg,
-			                   "--campaign");
-			break;
-		case OPT_ID:
-			if (!postid_valid(optarg)) {
-				ctl_warnx("invalid post id '%s': use 1 to %d "
-				          "of A-Z a-z 0-9 . _ : @ + -",
-				          optarg, POSTID_MAX);
-				r = EX_DATAERR;
-				break;
-			}
-			r = ctl_set_string(args, "id", optarg, "--id");
-			break;
-		case OPT_MEDIA:
-			r = ctl_append_string(args, "media", optarg, "--media");
-			break;
-		case 's':
-			c->socket_path = optarg;
-			break;
-		case 'h':
-			json_decref(args);
-			return ctl_command_help(cmd);
-		default:
-			json_decref(args);
-			return ctl_bad_option(cmd, ch, optopt, argv);
-		}
-	}
-	if (r != 0)
-		goto out;
-	if (json_object_get(args, "channels") == NULL) {
-		ctl_warnx("add: at least one -c CHANNEL is required (try "
-		          "'smmctl help add')");
-		r = EX_USAGE;
-		goto out;
-	}
-	if (argc - optind != 1) {
-		ctl_warnx("add: %s; try 'smmctl help add'",
-		          argc - optind == 0
-		                  ? "missing TEXT (use - to read it from "
-		                    "standard input)"
-		                  : "give TEXT as one argument (quote it)");
-		r = EX_USAGE;
-		goto out;
-	}
-	text = argv[optind];
 	if (strcmp(text, "-") == 0) {
 		if ((r = ctl_read_stdin(&stdin_text)) != 0)
-			goto out;
+			return r;
 		text = stdin_text;
 	}
-	if ((r = ctl_set_string(args, "text", text, "TEXT")) != 0)
-		goto out;
 	/*
-	 * The time is read here, in the user's own time zone, once the text
-	 * is in (so "+10m" counts from then), and sent as UTC; whether it is
-	 * too far in the past is smmd's call. Without --at smmd uses its own
-	 * "now": a slow stdin must not make a post late.
+	 * --at is read once the text is in (so "+10m" counts from then), in
+	 * the user's own time zone, and sent as UTC; whether it is too far in
+	 * the past is smmd's call. Without --at smmd uses its own "now": a
+	 * slow stdin must not make a post late.
 	 */
-	if (at != NULL) {
-		if (time_parse(at, ctl_now_ms(), &due, err, sizeof(err)) != 0) {
-			ctl_warnx("invalid time '%s': %s", at, err);
-			r = EX_DATAERR;
-			goto out;
+	if ((r = ctl_args_set(a, "text", text, "TEXT")) == 0 &&
+	    (r = ctl_args_request(c, a, NULL, &result)) == 0) {
+		if ((text = ctl_str(result, "id")) != NULL) {
+			printf("%s\n", text);
+		} else {
+			ctl_warnx(
+			        "protocol error: add reply without a post id");
+			r = EX_PROTOCOL;
 		}
-		time_format_rfc3339(due, when);
-		if ((r = ctl_set_string(args, "at", when, "--at")) != 0)
-			goto out;
 	}
-
-	if ((r = ctl_request(c, "add", args, &result)) != 0)
-		goto out;
-	if ((text = ctl_str(result, "id")) == NULL) {
-		ctl_warnx("protocol error: add reply without a post id");
-		r = EX_PROTOCOL;
-		goto out;
-	}
-	printf("%s\n", text);
-out:
 	free(stdin_text);
-	json_decref(args);
 	json_decref(result);
 	return r;
 }
 
-/* cancel: stop a post's (or one delivery's) pending deliveries. */
-int ctl_cmd_cancel(struct ctl *c, const struct ctl_command *cmd, int argc,
-                   char **argv)
-{
-	json_t *result = NULL, *cancelled, *v;
-	const char *id;
-	int json = 0, r;
-	size_t i;
+const struct ctl_cmd cmd_add_entry = {
+        .name = "add",
+        .help = "queue a post on one or more channels; prints its id",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"channel", 'c', CTL_CHANNEL, CTL_REPEAT | CTL_REQUIRED,
+                         "channels", "CHANNEL",
+                         "publish on CHANNEL (repeat for more)"},
+                        {"at", 0, CTL_TIME, 0, "at", "TIME",
+                         "when to publish (default: now)"},
+                        {"link", 0, CTL_STR, 0, "link", "URL",
+                         "link sent with the post"},
+                        {"campaign", 0, CTL_STR, 0, "campaign", "NAME",
+                         "campaign the post belongs to"},
+                        {"id", 0, CTL_POSTID, 0, "id", "ID",
+                         "the post id (default: a generated, sortable one)"},
+                        {"media", 0, CTL_STR, CTL_REPEAT, "media", "URL",
+                         "attach a media URL (repeat for more)"},
+                        {"TEXT", 0, CTL_ARG, 0, NULL, NULL,
+                         "the text; \"-\" reads it from standard input"},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 1,
+        .run = cmd_add_run,
+};
 
-	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 0, &json, &id)) != 0)
-		return r == -1 ? 0 : r;
-	r = ctl_request_id(c, "cancel", id, &result);
-	if (r != 0)
+/* Set args "id" to the positional ID and send the request. */
+static int cmd_post_request_id(struct ctl *c, struct ctl_args *a,
+                               json_t **result)
+{
+	int r;
+
+	if ((r = ctl_args_set(a, "id", a->argv[0], "ID")) != 0)
 		return r;
-	cancelled = json_object_get(result, "cancelled");
-	json_array_foreach(cancelled, i, v)
+	return ctl_args_request(c, a, NULL, result);
+}
+
+/* cancel: stop a post's (or one delivery's) pending deliveries. */
+static int cmd_cancel_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL, *v;
+	size_t i;
+	int r;
+
+	if ((r = cmd_post_request_id(c, a, &result)) != 0)
+		return r;
+	json_array_foreach(json_object_get(result, "cancelled"), i, v)
 	{
 		if (json_is_string(v))
 			printf("cancelled %s\n", json_string_value(v));
@@ -163,88 +99,97 @@ int ctl_cmd_cancel(struct ctl *c, const struct ctl_command *cmd, int argc,
 	return 0;
 }
 
+const struct ctl_cmd cmd_cancel_entry = {
+        .name = "cancel",
+        .help = "cancel the pending deliveries of a post (or one delivery)",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ID", 0, CTL_ARG, 0, NULL, NULL,
+                         "a post id, or a delivery id POST/CHANNEL; only\n"
+                         "scheduled and retry_wait deliveries can be "
+                         "cancelled"},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 1,
+        .run = cmd_cancel_run,
+};
+
 /* retry: send an unknown or failed delivery again, now. */
-int ctl_cmd_retry(struct ctl *c, const struct ctl_command *cmd, int argc,
-                  char **argv)
+static int cmd_retry_run(struct ctl *c, struct ctl_args *a)
 {
 	json_t *result = NULL;
 	const char *id;
-	int json = 0, r;
+	int r;
 
-	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 0, &json, &id)) != 0)
-		return r == -1 ? 0 : r;
-	r = ctl_request_id(c, "retry", id, &result);
-	if (r != 0)
+	if ((r = cmd_post_request_id(c, a, &result)) != 0)
 		return r;
-	printf("retrying %s\n",
-	       ctl_str(result, "id") ? ctl_str(result, "id") : id);
+	id = ctl_str(result, "id");
+	printf("retrying %s\n", id ? id : a->argv[0]);
 	json_decref(result);
 	return 0;
 }
+
+const struct ctl_cmd cmd_retry_entry = {
+        .name = "retry",
+        .help = "send an unknown or failed delivery again, now",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ID", 0, CTL_ARG, 0, NULL, NULL,
+                         "a delivery id POST/CHANNEL (or a post id with a "
+                         "single delivery)"},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 1,
+        .run = cmd_retry_run,
+};
 
 /* resolve: record by hand what happened to an unknown or failed delivery. */
-int ctl_cmd_resolve(struct ctl *c, const struct ctl_command *cmd, int argc,
-                    char **argv)
+static int cmd_resolve_run(struct ctl *c, struct ctl_args *a)
 {
-	enum { OPT_PUBLISHED = 256, OPT_FAILED, OPT_URL };
-	static const struct option longopts[] = {
-	        {"published", no_argument, NULL, OPT_PUBLISHED},
-	        {"failed", no_argument, NULL, OPT_FAILED},
-	        {"url", required_argument, NULL, OPT_URL},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	const char *outcome = NULL, *url = NULL;
-	json_t *args, *result = NULL;
-	int ch, r;
+	int published = ctl_args_count(a, "published"),
+	    failed = ctl_args_count(a, "failed");
+	const char *outcome = published ? "published" : "failed", *id;
+	json_t *result = NULL;
+	int r;
 
-	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_PUBLISHED:
-		case OPT_FAILED:
-			if (outcome) {
-				ctl_warnx("resolve: give --published or "
-				          "--failed, once");
-				return EX_USAGE;
-			}
-			outcome = ch == OPT_PUBLISHED ? "published" : "failed";
-			break;
-		case OPT_URL:
-			url = optarg;
-			break;
-		case 's':
-			c->socket_path = optarg;
-			break;
-		case 'h':
-			ctl_command_help(cmd);
-			return 0;
-		default:
-			return ctl_bad_option(cmd, ch, optopt, argv);
-		}
-	}
-	if (outcome == NULL || argc - optind != 1 ||
-	    (url && strcmp(outcome, "published") != 0)) {
-		ctl_warnx("resolve: usage: smmctl resolve ID --published "
-		          "[--url URL] | --failed");
+	if (published + failed > 1) {
+		ctl_warnx("resolve: give --published or --failed, once");
 		return EX_USAGE;
 	}
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
+	if (published + failed == 0 ||
+	    (ctl_args_get(a, "url") != NULL && !published)) {
+		ctl_warnx("resolve: usage: smmctl resolve %s", a->cmd->usage);
+		return EX_USAGE;
 	}
-	if ((r = ctl_set_string(args, "id", argv[optind], "ID")) == 0 &&
-	    (r = ctl_set_string(args, "outcome", outcome, "outcome")) == 0 &&
-	    (url == NULL ||
-	     (r = ctl_set_string(args, "url", url, "--url")) == 0))
-		r = ctl_request(c, "resolve", args, &result);
-	json_decref(args);
-	if (r != 0)
+	if ((r = ctl_args_set(a, "outcome", outcome, "outcome")) != 0 ||
+	    (r = cmd_post_request_id(c, a, &result)) != 0)
 		return r;
-	printf("%s %s\n",
-	       ctl_str(result, "id") ? ctl_str(result, "id") : argv[optind],
-	       outcome);
+	id = ctl_str(result, "id");
+	printf("%s %s\n", id ? id : a->argv[0], outcome);
 	json_decref(result);
 	return 0;
 }
+
+const struct ctl_cmd cmd_resolve_entry = {
+        .name = "resolve",
+        /* Either outcome, and --url only with --published. */
+        .usage = "ID --published [--url URL] | --failed",
+        .help = "record by hand what became of an unknown or failed delivery",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ID", 0, CTL_ARG, 0, NULL, NULL,
+                         "a delivery id POST/CHANNEL (or a post id with a "
+                         "single delivery)"},
+                        {"published", 0, CTL_FLAG, 0, NULL, NULL,
+                         "it did go out (--url: where it is)"},
+                        {"failed", 0, CTL_FLAG, 0, NULL, NULL,
+                         "it did not go out and must not be retried"},
+                        {"url", 0, CTL_STR, 0, "url", "URL", NULL},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 1,
+        .run = cmd_resolve_run,
+};

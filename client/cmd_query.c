@@ -1,6 +1,5 @@
 /* cmd_query: the commands that look: list show status. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "timeparse.h"
 
 /* The aligned table of "list": one delivery a line, for 80 columns. */
-static void ctl_print_list(const json_t *deliveries)
+static void cmd_query_print_list(const json_t *deliveries)
 {
 	size_t i, idw = strlen("DELIVERY"), w;
 	int textw, cols = ctl_columns();
@@ -25,7 +24,7 @@ static void ctl_print_list(const json_t *deliveries)
 	json_array_foreach(deliveries, i, d)
 	{
 		id = ctl_str(d, "id");
-		if (id != NULL && (w = ctl_width(id)) > idw)
+		if (id != NULL && (w = ctl_cols(id)) > idw)
 			idw = w;
 	}
 	/* DUE(19) STATE(10) ATTEMPTS(8) DELIVERY TEXT, two spaces apart. */
@@ -39,102 +38,18 @@ static void ctl_print_list(const json_t *deliveries)
 		id = ctl_str(d, "id");
 		state = ctl_str(d, "state");
 		text = ctl_str(d, "text");
-		if (id == NULL)
-			id = "?";
-		printf("%-19s  %-10s  %8lld  %s%*s  ",
+		printf("%-19s  %-10s  %8lld  ",
 		       ctl_local_time(ctl_str(d, "due"), due),
-		       state ? state : "?",
-		       (long long)json_integer_value(
-		               json_object_get(d, "attempts")),
-		       id, (int)(idw - ctl_width(id)), "");
-		if (text == NULL)
-			text = "";
-		if (ctl_width(text) > (size_t)textw) {
-			ctl_put_textn(stdout, text,
-			              ctl_prefix_bytes(text, (size_t)textw - 3),
-			              1, 0);
-			fputs("...", stdout);
-		} else {
-			ctl_put_text(stdout, text, 1, 0);
-		}
+		       state ? state : "?", ctl_int(d, "attempts"));
+		ctl_put_cell(id ? id : "?", idw, 1);
+		fputs("  ", stdout);
+		ctl_put_cell(text ? text : "", (size_t)textw, 0);
 		fputc('\n', stdout);
 	}
 }
 
-/* list: deliveries ordered by due time. */
-int ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, int argc,
-                 char **argv)
-{
-	enum { OPT_STATUS = 256, OPT_JSON };
-	static const struct option longopts[] = {
-	        {"status", required_argument, NULL, OPT_STATUS},
-	        {"json", no_argument, NULL, OPT_JSON},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	const char *status = NULL;
-	json_t *args = NULL, *result = NULL, *deliveries;
-	int ch, json = 0, r;
-
-	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_STATUS:
-			status = optarg;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case 's':
-			c->socket_path = optarg;
-			break;
-		case 'h':
-			return ctl_command_help(cmd);
-		default:
-			return ctl_bad_option(cmd, ch, optopt, argv);
-		}
-	}
-	if (optind != argc) {
-		ctl_warnx("list: unexpected argument '%s' (try 'smmctl help "
-		          "list')",
-		          argv[optind]);
-		return EX_USAGE;
-	}
-	if (status != NULL && state_parse(status) < 0) {
-		ctl_warnx("list: unknown status '%s' (one of %s)", status,
-		          state_list());
-		return EX_USAGE;
-	}
-	args = status ? json_pack("{s:s}", "status", status) : json_object();
-	if (args == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	r = ctl_request(c, "list", args, &result);
-	json_decref(args);
-	if (r != 0)
-		return r;
-	deliveries = json_object_get(result, "deliveries");
-	if (json) {
-		r = ctl_print_json(result);
-	} else if (!json_is_array(deliveries)) {
-		ctl_warnx("protocol error: list reply without deliveries");
-		r = EX_PROTOCOL;
-	} else if (json_array_size(deliveries) == 0) {
-		if (status != NULL)
-			printf("no deliveries in state %s\n", status);
-		else
-			printf("no deliveries\n");
-	} else {
-		ctl_print_list(deliveries);
-	}
-	json_decref(result);
-	return r;
-}
-
 /* The attempts of one delivery as a small table. */
-static void ctl_print_attempts(const json_t *attempts)
+static void cmd_query_print_attempts(const json_t *attempts)
 {
 	const json_t *a, *status;
 	char started[32], lat[32], http[16];
@@ -168,7 +83,7 @@ static void ctl_print_attempts(const json_t *attempts)
 }
 
 /* The human form of "show": the post, then each delivery and its attempts. */
-static void ctl_print_show(const json_t *result)
+static void cmd_query_print_show(const json_t *result)
 {
 	const json_t *post = json_object_get(result, "post"), *media, *m, *d;
 	const json_t *deliveries = json_object_get(result, "deliveries");
@@ -200,36 +115,15 @@ static void ctl_print_show(const json_t *result)
 		ctl_field(2, "network id", ctl_str(d, "remote_id"));
 		ctl_field(2, "network url", ctl_str(d, "remote_url"));
 		ctl_field(2, "last error", ctl_str(d, "last_error"));
-		ctl_print_attempts(json_object_get(d, "attempts"));
+		cmd_query_print_attempts(json_object_get(d, "attempts"));
 	}
-}
-
-/* show: one post (or one delivery) with its attempts. */
-int ctl_cmd_show(struct ctl *c, const struct ctl_command *cmd, int argc,
-                 char **argv)
-{
-	json_t *result = NULL;
-	const char *id;
-	int json = 0, r;
-
-	if ((r = ctl_parse_id_args(c, cmd, argc, argv, 1, &json, &id)) != 0)
-		return r == -1 ? 0 : r;
-	r = ctl_request_id(c, "show", id, &result);
-	if (r != 0)
-		return r;
-	if (json)
-		r = ctl_print_json(result);
-	else
-		ctl_print_show(result);
-	json_decref(result);
-	return r;
 }
 
 /*
  * As many channel names as fit an 80-column line, then how many more:
  * a calendar may name a thousand, and --json lists them all.
  */
-static void ctl_print_channels(const json_t *channels)
+static void cmd_query_print_channels(const json_t *channels)
 {
 	size_t i, n = json_array_size(channels), col = 14;
 
@@ -237,7 +131,7 @@ static void ctl_print_channels(const json_t *channels)
 	for (i = 0; i < n; i++) {
 		const char *name =
 		        json_string_value(json_array_get(channels, i));
-		size_t w = strlen(name ? name : "") + (i ? 2 : 0);
+		size_t w = ctl_cols(name ? name : "") + (i ? 2 : 0);
 		int last = i + 1 == n;
 
 		/* Room for this name, and for " and N more" if not last. */
@@ -253,7 +147,7 @@ static void ctl_print_channels(const json_t *channels)
 }
 
 /* The human form of "status". */
-static void ctl_print_status(const json_t *r)
+static void cmd_query_print_status(const json_t *r)
 {
 	const json_t *counts = json_object_get(r, "counts");
 	const char *version = ctl_str(r, "version"),
@@ -282,70 +176,100 @@ static void ctl_print_status(const json_t *r)
 		       ctl_relative(next_ms, ctl_now_ms(), rel, sizeof(rel)));
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
-	ctl_print_channels(json_object_get(r, "channels"));
+	cmd_query_print_channels(json_object_get(r, "channels"));
 }
 
-/*
- * Parse "[--json]" and no other argument (status, reload). Returns 0, -1
- * when --help was printed, or an exit code.
- */
-int ctl_parse_flags(struct ctl *c, const struct ctl_command *cmd, int argc,
-                    char **argv, int *json)
+/* list: deliveries ordered by due time. */
+static int cmd_list_run(struct ctl *c, struct ctl_args *a)
 {
-	enum { OPT_JSON = 256 };
-	static const struct option longopts[] = {
-	        {"json", no_argument, NULL, OPT_JSON},
-	        {"socket", required_argument, NULL, 's'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	int ch;
+	const char *status = ctl_args_get(a, "status");
+	json_t *result = NULL, *deliveries;
+	int r;
 
-	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_JSON:
-			*json = 1;
-			break;
-		case 's':
-			c->socket_path = optarg;
-			break;
-		case 'h':
-			ctl_command_help(cmd);
-			return -1;
-		default:
-			return ctl_bad_option(cmd, ch, optopt, argv);
-		}
-	}
-	if (optind != argc) {
-		ctl_warnx("%s: unexpected argument '%s'", cmd->name,
-		          argv[optind]);
-		return EX_USAGE;
-	}
-	return 0;
-}
-
-/* status: the daemon's health in a few lines. */
-int ctl_cmd_status(struct ctl *c, const struct ctl_command *cmd, int argc,
-                   char **argv)
-{
-	json_t *args, *result = NULL;
-	int json = 0, r;
-
-	if ((r = ctl_parse_flags(c, cmd, argc, argv, &json)) != 0)
-		return r == -1 ? 0 : r;
-	if ((args = json_object()) == NULL) {
-		ctl_warnx("out of memory");
-		return EX_OSERR;
-	}
-	r = ctl_request(c, "status", args, &result);
-	json_decref(args);
-	if (r != 0)
+	if ((r = ctl_args_request(c, a, NULL, &result)) != 0)
 		return r;
-	if (json)
+	deliveries = json_object_get(result, "deliveries");
+	if (a->json) {
 		r = ctl_print_json(result);
-	else
-		ctl_print_status(result);
+	} else if (!json_is_array(deliveries)) {
+		ctl_warnx("protocol error: list reply without deliveries");
+		r = EX_PROTOCOL;
+	} else if (json_array_size(deliveries) == 0) {
+		if (status != NULL)
+			printf("no deliveries in state %s\n", status);
+		else
+			printf("no deliveries\n");
+	} else {
+		cmd_query_print_list(deliveries);
+	}
 	json_decref(result);
 	return r;
 }
+
+const struct ctl_cmd cmd_list_entry = {
+        .name = "list",
+        .help = "list deliveries, ordered by due time",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"status", 0, CTL_STATE, 0, "status", "STATE",
+                         "only deliveries in STATE:"},
+                        {NULL},
+                },
+        .flags = CTL_CMD_JSON,
+        .run = cmd_list_run,
+};
+
+/* show: one post (or one delivery) with its attempts. */
+static int cmd_show_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL;
+	int r;
+
+	if ((r = ctl_args_set(a, "id", a->argv[0], "ID")) != 0 ||
+	    (r = ctl_args_request(c, a, NULL, &result)) != 0)
+		return r;
+	if (a->json)
+		r = ctl_print_json(result);
+	else
+		cmd_query_print_show(result);
+	json_decref(result);
+	return r;
+}
+
+const struct ctl_cmd cmd_show_entry = {
+        .name = "show",
+        .help = "show a post (or one delivery) with every attempt",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ID", 0, CTL_ARG, 0, NULL, NULL,
+                         "a post id, or a delivery id POST/CHANNEL"},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 1,
+        .flags = CTL_CMD_JSON,
+        .run = cmd_show_run,
+};
+
+/* status: the daemon's health in a few lines. */
+static int cmd_status_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL;
+	int r;
+
+	if ((r = ctl_args_request(c, a, NULL, &result)) != 0)
+		return r;
+	if (a->json)
+		r = ctl_print_json(result);
+	else
+		cmd_query_print_status(result);
+	json_decref(result);
+	return r;
+}
+
+const struct ctl_cmd cmd_status_entry = {
+        .name = "status",
+        .help = "show smmd's version, uptime, counts per state and channels",
+        .flags = CTL_CMD_JSON,
+        .run = cmd_status_run,
+};

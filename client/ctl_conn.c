@@ -1,7 +1,6 @@
 /* ctl_conn: the connection to smmd: connect, hello, one request and its reply.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,7 @@
  * Map a daemon error code to an exit status (sysexits.h), so scripts can
  * tell "you asked for something wrong" from "smmd is unwell".
  */
-int ctl_exit_for_code(const char *code)
+static int ctl_exit_for_code(const char *code)
 {
 	static const struct {
 		const char *code;
@@ -48,7 +47,7 @@ int ctl_exit_for_code(const char *code)
 }
 
 /* Connect to the control socket; returns 0 or an exit status. */
-int ctl_connect(struct ctl *c)
+static int ctl_connect(struct ctl *c)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = {.tv_sec = CTL_IO_TIMEOUT_S};
@@ -68,8 +67,13 @@ int ctl_connect(struct ctl *c)
 		ctl_warnx("socket: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	/* A wedged daemon must not hang a script forever. */
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/*
+	 * A wedged daemon must not hang a script forever; a stream (a
+	 * follower) waits for events as long as they take.
+	 */
+	if (!c->streaming)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+		                 sizeof(tv));
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
 	while (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -108,7 +112,7 @@ void ctl_close(struct ctl *c)
  * Send all of buf; returns 0, an exit status, or -1 (nothing printed) when
  * smmd has hung up, which it does after refusing a client.
  */
-int ctl_send(struct ctl *c, const char *buf, size_t len)
+static int ctl_send(struct ctl *c, const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -142,7 +146,8 @@ int ctl_send(struct ctl *c, const char *buf, size_t len)
  * the next call), NUL-terminated without its '\n', and *linelen is its
  * length. Returns 0 or an exit status.
  */
-int ctl_recv_line(struct ctl *c, char **line, size_t *linelen, size_t *consumed)
+static int ctl_recv_line(struct ctl *c, char **line, size_t *linelen,
+                         size_t *consumed)
 {
 	char *nl, *nbuf;
 	size_t ncap, scanned = 0;
@@ -199,28 +204,27 @@ int ctl_recv_line(struct ctl *c, char **line, size_t *linelen, size_t *consumed)
 }
 
 /* Drop a consumed line from the front of the receive buffer. */
-void ctl_consume(struct ctl *c, size_t n)
+static void ctl_consume(struct ctl *c, size_t n)
 {
 	memmove(c->buf, c->buf + n, c->len - n);
 	c->len -= n;
 }
 
 /*
- * One request/reply round trip. On success *result is the reply's result
- * (owned by the caller). An error reply is printed as the daemon worded it
- * and mapped to an exit status; when code_out is not NULL (64 bytes) it
- * also receives the error code, and msg_out (4096 bytes) the message, and
- * nothing is printed. Returns 0 or an exit status. args is borrowed.
+ * Encode and send one request; its id goes to *idp (when not NULL).
+ * Returns 0 or an exit status; a hang-up is left to the reply's reader,
+ * since smmd's last words are still readable.
  */
-int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
-             json_t **result, char *code_out, char *msg_out)
+static int ctl_send_request(struct ctl *c, const char *cmd, const json_t *args,
+                            json_int_t *idp)
 {
-	char code[64] = "", msg[4096] = "", *req, *line;
-	json_int_t id = c->next_id++, rid;
-	size_t len, linelen, consumed;
-	int ok, r;
+	json_int_t id = c->next_id++;
+	size_t len;
+	char *req;
+	int r;
 
-	*result = NULL;
+	if (idp != NULL)
+		*idp = id;
 	if ((req = proto_request_encode(id, cmd, args, &len)) == NULL) {
 		ctl_warnx("cannot encode the request (out of memory)");
 		return EX_OSERR;
@@ -235,14 +239,27 @@ int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
 	}
 	r = ctl_send(c, req, len);
 	free(req);
-	if (r > 0)
-		return r;
-	/* Even after a hang-up, smmd's last words are still readable. */
-	if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
-		return r;
+	return r > 0 ? r : 0;
+}
+
+/*
+ * Check the reply line to request id. On success *result is the reply's result
+ * (owned by the caller). An error reply is printed as the daemon worded it
+ * and mapped to an exit status; when code_out is not NULL (64 bytes) it
+ * also receives the error code, and msg_out (4096 bytes) the message, and
+ * nothing is printed. Returns 0 or an exit status.
+ */
+static int ctl_check_reply(const char *cmd, json_int_t id, const char *line,
+                           size_t linelen, json_t **result, char *code_out,
+                           char *msg_out)
+{
+	char code[64] = "", msg[4096] = "";
+	json_int_t rid;
+	int ok, r;
+
+	*result = NULL;
 	r = proto_parse_reply(line, linelen, &rid, &ok, result, code,
 	                      sizeof(code), msg, sizeof(msg));
-	ctl_consume(c, consumed);
 	if (r != 0) {
 		ctl_warnx("protocol error: smmd sent a malformed reply to %s",
 		          cmd);
@@ -276,8 +293,27 @@ int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
 	return 0;
 }
 
+/* One request/reply round trip: send, read a line, check it. */
+static int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
+                    json_t **result, char *code_out, char *msg_out)
+{
+	size_t linelen, consumed;
+	json_int_t id;
+	char *line;
+	int r;
+
+	*result = NULL;
+	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
+		return r;
+	if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
+		return r;
+	r = ctl_check_reply(cmd, id, line, linelen, result, code_out, msg_out);
+	ctl_consume(c, consumed);
+	return r;
+}
+
 /* Print the refusal that an old client or an old daemon must produce. */
-int ctl_incompatible(const char *daemon_protocol)
+static int ctl_incompatible(const char *daemon_protocol)
 {
 	ctl_warnx("incompatible smmctl and smmd (client %d, daemon %s)",
 	          SMM_PROTOCOL_VERSION, daemon_protocol);
@@ -285,7 +321,7 @@ int ctl_incompatible(const char *daemon_protocol)
 }
 
 /* Agree on the protocol before anything else is said. */
-int ctl_hello(struct ctl *c)
+static int ctl_hello(struct ctl *c)
 {
 	char code[64] = "", msg[4096] = "", proto[32];
 	json_t *args, *result = NULL, *p;
@@ -342,4 +378,53 @@ int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
 	if ((r = ctl_hello(c)) != 0)
 		return r;
 	return ctl_call(c, cmd, args, result, NULL, NULL);
+}
+
+/*
+ * A streamed command: connect, hello, send the request, then hand each
+ * line smmd sends to each() until a line with "ok" (the reply that ends
+ * the stream) arrives. An error reply is printed as the daemon worded it.
+ * each() returns 0 to go on, or an exit status to stop. Returns 0 or an
+ * exit status. args is borrowed.
+ */
+int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
+               int (*each)(void *arg, const json_t *msg), void *arg)
+{
+	json_t *msg, *result = NULL;
+	size_t linelen, consumed;
+	json_error_t jerr;
+	json_int_t id;
+	char *line;
+	int r;
+
+	c->streaming = 1;
+	if ((r = ctl_connect(c)) != 0 || (r = ctl_hello(c)) != 0)
+		return r;
+	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
+		return r;
+	for (;;) {
+		if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
+			return r;
+		msg = json_loadb(line, linelen, 0, &jerr);
+		if (json_object_get(msg, "ok") != NULL) {
+			/* The final reply: checked like any other. */
+			json_decref(msg);
+			r = ctl_check_reply(cmd, id, line, linelen, &result,
+			                    NULL, NULL);
+			ctl_consume(c, consumed);
+			json_decref(result);
+			return r;
+		}
+		ctl_consume(c, consumed);
+		if (msg == NULL) {
+			ctl_warnx("protocol error: smmd sent a malformed line "
+			          "in the %s stream",
+			          cmd);
+			return EX_PROTOCOL;
+		}
+		r = each(arg, msg);
+		json_decref(msg);
+		if (r != 0)
+			return r;
+	}
 }

@@ -2,14 +2,14 @@
  * smmctl: the command-line client of smmd. Small and synchronous on
  * purpose: one blocking connection to the control socket, a hello to agree
  * on the protocol, one request, one reply, printed for a person (or as JSON
- * for a script). The command table (cmd_table.c) also generates the help
- * text, so the two cannot drift apart.
+ * for a script). This file reads the global options, finds the command in
+ * the table (cmd_table.c) and runs it; the same table makes the help and
+ * the completion lists, so they cannot drift apart.
  */
 #include <errno.h>
-#include <limits.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,7 @@ void __attribute__((format(printf, 1, 2))) ctl_warnx(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The wall clock in ms: TIME and DATE values count from it. */
 int64_t ctl_now_ms(void)
 {
 	struct timespec ts;
@@ -42,13 +43,14 @@ int64_t ctl_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const struct ctl_command *ctl_command_lookup(const char *name)
+/* The command named name, or NULL. */
+const struct ctl_cmd *ctl_cmd_lookup(const char *name)
 {
 	size_t i;
 
-	for (i = 0; ctl_commands[i].name != NULL; i++)
-		if (strcmp(name, ctl_commands[i].name) == 0)
-			return &ctl_commands[i];
+	for (i = 0; ctl_cmds[i] != NULL; i++)
+		if (strcmp(name, ctl_cmds[i]->name) == 0)
+			return ctl_cmds[i];
 	return NULL;
 }
 
@@ -61,7 +63,8 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct ctl c = {.fd = -1, .next_id = 1};
-	const struct ctl_command *cmd;
+	const struct ctl_cmd *cmd;
+	struct ctl_args a;
 	int ch, r;
 
 	tzset();
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
 			printf("smmctl %s\n", PACKAGE_VERSION);
 			return 0;
 		case 'h':
-			ctl_print_help(stdout);
+			ctl_help_all(stdout);
 			return 0;
 		case ':':
 			ctl_warnx("option '%s' needs an argument (try 'smmctl "
@@ -103,12 +106,18 @@ int main(int argc, char **argv)
 		ctl_warnx("missing COMMAND (try 'smmctl --help')");
 		return EX_USAGE;
 	}
-	if ((cmd = ctl_command_lookup(argv[optind])) == NULL) {
+	if ((cmd = ctl_cmd_lookup(argv[optind])) == NULL) {
 		ctl_warnx("unknown command '%s' (try 'smmctl --help')",
 		          argv[optind]);
 		return EX_USAGE;
 	}
-	r = cmd->run(&c, cmd, argc - optind, argv + optind);
+	c.streaming = (cmd->flags & CTL_CMD_STREAM) != 0;
+	r = ctl_args_parse(&c, cmd, argc - optind, argv + optind, &a);
+	if (r == 0)
+		r = cmd->run(&c, &a);
+	else if (r == CTL_ARGS_HELP)
+		r = 0;
+	ctl_args_free(&a);
 	ctl_close(&c);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		ctl_warnx("cannot write to standard output: %s",

@@ -1,6 +1,8 @@
 /*
- * smmctl: what the client's files share: the connection, the command
- * table's entry, and the helpers each command calls.
+ * smmctl: what the client's files share. A command is one entry of the
+ * table in cmd_table.c (tmux's cmd-*.c entries): its options are typed,
+ * and one parser (ctl_args.c) reads them into the request, so the same
+ * entry drives parsing, usage, help, bash completion and the man check.
  */
 #ifndef SMM_SMMCTL_H
 #define SMM_SMMCTL_H
@@ -27,92 +29,129 @@
 struct ctl {
 	const char *socket_path;
 	int fd;
+	int streaming; /* the reply is a stream: no receive timeout */
 	json_int_t next_id;
 	char *buf;  /* received bytes not yet consumed */
 	size_t len; /* bytes used in buf */
 	size_t cap; /* bytes allocated for buf */
 };
 
-struct ctl_command {
+/* What an option's value is; the parser checks and converts it. */
+enum ctl_type {
+	CTL_FLAG,    /* no value; with a key, sends true */
+	CTL_STR,     /* a string (valid UTF-8) */
+	CTL_TIME,    /* a TIME, sent as UTC RFC 3339 */
+	CTL_DATE,    /* a TIME or YYYY-MM-DD (local midnight), sent as UTC */
+	CTL_STATE,   /* a delivery state name (lib/states) */
+	CTL_CHANNEL, /* a channel name: completed from smmd's channels */
+	CTL_INT,     /* a decimal integer */
+	CTL_POSTID,  /* a post id (lib/postid's rule) */
+	CTL_ARG,     /* no option: the help row of a positional argument */
+};
+
+#define CTL_REPEAT   0x1 /* may be given again: fills an array */
+#define CTL_REQUIRED 0x2 /* must be given */
+#define CTL_HIDDEN   0x4 /* for programs: not in usage, help or completion */
+
+/* One option of a command, spelled once. */
+struct ctl_opt {
+	const char *name; /* long name without "--"; a CTL_ARG's name */
+	char letter;      /* short option, or 0 */
+	enum ctl_type type;
+	unsigned flags;   /* CTL_REPEAT, CTL_REQUIRED, CTL_HIDDEN */
+	const char *key;  /* the request's "args" member; NULL: client only */
+	const char *meta; /* the value's name in usage and help: "CHANNEL" */
+	const char *help; /* its help row ('\n' continues it); NULL: none */
+};
+
+#define CTL_CMD_JSON   0x1 /* takes --json: print smmd's reply as JSON */
+#define CTL_CMD_STREAM 0x2 /* smmd streams lines until it ends the reply */
+
+struct ctl_args;
+
+/* One command: a table entry plus its run function. */
+struct ctl_cmd {
 	const char *name;
-	const char *usage;   /* arguments; '\n' continues on an indented line */
-	const char *help;    /* one line */
-	const char *options; /* option descriptions for "smmctl help CMD" */
-	int (*run)(struct ctl *, const struct ctl_command *, int, char **);
+	const char *usage; /* NULL: made from opts; else the whole synopsis */
+	const char *help;  /* one line */
+	const struct ctl_opt *opts; /* ends with an entry whose name is NULL */
+	const char *notes; /* lines printed under the option rows, or NULL */
+	int min_args;      /* positional arguments */
+	int max_args;
+	unsigned flags; /* CTL_CMD_* */
+	int (*run)(struct ctl *, struct ctl_args *);
+};
+
+/* At most this many options per command (a table limit, not input's). */
+#define CTL_MAX_OPTS 16
+
+/* A command's arguments once parsed; ctl_args_free releases them. */
+struct ctl_args {
+	const struct ctl_cmd *cmd;
+	json_t *req; /* the request's args, filled from the options */
+	int argc;    /* the positional arguments */
+	char **argv;
+	int json;                /* --json */
+	int64_t now;             /* when TIME and DATE values were read */
+	int count[CTL_MAX_OPTS]; /* times each option was given */
+	const char *value[CTL_MAX_OPTS]; /* the last value of each */
 };
 
 /* smmctl.c */
 void __attribute__((format(printf, 1, 2))) ctl_warnx(const char *fmt, ...);
 int64_t ctl_now_ms(void);
-const struct ctl_command *ctl_command_lookup(const char *name);
+const struct ctl_cmd *ctl_cmd_lookup(const char *name);
 
-/* cmd_table.c: ends with an entry whose name is NULL. */
-extern const struct ctl_command ctl_commands[];
+/* cmd_table.c: every command, NULL-terminated. */
+extern const struct ctl_cmd *const ctl_cmds[];
 
 /* ctl_conn.c */
-int ctl_exit_for_code(const char *code);
-int ctl_connect(struct ctl *c);
 void ctl_close(struct ctl *c);
-int ctl_send(struct ctl *c, const char *buf, size_t len);
-int ctl_recv_line(struct ctl *c, char **line, size_t *linelen,
-                  size_t *consumed);
-void ctl_consume(struct ctl *c, size_t n);
-int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
-             json_t **result, char *code_out, char *msg_out);
-int ctl_incompatible(const char *daemon_protocol);
-int ctl_hello(struct ctl *c);
 int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
                 json_t **result);
+int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
+               int (*each)(void *arg, const json_t *msg), void *arg);
+
+/* ctl_args.c */
+#define CTL_ARGS_HELP (-1) /* ctl_args_parse printed the help */
+int ctl_args_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc,
+                   char **argv, struct ctl_args *a);
+void ctl_args_free(struct ctl_args *a);
+int ctl_args_count(const struct ctl_args *a, const char *name);
+const char *ctl_args_get(const struct ctl_args *a, const char *name);
+int ctl_args_set(struct ctl_args *a, const char *key, const char *s,
+                 const char *what);
+int ctl_args_set_json(struct ctl_args *a, const char *key, json_t *v);
+int ctl_args_request(struct ctl *c, struct ctl_args *a, const char *wire,
+                     json_t **result);
+int ctl_read_stdin(char **out);
 
 /* ctl_out.c */
 int ctl_print_json(const json_t *v);
 const char *ctl_str(const json_t *obj, const char *key);
+long long ctl_int(const json_t *obj, const char *key);
 const char *ctl_local_time(const char *rfc3339, char *buf);
-void ctl_put_textn(FILE *out, const char *s, size_t n, int oneline, int indent);
 void ctl_put_text(FILE *out, const char *s, int oneline, int indent);
-size_t ctl_width(const char *s);
-size_t ctl_prefix_bytes(const char *s, size_t cols);
+size_t ctl_cols(const char *s);
 int ctl_columns(void);
-uint32_t ctl_utf8_next(const unsigned char *s, size_t n, size_t *len);
-int ctl_cp_width(uint32_t cp);
-size_t ctl_fit(const char *s, size_t cols, size_t *width);
 void ctl_put_cell(const char *s, size_t cols, int pad);
 void ctl_field(int indent, const char *label, const char *value);
 const char *ctl_latency(const json_t *v, char *buf, size_t len);
 const char *ctl_relative(int64_t ms, int64_t now, char *buf, size_t len);
 
-/* ctl_args.c */
-int ctl_bad_option(const struct ctl_command *cmd, int ch, int opt, char **argv);
-int ctl_command_help(const struct ctl_command *cmd);
-void ctl_getopt_reset(void);
-int ctl_read_stdin(char **out);
-int ctl_set_string(json_t *args, const char *key, const char *s,
-                   const char *what);
-int ctl_append_string(json_t *args, const char *key, const char *s,
-                      const char *what);
-int ctl_parse_id_args(struct ctl *c, const struct ctl_command *cmd, int argc,
-                      char **argv, int allow_json, int *json, const char **id);
-int ctl_request_id(struct ctl *c, const char *cmd, const char *id,
-                   json_t **result);
-
 /* ctl_help.c */
-void ctl_print_usage(FILE *out, const struct ctl_command *cmd,
-                     int with_options);
-void ctl_print_help(FILE *out);
+void ctl_help_usage(FILE *out, const struct ctl_cmd *cmd, int with_options);
+void ctl_help_all(FILE *out);
+void ctl_help_commands(FILE *out);
+void ctl_help_options(FILE *out, const struct ctl_cmd *cmd);
+void ctl_help_states(FILE *out);
 
-/* The commands. */
-int ctl_cmd_add(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_cancel(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_retry(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_resolve(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_list(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_show(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_status(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_parse_flags(struct ctl *c, const struct ctl_command *cmd, int argc,
-                    char **argv, int *json);
-int ctl_cmd_calendar(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_export(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_reload(struct ctl *, const struct ctl_command *, int, char **);
-int ctl_cmd_help(struct ctl *, const struct ctl_command *, int, char **);
+/* The command entries, one per command, in the command-group files. */
+extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
+        cmd_resolve_entry; /* cmd_post.c */
+extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
+        cmd_status_entry; /* cmd_query.c */
+extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
+extern const struct ctl_cmd cmd_reload_entry, cmd_help_entry; /* cmd_admin */
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The man pages are lint-clean (mandoc -T lint, warnings and worse) and
-# complete: every option smmd and smmctl accept (their getopt tables) is in
+# complete: every option smmd accepts (its getopt table) and every option
+# of smmctl's command table (as "smmctl help --options" lists them) is in
 # their --help and in their man page, every smmctl command and delivery
 # state is documented, and every configuration key config.c knows (as its
 # "unknown key" messages list them) and every publisher with its keys is in
@@ -57,25 +58,37 @@ for opt in $(long_options "$S/daemon/main.c"); do
 	has_option "$SMMD_8" "$opt" || bad "smmd.8 does not document --$opt"
 done
 
-# smmctl: every option of every command table, in the help of the
-# program or of some command, and in smmctl(1).
-"$B/client/smmctl" --help >"$tmp/smmctl.help"
-commands=$(sed -n 's/^ *\.name = "\([a-z]*\)",$/\1/p' "$S/client/cmd_table.c")
-[ -n "$commands" ] || bad "no command table found in client/cmd_table.c"
+# smmctl: every command and every option of its command table, as smmctl
+# itself lists them (for bash completion too), in the help of the program
+# or of that command, and in smmctl(1).
+SMMCTL=$B/client/smmctl
+"$SMMCTL" --help >"$tmp/smmctl.help"
+commands=$("$SMMCTL" help --commands)
+[ -n "$commands" ] || bad "smmctl help --commands lists no command"
+# long_options_of [CMD]: the long options smmctl gives for CMD (or itself).
+long_options_of() {
+	"$SMMCTL" help --options "$@" | sed -n 's/^--\([a-z-]*\) .*/\1/p'
+}
+opts=$(long_options_of)
 for cmd in $commands; do
-	"$B/client/smmctl" help "$cmd" >>"$tmp/smmctl.help"
+	"$SMMCTL" help "$cmd" >"$tmp/smmctl.$cmd.help"
+	cat "$tmp/smmctl.$cmd.help" >>"$tmp/smmctl.help"
 	grep -Eq "^\\.(It )?Cm $cmd( |$)" "$SMMCTL_1" || bad "smmctl.1 does not document the command '$cmd'"
 	grep -q "smmctl $cmd\\b" "$tmp/smmctl.help" || bad "smmctl --help does not list '$cmd'"
+	for opt in $(long_options_of "$cmd"); do
+		case $opt in socket | help) continue ;; esac
+		grep -q -- "--$opt\\b" "$tmp/smmctl.$cmd.help" || bad "smmctl help $cmd does not list --$opt"
+	done
+	opts="$opts $(long_options_of "$cmd")"
 done
-for opt in $(long_options "$S"/client/*.c); do
+for opt in $(printf '%s\n' $opts | sort -u); do
 	grep -q -- "--$opt\\b" "$tmp/smmctl.help" || bad "smmctl's help does not list --$opt"
 	has_option "$SMMCTL_1" "$opt" || bad "smmctl.1 does not document --$opt"
 done
 
-# The delivery states, in both pages that list them.
-states=$(sed -n '/^#define SMM_STATES(X)/,/^$/p' "$S/include/smm/protocol.h" |
-	sed -n 's/.*X([A-Z_]*, "\([a-z_]*\)".*/\1/p')
-[ -n "$states" ] || bad "no state list found in include/smm/protocol.h"
+# The delivery states, as smmctl lists them, in both pages that list them.
+states=$("$SMMCTL" help --states)
+[ -n "$states" ] || bad "smmctl help --states lists no state"
 for state in $states; do
 	for page in "$SMMD_8" "$SMMCTL_1"; do
 		grep -Eq "^\\.It Cm $state$" "$page" || bad "$(basename "$page") does not describe the state '$state'"
