@@ -1,5 +1,4 @@
-/* cmd_post: the commands that queue or settle posts: add cancel retry resolve.
- */
+/* cmd_post: the commands that queue or settle posts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

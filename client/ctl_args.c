@@ -441,3 +441,17 @@ int ctl_args_request(struct ctl *c, struct ctl_args *a, const char *wire,
 		return r;
 	return ctl_request(c, wire ? wire : a->cmd->name, a->req, result);
 }
+
+/*
+ * ctl_args_request for a CTL_CMD_STREAM command: each line smmd streams
+ * goes to each(arg, line) until the reply that ends the stream.
+ */
+int ctl_args_stream(struct ctl *c, struct ctl_args *a, const char *wire,
+                    int (*each)(void *arg, const json_t *msg), void *arg)
+{
+	int r;
+
+	if ((r = ctl_args_times(a)) != 0)
+		return r;
+	return ctl_stream(c, wire ? wire : a->cmd->name, a->req, each, arg);
+}

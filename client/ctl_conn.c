@@ -1,4 +1,6 @@
-/* ctl_conn: the connection to smmd: connect, hello, one request and its reply.
+/*
+ * ctl_conn: the connection to smmd: connect, hello, then one request and
+ * its reply, or a stream of lines that a final reply ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,13 +69,8 @@ static int ctl_connect(struct ctl *c)
 		ctl_warnx("socket: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	/*
-	 * A wedged daemon must not hang a script forever; a stream (a
-	 * follower) waits for events as long as they take.
-	 */
-	if (!c->streaming)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-		                 sizeof(tv));
+	/* A wedged daemon must not hang a script forever. */
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
 	while (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -390,6 +387,7 @@ int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
 int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
                int (*each)(void *arg, const json_t *msg), void *arg)
 {
+	struct timeval forever = {0};
 	json_t *msg, *result = NULL;
 	size_t linelen, consumed;
 	json_error_t jerr;
@@ -397,11 +395,14 @@ int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
 	char *line;
 	int r;
 
-	c->streaming = 1;
 	if ((r = ctl_connect(c)) != 0 || (r = ctl_hello(c)) != 0)
 		return r;
 	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
 		return r;
+	/* A follower (CTL_CMD_STREAM) waits for events as long as they take. */
+	if (c->streaming)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &forever,
+		                 sizeof(forever));
 	for (;;) {
 		if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
 			return r;

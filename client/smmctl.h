@@ -29,7 +29,7 @@
 struct ctl {
 	const char *socket_path;
 	int fd;
-	int streaming; /* the reply is a stream: no receive timeout */
+	int streaming; /* CTL_CMD_STREAM: no receive timeout once streaming */
 	json_int_t next_id;
 	char *buf;  /* received bytes not yet consumed */
 	size_t len; /* bytes used in buf */
@@ -124,6 +124,8 @@ int ctl_args_set(struct ctl_args *a, const char *key, const char *s,
 int ctl_args_set_json(struct ctl_args *a, const char *key, json_t *v);
 int ctl_args_request(struct ctl *c, struct ctl_args *a, const char *wire,
                      json_t **result);
+int ctl_args_stream(struct ctl *c, struct ctl_args *a, const char *wire,
+                    int (*each)(void *arg, const json_t *msg), void *arg);
 int ctl_read_stdin(char **out);
 
 /* ctl_out.c */
