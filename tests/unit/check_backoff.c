@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "backoff.h"
+#include "check_main.h"
 
 /* Sun, 22 Nov 2026 10:00:00 GMT */
 #define T0 INT64_C(1795341600000)
@@ -237,13 +238,4 @@ static Suite *backoff_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(backoff_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SMM_CHECK_MAIN(backoff_suite)

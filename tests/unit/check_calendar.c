@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "check_main.h"
 #include "config.h"
 #include "timeparse.h"
 #include "text.h"
@@ -1118,12 +1119,10 @@ START_TEST(test_hash)
 }
 END_TEST
 
-int main(void)
+static Suite *calendar_suite(void)
 {
 	Suite *s = suite_create("calendar");
 	TCase *load = tcase_create("load"), *exp = tcase_create("expand");
-	SRunner *sr;
-	int failed;
 
 	find_data();
 	tcase_add_test(load, test_bad_files);
@@ -1148,9 +1147,7 @@ int main(void)
 	tcase_add_test(exp, test_hash);
 	suite_add_tcase(s, load);
 	suite_add_tcase(s, exp);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+SMM_CHECK_MAIN(calendar_suite)
