@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http.h"
 #include "publisher.h"
+#include "text.h"
 
 #define TELEGRAM_API_URL     "https://api.telegram.org"
 #define TELEGRAM_TEXT_MAX    4096 /* sendMessage text */
@@ -133,15 +134,15 @@ static int telegram_idempotent(const struct channel *ch)
  */
 static size_t utf16_units(const char *s)
 {
-	size_t n = 0;
+	size_t units = 0, i = 0, n = strlen(s), len;
 
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (i < n) {
+		uint32_t cp = utf8_next(s + i, n - i, &len);
 
-		if ((c & 0xc0) != 0x80)
-			n += c >= 0xf0 ? 2 : 1;
+		units += cp != UTF8_INVALID && cp > 0xffff ? 2 : 1;
+		i += len;
 	}
-	return n;
+	return units;
 }
 
 /* chat_id as Telegram takes it: a number, or "@channelusername". */
