@@ -24,6 +24,7 @@
 #include "calexpand.h"
 #include "caltime.h"
 #include "calyaml.h"
+#include "hash.h"
 #include "postid.h"
 #include "text.h"
 
@@ -97,19 +98,6 @@ static char *arena_strndup(struct cal_impl *ci, const char *s, size_t n)
 
 /* ---- string tables ---------------------------------------------------- */
 
-static uint64_t fnv1a(const void *data, size_t n, uint64_t h)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
-
 /*
  * Open addressing over indexes; the key of index i is name(ctx, i). Each
  * slot keeps its key's hash, so a probe compares strings only when the
@@ -129,7 +117,7 @@ struct strtab {
 
 static uint32_t str_hash(const char *key)
 {
-	return (uint32_t)fnv1a(key, strlen(key), FNV_OFFSET);
+	return (uint32_t)hash_str(key);
 }
 
 static int strtab_find(const struct strtab *t, const char *key, uint32_t *out)
