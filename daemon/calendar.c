@@ -24,7 +24,7 @@
 #include "calexpand.h"
 #include "caltime.h"
 #include "calyaml.h"
-#include "hash.h"
+#include "hashtab.h"
 #include "postid.h"
 #include "text.h"
 
@@ -96,78 +96,6 @@ static char *arena_strndup(struct cal_impl *ci, const char *s, size_t n)
 	return p;
 }
 
-/* ---- string tables ---------------------------------------------------- */
-
-/*
- * Open addressing over indexes; the key of index i is name(ctx, i). Each
- * slot keeps its key's hash, so a probe compares strings only when the
- * hashes match, and growing never hashes a key again.
- */
-struct strslot {
-	uint32_t idx; /* index + 1; 0: empty */
-	uint32_t hash;
-};
-
-struct strtab {
-	struct strslot *slots;
-	size_t mask, n;
-	const char *(*name)(const void *ctx, uint32_t i);
-	const void *ctx;
-};
-
-static uint32_t str_hash(const char *key)
-{
-	return (uint32_t)hash_str(key);
-}
-
-static int strtab_find(const struct strtab *t, const char *key, uint32_t *out)
-{
-	uint32_t h = str_hash(key);
-	size_t i;
-
-	if (t->slots == NULL)
-		return 0;
-	for (i = h & t->mask; t->slots[i].idx; i = (i + 1) & t->mask)
-		if (t->slots[i].hash == h &&
-		    strcmp(t->name(t->ctx, t->slots[i].idx - 1), key) == 0) {
-			*out = t->slots[i].idx - 1;
-			return 1;
-		}
-	return 0;
-}
-
-static void strtab_put(struct strslot *slots, size_t mask, struct strslot s)
-{
-	size_t i = s.hash & mask;
-
-	while (slots[i].idx)
-		i = (i + 1) & mask;
-	slots[i] = s;
-}
-
-/* Add index idx (whose key is not in t yet). 0 or -1. */
-static int strtab_add(struct strtab *t, uint32_t idx)
-{
-	struct strslot s = {idx + 1, str_hash(t->name(t->ctx, idx))};
-
-	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
-		size_t cap = t->slots ? (t->mask + 1) * 2 : 64;
-		struct strslot *slots = calloc(cap, sizeof(*slots));
-
-		if (slots == NULL)
-			return -1;
-		for (size_t i = 0; t->slots && i <= t->mask; i++)
-			if (t->slots[i].idx)
-				strtab_put(slots, cap - 1, t->slots[i]);
-		free(t->slots);
-		t->slots = slots;
-		t->mask = cap - 1;
-	}
-	strtab_put(t->slots, t->mask, s);
-	t->n++;
-	return 0;
-}
-
 /* ---- a load in progress ----------------------------------------------- */
 
 struct mark {
@@ -202,10 +130,10 @@ struct load {
 	struct calyaml *y;
 	struct cal_err *errs;
 	size_t nerrs, cap_errs;
-	struct strtab chans, ids, camps;
-	const char **chan_interned; /* per config channel, once used */
-	struct mark *id_marks;      /* per post */
-	struct mark *camp_marks;    /* per campaign */
+	struct hashtab chans, ids, camps; /* values: indexes */
+	const char **chan_interned;       /* per config channel, once used */
+	struct mark *id_marks;            /* per post */
+	struct mark *camp_marks;          /* per campaign */
 	char *known_channels;
 	char *tz;
 	const struct caltime_zone *zone; /* once tz is known */
@@ -296,17 +224,17 @@ static const char *file_name(const struct load *ld, uint32_t file)
 	return file == UINT32_MAX ? ld->path : ld->cal->files[file];
 }
 
-static const char *post_name(const void *ctx, uint32_t i)
+static const char *post_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct calendar *)ctx)->posts[i].id;
 }
 
-static const char *campaign_name(const void *ctx, uint32_t i)
+static const char *campaign_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct calendar *)ctx)->campaigns[i].name;
 }
 
-static const char *channel_name(const void *ctx, uint32_t i)
+static const char *channel_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct config *)ctx)->channels[i].name;
 }
@@ -341,9 +269,9 @@ static const char *known_channels(struct load *ld)
 static const struct channel *lookup_channel(struct load *ld, const char *name,
                                             const char **interned)
 {
-	uint32_t i;
+	uintptr_t i;
 
-	if (!strtab_find(&ld->chans, name, &i))
+	if (!hashtab_find(&ld->chans, name, &i))
 		return NULL;
 	if (ld->chan_interned[i] == NULL)
 		ld->chan_interned[i] =
@@ -374,7 +302,6 @@ static void resolve(struct load *ld, const struct pending *pd)
 	struct calendar *cal = ld->cal;
 	struct cal_post *p = &cal->posts[pd->post];
 	struct caltime_civil c = pd->c;
-	uint32_t idx;
 
 	switch (pd->what) {
 	case PEND_AT:
@@ -399,7 +326,7 @@ static void resolve(struct load *ld, const struct pending *pd)
 		break;
 	case PEND_CAMPAIGN:
 		if (!ld->broken[pd->m.file] &&
-		    !strtab_find(&ld->camps, p->campaign, &idx))
+		    !hashtab_find(&ld->camps, p->campaign, NULL))
 			err_at(ld, pd->m, "unknown campaign '%s' (%s)",
 			       p->campaign,
 			       cal->ncampaigns ? "known: "
@@ -418,13 +345,12 @@ static void pend(struct load *ld, size_t post, enum pend_what what,
 	struct pending now = {
 	        .post = (uint32_t)post, .slot = slot, .what = what, .m = m};
 	struct pending *p;
-	uint32_t idx;
 
 	if (c)
 		now.c = *c;
 	if (what == PEND_CAMPAIGN
-	            ? strtab_find(&ld->camps, ld->cal->posts[post].campaign,
-	                          &idx)
+	            ? hashtab_find(&ld->camps, ld->cal->posts[post].campaign,
+	                           NULL)
 	            : ld->zone != NULL) {
 		resolve(ld, &now);
 		return;
@@ -704,7 +630,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 {
 	struct cal_post *p = post_of(ld, pp);
 	const char *s = want_string(ld, ev, "id", 0);
-	uint32_t first;
+	uintptr_t first;
 
 	if (s == NULL)
 		return;
@@ -715,7 +641,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 		       s, POSTID_MAX);
 		return;
 	}
-	if (strtab_find(&ld->ids, s, &first)) {
+	if (hashtab_find(&ld->ids, s, &first)) {
 		struct mark m = ld->id_marks[first];
 
 		err_ev(ld, ev, "duplicate id '%s' (first at %s:%u:%u)", s,
@@ -723,7 +649,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 		return;
 	}
 	if ((p->id = arena_strndup(ld->ci, s, ev->len)) == NULL ||
-	    strtab_add(&ld->ids, (uint32_t)pp->idx) < 0) {
+	    hashtab_add(&ld->ids, pp->idx) < 0) {
 		ld->oom = 1;
 		return;
 	}
@@ -1389,10 +1315,10 @@ static int parse_campaign(struct load *ld, const struct key *key,
 	struct cal_impl *ci = ld->ci;
 	struct calendar *cal = ld->cal;
 	struct cal_campaign *c;
-	uint32_t first;
+	uintptr_t first;
 	json_t *meta;
 
-	if (strtab_find(&ld->camps, key->s, &first)) {
+	if (hashtab_find(&ld->camps, key->s, &first)) {
 		struct mark m = ld->camp_marks[first];
 
 		err_at(ld, key->m,
@@ -1433,7 +1359,7 @@ static int parse_campaign(struct load *ld, const struct key *key,
 		return -1;
 	}
 	ld->camp_marks[cal->ncampaigns] = key->m;
-	if (strtab_add(&ld->camps, (uint32_t)cal->ncampaigns++) < 0)
+	if (hashtab_add(&ld->camps, cal->ncampaigns++) < 0)
 		ld->oom = 1;
 	return 0;
 }
@@ -1734,9 +1660,9 @@ static void load_done(struct load *ld, struct config_errors *errs)
 		                  "first)",
 		                  ld->dropped);
 	free(ld->errs);
-	free(ld->chans.slots);
-	free(ld->ids.slots);
-	free(ld->camps.slots);
+	hashtab_free(&ld->chans);
+	hashtab_free(&ld->ids);
+	hashtab_free(&ld->camps);
 	free(ld->chan_interned);
 	free(ld->id_marks);
 	free(ld->camp_marks);
@@ -1766,14 +1692,14 @@ int calendar_load(const char *path, const struct config *cfg,
 	}
 	ld.ci = ci;
 	ld.cal = &ci->pub;
-	ld.chans = (struct strtab){.name = channel_name, .ctx = cfg};
-	ld.ids = (struct strtab){.name = post_name, .ctx = ld.cal};
-	ld.camps = (struct strtab){.name = campaign_name, .ctx = ld.cal};
+	hashtab_init(&ld.chans, channel_name, cfg);
+	hashtab_init(&ld.ids, post_name, ld.cal);
+	hashtab_init(&ld.camps, campaign_name, ld.cal);
 	if ((ld.chan_interned = calloc(cfg->nchannels + 1, sizeof(char *))) ==
 	    NULL)
 		ld.oom = 1;
 	for (size_t i = 0; i < cfg->nchannels && !ld.oom; i++)
-		if (strtab_add(&ld.chans, (uint32_t)i) < 0)
+		if (hashtab_add(&ld.chans, i) < 0)
 			ld.oom = 1;
 
 	if (ld.oom) {
