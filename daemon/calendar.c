@@ -12,7 +12,6 @@
  */
 #include "calendar.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +26,7 @@
 #include "hashtab.h"
 #include "postid.h"
 #include "text.h"
+#include "urlcheck.h"
 
 #define MAX_CHANNELS  64   /* on one post */
 #define MAX_MEDIA     16   /* on one post or variant, as smmctl add */
@@ -429,20 +429,7 @@ for_each_item(struct load *ld, const struct calyaml_event *ev, const char *key,
 
 static int url_ok(const char *s)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok;
-
-	if (u == NULL)
-		return 0;
-	ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
-	     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	     (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok;
+	return urlcheck(s, URLCHECK_PREFIX) == URLCHECK_OK;
 }
 
 static char *text_value(struct load *ld, const struct calyaml_event *ev)
@@ -469,7 +456,7 @@ static char *link_value(struct load *ld, const struct calyaml_event *ev)
 
 	if (s == NULL)
 		return NULL;
-	if (!url_is_http(s) || !url_ok(s)) {
+	if (!url_ok(s)) {
 		err_ev(ld, ev, "link '%s' is not an http or https URL", s);
 		return NULL;
 	}

@@ -25,6 +25,7 @@
 #include "publisher.h"
 #include "timeparse.h"
 #include "text.h"
+#include "urlcheck.h"
 
 enum tpl_ph {
 	PH_TEXT,
@@ -380,21 +381,13 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 	} else if (strcmp(key, "url_file") == 0) {
 		unsigned char *url = NULL;
 		size_t len = 0;
-		CURLU *u;
-		char *scheme = NULL;
 
 		if (tc->url_given++)
 			return 1; /* both given: one error, in check */
 		if (conf_secret(p, v, key, 1, &url, &len) < 0)
 			return 1;
 		/* Check it as conf_url would, without quoting it. */
-		if ((u = curl_url()) == NULL ||
-		    curl_url_set(u, CURLUPART_URL, (char *)url, 0) !=
-		            CURLUE_OK ||
-		    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
-		            CURLUE_OK ||
-		    (strcmp(scheme, "http") != 0 &&
-		     strcmp(scheme, "https") != 0))
+		if (urlcheck((char *)url, URLCHECK_HOSTLESS) != URLCHECK_OK)
 			conf_error(p, v,
 			           "'url_file': the file does not hold an http "
 			           "or https URL");
@@ -402,8 +395,6 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 			conf_error(p, v, "out of memory");
 		else
 			tc->url_secret = 1;
-		curl_free(scheme);
-		curl_url_cleanup(u);
 		conf_secret_free(url, len);
 	} else if (strcmp(key, "method") == 0) {
 		if (s == NULL ||
