@@ -38,10 +38,11 @@ static const struct {
 
 START_TEST(test_classify)
 {
-	ck_assert_msg(
-	        http_classify_status(statuses[_i].status) == statuses[_i].want,
-	        "status %ld: got %d, want %d", statuses[_i].status,
-	        http_classify_status(statuses[_i].status), statuses[_i].want);
+	ck_assert_msg(backoff_classify_status(statuses[_i].status) ==
+	                      statuses[_i].want,
+	              "status %ld: got %d, want %d", statuses[_i].status,
+	              backoff_classify_status(statuses[_i].status),
+	              statuses[_i].want);
 }
 END_TEST
 
