@@ -1211,34 +1211,130 @@ static int is_tchar(char ch)
 	       (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch);
 }
 
+/* The spaces at p skipped. */
+static const char *skip_spaces(const char *p)
+{
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+/* A rule's STATUS token, the n bytes at p: a code, "hold" or "close". */
+static int rule_status(const char *p, size_t n, const char *spec)
+{
+	char *st = xstrndup(p, n);
+	int status;
+
+	if (strcmp(st, "hold") == 0)
+		status = SINK_HOLD;
+	else if (strcmp(st, "close") == 0)
+		status = SINK_CLOSE;
+	else if (parse_int(st, 100, 599, &status) < 0)
+		die("--rule: bad status '%s' in '%s'", st, spec);
+	free(st);
+	return status;
+}
+
+/* Append "name: value\r\n" to rr's headers, growing them as needed. */
+static void rule_add_header(struct rule_reply *rr, size_t *cap,
+                            const char *name, size_t nlen, const char *v,
+                            size_t vlen)
+{
+	size_t need = rr->headers_len + nlen + vlen + 5;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		if ((rr->headers = realloc(rr->headers, *cap)) == NULL)
+			die("out of memory");
+	}
+	memcpy(rr->headers + rr->headers_len, name, nlen);
+	rr->headers_len += nlen;
+	memcpy(rr->headers + rr->headers_len, ": ", 2);
+	rr->headers_len += 2;
+	memcpy(rr->headers + rr->headers_len, v, vlen);
+	rr->headers_len += vlen;
+	memcpy(rr->headers + rr->headers_len, "\r\n", 2);
+	rr->headers_len += 2;
+}
+
+/* The H:Name=Value tokens at p into rr; returns where the body starts. */
+static const char *rule_headers(struct rule_reply *rr, const char *p)
+{
+	size_t cap = 0;
+
+	while (strncmp(p, "H:", 2) == 0) {
+		const char *name = p + 2, *e = token_end(p), *eq, *c;
+		size_t nlen;
+
+		eq = memchr(name, '=', (size_t)(e - name));
+		if (eq == NULL || eq == name)
+			die("--rule: want H:Name=Value, got '%.*s'",
+			    (int)(e - p), p);
+		nlen = (size_t)(eq - name);
+		for (c = name; c < eq; c++)
+			if (!is_tchar(*c))
+				die("--rule: bad header name '%.*s'", (int)nlen,
+				    name);
+		if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0)
+			rr->has_ctype = 1;
+		rule_add_header(rr, &cap, name, nlen, eq + 1,
+		                (size_t)(e - eq - 1));
+		p = skip_spaces(e);
+	}
+	if (rr->headers == NULL)
+		rr->headers = xstrndup("", 0);
+	return p;
+}
+
+/* The route for METHOD+PATH (prefix or exact), made if it is new. */
+static struct route *rule_route(struct sink *s, const char *m, size_t mlen,
+                                const char *path, size_t plen, int prefix)
+{
+	struct route *rt;
+
+	for (size_t i = 0; i < s->nroutes; i++) {
+		rt = &s->routes[i];
+		if (rt->method_len == mlen &&
+		    memcmp(rt->method, m, mlen) == 0 && rt->path_len == plen &&
+		    memcmp(rt->path, path, plen) == 0 && rt->prefix == prefix)
+			return rt;
+	}
+	s->routes = realloc(s->routes, (s->nroutes + 1) * sizeof(*s->routes));
+	if (s->routes == NULL)
+		die("out of memory");
+	rt = &s->routes[s->nroutes++];
+	memset(rt, 0, sizeof(*rt));
+	rt->method = xstrndup(m, mlen);
+	rt->method_len = mlen;
+	rt->path = xstrndup(path, plen);
+	rt->path_len = plen;
+	rt->prefix = prefix;
+	return rt;
+}
+
 /*
  * Parse one --rule 'METHOD PATH STATUS [H:Name=Value ...] BODY' and add it
  * to its route (a new route when METHOD+PATH is new).
  */
 static void parse_rule(struct sink *s, const char *spec)
 {
-	const char *p = spec, *e, *m, *path, *hs;
-	size_t mlen, plen, hcap = 0, i;
+	const char *p, *e, *m, *path, *c;
+	size_t mlen, plen, i;
 	struct rule_reply rr;
-	struct route *rt = NULL;
+	struct route *rt;
 	int prefix = 0;
-	char *st;
 
 	memset(&rr, 0, sizeof(rr));
 	if (strpbrk(spec, "\r\n") != NULL)
 		die("--rule: no newlines: '%s'", spec);
-	while (*p == ' ')
-		p++;
-	m = p;
-	e = token_end(p);
+	m = skip_spaces(spec);
+	e = token_end(m);
 	mlen = (size_t)(e - m);
 	for (i = 0; i < mlen; i++)
 		if (!is_tchar(m[i]))
 			die("--rule: bad method in '%s'", spec);
-	for (p = e; *p == ' '; p++)
-		;
-	path = p;
-	e = token_end(p);
+	path = skip_spaces(e);
+	e = token_end(path);
 	plen = (size_t)(e - path);
 	if (mlen == 0 || plen == 0 || path[0] != '/')
 		die("--rule: want 'METHOD /PATH STATUS [H:Name=Value ...] "
@@ -1250,87 +1346,16 @@ static void parse_rule(struct sink *s, const char *spec)
 	}
 	if (memchr(path, '?', plen) != NULL)
 		die("--rule: PATH matches without the query: '%s'", spec);
-	for (p = e; *p == ' '; p++)
-		;
+	p = skip_spaces(e);
 	e = token_end(p);
-	st = xstrndup(p, (size_t)(e - p));
-	if (strcmp(st, "hold") == 0)
-		rr.status = SINK_HOLD;
-	else if (strcmp(st, "close") == 0)
-		rr.status = SINK_CLOSE;
-	else if (parse_int(st, 100, 599, &rr.status) < 0)
-		die("--rule: bad status '%s' in '%s'", st, spec);
-	free(st);
-	for (p = e; *p == ' '; p++)
-		;
-
+	rr.status = rule_status(p, (size_t)(e - p), spec);
 	/* Header tokens, then the body: the rest of the line, as is. */
-	while (strncmp(p, "H:", 2) == 0) {
-		const char *name = p + 2, *eq, *v;
-		size_t nlen, vlen, need;
-
-		e = token_end(p);
-		eq = memchr(name, '=', (size_t)(e - name));
-		if (eq == NULL || eq == name)
-			die("--rule: want H:Name=Value, got '%.*s'",
-			    (int)(e - p), p);
-		nlen = (size_t)(eq - name);
-		for (hs = name; hs < eq; hs++)
-			if (!is_tchar(*hs))
-				die("--rule: bad header name '%.*s'", (int)nlen,
-				    name);
-		v = eq + 1;
-		vlen = (size_t)(e - v);
-		if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0)
-			rr.has_ctype = 1;
-		need = rr.headers_len + nlen + vlen + 5;
-		if (need > hcap) {
-			hcap = need * 2;
-			rr.headers = realloc(rr.headers, hcap);
-			if (rr.headers == NULL)
-				die("out of memory");
-		}
-		memcpy(rr.headers + rr.headers_len, name, nlen);
-		rr.headers_len += nlen;
-		memcpy(rr.headers + rr.headers_len, ": ", 2);
-		rr.headers_len += 2;
-		memcpy(rr.headers + rr.headers_len, v, vlen);
-		rr.headers_len += vlen;
-		memcpy(rr.headers + rr.headers_len, "\r\n", 2);
-		rr.headers_len += 2;
-		for (p = e; *p == ' '; p++)
-			;
-	}
-	if (rr.headers == NULL)
-		rr.headers = xstrndup("", 0);
+	p = rule_headers(&rr, skip_spaces(e));
 	rr.body_len = strlen(p);
 	rr.body = xstrndup(p, rr.body_len);
-	for (hs = rr.body; (hs = strstr(hs, "{{n}}")) != NULL; hs += 5)
+	for (c = rr.body; (c = strstr(c, "{{n}}")) != NULL; c += 5)
 		rr.ncounter++;
-
-	for (i = 0; i < s->nroutes; i++) {
-		struct route *x = &s->routes[i];
-
-		if (x->method_len == mlen && memcmp(x->method, m, mlen) == 0 &&
-		    x->path_len == plen && memcmp(x->path, path, plen) == 0 &&
-		    x->prefix == prefix) {
-			rt = x;
-			break;
-		}
-	}
-	if (rt == NULL) {
-		s->routes = realloc(s->routes,
-		                    (s->nroutes + 1) * sizeof(*s->routes));
-		if (s->routes == NULL)
-			die("out of memory");
-		rt = &s->routes[s->nroutes++];
-		memset(rt, 0, sizeof(*rt));
-		rt->method = xstrndup(m, mlen);
-		rt->method_len = mlen;
-		rt->path = xstrndup(path, plen);
-		rt->path_len = plen;
-		rt->prefix = prefix;
-	}
+	rt = rule_route(s, m, mlen, path, plen, prefix);
 	rt->replies =
 	        realloc(rt->replies, (rt->nreplies + 1) * sizeof(*rt->replies));
 	if (rt->replies == NULL)
