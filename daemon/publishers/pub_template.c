@@ -362,6 +362,26 @@ static int json_path_ok(const char *s)
 	       strstr(s, "..") == NULL;
 }
 
+/* The URL from a url_file: a secret, so checked but never quoted. */
+static void template_url_file(struct conf_ctx *p, struct template_conf *tc,
+                              const char *key, struct conf_node *v)
+{
+	unsigned char *url = NULL;
+	size_t len = 0;
+
+	if (conf_secret(p, v, key, 1, &url, &len) < 0)
+		return;
+	if (urlcheck((char *)url, URLCHECK_HOSTLESS) != URLCHECK_OK)
+		conf_error(p, v,
+		           "'url_file': the file does not hold an http or "
+		           "https URL");
+	else if ((tc->url = strdup((char *)url)) == NULL)
+		conf_error(p, v, "out of memory");
+	else
+		tc->url_secret = 1;
+	conf_secret_free(url, len);
+}
+
 static int template_configure(struct conf_ctx *p, struct channel *ch,
                               const char *key, struct conf_node *v)
 {
@@ -379,23 +399,9 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 			return 1; /* both given: one error, in check */
 		conf_url(p, v, key, &tc->url);
 	} else if (strcmp(key, "url_file") == 0) {
-		unsigned char *url = NULL;
-		size_t len = 0;
-
-		if (tc->url_given++)
-			return 1; /* both given: one error, in check */
-		if (conf_secret(p, v, key, 1, &url, &len) < 0)
-			return 1;
-		/* Check it as conf_url would, without quoting it. */
-		if (urlcheck((char *)url, URLCHECK_HOSTLESS) != URLCHECK_OK)
-			conf_error(p, v,
-			           "'url_file': the file does not hold an http "
-			           "or https URL");
-		else if ((tc->url = strdup((char *)url)) == NULL)
-			conf_error(p, v, "out of memory");
-		else
-			tc->url_secret = 1;
-		conf_secret_free(url, len);
+		/* Both given: one error, in check. */
+		if (tc->url_given++ == 0)
+			template_url_file(p, tc, key, v);
 	} else if (strcmp(key, "method") == 0) {
 		if (s == NULL ||
 		    (strcasecmp(s, "POST") != 0 && strcasecmp(s, "PUT") != 0 &&
