@@ -208,8 +208,7 @@ static const char *tag_link(const char *link, const json_t *meta, char *buf,
 	memcpy(buf, link, base);
 	buf[o] = '\0';
 	sep = strchr(buf, '?') ? "&" : "?";
-	json_object_foreach((json_t *)meta, key, v)
-	{
+	json_object_foreach ((json_t *)meta, key, v) {
 		char *esc;
 
 		if (strncmp(key, "utm_", 4) != 0 || !json_is_string(v))

@@ -275,8 +275,7 @@ char *ics_render(const json_t *deliveries, int64_t now_ms)
 	               "PRODID:-//smmd//smmd deliveries//EN\r\n"
 	               "CALSCALE:GREGORIAN\r\n"
 	               "X-WR-CALNAME:smmd\r\n");
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		if (put_event(&out, &line, d, stamp) < 0) {
 			free(out.p);
 			free(line.p);

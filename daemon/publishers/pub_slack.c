@@ -266,8 +266,7 @@ static char *slack_body(const struct delivery_view *v, char *err, size_t errlen)
 		json_decref(blocks);
 		return NULL;
 	}
-	json_array_foreach(v->media, i, m)
-	{
+	json_array_foreach (v->media, i, m) {
 		const char *url = json_string_value(m);
 		char alt[64];
 		json_t *b;

@@ -612,8 +612,7 @@ static void render_ph(struct obuf *b, const struct template_conf *tc,
 			ob_json(b, json_deep_copy(v->media));
 			return;
 		}
-		json_array_foreach(v->media, i, m)
-		{
+		json_array_foreach (v->media, i, m) {
 			if (i > 0)
 				ob_add(b, "%2C", 3);
 			ob_form(b, json_string_value(m));
