@@ -1659,12 +1659,59 @@ static void load_done(struct load *ld, struct config_errors *errs)
 	free(ld->broken);
 }
 
+/* The files at path: the file itself, or a folder's *.yaml. */
+static void load_path(struct load *ld, const char *path)
+{
+	struct stat st;
+	char *copy;
+
+	if (stat(path, &st) < 0) {
+		struct mark m = {UINT32_MAX, 0, 0};
+
+		err_at(ld, m, "cannot open: %s", strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		list_dir(ld, path);
+	} else if ((copy = strdup(path)) == NULL || add_file(ld, copy) < 0) {
+		ld->oom = 1;
+	}
+}
+
+/*
+ * The zone, once every file is read: the calendar's, else the system's;
+ * then what waited for it (local times) is resolved.
+ */
+static void load_zone(struct load *ld)
+{
+	const struct caltime_zone *z;
+	char *sys = NULL;
+
+	if (ld->tz == NULL)
+		ld->tz = sys = caltime_system_zone_name();
+	if (ld->tz == NULL) {
+		ld->oom = 1;
+	} else if ((z = caltime_zone(ld->tz)) == NULL && sys) {
+		struct mark m = {0, 1, 1};
+
+		err_at(ld, m,
+		       "no 'timezone' here, and the system's zone '%s' is not "
+		       "in the tz database: add 'timezone: Area/City'",
+		       ld->tz);
+	} else if (z) {
+		ld->zone = z;
+		for (size_t i = 0; i < ld->npend; i++)
+			resolve(ld, &ld->pend[i]);
+		ld->cal->timezone =
+		        arena_strndup(ld->ci, ld->tz, strlen(ld->tz));
+		if (ld->cal->timezone == NULL)
+			ld->oom = 1;
+	}
+}
+
 int calendar_load(const char *path, const struct config *cfg,
                   struct calendar **out, struct config_errors *errs)
 {
 	struct cal_impl *ci;
 	struct load ld;
-	struct stat st;
 	int failed;
 
 	*out = NULL;
@@ -1689,51 +1736,15 @@ int calendar_load(const char *path, const struct config *cfg,
 		if (hashtab_add(&ld.chans, i) < 0)
 			ld.oom = 1;
 
-	if (ld.oom) {
-		/* Reported by load_done. */
-	} else if (stat(path, &st) < 0) {
-		struct mark m = {UINT32_MAX, 0, 0};
-
-		err_at(&ld, m, "cannot open: %s", strerror(errno));
-	} else if (S_ISDIR(st.st_mode)) {
-		list_dir(&ld, path);
-	} else {
-		char *copy = strdup(path);
-
-		if (copy == NULL || add_file(&ld, copy) < 0)
-			ld.oom = 1;
-	}
+	if (!ld.oom)
+		load_path(&ld, path);
 	if (!ld.oom && (ld.broken = calloc(ld.cal->nfiles + 1, 1)) == NULL)
 		ld.oom = 1;
 	for (ld.file = 0; ld.file < ld.cal->nfiles && !ld.oom; ld.file++)
 		load_file(&ld, ld.cal->files[ld.file]);
 
-	if (ld.cal->nfiles > 0 && !ld.oom) {
-		const struct caltime_zone *z;
-		char *sys = NULL;
-
-		if (ld.tz == NULL)
-			ld.tz = sys = caltime_system_zone_name();
-		if (ld.tz == NULL) {
-			ld.oom = 1;
-		} else if ((z = caltime_zone(ld.tz)) == NULL && sys) {
-			struct mark m = {0, 1, 1};
-
-			err_at(&ld, m,
-			       "no 'timezone' here, and the system's zone "
-			       "'%s' is not in the tz database: add "
-			       "'timezone: Area/City'",
-			       ld.tz);
-		} else if (z) {
-			ld.zone = z;
-			for (size_t i = 0; i < ld.npend; i++)
-				resolve(&ld, &ld.pend[i]);
-			ld.cal->timezone =
-			        arena_strndup(ci, ld.tz, strlen(ld.tz));
-			if (ld.cal->timezone == NULL)
-				ld.oom = 1;
-		}
-	}
+	if (ld.cal->nfiles > 0 && !ld.oom)
+		load_zone(&ld);
 	failed = ld.oom || ld.nerrs > 0;
 	load_done(&ld, errs);
 	if (failed) {

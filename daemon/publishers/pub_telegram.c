@@ -270,6 +270,31 @@ static void telegram_published(json_t *reply, struct verdict *out)
 		         "https://t.me/%s/%s", user, out->remote_id);
 }
 
+/*
+ * Not the Bot API talking (a proxy?): judge by the status, and quote the
+ * body only once the token is scrubbed from it (an error page may echo
+ * the request path).
+ */
+static void telegram_not_api(const struct telegram_conf *tc,
+                             const struct http_result *res, struct verdict *out)
+{
+	char excerpt[160], *body;
+
+	if (out->kind != PUBLISH_FAILED)
+		return;
+	if ((body = strndup(res->body ? res->body : "", res->body_len)) ==
+	    NULL) {
+		snprintf(out->reason, sizeof(out->reason), "telegram: HTTP %ld",
+		         res->status);
+		return;
+	}
+	telegram_redact(body, tc);
+	publisher_body_excerpt(body, strlen(body), excerpt, sizeof(excerpt));
+	free(body);
+	snprintf(out->reason, sizeof(out->reason), "telegram: HTTP %ld%s%s",
+	         res->status, excerpt[0] ? ": " : "", excerpt);
+}
+
 static void telegram_classify(const struct channel *ch,
                               const struct delivery_view *v,
                               struct pub_step *st,
@@ -279,7 +304,7 @@ static void telegram_classify(const struct channel *ch,
 	const struct telegram_conf *tc = ch->pub_conf;
 	json_t *reply = NULL, *ra, *params, *migrate;
 	const char *desc;
-	char excerpt[160], *body;
+	char excerpt[160];
 	long code;
 
 	(void)v;
@@ -296,25 +321,7 @@ static void telegram_classify(const struct channel *ch,
 	if (res->body_len > 0)
 		reply = json_loadb(res->body, res->body_len, 0, NULL);
 	if (!json_is_object(reply)) {
-		/*
-		 * Not the Bot API talking (a proxy?): judge by the status, and
-		 * quote the body only once the token is scrubbed from it (an
-		 * error page may echo the request path).
-		 */
-		if (out->kind == PUBLISH_FAILED &&
-		    (body = strndup(res->body ? res->body : "",
-		                    res->body_len)) != NULL) {
-			telegram_redact(body, tc);
-			publisher_body_excerpt(body, strlen(body), excerpt,
-			                       sizeof(excerpt));
-			free(body);
-			snprintf(out->reason, sizeof(out->reason),
-			         "telegram: HTTP %ld%s%s", res->status,
-			         excerpt[0] ? ": " : "", excerpt);
-		} else if (out->kind == PUBLISH_FAILED) {
-			snprintf(out->reason, sizeof(out->reason),
-			         "telegram: HTTP %ld", res->status);
-		}
+		telegram_not_api(tc, res, out);
 		goto out;
 	}
 	if (json_is_true(json_object_get(reply, "ok"))) {
