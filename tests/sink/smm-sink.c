@@ -27,6 +27,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "text.h"
+
 #define SINK_VERSION "smm-sink 0.1.0"
 
 /* Limits: a header section, a body, headers per request. */
@@ -443,40 +445,6 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 if there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t len, k;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3fu);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * A JSON string of raw bytes, as is: valid UTF-8 (a multipart body's text
  * parts included) is kept, each invalid byte becomes U+FFFD.
@@ -491,9 +459,9 @@ static json_t *json_bytes(const char *p, size_t n)
 		return j;
 	tmp = xmalloc(n * 3 + 1);
 	while (i < n) {
-		size_t k = utf8_seq((const unsigned char *)p + i, n - i);
+		size_t k;
 
-		if (k > 0) {
+		if (utf8_next(p + i, n - i, &k) != UTF8_INVALID) {
 			memcpy(tmp + o, p + i, k);
 			o += k;
 			i += k;
