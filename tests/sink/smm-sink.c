@@ -333,52 +333,47 @@ static int value_has_token(const struct header *h, const char *tok)
 }
 
 /*
- * Parse the header section buf[0..hdr_len) into r. Returns 0, or an HTTP
- * status to reply before closing the connection.
+ * The request line "METHOD SP target SP HTTP/1.x" at *p into r, *p moved
+ * past it. 0, or the status to refuse it with.
  */
-static int parse_head(const char *buf, size_t hdr_len, struct request *r,
-                      size_t *content_length, int *expect_continue)
+static int parse_request_line(const char **p, const char *end,
+                              struct request *r)
 {
-	const char *p = buf, *end = buf + hdr_len, *eol, *sp;
-	int have_cl = 0;
-	size_t i;
+	const char *eol = memchr(*p, '\n', (size_t)(end - *p)), *sp, *q = *p;
 
-	memset(r, 0, offsetof(struct request, hdr));
-	r->nhdr = 0;
-	*content_length = 0;
-	*expect_continue = 0;
-
-	/* Request line: METHOD SP target SP HTTP/1.x */
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (eol == NULL || eol == p || eol[-1] != '\r')
+	if (eol == NULL || eol == q || eol[-1] != '\r')
 		return 400;
-	sp = memchr(p, ' ', (size_t)(eol - p));
-	if (sp == NULL || sp == p)
+	sp = memchr(q, ' ', (size_t)(eol - q));
+	if (sp == NULL || sp == q)
 		return 400;
-	r->method = p;
-	r->method_len = (size_t)(sp - p);
-	p = sp + 1;
-	sp = memchr(p, ' ', (size_t)(eol - p));
-	if (sp == NULL || sp == p)
+	r->method = q;
+	r->method_len = (size_t)(sp - q);
+	q = sp + 1;
+	sp = memchr(q, ' ', (size_t)(eol - q));
+	if (sp == NULL || sp == q)
 		return 400;
-	r->path = p;
-	r->path_len = (size_t)(sp - p);
-	p = sp + 1;
-	if ((size_t)(eol - 1 - p) != 8 || memcmp(p, "HTTP/1.", 7) != 0)
+	r->path = q;
+	r->path_len = (size_t)(sp - q);
+	q = sp + 1;
+	if ((size_t)(eol - 1 - q) != 8 || memcmp(q, "HTTP/1.", 7) != 0)
 		return 400;
-	if (p[7] == '0')
+	if (q[7] == '0')
 		r->http10 = 1;
-	else if (p[7] != '1')
+	else if (q[7] != '1')
 		return 505;
 	r->keep_alive = !r->http10;
-	p = eol + 1;
+	*p = eol + 1;
+	return 0;
+}
 
-	/* Header lines up to the empty line. */
+/* The header lines from p up to the empty line into r->hdr. 0 or a status. */
+static int parse_fields(const char *p, const char *end, struct request *r)
+{
 	while (p < end) {
-		const char *colon, *v, *ve;
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *colon, *v, *ve, *c;
 		struct header *h;
 
-		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL || eol[-1] != '\r')
 			return 400;
 		if (eol - 1 == p)
@@ -389,8 +384,8 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 		colon = memchr(p, ':', (size_t)(eol - p));
 		if (colon == NULL || colon == p)
 			return 400;
-		for (sp = p; sp < colon; sp++)
-			if (*sp == ' ' || *sp == '\t')
+		for (c = p; c < colon; c++)
+			if (*c == ' ' || *c == '\t')
 				return 400;
 		if (r->nhdr == SINK_NHDR_MAX)
 			return 431;
@@ -407,25 +402,52 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 		h->value_len = (size_t)(ve - v);
 		p = eol + 1;
 	}
+	return 0;
+}
 
-	for (i = 0; i < r->nhdr; i++) {
+/* Content-Length's value into *out: 0, or 400 when it is not one. */
+static int parse_content_length(const struct header *h, int *have, size_t *out)
+{
+	size_t v = 0, k;
+
+	if (h->value_len == 0 || h->value_len > 12)
+		return 400;
+	for (k = 0; k < h->value_len; k++) {
+		if (h->value[k] < '0' || h->value[k] > '9')
+			return 400;
+		v = v * 10 + (size_t)(h->value[k] - '0');
+	}
+	/* Differing duplicates are a smuggling vector. */
+	if (*have && v != *out)
+		return 400;
+	*have = 1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse the header section buf[0..hdr_len) into r. Returns 0, or an HTTP
+ * status to reply before closing the connection.
+ */
+static int parse_head(const char *buf, size_t hdr_len, struct request *r,
+                      size_t *content_length, int *expect_continue)
+{
+	const char *p = buf, *end = buf + hdr_len;
+	int have_cl = 0, st;
+
+	memset(r, 0, offsetof(struct request, hdr));
+	r->nhdr = 0;
+	*content_length = 0;
+	*expect_continue = 0;
+	if ((st = parse_request_line(&p, end, r)) != 0 ||
+	    (st = parse_fields(p, end, r)) != 0)
+		return st;
+	for (size_t i = 0; i < r->nhdr; i++) {
 		const struct header *h = &r->hdr[i];
 
 		if (name_is(h, "content-length")) {
-			size_t v = 0, k;
-
-			if (h->value_len == 0 || h->value_len > 12)
+			if (parse_content_length(h, &have_cl, content_length))
 				return 400;
-			for (k = 0; k < h->value_len; k++) {
-				if (h->value[k] < '0' || h->value[k] > '9')
-					return 400;
-				v = v * 10 + (size_t)(h->value[k] - '0');
-			}
-			/* Differing duplicates are a smuggling vector. */
-			if (have_cl && v != *content_length)
-				return 400;
-			have_cl = 1;
-			*content_length = v;
 		} else if (name_is(h, "transfer-encoding")) {
 			/* smmd always sends Content-Length; no chunking. */
 			return 411;
