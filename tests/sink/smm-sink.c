@@ -1463,19 +1463,55 @@ static void usage(FILE *f)
 	      f);
 }
 
-int main(int argc, char **argv)
+/* The options that say where the sink listens and logs. */
+struct sink_opts {
+	const char *port_file, *log_path;
+	int port;
+};
+
+/*
+ * One option with a value v into s or o. 0, or -1 for an unknown option.
+ */
+static int parse_opt(struct sink *s, struct sink_opts *o, const char *a,
+                     const char *v)
 {
-	struct sink s;
-	struct sockaddr_in addr;
-	struct sockaddr_storage bound;
-	const char *port_file = NULL, *log_path = NULL;
-	int port = 0, i, r, namelen;
+	if (strcmp(a, "--port") == 0) {
+		if (parse_int(v, 0, 65535, &o->port) < 0)
+			die("--port: bad value '%s'", v);
+	} else if (strcmp(a, "--port-file") == 0) {
+		o->port_file = v;
+	} else if (strcmp(a, "--log") == 0) {
+		o->log_path = v;
+	} else if (strcmp(a, "--status-seq") == 0) {
+		free(s->seq);
+		s->seq = NULL;
+		s->nseq = 0;
+		parse_seq(s, v);
+	} else if (strcmp(a, "--default-status") == 0) {
+		if (parse_int(v, 100, 599, &s->default_status) < 0)
+			die("--default-status: bad value '%s'", v);
+	} else if (strcmp(a, "--retry-after") == 0) {
+		s->retry_after = v;
+		if (strpbrk(v, "\r\n") != NULL)
+			die("--retry-after: no newlines");
+	} else if (strcmp(a, "--delay-ms") == 0) {
+		if (parse_int(v, 0, 3600 * 1000, &s->delay_ms) < 0)
+			die("--delay-ms: bad value '%s'", v);
+	} else if (strcmp(a, "--body") == 0) {
+		s->body = v;
+	} else if (strcmp(a, "--rule") == 0) {
+		parse_rule(s, v);
+	} else {
+		return -1;
+	}
+	return 0;
+}
 
-	memset(&s, 0, sizeof(s));
-	s.default_status = 200;
-	s.body = "{\"ok\":true}";
-
-	for (i = 1; i < argc; i++) {
+/* The command line into s and o: -1 to go on, else an exit status. */
+static int parse_args(struct sink *s, struct sink_opts *o, int argc,
+                      char **argv)
+{
+	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -1486,72 +1522,64 @@ int main(int argc, char **argv)
 			puts(SINK_VERSION);
 			return 0;
 		} else if (strcmp(a, "--print") == 0) {
-			s.print = 1;
-			continue;
+			s->print = 1;
 		} else if (strcmp(a, "--log-get") == 0) {
-			s.log_get = 1;
-			continue;
-		}
-		if (v == NULL) {
+			s->log_get = 1;
+		} else if (v == NULL || parse_opt(s, o, a, v) < 0) {
 			usage(stderr);
 			return 2;
-		}
-		i++;
-		if (strcmp(a, "--port") == 0) {
-			if (parse_int(v, 0, 65535, &port) < 0)
-				die("--port: bad value '%s'", v);
-		} else if (strcmp(a, "--port-file") == 0) {
-			port_file = v;
-		} else if (strcmp(a, "--log") == 0) {
-			log_path = v;
-		} else if (strcmp(a, "--status-seq") == 0) {
-			free(s.seq);
-			s.seq = NULL;
-			s.nseq = 0;
-			parse_seq(&s, v);
-		} else if (strcmp(a, "--default-status") == 0) {
-			if (parse_int(v, 100, 599, &s.default_status) < 0)
-				die("--default-status: bad value '%s'", v);
-		} else if (strcmp(a, "--retry-after") == 0) {
-			s.retry_after = v;
-			if (strpbrk(v, "\r\n") != NULL)
-				die("--retry-after: no newlines");
-		} else if (strcmp(a, "--delay-ms") == 0) {
-			if (parse_int(v, 0, 3600 * 1000, &s.delay_ms) < 0)
-				die("--delay-ms: bad value '%s'", v);
-		} else if (strcmp(a, "--body") == 0) {
-			s.body = v;
-		} else if (strcmp(a, "--rule") == 0) {
-			parse_rule(&s, v);
 		} else {
-			usage(stderr);
-			return 2;
+			i++;
 		}
 	}
+	return -1;
+}
+
+/* Listen on 127.0.0.1:port (0: any free port); returns the port bound. */
+static int sink_listen(struct sink *s, int port)
+{
+	struct sockaddr_in addr;
+	struct sockaddr_storage bound;
+	int r, namelen;
+
+	uv_tcp_init(&s->loop, &s->server);
+	s->server.data = s;
+	uv_ip4_addr("127.0.0.1", port, &addr);
+	if ((r = uv_tcp_bind(&s->server, (const struct sockaddr *)&addr, 0)) <
+	            0 ||
+	    (r = uv_listen((uv_stream_t *)&s->server, 511, on_connection)) < 0)
+		die("listen on 127.0.0.1:%d: %s", port, uv_strerror(r));
+	namelen = sizeof(bound);
+	uv_tcp_getsockname(&s->server, (struct sockaddr *)&bound, &namelen);
+	return ntohs(((struct sockaddr_in *)&bound)->sin_port);
+}
+
+int main(int argc, char **argv)
+{
+	struct sink s;
+	struct sink_opts o = {0};
+	int port, r;
+
+	memset(&s, 0, sizeof(s));
+	s.default_status = 200;
+	s.body = "{\"ok\":true}";
+	if ((r = parse_args(&s, &o, argc, argv)) >= 0)
+		return r;
 	s.body_len = strlen(s.body);
 	s.get_ka = canned_get(s.body, s.body_len, 1, &s.get_ka_len);
 	s.get_close = canned_get(s.body, s.body_len, 0, &s.get_close_len);
 
-	if (log_path != NULL) {
-		s.log = fopen(log_path, "a");
+	if (o.log_path != NULL) {
+		s.log = fopen(o.log_path, "a");
 		if (s.log == NULL)
-			die("%s: %s", log_path, strerror(errno));
+			die("%s: %s", o.log_path, strerror(errno));
 		/* Buffered; flushed once per batch of requests read. */
 		setvbuf(s.log, NULL, _IOFBF, 64 * 1024);
 	}
 
 	if ((r = uv_loop_init(&s.loop)) < 0)
 		die("uv_loop_init: %s", uv_strerror(r));
-	uv_tcp_init(&s.loop, &s.server);
-	s.server.data = &s;
-	uv_ip4_addr("127.0.0.1", port, &addr);
-	if ((r = uv_tcp_bind(&s.server, (const struct sockaddr *)&addr, 0)) <
-	            0 ||
-	    (r = uv_listen((uv_stream_t *)&s.server, 511, on_connection)) < 0)
-		die("listen on 127.0.0.1:%d: %s", port, uv_strerror(r));
-	namelen = sizeof(bound);
-	uv_tcp_getsockname(&s.server, (struct sockaddr *)&bound, &namelen);
-	port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	port = sink_listen(&s, o.port);
 
 	uv_signal_init(&s.loop, &s.sigterm);
 	uv_signal_init(&s.loop, &s.sigint);
@@ -1560,8 +1588,8 @@ int main(int argc, char **argv)
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 
-	if (port_file != NULL)
-		write_port_file(port_file, port);
+	if (o.port_file != NULL)
+		write_port_file(o.port_file, port);
 	if (s.print) {
 		printf("smm-sink listening on http://127.0.0.1:%d/\n", port);
 		fflush(stdout);
