@@ -706,6 +706,43 @@ static int next_status(struct sink *s)
 
 static void on_delay(uv_timer_t *t);
 
+/* Answer r by the next reply of its route rt (see handle_request). */
+static int handle_rule(struct conn *c, struct request *r, struct route *rt)
+{
+	struct sink *s = c->sink;
+	const struct rule_reply *rr = &rt->replies[rt->pos];
+	uint64_t n = ++rt->count;
+	int64_t t;
+
+	/* One reply per request; the last one repeats forever. */
+	if (rt->pos + 1 < rt->nreplies)
+		rt->pos++;
+	t = now_us();
+	if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
+		log_request(s, r, t, 0,
+		            rr->status == SINK_HOLD ? "hold" : "close",
+		            c->serial);
+		if (s->print)
+			print_request(r, t, rr->status);
+		if (rr->status == SINK_HOLD)
+			c->held = 1;
+		return -1;
+	}
+	log_request(s, r, t, rr->status, NULL, c->serial);
+	if (s->print)
+		print_request(r, t, rr->status);
+	if (s->delay_ms > 0) {
+		c->paused = 1;
+		c->delayed_rule = rr;
+		c->delayed_n = n;
+		c->delayed_keep_alive = r->keep_alive;
+		uv_timer_start(&c->delay, on_delay, (uint64_t)s->delay_ms, 0);
+		return 1;
+	}
+	out_rule_reply(c, rr, n, r->keep_alive);
+	return r->keep_alive ? 0 : -1;
+}
+
 /*
  * Answer one complete request. Returns 0 to go on with the next pipelined
  * request, 1 when its reply is delayed, -1 when the connection must not
@@ -721,39 +758,8 @@ static int handle_request(struct conn *c, struct request *r)
 	int status;
 	int64_t t;
 
-	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL) {
-		const struct rule_reply *rr = &rt->replies[rt->pos];
-		uint64_t n = ++rt->count;
-
-		/* One reply per request; the last one repeats forever. */
-		if (rt->pos + 1 < rt->nreplies)
-			rt->pos++;
-		t = now_us();
-		if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
-			log_request(s, r, t, 0,
-			            rr->status == SINK_HOLD ? "hold" : "close",
-			            c->serial);
-			if (s->print)
-				print_request(r, t, rr->status);
-			if (rr->status == SINK_HOLD)
-				c->held = 1;
-			return -1;
-		}
-		log_request(s, r, t, rr->status, NULL, c->serial);
-		if (s->print)
-			print_request(r, t, rr->status);
-		if (s->delay_ms > 0) {
-			c->paused = 1;
-			c->delayed_rule = rr;
-			c->delayed_n = n;
-			c->delayed_keep_alive = r->keep_alive;
-			uv_timer_start(&c->delay, on_delay,
-			               (uint64_t)s->delay_ms, 0);
-			return 1;
-		}
-		out_rule_reply(c, rr, n, r->keep_alive);
-		return r->keep_alive ? 0 : -1;
-	}
+	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL)
+		return handle_rule(c, r, rt);
 
 	if (is_get || is_head) {
 		if (s->log_get)
