@@ -12,7 +12,6 @@
  */
 #include "calendar.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -24,8 +23,10 @@
 #include "calexpand.h"
 #include "caltime.h"
 #include "calyaml.h"
+#include "hashtab.h"
 #include "postid.h"
 #include "text.h"
+#include "urlcheck.h"
 
 #define MAX_CHANNELS  64   /* on one post */
 #define MAX_MEDIA     16   /* on one post or variant, as smmctl add */
@@ -95,91 +96,6 @@ static char *arena_strndup(struct cal_impl *ci, const char *s, size_t n)
 	return p;
 }
 
-/* ---- string tables ---------------------------------------------------- */
-
-static uint64_t fnv1a(const void *data, size_t n, uint64_t h)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
-
-/*
- * Open addressing over indexes; the key of index i is name(ctx, i). Each
- * slot keeps its key's hash, so a probe compares strings only when the
- * hashes match, and growing never hashes a key again.
- */
-struct strslot {
-	uint32_t idx; /* index + 1; 0: empty */
-	uint32_t hash;
-};
-
-struct strtab {
-	struct strslot *slots;
-	size_t mask, n;
-	const char *(*name)(const void *ctx, uint32_t i);
-	const void *ctx;
-};
-
-static uint32_t str_hash(const char *key)
-{
-	return (uint32_t)fnv1a(key, strlen(key), FNV_OFFSET);
-}
-
-static int strtab_find(const struct strtab *t, const char *key, uint32_t *out)
-{
-	uint32_t h = str_hash(key);
-	size_t i;
-
-	if (t->slots == NULL)
-		return 0;
-	for (i = h & t->mask; t->slots[i].idx; i = (i + 1) & t->mask)
-		if (t->slots[i].hash == h &&
-		    strcmp(t->name(t->ctx, t->slots[i].idx - 1), key) == 0) {
-			*out = t->slots[i].idx - 1;
-			return 1;
-		}
-	return 0;
-}
-
-static void strtab_put(struct strslot *slots, size_t mask, struct strslot s)
-{
-	size_t i = s.hash & mask;
-
-	while (slots[i].idx)
-		i = (i + 1) & mask;
-	slots[i] = s;
-}
-
-/* Add index idx (whose key is not in t yet). 0 or -1. */
-static int strtab_add(struct strtab *t, uint32_t idx)
-{
-	struct strslot s = {idx + 1, str_hash(t->name(t->ctx, idx))};
-
-	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
-		size_t cap = t->slots ? (t->mask + 1) * 2 : 64;
-		struct strslot *slots = calloc(cap, sizeof(*slots));
-
-		if (slots == NULL)
-			return -1;
-		for (size_t i = 0; t->slots && i <= t->mask; i++)
-			if (t->slots[i].idx)
-				strtab_put(slots, cap - 1, t->slots[i]);
-		free(t->slots);
-		t->slots = slots;
-		t->mask = cap - 1;
-	}
-	strtab_put(t->slots, t->mask, s);
-	t->n++;
-	return 0;
-}
-
 /* ---- a load in progress ----------------------------------------------- */
 
 struct mark {
@@ -214,10 +130,10 @@ struct load {
 	struct calyaml *y;
 	struct cal_err *errs;
 	size_t nerrs, cap_errs;
-	struct strtab chans, ids, camps;
-	const char **chan_interned; /* per config channel, once used */
-	struct mark *id_marks;      /* per post */
-	struct mark *camp_marks;    /* per campaign */
+	struct hashtab chans, ids, camps; /* values: indexes */
+	const char **chan_interned;       /* per config channel, once used */
+	struct mark *id_marks;            /* per post */
+	struct mark *camp_marks;          /* per campaign */
 	char *known_channels;
 	char *tz;
 	const struct caltime_zone *zone; /* once tz is known */
@@ -308,17 +224,17 @@ static const char *file_name(const struct load *ld, uint32_t file)
 	return file == UINT32_MAX ? ld->path : ld->cal->files[file];
 }
 
-static const char *post_name(const void *ctx, uint32_t i)
+static const char *post_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct calendar *)ctx)->posts[i].id;
 }
 
-static const char *campaign_name(const void *ctx, uint32_t i)
+static const char *campaign_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct calendar *)ctx)->campaigns[i].name;
 }
 
-static const char *channel_name(const void *ctx, uint32_t i)
+static const char *channel_name(const void *ctx, uintptr_t i)
 {
 	return ((const struct config *)ctx)->channels[i].name;
 }
@@ -353,9 +269,9 @@ static const char *known_channels(struct load *ld)
 static const struct channel *lookup_channel(struct load *ld, const char *name,
                                             const char **interned)
 {
-	uint32_t i;
+	uintptr_t i;
 
-	if (!strtab_find(&ld->chans, name, &i))
+	if (!hashtab_find(&ld->chans, name, &i))
 		return NULL;
 	if (ld->chan_interned[i] == NULL)
 		ld->chan_interned[i] =
@@ -386,7 +302,6 @@ static void resolve(struct load *ld, const struct pending *pd)
 	struct calendar *cal = ld->cal;
 	struct cal_post *p = &cal->posts[pd->post];
 	struct caltime_civil c = pd->c;
-	uint32_t idx;
 
 	switch (pd->what) {
 	case PEND_AT:
@@ -411,7 +326,7 @@ static void resolve(struct load *ld, const struct pending *pd)
 		break;
 	case PEND_CAMPAIGN:
 		if (!ld->broken[pd->m.file] &&
-		    !strtab_find(&ld->camps, p->campaign, &idx))
+		    !hashtab_find(&ld->camps, p->campaign, NULL))
 			err_at(ld, pd->m, "unknown campaign '%s' (%s)",
 			       p->campaign,
 			       cal->ncampaigns ? "known: "
@@ -430,13 +345,12 @@ static void pend(struct load *ld, size_t post, enum pend_what what,
 	struct pending now = {
 	        .post = (uint32_t)post, .slot = slot, .what = what, .m = m};
 	struct pending *p;
-	uint32_t idx;
 
 	if (c)
 		now.c = *c;
 	if (what == PEND_CAMPAIGN
-	            ? strtab_find(&ld->camps, ld->cal->posts[post].campaign,
-	                          &idx)
+	            ? hashtab_find(&ld->camps, ld->cal->posts[post].campaign,
+	                           NULL)
 	            : ld->zone != NULL) {
 		resolve(ld, &now);
 		return;
@@ -515,20 +429,7 @@ for_each_item(struct load *ld, const struct calyaml_event *ev, const char *key,
 
 static int url_ok(const char *s)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok;
-
-	if (u == NULL)
-		return 0;
-	ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
-	     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	     (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok;
+	return urlcheck(s, URLCHECK_PREFIX) == URLCHECK_OK;
 }
 
 static char *text_value(struct load *ld, const struct calyaml_event *ev)
@@ -555,7 +456,7 @@ static char *link_value(struct load *ld, const struct calyaml_event *ev)
 
 	if (s == NULL)
 		return NULL;
-	if (!url_is_http(s) || !url_ok(s)) {
+	if (!url_ok(s)) {
 		err_ev(ld, ev, "link '%s' is not an http or https URL", s);
 		return NULL;
 	}
@@ -716,7 +617,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 {
 	struct cal_post *p = post_of(ld, pp);
 	const char *s = want_string(ld, ev, "id", 0);
-	uint32_t first;
+	uintptr_t first;
 
 	if (s == NULL)
 		return;
@@ -727,7 +628,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 		       s, POSTID_MAX);
 		return;
 	}
-	if (strtab_find(&ld->ids, s, &first)) {
+	if (hashtab_find(&ld->ids, s, &first)) {
 		struct mark m = ld->id_marks[first];
 
 		err_ev(ld, ev, "duplicate id '%s' (first at %s:%u:%u)", s,
@@ -735,7 +636,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 		return;
 	}
 	if ((p->id = arena_strndup(ld->ci, s, ev->len)) == NULL ||
-	    strtab_add(&ld->ids, (uint32_t)pp->idx) < 0) {
+	    hashtab_add(&ld->ids, pp->idx) < 0) {
 		ld->oom = 1;
 		return;
 	}
@@ -1401,10 +1302,10 @@ static int parse_campaign(struct load *ld, const struct key *key,
 	struct cal_impl *ci = ld->ci;
 	struct calendar *cal = ld->cal;
 	struct cal_campaign *c;
-	uint32_t first;
+	uintptr_t first;
 	json_t *meta;
 
-	if (strtab_find(&ld->camps, key->s, &first)) {
+	if (hashtab_find(&ld->camps, key->s, &first)) {
 		struct mark m = ld->camp_marks[first];
 
 		err_at(ld, key->m,
@@ -1445,7 +1346,7 @@ static int parse_campaign(struct load *ld, const struct key *key,
 		return -1;
 	}
 	ld->camp_marks[cal->ncampaigns] = key->m;
-	if (strtab_add(&ld->camps, (uint32_t)cal->ncampaigns++) < 0)
+	if (hashtab_add(&ld->camps, cal->ncampaigns++) < 0)
 		ld->oom = 1;
 	return 0;
 }
@@ -1746,9 +1647,9 @@ static void load_done(struct load *ld, struct config_errors *errs)
 		                  "first)",
 		                  ld->dropped);
 	free(ld->errs);
-	free(ld->chans.slots);
-	free(ld->ids.slots);
-	free(ld->camps.slots);
+	hashtab_free(&ld->chans);
+	hashtab_free(&ld->ids);
+	hashtab_free(&ld->camps);
 	free(ld->chan_interned);
 	free(ld->id_marks);
 	free(ld->camp_marks);
@@ -1758,12 +1659,59 @@ static void load_done(struct load *ld, struct config_errors *errs)
 	free(ld->broken);
 }
 
+/* The files at path: the file itself, or a folder's *.yaml. */
+static void load_path(struct load *ld, const char *path)
+{
+	struct stat st;
+	char *copy;
+
+	if (stat(path, &st) < 0) {
+		struct mark m = {UINT32_MAX, 0, 0};
+
+		err_at(ld, m, "cannot open: %s", strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		list_dir(ld, path);
+	} else if ((copy = strdup(path)) == NULL || add_file(ld, copy) < 0) {
+		ld->oom = 1;
+	}
+}
+
+/*
+ * The zone, once every file is read: the calendar's, else the system's;
+ * then what waited for it (local times) is resolved.
+ */
+static void load_zone(struct load *ld)
+{
+	const struct caltime_zone *z;
+	char *sys = NULL;
+
+	if (ld->tz == NULL)
+		ld->tz = sys = caltime_system_zone_name();
+	if (ld->tz == NULL) {
+		ld->oom = 1;
+	} else if ((z = caltime_zone(ld->tz)) == NULL && sys) {
+		struct mark m = {0, 1, 1};
+
+		err_at(ld, m,
+		       "no 'timezone' here, and the system's zone '%s' is not "
+		       "in the tz database: add 'timezone: Area/City'",
+		       ld->tz);
+	} else if (z) {
+		ld->zone = z;
+		for (size_t i = 0; i < ld->npend; i++)
+			resolve(ld, &ld->pend[i]);
+		ld->cal->timezone =
+		        arena_strndup(ld->ci, ld->tz, strlen(ld->tz));
+		if (ld->cal->timezone == NULL)
+			ld->oom = 1;
+	}
+}
+
 int calendar_load(const char *path, const struct config *cfg,
                   struct calendar **out, struct config_errors *errs)
 {
 	struct cal_impl *ci;
 	struct load ld;
-	struct stat st;
 	int failed;
 
 	*out = NULL;
@@ -1778,61 +1726,25 @@ int calendar_load(const char *path, const struct config *cfg,
 	}
 	ld.ci = ci;
 	ld.cal = &ci->pub;
-	ld.chans = (struct strtab){.name = channel_name, .ctx = cfg};
-	ld.ids = (struct strtab){.name = post_name, .ctx = ld.cal};
-	ld.camps = (struct strtab){.name = campaign_name, .ctx = ld.cal};
+	hashtab_init(&ld.chans, channel_name, cfg);
+	hashtab_init(&ld.ids, post_name, ld.cal);
+	hashtab_init(&ld.camps, campaign_name, ld.cal);
 	if ((ld.chan_interned = calloc(cfg->nchannels + 1, sizeof(char *))) ==
 	    NULL)
 		ld.oom = 1;
 	for (size_t i = 0; i < cfg->nchannels && !ld.oom; i++)
-		if (strtab_add(&ld.chans, (uint32_t)i) < 0)
+		if (hashtab_add(&ld.chans, i) < 0)
 			ld.oom = 1;
 
-	if (ld.oom) {
-		/* Reported by load_done. */
-	} else if (stat(path, &st) < 0) {
-		struct mark m = {UINT32_MAX, 0, 0};
-
-		err_at(&ld, m, "cannot open: %s", strerror(errno));
-	} else if (S_ISDIR(st.st_mode)) {
-		list_dir(&ld, path);
-	} else {
-		char *copy = strdup(path);
-
-		if (copy == NULL || add_file(&ld, copy) < 0)
-			ld.oom = 1;
-	}
+	if (!ld.oom)
+		load_path(&ld, path);
 	if (!ld.oom && (ld.broken = calloc(ld.cal->nfiles + 1, 1)) == NULL)
 		ld.oom = 1;
 	for (ld.file = 0; ld.file < ld.cal->nfiles && !ld.oom; ld.file++)
 		load_file(&ld, ld.cal->files[ld.file]);
 
-	if (ld.cal->nfiles > 0 && !ld.oom) {
-		const struct caltime_zone *z;
-		char *sys = NULL;
-
-		if (ld.tz == NULL)
-			ld.tz = sys = caltime_system_zone_name();
-		if (ld.tz == NULL) {
-			ld.oom = 1;
-		} else if ((z = caltime_zone(ld.tz)) == NULL && sys) {
-			struct mark m = {0, 1, 1};
-
-			err_at(&ld, m,
-			       "no 'timezone' here, and the system's zone "
-			       "'%s' is not in the tz database: add "
-			       "'timezone: Area/City'",
-			       ld.tz);
-		} else if (z) {
-			ld.zone = z;
-			for (size_t i = 0; i < ld.npend; i++)
-				resolve(&ld, &ld.pend[i]);
-			ld.cal->timezone =
-			        arena_strndup(ci, ld.tz, strlen(ld.tz));
-			if (ld.cal->timezone == NULL)
-				ld.oom = 1;
-		}
-	}
+	if (ld.cal->nfiles > 0 && !ld.oom)
+		load_zone(&ld);
 	failed = ld.oom || ld.nerrs > 0;
 	load_done(&ld, errs);
 	if (failed) {

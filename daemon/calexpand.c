@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "hash.h"
 #include "postid.h"
 
 #define DAY_S INT64_C(86400)
@@ -137,24 +138,13 @@ int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
 	return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
 /* A string, or NULL, told apart from "" and from its neighbours. */
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
 	unsigned char tag = s ? 1 : 0;
 
-	h = fnv(h, &tag, 1);
-	return s ? fnv(h, s, strlen(s) + 1) : h;
+	h = hash_fnv1a(h, &tag, 1);
+	return s ? hash_fnv1a(h, s, strlen(s) + 1) : h;
 }
 
 /*
@@ -166,7 +156,7 @@ static uint64_t fnv_str(uint64_t h, const char *s)
  */
 static uint64_t delivery_hash(const struct cal_delivery *d)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = HASH_FNV_OFFSET;
 	unsigned char due[8], count[4];
 	size_t i, n = json_array_size(d->media);
 
@@ -175,10 +165,10 @@ static uint64_t delivery_hash(const struct cal_delivery *d)
 		due[i] = (unsigned char)((uint64_t)d->due_ms >> (8 * i));
 	for (i = 0; i < 4; i++)
 		count[i] = (unsigned char)(n >> (8 * i));
-	h = fnv(h, due, sizeof(due));
+	h = hash_fnv1a(h, due, sizeof(due));
 	h = fnv_str(h, d->text);
 	h = fnv_str(h, d->link);
-	h = fnv(h, count, sizeof(count));
+	h = hash_fnv1a(h, count, sizeof(count));
 	for (i = 0; i < n; i++)
 		h = fnv_str(h, json_string_value(json_array_get(d->media, i)));
 	h = fnv_str(h, d->campaign);
@@ -218,8 +208,7 @@ static const char *tag_link(const char *link, const json_t *meta, char *buf,
 	memcpy(buf, link, base);
 	buf[o] = '\0';
 	sep = strchr(buf, '?') ? "&" : "?";
-	json_object_foreach((json_t *)meta, key, v)
-	{
+	json_object_foreach ((json_t *)meta, key, v) {
 		char *esc;
 
 		if (strncmp(key, "utm_", 4) != 0 || !json_is_string(v))

@@ -7,6 +7,7 @@
 #include "calsync.h"
 #include "config.h"
 #include "dispatch.h"
+#include "hashtab.h"
 #include "log.h"
 #include "postid.h"
 #include "smmd.h"
@@ -27,14 +28,13 @@ struct row {
 	uint8_t seen;
 };
 
-/* Rows in store order, found by id through an open-addressing index. */
+/* Rows in store order, found by id through an index. */
 struct rows {
 	struct row *v;
 	size_t len, cap;
 	char *ids; /* NUL-terminated ids, one after another */
 	size_t ids_len, ids_cap;
-	uint32_t *index;  /* 1 + the row's position; 0: empty slot */
-	size_t index_cap; /* a power of two, kept above twice len */
+	struct hashtab index; /* values: positions in v */
 };
 
 struct sync {
@@ -53,41 +53,19 @@ static const char *row_id(const struct rows *t, const struct row *r)
 	return t->ids + r->id_off;
 }
 
-/* The index slot holding id, or the empty slot where it would go. */
-static uint32_t *rows_slot(const struct rows *t, const char *id)
+/* The id of the row at position val, for the index. */
+static const char *rows_key(const void *ctx, uintptr_t val)
 {
-	size_t i = (size_t)postid_hash(id) & (t->index_cap - 1);
+	const struct rows *t = ctx;
 
-	while (t->index[i] &&
-	       strcmp(row_id(t, &t->v[t->index[i] - 1]), id) != 0)
-		i = (i + 1) & (t->index_cap - 1);
-	return &t->index[i];
+	return row_id(t, &t->v[val]);
 }
 
 static struct row *rows_find(const struct rows *t, const char *id)
 {
-	uint32_t *slot;
+	uintptr_t i;
 
-	if (t->index_cap == 0)
-		return NULL;
-	slot = rows_slot(t, id);
-	return *slot ? &t->v[*slot - 1] : NULL;
-}
-
-static int rows_grow_index(struct rows *t)
-{
-	size_t cap = t->index_cap ? t->index_cap * 2 : 1024;
-	uint32_t *old = t->index;
-
-	if ((t->index = calloc(cap, sizeof(*t->index))) == NULL) {
-		t->index = old;
-		return -ENOMEM;
-	}
-	t->index_cap = cap;
-	for (size_t i = 0; i < t->len; i++)
-		*rows_slot(t, row_id(t, &t->v[i])) = (uint32_t)(i + 1);
-	free(old);
-	return 0;
+	return hashtab_find(&t->index, id, &i) ? &t->v[i] : NULL;
 }
 
 /* v with room for need elements (v itself if it has), or NULL. */
@@ -118,9 +96,6 @@ static int rows_add(struct rows *t, const struct cal_row *r)
 	if ((ids = room(t->ids, &t->ids_cap, t->ids_len + n, 1)) == NULL)
 		return -ENOMEM;
 	t->ids = ids;
-	/* Keep the index's load under one half. */
-	if ((t->len + 1) * 2 > t->index_cap && rows_grow_index(t) < 0)
-		return -ENOMEM;
 	row = &t->v[t->len];
 	*row = (struct row){
 	        .due_ms = r->due_ms,
@@ -131,7 +106,9 @@ static int rows_add(struct rows *t, const struct cal_row *r)
 	};
 	memcpy(t->ids + t->ids_len, r->id, n);
 	t->ids_len += n;
-	*rows_slot(t, r->id) = (uint32_t)(++t->len);
+	if (hashtab_add(&t->index, t->len) < 0)
+		return -ENOMEM;
+	t->len++;
 	return 0;
 }
 
@@ -139,7 +116,7 @@ static void rows_free(struct rows *t)
 {
 	free(t->v);
 	free(t->ids);
-	free(t->index);
+	hashtab_free(&t->index);
 }
 
 static void collect(void *arg, const struct cal_row *r)
@@ -249,6 +226,7 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 	};
 	int r;
 
+	hashtab_init(&s.rows.index, rows_key, &s.rows);
 	memset(out, 0, sizeof(*out));
 	if ((r = store_calendar_rows(d->store, collect, &s)) < 0 || s.err)
 		goto done;

@@ -19,6 +19,7 @@
 #include "smmd.h"
 #include "store.h"
 #include "timeparse.h"
+#include "urlcheck.h"
 #include "wallclock.h"
 
 #define ADD_MAX_CHANNELS 64
@@ -258,7 +259,7 @@ static int cmd_add(struct cmd_ctx *x)
 		return -1;
 	if (text[strspn(text, " \t\r\n")] == '\0')
 		return fail(x, SMM_ERR_INVALID_ARGUMENT, "the text is empty");
-	if (link && !url_is_http(link))
+	if (link && urlcheck(link, URLCHECK_PREFIX) != URLCHECK_OK)
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'link' must be an http or https URL");
 	if (media == NULL)

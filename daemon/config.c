@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -16,6 +15,7 @@
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "timeparse.h"
+#include "urlcheck.h"
 
 #define SECRET_MAX (64 * 1024)
 
@@ -196,30 +196,27 @@ int conf_url(struct conf_ctx *p, struct conf_node *n, const char *key,
              char **out)
 {
 	const char *url;
-	CURLU *u;
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
 
 	if (want_scalar(p, n, key, &url) < 0)
 		return -1;
-	if ((u = curl_url()) == NULL) {
+	switch (urlcheck(url, 0)) {
+	case URLCHECK_OK:
+		return conf_string(p, n, key, out);
+	case URLCHECK_NOMEM:
 		conf_error(p, n, "out of memory");
-		return -1;
-	}
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		break;
+	case URLCHECK_SYNTAX:
 		conf_error(p, n, "'%s': '%s' is not a valid URL", key, url);
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		break;
+	case URLCHECK_SCHEME:
 		conf_error(p, n, "'%s': only http and https URLs are allowed",
 		           key);
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		break;
+	case URLCHECK_NO_HOST:
 		conf_error(p, n, "'%s': '%s' has no host", key, url);
-	else
-		ok = 1;
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok ? conf_string(p, n, key, out) : -1;
+		break;
+	}
+	return -1;
 }
 
 void conf_secret_free(unsigned char *secret, size_t len)

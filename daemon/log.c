@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "service.h"
+#include "text.h"
 #include "timeparse.h"
 
 /* A message is cut here; its JSON form (at most 6 bytes a byte) still fits. */
@@ -105,59 +106,34 @@ line_addf(struct line *l, const char *fmt, ...)
 		                                      : l->cap - 1 - l->len;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[0] == 0xe0 && s[1] < 0xa0) || /* overlong */
-		    (s[0] == 0xed && s[1] > 0x9f))   /* surrogate */
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
-		    (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 /*
  * s as a JSON string. A response body quoted in a message may hold any
  * bytes; invalid UTF-8 becomes U+FFFD so every line stays valid JSON.
  */
 static void line_json_string(struct line *l, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
+	size_t i = 0, n = strlen(s), len;
 
 	line_adds(l, "\"");
-	while (*p) {
-		if (*p == '"' || *p == '\\') {
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		len = 1;
+		if (c == '"' || c == '\\') {
 			line_add(l, "\\", 1);
-			line_add(l, (const char *)p++, 1);
-		} else if (*p == '\n') {
+			line_add(l, s + i, 1);
+		} else if (c == '\n') {
 			line_adds(l, "\\n");
-			p++;
-		} else if (*p == '\t') {
+		} else if (c == '\t') {
 			line_adds(l, "\\t");
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			line_addf(l, "\\u%04x", *p++);
-		} else if ((n = utf8_seq(p)) == 0) {
+		} else if (c < 0x20 || c == 0x7f) {
+			line_addf(l, "\\u%04x", c);
+		} else if (utf8_next(s + i, n - i, &len) == UTF8_INVALID) {
 			line_adds(l, "\\ufffd");
-			p++;
 		} else {
-			line_add(l, (const char *)p, n);
-			p += n;
+			line_add(l, s + i, len);
 		}
+		i += len;
 	}
 	line_adds(l, "\"");
 }

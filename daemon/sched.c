@@ -3,22 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
 #include "heap.h"
-#include "postid.h"
 #include "sched.h"
 
 struct entry {
 	struct heap_node node; /* first: a heap_node* is an entry* */
-	struct entry *chain;   /* next in the same hash bucket */
 	char id[];
 };
 
+/* Every entry is in the heap and in the index: they come and go together. */
 struct sched {
 	struct heap heap;
-	struct entry **buckets;
-	size_t nbuckets;
-	size_t len;
+	struct hashtab index; /* values: struct entry * */
 };
+
+static const char *entry_key(const void *ctx, uintptr_t val)
+{
+	(void)ctx;
+	return ((const struct entry *)val)->id;
+}
 
 struct sched *sched_new(void)
 {
@@ -27,73 +31,33 @@ struct sched *sched_new(void)
 	if (s == NULL)
 		return NULL;
 	heap_init(&s->heap);
-	s->nbuckets = 1024;
-	if ((s->buckets = calloc(s->nbuckets, sizeof(*s->buckets))) == NULL) {
-		free(s);
-		return NULL;
-	}
+	hashtab_init(&s->index, entry_key, NULL);
 	return s;
 }
 
 void sched_free(struct sched *s)
 {
+	size_t pos = 0;
+	uintptr_t e;
+
 	if (s == NULL)
 		return;
 	/* heap_free touches the nodes: before the entries go. */
 	heap_free(&s->heap);
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		struct entry *e = s->buckets[i], *next;
-
-		for (; e; e = next) {
-			next = e->chain;
-			free(e);
-		}
-	}
-	free(s->buckets);
+	while (hashtab_next(&s->index, &pos, &e))
+		free((struct entry *)e);
+	hashtab_free(&s->index);
 	free(s);
-}
-
-static struct entry **find(struct sched *s, const char *id)
-{
-	struct entry **pp =
-	        &s->buckets[(size_t)postid_hash(id) & (s->nbuckets - 1)];
-
-	while (*pp && strcmp((*pp)->id, id) != 0)
-		pp = &(*pp)->chain;
-	return pp;
-}
-
-/* Keep chains short: double the table when the load passes 1. */
-static void grow(struct sched *s)
-{
-	size_t n = s->nbuckets * 2;
-	struct entry **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		struct entry *e = s->buckets[i], *next;
-
-		for (; e; e = next) {
-			size_t j = (size_t)postid_hash(e->id) & (n - 1);
-
-			next = e->chain;
-			e->chain = b[j];
-			b[j] = e;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
 }
 
 int sched_add(struct sched *s, const char *id, int64_t due_ms)
 {
-	struct entry **pp = find(s, id), *e;
+	struct entry *e;
+	uintptr_t v;
 	size_t len;
 
-	if (*pp) {
-		heap_update(&s->heap, &(*pp)->node, due_ms);
+	if (hashtab_find(&s->index, id, &v)) {
+		heap_update(&s->heap, &((struct entry *)v)->node, due_ms);
 		return 0;
 	}
 	len = strlen(id) + 1;
@@ -101,35 +65,26 @@ int sched_add(struct sched *s, const char *id, int64_t due_ms)
 		return -ENOMEM;
 	memcpy(e->id, id, len);
 	e->node.key = due_ms;
-	e->chain = NULL;
-	if (heap_push(&s->heap, &e->node) < 0) {
+	if (hashtab_add(&s->index, (uintptr_t)e) < 0) {
 		free(e);
 		return -ENOMEM;
 	}
-	*pp = e;
-	if (++s->len > s->nbuckets)
-		grow(s);
+	if (heap_push(&s->heap, &e->node) < 0) {
+		hashtab_remove(&s->index, id, NULL);
+		free(e);
+		return -ENOMEM;
+	}
 	return 0;
-}
-
-static void unlink_entry(struct sched *s, struct entry *e)
-{
-	struct entry **pp = find(s, e->id);
-
-	*pp = e->chain;
-	s->len--;
 }
 
 int sched_remove(struct sched *s, const char *id)
 {
-	struct entry **pp = find(s, id), *e = *pp;
+	uintptr_t v;
 
-	if (e == NULL)
+	if (!hashtab_remove(&s->index, id, &v))
 		return 0;
-	heap_remove(&s->heap, &e->node);
-	*pp = e->chain;
-	s->len--;
-	free(e);
+	heap_remove(&s->heap, &((struct entry *)v)->node);
+	free((struct entry *)v);
 	return 1;
 }
 
@@ -151,7 +106,7 @@ int64_t sched_pop_due(struct sched *s, int64_t now_ms, char *buf, size_t len)
 	heap_pop(&s->heap);
 	e = (struct entry *)n;
 	due = n->key;
-	unlink_entry(s, e);
+	hashtab_remove(&s->index, e->id, NULL);
 	snprintf(buf, len, "%s", e->id);
 	free(e);
 	return due;
@@ -159,5 +114,5 @@ int64_t sched_pop_due(struct sched *s, int64_t now_ms, char *buf, size_t len)
 
 size_t sched_len(const struct sched *s)
 {
-	return s->len;
+	return hashtab_len(&s->index);
 }

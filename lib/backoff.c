@@ -18,7 +18,7 @@
  */
 #define RETRY_AFTER_MAX_S (7 * 24 * 3600)
 
-enum http_verdict http_classify_status(long status)
+enum http_verdict backoff_classify_status(long status)
 {
 	if (status >= 200 && status <= 299)
 		return VERDICT_PUBLISHED;

@@ -15,7 +15,7 @@ enum http_verdict {
 };
 
 /* Classify an HTTP status; 0 means no response (network error/timeout). */
-enum http_verdict http_classify_status(long status);
+enum http_verdict backoff_classify_status(long status);
 
 /*
  * Delay before retry number `attempt` (1 = the wait after the first failed

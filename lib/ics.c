@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ics.h"
+#include "text.h"
 #include "timeparse.h"
 
 /* What the calendar says of each state; a state not listed shows as is. */
@@ -98,16 +99,6 @@ static void put_text(struct ics_buf *b, const char *s)
 	put_textn(b, s, strlen(s));
 }
 
-/* Octets in the UTF-8 sequence that starts at s (1 for a stray byte). */
-static size_t utf8_seq_len(const char *s)
-{
-	size_t n = 1;
-
-	while (((unsigned char)s[n] & 0xc0) == 0x80 && n < 4)
-		n++;
-	return n;
-}
-
 /*
  * Append one content line, folded: a line longer than ICS_LINE_MAX octets
  * continues on the next after CRLF and one space (which counts towards the
@@ -119,9 +110,7 @@ static void put_folded(struct ics_buf *out, const char *line, size_t len)
 	size_t i = 0, col = 0, n;
 
 	while (i < len) {
-		n = utf8_seq_len(line + i);
-		if (i + n > len)
-			n = len - i;
+		utf8_next(line + i, len - i, &n);
 		if (col + n > ICS_LINE_MAX) {
 			buf_put(out, "\r\n ", 3);
 			col = 1;
@@ -286,8 +275,7 @@ char *ics_render(const json_t *deliveries, int64_t now_ms)
 	               "PRODID:-//smmd//smmd deliveries//EN\r\n"
 	               "CALSCALE:GREGORIAN\r\n"
 	               "X-WR-CALNAME:smmd\r\n");
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		if (put_event(&out, &line, d, stamp) < 0) {
 			free(out.p);
 			free(line.p);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "hash.h"
 #include "postid.h"
 
 /*
@@ -68,9 +69,5 @@ int media_name_valid(const char *s)
 
 uint64_t postid_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+	return hash_str(s);
 }

@@ -23,8 +23,8 @@ int postid_valid(const char *s);
 void postid_generate(int64_t now_ms, uint64_t rnd, char *out);
 
 /*
- * FNV-1a of a string: for the tables keyed by delivery ids and channel
- * names (no adversary: they come from the admin's config and calendar).
+ * hash_str(s) (lib/hash.h): for the tables keyed by delivery ids and
+ * channel names. Kept for its callers; new code calls hash_str.
  */
 uint64_t postid_hash(const char *s);
 

@@ -152,8 +152,7 @@ static char *discord_body(const struct delivery_view *v, char *err,
 	}
 	if ((embeds = json_array()) == NULL)
 		goto nomem;
-	json_array_foreach(v->media, i, m)
-	{
+	json_array_foreach (v->media, i, m) {
 		const char *url = json_string_value(m);
 
 		if (url == NULL || !url_is_http(url)) {

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "postid.h"
 #include "publisher.h"
+#include "text.h"
 
 /* Slack's documented limits on blocks. */
 #define SLACK_SECTION_MAX 3000 /* characters in a section's text */
@@ -61,18 +62,6 @@ static int slack_idempotent(const struct channel *ch)
 {
 	(void)ch;
 	return 0;
-}
-
-/* Length of the UTF-8 character starting with byte c (1 if malformed). */
-static size_t utf8_len(unsigned char c)
-{
-	if (c >= 0xf0)
-		return 4;
-	if (c >= 0xe0)
-		return 3;
-	if (c >= 0xc0)
-		return 2;
-	return 1;
 }
 
 /* Slack's mrkdwn needs &, < and > escaped, and nothing else. */
@@ -148,16 +137,19 @@ static int slack_sections(const struct delivery_view *v, json_t *blocks,
                           char *err, size_t errlen)
 {
 	struct sections s = {.blocks = blocks};
-	const char *p = v->text;
+	const char *p = v->text, *end = p + strlen(p);
 	char *link = NULL;
 	size_t linklen = 0;
 	FILE *f;
 
-	while (*p != '\0') {
+	while (p < end) {
 		const char *e = slack_escape(*p);
-		size_t n = strnlen(p, utf8_len((unsigned char)*p));
+		size_t n;
 		int r;
 
+		/* One character (the text is valid UTF-8: JSON and YAML
+		 * both insist on it). */
+		utf8_next(p, (size_t)(end - p), &n);
 		if (e != NULL)
 			r = sections_add(&s, e, strlen(e), strlen(e));
 		else
@@ -274,8 +266,7 @@ static char *slack_body(const struct delivery_view *v, char *err, size_t errlen)
 		json_decref(blocks);
 		return NULL;
 	}
-	json_array_foreach(v->media, i, m)
-	{
+	json_array_foreach (v->media, i, m) {
 		const char *url = json_string_value(m);
 		char alt[64];
 		json_t *b;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http.h"
 #include "publisher.h"
+#include "text.h"
 
 #define TELEGRAM_API_URL     "https://api.telegram.org"
 #define TELEGRAM_TEXT_MAX    4096 /* sendMessage text */
@@ -133,15 +134,15 @@ static int telegram_idempotent(const struct channel *ch)
  */
 static size_t utf16_units(const char *s)
 {
-	size_t n = 0;
+	size_t units = 0, i = 0, n = strlen(s), len;
 
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (i < n) {
+		uint32_t cp = utf8_next(s + i, n - i, &len);
 
-		if ((c & 0xc0) != 0x80)
-			n += c >= 0xf0 ? 2 : 1;
+		units += cp != UTF8_INVALID && cp > 0xffff ? 2 : 1;
+		i += len;
 	}
-	return n;
+	return units;
 }
 
 /* chat_id as Telegram takes it: a number, or "@channelusername". */
@@ -269,6 +270,31 @@ static void telegram_published(json_t *reply, struct verdict *out)
 		         "https://t.me/%s/%s", user, out->remote_id);
 }
 
+/*
+ * Not the Bot API talking (a proxy?): judge by the status, and quote the
+ * body only once the token is scrubbed from it (an error page may echo
+ * the request path).
+ */
+static void telegram_not_api(const struct telegram_conf *tc,
+                             const struct http_result *res, struct verdict *out)
+{
+	char excerpt[160], *body;
+
+	if (out->kind != PUBLISH_FAILED)
+		return;
+	if ((body = strndup(res->body ? res->body : "", res->body_len)) ==
+	    NULL) {
+		snprintf(out->reason, sizeof(out->reason), "telegram: HTTP %ld",
+		         res->status);
+		return;
+	}
+	telegram_redact(body, tc);
+	publisher_body_excerpt(body, strlen(body), excerpt, sizeof(excerpt));
+	free(body);
+	snprintf(out->reason, sizeof(out->reason), "telegram: HTTP %ld%s%s",
+	         res->status, excerpt[0] ? ": " : "", excerpt);
+}
+
 static void telegram_classify(const struct channel *ch,
                               const struct delivery_view *v,
                               struct pub_step *st,
@@ -278,7 +304,7 @@ static void telegram_classify(const struct channel *ch,
 	const struct telegram_conf *tc = ch->pub_conf;
 	json_t *reply = NULL, *ra, *params, *migrate;
 	const char *desc;
-	char excerpt[160], *body;
+	char excerpt[160];
 	long code;
 
 	(void)v;
@@ -295,25 +321,7 @@ static void telegram_classify(const struct channel *ch,
 	if (res->body_len > 0)
 		reply = json_loadb(res->body, res->body_len, 0, NULL);
 	if (!json_is_object(reply)) {
-		/*
-		 * Not the Bot API talking (a proxy?): judge by the status, and
-		 * quote the body only once the token is scrubbed from it (an
-		 * error page may echo the request path).
-		 */
-		if (out->kind == PUBLISH_FAILED &&
-		    (body = strndup(res->body ? res->body : "",
-		                    res->body_len)) != NULL) {
-			telegram_redact(body, tc);
-			publisher_body_excerpt(body, strlen(body), excerpt,
-			                       sizeof(excerpt));
-			free(body);
-			snprintf(out->reason, sizeof(out->reason),
-			         "telegram: HTTP %ld%s%s", res->status,
-			         excerpt[0] ? ": " : "", excerpt);
-		} else if (out->kind == PUBLISH_FAILED) {
-			snprintf(out->reason, sizeof(out->reason),
-			         "telegram: HTTP %ld", res->status);
-		}
+		telegram_not_api(tc, res, out);
 		goto out;
 	}
 	if (json_is_true(json_object_get(reply, "ok"))) {

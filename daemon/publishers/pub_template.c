@@ -25,6 +25,7 @@
 #include "publisher.h"
 #include "timeparse.h"
 #include "text.h"
+#include "urlcheck.h"
 
 enum tpl_ph {
 	PH_TEXT,
@@ -361,6 +362,26 @@ static int json_path_ok(const char *s)
 	       strstr(s, "..") == NULL;
 }
 
+/* The URL from a url_file: a secret, so checked but never quoted. */
+static void template_url_file(struct conf_ctx *p, struct template_conf *tc,
+                              const char *key, struct conf_node *v)
+{
+	unsigned char *url = NULL;
+	size_t len = 0;
+
+	if (conf_secret(p, v, key, 1, &url, &len) < 0)
+		return;
+	if (urlcheck((char *)url, URLCHECK_HOSTLESS) != URLCHECK_OK)
+		conf_error(p, v,
+		           "'url_file': the file does not hold an http or "
+		           "https URL");
+	else if ((tc->url = strdup((char *)url)) == NULL)
+		conf_error(p, v, "out of memory");
+	else
+		tc->url_secret = 1;
+	conf_secret_free(url, len);
+}
+
 static int template_configure(struct conf_ctx *p, struct channel *ch,
                               const char *key, struct conf_node *v)
 {
@@ -378,33 +399,9 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 			return 1; /* both given: one error, in check */
 		conf_url(p, v, key, &tc->url);
 	} else if (strcmp(key, "url_file") == 0) {
-		unsigned char *url = NULL;
-		size_t len = 0;
-		CURLU *u;
-		char *scheme = NULL;
-
-		if (tc->url_given++)
-			return 1; /* both given: one error, in check */
-		if (conf_secret(p, v, key, 1, &url, &len) < 0)
-			return 1;
-		/* Check it as conf_url would, without quoting it. */
-		if ((u = curl_url()) == NULL ||
-		    curl_url_set(u, CURLUPART_URL, (char *)url, 0) !=
-		            CURLUE_OK ||
-		    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
-		            CURLUE_OK ||
-		    (strcmp(scheme, "http") != 0 &&
-		     strcmp(scheme, "https") != 0))
-			conf_error(p, v,
-			           "'url_file': the file does not hold an http "
-			           "or https URL");
-		else if ((tc->url = strdup((char *)url)) == NULL)
-			conf_error(p, v, "out of memory");
-		else
-			tc->url_secret = 1;
-		curl_free(scheme);
-		curl_url_cleanup(u);
-		conf_secret_free(url, len);
+		/* Both given: one error, in check. */
+		if (tc->url_given++ == 0)
+			template_url_file(p, tc, key, v);
 	} else if (strcmp(key, "method") == 0) {
 		if (s == NULL ||
 		    (strcasecmp(s, "POST") != 0 && strcasecmp(s, "PUT") != 0 &&
@@ -615,8 +612,7 @@ static void render_ph(struct obuf *b, const struct template_conf *tc,
 			ob_json(b, json_deep_copy(v->media));
 			return;
 		}
-		json_array_foreach(v->media, i, m)
-		{
+		json_array_foreach (v->media, i, m) {
 			if (i > 0)
 				ob_add(b, "%2C", 3);
 			ob_form(b, json_string_value(m));

@@ -98,7 +98,7 @@ void publisher_classify_http(const struct http_result *res, int64_t now_ms,
 		         res->error ? res->error : "no response");
 		return;
 	}
-	switch (http_classify_status(res->status)) {
+	switch (backoff_classify_status(res->status)) {
 	case VERDICT_PUBLISHED:
 		out->kind = PUBLISH_OK;
 		snprintf(out->reason, sizeof(out->reason), "HTTP %ld",

@@ -40,12 +40,6 @@ printf 'Commas, semicolons; a \\ backslash\nand a second line\n' |
 smmctl add -c demo --id gone --at "$d2 10:00" "Withdrawn" >/dev/null
 smmctl cancel gone >/dev/null
 
-# run CMD...: stdout in $T/out, stderr in $T/err, status in $rc.
-run() {
-	rc=0
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-}
-
 # --- calendar, for a person -------------------------------------------------
 run smmctl calendar --from "$today"
 [ "$rc" -eq 0 ] || fail "calendar exited $rc: $(cat "$T/err")"

@@ -4,14 +4,6 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# run CMD...: run it, keep stdout in $out, stderr in $err, status in $rc.
-run() {
-	rc=0
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	out=$(cat "$T/out")
-	err=$(cat "$T/err")
-}
-
 # expect_fail WHAT [CODE]: the last run failed with one "smmctl: ..." line,
 # and with exit status CODE when given (sysexits: 64 usage, 65 data, 69
 # no daemon), so a crash or an unreachable daemon can't pass for a refusal.

@@ -192,6 +192,17 @@ smmctl() {
 	"$SMMCTL_BIN" "$@"
 }
 
+# run CMD...: run it with its stdout in $T/out and $out, its stderr in
+# $T/err and $err, and its exit status in $rc (a failure is no error).
+run() {
+	rc=0
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	# shellcheck disable=SC2034 # read by the tests
+	out=$(cat "$T/out")
+	# shellcheck disable=SC2034
+	err=$(cat "$T/err")
+}
+
 # start_sink [smm-sink options]: a new sink on an ephemeral port. Sets
 # SINK_PID, SINK_PORT and SINK_LOG ($T/sink.log, then $T/sink2.log, ...).
 start_sink() {

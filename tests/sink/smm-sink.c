@@ -27,6 +27,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "text.h"
+
 #define SINK_VERSION "smm-sink 0.1.0"
 
 /* Limits: a header section, a body, headers per request. */
@@ -331,52 +333,47 @@ static int value_has_token(const struct header *h, const char *tok)
 }
 
 /*
- * Parse the header section buf[0..hdr_len) into r. Returns 0, or an HTTP
- * status to reply before closing the connection.
+ * The request line "METHOD SP target SP HTTP/1.x" at *p into r, *p moved
+ * past it. 0, or the status to refuse it with.
  */
-static int parse_head(const char *buf, size_t hdr_len, struct request *r,
-                      size_t *content_length, int *expect_continue)
+static int parse_request_line(const char **p, const char *end,
+                              struct request *r)
 {
-	const char *p = buf, *end = buf + hdr_len, *eol, *sp;
-	int have_cl = 0;
-	size_t i;
+	const char *eol = memchr(*p, '\n', (size_t)(end - *p)), *sp, *q = *p;
 
-	memset(r, 0, offsetof(struct request, hdr));
-	r->nhdr = 0;
-	*content_length = 0;
-	*expect_continue = 0;
-
-	/* Request line: METHOD SP target SP HTTP/1.x */
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (eol == NULL || eol == p || eol[-1] != '\r')
+	if (eol == NULL || eol == q || eol[-1] != '\r')
 		return 400;
-	sp = memchr(p, ' ', (size_t)(eol - p));
-	if (sp == NULL || sp == p)
+	sp = memchr(q, ' ', (size_t)(eol - q));
+	if (sp == NULL || sp == q)
 		return 400;
-	r->method = p;
-	r->method_len = (size_t)(sp - p);
-	p = sp + 1;
-	sp = memchr(p, ' ', (size_t)(eol - p));
-	if (sp == NULL || sp == p)
+	r->method = q;
+	r->method_len = (size_t)(sp - q);
+	q = sp + 1;
+	sp = memchr(q, ' ', (size_t)(eol - q));
+	if (sp == NULL || sp == q)
 		return 400;
-	r->path = p;
-	r->path_len = (size_t)(sp - p);
-	p = sp + 1;
-	if ((size_t)(eol - 1 - p) != 8 || memcmp(p, "HTTP/1.", 7) != 0)
+	r->path = q;
+	r->path_len = (size_t)(sp - q);
+	q = sp + 1;
+	if ((size_t)(eol - 1 - q) != 8 || memcmp(q, "HTTP/1.", 7) != 0)
 		return 400;
-	if (p[7] == '0')
+	if (q[7] == '0')
 		r->http10 = 1;
-	else if (p[7] != '1')
+	else if (q[7] != '1')
 		return 505;
 	r->keep_alive = !r->http10;
-	p = eol + 1;
+	*p = eol + 1;
+	return 0;
+}
 
-	/* Header lines up to the empty line. */
+/* The header lines from p up to the empty line into r->hdr. 0 or a status. */
+static int parse_fields(const char *p, const char *end, struct request *r)
+{
 	while (p < end) {
-		const char *colon, *v, *ve;
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *colon, *v, *ve, *c;
 		struct header *h;
 
-		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL || eol[-1] != '\r')
 			return 400;
 		if (eol - 1 == p)
@@ -387,8 +384,8 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 		colon = memchr(p, ':', (size_t)(eol - p));
 		if (colon == NULL || colon == p)
 			return 400;
-		for (sp = p; sp < colon; sp++)
-			if (*sp == ' ' || *sp == '\t')
+		for (c = p; c < colon; c++)
+			if (*c == ' ' || *c == '\t')
 				return 400;
 		if (r->nhdr == SINK_NHDR_MAX)
 			return 431;
@@ -405,25 +402,52 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 		h->value_len = (size_t)(ve - v);
 		p = eol + 1;
 	}
+	return 0;
+}
 
-	for (i = 0; i < r->nhdr; i++) {
+/* Content-Length's value into *out: 0, or 400 when it is not one. */
+static int parse_content_length(const struct header *h, int *have, size_t *out)
+{
+	size_t v = 0, k;
+
+	if (h->value_len == 0 || h->value_len > 12)
+		return 400;
+	for (k = 0; k < h->value_len; k++) {
+		if (h->value[k] < '0' || h->value[k] > '9')
+			return 400;
+		v = v * 10 + (size_t)(h->value[k] - '0');
+	}
+	/* Differing duplicates are a smuggling vector. */
+	if (*have && v != *out)
+		return 400;
+	*have = 1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse the header section buf[0..hdr_len) into r. Returns 0, or an HTTP
+ * status to reply before closing the connection.
+ */
+static int parse_head(const char *buf, size_t hdr_len, struct request *r,
+                      size_t *content_length, int *expect_continue)
+{
+	const char *p = buf, *end = buf + hdr_len;
+	int have_cl = 0, st;
+
+	memset(r, 0, offsetof(struct request, hdr));
+	r->nhdr = 0;
+	*content_length = 0;
+	*expect_continue = 0;
+	if ((st = parse_request_line(&p, end, r)) != 0 ||
+	    (st = parse_fields(p, end, r)) != 0)
+		return st;
+	for (size_t i = 0; i < r->nhdr; i++) {
 		const struct header *h = &r->hdr[i];
 
 		if (name_is(h, "content-length")) {
-			size_t v = 0, k;
-
-			if (h->value_len == 0 || h->value_len > 12)
+			if (parse_content_length(h, &have_cl, content_length))
 				return 400;
-			for (k = 0; k < h->value_len; k++) {
-				if (h->value[k] < '0' || h->value[k] > '9')
-					return 400;
-				v = v * 10 + (size_t)(h->value[k] - '0');
-			}
-			/* Differing duplicates are a smuggling vector. */
-			if (have_cl && v != *content_length)
-				return 400;
-			have_cl = 1;
-			*content_length = v;
 		} else if (name_is(h, "transfer-encoding")) {
 			/* smmd always sends Content-Length; no chunking. */
 			return 411;
@@ -443,40 +467,6 @@ static int parse_head(const char *buf, size_t hdr_len, struct request *r,
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 if there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t len, k;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3fu);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * A JSON string of raw bytes, as is: valid UTF-8 (a multipart body's text
  * parts included) is kept, each invalid byte becomes U+FFFD.
@@ -491,9 +481,9 @@ static json_t *json_bytes(const char *p, size_t n)
 		return j;
 	tmp = xmalloc(n * 3 + 1);
 	while (i < n) {
-		size_t k = utf8_seq((const unsigned char *)p + i, n - i);
+		size_t k;
 
-		if (k > 0) {
+		if (utf8_next(p + i, n - i, &k) != UTF8_INVALID) {
 			memcpy(tmp + o, p + i, k);
 			o += k;
 			i += k;
@@ -716,6 +706,43 @@ static int next_status(struct sink *s)
 
 static void on_delay(uv_timer_t *t);
 
+/* Answer r by the next reply of its route rt (see handle_request). */
+static int handle_rule(struct conn *c, struct request *r, struct route *rt)
+{
+	struct sink *s = c->sink;
+	const struct rule_reply *rr = &rt->replies[rt->pos];
+	uint64_t n = ++rt->count;
+	int64_t t;
+
+	/* One reply per request; the last one repeats forever. */
+	if (rt->pos + 1 < rt->nreplies)
+		rt->pos++;
+	t = now_us();
+	if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
+		log_request(s, r, t, 0,
+		            rr->status == SINK_HOLD ? "hold" : "close",
+		            c->serial);
+		if (s->print)
+			print_request(r, t, rr->status);
+		if (rr->status == SINK_HOLD)
+			c->held = 1;
+		return -1;
+	}
+	log_request(s, r, t, rr->status, NULL, c->serial);
+	if (s->print)
+		print_request(r, t, rr->status);
+	if (s->delay_ms > 0) {
+		c->paused = 1;
+		c->delayed_rule = rr;
+		c->delayed_n = n;
+		c->delayed_keep_alive = r->keep_alive;
+		uv_timer_start(&c->delay, on_delay, (uint64_t)s->delay_ms, 0);
+		return 1;
+	}
+	out_rule_reply(c, rr, n, r->keep_alive);
+	return r->keep_alive ? 0 : -1;
+}
+
 /*
  * Answer one complete request. Returns 0 to go on with the next pipelined
  * request, 1 when its reply is delayed, -1 when the connection must not
@@ -731,39 +758,8 @@ static int handle_request(struct conn *c, struct request *r)
 	int status;
 	int64_t t;
 
-	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL) {
-		const struct rule_reply *rr = &rt->replies[rt->pos];
-		uint64_t n = ++rt->count;
-
-		/* One reply per request; the last one repeats forever. */
-		if (rt->pos + 1 < rt->nreplies)
-			rt->pos++;
-		t = now_us();
-		if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
-			log_request(s, r, t, 0,
-			            rr->status == SINK_HOLD ? "hold" : "close",
-			            c->serial);
-			if (s->print)
-				print_request(r, t, rr->status);
-			if (rr->status == SINK_HOLD)
-				c->held = 1;
-			return -1;
-		}
-		log_request(s, r, t, rr->status, NULL, c->serial);
-		if (s->print)
-			print_request(r, t, rr->status);
-		if (s->delay_ms > 0) {
-			c->paused = 1;
-			c->delayed_rule = rr;
-			c->delayed_n = n;
-			c->delayed_keep_alive = r->keep_alive;
-			uv_timer_start(&c->delay, on_delay,
-			               (uint64_t)s->delay_ms, 0);
-			return 1;
-		}
-		out_rule_reply(c, rr, n, r->keep_alive);
-		return r->keep_alive ? 0 : -1;
-	}
+	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL)
+		return handle_rule(c, r, rt);
 
 	if (is_get || is_head) {
 		if (s->log_get)
@@ -1211,34 +1207,130 @@ static int is_tchar(char ch)
 	       (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch);
 }
 
+/* The spaces at p skipped. */
+static const char *skip_spaces(const char *p)
+{
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+/* A rule's STATUS token, the n bytes at p: a code, "hold" or "close". */
+static int rule_status(const char *p, size_t n, const char *spec)
+{
+	char *st = xstrndup(p, n);
+	int status;
+
+	if (strcmp(st, "hold") == 0)
+		status = SINK_HOLD;
+	else if (strcmp(st, "close") == 0)
+		status = SINK_CLOSE;
+	else if (parse_int(st, 100, 599, &status) < 0)
+		die("--rule: bad status '%s' in '%s'", st, spec);
+	free(st);
+	return status;
+}
+
+/* Append "name: value\r\n" to rr's headers, growing them as needed. */
+static void rule_add_header(struct rule_reply *rr, size_t *cap,
+                            const char *name, size_t nlen, const char *v,
+                            size_t vlen)
+{
+	size_t need = rr->headers_len + nlen + vlen + 5;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		if ((rr->headers = realloc(rr->headers, *cap)) == NULL)
+			die("out of memory");
+	}
+	memcpy(rr->headers + rr->headers_len, name, nlen);
+	rr->headers_len += nlen;
+	memcpy(rr->headers + rr->headers_len, ": ", 2);
+	rr->headers_len += 2;
+	memcpy(rr->headers + rr->headers_len, v, vlen);
+	rr->headers_len += vlen;
+	memcpy(rr->headers + rr->headers_len, "\r\n", 2);
+	rr->headers_len += 2;
+}
+
+/* The H:Name=Value tokens at p into rr; returns where the body starts. */
+static const char *rule_headers(struct rule_reply *rr, const char *p)
+{
+	size_t cap = 0;
+
+	while (strncmp(p, "H:", 2) == 0) {
+		const char *name = p + 2, *e = token_end(p), *eq, *c;
+		size_t nlen;
+
+		eq = memchr(name, '=', (size_t)(e - name));
+		if (eq == NULL || eq == name)
+			die("--rule: want H:Name=Value, got '%.*s'",
+			    (int)(e - p), p);
+		nlen = (size_t)(eq - name);
+		for (c = name; c < eq; c++)
+			if (!is_tchar(*c))
+				die("--rule: bad header name '%.*s'", (int)nlen,
+				    name);
+		if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0)
+			rr->has_ctype = 1;
+		rule_add_header(rr, &cap, name, nlen, eq + 1,
+		                (size_t)(e - eq - 1));
+		p = skip_spaces(e);
+	}
+	if (rr->headers == NULL)
+		rr->headers = xstrndup("", 0);
+	return p;
+}
+
+/* The route for METHOD+PATH (prefix or exact), made if it is new. */
+static struct route *rule_route(struct sink *s, const char *m, size_t mlen,
+                                const char *path, size_t plen, int prefix)
+{
+	struct route *rt;
+
+	for (size_t i = 0; i < s->nroutes; i++) {
+		rt = &s->routes[i];
+		if (rt->method_len == mlen &&
+		    memcmp(rt->method, m, mlen) == 0 && rt->path_len == plen &&
+		    memcmp(rt->path, path, plen) == 0 && rt->prefix == prefix)
+			return rt;
+	}
+	s->routes = realloc(s->routes, (s->nroutes + 1) * sizeof(*s->routes));
+	if (s->routes == NULL)
+		die("out of memory");
+	rt = &s->routes[s->nroutes++];
+	memset(rt, 0, sizeof(*rt));
+	rt->method = xstrndup(m, mlen);
+	rt->method_len = mlen;
+	rt->path = xstrndup(path, plen);
+	rt->path_len = plen;
+	rt->prefix = prefix;
+	return rt;
+}
+
 /*
  * Parse one --rule 'METHOD PATH STATUS [H:Name=Value ...] BODY' and add it
  * to its route (a new route when METHOD+PATH is new).
  */
 static void parse_rule(struct sink *s, const char *spec)
 {
-	const char *p = spec, *e, *m, *path, *hs;
-	size_t mlen, plen, hcap = 0, i;
+	const char *p, *e, *m, *path, *c;
+	size_t mlen, plen, i;
 	struct rule_reply rr;
-	struct route *rt = NULL;
+	struct route *rt;
 	int prefix = 0;
-	char *st;
 
 	memset(&rr, 0, sizeof(rr));
 	if (strpbrk(spec, "\r\n") != NULL)
 		die("--rule: no newlines: '%s'", spec);
-	while (*p == ' ')
-		p++;
-	m = p;
-	e = token_end(p);
+	m = skip_spaces(spec);
+	e = token_end(m);
 	mlen = (size_t)(e - m);
 	for (i = 0; i < mlen; i++)
 		if (!is_tchar(m[i]))
 			die("--rule: bad method in '%s'", spec);
-	for (p = e; *p == ' '; p++)
-		;
-	path = p;
-	e = token_end(p);
+	path = skip_spaces(e);
+	e = token_end(path);
 	plen = (size_t)(e - path);
 	if (mlen == 0 || plen == 0 || path[0] != '/')
 		die("--rule: want 'METHOD /PATH STATUS [H:Name=Value ...] "
@@ -1250,87 +1342,16 @@ static void parse_rule(struct sink *s, const char *spec)
 	}
 	if (memchr(path, '?', plen) != NULL)
 		die("--rule: PATH matches without the query: '%s'", spec);
-	for (p = e; *p == ' '; p++)
-		;
+	p = skip_spaces(e);
 	e = token_end(p);
-	st = xstrndup(p, (size_t)(e - p));
-	if (strcmp(st, "hold") == 0)
-		rr.status = SINK_HOLD;
-	else if (strcmp(st, "close") == 0)
-		rr.status = SINK_CLOSE;
-	else if (parse_int(st, 100, 599, &rr.status) < 0)
-		die("--rule: bad status '%s' in '%s'", st, spec);
-	free(st);
-	for (p = e; *p == ' '; p++)
-		;
-
+	rr.status = rule_status(p, (size_t)(e - p), spec);
 	/* Header tokens, then the body: the rest of the line, as is. */
-	while (strncmp(p, "H:", 2) == 0) {
-		const char *name = p + 2, *eq, *v;
-		size_t nlen, vlen, need;
-
-		e = token_end(p);
-		eq = memchr(name, '=', (size_t)(e - name));
-		if (eq == NULL || eq == name)
-			die("--rule: want H:Name=Value, got '%.*s'",
-			    (int)(e - p), p);
-		nlen = (size_t)(eq - name);
-		for (hs = name; hs < eq; hs++)
-			if (!is_tchar(*hs))
-				die("--rule: bad header name '%.*s'", (int)nlen,
-				    name);
-		v = eq + 1;
-		vlen = (size_t)(e - v);
-		if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0)
-			rr.has_ctype = 1;
-		need = rr.headers_len + nlen + vlen + 5;
-		if (need > hcap) {
-			hcap = need * 2;
-			rr.headers = realloc(rr.headers, hcap);
-			if (rr.headers == NULL)
-				die("out of memory");
-		}
-		memcpy(rr.headers + rr.headers_len, name, nlen);
-		rr.headers_len += nlen;
-		memcpy(rr.headers + rr.headers_len, ": ", 2);
-		rr.headers_len += 2;
-		memcpy(rr.headers + rr.headers_len, v, vlen);
-		rr.headers_len += vlen;
-		memcpy(rr.headers + rr.headers_len, "\r\n", 2);
-		rr.headers_len += 2;
-		for (p = e; *p == ' '; p++)
-			;
-	}
-	if (rr.headers == NULL)
-		rr.headers = xstrndup("", 0);
+	p = rule_headers(&rr, skip_spaces(e));
 	rr.body_len = strlen(p);
 	rr.body = xstrndup(p, rr.body_len);
-	for (hs = rr.body; (hs = strstr(hs, "{{n}}")) != NULL; hs += 5)
+	for (c = rr.body; (c = strstr(c, "{{n}}")) != NULL; c += 5)
 		rr.ncounter++;
-
-	for (i = 0; i < s->nroutes; i++) {
-		struct route *x = &s->routes[i];
-
-		if (x->method_len == mlen && memcmp(x->method, m, mlen) == 0 &&
-		    x->path_len == plen && memcmp(x->path, path, plen) == 0 &&
-		    x->prefix == prefix) {
-			rt = x;
-			break;
-		}
-	}
-	if (rt == NULL) {
-		s->routes = realloc(s->routes,
-		                    (s->nroutes + 1) * sizeof(*s->routes));
-		if (s->routes == NULL)
-			die("out of memory");
-		rt = &s->routes[s->nroutes++];
-		memset(rt, 0, sizeof(*rt));
-		rt->method = xstrndup(m, mlen);
-		rt->method_len = mlen;
-		rt->path = xstrndup(path, plen);
-		rt->path_len = plen;
-		rt->prefix = prefix;
-	}
+	rt = rule_route(s, m, mlen, path, plen, prefix);
 	rt->replies =
 	        realloc(rt->replies, (rt->nreplies + 1) * sizeof(*rt->replies));
 	if (rt->replies == NULL)
@@ -1448,19 +1469,55 @@ static void usage(FILE *f)
 	      f);
 }
 
-int main(int argc, char **argv)
+/* The options that say where the sink listens and logs. */
+struct sink_opts {
+	const char *port_file, *log_path;
+	int port;
+};
+
+/*
+ * One option with a value v into s or o. 0, or -1 for an unknown option.
+ */
+static int parse_opt(struct sink *s, struct sink_opts *o, const char *a,
+                     const char *v)
 {
-	struct sink s;
-	struct sockaddr_in addr;
-	struct sockaddr_storage bound;
-	const char *port_file = NULL, *log_path = NULL;
-	int port = 0, i, r, namelen;
+	if (strcmp(a, "--port") == 0) {
+		if (parse_int(v, 0, 65535, &o->port) < 0)
+			die("--port: bad value '%s'", v);
+	} else if (strcmp(a, "--port-file") == 0) {
+		o->port_file = v;
+	} else if (strcmp(a, "--log") == 0) {
+		o->log_path = v;
+	} else if (strcmp(a, "--status-seq") == 0) {
+		free(s->seq);
+		s->seq = NULL;
+		s->nseq = 0;
+		parse_seq(s, v);
+	} else if (strcmp(a, "--default-status") == 0) {
+		if (parse_int(v, 100, 599, &s->default_status) < 0)
+			die("--default-status: bad value '%s'", v);
+	} else if (strcmp(a, "--retry-after") == 0) {
+		s->retry_after = v;
+		if (strpbrk(v, "\r\n") != NULL)
+			die("--retry-after: no newlines");
+	} else if (strcmp(a, "--delay-ms") == 0) {
+		if (parse_int(v, 0, 3600 * 1000, &s->delay_ms) < 0)
+			die("--delay-ms: bad value '%s'", v);
+	} else if (strcmp(a, "--body") == 0) {
+		s->body = v;
+	} else if (strcmp(a, "--rule") == 0) {
+		parse_rule(s, v);
+	} else {
+		return -1;
+	}
+	return 0;
+}
 
-	memset(&s, 0, sizeof(s));
-	s.default_status = 200;
-	s.body = "{\"ok\":true}";
-
-	for (i = 1; i < argc; i++) {
+/* The command line into s and o: -1 to go on, else an exit status. */
+static int parse_args(struct sink *s, struct sink_opts *o, int argc,
+                      char **argv)
+{
+	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -1471,72 +1528,64 @@ int main(int argc, char **argv)
 			puts(SINK_VERSION);
 			return 0;
 		} else if (strcmp(a, "--print") == 0) {
-			s.print = 1;
-			continue;
+			s->print = 1;
 		} else if (strcmp(a, "--log-get") == 0) {
-			s.log_get = 1;
-			continue;
-		}
-		if (v == NULL) {
+			s->log_get = 1;
+		} else if (v == NULL || parse_opt(s, o, a, v) < 0) {
 			usage(stderr);
 			return 2;
-		}
-		i++;
-		if (strcmp(a, "--port") == 0) {
-			if (parse_int(v, 0, 65535, &port) < 0)
-				die("--port: bad value '%s'", v);
-		} else if (strcmp(a, "--port-file") == 0) {
-			port_file = v;
-		} else if (strcmp(a, "--log") == 0) {
-			log_path = v;
-		} else if (strcmp(a, "--status-seq") == 0) {
-			free(s.seq);
-			s.seq = NULL;
-			s.nseq = 0;
-			parse_seq(&s, v);
-		} else if (strcmp(a, "--default-status") == 0) {
-			if (parse_int(v, 100, 599, &s.default_status) < 0)
-				die("--default-status: bad value '%s'", v);
-		} else if (strcmp(a, "--retry-after") == 0) {
-			s.retry_after = v;
-			if (strpbrk(v, "\r\n") != NULL)
-				die("--retry-after: no newlines");
-		} else if (strcmp(a, "--delay-ms") == 0) {
-			if (parse_int(v, 0, 3600 * 1000, &s.delay_ms) < 0)
-				die("--delay-ms: bad value '%s'", v);
-		} else if (strcmp(a, "--body") == 0) {
-			s.body = v;
-		} else if (strcmp(a, "--rule") == 0) {
-			parse_rule(&s, v);
 		} else {
-			usage(stderr);
-			return 2;
+			i++;
 		}
 	}
+	return -1;
+}
+
+/* Listen on 127.0.0.1:port (0: any free port); returns the port bound. */
+static int sink_listen(struct sink *s, int port)
+{
+	struct sockaddr_in addr;
+	struct sockaddr_storage bound;
+	int r, namelen;
+
+	uv_tcp_init(&s->loop, &s->server);
+	s->server.data = s;
+	uv_ip4_addr("127.0.0.1", port, &addr);
+	if ((r = uv_tcp_bind(&s->server, (const struct sockaddr *)&addr, 0)) <
+	            0 ||
+	    (r = uv_listen((uv_stream_t *)&s->server, 511, on_connection)) < 0)
+		die("listen on 127.0.0.1:%d: %s", port, uv_strerror(r));
+	namelen = sizeof(bound);
+	uv_tcp_getsockname(&s->server, (struct sockaddr *)&bound, &namelen);
+	return ntohs(((struct sockaddr_in *)&bound)->sin_port);
+}
+
+int main(int argc, char **argv)
+{
+	struct sink s;
+	struct sink_opts o = {0};
+	int port, r;
+
+	memset(&s, 0, sizeof(s));
+	s.default_status = 200;
+	s.body = "{\"ok\":true}";
+	if ((r = parse_args(&s, &o, argc, argv)) >= 0)
+		return r;
 	s.body_len = strlen(s.body);
 	s.get_ka = canned_get(s.body, s.body_len, 1, &s.get_ka_len);
 	s.get_close = canned_get(s.body, s.body_len, 0, &s.get_close_len);
 
-	if (log_path != NULL) {
-		s.log = fopen(log_path, "a");
+	if (o.log_path != NULL) {
+		s.log = fopen(o.log_path, "a");
 		if (s.log == NULL)
-			die("%s: %s", log_path, strerror(errno));
+			die("%s: %s", o.log_path, strerror(errno));
 		/* Buffered; flushed once per batch of requests read. */
 		setvbuf(s.log, NULL, _IOFBF, 64 * 1024);
 	}
 
 	if ((r = uv_loop_init(&s.loop)) < 0)
 		die("uv_loop_init: %s", uv_strerror(r));
-	uv_tcp_init(&s.loop, &s.server);
-	s.server.data = &s;
-	uv_ip4_addr("127.0.0.1", port, &addr);
-	if ((r = uv_tcp_bind(&s.server, (const struct sockaddr *)&addr, 0)) <
-	            0 ||
-	    (r = uv_listen((uv_stream_t *)&s.server, 511, on_connection)) < 0)
-		die("listen on 127.0.0.1:%d: %s", port, uv_strerror(r));
-	namelen = sizeof(bound);
-	uv_tcp_getsockname(&s.server, (struct sockaddr *)&bound, &namelen);
-	port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	port = sink_listen(&s, o.port);
 
 	uv_signal_init(&s.loop, &s.sigterm);
 	uv_signal_init(&s.loop, &s.sigint);
@@ -1545,8 +1594,8 @@ int main(int argc, char **argv)
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 
-	if (port_file != NULL)
-		write_port_file(port_file, port);
+	if (o.port_file != NULL)
+		write_port_file(o.port_file, port);
 	if (s.print) {
 		printf("smm-sink listening on http://127.0.0.1:%d/\n", port);
 		fflush(stdout);

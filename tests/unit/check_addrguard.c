@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "addrguard.h"
+#include "check_main.h"
 
 /* Judge one textual address; the reason goes to why (may be NULL). */
 static int judge(const char *text, char *why, size_t whylen)
@@ -235,13 +236,4 @@ static Suite *addrguard_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(addrguard_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SMM_CHECK_MAIN(addrguard_suite)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "backoff.h"
+#include "check_main.h"
 
 /* Sun, 22 Nov 2026 10:00:00 GMT */
 #define T0 INT64_C(1795341600000)
@@ -37,10 +38,11 @@ static const struct {
 
 START_TEST(test_classify)
 {
-	ck_assert_msg(
-	        http_classify_status(statuses[_i].status) == statuses[_i].want,
-	        "status %ld: got %d, want %d", statuses[_i].status,
-	        http_classify_status(statuses[_i].status), statuses[_i].want);
+	ck_assert_msg(backoff_classify_status(statuses[_i].status) ==
+	                      statuses[_i].want,
+	              "status %ld: got %d, want %d", statuses[_i].status,
+	              backoff_classify_status(statuses[_i].status),
+	              statuses[_i].want);
 }
 END_TEST
 
@@ -237,13 +239,4 @@ static Suite *backoff_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(backoff_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SMM_CHECK_MAIN(backoff_suite)

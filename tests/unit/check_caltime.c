@@ -11,6 +11,7 @@
 
 #include "calendar.h"
 #include "caltime.h"
+#include "check_main.h"
 
 #define S(x) (INT64_C(x) * 1000)
 
@@ -175,12 +176,10 @@ START_TEST(test_system_zone)
 }
 END_TEST
 
-int main(void)
+static Suite *caltime_suite(void)
 {
 	Suite *s = suite_create("caltime");
 	TCase *tc = tcase_create("time");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_madrid_spring_gap);
 	tcase_add_test(tc, test_madrid_autumn_overlap);
@@ -191,9 +190,7 @@ int main(void)
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_system_zone);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+SMM_CHECK_MAIN(caltime_suite)

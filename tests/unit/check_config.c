@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "config.h"
 #include "http.h"
 #include "publishers/publisher.h"
@@ -374,12 +375,10 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
-int main(void)
+static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("load");
-	SRunner *sr;
-	int failed;
 
 	find_data();
 	tcase_add_test(tc, test_good_full);
@@ -389,9 +388,7 @@ int main(void)
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_webhook_url_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+SMM_CHECK_MAIN(config_suite)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "postid.h"
 
 static const char *const valid_ids[] = {
@@ -155,13 +156,4 @@ static Suite *postid_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(postid_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SMM_CHECK_MAIN(postid_suite)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "states.h"
 
 START_TEST(test_round_trip)
@@ -62,13 +63,4 @@ static Suite *states_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(states_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SMM_CHECK_MAIN(states_suite)

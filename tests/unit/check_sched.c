@@ -1,0 +1,114 @@
+/* Unit tests for daemon/sched.c: due order, moves, removals, many ids. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "sched.h"
+
+START_TEST(test_order_and_moves)
+{
+	struct sched *s = sched_new();
+	char buf[64];
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(sched_next_due(s), -1);
+	ck_assert_int_eq(sched_pop_due(s, INT64_MAX, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(sched_add(s, "b/x", 200), 0);
+	ck_assert_int_eq(sched_add(s, "a/x", 100), 0);
+	ck_assert_int_eq(sched_add(s, "c/x", 300), 0);
+	ck_assert_uint_eq(sched_len(s), 3);
+	ck_assert_int_eq(sched_next_due(s), 100);
+	/* Adding a queued id moves it: still one entry. */
+	ck_assert_int_eq(sched_add(s, "c/x", 50), 0);
+	ck_assert_uint_eq(sched_len(s), 3);
+	ck_assert_int_eq(sched_next_due(s), 50);
+	/* Nothing is due before its time. */
+	ck_assert_int_eq(sched_pop_due(s, 49, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), 50);
+	ck_assert_str_eq(buf, "c/x");
+	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), 100);
+	ck_assert_str_eq(buf, "a/x");
+	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(sched_remove(s, "b/x"), 1);
+	ck_assert_int_eq(sched_remove(s, "b/x"), 0);
+	ck_assert_int_eq(sched_remove(s, "a/x"), 0);
+	ck_assert_uint_eq(sched_len(s), 0);
+	ck_assert_int_eq(sched_next_due(s), -1);
+	/* A popped or removed id can come back. */
+	ck_assert_int_eq(sched_add(s, "a/x", 7), 0);
+	ck_assert_int_eq(sched_pop_due(s, 7, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "a/x");
+	sched_free(s);
+	sched_free(NULL);
+}
+END_TEST
+
+/* Thousands of ids through growth, moves and removals, in due order. */
+START_TEST(test_many)
+{
+	enum { N = 5000 };
+	struct sched *s = sched_new();
+	char id[32], buf[32];
+	int64_t due, last = -1;
+	size_t popped = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "p%d/ch", i);
+		ck_assert_int_eq(sched_add(s, id, (int64_t)(i * 7919 % N)), 0);
+	}
+	ck_assert_uint_eq(sched_len(s), N);
+	/* Every third moves to the end; every fifth goes. */
+	for (int i = 0; i < N; i += 3) {
+		snprintf(id, sizeof(id), "p%d/ch", i);
+		ck_assert_int_eq(sched_add(s, id, N + i), 0);
+	}
+	for (int i = 0; i < N; i += 5) {
+		snprintf(id, sizeof(id), "p%d/ch", i);
+		ck_assert_int_eq(sched_remove(s, id), 1);
+	}
+	ck_assert_uint_eq(sched_len(s), N - N / 5);
+	while ((due = sched_pop_due(s, INT64_MAX, buf, sizeof(buf))) >= 0) {
+		int i;
+
+		ck_assert_int_ge(due, last);
+		last = due;
+		ck_assert_int_eq(sscanf(buf, "p%d/ch", &i), 1);
+		ck_assert_int_ne(i % 5, 0);
+		ck_assert_int_eq(due, i % 3 == 0 ? N + i : i * 7919 % N);
+		popped++;
+	}
+	ck_assert_uint_eq(popped, N - N / 5);
+	ck_assert_uint_eq(sched_len(s), 0);
+	sched_free(s);
+}
+END_TEST
+
+/* Freeing a schedule that still holds entries frees them all. */
+START_TEST(test_free_full)
+{
+	struct sched *s = sched_new();
+	char id[32];
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "q%d/ch", i);
+		ck_assert_int_eq(sched_add(s, id, i), 0);
+	}
+	sched_free(s);
+}
+END_TEST
+
+static Suite *sched_suite(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("sched");
+
+	tcase_add_test(tc, test_order_and_moves);
+	tcase_add_test(tc, test_many);
+	tcase_add_test(tc, test_free_full);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+SMM_CHECK_MAIN(sched_suite)
