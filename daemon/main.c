@@ -19,7 +19,6 @@
 #include <curl/curl.h>
 
 #include "calendar.h"
-#include "checkpoint.h"
 #include "config.h"
 #include "control.h"
 #include "calwatch.h"
@@ -42,8 +41,7 @@ struct runtime {
 	uv_check_t flush_check;
 	uv_timer_t grace;
 	uv_timer_t keepalive; /* the watchdog and STATUS= for systemd */
-	struct checkpointer *checkpointer;
-	int ready_fd; /* to the waiting parent, when detached */
+	int ready_fd;         /* to the waiting parent, when detached */
 	int shut_down;
 	int watchdog;      /* systemd expects WATCHDOG=1 from us */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
@@ -177,7 +175,8 @@ static void finish_shutdown(struct runtime *rt)
 	struct smmd *d = &rt->d;
 
 	rt->shut_down = 1;
-	if (store_flush(d->store) < 0)
+	/* Waits for the last batch's sync, then stops the writer. */
+	if (store_stop(d->store) < 0)
 		log_error("store: the last commit failed");
 	close_quietly((uv_handle_t *)&rt->grace);
 	close_quietly((uv_handle_t *)&rt->keepalive);
@@ -192,19 +191,24 @@ static void finish_shutdown(struct runtime *rt)
 	http_close(d->http, http_closed, NULL);
 }
 
+/* Crash-only: SQLite rolls back; nothing unrecorded was sent. */
+static void store_failed(void *arg, int err)
+{
+	(void)arg;
+	fatalx("store: commit failed (%s; disk full or failing?); stopping "
+	       "so nothing is sent that isn't recorded",
+	       strerror(-err));
+}
+
+/* Hand the turn's writes to the store; they show once durable. */
 static void end_of_turn(struct runtime *rt)
 {
 	struct smmd *d = &rt->d;
 
 	if (rt->shut_down)
 		return;
-	if (store_flush(d->store) < 0)
-		/* Crash-only: SQLite rolls back; nothing unrecorded was sent.
-		 */
-		fatalx("store: commit failed (disk full or failing?); "
-		       "stopping so nothing is sent that isn't recorded");
-	if (store_checkpoint_wanted(d->store))
-		checkpointer_start(rt->checkpointer);
+	if (store_submit(d->store) < 0)
+		store_failed(rt, -EIO);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);
 	log_flush();
@@ -359,9 +363,6 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
-	if ((rt->checkpointer =
-	             checkpointer_new(d->loop, store_path(d->store))) == NULL)
-		fatalx("out of memory");
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
@@ -405,8 +406,9 @@ static int run(struct runtime *rt, int verbose)
 	/* The delivery queue must be durable before we say we are up. */
 	if (store_flush(d->store) < 0)
 		fatalx("store: commit failed");
-	if (store_checkpoint_wanted(d->store))
-		checkpointer_start(rt->checkpointer);
+	/* From here on the loop never waits for the disk. */
+	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
+		fatalx("store: cannot start the writer: %s", strerror(-r));
 	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
 	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
 	         d->cfg->state_dir);
@@ -422,8 +424,6 @@ static int run(struct runtime *rt, int verbose)
 
 	log_info("shutdown: done");
 	log_flush();
-	/* First: the last connection to close folds the log back in. */
-	checkpointer_free(rt->checkpointer);
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);

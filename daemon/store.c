@@ -12,6 +12,7 @@
 #include "log.h"
 #include "postid.h"
 #include "store.h"
+#include "store_wal.h"
 #include "timeparse.h"
 
 /*
@@ -159,8 +160,6 @@ static const char *const migrations[] = {
 
 enum stmt_id {
 	ST_BEGIN,
-	ST_SYNC_FULL,
-	ST_SYNC_NORMAL,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_POST_EXISTS,
@@ -187,8 +186,6 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
-        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
-        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_POST_EXISTS] = "SELECT 1 FROM posts WHERE id = ?1",
@@ -259,6 +256,14 @@ struct after_commit {
 	void *arg;
 };
 
+/* A turn's callbacks, waiting for the batch they need to be durable. */
+struct batch {
+	uint64_t need;
+	struct after_commit *cbs;
+	size_t n;
+	struct batch *next;
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
@@ -266,12 +271,16 @@ struct store {
 	unsigned char rnd[4096]; /* randomness for webhook ids */
 	size_t rnd_used;
 	int in_txn;
-	int txn_durable; /* the open transaction's commit will fsync */
-	int sync_full;   /* the connection's synchronous level */
+	int txn_durable; /* the open transaction must be synced */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */
-	int defer_checkpoint;  /* the next commit leaves its log as it is */
-	int checkpoint_wanted; /* ... and it did: checkpoint elsewhere */
-	char *path;            /* of the database file */
+	uint64_t committed; /* batches committed */
+	uint64_t need;      /* the last committed batch that must be synced */
+	uint64_t durable;   /* the last batch known durable */
+	struct batch *waiting, *waiting_tail;
+	struct store_wal *wal;
+	void (*fail)(void *arg, int err);
+	void *fail_arg;
+	char *path; /* of the database file */
 	struct after_commit *queue;
 	size_t queue_len;
 	size_t queue_cap;
@@ -313,35 +322,23 @@ static int exec_done(struct store *s, sqlite3_stmt *st)
 	return 0;
 }
 
-/* Open the turn's transaction on the first write. */
 /*
  * Open the turn's transaction on the first write. A write that must
  * survive a power cut (a post accepted, a cancel, an attempt about to
- * start) makes the commit fsync the WAL; results alone need not: losing
- * one sends the delivery back to "publishing", which recovery already
- * handles (the same webhook-id again, or "unknown"). SQLite only changes
- * its sync level between transactions, so a lossable transaction that
- * meets a durable write is committed (cheaply) and a durable one begun.
+ * start) makes its batch wait for an fdatasync before its callbacks run;
+ * results alone need not: losing one sends the delivery back to
+ * "publishing", which recovery already handles (the same webhook-id
+ * again, or "unknown").
  */
 static int begin(struct store *s, int durable)
 {
-	if (s->in_txn && (s->txn_durable || !durable))
-		return 0;
-	if (s->in_txn) {
-		if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
+	if (!s->in_txn) {
+		if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
 			return -EIO;
-		s->in_txn = 0;
+		s->in_txn = 1;
 	}
-	if (s->sync_full != durable) {
-		if (exec_done(s, stmt(s, durable ? ST_SYNC_FULL
-		                                 : ST_SYNC_NORMAL)) < 0)
-			return -EIO;
-		s->sync_full = durable;
-	}
-	if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
-		return -EIO;
-	s->in_txn = 1;
-	s->txn_durable = durable;
+	if (durable)
+		s->txn_durable = 1;
 	return 0;
 }
 
@@ -362,29 +359,129 @@ int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
 	return 0;
 }
 
+/* Commit the turn's transaction: write(2) only, no sync (store_wal.c). */
+static int commit_turn(struct store *s)
+{
+	if (!s->in_txn)
+		return 0;
+	if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
+		return -1;
+	s->in_txn = 0;
+	s->committed++;
+	if (s->txn_durable)
+		s->need = s->committed;
+	s->txn_durable = 0;
+	return 0;
+}
+
+/* The queued callbacks become a batch that waits for s->need. */
+static int take_batch(struct store *s)
+{
+	struct batch *b;
+
+	if (s->queue_len == 0)
+		return 0;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return -1;
+	b->need = s->need;
+	b->cbs = s->queue;
+	b->n = s->queue_len;
+	s->queue = NULL;
+	s->queue_len = s->queue_cap = 0;
+	if (s->waiting_tail)
+		s->waiting_tail->next = b;
+	else
+		s->waiting = b;
+	s->waiting_tail = b;
+	return 0;
+}
+
+/* Run, in order, the batches whose writes are durable. 1 if any ran. */
+static int run_ready(struct store *s)
+{
+	int ran = 0;
+
+	while (s->waiting && s->waiting->need <= s->durable) {
+		struct batch *b = s->waiting;
+
+		if ((s->waiting = b->next) == NULL)
+			s->waiting_tail = NULL;
+		for (size_t i = 0; i < b->n; i++)
+			b->cbs[i].cb(b->cbs[i].arg);
+		free(b->cbs);
+		free(b);
+		ran = 1;
+	}
+	return ran;
+}
+
+int store_submit(struct store *s)
+{
+	/* Callbacks may write and queue more: until nothing new comes. */
+	for (;;) {
+		if (commit_turn(s) < 0 || take_batch(s) < 0)
+			return -1;
+		if (s->need > s->durable) {
+			if (store_wal_started(s->wal)) {
+				store_wal_request(s->wal, s->need);
+			} else {
+				/* Before the loop runs: sync here. */
+				if (store_wal_sync_now(s->wal) < 0)
+					return -1;
+				s->durable = s->committed;
+			}
+		}
+		if (!run_ready(s))
+			return 0;
+	}
+}
+
 int store_flush(struct store *s)
 {
-	/* Callbacks may write and queue more: loop until both are empty. */
-	while (s->in_txn || s->queue_len > 0) {
-		size_t n = s->queue_len;
-		struct after_commit *batch;
-
-		if (s->in_txn) {
-			if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
-				return -1;
-			s->in_txn = 0;
-		}
-		if (n == 0)
-			continue;
-		/* Take the batch: callbacks may queue into a fresh one. */
-		batch = s->queue;
-		s->queue = NULL;
-		s->queue_len = s->queue_cap = 0;
-		for (size_t i = 0; i < n; i++)
-			batch[i].cb(batch[i].arg);
-		free(batch);
+	for (;;) {
+		if (store_submit(s) < 0)
+			return -1;
+		if (s->waiting == NULL)
+			return 0;
+		if (store_wal_wait(s->wal, s->need) < 0)
+			return -1;
+		if (s->need > s->durable)
+			s->durable = s->need;
 	}
-	return 0;
+}
+
+/* On the loop: batches up to seq are durable. */
+static void on_durable(void *arg, uint64_t seq, int err)
+{
+	struct store *s = arg;
+
+	if (err == 0 && seq > s->durable)
+		s->durable = seq;
+	if (err < 0 || (run_ready(s) && store_submit(s) < 0))
+		s->fail(s->fail_arg, err < 0 ? err : -EIO);
+}
+
+int store_start(struct store *s, uv_loop_t *loop,
+                void (*fail)(void *arg, int err), void *arg)
+{
+	s->fail = fail;
+	s->fail_arg = arg;
+	return store_wal_start(s->wal, loop, on_durable, s);
+}
+
+int store_stop(struct store *s)
+{
+	int r = store_flush(s);
+
+	store_wal_stop(s->wal);
+	return r;
+}
+
+void store_stats(struct store *s, struct store_stats *out)
+{
+	out->committed = s->committed;
+	out->durable = s->durable;
+	store_wal_counts(s->wal, &out->syncs, &out->checkpoints);
 }
 
 static int migrate(struct store *s, char *err, size_t errlen)
@@ -434,47 +531,15 @@ bad:
 	return -1;
 }
 
-/*
- * SQLite's automatic checkpoint, but for a commit that left a log too big
- * to copy on the loop (a bulk load): that one is left to checkpoint.h.
- * The automatic one stays for everything else: it runs in the writer, so
- * the log is rewound as soon as it is copied, while a checkpoint from
- * another connection never catches up with a steady writer and lets the
- * log grow for as long as a burst lasts.
- */
-static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct store *s = arg;
-
-	if (s->defer_checkpoint) {
-		s->defer_checkpoint = 0;
-		s->checkpoint_wanted = 1;
-	} else if (pages >= STORE_CHECKPOINT_PAGES) {
-		/* PASSIVE: returns at once if the pool's is running. */
-		sqlite3_wal_checkpoint(db, name);
-	}
-	return SQLITE_OK;
-}
-
-int store_checkpoint_wanted(struct store *s)
-{
-	int wanted = s->checkpoint_wanted;
-
-	s->checkpoint_wanted = 0;
-	return wanted;
-}
-
-const char *store_path(const struct store *s)
-{
-	return s->path;
-}
-
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 	                              "PRAGMA synchronous = FULL;"
 	                              "PRAGMA foreign_keys = ON;"
 	                              "PRAGMA busy_timeout = 5000;";
+	/* After migrating: syncs and checkpoints are store_wal.c's. */
+	static const char async[] = "PRAGMA synchronous = OFF;"
+	                            "PRAGMA wal_autocheckpoint = 0;";
 	char path[4096];
 	struct store *s;
 	char *msg = NULL;
@@ -512,10 +577,14 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto bad;
 	}
+	if (store_wal_vfs_register() < 0) {
+		snprintf(err, errlen, "cannot register the SQLite VFS");
+		goto bad;
+	}
 	if (sqlite3_open_v2(path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                            SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	                    STORE_WAL_VFS) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open '%s': %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto bad;
@@ -525,9 +594,14 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto bad;
 	}
-	s->sync_full = 1; /* the pragmas above */
-	sqlite3_wal_hook(s->db, on_wal, s);
 	if (migrate(s, err, errlen) < 0)
+		goto bad;
+	if (sqlite3_exec(s->db, async, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
+		sqlite3_free(msg);
+		goto bad;
+	}
+	if (store_wal_open(path, &s->wal, err, errlen) < 0)
 		goto bad;
 	for (int i = 0; i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
@@ -548,11 +622,25 @@ void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_wal_stop(s->wal);
 	if (s->in_txn)
 		exec_done(s, stmt(s, ST_ROLLBACK));
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	/* The last close checkpoints and removes the WAL: synced, as SQLite
+	   means it to be. */
+	if (s->db)
+		sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
+		             NULL);
 	sqlite3_close(s->db);
+	store_wal_free(s->wal);
+	while (s->waiting) {
+		struct batch *b = s->waiting;
+
+		s->waiting = b->next;
+		free(b->cbs);
+		free(b);
+	}
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->queue);
@@ -1398,8 +1486,6 @@ int store_bulk_end(struct store *s)
 	if (!s->bulk)
 		return 0;
 	/* As migration 6 made them. */
-	/* Tens of MB to copy: not in the commit, on the loop. */
-	s->defer_checkpoint = 1;
 	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
 	                 "deliveries(due_ms) "
 	                 "WHERE state IN ('scheduled', 'retry_wait');"

@@ -1,13 +1,16 @@
 /*
  * The durable state: posts, their deliveries and every attempt, in SQLite
- * (WAL, synchronous=FULL) under state_dir.
+ * (WAL) under state_dir.
  *
- * Writes made during one loop turn share one transaction; store_flush()
- * commits it at the end of the turn and only then runs the callbacks queued
- * with store_after_commit(). That is how "durable before visible" holds
- * without one fsync per row: a reply to smmctl, or a request to a webhook,
- * is an after-commit callback. A turn that only records results commits
- * without an fsync (see begin() in store.c for why that is safe).
+ * Writes made during one loop turn share one transaction; store_submit()
+ * commits it at the end of the turn and returns at once: the commit is
+ * made durable off the loop (store_wal.c), and only then do the callbacks
+ * queued with store_after_commit() during that turn run, on the loop, in
+ * order. That is how "durable before visible" holds without the loop ever
+ * waiting on the disk: a reply to smmctl, or a request to a webhook, is an
+ * after-commit callback. A turn that only records results needs no sync
+ * (see begin() in store.c for why that is safe). Reads see the loop's own
+ * writes at once.
  */
 #ifndef SMMD_STORE_H
 #define SMMD_STORE_H
@@ -15,6 +18,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "states.h"
 
@@ -64,19 +68,33 @@ void store_close(struct store *);
 /* Queue cb to run once everything written so far is durable. */
 int store_after_commit(struct store *, void (*cb)(void *), void *arg);
 /*
- * Commit the turn's transaction and run the queued callbacks. Returns 0, or
- * -1 if the commit failed (the callbacks have not run; the caller stops).
+ * End of a loop turn: commit the turn's transaction and hand it to the
+ * writer; callbacks run once it is durable (at once if nothing needs a
+ * sync). Returns 0, or -1 if the commit failed (the callbacks have not
+ * run; the caller stops).
+ */
+int store_submit(struct store *);
+/*
+ * Commit, wait until durable and run every callback, here and now: before
+ * the loop runs (start-up, a first calendar load) and at shutdown. 0 or -1.
  */
 int store_flush(struct store *);
-/* SQLite's own threshold for its automatic checkpoint. */
-#define STORE_CHECKPOINT_PAGES 1000
 /*
- * Whether a commit left its log for a checkpoint off the loop (after a
- * bulk load; see checkpoint.h). Asking clears it.
+ * From now on make commits durable off the loop. fail(arg, -errno) runs
+ * on the loop when a sync or a commit failed: nothing later is durable.
  */
-int store_checkpoint_wanted(struct store *);
-/* The database file. */
-const char *store_path(const struct store *);
+int store_start(struct store *, uv_loop_t *, void (*fail)(void *arg, int err),
+                void *arg);
+/* Wait for the last batch and stop the writer: 0, or -1 (not durable). */
+int store_stop(struct store *);
+
+struct store_stats {
+	uint64_t committed;   /* batches committed */
+	uint64_t durable;     /* the last batch known durable */
+	uint64_t syncs;       /* fdatasync calls off the loop */
+	uint64_t checkpoints; /* WAL checkpoints off the loop */
+};
+void store_stats(struct store *, struct store_stats *);
 
 /* 0, -EEXIST when the post id is taken, -EIO on a store error. */
 int store_add_post(struct store *, const struct post_new *, int64_t now_ms);
@@ -183,7 +201,7 @@ int store_calendar_put(struct store *, const struct cal_put *, int add,
 /*
  * Around a sync that may add many deliveries to a store that has few:
  * drop the due-time indexes and build them again at the end, in the same
- * transaction. Nothing may commit in between (no store_flush), and after
+ * transaction. Nothing may commit in between (no store_submit), and after
  * a failure the caller must give the transaction up (smmd stops).
  */
 int store_bulk_begin(struct store *);

@@ -663,6 +663,90 @@ START_TEST(test_after_commit)
 }
 END_TEST
 
+/* A callback that notes its turn and what was durable when it ran. */
+struct durable_cb {
+	struct order *o;
+	uint64_t batch; /* the batch it was queued in */
+	uint64_t durable_then;
+	int at;
+};
+
+static void note_durable(void *arg)
+{
+	struct durable_cb *c = arg;
+	struct store_stats ss;
+
+	store_stats(st, &ss);
+	c->durable_then = ss.durable;
+	c->at = c->o->n++;
+}
+
+static void never_fails(void *arg, int err)
+{
+	(void)arg;
+	ck_abort_msg("store failed: %d", err);
+}
+
+/* Queue c after a turn's writes and end the turn as the loop does. */
+static void turn(struct durable_cb *c, struct order *o)
+{
+	struct store_stats ss;
+
+	c->o = o;
+	ck_assert_int_eq(store_after_commit(st, note_durable, c), 0);
+	ck_assert_int_eq(store_submit(st), 0);
+	store_stats(st, &ss);
+	c->batch = ss.committed;
+}
+
+START_TEST(test_after_commit_durable)
+{
+	struct attempt_result ar = {.n = 1,
+	                            .started_ms = T0,
+	                            .finished_ms = T0 + 1,
+	                            .http_status = 200,
+	                            .latency_ms = 1};
+	struct durable_cb c[3] = {{0}};
+	struct order o = {{0}, 0};
+	struct delivery_rec rec;
+	struct store_stats ss;
+	uv_loop_t loop;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	/* The loop reads its own writes before they are durable. */
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	store_delivery_clear(&rec);
+	turn(&c[0], &o);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	turn(&c[1], &o);
+	/* A turn with nothing to sync still waits for the ones before. */
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
+	                                     -1, NULL, NULL, NULL),
+	                 0);
+	turn(&c[2], &o);
+	/* Nothing shows before the writer has synced. */
+	ck_assert_int_eq(o.n, 0);
+	while (o.n < 3)
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(c[i].at, i);
+	ck_assert_uint_ge(c[0].durable_then, c[0].batch);
+	ck_assert_uint_ge(c[1].durable_then, c[1].batch);
+	store_stats(st, &ss);
+	ck_assert_uint_ge(ss.syncs, 1);
+	ck_assert_uint_eq(ss.committed, 3);
+	ck_assert_int_eq(store_stop(st), 0);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	/* And it is all there for the next smmd. */
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHED);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	struct delivery_rec rec;
@@ -755,6 +839,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_calendar);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_after_commit);
+	tcase_add_test(tc, test_after_commit_durable);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_old_schema);
 	suite_add_tcase(s, tc);
