@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "postid.h"
 #include "proto.h"
 #include "reload.h"
@@ -459,6 +460,7 @@ static int cmd_status(struct cmd_ctx *x)
 	        next >= 0 ? json_string(time_format_rfc3339(next, next_s))
 	                  : json_null(),
 	        "counts", c, "channels", channels);
+	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
 	return 0;
 }
 

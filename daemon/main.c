@@ -26,6 +26,7 @@
 #include "reload.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "sched.h"
 #include "service.h"
 #include "smmd.h"
@@ -185,6 +186,7 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->sig_hup);
 	close_quietly((uv_handle_t *)&rt->flush_prepare);
 	close_quietly((uv_handle_t *)&rt->flush_check);
+	looptime_close(d->looptime);
 	wallclock_close(d->clock);
 	d->clock = NULL;
 	calwatch_close(d);
@@ -397,6 +399,9 @@ static int run(struct runtime *rt, int verbose)
 	start_signal(rt, &rt->sig_hup, SIGHUP);
 	uv_timer_init(d->loop, &rt->grace);
 	rt->grace.data = rt;
+	/* First, so that its prepare runs after end_of_turn's. */
+	if ((r = looptime_start(d->loop, &d->looptime)) < 0)
+		fatalx("loop: cannot measure turns: %s", uv_strerror(r));
 	uv_prepare_init(d->loop, &rt->flush_prepare);
 	rt->flush_prepare.data = rt;
 	uv_prepare_start(&rt->flush_prepare, on_prepare);
