@@ -19,6 +19,7 @@
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
+#include "view.h"
 #include "timeparse.h"
 #include "wallclock.h"
 
@@ -192,8 +193,8 @@ static int cmd_retry(struct cmd_ctx *x)
 		return fail(x, SMM_ERR_SHUTTING_DOWN, "smmd is shutting down");
 	if (delivery_arg(x, id, sizeof(id)) < 0)
 		return -1;
-	r = store_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
-	                 x->msglen);
+	r = view_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
+	                x->msglen);
 	if (r < 0)
 		return settle_error(x, r);
 	if (dispatch_schedule(x->d, id, now) < 0)
@@ -225,8 +226,8 @@ static int cmd_resolve(struct cmd_ctx *x)
 	if (url && (state != DS_PUBLISHED || !url_is_http(url)))
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'url' goes with published and must be http(s)");
-	r = store_settle(x->d->store, id, state, url, wallclock_now_ms(),
-	                 x->msg, x->msglen);
+	r = view_settle(x->d->store, id, state, url, wallclock_now_ms(), x->msg,
+	                x->msglen);
 	if (r < 0)
 		return settle_error(x, r);
 	log_info("control: delivery '%s' resolved by hand as %s", id, outcome);
@@ -405,8 +406,8 @@ static int cmd_cancel(struct cmd_ctx *x)
 		return -1;
 	/* Prepared a moment ahead of its time but not sent: still ours. */
 	withdrawn = dispatch_withdraw(x->d, id);
-	r = store_cancel(x->d->store, id, wallclock_now_ms(), &cancelled,
-	                 x->msg, x->msglen);
+	r = view_cancel(x->d->store, id, wallclock_now_ms(), &cancelled, x->msg,
+	                x->msglen);
 	if (r == -EALREADY && json_array_size(withdrawn) > 0) {
 		cancelled = json_array();
 		r = 0;

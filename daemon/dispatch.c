@@ -550,9 +550,19 @@ static void fire_armed(struct smmd *d, int64_t now)
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
+	int r;
+
 	log_error("publish: delivery '%s': %s, failed", rec->id, why);
-	store_must(store_mark_settled(d->store, rec->id, DS_FAILED, why, now),
-	           "the failure", rec->id);
+	r = store_transition(d->store,
+	                     &(struct transition){.id = rec->id,
+	                                          .from = DS_WAITING,
+	                                          .to = DS_FAILED,
+	                                          .reason = why,
+	                                          .next_ms = -1,
+	                                          .now_ms = now},
+	                     NULL);
+	store_must(r == -EALREADY || r == -ENOENT ? 0 : r, "the failure",
+	           rec->id);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
@@ -772,10 +782,17 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	         time_format_rfc3339(due, at),
 	         duration_format(now - due, late, sizeof(late)),
 	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
-	r = store_mark_settled(d->store, id, DS_MISSED, why, now);
-	store_must(r, "a missed delivery", id);
-	if (r == 0)
+	r = store_transition(d->store,
+	                     &(struct transition){.id = id,
+	                                          .from = DS_WAITING,
+	                                          .to = DS_MISSED,
+	                                          .reason = why,
+	                                          .next_ms = -1,
+	                                          .now_ms = now},
+	                     NULL);
+	if (r == -EALREADY || r == -ENOENT)
 		return; /* settled meanwhile (cancelled, ...) */
+	store_must(r, "a missed delivery", id);
 	log_warnx("publish: delivery '%s' %s: missed", id, why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
 }

@@ -171,13 +171,12 @@ enum stmt_id {
 	ST_RESULT,
 	ST_DELIVERY_STATE,
 	ST_POST_DELIVERIES,
-	ST_CANCEL,
 	ST_PENDING,
 	ST_COUNTS,
 	ST_CAL_POST,
 	ST_CAL_ADD,
 	ST_CAL_UPDATE,
-	ST_SETTLED,
+	ST_TRANSITION,
 	ST_COUNT
 };
 
@@ -218,9 +217,6 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_POST_DELIVERIES] =
                 "SELECT id, state FROM deliveries WHERE post_id = ?1 "
                 "ORDER BY channel",
-        [ST_CANCEL] = "UPDATE deliveries SET state = 'cancelled', "
-                      "next_ms = NULL, updated_ms = ?2 WHERE id = ?1 AND "
-                      "state IN ('scheduled', 'retry_wait')",
         [ST_PENDING] = "SELECT id, CASE state WHEN 'retry_wait' THEN "
                        "coalesce(next_ms, due_ms) ELSE due_ms END "
                        "FROM deliveries WHERE state IN ('scheduled', "
@@ -246,9 +242,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
                 "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
                 "WHERE id = ?1",
-        [ST_SETTLED] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
-                       "next_ms = NULL, updated_ms = ?4 WHERE id = ?1 AND "
-                       "state IN ('scheduled', 'retry_wait')",
+        /* The state read first, so nothing moves from elsewhere. */
+        [ST_TRANSITION] =
+                "UPDATE deliveries SET state = ?2, next_ms = ?3, "
+                "last_error = CASE WHEN ?4 THEN last_error ELSE ?5 END, "
+                "remote_url = coalesce(?6, remote_url), updated_ms = ?7 "
+                "WHERE id = ?1 AND state = ?8",
 };
 
 struct after_commit {
@@ -836,90 +835,117 @@ int store_record_result(struct store *s, const char *id,
 	return exec_done(s, st);
 }
 
-/* Cancel one delivery; 1 if it was cancelled, 0 if its state forbids. */
-static int cancel_one(struct store *s, const char *id, int64_t now_ms)
+void store_moved_clear(struct moved *m)
 {
-	sqlite3_stmt *st = stmt(s, ST_CANCEL);
-
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now_ms);
-	if (exec_done(s, st) < 0)
-		return -EIO;
-	return sqlite3_changes(s->db) > 0;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->ids[i]);
+	free(m->ids);
+	m->ids = NULL;
+	m->n = 0;
 }
 
-int store_cancel(struct store *s, const char *id, int64_t now_ms,
-                 json_t **cancelled, char *msg, size_t msglen)
+/*
+ * The deliveries t->id names, with their states, in channel order. The
+ * statement must not be live while we write: collect first.
+ */
+static int transition_collect(struct store *s, const char *id,
+                              struct moved *found, int **states)
 {
-	sqlite3_stmt *st;
-	json_t *ids, *states;
-	size_t i;
-	json_t *v;
-	int r, found = 0;
+	int post = strchr(id, '/') == NULL;
+	sqlite3_stmt *st =
+	        stmt(s, post ? ST_POST_DELIVERIES : ST_DELIVERY_STATE);
+	size_t cap = 0;
+	int r;
 
-	*cancelled = NULL;
-	if ((ids = json_array()) == NULL || (states = json_array()) == NULL) {
-		json_decref(ids);
-		return -ENOMEM;
-	}
-	/* Collect first: the statement must not be live while we write. */
-	if (strchr(id, '/')) {
-		st = stmt(s, ST_DELIVERY_STATE);
-		bind_text(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			json_array_append_new(ids, json_string(id));
-			json_array_append_new(
-			        states,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 0)));
+	bind_text(st, 1, id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *did =
+		        post ? (const char *)sqlite3_column_text(st, 0) : id;
+		const char *state =
+		        (const char *)sqlite3_column_text(st, post ? 1 : 0);
+
+		if (found->n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char **ids = realloc(found->ids, ncap * sizeof(*ids));
+			int *sts = ids ? realloc(*states, ncap * sizeof(*sts))
+			               : NULL;
+
+			if (ids)
+				found->ids = ids;
+			if (sts)
+				*states = sts;
+			if (ids == NULL || sts == NULL)
+				break;
+			cap = ncap;
 		}
-	} else {
-		st = stmt(s, ST_POST_DELIVERIES);
-		bind_text(st, 1, id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			json_array_append_new(
-			        ids,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 0)));
-			json_array_append_new(
-			        states,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 1)));
-		}
+		if ((found->ids[found->n] = strdup(did)) == NULL)
+			break;
+		(*states)[found->n++] = state_parse(state);
 	}
 	sqlite3_reset(st);
-	if (json_array_size(ids) == 0) {
-		snprintf(msg, msglen, "no post or delivery '%s'", id);
-		r = -ENOENT;
+	if (r == SQLITE_ROW)
+		return -ENOMEM;
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Move one delivery known to be in state from. */
+static int transition_one(struct store *s, const struct transition *t,
+                          const char *id, int from)
+{
+	sqlite3_stmt *st = stmt(s, ST_TRANSITION);
+
+	bind_text(st, 1, id);
+	bind_text(st, 2, state_name(t->to));
+	if (t->next_ms >= 0)
+		sqlite3_bind_int64(st, 3, t->next_ms);
+	sqlite3_bind_int(st, 4, t->keep_reason != 0);
+	bind_text(st, 5, t->reason);
+	bind_text(st, 6, t->remote_url);
+	sqlite3_bind_int64(st, 7, t->now_ms);
+	bind_text(st, 8, state_name(from));
+	return exec_done(s, st);
+}
+
+int store_transition(struct store *s, const struct transition *t,
+                     struct moved *m)
+{
+	struct moved found = {0};
+	int *states = NULL, r;
+	size_t n = 0; /* moved so far, kept at the front of found.ids */
+
+	if (m)
+		*m = (struct moved){0};
+	if ((r = transition_collect(s, t->id, &found, &states)) < 0)
 		goto out;
-	}
-	if (begin(s, DURABLE) < 0) {
-		r = -EIO;
+	r = -ENOENT;
+	if (found.n == 0)
 		goto out;
-	}
-	*cancelled = json_array();
-	json_array_foreach(ids, i, v)
-	{
-		if ((r = cancel_one(s, json_string_value(v), now_ms)) < 0)
+	if (m)
+		m->current = states[0];
+	for (size_t i = 0; i < found.n; i++) {
+		char *id = found.ids[i];
+
+		if (states[i] < 0 || !(t->from & DS_BIT(states[i])))
+			continue;
+		if (begin(s, DURABLE) < 0 ||
+		    transition_one(s, t, id, states[i]) < 0) {
+			r = -EIO;
 			goto out;
-		if (r > 0) {
-			json_array_append(*cancelled, v);
-			found = 1;
 		}
+		found.ids[i] = found.ids[n];
+		found.ids[n++] = id;
 	}
-	r = 0;
-	if (!found) {
-		snprintf(msg, msglen, "'%s' cannot be cancelled: it is %s", id,
-		         json_string_value(json_array_get(states, 0)));
-		r = -EALREADY;
-	}
+	r = n > 0 ? (int)n : -EALREADY;
 out:
-	if (r < 0) {
-		json_decref(*cancelled);
-		*cancelled = NULL;
+	for (size_t i = m && r > 0 ? n : 0; i < found.n; i++)
+		free(found.ids[i]);
+	if (m && r > 0) {
+		m->ids = found.ids;
+		m->n = n;
+	} else {
+		free(found.ids);
 	}
-	json_decref(ids);
-	json_decref(states);
+	free(states);
 	return r;
 }
 
@@ -1009,54 +1035,6 @@ out:
 	json_decref(ids);
 	json_decref(chans);
 	return r;
-}
-
-/* Settle by hand what smmd could not: only unknown or failed deliveries. */
-int store_settle(struct store *s, const char *id, enum delivery_state state,
-                 const char *remote_url, int64_t now_ms, char *msg,
-                 size_t msglen)
-{
-	static const char sql[] =
-	        "UPDATE deliveries SET state = ?2, next_ms = ?3, "
-	        "last_error = CASE WHEN ?2 = 'retry_wait' THEN last_error "
-	        "ELSE ?4 END, remote_url = coalesce(?5, remote_url), "
-	        "updated_ms = ?6 WHERE id = ?1 AND state IN ('unknown', "
-	        "'failed')";
-	sqlite3_stmt *st = stmt(s, ST_DELIVERY_STATE);
-	char cur[32];
-	int r;
-
-	bind_text(st, 1, id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (r != SQLITE_ROW) {
-		snprintf(msg, msglen, "no delivery '%s' (give POST/CHANNEL)",
-		         id);
-		return -ENOENT;
-	}
-	if (strcmp(cur, "unknown") != 0 && strcmp(cur, "failed") != 0) {
-		snprintf(msg, msglen,
-		         "'%s' is %s: only unknown or failed deliveries can "
-		         "be retried or resolved",
-		         id, cur);
-		return -EALREADY;
-	}
-	if (begin(s, DURABLE) < 0 ||
-	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	if (state == DS_RETRY_WAIT)
-		sqlite3_bind_int64(st, 3, now_ms);
-	bind_text(st, 4,
-	          state == DS_PUBLISHED ? NULL : "marked failed by hand");
-	bind_text(st, 5, remote_url);
-	sqlite3_bind_int64(st, 6, now_ms);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
 /* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if invalid. */
@@ -1417,24 +1395,6 @@ int store_calendar_put(struct store *s, const struct cal_put *p, int add,
 	r = exec_done(s, st);
 	free(media);
 	return r;
-}
-
-int store_mark_settled(struct store *s, const char *id,
-                       enum delivery_state state, const char *reason,
-                       int64_t now_ms)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_SETTLED);
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	bind_text(st, 3, reason);
-	sqlite3_bind_int64(st, 4, now_ms);
-	if (exec_done(s, st) < 0)
-		return -EIO;
-	return sqlite3_changes(s->db) > 0;
 }
 
 /*

@@ -115,13 +115,39 @@ int store_record_result(struct store *, const char *id,
                         const char *last_error, const char *remote_id,
                         const char *remote_url);
 
+/* A set of states, for store_transition's from. */
+#define DS_BIT(s)  (1u << (s))
+#define DS_WAITING (DS_BIT(DS_SCHEDULED) | DS_BIT(DS_RETRY_WAIT))
+
 /*
- * Cancel a delivery, or every cancellable delivery of a post. Returns 0
- * with *cancelled (array of ids, caller owns), -ENOENT, -EALREADY when
- * nothing was left to cancel (msg says why), or -EIO.
+ * Move a delivery ("POST/CHANNEL"), or every delivery of a post, that is
+ * in one of the states in from to state to: cancel, retry and resolve by
+ * hand, missed, removed from the calendar; later hold, skip and resume.
  */
-int store_cancel(struct store *, const char *id, int64_t now_ms,
-                 json_t **cancelled, char *msg, size_t msglen);
+struct transition {
+	const char *id;
+	unsigned from; /* DS_BIT()s */
+	enum delivery_state to;
+	const char *reason;     /* the new last_error; NULL clears it */
+	int keep_reason;        /* ... or leave last_error as it is */
+	int64_t next_ms;        /* due again then (to DS_RETRY_WAIT), else -1 */
+	const char *remote_url; /* where it was published, if known */
+	int64_t now_ms;
+};
+/* What moved; when nothing did, what the first delivery is. */
+struct moved {
+	char **ids;
+	size_t n;
+	enum delivery_state current;
+};
+/*
+ * Returns how many moved (their ids in *m when m is given; clear it with
+ * store_moved_clear), -ENOENT (no such delivery or post), -EALREADY
+ * (none was in from; m->current says where the first is), or -EIO.
+ */
+int store_transition(struct store *, const struct transition *,
+                     struct moved *m);
+void store_moved_clear(struct moved *);
 
 /* Each scheduled or retry-waiting delivery with the time it is due. */
 int store_for_each_pending(struct store *,
@@ -139,15 +165,6 @@ int store_recover_interrupted(struct store *, int64_t now_ms,
                               int (*safe_to_repeat)(void *arg,
                                                     const char *channel),
                               void *arg, json_t *unknown);
-/*
- * Settle an unknown or failed delivery by hand: DS_RETRY_WAIT (send again
- * now), DS_PUBLISHED (with the post's URL if known) or DS_FAILED. 0,
- * -ENOENT, -EALREADY (wrong state; msg says why) or -EIO.
- */
-int store_settle(struct store *, const char *id, enum delivery_state state,
-                 const char *remote_url, int64_t now_ms, char *msg,
-                 size_t msglen);
-
 /* Queries for the control socket; results are owned by the caller. */
 int store_list(struct store *, int state /* -1: all */, unsigned limit,
                json_t **out);
@@ -206,14 +223,6 @@ int store_calendar_put(struct store *, const struct cal_put *, int add,
  */
 int store_bulk_begin(struct store *);
 int store_bulk_end(struct store *);
-/*
- * Settle a delivery that is still waiting: cancelled (with CAL_REMOVED),
- * missed, ... Returns 1 if it changed, 0 if it was no longer waiting,
- * -EIO.
- */
-int store_mark_settled(struct store *, const char *id,
-                       enum delivery_state state, const char *reason,
-                       int64_t now_ms);
 
 /* The agenda: deliveries due in [from_ms, to_ms), by due time. */
 struct agenda_query {

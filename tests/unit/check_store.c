@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "view.h"
 
 #define T0 1700000000000LL /* a fixed "now", in ms */
 
@@ -76,6 +77,22 @@ static int add(const char *id, int64_t due_ms, const char *const *channels,
 
 	json_decref(media);
 	return r;
+}
+
+/* What dispatch and calsync do: settle a delivery still waiting. */
+static int settle_waiting(struct store *s, const char *id,
+                          enum delivery_state to, const char *reason,
+                          int64_t now)
+{
+	struct transition t = {.id = id,
+	                       .from = DS_WAITING,
+	                       .to = to,
+	                       .reason = reason,
+	                       .next_ms = -1,
+	                       .now_ms = now};
+	int r = store_transition(s, &t, NULL);
+
+	return r == -EALREADY || r == -ENOENT ? 0 : r;
 }
 
 static const char *const two[] = {"shop", "blog"};
@@ -184,29 +201,28 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(add("p2", T0, one, 1), 0);
 	flush();
 	/* One delivery by its id. */
-	ck_assert_int_eq(
-	        store_cancel(st, "p1/shop", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(view_cancel(st, "p1/shop", T0, &ids, msg, sizeof(msg)),
+	                 0);
 	ck_assert_uint_eq(json_array_size(ids), 1);
 	ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "p1/shop");
 	json_decref(ids);
 	/* The rest of the post by the post id: only what can still move. */
-	ck_assert_int_eq(store_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(json_array_size(ids), 1);
 	ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "p1/blog");
 	json_decref(ids);
 	/* Nothing left to move: why. */
-	ck_assert_int_eq(store_cancel(st, "p1", T0, &ids, msg, sizeof(msg)),
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)),
 	                 -EALREADY);
 	ck_assert_ptr_null(ids);
 	ck_assert_str_eq(msg, "'p1' cannot be cancelled: it is cancelled");
-	ck_assert_int_eq(store_cancel(st, "nope", T0, &ids, msg, sizeof(msg)),
+	ck_assert_int_eq(view_cancel(st, "nope", T0, &ids, msg, sizeof(msg)),
 	                 -ENOENT);
 	ck_assert_str_eq(msg, "no post or delivery 'nope'");
 	/* A publishing delivery is past cancelling. */
 	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 1, T0), 0);
-	ck_assert_int_eq(
-	        store_cancel(st, "p2/shop", T0, &ids, msg, sizeof(msg)),
-	        -EALREADY);
+	ck_assert_int_eq(view_cancel(st, "p2/shop", T0, &ids, msg, sizeof(msg)),
+	                 -EALREADY);
 	ck_assert_str_eq(msg,
 	                 "'p2/shop' cannot be cancelled: it is publishing");
 	flush();
@@ -238,18 +254,17 @@ START_TEST(test_settle)
 
 	make_failed();
 	ck_assert_int_eq(add("p2", T0, one, 1), 0);
-	ck_assert_int_eq(store_settle(st, "p2/shop", DS_RETRY_WAIT, NULL, T0,
-	                              msg, sizeof(msg)),
+	ck_assert_int_eq(view_settle(st, "p2/shop", DS_RETRY_WAIT, NULL, T0,
+	                             msg, sizeof(msg)),
 	                 -EALREADY);
 	ck_assert_str_eq(msg, "'p2/shop' is scheduled: only unknown or failed "
 	                      "deliveries can be retried or resolved");
-	ck_assert_int_eq(store_settle(st, "nope/x", DS_RETRY_WAIT, NULL, T0,
-	                              msg, sizeof(msg)),
+	ck_assert_int_eq(view_settle(st, "nope/x", DS_RETRY_WAIT, NULL, T0, msg,
+	                             sizeof(msg)),
 	                 -ENOENT);
 	ck_assert_str_eq(msg, "no delivery 'nope/x' (give POST/CHANNEL)");
-	ck_assert_int_eq(store_settle(st, "p1/shop", DS_PUBLISHED,
-	                              "https://net/1", T0 + 9, msg,
-	                              sizeof(msg)),
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_PUBLISHED,
+	                             "https://net/1", T0 + 9, msg, sizeof(msg)),
 	                 0);
 	flush();
 	ck_assert_int_eq(store_show(st, "p1/shop", &shown), 0);
@@ -261,8 +276,8 @@ START_TEST(test_settle)
 	ck_assert(json_is_null(json_object_get(d, "last_error")));
 	json_decref(shown);
 	/* Published is final. */
-	ck_assert_int_eq(store_settle(st, "p1/shop", DS_FAILED, NULL, T0, msg,
-	                              sizeof(msg)),
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_FAILED, NULL, T0, msg,
+	                             sizeof(msg)),
 	                 -EALREADY);
 }
 END_TEST
@@ -272,8 +287,8 @@ START_TEST(test_settle_retry)
 	char msg[256] = "";
 
 	make_failed();
-	ck_assert_int_eq(store_settle(st, "p1/shop", DS_RETRY_WAIT, NULL,
-	                              T0 + 7, msg, sizeof(msg)),
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_RETRY_WAIT, NULL, T0 + 7,
+	                             msg, sizeof(msg)),
 	                 0);
 	flush();
 	ck_assert_int_eq(state_of("p1/shop"), DS_RETRY_WAIT);
@@ -286,11 +301,9 @@ START_TEST(test_mark_settled)
 
 	ck_assert_int_eq(add("p1", T0, one, 1), 0);
 	ck_assert_int_eq(
-	        store_mark_settled(st, "p1/shop", DS_MISSED, "too late", T0),
-	        1);
+	        settle_waiting(st, "p1/shop", DS_MISSED, "too late", T0), 1);
 	ck_assert_int_eq(
-	        store_mark_settled(st, "p1/shop", DS_MISSED, "too late", T0),
-	        0);
+	        settle_waiting(st, "p1/shop", DS_MISSED, "too late", T0), 0);
 	flush();
 	ck_assert_int_eq(store_show(st, "p1", &shown), 0);
 	d = json_array_get(json_object_get(shown, "deliveries"), 0);
@@ -346,6 +359,56 @@ START_TEST(test_recover)
 }
 END_TEST
 
+START_TEST(test_transition)
+{
+	struct transition t = {.id = "p1",
+	                       .from = DS_WAITING,
+	                       .to = DS_HELD,
+	                       .reason = "paused",
+	                       .next_ms = -1,
+	                       .now_ms = T0};
+	struct moved m;
+	json_t *out, *d;
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	/* By post: only what is in from moves; the ids say which. */
+	ck_assert_int_eq(store_transition(st, &t, &m), 1);
+	ck_assert_uint_eq(m.n, 1);
+	ck_assert_str_eq(m.ids[0], "p1/blog");
+	store_moved_clear(&m);
+	/* Nothing left in from: why, from the first delivery by channel. */
+	ck_assert_int_eq(store_transition(st, &t, &m), -EALREADY);
+	ck_assert_uint_eq(m.n, 0);
+	ck_assert_int_eq(m.current, DS_HELD);
+	/* By delivery, back, keeping the reason, with a next time. */
+	t.id = "p1/blog";
+	t.from = DS_BIT(DS_HELD);
+	t.to = DS_RETRY_WAIT;
+	t.keep_reason = 1;
+	t.next_ms = T0 + 5;
+	ck_assert_int_eq(store_transition(st, &t, NULL), 1);
+	/* The wrong state, by delivery. */
+	t.id = "p1/shop";
+	ck_assert_int_eq(store_transition(st, &t, &m), -EALREADY);
+	ck_assert_int_eq(m.current, DS_PUBLISHING);
+	t.id = "nope";
+	ck_assert_int_eq(store_transition(st, &t, &m), -ENOENT);
+	t.id = "p1/nope";
+	ck_assert_int_eq(store_transition(st, &t, NULL), -ENOENT);
+	flush();
+	ck_assert_int_eq(store_show(st, "p1/blog", &out), 0);
+	d = json_array_get(json_object_get(out, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "retry_wait");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "last_error")),
+	                 "paused");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "next_attempt")),
+	                 "2023-11-14T22:13:20.005Z");
+	json_decref(out);
+}
+END_TEST
+
 struct seen {
 	char ids[8][32];
 	int64_t due[8];
@@ -387,7 +450,7 @@ START_TEST(test_pending)
 	ck_assert_int_eq(store_record_result(st, "p2/shop", &ar, DS_RETRY_WAIT,
 	                                     T0 + 999, "HTTP 503", NULL, NULL),
 	                 0);
-	ck_assert_int_eq(store_cancel(st, "p3", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(view_cancel(st, "p3", T0, &ids, msg, sizeof(msg)), 0);
 	json_decref(ids);
 	flush();
 	ck_assert_int_eq(store_for_each_pending(st, collect_pending, &s), 0);
@@ -406,8 +469,8 @@ START_TEST(test_list_counts)
 
 	ck_assert_int_eq(add("p1", T0 + 20, two, 2), 0);
 	ck_assert_int_eq(add("p2", T0 + 10, one, 1), 0);
-	ck_assert_int_eq(
-	        store_cancel(st, "p1/blog", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(view_cancel(st, "p1/blog", T0, &ids, msg, sizeof(msg)),
+	                 0);
 	json_decref(ids);
 	flush();
 	ck_assert_int_eq(store_list(st, -1, 10, &out), 0);
@@ -478,7 +541,7 @@ START_TEST(test_agenda)
 	ck_assert_int_eq(add("p1", T0 + 10, one, 1), 0);
 	ck_assert_int_eq(add("p2", T0 + 20, two, 2), 0);
 	ck_assert_int_eq(add("p3", T0 + 200, one, 1), 0);
-	ck_assert_int_eq(store_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
 	json_decref(ids);
 	flush();
 	ck_assert_int_eq(store_agenda(st, &q, &out), 0);
@@ -570,9 +633,9 @@ START_TEST(test_calendar)
 	ck_assert_int_eq(s.r[0].removed, 0);
 
 	/* The calendar drops it, then brings it back at another time. */
-	ck_assert_int_eq(store_mark_settled(st, "c1/shop", DS_CANCELLED,
-	                                    CAL_REMOVED, T0),
-	                 1);
+	ck_assert_int_eq(
+	        settle_waiting(st, "c1/shop", DS_CANCELLED, CAL_REMOVED, T0),
+	        1);
 	flush();
 	s.n = 0;
 	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
@@ -812,8 +875,8 @@ START_TEST(test_old_schema)
 	ck_assert_int_eq(rec.state, DS_SCHEDULED);
 	store_delivery_clear(&rec);
 	/* And takes what the new schema adds. */
-	ck_assert_int_eq(
-	        store_mark_settled(st, "old/shop", DS_MISSED, "late", T0), 1);
+	ck_assert_int_eq(settle_waiting(st, "old/shop", DS_MISSED, "late", T0),
+	                 1);
 	flush();
 }
 END_TEST
@@ -831,6 +894,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_settle);
 	tcase_add_test(tc, test_settle_retry);
 	tcase_add_test(tc, test_mark_settled);
+	tcase_add_test(tc, test_transition);
 	tcase_add_test(tc, test_recover);
 	tcase_add_test(tc, test_pending);
 	tcase_add_test(tc, test_list_counts);
