@@ -149,7 +149,7 @@ static int delivery_arg(struct cmd_ctx *x, char *out, size_t len)
 		snprintf(out, len, "%s", id);
 		return 0;
 	}
-	r = store_show(x->d->store, id, &shown);
+	r = view_show(x->d->store, id, &shown);
 	if (r == -ENOENT)
 		return fail(x, SMM_ERR_NOT_FOUND,
 		            "no post or delivery '%.200s'", id);
@@ -374,7 +374,7 @@ static int cmd_list(struct cmd_ctx *x)
 			            "'limit' must be from 1 to %d", LIST_MAX);
 		n = json_integer_value(limit);
 	}
-	if (store_list(x->d->store, state, (unsigned)n, x->result) < 0)
+	if (view_list(x->d->store, state, (unsigned)n, x->result) < 0)
 		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
 	return 0;
 }
@@ -386,7 +386,7 @@ static int cmd_show(struct cmd_ctx *x)
 
 	if (get_string(x, "id", &id, 1) < 0)
 		return -1;
-	r = store_show(x->d->store, id, x->result);
+	r = view_show(x->d->store, id, x->result);
 	if (r == -ENOENT)
 		return fail(x, SMM_ERR_NOT_FOUND,
 		            "no post or delivery '%.200s'", id);
@@ -575,7 +575,7 @@ static int cmd_agenda(struct cmd_ctx *x)
 		free(known);
 		return -1;
 	}
-	r = store_agenda(x->d->store, &q, x->result);
+	r = view_agenda(x->d->store, &q, x->result);
 	if (r == -ENOMEM)
 		return fail(x, SMM_ERR_INTERNAL, "out of memory");
 	if (r < 0)

@@ -1037,122 +1037,51 @@ out:
 	return r;
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t k = 1; k < n; k++)
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/*
- * A column as a JSON string. Text from the outside (an endpoint's error
- * body, cut at a byte limit) may not be valid UTF-8, which jansson
- * refuses: replace the bad bytes rather than lose the whole record.
- */
-static json_t *col_json_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-	json_t *j;
-	char *copy;
-	size_t len, o = 0;
-
-	if (v == NULL)
-		return json_null();
-	if ((j = json_string((const char *)v)) != NULL)
-		return j;
-	len = strlen((const char *)v);
-	if ((copy = malloc(len + 1)) == NULL)
-		return json_null();
-	for (size_t k = 0; k < len;) {
-		size_t n = utf8_seq(v + k);
-
-		if (n == 0) {
-			copy[o++] = '?';
-			k++;
-			continue;
-		}
-		memcpy(copy + o, v + k, n);
-		o += n;
-		k += n;
-	}
-	copy[o] = '\0';
-	j = json_string(copy);
-	free(copy);
-	return j ? j : json_null();
-}
-
-static json_t *col_json_int(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	return json_integer(sqlite3_column_int64(st, i));
-}
-
-static json_t *col_json_time(sqlite3_stmt *st, int i)
-{
-	char buf[TIME_RFC3339_LEN];
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	return json_string(
-	        time_format_rfc3339(sqlite3_column_int64(st, i), buf));
-}
-
-/* The first line of a post's text, at most 60 characters, for tables. */
-static json_t *text_summary(const char *text)
-{
-	char buf[256];
-	size_t i = 0, chars = 0;
-
-	if (text == NULL)
-		return json_null();
-	while (text[i] && text[i] != '\n' && i < sizeof(buf) - 4) {
-		/* Count UTF-8 code points, not bytes. */
-		if (((unsigned char)text[i] & 0xc0) != 0x80 && ++chars > 60)
-			break;
-		buf[i] = text[i];
-		i++;
-	}
-	buf[i] = '\0';
-	return json_string(buf);
-}
-
 #define DELIVERY_COLUMNS                                              \
 	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, " \
 	"d.updated_ms, d.next_ms, d.last_status, d.last_error, "      \
 	"coalesce(d.text, p.text), "                                  \
-	"d.webhook_id, d.remote_id, d.remote_url "
+	"d.webhook_id, d.remote_id, d.remote_url, "                   \
+	"coalesce(d.link, p.link) "
 
-static json_t *delivery_json(sqlite3_stmt *st)
+static const char *col_text(sqlite3_stmt *st, int i)
 {
-	return json_pack(
-	        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	        "s:o, s:o, s:o}",
-	        "remote_id", col_json_str(st, 12), "remote_url",
-	        col_json_str(st, 13), "id", col_json_str(st, 0), "post",
-	        col_json_str(st, 1), "channel", col_json_str(st, 2), "state",
-	        col_json_str(st, 3), "due", col_json_time(st, 4), "attempts",
-	        col_json_int(st, 5), "updated", col_json_time(st, 6),
-	        "next_attempt", col_json_time(st, 7), "last_status",
-	        col_json_int(st, 8), "last_error", col_json_str(st, 9), "text",
-	        text_summary((const char *)sqlite3_column_text(st, 10)));
+	return (const char *)sqlite3_column_text(st, i);
 }
 
-int store_list(struct store *s, int state, unsigned limit, json_t **out)
+/* An integer column, or null_value where it is NULL. */
+static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return null_value;
+	return sqlite3_column_int64(st, i);
+}
+
+/* The row at st, read with DELIVERY_COLUMNS. Borrowed from st. */
+static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
+{
+	*r = (struct delivery_row){
+	        .id = col_text(st, 0),
+	        .post_id = col_text(st, 1),
+	        .channel = col_text(st, 2),
+	        .state = state_parse(col_text(st, 3)),
+	        .due_ms = sqlite3_column_int64(st, 4),
+	        .attempts = (unsigned)sqlite3_column_int(st, 5),
+	        .updated_ms = sqlite3_column_int64(st, 6),
+	        .next_ms = col_int(st, 7, -1),
+	        .last_status = (long)col_int(st, 8, -1),
+	        .last_error = col_text(st, 9),
+	        .text = col_text(st, 10),
+	        .webhook_id = col_text(st, 11),
+	        .remote_id = col_text(st, 12),
+	        .remote_url = col_text(st, 13),
+	        .link = col_text(st, 14),
+	};
+}
+
+int store_list_rows(struct store *s, int state, unsigned limit,
+                    void (*fn)(void *arg, const struct delivery_row *),
+                    void *arg)
 {
 	static const char sql_all[] =
 	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
@@ -1162,7 +1091,6 @@ int store_list(struct store *s, int state, unsigned limit, json_t **out)
 	        "p.id = d.post_id WHERE d.state = ?1 ORDER BY d.due_ms, d.id "
 	        "LIMIT ?2";
 	sqlite3_stmt *st;
-	json_t *arr;
 	int r;
 
 	if (sqlite3_prepare_v2(s->db, state < 0 ? sql_all : sql_state, -1, &st,
@@ -1171,47 +1099,47 @@ int store_list(struct store *s, int state, unsigned limit, json_t **out)
 	if (state >= 0)
 		bind_text(st, 1, state_name(state));
 	sqlite3_bind_int64(st, 2, limit);
-	arr = json_array();
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, delivery_json(st));
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
+
+		delivery_row(st, &row);
+		fn(arg, &row);
 	}
-	*out = json_pack("{s:o}", "deliveries", arr);
-	return 0;
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
-static json_t *attempts_json(struct store *s, const char *delivery_id)
+/* Each attempt of a delivery, in order. */
+static int attempt_rows(struct store *s, const char *delivery_id,
+                        const struct show_rows *cb)
 {
 	static const char sql[] =
 	        "SELECT n, started_ms, finished_ms, http_status, error, "
 	        "latency_ms FROM attempts WHERE delivery_id = ?1 ORDER BY n";
 	sqlite3_stmt *st;
-	json_t *arr = json_array();
+	int r;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return arr;
+		return -EIO;
 	bind_text(st, 1, delivery_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *lat = sqlite3_column_type(st, 5) == SQLITE_NULL
-		                      ? json_null()
-		                      : json_real(sqlite3_column_double(st, 5));
-
-		json_array_append_new(
-		        arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "n",
-		                       col_json_int(st, 0), "started",
-		                       col_json_time(st, 1), "finished",
-		                       col_json_time(st, 2), "http_status",
-		                       col_json_int(st, 3), "error",
-		                       col_json_str(st, 4), "latency_ms", lat));
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct attempt_row a = {
+		        .n = (unsigned)sqlite3_column_int(st, 0),
+		        .started_ms = sqlite3_column_int64(st, 1),
+		        .finished_ms = col_int(st, 2, -1),
+		        .http_status = (long)col_int(st, 3, -1),
+		        .error = col_text(st, 4),
+		        .latency_ms = sqlite3_column_type(st, 5) == SQLITE_NULL
+		                              ? -1
+		                              : sqlite3_column_double(st, 5),
+		};
+		cb->attempt(cb->arg, &a);
 	}
 	sqlite3_finalize(st);
-	return arr;
+	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_show(struct store *s, const char *id, json_t **out)
+int store_show_rows(struct store *s, const char *id, const struct show_rows *cb)
 {
 	static const char sql_post[] =
 	        "SELECT id, source, text, link, campaign, media, created_ms "
@@ -1223,54 +1151,48 @@ int store_show(struct store *s, const char *id, json_t **out)
 	char post_id[POSTID_MAX + 1];
 	const char *slash = strchr(id, '/');
 	sqlite3_stmt *st;
-	json_t *post, *media, *arr;
-	const char *m;
+	size_t n = 0;
+	int r;
 
 	snprintf(post_id, sizeof(post_id), "%.*s",
 	         slash ? (int)(slash - id) : (int)strlen(id), id);
 	if (sqlite3_prepare_v2(s->db, sql_post, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	bind_text(st, 1, post_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return -ENOENT;
+		return r == SQLITE_DONE ? -ENOENT : -EIO;
 	}
-	m = (const char *)sqlite3_column_text(st, 5);
-	media = json_loads(m ? m : "[]", 0, NULL);
-	post = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-	                 col_json_str(st, 0), "source", col_json_str(st, 1),
-	                 "text", col_json_str(st, 2), "link",
-	                 col_json_str(st, 3), "campaign", col_json_str(st, 4),
-	                 "media", media ? media : json_array(), "created",
-	                 col_json_time(st, 6));
+	cb->post(cb->arg, &(struct post_row){
+	                          .id = col_text(st, 0),
+	                          .source = col_text(st, 1),
+	                          .text = col_text(st, 2),
+	                          .link = col_text(st, 3),
+	                          .campaign = col_text(st, 4),
+	                          .media = col_text(st, 5),
+	                          .created_ms = sqlite3_column_int64(st, 6),
+	                  });
 	sqlite3_finalize(st);
-
 	if (sqlite3_prepare_v2(s->db, sql_deliveries, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		json_decref(post);
+	    SQLITE_OK)
 		return -EIO;
-	}
 	bind_text(st, 1, post_id);
 	bind_text(st, 2, slash ? id : NULL);
-	arr = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *d = delivery_json(st);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
 
-		json_object_set_new(d, "webhook_id", col_json_str(st, 11));
-		json_object_set_new(
-		        d, "attempts",
-		        attempts_json(
-		                s, (const char *)sqlite3_column_text(st, 0)));
-		json_array_append_new(arr, d);
+		delivery_row(st, &row);
+		cb->delivery(cb->arg, &row);
+		if (attempt_rows(s, row.id, cb) < 0) {
+			r = SQLITE_ERROR;
+			break;
+		}
+		n++;
 	}
 	sqlite3_finalize(st);
-	if (slash && json_array_size(arr) == 0) {
-		json_decref(post);
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*out = json_pack("{s:o, s:o}", "post", post, "deliveries", arr);
-	return 0;
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return slash && n == 0 ? -ENOENT : 0;
 }
 
 int store_counts(struct store *s, int64_t counts[DS_COUNT])
@@ -1456,23 +1378,23 @@ int store_bulk_end(struct store *s)
 	return 0;
 }
 
-int store_agenda(struct store *s, const struct agenda_query *q, json_t **out)
+int store_agenda_rows(struct store *s, const struct agenda_query *q,
+                      void (*fn)(void *arg, const struct delivery_row *),
+                      void *arg, int *truncated)
 {
 	/* The range on due_ms is what the index serves; the rest filters. */
 	static const char sql[] =
-	        "SELECT d.id, d.post_id, d.channel, d.state, d.due_ms, "
-	        "coalesce(d.text, p.text), d.remote_url, "
-	        "coalesce(d.link, p.link) "
+	        "SELECT " DELIVERY_COLUMNS
 	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
 	        "WHERE d.due_ms >= ?1 AND d.due_ms < ?2 "
 	        "AND (?3 IS NULL OR d.channel = ?3) "
 	        "AND (?4 OR d.state <> 'cancelled') "
 	        "ORDER BY d.due_ms, d.id LIMIT ?5";
 	sqlite3_stmt *st;
-	json_t *arr;
 	unsigned n = 0;
-	int r, truncated = 0;
+	int r;
 
+	*truncated = 0;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, q->from_ms);
@@ -1481,37 +1403,16 @@ int store_agenda(struct store *s, const struct agenda_query *q, json_t **out)
 	sqlite3_bind_int(st, 4, q->cancelled != 0);
 	/* One row more than asked says whether the answer is cut short. */
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit + 1);
-	arr = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 5);
-		json_t *d;
+		struct delivery_row row;
 
 		if (n++ == q->limit) {
-			truncated = 1;
+			*truncated = 1;
 			continue;
 		}
-		d = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-		              col_json_str(st, 0), "post", col_json_str(st, 1),
-		              "channel", col_json_str(st, 2), "state",
-		              col_json_str(st, 3), "due", col_json_time(st, 4),
-		              "text", text_summary(text), "remote_url",
-		              col_json_str(st, 6));
-		if (d && q->full) {
-			json_object_set_new(d, "full_text",
-			                    col_json_str(st, 5));
-			json_object_set_new(d, "link", col_json_str(st, 7));
-		}
-		if (d == NULL || json_array_append_new(arr, d) < 0) {
-			r = SQLITE_NOMEM;
-			break;
-		}
+		delivery_row(st, &row);
+		fn(arg, &row);
 	}
 	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		json_decref(arr);
-		return r == SQLITE_NOMEM ? -ENOMEM : -EIO;
-	}
-	*out = json_pack("{s:o, s:b}", "deliveries", arr, "truncated",
-	                 truncated);
-	return *out ? 0 : -ENOMEM;
+	return r == SQLITE_DONE ? 0 : -EIO;
 }

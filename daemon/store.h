@@ -165,10 +165,57 @@ int store_recover_interrupted(struct store *, int64_t now_ms,
                               int (*safe_to_repeat)(void *arg,
                                                     const char *channel),
                               void *arg, json_t *unknown);
-/* Queries for the control socket; results are owned by the caller. */
-int store_list(struct store *, int state /* -1: all */, unsigned limit,
-               json_t **out);
-int store_show(struct store *, const char *id, json_t **out);
+/*
+ * Rows for the control socket (view.c makes them JSON). Strings are
+ * borrowed for the callback's duration; NULL where the store has none.
+ */
+struct delivery_row {
+	const char *id;
+	const char *post_id;
+	const char *channel;
+	int state; /* enum delivery_state, -1 if unknown */
+	int64_t due_ms;
+	unsigned attempts;
+	int64_t updated_ms;
+	int64_t next_ms;  /* -1: none */
+	long last_status; /* -1: none */
+	const char *last_error;
+	const char *text; /* its own, else its post's */
+	const char *link; /* its own, else its post's */
+	const char *webhook_id;
+	const char *remote_id;
+	const char *remote_url;
+};
+struct attempt_row {
+	unsigned n;
+	int64_t started_ms;
+	int64_t finished_ms; /* -1: not finished */
+	long http_status;    /* -1: none */
+	const char *error;
+	double latency_ms; /* < 0: none */
+};
+struct post_row {
+	const char *id;
+	const char *source;
+	const char *text;
+	const char *link;
+	const char *campaign;
+	const char *media; /* a JSON array of strings */
+	int64_t created_ms;
+};
+/* Deliveries by due time, then id; state -1: every state. 0 or -EIO. */
+int store_list_rows(struct store *, int state, unsigned limit,
+                    void (*fn)(void *arg, const struct delivery_row *),
+                    void *arg);
+/* A post and its deliveries (by channel), each followed by its attempts. */
+struct show_rows {
+	void (*post)(void *arg, const struct post_row *);
+	void (*delivery)(void *arg, const struct delivery_row *);
+	void (*attempt)(void *arg, const struct attempt_row *);
+	void *arg;
+};
+/* id: a post, or "POST/CHANNEL" for one delivery. 0, -ENOENT or -EIO. */
+int store_show_rows(struct store *, const char *id, const struct show_rows *);
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
 
 /* The calendar's side of the store (see calsync.c). */
@@ -234,10 +281,11 @@ struct agenda_query {
 	int cancelled;       /* include cancelled deliveries */
 };
 /*
- * *out is {"deliveries": [{id, post, channel, state, due, text (first
- * line, 60 characters), remote_url[, full_text, link]}], "truncated":
- * more matched than limit}, owned by the caller. 0, -ENOMEM or -EIO.
+ * The deliveries due in the query's range, by due time then id, at most
+ * limit of them; *truncated: more matched. 0 or -EIO.
  */
-int store_agenda(struct store *, const struct agenda_query *, json_t **out);
+int store_agenda_rows(struct store *, const struct agenda_query *,
+                      void (*fn)(void *arg, const struct delivery_row *),
+                      void *arg, int *truncated);
 
 #endif

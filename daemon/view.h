@@ -11,6 +11,19 @@
 
 #include "store.h"
 
+/* {"deliveries": [...]}, by due time; state -1: every state. */
+int view_list(struct store *, int state, unsigned limit, json_t **out);
+/*
+ * {"post": {...}, "deliveries": [... each with its attempts]}; id is a
+ * post or "POST/CHANNEL". 0, -ENOENT or -EIO.
+ */
+int view_show(struct store *, const char *id, json_t **out);
+/*
+ * *out is {"deliveries": [{id, post, channel, state, due, text (first
+ * line, 60 characters), remote_url[, full_text, link]}], "truncated":
+ * more matched than limit}, owned by the caller. 0, -ENOMEM or -EIO.
+ */
+int view_agenda(struct store *, const struct agenda_query *, json_t **out);
 /*
  * Cancel a delivery, or every cancellable delivery of a post. Returns 0
  * with *cancelled (array of ids, caller owns), -ENOENT, -EALREADY when

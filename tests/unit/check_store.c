@@ -175,7 +175,7 @@ START_TEST(test_publish_result)
 	                                     "https://net/r-1"),
 	                 0);
 	flush();
-	ck_assert_int_eq(store_show(st, "p1/shop", &shown), 0);
+	ck_assert_int_eq(view_show(st, "p1/shop", &shown), 0);
 	d = json_array_get(json_object_get(shown, "deliveries"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
 	                 "published");
@@ -267,7 +267,7 @@ START_TEST(test_settle)
 	                             "https://net/1", T0 + 9, msg, sizeof(msg)),
 	                 0);
 	flush();
-	ck_assert_int_eq(store_show(st, "p1/shop", &shown), 0);
+	ck_assert_int_eq(view_show(st, "p1/shop", &shown), 0);
 	d = json_array_get(json_object_get(shown, "deliveries"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
 	                 "published");
@@ -305,7 +305,7 @@ START_TEST(test_mark_settled)
 	ck_assert_int_eq(
 	        settle_waiting(st, "p1/shop", DS_MISSED, "too late", T0), 0);
 	flush();
-	ck_assert_int_eq(store_show(st, "p1", &shown), 0);
+	ck_assert_int_eq(view_show(st, "p1", &shown), 0);
 	d = json_array_get(json_object_get(shown, "deliveries"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
 	                 "missed");
@@ -345,7 +345,7 @@ START_TEST(test_recover)
 	ck_assert_int_eq(rec.state, DS_RETRY_WAIT);
 	ck_assert_uint_eq(rec.attempts, 1);
 	store_delivery_clear(&rec);
-	ck_assert_int_eq(store_show(st, "p1/blog", &shown), 0);
+	ck_assert_int_eq(view_show(st, "p1/blog", &shown), 0);
 	att = json_object_get(
 	        json_array_get(json_object_get(shown, "deliveries"), 0),
 	        "attempts");
@@ -397,7 +397,7 @@ START_TEST(test_transition)
 	t.id = "p1/nope";
 	ck_assert_int_eq(store_transition(st, &t, NULL), -ENOENT);
 	flush();
-	ck_assert_int_eq(store_show(st, "p1/blog", &out), 0);
+	ck_assert_int_eq(view_show(st, "p1/blog", &out), 0);
 	d = json_array_get(json_object_get(out, "deliveries"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
 	                 "retry_wait");
@@ -473,7 +473,7 @@ START_TEST(test_list_counts)
 	                 0);
 	json_decref(ids);
 	flush();
-	ck_assert_int_eq(store_list(st, -1, 10, &out), 0);
+	ck_assert_int_eq(view_list(st, -1, 10, &out), 0);
 	arr = json_object_get(out, "deliveries");
 	ck_assert_uint_eq(json_array_size(arr), 3);
 	/* By due time, then id. */
@@ -488,11 +488,11 @@ START_TEST(test_list_counts)
 	                         json_object_get(json_array_get(arr, 1), "id")),
 	                 "p1/blog");
 	json_decref(out);
-	ck_assert_int_eq(store_list(st, DS_CANCELLED, 10, &out), 0);
+	ck_assert_int_eq(view_list(st, DS_CANCELLED, 10, &out), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
 	                  1);
 	json_decref(out);
-	ck_assert_int_eq(store_list(st, -1, 1, &out), 0);
+	ck_assert_int_eq(view_list(st, -1, 1, &out), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
 	                  1);
 	json_decref(out);
@@ -509,7 +509,7 @@ START_TEST(test_show)
 
 	ck_assert_int_eq(add("p1", T0, two, 2), 0);
 	flush();
-	ck_assert_int_eq(store_show(st, "p1", &out), 0);
+	ck_assert_int_eq(view_show(st, "p1", &out), 0);
 	post = json_object_get(out, "post");
 	ck_assert_str_eq(json_string_value(json_object_get(post, "id")), "p1");
 	ck_assert_str_eq(json_string_value(json_object_get(post, "text")),
@@ -522,12 +522,12 @@ START_TEST(test_show)
 	        json_array_get(json_object_get(out, "deliveries"), 0),
 	        "webhook_id"));
 	json_decref(out);
-	ck_assert_int_eq(store_show(st, "p1/blog", &out), 0);
+	ck_assert_int_eq(view_show(st, "p1/blog", &out), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
 	                  1);
 	json_decref(out);
-	ck_assert_int_eq(store_show(st, "p1/nope", &out), -ENOENT);
-	ck_assert_int_eq(store_show(st, "nope", &out), -ENOENT);
+	ck_assert_int_eq(view_show(st, "p1/nope", &out), -ENOENT);
+	ck_assert_int_eq(view_show(st, "nope", &out), -ENOENT);
 }
 END_TEST
 
@@ -544,7 +544,7 @@ START_TEST(test_agenda)
 	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
 	json_decref(ids);
 	flush();
-	ck_assert_int_eq(store_agenda(st, &q, &out), 0);
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
 	arr = json_object_get(out, "deliveries");
 	ck_assert_uint_eq(json_array_size(arr), 2);
 	ck_assert(json_is_false(json_object_get(out, "truncated")));
@@ -555,7 +555,7 @@ START_TEST(test_agenda)
 	json_decref(out);
 	q.cancelled = 1;
 	q.full = 1;
-	ck_assert_int_eq(store_agenda(st, &q, &out), 0);
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
 	arr = json_object_get(out, "deliveries");
 	ck_assert_uint_eq(json_array_size(arr), 2);
 	ck_assert(json_is_true(json_object_get(out, "truncated")));
@@ -566,7 +566,7 @@ START_TEST(test_agenda)
 	                 "hello\nsecond line");
 	json_decref(out);
 	q.channel = "blog";
-	ck_assert_int_eq(store_agenda(st, &q, &out), 0);
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
 	                  1);
 	json_decref(out);
@@ -660,7 +660,7 @@ START_TEST(test_calendar)
 	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
 	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
 	flush();
-	ck_assert_int_eq(store_show(st, "c2/shop", &out), 0);
+	ck_assert_int_eq(view_show(st, "c2/shop", &out), 0);
 	d = json_array_get(json_object_get(out, "deliveries"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
 	                 "missed");
