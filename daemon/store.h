@@ -1,6 +1,8 @@
 /*
- * The durable state: posts, their deliveries and every attempt, in SQLite
- * (WAL) under state_dir.
+ * The durable state: posts, their deliveries and every attempt. This is
+ * the front end (store.c), the same whatever the backend behind it
+ * (store_backend.h); the default keeps them in SQLite (WAL) under
+ * state_dir (store_sqlite.c).
  *
  * Writes made during one loop turn share one transaction; store_submit()
  * commits it at the end of the turn and returns at once: the commit is
@@ -9,8 +11,8 @@
  * order. That is how "durable before visible" holds without the loop ever
  * waiting on the disk: a reply to smmctl, or a request to a webhook, is an
  * after-commit callback. A turn that only records results needs no sync
- * (see begin() in store.c for why that is safe). Reads see the loop's own
- * writes at once.
+ * (see begin() in store_sqlite.c for why that is safe). Reads see the loop's
+ * own writes at once.
  */
 #ifndef SMMD_STORE_H
 #define SMMD_STORE_H
@@ -62,7 +64,11 @@ struct attempt_result {
 	double latency_ms;
 };
 
+/* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+/* Backend name (NULL: the default) at where, its own kind of address. */
+int store_open_backend(const char *name, const char *where, struct store **out,
+                       char *err, size_t errlen);
 void store_close(struct store *);
 
 /* Queue cb to run once everything written so far is durable. */
