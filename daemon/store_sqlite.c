@@ -417,6 +417,27 @@ bad:
 	return -1;
 }
 
+/* Two daemons on one store would publish everything twice. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+		         "state_dir '%s' is in use by another smmd", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int sq_open(const char *dir, struct store_be **out, char *err,
                    size_t errlen)
 {
@@ -443,19 +464,7 @@ static int sq_open(const char *dir, struct store_be **out, char *err,
 	}
 	/* Empty: the first webhook id fills the pool. */
 	s->rnd_used = sizeof(s->rnd);
-	/* Two daemons on one store would publish everything twice. */
-	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-		         strerror(errno));
-		free(s);
-		return -1;
-	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen,
-		         "state_dir '%s' is in use by another smmd", dir);
-		close(s->lock_fd);
+	if ((s->lock_fd = lock_dir(dir, err, errlen)) < 0) {
 		free(s);
 		return -1;
 	}
