@@ -503,11 +503,31 @@ static int64_t interval_floor(const struct job *job)
 	return job->q->last_sent_ms + ch->min_interval_ms;
 }
 
+/* Stopping: a prepared job that has not left never will; not an attempt. */
+static void job_unsent(struct job *job)
+{
+	struct http_result res = {
+	        .code = CURLE_ABORTED_BY_CALLBACK,
+	        .error = "not sent: smmd stopped first",
+	        .latency_ms = -1,
+	};
+	struct verdict v = {.kind = PUBLISH_RETRY, .retry_after_ms = -1};
+
+	snprintf(v.reason, sizeof(v.reason), "%s", res.error);
+	job_finish(job, &res, &v);
+}
+
 /* After the commit that made "publishing" durable: send, at its instant. */
 static void job_send(void *arg)
 {
 	struct job *job = arg;
 	int64_t not_before = interval_floor(job);
+
+	/* Stopped while its start was being made durable. */
+	if (job->d->stopping && job->send_at > wallclock_now_ms()) {
+		job_unsent(job);
+		return;
+	}
 
 	if (not_before > job->send_at)
 		job->send_at = not_before;
@@ -851,17 +871,9 @@ void dispatch_stop(struct smmd *d)
 
 	while (disp->armed) {
 		struct job *job = disp->armed;
-		struct http_result res = {
-		        .code = CURLE_ABORTED_BY_CALLBACK,
-		        .error = "not sent: smmd stopped first",
-		        .latency_ms = -1,
-		};
-		struct verdict v = {.kind = PUBLISH_RETRY,
-		                    .retry_after_ms = -1};
 
 		armed_remove(disp, job);
-		snprintf(v.reason, sizeof(v.reason), "%s", res.error);
-		job_finish(job, &res, &v);
+		job_unsent(job);
 	}
 }
 

@@ -269,10 +269,11 @@ int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);
 /*
- * Around a sync that may add many deliveries to a store that has few:
- * drop the due-time indexes and build them again at the end, in the same
- * transaction. Nothing may commit in between (no store_submit), and after
- * a failure the caller must give the transaction up (smmd stops).
+ * Around a sync that may add many deliveries to a store that has few: a
+ * hint the backend may use to load faster (SQLite drops its due-time
+ * indexes and builds them again at the end, in the same transaction). No
+ * store_submit in between, and after a failure the caller must give the
+ * turn's writes up (smmd stops).
  */
 int store_bulk_begin(struct store *);
 int store_bulk_end(struct store *);
