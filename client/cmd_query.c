@@ -176,6 +176,9 @@ static void cmd_query_print_status(const json_t *r)
 		       ctl_relative(next_ms, ctl_now_ms(), rel, sizeof(rel)));
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
+	printf("  %-12s%.1f ms at most\n", "loop turn",
+	       json_real_value(json_object_get(json_object_get(r, "loop"),
+	                                       "max_turn_ms")));
 	cmd_query_print_channels(json_object_get(r, "channels"));
 }
 

@@ -250,8 +250,17 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 
 		if (row->seen || !waiting(row->state) || row->due_ms < s.from)
 			continue;
-		if ((r = store_mark_settled(d->store, id, DS_CANCELLED,
-		                            CAL_REMOVED, now_ms)) < 0) {
+		r = store_transition(d->store,
+		                     &(struct transition){.id = id,
+		                                          .from = DS_WAITING,
+		                                          .to = DS_CANCELLED,
+		                                          .reason = CAL_REMOVED,
+		                                          .next_ms = -1,
+		                                          .now_ms = now_ms},
+		                     NULL);
+		if (r == -EALREADY || r == -ENOENT)
+			r = 0;
+		if (r < 0) {
 			s.err = r;
 			break;
 		}

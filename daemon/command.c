@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "postid.h"
 #include "proto.h"
 #include "reload.h"
@@ -18,6 +19,7 @@
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
+#include "view.h"
 #include "timeparse.h"
 #include "urlcheck.h"
 #include "wallclock.h"
@@ -148,7 +150,7 @@ static int delivery_arg(struct cmd_ctx *x, char *out, size_t len)
 		snprintf(out, len, "%s", id);
 		return 0;
 	}
-	r = store_show(x->d->store, id, &shown);
+	r = view_show(x->d->store, id, &shown);
 	if (r == -ENOENT)
 		return fail(x, SMM_ERR_NOT_FOUND,
 		            "no post or delivery '%.200s'", id);
@@ -192,8 +194,8 @@ static int cmd_retry(struct cmd_ctx *x)
 		return fail(x, SMM_ERR_SHUTTING_DOWN, "smmd is shutting down");
 	if (delivery_arg(x, id, sizeof(id)) < 0)
 		return -1;
-	r = store_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
-	                 x->msglen);
+	r = view_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
+	                x->msglen);
 	if (r < 0)
 		return settle_error(x, r);
 	if (dispatch_schedule(x->d, id, now) < 0)
@@ -225,8 +227,8 @@ static int cmd_resolve(struct cmd_ctx *x)
 	if (url && (state != DS_PUBLISHED || !url_is_http(url)))
 		return fail(x, SMM_ERR_INVALID_ARGUMENT,
 		            "'url' goes with published and must be http(s)");
-	r = store_settle(x->d->store, id, state, url, wallclock_now_ms(),
-	                 x->msg, x->msglen);
+	r = view_settle(x->d->store, id, state, url, wallclock_now_ms(), x->msg,
+	                x->msglen);
 	if (r < 0)
 		return settle_error(x, r);
 	log_info("control: delivery '%s' resolved by hand as %s", id, outcome);
@@ -373,7 +375,7 @@ static int cmd_list(struct cmd_ctx *x)
 			            "'limit' must be from 1 to %d", LIST_MAX);
 		n = json_integer_value(limit);
 	}
-	if (store_list(x->d->store, state, (unsigned)n, x->result) < 0)
+	if (view_list(x->d->store, state, (unsigned)n, x->result) < 0)
 		return fail(x, SMM_ERR_INTERNAL, "cannot read the store");
 	return 0;
 }
@@ -385,7 +387,7 @@ static int cmd_show(struct cmd_ctx *x)
 
 	if (get_string(x, "id", &id, 1) < 0)
 		return -1;
-	r = store_show(x->d->store, id, x->result);
+	r = view_show(x->d->store, id, x->result);
 	if (r == -ENOENT)
 		return fail(x, SMM_ERR_NOT_FOUND,
 		            "no post or delivery '%.200s'", id);
@@ -405,8 +407,8 @@ static int cmd_cancel(struct cmd_ctx *x)
 		return -1;
 	/* Prepared a moment ahead of its time but not sent: still ours. */
 	withdrawn = dispatch_withdraw(x->d, id);
-	r = store_cancel(x->d->store, id, wallclock_now_ms(), &cancelled,
-	                 x->msg, x->msglen);
+	r = view_cancel(x->d->store, id, wallclock_now_ms(), &cancelled, x->msg,
+	                x->msglen);
 	if (r == -EALREADY && json_array_size(withdrawn) > 0) {
 		cancelled = json_array();
 		r = 0;
@@ -460,6 +462,7 @@ static int cmd_status(struct cmd_ctx *x)
 	        next >= 0 ? json_string(time_format_rfc3339(next, next_s))
 	                  : json_null(),
 	        "counts", c, "channels", channels);
+	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
 	return 0;
 }
 
@@ -573,7 +576,7 @@ static int cmd_agenda(struct cmd_ctx *x)
 		free(known);
 		return -1;
 	}
-	r = store_agenda(x->d->store, &q, x->result);
+	r = view_agenda(x->d->store, &q, x->result);
 	if (r == -ENOMEM)
 		return fail(x, SMM_ERR_INTERNAL, "out of memory");
 	if (r < 0)

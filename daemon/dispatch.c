@@ -503,11 +503,31 @@ static int64_t interval_floor(const struct job *job)
 	return job->q->last_sent_ms + ch->min_interval_ms;
 }
 
+/* Stopping: a prepared job that has not left never will; not an attempt. */
+static void job_unsent(struct job *job)
+{
+	struct http_result res = {
+	        .code = CURLE_ABORTED_BY_CALLBACK,
+	        .error = "not sent: smmd stopped first",
+	        .latency_ms = -1,
+	};
+	struct verdict v = {.kind = PUBLISH_RETRY, .retry_after_ms = -1};
+
+	snprintf(v.reason, sizeof(v.reason), "%s", res.error);
+	job_finish(job, &res, &v);
+}
+
 /* After the commit that made "publishing" durable: send, at its instant. */
 static void job_send(void *arg)
 {
 	struct job *job = arg;
 	int64_t not_before = interval_floor(job);
+
+	/* Stopped while its start was being made durable. */
+	if (job->d->stopping && job->send_at > wallclock_now_ms()) {
+		job_unsent(job);
+		return;
+	}
 
 	if (not_before > job->send_at)
 		job->send_at = not_before;
@@ -550,9 +570,19 @@ static void fire_armed(struct smmd *d, int64_t now)
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
+	int r;
+
 	log_error("publish: delivery '%s': %s, failed", rec->id, why);
-	store_must(store_mark_settled(d->store, rec->id, DS_FAILED, why, now),
-	           "the failure", rec->id);
+	r = store_transition(d->store,
+	                     &(struct transition){.id = rec->id,
+	                                          .from = DS_WAITING,
+	                                          .to = DS_FAILED,
+	                                          .reason = why,
+	                                          .next_ms = -1,
+	                                          .now_ms = now},
+	                     NULL);
+	store_must(r == -EALREADY || r == -ENOENT ? 0 : r, "the failure",
+	           rec->id);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
@@ -772,10 +802,17 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	         time_format_rfc3339(due, at),
 	         duration_format(now - due, late, sizeof(late)),
 	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
-	r = store_mark_settled(d->store, id, DS_MISSED, why, now);
-	store_must(r, "a missed delivery", id);
-	if (r == 0)
+	r = store_transition(d->store,
+	                     &(struct transition){.id = id,
+	                                          .from = DS_WAITING,
+	                                          .to = DS_MISSED,
+	                                          .reason = why,
+	                                          .next_ms = -1,
+	                                          .now_ms = now},
+	                     NULL);
+	if (r == -EALREADY || r == -ENOENT)
 		return; /* settled meanwhile (cancelled, ...) */
+	store_must(r, "a missed delivery", id);
 	log_warnx("publish: delivery '%s' %s: missed", id, why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
 }
@@ -834,17 +871,9 @@ void dispatch_stop(struct smmd *d)
 
 	while (disp->armed) {
 		struct job *job = disp->armed;
-		struct http_result res = {
-		        .code = CURLE_ABORTED_BY_CALLBACK,
-		        .error = "not sent: smmd stopped first",
-		        .latency_ms = -1,
-		};
-		struct verdict v = {.kind = PUBLISH_RETRY,
-		                    .retry_after_ms = -1};
 
 		armed_remove(disp, job);
-		snprintf(v.reason, sizeof(v.reason), "%s", res.error);
-		job_finish(job, &res, &v);
+		job_unsent(job);
 	}
 }
 

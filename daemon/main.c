@@ -19,7 +19,6 @@
 #include <curl/curl.h>
 
 #include "calendar.h"
-#include "checkpoint.h"
 #include "config.h"
 #include "control.h"
 #include "calwatch.h"
@@ -27,6 +26,7 @@
 #include "reload.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "sched.h"
 #include "service.h"
 #include "smmd.h"
@@ -42,8 +42,7 @@ struct runtime {
 	uv_check_t flush_check;
 	uv_timer_t grace;
 	uv_timer_t keepalive; /* the watchdog and STATUS= for systemd */
-	struct checkpointer *checkpointer;
-	int ready_fd; /* to the waiting parent, when detached */
+	int ready_fd;         /* to the waiting parent, when detached */
 	int shut_down;
 	int watchdog;      /* systemd expects WATCHDOG=1 from us */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
@@ -177,7 +176,8 @@ static void finish_shutdown(struct runtime *rt)
 	struct smmd *d = &rt->d;
 
 	rt->shut_down = 1;
-	if (store_flush(d->store) < 0)
+	/* Waits for the last batch's sync, then stops the writer. */
+	if (store_stop(d->store) < 0)
 		log_error("store: the last commit failed");
 	close_quietly((uv_handle_t *)&rt->grace);
 	close_quietly((uv_handle_t *)&rt->keepalive);
@@ -186,25 +186,31 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->sig_hup);
 	close_quietly((uv_handle_t *)&rt->flush_prepare);
 	close_quietly((uv_handle_t *)&rt->flush_check);
+	looptime_close(d->looptime);
 	wallclock_close(d->clock);
 	d->clock = NULL;
 	calwatch_close(d);
 	http_close(d->http, http_closed, NULL);
 }
 
+/* Crash-only: SQLite rolls back; nothing unrecorded was sent. */
+static void store_failed(void *arg, int err)
+{
+	(void)arg;
+	fatalx("store: commit failed (%s; disk full or failing?); stopping "
+	       "so nothing is sent that isn't recorded",
+	       strerror(-err));
+}
+
+/* Hand the turn's writes to the store; they show once durable. */
 static void end_of_turn(struct runtime *rt)
 {
 	struct smmd *d = &rt->d;
 
 	if (rt->shut_down)
 		return;
-	if (store_flush(d->store) < 0)
-		/* Crash-only: SQLite rolls back; nothing unrecorded was sent.
-		 */
-		fatalx("store: commit failed (disk full or failing?); "
-		       "stopping so nothing is sent that isn't recorded");
-	if (store_checkpoint_wanted(d->store))
-		checkpointer_start(rt->checkpointer);
+	if (store_submit(d->store) < 0)
+		store_failed(rt, -EIO);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);
 	log_flush();
@@ -359,9 +365,6 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
-	if ((rt->checkpointer =
-	             checkpointer_new(d->loop, store_path(d->store))) == NULL)
-		fatalx("out of memory");
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
@@ -396,6 +399,9 @@ static int run(struct runtime *rt, int verbose)
 	start_signal(rt, &rt->sig_hup, SIGHUP);
 	uv_timer_init(d->loop, &rt->grace);
 	rt->grace.data = rt;
+	/* First, so that its prepare runs after end_of_turn's. */
+	if ((r = looptime_start(d->loop, &d->looptime)) < 0)
+		fatalx("loop: cannot measure turns: %s", uv_strerror(r));
 	uv_prepare_init(d->loop, &rt->flush_prepare);
 	rt->flush_prepare.data = rt;
 	uv_prepare_start(&rt->flush_prepare, on_prepare);
@@ -405,8 +411,9 @@ static int run(struct runtime *rt, int verbose)
 	/* The delivery queue must be durable before we say we are up. */
 	if (store_flush(d->store) < 0)
 		fatalx("store: commit failed");
-	if (store_checkpoint_wanted(d->store))
-		checkpointer_start(rt->checkpointer);
+	/* From here on the loop never waits for the disk. */
+	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
+		fatalx("store: cannot start the writer: %s", strerror(-r));
 	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
 	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
 	         d->cfg->state_dir);
@@ -422,8 +429,6 @@ static int run(struct runtime *rt, int verbose)
 
 	log_info("shutdown: done");
 	log_flush();
-	/* First: the last connection to close folds the log back in. */
-	checkpointer_free(rt->checkpointer);
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);

@@ -14,6 +14,7 @@ struct dispatch;
 struct reloads;
 struct calwatch;
 struct http;
+struct looptime;
 struct sched;
 struct store;
 struct wallclock;
@@ -30,6 +31,7 @@ struct smmd {
 	struct dispatch *dispatch;
 	struct reloads *reloads;   /* reload.c: the one under way */
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
+	struct looptime *looptime; /* looptime.c: how long turns take */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

@@ -1,257 +1,19 @@
+/*
+ * The store's front end: what every caller uses, whatever the backend
+ * (store_backend.h). It owns the after-commit queue and the numbering of
+ * committed batches, checks arguments once, and finds the backend by name.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "log.h"
-#include "postid.h"
-#include "store.h"
-#include "timeparse.h"
+#include "store_backend.h"
 
-/*
- * Forward migrations: entry i brings the schema from version i to i + 1
- * (PRAGMA user_version). Never edit an entry once released; append.
- */
-static const char *const migrations[] = {
-        "CREATE TABLE posts ("
-        "  id TEXT PRIMARY KEY,"
-        "  source TEXT NOT NULL,"
-        "  text TEXT NOT NULL,"
-        "  link TEXT,"
-        "  campaign TEXT,"
-        "  media TEXT NOT NULL DEFAULT '[]',"
-        "  created_ms INTEGER NOT NULL"
-        ");"
-        "CREATE TABLE deliveries ("
-        "  id TEXT PRIMARY KEY,"
-        "  post_id TEXT NOT NULL REFERENCES posts(id),"
-        "  channel TEXT NOT NULL,"
-        "  webhook_id TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
-        "    'retry_wait', 'published', 'failed', 'cancelled')),"
-        "  due_ms INTEGER NOT NULL,"
-        "  next_ms INTEGER,"
-        "  attempts INTEGER NOT NULL DEFAULT 0,"
-        "  last_status INTEGER,"
-        "  last_error TEXT,"
-        "  updated_ms INTEGER NOT NULL"
-        ");"
-        "CREATE INDEX deliveries_post ON deliveries(post_id);"
-        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);"
-        "CREATE TABLE attempts ("
-        "  delivery_id TEXT NOT NULL REFERENCES deliveries(id),"
-        "  n INTEGER NOT NULL,"
-        "  started_ms INTEGER NOT NULL,"
-        "  finished_ms INTEGER,"
-        "  http_status INTEGER,"
-        "  error TEXT,"
-        "  latency_ms REAL,"
-        "  PRIMARY KEY (delivery_id, n)"
-        ") WITHOUT ROWID;",
-
-        /*
-         * 2: the network's post id and URL; states for outcomes nobody knows
-         * (unknown), pausing (held, skipped) and downtime (missed). SQLite
-         * can't alter a CHECK: rebuild the table (foreign keys are off
-         * during migrations).
-         */
-        "CREATE TABLE deliveries_v2 ("
-        "  id TEXT PRIMARY KEY,"
-        "  post_id TEXT NOT NULL REFERENCES posts(id),"
-        "  channel TEXT NOT NULL,"
-        "  webhook_id TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
-        "    'retry_wait', 'published', 'failed', 'cancelled', 'unknown',"
-        "    'held', 'skipped', 'missed')),"
-        "  due_ms INTEGER NOT NULL,"
-        "  next_ms INTEGER,"
-        "  attempts INTEGER NOT NULL DEFAULT 0,"
-        "  last_status INTEGER,"
-        "  last_error TEXT,"
-        "  updated_ms INTEGER NOT NULL,"
-        "  remote_id TEXT,"
-        "  remote_url TEXT"
-        ");"
-        "INSERT INTO deliveries_v2 (id, post_id, channel, webhook_id, state,"
-        "  due_ms, next_ms, attempts, last_status, last_error, updated_ms)"
-        "  SELECT id, post_id, channel, webhook_id, state, due_ms, next_ms,"
-        "  attempts, last_status, last_error, updated_ms FROM deliveries;"
-        "DROP TABLE deliveries;"
-        "ALTER TABLE deliveries_v2 RENAME TO deliveries;"
-        "CREATE INDEX deliveries_post ON deliveries(post_id);"
-        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);",
-
-        /*
-         * 3: index only what is pending. An index on (state, due_ms) is
-         * rewritten on every state change, twice per delivery; this one is
-         * touched once, when a delivery stops waiting.
-         */
-        "DROP INDEX deliveries_state_due;"
-        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
-        "  WHERE state IN ('scheduled', 'retry_wait');",
-
-        /*
-         * 4: the content calendar. A calendar post's channels may each get
-         * their own words (variants): a delivery can carry its own text,
-         * link and media over its post's; hash is what the calendar asked
-         * for last, so a reload finds what changed without comparing text.
-         */
-        "ALTER TABLE deliveries ADD COLUMN text TEXT;"
-        "ALTER TABLE deliveries ADD COLUMN link TEXT;"
-        "ALTER TABLE deliveries ADD COLUMN media TEXT;"
-        "ALTER TABLE deliveries ADD COLUMN hash INTEGER;"
-        "CREATE INDEX posts_source ON posts(source);",
-
-        /*
-         * 5: the agenda reads a range of due times in every state. A plain
-         * index on due_ms is written when a delivery is added or moved,
-         * never on a state change (the cost 3 avoided).
-         */
-        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
-
-        /*
-         * 6: SQLite builds a temporary B-tree for an IN list of more than
-         * two constants, on every execution: migration 2's CHECK did that
-         * on every insert and state change. The same rule as plain
-         * comparisons costs nothing. A CHECK can't be altered: rebuild.
-         */
-        "CREATE TABLE deliveries_v6 ("
-        "  id TEXT PRIMARY KEY,"
-        "  post_id TEXT NOT NULL REFERENCES posts(id),"
-        "  channel TEXT NOT NULL,"
-        "  webhook_id TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK (state = 'scheduled' OR"
-        "    state = 'publishing' OR state = 'retry_wait' OR"
-        "    state = 'published' OR state = 'failed' OR"
-        "    state = 'cancelled' OR state = 'unknown' OR state = 'held' OR"
-        "    state = 'skipped' OR state = 'missed'),"
-        "  due_ms INTEGER NOT NULL,"
-        "  next_ms INTEGER,"
-        "  attempts INTEGER NOT NULL DEFAULT 0,"
-        "  last_status INTEGER,"
-        "  last_error TEXT,"
-        "  updated_ms INTEGER NOT NULL,"
-        "  remote_id TEXT,"
-        "  remote_url TEXT,"
-        "  text TEXT,"
-        "  link TEXT,"
-        "  media TEXT,"
-        "  hash INTEGER"
-        ");"
-        "INSERT INTO deliveries_v6 SELECT id, post_id, channel, webhook_id,"
-        "  state, due_ms, next_ms, attempts, last_status, last_error,"
-        "  updated_ms, remote_id, remote_url, text, link, media, hash"
-        "  FROM deliveries;"
-        "DROP TABLE deliveries;"
-        "ALTER TABLE deliveries_v6 RENAME TO deliveries;"
-        "CREATE INDEX deliveries_post ON deliveries(post_id);"
-        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
-        "  WHERE state IN ('scheduled', 'retry_wait');"
-        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
-};
-#define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
-
-enum stmt_id {
-	ST_BEGIN,
-	ST_SYNC_FULL,
-	ST_SYNC_NORMAL,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_POST_EXISTS,
-	ST_POST_INSERT,
-	ST_DELIVERY_INSERT,
-	ST_DELIVERY_LOAD,
-	ST_MARK_PUBLISHING,
-	ST_ATTEMPT_FINISH,
-	ST_RESULT,
-	ST_DELIVERY_STATE,
-	ST_POST_DELIVERIES,
-	ST_CANCEL,
-	ST_PENDING,
-	ST_COUNTS,
-	ST_CAL_POST,
-	ST_CAL_ADD,
-	ST_CAL_UPDATE,
-	ST_SETTLED,
-	ST_COUNT
-};
-
-#define DURABLE  1
-#define LOSSABLE 0
-
-static const char *const stmt_sql[ST_COUNT] = {
-        [ST_BEGIN] = "BEGIN IMMEDIATE",
-        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
-        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-        [ST_COMMIT] = "COMMIT",
-        [ST_ROLLBACK] = "ROLLBACK",
-        [ST_POST_EXISTS] = "SELECT 1 FROM posts WHERE id = ?1",
-        [ST_POST_INSERT] = "INSERT INTO posts (id, source, text, link, "
-                           "campaign, media, created_ms) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        [ST_DELIVERY_INSERT] =
-                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
-                "state, due_ms, updated_ms) "
-                "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
-        [ST_DELIVERY_LOAD] =
-                "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
-                "d.due_ms, d.attempts, coalesce(d.text, p.text), "
-                "coalesce(d.link, p.link), p.campaign, "
-                "coalesce(d.media, p.media), p.source "
-                "FROM deliveries d JOIN posts p ON p.id = d.post_id "
-                "WHERE d.id = ?1",
-        [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
-                               "attempts = ?2, next_ms = NULL, updated_ms = ?3 "
-                               "WHERE id = ?1",
-        [ST_ATTEMPT_FINISH] =
-                "INSERT OR REPLACE INTO attempts (delivery_id, n, started_ms, "
-                "finished_ms, http_status, error, latency_ms) "
-                "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
-        [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
-                      "last_status = ?4, last_error = ?5, updated_ms = ?6, "
-                      "remote_id = coalesce(?7, remote_id), "
-                      "remote_url = coalesce(?8, remote_url) WHERE id = ?1",
-        [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
-        [ST_POST_DELIVERIES] =
-                "SELECT id, state FROM deliveries WHERE post_id = ?1 "
-                "ORDER BY channel",
-        [ST_CANCEL] = "UPDATE deliveries SET state = 'cancelled', "
-                      "next_ms = NULL, updated_ms = ?2 WHERE id = ?1 AND "
-                      "state IN ('scheduled', 'retry_wait')",
-        [ST_PENDING] = "SELECT id, CASE state WHEN 'retry_wait' THEN "
-                       "coalesce(next_ms, due_ms) ELSE due_ms END "
-                       "FROM deliveries WHERE state IN ('scheduled', "
-                       "'retry_wait')",
-        [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
-        /* The calendar's, prepared once: a first sync runs them 100,000s of
-           times. */
-        [ST_CAL_POST] =
-                "INSERT INTO posts (id, source, text, link, campaign, media, "
-                "created_ms) VALUES (?1, 'calendar', ?2, ?3, ?4, ?5, ?6) "
-                "ON CONFLICT(id) DO UPDATE SET text = excluded.text, "
-                "link = excluded.link, campaign = excluded.campaign, "
-                "media = excluded.media WHERE source = 'calendar'",
-        [ST_CAL_ADD] =
-                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
-                "state, due_ms, updated_ms, text, link, media, hash, "
-                "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                "?11, ?12)",
-        [ST_CAL_UPDATE] =
-                "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
-                "media = ?5, hash = ?6, updated_ms = ?7, "
-                "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
-                "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
-                "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
-                "WHERE id = ?1",
-        [ST_SETTLED] = "UPDATE deliveries SET state = ?2, last_error = ?3, "
-                       "next_ms = NULL, updated_ms = ?4 WHERE id = ?1 AND "
-                       "state IN ('scheduled', 'retry_wait')",
+const struct store_backend *const store_backends[] = {
+        &store_backend_sqlite,
+        /* A PostgreSQL backend goes here, under #ifdef HAVE_LIBPQ. */
+        NULL,
 };
 
 struct after_commit {
@@ -259,90 +21,83 @@ struct after_commit {
 	void *arg;
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
-	int lock_fd;
-	unsigned char rnd[4096]; /* randomness for webhook ids */
-	size_t rnd_used;
-	int in_txn;
-	int txn_durable; /* the open transaction's commit will fsync */
-	int sync_full;   /* the connection's synchronous level */
-	int bulk;        /* the due-time indexes are dropped for a bulk load */
-	int defer_checkpoint;  /* the next commit leaves its log as it is */
-	int checkpoint_wanted; /* ... and it did: checkpoint elsewhere */
-	char *path;            /* of the database file */
-	struct after_commit *queue;
-	size_t queue_len;
-	size_t queue_cap;
+/* A turn's callbacks, waiting for the batch they need to be durable. */
+struct batch {
+	uint64_t need;
+	struct after_commit *cbs;
+	size_t n;
+	struct batch *next;
 };
 
-/* Reset and return a cached statement, ready for binding. */
-static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
-{
-	sqlite3_stmt *st = s->st[id];
+struct store {
+	const struct store_backend *be;
+	struct store_be *h;
+	int started;        /* the backend syncs off the loop */
+	uint64_t committed; /* batches committed */
+	uint64_t need;      /* the last committed batch that must be synced */
+	uint64_t durable;   /* the last batch known durable */
+	struct batch *waiting, *waiting_tail;
+	struct after_commit *queue; /* this turn's callbacks */
+	size_t queue_len;
+	size_t queue_cap;
+	void (*fail)(void *arg, int err);
+	void *fail_arg;
+};
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+const struct store_backend *store_backend_find(const char *name)
+{
+	for (size_t i = 0; store_backends[i]; i++)
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	return NULL;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+int store_open_backend(const char *name, const char *where, struct store **out,
+                       char *err, size_t errlen)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
+	const struct store_backend *be =
+	        store_backend_find(name ? name : store_backends[0]->name);
+	struct store *s;
 
-static char *col_strdup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-
-	return v ? strdup((const char *)v) : NULL;
-}
-
-/* Run a statement that returns no rows. */
-static int exec_done(struct store *s, sqlite3_stmt *st)
-{
-	int r = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return -EIO;
+	*out = NULL;
+	if (be == NULL) {
+		snprintf(err, errlen, "no store backend '%s'", name);
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->be = be;
+	if (be->open(where, &s->h, err, errlen) < 0) {
+		free(s);
+		return -1;
+	}
+	*out = s;
 	return 0;
 }
 
-/* Open the turn's transaction on the first write. */
-/*
- * Open the turn's transaction on the first write. A write that must
- * survive a power cut (a post accepted, a cancel, an attempt about to
- * start) makes the commit fsync the WAL; results alone need not: losing
- * one sends the delivery back to "publishing", which recovery already
- * handles (the same webhook-id again, or "unknown"). SQLite only changes
- * its sync level between transactions, so a lossable transaction that
- * meets a durable write is committed (cheaply) and a durable one begun.
- */
-static int begin(struct store *s, int durable)
+int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
-	if (s->in_txn && (s->txn_durable || !durable))
-		return 0;
-	if (s->in_txn) {
-		if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
-			return -EIO;
-		s->in_txn = 0;
+	return store_open_backend(NULL, dir, out, err, errlen);
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->started)
+		s->be->stop(s->h);
+	s->be->close(s->h);
+	while (s->waiting) {
+		struct batch *b = s->waiting;
+
+		s->waiting = b->next;
+		free(b->cbs);
+		free(b);
 	}
-	if (s->sync_full != durable) {
-		if (exec_done(s, stmt(s, durable ? ST_SYNC_FULL
-		                                 : ST_SYNC_NORMAL)) < 0)
-			return -EIO;
-		s->sync_full = durable;
-	}
-	if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
-		return -EIO;
-	s->in_txn = 1;
-	s->txn_durable = durable;
-	return 0;
+	free(s->queue);
+	free(s);
 }
 
 int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
@@ -362,274 +117,157 @@ int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
 	return 0;
 }
 
+/* Commit the turn; a batch with writes to keep raises s->need. */
+static int commit_turn(struct store *s)
+{
+	int r = s->be->commit(s->h);
+
+	if (r < 0)
+		return -1;
+	if (r == STORE_COMMIT_NOTHING)
+		return 0;
+	s->committed++;
+	if (r == STORE_COMMIT_DURABLE)
+		s->need = s->committed;
+	return 0;
+}
+
+/* The queued callbacks become a batch that waits for s->need. */
+static int take_batch(struct store *s)
+{
+	struct batch *b;
+
+	if (s->queue_len == 0)
+		return 0;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return -1;
+	b->need = s->need;
+	b->cbs = s->queue;
+	b->n = s->queue_len;
+	s->queue = NULL;
+	s->queue_len = s->queue_cap = 0;
+	if (s->waiting_tail)
+		s->waiting_tail->next = b;
+	else
+		s->waiting = b;
+	s->waiting_tail = b;
+	return 0;
+}
+
+/* Run, in order, the batches whose writes are durable. 1 if any ran. */
+static int run_ready(struct store *s)
+{
+	int ran = 0;
+
+	while (s->waiting && s->waiting->need <= s->durable) {
+		struct batch *b = s->waiting;
+
+		if ((s->waiting = b->next) == NULL)
+			s->waiting_tail = NULL;
+		for (size_t i = 0; i < b->n; i++)
+			b->cbs[i].cb(b->cbs[i].arg);
+		free(b->cbs);
+		free(b);
+		ran = 1;
+	}
+	return ran;
+}
+
+int store_submit(struct store *s)
+{
+	/* Callbacks may write and queue more: until nothing new comes. */
+	for (;;) {
+		if (commit_turn(s) < 0 || take_batch(s) < 0)
+			return -1;
+		if (s->need > s->durable) {
+			if (s->started) {
+				s->be->sync(s->h, s->need);
+			} else {
+				/* Before the loop runs: sync here. */
+				if (s->be->wait(s->h, s->need) < 0)
+					return -1;
+				s->durable = s->need;
+			}
+		}
+		if (!run_ready(s))
+			return 0;
+	}
+}
+
 int store_flush(struct store *s)
 {
-	/* Callbacks may write and queue more: loop until both are empty. */
-	while (s->in_txn || s->queue_len > 0) {
-		size_t n = s->queue_len;
-		struct after_commit *batch;
-
-		if (s->in_txn) {
-			if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
-				return -1;
-			s->in_txn = 0;
-		}
-		if (n == 0)
-			continue;
-		/* Take the batch: callbacks may queue into a fresh one. */
-		batch = s->queue;
-		s->queue = NULL;
-		s->queue_len = s->queue_cap = 0;
-		for (size_t i = 0; i < n; i++)
-			batch[i].cb(batch[i].arg);
-		free(batch);
-	}
-	return 0;
-}
-
-static int migrate(struct store *s, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	int version;
-	char *msg = NULL;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK)
-		goto bad;
-	sqlite3_step(st);
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > (int)SCHEMA_VERSION) {
-		snprintf(err, errlen,
-		         "the database has schema version %d, newer than this "
-		         "smmd knows (%zu): refusing to touch it",
-		         version, SCHEMA_VERSION);
-		return -1;
-	}
-	/* Table rebuilds must not trip over references mid-way. */
-	sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
-	for (; version < (int)SCHEMA_VERSION; version++) {
-		char sql[256];
-
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-		         version + 1);
-		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) !=
-		            SQLITE_OK ||
-		    sqlite3_exec(s->db, migrations[version], NULL, NULL,
-		                 &msg) != SQLITE_OK ||
-		    sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) !=
-		            SQLITE_OK) {
-			snprintf(err, errlen, "migration to schema %d: %s",
-			         version + 1, msg ? msg : "failed");
-			sqlite3_free(msg);
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	for (;;) {
+		if (store_submit(s) < 0)
 			return -1;
-		}
+		if (s->waiting == NULL)
+			return 0;
+		if (s->be->wait(s->h, s->need) < 0)
+			return -1;
+		if (s->need > s->durable)
+			s->durable = s->need;
 	}
-	sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	return 0;
-bad:
-	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-	return -1;
 }
 
-/*
- * SQLite's automatic checkpoint, but for a commit that left a log too big
- * to copy on the loop (a bulk load): that one is left to checkpoint.h.
- * The automatic one stays for everything else: it runs in the writer, so
- * the log is rewound as soon as it is copied, while a checkpoint from
- * another connection never catches up with a steady writer and lets the
- * log grow for as long as a burst lasts.
- */
-static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+/* On the loop: batches up to seq are durable. */
+static void on_durable(void *arg, uint64_t seq, int err)
 {
 	struct store *s = arg;
 
-	if (s->defer_checkpoint) {
-		s->defer_checkpoint = 0;
-		s->checkpoint_wanted = 1;
-	} else if (pages >= STORE_CHECKPOINT_PAGES) {
-		/* PASSIVE: returns at once if the pool's is running. */
-		sqlite3_wal_checkpoint(db, name);
-	}
-	return SQLITE_OK;
+	if (err == 0 && seq > s->durable)
+		s->durable = seq;
+	if (err < 0 || (run_ready(s) && store_submit(s) < 0))
+		s->fail(s->fail_arg, err < 0 ? err : -EIO);
 }
 
-int store_checkpoint_wanted(struct store *s)
+int store_start(struct store *s, uv_loop_t *loop,
+                void (*fail)(void *arg, int err), void *arg)
 {
-	int wanted = s->checkpoint_wanted;
+	int r;
 
-	s->checkpoint_wanted = 0;
-	return wanted;
-}
-
-const char *store_path(const struct store *s)
-{
-	return s->path;
-}
-
-int store_open(const char *dir, struct store **out, char *err, size_t errlen)
-{
-	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
-	                              "PRAGMA synchronous = FULL;"
-	                              "PRAGMA foreign_keys = ON;"
-	                              "PRAGMA busy_timeout = 5000;";
-	char path[4096];
-	struct store *s;
-	char *msg = NULL;
-
-	*out = NULL;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create state_dir '%s': %s", dir,
-		         strerror(errno));
-		return -1;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	/* Empty: the first webhook id fills the pool. */
-	s->rnd_used = sizeof(s->rnd);
-	/* Two daemons on one store would publish everything twice. */
-	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-		         strerror(errno));
-		free(s);
-		return -1;
-	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen,
-		         "state_dir '%s' is in use by another smmd", dir);
-		close(s->lock_fd);
-		free(s);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/smmd.db", dir);
-	if ((s->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto bad;
-	}
-	if (sqlite3_open_v2(path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                            SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		goto bad;
-	}
-	if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
-		sqlite3_free(msg);
-		goto bad;
-	}
-	s->sync_full = 1; /* the pragmas above */
-	sqlite3_wal_hook(s->db, on_wal, s);
-	if (migrate(s, err, errlen) < 0)
-		goto bad;
-	for (int i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "preparing statement %d: %s", i,
-			         sqlite3_errmsg(s->db));
-			goto bad;
-		}
-	*out = s;
-	return 0;
-bad:
-	store_close(s);
-	return -1;
-}
-
-void store_close(struct store *s)
-{
-	if (s == NULL)
-		return;
-	if (s->in_txn)
-		exec_done(s, stmt(s, ST_ROLLBACK));
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	free(s->queue);
-	free(s->path);
-	free(s);
-}
-
-#define WEBHOOK_ID_LEN (POSTID_GEN_LEN + 4)
-
-/* The message id receivers deduplicate on: one per delivery, for life. */
-static int new_webhook_id(struct store *s, int64_t now_ms,
-                          char out[WEBHOOK_ID_LEN])
-{
-	uint64_t rnd;
-
-	/* One syscall per 512 ids: a first calendar sync makes 100,000s. */
-	if (s->rnd_used + sizeof(rnd) > sizeof(s->rnd)) {
-		if (getrandom(s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd))
-			return -1;
-		s->rnd_used = 0;
-	}
-	memcpy(&rnd, s->rnd + s->rnd_used, sizeof(rnd));
-	s->rnd_used += sizeof(rnd);
-	memcpy(out, "msg_", 4);
-	postid_generate(now_ms, rnd, out + 4);
+	s->fail = fail;
+	s->fail_arg = arg;
+	if ((r = s->be->start(s->h, loop, on_durable, s)) < 0)
+		return r;
+	s->started = 1;
 	return 0;
 }
+
+int store_stop(struct store *s)
+{
+	int r = store_flush(s);
+
+	if (s->started)
+		s->be->stop(s->h);
+	s->started = 0;
+	return r;
+}
+
+void store_stats(struct store *s, struct store_stats *out)
+{
+	out->committed = s->committed;
+	out->durable = s->durable;
+	out->syncs = out->checkpoints = 0;
+	if (s->be->counts_io)
+		s->be->counts_io(s->h, &out->syncs, &out->checkpoints);
+}
+
+/* ---- Operations: checked here once, done by the backend ---------------- */
 
 int store_add_post(struct store *s, const struct post_new *p, int64_t now_ms)
 {
-	sqlite3_stmt *st;
-	char *media;
-	int r;
+	if (p->id == NULL || p->text == NULL || p->source == NULL ||
+	    p->media == NULL || (p->nchannels > 0 && p->channels == NULL))
+		return -EINVAL;
+	return s->be->add_post(s->h, p, now_ms);
+}
 
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_POST_EXISTS);
-	bind_text(st, 1, p->id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r == SQLITE_ROW)
-		return -EEXIST;
-	if (r != SQLITE_DONE)
-		return -EIO;
-
-	if ((media = json_dumps(p->media, JSON_COMPACT)) == NULL)
-		return -ENOMEM;
-	st = stmt(s, ST_POST_INSERT);
-	bind_text(st, 1, p->id);
-	bind_text(st, 2, p->source);
-	bind_text(st, 3, p->text);
-	bind_text(st, 4, p->link);
-	bind_text(st, 5, p->campaign);
-	bind_text(st, 6, media);
-	sqlite3_bind_int64(st, 7, now_ms);
-	r = exec_done(s, st);
-	free(media);
-	if (r < 0)
-		return r;
-
-	for (size_t i = 0; i < p->nchannels; i++) {
-		char id[POSTID_MAX * 2 + 2], msg_id[WEBHOOK_ID_LEN];
-
-		snprintf(id, sizeof(id), "%s/%s", p->id, p->channels[i]);
-		if (new_webhook_id(s, now_ms, msg_id) < 0)
-			return -EIO;
-		st = stmt(s, ST_DELIVERY_INSERT);
-		bind_text(st, 1, id);
-		bind_text(st, 2, p->id);
-		bind_text(st, 3, p->channels[i]);
-		bind_text(st, 4, msg_id);
-		sqlite3_bind_int64(st, 5, p->due_ms);
-		sqlite3_bind_int64(st, 6, now_ms);
-		if ((r = exec_done(s, st)) < 0)
-			return r;
-	}
-	return 0;
+int store_delivery_load(struct store *s, const char *id,
+                        struct delivery_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	if (id == NULL)
+		return -EINVAL;
+	return s->be->delivery_load(s->h, id, rec);
 }
 
 void store_delivery_clear(struct delivery_rec *rec)
@@ -646,79 +284,12 @@ void store_delivery_clear(struct delivery_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
-int store_delivery_load(struct store *s, const char *id,
-                        struct delivery_rec *rec)
-{
-	sqlite3_stmt *st = stmt(s, ST_DELIVERY_LOAD);
-	const char *media;
-	int r;
-
-	memset(rec, 0, sizeof(*rec));
-	bind_text(st, 1, id);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return r == SQLITE_DONE ? -ENOENT : -EIO;
-	}
-	rec->id = col_strdup(st, 0);
-	rec->post_id = col_strdup(st, 1);
-	rec->channel = col_strdup(st, 2);
-	rec->webhook_id = col_strdup(st, 3);
-	rec->state = state_parse((const char *)sqlite3_column_text(st, 4));
-	rec->due_ms = sqlite3_column_int64(st, 5);
-	rec->attempts = (unsigned)sqlite3_column_int(st, 6);
-	rec->text = col_strdup(st, 7);
-	rec->link = col_strdup(st, 8);
-	rec->campaign = col_strdup(st, 9);
-	media = (const char *)sqlite3_column_text(st, 10);
-	rec->media = json_loads(media ? media : "[]", 0, NULL);
-	rec->source = col_strdup(st, 11);
-	sqlite3_reset(st);
-	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
-	    rec->webhook_id == NULL || rec->text == NULL ||
-	    rec->media == NULL) {
-		store_delivery_clear(rec);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 int store_mark_publishing(struct store *s, const char *id, unsigned n,
                           int64_t started_ms)
 {
-	sqlite3_stmt *st;
-	int r;
-
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_MARK_PUBLISHING);
-	bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, (int)n);
-	sqlite3_bind_int64(st, 3, started_ms);
-	/*
-	 * The attempt's own row is written when it ends: "publishing" with
-	 * its number and start time (updated_ms) is the intent.
-	 */
-	if ((r = exec_done(s, st)) < 0)
-		return r;
-	return 0;
-}
-
-static int finish_attempt(struct store *s, const char *id,
-                          const struct attempt_result *r)
-{
-	sqlite3_stmt *st = stmt(s, ST_ATTEMPT_FINISH);
-
-	bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, (int)r->n);
-	sqlite3_bind_int64(st, 3, r->finished_ms);
-	if (r->http_status > 0)
-		sqlite3_bind_int64(st, 4, r->http_status);
-	bind_text(st, 5, r->error);
-	if (r->latency_ms >= 0)
-		sqlite3_bind_double(st, 6, r->latency_ms);
-	sqlite3_bind_int64(st, 7, r->started_ms);
-	return exec_done(s, st);
+	if (id == NULL || n == 0)
+		return -EINVAL;
+	return s->be->mark_publishing(s->h, id, n, started_ms);
 }
 
 int store_record_result(struct store *s, const char *id,
@@ -727,112 +298,29 @@ int store_record_result(struct store *s, const char *id,
                         const char *last_error, const char *remote_id,
                         const char *remote_url)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (begin(s, LOSSABLE) < 0)
-		return -EIO;
-	if ((rc = finish_attempt(s, id, r)) < 0)
-		return rc;
-	st = stmt(s, ST_RESULT);
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	if (state == DS_RETRY_WAIT)
-		sqlite3_bind_int64(st, 3, next_ms);
-	if (r->http_status > 0)
-		sqlite3_bind_int64(st, 4, r->http_status);
-	bind_text(st, 5, last_error);
-	sqlite3_bind_int64(st, 6, r->finished_ms);
-	bind_text(st, 7, remote_id);
-	bind_text(st, 8, remote_url);
-	return exec_done(s, st);
+	if (id == NULL || r == NULL || (unsigned)state >= DS_COUNT)
+		return -EINVAL;
+	return s->be->record_result(s->h, id, r, state, next_ms, last_error,
+	                            remote_id, remote_url);
 }
 
-/* Cancel one delivery; 1 if it was cancelled, 0 if its state forbids. */
-static int cancel_one(struct store *s, const char *id, int64_t now_ms)
+int store_transition(struct store *s, const struct transition *t,
+                     struct moved *m)
 {
-	sqlite3_stmt *st = stmt(s, ST_CANCEL);
-
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now_ms);
-	if (exec_done(s, st) < 0)
-		return -EIO;
-	return sqlite3_changes(s->db) > 0;
+	if (m)
+		*m = (struct moved){0};
+	if (t->id == NULL || t->from == 0 || (unsigned)t->to >= DS_COUNT)
+		return -EINVAL;
+	return s->be->transition(s->h, t, m);
 }
 
-int store_cancel(struct store *s, const char *id, int64_t now_ms,
-                 json_t **cancelled, char *msg, size_t msglen)
+void store_moved_clear(struct moved *m)
 {
-	sqlite3_stmt *st;
-	json_t *ids, *states;
-	size_t i;
-	json_t *v;
-	int r, found = 0;
-
-	*cancelled = NULL;
-	if ((ids = json_array()) == NULL || (states = json_array()) == NULL) {
-		json_decref(ids);
-		return -ENOMEM;
-	}
-	/* Collect first: the statement must not be live while we write. */
-	if (strchr(id, '/')) {
-		st = stmt(s, ST_DELIVERY_STATE);
-		bind_text(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			json_array_append_new(ids, json_string(id));
-			json_array_append_new(
-			        states,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 0)));
-		}
-	} else {
-		st = stmt(s, ST_POST_DELIVERIES);
-		bind_text(st, 1, id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			json_array_append_new(
-			        ids,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 0)));
-			json_array_append_new(
-			        states,
-			        json_string((const char *)sqlite3_column_text(
-			                st, 1)));
-		}
-	}
-	sqlite3_reset(st);
-	if (json_array_size(ids) == 0) {
-		snprintf(msg, msglen, "no post or delivery '%s'", id);
-		r = -ENOENT;
-		goto out;
-	}
-	if (begin(s, DURABLE) < 0) {
-		r = -EIO;
-		goto out;
-	}
-	*cancelled = json_array();
-	json_array_foreach(ids, i, v)
-	{
-		if ((r = cancel_one(s, json_string_value(v), now_ms)) < 0)
-			goto out;
-		if (r > 0) {
-			json_array_append(*cancelled, v);
-			found = 1;
-		}
-	}
-	r = 0;
-	if (!found) {
-		snprintf(msg, msglen, "'%s' cannot be cancelled: it is %s", id,
-		         json_string_value(json_array_get(states, 0)));
-		r = -EALREADY;
-	}
-out:
-	if (r < 0) {
-		json_decref(*cancelled);
-		*cancelled = NULL;
-	}
-	json_decref(ids);
-	json_decref(states);
-	return r;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->ids[i]);
+	free(m->ids);
+	m->ids = NULL;
+	m->n = 0;
 }
 
 int store_for_each_pending(struct store *s,
@@ -840,632 +328,78 @@ int store_for_each_pending(struct store *s,
                                       int64_t due_ms),
                            void *arg)
 {
-	sqlite3_stmt *st = stmt(s, ST_PENDING);
-	int r;
-
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		fn(arg, (const char *)sqlite3_column_text(st, 0),
-		   sqlite3_column_int64(st, 1));
-	sqlite3_reset(st);
-	return r == SQLITE_DONE ? 0 : -EIO;
+	return s->be->each_pending(s->h, fn, arg);
 }
-
-#define INTERRUPTED "interrupted: smmd stopped while the request was in flight"
 
 int store_recover_interrupted(struct store *s, int64_t now_ms,
                               int (*safe_to_repeat)(void *arg,
                                                     const char *channel),
                               void *arg, json_t *unknown)
 {
-	static const char sql_list[] =
-	        "SELECT id, channel FROM deliveries WHERE state = 'publishing'";
-	static const char sql_attempt[] =
-	        "INSERT OR IGNORE INTO attempts (delivery_id, n, started_ms, "
-	        "finished_ms, error) SELECT id, attempts, updated_ms, ?2, '" INTERRUPTED
-	        "' FROM deliveries WHERE id = ?1 AND attempts > 0";
-	static const char sql_retry[] =
-	        "UPDATE deliveries SET state = 'retry_wait', "
-	        "next_ms = max(?2, due_ms), "
-	        "last_error = '" INTERRUPTED "', updated_ms = ?2 WHERE id = ?1";
-	static const char sql_unknown[] =
-	        "UPDATE deliveries SET state = 'unknown', next_ms = NULL, "
-	        "last_error = '" INTERRUPTED
-	        "; the endpoint cannot drop a repeat, so it was not re-sent: "
-	        "check the channel, then smmctl retry or resolve', "
-	        "updated_ms = ?2 WHERE id = ?1";
-	sqlite3_stmt *list = NULL, *st = NULL;
-	json_t *ids = json_array(), *chans = json_array(), *v;
-	size_t i;
-	int r = -EIO, total = 0;
-
-	/* Collect first: no statement may be live while we write. */
-	if (sqlite3_prepare_v2(s->db, sql_list, -1, &list, NULL) != SQLITE_OK)
-		goto out;
-	while (sqlite3_step(list) == SQLITE_ROW) {
-		json_array_append_new(
-		        ids, json_string((const char *)sqlite3_column_text(list,
-		                                                           0)));
-		json_array_append_new(
-		        chans, json_string((const char *)sqlite3_column_text(
-		                       list, 1)));
-	}
-	sqlite3_finalize(list);
-	if (json_array_size(ids) > 0 && begin(s, DURABLE) < 0)
-		goto out;
-	json_array_foreach(ids, i, v)
-	{
-		const char *id = json_string_value(v);
-		int repeat = safe_to_repeat(
-		        arg, json_string_value(json_array_get(chans, i)));
-		const char *sqls[2] = {sql_attempt,
-		                       repeat ? sql_retry : sql_unknown};
-
-		for (int k = 0; k < 2; k++) {
-			if (sqlite3_prepare_v2(s->db, sqls[k], -1, &st, NULL) !=
-			    SQLITE_OK)
-				goto out;
-			bind_text(st, 1, id);
-			sqlite3_bind_int64(st, 2, now_ms);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				goto out;
-			sqlite3_finalize(st);
-			st = NULL;
-		}
-		if (!repeat && unknown)
-			json_array_append(unknown, v);
-		total++;
-	}
-	r = total;
-out:
-	sqlite3_finalize(st);
-	json_decref(ids);
-	json_decref(chans);
-	return r;
+	return s->be->recover(s->h, now_ms, safe_to_repeat, arg, unknown);
 }
 
-/* Settle by hand what smmd could not: only unknown or failed deliveries. */
-int store_settle(struct store *s, const char *id, enum delivery_state state,
-                 const char *remote_url, int64_t now_ms, char *msg,
-                 size_t msglen)
+int store_list_rows(struct store *s, int state, unsigned limit,
+                    void (*fn)(void *arg, const struct delivery_row *),
+                    void *arg)
 {
-	static const char sql[] =
-	        "UPDATE deliveries SET state = ?2, next_ms = ?3, "
-	        "last_error = CASE WHEN ?2 = 'retry_wait' THEN last_error "
-	        "ELSE ?4 END, remote_url = coalesce(?5, remote_url), "
-	        "updated_ms = ?6 WHERE id = ?1 AND state IN ('unknown', "
-	        "'failed')";
-	sqlite3_stmt *st = stmt(s, ST_DELIVERY_STATE);
-	char cur[32];
-	int r;
+	if (state >= DS_COUNT)
+		return -EINVAL;
+	return s->be->list_rows(s->h, state, limit, fn, arg);
+}
 
-	bind_text(st, 1, id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (r != SQLITE_ROW) {
-		snprintf(msg, msglen, "no delivery '%s' (give POST/CHANNEL)",
-		         id);
+int store_show_rows(struct store *s, const char *id, const struct show_rows *cb)
+{
+	if (id == NULL || id[0] == '\0')
 		return -ENOENT;
-	}
-	if (strcmp(cur, "unknown") != 0 && strcmp(cur, "failed") != 0) {
-		snprintf(msg, msglen,
-		         "'%s' is %s: only unknown or failed deliveries can "
-		         "be retried or resolved",
-		         id, cur);
-		return -EALREADY;
-	}
-	if (begin(s, DURABLE) < 0 ||
-	    sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	if (state == DS_RETRY_WAIT)
-		sqlite3_bind_int64(st, 3, now_ms);
-	bind_text(st, 4,
-	          state == DS_PUBLISHED ? NULL : "marked failed by hand");
-	bind_text(st, 5, remote_url);
-	sqlite3_bind_int64(st, 6, now_ms);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -EIO;
-}
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t k = 1; k < n; k++)
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/*
- * A column as a JSON string. Text from the outside (an endpoint's error
- * body, cut at a byte limit) may not be valid UTF-8, which jansson
- * refuses: replace the bad bytes rather than lose the whole record.
- */
-static json_t *col_json_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-	json_t *j;
-	char *copy;
-	size_t len, o = 0;
-
-	if (v == NULL)
-		return json_null();
-	if ((j = json_string((const char *)v)) != NULL)
-		return j;
-	len = strlen((const char *)v);
-	if ((copy = malloc(len + 1)) == NULL)
-		return json_null();
-	for (size_t k = 0; k < len;) {
-		size_t n = utf8_seq(v + k);
-
-		if (n == 0) {
-			copy[o++] = '?';
-			k++;
-			continue;
-		}
-		memcpy(copy + o, v + k, n);
-		o += n;
-		k += n;
-	}
-	copy[o] = '\0';
-	j = json_string(copy);
-	free(copy);
-	return j ? j : json_null();
-}
-
-static json_t *col_json_int(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	return json_integer(sqlite3_column_int64(st, i));
-}
-
-static json_t *col_json_time(sqlite3_stmt *st, int i)
-{
-	char buf[TIME_RFC3339_LEN];
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	return json_string(
-	        time_format_rfc3339(sqlite3_column_int64(st, i), buf));
-}
-
-/* The first line of a post's text, at most 60 characters, for tables. */
-static json_t *text_summary(const char *text)
-{
-	char buf[256];
-	size_t i = 0, chars = 0;
-
-	if (text == NULL)
-		return json_null();
-	while (text[i] && text[i] != '\n' && i < sizeof(buf) - 4) {
-		/* Count UTF-8 code points, not bytes. */
-		if (((unsigned char)text[i] & 0xc0) != 0x80 && ++chars > 60)
-			break;
-		buf[i] = text[i];
-		i++;
-	}
-	buf[i] = '\0';
-	return json_string(buf);
-}
-
-#define DELIVERY_COLUMNS                                              \
-	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, " \
-	"d.updated_ms, d.next_ms, d.last_status, d.last_error, "      \
-	"coalesce(d.text, p.text), "                                  \
-	"d.webhook_id, d.remote_id, d.remote_url "
-
-static json_t *delivery_json(sqlite3_stmt *st)
-{
-	return json_pack(
-	        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	        "s:o, s:o, s:o}",
-	        "remote_id", col_json_str(st, 12), "remote_url",
-	        col_json_str(st, 13), "id", col_json_str(st, 0), "post",
-	        col_json_str(st, 1), "channel", col_json_str(st, 2), "state",
-	        col_json_str(st, 3), "due", col_json_time(st, 4), "attempts",
-	        col_json_int(st, 5), "updated", col_json_time(st, 6),
-	        "next_attempt", col_json_time(st, 7), "last_status",
-	        col_json_int(st, 8), "last_error", col_json_str(st, 9), "text",
-	        text_summary((const char *)sqlite3_column_text(st, 10)));
-}
-
-int store_list(struct store *s, int state, unsigned limit, json_t **out)
-{
-	static const char sql_all[] =
-	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
-	        "p.id = d.post_id ORDER BY d.due_ms, d.id LIMIT ?2";
-	static const char sql_state[] =
-	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
-	        "p.id = d.post_id WHERE d.state = ?1 ORDER BY d.due_ms, d.id "
-	        "LIMIT ?2";
-	sqlite3_stmt *st;
-	json_t *arr;
-	int r;
-
-	if (sqlite3_prepare_v2(s->db, state < 0 ? sql_all : sql_state, -1, &st,
-	                       NULL) != SQLITE_OK)
-		return -EIO;
-	if (state >= 0)
-		bind_text(st, 1, state_name(state));
-	sqlite3_bind_int64(st, 2, limit);
-	arr = json_array();
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, delivery_json(st));
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*out = json_pack("{s:o}", "deliveries", arr);
-	return 0;
-}
-
-static json_t *attempts_json(struct store *s, const char *delivery_id)
-{
-	static const char sql[] =
-	        "SELECT n, started_ms, finished_ms, http_status, error, "
-	        "latency_ms FROM attempts WHERE delivery_id = ?1 ORDER BY n";
-	sqlite3_stmt *st;
-	json_t *arr = json_array();
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return arr;
-	bind_text(st, 1, delivery_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *lat = sqlite3_column_type(st, 5) == SQLITE_NULL
-		                      ? json_null()
-		                      : json_real(sqlite3_column_double(st, 5));
-
-		json_array_append_new(
-		        arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "n",
-		                       col_json_int(st, 0), "started",
-		                       col_json_time(st, 1), "finished",
-		                       col_json_time(st, 2), "http_status",
-		                       col_json_int(st, 3), "error",
-		                       col_json_str(st, 4), "latency_ms", lat));
-	}
-	sqlite3_finalize(st);
-	return arr;
-}
-
-int store_show(struct store *s, const char *id, json_t **out)
-{
-	static const char sql_post[] =
-	        "SELECT id, source, text, link, campaign, media, created_ms "
-	        "FROM posts WHERE id = ?1";
-	static const char sql_deliveries[] =
-	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
-	        "p.id = d.post_id WHERE d.post_id = ?1 AND (?2 IS NULL OR "
-	        "d.id = ?2) ORDER BY d.channel";
-	char post_id[POSTID_MAX + 1];
-	const char *slash = strchr(id, '/');
-	sqlite3_stmt *st;
-	json_t *post, *media, *arr;
-	const char *m;
-
-	snprintf(post_id, sizeof(post_id), "%.*s",
-	         slash ? (int)(slash - id) : (int)strlen(id), id);
-	if (sqlite3_prepare_v2(s->db, sql_post, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	bind_text(st, 1, post_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return -ENOENT;
-	}
-	m = (const char *)sqlite3_column_text(st, 5);
-	media = json_loads(m ? m : "[]", 0, NULL);
-	post = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-	                 col_json_str(st, 0), "source", col_json_str(st, 1),
-	                 "text", col_json_str(st, 2), "link",
-	                 col_json_str(st, 3), "campaign", col_json_str(st, 4),
-	                 "media", media ? media : json_array(), "created",
-	                 col_json_time(st, 6));
-	sqlite3_finalize(st);
-
-	if (sqlite3_prepare_v2(s->db, sql_deliveries, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		json_decref(post);
-		return -EIO;
-	}
-	bind_text(st, 1, post_id);
-	bind_text(st, 2, slash ? id : NULL);
-	arr = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *d = delivery_json(st);
-
-		json_object_set_new(d, "webhook_id", col_json_str(st, 11));
-		json_object_set_new(
-		        d, "attempts",
-		        attempts_json(
-		                s, (const char *)sqlite3_column_text(st, 0)));
-		json_array_append_new(arr, d);
-	}
-	sqlite3_finalize(st);
-	if (slash && json_array_size(arr) == 0) {
-		json_decref(post);
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*out = json_pack("{s:o, s:o}", "post", post, "deliveries", arr);
-	return 0;
+	return s->be->show_rows(s->h, id, cb);
 }
 
 int store_counts(struct store *s, int64_t counts[DS_COUNT])
 {
-	sqlite3_stmt *st = stmt(s, ST_COUNTS);
-	int r;
-
 	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		int i = state_parse((const char *)sqlite3_column_text(st, 0));
-
-		if (i >= 0)
-			counts[i] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	return r == SQLITE_DONE ? 0 : -EIO;
+	return s->be->counts(s->h, counts);
 }
 
-/* Run one prepared-on-the-fly statement with the given text/int binds. */
-static int exec_sql(struct store *s, const char *sql, sqlite3_stmt **out)
+int store_agenda_rows(struct store *s, const struct agenda_query *q,
+                      void (*fn)(void *arg, const struct delivery_row *),
+                      void *arg, int *truncated)
 {
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
-	                       NULL) != SQLITE_OK)
-		return -EIO;
-	return 0;
+	*truncated = 0;
+	if (q->to_ms < q->from_ms)
+		return -EINVAL;
+	return s->be->agenda_rows(s->h, q, fn, arg, truncated);
 }
 
 int store_calendar_rows(struct store *s,
                         void (*fn)(void *arg, const struct cal_row *),
                         void *arg)
 {
-	static const char sql[] =
-	        "SELECT d.id, d.state, d.due_ms, d.hash, "
-	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "' "
-	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
-	        "WHERE p.source = 'calendar'";
-	sqlite3_stmt *st;
-	int r;
-
-	if (exec_sql(s, sql, &st) < 0)
-		return -EIO;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		struct cal_row row = {
-		        .id = (const char *)sqlite3_column_text(st, 0),
-		        .state = state_parse(
-		                (const char *)sqlite3_column_text(st, 1)),
-		        .due_ms = sqlite3_column_int64(st, 2),
-		        .hash = (uint64_t)sqlite3_column_int64(st, 3),
-		        .removed = sqlite3_column_int(st, 4),
-		};
-		fn(arg, &row);
-	}
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -EIO;
-}
-
-static void bind_json(sqlite3_stmt *st, int i, const json_t *v, char **keep)
-{
-	*keep = v ? json_dumps(v, JSON_COMPACT) : NULL;
-	bind_text(st, i, *keep);
+	return s->be->calendar_rows(s->h, fn, arg);
 }
 
 int store_calendar_post(struct store *s, const struct cal_put *p,
                         int64_t now_ms)
 {
-	sqlite3_stmt *st;
-	char *media;
-	int r;
-
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_CAL_POST);
-	bind_text(st, 1, p->post_id);
-	bind_text(st, 2, p->base_text);
-	bind_text(st, 3, p->base_link);
-	bind_text(st, 4, p->campaign);
-	bind_json(st, 5, p->base_media, &media);
-	sqlite3_bind_int64(st, 6, now_ms);
-	r = exec_done(s, st);
-	free(media);
-	return r;
+	if (p->post_id == NULL)
+		return -EINVAL;
+	return s->be->calendar_post(s->h, p, now_ms);
 }
 
 int store_calendar_put(struct store *s, const struct cal_put *p, int add,
                        int reschedule, int64_t now_ms)
 {
-	sqlite3_stmt *st;
-	char *media = NULL, msg_id[WEBHOOK_ID_LEN];
-	int r;
-
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	if (add) {
-		if (new_webhook_id(s, now_ms, msg_id) < 0)
-			return -EIO;
-		st = stmt(s, ST_CAL_ADD);
-		bind_text(st, 1, p->id);
-		bind_text(st, 2, p->post_id);
-		bind_text(st, 3, p->channel);
-		bind_text(st, 4, msg_id);
-		bind_text(st, 5, state_name(p->state));
-		sqlite3_bind_int64(st, 6, p->due_ms);
-		sqlite3_bind_int64(st, 7, now_ms);
-		bind_text(st, 8, p->text);
-		bind_text(st, 9, p->link);
-		bind_json(st, 10, p->media, &media);
-		sqlite3_bind_int64(st, 11, (sqlite3_int64)p->hash);
-		bind_text(st, 12, p->reason);
-	} else {
-		st = stmt(s, ST_CAL_UPDATE);
-		bind_text(st, 1, p->id);
-		sqlite3_bind_int64(st, 2, p->due_ms);
-		bind_text(st, 3, p->text);
-		bind_text(st, 4, p->link);
-		bind_json(st, 5, p->media, &media);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)p->hash);
-		sqlite3_bind_int64(st, 7, now_ms);
-		sqlite3_bind_int(st, 8, reschedule);
-		bind_text(st, 9, state_name(p->state));
-		bind_text(st, 10, p->reason);
-	}
-	r = exec_done(s, st);
-	free(media);
-	return r;
-}
-
-int store_mark_settled(struct store *s, const char *id,
-                       enum delivery_state state, const char *reason,
-                       int64_t now_ms)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, DURABLE) < 0)
-		return -EIO;
-	st = stmt(s, ST_SETTLED);
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	bind_text(st, 3, reason);
-	sqlite3_bind_int64(st, 4, now_ms);
-	if (exec_done(s, st) < 0)
-		return -EIO;
-	return sqlite3_changes(s->db) > 0;
-}
-
-/*
- * A B-tree index takes rows in key order cheaply and in random order
- * dearly: a first calendar load adds 100,000s of deliveries whose due
- * times are all over the month. Building the two due-time indexes once
- * afterwards (CREATE INDEX sorts) costs a fraction of keeping them up to
- * date row by row. Only worth it, and only done, while the table is still
- * small; all inside the turn's transaction, so a crash rolls the indexes
- * back with the rows.
- */
-static int bulk_exec(struct store *s, const char *sql)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	log_error("store: bulk load: %s", msg ? msg : "out of memory");
-	sqlite3_free(msg);
-	return -EIO;
+	if (p->id == NULL || p->post_id == NULL || (add && p->channel == NULL))
+		return -EINVAL;
+	return s->be->calendar_put(s->h, p, add, reschedule, now_ms);
 }
 
 int store_bulk_begin(struct store *s)
 {
-	static const char small[] = "SELECT count(*) < 4096 FROM "
-	                            "(SELECT 1 FROM deliveries LIMIT 4096)";
-	sqlite3_stmt *st;
-	int r, is_small;
-
-	if (s->bulk)
-		return 0;
-	if (begin(s, DURABLE) < 0 || exec_sql(s, small, &st) < 0)
-		return -EIO;
-	r = sqlite3_step(st);
-	is_small = r == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (r != SQLITE_ROW)
-		return -EIO;
-	if (!is_small)
-		return 0;
-	/* Set first: whatever was dropped, store_bulk_end builds again. */
-	s->bulk = 1;
-	return bulk_exec(s, "DROP INDEX IF EXISTS deliveries_pending;"
-	                    "DROP INDEX IF EXISTS deliveries_due;");
+	return s->be->bulk_begin ? s->be->bulk_begin(s->h) : 0;
 }
 
 int store_bulk_end(struct store *s)
 {
-	if (!s->bulk)
-		return 0;
-	/* As migration 6 made them. */
-	/* Tens of MB to copy: not in the commit, on the loop. */
-	s->defer_checkpoint = 1;
-	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
-	                 "deliveries(due_ms) "
-	                 "WHERE state IN ('scheduled', 'retry_wait');"
-	                 "CREATE INDEX IF NOT EXISTS deliveries_due ON "
-	                 "deliveries(due_ms);") < 0)
-		return -EIO;
-	s->bulk = 0;
-	return 0;
-}
-
-int store_agenda(struct store *s, const struct agenda_query *q, json_t **out)
-{
-	/* The range on due_ms is what the index serves; the rest filters. */
-	static const char sql[] =
-	        "SELECT d.id, d.post_id, d.channel, d.state, d.due_ms, "
-	        "coalesce(d.text, p.text), d.remote_url, "
-	        "coalesce(d.link, p.link) "
-	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
-	        "WHERE d.due_ms >= ?1 AND d.due_ms < ?2 "
-	        "AND (?3 IS NULL OR d.channel = ?3) "
-	        "AND (?4 OR d.state <> 'cancelled') "
-	        "ORDER BY d.due_ms, d.id LIMIT ?5";
-	sqlite3_stmt *st;
-	json_t *arr;
-	unsigned n = 0;
-	int r, truncated = 0;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, q->from_ms);
-	sqlite3_bind_int64(st, 2, q->to_ms);
-	bind_text(st, 3, q->channel);
-	sqlite3_bind_int(st, 4, q->cancelled != 0);
-	/* One row more than asked says whether the answer is cut short. */
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit + 1);
-	arr = json_array();
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 5);
-		json_t *d;
-
-		if (n++ == q->limit) {
-			truncated = 1;
-			continue;
-		}
-		d = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-		              col_json_str(st, 0), "post", col_json_str(st, 1),
-		              "channel", col_json_str(st, 2), "state",
-		              col_json_str(st, 3), "due", col_json_time(st, 4),
-		              "text", text_summary(text), "remote_url",
-		              col_json_str(st, 6));
-		if (d && q->full) {
-			json_object_set_new(d, "full_text",
-			                    col_json_str(st, 5));
-			json_object_set_new(d, "link", col_json_str(st, 7));
-		}
-		if (d == NULL || json_array_append_new(arr, d) < 0) {
-			r = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		json_decref(arr);
-		return r == SQLITE_NOMEM ? -ENOMEM : -EIO;
-	}
-	*out = json_pack("{s:o, s:b}", "deliveries", arr, "truncated",
-	                 truncated);
-	return *out ? 0 : -ENOMEM;
+	return s->be->bulk_end ? s->be->bulk_end(s->h) : 0;
 }

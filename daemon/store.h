@@ -1,13 +1,18 @@
 /*
- * The durable state: posts, their deliveries and every attempt, in SQLite
- * (WAL, synchronous=FULL) under state_dir.
+ * The durable state: posts, their deliveries and every attempt. This is
+ * the front end (store.c), the same whatever the backend behind it
+ * (store_backend.h); the default keeps them in SQLite (WAL) under
+ * state_dir (store_sqlite.c).
  *
- * Writes made during one loop turn share one transaction; store_flush()
- * commits it at the end of the turn and only then runs the callbacks queued
- * with store_after_commit(). That is how "durable before visible" holds
- * without one fsync per row: a reply to smmctl, or a request to a webhook,
- * is an after-commit callback. A turn that only records results commits
- * without an fsync (see begin() in store.c for why that is safe).
+ * Writes made during one loop turn share one transaction; store_submit()
+ * commits it at the end of the turn and returns at once: the commit is
+ * made durable off the loop (store_wal.c), and only then do the callbacks
+ * queued with store_after_commit() during that turn run, on the loop, in
+ * order. That is how "durable before visible" holds without the loop ever
+ * waiting on the disk: a reply to smmctl, or a request to a webhook, is an
+ * after-commit callback. A turn that only records results needs no sync
+ * (see begin() in store_sqlite.c for why that is safe). Reads see the loop's
+ * own writes at once.
  */
 #ifndef SMMD_STORE_H
 #define SMMD_STORE_H
@@ -15,6 +20,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "states.h"
 
@@ -58,25 +64,43 @@ struct attempt_result {
 	double latency_ms;
 };
 
+/* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+/* Backend name (NULL: the default) at where, its own kind of address. */
+int store_open_backend(const char *name, const char *where, struct store **out,
+                       char *err, size_t errlen);
 void store_close(struct store *);
 
 /* Queue cb to run once everything written so far is durable. */
 int store_after_commit(struct store *, void (*cb)(void *), void *arg);
 /*
- * Commit the turn's transaction and run the queued callbacks. Returns 0, or
- * -1 if the commit failed (the callbacks have not run; the caller stops).
+ * End of a loop turn: commit the turn's transaction and hand it to the
+ * writer; callbacks run once it is durable (at once if nothing needs a
+ * sync). Returns 0, or -1 if the commit failed (the callbacks have not
+ * run; the caller stops).
+ */
+int store_submit(struct store *);
+/*
+ * Commit, wait until durable and run every callback, here and now: before
+ * the loop runs (start-up, a first calendar load) and at shutdown. 0 or -1.
  */
 int store_flush(struct store *);
-/* SQLite's own threshold for its automatic checkpoint. */
-#define STORE_CHECKPOINT_PAGES 1000
 /*
- * Whether a commit left its log for a checkpoint off the loop (after a
- * bulk load; see checkpoint.h). Asking clears it.
+ * From now on make commits durable off the loop. fail(arg, -errno) runs
+ * on the loop when a sync or a commit failed: nothing later is durable.
  */
-int store_checkpoint_wanted(struct store *);
-/* The database file. */
-const char *store_path(const struct store *);
+int store_start(struct store *, uv_loop_t *, void (*fail)(void *arg, int err),
+                void *arg);
+/* Wait for the last batch and stop the writer: 0, or -1 (not durable). */
+int store_stop(struct store *);
+
+struct store_stats {
+	uint64_t committed;   /* batches committed */
+	uint64_t durable;     /* the last batch known durable */
+	uint64_t syncs;       /* fdatasync calls off the loop */
+	uint64_t checkpoints; /* WAL checkpoints off the loop */
+};
+void store_stats(struct store *, struct store_stats *);
 
 /* 0, -EEXIST when the post id is taken, -EIO on a store error. */
 int store_add_post(struct store *, const struct post_new *, int64_t now_ms);
@@ -97,13 +121,39 @@ int store_record_result(struct store *, const char *id,
                         const char *last_error, const char *remote_id,
                         const char *remote_url);
 
+/* A set of states, for store_transition's from. */
+#define DS_BIT(s)  (1u << (s))
+#define DS_WAITING (DS_BIT(DS_SCHEDULED) | DS_BIT(DS_RETRY_WAIT))
+
 /*
- * Cancel a delivery, or every cancellable delivery of a post. Returns 0
- * with *cancelled (array of ids, caller owns), -ENOENT, -EALREADY when
- * nothing was left to cancel (msg says why), or -EIO.
+ * Move a delivery ("POST/CHANNEL"), or every delivery of a post, that is
+ * in one of the states in from to state to: cancel, retry and resolve by
+ * hand, missed, removed from the calendar; later hold, skip and resume.
  */
-int store_cancel(struct store *, const char *id, int64_t now_ms,
-                 json_t **cancelled, char *msg, size_t msglen);
+struct transition {
+	const char *id;
+	unsigned from; /* DS_BIT()s */
+	enum delivery_state to;
+	const char *reason;     /* the new last_error; NULL clears it */
+	int keep_reason;        /* ... or leave last_error as it is */
+	int64_t next_ms;        /* due again then (to DS_RETRY_WAIT), else -1 */
+	const char *remote_url; /* where it was published, if known */
+	int64_t now_ms;
+};
+/* What moved; when nothing did, what the first delivery is. */
+struct moved {
+	char **ids;
+	size_t n;
+	enum delivery_state current;
+};
+/*
+ * Returns how many moved (their ids in *m when m is given; clear it with
+ * store_moved_clear), -ENOENT (no such delivery or post), -EALREADY
+ * (none was in from; m->current says where the first is), or -EIO.
+ */
+int store_transition(struct store *, const struct transition *,
+                     struct moved *m);
+void store_moved_clear(struct moved *);
 
 /* Each scheduled or retry-waiting delivery with the time it is due. */
 int store_for_each_pending(struct store *,
@@ -122,18 +172,56 @@ int store_recover_interrupted(struct store *, int64_t now_ms,
                                                     const char *channel),
                               void *arg, json_t *unknown);
 /*
- * Settle an unknown or failed delivery by hand: DS_RETRY_WAIT (send again
- * now), DS_PUBLISHED (with the post's URL if known) or DS_FAILED. 0,
- * -ENOENT, -EALREADY (wrong state; msg says why) or -EIO.
+ * Rows for the control socket (view.c makes them JSON). Strings are
+ * borrowed for the callback's duration; NULL where the store has none.
  */
-int store_settle(struct store *, const char *id, enum delivery_state state,
-                 const char *remote_url, int64_t now_ms, char *msg,
-                 size_t msglen);
-
-/* Queries for the control socket; results are owned by the caller. */
-int store_list(struct store *, int state /* -1: all */, unsigned limit,
-               json_t **out);
-int store_show(struct store *, const char *id, json_t **out);
+struct delivery_row {
+	const char *id;
+	const char *post_id;
+	const char *channel;
+	int state; /* enum delivery_state, -1 if unknown */
+	int64_t due_ms;
+	unsigned attempts;
+	int64_t updated_ms;
+	int64_t next_ms;  /* -1: none */
+	long last_status; /* -1: none */
+	const char *last_error;
+	const char *text; /* its own, else its post's */
+	const char *link; /* its own, else its post's */
+	const char *webhook_id;
+	const char *remote_id;
+	const char *remote_url;
+};
+struct attempt_row {
+	unsigned n;
+	int64_t started_ms;
+	int64_t finished_ms; /* -1: not finished */
+	long http_status;    /* -1: none */
+	const char *error;
+	double latency_ms; /* < 0: none */
+};
+struct post_row {
+	const char *id;
+	const char *source;
+	const char *text;
+	const char *link;
+	const char *campaign;
+	const char *media; /* a JSON array of strings */
+	int64_t created_ms;
+};
+/* Deliveries by due time, then id; state -1: every state. 0 or -EIO. */
+int store_list_rows(struct store *, int state, unsigned limit,
+                    void (*fn)(void *arg, const struct delivery_row *),
+                    void *arg);
+/* A post and its deliveries (by channel), each followed by its attempts. */
+struct show_rows {
+	void (*post)(void *arg, const struct post_row *);
+	void (*delivery)(void *arg, const struct delivery_row *);
+	void (*attempt)(void *arg, const struct attempt_row *);
+	void *arg;
+};
+/* id: a post, or "POST/CHANNEL" for one delivery. 0, -ENOENT or -EIO. */
+int store_show_rows(struct store *, const char *id, const struct show_rows *);
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
 
 /* The calendar's side of the store (see calsync.c). */
@@ -181,21 +269,14 @@ int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);
 /*
- * Around a sync that may add many deliveries to a store that has few:
- * drop the due-time indexes and build them again at the end, in the same
- * transaction. Nothing may commit in between (no store_flush), and after
- * a failure the caller must give the transaction up (smmd stops).
+ * Around a sync that may add many deliveries to a store that has few: a
+ * hint the backend may use to load faster (SQLite drops its due-time
+ * indexes and builds them again at the end, in the same transaction). No
+ * store_submit in between, and after a failure the caller must give the
+ * turn's writes up (smmd stops).
  */
 int store_bulk_begin(struct store *);
 int store_bulk_end(struct store *);
-/*
- * Settle a delivery that is still waiting: cancelled (with CAL_REMOVED),
- * missed, ... Returns 1 if it changed, 0 if it was no longer waiting,
- * -EIO.
- */
-int store_mark_settled(struct store *, const char *id,
-                       enum delivery_state state, const char *reason,
-                       int64_t now_ms);
 
 /* The agenda: deliveries due in [from_ms, to_ms), by due time. */
 struct agenda_query {
@@ -207,10 +288,11 @@ struct agenda_query {
 	int cancelled;       /* include cancelled deliveries */
 };
 /*
- * *out is {"deliveries": [{id, post, channel, state, due, text (first
- * line, 60 characters), remote_url[, full_text, link]}], "truncated":
- * more matched than limit}, owned by the caller. 0, -ENOMEM or -EIO.
+ * The deliveries due in the query's range, by due time then id, at most
+ * limit of them; *truncated: more matched. 0 or -EIO.
  */
-int store_agenda(struct store *, const struct agenda_query *, json_t **out);
+int store_agenda_rows(struct store *, const struct agenda_query *,
+                      void (*fn)(void *arg, const struct delivery_row *),
+                      void *arg, int *truncated);
 
 #endif

@@ -4,6 +4,14 @@
 # Each scenario runs on its own fresh smmd, smm-sink and state directory:
 #  (a) punctuality: 5,000 posts due one every 2 ms on one channel; lateness
 #      = sink receipt time (t_us) - the post's scheduled_at, p50/p99/max;
+#      then SMM_BENCH_DISK_REPS (5) more runs of it with the state
+#      directory on a disk file system (not tmpfs: SMM_BENCH_DISK_DIR, the
+#      build directory unless set), each reporting p99 and max lateness
+#      as smmd recorded it (its attempts table, read with sqlite3 after
+#      the run: started_ms - due_ms), at the sink, and the longest loop
+#      turn during the run (smmctl status: loop.max_turn_ms), since a
+#      commit that waits for the disk on the loop makes every post due
+#      meanwhile late;
 #  (b) burst: 20,000 posts due at one instant; deliveries per second at the
 #      sink, beside the sink's own rate under wrk on this machine and
 #      beside libcurl's own rate (tests/bench/curlbench: the same POSTs
@@ -43,7 +51,9 @@
 # the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
 # the bursts of (b) and (d) with perf), SMM_BENCH_TMPDIR (where the state
 # directory lives: its file system's fsync is part of every delivery),
-# SMM_BENCH_KEEP=1 (keep the temporary directory).
+# SMM_BENCH_KEEP=1 (keep the temporary directory), SMM_BENCH_DISK_REPS (5:
+# runs of (a) with the state on disk; 0: none), SMM_BENCH_DISK_DIR (where
+# they keep it: the build directory unless set).
 # For (d): SMM_BENCH_CHAN_N (100 channels), SMM_BENCH_CHAN_PER (500
 # deliveries each), SMM_BENCH_CHAN_MAX_IN_FLIGHT (16 per channel),
 # SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT (128), SMM_BENCH_STEADY_STEP_MS (20),
@@ -82,6 +92,8 @@ CURLBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/curlbench
 : "${SMM_BENCH_KEEP:=0}"
 : "${SMM_BENCH_TMPDIR:=${TMPDIR:-/tmp}}"
 : "${SMM_BENCH_SCENARIOS:=punctuality burst channels calendar}"
+: "${SMM_BENCH_DISK_REPS:=5}"
+: "${SMM_BENCH_DISK_DIR:=$SMM_TOP_BUILDDIR}"
 : "${SMM_BENCH_CHAN_N:=100}"
 : "${SMM_BENCH_CHAN_PER:=500}"
 : "${SMM_BENCH_CHAN_MAX_IN_FLIGHT:=16}"
@@ -591,7 +603,7 @@ log_summary() {
 out "smmd benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out "  host: $(uname -srm); nproc $(nproc); CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 out "  memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); state dir on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $T"
-out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite synchronous=FULL, WAL (smmd's settings)"
+out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite WAL, as smmd sets it up"
 out "  scenarios: $SMM_BENCH_SCENARIOS"
 if want punctuality || want burst || want channels; then
 	out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT in (a) and (b) (set explicitly); channels sign with secret_file (HMAC-SHA256)"
@@ -838,6 +850,70 @@ if want punctuality; then
 	PUNCT_VERDICT=$(awk -v p="$PUNCT_P99" 'BEGIN { print (p <= 1.0) ? "MET" : "MISSED" }')
 	out "  target p99 <= 1 ms: $PUNCT_VERDICT (p99 $PUNCT_P99 ms)"
 	out ""
+fi
+
+# ---------------------------------------------------------------------------
+# (a) again, with the state directory on disk, SMM_BENCH_DISK_REPS times
+
+# disk_rep DIR: one run of (a) in DIR; sets REP_LINE and the REP_* figures.
+disk_rep() {
+	local n=$SMM_BENCH_PUNCT_N step=$SMM_BENCH_PUNCT_STEP_MS loop_ms
+	local sp99 smx dn dp99 dmx
+	CUR=$1
+	mkdir -p "$CUR"
+	start_sink "$CUR" --log "$CUR/sink.log"
+	write_config "$CUR" "$SINK_PORT"
+	start_smmd "$CUR"
+	FIRST_DUE_MS=$(($(now_ms) + $(lead_ms "$n")))
+	LAST_DUE_MS=$((FIRST_DUE_MS + (n - 1) * step))
+	queue_posts "$CUR" "$n" "$FIRST_DUE_MS" "$step"
+	[ "$(now_ms)" -lt "$FIRST_DUE_MS" ] ||
+		die "disk: queueing ended after the first due time"
+	sleep_until "$FIRST_DUE_MS"
+	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "disk $(basename "$CUR")"
+	wait_published "$CUR" "$n"
+	# smmd before the loop measurement (issue 9) has no "loop".
+	loop_ms=$(smmd_status "$CUR" | jq -r 'if .loop then (.loop.max_turn_ms * 10 | round / 10 | tostring) else "n/a" end')
+	stop_smmd
+	stop_pid "$SINK_PID"
+	analyse_sink "$CUR/sink.log" "$CUR/recv.tsv"
+	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
+	# The first attempt of each delivery, as smmd recorded its start.
+	sqlite3 -readonly "$CUR/state/smmd.db" \
+		"SELECT (a.started_ms - d.due_ms) * 1000 FROM attempts a
+		 JOIN deliveries d ON d.id = a.delivery_id WHERE a.n = 1" \
+		>"$CUR/dlate_us.txt"
+	read -r _ _ _ _ sp99 _ smx _ < <(percentiles "$CUR/late_us.txt")
+	read -r dn _ _ _ dp99 _ dmx _ < <(percentiles "$CUR/dlate_us.txt")
+	[ "$dn" -eq "$n" ] || die "disk: smmd recorded $dn first attempts, expected $n"
+	REP_D_P99=$dp99 REP_D_MAX=$dmx
+	REP_LINE=$(printf 'at smmd p99 %8s max %9s ms | at the sink p99 %8s max %9s ms | longest loop turn %s ms' \
+		"$dp99" "$dmx" "$sp99" "$smx" "$loop_ms")
+	rm -rf "$CUR/state" "$CUR/sink.log"
+}
+
+if want punctuality && [ "$SMM_BENCH_DISK_REPS" -gt 0 ]; then
+	command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 is not installed (apt-get install -y sqlite3): needed for the on-disk runs"
+	DISK_T=$(mktemp -d "$SMM_BENCH_DISK_DIR/smm-bench-disk.XXXXXX")
+	DISK_FS=$(stat -f -c %T "$DISK_T")
+	out "(a) Punctuality with the state directory on disk: $SMM_BENCH_DISK_REPS runs of $SMM_BENCH_PUNCT_N posts, one every $SMM_BENCH_PUNCT_STEP_MS ms"
+	out "  state dir on $(df -T "$DISK_T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $DISK_T"
+	[ "$DISK_FS" != tmpfs ] || out "  WARNING: $DISK_T is on tmpfs: set SMM_BENCH_DISK_DIR to a disk"
+	out "  lateness = attempt start - due (smmd's attempts table) and sink receipt - due; ms"
+	DISK_WORST=0
+	DISK_P99S=()
+	for i in $(seq 1 "$SMM_BENCH_DISK_REPS"); do
+		progress "disk: run $i of $SMM_BENCH_DISK_REPS"
+		disk_rep "$DISK_T/run$i"
+		out "  run $i: $REP_LINE"
+		DISK_P99S+=("$REP_D_P99")
+		DISK_WORST=$(awk -v a="$DISK_WORST" -v b="$REP_D_MAX" 'BEGIN { print (b > a) ? b : a }')
+	done
+	DISK_P99_MED=$(printf '%s\n' "${DISK_P99S[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	out "  median p99 at smmd $DISK_P99_MED ms; worst lateness at smmd $DISK_WORST ms"
+	out ""
+	[ "$SMM_BENCH_KEEP" = 1 ] || rm -rf "$DISK_T"
+	CUR=
 fi
 
 # ---------------------------------------------------------------------------
@@ -1588,6 +1664,8 @@ fi
 out "Summary"
 if want punctuality; then
 	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
+	[ -z "${DISK_P99_MED:-}" ] ||
+		out "      on disk, $SMM_BENCH_DISK_REPS runs: median p99 at smmd $DISK_P99_MED ms, worst $DISK_WORST ms"
 fi
 if want burst; then
 	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $BURST_PCT% (target >= 50%): $BURST_VERDICT"

@@ -10,7 +10,7 @@
 # nothing.
 #
 # The schema-5 store is built here with the sqlite3 tool, from the SQL of
-# migrations 1 to 5 as daemon/store.c has them (INDEX_PENDING and INDEX_DUE
+# migrations 1 to 5 as daemon/store_sqlite.c has them (INDEX_PENDING and INDEX_DUE
 # expanded), each applied the way smmd applies it: in its own transaction
 # with PRAGMA user_version. Those entries are never edited once released,
 # so this copy stays right; a fresh store from today's smmd would only test

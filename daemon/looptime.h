@@ -1,0 +1,31 @@
+/*
+ * How long the loop's turns take: the time spent running callbacks
+ * between returning from poll and entering the next poll. A long turn
+ * delays every timer and every request that falls due during it.
+ */
+#ifndef SMMD_LOOPTIME_H
+#define SMMD_LOOPTIME_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* A turn longer than this is logged (debug). */
+#define LOOPTIME_SLOW_MS 5
+
+struct looptime;
+
+/*
+ * Before uv_run, and before any other prepare handle is started (it must
+ * run last, after their work). -errno on failure.
+ */
+int looptime_start(uv_loop_t *, struct looptime **out);
+/* The longest turn so far (ms), how many turns, how many were slow. */
+void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
+                  uint64_t *slow);
+/* For status: {"max_turn_ms", "turns", "slow_turns" (over the limit)}. */
+json_t *looptime_json(const struct looptime *);
+/* Close its handle; free it from the close callback. NULL is fine. */
+void looptime_close(struct looptime *);
+
+#endif

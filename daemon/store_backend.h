@@ -1,0 +1,92 @@
+/*
+ * What a store backend provides (OpenSMTPD's queue_backend and table
+ * backends): store.c is the front end every caller uses, and calls one of
+ * these. A backend is one file defining its own struct store_be and one
+ * const struct store_backend, listed in store.c's store_backends[]. Optional
+ * operations are NULL where a backend has nothing to do.
+ *
+ * Writes are made during a loop turn, in the backend's own transaction;
+ * commit ends it at the end of the turn without waiting for the disk, and
+ * the front end numbers the committed batches. sync asks for every batch
+ * up to a number to be made durable and the backend says so through the
+ * done callback given to start; before start (and at shutdown) wait does
+ * the same in place. Reads see the turn's own writes at once.
+ */
+#ifndef SMMD_STORE_BACKEND_H
+#define SMMD_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_be;
+
+/* What commit did. */
+#define STORE_COMMIT_NOTHING  0 /* no transaction was open */
+#define STORE_COMMIT_LOSSABLE 1 /* only writes recovery can do without */
+#define STORE_COMMIT_DURABLE  2 /* writes that must be synced */
+
+struct store_backend {
+	const char *name;
+	/* where: the backend's own address (SQLite: a directory). */
+	int (*open)(const char *where, struct store_be **out, char *err,
+	            size_t errlen);
+	void (*close)(struct store_be *);
+
+	/* Durability: the contract above. */
+	int (*commit)(struct store_be *); /* STORE_COMMIT_*, or -1 */
+	int (*start)(struct store_be *, uv_loop_t *,
+	             void (*done)(void *arg, uint64_t seq, int err), void *arg);
+	void (*sync)(struct store_be *, uint64_t seq);
+	int (*wait)(struct store_be *, uint64_t seq);
+	void (*stop)(struct store_be *);
+	void (*counts_io)(struct store_be *, uint64_t *syncs,
+	                  uint64_t *checkpoints); /* optional */
+
+	/* The operations of store.h, with the same contracts. */
+	int (*add_post)(struct store_be *, const struct post_new *,
+	                int64_t now_ms);
+	int (*delivery_load)(struct store_be *, const char *id,
+	                     struct delivery_rec *);
+	int (*mark_publishing)(struct store_be *, const char *id, unsigned n,
+	                       int64_t started_ms);
+	int (*record_result)(struct store_be *, const char *id,
+	                     const struct attempt_result *, enum delivery_state,
+	                     int64_t next_ms, const char *last_error,
+	                     const char *remote_id, const char *remote_url);
+	int (*transition)(struct store_be *, const struct transition *,
+	                  struct moved *);
+	int (*recover)(struct store_be *, int64_t now_ms,
+	               int (*safe_to_repeat)(void *arg, const char *channel),
+	               void *arg, json_t *unknown);
+	int (*each_pending)(struct store_be *,
+	                    void (*fn)(void *arg, const char *id,
+	                               int64_t due_ms),
+	                    void *arg);
+	int (*list_rows)(struct store_be *, int state, unsigned limit,
+	                 void (*fn)(void *arg, const struct delivery_row *),
+	                 void *arg);
+	int (*show_rows)(struct store_be *, const char *id,
+	                 const struct show_rows *);
+	int (*counts)(struct store_be *, int64_t counts[DS_COUNT]);
+	int (*agenda_rows)(struct store_be *, const struct agenda_query *,
+	                   void (*fn)(void *arg, const struct delivery_row *),
+	                   void *arg, int *truncated);
+	int (*calendar_rows)(struct store_be *,
+	                     void (*fn)(void *arg, const struct cal_row *),
+	                     void *arg);
+	int (*calendar_post)(struct store_be *, const struct cal_put *,
+	                     int64_t now_ms);
+	int (*calendar_put)(struct store_be *, const struct cal_put *, int add,
+	                    int reschedule, int64_t now_ms);
+	int (*bulk_begin)(struct store_be *); /* optional */
+	int (*bulk_end)(struct store_be *);   /* optional */
+};
+
+/* Every compiled-in backend, NULL-terminated; the first is the default. */
+extern const struct store_backend *const store_backends[];
+
+/* The backend called name, or NULL. */
+const struct store_backend *store_backend_find(const char *name);
+
+extern const struct store_backend store_backend_sqlite;
+
+#endif

@@ -1,0 +1,1314 @@
+/*
+ * The SQLite backend: one database file (WAL) in a directory, opened by
+ * the loop's connection through store_wal.c's VFS. Writes of a loop turn
+ * share one transaction, committed without a sync; store_wal.c makes the
+ * batches durable and checkpoints off the loop and argues why that is
+ * crash-safe. Everything SQLite-specific (migrations, statements, sync
+ * levels, bulk indexes, checkpoints) stays in this file and store_wal.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "postid.h"
+#include "store_backend.h"
+#include "store_wal.h"
+#include "timeparse.h"
+
+/*
+ * Forward migrations: entry i brings the schema from version i to i + 1
+ * (PRAGMA user_version). Never edit an entry once released; append.
+ */
+static const char *const migrations[] = {
+        "CREATE TABLE posts ("
+        "  id TEXT PRIMARY KEY,"
+        "  source TEXT NOT NULL,"
+        "  text TEXT NOT NULL,"
+        "  link TEXT,"
+        "  campaign TEXT,"
+        "  media TEXT NOT NULL DEFAULT '[]',"
+        "  created_ms INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE deliveries ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
+        "    'retry_wait', 'published', 'failed', 'cancelled')),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);"
+        "CREATE TABLE attempts ("
+        "  delivery_id TEXT NOT NULL REFERENCES deliveries(id),"
+        "  n INTEGER NOT NULL,"
+        "  started_ms INTEGER NOT NULL,"
+        "  finished_ms INTEGER,"
+        "  http_status INTEGER,"
+        "  error TEXT,"
+        "  latency_ms REAL,"
+        "  PRIMARY KEY (delivery_id, n)"
+        ") WITHOUT ROWID;",
+
+        /*
+         * 2: the network's post id and URL; states for outcomes nobody knows
+         * (unknown), pausing (held, skipped) and downtime (missed). SQLite
+         * can't alter a CHECK: rebuild the table (foreign keys are off
+         * during migrations).
+         */
+        "CREATE TABLE deliveries_v2 ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
+        "    'retry_wait', 'published', 'failed', 'cancelled', 'unknown',"
+        "    'held', 'skipped', 'missed')),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL,"
+        "  remote_id TEXT,"
+        "  remote_url TEXT"
+        ");"
+        "INSERT INTO deliveries_v2 (id, post_id, channel, webhook_id, state,"
+        "  due_ms, next_ms, attempts, last_status, last_error, updated_ms)"
+        "  SELECT id, post_id, channel, webhook_id, state, due_ms, next_ms,"
+        "  attempts, last_status, last_error, updated_ms FROM deliveries;"
+        "DROP TABLE deliveries;"
+        "ALTER TABLE deliveries_v2 RENAME TO deliveries;"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);",
+
+        /*
+         * 3: index only what is pending. An index on (state, due_ms) is
+         * rewritten on every state change, twice per delivery; this one is
+         * touched once, when a delivery stops waiting.
+         */
+        "DROP INDEX deliveries_state_due;"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE state IN ('scheduled', 'retry_wait');",
+
+        /*
+         * 4: the content calendar. A calendar post's channels may each get
+         * their own words (variants): a delivery can carry its own text,
+         * link and media over its post's; hash is what the calendar asked
+         * for last, so a reload finds what changed without comparing text.
+         */
+        "ALTER TABLE deliveries ADD COLUMN text TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN link TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN media TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN hash INTEGER;"
+        "CREATE INDEX posts_source ON posts(source);",
+
+        /*
+         * 5: the agenda reads a range of due times in every state. A plain
+         * index on due_ms is written when a delivery is added or moved,
+         * never on a state change (the cost 3 avoided).
+         */
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
+
+        /*
+         * 6: SQLite builds a temporary B-tree for an IN list of more than
+         * two constants, on every execution: migration 2's CHECK did that
+         * on every insert and state change. The same rule as plain
+         * comparisons costs nothing. A CHECK can't be altered: rebuild.
+         */
+        "CREATE TABLE deliveries_v6 ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state = 'scheduled' OR"
+        "    state = 'publishing' OR state = 'retry_wait' OR"
+        "    state = 'published' OR state = 'failed' OR"
+        "    state = 'cancelled' OR state = 'unknown' OR state = 'held' OR"
+        "    state = 'skipped' OR state = 'missed'),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL,"
+        "  remote_id TEXT,"
+        "  remote_url TEXT,"
+        "  text TEXT,"
+        "  link TEXT,"
+        "  media TEXT,"
+        "  hash INTEGER"
+        ");"
+        "INSERT INTO deliveries_v6 SELECT id, post_id, channel, webhook_id,"
+        "  state, due_ms, next_ms, attempts, last_status, last_error,"
+        "  updated_ms, remote_id, remote_url, text, link, media, hash"
+        "  FROM deliveries;"
+        "DROP TABLE deliveries;"
+        "ALTER TABLE deliveries_v6 RENAME TO deliveries;"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE state IN ('scheduled', 'retry_wait');"
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);",
+};
+#define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_POST_EXISTS,
+	ST_POST_INSERT,
+	ST_DELIVERY_INSERT,
+	ST_DELIVERY_LOAD,
+	ST_MARK_PUBLISHING,
+	ST_ATTEMPT_FINISH,
+	ST_RESULT,
+	ST_DELIVERY_STATE,
+	ST_POST_DELIVERIES,
+	ST_PENDING,
+	ST_COUNTS,
+	ST_CAL_POST,
+	ST_CAL_ADD,
+	ST_CAL_UPDATE,
+	ST_TRANSITION,
+	ST_COUNT
+};
+
+#define DURABLE  1
+#define LOSSABLE 0
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_POST_EXISTS] = "SELECT 1 FROM posts WHERE id = ?1",
+        [ST_POST_INSERT] = "INSERT INTO posts (id, source, text, link, "
+                           "campaign, media, created_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_DELIVERY_INSERT] =
+                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
+                "state, due_ms, updated_ms) "
+                "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
+        [ST_DELIVERY_LOAD] =
+                "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
+                "d.due_ms, d.attempts, coalesce(d.text, p.text), "
+                "coalesce(d.link, p.link), p.campaign, "
+                "coalesce(d.media, p.media), p.source "
+                "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+                "WHERE d.id = ?1",
+        [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
+                               "attempts = ?2, next_ms = NULL, updated_ms = ?3 "
+                               "WHERE id = ?1",
+        [ST_ATTEMPT_FINISH] =
+                "INSERT OR REPLACE INTO attempts (delivery_id, n, started_ms, "
+                "finished_ms, http_status, error, latency_ms) "
+                "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
+        [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
+                      "last_status = ?4, last_error = ?5, updated_ms = ?6, "
+                      "remote_id = coalesce(?7, remote_id), "
+                      "remote_url = coalesce(?8, remote_url) WHERE id = ?1",
+        [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
+        [ST_POST_DELIVERIES] =
+                "SELECT id, state FROM deliveries WHERE post_id = ?1 "
+                "ORDER BY channel",
+        [ST_PENDING] = "SELECT id, CASE state WHEN 'retry_wait' THEN "
+                       "coalesce(next_ms, due_ms) ELSE due_ms END "
+                       "FROM deliveries WHERE state IN ('scheduled', "
+                       "'retry_wait')",
+        [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
+        /* The calendar's, prepared once: a first sync runs them 100,000s of
+           times. */
+        [ST_CAL_POST] =
+                "INSERT INTO posts (id, source, text, link, campaign, media, "
+                "created_ms) VALUES (?1, 'calendar', ?2, ?3, ?4, ?5, ?6) "
+                "ON CONFLICT(id) DO UPDATE SET text = excluded.text, "
+                "link = excluded.link, campaign = excluded.campaign, "
+                "media = excluded.media WHERE source = 'calendar'",
+        [ST_CAL_ADD] =
+                "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
+                "state, due_ms, updated_ms, text, link, media, hash, "
+                "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                "?11, ?12)",
+        [ST_CAL_UPDATE] =
+                "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
+                "media = ?5, hash = ?6, updated_ms = ?7, "
+                "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
+                "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
+                "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
+                "WHERE id = ?1",
+        /* The state read first, so nothing moves from elsewhere. */
+        [ST_TRANSITION] =
+                "UPDATE deliveries SET state = ?2, next_ms = ?3, "
+                "last_error = CASE WHEN ?4 THEN last_error ELSE ?5 END, "
+                "remote_url = coalesce(?6, remote_url), updated_ms = ?7 "
+                "WHERE id = ?1 AND state = ?8",
+};
+
+struct store_be {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int lock_fd;
+	unsigned char rnd[4096]; /* randomness for webhook ids */
+	size_t rnd_used;
+	int in_txn;
+	int txn_durable; /* the open transaction must be synced */
+	int bulk;        /* the due-time indexes are dropped for a bulk load */
+	struct store_wal *wal;
+	char *path; /* of the database file */
+};
+
+static void sq_close(struct store_be *);
+
+/* Reset and return a cached statement, ready for binding. */
+static sqlite3_stmt *stmt(struct store_be *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? strdup((const char *)v) : NULL;
+}
+
+/* Run a statement that returns no rows. */
+static int exec_done(struct store_be *s, sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Open the turn's transaction on the first write. A write that must
+ * survive a power cut (a post accepted, a cancel, an attempt about to
+ * start) makes its batch wait for an fdatasync before its callbacks run;
+ * results alone need not: losing one sends the delivery back to
+ * "publishing", which recovery already handles (the same webhook-id
+ * again, or "unknown").
+ */
+static int begin(struct store_be *s, int durable)
+{
+	if (!s->in_txn) {
+		if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
+			return -EIO;
+		s->in_txn = 1;
+	}
+	if (durable)
+		s->txn_durable = 1;
+	return 0;
+}
+
+/* End the turn's transaction: write(2) only, no sync (store_wal.c). */
+static int sq_commit(struct store_be *s)
+{
+	int durable = s->txn_durable;
+
+	if (!s->in_txn)
+		return 0;
+	if (exec_done(s, stmt(s, ST_COMMIT)) < 0)
+		return -1;
+	s->in_txn = 0;
+	s->txn_durable = 0;
+	return durable ? STORE_COMMIT_DURABLE : STORE_COMMIT_LOSSABLE;
+}
+
+static int sq_start(struct store_be *s, uv_loop_t *loop,
+                    void (*done)(void *arg, uint64_t seq, int err), void *arg)
+{
+	return store_wal_start(s->wal, loop, done, arg);
+}
+
+static void sq_sync(struct store_be *s, uint64_t seq)
+{
+	store_wal_request(s->wal, seq);
+}
+
+static int sq_wait(struct store_be *s, uint64_t seq)
+{
+	return store_wal_wait(s->wal, seq);
+}
+
+static void sq_stop(struct store_be *s)
+{
+	store_wal_stop(s->wal);
+}
+
+static void sq_counts_io(struct store_be *s, uint64_t *syncs,
+                         uint64_t *checkpoints)
+{
+	store_wal_counts(s->wal, syncs, checkpoints);
+}
+
+static int migrate(struct store_be *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int version;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto bad;
+	sqlite3_step(st);
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > (int)SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "the database has schema version %d, newer than this "
+		         "smmd knows (%zu): refusing to touch it",
+		         version, SCHEMA_VERSION);
+		return -1;
+	}
+	/* Table rebuilds must not trip over references mid-way. */
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+	for (; version < (int)SCHEMA_VERSION; version++) {
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         version + 1);
+		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) !=
+		            SQLITE_OK ||
+		    sqlite3_exec(s->db, migrations[version], NULL, NULL,
+		                 &msg) != SQLITE_OK ||
+		    sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) !=
+		            SQLITE_OK) {
+			snprintf(err, errlen, "migration to schema %d: %s",
+			         version + 1, msg ? msg : "failed");
+			sqlite3_free(msg);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	return 0;
+bad:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* Two daemons on one store would publish everything twice. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/smmd.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+		         "state_dir '%s' is in use by another smmd", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int sq_open(const char *dir, struct store_be **out, char *err,
+                   size_t errlen)
+{
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+	                              "PRAGMA synchronous = FULL;"
+	                              "PRAGMA foreign_keys = ON;"
+	                              "PRAGMA busy_timeout = 5000;";
+	/* After migrating: syncs and checkpoints are store_wal.c's. */
+	static const char async[] = "PRAGMA synchronous = OFF;"
+	                            "PRAGMA wal_autocheckpoint = 0;";
+	char path[4096];
+	struct store_be *s;
+	char *msg = NULL;
+
+	*out = NULL;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create state_dir '%s': %s", dir,
+		         strerror(errno));
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Empty: the first webhook id fills the pool. */
+	s->rnd_used = sizeof(s->rnd);
+	if ((s->lock_fd = lock_dir(dir, err, errlen)) < 0) {
+		free(s);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/smmd.db", dir);
+	if ((s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto bad;
+	}
+	if (store_wal_vfs_register() < 0) {
+		snprintf(err, errlen, "cannot register the SQLite VFS");
+		goto bad;
+	}
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                            SQLITE_OPEN_NOMUTEX,
+	                    STORE_WAL_VFS) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto bad;
+	}
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
+		sqlite3_free(msg);
+		goto bad;
+	}
+	if (migrate(s, err, errlen) < 0)
+		goto bad;
+	if (sqlite3_exec(s->db, async, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
+		sqlite3_free(msg);
+		goto bad;
+	}
+	if (store_wal_open(path, &s->wal, err, errlen) < 0)
+		goto bad;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i,
+			         sqlite3_errmsg(s->db));
+			goto bad;
+		}
+	*out = s;
+	return 0;
+bad:
+	sq_close(s);
+	return -1;
+}
+
+static void sq_close(struct store_be *s)
+{
+	if (s == NULL)
+		return;
+	store_wal_stop(s->wal);
+	if (s->in_txn)
+		exec_done(s, stmt(s, ST_ROLLBACK));
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* The last close checkpoints and removes the WAL: synced, as SQLite
+	   means it to be. */
+	if (s->db)
+		sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
+		             NULL);
+	sqlite3_close(s->db);
+	store_wal_free(s->wal);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->path);
+	free(s);
+}
+
+#define WEBHOOK_ID_LEN (POSTID_GEN_LEN + 4)
+
+/* The message id receivers deduplicate on: one per delivery, for life. */
+static int new_webhook_id(struct store_be *s, int64_t now_ms,
+                          char out[WEBHOOK_ID_LEN])
+{
+	uint64_t rnd;
+
+	/* One syscall per 512 ids: a first calendar sync makes 100,000s. */
+	if (s->rnd_used + sizeof(rnd) > sizeof(s->rnd)) {
+		if (getrandom(s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd))
+			return -1;
+		s->rnd_used = 0;
+	}
+	memcpy(&rnd, s->rnd + s->rnd_used, sizeof(rnd));
+	s->rnd_used += sizeof(rnd);
+	memcpy(out, "msg_", 4);
+	postid_generate(now_ms, rnd, out + 4);
+	return 0;
+}
+
+static int sq_add_post(struct store_be *s, const struct post_new *p,
+                       int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	char *media;
+	int r;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
+	st = stmt(s, ST_POST_EXISTS);
+	bind_text(st, 1, p->id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r == SQLITE_ROW)
+		return -EEXIST;
+	if (r != SQLITE_DONE)
+		return -EIO;
+
+	if ((media = json_dumps(p->media, JSON_COMPACT)) == NULL)
+		return -ENOMEM;
+	st = stmt(s, ST_POST_INSERT);
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->source);
+	bind_text(st, 3, p->text);
+	bind_text(st, 4, p->link);
+	bind_text(st, 5, p->campaign);
+	bind_text(st, 6, media);
+	sqlite3_bind_int64(st, 7, now_ms);
+	r = exec_done(s, st);
+	free(media);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < p->nchannels; i++) {
+		char id[POSTID_MAX * 2 + 2], msg_id[WEBHOOK_ID_LEN];
+
+		snprintf(id, sizeof(id), "%s/%s", p->id, p->channels[i]);
+		if (new_webhook_id(s, now_ms, msg_id) < 0)
+			return -EIO;
+		st = stmt(s, ST_DELIVERY_INSERT);
+		bind_text(st, 1, id);
+		bind_text(st, 2, p->id);
+		bind_text(st, 3, p->channels[i]);
+		bind_text(st, 4, msg_id);
+		sqlite3_bind_int64(st, 5, p->due_ms);
+		sqlite3_bind_int64(st, 6, now_ms);
+		if ((r = exec_done(s, st)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int sq_delivery_load(struct store_be *s, const char *id,
+                            struct delivery_rec *rec)
+{
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_LOAD);
+	const char *media;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return r == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	rec->id = col_strdup(st, 0);
+	rec->post_id = col_strdup(st, 1);
+	rec->channel = col_strdup(st, 2);
+	rec->webhook_id = col_strdup(st, 3);
+	rec->state = state_parse((const char *)sqlite3_column_text(st, 4));
+	rec->due_ms = sqlite3_column_int64(st, 5);
+	rec->attempts = (unsigned)sqlite3_column_int(st, 6);
+	rec->text = col_strdup(st, 7);
+	rec->link = col_strdup(st, 8);
+	rec->campaign = col_strdup(st, 9);
+	media = (const char *)sqlite3_column_text(st, 10);
+	rec->media = json_loads(media ? media : "[]", 0, NULL);
+	rec->source = col_strdup(st, 11);
+	sqlite3_reset(st);
+	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
+	    rec->webhook_id == NULL || rec->text == NULL ||
+	    rec->media == NULL) {
+		store_delivery_clear(rec);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int sq_mark_publishing(struct store_be *s, const char *id, unsigned n,
+                              int64_t started_ms)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
+	st = stmt(s, ST_MARK_PUBLISHING);
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)n);
+	sqlite3_bind_int64(st, 3, started_ms);
+	/*
+	 * The attempt's own row is written when it ends: "publishing" with
+	 * its number and start time (updated_ms) is the intent.
+	 */
+	if ((r = exec_done(s, st)) < 0)
+		return r;
+	return 0;
+}
+
+static int finish_attempt(struct store_be *s, const char *id,
+                          const struct attempt_result *r)
+{
+	sqlite3_stmt *st = stmt(s, ST_ATTEMPT_FINISH);
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)r->n);
+	sqlite3_bind_int64(st, 3, r->finished_ms);
+	if (r->http_status > 0)
+		sqlite3_bind_int64(st, 4, r->http_status);
+	bind_text(st, 5, r->error);
+	if (r->latency_ms >= 0)
+		sqlite3_bind_double(st, 6, r->latency_ms);
+	sqlite3_bind_int64(st, 7, r->started_ms);
+	return exec_done(s, st);
+}
+
+static int sq_record_result(struct store_be *s, const char *id,
+                            const struct attempt_result *r,
+                            enum delivery_state state, int64_t next_ms,
+                            const char *last_error, const char *remote_id,
+                            const char *remote_url)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (begin(s, LOSSABLE) < 0)
+		return -EIO;
+	if ((rc = finish_attempt(s, id, r)) < 0)
+		return rc;
+	st = stmt(s, ST_RESULT);
+	bind_text(st, 1, id);
+	bind_text(st, 2, state_name(state));
+	if (state == DS_RETRY_WAIT)
+		sqlite3_bind_int64(st, 3, next_ms);
+	if (r->http_status > 0)
+		sqlite3_bind_int64(st, 4, r->http_status);
+	bind_text(st, 5, last_error);
+	sqlite3_bind_int64(st, 6, r->finished_ms);
+	bind_text(st, 7, remote_id);
+	bind_text(st, 8, remote_url);
+	return exec_done(s, st);
+}
+
+/*
+ * The deliveries t->id names, with their states, in channel order. The
+ * statement must not be live while we write: collect first.
+ */
+static int transition_collect(struct store_be *s, const char *id,
+                              struct moved *found, int **states)
+{
+	int post = strchr(id, '/') == NULL;
+	sqlite3_stmt *st =
+	        stmt(s, post ? ST_POST_DELIVERIES : ST_DELIVERY_STATE);
+	size_t cap = 0;
+	int r;
+
+	bind_text(st, 1, id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *did =
+		        post ? (const char *)sqlite3_column_text(st, 0) : id;
+		const char *state =
+		        (const char *)sqlite3_column_text(st, post ? 1 : 0);
+
+		if (found->n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char **ids = realloc(found->ids, ncap * sizeof(*ids));
+			int *sts = ids ? realloc(*states, ncap * sizeof(*sts))
+			               : NULL;
+
+			if (ids)
+				found->ids = ids;
+			if (sts)
+				*states = sts;
+			if (ids == NULL || sts == NULL)
+				break;
+			cap = ncap;
+		}
+		if ((found->ids[found->n] = strdup(did)) == NULL)
+			break;
+		(*states)[found->n++] = state_parse(state);
+	}
+	sqlite3_reset(st);
+	if (r == SQLITE_ROW)
+		return -ENOMEM;
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Move one delivery known to be in state from. */
+static int transition_one(struct store_be *s, const struct transition *t,
+                          const char *id, int from)
+{
+	sqlite3_stmt *st = stmt(s, ST_TRANSITION);
+
+	bind_text(st, 1, id);
+	bind_text(st, 2, state_name(t->to));
+	if (t->next_ms >= 0)
+		sqlite3_bind_int64(st, 3, t->next_ms);
+	sqlite3_bind_int(st, 4, t->keep_reason != 0);
+	bind_text(st, 5, t->reason);
+	bind_text(st, 6, t->remote_url);
+	sqlite3_bind_int64(st, 7, t->now_ms);
+	bind_text(st, 8, state_name(from));
+	return exec_done(s, st);
+}
+
+static int sq_transition(struct store_be *s, const struct transition *t,
+                         struct moved *m)
+{
+	struct moved found = {0};
+	int *states = NULL, r;
+	size_t n = 0; /* moved so far, kept at the front of found.ids */
+
+	if (m)
+		*m = (struct moved){0};
+	if ((r = transition_collect(s, t->id, &found, &states)) < 0)
+		goto out;
+	r = -ENOENT;
+	if (found.n == 0)
+		goto out;
+	if (m)
+		m->current = states[0];
+	for (size_t i = 0; i < found.n; i++) {
+		char *id = found.ids[i];
+
+		if (states[i] < 0 || !(t->from & DS_BIT(states[i])))
+			continue;
+		if (begin(s, DURABLE) < 0 ||
+		    transition_one(s, t, id, states[i]) < 0) {
+			r = -EIO;
+			goto out;
+		}
+		found.ids[i] = found.ids[n];
+		found.ids[n++] = id;
+	}
+	r = n > 0 ? (int)n : -EALREADY;
+out:
+	for (size_t i = m && r > 0 ? n : 0; i < found.n; i++)
+		free(found.ids[i]);
+	if (m && r > 0) {
+		m->ids = found.ids;
+		m->n = n;
+	} else {
+		free(found.ids);
+	}
+	free(states);
+	return r;
+}
+
+static int sq_for_each_pending(struct store_be *s,
+                               void (*fn)(void *arg, const char *id,
+                                          int64_t due_ms),
+                               void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_PENDING);
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		   sqlite3_column_int64(st, 1));
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+#define INTERRUPTED "interrupted: smmd stopped while the request was in flight"
+
+static int sq_recover_interrupted(struct store_be *s, int64_t now_ms,
+                                  int (*safe_to_repeat)(void *arg,
+                                                        const char *channel),
+                                  void *arg, json_t *unknown)
+{
+	static const char sql_list[] =
+	        "SELECT id, channel FROM deliveries WHERE state = 'publishing'";
+	static const char sql_attempt[] =
+	        "INSERT OR IGNORE INTO attempts (delivery_id, n, started_ms, "
+	        "finished_ms, error) SELECT id, attempts, updated_ms, ?2, '" INTERRUPTED
+	        "' FROM deliveries WHERE id = ?1 AND attempts > 0";
+	static const char sql_retry[] =
+	        "UPDATE deliveries SET state = 'retry_wait', "
+	        "next_ms = max(?2, due_ms), "
+	        "last_error = '" INTERRUPTED "', updated_ms = ?2 WHERE id = ?1";
+	static const char sql_unknown[] =
+	        "UPDATE deliveries SET state = 'unknown', next_ms = NULL, "
+	        "last_error = '" INTERRUPTED
+	        "; the endpoint cannot drop a repeat, so it was not re-sent: "
+	        "check the channel, then smmctl retry or resolve', "
+	        "updated_ms = ?2 WHERE id = ?1";
+	sqlite3_stmt *list = NULL, *st = NULL;
+	json_t *ids = json_array(), *chans = json_array(), *v;
+	size_t i;
+	int r = -EIO, total = 0;
+
+	/* Collect first: no statement may be live while we write. */
+	if (sqlite3_prepare_v2(s->db, sql_list, -1, &list, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(list) == SQLITE_ROW) {
+		json_array_append_new(
+		        ids, json_string((const char *)sqlite3_column_text(list,
+		                                                           0)));
+		json_array_append_new(
+		        chans, json_string((const char *)sqlite3_column_text(
+		                       list, 1)));
+	}
+	sqlite3_finalize(list);
+	if (json_array_size(ids) > 0 && begin(s, DURABLE) < 0)
+		goto out;
+	json_array_foreach(ids, i, v)
+	{
+		const char *id = json_string_value(v);
+		int repeat = safe_to_repeat(
+		        arg, json_string_value(json_array_get(chans, i)));
+		const char *sqls[2] = {sql_attempt,
+		                       repeat ? sql_retry : sql_unknown};
+
+		for (int k = 0; k < 2; k++) {
+			if (sqlite3_prepare_v2(s->db, sqls[k], -1, &st, NULL) !=
+			    SQLITE_OK)
+				goto out;
+			bind_text(st, 1, id);
+			sqlite3_bind_int64(st, 2, now_ms);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto out;
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		if (!repeat && unknown)
+			json_array_append(unknown, v);
+		total++;
+	}
+	r = total;
+out:
+	sqlite3_finalize(st);
+	json_decref(ids);
+	json_decref(chans);
+	return r;
+}
+
+#define DELIVERY_COLUMNS                                              \
+	"d.id, d.post_id, d.channel, d.state, d.due_ms, d.attempts, " \
+	"d.updated_ms, d.next_ms, d.last_status, d.last_error, "      \
+	"coalesce(d.text, p.text), "                                  \
+	"d.webhook_id, d.remote_id, d.remote_url, "                   \
+	"coalesce(d.link, p.link) "
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* An integer column, or null_value where it is NULL. */
+static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return null_value;
+	return sqlite3_column_int64(st, i);
+}
+
+/* The row at st, read with DELIVERY_COLUMNS. Borrowed from st. */
+static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
+{
+	*r = (struct delivery_row){
+	        .id = col_text(st, 0),
+	        .post_id = col_text(st, 1),
+	        .channel = col_text(st, 2),
+	        .state = state_parse(col_text(st, 3)),
+	        .due_ms = sqlite3_column_int64(st, 4),
+	        .attempts = (unsigned)sqlite3_column_int(st, 5),
+	        .updated_ms = sqlite3_column_int64(st, 6),
+	        .next_ms = col_int(st, 7, -1),
+	        .last_status = (long)col_int(st, 8, -1),
+	        .last_error = col_text(st, 9),
+	        .text = col_text(st, 10),
+	        .webhook_id = col_text(st, 11),
+	        .remote_id = col_text(st, 12),
+	        .remote_url = col_text(st, 13),
+	        .link = col_text(st, 14),
+	};
+}
+
+static int sq_list_rows(struct store_be *s, int state, unsigned limit,
+                        void (*fn)(void *arg, const struct delivery_row *),
+                        void *arg)
+{
+	static const char sql_all[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id ORDER BY d.due_ms, d.id LIMIT ?2";
+	static const char sql_state[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id WHERE d.state = ?1 ORDER BY d.due_ms, d.id "
+	        "LIMIT ?2";
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, state < 0 ? sql_all : sql_state, -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	if (state >= 0)
+		bind_text(st, 1, state_name(state));
+	sqlite3_bind_int64(st, 2, limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
+
+		delivery_row(st, &row);
+		fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Each attempt of a delivery, in order. */
+static int attempt_rows(struct store_be *s, const char *delivery_id,
+                        const struct show_rows *cb)
+{
+	static const char sql[] =
+	        "SELECT n, started_ms, finished_ms, http_status, error, "
+	        "latency_ms FROM attempts WHERE delivery_id = ?1 ORDER BY n";
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, delivery_id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct attempt_row a = {
+		        .n = (unsigned)sqlite3_column_int(st, 0),
+		        .started_ms = sqlite3_column_int64(st, 1),
+		        .finished_ms = col_int(st, 2, -1),
+		        .http_status = (long)col_int(st, 3, -1),
+		        .error = col_text(st, 4),
+		        .latency_ms = sqlite3_column_type(st, 5) == SQLITE_NULL
+		                              ? -1
+		                              : sqlite3_column_double(st, 5),
+		};
+		cb->attempt(cb->arg, &a);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int sq_show_rows(struct store_be *s, const char *id,
+                        const struct show_rows *cb)
+{
+	static const char sql_post[] =
+	        "SELECT id, source, text, link, campaign, media, created_ms "
+	        "FROM posts WHERE id = ?1";
+	static const char sql_deliveries[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id WHERE d.post_id = ?1 AND (?2 IS NULL OR "
+	        "d.id = ?2) ORDER BY d.channel";
+	char post_id[POSTID_MAX + 1];
+	const char *slash = strchr(id, '/');
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int r;
+
+	snprintf(post_id, sizeof(post_id), "%.*s",
+	         slash ? (int)(slash - id) : (int)strlen(id), id);
+	if (sqlite3_prepare_v2(s->db, sql_post, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, post_id);
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return r == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	cb->post(cb->arg, &(struct post_row){
+	                          .id = col_text(st, 0),
+	                          .source = col_text(st, 1),
+	                          .text = col_text(st, 2),
+	                          .link = col_text(st, 3),
+	                          .campaign = col_text(st, 4),
+	                          .media = col_text(st, 5),
+	                          .created_ms = sqlite3_column_int64(st, 6),
+	                  });
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, sql_deliveries, -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, post_id);
+	bind_text(st, 2, slash ? id : NULL);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
+
+		delivery_row(st, &row);
+		cb->delivery(cb->arg, &row);
+		if (attempt_rows(s, row.id, cb) < 0) {
+			r = SQLITE_ERROR;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return slash && n == 0 ? -ENOENT : 0;
+}
+
+static int sq_counts(struct store_be *s, int64_t counts[DS_COUNT])
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNTS);
+	int r;
+
+	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = state_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (i >= 0)
+			counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Run one prepared-on-the-fly statement with the given text/int binds. */
+static int exec_sql(struct store_be *s, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+static int sq_calendar_rows(struct store_be *s,
+                            void (*fn)(void *arg, const struct cal_row *),
+                            void *arg)
+{
+	static const char sql[] =
+	        "SELECT d.id, d.state, d.due_ms, d.hash, "
+	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "' "
+	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+	        "WHERE p.source = 'calendar'";
+	sqlite3_stmt *st;
+	int r;
+
+	if (exec_sql(s, sql, &st) < 0)
+		return -EIO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cal_row row = {
+		        .id = (const char *)sqlite3_column_text(st, 0),
+		        .state = state_parse(
+		                (const char *)sqlite3_column_text(st, 1)),
+		        .due_ms = sqlite3_column_int64(st, 2),
+		        .hash = (uint64_t)sqlite3_column_int64(st, 3),
+		        .removed = sqlite3_column_int(st, 4),
+		};
+		fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void bind_json(sqlite3_stmt *st, int i, const json_t *v, char **keep)
+{
+	*keep = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	bind_text(st, i, *keep);
+}
+
+static int sq_calendar_post(struct store_be *s, const struct cal_put *p,
+                            int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	char *media;
+	int r;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
+	st = stmt(s, ST_CAL_POST);
+	bind_text(st, 1, p->post_id);
+	bind_text(st, 2, p->base_text);
+	bind_text(st, 3, p->base_link);
+	bind_text(st, 4, p->campaign);
+	bind_json(st, 5, p->base_media, &media);
+	sqlite3_bind_int64(st, 6, now_ms);
+	r = exec_done(s, st);
+	free(media);
+	return r;
+}
+
+static int sq_calendar_put(struct store_be *s, const struct cal_put *p, int add,
+                           int reschedule, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	char *media = NULL, msg_id[WEBHOOK_ID_LEN];
+	int r;
+
+	if (begin(s, DURABLE) < 0)
+		return -EIO;
+	if (add) {
+		if (new_webhook_id(s, now_ms, msg_id) < 0)
+			return -EIO;
+		st = stmt(s, ST_CAL_ADD);
+		bind_text(st, 1, p->id);
+		bind_text(st, 2, p->post_id);
+		bind_text(st, 3, p->channel);
+		bind_text(st, 4, msg_id);
+		bind_text(st, 5, state_name(p->state));
+		sqlite3_bind_int64(st, 6, p->due_ms);
+		sqlite3_bind_int64(st, 7, now_ms);
+		bind_text(st, 8, p->text);
+		bind_text(st, 9, p->link);
+		bind_json(st, 10, p->media, &media);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)p->hash);
+		bind_text(st, 12, p->reason);
+	} else {
+		st = stmt(s, ST_CAL_UPDATE);
+		bind_text(st, 1, p->id);
+		sqlite3_bind_int64(st, 2, p->due_ms);
+		bind_text(st, 3, p->text);
+		bind_text(st, 4, p->link);
+		bind_json(st, 5, p->media, &media);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)p->hash);
+		sqlite3_bind_int64(st, 7, now_ms);
+		sqlite3_bind_int(st, 8, reschedule);
+		bind_text(st, 9, state_name(p->state));
+		bind_text(st, 10, p->reason);
+	}
+	r = exec_done(s, st);
+	free(media);
+	return r;
+}
+
+/*
+ * A B-tree index takes rows in key order cheaply and in random order
+ * dearly: a first calendar load adds 100,000s of deliveries whose due
+ * times are all over the month. Building the two due-time indexes once
+ * afterwards (CREATE INDEX sorts) costs a fraction of keeping them up to
+ * date row by row. Only worth it, and only done, while the table is still
+ * small; all inside the turn's transaction, so a crash rolls the indexes
+ * back with the rows.
+ */
+static int bulk_exec(struct store_be *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	log_error("store: bulk load: %s", msg ? msg : "out of memory");
+	sqlite3_free(msg);
+	return -EIO;
+}
+
+static int sq_bulk_begin(struct store_be *s)
+{
+	static const char small[] = "SELECT count(*) < 4096 FROM "
+	                            "(SELECT 1 FROM deliveries LIMIT 4096)";
+	sqlite3_stmt *st;
+	int r, is_small;
+
+	if (s->bulk)
+		return 0;
+	if (begin(s, DURABLE) < 0 || exec_sql(s, small, &st) < 0)
+		return -EIO;
+	r = sqlite3_step(st);
+	is_small = r == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW)
+		return -EIO;
+	if (!is_small)
+		return 0;
+	/* Set first: whatever was dropped, store_bulk_end builds again. */
+	s->bulk = 1;
+	return bulk_exec(s, "DROP INDEX IF EXISTS deliveries_pending;"
+	                    "DROP INDEX IF EXISTS deliveries_due;");
+}
+
+static int sq_bulk_end(struct store_be *s)
+{
+	if (!s->bulk)
+		return 0;
+	/* As migration 6 made them. */
+	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
+	                 "deliveries(due_ms) "
+	                 "WHERE state IN ('scheduled', 'retry_wait');"
+	                 "CREATE INDEX IF NOT EXISTS deliveries_due ON "
+	                 "deliveries(due_ms);") < 0)
+		return -EIO;
+	s->bulk = 0;
+	return 0;
+}
+
+static int sq_agenda_rows(struct store_be *s, const struct agenda_query *q,
+                          void (*fn)(void *arg, const struct delivery_row *),
+                          void *arg, int *truncated)
+{
+	/* The range on due_ms is what the index serves; the rest filters. */
+	static const char sql[] =
+	        "SELECT " DELIVERY_COLUMNS
+	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+	        "WHERE d.due_ms >= ?1 AND d.due_ms < ?2 "
+	        "AND (?3 IS NULL OR d.channel = ?3) "
+	        "AND (?4 OR d.state <> 'cancelled') "
+	        "ORDER BY d.due_ms, d.id LIMIT ?5";
+	sqlite3_stmt *st;
+	unsigned n = 0;
+	int r;
+
+	*truncated = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, q->from_ms);
+	sqlite3_bind_int64(st, 2, q->to_ms);
+	bind_text(st, 3, q->channel);
+	sqlite3_bind_int(st, 4, q->cancelled != 0);
+	/* One row more than asked says whether the answer is cut short. */
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit + 1);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
+
+		if (n++ == q->limit) {
+			*truncated = 1;
+			continue;
+		}
+		delivery_row(st, &row);
+		fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+const struct store_backend store_backend_sqlite = {
+        .name = "sqlite",
+        .open = sq_open,
+        .close = sq_close,
+        .commit = sq_commit,
+        .start = sq_start,
+        .sync = sq_sync,
+        .wait = sq_wait,
+        .stop = sq_stop,
+        .counts_io = sq_counts_io,
+        .add_post = sq_add_post,
+        .delivery_load = sq_delivery_load,
+        .mark_publishing = sq_mark_publishing,
+        .record_result = sq_record_result,
+        .transition = sq_transition,
+        .recover = sq_recover_interrupted,
+        .each_pending = sq_for_each_pending,
+        .list_rows = sq_list_rows,
+        .show_rows = sq_show_rows,
+        .counts = sq_counts,
+        .agenda_rows = sq_agenda_rows,
+        .calendar_rows = sq_calendar_rows,
+        .calendar_post = sq_calendar_post,
+        .calendar_put = sq_calendar_put,
+        .bulk_begin = sq_bulk_begin,
+        .bulk_end = sq_bulk_end,
+};

@@ -1,0 +1,535 @@
+/*
+ * Durability off the loop, and why a crash still loses nothing that was
+ * acknowledged and corrupts nothing.
+ *
+ * The loop's connection runs synchronous=OFF and wal_autocheckpoint=0: its
+ * COMMIT appends the transaction's frames to the WAL with write(2) and
+ * returns; it never syncs and never checkpoints. Each committed batch has
+ * a number. The sync thread calls fdatasync on the WAL (its own fd, the
+ * same inode) and then tells the loop, through a uv_async_t, the highest
+ * batch committed before that fdatasync began: those batches are durable
+ * and their after-commit callbacks may run (a reply to smmctl, a request
+ * leaving). One fdatasync covers every batch committed before it started,
+ * so batches that arrive while one runs share the next (group commit).
+ * The checkpoint thread copies the WAL into the database, from its own
+ * connection, once the WAL passes STORE_WAL_CHECKPOINT_BYTES; a checkpoint
+ * on the sync thread would hold every batch back for its duration.
+ *
+ * Crash safety, case by case:
+ *  - A commit not yet fdatasync'ed may reach the disk in part, in any page
+ *    order. Every WAL frame carries the header's salts and a checksum
+ *    chained from the header: recovery replays frames up to the first that
+ *    does not check out and keeps the last whole commit before it. What is
+ *    lost was never acknowledged: its callbacks had not run.
+ *  - Checkpoints run on a synchronous=FULL connection, so SQLite syncs the
+ *    WAL before it overwrites database pages and syncs the database before
+ *    it records them as copied (nBackfill). Nothing reaches the database
+ *    file that is not durable in the WAL first.
+ *  - The WAL restart. Once a checkpoint has copied the whole WAL, the next
+ *    writer starts the WAL over from offset 0 with new salts, overwriting
+ *    old frames in place. At synchronous=OFF SQLite does not sync the new
+ *    header first, and a crash could leave the old header with a prefix of
+ *    old frames that still check out: replaying it would put old versions
+ *    of pages over newer ones in the database (SQLite ticket ff5be73dee).
+ *    So the loop's connection opens the database through a small VFS
+ *    (STORE_WAL_VFS) whose one change is this: a write of the WAL header
+ *    (the only write at offset 0) first truncates the WAL to nothing. No
+ *    old frame is overwritten in place; after a crash the WAL holds either
+ *    all of the old log (fully copied already: replaying it rewrites what
+ *    the database has) or a new log read up to its first bad frame (a
+ *    missing header page reads as zeros: no log at all). That relies on
+ *    the file system not showing the new data in the old blocks while the
+ *    truncation is undone, which holds for ext4 and XFS (blocks freed by a
+ *    transaction are not reused before it commits) and btrfs (copy on
+ *    write). SQLite's own TRUNCATE checkpoint leans on the same property.
+ *    Readers are safe: SQLite writes the header only after it has taken
+ *    every reader lock that could point into the old frames.
+ *  - The WAL file is created when the store is opened; its directory is
+ *    synced then, once, so the file itself survives.
+ *  - At close the loop's connection goes back to synchronous=FULL, so the
+ *    last checkpoint and the WAL's removal are as safe as SQLite's own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_wal.h"
+
+/* About SQLite's own automatic threshold (1000 pages of 4 KiB). */
+#define STORE_WAL_CHECKPOINT_BYTES (4L * 1024 * 1024)
+
+struct store_wal {
+	char *db_path;
+	int fd; /* the WAL, for fdatasync */
+	uv_async_t async;
+	pthread_t sync_thread, ckpt_thread;
+	int started;
+	void (*on_done)(void *arg, uint64_t seq, int err);
+	void *done_arg;
+	/* Under mu, shared by the loop and both threads. */
+	pthread_mutex_t mu;
+	pthread_cond_t sync_cv; /* want moved, or stop */
+	pthread_cond_t done_cv; /* done moved, or err */
+	pthread_cond_t ckpt_cv; /* ckpt_wanted, or stop */
+	uint64_t want;          /* the last batch committed */
+	uint64_t done;          /* the last batch durable */
+	int err;                /* a failed fdatasync: -errno */
+	int stop;
+	int ckpt_wanted;
+	char ckpt_error[200]; /* a failed checkpoint, for the loop to log */
+	int ckpt_failed;      /* ... and whether the loop has yet to */
+	uint64_t syncs, checkpoints;
+};
+
+/* ---- The VFS: the WAL header write truncates first --------------------- */
+
+struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real; /* allocated right after this struct */
+	int wal;
+};
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+
+#define REAL(f) (((struct shim_file *)(f))->real)
+
+static int shim_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int shim_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
+}
+
+/* The one change: see "The WAL restart" above. */
+static int shim_write(sqlite3_file *f, const void *buf, int n,
+                      sqlite3_int64 off)
+{
+	struct shim_file *s = (struct shim_file *)f;
+	int rc;
+
+	if (s->wal && off == 0 &&
+	    (rc = s->real->pMethods->xTruncate(s->real, 0)) != SQLITE_OK)
+		return rc;
+	return s->real->pMethods->xWrite(s->real, buf, n, off);
+}
+
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+
+static int shim_sync(sqlite3_file *f, int flags)
+{
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+
+static int shim_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+
+static int shim_lock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), lock);
+}
+
+static int shim_unlock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), lock);
+}
+
+static int shim_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int shim_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int shim_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int shim_device(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int shim_shm_map(sqlite3_file *f, int pg, int size, int extend,
+                        void volatile **out)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, size, extend, out);
+}
+
+static int shim_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+
+static void shim_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int shim_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static int shim_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
+}
+
+static int shim_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
+}
+
+static const sqlite3_io_methods shim_io = {
+        .iVersion = 3,
+        .xClose = shim_close,
+        .xRead = shim_read,
+        .xWrite = shim_write,
+        .xTruncate = shim_truncate,
+        .xSync = shim_sync,
+        .xFileSize = shim_size,
+        .xLock = shim_lock,
+        .xUnlock = shim_unlock,
+        .xCheckReservedLock = shim_reserved,
+        .xFileControl = shim_fcntl,
+        .xSectorSize = shim_sector,
+        .xDeviceCharacteristics = shim_device,
+        .xShmMap = shim_shm_map,
+        .xShmLock = shim_shm_lock,
+        .xShmBarrier = shim_shm_barrier,
+        .xShmUnmap = shim_shm_unmap,
+        .xFetch = shim_fetch,
+        .xUnfetch = shim_unfetch,
+};
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+                     int flags, int *out_flags)
+{
+	struct shim_file *s = (struct shim_file *)f;
+	int rc;
+
+	(void)vfs;
+	s->real = (sqlite3_file *)(s + 1);
+	s->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = real_vfs->xOpen(real_vfs, name, s->real, flags, out_flags);
+	/* SQLite calls xClose only when pMethods is set. */
+	f->pMethods = s->real->pMethods ? &shim_io : NULL;
+	return rc;
+}
+
+int store_wal_vfs_register(void)
+{
+	if (real_vfs)
+		return 0;
+	/* The unix VFS needs version 3 methods (xShm*, xFetch). */
+	if ((real_vfs = sqlite3_vfs_find("unix")) == NULL ||
+	    real_vfs->iVersion < 3) {
+		real_vfs = NULL;
+		return -1;
+	}
+	/* Its own methods, pAppData included, for all but xOpen. */
+	shim_vfs = *real_vfs;
+	shim_vfs.zName = STORE_WAL_VFS;
+	shim_vfs.szOsFile = (int)sizeof(struct shim_file) + real_vfs->szOsFile;
+	shim_vfs.xOpen = shim_open;
+	shim_vfs.pNext = NULL;
+	if (sqlite3_vfs_register(&shim_vfs, 0) != SQLITE_OK) {
+		real_vfs = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- The threads -------------------------------------------------------- */
+
+int store_wal_open(const char *db_path, struct store_wal **out, char *err,
+                   size_t errlen)
+{
+	struct store_wal *w = calloc(1, sizeof(*w));
+	char path[4096], *dir = NULL;
+	int dfd;
+
+	*out = NULL;
+	if (w == NULL || (w->db_path = strdup(db_path)) == NULL ||
+	    (dir = strdup(db_path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto bad;
+	}
+	snprintf(path, sizeof(path), "%s-wal", db_path);
+	if ((w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		         strerror(errno));
+		goto bad;
+	}
+	/* The WAL's name must survive a crash, not only its bytes. */
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	            0 ||
+	    fsync(dfd) < 0) {
+		snprintf(err, errlen, "cannot sync the directory of '%s': %s",
+		         path, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		close(w->fd);
+		goto bad;
+	}
+	close(dfd);
+	free(dir);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->sync_cv, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	pthread_cond_init(&w->ckpt_cv, NULL);
+	*out = w;
+	return 0;
+bad:
+	free(dir);
+	if (w)
+		free(w->db_path);
+	free(w);
+	return -1;
+}
+
+int store_wal_sync_now(struct store_wal *w)
+{
+	return fdatasync(w->fd) < 0 ? -errno : 0;
+}
+
+static void *sync_main(void *arg)
+{
+	struct store_wal *w = arg;
+	struct stat sb;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		uint64_t target;
+		int r, big;
+
+		while (!w->stop && !w->err && w->want == w->done)
+			pthread_cond_wait(&w->sync_cv, &w->mu);
+		if (w->err || w->want == w->done)
+			break; /* stopping with nothing left, or broken */
+		target = w->want;
+		pthread_mutex_unlock(&w->mu);
+		r = fdatasync(w->fd) < 0 ? -errno : 0;
+		big = r == 0 && fstat(w->fd, &sb) == 0 &&
+		      sb.st_size > STORE_WAL_CHECKPOINT_BYTES;
+		pthread_mutex_lock(&w->mu);
+		if (r < 0) {
+			w->err = r;
+		} else {
+			w->done = target;
+			w->syncs++;
+		}
+		if (big && !w->ckpt_wanted) {
+			w->ckpt_wanted = 1;
+			pthread_cond_signal(&w->ckpt_cv);
+		}
+		pthread_cond_broadcast(&w->done_cv);
+		uv_async_send(&w->async);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* One PASSIVE checkpoint from db, opened on first use. */
+static void checkpoint(struct store_wal *w, sqlite3 **db)
+{
+	const char *what = NULL;
+	int rc;
+
+	if (*db == NULL) {
+		rc = sqlite3_open_v2(
+		        w->db_path, db,
+		        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+		/* FULL: sync the WAL before copying, the database after. */
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(*db, "PRAGMA synchronous = FULL",
+			                  NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			what = *db ? sqlite3_errmsg(*db) : "out of memory";
+			goto out;
+		}
+	}
+	/* PASSIVE never takes the writer's lock: the loop never waits. */
+	rc = sqlite3_wal_checkpoint_v2(*db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	                               NULL, NULL);
+	if (rc != SQLITE_OK)
+		what = sqlite3_errmsg(*db);
+out:
+	pthread_mutex_lock(&w->mu);
+	w->checkpoints++;
+	if (what && !w->ckpt_failed) {
+		snprintf(w->ckpt_error, sizeof(w->ckpt_error), "%s", what);
+		w->ckpt_failed = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (what && *db) {
+		sqlite3_close(*db);
+		*db = NULL;
+	}
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct store_wal *w = arg;
+	sqlite3 *db = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && !w->ckpt_wanted)
+			pthread_cond_wait(&w->ckpt_cv, &w->mu);
+		if (w->stop)
+			break;
+		w->ckpt_wanted = 0;
+		pthread_mutex_unlock(&w->mu);
+		checkpoint(w, &db);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	/* Not the last connection: closing checkpoints nothing. */
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* On the loop: a sync finished. */
+static void on_async(uv_async_t *h)
+{
+	struct store_wal *w = h->data;
+	uint64_t done;
+	int err, ckpt_failed;
+	char ckpt_error[sizeof(w->ckpt_error)];
+
+	pthread_mutex_lock(&w->mu);
+	done = w->done;
+	err = w->err;
+	ckpt_failed = w->ckpt_failed == 1;
+	if (ckpt_failed) {
+		w->ckpt_failed = 2; /* told once */
+		memcpy(ckpt_error, w->ckpt_error, sizeof(ckpt_error));
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (ckpt_failed)
+		log_warnx("store: checkpoint failed: %s (the WAL grows until "
+		          "one succeeds)",
+		          ckpt_error);
+	w->on_done(w->done_arg, done, err);
+}
+
+int store_wal_start(struct store_wal *w, uv_loop_t *loop,
+                    void (*done)(void *arg, uint64_t seq, int err), void *arg)
+{
+	int r;
+
+	w->on_done = done;
+	w->done_arg = arg;
+	if ((r = uv_async_init(loop, &w->async, on_async)) < 0)
+		return r;
+	w->async.data = w;
+	if ((r = pthread_create(&w->sync_thread, NULL, sync_main, w)) != 0) {
+		uv_close((uv_handle_t *)&w->async, NULL);
+		return -r;
+	}
+	if ((r = pthread_create(&w->ckpt_thread, NULL, ckpt_main, w)) != 0) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_broadcast(&w->sync_cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->sync_thread, NULL);
+		uv_close((uv_handle_t *)&w->async, NULL);
+		return -r;
+	}
+	w->started = 1;
+	/* A bulk load before the loop may have left a long WAL. */
+	pthread_mutex_lock(&w->mu);
+	w->ckpt_wanted = 1;
+	pthread_cond_signal(&w->ckpt_cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int store_wal_started(const struct store_wal *w)
+{
+	return w->started;
+}
+
+void store_wal_request(struct store_wal *w, uint64_t seq)
+{
+	pthread_mutex_lock(&w->mu);
+	if (seq > w->want) {
+		w->want = seq;
+		pthread_cond_signal(&w->sync_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+int store_wal_wait(struct store_wal *w, uint64_t seq)
+{
+	int err;
+
+	if (!w->started)
+		return store_wal_sync_now(w);
+	store_wal_request(w, seq);
+	pthread_mutex_lock(&w->mu);
+	while (w->done < seq && !w->err)
+		pthread_cond_wait(&w->done_cv, &w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
+
+void store_wal_stop(struct store_wal *w)
+{
+	if (w == NULL || !w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->sync_cv);
+	pthread_cond_broadcast(&w->ckpt_cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->sync_thread, NULL);
+	pthread_join(w->ckpt_thread, NULL);
+	w->started = 0;
+	uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+void store_wal_free(struct store_wal *w)
+{
+	if (w == NULL)
+		return;
+	close(w->fd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->sync_cv);
+	pthread_cond_destroy(&w->done_cv);
+	pthread_cond_destroy(&w->ckpt_cv);
+	free(w->db_path);
+	free(w);
+}
+
+void store_wal_counts(const struct store_wal *w, uint64_t *syncs,
+                      uint64_t *checkpoints)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+	*syncs = w->syncs;
+	*checkpoints = w->checkpoints;
+	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+}

@@ -1,0 +1,933 @@
+/*
+ * The store's contract: every operation, as smmd's modules call it, on a
+ * real store in a temporary directory, for every compiled-in backend
+ * (store_backends[]): one suite each.
+ */
+#include <check.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_backend.h"
+#include "view.h"
+
+#define T0 1700000000000LL /* a fixed "now", in ms */
+
+static char dir[64];
+static struct store *st;
+static const struct store_backend *backend; /* under test */
+
+static void rm_store(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct store *open_store(void)
+{
+	struct store *s = NULL;
+	char err[256] = "";
+
+	if (store_open_backend(backend->name, dir, &s, err, sizeof(err)) < 0)
+		ck_abort_msg("store_open: %s", err);
+	return s;
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	st = open_store();
+}
+
+static void teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	rm_store();
+}
+
+/* Make the turn's writes durable and run what waited for them. */
+static void flush(void)
+{
+	ck_assert_int_eq(store_flush(st), 0);
+}
+
+/* A post with one delivery per channel, due at due_ms. */
+static int add(const char *id, int64_t due_ms, const char *const *channels,
+               size_t n)
+{
+	json_t *media = json_array();
+	struct post_new p = {
+	        .id = id,
+	        .source = "adhoc",
+	        .text = "hello\nsecond line",
+	        .link = "https://example.org/x",
+	        .campaign = "spring",
+	        .media = media,
+	        .due_ms = due_ms,
+	        .channels = channels,
+	        .nchannels = n,
+	};
+	int r = store_add_post(st, &p, T0);
+
+	json_decref(media);
+	return r;
+}
+
+/* What dispatch and calsync do: settle a delivery still waiting. */
+static int settle_waiting(struct store *s, const char *id,
+                          enum delivery_state to, const char *reason,
+                          int64_t now)
+{
+	struct transition t = {.id = id,
+	                       .from = DS_WAITING,
+	                       .to = to,
+	                       .reason = reason,
+	                       .next_ms = -1,
+	                       .now_ms = now};
+	int r = store_transition(s, &t, NULL);
+
+	return r == -EALREADY || r == -ENOENT ? 0 : r;
+}
+
+static const char *const two[] = {"shop", "blog"};
+static const char *const one[] = {"shop"};
+
+static enum delivery_state state_of(const char *id)
+{
+	struct delivery_rec rec;
+	enum delivery_state s;
+
+	ck_assert_int_eq(store_delivery_load(st, id, &rec), 0);
+	s = rec.state;
+	store_delivery_clear(&rec);
+	return s;
+}
+
+START_TEST(test_add_load)
+{
+	struct delivery_rec rec;
+
+	ck_assert_int_eq(add("p1", T0 + 1000, two, 2), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert_str_eq(rec.id, "p1/shop");
+	ck_assert_str_eq(rec.post_id, "p1");
+	ck_assert_str_eq(rec.channel, "shop");
+	ck_assert_str_eq(rec.text, "hello\nsecond line");
+	ck_assert_str_eq(rec.link, "https://example.org/x");
+	ck_assert_str_eq(rec.campaign, "spring");
+	ck_assert_str_eq(rec.source, "adhoc");
+	ck_assert_int_eq(strncmp(rec.webhook_id, "msg_", 4), 0);
+	ck_assert_int_eq(rec.state, DS_SCHEDULED);
+	ck_assert_int_eq(rec.due_ms, T0 + 1000);
+	ck_assert_uint_eq(rec.attempts, 0);
+	ck_assert_uint_eq(json_array_size(rec.media), 0);
+	store_delivery_clear(&rec);
+	ck_assert_int_eq(store_delivery_load(st, "p1/nope", &rec), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_duplicate)
+{
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(add("p1", T0, two, 2), -EEXIST);
+	flush();
+	ck_assert_int_eq(add("p1", T0, one, 1), -EEXIST);
+}
+END_TEST
+
+START_TEST(test_publish_result)
+{
+	struct attempt_result ar = {
+	        .n = 1,
+	        .started_ms = T0 + 5,
+	        .finished_ms = T0 + 50,
+	        .http_status = 503,
+	        .latency_ms = 45,
+	};
+	struct delivery_rec rec;
+	json_t *shown, *d, *att;
+
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0 + 5), 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHING);
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_RETRY_WAIT,
+	                                     T0 + 2000, "HTTP 503", NULL, NULL),
+	                 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_RETRY_WAIT);
+	ck_assert_uint_eq(rec.attempts, 1);
+	store_delivery_clear(&rec);
+
+	ar.n = 2;
+	ar.http_status = 200;
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 2, T0 + 2000), 0);
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
+	                                     -1, NULL, "r-1",
+	                                     "https://net/r-1"),
+	                 0);
+	flush();
+	ck_assert_int_eq(view_show(st, "p1/shop", &shown), 0);
+	d = json_array_get(json_object_get(shown, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "published");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "remote_url")),
+	                 "https://net/r-1");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "remote_id")),
+	                 "r-1");
+	att = json_object_get(d, "attempts");
+	ck_assert_uint_eq(json_array_size(att), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	                         json_array_get(att, 0), "http_status")),
+	                 503);
+	json_decref(shown);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+	json_t *ids = NULL;
+	char msg[256] = "";
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	ck_assert_int_eq(add("p2", T0, one, 1), 0);
+	flush();
+	/* One delivery by its id. */
+	ck_assert_int_eq(view_cancel(st, "p1/shop", T0, &ids, msg, sizeof(msg)),
+	                 0);
+	ck_assert_uint_eq(json_array_size(ids), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "p1/shop");
+	json_decref(ids);
+	/* The rest of the post by the post id: only what can still move. */
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(json_array_size(ids), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "p1/blog");
+	json_decref(ids);
+	/* Nothing left to move: why. */
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)),
+	                 -EALREADY);
+	ck_assert_ptr_null(ids);
+	ck_assert_str_eq(msg, "'p1' cannot be cancelled: it is cancelled");
+	ck_assert_int_eq(view_cancel(st, "nope", T0, &ids, msg, sizeof(msg)),
+	                 -ENOENT);
+	ck_assert_str_eq(msg, "no post or delivery 'nope'");
+	/* A publishing delivery is past cancelling. */
+	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 1, T0), 0);
+	ck_assert_int_eq(view_cancel(st, "p2/shop", T0, &ids, msg, sizeof(msg)),
+	                 -EALREADY);
+	ck_assert_str_eq(msg,
+	                 "'p2/shop' cannot be cancelled: it is publishing");
+	flush();
+	ck_assert_int_eq(state_of("p1/shop"), DS_CANCELLED);
+	ck_assert_int_eq(state_of("p2/shop"), DS_PUBLISHING);
+}
+END_TEST
+
+/* Leave p1/shop failed after one attempt. */
+static void make_failed(void)
+{
+	struct attempt_result ar = {.n = 1,
+	                            .started_ms = T0,
+	                            .finished_ms = T0 + 1,
+	                            .http_status = 400,
+	                            .latency_ms = 1};
+
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_FAILED, -1,
+	                                     "HTTP 400", NULL, NULL),
+	                 0);
+}
+
+START_TEST(test_settle)
+{
+	char msg[256] = "";
+	json_t *shown, *d;
+
+	make_failed();
+	ck_assert_int_eq(add("p2", T0, one, 1), 0);
+	ck_assert_int_eq(view_settle(st, "p2/shop", DS_RETRY_WAIT, NULL, T0,
+	                             msg, sizeof(msg)),
+	                 -EALREADY);
+	ck_assert_str_eq(msg, "'p2/shop' is scheduled: only unknown or failed "
+	                      "deliveries can be retried or resolved");
+	ck_assert_int_eq(view_settle(st, "nope/x", DS_RETRY_WAIT, NULL, T0, msg,
+	                             sizeof(msg)),
+	                 -ENOENT);
+	ck_assert_str_eq(msg, "no delivery 'nope/x' (give POST/CHANNEL)");
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_PUBLISHED,
+	                             "https://net/1", T0 + 9, msg, sizeof(msg)),
+	                 0);
+	flush();
+	ck_assert_int_eq(view_show(st, "p1/shop", &shown), 0);
+	d = json_array_get(json_object_get(shown, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "published");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "remote_url")),
+	                 "https://net/1");
+	ck_assert(json_is_null(json_object_get(d, "last_error")));
+	json_decref(shown);
+	/* Published is final. */
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_FAILED, NULL, T0, msg,
+	                             sizeof(msg)),
+	                 -EALREADY);
+}
+END_TEST
+
+START_TEST(test_settle_retry)
+{
+	char msg[256] = "";
+
+	make_failed();
+	ck_assert_int_eq(view_settle(st, "p1/shop", DS_RETRY_WAIT, NULL, T0 + 7,
+	                             msg, sizeof(msg)),
+	                 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/shop"), DS_RETRY_WAIT);
+}
+END_TEST
+
+START_TEST(test_mark_settled)
+{
+	json_t *shown, *d;
+
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(
+	        settle_waiting(st, "p1/shop", DS_MISSED, "too late", T0), 1);
+	ck_assert_int_eq(
+	        settle_waiting(st, "p1/shop", DS_MISSED, "too late", T0), 0);
+	flush();
+	ck_assert_int_eq(view_show(st, "p1", &shown), 0);
+	d = json_array_get(json_object_get(shown, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "missed");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "last_error")),
+	                 "too late");
+	json_decref(shown);
+}
+END_TEST
+
+static int repeat_blog(void *arg, const char *channel)
+{
+	(void)arg;
+	return strcmp(channel, "blog") == 0;
+}
+
+START_TEST(test_recover)
+{
+	json_t *unknown = json_array(), *shown, *att;
+	struct delivery_rec rec;
+
+	ck_assert_int_eq(add("p1", T0 + 100, two, 2), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0 + 100), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/blog", 1, T0 + 100), 0);
+	flush();
+	/* As after a crash: reopen, then recover. */
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_recover_interrupted(st, T0 + 500, repeat_blog,
+	                                           NULL, unknown),
+	                 2);
+	flush();
+	ck_assert_uint_eq(json_array_size(unknown), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(unknown, 0)),
+	                 "p1/shop");
+	ck_assert_int_eq(state_of("p1/shop"), DS_UNKNOWN);
+	ck_assert_int_eq(store_delivery_load(st, "p1/blog", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_RETRY_WAIT);
+	ck_assert_uint_eq(rec.attempts, 1);
+	store_delivery_clear(&rec);
+	ck_assert_int_eq(view_show(st, "p1/blog", &shown), 0);
+	att = json_object_get(
+	        json_array_get(json_object_get(shown, "deliveries"), 0),
+	        "attempts");
+	ck_assert_uint_eq(json_array_size(att), 1);
+	json_decref(shown);
+	/* Nothing left in flight: a second run finds nothing. */
+	ck_assert_int_eq(store_recover_interrupted(st, T0 + 600, repeat_blog,
+	                                           NULL, unknown),
+	                 0);
+	json_decref(unknown);
+}
+END_TEST
+
+START_TEST(test_transition)
+{
+	struct transition t = {.id = "p1",
+	                       .from = DS_WAITING,
+	                       .to = DS_HELD,
+	                       .reason = "paused",
+	                       .next_ms = -1,
+	                       .now_ms = T0};
+	struct moved m;
+	json_t *out, *d;
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	/* By post: only what is in from moves; the ids say which. */
+	ck_assert_int_eq(store_transition(st, &t, &m), 1);
+	ck_assert_uint_eq(m.n, 1);
+	ck_assert_str_eq(m.ids[0], "p1/blog");
+	store_moved_clear(&m);
+	/* Nothing left in from: why, from the first delivery by channel. */
+	ck_assert_int_eq(store_transition(st, &t, &m), -EALREADY);
+	ck_assert_uint_eq(m.n, 0);
+	ck_assert_int_eq(m.current, DS_HELD);
+	/* By delivery, back, keeping the reason, with a next time. */
+	t.id = "p1/blog";
+	t.from = DS_BIT(DS_HELD);
+	t.to = DS_RETRY_WAIT;
+	t.keep_reason = 1;
+	t.next_ms = T0 + 5;
+	ck_assert_int_eq(store_transition(st, &t, NULL), 1);
+	/* The wrong state, by delivery. */
+	t.id = "p1/shop";
+	ck_assert_int_eq(store_transition(st, &t, &m), -EALREADY);
+	ck_assert_int_eq(m.current, DS_PUBLISHING);
+	t.id = "nope";
+	ck_assert_int_eq(store_transition(st, &t, &m), -ENOENT);
+	t.id = "p1/nope";
+	ck_assert_int_eq(store_transition(st, &t, NULL), -ENOENT);
+	flush();
+	ck_assert_int_eq(view_show(st, "p1/blog", &out), 0);
+	d = json_array_get(json_object_get(out, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "retry_wait");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "last_error")),
+	                 "paused");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "next_attempt")),
+	                 "2023-11-14T22:13:20.005Z");
+	json_decref(out);
+}
+END_TEST
+
+struct seen {
+	char ids[8][32];
+	int64_t due[8];
+	int n;
+};
+
+static void collect_pending(void *arg, const char *id, int64_t due_ms)
+{
+	struct seen *s = arg;
+
+	ck_assert_int_lt(s->n, 8);
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", id);
+	s->due[s->n++] = due_ms;
+}
+
+static int64_t seen_due(const struct seen *s, const char *id)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->ids[i], id) == 0)
+			return s->due[i];
+	return -1;
+}
+
+START_TEST(test_pending)
+{
+	struct attempt_result ar = {.n = 1,
+	                            .started_ms = T0,
+	                            .finished_ms = T0 + 1,
+	                            .http_status = 503,
+	                            .latency_ms = 1};
+	struct seen s = {0};
+	json_t *ids;
+	char msg[128];
+
+	ck_assert_int_eq(add("p1", T0 + 10, one, 1), 0);
+	ck_assert_int_eq(add("p2", T0 + 20, one, 1), 0);
+	ck_assert_int_eq(add("p3", T0 + 30, one, 1), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 1, T0), 0);
+	ck_assert_int_eq(store_record_result(st, "p2/shop", &ar, DS_RETRY_WAIT,
+	                                     T0 + 999, "HTTP 503", NULL, NULL),
+	                 0);
+	ck_assert_int_eq(view_cancel(st, "p3", T0, &ids, msg, sizeof(msg)), 0);
+	json_decref(ids);
+	flush();
+	ck_assert_int_eq(store_for_each_pending(st, collect_pending, &s), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(seen_due(&s, "p1/shop"), T0 + 10);
+	ck_assert_int_eq(seen_due(&s, "p2/shop"), T0 + 999);
+}
+END_TEST
+
+START_TEST(test_list_counts)
+{
+	json_t *out, *arr, *d;
+	int64_t counts[DS_COUNT];
+	char msg[128];
+	json_t *ids;
+
+	ck_assert_int_eq(add("p1", T0 + 20, two, 2), 0);
+	ck_assert_int_eq(add("p2", T0 + 10, one, 1), 0);
+	ck_assert_int_eq(view_cancel(st, "p1/blog", T0, &ids, msg, sizeof(msg)),
+	                 0);
+	json_decref(ids);
+	flush();
+	ck_assert_int_eq(view_list(st, -1, 10, &out), 0);
+	arr = json_object_get(out, "deliveries");
+	ck_assert_uint_eq(json_array_size(arr), 3);
+	/* By due time, then id. */
+	d = json_array_get(arr, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "id")),
+	                 "p2/shop");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "text")),
+	                 "hello");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "due")),
+	                 "2023-11-14T22:13:20.010Z");
+	ck_assert_str_eq(json_string_value(
+	                         json_object_get(json_array_get(arr, 1), "id")),
+	                 "p1/blog");
+	json_decref(out);
+	ck_assert_int_eq(view_list(st, DS_CANCELLED, 10, &out), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
+	                  1);
+	json_decref(out);
+	ck_assert_int_eq(view_list(st, -1, 1, &out), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
+	                  1);
+	json_decref(out);
+	ck_assert_int_eq(store_counts(st, counts), 0);
+	ck_assert_int_eq(counts[DS_SCHEDULED], 2);
+	ck_assert_int_eq(counts[DS_CANCELLED], 1);
+	ck_assert_int_eq(counts[DS_PUBLISHED], 0);
+}
+END_TEST
+
+START_TEST(test_show)
+{
+	json_t *out, *post;
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	flush();
+	ck_assert_int_eq(view_show(st, "p1", &out), 0);
+	post = json_object_get(out, "post");
+	ck_assert_str_eq(json_string_value(json_object_get(post, "id")), "p1");
+	ck_assert_str_eq(json_string_value(json_object_get(post, "text")),
+	                 "hello\nsecond line");
+	ck_assert_str_eq(json_string_value(json_object_get(post, "campaign")),
+	                 "spring");
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
+	                  2);
+	ck_assert_ptr_nonnull(json_object_get(
+	        json_array_get(json_object_get(out, "deliveries"), 0),
+	        "webhook_id"));
+	json_decref(out);
+	ck_assert_int_eq(view_show(st, "p1/blog", &out), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
+	                  1);
+	json_decref(out);
+	ck_assert_int_eq(view_show(st, "p1/nope", &out), -ENOENT);
+	ck_assert_int_eq(view_show(st, "nope", &out), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_agenda)
+{
+	struct agenda_query q = {.from_ms = T0, .to_ms = T0 + 100, .limit = 2};
+	json_t *out, *arr, *d;
+	json_t *ids;
+	char msg[128];
+
+	ck_assert_int_eq(add("p1", T0 + 10, one, 1), 0);
+	ck_assert_int_eq(add("p2", T0 + 20, two, 2), 0);
+	ck_assert_int_eq(add("p3", T0 + 200, one, 1), 0);
+	ck_assert_int_eq(view_cancel(st, "p1", T0, &ids, msg, sizeof(msg)), 0);
+	json_decref(ids);
+	flush();
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
+	arr = json_object_get(out, "deliveries");
+	ck_assert_uint_eq(json_array_size(arr), 2);
+	ck_assert(json_is_false(json_object_get(out, "truncated")));
+	d = json_array_get(arr, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "id")),
+	                 "p2/blog");
+	ck_assert_ptr_null(json_object_get(d, "full_text"));
+	json_decref(out);
+	q.cancelled = 1;
+	q.full = 1;
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
+	arr = json_object_get(out, "deliveries");
+	ck_assert_uint_eq(json_array_size(arr), 2);
+	ck_assert(json_is_true(json_object_get(out, "truncated")));
+	d = json_array_get(arr, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "id")),
+	                 "p1/shop");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "full_text")),
+	                 "hello\nsecond line");
+	json_decref(out);
+	q.channel = "blog";
+	ck_assert_int_eq(view_agenda(st, &q, &out), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "deliveries")),
+	                  1);
+	json_decref(out);
+}
+END_TEST
+
+struct cal_seen {
+	int n;
+	struct {
+		char id[32];
+		int state;
+		int64_t due;
+		uint64_t hash;
+		int removed;
+	} r[4];
+};
+
+static void collect_cal(void *arg, const struct cal_row *row)
+{
+	struct cal_seen *s = arg;
+
+	ck_assert_int_lt(s->n, 4);
+	snprintf(s->r[s->n].id, sizeof(s->r[0].id), "%s", row->id);
+	s->r[s->n].state = row->state;
+	s->r[s->n].due = row->due_ms;
+	s->r[s->n].hash = row->hash;
+	s->r[s->n].removed = row->removed;
+	s->n++;
+}
+
+START_TEST(test_calendar)
+{
+	json_t *media = json_array(), *out, *d;
+	struct cal_put p = {
+	        .id = "c1/shop",
+	        .post_id = "c1",
+	        .channel = "shop",
+	        .base_text = "base",
+	        .base_media = media,
+	        .campaign = "cal",
+	        .text = "variant",
+	        .due_ms = T0 + 50,
+	        .hash = 0xfedcba9876543210ULL,
+	        .state = DS_SCHEDULED,
+	};
+	struct cal_seen s = {0};
+	struct delivery_rec rec;
+
+	ck_assert_int_eq(add("adhoc1", T0, one, 1), 0);
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "c1/shop", &rec), 0);
+	ck_assert_str_eq(rec.text, "variant");
+	ck_assert_str_eq(rec.source, "calendar");
+	store_delivery_clear(&rec);
+	/* Only the calendar's rows. */
+	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_str_eq(s.r[0].id, "c1/shop");
+	ck_assert_int_eq(s.r[0].state, DS_SCHEDULED);
+	ck_assert_int_eq(s.r[0].due, T0 + 50);
+	ck_assert(s.r[0].hash == 0xfedcba9876543210ULL);
+	ck_assert_int_eq(s.r[0].removed, 0);
+
+	/* The calendar drops it, then brings it back at another time. */
+	ck_assert_int_eq(
+	        settle_waiting(st, "c1/shop", DS_CANCELLED, CAL_REMOVED, T0),
+	        1);
+	flush();
+	s.n = 0;
+	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
+	ck_assert_int_eq(s.r[0].state, DS_CANCELLED);
+	ck_assert_int_eq(s.r[0].removed, 1);
+	p.due_ms = T0 + 70;
+	p.text = NULL; /* the post's own words now */
+	p.hash = 7;
+	ck_assert_int_eq(store_calendar_put(st, &p, 0, 1, T0), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "c1/shop", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_SCHEDULED);
+	ck_assert_int_eq(rec.due_ms, T0 + 70);
+	ck_assert_str_eq(rec.text, "base");
+	store_delivery_clear(&rec);
+
+	/* Missed at load time, with its reason. */
+	p.id = "c2/shop";
+	p.post_id = "c2";
+	p.state = DS_MISSED;
+	p.reason = "past";
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
+	flush();
+	ck_assert_int_eq(view_show(st, "c2/shop", &out), 0);
+	d = json_array_get(json_object_get(out, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "missed");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "last_error")),
+	                 "past");
+	json_decref(out);
+	json_decref(media);
+}
+END_TEST
+
+START_TEST(test_bulk)
+{
+	struct cal_seen s = {0};
+	json_t *media = json_array();
+	struct cal_put p = {
+	        .id = "c1/shop",
+	        .post_id = "c1",
+	        .channel = "shop",
+	        .base_text = "base",
+	        .base_media = media,
+	        .due_ms = T0,
+	        .state = DS_SCHEDULED,
+	};
+	struct seen pend = {0};
+
+	ck_assert_int_eq(store_bulk_begin(st), 0);
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
+	ck_assert_int_eq(store_bulk_end(st), 0);
+	flush();
+	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
+	ck_assert_int_eq(s.n, 1);
+	/* The pending index is back and serves the pending query. */
+	ck_assert_int_eq(store_for_each_pending(st, collect_pending, &pend), 0);
+	ck_assert_int_eq(pend.n, 1);
+	json_decref(media);
+}
+END_TEST
+
+struct order {
+	int seen[4];
+	int n;
+};
+
+static void note(void *arg)
+{
+	struct order *o = arg;
+
+	o->seen[o->n] = o->n;
+	o->n++;
+}
+
+START_TEST(test_after_commit)
+{
+	struct order o = {{0}, 0};
+
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
+	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
+	ck_assert_int_eq(o.n, 0);
+	flush();
+	ck_assert_int_eq(o.n, 2);
+}
+END_TEST
+
+/* A callback that notes its turn and what was durable when it ran. */
+struct durable_cb {
+	struct order *o;
+	uint64_t batch; /* the batch it was queued in */
+	uint64_t durable_then;
+	int at;
+};
+
+static void note_durable(void *arg)
+{
+	struct durable_cb *c = arg;
+	struct store_stats ss;
+
+	store_stats(st, &ss);
+	c->durable_then = ss.durable;
+	c->at = c->o->n++;
+}
+
+static void never_fails(void *arg, int err)
+{
+	(void)arg;
+	ck_abort_msg("store failed: %d", err);
+}
+
+/* Queue c after a turn's writes and end the turn as the loop does. */
+static void turn(struct durable_cb *c, struct order *o)
+{
+	struct store_stats ss;
+
+	c->o = o;
+	ck_assert_int_eq(store_after_commit(st, note_durable, c), 0);
+	ck_assert_int_eq(store_submit(st), 0);
+	store_stats(st, &ss);
+	c->batch = ss.committed;
+}
+
+START_TEST(test_after_commit_durable)
+{
+	struct attempt_result ar = {.n = 1,
+	                            .started_ms = T0,
+	                            .finished_ms = T0 + 1,
+	                            .http_status = 200,
+	                            .latency_ms = 1};
+	struct durable_cb c[3] = {{0}};
+	struct order o = {{0}, 0};
+	struct delivery_rec rec;
+	struct store_stats ss;
+	uv_loop_t loop;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	/* The loop reads its own writes before they are durable. */
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	store_delivery_clear(&rec);
+	turn(&c[0], &o);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	turn(&c[1], &o);
+	/* A turn with nothing to sync still waits for the ones before. */
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
+	                                     -1, NULL, NULL, NULL),
+	                 0);
+	turn(&c[2], &o);
+	/* Nothing shows before the writer has synced. */
+	ck_assert_int_eq(o.n, 0);
+	while (o.n < 3)
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(c[i].at, i);
+	ck_assert_uint_ge(c[0].durable_then, c[0].batch);
+	ck_assert_uint_ge(c[1].durable_then, c[1].batch);
+	store_stats(st, &ss);
+	ck_assert_uint_ge(ss.syncs, 1);
+	ck_assert_uint_eq(ss.committed, 3);
+	ck_assert_int_eq(store_stop(st), 0);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	/* And it is all there for the next smmd. */
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHED);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	struct delivery_rec rec;
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	flush();
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_PUBLISHING);
+	ck_assert_uint_eq(rec.attempts, 1);
+	store_delivery_clear(&rec);
+	ck_assert_int_eq(state_of("p1/blog"), DS_SCHEDULED);
+}
+END_TEST
+
+/* Schema 1 as the first release wrote it (store_sqlite.c's migrations[0]). */
+static const char schema1[] =
+        "CREATE TABLE posts (id TEXT PRIMARY KEY, source TEXT NOT NULL,"
+        " text TEXT NOT NULL, link TEXT, campaign TEXT,"
+        " media TEXT NOT NULL DEFAULT '[]', created_ms INTEGER NOT NULL);"
+        "CREATE TABLE deliveries (id TEXT PRIMARY KEY,"
+        " post_id TEXT NOT NULL REFERENCES posts(id),"
+        " channel TEXT NOT NULL, webhook_id TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing',"
+        " 'retry_wait', 'published', 'failed', 'cancelled')),"
+        " due_ms INTEGER NOT NULL, next_ms INTEGER,"
+        " attempts INTEGER NOT NULL DEFAULT 0, last_status INTEGER,"
+        " last_error TEXT, updated_ms INTEGER NOT NULL);"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_state_due ON deliveries(state, due_ms);"
+        "CREATE TABLE attempts (delivery_id TEXT NOT NULL"
+        " REFERENCES deliveries(id), n INTEGER NOT NULL,"
+        " started_ms INTEGER NOT NULL, finished_ms INTEGER,"
+        " http_status INTEGER, error TEXT, latency_ms REAL,"
+        " PRIMARY KEY (delivery_id, n)) WITHOUT ROWID;"
+        "INSERT INTO posts VALUES ('old', 'adhoc', 'from v1', NULL, NULL,"
+        " '[]', 1);"
+        "INSERT INTO deliveries (id, post_id, channel, webhook_id, state,"
+        " due_ms, updated_ms) VALUES ('old/shop', 'old', 'shop', 'msg_x',"
+        " 'scheduled', 5, 1);"
+        "PRAGMA user_version = 1;";
+
+START_TEST(test_old_schema)
+{
+	char path[128];
+	sqlite3 *db;
+	struct delivery_rec rec;
+
+	if (strcmp(backend->name, "sqlite") != 0)
+		return; /* a file of SQLite's own */
+	store_close(st);
+	rm_store();
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/smmd.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, schema1, NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store();
+	ck_assert_int_eq(store_delivery_load(st, "old/shop", &rec), 0);
+	ck_assert_str_eq(rec.text, "from v1");
+	ck_assert_str_eq(rec.webhook_id, "msg_x");
+	ck_assert_int_eq(rec.state, DS_SCHEDULED);
+	store_delivery_clear(&rec);
+	/* And takes what the new schema adds. */
+	ck_assert_int_eq(settle_waiting(st, "old/shop", DS_MISSED, "late", T0),
+	                 1);
+	flush();
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create(backend->name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_add_load);
+	tcase_add_test(tc, test_duplicate);
+	tcase_add_test(tc, test_publish_result);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_settle);
+	tcase_add_test(tc, test_settle_retry);
+	tcase_add_test(tc, test_mark_settled);
+	tcase_add_test(tc, test_transition);
+	tcase_add_test(tc, test_recover);
+	tcase_add_test(tc, test_pending);
+	tcase_add_test(tc, test_list_counts);
+	tcase_add_test(tc, test_show);
+	tcase_add_test(tc, test_agenda);
+	tcase_add_test(tc, test_calendar);
+	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_after_commit);
+	tcase_add_test(tc, test_after_commit_durable);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_old_schema);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	int failed = 0;
+
+	/* Check forks each test after this: the child sees the backend. */
+	for (size_t i = 0; store_backends[i]; i++) {
+		SRunner *sr;
+
+		backend = store_backends[i];
+		sr = srunner_create(store_suite());
+		srunner_run_all(sr, CK_NORMAL);
+		failed += srunner_ntests_failed(sr);
+		srunner_free(sr);
+	}
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
