@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -30,9 +31,7 @@ struct client {
 	struct client *prev, *next;
 	char *buf; /* SMM_MAX_LINE bytes: one partial line */
 	size_t len;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
+	struct cmd_peer peer;    /* read at accept */
 	unsigned refs;           /* replies queued or being written */
 	unsigned handles_open;   /* pipe and idle timer */
 	int dead;                /* closing: ignore input, free at refs 0 */
@@ -127,7 +126,7 @@ static void reply_send(void *arg)
 		if (!c->dead)
 			log_warnx("control: client pid %ld is not reading its "
 			          "replies; dropping it",
-			          (long)c->pid);
+			          (long)c->peer.pid);
 		client_close(c);
 		goto drop;
 	}
@@ -173,9 +172,12 @@ static void reply_error(struct client *c, json_int_t id, const char *code,
 	queue_reply(c, line, len, close_after);
 }
 
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* A reply that comes later (reload): it keeps its client alive. */
 struct later_reply {
-	struct cmd_later base; /* first: a cmd_later* is a later_reply* */
+	struct cmd_later base;
 	struct client *c;
 	json_int_t id;
 };
@@ -183,7 +185,7 @@ struct later_reply {
 static void later_finish(struct cmd_later *base, json_t *result,
                          const char *code, const char *msg)
 {
-	struct later_reply *l = (struct later_reply *)base;
+	struct later_reply *l = container_of(base, struct later_reply, base);
 	struct client *c = l->c;
 	size_t len;
 	char *line;
@@ -226,13 +228,13 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->base.finish = later_finish;
 	later->c = c;
 	later->id = req.id;
-	r = command_run(c->ctl->d, &req, &result, &code, msg, sizeof(msg),
-	                &later->base);
-	if (r > 0) {
+	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
+	                sizeof(msg), &later->base);
+	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
 	} else {
 		free(later);
-		if (r < 0) {
+		if (r == CMD_ERROR) {
 			reply_error(c, req.id, code, msg, 0);
 		} else {
 			out = proto_reply_ok(req.id, result, &out_len);
@@ -369,14 +371,14 @@ static void on_connection(uv_stream_t *server, int status)
 		client_close(c);
 		return;
 	}
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	if (!peer_allowed(ctl->d->cfg, c->uid, c->gid)) {
+	c->peer.uid = cred.uid;
+	c->peer.gid = cred.gid;
+	c->peer.pid = cred.pid;
+	if (!peer_allowed(ctl->d->cfg, c->peer.uid, c->peer.gid)) {
 		log_warnx(
 		        "control: refused uid %ld (pid %ld): not root, smmd's "
 		        "user or in control_group",
-		        (long)c->uid, (long)c->pid);
+		        (long)c->peer.uid, (long)c->peer.pid);
 		reply_error(c, 0, SMM_ERR_PERMISSION,
 		            "permission denied: ask to be added to smmd's "
 		            "control_group",

@@ -24,6 +24,7 @@
 static char dir[] = "/tmp/check_command.XXXXXX";
 static uv_loop_t loop;
 static struct smmd d;
+static struct cmd_peer peer = {.uid = 0};
 
 static void setup(void)
 {
@@ -96,7 +97,7 @@ static void later_unused(struct cmd_later *l, json_t *result, const char *code,
 static void run(const char *line, struct outcome *o)
 {
 	struct proto_request req;
-	struct cmd_later later = {.finish = later_unused};
+	struct cmd_later later = {.finish = later_unused, .follow = NULL};
 	const char *code = NULL;
 	char msg[256];
 
@@ -104,8 +105,8 @@ static void run(const char *line, struct outcome *o)
 	ck_assert_int_eq(proto_parse_request(line, strlen(line), &req, &code,
 	                                     msg, sizeof(msg)),
 	                 0);
-	o->r = command_run(&d, &req, &o->result, &o->code, o->msg,
-	                   sizeof(o->msg), &later);
+	o->r = (int)command_run(&d, &peer, &req, &o->result, &o->code, o->msg,
+	                        sizeof(o->msg), &later);
 	proto_request_clear(&req);
 }
 
@@ -491,7 +492,7 @@ START_TEST(test_agenda)
 }
 END_TEST
 
-/* While stopping, nothing new is taken (add, retry, reload). */
+/* While stopping, nothing that changes state is taken; reads go on. */
 START_TEST(test_stopping)
 {
 	d.stopping = 1;
@@ -500,12 +501,69 @@ START_TEST(test_stopping)
 	        SMM_ERR_SHUTTING_DOWN, "smmd is shutting down");
 	run_err("{\"id\":1,\"cmd\":\"reload\"}", SMM_ERR_SHUTTING_DOWN,
 	        "smmd is shutting down");
+	/* Every write now, from the table's flags. */
+	run_err("{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p1\"}}",
+	        SMM_ERR_SHUTTING_DOWN, "smmd is shutting down: 'cancel'");
+	run_err("{\"id\":1,\"cmd\":\"resolve\",\"args\":{\"id\":\"p1/demo\","
+	        "\"outcome\":\"failed\"}}",
+	        SMM_ERR_SHUTTING_DOWN, "smmd is shutting down: 'resolve'");
 	{
 		struct outcome o;
 
 		run_ok("{\"id\":1,\"cmd\":\"status\"}", &o);
 		outcome_clear(&o);
 	}
+}
+END_TEST
+
+/* A read-only peer may read and nothing else, whatever it asks. */
+START_TEST(test_readonly_peer)
+{
+	static const char *const writes[] = {
+	        ADD_P1,
+	        "{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p1\"}}",
+	        "{\"id\":1,\"cmd\":\"retry\",\"args\":{\"id\":\"p1/demo\"}}",
+	        "{\"id\":1,\"cmd\":\"resolve\",\"args\":{\"id\":\"p1/demo\","
+	        "\"outcome\":\"failed\"}}",
+	        "{\"id\":1,\"cmd\":\"reload\"}",
+	};
+	static const char *const reads[] = {
+	        "{\"id\":1,\"cmd\":\"hello\"}",
+	        "{\"id\":1,\"cmd\":\"list\"}",
+	        "{\"id\":1,\"cmd\":\"show\",\"args\":{\"id\":\"p1\"}}",
+	        "{\"id\":1,\"cmd\":\"status\"}",
+	        "{\"id\":1,\"cmd\":\"agenda\"}",
+	};
+	struct outcome o;
+
+	run_ok(ADD_P1, &o);
+	outcome_clear(&o);
+	peer = (struct cmd_peer){.uid = 4242, .gid = 4242, .readonly = 1};
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		run_err(writes[i], SMM_ERR_PERMISSION,
+		        "changes state, and uid 4242 may only read");
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		run_ok(reads[i], &o);
+		outcome_clear(&o);
+	}
+	/* Nothing was changed by the refused writes. */
+	ck_assert_int_eq(count_of("scheduled"), 1);
+	ck_assert_int_eq(count_of("cancelled"), 0);
+	peer = (struct cmd_peer){.uid = 0};
+}
+END_TEST
+
+/* The refusal names what a read-only peer may use, from the table. */
+START_TEST(test_readonly_message)
+{
+	struct outcome o;
+
+	peer = (struct cmd_peer){.uid = 7, .readonly = 1};
+	run(ADD_P1, &o);
+	ck_assert_str_eq(o.msg, "permission denied: 'add' changes state, and "
+	                        "uid 7 may only read (readonly_group: hello, "
+	                        "list, show, status, agenda)");
+	peer = (struct cmd_peer){.uid = 0};
 }
 END_TEST
 
@@ -529,6 +587,8 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_agenda);
 	tcase_add_test(tc, test_stopping);
+	tcase_add_test(tc, test_readonly_peer);
+	tcase_add_test(tc, test_readonly_message);
 	suite_add_tcase(s, tc);
 	return s;
 }
