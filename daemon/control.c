@@ -311,25 +311,39 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 }
 
-/* Root, smmd's own user, and members of control_group may talk to us. */
-static int peer_allowed(const struct config *cfg, uid_t uid, gid_t gid)
+/* Whether uid is in group gid, as its primary group or a listed member. */
+static int peer_in_group(uid_t uid, gid_t primary, gid_t gid)
 {
 	struct passwd *pw;
 	struct group *gr;
 
-	if (uid == 0 || uid == geteuid())
+	if (primary == gid)
 		return 1;
-	if (cfg->control_group == NULL)
-		return 0;
-	if (gid == cfg->control_gid)
-		return 1;
-	if ((pw = getpwuid(uid)) == NULL ||
-	    (gr = getgrgid(cfg->control_gid)) == NULL)
+	if ((pw = getpwuid(uid)) == NULL || (gr = getgrgid(gid)) == NULL)
 		return 0;
 	for (char **m = gr->gr_mem; *m; m++)
 		if (strcmp(*m, pw->pw_name) == 0)
 			return 1;
 	return 0;
+}
+
+enum peer_role { PEER_REFUSED, PEER_READER, PEER_OPERATOR };
+
+/*
+ * Root, smmd's own user and members of control_group operate; members of
+ * readonly_group may only read (command.c refuses them every CMD_ADMIN
+ * command); anyone else is refused. Checked for every connection, so the
+ * socket's file mode is only a first gate (see control_listen).
+ */
+static enum peer_role peer_role(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	if (uid == 0 || uid == geteuid())
+		return PEER_OPERATOR;
+	if (cfg->control_group && peer_in_group(uid, gid, cfg->control_gid))
+		return PEER_OPERATOR;
+	if (cfg->readonly_group && peer_in_group(uid, gid, cfg->readonly_gid))
+		return PEER_READER;
+	return PEER_REFUSED;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -338,6 +352,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	enum peer_role role;
 	uv_os_fd_t fd;
 
 	if (status < 0) {
@@ -374,17 +389,20 @@ static void on_connection(uv_stream_t *server, int status)
 	c->peer.uid = cred.uid;
 	c->peer.gid = cred.gid;
 	c->peer.pid = cred.pid;
-	if (!peer_allowed(ctl->d->cfg, c->peer.uid, c->peer.gid)) {
-		log_warnx(
-		        "control: refused uid %ld (pid %ld): not root, smmd's "
-		        "user or in control_group",
-		        (long)c->peer.uid, (long)c->peer.pid);
+	role = peer_role(ctl->d->cfg, c->peer.uid, c->peer.gid);
+	if (role == PEER_REFUSED) {
+		log_warnx("control: refused uid %ld (pid %ld): not root, "
+		          "smmd's user or in control_group%s",
+		          (long)c->peer.uid, (long)c->peer.pid,
+		          ctl->d->cfg->readonly_group ? " or readonly_group"
+		                                      : "");
 		reply_error(c, 0, SMM_ERR_PERMISSION,
 		            "permission denied: ask to be added to smmd's "
 		            "control_group",
 		            1);
 		return;
 	}
+	c->peer.readonly = role == PEER_READER;
 	if (ctl->nclients > CONTROL_MAX_CLIENTS) {
 		reply_error(c, 0, SMM_ERR_INTERNAL,
 		            "too many clients: try again shortly", 1);
@@ -487,13 +505,20 @@ int control_listen(struct smmd *d, const char *path, struct control **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Never world-accessible, not even for the instant before chmod. */
+	/*
+	 * Never world-accessible, not even for the instant before chmod;
+	 * unless readonly_group is set: its members are in no one group
+	 * with the operators, so the socket is 0666 and every peer is
+	 * checked by its credentials at accept instead (peer_role).
+	 */
 	old = umask(0117);
 	r = uv_pipe_bind(&ctl->server, path);
 	umask(old);
 	if (r < 0)
 		goto bad;
 	give_to_group(d->cfg, path);
+	if (d->cfg->readonly_group && chmod(path, 0666) < 0)
+		log_warn("control: cannot open '%s' to readonly_group", path);
 	if ((r = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection)) < 0)
 		goto bad;
 	*out = ctl;
