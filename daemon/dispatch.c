@@ -5,11 +5,11 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "backoff.h"
 #include "config.h"
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "outcome.h"
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "sched.h"
@@ -225,19 +225,14 @@ static void job_free(struct job *job)
 	free(job);
 }
 
-static int64_t retry_delay(const struct channel *ch, unsigned attempt,
-                           const struct verdict *v)
+/* Randomness for a backoff's jitter; the clock if the kernel has none. */
+static uint32_t jitter_seed(void)
 {
 	uint32_t rnd = 0;
 
-	/* The endpoint's wish, capped so a typo can't park a post for years. */
-	if (v->retry_after_ms >= 0)
-		return v->retry_after_ms < 24 * 3600 * 1000 ? v->retry_after_ms
-		                                            : 24 * 3600 * 1000;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint32_t)wallclock_now_ms();
-	return backoff_delay_ms(attempt, ch->retry_base_ms, ch->retry_max_ms,
-	                        rnd);
+	return rnd;
 }
 
 void dispatch_notify(struct smmd *d, const char *channel,
@@ -291,13 +286,46 @@ void dispatch_notify(struct smmd *d, const char *channel,
 		          did);
 }
 
+/* A result's severity is its log level. */
+_Static_assert(OUTCOME_ERROR == (int)LOG_LEVEL_ERROR &&
+                       OUTCOME_WARNING == (int)LOG_LEVEL_WARNING &&
+                       OUTCOME_INFO == (int)LOG_LEVEL_INFO,
+               "outcome severities follow log levels");
+
+/* What the attempt's result means (lib/outcome.c decides). */
+static void job_outcome(const struct job *job, const struct http_result *res,
+                        const struct verdict *v, int64_t now,
+                        struct outcome_in *in, struct outcome *o)
+{
+	*in = (struct outcome_in){
+	        .verdict = v->kind == PUBLISH_OK      ? OUTCOME_OK
+	                   : v->kind == PUBLISH_RETRY ? OUTCOME_RETRY
+	                                              : OUTCOME_FAILED,
+	        .reason = v->reason,
+	        .retry_after_ms = v->retry_after_ms,
+	        .attempt = job->attempt,
+	        .max_attempts = job->ch->max_attempts,
+	        .idempotent = job->ch->pub->idempotent(job->ch),
+	        .request_sent = res->request_sent,
+	        .answered = res->status != 0,
+	        .cut_by_shutdown = job->d->stopping &&
+	                           res->code == CURLE_ABORTED_BY_CALLBACK,
+	        .now_ms = now,
+	        .send_at_ms = job->send_at,
+	        .retry_base_ms = job->ch->retry_base_ms,
+	        .retry_max_ms = job->ch->retry_max_ms,
+	        .rnd = jitter_seed(),
+	};
+	delivery_outcome(in, o);
+}
+
 /* The attempt is over: record it, free the slot, start what waited. */
 static void job_finish(struct job *job, const struct http_result *res,
                        const struct verdict *v)
 {
 	struct smmd *d = job->d;
 	struct delivery_rec *rec = &job->rec;
-	int64_t now = wallclock_now_ms(), next = -1;
+	int64_t now = wallclock_now_ms();
 	struct attempt_result ar = {
 	        .n = job->attempt,
 	        /* The truth, for the record: how late it really left. */
@@ -307,93 +335,33 @@ static void job_finish(struct job *job, const struct http_result *res,
 	        .error = res->status == 0 ? res->error : NULL,
 	        .latency_ms = res->latency_ms,
 	};
-	enum delivery_state state;
-	enum log_level level;
-	char delay[32], outcome[64], why[400] = "";
-	const char *notice = NULL;
-	struct delivery_log entry = {
-	        .post_id = rec->post_id,
-	        .channel = rec->channel,
-	        .attempt = job->attempt,
-	        .http_status = res->status,
-	        .latency_ms = res->latency_ms,
-	        .detail = v->reason,
-	        .outcome = outcome,
-	};
+	struct outcome_in in;
+	struct outcome o;
 
-	if (d->stopping && res->code == CURLE_ABORTED_BY_CALLBACK) {
-		/*
-		 * Cut off by our own shutdown: not the endpoint's fault, so
-		 * it must not use up the last attempt. Where a repeat is
-		 * unsafe the request may have gone through: unknown.
-		 */
-		if (res->request_sent && !job->ch->pub->idempotent(job->ch)) {
-			state = DS_UNKNOWN;
-			level = LOG_LEVEL_WARNING;
-			snprintf(why, sizeof(why),
-			         "interrupted by shutdown after the request "
-			         "was sent; the endpoint can't drop a repeat, "
-			         "so it was not re-sent");
-			snprintf(outcome, sizeof(outcome), "unknown");
-			notice = "has an unknown outcome";
-		} else {
-			/* Never earlier than it was meant to leave. */
-			state = DS_RETRY_WAIT;
-			next = job->send_at > now ? job->send_at : now;
-			level = LOG_LEVEL_WARNING;
-			snprintf(outcome, sizeof(outcome),
-			         "retrying after restart");
-		}
-	} else if (v->kind == PUBLISH_OK) {
-		state = DS_PUBLISHED;
-		level = LOG_LEVEL_INFO;
-		snprintf(outcome, sizeof(outcome), "published");
-	} else if (v->kind == PUBLISH_RETRY && res->status == 0 &&
-	           res->request_sent && !job->ch->pub->idempotent(job->ch)) {
-		/* No answer to a request that left: it may be public. */
-		state = DS_UNKNOWN;
-		level = LOG_LEVEL_ERROR;
-		snprintf(why, sizeof(why),
-		         "no answer after the request was sent (%s); the "
-		         "endpoint can't drop a repeat, so it was not re-sent",
-		         v->reason);
-		snprintf(outcome, sizeof(outcome), "unknown");
-		notice = "has an unknown outcome";
-	} else if (v->kind == PUBLISH_RETRY &&
-	           job->attempt < job->ch->max_attempts) {
-		state = DS_RETRY_WAIT;
-		next = now + retry_delay(job->ch, job->attempt, v);
-		level = LOG_LEVEL_WARNING;
-		snprintf(outcome, sizeof(outcome), "retry in %s",
-		         duration_format(next - now, delay, sizeof(delay)));
-	} else if (v->kind == PUBLISH_RETRY) {
-		state = DS_FAILED;
-		level = LOG_LEVEL_ERROR;
-		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
-		         job->attempt, v->reason);
-		snprintf(outcome, sizeof(outcome), "failed: no attempts left");
-		notice = "failed";
-	} else {
-		state = DS_FAILED;
-		level = LOG_LEVEL_ERROR;
-		snprintf(outcome, sizeof(outcome), "failed");
-		notice = "failed";
-	}
-	log_delivery(level, &entry);
-	store_must(store_record_result(d->store, rec->id, &ar, state, next,
-	                               state == DS_PUBLISHED ? NULL
-	                               : why[0]              ? why
-	                                                     : v->reason,
+	job_outcome(job, res, v, now, &in, &o);
+	log_delivery((enum log_level)o.severity,
+	             &(struct delivery_log){
+	                     .post_id = rec->post_id,
+	                     .channel = rec->channel,
+	                     .attempt = job->attempt,
+	                     .http_status = res->status,
+	                     .latency_ms = res->latency_ms,
+	                     .detail = v->reason,
+	                     .outcome = o.summary,
+	             });
+	store_must(store_record_result(d->store, rec->id, &ar, o.state,
+	                               o.next_ms, outcome_error(&in, &o),
 	                               v->remote_id[0] ? v->remote_id : NULL,
 	                               v->remote_url[0] ? v->remote_url : NULL),
 	           "the result", rec->id);
-	if (state == DS_RETRY_WAIT && dispatch_schedule(d, rec->id, next) < 0)
+	if (o.state == DS_RETRY_WAIT &&
+	    dispatch_schedule(d, rec->id, o.next_ms) < 0)
 		log_error("sched: delivery '%s' kept for retry but not queued "
 		          "(out of memory); it runs after a restart",
 		          rec->id);
-	if (notice)
-		dispatch_notify(d, rec->channel, rec->id, rec->source, notice,
-		                why[0] ? why : v->reason);
+	if (o.notice)
+		dispatch_notify(d, rec->channel, rec->id, rec->source, o.notice,
+		                outcome_error(&in, &o));
 	job->q->in_flight--;
 	d->in_flight--;
 	job_free(job);
