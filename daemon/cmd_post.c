@@ -8,6 +8,7 @@
 #include "command.h"
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 #include "log.h"
 #include "postid.h"
 #include "smm/protocol.h"
@@ -148,6 +149,8 @@ static enum cmd_retval add_reply(struct cmd_ctx *x, const struct post_new *p)
 	time_format_rfc3339(p->due_ms, when);
 	for (size_t i = 0; i < p->nchannels; i++) {
 		snprintf(did, sizeof(did), "%s/%s", p->id, p->channels[i]);
+		events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED,
+		              p->due_ms, NULL);
 		if (dispatch_schedule(x->d, did, p->due_ms) < 0)
 			log_error("sched: cannot queue '%s' (out of memory); "
 			          "it runs after a restart",
@@ -201,11 +204,29 @@ static enum cmd_retval cmd_add(struct cmd_ctx *x)
 	return add_reply(x, &p);
 }
 
+/* What state each delivery of id (a post or one delivery) is in now. */
+static json_t *states_before(struct cmd_ctx *x, const char *id)
+{
+	json_t *shown = NULL, *out = json_object(), *v;
+	size_t i;
+
+	if (store_show(x->d->store, id, &shown) < 0)
+		return out;
+	json_array_foreach(json_object_get(shown, "deliveries"), i, v)
+	{
+		json_object_set(out,
+		                json_string_value(json_object_get(v, "id")),
+		                json_object_get(v, "state"));
+	}
+	json_decref(shown);
+	return out;
+}
+
 /* Withdraw a delivery, or every waiting delivery of a post. */
 static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 {
-	const char *id;
-	json_t *cancelled, *withdrawn, *v;
+	const char *id, *did;
+	json_t *cancelled, *withdrawn, *before, *v;
 	size_t i;
 	int r;
 
@@ -213,6 +234,7 @@ static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 		return CMD_ERROR;
 	/* Prepared a moment ahead of its time but not sent: still ours. */
 	withdrawn = dispatch_withdraw(x->d, id);
+	before = states_before(x, id);
 	r = store_cancel(x->d->store, id, wallclock_now_ms(), &cancelled,
 	                 x->msg, x->msglen);
 	if (r == -EALREADY && json_array_size(withdrawn) > 0) {
@@ -221,18 +243,40 @@ static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 	}
 	if (r < 0) {
 		json_decref(withdrawn);
+		json_decref(before);
 		return cmd_store_error(x, r, "update");
 	}
+	json_array_foreach(cancelled, i, v)
+	{
+		did = json_string_value(v);
+		events_change(x->d->events, EVO_CONTROL, did,
+		              state_parse(json_string_value(
+		                      json_object_get(before, did))),
+		              DS_CANCELLED, -1, NULL);
+	}
+	json_decref(before);
+	/* The withdrawn ones had their events from dispatch_withdraw. */
 	json_array_extend(cancelled, withdrawn);
 	json_decref(withdrawn);
 	json_array_foreach(cancelled, i, v)
 	{
 		dispatch_unschedule(x->d, json_string_value(v));
-		log_info("control: delivery '%s' cancelled",
-		         json_string_value(v));
 	}
 	*x->result = json_pack("{s:o}", "cancelled", cancelled);
 	return CMD_DONE;
+}
+
+/* A delivery's state now, for its event's "from"; -1 if unreadable. */
+static int state_now(struct cmd_ctx *x, const char *id)
+{
+	struct delivery_rec rec;
+	int state;
+
+	if (store_delivery_load(x->d->store, id, &rec) < 0)
+		return -1;
+	state = (int)rec.state;
+	store_delivery_clear(&rec);
+	return state;
 }
 
 /*
@@ -276,17 +320,19 @@ static enum cmd_retval cmd_retry(struct cmd_ctx *x)
 {
 	char id[DELIVERY_ID_MAX];
 	int64_t now = wallclock_now_ms();
-	int r;
+	int r, from;
 
 	if (delivery_arg(x, id, sizeof(id)) < 0)
 		return CMD_ERROR;
+	from = state_now(x, id);
 	r = store_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
 	                 x->msglen);
 	if (r < 0)
 		return cmd_store_error(x, r, "update");
+	events_change(x->d->events, EVO_CONTROL, id, from, DS_RETRY_WAIT, now,
+	              NULL);
 	if (dispatch_schedule(x->d, id, now) < 0)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	log_info("control: delivery '%s' retried by hand", id);
 	*x->result = json_pack("{s:s, s:s}", "id", id, "state", "retry_wait");
 	return CMD_DONE;
 }
@@ -297,7 +343,7 @@ static enum cmd_retval cmd_resolve(struct cmd_ctx *x)
 	char id[DELIVERY_ID_MAX];
 	const char *outcome, *url;
 	enum delivery_state state;
-	int r;
+	int r, from;
 
 	if (delivery_arg(x, id, sizeof(id)) < 0 ||
 	    cmd_arg_string(x, "outcome", &outcome, 1) < 0 ||
@@ -314,11 +360,13 @@ static enum cmd_retval cmd_resolve(struct cmd_ctx *x)
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "'url' goes with published and must be "
 		                "http(s)");
+	from = state_now(x, id);
 	r = store_settle(x->d->store, id, state, url, wallclock_now_ms(),
 	                 x->msg, x->msglen);
 	if (r < 0)
 		return cmd_store_error(x, r, "update");
-	log_info("control: delivery '%s' resolved by hand as %s", id, outcome);
+	events_change(x->d->events, EVO_CONTROL, id, from, state, -1,
+	              state == DS_FAILED ? "marked failed by hand" : NULL);
 	*x->result = json_pack("{s:s, s:s}", "id", id, "state", outcome);
 	return CMD_DONE;
 }

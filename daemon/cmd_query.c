@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "events.h"
 #include "sched.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -62,8 +63,11 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	char started[TIME_RFC3339_LEN], next_s[TIME_RFC3339_LEN];
 	json_t *c, *channels;
 
-	if (store_counts(x->d->store, counts) < 0)
-		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	struct events_follow_stats fs;
+
+	/* Kept by the event bus, not counted again per request. */
+	events_counts(x->d->events, counts);
+	events_follow_stats(x->d->events, &fs);
 	c = json_object();
 	for (int i = 0; i < DS_COUNT; i++)
 		json_object_set_new(c, state_name(i), json_integer(counts[i]));
@@ -81,6 +85,14 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	        next >= 0 ? json_string(time_format_rfc3339(next, next_s))
 	                  : json_null(),
 	        "counts", c, "channels", channels);
+	if (*x->result == NULL)
+		return CMD_DONE; /* command_run says: out of memory */
+	json_object_set_new(*x->result, "followers",
+	                    json_integer((json_int_t)fs.followers));
+	json_object_set_new(*x->result, "followers_dropped",
+	                    json_integer((json_int_t)fs.dropped));
+	json_object_set_new(*x->result, "events_missed",
+	                    json_integer((json_int_t)fs.missed));
 	return CMD_DONE;
 }
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
 #include "outcome.h"
@@ -28,6 +29,8 @@
 /* Deliveries prepared per loop turn before committing and sending. */
 #define PUMP_BATCH   64
 #define CHAN_BUCKETS 1024
+/* More than can be in flight at once (max_in_flight <= 10000). */
+#define RECOVER_MAX 1000000
 
 /*
  * One channel's deliveries that are due but not started, in due order.
@@ -278,6 +281,8 @@ void dispatch_notify(struct smmd *d, const char *channel,
 		return;
 	}
 	snprintf(did, sizeof(did), "%s/%s", id, ch->notify);
+	events_change(d->events, EVO_DISPATCH, did, -1, DS_SCHEDULED, now,
+	              NULL);
 	log_info("notify: delivery '%s' %s: notice '%s' queued on '%s'",
 	         delivery_id, what, id, ch->notify);
 	if (dispatch_schedule(d, did, now) < 0)
@@ -339,21 +344,25 @@ static void job_finish(struct job *job, const struct http_result *res,
 	struct outcome o;
 
 	job_outcome(job, res, v, now, &in, &o);
-	log_delivery((enum log_level)o.severity,
-	             &(struct delivery_log){
-	                     .post_id = rec->post_id,
-	                     .channel = rec->channel,
-	                     .attempt = job->attempt,
-	                     .http_status = res->status,
-	                     .latency_ms = res->latency_ms,
-	                     .detail = v->reason,
-	                     .outcome = o.summary,
-	             });
 	store_must(store_record_result(d->store, rec->id, &ar, o.state,
 	                               o.next_ms, outcome_error(&in, &o),
 	                               v->remote_id[0] ? v->remote_id : NULL,
 	                               v->remote_url[0] ? v->remote_url : NULL),
 	           "the result", rec->id);
+	events_emit(d->events, &(struct delivery_event){
+	                               .kind = events_kind_of(o.state),
+	                               .origin = EVO_DISPATCH,
+	                               .id = rec->id,
+	                               .from = DS_PUBLISHING,
+	                               .to = o.state,
+	                               .next_ms = o.next_ms,
+	                               .attempt = job->attempt,
+	                               .http_status = res->status,
+	                               .latency_ms = res->latency_ms,
+	                               .reason = v->reason,
+	                               .summary = o.summary,
+	                               .level = (enum log_level)o.severity,
+	                       });
 	if (o.state == DS_RETRY_WAIT &&
 	    dispatch_schedule(d, rec->id, o.next_ms) < 0)
 		log_error("sched: delivery '%s' kept for retry but not queued "
@@ -518,9 +527,12 @@ static void fire_armed(struct smmd *d, int64_t now)
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
-	log_error("publish: delivery '%s': %s, failed", rec->id, why);
-	store_must(store_mark_settled(d->store, rec->id, DS_FAILED, why, now),
-	           "the failure", rec->id);
+	int r = store_mark_settled(d->store, rec->id, DS_FAILED, why, now);
+
+	store_must(r, "the failure", rec->id);
+	/* It was waiting (just loaded as such); the event logs why. */
+	events_change(d->events, EVO_DISPATCH, rec->id, rec->state, DS_FAILED,
+	              -1, why);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
@@ -595,6 +607,16 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	}
 	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),
 	           "the start of an attempt", id);
+	events_emit(d->events, &(struct delivery_event){
+	                               .kind = EV_STARTED,
+	                               .origin = EVO_DISPATCH,
+	                               .id = id,
+	                               .from = (int)job->rec.state,
+	                               .to = DS_PUBLISHING,
+	                               .next_ms = send_at,
+	                               .attempt = job->attempt,
+	                               .latency_ms = -1,
+	                       });
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");
@@ -732,6 +754,8 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
                         int64_t now)
 {
 	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
+	struct delivery_rec rec;
+	enum delivery_state from;
 	int r;
 
 	snprintf(why, sizeof(why),
@@ -740,11 +764,17 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	         time_format_rfc3339(due, at),
 	         duration_format(now - due, late, sizeof(late)),
 	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
+	/* Waiting for its time or for a retry: the event says which. */
+	if (store_delivery_load(d->store, id, &rec) < 0)
+		rec.state = DS_SCHEDULED;
+	from = rec.state;
+	store_delivery_clear(&rec);
 	r = store_mark_settled(d->store, id, DS_MISSED, why, now);
 	store_must(r, "a missed delivery", id);
 	if (r == 0)
 		return; /* settled meanwhile (cancelled, ...) */
-	log_warnx("publish: delivery '%s' %s: missed", id, why);
+	events_change(d->events, EVO_DISPATCH, id, (int)from, DS_MISSED, -1,
+	              why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
 }
 
@@ -845,6 +875,8 @@ json_t *dispatch_withdraw(struct smmd *d, const char *id)
 		store_must(store_record_result(d->store, did, &ar, DS_CANCELLED,
 		                               -1, "cancelled", NULL, NULL),
 		           "the cancellation", did);
+		events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING,
+		              DS_CANCELLED, -1, NULL);
 		json_array_append_new(out, json_string(did));
 		job->q->in_flight--;
 		d->in_flight--;
@@ -903,13 +935,51 @@ static int safe_to_repeat(void *arg, const char *channel)
 	return ch == NULL || ch->pub->idempotent(ch);
 }
 
+/* Each delivery recovery moved: unknown (logged, told) or due again. */
+static void recovered(struct smmd *d, const json_t *before,
+                      const json_t *unknown, int64_t now)
+{
+	json_t *lost = json_object(), *v;
+	size_t i;
+
+	json_array_foreach(unknown, i, v)
+	{
+		json_object_set(lost, json_string_value(v), json_true());
+	}
+	json_array_foreach(json_object_get(before, "deliveries"), i, v)
+	{
+		const char *id = json_string_value(json_object_get(v, "id"));
+
+		if (json_object_get(lost, id))
+			continue;
+		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
+		              DS_RETRY_WAIT, now,
+		              "interrupted: smmd stopped while the request was "
+		              "in flight");
+	}
+	json_decref(lost);
+	json_array_foreach(unknown, i, v)
+	{
+		const char *id = json_string_value(v);
+
+		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
+		              DS_UNKNOWN, -1,
+		              "smmd stopped while its request was in flight");
+		dispatch_notify(d, channel_of(id), id, NULL,
+		                "has an unknown outcome",
+		                "smmd stopped while its request was in flight");
+	}
+}
+
 int dispatch_load(struct smmd *d)
 {
 	int64_t now = wallclock_now_ms();
-	json_t *unknown = json_array(), *v;
-	size_t i;
+	json_t *unknown = json_array(), *before = NULL;
 	int r;
 
+	/* Which ones recovery will move, for their events. */
+	if (store_list(d->store, DS_PUBLISHING, RECOVER_MAX, &before) < 0)
+		return -EIO;
 	r = store_recover_interrupted(d->store, now, safe_to_repeat, d,
 	                              unknown);
 	if (r > 0)
@@ -919,18 +989,9 @@ int dispatch_load(struct smmd *d)
 		          "repeat)",
 		          r, (size_t)r - json_array_size(unknown),
 		          json_array_size(unknown));
-	json_array_foreach(unknown, i, v)
-	{
-		const char *id = json_string_value(v);
-
-		log_error("publish: delivery '%s' was in flight when smmd "
-		          "stopped; its outcome is unknown: check the "
-		          "channel, then 'smmctl retry' or 'smmctl resolve'",
-		          id);
-		dispatch_notify(d, channel_of(id), id, NULL,
-		                "has an unknown outcome",
-		                "smmd stopped while its request was in flight");
-	}
+	if (r >= 0)
+		recovered(d, before, unknown, now);
+	json_decref(before);
 	json_decref(unknown);
 	if (r < 0)
 		return r;
