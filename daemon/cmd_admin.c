@@ -1,8 +1,9 @@
-/* The commands about smmd itself: hello, reload. */
+/* The commands about smmd itself: hello, reload, log. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "command.h"
+#include "events.h"
 #include "reload.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -64,6 +65,34 @@ static enum cmd_retval cmd_reload(struct cmd_ctx *x)
 	return CMD_WAIT;
 }
 
+/*
+ * The recent delivery events (of one channel, or all); with follow, the
+ * client then stays subscribed and gets each new event as it happens.
+ */
+static enum cmd_retval cmd_log(struct cmd_ctx *x)
+{
+	const char *channel;
+	int follow;
+
+	if (cmd_arg_bool(x, "follow", &follow) < 0 ||
+	    cmd_arg_channel(x, "channel", &channel) < 0)
+		return CMD_ERROR;
+	if (follow && (x->later == NULL || x->later->follow == NULL))
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'follow' needs a connection to stream on");
+	*x->result = json_pack("{s:o}", "events",
+	                       events_recent(x->d->events, channel));
+	if (!follow || *x->result == NULL)
+		return CMD_DONE;
+	/* Subscribed in the same turn as the ring was read: no gap. */
+	if (x->later->follow(x->later, channel) < 0) {
+		json_decref(*x->result);
+		*x->result = NULL;
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	return CMD_FOLLOW;
+}
+
 const struct cmd_entry cmd_hello_entry = {
         .name = "hello",
         .run = cmd_hello,
@@ -74,4 +103,10 @@ const struct cmd_entry cmd_reload_entry = {
         .flags = CMD_WRITE | CMD_ADMIN,
         .run = cmd_reload,
         .help = "re-read smmd.yaml and the calendar",
+};
+const struct cmd_entry cmd_log_entry = {
+        .name = "log",
+        .flags = CMD_STREAM,
+        .run = cmd_log,
+        .help = "recent delivery events; with follow, every new one",
 };

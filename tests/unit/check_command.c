@@ -215,7 +215,7 @@ START_TEST(test_unknown_command)
 {
 	run_err("{\"id\":1,\"cmd\":\"frobnicate\"}", SMM_ERR_UNKNOWN_COMMAND,
 	        "unknown command 'frobnicate' (known: hello, add, list, show, "
-	        "cancel, status, retry, resolve, reload, agenda)");
+	        "cancel, status, retry, resolve, reload, agenda, log)");
 }
 END_TEST
 
@@ -572,8 +572,123 @@ START_TEST(test_readonly_message)
 	run(ADD_P1, &o);
 	ck_assert_str_eq(o.msg, "permission denied: 'add' changes state, and "
 	                        "uid 7 may only read (readonly_group: hello, "
-	                        "list, show, status, agenda)");
+	                        "list, show, status, agenda, log)");
 	peer = (struct cmd_peer){.uid = 0};
+}
+END_TEST
+
+/* log: the recent events, each change once, in order, per channel. */
+START_TEST(test_log_recent)
+{
+	struct outcome o;
+	json_t *ev, *e;
+	size_t i;
+
+	run_ok(ADD_P2, &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p2/shop\"}}",
+	       &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"log\"}", &o);
+	ev = json_object_get(o.result, "events");
+	ck_assert_uint_eq(json_array_size(ev), 3);
+	json_array_foreach(ev, i, e)
+	{
+		ck_assert_int_eq(json_integer_value(json_object_get(e, "seq")),
+		                 (json_int_t)i + 1);
+	}
+	e = json_array_get(ev, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "type")),
+	                 "queued");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")),
+	                 "p2/demo");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "post")), "p2");
+	ck_assert(json_is_null(json_object_get(e, "from")));
+	ck_assert_str_eq(json_string_value(json_object_get(e, "next")),
+	                 "2099-01-01T00:00:00.000Z");
+	e = json_array_get(ev, 2);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "type")),
+	                 "cancelled");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "from")),
+	                 "scheduled");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "state")),
+	                 "cancelled");
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"log\",\"args\":{\"channel\":\"shop\"}}",
+	       &o);
+	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "events")),
+	                  2);
+	outcome_clear(&o);
+	run_err("{\"id\":1,\"cmd\":\"log\",\"args\":{\"channel\":\"nope\"}}",
+	        SMM_ERR_UNKNOWN_CHANNEL, "unknown channel 'nope'");
+	run_err("{\"id\":1,\"cmd\":\"log\",\"args\":{\"follow\":\"yes\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "'follow' must be true or false");
+	/* No connection here to stream on. */
+	run_err("{\"id\":1,\"cmd\":\"log\",\"args\":{\"follow\":true}}",
+	        SMM_ERR_INVALID_ARGUMENT, "needs a connection");
+}
+END_TEST
+
+/* The ring keeps the last EVENTS_RING events, oldest first. */
+START_TEST(test_log_ring_bounded)
+{
+	struct outcome o;
+	json_t *ev;
+	char line[256];
+
+	for (int i = 0; i < EVENTS_RING / 2 + 10; i++) {
+		snprintf(line, sizeof(line),
+		         "{\"id\":1,\"cmd\":\"add\",\"args\":{\"channels\":"
+		         "[\"demo\",\"shop\"],\"text\":\"x\",\"id\":\"r%d\","
+		         "\"at\":\"2099-01-01T00:00:00Z\"}}",
+		         i);
+		run_ok(line, &o);
+		outcome_clear(&o);
+	}
+	run_ok("{\"id\":1,\"cmd\":\"log\"}", &o);
+	ev = json_object_get(o.result, "events");
+	ck_assert_uint_eq(json_array_size(ev), EVENTS_RING);
+	ck_assert_int_eq(json_integer_value(
+	                         json_object_get(json_array_get(ev, 0), "seq")),
+	                 21);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                         json_array_get(ev, EVENTS_RING - 1), "id")),
+	                 "r509/shop");
+	outcome_clear(&o);
+}
+END_TEST
+
+/* status's counts are the bus's, and equal the store's. */
+START_TEST(test_counts_match_store)
+{
+	struct outcome o;
+	int64_t counts[DS_COUNT];
+	json_t *c;
+
+	run_ok(ADD_P2, &o);
+	outcome_clear(&o);
+	run_ok(ADD_P1, &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p2\"}}", &o);
+	outcome_clear(&o);
+	settle_as("p1/demo", DS_UNKNOWN);
+	run_ok("{\"id\":1,\"cmd\":\"resolve\",\"args\":{\"id\":\"p1\","
+	       "\"outcome\":\"published\"}}",
+	       &o);
+	outcome_clear(&o);
+	ck_assert_int_eq(store_counts(d.store, counts), 0);
+	run_ok("{\"id\":1,\"cmd\":\"status\"}", &o);
+	c = json_object_get(o.result, "counts");
+	for (int i = 0; i < DS_COUNT; i++)
+		ck_assert_int_eq(
+		        json_integer_value(json_object_get(c, state_name(i))),
+		        counts[i]);
+	ck_assert_int_eq(counts[DS_CANCELLED], 2);
+	ck_assert_int_eq(counts[DS_PUBLISHED], 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	                         o.result, "followers_dropped")),
+	                 0);
+	outcome_clear(&o);
 }
 END_TEST
 
@@ -599,6 +714,9 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_stopping);
 	tcase_add_test(tc, test_readonly_peer);
 	tcase_add_test(tc, test_readonly_message);
+	tcase_add_test(tc, test_log_recent);
+	tcase_add_test(tc, test_log_ring_bounded);
+	tcase_add_test(tc, test_counts_match_store);
 	suite_add_tcase(s, tc);
 	return s;
 }
