@@ -1,4 +1,5 @@
 /* The commands about smmd itself: hello, reload, log. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,7 +73,7 @@ static enum cmd_retval cmd_reload(struct cmd_ctx *x)
 static enum cmd_retval cmd_log(struct cmd_ctx *x)
 {
 	const char *channel;
-	int follow;
+	int follow, r;
 
 	if (cmd_arg_bool(x, "follow", &follow) < 0 ||
 	    cmd_arg_channel(x, "channel", &channel) < 0)
@@ -85,9 +86,12 @@ static enum cmd_retval cmd_log(struct cmd_ctx *x)
 	if (!follow || *x->result == NULL)
 		return CMD_DONE;
 	/* Subscribed in the same turn as the ring was read: no gap. */
-	if (x->later->follow(x->later, channel) < 0) {
+	if ((r = x->later->follow(x->later, channel)) < 0) {
 		json_decref(*x->result);
 		*x->result = NULL;
+		if (r == -EALREADY)
+			return cmd_fail(x, SMM_ERR_CONFLICT,
+			                "this connection follows already");
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	}
 	return CMD_FOLLOW;

@@ -536,6 +536,21 @@ static void fail_now(struct smmd *d, const struct delivery_rec *rec,
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
+/* The attempt is recorded as started: its event. */
+static void job_started(const struct job *job)
+{
+	events_emit(job->d->events, &(struct delivery_event){
+	                                    .kind = EV_STARTED,
+	                                    .origin = EVO_DISPATCH,
+	                                    .id = job->rec.id,
+	                                    .from = (int)job->rec.state,
+	                                    .to = DS_PUBLISHING,
+	                                    .next_ms = job->send_at,
+	                                    .attempt = job->attempt,
+	                                    .latency_ms = -1,
+	                            });
+}
+
 /* Returns 1 if a request is under way (a slot is taken), else 0. */
 static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
                           int64_t send_at, int64_t now)
@@ -607,16 +622,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	}
 	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),
 	           "the start of an attempt", id);
-	events_emit(d->events, &(struct delivery_event){
-	                               .kind = EV_STARTED,
-	                               .origin = EVO_DISPATCH,
-	                               .id = id,
-	                               .from = (int)job->rec.state,
-	                               .to = DS_PUBLISHING,
-	                               .next_ms = send_at,
-	                               .attempt = job->attempt,
-	                               .latency_ms = -1,
-	                       });
+	job_started(job);
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");

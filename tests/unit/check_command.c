@@ -5,6 +5,7 @@
  * socket.
  */
 #include <check.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,6 +630,77 @@ START_TEST(test_log_recent)
 }
 END_TEST
 
+/* What a test follower received: the JSON text of each event. */
+static json_t *followed;
+static struct events_sub *test_sub;
+
+static void test_follower(void *arg, const char *json, size_t len)
+{
+	(void)arg;
+	json_array_append_new(followed, json_loadb(json, len, 0, NULL));
+}
+
+static int test_follow(struct cmd_later *l, const char *channel)
+{
+	(void)l;
+	if (test_sub)
+		return -EALREADY;
+	test_sub = events_subscribe(d.events, channel, test_follower, NULL);
+	return test_sub ? 0 : -ENOMEM;
+}
+
+/* With follow: every later event of the channel, once, in order. */
+START_TEST(test_log_follow)
+{
+	struct proto_request req;
+	struct cmd_later later = {.finish = later_unused,
+	                          .follow = test_follow};
+	const char *line = "{\"id\":4,\"cmd\":\"log\",\"args\":{\"follow\":"
+	                   "true,\"channel\":\"shop\"}}";
+	struct outcome o;
+	char msg[256];
+	json_t *e;
+
+	run_ok(ADD_P1, &o);
+	outcome_clear(&o);
+	followed = json_array();
+	ck_assert_int_eq(proto_parse_request(line, strlen(line), &req, &o.code,
+	                                     msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(command_run(&d, &peer, &req, &o.result, &o.code, o.msg,
+	                             sizeof(o.msg), &later),
+	                 CMD_FOLLOW);
+	/* p1 went to demo only: nothing of shop's yet. */
+	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "events")),
+	                  0);
+	outcome_clear(&o);
+	/* A second follow on the same connection is refused. */
+	ck_assert_int_eq(command_run(&d, &peer, &req, &o.result, &o.code, o.msg,
+	                             sizeof(o.msg), &later),
+	                 CMD_ERROR);
+	ck_assert_str_eq(o.code, SMM_ERR_CONFLICT);
+	proto_request_clear(&req);
+	run_ok(ADD_P2, &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p2\"}}", &o);
+	outcome_clear(&o);
+	ck_assert_uint_eq(json_array_size(followed), 2);
+	e = json_array_get(followed, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")),
+	                 "p2/shop");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "type")),
+	                 "queued");
+	e = json_array_get(followed, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "type")),
+	                 "cancelled");
+	ck_assert_int_gt(json_integer_value(json_object_get(e, "seq")),
+	                 json_integer_value(json_object_get(
+	                         json_array_get(followed, 0), "seq")));
+	events_unsubscribe(d.events, test_sub);
+	json_decref(followed);
+}
+END_TEST
+
 /* The ring keeps the last EVENTS_RING events, oldest first. */
 START_TEST(test_log_ring_bounded)
 {
@@ -715,6 +787,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_readonly_peer);
 	tcase_add_test(tc, test_readonly_message);
 	tcase_add_test(tc, test_log_recent);
+	tcase_add_test(tc, test_log_follow);
 	tcase_add_test(tc, test_log_ring_bounded);
 	tcase_add_test(tc, test_counts_match_store);
 	suite_add_tcase(s, tc);
