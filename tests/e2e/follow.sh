@@ -37,12 +37,15 @@ published() {
 	smmctl status --json | jq .counts.published
 }
 # lateness PREFIX: "p99 max" of first attempts' start after due, in ms,
-# from smmd's own records.
+# from smmd's own records. A post added after its due time (a loaded
+# machine may take longer than the lead to queue 10,000) counts from
+# when it was added: the dispatcher's lateness, not the adder's.
 lateness() {
 	sqlite3 -readonly "$T/state/smmd.db" \
-		"SELECT a.started_ms - d.due_ms FROM attempts a JOIN deliveries d
-		 ON d.id = a.delivery_id WHERE a.n = 1 AND d.post_id LIKE '$1%'
-		 ORDER BY 1" |
+		"SELECT a.started_ms - max(d.due_ms, p.created_ms) FROM attempts a
+		 JOIN deliveries d ON d.id = a.delivery_id
+		 JOIN posts p ON p.id = d.post_id
+		 WHERE a.n = 1 AND d.post_id LIKE '$1%' ORDER BY 1" |
 		awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1;
 			print v[i], v[NR] }'
 }
@@ -78,8 +81,8 @@ jq -s -e '[.[].seq] == ([.[].seq] | sort)' "$T/events" >/dev/null ||
 	fail "events out of order"
 log "the follower saw $(wc -l <"$T/events") events, each once, in order"
 
-# 2. 10,000 posts over 5 s without a stuck follower, then with one.
-add_burst b 10000 5000 8000
+# 2. 10,000 posts over 20 s without a stuck follower, then with one.
+add_burst b 10000 20000 8000
 wait_for "[ \$(published) -ge 11000 ]" 120 || fail "only $(published) published"
 read -r base_p99 base_max <<<"$(lateness b)"
 log "without a stuck follower: p99 ${base_p99} ms, max ${base_max} ms late"
@@ -93,7 +96,7 @@ exec 4>"$T/stuck.in"
 printf '{"id":9,"cmd":"log","args":{"follow":true}}\n' >&4
 wait_for '[ "$(smmctl status --json | jq .followers)" -eq 2 ]' 10 ||
 	fail "the stuck follower did not subscribe"
-add_burst s 10000 5000 8000
+add_burst s 10000 20000 8000
 wait_for "[ \$(published) -ge 21000 ]" 120 || fail "only $(published) published"
 read -r stuck_p99 stuck_max <<<"$(lateness s)"
 log "with a stuck follower: p99 ${stuck_p99} ms, max ${stuck_max} ms late"
@@ -108,13 +111,16 @@ grep -q "control: client pid [0-9]* is not reading its events; dropping it" \
 # The reading follower is still there and got everything.
 [ "$(jq .followers <<<"$st")" -eq 1 ] || fail "followers: $(jq .followers <<<"$st")"
 wait_for "[ \$(seen) -ge 21000 ]" 20 || fail "the reading follower saw $(seen) of 21000"
-# Dropping it cost nothing to speak of: a follower that held the loop
-# would hold every post as long (the 2 s grace, or for good). The runs
-# share a loaded machine, so the bound is the baseline plus a second,
-# not a tight one.
-[ "$stuck_p99" -le $((base_p99 + 1000)) ] ||
+# Dropping it cost nothing to speak of. A follower written to by a
+# blocking call would stop every post (the waits above catch that); one
+# that cost the loop time per event would make the second run later than
+# the first. The two runs share a machine whose load changes between
+# them, so the bound is the baseline doubled, or plus a second: wide
+# enough for that noise, far below what a stuck loop costs.
+slack() { [ "$1" -gt 1000 ] && echo "$1" || echo 1000; }
+[ "$stuck_p99" -le $((base_p99 + $(slack "$base_p99"))) ] ||
 	fail "p99 lateness ${stuck_p99} ms with a stuck follower, ${base_p99} ms without"
-[ "$stuck_max" -le $((base_max + 1000)) ] ||
+[ "$stuck_max" -le $((base_max + $(slack "$base_max"))) ] ||
 	fail "max lateness ${stuck_max} ms with a stuck follower, ${base_max} ms without"
 stop_smmd
 log "ok"
