@@ -324,6 +324,28 @@ static void job_outcome(const struct job *job, const struct http_result *res,
 	delivery_outcome(in, o);
 }
 
+/* The attempt's result as an event: logged, counted, streamed. */
+static void job_result_event(const struct job *job,
+                             const struct http_result *res,
+                             const struct verdict *v, const struct outcome *o)
+{
+	events_emit(job->d->events,
+	            &(struct delivery_event){
+	                    .kind = events_kind_of(o->state),
+	                    .origin = EVO_DISPATCH,
+	                    .id = job->rec.id,
+	                    .from = DS_PUBLISHING,
+	                    .to = o->state,
+	                    .next_ms = o->next_ms,
+	                    .attempt = job->attempt,
+	                    .http_status = res->status,
+	                    .latency_ms = res->latency_ms,
+	                    .reason = v->reason,
+	                    .summary = o->summary,
+	                    .level = (enum log_level)o->severity,
+	            });
+}
+
 /* The attempt is over: record it, free the slot, start what waited. */
 static void job_finish(struct job *job, const struct http_result *res,
                        const struct verdict *v)
@@ -349,20 +371,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 	                               v->remote_id[0] ? v->remote_id : NULL,
 	                               v->remote_url[0] ? v->remote_url : NULL),
 	           "the result", rec->id);
-	events_emit(d->events, &(struct delivery_event){
-	                               .kind = events_kind_of(o.state),
-	                               .origin = EVO_DISPATCH,
-	                               .id = rec->id,
-	                               .from = DS_PUBLISHING,
-	                               .to = o.state,
-	                               .next_ms = o.next_ms,
-	                               .attempt = job->attempt,
-	                               .http_status = res->status,
-	                               .latency_ms = res->latency_ms,
-	                               .reason = v->reason,
-	                               .summary = o.summary,
-	                               .level = (enum log_level)o.severity,
-	                       });
+	job_result_event(job, res, v, &o);
 	if (o.state == DS_RETRY_WAIT &&
 	    dispatch_schedule(d, rec->id, o.next_ms) < 0)
 		log_error("sched: delivery '%s' kept for retry but not queued "
