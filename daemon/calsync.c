@@ -7,6 +7,7 @@
 #include "calsync.h"
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 #include "hashtab.h"
 #include "log.h"
 #include "postid.h"
@@ -201,9 +202,13 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		s->err = r;
 		return;
 	}
+	if (add || reschedule)
+		events_change(s->d->events, EVO_CALENDAR, cd->id,
+		              add ? -1 : row->state, put.state,
+		              put.state == DS_MISSED ? -1 : cd->due_ms,
+		              put.reason);
 	if (put.state == DS_MISSED) {
 		s->sum->missed++;
-		log_warnx("calendar: delivery '%s' %s: missed", cd->id, reason);
 		if (!add)
 			dispatch_unschedule(s->d, cd->id);
 		return;
@@ -265,6 +270,8 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 			break;
 		}
 		if (r > 0) {
+			events_change(d->events, EVO_CALENDAR, id, row->state,
+			              DS_CANCELLED, -1, CAL_REMOVED);
 			dispatch_unschedule(d, id);
 			out->cancelled++;
 		}

@@ -1,33 +1,117 @@
 /*
- * The control commands (hello, add, list, show, cancel, status): one
- * request in, one result or error out. Transport-free so it can be driven
- * by control.c or a test.
+ * The control commands: one table of entries {name, flags, handler, help}
+ * (cmd_post.c: add cancel retry resolve; cmd_query.c: list show status
+ * agenda; cmd_admin.c: hello reload log). command_run looks a request up,
+ * checks the entry's flags against the peer and the daemon once, and runs
+ * the handler. Transport-free so it can be driven by control.c or a test.
  */
 #ifndef SMMD_COMMAND_H
 #define SMMD_COMMAND_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 struct smmd;
 struct proto_request;
 
+/* Who sent the request, read from the socket at accept (SO_PEERCRED). */
+struct cmd_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int readonly; /* in readonly_group only: may not change state */
+};
+
+/* Changes state: refused while stopping; acknowledged after the commit. */
+#define CMD_WRITE 0x1
+/* Operators only: refused for a read-only peer. */
+#define CMD_ADMIN 0x2
+/* May keep the client as a subscriber (log with follow). */
+#define CMD_STREAM 0x4
+
+/* What a handler and command_run return (tmux's CMD_RETURN_*). */
+enum cmd_retval {
+	CMD_ERROR = -1, /* *code and msg say why */
+	CMD_DONE,       /* *result is the reply */
+	CMD_WAIT,       /* the reply comes through later->finish */
+	CMD_FOLLOW,     /* *result is the reply; then events follow */
+};
+
 /*
- * How a command that answers later (reload) sends its reply: finish is
- * called exactly once, with a result (stolen) or an error code and text.
+ * How the connection lets a command answer later (reload) or keep
+ * streaming (log with follow). finish is called exactly once, with a
+ * result (stolen) or an error code and text. follow subscribes the client
+ * to delivery events (channel NULL: every channel) once the reply is
+ * sent; 0 or -errno. Either may be NULL where no connection is (tests).
  */
 struct cmd_later {
 	void (*finish)(struct cmd_later *, json_t *result, const char *code,
 	               const char *msg);
+	int (*follow)(struct cmd_later *, const char *channel);
 };
 
 /*
- * Run req. Returns 0 with *result (owned by the caller), -1 with *code
- * (an SMM_ERR_* string) and msg set, or 1 when the reply will come
- * through later->finish.
+ * Run req for peer. Returns CMD_DONE or CMD_FOLLOW with *result (owned by
+ * the caller), CMD_ERROR with *code (an SMM_ERR_* string) and msg set, or
+ * CMD_WAIT when the reply will come through later->finish.
  */
-int command_run(struct smmd *, const struct proto_request *req, json_t **result,
-                const char **code, char *msg, size_t msglen,
-                struct cmd_later *later);
+enum cmd_retval command_run(struct smmd *, const struct cmd_peer *,
+                            const struct proto_request *req, json_t **result,
+                            const char **code, char *msg, size_t msglen,
+                            struct cmd_later *later);
+
+/* What the handlers in cmd_*.c share: the request being answered. */
+struct cmd_ctx {
+	struct smmd *d;
+	const struct cmd_peer *peer;
+	struct cmd_later *later;
+	const json_t *args;
+	json_t **result;
+	const char **code;
+	char *msg;
+	size_t msglen;
+};
+
+/* One command: what the table says about it. */
+struct cmd_entry {
+	const char *name;
+	unsigned flags; /* CMD_WRITE, CMD_ADMIN, CMD_STREAM */
+	enum cmd_retval (*run)(struct cmd_ctx *);
+	const char *help;
+};
+
+/* The command groups' entries, collected in command.c's table. */
+extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry;
+extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
+        cmd_resolve_entry;
+extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,
+        cmd_agenda_entry;
+
+/* Set the error reply; returns CMD_ERROR. */
+enum cmd_retval cmd_fail(struct cmd_ctx *, const char *code, const char *fmt,
+                         ...) __attribute__((format(printf, 3, 4)));
+/*
+ * A store error as a reply: -ENOENT not_found, -EALREADY conflict, -EEXIST
+ * exists (keeping the message already in msg), -ENOMEM out of memory,
+ * anything else "cannot <doing> the store". Returns CMD_ERROR.
+ */
+enum cmd_retval cmd_store_error(struct cmd_ctx *, int r, const char *doing);
+
+/* Typed arguments. Each returns 0, or -1 with the error reply set. */
+int cmd_arg_string(struct cmd_ctx *, const char *key, const char **out,
+                   int required);
+/* An optional RFC 3339 time; *out keeps its value when absent. */
+int cmd_arg_time(struct cmd_ctx *, const char *key, int64_t *out);
+/* An optional integer from 1 to max; *out keeps its value when absent. */
+int cmd_arg_limit(struct cmd_ctx *, const char *key, unsigned max,
+                  unsigned *out);
+/* An optional boolean, false when absent. */
+int cmd_arg_bool(struct cmd_ctx *, const char *key, int *out);
+/* An optional configured channel's name (NULL when absent). */
+int cmd_arg_channel(struct cmd_ctx *, const char *key, const char **out);
+/* 0 if name is a configured channel, else -1 with unknown_channel. */
+int cmd_check_channel(struct cmd_ctx *, const char *name);
 
 #endif

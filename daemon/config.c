@@ -570,6 +570,18 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		}
 		conf_string(p, v, key, &cfg->control_group);
 		cfg->control_gid = gr->gr_gid;
+	} else if (strcmp(key, "readonly_group") == 0) {
+		struct group *gr;
+
+		if (want_scalar(p, v, key, &s) < 0)
+			return;
+		if ((gr = getgrnam(s)) == NULL) {
+			conf_error(p, v, "readonly_group: no such group '%s'",
+			           s);
+			return;
+		}
+		conf_string(p, v, key, &cfg->readonly_group);
+		cfg->readonly_gid = gr->gr_gid;
 	} else if (strcmp(key, "max_in_flight") == 0) {
 		conf_uint(p, v, key, 1, 10000, &cfg->max_in_flight);
 	} else if (strcmp(key, "max_host_connections") == 0) {
@@ -599,7 +611,7 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, socket, "
-		           "control_group, max_in_flight, "
+		           "control_group, readonly_group, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
 		           "catch_up, horizon, log_format, channels)",
 		           key);
@@ -734,6 +746,7 @@ void config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->socket_path);
 	free(cfg->control_group);
+	free(cfg->readonly_group);
 	free(cfg->calendar);
 	free(cfg);
 }

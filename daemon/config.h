@@ -40,6 +40,8 @@ struct config {
 	char *socket_path;
 	char *control_group; /* NULL: only root and smmd's own user */
 	gid_t control_gid;
+	char *readonly_group; /* NULL: nobody may only read */
+	gid_t readonly_gid;
 	unsigned max_in_flight;
 	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
+#include "events.h"
 #include "log.h"
 #include "proto.h"
 #include "smm/protocol.h"
@@ -22,6 +24,19 @@
 #define CONTROL_IDLE_MS     (5 * 60 * 1000)
 /* A client that stops reading its replies is dropped past this. */
 #define CONTROL_MAX_QUEUED (16 * 1024 * 1024)
+/*
+ * A `log` follower gets events as fast as deliveries happen. One that
+ * stops reading is dropped rather than kept in memory or waited for: when
+ * more than FOLLOW_MAX_QUEUED bytes wait for it (beyond what its socket
+ * buffer took) and none of its lines was written for FOLLOW_STALL_MS, or
+ * at once past FOLLOW_HARD_QUEUED. A reader that keeps up can still be
+ * behind by a whole turn's burst (10,000 adds in one read) for a moment.
+ */
+#define FOLLOW_MAX_QUEUED  (1024 * 1024)
+#define FOLLOW_STALL_MS    1000
+#define FOLLOW_HARD_QUEUED (8 * 1024 * 1024)
+/* How long a dropped follower has to read what was queued, then its end. */
+#define FOLLOW_END_GRACE_MS 2000
 
 struct client {
 	uv_pipe_t pipe;
@@ -30,9 +45,12 @@ struct client {
 	struct client *prev, *next;
 	char *buf; /* SMM_MAX_LINE bytes: one partial line */
 	size_t len;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
+	struct cmd_peer peer;    /* read at accept */
+	struct events_sub *sub;  /* a `log` follower's subscription */
+	json_int_t follow_id;    /* its request's id, on each event line */
+	uint64_t missed;         /* events it did not get since it lagged */
+	int lagging;             /* stopped reading: being dropped */
+	uint64_t written_ms;     /* the loop's time of its last written line */
 	unsigned refs;           /* replies queued or being written */
 	unsigned handles_open;   /* pipe and idle timer */
 	int dead;                /* closing: ignore input, free at refs 0 */
@@ -59,6 +77,56 @@ struct reply {
 };
 
 static void client_close(struct client *c);
+static void queue_reply(struct client *c, char *line, size_t len,
+                        int close_after);
+
+/* No more events for c; a follower that lagged counts as dropped. */
+static void follow_stop(struct client *c)
+{
+	struct events *ev = c->ctl->d->events;
+
+	if (c->sub == NULL)
+		return;
+	events_unsubscribe(ev, c->sub);
+	c->sub = NULL;
+	if (c->lagging)
+		events_follower_dropped(ev, c->missed);
+}
+
+/* A lagging follower caught up with its queue: say why it ends, close. */
+static void follow_end(struct client *c)
+{
+	size_t size = 256;
+	char *line = malloc(size);
+	int n;
+
+	follow_stop(c);
+	if (line == NULL) {
+		client_close(c);
+		return;
+	}
+	n = snprintf(line, size,
+	             "{\"id\":%lld,\"end\":{\"reason\":\"too_slow\","
+	             "\"missed\":%llu,\"message\":\"not reading events "
+	             "fast enough: dropped after missing %llu\"}}\n",
+	             (long long)c->follow_id, (unsigned long long)c->missed,
+	             (unsigned long long)c->missed);
+	queue_reply(c, line, (size_t)n, 1);
+}
+
+/* Bytes the kernel would not take yet: what a slow reader costs us. */
+static size_t client_backlog(struct client *c)
+{
+	return uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+}
+
+/* A write is done: a lagging follower that caught up gets its end. */
+static void client_written(struct client *c)
+{
+	c->written_ms = uv_now(c->ctl->d->loop);
+	if (c->lagging && c->sub && !c->dead && client_backlog(c) == 0)
+		follow_end(c);
+}
 
 /* Freed once closed, with both handles gone and no reply pending. */
 static void client_maybe_free(struct client *c)
@@ -92,6 +160,7 @@ static void client_close(struct client *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	follow_stop(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -110,6 +179,7 @@ static void reply_written(uv_write_t *req, int status)
 
 	if ((status < 0 || r->close_after) && !c->dead)
 		client_close(c);
+	client_written(c);
 	free(r->line);
 	free(r);
 	client_release(c);
@@ -127,7 +197,12 @@ static void reply_send(void *arg)
 		if (!c->dead)
 			log_warnx("control: client pid %ld is not reading its "
 			          "replies; dropping it",
-			          (long)c->pid);
+			          (long)c->peer.pid);
+		if (c->sub && !c->lagging) {
+			/* A follower after all: count it as dropped. */
+			c->lagging = 1;
+			c->missed = 1;
+		}
 		client_close(c);
 		goto drop;
 	}
@@ -173,9 +248,12 @@ static void reply_error(struct client *c, json_int_t id, const char *code,
 	queue_reply(c, line, len, close_after);
 }
 
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* A reply that comes later (reload): it keeps its client alive. */
 struct later_reply {
-	struct cmd_later base; /* first: a cmd_later* is a later_reply* */
+	struct cmd_later base;
 	struct client *c;
 	json_int_t id;
 };
@@ -183,7 +261,7 @@ struct later_reply {
 static void later_finish(struct cmd_later *base, json_t *result,
                          const char *code, const char *msg)
 {
-	struct later_reply *l = (struct later_reply *)base;
+	struct later_reply *l = container_of(base, struct later_reply, base);
 	struct client *c = l->c;
 	size_t len;
 	char *line;
@@ -200,6 +278,68 @@ static void later_finish(struct cmd_later *base, json_t *result,
 		queue_reply(c, line, len, 0);
 	free(l);
 	client_release(c);
+}
+
+static void on_idle(uv_timer_t *t);
+
+/* Whether a follower stopped reading (see FOLLOW_MAX_QUEUED). */
+static int follow_stalled(struct client *c)
+{
+	size_t backlog = client_backlog(c);
+
+	if (backlog > FOLLOW_HARD_QUEUED)
+		return 1;
+	return backlog > FOLLOW_MAX_QUEUED &&
+	       uv_now(c->ctl->d->loop) - c->written_ms > FOLLOW_STALL_MS;
+}
+
+/* One delivery event for a follower: a line, or a miss if it lags. */
+static void follow_event(void *arg, const char *json, size_t len)
+{
+	struct client *c = arg;
+	char *line;
+	int n;
+
+	if (c->dead || c->lagging) {
+		c->missed++;
+		return;
+	}
+	if (follow_stalled(c)) {
+		/* Never wait for it, never hold more: drop it. */
+		log_warnx("control: client pid %ld is not reading its events; "
+		          "dropping it",
+		          (long)c->peer.pid);
+		c->lagging = 1;
+		c->missed = 1;
+		uv_timer_start(&c->idle, on_idle, FOLLOW_END_GRACE_MS, 0);
+		return;
+	}
+	/* The id, the framing and the newline fit in 48 bytes. */
+	if ((line = malloc(len + 48)) == NULL) {
+		client_close(c);
+		return;
+	}
+	n = snprintf(line, len + 48, "{\"id\":%lld,\"event\":%.*s}\n",
+	             (long long)c->follow_id, (int)len, json);
+	queue_reply(c, line, (size_t)n, 0);
+}
+
+/* `log` with follow: c gets every event from now on, after the reply. */
+static int later_follow(struct cmd_later *base, const char *channel)
+{
+	struct later_reply *l = container_of(base, struct later_reply, base);
+	struct client *c = l->c;
+
+	if (c->sub)
+		return -EALREADY;
+	c->sub = events_subscribe(c->ctl->d->events, channel, follow_event, c);
+	if (c->sub == NULL)
+		return -ENOMEM;
+	c->follow_id = l->id;
+	c->written_ms = uv_now(c->ctl->d->loop);
+	/* It only listens from now on: never idle. */
+	uv_timer_stop(&c->idle);
+	return 0;
 }
 
 static void handle_line(struct client *c, const char *line, size_t len)
@@ -224,15 +364,16 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		return;
 	}
 	later->base.finish = later_finish;
+	later->base.follow = later_follow;
 	later->c = c;
 	later->id = req.id;
-	r = command_run(c->ctl->d, &req, &result, &code, msg, sizeof(msg),
-	                &later->base);
-	if (r > 0) {
+	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
+	                sizeof(msg), &later->base);
+	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
 	} else {
 		free(later);
-		if (r < 0) {
+		if (r == CMD_ERROR) {
 			reply_error(c, req.id, code, msg, 0);
 		} else {
 			out = proto_reply_ok(req.id, result, &out_len);
@@ -254,6 +395,14 @@ static void on_idle(uv_timer_t *t)
 {
 	struct client *c = t->data;
 
+	if (c->lagging) {
+		/* A dropped follower that still doesn't read: cut it off. */
+		client_close(c);
+		return;
+	}
+	if (c->sub)
+		return; /* a follower only listens */
+
 	reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
 	            "idle for too long: closing the connection", 1);
 	uv_read_stop((uv_stream_t *)&c->pipe);
@@ -269,6 +418,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (nread < 0) {
 		/* A half-closed peer can still read why its line was dropped.
 		 */
+		if (nread == UV_EOF && c->sub && c->len == 0) {
+			/* A follower done asking still listens (until a
+			 * write fails: a closed peer looks the same). */
+			uv_read_stop(s);
+			return;
+		}
 		if (nread == UV_EOF && c->len > 0)
 			reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
 			            "connection closed in the middle of a "
@@ -309,25 +464,39 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 }
 
-/* Root, smmd's own user, and members of control_group may talk to us. */
-static int peer_allowed(const struct config *cfg, uid_t uid, gid_t gid)
+/* Whether uid is in group gid, as its primary group or a listed member. */
+static int peer_in_group(uid_t uid, gid_t primary, gid_t gid)
 {
 	struct passwd *pw;
 	struct group *gr;
 
-	if (uid == 0 || uid == geteuid())
+	if (primary == gid)
 		return 1;
-	if (cfg->control_group == NULL)
-		return 0;
-	if (gid == cfg->control_gid)
-		return 1;
-	if ((pw = getpwuid(uid)) == NULL ||
-	    (gr = getgrgid(cfg->control_gid)) == NULL)
+	if ((pw = getpwuid(uid)) == NULL || (gr = getgrgid(gid)) == NULL)
 		return 0;
 	for (char **m = gr->gr_mem; *m; m++)
 		if (strcmp(*m, pw->pw_name) == 0)
 			return 1;
 	return 0;
+}
+
+enum peer_role { PEER_REFUSED, PEER_READER, PEER_OPERATOR };
+
+/*
+ * Root, smmd's own user and members of control_group operate; members of
+ * readonly_group may only read (command.c refuses them every CMD_ADMIN
+ * command); anyone else is refused. Checked for every connection, so the
+ * socket's file mode is only a first gate (see control_listen).
+ */
+static enum peer_role peer_role(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	if (uid == 0 || uid == geteuid())
+		return PEER_OPERATOR;
+	if (cfg->control_group && peer_in_group(uid, gid, cfg->control_gid))
+		return PEER_OPERATOR;
+	if (cfg->readonly_group && peer_in_group(uid, gid, cfg->readonly_gid))
+		return PEER_READER;
+	return PEER_REFUSED;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -336,6 +505,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	enum peer_role role;
 	uv_os_fd_t fd;
 
 	if (status < 0) {
@@ -369,20 +539,23 @@ static void on_connection(uv_stream_t *server, int status)
 		client_close(c);
 		return;
 	}
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	if (!peer_allowed(ctl->d->cfg, c->uid, c->gid)) {
-		log_warnx(
-		        "control: refused uid %ld (pid %ld): not root, smmd's "
-		        "user or in control_group",
-		        (long)c->uid, (long)c->pid);
+	c->peer.uid = cred.uid;
+	c->peer.gid = cred.gid;
+	c->peer.pid = cred.pid;
+	role = peer_role(ctl->d->cfg, c->peer.uid, c->peer.gid);
+	if (role == PEER_REFUSED) {
+		log_warnx("control: refused uid %ld (pid %ld): not root, "
+		          "smmd's user or in control_group%s",
+		          (long)c->peer.uid, (long)c->peer.pid,
+		          ctl->d->cfg->readonly_group ? " or readonly_group"
+		                                      : "");
 		reply_error(c, 0, SMM_ERR_PERMISSION,
 		            "permission denied: ask to be added to smmd's "
 		            "control_group",
 		            1);
 		return;
 	}
+	c->peer.readonly = role == PEER_READER;
 	if (ctl->nclients > CONTROL_MAX_CLIENTS) {
 		reply_error(c, 0, SMM_ERR_INTERNAL,
 		            "too many clients: try again shortly", 1);
@@ -485,13 +658,20 @@ int control_listen(struct smmd *d, const char *path, struct control **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Never world-accessible, not even for the instant before chmod. */
+	/*
+	 * Never world-accessible, not even for the instant before chmod;
+	 * unless readonly_group is set: its members are in no one group
+	 * with the operators, so the socket is 0666 and every peer is
+	 * checked by its credentials at accept instead (peer_role).
+	 */
 	old = umask(0117);
 	r = uv_pipe_bind(&ctl->server, path);
 	umask(old);
 	if (r < 0)
 		goto bad;
 	give_to_group(d->cfg, path);
+	if (d->cfg->readonly_group && chmod(path, 0666) < 0)
+		log_warn("control: cannot open '%s' to readonly_group", path);
 	if ((r = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection)) < 0)
 		goto bad;
 	*out = ctl;

@@ -5,11 +5,12 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "backoff.h"
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
+#include "outcome.h"
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "sched.h"
@@ -28,6 +29,8 @@
 /* Deliveries prepared per loop turn before committing and sending. */
 #define PUMP_BATCH   64
 #define CHAN_BUCKETS 1024
+/* More than can be in flight at once (max_in_flight <= 10000). */
+#define RECOVER_MAX 1000000
 
 /*
  * One channel's deliveries that are due but not started, in due order.
@@ -225,19 +228,14 @@ static void job_free(struct job *job)
 	free(job);
 }
 
-static int64_t retry_delay(const struct channel *ch, unsigned attempt,
-                           const struct verdict *v)
+/* Randomness for a backoff's jitter; the clock if the kernel has none. */
+static uint32_t jitter_seed(void)
 {
 	uint32_t rnd = 0;
 
-	/* The endpoint's wish, capped so a typo can't park a post for years. */
-	if (v->retry_after_ms >= 0)
-		return v->retry_after_ms < 24 * 3600 * 1000 ? v->retry_after_ms
-		                                            : 24 * 3600 * 1000;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint32_t)wallclock_now_ms();
-	return backoff_delay_ms(attempt, ch->retry_base_ms, ch->retry_max_ms,
-	                        rnd);
+	return rnd;
 }
 
 void dispatch_notify(struct smmd *d, const char *channel,
@@ -283,6 +281,8 @@ void dispatch_notify(struct smmd *d, const char *channel,
 		return;
 	}
 	snprintf(did, sizeof(did), "%s/%s", id, ch->notify);
+	events_change(d->events, EVO_DISPATCH, did, -1, DS_SCHEDULED, now,
+	              NULL);
 	log_info("notify: delivery '%s' %s: notice '%s' queued on '%s'",
 	         delivery_id, what, id, ch->notify);
 	if (dispatch_schedule(d, did, now) < 0)
@@ -291,13 +291,68 @@ void dispatch_notify(struct smmd *d, const char *channel,
 		          did);
 }
 
+/* A result's severity is its log level. */
+_Static_assert(OUTCOME_ERROR == (int)LOG_LEVEL_ERROR &&
+                       OUTCOME_WARNING == (int)LOG_LEVEL_WARNING &&
+                       OUTCOME_INFO == (int)LOG_LEVEL_INFO,
+               "outcome severities follow log levels");
+
+/* What the attempt's result means (lib/outcome.c decides). */
+static void job_outcome(const struct job *job, const struct http_result *res,
+                        const struct verdict *v, int64_t now,
+                        struct outcome_in *in, struct outcome *o)
+{
+	*in = (struct outcome_in){
+	        .verdict = v->kind == PUBLISH_OK      ? OUTCOME_OK
+	                   : v->kind == PUBLISH_RETRY ? OUTCOME_RETRY
+	                                              : OUTCOME_FAILED,
+	        .reason = v->reason,
+	        .retry_after_ms = v->retry_after_ms,
+	        .attempt = job->attempt,
+	        .max_attempts = job->ch->max_attempts,
+	        .idempotent = job->ch->pub->idempotent(job->ch),
+	        .request_sent = res->request_sent,
+	        .answered = res->status != 0,
+	        .cut_by_shutdown = job->d->stopping &&
+	                           res->code == CURLE_ABORTED_BY_CALLBACK,
+	        .now_ms = now,
+	        .send_at_ms = job->send_at,
+	        .retry_base_ms = job->ch->retry_base_ms,
+	        .retry_max_ms = job->ch->retry_max_ms,
+	        .rnd = jitter_seed(),
+	};
+	delivery_outcome(in, o);
+}
+
+/* The attempt's result as an event: logged, counted, streamed. */
+static void job_result_event(const struct job *job,
+                             const struct http_result *res,
+                             const struct verdict *v, const struct outcome *o)
+{
+	events_emit(job->d->events,
+	            &(struct delivery_event){
+	                    .kind = events_kind_of(o->state),
+	                    .origin = EVO_DISPATCH,
+	                    .id = job->rec.id,
+	                    .from = DS_PUBLISHING,
+	                    .to = o->state,
+	                    .next_ms = o->next_ms,
+	                    .attempt = job->attempt,
+	                    .http_status = res->status,
+	                    .latency_ms = res->latency_ms,
+	                    .reason = v->reason,
+	                    .summary = o->summary,
+	                    .level = (enum log_level)o->severity,
+	            });
+}
+
 /* The attempt is over: record it, free the slot, start what waited. */
 static void job_finish(struct job *job, const struct http_result *res,
                        const struct verdict *v)
 {
 	struct smmd *d = job->d;
 	struct delivery_rec *rec = &job->rec;
-	int64_t now = wallclock_now_ms(), next = -1;
+	int64_t now = wallclock_now_ms();
 	struct attempt_result ar = {
 	        .n = job->attempt,
 	        /* The truth, for the record: how late it really left. */
@@ -307,93 +362,24 @@ static void job_finish(struct job *job, const struct http_result *res,
 	        .error = res->status == 0 ? res->error : NULL,
 	        .latency_ms = res->latency_ms,
 	};
-	enum delivery_state state;
-	enum log_level level;
-	char delay[32], outcome[64], why[400] = "";
-	const char *notice = NULL;
-	struct delivery_log entry = {
-	        .post_id = rec->post_id,
-	        .channel = rec->channel,
-	        .attempt = job->attempt,
-	        .http_status = res->status,
-	        .latency_ms = res->latency_ms,
-	        .detail = v->reason,
-	        .outcome = outcome,
-	};
+	struct outcome_in in;
+	struct outcome o;
 
-	if (d->stopping && res->code == CURLE_ABORTED_BY_CALLBACK) {
-		/*
-		 * Cut off by our own shutdown: not the endpoint's fault, so
-		 * it must not use up the last attempt. Where a repeat is
-		 * unsafe the request may have gone through: unknown.
-		 */
-		if (res->request_sent && !job->ch->pub->idempotent(job->ch)) {
-			state = DS_UNKNOWN;
-			level = LOG_LEVEL_WARNING;
-			snprintf(why, sizeof(why),
-			         "interrupted by shutdown after the request "
-			         "was sent; the endpoint can't drop a repeat, "
-			         "so it was not re-sent");
-			snprintf(outcome, sizeof(outcome), "unknown");
-			notice = "has an unknown outcome";
-		} else {
-			/* Never earlier than it was meant to leave. */
-			state = DS_RETRY_WAIT;
-			next = job->send_at > now ? job->send_at : now;
-			level = LOG_LEVEL_WARNING;
-			snprintf(outcome, sizeof(outcome),
-			         "retrying after restart");
-		}
-	} else if (v->kind == PUBLISH_OK) {
-		state = DS_PUBLISHED;
-		level = LOG_LEVEL_INFO;
-		snprintf(outcome, sizeof(outcome), "published");
-	} else if (v->kind == PUBLISH_RETRY && res->status == 0 &&
-	           res->request_sent && !job->ch->pub->idempotent(job->ch)) {
-		/* No answer to a request that left: it may be public. */
-		state = DS_UNKNOWN;
-		level = LOG_LEVEL_ERROR;
-		snprintf(why, sizeof(why),
-		         "no answer after the request was sent (%s); the "
-		         "endpoint can't drop a repeat, so it was not re-sent",
-		         v->reason);
-		snprintf(outcome, sizeof(outcome), "unknown");
-		notice = "has an unknown outcome";
-	} else if (v->kind == PUBLISH_RETRY &&
-	           job->attempt < job->ch->max_attempts) {
-		state = DS_RETRY_WAIT;
-		next = now + retry_delay(job->ch, job->attempt, v);
-		level = LOG_LEVEL_WARNING;
-		snprintf(outcome, sizeof(outcome), "retry in %s",
-		         duration_format(next - now, delay, sizeof(delay)));
-	} else if (v->kind == PUBLISH_RETRY) {
-		state = DS_FAILED;
-		level = LOG_LEVEL_ERROR;
-		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
-		         job->attempt, v->reason);
-		snprintf(outcome, sizeof(outcome), "failed: no attempts left");
-		notice = "failed";
-	} else {
-		state = DS_FAILED;
-		level = LOG_LEVEL_ERROR;
-		snprintf(outcome, sizeof(outcome), "failed");
-		notice = "failed";
-	}
-	log_delivery(level, &entry);
-	store_must(store_record_result(d->store, rec->id, &ar, state, next,
-	                               state == DS_PUBLISHED ? NULL
-	                               : why[0]              ? why
-	                                                     : v->reason,
+	job_outcome(job, res, v, now, &in, &o);
+	store_must(store_record_result(d->store, rec->id, &ar, o.state,
+	                               o.next_ms, outcome_error(&in, &o),
 	                               v->remote_id[0] ? v->remote_id : NULL,
 	                               v->remote_url[0] ? v->remote_url : NULL),
 	           "the result", rec->id);
-	if (state == DS_RETRY_WAIT && dispatch_schedule(d, rec->id, next) < 0)
+	job_result_event(job, res, v, &o);
+	if (o.state == DS_RETRY_WAIT &&
+	    dispatch_schedule(d, rec->id, o.next_ms) < 0)
 		log_error("sched: delivery '%s' kept for retry but not queued "
 		          "(out of memory); it runs after a restart",
 		          rec->id);
-	if (notice)
-		dispatch_notify(d, rec->channel, rec->id, rec->source, notice,
-		                why[0] ? why : v->reason);
+	if (o.notice)
+		dispatch_notify(d, rec->channel, rec->id, rec->source, o.notice,
+		                outcome_error(&in, &o));
 	job->q->in_flight--;
 	d->in_flight--;
 	job_free(job);
@@ -570,20 +556,36 @@ static void fire_armed(struct smmd *d, int64_t now)
 static void fail_now(struct smmd *d, const struct delivery_rec *rec,
                      const char *why, int64_t now)
 {
-	int r;
+	int r = store_transition(d->store,
+	                         &(struct transition){.id = rec->id,
+	                                              .from = DS_WAITING,
+	                                              .to = DS_FAILED,
+	                                              .reason = why,
+	                                              .next_ms = -1,
+	                                              .now_ms = now},
+	                         NULL);
 
-	log_error("publish: delivery '%s': %s, failed", rec->id, why);
-	r = store_transition(d->store,
-	                     &(struct transition){.id = rec->id,
-	                                          .from = DS_WAITING,
-	                                          .to = DS_FAILED,
-	                                          .reason = why,
-	                                          .next_ms = -1,
-	                                          .now_ms = now},
-	                     NULL);
 	store_must(r == -EALREADY || r == -ENOENT ? 0 : r, "the failure",
 	           rec->id);
+	/* It was waiting (just loaded as such); the event logs why. */
+	events_change(d->events, EVO_DISPATCH, rec->id, rec->state, DS_FAILED,
+	              -1, why);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
+}
+
+/* The attempt is recorded as started: its event. */
+static void job_started(const struct job *job)
+{
+	events_emit(job->d->events, &(struct delivery_event){
+	                                    .kind = EV_STARTED,
+	                                    .origin = EVO_DISPATCH,
+	                                    .id = job->rec.id,
+	                                    .from = (int)job->rec.state,
+	                                    .to = DS_PUBLISHING,
+	                                    .next_ms = job->send_at,
+	                                    .attempt = job->attempt,
+	                                    .latency_ms = -1,
+	                            });
 }
 
 /* Returns 1 if a request is under way (a slot is taken), else 0. */
@@ -657,6 +659,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	}
 	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),
 	           "the start of an attempt", id);
+	job_started(job);
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");
@@ -794,6 +797,8 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
                         int64_t now)
 {
 	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
+	struct delivery_rec rec;
+	enum delivery_state from;
 	int r;
 
 	snprintf(why, sizeof(why),
@@ -802,6 +807,11 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	         time_format_rfc3339(due, at),
 	         duration_format(now - due, late, sizeof(late)),
 	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
+	/* Waiting for its time or for a retry: the event says which. */
+	if (store_delivery_load(d->store, id, &rec) < 0)
+		rec.state = DS_SCHEDULED;
+	from = rec.state;
+	store_delivery_clear(&rec);
 	r = store_transition(d->store,
 	                     &(struct transition){.id = id,
 	                                          .from = DS_WAITING,
@@ -813,7 +823,8 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	if (r == -EALREADY || r == -ENOENT)
 		return; /* settled meanwhile (cancelled, ...) */
 	store_must(r, "a missed delivery", id);
-	log_warnx("publish: delivery '%s' %s: missed", id, why);
+	events_change(d->events, EVO_DISPATCH, id, (int)from, DS_MISSED, -1,
+	              why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
 }
 
@@ -906,6 +917,8 @@ json_t *dispatch_withdraw(struct smmd *d, const char *id)
 		store_must(store_record_result(d->store, did, &ar, DS_CANCELLED,
 		                               -1, "cancelled", NULL, NULL),
 		           "the cancellation", did);
+		events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING,
+		              DS_CANCELLED, -1, NULL);
 		json_array_append_new(out, json_string(did));
 		job->q->in_flight--;
 		d->in_flight--;
@@ -964,13 +977,58 @@ static int safe_to_repeat(void *arg, const char *channel)
 	return ch == NULL || ch->pub->idempotent(ch);
 }
 
+/* Each delivery recovery moved: unknown (logged, told) or due again. */
+static void recovered(struct smmd *d, const json_t *before,
+                      const json_t *unknown, int64_t now)
+{
+	json_t *lost = json_object(), *v;
+	size_t i;
+
+	json_array_foreach (unknown, i, v) {
+		json_object_set(lost, json_string_value(v), json_true());
+	}
+	json_array_foreach (before, i, v) {
+		const char *id = json_string_value(v);
+
+		if (json_object_get(lost, id))
+			continue;
+		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
+		              DS_RETRY_WAIT, now,
+		              "interrupted: smmd stopped while the request was "
+		              "in flight");
+	}
+	json_decref(lost);
+	json_array_foreach (unknown, i, v) {
+		const char *id = json_string_value(v);
+
+		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
+		              DS_UNKNOWN, -1,
+		              "smmd stopped while its request was in flight");
+		dispatch_notify(d, channel_of(id), id, NULL,
+		                "has an unknown outcome",
+		                "smmd stopped while its request was in flight");
+	}
+}
+
+/* store_list_rows: collect a row's id. */
+static void collect_id(void *arg, const struct delivery_row *row)
+{
+	json_array_append_new(arg, json_string(row->id));
+}
+
 int dispatch_load(struct smmd *d)
 {
 	int64_t now = wallclock_now_ms();
-	json_t *unknown = json_array(), *v;
-	size_t i;
+	json_t *unknown = json_array(), *before = json_array();
 	int r;
 
+	/* Which ones recovery will move, for their events. */
+	if (store_list_rows(d->store, DS_PUBLISHING, RECOVER_MAX, collect_id,
+	                    before) < 0) {
+		json_decref(before);
+		json_decref(unknown);
+		return -EIO;
+	}
 	r = store_recover_interrupted(d->store, now, safe_to_repeat, d,
 	                              unknown);
 	if (r > 0)
@@ -980,18 +1038,9 @@ int dispatch_load(struct smmd *d)
 		          "repeat)",
 		          r, (size_t)r - json_array_size(unknown),
 		          json_array_size(unknown));
-	json_array_foreach(unknown, i, v)
-	{
-		const char *id = json_string_value(v);
-
-		log_error("publish: delivery '%s' was in flight when smmd "
-		          "stopped; its outcome is unknown: check the "
-		          "channel, then 'smmctl retry' or 'smmctl resolve'",
-		          id);
-		dispatch_notify(d, channel_of(id), id, NULL,
-		                "has an unknown outcome",
-		                "smmd stopped while its request was in flight");
-	}
+	if (r >= 0)
+		recovered(d, before, unknown, now);
+	json_decref(before);
 	json_decref(unknown);
 	if (r < 0)
 		return r;

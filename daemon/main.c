@@ -23,6 +23,7 @@
 #include "control.h"
 #include "calwatch.h"
 #include "dispatch.h"
+#include "events.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -341,6 +342,7 @@ static int run(struct runtime *rt, int verbose)
 {
 	struct smmd *d = &rt->d;
 	char err[512], status[128];
+	int64_t counts[DS_COUNT];
 	int r, fd;
 
 	/*
@@ -365,6 +367,11 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
+	/* Counted once here; every change after this goes through an event. */
+	if ((d->events = events_new()) == NULL ||
+	    store_counts(d->store, counts) < 0)
+		fatalx("store: cannot count the deliveries");
+	events_seed(d->events, counts);
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
 		fatalx("out of memory");
@@ -432,6 +439,7 @@ static int run(struct runtime *rt, int verbose)
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);
+	events_free(d->events);
 	reload_free(d);
 	http_free(d->http);
 	config_unref(d->cfg);

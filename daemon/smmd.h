@@ -11,6 +11,7 @@
 struct config;
 struct control;
 struct dispatch;
+struct events;
 struct reloads;
 struct calwatch;
 struct http;
@@ -29,6 +30,7 @@ struct smmd {
 	struct http *http;
 	struct control *control;
 	struct dispatch *dispatch;
+	struct events *events;     /* events.c: every delivery's changes */
 	struct reloads *reloads;   /* reload.c: the one under way */
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	struct looptime *looptime; /* looptime.c: how long turns take */

@@ -8,6 +8,26 @@
  *   {"id":1,"ok":false,"error":{"code":"invalid_argument","message":"..."}}
  * Times on the wire are RFC 3339 UTC strings with milliseconds
  * ("2026-11-22T10:00:00.000Z").
+ *
+ * One command streams: {"id":7,"cmd":"log","args":{"follow":true,
+ * "channel":"demo"}} ("channel" optional) is answered as usual, with the
+ * recent delivery events (the last 1,000 at most, oldest first):
+ *   {"id":7,"ok":true,"result":{"events":[{...}, ...]}}
+ * Without "follow" that is all. With it, the connection then carries one
+ * line per new event, in order, each once, until the client disconnects:
+ *   {"id":7,"event":{"seq":42,"time":"...","type":"published",
+ *    "id":"launch/demo","post":"launch","channel":"demo",
+ *    "from":"publishing","state":"published","attempt":1,
+ *    "http_status":200,"latency_ms":12.5,"outcome":"published"}}
+ * "type" is queued, started, published, retry, failed, unknown, missed or
+ * cancelled (more may come: ignore what you don't know); "seq" counts
+ * every event since smmd started, so a gap means a missed event; "from"
+ * is null for a new delivery; "next", "attempt", "http_status",
+ * "latency_ms", "outcome" and "reason" appear where they apply. A client
+ * that stops reading is dropped; if it reads again in time it gets one
+ * last line before the connection closes:
+ *   {"id":7,"end":{"reason":"too_slow","missed":120,"message":"..."}}
+ * These lines are new messages beside the replies, not a changed reply.
  */
 #ifndef SMM_PROTOCOL_H
 #define SMM_PROTOCOL_H

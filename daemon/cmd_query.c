@@ -1,0 +1,155 @@
+/* The commands that only read: list, show, status, agenda. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "events.h"
+#include "looptime.h"
+#include "sched.h"
+#include "smm/protocol.h"
+#include "smmd.h"
+#include "store.h"
+#include "timeparse.h"
+#include "view.h"
+#include "wallclock.h"
+
+#define LIST_DEFAULT         1000
+#define LIST_MAX             100000
+#define AGENDA_SPAN_MS       (14LL * 24 * 60 * 60 * 1000)
+#define AGENDA_LIMIT_DEFAULT 10000
+#define AGENDA_LIMIT_MAX     100000
+
+/* Deliveries by due time, all or in one state. */
+static enum cmd_retval cmd_list(struct cmd_ctx *x)
+{
+	const char *status;
+	unsigned n = LIST_DEFAULT;
+	int state = -1;
+
+	if (cmd_arg_string(x, "status", &status, 0) < 0)
+		return CMD_ERROR;
+	if (status && (state = state_parse(status)) < 0)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "unknown status '%s' (known: %s)", status,
+		                state_list());
+	if (cmd_arg_limit(x, "limit", LIST_MAX, &n) < 0)
+		return CMD_ERROR;
+	if (view_list(x->d->store, state, n, x->result) < 0)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	return CMD_DONE;
+}
+
+/* A post with its deliveries, or one delivery, with every attempt. */
+static enum cmd_retval cmd_show(struct cmd_ctx *x)
+{
+	const char *id;
+	int r;
+
+	if (cmd_arg_string(x, "id", &id, 1) < 0)
+		return CMD_ERROR;
+	if ((r = view_show(x->d->store, id, x->result)) < 0) {
+		snprintf(x->msg, x->msglen, "no post or delivery '%.200s'", id);
+		return cmd_store_error(x, r, "read");
+	}
+	return CMD_DONE;
+}
+
+/* The daemon at a glance: version, uptime, counts per state, channels. */
+static enum cmd_retval cmd_status(struct cmd_ctx *x)
+{
+	int64_t counts[DS_COUNT], next = sched_next_due(x->d->sched);
+	int64_t now = wallclock_now_ms();
+	char started[TIME_RFC3339_LEN], next_s[TIME_RFC3339_LEN];
+	struct events_follow_stats fs;
+	json_t *c, *channels;
+
+	/* Kept by the event bus, not counted again per request. */
+	events_counts(x->d->events, counts);
+	events_follow_stats(x->d->events, &fs);
+	c = json_object();
+	for (int i = 0; i < DS_COUNT; i++)
+		json_object_set_new(c, state_name(i), json_integer(counts[i]));
+	channels = json_array();
+	for (size_t i = 0; i < x->d->cfg->nchannels; i++)
+		json_array_append_new(channels,
+		                      json_string(x->d->cfg->channels[i].name));
+	*x->result = json_pack(
+	        "{s:s, s:i, s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "version",
+	        PACKAGE_VERSION, "protocol", SMM_PROTOCOL_VERSION, "pid",
+	        (json_int_t)getpid(), "started",
+	        time_format_rfc3339(x->d->started_ms, started), "uptime_s",
+	        (json_int_t)((now - x->d->started_ms) / 1000), "in_flight",
+	        (json_int_t)x->d->in_flight, "next_due",
+	        next >= 0 ? json_string(time_format_rfc3339(next, next_s))
+	                  : json_null(),
+	        "counts", c, "channels", channels);
+	if (*x->result == NULL)
+		return CMD_DONE; /* command_run says: out of memory */
+	json_object_set_new(*x->result, "followers",
+	                    json_integer((json_int_t)fs.followers));
+	json_object_set_new(*x->result, "followers_dropped",
+	                    json_integer((json_int_t)fs.dropped));
+	json_object_set_new(*x->result, "events_missed",
+	                    json_integer((json_int_t)fs.missed));
+	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
+	return CMD_DONE;
+}
+
+/*
+ * The deliveries due in [from, to), by due time, for smmctl calendar and
+ * export. The default range is the next two weeks, like the calendar's
+ * horizon; from alone reaches two weeks past it.
+ */
+static enum cmd_retval cmd_agenda(struct cmd_ctx *x)
+{
+	struct agenda_query q = {.limit = AGENDA_LIMIT_DEFAULT};
+	char from[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
+	int r;
+
+	q.from_ms = wallclock_now_ms();
+	if (cmd_arg_time(x, "from", &q.from_ms) < 0)
+		return CMD_ERROR;
+	q.to_ms = q.from_ms + AGENDA_SPAN_MS;
+	if (cmd_arg_time(x, "to", &q.to_ms) < 0 ||
+	    cmd_arg_channel(x, "channel", &q.channel) < 0 ||
+	    cmd_arg_bool(x, "full", &q.full) < 0 ||
+	    cmd_arg_bool(x, "cancelled", &q.cancelled) < 0 ||
+	    cmd_arg_limit(x, "limit", AGENDA_LIMIT_MAX, &q.limit) < 0)
+		return CMD_ERROR;
+	if (q.to_ms <= q.from_ms)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'to' (%s) must come after 'from' (%s)",
+		                time_format_rfc3339(q.to_ms, to),
+		                time_format_rfc3339(q.from_ms, from));
+	if ((r = view_agenda(x->d->store, &q, x->result)) < 0)
+		return cmd_store_error(x, r, "read");
+	json_object_set_new(*x->result, "from",
+	                    json_string(time_format_rfc3339(q.from_ms, from)));
+	json_object_set_new(*x->result, "to",
+	                    json_string(time_format_rfc3339(q.to_ms, to)));
+	return CMD_DONE;
+}
+
+const struct cmd_entry cmd_list_entry = {
+        .name = "list",
+        .run = cmd_list,
+        .help = "deliveries by due time, all or in one state",
+};
+const struct cmd_entry cmd_show_entry = {
+        .name = "show",
+        .run = cmd_show,
+        .help = "a post or a delivery with every attempt",
+};
+const struct cmd_entry cmd_status_entry = {
+        .name = "status",
+        .run = cmd_status,
+        .help = "version, uptime, counts per state, channels",
+};
+const struct cmd_entry cmd_agenda_entry = {
+        .name = "agenda",
+        .run = cmd_agenda,
+        .help = "deliveries due in a time range, for calendar and export",
+};

@@ -1,0 +1,329 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "log.h"
+#include "postid.h"
+#include "timeparse.h"
+#include "wallclock.h"
+
+#define EVENT_ID_MAX     (POSTID_MAX * 2 + 2)
+#define EVENT_REASON_MAX 256
+
+/* One event as kept in the ring: its own copies of the strings. */
+struct event_rec {
+	uint64_t seq;
+	int64_t time_ms;
+	enum event_kind kind;
+	int from;
+	enum delivery_state to;
+	int64_t next_ms;
+	unsigned attempt;
+	long http_status;
+	double latency_ms;
+	char id[EVENT_ID_MAX];
+	char reason[EVENT_REASON_MAX];
+	char summary[64];
+};
+
+struct events_sub {
+	struct events_sub *next;
+	char *channel; /* NULL: every channel */
+	void (*fn)(void *arg, const char *json, size_t len);
+	void *arg;
+};
+
+struct events {
+	int64_t counts[DS_COUNT];
+	uint64_t seq;                       /* the last event's number */
+	struct event_rec ring[EVENTS_RING]; /* the last one at seq % RING */
+	struct events_sub *subs;
+	struct events_follow_stats follow;
+};
+
+static const char *const kind_names[] = {
+#define EVENT_NAME(e, name) name,
+        EVENT_KINDS(EVENT_NAME)
+#undef EVENT_NAME
+};
+
+struct events *events_new(void)
+{
+	return calloc(1, sizeof(struct events));
+}
+
+void events_free(struct events *ev)
+{
+	if (ev == NULL)
+		return;
+	while (ev->subs)
+		events_unsubscribe(ev, ev->subs);
+	free(ev);
+}
+
+void events_seed(struct events *ev, const int64_t counts[DS_COUNT])
+{
+	memcpy(ev->counts, counts, sizeof(ev->counts));
+}
+
+void events_counts(const struct events *ev, int64_t counts[DS_COUNT])
+{
+	memcpy(counts, ev->counts, sizeof(ev->counts));
+}
+
+/* The channel part of "POST/CHANNEL". */
+static const char *event_channel(const char *id)
+{
+	const char *slash = strchr(id, '/');
+
+	return slash ? slash + 1 : id;
+}
+
+/*
+ * The event's log line, exactly as each place wrote it before the bus
+ * (operators and the e2e tests grep them). Events that had no line of
+ * their own (queued, started, a calendar's cancel) log nothing.
+ */
+static void event_log(const struct delivery_event *e)
+{
+	char post[POSTID_MAX + 1];
+
+	snprintf(post, sizeof(post), "%.*s",
+	         (int)(event_channel(e->id) - e->id - 1), e->id);
+	if (e->summary) {
+		log_delivery(e->level, &(struct delivery_log){
+		                               .post_id = post,
+		                               .channel = event_channel(e->id),
+		                               .attempt = e->attempt,
+		                               .http_status = e->http_status,
+		                               .latency_ms = e->latency_ms,
+		                               .detail = e->reason,
+		                               .outcome = e->summary,
+		                       });
+		return;
+	}
+	switch (e->origin) {
+	case EVO_DISPATCH:
+		if (e->kind == EV_FAILED)
+			log_error("publish: delivery '%s': %s, failed", e->id,
+			          e->reason);
+		else if (e->kind == EV_MISSED)
+			log_warnx("publish: delivery '%s' %s: missed", e->id,
+			          e->reason);
+		break;
+	case EVO_CALENDAR:
+		if (e->kind == EV_MISSED)
+			log_warnx("calendar: delivery '%s' %s: missed", e->id,
+			          e->reason);
+		break;
+	case EVO_CONTROL:
+		if (e->kind == EV_CANCELLED)
+			log_info("control: delivery '%s' cancelled", e->id);
+		else if (e->kind == EV_RETRY)
+			log_info("control: delivery '%s' retried by hand",
+			         e->id);
+		else if (e->kind == EV_PUBLISHED || e->kind == EV_FAILED)
+			log_info("control: delivery '%s' resolved by hand as "
+			         "%s",
+			         e->id, state_name(e->to));
+		break;
+	case EVO_RECOVERY:
+		if (e->kind == EV_UNKNOWN)
+			log_error("publish: delivery '%s' was in flight when "
+			          "smmd stopped; its outcome is unknown: check "
+			          "the channel, then 'smmctl retry' or 'smmctl "
+			          "resolve'",
+			          e->id);
+		break;
+	}
+}
+
+/* The event as followers and `log` see it. */
+static json_t *event_json(const struct event_rec *r)
+{
+	char t[TIME_RFC3339_LEN];
+	const char *slash = strchr(r->id, '/');
+	json_t *o = json_object();
+
+	json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
+	json_object_set_new(o, "time",
+	                    json_string(time_format_rfc3339(r->time_ms, t)));
+	json_object_set_new(o, "type", json_string(kind_names[r->kind]));
+	json_object_set_new(o, "id", json_string(r->id));
+	json_object_set_new(
+	        o, "post",
+	        json_stringn(r->id, slash ? (size_t)(slash - r->id) : 0));
+	json_object_set_new(o, "channel", json_string(event_channel(r->id)));
+	json_object_set_new(o, "from",
+	                    r->from >= 0 ? json_string(state_name(r->from))
+	                                 : json_null());
+	json_object_set_new(o, "state", json_string(state_name(r->to)));
+	if (r->next_ms >= 0)
+		json_object_set_new(
+		        o, "next",
+		        json_string(time_format_rfc3339(r->next_ms, t)));
+	if (r->attempt > 0)
+		json_object_set_new(o, "attempt", json_integer(r->attempt));
+	if (r->http_status > 0)
+		json_object_set_new(o, "http_status",
+		                    json_integer(r->http_status));
+	if (r->latency_ms >= 0)
+		json_object_set_new(o, "latency_ms", json_real(r->latency_ms));
+	if (r->summary[0])
+		json_object_set_new(o, "outcome", json_string(r->summary));
+	if (r->reason[0])
+		json_object_set_new(o, "reason", json_string(r->reason));
+	return o;
+}
+
+/* Hand the event to each subscriber of its channel, encoded once. */
+static void event_publish(struct events *ev, const struct event_rec *r)
+{
+	const char *channel = event_channel(r->id);
+	struct events_sub *s, *next;
+	json_t *o;
+	char *text;
+
+	if (ev->subs == NULL)
+		return;
+	o = event_json(r);
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return;
+	/* A subscriber may unsubscribe itself from its callback. */
+	for (s = ev->subs; s; s = next) {
+		next = s->next;
+		if (s->channel == NULL || strcmp(s->channel, channel) == 0)
+			s->fn(s->arg, text, strlen(text));
+	}
+	free(text);
+}
+
+void events_emit(struct events *ev, const struct delivery_event *e)
+{
+	struct event_rec *r;
+
+	event_log(e);
+	if (e->from >= 0 && e->from < DS_COUNT)
+		ev->counts[e->from]--;
+	ev->counts[e->to]++;
+	r = &ev->ring[++ev->seq % EVENTS_RING];
+	*r = (struct event_rec){
+	        .seq = ev->seq,
+	        .time_ms = wallclock_now_ms(),
+	        .kind = e->kind,
+	        .from = e->from,
+	        .to = e->to,
+	        .next_ms = e->next_ms,
+	        .attempt = e->attempt,
+	        .http_status = e->http_status,
+	        .latency_ms = e->latency_ms,
+	};
+	snprintf(r->id, sizeof(r->id), "%s", e->id);
+	snprintf(r->reason, sizeof(r->reason), "%s",
+	         e->reason ? e->reason : "");
+	snprintf(r->summary, sizeof(r->summary), "%s",
+	         e->summary ? e->summary : "");
+	event_publish(ev, r);
+}
+
+enum event_kind events_kind_of(enum delivery_state to)
+{
+	switch (to) {
+	case DS_PUBLISHING:
+		return EV_STARTED;
+	case DS_RETRY_WAIT:
+		return EV_RETRY;
+	case DS_PUBLISHED:
+		return EV_PUBLISHED;
+	case DS_FAILED:
+		return EV_FAILED;
+	case DS_CANCELLED:
+		return EV_CANCELLED;
+	case DS_UNKNOWN:
+		return EV_UNKNOWN;
+	case DS_MISSED:
+		return EV_MISSED;
+	default:
+		return EV_QUEUED;
+	}
+}
+
+void events_change(struct events *ev, enum event_origin origin, const char *id,
+                   int from, enum delivery_state to, int64_t next_ms,
+                   const char *reason)
+{
+	events_emit(ev, &(struct delivery_event){
+	                        .kind = events_kind_of(to),
+	                        .origin = origin,
+	                        .id = id,
+	                        .from = from,
+	                        .to = to,
+	                        .next_ms = next_ms,
+	                        .latency_ms = -1,
+	                        .reason = reason,
+	                });
+}
+
+json_t *events_recent(const struct events *ev, const char *channel)
+{
+	uint64_t first = ev->seq > EVENTS_RING ? ev->seq - EVENTS_RING + 1 : 1;
+	json_t *arr = json_array();
+
+	for (uint64_t n = first; n <= ev->seq && arr; n++) {
+		const struct event_rec *r = &ev->ring[n % EVENTS_RING];
+
+		if (channel == NULL ||
+		    strcmp(event_channel(r->id), channel) == 0)
+			json_array_append_new(arr, event_json(r));
+	}
+	return arr;
+}
+
+struct events_sub *
+events_subscribe(struct events *ev, const char *channel,
+                 void (*fn)(void *arg, const char *json, size_t len), void *arg)
+{
+	struct events_sub *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (channel && (s->channel = strdup(channel)) == NULL)) {
+		free(s);
+		return NULL;
+	}
+	s->fn = fn;
+	s->arg = arg;
+	s->next = ev->subs;
+	ev->subs = s;
+	ev->follow.followers++;
+	return s;
+}
+
+void events_unsubscribe(struct events *ev, struct events_sub *s)
+{
+	struct events_sub **pp;
+
+	if (s == NULL)
+		return;
+	for (pp = &ev->subs; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			ev->follow.followers--;
+			break;
+		}
+	free(s->channel);
+	free(s);
+}
+
+void events_follower_dropped(struct events *ev, uint64_t missed)
+{
+	ev->follow.dropped++;
+	ev->follow.missed += missed;
+}
+
+void events_follow_stats(const struct events *ev,
+                         struct events_follow_stats *out)
+{
+	*out = ev->follow;
+}
