@@ -32,8 +32,7 @@ static void cmd_agenda_print(const json_t *deliveries)
 	int64_t ms;
 	time_t t;
 
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		channel = ctl_str(d, "channel");
 		if (channel != NULL && (w = ctl_cols(channel)) > chw)
 			chw = w;
@@ -45,8 +44,7 @@ static void cmd_agenda_print(const json_t *deliveries)
 	/* "  HH:MM  STATE       CHANNEL  TEXT", two spaces apart. */
 	w = 2 + 5 + 2 + 10 + 2 + chw + 2;
 	textw = (size_t)cols > w + 10 ? (size_t)cols - w : 10;
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		valid = time_parse_rfc3339(ctl_str(d, "due"), &ms) == 0;
 		if (valid) {
 			t = (time_t)(ms / 1000 - (ms % 1000 < 0));

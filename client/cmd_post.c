@@ -89,8 +89,7 @@ static int cmd_cancel_run(struct ctl *c, struct ctl_args *a)
 
 	if ((r = cmd_post_request_id(c, a, &result)) != 0)
 		return r;
-	json_array_foreach(json_object_get(result, "cancelled"), i, v)
-	{
+	json_array_foreach (json_object_get(result, "cancelled"), i, v) {
 		if (json_is_string(v))
 			printf("cancelled %s\n", json_string_value(v));
 	}

@@ -21,8 +21,7 @@ static void cmd_query_print_list(const json_t *deliveries)
 	const char *id, *text, *state;
 	char due[32];
 
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		id = ctl_str(d, "id");
 		if (id != NULL && (w = ctl_cols(id)) > idw)
 			idw = w;
@@ -33,8 +32,7 @@ static void cmd_query_print_list(const json_t *deliveries)
 		textw = 10;
 	printf("%-19s  %-10s  %8s  %-*s  %s\n", "DUE", "STATE", "ATTEMPTS",
 	       (int)idw, "DELIVERY", "TEXT");
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		id = ctl_str(d, "id");
 		state = ctl_str(d, "state");
 		text = ctl_str(d, "text");
@@ -63,8 +61,7 @@ static void cmd_query_print_attempts(const json_t *attempts)
 	printf("  attempts\n");
 	printf("    %3s  %-19s  %4s  %9s  %s\n", "N", "STARTED", "HTTP",
 	       "LATENCY", "ERROR");
-	json_array_foreach(attempts, i, a)
-	{
+	json_array_foreach (attempts, i, a) {
 		status = json_object_get(a, "http_status");
 		if (json_is_integer(status))
 			snprintf(http, sizeof(http), "%lld",
@@ -99,12 +96,10 @@ static void cmd_query_print_show(const json_t *result)
 	media = json_object_get(post, "media");
 	if (!json_is_array(media) || json_array_size(media) == 0)
 		ctl_field(0, "media", NULL);
-	json_array_foreach(media, i, m)
-	{
+	json_array_foreach (media, i, m) {
 		ctl_field(0, i == 0 ? "media" : "", json_string_value(m));
 	}
-	json_array_foreach(deliveries, i, d)
-	{
+	json_array_foreach (deliveries, i, d) {
 		fputc('\n', stdout);
 		ctl_field(0, "delivery", ctl_str(d, "id"));
 		ctl_field(2, "state", ctl_str(d, "state"));

@@ -43,8 +43,7 @@ static void reload_done(void *arg, int ok, const json_t *summary,
 	}
 	/* Every error, one per line, as --check-config prints them. */
 	if ((out = open_memstream(&msg, &len)) != NULL) {
-		json_array_foreach(errors, i, v)
-		{
+		json_array_foreach (errors, i, v) {
 			fprintf(out, "%s%s", i ? "\n" : "",
 			        json_string_value(v));
 		}

@@ -873,8 +873,7 @@ static int sq_recover_interrupted(struct store_be *s, int64_t now_ms,
 	sqlite3_finalize(list);
 	if (json_array_size(ids) > 0 && begin(s, DURABLE) < 0)
 		goto out;
-	json_array_foreach(ids, i, v)
-	{
+	json_array_foreach (ids, i, v) {
 		const char *id = json_string_value(v);
 		int repeat = safe_to_repeat(
 		        arg, json_string_value(json_array_get(chans, i)));

@@ -593,8 +593,7 @@ START_TEST(test_log_recent)
 	run_ok("{\"id\":1,\"cmd\":\"log\"}", &o);
 	ev = json_object_get(o.result, "events");
 	ck_assert_uint_eq(json_array_size(ev), 3);
-	json_array_foreach(ev, i, e)
-	{
+	json_array_foreach (ev, i, e) {
 		ck_assert_int_eq(json_integer_value(json_object_get(e, "seq")),
 		                 (json_int_t)i + 1);
 	}
