@@ -75,6 +75,7 @@ int wallclock_new(uv_loop_t *loop, void (*fire)(void *), void *arg,
 int wallclock_arm(struct wallclock *wc, int64_t due_ms)
 {
 	struct itimerspec its;
+	uint64_t expirations;
 
 	memset(&its, 0, sizeof(its));
 	if (due_ms >= 0) {
@@ -84,6 +85,21 @@ int wallclock_arm(struct wallclock *wc, int64_t due_ms)
 		its.it_value.tv_sec = due_ms / 1000;
 		its.it_value.tv_nsec += (due_ms % 1000) * 1000000;
 	}
+	if (timerfd_settime(wc->fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+	                    &its, NULL) == 0)
+		return 0;
+	if (errno != ECANCELED)
+		return -errno;
+	/*
+	 * The clock was set since the timer was last armed, and the kernel
+	 * says so here rather than through read(). Clear that mark with a
+	 * read and fire at once instead: on_readable re-evaluates the
+	 * schedule against the new time, as after any clock step.
+	 */
+	log_info("clock: the system clock was set; re-evaluating the schedule");
+	(void)read(wc->fd, &expirations, sizeof(expirations));
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = 1;
 	if (timerfd_settime(wc->fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
 	                    &its, NULL) < 0)
 		return -errno;
