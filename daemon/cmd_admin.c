@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "command.h"
+#include "control.h"
 #include "events.h"
 #include "reload.h"
 #include "smm/protocol.h"
@@ -91,6 +92,12 @@ static enum cmd_retval cmd_log(struct cmd_ctx *x)
 		if (r == -EALREADY)
 			return cmd_fail(x, SMM_ERR_CONFLICT,
 			                "this connection follows already");
+		if (r == -EBUSY)
+			return cmd_fail(x, SMM_ERR_CONFLICT,
+			                "too many followers (at most %d): "
+			                "the other connections are kept for "
+			                "operators",
+			                CONTROL_MAX_FOLLOWERS);
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	}
 	return CMD_FOLLOW;

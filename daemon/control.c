@@ -64,6 +64,7 @@ struct control {
 	char *name; /* the socket's path, for messages */
 	struct client *clients;
 	size_t nclients;
+	size_t nfollowers; /* clients following the event stream */
 	int closing;
 };
 
@@ -89,6 +90,7 @@ static void follow_stop(struct client *c)
 		return;
 	events_unsubscribe(ev, c->sub);
 	c->sub = NULL;
+	c->ctl->nfollowers--;
 	if (c->lagging)
 		events_follower_dropped(ev, c->missed);
 }
@@ -123,8 +125,14 @@ static size_t client_backlog(struct client *c)
 /* A write is done: a lagging follower that caught up gets its end. */
 static void client_written(struct client *c)
 {
-	c->written_ms = uv_now(c->ctl->d->loop);
-	if (c->lagging && c->sub && !c->dead && client_backlog(c) == 0)
+	/*
+	 * A dead client's writes finish after control_close, when ctl may
+	 * be gone already (libuv closes the server first): touch nothing.
+	 */
+	if (c->dead)
+		return;
+	c->written_ms = uv_now(c->pipe.loop);
+	if (c->lagging && c->sub && client_backlog(c) == 0)
 		follow_end(c);
 }
 
@@ -332,10 +340,14 @@ static int later_follow(struct cmd_later *base, const char *channel)
 
 	if (c->sub)
 		return -EALREADY;
+	/* A follower holds its slot for good: keep most for operators. */
+	if (c->ctl->nfollowers >= CONTROL_MAX_FOLLOWERS)
+		return -EBUSY;
 	c->sub = events_subscribe(c->ctl->d->events, channel, follow_event, c);
 	if (c->sub == NULL)
 		return -ENOMEM;
 	c->follow_id = l->id;
+	c->ctl->nfollowers++;
 	c->written_ms = uv_now(c->ctl->d->loop);
 	/* It only listens from now on: never idle. */
 	uv_timer_stop(&c->idle);

@@ -7,6 +7,13 @@
 #ifndef SMMD_CONTROL_H
 #define SMMD_CONTROL_H
 
+/*
+ * Connections that may follow the event stream at once: a follower keeps
+ * its connection for good, and the rest of CONTROL_MAX_CLIENTS stays
+ * for operators.
+ */
+#define CONTROL_MAX_FOLLOWERS 16
+
 #include <stddef.h>
 
 struct smmd;
