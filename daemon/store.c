@@ -179,15 +179,19 @@ int store_submit(struct store *s)
 	for (;;) {
 		if (commit_turn(s) < 0 || take_batch(s) < 0)
 			return -1;
-		if (s->need > s->durable) {
-			if (s->started) {
-				s->be->sync(s->h, s->need);
-			} else {
-				/* Before the loop runs: sync here. */
-				if (s->be->wait(s->h, s->need) < 0)
-					return -1;
-				s->durable = s->need;
-			}
+		/*
+		 * Everything committed is synced soon, results too, though
+		 * only batches that need it wait: off the loop a sync costs
+		 * nothing here, and a quiet daemon's last results (and the
+		 * checkpoint a sync may start) are not left to chance.
+		 */
+		if (s->started && s->committed > s->durable)
+			s->be->sync(s->h, s->committed);
+		if (!s->started && s->need > s->durable) {
+			/* Before the loop runs: sync here. */
+			if (s->be->wait(s->h, s->need) < 0)
+				return -1;
+			s->durable = s->need;
 		}
 		if (!run_ready(s))
 			return 0;

@@ -693,7 +693,11 @@ static int sq_record_result(struct store_be *s, const char *id,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (begin(s, LOSSABLE) < 0)
+	/*
+	 * A result may be lost (recovery handles "publishing"), but a cancel
+	 * of a job prepared and not sent is a reply to smmctl: it must stay.
+	 */
+	if (begin(s, state == DS_CANCELLED ? DURABLE : LOSSABLE) < 0)
 		return -EIO;
 	if ((rc = finish_attempt(s, id, r)) < 0)
 		return rc;
