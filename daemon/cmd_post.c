@@ -207,11 +207,17 @@ static enum cmd_retval cmd_add(struct cmd_ctx *x)
 /* What state each delivery of id (a post or one delivery) is in now. */
 static json_t *states_before(struct cmd_ctx *x, const char *id)
 {
-	json_t *shown = NULL, *out = json_object(), *v;
+	json_t *shown = NULL, *out, *v;
 	size_t i;
+	int r;
 
-	if (view_show(x->d->store, id, &shown) < 0)
-		return out;
+	/* None: the cancel itself says "not found". */
+	if ((r = view_show(x->d->store, id, &shown)) == -ENOENT)
+		return json_object();
+	if (r < 0 || (out = json_object()) == NULL) {
+		json_decref(shown);
+		return NULL;
+	}
 	json_array_foreach (json_object_get(shown, "deliveries"), i, v) {
 		json_object_set(out,
 		                json_string_value(json_object_get(v, "id")),
@@ -231,9 +237,12 @@ static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 
 	if (cmd_arg_string(x, "id", &id, 1) < 0)
 		return CMD_ERROR;
+	/* Every event needs the state it leaves: read them first. */
+	if ((before = states_before(x, id)) == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
+		                id);
 	/* Prepared a moment ahead of its time but not sent: still ours. */
 	withdrawn = dispatch_withdraw(x->d, id);
-	before = states_before(x, id);
 	r = view_cancel(x->d->store, id, wallclock_now_ms(), &cancelled, x->msg,
 	                x->msglen);
 	if (r == -EALREADY && json_array_size(withdrawn) > 0) {

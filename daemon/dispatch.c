@@ -60,6 +60,7 @@ struct job;
 
 struct dispatch {
 	struct job *armed, *armed_tail; /* prepared, waiting for send_at */
+	struct job *syncing; /* started, waiting for that to be durable */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	int more;            /* pump stopped at PUMP_BATCH with work left */
@@ -80,6 +81,8 @@ struct job {
 	int64_t sent_ms; /* when it was handed to curl; 0: not yet */
 	struct job *armed_prev, *armed_next;
 	int armed;
+	struct job *sync_prev, *sync_next; /* in disp->syncing */
+	int withdrawn; /* cancelled while its start was being synced */
 };
 
 struct dispatch *dispatch_new(void)
@@ -503,11 +506,43 @@ static void job_unsent(struct job *job)
 	job_finish(job, &res, &v);
 }
 
+/*
+ * Jobs whose start is committed but not yet durable: still withdrawable,
+ * as armed ones are, though their job_send has yet to run.
+ */
+static void syncing_add(struct dispatch *disp, struct job *job)
+{
+	job->sync_prev = NULL;
+	job->sync_next = disp->syncing;
+	if (disp->syncing)
+		disp->syncing->sync_prev = job;
+	disp->syncing = job;
+}
+
+static void syncing_remove(struct dispatch *disp, struct job *job)
+{
+	if (job->sync_prev)
+		job->sync_prev->sync_next = job->sync_next;
+	else
+		disp->syncing = job->sync_next;
+	if (job->sync_next)
+		job->sync_next->sync_prev = job->sync_prev;
+	job->sync_prev = job->sync_next = NULL;
+}
+
 /* After the commit that made "publishing" durable: send, at its instant. */
 static void job_send(void *arg)
 {
 	struct job *job = arg;
-	int64_t not_before = interval_floor(job);
+	int64_t not_before;
+
+	/* Cancelled meanwhile: dispatch_withdraw did the rest. */
+	if (job->withdrawn) {
+		job_free(job);
+		return;
+	}
+	syncing_remove(job->d->dispatch, job);
+	not_before = interval_floor(job);
 
 	/* Stopped while its start was being made durable. */
 	if (job->d->stopping && job->send_at > wallclock_now_ms()) {
@@ -568,8 +603,9 @@ static void fail_now(struct smmd *d, const struct delivery_rec *rec,
 	store_must(r == -EALREADY || r == -ENOENT ? 0 : r, "the failure",
 	           rec->id);
 	/* It was waiting (just loaded as such); the event logs why. */
-	events_change(d->events, EVO_DISPATCH, rec->id, rec->state, DS_FAILED,
-	              -1, why);
+	if (r > 0)
+		events_change(d->events, EVO_DISPATCH, rec->id, rec->state,
+		              DS_FAILED, -1, why);
 	dispatch_notify(d, rec->channel, rec->id, rec->source, "failed", why);
 }
 
@@ -663,6 +699,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
 		fatalx("store: out of memory");
+	syncing_add(d->dispatch, job);
 	q->in_flight++;
 	q->last_start_ms = send_at;
 	d->in_flight++;
@@ -888,9 +925,39 @@ void dispatch_stop(struct smmd *d)
 	}
 }
 
+/* 1 if delivery did is id, or one of post id's deliveries. */
+static int id_matches(const char *did, const char *id, size_t n)
+{
+	return strcmp(did, id) == 0 ||
+	       (strncmp(did, id, n) == 0 && did[n] == '/');
+}
+
+/* Record a prepared job as cancelled and give its slot back. */
+static void withdraw_job(struct smmd *d, struct job *job, json_t *out)
+{
+	const char *did = job->rec.id;
+	struct attempt_result ar = {
+	        .n = job->attempt,
+	        .started_ms = job->send_at,
+	        .finished_ms = wallclock_now_ms(),
+	        .error = "cancelled before it was sent",
+	        .latency_ms = -1,
+	};
+
+	store_must(store_record_result(d->store, did, &ar, DS_CANCELLED, -1,
+	                               "cancelled", NULL, NULL),
+	           "the cancellation", did);
+	events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING, DS_CANCELLED,
+	              -1, NULL);
+	json_array_append_new(out, json_string(did));
+	job->q->in_flight--;
+	d->in_flight--;
+}
+
 /*
  * Cancel deliveries prepared but not yet sent (id: a delivery, or all of
- * a post's). Returns the withdrawn ids (caller owns) or NULL.
+ * a post's): armed for their instant, or still waiting for their start
+ * to be durable. Returns the withdrawn ids (caller owns) or NULL.
  */
 json_t *dispatch_withdraw(struct smmd *d, const char *id)
 {
@@ -900,29 +967,20 @@ json_t *dispatch_withdraw(struct smmd *d, const char *id)
 	struct job *job, *next;
 
 	for (job = disp->armed; job; job = next) {
-		const char *did = job->rec.id;
-		struct attempt_result ar = {
-		        .n = job->attempt,
-		        .started_ms = job->send_at,
-		        .finished_ms = wallclock_now_ms(),
-		        .error = "cancelled before it was sent",
-		        .latency_ms = -1,
-		};
-
 		next = job->armed_next;
-		if (strcmp(did, id) != 0 &&
-		    !(strncmp(did, id, n) == 0 && did[n] == '/'))
+		if (!id_matches(job->rec.id, id, n))
 			continue;
 		armed_remove(disp, job);
-		store_must(store_record_result(d->store, did, &ar, DS_CANCELLED,
-		                               -1, "cancelled", NULL, NULL),
-		           "the cancellation", did);
-		events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING,
-		              DS_CANCELLED, -1, NULL);
-		json_array_append_new(out, json_string(did));
-		job->q->in_flight--;
-		d->in_flight--;
+		withdraw_job(d, job, out);
 		job_free(job);
+	}
+	for (job = disp->syncing; job; job = next) {
+		next = job->sync_next;
+		if (!id_matches(job->rec.id, id, n))
+			continue;
+		syncing_remove(disp, job);
+		withdraw_job(d, job, out);
+		job->withdrawn = 1; /* job_send frees it */
 	}
 	return out;
 }
