@@ -16,7 +16,8 @@ static const char *const helps[DS_COUNT] = {
 
 const char *state_name(enum delivery_state s)
 {
-	return (unsigned)s < DS_COUNT ? names[s] : "unknown";
+	/* Not "unknown": that is a state, and a bug would pass for one. */
+	return (unsigned)s < DS_COUNT ? names[s] : "?";
 }
 
 const char *state_help(enum delivery_state s)
@@ -26,6 +27,8 @@ const char *state_help(enum delivery_state s)
 
 int state_parse(const char *name)
 {
+	if (name == NULL)
+		return -1;
 	for (int i = 0; i < DS_COUNT; i++)
 		if (strcmp(names[i], name) == 0)
 			return i;

@@ -14,9 +14,9 @@ enum delivery_state {
 	        DS_COUNT
 };
 
-/* The wire name; "unknown" for a value out of range. */
+/* The wire name; "?" for a value out of range. */
 const char *state_name(enum delivery_state);
-/* The state, or -1 for a name that is none. */
+/* The state, or -1 for a name that is none (or NULL). */
 int state_parse(const char *name);
 /* One line on what the state means. */
 const char *state_help(enum delivery_state);

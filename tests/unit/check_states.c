@@ -37,8 +37,9 @@ START_TEST(test_unknown_names)
 	ck_assert_int_eq(state_parse(""), -1);
 	ck_assert_int_eq(state_parse("Scheduled"), -1);
 	ck_assert_int_eq(state_parse("scheduled "), -1);
-	ck_assert_str_eq(state_name(DS_COUNT), "unknown");
-	ck_assert_str_eq(state_name((enum delivery_state) - 1), "unknown");
+	ck_assert_int_eq(state_parse(NULL), -1);
+	ck_assert_str_eq(state_name(DS_COUNT), "?");
+	ck_assert_str_eq(state_name((enum delivery_state) - 1), "?");
 }
 END_TEST
 
