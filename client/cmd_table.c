@@ -7,8 +7,17 @@
 #include "smmctl.h"
 
 const struct ctl_cmd *const ctl_cmds[] = {
-        &cmd_add_entry,    &cmd_list_entry,    &cmd_calendar_entry,
-        &cmd_export_entry, &cmd_show_entry,    &cmd_cancel_entry,
-        &cmd_retry_entry,  &cmd_resolve_entry, &cmd_reload_entry,
-        &cmd_status_entry, &cmd_help_entry,    NULL,
+        &cmd_add_entry,
+        &cmd_list_entry,
+        &cmd_calendar_entry,
+        &cmd_export_entry,
+        &cmd_show_entry,
+        &cmd_cancel_entry,
+        &cmd_retry_entry,
+        &cmd_resolve_entry,
+        &cmd_reload_entry,
+        &cmd_status_entry,
+        &cmd_log_entry,
+        &cmd_help_entry,
+        NULL,
 };

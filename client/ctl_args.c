@@ -443,15 +443,18 @@ int ctl_args_request(struct ctl *c, struct ctl_args *a, const char *wire,
 }
 
 /*
- * ctl_args_request for a CTL_CMD_STREAM command: each line smmd streams
- * goes to each(arg, line) until the reply that ends the stream.
+ * ctl_args_request for a CTL_CMD_STREAM command: the reply's result goes
+ * to on_reply, then with follow each event smmd streams to on_event.
  */
 int ctl_args_stream(struct ctl *c, struct ctl_args *a, const char *wire,
-                    int (*each)(void *arg, const json_t *msg), void *arg)
+                    int follow,
+                    int (*on_reply)(void *arg, const json_t *result),
+                    int (*on_event)(void *arg, const json_t *event), void *arg)
 {
 	int r;
 
 	if ((r = ctl_args_times(a)) != 0)
 		return r;
-	return ctl_stream(c, wire ? wire : a->cmd->name, a->req, each, arg);
+	return ctl_stream(c, wire ? wire : a->cmd->name, a->req, follow,
+	                  on_reply, on_event, arg);
 }

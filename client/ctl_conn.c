@@ -1,6 +1,6 @@
 /*
  * ctl_conn: the connection to smmd: connect, hello, then one request and
- * its reply, or a stream of lines that a final reply ends.
+ * its reply, which a streamed command's event lines may follow.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -185,6 +185,12 @@ static int ctl_recv_line(struct ctl *c, char **line, size_t *linelen,
 			ctl_warnx("cannot read from smmd: %s", strerror(errno));
 			return EX_PROTOCOL;
 		}
+		/* Between events, EOF is smmd going away, not a cut reply. */
+		if (n == 0 && c->following && c->len == 0) {
+			ctl_warnx("smmd closed the connection (it stopped or "
+			          "restarted)");
+			return EX_UNAVAILABLE;
+		}
 		if (n == 0) {
 			ctl_warnx("smmd closed the connection %s",
 			          c->len ? "in the middle of a reply"
@@ -290,23 +296,33 @@ static int ctl_check_reply(const char *cmd, json_int_t id, const char *line,
 	return 0;
 }
 
-/* One request/reply round trip: send, read a line, check it. */
-static int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
-                    json_t **result, char *code_out, char *msg_out)
+/* Read the reply line to request id and check it (ctl_check_reply). */
+static int ctl_reply(struct ctl *c, const char *cmd, json_int_t id,
+                     json_t **result, char *code_out, char *msg_out)
 {
 	size_t linelen, consumed;
-	json_int_t id;
 	char *line;
 	int r;
 
 	*result = NULL;
-	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
-		return r;
 	if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
 		return r;
 	r = ctl_check_reply(cmd, id, line, linelen, result, code_out, msg_out);
 	ctl_consume(c, consumed);
 	return r;
+}
+
+/* One request/reply round trip: send, read a line, check it. */
+static int ctl_call(struct ctl *c, const char *cmd, const json_t *args,
+                    json_t **result, char *code_out, char *msg_out)
+{
+	json_int_t id;
+	int r;
+
+	*result = NULL;
+	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
+		return r;
+	return ctl_reply(c, cmd, id, result, code_out, msg_out);
 }
 
 /* Print the refusal that an old client or an old daemon must produce. */
@@ -378,54 +394,78 @@ int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
 }
 
 /*
- * A streamed command: connect, hello, send the request, then hand each
- * line smmd sends to each() until a line with "ok" (the reply that ends
- * the stream) arrives. An error reply is printed as the daemon worded it.
- * each() returns 0 to go on, or an exit status to stop. Returns 0 or an
- * exit status. args is borrowed.
+ * Read one line after the reply of a streamed command (request id): an
+ * event goes to on_event; an "end" line is smmd dropping this follower,
+ * its message printed; EOF is smmd going away (ctl_recv_line). Returns 0
+ * to read on, or an exit status.
  */
-int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
-               int (*each)(void *arg, const json_t *msg), void *arg)
+static int ctl_stream_line(struct ctl *c, const char *cmd, json_int_t id,
+                           int (*on_event)(void *, const json_t *), void *arg)
+{
+	size_t linelen, consumed;
+	json_t *msg, *ev, *end;
+	json_error_t jerr;
+	char *line;
+	int r;
+
+	if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
+		return r;
+	msg = json_loadb(line, linelen, 0, &jerr);
+	ctl_consume(c, consumed);
+	ev = json_object_get(msg, "event");
+	end = json_object_get(msg, "end");
+	if (!json_is_object(msg) ||
+	    json_integer_value(json_object_get(msg, "id")) != id) {
+		json_decref(msg);
+		ctl_warnx("protocol error: smmd sent a malformed line in the "
+		          "%s stream",
+		          cmd);
+		return EX_PROTOCOL;
+	}
+	if (json_is_object(end)) {
+		ctl_warnx("%s", ctl_str(end, "message")
+		                        ? ctl_str(end, "message")
+		                        : "smmd ended the stream");
+		json_decref(msg);
+		return EX_TEMPFAIL;
+	}
+	/* A kind of line this smmctl does not know yet: not for it. */
+	r = json_is_object(ev) ? on_event(arg, ev) : 0;
+	json_decref(msg);
+	return r;
+}
+
+/*
+ * A streamed command: connect, hello, send the request; its reply's result
+ * goes to on_reply (an error reply is printed as smmd worded it). With
+ * follow, each event line then goes to on_event until smmd ends the
+ * stream. The callbacks return 0 to go on, or an exit status to stop.
+ * Returns an exit status: 0 only without follow. args is borrowed.
+ */
+int ctl_stream(struct ctl *c, const char *cmd, const json_t *args, int follow,
+               int (*on_reply)(void *arg, const json_t *result),
+               int (*on_event)(void *arg, const json_t *event), void *arg)
 {
 	struct timeval forever = {0};
-	json_t *msg, *result = NULL;
-	size_t linelen, consumed;
-	json_error_t jerr;
+	json_t *result = NULL;
 	json_int_t id;
-	char *line;
 	int r;
 
 	if ((r = ctl_connect(c)) != 0 || (r = ctl_hello(c)) != 0)
 		return r;
 	if ((r = ctl_send_request(c, cmd, args, &id)) != 0)
 		return r;
-	/* A follower (CTL_CMD_STREAM) waits for events as long as they take. */
-	if (c->streaming)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &forever,
-		                 sizeof(forever));
-	for (;;) {
-		if ((r = ctl_recv_line(c, &line, &linelen, &consumed)) != 0)
-			return r;
-		msg = json_loadb(line, linelen, 0, &jerr);
-		if (json_object_get(msg, "ok") != NULL) {
-			/* The final reply: checked like any other. */
-			json_decref(msg);
-			r = ctl_check_reply(cmd, id, line, linelen, &result,
-			                    NULL, NULL);
-			ctl_consume(c, consumed);
-			json_decref(result);
-			return r;
-		}
-		ctl_consume(c, consumed);
-		if (msg == NULL) {
-			ctl_warnx("protocol error: smmd sent a malformed line "
-			          "in the %s stream",
-			          cmd);
-			return EX_PROTOCOL;
-		}
-		r = each(arg, msg);
-		json_decref(msg);
-		if (r != 0)
-			return r;
-	}
+	if ((r = ctl_reply(c, cmd, id, &result, NULL, NULL)) != 0)
+		return r;
+	r = on_reply(arg, result);
+	json_decref(result);
+	if (r != 0 || !follow)
+		return r;
+	/* A follower waits for events as long as they take. */
+	c->following = 1;
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &forever,
+	                 sizeof(forever));
+	while ((r = ctl_stream_line(c, cmd, id, on_event, arg)) == 0)
+		;
+	return r;
 }

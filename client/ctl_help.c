@@ -21,6 +21,12 @@ static const struct ctl_opt ctl_json_opt = {
         .type = CTL_FLAG,
         .help = "print smmd's reply as JSON",
 };
+/* A streamed command's --json: lines that a pipe can read one by one. */
+static const struct ctl_opt ctl_json_lines_opt = {
+        .name = "json",
+        .type = CTL_FLAG,
+        .help = "print each event as one line of JSON",
+};
 
 /* "-c CHANNEL", "--at TIME" or "--ics": how an option is written. */
 static void ctl_help_spell(const struct ctl_opt *o, char *buf, size_t len)
@@ -160,7 +166,10 @@ static void ctl_help_options_text(FILE *out, const struct ctl_cmd *cmd)
 		    !(cmd->opts[i].flags & CTL_HIDDEN))
 			ctl_help_row(out, &cmd->opts[i], width);
 	if (cmd->flags & CTL_CMD_JSON)
-		ctl_help_row(out, &ctl_json_opt, width);
+		ctl_help_row(out,
+		             cmd->flags & CTL_CMD_STREAM ? &ctl_json_lines_opt
+		                                         : &ctl_json_opt,
+		             width);
 	for (p = cmd->notes; p != NULL && *p; p += strcspn(p, "\n") + 1) {
 		fprintf(out, "  %.*s\n", (int)strcspn(p, "\n"), p);
 		if (p[strcspn(p, "\n")] == '\0')

@@ -111,7 +111,6 @@ int main(int argc, char **argv)
 		          argv[optind]);
 		return EX_USAGE;
 	}
-	c.streaming = (cmd->flags & CTL_CMD_STREAM) != 0;
 	r = ctl_args_parse(&c, cmd, argc - optind, argv + optind, &a);
 	if (r == 0)
 		r = cmd->run(&c, &a);

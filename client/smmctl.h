@@ -29,7 +29,7 @@
 struct ctl {
 	const char *socket_path;
 	int fd;
-	int streaming; /* CTL_CMD_STREAM: no receive timeout once streaming */
+	int following; /* reading a stream's events: no receive timeout */
 	json_int_t next_id;
 	char *buf;  /* received bytes not yet consumed */
 	size_t len; /* bytes used in buf */
@@ -65,7 +65,7 @@ struct ctl_opt {
 };
 
 #define CTL_CMD_JSON   0x1 /* takes --json: print smmd's reply as JSON */
-#define CTL_CMD_STREAM 0x2 /* smmd streams lines until it ends the reply */
+#define CTL_CMD_STREAM 0x2 /* event lines may follow the reply */
 
 struct ctl_args;
 
@@ -109,8 +109,9 @@ extern const struct ctl_cmd *const ctl_cmds[];
 void ctl_close(struct ctl *c);
 int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
                 json_t **result);
-int ctl_stream(struct ctl *c, const char *cmd, const json_t *args,
-               int (*each)(void *arg, const json_t *msg), void *arg);
+int ctl_stream(struct ctl *c, const char *cmd, const json_t *args, int follow,
+               int (*on_reply)(void *arg, const json_t *result),
+               int (*on_event)(void *arg, const json_t *event), void *arg);
 
 /* ctl_args.c */
 #define CTL_ARGS_HELP (-1) /* ctl_args_parse printed the help */
@@ -125,7 +126,9 @@ int ctl_args_set_json(struct ctl_args *a, const char *key, json_t *v);
 int ctl_args_request(struct ctl *c, struct ctl_args *a, const char *wire,
                      json_t **result);
 int ctl_args_stream(struct ctl *c, struct ctl_args *a, const char *wire,
-                    int (*each)(void *arg, const json_t *msg), void *arg);
+                    int follow,
+                    int (*on_reply)(void *arg, const json_t *result),
+                    int (*on_event)(void *arg, const json_t *event), void *arg);
 int ctl_read_stdin(char **out);
 
 /* ctl_out.c */
@@ -154,6 +157,7 @@ extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
 extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
         cmd_status_entry; /* cmd_query.c */
 extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
-extern const struct ctl_cmd cmd_reload_entry, cmd_help_entry; /* cmd_admin */
+extern const struct ctl_cmd cmd_reload_entry, cmd_log_entry,
+        cmd_help_entry; /* cmd_admin.c */
 
 #endif

@@ -29,7 +29,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add calendar cancel export help list reload resolve retry show status" ""
+expect "add calendar cancel export help list log reload resolve retry show status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -37,10 +37,11 @@ expect "--help --socket --version -V -h -s" -
 expect "--campaign --channel" add --c
 expect "--json" status --j
 expect "--json" reload --j
+expect "--channel --follow --help --json --socket" log --
 expect "--help --json --socket --status" list --
 expect "retry_wait" list --status r
 expect "cancelled failed held missed published publishing retry_wait scheduled skipped unknown" list --status ""
-expect "list" help l
+expect "list log" help l
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u
 t0=$(now_ms)
@@ -54,6 +55,7 @@ expect "blog demo shop-x" add -c ""
 expect "shop-x" add --at +1h -c s
 expect "blog demo shop-x" add --channel ""
 expect "shop-x" calendar -c s
+expect "blog demo shop-x" log -c ""
 expect "demo" -s "$SOCK" add -c d
 expect "demo" add -s "$SOCK" -c d
 
