@@ -11,9 +11,13 @@ start_sink --delay-ms 200
 write_config capped,max_in_flight=2 spaced,min_interval=300ms free,max_in_flight=8
 start_smmd
 
+# All due at one instant a little ahead, so the burst is there however
+# slowly the adds arrive (a sanitizer build on a loaded machine takes a
+# few hundred ms per smmctl).
+at=$(date -u -d '+8 seconds' +%Y-%m-%dT%H:%M:%SZ)
 for i in 1 2 3 4 5 6 7 8; do
-	smmctl add -c capped --id "c$i" "capped $i" >/dev/null
-	smmctl add -c free --id "f$i" "free $i" >/dev/null
+	smmctl add -c capped --at "$at" --id "c$i" "capped $i" >/dev/null
+	smmctl add -c free --at "$at" --id "f$i" "free $i" >/dev/null
 done
 for i in 1 2 3 4; do
 	smmctl add -c spaced --id "s$i" "spaced $i" >/dev/null
