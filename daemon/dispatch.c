@@ -1078,10 +1078,17 @@ int dispatch_load(struct smmd *d)
 {
 	int64_t now = wallclock_now_ms();
 	json_t *unknown = json_array(), *before = json_array();
+	int64_t counts[DS_COUNT];
 	int r;
 
-	/* Which ones recovery will move, for their events. */
-	if (store_list_rows(d->store, DS_PUBLISHING, RECOVER_MAX, collect_id,
+	/*
+	 * Which ones recovery will move, for their events. The counters
+	 * were seeded from the store: after a clean stop there are none, and
+	 * a big store is not scanned for nothing.
+	 */
+	events_counts(d->events, counts);
+	if (counts[DS_PUBLISHING] > 0 &&
+	    store_list_rows(d->store, DS_PUBLISHING, RECOVER_MAX, collect_id,
 	                    before) < 0) {
 		json_decref(before);
 		json_decref(unknown);
