@@ -35,18 +35,25 @@ static size_t hashtab_probe(const struct hashtab *t, const char *key,
 	return i;
 }
 
+/* The slot holding key in *i (its value in *val if asked). 1 or 0. */
+static int hashtab_lookup(const struct hashtab *t, const char *key, size_t *i,
+                          uintptr_t *val)
+{
+	if (t->slots == NULL)
+		return 0;
+	*i = hashtab_probe(t, key, (uint32_t)hash_str(key));
+	if (!t->slots[*i].used)
+		return 0;
+	if (val != NULL)
+		*val = t->slots[*i].val;
+	return 1;
+}
+
 int hashtab_find(const struct hashtab *t, const char *key, uintptr_t *val)
 {
 	size_t i;
 
-	if (t->slots == NULL)
-		return 0;
-	i = hashtab_probe(t, key, (uint32_t)hash_str(key));
-	if (!t->slots[i].used)
-		return 0;
-	if (val != NULL)
-		*val = t->slots[i].val;
-	return 1;
+	return hashtab_lookup(t, key, &i, val);
 }
 
 /* Put slot s in the first free slot from its home. */
@@ -122,13 +129,8 @@ int hashtab_remove(struct hashtab *t, const char *key, uintptr_t *val)
 {
 	size_t i;
 
-	if (t->slots == NULL)
+	if (!hashtab_lookup(t, key, &i, val))
 		return 0;
-	i = hashtab_probe(t, key, (uint32_t)hash_str(key));
-	if (!t->slots[i].used)
-		return 0;
-	if (val != NULL)
-		*val = t->slots[i].val;
 	hashtab_unplace(t, i);
 	t->len--;
 	return 1;
