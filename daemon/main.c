@@ -119,19 +119,19 @@ static void notified(struct runtime *rt, int r, const char *what)
 	}
 }
 
-/* STATUS= for "systemctl status": what is queued and what is moving. */
+/*
+ * STATUS= for "systemctl status": what is queued and what is moving,
+ * from the event counters, never the store: this runs at every
+ * keep-alive, and counting a large store would stall the loop.
+ */
 static const char *status_line(struct runtime *rt, char *buf, size_t len)
 {
 	int64_t counts[DS_COUNT];
 
-	if (store_counts(rt->d.store, counts) < 0)
-		snprintf(buf, len, "%zu in flight (counts unavailable)",
-		         rt->d.in_flight);
-	else
-		snprintf(buf, len,
-		         "%lld scheduled, %lld retrying, %zu in flight",
-		         (long long)counts[DS_SCHEDULED],
-		         (long long)counts[DS_RETRY_WAIT], rt->d.in_flight);
+	events_counts(rt->d.events, counts);
+	snprintf(buf, len, "%lld scheduled, %lld retrying, %zu in flight",
+	         (long long)counts[DS_SCHEDULED],
+	         (long long)counts[DS_RETRY_WAIT], rt->d.in_flight);
 	return buf;
 }
 
@@ -171,6 +171,17 @@ static void start_keepalive(struct runtime *rt)
 	log_debug("systemd: keep-alive every %llu ms", (unsigned long long)ms);
 }
 
+/* Spare the next start a count of the whole store; never worth a failure. */
+static void keep_counts(struct smmd *d)
+{
+	int64_t counts[DS_COUNT];
+
+	events_counts(d->events, counts);
+	if (store_keep_counts(d->store, counts) < 0)
+		log_warnx("store: cannot keep the counts; the next start "
+		          "counts the store again");
+}
+
 /* Everything in flight is settled: close the handles; uv_run returns. */
 static void finish_shutdown(struct runtime *rt)
 {
@@ -180,6 +191,8 @@ static void finish_shutdown(struct runtime *rt)
 	/* Waits for the last batch's sync, then stops the writer. */
 	if (store_stop(d->store) < 0)
 		log_error("store: the last commit failed");
+	else
+		keep_counts(d);
 	close_quietly((uv_handle_t *)&rt->grace);
 	close_quietly((uv_handle_t *)&rt->keepalive);
 	close_quietly((uv_handle_t *)&rt->sig_term);
@@ -369,7 +382,7 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("store: %s", err);
 	/* Counted once here; every change after this goes through an event. */
 	if ((d->events = events_new()) == NULL ||
-	    store_counts(d->store, counts) < 0)
+	    store_counts_at_open(d->store, counts) < 0)
 		fatalx("store: cannot count the deliveries");
 	events_seed(d->events, counts);
 	if ((d->sched = sched_new()) == NULL ||

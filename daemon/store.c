@@ -365,6 +365,26 @@ int store_counts(struct store *s, int64_t counts[DS_COUNT])
 	return s->be->counts(s->h, counts);
 }
 
+int store_counts_at_open(struct store *s, int64_t counts[DS_COUNT])
+{
+	int r;
+
+	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
+	if (s->be->take_counts != NULL &&
+	    (r = s->be->take_counts(s->h, counts)) != 0)
+		return r < 0 ? r : 0;
+	return store_counts(s, counts);
+}
+
+int store_keep_counts(struct store *s, const int64_t counts[DS_COUNT])
+{
+	if (s->be->keep_counts == NULL)
+		return 0;
+	if (s->be->keep_counts(s->h, counts) < 0 || s->be->commit(s->h) < 0)
+		return -EIO;
+	return 0;
+}
+
 int store_agenda_rows(struct store *s, const struct agenda_query *q,
                       void (*fn)(void *arg, const struct delivery_row *),
                       void *arg, int *truncated)

@@ -222,7 +222,20 @@ struct show_rows {
 };
 /* id: a post, or "POST/CHANNEL" for one delivery. 0, -ENOENT or -EIO. */
 int store_show_rows(struct store *, const char *id, const struct show_rows *);
+/* Deliveries per state, counted: a scan of the whole store. */
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
+/*
+ * The same at start-up without the scan when it can: the counts the last
+ * clean stop kept (store_keep_counts), taken so that a crash before the
+ * next clean stop makes the next open count again; else counted. The way
+ * a file system trusts its free-block count after a clean unmount only.
+ */
+int store_counts_at_open(struct store *, int64_t counts[DS_COUNT]);
+/*
+ * At a clean stop, after store_stop succeeded and before store_close:
+ * keep the counts, which must be exact, for the next open.
+ */
+int store_keep_counts(struct store *, const int64_t counts[DS_COUNT]);
 
 /* The calendar's side of the store (see calsync.c). */
 

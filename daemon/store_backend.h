@@ -67,6 +67,9 @@ struct store_backend {
 	int (*show_rows)(struct store_be *, const char *id,
 	                 const struct show_rows *);
 	int (*counts)(struct store_be *, int64_t counts[DS_COUNT]);
+	/* optional: counts kept at a clean close (see store_counts_at_open) */
+	int (*take_counts)(struct store_be *, int64_t counts[DS_COUNT]);
+	int (*keep_counts)(struct store_be *, const int64_t counts[DS_COUNT]);
 	int (*agenda_rows)(struct store_be *, const struct agenda_query *,
 	                   void (*fn)(void *arg, const struct delivery_row *),
 	                   void *arg, int *truncated);

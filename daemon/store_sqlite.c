@@ -163,6 +163,15 @@ static const char *const migrations[] = {
         "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
         "  WHERE state IN ('scheduled', 'retry_wait');"
         "CREATE INDEX deliveries_due ON deliveries(due_ms);",
+        /*
+         * 7: the per-state counts a clean close leaves for the next open
+         * (sq_keep_counts). A later migration that changes deliveries'
+         * states must empty it.
+         */
+        "CREATE TABLE saved_counts ("
+        "  state TEXT PRIMARY KEY,"
+        "  n INTEGER NOT NULL"
+        ") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1082,6 +1091,65 @@ static int sq_counts(struct store_be *s, int64_t counts[DS_COUNT])
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+/*
+ * The counts a clean close kept, taken: deleted in the turn's transaction,
+ * so they are gone before anything else changes and a crash before the
+ * next clean close leaves a store that must be counted again. 1 if there
+ * were counts, 0 if not (first open, or the last stop was a crash).
+ */
+static int sq_take_counts(struct store_be *s, int64_t counts[DS_COUNT])
+{
+	sqlite3_stmt *st;
+	int r, n = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT state, n FROM saved_counts", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = state_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (i >= 0)
+			counts[i] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	if (n == 0)
+		return 0;
+	if (begin(s, LOSSABLE) < 0 ||
+	    sqlite3_exec(s->db, "DELETE FROM saved_counts", NULL, NULL, NULL) !=
+	            SQLITE_OK)
+		return -EIO;
+	return 1;
+}
+
+/* After the last write of a clean stop: the counts for the next open. */
+static int sq_keep_counts(struct store_be *s, const int64_t counts[DS_COUNT])
+{
+	sqlite3_stmt *st;
+	int r = 0;
+
+	if (begin(s, DURABLE) < 0 ||
+	    sqlite3_exec(s->db, "DELETE FROM saved_counts", NULL, NULL, NULL) !=
+	            SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO saved_counts (state, n) "
+	                       "VALUES (?1, ?2)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	for (int i = 0; i < DS_COUNT && r == 0; i++) {
+		if (counts[i] == 0)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, state_name(i), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, counts[i]);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Run one prepared-on-the-fly statement with the given text/int binds. */
 static int exec_sql(struct store_be *s, const char *sql, sqlite3_stmt **out)
 {
@@ -1308,6 +1376,8 @@ const struct store_backend store_backend_sqlite = {
         .list_rows = sq_list_rows,
         .show_rows = sq_show_rows,
         .counts = sq_counts,
+        .take_counts = sq_take_counts,
+        .keep_counts = sq_keep_counts,
         .agenda_rows = sq_agenda_rows,
         .calendar_rows = sq_calendar_rows,
         .calendar_post = sq_calendar_post,

@@ -112,9 +112,27 @@ check_counts "a restart after kill -9"
 	[ "$(delivery_state s1/slow)" = retry_wait ] ||
 	fail "s1 is $(delivery_state s1/slow) after the restart"
 
-# Once more: a clean restart counts again from the store.
+# A clean stop keeps the counts for the next start, which takes them
+# (spares itself the count) and forgets them at once: a crash after
+# that must make the start after it count the store again.
+saved() {
+	sqlite3 -readonly "$T/state/smmd.db" \
+		'SELECT state, n FROM saved_counts' |
+		jq -R -s -S -c 'split("\n") | map(select(length > 0) | split("|")
+			| {key: .[0], value: (.[1] | tonumber)}) | from_entries'
+}
 stop_smmd
+[ "$(saved)" = "$(counts_store)" ] ||
+	fail "a clean stop kept $(saved), the store has $(counts_store)"
 start_smmd
 check_counts "a clean restart"
+[ "$(saved)" = "{}" ] || fail "the counts were not taken at start: $(saved)"
+smmctl add -c demo --id after-clean "t" >/dev/null
+smmctl add -c bad --id after-clean-bad "t" >/dev/null
+wait_state after-clean/demo published 10
+wait_state after-clean-bad/bad failed 10
+crash_smmd
+start_smmd
+check_counts "a kill -9 after a clean restart"
 stop_smmd
 log "ok"

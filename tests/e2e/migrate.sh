@@ -2,7 +2,8 @@
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
 # shellcheck disable=SC2016 # jq programs are single-quoted on purpose
 # Upgrading a store: a database left by an smmd at schema 5 is brought to
-# schema 6 on start (migration 6 rebuilds "deliveries" for its CHECK)
+# the current schema (7) on start (migration 6 rebuilds "deliveries" for
+# its CHECK; 7 adds the table of counts a clean stop keeps)
 # without losing a row or a field: every delivery keeps its state, attempts,
 # errors and remote URL; the rebuilt CHECK still refuses a state nobody
 # knows; the indexes are back; a delivery the old store had scheduled goes
@@ -14,7 +15,7 @@
 # expanded), each applied the way smmd applies it: in its own transaction
 # with PRAGMA user_version. Those entries are never edited once released,
 # so this copy stays right; a fresh store from today's smmd would only test
-# migration 6 on an empty table.
+# migrations 6 and 7 on an empty table.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -252,7 +253,7 @@ start_smmd
 # Read next to the running daemon: the upgrade is committed before it
 # answers its socket.
 v=$(sql_ro 'PRAGMA user_version')
-[ "$v" = 6 ] || fail "schema version is '$v' after start, not 6"
+[ "$v" = 7 ] || fail "schema version is '$v' after start, not 7"
 
 wait_state mig-sched/demo published 20
 
@@ -334,7 +335,7 @@ done
 
 # ---- The migrated store, at rest ------------------------------------------
 
-[ "$(sql_ro 'PRAGMA user_version')" = 6 ] || fail "schema version is not 6 after stop"
+[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version is not 7 after stop"
 [ "$(sql_ro 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql_ro 'PRAGMA integrity_check')"
 [ -z "$(sql_ro 'PRAGMA foreign_key_check')" ] ||
 	fail "dangling references: $(sql_ro 'PRAGMA foreign_key_check')"
@@ -357,7 +358,13 @@ sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries'" |
 	fail "deliveries does not have migration 6's CHECK"
 tables=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-[ "$tables" = "attempts deliveries posts" ] || fail "tables after the upgrade: $tables"
+[ "$tables" = "attempts deliveries posts saved_counts" ] || fail "tables after the upgrade: $tables"
+# The clean stop kept the counts for the next start: a recount's.
+kept=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
+	(SELECT state, n FROM saved_counts ORDER BY state)")
+recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
+	(SELECT state, count(*) AS n FROM deliveries GROUP BY state ORDER BY state)")
+[ "$kept" = "$recount" ] || fail "the stop kept '$kept', a recount says '$recount'"
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
@@ -406,13 +413,13 @@ sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 
 schema1=$(sql_ro .schema)
 start_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 6 ] || fail "schema version changed on the second start"
+[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version changed on the second start"
 smmctl status --json | jq_true '.counts.published == 2 and .counts.failed == 1
 	and .counts.retry_wait == 1 and .counts.cancelled == 1
 	and .counts.scheduled == 0' ||
 	fail "counts after the second start: $(smmctl status --json)"
 stop_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 6 ] || fail "schema version is not 6 after the second run"
+[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version is not 7 after the second run"
 [ "$(sql_ro .schema)" = "$schema1" ] || fail "the second start changed the schema"
 snapshot >"$T/after2.txt"
 diff "$T/after1.txt" "$T/after2.txt" >&2 ||

@@ -830,6 +830,34 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+/*
+ * A clean close keeps the counts; the next open takes them without a
+ * count (the stored numbers win, even made up ones) and forgets them, so
+ * the open after that, as after a crash, counts the store.
+ */
+START_TEST(test_kept_counts)
+{
+	int64_t counts[DS_COUNT],
+	        kept[DS_COUNT] = {[DS_SCHEDULED] = 7, [DS_PUBLISHED] = 5};
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	flush();
+	ck_assert_int_eq(store_counts_at_open(st, counts), 0);
+	ck_assert_int_eq(counts[DS_SCHEDULED], 2);
+	ck_assert_int_eq(store_keep_counts(st, kept), 0);
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_counts_at_open(st, counts), 0);
+	ck_assert_int_eq(memcmp(counts, kept, sizeof(counts)), 0);
+	flush();
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_counts_at_open(st, counts), 0);
+	ck_assert_int_eq(counts[DS_SCHEDULED], 2);
+	ck_assert_int_eq(counts[DS_PUBLISHED], 0);
+}
+END_TEST
+
 /* Schema 1 as the first release wrote it (store_sqlite.c's migrations[0]). */
 static const char schema1[] =
         "CREATE TABLE posts (id TEXT PRIMARY KEY, source TEXT NOT NULL,"
@@ -910,6 +938,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_after_commit);
 	tcase_add_test(tc, test_after_commit_durable);
 	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_kept_counts);
 	tcase_add_test(tc, test_old_schema);
 	suite_add_tcase(s, tc);
 	return s;
