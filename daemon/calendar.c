@@ -224,17 +224,17 @@ static const char *file_name(const struct load *ld, uint32_t file)
 	return file == UINT32_MAX ? ld->path : ld->cal->files[file];
 }
 
-static const char *post_name(const void *ctx, uintptr_t i)
+static const char *post_name(const void *ctx, uint32_t i)
 {
 	return ((const struct calendar *)ctx)->posts[i].id;
 }
 
-static const char *campaign_name(const void *ctx, uintptr_t i)
+static const char *campaign_name(const void *ctx, uint32_t i)
 {
 	return ((const struct calendar *)ctx)->campaigns[i].name;
 }
 
-static const char *channel_name(const void *ctx, uintptr_t i)
+static const char *channel_name(const void *ctx, uint32_t i)
 {
 	return ((const struct config *)ctx)->channels[i].name;
 }
@@ -269,7 +269,7 @@ static const char *known_channels(struct load *ld)
 static const struct channel *lookup_channel(struct load *ld, const char *name,
                                             const char **interned)
 {
-	uintptr_t i;
+	uint32_t i;
 
 	if (!hashtab_find(&ld->chans, name, &i))
 		return NULL;
@@ -617,7 +617,7 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 {
 	struct cal_post *p = post_of(ld, pp);
 	const char *s = want_string(ld, ev, "id", 0);
-	uintptr_t first;
+	uint32_t first;
 
 	if (s == NULL)
 		return;
@@ -1302,7 +1302,7 @@ static int parse_campaign(struct load *ld, const struct key *key,
 	struct cal_impl *ci = ld->ci;
 	struct calendar *cal = ld->cal;
 	struct cal_campaign *c;
-	uintptr_t first;
+	uint32_t first;
 	json_t *meta;
 
 	if (hashtab_find(&ld->camps, key->s, &first)) {

@@ -55,7 +55,7 @@ static const char *row_id(const struct rows *t, const struct row *r)
 }
 
 /* The id of the row at position val, for the index. */
-static const char *rows_key(const void *ctx, uintptr_t val)
+static const char *rows_key(const void *ctx, uint32_t val)
 {
 	const struct rows *t = ctx;
 
@@ -64,7 +64,7 @@ static const char *rows_key(const void *ctx, uintptr_t val)
 
 static struct row *rows_find(const struct rows *t, const char *id)
 {
-	uintptr_t i;
+	uint32_t i;
 
 	return hashtab_find(&t->index, id, &i) ? &t->v[i] : NULL;
 }

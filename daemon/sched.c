@@ -9,19 +9,25 @@
 
 struct entry {
 	struct heap_node node; /* first: a heap_node* is an entry* */
+	uint32_t pos;          /* in sched.ents */
 	char id[];
 };
 
-/* Every entry is in the heap and in the index: they come and go together. */
+/*
+ * Every entry is in the heap, in ents and in the index: they come and go
+ * together. ents stays dense (a removal moves the last entry into the
+ * hole) so that the index can hold positions, one word a slot.
+ */
 struct sched {
 	struct heap heap;
-	struct hashtab index; /* values: struct entry * */
+	struct entry **ents;
+	size_t len, cap;
+	struct hashtab index; /* values: positions in ents */
 };
 
-static const char *entry_key(const void *ctx, uintptr_t val)
+static const char *entry_key(const void *ctx, uint32_t pos)
 {
-	(void)ctx;
-	return ((const struct entry *)val)->id;
+	return ((const struct sched *)ctx)->ents[pos]->id;
 }
 
 struct sched *sched_new(void)
@@ -31,41 +37,57 @@ struct sched *sched_new(void)
 	if (s == NULL)
 		return NULL;
 	heap_init(&s->heap);
-	hashtab_init(&s->index, entry_key, NULL);
+	hashtab_init(&s->index, entry_key, s);
 	return s;
 }
 
 void sched_free(struct sched *s)
 {
-	size_t pos = 0;
-	uintptr_t e;
-
 	if (s == NULL)
 		return;
 	/* heap_free touches the nodes: before the entries go. */
 	heap_free(&s->heap);
-	while (hashtab_next(&s->index, &pos, &e))
-		free((struct entry *)e);
+	for (size_t i = 0; i < s->len; i++)
+		free(s->ents[i]);
+	free(s->ents);
 	hashtab_free(&s->index);
 	free(s);
+}
+
+/* Room in ents for one more. 0 or -ENOMEM. */
+static int ents_reserve(struct sched *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	struct entry **v;
+
+	if (s->len < s->cap)
+		return 0;
+	if (cap > (size_t)HASHTAB_POS_MAX + 1 ||
+	    (v = realloc(s->ents, cap * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	s->ents = v;
+	s->cap = cap;
+	return 0;
 }
 
 int sched_add(struct sched *s, const char *id, int64_t due_ms)
 {
 	struct entry *e;
-	uintptr_t v;
+	uint32_t pos;
 	size_t len;
 
-	if (hashtab_find(&s->index, id, &v)) {
-		heap_update(&s->heap, &((struct entry *)v)->node, due_ms);
+	if (hashtab_find(&s->index, id, &pos)) {
+		heap_update(&s->heap, &s->ents[pos]->node, due_ms);
 		return 0;
 	}
 	len = strlen(id) + 1;
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
+	if (ents_reserve(s) < 0 || (e = malloc(sizeof(*e) + len)) == NULL)
 		return -ENOMEM;
 	memcpy(e->id, id, len);
 	e->node.key = due_ms;
-	if (hashtab_add(&s->index, (uintptr_t)e) < 0) {
+	e->pos = (uint32_t)s->len;
+	s->ents[s->len] = e;
+	if (hashtab_add(&s->index, e->pos) < 0) {
 		free(e);
 		return -ENOMEM;
 	}
@@ -74,17 +96,35 @@ int sched_add(struct sched *s, const char *id, int64_t due_ms)
 		free(e);
 		return -ENOMEM;
 	}
+	s->len++;
 	return 0;
+}
+
+/* Take e out of the index and ents (not the heap) and free it. */
+static void entry_drop(struct sched *s, struct entry *e)
+{
+	struct entry *last = s->ents[s->len - 1];
+
+	hashtab_remove(&s->index, e->id, NULL);
+	if (last != e) {
+		hashtab_move(&s->index, last->id, e->pos);
+		last->pos = e->pos;
+		s->ents[e->pos] = last;
+	}
+	s->len--;
+	free(e);
 }
 
 int sched_remove(struct sched *s, const char *id)
 {
-	uintptr_t v;
+	uint32_t pos;
+	struct entry *e;
 
-	if (!hashtab_remove(&s->index, id, &v))
+	if (!hashtab_find(&s->index, id, &pos))
 		return 0;
-	heap_remove(&s->heap, &((struct entry *)v)->node);
-	free((struct entry *)v);
+	e = s->ents[pos];
+	heap_remove(&s->heap, &e->node);
+	entry_drop(s, e);
 	return 1;
 }
 
@@ -106,13 +146,12 @@ int64_t sched_pop_due(struct sched *s, int64_t now_ms, char *buf, size_t len)
 	heap_pop(&s->heap);
 	e = (struct entry *)n;
 	due = n->key;
-	hashtab_remove(&s->index, e->id, NULL);
 	snprintf(buf, len, "%s", e->id);
-	free(e);
+	entry_drop(s, e);
 	return due;
 }
 
 size_t sched_len(const struct sched *s)
 {
-	return hashtab_len(&s->index);
+	return s->len;
 }

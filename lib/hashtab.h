@@ -1,12 +1,14 @@
 /*
- * A table that finds values by a string key: open addressing with linear
- * probing, its load kept under one half. It owns neither keys nor values:
- * the caller keeps them (in an array, a buffer that moves, separate
- * allocations) and stores a uintptr_t for each, an index or a pointer,
- * with a function that gives a stored value's key. Each slot keeps its
- * key's hash, so a probe compares strings only when the hashes match,
- * and growing never hashes a key again. Keys come from the admin's
- * config and calendar, so there is no adversary to defend against.
+ * A table that finds positions by a string key: open addressing with
+ * linear probing, its load kept under one half. It owns nothing but its
+ * slots: the caller keeps its items (in an array, or an array of
+ * pointers) and stores each one's position, with a function that gives
+ * the key of the item at a position. A slot is one word, the position and
+ * the key's hash: the tables that matter hold a whole calendar's
+ * deliveries, so a slot stays small, and the hash spares a probe the
+ * trip to a key that cannot match and growing the hashing of every key
+ * again. Keys come from the admin's config and calendar, so there is no
+ * adversary to defend against.
  */
 #ifndef SMM_HASHTAB_H
 #define SMM_HASHTAB_H
@@ -15,36 +17,43 @@
 #include <stdint.h>
 
 struct hashtab_slot {
-	uintptr_t val;
 	uint32_t hash;
-	uint32_t used;
+	uint32_t pos; /* the position + 1; 0: an empty slot */
 };
 
 struct hashtab {
 	struct hashtab_slot *slots;
 	size_t mask; /* slots - 1: a power of two less one */
 	size_t len;
-	const char *(*key)(const void *ctx, uintptr_t val);
+	const char *(*key)(const void *ctx, uint32_t pos);
 	const void *ctx;
 };
 
-/* An empty table whose values' keys key(ctx, val) gives. */
+/* The largest position a table stores. */
+#define HASHTAB_POS_MAX (UINT32_MAX - 1)
+
+/* An empty table whose items' keys key(ctx, pos) gives. */
 void hashtab_init(struct hashtab *,
-                  const char *(*key)(const void *ctx, uintptr_t val),
+                  const char *(*key)(const void *ctx, uint32_t pos),
                   const void *ctx);
-/* Free the slots (not the values); the table is empty and usable again. */
+/* Free the slots; the table is empty and usable again. */
 void hashtab_free(struct hashtab *);
-/* 1 and the value in *val (when not NULL) if key is there, else 0. */
-int hashtab_find(const struct hashtab *, const char *key, uintptr_t *val);
-/* Store val, whose key must not be in the table yet. 0 or -ENOMEM. */
-int hashtab_add(struct hashtab *, uintptr_t val);
-/* Drop key's value, passed back in *val (when not NULL): 1, or 0. */
-int hashtab_remove(struct hashtab *, const char *key, uintptr_t *val);
+/* 1 and the position in *pos (when not NULL) if key is there, else 0. */
+int hashtab_find(const struct hashtab *, const char *key, uint32_t *pos);
+/* Store pos, whose key must not be in the table yet. 0 or -ENOMEM. */
+int hashtab_add(struct hashtab *, uint32_t pos);
 /*
- * Walk the values: start with *pos = 0; 1 and the next value in *val,
- * or 0 at the end. The table must not change during the walk.
+ * key's item moved to pos (the key function must still give key at the
+ * old position until this returns). 1, or 0 if key is not there.
  */
-int hashtab_next(const struct hashtab *, size_t *pos, uintptr_t *val);
+int hashtab_move(struct hashtab *, const char *key, uint32_t pos);
+/* Drop key, its position passed back in *pos (when not NULL): 1, or 0. */
+int hashtab_remove(struct hashtab *, const char *key, uint32_t *pos);
+/*
+ * Walk the positions: start with *it = 0; 1 and the next position in
+ * *pos, or 0 at the end. The table must not change during the walk.
+ */
+int hashtab_next(const struct hashtab *, size_t *it, uint32_t *pos);
 
 static inline size_t hashtab_len(const struct hashtab *t)
 {

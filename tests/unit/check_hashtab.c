@@ -13,7 +13,7 @@
 /* Keys as the calendar keeps them: strings in an array, values indexes. */
 static char keys[NKEYS][16];
 
-static const char *index_key(const void *ctx, uintptr_t val)
+static const char *index_key(const void *ctx, uint32_t val)
 {
 	(void)ctx;
 	return keys[val];
@@ -28,7 +28,7 @@ static void make_keys(void)
 START_TEST(test_empty)
 {
 	struct hashtab t;
-	uintptr_t v = 7;
+	uint32_t v = 7;
 	size_t pos = 0;
 
 	hashtab_init(&t, index_key, NULL);
@@ -45,7 +45,7 @@ END_TEST
 START_TEST(test_add_find_grow)
 {
 	struct hashtab t;
-	uintptr_t v;
+	uint32_t v;
 
 	make_keys();
 	hashtab_init(&t, index_key, NULL);
@@ -75,7 +75,7 @@ END_TEST
 /* Whether t holds exactly the keys in[] says, each with its own index. */
 static int matches(const struct hashtab *t, const unsigned char *in)
 {
-	uintptr_t v;
+	uint32_t v;
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		int found = hashtab_find(t, keys[i], &v);
@@ -93,7 +93,7 @@ START_TEST(test_remove_random)
 	struct hashtab t;
 	uint64_t rnd = 88172645463325252ULL;
 	size_t len = 0, wrong = 0;
-	uintptr_t v;
+	uint32_t v;
 
 	make_keys();
 	memset(in, 0, sizeof(in));
@@ -132,7 +132,7 @@ START_TEST(test_remove_random)
 			ck_assert_int_eq(hashtab_remove(&t, keys[i], NULL), 1);
 	ck_assert_uint_eq(hashtab_len(&t), 0);
 	for (size_t i = 0; i <= t.mask; i++)
-		ck_assert(!t.slots[i].used);
+		ck_assert(t.slots[i].pos == 0);
 	hashtab_free(&t);
 }
 END_TEST
@@ -142,7 +142,7 @@ START_TEST(test_next)
 	static unsigned char seen[NKEYS];
 	struct hashtab t;
 	size_t pos = 0, n = 0;
-	uintptr_t v;
+	uint32_t v;
 
 	make_keys();
 	memset(seen, 0, sizeof(seen));
@@ -162,33 +162,44 @@ START_TEST(test_next)
 }
 END_TEST
 
-/* Values as the scheduler keeps them: pointers to objects with a key. */
+/*
+ * As the scheduler keeps its entries: pointers in a dense array, a removal
+ * moving the last one into the hole and telling the table (hashtab_move).
+ */
 struct obj {
 	int n;
 	char name[12];
 };
 
-static const char *obj_key(const void *ctx, uintptr_t val)
+static const char *obj_key(const void *ctx, uint32_t pos)
 {
-	(void)ctx;
-	return ((const struct obj *)val)->name;
+	return ((struct obj *const *)ctx)[pos]->name;
 }
 
-START_TEST(test_pointers)
+START_TEST(test_dense_move)
 {
 	struct obj o[3] = {{1, "one"}, {2, "two"}, {3, "three"}};
+	struct obj *v[3] = {&o[0], &o[1], &o[2]};
 	struct hashtab t;
-	uintptr_t v;
+	uint32_t pos;
 
-	hashtab_init(&t, obj_key, NULL);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(hashtab_add(&t, (uintptr_t)&o[i]), 0);
-	ck_assert(hashtab_find(&t, "two", &v));
-	ck_assert_int_eq(((struct obj *)v)->n, 2);
-	ck_assert_int_eq(hashtab_remove(&t, "two", &v), 1);
-	ck_assert_ptr_eq((void *)v, &o[1]);
-	ck_assert(!hashtab_find(&t, "two", &v));
-	ck_assert(hashtab_find(&t, "three", &v));
+	hashtab_init(&t, obj_key, v);
+	for (uint32_t i = 0; i < 3; i++)
+		ck_assert_int_eq(hashtab_add(&t, i), 0);
+	ck_assert(hashtab_find(&t, "two", &pos));
+	ck_assert_int_eq(v[pos]->n, 2);
+	/* Drop "one": "three", last, moves to its place. */
+	ck_assert_int_eq(hashtab_remove(&t, "one", &pos), 1);
+	ck_assert_uint_eq(pos, 0);
+	ck_assert_int_eq(hashtab_move(&t, "three", 0), 1);
+	v[0] = v[2];
+	ck_assert(!hashtab_find(&t, "one", NULL));
+	ck_assert(hashtab_find(&t, "three", &pos));
+	ck_assert_uint_eq(pos, 0);
+	ck_assert(hashtab_find(&t, "two", &pos));
+	ck_assert_uint_eq(pos, 1);
+	ck_assert_int_eq(hashtab_move(&t, "one", 1), 0);
+	ck_assert_uint_eq(hashtab_len(&t), 2);
 	hashtab_free(&t);
 }
 END_TEST
@@ -200,7 +211,7 @@ struct packed {
 	size_t off[64];
 };
 
-static const char *packed_key(const void *ctx, uintptr_t val)
+static const char *packed_key(const void *ctx, uint32_t val)
 {
 	const struct packed *p = ctx;
 
@@ -211,7 +222,7 @@ START_TEST(test_moving_keys)
 {
 	struct packed p = {0};
 	struct hashtab t;
-	uintptr_t v;
+	uint32_t v;
 
 	hashtab_init(&t, packed_key, &p);
 	for (size_t i = 0; i < 64; i++) {
@@ -249,7 +260,7 @@ static Suite *hashtab_suite(void)
 	tcase_add_test(tc, test_add_find_grow);
 	tcase_add_test(tc, test_remove_random);
 	tcase_add_test(tc, test_next);
-	tcase_add_test(tc, test_pointers);
+	tcase_add_test(tc, test_dense_move);
 	tcase_add_test(tc, test_moving_keys);
 	suite_add_tcase(s, tc);
 	return s;
