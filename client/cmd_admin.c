@@ -124,6 +124,20 @@ static void log_line(const json_t *ev)
 	type = type ? type : "-";
 	ctl_put_text(stdout, type, 1, 0);
 	printf("%*s  ", ctl_cols(type) < 9 ? 9 - (int)ctl_cols(type) : 0, "");
+	/* A pause's or a resume's: its scope, who, why. */
+	if (id == NULL && ctl_str(ev, "scope") != NULL) {
+		ctl_put_text(stdout, ctl_str(ev, "scope"), 1, 0);
+		if (ctl_str(ev, "by")) {
+			fputs("  by ", stdout);
+			ctl_put_text(stdout, ctl_str(ev, "by"), 1, 0);
+		}
+		if (ctl_str(ev, "reason")) {
+			fputs(": ", stdout);
+			ctl_put_text(stdout, ctl_str(ev, "reason"), 1, 0);
+		}
+		fputc('\n', stdout);
+		return;
+	}
 	ctl_put_text(stdout, id ? id : "-", 1, 0);
 	fputs("  ", stdout);
 	/* A new delivery comes from no state. */

@@ -18,6 +18,12 @@ const struct ctl_cmd *const ctl_cmds[] = {
         &cmd_reload_entry,
         &cmd_status_entry,
         &cmd_log_entry,
+        &cmd_pause_entry,
+        &cmd_resume_entry,
+        &cmd_held_entry,
+        &cmd_release_entry,
+        &cmd_skip_entry,
+        &cmd_audit_entry,
         &cmd_help_entry,
         NULL,
 };

@@ -159,5 +159,7 @@ extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
 extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
 extern const struct ctl_cmd cmd_reload_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
+extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
+        cmd_release_entry, cmd_skip_entry, cmd_audit_entry; /* cmd_planb.c */
 
 #endif

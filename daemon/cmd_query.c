@@ -95,6 +95,7 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	json_object_set_new(*x->result, "events_missed",
 	                    json_integer((json_int_t)fs.missed));
 	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
+	json_object_set_new(*x->result, "pauses", cmd_pauses_json(x->d));
 	return CMD_DONE;
 }
 

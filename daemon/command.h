@@ -1,7 +1,8 @@
 /*
  * The control commands: one table of entries {name, flags, handler, help}
  * (cmd_post.c: add cancel retry resolve; cmd_query.c: list show status
- * agenda; cmd_admin.c: hello reload log). command_run looks a request up,
+ * agenda; cmd_admin.c: hello reload log; cmd_planb.c: pause resume held
+ * release skip audit). command_run looks a request up,
  * checks the entry's flags against the peer and the daemon once, and runs
  * the handler. Transport-free so it can be driven by control.c or a test.
  */
@@ -88,6 +89,10 @@ extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,
         cmd_agenda_entry;
+extern const struct cmd_entry cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
+        cmd_release_entry, cmd_skip_entry, cmd_audit_entry;
+/* The active pauses as status shows them (cmd_planb.c). */
+json_t *cmd_pauses_json(struct smmd *);
 
 /* Set the error reply; returns CMD_ERROR. */
 enum cmd_retval cmd_fail(struct cmd_ctx *, const char *code, const char *fmt,

@@ -409,7 +409,8 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 #define COMMON_KEYS                                                       \
 	"publisher, timeout, connect_timeout, max_attempts, retry_base, " \
 	"retry_max, max_in_flight, min_interval, notify, "                \
-	"allow_private_media, media_max_size, media_dir, max_length"
+	"allow_private_media, media_max_size, media_dir, max_length, "    \
+	"max_lateness"
 
 struct channel_parse {
 	struct channel *ch;
@@ -440,6 +441,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_uint(p, v, key, 1, 10000, &ch->max_in_flight);
 	else if (strcmp(key, "min_interval") == 0)
 		conf_duration(p, v, key, &ch->min_interval_ms);
+	else if (strcmp(key, "max_lateness") == 0)
+		conf_duration(p, v, key, &ch->max_lateness_ms);
 	else if (strcmp(key, "notify") == 0) {
 		if (conf_string(p, v, key, &ch->notify) == 0)
 			cp->notify_node = v;
@@ -519,6 +522,7 @@ static void channels_pair(struct conf_ctx *p, struct conf_node *k,
 	ch->max_attempts = 8;
 	ch->retry_base_ms = 30 * 1000;
 	ch->retry_max_ms = 60 * 60 * 1000;
+	ch->max_lateness_ms = 60 * 60 * 1000;
 	ch->max_in_flight = 4;
 	ch->media_max_bytes = 8u << 20;
 	cp.ch = ch;

@@ -26,6 +26,7 @@ struct channel {
 	int64_t retry_max_ms;
 	unsigned max_in_flight;  /* concurrent requests on this channel */
 	int64_t min_interval_ms; /* between two posts' starts on it */
+	int64_t max_lateness_ms; /* a held post later than this is skipped */
 	char *notify;            /* channel told when a delivery goes wrong */
 	int allow_private_media; /* media URLs may point at private hosts */
 	size_t media_max_bytes;  /* cap on one fetched/uploaded media file */

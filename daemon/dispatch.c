@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "outcome.h"
+#include "pause.h"
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "sched.h"
@@ -61,6 +62,7 @@ struct job;
 struct dispatch {
 	struct job *armed, *armed_tail; /* prepared, waiting for send_at */
 	struct job *syncing; /* started, waiting for that to be durable */
+	struct job *flying;  /* handed to http, not finished */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	int more;            /* pump stopped at PUMP_BATCH with work left */
@@ -82,6 +84,7 @@ struct job {
 	struct job *armed_prev, *armed_next;
 	int armed;
 	struct job *sync_prev, *sync_next; /* in disp->syncing */
+	struct job *fly_prev, *fly_next;   /* in disp->flying */
 	int withdrawn; /* cancelled while its start was being synced */
 };
 
@@ -259,6 +262,11 @@ void dispatch_notify(struct smmd *d, const char *channel,
 	    (source && strcmp(source, "notice") == 0) ||
 	    config_channel(d->cfg, ch->notify) == NULL)
 		return;
+	if (pause_channel_paused(d, ch->notify)) {
+		log_info("notify: delivery '%s' %s; no notice: '%s' is paused",
+		         delivery_id, what, ch->notify);
+		return;
+	}
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint64_t)now;
 	memcpy(id, "notice-", 7);
@@ -349,6 +357,37 @@ static void job_result_event(const struct job *job,
 	            });
 }
 
+static void flying_add(struct dispatch *disp, struct job *job)
+{
+	job->fly_prev = NULL;
+	job->fly_next = disp->flying;
+	if (disp->flying)
+		disp->flying->fly_prev = job;
+	disp->flying = job;
+}
+
+static void flying_remove(struct dispatch *disp, struct job *job)
+{
+	if (job->sent_ms == 0)
+		return;
+	if (job->fly_prev)
+		job->fly_prev->fly_next = job->fly_next;
+	else
+		disp->flying = job->fly_next;
+	if (job->fly_next)
+		job->fly_next->fly_prev = job->fly_prev;
+	job->fly_prev = job->fly_next = NULL;
+}
+
+size_t dispatch_paused_in_flight(struct smmd *d)
+{
+	size_t n = 0;
+
+	for (struct job *job = d->dispatch->flying; job; job = job->fly_next)
+		n += pause_gate(d, &job->rec) != NULL;
+	return n;
+}
+
 /* The attempt is over: record it, free the slot, start what waited. */
 static void job_finish(struct job *job, const struct http_result *res,
                        const struct verdict *v)
@@ -385,6 +424,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 		                outcome_error(&in, &o));
 	job->q->in_flight--;
 	d->in_flight--;
+	flying_remove(d->dispatch, job);
 	job_free(job);
 	/* A slot is free: start what waited for one. */
 	dispatch_run_due(d);
@@ -425,8 +465,10 @@ static void job_submit(struct job *job)
 {
 	int r;
 
-	if (job->sent_ms == 0)
+	if (job->sent_ms == 0) {
 		job->q->last_sent_ms = job->sent_ms = wallclock_now_ms();
+		flying_add(job->d->dispatch, job);
+	}
 	if (job->req.timeout_ms == 0)
 		job->req.timeout_ms = job->ch->timeout_ms;
 	if (job->req.connect_timeout_ms == 0)
@@ -628,6 +670,7 @@ static void job_started(const struct job *job)
 static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
                           int64_t send_at, int64_t now)
 {
+	struct pause *p;
 	struct job *job;
 	char err[256];
 	int r;
@@ -650,6 +693,10 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	/* Cancelled (or otherwise settled) since it was queued. */
 	if (job->rec.state != DS_SCHEDULED && job->rec.state != DS_RETRY_WAIT)
 		goto drop;
+	if ((p = pause_gate(d, &job->rec)) != NULL) {
+		pause_hold(d, &job->rec, (int)job->rec.state, p, now);
+		goto drop;
+	}
 	/* Moved later by a calendar edit while it waited for a slot. */
 	if (job->rec.state == DS_SCHEDULED &&
 	    job->rec.due_ms > now + PREPARE_LEAD_MS) {
@@ -836,6 +883,7 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
 	struct delivery_rec rec;
 	enum delivery_state from;
+	struct pause *p;
 	int r;
 
 	snprintf(why, sizeof(why),
@@ -845,8 +893,16 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	         duration_format(now - due, late, sizeof(late)),
 	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
 	/* Waiting for its time or for a retry: the event says which. */
-	if (store_delivery_load(d->store, id, &rec) < 0)
+	if ((r = store_delivery_load(d->store, id, &rec)) < 0) {
+		if (r == -ENOENT)
+			return;
 		rec.state = DS_SCHEDULED;
+	} else if ((p = pause_gate(d, &rec)) != NULL) {
+		/* Paused: whoever resumes decides, not the catch-up rule. */
+		pause_hold(d, &rec, (int)rec.state, p, now);
+		store_delivery_clear(&rec);
+		return;
+	}
 	from = rec.state;
 	store_delivery_clear(&rec);
 	r = store_transition(d->store,
@@ -923,6 +979,57 @@ void dispatch_stop(struct smmd *d)
 		armed_remove(disp, job);
 		job_unsent(job);
 	}
+}
+
+/*
+ * A prepared job whose scope was paused before it left: its attempt is
+ * recorded as not sent (as at shutdown), and it is held.
+ */
+static void job_hold(struct smmd *d, struct job *job, struct pause *p)
+{
+	static const char why[] = "not sent: its scope was paused";
+	int64_t now = wallclock_now_ms();
+	struct attempt_result ar = {
+	        .n = job->attempt,
+	        .started_ms = job->send_at,
+	        .finished_ms = now,
+	        .error = why,
+	        .latency_ms = -1,
+	};
+
+	store_must(store_record_result(d->store, job->rec.id, &ar,
+	                               DS_RETRY_WAIT, now, why, NULL, NULL),
+	           "a held attempt", job->rec.id);
+	events_change(d->events, EVO_DISPATCH, job->rec.id, DS_PUBLISHING,
+	              DS_RETRY_WAIT, now, why);
+	pause_hold(d, &job->rec, DS_RETRY_WAIT, p, now);
+	job->q->in_flight--;
+	d->in_flight--;
+}
+
+void dispatch_hold_prepared(struct smmd *d)
+{
+	struct dispatch *disp = d->dispatch;
+	struct job *job, *next;
+	struct pause *p;
+
+	for (job = disp->armed; job; job = next) {
+		next = job->armed_next;
+		if ((p = pause_gate(d, &job->rec)) == NULL)
+			continue;
+		armed_remove(disp, job);
+		job_hold(d, job, p);
+		job_free(job);
+	}
+	for (job = disp->syncing; job; job = next) {
+		next = job->sync_next;
+		if ((p = pause_gate(d, &job->rec)) == NULL)
+			continue;
+		syncing_remove(disp, job);
+		job_hold(d, job, p);
+		job->withdrawn = 1; /* job_send frees it */
+	}
+	dispatch_arm(d);
 }
 
 /* 1 if delivery did is id, or one of post id's deliveries. */

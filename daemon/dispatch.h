@@ -42,6 +42,13 @@ void dispatch_stop(struct smmd *);
  */
 json_t *dispatch_withdraw(struct smmd *, const char *id);
 /*
+ * A pause began: hold every prepared delivery it covers, so none leaves.
+ * Those already handed to http finish and are recorded.
+ */
+void dispatch_hold_prepared(struct smmd *);
+/* Requests under way that a pause now covers: a pause's reply waits. */
+size_t dispatch_paused_in_flight(struct smmd *);
+/*
  * Post a short notice on channel's notify channel about a delivery that
  * went wrong (failed for good, unknown, missed). Notices about notices are
  * not sent, so a broken notify channel can't loop.

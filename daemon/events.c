@@ -22,9 +22,11 @@ struct event_rec {
 	unsigned attempt;
 	long http_status;
 	double latency_ms;
-	char id[EVENT_ID_MAX];
+	char id[EVENT_ID_MAX]; /* "": a scope's event */
 	char reason[EVENT_REASON_MAX];
 	char summary[64];
+	char scope[EVENT_ID_MAX]; /* a scope's: its name, and channel in id */
+	char by[64];
 };
 
 struct events_sub {
@@ -111,6 +113,9 @@ static void event_log(const struct delivery_event *e)
 		else if (e->kind == EV_MISSED)
 			log_warnx("publish: delivery '%s' %s: missed", e->id,
 			          e->reason);
+		else if (e->kind == EV_HELD)
+			log_info("publish: delivery '%s' held: %s", e->id,
+			         e->reason);
 		break;
 	case EVO_CALENDAR:
 		if (e->kind == EV_MISSED)
@@ -127,6 +132,11 @@ static void event_log(const struct delivery_event *e)
 			log_info("control: delivery '%s' resolved by hand as "
 			         "%s",
 			         e->id, state_name(e->to));
+		else if (e->kind == EV_RELEASED || e->kind == EV_SKIPPED ||
+		         e->kind == EV_HELD)
+			log_info("control: delivery '%s' %s: %s", e->id,
+			         kind_names[e->kind],
+			         e->reason ? e->reason : "");
 		break;
 	case EVO_RECOVERY:
 		if (e->kind == EV_UNKNOWN)
@@ -150,6 +160,15 @@ static json_t *event_json(const struct event_rec *r)
 	json_object_set_new(o, "time",
 	                    json_string(time_format_rfc3339(r->time_ms, t)));
 	json_object_set_new(o, "type", json_string(kind_names[r->kind]));
+	if (r->scope[0]) {
+		json_object_set_new(o, "scope", json_string(r->scope));
+		if (r->by[0])
+			json_object_set_new(o, "by", json_string(r->by));
+		if (r->reason[0])
+			json_object_set_new(o, "reason",
+			                    json_string(r->reason));
+		return o;
+	}
 	json_object_set_new(o, "id", json_string(r->id));
 	json_object_set_new(
 	        o, "post",
@@ -177,10 +196,23 @@ static json_t *event_json(const struct event_rec *r)
 	return o;
 }
 
+/*
+ * Whether a subscriber of channel (NULL: all) gets r: a delivery's event
+ * goes to its channel's; a scope's to its channel's, or to all when it
+ * has none (a pause of everything, or of a campaign).
+ */
+static int event_for(const struct event_rec *r, const char *channel)
+{
+	if (channel == NULL)
+		return 1;
+	if (r->scope[0])
+		return r->id[0] == '\0' || strcmp(r->id, channel) == 0;
+	return strcmp(event_channel(r->id), channel) == 0;
+}
+
 /* Hand the event to each subscriber of its channel, encoded once. */
 static void event_publish(struct events *ev, const struct event_rec *r)
 {
-	const char *channel = event_channel(r->id);
 	struct events_sub *s, *next;
 	json_t *o;
 	char *text;
@@ -195,7 +227,7 @@ static void event_publish(struct events *ev, const struct event_rec *r)
 	/* A subscriber may unsubscribe itself from its callback. */
 	for (s = ev->subs; s; s = next) {
 		next = s->next;
-		if (s->channel == NULL || strcmp(s->channel, channel) == 0)
+		if (event_for(r, s->channel))
 			s->fn(s->arg, text, strlen(text));
 	}
 	free(text);
@@ -246,6 +278,10 @@ enum event_kind events_kind_of(enum delivery_state to)
 		return EV_UNKNOWN;
 	case DS_MISSED:
 		return EV_MISSED;
+	case DS_HELD:
+		return EV_HELD;
+	case DS_SKIPPED:
+		return EV_SKIPPED;
 	default:
 		return EV_QUEUED;
 	}
@@ -255,8 +291,12 @@ void events_change(struct events *ev, enum event_origin origin, const char *id,
                    int from, enum delivery_state to, int64_t next_ms,
                    const char *reason)
 {
+	enum event_kind kind = events_kind_of(to);
+
+	if (from == DS_HELD && kind == EV_QUEUED)
+		kind = EV_RELEASED;
 	events_emit(ev, &(struct delivery_event){
-	                        .kind = events_kind_of(to),
+	                        .kind = kind,
 	                        .origin = origin,
 	                        .id = id,
 	                        .from = from,
@@ -267,6 +307,26 @@ void events_change(struct events *ev, enum event_origin origin, const char *id,
 	                });
 }
 
+void events_scope(struct events *ev, enum event_kind kind, const char *channel,
+                  const char *scope, const char *by, const char *reason)
+{
+	struct event_rec *r = &ev->ring[++ev->seq % EVENTS_RING];
+
+	*r = (struct event_rec){
+	        .seq = ev->seq,
+	        .time_ms = wallclock_now_ms(),
+	        .kind = kind,
+	        .from = -1,
+	        .next_ms = -1,
+	        .latency_ms = -1,
+	};
+	snprintf(r->id, sizeof(r->id), "%s", channel ? channel : "");
+	snprintf(r->scope, sizeof(r->scope), "%s", scope);
+	snprintf(r->by, sizeof(r->by), "%s", by ? by : "");
+	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+	event_publish(ev, r);
+}
+
 json_t *events_recent(const struct events *ev, const char *channel)
 {
 	uint64_t first = ev->seq > EVENTS_RING ? ev->seq - EVENTS_RING + 1 : 1;
@@ -275,8 +335,7 @@ json_t *events_recent(const struct events *ev, const char *channel)
 	for (uint64_t n = first; n <= ev->seq && arr; n++) {
 		const struct event_rec *r = &ev->ring[n % EVENTS_RING];
 
-		if (channel == NULL ||
-		    strcmp(event_channel(r->id), channel) == 0)
+		if (event_for(r, channel))
 			json_array_append_new(arr, event_json(r));
 	}
 	return arr;

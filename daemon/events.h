@@ -18,8 +18,8 @@
 #include "states.h"
 
 /*
- * The kinds of event, by wire name. Add new kinds at the end (held,
- * skipped, paused and resumed will come with pause).
+ * The kinds of event, by wire name. Add new kinds at the end. Paused and
+ * resumed are about a pause's scope, not one delivery (events_scope).
  */
 #define EVENT_KINDS(X)                                                  \
 	X(QUEUED, "queued")       /* now waiting: new or rescheduled */ \
@@ -29,7 +29,12 @@
 	X(FAILED, "failed")       /* gave up */                         \
 	X(UNKNOWN, "unknown")     /* may or may not have gone out */    \
 	X(MISSED, "missed")       /* found too late to post */          \
-	X(CANCELLED, "cancelled") /* withdrawn before it left */
+	X(CANCELLED, "cancelled") /* withdrawn before it left */        \
+	X(HELD, "held")           /* due while its scope was paused */  \
+	X(RELEASED, "released")   /* held no more: waiting again */     \
+	X(SKIPPED, "skipped")     /* held, then not sent */             \
+	X(PAUSED, "paused")       /* a scope was paused */              \
+	X(RESUMED, "resumed")     /* ... and resumed */
 
 enum event_kind {
 #define EVENT_ENUM(e, name) EV_##e,
@@ -80,6 +85,14 @@ void events_emit(struct events *, const struct delivery_event *ev);
  */
 void events_change(struct events *, enum event_origin, const char *id, int from,
                    enum delivery_state to, int64_t next_ms, const char *reason);
+/*
+ * A scope was paused or resumed (kind EV_PAUSED or EV_RESUMED): to the
+ * ring and the subscribers of channel (NULL: every subscriber), not
+ * counted, no delivery. scope names it ("all", "channel demo"); the
+ * caller logs it.
+ */
+void events_scope(struct events *, enum event_kind, const char *channel,
+                  const char *scope, const char *by, const char *reason);
 /* The kind of event that moving to a state is. */
 enum event_kind events_kind_of(enum delivery_state to);
 /* The per-state counters, kept by events_emit. */

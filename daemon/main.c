@@ -24,6 +24,7 @@
 #include "calwatch.h"
 #include "dispatch.h"
 #include "events.h"
+#include "pause.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -201,6 +202,7 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->flush_prepare);
 	close_quietly((uv_handle_t *)&rt->flush_check);
 	looptime_close(d->looptime);
+	pauses_stop(d);
 	wallclock_close(d->clock);
 	d->clock = NULL;
 	calwatch_close(d);
@@ -395,6 +397,8 @@ static int run(struct runtime *rt, int verbose)
 	if ((r = wallclock_new(d->loop, dispatch_run_due, d, &d->clock)) < 0)
 		fatalx("timer: %s", strerror(-r));
 	http_set_after_event(d->http, dispatch_fire_due, d);
+	if (pauses_start(d) < 0)
+		fatalx("store: cannot load the pauses");
 	if (dispatch_load(d) < 0)
 		fatalx("store: cannot load the schedule");
 	reload_calendar_at_start(d);

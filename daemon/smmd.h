@@ -16,6 +16,7 @@ struct reloads;
 struct calwatch;
 struct http;
 struct looptime;
+struct pauses;
 struct sched;
 struct store;
 struct wallclock;
@@ -34,6 +35,7 @@ struct smmd {
 	struct reloads *reloads;   /* reload.c: the one under way */
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	struct looptime *looptime; /* looptime.c: how long turns take */
+	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

@@ -385,6 +385,46 @@ int store_keep_counts(struct store *s, const int64_t counts[DS_COUNT])
 	return 0;
 }
 
+int store_pause_add(struct store *s, const struct pause_rec *p, int64_t *id)
+{
+	if (p->kind != PAUSE_ALL && (p->scope == NULL || p->scope[0] == '\0'))
+		return -EINVAL;
+	return s->be->pause_add(s->h, p, id);
+}
+
+int store_pause_end(struct store *s, int64_t id, int64_t now_ms)
+{
+	return s->be->pause_end(s->h, id, now_ms);
+}
+
+int store_pauses(struct store *s,
+                 void (*fn)(void *arg, const struct pause_rec *), void *arg)
+{
+	return s->be->pauses(s->h, fn, arg);
+}
+
+int store_held_rows(struct store *s, int64_t pause_id,
+                    void (*fn)(void *arg, const struct held_row *), void *arg)
+{
+	return s->be->held_rows(s->h, pause_id, fn, arg);
+}
+
+int64_t store_held_count(struct store *s, int64_t pause_id)
+{
+	return s->be->held_count(s->h, pause_id);
+}
+
+int store_audit_add(struct store *s, const struct audit_rec *a)
+{
+	return s->be->audit_add(s->h, a);
+}
+
+int store_audit_rows(struct store *s, int64_t since_ms,
+                     void (*fn)(void *arg, const struct audit_rec *), void *arg)
+{
+	return s->be->audit_rows(s->h, since_ms, fn, arg);
+}
+
 int store_agenda_rows(struct store *s, const struct agenda_query *q,
                       void (*fn)(void *arg, const struct delivery_row *),
                       void *arg, int *truncated)

@@ -53,6 +53,7 @@ struct delivery_rec {
 	enum delivery_state state;
 	int64_t due_ms;
 	unsigned attempts;
+	int pass_pause; /* released by hand: no pause holds it */
 };
 
 struct attempt_result {
@@ -139,6 +140,8 @@ struct transition {
 	int64_t next_ms;        /* due again then (to DS_RETRY_WAIT), else -1 */
 	const char *remote_url; /* where it was published, if known */
 	int64_t now_ms;
+	int64_t held_by; /* to DS_HELD: the pause holding it */
+	int pass_pause;  /* from now on no pause holds it (released) */
 };
 /* What moved; when nothing did, what the first delivery is. */
 struct moved {
@@ -154,6 +157,60 @@ struct moved {
 int store_transition(struct store *, const struct transition *,
                      struct moved *m);
 void store_moved_clear(struct moved *);
+
+/*
+ * Plan B (store_sqlite_planb.c): the pauses that hold deliveries, and an
+ * audit trail of who paused, resumed, released and skipped what, kept for
+ * good (never rewritten on resume).
+ */
+enum pause_kind { PAUSE_ALL, PAUSE_CHANNEL, PAUSE_CAMPAIGN };
+struct pause_rec {
+	int64_t id;
+	int kind;          /* enum pause_kind */
+	const char *scope; /* the channel or campaign; NULL for all */
+	int64_t since_ms;
+	int64_t until_ms; /* -1: until resumed */
+	long uid;         /* -1: smmd itself */
+	const char *user;
+	const char *reason;
+	const char *scenario; /* the plan B scenario behind it, or NULL */
+};
+/* Pause a scope: its id in *id. -EEXIST if that scope is paused already. */
+int store_pause_add(struct store *, const struct pause_rec *, int64_t *id);
+/* Pause id is over. 0, -ENOENT if it is not active, or -EIO. */
+int store_pause_end(struct store *, int64_t id, int64_t now_ms);
+/* Each active pause, oldest first. Strings borrowed for the call. */
+int store_pauses(struct store *,
+                 void (*fn)(void *arg, const struct pause_rec *), void *arg);
+struct held_row {
+	const char *id;
+	const char *channel;
+	const char *campaign; /* NULL: none */
+	const char *source;
+	int64_t due_ms;
+	int64_t held_by; /* 0: none known */
+	int64_t updated_ms;
+	const char *reason;
+};
+/* Held deliveries, pause_id's (0: all), by due time, then id. */
+int store_held_rows(struct store *, int64_t pause_id,
+                    void (*fn)(void *arg, const struct held_row *), void *arg);
+/* How many deliveries pause_id holds, or -EIO. */
+int64_t store_held_count(struct store *, int64_t pause_id);
+struct audit_rec {
+	int64_t time_ms;
+	long uid; /* -1: smmd itself (an --until ran out) */
+	const char *user;
+	const char *action; /* "pause", "resume", "release", "skip", ... */
+	const char *scope;  /* "all", "channel demo", "campaign spring", ... */
+	const char *reason;
+	const char *detail; /* a JSON object: counts, ids, policy */
+};
+int store_audit_add(struct store *, const struct audit_rec *);
+/* The trail from since_ms on, oldest first. Strings borrowed. */
+int store_audit_rows(struct store *, int64_t since_ms,
+                     void (*fn)(void *arg, const struct audit_rec *),
+                     void *arg);
 
 /* Each scheduled or retry-waiting delivery with the time it is due. */
 int store_for_each_pending(struct store *,

@@ -82,6 +82,20 @@ struct store_backend {
 	                    int reschedule, int64_t now_ms);
 	int (*bulk_begin)(struct store_be *); /* optional */
 	int (*bulk_end)(struct store_be *);   /* optional */
+	int (*pause_add)(struct store_be *, const struct pause_rec *,
+	                 int64_t *id);
+	int (*pause_end)(struct store_be *, int64_t id, int64_t now_ms);
+	int (*pauses)(struct store_be *,
+	              void (*fn)(void *arg, const struct pause_rec *),
+	              void *arg);
+	int (*held_rows)(struct store_be *, int64_t pause_id,
+	                 void (*fn)(void *arg, const struct held_row *),
+	                 void *arg);
+	int64_t (*held_count)(struct store_be *, int64_t pause_id);
+	int (*audit_add)(struct store_be *, const struct audit_rec *);
+	int (*audit_rows)(struct store_be *, int64_t since_ms,
+	                  void (*fn)(void *arg, const struct audit_rec *),
+	                  void *arg);
 };
 
 /* Every compiled-in backend, NULL-terminated; the first is the default. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_sqlite.h"
 #include "postid.h"
 #include "store_backend.h"
 #include "store_wal.h"
@@ -172,33 +173,47 @@ static const char *const migrations[] = {
         "  state TEXT PRIMARY KEY,"
         "  n INTEGER NOT NULL"
         ") WITHOUT ROWID;",
+
+        /*
+         * 8: Plan B. A held delivery names the pause holding it (the
+         * partial index keeps counting and listing them cheap: only held
+         * rows are in it); a delivery released by hand passes every pause.
+         * Pauses and the audit trail are only ever appended to, and a pause
+         * only ever ended: nothing of an incident is rewritten.
+         */
+        "ALTER TABLE deliveries ADD COLUMN held_by INTEGER;"
+        "ALTER TABLE deliveries ADD COLUMN pass_pause INTEGER NOT NULL "
+        "  DEFAULT 0;"
+        "CREATE INDEX deliveries_held ON deliveries(held_by, due_ms)"
+        "  WHERE state = 'held';"
+        "CREATE TABLE pauses ("
+        "  id INTEGER PRIMARY KEY,"
+        "  kind TEXT NOT NULL CHECK (kind = 'all' OR kind = 'channel' OR"
+        "    kind = 'campaign'),"
+        "  scope TEXT NOT NULL,"
+        "  since_ms INTEGER NOT NULL,"
+        "  until_ms INTEGER,"
+        "  uid INTEGER,"
+        "  user TEXT,"
+        "  reason TEXT,"
+        "  scenario TEXT,"
+        "  ended_ms INTEGER"
+        ");"
+        "CREATE UNIQUE INDEX pauses_active ON pauses(kind, scope)"
+        "  WHERE ended_ms IS NULL;"
+        "CREATE TABLE audit ("
+        "  id INTEGER PRIMARY KEY,"
+        "  time_ms INTEGER NOT NULL,"
+        "  uid INTEGER,"
+        "  user TEXT,"
+        "  action TEXT NOT NULL,"
+        "  scope TEXT,"
+        "  reason TEXT,"
+        "  detail TEXT"
+        ");"
+        "CREATE INDEX audit_time ON audit(time_ms);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
-
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_POST_EXISTS,
-	ST_POST_INSERT,
-	ST_DELIVERY_INSERT,
-	ST_DELIVERY_LOAD,
-	ST_MARK_PUBLISHING,
-	ST_ATTEMPT_FINISH,
-	ST_RESULT,
-	ST_DELIVERY_STATE,
-	ST_POST_DELIVERIES,
-	ST_PENDING,
-	ST_COUNTS,
-	ST_CAL_POST,
-	ST_CAL_ADD,
-	ST_CAL_UPDATE,
-	ST_TRANSITION,
-	ST_COUNT
-};
-
-#define DURABLE  1
-#define LOSSABLE 0
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -216,7 +231,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
                 "d.due_ms, d.attempts, coalesce(d.text, p.text), "
                 "coalesce(d.link, p.link), p.campaign, "
-                "coalesce(d.media, p.media), p.source "
+                "coalesce(d.media, p.media), p.source, d.pass_pause "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
@@ -234,8 +249,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_POST_DELIVERIES] =
                 "SELECT id, state FROM deliveries WHERE post_id = ?1 "
                 "ORDER BY channel",
-        [ST_PENDING] = "SELECT id, CASE state WHEN 'retry_wait' THEN "
-                       "coalesce(next_ms, due_ms) ELSE due_ms END "
+        /* A scheduled delivery has a next_ms once released from a hold. */
+        [ST_PENDING] = "SELECT id, coalesce(next_ms, due_ms) "
                        "FROM deliveries WHERE state IN ('scheduled', "
                        "'retry_wait')",
         [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
@@ -263,80 +278,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_TRANSITION] =
                 "UPDATE deliveries SET state = ?2, next_ms = ?3, "
                 "last_error = CASE WHEN ?4 THEN last_error ELSE ?5 END, "
-                "remote_url = coalesce(?6, remote_url), updated_ms = ?7 "
+                "remote_url = coalesce(?6, remote_url), updated_ms = ?7, "
+                "held_by = ?9, pass_pause = pass_pause OR ?10 "
                 "WHERE id = ?1 AND state = ?8",
 };
 
-struct store_be {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
-	int lock_fd;
-	unsigned char rnd[4096]; /* randomness for webhook ids */
-	size_t rnd_used;
-	int in_txn;
-	int txn_durable; /* the open transaction must be synced */
-	int bulk;        /* the due-time indexes are dropped for a bulk load */
-	struct store_wal *wal;
-	char *path; /* of the database file */
-};
-
 static void sq_close(struct store_be *);
-
-/* Reset and return a cached statement, ready for binding. */
-static sqlite3_stmt *stmt(struct store_be *s, enum stmt_id id)
-{
-	sqlite3_stmt *st = s->st[id];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static char *col_strdup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-
-	return v ? strdup((const char *)v) : NULL;
-}
-
-/* Run a statement that returns no rows. */
-static int exec_done(struct store_be *s, sqlite3_stmt *st)
-{
-	int r = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return -EIO;
-	return 0;
-}
-
-/*
- * Open the turn's transaction on the first write. A write that must
- * survive a power cut (a post accepted, a cancel, an attempt about to
- * start) makes its batch wait for an fdatasync before its callbacks run;
- * results alone need not: losing one sends the delivery back to
- * "publishing", which recovery already handles (the same webhook-id
- * again, or "unknown").
- */
-static int begin(struct store_be *s, int durable)
-{
-	if (!s->in_txn) {
-		if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
-			return -EIO;
-		s->in_txn = 1;
-	}
-	if (durable)
-		s->txn_durable = 1;
-	return 0;
-}
 
 /* End the turn's transaction: write(2) only, no sync (store_wal.c). */
 static int sq_commit(struct store_be *s)
@@ -645,6 +592,7 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	media = (const char *)sqlite3_column_text(st, 10);
 	rec->media = json_loads(media ? media : "[]", 0, NULL);
 	rec->source = col_strdup(st, 11);
+	rec->pass_pause = sqlite3_column_int(st, 12) != 0;
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -783,6 +731,9 @@ static int transition_one(struct store_be *s, const struct transition *t,
 	bind_text(st, 6, t->remote_url);
 	sqlite3_bind_int64(st, 7, t->now_ms);
 	bind_text(st, 8, state_name(from));
+	if (t->to == DS_HELD && t->held_by > 0)
+		sqlite3_bind_int64(st, 9, t->held_by);
+	sqlite3_bind_int(st, 10, t->pass_pause != 0);
 	return exec_done(s, st);
 }
 
@@ -922,19 +873,6 @@ out:
 	"coalesce(d.text, p.text), "                                  \
 	"d.webhook_id, d.remote_id, d.remote_url, "                   \
 	"coalesce(d.link, p.link) "
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-/* An integer column, or null_value where it is NULL. */
-static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return null_value;
-	return sqlite3_column_int64(st, i);
-}
 
 /* The row at st, read with DELIVERY_COLUMNS. Borrowed from st. */
 static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
@@ -1378,6 +1316,7 @@ const struct store_backend store_backend_sqlite = {
         .counts = sq_counts,
         .take_counts = sq_take_counts,
         .keep_counts = sq_keep_counts,
+        SQ_PLANB_OPS,
         .agenda_rows = sq_agenda_rows,
         .calendar_rows = sq_calendar_rows,
         .calendar_post = sq_calendar_post,

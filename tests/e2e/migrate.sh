@@ -2,8 +2,9 @@
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
 # shellcheck disable=SC2016 # jq programs are single-quoted on purpose
 # Upgrading a store: a database left by an smmd at schema 5 is brought to
-# the current schema (7) on start (migration 6 rebuilds "deliveries" for
-# its CHECK; 7 adds the table of counts a clean stop keeps)
+# the current schema (8) on start (migration 6 rebuilds "deliveries" for
+# its CHECK; 7 adds the table of counts a clean stop keeps; 8 Plan B's
+# pauses, audit trail and held deliveries' columns)
 # without losing a row or a field: every delivery keeps its state, attempts,
 # errors and remote URL; the rebuilt CHECK still refuses a state nobody
 # knows; the indexes are back; a delivery the old store had scheduled goes
@@ -15,7 +16,7 @@
 # expanded), each applied the way smmd applies it: in its own transaction
 # with PRAGMA user_version. Those entries are never edited once released,
 # so this copy stays right; a fresh store from today's smmd would only test
-# migrations 6 and 7 on an empty table.
+# migrations 6 to 8 on an empty table.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -253,7 +254,7 @@ start_smmd
 # Read next to the running daemon: the upgrade is committed before it
 # answers its socket.
 v=$(sql_ro 'PRAGMA user_version')
-[ "$v" = 7 ] || fail "schema version is '$v' after start, not 7"
+[ "$v" = 8 ] || fail "schema version is '$v' after start, not 8"
 
 wait_state mig-sched/demo published 20
 
@@ -335,7 +336,7 @@ done
 
 # ---- The migrated store, at rest ------------------------------------------
 
-[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version is not 7 after stop"
+[ "$(sql_ro 'PRAGMA user_version')" = 8 ] || fail "schema version is not 8 after stop"
 [ "$(sql_ro 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql_ro 'PRAGMA integrity_check')"
 [ -z "$(sql_ro 'PRAGMA foreign_key_check')" ] ||
 	fail "dangling references: $(sql_ro 'PRAGMA foreign_key_check')"
@@ -358,7 +359,7 @@ sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries'" |
 	fail "deliveries does not have migration 6's CHECK"
 tables=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-[ "$tables" = "attempts deliveries posts saved_counts" ] || fail "tables after the upgrade: $tables"
+[ "$tables" = "attempts audit deliveries pauses posts saved_counts" ] || fail "tables after the upgrade: $tables"
 # The clean stop kept the counts for the next start: a recount's.
 kept=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 	(SELECT state, n FROM saved_counts ORDER BY state)")
@@ -368,7 +369,7 @@ recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
-[ "$idx" = "deliveries_due deliveries_pending deliveries_post posts_source" ] ||
+[ "$idx" = "audit_time deliveries_due deliveries_held deliveries_pending deliveries_post pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE state IN ('scheduled', 'retry_wait')" ||
@@ -413,13 +414,13 @@ sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 
 schema1=$(sql_ro .schema)
 start_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version changed on the second start"
+[ "$(sql_ro 'PRAGMA user_version')" = 8 ] || fail "schema version changed on the second start"
 smmctl status --json | jq_true '.counts.published == 2 and .counts.failed == 1
 	and .counts.retry_wait == 1 and .counts.cancelled == 1
 	and .counts.scheduled == 0' ||
 	fail "counts after the second start: $(smmctl status --json)"
 stop_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 7 ] || fail "schema version is not 7 after the second run"
+[ "$(sql_ro 'PRAGMA user_version')" = 8 ] || fail "schema version is not 8 after the second run"
 [ "$(sql_ro .schema)" = "$schema1" ] || fail "the second start changed the schema"
 snapshot >"$T/after2.txt"
 diff "$T/after1.txt" "$T/after2.txt" >&2 ||

@@ -858,6 +858,128 @@ START_TEST(test_kept_counts)
 }
 END_TEST
 
+static void count_pause(void *arg, const struct pause_rec *p)
+{
+	(*(int *)arg)++;
+	ck_assert(p->kind == PAUSE_ALL ? p->scope == NULL
+	                               : strcmp(p->scope, "shop") == 0);
+}
+
+static void held_ids(void *arg, const struct held_row *h)
+{
+	json_array_append_new(arg, json_string(h->id));
+	ck_assert_str_eq(h->campaign, "spring");
+}
+
+static void pending_due(void *arg, const char *id, int64_t due_ms)
+{
+	if (strcmp(id, "p1/shop") == 0)
+		*(int64_t *)arg = due_ms;
+}
+
+static void audit_actions(void *arg, const struct audit_rec *a)
+{
+	json_array_append_new(arg, json_string(a->action));
+	ck_assert_str_eq(a->user, "ana");
+}
+
+/*
+ * Plan B's contract: one active pause per scope, a held delivery names
+ * its pause and passes through release, the audit trail only grows.
+ */
+START_TEST(test_pauses)
+{
+	struct pause_rec all = {.kind = PAUSE_ALL,
+	                        .since_ms = T0,
+	                        .until_ms = -1,
+	                        .uid = 7,
+	                        .user = "ana",
+	                        .reason = "crisis"},
+	                 shop = {.kind = PAUSE_CHANNEL,
+	                         .scope = "shop",
+	                         .since_ms = T0,
+	                         .until_ms = T0 + 5000,
+	                         .uid = 7,
+	                         .user = "ana"};
+	int64_t a, b, c;
+	int n = 0;
+	json_t *ids = json_array(), *actions = json_array();
+	struct delivery_rec rec;
+
+	ck_assert_int_eq(store_pause_add(st, &all, &a), 0);
+	ck_assert_int_eq(store_pause_add(st, &shop, &b), 0);
+	ck_assert_int_eq(store_pause_add(st, &all, &c), -EEXIST);
+	ck_assert_int_eq(store_pauses(st, count_pause, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	ck_assert_int_eq(
+	        store_transition(st,
+	                         &(struct transition){.id = "p1",
+	                                              .from = DS_WAITING,
+	                                              .to = DS_HELD,
+	                                              .reason = "paused",
+	                                              .next_ms = -1,
+	                                              .now_ms = T0,
+	                                              .held_by = a},
+	                         NULL),
+	        2);
+	ck_assert_int_eq(store_held_count(st, a), 2);
+	ck_assert_int_eq(store_held_count(st, b), 0);
+	ck_assert_int_eq(store_held_rows(st, 0, held_ids, ids), 0);
+	ck_assert_uint_eq(json_array_size(ids), 2);
+	/* Released by hand: waiting again from its next_ms, past pauses. */
+	ck_assert_int_eq(
+	        store_transition(st,
+	                         &(struct transition){.id = "p1/shop",
+	                                              .from = DS_BIT(DS_HELD),
+	                                              .to = DS_SCHEDULED,
+	                                              .next_ms = T0 + 9000,
+	                                              .now_ms = T0,
+	                                              .pass_pause = 1},
+	                         NULL),
+	        1);
+	ck_assert_int_eq(store_held_count(st, a), 1);
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert(rec.pass_pause);
+	store_delivery_clear(&rec);
+	/* After a crash it is due at its release, not its old due time. */
+	ck_assert_int_eq(store_for_each_pending(st, pending_due, &c), 0);
+	ck_assert_int_eq(c, T0 + 9000);
+	ck_assert_int_eq(store_pause_end(st, a, T0 + 1), 0);
+	ck_assert_int_eq(store_pause_end(st, a, T0 + 2), -ENOENT);
+	/* Ended: its scope may be paused again. */
+	ck_assert_int_eq(store_pause_add(st, &all, &c), 0);
+	ck_assert_int_ne(c, a);
+	ck_assert_int_eq(
+	        store_audit_add(st, &(struct audit_rec){.time_ms = T0,
+	                                                .uid = 7,
+	                                                .user = "ana",
+	                                                .action = "pause",
+	                                                .scope = "all",
+	                                                .detail = "{}"}),
+	        0);
+	ck_assert_int_eq(
+	        store_audit_add(st, &(struct audit_rec){.time_ms = T0 + 10,
+	                                                .uid = 7,
+	                                                .user = "ana",
+	                                                .action = "resume"}),
+	        0);
+	flush();
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_audit_rows(st, T0 + 5, audit_actions, actions),
+	                 0);
+	ck_assert_uint_eq(json_array_size(actions), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(actions, 0)),
+	                 "resume");
+	n = 0;
+	ck_assert_int_eq(store_pauses(st, count_pause, &n), 0);
+	ck_assert_int_eq(n, 2);
+	json_decref(ids);
+	json_decref(actions);
+}
+END_TEST
+
 /* Schema 1 as the first release wrote it (store_sqlite.c's migrations[0]). */
 static const char schema1[] =
         "CREATE TABLE posts (id TEXT PRIMARY KEY, source TEXT NOT NULL,"
@@ -939,6 +1061,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_after_commit_durable);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_kept_counts);
+	tcase_add_test(tc, test_pauses);
 	tcase_add_test(tc, test_old_schema);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,451 @@
+/*
+ * Plan B's commands: pause, resume, held, release, skip, audit. Who asks
+ * comes from the socket's peer credentials and goes to the audit trail.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "dispatch.h"
+#include "pause.h"
+#include "smm/protocol.h"
+#include "smmd.h"
+#include "store.h"
+#include "timeparse.h"
+#include "wallclock.h"
+
+#define PAUSE_MAX_SCOPES 64
+/* How long a pause's reply waits for its scope's requests under way. */
+#define PAUSE_DRAIN_MS      5000
+#define PAUSE_DRAIN_POLL_MS 5
+#define DRY_RUN_WINDOW_MS   (24 * 60 * 60 * 1000)
+#define DRY_RUN_LIMIT       10000
+
+/* The peer as the audit trail names it. */
+static void actor_of(const struct cmd_ctx *x, struct pause_actor *a, char *name,
+                     size_t len)
+{
+	long uid = x->peer ? (long)x->peer->uid : (long)getuid();
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(name, len, "%s", pw.pw_name);
+	else
+		snprintf(name, len, "uid %ld", uid);
+	a->uid = uid;
+	a->user = name;
+}
+
+/* The scopes named: "all", "channels", "campaigns". */
+struct scopes {
+	int kind[PAUSE_MAX_SCOPES];
+	const char *name[PAUSE_MAX_SCOPES];
+	size_t n;
+};
+
+static int scope_list(struct cmd_ctx *x, const char *key, int kind,
+                      struct scopes *s)
+{
+	json_t *arr = json_object_get(x->args, key), *v;
+	size_t i;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'%s' must be a list of names", key);
+	json_array_foreach (arr, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+			                "'%s' must hold names", key);
+		if (s->n == PAUSE_MAX_SCOPES)
+			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+			                "at most %d scopes at once",
+			                PAUSE_MAX_SCOPES);
+		if (kind == PAUSE_CHANNEL &&
+		    cmd_check_channel(x, json_string_value(v)) < 0)
+			return -1;
+		s->kind[s->n] = kind;
+		s->name[s->n++] = json_string_value(v);
+	}
+	return 0;
+}
+
+/* The request's scopes; none given is an error when required. */
+static int scopes_of(struct cmd_ctx *x, struct scopes *s, int required)
+{
+	int all = 0;
+
+	s->n = 0;
+	if (cmd_arg_bool(x, "all", &all) < 0 ||
+	    scope_list(x, "channels", PAUSE_CHANNEL, s) < 0 ||
+	    scope_list(x, "campaigns", PAUSE_CAMPAIGN, s) < 0)
+		return -1;
+	if (all && s->n > 0)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "give 'all', or channels and campaigns, not "
+		                "both");
+	if (all) {
+		s->kind[0] = PAUSE_ALL;
+		s->name[0] = NULL;
+		s->n = 1;
+	}
+	if (required && s->n == 0)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "what to pause: 'all', 'channels' or "
+		                "'campaigns'");
+	return 0;
+}
+
+/* What a pause would hold in the next 24 hours: --dry-run. */
+struct dry_run {
+	struct smmd *d;
+	const struct pause *ps;
+	size_t n;
+	json_t *ids;
+};
+
+static void dry_run_row(void *arg, const struct delivery_row *row)
+{
+	struct dry_run *dr = arg;
+	struct delivery_rec rec;
+	char due[TIME_RFC3339_LEN];
+
+	if (row->state != DS_SCHEDULED && row->state != DS_RETRY_WAIT)
+		return;
+	if (store_delivery_load(dr->d->store, row->id, &rec) < 0)
+		return;
+	for (size_t i = 0; i < dr->n; i++)
+		if (!rec.pass_pause &&
+		    pause_covers(&dr->ps[i], rec.channel, rec.campaign)) {
+			json_array_append_new(
+			        dr->ids,
+			        json_pack(
+			                "{ss ss ss}", "id", rec.id, "channel",
+			                rec.channel, "due",
+			                time_format_rfc3339(rec.due_ms, due)));
+			break;
+		}
+	store_delivery_clear(&rec);
+}
+
+static enum cmd_retval pause_dry_run(struct cmd_ctx *x, const struct scopes *s)
+{
+	struct pause ps[PAUSE_MAX_SCOPES];
+	int64_t now = wallclock_now_ms();
+	struct dry_run dr = {
+	        .d = x->d, .ps = ps, .n = s->n, .ids = json_array()};
+	struct agenda_query q = {.from_ms = now - x->d->cfg->catch_up_ms,
+	                         .to_ms = now + DRY_RUN_WINDOW_MS,
+	                         .limit = DRY_RUN_LIMIT};
+	int truncated = 0, r;
+
+	for (size_t i = 0; i < s->n; i++)
+		ps[i] = (struct pause){.kind = s->kind[i],
+		                       .scope = (char *)s->name[i]};
+	if ((r = store_agenda_rows(x->d->store, &q, dry_run_row, &dr,
+	                           &truncated)) < 0) {
+		json_decref(dr.ids);
+		return cmd_store_error(x, r, "read");
+	}
+	*x->result = json_pack("{sb so sb}", "dry_run", 1, "would_hold", dr.ids,
+	                       "truncated", truncated);
+	return CMD_DONE;
+}
+
+/* A pause's reply, waiting for the requests under way in its scope. */
+struct drain {
+	uv_timer_t timer;
+	struct smmd *d;
+	struct cmd_later *later;
+	json_t *result;
+	int64_t deadline;
+};
+
+static void drain_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void drain_check(uv_timer_t *t)
+{
+	struct drain *w = t->data;
+	size_t n = dispatch_paused_in_flight(w->d);
+
+	if (n > 0 && wallclock_now_ms() < w->deadline)
+		return;
+	/* Requests still under way past the wait: they finish, recorded. */
+	json_object_set_new(w->result, "in_flight",
+	                    json_integer((json_int_t)n));
+	w->later->finish(w->later, w->result, NULL, NULL);
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, drain_closed);
+}
+
+static enum cmd_retval reply_after_drain(struct cmd_ctx *x)
+{
+	size_t n = dispatch_paused_in_flight(x->d);
+	struct drain *w;
+
+	if (n == 0 || x->later == NULL || x->later->finish == NULL ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		json_object_set_new(*x->result, "in_flight",
+		                    json_integer((json_int_t)n));
+		return CMD_DONE;
+	}
+	w->d = x->d;
+	w->later = x->later;
+	w->result = *x->result;
+	*x->result = NULL;
+	w->deadline = wallclock_now_ms() + PAUSE_DRAIN_MS;
+	uv_timer_init(x->d->loop, &w->timer);
+	w->timer.data = w;
+	uv_timer_start(&w->timer, drain_check, PAUSE_DRAIN_POLL_MS,
+	               PAUSE_DRAIN_POLL_MS);
+	return CMD_WAIT;
+}
+
+static enum cmd_retval cmd_pause(struct cmd_ctx *x)
+{
+	struct pause_actor who;
+	struct scopes s;
+	const char *reason = NULL;
+	int64_t until = -1, now = wallclock_now_ms();
+	int dry = 0, r;
+	char name[64];
+	json_t *paused;
+
+	if (scopes_of(x, &s, 1) < 0 || cmd_arg_time(x, "until", &until) < 0 ||
+	    cmd_arg_string(x, "reason", &reason, 0) < 0 ||
+	    cmd_arg_bool(x, "dry_run", &dry) < 0)
+		return CMD_ERROR;
+	if (until >= 0 && until <= now)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'until' is in the past");
+	if (dry)
+		return pause_dry_run(x, &s);
+	/* All or nothing: refuse before pausing any. */
+	for (size_t i = 0; i < s.n; i++)
+		if (pause_find(x->d, s.kind[i], s.name[i]))
+			return cmd_fail(x, SMM_ERR_CONFLICT,
+			                "%s%s%s is paused already",
+			                s.name[i] ? "'" : "everything",
+			                s.name[i] ? s.name[i] : "",
+			                s.name[i] ? "'" : "");
+	actor_of(x, &who, name, sizeof(name));
+	paused = json_array();
+	for (size_t i = 0; i < s.n; i++) {
+		struct pause *p;
+		struct pause_rec rec = {
+		        .kind = s.kind[i],
+		        .scope = s.name[i],
+		        .since_ms = now,
+		        .until_ms = until,
+		        .reason = reason,
+		};
+
+		if ((r = pause_begin(x->d, &rec, &who, &p)) < 0) {
+			json_decref(paused);
+			return cmd_store_error(x, r, "write");
+		}
+		json_array_append_new(paused, pause_json(x->d, p));
+	}
+	*x->result = json_pack("{so}", "paused", paused);
+	return reply_after_drain(x);
+}
+
+static enum cmd_retval cmd_resume(struct cmd_ctx *x)
+{
+	static const char *const policies[] = {"auto", "publish", "skip",
+	                                       "review"};
+	struct pause_actor who;
+	struct scopes s;
+	const char *policy = NULL, *reason = NULL;
+	enum resume_policy pol = RESUME_AUTO;
+	struct pause *chosen[PAUSE_MAX_SCOPES];
+	size_t n = 0;
+	char name[64];
+	json_t *resumed;
+
+	if (scopes_of(x, &s, 0) < 0 ||
+	    cmd_arg_string(x, "policy", &policy, 0) < 0 ||
+	    cmd_arg_string(x, "reason", &reason, 0) < 0)
+		return CMD_ERROR;
+	if (policy) {
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(policy, policies[i]) != 0; i++)
+			;
+		if (i == 4)
+			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+			                "'policy' is auto, publish, skip or "
+			                "review, not '%s'",
+			                policy);
+		pol = (enum resume_policy)i;
+	}
+	/* No scope: every pause. */
+	for (size_t i = 0; i < s.n; i++)
+		if ((chosen[n++] = pause_find(x->d, s.kind[i], s.name[i])) ==
+		    NULL)
+			return cmd_fail(x, SMM_ERR_NOT_FOUND,
+			                "%s%s%s is not paused",
+			                s.name[i] ? "'" : "everything",
+			                s.name[i] ? s.name[i] : "",
+			                s.name[i] ? "'" : "");
+	for (size_t i = 0;
+	     s.n == 0 && i < pauses_count(x->d) && n < PAUSE_MAX_SCOPES; i++)
+		chosen[n++] = pause_at(x->d, i);
+	if (n == 0)
+		return cmd_fail(x, SMM_ERR_CONFLICT, "nothing is paused");
+	actor_of(x, &who, name, sizeof(name));
+	resumed = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *one = json_object();
+		int r = pause_resume(x->d, chosen[i], pol, &who, reason, one);
+
+		if (r < 0) {
+			json_decref(one);
+			json_decref(resumed);
+			return cmd_store_error(x, r, "write");
+		}
+		json_array_append_new(resumed, one);
+	}
+	*x->result = json_pack("{so}", "resumed", resumed);
+	return CMD_DONE;
+}
+
+static void held_row_json(void *arg, const struct held_row *h)
+{
+	char due[TIME_RFC3339_LEN], since[TIME_RFC3339_LEN];
+
+	json_array_append_new(
+	        arg,
+	        json_pack("{ss ss so ss ss sI so}", "id", h->id, "channel",
+	                  h->channel, "campaign",
+	                  h->campaign ? json_string(h->campaign) : json_null(),
+	                  "due", time_format_rfc3339(h->due_ms, due),
+	                  "held_since",
+	                  time_format_rfc3339(h->updated_ms, since), "pause",
+	                  (json_int_t)h->held_by, "reason",
+	                  h->reason ? json_string(h->reason) : json_null()));
+}
+
+static enum cmd_retval cmd_held(struct cmd_ctx *x)
+{
+	json_t *rows = json_array();
+	int r;
+
+	if ((r = store_held_rows(x->d->store, 0, held_row_json, rows)) < 0) {
+		json_decref(rows);
+		return cmd_store_error(x, r, "read");
+	}
+	*x->result = json_pack("{so}", "held", rows);
+	return CMD_DONE;
+}
+
+/* release and skip: one held delivery, or every held one of a post. */
+static enum cmd_retval settle(struct cmd_ctx *x, int publish)
+{
+	const char *id, *action = publish ? "release" : "skip";
+	struct pause_actor who;
+	char name[64], why[160];
+	json_t *detail;
+	int r;
+
+	if (cmd_arg_string(x, "id", &id, 1) < 0)
+		return CMD_ERROR;
+	actor_of(x, &who, name, sizeof(name));
+	snprintf(why, sizeof(why), "%s by hand by %s",
+	         publish ? "released" : "skipped", who.user);
+	r = pause_settle(x->d, id, publish, why, publish, wallclock_now_ms());
+	if (r == -EALREADY)
+		return cmd_fail(x, SMM_ERR_CONFLICT, "'%s' is not held", id);
+	if (r < 0)
+		return cmd_store_error(x, r, "write");
+	detail = json_pack("{ss sI}", "id", id, "deliveries", (json_int_t)r);
+	pause_audit(x->d, &who, action, NULL, NULL, detail);
+	json_decref(detail);
+	*x->result = json_pack("{sI}", publish ? "released" : "skipped",
+	                       (json_int_t)r);
+	return CMD_DONE;
+}
+
+static enum cmd_retval cmd_release(struct cmd_ctx *x)
+{
+	return settle(x, 1);
+}
+
+static enum cmd_retval cmd_skip(struct cmd_ctx *x)
+{
+	return settle(x, 0);
+}
+
+static void audit_row_json(void *arg, const struct audit_rec *a)
+{
+	char t[TIME_RFC3339_LEN];
+	json_t *detail = a->detail ? json_loads(a->detail, 0, NULL) : NULL;
+
+	json_array_append_new(
+	        arg,
+	        json_pack("{ss so so ss so so so}", "time",
+	                  time_format_rfc3339(a->time_ms, t), "uid",
+	                  a->uid >= 0 ? json_integer(a->uid) : json_null(),
+	                  "user", a->user ? json_string(a->user) : json_null(),
+	                  "action", a->action, "scope",
+	                  a->scope ? json_string(a->scope) : json_null(),
+	                  "reason",
+	                  a->reason ? json_string(a->reason) : json_null(),
+	                  "detail", detail ? detail : json_null()));
+}
+
+static enum cmd_retval cmd_audit(struct cmd_ctx *x)
+{
+	int64_t since = 0;
+	json_t *rows;
+	int r;
+
+	if (cmd_arg_time(x, "since", &since) < 0)
+		return CMD_ERROR;
+	rows = json_array();
+	if ((r = store_audit_rows(x->d->store, since, audit_row_json, rows)) <
+	    0) {
+		json_decref(rows);
+		return cmd_store_error(x, r, "read");
+	}
+	*x->result = json_pack("{so}", "audit", rows);
+	return CMD_DONE;
+}
+
+json_t *cmd_pauses_json(struct smmd *d)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < pauses_count(d); i++)
+		json_array_append_new(arr, pause_json(d, pause_at(d, i)));
+	return arr;
+}
+
+const struct cmd_entry cmd_pause_entry = {
+        "pause", CMD_WRITE | CMD_ADMIN, cmd_pause,
+        "hold every delivery of a scope that falls due; reply once none "
+        "of it is under way"};
+const struct cmd_entry cmd_resume_entry = {
+        "resume", CMD_WRITE | CMD_ADMIN, cmd_resume,
+        "end pauses; publish, skip or keep what they held"};
+const struct cmd_entry cmd_held_entry = {"held", 0, cmd_held,
+                                         "the held deliveries"};
+const struct cmd_entry cmd_release_entry = {
+        "release", CMD_WRITE | CMD_ADMIN, cmd_release,
+        "publish a held delivery now, past any pause"};
+const struct cmd_entry cmd_skip_entry = {"skip", CMD_WRITE | CMD_ADMIN,
+                                         cmd_skip,
+                                         "do not publish a held delivery"};
+const struct cmd_entry cmd_audit_entry = {
+        "audit", 0, cmd_audit,
+        "who paused, resumed, released and skipped what"};

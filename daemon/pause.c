@@ -1,0 +1,562 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "events.h"
+#include "log.h"
+#include "pause.h"
+#include "smmd.h"
+#include "timeparse.h"
+#include "wallclock.h"
+
+struct pauses {
+	struct pause **v; /* in the order they began */
+	size_t n, cap;
+	uv_timer_t until; /* the earliest --until */
+	struct smmd *d;
+};
+
+static void pause_free(struct pause *p)
+{
+	if (p == NULL)
+		return;
+	free(p->scope);
+	free(p->user);
+	free(p->reason);
+	free(p->scenario);
+	free(p);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* A copy of r in the list. NULL when out of memory. */
+static struct pause *pauses_add(struct pauses *ps, const struct pause_rec *r)
+{
+	struct pause *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	*p = (struct pause){
+	        .id = r->id,
+	        .kind = r->kind,
+	        .since_ms = r->since_ms,
+	        .until_ms = r->until_ms,
+	        .uid = r->uid,
+	};
+	p->scope = dup_or_null(r->scope);
+	p->user = dup_or_null(r->user);
+	p->reason = dup_or_null(r->reason);
+	p->scenario = dup_or_null(r->scenario);
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 8;
+		struct pause **v = realloc(ps->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			pause_free(p);
+			return NULL;
+		}
+		ps->v = v;
+		ps->cap = cap;
+	}
+	ps->v[ps->n++] = p;
+	return p;
+}
+
+static void pauses_drop(struct pauses *ps, struct pause *p)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i] == p) {
+			memmove(&ps->v[i], &ps->v[i + 1],
+			        (ps->n - i - 1) * sizeof(*ps->v));
+			ps->n--;
+			return;
+		}
+}
+
+static void pauses_arm(struct pauses *ps);
+static const char *scope_of(const struct pause *p, char *buf, size_t len);
+
+static void on_until(uv_timer_t *t)
+{
+	struct pauses *ps = t->data;
+	struct smmd *d = ps->d;
+	struct pause_actor smmd = {.uid = -1, .user = "smmd"};
+	int64_t now = wallclock_now_ms();
+
+	for (size_t i = 0; i < ps->n;) {
+		struct pause *p = ps->v[i];
+		json_t *out;
+
+		if (p->until_ms < 0 || p->until_ms > now) {
+			i++;
+			continue;
+		}
+		out = json_object();
+		if (pause_resume(d, p, RESUME_AUTO, &smmd,
+		                 "the pause's --until time came", out) < 0)
+			fatalx("store: cannot end a pause");
+		json_decref(out);
+		/* pause_resume took p out of the list: i is the next one. */
+	}
+	pauses_arm(ps);
+}
+
+/* The timer for the earliest --until, or none. */
+static void pauses_arm(struct pauses *ps)
+{
+	int64_t first = -1, now = wallclock_now_ms();
+
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i]->until_ms >= 0 &&
+		    (first < 0 || ps->v[i]->until_ms < first))
+			first = ps->v[i]->until_ms;
+	if (first < 0) {
+		uv_timer_stop(&ps->until);
+		return;
+	}
+	uv_timer_start(&ps->until, on_until,
+	               first > now ? (uint64_t)(first - now) : 0, 0);
+}
+
+static void load_one(void *arg, const struct pause_rec *r)
+{
+	if (pauses_add(arg, r) == NULL)
+		fatalx("out of memory");
+}
+
+int pauses_start(struct smmd *d)
+{
+	struct pauses *ps = calloc(1, sizeof(*ps));
+	char scope[160];
+
+	if (ps == NULL)
+		return -ENOMEM;
+	ps->d = d;
+	d->pauses = ps;
+	uv_timer_init(d->loop, &ps->until);
+	ps->until.data = ps;
+	if (store_pauses(d->store, load_one, ps) < 0)
+		return -EIO;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct pause *p = ps->v[i];
+
+		log_warnx("pause: %s is paused (since before this start), "
+		          "holding %lld",
+		          scope_of(p, scope, sizeof(scope)),
+		          (long long)store_held_count(d->store, p->id));
+	}
+	pauses_arm(ps);
+	return 0;
+}
+
+static void pauses_closed(uv_handle_t *h)
+{
+	struct pauses *ps = h->data;
+
+	for (size_t i = 0; i < ps->n; i++)
+		pause_free(ps->v[i]);
+	free(ps->v);
+	free(ps);
+}
+
+void pauses_stop(struct smmd *d)
+{
+	if (d->pauses == NULL)
+		return;
+	uv_close((uv_handle_t *)&d->pauses->until, pauses_closed);
+	d->pauses = NULL;
+}
+
+size_t pauses_count(const struct smmd *d)
+{
+	return d->pauses ? d->pauses->n : 0;
+}
+
+struct pause *pause_at(const struct smmd *d, size_t i)
+{
+	return d->pauses->v[i];
+}
+
+struct pause *pause_find(const struct smmd *d, int kind, const char *scope)
+{
+	for (size_t i = 0; i < pauses_count(d); i++) {
+		struct pause *p = d->pauses->v[i];
+
+		if (p->kind == kind &&
+		    (kind == PAUSE_ALL || strcmp(p->scope, scope) == 0))
+			return p;
+	}
+	return NULL;
+}
+
+const char *pause_scope_name(const struct pause_rec *r, char *buf, size_t len)
+{
+	if (r->kind == PAUSE_ALL)
+		snprintf(buf, len, "all");
+	else
+		snprintf(buf, len, "%s %s",
+		         r->kind == PAUSE_CHANNEL ? "channel" : "campaign",
+		         r->scope);
+	return buf;
+}
+
+static const char *scope_of(const struct pause *p, char *buf, size_t len)
+{
+	return pause_scope_name(
+	        &(struct pause_rec){.kind = p->kind, .scope = p->scope}, buf,
+	        len);
+}
+
+int pause_covers(const struct pause *p, const char *channel,
+                 const char *campaign)
+{
+	switch (p->kind) {
+	case PAUSE_ALL:
+		return 1;
+	case PAUSE_CHANNEL:
+		return strcmp(p->scope, channel) == 0;
+	default:
+		return campaign && strcmp(p->scope, campaign) == 0;
+	}
+}
+
+/*
+ * The first pause covering a delivery. One released by hand passes every
+ * pause; so does a plan B statement, which the crisis' own pause must not
+ * stop.
+ */
+static struct pause *gate(struct smmd *d, const char *channel,
+                          const char *campaign, const char *source,
+                          int pass_pause)
+{
+	if (pass_pause || (source && strcmp(source, "planb") == 0))
+		return NULL;
+	for (size_t i = 0; i < pauses_count(d); i++)
+		if (pause_covers(d->pauses->v[i], channel, campaign))
+			return d->pauses->v[i];
+	return NULL;
+}
+
+struct pause *pause_gate(struct smmd *d, const struct delivery_rec *rec)
+{
+	return gate(d, rec->channel, rec->campaign, rec->source,
+	            rec->pass_pause);
+}
+
+int pause_channel_paused(struct smmd *d, const char *channel)
+{
+	for (size_t i = 0; i < pauses_count(d); i++) {
+		const struct pause *p = d->pauses->v[i];
+
+		if (p->kind == PAUSE_ALL || (p->kind == PAUSE_CHANNEL &&
+		                             strcmp(p->scope, channel) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Why a delivery is held, as its last_error and event say. */
+static void hold_reason(const struct pause *p, char *buf, size_t len)
+{
+	char scope[160], since[TIME_RFC3339_LEN];
+
+	snprintf(buf, len, "paused (%s) since %s by %s%s%s",
+	         scope_of(p, scope, sizeof(scope)),
+	         time_format_rfc3339(p->since_ms, since),
+	         p->user ? p->user : "?", p->reason ? ": " : "",
+	         p->reason ? p->reason : "");
+}
+
+/* Move id from state from to held under p. 1, or 0 if it moved on. */
+static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
+                   int origin, int64_t now)
+{
+	char why[512];
+	int r;
+
+	hold_reason(p, why, sizeof(why));
+	r = store_transition(d->store,
+	                     &(struct transition){.id = id,
+	                                          .from = DS_BIT(from),
+	                                          .to = DS_HELD,
+	                                          .reason = why,
+	                                          .next_ms = -1,
+	                                          .now_ms = now,
+	                                          .held_by = p->id},
+	                     NULL);
+	if (r == -EALREADY || r == -ENOENT)
+		return 0;
+	if (r < 0)
+		fatalx("store: cannot hold delivery '%s'", id);
+	if (from != DS_HELD)
+		events_change(d->events, (enum event_origin)origin, id, from,
+		              DS_HELD, -1, why);
+	return 1;
+}
+
+int pause_hold(struct smmd *d, const struct delivery_rec *rec, int from,
+               struct pause *p, int64_t now)
+{
+	return hold_id(d, rec->id, from, p, EVO_DISPATCH, now);
+}
+
+void pause_audit(struct smmd *d, const struct pause_actor *who,
+                 const char *action, const char *scope, const char *reason,
+                 const json_t *detail)
+{
+	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	int r = store_audit_add(d->store, &(struct audit_rec){
+	                                          .time_ms = wallclock_now_ms(),
+	                                          .uid = who->uid,
+	                                          .user = who->user,
+	                                          .action = action,
+	                                          .scope = scope,
+	                                          .reason = reason,
+	                                          .detail = text,
+	                                  });
+
+	free(text);
+	/* The trail is the point: no audit, no action. */
+	if (r < 0)
+		fatalx("store: cannot write the audit trail");
+}
+
+int pause_begin(struct smmd *d, const struct pause_rec *rec,
+                const struct pause_actor *who, struct pause **out)
+{
+	struct pause_rec r = *rec;
+	char scope[160];
+	json_t *detail;
+	int ret;
+
+	r.uid = who->uid;
+	r.user = who->user;
+	if ((ret = store_pause_add(d->store, &r, &r.id)) < 0)
+		return ret;
+	if ((*out = pauses_add(d->pauses, &r)) == NULL)
+		fatalx("out of memory");
+	pause_scope_name(&r, scope, sizeof(scope));
+	detail = json_pack("{sI}", "pause", (json_int_t)r.id);
+	if (r.until_ms >= 0)
+		json_object_set_new(detail, "until", json_integer(r.until_ms));
+	if (r.scenario)
+		json_object_set_new(detail, "scenario",
+		                    json_string(r.scenario));
+	pause_audit(d, who, "pause", scope, r.reason, detail);
+	json_decref(detail);
+	events_scope(d->events, EV_PAUSED,
+	             r.kind == PAUSE_CHANNEL ? r.scope : NULL, scope, who->user,
+	             r.reason);
+	log_warnx("pause: %s paused by %s (uid %ld)%s%s", scope,
+	          who->user ? who->user : "?", who->uid, r.reason ? ": " : "",
+	          r.reason ? r.reason : "");
+	/* Prepared deliveries of the scope must not leave either. */
+	dispatch_hold_prepared(d);
+	pauses_arm(d->pauses);
+	return 0;
+}
+
+/* A held delivery, copied out of the store's row. */
+struct held {
+	char *id, *channel, *campaign, *source;
+	int64_t due_ms;
+};
+
+struct held_list {
+	struct held *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect_held(void *arg, const struct held_row *r)
+{
+	struct held_list *l = arg;
+	struct held *h;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct held *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	h = &l->v[l->n++];
+	*h = (struct held){
+	        .id = strdup(r->id),
+	        .channel = strdup(r->channel),
+	        .campaign = dup_or_null(r->campaign),
+	        .source = dup_or_null(r->source),
+	        .due_ms = r->due_ms,
+	};
+	if (h->id == NULL || h->channel == NULL)
+		l->oom = 1;
+}
+
+static void held_list_free(struct held_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].channel);
+		free(l->v[i].campaign);
+		free(l->v[i].source);
+	}
+	free(l->v);
+}
+
+int pause_settle(struct smmd *d, const char *id, int publish, const char *why,
+                 int pass_pause, int64_t now)
+{
+	struct moved m;
+	int r = store_transition(
+	        d->store,
+	        &(struct transition){.id = id,
+	                             .from = DS_BIT(DS_HELD),
+	                             .to = publish ? DS_SCHEDULED : DS_SKIPPED,
+	                             .reason = why,
+	                             .next_ms = publish ? now : -1,
+	                             .now_ms = now,
+	                             .pass_pause = pass_pause},
+	        &m);
+
+	if (r == -EALREADY || r == -ENOENT)
+		return r;
+	if (r < 0)
+		fatalx("store: cannot settle held delivery '%s'", id);
+	for (size_t i = 0; i < m.n; i++) {
+		events_change(d->events, EVO_CONTROL, m.ids[i], DS_HELD,
+		              publish ? DS_SCHEDULED : DS_SKIPPED,
+		              publish ? now : -1, why);
+		if (publish && dispatch_schedule(d, m.ids[i], now) < 0)
+			log_error("sched: '%s' released but not queued (out "
+			          "of memory); it goes out after a restart",
+			          m.ids[i]);
+	}
+	store_moved_clear(&m);
+	return r;
+}
+
+/* What resuming does with one held delivery: 1 publish, 0 skip, -1 keep. */
+static int resume_choice(struct smmd *d, const struct held *h,
+                         enum resume_policy policy, int64_t now, char *why,
+                         size_t len)
+{
+	const struct channel *ch = config_channel(d->cfg, h->channel);
+	int64_t max = ch ? ch->max_lateness_ms : 60 * 60 * 1000;
+	char late[32], limit[32];
+
+	switch (policy) {
+	case RESUME_PUBLISH:
+		snprintf(why, len, "released on resume (--publish)");
+		return 1;
+	case RESUME_SKIP:
+		snprintf(why, len, "skipped on resume (--skip)");
+		return 0;
+	case RESUME_REVIEW:
+		return -1;
+	default:
+		break;
+	}
+	if (now - h->due_ms <= max) {
+		snprintf(why, len, "released on resume");
+		return 1;
+	}
+	snprintf(why, len,
+	         "skipped on resume: %s late, more than max_lateness (%s)",
+	         duration_format(now - h->due_ms, late, sizeof(late)),
+	         duration_format(max, limit, sizeof(limit)));
+	return 0;
+}
+
+int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
+                 const struct pause_actor *who, const char *reason, json_t *out)
+{
+	static const char *const names[] = {"auto", "publish", "skip",
+	                                    "review"};
+	struct held_list l = {0};
+	int64_t now = wallclock_now_ms(), published = 0, skipped = 0, kept = 0;
+	char scope[160], why[256];
+	json_t *detail;
+	int r;
+
+	if ((r = store_pause_end(d->store, p->id, now)) < 0)
+		return r;
+	pauses_drop(d->pauses, p);
+	if (store_held_rows(d->store, p->id, collect_held, &l) < 0 || l.oom)
+		fatalx("store: cannot list held deliveries");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct held *h = &l.v[i];
+		struct pause *other =
+		        gate(d, h->channel, h->campaign, h->source, 0);
+		int choice;
+
+		if (other) {
+			kept += hold_id(d, h->id, DS_HELD, other, EVO_CONTROL,
+			                now);
+			continue;
+		}
+		choice = resume_choice(d, h, policy, now, why, sizeof(why));
+		if (choice < 0)
+			kept++;
+		else if (choice)
+			published += pause_settle(d, h->id, 1, why, 0, now) > 0;
+		else
+			skipped += pause_settle(d, h->id, 0, why, 0, now) > 0;
+	}
+	held_list_free(&l);
+	scope_of(p, scope, sizeof(scope));
+	detail = json_pack("{sI ss sI sI sI}", "pause", (json_int_t)p->id,
+	                   "policy", names[policy], "published",
+	                   (json_int_t)published, "skipped",
+	                   (json_int_t)skipped, "held", (json_int_t)kept);
+	pause_audit(d, who, "resume", scope, reason, detail);
+	json_object_update(out, detail);
+	json_object_set_new(out, "scope", json_string(scope));
+	json_decref(detail);
+	events_scope(d->events, EV_RESUMED,
+	             p->kind == PAUSE_CHANNEL ? p->scope : NULL, scope,
+	             who->user, reason);
+	log_warnx("pause: %s resumed by %s (%s): %lld published, %lld "
+	          "skipped, %lld still held",
+	          scope, who->user ? who->user : "?", names[policy],
+	          (long long)published, (long long)skipped, (long long)kept);
+	pause_free(p);
+	pauses_arm(d->pauses);
+	return 0;
+}
+
+json_t *pause_json(struct smmd *d, const struct pause *p)
+{
+	char t[TIME_RFC3339_LEN], scope[160];
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer(p->id));
+	json_object_set_new(o, "scope",
+	                    json_string(scope_of(p, scope, sizeof(scope))));
+	json_object_set_new(o, "since",
+	                    json_string(time_format_rfc3339(p->since_ms, t)));
+	json_object_set_new(o, "until",
+	                    p->until_ms >= 0 ? json_string(time_format_rfc3339(
+	                                               p->until_ms, t))
+	                                     : json_null());
+	json_object_set_new(o, "by",
+	                    p->user ? json_string(p->user) : json_null());
+	json_object_set_new(o, "uid", json_integer(p->uid));
+	json_object_set_new(o, "reason",
+	                    p->reason ? json_string(p->reason) : json_null());
+	if (p->scenario)
+		json_object_set_new(o, "scenario", json_string(p->scenario));
+	/* From the store: release, skip and cancel change it too. */
+	json_object_set_new(o, "held",
+	                    json_integer(store_held_count(d->store, p->id)));
+	return o;
+}

@@ -1,0 +1,98 @@
+/*
+ * Plan B's hold gate: the active pauses, kept in the store (they survive
+ * restarts and reloads) and mirrored here so that the dispatcher asks
+ * "may this delivery go?" without a query. A delivery that falls due in a
+ * paused scope becomes "held" instead of leaving; resuming decides, per
+ * held delivery, to publish it (late by at most its channel's
+ * max_lateness), skip it, or leave it held for review. Every pause,
+ * resume, release and skip goes to the store's audit trail with who did
+ * it.
+ */
+#ifndef SMMD_PAUSE_H
+#define SMMD_PAUSE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct smmd;
+
+struct pause {
+	int64_t id;
+	int kind;    /* enum pause_kind */
+	char *scope; /* channel or campaign; NULL for all */
+	int64_t since_ms;
+	int64_t until_ms; /* -1: until resumed */
+	long uid;
+	char *user;
+	char *reason;
+	char *scenario;
+};
+
+/* Who asks: a peer's uid and user name, or smmd itself (uid -1). */
+struct pause_actor {
+	long uid;
+	const char *user;
+};
+
+enum resume_policy {
+	RESUME_AUTO,    /* publish if late by at most max_lateness, else skip */
+	RESUME_PUBLISH, /* publish every held delivery */
+	RESUME_SKIP,    /* skip every held delivery */
+	RESUME_REVIEW,  /* leave them held; release or skip one by one */
+};
+
+/* Load the active pauses from the store and arm --until. 0 or -errno. */
+int pauses_start(struct smmd *);
+void pauses_stop(struct smmd *);
+
+/* Whether p's scope takes in a delivery on channel of campaign. */
+int pause_covers(const struct pause *p, const char *channel,
+                 const char *campaign);
+/* The pause that holds this delivery, or NULL if it may go. */
+struct pause *pause_gate(struct smmd *, const struct delivery_rec *);
+/*
+ * Hold rec, waiting in state from, under p: stored, counted, an event.
+ * Returns 1 if it is now held, 0 if it had moved on meanwhile.
+ */
+int pause_hold(struct smmd *, const struct delivery_rec *, int from,
+               struct pause *p, int64_t now);
+/* A notice to a channel that is paused itself would only pile up. */
+int pause_channel_paused(struct smmd *, const char *channel);
+
+/* Active pauses, in the order they began. */
+size_t pauses_count(const struct smmd *);
+struct pause *pause_at(const struct smmd *, size_t i);
+/* kind and scope's active pause, or NULL. */
+struct pause *pause_find(const struct smmd *, int kind, const char *scope);
+/* "all", "channel demo", "campaign spring". */
+const char *pause_scope_name(const struct pause_rec *, char *buf, size_t len);
+
+/*
+ * Pause a scope: stored, audited, an event, and the gate closed at once.
+ * -EEXIST if that scope is paused already. *out: the new pause.
+ */
+int pause_begin(struct smmd *, const struct pause_rec *,
+                const struct pause_actor *, struct pause **out);
+/*
+ * End p and settle what it held by policy; counts (published, skipped,
+ * held) into out. p is freed. 0 or -errno.
+ */
+int pause_resume(struct smmd *, struct pause *p, enum resume_policy,
+                 const struct pause_actor *, const char *reason, json_t *out);
+/*
+ * Let a held delivery go, waiting again from now within its channel's
+ * usual pace (pass_pause: and past every pause, as `release` does), or
+ * skip it. id: a delivery, or every held one of a post. why is the new
+ * last_error. How many moved, -ENOENT, or -EALREADY (none was held).
+ */
+int pause_settle(struct smmd *, const char *id, int publish, const char *why,
+                 int pass_pause, int64_t now);
+/* A pause as status shows it, with how many it holds (a new object). */
+json_t *pause_json(struct smmd *, const struct pause *);
+/* Append to the audit trail; detail is a JSON object (not stolen). */
+void pause_audit(struct smmd *, const struct pause_actor *, const char *action,
+                 const char *scope, const char *reason, const json_t *detail);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * The SQLite backend's insides, shared by its files: store_sqlite.c (the
+ * connection, migrations and delivery operations) and store_sqlite_planb.c
+ * (pauses and the audit trail). Nothing outside the backend includes it.
+ */
+#ifndef SMMD_STORE_SQLITE_H
+#define SMMD_STORE_SQLITE_H
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_backend.h"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_POST_EXISTS,
+	ST_POST_INSERT,
+	ST_DELIVERY_INSERT,
+	ST_DELIVERY_LOAD,
+	ST_MARK_PUBLISHING,
+	ST_ATTEMPT_FINISH,
+	ST_RESULT,
+	ST_DELIVERY_STATE,
+	ST_POST_DELIVERIES,
+	ST_PENDING,
+	ST_COUNTS,
+	ST_CAL_POST,
+	ST_CAL_ADD,
+	ST_CAL_UPDATE,
+	ST_TRANSITION,
+	ST_COUNT
+};
+
+#define DURABLE  1
+#define LOSSABLE 0
+
+struct store_be {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int lock_fd;
+	unsigned char rnd[4096]; /* randomness for webhook ids */
+	size_t rnd_used;
+	int in_txn;
+	int txn_durable; /* the open transaction must be synced */
+	int bulk;        /* the due-time indexes are dropped for a bulk load */
+	struct store_wal *wal;
+	char *path; /* of the database file */
+};
+
+/* Reset and return a cached statement, ready for binding. */
+static inline sqlite3_stmt *stmt(struct store_be *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static inline void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static inline char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? strdup((const char *)v) : NULL;
+}
+
+/* Run a statement that returns no rows. */
+static inline int exec_done(struct store_be *s, sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Open the turn's transaction on the first write. A write that must
+ * survive a power cut (a post accepted, a cancel, an attempt about to
+ * start) makes its batch wait for an fdatasync before its callbacks run;
+ * results alone need not: losing one sends the delivery back to
+ * "publishing", which recovery already handles (the same webhook-id
+ * again, or "unknown").
+ */
+static inline int begin(struct store_be *s, int durable)
+{
+	if (!s->in_txn) {
+		if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
+			return -EIO;
+		s->in_txn = 1;
+	}
+	if (durable)
+		s->txn_durable = 1;
+	return 0;
+}
+
+static inline const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* An integer column, or null_value where it is NULL. */
+static inline int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return null_value;
+	return sqlite3_column_int64(st, i);
+}
+
+/* store_sqlite_planb.c: pauses, held deliveries, the audit trail. */
+int sq_pause_add(struct store_be *, const struct pause_rec *, int64_t *id);
+int sq_pause_end(struct store_be *, int64_t id, int64_t now_ms);
+int sq_pauses(struct store_be *,
+              void (*fn)(void *arg, const struct pause_rec *), void *arg);
+int sq_held_rows(struct store_be *, int64_t pause_id,
+                 void (*fn)(void *arg, const struct held_row *), void *arg);
+int64_t sq_held_count(struct store_be *, int64_t pause_id);
+int sq_audit_add(struct store_be *, const struct audit_rec *);
+int sq_audit_rows(struct store_be *, int64_t since_ms,
+                  void (*fn)(void *arg, const struct audit_rec *), void *arg);
+#define SQ_PLANB_OPS                                            \
+	.pause_add = sq_pause_add, .pause_end = sq_pause_end,   \
+	.pauses = sq_pauses, .held_rows = sq_held_rows,         \
+	.held_count = sq_held_count, .audit_add = sq_audit_add, \
+	.audit_rows = sq_audit_rows
+
+#endif
