@@ -213,6 +213,7 @@ static enum cmd_retval reply_after_drain(struct cmd_ctx *x)
 
 static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 {
+	struct pause *begun[PAUSE_MAX_SCOPES];
 	struct pause_actor who;
 	struct scopes s;
 	const char *reason = NULL;
@@ -255,7 +256,10 @@ static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 			return cmd_store_error(x, r, "write");
 		}
 		json_array_append_new(paused, pause_json(x->d, p));
+		begun[i] = p;
 	}
+	for (size_t i = 0; i < s.n; i++)
+		pause_announce(x->d, begun[i]);
 	*x->result = json_pack("{so}", "paused", paused);
 	return reply_after_drain(x);
 }

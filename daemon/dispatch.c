@@ -244,36 +244,21 @@ static uint32_t jitter_seed(void)
 	return rnd;
 }
 
-void dispatch_notify(struct smmd *d, const char *channel,
-                     const char *delivery_id, const char *source,
-                     const char *what, const char *reason)
+void dispatch_notice(struct smmd *d, const char *notify, const char *text,
+                     const char *about)
 {
-	const struct channel *ch = config_channel(d->cfg, channel);
-	const char *chans[1];
-	char id[POSTID_GEN_LEN + 8], did[DELIVERY_ID_MAX], text[768];
-	char when[TIME_RFC3339_LEN];
+	const char *chans[1] = {notify};
+	char id[POSTID_GEN_LEN + 8], did[DELIVERY_ID_MAX];
 	int64_t now = wallclock_now_ms();
 	uint64_t rnd = 0;
 	json_t *media;
 	struct post_new post;
 	int r;
 
-	if (ch == NULL || ch->notify == NULL ||
-	    (source && strcmp(source, "notice") == 0) ||
-	    config_channel(d->cfg, ch->notify) == NULL)
-		return;
-	if (pause_channel_paused(d, ch->notify)) {
-		log_info("notify: delivery '%s' %s; no notice: '%s' is paused",
-		         delivery_id, what, ch->notify);
-		return;
-	}
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint64_t)now;
 	memcpy(id, "notice-", 7);
 	postid_generate(now, rnd, id + 7);
-	snprintf(text, sizeof(text), "smmd: delivery '%s' %s at %s: %s",
-	         delivery_id, what, time_format_rfc3339(now, when), reason);
-	chans[0] = ch->notify;
 	media = json_array();
 	post = (struct post_new){
 	        .id = id,
@@ -287,19 +272,41 @@ void dispatch_notify(struct smmd *d, const char *channel,
 	r = store_add_post(d->store, &post, now);
 	json_decref(media);
 	if (r < 0) {
-		log_error("notify: cannot queue a notice about '%s': %s",
-		          delivery_id, strerror(-r));
+		log_error("notify: cannot queue a notice about %s: %s", about,
+		          strerror(-r));
 		return;
 	}
-	snprintf(did, sizeof(did), "%s/%s", id, ch->notify);
+	snprintf(did, sizeof(did), "%s/%s", id, notify);
 	events_change(d->events, EVO_DISPATCH, did, -1, DS_SCHEDULED, now,
 	              NULL);
-	log_info("notify: delivery '%s' %s: notice '%s' queued on '%s'",
-	         delivery_id, what, id, ch->notify);
+	log_info("notify: %s: notice '%s' queued on '%s'", about, id, notify);
 	if (dispatch_schedule(d, did, now) < 0)
 		log_error("notify: cannot queue '%s' (out of memory); it goes "
 		          "out after a restart",
 		          did);
+}
+
+void dispatch_notify(struct smmd *d, const char *channel,
+                     const char *delivery_id, const char *source,
+                     const char *what, const char *reason)
+{
+	const struct channel *ch = config_channel(d->cfg, channel);
+	char when[TIME_RFC3339_LEN], text[768], about[DELIVERY_ID_MAX + 64];
+
+	if (ch == NULL || ch->notify == NULL ||
+	    (source && strcmp(source, "notice") == 0) ||
+	    config_channel(d->cfg, ch->notify) == NULL)
+		return;
+	if (pause_channel_paused(d, ch->notify)) {
+		log_info("notify: delivery '%s' %s; no notice: '%s' is paused",
+		         delivery_id, what, ch->notify);
+		return;
+	}
+	snprintf(text, sizeof(text), "smmd: delivery '%s' %s at %s: %s",
+	         delivery_id, what,
+	         time_format_rfc3339(wallclock_now_ms(), when), reason);
+	snprintf(about, sizeof(about), "delivery '%s' %s", delivery_id, what);
+	dispatch_notice(d, ch->notify, text, about);
 }
 
 /* A result's severity is its log level. */

@@ -53,6 +53,12 @@ size_t dispatch_paused_in_flight(struct smmd *);
  * went wrong (failed for good, unknown, missed). Notices about notices are
  * not sent, so a broken notify channel can't loop.
  */
+/*
+ * Queue a notice post with text on channel notify, due now; about says
+ * in the log what it is about ("delivery 'x/y' failed").
+ */
+void dispatch_notice(struct smmd *, const char *notify, const char *text,
+                     const char *about);
 void dispatch_notify(struct smmd *, const char *channel,
                      const char *delivery_id, const char *source,
                      const char *what, const char *reason);

@@ -327,6 +327,44 @@ void pause_audit(struct smmd *d, const struct pause_actor *who,
 		fatalx("store: cannot write the audit trail");
 }
 
+/*
+ * Tell the notify channel of each channel p covers (each once) that p
+ * began or ended, unless that channel is paused itself: a notice held
+ * there would only pile up. A campaign's posts may go to any channel.
+ */
+static void pause_notices(struct smmd *d, const struct pause *p,
+                          const char *verb, const char *who, const char *reason)
+{
+	const struct config *cfg = d->cfg;
+	const char **told = calloc(cfg->nchannels + 1, sizeof(*told));
+	char scope[160], text[512], about[200];
+	size_t ntold = 0;
+
+	if (told == NULL)
+		return;
+	scope_of(p, scope, sizeof(scope));
+	snprintf(text, sizeof(text), "smmd: %s %s by %s%s%s", scope, verb,
+	         who ? who : "?", reason ? ": " : "", reason ? reason : "");
+	snprintf(about, sizeof(about), "%s %s", scope, verb);
+	for (size_t i = 0; i < cfg->nchannels; i++) {
+		const struct channel *ch = &cfg->channels[i];
+		size_t j;
+
+		if (ch->notify == NULL ||
+		    (p->kind == PAUSE_CHANNEL && strcmp(p->scope, ch->name)) ||
+		    config_channel(cfg, ch->notify) == NULL ||
+		    pause_channel_paused(d, ch->notify))
+			continue;
+		for (j = 0; j < ntold && strcmp(told[j], ch->notify); j++)
+			;
+		if (j < ntold)
+			continue;
+		told[ntold++] = ch->notify;
+		dispatch_notice(d, ch->notify, text, about);
+	}
+	free(told);
+}
+
 int pause_begin(struct smmd *d, const struct pause_rec *rec,
                 const struct pause_actor *who, struct pause **out)
 {
@@ -360,6 +398,11 @@ int pause_begin(struct smmd *d, const struct pause_rec *rec,
 	dispatch_hold_prepared(d);
 	pauses_arm(d->pauses);
 	return 0;
+}
+
+void pause_announce(struct smmd *d, const struct pause *p)
+{
+	pause_notices(d, p, "paused", p->user, p->reason);
 }
 
 /* A held delivery, copied out of the store's row. */
@@ -529,6 +572,7 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	          "skipped, %lld still held",
 	          scope, who->user ? who->user : "?", names[policy],
 	          (long long)published, (long long)skipped, (long long)kept);
+	pause_notices(d, p, "resumed", who->user, reason);
 	pause_free(p);
 	pauses_arm(d->pauses);
 	return 0;

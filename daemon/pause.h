@@ -76,6 +76,11 @@ const char *pause_scope_name(const struct pause_rec *, char *buf, size_t len);
 int pause_begin(struct smmd *, const struct pause_rec *,
                 const struct pause_actor *, struct pause **out);
 /*
+ * Tell the notify channels of p's scope it began: once every pause of a
+ * request has begun, so none is told on a channel paused with it.
+ */
+void pause_announce(struct smmd *, const struct pause *p);
+/*
  * End p and settle what it held by policy; counts (published, skipped,
  * held) into out. p is freed. 0 or -errno.
  */

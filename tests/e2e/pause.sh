@@ -16,7 +16,7 @@ for i in $(seq -w 0 19); do
 	chans+=("c$i,max_in_flight=4")
 done
 write_config -g "catch_up: 1h" "${chans[@]}" "stale,max_lateness=1s" \
-	"fresh,max_lateness=1h"
+	"fresh,max_lateness=1h" "watched,notify=alerts" alerts
 
 start_smmd
 me=$(id -un)
@@ -83,8 +83,14 @@ smmctl resume --reason "all clear" >"$T/resume.out"
 log "$(cat "$T/resume.out")"
 grep -q "resumed all: $((N - published)) published, 0 skipped, 0 still held" \
 	"$T/resume.out" || fail "resume said: $(cat "$T/resume.out")"
-wait_for "[ \"\$(smmctl status --json | jq .counts.published)\" -eq $N ]" 30 ||
-	fail "not all published after resume: $(counts)"
+b_sent() {
+	sink_requests | jq -s '[.[] | select(.post.id // "" | startswith("b"))] | length'
+}
+wait_for "[ \"\$(b_sent)\" -eq $N ]" 30 ||
+	fail "not all published after resume: $(counts), $(b_sent) at the sink"
+# The resume of everything was told on alerts, no longer paused.
+wait_for "[ \"\$(smmctl status --json | jq .counts.published)\" -eq $((N + 1)) ]" 10 ||
+	fail "published after resume: $(counts)"
 dups=$(sink_requests | jq -s '[.[] | .post.id] | group_by(.) | map(select(length > 1)) | length')
 [ "$dups" -eq 0 ] || fail "$dups posts reached the sink twice"
 
@@ -153,11 +159,31 @@ wait_state st4/stale published 10
 [ "$(delivery_state st3/stale)" = held ] ||
 	fail "a held post of an earlier pause moved: $(delivery_state st3/stale)"
 
+# ---- notices: to the notify channel of a paused one, never to a paused one
+alerts() {
+	grep -h '"/hook/alerts"' "$T"/sink*.log | jq -r '.body | fromjson | .text'
+}
+before=$(alerts | wc -l)
+smmctl pause -c watched -r "bad news" >/dev/null
+smmctl resume -c watched >/dev/null
+wait_for "[ \$(alerts | wc -l) -ge $((before + 2)) ]" 10 ||
+	fail "no notices on alerts: $(alerts)"
+alerts | grep -q "channel watched paused by $me: bad news" ||
+	fail "the pause notice: $(alerts)"
+alerts | grep -q "channel watched resumed by $me" ||
+	fail "the resume notice: $(alerts)"
+before=$(alerts | wc -l)
+smmctl pause -c watched -c alerts >/dev/null
+smmctl resume -c watched -c alerts >/dev/null
+settle c00
+[ "$(alerts | wc -l)" -eq "$before" ] ||
+	fail "a notice went to a paused notify channel: $(alerts | tail -n 2)"
+
 # ---- the audit trail and the events ---------------------------------------
 smmctl audit --json >"$T/audit.json"
 jq_true --arg me "$me" '.audit | map(select(.user == $me)) | map(.action)
-	| (map(select(. == "pause")) | length) >= 7
-	  and (map(select(. == "resume")) | length) >= 6
+	| (map(select(. == "pause")) | length) >= 9
+	  and (map(select(. == "resume")) | length) >= 8
 	  and index("release") != null and index("skip") != null' \
 	<"$T/audit.json" || fail "audit: $(jq -c '.audit | map(.action)' "$T/audit.json")"
 jq_true '.audit | map(select(.user == "smmd" and .action == "resume"))
