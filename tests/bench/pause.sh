@@ -1,0 +1,102 @@
+#!/bin/bash
+# Plan B's pause under load (issue 11's benchmark): 50,000 posts due at
+# one instant over 20 channels; once the sink has taken about a fifth of
+# them, "smmctl pause --all". Reported per run: how many requests reached
+# the sink after the pause's reply (must be 0: the promise), how long the
+# pause took to answer (it waits for the requests under way), how many
+# were published before it and held by it, and that every post is one or
+# the other. Run by "make bench" after bench.sh; standalone:
+#   SMM_TOP_SRCDIR=. SMM_TOP_BUILDDIR=build bash tests/bench/pause.sh
+# Knobs: SMM_BENCH_PAUSE_N (50000), SMM_BENCH_PAUSE_RUNS (3),
+# SMM_BENCH_PAUSE_AT (10000: sink arrivals before the pause).
+set -u
+
+SRC=${SMM_TOP_SRCDIR:-.}
+BLD=${SMM_TOP_BUILDDIR:-build}
+N=${SMM_BENCH_PAUSE_N:-50000}
+RUNS=${SMM_BENCH_PAUSE_RUNS:-3}
+AT=${SMM_BENCH_PAUSE_AT:-10000}
+SMMD=$BLD/daemon/smmd
+SMMCTL=$BLD/client/smmctl
+SINK=$BLD/tests/sink/smm-sink
+for b in "$SMMD" "$SMMCTL" "$SINK"; do
+	[ -x "$b" ] || { echo "pause bench: $b is not built" >&2; exit 1; }
+done
+T=$(mktemp -d /tmp/smm-pause-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+die() {
+	echo "pause bench: $*" >&2
+	exit 1
+}
+now_us() {
+	echo $(($(date +%s%N) / 1000))
+}
+
+# run_once I: one burst, one pause; prints the run's line.
+run_once() {
+	local d=$T/run$1 port t0 before_us after_us late published held
+	mkdir -p "$d/state"
+	"$SINK" --port 0 --port-file "$d/port" --log "$d/sink.log" \
+		>"$d/sink.out" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.02; done
+	port=$(cat "$d/port")
+	{
+		echo "state_dir: $d/state"
+		echo "socket: $d/smmd.sock"
+		echo "max_in_flight: 256"
+		echo "channels:"
+		for c in $(seq -w 0 19); do
+			echo "  c$c:"
+			echo "    publisher: webhook"
+			echo "    url: http://127.0.0.1:$port/hook/c$c"
+			echo "    max_in_flight: 16"
+		done
+	} >"$d/smmd.yaml"
+	"$SMMD" -c "$d/smmd.yaml" --foreground 2>"$d/smmd.log" &
+	PIDS+=($!)
+	for _ in $(seq 500); do
+		"$SMMCTL" -s "$d/smmd.sock" status >/dev/null 2>&1 && break
+		sleep 0.02
+	done
+	# All due at t0, far enough ahead to queue them first.
+	t0=$(($(date +%s%3N) + 8000))
+	jq -n -c --argjson n "$N" --argjson t0 "$t0" '
+		def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
+			+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+		range($n) | {id: ., cmd: "add", args: {
+			channels: ["c" + ("0" + (. % 20 | tostring))[-2:]],
+			id: "p\(.)", text: "t", at: iso($t0)}}' >"$d/adds"
+	socat -t 120 - "UNIX-CONNECT:$d/smmd.sock" <"$d/adds" >"$d/replies"
+	[ "$(grep -c '"ok":true' "$d/replies")" -eq "$N" ] ||
+		die "run $1: not every add was accepted"
+	[ "$(date +%s%3N)" -lt "$t0" ] || die "run $1: queueing took past t0"
+	until [ "$(wc -l <"$d/sink.log")" -ge "$AT" ]; do sleep 0.001; done
+	before_us=$(now_us)
+	"$SMMCTL" -s "$d/smmd.sock" pause --all -r bench >/dev/null ||
+		die "run $1: pause failed"
+	after_us=$(now_us)
+	sleep 3
+	late=$(jq -s --argjson r "$after_us" '[.[] | select(.t_us > $r)] | length' \
+		"$d/sink.log")
+	published=$(wc -l <"$d/sink.log")
+	held=$("$SMMCTL" -s "$d/smmd.sock" status --json | jq .counts.held)
+	printf '  run %d: %d requests after the pause reply; pause answered in %.1f ms; %d published before it, %d held, %s\n' \
+		"$1" "$late" "$(awk -v a="$before_us" -v b="$after_us" 'BEGIN { print (b - a) / 1000 }')" \
+		"$published" "$held" \
+		"$([ $((published + held)) -eq "$N" ] && echo "all $N accounted for" || echo "$((N - published - held)) MISSING")"
+	kill -TERM "${PIDS[@]}" 2>/dev/null
+	wait 2>/dev/null
+	PIDS=()
+}
+
+echo "pause under a burst (issue 11): $N posts due at once on 20 channels, 'smmctl pause --all' after ~$AT arrivals, $RUNS runs"
+for i in $(seq 1 "$RUNS"); do
+	run_once "$i"
+done
