@@ -94,6 +94,18 @@ wait_for "[ \"\$(smmctl status --json | jq .counts.published)\" -eq $((N + 1)) ]
 dups=$(sink_requests | jq -s '[.[] | .post.id] | group_by(.) | map(select(length > 1)) | length')
 [ "$dups" -eq 0 ] || fail "$dups posts reached the sink twice"
 
+# ---- --dry-run lists what would be held and pauses nothing --------------
+smmctl add -c c09 --id dry1 --at +1h "in an hour" >/dev/null
+smmctl add -c c10 --id dry2 --at +1h "in an hour, elsewhere" >/dev/null
+smmctl add -c c09 --id dry3 --at +2d "the day after tomorrow" >/dev/null
+smmctl pause -c c09 --dry-run --json >"$T/dry.json"
+jq_true '.dry_run and ([.would_hold[].id] == ["dry1/c09"])' <"$T/dry.json" ||
+	fail "dry run: $(cat "$T/dry.json")"
+smmctl status --json | jq_true '.pauses == []' || fail "a dry run paused"
+smmctl cancel dry1 >/dev/null
+smmctl cancel dry2 >/dev/null
+smmctl cancel dry3 >/dev/null
+
 # ---- channel and campaign scopes ----------------------------------------
 smmctl pause -c c01 -r "c01 only" >/dev/null
 smmctl pause --campaign spring >/dev/null

@@ -71,9 +71,12 @@ as smm-e2e-reader status >/dev/null || fail "reader: status refused"
 as smm-e2e-reader list | grep -q r1/demo || fail "reader: list misses r1"
 as smm-e2e-reader show r1 >/dev/null || fail "reader: show refused"
 as smm-e2e-reader calendar >/dev/null || fail "reader: calendar refused"
+as smm-e2e-reader held >/dev/null || fail "reader: held refused"
+as smm-e2e-reader audit >/dev/null || fail "reader: audit refused"
 # ...and changes nothing, with a clear message and smmctl's exit 77.
 for cmd in "add -c demo --id r2 text" "cancel r1" "retry r1/demo" \
-	"resolve r1/demo --failed" "reload"; do
+	"resolve r1/demo --failed" "reload" "pause --all" "resume" \
+	"release r1" "skip r1"; do
 	st=0
 	# shellcheck disable=SC2086 # the command's words
 	as smm-e2e-reader $cmd 2>"$T/err" >/dev/null || st=$?
@@ -83,7 +86,14 @@ for cmd in "add -c demo --id r2 text" "cancel r1" "retry r1/demo" \
 done
 [ "$(delivery_state r1/demo)" = scheduled ] || fail "a refused cancel cancelled"
 
-# The operator operates.
+# The operator operates, and the audit trail names who paused and resumed
+# from the socket's credentials, not from anything the client says.
+as smm-e2e-oper pause --all -r "oper's call" >/dev/null || fail "operator: pause refused"
+as smm-e2e-oper resume >/dev/null || fail "operator: resume refused"
+smmctl audit --json | jq_true --argjson uid "$(id -u smm-e2e-oper)" \
+	'.audit | map(select(.user == "smm-e2e-oper" and .uid == $uid))
+	 | map(.action) == ["pause", "resume"]' ||
+	fail "audit: $(smmctl audit --json | jq -c .audit)"
 as smm-e2e-oper cancel r1 >/dev/null || fail "operator: cancel refused"
 [ "$(delivery_state r1/demo)" = cancelled ] || fail "operator's cancel lost"
 
