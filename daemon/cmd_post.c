@@ -90,9 +90,13 @@ static int add_media(struct cmd_ctx *x, const json_t **out, json_t **owned)
 		                "'media' must be a list of at most %d URLs",
 		                ADD_MAX_MEDIA);
 	json_array_foreach (media, i, v) {
-		if (!json_is_string(v) ||
-		    (!url_is_http(json_string_value(v)) &&
-		     !media_name_valid(json_string_value(v))))
+		const char *m = json_string_value(v);
+
+		/* A URL must be one curl parses, with a host, as --link. */
+		if (m == NULL ||
+		    (url_is_http(m)
+		             ? urlcheck(m, URLCHECK_PREFIX) != URLCHECK_OK
+		             : !media_name_valid(m)))
 			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 			                "'media' entries must be http or https "
 			                "URLs, or file names in the channel's "

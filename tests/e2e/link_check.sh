@@ -1,7 +1,8 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
-# smmctl add --link and a calendar's link obey one URL rule: "http://"
-# with no host is refused on both paths, with a message that says why.
+# smmctl add --link and --media and a calendar's link obey one URL rule:
+# "http://" with no host is refused on every path, with a message that
+# says why.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +25,19 @@ for link in http:// https:// 'http://exa mple.org/' ftp://example.org/ \
 done
 run smmctl show bad
 [ "$rc" -ne 0 ] || fail "a refused add stored post 'bad': $out"
+
+# The same for --media: an http(s) URL must be one, a name a file name.
+for media in http:// 'https://exa mple.org/x.png'; do
+	run smmctl add -c demo --id badm --at +1h --media "$media" "a post"
+	[ "$rc" -ne 0 ] || fail "add --media '$media' was accepted"
+	case $err in
+	*"'media' entries must be http or https URLs"*) ;;
+	*) fail "add --media '$media': unclear refusal: $err" ;;
+	esac
+	log "add --media '$media' -> exit $rc: $err"
+done
+run smmctl add -c demo --id goodm --at +1h --media https://example.org/x.png "a post"
+[ "$rc" -eq 0 ] || fail "add --media https://example.org/x.png failed: $err"
 
 # A real URL still goes through.
 run smmctl add -c demo --id good --at +1h --link https://example.org/a "a post"

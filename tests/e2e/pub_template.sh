@@ -75,7 +75,7 @@ line2'
 AT=$(ms_to_iso $(($(now_ms) + 1000)))
 smmctl add -c json -c form --id t1 --at "$AT" --campaign 'spring & co' \
 	--link 'https://example.com/a?b=1&c=2' \
-	--media https://cdn.example.com/1.png --media 'https://cdn.example.com/2 x.jpg' \
+	--media https://cdn.example.com/1.png --media 'https://cdn.example.com/2x.jpg?s=1&t=2' \
 	"$TEXT" >/dev/null
 smmctl add -c json -c form --id t2 --at "$AT" 'bare' >/dev/null
 for id in t1 t2; do
@@ -106,7 +106,7 @@ jq_true --arg text "$TEXT" --arg at "$AT" '
 	.text == $text and .link == "https://example.com/a?b=1&c=2"
 	and .id == "t1" and .channel == "json" and .campaign == "spring & co"
 	and .at == $at
-	and .media == ["https://cdn.example.com/1.png", "https://cdn.example.com/2 x.jpg"]
+	and .media == ["https://cdn.example.com/1.png", "https://cdn.example.com/2x.jpg?s=1&t=2"]
 	and .first == "https://cdn.example.com/1.png"
 	and .attempt == 1 and .literal == "{braces} & = %"' <<<"$b1" || fail "JSON body of t1 is $b1"
 [ "$(jq -r .key <<<"$b1")" = "$wid" ] || fail "{{webhook_id}} is not $wid"
@@ -133,7 +133,7 @@ at_enc=${AT//:/%3A}
 want="text=He+said+%22hi%22+%26+left+%3D+100%25+%7E+%C3%BC+%F0%9F%8E%89%0Aline2"
 want+="&link=https%3A%2F%2Fexample.com%2Fa%3Fb%3D1%26c%3D2&id=t1&channel=form"
 want+="&campaign=spring+%26+co&at=$at_enc"
-want+="&media=https%3A%2F%2Fcdn.example.com%2F1.png%2Chttps%3A%2F%2Fcdn.example.com%2F2+x.jpg"
+want+="&media=https%3A%2F%2Fcdn.example.com%2F1.png%2Chttps%3A%2F%2Fcdn.example.com%2F2x.jpg%3Fs%3D1%26t%3D2"
 want+="&first=https%3A%2F%2Fcdn.example.com%2F1.png&attempt=1"
 want+="&key=$(delivery_json t1/form | jq -r .webhook_id)"
 [ "$(jq -r .body <<<"$f1")" = "$want" ] ||
