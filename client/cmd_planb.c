@@ -267,3 +267,100 @@ const struct ctl_cmd cmd_audit_entry = {
         .flags = CTL_CMD_JSON,
         .run = cmd_audit_run,
 };
+
+/* planb ACTION [SCENARIO]: list, activate, drill, end. */
+static int cmd_planb_run(struct ctl *c, struct ctl_args *a)
+{
+	static const char *const actions[] = {"list", "activate", "drill",
+	                                      "end"};
+	const char *act = a->argv[0];
+	int publish = ctl_args_count(a, "publish"),
+	    skip = ctl_args_count(a, "skip"),
+	    review = ctl_args_count(a, "review"), named, r;
+	json_t *result = NULL, *v;
+	char wire[32];
+	const char *k;
+	size_t i;
+
+	for (i = 0; i < 4 && strcmp(act, actions[i]) != 0; i++)
+		;
+	if (i == 4) {
+		ctl_warnx("planb: unknown action '%s' (list, activate, drill "
+		          "or end)",
+		          act);
+		return EX_USAGE;
+	}
+	named = i == 1 || i == 2;
+	if (named != (a->argc == 2)) {
+		ctl_warnx("planb %s: %s", act,
+		          named ? "which scenario?" : "takes no scenario");
+		return EX_USAGE;
+	}
+	if (publish + skip + review > 1) {
+		ctl_warnx("planb end: at most one of --publish, --skip and "
+		          "--review");
+		return EX_USAGE;
+	}
+	if (named &&
+	    (r = ctl_args_set(a, "scenario", a->argv[1], "SCENARIO")) != 0)
+		return r;
+	if (publish + skip + review == 1 &&
+	    (r = ctl_args_set(a, "policy",
+	                      publish ? "publish"
+	                      : skip  ? "skip"
+	                              : "review",
+	                      "POLICY")) != 0)
+		return r;
+	snprintf(wire, sizeof(wire), "planb_%s", act);
+	if ((r = ctl_args_request(c, a, wire, &result)) != 0)
+		return r;
+	if (a->json) {
+		r = ctl_print_json(result);
+	} else if (i == 0) {
+		json_object_foreach (json_object_get(result, "scenarios"), k, v)
+			printf("%s  (%s, %s)  %s\n", k, ctl_str(v, "severity"),
+			       ctl_str(v, "where"),
+			       ctl_str(v, "text") ? ctl_str(v, "text") : "");
+	} else if (i == 3) {
+		json_array_foreach (json_object_get(result, "resumed"), i, v)
+			printf("resumed %s: %lld published, %lld skipped, "
+			       "%lld still held\n",
+			       ctl_str(v, "scope"), ctl_int(v, "published"),
+			       ctl_int(v, "skipped"), ctl_int(v, "held"));
+	} else {
+		json_array_foreach (json_object_get(result, "paused"), i, v)
+			print_pause(v);
+		json_array_foreach (json_object_get(result, "statement"), i, v)
+			printf("statement queued: %s\n", json_string_value(v));
+	}
+	json_decref(result);
+	return r;
+}
+
+const struct ctl_cmd cmd_planb_entry = {
+        .name = "planb",
+        .usage = "list | activate SCENARIO | drill SCENARIO | end "
+                 "[--publish | --skip | --review] [-r TEXT]",
+        .help = "run the calendar's prepared crisis scenarios (Plan B)",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ACTION", 0, CTL_ARG, 0, NULL, NULL,
+                         "list the scenarios; activate one (pause its "
+                         "scope, publish\nits statement); drill one (its "
+                         "statement to drill_channel\nonly); end (resume "
+                         "what scenarios paused)"},
+                        {"reason", 'r', CTL_STR, 0, "reason", "TEXT",
+                         "why, for the audit trail"},
+                        {"publish", 0, CTL_FLAG, 0, NULL, NULL,
+                         "end: publish every held post"},
+                        {"skip", 0, CTL_FLAG, 0, NULL, NULL,
+                         "end: publish none of them"},
+                        {"review", 0, CTL_FLAG, 0, NULL, NULL,
+                         "end: keep them held"},
+                        {NULL},
+                },
+        .min_args = 1,
+        .max_args = 2,
+        .flags = CTL_CMD_JSON,
+        .run = cmd_planb_run,
+};

@@ -160,6 +160,7 @@ extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
 extern const struct ctl_cmd cmd_reload_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
-        cmd_release_entry, cmd_skip_entry, cmd_audit_entry; /* cmd_planb.c */
+        cmd_release_entry, cmd_skip_entry, cmd_audit_entry,
+        cmd_planb_entry; /* cmd_planb.c */
 
 #endif

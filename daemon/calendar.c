@@ -1408,6 +1408,284 @@ static void parse_timezone(struct load *ld, const struct calyaml_event *ev)
 		free(name);
 }
 
+/* ---- plan B: prepared statements ------------------------------------ */
+
+/*
+ * A scenario is kept as JSON (the daemon keeps it past the calendar's
+ * life): {"severity", "pause": {"all": true} | {"channels": [..]} |
+ * {"campaigns": [..]}, "channels": [..], "text", "link", "media": [..],
+ * "variants": {channel: text}, "approvers": [..], "where": "file:l:c"}.
+ */
+static const char *const severities[] = {"low", "medium", "high", "critical"};
+
+static void append_string(struct load *ld, const struct calyaml_event *ev,
+                          void *arr)
+{
+	const char *s = want_string(ld, ev, "a list entry", 0);
+
+	if (s && json_array_append_new(arr, json_stringn(s, ev->len)) < 0)
+		ld->oom = 1;
+}
+
+/* A list of names (or one name) into obj[key]. 0 or -1. */
+static int planb_list(struct load *ld, const struct calyaml_event *ev,
+                      json_t *obj, const char *key)
+{
+	json_t *arr = json_array();
+
+	if (arr == NULL || json_object_set_new(obj, key, arr) < 0) {
+		ld->oom = 1;
+		return -1;
+	}
+	return for_each_item(ld, ev, key, append_string, arr);
+}
+
+static int planb_pause(struct load *ld, const struct calyaml_event *ev,
+                       json_t *sc)
+{
+	json_t *pause = json_object();
+	struct calyaml_event v;
+	struct key k;
+	int r;
+
+	json_object_set_new(sc, "pause", pause);
+	if (ev->kind == CALYAML_SCALAR && strcmp(ev->value, "all") == 0) {
+		json_object_set_new(pause, "all", json_true());
+		return 0;
+	}
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev,
+		       "'pause' is 'all', {channels: [...]} or {campaigns: "
+		       "[...]}");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = next_pair(ld, "'pause'", &k, &v)) > 0) {
+		if (strcmp(k.s, "channels") != 0 &&
+		    strcmp(k.s, "campaigns") != 0) {
+			err_at(ld, k.m,
+			       "unknown key '%s' in 'pause' (known: channels, "
+			       "campaigns)",
+			       k.s);
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		if (json_object_size(pause) > 0) {
+			err_at(ld, k.m,
+			       "'pause' takes channels or campaigns, "
+			       "not both");
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		if (planb_list(ld, &v, pause, k.s) < 0)
+			return -1;
+	}
+	return r;
+}
+
+static int planb_variants(struct load *ld, const struct calyaml_event *ev,
+                          json_t *sc)
+{
+	json_t *vars = json_object();
+	struct calyaml_event v;
+	struct key k;
+	int r;
+
+	json_object_set_new(sc, "variants", vars);
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev, "'variants' must map channel names to texts");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = next_pair(ld, "'variants'", &k, &v)) > 0) {
+		const char *t = want_string(ld, &v, "a variant's text", 0);
+
+		if (t)
+			json_object_set_new(
+			        vars, k.s,
+			        json_pack("{s:s%}", "text", t, v.len));
+	}
+	return r;
+}
+
+/* One key of a scenario. 0, or -1 if the file broke off. */
+static int planb_key(struct load *ld, json_t *sc, const struct key *k,
+                     const struct calyaml_event *v)
+{
+	const char *s;
+
+	if (strcmp(k->s, "severity") == 0) {
+		size_t i = 0;
+
+		if ((s = want_string(ld, v, "severity", 0)) == NULL)
+			return 0;
+		while (i < 4 && strcmp(s, severities[i]) != 0)
+			i++;
+		if (i == 4)
+			err_ev(ld, v,
+			       "severity '%s' is low, medium, high or critical",
+			       s);
+		else
+			json_object_set_new(sc, "severity", json_string(s));
+		return 0;
+	}
+	if (strcmp(k->s, "pause") == 0)
+		return planb_pause(ld, v, sc);
+	if (strcmp(k->s, "channels") == 0 || strcmp(k->s, "approvers") == 0 ||
+	    strcmp(k->s, "media") == 0)
+		return planb_list(ld, v, sc, k->s);
+	if (strcmp(k->s, "variants") == 0)
+		return planb_variants(ld, v, sc);
+	if (strcmp(k->s, "text") == 0 || strcmp(k->s, "link") == 0) {
+		if ((s = want_string(ld, v, k->s, 0)) == NULL)
+			return 0;
+		if (strcmp(k->s, "link") == 0 && !url_ok(s))
+			err_ev(ld, v, "link '%s' is not an http or https URL",
+			       s);
+		else
+			json_object_set_new(sc, k->s, json_stringn(s, v->len));
+		return 0;
+	}
+	err_at(ld, k->m,
+	       "unknown key '%s' in a plan B scenario (known: severity, "
+	       "pause, channels, text, link, media, variants, approvers)",
+	       k->s);
+	return calyaml_skip(ld->y, v);
+}
+
+static int has_string(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (arr, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
+/* A channel name the scenario uses must be configured. */
+static int planb_channel_ok(struct load *ld, struct mark m, const char *name)
+{
+	const char *interned;
+
+	if (lookup_channel(ld, name, &interned) != NULL)
+		return 1;
+	err_at(ld, m, "unknown channel '%s' in plan B (known: %s)", name,
+	       known_channels(ld));
+	return 0;
+}
+
+/* Every channel named exists, every text fits its channel. */
+static void planb_check(struct load *ld, const char *name, json_t *sc,
+                        struct mark m)
+{
+	json_t *chans = json_object_get(sc, "channels"), *pause, *v, *vars;
+	const char *text = json_string_value(json_object_get(sc, "text")), *key;
+	size_t i;
+
+	if (text == NULL)
+		err_at(ld, m,
+		       "plan B scenario '%s' has no 'text' (its holding "
+		       "statement)",
+		       name);
+	if ((pause = json_object_get(sc, "pause")) == NULL)
+		err_at(ld, m,
+		       "plan B scenario '%s' has no 'pause' (all, or "
+		       "{channels: [...]} or {campaigns: [...]})",
+		       name);
+	if (json_object_get(sc, "severity") == NULL)
+		json_object_set_new(sc, "severity", json_string("high"));
+	json_array_foreach (json_object_get(pause, "channels"), i, v)
+		planb_channel_ok(ld, m, json_string_value(v));
+	/* The statement goes where the pause is, unless told otherwise. */
+	if (chans == NULL && json_object_get(pause, "channels")) {
+		chans = json_deep_copy(json_object_get(pause, "channels"));
+		json_object_set_new(sc, "channels", chans);
+	}
+	if (chans == NULL) {
+		chans = json_array();
+		for (i = 0; i < ld->cfg->nchannels; i++)
+			json_array_append_new(
+			        chans, json_string(ld->cfg->channels[i].name));
+		json_object_set_new(sc, "channels", chans);
+	}
+	vars = json_object_get(sc, "variants");
+	json_object_foreach (vars, key, v) {
+		if (!has_string(chans, key))
+			err_at(ld, m,
+			       "plan B scenario '%s': variant for '%s', which "
+			       "is not one of its channels",
+			       name, key);
+	}
+	json_array_foreach (chans, i, v) {
+		const char *c = json_string_value(v), *t, *interned;
+		const struct channel *ch;
+		size_t len;
+
+		if (!planb_channel_ok(ld, m, c) ||
+		    (ch = lookup_channel(ld, c, &interned)) == NULL)
+			continue;
+		t = json_string_value(
+		        json_object_get(json_object_get(vars, c), "text"));
+		t = t ? t : text;
+		if (t && ch->max_length &&
+		    (len = text_chars(t, strlen(t))) > ch->max_length)
+			err_at(ld, m,
+			       "plan B scenario '%s': its text is %zu "
+			       "characters, %zu over channel '%s''s "
+			       "max_length of %u",
+			       name, len, len - ch->max_length, ch->name,
+			       ch->max_length);
+	}
+}
+
+static int parse_planb(struct load *ld, const struct calyaml_event *ev)
+{
+	struct calyaml_event v, e;
+	struct key k, f;
+	char where[4096 + 32];
+	int r, rf;
+
+	if (ev->kind != CALYAML_MAPPING) {
+		err_ev(ld, ev, "'planb' must map scenario names to scenarios");
+		return calyaml_skip(ld->y, ev);
+	}
+	while ((r = next_pair(ld, "'planb'", &k, &v)) > 0) {
+		json_t *sc;
+
+		if (json_object_get(ld->cal->planb, k.s)) {
+			err_at(ld, k.m, "duplicate plan B scenario '%s'", k.s);
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		if (v.kind != CALYAML_MAPPING) {
+			err_ev(ld, &v, "plan B scenario '%s' must be a mapping",
+			       k.s);
+			if (calyaml_skip(ld->y, &v) < 0)
+				return -1;
+			continue;
+		}
+		sc = json_object();
+		snprintf(where, sizeof(where), "%s:%u:%u",
+		         file_name(ld, k.m.file), k.m.line, k.m.column);
+		json_object_set_new(sc, "where", json_string(where));
+		while ((rf = next_pair(ld, "a plan B scenario", &f, &e)) > 0)
+			if (planb_key(ld, sc, &f, &e) < 0) {
+				json_decref(sc);
+				return -1;
+			}
+		if (rf < 0) {
+			json_decref(sc);
+			return -1;
+		}
+		planb_check(ld, k.s, sc, k.m);
+		json_object_set_new(ld->cal->planb, k.s, sc);
+	}
+	return r;
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 static int parse_top(struct load *ld, const struct calyaml_event *root)
@@ -1427,6 +1705,7 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 		unsigned bit = strcmp(k.s, "timezone") == 0    ? 1
 		               : strcmp(k.s, "campaigns") == 0 ? 2
 		               : strcmp(k.s, "posts") == 0     ? 4
+		               : strcmp(k.s, "planb") == 0     ? 8
 		                                               : 0;
 
 		if (bit == 0 || (seen & bit)) {
@@ -1435,7 +1714,7 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 			else
 				err_at(ld, k.m,
 				       "unknown key '%s' (known: timezone, "
-				       "campaigns, posts)",
+				       "campaigns, posts, planb)",
 				       k.s);
 			if (calyaml_skip(ld->y, &v) < 0)
 				return -1;
@@ -1444,8 +1723,9 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 		seen |= bit;
 		if (bit == 1)
 			parse_timezone(ld, &v);
-		else if ((bit == 2 ? parse_campaigns(ld, &v)
-		                   : parse_posts(ld, &v)) < 0)
+		else if ((bit == 2   ? parse_campaigns(ld, &v)
+		          : bit == 8 ? parse_planb(ld, &v)
+		                     : parse_posts(ld, &v)) < 0)
 			return -1;
 	}
 	return r;
@@ -1726,6 +2006,8 @@ int calendar_load(const char *path, const struct config *cfg,
 	}
 	ld.ci = ci;
 	ld.cal = &ci->pub;
+	if ((ld.cal->planb = json_object()) == NULL)
+		ld.oom = 1;
 	hashtab_init(&ld.chans, channel_name, cfg);
 	hashtab_init(&ld.ids, post_name, ld.cal);
 	hashtab_init(&ld.camps, campaign_name, ld.cal);
@@ -1771,6 +2053,7 @@ void calendar_free(struct calendar *cal)
 	}
 	for (size_t i = 0; i < cal->ncampaigns; i++)
 		json_decref(cal->campaigns[i].meta);
+	json_decref(cal->planb);
 	for (size_t i = 0; i < cal->nfiles; i++)
 		free(cal->files[i]);
 	free(cal->files);

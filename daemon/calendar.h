@@ -66,6 +66,8 @@ struct calendar {
 	size_t ncampaigns;
 	struct cal_post *posts;
 	size_t nposts;
+	/* Plan B's scenarios by name, as JSON (see parse_planb); never NULL. */
+	json_t *planb;
 };
 
 /*

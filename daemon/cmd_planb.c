@@ -3,7 +3,9 @@
  * comes from the socket's peer credentials and goes to the audit trail.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,9 @@
 #include "command.h"
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 #include "pause.h"
+#include "postid.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
@@ -264,10 +268,20 @@ static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 	return reply_after_drain(x);
 }
 
-static enum cmd_retval cmd_resume(struct cmd_ctx *x)
+/* "auto", "publish", "skip", "review"; or -1. */
+static enum resume_policy resume_policy_parse(const char *s)
 {
 	static const char *const policies[] = {"auto", "publish", "skip",
 	                                       "review"};
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, policies[i]) == 0)
+			return (enum resume_policy)i;
+	return (enum resume_policy) - 1;
+}
+
+static enum cmd_retval cmd_resume(struct cmd_ctx *x)
+{
 	struct pause_actor who;
 	struct scopes s;
 	const char *policy = NULL, *reason = NULL;
@@ -281,18 +295,13 @@ static enum cmd_retval cmd_resume(struct cmd_ctx *x)
 	    cmd_arg_string(x, "policy", &policy, 0) < 0 ||
 	    cmd_arg_string(x, "reason", &reason, 0) < 0)
 		return CMD_ERROR;
-	if (policy) {
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(policy, policies[i]) != 0; i++)
-			;
-		if (i == 4)
-			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
-			                "'policy' is auto, publish, skip or "
-			                "review, not '%s'",
-			                policy);
-		pol = (enum resume_policy)i;
-	}
+	if (policy &&
+	    (pol = resume_policy_parse(policy)) == (enum resume_policy) - 1)
+		return cmd_fail(
+		        x, SMM_ERR_INVALID_ARGUMENT,
+		        "'policy' is auto, publish, skip or review, not "
+		        "'%s'",
+		        policy);
 	/* No scope: every pause. */
 	for (size_t i = 0; i < s.n; i++)
 		if ((chosen[n++] = pause_find(x->d, s.kind[i], s.name[i])) ==
@@ -426,6 +435,272 @@ static enum cmd_retval cmd_audit(struct cmd_ctx *x)
 	return CMD_DONE;
 }
 
+/* ---- plan B scenarios (the calendar's planb:) ------------------------ */
+
+/* The scenario the request names, or NULL with the error reply set. */
+static json_t *scenario_of(struct cmd_ctx *x, const char **name)
+{
+	json_t *sc;
+	const char *k;
+	char known[512] = "";
+	size_t n = 0;
+
+	if (cmd_arg_string(x, "scenario", name, 1) < 0)
+		return NULL;
+	if ((sc = json_object_get(x->d->planb, *name)) != NULL)
+		return sc;
+	json_object_foreach (x->d->planb, k, sc)
+		n += (size_t)snprintf(known + n,
+		                      n < sizeof(known) ? sizeof(known) - n : 0,
+		                      "%s%s", n ? ", " : "", k);
+	cmd_fail(x, SMM_ERR_NOT_FOUND,
+	         "no plan B scenario '%s' in the calendar (%s%s)", *name,
+	         known[0] ? "known: " : "none defined", known);
+	return NULL;
+}
+
+/* Whether the peer may activate sc: root, or a user or group it names. */
+static int approved(const struct pause_actor *who, json_t *sc)
+{
+	json_t *approvers = json_object_get(sc, "approvers"), *v;
+	gid_t groups[256];
+	int ngroups = 256;
+	struct passwd *pw;
+	size_t i;
+
+	if (json_array_size(approvers) == 0 || who->uid == 0)
+		return 1;
+	json_array_foreach (approvers, i, v)
+		if (strcmp(json_string_value(v), who->user) == 0)
+			return 1;
+	if ((pw = getpwuid((uid_t)who->uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+		return 0;
+	for (int g = 0; g < ngroups; g++) {
+		struct group *gr = getgrgid(groups[g]);
+
+		json_array_foreach (approvers, i, v)
+			if (gr &&
+			    strcmp(json_string_value(v), gr->gr_name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Queue the statement on channel now, its variant text if it has one: a
+ * post of source "planb", which no pause holds. Appends its delivery id.
+ */
+static int statement_post(struct cmd_ctx *x, json_t *sc, const char *channel,
+                          int64_t now, json_t *ids)
+{
+	const char *text = json_string_value(json_object_get(
+	        json_object_get(json_object_get(sc, "variants"), channel),
+	        "text"));
+	const json_t *media = json_object_get(sc, "media");
+	json_t *empty = json_array();
+	char id[POSTID_GEN_LEN + 8], did[POSTID_GEN_LEN + 8 + 130];
+	const char *chans[1] = {channel};
+	uint64_t rnd = 0;
+	int r;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint64_t)now ^ (uint64_t)json_array_size(ids);
+	memcpy(id, "planb-", 6);
+	postid_generate(now, rnd, id + 6);
+	r = store_add_post(
+	        x->d->store,
+	        &(struct post_new){
+	                .id = id,
+	                .source = "planb",
+	                .text = text ? text
+	                             : json_string_value(
+	                                       json_object_get(sc, "text")),
+	                .link = json_string_value(json_object_get(sc, "link")),
+	                .media = media ? media : empty,
+	                .due_ms = now,
+	                .channels = chans,
+	                .nchannels = 1,
+	        },
+	        now);
+	json_decref(empty);
+	if (r < 0)
+		return r;
+	snprintf(did, sizeof(did), "%s/%s", id, channel);
+	events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED, now,
+	              "plan B statement");
+	if (dispatch_schedule(x->d, did, now) < 0)
+		return -ENOMEM;
+	json_array_append_new(ids, json_string(did));
+	return 0;
+}
+
+static enum cmd_retval cmd_planb_list(struct cmd_ctx *x)
+{
+	json_t *all = x->d->planb ? json_incref(x->d->planb) : json_object();
+
+	*x->result = json_pack("{so}", "scenarios", all);
+	return CMD_DONE;
+}
+
+/* Pause each scope of sc that is not paused yet; their JSON in paused. */
+static int planb_pause(struct cmd_ctx *x, const char *name, json_t *sc,
+                       const struct pause_actor *who, const char *reason,
+                       json_t *paused)
+{
+	json_t *pause = json_object_get(sc, "pause"), *list;
+	struct pause *begun[64], *p;
+	int kind = PAUSE_ALL, r;
+	size_t i, n = 0;
+
+	list = json_object_get(pause, "channels");
+	if (list)
+		kind = PAUSE_CHANNEL;
+	else if ((list = json_object_get(pause, "campaigns")) != NULL)
+		kind = PAUSE_CAMPAIGN;
+	for (i = 0;
+	     i < (kind == PAUSE_ALL ? 1 : json_array_size(list)) && n < 64;
+	     i++) {
+		const char *scope =
+		        kind == PAUSE_ALL
+		                ? NULL
+		                : json_string_value(json_array_get(list, i));
+		struct pause_rec rec = {.kind = kind,
+		                        .scope = scope,
+		                        .since_ms = wallclock_now_ms(),
+		                        .until_ms = -1,
+		                        .reason = reason,
+		                        .scenario = name};
+
+		if (pause_find(x->d, kind, scope))
+			continue; /* paused already: it holds as it is */
+		if ((r = pause_begin(x->d, &rec, who, &p)) < 0)
+			return r;
+		begun[n++] = p;
+		json_array_append_new(paused, pause_json(x->d, p));
+	}
+	for (i = 0; i < n; i++)
+		pause_announce(x->d, begun[i]);
+	return 0;
+}
+
+/* activate and drill: the statement, with (activate) or without a pause. */
+static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
+{
+	struct pause_actor who;
+	const char *name, *reason = NULL;
+	int64_t now = wallclock_now_ms();
+	json_t *sc, *paused, *ids, *detail, *v;
+	char uname[64];
+	size_t i;
+	int r;
+
+	if ((sc = scenario_of(x, &name)) == NULL ||
+	    cmd_arg_string(x, "reason", &reason, 0) < 0)
+		return CMD_ERROR;
+	actor_of(x, &who, uname, sizeof(uname));
+	if (!drill && !approved(&who, sc))
+		return cmd_fail(x, SMM_ERR_PERMISSION,
+		                "permission denied: only the approvers of plan "
+		                "B scenario '%s' may activate it",
+		                name);
+	if (drill && x->d->cfg->drill_channel == NULL)
+		return cmd_fail(x, SMM_ERR_CONFLICT,
+		                "no drill_channel in smmd.yaml: nowhere to "
+		                "rehearse");
+	paused = json_array();
+	ids = json_array();
+	if (!drill && (r = planb_pause(x, name, sc, &who,
+	                               reason ? reason : name, paused)) < 0) {
+		json_decref(paused);
+		json_decref(ids);
+		return cmd_store_error(x, r, "write");
+	}
+	if (drill)
+		r = statement_post(x, sc, x->d->cfg->drill_channel, now, ids);
+	else
+		json_array_foreach (json_object_get(sc, "channels"), i, v)
+			if ((r = statement_post(x, sc, json_string_value(v),
+			                        now, ids)) < 0)
+				break;
+	if (r < 0) {
+		json_decref(paused);
+		json_decref(ids);
+		return cmd_store_error(x, r, "write");
+	}
+	detail = json_pack("{ss ss sO sO}", "scenario", name, "severity",
+	                   json_string_value(json_object_get(sc, "severity")),
+	                   "paused", paused, "statement", ids);
+	pause_audit(x->d, &who, drill ? "planb drill" : "planb activate", name,
+	            reason, detail);
+	if (!drill)
+		events_scope(x->d->events, EV_PLANB_ACTIVATED, NULL, name,
+		             who.user, reason);
+	json_decref(detail);
+	log_warnx("planb: scenario '%s' %s by %s: %zu paused, statement on "
+	          "%zu channels",
+	          name, drill ? "drilled" : "activated", who.user,
+	          json_array_size(paused), json_array_size(ids));
+	*x->result =
+	        json_pack("{ss ss sb so so}", "scenario", name, "severity",
+	                  json_string_value(json_object_get(sc, "severity")),
+	                  "drill", drill, "paused", paused, "statement", ids);
+	return drill ? CMD_DONE : reply_after_drain(x);
+}
+
+static enum cmd_retval cmd_planb_activate(struct cmd_ctx *x)
+{
+	return planb_run(x, 0);
+}
+
+static enum cmd_retval cmd_planb_drill(struct cmd_ctx *x)
+{
+	return planb_run(x, 1);
+}
+
+/* end: resume every pause a scenario made. */
+static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
+{
+	struct pause *chosen[PAUSE_MAX_SCOPES];
+	struct pause_actor who;
+	const char *policy = NULL, *reason = NULL;
+	enum resume_policy pol = RESUME_AUTO;
+	json_t *resumed;
+	char uname[64];
+	size_t n = 0;
+
+	if (cmd_arg_string(x, "policy", &policy, 0) < 0 ||
+	    cmd_arg_string(x, "reason", &reason, 0) < 0)
+		return CMD_ERROR;
+	if (policy &&
+	    (pol = resume_policy_parse(policy)) == (enum resume_policy) - 1)
+		return cmd_fail(
+		        x, SMM_ERR_INVALID_ARGUMENT,
+		        "'policy' is auto, publish, skip or review, not "
+		        "'%s'",
+		        policy);
+	for (size_t i = 0; i < pauses_count(x->d) && n < PAUSE_MAX_SCOPES; i++)
+		if (pause_at(x->d, i)->scenario)
+			chosen[n++] = pause_at(x->d, i);
+	if (n == 0)
+		return cmd_fail(x, SMM_ERR_CONFLICT,
+		                "no plan B scenario is active");
+	actor_of(x, &who, uname, sizeof(uname));
+	resumed = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *one = json_object();
+
+		if (pause_resume(x->d, chosen[i], pol, &who, reason, one) < 0)
+			fatalx("store: cannot end a pause");
+		json_array_append_new(resumed, one);
+	}
+	pause_audit(x->d, &who, "planb end", NULL, reason, NULL);
+	events_scope(x->d->events, EV_PLANB_ENDED, NULL, "plan B", who.user,
+	             reason);
+	*x->result = json_pack("{so}", "resumed", resumed);
+	return CMD_DONE;
+}
+
 json_t *cmd_pauses_json(struct smmd *d)
 {
 	json_t *arr = json_array();
@@ -453,3 +728,14 @@ const struct cmd_entry cmd_skip_entry = {"skip", CMD_WRITE | CMD_ADMIN,
 const struct cmd_entry cmd_audit_entry = {
         "audit", 0, cmd_audit,
         "who paused, resumed, released and skipped what"};
+const struct cmd_entry cmd_planb_list_entry = {
+        "planb_list", 0, cmd_planb_list, "the calendar's plan B scenarios"};
+const struct cmd_entry cmd_planb_activate_entry = {
+        "planb_activate", CMD_WRITE | CMD_ADMIN, cmd_planb_activate,
+        "pause a scenario's scope and publish its statement"};
+const struct cmd_entry cmd_planb_drill_entry = {
+        "planb_drill", CMD_WRITE | CMD_ADMIN, cmd_planb_drill,
+        "publish a scenario's statement on the drill channel only"};
+const struct cmd_entry cmd_planb_end_entry = {
+        "planb_end", CMD_WRITE | CMD_ADMIN, cmd_planb_end,
+        "resume what plan B scenarios paused"};

@@ -13,12 +13,27 @@
 
 /* Every command, in the order "known:" lists them. */
 static const struct cmd_entry *const commands[] = {
-        &cmd_hello_entry,  &cmd_add_entry,     &cmd_list_entry,
-        &cmd_show_entry,   &cmd_cancel_entry,  &cmd_status_entry,
-        &cmd_retry_entry,  &cmd_resolve_entry, &cmd_reload_entry,
-        &cmd_agenda_entry, &cmd_log_entry,     &cmd_pause_entry,
-        &cmd_resume_entry, &cmd_held_entry,    &cmd_release_entry,
-        &cmd_skip_entry,   &cmd_audit_entry,
+        &cmd_hello_entry,
+        &cmd_add_entry,
+        &cmd_list_entry,
+        &cmd_show_entry,
+        &cmd_cancel_entry,
+        &cmd_status_entry,
+        &cmd_retry_entry,
+        &cmd_resolve_entry,
+        &cmd_reload_entry,
+        &cmd_agenda_entry,
+        &cmd_log_entry,
+        &cmd_pause_entry,
+        &cmd_resume_entry,
+        &cmd_held_entry,
+        &cmd_release_entry,
+        &cmd_skip_entry,
+        &cmd_audit_entry,
+        &cmd_planb_list_entry,
+        &cmd_planb_activate_entry,
+        &cmd_planb_drill_entry,
+        &cmd_planb_end_entry,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -90,7 +90,9 @@ extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,
         cmd_agenda_entry;
 extern const struct cmd_entry cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
-        cmd_release_entry, cmd_skip_entry, cmd_audit_entry;
+        cmd_release_entry, cmd_skip_entry, cmd_audit_entry,
+        cmd_planb_list_entry, cmd_planb_activate_entry, cmd_planb_drill_entry,
+        cmd_planb_end_entry;
 /* The active pauses as status shows them (cmd_planb.c). */
 json_t *cmd_pauses_json(struct smmd *);
 

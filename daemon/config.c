@@ -596,6 +596,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		conf_path(p, v, key, &cfg->calendar);
 	} else if (strcmp(key, "catch_up") == 0) {
 		conf_duration(p, v, key, &cfg->catch_up_ms);
+	} else if (strcmp(key, "drill_channel") == 0) {
+		conf_string(p, v, key, &cfg->drill_channel);
 	} else if (strcmp(key, "horizon") == 0) {
 		if (conf_duration(p, v, key, &cfg->horizon_ms) == 0 &&
 		    (cfg->horizon_ms < 3600 * 1000 ||
@@ -617,7 +619,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		           "unknown key '%s' (known: state_dir, socket, "
 		           "control_group, readonly_group, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
-		           "catch_up, horizon, log_format, channels)",
+		           "catch_up, drill_channel, horizon, log_format, "
+		           "channels)",
 		           key);
 	}
 }
@@ -639,6 +642,10 @@ static void check_notify(struct conf_ctx *p, struct config *cfg,
 			free(known);
 		}
 	}
+	if (cfg->drill_channel &&
+	    config_channel(cfg, cfg->drill_channel) == NULL)
+		conf_error(p, root, "drill_channel: unknown channel '%s'",
+		           cfg->drill_channel);
 }
 
 static char *dir_of(const char *path)
@@ -752,6 +759,7 @@ void config_free(struct config *cfg)
 	free(cfg->control_group);
 	free(cfg->readonly_group);
 	free(cfg->calendar);
+	free(cfg->drill_channel);
 	free(cfg);
 }
 

@@ -47,6 +47,7 @@ struct config {
 	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;
 	char *calendar;      /* a file or folder of *.yaml; NULL: none */
+	char *drill_channel; /* where plan B drills publish; NULL: none */
 	int64_t catch_up_ms; /* still post this late after downtime */
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	int log_json;        /* log_format: json */

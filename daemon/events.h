@@ -34,7 +34,9 @@
 	X(RELEASED, "released")   /* held no more: waiting again */     \
 	X(SKIPPED, "skipped")     /* held, then not sent */             \
 	X(PAUSED, "paused")       /* a scope was paused */              \
-	X(RESUMED, "resumed")     /* ... and resumed */
+	X(RESUMED, "resumed")     /* ... and resumed */                 \
+	X(PLANB_ACTIVATED, "planb_activated") /* a plan B scenario */   \
+	X(PLANB_ENDED, "planb_ended")
 
 enum event_kind {
 #define EVENT_ENUM(e, name) EV_##e,
@@ -86,7 +88,8 @@ void events_emit(struct events *, const struct delivery_event *ev);
 void events_change(struct events *, enum event_origin, const char *id, int from,
                    enum delivery_state to, int64_t next_ms, const char *reason);
 /*
- * A scope was paused or resumed (kind EV_PAUSED or EV_RESUMED): to the
+ * A scope was paused or resumed (kind EV_PAUSED or EV_RESUMED), or a
+ * plan B scenario activated or ended (scope: its name): to the
  * ring and the subscribers of channel (NULL: every subscriber), not
  * counted, no delivery. scope names it ("all", "channel demo"); the
  * caller logs it.

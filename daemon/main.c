@@ -457,6 +457,7 @@ static int run(struct runtime *rt, int verbose)
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);
 	events_free(d->events);
+	json_decref(d->planb);
 	reload_free(d);
 	http_free(d->http);
 	config_unref(d->cfg);

@@ -48,6 +48,13 @@ struct reloads {
 	int have_sig;
 };
 
+/* The calendar's plan B scenarios outlive it (NULL: there are none). */
+static void adopt_planb(struct smmd *d, struct calendar *cal)
+{
+	json_decref(d->planb);
+	d->planb = cal ? json_incref(cal->planb) : NULL;
+}
+
 static void mix(uint64_t *sig, uint64_t v)
 {
 	*sig = (*sig ^ v) * 1099511628211ULL;
@@ -201,6 +208,8 @@ static void apply(uv_work_t *w, int status)
 		if (r->cal &&
 		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0)
 			fatalx("store: cannot record the calendar's changes");
+		if (r->cal || d->cfg->calendar == NULL)
+			adopt_planb(d, r->cal);
 		rs->applied_sig = r->files_sig;
 		rs->have_sig = r->cal != NULL;
 		summary = json_pack(
@@ -306,6 +315,7 @@ void reload_calendar_at_start(struct smmd *d)
 	}
 	if (calsync_apply(d, cal, wallclock_now_ms(), &sum) < 0)
 		fatalx("store: cannot record the calendar");
+	adopt_planb(d, cal);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;
 	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "

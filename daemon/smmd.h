@@ -6,6 +6,7 @@
 #define SMMD_SMMD_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 struct config;
@@ -36,6 +37,7 @@ struct smmd {
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	struct looptime *looptime; /* looptime.c: how long turns take */
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
+	json_t *planb; /* the calendar's plan B scenarios, or NULL */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

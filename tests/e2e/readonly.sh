@@ -58,7 +58,21 @@ as() {
 # The other users must reach the socket: its directories are searchable.
 chmod 0755 "$T"
 start_sink
-write_config -g "control_group: smm-e2e-ctl" -g "readonly_group: smm-e2e-ro" demo
+# Plan B scenarios only named approvers (users or groups) may activate.
+CAL=$T/calendar.yaml
+cat >"$CAL" <<'YAML'
+planb:
+  legal:
+    pause: all
+    text: "A statement legal signs off."
+    approvers: [comms-lead]
+  ops:
+    pause: {channels: [demo]}
+    text: "A statement ops may publish."
+    approvers: [comms-lead, smm-e2e-ctl]
+YAML
+write_config -g "control_group: smm-e2e-ctl" -g "readonly_group: smm-e2e-ro" \
+	-g "calendar: $CAL" demo
 start_smmd
 chmod 0755 "$T/run"
 mode=$(stat -c %a "$SOCK")
@@ -94,6 +108,16 @@ smmctl audit --json | jq_true --argjson uid "$(id -u smm-e2e-oper)" \
 	'.audit | map(select(.user == "smm-e2e-oper" and .uid == $uid))
 	 | map(.action) == ["pause", "resume"]' ||
 	fail "audit: $(smmctl audit --json | jq -c .audit)"
+# An approver rule refuses another user; a group it names lets one in.
+st=0
+as smm-e2e-oper planb activate legal 2>"$T/err" >/dev/null || st=$?
+[ "$st" -eq 77 ] || fail "operator: planb activate legal exited $st, want 77"
+grep -q "only the approvers of plan B scenario 'legal'" "$T/err" ||
+	fail "unclear approver refusal: $(cat "$T/err")"
+smmctl status --json | jq_true '.pauses == []' || fail "a refused activation paused"
+as smm-e2e-oper planb activate ops >/dev/null ||
+	fail "operator (group smm-e2e-ctl) refused for 'ops'"
+as smm-e2e-oper planb end >/dev/null || fail "operator: planb end refused"
 as smm-e2e-oper cancel r1 >/dev/null || fail "operator: cancel refused"
 [ "$(delivery_state r1/demo)" = cancelled ] || fail "operator's cancel lost"
 

@@ -530,6 +530,24 @@ START_TEST(test_example)
 	                                   "shop-in"));
 	/* The draft is kept, never expanded. */
 	ck_assert_ptr_null(find(g, "advent-knitalong/shop-fb"));
+	/* Plan B: the scenario as the daemon keeps it. */
+	{
+		json_t *sc = json_object_get(cal->planb, "orders-down");
+
+		ck_assert_ptr_nonnull(sc);
+		ck_assert_str_eq(
+		        json_string_value(json_object_get(sc, "severity")),
+		        "high");
+		ck_assert(json_is_true(
+		        json_object_get(json_object_get(sc, "pause"), "all")));
+		ck_assert_uint_eq(
+		        json_array_size(json_object_get(sc, "channels")), 3);
+		ck_assert_ptr_nonnull(json_object_get(
+		        json_object_get(sc, "variants"), "shop-x"));
+		ck_assert_str_eq(json_string_value(json_array_get(
+		                         json_object_get(sc, "approvers"), 0)),
+		                 "smm");
+	}
 	free(g);
 	calendar_free(cal);
 	config_unref(cfg);

@@ -217,7 +217,8 @@ START_TEST(test_unknown_command)
 	run_err("{\"id\":1,\"cmd\":\"frobnicate\"}", SMM_ERR_UNKNOWN_COMMAND,
 	        "unknown command 'frobnicate' (known: hello, add, list, show, "
 	        "cancel, status, retry, resolve, reload, agenda, log, pause, "
-	        "resume, held, release, skip, audit)");
+	        "resume, held, release, skip, audit, planb_list, "
+	        "planb_activate, planb_drill, planb_end)");
 }
 END_TEST
 
@@ -572,10 +573,10 @@ START_TEST(test_readonly_message)
 
 	peer = (struct cmd_peer){.uid = 7, .readonly = 1};
 	run(ADD_P1, &o);
-	ck_assert_str_eq(o.msg,
-	                 "permission denied: 'add' changes state, and "
-	                 "uid 7 may only read (readonly_group: hello, "
-	                 "list, show, status, agenda, log, held, audit)");
+	ck_assert_str_eq(o.msg, "permission denied: 'add' changes state, and "
+	                        "uid 7 may only read (readonly_group: hello, "
+	                        "list, show, status, agenda, log, held, audit, "
+	                        "planb_list)");
 	peer = (struct cmd_peer){.uid = 0};
 }
 END_TEST
