@@ -87,37 +87,52 @@ const struct ctl_cmd cmd_pause_entry = {
         .run = cmd_pause_run,
 };
 
-static int cmd_resume_run(struct ctl *c, struct ctl_args *a)
+/* --publish, --skip or --review as the request's "policy". */
+static int set_policy(struct ctl_args *a)
 {
 	int publish = ctl_args_count(a, "publish"),
 	    skip = ctl_args_count(a, "skip"),
 	    review = ctl_args_count(a, "review");
-	json_t *result = NULL, *v;
-	size_t i;
-	int r;
 
 	if (publish + skip + review > 1) {
-		ctl_warnx("resume: give at most one of --publish, --skip and "
-		          "--review");
+		ctl_warnx("%s: give at most one of --publish, --skip and "
+		          "--review",
+		          a->cmd->name);
 		return EX_USAGE;
 	}
-	if (publish + skip + review == 1 &&
-	    (r = ctl_args_set(a, "policy",
-	                      publish ? "publish"
-	                      : skip  ? "skip"
-	                              : "review",
-	                      "POLICY")) != 0)
-		return r;
-	if ((r = ctl_args_request(c, a, NULL, &result)) != 0)
+	if (publish + skip + review == 0)
+		return 0;
+	return ctl_args_set(a, "policy",
+	                    publish ? "publish"
+	                    : skip  ? "skip"
+	                            : "review",
+	                    "POLICY");
+}
+
+static void print_resumed(const json_t *result)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(result, "resumed"), i, v)
+		printf("resumed %s: %lld published, %lld skipped, %lld still "
+		       "held\n",
+		       ctl_str(v, "scope"), ctl_int(v, "published"),
+		       ctl_int(v, "skipped"), ctl_int(v, "held"));
+}
+
+static int cmd_resume_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL;
+	int r;
+
+	if ((r = set_policy(a)) != 0 ||
+	    (r = ctl_args_request(c, a, NULL, &result)) != 0)
 		return r;
 	if (a->json)
 		r = ctl_print_json(result);
 	else
-		json_array_foreach (json_object_get(result, "resumed"), i, v)
-			printf("resumed %s: %lld published, %lld skipped, "
-			       "%lld still held\n",
-			       ctl_str(v, "scope"), ctl_int(v, "published"),
-			       ctl_int(v, "skipped"), ctl_int(v, "held"));
+		print_resumed(result);
 	json_decref(result);
 	return r;
 }
@@ -274,9 +289,7 @@ static int cmd_planb_run(struct ctl *c, struct ctl_args *a)
 	static const char *const actions[] = {"list", "activate", "drill",
 	                                      "end"};
 	const char *act = a->argv[0];
-	int publish = ctl_args_count(a, "publish"),
-	    skip = ctl_args_count(a, "skip"),
-	    review = ctl_args_count(a, "review"), named, r;
+	int named, r;
 	json_t *result = NULL, *v;
 	char wire[32];
 	const char *k;
@@ -296,20 +309,10 @@ static int cmd_planb_run(struct ctl *c, struct ctl_args *a)
 		          named ? "which scenario?" : "takes no scenario");
 		return EX_USAGE;
 	}
-	if (publish + skip + review > 1) {
-		ctl_warnx("planb end: at most one of --publish, --skip and "
-		          "--review");
-		return EX_USAGE;
-	}
 	if (named &&
 	    (r = ctl_args_set(a, "scenario", a->argv[1], "SCENARIO")) != 0)
 		return r;
-	if (publish + skip + review == 1 &&
-	    (r = ctl_args_set(a, "policy",
-	                      publish ? "publish"
-	                      : skip  ? "skip"
-	                              : "review",
-	                      "POLICY")) != 0)
+	if ((r = set_policy(a)) != 0)
 		return r;
 	snprintf(wire, sizeof(wire), "planb_%s", act);
 	if ((r = ctl_args_request(c, a, wire, &result)) != 0)
@@ -322,11 +325,7 @@ static int cmd_planb_run(struct ctl *c, struct ctl_args *a)
 			       ctl_str(v, "where"),
 			       ctl_str(v, "text") ? ctl_str(v, "text") : "");
 	} else if (i == 3) {
-		json_array_foreach (json_object_get(result, "resumed"), i, v)
-			printf("resumed %s: %lld published, %lld skipped, "
-			       "%lld still held\n",
-			       ctl_str(v, "scope"), ctl_int(v, "published"),
-			       ctl_int(v, "skipped"), ctl_int(v, "held"));
+		print_resumed(result);
 	} else {
 		json_array_foreach (json_object_get(result, "paused"), i, v)
 			print_pause(v);

@@ -112,54 +112,84 @@ struct dry_run {
 	struct smmd *d;
 	const struct pause *ps;
 	size_t n;
+	int64_t until;
 	json_t *ids;
+	int truncated;
 };
 
-static void dry_run_row(void *arg, const struct delivery_row *row)
+/* Each waiting delivery due before dr->until that a scope covers. */
+static void dry_run_one(void *arg, const char *id, int64_t due_ms)
 {
 	struct dry_run *dr = arg;
 	struct delivery_rec rec;
 	char due[TIME_RFC3339_LEN];
 
-	if (row->state != DS_SCHEDULED && row->state != DS_RETRY_WAIT)
+	if (due_ms >= dr->until)
 		return;
-	if (store_delivery_load(dr->d->store, row->id, &rec) < 0)
+	if (json_array_size(dr->ids) == DRY_RUN_LIMIT) {
+		dr->truncated = 1;
+		return;
+	}
+	if (store_delivery_load(dr->d->store, id, &rec) < 0)
 		return;
 	for (size_t i = 0; i < dr->n; i++)
 		if (!rec.pass_pause &&
 		    pause_covers(&dr->ps[i], rec.channel, rec.campaign)) {
 			json_array_append_new(
 			        dr->ids,
-			        json_pack(
-			                "{ss ss ss}", "id", rec.id, "channel",
-			                rec.channel, "due",
-			                time_format_rfc3339(rec.due_ms, due)));
+			        json_pack("{ss ss ss}", "id", rec.id, "channel",
+			                  rec.channel, "due",
+			                  time_format_rfc3339(due_ms, due)));
 			break;
 		}
 	store_delivery_clear(&rec);
 }
 
+static int by_due(const void *a, const void *b)
+{
+	const char *x = json_string_value(
+	                   json_object_get(*(json_t **)a, "due")),
+	           *y = json_string_value(
+	                   json_object_get(*(json_t **)b, "due"));
+
+	return strcmp(x, y);
+}
+
 static enum cmd_retval pause_dry_run(struct cmd_ctx *x, const struct scopes *s)
 {
 	struct pause ps[PAUSE_MAX_SCOPES];
-	int64_t now = wallclock_now_ms();
-	struct dry_run dr = {
-	        .d = x->d, .ps = ps, .n = s->n, .ids = json_array()};
-	struct agenda_query q = {.from_ms = now - x->d->cfg->catch_up_ms,
-	                         .to_ms = now + DRY_RUN_WINDOW_MS,
-	                         .limit = DRY_RUN_LIMIT};
-	int truncated = 0, r;
+	struct dry_run dr = {.d = x->d,
+	                     .ps = ps,
+	                     .n = s->n,
+	                     .until = wallclock_now_ms() + DRY_RUN_WINDOW_MS,
+	                     .ids = json_array()};
+	json_t **sorted, *out;
+	size_t n;
+	int r;
 
 	for (size_t i = 0; i < s->n; i++)
 		ps[i] = (struct pause){.kind = s->kind[i],
 		                       .scope = (char *)s->name[i]};
-	if ((r = store_agenda_rows(x->d->store, &q, dry_run_row, &dr,
-	                           &truncated)) < 0) {
+	if ((r = store_for_each_pending(x->d->store, dry_run_one, &dr)) < 0) {
 		json_decref(dr.ids);
 		return cmd_store_error(x, r, "read");
 	}
-	*x->result = json_pack("{sb so sb}", "dry_run", 1, "would_hold", dr.ids,
-	                       "truncated", truncated);
+	/* By due time, as everything else lists deliveries. */
+	n = json_array_size(dr.ids);
+	if ((sorted = malloc((n + 1) * sizeof(*sorted))) == NULL) {
+		json_decref(dr.ids);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = json_array_get(dr.ids, i);
+	qsort(sorted, n, sizeof(*sorted), by_due);
+	out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, sorted[i]);
+	free(sorted);
+	json_decref(dr.ids);
+	*x->result = json_pack("{sb so sb}", "dry_run", 1, "would_hold", out,
+	                       "truncated", dr.truncated);
 	return CMD_DONE;
 }
 
@@ -280,6 +310,20 @@ static enum resume_policy resume_policy_parse(const char *s)
 	return (enum resume_policy) - 1;
 }
 
+/* The request's "policy" (absent: auto). 0, or -1 with the error set. */
+static int arg_policy(struct cmd_ctx *x, const char *policy,
+                      enum resume_policy *pol)
+{
+	*pol = RESUME_AUTO;
+	if (policy &&
+	    (*pol = resume_policy_parse(policy)) == (enum resume_policy) - 1)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'policy' is auto, publish, skip or review, "
+		                "not '%s'",
+		                policy);
+	return 0;
+}
+
 static enum cmd_retval cmd_resume(struct cmd_ctx *x)
 {
 	struct pause_actor who;
@@ -295,13 +339,8 @@ static enum cmd_retval cmd_resume(struct cmd_ctx *x)
 	    cmd_arg_string(x, "policy", &policy, 0) < 0 ||
 	    cmd_arg_string(x, "reason", &reason, 0) < 0)
 		return CMD_ERROR;
-	if (policy &&
-	    (pol = resume_policy_parse(policy)) == (enum resume_policy) - 1)
-		return cmd_fail(
-		        x, SMM_ERR_INVALID_ARGUMENT,
-		        "'policy' is auto, publish, skip or review, not "
-		        "'%s'",
-		        policy);
+	if (arg_policy(x, policy, &pol) < 0)
+		return CMD_ERROR;
 	/* No scope: every pause. */
 	for (size_t i = 0; i < s.n; i++)
 		if ((chosen[n++] = pause_find(x->d, s.kind[i], s.name[i])) ==
@@ -529,7 +568,7 @@ static int statement_post(struct cmd_ctx *x, json_t *sc, const char *channel,
 	snprintf(did, sizeof(did), "%s/%s", id, channel);
 	events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED, now,
 	              "plan B statement");
-	if (dispatch_schedule(x->d, did, now) < 0)
+	if (dispatch_first(x->d, did) < 0)
 		return -ENOMEM;
 	json_array_append_new(ids, json_string(did));
 	return 0;
@@ -672,13 +711,8 @@ static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
 	if (cmd_arg_string(x, "policy", &policy, 0) < 0 ||
 	    cmd_arg_string(x, "reason", &reason, 0) < 0)
 		return CMD_ERROR;
-	if (policy &&
-	    (pol = resume_policy_parse(policy)) == (enum resume_policy) - 1)
-		return cmd_fail(
-		        x, SMM_ERR_INVALID_ARGUMENT,
-		        "'policy' is auto, publish, skip or review, not "
-		        "'%s'",
-		        policy);
+	if (arg_policy(x, policy, &pol) < 0)
+		return CMD_ERROR;
 	for (size_t i = 0; i < pauses_count(x->d) && n < PAUSE_MAX_SCOPES; i++)
 		if (pause_at(x->d, i)->scenario)
 			chosen[n++] = pause_at(x->d, i);

@@ -28,8 +28,17 @@
  */
 #define PREPARE_LEAD_MS 50
 /* Deliveries prepared per loop turn before committing and sending. */
-#define PUMP_BATCH   64
-#define CHAN_BUCKETS 1024
+#define PUMP_BATCH 64
+/*
+ * Deliveries taken from the queues per loop turn, started or not, over
+ * every pump of the turn (each finished request pumps): a pause holds
+ * the ones it covers as they come up, one store write each, and a burst
+ * held in one turn would keep the turn's commit, and with it every
+ * reply and every prepared request (the pause's own plan B statement
+ * first), waiting for the whole burst.
+ */
+#define PUMP_TAKE_MAX 256
+#define CHAN_BUCKETS  1024
 /* More than can be in flight at once (max_in_flight <= 10000). */
 #define RECOVER_MAX 1000000
 
@@ -66,6 +75,7 @@ struct dispatch {
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	int more;            /* pump stopped at PUMP_BATCH with work left */
+	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -179,8 +189,9 @@ static void ring_remove(struct dispatch *disp, struct chan_q *q)
 		disp->ring = q->ring_next;
 }
 
-static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
-                     int64_t due_ms)
+/* Append id to q's queue, or with front put it first. 0 or -ENOMEM. */
+static int fifo_put(struct dispatch *disp, struct chan_q *q, const char *id,
+                    int64_t due_ms, int front)
 {
 	char *copy;
 
@@ -199,11 +210,19 @@ static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
 	}
 	if ((copy = strdup(id)) == NULL)
 		return -ENOMEM;
-	q->fifo[(q->head + q->len) % q->cap].id = copy;
-	q->fifo[(q->head + q->len) % q->cap].due_ms = due_ms;
+	if (front)
+		q->head = (q->head + q->cap - 1) % q->cap;
+	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap].id = copy;
+	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap].due_ms = due_ms;
 	q->len++;
 	ring_add(disp, q);
 	return 0;
+}
+
+static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
+                     int64_t due_ms)
+{
+	return fifo_put(disp, q, id, due_ms, 0);
 }
 
 static char *fifo_pop(struct dispatch *disp, struct chan_q *q)
@@ -817,7 +836,7 @@ static void pump(struct smmd *d, int64_t now)
 		 * before the next, so the first posts of a burst don't wait
 		 * for the whole burst to be prepared.
 		 */
-		if (started == PUMP_BATCH) {
+		if (started == PUMP_BATCH || disp->taken >= PUMP_TAKE_MAX) {
 			disp->more = 1;
 			break;
 		}
@@ -833,9 +852,15 @@ static void pump(struct smmd *d, int64_t now)
 		if (q->len == 1)
 			ring_len--;
 		id = fifo_pop(disp, q);
+		disp->taken++;
 		started += start_delivery(d, q, id, at, now);
 		free(id);
 	}
+}
+
+void dispatch_turn_over(struct smmd *d)
+{
+	d->dispatch->taken = 0;
 }
 
 void dispatch_arm(struct smmd *d)
@@ -1108,6 +1133,23 @@ int dispatch_schedule(struct smmd *d, const char *id, int64_t due_ms)
 		return r;
 	if (before < 0 || due_ms < before)
 		dispatch_arm(d);
+	return 0;
+}
+
+int dispatch_first(struct smmd *d, const char *id)
+{
+	int64_t now = wallclock_now_ms();
+	struct chan_q *q = chan_get(d, channel_of(id));
+	int r;
+
+	if (q == NULL)
+		return -ENOMEM;
+	if ((r = fifo_put(d->dispatch, q, id, now, 1)) < 0)
+		return r;
+	/* Its channel is served next; the pump runs after this turn. */
+	d->dispatch->ring = q;
+	d->dispatch->more = 1;
+	dispatch_arm(d);
 	return 0;
 }
 

@@ -24,6 +24,12 @@ void dispatch_reload(struct smmd *);
 /* Queue a delivery for due_ms and re-arm the timer if it is the earliest. */
 int dispatch_schedule(struct smmd *, const char *delivery_id, int64_t due_ms);
 void dispatch_unschedule(struct smmd *, const char *delivery_id);
+/*
+ * Due now, and ahead of everything waiting on its channel: a plan B
+ * statement must not queue behind a burst its own pause is holding.
+ * Still within the channel's max_in_flight. 0 or -ENOMEM.
+ */
+int dispatch_first(struct smmd *, const char *delivery_id);
 /* Start everything due now (the wall-clock timer's callback). */
 void dispatch_run_due(void *smmd);
 /*
@@ -34,6 +40,8 @@ void dispatch_run_due(void *smmd);
 void dispatch_fire_due(void *smmd);
 /* Re-arm the wall-clock timer to the next moment something can start. */
 void dispatch_arm(struct smmd *);
+/* A loop turn ended: the pumps' per-turn budget starts again. */
+void dispatch_turn_over(struct smmd *);
 /* Shutdown: prepared deliveries not yet sent go back to waiting. */
 void dispatch_stop(struct smmd *);
 /*

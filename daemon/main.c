@@ -227,6 +227,7 @@ static void end_of_turn(struct runtime *rt)
 		return;
 	if (store_submit(d->store) < 0)
 		store_failed(rt, -EIO);
+	dispatch_turn_over(d);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);
 	log_flush();

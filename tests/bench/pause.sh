@@ -1,11 +1,14 @@
 #!/bin/bash
-# Plan B's pause under load (issue 11's benchmark): 50,000 posts due at
-# one instant over 20 channels; once the sink has taken about a fifth of
-# them, "smmctl pause --all". Reported per run: how many requests reached
-# the sink after the pause's reply (must be 0: the promise), how long the
-# pause took to answer (it waits for the requests under way), how many
-# were published before it and held by it, and that every post is one or
-# the other. Run by "make bench" after bench.sh; standalone:
+# Plan B under load (issue 11's benchmark): 50,000 posts due at one
+# instant over 20 channels; once the sink has taken about a fifth of them,
+# "smmctl pause --all" (three runs), then the same with "smmctl planb
+# activate" of a scenario that pauses everything and publishes a statement
+# on all 20 channels (three runs). Reported per run: how many requests of
+# the burst reached the sink after the reply (must be 0: the promise), how
+# long the reply took (it waits for the requests under way), how many were
+# published before it and held by it, and that every post is one or the
+# other; for activate also the time from the command to each statement's
+# arrival at the sink (p50, max). Run by "make bench" after bench.sh; standalone:
 #   SMM_TOP_SRCDIR=. SMM_TOP_BUILDDIR=build bash tests/bench/pause.sh
 # Knobs: SMM_BENCH_PAUSE_N (50000), SMM_BENCH_PAUSE_RUNS (3),
 # SMM_BENCH_PAUSE_AT (10000: sink arrivals before the pause).
@@ -27,7 +30,7 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${SMM_BENCH_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 die() {
@@ -38,9 +41,11 @@ now_us() {
 	echo $(($(date +%s%N) / 1000))
 }
 
-# run_once I: one burst, one pause; prints the run's line.
+# run_once I MODE: one burst, one pause ("pause") or one activation
+# ("planb"); prints the run's line.
 run_once() {
-	local d=$T/run$1 port t0 before_us after_us late published held
+	local d=$T/run$1$2 mode=$2 port t0 before_us after_us late published held
+	local stmt=""
 	mkdir -p "$d/state"
 	"$SINK" --port 0 --port-file "$d/port" --log "$d/sink.log" \
 		>"$d/sink.out" 2>&1 &
@@ -51,6 +56,7 @@ run_once() {
 		echo "state_dir: $d/state"
 		echo "socket: $d/smmd.sock"
 		echo "max_in_flight: 256"
+		echo "calendar: $d/calendar.yaml"
 		echo "channels:"
 		for c in $(seq -w 0 19); do
 			echo "  c$c:"
@@ -59,6 +65,12 @@ run_once() {
 			echo "    max_in_flight: 16"
 		done
 	} >"$d/smmd.yaml"
+	cat >"$d/calendar.yaml" <<'YAML'
+planb:
+  crisis:
+    pause: all
+    text: "We are aware of a problem and are on it. Next update within the hour."
+YAML
 	"$SMMD" -c "$d/smmd.yaml" --foreground 2>"$d/smmd.log" &
 	PIDS+=($!)
 	for _ in $(seq 500); do
@@ -79,24 +91,40 @@ run_once() {
 	[ "$(date +%s%3N)" -lt "$t0" ] || die "run $1: queueing took past t0"
 	until [ "$(wc -l <"$d/sink.log")" -ge "$AT" ]; do sleep 0.001; done
 	before_us=$(now_us)
-	"$SMMCTL" -s "$d/smmd.sock" pause --all -r bench >/dev/null ||
-		die "run $1: pause failed"
+	if [ "$mode" = pause ]; then
+		"$SMMCTL" -s "$d/smmd.sock" pause --all -r bench >/dev/null ||
+			die "run $1: pause failed"
+	else
+		"$SMMCTL" -s "$d/smmd.sock" planb activate crisis >/dev/null ||
+			die "run $1: planb activate failed"
+	fi
 	after_us=$(now_us)
 	sleep 3
-	late=$(jq -s --argjson r "$after_us" '[.[] | select(.t_us > $r)] | length' \
+	# The burst's posts are p<n>; the statements planb-<id>.
+	late=$(jq -s --argjson r "$after_us" \
+		'[.[] | select(.t_us > $r and ((.body | fromjson? | .id // "") | startswith("p")) and ((.body | fromjson? | .id // "") | startswith("planb") | not))] | length' \
 		"$d/sink.log")
-	published=$(wc -l <"$d/sink.log")
+	published=$(jq -s '[.[] | select((.body | fromjson? | .id // "") | startswith("planb") | not)] | length' "$d/sink.log")
+	if [ "$mode" = planb ]; then
+		stmt=$(jq -s -r --argjson b "$before_us" '
+			[.[] | select((.body | fromjson? | .id // "") | startswith("planb")) | (.t_us - $b) / 1000]
+			| sort | "; \(length) statements arrived \(.[length / 2 | floor] * 10 | round / 10) ms (p50), \(.[-1] * 10 | round / 10) ms (max) after the command"' \
+			"$d/sink.log")
+	fi
 	held=$("$SMMCTL" -s "$d/smmd.sock" status --json | jq .counts.held)
-	printf '  run %d: %d requests after the pause reply; pause answered in %.1f ms; %d published before it, %d held, %s\n' \
-		"$1" "$late" "$(awk -v a="$before_us" -v b="$after_us" 'BEGIN { print (b - a) / 1000 }')" \
+	printf '  %s run %d: %d requests after the reply; answered in %.1f ms; %d published before it, %d held, %s%s\n' \
+		"$mode" "$1" "$late" "$(awk -v a="$before_us" -v b="$after_us" 'BEGIN { print (b - a) / 1000 }')" \
 		"$published" "$held" \
-		"$([ $((published + held)) -eq "$N" ] && echo "all $N accounted for" || echo "$((N - published - held)) MISSING")"
+		"$([ $((published + held)) -eq "$N" ] && echo "all $N accounted for" || echo "$((N - published - held)) MISSING")" \
+		"$stmt"
 	kill -TERM "${PIDS[@]}" 2>/dev/null
 	wait 2>/dev/null
 	PIDS=()
 }
 
-echo "pause under a burst (issue 11): $N posts due at once on 20 channels, 'smmctl pause --all' after ~$AT arrivals, $RUNS runs"
-for i in $(seq 1 "$RUNS"); do
-	run_once "$i"
+echo "Plan B under a burst (issue 11): $N posts due at once on 20 channels, 'smmctl pause --all' or 'smmctl planb activate' after ~$AT arrivals, $RUNS runs each"
+for mode in ${SMM_BENCH_PAUSE_MODES:-pause planb}; do
+	for i in $(seq 1 "$RUNS"); do
+		run_once "$i" "$mode"
+	done
 done

@@ -1,6 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
-# Plan B's pause, against the sink: once "smmctl pause --all" returns, no
+# Plan B's pause, against the sink: 10,000 posts due over 10 s on 20
+# channels, and once "smmctl pause --all" returns half-way through, no
 # request reaches the sink (its arrival times against the reply's), and
 # every post is published, held or still scheduled; a kill -9 keeps the
 # pause; resume publishes what is fresh and skips what is stale; channel
@@ -21,30 +22,31 @@ write_config -g "catch_up: 1h" "${chans[@]}" "stale,max_lateness=1s" \
 start_smmd
 me=$(id -un)
 
-# ---- pause --all in the middle of 2,000 posts due over 4 s -----------
-# Due from 3 s on, 2 ms apart, round the 20 channels.
-N=2000
-t0=$(($(now_ms) + 3000))
+# ---- pause --all in the middle of 10,000 posts due over 10 s ----------
+# Due from 5 s on (queueing them takes a moment), 1 ms apart, round the
+# 20 channels.
+N=10000
+t0=$(($(now_ms) + 5000))
 jq -n -c --argjson n "$N" --argjson t0 "$t0" '
 	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
 		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
 	range($n) | {id: ., cmd: "add", args: {
 		channels: ["c" + ("0" + (. % 20 | tostring))[-2:]],
-		id: "b\(.)", text: "t", at: iso($t0 + . * 2)}}' >"$T/adds"
+		id: "b\(.)", text: "t", at: iso($t0 + .)}}' >"$T/adds"
 socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
 [ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq "$N" ] ||
 	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
 # Half-way through the burst.
-[ "$(now_ms)" -lt $((t0 + N)) ] ||
+[ "$(now_ms)" -lt $((t0 + N / 2)) ] ||
 	fail "queueing $N posts took past the burst's middle"
-while [ "$(now_ms)" -lt $((t0 + N)) ]; do sleep 0.01; done
+while [ "$(now_ms)" -lt $((t0 + N / 2)) ]; do sleep 0.01; done
 smmctl pause --all --reason "crisis drill" >"$T/pause.out" ||
 	fail "pause failed: $(cat "$T/pause.out")"
 replied_us=$(($(date +%s%N) / 1000))
 log "$(cat "$T/pause.out")"
 grep -q "paused all since" "$T/pause.out" || fail "pause said: $(cat "$T/pause.out")"
 # Nothing reaches the sink after the reply; wait past the burst's end.
-sleep 3
+sleep 6
 late=$(sink_requests | jq -s --argjson r "$replied_us" \
 	'[.[] | select(.t_us > $r)] | length')
 [ "$late" -eq 0 ] || fail "$late requests reached the sink after the pause reply"
