@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,9 +244,43 @@ static enum cmd_retval reply_after_drain(struct cmd_ctx *x)
 	return CMD_WAIT;
 }
 
+/*
+ * Pause each scope of s not paused yet (a plan B scenario may find some
+ * paused already: they hold as they are); their JSON to paused. Notices
+ * go out once all have begun, so none goes to a channel paused with them.
+ */
+static int begin_scopes(struct cmd_ctx *x, const struct scopes *s,
+                        int64_t until, const char *reason, const char *scenario,
+                        const struct pause_actor *who, json_t *paused)
+{
+	struct pause *begun[PAUSE_MAX_SCOPES], *p;
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct pause_rec rec = {
+		        .kind = s->kind[i],
+		        .scope = s->name[i],
+		        .since_ms = wallclock_now_ms(),
+		        .until_ms = until,
+		        .reason = reason,
+		        .scenario = scenario,
+		};
+
+		if (pause_find(x->d, s->kind[i], s->name[i]))
+			continue;
+		if ((r = pause_begin(x->d, &rec, who, &p)) < 0)
+			return r;
+		json_array_append_new(paused, pause_json(x->d, p));
+		begun[n++] = p;
+	}
+	for (size_t i = 0; i < n; i++)
+		pause_announce(x->d, begun[i]);
+	return 0;
+}
+
 static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 {
-	struct pause *begun[PAUSE_MAX_SCOPES];
 	struct pause_actor who;
 	struct scopes s;
 	const char *reason = NULL;
@@ -275,25 +308,10 @@ static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 			                s.name[i] ? "'" : "");
 	actor_of(x, &who, name, sizeof(name));
 	paused = json_array();
-	for (size_t i = 0; i < s.n; i++) {
-		struct pause *p;
-		struct pause_rec rec = {
-		        .kind = s.kind[i],
-		        .scope = s.name[i],
-		        .since_ms = now,
-		        .until_ms = until,
-		        .reason = reason,
-		};
-
-		if ((r = pause_begin(x->d, &rec, &who, &p)) < 0) {
-			json_decref(paused);
-			return cmd_store_error(x, r, "write");
-		}
-		json_array_append_new(paused, pause_json(x->d, p));
-		begun[i] = p;
+	if ((r = begin_scopes(x, &s, until, reason, NULL, &who, paused)) < 0) {
+		json_decref(paused);
+		return cmd_store_error(x, r, "write");
 	}
-	for (size_t i = 0; i < s.n; i++)
-		pause_announce(x->d, begun[i]);
 	*x->result = json_pack("{so}", "paused", paused);
 	return reply_after_drain(x);
 }
@@ -531,47 +549,33 @@ static int approved(const struct pause_actor *who, json_t *sc)
  * post of source "planb", which no pause holds. Appends its delivery id.
  */
 static int statement_post(struct cmd_ctx *x, json_t *sc, const char *channel,
-                          int64_t now, json_t *ids)
+                          json_t *ids)
 {
 	const char *text = json_string_value(json_object_get(
 	        json_object_get(json_object_get(sc, "variants"), channel),
 	        "text"));
 	const json_t *media = json_object_get(sc, "media");
 	json_t *empty = json_array();
-	char id[POSTID_GEN_LEN + 8], did[POSTID_GEN_LEN + 8 + 130];
 	const char *chans[1] = {channel};
-	uint64_t rnd = 0;
-	int r;
-
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint64_t)now ^ (uint64_t)json_array_size(ids);
-	memcpy(id, "planb-", 6);
-	postid_generate(now, rnd, id + 6);
-	r = store_add_post(
-	        x->d->store,
+	char did[POSTID_GEN_LEN + 16 + 130];
+	int r = dispatch_post_now(
+	        x->d, "planb",
 	        &(struct post_new){
-	                .id = id,
 	                .source = "planb",
 	                .text = text ? text
 	                             : json_string_value(
 	                                       json_object_get(sc, "text")),
 	                .link = json_string_value(json_object_get(sc, "link")),
 	                .media = media ? media : empty,
-	                .due_ms = now,
 	                .channels = chans,
 	                .nchannels = 1,
 	        },
-	        now);
+	        1, did, sizeof(did));
+
 	json_decref(empty);
-	if (r < 0)
-		return r;
-	snprintf(did, sizeof(did), "%s/%s", id, channel);
-	events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED, now,
-	              "plan B statement");
-	if (dispatch_first(x->d, did) < 0)
-		return -ENOMEM;
-	json_array_append_new(ids, json_string(did));
-	return 0;
+	if (r == 0)
+		json_array_append_new(ids, json_string(did));
+	return r;
 }
 
 static enum cmd_retval cmd_planb_list(struct cmd_ctx *x)
@@ -582,53 +586,36 @@ static enum cmd_retval cmd_planb_list(struct cmd_ctx *x)
 	return CMD_DONE;
 }
 
-/* Pause each scope of sc that is not paused yet; their JSON in paused. */
-static int planb_pause(struct cmd_ctx *x, const char *name, json_t *sc,
-                       const struct pause_actor *who, const char *reason,
-                       json_t *paused)
+/* A scenario's pause as scopes: all, or its channels or campaigns. */
+static void scenario_scopes(json_t *sc, struct scopes *s)
 {
-	json_t *pause = json_object_get(sc, "pause"), *list;
-	struct pause *begun[64], *p;
-	int kind = PAUSE_ALL, r;
-	size_t i, n = 0;
+	json_t *pause = json_object_get(sc, "pause"), *list, *v;
+	int kind = PAUSE_CHANNEL;
+	size_t i;
 
-	list = json_object_get(pause, "channels");
-	if (list)
-		kind = PAUSE_CHANNEL;
-	else if ((list = json_object_get(pause, "campaigns")) != NULL)
+	s->n = 0;
+	if ((list = json_object_get(pause, "channels")) == NULL) {
+		list = json_object_get(pause, "campaigns");
 		kind = PAUSE_CAMPAIGN;
-	for (i = 0;
-	     i < (kind == PAUSE_ALL ? 1 : json_array_size(list)) && n < 64;
-	     i++) {
-		const char *scope =
-		        kind == PAUSE_ALL
-		                ? NULL
-		                : json_string_value(json_array_get(list, i));
-		struct pause_rec rec = {.kind = kind,
-		                        .scope = scope,
-		                        .since_ms = wallclock_now_ms(),
-		                        .until_ms = -1,
-		                        .reason = reason,
-		                        .scenario = name};
-
-		if (pause_find(x->d, kind, scope))
-			continue; /* paused already: it holds as it is */
-		if ((r = pause_begin(x->d, &rec, who, &p)) < 0)
-			return r;
-		begun[n++] = p;
-		json_array_append_new(paused, pause_json(x->d, p));
 	}
-	for (i = 0; i < n; i++)
-		pause_announce(x->d, begun[i]);
-	return 0;
+	if (list == NULL) {
+		s->kind[s->n] = PAUSE_ALL;
+		s->name[s->n++] = NULL;
+		return;
+	}
+	json_array_foreach (list, i, v)
+		if (s->n < PAUSE_MAX_SCOPES) {
+			s->kind[s->n] = kind;
+			s->name[s->n++] = json_string_value(v);
+		}
 }
 
 /* activate and drill: the statement, with (activate) or without a pause. */
 static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 {
 	struct pause_actor who;
+	struct scopes s;
 	const char *name, *reason = NULL;
-	int64_t now = wallclock_now_ms();
 	json_t *sc, *paused, *ids, *detail, *v;
 	char uname[64];
 	size_t i;
@@ -649,18 +636,19 @@ static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 		                "rehearse");
 	paused = json_array();
 	ids = json_array();
-	if (!drill && (r = planb_pause(x, name, sc, &who,
-	                               reason ? reason : name, paused)) < 0) {
+	scenario_scopes(sc, &s);
+	if (!drill && (r = begin_scopes(x, &s, -1, reason ? reason : name, name,
+	                                &who, paused)) < 0) {
 		json_decref(paused);
 		json_decref(ids);
 		return cmd_store_error(x, r, "write");
 	}
 	if (drill)
-		r = statement_post(x, sc, x->d->cfg->drill_channel, now, ids);
+		r = statement_post(x, sc, x->d->cfg->drill_channel, ids);
 	else
 		json_array_foreach (json_object_get(sc, "channels"), i, v)
 			if ((r = statement_post(x, sc, json_string_value(v),
-			                        now, ids)) < 0)
+			                        ids)) < 0)
 				break;
 	if (r < 0) {
 		json_decref(paused);

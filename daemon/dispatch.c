@@ -263,46 +263,56 @@ static uint32_t jitter_seed(void)
 	return rnd;
 }
 
+int dispatch_post_now(struct smmd *d, const char *prefix,
+                      const struct post_new *p, int first, char *did,
+                      size_t len)
+{
+	char id[POSTID_GEN_LEN + 16];
+	struct post_new post = *p;
+	int64_t now = wallclock_now_ms();
+	uint64_t rnd = 0;
+	int r;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint64_t)now ^ (uint64_t)(uintptr_t)p;
+	snprintf(id, sizeof(id), "%s-", prefix);
+	postid_generate(now, rnd, id + strlen(id));
+	post.id = id;
+	post.due_ms = now;
+	if ((r = store_add_post(d->store, &post, now)) < 0)
+		return r;
+	snprintf(did, len, "%s/%s", id, p->channels[0]);
+	events_change(d->events, EVO_DISPATCH, did, -1, DS_SCHEDULED, now,
+	              NULL);
+	r = first ? dispatch_first(d, did) : dispatch_schedule(d, did, now);
+	if (r < 0)
+		log_error("sched: cannot queue '%s' (out of memory); it goes "
+		          "out after a restart",
+		          did);
+	return 0;
+}
+
 void dispatch_notice(struct smmd *d, const char *notify, const char *text,
                      const char *about)
 {
 	const char *chans[1] = {notify};
-	char id[POSTID_GEN_LEN + 8], did[DELIVERY_ID_MAX];
-	int64_t now = wallclock_now_ms();
-	uint64_t rnd = 0;
-	json_t *media;
-	struct post_new post;
-	int r;
+	char did[DELIVERY_ID_MAX];
+	json_t *media = json_array();
+	int r = dispatch_post_now(d, "notice",
+	                          &(struct post_new){.source = "notice",
+	                                             .text = text,
+	                                             .media = media,
+	                                             .channels = chans,
+	                                             .nchannels = 1},
+	                          0, did, sizeof(did));
 
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint64_t)now;
-	memcpy(id, "notice-", 7);
-	postid_generate(now, rnd, id + 7);
-	media = json_array();
-	post = (struct post_new){
-	        .id = id,
-	        .source = "notice",
-	        .text = text,
-	        .media = media,
-	        .due_ms = now,
-	        .channels = chans,
-	        .nchannels = 1,
-	};
-	r = store_add_post(d->store, &post, now);
 	json_decref(media);
-	if (r < 0) {
+	if (r < 0)
 		log_error("notify: cannot queue a notice about %s: %s", about,
 		          strerror(-r));
-		return;
-	}
-	snprintf(did, sizeof(did), "%s/%s", id, notify);
-	events_change(d->events, EVO_DISPATCH, did, -1, DS_SCHEDULED, now,
-	              NULL);
-	log_info("notify: %s: notice '%s' queued on '%s'", about, id, notify);
-	if (dispatch_schedule(d, did, now) < 0)
-		log_error("notify: cannot queue '%s' (out of memory); it goes "
-		          "out after a restart",
-		          did);
+	else
+		log_info("notify: %s: notice '%.*s' queued on '%s'", about,
+		         (int)(strchr(did, '/') - did), did, notify);
 }
 
 void dispatch_notify(struct smmd *d, const char *channel,

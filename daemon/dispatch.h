@@ -62,6 +62,16 @@ size_t dispatch_paused_in_flight(struct smmd *);
  * not sent, so a broken notify channel can't loop.
  */
 /*
+ * Queue a post smmd makes itself (a notice, a plan B statement) on its one
+ * channel p->channels[0], due now, its id PREFIX-<generated> (p->id and
+ * p->due_ms are ignored); first: ahead of its channel's queue. Its
+ * delivery id goes to did. 0, or -errno when the store refused it.
+ */
+struct post_new;
+int dispatch_post_now(struct smmd *, const char *prefix,
+                      const struct post_new *p, int first, char *did,
+                      size_t len);
+/*
  * Queue a notice post with text on channel notify, due now; about says
  * in the log what it is about ("delivery 'x/y' failed").
  */
