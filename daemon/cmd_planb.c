@@ -617,7 +617,7 @@ static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 	struct scopes s;
 	const char *name, *reason = NULL;
 	json_t *sc, *paused, *ids, *detail, *v;
-	char uname[64];
+	char uname[64], outcome[96];
 	size_t i;
 	int r;
 
@@ -660,14 +660,20 @@ static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 	                   "paused", paused, "statement", ids);
 	pause_audit(x->d, &who, drill ? "planb drill" : "planb activate", name,
 	            reason, detail);
-	if (!drill)
-		events_scope(x->d->events, EV_PLANB_ACTIVATED, NULL, name,
-		             who.user, reason);
 	json_decref(detail);
-	log_warnx("planb: scenario '%s' %s by %s: %zu paused, statement on "
-	          "%zu channels",
-	          name, drill ? "drilled" : "activated", who.user,
-	          json_array_size(paused), json_array_size(ids));
+	snprintf(outcome, sizeof(outcome),
+	         "%zu paused, statement on %zu channels",
+	         json_array_size(paused), json_array_size(ids));
+	events_scope(x->d->events, &(struct scope_event){
+	                                   .kind = drill ? EV_PLANB_DRILLED
+	                                                 : EV_PLANB_ACTIVATED,
+	                                   .scope = name,
+	                                   .by = who.user,
+	                                   .uid = who.uid,
+	                                   .reason = reason,
+	                                   .outcome = outcome,
+	                                   .level = LOG_LEVEL_WARNING,
+	                           });
 	*x->result =
 	        json_pack("{ss ss sb so so}", "scenario", name, "severity",
 	                  json_string_value(json_object_get(sc, "severity")),
@@ -693,7 +699,7 @@ static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
 	const char *policy = NULL, *reason = NULL;
 	enum resume_policy pol = RESUME_AUTO;
 	json_t *resumed;
-	char uname[64];
+	char uname[64], outcome[64];
 	size_t n = 0;
 
 	if (cmd_arg_string(x, "policy", &policy, 0) < 0 ||
@@ -717,8 +723,16 @@ static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
 		json_array_append_new(resumed, one);
 	}
 	pause_audit(x->d, &who, "planb end", NULL, reason, NULL);
-	events_scope(x->d->events, EV_PLANB_ENDED, NULL, "plan B", who.user,
-	             reason);
+	snprintf(outcome, sizeof(outcome), "%zu pauses resumed", n);
+	events_scope(x->d->events, &(struct scope_event){
+	                                   .kind = EV_PLANB_ENDED,
+	                                   .scope = "plan B",
+	                                   .by = who.user,
+	                                   .uid = who.uid,
+	                                   .reason = reason,
+	                                   .outcome = outcome,
+	                                   .level = LOG_LEVEL_WARNING,
+	                           });
 	*x->result = json_pack("{so}", "resumed", resumed);
 	return CMD_DONE;
 }

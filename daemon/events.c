@@ -83,20 +83,69 @@ static const char *event_channel(const char *id)
 }
 
 /*
- * The event's log line, exactly as each place wrote it before the bus
- * (operators and the e2e tests grep them). Events that had no line of
- * their own (queued, started, a calendar's cancel) log nothing.
+ * What the event's log line says it did ("held"), in which area and at
+ * which level; NULL: the event has no line.
+ */
+static const char *event_verb(const struct delivery_event *e, const char **area,
+                              enum log_level *level)
+{
+	*area = "publish";
+	*level = LOG_LEVEL_INFO;
+	switch (e->origin) {
+	case EVO_DISPATCH:
+		if (e->kind == EV_FAILED)
+			return *level = LOG_LEVEL_ERROR, "failed";
+		if (e->kind == EV_MISSED)
+			return *level = LOG_LEVEL_WARNING, "missed";
+		return e->kind == EV_HELD ? "held" : NULL;
+	case EVO_CALENDAR:
+		*area = "calendar";
+		if (e->kind == EV_MISSED)
+			return *level = LOG_LEVEL_WARNING, "missed";
+		return NULL;
+	case EVO_CONTROL:
+		*area = "control";
+		if (e->kind == EV_CANCELLED)
+			return "cancelled";
+		if (e->kind == EV_RETRY)
+			return "retried by hand";
+		if (e->kind == EV_PUBLISHED)
+			return "resolved by hand as published";
+		if (e->kind == EV_FAILED)
+			return "resolved by hand as failed";
+		if (e->kind == EV_RELEASED || e->kind == EV_SKIPPED ||
+		    e->kind == EV_HELD)
+			return kind_names[e->kind];
+		return NULL;
+	case EVO_RECOVERY:
+		if (e->kind != EV_UNKNOWN)
+			return NULL;
+		*level = LOG_LEVEL_ERROR;
+		return "was in flight when smmd stopped; its outcome is "
+		       "unknown: check the channel, then 'smmctl retry' or "
+		       "'smmctl resolve'";
+	}
+	return NULL;
+}
+
+/*
+ * The event's log line, the sentence exactly as each place wrote it before
+ * the bus (operators and the e2e tests grep them), and its fields. Events
+ * that had no line of their own (queued, started, a calendar's cancel) log
+ * nothing.
  */
 static void event_log(const struct delivery_event *e)
 {
 	char post[POSTID_MAX + 1];
+	const char *channel = event_channel(e->id);
+	const char *area, *what;
+	enum log_level level;
 
-	snprintf(post, sizeof(post), "%.*s",
-	         (int)(event_channel(e->id) - e->id - 1), e->id);
+	snprintf(post, sizeof(post), "%.*s", (int)(channel - e->id - 1), e->id);
 	if (e->summary) {
 		log_delivery(e->level, &(struct delivery_log){
 		                               .post_id = post,
-		                               .channel = event_channel(e->id),
+		                               .channel = channel,
 		                               .attempt = e->attempt,
 		                               .http_status = e->http_status,
 		                               .latency_ms = e->latency_ms,
@@ -105,48 +154,31 @@ static void event_log(const struct delivery_event *e)
 		                       });
 		return;
 	}
-	switch (e->origin) {
-	case EVO_DISPATCH:
-		if (e->kind == EV_FAILED)
-			log_error("publish: delivery '%s': %s, failed", e->id,
-			          e->reason);
-		else if (e->kind == EV_MISSED)
-			log_warnx("publish: delivery '%s' %s: missed", e->id,
-			          e->reason);
-		else if (e->kind == EV_HELD)
-			log_info("publish: delivery '%s' held: %s", e->id,
-			         e->reason);
-		break;
-	case EVO_CALENDAR:
-		if (e->kind == EV_MISSED)
-			log_warnx("calendar: delivery '%s' %s: missed", e->id,
-			          e->reason);
-		break;
-	case EVO_CONTROL:
-		if (e->kind == EV_CANCELLED)
-			log_info("control: delivery '%s' cancelled", e->id);
-		else if (e->kind == EV_RETRY)
-			log_info("control: delivery '%s' retried by hand",
-			         e->id);
-		else if (e->kind == EV_PUBLISHED || e->kind == EV_FAILED)
-			log_info("control: delivery '%s' resolved by hand as "
-			         "%s",
-			         e->id, state_name(e->to));
-		else if (e->kind == EV_RELEASED || e->kind == EV_SKIPPED ||
-		         e->kind == EV_HELD)
-			log_info("control: delivery '%s' %s: %s", e->id,
-			         kind_names[e->kind],
-			         e->reason ? e->reason : "");
-		break;
-	case EVO_RECOVERY:
-		if (e->kind == EV_UNKNOWN)
-			log_error("publish: delivery '%s' was in flight when "
-			          "smmd stopped; its outcome is unknown: check "
-			          "the channel, then 'smmctl retry' or 'smmctl "
-			          "resolve'",
-			          e->id);
-		break;
-	}
+	if ((what = event_verb(e, &area, &level)) == NULL)
+		return;
+	const struct log_field f[] = {
+	        {"event", kind_names[e->kind], 0},
+	        {"post_id", post, 0},
+	        {"channel", channel, 0},
+	        {"state", state_name(e->to), 0},
+	        {"reason", e->reason, 0},
+	};
+	/* "delivery 'p/c' failed: why" reads better as "...: why, failed". */
+	if (e->origin == EVO_DISPATCH && e->kind == EV_FAILED)
+		log_fields(level, f, LOG_NFIELDS(f),
+		           "%s: delivery '%s': %s, failed", area, e->id,
+		           e->reason);
+	else if (e->kind == EV_MISSED)
+		log_fields(level, f, LOG_NFIELDS(f),
+		           "%s: delivery '%s' %s: missed", area, e->id,
+		           e->reason);
+	else if (e->reason && (e->kind == EV_HELD || e->kind == EV_RELEASED ||
+	                       e->kind == EV_SKIPPED))
+		log_fields(level, f, LOG_NFIELDS(f), "%s: delivery '%s' %s: %s",
+		           area, e->id, what, e->reason);
+	else
+		log_fields(level, f, LOG_NFIELDS(f), "%s: delivery '%s' %s",
+		           area, e->id, what);
 }
 
 /* The event as followers and `log` see it. */
@@ -307,23 +339,52 @@ void events_change(struct events *ev, enum event_origin origin, const char *id,
 	                });
 }
 
-void events_scope(struct events *ev, enum event_kind kind, const char *channel,
-                  const char *scope, const char *by, const char *reason)
+/* "pause: all paused by alice (uid 1000): outcome; reason: why". */
+static void scope_log(const struct scope_event *e)
+{
+	char uid[24];
+	const struct log_field f[] = {
+	        {"event", kind_names[e->kind], 0},
+	        {"scope", e->scope, 0},
+	        {"by", e->by, 0},
+	        {"uid", uid, 1},
+	        {"reason", e->reason, 0},
+	        {"outcome", e->outcome, 0},
+	};
+	int planb = e->kind != EV_PAUSED && e->kind != EV_RESUMED;
+	const char *verb = e->kind == EV_PAUSED            ? "paused"
+	                   : e->kind == EV_RESUMED         ? "resumed"
+	                   : e->kind == EV_PLANB_ACTIVATED ? "activated"
+	                   : e->kind == EV_PLANB_DRILLED   ? "drilled"
+	                                                   : "ended";
+
+	snprintf(uid, sizeof(uid), "%ld", e->uid);
+	log_fields(e->level, f, LOG_NFIELDS(f),
+	           "%s: %s%s%s %s by %s (uid %ld)%s%s%s%s",
+	           planb ? "planb" : "pause", planb ? "scenario '" : "",
+	           e->scope, planb ? "'" : "", verb, e->by ? e->by : "?",
+	           e->uid, e->outcome ? ": " : "", e->outcome ? e->outcome : "",
+	           e->reason ? "; reason: " : "", e->reason ? e->reason : "");
+}
+
+void events_scope(struct events *ev, const struct scope_event *e)
 {
 	struct event_rec *r = &ev->ring[++ev->seq % EVENTS_RING];
 
+	scope_log(e);
 	*r = (struct event_rec){
 	        .seq = ev->seq,
 	        .time_ms = wallclock_now_ms(),
-	        .kind = kind,
+	        .kind = e->kind,
 	        .from = -1,
 	        .next_ms = -1,
 	        .latency_ms = -1,
 	};
-	snprintf(r->id, sizeof(r->id), "%s", channel ? channel : "");
-	snprintf(r->scope, sizeof(r->scope), "%s", scope);
-	snprintf(r->by, sizeof(r->by), "%s", by ? by : "");
-	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+	snprintf(r->id, sizeof(r->id), "%s", e->channel ? e->channel : "");
+	snprintf(r->scope, sizeof(r->scope), "%s", e->scope);
+	snprintf(r->by, sizeof(r->by), "%s", e->by ? e->by : "");
+	snprintf(r->reason, sizeof(r->reason), "%s",
+	         e->reason ? e->reason : "");
 	event_publish(ev, r);
 }
 

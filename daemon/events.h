@@ -36,7 +36,8 @@
 	X(PAUSED, "paused")       /* a scope was paused */              \
 	X(RESUMED, "resumed")     /* ... and resumed */                 \
 	X(PLANB_ACTIVATED, "planb_activated") /* a plan B scenario */   \
-	X(PLANB_ENDED, "planb_ended")
+	X(PLANB_ENDED, "planb_ended")                                   \
+	X(PLANB_DRILLED, "planb_drilled") /* rehearsed: nothing paused */
 
 enum event_kind {
 #define EVENT_ENUM(e, name) EV_##e,
@@ -88,14 +89,21 @@ void events_emit(struct events *, const struct delivery_event *ev);
 void events_change(struct events *, enum event_origin, const char *id, int from,
                    enum delivery_state to, int64_t next_ms, const char *reason);
 /*
- * A scope was paused or resumed (kind EV_PAUSED or EV_RESUMED), or a
- * plan B scenario activated or ended (scope: its name): to the
- * ring and the subscribers of channel (NULL: every subscriber), not
- * counted, no delivery. scope names it ("all", "channel demo"); the
- * caller logs it.
+ * A scope was paused or resumed, or a plan B scenario activated, drilled
+ * or ended: not about one delivery, so not counted.
  */
-void events_scope(struct events *, enum event_kind, const char *channel,
-                  const char *scope, const char *by, const char *reason);
+struct scope_event {
+	enum event_kind kind; /* EV_PAUSED, EV_RESUMED, EV_PLANB_* */
+	const char *channel;  /* whose followers see it; NULL: everyone's */
+	const char *scope;    /* "all", "channel demo"; a scenario's name */
+	const char *by;       /* the user who did it */
+	long uid;             /* ... and their uid */
+	const char *reason;   /* NULL: none given */
+	const char *outcome;  /* what it did, for the log; NULL: nothing */
+	enum log_level level; /* of its log line */
+};
+/* Log ev (with fields), keep it in the ring and hand it on. */
+void events_scope(struct events *, const struct scope_event *ev);
 /* The kind of event that moving to a state is. */
 enum event_kind events_kind_of(enum delivery_state to);
 /* The per-state counters, kept by events_emit. */

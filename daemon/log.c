@@ -160,91 +160,75 @@ static void line_kv(struct line *l, const char *key, const char *value)
 	line_adds(l, "\"");
 }
 
-/* The delivery's fields as JSON members, after "message". */
-static void line_json_delivery(struct line *l, const struct delivery_log *e)
+/* The fields as JSON members, after "message". */
+static void line_json_fields(struct line *l, const struct log_field *f,
+                             size_t n)
 {
-	line_adds(l, ",\"post_id\":");
-	line_json_string(l, e->post_id);
-	line_adds(l, ",\"channel\":");
-	line_json_string(l, e->channel);
-	line_addf(l, ",\"attempt\":%u", e->attempt);
-	if (e->http_status > 0)
-		line_addf(l, ",\"http_status\":%ld", e->http_status);
-	else
-		line_adds(l, ",\"http_status\":null");
-	if (e->latency_ms >= 0)
-		line_addf(l, ",\"latency_ms\":%.1f", e->latency_ms);
-	else
-		line_adds(l, ",\"latency_ms\":null");
-	line_adds(l, ",\"outcome\":");
-	line_json_string(l, e->outcome);
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].value == NULL && !f[i].number)
+			continue;
+		line_addf(l, ",\"%s\":", f[i].key);
+		if (f[i].value == NULL)
+			line_adds(l, "null");
+		else if (f[i].number)
+			line_adds(l, f[i].value);
+		else
+			line_json_string(l, f[i].value);
+	}
 }
 
-/* The delivery's fields as key=value pairs, after the sentence. */
-static void line_text_delivery(struct line *l, const struct delivery_log *e)
+/* The fields as key=value pairs, after the sentence. */
+static void line_text_fields(struct line *l, const struct log_field *f,
+                             size_t n)
 {
-	char num[32];
-
-	line_kv(l, "post_id", e->post_id);
-	line_kv(l, "channel", e->channel);
-	if (e->http_status > 0) {
-		snprintf(num, sizeof(num), "%ld", e->http_status);
-		line_kv(l, "http_status", num);
-	}
-	snprintf(num, sizeof(num), "%u", e->attempt);
-	line_kv(l, "attempt", num);
-	if (e->latency_ms >= 0) {
-		snprintf(num, sizeof(num), "%.1f", e->latency_ms);
-		line_kv(l, "latency_ms", num);
-	}
-	line_kv(l, "outcome", e->outcome);
+	for (size_t i = 0; i < n; i++)
+		if (f[i].value != NULL)
+			line_kv(l, f[i].key, f[i].value);
 }
 
 /*
  * The journal entry: MESSAGE (already in l, after "MESSAGE="), PRIORITY,
- * SYSLOG_IDENTIFIER and, for a delivery, one field per datum so that
- * "journalctl -u smmd POST_ID=p1" finds every attempt of post p1.
+ * SYSLOG_IDENTIFIER and one field per datum, its key in upper case, so
+ * that "journalctl -u smmd POST_ID=p1" finds every attempt of post p1 and
+ * "journalctl -u smmd EVENT=paused" every pause.
  */
 static int journal_send(enum log_level level, struct line *l,
-                        const struct delivery_log *e)
+                        const struct log_field *f, size_t n)
 {
-	char prio[16], post[256], chan[256], status[32], attempt[32],
-	        latency[48], outcome[256];
-	struct iovec iov[9];
-	int n = 0;
+	char prio[16], fields[LOG_FIELDS_MAX][LOG_FIELD_LEN];
+	struct iovec iov[3 + LOG_FIELDS_MAX];
+	int k = 0;
 
-#define IOV_STR(s) (iov[n++] = (struct iovec){(char *)(s), strlen(s)})
-	iov[n++] = (struct iovec){l->p, l->len};
+	iov[k++] = (struct iovec){l->p, l->len};
 	snprintf(prio, sizeof(prio), "PRIORITY=%d", level_syslog[level]);
-	IOV_STR(prio);
-	IOV_STR("SYSLOG_IDENTIFIER=smmd");
-	if (e != NULL) {
-		snprintf(post, sizeof(post), "POST_ID=%s", e->post_id);
-		IOV_STR(post);
-		snprintf(chan, sizeof(chan), "CHANNEL=%s", e->channel);
-		IOV_STR(chan);
-		snprintf(attempt, sizeof(attempt), "ATTEMPT=%u", e->attempt);
-		IOV_STR(attempt);
-		if (e->http_status > 0) {
-			snprintf(status, sizeof(status), "HTTP_STATUS=%ld",
-			         e->http_status);
-			IOV_STR(status);
-		}
-		if (e->latency_ms >= 0) {
-			snprintf(latency, sizeof(latency), "LATENCY_MS=%.1f",
-			         e->latency_ms);
-			IOV_STR(latency);
-		}
-		snprintf(outcome, sizeof(outcome), "OUTCOME=%s", e->outcome);
-		IOV_STR(outcome);
+	iov[k++] = (struct iovec){prio, strlen(prio)};
+	iov[k++] = (struct iovec){(char *)"SYSLOG_IDENTIFIER=smmd", 22};
+	for (size_t i = 0; i < n && i < LOG_FIELDS_MAX; i++) {
+		char *p = fields[i];
+		size_t len;
+
+		if (f[i].value == NULL)
+			continue;
+		len = (size_t)snprintf(p, LOG_FIELD_LEN, "%s=%s", f[i].key,
+		                       f[i].value);
+		if (len >= LOG_FIELD_LEN)
+			len = LOG_FIELD_LEN - 1;
+		/* Journal field names are upper case; values as they are. */
+		for (; *p != '='; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		/* A newline would end the field in the native protocol. */
+		for (p = fields[i]; p < fields[i] + len; p++)
+			if (*p == '\n')
+				*p = ' ';
+		iov[k++] = (struct iovec){fields[i], len};
 	}
-#undef IOV_STR
-	return service_journal_send(iov, n);
+	return service_journal_send(iov, k);
 }
 
 /* Write one event to wherever logs go, in the configured format. */
 static void log_emit(enum log_level level, const char *msg,
-                     const struct delivery_log *e)
+                     const struct log_field *f, size_t n)
 {
 	struct line l = {log_line_buf, 0, sizeof(log_line_buf)};
 	struct timespec ts;
@@ -264,21 +248,20 @@ static void log_emit(enum log_level level, const char *msg,
 		line_addf(&l, "\",\"level\":\"%s\",\"message\":",
 		          level_names[level]);
 		line_json_string(&l, msg);
-		if (e != NULL)
-			line_json_delivery(&l, e);
+		line_json_fields(&l, f, n);
 		line_adds(&l, "}");
 	} else {
 		line_adds(&l, msg);
 		/* The journal gets these as fields instead. */
-		if (e != NULL && !log_journal)
-			line_text_delivery(&l, e);
+		if (!log_journal)
+			line_text_fields(&l, f, n);
 	}
 	if (log_syslog) {
 		syslog(level_syslog[level], "%s", l.p + body);
 		return;
 	}
 	/* Should the journal be gone, stderr still tells someone. */
-	if (log_journal && journal_send(level, &l, e) == 0)
+	if (log_journal && journal_send(level, &l, f, n) == 0)
 		return;
 	if (log_format == LOG_FORMAT_JSON)
 		fprintf(stderr, "%s\n", l.p + body);
@@ -301,7 +284,7 @@ static void log_vwrite(enum log_level level, const char *suffix,
 		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", suffix);
 	}
-	log_emit(level, msg, NULL);
+	log_emit(level, msg, NULL, 0);
 }
 
 #define LOG_BODY(level, suffix)                     \
@@ -360,23 +343,45 @@ void fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-void log_delivery(enum log_level level, const struct delivery_log *e)
+void log_fields(enum log_level level, const struct log_field *f, size_t n,
+                const char *fmt, ...)
 {
 	char msg[LOG_MSG_MAX];
+	va_list ap;
 
 	if (level == LOG_LEVEL_DEBUG && !log_verbose)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit(level, msg, f, n);
+}
+
+void log_delivery(enum log_level level, const struct delivery_log *e)
+{
+	char status[24], attempt[16], latency[40];
+	const struct log_field f[] = {
+	        {"post_id", e->post_id, 0},
+	        {"channel", e->channel, 0},
+	        {"http_status", e->http_status > 0 ? status : NULL, 1},
+	        {"attempt", attempt, 1},
+	        {"latency_ms", e->latency_ms >= 0 ? latency : NULL, 1},
+	        {"outcome", e->outcome, 0},
+	};
+
+	snprintf(status, sizeof(status), "%ld", e->http_status);
+	snprintf(attempt, sizeof(attempt), "%u", e->attempt);
+	snprintf(latency, sizeof(latency), "%.1f", e->latency_ms);
 	/* The sentence first: people and the e2e tests grep for it. */
 	if (e->latency_ms >= 0)
-		snprintf(msg, sizeof(msg),
-		         "publish: post '%s' channel '%s' attempt %u: %s in "
-		         "%.1f ms, %s",
-		         e->post_id, e->channel, e->attempt, e->detail,
-		         e->latency_ms, e->outcome);
+		log_fields(level, f, LOG_NFIELDS(f),
+		           "publish: post '%s' channel '%s' attempt %u: %s in "
+		           "%.1f ms, %s",
+		           e->post_id, e->channel, e->attempt, e->detail,
+		           e->latency_ms, e->outcome);
 	else
-		snprintf(msg, sizeof(msg),
-		         "publish: post '%s' channel '%s' attempt %u: %s, %s",
-		         e->post_id, e->channel, e->attempt, e->detail,
-		         e->outcome);
-	log_emit(level, msg, e);
+		log_fields(level, f, LOG_NFIELDS(f),
+		           "publish: post '%s' channel '%s' attempt %u: %s, %s",
+		           e->post_id, e->channel, e->attempt, e->detail,
+		           e->outcome);
 }

@@ -40,6 +40,21 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_msg(enum log_level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /*
+ * One datum of an event, beside its sentence: " key=value" in text, a
+ * member in JSON, KEY=value in the journal (journalctl EVENT=paused).
+ * value NULL: left out (JSON null when number). number: a JSON number.
+ */
+struct log_field {
+	const char *key; /* lower case; the journal's is upper case */
+	const char *value;
+	int number;
+};
+#define LOG_FIELDS_MAX 12
+#define LOG_FIELD_LEN  512 /* a journal field is cut here */
+#define LOG_NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
+void log_fields(enum log_level, const struct log_field *, size_t n,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
  * One delivery attempt's result: a log line with every field an operator
  * greps for, and the same as fields: key=value after the sentence in text,
  * members in JSON, journal fields (POST_ID, CHANNEL, HTTP_STATUS, ATTEMPT,

@@ -388,12 +388,17 @@ int pause_begin(struct smmd *d, const struct pause_rec *rec,
 		                    json_string(r.scenario));
 	pause_audit(d, who, "pause", scope, r.reason, detail);
 	json_decref(detail);
-	events_scope(d->events, EV_PAUSED,
-	             r.kind == PAUSE_CHANNEL ? r.scope : NULL, scope, who->user,
-	             r.reason);
-	log_warnx("pause: %s paused by %s (uid %ld)%s%s", scope,
-	          who->user ? who->user : "?", who->uid, r.reason ? ": " : "",
-	          r.reason ? r.reason : "");
+	events_scope(
+	        d->events,
+	        &(struct scope_event){
+	                .kind = EV_PAUSED,
+	                .channel = r.kind == PAUSE_CHANNEL ? r.scope : NULL,
+	                .scope = scope,
+	                .by = who->user,
+	                .uid = who->uid,
+	                .reason = r.reason,
+	                .level = LOG_LEVEL_WARNING,
+	        });
 	/* Prepared deliveries of the scope must not leave either. */
 	dispatch_hold_prepared(d);
 	pauses_arm(d->pauses);
@@ -527,7 +532,7 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	                                    "review"};
 	struct held_list l = {0};
 	int64_t now = wallclock_now_ms(), published = 0, skipped = 0, kept = 0;
-	char scope[160], why[256];
+	char scope[160], why[256], outcome[128];
 	json_t *detail;
 	int r;
 
@@ -565,13 +570,22 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	json_object_update(out, detail);
 	json_object_set_new(out, "scope", json_string(scope));
 	json_decref(detail);
-	events_scope(d->events, EV_RESUMED,
-	             p->kind == PAUSE_CHANNEL ? p->scope : NULL, scope,
-	             who->user, reason);
-	log_warnx("pause: %s resumed by %s (%s): %lld published, %lld "
-	          "skipped, %lld still held",
-	          scope, who->user ? who->user : "?", names[policy],
-	          (long long)published, (long long)skipped, (long long)kept);
+	snprintf(outcome, sizeof(outcome),
+	         "%lld published, %lld skipped, %lld still held (%s)",
+	         (long long)published, (long long)skipped, (long long)kept,
+	         names[policy]);
+	events_scope(
+	        d->events,
+	        &(struct scope_event){
+	                .kind = EV_RESUMED,
+	                .channel = p->kind == PAUSE_CHANNEL ? p->scope : NULL,
+	                .scope = scope,
+	                .by = who->user,
+	                .uid = who->uid,
+	                .reason = reason,
+	                .outcome = outcome,
+	                .level = LOG_LEVEL_WARNING,
+	        });
 	pause_notices(d, p, "resumed", who->user, reason);
 	pause_free(p);
 	pauses_arm(d->pauses);

@@ -86,9 +86,19 @@ smmctl audit --json | jq_true '[.audit[].action]
 	| index("planb drill") != null and index("planb activate") != null
 	  and index("planb end") != null' ||
 	fail "audit: $(smmctl audit --json | jq -c '[.audit[].action]')"
-smmctl log --json | jq -s -e 'map(.type) | index("planb_activated") != null
+smmctl log --json | jq -s -e 'map(.type) | index("planb_drilled") != null
+	and index("planb_activated") != null
 	and index("planb_ended") != null' >/dev/null ||
 	fail "events: $(smmctl log --json | jq -s -c 'map(.type) | unique')"
+# The log lines carry the same as fields (journal fields under systemd).
+me=$(id -un)
+for want in "planb: scenario 'outage' drilled by $me (uid $(id -u)): 0 paused, statement on 1 channels event=planb_drilled scope=outage by=$me" \
+	"planb: scenario 'outage' activated by $me (uid $(id -u)): " \
+	"reason: orders down event=planb_activated scope=outage by=$me uid=$(id -u) reason=\"orders down\"" \
+	"planb: scenario 'plan B' ended by $me" ; do
+	grep -qF -- "$want" "$T/smmd.log" ||
+		fail "no log line with: $want; got: $(grep planb: "$T/smmd.log")"
+done
 run smmctl planb activate nosuch
 [ "$rc" -eq 65 ] && [[ $err == *"no plan B scenario 'nosuch'"*"known: outage"* ]] ||
 	fail "unknown scenario: exit $rc: $err"
