@@ -11,6 +11,7 @@
  * in headers and time than the text itself.
  */
 #include "calendar.h"
+#include "calload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,14 +29,11 @@
 #include "text.h"
 #include "urlcheck.h"
 
-#define MAX_CHANNELS  64   /* on one post */
-#define MAX_MEDIA     16   /* on one post or variant, as smmctl add */
-#define MAX_EXCLUDE   1000 /* dates left out of one series */
-#define MAX_COUNT     100000
-#define MAX_TEXT      65536 /* bytes: the control protocol's line */
-#define MAX_FILES     10000 /* in a calendar directory */
-#define MAX_KNOWN_MSG 400   /* of channel names listed in a message */
-#define MAX_ERRORS    1000  /* listed; the rest are counted */
+#define MAX_CHANNELS 64   /* on one post */
+#define MAX_EXCLUDE  1000 /* dates left out of one series */
+#define MAX_COUNT    100000
+#define MAX_FILES    10000 /* in a calendar directory */
+#define MAX_ERRORS   1000  /* listed; the rest are counted */
 /* "@20261122T090000Z": what an occurrence adds to its post's id. */
 #define OCCURRENCE_SUFFIX 17
 #define DAY_S             INT64_C(86400)
@@ -96,55 +94,6 @@ static char *arena_strndup(struct cal_impl *ci, const char *s, size_t n)
 	return p;
 }
 
-/* ---- a load in progress ----------------------------------------------- */
-
-struct mark {
-	uint32_t file;
-	unsigned line, column;
-};
-
-struct cal_err {
-	uint32_t file; /* UINT32_MAX: the path itself, before any file */
-	unsigned line, column;
-	size_t seq;
-	char *msg;
-};
-
-enum pend_what { PEND_AT, PEND_UNTIL, PEND_EXCLUDE, PEND_CAMPAIGN };
-
-/* What waits for the zone, or for every campaign to be known. */
-struct pending {
-	uint32_t post;
-	uint32_t slot; /* PEND_EXCLUDE: index in exclude_ms */
-	enum pend_what what;
-	struct caltime_civil c;
-	struct mark m;
-};
-
-struct load {
-	struct cal_impl *ci;
-	struct calendar *cal;
-	const struct config *cfg;
-	const char *path;
-	uint32_t file; /* the file being read */
-	struct calyaml *y;
-	struct cal_err *errs;
-	size_t nerrs, cap_errs;
-	struct hashtab chans, ids, camps; /* values: indexes */
-	const char **chan_interned;       /* per config channel, once used */
-	struct mark *id_marks;            /* per post */
-	struct mark *camp_marks;          /* per campaign */
-	char *known_channels;
-	char *tz;
-	const struct caltime_zone *zone; /* once tz is known */
-	struct mark tz_mark;
-	char *broken; /* per file: a syntax error stopped its reading */
-	struct pending *pend;
-	size_t npend, cap_pend;
-	size_t dropped; /* errors past MAX_ERRORS */
-	int oom;
-};
-
 static void add_err(struct load *ld, uint32_t file, unsigned line,
                     unsigned column, const char *fmt, va_list ap)
         __attribute__((format(printf, 5, 0)));
@@ -186,10 +135,7 @@ static void add_err(struct load *ld, uint32_t file, unsigned line,
 	e->msg = msg;
 }
 
-static void err_at(struct load *ld, struct mark m, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void err_at(struct load *ld, struct mark m, const char *fmt, ...)
+void load_err_at(struct load *ld, struct mark m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -198,11 +144,8 @@ static void err_at(struct load *ld, struct mark m, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void err_ev(struct load *ld, const struct calyaml_event *ev,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void err_ev(struct load *ld, const struct calyaml_event *ev,
-                   const char *fmt, ...)
+void load_err_ev(struct load *ld, const struct calyaml_event *ev,
+                 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -211,15 +154,14 @@ static void err_ev(struct load *ld, const struct calyaml_event *ev,
 	va_end(ap);
 }
 
-static struct mark mark_of(const struct load *ld,
-                           const struct calyaml_event *ev)
+struct mark load_mark(const struct load *ld, const struct calyaml_event *ev)
 {
 	struct mark m = {ld->file, ev->line, ev->column};
 
 	return m;
 }
 
-static const char *file_name(const struct load *ld, uint32_t file)
+const char *load_file_name(const struct load *ld, uint32_t file)
 {
 	return file == UINT32_MAX ? ld->path : ld->cal->files[file];
 }
@@ -240,7 +182,7 @@ static const char *channel_name(const void *ctx, uint32_t i)
 }
 
 /* "a, b, c" — cut short when a thousand channels would flood the line. */
-static const char *known_channels(struct load *ld)
+const char *load_known_channels(struct load *ld)
 {
 	const struct config *cfg = ld->cfg;
 	size_t len = 0, i;
@@ -266,8 +208,8 @@ static const char *known_channels(struct load *ld)
 }
 
 /* The configured channel called name, and its interned name. */
-static const struct channel *lookup_channel(struct load *ld, const char *name,
-                                            const char **interned)
+const struct channel *load_channel(struct load *ld, const char *name,
+                                   const char **interned)
 {
 	uint32_t i;
 
@@ -299,10 +241,20 @@ static int64_t local_ms(const struct caltime_zone *z,
 static void resolve(struct load *ld, const struct pending *pd)
 {
 	const struct caltime_zone *z = ld->zone;
-	struct calendar *cal = ld->cal;
-	struct cal_post *p = &cal->posts[pd->post];
 	struct caltime_civil c = pd->c;
+	struct cal_post *p;
 
+	if (pd->what == PEND_CAMPAIGN) {
+		if (!ld->broken[pd->m.file] &&
+		    !hashtab_find(&ld->camps, pd->campaign, NULL))
+			load_err_at(ld, pd->m, "unknown campaign '%s' (%s)",
+			            pd->campaign,
+			            ld->cal->ncampaigns
+			                    ? "known: "
+			                    : "no campaigns defined");
+		return;
+	}
+	p = &ld->cal->posts[pd->post];
 	switch (pd->what) {
 	case PEND_AT:
 		if (!c.has_zone)
@@ -325,36 +277,14 @@ static void resolve(struct load *ld, const struct pending *pd)
 		p->exclude_ms[pd->slot] = local_ms(z, &c);
 		break;
 	case PEND_CAMPAIGN:
-		if (!ld->broken[pd->m.file] &&
-		    !hashtab_find(&ld->camps, p->campaign, NULL))
-			err_at(ld, pd->m, "unknown campaign '%s' (%s)",
-			       p->campaign,
-			       cal->ncampaigns ? "known: "
-			                       : "no campaigns defined");
 		break;
 	}
 }
 
-/*
- * Resolve now what can be (the zone is known, the campaign defined
- * already: the usual order of a file), else keep it for the end.
- */
-static void pend(struct load *ld, size_t post, enum pend_what what,
-                 uint32_t slot, const struct caltime_civil *c, struct mark m)
+static void pend_push(struct load *ld, const struct pending *pd)
 {
-	struct pending now = {
-	        .post = (uint32_t)post, .slot = slot, .what = what, .m = m};
 	struct pending *p;
 
-	if (c)
-		now.c = *c;
-	if (what == PEND_CAMPAIGN
-	            ? hashtab_find(&ld->camps, ld->cal->posts[post].campaign,
-	                           NULL)
-	            : ld->zone != NULL) {
-		resolve(ld, &now);
-		return;
-	}
 	if (ld->npend == ld->cap_pend) {
 		size_t cap = ld->cap_pend ? ld->cap_pend * 2 : 64;
 
@@ -365,7 +295,36 @@ static void pend(struct load *ld, size_t post, enum pend_what what,
 		ld->pend = p;
 		ld->cap_pend = cap;
 	}
-	ld->pend[ld->npend++] = now;
+	ld->pend[ld->npend++] = *pd;
+}
+
+/*
+ * A post's local time: resolved now if the zone is known (the usual
+ * order of a file), else kept for the end.
+ */
+static void load_pend(struct load *ld, size_t post, enum pend_what what,
+                      uint32_t slot, const struct caltime_civil *c,
+                      struct mark m)
+{
+	struct pending now = {.post = (uint32_t)post,
+	                      .slot = slot,
+	                      .what = what,
+	                      .c = *c,
+	                      .m = m};
+
+	if (ld->zone != NULL)
+		resolve(ld, &now);
+	else
+		pend_push(ld, &now);
+}
+
+void load_need_campaign(struct load *ld, const char *name, struct mark m)
+{
+	struct pending now = {.campaign = name, .what = PEND_CAMPAIGN, .m = m};
+
+	/* Defined already, the usual order of a file: nothing to keep. */
+	if (!hashtab_find(&ld->camps, name, NULL))
+		pend_push(ld, &now);
 }
 
 /* ---- values ----------------------------------------------------------- */
@@ -374,21 +333,21 @@ static void pend(struct load *ld, size_t post, enum pend_what what,
  * The scalar at ev as a string, or NULL after saying why (the node is
  * consumed either way). empty_ok: "" is returned, for the caller to judge.
  */
-static const char *want_string(struct load *ld, const struct calyaml_event *ev,
-                               const char *key, int empty_ok)
+const char *load_string(struct load *ld, const struct calyaml_event *ev,
+                        const char *key, int empty_ok)
 {
 	if (ev->kind != CALYAML_SCALAR) {
-		err_ev(ld, ev, "'%s' must be a string, not a %s", key,
-		       ev->kind == CALYAML_SEQUENCE ? "list" : "mapping");
+		load_err_ev(ld, ev, "'%s' must be a string, not a %s", key,
+		            ev->kind == CALYAML_SEQUENCE ? "list" : "mapping");
 		calyaml_skip(ld->y, ev);
 		return NULL;
 	}
 	if (strlen(ev->value) != ev->len) {
-		err_ev(ld, ev, "'%s' holds a NUL character", key);
+		load_err_ev(ld, ev, "'%s' holds a NUL character", key);
 		return NULL;
 	}
 	if (ev->len == 0 && !empty_ok) {
-		err_ev(ld, ev, "'%s' is empty", key);
+		load_err_ev(ld, ev, "'%s' is empty", key);
 		return NULL;
 	}
 	return ev->value;
@@ -399,10 +358,10 @@ static const char *want_string(struct load *ld, const struct calyaml_event *ev,
  * is one scalar ("channels: shop-x" reads as a list of one). 0, or -1 if
  * the file broke off.
  */
-static int
-for_each_item(struct load *ld, const struct calyaml_event *ev, const char *key,
-              void (*item)(struct load *, const struct calyaml_event *, void *),
-              void *arg)
+int load_items(struct load *ld, const struct calyaml_event *ev, const char *key,
+               void (*item)(struct load *, const struct calyaml_event *,
+                            void *),
+               void *arg)
 {
 	struct calyaml_event e;
 	int r;
@@ -412,12 +371,13 @@ for_each_item(struct load *ld, const struct calyaml_event *ev, const char *key,
 		return 0;
 	}
 	if (ev->kind != CALYAML_SEQUENCE) {
-		err_ev(ld, ev, "'%s' must be a list", key);
+		load_err_ev(ld, ev, "'%s' must be a list", key);
 		return calyaml_skip(ld->y, ev);
 	}
 	while ((r = calyaml_next(ld->y, &e)) > 0 && e.kind != CALYAML_END) {
 		if (e.kind != CALYAML_SCALAR) {
-			err_ev(ld, &e, "'%s' must be a list of strings", key);
+			load_err_ev(ld, &e, "'%s' must be a list of strings",
+			            key);
 			if (calyaml_skip(ld->y, &e) < 0)
 				return -1;
 			continue;
@@ -432,19 +392,19 @@ static int url_ok(const char *s)
 	return urlcheck(s, URLCHECK_PREFIX) == URLCHECK_OK;
 }
 
-static char *text_value(struct load *ld, const struct calyaml_event *ev)
+char *load_text(struct load *ld, const struct calyaml_event *ev)
 {
-	const char *s = want_string(ld, ev, "text", 1);
+	const char *s = load_string(ld, ev, "text", 1);
 
 	if (s == NULL)
 		return NULL;
 	if (s[strspn(s, " \t\r\n")] == '\0') {
-		err_ev(ld, ev, "text is empty");
+		load_err_ev(ld, ev, "text is empty");
 		return NULL;
 	}
 	if (ev->len > MAX_TEXT) {
-		err_ev(ld, ev, "text is %zu bytes, more than %d", ev->len,
-		       MAX_TEXT);
+		load_err_ev(ld, ev, "text is %zu bytes, more than %d", ev->len,
+		            MAX_TEXT);
 		return NULL;
 	}
 	return arena_strndup(ld->ci, s, ev->len);
@@ -452,12 +412,12 @@ static char *text_value(struct load *ld, const struct calyaml_event *ev)
 
 static char *link_value(struct load *ld, const struct calyaml_event *ev)
 {
-	const char *s = want_string(ld, ev, "link", 0);
+	const char *s = load_string(ld, ev, "link", 0);
 
 	if (s == NULL)
 		return NULL;
 	if (!url_ok(s)) {
-		err_ev(ld, ev, "link '%s' is not an http or https URL", s);
+		load_err_ev(ld, ev, "link '%s' is not an http or https URL", s);
 		return NULL;
 	}
 	return arena_strndup(ld->ci, s, ev->len);
@@ -473,20 +433,21 @@ static void media_item(struct load *ld, const struct calyaml_event *ev,
                        void *arg)
 {
 	struct media_parse *mp = arg;
-	const char *s = want_string(ld, ev, "media", 0);
+	const char *s = load_string(ld, ev, "media", 0);
 
 	if (s == NULL)
 		return;
 	if (url_is_http(s) ? !url_ok(s) : !media_name_valid(s)) {
-		err_ev(ld, ev,
-		       "media '%s' must be an http or https URL, or the name "
-		       "of a file in the channel's media_dir",
-		       s);
+		load_err_ev(
+		        ld, ev,
+		        "media '%s' must be an http or https URL, or the name "
+		        "of a file in the channel's media_dir",
+		        s);
 		return;
 	}
 	if (json_array_size(mp->list) == MAX_MEDIA) {
 		if (!mp->too_many++)
-			err_ev(ld, ev, "more than %d media", MAX_MEDIA);
+			load_err_ev(ld, ev, "more than %d media", MAX_MEDIA);
 		return;
 	}
 	mp->names |= !url_is_http(s);
@@ -495,8 +456,7 @@ static void media_item(struct load *ld, const struct calyaml_event *ev,
 }
 
 /* The media list at ev (never NULL unless out of memory). */
-static json_t *media_value(struct load *ld, const struct calyaml_event *ev,
-                           int *names)
+json_t *load_media(struct load *ld, const struct calyaml_event *ev, int *names)
 {
 	struct media_parse mp = {json_array(), 0, 0};
 
@@ -505,7 +465,7 @@ static json_t *media_value(struct load *ld, const struct calyaml_event *ev,
 		calyaml_skip(ld->y, ev);
 		return NULL;
 	}
-	if (for_each_item(ld, ev, "media", media_item, &mp) < 0) {
+	if (load_items(ld, ev, "media", media_item, &mp) < 0) {
 		json_decref(mp.list);
 		return NULL;
 	}
@@ -513,19 +473,13 @@ static json_t *media_value(struct load *ld, const struct calyaml_event *ev,
 	return mp.list;
 }
 
-/* A mapping key, kept: an event's text lasts only until the next read. */
-struct key {
-	char s[1024];
-	struct mark m;
-};
-
 /*
  * The next entry of a mapping: 1 with its key in *k and the first event
  * of its value in *v, 0 at the mapping's end, -1 if the file broke off.
  * Keys that are not short strings are reported and skipped, value and all.
  */
-static int next_pair(struct load *ld, const char *what, struct key *k,
-                     struct calyaml_event *v)
+int load_pair(struct load *ld, const char *what, struct load_key *k,
+              struct calyaml_event *v)
 {
 	struct calyaml_event e;
 
@@ -537,10 +491,10 @@ static int next_pair(struct load *ld, const char *what, struct key *k,
 		if (e.kind == CALYAML_SCALAR && e.len < sizeof(k->s) &&
 		    strlen(e.value) == e.len) {
 			memcpy(k->s, e.value, e.len + 1);
-			k->m = mark_of(ld, &e);
+			k->m = load_mark(ld, &e);
 			return calyaml_next(ld->y, v) > 0 ? 1 : -1;
 		}
-		err_ev(ld, &e, "keys in %s must be short strings", what);
+		load_err_ev(ld, &e, "keys in %s must be short strings", what);
 		if (calyaml_skip(ld->y, &e) < 0 ||
 		    calyaml_next(ld->y, v) <= 0 || calyaml_skip(ld->y, v) < 0)
 			return -1;
@@ -616,23 +570,24 @@ static void parse_id(struct load *ld, struct post_parse *pp,
                      const struct calyaml_event *ev)
 {
 	struct cal_post *p = post_of(ld, pp);
-	const char *s = want_string(ld, ev, "id", 0);
+	const char *s = load_string(ld, ev, "id", 0);
 	uint32_t first;
 
 	if (s == NULL)
 		return;
 	if (!postid_valid(s) || strchr(s, '@')) {
-		err_ev(ld, ev,
-		       "id '%s' may use only letters, digits and ._:+- (at "
-		       "most %d)",
-		       s, POSTID_MAX);
+		load_err_ev(
+		        ld, ev,
+		        "id '%s' may use only letters, digits and ._:+- (at "
+		        "most %d)",
+		        s, POSTID_MAX);
 		return;
 	}
 	if (hashtab_find(&ld->ids, s, &first)) {
 		struct mark m = ld->id_marks[first];
 
-		err_ev(ld, ev, "duplicate id '%s' (first at %s:%u:%u)", s,
-		       file_name(ld, m.file), m.line, m.column);
+		load_err_ev(ld, ev, "duplicate id '%s' (first at %s:%u:%u)", s,
+		            load_file_name(ld, m.file), m.line, m.column);
 		return;
 	}
 	if ((p->id = arena_strndup(ld->ci, s, ev->len)) == NULL ||
@@ -640,28 +595,28 @@ static void parse_id(struct load *ld, struct post_parse *pp,
 		ld->oom = 1;
 		return;
 	}
-	ld->id_marks[pp->idx] = mark_of(ld, ev);
+	ld->id_marks[pp->idx] = load_mark(ld, ev);
 }
 
 /* A time value: 'at' needs a time of day; 'until' may be a date. */
 static int parse_time(struct load *ld, const struct calyaml_event *ev,
                       const char *key, int date_ok, struct caltime_civil *c)
 {
-	const char *s = want_string(ld, ev, key, 0);
+	const char *s = load_string(ld, ev, key, 0);
 	char why[128];
 
 	if (s == NULL)
 		return -1;
 	if (caltime_parse(s, c, why, sizeof(why)) < 0) {
-		err_ev(ld, ev,
-		       "'%s': invalid time '%s': %s (write %sYYYY-MM-DD "
-		       "HH:MM[:SS], optionally with an offset or Z)",
-		       key, s, why, date_ok ? "YYYY-MM-DD or " : "");
+		load_err_ev(ld, ev,
+		            "'%s': invalid time '%s': %s (write %sYYYY-MM-DD "
+		            "HH:MM[:SS], optionally with an offset or Z)",
+		            key, s, why, date_ok ? "YYYY-MM-DD or " : "");
 		return -1;
 	}
 	if (!c->has_time && !date_ok) {
-		err_ev(ld, ev, "'%s': '%s' needs a time of day (HH:MM)", key,
-		       s);
+		load_err_ev(ld, ev, "'%s': '%s' needs a time of day (HH:MM)",
+		            key, s);
 		return -1;
 	}
 	return 0;
@@ -685,7 +640,7 @@ static void exclude_item(struct load *ld, const struct calyaml_event *ev,
 	if (parse_time(ld, ev, "exclude", 1, &c) < 0)
 		return;
 	if (pp->nexc + pp->nexdates >= MAX_EXCLUDE) {
-		err_ev(ld, ev, "more than %d exclusions", MAX_EXCLUDE);
+		load_err_ev(ld, ev, "more than %d exclusions", MAX_EXCLUDE);
 		return;
 	}
 	if (c.has_time) {
@@ -716,60 +671,61 @@ static void channel_item(struct load *ld, const struct calyaml_event *ev,
                          void *arg)
 {
 	struct post_parse *pp = arg;
-	const char *s = want_string(ld, ev, "channels", 0), *name;
+	const char *s = load_string(ld, ev, "channels", 0), *name;
 
 	pp->nch_items++;
 	if (s == NULL)
 		return;
-	if (lookup_channel(ld, s, &name) == NULL) {
-		err_ev(ld, ev, "unknown channel '%s' (known: %s)", s,
-		       known_channels(ld));
+	if (load_channel(ld, s, &name) == NULL) {
+		load_err_ev(ld, ev, "unknown channel '%s' (known: %s)", s,
+		            load_known_channels(ld));
 		return;
 	}
 	for (size_t i = 0; i < pp->nch; i++)
 		if (pp->ch[i] == name) {
-			err_ev(ld, ev, "channel '%s' is listed twice", s);
+			load_err_ev(ld, ev, "channel '%s' is listed twice", s);
 			return;
 		}
 	if (pp->nch == MAX_CHANNELS) {
-		err_ev(ld, ev, "more than %d channels", MAX_CHANNELS);
+		load_err_ev(ld, ev, "more than %d channels", MAX_CHANNELS);
 		return;
 	}
 	pp->ch[pp->nch++] = (char *)name;
 }
 
 static int parse_variant(struct load *ld, struct post_parse *pp,
-                         const struct key *key, const struct calyaml_event *ev)
+                         const struct load_key *key,
+                         const struct calyaml_event *ev)
 {
 	struct calyaml_event v;
 	struct cal_variant *var;
 	struct variant_marks *vm;
 	const char *name;
 	unsigned seen = 0;
-	struct key k;
+	struct load_key k;
 	int r;
 
-	if (lookup_channel(ld, key->s, &name) == NULL) {
-		err_at(ld, key->m,
-		       "variant for unknown channel '%s' (known: %s)", key->s,
-		       known_channels(ld));
+	if (load_channel(ld, key->s, &name) == NULL) {
+		load_err_at(ld, key->m,
+		            "variant for unknown channel '%s' (known: %s)",
+		            key->s, load_known_channels(ld));
 		return calyaml_skip(ld->y, ev);
 	}
 	for (size_t i = 0; i < pp->nv; i++)
 		if (pp->v[i].channel == name) {
-			err_at(ld, key->m, "duplicate variant for channel '%s'",
-			       name);
+			load_err_at(ld, key->m,
+			            "duplicate variant for channel '%s'", name);
 			return calyaml_skip(ld->y, ev);
 		}
 	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev,
-		       "variant for '%s' must be a mapping of text, link "
-		       "and media",
-		       name);
+		load_err_ev(ld, ev,
+		            "variant for '%s' must be a mapping of text, link "
+		            "and media",
+		            name);
 		return calyaml_skip(ld->y, ev);
 	}
 	if (pp->nv == MAX_CHANNELS) {
-		err_at(ld, key->m, "more than %d variants", MAX_CHANNELS);
+		load_err_at(ld, key->m, "more than %d variants", MAX_CHANNELS);
 		return calyaml_skip(ld->y, ev);
 	}
 	var = &pp->v[pp->nv];
@@ -778,7 +734,7 @@ static int parse_variant(struct load *ld, struct post_parse *pp,
 	memset(vm, 0, sizeof(*vm));
 	var->channel = (char *)name;
 	vm->key = key->m;
-	while ((r = next_pair(ld, "a variant", &k, &v)) > 0) {
+	while ((r = load_pair(ld, "a variant", &k, &v)) > 0) {
 		unsigned bit = strcmp(k.s, "text") == 0    ? 1
 		               : strcmp(k.s, "link") == 0  ? 2
 		               : strcmp(k.s, "media") == 0 ? 4
@@ -786,26 +742,28 @@ static int parse_variant(struct load *ld, struct post_parse *pp,
 
 		if (bit == 0 || (seen & bit)) {
 			if (bit)
-				err_at(ld, k.m,
-				       "duplicate key '%s' in a variant", k.s);
+				load_err_at(ld, k.m,
+				            "duplicate key '%s' in a variant",
+				            k.s);
 			else
-				err_at(ld, k.m,
-				       "unknown key '%s' in a variant (known: "
-				       "text, link, media)",
-				       k.s);
+				load_err_at(
+				        ld, k.m,
+				        "unknown key '%s' in a variant (known: "
+				        "text, link, media)",
+				        k.s);
 			if (calyaml_skip(ld->y, &v) < 0)
 				return -1;
 			continue;
 		}
 		seen |= bit;
 		if (bit == 1) {
-			var->text = text_value(ld, &v);
-			vm->text = mark_of(ld, &v);
+			var->text = load_text(ld, &v);
+			vm->text = load_mark(ld, &v);
 		} else if (bit == 2) {
 			var->link = link_value(ld, &v);
 		} else {
-			vm->media = mark_of(ld, &v);
-			var->media = media_value(ld, &v, &vm->media_names);
+			vm->media = load_mark(ld, &v);
+			var->media = load_media(ld, &v, &vm->media_names);
 		}
 	}
 	return r;
@@ -815,16 +773,16 @@ static int parse_variants(struct load *ld, struct post_parse *pp,
                           const struct calyaml_event *ev)
 {
 	struct calyaml_event v;
-	struct key k;
+	struct load_key k;
 	int r;
 
 	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev,
-		       "'variants' must be a mapping of channel to "
-		       "text, link and media");
+		load_err_ev(ld, ev,
+		            "'variants' must be a mapping of channel to "
+		            "text, link and media");
 		return calyaml_skip(ld->y, ev);
 	}
-	while ((r = next_pair(ld, "'variants'", &k, &v)) > 0)
+	while ((r = load_pair(ld, "'variants'", &k, &v)) > 0)
 		if (parse_variant(ld, pp, &k, &v) < 0)
 			return -1;
 	return r;
@@ -833,7 +791,7 @@ static int parse_variants(struct load *ld, struct post_parse *pp,
 static int parse_uint(struct load *ld, const struct calyaml_event *ev,
                       const char *key, unsigned max, unsigned *out)
 {
-	const char *s = want_string(ld, ev, key, 0);
+	const char *s = load_string(ld, ev, key, 0);
 	char *end;
 	unsigned long v;
 
@@ -842,8 +800,8 @@ static int parse_uint(struct load *ld, const struct calyaml_event *ev,
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1 || v > max) {
-		err_ev(ld, ev, "'%s' must be a whole number from 1 to %u", key,
-		       max);
+		load_err_ev(ld, ev, "'%s' must be a whole number from 1 to %u",
+		            key, max);
 		return -1;
 	}
 	*out = (unsigned)v;
@@ -857,7 +815,7 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 	struct cal_post *p = post_of(ld, pp);
 	const char *s;
 
-	pp->key[key] = mark_of(ld, ev);
+	pp->key[key] = load_mark(ld, ev);
 	switch (key) {
 	case K_ID:
 		parse_id(ld, pp, ev);
@@ -869,7 +827,7 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 			p->at_ms = civil_utc_ms(&pp->at);
 		break;
 	case K_RRULE:
-		if ((s = want_string(ld, ev, "rrule", 0)) != NULL) {
+		if ((s = load_string(ld, ev, "rrule", 0)) != NULL) {
 			if (strncmp(s, "RRULE:", 6) == 0)
 				s += 6;
 			if ((p->rrule = arena_strndup(ld->ci, s, strlen(s))) ==
@@ -887,19 +845,19 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 		parse_uint(ld, ev, "count", MAX_COUNT, &p->count);
 		break;
 	case K_EXCLUDE:
-		return for_each_item(ld, ev, "exclude", exclude_item, pp);
+		return load_items(ld, ev, "exclude", exclude_item, pp);
 	case K_CHANNELS:
 		/* A mapping is reported as such, not also as empty. */
 		pp->nch_items += ev->kind == CALYAML_MAPPING;
-		return for_each_item(ld, ev, "channels", channel_item, pp);
+		return load_items(ld, ev, "channels", channel_item, pp);
 	case K_TEXT:
-		p->text = text_value(ld, ev);
+		p->text = load_text(ld, ev);
 		break;
 	case K_LINK:
 		p->link = link_value(ld, ev);
 		break;
 	case K_MEDIA: {
-		json_t *m = media_value(ld, ev, &pp->media_names);
+		json_t *m = load_media(ld, ev, &pp->media_names);
 
 		if (m) {
 			json_decref(p->media);
@@ -908,21 +866,21 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 		break;
 	}
 	case K_CAMPAIGN:
-		if ((s = want_string(ld, ev, "campaign", 0)) != NULL &&
+		if ((s = load_string(ld, ev, "campaign", 0)) != NULL &&
 		    (p->campaign = arena_strndup(ld->ci, s, ev->len)) == NULL)
 			ld->oom = 1;
 		break;
 	case K_VARIANTS:
 		return parse_variants(ld, pp, ev);
 	case K_DRAFT:
-		if ((s = want_string(ld, ev, "draft", 0)) == NULL)
+		if ((s = load_string(ld, ev, "draft", 0)) == NULL)
 			break;
 		if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
 			p->draft = 1;
 		else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
 			p->draft = 0;
 		else
-			err_ev(ld, ev, "'draft' must be true or false");
+			load_err_ev(ld, ev, "'draft' must be true or false");
 		break;
 	case K_NKEYS:
 		break;
@@ -961,7 +919,7 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 
 	for (size_t i = 0; i < pp->nch; i++) {
 		const char *name;
-		const struct channel *ch = lookup_channel(ld, pp->ch[i], &name);
+		const struct channel *ch = load_channel(ld, pp->ch[i], &name);
 		const struct variant_marks *vm = NULL;
 		const struct cal_variant *v = variant_for(pp, pp->ch[i], &vm);
 		const char *text = v && v->text ? v->text : p->text;
@@ -974,17 +932,18 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 			continue;
 		if (text && ch->max_length &&
 		    (len = text_chars(text, strlen(text))) > ch->max_length)
-			err_at(ld, tm,
-			       "text is %zu characters, %zu over channel "
-			       "'%s''s max_length of %u",
-			       len, len - ch->max_length, ch->name,
-			       ch->max_length);
+			load_err_at(ld, tm,
+			            "text is %zu characters, %zu over channel "
+			            "'%s''s max_length of %u",
+			            len, len - ch->max_length, ch->name,
+			            ch->max_length);
 		if (names && ch->media_dir == NULL)
-			err_at(ld, mm,
-			       "media '%s' is a file name, but channel '%s' "
-			       "has no media_dir (use an http or https URL)",
-			       first_file(v && v->media ? v->media : p->media),
-			       ch->name);
+			load_err_at(
+			        ld, mm,
+			        "media '%s' is a file name, but channel '%s' "
+			        "has no media_dir (use an http or https URL)",
+			        first_file(v && v->media ? v->media : p->media),
+			        ch->name);
 	}
 }
 
@@ -995,30 +954,33 @@ static void check_recurrence(struct load *ld, struct post_parse *pp)
 	char why[512];
 
 	if (calexpand_check(p->rrule, &pp->at, &rule, why, sizeof(why)) < 0) {
-		err_at(ld, pp->key[K_RRULE], "invalid rrule '%s': %s", p->rrule,
-		       why);
+		load_err_at(ld, pp->key[K_RRULE], "invalid rrule '%s': %s",
+		            p->rrule, why);
 		return;
 	}
 	if (rule.count && p->count)
-		err_at(ld, pp->key[K_COUNT],
-		       "'count' and the rrule's COUNT both limit the series: "
-		       "keep one");
+		load_err_at(
+		        ld, pp->key[K_COUNT],
+		        "'count' and the rrule's COUNT both limit the series: "
+		        "keep one");
 	else if (rule.count)
 		p->count = rule.count;
 	if (rule.has_until && (pp->seen & (1u << K_UNTIL)))
-		err_at(ld, pp->key[K_UNTIL],
-		       "'until' and the rrule's UNTIL both end the series: "
-		       "keep one");
+		load_err_at(
+		        ld, pp->key[K_UNTIL],
+		        "'until' and the rrule's UNTIL both end the series: "
+		        "keep one");
 	else if (rule.has_until) {
 		pp->until = rule.until;
 		pp->key[K_UNTIL] = pp->key[K_RRULE];
 		pp->seen |= 1u << K_UNTIL;
 	}
 	if (p->id && strlen(p->id) + OCCURRENCE_SUFFIX > POSTID_MAX)
-		err_at(ld, pp->key[K_ID],
-		       "id '%s' is too long for a recurring post (at most %d "
-		       "characters, to leave room for '@<time>')",
-		       p->id, POSTID_MAX - OCCURRENCE_SUFFIX);
+		load_err_at(
+		        ld, pp->key[K_ID],
+		        "id '%s' is too long for a recurring post (at most %d "
+		        "characters, to leave room for '@<time>')",
+		        p->id, POSTID_MAX - OCCURRENCE_SUFFIX);
 }
 
 /* Copy what was gathered on the stack into the calendar's arena. */
@@ -1067,8 +1029,9 @@ static void settle_arrays(struct load *ld, struct post_parse *pp)
 		for (size_t i = 0; i < pp->nexc; i++) {
 			p->exclude_ms[i] = civil_utc_ms(&pp->exc[i]);
 			if (!pp->exc[i].has_zone)
-				pend(ld, pp->idx, PEND_EXCLUDE, (uint32_t)i,
-				     &pp->exc[i], pp->key[K_EXCLUDE]);
+				load_pend(ld, pp->idx, PEND_EXCLUDE,
+				          (uint32_t)i, &pp->exc[i],
+				          pp->key[K_EXCLUDE]);
 		}
 	}
 }
@@ -1083,21 +1046,22 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 
 #define HAS(k) (seen & (1u << (k)))
 	if (!HAS(K_ID))
-		err_at(ld, pp->start, "post has no 'id'");
+		load_err_at(ld, pp->start, "post has no 'id'");
 	if (!HAS(K_CHANNELS))
-		err_at(ld, pp->start, "%s has no 'channels'", id);
+		load_err_at(ld, pp->start, "%s has no 'channels'", id);
 	else if (pp->nch_items == 0)
-		err_at(ld, pp->key[K_CHANNELS], "'channels' is empty");
+		load_err_at(ld, pp->key[K_CHANNELS], "'channels' is empty");
 	for (size_t i = 0; i < pp->nv; i++) {
 		size_t j;
 
 		for (j = 0; j < pp->nch && pp->ch[j] != pp->v[i].channel; j++)
 			;
 		if (j == pp->nch && HAS(K_CHANNELS))
-			err_at(ld, pp->vm[i].key,
-			       "variant for channel '%s', which is not in the "
-			       "post's channels",
-			       pp->v[i].channel);
+			load_err_at(
+			        ld, pp->vm[i].key,
+			        "variant for channel '%s', which is not in the "
+			        "post's channels",
+			        pp->v[i].channel);
 	}
 	if (p->text == NULL && !HAS(K_TEXT)) {
 		for (size_t i = 0; i < pp->nch; i++) {
@@ -1106,10 +1070,10 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 			        variant_for(pp, pp->ch[i], &vm);
 
 			if (v == NULL || v->text == NULL) {
-				err_at(ld, pp->start,
-				       "%s has no 'text' (channel '%s' "
-				       "has no variant text either)",
-				       id, pp->ch[i]);
+				load_err_at(ld, pp->start,
+				            "%s has no 'text' (channel '%s' "
+				            "has no variant text either)",
+				            id, pp->ch[i]);
 				break;
 			}
 			if (p->text == NULL)
@@ -1118,37 +1082,38 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 	}
 	check_channels(ld, pp);
 	if (!HAS(K_AT) && !HAS(K_RRULE) && pp->key[K_AT].line == 0)
-		err_at(ld, pp->start, "%s has no 'at'", id);
+		load_err_at(ld, pp->start, "%s has no 'at'", id);
 	if (HAS(K_RRULE) && !HAS(K_AT) && pp->key[K_AT].line == 0)
-		err_at(ld, pp->key[K_RRULE],
-		       "a recurring post needs 'at': the time of its first "
-		       "occurrence");
+		load_err_at(
+		        ld, pp->key[K_RRULE],
+		        "a recurring post needs 'at': the time of its first "
+		        "occurrence");
 	if (!p->rrule && pp->key[K_RRULE].line == 0) {
 		static const enum post_key series[] = {K_UNTIL, K_COUNT,
 		                                       K_EXCLUDE};
 
 		for (size_t i = 0; i < 3; i++)
 			if (pp->key[series[i]].line)
-				err_at(ld, pp->key[series[i]],
-				       "'%s' goes with 'rrule'",
-				       post_keys[series[i]]);
+				load_err_at(ld, pp->key[series[i]],
+				            "'%s' goes with 'rrule'",
+				            post_keys[series[i]]);
 	}
 	if (p->rrule && HAS(K_AT))
 		check_recurrence(ld, pp);
 	settle_arrays(ld, pp);
 	/* Local times wait for the zone; a recurring post's wall time too. */
 	if (HAS(K_AT) && (!pp->at.has_zone || p->rrule))
-		pend(ld, pp->idx, PEND_AT, 0, &pp->at, pp->key[K_AT]);
+		load_pend(ld, pp->idx, PEND_AT, 0, &pp->at, pp->key[K_AT]);
 	/* check_recurrence may have taken an UNTIL from the rule. */
 	if (p->rrule && (pp->seen & (1u << K_UNTIL))) {
 		if (pp->until.has_zone && pp->until.has_time)
 			p->until_ms = civil_utc_ms(&pp->until);
 		else
-			pend(ld, pp->idx, PEND_UNTIL, 0, &pp->until,
-			     pp->key[K_UNTIL]);
+			load_pend(ld, pp->idx, PEND_UNTIL, 0, &pp->until,
+			          pp->key[K_UNTIL]);
 	}
 	if (p->campaign)
-		pend(ld, pp->idx, PEND_CAMPAIGN, 0, NULL, pp->key[K_CAMPAIGN]);
+		load_need_campaign(ld, p->campaign, pp->key[K_CAMPAIGN]);
 #undef HAS
 }
 
@@ -1186,7 +1151,7 @@ static int parse_post(struct load *ld, const struct calyaml_event *start)
 {
 	struct post_parse pp;
 	struct calyaml_event v;
-	struct key k;
+	struct load_key k;
 	int r;
 
 	memset(&pp, 0, sizeof(pp));
@@ -1196,8 +1161,8 @@ static int parse_post(struct load *ld, const struct calyaml_event *start)
 	}
 	post_of(ld, &pp)->line = start->line;
 	post_of(ld, &pp)->column = start->column;
-	pp.start = mark_of(ld, start);
-	while ((r = next_pair(ld, "a post", &k, &v)) > 0) {
+	pp.start = load_mark(ld, start);
+	while ((r = load_pair(ld, "a post", &k, &v)) > 0) {
 		int key;
 
 		for (key = 0; key < K_NKEYS && strcmp(k.s, post_keys[key]);
@@ -1212,15 +1177,17 @@ static int parse_post(struct load *ld, const struct calyaml_event *start)
 			continue;
 		}
 		if (key < K_NKEYS)
-			err_at(ld, k.m, "duplicate key '%s' in a post", k.s);
+			load_err_at(ld, k.m, "duplicate key '%s' in a post",
+			            k.s);
 		else if (strcmp(k.s, "<<") == 0)
-			err_at(ld, k.m,
-			       "merge keys (<<) are not supported: repeat the "
-			       "keys, or use an alias for one value");
+			load_err_at(
+			        ld, k.m,
+			        "merge keys (<<) are not supported: repeat the "
+			        "keys, or use an alias for one value");
 		else
-			err_at(ld, k.m,
-			       "unknown key '%s' in a post (known: %s)", k.s,
-			       POST_KEYS);
+			load_err_at(ld, k.m,
+			            "unknown key '%s' in a post (known: %s)",
+			            k.s, POST_KEYS);
 		if (calyaml_skip(ld->y, &v) < 0) {
 			r = -1;
 			break;
@@ -1242,14 +1209,14 @@ static int parse_posts(struct load *ld, const struct calyaml_event *ev)
 	int r;
 
 	if (ev->kind != CALYAML_SEQUENCE) {
-		err_ev(ld, ev, "'posts' must be a list of posts");
+		load_err_ev(ld, ev, "'posts' must be a list of posts");
 		return calyaml_skip(ld->y, ev);
 	}
 	while ((r = calyaml_next(ld->y, &e)) > 0 && e.kind != CALYAML_END) {
 		if (e.kind != CALYAML_MAPPING) {
-			err_ev(ld, &e,
-			       "a post must be a mapping of keys to "
-			       "values");
+			load_err_ev(ld, &e,
+			            "a post must be a mapping of keys to "
+			            "values");
 			if (calyaml_skip(ld->y, &e) < 0)
 				return -1;
 			continue;
@@ -1266,7 +1233,7 @@ static int parse_posts(struct load *ld, const struct calyaml_event *ev)
 static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
 {
 	struct calyaml_event v;
-	struct key k;
+	struct load_key k;
 	json_t *meta = json_object();
 	int r;
 
@@ -1276,11 +1243,12 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
 	}
 	if (ev->kind == CALYAML_SCALAR && ev->len == 0)
 		return meta; /* "name:" with nothing: no metadata */
-	while ((r = next_pair(ld, "a campaign", &k, &v)) > 0) {
+	while ((r = load_pair(ld, "a campaign", &k, &v)) > 0) {
 		if (v.kind != CALYAML_SCALAR || strlen(v.value) != v.len) {
-			err_at(ld, k.m,
-			       "campaign metadata must be plain key: value "
-			       "strings");
+			load_err_at(
+			        ld, k.m,
+			        "campaign metadata must be plain key: value "
+			        "strings");
 			if (calyaml_skip(ld->y, &v) < 0)
 				break;
 			continue;
@@ -1296,7 +1264,7 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
 	return meta;
 }
 
-static int parse_campaign(struct load *ld, const struct key *key,
+static int parse_campaign(struct load *ld, const struct load_key *key,
                           const struct calyaml_event *ev)
 {
 	struct cal_impl *ci = ld->ci;
@@ -1308,17 +1276,18 @@ static int parse_campaign(struct load *ld, const struct key *key,
 	if (hashtab_find(&ld->camps, key->s, &first)) {
 		struct mark m = ld->camp_marks[first];
 
-		err_at(ld, key->m,
-		       "duplicate campaign '%s' (first at %s:%u:%u)", key->s,
-		       file_name(ld, m.file), m.line, m.column);
+		load_err_at(ld, key->m,
+		            "duplicate campaign '%s' (first at %s:%u:%u)",
+		            key->s, load_file_name(ld, m.file), m.line,
+		            m.column);
 		return calyaml_skip(ld->y, ev);
 	}
 	if (ev->kind != CALYAML_MAPPING &&
 	    !(ev->kind == CALYAML_SCALAR && ev->len == 0)) {
-		err_ev(ld, ev,
-		       "campaign '%s' must be a mapping of metadata, e.g. "
-		       "{utm_campaign: %s}",
-		       key->s, key->s);
+		load_err_ev(ld, ev,
+		            "campaign '%s' must be a mapping of metadata, e.g. "
+		            "{utm_campaign: %s}",
+		            key->s, key->s);
 		return calyaml_skip(ld->y, ev);
 	}
 	if ((meta = campaign_meta(ld, ev)) == NULL)
@@ -1354,16 +1323,17 @@ static int parse_campaign(struct load *ld, const struct key *key,
 static int parse_campaigns(struct load *ld, const struct calyaml_event *ev)
 {
 	struct calyaml_event v;
-	struct key k;
+	struct load_key k;
 	int r;
 
 	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev,
-		       "'campaigns' must be a mapping of campaign names to "
-		       "their metadata");
+		load_err_ev(
+		        ld, ev,
+		        "'campaigns' must be a mapping of campaign names to "
+		        "their metadata");
 		return calyaml_skip(ld->y, ev);
 	}
-	while ((r = next_pair(ld, "'campaigns'", &k, &v)) > 0)
+	while ((r = load_pair(ld, "'campaigns'", &k, &v)) > 0)
 		if (parse_campaign(ld, &k, &v) < 0)
 			return -1;
 	return r;
@@ -1371,7 +1341,7 @@ static int parse_campaigns(struct load *ld, const struct calyaml_event *ev)
 
 static void parse_timezone(struct load *ld, const struct calyaml_event *ev)
 {
-	const char *s = want_string(ld, ev, "timezone", 0);
+	const char *s = load_string(ld, ev, "timezone", 0);
 	char *name;
 
 	if (s == NULL)
@@ -1384,306 +1354,29 @@ static void parse_timezone(struct load *ld, const struct calyaml_event *ev)
 		return;
 	}
 	if (caltime_zone(name) == NULL) {
-		err_ev(ld, ev,
-		       "unknown time zone '%s' (expected a name of the tz "
-		       "database, e.g. Europe/Madrid)",
-		       name);
+		load_err_ev(ld, ev,
+		            "unknown time zone '%s' (expected a name of the tz "
+		            "database, e.g. Europe/Madrid)",
+		            name);
 		free(name);
 		return;
 	}
 	if (ld->tz && strcmp(ld->tz, name) != 0) {
-		err_ev(ld, ev,
-		       "timezone '%s' differs from '%s' (set at %s:%u:%u): the "
-		       "files of a calendar share one zone",
-		       name, ld->tz, file_name(ld, ld->tz_mark.file),
-		       ld->tz_mark.line, ld->tz_mark.column);
+		load_err_ev(
+		        ld, ev,
+		        "timezone '%s' differs from '%s' (set at %s:%u:%u): the "
+		        "files of a calendar share one zone",
+		        name, ld->tz, load_file_name(ld, ld->tz_mark.file),
+		        ld->tz_mark.line, ld->tz_mark.column);
 		free(name);
 		return;
 	}
 	if (ld->tz == NULL) {
 		ld->tz = name;
 		ld->zone = caltime_zone(name);
-		ld->tz_mark = mark_of(ld, ev);
+		ld->tz_mark = load_mark(ld, ev);
 	} else
 		free(name);
-}
-
-/* ---- plan B: prepared statements ------------------------------------ */
-
-/*
- * A scenario is kept as JSON (the daemon keeps it past the calendar's
- * life): {"severity", "pause": {"all": true} | {"channels": [..]} |
- * {"campaigns": [..]}, "channels": [..], "text", "link", "media": [..],
- * "variants": {channel: text}, "approvers": [..], "where": "file:l:c"}.
- */
-static const char *const severities[] = {"low", "medium", "high", "critical"};
-
-static void append_string(struct load *ld, const struct calyaml_event *ev,
-                          void *arr)
-{
-	const char *s = want_string(ld, ev, "a list entry", 0);
-
-	if (s && json_array_append_new(arr, json_stringn(s, ev->len)) < 0)
-		ld->oom = 1;
-}
-
-/* A list of names (or one name) into obj[key]. 0 or -1. */
-static int planb_list(struct load *ld, const struct calyaml_event *ev,
-                      json_t *obj, const char *key)
-{
-	json_t *arr = json_array();
-
-	if (arr == NULL || json_object_set_new(obj, key, arr) < 0) {
-		ld->oom = 1;
-		return -1;
-	}
-	return for_each_item(ld, ev, key, append_string, arr);
-}
-
-static int planb_pause(struct load *ld, const struct calyaml_event *ev,
-                       json_t *sc)
-{
-	json_t *pause = json_object();
-	struct calyaml_event v;
-	struct key k;
-	int r;
-
-	json_object_set_new(sc, "pause", pause);
-	if (ev->kind == CALYAML_SCALAR && strcmp(ev->value, "all") == 0) {
-		json_object_set_new(pause, "all", json_true());
-		return 0;
-	}
-	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev,
-		       "'pause' is 'all', {channels: [...]} or {campaigns: "
-		       "[...]}");
-		return calyaml_skip(ld->y, ev);
-	}
-	while ((r = next_pair(ld, "'pause'", &k, &v)) > 0) {
-		if (strcmp(k.s, "channels") != 0 &&
-		    strcmp(k.s, "campaigns") != 0) {
-			err_at(ld, k.m,
-			       "unknown key '%s' in 'pause' (known: channels, "
-			       "campaigns)",
-			       k.s);
-			if (calyaml_skip(ld->y, &v) < 0)
-				return -1;
-			continue;
-		}
-		if (json_object_size(pause) > 0) {
-			err_at(ld, k.m,
-			       "'pause' takes channels or campaigns, "
-			       "not both");
-			if (calyaml_skip(ld->y, &v) < 0)
-				return -1;
-			continue;
-		}
-		if (planb_list(ld, &v, pause, k.s) < 0)
-			return -1;
-	}
-	return r;
-}
-
-static int planb_variants(struct load *ld, const struct calyaml_event *ev,
-                          json_t *sc)
-{
-	json_t *vars = json_object();
-	struct calyaml_event v;
-	struct key k;
-	int r;
-
-	json_object_set_new(sc, "variants", vars);
-	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev, "'variants' must map channel names to texts");
-		return calyaml_skip(ld->y, ev);
-	}
-	while ((r = next_pair(ld, "'variants'", &k, &v)) > 0) {
-		const char *t = want_string(ld, &v, "a variant's text", 0);
-
-		if (t)
-			json_object_set_new(
-			        vars, k.s,
-			        json_pack("{s:s%}", "text", t, v.len));
-	}
-	return r;
-}
-
-/* One key of a scenario. 0, or -1 if the file broke off. */
-static int planb_key(struct load *ld, json_t *sc, const struct key *k,
-                     const struct calyaml_event *v)
-{
-	const char *s;
-
-	if (strcmp(k->s, "severity") == 0) {
-		size_t i = 0;
-
-		if ((s = want_string(ld, v, "severity", 0)) == NULL)
-			return 0;
-		while (i < 4 && strcmp(s, severities[i]) != 0)
-			i++;
-		if (i == 4)
-			err_ev(ld, v,
-			       "severity '%s' is low, medium, high or critical",
-			       s);
-		else
-			json_object_set_new(sc, "severity", json_string(s));
-		return 0;
-	}
-	if (strcmp(k->s, "pause") == 0)
-		return planb_pause(ld, v, sc);
-	if (strcmp(k->s, "channels") == 0 || strcmp(k->s, "approvers") == 0 ||
-	    strcmp(k->s, "media") == 0)
-		return planb_list(ld, v, sc, k->s);
-	if (strcmp(k->s, "variants") == 0)
-		return planb_variants(ld, v, sc);
-	if (strcmp(k->s, "text") == 0 || strcmp(k->s, "link") == 0) {
-		if ((s = want_string(ld, v, k->s, 0)) == NULL)
-			return 0;
-		if (strcmp(k->s, "link") == 0 && !url_ok(s))
-			err_ev(ld, v, "link '%s' is not an http or https URL",
-			       s);
-		else
-			json_object_set_new(sc, k->s, json_stringn(s, v->len));
-		return 0;
-	}
-	err_at(ld, k->m,
-	       "unknown key '%s' in a plan B scenario (known: severity, "
-	       "pause, channels, text, link, media, variants, approvers)",
-	       k->s);
-	return calyaml_skip(ld->y, v);
-}
-
-static int has_string(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach (arr, i, v)
-		if (strcmp(json_string_value(v), s) == 0)
-			return 1;
-	return 0;
-}
-
-/* A channel name the scenario uses must be configured. */
-static int planb_channel_ok(struct load *ld, struct mark m, const char *name)
-{
-	const char *interned;
-
-	if (lookup_channel(ld, name, &interned) != NULL)
-		return 1;
-	err_at(ld, m, "unknown channel '%s' in plan B (known: %s)", name,
-	       known_channels(ld));
-	return 0;
-}
-
-/* Every channel named exists, every text fits its channel. */
-static void planb_check(struct load *ld, const char *name, json_t *sc,
-                        struct mark m)
-{
-	json_t *chans = json_object_get(sc, "channels"), *pause, *v, *vars;
-	const char *text = json_string_value(json_object_get(sc, "text")), *key;
-	size_t i;
-
-	if (text == NULL)
-		err_at(ld, m,
-		       "plan B scenario '%s' has no 'text' (its holding "
-		       "statement)",
-		       name);
-	if ((pause = json_object_get(sc, "pause")) == NULL)
-		err_at(ld, m,
-		       "plan B scenario '%s' has no 'pause' (all, or "
-		       "{channels: [...]} or {campaigns: [...]})",
-		       name);
-	if (json_object_get(sc, "severity") == NULL)
-		json_object_set_new(sc, "severity", json_string("high"));
-	json_array_foreach (json_object_get(pause, "channels"), i, v)
-		planb_channel_ok(ld, m, json_string_value(v));
-	/* The statement goes where the pause is, unless told otherwise. */
-	if (chans == NULL && json_object_get(pause, "channels")) {
-		chans = json_deep_copy(json_object_get(pause, "channels"));
-		json_object_set_new(sc, "channels", chans);
-	}
-	if (chans == NULL) {
-		chans = json_array();
-		for (i = 0; i < ld->cfg->nchannels; i++)
-			json_array_append_new(
-			        chans, json_string(ld->cfg->channels[i].name));
-		json_object_set_new(sc, "channels", chans);
-	}
-	vars = json_object_get(sc, "variants");
-	json_object_foreach (vars, key, v) {
-		if (!has_string(chans, key))
-			err_at(ld, m,
-			       "plan B scenario '%s': variant for '%s', which "
-			       "is not one of its channels",
-			       name, key);
-	}
-	json_array_foreach (chans, i, v) {
-		const char *c = json_string_value(v), *t, *interned;
-		const struct channel *ch;
-		size_t len;
-
-		if (!planb_channel_ok(ld, m, c) ||
-		    (ch = lookup_channel(ld, c, &interned)) == NULL)
-			continue;
-		t = json_string_value(
-		        json_object_get(json_object_get(vars, c), "text"));
-		t = t ? t : text;
-		if (t && ch->max_length &&
-		    (len = text_chars(t, strlen(t))) > ch->max_length)
-			err_at(ld, m,
-			       "plan B scenario '%s': its text is %zu "
-			       "characters, %zu over channel '%s''s "
-			       "max_length of %u",
-			       name, len, len - ch->max_length, ch->name,
-			       ch->max_length);
-	}
-}
-
-static int parse_planb(struct load *ld, const struct calyaml_event *ev)
-{
-	struct calyaml_event v, e;
-	struct key k, f;
-	char where[4096 + 32];
-	int r, rf;
-
-	if (ev->kind != CALYAML_MAPPING) {
-		err_ev(ld, ev, "'planb' must map scenario names to scenarios");
-		return calyaml_skip(ld->y, ev);
-	}
-	while ((r = next_pair(ld, "'planb'", &k, &v)) > 0) {
-		json_t *sc;
-
-		if (json_object_get(ld->cal->planb, k.s)) {
-			err_at(ld, k.m, "duplicate plan B scenario '%s'", k.s);
-			if (calyaml_skip(ld->y, &v) < 0)
-				return -1;
-			continue;
-		}
-		if (v.kind != CALYAML_MAPPING) {
-			err_ev(ld, &v, "plan B scenario '%s' must be a mapping",
-			       k.s);
-			if (calyaml_skip(ld->y, &v) < 0)
-				return -1;
-			continue;
-		}
-		sc = json_object();
-		snprintf(where, sizeof(where), "%s:%u:%u",
-		         file_name(ld, k.m.file), k.m.line, k.m.column);
-		json_object_set_new(sc, "where", json_string(where));
-		while ((rf = next_pair(ld, "a plan B scenario", &f, &e)) > 0)
-			if (planb_key(ld, sc, &f, &e) < 0) {
-				json_decref(sc);
-				return -1;
-			}
-		if (rf < 0) {
-			json_decref(sc);
-			return -1;
-		}
-		planb_check(ld, k.s, sc, k.m);
-		json_object_set_new(ld->cal->planb, k.s, sc);
-	}
-	return r;
 }
 
 /* ---- files ------------------------------------------------------------ */
@@ -1692,16 +1385,17 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 {
 	struct calyaml_event v;
 	unsigned seen = 0;
-	struct key k;
+	struct load_key k;
 	int r;
 
 	if (root->kind != CALYAML_MAPPING) {
-		err_ev(ld, root,
-		       "a calendar is a mapping with timezone, campaigns and "
-		       "posts");
+		load_err_ev(
+		        ld, root,
+		        "a calendar is a mapping with timezone, campaigns and "
+		        "posts");
 		return calyaml_skip(ld->y, root);
 	}
-	while ((r = next_pair(ld, "a calendar", &k, &v)) > 0) {
+	while ((r = load_pair(ld, "a calendar", &k, &v)) > 0) {
 		unsigned bit = strcmp(k.s, "timezone") == 0    ? 1
 		               : strcmp(k.s, "campaigns") == 0 ? 2
 		               : strcmp(k.s, "posts") == 0     ? 4
@@ -1710,12 +1404,13 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 
 		if (bit == 0 || (seen & bit)) {
 			if (bit)
-				err_at(ld, k.m, "duplicate key '%s'", k.s);
+				load_err_at(ld, k.m, "duplicate key '%s'", k.s);
 			else
-				err_at(ld, k.m,
-				       "unknown key '%s' (known: timezone, "
-				       "campaigns, posts, planb)",
-				       k.s);
+				load_err_at(
+				        ld, k.m,
+				        "unknown key '%s' (known: timezone, "
+				        "campaigns, posts, planb)",
+				        k.s);
 			if (calyaml_skip(ld->y, &v) < 0)
 				return -1;
 			continue;
@@ -1724,7 +1419,7 @@ static int parse_top(struct load *ld, const struct calyaml_event *root)
 		if (bit == 1)
 			parse_timezone(ld, &v);
 		else if ((bit == 2   ? parse_campaigns(ld, &v)
-		          : bit == 8 ? parse_planb(ld, &v)
+		          : bit == 8 ? calplanb_parse(ld, &v)
 		                     : parse_posts(ld, &v)) < 0)
 			return -1;
 	}
@@ -1740,7 +1435,7 @@ static void load_file(struct load *ld, const char *path)
 	int r;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		err_at(ld, m, "cannot open: %s", strerror(errno));
+		load_err_at(ld, m, "cannot open: %s", strerror(errno));
 		return;
 	}
 	if ((ld->y = calyaml_new(fp)) == NULL) {
@@ -1751,7 +1446,7 @@ static void load_file(struct load *ld, const char *path)
 	r = calyaml_next(ld->y, &root);
 	if (r == 0) {
 		m.line = m.column = 1;
-		err_at(ld, m, "the file is empty");
+		load_err_at(ld, m, "the file is empty");
 	} else if (r > 0 && parse_top(ld, &root) == 0) {
 		r = calyaml_next(ld->y, &root);
 	} else {
@@ -1768,7 +1463,7 @@ static void load_file(struct load *ld, const char *path)
 		while (ld->nerrs > before)
 			free(ld->errs[--ld->nerrs].msg);
 		ld->broken[ld->file] = 1;
-		err_at(ld, m, "%s", msg);
+		load_err_at(ld, m, "%s", msg);
 	}
 	calyaml_free(ld->y);
 	ld->y = NULL;
@@ -1806,7 +1501,7 @@ static int list_dir(struct load *ld, const char *dir)
 	int ret = 0;
 
 	if ((dp = opendir(dir)) == NULL) {
-		err_at(ld, m, "cannot open: %s", strerror(errno));
+		load_err_at(ld, m, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(dp)) != NULL) {
@@ -1816,7 +1511,8 @@ static int list_dir(struct load *ld, const char *dir)
 		    strcmp(de->d_name + len - 5, ".yaml") != 0)
 			continue;
 		if (n == MAX_FILES) {
-			err_at(ld, m, "more than %d calendar files", MAX_FILES);
+			load_err_at(ld, m, "more than %d calendar files",
+			            MAX_FILES);
 			ret = -1;
 			break;
 		}
@@ -1841,7 +1537,7 @@ static int list_dir(struct load *ld, const char *dir)
 	}
 	closedir(dp);
 	if (ret == 0 && n == 0) {
-		err_at(ld, m, "no calendar files (*.yaml) in this folder");
+		load_err_at(ld, m, "no calendar files (*.yaml) in this folder");
 		ret = -1;
 	}
 	if (n > 1)
@@ -1909,7 +1605,7 @@ static void load_done(struct load *ld, struct config_errors *errs)
 	if (ld->oom) {
 		struct mark m = {UINT32_MAX, 0, 0};
 
-		err_at(ld, m, "out of memory");
+		load_err_at(ld, m, "out of memory");
 	}
 	name_campaigns(ld);
 	if (ld->nerrs > 1)
@@ -1917,7 +1613,7 @@ static void load_done(struct load *ld, struct config_errors *errs)
 	for (size_t i = 0; i < ld->nerrs; i++) {
 		const struct cal_err *e = &ld->errs[i];
 
-		config_errors_add(errs, file_name(ld, e->file), e->line,
+		config_errors_add(errs, load_file_name(ld, e->file), e->line,
 		                  e->column, "%s", e->msg);
 		free(e->msg);
 	}
@@ -1948,7 +1644,7 @@ static void load_path(struct load *ld, const char *path)
 	if (stat(path, &st) < 0) {
 		struct mark m = {UINT32_MAX, 0, 0};
 
-		err_at(ld, m, "cannot open: %s", strerror(errno));
+		load_err_at(ld, m, "cannot open: %s", strerror(errno));
 	} else if (S_ISDIR(st.st_mode)) {
 		list_dir(ld, path);
 	} else if ((copy = strdup(path)) == NULL || add_file(ld, copy) < 0) {
@@ -1972,10 +1668,11 @@ static void load_zone(struct load *ld)
 	} else if ((z = caltime_zone(ld->tz)) == NULL && sys) {
 		struct mark m = {0, 1, 1};
 
-		err_at(ld, m,
-		       "no 'timezone' here, and the system's zone '%s' is not "
-		       "in the tz database: add 'timezone: Area/City'",
-		       ld->tz);
+		load_err_at(
+		        ld, m,
+		        "no 'timezone' here, and the system's zone '%s' is not "
+		        "in the tz database: add 'timezone: Area/City'",
+		        ld->tz);
 	} else if (z) {
 		ld->zone = z;
 		for (size_t i = 0; i < ld->npend; i++)

@@ -20,6 +20,16 @@ planb:
     channels: [demo, shop, nowhere]
     text: "We are aware of a problem with orders and are on it. Next update within the hour."
     colour: red
+  recall:
+    pause: {campaigns: [spring, nosuch]}
+    channels: shop
+    text: "A recall notice."
+    media: ["ftp://cdn.example.com/x.png", "notice.png"]
+    variants:
+      shop: "A recall notice for every customer who bought a kettle from us."
+      demo: "Not one of its channels."
+campaigns:
+  spring: {}
 YAML
 write_config -g "calendar: $CAL" -g "drill_channel: drill" demo \
 	shop,max_length=40 drill
@@ -28,8 +38,13 @@ rc=0
 [ "$rc" -ne 0 ] || fail "a bad planb passed --check-config"
 for want in "$CAL:3:15: severity 'apocalyptic' is low, medium, high or critical" \
 	"$CAL:7:5: unknown key 'colour' in a plan B scenario" \
-	"$CAL:2:3: unknown channel 'nowhere' in plan B" \
-	"$CAL:2:3: plan B scenario 'outage': its text is 81 characters, 41 over channel 'shop''s max_length of 40"; do
+	"$CAL:5:28: unknown channel 'nowhere' in plan B" \
+	"$CAL:6:11: plan B scenario 'outage': its text is 81 characters, 41 over channel 'shop''s max_length of 40" \
+	"$CAL:9:33: unknown campaign 'nosuch' (known: spring)" \
+	"$CAL:12:13: media 'ftp://cdn.example.com/x.png' must be an http or https URL" \
+	"$CAL:12:12: plan B scenario 'recall': media names a file, but channel 'shop' has no media_dir" \
+	"$CAL:14:13: plan B scenario 'recall': its text is 63 characters, 23 over channel 'shop''s max_length of 40" \
+	"$CAL:15:7: plan B scenario 'recall': variant for 'demo', which is not one of its channels"; do
 	grep -qF "$want" "$T/check.out" ||
 		fail "--check-config does not say '$want': $(cat "$T/check.out")"
 done
