@@ -650,17 +650,22 @@ static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 			if ((r = statement_post(x, sc, json_string_value(v),
 			                        ids)) < 0)
 				break;
+	detail = json_pack("{ss ss sO sO}", "scenario", name, "severity",
+	                   json_string_value(json_object_get(sc, "severity")),
+	                   "paused", paused, "statement", ids);
+	/* A half-done activation is audited too: its pauses stand. */
+	if (r < 0)
+		json_object_set_new(detail, "error",
+		                    json_string("the statement could not be "
+		                                "queued on every channel"));
+	pause_audit(x->d, &who, drill ? "planb drill" : "planb activate", name,
+	            reason, detail);
+	json_decref(detail);
 	if (r < 0) {
 		json_decref(paused);
 		json_decref(ids);
 		return cmd_store_error(x, r, "write");
 	}
-	detail = json_pack("{ss ss sO sO}", "scenario", name, "severity",
-	                   json_string_value(json_object_get(sc, "severity")),
-	                   "paused", paused, "statement", ids);
-	pause_audit(x->d, &who, drill ? "planb drill" : "planb activate", name,
-	            reason, detail);
-	json_decref(detail);
 	snprintf(outcome, sizeof(outcome),
 	         "%zu paused, statement on %zu channels",
 	         json_array_size(paused), json_array_size(ids));
