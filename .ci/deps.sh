@@ -33,6 +33,13 @@ man-db
 bash-completion
 "
 
+# Node and npm, for the Standard Webhooks reference library that checks
+# smmd's signatures (tests/e2e/stdwebhooks.sh). A Node from elsewhere
+# (NodeSource bundles npm) is used as it is: Debian's npm would clash.
+if ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
+
 missing=""
 for pkg in $PACKAGES; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=""

@@ -31,6 +31,7 @@
 #include "looptime.h"
 #include "sched.h"
 #include "service.h"
+#include "sign.h"
 #include "smmd.h"
 #include "store.h"
 #include "wallclock.h"
@@ -55,7 +56,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: smmd [-fv] [-c FILE]\n"
 	        "       smmd --check-config [-c FILE]\n"
-	        "       smmd --version | --help\n"
+	        "       smmd --new-secret | --version | --help\n"
 	        "\n"
 	        "Publishes queued social-media posts at their time through\n"
 	        "each channel's webhook.\n"
@@ -67,6 +68,8 @@ static void usage(FILE *out)
 	        "  -n, --check-config  validate the configuration, print every\n"
 	        "                      error as FILE:LINE:COLUMN: message, and exit\n"
 	        "                      0 (valid) or 1\n"
+	        "      --new-secret    print a fresh webhook signing secret\n"
+	        "                      (whsec_...) for a secret_file, and exit\n"
 	        "  -v, --verbose       log debug messages too\n"
 	        "  -V, --version       print the version and exit\n"
 	        "  -h, --help          print this help and exit\n"
@@ -75,6 +78,19 @@ static void usage(FILE *out)
 	        "to finish), SIGHUP reloads the configuration.\n"
 	        "See smmd(8) and smmd.yaml(5).\n",
 	        CONFIG_DEFAULT_PATH);
+}
+
+/* --new-secret: what a secret_file should hold, from the system's RNG. */
+static int print_new_secret(void)
+{
+	char secret[SIGN_NEW_SECRET_LEN];
+
+	if (sign_new_secret(secret) < 0) {
+		fprintf(stderr, "smmd: cannot make a secret: no randomness\n");
+		return 1;
+	}
+	printf("%s\n", secret);
+	return 0;
 }
 
 static void print_errors(struct config_errors *errs)
@@ -478,6 +494,7 @@ int main(int argc, char *argv[])
 	        {"check-config", no_argument, NULL, 'n'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"version", no_argument, NULL, 'V'},
+	        {"new-secret", no_argument, NULL, 'S'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -504,6 +521,8 @@ int main(int argc, char *argv[])
 		case 'V':
 			printf("smmd %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'S':
+			return print_new_secret();
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -2,6 +2,7 @@
  * Standard Webhooks signing with OpenSSL 3's EVP_MAC. The message is fed in
  * pieces, so a large body is never copied just to be signed.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "sign.h"
 
@@ -81,5 +83,55 @@ int sign_webhook(const unsigned char *secret, size_t secret_len,
 	n = EVP_EncodeBlock((unsigned char *)out + 3, mac, SHA256_LEN);
 	if (n != SIGN_HEADER_LEN - 4)
 		return -1;
+	return 0;
+}
+
+int sign_key(unsigned char *buf, size_t len, size_t *key_len)
+{
+	unsigned char key[SIGN_KEY_MAX + 3];
+	size_t n, pad = 0;
+	int out;
+
+	if (len < 6 || memcmp(buf, "whsec_", 6) != 0) {
+		*key_len = len;
+		return 0;
+	}
+	while (len > 6 && isspace(buf[len - 1]))
+		len--;
+	n = len - 6;
+	/* EVP_DecodeBlock takes whole quanta and counts '=' as zero bytes. */
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(key))
+		return -1;
+	for (size_t i = 6; i < len; i++)
+		if (!isalnum(buf[i]) && buf[i] != '+' && buf[i] != '/' &&
+		    !(buf[i] == '=' && i >= len - 2))
+			return -1;
+	pad = (buf[len - 1] == '=') + (buf[len - 2] == '=');
+	if (buf[len - 1] != '=' && pad)
+		return -1;
+	out = EVP_DecodeBlock(key, buf + 6, (int)n);
+	if (out < 0 || (size_t)out < pad)
+		return -1;
+	n = (size_t)out - pad;
+	if (n < SIGN_KEY_MIN || n > SIGN_KEY_MAX) {
+		OPENSSL_cleanse(key, sizeof(key));
+		return -1;
+	}
+	memcpy(buf, key, n);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(buf + n, len - n);
+	*key_len = n;
+	return 0;
+}
+
+int sign_new_secret(char out[SIGN_NEW_SECRET_LEN])
+{
+	unsigned char key[SIGN_NEW_KEY_LEN];
+
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return -1;
+	memcpy(out, "whsec_", 6);
+	EVP_EncodeBlock((unsigned char *)out + 6, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
 	return 0;
 }

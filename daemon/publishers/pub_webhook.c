@@ -15,17 +15,47 @@
 #include "sign.h"
 #include "timeparse.h"
 
+/* A signing key: the bytes HMAC takes, after sign_key(). */
+struct webhook_key {
+	unsigned char *bytes; /* NULL: none */
+	size_t len;
+};
+
 struct webhook_conf {
 	char *url;
-	unsigned char *secret; /* the signing key's bytes, or NULL */
-	size_t secret_len;
+	struct webhook_key key;      /* secret_file: signs every request */
+	struct webhook_key previous; /* previous_secret_file: during a
+	                                rotation, signs too */
 	int url_given;
-	int url_secret;
-	/* from url_file: kept out of every message */ /* even if
-	                                                  invalid: one
-	                                                  error is
-	                                                  enough */
+	int url_secret; /* from url_file: kept out of every message */
 };
+
+/*
+ * A secret file's key: "whsec_<base64>", decoded as receivers decode it,
+ * or the raw bytes. Never echoed, even when malformed.
+ */
+static void webhook_key(struct conf_ctx *p, struct conf_node *v,
+                        const char *key, struct webhook_key *k)
+{
+	size_t len;
+
+	if (conf_secret(p, v, key, 0, &k->bytes, &k->len) < 0)
+		return;
+	if (sign_key(k->bytes, k->len, &len) < 0) {
+		conf_error(
+		        p, v,
+		        "'%s': the file starts with 'whsec_' but the rest is "
+		        "not the base64 of a %d to %d byte key (make one with "
+		        "'smmd --new-secret')",
+		        key, SIGN_KEY_MIN, SIGN_KEY_MAX);
+		conf_secret_free(k->bytes, k->len);
+		k->bytes = NULL;
+		k->len = 0;
+		return;
+	}
+	/* The buffer keeps its size for the wipe; only len bytes sign. */
+	k->len = len;
+}
 
 static int webhook_configure(struct conf_ctx *p, struct channel *ch,
                              const char *key, struct conf_node *v)
@@ -63,7 +93,9 @@ static int webhook_configure(struct conf_ctx *p, struct channel *ch,
 			conf_secret_free(url, len);
 		wc->url_secret = 1;
 	} else if (strcmp(key, "secret_file") == 0)
-		conf_secret(p, v, key, 0, &wc->secret, &wc->secret_len);
+		webhook_key(p, v, key, &wc->key);
+	else if (strcmp(key, "previous_secret_file") == 0)
+		webhook_key(p, v, key, &wc->previous);
 	else
 		return 0;
 	return 1;
@@ -76,6 +108,11 @@ static void webhook_check(struct conf_ctx *p, struct channel *ch,
 
 	if (wc == NULL || !wc->url_given)
 		conf_error(p, node, "channel '%s' has no 'url'", ch->name);
+	else if (wc->previous.bytes && !wc->key.bytes)
+		conf_error(p, node,
+		           "channel '%s' has a 'previous_secret_file' but no "
+		           "'secret_file'",
+		           ch->name);
 }
 
 static void webhook_free(struct channel *ch)
@@ -86,7 +123,8 @@ static void webhook_free(struct channel *ch)
 		return;
 	conf_secret_free((unsigned char *)wc->url,
 	                 wc->url ? strlen(wc->url) : 0);
-	conf_secret_free(wc->secret, wc->secret_len);
+	conf_secret_free(wc->key.bytes, wc->key.len);
+	conf_secret_free(wc->previous.bytes, wc->previous.len);
 	free(wc);
 	ch->pub_conf = NULL;
 }
@@ -120,13 +158,31 @@ static char *webhook_body(const struct delivery_view *v)
 	return body;
 }
 
+/*
+ * "v1,<sig>", and during a rotation "v1,<sig> v1,<sig by the previous
+ * key>": the specification's list, so receivers with either key verify.
+ */
+static int webhook_signature(const struct webhook_conf *wc, const char *id,
+                             int64_t now_s, const struct http_request *req,
+                             char sig[2 * SIGN_HEADER_LEN])
+{
+	if (sign_webhook(wc->key.bytes, wc->key.len, id, now_s, req->body,
+	                 req->body_len, sig) < 0)
+		return -1;
+	if (wc->previous.bytes == NULL)
+		return 0;
+	sig[SIGN_HEADER_LEN - 1] = ' ';
+	return sign_webhook(wc->previous.bytes, wc->previous.len, id, now_s,
+	                    req->body, req->body_len, sig + SIGN_HEADER_LEN);
+}
+
 static int webhook_build(const struct channel *ch,
                          const struct delivery_view *v, struct pub_step *st,
                          int64_t now_ms, struct http_request *req, char *err,
                          size_t errlen)
 {
 	const struct webhook_conf *wc = ch->pub_conf;
-	char ts[32], sig[SIGN_HEADER_LEN];
+	char ts[32], sig[2 * SIGN_HEADER_LEN];
 	int64_t now_s = now_ms / 1000;
 
 	if ((req->body = webhook_body(v)) == NULL) {
@@ -143,9 +199,8 @@ static int webhook_build(const struct channel *ch,
 	                         v->webhook_id) < 0 ||
 	    publisher_add_header(&req->headers, "webhook-timestamp", ts) < 0)
 		goto nomem;
-	if (wc->secret) {
-		if (sign_webhook(wc->secret, wc->secret_len, v->webhook_id,
-		                 now_s, req->body, req->body_len, sig) < 0) {
+	if (wc->key.bytes) {
+		if (webhook_signature(wc, v->webhook_id, now_s, req, sig) < 0) {
 			snprintf(err, errlen, "cannot compute the signature");
 			return -EAGAIN;
 		}
@@ -175,7 +230,7 @@ static void webhook_classify(const struct channel *ch,
 
 const struct publisher_ops pub_webhook = {
         .name = "webhook",
-        .keys = "url, url_file, secret_file",
+        .keys = "url, url_file, secret_file, previous_secret_file",
         .configure = webhook_configure,
         .check = webhook_check,
         .free_conf = webhook_free,

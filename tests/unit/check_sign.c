@@ -140,6 +140,106 @@ START_TEST(test_body_bytes_and_inputs_matter)
 }
 END_TEST
 
+/* Decode a secret file's bytes with sign_key(); its return value. */
+static int key_of(const char *file, unsigned char *buf, size_t *len)
+{
+	size_t n = strlen(file);
+
+	memcpy(buf, file, n + 1);
+	return sign_key(buf, n, len);
+}
+
+START_TEST(test_whsec_secret_is_decoded)
+{
+	/* The specification's example secret, with a newline after it. */
+	static const unsigned char want[] = {
+	        0x31, 0xf2, 0x90, 0xf6, 0xbf, 0x06, 0x29, 0x8a,
+	        0xab, 0x4f, 0x08, 0xd4, 0x3c, 0x3f, 0x08, 0x2c,
+	        0xf6, 0x48, 0xa3, 0x62, 0xda, 0x2d, 0xa4, 0xb0,
+	};
+	unsigned char buf[128];
+	size_t len = 0;
+	char out[SIGN_HEADER_LEN];
+	const char *body = "{\"test\": 2432232314}";
+
+	ck_assert_int_eq(
+	        key_of("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", buf, &len),
+	        0);
+	ck_assert_uint_eq(len, sizeof(want));
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	ck_assert_int_eq(sign_webhook(buf, len, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	                              1614265330, body, strlen(body), out),
+	                 0);
+	ck_assert_str_eq(out,
+	                 "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* Padding: 32 bytes are 43 characters and one '='. */
+	ck_assert_int_eq(
+	        key_of("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	               "=",
+	               buf, &len),
+	        0);
+	ck_assert_uint_eq(len, 32);
+	ck_assert_uint_eq(buf[0], 0);
+	ck_assert_uint_eq(buf[31], 31);
+}
+END_TEST
+
+START_TEST(test_raw_secret_is_kept)
+{
+	unsigned char buf[128];
+	size_t len = 0;
+
+	/* What smmd.yaml(5) used to say: base64 text, used as bytes. */
+	ck_assert_int_eq(key_of("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", buf, &len),
+	                 0);
+	ck_assert_uint_eq(len, 32);
+	ck_assert_mem_eq(buf, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 32);
+	ck_assert_int_eq(key_of("whsec", buf, &len), 0);
+	ck_assert_uint_eq(len, 5);
+}
+END_TEST
+
+START_TEST(test_bad_whsec_secret_is_refused)
+{
+	unsigned char buf[256];
+	size_t len = 0;
+
+	ck_assert_int_eq(key_of("whsec_", buf, &len), -1);
+	ck_assert_int_eq(
+	        key_of("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", buf, &len),
+	        -1); /* not whole quanta */
+	ck_assert_int_eq(
+	        key_of("whsec_MfKQ9r8GKYqrTwjUPD8I*PZIo2LaLaSw", buf, &len),
+	        -1); /* not base64 */
+	ck_assert_int_eq(
+	        key_of("whsec_MfKQ9r8G=YqrTwjUPD8ILPZIo2LaLaSw", buf, &len),
+	        -1); /* '=' inside */
+	ck_assert_int_eq(key_of("whsec_MfKQ9r8GKYqrTwjUPD8I", buf, &len),
+	                 -1); /* 18 bytes: too short a key */
+	ck_assert_int_eq(
+	        key_of("whsec_"
+	               "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp"
+	               "KissLS4vMDEyMzQ1Njc4OTo7PD0+P0A=",
+	               buf, &len),
+	        -1); /* 65 bytes: too long */
+}
+END_TEST
+
+START_TEST(test_new_secret_round_trips)
+{
+	char a[SIGN_NEW_SECRET_LEN], b[SIGN_NEW_SECRET_LEN];
+	unsigned char buf[128];
+	size_t len = 0;
+
+	ck_assert_int_eq(sign_new_secret(a), 0);
+	ck_assert_int_eq(sign_new_secret(b), 0);
+	ck_assert_uint_eq(strlen(a), SIGN_NEW_SECRET_LEN - 1);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(key_of(a, buf, &len), 0);
+	ck_assert_uint_eq(len, SIGN_NEW_KEY_LEN);
+}
+END_TEST
+
 static Suite *sign_suite(void)
 {
 	Suite *s = suite_create("sign");
@@ -150,6 +250,10 @@ static Suite *sign_suite(void)
 	tcase_add_test(tc, test_binary_secret_empty_body);
 	tcase_add_test(tc, test_empty_secret);
 	tcase_add_test(tc, test_body_bytes_and_inputs_matter);
+	tcase_add_test(tc, test_whsec_secret_is_decoded);
+	tcase_add_test(tc, test_raw_secret_is_kept);
+	tcase_add_test(tc, test_bad_whsec_secret_is_refused);
+	tcase_add_test(tc, test_new_secret_round_trips);
 	suite_add_tcase(s, tc);
 	return s;
 }
