@@ -1,9 +1,11 @@
-/* cmd_admin: running smmd and smmctl itself: reload log help. */
+/* cmd_admin: running smmd and smmctl itself: reload backup log help. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -44,6 +46,67 @@ const struct ctl_cmd cmd_reload_entry = {
                  "as FILE:LINE:COLUMN: message and the schedule keeps running.",
         .flags = CTL_CMD_JSON,
         .run = cmd_reload_run,
+};
+
+/*
+ * backup FILE: smmd copies its store and sends the copy; FILE is made
+ * here, as the user who asked, new (never over an existing file) and
+ * private, and removed again if anything goes wrong.
+ */
+static int cmd_backup_run(struct ctl *c, struct ctl_args *a)
+{
+	const char *path = a->argv[0];
+	json_t *result = NULL, *args = json_object();
+	int fd, r;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ctl_warnx("cannot create '%s': %s%s", path, strerror(errno),
+		          errno == EEXIST ? " (not overwriting it)" : "");
+		json_decref(args);
+		return EX_CANTCREAT;
+	}
+	r = args ? ctl_request_file(c, "backup", args, fd, &result) : EX_OSERR;
+	json_decref(args);
+	if (r == 0 && fsync(fd) < 0) {
+		ctl_warnx("cannot write '%s': %s", path, strerror(errno));
+		r = EX_IOERR;
+	}
+	if (close(fd) < 0 && r == 0) {
+		ctl_warnx("cannot write '%s': %s", path, strerror(errno));
+		r = EX_IOERR;
+	}
+	if (r != 0) {
+		unlink(path);
+		json_decref(result);
+		return r;
+	}
+	if (a->json)
+		r = ctl_print_json(result);
+	else
+		printf("backup: %s: %lld bytes, the store as of %s\n", path,
+		       ctl_int(result, "bytes"), ctl_str(result, "taken"));
+	json_decref(result);
+	return r;
+}
+
+static const struct ctl_opt backup_opts[] = {
+        {"FILE", 0, CTL_ARG, 0, NULL, NULL,
+         "where to write the copy (a new file)"},
+        {NULL},
+};
+
+const struct ctl_cmd cmd_backup_entry = {
+        .name = "backup",
+        .help = "write a consistent copy of smmd's store to FILE",
+        .notes = "smmd keeps running and publishing while it copies. To\n"
+                 "restore: stop smmd, put FILE in its state_dir as smmd.db\n"
+                 "(remove smmd.db-wal and smmd.db-shm), start smmd.",
+        .opts = backup_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .flags = CTL_CMD_JSON,
+        .run = cmd_backup_run,
 };
 
 /* What a log run prints, and whether it follows. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "smm/protocol.h"
 #include "smmctl.h"
@@ -391,6 +392,105 @@ int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
 	if ((r = ctl_hello(c)) != 0)
 		return r;
 	return ctl_call(c, cmd, args, result, NULL, NULL);
+}
+
+/* Write all of buf to fd; 0 or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The bytes after a reply: first what the line's read took in already,
+ * then the socket, into out and into the hash. 0 or an exit status.
+ */
+static int ctl_recv_bytes(struct ctl *c, uint64_t len, int out, EVP_MD_CTX *md)
+{
+	char buf[64 * 1024];
+	size_t take;
+	ssize_t n;
+
+	while (len > 0) {
+		if (c->len > 0) {
+			take = c->len < len ? c->len : (size_t)len;
+			memcpy(buf, c->buf, take);
+			ctl_consume(c, take);
+			n = (ssize_t)take;
+		} else if ((n = recv(c->fd, buf,
+		                     len < sizeof(buf) ? (size_t)len
+		                                       : sizeof(buf),
+		                     0)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			ctl_warnx("smmd %s in the middle of the backup",
+			          n == 0 ? "closed the connection"
+			                 : "stopped sending");
+			return n < 0 && (errno == EAGAIN ||
+			                 errno == EWOULDBLOCK)
+			               ? EX_TEMPFAIL
+			               : EX_PROTOCOL;
+		}
+		if (!EVP_DigestUpdate(md, buf, (size_t)n))
+			return EX_SOFTWARE;
+		if (write_all(out, buf, (size_t)n) < 0) {
+			ctl_warnx("cannot write the backup: %s",
+			          strerror(errno));
+			return EX_IOERR;
+		}
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int ctl_request_file(struct ctl *c, const char *cmd, const json_t *args,
+                     int out, json_t **result)
+{
+	unsigned char md[32];
+	char hex[2 * sizeof(md) + 1];
+	unsigned mdlen = 0;
+	json_int_t bytes;
+	EVP_MD_CTX *ctx;
+	int r;
+
+	if ((r = ctl_request(c, cmd, args, result)) != 0)
+		return r;
+	bytes = json_integer_value(json_object_get(*result, "bytes"));
+	if (bytes < 0 || !json_is_string(json_object_get(*result, "sha256"))) {
+		ctl_warnx("protocol error: smmd's reply to %s has no size",
+		          cmd);
+		return EX_PROTOCOL;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return EX_SOFTWARE;
+	}
+	r = ctl_recv_bytes(c, (uint64_t)bytes, out, ctx);
+	if (r == 0 &&
+	    (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != sizeof(md)))
+		r = EX_SOFTWARE;
+	EVP_MD_CTX_free(ctx);
+	if (r != 0)
+		return r;
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(hex, json_string_value(
+	                        json_object_get(*result, "sha256"))) != 0) {
+		ctl_warnx("the backup's SHA-256 does not match what smmd sent");
+		return EX_PROTOCOL;
+	}
+	return 0;
 }
 
 /*

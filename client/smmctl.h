@@ -109,6 +109,12 @@ extern const struct ctl_cmd *const ctl_cmds[];
 void ctl_close(struct ctl *c);
 int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
                 json_t **result);
+/*
+ * ctl_request for a command whose reply ({bytes, sha256}) is followed by
+ * that many bytes (backup): they go to out, and must hash to sha256.
+ */
+int ctl_request_file(struct ctl *c, const char *cmd, const json_t *args,
+                     int out, json_t **result);
 int ctl_stream(struct ctl *c, const char *cmd, const json_t *args, int follow,
                int (*on_reply)(void *arg, const json_t *result),
                int (*on_event)(void *arg, const json_t *event), void *arg);
@@ -157,7 +163,7 @@ extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
 extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
         cmd_status_entry; /* cmd_query.c */
 extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
-extern const struct ctl_cmd cmd_reload_entry, cmd_log_entry,
+extern const struct ctl_cmd cmd_reload_entry, cmd_backup_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
         cmd_release_entry, cmd_skip_entry, cmd_audit_entry,

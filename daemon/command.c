@@ -22,6 +22,7 @@ static const struct cmd_entry *const commands[] = {
         &cmd_retry_entry,
         &cmd_resolve_entry,
         &cmd_reload_entry,
+        &cmd_backup_entry,
         &cmd_agenda_entry,
         &cmd_log_entry,
         &cmd_pause_entry,
@@ -169,9 +170,12 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 	if ((e->flags & CMD_ADMIN) && x->peer && x->peer->readonly) {
 		command_names(reads, sizeof(reads), CMD_ADMIN);
 		return cmd_fail(x, SMM_ERR_PERMISSION,
-		                "permission denied: '%s' changes state, and "
-		                "uid %ld may only read (readonly_group: %s)",
-		                e->name, (long)x->peer->uid, reads);
+		                "permission denied: '%s' %s, and uid %ld may "
+		                "only read (readonly_group: %s)",
+		                e->name,
+		                e->flags & CMD_WRITE ? "changes state"
+		                                     : "is for operators",
+		                (long)x->peer->uid, reads);
 	}
 	if ((e->flags & CMD_WRITE) && x->d->stopping)
 		return cmd_fail(x, SMM_ERR_SHUTTING_DOWN,

@@ -51,6 +51,15 @@ struct cmd_later {
 	void (*finish)(struct cmd_later *, json_t *result, const char *code,
 	               const char *msg);
 	int (*follow)(struct cmd_later *, const char *channel);
+	/*
+	 * finish with result, then len bytes of fd right after the reply
+	 * line (a backup); fd is closed once sent or abandoned. -EBUSY when
+	 * the connection has other replies coming or follows events (they
+	 * would land inside the bytes): then nothing is sent and fd is
+	 * still the caller's.
+	 */
+	int (*finish_file)(struct cmd_later *, json_t *result, int fd,
+	                   uint64_t len);
 };
 
 /*
@@ -84,7 +93,8 @@ struct cmd_entry {
 };
 
 /* The command groups' entries, collected in command.c's table. */
-extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry;
+extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
+        cmd_backup_entry;
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,

@@ -55,6 +55,7 @@ struct client {
 	unsigned handles_open;   /* pipe and idle timer */
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
+	struct file_send *sending; /* a file follows its reply: write nothing */
 };
 
 struct control {
@@ -75,7 +76,28 @@ struct reply {
 	char *line;
 	size_t len;
 	int close_after;
+	struct file_send *then; /* bytes that follow the line (a backup) */
 };
+
+/*
+ * A file sent after a reply, a chunk at a time: read on the thread pool
+ * (the loop never waits on the disk), written, then the next. One chunk
+ * in flight is the whole buffer a slow reader can cost.
+ */
+#define FILE_CHUNK (256 * 1024)
+struct file_send {
+	uv_fs_t fs;
+	uv_write_t w;
+	struct client *c;
+	int fd;
+	uint64_t off, len;
+	char buf[FILE_CHUNK];
+};
+
+static void file_next(struct file_send *f);
+static void file_end(struct file_send *f);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
 static void client_close(struct client *c);
 static void queue_reply(struct client *c, char *line, size_t len,
@@ -188,9 +210,77 @@ static void reply_written(uv_write_t *req, int status)
 	if ((status < 0 || r->close_after) && !c->dead)
 		client_close(c);
 	client_written(c);
+	if (r->then)
+		file_next(r->then);
 	free(r->line);
 	free(r);
 	client_release(c);
+}
+
+/* The file is sent, or given up (the client went): done with it. */
+static void file_end(struct file_send *f)
+{
+	struct client *c = f->c;
+
+	close(f->fd);
+	c->sending = NULL;
+	if (!c->dead) {
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+		uv_timer_again(&c->idle);
+	}
+	free(f);
+	client_release(c);
+}
+
+static void file_written(uv_write_t *w, int status)
+{
+	struct file_send *f = w->data;
+
+	if (status < 0 && !f->c->dead)
+		client_close(f->c);
+	file_next(f);
+}
+
+static void file_read(uv_fs_t *fs)
+{
+	struct file_send *f = fs->data;
+	ssize_t n = fs->result;
+	uv_buf_t b;
+
+	uv_fs_req_cleanup(fs);
+	if (f->c->dead || n <= 0) {
+		/* Short: the reply promised len bytes; only a cut says so. */
+		if (!f->c->dead) {
+			log_error("control: backup: cannot read the copy: %s",
+			          n < 0 ? uv_strerror((int)n) : "end of file");
+			client_close(f->c);
+		}
+		file_end(f);
+		return;
+	}
+	f->off += (uint64_t)n;
+	b = uv_buf_init(f->buf, (unsigned)n);
+	f->w.data = f;
+	/* A reader that stalls for CONTROL_IDLE_MS is cut off (on_idle). */
+	uv_timer_again(&f->c->idle);
+	if (uv_write(&f->w, (uv_stream_t *)&f->c->pipe, &b, 1, file_written) <
+	    0) {
+		client_close(f->c);
+		file_end(f);
+	}
+}
+
+static void file_next(struct file_send *f)
+{
+	uint64_t left = f->len - f->off;
+	uv_buf_t b = uv_buf_init(
+	        f->buf, (unsigned)(left < FILE_CHUNK ? left : FILE_CHUNK));
+
+	f->fs.data = f;
+	if (f->c->dead || left == 0 ||
+	    uv_fs_read(f->c->pipe.loop, &f->fs, f->fd, &b, 1, (int64_t)f->off,
+	               file_read) < 0)
+		file_end(f);
 }
 
 /* Runs after the commit: what the reply says is now durable. */
@@ -222,6 +312,8 @@ static void reply_send(void *arg)
 	}
 	return;
 drop:
+	if (r->then)
+		file_end(r->then);
 	free(r->line);
 	free(r);
 	client_release(c);
@@ -286,6 +378,49 @@ static void later_finish(struct cmd_later *base, json_t *result,
 		queue_reply(c, line, len, 0);
 	free(l);
 	client_release(c);
+}
+
+/*
+ * The reply, then the file. Nothing else may be written meanwhile: a
+ * client with other replies due or following events is refused, and its
+ * requests are not read until the file is sent.
+ */
+static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
+                             uint64_t len)
+{
+	struct later_reply *l = container_of(base, struct later_reply, base);
+	struct client *c = l->c;
+	struct file_send *f;
+	struct reply *r;
+	size_t n;
+
+	if (c->dead || c->sub || c->refs != 1)
+		return -EBUSY;
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL) {
+		free(f);
+		return -ENOMEM;
+	}
+	if ((r->line = proto_reply_ok(l->id, result, &n)) == NULL) {
+		free(r);
+		free(f);
+		return -ENOMEM;
+	}
+	json_decref(result);
+	f->c = c;
+	f->fd = fd;
+	f->len = len;
+	r->c = c;
+	r->len = n;
+	r->then = f;
+	c->sending = f;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	/* Two refs: the reply's (it replaces the later's) and the file's. */
+	c->refs++;
+	free(l);
+	if (store_after_commit(c->ctl->d->store, reply_send, r) < 0)
+		reply_send(r);
+	return 0;
 }
 
 static void on_idle(uv_timer_t *t);
@@ -377,6 +512,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	}
 	later->base.finish = later_finish;
 	later->base.follow = later_follow;
+	later->base.finish_file = later_finish_file;
 	later->c = c;
 	later->id = req.id;
 	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
@@ -414,6 +550,14 @@ static void on_idle(uv_timer_t *t)
 	}
 	if (c->sub)
 		return; /* a follower only listens */
+	if (c->sending) {
+		/* A line now would land inside the file: just hang up. */
+		log_warnx("control: client pid %ld stopped reading a backup; "
+		          "dropping it",
+		          (long)c->peer.pid);
+		client_close(c);
+		return;
+	}
 
 	reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
 	            "idle for too long: closing the connection", 1);

@@ -41,6 +41,7 @@ struct smmd {
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */
+	int backing_up;   /* cmd_backup.c: a copy of the store is under way */
 };
 
 #endif

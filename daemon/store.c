@@ -419,6 +419,15 @@ int store_audit_add(struct store *s, const struct audit_rec *a)
 	return s->be->audit_add(s->h, a);
 }
 
+int store_backup(struct store *s, const char *dest, char *err, size_t errlen)
+{
+	if (s->be->backup == NULL) {
+		snprintf(err, errlen, "this store cannot make a backup");
+		return -ENOTSUP;
+	}
+	return s->be->backup(s->h, dest, err, errlen) < 0 ? -EIO : 0;
+}
+
 int store_audit_rows(struct store *s, int64_t since_ms,
                      void (*fn)(void *arg, const struct audit_rec *), void *arg)
 {

@@ -365,4 +365,12 @@ int store_agenda_rows(struct store *, const struct agenda_query *,
                       void (*fn)(void *arg, const struct delivery_row *),
                       void *arg, int *truncated);
 
+/*
+ * A consistent copy of the store as it was at the last commit, into the
+ * new file dest, checked (SQLite: the online backup API). Blocks: call it
+ * from a worker thread; safe beside the loop, which goes on writing.
+ * 0; -ENOTSUP when the backend has no backup; -EIO with err set.
+ */
+int store_backup(struct store *, const char *dest, char *err, size_t errlen);
+
 #endif

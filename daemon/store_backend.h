@@ -96,6 +96,13 @@ struct store_backend {
 	int (*audit_rows)(struct store_be *, int64_t since_ms,
 	                  void (*fn)(void *arg, const struct audit_rec *),
 	                  void *arg);
+	/*
+	 * A consistent copy of the store into the new file dest, checked.
+	 * Called from a worker thread: it must use connections of its own.
+	 * Optional. 0, or -1 with err set.
+	 */
+	int (*backup)(struct store_be *, const char *dest, char *err,
+	              size_t errlen);
 };
 
 /* Every compiled-in backend, NULL-terminated; the first is the default. */

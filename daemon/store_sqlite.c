@@ -1323,4 +1323,5 @@ const struct store_backend store_backend_sqlite = {
         .calendar_put = sq_calendar_put,
         .bulk_begin = sq_bulk_begin,
         .bulk_end = sq_bulk_end,
+        .backup = sq_backup,
 };

@@ -132,6 +132,9 @@ int64_t sq_held_count(struct store_be *, int64_t pause_id);
 int sq_audit_add(struct store_be *, const struct audit_rec *);
 int sq_audit_rows(struct store_be *, int64_t since_ms,
                   void (*fn)(void *arg, const struct audit_rec *), void *arg);
+/* store_sqlite_backup.c */
+int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
+
 #define SQ_PLANB_OPS                                            \
 	.pause_add = sq_pause_add, .pause_end = sq_pause_end,   \
 	.pauses = sq_pauses, .held_rows = sq_held_rows,         \

@@ -99,6 +99,15 @@ for cmd in "add -c demo --id r2 text" "cancel r1" "retry r1/demo" \
 		"$T/err" || fail "reader: unclear refusal of '$cmd': $(cat "$T/err")"
 done
 [ "$(delivery_state r1/demo)" = scheduled ] || fail "a refused cancel cancelled"
+# A copy of the whole store is for operators too.
+rdir=$(mktemp -d /tmp/smm-e2e-reader.XXXXXX)
+chown smm-e2e-reader "$rdir"
+st=0
+as smm-e2e-reader backup "$rdir/copy.db" 2>"$T/err" >/dev/null || st=$?
+[ ! -e "$rdir/copy.db" ] || fail "reader: a refused backup left a file"
+rm -rf "$rdir"
+[ "$st" -eq 77 ] && grep -q "'backup' is for operators, and uid" "$T/err" ||
+	fail "reader: backup exited $st: $(cat "$T/err")"
 
 # The operator operates, and the audit trail names who paused and resumed
 # from the socket's credentials, not from anything the client says.

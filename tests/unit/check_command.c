@@ -216,7 +216,7 @@ START_TEST(test_unknown_command)
 {
 	run_err("{\"id\":1,\"cmd\":\"frobnicate\"}", SMM_ERR_UNKNOWN_COMMAND,
 	        "unknown command 'frobnicate' (known: hello, add, list, show, "
-	        "cancel, status, retry, resolve, reload, agenda, log, pause, "
+	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
 	        "planb_activate, planb_drill, planb_end)");
 }
