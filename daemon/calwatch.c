@@ -27,23 +27,28 @@ struct calwatch {
 static void on_debounced(uv_timer_t *t)
 {
 	struct calwatch *w = t->data;
+	int r;
 
 	/* An editor's save that 'smmctl reload' already picked up. */
 	if (!reload_calendar_changed(w->d)) {
 		log_debug("calendar: files unchanged since the last reload");
 		return;
 	}
-	if (reload_start(w->d, "the calendar files changed", NULL, NULL) < 0)
-		log_error("calendar: cannot start a reload (out of memory)");
+	if ((r = reload_start(w->d, "the calendar files changed", NULL, NULL)) <
+	    0)
+		log_error("calendar: cannot read the changes now: %s",
+		          reload_refusal(r));
 }
 
 static void on_horizon(uv_timer_t *t)
 {
 	struct calwatch *w = t->data;
+	int r;
 
-	if (reload_start(w->d, "extending recurring posts' horizon", NULL,
-	                 NULL) < 0)
-		log_error("calendar: cannot start a reload (out of memory)");
+	if ((r = reload_start(w->d, "extending recurring posts' horizon", NULL,
+	                      NULL)) < 0)
+		log_error("calendar: cannot extend the horizon now: %s",
+		          reload_refusal(r));
 }
 
 static void on_change(uv_fs_event_t *ev, const char *filename, int events,

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
+#include "outage.h"
 #include "pause.h"
 #include "postid.h"
 #include "smm/protocol.h"
@@ -723,8 +724,12 @@ static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
 	for (size_t i = 0; i < n; i++) {
 		json_t *one = json_object();
 
-		if (pause_resume(x->d, chosen[i], pol, &who, reason, one) < 0)
-			fatalx("store: cannot end a pause");
+		if (pause_resume(x->d, chosen[i], pol, &who, reason, one) < 0) {
+			json_decref(one);
+			json_decref(resumed);
+			outage_begin(x->d);
+			return cmd_store_error(x, -EIO, "write");
+		}
 		json_array_append_new(resumed, one);
 	}
 	pause_audit(x->d, &who, "planb end", NULL, reason, NULL);

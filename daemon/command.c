@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "outage.h"
 #include "proto.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -13,28 +14,17 @@
 
 /* Every command, in the order "known:" lists them. */
 static const struct cmd_entry *const commands[] = {
-        &cmd_hello_entry,
-        &cmd_add_entry,
-        &cmd_list_entry,
-        &cmd_show_entry,
-        &cmd_cancel_entry,
-        &cmd_status_entry,
-        &cmd_retry_entry,
-        &cmd_resolve_entry,
-        &cmd_reload_entry,
-        &cmd_backup_entry,
-        &cmd_agenda_entry,
-        &cmd_log_entry,
-        &cmd_pause_entry,
-        &cmd_resume_entry,
-        &cmd_held_entry,
-        &cmd_release_entry,
-        &cmd_skip_entry,
-        &cmd_audit_entry,
-        &cmd_planb_list_entry,
-        &cmd_planb_activate_entry,
-        &cmd_planb_drill_entry,
-        &cmd_planb_end_entry,
+        &cmd_hello_entry,       &cmd_add_entry,
+        &cmd_list_entry,        &cmd_show_entry,
+        &cmd_cancel_entry,      &cmd_status_entry,
+        &cmd_retry_entry,       &cmd_resolve_entry,
+        &cmd_reload_entry,      &cmd_backup_entry,
+        &cmd_agenda_entry,      &cmd_log_entry,
+        &cmd_pause_entry,       &cmd_resume_entry,
+        &cmd_held_entry,        &cmd_release_entry,
+        &cmd_skip_entry,        &cmd_audit_entry,
+        &cmd_planb_list_entry,  &cmd_planb_activate_entry,
+        &cmd_planb_drill_entry, &cmd_planb_end_entry,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -161,6 +151,13 @@ static const struct cmd_entry *command_lookup(const char *name)
 	return NULL;
 }
 
+int command_changes(const char *name)
+{
+	const struct cmd_entry *e = command_lookup(name);
+
+	return e != NULL && (e->flags & CMD_WRITE);
+}
+
 /* The policy in one place: the entry's flags against the peer and smmd. */
 static enum cmd_retval command_allowed(struct cmd_ctx *x,
                                        const struct cmd_entry *e)
@@ -176,6 +173,17 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                e->flags & CMD_WRITE ? "changes state"
 		                                     : "is for operators",
 		                (long)x->peer->uid, reads);
+	}
+	if ((e->flags & CMD_WRITE) && x->d->store_down_ms) {
+		char since[TIME_RFC3339_LEN];
+
+		return cmd_fail(x, SMM_ERR_STORE_UNAVAILABLE,
+		                "'%s' refused: the store cannot be written "
+		                "since %s (%s); smmd holds every delivery and "
+		                "carries on by itself once it can write again",
+		                e->name,
+		                time_format_rfc3339(x->d->store_down_ms, since),
+		                outage_why(x->d));
 	}
 	if ((e->flags & CMD_WRITE) && x->d->stopping)
 		return cmd_fail(x, SMM_ERR_SHUTTING_DOWN,

@@ -72,6 +72,9 @@ enum cmd_retval command_run(struct smmd *, const struct cmd_peer *,
                             const char **code, char *msg, size_t msglen,
                             struct cmd_later *later);
 
+/* Whether the command called name changes state (CMD_WRITE); 0 if none. */
+int command_changes(const char *name);
+
 /* What the handlers in cmd_*.c share: the request being answered. */
 struct cmd_ctx {
 	struct smmd *d;

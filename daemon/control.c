@@ -77,6 +77,8 @@ struct reply {
 	size_t len;
 	int close_after;
 	struct file_send *then; /* bytes that follow the line (a backup) */
+	int says_done;          /* a change's success: untrue if not stored */
+	json_int_t id;          /* ... its request's id */
 };
 
 /*
@@ -283,12 +285,39 @@ static void file_next(struct file_send *f)
 		file_end(f);
 }
 
+/*
+ * The turn's writes were not stored: a reply that says a change was made
+ * says that it was not, in its place. Other replies (reads, errors,
+ * events) stand.
+ */
+static void reply_undo(struct reply *r)
+{
+	char *line;
+	size_t len;
+
+	line = proto_reply_error(
+	        r->id, SMM_ERR_STORE_UNAVAILABLE,
+	        "not done: the store cannot be written (disk full, read-only "
+	        "or failing); smmd's log says why, and smmd carries on by "
+	        "itself once it can write again",
+	        &len);
+	if (line == NULL)
+		return;
+	free(r->line);
+	r->line = line;
+	r->len = len;
+}
+
 /* Runs after the commit: what the reply says is now durable. */
-static void reply_send(void *arg)
+static void reply_send(void *arg, int err)
 {
 	struct reply *r = arg;
 	struct client *c = r->c;
-	uv_buf_t b = uv_buf_init(r->line, (unsigned)r->len);
+	uv_buf_t b;
+
+	if (err < 0 && r->says_done)
+		reply_undo(r);
+	b = uv_buf_init(r->line, (unsigned)r->len);
 
 	if (c->dead || uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
 	                       CONTROL_MAX_QUEUED) {
@@ -319,24 +348,51 @@ drop:
 	client_release(c);
 }
 
-static void queue_reply(struct client *c, char *line, size_t len,
-                        int close_after)
+/* A reply for c holding line (ours now), or NULL with c closed. */
+static struct reply *reply_new(struct client *c, char *line, size_t len,
+                               int close_after)
 {
 	struct reply *r;
 
 	if (line == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
 		free(line);
 		client_close(c);
-		return;
+		return NULL;
 	}
 	r->c = c;
 	r->line = line;
 	r->len = len;
 	r->close_after = close_after;
 	c->refs++;
-	/* Every reply waits for the turn's commit; that keeps them in order. */
-	if (store_after_commit(c->ctl->d->store, reply_send, r) < 0)
-		reply_send(r);
+	return r;
+}
+
+/* Every reply waits for the turn's commit; that keeps them in order. */
+static void reply_queue(struct reply *r)
+{
+	if (r && store_after_commit(r->c->ctl->d->store, reply_send, r) < 0)
+		reply_send(r, 0);
+}
+
+static void queue_reply(struct client *c, char *line, size_t len,
+                        int close_after)
+{
+	reply_queue(reply_new(c, line, len, close_after));
+}
+
+/* The success of request id; if it changed state, untrue unless stored. */
+static void queue_ok(struct client *c, json_int_t id, int changes,
+                     const json_t *result)
+{
+	size_t len;
+	char *line = proto_reply_ok(id, result, &len);
+	struct reply *r = reply_new(c, line, len, 0);
+
+	if (r) {
+		r->says_done = changes;
+		r->id = id;
+	}
+	reply_queue(r);
 }
 
 static void reply_error(struct client *c, json_int_t id, const char *code,
@@ -356,6 +412,7 @@ struct later_reply {
 	struct cmd_later base;
 	struct client *c;
 	json_int_t id;
+	int changes; /* the command changes state (CMD_WRITE) */
 };
 
 static void later_finish(struct cmd_later *base, json_t *result,
@@ -363,19 +420,12 @@ static void later_finish(struct cmd_later *base, json_t *result,
 {
 	struct later_reply *l = container_of(base, struct later_reply, base);
 	struct client *c = l->c;
-	size_t len;
-	char *line;
 
-	if (result) {
-		line = proto_reply_ok(l->id, result, &len);
-		json_decref(result);
-	} else {
-		line = proto_reply_error(l->id, code, msg, &len);
-	}
-	if (c->dead)
-		free(line);
-	else
-		queue_reply(c, line, len, 0);
+	if (!c->dead && result)
+		queue_ok(c, l->id, l->changes, result);
+	else if (!c->dead)
+		reply_error(c, l->id, code, msg, 0);
+	json_decref(result);
 	free(l);
 	client_release(c);
 }
@@ -419,7 +469,7 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 	c->refs++;
 	free(l);
 	if (store_after_commit(c->ctl->d->store, reply_send, r) < 0)
-		reply_send(r);
+		reply_send(r, 0);
 	return 0;
 }
 
@@ -496,8 +546,6 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	const char *code = NULL;
 	char msg[8192];
 	json_t *result = NULL;
-	size_t out_len;
-	char *out;
 	int r;
 
 	if (proto_parse_request(line, len, &req, &code, msg, sizeof(msg)) < 0) {
@@ -515,18 +563,17 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->base.finish_file = later_finish_file;
 	later->c = c;
 	later->id = req.id;
+	later->changes = command_changes(req.cmd);
 	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
 	                sizeof(msg), &later->base);
 	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
 	} else {
-		free(later);
-		if (r == CMD_ERROR) {
+		if (r == CMD_ERROR)
 			reply_error(c, req.id, code, msg, 0);
-		} else {
-			out = proto_reply_ok(req.id, result, &out_len);
-			queue_reply(c, out, out_len, 0);
-		}
+		else
+			queue_ok(c, req.id, later->changes, result);
+		free(later);
 	}
 	json_decref(result);
 	proto_request_clear(&req);
@@ -901,4 +948,23 @@ void control_close(struct control *ctl)
 const char *control_name(const struct control *ctl)
 {
 	return ctl->name;
+}
+
+int control_fd(const struct control *ctl)
+{
+	uv_os_fd_t fd;
+
+	return uv_fileno((const uv_handle_t *)&ctl->server, &fd) == 0 ? fd : -1;
+}
+
+int control_owns_path(const struct control *ctl)
+{
+	return ctl->path != NULL;
+}
+
+int control_own_path(struct control *ctl)
+{
+	if (ctl->path == NULL && (ctl->path = strdup(ctl->name)) == NULL)
+		return -1;
+	return 0;
 }

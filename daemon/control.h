@@ -35,5 +35,11 @@ int control_adopt(struct smmd *, int fd, struct control **out, char *err,
 void control_close(struct control *);
 /* The socket's path, for messages. */
 const char *control_name(const struct control *);
+/* The listening socket's fd, to hand over to smmd executed afresh. */
+int control_fd(const struct control *);
+/* Whether smmd made the socket's file (and removes it at exit). */
+int control_owns_path(const struct control *);
+/* An adopted socket whose file smmd made before it executed afresh. */
+int control_own_path(struct control *);
 
 #endif

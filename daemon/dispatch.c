@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "outcome.h"
+#include "outage.h"
 #include "pause.h"
 #include "postid.h"
 #include "publishers/publisher.h"
@@ -237,11 +238,21 @@ static char *fifo_pop(struct dispatch *disp, struct chan_q *q)
 }
 
 /* Store writes fail only when the disk does; we can't go on then. */
-static void store_must(int r, const char *what, const char *id)
+/*
+ * A write the dispatcher cannot do without: failing, the turn is given up
+ * and smmd holds everything until the store takes writes (outage.c). The
+ * reason is logged there, once, not here for every delivery.
+ */
+static void store_must(struct smmd *d, int r)
 {
 	if (r < 0)
-		fatalx("store: cannot record %s of '%s': %s", what, id,
-		       strerror(-r));
+		outage_begin(d);
+}
+
+/* Nothing new starts while stopping, or while the store cannot write. */
+static int halted(const struct smmd *d)
+{
+	return d->stopping || d->store_down_ms;
 }
 
 static void job_free(struct job *job)
@@ -444,11 +455,11 @@ static void job_finish(struct job *job, const struct http_result *res,
 	struct outcome o;
 
 	job_outcome(job, res, v, now, &in, &o);
-	store_must(store_record_result(d->store, rec->id, &ar, o.state,
-	                               o.next_ms, outcome_error(&in, &o),
-	                               v->remote_id[0] ? v->remote_id : NULL,
-	                               v->remote_url[0] ? v->remote_url : NULL),
-	           "the result", rec->id);
+	store_must(d, store_record_result(d->store, rec->id, &ar, o.state,
+	                                  o.next_ms, outcome_error(&in, &o),
+	                                  v->remote_id[0] ? v->remote_id : NULL,
+	                                  v->remote_url[0] ? v->remote_url
+	                                                   : NULL));
 	job_result_event(job, res, v, &o);
 	if (o.state == DS_RETRY_WAIT &&
 	    dispatch_schedule(d, rec->id, o.next_ms) < 0)
@@ -609,7 +620,7 @@ static void syncing_remove(struct dispatch *disp, struct job *job)
 }
 
 /* After the commit that made "publishing" durable: send, at its instant. */
-static void job_send(void *arg)
+static void job_send(void *arg, int err)
 {
 	struct job *job = arg;
 	int64_t not_before;
@@ -620,6 +631,13 @@ static void job_send(void *arg)
 		return;
 	}
 	syncing_remove(job->d->dispatch, job);
+	/* Its start is not recorded: it must not leave (outage.c). */
+	if (err < 0) {
+		job->q->in_flight--;
+		job->d->in_flight--;
+		job_free(job);
+		return;
+	}
 	not_before = interval_floor(job);
 
 	/* Stopped while its start was being made durable. */
@@ -678,8 +696,7 @@ static void fail_now(struct smmd *d, const struct delivery_rec *rec,
 	                                              .now_ms = now},
 	                         NULL);
 
-	store_must(r == -EALREADY || r == -ENOENT ? 0 : r, "the failure",
-	           rec->id);
+	store_must(d, r == -EALREADY || r == -ENOENT ? 0 : r);
 	/* It was waiting (just loaded as such); the event logs why. */
 	if (r > 0)
 		events_change(d->events, EVO_DISPATCH, rec->id, rec->state,
@@ -776,8 +793,10 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 		}
 		goto drop;
 	}
-	store_must(store_mark_publishing(d->store, id, job->attempt, send_at),
-	           "the start of an attempt", id);
+	if (store_mark_publishing(d->store, id, job->attempt, send_at) < 0) {
+		outage_begin(d);
+		goto drop;
+	}
 	job_started(job);
 	job->cfg = config_ref(d->cfg);
 	if (store_after_commit(d->store, job_send, job) < 0)
@@ -836,7 +855,7 @@ static void pump(struct smmd *d, int64_t now)
 		ring_len++;
 		q = q->ring_next;
 	} while (q != disp->ring);
-	while (!d->stopping && d->in_flight < d->cfg->max_in_flight &&
+	while (!halted(d) && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
 		int64_t at;
 		char *id;
@@ -886,12 +905,12 @@ void dispatch_arm(struct smmd *d)
 	} while (0)
 
 	/* A batch was cut short: go on right after this turn's commit. */
-	if (disp->more && !d->stopping)
+	if (disp->more && !halted(d))
 		EARLIER(now);
 	/* A prepared job leaves at its instant, even while stopping. */
 	if (disp->armed)
 		EARLIER(disp->armed->send_at);
-	if (!d->stopping && d->in_flight < d->cfg->max_in_flight) {
+	if (!halted(d) && d->in_flight < d->cfg->max_in_flight) {
 		int64_t next = sched_next_due(d->sched);
 
 		if (next >= 0)
@@ -957,7 +976,7 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	                     NULL);
 	if (r == -EALREADY || r == -ENOENT)
 		return; /* settled meanwhile (cancelled, ...) */
-	store_must(r, "a missed delivery", id);
+	store_must(d, r);
 	events_change(d->events, EVO_DISPATCH, id, (int)from, DS_MISSED, -1,
 	              why);
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
@@ -981,7 +1000,7 @@ void dispatch_run_due(void *arg)
 	int64_t now = wallclock_now_ms(), due;
 
 	fire_armed(d, now);
-	if (d->stopping) {
+	if (halted(d)) {
 		dispatch_arm(d);
 		return;
 	}
@@ -1039,9 +1058,8 @@ static void job_hold(struct smmd *d, struct job *job, struct pause *p)
 	        .latency_ms = -1,
 	};
 
-	store_must(store_record_result(d->store, job->rec.id, &ar,
-	                               DS_RETRY_WAIT, now, why, NULL, NULL),
-	           "a held attempt", job->rec.id);
+	store_must(d, store_record_result(d->store, job->rec.id, &ar,
+	                                  DS_RETRY_WAIT, now, why, NULL, NULL));
 	events_change(d->events, EVO_DISPATCH, job->rec.id, DS_PUBLISHING,
 	              DS_RETRY_WAIT, now, why);
 	pause_hold(d, &job->rec, DS_RETRY_WAIT, p, now);
@@ -1093,9 +1111,8 @@ static void withdraw_job(struct smmd *d, struct job *job, json_t *out)
 	        .latency_ms = -1,
 	};
 
-	store_must(store_record_result(d->store, did, &ar, DS_CANCELLED, -1,
-	                               "cancelled", NULL, NULL),
-	           "the cancellation", did);
+	store_must(d, store_record_result(d->store, did, &ar, DS_CANCELLED, -1,
+	                                  "cancelled", NULL, NULL));
 	events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING, DS_CANCELLED,
 	              -1, NULL);
 	json_array_append_new(out, json_string(did));

@@ -28,6 +28,7 @@
 #include "reload.h"
 #include "http.h"
 #include "log.h"
+#include "outage.h"
 #include "looptime.h"
 #include "sched.h"
 #include "service.h"
@@ -48,6 +49,8 @@ struct runtime {
 	int ready_fd;         /* to the waiting parent, when detached */
 	int shut_down;
 	int watchdog;      /* systemd expects WATCHDOG=1 from us */
+	char **argv;       /* to execute smmd afresh (outage.c) */
+	int detached;      /* forked at start, or executed afresh so */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
 };
 
@@ -208,8 +211,10 @@ static void finish_shutdown(struct runtime *rt)
 	/* Waits for the last batch's sync, then stops the writer. */
 	if (store_stop(d->store) < 0)
 		log_error("store: the last commit failed");
-	else
+	else if (!d->store_down_ms) /* else the counts may be ahead of it */
 		keep_counts(d);
+	outage_free(d->outage);
+	d->outage = NULL;
 	close_quietly((uv_handle_t *)&rt->grace);
 	close_quietly((uv_handle_t *)&rt->keepalive);
 	close_quietly((uv_handle_t *)&rt->sig_term);
@@ -225,13 +230,40 @@ static void finish_shutdown(struct runtime *rt)
 	http_close(d->http, http_closed, NULL);
 }
 
-/* Crash-only: SQLite rolls back; nothing unrecorded was sent. */
+/*
+ * The store failed before smmd is up. Damage gets the one message that
+ * matters: smmd will not go on with it, nor start afresh in its place.
+ */
+static void store_fatal(struct smmd *d, const char *doing)
+{
+	char why[512];
+
+	if (store_failure(d->store, why, sizeof(why)) == STORE_DAMAGED)
+		fatalx("store: %s, %s: the database is damaged; smmd will not "
+		       "start on it, nor replace it with an empty one. Restore "
+		       "a backup ('smmctl backup' makes them), or move the "
+		       "file away to start afresh",
+		       why, doing);
+	fatalx("store: %s, %s", why, doing);
+}
+
+/* An smmd executed afresh (outage.c) made the socket it hands itself. */
+static int owns_socket(void)
+{
+	const char *v = getenv("SMMD_OWNS_SOCKET");
+	int own = v && strcmp(v, "1") == 0;
+
+	unsetenv("SMMD_OWNS_SOCKET");
+	return own;
+}
+
+/* A commit or a sync failed: nothing unrecorded is sent (outage.c). */
 static void store_failed(void *arg, int err)
 {
-	(void)arg;
-	fatalx("store: commit failed (%s; disk full or failing?); stopping "
-	       "so nothing is sent that isn't recorded",
-	       strerror(-err));
+	struct runtime *rt = arg;
+
+	(void)err;
+	outage_begin(&rt->d);
 }
 
 /* Hand the turn's writes to the store; they show once durable. */
@@ -241,6 +273,9 @@ static void end_of_turn(struct runtime *rt)
 
 	if (rt->shut_down)
 		return;
+	/* While the store cannot write, every turn's writes are given up. */
+	if (d->store_down_ms)
+		store_give_up_turn(d->store);
 	if (store_submit(d->store) < 0)
 		store_failed(rt, -EIO);
 	dispatch_turn_over(d);
@@ -298,11 +333,12 @@ static void reloaded(void *arg, int ok, const json_t *summary,
 static void reload(struct runtime *rt)
 {
 	char status[128];
+	int r;
 
 	notified(rt, service_notify_reloading("reloading the configuration"),
 	         "RELOADING=1");
-	if (reload_start(&rt->d, "SIGHUP", reloaded, rt) < 0) {
-		log_error("reload: cannot start (out of memory)");
+	if ((r = reload_start(&rt->d, "SIGHUP", reloaded, rt)) < 0) {
+		log_error("reload: cannot start: %s", reload_refusal(r));
 		notified(rt,
 		         service_notify_ready(
 		                 status_line(rt, status, sizeof(status))),
@@ -399,10 +435,13 @@ static int run(struct runtime *rt, int verbose)
 	d->started_ms = wallclock_now_ms();
 	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
+	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
+		fatalx("out of memory");
 	/* Counted once here; every change after this goes through an event. */
-	if ((d->events = events_new()) == NULL ||
-	    store_counts_at_open(d->store, counts) < 0)
-		fatalx("store: cannot count the deliveries");
+	if ((d->events = events_new()) == NULL)
+		fatalx("out of memory");
+	if (store_counts_at_open(d->store, counts) < 0)
+		store_fatal(d, "counting the deliveries");
 	events_seed(d->events, counts);
 	if ((d->sched = sched_new()) == NULL ||
 	    (d->dispatch = dispatch_new()) == NULL)
@@ -415,16 +454,20 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("timer: %s", strerror(-r));
 	http_set_after_event(d->http, dispatch_fire_due, d);
 	if (pauses_start(d) < 0)
-		fatalx("store: cannot load the pauses");
+		store_fatal(d, "loading the pauses");
 	if (dispatch_load(d) < 0)
-		fatalx("store: cannot load the schedule");
+		store_fatal(d, "loading the schedule");
 	reload_calendar_at_start(d);
 	calwatch_update(d);
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
-	if (fd >= 0)
-		r = control_adopt(d, fd, &d->control, err, sizeof(err));
+	if (fd >= 0 &&
+	    (r = control_adopt(d, fd, &d->control, err, sizeof(err))) == 0 &&
+	    owns_socket() && control_own_path(d->control) < 0)
+		fatalx("out of memory");
+	else if (fd >= 0)
+		;
 	else
 		r = control_listen(d, d->cfg->socket_path, &d->control, err,
 		                   sizeof(err));
@@ -451,7 +494,7 @@ static int run(struct runtime *rt, int verbose)
 	uv_check_start(&rt->flush_check, on_check);
 	/* The delivery queue must be durable before we say we are up. */
 	if (store_flush(d->store) < 0)
-		fatalx("store: commit failed");
+		store_fatal(d, "recording the start-up");
 	/* From here on the loop never waits for the disk. */
 	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
 		fatalx("store: cannot start the writer: %s", strerror(-r));
@@ -566,8 +609,16 @@ int main(int argc, char *argv[])
 		config_unref(rt.d.cfg);
 		return 0;
 	}
-	/* Fork before libuv or curl start threads. */
-	if (!foreground)
+	rt.argv = argv;
+	/* Executed afresh by outage.c: detached already, by its first self. */
+	if (getenv("SMMD_DETACHED")) {
+		unsetenv("SMMD_DETACHED");
+		rt.detached = 1;
+		log_init(1, verbose);
+	} else if (!foreground) {
+		/* Fork before libuv or curl start threads. */
+		rt.detached = 1;
 		rt.ready_fd = detach();
+	}
 	return run(&rt, verbose);
 }

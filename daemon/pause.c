@@ -7,6 +7,7 @@
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
+#include "outage.h"
 #include "pause.h"
 #include "smmd.h"
 #include "timeparse.h"
@@ -99,8 +100,12 @@ static void on_until(uv_timer_t *t)
 		}
 		out = json_object();
 		if (pause_resume(d, p, RESUME_AUTO, &smmd,
-		                 "the pause's --until time came", out) < 0)
-			fatalx("store: cannot end a pause");
+		                 "the pause's --until time came", out) < 0) {
+			/* It stays paused; smmd starts afresh (outage.c). */
+			json_decref(out);
+			outage_begin(d);
+			return;
+		}
 		json_decref(out);
 		/* pause_resume took p out of the list: i is the next one. */
 	}
@@ -292,8 +297,10 @@ static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
 	                     NULL);
 	if (r == -EALREADY || r == -ENOENT)
 		return 0;
-	if (r < 0)
-		fatalx("store: cannot hold delivery '%s'", id);
+	if (r < 0) {
+		outage_begin(d);
+		return 0;
+	}
 	if (from != DS_HELD)
 		events_change(d->events, (enum event_origin)origin, id, from,
 		              DS_HELD, -1, why);
@@ -322,9 +329,9 @@ void pause_audit(struct smmd *d, const struct pause_actor *who,
 	                                  });
 
 	free(text);
-	/* The trail is the point: no audit, no action. */
+	/* The trail is the point: no audit, no action (the turn goes). */
 	if (r < 0)
-		fatalx("store: cannot write the audit trail");
+		outage_begin(d);
 }
 
 /*

@@ -275,6 +275,10 @@ int reload_start(struct smmd *d, const char *why, reload_done_cb done,
 	struct reloads *rs = reloads(d);
 	struct waiter *w = NULL;
 
+	/* Nothing could be recorded; smmd reads it all when it starts afresh.
+	 */
+	if (d->store_down_ms)
+		return -EAGAIN;
 	if (rs == NULL || (done && (w = calloc(1, sizeof(*w))) == NULL))
 		return -ENOMEM;
 	if (done) {
@@ -290,6 +294,13 @@ int reload_start(struct smmd *d, const char *why, reload_done_cb done,
 		return 0;
 	}
 	return start(d, why);
+}
+
+const char *reload_refusal(int r)
+{
+	return r == -EAGAIN ? "the store cannot be written (smmd reads the "
+	                      "files again when it starts afresh)"
+	                    : "out of memory";
 }
 
 void reload_calendar_at_start(struct smmd *d)

@@ -20,8 +20,14 @@ struct smmd;
 typedef void (*reload_done_cb)(void *arg, int ok, const json_t *summary,
                                const json_t *errors);
 
-/* Start a reload (or join the one under way). 0 or -ENOMEM. */
+/*
+ * Start a reload (or join the one under way). 0, -ENOMEM, or -EAGAIN
+ * while the store cannot be written (outage.c: smmd reads the files again
+ * when it starts afresh).
+ */
 int reload_start(struct smmd *, const char *why, reload_done_cb, void *arg);
+/* Why reload_start refused, in words. */
+const char *reload_refusal(int r);
 /*
  * Load and apply the calendar at start-up, on the loop, before it runs.
  * Errors are logged; the stored schedule then runs as it is.

@@ -42,6 +42,8 @@ struct smmd {
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */
 	int backing_up;   /* cmd_backup.c: a copy of the store is under way */
+	struct outage *outage; /* outage.c: when the store cannot be written */
+	int64_t store_down_ms; /* ... since when; 0: it can */
 };
 
 #endif

@@ -17,7 +17,7 @@ const struct store_backend *const store_backends[] = {
 };
 
 struct after_commit {
-	void (*cb)(void *);
+	void (*cb)(void *, int err);
 	void *arg;
 };
 
@@ -42,6 +42,7 @@ struct store {
 	size_t queue_cap;
 	void (*fail)(void *arg, int err);
 	void *fail_arg;
+	int give_up; /* roll this turn back instead of committing it */
 };
 
 const struct store_backend *store_backend_find(const char *name)
@@ -100,7 +101,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
+int store_after_commit(struct store *s, void (*cb)(void *, int err), void *arg)
 {
 	if (s->queue_len == s->queue_cap) {
 		size_t cap = s->queue_cap ? s->queue_cap * 2 : 64;
@@ -120,7 +121,14 @@ int store_after_commit(struct store *s, void (*cb)(void *), void *arg)
 /* Commit the turn; a batch with writes to keep raises s->need. */
 static int commit_turn(struct store *s)
 {
-	int r = s->be->commit(s->h);
+	int r;
+
+	if (s->give_up) {
+		s->give_up = 0;
+		s->be->rollback(s->h);
+		return -1;
+	}
+	r = s->be->commit(s->h);
 
 	if (r < 0)
 		return -1;
@@ -165,7 +173,7 @@ static int run_ready(struct store *s)
 		if ((s->waiting = b->next) == NULL)
 			s->waiting_tail = NULL;
 		for (size_t i = 0; i < b->n; i++)
-			b->cbs[i].cb(b->cbs[i].arg);
+			b->cbs[i].cb(b->cbs[i].arg, 0);
 		free(b->cbs);
 		free(b);
 		ran = 1;
@@ -173,11 +181,50 @@ static int run_ready(struct store *s)
 	return ran;
 }
 
+/*
+ * The turn's writes were not committed (rolled back): its callbacks learn
+ * it, in order, and must not act as if they were (no reply saying done,
+ * no request leaving). They may queue more; those fail too.
+ */
+static void fail_queue(struct store *s, int err)
+{
+	while (s->queue_len > 0) {
+		struct after_commit *q = s->queue;
+		size_t n = s->queue_len;
+
+		s->queue = NULL;
+		s->queue_len = s->queue_cap = 0;
+		for (size_t i = 0; i < n; i++)
+			q[i].cb(q[i].arg, err);
+		free(q);
+	}
+}
+
+/* A sync failed: what waited for it may or may not be on disk. */
+static void fail_waiting(struct store *s, int err)
+{
+	while (s->waiting) {
+		struct batch *b = s->waiting;
+
+		if ((s->waiting = b->next) == NULL)
+			s->waiting_tail = NULL;
+		for (size_t i = 0; i < b->n; i++)
+			b->cbs[i].cb(b->cbs[i].arg, err);
+		free(b->cbs);
+		free(b);
+	}
+	fail_queue(s, err);
+}
+
 int store_submit(struct store *s)
 {
 	/* Callbacks may write and queue more: until nothing new comes. */
 	for (;;) {
-		if (commit_turn(s) < 0 || take_batch(s) < 0)
+		if (commit_turn(s) < 0) {
+			fail_queue(s, -EIO);
+			return -1;
+		}
+		if (take_batch(s) < 0)
 			return -1;
 		/*
 		 * Everything committed is synced soon, results too, though
@@ -219,6 +266,8 @@ static void on_durable(void *arg, uint64_t seq, int err)
 
 	if (err == 0 && seq > s->durable)
 		s->durable = seq;
+	if (err < 0)
+		fail_waiting(s, err);
 	if (err < 0 || (run_ready(s) && store_submit(s) < 0))
 		s->fail(s->fail_arg, err < 0 ? err : -EIO);
 }
@@ -417,6 +466,16 @@ int64_t store_held_count(struct store *s, int64_t pause_id)
 int store_audit_add(struct store *s, const struct audit_rec *a)
 {
 	return s->be->audit_add(s->h, a);
+}
+
+void store_give_up_turn(struct store *s)
+{
+	s->give_up = 1;
+}
+
+enum store_failure store_failure(struct store *s, char *why, size_t len)
+{
+	return s->be->failure(s->h, why, len);
 }
 
 int store_backup(struct store *s, const char *dest, char *err, size_t errlen)

@@ -72,13 +72,18 @@ int store_open_backend(const char *name, const char *where, struct store **out,
                        char *err, size_t errlen);
 void store_close(struct store *);
 
-/* Queue cb to run once everything written so far is durable. */
-int store_after_commit(struct store *, void (*cb)(void *), void *arg);
+/*
+ * Queue cb to run once everything written so far is durable: cb(arg, 0).
+ * When the turn could not be committed, or a sync failed, cb(arg, -EIO)
+ * instead: the writes are not (or may not be) there, and cb must not act
+ * as if they were.
+ */
+int store_after_commit(struct store *, void (*cb)(void *, int err), void *arg);
 /*
  * End of a loop turn: commit the turn's transaction and hand it to the
  * writer; callbacks run once it is durable (at once if nothing needs a
- * sync). Returns 0, or -1 if the commit failed (the callbacks have not
- * run; the caller stops).
+ * sync). Returns 0, or -1 if the commit failed: the turn's writes are
+ * rolled back and its callbacks have run with -EIO (see store_failure).
  */
 int store_submit(struct store *);
 /*
@@ -92,6 +97,19 @@ int store_flush(struct store *);
  */
 int store_start(struct store *, uv_loop_t *, void (*fail)(void *arg, int err),
                 void *arg);
+/* Why the store's last operation failed, and what that means. */
+enum store_failure {
+	STORE_UNWRITABLE, /* disk full, read-only, I/O: may pass by itself */
+	STORE_DAMAGED,    /* the database is corrupt: it will not */
+};
+/*
+ * Roll the turn's writes back at store_submit instead of committing them
+ * (which then fails, the callbacks with -EIO): a write failed, and the
+ * rest of the turn must not stand without it.
+ */
+void store_give_up_turn(struct store *);
+/* The last failure: its kind, and why in words (the backend's). */
+enum store_failure store_failure(struct store *, char *why, size_t len);
 /* Wait for the last batch and stop the writer: 0, or -1 (not durable). */
 int store_stop(struct store *);
 

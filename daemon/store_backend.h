@@ -32,7 +32,8 @@ struct store_backend {
 	void (*close)(struct store_be *);
 
 	/* Durability: the contract above. */
-	int (*commit)(struct store_be *); /* STORE_COMMIT_*, or -1 */
+	int (*commit)(struct store_be *);    /* STORE_COMMIT_*, or -1 */
+	void (*rollback)(struct store_be *); /* give the turn's writes up */
 	int (*start)(struct store_be *, uv_loop_t *,
 	             void (*done)(void *arg, uint64_t seq, int err), void *arg);
 	void (*sync)(struct store_be *, uint64_t seq);
@@ -103,6 +104,8 @@ struct store_backend {
 	 */
 	int (*backup)(struct store_be *, const char *dest, char *err,
 	              size_t errlen);
+	/* Why the last operation failed (enum store_failure), in words. */
+	int (*failure)(struct store_be *, char *why, size_t len);
 };
 
 /* Every compiled-in backend, NULL-terminated; the first is the default. */

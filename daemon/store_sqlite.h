@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +50,19 @@ struct store_be {
 	int txn_durable; /* the open transaction must be synced */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */
 	struct store_wal *wal;
-	char *path; /* of the database file */
+	char *path;         /* of the database file */
+	int fail_code;      /* the last failure's extended code, or 0 */
+	int fail_errno;     /* ... the system's error under it, or 0 */
+	char fail_msg[256]; /* ... and SQLite's words for it */
 };
+
+/* Remember why a write failed, before a rollback clears SQLite's words. */
+static inline void note_failure(struct store_be *s)
+{
+	s->fail_code = sqlite3_extended_errcode(s->db);
+	s->fail_errno = sqlite3_system_errno(s->db);
+	snprintf(s->fail_msg, sizeof(s->fail_msg), "%s", sqlite3_errmsg(s->db));
+}
 
 /* Reset and return a cached statement, ready for binding. */
 static inline sqlite3_stmt *stmt(struct store_be *s, enum stmt_id id)
@@ -82,6 +94,8 @@ static inline int exec_done(struct store_be *s, sqlite3_stmt *st)
 {
 	int r = sqlite3_step(st);
 
+	if (r != SQLITE_DONE)
+		note_failure(s);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
 		return -EIO;
@@ -98,6 +112,13 @@ static inline int exec_done(struct store_be *s, sqlite3_stmt *st)
  */
 static inline int begin(struct store_be *s, int durable)
 {
+	/*
+	 * SQLite rolls the whole transaction back by itself on some errors
+	 * (disk full, I/O). Writing on in autocommit would make each write
+	 * its own transaction, outside the turn's accounting: refuse.
+	 */
+	if (s->in_txn && sqlite3_get_autocommit(s->db))
+		return -EIO;
 	if (!s->in_txn) {
 		if (exec_done(s, stmt(s, ST_BEGIN)) < 0)
 			return -EIO;

@@ -55,6 +55,8 @@
 #define SMM_ERR_INCOMPATIBLE     "incompatible"
 #define SMM_ERR_SHUTTING_DOWN    "shutting_down"
 #define SMM_ERR_INTERNAL         "internal"
+/* The store cannot be written (disk full, read-only): try again later. */
+#define SMM_ERR_STORE_UNAVAILABLE "store_unavailable"
 
 /*
  * The delivery states, in lifecycle order: the one list that the store,

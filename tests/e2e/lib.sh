@@ -110,6 +110,10 @@ e2e_cleanup() {
 			rc=1
 		fi
 	done
+	# A test that mounted something under $T takes it down first.
+	if declare -F e2e_teardown >/dev/null; then
+		e2e_teardown
+	fi
 	if [ "${SMM_E2E_KEEP:-0}" = 1 ]; then
 		log "kept $T"
 	else

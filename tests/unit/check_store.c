@@ -706,19 +706,21 @@ END_TEST
 struct order {
 	int seen[4];
 	int n;
+	int err; /* the last callback's */
 };
 
-static void note(void *arg)
+static void note(void *arg, int err)
 {
 	struct order *o = arg;
 
 	o->seen[o->n] = o->n;
 	o->n++;
+	o->err = err;
 }
 
 START_TEST(test_after_commit)
 {
-	struct order o = {{0}, 0};
+	struct order o = {{0}, 0, 0};
 
 	ck_assert_int_eq(add("p1", T0, one, 1), 0);
 	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
@@ -726,6 +728,33 @@ START_TEST(test_after_commit)
 	ck_assert_int_eq(o.n, 0);
 	flush();
 	ck_assert_int_eq(o.n, 2);
+	ck_assert_int_eq(o.err, 0);
+}
+END_TEST
+
+/*
+ * A turn given up (a write failed, outage.c): nothing of it is stored, and
+ * its callbacks hear so; the next turn commits as usual.
+ */
+START_TEST(test_give_up_turn)
+{
+	struct delivery_rec rec;
+	struct order o = {{0}, 0, 0};
+
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
+	store_give_up_turn(st);
+	ck_assert_int_eq(store_submit(st), -1);
+	ck_assert_int_eq(o.n, 1);
+	ck_assert_int_eq(o.err, -EIO);
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), -ENOENT);
+	ck_assert_int_eq(add("p2", T0, one, 1), 0);
+	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
+	flush();
+	ck_assert_int_eq(o.n, 2);
+	ck_assert_int_eq(o.err, 0);
+	ck_assert_int_eq(store_delivery_load(st, "p2/shop", &rec), 0);
+	store_delivery_clear(&rec);
 }
 END_TEST
 
@@ -737,11 +766,12 @@ struct durable_cb {
 	int at;
 };
 
-static void note_durable(void *arg)
+static void note_durable(void *arg, int err)
 {
 	struct durable_cb *c = arg;
 	struct store_stats ss;
 
+	ck_assert_int_eq(err, 0);
 	store_stats(st, &ss);
 	c->durable_then = ss.durable;
 	c->at = c->o->n++;
@@ -773,7 +803,7 @@ START_TEST(test_after_commit_durable)
 	                            .http_status = 200,
 	                            .latency_ms = 1};
 	struct durable_cb c[3] = {{0}};
-	struct order o = {{0}, 0};
+	struct order o = {{0}, 0, 0};
 	struct delivery_rec rec;
 	struct store_stats ss;
 	uv_loop_t loop;
@@ -1058,6 +1088,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_calendar);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_after_commit);
+	tcase_add_test(tc, test_give_up_turn);
 	tcase_add_test(tc, test_after_commit_durable);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_kept_counts);

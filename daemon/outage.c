@@ -1,0 +1,188 @@
+/*
+ * When the store cannot be written: a full disk, a file system gone
+ * read-only, an I/O error. The turn's writes are given up (rolled back, so
+ * nothing half-done stays), and from then on smmd starts no attempt, sends
+ * no request whose start is not recorded, and answers every command that
+ * would change state with a clear error; reads go on. It says so once.
+ *
+ * What smmd holds in memory may now be ahead of the store (a turn's
+ * changes that were rolled back), so it does not try to patch itself up:
+ * every two seconds it checks whether the state directory takes writes
+ * again, and once it does it executes itself afresh, in place (the same
+ * pid, so systemd and its watchdog see one service; the control socket
+ * handed over as systemd hands it, so no client is refused), and starts
+ * from the store exactly as after a crash. That path is the one the crash
+ * tests prove: nothing recorded is lost, a send whose outcome was not
+ * recorded becomes unknown or goes again with the same webhook-id.
+ *
+ * A damaged database is different: waiting will not mend it. smmd stops
+ * with a message that says so (and refuses to start on it, store_sqlite.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "outage.h"
+#include "service.h"
+#include "smmd.h"
+#include "store.h"
+#include "timeparse.h"
+#include "wallclock.h"
+
+#define OUTAGE_PROBE_MS 2000
+/* A turn's WAL frames and a checkpoint's need: well under this. */
+#define OUTAGE_PROBE_BYTES (1024 * 1024)
+
+struct outage {
+	uv_timer_t probe;
+	int probing;
+	char why[512];
+	char **argv; /* main's, to execute again */
+	int detached;
+};
+
+struct outage *outage_new(char **argv, int detached)
+{
+	struct outage *o = calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	o->argv = argv;
+	o->detached = detached;
+	return o;
+}
+
+static void probe_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void outage_free(struct outage *o)
+{
+	if (o == NULL)
+		return;
+	if (!o->probing) {
+		free(o);
+		return;
+	}
+	/* The loop still holds the timer: freed once it lets go. */
+	o->probe.data = o;
+	uv_close((uv_handle_t *)&o->probe, probe_closed);
+}
+
+/*
+ * Whether the state directory takes a write and a sync now: 0, or the
+ * system's -errno, which also says why (SQLite's "disk I/O error" over a
+ * read-only file system does not).
+ */
+static int probe_writes(const char *dir)
+{
+	static const char zeros[64 * 1024];
+	char path[4096];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/probe.tmp", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) <
+	    0)
+		return -errno;
+	for (size_t n = 0; r == 0 && n < OUTAGE_PROBE_BYTES;
+	     n += sizeof(zeros))
+		if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
+			r = errno ? -errno : -ENOSPC;
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	unlink(path);
+	return r;
+}
+
+/*
+ * Execute smmd again in place: the same pid, the control socket as fd 3
+ * with systemd's LISTEN_* variables, told not to fork again and whether
+ * it owns the socket's file. Returns only if exec failed.
+ */
+static void restart_in_place(struct smmd *d)
+{
+	struct outage *o = d->outage;
+	char pid[32], owned[8];
+	int fd = control_fd(d->control);
+
+	log_flush();
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	snprintf(owned, sizeof(owned), "%d", control_owns_path(d->control));
+	/* The store goes first: its lock must be free for the new image. */
+	store_close(d->store);
+	d->store = NULL;
+	if (fd >= 0 && fd != 3 && dup2(fd, 3) < 0)
+		fatal("outage: cannot hand the control socket over");
+	if (fd >= 0 && fcntl(3, F_SETFD, 0) < 0)
+		fatal("outage: cannot hand the control socket over");
+	if (fd >= 0 && (setenv("LISTEN_FDS", "1", 1) < 0 ||
+	                setenv("LISTEN_PID", pid, 1) < 0 ||
+	                setenv("SMMD_OWNS_SOCKET", owned, 1) < 0))
+		fatal("outage: setenv");
+	if (o->detached && setenv("SMMD_DETACHED", "1", 1) < 0)
+		fatal("outage: setenv");
+	execv("/proc/self/exe", o->argv);
+	fatal("outage: cannot execute smmd again");
+}
+
+static void on_probe(uv_timer_t *t)
+{
+	struct smmd *d = t->data;
+
+	if (probe_writes(d->cfg->state_dir) < 0)
+		return;
+	log_warnx("store: the state directory takes writes again after %lld "
+	          "s: smmd starts afresh from the store",
+	          (long long)(wallclock_now_ms() - d->store_down_ms) / 1000);
+	restart_in_place(d);
+}
+
+void outage_begin(struct smmd *d)
+{
+	struct outage *o = d->outage;
+	size_t len;
+	int e;
+
+	/* The turn's writes go: whatever was done in memory is not stored. */
+	store_give_up_turn(d->store);
+	/* Down already, or shutting down: nothing more to start. */
+	if (d->store_down_ms || o == NULL)
+		return;
+	if (store_failure(d->store, o->why, sizeof(o->why)) == STORE_DAMAGED)
+		fatalx("store: %s: the database is damaged; smmd stops rather "
+		       "than go on with it. Restore a backup ('smmctl backup' "
+		       "makes them; see smmd(8)), or move the file away to "
+		       "start from an empty store",
+		       o->why);
+	len = strlen(o->why);
+	if ((e = probe_writes(d->cfg->state_dir)) < 0)
+		snprintf(o->why + len, sizeof(o->why) - len,
+		         "; writing to the state directory: %s", strerror(-e));
+	d->store_down_ms = wallclock_now_ms();
+	log_error("store: cannot write: %s. Holding every delivery and "
+	          "refusing changes; smmd checks every %d s and carries on by "
+	          "itself once the state directory takes writes again",
+	          o->why, OUTAGE_PROBE_MS / 1000);
+	service_notify_status("the store cannot be written: holding");
+	o->probe.data = d;
+	if (uv_timer_init(d->loop, &o->probe) < 0 ||
+	    uv_timer_start(&o->probe, on_probe, OUTAGE_PROBE_MS,
+	                   OUTAGE_PROBE_MS) < 0)
+		fatalx("outage: cannot start the probe timer");
+	o->probing = 1;
+	/* Only a probe: it must not keep a stopping smmd alive. */
+	uv_unref((uv_handle_t *)&o->probe);
+}
+
+const char *outage_why(const struct smmd *d)
+{
+	return d->outage->why;
+}

@@ -1,0 +1,25 @@
+/*
+ * The store cannot be written (disk full, read-only, I/O errors): give up
+ * the turn, hold everything, refuse changes, and start afresh in place
+ * once the state directory takes writes again. See outage.c.
+ */
+#ifndef SMMD_OUTAGE_H
+#define SMMD_OUTAGE_H
+
+struct smmd;
+struct outage;
+
+/* argv: main's, to execute again; detached: smmd forked at its start. */
+struct outage *outage_new(char **argv, int detached);
+/* Accepts NULL. */
+void outage_free(struct outage *);
+/*
+ * A store operation failed: the turn's writes are given up; the first
+ * time, say why and start probing (d->store_down_ms is set). A damaged
+ * database stops smmd instead.
+ */
+void outage_begin(struct smmd *);
+/* Why the store cannot be written, while d->store_down_ms is set. */
+const char *outage_why(const struct smmd *);
+
+#endif
