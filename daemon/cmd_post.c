@@ -200,11 +200,8 @@ static enum cmd_retval cmd_add(struct cmd_ctx *x)
 	if (r == -EEXIST)
 		return cmd_fail(x, SMM_ERR_EXISTS,
 		                "post id '%s' already exists", p.id);
-	if (r < 0) {
-		log_error("store: cannot add post '%s': %s", p.id,
-		          strerror(-r));
-		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot store the post");
-	}
+	if (r < 0)
+		return cmd_store_error(x, r, "write");
 	return add_reply(x, &p);
 }
 

@@ -54,6 +54,13 @@ enum cmd_retval cmd_store_error(struct cmd_ctx *x, int r, const char *doing)
 	}
 	if (r == -ENOMEM)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	/* A write that failed: the turn goes, and smmd holds (outage.c). */
+	if (r == -EIO && strcmp(doing, "write") == 0) {
+		outage_begin(x->d);
+		return cmd_fail(x, SMM_ERR_STORE_UNAVAILABLE,
+		                "not done: the store cannot be written; smmd's "
+		                "log says why");
+	}
 	return cmd_fail(x, SMM_ERR_INTERNAL, "cannot %s the store", doing);
 }
 

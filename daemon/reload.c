@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "postid.h"
+#include "outage.h"
 #include "reload.h"
 #include "smmd.h"
 #include "store.h"
@@ -53,6 +54,26 @@ static void adopt_planb(struct smmd *d, struct calendar *cal)
 {
 	json_decref(d->planb);
 	d->planb = cal ? json_incref(cal->planb) : NULL;
+}
+
+/* The new configuration and calendar are in: note it, log it, say it. */
+static void applied(struct smmd *d, struct reloads *rs, struct reload *r,
+                    const struct calsync_summary *sum, json_t **summary)
+{
+	if (r->cal || d->cfg->calendar == NULL)
+		adopt_planb(d, r->cal);
+	rs->applied_sig = r->files_sig;
+	rs->have_sig = r->cal != NULL;
+	*summary = json_pack("{s:s, s:i, s:o}", "config", d->config_path,
+	                     "channels", (int)d->cfg->nchannels, "calendar",
+	                     r->cal ? calsync_summary_json(sum) : json_null());
+	if (r->cal)
+		log_info("reload: calendar '%s': %u added, %u updated, %u "
+		         "cancelled, %u unchanged, %u missed",
+		         d->cfg->calendar, sum->added, sum->updated,
+		         sum->cancelled, sum->unchanged, sum->missed);
+	else
+		log_info("reload: '%s' applied (no calendar)", d->config_path);
 }
 
 static void mix(uint64_t *sig, uint64_t v)
@@ -206,25 +227,17 @@ static void apply(uv_work_t *w, int status)
 		calwatch_update(d);
 		ok = 1;
 		if (r->cal &&
-		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0)
-			fatalx("store: cannot record the calendar's changes");
-		if (r->cal || d->cfg->calendar == NULL)
-			adopt_planb(d, r->cal);
-		rs->applied_sig = r->files_sig;
-		rs->have_sig = r->cal != NULL;
-		summary = json_pack(
-		        "{s:s, s:i, s:o}", "config", d->config_path, "channels",
-		        (int)d->cfg->nchannels, "calendar",
-		        r->cal ? calsync_summary_json(&sum) : json_null());
-		if (r->cal)
-			log_info("reload: calendar '%s': %u added, %u "
-			         "updated, %u cancelled, %u unchanged, %u "
-			         "missed",
-			         d->cfg->calendar, sum.added, sum.updated,
-			         sum.cancelled, sum.unchanged, sum.missed);
-		else
-			log_info("reload: '%s' applied (no calendar)",
-			         d->config_path);
+		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0) {
+			/* Given up with the turn; smmd starts afresh later. */
+			outage_begin(d);
+			ok = 0;
+			errors =
+			        json_pack("[s]", "the store cannot be written: "
+			                         "the calendar's changes are "
+			                         "not recorded");
+		} else {
+			applied(d, rs, r, &sum, &summary);
+		}
 	}
 	tell(r->waiters, ok, summary, errors);
 	json_decref(summary);
