@@ -210,3 +210,55 @@ const struct ctl_cmd cmd_export_entry = {
                 "delivery id as a stable UID, so importing again updates them.",
         .run = cmd_export_run,
 };
+
+/* queue: a channel's upcoming slots, one a line, taken or free. */
+static int cmd_queue_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL, *v;
+	char local[64];
+	size_t i, free_n = 0;
+	int r;
+
+	if ((r = ctl_args_set(a, "channel", a->argv[0], "CHANNEL")) != 0 ||
+	    (r = ctl_args_request(c, a, NULL, &result)) != 0)
+		return r;
+	if (a->json) {
+		r = ctl_print_json(result);
+		json_decref(result);
+		return r;
+	}
+	printf("slots of %s (%s):\n", ctl_str(result, "channel"),
+	       ctl_str(result, "timezone"));
+	json_array_foreach (json_object_get(result, "slots"), i, v) {
+		const char *by = ctl_str(v, "taken_by");
+
+		free_n += by == NULL;
+		printf("  %s  %-14s %s\n",
+		       ctl_local_time(ctl_str(v, "at"), local),
+		       ctl_str(v, "slot"), by ? by : "free");
+	}
+	printf("%zu slots, %zu free\n",
+	       json_array_size(json_object_get(result, "slots")), free_n);
+	json_decref(result);
+	return 0;
+}
+
+const struct ctl_cmd cmd_queue_entry = {
+        .name = "queue",
+        .help = "a channel's upcoming posting slots, taken and free",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"weeks", 0, CTL_INT, 0, "weeks", "N",
+                         "how many weeks ahead (default 2, at most 52)"},
+                        {"CHANNEL", 0, CTL_ARG, 0, NULL, NULL,
+                         "a channel with slots in smmd.yaml"},
+                        {NULL},
+                },
+        .notes = "Each line: the slot's local time, its rule, and the\n"
+                 "delivery that takes it, or free. 'smmctl add --next-slot'\n"
+                 "takes the first free one.",
+        .min_args = 1,
+        .max_args = 1,
+        .flags = CTL_CMD_JSON,
+        .run = cmd_queue_run,
+};

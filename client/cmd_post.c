@@ -52,6 +52,8 @@ const struct ctl_cmd cmd_add_entry = {
                          "publish on CHANNEL (repeat for more)"},
                         {"at", 0, CTL_TIME, 0, "at", "TIME",
                          "when to publish (default: now)"},
+                        {"next-slot", 0, CTL_FLAG, 0, "next_slot", NULL,
+                         "the first free slot of the channels (from --at)"},
                         {"link", 0, CTL_STR, 0, "link", "URL",
                          "link sent with the post"},
                         {"campaign", 0, CTL_STR, 0, "campaign", "NAME",

@@ -162,7 +162,8 @@ extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry; /* cmd_post.c */
 extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
         cmd_status_entry; /* cmd_query.c */
-extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry; /* agenda */
+extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry,
+        cmd_queue_entry; /* cmd_agenda.c */
 extern const struct ctl_cmd cmd_reload_entry, cmd_backup_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,

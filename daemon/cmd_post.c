@@ -11,6 +11,7 @@
 #include "events.h"
 #include "log.h"
 #include "postid.h"
+#include "queue.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
@@ -123,6 +124,24 @@ static int add_due(struct cmd_ctx *x, int64_t now, int64_t *due)
 	return 0;
 }
 
+/* next_slot: the first free slot from the due time (now, or "at"). */
+static int add_slot(struct cmd_ctx *x, const char *const *channels, size_t n,
+                    int64_t *due)
+{
+	char err[256];
+	int64_t t;
+	int want;
+
+	if (cmd_arg_bool(x, "next_slot", &want) < 0)
+		return -1;
+	if (!want)
+		return 0;
+	if ((t = queue_pick(x->d, channels, n, *due, err, sizeof(err))) < 0)
+		return cmd_fail(x, SMM_ERR_CONFLICT, "no slot: %s", err);
+	*due = t;
+	return 0;
+}
+
 /* "id": the caller's, checked, or a new one in gen. */
 static int add_id(struct cmd_ctx *x, int64_t now, char *gen, const char **id)
 {
@@ -192,6 +211,7 @@ static enum cmd_retval cmd_add(struct cmd_ctx *x)
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "'link' must be an http or https URL");
 	if (add_due(x, now, &p.due_ms) < 0 ||
+	    add_slot(x, channels, p.nchannels, &p.due_ms) < 0 ||
 	    add_id(x, now, gen_id, &p.id) < 0 ||
 	    add_media(x, &p.media, &empty) < 0)
 		return CMD_ERROR;

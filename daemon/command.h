@@ -97,7 +97,7 @@ struct cmd_entry {
 
 /* The command groups' entries, collected in command.c's table. */
 extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
-        cmd_backup_entry;
+        cmd_backup_entry, cmd_queue_entry;
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,

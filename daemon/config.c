@@ -12,8 +12,10 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "caltime.h"
 #include "postid.h"
 #include "publishers/publisher.h"
+#include "slots.h"
 #include "timeparse.h"
 #include "urlcheck.h"
 
@@ -410,7 +412,7 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 	"publisher, timeout, connect_timeout, max_attempts, retry_base, " \
 	"retry_max, max_in_flight, min_interval, notify, "                \
 	"allow_private_media, media_max_size, media_dir, max_length, "    \
-	"max_lateness"
+	"max_lateness, slots, timezone"
 
 struct channel_parse {
 	struct channel *ch;
@@ -419,6 +421,44 @@ struct channel_parse {
 	struct conf_node *deferred[64][2];
 	size_t ndeferred;
 };
+
+/* slots: a list of "DAYS HH:MM", each checked where it is written. */
+static void channel_slots(struct conf_ctx *p, struct conf_node *v,
+                          struct channel *ch)
+{
+	yaml_node_t *n = YN(v);
+	yaml_node_item_t *it;
+	char err[256];
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		conf_error(p, v,
+		           "'slots' must be a list such as [\"Mon-Fri 09:00\", "
+		           "\"Sat 11:00\"]");
+		return;
+	}
+	if (ch->slots == NULL &&
+	    (ch->slots = calloc(1, sizeof(*ch->slots))) == NULL) {
+		conf_error(p, v, "out of memory");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		struct conf_node *item =
+		        CN(yaml_document_get_node(p->doc, *it));
+		const char *text = conf_scalar(item);
+		struct slot slot;
+
+		if (text == NULL)
+			conf_error(p, item,
+			           "a slot is a string such as \"Mon-Fri "
+			           "09:00\"");
+		else if (slot_parse(text, &slot, err, sizeof(err)) < 0)
+			conf_error(p, item, "%s", err);
+		else if (slots_add(ch->slots, &slot) < 0)
+			conf_error(p, item, "more than %d slot times",
+			           SLOTS_MAX);
+	}
+}
 
 static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
                         struct conf_node *k, struct conf_node *v)
@@ -443,7 +483,17 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_duration(p, v, key, &ch->min_interval_ms);
 	else if (strcmp(key, "max_lateness") == 0)
 		conf_duration(p, v, key, &ch->max_lateness_ms);
-	else if (strcmp(key, "notify") == 0) {
+	else if (strcmp(key, "slots") == 0)
+		channel_slots(p, v, ch);
+	else if (strcmp(key, "timezone") == 0) {
+		if (conf_string(p, v, key, &ch->timezone) == 0 &&
+		    caltime_zone(ch->timezone) == NULL)
+			conf_error(
+			        p, v,
+			        "unknown time zone '%s' (an IANA name such as "
+			        "Europe/Madrid)",
+			        ch->timezone);
+	} else if (strcmp(key, "notify") == 0) {
 		if (conf_string(p, v, key, &ch->notify) == 0)
 			cp->notify_node = v;
 	} else if (strcmp(key, "allow_private_media") == 0)
@@ -751,6 +801,8 @@ void config_free(struct config *cfg)
 		free(ch->name);
 		free(ch->notify);
 		free(ch->media_dir);
+		free(ch->slots);
+		free(ch->timezone);
 	}
 	free(cfg->channels);
 	free(cfg->path);

@@ -32,6 +32,8 @@ struct channel {
 	size_t media_max_bytes;  /* cap on one fetched/uploaded media file */
 	char *media_dir;         /* media given as plain file names live here */
 	unsigned max_length;     /* characters a post may have here; 0: any */
+	struct slots *slots;     /* weekly posting slots; NULL: none */
+	char *timezone;          /* of its slots; NULL: the calendar's */
 };
 
 struct config {

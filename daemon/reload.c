@@ -49,11 +49,16 @@ struct reloads {
 	int have_sig;
 };
 
-/* The calendar's plan B scenarios outlive it (NULL: there are none). */
-static void adopt_planb(struct smmd *d, struct calendar *cal)
+/*
+ * What of the calendar outlives it: its plan B scenarios (NULL: none) and
+ * its zone, which channels' slots use when they name none.
+ */
+static void adopt_calendar(struct smmd *d, struct calendar *cal)
 {
 	json_decref(d->planb);
 	d->planb = cal ? json_incref(cal->planb) : NULL;
+	free(d->calendar_zone);
+	d->calendar_zone = cal && cal->timezone ? strdup(cal->timezone) : NULL;
 }
 
 /* The new configuration and calendar are in: note it, log it, say it. */
@@ -61,7 +66,7 @@ static void applied(struct smmd *d, struct reloads *rs, struct reload *r,
                     const struct calsync_summary *sum, json_t **summary)
 {
 	if (r->cal || d->cfg->calendar == NULL)
-		adopt_planb(d, r->cal);
+		adopt_calendar(d, r->cal);
 	rs->applied_sig = r->files_sig;
 	rs->have_sig = r->cal != NULL;
 	*summary = json_pack("{s:s, s:i, s:o}", "config", d->config_path,
@@ -339,7 +344,7 @@ void reload_calendar_at_start(struct smmd *d)
 	}
 	if (calsync_apply(d, cal, wallclock_now_ms(), &sum) < 0)
 		fatalx("store: cannot record the calendar");
-	adopt_planb(d, cal);
+	adopt_calendar(d, cal);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;
 	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "
@@ -354,6 +359,8 @@ void reload_free(struct smmd *d)
 {
 	struct reloads *rs = d->reloads;
 
+	free(d->calendar_zone);
+	d->calendar_zone = NULL;
 	if (rs == NULL)
 		return;
 	/* A reload still running holds its own memory; uv_run waited. */

@@ -136,12 +136,25 @@ void slot_format(const struct slot *s, char *buf, size_t len)
 	buf[0] = '\0';
 	if (s->days == 0x7f)
 		used = (size_t)snprintf(buf, len, "daily");
-	else
-		for (int d = 0; d < 7 && used < len; d++)
-			if (s->days & (1u << d))
+	/* Runs of three days or more as ranges: "Mon-Fri", "Tue,Thu". */
+	for (int d = 0; s->days != 0x7f && d < 7 && used < len; d++) {
+		int e = d;
+
+		if (!(s->days & (1u << d)))
+			continue;
+		while (e < 6 && (s->days & (1u << (e + 1))))
+			e++;
+		if (e - d >= 2)
+			used += (size_t)snprintf(buf + used, len - used,
+			                         "%s%s-%s", used ? "," : "",
+			                         day_names[d], day_names[e]);
+		else
+			for (int k = d; k <= e && used < len; k++)
 				used += (size_t)snprintf(
 				        buf + used, len - used, "%s%s",
-				        used ? "," : "", day_names[d]);
+				        used ? "," : "", day_names[k]);
+		d = e;
+	}
 	if (used < len)
 		snprintf(buf + used, len - used, " %02u:%02u", s->minute / 60,
 		         s->minute % 60);

@@ -468,6 +468,12 @@ int store_audit_add(struct store *s, const struct audit_rec *a)
 	return s->be->audit_add(s->h, a);
 }
 
+int store_slot_taken(struct store *s, const char *channel, int64_t due_ms,
+                     char *by, size_t bylen)
+{
+	return s->be->slot_taken(s->h, channel, due_ms, by, bylen);
+}
+
 void store_give_up_turn(struct store *s)
 {
 	s->give_up = 1;

@@ -97,6 +97,13 @@ int store_flush(struct store *);
  */
 int store_start(struct store *, uv_loop_t *, void (*fail)(void *arg, int err),
                 void *arg);
+/*
+ * Whether a delivery on channel is due at exactly due_ms and goes, or
+ * went, out (not cancelled, skipped, missed or failed): 1 with its id in
+ * by (when not NULL), 0, or -EIO.
+ */
+int store_slot_taken(struct store *, const char *channel, int64_t due_ms,
+                     char *by, size_t bylen);
 /* Why the store's last operation failed, and what that means. */
 enum store_failure {
 	STORE_UNWRITABLE, /* disk full, read-only, I/O: may pass by itself */

@@ -254,6 +254,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "FROM deliveries WHERE state IN ('scheduled', "
                        "'retry_wait')",
         [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
+        /* A slot is taken by a post that goes, or went, out then. */
+        [ST_SLOT_TAKEN] =
+                "SELECT id FROM deliveries WHERE due_ms = ?1 AND "
+                "channel = ?2 AND state NOT IN ('cancelled', 'skipped', "
+                "'missed', 'failed') LIMIT 1",
         /* The calendar's, prepared once: a first sync runs them 100,000s of
            times. */
         [ST_CAL_POST] =
@@ -437,9 +442,9 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
 	return fd;
 }
 
-#define DAMAGED_ADVICE                                                        \
-	"smmd will not start on it, nor replace it with an empty one. "       \
-	"Restore a backup ('smmctl backup' makes them), or move the file "    \
+#define DAMAGED_ADVICE                                                     \
+	"smmd will not start on it, nor replace it with an empty one. "    \
+	"Restore a backup ('smmctl backup' makes them), or move the file " \
 	"away to start afresh"
 
 /*
@@ -452,7 +457,8 @@ static int refuse_emptied(const char *path, char *err, size_t errlen)
 
 	if (stat(path, &st) < 0 || st.st_size > 0)
 		return 0;
-	snprintf(err, errlen, "'%s' is empty (0 bytes): it was damaged or cut "
+	snprintf(err, errlen,
+	         "'%s' is empty (0 bytes): it was damaged or cut "
 	         "short; " DAMAGED_ADVICE,
 	         path);
 	return -1;
@@ -465,8 +471,8 @@ static int check_pages(struct store_be *s, char *err, size_t errlen)
 	const unsigned char *v = NULL;
 	int r = -1;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st,
-	                       NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) ==
+	            SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW &&
 	    (v = sqlite3_column_text(st, 0)) != NULL &&
 	    strcmp((const char *)v, "ok") == 0)
@@ -1133,6 +1139,20 @@ static int sq_counts(struct store_be *s, int64_t counts[DS_COUNT])
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int sq_slot_taken(struct store_be *s, const char *channel,
+                         int64_t due_ms, char *by, size_t bylen)
+{
+	sqlite3_stmt *st = stmt(s, ST_SLOT_TAKEN);
+	int r;
+
+	sqlite3_bind_int64(st, 1, due_ms);
+	bind_text(st, 2, channel);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW && by)
+		snprintf(by, bylen, "%s", col_text(st, 0));
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EIO;
+}
+
 /*
  * The counts a clean close kept, taken: deleted in the turn's transaction,
  * so they are gone before anything else changes and a crash before the
@@ -1418,6 +1438,7 @@ const struct store_backend store_backend_sqlite = {
         .list_rows = sq_list_rows,
         .show_rows = sq_show_rows,
         .counts = sq_counts,
+        .slot_taken = sq_slot_taken,
         .take_counts = sq_take_counts,
         .keep_counts = sq_keep_counts,
         SQ_PLANB_OPS,

@@ -43,6 +43,15 @@ START_TEST(test_parse)
 	ck_assert_str_eq(text, "Tue,Thu 13:30");
 	ck_assert_int_eq(slot_parse("Fri-Mon 23:59", &s, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.days, 0x71);
+	slot_format(&s, text, sizeof(text));
+	ck_assert_str_eq(text, "Mon,Fri-Sun 23:59");
+	ck_assert_int_eq(slot_parse("Mon-Fri 09:00", &s, err, sizeof(err)), 0);
+	slot_format(&s, text, sizeof(text));
+	ck_assert_str_eq(text, "Mon-Fri 09:00");
+	ck_assert_int_eq(slot_parse("Mon,Tue,Sat 07:05", &s, err, sizeof(err)),
+	                 0);
+	slot_format(&s, text, sizeof(text));
+	ck_assert_str_eq(text, "Mon,Tue,Sat 07:05");
 	ck_assert_int_eq(slot_parse("daily 00:00", &s, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.days, 0x7f);
 	slot_format(&s, text, sizeof(text));
