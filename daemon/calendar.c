@@ -26,6 +26,7 @@
 #include "calyaml.h"
 #include "hashtab.h"
 #include "postid.h"
+#include "slots.h"
 #include "text.h"
 #include "urlcheck.h"
 
@@ -821,7 +822,10 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 		parse_id(ld, pp, ev);
 		break;
 	case K_AT:
-		if (parse_time(ld, ev, "at", 0, &pp->at) < 0)
+		if (ev->kind == CALYAML_SCALAR &&
+		    strcmp(ev->value, "next-slot") == 0)
+			p->next_slot = 1;
+		else if (parse_time(ld, ev, "at", 0, &pp->at) < 0)
 			pp->seen &= ~(1u << K_AT); /* reported: no more */
 		else if (pp->at.has_zone)
 			p->at_ms = civil_utc_ms(&pp->at);
@@ -930,6 +934,11 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 
 		if (ch == NULL)
 			continue;
+		if (p->next_slot && (ch->slots == NULL || ch->slots->n == 0))
+			load_err_at(ld, pp->key[K_AT],
+			            "'at: next-slot', but channel '%s' has no "
+			            "slots in smmd.yaml",
+			            ch->name);
 		if (text && ch->max_length &&
 		    (len = text_chars(text, strlen(text))) > ch->max_length)
 			load_err_at(ld, tm,
@@ -1098,11 +1107,16 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 				            "'%s' goes with 'rrule'",
 				            post_keys[series[i]]);
 	}
-	if (p->rrule && HAS(K_AT))
+	if (p->rrule && p->next_slot)
+		load_err_at(
+		        ld, pp->key[K_AT],
+		        "'at: next-slot' is one post's time: it does not go "
+		        "with 'rrule'");
+	else if (p->rrule && HAS(K_AT))
 		check_recurrence(ld, pp);
 	settle_arrays(ld, pp);
 	/* Local times wait for the zone; a recurring post's wall time too. */
-	if (HAS(K_AT) && (!pp->at.has_zone || p->rrule))
+	if (HAS(K_AT) && !p->next_slot && (!pp->at.has_zone || p->rrule))
 		load_pend(ld, pp->idx, PEND_AT, 0, &pp->at, pp->key[K_AT]);
 	/* check_recurrence may have taken an UNTIL from the rule. */
 	if (p->rrule && (pp->seen & (1u << K_UNTIL))) {

@@ -50,7 +50,9 @@ struct cal_post {
 	json_t *media;  /* array of strings, never NULL */
 	struct cal_variant *variants;
 	size_t nvariants;
-	int draft; /* kept, never published */
+	int draft;     /* kept, never published */
+	int next_slot; /* at: next-slot: its channels' first free slot,
+	                * chosen when first synced and kept (at_ms -1) */
 };
 
 struct cal_campaign {

@@ -11,6 +11,7 @@
 #include "hashtab.h"
 #include "log.h"
 #include "postid.h"
+#include "queue.h"
 #include "smmd.h"
 #include "store.h"
 #include "timeparse.h"
@@ -47,6 +48,9 @@ struct sync {
 	/* The post whose row this sync wrote last: a post's channels come
 	 * one after another, and its row is written once. */
 	char last_post[POSTID_MAX + 1];
+	/* An 'at: next-slot' post's instant, once known, for its others. */
+	char slot_post[POSTID_MAX + 1];
+	int64_t slot_ms;
 };
 
 static const char *row_id(const struct rows *t, const struct row *r)
@@ -142,6 +146,35 @@ static void schedule(struct sync *s, const char *id, int64_t due_ms)
 		          id);
 }
 
+/*
+ * An 'at: next-slot' post's instant: where it was placed already (one of
+ * its deliveries is stored: placed once, never moved, not even when the
+ * slot goes away), else the first free slot of all its channels. -1 when
+ * there is none, said once.
+ */
+static int64_t slot_of(struct sync *s, const struct cal_delivery *cd,
+                       const struct row *row)
+{
+	const struct cal_post *p = cd->post;
+	char err[256];
+
+	if (strcmp(s->slot_post, cd->post_id) != 0) {
+		snprintf(s->slot_post, sizeof(s->slot_post), "%s", cd->post_id);
+		s->slot_ms = -1;
+	}
+	if (row)
+		s->slot_ms = row->due_ms;
+	if (s->slot_ms < 0) {
+		s->slot_ms = queue_pick(s->d, (const char *const *)p->channels,
+		                        p->nchannels, s->now, err, sizeof(err));
+		if (s->slot_ms < 0)
+			log_error("calendar: post '%s' at next-slot: %s; not "
+			          "scheduled",
+			          cd->post_id, err);
+	}
+	return s->slot_ms;
+}
+
 static void on_delivery(void *arg, const struct cal_delivery *cd)
 {
 	struct sync *s = arg;
@@ -165,8 +198,11 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	        .state = DS_SCHEDULED,
 	};
 	int add = row == NULL, reschedule = 0, r;
+	int64_t due = cd->due_ms;
 
 	if (s->err)
+		return;
+	if (p->next_slot && (due = put.due_ms = slot_of(s, cd, row)) < 0)
 		return;
 	if (!add) {
 		row->seen = 1;
@@ -179,15 +215,15 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 			s->sum->unchanged++;
 			return;
 		}
-		reschedule = row->removed || row->due_ms != cd->due_ms;
+		reschedule = row->removed || row->due_ms != due;
 	}
 	/* Already too late to post, and not ours to post late. */
-	if ((add || reschedule) && cd->due_ms < s->from) {
+	if ((add || reschedule) && due < s->from) {
 		put.state = DS_MISSED;
 		snprintf(reason, sizeof(reason),
 		         "due at %s, already past the catch-up window when the "
 		         "calendar was read",
-		         time_format_rfc3339(cd->due_ms, at));
+		         time_format_rfc3339(due, at));
 		put.reason = reason;
 	}
 	if (strcmp(s->last_post, cd->post_id) != 0) {
@@ -205,8 +241,7 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	if (add || reschedule)
 		events_change(s->d->events, EVO_CALENDAR, cd->id,
 		              add ? -1 : row->state, put.state,
-		              put.state == DS_MISSED ? -1 : cd->due_ms,
-		              put.reason);
+		              put.state == DS_MISSED ? -1 : due, put.reason);
 	if (put.state == DS_MISSED) {
 		s->sum->missed++;
 		if (!add)
@@ -217,7 +252,7 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		s->sum->added++;
 	else
 		s->sum->updated++;
-	schedule(s, cd->id, cd->due_ms);
+	schedule(s, cd->id, due);
 }
 
 int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,

@@ -72,6 +72,60 @@ run smmctl reload
 smmctl queue shop --weeks 20 --json | jq_true '[.slots[] | select(.slot | test("Sat"))] == []' ||
 	fail "queue still lists Saturday slots"
 
+# The calendar's 'at: next-slot': placed at the first free slot when
+# first read, then kept there, through an edit of its text too.
+CAL=$T/calendar.yaml
+cat >"$CAL" <<'YAML'
+timezone: Europe/Madrid
+posts:
+  - id: cal1
+    at: next-slot
+    channels: [shop]
+    text: "From the calendar, into a slot"
+  - id: cal2
+    at: next-slot
+    channels: [shop, blog]
+    text: "On both, into a slot"
+YAML
+sed -i "1i calendar: $CAL" "$CFG"
+run smmctl reload
+[ "$rc" -eq 0 ] || fail "reload with a next-slot calendar: $err"
+cal1=$(delivery_json cal1/shop | jq -r .due)
+cal2=$(delivery_json cal2/shop | jq -r .due)
+[ "$(delivery_json cal2/blog | jq -r .due)" = "$cal2" ] ||
+	fail "cal2 has two due times"
+for due in "$cal1" "$cal2"; do
+	[ "$due" != null ] || fail "a next-slot calendar post was not placed"
+	! grep -qx "$due" <<<"$dues" || fail "$due was taken already"
+done
+[ "$cal1" != "$cal2" ] || fail "cal1 and cal2 share a slot"
+[[ $(madrid "$cal2") == @(Mon|Tue|Wed|Thu|Fri)\ 09:00 ]] ||
+	fail "cal2 went to $(madrid "$cal2"), not a 09:00 weekday"
+sed -i 's/into a slot"/into a slot, edited"/' "$CAL"
+run smmctl reload
+[ "$rc" -eq 0 ] || fail "second reload: $err"
+[ "$(delivery_json cal1/shop | jq -r .due)" = "$cal1" ] ||
+	fail "cal1 moved on an edit: $cal1 -> $(delivery_json cal1/shop | jq -r .due)"
+[ "$(smmctl show cal1 --json | jq -r .post.text)" = "From the calendar, into a slot, edited" ] ||
+	fail "cal1's edit was not applied"
+cp "$CAL" "$T/bad-cal.yaml"
+cat >>"$T/bad-cal.yaml" <<'YAML'
+  - id: cal3
+    at: next-slot
+    channels: [plain]
+    text: "no slots there"
+  - id: cal4
+    at: next-slot
+    rrule: FREQ=DAILY
+    channels: [shop]
+    text: "a series"
+YAML
+sed "s|^calendar: .*|calendar: $T/bad-cal.yaml|" "$CFG" >"$T/bad-cal-cfg.yaml"
+run "$SMMD_BIN" --check-config -c "$T/bad-cal-cfg.yaml"
+[[ $rc -eq 1 && $err == *"bad-cal.yaml:12:9: 'at: next-slot', but channel 'plain' has no slots"* &&
+	$err == *"bad-cal.yaml:16:9: 'at: next-slot' is one post's time: it does not go with 'rrule'"* ]] ||
+	fail "next-slot calendar errors: $err"
+
 # Errors: a channel without slots; a bad slot and zone at their place.
 run smmctl add -c plain --next-slot "no slots here"
 [ "$rc" -eq 65 ] && [[ $err == *"channel 'plain' has no slots"* ]] ||
