@@ -381,18 +381,25 @@ static int ctl_hello(struct ctl *c)
 	return 0;
 }
 
-/* Connect, say hello, run one command; returns 0 or an exit status. */
+/*
+ * Connect and say hello (unless connected already), run one command;
+ * returns 0 or an exit status.
+ */
 int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
                 json_t **result)
+{
+	return ctl_request_msg(c, cmd, args, result, NULL, NULL);
+}
+
+int ctl_request_msg(struct ctl *c, const char *cmd, const json_t *args,
+                    json_t **result, char *code, char *msg)
 {
 	int r;
 
 	*result = NULL;
-	if ((r = ctl_connect(c)) != 0)
+	if (c->fd < 0 && ((r = ctl_connect(c)) != 0 || (r = ctl_hello(c)) != 0))
 		return r;
-	if ((r = ctl_hello(c)) != 0)
-		return r;
-	return ctl_call(c, cmd, args, result, NULL, NULL);
+	return ctl_call(c, cmd, args, result, code, msg);
 }
 
 /* Write all of buf to fd; 0 or -1 with errno. */

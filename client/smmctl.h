@@ -110,6 +110,12 @@ void ctl_close(struct ctl *c);
 int ctl_request(struct ctl *c, const char *cmd, const json_t *args,
                 json_t **result);
 /*
+ * ctl_request on the same connection as the last one, where an error
+ * reply's code (64 bytes) and message (4096) are the caller's to print.
+ */
+int ctl_request_msg(struct ctl *c, const char *cmd, const json_t *args,
+                    json_t **result, char *code, char *msg);
+/*
  * ctl_request for a command whose reply ({bytes, sha256}) is followed by
  * that many bytes (backup): they go to out, and must hash to sha256.
  */
@@ -163,7 +169,8 @@ extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
 extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
         cmd_status_entry; /* cmd_query.c */
 extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry,
-        cmd_queue_entry; /* cmd_agenda.c */
+        cmd_queue_entry;                      /* cmd_agenda.c */
+extern const struct ctl_cmd cmd_import_entry; /* cmd_import.c */
 extern const struct ctl_cmd cmd_reload_entry, cmd_backup_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,

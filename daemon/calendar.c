@@ -810,6 +810,18 @@ static int parse_uint(struct load *ld, const struct calyaml_event *ev,
 }
 
 /* One key's value; -1 only if the file broke off. */
+/* at: a time, or next-slot (its channels' first free slot). */
+static void parse_at(struct load *ld, struct post_parse *pp, struct cal_post *p,
+                     const struct calyaml_event *ev)
+{
+	if (ev->kind == CALYAML_SCALAR && strcmp(ev->value, "next-slot") == 0)
+		p->next_slot = 1;
+	else if (parse_time(ld, ev, "at", 0, &pp->at) < 0)
+		pp->seen &= ~(1u << K_AT); /* reported: no more */
+	else if (pp->at.has_zone)
+		p->at_ms = civil_utc_ms(&pp->at);
+}
+
 static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
                       const struct calyaml_event *ev)
 {
@@ -822,13 +834,7 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 		parse_id(ld, pp, ev);
 		break;
 	case K_AT:
-		if (ev->kind == CALYAML_SCALAR &&
-		    strcmp(ev->value, "next-slot") == 0)
-			p->next_slot = 1;
-		else if (parse_time(ld, ev, "at", 0, &pp->at) < 0)
-			pp->seen &= ~(1u << K_AT); /* reported: no more */
-		else if (pp->at.has_zone)
-			p->at_ms = civil_utc_ms(&pp->at);
+		parse_at(ld, pp, p, ev);
 		break;
 	case K_RRULE:
 		if ((s = load_string(ld, ev, "rrule", 0)) != NULL) {
@@ -1046,6 +1052,27 @@ static void settle_arrays(struct load *ld, struct post_parse *pp)
 }
 
 /* The checks that need the whole post. */
+/* A post has an 'at' (a recurring one its first occurrence's). */
+static void check_at(struct load *ld, struct post_parse *pp, const char *id)
+{
+	const struct cal_post *p = post_of(ld, pp);
+	int has_at = pp->seen & (1u << K_AT),
+	    has_rrule = pp->seen & (1u << K_RRULE);
+
+	if (!has_at && !has_rrule && pp->key[K_AT].line == 0)
+		load_err_at(ld, pp->start, "%s has no 'at'", id);
+	if (has_rrule && !has_at && pp->key[K_AT].line == 0)
+		load_err_at(
+		        ld, pp->key[K_RRULE],
+		        "a recurring post needs 'at': the time of its first "
+		        "occurrence");
+	if (p->rrule && p->next_slot)
+		load_err_at(
+		        ld, pp->key[K_AT],
+		        "'at: next-slot' is one post's time: it does not go "
+		        "with 'rrule'");
+}
+
 static void finish_post(struct load *ld, struct post_parse *pp)
 {
 	struct cal_post *p = post_of(ld, pp);
@@ -1090,13 +1117,7 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 		}
 	}
 	check_channels(ld, pp);
-	if (!HAS(K_AT) && !HAS(K_RRULE) && pp->key[K_AT].line == 0)
-		load_err_at(ld, pp->start, "%s has no 'at'", id);
-	if (HAS(K_RRULE) && !HAS(K_AT) && pp->key[K_AT].line == 0)
-		load_err_at(
-		        ld, pp->key[K_RRULE],
-		        "a recurring post needs 'at': the time of its first "
-		        "occurrence");
+	check_at(ld, pp, id);
 	if (!p->rrule && pp->key[K_RRULE].line == 0) {
 		static const enum post_key series[] = {K_UNTIL, K_COUNT,
 		                                       K_EXCLUDE};
@@ -1107,12 +1128,7 @@ static void finish_post(struct load *ld, struct post_parse *pp)
 				            "'%s' goes with 'rrule'",
 				            post_keys[series[i]]);
 	}
-	if (p->rrule && p->next_slot)
-		load_err_at(
-		        ld, pp->key[K_AT],
-		        "'at: next-slot' is one post's time: it does not go "
-		        "with 'rrule'");
-	else if (p->rrule && HAS(K_AT))
+	if (p->rrule && HAS(K_AT) && !p->next_slot)
 		check_recurrence(ld, pp);
 	settle_arrays(ld, pp);
 	/* Local times wait for the zone; a recurring post's wall time too. */

@@ -20,9 +20,8 @@
 #include "view.h"
 #include "wallclock.h"
 
-#define ADD_MAX_CHANNELS 64
-#define ADD_MAX_MEDIA    16
-#define DELIVERY_ID_MAX  (POSTID_MAX * 2 + 2)
+#define ADD_MAX_MEDIA   16
+#define DELIVERY_ID_MAX (POSTID_MAX * 2 + 2)
 
 /* "channels": ["a", "b"] or "channel": "a"; each must be configured. */
 static int add_channels(struct cmd_ctx *x, const char **names, size_t *n)
@@ -126,7 +125,7 @@ static int add_due(struct cmd_ctx *x, int64_t now, int64_t *due)
 
 /* next_slot: the first free slot from the due time (now, or "at"). */
 static int add_slot(struct cmd_ctx *x, const char *const *channels, size_t n,
-                    int64_t *due)
+                    const struct slot_claims *claims, int64_t *due)
 {
 	char err[256];
 	int64_t t;
@@ -136,7 +135,8 @@ static int add_slot(struct cmd_ctx *x, const char *const *channels, size_t n,
 		return -1;
 	if (!want)
 		return 0;
-	if ((t = queue_pick(x->d, channels, n, *due, err, sizeof(err))) < 0)
+	if ((t = queue_pick(x->d, channels, n, *due, claims, err,
+	                    sizeof(err))) < 0)
 		return cmd_fail(x, SMM_ERR_CONFLICT, "no slot: %s", err);
 	*due = t;
 	return 0;
@@ -164,7 +164,7 @@ static int add_id(struct cmd_ctx *x, int64_t now, char *gen, const char **id)
 }
 
 /* Stored: queue each delivery and say what was queued. */
-static enum cmd_retval add_reply(struct cmd_ctx *x, const struct post_new *p)
+static json_t *add_queued(struct cmd_ctx *x, const struct post_new *p)
 {
 	char did[DELIVERY_ID_MAX], when[TIME_RFC3339_LEN];
 	json_t *out = json_array();
@@ -185,44 +185,76 @@ static enum cmd_retval add_reply(struct cmd_ctx *x, const struct post_new *p)
 	}
 	log_info("control: post '%s' queued for %s on %zu channel%s", p->id,
 	         when, p->nchannels, p->nchannels == 1 ? "" : "s");
-	*x->result = json_pack("{s:s, s:o}", "id", p->id, "deliveries", out);
-	return CMD_DONE;
+	return json_pack("{s:s, s:o}", "id", p->id, "deliveries", out);
+}
+
+void add_req_clear(struct add_req *a)
+{
+	json_decref(a->empty);
+	a->empty = NULL;
+}
+
+int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
+              struct add_req *a)
+{
+	struct post_new *p = &a->p;
+
+	*p = (struct post_new){.source = "adhoc", .channels = a->channels};
+	a->empty = NULL;
+	/* Each step names its field first, for an import's messages. */
+	if ((a->field = "channels",
+	     add_channels(x, a->channels, &p->nchannels) < 0) ||
+	    (a->field = "text", cmd_arg_string(x, "text", &p->text, 1) < 0) ||
+	    (a->field = "link", cmd_arg_string(x, "link", &p->link, 0) < 0) ||
+	    (a->field = "campaign",
+	     cmd_arg_string(x, "campaign", &p->campaign, 0) < 0))
+		return -1;
+	a->field = "text";
+	if (p->text[strspn(p->text, " \t\r\n")] == '\0')
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "the text is empty");
+	a->field = "link";
+	if (p->link && urlcheck(p->link, URLCHECK_PREFIX) != URLCHECK_OK)
+		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
+		                "'link' must be an http or https URL");
+	if ((a->field = "at", add_due(x, now, &p->due_ms) < 0) ||
+	    add_slot(x, a->channels, p->nchannels, claims, &p->due_ms) < 0 ||
+	    (a->field = "id", add_id(x, now, a->gen_id, &p->id) < 0) ||
+	    (a->field = "media", add_media(x, &p->media, &a->empty) < 0))
+		return -1;
+	a->field = NULL;
+	return 0;
+}
+
+json_t *add_store(struct cmd_ctx *x, struct add_req *a, int64_t now)
+{
+	int r = store_add_post(x->d->store, &a->p, now);
+
+	if (r == -EEXIST) {
+		cmd_fail(x, SMM_ERR_EXISTS, "post id '%s' already exists",
+		         a->p.id);
+		return NULL;
+	}
+	if (r < 0) {
+		cmd_store_error(x, r, "write");
+		return NULL;
+	}
+	return add_queued(x, &a->p);
 }
 
 /* A new post on one or more channels, now or at a given time. */
 static enum cmd_retval cmd_add(struct cmd_ctx *x)
 {
-	const char *channels[ADD_MAX_CHANNELS];
-	char gen_id[POSTID_GEN_LEN];
 	int64_t now = wallclock_now_ms();
-	struct post_new p = {.source = "adhoc", .channels = channels};
-	json_t *empty = NULL;
-	int r;
+	struct add_req a;
 
-	if (add_channels(x, channels, &p.nchannels) < 0 ||
-	    cmd_arg_string(x, "text", &p.text, 1) < 0 ||
-	    cmd_arg_string(x, "link", &p.link, 0) < 0 ||
-	    cmd_arg_string(x, "campaign", &p.campaign, 0) < 0)
+	if (add_check(x, now, NULL, &a) < 0) {
+		add_req_clear(&a);
 		return CMD_ERROR;
-	if (p.text[strspn(p.text, " \t\r\n")] == '\0')
-		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
-		                "the text is empty");
-	if (p.link && urlcheck(p.link, URLCHECK_PREFIX) != URLCHECK_OK)
-		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
-		                "'link' must be an http or https URL");
-	if (add_due(x, now, &p.due_ms) < 0 ||
-	    add_slot(x, channels, p.nchannels, &p.due_ms) < 0 ||
-	    add_id(x, now, gen_id, &p.id) < 0 ||
-	    add_media(x, &p.media, &empty) < 0)
-		return CMD_ERROR;
-	r = store_add_post(x->d->store, &p, now);
-	json_decref(empty);
-	if (r == -EEXIST)
-		return cmd_fail(x, SMM_ERR_EXISTS,
-		                "post id '%s' already exists", p.id);
-	if (r < 0)
-		return cmd_store_error(x, r, "write");
-	return add_reply(x, &p);
+	}
+	*x->result = add_store(x, &a, now);
+	add_req_clear(&a);
+	return *x->result ? CMD_DONE : CMD_ERROR;
 }
 
 /* What state each delivery of id (a post or one delivery) is in now. */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "store.h"
+
 struct smmd;
 struct proto_request;
 
@@ -60,6 +62,12 @@ struct cmd_later {
 	 */
 	int (*finish_file)(struct cmd_later *, json_t *result, int fd,
 	                   uint64_t len);
+	/*
+	 * What a request sent in parts left for the next on the same
+	 * connection (an import's rows); the connection frees it when it
+	 * closes. NULL where no connection is.
+	 */
+	json_t **staged;
 };
 
 /*
@@ -71,6 +79,27 @@ enum cmd_retval command_run(struct smmd *, const struct cmd_peer *,
                             const struct proto_request *req, json_t **result,
                             const char **code, char *msg, size_t msglen,
                             struct cmd_later *later);
+
+/*
+ * cmd_post.c: an add's parts, shared with import (cmd_import.c). add_check
+ * reads the request's args into a post (strings borrowed from them),
+ * placed in a free slot for next_slot (not one claimed already); add_store
+ * stores it and queues its deliveries, and returns what add replies.
+ */
+#define ADD_MAX_CHANNELS 64
+struct cmd_ctx;
+struct slot_claims;
+struct add_req {
+	struct post_new p;
+	const char *channels[ADD_MAX_CHANNELS];
+	char gen_id[32];
+	json_t *empty;     /* owned: the media list when none is given */
+	const char *field; /* the one add_check found wrong */
+};
+int add_check(struct cmd_ctx *, int64_t now, const struct slot_claims *,
+              struct add_req *);
+json_t *add_store(struct cmd_ctx *, struct add_req *, int64_t now);
+void add_req_clear(struct add_req *);
 
 /* Whether the command called name changes state (CMD_WRITE); 0 if none. */
 int command_changes(const char *name);
@@ -97,7 +126,7 @@ struct cmd_entry {
 
 /* The command groups' entries, collected in command.c's table. */
 extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
-        cmd_backup_entry, cmd_queue_entry;
+        cmd_backup_entry, cmd_queue_entry, cmd_import_entry;
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,

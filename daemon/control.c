@@ -56,6 +56,7 @@ struct client {
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
 	struct file_send *sending; /* a file follows its reply: write nothing */
+	json_t *staged;            /* an import's rows sent so far */
 };
 
 struct control {
@@ -164,6 +165,7 @@ static void client_written(struct client *c)
 static void client_maybe_free(struct client *c)
 {
 	if (c->dead && c->refs == 0 && c->handles_open == 0) {
+		json_decref(c->staged);
 		free(c->buf);
 		free(c);
 	}
@@ -561,6 +563,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->base.finish = later_finish;
 	later->base.follow = later_follow;
 	later->base.finish_file = later_finish_file;
+	later->base.staged = &c->staged;
 	later->c = c;
 	later->id = req.id;
 	later->changes = command_changes(req.cmd);

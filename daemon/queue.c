@@ -70,8 +70,44 @@ static int64_t common_slot(const struct smmd *d,
 	return -1;
 }
 
+int slot_claims_add(struct slot_claims *c, const char *channel, int64_t t)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		const char **ch = realloc(c->channel, cap * sizeof(*ch));
+		int64_t *at;
+
+		if (ch == NULL)
+			return -1;
+		c->channel = ch;
+		if ((at = realloc(c->at, cap * sizeof(*at))) == NULL)
+			return -1;
+		c->at = at;
+		c->cap = cap;
+	}
+	c->channel[c->n] = channel;
+	c->at[c->n++] = t;
+	return 0;
+}
+
+void slot_claims_free(struct slot_claims *c)
+{
+	free(c->channel);
+	free(c->at);
+	*c = (struct slot_claims){0};
+}
+
+static int claimed(const struct slot_claims *c, const char *channel, int64_t t)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (c->at[i] == t && strcmp(c->channel[i], channel) == 0)
+			return 1;
+	return 0;
+}
+
 int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
-                   int64_t from_ms, char *err, size_t errlen)
+                   int64_t from_ms, const struct slot_claims *claims, char *err,
+                   size_t errlen)
 {
 	const struct channel *chs[64];
 	int64_t t = from_ms;
@@ -100,7 +136,7 @@ int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
 				snprintf(err, errlen, "cannot read the store");
 				return -1;
 			}
-			taken = r;
+			taken = r || claimed(claims, chs[i]->name, t);
 		}
 		if (!taken)
 			return t;

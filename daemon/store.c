@@ -468,6 +468,11 @@ int store_audit_add(struct store *s, const struct audit_rec *a)
 	return s->be->audit_add(s->h, a);
 }
 
+int store_post_exists(struct store *s, const char *id)
+{
+	return s->be->post_exists(s->h, id);
+}
+
 int store_slot_taken(struct store *s, const char *channel, int64_t due_ms,
                      char *by, size_t bylen)
 {

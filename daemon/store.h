@@ -97,6 +97,8 @@ int store_flush(struct store *);
  */
 int store_start(struct store *, uv_loop_t *, void (*fail)(void *arg, int err),
                 void *arg);
+/* Whether a post called id is stored: 1, 0, or -EIO. */
+int store_post_exists(struct store *, const char *id);
 /*
  * Whether a delivery on channel is due at exactly due_ms and goes, or
  * went, out (not cancelled, skipped, missed or failed): 1 with its id in

@@ -68,6 +68,7 @@ struct store_backend {
 	int (*show_rows)(struct store_be *, const char *id,
 	                 const struct show_rows *);
 	int (*counts)(struct store_be *, int64_t counts[DS_COUNT]);
+	int (*post_exists)(struct store_be *, const char *id);
 	int (*slot_taken)(struct store_be *, const char *channel,
 	                  int64_t due_ms, char *by, size_t bylen);
 	/* optional: counts kept at a clean close (see store_counts_at_open) */

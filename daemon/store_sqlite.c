@@ -1139,6 +1139,17 @@ static int sq_counts(struct store_be *s, int64_t counts[DS_COUNT])
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int sq_post_exists(struct store_be *s, const char *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_POST_EXISTS);
+	int r;
+
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int sq_slot_taken(struct store_be *s, const char *channel,
                          int64_t due_ms, char *by, size_t bylen)
 {
@@ -1439,6 +1450,7 @@ const struct store_backend store_backend_sqlite = {
         .show_rows = sq_show_rows,
         .counts = sq_counts,
         .slot_taken = sq_slot_taken,
+        .post_exists = sq_post_exists,
         .take_counts = sq_take_counts,
         .keep_counts = sq_keep_counts,
         SQ_PLANB_OPS,

@@ -29,7 +29,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add audit backup calendar cancel export held help list log pause planb queue release reload resolve resume retry show skip status" ""
+expect "add audit backup calendar cancel export held help import list log pause planb queue release reload resolve resume retry show skip status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i

@@ -218,7 +218,7 @@ START_TEST(test_unknown_command)
 	        "unknown command 'frobnicate' (known: hello, add, list, show, "
 	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
-	        "planb_activate, planb_drill, planb_end, queue)");
+	        "planb_activate, planb_drill, planb_end, queue, import)");
 }
 END_TEST
 
