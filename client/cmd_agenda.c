@@ -168,15 +168,122 @@ const struct ctl_cmd cmd_calendar_entry = {
         .run = cmd_calendar_run,
 };
 
-/* export --ics: the agenda as an iCalendar file on standard output. */
+/* One CSV field: quoted when it must be, its quotes doubled. */
+static void csv_put(const char *s, int last)
+{
+	int quote = s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' ') ||
+	            strpbrk(s, ",\"\r\n") != NULL;
+
+	if (quote) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+/* Add " s" (or s, first) to buf, as much as fits. */
+static void add_word(char *buf, size_t cap, size_t *used, const char *s)
+{
+	int n;
+
+	if (*used >= cap - 1)
+		return;
+	n = snprintf(buf + *used, cap - *used, "%s%s", *used ? " " : "", s);
+	*used = n < 0 || (size_t)n >= cap - *used ? cap - 1 : *used + (size_t)n;
+}
+
+/* Whether deliveries a and b are one row: a post's same words, same time. */
+static int same_row(const json_t *a, const json_t *b)
+{
+	return b && strcmp(ctl_str(a, "post"), ctl_str(b, "post")) == 0 &&
+	       strcmp(ctl_str(a, "due"), ctl_str(b, "due")) == 0 &&
+	       json_equal(json_object_get(a, "full_text"),
+	                  json_object_get(b, "full_text")) &&
+	       json_equal(json_object_get(a, "link"),
+	                  json_object_get(b, "link")) &&
+	       json_equal(json_object_get(a, "media"),
+	                  json_object_get(b, "media"));
+}
+
+/*
+ * export --csv: what is still to go out, in smmctl import's layout, one
+ * row per post (a post whose channels say different things: one row per
+ * wording, the later ones with ids POST.2, POST.3, ...).
+ */
+static void export_csv(const json_t *deliveries)
+{
+	const json_t *v, *m;
+	char id[256], chans[4096];
+	const char *post = "";
+	size_t i, j, n = json_array_size(deliveries), part = 0;
+
+	printf("at,channels,text,link,media,campaign,id\n");
+	for (i = 0; i < n; i = j) {
+		const char *state;
+		size_t used = 0, k;
+
+		v = json_array_get(deliveries, i);
+		state = ctl_str(v, "state");
+		for (j = i + 1;
+		     j < n && same_row(v, json_array_get(deliveries, j)); j++)
+			;
+		if (strcmp(state, "scheduled") != 0 &&
+		    strcmp(state, "retry_wait") != 0 &&
+		    strcmp(state, "held") != 0)
+			continue;
+		part = strcmp(post, ctl_str(v, "post")) == 0 ? part + 1 : 1;
+		post = ctl_str(v, "post");
+		chans[0] = '\0';
+		for (k = i; k < j; k++)
+			add_word(chans, sizeof(chans), &used,
+			         ctl_str(json_array_get(deliveries, k),
+			                 "channel"));
+		if (part > 1)
+			snprintf(id, sizeof(id), "%s.%zu", post, part);
+		else
+			snprintf(id, sizeof(id), "%s", post);
+		csv_put(ctl_str(v, "due"), 0);
+		csv_put(chans, 0);
+		csv_put(ctl_str(v, "full_text") ? ctl_str(v, "full_text") : "",
+		        0);
+		csv_put(ctl_str(v, "link") ? ctl_str(v, "link") : "", 0);
+		used = 0;
+		chans[0] = '\0';
+		json_array_foreach (json_object_get(v, "media"), k, m)
+			add_word(chans, sizeof(chans), &used,
+			         json_string_value(m));
+		csv_put(chans, 0);
+		csv_put(ctl_str(v, "campaign") ? ctl_str(v, "campaign") : "",
+		        0);
+		csv_put(id, 1);
+	}
+}
+
+/* export: the agenda as an iCalendar file, or a CSV, on standard output. */
 static int cmd_export_run(struct ctl *c, struct ctl_args *a)
 {
 	json_t *result = NULL;
 	char *ics;
-	int r;
+	int r, csv = ctl_args_count(a, "csv") > 0;
 
+	if (csv == (ctl_args_count(a, "ics") > 0)) {
+		ctl_warnx("export: give --ics or --csv");
+		return EX_USAGE;
+	}
 	if ((r = cmd_agenda_request(c, a, 1, &result)) != 0)
 		return r;
+	if (csv) {
+		export_csv(json_object_get(result, "deliveries"));
+		json_decref(result);
+		return 0;
+	}
 	ics = ics_render(json_object_get(result, "deliveries"), ctl_now_ms());
 	if (ics == NULL) {
 		ctl_warnx("export: %s",
@@ -195,12 +302,14 @@ static int cmd_export_run(struct ctl *c, struct ctl_args *a)
 
 const struct ctl_cmd cmd_export_entry = {
         .name = "export",
-        .help = "print the deliveries as an iCalendar (RFC 5545) file",
+        .help = "print the deliveries as iCalendar (RFC 5545) or CSV",
         .opts =
                 (const struct ctl_opt[]){
-                        {"ics", 0, CTL_FLAG, CTL_REQUIRED, NULL, NULL,
-                         "iCalendar, one event per delivery (the only "
-                         "format)"},
+                        {"ics", 0, CTL_FLAG, 0, NULL, NULL,
+                         "iCalendar, one event per delivery"},
+                        {"csv", 0, CTL_FLAG, 0, NULL, NULL,
+                         "CSV in smmctl import's layout: what is still to "
+                         "go out, one row per post"},
                         CMD_AGENDA_RANGE,
                         {NULL},
                 },

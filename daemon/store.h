@@ -272,6 +272,8 @@ struct delivery_row {
 	const char *last_error;
 	const char *text; /* its own, else its post's */
 	const char *link; /* its own, else its post's */
+	const char *media;    /* JSON list: its own, else its post's */
+	const char *campaign; /* its post's */
 	const char *webhook_id;
 	const char *remote_id;
 	const char *remote_url;

@@ -982,7 +982,8 @@ out:
 	"d.updated_ms, d.next_ms, d.last_status, d.last_error, "      \
 	"coalesce(d.text, p.text), "                                  \
 	"d.webhook_id, d.remote_id, d.remote_url, "                   \
-	"coalesce(d.link, p.link) "
+	"coalesce(d.link, p.link), coalesce(d.media, p.media), "      \
+	"p.campaign "
 
 /* The row at st, read with DELIVERY_COLUMNS. Borrowed from st. */
 static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
@@ -1003,6 +1004,8 @@ static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
 	        .remote_id = col_text(st, 12),
 	        .remote_url = col_text(st, 13),
 	        .link = col_text(st, 14),
+	        .media = col_text(st, 15),
+	        .campaign = col_text(st, 16),
 	};
 }
 

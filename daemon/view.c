@@ -193,8 +193,12 @@ static void agenda_row(void *arg, const struct delivery_row *r)
 	                      json_str(r->remote_url));
 
 	if (d && ag->full) {
+		json_t *media = r->media ? json_loads(r->media, 0, NULL) : NULL;
+
 		json_object_set_new(d, "full_text", json_str(r->text));
 		json_object_set_new(d, "link", json_str(r->link));
+		json_object_set_new(d, "media", media ? media : json_array());
+		json_object_set_new(d, "campaign", json_str(r->campaign));
 	}
 	if (d == NULL || json_array_append_new(ag->arr, d) < 0)
 		ag->failed = 1;
