@@ -90,6 +90,32 @@ until listening "$port"; do
 	sleep 0.1
 done
 
+# The example calendar is a November; run it as a plan that starts
+# tomorrow: a copy with every date moved by whole weeks (weekdays stay),
+# so that nothing in it is already past. The shipped file stays as it is.
+DATE_RE='[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
+mkdir -p "$logdir/config"
+cp "$config" "$srcdir/config/calendar.yaml" "$logdir/config/"
+first=$(grep -o "$DATE_RE" "$srcdir/config/calendar.yaml" | sort | head -n 1)
+days=$((($(date -d tomorrow +%s) - $(date -d "$first" +%s)) / 86400))
+shift_days=0
+[ "$days" -le 0 ] || shift_days=$(((days + 6) / 7 * 7))
+grep -o "$DATE_RE" "$srcdir/config/calendar.yaml" | sort -u |
+	while read -r d; do
+		echo "$d $(date -d "$d + $shift_days days" +%F)"
+	done >"$logdir/dates"
+awk -v re="$DATE_RE" 'NR == FNR { to[$1] = $2; next }
+	{
+		out = ""
+		while (match($0, re)) {
+			out = out substr($0, 1, RSTART - 1) to[substr($0, RSTART, RLENGTH)]
+			$0 = substr($0, RSTART + RLENGTH)
+		}
+		print out $0
+	}' "$logdir/dates" "$srcdir/config/calendar.yaml" >"$logdir/config/calendar.yaml"
+config=$logdir/config/smmd.yaml
+echo "the example calendar's month moved $shift_days days on: it starts $(date -d "$first + $shift_days days" +%F)"
+
 say "Starting smmd with config/smmd.yaml (its log goes to $logdir/smmd.log)"
 "$smmd" -c "$config" --foreground 2>"$logdir/smmd.log" &
 smmd_pid=$!
