@@ -10,6 +10,10 @@
  * --rule makes it speak a network's API: per METHOD+PATH a list of replies
  * (status, headers, body with a {{n}} counter) used one per request, the
  * last one repeating, so a test can script "429, then 200 with an id".
+ *
+ * --chaos gives a seeded random share of POSTs a fault instead (500, 429,
+ * a hang, a reset connection), for tests/e2e/chaos.sh: the same seed gives
+ * the same faults to the same sequence of requests.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +48,19 @@
 /* Special --status-seq entries. */
 #define SINK_HOLD  (-1)
 #define SINK_CLOSE (-2)
+
+/* The faults of --chaos, drawn with equal odds; CHAOS_NONE: answer as usual. */
+enum chaos_fault { CHAOS_NONE, CHAOS_500, CHAOS_429, CHAOS_HANG, CHAOS_RESET };
+#define CHAOS_NKINDS 5
+/* What the log and the summary call each fault. */
+static const char *const chaos_name[CHAOS_NKINDS] = {NULL, "500", "429", "hang",
+                                                     "reset"};
+
+/* The fault a request got, for its log line. */
+struct chaos_note {
+	enum chaos_fault fault;
+	unsigned retry_after; /* seconds, on a 429 */
+};
 
 struct sink;
 
@@ -92,6 +109,7 @@ struct conn {
 	uint64_t delayed_n;
 
 	int held;              /* a request was held: answer nothing more */
+	int reset;             /* --chaos: close with an RST, not a FIN */
 	int close_after_write; /* close once pending writes are done */
 	int read_stopped;
 	int eof; /* the peer is done sending; answer what was read, close */
@@ -142,6 +160,14 @@ struct sink {
 	const char *body;
 	size_t body_len;
 	int delay_ms;
+
+	/*
+	 * --chaos: the percentage of POSTs that get a fault, and the state of
+	 * the generator that picks them (seeded, so a run can be replayed).
+	 */
+	int chaos_pct;
+	uint64_t chaos_seed, chaos_rng;
+	uint64_t chaos_count[CHAOS_NKINDS];
 
 	/* --rule routes, in order of first appearance; rules never change. */
 	struct route *routes;
@@ -499,9 +525,13 @@ static json_t *json_bytes(const char *p, size_t n)
 	return j;
 }
 
-/* One JSON line for a request; status 0 means none was sent. */
+/*
+ * One JSON line for a request; status 0 means none was sent, chaos is the
+ * --chaos fault it got (or NULL).
+ */
 static void log_request(struct sink *s, const struct request *r, int64_t t_us,
-                        int status, const char *action, uint64_t conn_serial)
+                        int status, const char *action,
+                        const struct chaos_note *chaos, uint64_t conn_serial)
 {
 	json_t *o, *h;
 	const char *q;
@@ -558,6 +588,13 @@ static void log_request(struct sink *s, const struct request *r, int64_t t_us,
 	                    status > 0 ? json_integer(status) : json_null());
 	if (action != NULL)
 		json_object_set_new(o, "action", json_string(action));
+	if (chaos != NULL)
+		json_object_set_new(o, "chaos",
+		                    json_string(chaos_name[chaos->fault]));
+	/* So a test can check the client waited that long. */
+	if (chaos != NULL && chaos->retry_after > 0)
+		json_object_set_new(o, "retry_after",
+		                    json_integer(chaos->retry_after));
 	json_object_set_new(o, "conn", json_integer((json_int_t)conn_serial));
 	if (json_dumpf(o, s->log, JSON_COMPACT) == 0)
 		fputc('\n', s->log);
@@ -720,7 +757,7 @@ static int handle_rule(struct conn *c, struct request *r, struct route *rt)
 	t = now_us();
 	if (rr->status == SINK_HOLD || rr->status == SINK_CLOSE) {
 		log_request(s, r, t, 0,
-		            rr->status == SINK_HOLD ? "hold" : "close",
+		            rr->status == SINK_HOLD ? "hold" : "close", NULL,
 		            c->serial);
 		if (s->print)
 			print_request(r, t, rr->status);
@@ -728,7 +765,7 @@ static int handle_rule(struct conn *c, struct request *r, struct route *rt)
 			c->held = 1;
 		return -1;
 	}
-	log_request(s, r, t, rr->status, NULL, c->serial);
+	log_request(s, r, t, rr->status, NULL, NULL, c->serial);
 	if (s->print)
 		print_request(r, t, rr->status);
 	if (s->delay_ms > 0) {
@@ -740,6 +777,75 @@ static int handle_rule(struct conn *c, struct request *r, struct route *rt)
 		return 1;
 	}
 	out_rule_reply(c, rr, n, r->keep_alive);
+	return r->keep_alive ? 0 : -1;
+}
+
+/* splitmix64: small, fast, and the same sequence from the same seed. */
+static uint64_t chaos_next(struct sink *s)
+{
+	uint64_t z = (s->chaos_rng += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* Whether the next POST gets a fault, and which: one draw, then another. */
+static enum chaos_fault chaos_pick(struct sink *s)
+{
+	if (s->chaos_pct == 0 || chaos_next(s) % 100 >= (uint64_t)s->chaos_pct)
+		return CHAOS_NONE;
+	return (enum chaos_fault)(CHAOS_500 + chaos_next(s) % 4);
+}
+
+/*
+ * Answer r with a --chaos fault: 500; 429 with a Retry-After of 1 or 2 s;
+ * a hang (no answer until the client gives up and closes); or a reset (an
+ * RST, no answer). Each is logged like any request: a hung or reset request
+ * was received, and a real endpoint may have acted on it. Returns as
+ * handle_request does.
+ */
+static int handle_chaos(struct conn *c, struct request *r, enum chaos_fault f)
+{
+	struct sink *s = c->sink;
+	struct chaos_note note = {.fault = f};
+	int64_t t = now_us();
+	char head[256], body[64], ra[32] = "";
+	int status = f == CHAOS_500 ? 500 : 429, n, bn;
+
+	s->chaos_count[f]++;
+	if (f == CHAOS_HANG || f == CHAOS_RESET) {
+		log_request(s, r, t, 0, f == CHAOS_HANG ? "hold" : "reset",
+		            &note, c->serial);
+		if (s->print)
+			print_request(r, t,
+			              f == CHAOS_HANG ? SINK_HOLD : SINK_CLOSE);
+		if (f == CHAOS_HANG)
+			c->held = 1;
+		else
+			c->reset = 1;
+		return -1;
+	}
+	if (f == CHAOS_429) {
+		note.retry_after = 1 + (unsigned)(chaos_next(s) % 2);
+		snprintf(ra, sizeof(ra), "Retry-After: %u\r\n",
+		         note.retry_after);
+	}
+	log_request(s, r, t, status, NULL, &note, c->serial);
+	if (s->print)
+		print_request(r, t, status);
+	bn = snprintf(body, sizeof(body), "{\"error\":\"chaos %d\"}", status);
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\n"
+	             "Server: smm-sink\r\n"
+	             "Content-Type: application/json\r\n"
+	             "Content-Length: %d\r\n"
+	             "%s"
+	             "Connection: %s\r\n\r\n",
+	             status, reason(status), bn, ra,
+	             r->keep_alive ? "keep-alive" : "close");
+	out_append(c, head, (size_t)n);
+	out_append(c, body, (size_t)bn);
 	return r->keep_alive ? 0 : -1;
 }
 
@@ -755,15 +861,19 @@ static int handle_request(struct conn *c, struct request *r)
 	int is_head = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
 	int is_post = r->method_len == 4 && memcmp(r->method, "POST", 4) == 0;
 	struct route *rt;
+	enum chaos_fault f;
 	int status;
 	int64_t t;
 
+	/* Before the rules: a fault does not use up a scripted reply. */
+	if (is_post && (f = chaos_pick(s)) != CHAOS_NONE)
+		return handle_chaos(c, r, f);
 	if (s->nroutes > 0 && (rt = route_match(s, r)) != NULL)
 		return handle_rule(c, r, rt);
 
 	if (is_get || is_head) {
 		if (s->log_get)
-			log_request(s, r, now_us(), 200, NULL, c->serial);
+			log_request(s, r, now_us(), 200, NULL, NULL, c->serial);
 		if (is_head)
 			out_reply(c, 200, "", 0, r->keep_alive);
 		else if (r->keep_alive)
@@ -777,14 +887,14 @@ static int handle_request(struct conn *c, struct request *r)
 	status = is_post ? next_status(s) : 405;
 	if (status == SINK_HOLD || status == SINK_CLOSE) {
 		log_request(s, r, t, 0, status == SINK_HOLD ? "hold" : "close",
-		            c->serial);
+		            NULL, c->serial);
 		if (s->print && is_post)
 			print_request(r, t, status);
 		if (status == SINK_HOLD)
 			c->held = 1;
 		return -1;
 	}
-	log_request(s, r, t, status, NULL, c->serial);
+	log_request(s, r, t, status, NULL, NULL, c->serial);
 	if (s->print && is_post)
 		print_request(r, t, status);
 	if (s->delay_ms > 0) {
@@ -916,7 +1026,9 @@ static void conn_close(struct conn *c)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	/* An RST (SO_LINGER 0): the peer's read fails, as on a crash. */
+	if (!c->reset || uv_tcp_close_reset(&c->tcp, on_conn_closed) < 0)
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 	uv_close((uv_handle_t *)&c->delay, on_conn_closed);
 }
 
@@ -1193,6 +1305,30 @@ static char *xstrndup(const char *p, size_t n)
 	return d;
 }
 
+/*
+ * --chaos PERCENT[,seed=N]: without a seed, one from the clock and the pid,
+ * printed at start-up so that a failing run can be replayed.
+ */
+static void parse_chaos(struct sink *s, const char *v)
+{
+	const char *comma = strchr(v, ',');
+	char *pct = xstrndup(v, comma ? (size_t)(comma - v) : strlen(v)), *end;
+
+	if (parse_int(pct, 0, 100, &s->chaos_pct) < 0)
+		die("--chaos: bad percentage '%s'", pct);
+	free(pct);
+	s->chaos_seed = (uint64_t)now_us() ^ (uint64_t)getpid() << 32;
+	if (comma != NULL) {
+		if (strncmp(comma + 1, "seed=", 5) != 0)
+			die("--chaos: want PERCENT[,seed=N], got '%s'", v);
+		errno = 0;
+		s->chaos_seed = strtoull(comma + 6, &end, 10);
+		if (errno != 0 || end == comma + 6 || *end != '\0')
+			die("--chaos: bad seed in '%s'", v);
+	}
+	s->chaos_rng = s->chaos_seed;
+}
+
 /* The end of the space-delimited token at p. */
 static const char *token_end(const char *p)
 {
@@ -1423,8 +1559,9 @@ static void usage(FILE *f)
 	      "[--log-get]\n"
 	      "                [--status-seq LIST] [--default-status N] "
 	      "[--retry-after VALUE]\n"
-	      "                [--body TEXT] [--delay-ms N] [--rule RULE]... "
-	      "[--print] [--version]\n"
+	      "                [--body TEXT] [--delay-ms N] [--rule RULE]...\n"
+	      "                [--chaos PERCENT[,seed=N]] [--print] "
+	      "[--version]\n"
 	      "  --status-seq LIST  statuses for successive POSTs, e.g. "
 	      "500,500,200;\n"
 	      "                     'hold' = never reply, 'close' = close "
@@ -1461,6 +1598,18 @@ static void usage(FILE *f)
 	      "                     request counter (1, 2, ...). Requests "
 	      "matching no\n"
 	      "                     rule get the --status-seq replies.\n"
+	      "  --chaos PERCENT[,seed=N]\n"
+	      "                     that share of POSTs, drawn at random "
+	      "(seeded; the seed\n"
+	      "                     is printed on stderr), gets a fault "
+	      "instead, with equal\n"
+	      "                     odds: 500; 429 with Retry-After 1 or 2; "
+	      "a hang (no\n"
+	      "                     answer, ever); a reset (RST, no answer). "
+	      "Logged with\n"
+	      "                     \"chaos\": \"500\", \"429\", \"hang\" or "
+	      "\"reset\", and a 429's\n"
+	      "                     \"retry_after\" (seconds)\n"
 	      "  --print            print each POST as a human line on "
 	      "stdout\n"
 	      "example: --rule 'POST /api/webhooks/* 429 "
@@ -1507,6 +1656,8 @@ static int parse_opt(struct sink *s, struct sink_opts *o, const char *a,
 		s->body = v;
 	} else if (strcmp(a, "--rule") == 0) {
 		parse_rule(s, v);
+	} else if (strcmp(a, "--chaos") == 0) {
+		parse_chaos(s, v);
 	} else {
 		return -1;
 	}
@@ -1560,6 +1711,16 @@ static int sink_listen(struct sink *s, int port)
 	return ntohs(((struct sockaddr_in *)&bound)->sin_port);
 }
 
+/* What --chaos did, on stderr at exit: the log has each request. */
+static void chaos_summary(const struct sink *s)
+{
+	fprintf(stderr, "smm-sink: chaos: seed %" PRIu64, s->chaos_seed);
+	for (int f = CHAOS_500; f < CHAOS_NKINDS; f++)
+		fprintf(stderr, ", %" PRIu64 " %s", s->chaos_count[f],
+		        chaos_name[f]);
+	fputc('\n', stderr);
+}
+
 int main(int argc, char **argv)
 {
 	struct sink s;
@@ -1600,12 +1761,19 @@ int main(int argc, char **argv)
 		printf("smm-sink listening on http://127.0.0.1:%d/\n", port);
 		fflush(stdout);
 	}
+	if (s.chaos_pct > 0)
+		fprintf(stderr,
+		        "smm-sink: chaos: %d%% of POSTs get a fault, seed "
+		        "%" PRIu64 "\n",
+		        s.chaos_pct, s.chaos_seed);
 
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	r = uv_loop_close(&s.loop);
 	if (r != 0)
 		fprintf(stderr, "smm-sink: uv_loop_close: %s\n",
 		        uv_strerror(r));
+	if (s.chaos_pct > 0)
+		chaos_summary(&s);
 
 	if (s.log != NULL)
 		fclose(s.log);
