@@ -520,6 +520,8 @@ static void job_submit(struct job *job)
 		job->req.timeout_ms = job->ch->timeout_ms;
 	if (job->req.connect_timeout_ms == 0)
 		job->req.connect_timeout_ms = job->ch->connect_timeout_ms;
+	/* Not even libcurl may send it twice (see http_request.once). */
+	job->req.once = !job->ch->pub->idempotent(job->ch);
 	if ((r = http_submit(job->d->http, &job->req, job_done, job)) < 0) {
 		struct http_result res = {.error = strerror(-r)};
 		struct verdict v = {.kind = PUBLISH_RETRY,

@@ -555,9 +555,14 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	                                 strcmp(t->req.method, "POST") != 0
 	                         ? t->req.method
 	                         : NULL);
-	/* A pooled connection was judged for someone else's URL. */
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, t->req.guard ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, t->req.guard ? 1L : 0L);
+	/*
+	 * A pooled connection was judged for someone else's URL; and a
+	 * request that must not be repeated can't be, on a fresh one.
+	 */
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
+	                 t->req.guard || t->req.once ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE,
+	                 t->req.guard || t->req.once ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req.headers);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->req.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

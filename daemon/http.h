@@ -30,6 +30,14 @@ struct http_request {
 	size_t max_body;
 	/* The URL came from a post: refuse private destinations. */
 	int guard;
+	/*
+	 * The endpoint can't drop a repeat: send it on a connection of its
+	 * own, closed after. On a reused connection that dies before any
+	 * answer, libcurl sends the request again by itself (it takes the
+	 * server to have closed it while idle), but the server may have
+	 * acted on it: on a fresh one it never does.
+	 */
+	int once;
 };
 
 struct http_result {

@@ -5,6 +5,9 @@
 # delivery is "unknown" and NOT re-sent; the notify channel gets a notice
 # naming it; "smmctl retry" sends it (published), and "smmctl resolve
 # --published --url" settles another one by hand without sending anything.
+# Nor does libcurl re-send one by itself: a Slack request whose connection
+# is closed without an answer is unknown, though a reused connection that
+# dies so makes libcurl try again on a new one.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +17,10 @@ H=/services/T0/B0
 start_sink \
 	--rule "POST $H/main hold" \
 	--rule "POST $H/main 200 $TXT ok" \
-	--rule "POST $H/held hold"
+	--rule "POST $H/held hold" \
+	--rule "POST $H/reuse 200 $TXT ok" \
+	--rule "POST $H/reuse close" \
+	--rule "POST $H/reuse 200 $TXT ok"
 base=http://127.0.0.1:$SINK_PORT$H
 cat >"$CFG" <<EOF
 state_dir: $T/state
@@ -32,6 +38,11 @@ channels:
     url: $base/held
     notify: alerts
     timeout: 30s
+    retry_base: 100ms
+    retry_max: 1s
+  reuse:
+    publisher: slack
+    url: $base/reuse
     retry_base: 100ms
     retry_max: 1s
   alerts:
@@ -98,6 +109,17 @@ smmctl resolve u2/held --published --url https://slack.example/archives/C1/p1 \
 	fail "resolve --url was not recorded: $(delivery_json u2/held | jq -c .)"
 sleep 0.5
 [ "$(count_on held)" -eq 1 ] || fail "resolve sent a request"
+
+# The first request leaves a connection smmd could reuse; the sink closes
+# the second's without an answer. Sent once, unknown: the third reply of
+# the sink's script is never asked for.
+smmctl add -c reuse --id r1 "opens a connection" >/dev/null
+wait_state r1/reuse published 15
+smmctl add -c reuse --id r2 "its connection is closed" >/dev/null
+wait_state r2/reuse unknown 15
+sleep 0.5
+[ "$(count_on reuse)" -eq 2 ] ||
+	fail "r2 was re-sent: $(on_path reuse | jq -c '[.[] | {action, status}]')"
 
 stop_smmd
 log "ok"
