@@ -1,0 +1,339 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# The chaos test. Posts go to two channels on one sink: "hook", a signed
+# webhook (an endpoint that drops a repeated webhook-id), and "slack", a
+# Slack incoming webhook (200 "ok"; it cannot drop a repeat). The sink
+# answers a random CHAOS_PERCENT% of requests with a fault, in equal shares:
+# 500; 429 with Retry-After 1 or 2; a hang past smmd's 1 s timeout; a reset
+# connection. Meanwhile smmd is killed with SIGKILL at random moments (while
+# posts are being queued, too, and now and then during its start-up) and
+# started again, CHAOS_KILLS times, then left to finish. Every post is then
+# accounted for, from the sink's log and smmd's store:
+#   hook: published, answered with success at least once, and every
+#     request for it carries its webhook-id (a repeat is the receiver's to
+#     drop, by that id);
+#   slack: published and answered "ok" exactly once, by the last request
+#     for it, or unknown. Never a request after one answered "ok", nor after
+#     one that got no answer (hung or reset: Slack may have posted it): that
+#     would be a blind re-send, whatever smmd's state says;
+#   no retry sooner than a 429's Retry-After asked, unless smmd was killed
+#     in between (it may not have read the answer);
+#   nothing lost: every post queued (an add answered "ok" is stored for
+#     good) is in the store, in a final state; no failed delivery either
+#     (max_attempts is far more than 30% faults can use up); nothing
+#     published that the sink never answered with success; no request for
+#     a post that was never queued; no hang (every delivery settles within
+#     CHAOS_SETTLE seconds of the last kill) and no exit of smmd by itself.
+# A short run in make check (about 20 s); "make chaos" runs 10,000
+# posts and 100 kills. Knobs (environment): CHAOS_POSTS (300; each goes to
+# both channels), CHAOS_KILLS (5), CHAOS_PERCENT (30), CHAOS_SEED (random;
+# seeds the sink's faults and the kill moments, printed: the faults replay
+# exactly for the same sequence of requests, the timing only roughly),
+# CHAOS_SPREAD (seconds over which the posts fall due: 15), CHAOS_IN_FLIGHT
+# (requests in flight per channel: 16), CHAOS_SETTLE (seconds allowed after
+# the last kill: 120). SMM_E2E_KEEP=1 keeps the logs.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+: "${CHAOS_POSTS:=300}"
+: "${CHAOS_KILLS:=5}"
+: "${CHAOS_PERCENT:=30}"
+: "${CHAOS_SEED:=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
+: "${CHAOS_SPREAD:=15}"
+: "${CHAOS_IN_FLIGHT:=16}"
+: "${CHAOS_SETTLE:=120}"
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
+
+N=$CHAOS_POSTS
+RANDOM=$CHAOS_SEED
+t0=$(now_ms)
+log "seed $CHAOS_SEED: $N posts on 2 channels due over ${CHAOS_SPREAD}s," \
+	"$CHAOS_PERCENT% faults, $CHAOS_KILLS kills"
+
+SLACK=/services/T0/B0/chaos
+start_sink --chaos "$CHAOS_PERCENT,seed=$CHAOS_SEED" \
+	--rule "POST $SLACK 200 H:Content-Type=text/plain ok"
+# Short timeouts and backoff, so a hang costs a second and a retry less.
+chan_keys="    timeout: 1s
+    connect_timeout: 1s
+    retry_base: 100ms
+    retry_max: 1s
+    max_attempts: 100
+    max_in_flight: $CHAOS_IN_FLIGHT"
+cat >"$CFG" <<EOF
+state_dir: $T/state
+socket: $SOCK
+catch_up: 1d
+channels:
+  hook:
+    publisher: webhook
+    url: http://127.0.0.1:$SINK_PORT/hook/hook
+    secret_file: $SECRET_FILE
+$chan_keys
+  slack:
+    publisher: slack
+    url: http://127.0.0.1:$SINK_PORT$SLACK
+$chan_keys
+EOF
+start_smmd
+
+# Due times spread evenly from 1 s from now. The adds are queued in the
+# background while smmd is killed, as a tool would queue them through the
+# day: a second's worth at a time, 2 s before the first of them is due.
+# Each is pipelined on a control connection (as in crash.sh: smmctl per
+# post would be slower than the posts fall due), in passes: each sends
+# every add of its chunk not answered yet, until a kill cuts it. An add
+# answered "ok" is on disk and must never be lost; one cut off may have
+# been stored all the same, and the next pass hears "exists".
+base=$(($(now_ms) + 1000))
+step_us=$((CHAOS_SPREAD * 1000000 / N))
+awk -v base="$base" -v n="$N" -v step="$step_us" 'BEGIN {
+	for (i = 1; i <= n; i++) {
+		t = base + int(i * step / 1000)
+		printf "@%.0f.%03d\n", int(t / 1000), t % 1000
+	}
+}' | date -u -f - +%Y-%m-%dT%H:%M:%S.%3NZ >"$T/due"
+i=0
+while read -r at; do
+	i=$((i + 1))
+	printf '{"id":%d,"cmd":"add","args":{"channels":["hook","slack"],"id":"c%d","text":"chaos c%d","at":"%s"}}\n' \
+		"$i" "$i" "$i" "$at"
+done <"$T/due" >"$T/adds"
+PER_CHUNK=$(((N + CHAOS_SPREAD - 1) / CHAOS_SPREAD))
+split -l "$PER_CHUNK" -d -a 5 "$T/adds" "$T/chunk."
+PASSES=0
+# queue_chunk FILE: pass after pass until every add in FILE is answered.
+queue_chunk() {
+	cp "$1" "$T/adds.left"
+	while [ -s "$T/adds.left" ]; do
+		PASSES=$((PASSES + 1))
+		if [ "$PASSES" -gt 10000 ]; then
+			echo "$(wc -l <"$T/adds.left") adds unanswered after $PASSES passes" >"$T/queue.err"
+			return 1
+		fi
+		{
+			printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"e2e-chaos"}}\n'
+			cat "$T/adds.left"
+		} | socat -t 60 - "UNIX-CONNECT:$SOCK" >"$T/replies.last" \
+			2>/dev/null || sleep 0.05
+		# A reply cut in two by a kill is no answer.
+		jq -R -c 'fromjson? | select(.id > 0)' "$T/replies.last" \
+			>>"$T/replies"
+		jq -R -r 'fromjson? | select(.id > 0 and
+			(.ok or .error.code == "exists")) | .id' \
+			"$T/replies.last" >"$T/answered"
+		if jq -R -c 'fromjson? | select(.ok == false and
+			.error.code != "exists")' "$T/replies.last" |
+			grep -q .; then
+			jq -R -c 'fromjson? | select(.ok == false)' \
+				"$T/replies.last" | head -n 3 >"$T/queue.err"
+			return 1
+		fi
+		# Not NR == FNR: the answers may be none at all.
+		awk 'FILENAME == ARGV[1] { done[$1] = 1; next }
+			{ match($0, /"id":[0-9]+/)
+			  if (!(substr($0, RSTART + 5, RLENGTH - 5) in done))
+				print }' "$T/answered" "$T/adds.left" >"$T/adds.next"
+		mv "$T/adds.next" "$T/adds.left"
+	done
+}
+queue_posts() {
+	local k=0 chunk at_ms
+	for chunk in "$T"/chunk.*; do
+		at_ms=$((base + (k * PER_CHUNK + 1) * step_us / 1000 - 2000 - $(now_ms)))
+		if [ "$at_ms" -gt 0 ]; then
+			sleep "$((at_ms / 1000)).$(printf '%03d' $((at_ms % 1000)))"
+		fi
+		queue_chunk "$chunk" || return 1
+		k=$((k + 1))
+	done
+	echo "$PASSES" >"$T/passes"
+}
+: >"$T/replies"
+queue_posts &
+QUEUE_PID=$!
+E2E_PIDS+=("$QUEUE_PID")
+
+# Deliveries not yet in a final state.
+unsettled() {
+	smmctl status --json |
+		jq '.counts | .scheduled + .retry_wait + .publishing'
+}
+
+# A kill at a random moment, CHAOS_KILLS times. Each gap is drawn from
+# what is left of the due times shared by the kills left, so that they
+# fall while posts are queued, due and going out, however long the
+# restarts take; past the last due time, retries still go on: gaps of up
+# to 0.5 s. After one kill in five the restart is killed too, at a random
+# moment of its first 60 ms (smmd is ready in about 50): recovery itself
+# interrupted.
+end_ms=$((base + CHAOS_SPREAD * 1000))
+: >"$T/kills"
+# SIGKILL, with its window (from before the signal to the reaping) noted
+# for the accounting: a request smmd wrote just before may reach the
+# sink's log just after.
+kill_smmd() {
+	local before
+	before=$(date +%s%6N)
+	crash_smmd
+	echo "$before $(date +%s%6N)" >>"$T/kills"
+}
+kills=0
+early=0
+while [ "$kills" -lt "$CHAOS_KILLS" ]; do
+	gap_max=$((2 * (end_ms - $(now_ms)) / (CHAOS_KILLS - kills + 1)))
+	[ "$gap_max" -ge 500 ] || gap_max=500
+	gap=$(((RANDOM * 32768 + RANDOM) % gap_max))
+	sleep "$((gap / 1000)).$(printf '%03d' $((gap % 1000)))"
+	smmd_alive || fail "smmd exited by itself (after $kills kills)"
+	# Nothing left to interrupt: a kill now would test no recovery.
+	pid_running "$QUEUE_PID" || [ "$(unsettled)" -gt 0 ] || break
+	kill_smmd
+	kills=$((kills + 1))
+	if [ $((RANDOM % 5)) -eq 0 ]; then
+		"$SMMD_BIN" -c "$CFG" --foreground 2>>"$T/smmd.log" &
+		SMMD_PID=$!
+		E2E_PIDS+=("$SMMD_PID")
+		sleep "0.0$(printf '%02d' $((RANDOM % 60)))"
+		kill_smmd
+		early=$((early + 1))
+	fi
+	start_smmd
+done
+t_kills=$(now_ms)
+[ "$kills" -eq "$CHAOS_KILLS" ] ||
+	log "all settled after $kills of $CHAOS_KILLS kills"
+wait "$QUEUE_PID" || fail "queueing failed: $(cat "$T/queue.err")"
+e2e_forget "$QUEUE_PID"
+log "queued $N posts in $(cat "$T/passes") connection attempts," \
+	"$(jq -s '[.[] | select(.error.code == "exists")] | length' "$T/replies")" \
+	"of them stored though a kill cut the answer"
+
+# shellcheck disable=SC2016 # wait_for evaluates it, again and again
+wait_for '! smmd_alive || [ "$(unsettled)" -eq 0 ]' "$CHAOS_SETTLE" ||
+	fail "not settled ${CHAOS_SETTLE}s after the last kill (a hang?): $(smmctl status --json | jq -c .counts)"
+smmd_alive || fail "smmd exited by itself after the last kill"
+log "settled $(($(now_ms) - t_kills)) ms after the last kill"
+stop_smmd
+t_end=$(now_ms)
+
+# The store, read once smmd is stopped.
+sqlite3 -json "$T/state/smmd.db" \
+	'SELECT id, post_id AS post, channel, state, webhook_id AS wid,
+	 attempts FROM deliveries' >"$T/store.json"
+[ -s "$T/store.json" ] || echo '[]' >"$T/store.json"
+# Every request the sink logged, small: the post it was for (the webhook's
+# id, the Slack text), what became of it ("ok": answered with success).
+jq -c 'select(.method == "POST") | (.body | fromjson? // {}) as $b
+	| {t: .t_us, ch: (if .path == "/hook/hook" then "hook" else "slack" end),
+	   post: ($b.id // ($b.text // "" | ltrimstr("chaos "))),
+	   wid: .headers["webhook-id"], status, ra: .retry_after,
+	   f: (.chaos // (if .status == 200 then "ok" else "status \(.status)" end))}' \
+	"$SINK_LOG" >"$T/requests.jsonl"
+
+jq -n --slurpfile store "$T/store.json" --argjson n "$N" \
+	--argjson kills "$(jq -R -s -c '[splits("\n") | select(length > 0)
+		| [splits(" ") | tonumber]]' "$T/kills")" '
+	# A retry sooner than the Retry-After of a 429 asked, unless smmd was
+	# killed in between (it may not have read the answer): from 50 ms
+	# before the 429 was logged, since the request may have left the
+	# killed smmd a moment before the sink read it.
+	def retried_early($d; $r):
+	  range(0; ($r | length) - 1) as $i | $r[$i] as $a | $r[$i + 1] as $b
+	  | select($a.f == "429" and $b.t - $a.t < $a.ra * 1000000 - 5000
+	           and ([$kills[] | select(.[0] <= $b.t and
+	                                   .[1] >= $a.t - 50000)]
+	                | length) == 0)
+	  | "\($d.id): retried \(($b.t - $a.t) / 1000 | floor) ms after" +
+	    " a 429 with Retry-After: \($a.ra) (" +
+	    (([$kills[] | .[1] | select(. <= $a.t)] | max)
+	     | if . then "the last kill ended \(($a.t - .) / 1000 | floor)" +
+	                 " ms before the 429"
+	       else "no kill before the 429" end) + ")";
+	[inputs] as $reqs
+	| ($reqs | group_by(.post + "/" + .ch)
+	   | map({key: (.[0].post + "/" + .[0].ch), value: sort_by(.t)})
+	   | from_entries) as $by
+	| ($store[0] | map({key: .id, value: .}) | from_entries) as $db
+	| [range(1; $n + 1) | "c\(.)" as $p | "\($p)/hook", "\($p)/slack"]
+	  as $want
+	| [ # Queued, acknowledged, and not in the store: lost.
+	    ($want[] | select($db[.] == null) | "\(.): lost, not in the store"),
+	    ($by | keys[] | select($db[.] == null)
+	     | "\(.): reached the sink but was never queued"),
+	    ($db[] | . as $d | ($by[$d.id] // []) as $r
+	     | ([$r[] | select(.f == "ok")] | length) as $ok
+	     | if $d.channel == "hook" then
+	         (if $d.state != "published" then
+	            "\($d.id): \($d.state), not published" else empty end),
+	         retried_early($d; $r),
+	         (if $d.state == "published" and $ok == 0 then
+	            "\($d.id): published, never answered with success" +
+	            " (\([$r[].f]))" else empty end),
+	         ($r[] | select(.wid != $d.wid)
+	          | "\($d.id): request with webhook-id \(.wid), not \($d.wid)")
+	       else
+	         (if $d.state != "published" and $d.state != "unknown" then
+	            "\($d.id): \($d.state), neither published nor unknown"
+	          else empty end),
+	         (if $d.state == "published" and
+	             ($ok != 1 or ($r | last | .f) != "ok") then
+	            "\($d.id): published, but the sink saw \([$r[].f])"
+	          else empty end),
+	         retried_early($d; $r),
+	         # After an "ok", a hang or a reset, nothing may follow.
+	         (([$r | to_entries[]
+	            | select(.value.f == "ok" or .value.f == "hang" or
+	                     .value.f == "reset") | .key] | first) as $k
+	          | if $k != null and ($r | length) > $k + 1 then
+	              "\($d.id): sent again after \($r[$k].f): \([$r[].f])"
+	            else empty end)
+	       end)
+	  ] as $bad
+	| def figures($c):
+	    [$db[] | select(.channel == $c)] as $ds
+	    | [$reqs[] | select(.ch == $c)] as $rs
+	    | {deliveries: ($ds | length), requests: ($rs | length),
+	       faults: ($rs | map(select(.f != "ok")) | group_by(.f)
+	                | map({key: .[0].f, value: length}) | from_entries),
+	       published: ($ds | map(select(.state == "published")) | length),
+	       unknown: ($ds | map(select(.state == "unknown")) | length),
+	       failed: ($ds | map(select(.state == "failed")) | length),
+	       # Answered with success more than once: the repeats a
+	       # receiver must drop.
+	       duplicates: ([$ds[] | ($by[.id] // [])
+	                     | [.[] | select(.f == "ok")] | length
+	                     | select(. > 1) | . - 1] | add // 0),
+	       repeated: ([$ds[] | ($by[.id] // []) | select(length > 1)]
+	                  | length)};
+	{bad: $bad, hook: figures("hook"), slack: figures("slack"),
+	 requests: ($reqs | length),
+	 faults: ($reqs | map(select(.f != "ok")) | group_by(.f)
+	          | map({key: .[0].f, value: length}) | from_entries)}
+' "$T/requests.jsonl" >"$T/result.json" || fail "the accounting failed (jq)"
+
+# What recovery did with the requests in flight at each kill.
+recov=$(grep -o 'in flight when smmd stopped: [0-9]* retried with the same webhook-id, [0-9]* marked unknown' "$T/smmd.log" |
+	awk '{r += $6; u += $12} END {printf "%d retried, %d unknown", r, u}')
+
+summary=$(jq -r --arg kills "$kills" --arg early "$early" --arg seed "$CHAOS_SEED" \
+	--arg secs "$(((t_end - t0) / 1000)).$(((t_end - t0) % 1000 / 100))" \
+	--arg recov "$recov" '
+	def ch($c): .[$c] | "\($c): \(.deliveries) deliveries, \(.requests)" +
+		" requests, \(.published) published, \(.unknown) unknown," +
+		" \(.failed) failed, \(.repeated) with more than one" +
+		" request, \(.duplicates) duplicates at the sink";
+	"summary: seed \($seed), \(.hook.deliveries) posts, \($kills) kills" +
+	" (and \($early) more during start-up; in flight at them: \($recov))," +
+	" \(.requests) requests, faults: " +
+	"\(.faults["500"] // 0) 500, \(.faults["429"] // 0) 429," +
+	" \(.faults.hang // 0) hang, \(.faults.reset // 0) reset; " +
+	"\(ch("hook")); \(ch("slack")); \($secs) s"' "$T/result.json")
+log "$summary"
+
+nbad=$(jq '.bad | length' "$T/result.json")
+if [ "$nbad" -gt 0 ]; then
+	jq -r '.bad[:20][]' "$T/result.json" >&2
+	fail "$nbad violations (seed $CHAOS_SEED), the first ones above"
+fi
+log "ok"
