@@ -7,7 +7,7 @@
 #   SMM_FUZZ_SECONDS=600 sh tests/fuzz/run.sh fuzz_calendar
 #
 # Environment:
-#   SMM_FUZZ_SECONDS    how long each harness runs (default: 30)
+#   SMM_FUZZ_SECONDS    how long each harness runs (default: 30; 0: no limit)
 #   SMM_FUZZ_BUILD_DIR  the build directory (default: build-fuzz)
 #   SMM_FUZZ_FLAGS      more libFuzzer flags, e.g. -runs=1000000
 #   SMM_JOBS            parallel make jobs (default: 2)
@@ -36,6 +36,10 @@ for h in $harnesses; do
 	fi
 done
 
+# A checkout that was never configured has no configure script yet.
+if [ ! -x "$srcdir/configure" ]; then
+	(cd "$srcdir" && mkdir -p m4 && autoreconf -fi)
+fi
 mkdir -p "$builddir"
 cd "$builddir"
 # Configured once; make reconfigures by itself when configure changes.
