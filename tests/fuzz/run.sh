@@ -29,8 +29,12 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "fuzz: clang not found: apt-get install clang" >&2
 	exit 1
 fi
+# Each harness's seeds and dictionary: tests/fuzz/config/ for fuzz_config.
+data() {
+	echo "$srcdir/tests/fuzz/${1#fuzz_}"
+}
 for h in $harnesses; do
-	if [ ! -d "$srcdir/tests/fuzz/$h" ]; then
+	if [ ! -f "$srcdir/tests/fuzz/$h.c" ]; then
 		echo "fuzz: no harness '$h' (known: $(echo $all))" >&2
 		exit 1
 	fi
@@ -82,9 +86,9 @@ for h in $harnesses; do
 	# shellcheck disable=SC2086 # extra flags are split on purpose
 	if "tests/fuzz/$h" -max_total_time="$seconds" -timeout=25 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
-		-dict="$srcdir/tests/fuzz/$h/dict" \
+		-dict="$(data "$h")/dict" \
 		-artifact_prefix="artifacts/$h-" $flags ${SMM_FUZZ_FLAGS:-} \
-		"corpus/$h" "$srcdir/tests/fuzz/$h/corpus" >"$log" 2>&1; then
+		"corpus/$h" "$(data "$h")/corpus" >"$log" 2>&1; then
 		awk '
 			/stat::number_of_executed_units/ { n = $2 }
 			/stat::average_exec_per_sec/ { s = $2 }
