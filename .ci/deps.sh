@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install every Debian package that building, testing, the demo and the
-# benchmarks need. Meant for a fresh Debian 12 as root (no sudo); when all
+# Install every Debian package that building, testing, fuzzing (clang and
+# libclang-rt-14-dev, which holds libFuzzer and which clang only
+# recommends), the demo and the benchmarks need. Meant for a fresh Debian 12 as root (no sudo); when all
 # the packages are already there it only checks, so reruns are fast.
 set -eu
 
@@ -31,6 +32,8 @@ systemd
 mandoc
 man-db
 bash-completion
+clang
+libclang-rt-14-dev
 "
 
 # Node and npm, for the Standard Webhooks reference library that checks

@@ -349,6 +349,24 @@ static void planb_check(struct load *ld, struct scenario *s)
 	}
 }
 
+/*
+ * A key's bit in a scenario's seen keys, 0 if unknown. A key given twice
+ * is an error, as in a post: a second 'variants' would free the names
+ * that the scenario's checks still point at.
+ */
+static unsigned scenario_key_bit(const char *key)
+{
+	static const char *const keys[] = {
+	        "severity", "pause", "channels", "text",
+	        "link",     "media", "variants", "approvers",
+	};
+
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
 /* One scenario, its name in k. 0, or -1 if the file broke off. */
 static int planb_scenario(struct load *ld, const struct load_key *k,
                           const struct calyaml_event *v)
@@ -357,6 +375,7 @@ static int planb_scenario(struct load *ld, const struct load_key *k,
 	struct calyaml_event e;
 	struct load_key f;
 	char where[sizeof(k->s) + 4096 + 32];
+	unsigned seen = 0, bit;
 	int r;
 
 	if (json_object_get(ld->cal->planb, k->s)) {
@@ -385,11 +404,21 @@ static int planb_scenario(struct load *ld, const struct load_key *k,
 	snprintf(where, sizeof(where), "%s:%u:%u",
 	         load_file_name(ld, k->m.file), k->m.line, k->m.column);
 	json_object_set_new(s->sc, "where", json_string(where));
-	while ((r = load_pair(ld, "a plan B scenario", &f, &e)) > 0)
+	while ((r = load_pair(ld, "a plan B scenario", &f, &e)) > 0) {
+		if ((bit = scenario_key_bit(f.s)) != 0 && (seen & bit)) {
+			load_err_at(ld, f.m,
+			            "duplicate key '%s' in a plan B scenario",
+			            f.s);
+			if ((r = calyaml_skip(ld->y, &e)) < 0)
+				break;
+			continue;
+		}
+		seen |= bit;
 		if (planb_key(ld, s, &f, &e) < 0) {
 			r = -1;
 			break;
 		}
+	}
 	if (r == 0)
 		planb_check(ld, s);
 	free(s);

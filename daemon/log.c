@@ -270,6 +270,11 @@ static void log_emit(enum log_level level, const char *msg,
 		        l.p + body);
 }
 
+/* printf-like: clang checks each caller's format, and not this call. */
+static void log_vwrite(enum log_level level, const char *suffix,
+                       const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
+
 static void log_vwrite(enum log_level level, const char *suffix,
                        const char *fmt, va_list ap)
 {
