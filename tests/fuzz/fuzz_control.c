@@ -71,7 +71,10 @@ static int later_follow(struct cmd_later *l, const char *channel)
 static void handle_line(const struct cmd_peer *peer, const char *line,
                         size_t len)
 {
-	struct cmd_later later = {later_finish, later_follow};
+	json_t *staged = NULL; /* an import's parts: one line's worth */
+	struct cmd_later later = {.finish = later_finish,
+	                          .follow = later_follow,
+	                          .staged = &staged};
 	struct proto_request req;
 	const char *code = NULL;
 	json_t *result = NULL;
@@ -96,6 +99,7 @@ static void handle_line(const struct cmd_peer *peer, const char *line,
 	else if (r != CMD_WAIT)
 		free(proto_reply_ok(req.id, result, &out_len));
 	json_decref(result);
+	json_decref(staged);
 	proto_request_clear(&req);
 }
 
