@@ -91,8 +91,7 @@ static int probe_writes(const char *dir)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) <
 	    0)
 		return -errno;
-	for (size_t n = 0; r == 0 && n < OUTAGE_PROBE_BYTES;
-	     n += sizeof(zeros))
+	for (size_t n = 0; r == 0 && n < OUTAGE_PROBE_BYTES; n += sizeof(zeros))
 		if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
 			r = errno ? -errno : -ENOSPC;
 	if (r == 0 && fdatasync(fd) < 0)

@@ -37,7 +37,7 @@ struct smmd {
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	struct looptime *looptime; /* looptime.c: how long turns take */
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
-	json_t *planb; /* the calendar's plan B scenarios, or NULL */
+	json_t *planb;       /* the calendar's plan B scenarios, or NULL */
 	char *calendar_zone; /* the calendar's timezone, or NULL */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */

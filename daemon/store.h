@@ -270,8 +270,8 @@ struct delivery_row {
 	int64_t next_ms;  /* -1: none */
 	long last_status; /* -1: none */
 	const char *last_error;
-	const char *text; /* its own, else its post's */
-	const char *link; /* its own, else its post's */
+	const char *text;     /* its own, else its post's */
+	const char *link;     /* its own, else its post's */
 	const char *media;    /* JSON list: its own, else its post's */
 	const char *campaign; /* its post's */
 	const char *webhook_id;
