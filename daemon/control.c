@@ -444,34 +444,26 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 	struct client *c = l->c;
 	struct file_send *f;
 	struct reply *r;
+	char *line;
 	size_t n;
 
 	if (c->dead || c->sub || c->refs != 1)
 		return -EBUSY;
-	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    (r = calloc(1, sizeof(*r))) == NULL) {
-		free(f);
+	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -ENOMEM;
-	}
-	if ((r->line = proto_reply_ok(l->id, result, &n)) == NULL) {
-		free(r);
+	if ((line = proto_reply_ok(l->id, result, &n)) == NULL ||
+	    (r = reply_new(c, line, n, 0)) == NULL) {
 		free(f);
 		return -ENOMEM;
 	}
 	json_decref(result);
-	f->c = c;
-	f->fd = fd;
-	f->len = len;
-	r->c = c;
-	r->len = n;
+	*f = (struct file_send){.c = c, .fd = fd, .len = len};
 	r->then = f;
 	c->sending = f;
 	uv_read_stop((uv_stream_t *)&c->pipe);
-	/* Two refs: the reply's (it replaces the later's) and the file's. */
-	c->refs++;
+	/* The later's ref is the file's now; the reply took its own. */
 	free(l);
-	if (store_after_commit(c->ctl->d->store, reply_send, r) < 0)
-		reply_send(r, 0);
+	reply_queue(r);
 	return 0;
 }
 
