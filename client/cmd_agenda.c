@@ -17,6 +17,39 @@
 #define CMD_AGENDA_CHANNEL_MAX 20
 
 /*
+ * A delivery a blackout moved goes at another time than it is due: say
+ * when (local time) and why, under its line.
+ */
+static void cmd_agenda_print_shift(const json_t *d, size_t indent, size_t cols)
+{
+	const char *goes = ctl_str(d, "goes"), *why = ctl_str(d, "why"), *end;
+	char when[64], cause[256];
+	size_t used;
+	struct tm tm;
+	int64_t ms;
+	time_t t;
+
+	if (goes == NULL || time_parse_rfc3339(goes, &ms) < 0)
+		return;
+	t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%a %d %b %H:%M", &tm) == 0)
+		return;
+	/* "blackout (holiday 'X'): shifted from A to B": only the cause. */
+	if (why && strncmp(why, "blackout (", 10) == 0 &&
+	    (end = strstr(why, "): shifted")) != NULL) {
+		snprintf(cause, sizeof(cause), "%.*s", (int)(end - why - 10),
+		         why + 10);
+		why = cause;
+	}
+	used = indent + strlen("goes ") + strlen(when) + strlen(": ");
+	printf("%*sgoes %s: ", (int)indent, "", when);
+	ctl_put_cell(why ? why : "moved", cols > used + 10 ? cols - used : 10,
+	             0);
+	fputc('\n', stdout);
+}
+
+/*
  * The agenda for a person: a header per local day ("Mon 23 Nov 2026"),
  * then one line per delivery: local time, state, channel, first line of
  * the text, cut to the terminal's width (80 columns when not a terminal).
@@ -80,6 +113,7 @@ static void cmd_agenda_print(const json_t *deliveries)
 		fputs("  ", stdout);
 		ctl_put_cell(text ? text : "", textw, 0);
 		fputc('\n', stdout);
+		cmd_agenda_print_shift(d, 2 + 5 + 2, (size_t)cols);
 	}
 }
 
@@ -160,6 +194,8 @@ const struct ctl_cmd cmd_calendar_entry = {
                         CMD_AGENDA_RANGE,
                         {"cancelled", 0, CTL_FLAG, 0, "cancelled", NULL,
                          "show cancelled deliveries too"},
+                        {"tz", 0, CTL_STR, 0, NULL, "ZONE",
+                         "local times in ZONE (default: yours, $TZ)"},
                         {NULL},
                 },
         .notes = "DATE is a TIME, or YYYY-MM-DD for the local midnight that\n"
@@ -340,11 +376,15 @@ static int cmd_queue_run(struct ctl *c, struct ctl_args *a)
 	       ctl_str(result, "timezone"));
 	json_array_foreach (json_object_get(result, "slots"), i, v) {
 		const char *by = ctl_str(v, "taken_by");
+		const char *blackout = ctl_str(v, "blackout");
 
-		free_n += by == NULL;
+		free_n += by == NULL && blackout == NULL;
 		printf("  %s  %-14s %s\n",
 		       ctl_local_time(ctl_str(v, "at"), local),
-		       ctl_str(v, "slot"), by ? by : "free");
+		       ctl_str(v, "slot"),
+		       by         ? by
+		       : blackout ? "blacked out"
+		                  : "free");
 	}
 	printf("%zu slots, %zu free\n",
 	       json_array_size(json_object_get(result, "slots")), free_n);

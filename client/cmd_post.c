@@ -8,6 +8,31 @@
 
 #include "smmctl.h"
 
+/*
+ * A post due in a blackout: say so on stderr (the id stays alone on
+ * stdout, for scripts), with where each delivery goes instead.
+ */
+static void cmd_add_blackouts(const json_t *result)
+{
+	const json_t *d;
+	size_t i;
+
+	json_array_foreach (json_object_get(result, "deliveries"), i, d) {
+		const char *why = ctl_str(d, "blackout");
+		const char *goes = ctl_str(d, "goes");
+
+		if (why == NULL)
+			continue;
+		if (goes)
+			ctl_warnx("%s: in a blackout: goes at %s instead (%s)",
+			          ctl_str(d, "channel"), goes, why);
+		else
+			ctl_warnx("%s: in a blackout: it will be held when "
+			          "due, until released or skipped (%s)",
+			          ctl_str(d, "channel"), why);
+	}
+}
+
 /* add: queue a post; prints its id. */
 static int cmd_add_run(struct ctl *c, struct ctl_args *a)
 {
@@ -31,6 +56,7 @@ static int cmd_add_run(struct ctl *c, struct ctl_args *a)
 	    (r = ctl_args_request(c, a, NULL, &result)) == 0) {
 		if ((text = ctl_str(result, "id")) != NULL) {
 			printf("%s\n", text);
+			cmd_add_blackouts(result);
 		} else {
 			ctl_warnx(
 			        "protocol error: add reply without a post id");

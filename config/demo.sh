@@ -95,7 +95,8 @@ done
 # so that nothing in it is already past. The shipped file stays as it is.
 DATE_RE='[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
 mkdir -p "$logdir/config"
-cp "$config" "$srcdir/config/calendar.yaml" "$logdir/config/"
+cp "$config" "$srcdir/config/calendar.yaml" "$srcdir/config/holidays.ics" \
+	"$logdir/config/"
 first=$(grep -o "$DATE_RE" "$srcdir/config/calendar.yaml" | sort | head -n 1)
 days=$((($(date -d tomorrow +%s) - $(date -d "$first" +%s)) / 86400))
 shift_days=0

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "hashtab.h"
 #include "log.h"
+#include "pause.h"
 #include "postid.h"
 #include "queue.h"
 #include "smmd.h"
@@ -137,13 +138,21 @@ static int waiting(int state)
 	return state == DS_SCHEDULED || state == DS_RETRY_WAIT;
 }
 
-/* Schedule a delivery the store now has as waiting at due_ms. */
-static void schedule(struct sync *s, const char *id, int64_t due_ms)
+/*
+ * Schedule a delivery the store now has as waiting at due_ms, or at the
+ * end of a blackout that covers it.
+ */
+static void schedule(struct sync *s, const struct cal_delivery *cd,
+                     int64_t due_ms)
 {
-	if (dispatch_schedule(s->d, id, due_ms) < 0)
+	struct blackout_place bp;
+
+	if (dispatch_schedule(s->d, cd->id, due_ms) < 0)
 		log_error("calendar: cannot queue '%s' (out of memory); it "
 		          "goes out after a restart",
-		          id);
+		          cd->id);
+	pause_blackout_place(s->d, cd->id, cd->channel, "calendar", due_ms,
+	                     EVO_CALENDAR, s->now, &bp);
 }
 
 /*
@@ -253,7 +262,7 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		s->sum->added++;
 	else
 		s->sum->updated++;
-	schedule(s, cd->id, due);
+	schedule(s, cd, due);
 }
 
 int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,

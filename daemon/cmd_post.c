@@ -5,11 +5,13 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "blackout.h"
 #include "command.h"
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
+#include "pause.h"
 #include "postid.h"
 #include "queue.h"
 #include "smm/protocol.h"
@@ -163,6 +165,34 @@ static int add_id(struct cmd_ctx *x, int64_t now, char *gen, const char **id)
 	return 0;
 }
 
+/*
+ * One queued delivery as the reply says it; one due in a blackout is
+ * shifted now, or says it will be held, and why.
+ */
+static json_t *add_delivery_json(struct cmd_ctx *x, const struct post_new *p,
+                                 const char *did, size_t i, const char *when)
+{
+	struct blackout_place bp;
+	char at[TIME_RFC3339_LEN];
+	json_t *o =
+	        json_pack("{s:s, s:s, s:s, s:s}", "id", did, "channel",
+	                  p->channels[i], "state", "scheduled", "due", when);
+
+	if (o && pause_blackout_place(x->d, did, p->channels[i], p->source,
+	                              p->due_ms, EVO_CONTROL,
+	                              wallclock_now_ms(), &bp)) {
+		json_object_set_new(o, "blackout", json_string(bp.why));
+		json_object_set_new(
+		        o, "blackout_action",
+		        json_string(blackout_action_name(bp.action)));
+		if (bp.at_ms >= 0)
+			json_object_set_new(
+			        o, "goes",
+			        json_string(time_format_rfc3339(bp.at_ms, at)));
+	}
+	return o;
+}
+
 /* Stored: queue each delivery and say what was queued. */
 static json_t *add_queued(struct cmd_ctx *x, const struct post_new *p)
 {
@@ -178,10 +208,8 @@ static json_t *add_queued(struct cmd_ctx *x, const struct post_new *p)
 			log_error("sched: cannot queue '%s' (out of memory); "
 			          "it runs after a restart",
 			          did);
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}",
-		                                     "id", did, "channel",
-		                                     p->channels[i], "state",
-		                                     "scheduled", "due", when));
+		json_array_append_new(out,
+		                      add_delivery_json(x, p, did, i, when));
 	}
 	log_info("control: post '%s' queued for %s on %zu channel%s", p->id,
 	         when, p->nchannels, p->nchannels == 1 ? "" : "s");

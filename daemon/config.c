@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "blackout.h"
 #include "caltime.h"
+#include "confctx.h"
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "slots.h"
@@ -20,17 +22,6 @@
 #include "urlcheck.h"
 
 #define SECRET_MAX (64 * 1024)
-
-/* A parse in progress: the document, the file for messages, the errors. */
-struct conf_ctx {
-	const char *file;
-	yaml_document_t *doc;
-	struct config_errors *errs;
-	const char *base_dir;
-};
-
-#define YN(n) ((yaml_node_t *)(n))
-#define CN(n) ((struct conf_node *)(n))
 
 void config_errors_add(struct config_errors *errs, const char *file,
                        size_t line, size_t column, const char *fmt, ...)
@@ -412,7 +403,8 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 	"publisher, timeout, connect_timeout, max_attempts, retry_base, " \
 	"retry_max, max_in_flight, min_interval, notify, "                \
 	"allow_private_media, media_max_size, media_dir, max_length, "    \
-	"max_lateness, slots, timezone"
+	"max_lateness, slots, timezone, blackouts, quiet, holidays, "     \
+	"blackout_action"
 
 struct channel_parse {
 	struct channel *ch;
@@ -485,6 +477,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_duration(p, v, key, &ch->max_lateness_ms);
 	else if (strcmp(key, "slots") == 0)
 		channel_slots(p, v, ch);
+	else if (conf_blackout_key(p, key, v, &ch->blackouts))
+		;
 	else if (strcmp(key, "timezone") == 0) {
 		if (conf_string(p, v, key, &ch->timezone) == 0 &&
 		    caltime_zone(ch->timezone) == NULL)
@@ -664,12 +658,15 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		cfg->log_json = strcmp(s, "json") == 0;
 	} else if (strcmp(key, "channels") == 0) {
 		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
+	} else if (conf_blackout_key(p, key, v, &cfg->blackouts)) {
+		;
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, socket, "
 		           "control_group, readonly_group, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
 		           "catch_up, drill_channel, horizon, log_format, "
+		           "blackouts, quiet, holidays, blackout_action, "
 		           "channels)",
 		           key);
 	}
@@ -803,7 +800,9 @@ void config_free(struct config *cfg)
 		free(ch->media_dir);
 		free(ch->slots);
 		free(ch->timezone);
+		conf_blackouts_free(ch->blackouts);
 	}
+	conf_blackouts_free(cfg->blackouts);
 	free(cfg->channels);
 	free(cfg->path);
 	free(cfg->state_dir);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct blackouts;
 struct publisher_ops;
 
 struct channel {
@@ -34,6 +35,7 @@ struct channel {
 	unsigned max_length;     /* characters a post may have here; 0: any */
 	struct slots *slots;     /* weekly posting slots; NULL: none */
 	char *timezone;          /* of its slots; NULL: the calendar's */
+	struct blackouts *blackouts; /* its own; NULL: none */
 };
 
 struct config {
@@ -53,6 +55,7 @@ struct config {
 	int64_t catch_up_ms; /* still post this late after downtime */
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	int log_json;        /* log_format: json */
+	struct blackouts *blackouts; /* every channel's; NULL: none */
 	struct channel *channels;
 	size_t nchannels;
 };

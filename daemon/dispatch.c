@@ -752,6 +752,10 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 		pause_hold(d, &job->rec, (int)job->rec.state, p, now);
 		goto drop;
 	}
+	if (pause_blackout_gate(
+	            d, &job->rec,
+	            send_at > job->rec.due_ms ? send_at : job->rec.due_ms, now))
+		goto drop;
 	/* Moved later by a calendar edit while it waited for a slot. */
 	if (job->rec.state == DS_SCHEDULED &&
 	    job->rec.due_ms > now + PREPARE_LEAD_MS) {

@@ -91,6 +91,8 @@ static const char *event_verb(const struct delivery_event *e, const char **area,
 {
 	*area = "publish";
 	*level = LOG_LEVEL_INFO;
+	if (e->kind == EV_SHIFTED)
+		return "shifted";
 	switch (e->origin) {
 	case EVO_DISPATCH:
 		if (e->kind == EV_FAILED)
@@ -173,7 +175,7 @@ static void event_log(const struct delivery_event *e)
 		           "%s: delivery '%s' %s: missed", area, e->id,
 		           e->reason);
 	else if (e->reason && (e->kind == EV_HELD || e->kind == EV_RELEASED ||
-	                       e->kind == EV_SKIPPED))
+	                       e->kind == EV_SKIPPED || e->kind == EV_SHIFTED))
 		log_fields(level, f, LOG_NFIELDS(f), "%s: delivery '%s' %s: %s",
 		           area, e->id, what, e->reason);
 	else

@@ -32,6 +32,7 @@
 	X(CANCELLED, "cancelled") /* withdrawn before it left */        \
 	X(HELD, "held")           /* due while its scope was paused */  \
 	X(RELEASED, "released")   /* held no more: waiting again */     \
+	X(SHIFTED, "shifted")     /* moved past a blackout */           \
 	X(SKIPPED, "skipped")     /* held, then not sent */             \
 	X(PAUSED, "paused")       /* a scope was paused */              \
 	X(RESUMED, "resumed")     /* ... and resumed */                 \

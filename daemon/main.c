@@ -458,6 +458,7 @@ static int run(struct runtime *rt, int verbose)
 	if (dispatch_load(d) < 0)
 		store_fatal(d, "loading the schedule");
 	reload_calendar_at_start(d);
+	reload_blackouts(d);
 	calwatch_update(d);
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)

@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blackout.h"
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
 #include "outage.h"
 #include "pause.h"
+#include "queue.h"
 #include "smmd.h"
 #include "timeparse.h"
 #include "wallclock.h"
@@ -278,23 +280,20 @@ static void hold_reason(const struct pause *p, char *buf, size_t len)
 	         p->reason ? p->reason : "");
 }
 
-/* Move id from state from to held under p. 1, or 0 if it moved on. */
-static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
-                   int origin, int64_t now)
+/* Move id from state from to held (by pause held_by, 0: none) for why. */
+static int hold_for(struct smmd *d, const char *id, int from, int64_t held_by,
+                    const char *why, int origin, int64_t now)
 {
-	char why[512];
-	int r;
+	int r = store_transition(d->store,
+	                         &(struct transition){.id = id,
+	                                              .from = DS_BIT(from),
+	                                              .to = DS_HELD,
+	                                              .reason = why,
+	                                              .next_ms = -1,
+	                                              .now_ms = now,
+	                                              .held_by = held_by},
+	                         NULL);
 
-	hold_reason(p, why, sizeof(why));
-	r = store_transition(d->store,
-	                     &(struct transition){.id = id,
-	                                          .from = DS_BIT(from),
-	                                          .to = DS_HELD,
-	                                          .reason = why,
-	                                          .next_ms = -1,
-	                                          .now_ms = now,
-	                                          .held_by = p->id},
-	                     NULL);
 	if (r == -EALREADY || r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -307,10 +306,220 @@ static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
 	return 1;
 }
 
+/* Move id from state from to held under p. 1, or 0 if it moved on. */
+static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
+                   int origin, int64_t now)
+{
+	char why[512];
+
+	hold_reason(p, why, sizeof(why));
+	return hold_for(d, id, from, p->id, why, origin, now);
+}
+
 int pause_hold(struct smmd *d, const struct delivery_rec *rec, int from,
                struct pause *p, int64_t now)
 {
 	return hold_id(d, rec->id, from, p, EVO_DISPATCH, now);
+}
+
+/* ---- blackouts: pauses planned ahead, through the same gate ----------- */
+
+/* How every blackout's reason begins: a sweep knows what it shifted. */
+#define BLACKOUT_WHY "blackout ("
+
+/* A crisis statement, a notice to the team: no blackout stops them. */
+static int blackout_exempt(const char *source, int pass_pause)
+{
+	return pass_pause || (source && (strcmp(source, "planb") == 0 ||
+	                                 strcmp(source, "notice") == 0));
+}
+
+/* The channel's blackout_action, else smmd.yaml's, else shift. */
+static int blackout_action_of(const struct config *cfg,
+                              const struct channel *ch)
+{
+	if (ch->blackouts && ch->blackouts->action >= 0)
+		return ch->blackouts->action;
+	if (cfg->blackouts && cfg->blackouts->action >= 0)
+		return cfg->blackouts->action;
+	return BLACKOUT_SHIFT;
+}
+
+int pause_blackout(struct smmd *d, const char *channel, const char *source,
+                   int pass_pause, int64_t t, struct blackout_place *out)
+{
+	const struct channel *ch = config_channel(d->cfg, channel);
+	struct blackout_verdict v;
+	char at[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
+
+	if (ch == NULL || blackout_exempt(source, pass_pause))
+		return 0;
+	if (!blackout_judge(
+	            (const struct blackouts *const[]){ch->blackouts,
+	                                              d->cfg->blackouts},
+	            2, queue_zone(d, ch), t, &v))
+		return 0;
+	out->action = v.allowed_ms < 0 ? BLACKOUT_HOLD
+	                               : blackout_action_of(d->cfg, ch);
+	out->at_ms = out->action == BLACKOUT_SHIFT ? v.allowed_ms : -1;
+	time_format_rfc3339(t, at);
+	if (out->action == BLACKOUT_SHIFT)
+		snprintf(out->why, sizeof(out->why),
+		         BLACKOUT_WHY "%s): shifted from %s to %s",
+		         v.by->reason, at,
+		         time_format_rfc3339(v.allowed_ms, to));
+	else
+		snprintf(out->why, sizeof(out->why),
+		         BLACKOUT_WHY "%s) at %s: %s", v.by->reason, at,
+		         v.allowed_ms < 0 ? "no allowed time within a year"
+		                          : "blackout_action is hold");
+	return 1;
+}
+
+/* Move id, waiting in state from, to at (its due time stays). */
+static int move_to(struct smmd *d, const char *id, int from, int64_t at,
+                   const char *why, int origin, int64_t now)
+{
+	int r = store_transition(
+	        d->store,
+	        &(struct transition){.id = id,
+	                             .from = DS_BIT(from),
+	                             .to = (enum delivery_state)from,
+	                             .reason = why,
+	                             .next_ms = at,
+	                             .now_ms = now},
+	        NULL);
+
+	if (r == -EALREADY || r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		outage_begin(d);
+		return 0;
+	}
+	events_emit(d->events, &(struct delivery_event){
+	                               .kind = EV_SHIFTED,
+	                               .origin = (enum event_origin)origin,
+	                               .id = id,
+	                               .from = from,
+	                               .to = (enum delivery_state)from,
+	                               .next_ms = at,
+	                               .latency_ms = -1,
+	                               .reason = why,
+	                       });
+	if (dispatch_schedule(d, id, at) < 0)
+		log_error("sched: cannot queue '%s' (out of memory); it runs "
+		          "after a restart",
+		          id);
+	return 1;
+}
+
+int pause_blackout_gate(struct smmd *d, const struct delivery_rec *rec,
+                        int64_t t, int64_t now)
+{
+	struct blackout_place bp;
+
+	if (!pause_blackout(d, rec->channel, rec->source, rec->pass_pause, t,
+	                    &bp))
+		return 0;
+	if (bp.action == BLACKOUT_HOLD)
+		hold_for(d, rec->id, (int)rec->state, 0, bp.why, EVO_DISPATCH,
+		         now);
+	else
+		move_to(d, rec->id, (int)rec->state, bp.at_ms, bp.why,
+		        EVO_DISPATCH, now);
+	return 1;
+}
+
+int pause_blackout_place(struct smmd *d, const char *id, const char *channel,
+                         const char *source, int64_t due, int origin,
+                         int64_t now, struct blackout_place *out)
+{
+	if (!pause_blackout(d, channel, source, 0, due, out))
+		return 0;
+	if (out->action == BLACKOUT_SHIFT)
+		move_to(d, id, DS_SCHEDULED, out->at_ms, out->why, origin, now);
+	return 1;
+}
+
+/* What a sweep moves, collected first: the store is not written mid-scan. */
+struct sweep {
+	struct smmd *d;
+	int64_t now;
+	struct sweep_move {
+		char *id;
+		int64_t at;
+		char *why;
+	} * v;
+	size_t n, cap;
+	int err;
+};
+
+static void sweep_row(void *arg, const struct scheduled_row *r)
+{
+	struct sweep *sw = arg;
+	struct blackout_place bp;
+	int64_t t = r->due_ms > sw->now ? r->due_ms : sw->now, at;
+	const char *why;
+
+	if (sw->err || blackout_exempt(r->source, r->pass_pause))
+		return;
+	if (pause_blackout(sw->d, r->channel, r->source, 0, t, &bp) &&
+	    bp.action == BLACKOUT_SHIFT) {
+		at = bp.at_ms;
+		why = bp.why;
+	} else if (r->next_ms > t && r->last_error &&
+	           strncmp(r->last_error, BLACKOUT_WHY, strlen(BLACKOUT_WHY)) ==
+	                   0) {
+		/* Shifted, and no blackout (or one that holds) covers it now.
+		 */
+		at = t;
+		why = "no blackout covers its time any more: back to it";
+	} else
+		return;
+	if (at == r->next_ms)
+		return;
+	if (sw->n == sw->cap) {
+		size_t cap = sw->cap ? sw->cap * 2 : 64;
+		struct sweep_move *v = realloc(sw->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			sw->err = -ENOMEM;
+			return;
+		}
+		sw->v = v;
+		sw->cap = cap;
+	}
+	sw->v[sw->n] = (struct sweep_move){strdup(r->id), at, strdup(why)};
+	if (sw->v[sw->n].id == NULL || sw->v[sw->n].why == NULL) {
+		free(sw->v[sw->n].id);
+		free(sw->v[sw->n].why);
+		sw->err = -ENOMEM;
+		return;
+	}
+	sw->n++;
+}
+
+int pause_blackout_sweep(struct smmd *d, int64_t now)
+{
+	struct sweep sw = {.d = d, .now = now};
+	int any = d->cfg->blackouts != NULL, r, moved = 0;
+
+	for (size_t i = 0; !any && i < d->cfg->nchannels; i++)
+		any = d->cfg->channels[i].blackouts != NULL;
+	/* Without blackouts only what one moved earlier can need moving. */
+	r = store_scheduled_rows(d->store, !any, sweep_row, &sw);
+	if (r == 0)
+		r = sw.err;
+	for (size_t i = 0; i < sw.n; i++) {
+		if (r == 0)
+			moved +=
+			        move_to(d, sw.v[i].id, DS_SCHEDULED, sw.v[i].at,
+			                sw.v[i].why, EVO_CALENDAR, now);
+		free(sw.v[i].id);
+		free(sw.v[i].why);
+	}
+	free(sw.v);
+	return r < 0 ? r : moved;
 }
 
 void pause_audit(struct smmd *d, const struct pause_actor *who,

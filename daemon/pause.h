@@ -58,6 +58,42 @@ struct pause *pause_gate(struct smmd *, const struct delivery_rec *);
  */
 int pause_hold(struct smmd *, const struct delivery_rec *, int from,
                struct pause *p, int64_t now);
+/*
+ * Blackouts (smmd.yaml's blackouts, quiet hours and holidays, a channel's
+ * and everyone's) are pauses planned ahead and go through the same gate.
+ * A delivery due in one goes at the first allowed time after it
+ * (blackout_action: shift; its due time stays, the store keeps when it
+ * goes), or is held when due, like a paused one, for someone to release
+ * or skip (hold). Plan B statements and notices pass.
+ */
+struct blackout_place {
+	int action;    /* enum blackout_action */
+	int64_t at_ms; /* shift: when it goes instead */
+	char why[512];
+};
+/* Whether a post on channel going at t falls in a blackout: 1 with *out. */
+int pause_blackout(struct smmd *, const char *channel, const char *source,
+                   int pass_pause, int64_t t, struct blackout_place *out);
+/*
+ * At the gate: rec, waiting and about to leave at t, is held or shifted
+ * if a blackout covers t. 1 if it was (it must not leave now), else 0.
+ */
+int pause_blackout_gate(struct smmd *, const struct delivery_rec *rec,
+                        int64_t t, int64_t now);
+/*
+ * Ahead of time (add, import, the calendar): a delivery just scheduled at
+ * due is shifted now if a blackout covers it, or left to be held when due.
+ * 1 with *out if it is in one (for the reply), else 0.
+ */
+int pause_blackout_place(struct smmd *, const char *id, const char *channel,
+                         const char *source, int64_t due, int origin,
+                         int64_t now, struct blackout_place *out);
+/*
+ * After a start or a reload: shift what the blackouts now cover, and put
+ * back what was shifted and is covered no more. How many moved, or -errno.
+ */
+int pause_blackout_sweep(struct smmd *, int64_t now);
+
 /* A notice to a channel that is paused itself would only pile up. */
 int pause_channel_paused(struct smmd *, const char *channel);
 

@@ -14,6 +14,7 @@
 #include "caltime.h"
 #include "command.h"
 #include "config.h"
+#include "pause.h"
 #include "queue.h"
 #include "slots.h"
 #include "smm/protocol.h"
@@ -105,6 +106,14 @@ static int claimed(const struct slot_claims *c, const char *channel, int64_t t)
 	return 0;
 }
 
+/* A slot in a blackout is no slot: a post placed there would move. */
+static int in_blackout(struct smmd *d, const char *channel, int64_t t)
+{
+	struct blackout_place bp;
+
+	return pause_blackout(d, channel, "adhoc", 0, t, &bp);
+}
+
 int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
                    int64_t from_ms, const struct slot_claims *claims, char *err,
                    size_t errlen)
@@ -136,7 +145,8 @@ int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
 				snprintf(err, errlen, "cannot read the store");
 				return -1;
 			}
-			taken = r || claimed(claims, chs[i]->name, t);
+			taken = r || claimed(claims, chs[i]->name, t) ||
+			        in_blackout(d, chs[i]->name, t);
 		}
 		if (!taken)
 			return t;
@@ -172,6 +182,7 @@ static enum cmd_retval cmd_queue(struct cmd_ctx *x)
 	unsigned weeks = 2;
 	int64_t now = wallclock_now_ms(), end, t;
 	char by[160], when[TIME_RFC3339_LEN], label[64], *sys;
+	struct blackout_place bp;
 	json_t *slots;
 	int r;
 
@@ -197,9 +208,13 @@ static enum cmd_retval cmd_queue(struct cmd_ctx *x)
 		}
 		slot_label(x->d, ch, t, label, sizeof(label));
 		json_array_append_new(
-		        slots, json_pack("{s:s, s:s, s:s?}", "at",
-		                         time_format_rfc3339(t, when), "slot",
-		                         label, "taken_by", r ? by : NULL));
+		        slots,
+		        json_pack("{s:s, s:s, s:s?, s:s?}", "at",
+		                  time_format_rfc3339(t, when), "slot", label,
+		                  "taken_by", r ? by : NULL, "blackout",
+		                  pause_blackout(x->d, name, "adhoc", 0, t, &bp)
+		                          ? bp.why
+		                          : NULL));
 	}
 	sys = ch->timezone || x->d->calendar_zone ? NULL
 	                                          : caltime_system_zone_name();

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "postid.h"
 #include "outage.h"
+#include "pause.h"
 #include "reload.h"
 #include "smmd.h"
 #include "store.h"
@@ -195,6 +196,19 @@ static void release_memory(void)
 #endif
 }
 
+void reload_blackouts(struct smmd *d)
+{
+	int n = pause_blackout_sweep(d, wallclock_now_ms());
+
+	if (n < 0)
+		log_error("blackouts: cannot read the schedule to apply them "
+		          "(%s); each delivery is judged when it is due",
+		          strerror(-n));
+	else if (n > 0)
+		log_info("blackouts: %d scheduled deliver%s moved", n,
+		         n == 1 ? "y" : "ies");
+}
+
 /* On the loop: swap in the new configuration and sync the calendar. */
 static void apply(uv_work_t *w, int status)
 {
@@ -243,6 +257,8 @@ static void apply(uv_work_t *w, int status)
 		} else {
 			applied(d, rs, r, &sum, &summary);
 		}
+		if (ok)
+			reload_blackouts(d);
 	}
 	tell(r->waiters, ok, summary, errors);
 	json_decref(summary);

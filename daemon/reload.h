@@ -34,6 +34,12 @@ const char *reload_refusal(int r);
  */
 void reload_calendar_at_start(struct smmd *);
 /*
+ * Apply the blackouts to what is scheduled already (at start-up, and
+ * after each reload): shift what they now cover, put back what they no
+ * longer do. Logged.
+ */
+void reload_blackouts(struct smmd *);
+/*
  * Whether the calendar files differ from those the applied calendar was
  * read from (a watch event after 'smmctl reload' already read them need
  * not parse them again).

@@ -38,11 +38,31 @@ static uint8_t day_range(const char *s, size_t len)
 	return days;
 }
 
+int slot_days_parse(const char *s, size_t len)
+{
+	unsigned all = 0;
+
+	if (len == 5 && strncasecmp(s, "daily", 5) == 0)
+		return 0x7f;
+	for (const char *p = s, *end = s + len; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t n = (size_t)((comma ? comma : end) - p);
+		uint8_t days = day_range(p, n);
+
+		if (days == 0)
+			return -(int)(p - s) - 1;
+		all |= days;
+		p += n + (comma != NULL);
+	}
+	return all ? (int)all : -1;
+}
+
 int slot_parse(const char *s, struct slot *out, char *err, size_t errlen)
 {
-	const char *sp = strchr(s, ' '), *p;
+	const char *sp = strchr(s, ' ');
 	unsigned h, m;
 	char tail;
+	int days;
 
 	if (sp == NULL || sscanf(sp + 1, "%2u:%2u%c", &h, &m, &tail) != 2 ||
 	    strlen(sp + 1) != 5 || h > 23 || m > 59) {
@@ -53,28 +73,17 @@ int slot_parse(const char *s, struct slot *out, char *err, size_t errlen)
 		return -1;
 	}
 	out->minute = (uint16_t)(h * 60 + m);
-	out->days = 0;
-	if ((size_t)(sp - s) == 5 && strncasecmp(s, "daily", 5) == 0) {
-		out->days = 0x7f;
-		return 0;
-	}
-	for (p = s; p < sp;) {
-		const char *end = memchr(p, ',', (size_t)(sp - p));
-		size_t len = (size_t)((end ? end : sp) - p);
-		uint8_t days = day_range(p, len);
+	if ((days = slot_days_parse(s, (size_t)(sp - s))) < 0) {
+		const char *bad = s + (-days - 1);
+		size_t len = strcspn(bad, ", ");
 
-		if (days == 0) {
-			snprintf(
-			        err, errlen,
-			        "'%.*s' in slot '%s' is not a day or a range of "
-			        "days (Mon, Tue, Wed, Thu, Fri, Sat, Sun, "
-			        "Mon-Fri, daily)",
-			        (int)len, p, s);
-			return -1;
-		}
-		out->days |= days;
-		p += len + (end != NULL);
+		snprintf(err, errlen,
+		         "'%.*s' in slot '%s' is not a day or a range of days "
+		         "(Mon, Tue, Wed, Thu, Fri, Sat, Sun, Mon-Fri, daily)",
+		         (int)len, bad, s);
+		return -1;
 	}
+	out->days = (uint8_t)days;
 	return 0;
 }
 

@@ -33,6 +33,13 @@ struct slots {
  */
 int slot_parse(const char *s, struct slot *out, char *err, size_t errlen);
 
+/*
+ * Days as slots and quiet hours write them: "Mon", "Mon-Fri" (wrapping:
+ * "Fri-Mon"), a comma list of those, or "daily", in len bytes of s. Their
+ * bits (bit 0 Monday), or -(offset of the bad part + 1).
+ */
+int slot_days_parse(const char *s, size_t len);
+
 /* Add one to the week (merging days of the same time). 0, or -1 if full. */
 int slots_add(struct slots *, const struct slot *);
 

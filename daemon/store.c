@@ -473,6 +473,13 @@ int store_post_exists(struct store *s, const char *id)
 	return s->be->post_exists(s->h, id);
 }
 
+int store_scheduled_rows(struct store *s, int only_moved,
+                         void (*fn)(void *arg, const struct scheduled_row *),
+                         void *arg)
+{
+	return s->be->scheduled_rows(s->h, only_moved, fn, arg);
+}
+
 int store_slot_taken(struct store *s, const char *channel, int64_t due_ms,
                      char *by, size_t bylen)
 {

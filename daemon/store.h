@@ -106,6 +106,23 @@ int store_post_exists(struct store *, const char *id);
  */
 int store_slot_taken(struct store *, const char *channel, int64_t due_ms,
                      char *by, size_t bylen);
+/* A scheduled delivery as a blackout sweep judges it. Borrowed. */
+struct scheduled_row {
+	const char *id;
+	const char *channel;
+	const char *source;
+	int64_t due_ms;
+	int64_t next_ms; /* moved from due_ms (shifted, released); -1: not */
+	int pass_pause;
+	const char *last_error; /* why it was moved, if it was */
+};
+/*
+ * Each scheduled delivery (only_moved: each that goes at another time than
+ * it is due), in no particular order. fn must not write to the store.
+ */
+int store_scheduled_rows(struct store *, int only_moved,
+                         void (*fn)(void *arg, const struct scheduled_row *),
+                         void *arg);
 /* Why the store's last operation failed, and what that means. */
 enum store_failure {
 	STORE_UNWRITABLE, /* disk full, read-only, I/O: may pass by itself */

@@ -71,6 +71,10 @@ struct store_backend {
 	int (*post_exists)(struct store_be *, const char *id);
 	int (*slot_taken)(struct store_be *, const char *channel,
 	                  int64_t due_ms, char *by, size_t bylen);
+	int (*scheduled_rows)(struct store_be *, int only_moved,
+	                      void (*fn)(void *arg,
+	                                 const struct scheduled_row *),
+	                      void *arg);
 	/* optional: counts kept at a clean close (see store_counts_at_open) */
 	int (*take_counts)(struct store_be *, int64_t counts[DS_COUNT]);
 	int (*keep_counts)(struct store_be *, const int64_t counts[DS_COUNT]);

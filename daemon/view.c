@@ -192,6 +192,11 @@ static void agenda_row(void *arg, const struct delivery_row *r)
 	                      "text", text_summary(r->text), "remote_url",
 	                      json_str(r->remote_url));
 
+	/* Moved later (by a blackout): when it goes, and why. */
+	if (d && r->state == DS_SCHEDULED && r->next_ms > r->due_ms) {
+		json_object_set_new(d, "goes", json_time(r->next_ms));
+		json_object_set_new(d, "why", json_str(r->last_error));
+	}
 	if (d && ag->full) {
 		json_t *media = r->media ? json_loads(r->media, 0, NULL) : NULL;
 

@@ -71,8 +71,10 @@ grep -q -- '-DHAVE_LIBSYSTEMD=1' "$B/Makefile" && have_libsystemd=yes
 	echo "$mandir/man8/smmd.8"
 	echo "$examplesdir/smmd.yaml"
 	echo "$examplesdir/calendar.yaml"
+	echo "$examplesdir/holidays.ics"
 	echo "$sysconfdir/smmd/smmd.yaml"
 	echo "$sysconfdir/smmd/calendar.yaml"
+	echo "$sysconfdir/smmd/holidays.ics"
 	if [ "$unitdir" != no ]; then
 		echo "$unitdir/smmd.service"
 		[ "$have_libsystemd" = no ] || echo "$unitdir/smmd.socket"
