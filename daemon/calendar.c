@@ -238,10 +238,27 @@ static int64_t local_ms(const struct caltime_zone *z,
 	       1000;
 }
 
+/*
+ * The zone of a post's local times: its own, else its file's, else the
+ * calendar's. Looked up once per name (names are interned per file).
+ */
+static const struct caltime_zone *post_zone(struct load *ld, struct cal_post *p,
+                                            uint32_t file)
+{
+	if (p->timezone == NULL)
+		p->timezone = ld->file_tz[file] ? ld->file_tz[file]
+		                                : ld->cal->timezone;
+	if (p->timezone != ld->zone_name) {
+		ld->zone_name = p->timezone;
+		ld->zone = caltime_zone(p->timezone);
+	}
+	return ld->zone;
+}
+
 /* Settle what waited for the zone, or for every campaign to be known. */
 static void resolve(struct load *ld, const struct pending *pd)
 {
-	const struct caltime_zone *z = ld->zone;
+	const struct caltime_zone *z;
 	struct caltime_civil c = pd->c;
 	struct cal_post *p;
 
@@ -256,6 +273,7 @@ static void resolve(struct load *ld, const struct pending *pd)
 		return;
 	}
 	p = &ld->cal->posts[pd->post];
+	z = post_zone(ld, p, pd->m.file);
 	switch (pd->what) {
 	case PEND_AT:
 		if (!c.has_zone)
@@ -300,8 +318,8 @@ static void pend_push(struct load *ld, const struct pending *pd)
 }
 
 /*
- * A post's local time: resolved now if the zone is known (the usual
- * order of a file), else kept for the end.
+ * A post's local time, kept for the end: its zone may be named after it
+ * (by the post, by its file, by another file).
  */
 static void load_pend(struct load *ld, size_t post, enum pend_what what,
                       uint32_t slot, const struct caltime_civil *c,
@@ -313,10 +331,7 @@ static void load_pend(struct load *ld, size_t post, enum pend_what what,
 	                      .c = *c,
 	                      .m = m};
 
-	if (ld->zone != NULL)
-		resolve(ld, &now);
-	else
-		pend_push(ld, &now);
+	pend_push(ld, &now);
 }
 
 void load_need_campaign(struct load *ld, const char *name, struct mark m)
@@ -502,6 +517,36 @@ int load_pair(struct load *ld, const char *what, struct load_key *k,
 	}
 }
 
+/*
+ * A zone's name, checked and kept in the calendar's arena, or NULL after
+ * saying why. "localtime": whatever zone the server runs in.
+ */
+static const char *zone_name(struct load *ld, const struct calyaml_event *ev)
+{
+	const char *s = load_string(ld, ev, "timezone", 0);
+	char *sys = NULL, *name;
+
+	if (s == NULL)
+		return NULL;
+	if (strcmp(s, "localtime") == 0 &&
+	    (s = sys = caltime_system_zone_name()) == NULL) {
+		ld->oom = 1;
+		return NULL;
+	}
+	if (caltime_zone(s) == NULL) {
+		load_err_ev(ld, ev,
+		            "unknown time zone '%s' (expected a name of the tz "
+		            "database, e.g. Europe/Madrid)",
+		            s);
+		free(sys);
+		return NULL;
+	}
+	if ((name = arena_strndup(ld->ci, s, strlen(s))) == NULL)
+		ld->oom = 1;
+	free(sys);
+	return name;
+}
+
 /* ---- posts ------------------------------------------------------------ */
 
 enum post_key {
@@ -518,17 +563,18 @@ enum post_key {
 	K_CAMPAIGN,
 	K_VARIANTS,
 	K_DRAFT,
+	K_TIMEZONE,
 	K_NKEYS,
 };
 
 static const char *const post_keys[K_NKEYS] = {
         "id",   "at",   "rrule", "until",    "count",    "exclude", "channels",
-        "text", "link", "media", "campaign", "variants", "draft",
+        "text", "link", "media", "campaign", "variants", "draft",   "timezone",
 };
 
 #define POST_KEYS                                                             \
 	"id, at, rrule, until, count, exclude, channels, text, link, media, " \
-	"campaign, variants, draft"
+	"campaign, variants, draft, timezone"
 
 struct variant_marks {
 	struct mark key, text, media;
@@ -891,6 +937,9 @@ static int post_value(struct load *ld, struct post_parse *pp, enum post_key key,
 			p->draft = 0;
 		else
 			load_err_ev(ld, ev, "'draft' must be true or false");
+		break;
+	case K_TIMEZONE:
+		p->timezone = zone_name(ld, ev);
 		break;
 	case K_NKEYS:
 		break;
@@ -1369,44 +1418,20 @@ static int parse_campaigns(struct load *ld, const struct calyaml_event *ev)
 	return r;
 }
 
+/*
+ * A file's zone: its posts' local times are read in it (a post may name
+ * its own). The first file that names one gives the calendar's, for the
+ * files that name none and for the channels' slots.
+ */
 static void parse_timezone(struct load *ld, const struct calyaml_event *ev)
 {
-	const char *s = load_string(ld, ev, "timezone", 0);
-	char *name;
+	const char *name = zone_name(ld, ev);
 
-	if (s == NULL)
+	if (name == NULL)
 		return;
-	/* "localtime": whatever zone the server runs in. */
-	name = strcmp(s, "localtime") == 0 ? caltime_system_zone_name()
-	                                   : strdup(s);
-	if (name == NULL) {
-		ld->oom = 1;
-		return;
-	}
-	if (caltime_zone(name) == NULL) {
-		load_err_ev(ld, ev,
-		            "unknown time zone '%s' (expected a name of the tz "
-		            "database, e.g. Europe/Madrid)",
-		            name);
-		free(name);
-		return;
-	}
-	if (ld->tz && strcmp(ld->tz, name) != 0) {
-		load_err_ev(
-		        ld, ev,
-		        "timezone '%s' differs from '%s' (set at %s:%u:%u): the "
-		        "files of a calendar share one zone",
-		        name, ld->tz, load_file_name(ld, ld->tz_mark.file),
-		        ld->tz_mark.line, ld->tz_mark.column);
-		free(name);
-		return;
-	}
-	if (ld->tz == NULL) {
-		ld->tz = name;
-		ld->zone = caltime_zone(name);
-		ld->tz_mark = load_mark(ld, ev);
-	} else
-		free(name);
+	ld->file_tz[ld->file] = name;
+	if (ld->cal->timezone == NULL)
+		ld->cal->timezone = (char *)name;
 }
 
 /* ---- files ------------------------------------------------------------ */
@@ -1660,7 +1685,7 @@ static void load_done(struct load *ld, struct config_errors *errs)
 	free(ld->id_marks);
 	free(ld->camp_marks);
 	free(ld->known_channels);
-	free(ld->tz);
+	free(ld->file_tz);
 	free(ld->pend);
 	free(ld->broken);
 }
@@ -1683,35 +1708,37 @@ static void load_path(struct load *ld, const char *path)
 }
 
 /*
- * The zone, once every file is read: the calendar's, else the system's;
- * then what waited for it (local times) is resolved.
+ * The zones, once every file is read: the calendar's is the first a file
+ * named, else the system's; then what waited for them (local times) is
+ * resolved, each post in its own zone.
  */
 static void load_zone(struct load *ld)
 {
-	const struct caltime_zone *z;
-	char *sys = NULL;
+	char *sys;
 
-	if (ld->tz == NULL)
-		ld->tz = sys = caltime_system_zone_name();
-	if (ld->tz == NULL) {
-		ld->oom = 1;
-	} else if ((z = caltime_zone(ld->tz)) == NULL && sys) {
-		struct mark m = {0, 1, 1};
-
-		load_err_at(
-		        ld, m,
-		        "no 'timezone' here, and the system's zone '%s' is not "
-		        "in the tz database: add 'timezone: Area/City'",
-		        ld->tz);
-	} else if (z) {
-		ld->zone = z;
-		for (size_t i = 0; i < ld->npend; i++)
-			resolve(ld, &ld->pend[i]);
-		ld->cal->timezone =
-		        arena_strndup(ld->ci, ld->tz, strlen(ld->tz));
-		if (ld->cal->timezone == NULL)
+	if (ld->cal->timezone == NULL) {
+		if ((sys = caltime_system_zone_name()) == NULL) {
 			ld->oom = 1;
+			return;
+		}
+		if (caltime_zone(sys) == NULL) {
+			load_err_at(ld, (struct mark){0, 1, 1},
+			            "no 'timezone' here, and the system's zone "
+			            "'%s' is not in the tz database: add "
+			            "'timezone: Area/City'",
+			            sys);
+			free(sys);
+			return;
+		}
+		ld->cal->timezone = arena_strndup(ld->ci, sys, strlen(sys));
+		free(sys);
+		if (ld->cal->timezone == NULL) {
+			ld->oom = 1;
+			return;
+		}
 	}
+	for (size_t i = 0; i < ld->npend; i++)
+		resolve(ld, &ld->pend[i]);
 }
 
 int calendar_load(const char *path, const struct config *cfg,
@@ -1747,7 +1774,9 @@ int calendar_load(const char *path, const struct config *cfg,
 
 	if (!ld.oom)
 		load_path(&ld, path);
-	if (!ld.oom && (ld.broken = calloc(ld.cal->nfiles + 1, 1)) == NULL)
+	if (!ld.oom && ((ld.broken = calloc(ld.cal->nfiles + 1, 1)) == NULL ||
+	                (ld.file_tz = calloc(ld.cal->nfiles + 1,
+	                                     sizeof(*ld.file_tz))) == NULL))
 		ld.oom = 1;
 	for (ld.file = 0; ld.file < ld.cal->nfiles && !ld.oom; ld.file++)
 		load_file(&ld, ld.cal->files[ld.file]);

@@ -50,9 +50,11 @@ struct cal_post {
 	json_t *media;  /* array of strings, never NULL */
 	struct cal_variant *variants;
 	size_t nvariants;
-	int draft;     /* kept, never published */
-	int next_slot; /* at: next-slot: its channels' first free slot,
-	                * chosen when first synced and kept (at_ms -1) */
+	int draft;            /* kept, never published */
+	int next_slot;        /* at: next-slot: its channels' first free slot,
+	                       * chosen when first synced and kept (at_ms -1) */
+	const char *timezone; /* of its local times: its own, its file's,
+	                       * else the calendar's (arena) */
 };
 
 struct cal_campaign {
@@ -61,7 +63,8 @@ struct cal_campaign {
 };
 
 struct calendar {
-	char *timezone; /* IANA name */
+	char *timezone; /* IANA name: the first a file names, else the
+	                 * system's; files and posts may have their own */
 	char **files;   /* every file read, in order (owned) */
 	size_t nfiles;
 	struct cal_campaign *campaigns;
@@ -81,9 +84,11 @@ struct calendar {
  * with a YAML syntax error reports that error alone; the others are
  * still checked.
  *
- * A calendar has one zone: any of its files may name it (all that do
- * must agree); without one, the system's ($TZ, /etc/timezone, the target
- * of /etc/localtime, else UTC). "timezone: localtime" asks for it too.
+ * Each file may name its zone (one calendar per brand, brands in other
+ * zones), and each post its own; a file that names none takes the first
+ * zone another file names, else the system's ($TZ, /etc/timezone, the
+ * target of /etc/localtime, else UTC). "timezone: localtime" asks for the
+ * system's too.
  * A recurring post needs `at`, the first occurrence (its DTSTART); it is
  * an occurrence only if it matches the rule (libical's reading). Post ids
  * may not contain '@', which marks an occurrence.

@@ -410,6 +410,7 @@ int calendar_expand(const struct calendar *cal, int64_t from_ms,
                     void *arg)
 {
 	const struct caltime_zone *z = NULL;
+	const char *zname, *last = NULL;
 	int ret = 0;
 
 	for (size_t i = 0; i < cal->nposts; i++) {
@@ -421,9 +422,12 @@ int calendar_expand(const struct calendar *cal, int64_t from_ms,
 			emit(cal, p, p->id, p->at_ms, fn, arg);
 			continue;
 		}
-		/* Looked up once, and only if something recurs. */
-		if (z == NULL && (z = caltime_zone(cal->timezone)) == NULL)
+		/* Looked up once per zone, and only if something recurs. */
+		zname = p->timezone ? p->timezone : cal->timezone;
+		if ((z == NULL || zname != last) &&
+		    (z = caltime_zone(zname)) == NULL)
 			return -1;
+		last = zname;
 		if (expand_series(cal, p, z, from_ms, horizon_ms, fn, arg) < 0)
 			ret = -1;
 	}

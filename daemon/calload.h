@@ -61,9 +61,9 @@ struct load {
 	struct mark *id_marks;            /* per post */
 	struct mark *camp_marks;          /* per campaign */
 	char *known_channels;
-	char *tz;
-	const struct caltime_zone *zone; /* once tz is known */
-	struct mark tz_mark;
+	const char **file_tz;  /* per file: the zone it names, or NULL */
+	const char *zone_name; /* post_zone's last lookup: zone_name's */
+	const struct caltime_zone *zone;
 	char *broken; /* per file: a syntax error stopped its reading */
 	struct pending *pend;
 	size_t npend, cap_pend;

@@ -340,6 +340,70 @@ START_TEST(test_dir_zone)
 }
 END_TEST
 
+/*
+ * One file per brand, brands in different zones: each file's local times
+ * in its own zone, a post's own zone over its file's, and a file without
+ * one in the first zone another file names (the calendar's).
+ */
+START_TEST(test_zone_per_file)
+{
+	struct config *cfg = test_config();
+	struct config_errors errs = {0};
+	struct calendar *cal = NULL;
+	struct got *g;
+	struct tmp t;
+
+	tmp_make(&t);
+	tmp_write(&t, "a.yaml",
+	          "timezone: Europe/Madrid\nposts:\n  - id: madrid\n"
+	          "    at: 2026-11-27 09:00\n    channels: [demo]\n"
+	          "    text: hola\n");
+	/* The zone after the posts: still the file's. */
+	tmp_write(&t, "b.yaml",
+	          "posts:\n  - id: ny\n    at: 2026-11-27 09:00\n"
+	          "    channels: [demo]\n    text: hi\n"
+	          "  - id: tokyo\n    at: 2026-11-27 09:00\n"
+	          "    timezone: Asia/Tokyo\n    channels: [demo]\n"
+	          "    text: konnichiwa\n"
+	          "  - id: weekly\n    at: 2026-11-27 09:00\n"
+	          "    rrule: FREQ=WEEKLY\n    count: 2\n"
+	          "    channels: [demo]\n    text: every friday\n"
+	          "timezone: America/New_York\n");
+	tmp_write(&t, "c.yaml",
+	          "posts:\n  - id: plain\n    at: 2026-11-27 09:00\n"
+	          "    channels: [demo]\n    text: no zone here\n");
+	ck_assert_msg(calendar_load(t.dir, cfg, &cal, &errs) == 0, "%s",
+	              errs.len ? errs.lines[0] : "?");
+	ck_assert_str_eq(cal->timezone, "Europe/Madrid");
+	g = expand(cal, T_NOV, T_NOV + 60 * DAY);
+	/* 09:00 in Madrid, New York, Tokyo; c.yaml in Madrid. */
+	ck_assert_int_eq(must_find(g, "madrid/demo")->due, S(1795766400));
+	ck_assert_int_eq(must_find(g, "ny/demo")->due, S(1795788000));
+	ck_assert_int_eq(must_find(g, "tokyo/demo")->due, S(1795737600));
+	ck_assert_int_eq(must_find(g, "plain/demo")->due, S(1795766400));
+	/* A series repeats at 09:00 New York time: 14:00Z, a week on. */
+	ck_assert_int_eq(must_find(g, "weekly@20261127T140000Z/demo")->due,
+	                 S(1795788000));
+	ck_assert_int_eq(must_find(g, "weekly@20261204T140000Z/demo")->due,
+	                 S(1795788000) + 7 * DAY);
+	free(g);
+	calendar_free(cal);
+	/* A post's zone is checked like a file's. */
+	tmp_write(&t, "c.yaml",
+	          "posts:\n  - id: plain\n    at: 2026-11-27 09:00\n"
+	          "    timezone: Mars/Olympus\n"
+	          "    channels: [demo]\n    text: no zone here\n");
+	ck_assert_int_eq(calendar_load(t.dir, cfg, &cal, &errs), -1);
+	ck_assert_uint_eq(errs.len, 1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0],
+	                             "/c.yaml:4:15: unknown time zone "
+	                             "'Mars/Olympus'"));
+	config_errors_clear(&errs);
+	tmp_remove(&t);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_dir_problems)
 {
 	struct config *cfg = test_config();
@@ -348,19 +412,7 @@ START_TEST(test_dir_problems)
 	char want[256];
 	struct tmp t;
 
-	/* Files disagreeing on the zone. */
 	tmp_make(&t);
-	tmp_write(&t, "a.yaml", "timezone: Europe/Madrid\nposts: []\n");
-	tmp_write(&t, "b.yaml", "timezone: Europe/Paris\nposts: []\n");
-	ck_assert_int_eq(calendar_load(t.dir, cfg, &cal, &errs), -1);
-	ck_assert_uint_eq(errs.len, 1);
-	ck_assert_ptr_nonnull(strstr(errs.lines[0],
-	                             "/b.yaml:1:11: timezone 'Europe/Paris' "
-	                             "differs from 'Europe/Madrid' (set at "));
-	ck_assert_ptr_nonnull(strstr(errs.lines[0], "/a.yaml:1:11): the "
-	                                            "files of a calendar "
-	                                            "share one zone"));
-	config_errors_clear(&errs);
 	/* A broken file does not stop the others being checked. */
 	tmp_write(&t, "b.yaml",
 	          "posts:\n  - id: x\n    at: [\n    text: oops\n");
@@ -1193,6 +1245,7 @@ static Suite *calendar_suite(void)
 	tcase_add_test(load, test_dir_duplicate);
 	tcase_add_test(load, test_dir_zone);
 	tcase_add_test(load, test_dir_problems);
+	tcase_add_test(load, test_zone_per_file);
 	tcase_add_test(load, test_known_channels_cut);
 	tcase_add_test(load, test_error_cap);
 	tcase_add_test(load, test_aliases);
