@@ -34,6 +34,8 @@ struct channel {
 	unsigned max_length;     /* characters a post may have here; 0: any */
 	struct slots *slots;     /* weekly posting slots; NULL: none */
 	char *timezone;          /* of its slots; NULL: the calendar's */
+	/* Its posts wait as drafts until approved (-1 while parsing: unset). */
+	int require_approval;
 };
 
 struct config {
@@ -45,6 +47,9 @@ struct config {
 	gid_t control_gid;
 	char *readonly_group; /* NULL: nobody may only read */
 	gid_t readonly_gid;
+	char *approvers_group; /* NULL: only root approves posts */
+	gid_t approvers_gid;
+	int require_approval; /* every channel's default */
 	unsigned max_in_flight;
 	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;
