@@ -74,9 +74,10 @@
 	X(CANCELLED, "cancelled", "withdrawn before it left")               \
 	X(UNKNOWN, "unknown",                                               \
 	  "in flight when smmd stopped, endpoint not idempotent")           \
-	X(HELD, "held", "due while paused")                                 \
+	X(HELD, "held", "due while paused, or while awaiting approval")     \
 	X(SKIPPED, "skipped", "held too long: not sent")                    \
-	X(MISSED, "missed", "due while smmd was down, past catch-up")
+	X(MISSED, "missed", "due while smmd was down, past catch-up")       \
+	X(DRAFT, "draft", "waiting for an approval (require_approval)")
 
 /* A post due further in the past than this is refused by "add". */
 #define SMM_ADD_MAX_PAST_MS (60 * 1000)
