@@ -163,29 +163,45 @@ static int add_id(struct cmd_ctx *x, int64_t now, char *gen, const char **id)
 	return 0;
 }
 
-/* Stored: queue each delivery and say what was queued. */
+/*
+ * Stored: queue each delivery (a draft too: the gate holds it when due)
+ * and say what was queued, and whether it awaits an approval.
+ */
 static json_t *add_queued(struct cmd_ctx *x, const struct post_new *p)
 {
 	char did[DELIVERY_ID_MAX], when[TIME_RFC3339_LEN];
 	json_t *out = json_array();
+	size_t drafts = 0;
 
 	time_format_rfc3339(p->due_ms, when);
 	for (size_t i = 0; i < p->nchannels; i++) {
+		enum delivery_state state =
+		        p->drafts && p->drafts[i] ? DS_DRAFT : DS_SCHEDULED;
+
+		drafts += state == DS_DRAFT;
 		snprintf(did, sizeof(did), "%s/%s", p->id, p->channels[i]);
-		events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED,
+		events_change(x->d->events, EVO_CONTROL, did, -1, state,
 		              p->due_ms, NULL);
 		if (dispatch_schedule(x->d, did, p->due_ms) < 0)
 			log_error("sched: cannot queue '%s' (out of memory); "
 			          "it runs after a restart",
 			          did);
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}",
-		                                     "id", did, "channel",
-		                                     p->channels[i], "state",
-		                                     "scheduled", "due", when));
+		json_array_append_new(
+		        out, json_pack("{s:s, s:s, s:s, s:s}", "id", did,
+		                       "channel", p->channels[i], "state",
+		                       state_name(state), "due", when));
 	}
-	log_info("control: post '%s' queued for %s on %zu channel%s", p->id,
-	         when, p->nchannels, p->nchannels == 1 ? "" : "s");
-	return json_pack("{s:s, s:o}", "id", p->id, "deliveries", out);
+	if (drafts)
+		log_info("control: post '%s' queued for %s on %zu channel%s, "
+		         "awaiting approval on %zu",
+		         p->id, when, p->nchannels,
+		         p->nchannels == 1 ? "" : "s", drafts);
+	else
+		log_info("control: post '%s' queued for %s on %zu channel%s",
+		         p->id, when, p->nchannels,
+		         p->nchannels == 1 ? "" : "s");
+	return json_pack("{s:s, s:o, s:b}", "id", p->id, "deliveries", out,
+	                 "awaiting_approval", drafts > 0);
 }
 
 void add_req_clear(struct add_req *a)
@@ -222,6 +238,12 @@ int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
 	    (a->field = "id", add_id(x, now, a->gen_id, &p->id) < 0) ||
 	    (a->field = "media", add_media(x, &p->media, &a->empty) < 0))
 		return -1;
+	/* Drafts where the channel wants an approval first. */
+	for (size_t i = 0; i < p->nchannels; i++)
+		a->drafts[i] =
+		        (unsigned char)config_channel(x->d->cfg, a->channels[i])
+		                ->require_approval;
+	p->drafts = a->drafts;
 	a->field = NULL;
 	return 0;
 }

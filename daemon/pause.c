@@ -278,14 +278,21 @@ static void hold_reason(const struct pause *p, char *buf, size_t len)
 	         p->reason ? p->reason : "");
 }
 
-/* Move id from state from to held under p. 1, or 0 if it moved on. */
+/*
+ * Move id from state from to held under p, or with p NULL as awaiting an
+ * approval (held by no pause, so no resume lets it go). 1, or 0 if it
+ * moved on.
+ */
 static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
                    int origin, int64_t now)
 {
 	char why[512];
 	int r;
 
-	hold_reason(p, why, sizeof(why));
+	if (p)
+		hold_reason(p, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s", PAUSE_AWAITING_APPROVAL);
 	r = store_transition(d->store,
 	                     &(struct transition){.id = id,
 	                                          .from = DS_BIT(from),
@@ -293,7 +300,7 @@ static int hold_id(struct smmd *d, const char *id, int from, struct pause *p,
 	                                          .reason = why,
 	                                          .next_ms = -1,
 	                                          .now_ms = now,
-	                                          .held_by = p->id},
+	                                          .held_by = p ? p->id : 0},
 	                     NULL);
 	if (r == -EALREADY || r == -ENOENT)
 		return 0;
@@ -311,6 +318,25 @@ int pause_hold(struct smmd *d, const struct delivery_rec *rec, int from,
                struct pause *p, int64_t now)
 {
 	return hold_id(d, rec->id, from, p, EVO_DISPATCH, now);
+}
+
+int pause_gate_hold(struct smmd *d, const struct delivery_rec *rec, int64_t now)
+{
+	struct pause *p;
+
+	/*
+	 * An approval first: an unapproved post must never go, and a pause
+	 * that ends (or a release by hand) must not be what decides it.
+	 */
+	if (rec->awaiting_approval) {
+		hold_id(d, rec->id, (int)rec->state, NULL, EVO_DISPATCH, now);
+		return 1;
+	}
+	if ((p = pause_gate(d, rec)) != NULL) {
+		pause_hold(d, rec, (int)rec->state, p, now);
+		return 1;
+	}
+	return 0;
 }
 
 void pause_audit(struct smmd *d, const struct pause_actor *who,

@@ -1,8 +1,9 @@
 /*
- * Plan B's hold gate: the active pauses, kept in the store (they survive
+ * The hold gate: the active pauses, kept in the store (they survive
  * restarts and reloads) and mirrored here so that the dispatcher asks
- * "may this delivery go?" without a query. A delivery that falls due in a
- * paused scope becomes "held" instead of leaving; resuming decides, per
+ * "may this delivery go?" without a query, and approvals (a delivery that
+ * awaits one is held, by no pause, until approved). A delivery that falls due
+ * in a paused scope becomes "held" instead of leaving; resuming decides, per
  * held delivery, to publish it (late by at most its channel's
  * max_lateness), skip it, or leave it held for review. Every pause,
  * resume, release and skip goes to the store's audit trail with who did
@@ -58,6 +59,16 @@ struct pause *pause_gate(struct smmd *, const struct delivery_rec *);
  */
 int pause_hold(struct smmd *, const struct delivery_rec *, int from,
                struct pause *p, int64_t now);
+/* Why a delivery due while it awaited an approval is held. */
+#define PAUSE_AWAITING_APPROVAL "awaiting approval"
+/*
+ * The hold gate, the one place that decides whether a due delivery may
+ * leave: not while it awaits an approval (held by no pause, its reason
+ * PAUSE_AWAITING_APPROVAL), nor while a pause covers it (held under that
+ * pause). 1 when it may not go now (held, or moved on meanwhile), 0 when
+ * it may.
+ */
+int pause_gate_hold(struct smmd *, const struct delivery_rec *, int64_t now);
 /* A notice to a channel that is paused itself would only pile up. */
 int pause_channel_paused(struct smmd *, const char *channel);
 

@@ -19,8 +19,9 @@
  *    "id":"launch/demo","post":"launch","channel":"demo",
  *    "from":"publishing","state":"published","attempt":1,
  *    "http_status":200,"latency_ms":12.5,"outcome":"published"}}
- * "type" is queued, started, published, retry, failed, unknown, missed or
- * cancelled (more may come: ignore what you don't know); "seq" counts
+ * "type" is queued, started, published, retry, failed, unknown, missed,
+ * cancelled, held, released, skipped, approved or unapproved (more may
+ * come: ignore what you don't know); "seq" counts
  * every event since smmd started, so a gap means a missed event; "from"
  * is null for a new delivery; "next", "attempt", "http_status",
  * "latency_ms", "outcome" and "reason" appear where they apply. A client
