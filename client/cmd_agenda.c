@@ -272,7 +272,7 @@ static void export_csv(const json_t *deliveries)
 			;
 		if (strcmp(state, "scheduled") != 0 &&
 		    strcmp(state, "retry_wait") != 0 &&
-		    strcmp(state, "held") != 0)
+		    strcmp(state, "held") != 0 && strcmp(state, "draft") != 0)
 			continue;
 		part = strcmp(post, ctl_str(v, "post")) == 0 ? part + 1 : 1;
 		post = ctl_str(v, "post");

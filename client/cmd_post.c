@@ -57,6 +57,13 @@ static int cmd_add_run(struct ctl *c, struct ctl_args *a)
 		if ((text = ctl_str(result, "id")) != NULL) {
 			printf("%s\n", text);
 			cmd_add_blackouts(result);
+			/* On stderr: stdout stays the id alone, for scripts. */
+			if (json_is_true(json_object_get(result,
+			                                 "awaiting_approval")))
+				ctl_warnx(
+				        "post '%s' awaits approval: it goes "
+				        "out once 'smmctl approve %s' says so",
+				        text, text);
 		} else {
 			ctl_warnx(
 			        "protocol error: add reply without a post id");
@@ -132,13 +139,66 @@ const struct ctl_cmd cmd_cancel_entry = {
                 (const struct ctl_opt[]){
                         {"ID", 0, CTL_ARG, 0, NULL, NULL,
                          "a post id, or a delivery id POST/CHANNEL; only\n"
-                         "scheduled and retry_wait deliveries can be "
+                         "scheduled, retry_wait and draft deliveries can be "
                          "cancelled"},
                         {NULL},
                 },
         .min_args = 1,
         .max_args = 1,
         .run = cmd_cancel_run,
+};
+
+/* approve: sign a post's drafts off (or one delivery's). */
+static int cmd_approve_run(struct ctl *c, struct ctl_args *a)
+{
+	json_t *result = NULL, *v;
+	char at[32];
+	size_t i;
+	int r;
+
+	if ((r = cmd_post_request_id(c, a, &result)) != 0)
+		return r;
+	if (a->json) {
+		r = ctl_print_json(result);
+		json_decref(result);
+		return r;
+	}
+	ctl_local_time(ctl_str(result, "at"), at);
+	json_array_foreach (json_object_get(result, "approved"), i, v) {
+		const char *too_late = ctl_str(v, "too_late");
+
+		printf("approved %s by %s at %s: ", ctl_str(v, "id"),
+		       ctl_str(result, "by"), at);
+		if (too_late)
+			printf("still held, %s\n", too_late);
+		else if (json_is_true(json_object_get(v, "released")))
+			printf("released now\n");
+		else
+			printf("%s\n", ctl_str(v, "state"));
+	}
+	json_decref(result);
+	return 0;
+}
+
+const struct ctl_cmd cmd_approve_entry = {
+        .name = "approve",
+        .help = "approve a post's drafts, so they may go out",
+        .opts =
+                (const struct ctl_opt[]){
+                        {"ID", 0, CTL_ARG, 0, NULL, NULL,
+                         "a post id (each of its deliveries that awaits\n"
+                         "approval), or a delivery id POST/CHANNEL"},
+                        {NULL},
+                },
+        .notes = "Only root and the members of approvers_group may "
+                 "approve. A draft becomes\nscheduled; one held awaiting "
+                 "approval goes out now, unless it is later\nthan its "
+                 "channel's max_lateness: then it stays held for release "
+                 "or skip.",
+        .min_args = 1,
+        .max_args = 1,
+        .flags = CTL_CMD_JSON,
+        .run = cmd_approve_run,
 };
 
 /* retry: send an unknown or failed delivery again, now. */

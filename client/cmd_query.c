@@ -79,6 +79,24 @@ static void cmd_query_print_attempts(const json_t *attempts)
 	}
 }
 
+/* Who approved a delivery and when, or that it still waits for it. */
+static void cmd_query_print_approval(const json_t *approval)
+{
+	char at[32], line[160];
+
+	if (!json_is_object(approval))
+		return;
+	if (!json_is_true(json_object_get(approval, "approved"))) {
+		ctl_field(2, "approval", "awaiting (smmctl approve)");
+		return;
+	}
+	snprintf(line, sizeof(line), "by %s (uid %lld) at %s",
+	         ctl_str(approval, "by") ? ctl_str(approval, "by") : "?",
+	         ctl_int(approval, "uid"),
+	         ctl_local_time(ctl_str(approval, "at"), at));
+	ctl_field(2, "approval", line);
+}
+
 /* The human form of "show": the post, then each delivery and its attempts. */
 static void cmd_query_print_show(const json_t *result)
 {
@@ -110,6 +128,7 @@ static void cmd_query_print_show(const json_t *result)
 		ctl_field(2, "network id", ctl_str(d, "remote_id"));
 		ctl_field(2, "network url", ctl_str(d, "remote_url"));
 		ctl_field(2, "last error", ctl_str(d, "last_error"));
+		cmd_query_print_approval(json_object_get(d, "approval"));
 		cmd_query_print_attempts(json_object_get(d, "attempts"));
 	}
 }
@@ -193,7 +212,9 @@ static int cmd_list_run(struct ctl *c, struct ctl_args *a)
 		ctl_warnx("protocol error: list reply without deliveries");
 		r = EX_PROTOCOL;
 	} else if (json_array_size(deliveries) == 0) {
-		if (status != NULL)
+		if (ctl_args_count(a, "awaiting-approval"))
+			printf("no deliveries awaiting approval\n");
+		else if (status != NULL)
 			printf("no deliveries in state %s\n", status);
 		else
 			printf("no deliveries\n");
@@ -211,6 +232,10 @@ const struct ctl_cmd cmd_list_entry = {
                 (const struct ctl_opt[]){
                         {"status", 0, CTL_STATE, 0, "status", "STATE",
                          "only deliveries in STATE:"},
+                        {"awaiting-approval", 0, CTL_FLAG, 0,
+                         "awaiting_approval", NULL,
+                         "only what waits for 'smmctl approve': drafts,\n"
+                         "and deliveries held awaiting approval"},
                         {NULL},
                 },
         .flags = CTL_CMD_JSON,

@@ -165,7 +165,7 @@ void ctl_help_states(FILE *out);
 
 /* The command entries, one per command, in the command-group files. */
 extern const struct ctl_cmd cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
-        cmd_resolve_entry; /* cmd_post.c */
+        cmd_resolve_entry, cmd_approve_entry; /* cmd_post.c */
 extern const struct ctl_cmd cmd_list_entry, cmd_show_entry,
         cmd_status_entry; /* cmd_query.c */
 extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry,

@@ -29,6 +29,8 @@ struct row {
 	int8_t state;
 	uint8_t removed;
 	uint8_t seen;
+	uint8_t needs_approval;
+	uint8_t approved;
 };
 
 /* Rows in store order, found by id through an index. */
@@ -109,6 +111,8 @@ static int rows_add(struct rows *t, const struct cal_row *r)
 	        .id_off = (uint32_t)t->ids_len,
 	        .state = (int8_t)r->state,
 	        .removed = r->removed != 0,
+	        .needs_approval = r->needs_approval != 0,
+	        .approved = r->approved != 0,
 	};
 	memcpy(t->ids + t->ids_len, r->id, n);
 	t->ids_len += n;
@@ -135,14 +139,15 @@ static void collect(void *arg, const struct cal_row *r)
 
 static int waiting(int state)
 {
-	return state == DS_SCHEDULED || state == DS_RETRY_WAIT;
+	return state == DS_SCHEDULED || state == DS_RETRY_WAIT ||
+	       state == DS_DRAFT;
 }
 
 /*
- * Schedule a delivery the store now has as waiting at due_ms, or at the
- * end of a blackout that covers it.
+ * Schedule a delivery the store now has as waiting (in state) at due_ms,
+ * or at the end of a blackout that covers it.
  */
-static void schedule(struct sync *s, const struct cal_delivery *cd,
+static void schedule(struct sync *s, const struct cal_delivery *cd, int state,
                      int64_t due_ms)
 {
 	struct blackout_place bp;
@@ -151,8 +156,8 @@ static void schedule(struct sync *s, const struct cal_delivery *cd,
 		log_error("calendar: cannot queue '%s' (out of memory); it "
 		          "goes out after a restart",
 		          cd->id);
-	pause_blackout_place(s->d, cd->id, cd->channel, "calendar", due_ms,
-	                     EVO_CALENDAR, s->now, &bp);
+	pause_blackout_place(s->d, cd->id, cd->channel, "calendar", state,
+	                     due_ms, EVO_CALENDAR, s->now, &bp);
 }
 
 /*
@@ -185,6 +190,74 @@ static int64_t slot_of(struct sync *s, const struct cal_delivery *cd,
 	return s->slot_ms;
 }
 
+/*
+ * An approved delivery the calendar changed: its approval is withdrawn.
+ * Logged as an event, and audited as done by smmd (the edit's author is
+ * git's to say).
+ */
+static void withdrawn(struct sync *s, const char *id, int from, int to,
+                      int64_t due, int moved)
+{
+	struct pause_actor smmd = {.uid = -1, .user = "smmd"};
+	const char *why = moved ? "its time changed in the calendar"
+	                        : "its text, link, media or campaign changed "
+	                          "in the calendar";
+	json_t *detail = json_pack("{ss}", "id", id);
+
+	events_emit(s->d->events, &(struct delivery_event){
+	                                  .kind = EV_UNAPPROVED,
+	                                  .origin = EVO_CALENDAR,
+	                                  .id = id,
+	                                  .from = from,
+	                                  .to = (enum delivery_state)to,
+	                                  .next_ms = due,
+	                                  .latency_ms = -1,
+	                                  .reason = why,
+	                          });
+	pause_audit(s->d, &smmd, "unapprove", NULL, why, detail);
+	json_decref(detail);
+}
+
+/* The post's own row, written once per post per sync. 0 or -errno. */
+static int post_row(struct sync *s, const struct cal_put *put)
+{
+	int r;
+
+	if (strcmp(s->last_post, put->post_id) == 0)
+		return 0;
+	if ((r = store_calendar_post(s->d->store, put, s->now)) < 0)
+		return r;
+	snprintf(s->last_post, sizeof(s->last_post), "%s", put->post_id);
+	return 0;
+}
+
+/* As its channel says now: a reload may turn approvals on or off. */
+static int requires_approval(const struct sync *s, const char *channel)
+{
+	const struct channel *ch = config_channel(s->d->cfg, channel);
+
+	return ch && ch->require_approval;
+}
+
+/*
+ * The state a delivery the calendar asks for should wait in (put->state:
+ * a draft where its channel requires approval and it has none), and
+ * whether to set it: a new or moved one takes it; one that stays put
+ * moves only between draft and scheduled, and one waiting for a retry
+ * only when an edit withdraws its approval.
+ */
+static int waiting_state(const struct row *row, int moved, struct cal_put *put)
+{
+	int approved = row && row->approved && !put->withdraw;
+
+	put->state = put->needs_approval && !approved ? DS_DRAFT : DS_SCHEDULED;
+	if (row == NULL || moved)
+		return 1;
+	if (row->state == DS_RETRY_WAIT)
+		return put->withdraw;
+	return row->state != (int)put->state;
+}
+
 static void on_delivery(void *arg, const struct cal_delivery *cd)
 {
 	struct sync *s = arg;
@@ -205,18 +278,19 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	        .media = cd->media == p->media ? NULL : cd->media,
 	        .due_ms = cd->due_ms,
 	        .hash = cd->hash,
-	        .state = DS_SCHEDULED,
 	};
-	int add = row == NULL, reschedule = 0, r;
+	int add = row == NULL, reschedule, moved = 0, r;
 	int64_t due = cd->due_ms;
 
 	if (s->err)
 		return;
 	if (p->next_slot && (due = put.due_ms = slot_of(s, cd, row)) < 0)
 		return;
+	put.needs_approval = requires_approval(s, cd->channel);
 	if (!add) {
 		row->seen = 1;
-		if (waiting(row->state) && row->hash == cd->hash) {
+		if (waiting(row->state) && row->hash == cd->hash &&
+		    row->needs_approval == put.needs_approval) {
 			s->sum->unchanged++;
 			return;
 		}
@@ -225,10 +299,14 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 			s->sum->unchanged++;
 			return;
 		}
-		reschedule = row->removed || row->due_ms != due;
+		moved = row->removed || row->due_ms != due;
 	}
+	/* An edit withdraws an approval; nothing else does. */
+	put.withdraw = row && put.needs_approval && row->approved &&
+	               row->hash != cd->hash;
+	reschedule = waiting_state(row, moved, &put);
 	/* Already too late to post, and not ours to post late. */
-	if ((add || reschedule) && due < s->from) {
+	if ((add || moved) && due < s->from) {
 		put.state = DS_MISSED;
 		snprintf(reason, sizeof(reason),
 		         "due at %s, already past the catch-up window when the "
@@ -236,19 +314,15 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		         time_format_rfc3339(due, at));
 		put.reason = reason;
 	}
-	if (strcmp(s->last_post, cd->post_id) != 0) {
-		if ((r = store_calendar_post(s->d->store, &put, s->now)) < 0) {
-			s->err = r;
-			return;
-		}
-		snprintf(s->last_post, sizeof(s->last_post), "%s", cd->post_id);
-	}
-	if ((r = store_calendar_put(s->d->store, &put, add, reschedule,
+	if ((r = post_row(s, &put)) < 0 ||
+	    (r = store_calendar_put(s->d->store, &put, add, reschedule,
 	                            s->now)) < 0) {
 		s->err = r;
 		return;
 	}
-	if (add || reschedule)
+	if (put.withdraw && put.state != DS_MISSED)
+		withdrawn(s, cd->id, row->state, put.state, due, moved);
+	else if (reschedule)
 		events_change(s->d->events, EVO_CALENDAR, cd->id,
 		              add ? -1 : row->state, put.state,
 		              put.state == DS_MISSED ? -1 : due, put.reason);
@@ -262,7 +336,7 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		s->sum->added++;
 	else
 		s->sum->updated++;
-	schedule(s, cd, due);
+	schedule(s, cd, put.state, due);
 }
 
 int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,

@@ -21,6 +21,7 @@
 #include "smmd.h"
 #include "store.h"
 #include "timeparse.h"
+#include "view.h"
 #include "wallclock.h"
 
 #define PAUSE_MAX_SCOPES 64
@@ -29,22 +30,6 @@
 #define PAUSE_DRAIN_POLL_MS 5
 #define DRY_RUN_WINDOW_MS   (24 * 60 * 60 * 1000)
 #define DRY_RUN_LIMIT       10000
-
-/* The peer as the audit trail names it. */
-static void actor_of(const struct cmd_ctx *x, struct pause_actor *a, char *name,
-                     size_t len)
-{
-	long uid = x->peer ? (long)x->peer->uid : (long)getuid();
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(name, len, "%s", pw.pw_name);
-	else
-		snprintf(name, len, "uid %ld", uid);
-	a->uid = uid;
-	a->user = name;
-}
 
 /* The scopes named: "all", "channels", "campaigns". */
 struct scopes {
@@ -307,7 +292,7 @@ static enum cmd_retval cmd_pause(struct cmd_ctx *x)
 			                s.name[i] ? "'" : "everything",
 			                s.name[i] ? s.name[i] : "",
 			                s.name[i] ? "'" : "");
-	actor_of(x, &who, name, sizeof(name));
+	cmd_actor(x, &who, name, sizeof(name));
 	paused = json_array();
 	if ((r = begin_scopes(x, &s, until, reason, NULL, &who, paused)) < 0) {
 		json_decref(paused);
@@ -374,7 +359,7 @@ static enum cmd_retval cmd_resume(struct cmd_ctx *x)
 		chosen[n++] = pause_at(x->d, i);
 	if (n == 0)
 		return cmd_fail(x, SMM_ERR_CONFLICT, "nothing is paused");
-	actor_of(x, &who, name, sizeof(name));
+	cmd_actor(x, &who, name, sizeof(name));
 	resumed = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *one = json_object();
@@ -420,18 +405,52 @@ static enum cmd_retval cmd_held(struct cmd_ctx *x)
 	return CMD_DONE;
 }
 
+/*
+ * Whether id (a delivery, or a post) has a delivery held awaiting an
+ * approval: its id into out. Only an approval lets such a one go.
+ */
+static int awaiting_held(struct cmd_ctx *x, const char *id, char *out,
+                         size_t len)
+{
+	json_t *shown = NULL, *v;
+	size_t i;
+	int found = 0;
+
+	if (view_show(x->d->store, id, &shown) < 0)
+		return 0; /* the settle itself says what is wrong */
+	json_array_foreach (json_object_get(shown, "deliveries"), i, v) {
+		json_t *approval = json_object_get(v, "approval");
+		const char *state =
+		        json_string_value(json_object_get(v, "state"));
+
+		if (!found && state && strcmp(state, "held") == 0 &&
+		    json_is_false(json_object_get(approval, "approved"))) {
+			snprintf(out, len, "%s",
+			         json_string_value(json_object_get(v, "id")));
+			found = 1;
+		}
+	}
+	json_decref(shown);
+	return found;
+}
+
 /* release and skip: one held delivery, or every held one of a post. */
 static enum cmd_retval settle(struct cmd_ctx *x, int publish)
 {
 	const char *id, *action = publish ? "release" : "skip";
 	struct pause_actor who;
-	char name[64], why[160];
+	char name[64], why[160], waiting[POSTID_MAX * 2 + 2];
 	json_t *detail;
 	int r;
 
 	if (cmd_arg_string(x, "id", &id, 1) < 0)
 		return CMD_ERROR;
-	actor_of(x, &who, name, sizeof(name));
+	if (publish && awaiting_held(x, id, waiting, sizeof(waiting)))
+		return cmd_fail(x, SMM_ERR_CONFLICT,
+		                "'%s' is held awaiting approval: 'smmctl "
+		                "approve' lets it go (or skip it)",
+		                waiting);
+	cmd_actor(x, &who, name, sizeof(name));
 	snprintf(why, sizeof(why), "%s by hand by %s",
 	         publish ? "released" : "skipped", who.user);
 	r = pause_settle(x->d, id, publish, why, publish, wallclock_now_ms());
@@ -625,7 +644,7 @@ static enum cmd_retval planb_run(struct cmd_ctx *x, int drill)
 	if ((sc = scenario_of(x, &name)) == NULL ||
 	    cmd_arg_string(x, "reason", &reason, 0) < 0)
 		return CMD_ERROR;
-	actor_of(x, &who, uname, sizeof(uname));
+	cmd_actor(x, &who, uname, sizeof(uname));
 	if (!drill && !approved(&who, sc))
 		return cmd_fail(x, SMM_ERR_PERMISSION,
 		                "permission denied: only the approvers of plan "
@@ -719,7 +738,7 @@ static enum cmd_retval cmd_planb_end(struct cmd_ctx *x)
 	if (n == 0)
 		return cmd_fail(x, SMM_ERR_CONFLICT,
 		                "no plan B scenario is active");
-	actor_of(x, &who, uname, sizeof(uname));
+	cmd_actor(x, &who, uname, sizeof(uname));
 	resumed = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *one = json_object();

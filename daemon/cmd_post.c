@@ -166,20 +166,21 @@ static int add_id(struct cmd_ctx *x, int64_t now, char *gen, const char **id)
 }
 
 /*
- * One queued delivery as the reply says it; one due in a blackout is
- * shifted now, or says it will be held, and why.
+ * One queued delivery, waiting in state, as the reply says it; one due in
+ * a blackout is shifted now, or says it will be held, and why.
  */
 static json_t *add_delivery_json(struct cmd_ctx *x, const struct post_new *p,
-                                 const char *did, size_t i, const char *when)
+                                 const char *did, size_t i, int state,
+                                 const char *when)
 {
 	struct blackout_place bp;
 	char at[TIME_RFC3339_LEN];
-	json_t *o =
-	        json_pack("{s:s, s:s, s:s, s:s}", "id", did, "channel",
-	                  p->channels[i], "state", "scheduled", "due", when);
+	json_t *o = json_pack(
+	        "{s:s, s:s, s:s, s:s}", "id", did, "channel", p->channels[i],
+	        "state", state_name((enum delivery_state)state), "due", when);
 
 	if (o && pause_blackout_place(x->d, did, p->channels[i], p->source,
-	                              p->due_ms, EVO_CONTROL,
+	                              state, p->due_ms, EVO_CONTROL,
 	                              wallclock_now_ms(), &bp)) {
 		json_object_set_new(o, "blackout", json_string(bp.why));
 		json_object_set_new(
@@ -193,27 +194,43 @@ static json_t *add_delivery_json(struct cmd_ctx *x, const struct post_new *p,
 	return o;
 }
 
-/* Stored: queue each delivery and say what was queued. */
+/*
+ * Stored: queue each delivery (a draft too: the gate holds it when due)
+ * and say what was queued, and whether it awaits an approval.
+ */
 static json_t *add_queued(struct cmd_ctx *x, const struct post_new *p)
 {
 	char did[DELIVERY_ID_MAX], when[TIME_RFC3339_LEN];
 	json_t *out = json_array();
+	size_t drafts = 0;
 
 	time_format_rfc3339(p->due_ms, when);
 	for (size_t i = 0; i < p->nchannels; i++) {
+		enum delivery_state state =
+		        p->drafts && p->drafts[i] ? DS_DRAFT : DS_SCHEDULED;
+
+		drafts += state == DS_DRAFT;
 		snprintf(did, sizeof(did), "%s/%s", p->id, p->channels[i]);
-		events_change(x->d->events, EVO_CONTROL, did, -1, DS_SCHEDULED,
+		events_change(x->d->events, EVO_CONTROL, did, -1, state,
 		              p->due_ms, NULL);
 		if (dispatch_schedule(x->d, did, p->due_ms) < 0)
 			log_error("sched: cannot queue '%s' (out of memory); "
 			          "it runs after a restart",
 			          did);
-		json_array_append_new(out,
-		                      add_delivery_json(x, p, did, i, when));
+		json_array_append_new(
+		        out, add_delivery_json(x, p, did, i, (int)state, when));
 	}
-	log_info("control: post '%s' queued for %s on %zu channel%s", p->id,
-	         when, p->nchannels, p->nchannels == 1 ? "" : "s");
-	return json_pack("{s:s, s:o}", "id", p->id, "deliveries", out);
+	if (drafts)
+		log_info("control: post '%s' queued for %s on %zu channel%s, "
+		         "awaiting approval on %zu",
+		         p->id, when, p->nchannels,
+		         p->nchannels == 1 ? "" : "s", drafts);
+	else
+		log_info("control: post '%s' queued for %s on %zu channel%s",
+		         p->id, when, p->nchannels,
+		         p->nchannels == 1 ? "" : "s");
+	return json_pack("{s:s, s:o, s:b}", "id", p->id, "deliveries", out,
+	                 "awaiting_approval", drafts > 0);
 }
 
 void add_req_clear(struct add_req *a)
@@ -250,6 +267,12 @@ int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
 	    (a->field = "id", add_id(x, now, a->gen_id, &p->id) < 0) ||
 	    (a->field = "media", add_media(x, &p->media, &a->empty) < 0))
 		return -1;
+	/* Drafts where the channel wants an approval first. */
+	for (size_t i = 0; i < p->nchannels; i++)
+		a->drafts[i] =
+		        (unsigned char)config_channel(x->d->cfg, a->channels[i])
+		                ->require_approval;
+	p->drafts = a->drafts;
 	a->field = NULL;
 	return 0;
 }

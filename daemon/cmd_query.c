@@ -22,22 +22,31 @@
 #define AGENDA_LIMIT_DEFAULT 10000
 #define AGENDA_LIMIT_MAX     100000
 
-/* Deliveries by due time, all or in one state. */
+/*
+ * Deliveries by due time: all, in one state, or awaiting an approval
+ * (drafts, and those held for want of one).
+ */
 static enum cmd_retval cmd_list(struct cmd_ctx *x)
 {
 	const char *status;
 	unsigned n = LIST_DEFAULT;
-	int state = -1;
+	int state = -1, awaiting = 0;
 
-	if (cmd_arg_string(x, "status", &status, 0) < 0)
+	if (cmd_arg_string(x, "status", &status, 0) < 0 ||
+	    cmd_arg_bool(x, "awaiting_approval", &awaiting) < 0)
 		return CMD_ERROR;
+	if (awaiting && status)
+		return cmd_fail(
+		        x, SMM_ERR_INVALID_ARGUMENT,
+		        "give 'status' or 'awaiting_approval', not both");
 	if (status && (state = state_parse(status)) < 0)
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "unknown status '%s' (known: %s)", status,
 		                state_list());
 	if (cmd_arg_limit(x, "limit", LIST_MAX, &n) < 0)
 		return CMD_ERROR;
-	if (view_list(x->d->store, state, n, x->result) < 0)
+	if ((awaiting ? view_awaiting(x->d->store, n, x->result)
+	              : view_list(x->d->store, state, n, x->result)) < 0)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read the store");
 	return CMD_DONE;
 }

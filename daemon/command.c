@@ -1,12 +1,15 @@
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "config.h"
 #include "outage.h"
+#include "pause.h"
 #include "proto.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -26,6 +29,7 @@ static const struct cmd_entry *const commands[] = {
         &cmd_planb_list_entry,  &cmd_planb_activate_entry,
         &cmd_planb_drill_entry, &cmd_planb_end_entry,
         &cmd_queue_entry,       &cmd_import_entry,
+        &cmd_approve_entry,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -63,6 +67,21 @@ enum cmd_retval cmd_store_error(struct cmd_ctx *x, int r, const char *doing)
 		                "log says why");
 	}
 	return cmd_fail(x, SMM_ERR_INTERNAL, "cannot %s the store", doing);
+}
+
+void cmd_actor(const struct cmd_ctx *x, struct pause_actor *a, char *name,
+               size_t len)
+{
+	long uid = x->peer ? (long)x->peer->uid : (long)getuid();
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(name, len, "%s", pw.pw_name);
+	else
+		snprintf(name, len, "uid %ld", uid);
+	a->uid = uid;
+	a->user = name;
 }
 
 int cmd_arg_string(struct cmd_ctx *x, const char *key, const char **out,

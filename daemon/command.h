@@ -2,7 +2,7 @@
  * The control commands: one table of entries {name, flags, handler, help}
  * (cmd_post.c: add cancel retry resolve; cmd_query.c: list show status
  * agenda; cmd_admin.c: hello reload log; cmd_planb.c: pause resume held
- * release skip audit). command_run looks a request up,
+ * release skip audit; cmd_approve.c: approve). command_run looks a request up,
  * checks the entry's flags against the peer and the daemon once, and runs
  * the handler. Transport-free so it can be driven by control.c or a test.
  */
@@ -92,6 +92,7 @@ struct slot_claims;
 struct add_req {
 	struct post_new p;
 	const char *channels[ADD_MAX_CHANNELS];
+	unsigned char drafts[ADD_MAX_CHANNELS]; /* channel needs approval */
 	char gen_id[32];
 	json_t *empty;     /* owned: the media list when none is given */
 	const char *field; /* the one add_check found wrong */
@@ -129,6 +130,7 @@ extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
         cmd_backup_entry, cmd_queue_entry, cmd_import_entry;
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
+extern const struct cmd_entry cmd_approve_entry; /* cmd_approve.c */
 extern const struct cmd_entry cmd_list_entry, cmd_show_entry, cmd_status_entry,
         cmd_agenda_entry;
 extern const struct cmd_entry cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
@@ -137,6 +139,14 @@ extern const struct cmd_entry cmd_pause_entry, cmd_resume_entry, cmd_held_entry,
         cmd_planb_end_entry;
 /* The active pauses as status shows them (cmd_planb.c). */
 json_t *cmd_pauses_json(struct smmd *);
+
+/*
+ * The peer as the audit trail names it: its uid (smmd's own when there is
+ * no peer) and user name, written to name, which a points to.
+ */
+struct pause_actor;
+void cmd_actor(const struct cmd_ctx *, struct pause_actor *a, char *name,
+               size_t len);
 
 /* Set the error reply; returns CMD_ERROR. */
 enum cmd_retval cmd_fail(struct cmd_ctx *, const char *code, const char *fmt,

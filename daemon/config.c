@@ -404,7 +404,7 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 	"retry_max, max_in_flight, min_interval, notify, "                \
 	"allow_private_media, media_max_size, media_dir, max_length, "    \
 	"max_lateness, slots, timezone, blackouts, quiet, holidays, "     \
-	"blackout_action"
+	"blackout_action, require_approval"
 
 struct channel_parse {
 	struct channel *ch;
@@ -499,6 +499,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_path(p, v, key, &ch->media_dir);
 	else if (strcmp(key, "max_length") == 0)
 		conf_uint(p, v, key, 1, 1000000, &ch->max_length);
+	else if (strcmp(key, "require_approval") == 0)
+		conf_bool(p, v, key, &ch->require_approval);
 	else if (ch->pub && ch->pub->configure &&
 	         ch->pub->configure(p, ch, key, v))
 		; /* the driver's own key */
@@ -569,6 +571,7 @@ static void channels_pair(struct conf_ctx *p, struct conf_node *k,
 	ch->max_lateness_ms = 60 * 60 * 1000;
 	ch->max_in_flight = 4;
 	ch->media_max_bytes = 8u << 20;
+	ch->require_approval = -1; /* the top level's, once it is read */
 	cp.ch = ch;
 
 	if (conf_for_each_pair(p, v, "a channel", channel_pair, &cp) < 0)
@@ -596,6 +599,23 @@ static void channels_pair(struct conf_ctx *p, struct conf_node *k,
 		           "channel '%s' cannot notify itself", ch->name);
 }
 
+/* A group that must exist: its name in *name, its gid in *gid. */
+static void conf_group(struct conf_ctx *p, struct conf_node *v, const char *key,
+                       char **name, gid_t *gid)
+{
+	struct group *gr;
+	const char *s;
+
+	if (want_scalar(p, v, key, &s) < 0)
+		return;
+	if ((gr = getgrnam(s)) == NULL) {
+		conf_error(p, v, "%s: no such group '%s'", key, s);
+		return;
+	}
+	conf_string(p, v, key, name);
+	*gid = gr->gr_gid;
+}
+
 static void top_pair(struct conf_ctx *p, struct conf_node *k,
                      struct conf_node *v, void *arg)
 {
@@ -607,29 +627,14 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else if (strcmp(key, "socket") == 0) {
 		conf_path(p, v, key, &cfg->socket_path);
 	} else if (strcmp(key, "control_group") == 0) {
-		struct group *gr;
-
-		if (want_scalar(p, v, key, &s) < 0)
-			return;
-		if ((gr = getgrnam(s)) == NULL) {
-			conf_error(p, v, "control_group: no such group '%s'",
-			           s);
-			return;
-		}
-		conf_string(p, v, key, &cfg->control_group);
-		cfg->control_gid = gr->gr_gid;
+		conf_group(p, v, key, &cfg->control_group, &cfg->control_gid);
 	} else if (strcmp(key, "readonly_group") == 0) {
-		struct group *gr;
-
-		if (want_scalar(p, v, key, &s) < 0)
-			return;
-		if ((gr = getgrnam(s)) == NULL) {
-			conf_error(p, v, "readonly_group: no such group '%s'",
-			           s);
-			return;
-		}
-		conf_string(p, v, key, &cfg->readonly_group);
-		cfg->readonly_gid = gr->gr_gid;
+		conf_group(p, v, key, &cfg->readonly_group, &cfg->readonly_gid);
+	} else if (strcmp(key, "approvers_group") == 0) {
+		conf_group(p, v, key, &cfg->approvers_group,
+		           &cfg->approvers_gid);
+	} else if (strcmp(key, "require_approval") == 0) {
+		conf_bool(p, v, key, &cfg->require_approval);
 	} else if (strcmp(key, "max_in_flight") == 0) {
 		conf_uint(p, v, key, 1, 10000, &cfg->max_in_flight);
 	} else if (strcmp(key, "max_host_connections") == 0) {
@@ -663,7 +668,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, socket, "
-		           "control_group, readonly_group, max_in_flight, "
+		           "control_group, readonly_group, approvers_group, "
+		           "require_approval, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
 		           "catch_up, drill_channel, horizon, log_format, "
 		           "blackouts, quiet, holidays, blackout_action, "
@@ -693,6 +699,25 @@ static void check_notify(struct conf_ctx *p, struct config *cfg,
 	    config_channel(cfg, cfg->drill_channel) == NULL)
 		conf_error(p, root, "drill_channel: unknown channel '%s'",
 		           cfg->drill_channel);
+}
+
+/* Once every key is read: what is required, defaults, cross-checks. */
+static void config_finish(struct conf_ctx *p, struct config *cfg,
+                          struct conf_node *root)
+{
+	if (cfg->state_dir == NULL)
+		conf_error(p, root, "missing required key 'state_dir'");
+	if (cfg->socket_path == NULL)
+		cfg->socket_path = strdup("/run/smmd/smmd.sock");
+	if (cfg->nchannels == 0)
+		conf_error(p, root,
+		           "no channels: add at least one under 'channels'");
+	check_notify(p, cfg, root);
+	/* A channel that says nothing follows the top level. */
+	for (size_t i = 0; i < cfg->nchannels; i++)
+		if (cfg->channels[i].require_approval < 0)
+			cfg->channels[i].require_approval =
+			        cfg->require_approval;
 }
 
 static char *dir_of(const char *path)
@@ -764,18 +789,8 @@ int config_load(const char *path, struct config **out,
 	if (root == NULL)
 		config_errors_add(errs, path, 1, 1, "the file is empty");
 	else if (conf_for_each_pair(&p, CN(root), "the configuration", top_pair,
-	                            cfg) == 0) {
-		if (cfg->state_dir == NULL)
-			conf_error(&p, CN(root),
-			           "missing required key 'state_dir'");
-		if (cfg->socket_path == NULL)
-			cfg->socket_path = strdup("/run/smmd/smmd.sock");
-		if (cfg->nchannels == 0)
-			conf_error(&p, CN(root),
-			           "no channels: add at least one under "
-			           "'channels'");
-		check_notify(&p, cfg, CN(root));
-	}
+	                            cfg) == 0)
+		config_finish(&p, cfg, CN(root));
 	free(base_dir);
 	yaml_document_delete(&doc);
 	if (errs->len > before) {
@@ -809,6 +824,7 @@ void config_free(struct config *cfg)
 	free(cfg->socket_path);
 	free(cfg->control_group);
 	free(cfg->readonly_group);
+	free(cfg->approvers_group);
 	free(cfg->calendar);
 	free(cfg->drill_channel);
 	free(cfg);

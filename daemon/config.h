@@ -36,6 +36,8 @@ struct channel {
 	struct slots *slots;     /* weekly posting slots; NULL: none */
 	char *timezone;          /* of its slots; NULL: the calendar's */
 	struct blackouts *blackouts; /* its own; NULL: none */
+	/* Its posts wait as drafts until approved (-1 while parsing: unset). */
+	int require_approval;
 };
 
 struct config {
@@ -47,6 +49,9 @@ struct config {
 	gid_t control_gid;
 	char *readonly_group; /* NULL: nobody may only read */
 	gid_t readonly_gid;
+	char *approvers_group; /* NULL: only root approves posts */
+	gid_t approvers_gid;
+	int require_approval; /* every channel's default */
 	unsigned max_in_flight;
 	unsigned max_host_connections;
 	int64_t shutdown_grace_ms;

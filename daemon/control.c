@@ -1,7 +1,5 @@
 #include <errno.h>
 #include <stddef.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
+#include "peergroup.h"
 #include "events.h"
 #include "log.h"
 #include "proto.h"
@@ -662,22 +661,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 }
 
-/* Whether uid is in group gid, as its primary group or a listed member. */
-static int peer_in_group(uid_t uid, gid_t primary, gid_t gid)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	if (primary == gid)
-		return 1;
-	if ((pw = getpwuid(uid)) == NULL || (gr = getgrgid(gid)) == NULL)
-		return 0;
-	for (char **m = gr->gr_mem; *m; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
-			return 1;
-	return 0;
-}
-
 enum peer_role { PEER_REFUSED, PEER_READER, PEER_OPERATOR };
 
 /*
@@ -690,9 +673,9 @@ static enum peer_role peer_role(const struct config *cfg, uid_t uid, gid_t gid)
 {
 	if (uid == 0 || uid == geteuid())
 		return PEER_OPERATOR;
-	if (cfg->control_group && peer_in_group(uid, gid, cfg->control_gid))
+	if (cfg->control_group && peergroup_has(uid, gid, cfg->control_gid))
 		return PEER_OPERATOR;
-	if (cfg->readonly_group && peer_in_group(uid, gid, cfg->readonly_gid))
+	if (cfg->readonly_group && peergroup_has(uid, gid, cfg->readonly_gid))
 		return PEER_READER;
 	return PEER_REFUSED;
 }

@@ -725,7 +725,6 @@ static void job_started(const struct job *job)
 static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
                           int64_t send_at, int64_t now)
 {
-	struct pause *p;
 	struct job *job;
 	char err[256];
 	int r;
@@ -746,22 +745,22 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 		return 0;
 	}
 	/* Cancelled (or otherwise settled) since it was queued. */
-	if (job->rec.state != DS_SCHEDULED && job->rec.state != DS_RETRY_WAIT)
+	if (job->rec.state != DS_SCHEDULED && job->rec.state != DS_RETRY_WAIT &&
+	    job->rec.state != DS_DRAFT)
 		goto drop;
-	if ((p = pause_gate(d, &job->rec)) != NULL) {
-		pause_hold(d, &job->rec, (int)job->rec.state, p, now);
-		goto drop;
-	}
-	if (pause_blackout_gate(
-	            d, &job->rec,
-	            send_at > job->rec.due_ms ? send_at : job->rec.due_ms, now))
-		goto drop;
-	/* Moved later by a calendar edit while it waited for a slot. */
-	if (job->rec.state == DS_SCHEDULED &&
+	/*
+	 * Moved later by a calendar edit while it waited for a slot: not due,
+	 * so not the gate's yet (a draft held early could go early).
+	 */
+	if (job->rec.state != DS_RETRY_WAIT &&
 	    job->rec.due_ms > now + PREPARE_LEAD_MS) {
 		dispatch_schedule(d, id, job->rec.due_ms);
 		goto drop;
 	}
+	if (pause_gate_hold(
+	            d, &job->rec,
+	            send_at > job->rec.due_ms ? send_at : job->rec.due_ms, now))
+		goto drop;
 	if ((job->ch = q->ch) == NULL) {
 		snprintf(err, sizeof(err),
 		         "channel '%s' is no longer in the configuration",
@@ -950,7 +949,6 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
 	struct delivery_rec rec;
 	enum delivery_state from;
-	struct pause *p;
 	int r;
 
 	snprintf(why, sizeof(why),
@@ -964,9 +962,11 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 		if (r == -ENOENT)
 			return;
 		rec.state = DS_SCHEDULED;
-	} else if ((p = pause_gate(d, &rec)) != NULL) {
-		/* Paused: whoever resumes decides, not the catch-up rule. */
-		pause_hold(d, &rec, (int)rec.state, p, now);
+	} else if (pause_gate_hold(d, &rec, -1, now)) {
+		/*
+		 * Paused, or awaiting an approval: whoever resumes or
+		 * approves decides, not the catch-up rule.
+		 */
 		store_delivery_clear(&rec);
 		return;
 	}

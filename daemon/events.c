@@ -104,6 +104,9 @@ static const char *event_verb(const struct delivery_event *e, const char **area,
 		*area = "calendar";
 		if (e->kind == EV_MISSED)
 			return *level = LOG_LEVEL_WARNING, "missed";
+		if (e->kind == EV_UNAPPROVED)
+			return *level = LOG_LEVEL_WARNING,
+			       "is a draft again, its approval withdrawn";
 		return NULL;
 	case EVO_CONTROL:
 		*area = "control";
@@ -116,7 +119,7 @@ static const char *event_verb(const struct delivery_event *e, const char **area,
 		if (e->kind == EV_FAILED)
 			return "resolved by hand as failed";
 		if (e->kind == EV_RELEASED || e->kind == EV_SKIPPED ||
-		    e->kind == EV_HELD)
+		    e->kind == EV_HELD || e->kind == EV_APPROVED)
 			return kind_names[e->kind];
 		return NULL;
 	case EVO_RECOVERY:
@@ -174,8 +177,10 @@ static void event_log(const struct delivery_event *e)
 		log_fields(level, f, LOG_NFIELDS(f),
 		           "%s: delivery '%s' %s: missed", area, e->id,
 		           e->reason);
-	else if (e->reason && (e->kind == EV_HELD || e->kind == EV_RELEASED ||
-	                       e->kind == EV_SKIPPED || e->kind == EV_SHIFTED))
+	else if (e->reason &&
+	         (e->kind == EV_HELD || e->kind == EV_RELEASED ||
+	          e->kind == EV_SKIPPED || e->kind == EV_SHIFTED ||
+	          e->kind == EV_APPROVED || e->kind == EV_UNAPPROVED))
 		log_fields(level, f, LOG_NFIELDS(f), "%s: delivery '%s' %s: %s",
 		           area, e->id, what, e->reason);
 	else

@@ -21,24 +21,26 @@
  * The kinds of event, by wire name. Add new kinds at the end. Paused and
  * resumed are about a pause's scope, not one delivery (events_scope).
  */
-#define EVENT_KINDS(X)                                                  \
-	X(QUEUED, "queued")       /* now waiting: new or rescheduled */ \
-	X(STARTED, "started")     /* an attempt is recorded, leaving */ \
-	X(PUBLISHED, "published") /* the network accepted it */         \
-	X(RETRY, "retry")         /* waiting to try again */            \
-	X(FAILED, "failed")       /* gave up */                         \
-	X(UNKNOWN, "unknown")     /* may or may not have gone out */    \
-	X(MISSED, "missed")       /* found too late to post */          \
-	X(CANCELLED, "cancelled") /* withdrawn before it left */        \
-	X(HELD, "held")           /* due while its scope was paused */  \
-	X(RELEASED, "released")   /* held no more: waiting again */     \
-	X(SHIFTED, "shifted")     /* moved past a blackout */           \
-	X(SKIPPED, "skipped")     /* held, then not sent */             \
-	X(PAUSED, "paused")       /* a scope was paused */              \
-	X(RESUMED, "resumed")     /* ... and resumed */                 \
-	X(PLANB_ACTIVATED, "planb_activated") /* a plan B scenario */   \
-	X(PLANB_ENDED, "planb_ended")                                   \
-	X(PLANB_DRILLED, "planb_drilled") /* rehearsed: nothing paused */
+#define EVENT_KINDS(X)                                                        \
+	X(QUEUED, "queued")       /* now waiting: new or rescheduled */       \
+	X(STARTED, "started")     /* an attempt is recorded, leaving */       \
+	X(PUBLISHED, "published") /* the network accepted it */               \
+	X(RETRY, "retry")         /* waiting to try again */                  \
+	X(FAILED, "failed")       /* gave up */                               \
+	X(UNKNOWN, "unknown")     /* may or may not have gone out */          \
+	X(MISSED, "missed")       /* found too late to post */                \
+	X(CANCELLED, "cancelled") /* withdrawn before it left */              \
+	X(HELD, "held")           /* due while its scope was paused */        \
+	X(RELEASED, "released")   /* held no more: waiting again */           \
+	X(SKIPPED, "skipped")     /* held, then not sent */                   \
+	X(PAUSED, "paused")       /* a scope was paused */                    \
+	X(RESUMED, "resumed")     /* ... and resumed */                       \
+	X(PLANB_ACTIVATED, "planb_activated") /* a plan B scenario */         \
+	X(PLANB_ENDED, "planb_ended")                                         \
+	X(PLANB_DRILLED, "planb_drilled") /* rehearsed: nothing paused */     \
+	X(APPROVED, "approved")           /* a draft may go */                \
+	X(UNAPPROVED, "unapproved")       /* an edit withdrew its approval */ \
+	X(SHIFTED, "shifted")             /* moved past a blackout */
 
 enum event_kind {
 #define EVENT_ENUM(e, name) EV_##e,

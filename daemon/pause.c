@@ -433,14 +433,35 @@ int pause_blackout_gate(struct smmd *d, const struct delivery_rec *rec,
 	return 1;
 }
 
+int pause_gate_hold(struct smmd *d, const struct delivery_rec *rec, int64_t at,
+                    int64_t now)
+{
+	struct pause *p;
+
+	/*
+	 * An approval first: an unapproved post must never go, and a pause
+	 * that ends (or a release by hand) must not be what decides it.
+	 */
+	if (rec->awaiting_approval) {
+		hold_for(d, rec->id, (int)rec->state, 0,
+		         PAUSE_AWAITING_APPROVAL, EVO_DISPATCH, now);
+		return 1;
+	}
+	if ((p = pause_gate(d, rec)) != NULL) {
+		pause_hold(d, rec, (int)rec->state, p, now);
+		return 1;
+	}
+	return at >= 0 && pause_blackout_gate(d, rec, at, now);
+}
+
 int pause_blackout_place(struct smmd *d, const char *id, const char *channel,
-                         const char *source, int64_t due, int origin,
+                         const char *source, int state, int64_t due, int origin,
                          int64_t now, struct blackout_place *out)
 {
 	if (!pause_blackout(d, channel, source, 0, due, out))
 		return 0;
 	if (out->action == BLACKOUT_SHIFT)
-		move_to(d, id, DS_SCHEDULED, out->at_ms, out->why, origin, now);
+		move_to(d, id, state, out->at_ms, out->why, origin, now);
 	return 1;
 }
 
@@ -450,6 +471,7 @@ struct sweep {
 	int64_t now;
 	struct sweep_move {
 		char *id;
+		int state;
 		int64_t at;
 		char *why;
 	} * v;
@@ -492,7 +514,8 @@ static void sweep_row(void *arg, const struct scheduled_row *r)
 		sw->v = v;
 		sw->cap = cap;
 	}
-	sw->v[sw->n] = (struct sweep_move){strdup(r->id), at, strdup(why)};
+	sw->v[sw->n] =
+	        (struct sweep_move){strdup(r->id), r->state, at, strdup(why)};
 	if (sw->v[sw->n].id == NULL || sw->v[sw->n].why == NULL) {
 		free(sw->v[sw->n].id);
 		free(sw->v[sw->n].why);
@@ -515,9 +538,9 @@ int pause_blackout_sweep(struct smmd *d, int64_t now)
 		r = sw.err;
 	for (size_t i = 0; i < sw.n; i++) {
 		if (r == 0)
-			moved +=
-			        move_to(d, sw.v[i].id, DS_SCHEDULED, sw.v[i].at,
-			                sw.v[i].why, EVO_CALENDAR, now);
+			moved += move_to(d, sw.v[i].id, sw.v[i].state,
+			                 sw.v[i].at, sw.v[i].why, EVO_CALENDAR,
+			                 now);
 		free(sw.v[i].id);
 		free(sw.v[i].why);
 	}

@@ -1,8 +1,10 @@
 /*
- * Plan B's hold gate: the active pauses, kept in the store (they survive
+ * The hold gate: the active pauses, kept in the store (they survive
  * restarts and reloads) and mirrored here so that the dispatcher asks
- * "may this delivery go?" without a query. A delivery that falls due in a
- * paused scope becomes "held" instead of leaving; resuming decides, per
+ * "may this delivery go?" without a query; approvals (a delivery that
+ * awaits one is held, by no pause, until approved); and blackouts, pauses
+ * planned ahead (below). A delivery that falls due in a paused scope
+ * becomes "held" instead of leaving; resuming decides, per
  * held delivery, to publish it (late by at most its channel's
  * max_lateness), skip it, or leave it held for review. Every pause,
  * resume, release and skip goes to the store's audit trail with who did
@@ -81,12 +83,13 @@ int pause_blackout(struct smmd *, const char *channel, const char *source,
 int pause_blackout_gate(struct smmd *, const struct delivery_rec *rec,
                         int64_t t, int64_t now);
 /*
- * Ahead of time (add, import, the calendar): a delivery just scheduled at
- * due is shifted now if a blackout covers it, or left to be held when due.
- * 1 with *out if it is in one (for the reply), else 0.
+ * Ahead of time (add, import, the calendar): a delivery just scheduled
+ * (or drafted: state) at due is shifted now if a blackout covers it, or
+ * left to be held when due. 1 with *out if it is in one (for the reply),
+ * else 0.
  */
 int pause_blackout_place(struct smmd *, const char *id, const char *channel,
-                         const char *source, int64_t due, int origin,
+                         const char *source, int state, int64_t due, int origin,
                          int64_t now, struct blackout_place *out);
 /*
  * After a start or a reload: shift what the blackouts now cover, and put
@@ -94,6 +97,18 @@ int pause_blackout_place(struct smmd *, const char *id, const char *channel,
  */
 int pause_blackout_sweep(struct smmd *, int64_t now);
 
+/* Why a delivery due while it awaited an approval is held. */
+#define PAUSE_AWAITING_APPROVAL "awaiting approval"
+/*
+ * The hold gate, the one place that decides whether a due delivery may
+ * leave at at: not while it awaits an approval (held by no pause, its
+ * reason PAUSE_AWAITING_APPROVAL), nor while a pause covers it (held under
+ * that pause), nor in a blackout at at (held, or shifted past it; at -1:
+ * not asked, for what is too late to go anyway). 1 when it may not go now
+ * (held, shifted, or moved on meanwhile), 0 when it may.
+ */
+int pause_gate_hold(struct smmd *, const struct delivery_rec *, int64_t at,
+                    int64_t now);
 /* A notice to a channel that is paused itself would only pile up. */
 int pause_channel_paused(struct smmd *, const char *channel);
 

@@ -408,6 +408,21 @@ int store_show_rows(struct store *s, const char *id, const struct show_rows *cb)
 	return s->be->show_rows(s->h, id, cb);
 }
 
+int store_awaiting_rows(struct store *s, unsigned limit,
+                        void (*fn)(void *arg, const struct delivery_row *),
+                        void *arg)
+{
+	return s->be->awaiting_rows(s->h, limit, fn, arg);
+}
+
+int store_approve(struct store *s, const char *id, const struct approval *a,
+                  void (*fn)(void *arg, const struct approval_row *), void *arg)
+{
+	if (id == NULL || id[0] == '\0')
+		return -ENOENT;
+	return s->be->approve(s->h, id, a, fn, arg);
+}
+
 int store_counts(struct store *s, int64_t counts[DS_COUNT])
 {
 	memset(counts, 0, sizeof(int64_t) * DS_COUNT);

@@ -37,6 +37,11 @@ struct post_new {
 	int64_t due_ms;
 	const char *const *channels;
 	size_t nchannels;
+	/*
+	 * Per channel, 1 where that delivery waits as a draft until approved
+	 * (its channel requires approval); NULL: none does.
+	 */
+	const unsigned char *drafts;
 };
 
 /* One delivery with its post, loaded to publish it. Owns its strings. */
@@ -54,6 +59,9 @@ struct delivery_rec {
 	int64_t due_ms;
 	unsigned attempts;
 	int pass_pause; /* released by hand: no pause holds it */
+	/* Its channel required approval when it was stored, and it has none:
+	 * the gate holds it, whatever its state says. */
+	int awaiting_approval;
 };
 
 struct attempt_result {
@@ -109,6 +117,7 @@ int store_slot_taken(struct store *, const char *channel, int64_t due_ms,
 /* A scheduled delivery as a blackout sweep judges it. Borrowed. */
 struct scheduled_row {
 	const char *id;
+	int state; /* DS_SCHEDULED or DS_DRAFT */
 	const char *channel;
 	const char *source;
 	int64_t due_ms;
@@ -117,8 +126,8 @@ struct scheduled_row {
 	const char *last_error; /* why it was moved, if it was */
 };
 /*
- * Each scheduled delivery (only_moved: each that goes at another time than
- * it is due), in no particular order. fn must not write to the store.
+ * Each scheduled or draft delivery (only_moved: each that goes at another
+ * time than it is due), in no particular order. fn must not write to the store.
  */
 int store_scheduled_rows(struct store *, int only_moved,
                          void (*fn)(void *arg, const struct scheduled_row *),
@@ -167,8 +176,10 @@ int store_record_result(struct store *, const char *id,
                         const char *remote_url);
 
 /* A set of states, for store_transition's from. */
-#define DS_BIT(s)  (1u << (s))
-#define DS_WAITING (DS_BIT(DS_SCHEDULED) | DS_BIT(DS_RETRY_WAIT))
+#define DS_BIT(s) (1u << (s))
+/* Waiting for its time: a draft waits too (the gate holds it then). */
+#define DS_WAITING \
+	(DS_BIT(DS_SCHEDULED) | DS_BIT(DS_RETRY_WAIT) | DS_BIT(DS_DRAFT))
 
 /*
  * Move a delivery ("POST/CHANNEL"), or every delivery of a post, that is
@@ -294,6 +305,10 @@ struct delivery_row {
 	const char *webhook_id;
 	const char *remote_id;
 	const char *remote_url;
+	int needs_approval;   /* its channel required approval */
+	int64_t approved_ms;  /* -1: not approved */
+	long approved_by_uid; /* -1: none */
+	const char *approved_by_user;
 };
 struct attempt_row {
 	unsigned n;
@@ -325,6 +340,42 @@ struct show_rows {
 };
 /* id: a post, or "POST/CHANNEL" for one delivery. 0, -ENOENT or -EIO. */
 int store_show_rows(struct store *, const char *id, const struct show_rows *);
+/*
+ * Deliveries that wait for an approval and may still go (draft, or held
+ * awaiting it), by due time then id. 0 or -EIO.
+ */
+int store_awaiting_rows(struct store *, unsigned limit,
+                        void (*fn)(void *arg, const struct delivery_row *),
+                        void *arg);
+
+/* Who approves, and when. Borrowed. */
+struct approval {
+	long uid;
+	const char *user;
+	int64_t now_ms;
+};
+/* One delivery of what approve named, as it was before. Borrowed. */
+struct approval_row {
+	const char *id;
+	const char *channel;
+	int state; /* enum delivery_state, -1 if unknown */
+	int64_t due_ms;
+	int needs_approval;
+	int64_t approved_ms; /* -1: not approved before this call */
+	const char *approved_by_user;
+	int approved; /* approved by this call */
+};
+/*
+ * Approve id (a delivery, or every delivery of a post) where it awaits an
+ * approval and may still go (draft or held): record who and when. A draft
+ * becomes scheduled; a held one stays held for the caller to let go. fn
+ * sees each delivery id names, approved now or not. How many were
+ * approved, -ENOENT (no such post or delivery), or -EIO.
+ */
+int store_approve(struct store *, const char *id, const struct approval *,
+                  void (*fn)(void *arg, const struct approval_row *),
+                  void *arg);
+
 /* Deliveries per state, counted: a scan of the whole store. */
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
 /*
@@ -351,7 +402,9 @@ struct cal_row {
 	int state; /* enum delivery_state, -1 if unknown */
 	int64_t due_ms;
 	uint64_t hash;
-	int removed; /* cancelled because the calendar dropped it */
+	int removed;        /* cancelled because the calendar dropped it */
+	int needs_approval; /* its channel required approval when stored */
+	int approved;       /* ... and it was approved */
 };
 int store_calendar_rows(struct store *,
                         void (*fn)(void *arg, const struct cal_row *),
@@ -371,16 +424,20 @@ struct cal_put {
 	const json_t *media;
 	int64_t due_ms;
 	uint64_t hash;
-	enum delivery_state state; /* DS_SCHEDULED, or DS_MISSED */
+	enum delivery_state state; /* DS_SCHEDULED, DS_DRAFT or DS_MISSED */
 	const char *reason;        /* last_error, for DS_MISSED */
+	int needs_approval;        /* its channel requires approval */
+	int withdraw;              /* forget its approval (an edit) */
 };
 /* Create or refresh a calendar post's own row (once per post per sync). */
 int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
 /*
  * add: a new delivery (its post row written first). Otherwise refresh
- * what it says; reschedule also sets its state to p->state (a changed
- * time, or a delivery the calendar had dropped and brings back). text,
- * link and media are NULL where the delivery says what its post says.
+ * what it says and whether it needs approval (p->withdraw: its approval
+ * is forgotten); reschedule also sets its state to p->state (a changed
+ * time, a delivery the calendar had dropped and brings back, a draft
+ * again or no more). text, link and media are NULL where the delivery
+ * says what its post says.
  */
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);

@@ -67,6 +67,13 @@ struct store_backend {
 	                 void *arg);
 	int (*show_rows)(struct store_be *, const char *id,
 	                 const struct show_rows *);
+	int (*awaiting_rows)(struct store_be *, unsigned limit,
+	                     void (*fn)(void *arg, const struct delivery_row *),
+	                     void *arg);
+	int (*approve)(struct store_be *, const char *id,
+	               const struct approval *,
+	               void (*fn)(void *arg, const struct approval_row *),
+	               void *arg);
 	int (*counts)(struct store_be *, int64_t counts[DS_COUNT]);
 	int (*post_exists)(struct store_be *, const char *id);
 	int (*slot_taken)(struct store_be *, const char *channel,

@@ -25,6 +25,14 @@
 #include "timeparse.h"
 
 /*
+ * What waits for its due time, as the pending index (migration 9) and the
+ * query it serves spell it: SQLite uses a partial index only for a query
+ * with the same term.
+ */
+#define PENDING_STATES \
+	"(state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')"
+
+/*
  * Forward migrations: entry i brings the schema from version i to i + 1
  * (PRAGMA user_version). Never edit an entry once released; append.
  */
@@ -212,6 +220,61 @@ static const char *const migrations[] = {
         "  detail TEXT"
         ");"
         "CREATE INDEX audit_time ON audit(time_ms);",
+
+        /*
+         * 9: approvals. A delivery whose channel requires approval is
+         * stored as a draft, and who approved it and when are kept. A
+         * draft waits for its due time like a scheduled delivery (the gate
+         * holds it then), so the pending index takes it in; its CHECK is
+         * plain comparisons, for migration 6's reason. A CHECK can't be
+         * altered: rebuild. No state changes, so saved_counts stands.
+         */
+        "CREATE TABLE deliveries_v9 ("
+        "  id TEXT PRIMARY KEY,"
+        "  post_id TEXT NOT NULL REFERENCES posts(id),"
+        "  channel TEXT NOT NULL,"
+        "  webhook_id TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state = 'scheduled' OR"
+        "    state = 'publishing' OR state = 'retry_wait' OR"
+        "    state = 'published' OR state = 'failed' OR"
+        "    state = 'cancelled' OR state = 'unknown' OR state = 'held' OR"
+        "    state = 'skipped' OR state = 'missed' OR state = 'draft'),"
+        "  due_ms INTEGER NOT NULL,"
+        "  next_ms INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_status INTEGER,"
+        "  last_error TEXT,"
+        "  updated_ms INTEGER NOT NULL,"
+        "  remote_id TEXT,"
+        "  remote_url TEXT,"
+        "  text TEXT,"
+        "  link TEXT,"
+        "  media TEXT,"
+        "  hash INTEGER,"
+        "  held_by INTEGER,"
+        "  pass_pause INTEGER NOT NULL DEFAULT 0,"
+        "  needs_approval INTEGER NOT NULL DEFAULT 0,"
+        "  approved_ms INTEGER,"
+        "  approved_by_uid INTEGER,"
+        "  approved_by_user TEXT"
+        ");"
+        "INSERT INTO deliveries_v9 (id, post_id, channel, webhook_id, state,"
+        "  due_ms, next_ms, attempts, last_status, last_error, updated_ms,"
+        "  remote_id, remote_url, text, link, media, hash, held_by,"
+        "  pass_pause) SELECT id, post_id, channel, webhook_id, state,"
+        "  due_ms, next_ms, attempts, last_status, last_error, updated_ms,"
+        "  remote_id, remote_url, text, link, media, hash, held_by,"
+        "  pass_pause FROM deliveries;"
+        "DROP TABLE deliveries;"
+        "ALTER TABLE deliveries_v9 RENAME TO deliveries;"
+        "CREATE INDEX deliveries_post ON deliveries(post_id);"
+        "CREATE INDEX deliveries_pending ON deliveries(due_ms)"
+        "  WHERE " PENDING_STATES ";"
+        "CREATE INDEX deliveries_due ON deliveries(due_ms);"
+        "CREATE INDEX deliveries_held ON deliveries(held_by, due_ms)"
+        "  WHERE state = 'held';"
+        "CREATE INDEX deliveries_awaiting ON deliveries(due_ms)"
+        "  WHERE needs_approval = 1 AND approved_ms IS NULL;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -225,13 +288,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [ST_DELIVERY_INSERT] =
                 "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
-                "state, due_ms, updated_ms) "
-                "VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
+                "state, due_ms, updated_ms, needs_approval) "
+                "VALUES (?1, ?2, ?3, ?4, CASE WHEN ?7 THEN 'draft' "
+                "ELSE 'scheduled' END, ?5, ?6, ?7)",
         [ST_DELIVERY_LOAD] =
                 "SELECT d.id, d.post_id, d.channel, d.webhook_id, d.state, "
                 "d.due_ms, d.attempts, coalesce(d.text, p.text), "
                 "coalesce(d.link, p.link), p.campaign, "
-                "coalesce(d.media, p.media), p.source, d.pass_pause "
+                "coalesce(d.media, p.media), p.source, d.pass_pause, "
+                "d.needs_approval AND d.approved_ms IS NULL "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         [ST_MARK_PUBLISHING] = "UPDATE deliveries SET state = 'publishing', "
@@ -251,8 +316,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "ORDER BY channel",
         /* A scheduled delivery has a next_ms once released from a hold. */
         [ST_PENDING] = "SELECT id, coalesce(next_ms, due_ms) "
-                       "FROM deliveries WHERE state IN ('scheduled', "
-                       "'retry_wait')",
+                       "FROM deliveries WHERE " PENDING_STATES,
         [ST_COUNTS] = "SELECT state, count(*) FROM deliveries GROUP BY state",
         /* A slot is taken by a post that goes, or went, out then. */
         [ST_SLOT_TAKEN] =
@@ -270,14 +334,20 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CAL_ADD] =
                 "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
                 "state, due_ms, updated_ms, text, link, media, hash, "
-                "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                "?11, ?12)",
+                "last_error, needs_approval) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                "?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         [ST_CAL_UPDATE] =
                 "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
                 "media = ?5, hash = ?6, updated_ms = ?7, "
                 "state = CASE WHEN ?8 THEN ?9 ELSE state END, "
                 "next_ms = CASE WHEN ?8 THEN NULL ELSE next_ms END, "
-                "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END "
+                "last_error = CASE WHEN ?8 THEN ?10 ELSE last_error END, "
+                "needs_approval = ?11, "
+                "approved_ms = CASE WHEN ?12 THEN NULL ELSE approved_ms END, "
+                "approved_by_uid = CASE WHEN ?12 THEN NULL "
+                "ELSE approved_by_uid END, "
+                "approved_by_user = CASE WHEN ?12 THEN NULL "
+                "ELSE approved_by_user END "
                 "WHERE id = ?1",
         /* The state read first, so nothing moves from elsewhere. */
         [ST_TRANSITION] =
@@ -669,6 +739,7 @@ static int sq_add_post(struct store_be *s, const struct post_new *p,
 		bind_text(st, 4, msg_id);
 		sqlite3_bind_int64(st, 5, p->due_ms);
 		sqlite3_bind_int64(st, 6, now_ms);
+		sqlite3_bind_int(st, 7, p->drafts && p->drafts[i]);
 		if ((r = exec_done(s, st)) < 0)
 			return r;
 	}
@@ -703,6 +774,7 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	rec->media = json_loads(media ? media : "[]", 0, NULL);
 	rec->source = col_strdup(st, 11);
 	rec->pass_pause = sqlite3_column_int(st, 12) != 0;
+	rec->awaiting_approval = sqlite3_column_int(st, 13) != 0;
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -983,7 +1055,8 @@ out:
 	"coalesce(d.text, p.text), "                                  \
 	"d.webhook_id, d.remote_id, d.remote_url, "                   \
 	"coalesce(d.link, p.link), coalesce(d.media, p.media), "      \
-	"p.campaign "
+	"p.campaign, d.needs_approval, d.approved_ms, "               \
+	"d.approved_by_uid, d.approved_by_user "
 
 /* The row at st, read with DELIVERY_COLUMNS. Borrowed from st. */
 static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
@@ -1006,6 +1079,10 @@ static void delivery_row(sqlite3_stmt *st, struct delivery_row *r)
 	        .link = col_text(st, 14),
 	        .media = col_text(st, 15),
 	        .campaign = col_text(st, 16),
+	        .needs_approval = sqlite3_column_int(st, 17) != 0,
+	        .approved_ms = col_int(st, 18, -1),
+	        .approved_by_uid = (long)col_int(st, 19, -1),
+	        .approved_by_user = col_text(st, 20),
 	};
 }
 
@@ -1029,6 +1106,32 @@ static int sq_list_rows(struct store_be *s, int state, unsigned limit,
 	if (state >= 0)
 		bind_text(st, 1, state_name(state));
 	sqlite3_bind_int64(st, 2, limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_row row;
+
+		delivery_row(st, &row);
+		fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int sq_awaiting_rows(struct store_be *s, unsigned limit,
+                            void (*fn)(void *arg, const struct delivery_row *),
+                            void *arg)
+{
+	/* The partial index has them all, the settled ones filtered here. */
+	static const char sql[] =
+	        "SELECT " DELIVERY_COLUMNS "FROM deliveries d JOIN posts p ON "
+	        "p.id = d.post_id WHERE d.needs_approval = 1 AND "
+	        "d.approved_ms IS NULL AND (d.state = 'draft' OR "
+	        "d.state = 'held') ORDER BY d.due_ms, d.id LIMIT ?1";
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, limit);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct delivery_row row;
 
@@ -1174,8 +1277,9 @@ static int sq_scheduled_rows(struct store_be *s, int only_moved,
 {
 	static const char sql[] =
 	        "SELECT d.id, d.channel, p.source, d.due_ms, d.next_ms, "
-	        "d.pass_pause, d.last_error FROM deliveries d JOIN posts p ON "
-	        "p.id = d.post_id WHERE d.state = 'scheduled' AND "
+	        "d.pass_pause, d.last_error, d.state FROM deliveries d JOIN "
+	        "posts p ON p.id = d.post_id WHERE d.state IN ('scheduled', "
+	        "'draft') AND "
 	        "(?1 = 0 OR d.next_ms IS NOT NULL)";
 	sqlite3_stmt *st;
 	int r;
@@ -1192,6 +1296,7 @@ static int sq_scheduled_rows(struct store_be *s, int only_moved,
 		                .next_ms = col_int(st, 4, -1),
 		                .pass_pause = sqlite3_column_int(st, 5),
 		                .last_error = col_text(st, 6),
+		                .state = state_parse(col_text(st, 7)),
 		        });
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -EIO;
@@ -1271,7 +1376,8 @@ static int sq_calendar_rows(struct store_be *s,
 {
 	static const char sql[] =
 	        "SELECT d.id, d.state, d.due_ms, d.hash, "
-	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "' "
+	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "', "
+	        "d.needs_approval, d.approved_ms IS NOT NULL "
 	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
 	        "WHERE p.source = 'calendar'";
 	sqlite3_stmt *st;
@@ -1287,6 +1393,8 @@ static int sq_calendar_rows(struct store_be *s,
 		        .due_ms = sqlite3_column_int64(st, 2),
 		        .hash = (uint64_t)sqlite3_column_int64(st, 3),
 		        .removed = sqlite3_column_int(st, 4),
+		        .needs_approval = sqlite3_column_int(st, 5),
+		        .approved = sqlite3_column_int(st, 6),
 		};
 		fn(arg, &row);
 	}
@@ -1346,6 +1454,7 @@ static int sq_calendar_put(struct store_be *s, const struct cal_put *p, int add,
 		bind_json(st, 10, p->media, &media);
 		sqlite3_bind_int64(st, 11, (sqlite3_int64)p->hash);
 		bind_text(st, 12, p->reason);
+		sqlite3_bind_int(st, 13, p->needs_approval != 0);
 	} else {
 		st = stmt(s, ST_CAL_UPDATE);
 		bind_text(st, 1, p->id);
@@ -1358,6 +1467,8 @@ static int sq_calendar_put(struct store_be *s, const struct cal_put *p, int add,
 		sqlite3_bind_int(st, 8, reschedule);
 		bind_text(st, 9, state_name(p->state));
 		bind_text(st, 10, p->reason);
+		sqlite3_bind_int(st, 11, p->needs_approval != 0);
+		sqlite3_bind_int(st, 12, p->withdraw != 0);
 	}
 	r = exec_done(s, st);
 	free(media);
@@ -1412,10 +1523,9 @@ static int sq_bulk_end(struct store_be *s)
 {
 	if (!s->bulk)
 		return 0;
-	/* As migration 6 made them. */
+	/* As migration 9 made them. */
 	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
-	                 "deliveries(due_ms) "
-	                 "WHERE state IN ('scheduled', 'retry_wait');"
+	                 "deliveries(due_ms) WHERE " PENDING_STATES ";"
 	                 "CREATE INDEX IF NOT EXISTS deliveries_due ON "
 	                 "deliveries(due_ms);") < 0)
 		return -EIO;
@@ -1490,6 +1600,8 @@ const struct store_backend store_backend_sqlite = {
         .each_pending = sq_for_each_pending,
         .list_rows = sq_list_rows,
         .show_rows = sq_show_rows,
+        .awaiting_rows = sq_awaiting_rows,
+        .approve = sq_approve,
         .counts = sq_counts,
         .slot_taken = sq_slot_taken,
         .scheduled_rows = sq_scheduled_rows,

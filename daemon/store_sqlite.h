@@ -1,7 +1,8 @@
 /*
  * The SQLite backend's insides, shared by its files: store_sqlite.c (the
- * connection, migrations and delivery operations) and store_sqlite_planb.c
- * (pauses and the audit trail). Nothing outside the backend includes it.
+ * connection, migrations and delivery operations), store_sqlite_planb.c
+ * (pauses and the audit trail) and store_sqlite_approval.c (approving). Nothing
+ * outside the backend includes it.
  */
 #ifndef SMMD_STORE_SQLITE_H
 #define SMMD_STORE_SQLITE_H
@@ -154,6 +155,9 @@ int64_t sq_held_count(struct store_be *, int64_t pause_id);
 int sq_audit_add(struct store_be *, const struct audit_rec *);
 int sq_audit_rows(struct store_be *, int64_t since_ms,
                   void (*fn)(void *arg, const struct audit_rec *), void *arg);
+/* store_sqlite_approval.c */
+int sq_approve(struct store_be *, const char *id, const struct approval *,
+               void (*fn)(void *arg, const struct approval_row *), void *arg);
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 

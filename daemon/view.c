@@ -78,9 +78,24 @@ static json_t *text_summary(const char *text)
 	return j ? j : json_null();
 }
 
+/*
+ * Whether it needs an approval, and who gave it when: null when its
+ * channel required none.
+ */
+static json_t *approval_json(const struct delivery_row *r)
+{
+	if (!r->needs_approval)
+		return json_null();
+	return json_pack("{s:b, s:o, s:o, s:o}", "approved",
+	                 r->approved_ms >= 0, "by",
+	                 json_str(r->approved_by_user), "uid",
+	                 json_opt_int(r->approved_by_uid), "at",
+	                 json_time(r->approved_ms));
+}
+
 static json_t *delivery_json(const struct delivery_row *r)
 {
-	return json_pack(
+	json_t *d = json_pack(
 	        "{s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:o, s:o, s:o, s:o, "
 	        "s:o}",
 	        "remote_id", json_str(r->remote_id), "remote_url",
@@ -91,11 +106,30 @@ static json_t *delivery_json(const struct delivery_row *r)
 	        "next_attempt", json_time(r->next_ms), "last_status",
 	        json_opt_int(r->last_status), "last_error",
 	        json_str(r->last_error), "text", text_summary(r->text));
+
+	if (d)
+		json_object_set_new(d, "approval", approval_json(r));
+	return d;
 }
 
 static void list_row(void *arg, const struct delivery_row *r)
 {
 	json_array_append_new(arg, delivery_json(r));
+}
+
+int view_awaiting(struct store *s, unsigned limit, json_t **out)
+{
+	json_t *arr = json_array();
+	int r;
+
+	if (arr == NULL)
+		return -ENOMEM;
+	if ((r = store_awaiting_rows(s, limit, list_row, arr)) < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*out = json_pack("{s:o}", "deliveries", arr);
+	return *out ? 0 : -ENOMEM;
 }
 
 int view_list(struct store *s, int state, unsigned limit, json_t **out)

@@ -13,6 +13,8 @@
 
 /* {"deliveries": [...]}, by due time; state -1: every state. */
 int view_list(struct store *, int state, unsigned limit, json_t **out);
+/* The same for what awaits an approval (drafts, and held for one). */
+int view_awaiting(struct store *, unsigned limit, json_t **out);
 /*
  * {"post": {...}, "deliveries": [... each with its attempts]}; id is a
  * post or "POST/CHANNEL". 0, -ENOENT or -EIO.

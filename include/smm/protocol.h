@@ -19,8 +19,9 @@
  *    "id":"launch/demo","post":"launch","channel":"demo",
  *    "from":"publishing","state":"published","attempt":1,
  *    "http_status":200,"latency_ms":12.5,"outcome":"published"}}
- * "type" is queued, started, published, retry, failed, unknown, missed or
- * cancelled (more may come: ignore what you don't know); "seq" counts
+ * "type" is queued, started, published, retry, failed, unknown, missed,
+ * cancelled, held, released, skipped, approved or unapproved (more may
+ * come: ignore what you don't know); "seq" counts
  * every event since smmd started, so a gap means a missed event; "from"
  * is null for a new delivery; "next", "attempt", "http_status",
  * "latency_ms", "outcome" and "reason" appear where they apply. A client
@@ -74,9 +75,10 @@
 	X(CANCELLED, "cancelled", "withdrawn before it left")               \
 	X(UNKNOWN, "unknown",                                               \
 	  "in flight when smmd stopped, endpoint not idempotent")           \
-	X(HELD, "held", "due while paused")                                 \
+	X(HELD, "held", "due while paused, or while awaiting approval")     \
 	X(SKIPPED, "skipped", "held too long: not sent")                    \
-	X(MISSED, "missed", "due while smmd was down, past catch-up")
+	X(MISSED, "missed", "due while smmd was down, past catch-up")       \
+	X(DRAFT, "draft", "waiting for an approval (require_approval)")
 
 /* A post due further in the past than this is refused by "add". */
 #define SMM_ADD_MAX_PAST_MS (60 * 1000)

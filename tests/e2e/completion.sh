@@ -1,7 +1,8 @@
 #!/bin/bash
 # Bash completion for smmctl (client/bash-completion/smmctl): commands,
 # options per command, --status values, and what only the running smmd
-# knows: channel names for -c, ids for show, cancellable ids for cancel;
+# knows: channel names for -c, ids for show, cancellable ids for cancel,
+# ids awaiting approval for approve;
 # nothing, and quickly, when smmd is not there.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add audit backup calendar cancel export held help import list log pause planb queue release reload resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export held help import list log pause planb queue release reload resolve resume retry show skip status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -38,9 +39,9 @@ expect "--campaign --channel" add --c
 expect "--json" status --j
 expect "--json" reload --j
 expect "--channel --follow --help --json --socket" log --
-expect "--help --json --socket --status" list --
+expect "--awaiting-approval --help --json --socket --status" list --
 expect "retry_wait" list --status r
-expect "cancelled failed held missed published publishing retry_wait scheduled skipped unknown" list --status ""
+expect "cancelled draft failed held missed published publishing retry_wait scheduled skipped unknown" list --status ""
 expect "list log" help l
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u
@@ -49,7 +50,7 @@ expect "" add -c ""
 [ $(($(now_ms) - t0)) -lt 5000 ] || fail "completion took $(($(now_ms) - t0)) ms without smmd"
 
 start_sink --rule 'POST /hook/blog 400 {"error":"no"}'
-write_config demo shop-x blog
+write_config demo shop-x,require_approval=true blog
 start_smmd
 expect "blog demo shop-x" add -c ""
 expect "shop-x" add --at +1h -c s
@@ -70,5 +71,9 @@ expect "later later/blog later/demo" cancel l
 expect "later/blog later/demo" cancel later/
 expect "bad bad/blog" retry ""
 expect "bad bad/blog" resolve b
+# approve offers what waits for an approval; cancel takes drafts too.
+smmctl add -c shop-x --id wait1 --at +1h "needs approval" >/dev/null 2>&1
+expect "wait1 wait1/shop-x" approve ""
+expect "wait1 wait1/shop-x" cancel w
 stop_smmd
 log "ok"

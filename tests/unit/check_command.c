@@ -47,7 +47,11 @@ static void setup(void)
 	        "    url: http://127.0.0.1:9/hook\n"
 	        "  shop:\n"
 	        "    publisher: webhook\n"
-	        "    url: http://127.0.0.1:9/shop\n",
+	        "    url: http://127.0.0.1:9/shop\n"
+	        "  signed:\n"
+	        "    publisher: webhook\n"
+	        "    url: http://127.0.0.1:9/signed\n"
+	        "    require_approval: true\n",
 	        dir, dir);
 	fclose(f);
 	memset(&d, 0, sizeof(d));
@@ -212,13 +216,69 @@ START_TEST(test_hello)
 }
 END_TEST
 
+/*
+ * approve: an add on a channel that requires approval is a draft; only
+ * root (no approvers_group here) approves it, once; a post that needs no
+ * approval is refused with a reason.
+ */
+START_TEST(test_approve)
+{
+	struct outcome o;
+	json_t *ds;
+
+	run_ok("{\"id\":1,\"cmd\":\"add\",\"args\":{\"channels\":"
+	       "[\"signed\",\"demo\"],\"id\":\"p1\",\"text\":\"t\","
+	       "\"at\":\"2099-01-01T00:00:00Z\"}}",
+	       &o);
+	ck_assert(json_is_true(json_object_get(o.result, "awaiting_approval")));
+	ds = json_object_get(o.result, "deliveries");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                         json_array_get(ds, 0), "state")),
+	                 "draft");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                         json_array_get(ds, 1), "state")),
+	                 "scheduled");
+	outcome_clear(&o);
+	run_ok("{\"id\":2,\"cmd\":\"list\",\"args\":"
+	       "{\"awaiting_approval\":true}}",
+	       &o);
+	ck_assert_uint_eq(
+	        json_array_size(json_object_get(o.result, "deliveries")), 1);
+	outcome_clear(&o);
+	peer.uid = 65534;
+	peer.gid = 65534;
+	run_err("{\"id\":3,\"cmd\":\"approve\",\"args\":{\"id\":\"p1\"}}",
+	        SMM_ERR_PERMISSION, "only root may approve posts");
+	peer.uid = peer.gid = 0;
+	run_ok("{\"id\":4,\"cmd\":\"approve\",\"args\":{\"id\":\"p1\"}}", &o);
+	ds = json_object_get(o.result, "approved");
+	ck_assert_uint_eq(json_array_size(ds), 1);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(json_array_get(ds, 0), "id")),
+	        "p1/signed");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                         json_array_get(ds, 0), "state")),
+	                 "scheduled");
+	outcome_clear(&o);
+	run_err("{\"id\":5,\"cmd\":\"approve\",\"args\":{\"id\":\"p1\"}}",
+	        SMM_ERR_CONFLICT, "is approved already (by root at");
+	run_err("{\"id\":6,\"cmd\":\"approve\",\"args\":"
+	        "{\"id\":\"p1/demo\"}}",
+	        SMM_ERR_CONFLICT,
+	        "'p1/demo' needs no approval: its channel does not");
+	run_err("{\"id\":7,\"cmd\":\"approve\",\"args\":{\"id\":\"nope\"}}",
+	        SMM_ERR_NOT_FOUND, "no post or delivery 'nope'");
+}
+END_TEST
+
 START_TEST(test_unknown_command)
 {
 	run_err("{\"id\":1,\"cmd\":\"frobnicate\"}", SMM_ERR_UNKNOWN_COMMAND,
 	        "unknown command 'frobnicate' (known: hello, add, list, show, "
 	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
-	        "planb_activate, planb_drill, planb_end, queue, import)");
+	        "planb_activate, planb_drill, planb_end, queue, import, "
+	        "approve)");
 }
 END_TEST
 
@@ -263,7 +323,7 @@ START_TEST(test_add_errors)
 	run_err("{\"id\":1,\"cmd\":\"add\",\"args\":{\"channel\":\"nope\","
 	        "\"text\":\"x\"}}",
 	        SMM_ERR_UNKNOWN_CHANNEL,
-	        "unknown channel 'nope' (known: demo, shop)");
+	        "unknown channel 'nope' (known: demo, shop, signed)");
 	run_err("{\"id\":1,\"cmd\":\"add\",\"args\":{\"channel\":\"demo\","
 	        "\"channels\":[\"demo\"],\"text\":\"x\"}}",
 	        SMM_ERR_INVALID_ARGUMENT, "not both");
@@ -472,7 +532,7 @@ START_TEST(test_status)
 	ck_assert_int_eq(json_integer_value(json_object_get(o.result, "pid")),
 	                 getpid());
 	ch = json_object_get(o.result, "channels");
-	ck_assert_uint_eq(json_array_size(ch), 2);
+	ck_assert_uint_eq(json_array_size(ch), 3);
 	ck_assert(json_is_null(json_object_get(o.result, "next_due")));
 	ck_assert_uint_eq(json_object_size(json_object_get(o.result, "counts")),
 	                  DS_COUNT);
@@ -774,6 +834,7 @@ static Suite *command_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_unknown_command);
+	tcase_add_test(tc, test_approve);
 	tcase_add_test(tc, test_add_and_show);
 	tcase_add_test(tc, test_add_errors);
 	tcase_add_test(tc, test_add_exists);

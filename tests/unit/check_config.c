@@ -361,6 +361,62 @@ START_TEST(test_webhook_url_file)
 }
 END_TEST
 
+/*
+ * require_approval: the top level's is every channel's default, and a
+ * channel may say otherwise either way; approvers_group names a group.
+ */
+START_TEST(test_require_approval)
+{
+	char tmpl[] = "/tmp/smmd-check-approval-XXXXXX", cfgpath[256];
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/smmd.yaml", tmpl);
+	/* The top-level key after the channels still applies to them. */
+	write_file(cfgpath,
+	           "state_dir: state\n"
+	           "channels:\n"
+	           "  shop:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/h\n"
+	           "  alerts:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/a\n"
+	           "    require_approval: false\n"
+	           "approvers_group: root\n"
+	           "require_approval: true\n",
+	           0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ck_assert_int_eq(cfg->require_approval, 1);
+	ck_assert_str_eq(cfg->approvers_group, "root");
+	ck_assert_uint_eq(cfg->approvers_gid, 0);
+	ck_assert_int_eq(config_channel(cfg, "shop")->require_approval, 1);
+	ck_assert_int_eq(config_channel(cfg, "alerts")->require_approval, 0);
+	config_unref(cfg);
+
+	/* Unset everywhere: nothing waits for approval. */
+	write_file(cfgpath,
+	           "state_dir: state\n"
+	           "channels:\n"
+	           "  shop:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/h\n"
+	           "  blog:\n"
+	           "    publisher: webhook\n"
+	           "    url: http://127.0.0.1/b\n"
+	           "    require_approval: yes\n",
+	           0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ck_assert_ptr_null(cfg->approvers_group);
+	ck_assert_int_eq(config_channel(cfg, "shop")->require_approval, 0);
+	ck_assert_int_eq(config_channel(cfg, "blog")->require_approval, 1);
+	config_unref(cfg);
+	unlink(cfgpath);
+	rmdir(tmpl);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config_errors errs = {0};
@@ -387,6 +443,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_webhook_url_file);
+	tcase_add_test(tc, test_require_approval);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -28,7 +28,8 @@ START_TEST(test_stored_names_fixed)
 	ck_assert_str_eq(state_name(DS_HELD), "held");
 	ck_assert_str_eq(state_name(DS_SKIPPED), "skipped");
 	ck_assert_str_eq(state_name(DS_MISSED), "missed");
-	ck_assert_int_eq(DS_COUNT, 10);
+	ck_assert_str_eq(state_name(DS_DRAFT), "draft");
+	ck_assert_int_eq(DS_COUNT, 11);
 }
 END_TEST
 
@@ -47,7 +48,8 @@ START_TEST(test_list)
 {
 	ck_assert_str_eq(state_list(),
 	                 "scheduled, publishing, retry_wait, published, "
-	                 "failed, cancelled, unknown, held, skipped, missed");
+	                 "failed, cancelled, unknown, held, skipped, missed, "
+	                 "draft");
 }
 END_TEST
 

@@ -584,6 +584,7 @@ struct cal_seen {
 		int64_t due;
 		uint64_t hash;
 		int removed;
+		int needs_approval, approved;
 	} r[4];
 };
 
@@ -597,6 +598,8 @@ static void collect_cal(void *arg, const struct cal_row *row)
 	s->r[s->n].due = row->due_ms;
 	s->r[s->n].hash = row->hash;
 	s->r[s->n].removed = row->removed;
+	s->r[s->n].needs_approval = row->needs_approval;
+	s->r[s->n].approved = row->approved;
 	s->n++;
 }
 
@@ -1010,6 +1013,177 @@ START_TEST(test_pauses)
 }
 END_TEST
 
+/* What approve reported, per delivery. */
+struct approvals_seen {
+	char ids[8][64];
+	int state[8], approved[8], needs[8];
+	int64_t before_ms[8];
+	size_t n;
+};
+
+static void collect_approval(void *arg, const struct approval_row *r)
+{
+	struct approvals_seen *a = arg;
+
+	ck_assert_uint_lt(a->n, 8);
+	snprintf(a->ids[a->n], sizeof(a->ids[a->n]), "%s", r->id);
+	a->state[a->n] = r->state;
+	a->approved[a->n] = r->approved;
+	a->needs[a->n] = r->needs_approval;
+	a->before_ms[a->n++] = r->approved_ms;
+}
+
+static void count_row(void *arg, const struct delivery_row *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+/*
+ * Drafts: stored per channel as the post says, loaded as awaiting, listed;
+ * approved once, by whom and when, the draft scheduled and a held one left
+ * held; a calendar edit withdraws the approval.
+ */
+START_TEST(test_approval)
+{
+	static const unsigned char drafts[] = {1, 0};
+	struct approval by = {.uid = 1001, .user = "ana", .now_ms = T0 + 5};
+	struct approvals_seen a = {0};
+	json_t *media = json_array(), *out, *d;
+	struct post_new p = {
+	        .id = "p1",
+	        .source = "adhoc",
+	        .text = "hello",
+	        .media = media,
+	        .due_ms = T0 + 1000,
+	        .channels = two,
+	        .nchannels = 2,
+	        .drafts = drafts,
+	};
+	struct delivery_rec rec;
+	struct seen pend = {0};
+	int n = 0;
+
+	ck_assert_int_eq(store_add_post(st, &p, T0), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_DRAFT);
+	ck_assert_int_eq(rec.awaiting_approval, 1);
+	store_delivery_clear(&rec);
+	ck_assert_int_eq(store_delivery_load(st, "p1/blog", &rec), 0);
+	ck_assert_int_eq(rec.state, DS_SCHEDULED);
+	ck_assert_int_eq(rec.awaiting_approval, 0);
+	store_delivery_clear(&rec);
+	/* A draft waits for its time (the gate holds it then). */
+	ck_assert_int_eq(store_for_each_pending(st, collect_pending, &pend), 0);
+	ck_assert_int_eq(pend.n, 2);
+	ck_assert_int_eq(store_awaiting_rows(st, 10, count_row, &n), 0);
+	ck_assert_int_eq(n, 1);
+
+	/* Approving the post approves what needs it, and reports all. */
+	ck_assert_int_eq(store_approve(st, "p1", &by, collect_approval, &a), 1);
+	flush();
+	ck_assert_uint_eq(a.n, 2);
+	ck_assert_str_eq(a.ids[0], "p1/blog");
+	ck_assert_int_eq(a.approved[0], 0);
+	ck_assert_int_eq(a.needs[0], 0);
+	ck_assert_str_eq(a.ids[1], "p1/shop");
+	ck_assert_int_eq(a.approved[1], 1);
+	ck_assert_int_eq(a.state[1], DS_DRAFT);
+	ck_assert_int_eq(a.before_ms[1], -1);
+	ck_assert_int_eq(state_of("p1/shop"), DS_SCHEDULED);
+	ck_assert_int_eq(view_show(st, "p1/shop", &out), 0);
+	d = json_array_get(json_object_get(out, "deliveries"), 0);
+	ck_assert_ptr_nonnull(d);
+	json_decref(out);
+	n = 0;
+	ck_assert_int_eq(store_awaiting_rows(st, 10, count_row, &n), 0);
+	ck_assert_int_eq(n, 0);
+	/* Twice: nothing more to approve, and when it was. */
+	a.n = 0;
+	ck_assert_int_eq(
+	        store_approve(st, "p1/shop", &by, collect_approval, &a), 0);
+	ck_assert_uint_eq(a.n, 1);
+	ck_assert_int_eq(a.before_ms[0], T0 + 5);
+	ck_assert_int_eq(store_approve(st, "nope", &by, collect_approval, &a),
+	                 -ENOENT);
+
+	/* Held awaiting approval: approved, it stays held for the caller. */
+	p.id = "p2";
+	p.nchannels = 1;
+	ck_assert_int_eq(store_add_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_transition(st,
+	                                  &(struct transition){
+	                                          .id = "p2/shop",
+	                                          .from = DS_WAITING,
+	                                          .to = DS_HELD,
+	                                          .reason = "awaiting approval",
+	                                          .next_ms = -1,
+	                                          .now_ms = T0,
+	                                  },
+	                                  NULL),
+	                 1);
+	n = 0;
+	ck_assert_int_eq(store_awaiting_rows(st, 10, count_row, &n), 0);
+	ck_assert_int_eq(n, 1);
+	a.n = 0;
+	ck_assert_int_eq(store_approve(st, "p2", &by, collect_approval, &a), 1);
+	ck_assert_int_eq(state_of("p2/shop"), DS_HELD);
+	ck_assert_int_eq(store_delivery_load(st, "p2/shop", &rec), 0);
+	ck_assert_int_eq(rec.awaiting_approval, 0);
+	store_delivery_clear(&rec);
+	json_decref(media);
+}
+END_TEST
+
+/* A calendar delivery: stored as a draft, approved, then edited. */
+START_TEST(test_calendar_approval)
+{
+	json_t *media = json_array(), *out, *d;
+	struct approval by = {.uid = 0, .user = "root", .now_ms = T0 + 5};
+	struct approvals_seen a = {0};
+	struct cal_put p = {
+	        .id = "c1/shop",
+	        .post_id = "c1",
+	        .channel = "shop",
+	        .base_text = "base",
+	        .base_media = media,
+	        .due_ms = T0 + 50,
+	        .hash = 1,
+	        .state = DS_DRAFT,
+	        .needs_approval = 1,
+	};
+	struct cal_seen s = {0};
+
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
+	ck_assert_int_eq(store_approve(st, "c1", &by, collect_approval, &a), 1);
+	flush();
+	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
+	ck_assert_int_eq(s.r[0].state, DS_SCHEDULED);
+	ck_assert_int_eq(s.r[0].needs_approval, 1);
+	ck_assert_int_eq(s.r[0].approved, 1);
+	ck_assert_int_eq(view_show(st, "c1", &out), 0);
+	d = json_array_get(json_object_get(out, "deliveries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "state")),
+	                 "scheduled");
+	json_decref(out);
+	/* Edited: a draft again, its approval forgotten. */
+	p.hash = 2;
+	p.withdraw = 1;
+	ck_assert_int_eq(store_calendar_put(st, &p, 0, 1, T0 + 9), 0);
+	flush();
+	s.n = 0;
+	ck_assert_int_eq(store_calendar_rows(st, collect_cal, &s), 0);
+	ck_assert_int_eq(s.r[0].state, DS_DRAFT);
+	ck_assert_int_eq(s.r[0].approved, 0);
+	a.n = 0;
+	ck_assert_int_eq(
+	        store_approve(st, "c1/shop", &by, collect_approval, &a), 1);
+	json_decref(media);
+}
+END_TEST
+
 /* Schema 1 as the first release wrote it (store_sqlite.c's migrations[0]). */
 static const char schema1[] =
         "CREATE TABLE posts (id TEXT PRIMARY KEY, source TEXT NOT NULL,"
@@ -1094,6 +1268,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_kept_counts);
 	tcase_add_test(tc, test_pauses);
 	tcase_add_test(tc, test_old_schema);
+	tcase_add_test(tc, test_approval);
+	tcase_add_test(tc, test_calendar_approval);
 	suite_add_tcase(s, tc);
 	return s;
 }
