@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cadence.h"
+
 struct publisher_ops;
 
 struct channel {
@@ -34,6 +36,9 @@ struct channel {
 	unsigned max_length;     /* characters a post may have here; 0: any */
 	struct slots *slots;     /* weekly posting slots; NULL: none */
 	char *timezone;          /* of its slots; NULL: the calendar's */
+	struct cadence cadence;  /* planned rhythm; n and min_gap 0: none */
+	/* Where it was declared: cadence's value, else min_gap's; 0: not. */
+	unsigned cadence_line, cadence_column;
 };
 
 struct config {
