@@ -864,6 +864,23 @@ const struct channel *config_channel(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+const struct caltime_zone *config_channel_zone(const struct channel *ch,
+                                               const char *calendar_zone)
+{
+	const struct caltime_zone *z = NULL;
+	char *sys;
+
+	if (ch && ch->timezone)
+		z = caltime_zone(ch->timezone);
+	if (z == NULL && calendar_zone)
+		z = caltime_zone(calendar_zone);
+	if (z == NULL && (sys = caltime_system_zone_name()) != NULL) {
+		z = caltime_zone(sys);
+		free(sys);
+	}
+	return z ? z : caltime_zone("UTC");
+}
+
 char *config_channel_names(const struct config *cfg)
 {
 	size_t len = 1;

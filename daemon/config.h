@@ -81,6 +81,12 @@ struct config *config_ref(struct config *);
 /* Drop a reference; frees at zero. Accepts NULL. */
 void config_unref(struct config *);
 const struct channel *config_channel(const struct config *, const char *name);
+/*
+ * The zone of ch's slots and cadence: its own timezone, else the
+ * calendar's (calendar_zone, may be NULL), else the system's, else UTC.
+ */
+const struct caltime_zone *config_channel_zone(const struct channel *ch,
+                                               const char *calendar_zone);
 /* "demo, shop" — the known channel names, for error messages. */
 char *config_channel_names(const struct config *);
 
