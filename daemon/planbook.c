@@ -45,28 +45,75 @@ static int has_cadence(const struct cadence *c)
 	return c->n > 0 || c->min_gap_ms > 0;
 }
 
-/* Whether a cadence applies to p: one of its channels', or its campaign's. */
-static int checked(const struct calendar *cal, const struct config *cfg,
-                   const struct cal_post *p)
-{
-	for (size_t i = 0; i < p->nchannels; i++) {
-		const struct channel *ch = config_channel(cfg, p->channels[i]);
+/*
+ * The channels and campaigns with a cadence, found by name: a calendar
+ * asks about 100,000s of post-channel pairs, and config_channel is a walk.
+ */
+struct wanted {
+	const struct config *cfg;
+	const struct calendar *cal;
+	struct hashtab channels;  /* positions in cfg->channels */
+	struct hashtab campaigns; /* positions in cal->campaigns */
+};
 
-		if (ch && has_cadence(&ch->cadence))
-			return 1;
-	}
-	for (size_t i = 0; p->campaign && i < cal->ncampaigns; i++)
-		if (strcmp(cal->campaigns[i].name, p->campaign) == 0)
-			return has_cadence(&cal->campaigns[i].cadence);
+static const char *cfg_channel_name(const void *ctx, uint32_t pos)
+{
+	return ((const struct config *)ctx)->channels[pos].name;
+}
+
+static const char *cal_campaign_name(const void *ctx, uint32_t pos)
+{
+	return ((const struct calendar *)ctx)->campaigns[pos].name;
+}
+
+static int wanted_init(struct wanted *w, const struct calendar *cal,
+                       const struct config *cfg)
+{
+	w->cfg = cfg;
+	w->cal = cal;
+	hashtab_init(&w->channels, cfg_channel_name, cfg);
+	hashtab_init(&w->campaigns, cal_campaign_name, cal);
+	for (size_t i = 0; i < cfg->nchannels; i++)
+		if (has_cadence(&cfg->channels[i].cadence) &&
+		    hashtab_add(&w->channels, (uint32_t)i) < 0)
+			return -1;
+	for (size_t i = 0; i < cal->ncampaigns; i++)
+		if (has_cadence(&cal->campaigns[i].cadence) &&
+		    !hashtab_find(&w->campaigns, cal->campaigns[i].name,
+		                  NULL) &&
+		    hashtab_add(&w->campaigns, (uint32_t)i) < 0)
+			return -1;
 	return 0;
 }
 
-/* The index of file in the book's copy of the calendar's files. */
-static uint32_t file_index(const struct calendar *cal, const char *file)
+static void wanted_free(struct wanted *w)
 {
-	for (size_t i = 0; i < cal->nfiles; i++)
+	hashtab_free(&w->channels);
+	hashtab_free(&w->campaigns);
+}
+
+/* Whether a cadence applies to p: one of its channels', or its campaign's. */
+static int checked(const struct wanted *w, const struct cal_post *p)
+{
+	for (size_t i = 0; i < p->nchannels; i++)
+		if (hashtab_find(&w->channels, p->channels[i], NULL))
+			return 1;
+	return p->campaign && hashtab_find(&w->campaigns, p->campaign, NULL);
+}
+
+/*
+ * The index of file in the calendar's files, looked for from `from` on:
+ * posts come file by file, in the files' order.
+ */
+static uint32_t file_index(const struct calendar *cal, const char *file,
+                           size_t from)
+{
+	for (size_t k = 0; k < cal->nfiles; k++) {
+		size_t i = (from + k) % cal->nfiles;
+
 		if (cal->files[i] == file || strcmp(cal->files[i], file) == 0)
 			return (uint32_t)i;
+	}
 	return 0;
 }
 
@@ -98,7 +145,7 @@ static int copy_campaigns(struct plan_book *b, const struct calendar *cal)
 		pc->name = name;
 		b->ncampaigns++;
 		pc->cadence = c->cadence;
-		pc->decl.file = b->files[file_index(cal, c->file)];
+		pc->decl.file = b->files[file_index(cal, c->file, 0)];
 		pc->decl.line = c->line;
 		pc->decl.column = c->column;
 	}
@@ -106,15 +153,18 @@ static int copy_campaigns(struct plan_book *b, const struct calendar *cal)
 }
 
 /* Note that p recurs on its channels with a cadence, and its campaign. */
-static int note_recurring(struct plan_book *b, const struct config *cfg,
+static int note_recurring(struct plan_book *b, const struct wanted *w,
                           const struct cal_post *p)
 {
 	for (size_t i = 0; i < p->nchannels; i++) {
-		const struct channel *ch = config_channel(cfg, p->channels[i]);
+		const struct channel *ch;
 		char **grown;
+		uint32_t pos;
 
-		if (ch == NULL || !has_cadence(&ch->cadence) ||
-		    plan_book_recurring(b, ch->name))
+		if (!hashtab_find(&w->channels, p->channels[i], &pos))
+			continue;
+		ch = &w->cfg->channels[pos];
+		if (plan_book_recurring(b, ch->name))
 			continue;
 		if ((grown = realloc(b->recurring,
 		                     (b->nrecurring + 1) * sizeof(char *))) ==
@@ -131,13 +181,13 @@ static int note_recurring(struct plan_book *b, const struct config *cfg,
 	return 0;
 }
 
-static int index_posts(struct plan_book *b, const struct calendar *cal,
-                       const struct config *cfg)
+static int index_posts(struct plan_book *b, const struct wanted *w)
 {
+	const struct calendar *cal = w->cal;
 	size_t n = 0, bytes = 0, f = 0;
 
 	for (size_t i = 0; i < cal->nposts; i++)
-		if (checked(cal, cfg, &cal->posts[i])) {
+		if (checked(w, &cal->posts[i])) {
 			n++;
 			bytes += strlen(cal->posts[i].id) + 1;
 		}
@@ -149,11 +199,10 @@ static int index_posts(struct plan_book *b, const struct calendar *cal,
 		struct book_post *bp = &b->posts[b->nposts];
 		size_t len = strlen(p->id) + 1;
 
-		if (!checked(cal, cfg, p))
+		if (!checked(w, p))
 			continue;
-		/* Posts come file by file: the last file found is likely. */
 		if (cal->files[f] != p->file)
-			f = file_index(cal, p->file);
+			f = file_index(cal, p->file, f);
 		memcpy(b->ids + b->ids_len, p->id, len);
 		bp->id = b->ids_len;
 		b->ids_len += len;
@@ -161,7 +210,7 @@ static int index_posts(struct plan_book *b, const struct calendar *cal,
 		bp->line = p->line;
 		bp->column = p->column;
 		if (hashtab_add(&b->index, (uint32_t)b->nposts++) < 0 ||
-		    (p->rrule && note_recurring(b, cfg, p) < 0))
+		    (p->rrule && note_recurring(b, w, p) < 0))
 			return -1;
 	}
 	return 0;
@@ -171,16 +220,22 @@ struct plan_book *plan_book_new(const struct calendar *cal,
                                 const struct config *cfg)
 {
 	struct plan_book *b = calloc(1, sizeof(*b));
+	struct wanted w;
+	int r;
 
 	if (b == NULL)
 		return NULL;
 	hashtab_init(&b->index, book_post_id, b);
-	if ((b->zone = strdup(cal->timezone ? cal->timezone : "UTC")) == NULL ||
+	r = wanted_init(&w, cal, cfg);
+	if (r < 0 ||
+	    (b->zone = strdup(cal->timezone ? cal->timezone : "UTC")) == NULL ||
 	    copy_files(b, cal) < 0 || copy_campaigns(b, cal) < 0 ||
-	    index_posts(b, cal, cfg) < 0) {
+	    index_posts(b, &w) < 0) {
+		wanted_free(&w);
 		plan_book_free(b);
 		return NULL;
 	}
+	wanted_free(&w);
 	return b;
 }
 
