@@ -28,6 +28,7 @@
 #include "postid.h"
 #include "slots.h"
 #include "text.h"
+#include "timeparse.h"
 #include "urlcheck.h"
 
 #define MAX_CHANNELS 64   /* on one post */
@@ -1308,8 +1309,38 @@ static int parse_posts(struct load *ld, const struct calyaml_event *ev)
 
 /* ---- campaigns and the zone ------------------------------------------- */
 
-/* One campaign's metadata: plain key: value strings, as JSON. */
-static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
+/* A campaign's cadence or min_gap, checked at its value. */
+static void campaign_cadence(struct load *ld, const struct load_key *k,
+                             const struct calyaml_event *v,
+                             struct cal_campaign *c)
+{
+	char err[256];
+
+	if (strcmp(k->s, "cadence") == 0) {
+		if (cadence_parse(v->value, &c->cadence, err, sizeof(err)) < 0)
+			load_err_ev(ld, v, "%s", err);
+	} else if (duration_parse(v->value, &c->cadence.min_gap_ms) < 0) {
+		load_err_ev(ld, v,
+		            "'min_gap': invalid duration '%s' (expected e.g. "
+		            "30m, 4h, 1d)",
+		            v->value);
+	} else if (c->cadence.min_gap_ms <= 0) {
+		load_err_ev(ld, v, "'min_gap' must be longer than 0");
+	}
+	/* Where a warning no post causes (a week under target) points. */
+	if (c->line == 0 || strcmp(k->s, "cadence") == 0) {
+		c->file = ld->cal->files[ld->file];
+		c->line = v->line;
+		c->column = v->column;
+	}
+}
+
+/*
+ * One campaign's metadata: plain key: value strings, as JSON, but for
+ * its cadence and min_gap, which go into c.
+ */
+static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev,
+                             struct cal_campaign *c)
 {
 	struct calyaml_event v;
 	struct load_key k;
@@ -1332,8 +1363,10 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev)
 				break;
 			continue;
 		}
-		if (json_object_set_new(meta, k.s,
-		                        json_stringn(v.value, v.len)) < 0)
+		if (strcmp(k.s, "cadence") == 0 || strcmp(k.s, "min_gap") == 0)
+			campaign_cadence(ld, &k, &v, c);
+		else if (json_object_set_new(meta, k.s,
+		                             json_stringn(v.value, v.len)) < 0)
 			ld->oom = 1;
 	}
 	if (r < 0) {
@@ -1348,7 +1381,7 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 {
 	struct cal_impl *ci = ld->ci;
 	struct calendar *cal = ld->cal;
-	struct cal_campaign *c;
+	struct cal_campaign *c, read = {0};
 	uint32_t first;
 	json_t *meta;
 
@@ -1369,7 +1402,7 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 		            key->s, key->s);
 		return calyaml_skip(ld->y, ev);
 	}
-	if ((meta = campaign_meta(ld, ev)) == NULL)
+	if ((meta = campaign_meta(ld, ev, &read)) == NULL)
 		return -1;
 	if (cal->ncampaigns == ci->cap_campaigns) {
 		size_t cap = ci->cap_campaigns ? ci->cap_campaigns * 2 : 8;
@@ -1387,6 +1420,7 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 		ci->cap_campaigns = cap;
 	}
 	c = &cal->campaigns[cal->ncampaigns];
+	*c = read;
 	c->meta = meta;
 	if ((c->name = arena_strndup(ci, key->s, strlen(key->s))) == NULL) {
 		json_decref(meta);

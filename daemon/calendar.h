@@ -59,7 +59,11 @@ struct cal_post {
 
 struct cal_campaign {
 	char *name;
-	json_t *meta; /* utm_campaign and whatever else, as given */
+	json_t *meta;           /* utm_campaign and whatever else, as given */
+	struct cadence cadence; /* planned rhythm; n and min_gap 0: none */
+	/* Where it was declared (cadence's value, else min_gap's). */
+	const char *file; /* borrowed from struct calendar; NULL: not */
+	unsigned line, column;
 };
 
 struct calendar {

@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 struct blackouts;
+#include "cadence.h"
+
 struct publisher_ops;
 
 struct channel {
@@ -38,6 +40,9 @@ struct channel {
 	struct blackouts *blackouts; /* its own; NULL: none */
 	/* Its posts wait as drafts until approved (-1 while parsing: unset). */
 	int require_approval;
+	struct cadence cadence; /* planned rhythm; n and min_gap 0: none */
+	/* Where it was declared: cadence's value, else min_gap's; 0: not. */
+	unsigned cadence_line, cadence_column;
 };
 
 struct config {
@@ -84,6 +89,12 @@ struct config *config_ref(struct config *);
 /* Drop a reference; frees at zero. Accepts NULL. */
 void config_unref(struct config *);
 const struct channel *config_channel(const struct config *, const char *name);
+/*
+ * The zone of ch's slots and cadence: its own timezone, else the
+ * calendar's (calendar_zone, may be NULL), else the system's, else UTC.
+ */
+const struct caltime_zone *config_channel_zone(const struct channel *ch,
+                                               const char *calendar_zone);
 /* "demo, shop" — the known channel names, for error messages. */
 char *config_channel_names(const struct config *);
 

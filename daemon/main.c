@@ -25,6 +25,7 @@
 #include "dispatch.h"
 #include "events.h"
 #include "pause.h"
+#include "plancheck.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -70,7 +71,9 @@ static void usage(FILE *out)
 	        "                      syslog); use it under systemd (Type=notify)\n"
 	        "  -n, --check-config  validate the configuration, print every\n"
 	        "                      error as FILE:LINE:COLUMN: message, and exit\n"
-	        "                      0 (valid) or 1\n"
+	        "                      0 (valid) or 1; the next four weeks of the\n"
+	        "                      calendar against the cadences are warnings\n"
+	        "                      (FILE:LINE:COLUMN: warning: message)\n"
 	        "      --new-secret    print a fresh webhook signing secret\n"
 	        "                      (whsec_...) for a secret_file, and exit\n"
 	        "  -v, --verbose       log debug messages too\n"
@@ -101,6 +104,35 @@ static void print_errors(struct config_errors *errs)
 	for (size_t i = 0; i < errs->len; i++)
 		fprintf(stderr, "%s\n", errs->lines[i]);
 	fflush(stderr);
+}
+
+/*
+ * --check-config's cadence warnings, from the calendar alone over the
+ * next four weeks: "FILE:LINE:COLUMN: warning: message", never an error.
+ */
+static void print_plan_warnings(const struct config *cfg,
+                                const struct calendar *cal)
+{
+	json_t *r = plancheck_calendar(cfg, cal, wallclock_now_ms(), 4), *f;
+	size_t i;
+
+	if (r == NULL) {
+		fprintf(stderr, "smmd: out of memory checking the cadences\n");
+		return;
+	}
+	json_array_foreach (json_object_get(r, "findings"), i, f)
+		fprintf(stderr, "%s:%lld:%lld: warning: %s\n",
+		        json_string_value(json_object_get(f, "file")),
+		        (long long)json_integer_value(
+		                json_object_get(f, "line")),
+		        (long long)json_integer_value(
+		                json_object_get(f, "column")),
+		        json_string_value(json_object_get(f, "message")));
+	if (json_integer_value(json_object_get(r, "more")) > 0)
+		fprintf(stderr, "smmd: %lld more cadence warnings\n",
+		        (long long)json_integer_value(
+		                json_object_get(r, "more")));
+	json_decref(r);
 }
 
 /* Make every durable write of this loop turn durable, then let it show. */
@@ -606,6 +638,8 @@ int main(int argc, char *argv[])
 		if (cal)
 			printf("%s: valid (%zu post%s)\n", rt.d.cfg->calendar,
 			       cal->nposts, cal->nposts == 1 ? "" : "s");
+		if (cal)
+			print_plan_warnings(rt.d.cfg, cal);
 		calendar_free(cal);
 		config_unref(rt.d.cfg);
 		return 0;

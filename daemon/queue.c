@@ -30,18 +30,7 @@
 const struct caltime_zone *queue_zone(const struct smmd *d,
                                       const struct channel *ch)
 {
-	const struct caltime_zone *z = NULL;
-	char *sys;
-
-	if (ch->timezone)
-		z = caltime_zone(ch->timezone);
-	if (z == NULL && d->calendar_zone)
-		z = caltime_zone(d->calendar_zone);
-	if (z == NULL && (sys = caltime_system_zone_name()) != NULL) {
-		z = caltime_zone(sys);
-		free(sys);
-	}
-	return z ? z : caltime_zone("UTC");
+	return config_channel_zone(ch, d->calendar_zone);
 }
 
 /* The first instant >= t that is a slot of every channel; -1 if none. */

@@ -16,6 +16,7 @@
 #include "postid.h"
 #include "outage.h"
 #include "pause.h"
+#include "planbook.h"
 #include "reload.h"
 #include "smmd.h"
 #include "store.h"
@@ -51,8 +52,9 @@ struct reloads {
 };
 
 /*
- * What of the calendar outlives it: its plan B scenarios (NULL: none) and
- * its zone, which channels' slots use when they name none.
+ * What of the calendar outlives it: its plan B scenarios (NULL: none), its
+ * zone, which channels' slots use when they name none, and the plan
+ * check's book (its cadences, and where the posts they apply to are).
  */
 static void adopt_calendar(struct smmd *d, struct calendar *cal)
 {
@@ -60,6 +62,13 @@ static void adopt_calendar(struct smmd *d, struct calendar *cal)
 	d->planb = cal ? json_incref(cal->planb) : NULL;
 	free(d->calendar_zone);
 	d->calendar_zone = cal && cal->timezone ? strdup(cal->timezone) : NULL;
+	/* What calsync_apply stored, a moment ago in this turn. */
+	d->calendar_horizon_ms = wallclock_now_ms() + d->cfg->horizon_ms;
+	plan_book_free(d->plan_book);
+	if ((d->plan_book = cal ? plan_book_new(cal, d->cfg) : NULL) == NULL &&
+	    cal)
+		log_warnx("reload: out of memory: 'smmctl plan check' knows no "
+		          "campaign cadence until the next reload");
 }
 
 /* The new configuration and calendar are in: note it, log it, say it. */
@@ -377,6 +386,8 @@ void reload_free(struct smmd *d)
 
 	free(d->calendar_zone);
 	d->calendar_zone = NULL;
+	plan_book_free(d->plan_book);
+	d->plan_book = NULL;
 	if (rs == NULL)
 		return;
 	/* A reload still running holds its own memory; uv_run waited. */

@@ -18,6 +18,7 @@ struct calwatch;
 struct http;
 struct looptime;
 struct pauses;
+struct plan_book;
 struct sched;
 struct store;
 struct wallclock;
@@ -39,6 +40,9 @@ struct smmd {
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
 	json_t *planb;       /* the calendar's plan B scenarios, or NULL */
 	char *calendar_zone; /* the calendar's timezone, or NULL */
+	/* planbook.h: the calendar's cadences and posts' places, or NULL */
+	struct plan_book *plan_book;
+	int64_t calendar_horizon_ms; /* recurrences are stored up to here */
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */

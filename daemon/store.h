@@ -468,6 +468,23 @@ int store_agenda_rows(struct store *, const struct agenda_query *,
                       void (*fn)(void *arg, const struct delivery_row *),
                       void *arg, int *truncated);
 
+/* A delivery as the plan check counts it. Borrowed strings. */
+struct plan_row {
+	const char *post_id;
+	const char *channel;
+	const char *campaign; /* its post's; NULL: none */
+	int calendar;         /* the post comes from the calendar */
+	int64_t due_ms;
+};
+/*
+ * The deliveries due in [from_ms, to_ms) that go, or went, out (every
+ * state but cancelled, skipped, missed and failed) of posts someone
+ * planned (not smmd's notices, nor plan B's statements), by due time:
+ * read through the due-time index. 0 or -EIO.
+ */
+int store_plan_rows(struct store *, int64_t from_ms, int64_t to_ms,
+                    void (*fn)(void *arg, const struct plan_row *), void *arg);
+
 /*
  * A consistent copy of the store as it was at the last commit, into the
  * new file dest, checked (SQLite: the online backup API). Blocks: call it

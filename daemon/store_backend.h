@@ -88,6 +88,9 @@ struct store_backend {
 	int (*agenda_rows)(struct store_be *, const struct agenda_query *,
 	                   void (*fn)(void *arg, const struct delivery_row *),
 	                   void *arg, int *truncated);
+	int (*plan_rows)(struct store_be *, int64_t from_ms, int64_t to_ms,
+	                 void (*fn)(void *arg, const struct plan_row *),
+	                 void *arg);
 	int (*calendar_rows)(struct store_be *,
 	                     void (*fn)(void *arg, const struct cal_row *),
 	                     void *arg);

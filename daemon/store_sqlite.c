@@ -1581,6 +1581,46 @@ static int sq_agenda_rows(struct store_be *s, const struct agenda_query *q,
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int sq_plan_rows(struct store_be *s, int64_t from_ms, int64_t to_ms,
+                        void (*fn)(void *arg, const struct plan_row *),
+                        void *arg)
+{
+	/*
+	 * The range on due_ms is what the index serves; the rest filters.
+	 * Plain comparisons, not IN lists (see migration 6).
+	 */
+	static const char sql[] =
+	        "SELECT d.post_id, d.channel, p.campaign, "
+	        "p.source = 'calendar', d.due_ms "
+	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
+	        "WHERE d.due_ms >= ?1 AND d.due_ms < ?2 "
+	        "AND d.state <> 'cancelled' AND d.state <> 'skipped' "
+	        "AND d.state <> 'missed' AND d.state <> 'failed' "
+	        "AND p.source <> 'notice' AND p.source <> 'planb' "
+	        "ORDER BY d.due_ms";
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct plan_row row = {
+		        .post_id = (const char *)sqlite3_column_text(st, 0),
+		        .channel = (const char *)sqlite3_column_text(st, 1),
+		        .campaign = (const char *)sqlite3_column_text(st, 2),
+		        .calendar = sqlite3_column_int(st, 3),
+		        .due_ms = sqlite3_column_int64(st, 4),
+		};
+
+		if (row.post_id && row.channel)
+			fn(arg, &row);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
 const struct store_backend store_backend_sqlite = {
         .name = "sqlite",
         .open = sq_open,
@@ -1610,6 +1650,7 @@ const struct store_backend store_backend_sqlite = {
         .keep_counts = sq_keep_counts,
         SQ_PLANB_OPS,
         .agenda_rows = sq_agenda_rows,
+        .plan_rows = sq_plan_rows,
         .calendar_rows = sq_calendar_rows,
         .calendar_post = sq_calendar_post,
         .calendar_put = sq_calendar_put,

@@ -6,10 +6,13 @@
 # posts, each on one to three channels, due over the 30 days from START,
 # one in a hundred (RECURRING %) a weekly rrule, one in twenty with an
 # X-style variant.
+# With -k CADENCE every channel declares that cadence (such as 40/week),
+# with -K CADENCE every campaign (for the plan check's benchmark).
 # Deterministic: the same arguments give the same files.
 #
 #   sh tests/bench/gen-calendar.sh [-n POSTS] [-c CHANNELS] [-r PERCENT]
-#                                  [-s YYYY-MM-DD] [-u URL] DIR
+#                                  [-s YYYY-MM-DD] [-u URL] [-k CADENCE]
+#                                  [-K CADENCE] DIR
 #
 # Defaults: 100000 posts, 1000 channels, 1 % recurring, from 2026-11-01,
 # channels posting to http://127.0.0.1:8080.
@@ -22,14 +25,18 @@ channels=1000
 recurring=1
 start=2026-11-01
 url=http://127.0.0.1:8080
-usage="usage: $0 [-n POSTS] [-c CHANNELS] [-r PERCENT] [-s DATE] [-u URL] DIR"
-while getopts n:c:r:s:u: opt; do
+cadence=
+camp_cadence=
+usage="usage: $0 [-n POSTS] [-c CHANNELS] [-r PERCENT] [-s DATE] [-u URL] [-k CADENCE] [-K CADENCE] DIR"
+while getopts n:c:r:s:u:k:K: opt; do
 	case $opt in
 	n) posts=$OPTARG ;;
 	c) channels=$OPTARG ;;
 	r) recurring=$OPTARG ;;
 	s) start=$OPTARG ;;
 	u) url=${OPTARG%/} ;;
+	k) cadence=$OPTARG ;;
+	K) camp_cadence=$OPTARG ;;
 	*) echo "$usage" >&2
 	   exit 64 ;;
 	esac
@@ -39,7 +46,7 @@ shift $((OPTIND - 1))
 dir=$1
 mkdir -p "$dir"
 
-awk -v n="$channels" -v dir="$dir" -v url="$url" 'BEGIN {
+awk -v n="$channels" -v dir="$dir" -v url="$url" -v cad="$cadence" 'BEGIN {
 	printf "state_dir: %s/state\nsocket: %s/smmd.sock\n", dir, dir
 	printf "calendar: %s/calendar.yaml\nchannels:\n", dir
 	for (i = 0; i < n; i++) {
@@ -47,10 +54,13 @@ awk -v n="$channels" -v dir="$dir" -v url="$url" 'BEGIN {
 		printf "    url: %s/c%04d\n", url, i
 		if (i % 10 == 0)
 			printf "    max_length: 280\n"
+		if (cad != "")
+			printf "    cadence: %s\n", cad
 	}
 }' > "$dir/smmd.yaml"
 
-awk -v n="$posts" -v nch="$channels" -v pct="$recurring" -v start="$start" '
+awk -v n="$posts" -v nch="$channels" -v pct="$recurring" -v start="$start" \
+	-v cad="$camp_cadence" '
 function pick() { return sprintf("c%04d", int(rand() * nch)) }
 BEGIN {
 	srand(42)
@@ -58,7 +68,8 @@ BEGIN {
 	print "timezone: Europe/Madrid"
 	print "campaigns:"
 	for (i = 0; i < 20; i++)
-		printf "  camp%02d: {utm_campaign: camp%02d-2026}\n", i, i
+		printf "  camp%02d: {utm_campaign: camp%02d-2026%s}\n", i, i,
+		       cad == "" ? "" : ", cadence: " cad
 	print "posts:"
 	for (i = 0; i < n; i++) {
 		day = d[3] + int(rand() * 30)

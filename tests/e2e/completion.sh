@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export held help import list log pause planb queue release reload resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export held help import list log pause plan planb queue release reload resolve resume retry show skip status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -43,6 +43,8 @@ expect "--awaiting-approval --help --json --socket --status" list --
 expect "retry_wait" list --status r
 expect "cancelled draft failed held missed published publishing retry_wait scheduled skipped unknown" list --status ""
 expect "list log" help l
+expect "check" plan ""
+expect "--help --json --socket --weeks" plan check --
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u
 t0=$(now_ms)

@@ -977,6 +977,41 @@ START_TEST(test_campaign_tags_links)
 }
 END_TEST
 
+/* A campaign's cadence and min_gap: read, kept apart from its notes. */
+START_TEST(test_campaign_cadence)
+{
+	struct config *cfg = test_config();
+	struct calendar *cal;
+
+	cal = must_load(cfg, "timezone: UTC\n"
+	                     "campaigns:\n"
+	                     "  bf: {utm_campaign: bf, cadence: 2/day}\n"
+	                     "  tips:\n"
+	                     "    min_gap: 36h\n"
+	                     "    cadence: 3/week\n"
+	                     "  plain: {owner: ana}\n"
+	                     "posts: []\n");
+	ck_assert_uint_eq(cal->ncampaigns, 3);
+	ck_assert_uint_eq(cal->campaigns[0].cadence.n, 2);
+	ck_assert_int_eq(cal->campaigns[0].cadence.unit, CADENCE_DAY);
+	ck_assert_ptr_null(json_object_get(cal->campaigns[0].meta, "cadence"));
+	ck_assert_uint_eq(json_object_size(cal->campaigns[0].meta), 1);
+	ck_assert_uint_eq(cal->campaigns[0].line, 3);
+	ck_assert_uint_eq(cal->campaigns[0].column, 35);
+	/* Its place is the cadence's, even after min_gap. */
+	ck_assert_uint_eq(cal->campaigns[1].cadence.n, 3);
+	ck_assert_int_eq(cal->campaigns[1].cadence.min_gap_ms,
+	                 36 * 3600 * 1000);
+	ck_assert_uint_eq(cal->campaigns[1].line, 6);
+	ck_assert_uint_eq(cal->campaigns[1].column, 14);
+	ck_assert_ptr_nonnull(strstr(cal->campaigns[1].file, "calendar.yaml"));
+	ck_assert_uint_eq(cal->campaigns[2].cadence.n, 0);
+	ck_assert_uint_eq(cal->campaigns[2].line, 0);
+	calendar_free(cal);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_variants_and_drafts)
 {
 	struct config *cfg = test_config();
@@ -1259,6 +1294,7 @@ static Suite *calendar_suite(void)
 	tcase_add_test(exp, test_until_count_exclude);
 	tcase_add_test(exp, test_variants_and_drafts);
 	tcase_add_test(exp, test_campaign_tags_links);
+	tcase_add_test(load, test_campaign_cadence);
 	tcase_add_test(exp, test_horizon);
 	tcase_add_test(exp, test_occurrence_cap);
 	tcase_add_test(exp, test_hash);

@@ -119,6 +119,14 @@ START_TEST(test_good_full)
 	/* Defaults. */
 	ck_assert_int_eq(ch->timeout_ms, 10000);
 	ck_assert_uint_eq(ch->max_attempts, 8);
+	/* The cadence, and where it was written, for its warnings. */
+	ck_assert_uint_eq(ch->cadence.n, 3);
+	ck_assert_int_eq(ch->cadence.unit, CADENCE_WEEK);
+	ck_assert_int_eq(ch->cadence.min_gap_ms, 36 * 3600 * 1000);
+	ck_assert_uint_eq(ch->cadence_line, 18);
+	ck_assert_uint_eq(ch->cadence_column, 14);
+	ck_assert_uint_eq(config_channel(cfg, "demo")->cadence.n, 0);
+	ck_assert_uint_eq(config_channel(cfg, "demo")->cadence_line, 0);
 	ck_assert_ptr_null(config_channel(cfg, "nope"));
 	{
 		char *names = config_channel_names(cfg);

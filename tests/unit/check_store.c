@@ -576,6 +576,60 @@ START_TEST(test_agenda)
 }
 END_TEST
 
+struct plan_seen {
+	int n;
+	char ids[8][32];
+	int calendar[8];
+};
+
+static void collect_plan(void *arg, const struct plan_row *row)
+{
+	struct plan_seen *s = arg;
+
+	ck_assert_int_lt(s->n, 8);
+	ck_assert_str_eq(row->campaign, "spring");
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s/%s", row->post_id,
+	         row->channel);
+	s->calendar[s->n++] = row->calendar;
+}
+
+/* What the plan check counts: in range, going or gone out, planned. */
+START_TEST(test_plan_rows)
+{
+	struct plan_seen seen = {0};
+	json_t *media = json_array(), *ids;
+	char msg[128];
+
+	ck_assert_int_eq(add("p1", T0 + 10, two, 2), 0);
+	ck_assert_int_eq(add("p2", T0 + 20, one, 1), 0);
+	ck_assert_int_eq(add("late", T0 + 100, one, 1), 0);
+	ck_assert_int_eq(store_add_post(st,
+	                                &(struct post_new){.id = "n1",
+	                                                   .source = "notice",
+	                                                   .text = "x",
+	                                                   .campaign = "spring",
+	                                                   .media = media,
+	                                                   .due_ms = T0 + 30,
+	                                                   .channels = one,
+	                                                   .nchannels = 1},
+	                                T0),
+	                 0);
+	json_decref(media);
+	ck_assert_int_eq(view_cancel(st, "p1/blog", T0, &ids, msg, sizeof(msg)),
+	                 0);
+	json_decref(ids);
+	flush();
+	ck_assert_int_eq(store_plan_rows(st, T0, T0 + 100, collect_plan, &seen),
+	                 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_str_eq(seen.ids[0], "p1/shop");
+	ck_assert_str_eq(seen.ids[1], "p2/shop");
+	ck_assert_int_eq(seen.calendar[0], 0);
+	ck_assert_int_eq(store_plan_rows(st, T0, T0 - 1, collect_plan, &seen),
+	                 -EINVAL);
+}
+END_TEST
+
 struct cal_seen {
 	int n;
 	struct {
@@ -1259,6 +1313,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_list_counts);
 	tcase_add_test(tc, test_show);
 	tcase_add_test(tc, test_agenda);
+	tcase_add_test(tc, test_plan_rows);
 	tcase_add_test(tc, test_calendar);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_after_commit);
