@@ -1354,6 +1354,11 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev,
 	if (ev->kind == CALYAML_SCALAR && ev->len == 0)
 		return meta; /* "name:" with nothing: no metadata */
 	while ((r = load_pair(ld, "a campaign", &k, &v)) > 0) {
+		if ((r = load_campaign_blackout(ld, &k, &v, c)) != 0) {
+			if (r < 0)
+				break;
+			continue;
+		}
 		if (v.kind != CALYAML_SCALAR || strlen(v.value) != v.len) {
 			load_err_at(
 			        ld, k.m,
@@ -1374,6 +1379,14 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev,
 		return NULL;
 	}
 	return meta;
+}
+
+/* A campaign read but not kept: what it owns. */
+static void campaign_drop(struct cal_campaign *c, json_t *meta)
+{
+	json_decref(meta);
+	blackouts_free(c->blackouts);
+	free(c->blackouts);
 }
 
 static int parse_campaign(struct load *ld, const struct load_key *key,
@@ -1402,8 +1415,10 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 		            key->s, key->s);
 		return calyaml_skip(ld->y, ev);
 	}
-	if ((meta = campaign_meta(ld, ev, &read)) == NULL)
+	if ((meta = campaign_meta(ld, ev, &read)) == NULL) {
+		campaign_drop(&read, NULL);
 		return -1;
+	}
 	if (cal->ncampaigns == ci->cap_campaigns) {
 		size_t cap = ci->cap_campaigns ? ci->cap_campaigns * 2 : 8;
 		struct mark *m;
@@ -1412,7 +1427,7 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 			cal->campaigns = c;
 		m = c ? realloc(ld->camp_marks, cap * sizeof(*m)) : NULL;
 		if (m == NULL) {
-			json_decref(meta);
+			campaign_drop(&read, meta);
 			ld->oom = 1;
 			return -1;
 		}
@@ -1423,7 +1438,7 @@ static int parse_campaign(struct load *ld, const struct load_key *key,
 	*c = read;
 	c->meta = meta;
 	if ((c->name = arena_strndup(ci, key->s, strlen(key->s))) == NULL) {
-		json_decref(meta);
+		campaign_drop(&read, meta);
 		ld->oom = 1;
 		return -1;
 	}
@@ -1841,8 +1856,11 @@ void calendar_free(struct calendar *cal)
 		for (size_t j = 0; j < p->nvariants; j++)
 			json_decref(p->variants[j].media);
 	}
-	for (size_t i = 0; i < cal->ncampaigns; i++)
+	for (size_t i = 0; i < cal->ncampaigns; i++) {
 		json_decref(cal->campaigns[i].meta);
+		blackouts_free(cal->campaigns[i].blackouts);
+		free(cal->campaigns[i].blackouts);
+	}
 	json_decref(cal->planb);
 	for (size_t i = 0; i < cal->nfiles; i++)
 		free(cal->files[i]);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blackout.h"
 #include "config.h"
 
 struct cal_variant {
@@ -64,6 +65,9 @@ struct cal_campaign {
 	/* Where it was declared (cadence's value, else min_gap's). */
 	const char *file; /* borrowed from struct calendar; NULL: not */
 	unsigned line, column;
+	/* Its days off (blackout.h); NULL: none. Freed with the calendar
+	 * unless the daemon takes them (pause_adopt_campaigns). */
+	struct blackouts *blackouts;
 };
 
 struct calendar {

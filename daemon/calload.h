@@ -116,6 +116,14 @@ char *load_text(struct load *, const struct calyaml_event *ev);
 /* The media list at ev (never NULL unless out of memory). */
 json_t *load_media(struct load *, const struct calyaml_event *ev, int *names);
 
+/*
+ * calblackout.c: a campaign's blackouts, quiet, holidays or
+ * blackout_action at key k, into c->blackouts (made on first use). 1 if k
+ * is one of them (its value read), 0 if not, -1 if the file broke off.
+ */
+int load_campaign_blackout(struct load *, const struct load_key *k,
+                           const struct calyaml_event *v,
+                           struct cal_campaign *c);
 /* calplanb.c: the planb: section. 0, or -1 if the file broke off. */
 int calplanb_parse(struct load *, const struct calyaml_event *ev);
 

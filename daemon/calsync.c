@@ -156,8 +156,14 @@ static void schedule(struct sync *s, const struct cal_delivery *cd, int state,
 		log_error("calendar: cannot queue '%s' (out of memory); it "
 		          "goes out after a restart",
 		          cd->id);
-	pause_blackout_place(s->d, cd->id, cd->channel, "calendar", state,
-	                     due_ms, EVO_CALENDAR, s->now, &bp);
+	pause_blackout_place(s->d,
+	                     &(struct blackout_ask){.id = cd->id,
+	                                            .channel = cd->channel,
+	                                            .campaign = cd->campaign,
+	                                            .source = "calendar",
+	                                            .state = state,
+	                                            .at = due_ms},
+	                     EVO_CALENDAR, s->now, &bp);
 }
 
 /*

@@ -179,9 +179,15 @@ static json_t *add_delivery_json(struct cmd_ctx *x, const struct post_new *p,
 	        "{s:s, s:s, s:s, s:s}", "id", did, "channel", p->channels[i],
 	        "state", state_name((enum delivery_state)state), "due", when);
 
-	if (o && pause_blackout_place(x->d, did, p->channels[i], p->source,
-	                              state, p->due_ms, EVO_CONTROL,
-	                              wallclock_now_ms(), &bp)) {
+	if (o && pause_blackout_place(
+	                 x->d,
+	                 &(struct blackout_ask){.id = did,
+	                                        .channel = p->channels[i],
+	                                        .campaign = p->campaign,
+	                                        .source = p->source,
+	                                        .state = state,
+	                                        .at = p->due_ms},
+	                 EVO_CONTROL, wallclock_now_ms(), &bp)) {
 		json_object_set_new(o, "blackout", json_string(bp.why));
 		json_object_set_new(
 		        o, "blackout_action",

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "blackout.h"
+#include "calendar.h"
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
@@ -20,7 +21,25 @@ struct pauses {
 	size_t n, cap;
 	uv_timer_t until; /* the earliest --until */
 	struct smmd *d;
+	/* The calendar's campaigns' blackouts, taken from the last read. */
+	struct campaign_blackouts {
+		char *name;
+		struct blackouts *set;
+	} * camps;
+	size_t ncamps;
 };
+
+static void campaigns_free(struct pauses *ps)
+{
+	for (size_t i = 0; i < ps->ncamps; i++) {
+		free(ps->camps[i].name);
+		blackouts_free(ps->camps[i].set);
+		free(ps->camps[i].set);
+	}
+	free(ps->camps);
+	ps->camps = NULL;
+	ps->ncamps = 0;
+}
 
 static void pause_free(struct pause *p)
 {
@@ -169,6 +188,7 @@ static void pauses_closed(uv_handle_t *h)
 	for (size_t i = 0; i < ps->n; i++)
 		pause_free(ps->v[i]);
 	free(ps->v);
+	campaigns_free(ps);
 	free(ps);
 }
 
@@ -334,38 +354,68 @@ static int blackout_exempt(const char *source, int pass_pause)
 	                                 strcmp(source, "notice") == 0));
 }
 
-/* The channel's blackout_action, else smmd.yaml's, else shift. */
-static int blackout_action_of(const struct config *cfg,
-                              const struct channel *ch)
+/* The channel's blackout_action, else the campaign's, else smmd.yaml's. */
+static int blackout_action_of(const struct blackouts *const sets[3])
 {
-	if (ch->blackouts && ch->blackouts->action >= 0)
-		return ch->blackouts->action;
-	if (cfg->blackouts && cfg->blackouts->action >= 0)
-		return cfg->blackouts->action;
+	for (int i = 0; i < 3; i++)
+		if (sets[i] && sets[i]->action >= 0)
+			return sets[i]->action;
 	return BLACKOUT_SHIFT;
 }
 
-int pause_blackout(struct smmd *d, const char *channel, const char *source,
-                   int pass_pause, int64_t t, struct blackout_place *out)
+void pause_adopt_campaigns(struct smmd *d, struct calendar *cal)
 {
-	const struct channel *ch = config_channel(d->cfg, channel);
+	struct pauses *ps = d->pauses;
+
+	if (ps == NULL)
+		return;
+	campaigns_free(ps);
+	if (cal == NULL || cal->ncampaigns == 0 ||
+	    (ps->camps = calloc(cal->ncampaigns, sizeof(*ps->camps))) == NULL)
+		return;
+	for (size_t i = 0; i < cal->ncampaigns; i++) {
+		struct cal_campaign *c = &cal->campaigns[i];
+		char *name;
+
+		if (c->blackouts == NULL || (name = strdup(c->name)) == NULL)
+			continue;
+		ps->camps[ps->ncamps++] =
+		        (struct campaign_blackouts){name, c->blackouts};
+		c->blackouts = NULL;
+	}
+}
+
+static const struct blackouts *campaign_set(const struct smmd *d,
+                                            const char *campaign)
+{
+	for (size_t i = 0; campaign && d->pauses && i < d->pauses->ncamps; i++)
+		if (strcmp(d->pauses->camps[i].name, campaign) == 0)
+			return d->pauses->camps[i].set;
+	return NULL;
+}
+
+int pause_blackout(struct smmd *d, const struct blackout_ask *a,
+                   struct blackout_place *out)
+{
+	const struct channel *ch = config_channel(d->cfg, a->channel);
+	const struct blackouts *sets[3];
 	struct blackout_verdict v;
 	char at[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
 
+	if (ch == NULL || blackout_exempt(a->source, a->pass_pause))
+		return 0;
+	sets[0] = ch->blackouts;
+	sets[1] = campaign_set(d, a->campaign);
+	sets[2] = d->cfg->blackouts;
 	/* The common case, on every delivery's way out: no blackouts. */
-	if (ch == NULL ||
-	    (ch->blackouts == NULL && d->cfg->blackouts == NULL) ||
-	    blackout_exempt(source, pass_pause))
+	if (sets[0] == NULL && sets[1] == NULL && sets[2] == NULL)
 		return 0;
-	if (!blackout_judge(
-	            (const struct blackouts *const[]){ch->blackouts,
-	                                              d->cfg->blackouts},
-	            2, queue_zone(d, ch), t, &v))
+	if (!blackout_judge(sets, 3, queue_zone(d, ch), a->at, &v))
 		return 0;
-	out->action = v.allowed_ms < 0 ? BLACKOUT_HOLD
-	                               : blackout_action_of(d->cfg, ch);
+	out->action =
+	        v.allowed_ms < 0 ? BLACKOUT_HOLD : blackout_action_of(sets);
 	out->at_ms = out->action == BLACKOUT_SHIFT ? v.allowed_ms : -1;
-	time_format_rfc3339(t, at);
+	time_format_rfc3339(a->at, at);
 	if (out->action == BLACKOUT_SHIFT)
 		snprintf(out->why, sizeof(out->why),
 		         BLACKOUT_WHY "%s): shifted from %s to %s",
@@ -421,8 +471,14 @@ int pause_blackout_gate(struct smmd *d, const struct delivery_rec *rec,
 {
 	struct blackout_place bp;
 
-	if (!pause_blackout(d, rec->channel, rec->source, rec->pass_pause, t,
-	                    &bp))
+	if (!pause_blackout(
+	            d,
+	            &(struct blackout_ask){.channel = rec->channel,
+	                                   .campaign = rec->campaign,
+	                                   .source = rec->source,
+	                                   .pass_pause = rec->pass_pause,
+	                                   .at = t},
+	            &bp))
 		return 0;
 	if (bp.action == BLACKOUT_HOLD)
 		hold_for(d, rec->id, (int)rec->state, 0, bp.why, EVO_DISPATCH,
@@ -454,14 +510,13 @@ int pause_gate_hold(struct smmd *d, const struct delivery_rec *rec, int64_t at,
 	return at >= 0 && pause_blackout_gate(d, rec, at, now);
 }
 
-int pause_blackout_place(struct smmd *d, const char *id, const char *channel,
-                         const char *source, int state, int64_t due, int origin,
-                         int64_t now, struct blackout_place *out)
+int pause_blackout_place(struct smmd *d, const struct blackout_ask *a,
+                         int origin, int64_t now, struct blackout_place *out)
 {
-	if (!pause_blackout(d, channel, source, 0, due, out))
+	if (!pause_blackout(d, a, out))
 		return 0;
 	if (out->action == BLACKOUT_SHIFT)
-		move_to(d, id, state, out->at_ms, out->why, origin, now);
+		move_to(d, a->id, a->state, out->at_ms, out->why, origin, now);
 	return 1;
 }
 
@@ -488,7 +543,12 @@ static void sweep_row(void *arg, const struct scheduled_row *r)
 
 	if (sw->err || blackout_exempt(r->source, r->pass_pause))
 		return;
-	if (pause_blackout(sw->d, r->channel, r->source, 0, t, &bp) &&
+	if (pause_blackout(sw->d,
+	                   &(struct blackout_ask){.channel = r->channel,
+	                                          .campaign = r->campaign,
+	                                          .source = r->source,
+	                                          .at = t},
+	                   &bp) &&
 	    bp.action == BLACKOUT_SHIFT) {
 		at = bp.at_ms;
 		why = bp.why;
@@ -528,7 +588,9 @@ static void sweep_row(void *arg, const struct scheduled_row *r)
 int pause_blackout_sweep(struct smmd *d, int64_t now)
 {
 	struct sweep sw = {.d = d, .now = now};
-	int any = d->cfg->blackouts != NULL, r, moved = 0;
+	int any = d->cfg->blackouts != NULL ||
+	          (d->pauses && d->pauses->ncamps > 0),
+	    r, moved = 0;
 
 	for (size_t i = 0; !any && i < d->cfg->nchannels; i++)
 		any = d->cfg->channels[i].blackouts != NULL;

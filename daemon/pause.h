@@ -18,6 +18,7 @@
 
 #include "store.h"
 
+struct calendar;
 struct smmd;
 
 struct pause {
@@ -61,8 +62,9 @@ struct pause *pause_gate(struct smmd *, const struct delivery_rec *);
 int pause_hold(struct smmd *, const struct delivery_rec *, int from,
                struct pause *p, int64_t now);
 /*
- * Blackouts (smmd.yaml's blackouts, quiet hours and holidays, a channel's
- * and everyone's) are pauses planned ahead and go through the same gate.
+ * Blackouts (blackouts, quiet hours and holidays: smmd.yaml's for every
+ * channel and a channel's own, a calendar campaign's) are pauses planned
+ * ahead and go through the same gate.
  * A delivery due in one goes at the first allowed time after it
  * (blackout_action: shift; its due time stays, the store keeps when it
  * goes), or is held when due, like a paused one, for someone to release
@@ -73,9 +75,19 @@ struct blackout_place {
 	int64_t at_ms; /* shift: when it goes instead */
 	char why[512];
 };
-/* Whether a post on channel going at t falls in a blackout: 1 with *out. */
-int pause_blackout(struct smmd *, const char *channel, const char *source,
-                   int pass_pause, int64_t t, struct blackout_place *out);
+/* A delivery as the blackouts judge it. */
+struct blackout_ask {
+	const char *id; /* pause_blackout_place: the delivery it moves */
+	const char *channel;
+	const char *campaign; /* NULL: none */
+	const char *source;   /* plan B statements and notices pass */
+	int state;            /* where it waits: scheduled, or draft */
+	int pass_pause;       /* released by hand: passes */
+	int64_t at;           /* when it would go */
+};
+/* Whether a falls in a blackout: 1 with *out, else 0. */
+int pause_blackout(struct smmd *, const struct blackout_ask *a,
+                   struct blackout_place *out);
 /*
  * At the gate: rec, waiting and about to leave at t, is held or shifted
  * if a blackout covers t. 1 if it was (it must not leave now), else 0.
@@ -84,13 +96,13 @@ int pause_blackout_gate(struct smmd *, const struct delivery_rec *rec,
                         int64_t t, int64_t now);
 /*
  * Ahead of time (add, import, the calendar): a delivery just scheduled
- * (or drafted: state) at due is shifted now if a blackout covers it, or
- * left to be held when due. 1 with *out if it is in one (for the reply),
- * else 0.
+ * (or drafted) is shifted now if a blackout covers it, or left to be held
+ * when due. 1 with *out if it is in one (for the reply), else 0.
  */
-int pause_blackout_place(struct smmd *, const char *id, const char *channel,
-                         const char *source, int state, int64_t due, int origin,
-                         int64_t now, struct blackout_place *out);
+int pause_blackout_place(struct smmd *, const struct blackout_ask *a,
+                         int origin, int64_t now, struct blackout_place *out);
+/* Take the campaigns' blackouts of a calendar just read (NULL: none). */
+void pause_adopt_campaigns(struct smmd *, struct calendar *cal);
 /*
  * After a start or a reload: shift what the blackouts now cover, and put
  * back what was shifted and is covered no more. How many moved, or -errno.

@@ -100,7 +100,11 @@ static int in_blackout(struct smmd *d, const char *channel, int64_t t)
 {
 	struct blackout_place bp;
 
-	return pause_blackout(d, channel, "adhoc", 0, t, &bp);
+	return pause_blackout(d,
+	                      &(struct blackout_ask){.channel = channel,
+	                                             .source = "adhoc",
+	                                             .at = t},
+	                      &bp);
 }
 
 int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
@@ -201,7 +205,12 @@ static enum cmd_retval cmd_queue(struct cmd_ctx *x)
 		        json_pack("{s:s, s:s, s:s?, s:s?}", "at",
 		                  time_format_rfc3339(t, when), "slot", label,
 		                  "taken_by", r ? by : NULL, "blackout",
-		                  pause_blackout(x->d, name, "adhoc", 0, t, &bp)
+		                  pause_blackout(x->d,
+		                                 &(struct blackout_ask){
+		                                         .channel = name,
+		                                         .source = "adhoc",
+		                                         .at = t},
+		                                 &bp)
 		                          ? bp.why
 		                          : NULL));
 	}

@@ -53,8 +53,9 @@ struct reloads {
 
 /*
  * What of the calendar outlives it: its plan B scenarios (NULL: none), its
- * zone, which channels' slots use when they name none, and the plan
- * check's book (its cadences, and where the posts they apply to are).
+ * zone, which channels' slots use when they name none, its campaigns'
+ * blackouts, and the plan check's book (its cadences, and where the posts
+ * they apply to are).
  */
 static void adopt_calendar(struct smmd *d, struct calendar *cal)
 {
@@ -64,6 +65,7 @@ static void adopt_calendar(struct smmd *d, struct calendar *cal)
 	d->calendar_zone = cal && cal->timezone ? strdup(cal->timezone) : NULL;
 	/* What calsync_apply stored, a moment ago in this turn. */
 	d->calendar_horizon_ms = wallclock_now_ms() + d->cfg->horizon_ms;
+	pause_adopt_campaigns(d, cal);
 	plan_book_free(d->plan_book);
 	if ((d->plan_book = cal ? plan_book_new(cal, d->cfg) : NULL) == NULL &&
 	    cal)

@@ -119,6 +119,7 @@ struct scheduled_row {
 	const char *id;
 	int state; /* DS_SCHEDULED or DS_DRAFT */
 	const char *channel;
+	const char *campaign; /* its post's; NULL: none */
 	const char *source;
 	int64_t due_ms;
 	int64_t next_ms; /* moved from due_ms (shifted, released); -1: not */

@@ -1277,7 +1277,8 @@ static int sq_scheduled_rows(struct store_be *s, int only_moved,
 {
 	static const char sql[] =
 	        "SELECT d.id, d.channel, p.source, d.due_ms, d.next_ms, "
-	        "d.pass_pause, d.last_error, d.state FROM deliveries d JOIN "
+	        "d.pass_pause, d.last_error, d.state, p.campaign FROM "
+	        "deliveries d JOIN "
 	        "posts p ON p.id = d.post_id WHERE d.state IN ('scheduled', "
 	        "'draft') AND "
 	        "(?1 = 0 OR d.next_ms IS NOT NULL)";
@@ -1297,6 +1298,7 @@ static int sq_scheduled_rows(struct store_be *s, int only_moved,
 		                .pass_pause = sqlite3_column_int(st, 5),
 		                .last_error = col_text(st, 6),
 		                .state = state_parse(col_text(st, 7)),
+		                .campaign = col_text(st, 8),
 		        });
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -EIO;

@@ -103,14 +103,30 @@ run smmctl reload
 [ "$(delivery_json later/plain | jq -r .next_attempt)" = "$(ms_to_iso "$due")" ] ||
 	fail "later/plain did not go back to its time: $(delivery_json later/plain)"
 
-# A calendar post in quiet hours is shifted when the calendar is read.
+# A calendar post in quiet hours is shifted when the calendar is read; a
+# campaign's blackout day shifts its own posts and no others.
+camp_s=$((due / 1000 + 7200))
+camp_day=$(date -u -d "@$camp_s" +%Y-%m-%d)
 cat >"$T/calendar.yaml" <<YAML
 timezone: UTC
+campaigns:
+  launch:
+    utm_campaign: launch
+    blackouts: ["$camp_day"]
 posts:
   - id: night
     at: $(date -u -d "@$((due / 1000))" '+%Y-%m-%d %H:%M')
     channels: [plain]
     text: posted at night
+  - id: camp
+    at: $(date -u -d "@$camp_s" '+%Y-%m-%d %H:%M')
+    channels: [plain]
+    campaign: launch
+    text: the launch, on its day off
+  - id: nocamp
+    at: $(date -u -d "@$camp_s" '+%Y-%m-%d %H:%M')
+    channels: [plain]
+    text: the same time, no campaign
 YAML
 sed -i "/\/hook\/plain$/a\\    quiet: [\"daily $q_from-$q_to\"]" "$CFG"
 printf 'calendar: %s\n' "$T/calendar.yaml" >>"$CFG"
@@ -118,6 +134,28 @@ run smmctl reload
 [ "$rc" -eq 0 ] || fail "reload with a calendar: $err"
 [ "$(delivery_json night/plain | jq -r .next_attempt)" = "$q_end" ] ||
 	fail "the calendar post was not shifted: $(delivery_json night/plain)"
+next_day=$(date -u -d "$camp_day +1 day" +%Y-%m-%d)
+[ "$(delivery_json camp/plain | jq -r .next_attempt)" = "${next_day}T00:00:00.000Z" ] ||
+	fail "the campaign's blackout did not shift its post: $(delivery_json camp/plain)"
+delivery_json camp/plain | jq -r .last_error | grep -qF "blackout ($camp_day)" ||
+	fail "no campaign blackout reason: $(delivery_json camp/plain)"
+[ "$(delivery_json nocamp/plain | jq -r .next_attempt)" = null ] ||
+	fail "a post outside the campaign moved: $(delivery_json nocamp/plain)"
+
+# A bad campaign blackout is a calendar error at its place.
+cat >"$T/badcal.yaml" <<YAML
+campaigns:
+  launch:
+    quiet: ["Mon-Fry"]
+    blackout_action: later
+posts: []
+YAML
+sed "s|^calendar: .*|calendar: $T/badcal.yaml|" "$CFG" >"$T/badcal-smmd.yaml"
+run "$SMMD_BIN" --check-config -c "$T/badcal-smmd.yaml"
+[ "$rc" -ne 0 ] || fail "a bad campaign blackout was accepted"
+grep -qF "badcal.yaml:3:13: 'Mon-Fry' is not quiet hours" <<<"$err" &&
+	grep -qF "badcal.yaml:4:22: 'blackout_action' must be shift or hold" <<<"$err" ||
+	fail "bad campaign blackouts: $err"
 
 # Bad blackouts: every error at once, each at its place.
 cat >"$T/bad.yaml" <<YAML

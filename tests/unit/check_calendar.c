@@ -1012,6 +1012,34 @@ START_TEST(test_campaign_cadence)
 }
 END_TEST
 
+/* A campaign's days off: kept apart from its notes, each checked. */
+START_TEST(test_campaign_blackouts)
+{
+	struct config *cfg = test_config();
+	struct calendar *cal;
+
+	cal = must_load(cfg, "timezone: UTC\n"
+	                     "campaigns:\n"
+	                     "  bf:\n"
+	                     "    utm_campaign: bf\n"
+	                     "    blackouts: [\"2026-11-27\", "
+	                     "\"2026-12-24..2026-12-26\"]\n"
+	                     "    quiet: Sun\n"
+	                     "    blackout_action: hold\n"
+	                     "  tips: {owner: ana}\n"
+	                     "posts: []\n");
+	ck_assert_uint_eq(cal->ncampaigns, 2);
+	ck_assert_ptr_nonnull(cal->campaigns[0].blackouts);
+	ck_assert_uint_eq(cal->campaigns[0].blackouts->n, 3);
+	ck_assert_int_eq(cal->campaigns[0].blackouts->action, BLACKOUT_HOLD);
+	ck_assert_int_eq(cal->campaigns[0].blackouts->v[2].kind, BO_WEEKLY);
+	ck_assert_uint_eq(json_object_size(cal->campaigns[0].meta), 1);
+	ck_assert_ptr_null(cal->campaigns[1].blackouts);
+	calendar_free(cal);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_variants_and_drafts)
 {
 	struct config *cfg = test_config();
@@ -1295,6 +1323,7 @@ static Suite *calendar_suite(void)
 	tcase_add_test(exp, test_variants_and_drafts);
 	tcase_add_test(exp, test_campaign_tags_links);
 	tcase_add_test(load, test_campaign_cadence);
+	tcase_add_test(load, test_campaign_blackouts);
 	tcase_add_test(exp, test_horizon);
 	tcase_add_test(exp, test_occurrence_cap);
 	tcase_add_test(exp, test_hash);
