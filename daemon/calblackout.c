@@ -15,11 +15,6 @@
 #include "calload.h"
 #include "holidays.h"
 
-#define DAY_MS (INT64_C(86400) * 1000)
-/* As smmd.yaml's: expanded this far back and ahead of each load. */
-#define HOLIDAYS_BACK_MS  (400 * DAY_MS)
-#define HOLIDAYS_AHEAD_MS (5 * 366 * DAY_MS)
-
 static void add_or_oom(struct load *ld, struct blackouts *set,
                        struct blackout *b)
 {

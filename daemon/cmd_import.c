@@ -25,13 +25,20 @@
 #include "timeparse.h"
 #include "wallclock.h"
 
-#define IMPORT_MAX_ROWS   100000
+#define IMPORT_MAX_ROWS 100000
+/* What a connection may hold of one import, its rows as JSON. */
+#define IMPORT_MAX_BYTES  (64 * 1024 * 1024)
 #define IMPORT_MAX_ERRORS 25 /* listed; the rest counted (a reply's room) */
 
-/* Take this part's rows into what the connection holds. */
-static int stage(struct cmd_ctx *x, json_t **staged)
+/*
+ * Take this part's rows into what the connection holds: at most
+ * IMPORT_MAX_ROWS rows and IMPORT_MAX_BYTES of them, or the import is
+ * dropped whole.
+ */
+static int stage(struct cmd_ctx *x, json_t **staged, size_t *bytes)
 {
 	json_t *rows = json_object_get(x->args, "rows");
+	size_t part = json_is_array(rows) ? json_dumpb(rows, NULL, 0, 0) : 0;
 
 	if (!json_is_array(rows))
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
@@ -39,13 +46,16 @@ static int stage(struct cmd_ctx *x, json_t **staged)
 	if (*staged == NULL && (*staged = json_array()) == NULL)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	if (json_array_size(*staged) + json_array_size(rows) >
-	    IMPORT_MAX_ROWS) {
+	            IMPORT_MAX_ROWS ||
+	    *bytes + part > IMPORT_MAX_BYTES) {
 		json_decref(*staged);
 		*staged = NULL;
+		*bytes = 0;
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
-		                "more than %d rows in one import",
-		                IMPORT_MAX_ROWS);
+		                "more than %d rows or %d MiB in one import",
+		                IMPORT_MAX_ROWS, IMPORT_MAX_BYTES >> 20);
 	}
+	*bytes += part;
 	if (json_array_extend(*staged, rows) < 0)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	return 0;
@@ -169,12 +179,13 @@ static enum cmd_retval cmd_import(struct cmd_ctx *x)
 	size_t errlen = 0;
 	FILE *errs;
 
-	if (x->later == NULL || x->later->staged == NULL)
+	if (x->later == NULL || x->later->staged == NULL ||
+	    x->later->staged_bytes == NULL)
 		return cmd_fail(x, SMM_ERR_INTERNAL,
 		                "import needs a connection to answer on");
 	if (cmd_arg_bool(x, "more", &more) < 0 ||
 	    cmd_arg_bool(x, "dry_run", &dry_run) < 0 ||
-	    stage(x, x->later->staged) < 0)
+	    stage(x, x->later->staged, x->later->staged_bytes) < 0)
 		return CMD_ERROR;
 	if (more) {
 		*x->result = json_pack(
@@ -184,6 +195,7 @@ static enum cmd_retval cmd_import(struct cmd_ctx *x)
 	}
 	rows = *x->later->staged;
 	*x->later->staged = NULL;
+	*x->later->staged_bytes = 0;
 	n = json_array_size(rows);
 	if ((reqs = calloc(n ? n : 1, sizeof(*reqs))) == NULL ||
 	    (errs = open_memstream(&errtext, &errlen)) == NULL) {

@@ -69,6 +69,7 @@ struct cmd_later {
 	 * closes. NULL where no connection is.
 	 */
 	json_t **staged;
+	size_t *staged_bytes; /* ... and their size as JSON, to bound it */
 };
 
 /*

@@ -17,11 +17,7 @@
 #include "confctx.h"
 #include "holidays.h"
 
-#define DAY_MS (INT64_C(86400) * 1000)
-/* Holiday files are expanded this far back and ahead of each load. */
-#define HOLIDAYS_BACK_MS  (400 * DAY_MS)
-#define HOLIDAYS_AHEAD_MS (5 * 366 * DAY_MS)
-#define EXCEPT_MAX        64
+#define EXCEPT_MAX 64
 
 typedef void (*item_fn)(struct conf_ctx *, struct conf_node *item,
                         struct blackouts *);

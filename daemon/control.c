@@ -56,6 +56,7 @@ struct client {
 	int close_when_answered; /* peer sent EOF with replies still due */
 	struct file_send *sending; /* a file follows its reply: write nothing */
 	json_t *staged;            /* an import's rows sent so far */
+	size_t staged_bytes;       /* ... and their size */
 };
 
 struct control {
@@ -555,6 +556,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->base.follow = later_follow;
 	later->base.finish_file = later_finish_file;
 	later->base.staged = &c->staged;
+	later->base.staged_bytes = &c->staged_bytes;
 	later->c = c;
 	later->id = req.id;
 	later->changes = command_changes(req.cmd);

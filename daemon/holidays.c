@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "holidays.h"
 
@@ -21,25 +22,34 @@ struct expand {
 static char *read_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	char *buf = NULL;
-	size_t len = 0, n;
+	size_t len = 0, n, cap;
 
-	if (f == NULL) {
+	if (f == NULL || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		         strerror(errno));
+		if (f)
+			fclose(f);
 		return NULL;
 	}
-	if ((buf = malloc(HOLIDAYS_MAX_BYTES + 1)) == NULL) {
+	if (st.st_size > HOLIDAYS_MAX_BYTES) {
+		snprintf(err, errlen,
+		         "%s: larger than 4 MiB: not a holiday file", path);
+		fclose(f);
+		return NULL;
+	}
+	/* The size read; a file that grows meanwhile is cut there. */
+	cap = (size_t)st.st_size;
+	if ((buf = malloc(cap + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		fclose(f);
 		return NULL;
 	}
-	while ((n = fread(buf + len, 1, HOLIDAYS_MAX_BYTES + 1 - len, f)) > 0)
+	while (len < cap && (n = fread(buf + len, 1, cap - len, f)) > 0)
 		len += n;
-	if (ferror(f) || len > HOLIDAYS_MAX_BYTES) {
-		snprintf(err, errlen, "%s: %s", path,
-		         ferror(f) ? strerror(errno)
-		                   : "larger than 4 MiB: not a holiday file");
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		free(buf);
 		fclose(f);
 		return NULL;

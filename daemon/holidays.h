@@ -24,4 +24,12 @@ int holidays_load(const char *path, int64_t from_ms, int64_t to_ms,
                   const char *const *except, size_t nexcept,
                   struct blackouts *out, char *err, size_t errlen);
 
+/*
+ * How far back and ahead of each (re)load smmd.yaml's and the calendar's
+ * holiday files are expanded: a year's past for what is late, five years
+ * ahead for what is planned.
+ */
+#define HOLIDAYS_BACK_MS  (INT64_C(400) * 86400 * 1000)
+#define HOLIDAYS_AHEAD_MS (INT64_C(5) * 366 * 86400 * 1000)
+
 #endif

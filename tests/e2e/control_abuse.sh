@@ -140,6 +140,23 @@ done >"$T/halfclose.ndjson"
 n=$(socat -t10 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/halfclose.ndjson" | grep -c '"ok":true' || true)
 [ "$n" -eq 300 ] || fail "half-closed client got $n of 300 replies"
 
+# An import sent in parts is bounded in bytes, not only in rows: 1,200
+# parts of one 60 KB row each pass 64 MiB, and the import is refused.
+awk 'BEGIN {
+	s = "x"; while (length(s) < 60000) s = s s; s = substr(s, 1, 60000)
+	printf "{\"id\":0,\"cmd\":\"hello\",\"args\":{\"protocol\":1,\"client\":\"e2e\"}}\n"
+	for (i = 1; i <= 1200; i++)
+		printf "{\"id\":%d,\"cmd\":\"import\",\"args\":{\"more\":true,\"rows\":[{\"line\":%d,\"text\":\"%s\"}]}}\n", i, i + 1, s
+}' >"$T/bigimport.ndjson"
+socat -t10 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/bigimport.ndjson" >"$T/bigimport.out" || true
+grep -q 'in one import' "$T/bigimport.out" ||
+	fail "a 72 MB import was staged: $(tail -c 300 "$T/bigimport.out")"
+first_err=$(jq -c 'select(.ok == false) | .id' "$T/bigimport.out" | head -n 1)
+[ -n "$first_err" ] && [ "$first_err" -ge 1000 ] ||
+	fail "the import was refused at part $first_err, not past 64 MiB"
+smmd_alive || fail "smmd died on a 72 MB import"
+log "a 72 MB import in parts refused at part $first_err"
+
 # The daemon still works end to end, and the good client never failed.
 smmctl add -c demo --id after-abuse "still here" >/dev/null
 wait_state after-abuse/demo published 15

@@ -72,9 +72,11 @@ static void handle_line(const struct cmd_peer *peer, const char *line,
                         size_t len)
 {
 	json_t *staged = NULL; /* an import's parts: one line's worth */
+	size_t staged_bytes = 0;
 	struct cmd_later later = {.finish = later_finish,
 	                          .follow = later_follow,
-	                          .staged = &staged};
+	                          .staged = &staged,
+	                          .staged_bytes = &staged_bytes};
 	struct proto_request req;
 	const char *code = NULL;
 	json_t *result = NULL;
