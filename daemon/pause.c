@@ -300,19 +300,13 @@ static void hold_reason(const struct pause *p, char *buf, size_t len)
 	         p->reason ? p->reason : "");
 }
 
-/* Move id from state from to held (by pause held_by, 0: none) for why. */
-static int hold_for(struct smmd *d, const char *id, int from, int64_t held_by,
-                    const char *why, int origin, int64_t now)
+/*
+ * Move one delivery: 1 if it moved, 0 if it had moved on meanwhile; a
+ * store failure begins the outage (and is 0: the turn is given up).
+ */
+static int transition_or_outage(struct smmd *d, const struct transition *t)
 {
-	int r = store_transition(d->store,
-	                         &(struct transition){.id = id,
-	                                              .from = DS_BIT(from),
-	                                              .to = DS_HELD,
-	                                              .reason = why,
-	                                              .next_ms = -1,
-	                                              .now_ms = now,
-	                                              .held_by = held_by},
-	                         NULL);
+	int r = store_transition(d->store, t, NULL);
 
 	if (r == -EALREADY || r == -ENOENT)
 		return 0;
@@ -320,6 +314,24 @@ static int hold_for(struct smmd *d, const char *id, int from, int64_t held_by,
 		outage_begin(d);
 		return 0;
 	}
+	return 1;
+}
+
+/* Move id from state from to held (by pause held_by, 0: none) for why. */
+static int hold_for(struct smmd *d, const char *id, int from, int64_t held_by,
+                    const char *why, int origin, int64_t now)
+{
+	int r = transition_or_outage(d,
+	                             &(struct transition){.id = id,
+	                                                  .from = DS_BIT(from),
+	                                                  .to = DS_HELD,
+	                                                  .reason = why,
+	                                                  .next_ms = -1,
+	                                                  .now_ms = now,
+	                                                  .held_by = held_by});
+
+	if (r <= 0)
+		return 0;
 	if (from != DS_HELD)
 		events_change(d->events, (enum event_origin)origin, id, from,
 		              DS_HELD, -1, why);
@@ -433,22 +445,16 @@ int pause_blackout(struct smmd *d, const struct blackout_ask *a,
 static int move_to(struct smmd *d, const char *id, int from, int64_t at,
                    const char *why, int origin, int64_t now)
 {
-	int r = store_transition(
-	        d->store,
-	        &(struct transition){.id = id,
-	                             .from = DS_BIT(from),
-	                             .to = (enum delivery_state)from,
-	                             .reason = why,
-	                             .next_ms = at,
-	                             .now_ms = now},
-	        NULL);
+	int r = transition_or_outage(
+	        d, &(struct transition){.id = id,
+	                                .from = DS_BIT(from),
+	                                .to = (enum delivery_state)from,
+	                                .reason = why,
+	                                .next_ms = at,
+	                                .now_ms = now});
 
-	if (r == -EALREADY || r == -ENOENT)
+	if (r <= 0)
 		return 0;
-	if (r < 0) {
-		outage_begin(d);
-		return 0;
-	}
 	events_emit(d->events, &(struct delivery_event){
 	                               .kind = EV_SHIFTED,
 	                               .origin = (enum event_origin)origin,
