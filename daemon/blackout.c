@@ -238,8 +238,7 @@ int blackout_judge(const struct blackouts *const *sets, size_t nsets,
 {
 	int64_t at = t;
 
-	*v = (struct blackout_verdict){.action = BLACKOUT_SHIFT,
-	                               .allowed_ms = t};
+	*v = (struct blackout_verdict){.allowed_ms = t};
 	for (int step = 0; step < JUDGE_MAX_STEPS; step++) {
 		const struct blackout *hit = NULL;
 		int64_t end = at;
@@ -249,8 +248,6 @@ int blackout_judge(const struct blackouts *const *sets, size_t nsets,
 				if (blackout_covers(&sets[i]->v[j], z, at,
 				                    &end)) {
 					hit = &sets[i]->v[j];
-					if (sets[i]->action == BLACKOUT_HOLD)
-						v->action = BLACKOUT_HOLD;
 					break;
 				}
 		if (hit == NULL) {

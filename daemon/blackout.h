@@ -71,7 +71,6 @@ int blackout_covers(const struct blackout *b, const struct caltime_zone *z,
 /* How a delivery's time stands against the blackouts of its scopes. */
 struct blackout_verdict {
 	const struct blackout *by; /* the first that covers it; NULL: none */
-	int action;                /* hold if any scope that covers says so */
 	int64_t allowed_ms;        /* first allowed instant; -1: none soon */
 };
 

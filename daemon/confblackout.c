@@ -155,10 +155,17 @@ static void holidays_item(struct conf_ctx *p, struct conf_node *item,
 				           "names (their SUMMARY)");
 				return;
 			}
+			if (YN(en)->data.sequence.items.top -
+			            YN(en)->data.sequence.items.start >
+			    EXCEPT_MAX) {
+				conf_error(p, en,
+				           "more than %d exceptions in one "
+				           "holiday calendar",
+				           EXCEPT_MAX);
+				return;
+			}
 			for (it = YN(en)->data.sequence.items.start;
-			     it < YN(en)->data.sequence.items.top &&
-			     nexcept < EXCEPT_MAX;
-			     it++) {
+			     it < YN(en)->data.sequence.items.top; it++) {
 				struct conf_node *e =
 				        CN(yaml_document_get_node(p->doc, *it));
 

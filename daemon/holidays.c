@@ -9,6 +9,8 @@
 
 /* A holiday file larger than this is not one. */
 #define HOLIDAYS_MAX_BYTES (4 * 1024 * 1024)
+/* Nor one that makes more days off than this over its window. */
+#define HOLIDAYS_MAX_OCCURRENCES 20000
 
 struct expand {
 	struct blackouts *out;
@@ -74,6 +76,10 @@ static void on_occurrence(icalcomponent *comp, struct icaltime_span *span,
 	(void)comp;
 	if (x->err || b.until <= b.from)
 		return;
+	if (x->out->n >= HOLIDAYS_MAX_OCCURRENCES) {
+		x->err = E2BIG;
+		return;
+	}
 	if ((b.reason = malloc(strlen(x->summary) + sizeof("holiday ''"))) ==
 	            NULL ||
 	    blackouts_add(x->out, &b) < 0) {
@@ -102,6 +108,26 @@ static const char *parse_error(icalcomponent *c)
 	        icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
 
 	return p ? icalproperty_get_xlicerror(p) : NULL;
+}
+
+/*
+ * A rule that repeats by the hour or faster would expand to millions of
+ * occurrences (libical cannot be stopped mid-way): no holiday does.
+ */
+static int repeats_within_a_day(icalcomponent *ev)
+{
+	icalproperty *p;
+
+	for (p = icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY); p;
+	     p = icalcomponent_get_next_property(ev, ICAL_RRULE_PROPERTY)) {
+		struct icalrecurrencetype r = icalproperty_get_rrule(p);
+
+		if (r.freq == ICAL_SECONDLY_RECURRENCE ||
+		    r.freq == ICAL_MINUTELY_RECURRENCE ||
+		    r.freq == ICAL_HOURLY_RECURRENCE)
+			return 1;
+	}
+	return 0;
 }
 
 /* How long a local event lasts: to DTEND (left out), else one day. */
@@ -154,12 +180,26 @@ static int add_events(icalcomponent *cal, const char *path, int64_t from_ms,
 		n++;
 		if (excepted(x.summary, except, nexcept, used))
 			continue;
+		if (repeats_within_a_day(ev)) {
+			snprintf(
+			        err, errlen,
+			        "%s: event '%s' repeats more often than daily: "
+			        "not a holiday",
+			        path, x.summary);
+			return -1;
+		}
 		x.local = start.is_date ||
 		          (start.zone == NULL && !icaltime_is_utc(start));
 		x.dur_s = local_duration(ev, start);
 		icalcomponent_foreach_recurrence(ev, lo, hi, on_occurrence, &x);
 		if (x.err) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen,
+			         x.err == E2BIG
+			                 ? "%s: more than %d days off "
+			                   "over six years: not a holiday "
+			                   "file"
+			                 : "%s: out of memory",
+			         path, HOLIDAYS_MAX_OCCURRENCES);
 			return -1;
 		}
 	}

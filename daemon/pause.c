@@ -382,15 +382,25 @@ void pause_adopt_campaigns(struct smmd *d, struct calendar *cal)
 	if (ps == NULL)
 		return;
 	campaigns_free(ps);
-	if (cal == NULL || cal->ncampaigns == 0 ||
-	    (ps->camps = calloc(cal->ncampaigns, sizeof(*ps->camps))) == NULL)
+	if (cal == NULL || cal->ncampaigns == 0)
 		return;
+	if ((ps->camps = calloc(cal->ncampaigns, sizeof(*ps->camps))) == NULL) {
+		log_error("blackouts: out of memory: the campaigns' blackouts "
+		          "hold from the next reload");
+		return;
+	}
 	for (size_t i = 0; i < cal->ncampaigns; i++) {
 		struct cal_campaign *c = &cal->campaigns[i];
 		char *name;
 
-		if (c->blackouts == NULL || (name = strdup(c->name)) == NULL)
+		if (c->blackouts == NULL)
 			continue;
+		if ((name = strdup(c->name)) == NULL) {
+			log_error("blackouts: out of memory: campaign '%s''s "
+			          "blackouts hold from the next reload",
+			          c->name);
+			continue;
+		}
 		ps->camps[ps->ncamps++] =
 		        (struct campaign_blackouts){name, c->blackouts};
 		c->blackouts = NULL;

@@ -407,7 +407,7 @@ static void on_finding(void *arg, const struct cadence_finding *f)
 	}
 	o = place(r->pc, s, f);
 	message(s, f, msg, sizeof(msg));
-	j = json_pack("{s:s, s:s, s:s?, s:i, s:i, s:s}", "kind",
+	j = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:s}", "kind",
 	              kind_names[f->kind], s->campaign ? "campaign" : "channel",
 	              s->name, "file", o.file, "line", (json_int_t)o.line,
 	              "column", (json_int_t)o.column, "message", msg);
@@ -533,7 +533,7 @@ json_t *plancheck_run(struct plancheck *pc)
 		                          subject_json(&pc->subjects[i])) < 0)
 			goto oom;
 	}
-	out = json_pack("{s:i, s:o, s:o, s:I}", "weeks", (json_int_t)pc->weeks,
+	out = json_pack("{s:I, s:o, s:o, s:I}", "weeks", (json_int_t)pc->weeks,
 	                "subjects", subjects, "findings", r.findings, "more",
 	                (json_int_t)r.more);
 	return out;

@@ -20,8 +20,8 @@
  *    "from":"publishing","state":"published","attempt":1,
  *    "http_status":200,"latency_ms":12.5,"outcome":"published"}}
  * "type" is queued, started, published, retry, failed, unknown, missed,
- * cancelled, held, released, skipped, approved or unapproved (more may
- * come: ignore what you don't know); "seq" counts
+ * cancelled, held, released, skipped, approved, unapproved or shifted
+ * (more may come: ignore what you don't know); "seq" counts
  * every event since smmd started, so a gap means a missed event; "from"
  * is null for a new delivery; "next", "attempt", "http_status",
  * "latency_ms", "outcome" and "reason" appear where they apply. A client

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
 # shellcheck disable=SC2016 # jq programs are single-quoted on purpose
 # Upgrading a store: a database left by an smmd at schema 5 is brought to
-# the current schema (9) on start (migration 6 rebuilds "deliveries" for
+# the current schema (10) on start (migration 6 rebuilds "deliveries" for
 # its CHECK; 7 adds the table of counts a clean stop keeps; 8 Plan B's
 # pauses, audit trail and held deliveries' columns; 9 rebuilds it again
 # for the draft state and approvals' columns)
@@ -255,7 +255,7 @@ start_smmd
 # Read next to the running daemon: the upgrade is committed before it
 # answers its socket.
 v=$(sql_ro 'PRAGMA user_version')
-[ "$v" = 9 ] || fail "schema version is '$v' after start, not 9"
+[ "$v" = 10 ] || fail "schema version is '$v' after start, not 10"
 
 wait_state mig-sched/demo published 20
 
@@ -337,7 +337,7 @@ done
 
 # ---- The migrated store, at rest ------------------------------------------
 
-[ "$(sql_ro 'PRAGMA user_version')" = 9 ] || fail "schema version is not 9 after stop"
+[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after stop"
 [ "$(sql_ro 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql_ro 'PRAGMA integrity_check')"
 [ -z "$(sql_ro 'PRAGMA foreign_key_check')" ] ||
 	fail "dangling references: $(sql_ro 'PRAGMA foreign_key_check')"
@@ -370,7 +370,7 @@ recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
-[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_pending deliveries_post pauses_active posts_source" ] ||
+[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_moved deliveries_pending deliveries_post pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')" ||
@@ -380,6 +380,11 @@ plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT id FROM deliveries
 	WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')
 	AND due_ms < 0")
 grep -q deliveries_pending <<<"$plan" || fail "deliveries_pending unused: $plan"
+# So does the blackout sweep's, for what goes at another time than due.
+plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT d.id FROM deliveries d JOIN posts p
+	ON p.id = d.post_id WHERE (d.state = 'scheduled' OR d.state = 'draft')
+	AND d.next_ms IS NOT NULL")
+grep -q deliveries_moved <<<"$plan" || fail "deliveries_moved unused: $plan"
 
 # The CHECK, on a copy (the store itself stays as smmd left it): each of
 # the eleven states is accepted, anything else refused, case included.
@@ -416,13 +421,13 @@ sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 
 schema1=$(sql_ro .schema)
 start_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 9 ] || fail "schema version changed on the second start"
+[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version changed on the second start"
 smmctl status --json | jq_true '.counts.published == 2 and .counts.failed == 1
 	and .counts.retry_wait == 1 and .counts.cancelled == 1
 	and .counts.scheduled == 0' ||
 	fail "counts after the second start: $(smmctl status --json)"
 stop_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 9 ] || fail "schema version is not 9 after the second run"
+[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after the second run"
 [ "$(sql_ro .schema)" = "$schema1" ] || fail "the second start changed the schema"
 snapshot >"$T/after2.txt"
 diff "$T/after1.txt" "$T/after2.txt" >&2 ||

@@ -274,6 +274,29 @@ START_TEST(test_holidays_errors)
 	        -1);
 	ck_assert_ptr_nonnull(strstr(err, "'No start' has no DTSTART"));
 	unlink(path);
+	/* Millions of occurrences are not a holiday calendar. */
+	path = write_ics("BEGIN:VEVENT\r\nSUMMARY:Every minute\r\n"
+	                 "DTSTART:20260101T000000Z\r\n"
+	                 "DTEND:20260101T000100Z\r\n"
+	                 "RRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\n");
+	ck_assert_int_eq(holidays_load(path, S(1767225600), S(1861920000), NULL,
+	                               0, &set, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "repeats more often than daily"));
+	unlink(path);
+	path = write_ics("BEGIN:VEVENT\r\nSUMMARY:Every day\r\n"
+	                 "DTSTART;VALUE=DATE:20000101\r\n"
+	                 "RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n"
+	                 "BEGIN:VEVENT\r\nSUMMARY:Again\r\n"
+	                 "DTSTART;VALUE=DATE:20000101\r\n"
+	                 "RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n");
+	/* Two daily events over 2026-2054: past the cap. */
+	ck_assert_int_eq(holidays_load(path, S(1767225600),
+	                               S(1767225600) + S(28LL * 366 * 86400),
+	                               NULL, 0, &set, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "days off"));
+	unlink(path);
 	blackouts_free(&set);
 }
 END_TEST
