@@ -186,8 +186,8 @@ static int64_t slot_of(struct sync *s, const struct cal_delivery *cd,
 		s->slot_ms = row->due_ms;
 	if (s->slot_ms < 0) {
 		s->slot_ms = queue_pick(s->d, (const char *const *)p->channels,
-		                        p->nchannels, s->now, NULL, err,
-		                        sizeof(err));
+		                        p->nchannels, p->campaign, s->now, NULL,
+		                        err, sizeof(err));
 		if (s->slot_ms < 0)
 			log_error("calendar: post '%s' at next-slot: %s; not "
 			          "scheduled",

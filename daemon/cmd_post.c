@@ -127,7 +127,8 @@ static int add_due(struct cmd_ctx *x, int64_t now, int64_t *due)
 
 /* next_slot: the first free slot from the due time (now, or "at"). */
 static int add_slot(struct cmd_ctx *x, const char *const *channels, size_t n,
-                    const struct slot_claims *claims, int64_t *due)
+                    const char *campaign, const struct slot_claims *claims,
+                    int64_t *due)
 {
 	char err[256];
 	int64_t t;
@@ -137,7 +138,7 @@ static int add_slot(struct cmd_ctx *x, const char *const *channels, size_t n,
 		return -1;
 	if (!want)
 		return 0;
-	if ((t = queue_pick(x->d, channels, n, *due, claims, err,
+	if ((t = queue_pick(x->d, channels, n, campaign, *due, claims, err,
 	                    sizeof(err))) < 0)
 		return cmd_fail(x, SMM_ERR_CONFLICT, "no slot: %s", err);
 	*due = t;
@@ -269,7 +270,8 @@ int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "'link' must be an http or https URL");
 	if ((a->field = "at", add_due(x, now, &p->due_ms) < 0) ||
-	    add_slot(x, a->channels, p->nchannels, claims, &p->due_ms) < 0 ||
+	    add_slot(x, a->channels, p->nchannels, p->campaign, claims,
+	             &p->due_ms) < 0 ||
 	    (a->field = "id", add_id(x, now, a->gen_id, &p->id) < 0) ||
 	    (a->field = "media", add_media(x, &p->media, &a->empty) < 0))
 		return -1;

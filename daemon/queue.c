@@ -96,20 +96,22 @@ static int claimed(const struct slot_claims *c, const char *channel, int64_t t)
 }
 
 /* A slot in a blackout is no slot: a post placed there would move. */
-static int in_blackout(struct smmd *d, const char *channel, int64_t t)
+static int in_blackout(struct smmd *d, const char *channel,
+                       const char *campaign, int64_t t)
 {
 	struct blackout_place bp;
 
 	return pause_blackout(d,
 	                      &(struct blackout_ask){.channel = channel,
+	                                             .campaign = campaign,
 	                                             .source = "adhoc",
 	                                             .at = t},
 	                      &bp);
 }
 
 int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
-                   int64_t from_ms, const struct slot_claims *claims, char *err,
-                   size_t errlen)
+                   const char *campaign, int64_t from_ms,
+                   const struct slot_claims *claims, char *err, size_t errlen)
 {
 	const struct channel *chs[64];
 	int64_t t = from_ms;
@@ -139,7 +141,7 @@ int64_t queue_pick(struct smmd *d, const char *const *channels, size_t n,
 				return -1;
 			}
 			taken = r || claimed(claims, chs[i]->name, t) ||
-			        in_blackout(d, chs[i]->name, t);
+			        in_blackout(d, chs[i]->name, campaign, t);
 		}
 		if (!taken)
 			return t;

@@ -30,12 +30,13 @@ void slot_claims_free(struct slot_claims *);
 
 /*
  * The first instant at or after from_ms that is a slot of every channel
- * named and free on each (in the store, and in claims when not NULL); -1
- * with why in err (a channel without slots, none free within a year, the
- * store unreadable).
+ * named and free on each (in the store, and in claims when not NULL), and
+ * in none of their blackouts (nor campaign's, when not NULL); -1 with why
+ * in err (a channel without slots, none free within a year, the store
+ * unreadable).
  */
 int64_t queue_pick(struct smmd *, const char *const *channels, size_t n,
-                   int64_t from_ms, const struct slot_claims *claims, char *err,
-                   size_t errlen);
+                   const char *campaign, int64_t from_ms,
+                   const struct slot_claims *claims, char *err, size_t errlen);
 
 #endif

@@ -141,6 +141,17 @@ delivery_json camp/plain | jq -r .last_error | grep -qF "blackout ($camp_day)" |
 	fail "no campaign blackout reason: $(delivery_json camp/plain)"
 [ "$(delivery_json nocamp/plain | jq -r .next_attempt)" = null ] ||
 	fail "a post outside the campaign moved: $(delivery_json nocamp/plain)"
+# --next-slot in a campaign skips the campaign's day off: a daily slot at
+# the launch post's hour, asked for from the start of that day.
+slot_hh=$(date -u -d "@$camp_s" +%H)
+sed -i "/\/hook\/plain$/a\\    slots: [\"daily $slot_hh:00\"]" "$CFG"
+run smmctl reload
+[ "$rc" -eq 0 ] || fail "reload with slots: $err"
+from="${camp_day}T00:00:00Z"
+[ "$(iso_to_ms "$from")" -gt "$(now_ms)" ] || from=+1m
+smmctl add -c plain --campaign launch --next-slot --at "$from" --id slotted "a launch post in a slot" >/dev/null
+[ "$(delivery_json slotted/plain | jq -r .due)" = "${next_day}T$slot_hh:00:00.000Z" ] ||
+	fail "--next-slot took a slot on the campaign's day off: $(delivery_json slotted/plain)"
 
 # A bad campaign blackout is a calendar error at its place.
 cat >"$T/badcal.yaml" <<YAML
