@@ -264,6 +264,35 @@ static int waiting_state(const struct row *row, int moved, struct cal_put *put)
 	return row->state != (int)put->state;
 }
 
+/*
+ * A held delivery (paused, or due and awaiting an approval) the calendar
+ * changed: it takes the new text, link, media and time and stays held, so
+ * whoever releases or approves it sends what the calendar says now; an
+ * edit withdraws its approval, as for a waiting one.
+ */
+static void held_edit(struct sync *s, const struct cal_delivery *cd,
+                      const struct row *row, struct cal_put *put, int64_t due)
+{
+	int r;
+
+	if (row->hash == cd->hash &&
+	    row->needs_approval == put->needs_approval) {
+		s->sum->unchanged++;
+		return;
+	}
+	put->withdraw =
+	        put->needs_approval && row->approved && row->hash != cd->hash;
+	put->state = DS_HELD;
+	if ((r = post_row(s, put)) < 0 ||
+	    (r = store_calendar_put(s->d->store, put, 0, 0, s->now)) < 0) {
+		s->err = r;
+		return;
+	}
+	if (put->withdraw)
+		withdrawn(s, cd->id, DS_HELD, DS_HELD, due, row->due_ms != due);
+	s->sum->updated++;
+}
+
 static void on_delivery(void *arg, const struct cal_delivery *cd)
 {
 	struct sync *s = arg;
@@ -298,6 +327,10 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		if (waiting(row->state) && row->hash == cd->hash &&
 		    row->needs_approval == put.needs_approval) {
 			s->sum->unchanged++;
+			return;
+		}
+		if (row->state == DS_HELD && !row->removed) {
+			held_edit(s, cd, row, &put, due);
 			return;
 		}
 		if (!waiting(row->state) && !row->removed) {

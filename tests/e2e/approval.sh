@@ -69,6 +69,7 @@ chmod 0755 "$T"
 start_sink
 CAL=$T/calendar.yaml
 cal_at=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
+# write_calendar TEXT [EXTRA]: cal1 saying TEXT, then EXTRA's posts.
 write_calendar() {
 	cat >"$CAL.tmp" <<YAML
 posts:
@@ -76,6 +77,7 @@ posts:
     at: $cal_at
     channels: [shop, free]
     text: "$1"
+${2:-}
 YAML
 	mv "$CAL.tmp" "$CAL"
 }
@@ -209,6 +211,25 @@ settle free
 [ "$(sink_count late1)" -eq 0 ] || fail "a post approved too late went out"
 smmctl release late1 >/dev/null || fail "release of an approved held post refused"
 wait_arrivals late1 1 10
+
+# ---- held awaiting approval, then edited: the approver sends the edit ----
+due2=$(date -u -d "+2 seconds" +%Y-%m-%dT%H:%M:%SZ)
+cal2() {
+	printf '  - id: cal2\n    at: %s\n    channels: [shop]\n    text: "%s"\n' \
+		"$due2" "$1"
+}
+write_calendar "Black Friday: 25% off" "$(cal2 "Doors open at 9")"
+smmctl reload >/dev/null || fail "reload with cal2 failed"
+wait_state cal2/shop held 10
+write_calendar "Black Friday: 25% off" "$(cal2 "Doors open at 10")"
+smmctl reload >/dev/null || fail "reload with cal2 edited failed"
+[ "$(delivery_state cal2/shop)" = held ] || fail "cal2/shop is $(delivery_state cal2/shop) after the edit"
+show_json cal2 | jq_true '.deliveries[0].text == "Doors open at 10"' ||
+	fail "the held draft kept its old text: $(show_json cal2 | jq -c '.deliveries[0].text')"
+smmctl approve cal2 >/dev/null || fail "approve cal2 refused"
+wait_arrivals cal2 1 10
+sink_posts_for cal2 | jq_true '.[0].post.text == "Doors open at 10"' ||
+	fail "the approver sent the old text: $(sink_posts_for cal2 | jq -c '.[0].post.text')"
 
 # Nothing that waited for an approval reached the sink unapproved.
 [ "$(sink_count ad1)" -eq 0 ] && [ "$(sink_count cal1)" -eq 0 ] ||
