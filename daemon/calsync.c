@@ -293,6 +293,31 @@ static void held_edit(struct sync *s, const struct cal_delivery *cd,
 	s->sum->updated++;
 }
 
+/*
+ * A stored row the calendar still asks for, when nothing is left to do
+ * but count it: unchanged, history (published, failed, unknown, missed),
+ * or held (held_edit). 1 then, else 0: it is to be updated.
+ */
+static int settled(struct sync *s, const struct cal_delivery *cd,
+                   struct row *row, struct cal_put *put, int64_t due)
+{
+	row->seen = 1;
+	if (waiting(row->state) && row->hash == cd->hash &&
+	    row->needs_approval == put->needs_approval) {
+		s->sum->unchanged++;
+		return 1;
+	}
+	if (row->state == DS_HELD && !row->removed) {
+		held_edit(s, cd, row, put, due);
+		return 1;
+	}
+	if (!waiting(row->state) && !row->removed) {
+		s->sum->unchanged++;
+		return 1;
+	}
+	return 0;
+}
+
 static void on_delivery(void *arg, const struct cal_delivery *cd)
 {
 	struct sync *s = arg;
@@ -323,21 +348,8 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 		return;
 	put.needs_approval = requires_approval(s, cd->channel);
 	if (!add) {
-		row->seen = 1;
-		if (waiting(row->state) && row->hash == cd->hash &&
-		    row->needs_approval == put.needs_approval) {
-			s->sum->unchanged++;
+		if (settled(s, cd, row, &put, due))
 			return;
-		}
-		if (row->state == DS_HELD && !row->removed) {
-			held_edit(s, cd, row, &put, due);
-			return;
-		}
-		if (!waiting(row->state) && !row->removed) {
-			/* History: published, failed, unknown, missed... */
-			s->sum->unchanged++;
-			return;
-		}
 		moved = row->removed || row->due_ms != due;
 	}
 	/* An edit withdraws an approval; nothing else does. */
