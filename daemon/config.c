@@ -743,10 +743,13 @@ static void config_finish(struct conf_ctx *p, struct config *cfg,
 		           "no channels: add at least one under 'channels'");
 	check_notify(p, cfg, root);
 	/* A channel that says nothing follows the top level. */
-	for (size_t i = 0; i < cfg->nchannels; i++)
+	cfg->any_blackouts = cfg->blackouts != NULL;
+	for (size_t i = 0; i < cfg->nchannels; i++) {
 		if (cfg->channels[i].require_approval < 0)
 			cfg->channels[i].require_approval =
 			        cfg->require_approval;
+		cfg->any_blackouts |= cfg->channels[i].blackouts != NULL;
+	}
 }
 
 static char *dir_of(const char *path)

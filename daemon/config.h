@@ -66,6 +66,7 @@ struct config {
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	int log_json;        /* log_format: json */
 	struct blackouts *blackouts; /* every channel's; NULL: none */
+	int any_blackouts; /* this, or a channel's: the gate need not look */
 	struct channel *channels;
 	size_t nchannels;
 };

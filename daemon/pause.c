@@ -407,6 +407,12 @@ void pause_adopt_campaigns(struct smmd *d, struct calendar *cal)
 	}
 }
 
+/* Whether any blackout is set: smmd.yaml's, or a calendar campaign's. */
+static int any_blackouts(const struct smmd *d)
+{
+	return d->cfg->any_blackouts || (d->pauses && d->pauses->ncamps > 0);
+}
+
 static const struct blackouts *campaign_set(const struct smmd *d,
                                             const char *campaign)
 {
@@ -419,17 +425,21 @@ static const struct blackouts *campaign_set(const struct smmd *d,
 int pause_blackout(struct smmd *d, const struct blackout_ask *a,
                    struct blackout_place *out)
 {
-	const struct channel *ch = config_channel(d->cfg, a->channel);
+	const struct channel *ch;
 	const struct blackouts *sets[3];
 	struct blackout_verdict v;
 	char at[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
 
-	if (ch == NULL || blackout_exempt(a->source, a->pass_pause))
+	/*
+	 * The common case, on every delivery's way out: no blackouts at all,
+	 * known before a channel is looked up by name.
+	 */
+	if (!any_blackouts(d) || blackout_exempt(a->source, a->pass_pause) ||
+	    (ch = config_channel(d->cfg, a->channel)) == NULL)
 		return 0;
 	sets[0] = ch->blackouts;
 	sets[1] = campaign_set(d, a->campaign);
 	sets[2] = d->cfg->blackouts;
-	/* The common case, on every delivery's way out: no blackouts. */
 	if (sets[0] == NULL && sets[1] == NULL && sets[2] == NULL)
 		return 0;
 	if (!blackout_judge(sets, 3, queue_zone(d, ch), a->at, &v))
@@ -604,14 +614,10 @@ static void sweep_row(void *arg, const struct scheduled_row *r)
 int pause_blackout_sweep(struct smmd *d, int64_t now)
 {
 	struct sweep sw = {.d = d, .now = now};
-	int any = d->cfg->blackouts != NULL ||
-	          (d->pauses && d->pauses->ncamps > 0),
-	    r, moved = 0;
+	int r, moved = 0;
 
-	for (size_t i = 0; !any && i < d->cfg->nchannels; i++)
-		any = d->cfg->channels[i].blackouts != NULL;
 	/* Without blackouts only what one moved earlier can need moving. */
-	r = store_scheduled_rows(d->store, !any, sweep_row, &sw);
+	r = store_scheduled_rows(d->store, !any_blackouts(d), sweep_row, &sw);
 	if (r == 0)
 		r = sw.err;
 	for (size_t i = 0; i < sw.n; i++) {
