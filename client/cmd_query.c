@@ -79,6 +79,47 @@ static void cmd_query_print_attempts(const json_t *attempts)
 	}
 }
 
+/* A figure, or "-" where the network gives none. */
+static const char *figure(const json_t *s, const char *key, char *buf,
+                          size_t len)
+{
+	const json_t *v = json_object_get(s, key);
+
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	return buf;
+}
+
+/* The engagement samples of one published delivery. */
+static void cmd_query_print_engagement(const json_t *samples)
+{
+	char taken[32], age[32], f[5][24];
+	const json_t *s;
+	size_t i;
+
+	if (!json_is_array(samples))
+		return;
+	if (json_array_size(samples) == 0) {
+		printf("  engagement    none read yet\n");
+		return;
+	}
+	printf("  engagement\n");
+	printf("    %6s  %-19s  %6s  %6s  %8s  %6s  %6s\n", "AGE", "TAKEN",
+	       "LIKES", "SHARES", "COMMENTS", "QUOTES", "VIEWS");
+	json_array_foreach (samples, i, s) {
+		printf("    %6s  %-19s  %6s  %6s  %8s  %6s  %6s\n",
+		       duration_format(ctl_int(s, "age_s") * 1000, age,
+		                       sizeof(age)),
+		       ctl_local_time(ctl_str(s, "taken"), taken),
+		       figure(s, "likes", f[0], sizeof(f[0])),
+		       figure(s, "shares", f[1], sizeof(f[1])),
+		       figure(s, "comments", f[2], sizeof(f[2])),
+		       figure(s, "quotes", f[3], sizeof(f[3])),
+		       figure(s, "views", f[4], sizeof(f[4])));
+	}
+}
+
 /* Who approved a delivery and when, or that it still waits for it. */
 static void cmd_query_print_approval(const json_t *approval)
 {
@@ -130,6 +171,7 @@ static void cmd_query_print_show(const json_t *result)
 		ctl_field(2, "last error", ctl_str(d, "last_error"));
 		cmd_query_print_approval(json_object_get(d, "approval"));
 		cmd_query_print_attempts(json_object_get(d, "attempts"));
+		cmd_query_print_engagement(json_object_get(d, "engagement"));
 	}
 }
 

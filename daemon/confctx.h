@@ -30,4 +30,8 @@ int conf_blackout_key(struct conf_ctx *, const char *key, struct conf_node *v,
                       struct blackouts **set);
 void conf_blackouts_free(struct blackouts *);
 
+/* `metrics` (confengage.c): 1 if key is it (errors reported), else 0. */
+int conf_engage_key(struct conf_ctx *, const char *key, struct conf_node *v,
+                    struct engage_ages *ages);
+
 #endif

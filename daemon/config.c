@@ -404,7 +404,7 @@ int conf_for_each_pair(struct conf_ctx *p, struct conf_node *map,
 	"retry_max, max_in_flight, min_interval, notify, "                \
 	"allow_private_media, media_max_size, media_dir, max_length, "    \
 	"max_lateness, slots, timezone, blackouts, quiet, holidays, "     \
-	"blackout_action, require_approval, cadence, min_gap"
+	"blackout_action, require_approval, cadence, min_gap, metrics"
 
 struct channel_parse {
 	struct channel *ch;
@@ -530,6 +530,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_uint(p, v, key, 1, 1000000, &ch->max_length);
 	else if (strcmp(key, "require_approval") == 0)
 		conf_bool(p, v, key, &ch->require_approval);
+	else if (conf_engage_key(p, key, v, &ch->metrics))
+		;
 	else if (ch->pub && ch->pub->configure &&
 	         ch->pub->configure(p, ch, key, v))
 		; /* the driver's own key */
@@ -601,6 +603,7 @@ static void channels_pair(struct conf_ctx *p, struct conf_node *k,
 	ch->max_in_flight = 4;
 	ch->media_max_bytes = 8u << 20;
 	ch->require_approval = -1; /* the top level's, once it is read */
+	ch->metrics.n = -1;
 	cp.ch = ch;
 
 	if (conf_for_each_pair(p, v, "a channel", channel_pair, &cp) < 0)
@@ -694,6 +697,10 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
 	} else if (conf_blackout_key(p, key, v, &cfg->blackouts)) {
 		;
+	} else if (conf_engage_key(p, key, v, &cfg->metrics)) {
+		;
+	} else if (strcmp(key, "metrics_in_flight") == 0) {
+		conf_uint(p, v, key, 1, 64, &cfg->metrics_in_flight);
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, socket, "
@@ -702,7 +709,7 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		           "max_host_connections, shutdown_grace, calendar, "
 		           "catch_up, drill_channel, horizon, log_format, "
 		           "blackouts, quiet, holidays, blackout_action, "
-		           "channels)",
+		           "metrics, metrics_in_flight, channels)",
 		           key);
 	}
 }
@@ -748,6 +755,8 @@ static void config_finish(struct conf_ctx *p, struct config *cfg,
 		if (cfg->channels[i].require_approval < 0)
 			cfg->channels[i].require_approval =
 			        cfg->require_approval;
+		if (cfg->channels[i].metrics.n < 0)
+			cfg->channels[i].metrics = cfg->metrics;
 		cfg->any_blackouts |= cfg->channels[i].blackouts != NULL;
 	}
 }
@@ -812,6 +821,11 @@ int config_load(const char *path, struct config **out,
 	cfg->refs = 1;
 	cfg->path = strdup(path);
 	cfg->max_in_flight = 256;
+	/* Posts compared at the same ages: an hour, a day, a week. */
+	cfg->metrics = (struct engage_ages){
+	        .n = 3,
+	        .ms = {3600 * 1000, 24 * 3600 * 1000, 7 * 24 * 3600 * 1000}};
+	cfg->metrics_in_flight = 2;
 	cfg->max_host_connections = 0; /* 0: as many as max_in_flight */
 	cfg->shutdown_grace_ms = 5 * 1000;
 	cfg->catch_up_ms = 15 * 60 * 1000;

@@ -18,6 +18,13 @@ struct blackouts;
 
 struct publisher_ops;
 
+/* When engagement is read back after publishing (confengage.c). */
+#define ENGAGE_AGES_MAX 8
+struct engage_ages {
+	int n; /* -1: not said (a channel takes the top level's); 0: off */
+	int64_t ms[ENGAGE_AGES_MAX]; /* growing ages after publishing */
+};
+
 struct channel {
 	char *name;
 	const struct publisher_ops *pub;
@@ -43,6 +50,7 @@ struct channel {
 	struct cadence cadence; /* planned rhythm; n and min_gap 0: none */
 	/* Where it was declared: cadence's value, else min_gap's; 0: not. */
 	unsigned cadence_line, cadence_column;
+	struct engage_ages metrics; /* engagement samples' ages */
 };
 
 struct config {
@@ -66,6 +74,8 @@ struct config {
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	int log_json;        /* log_format: json */
 	struct blackouts *blackouts; /* every channel's; NULL: none */
+	struct engage_ages metrics;  /* every channel's default */
+	unsigned metrics_in_flight;  /* engagement requests at once */
 	int any_blackouts; /* this, or a channel's: the gate need not look */
 	struct channel *channels;
 	size_t nchannels;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "engage.h"
 #include "events.h"
 #include "http.h"
 #include "log.h"
@@ -455,6 +456,8 @@ static void job_finish(struct job *job, const struct http_result *res,
 	struct outcome o;
 
 	job_outcome(job, res, v, now, &in, &o);
+	if (o.state == DS_PUBLISHED)
+		engage_published(d, job->ch, rec->id, v->remote_id, now);
 	store_must(d, store_record_result(d->store, rec->id, &ar, o.state,
 	                                  o.next_ms, outcome_error(&in, &o),
 	                                  v->remote_id[0] ? v->remote_id : NULL,
@@ -486,6 +489,7 @@ static void job_done(void *arg, const struct http_result *res)
 	char err[256];
 	int r;
 
+	engage_saw(job->d, job->ch->name, res, wallclock_now_ms());
 	job->ch->pub->classify(job->ch, &job->view, &job->step, res,
 	                       wallclock_now_ms(), &v);
 	if (v.kind != PUBLISH_NEXT || job->d->stopping) {
@@ -895,6 +899,16 @@ static void pump(struct smmd *d, int64_t now)
 void dispatch_turn_over(struct smmd *d)
 {
 	d->dispatch->taken = 0;
+}
+
+int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
+{
+	struct dispatch *disp = d->dispatch;
+	int64_t next = sched_next_due(d->sched);
+
+	if (disp->armed || disp->more || disp->ring)
+		return 0;
+	return next < 0 || next > now + within_ms;
 }
 
 void dispatch_arm(struct smmd *d)

@@ -38,6 +38,11 @@ void dispatch_run_due(void *smmd);
  * between socket events).
  */
 void dispatch_fire_due(void *smmd);
+/*
+ * Whether nothing is prepared, queued or due to leave within within_ms of
+ * now: background work (reading engagement) starts only then.
+ */
+int dispatch_quiet(struct smmd *, int64_t now, int64_t within_ms);
 /* Re-arm the wall-clock timer to the next moment something can start. */
 void dispatch_arm(struct smmd *);
 /* A loop turn ended: the pumps' per-turn budget starts again. */

@@ -14,6 +14,21 @@
  * One transfer. Easy handles are recycled through a free list: creating one
  * per delivery costs more than the request itself on loopback.
  */
+/* The response headers kept for callers: retry and rate-limit advice. */
+enum captured_header {
+	HDR_RETRY_AFTER,
+	HDR_RL_LIMIT,
+	HDR_RL_REMAINING,
+	HDR_RL_RESET,
+	HDR_RL_RESET_AFTER,
+	HDR_COUNT
+};
+
+static const char *const captured_names[HDR_COUNT] = {
+        "retry-after",       "x-ratelimit-limit",       "x-ratelimit-remaining",
+        "x-ratelimit-reset", "x-ratelimit-reset-after",
+};
+
 struct transfer {
 	CURL *easy;
 	struct http *http;
@@ -25,8 +40,8 @@ struct transfer {
 	size_t body_len;
 	size_t body_cap; /* allocated */
 	int body_over;   /* a capped fetch was larger than allowed */
-	char retry_after[64];
-	int has_retry_after;
+	char captured[HDR_COUNT][64]; /* headers a caller reads */
+	unsigned has_captured;        /* bit i: captured[i] is set */
 	char errbuf[CURL_ERROR_SIZE];
 	/*
 	 * The address guard's refusal. Not in errbuf: curl writes its own
@@ -285,22 +300,22 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
 	              addr->protocol);
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+/* Keep the header line data (n bytes) if it is one of captured_names. */
+static void capture_header(struct transfer *t, const char *data, size_t n)
 {
-	struct transfer *t = userp;
-	size_t n = size * nmemb, vlen;
+	const char *colon = memchr(data, ':', n);
+	size_t klen, vlen;
 	const char *v;
 
-	/* A new status line starts a new response (after 1xx): forget. */
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		t->has_retry_after = 0;
-		t->body_len = 0;
-		t->body[0] = '\0';
-		return n;
-	}
-	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
-		v = data + 12;
-		vlen = n - 12;
+	if (colon == NULL)
+		return;
+	klen = (size_t)(colon - data);
+	for (int i = 0; i < HDR_COUNT; i++) {
+		if (strlen(captured_names[i]) != klen ||
+		    strncasecmp(data, captured_names[i], klen) != 0)
+			continue;
+		v = colon + 1;
+		vlen = n - klen - 1;
 		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
 			v++;
 			vlen--;
@@ -308,12 +323,33 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 		while (vlen > 0 && (v[vlen - 1] == '\r' ||
 		                    v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
 			vlen--;
-		if (vlen < sizeof(t->retry_after)) {
-			memcpy(t->retry_after, v, vlen);
-			t->retry_after[vlen] = '\0';
-			t->has_retry_after = 1;
+		if (vlen < sizeof(t->captured[i])) {
+			memcpy(t->captured[i], v, vlen);
+			t->captured[i][vlen] = '\0';
+			t->has_captured |= 1u << i;
 		}
+		return;
 	}
+}
+
+static const char *captured(const struct transfer *t, enum captured_header h)
+{
+	return t->has_captured & (1u << h) ? t->captured[h] : NULL;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb;
+
+	/* A new status line starts a new response (after 1xx): forget. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		t->has_captured = 0;
+		t->body_len = 0;
+		t->body[0] = '\0';
+		return n;
+	}
+	capture_header(t, data, n);
 	return n;
 }
 
@@ -368,7 +404,7 @@ static struct transfer *transfer_get(struct http *h)
 	t->body_len = 0;
 	t->body[0] = '\0';
 	t->body_over = 0;
-	t->has_retry_after = 0;
+	t->has_captured = 0;
 	t->errbuf[0] = '\0';
 	t->refused[0] = '\0';
 	return t;
@@ -430,7 +466,13 @@ static void finish(struct http *h, struct transfer *t, CURLcode code)
 	res.latency_ms = (double)(uv_hrtime() - t->started_ns) / 1e6;
 	res.body = t->body;
 	res.body_len = t->body_len;
-	res.retry_after = t->has_retry_after ? t->retry_after : NULL;
+	res.retry_after = captured(t, HDR_RETRY_AFTER);
+	res.ratelimit = (struct ratelimit_headers){
+	        .limit = captured(t, HDR_RL_LIMIT),
+	        .remaining = captured(t, HDR_RL_REMAINING),
+	        .reset = captured(t, HDR_RL_RESET),
+	        .reset_after = captured(t, HDR_RL_RESET_AFTER),
+	};
 	/* res borrows t->body: recycle t only after done has run. */
 	done(arg, &res);
 	transfer_put(h, t);

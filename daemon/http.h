@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "ratelimit.h"
+
 /* Response bodies are read up to this much; the rest is discarded. */
 #define HTTP_BODY_CAP (64 * 1024)
 
@@ -47,8 +49,9 @@ struct http_result {
 	double latency_ms;
 	const char *body; /* NUL-terminated */
 	size_t body_len;
-	const char *retry_after;  /* the header's value, or NULL */
-	const char *content_type; /* the response's, or NULL */
+	const char *retry_after;            /* the header's value, or NULL */
+	struct ratelimit_headers ratelimit; /* X-RateLimit-*, raw */
+	const char *content_type;           /* the response's, or NULL */
 	/*
 	 * Whether any of the request was sent. One that never left can be
 	 * retried even where repeating a request is unsafe.

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "calwatch.h"
 #include "dispatch.h"
+#include "engage.h"
 #include "events.h"
 #include "pause.h"
 #include "plancheck.h"
@@ -256,6 +257,7 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->flush_check);
 	looptime_close(d->looptime);
 	pauses_stop(d);
+	engage_close(d);
 	wallclock_close(d->clock);
 	d->clock = NULL;
 	calwatch_close(d);
@@ -492,6 +494,8 @@ static int run(struct runtime *rt, int verbose)
 	reload_calendar_at_start(d);
 	reload_blackouts(d);
 	calwatch_update(d);
+	if ((d->engage = engage_new()) == NULL || engage_start(d) < 0)
+		fatalx("out of memory");
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
@@ -549,6 +553,7 @@ static int run(struct runtime *rt, int verbose)
 	store_close(d->store);
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);
+	engage_free(d->engage);
 	events_free(d->events);
 	json_decref(d->planb);
 	reload_free(d);

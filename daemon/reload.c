@@ -10,6 +10,7 @@
 #include "calendar.h"
 #include "calsync.h"
 #include "calwatch.h"
+#include "engage.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
@@ -254,6 +255,7 @@ static void apply(uv_work_t *w, int status)
 		log_set_format(d->cfg->log_json ? LOG_FORMAT_JSON
 		                                : LOG_FORMAT_TEXT);
 		dispatch_reload(d);
+		engage_reload(d);
 		calwatch_update(d);
 		ok = 1;
 		if (r->cal &&

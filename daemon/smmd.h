@@ -12,6 +12,7 @@
 struct config;
 struct control;
 struct dispatch;
+struct engage;
 struct events;
 struct reloads;
 struct calwatch;
@@ -38,6 +39,7 @@ struct smmd {
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
 	struct looptime *looptime; /* looptime.c: how long turns take */
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
+	struct engage *engage;     /* engage.c: engagement read back */
 	json_t *planb;       /* the calendar's plan B scenarios, or NULL */
 	char *calendar_zone; /* the calendar's timezone, or NULL */
 	/* planbook.h: the calendar's cadences and posts' places, or NULL */

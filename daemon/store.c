@@ -576,3 +576,80 @@ int store_bulk_end(struct store *s)
 {
 	return s->be->bulk_end ? s->be->bulk_end(s->h) : 0;
 }
+
+/* Engagement: optional in a backend, all together. */
+#define ENGAGE_CALL(s, op, ...) \
+	((s)->be->op ? (s)->be->op((s)->h, __VA_ARGS__) : -ENOTSUP)
+
+int store_engage_plan(struct store *s, const char *id, int64_t age_ms,
+                      int64_t due_ms)
+{
+	return ENGAGE_CALL(s, engage_plan, id, age_ms, due_ms);
+}
+
+int store_engage_due(struct store *s, const char *channel, int64_t now_ms,
+                     unsigned limit,
+                     void (*fn)(void *arg, const struct engage_row *),
+                     void *arg)
+{
+	return ENGAGE_CALL(s, engage_due, channel, now_ms, limit, fn, arg);
+}
+
+int store_engage_next(struct store *s, const char *channel, int64_t *due_ms)
+{
+	*due_ms = -1;
+	return ENGAGE_CALL(s, engage_next, channel, due_ms);
+}
+
+int store_engage_sample(struct store *s, const struct engage_sample *e)
+{
+	return ENGAGE_CALL(s, engage_sample, e);
+}
+
+int store_audience_add(struct store *s, const char *channel, int64_t taken_ms,
+                       int64_t followers)
+{
+	return ENGAGE_CALL(s, audience_add, channel, taken_ms, followers);
+}
+
+int store_audience_last(struct store *s, const char *channel, int64_t *taken_ms)
+{
+	*taken_ms = -1;
+	return ENGAGE_CALL(s, audience_last, channel, taken_ms);
+}
+
+int store_engage_stop(struct store *s, const char *channel, int64_t since_ms,
+                      const char *reason)
+{
+	return ENGAGE_CALL(s, engage_stop, channel, since_ms, reason);
+}
+
+int store_engage_stopped(struct store *s,
+                         void (*fn)(void *arg, const char *channel,
+                                    int64_t since_ms, const char *reason),
+                         void *arg)
+{
+	return ENGAGE_CALL(s, engage_stopped, fn, arg);
+}
+
+int store_engage_samples(struct store *s, const char *id,
+                         void (*fn)(void *arg, const struct engage_sample *),
+                         void *arg)
+{
+	return ENGAGE_CALL(s, engage_samples, id, fn, arg);
+}
+
+int store_engage_totals(struct store *s, int64_t from_ms, int64_t to_ms,
+                        void (*fn)(void *arg, const struct engage_total *),
+                        void *arg)
+{
+	return ENGAGE_CALL(s, engage_totals, from_ms, to_ms, fn, arg);
+}
+
+int store_audience_rows(struct store *s, int64_t from_ms, int64_t to_ms,
+                        void (*fn)(void *arg, const char *channel,
+                                   int64_t taken_ms, int64_t followers),
+                        void *arg)
+{
+	return ENGAGE_CALL(s, audience_rows, from_ms, to_ms, fn, arg);
+}

@@ -494,4 +494,79 @@ int store_plan_rows(struct store *, int64_t from_ms, int64_t to_ms,
  */
 int store_backup(struct store *, const char *dest, char *err, size_t errlen);
 
+/*
+ * Engagement read back from the networks (store_sqlite_engage.c): when
+ * each published delivery's next sample is due, every sample kept as
+ * history, each channel's audience once a day, and the channels whose
+ * token was refused (polling stopped until the config is reloaded).
+ */
+
+/* A published delivery whose next sample is due. Borrowed strings. */
+struct engage_row {
+	const char *id;
+	const char *post_id;
+	const char *webhook_id;
+	const char *remote_id; /* NULL: the network gave none */
+	int64_t age_ms;        /* the age this sample is for */
+	int64_t due_ms;        /* published + age_ms */
+};
+/* One sample; a figure the network does not give is -1 (stored NULL). */
+struct engage_sample {
+	const char *id;
+	int64_t age_ms;
+	int64_t taken_ms;
+	int64_t likes, shares, comments, quotes, views;
+};
+/* Delivery id's next sample: at age_ms, due_ms; age_ms < 0: no more. */
+int store_engage_plan(struct store *, const char *id, int64_t age_ms,
+                      int64_t due_ms);
+/* channel's deliveries with a sample due by now_ms, earliest first. */
+int store_engage_due(struct store *, const char *channel, int64_t now_ms,
+                     unsigned limit,
+                     void (*fn)(void *arg, const struct engage_row *),
+                     void *arg);
+/* When channel's next sample is due, in *due_ms (-1: none). 0 or -EIO. */
+int store_engage_next(struct store *, const char *channel, int64_t *due_ms);
+int store_engage_sample(struct store *, const struct engage_sample *);
+int store_audience_add(struct store *, const char *channel, int64_t taken_ms,
+                       int64_t followers);
+/* The last audience sample's time in *taken_ms (-1: none). 0 or -EIO. */
+int store_audience_last(struct store *, const char *channel, int64_t *taken_ms);
+/* Stop polling channel since since_ms for reason; reason NULL: resume. */
+int store_engage_stop(struct store *, const char *channel, int64_t since_ms,
+                      const char *reason);
+/* Each channel whose polling is stopped. */
+int store_engage_stopped(struct store *,
+                         void (*fn)(void *arg, const char *channel,
+                                    int64_t since_ms, const char *reason),
+                         void *arg);
+/* Every sample of delivery id, youngest age first. */
+int store_engage_samples(struct store *, const char *id,
+                         void (*fn)(void *arg, const struct engage_sample *),
+                         void *arg);
+/* A published delivery's latest sample, for reports. Borrowed strings. */
+struct engage_total {
+	const char *id;
+	const char *channel;
+	const char *campaign; /* NULL: none */
+	const char *text;
+	const char *remote_url;
+	int64_t published_ms;
+	int64_t taken_ms; /* -1: no sample yet */
+	int64_t age_ms;
+	int64_t likes, shares, comments, quotes, views; /* -1: not given */
+};
+/*
+ * Each delivery published in [from_ms, to_ms) with its latest sample (none
+ * yet: taken_ms -1), by publishing time.
+ */
+int store_engage_totals(struct store *, int64_t from_ms, int64_t to_ms,
+                        void (*fn)(void *arg, const struct engage_total *),
+                        void *arg);
+/* Audience samples taken in [from_ms, to_ms), by channel then time. */
+int store_audience_rows(struct store *, int64_t from_ms, int64_t to_ms,
+                        void (*fn)(void *arg, const char *channel,
+                                   int64_t taken_ms, int64_t followers),
+                        void *arg);
+
 #endif

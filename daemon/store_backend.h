@@ -121,6 +121,37 @@ struct store_backend {
 	 */
 	int (*backup)(struct store_be *, const char *dest, char *err,
 	              size_t errlen);
+	/* Engagement (store.h); all optional together. */
+	int (*engage_plan)(struct store_be *, const char *id, int64_t age_ms,
+	                   int64_t due_ms);
+	int (*engage_due)(struct store_be *, const char *channel,
+	                  int64_t now_ms, unsigned limit,
+	                  void (*fn)(void *arg, const struct engage_row *),
+	                  void *arg);
+	int (*engage_next)(struct store_be *, const char *channel,
+	                   int64_t *due_ms);
+	int (*engage_sample)(struct store_be *, const struct engage_sample *);
+	int (*audience_add)(struct store_be *, const char *channel,
+	                    int64_t taken_ms, int64_t followers);
+	int (*audience_last)(struct store_be *, const char *channel,
+	                     int64_t *taken_ms);
+	int (*engage_stop)(struct store_be *, const char *channel,
+	                   int64_t since_ms, const char *reason);
+	int (*engage_stopped)(struct store_be *,
+	                      void (*fn)(void *arg, const char *channel,
+	                                 int64_t since_ms, const char *reason),
+	                      void *arg);
+	int (*engage_samples)(struct store_be *, const char *id,
+	                      void (*fn)(void *arg,
+	                                 const struct engage_sample *),
+	                      void *arg);
+	int (*engage_totals)(struct store_be *, int64_t from_ms, int64_t to_ms,
+	                     void (*fn)(void *arg, const struct engage_total *),
+	                     void *arg);
+	int (*audience_rows)(struct store_be *, int64_t from_ms, int64_t to_ms,
+	                     void (*fn)(void *arg, const char *channel,
+	                                int64_t taken_ms, int64_t followers),
+	                     void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);
 };

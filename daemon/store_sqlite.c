@@ -284,6 +284,36 @@ static const char *const migrations[] = {
          */
         ("CREATE INDEX deliveries_moved ON deliveries(next_ms)"
          "  WHERE next_ms IS NOT NULL;"),
+
+        /*
+         * 11: engagement read back from the networks. Each published
+         * delivery says when its next sample is due (NULL: none), indexed
+         * per channel for the fetcher; every sample is kept, a figure the
+         * network does not give stored as NULL, never 0.
+         */
+        "ALTER TABLE deliveries ADD COLUMN metrics_age_ms INTEGER;"
+        "ALTER TABLE deliveries ADD COLUMN metrics_next_ms INTEGER;"
+        "CREATE INDEX deliveries_metrics ON deliveries(channel,"
+        "  metrics_next_ms) WHERE metrics_next_ms IS NOT NULL;"
+        "CREATE TABLE engagement ("
+        "  delivery_id TEXT NOT NULL REFERENCES deliveries(id),"
+        "  age_ms INTEGER NOT NULL,"
+        "  taken_ms INTEGER NOT NULL,"
+        "  likes INTEGER, shares INTEGER, comments INTEGER,"
+        "  quotes INTEGER, views INTEGER,"
+        "  PRIMARY KEY (delivery_id, age_ms)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE audience ("
+        "  channel TEXT NOT NULL,"
+        "  taken_ms INTEGER NOT NULL,"
+        "  followers INTEGER NOT NULL,"
+        "  PRIMARY KEY (channel, taken_ms)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE engage_stopped ("
+        "  channel TEXT PRIMARY KEY,"
+        "  since_ms INTEGER NOT NULL,"
+        "  reason TEXT NOT NULL"
+        ");",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -668,6 +698,7 @@ static void sq_close(struct store_be *s)
 		exec_done(s, stmt(s, ST_ROLLBACK));
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	sq_engage_close(s);
 	/* The last close checkpoints and removes the WAL: synced, as SQLite
 	   means it to be. */
 	if (s->db)
@@ -1663,6 +1694,7 @@ const struct store_backend store_backend_sqlite = {
         .take_counts = sq_take_counts,
         .keep_counts = sq_keep_counts,
         SQ_PLANB_OPS,
+        SQ_ENGAGE_OPS,
         .agenda_rows = sq_agenda_rows,
         .plan_rows = sq_plan_rows,
         .calendar_rows = sq_calendar_rows,

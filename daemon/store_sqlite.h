@@ -52,10 +52,11 @@ struct store_be {
 	int txn_durable; /* the open transaction must be synced */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */
 	struct store_wal *wal;
-	char *path;         /* of the database file */
-	int fail_code;      /* the last failure's extended code, or 0 */
-	int fail_errno;     /* ... the system's error under it, or 0 */
-	char fail_msg[256]; /* ... and SQLite's words for it */
+	char *path;               /* of the database file */
+	int fail_code;            /* the last failure's extended code, or 0 */
+	int fail_errno;           /* ... the system's error under it, or 0 */
+	char fail_msg[256];       /* ... and SQLite's words for it */
+	struct sq_engage *engage; /* store_sqlite_engage.c's statements */
 };
 
 /* Remember why a write failed, before a rollback clears SQLite's words. */
@@ -160,6 +161,43 @@ int sq_approve(struct store_be *, const char *id, const struct approval *,
                void (*fn)(void *arg, const struct approval_row *), void *arg);
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
+
+/* store_sqlite_engage.c */
+int sq_engage_plan(struct store_be *, const char *id, int64_t age_ms,
+                   int64_t due_ms);
+int sq_engage_due(struct store_be *, const char *channel, int64_t now_ms,
+                  unsigned limit,
+                  void (*fn)(void *arg, const struct engage_row *), void *arg);
+int sq_engage_next(struct store_be *, const char *channel, int64_t *due_ms);
+int sq_engage_sample(struct store_be *, const struct engage_sample *);
+int sq_audience_add(struct store_be *, const char *channel, int64_t taken_ms,
+                    int64_t followers);
+int sq_audience_last(struct store_be *, const char *channel, int64_t *taken_ms);
+int sq_engage_stop(struct store_be *, const char *channel, int64_t since_ms,
+                   const char *reason);
+int sq_engage_stopped(struct store_be *,
+                      void (*fn)(void *arg, const char *channel,
+                                 int64_t since_ms, const char *reason),
+                      void *arg);
+int sq_engage_samples(struct store_be *, const char *id,
+                      void (*fn)(void *arg, const struct engage_sample *),
+                      void *arg);
+int sq_engage_totals(struct store_be *, int64_t from_ms, int64_t to_ms,
+                     void (*fn)(void *arg, const struct engage_total *),
+                     void *arg);
+int sq_audience_rows(struct store_be *, int64_t from_ms, int64_t to_ms,
+                     void (*fn)(void *arg, const char *channel,
+                                int64_t taken_ms, int64_t followers),
+                     void *arg);
+void sq_engage_close(struct store_be *);
+
+#define SQ_ENGAGE_OPS                                                       \
+	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \
+	.engage_next = sq_engage_next, .engage_sample = sq_engage_sample,   \
+	.audience_add = sq_audience_add, .audience_last = sq_audience_last, \
+	.engage_stop = sq_engage_stop, .engage_stopped = sq_engage_stopped, \
+	.engage_samples = sq_engage_samples,                                \
+	.engage_totals = sq_engage_totals, .audience_rows = sq_audience_rows
 
 #define SQ_PLANB_OPS                                            \
 	.pause_add = sq_pause_add, .pause_end = sq_pause_end,   \

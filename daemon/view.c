@@ -194,6 +194,54 @@ static void show_attempt(void *arg, const struct attempt_row *a)
 	                                    : json_real(a->latency_ms)));
 }
 
+/* A figure the network gives, or null where it gives none. */
+static json_t *json_count(int64_t v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+json_t *view_engagement(const struct engage_sample *e)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "age_s",
+	                 (json_int_t)(e->age_ms / 1000), "taken",
+	                 json_time(e->taken_ms), "likes", json_count(e->likes),
+	                 "shares", json_count(e->shares), "comments",
+	                 json_count(e->comments), "quotes",
+	                 json_count(e->quotes), "views", json_count(e->views));
+}
+
+static void show_sample(void *arg, const struct engage_sample *e)
+{
+	json_array_append_new(arg, view_engagement(e));
+}
+
+/* Each published delivery's engagement history, in place. */
+static int show_engagement(struct store *s, json_t *deliveries)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach (deliveries, i, d) {
+		const char *id = json_string_value(json_object_get(d, "id"));
+		json_t *arr;
+		int r;
+
+		if (id == NULL ||
+		    strcmp(json_string_value(json_object_get(d, "state")),
+		           "published") != 0)
+			continue;
+		if ((arr = json_array()) == NULL)
+			return -ENOMEM;
+		if ((r = store_engage_samples(s, id, show_sample, arr)) < 0 &&
+		    r != -ENOTSUP) {
+			json_decref(arr);
+			return r;
+		}
+		json_object_set_new(d, "engagement", arr);
+	}
+	return 0;
+}
+
 int view_show(struct store *s, const char *id, json_t **out)
 {
 	struct show sh = {.deliveries = json_array()};
@@ -201,6 +249,11 @@ int view_show(struct store *s, const char *id, json_t **out)
 	int r = sh.deliveries ? store_show_rows(s, id, &cb) : -ENOMEM;
 
 	if (r < 0) {
+		json_decref(sh.post);
+		json_decref(sh.deliveries);
+		return r;
+	}
+	if ((r = show_engagement(s, sh.deliveries)) < 0) {
 		json_decref(sh.post);
 		json_decref(sh.deliveries);
 		return r;

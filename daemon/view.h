@@ -20,6 +20,9 @@ int view_awaiting(struct store *, unsigned limit, json_t **out);
  * post or "POST/CHANNEL". 0, -ENOENT or -EIO.
  */
 int view_show(struct store *, const char *id, json_t **out);
+/* One engagement sample as JSON: null where the network gives none. */
+struct engage_sample;
+json_t *view_engagement(const struct engage_sample *);
 /*
  * *out is {"deliveries": [{id, post, channel, state, due, text (first
  * line, 60 characters), remote_url[, full_text, link]}], "truncated":

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "http.h"
 #include "postid.h"
+#include "pub_mastodon.h"
 #include "publisher.h"
 
 /* What Mastodon accepts on one status (its default instance limit). */
@@ -32,15 +33,6 @@
 
 /* http.c's message when the address guard refused a media URL. */
 #define GUARD_REFUSAL "refused to connect:"
-
-struct mastodon_conf {
-	char *instance; /* base URL without a trailing '/' */
-	unsigned char *token;
-	size_t token_len;
-	char *visibility; /* NULL: the account's default */
-	char *language;   /* NULL: Mastodon guesses */
-	int instance_given, token_given;
-};
 
 static int mastodon_configure(struct conf_ctx *p, struct channel *ch,
                               const char *key, struct conf_node *v)
@@ -333,7 +325,7 @@ static json_t *media_ids(const struct pub_step *st)
 	return json_object_get(st->state, "ids");
 }
 
-static int add_auth(const struct mastodon_conf *mc, struct curl_slist **h)
+int mastodon_add_auth(const struct mastodon_conf *mc, struct curl_slist **h)
 {
 	char line[1024];
 
@@ -450,7 +442,7 @@ static int build_upload(const struct channel *ch, const struct delivery_view *v,
 		goto nomem;
 	}
 	if (publisher_add_header(&req->headers, "Content-Type", ctype) < 0 ||
-	    add_auth(mc, &req->headers) < 0)
+	    mastodon_add_auth(mc, &req->headers) < 0)
 		goto nomem;
 	return 0;
 nomem:
@@ -500,7 +492,7 @@ static int build_status(const struct channel *ch, const struct delivery_view *v,
 	                         "application/json") < 0 ||
 	    publisher_add_header(&req->headers, "Idempotency-Key",
 	                         v->webhook_id) < 0 ||
-	    add_auth(mc, &req->headers) < 0)
+	    mastodon_add_auth(mc, &req->headers) < 0)
 		goto nomem;
 	return 0;
 nomem:
@@ -795,4 +787,5 @@ const struct publisher_ops pub_mastodon = {
         .idempotent = mastodon_idempotent,
         .build_request = mastodon_build,
         .classify = mastodon_classify,
+        .engage = &mastodon_engage,
 };

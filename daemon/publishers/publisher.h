@@ -61,6 +61,56 @@ struct verdict {
 	char remote_url[512];   /* its public URL, when the network says */
 };
 
+/*
+ * Engagement read back from the network (engage.c asks, the driver knows
+ * how). A figure the network does not give is -1, never 0: "Telegram gives
+ * bots no views" is not "nobody looked".
+ */
+struct engagement {
+	int64_t likes;    /* favourites, reactions, likes */
+	int64_t shares;   /* reblogs, reposts, shares */
+	int64_t comments; /* replies, comments */
+	int64_t quotes;
+	int64_t views;
+};
+
+/* One published delivery whose engagement is read. Borrowed strings. */
+struct engage_item {
+	const char *delivery_id;
+	const char *post_id;
+	const char *webhook_id;
+	const char *remote_id; /* the network's id for it; NULL: none known */
+	struct engagement got; /* parse fills it ... */
+	int found;             /* ... and says the network answered for it */
+};
+
+/*
+ * A driver's engagement side: how to ask, and how to read the answer. The
+ * engine judges the HTTP status (429, 401/403, 5xx) the same for every
+ * driver; parse sees 2xx answers only.
+ */
+struct engage_ops {
+	unsigned batch;      /* items one request may read; 1: one at a time */
+	int needs_remote_id; /* reads name the network's id for the post */
+	/* Whether ch's engagement can be read (its config says how). */
+	int (*enabled)(const struct channel *);
+	/* Fill req for items[0..n), n <= batch. 0 or -1 with err set. */
+	int (*request)(const struct channel *, const struct engage_item *items,
+	               size_t n, struct http_request *req, char *err,
+	               size_t errlen);
+	/* Fill items' got and found from res. 0, or -1 with err set. */
+	int (*parse)(const struct channel *, const struct http_result *res,
+	             struct engage_item *items, size_t n, char *err,
+	             size_t errlen);
+	/* The channel's audience (followers, members); NULL: not offered. */
+	int (*audience_request)(const struct channel *,
+	                        struct http_request *req, char *err,
+	                        size_t errlen);
+	int (*audience_parse)(const struct channel *,
+	                      const struct http_result *res, int64_t *followers,
+	                      char *err, size_t errlen);
+};
+
 struct publisher_ops {
 	const char *name;
 	/* The driver's own keys, listed in "unknown key" messages. */
@@ -96,6 +146,8 @@ struct publisher_ops {
 	void (*classify)(const struct channel *, const struct delivery_view *v,
 	                 struct pub_step *st, const struct http_result *res,
 	                 int64_t now_ms, struct verdict *out);
+	/* Reading engagement back; NULL: the network offers none. */
+	const struct engage_ops *engage;
 };
 
 const struct publisher_ops *publisher_lookup(const char *name);

@@ -2,10 +2,11 @@
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
 # shellcheck disable=SC2016 # jq programs are single-quoted on purpose
 # Upgrading a store: a database left by an smmd at schema 5 is brought to
-# the current schema (10) on start (migration 6 rebuilds "deliveries" for
+# the current schema ($SCHEMA) on start (migration 6 rebuilds "deliveries" for
 # its CHECK; 7 adds the table of counts a clean stop keeps; 8 Plan B's
 # pauses, audit trail and held deliveries' columns; 9 rebuilds it again
-# for the draft state and approvals' columns)
+# for the draft state and approvals' columns; 10 indexes moved deliveries;
+# 11 adds engagement's columns and tables)
 # without losing a row or a field: every delivery keeps its state, attempts,
 # errors and remote URL; the rebuilt CHECK still refuses a state nobody
 # knows; the indexes are back; a delivery the old store had scheduled goes
@@ -20,6 +21,9 @@
 # migrations 6 to 9 on an empty table.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# The schema smmd makes now: bump it with each migration.
+SCHEMA=11
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 
@@ -255,7 +259,7 @@ start_smmd
 # Read next to the running daemon: the upgrade is committed before it
 # answers its socket.
 v=$(sql_ro 'PRAGMA user_version')
-[ "$v" = 10 ] || fail "schema version is '$v' after start, not 10"
+[ "$v" = "$SCHEMA" ] || fail "schema version is '$v' after start, not $SCHEMA"
 
 wait_state mig-sched/demo published 20
 
@@ -337,7 +341,7 @@ done
 
 # ---- The migrated store, at rest ------------------------------------------
 
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after stop"
+[ "$(sql_ro 'PRAGMA user_version')" = "$SCHEMA" ] || fail "schema version is not $SCHEMA after stop"
 [ "$(sql_ro 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql_ro 'PRAGMA integrity_check')"
 [ -z "$(sql_ro 'PRAGMA foreign_key_check')" ] ||
 	fail "dangling references: $(sql_ro 'PRAGMA foreign_key_check')"
@@ -360,7 +364,7 @@ sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries'" |
 	fail "deliveries does not have migration 6's CHECK"
 tables=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-[ "$tables" = "attempts audit deliveries pauses posts saved_counts" ] || fail "tables after the upgrade: $tables"
+[ "$tables" = "attempts audience audit deliveries engage_stopped engagement pauses posts saved_counts" ] || fail "tables after the upgrade: $tables"
 # The clean stop kept the counts for the next start: a recount's.
 kept=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 	(SELECT state, n FROM saved_counts ORDER BY state)")
@@ -370,7 +374,7 @@ recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
-[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_moved deliveries_pending deliveries_post pauses_active posts_source" ] ||
+[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_metrics deliveries_moved deliveries_pending deliveries_post pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')" ||
@@ -421,13 +425,13 @@ sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 
 schema1=$(sql_ro .schema)
 start_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version changed on the second start"
+[ "$(sql_ro 'PRAGMA user_version')" = "$SCHEMA" ] || fail "schema version changed on the second start"
 smmctl status --json | jq_true '.counts.published == 2 and .counts.failed == 1
 	and .counts.retry_wait == 1 and .counts.cancelled == 1
 	and .counts.scheduled == 0' ||
 	fail "counts after the second start: $(smmctl status --json)"
 stop_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after the second run"
+[ "$(sql_ro 'PRAGMA user_version')" = "$SCHEMA" ] || fail "schema version is not $SCHEMA after the second run"
 [ "$(sql_ro .schema)" = "$schema1" ] || fail "the second start changed the schema"
 snapshot >"$T/after2.txt"
 diff "$T/after1.txt" "$T/after2.txt" >&2 ||
