@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "pub_headers.h"
 #include "publisher.h"
 #include "timeparse.h"
 #include "text.h"
@@ -53,20 +54,12 @@ struct tpl_seg {
 	size_t off, len; /* a literal's bytes in template_conf.body */
 };
 
-struct tpl_header {
-	char *name;
-	unsigned char *value;
-	size_t len;
-	int secret; /* from header_files: wipe on free, scrub from reasons */
-};
-
 struct template_conf {
 	char *url;
 	int url_secret; /* from url_file: never in a reason */
 	int url_given;  /* how many of url and url_file */
 	char method[8];
-	struct tpl_header *headers;
-	size_t nheaders;
+	struct pub_headers headers;
 	char *body; /* the template's text; literals point into it */
 	struct tpl_seg *segs;
 	size_t nsegs;
@@ -77,31 +70,6 @@ struct template_conf {
 	char *success_id;
 	char *success_url;
 };
-
-/* RFC 9110 token characters: what a header name may be made of. */
-static int header_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 128 &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                 "0123456789!#$%&'*+-.^_`|~") == n;
-}
-
-/* Headers curl or HTTP itself must own. */
-static int header_reserved(const char *s)
-{
-	static const char *const reserved[] = {
-	        "Host",       "Content-Length", "Transfer-Encoding",
-	        "Connection", "Expect",         "Upgrade",
-	        "TE",         "Trailer",
-	};
-
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strcasecmp(s, reserved[i]) == 0)
-			return 1;
-	return 0;
-}
 
 static size_t count_char(const char *s, size_t n, char ch)
 {
@@ -267,101 +235,6 @@ static void conf_body(struct conf_ctx *p, struct conf_node *v,
 	tpl_parse(p, v, tc);
 }
 
-static int header_add(struct template_conf *tc, const char *name,
-                      unsigned char *value, size_t len, int secret)
-{
-	struct tpl_header *grown;
-	char *copy;
-
-	if ((copy = strdup(name)) == NULL)
-		return -1;
-	grown = realloc(tc->headers, (tc->nheaders + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		free(copy);
-		return -1;
-	}
-	tc->headers = grown;
-	tc->headers[tc->nheaders++] =
-	        (struct tpl_header){copy, value, len, secret};
-	return 0;
-}
-
-struct header_parse {
-	struct template_conf *tc;
-	int secret; /* header_files: the values are secret files */
-};
-
-static void header_pair(struct conf_ctx *p, struct conf_node *k,
-                        struct conf_node *v, void *arg)
-{
-	struct header_parse *hp = arg;
-	struct template_conf *tc = hp->tc;
-	const char *name = conf_scalar(k);
-	unsigned char *value = NULL;
-	size_t len = 0;
-	char *plain = NULL;
-
-	if (!header_name_ok(name)) {
-		conf_error(p, k, "'%s' is not a valid header name", name);
-		return;
-	}
-	if (header_reserved(name)) {
-		conf_error(p, k, "header '%s' is set by smmd itself", name);
-		return;
-	}
-	for (size_t i = 0; i < tc->nheaders; i++)
-		if (strcasecmp(tc->headers[i].name, name) == 0) {
-			conf_error(p, k, "header '%s' is given twice", name);
-			return;
-		}
-	if (hp->secret) {
-		if (conf_secret(p, v, name, 1, &value, &len) < 0)
-			return;
-		/* Name the file, never its content. */
-		if (strpbrk((char *)value, "\r\n") != NULL) {
-			conf_error(p, v,
-			           "header '%s': the file must hold one line",
-			           name);
-			conf_secret_free(value, len);
-			return;
-		}
-	} else {
-		if (conf_string(p, v, name, &plain) < 0)
-			return;
-		if (strpbrk(plain, "\r\n") != NULL) {
-			conf_error(p, v,
-			           "header '%s': the value must be one line",
-			           name);
-			free(plain);
-			return;
-		}
-		if (strstr(plain, "{{") != NULL) {
-			conf_error(p, v,
-			           "header '%s': values are sent as written, "
-			           "without placeholders (put a token in "
-			           "header_files)",
-			           name);
-			free(plain);
-			return;
-		}
-		value = (unsigned char *)plain;
-		len = strlen(plain);
-	}
-	if (header_add(tc, name, value, len, hp->secret) < 0) {
-		conf_error(p, k, "out of memory");
-		conf_secret_free(value, len);
-	}
-}
-
-/* "data.id", "items.0.url": dot-separated names or array indices. */
-static int json_path_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && s[0] != '.' && s[n - 1] != '.' &&
-	       strstr(s, "..") == NULL;
-}
-
 /* The URL from a url_file: a secret, so checked but never quoted. */
 static void template_url_file(struct conf_ctx *p, struct template_conf *tc,
                               const char *key, struct conf_node *v)
@@ -413,11 +286,8 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 				        (char)toupper((unsigned char)s[i]);
 	} else if (strcmp(key, "headers") == 0 ||
 	           strcmp(key, "header_files") == 0) {
-		struct header_parse hp = {tc, strcmp(key, "header_files") == 0};
-
-		conf_for_each_pair(p, v,
-		                   hp.secret ? "'header_files'" : "'headers'",
-		                   header_pair, &hp);
+		pub_headers_parse(p, v, strcmp(key, "header_files") == 0,
+		                  &tc->headers);
 	} else if (strcmp(key, "body") == 0) {
 		tc->body_given = 1;
 		conf_body(p, v, tc);
@@ -429,7 +299,8 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 		else
 			conf_error(p, v, "'content_type' must be json or form");
 	} else if (strcmp(key, "idempotency_header") == 0) {
-		if (s == NULL || !header_name_ok(s) || header_reserved(s))
+		if (s == NULL || !pub_header_name_ok(s) ||
+		    pub_header_reserved(s))
 			conf_error(p, v,
 			           "'idempotency_header' must be a header "
 			           "name, e.g. Idempotency-Key");
@@ -440,7 +311,7 @@ static int template_configure(struct conf_ctx *p, struct channel *ch,
 		char **out = strcmp(key, "success_id") == 0 ? &tc->success_id
 		                                            : &tc->success_url;
 
-		if (s == NULL || !json_path_ok(s))
+		if (s == NULL || !publisher_json_path_ok(s))
 			conf_error(p, v,
 			           "'%s' must be a dotted path into the JSON "
 			           "reply, e.g. data.id",
@@ -463,15 +334,7 @@ static void template_free(struct channel *ch)
 		                 tc->url ? strlen(tc->url) : 0);
 	else
 		free(tc->url);
-	for (size_t i = 0; i < tc->nheaders; i++) {
-		free(tc->headers[i].name);
-		if (tc->headers[i].secret)
-			conf_secret_free(tc->headers[i].value,
-			                 tc->headers[i].len);
-		else
-			free(tc->headers[i].value);
-	}
-	free(tc->headers);
+	pub_headers_free(&tc->headers);
 	free(tc->body);
 	free(tc->segs);
 	free(tc->idem_header);
@@ -661,14 +524,9 @@ static int template_build(const struct channel *ch,
 	snprintf(req->method, sizeof(req->method), "%s", tc->method);
 	if ((req->url = strdup(tc->url)) == NULL)
 		goto nomem;
-	for (size_t i = 0; i < tc->nheaders; i++) {
-		if (strcasecmp(tc->headers[i].name, "Content-Type") == 0)
-			own_type = 1;
-		if (publisher_add_header(&req->headers, tc->headers[i].name,
-		                         (const char *)tc->headers[i].value) <
-		    0)
-			goto nomem;
-	}
+	own_type = pub_headers_find(&tc->headers, "Content-Type") != NULL;
+	if (pub_headers_add(&tc->headers, &req->headers) < 0)
+		goto nomem;
 	/* The admin's Content-Type wins; the escaping stays ours. */
 	if (!own_type &&
 	    publisher_add_header(&req->headers, "Content-Type",
@@ -739,32 +597,6 @@ static void check_json_body(struct conf_ctx *p, struct template_conf *tc)
 	json_decref(none);
 }
 
-/* Follow "data.items.0.id" through objects and arrays; NULL if absent. */
-static json_t *json_at_path(json_t *o, const char *path)
-{
-	char part[128];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-		char *end;
-		unsigned long idx;
-
-		if (n >= sizeof(part))
-			return NULL;
-		memcpy(part, path, n);
-		part[n] = '\0';
-		path += n + (path[n] == '.');
-		if (json_is_object(o))
-			o = json_object_get(o, part);
-		else if (json_is_array(o) && isdigit((unsigned char)part[0])) {
-			idx = strtoul(part, &end, 10);
-			o = *end ? NULL : json_array_get(o, idx);
-		} else
-			return NULL;
-	}
-	return o;
-}
-
 static int value_text(json_t *v, char *out, size_t cap)
 {
 	if (json_is_string(v))
@@ -799,14 +631,14 @@ static void template_classify(const struct channel *ch,
 		reply = json_loadb(res->body ? res->body : "", res->body_len, 0,
 		                   NULL);
 		if (tc->success_id) {
-			at = json_at_path(reply, tc->success_id);
+			at = publisher_json_at(reply, tc->success_id);
 			if (value_text(at, out->remote_id,
 			               sizeof(out->remote_id)) < 0)
 				snprintf(missing, sizeof(missing), "%.64s",
 				         tc->success_id);
 		}
 		if (tc->success_url) {
-			at = json_at_path(reply, tc->success_url);
+			at = publisher_json_at(reply, tc->success_url);
 			if (value_text(at, out->remote_url,
 			               sizeof(out->remote_url)) < 0)
 				snprintf(missing + strlen(missing),
@@ -827,18 +659,7 @@ static void template_classify(const struct channel *ch,
 	}
 	if (tc->url_secret)
 		publisher_redact_url(out->reason, tc->url);
-	for (size_t i = 0; i < tc->nheaders; i++) {
-		const char *value = (const char *)tc->headers[i].value;
-		const char *token;
-
-		if (!tc->headers[i].secret)
-			continue;
-		publisher_redact(out->reason, value);
-		/* "Bearer sk-...": a reply may quote the token alone. */
-		if ((token = strrchr(value, ' ')) != NULL &&
-		    strlen(token + 1) >= 8)
-			publisher_redact(out->reason, token + 1);
-	}
+	pub_headers_redact(&tc->headers, out->reason);
 }
 
 static void template_check(struct conf_ctx *p, struct channel *ch,
@@ -860,12 +681,11 @@ static void template_check(struct conf_ctx *p, struct channel *ch,
 		           ch->name);
 	if (tc == NULL)
 		return;
-	for (size_t i = 0; tc->idem_header && i < tc->nheaders; i++)
-		if (strcasecmp(tc->headers[i].name, tc->idem_header) == 0)
-			conf_error(p, node,
-			           "channel '%s': header '%s' is both in "
-			           "headers and the idempotency_header",
-			           ch->name, tc->idem_header);
+	if (tc->idem_header && pub_headers_find(&tc->headers, tc->idem_header))
+		conf_error(p, node,
+		           "channel '%s': header '%s' is both in "
+		           "headers and the idempotency_header",
+		           ch->name, tc->idem_header);
 	if (!tc->form && tc->nsegs > 0 && tc->body_node)
 		check_json_body(p, tc);
 	tc->body_node = NULL; /* the YAML document goes after the parse */

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,37 @@ void publisher_redact_url(char *s, const char *url)
 	for (last = end; last > path && last[-1] != '/'; last--)
 		;
 	redact_n(s, last, (size_t)(end - last));
+}
+
+int publisher_json_path_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && s[0] != '.' && s[n - 1] != '.' &&
+	       strstr(s, "..") == NULL;
+}
+
+json_t *publisher_json_at(json_t *o, const char *path)
+{
+	char part[128];
+
+	while (o && *path) {
+		size_t n = strcspn(path, ".");
+		char *end;
+		unsigned long idx;
+
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		path += n + (path[n] == '.');
+		if (json_is_object(o))
+			o = json_object_get(o, part);
+		else if (json_is_array(o) && isdigit((unsigned char)part[0])) {
+			idx = strtoul(part, &end, 10);
+			o = *end ? NULL : json_array_get(o, idx);
+		} else
+			return NULL;
+	}
+	return o;
 }

@@ -151,6 +151,10 @@ struct publisher_ops {
 };
 
 const struct publisher_ops *publisher_lookup(const char *name);
+/* "data.id", "items.0.url": dot-separated names or array indices. */
+int publisher_json_path_ok(const char *path);
+/* Follow such a path through objects and arrays; NULL if absent. */
+json_t *publisher_json_at(json_t *o, const char *path);
 /* "webhook, slack, ..." for error messages; malloc'd. */
 char *publisher_names(void);
 /* Free what a pub_step holds and zero it. */
