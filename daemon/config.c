@@ -16,6 +16,7 @@
 #include "caltime.h"
 #include "confctx.h"
 #include "postid.h"
+#include "publishers/engage_get.h"
 #include "publishers/publisher.h"
 #include "slots.h"
 #include "timeparse.h"
@@ -532,6 +533,9 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_bool(p, v, key, &ch->require_approval);
 	else if (conf_engage_key(p, key, v, &ch->metrics))
 		;
+	else if (strcmp(key, "engagement") == 0 && ch->pub &&
+	         ch->pub->engage == &engage_get_ops)
+		engage_get_configure(p, v, &ch->engage_get);
 	else if (ch->pub && ch->pub->configure &&
 	         ch->pub->configure(p, ch, key, v))
 		; /* the driver's own key */
@@ -856,6 +860,7 @@ void config_free(struct config *cfg)
 
 		if (ch->pub && ch->pub->free_conf)
 			ch->pub->free_conf(ch);
+		engage_get_free(ch->engage_get);
 		free(ch->name);
 		free(ch->notify);
 		free(ch->media_dir);

@@ -17,6 +17,7 @@ struct blackouts;
 #include "cadence.h"
 
 struct publisher_ops;
+struct engage_get;
 
 /* When engagement is read back after publishing (confengage.c). */
 #define ENGAGE_AGES_MAX 8
@@ -51,6 +52,9 @@ struct channel {
 	/* Where it was declared: cadence's value, else min_gap's; 0: not. */
 	unsigned cadence_line, cadence_column;
 	struct engage_ages metrics; /* engagement samples' ages */
+	/* `engagement`: how to read it, where the publisher has no way of
+	 * its own (template, webhook); NULL: not given. */
+	struct engage_get *engage_get;
 };
 
 struct config {

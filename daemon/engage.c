@@ -154,8 +154,10 @@ static int chans_rebuild(struct engage *e, const struct config *cfg)
 			chans_free(v, n);
 			return -ENOMEM;
 		}
-		c->readable = ops && ops->enabled(ch) && ch->metrics.n > 0;
-		c->audience = ops && ops->audience_request && ops->enabled(ch);
+		c->readable = ops && ops->request && ops->enabled(ch) &&
+		              ch->metrics.n > 0;
+		c->audience = ops && ops->audience_request &&
+		              ops->enabled(ch) && ch->metrics.n > 0;
 		n++;
 	}
 	hashtab_free(&e->by_name);
@@ -676,7 +678,8 @@ void engage_published(struct smmd *d, const struct channel *ch, const char *id,
 	int64_t due = now_ms + (ch->metrics.n > 0 ? ch->metrics.ms[0] : 0);
 
 	if (c == NULL || !c->readable ||
-	    (ops_of(ch)->needs_remote_id && (remote_id == NULL || !*remote_id)))
+	    (ops_of(ch)->needs_remote_id && ops_of(ch)->needs_remote_id(ch) &&
+	     (remote_id == NULL || !*remote_id)))
 		return;
 	if (store_engage_plan(d->store, id, ch->metrics.ms[0], due) < 0) {
 		log_warnx("engagement: '%s': cannot plan its samples", id);

@@ -330,6 +330,85 @@ static void discord_classify(const struct channel *ch,
 	publisher_redact_url(out->reason, dc->url);
 }
 
+/*
+ * Engagement: the webhook's own message, GET {hook}/messages/{id} (with
+ * the hook's thread_id, if any), whose reactions[] counts are its likes.
+ * Discord has no shares, views or reply counts for a webhook message.
+ */
+static int discord_readable(const struct channel *ch)
+{
+	const struct discord_conf *dc = ch->pub_conf;
+
+	return dc != NULL && dc->hook.url != NULL;
+}
+
+static int discord_read_request(const struct channel *ch,
+                                const struct engage_item *it, size_t n,
+                                struct http_request *req, char *err,
+                                size_t errlen)
+{
+	const struct discord_conf *dc = ch->pub_conf;
+	const char *hook = dc->hook.url, *q = strchr(hook, '?');
+	const char *thread = q ? strstr(q, "thread_id=") : NULL;
+	int base = q ? (int)(q - hook) : (int)strlen(hook);
+	int tlen = thread ? (int)strcspn(thread, "&#") : 0;
+
+	(void)n;
+	if (it[0].remote_id == NULL ||
+	    strspn(it[0].remote_id, "0123456789") != strlen(it[0].remote_id)) {
+		snprintf(err, errlen, "the message id is not a snowflake");
+		return -1;
+	}
+	snprintf(req->method, sizeof(req->method), "GET");
+	if (asprintf(&req->url, "%.*s/messages/%s%s%.*s", base, hook,
+	             it[0].remote_id, thread ? "?" : "", tlen,
+	             thread ? thread : "") < 0) {
+		req->url = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int discord_read_parse(const struct channel *ch,
+                              const struct http_result *res,
+                              struct engage_item *it, size_t n, char *err,
+                              size_t errlen)
+{
+	json_t *msg =
+	        json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+	json_t *r;
+	int64_t likes = 0;
+	size_t i;
+
+	(void)ch;
+	(void)n;
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		snprintf(err, errlen, "the answer is not a message");
+		return -1;
+	}
+	/* No "reactions" at all: nobody reacted. */
+	json_array_foreach (json_object_get(msg, "reactions"), i, r) {
+		json_t *c = json_object_get(r, "count");
+
+		if (json_is_integer(c) && json_integer_value(c) > 0)
+			likes += json_integer_value(c);
+	}
+	json_decref(msg);
+	it[0].got = (struct engagement){likes, -1, -1, -1, -1};
+	it[0].found = 1;
+	return 0;
+}
+
+static const struct engage_ops discord_engage = {
+        .batch = 1,
+        .needs_remote_id = publisher_always,
+        .enabled = discord_readable,
+        .request = discord_read_request,
+        .parse = discord_read_parse,
+};
+
 const struct publisher_ops pub_discord = {
         .name = "discord",
         .keys = "url_file, url",
@@ -339,4 +418,5 @@ const struct publisher_ops pub_discord = {
         .idempotent = discord_idempotent,
         .build_request = discord_build,
         .classify = discord_classify,
+        .engage = &discord_engage,
 };

@@ -152,7 +152,7 @@ static int audience_parse(const struct channel *ch,
 
 const struct engage_ops mastodon_engage = {
         .batch = 20,
-        .needs_remote_id = 1,
+        .needs_remote_id = publisher_always,
         .enabled = mastodon_readable,
         .request = read_request,
         .parse = read_parse,

@@ -364,6 +364,66 @@ out:
 	telegram_redact(out->reason, tc);
 }
 
+/*
+ * Audience: getChatMemberCount, the chat's subscribers. The Bot API gives
+ * bots no way to pull a message's views or reactions (reactions are only
+ * pushed, as updates), so Telegram posts get no engagement samples.
+ */
+static int telegram_readable(const struct channel *ch)
+{
+	return ch->pub_conf != NULL;
+}
+
+static int telegram_audience_request(const struct channel *ch,
+                                     struct http_request *req, char *err,
+                                     size_t errlen)
+{
+	const struct telegram_conf *tc = ch->pub_conf;
+	json_t *o = json_pack("{s:o}", "chat_id", telegram_chat(tc));
+
+	if (o == NULL || (req->body = json_dumps(o, JSON_COMPACT)) == NULL ||
+	    publisher_add_header(&req->headers, "Content-Type",
+	                         "application/json") < 0 ||
+	    asprintf(&req->url, "%s/bot%s/getChatMemberCount", tc->api_url,
+	             (const char *)tc->token) < 0) {
+		req->url = NULL;
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_decref(o);
+	req->body_len = strlen(req->body);
+	return 0;
+}
+
+static int telegram_audience_parse(const struct channel *ch,
+                                   const struct http_result *res,
+                                   int64_t *followers, char *err, size_t errlen)
+{
+	json_t *reply =
+	        json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+	json_t *n = json_object_get(reply, "result");
+
+	(void)ch;
+	*followers = json_is_true(json_object_get(reply, "ok")) &&
+	                             json_is_integer(n) &&
+	                             json_integer_value(n) >= 0
+	                     ? json_integer_value(n)
+	                     : -1;
+	json_decref(reply);
+	if (*followers < 0) {
+		snprintf(err, errlen, "getChatMemberCount gave no count");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct engage_ops telegram_engage = {
+        .enabled = telegram_readable,
+        .audience_request = telegram_audience_request,
+        .audience_parse = telegram_audience_parse,
+};
+
 const struct publisher_ops pub_telegram = {
         .name = "telegram",
         .keys = "token_file, chat_id, api_url",
@@ -373,4 +433,5 @@ const struct publisher_ops pub_telegram = {
         .idempotent = telegram_idempotent,
         .build_request = telegram_build,
         .classify = telegram_classify,
+        .engage = &telegram_engage,
 };

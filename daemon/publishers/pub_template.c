@@ -23,6 +23,7 @@
 #include "config.h"
 #include "http.h"
 #include "pub_headers.h"
+#include "engage_get.h"
 #include "publisher.h"
 #include "timeparse.h"
 #include "text.h"
@@ -694,11 +695,13 @@ static void template_check(struct conf_ctx *p, struct channel *ch,
 const struct publisher_ops pub_template = {
         .name = "template",
         .keys = "url, url_file, method, headers, header_files, body, "
-                "content_type, idempotency_header, success_id, success_url",
+                "content_type, idempotency_header, success_id, success_url, "
+                "engagement",
         .configure = template_configure,
         .check = template_check,
         .free_conf = template_free,
         .idempotent = template_idempotent,
         .build_request = template_build,
         .classify = template_classify,
+        .engage = &engage_get_ops,
 };

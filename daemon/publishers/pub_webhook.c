@@ -11,6 +11,7 @@
 #include "config.h"
 #include "http.h"
 #include "postid.h"
+#include "engage_get.h"
 #include "publisher.h"
 #include "sign.h"
 #include "timeparse.h"
@@ -230,11 +231,13 @@ static void webhook_classify(const struct channel *ch,
 
 const struct publisher_ops pub_webhook = {
         .name = "webhook",
-        .keys = "url, url_file, secret_file, previous_secret_file",
+        .keys = "url, url_file, secret_file, previous_secret_file, "
+                "engagement",
         .configure = webhook_configure,
         .check = webhook_check,
         .free_conf = webhook_free,
         .idempotent = webhook_idempotent,
         .build_request = webhook_build,
         .classify = webhook_classify,
+        .engage = &engage_get_ops,
 };

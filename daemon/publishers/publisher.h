@@ -90,8 +90,9 @@ struct engage_item {
  * driver; parse sees 2xx answers only.
  */
 struct engage_ops {
-	unsigned batch;      /* items one request may read; 1: one at a time */
-	int needs_remote_id; /* reads name the network's id for the post */
+	unsigned batch; /* items one request may read; 1: one at a time */
+	/* Whether reads name the network's id for the post; NULL: never. */
+	int (*needs_remote_id)(const struct channel *);
 	/* Whether ch's engagement can be read (its config says how). */
 	int (*enabled)(const struct channel *);
 	/* Fill req for items[0..n), n <= batch. 0 or -1 with err set. */
@@ -151,6 +152,8 @@ struct publisher_ops {
 };
 
 const struct publisher_ops *publisher_lookup(const char *name);
+/* For engage_ops.needs_remote_id: every read names the post's id. */
+int publisher_always(const struct channel *);
 /* "data.id", "items.0.url": dot-separated names or array indices. */
 int publisher_json_path_ok(const char *path);
 /* Follow such a path through objects and arrays; NULL if absent. */
