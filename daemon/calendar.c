@@ -1354,7 +1354,8 @@ static json_t *campaign_meta(struct load *ld, const struct calyaml_event *ev,
 	if (ev->kind == CALYAML_SCALAR && ev->len == 0)
 		return meta; /* "name:" with nothing: no metadata */
 	while ((r = load_pair(ld, "a campaign", &k, &v)) > 0) {
-		if ((r = load_campaign_blackout(ld, &k, &v, c)) != 0) {
+		if ((r = load_campaign_blackout(ld, &k, &v, c)) != 0 ||
+		    (r = load_campaign_goals(ld, &k, &v, c)) != 0) {
 			if (r < 0)
 				break;
 			continue;

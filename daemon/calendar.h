@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caltime.h"
 #include "blackout.h"
 #include "config.h"
 
@@ -58,6 +59,19 @@ struct cal_post {
 	                       * else the calendar's (arena) */
 };
 
+/*
+ * What a campaign sets out to reach (calgoals.c): each target -1 where not
+ * set; by (and from, if given) are days in the calendar's zone.
+ */
+struct cal_goals {
+	int set;                       /* the campaign has goals */
+	int64_t posts;                 /* posts published */
+	int64_t engagement;            /* likes, shares, comments and quotes */
+	int64_t followers;             /* audience growth on its channels */
+	struct caltime_civil from, by; /* from.year 0: its first post */
+	unsigned line, column;         /* where `goals` is written */
+};
+
 struct cal_campaign {
 	char *name;
 	json_t *meta;           /* utm_campaign and whatever else, as given */
@@ -68,6 +82,7 @@ struct cal_campaign {
 	/* Its days off (blackout.h); NULL: none. Freed with the calendar
 	 * unless the daemon takes them (pause_adopt_campaigns). */
 	struct blackouts *blackouts;
+	struct cal_goals goals;
 };
 
 struct calendar {

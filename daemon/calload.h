@@ -124,6 +124,12 @@ json_t *load_media(struct load *, const struct calyaml_event *ev, int *names);
 int load_campaign_blackout(struct load *, const struct load_key *k,
                            const struct calyaml_event *v,
                            struct cal_campaign *c);
+/*
+ * calgoals.c: a campaign's goals at key k into c->goals. 1 if k is
+ * "goals" (its value read), 0 if not, -1 if the file broke off.
+ */
+int load_campaign_goals(struct load *, const struct load_key *k,
+                        const struct calyaml_event *v, struct cal_campaign *c);
 /* calplanb.c: the planb: section. 0, or -1 if the file broke off. */
 int calplanb_parse(struct load *, const struct calyaml_event *ev);
 

@@ -138,12 +138,15 @@ static int copy_campaigns(struct plan_book *b, const struct calendar *cal)
 		struct plan_campaign *pc = &b->campaigns[b->ncampaigns];
 		char *name;
 
-		if (!has_cadence(&c->cadence))
+		if (!has_cadence(&c->cadence) && !c->goals.set)
 			continue;
 		if ((name = strdup(c->name)) == NULL)
 			return -1;
 		pc->name = name;
 		b->ncampaigns++;
+		pc->goals = c->goals;
+		if (!has_cadence(&c->cadence))
+			continue;
 		pc->cadence = c->cadence;
 		pc->decl.file = b->files[file_index(cal, c->file, 0)];
 		pc->decl.line = c->line;

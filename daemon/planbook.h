@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "cadence.h"
+#include "calendar.h"
 
 struct calendar;
 struct config;
@@ -27,6 +28,7 @@ struct plan_campaign {
 	struct cadence cadence;
 	struct plan_origin decl; /* where the cadence is written */
 	int recurring;           /* has posts with an rrule */
+	struct cal_goals goals;  /* .set 0: none */
 };
 
 struct plan_book;
@@ -41,7 +43,10 @@ void plan_book_free(struct plan_book *);
 
 /* The calendar's zone (an IANA name). */
 const char *plan_book_zone(const struct plan_book *);
-/* The campaigns that declare a cadence or a min_gap, in file order. */
+/*
+ * The campaigns that declare a cadence or a min_gap (cadence.n or
+ * min_gap set), or goals, in file order.
+ */
 size_t plan_book_ncampaigns(const struct plan_book *);
 const struct plan_campaign *plan_book_campaign(const struct plan_book *,
                                                size_t i);

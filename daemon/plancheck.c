@@ -127,8 +127,9 @@ struct plancheck *plancheck_new(const struct config *cfg,
 	for (size_t i = 0; i < ncamp && r == 0; i++) {
 		const struct plan_campaign *c = plan_book_campaign(book, i);
 
-		r = add_subject(pc, 1, c->name, &c->cadence, c->decl, cal_zone,
-		                c->recurring);
+		if (has_cadence(&c->cadence))
+			r = add_subject(pc, 1, c->name, &c->cadence, c->decl,
+			                cal_zone, c->recurring);
 	}
 	if (r < 0) {
 		plancheck_free(pc);

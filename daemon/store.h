@@ -558,8 +558,11 @@ struct engage_total {
 };
 /*
  * Each delivery published in [from_ms, to_ms) with its latest sample (none
- * yet: taken_ms -1), by publishing time.
+ * yet: taken_ms -1), by publishing time; read by due time, so one due more
+ * than ENGAGE_DUE_SLACK_MS before from_ms (held or retried a month) is
+ * left out.
  */
+#define ENGAGE_DUE_SLACK_MS (31 * 24 * 3600 * 1000LL)
 int store_engage_totals(struct store *, int64_t from_ms, int64_t to_ms,
                         void (*fn)(void *arg, const struct engage_total *),
                         void *arg);

@@ -271,8 +271,9 @@ int sq_engage_samples(struct store_be *s, const char *id,
 /*
  * Published deliveries in the range with their latest sample. Published
  * is when the attempt that published started; the range is read through
- * the due-time index (a delivery goes out after it is due, so anything
- * published in the range was due before its end).
+ * the due-time index: a delivery goes out after it is due, so one
+ * published in the range was due before its end, and (store.h) at most
+ * ENGAGE_DUE_SLACK_MS before its start.
  */
 int sq_engage_totals(struct store_be *s, int64_t from_ms, int64_t to_ms,
                      void (*fn)(void *arg, const struct engage_total *),
@@ -286,7 +287,8 @@ int sq_engage_totals(struct store_be *s, int64_t from_ms, int64_t to_ms,
 	        "JOIN attempts a ON a.delivery_id = d.id AND a.n = d.attempts "
 	        "LEFT JOIN engagement e ON e.delivery_id = d.id AND e.age_ms ="
 	        " (SELECT max(age_ms) FROM engagement WHERE delivery_id = d.id) "
-	        "WHERE d.due_ms < ?2 AND d.state = 'published' "
+	        "WHERE d.due_ms >= ?3 AND d.due_ms < ?2 "
+	        "AND d.state = 'published' "
 	        "AND a.started_ms >= ?1 AND a.started_ms < ?2 "
 	        "ORDER BY a.started_ms, d.id";
 	sqlite3_stmt *st;
@@ -296,6 +298,7 @@ int sq_engage_totals(struct store_be *s, int64_t from_ms, int64_t to_ms,
 		return -EIO;
 	sqlite3_bind_int64(st, 1, from_ms);
 	sqlite3_bind_int64(st, 2, to_ms);
+	sqlite3_bind_int64(st, 3, from_ms - ENGAGE_DUE_SLACK_MS);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, &(struct engage_total){
 		                .id = col_text(st, 0),

@@ -55,6 +55,11 @@ static json_t *json_time(int64_t ms)
 	return ms < 0 ? json_null() : json_string(time_format_rfc3339(ms, buf));
 }
 
+json_t *view_time(int64_t ms)
+{
+	return json_time(ms);
+}
+
 /* The first line of a post's text, at most 60 characters, for tables. */
 static json_t *text_summary(const char *text)
 {

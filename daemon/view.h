@@ -20,6 +20,8 @@ int view_awaiting(struct store *, unsigned limit, json_t **out);
  * post or "POST/CHANNEL". 0, -ENOENT or -EIO.
  */
 int view_show(struct store *, const char *id, json_t **out);
+/* An instant as RFC 3339 text, or null when below zero. */
+json_t *view_time(int64_t ms);
 /* One engagement sample as JSON: null where the network gives none. */
 struct engage_sample;
 json_t *view_engagement(const struct engage_sample *);

@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export held help import list log pause plan planb queue release reload resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload resolve resume retry show skip status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i

@@ -1,7 +1,7 @@
 /*
  * Unit tests for reading engagement: lib/ratelimit.c's three forms of
- * Reset, and the Mastodon and Discord parsers on answers shaped as their
- * APIs document them.
+ * Reset, the Mastodon and Discord parsers on answers shaped as their
+ * APIs document them, and whether a goal is on track.
  */
 #include <check.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 
 #include "check_main.h"
 #include "config.h"
+#include "goals.h"
 #include "http.h"
 #include "publishers/publisher.h"
 #include "ratelimit.h"
@@ -139,6 +140,28 @@ START_TEST(test_discord_reactions)
 }
 END_TEST
 
+#define DAY INT64_C(86400000)
+
+START_TEST(test_on_track)
+{
+	/* Half done at half time: on pace. */
+	ck_assert_int_eq(goals_on_track(6, 12, T0, T0 + 10 * DAY, T0 + 5 * DAY),
+	                 1);
+	/* A third done at half time: behind. */
+	ck_assert_int_eq(goals_on_track(4, 12, T0, T0 + 10 * DAY, T0 + 5 * DAY),
+	                 0);
+	/* Reached: on track whatever the time. */
+	ck_assert_int_eq(goals_on_track(12, 12, T0, T0 + 10 * DAY, T0 + DAY),
+	                 1);
+	/* Too soon to tell, or no start known. */
+	ck_assert_int_eq(goals_on_track(0, 12, T0, T0 + 10 * DAY, T0 + 60000),
+	                 -1);
+	ck_assert_int_eq(goals_on_track(1, 12, -1, T0 + 10 * DAY, T0), -1);
+	/* Past the date: only whether it was reached. */
+	ck_assert_int_eq(goals_on_track(11, 12, T0, T0 + DAY, T0 + 2 * DAY), 0);
+}
+END_TEST
+
 static Suite *engage_suite(void)
 {
 	Suite *s = suite_create("engage");
@@ -149,6 +172,7 @@ static Suite *engage_suite(void)
 	tcase_add_test(tc, test_mastodon_batch);
 	tcase_add_test(tc, test_mastodon_bad);
 	tcase_add_test(tc, test_discord_reactions);
+	tcase_add_test(tc, test_on_track);
 	suite_add_tcase(s, tc);
 	return s;
 }
