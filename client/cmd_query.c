@@ -138,6 +138,24 @@ static void cmd_query_print_approval(const json_t *approval)
 	ctl_field(2, "approval", line);
 }
 
+/* Engagement reads since start, and the channels no longer read. */
+static void cmd_query_print_engagement_status(const json_t *e)
+{
+	const json_t *reads = json_object_get(e, "reads"), *s;
+	size_t i;
+
+	if (!json_is_object(e))
+		return;
+	printf("  %-12s%lld samples, %lld reads (%lld failed, %lld "
+	       "rate-limited, %lld refused)\n",
+	       "engagement", ctl_int(e, "samples"), ctl_int(reads, "ok"),
+	       ctl_int(reads, "error"), ctl_int(reads, "rate_limited"),
+	       ctl_int(reads, "refused"));
+	json_array_foreach (json_object_get(e, "stopped"), i, s)
+		printf("  %-12snot read on '%s': %s\n", "",
+		       ctl_str(s, "channel"), ctl_str(s, "reason"));
+}
+
 /* The human form of "show": the post, then each delivery and its attempts. */
 static void cmd_query_print_show(const json_t *result)
 {
@@ -235,6 +253,7 @@ static void cmd_query_print_status(const json_t *r)
 	printf("  %-12s%.1f ms at most\n", "loop turn",
 	       json_real_value(json_object_get(json_object_get(r, "loop"),
 	                                       "max_turn_ms")));
+	cmd_query_print_engagement_status(json_object_get(r, "engagement"));
 	cmd_query_print_channels(json_object_get(r, "channels"));
 }
 

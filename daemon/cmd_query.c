@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engage.h"
 #include "command.h"
 #include "config.h"
 #include "events.h"
@@ -105,6 +106,7 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	                    json_integer((json_int_t)fs.missed));
 	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
 	json_object_set_new(*x->result, "pauses", cmd_pauses_json(x->d));
+	json_object_set_new(*x->result, "engagement", engage_json(x->d));
 	return CMD_DONE;
 }
 

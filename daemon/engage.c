@@ -705,3 +705,24 @@ void engage_stats(const struct smmd *d, struct engage_stats *out)
 	else
 		*out = (struct engage_stats){0};
 }
+
+json_t *engage_json(const struct smmd *d)
+{
+	struct engage_stats st;
+	json_t *stopped = json_array();
+	struct engage *e = d->engage;
+
+	engage_stats(d, &st);
+	for (size_t i = 0; e && stopped && i < e->nchans; i++)
+		if (e->chans[i].stopped)
+			json_array_append_new(
+			        stopped, json_pack("{s:s, s:s}", "channel",
+			                           e->chans[i].name, "reason",
+			                           e->chans[i].stopped));
+	return json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:o*}", "samples",
+	                 (json_int_t)st.samples, "reads", "ok",
+	                 (json_int_t)st.ok, "error", (json_int_t)st.error,
+	                 "rate_limited", (json_int_t)st.rate_limited, "refused",
+	                 (json_int_t)st.revoked, "in_flight",
+	                 (json_int_t)st.in_flight, "stopped", stopped);
+}

@@ -17,6 +17,7 @@
 #ifndef SMMD_ENGAGE_H
 #define SMMD_ENGAGE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct channel;
@@ -51,5 +52,10 @@ struct engage_stats {
 	unsigned stopped; /* channels not polled: a refused token */
 };
 void engage_stats(const struct smmd *, struct engage_stats *);
+/*
+ * For status: {samples, reads: {ok, error, rate_limited, refused},
+ * in_flight, stopped: [{channel, reason}]}. NULL when out of memory.
+ */
+json_t *engage_json(const struct smmd *);
 
 #endif

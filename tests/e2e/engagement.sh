@@ -152,6 +152,12 @@ jq -r '.[0].body' <<<"$notes" | grep -q "engagement for channel 'gone' stopped" 
 grep -c "engagement: channel 'gone': the network refused the token" "$T/smmd.log" |
 	grep -qx 1 || fail "expected one log line about gone's token"
 grep -q "$TOKEN" "$T/smmd.log" && fail "the token is in the log"
+st=$(smmctl status --json | jq -c .engagement)
+jq_true '.stopped == [{"channel": "gone", "reason": "the network refused the token (HTTP 401) when reading engagement"}]
+	and .reads.refused == 1 and .samples >= 7 and .reads.rate_limited == 1' \
+	<<<"$st" || fail "status says of engagement: $st"
+smmctl status | grep -q "not read on 'gone': the network refused" ||
+	fail "smmctl status does not show the stopped channel"
 kill -HUP "$SMMD_PID"
 wait_for "[ \$((\$(reqs /gone/api/v1/statuses/409001 | jq length) + \$(reqs /gone/api/v1/accounts/verify_credentials | jq length))) -ge 2 ]" 10 ||
 	fail "a reload did not poll gone again"
