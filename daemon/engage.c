@@ -181,6 +181,8 @@ static void arm_at(struct engage *e, int64_t when, int64_t now)
 	if (e->armed_at >= 0 && e->armed_at <= when)
 		return;
 	e->armed_at = when;
+	/* The delay counts from the loop's clock, which lags within a turn. */
+	uv_update_time(e->d->loop);
 	uv_timer_start(&e->timer, on_timer,
 	               (uint64_t)(when > now ? when - now : 0), 0);
 }
