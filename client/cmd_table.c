@@ -14,6 +14,7 @@ const struct ctl_cmd *const ctl_cmds[] = {
         &cmd_export_entry,
         &cmd_queue_entry,
         &cmd_plan_entry,
+        &cmd_report_entry,
         &cmd_show_entry,
         &cmd_cancel_entry,
         &cmd_approve_entry,
