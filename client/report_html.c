@@ -29,6 +29,7 @@ static const char report_css[] =
         "min-width:120px}"
         ".tile .v{font-size:24px;font-weight:bold;display:block}"
         ".tile .k{color:#5b6775;font-size:12px}"
+        ".tile.na .v{font-size:15px;line-height:36px;color:#98a2ae}"
         "table{border-collapse:collapse;width:100%}"
         "th,td{text-align:left;vertical-align:top;padding:4px 6px;"
         "border-bottom:1px solid #e4e8ee}"
@@ -48,6 +49,7 @@ static const char report_css[] =
         ".cal .more{color:#5b6775}"
         ".legend span{display:inline-block;margin-right:12px;"
         "border-left:12px solid #98a2ae;padding-left:4px}"
+        ".badge{border-left:8px solid #98a2ae;padding-left:4px}"
         ".st-published{border-color:#2e9d49!important;color:#1f6e33}"
         ".st-failed{border-color:#d13438!important;color:#a4262c}"
         ".st-held{border-color:#e8a317!important;color:#8a5d00}"
@@ -63,6 +65,8 @@ static const char report_css[] =
         ".goal .track{background:#e4e8ee;border-radius:4px;height:14px;"
         "width:100%;min-width:160px}"
         ".goal .fill{background:#2b78c5;border-radius:4px;height:14px}"
+        ".goal table{table-layout:fixed}.goal td:first-child{width:16%}"
+        ".goal td.bar{width:44%}"
         ".goal .fill.behind{background:#e8a317}"
         ".ok{color:#1f6e33;font-weight:bold}.behind{color:#8a5d00;"
         "font-weight:bold}"
@@ -157,7 +161,7 @@ static void report_tile_ms(FILE *out, const json_t *summary, const char *key,
 		snprintf(buf, sizeof(buf), "%.1f s", ms / 1000);
 	else
 		duration_format((int64_t)llround(ms), buf, sizeof(buf));
-	report_tile(out, label, buf, NULL);
+	report_tile(out, label, buf, isfinite(ms) ? NULL : "na");
 }
 
 /* Totals over the days, then the delivery summary's figures. */
@@ -194,7 +198,8 @@ static void report_glance(FILE *out, const json_t *r)
 		         100.0 * json_number_value(rate));
 	else
 		snprintf(buf, sizeof(buf), "not measured");
-	report_tile(out, "on time (within 1 s)", buf, NULL);
+	report_tile(out, "on time (within 1 s)", buf,
+	            json_is_number(rate) ? NULL : "na");
 	report_tile_ms(out, summary, "lateness_p50_ms", "lateness, median");
 	report_tile_ms(out, summary, "lateness_p99_ms", "lateness, p99");
 	fputs("</div></section>\n", out);
@@ -387,9 +392,10 @@ static void report_problems(FILE *out, const json_t *r)
 		                                  sizeof(when)));
 		report_text_cell(out, report_str(p, "id"));
 		report_text_cell(out, report_str(p, "channel"));
-		fprintf(out, "<td class=\"st-%s\">", report_state_class(state));
+		fprintf(out, "<td><span class=\"badge st-%s\">",
+		        report_state_class(state));
 		report_esc(out, state);
-		fputs("</td>", out);
+		fputs("</span></td>", out);
 		report_text_cell(out, report_str(p, "reason"));
 		fputs("</tr>\n", out);
 	}

@@ -33,13 +33,15 @@ const char *report_colour(size_t i)
 /* A round step (1, 2 or 5 times a power of ten) giving about 4 ticks. */
 static double nice_step(double max)
 {
-	double raw = max / 4, mag, f;
+	double raw = max / 4, mag, f, step;
 
 	if (!(raw > 0))
 		return 1;
 	mag = pow(10, floor(log10(raw)));
 	f = raw / mag;
-	return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+	step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+	/* Posts, likes and followers are counted: no half ticks. */
+	return step < 1 ? 1 : step;
 }
 
 struct frame {
