@@ -96,6 +96,8 @@ grep -q 'Launch &lt;b&gt;day&lt;/b&gt; &amp; &quot;quotes&quot;' "$T/out.html" |
 ! grep -Eq '<(script|link|img|iframe)[ >]|url\(' "$T/out.html" ||
 	fail "the page has a script or fetches something"
 ! grep -Eq '(href|src)=' "$T/out.html" || fail "the page links out, with no post URL"
+# smmd served all that and stops cleanly (sanitizer builds: no leak).
+stop_smmd
 
 # ---- in a browser ------------------------------------------------------
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
