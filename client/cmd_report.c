@@ -102,9 +102,6 @@ static int cmd_report_run(struct ctl *c, struct ctl_args *a)
 		json_decref(result);
 		return EX_PROTOCOL;
 	}
-	if (json_is_true(json_object_get(result, "truncated")))
-		ctl_warnx("report: more deliveries than smmd reads at once: "
-		          "the counts are short; give a shorter range");
 	if (a->json) {
 		r = ctl_print_json(result);
 	} else {

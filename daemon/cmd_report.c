@@ -1,9 +1,10 @@
 /*
  * report: what was planned over a range of days and what became of it,
  * day by day in the calendar's zone, for smmctl report's HTML page. One
- * read of the due-time index (store_agenda_rows) over the range; the
- * sections other modules know (delivery summary, engagement, goals,
- * audience) are left empty here for them to fill.
+ * read of the due-time index (store_due_rows) over the range, then the
+ * texts of the few posts listed; the sections other modules know
+ * (delivery summary, engagement, goals, audience) are left empty here for
+ * them to fill.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,10 +24,8 @@
 #define REPORT_MAX_DAYS      366
 #define REPORT_POSTS_PER_DAY 6
 #define REPORT_PROBLEMS_MAX  100
-/* A month of a very busy store; more and the reply says "truncated". */
-#define REPORT_ROWS_MAX   1000000
-#define REPORT_TEXT_CHARS 80
-#define DAY_MS            (24LL * 60 * 60 * 1000)
+#define REPORT_TEXT_CHARS    80
+#define DAY_MS               (24LL * 60 * 60 * 1000)
 
 /* The counts of a day, by what became of its deliveries. */
 static const char *const report_keys[] = {
@@ -91,11 +90,14 @@ static json_t *report_counts(void)
 	return c;
 }
 
-static void report_bump(json_t *counts, const char *key)
+/* counts[key] + 1; a key it lacks starts at 1. -1 out of memory. */
+static int report_bump(json_t *counts, const char *key)
 {
 	json_t *v = json_object_get(counts, key);
 
-	json_integer_set(v, json_integer_value(v) + 1);
+	if (v == NULL)
+		return json_object_set_new(counts, key, json_integer(1));
+	return json_integer_set(v, json_integer_value(v) + 1);
 }
 
 /* The local date of day number days since 1970-01-01: "2026-11-01". */
@@ -174,9 +176,9 @@ static json_t *report_text(const char *text)
 	return cut ? cut : json_null();
 }
 
-/* A day's post line, while the day has room for one. */
+/* A day's post line, while the day has room for one; its text later. */
 static int report_post(struct report *rp, struct report_day *dy,
-                       const struct delivery_row *r)
+                       const struct due_row *r)
 {
 	char hhmm[8];
 
@@ -190,14 +192,14 @@ static int report_post(struct report *rp, struct report_day *dy,
 	report_clock(rp, r->due_ms, hhmm, sizeof(hhmm));
 	return json_array_append_new(
 	        json_object_get(dy->obj, "posts"),
-	        json_pack("{s:o, s:o, s:s, s:s, s:o}", "id",
+	        json_pack("{s:o, s:o, s:s, s:s, s:n}", "id",
 	                  view_json_string(r->id), "channel",
 	                  view_json_string(r->channel), "time", hhmm, "state",
-	                  state_name(r->state), "text", report_text(r->text)));
+	                  state_name(r->state), "text"));
 }
 
 /* A delivery that did not go out as planned, with why. */
-static int report_problem(struct report *rp, const struct delivery_row *r)
+static int report_problem(struct report *rp, const struct due_row *r)
 {
 	switch (r->state) {
 	case DS_FAILED:
@@ -223,36 +225,61 @@ static int report_problem(struct report *rp, const struct delivery_row *r)
 }
 
 /* One delivery of the range, counted on its day. */
-static void report_row(void *arg, const struct delivery_row *r)
+static void report_row(void *arg, const struct due_row *r)
 {
 	struct report *rp = arg;
 	struct report_day *dy;
 	json_t *byc, *ch;
 	const char *key = report_key(r->state);
 
-	/* The agenda also gives what was moved into the range: not due in it.
-	 */
-	if (rp->failed || r->due_ms < rp->since_ms || r->due_ms >= rp->until_ms)
+	if (rp->failed)
 		return;
 	while (rp->cur + 1 < rp->ndays &&
 	       r->due_ms >= rp->days[rp->cur + 1].start_ms)
 		rp->cur++;
 	dy = &rp->days[rp->cur];
 	byc = json_object_get(dy->obj, "by_channel");
+	/* Per channel only what is not zero: a day may have 1,000 channels. */
 	if ((ch = json_object_get(byc, r->channel)) == NULL &&
-	    ((ch = report_counts()) == NULL ||
+	    ((ch = json_object()) == NULL ||
 	     json_object_set_new(byc, r->channel, ch) < 0)) {
 		rp->failed = 1;
 		return;
 	}
-	if (r->state != DS_CANCELLED) {
-		report_bump(dy->obj, "planned");
-		report_bump(ch, "planned");
-	}
-	report_bump(dy->obj, key);
-	report_bump(ch, key);
+	if (r->state != DS_CANCELLED && (report_bump(dy->obj, "planned") < 0 ||
+	                                 report_bump(ch, "planned") < 0))
+		rp->failed = 1;
+	if (report_bump(dy->obj, key) < 0 || report_bump(ch, key) < 0)
+		rp->failed = 1;
 	if (report_post(rp, dy, r) < 0 || report_problem(rp, r) < 0)
 		rp->failed = 1;
+}
+
+/* The listed posts' texts: a few lookups a day, not one per delivery. */
+static int report_texts(struct store *s, struct report *rp)
+{
+	for (size_t i = 0; i < rp->ndays; i++) {
+		json_t *p, *posts = json_object_get(rp->days[i].obj, "posts");
+		size_t k;
+
+		json_array_foreach (posts, k, p) {
+			struct delivery_rec rec;
+			int r = store_delivery_load(
+			        s, json_string_value(json_object_get(p, "id")),
+			        &rec);
+
+			if (r == -ENOENT)
+				continue; /* gone since: no text */
+			if (r < 0)
+				return r;
+			r = json_object_set_new(p, "text",
+			                        report_text(rec.text));
+			store_delivery_clear(&rec);
+			if (r < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* The days as JSON, each with "more" where posts were left out. */
@@ -328,20 +355,20 @@ static int report_range(struct cmd_ctx *x, struct report *rp)
 }
 
 /* The reply: the contract smmctl report renders (see smmctl(1)). */
-static json_t *report_json(struct report *rp, const char *zone, int truncated)
+static json_t *report_json(struct report *rp, const char *zone)
 {
 	json_t *days = report_days_json(rp);
 
 	if (days == NULL)
 		return NULL;
 	return json_pack("{s:I, s:I, s:I, s:s, s:o, s:n, s:[], s:[], s:[], "
-	                 "s:[], s:O, s:I, s:b}",
+	                 "s:[], s:O, s:I}",
 	                 "since_ms", (json_int_t)rp->since_ms, "until_ms",
 	                 (json_int_t)rp->until_ms, "generated_ms",
 	                 (json_int_t)wallclock_now_ms(), "zone", zone, "days",
 	                 days, "summary", "engagement", "top_posts", "goals",
 	                 "audience", "problems", rp->problems, "problems_more",
-	                 (json_int_t)rp->problems_more, "truncated", truncated);
+	                 (json_int_t)rp->problems_more);
 }
 
 static void report_clear(struct report *rp)
@@ -357,7 +384,7 @@ static enum cmd_retval cmd_report(struct cmd_ctx *x)
 	struct report *rp = calloc(1, sizeof(*rp));
 	char *sys = NULL;
 	const char *zone = x->d->calendar_zone;
-	int truncated = 0, r;
+	int r;
 	enum cmd_retval ret = CMD_DONE;
 
 	if (rp == NULL || (rp->problems = json_array()) == NULL ||
@@ -368,18 +395,13 @@ static enum cmd_retval cmd_report(struct cmd_ctx *x)
 		ret = cmd_fail(x, SMM_ERR_INTERNAL, "no time zone database");
 	else if (report_range(x, rp) < 0)
 		ret = CMD_ERROR;
-	else if ((r = report_days(rp)) < 0)
-		ret = cmd_store_error(x, -ENOMEM, "read");
-	else if ((r = store_agenda_rows(
-	                  x->d->store,
-	                  &(struct agenda_query){.from_ms = rp->since_ms,
-	                                         .to_ms = rp->until_ms,
-	                                         .limit = REPORT_ROWS_MAX,
-	                                         .cancelled = 1},
-	                  report_row, rp, &truncated)) < 0 ||
-	         rp->failed)
-		ret = cmd_store_error(x, rp->failed ? -ENOMEM : r, "read");
-	else if ((*x->result = report_json(rp, zone, truncated)) == NULL)
+	else if ((r = report_days(rp)) < 0 ||
+	         (r = store_due_rows(x->d->store, rp->since_ms, rp->until_ms,
+	                             report_row, rp)) < 0 ||
+	         (r = rp->failed ? -ENOMEM : 0) < 0 ||
+	         (r = report_texts(x->d->store, rp)) < 0)
+		ret = cmd_store_error(x, r, "read");
+	else if ((*x->result = report_json(rp, zone)) == NULL)
 		ret = cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	free(sys);
 	if (rp)

@@ -56,9 +56,9 @@ jq_true --arg m "$month" --argjson n "$((10#$ndays))" '
 	and .days[0].date == ($m + "-01")
 	and ([.days[].date] | unique | length) == $n
 	and .summary == null and .engagement == [] and .goals == []
-	and .top_posts == [] and .audience == [] and .truncated == false' \
+	and .top_posts == [] and .audience == [] and .problems_more == 0' \
 	<"$T/report.json" || fail "report's frame: $(jq -c '{zone, n: (.days | length),
-		first: .days[0].date, summary, truncated}' "$T/report.json")"
+		first: .days[0].date, summary}' "$T/report.json")"
 totals=$(jq -c '[.days[] | del(.date, .by_channel, .posts, .more)]
 	| reduce .[] as $d ({}; reduce ($d | keys[]) as $k (.; .[$k] += $d[$k]))' \
 	"$T/report.json")

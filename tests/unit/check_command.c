@@ -602,8 +602,17 @@ START_TEST(test_report)
 	                                "shop"),
 	                "cancelled")),
 	        1);
-	/* Cancelled deliveries are counted, not listed. */
+	/* Per channel, only what is not zero. */
+	ck_assert_ptr_null(json_object_get(
+	        json_object_get(json_object_get(day, "by_channel"), "shop"),
+	        "planned"));
+	/* Cancelled deliveries are counted, not listed; the rest with text. */
 	ck_assert_uint_eq(json_array_size(json_object_get(day, "posts")), 1);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(day, "posts"), 0),
+	                "text")),
+	        "x");
 	ck_assert_str_eq(
 	        json_string_value(json_object_get(
 	                json_array_get(json_object_get(day, "posts"), 0),
