@@ -120,7 +120,8 @@ const struct ctl_cmd cmd_report_entry = {
                         {"since", 0, CTL_DATE, 0, "since", "DATE",
                          "start (default: the 1st of this month)"},
                         {"until", 0, CTL_DATE, 0, "until", "DATE",
-                         "end, excluded (default: the 1st of next month)"},
+                         "end, excluded (default: the end of this month,\n"
+                         "or of --since's month when that is later)"},
                         {"month", 'm', CTL_STR, 0, "month", "YYYY-MM",
                          "that month, in the calendar's time zone"},
                         {"output", 'o', CTL_FILE, 0, NULL, "FILE",

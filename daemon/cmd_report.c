@@ -314,7 +314,8 @@ static int64_t report_month_start(const struct caltime_zone *z, int year,
 
 /*
  * The range the request names: "month" (YYYY-MM), or "since" and
- * "until" (RFC 3339), each defaulting to the edges of this month.
+ * "until" (RFC 3339), each defaulting to the edges of this month (until:
+ * of since's month, when that is later).
  */
 static int report_range(struct cmd_ctx *x, struct report *rp)
 {
@@ -341,8 +342,16 @@ static int report_range(struct cmd_ctx *x, struct report *rp)
 		                month);
 	rp->since_ms = report_month_start(rp->zone, y, m);
 	rp->until_ms = report_month_start(rp->zone, y, m + 1);
-	if (cmd_arg_time(x, "since", &rp->since_ms) < 0 ||
-	    cmd_arg_time(x, "until", &rp->until_ms) < 0)
+	if (cmd_arg_time(x, "since", &rp->since_ms) < 0)
+		return -1;
+	/* From a later month alone: to that month's end. */
+	if (json_object_get(x->args, "until") == NULL &&
+	    rp->since_ms >= rp->until_ms) {
+		caltime_utc_to_local(rp->zone, rp->since_ms / 1000, &now);
+		rp->until_ms =
+		        report_month_start(rp->zone, now.year, now.mon + 1);
+	}
+	if (cmd_arg_time(x, "until", &rp->until_ms) < 0)
 		return -1;
 	if (rp->until_ms <= rp->since_ms)
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,

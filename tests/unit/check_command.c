@@ -631,6 +631,18 @@ START_TEST(test_report)
 	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "days")),
 	                  1);
 	outcome_clear(&o);
+	/* Since alone, in a later month: to that month's end. */
+	run_ok("{\"id\":1,\"cmd\":\"report\",\"args\":{\"since\":"
+	       "\"2099-01-20T00:00:00Z\"}}",
+	       &o);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(o.result, "days"), 11),
+	                "date")),
+	        "2099-01-31");
+	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "days")),
+	                  12);
+	outcome_clear(&o);
 	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-1\"}}",
 	        SMM_ERR_INVALID_ARGUMENT, "'2099-1' is not a month (YYYY-MM)");
 	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-13\"}}",
