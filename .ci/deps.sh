@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install every Debian package that building, testing, fuzzing (clang and
 # libclang-rt-14-dev, which holds libFuzzer and which clang only
-# recommends), the demo and the benchmarks need. Meant for a fresh Debian 12 as root (no sudo); when all
-# the packages are already there it only checks, so reruns are fast.
+# recommends), the demo and the benchmarks need; chromium and a font for
+# tests/e2e/report.sh, which renders smmctl report's page in a browser.
+# Meant for a fresh Debian 12 as root (no sudo); when all the packages are
+# already there it only checks, so reruns are fast.
 set -eu
 
 PACKAGES="
@@ -34,6 +36,8 @@ man-db
 bash-completion
 clang
 libclang-rt-14-dev
+chromium
+fonts-dejavu-core
 "
 
 # Node and npm, for the Standard Webhooks reference library that checks

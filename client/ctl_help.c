@@ -239,7 +239,7 @@ static const char *ctl_help_type(enum ctl_type t)
 	        [CTL_TIME] = "time",   [CTL_DATE] = "date",
 	        [CTL_STATE] = "state", [CTL_CHANNEL] = "channel",
 	        [CTL_INT] = "int",     [CTL_POSTID] = "string",
-	        [CTL_ARG] = "arg",
+	        [CTL_ARG] = "arg",     [CTL_FILE] = "file",
 	};
 
 	return names[t];

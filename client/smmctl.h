@@ -46,6 +46,7 @@ enum ctl_type {
 	CTL_CHANNEL, /* a channel name: completed from smmd's channels */
 	CTL_INT,     /* a decimal integer */
 	CTL_POSTID,  /* a post id (lib/postid's rule) */
+	CTL_FILE,    /* a file name: completed from the file system */
 	CTL_ARG,     /* no option: the help row of a positional argument */
 };
 
@@ -173,6 +174,7 @@ extern const struct ctl_cmd cmd_calendar_entry, cmd_export_entry,
 extern const struct ctl_cmd cmd_import_entry; /* cmd_import.c */
 extern const struct ctl_cmd cmd_plan_entry;   /* cmd_plan.c */
 extern const struct ctl_cmd cmd_goals_entry;  /* cmd_goals.c */
+extern const struct ctl_cmd cmd_report_entry; /* cmd_report.c */
 extern const struct ctl_cmd cmd_reload_entry, cmd_backup_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,

@@ -536,6 +536,14 @@ int store_agenda_rows(struct store *s, const struct agenda_query *q,
 	return s->be->agenda_rows(s->h, q, fn, arg, truncated);
 }
 
+int store_due_rows(struct store *s, int64_t from_ms, int64_t to_ms,
+                   void (*fn)(void *arg, const struct due_row *), void *arg)
+{
+	if (to_ms < from_ms)
+		return -EINVAL;
+	return s->be->due_rows(s->h, from_ms, to_ms, fn, arg);
+}
+
 int store_plan_rows(struct store *s, int64_t from_ms, int64_t to_ms,
                     void (*fn)(void *arg, const struct plan_row *), void *arg)
 {

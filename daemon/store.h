@@ -486,6 +486,22 @@ struct plan_row {
 int store_plan_rows(struct store *, int64_t from_ms, int64_t to_ms,
                     void (*fn)(void *arg, const struct plan_row *), void *arg);
 
+/* A delivery as a report counts it. Borrowed strings. */
+struct due_row {
+	const char *id;
+	const char *channel;
+	int state; /* enum delivery_state, -1 if unknown */
+	int64_t due_ms;
+	const char *last_error;
+};
+/*
+ * The deliveries due in [from_ms, to_ms), in every state, by due time then
+ * id, without their posts (no text): read through the due-time index.
+ * 0 or -EIO.
+ */
+int store_due_rows(struct store *, int64_t from_ms, int64_t to_ms,
+                   void (*fn)(void *arg, const struct due_row *), void *arg);
+
 /*
  * A consistent copy of the store as it was at the last commit, into the
  * new file dest, checked (SQLite: the online backup API). Blocks: call it

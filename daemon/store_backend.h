@@ -91,6 +91,9 @@ struct store_backend {
 	int (*plan_rows)(struct store_be *, int64_t from_ms, int64_t to_ms,
 	                 void (*fn)(void *arg, const struct plan_row *),
 	                 void *arg);
+	int (*due_rows)(struct store_be *, int64_t from_ms, int64_t to_ms,
+	                void (*fn)(void *arg, const struct due_row *),
+	                void *arg);
 	int (*calendar_rows)(struct store_be *,
 	                     void (*fn)(void *arg, const struct cal_row *),
 	                     void *arg);

@@ -1697,6 +1697,7 @@ const struct store_backend store_backend_sqlite = {
         SQ_ENGAGE_OPS,
         .agenda_rows = sq_agenda_rows,
         .plan_rows = sq_plan_rows,
+        .due_rows = sq_due_rows,
         .calendar_rows = sq_calendar_rows,
         .calendar_post = sq_calendar_post,
         .calendar_put = sq_calendar_put,

@@ -159,6 +159,9 @@ int sq_audit_rows(struct store_be *, int64_t since_ms,
 /* store_sqlite_approval.c */
 int sq_approve(struct store_be *, const char *id, const struct approval *,
                void (*fn)(void *arg, const struct approval_row *), void *arg);
+/* store_sqlite_report.c */
+int sq_due_rows(struct store_be *, int64_t from_ms, int64_t to_ms,
+                void (*fn)(void *arg, const struct due_row *), void *arg);
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 

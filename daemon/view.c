@@ -42,6 +42,11 @@ static json_t *json_str(const char *v)
 	return j ? j : json_null();
 }
 
+json_t *view_json_string(const char *v)
+{
+	return json_str(v);
+}
+
 /* An integer, or null where the row has none (below zero). */
 static json_t *json_opt_int(int64_t v)
 {

@@ -11,6 +11,12 @@
 
 #include "store.h"
 
+/*
+ * v as a JSON string (bytes that are not UTF-8 replaced by '?': an
+ * endpoint's error body may hold any), null for NULL.
+ */
+json_t *view_json_string(const char *v);
+
 /* {"deliveries": [...]}, by due time; state -1: every state. */
 int view_list(struct store *, int state, unsigned limit, json_t **out);
 /* The same for what awaits an approval (drafts, and held for one). */

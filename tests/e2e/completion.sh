@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload report resolve resume retry show skip status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -44,6 +44,10 @@ expect "retry_wait" list --status r
 expect "cancelled draft failed held missed published publishing retry_wait scheduled skipped unknown" list --status ""
 expect "list log" help l
 expect "check" plan ""
+expect "--month" report --m
+# -o takes a file name: completed from the file system.
+: >"$T/report-out.html"
+expect "$T/report-out.html" report -o "$T/report-o"
 expect "--help --json --socket --weeks" plan check --
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u

@@ -278,7 +278,7 @@ START_TEST(test_unknown_command)
 	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
 	        "planb_activate, planb_drill, planb_end, queue, import, "
-	        "approve, plan_check)");
+	        "approve, plan_check, goals, report)");
 }
 END_TEST
 
@@ -565,6 +565,101 @@ START_TEST(test_agenda)
 }
 END_TEST
 
+/* The report's days are the calendar zone's, each counted by outcome. */
+START_TEST(test_report)
+{
+	struct outcome o;
+	json_t *day, *days;
+
+	run_ok(ADD_P2, &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p2/shop\"}}",
+	       &o);
+	outcome_clear(&o);
+	/* 2099-01-01T00:00Z is 09:00 on the 1st in Tokyo. */
+	d.calendar_zone = (char *)"Asia/Tokyo";
+	run_ok("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-01\"}}",
+	       &o);
+	ck_assert_str_eq(json_string_value(json_object_get(o.result, "zone")),
+	                 "Asia/Tokyo");
+	ck_assert_int_eq(
+	        json_integer_value(json_object_get(o.result, "since_ms")),
+	        INT64_C(4070876400000)); /* 2098-12-31T15:00Z */
+	days = json_object_get(o.result, "days");
+	ck_assert_uint_eq(json_array_size(days), 31);
+	day = json_array_get(days, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(day, "date")),
+	                 "2099-01-01");
+	ck_assert_int_eq(json_integer_value(json_object_get(day, "planned")),
+	                 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(day, "waiting")),
+	                 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(day, "cancelled")),
+	                 1);
+	ck_assert_int_eq(
+	        json_integer_value(json_object_get(
+	                json_object_get(json_object_get(day, "by_channel"),
+	                                "shop"),
+	                "cancelled")),
+	        1);
+	/* Per channel, only what is not zero. */
+	ck_assert_ptr_null(json_object_get(
+	        json_object_get(json_object_get(day, "by_channel"), "shop"),
+	        "planned"));
+	/* Cancelled deliveries are counted, not listed; the rest with text. */
+	ck_assert_uint_eq(json_array_size(json_object_get(day, "posts")), 1);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(day, "posts"), 0),
+	                "text")),
+	        "x");
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(day, "posts"), 0),
+	                "time")),
+	        "09:00");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	                         json_array_get(days, 30), "planned")),
+	                 0);
+	ck_assert(json_is_null(json_object_get(o.result, "summary")));
+	ck_assert(json_is_array(json_object_get(o.result, "engagement")));
+	outcome_clear(&o);
+	/* A range inside one day: that day alone. */
+	run_ok("{\"id\":1,\"cmd\":\"report\",\"args\":{\"since\":"
+	       "\"2098-12-31T20:00:00Z\",\"until\":\"2099-01-01T01:00:00Z\"}}",
+	       &o);
+	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "days")),
+	                  1);
+	outcome_clear(&o);
+	/* Since alone, in a later month: to that month's end. */
+	run_ok("{\"id\":1,\"cmd\":\"report\",\"args\":{\"since\":"
+	       "\"2099-01-20T00:00:00Z\"}}",
+	       &o);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(o.result, "days"), 11),
+	                "date")),
+	        "2099-01-31");
+	ck_assert_uint_eq(json_array_size(json_object_get(o.result, "days")),
+	                  12);
+	outcome_clear(&o);
+	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-1\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "'2099-1' is not a month (YYYY-MM)");
+	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-13\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "is not a month");
+	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":\"2099-01\","
+	        "\"since\":\"2099-01-01T00:00:00Z\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "not both");
+	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"since\":"
+	        "\"2099-01-01T00:00:00Z\",\"until\":\"2098-01-01T00:00:00Z\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "'until' must come after 'since'");
+	run_err("{\"id\":1,\"cmd\":\"report\",\"args\":{\"since\":"
+	        "\"2097-01-01T00:00:00Z\",\"until\":\"2099-01-01T00:00:00Z\"}}",
+	        SMM_ERR_INVALID_ARGUMENT, "at most 366 days");
+	d.calendar_zone = NULL;
+}
+END_TEST
+
 /* While stopping, nothing that changes state is taken; reads go on. */
 START_TEST(test_stopping)
 {
@@ -636,7 +731,7 @@ START_TEST(test_readonly_message)
 	ck_assert_str_eq(o.msg, "permission denied: 'add' changes state, and "
 	                        "uid 7 may only read (readonly_group: hello, "
 	                        "list, show, status, agenda, log, held, audit, "
-	                        "planb_list, queue, plan_check)");
+	                        "planb_list, queue, plan_check, goals, report)");
 	peer = (struct cmd_peer){.uid = 0};
 }
 END_TEST
@@ -846,6 +941,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_agenda);
+	tcase_add_test(tc, test_report);
 	tcase_add_test(tc, test_stopping);
 	tcase_add_test(tc, test_readonly_peer);
 	tcase_add_test(tc, test_readonly_message);
