@@ -2,9 +2,8 @@
  * report: what was planned over a range of days and what became of it,
  * day by day in the calendar's zone, for smmctl report's HTML page. One
  * read of the due-time index (store_due_rows) over the range, then the
- * texts of the few posts listed; the sections other modules know
- * (delivery summary, engagement, goals, audience) are left empty here for
- * them to fill.
+ * texts of the few posts listed; what the posts achieved (engagement,
+ * top posts, audience, goals) is report_measure.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "caltime.h"
 #include "command.h"
+#include "report.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
@@ -158,7 +158,7 @@ static void report_clock(const struct report *rp, int64_t ms, char *buf,
 }
 
 /* The first line of text, at most REPORT_TEXT_CHARS characters. */
-static json_t *report_text(const char *text)
+json_t *report_text(const char *text)
 {
 	json_t *whole, *cut;
 	const char *v;
@@ -412,6 +412,9 @@ static enum cmd_retval cmd_report(struct cmd_ctx *x)
 		ret = cmd_store_error(x, r, "read");
 	else if ((*x->result = report_json(rp, zone)) == NULL)
 		ret = cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	else if ((r = report_measure(x->d, rp->zone, rp->since_ms, rp->until_ms,
+	                             *x->result)) < 0)
+		ret = cmd_store_error(x, r, "read");
 	free(sys);
 	if (rp)
 		report_clear(rp);

@@ -8,6 +8,8 @@
 #   earlier run of smmd kept) and has 130 now (growth 30). smmctl goals
 #   says 2/4, 16/30, 30/50 with their percentages, days left and on track;
 #   a post of another campaign and an off-campaign post count for nothing.
+# - smmctl report --json carries the same: engagement per campaign and day
+#   of publication, the top posts, the audience by day, the goals.
 # - bad goals are reported at file:line:column, all at once.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -99,6 +101,20 @@ run smmctl goals
 grep -q "^spring: by $by, 10 days left" <<<"$out" || fail "goals says: $out"
 grep -Eq '^  posts +2 / 4 +\[##########\.{10}\]  50\.0%' <<<"$out" ||
 	fail "goals' posts line: $out"
+# --- the report's measures of this month.
+rj=$(smmctl report --json) || fail "smmctl report failed: $rj"
+jq_true --arg d "$today" '[.engagement[] | select(.date == $d)] as $e
+	| ($e | map({key: (.campaign // "-"), value: .total}) | from_entries)
+	  == {"spring": 16, "other": 8, "-": 8}
+	and ($e | all(.views == null and .likes > 0))' <<<"$rj" ||
+	fail "report engagement: $(jq -c .engagement <<<"$rj")"
+jq_true '.top_posts | length == 4 and all(.total == 8 and .likes == 5
+	and .views == null)' <<<"$rj" || fail "report top posts: $(jq -c .top_posts <<<"$rj")"
+jq_true --arg d "$today" '[.audience[] | select(.channel == "m" and .date == $d)]
+	| length == 1 and .[0].followers == 130' <<<"$rj" ||
+	fail "report audience: $(jq -c .audience <<<"$rj")"
+jq_true '.goals == $g' --argjson g "$(jq -c .goals <<<"$g")" <<<"$rj" ||
+	fail "report goals differ from smmctl goals: $(jq -c .goals <<<"$rj")"
 stop_smmd
 
 # --- bad goals: every error at its place.
