@@ -901,13 +901,27 @@ void dispatch_turn_over(struct smmd *d)
 	d->dispatch->taken = 0;
 }
 
+static int64_t chan_send_time(const struct chan_q *q, int64_t now);
+
 int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
 {
 	struct dispatch *disp = d->dispatch;
-	int64_t next = sched_next_due(d->sched);
+	int64_t next = sched_next_due(d->sched), t;
+	struct chan_q *q = disp->ring;
 
-	if (disp->armed || disp->more || disp->ring)
+	if (disp->armed || disp->more)
 		return 0;
+	/*
+	 * A channel with work waiting: busy if it waits for a slot (a burst)
+	 * or leaves soon; not if min_interval holds it back for long.
+	 */
+	if (q)
+		do {
+			t = chan_send_time(q, now);
+			if (t < 0 || t <= now + within_ms)
+				return 0;
+			q = q->ring_next;
+		} while (q != disp->ring);
 	return next < 0 || next > now + within_ms;
 }
 
