@@ -12,7 +12,7 @@
 
 #include "caltime.h"
 #include "command.h"
-#include "report.h"
+#include "report_measure.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"

@@ -10,7 +10,7 @@
 
 #include "caltime.h"
 #include "goals.h"
-#include "report.h"
+#include "report_measure.h"
 #include "smmd.h"
 #include "store.h"
 #include "wallclock.h"

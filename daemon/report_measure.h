@@ -3,8 +3,8 @@
  * and what became of it; report_measure.c adds what it achieved
  * (engagement, top posts, audience, goals).
  */
-#ifndef SMMD_REPORT_H
-#define SMMD_REPORT_H
+#ifndef SMMD_REPORT_MEASURE_H
+#define SMMD_REPORT_MEASURE_H
 
 #include <jansson.h>
 #include <stdint.h>
