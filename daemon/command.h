@@ -3,8 +3,9 @@
  * (cmd_post.c: add cancel retry resolve; cmd_query.c: list show status
  * agenda; cmd_admin.c: hello reload log; cmd_planb.c: pause resume held
  * release skip audit; cmd_approve.c: approve; queue.c: queue; cmd_plan.c:
- * plan_check). command_run looks a request up, checks the entry's flags
- * against the peer and the daemon once, and runs the handler.
+ * plan_check; cmd_stats.c: stats). command_run looks a request up,
+ * checks the entry's flags against the peer and the daemon once, and runs
+ * the handler.
  * Transport-free so it can be driven by control.c or a test.
  */
 #ifndef SMMD_COMMAND_H
@@ -131,6 +132,7 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
         cmd_backup_entry, cmd_queue_entry, cmd_import_entry,
         cmd_plan_check_entry;
+extern const struct cmd_entry cmd_stats_entry; /* cmd_stats.c */
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_approve_entry; /* cmd_approve.c */

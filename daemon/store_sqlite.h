@@ -1,7 +1,8 @@
 /*
  * The SQLite backend's insides, shared by its files: store_sqlite.c (the
  * connection, migrations and delivery operations), store_sqlite_planb.c
- * (pauses and the audit trail) and store_sqlite_approval.c (approving). Nothing
+ * (pauses and the audit trail), store_sqlite_approval.c (approving) and
+ * store_sqlite_stats.c (statistics). Nothing
  * outside the backend includes it.
  */
 #ifndef SMMD_STORE_SQLITE_H
@@ -158,6 +159,9 @@ int sq_audit_rows(struct store_be *, int64_t since_ms,
 /* store_sqlite_approval.c */
 int sq_approve(struct store_be *, const char *id, const struct approval *,
                void (*fn)(void *arg, const struct approval_row *), void *arg);
+/* store_sqlite_stats.c */
+int sq_stats(struct store_be *, const struct stats_query *,
+             struct stats_result *);
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 

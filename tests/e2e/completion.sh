@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export held help import list log pause plan planb queue release reload resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export held help import list log pause plan planb queue release reload resolve resume retry show skip stats status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -47,6 +47,9 @@ expect "check" plan ""
 expect "--help --json --socket --weeks" plan check --
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u
+expect "--by --help --json --since --socket --until" stats --
+expect "campaign channel" stats --by c
+expect "-1d -30d -7d -90d" stats --since -
 t0=$(now_ms)
 expect "" add -c ""
 [ $(($(now_ms) - t0)) -lt 5000 ] || fail "completion took $(($(now_ms) - t0)) ms without smmd"

@@ -255,7 +255,7 @@ start_smmd
 # Read next to the running daemon: the upgrade is committed before it
 # answers its socket.
 v=$(sql_ro 'PRAGMA user_version')
-[ "$v" = 10 ] || fail "schema version is '$v' after start, not 10"
+[ "$v" = 11 ] || fail "schema version is '$v' after start, not 11"
 
 wait_state mig-sched/demo published 20
 
@@ -337,7 +337,7 @@ done
 
 # ---- The migrated store, at rest ------------------------------------------
 
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after stop"
+[ "$(sql_ro 'PRAGMA user_version')" = 11 ] || fail "schema version is not 11 after stop"
 [ "$(sql_ro 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql_ro 'PRAGMA integrity_check')"
 [ -z "$(sql_ro 'PRAGMA foreign_key_check')" ] ||
 	fail "dangling references: $(sql_ro 'PRAGMA foreign_key_check')"
@@ -370,7 +370,7 @@ recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
-[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_moved deliveries_pending deliveries_post pauses_active posts_source" ] ||
+[ "$idx" = "audit_time deliveries_awaiting deliveries_held deliveries_moved deliveries_pending deliveries_post deliveries_stats pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')" ||
@@ -380,6 +380,24 @@ plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT id FROM deliveries
 	WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')
 	AND due_ms < 0")
 grep -q deliveries_pending <<<"$plan" || fail "deliveries_pending unused: $plan"
+# Migration 11: stats read one covering index, no table row; each
+# delivery has its post's campaign (kept so by a trigger), and a published
+# one the start of its last attempt.
+plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT due_ms, state, channel, campaign,
+	attempts, meant_ms, published_ms, last_error FROM deliveries
+	WHERE due_ms >= 0 AND due_ms < 1")
+grep -q "COVERING INDEX deliveries_stats" <<<"$plan" ||
+	fail "stats do not read a covering index: $plan"
+[ "$(sql_ro "SELECT count(*) FROM deliveries d JOIN posts p ON
+	p.id = d.post_id WHERE d.campaign IS NOT p.campaign")" = 0 ] ||
+	fail "a delivery's campaign differs from its post's"
+[ "$(sql_ro "SELECT count(*) FROM deliveries d JOIN attempts a ON
+	a.delivery_id = d.id AND a.n = d.attempts WHERE d.state = 'published'
+	AND d.published_ms IS NOT a.started_ms")" = 0 ] ||
+	fail "published_ms is not the start of the publishing attempt"
+[ "$(sql_ro "SELECT count(*) FROM deliveries WHERE state = 'published'
+	AND published_ms IS NOT NULL")" = 2 ] ||
+	fail "published_ms missing: $(sql_ro "SELECT id, published_ms FROM deliveries")"
 # So does the blackout sweep's, for what goes at another time than due.
 plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT d.id FROM deliveries d JOIN posts p
 	ON p.id = d.post_id WHERE (d.state = 'scheduled' OR d.state = 'draft')
@@ -416,18 +434,23 @@ grep -q "CHECK constraint failed" <<<"$out" ||
 sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 	state, due_ms, updated_ms) VALUES ('mig-pub/shop', 'mig-pub', 'shop',
 	'msg_x', 'scheduled', 0, 0)" || fail "a valid INSERT failed on the copy"
+# A post's new campaign reaches its deliveries (migration 11's trigger).
+sql "$COPY" "UPDATE posts SET campaign = 'renamed' WHERE id = 'mig-pub'"
+[ "$(sql "$COPY" "SELECT count(*) FROM deliveries WHERE post_id = 'mig-pub'
+	AND campaign IS NOT 'renamed'")" = 0 ] ||
+	fail "the trigger did not carry a post's campaign to its deliveries"
 
 # ---- Second start: nothing left to do -------------------------------------
 
 schema1=$(sql_ro .schema)
 start_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version changed on the second start"
+[ "$(sql_ro 'PRAGMA user_version')" = 11 ] || fail "schema version changed on the second start"
 smmctl status --json | jq_true '.counts.published == 2 and .counts.failed == 1
 	and .counts.retry_wait == 1 and .counts.cancelled == 1
 	and .counts.scheduled == 0' ||
 	fail "counts after the second start: $(smmctl status --json)"
 stop_smmd
-[ "$(sql_ro 'PRAGMA user_version')" = 10 ] || fail "schema version is not 10 after the second run"
+[ "$(sql_ro 'PRAGMA user_version')" = 11 ] || fail "schema version is not 11 after the second run"
 [ "$(sql_ro .schema)" = "$schema1" ] || fail "the second start changed the schema"
 snapshot >"$T/after2.txt"
 diff "$T/after1.txt" "$T/after2.txt" >&2 ||
