@@ -232,10 +232,8 @@ static int group_add(struct stats_group *g, const struct stats_row *row)
 	g->states[row->state]++;
 	if (row->state == DS_PUBLISHED) {
 		g->published_attempts += row->attempts;
-		if (row->published_ms >= 0) {
-			late = row->published_ms - (row->meant_ms >= 0
-			                                    ? row->meant_ms
-			                                    : row->due_ms);
+		if (row->timed) {
+			late = row->late_ms;
 			g->published_timed++;
 			g->on_time += late >= -STATS_ON_TIME_MS &&
 			              late <= STATS_ON_TIME_MS;

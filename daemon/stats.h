@@ -98,9 +98,12 @@ struct stats_row {
 	const char *channel;
 	const char *campaign; /* NULL: none */
 	unsigned attempts;
-	int64_t meant_ms;     /* when it was meant to go; -1: its due time */
-	int64_t published_ms; /* when the attempt that published started;
-	                         -1: not known */
+	/*
+	 * Published: when the attempt that published started less when it
+	 * was meant to go (timed: 0 when that start is not known).
+	 */
+	int timed;
+	int64_t late_ms;
 	const char *last_error;
 };
 
