@@ -94,6 +94,9 @@ int64_t stats_hist_quantile(const struct stats_hist *h, double q)
 		rank++;
 	if (rank == 0)
 		rank = 1;
+	/* The largest is known exactly (p99 of fewer than 100 is it). */
+	if (rank >= h->count)
+		return h->max;
 	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++) {
 		if ((seen += h->n[b]) < rank)
 			continue;
