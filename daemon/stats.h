@@ -107,6 +107,7 @@ struct stats_row {
 	const char *last_error;
 };
 
+/* Its tables point into it: it stays where stats_init put it. */
 struct stats_result {
 	struct stats_query q;
 	struct stats_group all;
