@@ -10,8 +10,6 @@
 #include "stats.h"
 #include "timeparse.h"
 
-#define DAY_S 86400
-
 static const char *const by_names[] = {
         [STATS_BY_NONE] = "none",         [STATS_BY_CHANNEL] = "channel",
         [STATS_BY_CAMPAIGN] = "campaign", [STATS_BY_DAY] = "day",
@@ -105,11 +103,6 @@ int64_t stats_hist_quantile(const struct stats_hist *h, double q)
 		return mid < h->min ? h->min : mid > h->max ? h->max : mid;
 	}
 	return h->max;
-}
-
-int stats_waiting(int st)
-{
-	return st == DS_SCHEDULED || st == DS_RETRY_WAIT || st == DS_DRAFT;
 }
 
 void stats_period(const struct caltime_zone *z, int week, int64_t t,

@@ -133,9 +133,6 @@ void stats_clear(struct stats_result *);
 void stats_period(const struct caltime_zone *z, int week, int64_t t,
                   int64_t *from_ms, int64_t *to_ms, char *key);
 
-/* Whether a delivery in state st waits still (scheduled, retry, draft). */
-int stats_waiting(int st);
-
 /* The result as JSON (smmctl stats --json), or NULL when out of memory. */
 json_t *stats_json(const struct stats_result *);
 
