@@ -38,9 +38,12 @@
  * these columns.
  */
 #define STATS_INDEX "deliveries_stats"
-#define STATS_INDEX_COLUMNS                                      \
-	"due_ms, state, channel, campaign, attempts, meant_ms, " \
-	"published_ms, last_error"
+/* Published by hand: when its last attempt started, if it had one. */
+#define HAND_PUBLISHED                                                  \
+	"SELECT a.started_ms FROM attempts a WHERE a.delivery_id = ?1 " \
+	"AND a.n = deliveries.attempts"
+#define STATS_INDEX_COLUMNS \
+	"due_ms, state, channel, campaign, attempts, late_ms, last_error"
 
 /*
  * Forward migrations: entry i brings the schema from version i to i + 1
@@ -298,11 +301,13 @@ static const char *const migrations[] = {
         /*
          * 11: smmctl stats, answered from one index. A delivery keeps when
          * its publishing attempt started (published_ms: the moment the
-         * request left) and when it was meant to go (meant_ms, set at its
+         * request left), when it was meant to go (meant_ms, set at its
          * first attempt: the time a blackout shifted it to or a release
-         * gave it, else NULL for its due time), and a copy of its post's
-         * campaign, kept by a trigger, so that the covering index below
-         * holds every column stats reads and no row is visited. That
+         * gave it, else NULL for its due time), the difference (late_ms,
+         * computed once when it is published rather than on every stats
+         * call), and a copy of its post's campaign, kept by a trigger, so
+         * that the covering index below holds every column stats reads
+         * and no row is visited. That
          * index is written on state changes, which migration 3 avoided
          * for the pending index: the price of stats without a scan. Its
          * first column is due_ms, so it serves every query the plain
@@ -311,11 +316,14 @@ static const char *const migrations[] = {
         ("ALTER TABLE deliveries ADD COLUMN campaign TEXT;"
          "ALTER TABLE deliveries ADD COLUMN meant_ms INTEGER;"
          "ALTER TABLE deliveries ADD COLUMN published_ms INTEGER;"
+         "ALTER TABLE deliveries ADD COLUMN late_ms INTEGER;"
          "UPDATE deliveries SET campaign = (SELECT p.campaign FROM posts p"
          "  WHERE p.id = deliveries.post_id);"
          "UPDATE deliveries SET published_ms = (SELECT a.started_ms FROM"
          "  attempts a WHERE a.delivery_id = deliveries.id AND"
          "  a.n = deliveries.attempts) WHERE state = 'published';"
+         "UPDATE deliveries SET late_ms = published_ms - due_ms"
+         "  WHERE published_ms IS NOT NULL;"
          "CREATE TRIGGER posts_campaign AFTER UPDATE OF campaign ON posts"
          "  WHEN old.campaign IS NOT new.campaign BEGIN"
          "  UPDATE deliveries SET campaign = new.campaign"
@@ -362,7 +370,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "remote_id = coalesce(?7, remote_id), "
                       "remote_url = coalesce(?8, remote_url), "
                       "published_ms = CASE WHEN ?2 = 'published' THEN ?9 "
-                      "ELSE published_ms END WHERE id = ?1",
+                      "ELSE published_ms END, "
+                      "late_ms = CASE WHEN ?2 = 'published' THEN "
+                      "?9 - coalesce(meant_ms, due_ms) ELSE late_ms END "
+                      "WHERE id = ?1",
         [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
         [ST_POST_DELIVERIES] =
                 "SELECT id, state FROM deliveries WHERE post_id = ?1 "
@@ -417,9 +428,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "meant_ms = CASE WHEN ?3 IS NOT NULL AND (?2 = 'scheduled' "
                 "OR ?2 = 'draft') THEN NULL ELSE meant_ms END, "
                 "published_ms = CASE WHEN ?2 = 'published' THEN "
-                "(SELECT a.started_ms FROM attempts a WHERE "
-                "a.delivery_id = ?1 AND a.n = deliveries.attempts) "
-                "ELSE published_ms END "
+                "(" HAND_PUBLISHED ") ELSE published_ms END, "
+                "late_ms = CASE WHEN ?2 = 'published' THEN "
+                "(" HAND_PUBLISHED ") - coalesce(meant_ms, due_ms) "
+                "ELSE late_ms END "
                 "WHERE id = ?1 AND state = ?8",
 };
 

@@ -17,7 +17,6 @@
 # SMM_BENCH_STATS_RUNS (5).
 set -u
 
-SRC=${SMM_TOP_SRCDIR:-.}
 BLD=${SMM_TOP_BUILDDIR:-build}
 POSTS=${SMM_BENCH_STATS_POSTS:-100000}
 RUNS=${SMM_BENCH_STATS_RUNS:-5}
@@ -95,10 +94,18 @@ s(i, post, due, k, state) AS (
     WHEN k < 60 THEN 'held'
     WHEN k < 65 THEN 'unknown'
     WHEN k < 95 THEN 'cancelled'
-    ELSE 'published' END FROM r)
+    ELSE 'published' END FROM r),
+t(i, post, due, k, state, meant, pub) AS (
+  SELECT i, post, due, k, state,
+  CASE WHEN state = 'published' AND k % 100 = 7 THEN due + 3600000 ELSE NULL END,
+  CASE WHEN state <> 'published' THEN NULL
+    WHEN k % 100 = 7 THEN due + 3600000 + k % 40
+    WHEN k % 10 = 0 THEN due + 1000 + k * 5
+    WHEN k % 97 = 3 THEN due + 60000 * (1 + k % 5)
+    ELSE due + k % 50 END FROM s)
 INSERT INTO deliveries (id, post_id, channel, webhook_id, state, due_ms,
   next_ms, attempts, last_status, last_error, updated_ms, campaign,
-  meant_ms, published_ms)
+  meant_ms, published_ms, late_ms)
 SELECT printf('p%07d/c%02d', post, (post * 3 + i % 2) % 20), printf('p%07d', post),
   printf('c%02d', (post * 3 + i % 2) % 20), printf('msg_%020d', i), state, due,
   NULL,
@@ -113,13 +120,8 @@ SELECT printf('p%07d/c%02d', post, (post * 3 + i % 2) % 20), printf('p%07d', pos
     WHEN 'skipped' THEN 'held too long'
     ELSE NULL END,
   due, (SELECT campaign FROM posts WHERE id = printf('p%07d', post)),
-  CASE WHEN state = 'published' AND k % 100 = 7 THEN due + 3600000 ELSE NULL END,
-  CASE WHEN state <> 'published' THEN NULL
-    WHEN k % 100 = 7 THEN due + 3600000 + k % 40
-    WHEN k % 10 = 0 THEN due + 1000 + k * 5
-    WHEN k % 97 = 3 THEN due + 60000 * (1 + k % 5)
-    ELSE due + k % 50 END
-FROM s;
+  meant, pub, pub - coalesce(meant, due)
+FROM t;
 DELETE FROM saved_counts;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
@@ -143,7 +145,7 @@ bench() {
 		t1=$(date +%s%N)
 		ms+=("$(((t1 - t0) / 100000))")
 	done
-	sorted=($(printf '%s\n' "${ms[@]}" | sort -n))
+	mapfile -t sorted < <(printf '%s\n' "${ms[@]}" | sort -n)
 	n=$(grep -m1 '"deliveries"' "$T/out.json" | tr -dc 0-9)
 	awk -v label="$label" -v n="$n" -v med="${sorted[$((RUNS / 2))]}" \
 		-v lo="${sorted[0]}" -v hi="${sorted[$((RUNS - 1))]}" 'BEGIN {

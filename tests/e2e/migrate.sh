@@ -384,7 +384,7 @@ grep -q deliveries_pending <<<"$plan" || fail "deliveries_pending unused: $plan"
 # delivery has its post's campaign (kept so by a trigger), and a published
 # one the start of its last attempt.
 plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT due_ms, state, channel, campaign,
-	attempts, meant_ms, published_ms, last_error FROM deliveries
+	attempts, late_ms, last_error FROM deliveries
 	WHERE due_ms >= 0 AND due_ms < 1")
 grep -q "COVERING INDEX deliveries_stats" <<<"$plan" ||
 	fail "stats do not read a covering index: $plan"
@@ -396,7 +396,7 @@ grep -q "COVERING INDEX deliveries_stats" <<<"$plan" ||
 	AND d.published_ms IS NOT a.started_ms")" = 0 ] ||
 	fail "published_ms is not the start of the publishing attempt"
 [ "$(sql_ro "SELECT count(*) FROM deliveries WHERE state = 'published'
-	AND published_ms IS NOT NULL")" = 2 ] ||
+	AND published_ms IS NOT NULL AND late_ms = published_ms - due_ms")" = 2 ] ||
 	fail "published_ms missing: $(sql_ro "SELECT id, published_ms FROM deliveries")"
 # So does the blackout sweep's, for what goes at another time than due.
 plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT d.id FROM deliveries d JOIN posts p

@@ -162,11 +162,13 @@ run smmctl stats --by month
 grep -q "'by' must be channel, campaign, day or week" "$T/err" ||
 	fail "--by month said: $err"
 run smmctl stats --since +1h --until -1h
-[ "$rc" -ne 0 ] && grep -q "must come after" "$T/err" ||
+if [ "$rc" -eq 0 ] || ! grep -q "must come after" "$T/err"; then
 	fail "a reversed range said ($rc): $err"
+fi
 run smmctl stats --since yesterday
-[ "$rc" -ne 0 ] && grep -q "invalid --since" "$T/err" ||
+if [ "$rc" -eq 0 ] || ! grep -q "invalid --since" "$T/err"; then
 	fail "--since yesterday said ($rc): $err"
+fi
 printf '%s\n' '{"id":1,"cmd":"stats","args":{"by":7}}' \
 	'{"id":2,"cmd":"stats","args":{"since":"soon"}}' |
 	socat -t 5 - "UNIX-CONNECT:$SOCK" >"$T/raw"
