@@ -25,6 +25,7 @@ const struct ctl_cmd *const ctl_cmds[] = {
         &cmd_backup_entry,
         &cmd_status_entry,
         &cmd_log_entry,
+        &cmd_stats_entry,
         &cmd_pause_entry,
         &cmd_resume_entry,
         &cmd_held_entry,

@@ -3,7 +3,8 @@
  * (cmd_post.c: add cancel retry resolve; cmd_query.c: list show status
  * agenda; cmd_admin.c: hello reload log; cmd_planb.c: pause resume held
  * release skip audit; cmd_approve.c: approve; queue.c: queue; cmd_plan.c:
- * plan_check; cmd_report.c: report). command_run looks a request up,
+ * plan_check; cmd_goals.c: goals; cmd_report.c: report;
+ * cmd_stats.c: stats). command_run looks a request up,
  * checks the entry's flags against the peer and the daemon once, and runs
  * the handler.
  * Transport-free so it can be driven by control.c or a test.
@@ -134,6 +135,7 @@ extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
         cmd_plan_check_entry;
 extern const struct cmd_entry cmd_goals_entry; /* cmd_goals.c */
 extern const struct cmd_entry cmd_report_entry; /* cmd_report.c */
+extern const struct cmd_entry cmd_stats_entry; /* cmd_stats.c */
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_approve_entry; /* cmd_approve.c */

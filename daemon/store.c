@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
 #include "store_backend.h"
 
 const struct store_backend *const store_backends[] = {
@@ -550,6 +551,20 @@ int store_plan_rows(struct store *s, int64_t from_ms, int64_t to_ms,
 	if (to_ms < from_ms)
 		return -EINVAL;
 	return s->be->plan_rows(s->h, from_ms, to_ms, fn, arg);
+}
+
+int store_stats_query(struct store *s, const struct stats_query *q,
+                      struct stats_result *r)
+{
+	int rc;
+
+	stats_init(r, q);
+	if (q->until_ms <= q->since_ms)
+		return -EINVAL;
+	if ((rc = s->be->stats(s->h, q, r)) < 0)
+		return rc;
+	stats_finish(r);
+	return 0;
 }
 
 int store_calendar_rows(struct store *s,

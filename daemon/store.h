@@ -503,6 +503,19 @@ int store_due_rows(struct store *, int64_t from_ms, int64_t to_ms,
                    void (*fn)(void *arg, const struct due_row *), void *arg);
 
 /*
+ * Delivery statistics (stats.h) over the deliveries due in
+ * [q->since_ms, q->until_ms), overall and per q->by group: read through
+ * an index that covers every column they need (SQLite: migration 11), no
+ * row visited. r is initialised here, finished (stats_finish) on success,
+ * and the caller's to stats_clear whatever this returns. 0, -EINVAL (an
+ * empty or reversed range), -ENOMEM or -EIO.
+ */
+struct stats_query;
+struct stats_result;
+int store_stats_query(struct store *, const struct stats_query *q,
+                      struct stats_result *r);
+
+/*
  * A consistent copy of the store as it was at the last commit, into the
  * new file dest, checked (SQLite: the online backup API). Blocks: call it
  * from a worker thread; safe beside the loop, which goes on writing.

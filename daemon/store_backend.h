@@ -117,6 +117,9 @@ struct store_backend {
 	int (*audit_rows)(struct store_be *, int64_t since_ms,
 	                  void (*fn)(void *arg, const struct audit_rec *),
 	                  void *arg);
+	/* Feed each delivery due in q's range to stats_add (stats.h). */
+	int (*stats)(struct store_be *, const struct stats_query *,
+	             struct stats_result *);
 	/*
 	 * A consistent copy of the store into the new file dest, checked.
 	 * Called from a worker thread: it must use connections of its own.

@@ -1,7 +1,8 @@
 /*
  * The SQLite backend's insides, shared by its files: store_sqlite.c (the
  * connection, migrations and delivery operations), store_sqlite_planb.c
- * (pauses and the audit trail) and store_sqlite_approval.c (approving). Nothing
+ * (pauses and the audit trail), store_sqlite_approval.c (approving) and
+ * store_sqlite_stats.c (statistics). Nothing
  * outside the backend includes it.
  */
 #ifndef SMMD_STORE_SQLITE_H
@@ -57,6 +58,8 @@ struct store_be {
 	int fail_errno;           /* ... the system's error under it, or 0 */
 	char fail_msg[256];       /* ... and SQLite's words for it */
 	struct sq_engage *engage; /* store_sqlite_engage.c's statements */
+	int stats_fn;             /* store_sqlite_stats.c's function is defined */
+	void *stats_feed;         /* ... and the query it feeds, during one */
 };
 
 /* Remember why a write failed, before a rollback clears SQLite's words. */
@@ -162,6 +165,9 @@ int sq_approve(struct store_be *, const char *id, const struct approval *,
 /* store_sqlite_report.c */
 int sq_due_rows(struct store_be *, int64_t from_ms, int64_t to_ms,
                 void (*fn)(void *arg, const struct due_row *), void *arg);
+/* store_sqlite_stats.c */
+int sq_stats(struct store_be *, const struct stats_query *,
+             struct stats_result *);
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 

@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload report resolve resume retry show skip status" ""
+expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload report resolve resume retry show skip stats status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i
@@ -51,6 +51,9 @@ expect "$T/report-out.html" report -o "$T/report-o"
 expect "--help --json --socket --weeks" plan check --
 expect "--failed --help --published --socket --url" resolve x --
 expect "--url" resolve x --published --u
+expect "--by --help --json --since --socket --until" stats --
+expect "campaign channel" stats --by c
+expect "-1d -30d -7d -90d" stats --since -
 t0=$(now_ms)
 expect "" add -c ""
 [ $(($(now_ms) - t0)) -lt 5000 ] || fail "completion took $(($(now_ms) - t0)) ms without smmd"

@@ -6,7 +6,8 @@
 # its CHECK; 7 adds the table of counts a clean stop keeps; 8 Plan B's
 # pauses, audit trail and held deliveries' columns; 9 rebuilds it again
 # for the draft state and approvals' columns; 10 indexes moved deliveries;
-# 11 adds engagement's columns and tables)
+# 11 keeps what stats reads in one covering index; 12 adds engagement's
+# columns and tables)
 # without losing a row or a field: every delivery keeps its state, attempts,
 # errors and remote URL; the rebuilt CHECK still refuses a state nobody
 # knows; the indexes are back; a delivery the old store had scheduled goes
@@ -23,7 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # The schema smmd makes now: bump it with each migration.
-SCHEMA=11
+SCHEMA=12
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 
@@ -374,7 +375,7 @@ recount=$(sql_ro "SELECT group_concat(state || '=' || n, ' ') FROM
 idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'
 	ORDER BY name)")
-[ "$idx" = "audit_time deliveries_awaiting deliveries_due deliveries_held deliveries_metrics deliveries_moved deliveries_pending deliveries_post pauses_active posts_source" ] ||
+[ "$idx" = "audit_time deliveries_awaiting deliveries_held deliveries_metrics deliveries_moved deliveries_pending deliveries_post deliveries_stats pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')" ||
@@ -384,6 +385,24 @@ plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT id FROM deliveries
 	WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')
 	AND due_ms < 0")
 grep -q deliveries_pending <<<"$plan" || fail "deliveries_pending unused: $plan"
+# Migration 11: stats read one covering index, no table row; each
+# delivery has its post's campaign (kept so by a trigger), and a published
+# one the start of its last attempt.
+plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT due_ms, state, channel, campaign,
+	attempts, late_ms, last_error FROM deliveries
+	WHERE due_ms >= 0 AND due_ms < 1")
+grep -q "COVERING INDEX deliveries_stats" <<<"$plan" ||
+	fail "stats do not read a covering index: $plan"
+[ "$(sql_ro "SELECT count(*) FROM deliveries d JOIN posts p ON
+	p.id = d.post_id WHERE d.campaign IS NOT p.campaign")" = 0 ] ||
+	fail "a delivery's campaign differs from its post's"
+[ "$(sql_ro "SELECT count(*) FROM deliveries d JOIN attempts a ON
+	a.delivery_id = d.id AND a.n = d.attempts WHERE d.state = 'published'
+	AND d.published_ms IS NOT a.started_ms")" = 0 ] ||
+	fail "published_ms is not the start of the publishing attempt"
+[ "$(sql_ro "SELECT count(*) FROM deliveries WHERE state = 'published'
+	AND published_ms IS NOT NULL AND late_ms = published_ms - due_ms")" = 2 ] ||
+	fail "published_ms missing: $(sql_ro "SELECT id, published_ms FROM deliveries")"
 # So does the blackout sweep's, for what goes at another time than due.
 plan=$(sql_ro "EXPLAIN QUERY PLAN SELECT d.id FROM deliveries d JOIN posts p
 	ON p.id = d.post_id WHERE (d.state = 'scheduled' OR d.state = 'draft')
@@ -420,6 +439,11 @@ grep -q "CHECK constraint failed" <<<"$out" ||
 sql "$COPY" "INSERT INTO deliveries (id, post_id, channel, webhook_id,
 	state, due_ms, updated_ms) VALUES ('mig-pub/shop', 'mig-pub', 'shop',
 	'msg_x', 'scheduled', 0, 0)" || fail "a valid INSERT failed on the copy"
+# A post's new campaign reaches its deliveries (migration 11's trigger).
+sql "$COPY" "UPDATE posts SET campaign = 'renamed' WHERE id = 'mig-pub'"
+[ "$(sql "$COPY" "SELECT count(*) FROM deliveries WHERE post_id = 'mig-pub'
+	AND campaign IS NOT 'renamed'")" = 0 ] ||
+	fail "the trigger did not carry a post's campaign to its deliveries"
 
 # ---- Second start: nothing left to do -------------------------------------
 

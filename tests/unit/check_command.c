@@ -278,7 +278,7 @@ START_TEST(test_unknown_command)
 	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
 	        "planb_activate, planb_drill, planb_end, queue, import, "
-	        "approve, plan_check, goals, report)");
+	        "approve, plan_check, goals, report, stats)");
 }
 END_TEST
 
@@ -731,7 +731,7 @@ START_TEST(test_readonly_message)
 	ck_assert_str_eq(o.msg, "permission denied: 'add' changes state, and "
 	                        "uid 7 may only read (readonly_group: hello, "
 	                        "list, show, status, agenda, log, held, audit, "
-	                        "planb_list, queue, plan_check, goals, report)");
+	                        "planb_list, queue, plan_check, goals, report, stats)");
 	peer = (struct cmd_peer){.uid = 0};
 }
 END_TEST

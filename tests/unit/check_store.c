@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stats.h"
 #include "store.h"
 #include "store_backend.h"
 #include "view.h"
@@ -731,6 +732,143 @@ START_TEST(test_calendar)
 }
 END_TEST
 
+/* Attempt n of id started at start and ended as state. */
+static void attempt(const char *id, unsigned n, int64_t start,
+                    enum delivery_state state, int64_t next_ms, const char *why)
+{
+	struct attempt_result ar = {
+	        .n = n,
+	        .started_ms = start,
+	        .finished_ms = start + 30,
+	        .http_status = state == DS_PUBLISHED ? 200 : 503,
+	        .latency_ms = 30,
+	};
+
+	ck_assert_int_eq(store_mark_publishing(st, id, n, start), 0);
+	ck_assert_int_eq(store_record_result(st, id, &ar, state, next_ms, why,
+	                                     NULL, NULL),
+	                 0);
+}
+
+/* Move id from one waiting state to another, waiting for next_ms. */
+static void move(const char *id, enum delivery_state from,
+                 enum delivery_state to, int64_t next_ms)
+{
+	struct transition t = {.id = id,
+	                       .from = DS_BIT(from),
+	                       .to = to,
+	                       .next_ms = next_ms,
+	                       .reason = "blackout (test): shifted",
+	                       .now_ms = T0};
+
+	ck_assert_int_eq(store_transition(st, &t, NULL), 1);
+}
+
+/* The query's groups by key: the one called key (NULL: no campaign). */
+static const struct stats_group *group(const struct stats_result *r,
+                                       const char *key)
+{
+	for (size_t i = 0; i < r->ngroups; i++)
+		if ((key == NULL && r->groups[i].key == NULL) ||
+		    (key && r->groups[i].key &&
+		     strcmp(r->groups[i].key, key) == 0))
+			return &r->groups[i];
+	ck_abort_msg("no group '%s'", key ? key : "(none)");
+	return NULL;
+}
+
+/*
+ * Stats judge lateness from the moment the publishing attempt started
+ * against when the delivery was meant to go: its due time, the time a
+ * blackout shifted it to, or its release; a retry's wait counts.
+ */
+START_TEST(test_stats)
+{
+	struct stats_query q = {.since_ms = T0 - 1000,
+	                        .until_ms = T0 + 1000,
+	                        .by = STATS_BY_NONE};
+	struct stats_result r;
+	json_t *media = json_array();
+	struct cal_put p = {.id = "cal/shop",
+	                    .post_id = "cal",
+	                    .channel = "shop",
+	                    .base_text = "t",
+	                    .base_media = media,
+	                    .campaign = "autumn",
+	                    .due_ms = T0,
+	                    .state = DS_SCHEDULED};
+	struct transition unk = {.id = "unk/shop",
+	                         .from = DS_BIT(DS_UNKNOWN),
+	                         .to = DS_PUBLISHED,
+	                         .next_ms = -1,
+	                         .now_ms = T0 + 9000};
+
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(
+		        add((const char *[]){"ontime", "shift", "rel", "retry",
+		                             "unk", "gone"}[i],
+		            T0, one, 1),
+		        0);
+	attempt("ontime/shop", 1, T0 + 5, DS_PUBLISHED, -1, NULL);
+	/* Shifted 3 h by a blackout, published 10 ms after that. */
+	move("shift/shop", DS_SCHEDULED, DS_SCHEDULED, T0 + 3 * 3600000);
+	attempt("shift/shop", 1, T0 + 3 * 3600000 + 10, DS_PUBLISHED, -1, NULL);
+	/* Held, released 2 h later, published 20 ms after that. */
+	move("rel/shop", DS_SCHEDULED, DS_HELD, -1);
+	move("rel/shop", DS_HELD, DS_SCHEDULED, T0 + 2 * 3600000);
+	attempt("rel/shop", 1, T0 + 2 * 3600000 + 20, DS_PUBLISHED, -1, NULL);
+	/* A 503, then published 5 s late. */
+	attempt("retry/shop", 1, T0 + 1, DS_RETRY_WAIT, T0 + 5000, "HTTP 503");
+	attempt("retry/shop", 2, T0 + 5000, DS_PUBLISHED, -1, NULL);
+	/* Unknown, then found published by hand: its attempt's start. */
+	attempt("unk/shop", 1, T0 + 7, DS_UNKNOWN, -1, "no answer");
+	ck_assert_int_eq(store_transition(st, &unk, NULL), 1);
+	ck_assert_int_eq(settle_waiting(st, "gone/shop", DS_FAILED, "gone", T0),
+	                 1);
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), 0);
+	flush();
+
+	ck_assert_int_eq(store_stats_query(st, &q, &r), 0);
+	ck_assert_int_eq(r.all.states[DS_PUBLISHED], 5);
+	ck_assert_int_eq(r.all.states[DS_FAILED], 1);
+	ck_assert_int_eq(r.all.states[DS_SCHEDULED], 1);
+	ck_assert_int_eq(r.all.published_timed, 5);
+	/* 5, 10, 20, 7 ms on time; the retried one 5,000 ms late. */
+	ck_assert_int_eq(r.all.on_time, 4);
+	ck_assert_int_eq(r.all.late.min, 5);
+	ck_assert_int_eq(r.all.late.max, 5000);
+	ck_assert_int_eq(stats_hist_quantile(&r.all.late, 0.5), 10);
+	ck_assert_int_eq(r.all.published_attempts, 6);
+	ck_assert_uint_eq(r.all.nreasons, 1);
+	ck_assert_str_eq(r.all.reasons[0].text, "gone");
+	stats_clear(&r);
+
+	/* The calendar renames its post's campaign: the deliveries follow. */
+	p.campaign = "winter";
+	ck_assert_int_eq(store_calendar_post(st, &p, T0), 0);
+	flush();
+	q.by = STATS_BY_CAMPAIGN;
+	ck_assert_int_eq(store_stats_query(st, &q, &r), 0);
+	ck_assert_uint_eq(r.ngroups, 2);
+	ck_assert_str_eq(r.groups[0].key, "spring"); /* in key order */
+	ck_assert_int_eq(group(&r, "spring")->states[DS_PUBLISHED], 5);
+	ck_assert_int_eq(group(&r, "winter")->states[DS_SCHEDULED], 1);
+	stats_clear(&r);
+
+	/* Out of range, and a range that is none. */
+	q.since_ms = T0 + 1;
+	ck_assert_int_eq(store_stats_query(st, &q, &r), 0);
+	ck_assert_uint_eq(r.ngroups, 0);
+	ck_assert_int_eq(r.all.states[DS_PUBLISHED], 0);
+	stats_clear(&r);
+	q.until_ms = q.since_ms;
+	ck_assert_int_eq(store_stats_query(st, &q, &r), -EINVAL);
+	stats_clear(&r);
+	json_decref(media);
+}
+END_TEST
+
 START_TEST(test_bulk)
 {
 	struct cal_seen s = {0};
@@ -1316,6 +1454,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_plan_rows);
 	tcase_add_test(tc, test_calendar);
 	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_after_commit);
 	tcase_add_test(tc, test_give_up_turn);
 	tcase_add_test(tc, test_after_commit_durable);
