@@ -1,7 +1,8 @@
 /*
- * The report's measures (report.h): one pass over the deliveries
- * published in the range with their latest engagement samples, one over
- * the audience samples, and the goals' progress (goals.c).
+ * The report's measures (report_measure.h): the range's delivery figures
+ * (stats.c, from the stats index), one pass over the deliveries published
+ * in the range with their latest engagement samples, one over the
+ * audience samples, and the goals' progress (goals.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "goals.h"
 #include "report_measure.h"
 #include "smmd.h"
+#include "stats.h"
 #include "store.h"
 #include "wallclock.h"
 
@@ -165,11 +167,42 @@ static json_t *top_posts(json_t *posts)
 	return top;
 }
 
+/*
+ * The range's figures as smmctl stats gives them, with the lateness
+ * percentiles at the top, where the page's tiles read them.
+ */
+static json_t *summary(struct smmd *d, const struct caltime_zone *z,
+                       int64_t since_ms, int64_t until_ms, int *err)
+{
+	struct stats_query q = {since_ms, until_ms, STATS_BY_NONE, z};
+	struct stats_result r;
+	json_t *all = NULL, *sum, *late;
+
+	*err = store_stats_query(d->store, &q, &r);
+	if (*err == 0 && (all = stats_json(&r)) == NULL)
+		*err = -ENOMEM;
+	stats_clear(&r);
+	if (*err < 0)
+		return NULL;
+	sum = json_deep_copy(json_object_get(all, "total"));
+	json_decref(all);
+	if (sum == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	late = json_object_get(sum, "lateness_ms");
+	json_object_set(sum, "lateness_p50_ms",
+	                late ? json_object_get(late, "p50") : json_null());
+	json_object_set(sum, "lateness_p99_ms",
+	                late ? json_object_get(late, "p99") : json_null());
+	return sum;
+}
+
 int report_measure(struct smmd *d, const struct caltime_zone *z,
                    int64_t since_ms, int64_t until_ms, json_t *result)
 {
 	struct measure m = {.z = z};
-	json_t *goals = NULL, *top;
+	json_t *goals = NULL, *top, *sum;
 	int r = -ENOMEM;
 
 	m.by_key = json_object();
@@ -188,6 +221,9 @@ int report_measure(struct smmd *d, const struct caltime_zone *z,
 		goto out;
 	if ((r = goals_progress(d, wallclock_now_ms(), &goals)) < 0)
 		goto out;
+	if ((sum = summary(d, z, since_ms, until_ms, &r)) == NULL)
+		goto out;
+	json_object_set_new(result, "summary", sum);
 	r = -ENOMEM;
 	if (m.failed || (top = top_posts(m.posts)) == NULL)
 		goto out;

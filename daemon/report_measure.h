@@ -16,7 +16,9 @@ struct smmd;
 json_t *report_text(const char *text);
 
 /*
- * Set result's engagement (per campaign and day of publication),
+ * Set result's summary (smmctl stats' figures for the range, and
+ * lateness_p50_ms, lateness_p99_ms), engagement (per campaign and day of
+ * publication),
  * top_posts, audience (a channel's last sample of each day) and goals for
  * the deliveries published in [since_ms, until_ms), days in zone z.
  * 0, -ENOMEM or -EIO.

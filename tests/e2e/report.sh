@@ -55,7 +55,11 @@ jq_true --arg m "$month" --argjson n "$((10#$ndays))" '
 	.zone == "Europe/Paris" and (.days | length) == $n
 	and .days[0].date == ($m + "-01")
 	and ([.days[].date] | unique | length) == $n
-	and .summary == null and .engagement == [] and .goals == []
+	and .summary.published == 1 and .summary.failed == 1
+	and .summary.held == 1 and .summary.skipped == 1
+	and .summary.cancelled == 1 and .summary.on_time_rate == 1
+	and (.summary.lateness_p50_ms | type) == "number"
+	and .engagement == [] and .goals == []
 	and .top_posts == [] and .audience == [] and .problems_more == 0' \
 	<"$T/report.json" || fail "report's frame: $(jq -c '{zone, n: (.days | length),
 		first: .days[0].date, summary}' "$T/report.json")"
