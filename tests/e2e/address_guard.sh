@@ -82,7 +82,7 @@ uploads=$(sink_requests | jq -s -c '[.[] | select(.path == "/api/v2/media")]')
 smmctl add -c trusted --id t1 --media "http://127.0.0.1:$SINK_PORT/x.png" \
 	'trusted' >/dev/null
 wait_state t1/trusted published 15
-[ "$(sink_requests | jq -s '[.[] | select(.method == "GET")] | length')" -eq 1 ] ||
+[ "$(sink_requests | jq -s '[.[] | select(.path == "/x.png")] | length')" -eq 1 ] ||
 	fail "the trusted channel did not fetch its media once"
 
 stop_smmd
