@@ -24,7 +24,7 @@
 struct promhttp {
 	struct MHD_Daemon *mhd;
 	uv_poll_t poll;   /* MHD's epoll descriptor */
-	uv_timer_t timer; /* MHD_get_timeout() */
+	uv_timer_t timer; /* MHD_get_timeout(), PROMHTTP_TICK_MS at most */
 	int open_handles; /* freed when the last one closes */
 	promhttp_page_fn page;
 	void *arg;
@@ -32,10 +32,32 @@ struct promhttp {
 
 static void rearm(struct promhttp *h);
 
+static unsigned connections(struct promhttp *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+	        h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * At the connection limit MHD takes the listening socket out of its epoll
+ * set, and puts it back only at the start of a later run once below the
+ * limit; nothing need wake it for that (no event: the socket is out; no
+ * timeout: MHD_get_timeout does not count it), and scrapes would wait in
+ * the backlog for good (tests/e2e/prometheus.sh saw it). So a run that
+ * went from the limit to below it is followed by another at once.
+ */
 static void run(struct promhttp *h)
 {
-	if (MHD_run(h->mhd) != MHD_YES)
-		log_debug("metrics: the HTTP server's turn failed");
+	unsigned before;
+
+	do {
+		before = connections(h);
+		if (MHD_run(h->mhd) != MHD_YES)
+			log_debug("metrics: the HTTP server's turn failed");
+	} while (before >= PROMHTTP_CONNECTIONS &&
+	         connections(h) < PROMHTTP_CONNECTIONS);
 	rearm(h);
 }
 
@@ -51,15 +73,19 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	run(p->data);
 }
 
-/* MHD wants to run again in t ms (0: as soon as the loop can). */
+/*
+ * Run again when MHD wants to (0: as soon as the loop can), and at least
+ * every PROMHTTP_TICK_MS: its epoll mode has states no event or timeout
+ * leads out of (see run()), and one epoll_wait a second is cheap
+ * insurance against any other.
+ */
 static void rearm(struct promhttp *h)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (MHD_get_timeout(h->mhd, &t) == MHD_YES)
-		uv_timer_start(&h->timer, on_timer, (uint64_t)t, 0);
-	else
-		uv_timer_stop(&h->timer);
+	if (MHD_get_timeout(h->mhd, &t) != MHD_YES || t > PROMHTTP_TICK_MS)
+		t = PROMHTTP_TICK_MS;
+	uv_timer_start(&h->timer, on_timer, (uint64_t)t, 0);
 }
 
 /* A short text reply (404, 405, 500). */

@@ -4,10 +4,11 @@
 # with known outcomes (published; failed by a 400; a 500 retried, then
 # published) give exact counters, and promtool accepts the page. Other
 # paths are 404, other methods 405; a client that sends half a request
-# neither blocks a scrape nor stays for good; a reload that moves the
-# address rebinds, one whose address is taken keeps the old listener; a
-# malformed address is an error at its line and column, a taken one at
-# start names the address.
+# neither blocks a scrape nor stays for good, and with 16 of them coming
+# back (the limit) scrapes wait their turn and are served again after; a
+# reload that moves the address rebinds, one whose address is taken keeps
+# the old listener; a malformed address is an error at its line and
+# column, a taken one at start names the address.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,11 +16,14 @@ command -v curl >/dev/null 2>&1 || skip "curl is not installed"
 command -v promtool >/dev/null 2>&1 ||
 	skip "promtool is not installed (Debian package prometheus)"
 
-# A loopback port nothing listens on (a refused connect says so).
+# A loopback port nothing listens on (a refused connect says so), below
+# the ephemeral range, where an outgoing connection may hold a port.
 free_port() {
-	local p
+	local p low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || :
+	[ "$low" -gt 11000 ] || low=32768
 	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -60,6 +64,44 @@ config "127.0.0.1:$PORT"
 start_smmd
 grep -q "metrics: serving GET /metrics on 127.0.0.1:$PORT" "$T/smmd.log" ||
 	fail "smmd did not log where it serves the metrics"
+
+# At the limit: 16 slow clients, each back as soon as it is dropped, for
+# 8 s, while a scrape is tried every second. Scrapes wait their turn, and
+# once the slow clients are gone one answers at once: the HTTP server,
+# which takes its listening socket out at the limit, put it back with no
+# event to wake it. Publishing goes on meanwhile.
+stalls=()
+for _ in $(seq 16); do
+	(
+		end=$((SECONDS + 8))
+		while [ "$SECONDS" -lt "$end" ]; do
+			(
+				printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'
+				sleep 6
+			) | socat -t 1 - "TCP:127.0.0.1:$PORT" >/dev/null 2>&1
+		done
+	) &
+	E2E_PIDS+=($!)
+	stalls+=($!)
+done
+served=0
+for _ in 1 2 3 4; do
+	if curl -s --max-time 10 -o /dev/null "http://127.0.0.1:$PORT/metrics"; then
+		served=$((served + 1))
+	fi
+	sleep 1
+done
+for pid in "${stalls[@]}"; do
+	wait_for "! pid_running $pid" 20 || fail "a slow client never left"
+	e2e_forget "$pid"
+done
+t0=$(now_ms)
+curl -sS --max-time 5 -o "$T/page" "http://127.0.0.1:$PORT/metrics" ||
+	fail "no scrape is served after 16 slow clients ($served of 4 were meanwhile)"
+[ $(($(now_ms) - t0)) -lt 1000 ] ||
+	fail "a scrape after the slow clients took $(($(now_ms) - t0)) ms"
+log "$served of 4 scrapes served beside 16 slow clients"
+
 
 smmctl add -c ok --id p1 "goes out" >/dev/null
 smmctl add -c bad --id p2 "refused" >/dev/null
@@ -137,12 +179,17 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$PORT/
 
 # A client that sends half a request and waits: a scrape still answers at
 # once, and the slow one is closed after the connection timeout (5 s).
-(
-	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'
-	sleep 30
-) | socat -t 1 - "TCP:127.0.0.1:$PORT" >/dev/null 2>&1 &
-slow=$!
-E2E_PIDS+=("$slow")
+# slow_client: one such client in the background (its pid in E2E_PIDS).
+slow_client() {
+	(
+		printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'
+		sleep 30
+	) | socat -t 1 - "TCP:127.0.0.1:$PORT" >/dev/null 2>&1 &
+	E2E_PIDS+=($!)
+	SLOW+=($!)
+}
+SLOW=()
+slow_client
 sleep 0.3
 t0=$(now_ms)
 scrape "$PORT"
@@ -151,9 +198,8 @@ scrape "$PORT"
 expect 'smmd_deliveries_total{channel="ok",outcome="published"}' 1
 smmctl add -c ok --id p4 "while a client stalls" >/dev/null
 wait_state p4/ok published 10
-wait_for "! pid_running $slow" 12 || fail "the slow client was never dropped"
-e2e_forget "$slow"
-
+wait_for "! pid_running ${SLOW[0]}" 12 || fail "the slow client was never dropped"
+e2e_forget "${SLOW[0]}"
 # A malformed address: its line and column at --check-config.
 cp "$CFG" "$T/good.yaml"
 sed 's/^metrics_listen: .*/metrics_listen: 127.0.0.1:99999/' "$T/good.yaml" >"$T/bad.yaml"
