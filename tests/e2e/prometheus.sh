@@ -16,22 +16,6 @@ command -v curl >/dev/null 2>&1 || skip "curl is not installed"
 command -v promtool >/dev/null 2>&1 ||
 	skip "promtool is not installed (Debian package prometheus)"
 
-# A loopback port nothing listens on (a refused connect says so), below
-# the ephemeral range, where an outgoing connection may hold a port.
-free_port() {
-	local p low=32768
-	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || :
-	[ "$low" -gt 11000 ] || low=32768
-	for _ in $(seq 1 100); do
-		p=$((10000 + RANDOM % (low - 10000)))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	fail "no free port found"
-}
-
 # scrape PORT: the page in $T/page, its headers in $T/headers.
 scrape() {
 	curl -sS --max-time 5 -D "$T/headers" -o "$T/page" \
