@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install every Debian package that building, testing, fuzzing (clang and
+# Install every Debian package that building, testing (prometheus, whose
+# promtool checks what GET /metrics serves), fuzzing (clang and
 # libclang-rt-14-dev, which holds libFuzzer and which clang only
 # recommends), the demo and the benchmarks need; chromium and a font for
 # tests/e2e/report.sh, which renders smmctl report's page in a browser.
@@ -22,6 +23,7 @@ libjansson-dev
 check
 libssl-dev
 libical-dev
+libmicrohttpd-dev
 jq
 socat
 openssl
@@ -38,6 +40,7 @@ clang
 libclang-rt-14-dev
 chromium
 fonts-dejavu-core
+prometheus
 "
 
 # Node and npm, for the Standard Webhooks reference library that checks

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml.h>
 
 #include "blackout.h"
@@ -652,6 +654,77 @@ static void conf_group(struct conf_ctx *p, struct conf_node *v, const char *key,
 	*gid = gr->gr_gid;
 }
 
+/* "PORT" (on 127.0.0.1), "ADDRESS:PORT" or "[IPV6]:PORT": 0, or -1. */
+static int listen_parse(const char *s, struct sockaddr_storage *ss,
+                        socklen_t *len, char *canon, size_t canonlen)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : s;
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	size_t hostlen = colon ? (size_t)(colon - s) : 0;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(port, &end, 10);
+	if (!isdigit((unsigned char)port[0]) || *end || errno || n < 1 ||
+	    n > 65535 || hostlen >= sizeof(host) || (colon && hostlen == 0))
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (colon)
+		snprintf(host, sizeof(host), "%.*s", (int)hostlen, s);
+	else
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (host[0] == '[' && hostlen > 2 && host[hostlen - 1] == ']') {
+		host[hostlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -1;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)n);
+		*len = sizeof(*in6);
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(canon, canonlen, "[%s]:%lu", host, n);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+		return -1;
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)n);
+	*len = sizeof(*in);
+	snprintf(canon, canonlen, "%s:%lu", host, n);
+	return 0;
+}
+
+/* metrics_listen: where smmd serves GET /metrics (prom.c). */
+static void conf_metrics_listen(struct conf_ctx *p, struct conf_node *v,
+                                struct config *cfg)
+{
+	const char *s = conf_scalar(v);
+	char canon[INET6_ADDRSTRLEN + 16];
+
+	if (s == NULL) {
+		conf_error(p, v,
+		           "'metrics_listen' must be a string such as "
+		           "127.0.0.1:9464%s",
+		           YN(v)->type == YAML_SEQUENCE_NODE
+		                   ? " (quote an IPv6 address: \"[::1]:9464\")"
+		                   : "");
+		return;
+	}
+	if (listen_parse(s, &cfg->metrics_addr, &cfg->metrics_addrlen, canon,
+	                 sizeof(canon)) < 0) {
+		conf_error(p, v,
+		           "'metrics_listen' must be PORT, ADDRESS:PORT or "
+		           "\"[IPV6]:PORT\" with a numeric address and a port "
+		           "from 1 to 65535, not '%s'",
+		           s);
+		return;
+	}
+	free(cfg->metrics_listen);
+	if ((cfg->metrics_listen = strdup(canon)) == NULL)
+		conf_error(p, v, "out of memory");
+}
+
 static void top_pair(struct conf_ctx *p, struct conf_node *k,
                      struct conf_node *v, void *arg)
 {
@@ -697,6 +770,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 			        "'log_format' must be text or json, not '%s'",
 			        s);
 		cfg->log_json = strcmp(s, "json") == 0;
+	} else if (strcmp(key, "metrics_listen") == 0) {
+		conf_metrics_listen(p, v, cfg);
 	} else if (strcmp(key, "channels") == 0) {
 		conf_for_each_pair(p, v, "'channels'", channels_pair, cfg);
 	} else if (conf_blackout_key(p, key, v, &cfg->blackouts)) {
@@ -712,8 +787,9 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		           "require_approval, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
 		           "catch_up, drill_channel, horizon, log_format, "
-		           "blackouts, quiet, holidays, blackout_action, "
-		           "metrics, metrics_in_flight, channels)",
+		           "metrics_listen, blackouts, quiet, holidays, "
+		           "blackout_action, metrics, metrics_in_flight, "
+		           "channels)",
 		           key);
 	}
 }
@@ -878,6 +954,7 @@ void config_free(struct config *cfg)
 	free(cfg->approvers_group);
 	free(cfg->calendar);
 	free(cfg->drill_channel);
+	free(cfg->metrics_listen);
 	free(cfg);
 }
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct blackouts;
@@ -77,6 +78,10 @@ struct config {
 	int64_t catch_up_ms; /* still post this late after downtime */
 	int64_t horizon_ms;  /* how far ahead recurrences are materialized */
 	int log_json;        /* log_format: json */
+	/* Where GET /metrics is served, as "127.0.0.1:9464"; NULL: off. */
+	char *metrics_listen;
+	struct sockaddr_storage metrics_addr; /* ... parsed */
+	socklen_t metrics_addrlen;
 	struct blackouts *blackouts; /* every channel's; NULL: none */
 	struct engage_ages metrics;  /* every channel's default */
 	unsigned metrics_in_flight;  /* engagement requests at once */

@@ -14,6 +14,7 @@
 #include "outcome.h"
 #include "outage.h"
 #include "pause.h"
+#include "prom.h"
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "sched.h"
@@ -91,8 +92,9 @@ struct job {
 	struct pub_step step;
 	struct http_request req;
 	unsigned attempt;
-	int64_t send_at; /* the instant its request should leave */
-	int64_t sent_ms; /* when it was handed to curl; 0: not yet */
+	int64_t send_at;  /* the instant its request should leave */
+	int64_t meant_ms; /* when the scheduler had it due (lateness) */
+	int64_t sent_ms;  /* when it was handed to curl; 0: not yet */
 	struct job *armed_prev, *armed_next;
 	int armed;
 	struct job *sync_prev, *sync_next; /* in disp->syncing */
@@ -519,6 +521,8 @@ static void job_submit(struct job *job)
 	if (job->sent_ms == 0) {
 		job->q->last_sent_ms = job->sent_ms = wallclock_now_ms();
 		flying_add(job->d->dispatch, job);
+		if (job->attempt == 1)
+			prom_lateness(job->d->prom, job->meant_ms);
 	}
 	if (job->req.timeout_ms == 0)
 		job->req.timeout_ms = job->ch->timeout_ms;
@@ -727,7 +731,7 @@ static void job_started(const struct job *job)
 
 /* Returns 1 if a request is under way (a slot is taken), else 0. */
 static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
-                          int64_t send_at, int64_t now)
+                          int64_t meant_ms, int64_t send_at, int64_t now)
 {
 	struct job *job;
 	char err[256];
@@ -775,6 +779,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	job->q = q;
 	job->attempt = job->rec.attempts + 1;
 	job->send_at = send_at;
+	job->meant_ms = meant_ms;
 	job->view = (struct delivery_view){
 	        .delivery_id = job->rec.id,
 	        .post_id = job->rec.post_id,
@@ -866,7 +871,7 @@ static void pump(struct smmd *d, int64_t now)
 	} while (q != disp->ring);
 	while (!halted(d) && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
-		int64_t at;
+		int64_t at, meant;
 		char *id;
 
 		/*
@@ -889,9 +894,10 @@ static void pump(struct smmd *d, int64_t now)
 		misses = 0;
 		if (q->len == 1)
 			ring_len--;
+		meant = q->fifo[q->head].due_ms;
 		id = fifo_pop(disp, q);
 		disp->taken++;
-		started += start_delivery(d, q, id, at, now);
+		started += start_delivery(d, q, id, meant, at, now);
 		free(id);
 	}
 }

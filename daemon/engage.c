@@ -17,6 +17,7 @@
 #include "hashtab.h"
 #include "http.h"
 #include "log.h"
+#include "prom.h"
 #include "publishers/publisher.h"
 #include "ratelimit.h"
 #include "smmd.h"
@@ -538,6 +539,7 @@ static void fetch_done(void *arg, const struct http_result *res)
 	struct engage_chan *c = chan_find(e, f->channel);
 	const struct channel *ch = config_channel(d->cfg, f->channel);
 	int64_t now = wallclock_now_ms();
+	uint64_t *outcome;
 
 	e->stats.in_flight--;
 	if (c)
@@ -549,7 +551,13 @@ static void fetch_done(void *arg, const struct http_result *res)
 		return;
 	}
 	note_budget(c, res, now);
-	(*judge(e, c, ch, f, res, now))++;
+	outcome = judge(e, c, ch, f, res, now);
+	(*outcome)++;
+	prom_count_fetch(d, f->channel,
+	                 outcome == &e->stats.ok             ? "ok"
+	                 : outcome == &e->stats.rate_limited ? "rate_limited"
+	                 : outcome == &e->stats.revoked      ? "revoked"
+	                                                     : "error");
 	fetch_free(f);
 	pump(e, now);
 }

@@ -42,6 +42,9 @@ struct events {
 	struct event_rec ring[EVENTS_RING]; /* the last one at seq % RING */
 	struct events_sub *subs;
 	struct events_follow_stats follow;
+	/* events_observe's: sees each delivery event as it is. */
+	void (*observer)(void *arg, const struct delivery_event *);
+	void *observer_arg;
 };
 
 static const char *const kind_names[] = {
@@ -280,6 +283,8 @@ void events_emit(struct events *ev, const struct delivery_event *e)
 	if (e->from >= 0 && e->from < DS_COUNT)
 		ev->counts[e->from]--;
 	ev->counts[e->to]++;
+	if (ev->observer)
+		ev->observer(ev->observer_arg, e);
 	r = &ev->ring[++ev->seq % EVENTS_RING];
 	*r = (struct event_rec){
 	        .seq = ev->seq,
@@ -453,4 +458,12 @@ void events_follow_stats(const struct events *ev,
                          struct events_follow_stats *out)
 {
 	*out = ev->follow;
+}
+
+void events_observe(struct events *ev,
+                    void (*fn)(void *arg, const struct delivery_event *),
+                    void *arg)
+{
+	ev->observer = fn;
+	ev->observer_arg = arg;
 }

@@ -130,6 +130,14 @@ struct events_sub *events_subscribe(struct events *, const char *channel,
 /* Accepts NULL. */
 void events_unsubscribe(struct events *, struct events_sub *);
 
+/*
+ * Hand every delivery event, as emitted, to fn (one observer: prom.c's
+ * counters), a plain call with no JSON made; NULL fn: none.
+ */
+void events_observe(struct events *,
+                    void (*fn)(void *arg, const struct delivery_event *),
+                    void *arg);
+
 /* Followers: how many now, how many were dropped and what they missed. */
 struct events_follow_stats {
 	uint64_t followers;

@@ -27,6 +27,7 @@
 #include "events.h"
 #include "pause.h"
 #include "plancheck.h"
+#include "prom.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -256,6 +257,7 @@ static void finish_shutdown(struct runtime *rt)
 	close_quietly((uv_handle_t *)&rt->flush_prepare);
 	close_quietly((uv_handle_t *)&rt->flush_check);
 	looptime_close(d->looptime);
+	prom_stop(d);
 	pauses_stop(d);
 	engage_close(d);
 	wallclock_close(d->clock);
@@ -472,8 +474,12 @@ static int run(struct runtime *rt, int verbose)
 	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
 		fatalx("out of memory");
 	/* Counted once here; every change after this goes through an event. */
-	if ((d->events = events_new()) == NULL)
+	if ((d->events = events_new()) == NULL ||
+	    (d->prom = prom_new(d->cfg)) == NULL)
 		fatalx("out of memory");
+	/* Counted from the first event on, served or not. */
+	events_observe(d->events, prom_event, d->prom);
+	store_observe_durable(d->store, prom_store_durable, d->prom);
 	if (store_counts_at_open(d->store, counts) < 0)
 		store_fatal(d, "counting the deliveries");
 	events_seed(d->events, counts);
@@ -515,6 +521,8 @@ static int run(struct runtime *rt, int verbose)
 		log_warnx("control: listening on '%s', the socket systemd "
 		          "passed, not on the configured '%s'",
 		          control_name(d->control), d->cfg->socket_path);
+	if (prom_serve(d, d->cfg, err, sizeof(err)) < 0)
+		fatalx("metrics: %s", err);
 	start_signal(rt, &rt->sig_term, SIGTERM);
 	start_signal(rt, &rt->sig_int, SIGINT);
 	start_signal(rt, &rt->sig_hup, SIGHUP);
@@ -555,6 +563,7 @@ static int run(struct runtime *rt, int verbose)
 	dispatch_free(d->dispatch);
 	engage_free(d->engage);
 	events_free(d->events);
+	prom_free(d->prom);
 	json_decref(d->planb);
 	reload_free(d);
 	http_free(d->http);

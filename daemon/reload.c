@@ -18,6 +18,7 @@
 #include "outage.h"
 #include "pause.h"
 #include "planbook.h"
+#include "prom.h"
 #include "reload.h"
 #include "smmd.h"
 #include "store.h"
@@ -221,6 +222,25 @@ void reload_blackouts(struct smmd *d)
 		         n == 1 ? "y" : "ies");
 }
 
+/* The new configuration replaces the running one (r->cfg is taken). */
+static void swap_config(struct smmd *d, struct reload *r)
+{
+	if (strcmp(r->cfg->state_dir, d->cfg->state_dir) != 0 ||
+	    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0)
+		log_warnx("reload: state_dir and socket changes take "
+		          "effect at the next restart");
+	config_unref(d->cfg);
+	d->cfg = r->cfg;
+	r->cfg = NULL;
+	log_set_format(d->cfg->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+	dispatch_reload(d);
+	engage_reload(d);
+	calwatch_update(d);
+	if (prom_channels(d->prom, d->cfg) < 0)
+		log_warnx("metrics: out of memory: the channels' counters "
+		          "stay those of the previous configuration");
+}
+
 /* On the loop: swap in the new configuration and sync the calendar. */
 static void apply(uv_work_t *w, int status)
 {
@@ -229,6 +249,7 @@ static void apply(uv_work_t *w, int status)
 	struct reloads *rs = reloads(d);
 	json_t *summary = NULL, *errors = NULL;
 	struct calsync_summary sum = {0};
+	char err[512];
 	int ok = 0;
 
 	rs->running = NULL;
@@ -244,19 +265,14 @@ static void apply(uv_work_t *w, int status)
 			log_error("%s", r->errs.lines[i]);
 	} else if (d->stopping) {
 		errors = json_pack("[s]", "smmd is shutting down");
+	} else if (prom_serve(d, r->cfg, err, sizeof(err)) < 0) {
+		/* Before anything changed: the old listener serves on. */
+		errors = json_pack("[s+]", "metrics_listen: ", err);
+		log_error("reload: metrics_listen: %s; the running "
+		          "configuration and schedule stay",
+		          err);
 	} else {
-		if (strcmp(r->cfg->state_dir, d->cfg->state_dir) != 0 ||
-		    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0)
-			log_warnx("reload: state_dir and socket changes take "
-			          "effect at the next restart");
-		config_unref(d->cfg);
-		d->cfg = r->cfg;
-		r->cfg = NULL;
-		log_set_format(d->cfg->log_json ? LOG_FORMAT_JSON
-		                                : LOG_FORMAT_TEXT);
-		dispatch_reload(d);
-		engage_reload(d);
-		calwatch_update(d);
+		swap_config(d, r);
 		ok = 1;
 		if (r->cal &&
 		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0) {

@@ -20,6 +20,7 @@ struct http;
 struct looptime;
 struct pauses;
 struct plan_book;
+struct prom;
 struct sched;
 struct store;
 struct wallclock;
@@ -40,6 +41,7 @@ struct smmd {
 	struct looptime *looptime; /* looptime.c: how long turns take */
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
 	struct engage *engage;     /* engage.c: engagement read back */
+	struct prom *prom;         /* prom.c: the Prometheus metrics */
 	json_t *planb;       /* the calendar's plan B scenarios, or NULL */
 	char *calendar_zone; /* the calendar's timezone, or NULL */
 	/* planbook.h: the calendar's cadences and posts' places, or NULL */

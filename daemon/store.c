@@ -30,6 +30,9 @@ struct batch {
 	struct batch *next;
 };
 
+/* Commit times kept for the latency observer: batches not yet durable. */
+#define COMMIT_TIMES 4096
+
 struct store {
 	const struct store_backend *be;
 	struct store_be *h;
@@ -44,6 +47,10 @@ struct store {
 	void (*fail)(void *arg, int err);
 	void *fail_arg;
 	int give_up; /* roll this turn back instead of committing it */
+	/* uv_hrtime() at batch n's commit, at [n % COMMIT_TIMES]. */
+	uint64_t commit_ns[COMMIT_TIMES];
+	void (*on_durable_ns)(void *arg, uint64_t ns);
+	void *on_durable_arg;
 };
 
 const struct store_backend *store_backend_find(const char *name)
@@ -136,6 +143,7 @@ static int commit_turn(struct store *s)
 	if (r == STORE_COMMIT_NOTHING)
 		return 0;
 	s->committed++;
+	s->commit_ns[s->committed % COMMIT_TIMES] = uv_hrtime();
 	if (r == STORE_COMMIT_DURABLE)
 		s->need = s->committed;
 	return 0;
@@ -260,13 +268,34 @@ int store_flush(struct store *s)
 	}
 }
 
+/*
+ * Batches after s->durable up to seq became durable just now: tell the
+ * observer how long each took from its commit. Only the last COMMIT_TIMES
+ * are known; a sync that slow is rare, and its older batches go untold.
+ */
+static void tell_latency(struct store *s, uint64_t seq)
+{
+	uint64_t now, first = s->durable + 1;
+
+	if (s->on_durable_ns == NULL)
+		return;
+	now = uv_hrtime();
+	if (seq - s->durable > COMMIT_TIMES)
+		first = seq - COMMIT_TIMES + 1;
+	for (uint64_t n = first; n <= seq; n++)
+		s->on_durable_ns(s->on_durable_arg,
+		                 now - s->commit_ns[n % COMMIT_TIMES]);
+}
+
 /* On the loop: batches up to seq are durable. */
 static void on_durable(void *arg, uint64_t seq, int err)
 {
 	struct store *s = arg;
 
-	if (err == 0 && seq > s->durable)
+	if (err == 0 && seq > s->durable) {
+		tell_latency(s, seq);
 		s->durable = seq;
+	}
 	if (err < 0)
 		fail_waiting(s, err);
 	if (err < 0 || (run_ready(s) && store_submit(s) < 0))
@@ -294,6 +323,13 @@ int store_stop(struct store *s)
 		s->be->stop(s->h);
 	s->started = 0;
 	return r;
+}
+
+void store_observe_durable(struct store *s, void (*fn)(void *arg, uint64_t ns),
+                           void *arg)
+{
+	s->on_durable_ns = fn;
+	s->on_durable_arg = arg;
 }
 
 void store_stats(struct store *s, struct store_stats *out)

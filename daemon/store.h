@@ -156,6 +156,13 @@ struct store_stats {
 	uint64_t checkpoints; /* WAL checkpoints off the loop */
 };
 void store_stats(struct store *, struct store_stats *);
+/*
+ * Once the writer runs (store_start), fn(arg, ns) for each committed
+ * batch as it becomes durable: the nanoseconds from its commit at
+ * store_submit to then. One observer (prom.c); NULL fn: none.
+ */
+void store_observe_durable(struct store *, void (*fn)(void *arg, uint64_t ns),
+                           void *arg);
 
 /* 0, -EEXIST when the post id is taken, -EIO on a store error. */
 int store_add_post(struct store *, const struct post_new *, int64_t now_ms);

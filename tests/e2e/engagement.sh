@@ -63,8 +63,10 @@ chan() {
 		printf '    %s\n' "$kv"
 	done
 }
+MPORT=$(free_port)
 {
-	printf 'state_dir: %s/state\nsocket: %s\nchannels:\n' "$T" "$SOCK"
+	printf 'state_dir: %s/state\nsocket: %s\n' "$T" "$SOCK"
+	printf 'metrics_listen: %s\nchannels:\n' "$MPORT"
 	chan masto
 	chan old
 	chan slow
@@ -176,6 +178,26 @@ jq_true '.stopped == [{"channel": "gone", "reason": "the network refused the tok
 	<<<"$st" || fail "status says of engagement: $st"
 smmctl status | grep -q "not read on 'gone': the network refused" ||
 	fail "smmctl status does not show the stopped channel"
+# The same reads in Prometheus' metrics, per channel and outcome.
+if command -v curl >/dev/null 2>&1; then
+	page=$(curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics") ||
+		fail "no metrics on port $MPORT"
+	fetches() {
+		awk -v o="$1" '$1 ~ /^smmd_engagement_fetches_total\{/ &&
+			index($1, "outcome=\"" o "\"") { n += $2 } END { print n + 0 }' \
+			<<<"$page"
+	}
+	grep -qx 'smmd_engagement_fetches_total{channel="gone",outcome="revoked"} 1' \
+		<<<"$page" || fail "metrics: $(grep fetches_total <<<"$page")"
+	grep -qx 'smmd_engagement_fetches_total{channel="slow",outcome="rate_limited"} 1' \
+		<<<"$page" || fail "metrics: $(grep fetches_total <<<"$page")"
+	# Scraped after status was read: as many, or more if reads went on.
+	for o in ok error; do
+		[ "$(fetches "$o")" -ge "$(jq ".reads.$o" <<<"$st")" ] ||
+			fail "metrics count $(fetches "$o") $o reads, status $(jq ".reads.$o" <<<"$st")"
+	done
+	[ "$(fetches ok)" -gt 0 ] || fail "metrics count no successful read"
+fi
 kill -HUP "$SMMD_PID"
 wait_for "[ \$((\$(reqs /gone/api/v1/statuses/409001 | jq length) + \$(reqs /gone/api/v1/accounts/verify_credentials | jq length))) -ge 2 ]" 10 ||
 	fail "a reload did not poll gone again"

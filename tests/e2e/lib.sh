@@ -191,6 +191,23 @@ wait_for() {
 	done
 }
 
+# free_port: a loopback port nothing listens on (a refused connect says
+# so), below the ephemeral range: there an outgoing connection may hold a
+# port that a connect finds free and a bind does not.
+free_port() {
+	local p low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || :
+	[ "$low" -gt 11000 ] || low=32768
+	for _ in $(seq 1 100); do
+		p=$((10000 + RANDOM % (low - 10000)))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port found"
+}
+
 # smmctl as a user would run it, on this test's socket (via $SMMD_SOCKET).
 smmctl() {
 	"$SMMCTL_BIN" "$@"

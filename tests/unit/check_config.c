@@ -425,6 +425,73 @@ START_TEST(test_require_approval)
 }
 END_TEST
 
+/* metrics_listen: each value, and what it means or why it is refused. */
+START_TEST(test_metrics_listen)
+{
+	static const struct {
+		const char *value, *canon; /* canon NULL: an error */
+		int family;
+	} cases[] = {
+	        {"9464", "127.0.0.1:9464", AF_INET},
+	        {"127.0.0.1:9464", "127.0.0.1:9464", AF_INET},
+	        {"0.0.0.0:80", "0.0.0.0:80", AF_INET},
+	        {"\"[::1]:9464\"", "[::1]:9464", AF_INET6},
+	        {"\"[0:0::1]:1\"", "[::1]:1", AF_INET6},
+	        {"\"[::]:65535\"", "[::]:65535", AF_INET6},
+	        {"0", NULL, 0},
+	        {"65536", NULL, 0},
+	        {"localhost:9464", NULL, 0},
+	        {"\"::1:9464\"", NULL, 0},
+	        {"\":9464\"", NULL, 0},
+	        {"\"[::1]\"", NULL, 0},
+	        {"\"1.2.3.4:+80\"", NULL, 0},
+	        {"\"1.2.3:80\"", NULL, 0},
+	        {"{a: 1}", NULL, 0},
+	};
+	char tmpl[] = "/tmp/smmd-check-metrics-XXXXXX", path[256], text[512];
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(path, sizeof(path), "%s/smmd.yaml", tmpl);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(
+		        text, sizeof(text),
+		        "state_dir: state\n"
+		        "metrics_listen: %s\n"
+		        "channels:\n"
+		        "  demo: {publisher: webhook, url: http://127.0.0.1/h}\n",
+		        cases[i].value);
+		write_file(path, text, 0600);
+		if (cases[i].canon == NULL) {
+			ck_assert_int_eq(config_load(path, &cfg, &errs), -1);
+			ck_assert_uint_eq(errs.len, 1);
+			/* At the value: line 2, column 17. */
+			ck_assert_msg(strstr(errs.lines[0],
+			                     ":2:17: 'metrics_"
+			                     "listen' must be") != NULL,
+			              "%s: %s", cases[i].value, errs.lines[0]);
+			config_errors_clear(&errs);
+			continue;
+		}
+		ck_assert_int_eq(config_load(path, &cfg, &errs), 0);
+		ck_assert_str_eq(cfg->metrics_listen, cases[i].canon);
+		ck_assert_int_eq(cfg->metrics_addr.ss_family, cases[i].family);
+		config_unref(cfg);
+	}
+	/* Off unless asked for. */
+	write_file(path,
+	           "state_dir: state\nchannels:\n"
+	           "  demo: {publisher: webhook, url: http://127.0.0.1/h}\n",
+	           0600);
+	ck_assert_int_eq(config_load(path, &cfg, &errs), 0);
+	ck_assert_ptr_null(cfg->metrics_listen);
+	config_unref(cfg);
+	unlink(path);
+	rmdir(tmpl);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config_errors errs = {0};
@@ -452,6 +519,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_webhook_url_file);
 	tcase_add_test(tc, test_require_approval);
+	tcase_add_test(tc, test_metrics_listen);
 	suite_add_tcase(s, tc);
 	return s;
 }
