@@ -70,7 +70,7 @@ NOW=$(date +%s%3N)
 DAY=86400000
 t0=$(date +%s%N)
 # Deterministic "random" from the row number: r(k) in [0, 1000).
-sqlite3 -bail "$T/state/smmd.db" <<EOF || { echo "stats bench: filling the store failed" >&2; exit 1; }
+sqlite3 -bail "$T/state/smmd.db" >/dev/null <<EOF || { echo "stats bench: filling the store failed" >&2; exit 1; }
 PRAGMA journal_mode = WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $POSTS - 1)
