@@ -30,8 +30,7 @@ static const struct cmd_entry *const commands[] = {
         &cmd_planb_drill_entry, &cmd_planb_end_entry,
         &cmd_queue_entry,       &cmd_import_entry,
         &cmd_approve_entry,     &cmd_plan_check_entry,
-        &cmd_goals_entry,
-        &cmd_report_entry,
+        &cmd_goals_entry,       &cmd_report_entry,
         &cmd_stats_entry,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -58,8 +58,8 @@ struct store_be {
 	int fail_errno;           /* ... the system's error under it, or 0 */
 	char fail_msg[256];       /* ... and SQLite's words for it */
 	struct sq_engage *engage; /* store_sqlite_engage.c's statements */
-	int stats_fn;             /* store_sqlite_stats.c's function is defined */
-	void *stats_feed;         /* ... and the query it feeds, during one */
+	int stats_fn;     /* store_sqlite_stats.c's function is defined */
+	void *stats_feed; /* ... and the query it feeds, during one */
 };
 
 /* Remember why a write failed, before a rollback clears SQLite's words. */
