@@ -236,6 +236,24 @@ static void civil_to_tm(const struct civil *c, struct tm *tm)
 }
 
 /* Resolve validated fields to epoch ms; local ones through the process TZ. */
+/*
+ * The instants a time may be: 1970-01-01T00:00:00Z to the end of 9999, the
+ * years every parser here takes, so every instant formats as one of them
+ * and reads back (an offset can push a date at either end past it).
+ */
+#define INSTANT_MAX_MS INT64_C(253402300799999)
+
+/* *out_ms = ms if it is one of them; else -1 with *out_ms untouched. */
+static int instant_ok(int64_t ms, int64_t *out_ms, char *err, size_t errlen)
+{
+	if (ms >= 0 && ms <= INSTANT_MAX_MS) {
+		*out_ms = ms;
+		return 0;
+	}
+	set_err(err, errlen, "out of range: before 1970 or after 9999 in UTC");
+	return -1;
+}
+
 static int civil_to_ms(const struct civil *c, int64_t *out_ms, char *err,
                        size_t errlen)
 {
@@ -245,10 +263,10 @@ static int civil_to_ms(const struct civil *c, int64_t *out_ms, char *err,
 	civil_to_tm(c, &tm);
 	if (c->has_zone) {
 		t = timegm(&tm);
-		*out_ms =
-		        ((int64_t)t - (int64_t)c->offset_min * 60) * MS_PER_S +
-		        c->ms;
-		return 0;
+		return instant_ok(((int64_t)t - (int64_t)c->offset_min * 60) *
+		                                  MS_PER_S +
+		                          c->ms,
+		                  out_ms, err, errlen);
 	}
 
 	tm.tm_isdst = -1;
@@ -271,8 +289,7 @@ static int civil_to_ms(const struct civil *c, int64_t *out_ms, char *err,
 		        c->hour, c->min, c->year, c->mon, c->mday);
 		return -1;
 	}
-	*out_ms = (int64_t)t * MS_PER_S + c->ms;
-	return 0;
+	return instant_ok((int64_t)t * MS_PER_S + c->ms, out_ms, err, errlen);
 }
 
 /* "+<n><unit>" relative to now_ms. */

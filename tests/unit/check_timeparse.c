@@ -38,6 +38,9 @@ static const struct {
         {"2026-11-22T10:00:00-0530", T0 + 5 * H + H / 2},
         {"2026-11-22T10:00:00-00:00", T0},
         {"2026-11-22T10:00:00+00:00", T0},
+        {"1970-01-01T00:00:00Z", 0},
+        {"1970-01-01T01:00+01:00", 0},
+        {"9999-12-31T23:59:59.999Z", INT64_C(253402300799999)},
         {"2026-11-22T00:30:00+01:00", INT64_C(1795303800000)},
         {"2026-11-22T10:00:00.5Z", T0 + 500},
         {"2026-11-22T10:00:00.05Z", T0 + 50},
@@ -88,6 +91,10 @@ START_TEST(test_accepted)
 END_TEST
 
 static const char *const rejected[] = {
+        /* An offset that takes the edge years past the epoch or 9999
+         * (found by fuzz_timeparse: it would format as 1969). */
+        "1970-01-01T00:00+01:00",
+        "9999-12-31T23:59-01:00",
         "",
         "now ",
         " now",
