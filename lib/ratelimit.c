@@ -13,6 +13,7 @@
 
 /* Before 2001: no reset instant is that old, so it must be a delay. */
 #define EPOCH_FLOOR_S 1e9
+#define SECONDS_MAX   1e11
 
 static int64_t count_of(const char *s)
 {
@@ -40,7 +41,8 @@ static double seconds_of(const char *s)
 	v = strtod(s, &end);
 	while (*end == ' ')
 		end++;
-	if (end == s || *end || !isfinite(v) || v < 0)
+	/* Past year 5000 is no answer, and would not fit in ms. */
+	if (end == s || *end || !isfinite(v) || v < 0 || v > SECONDS_MAX)
 		return -1;
 	return v;
 }

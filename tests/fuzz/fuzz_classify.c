@@ -1,6 +1,8 @@
 /*
  * Every publisher's judgement of a response (the classify op of
- * daemon/publishers/pub_*.c): what an endpoint answers is outside input,
+ * daemon/publishers/pub_*.c), and its reading of engagement and audience
+ * answers (engage_ops) and of rate-limit headers (lib/ratelimit.c), from
+ * the first response: what an endpoint answers is outside input,
  * status, headers and body alike. A delivery goes through its steps as the
  * dispatcher takes it (build the request, judge the response, again while
  * the driver says PUBLISH_NEXT), so Mastodon's fetch, upload and status
@@ -23,6 +25,7 @@
 #include "fuzz.h"
 #include "http.h"
 #include "publishers/publisher.h"
+#include "ratelimit.h"
 
 /* 2026-11-22T10:00:00Z */
 #define NOW_MS    INT64_C(1795341600000)
@@ -144,6 +147,41 @@ static void deliver(const struct channel *ch, unsigned flags, const uint8_t *p,
 	json_decref(media);
 }
 
+/* The first response as an engagement, then an audience, answer. */
+static void engage_read(const struct channel *ch, const uint8_t *p,
+                        const uint8_t *end)
+{
+	const struct engage_ops *ops = ch->pub->engage;
+	struct engage_item it[3] = {
+	        {.delivery_id = "p1/c", .remote_id = "109001"},
+	        {.delivery_id = "p2/c", .remote_id = "109002"},
+	        {.delivery_id = "p3/c", .post_id = "p3"},
+	};
+	struct http_request req = {0};
+	struct http_result res;
+	struct ratelimit rl;
+	char err[256];
+	int64_t followers;
+
+	if (next_response(&p, end, &res) != 0)
+		return;
+	/* Its two header strings stand for the rate-limit headers. */
+	ratelimit_parse(
+	        &(struct ratelimit_headers){.remaining = res.content_type,
+	                                    .reset = res.retry_after,
+	                                    .reset_after = res.retry_after},
+	        NOW_MS, &rl);
+	if (ops && ops->request && ops->enabled(ch) &&
+	    ops->request(ch, it, ops->batch < 3 ? ops->batch : 3, &req, err,
+	                 sizeof(err)) == 0)
+		ops->parse(ch, &res, it, ops->batch < 3 ? ops->batch : 3, err,
+		           sizeof(err));
+	if (ops && ops->audience_parse && ops->enabled(ch))
+		ops->audience_parse(ch, &res, &followers, err, sizeof(err));
+	http_request_clear(&req);
+	response_free(&res);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct channel *ch;
@@ -152,5 +190,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	ch = config_channel(fuzz_config(), channels[data[0] % NCHANNELS]);
 	deliver(ch, data[1], data + 2, data + size);
+	engage_read(ch, data + 2, data + size);
 	return 0;
 }

@@ -183,7 +183,12 @@ const struct config *fuzz_config(void)
 	         "    idempotency_header: Idempotency-Key\n"
 	         "    success_id: data.id\n"
 	         "    success_url: data.links.0.href\n"
-	         "    body: '{\"text\": {{text}}, \"media\": {{media}}}'\n",
+	         "    body: '{\"text\": {{text}}, \"media\": {{media}}}'\n"
+	         "    engagement:\n"
+	         "      url: https://api.example/v2/posts/{{remote_id}}\n"
+	         "      likes: data.metrics.likes\n"
+	         "      shares: data.metrics.0\n"
+	         "      views: views\n",
 	         d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {

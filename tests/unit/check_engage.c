@@ -62,6 +62,11 @@ START_TEST(test_reset_garbage)
 	ck_assert_int_eq(rl.limit, -1);
 	ck_assert_int_eq(rl.remaining, -1);
 	ck_assert_int_eq(rl.reset_ms, -1);
+	/* Found by fuzz_classify: too large for milliseconds. */
+	ratelimit_parse(&(struct ratelimit_headers){.reset = "2.2e25",
+	                                            .reset_after = "9e300"},
+	                T0, &rl);
+	ck_assert_int_eq(rl.reset_ms, -1);
 	ratelimit_parse(&(struct ratelimit_headers){0}, T0, &rl);
 	ck_assert_int_eq(rl.remaining, -1);
 	ck_assert_int_eq(rl.reset_ms, -1);
