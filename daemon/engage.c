@@ -332,6 +332,21 @@ static int64_t next_age(const struct engage_ages *ages, int64_t published_ms,
 
 static void fetch_done(void *arg, const struct http_result *res);
 
+/*
+ * What comes due this soon goes along with a read (posts published
+ * together are read together): 2% of the first age, at least 250 ms (a
+ * burst takes that long to publish), never over a quarter of the age, so
+ * a sample never stands for an older one.
+ */
+static int64_t batch_lead(int64_t first_age_ms)
+{
+	int64_t lead = first_age_ms / 50;
+
+	if (lead < 250)
+		lead = 250;
+	return lead < first_age_ms / 4 ? lead : first_age_ms / 4;
+}
+
 static int fetch_submit(struct engage *e, struct engage_chan *c,
                         const struct channel *ch, struct fetch *f)
 {
@@ -380,13 +395,8 @@ static int fetch_start(struct engage *e, struct engage_chan *c,
 		batch = c->single_only ? 1 : ops->batch;
 		if (batch > BATCH_MAX)
 			batch = BATCH_MAX;
-		/*
-		 * What comes due in the next 2% of the first age goes along
-		 * (posts published together are read together), never so
-		 * early that a sample stands for an older age.
-		 */
 		if (store_engage_due(e->d->store, c->name,
-		                     now + ch->metrics.ms[0] / 50,
+		                     now + batch_lead(ch->metrics.ms[0]),
 		                     batch ? batch : 1, take_row, f) < 0 ||
 		    f->n == 0) {
 			fetch_free(f);
