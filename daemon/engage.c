@@ -47,6 +47,9 @@ struct engage_chan {
 	char *stopped;         /* why polling stopped; NULL: it did not */
 	int busy;              /* a read of ours is under way */
 	int64_t audience_due;  /* -1: not known yet */
+	/* Its next sample's due time (-1: none), kept from the store's
+	 * index so that arming the timer reads no table. */
+	int64_t sample_due;
 };
 
 struct engage {
@@ -151,6 +154,7 @@ static int chans_rebuild(struct engage *e, const struct config *cfg)
 		else
 			c->rl = (struct ratelimit){-1, -1, -1};
 		c->audience_due = -1;
+		c->sample_due = -1;
 		if ((c->name = strdup(ch->name)) == NULL) {
 			chans_free(v, n);
 			return -ENOMEM;
@@ -188,7 +192,20 @@ static void arm_at(struct engage *e, int64_t when, int64_t now)
 	               (uint64_t)(when > now ? when - now : 0), 0);
 }
 
-/* The next moment anything can be read, from the store's index. */
+/*
+ * Ask the store when c's next sample is due: once at start and reload,
+ * then for that channel alone after each of its reads (which move its
+ * samples on); a publish can only bring it earlier (engage_published).
+ */
+static void learn_sample_due(struct engage *e, struct engage_chan *c,
+                             int64_t now)
+{
+	if (c->readable &&
+	    store_engage_next(e->d->store, c->name, &c->sample_due) < 0)
+		c->sample_due = now + ERROR_BACKOFF_MS;
+}
+
+/* The next moment anything can be read. */
 static void arm_next(struct engage *e, int64_t now)
 {
 	int64_t next = -1;
@@ -200,13 +217,10 @@ static void arm_next(struct engage *e, int64_t now)
 		return;
 	for (size_t i = 0; i < e->nchans; i++) {
 		struct engage_chan *c = &e->chans[i];
-		int64_t t = -1;
+		int64_t t = c->readable ? c->sample_due : -1;
 
 		if (c->stopped || c->busy)
 			continue;
-		if (c->readable &&
-		    store_engage_next(e->d->store, c->name, &t) < 0)
-			t = now + ERROR_BACKOFF_MS;
 		if (c->audience &&
 		    (t < 0 || (c->audience_due >= 0 && c->audience_due < t)))
 			t = c->audience_due < 0 ? now : c->audience_due;
@@ -399,6 +413,8 @@ static int fetch_start(struct engage *e, struct engage_chan *c,
 		                     now + batch_lead(ch->metrics.ms[0]),
 		                     batch ? batch : 1, take_row, f) < 0 ||
 		    f->n == 0) {
+			/* Nothing due after all: what is, then. */
+			learn_sample_due(e, c, now);
 			fetch_free(f);
 			return 0;
 		}
@@ -563,6 +579,8 @@ static void fetch_done(void *arg, const struct http_result *res)
 	note_budget(c, res, now);
 	outcome = judge(e, c, ch, f, res, now);
 	(*outcome)++;
+	if (!f->audience)
+		learn_sample_due(e, c, now);
 	prom_count_fetch(d, f->channel,
 	                 outcome == &e->stats.ok             ? "ok"
 	                 : outcome == &e->stats.rate_limited ? "rate_limited"
@@ -621,12 +639,14 @@ static void note_stopped(void *arg, const char *channel, int64_t since_ms,
 		e->stats.stopped++;
 }
 
-static void learn_audience(struct engage *e)
+/* When each channel's next sample and audience read are due. */
+static void learn_due(struct engage *e, int64_t now)
 {
 	for (size_t i = 0; i < e->nchans; i++) {
 		struct engage_chan *c = &e->chans[i];
 		int64_t last;
 
+		learn_sample_due(e, c, now);
 		if (!c->audience)
 			continue;
 		if (store_audience_last(e->d->store, c->name, &last) < 0)
@@ -638,6 +658,7 @@ static void learn_audience(struct engage *e)
 int engage_start(struct smmd *d)
 {
 	struct engage *e = d->engage;
+	int64_t now = wallclock_now_ms();
 	int r;
 
 	e->d = d;
@@ -646,11 +667,11 @@ int engage_start(struct smmd *d)
 	if (store_engage_stopped(d->store, note_stopped, e) < 0)
 		log_warnx("engagement: cannot read which channels are "
 		          "stopped; polling them all");
-	learn_audience(e);
+	learn_due(e, now);
 	uv_timer_init(d->loop, &e->timer);
 	e->timer.data = e;
 	e->timer_init = 1;
-	arm_at(e, wallclock_now_ms(), wallclock_now_ms());
+	arm_at(e, now, now);
 	return 0;
 }
 
@@ -676,7 +697,7 @@ void engage_reload(struct smmd *d)
 	if (chans_rebuild(e, d->cfg) < 0)
 		log_error("engagement: out of memory on reload; reading "
 		          "what the old config said");
-	learn_audience(e);
+	learn_due(e, now);
 	uv_timer_stop(&e->timer);
 	e->armed_at = -1;
 	arm_at(e, now, now);
@@ -695,16 +716,20 @@ void engage_published(struct smmd *d, const struct channel *ch, const char *id,
 {
 	struct engage *e = d->engage;
 	struct engage_chan *c = chan_find(e, ch->name);
-	int64_t due = now_ms + (ch->metrics.n > 0 ? ch->metrics.ms[0] : 0);
+	int64_t due;
 
+	/* Readable: its metrics name at least one age. */
 	if (c == NULL || !c->readable ||
 	    (ops_of(ch)->needs_remote_id && ops_of(ch)->needs_remote_id(ch) &&
 	     (remote_id == NULL || !*remote_id)))
 		return;
+	due = now_ms + ch->metrics.ms[0];
 	if (store_engage_plan(d->store, id, ch->metrics.ms[0], due) < 0) {
 		log_warnx("engagement: '%s': cannot plan its samples", id);
 		return;
 	}
+	if (c->sample_due < 0 || due < c->sample_due)
+		c->sample_due = due;
 	if (!c->stopped && !c->busy)
 		arm_at(e, due, now_ms);
 }
