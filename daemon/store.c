@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "looptime.h"
 #include "stats.h"
 #include "store_backend.h"
 
@@ -291,6 +292,7 @@ static void tell_latency(struct store *s, uint64_t seq)
 static void on_durable(void *arg, uint64_t seq, int err)
 {
 	struct store *s = arg;
+	uint64_t t0 = looptime_enter();
 
 	if (err == 0 && seq > s->durable) {
 		tell_latency(s, seq);
@@ -300,6 +302,7 @@ static void on_durable(void *arg, uint64_t seq, int err)
 		fail_waiting(s, err);
 	if (err < 0 || (run_ready(s) && store_submit(s) < 0))
 		s->fail(s->fail_arg, err < 0 ? err : -EIO);
+	looptime_leave(t0, "after commit");
 }
 
 int store_start(struct store *s, uv_loop_t *loop,
