@@ -49,7 +49,7 @@
 # SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_CURL_N (50000 requests for
 # curlbench), SMM_BENCH_WAIT_S (120: how long to wait for
 # the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
-# the bursts of (b) and (d) with perf), SMM_BENCH_TMPDIR (where the state
+# the bursts of (b) and (d) with perf; =stat: CPU time per thread instead), SMM_BENCH_TMPDIR (where the state
 # directory lives: its file system's fsync is part of every delivery),
 # SMM_BENCH_KEEP=1 (keep the temporary directory), SMM_BENCH_DISK_REPS (5:
 # runs of (a) with the state on disk; 0: none), SMM_BENCH_DISK_DIR (where
@@ -769,14 +769,19 @@ run_scenario() {
 # FIRST_DUE_MS into $CUR/perf.data (sets PERF_PID).
 PERF_PID=
 perf_start() {
-	[ "$SMM_BENCH_PERF" = 1 ] || return 0
+	[ "$SMM_BENCH_PERF" = 1 ] || [ "$SMM_BENCH_PERF" = stat ] || return 0
 	if ! command -v perf >/dev/null 2>&1; then
 		progress "perf is not installed (apt-get install -y linux-perf): no profile"
 		return 0
 	fi
 	sleep_until $((FIRST_DUE_MS - 300))
-	perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
-		-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+	if [ "$SMM_BENCH_PERF" = stat ]; then
+		perf stat --per-thread -e task-clock -p "$SMMD_PID" \
+			-o "$CUR/perf.stat" >"$CUR/perf.out" 2>&1 &
+	else
+		perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
+			-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+	fi
 	PERF_PID=$!
 	PIDS+=("$PERF_PID")
 }
@@ -791,6 +796,12 @@ perf_stop() {
 
 # perf_report: the profile perf_start took, if any, into the report.
 perf_report() {
+	if [ -s "$CUR/perf.stat" ]; then
+		out "  CPU time per thread during the burst (perf stat, from 300 ms before the due instant to the last receipt):"
+		awk -v n="$SCEN_N" '/task-clock/ { gsub(",", "", $2);
+			printf "    %-24s %9.1f ms = %6.1f us per delivery\n", $1, $2, $2 * 1000 / n }' \
+			"$CUR/perf.stat" | tee -a "$REPORT"
+	fi
 	[ -s "$CUR/perf.data" ] || return 0
 	# To files first: head closing a pipe early would fail the pipeline.
 	perf report -i "$CUR/perf.data" --stdio --no-children --sort dso \
