@@ -702,12 +702,16 @@ static int open_checked(struct store_be *s, char *err, size_t errlen)
 	return check_pages(s, err, errlen);
 }
 
+#ifndef SMM_CACHE_KIB
+#define SMM_CACHE_KIB "16384"
+#endif
 static int sq_open(const char *dir, struct store_be **out, char *err,
                    size_t errlen)
 {
 	/* After migrating: syncs and checkpoints are store_wal.c's. */
 	static const char async[] = "PRAGMA synchronous = OFF;"
-	                            "PRAGMA wal_autocheckpoint = 0;";
+	                            "PRAGMA wal_autocheckpoint = 0;"
+	                            "PRAGMA cache_size = -" SMM_CACHE_KIB ";";
 	char path[4096];
 	struct store_be *s;
 	char *msg = NULL;
