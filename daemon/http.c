@@ -18,6 +18,8 @@
  * all of them.
  */
 #define HTTP_RESULTS_PER_EVENT 8
+/* How many results one turn handles (see deliver_completed). */
+#define HTTP_RESULTS_PER_TURN 32
 
 void tqueue_init(struct tqueue *q)
 {
@@ -150,14 +152,31 @@ static void deliver(struct http *h, struct transfer *t)
 	transfer_put(h, t);
 }
 
-static void deliver_completed(struct http *h)
+/*
+ * Handle at most max of what came back, oldest first; 1 if more wait. A
+ * burst brings hundreds back at once, and each result starts the next
+ * delivery: all of them in one turn would hold every timer back for it.
+ */
+static int deliver_completed(struct http *h, unsigned max)
 {
-	struct transfer *t;
+	struct transfer *t, *rest;
 	unsigned n = 0;
 
 	uv_mutex_lock(&h->mu);
-	t = tqueue_take(&h->completed);
+	t = h->completed.head;
+	while (t && ++n < max)
+		t = t->next;
+	if (t == NULL || t->next == NULL) {
+		t = tqueue_take(&h->completed);
+		rest = NULL;
+	} else {
+		rest = t->next;
+		t->next = NULL;
+		t = h->completed.head;
+		h->completed.head = rest;
+	}
 	uv_mutex_unlock(&h->mu);
+	n = 0;
 	while (t) {
 		struct transfer *next = t->next;
 
@@ -169,13 +188,16 @@ static void deliver_completed(struct http *h)
 	}
 	if (n % HTTP_RESULTS_PER_EVENT != 0 && h->after_event && !h->closing)
 		h->after_event(h->after_event_arg);
+	return rest != NULL;
 }
 
 static void on_done(uv_async_t *a)
 {
 	uint64_t t0 = looptime_enter();
 
-	deliver_completed(a->data);
+	/* The rest in the next turn, after the timers. */
+	if (deliver_completed(a->data, HTTP_RESULTS_PER_TURN))
+		uv_async_send(a);
 	looptime_leave(t0, "http results");
 }
 
@@ -329,7 +351,8 @@ void http_close(struct http *h, void (*closed)(void *), void *arg)
 	/* Every transfer is back: their callbacks run, aborted, and may
 	 * not submit again. */
 	h->closing = 1;
-	deliver_completed(h);
+	while (deliver_completed(h, HTTP_RESULTS_PER_TURN))
+		;
 	while (h->spare) {
 		struct transfer *t = h->spare;
 
