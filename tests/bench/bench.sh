@@ -283,10 +283,12 @@ channels:
 EOF
 }
 
-# start_smmd DIR: sets SMMD_PID once the socket answers.
+# start_smmd DIR: sets SMMD_PID once the socket answers. -v: smmd logs
+# each loop turn over 5 ms (debug; nothing else it logs at that level
+# happens here), which due_turns reads.
 start_smmd() {
 	local dir=$1 deadline
-	"$SMMD_BIN" -c "$dir/smmd.yaml" --foreground 2>"$dir/smmd.log" &
+	"$SMMD_BIN" -v -c "$dir/smmd.yaml" --foreground 2>"$dir/smmd.log" &
 	SMMD_PID=$!
 	PIDS+=("$SMMD_PID")
 	deadline=$(($(now_ms) + 10000))
@@ -696,6 +698,7 @@ EOF
 	WRK_GET=$(wrk_rate "$CUR/get.txt")
 	WRK_POSTLOG=$(wrk_rate "$CUR/postlog.txt")
 	[ -n "$WRK_GET" ] || die "no Requests/sec in wrk's output: $(cat "$CUR/get.txt")"
+	FIG_CTX="curl_n=$SMM_BENCH_CURL_N k=$SMM_BENCH_MAX_IN_FLIGHT chan=$SMM_BENCH_CHAN_N k=$SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT"
 	out "Sink reference (wrk -t1 -c64, smm-sink alone on this machine)"
 	out "  GET  /, no --log (the reference):   $(fig ref.wrk.get "$(printf '%.0f' "$WRK_GET")" /s)"
 	out "  POST webhook-shaped, no --log:     $(fig ref.wrk.post "$(printf '%.0f' "$(wrk_rate "$CUR/post.txt")")" /s)"
@@ -724,6 +727,7 @@ if want punctuality || want burst || want channels; then
 	progress "calibration: queueing $SMM_BENCH_BURST_N adds"
 	queue_posts "$CUR" "$SMM_BENCH_BURST_N" "$(iso_ms 2099-01-01T00:00:00Z)" 0
 	CALIB_MS=$QUEUE_MS
+	FIG_CTX="n=$SMM_BENCH_BURST_N"
 	out "Queueing over one control connection (calibration, smmd idle)"
 	CALIB_RATE=$(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }')
 	out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(fig queue.rate "$CALIB_RATE" adds/s); peak RSS with $SMM_BENCH_BURST_N scheduled: $(fig queue.hwm "$(proc_kb "$SMMD_PID" VmHWM)" kB)"
@@ -774,6 +778,30 @@ loop_line() {
 	fi
 	printf 'longest loop turn: %s%s%s' "$(fig "$1" "$2" ms)" \
 		"${3:+ ($3)}" "$(loop_flag "$2")"
+}
+
+# due_turns KEY LOG FROM_MS TO_MS: "while posts were due: N turns over
+# 5 ms, the longest X ms (cause)" from smmd's -v log, stamped between
+# FROM_MS and TO_MS: status's longest turn also counts the queueing's.
+# Records the longest as KEY ("<5" if none).
+due_turns() {
+	local n mx cause
+	read -r n mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO"'
+		BEGIN { lo = iso(a); hi = iso(b) }
+		$2 == "debug" && / loop: a turn took / && $1 >= lo && $1 <= hi {
+			n++; ms = $0; sub(/.* loop: a turn took /, "", ms)
+			c = ms; sub(/ ms.*/, "", ms); sub(/^[0-9.]+ ms[,:;]* */, "", c)
+			gsub(/^\(|\)$/, "", c)
+			if (ms + 0 > mx) { mx = ms + 0; cause = c }
+		}
+		END { printf "%d %s %s\n", n, (n ? mx : "<5"), cause }' "$2")
+	if [ "$n" -eq 0 ]; then
+		printf 'while posts were due: no turn over 5 ms'
+		fig_put "$1" "<5" ms
+		return 0
+	fi
+	printf 'while posts were due: %d turn%s over 5 ms, the longest %s%s' "$n" \
+		"$([ "$n" -eq 1 ] || echo s)" "$(fig "$1" "$mx" ms)" "${cause:+ ($cause)}"
 }
 
 # lead_ms N: time from now to the first due instant.
@@ -902,6 +930,7 @@ send_path() {
 FLOOR_P99=
 FLOOR_MAX=
 if want punctuality; then
+	FIG_CTX="n=$SMM_BENCH_PUNCT_N step=$SMM_BENCH_PUNCT_STEP_MS"
 	progress "timer floor: $SMM_BENCH_PUNCT_N timers $SMM_BENCH_PUNCT_STEP_MS ms apart"
 	"$TIMERFLOOR_BIN" "$SMM_BENCH_PUNCT_N" "$SMM_BENCH_PUNCT_STEP_MS" \
 		>"$T/timerfloor.txt" 2>&1 || die "timerfloor failed: $(cat "$T/timerfloor.txt")"
@@ -941,7 +970,7 @@ if want punctuality; then
 	out "  at the sink: p50 $(fig a.sink.p50 "$PUNCT_P50" ms), p99 $(fig a.sink.p99 "$PUNCT_P99" ms), max $(fig a.sink.max "$PUNCT_MAX" ms)"
 	out "  at smmd:     p99 $(fig a.smmd.p99 "$PUNCT_D_P99" ms), max $(fig a.smmd.max "$PUNCT_D_MAX" ms)"
 	out "  against the floor: at the sink $(floor_txt "$PUNCT_P99" "$PUNCT_MAX"); at smmd $(floor_txt "$PUNCT_D_P99" "$PUNCT_D_MAX")"
-	out "  $(loop_line a.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE")"
+	out "  $(loop_line a.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns a.loop.due_max "$CUR/smmd.log" "$FIRST_DUE_MS" "$END_MS")"
 	PUNCT_LOOP=$SCEN_LOOP_MS
 	send_path
 	print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
@@ -984,6 +1013,7 @@ disk_rep() {
 		die "disk: queueing ended after the first due time"
 	sleep_until "$FIRST_DUE_MS"
 	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "disk $(basename "$CUR")"
+	REP_END_MS=$(now_ms)
 	wait_published "$CUR" "$n"
 	loop_turn "$CUR/run/smmd.sock"
 	REP_LOOP_MS=$LOOP_MS REP_LOOP_CAUSE=$LOOP_CAUSE
@@ -1023,7 +1053,7 @@ if want punctuality && [ "$SMM_BENCH_DISK_REPS" -gt 0 ]; then
 		disk_rep "$DISK_T/run$i"
 		out "  run $i: $REP_VERDICT: at smmd p99 $(fig "disk.$i.smmd.p99" "$REP_D_P99" ms), max $(fig "disk.$i.smmd.max" "$REP_D_MAX" ms)"
 		out "         at the sink p99 $(fig "disk.$i.sink.p99" "$REP_S_P99" ms), max $(fig "disk.$i.sink.max" "$REP_S_MAX" ms)"
-		out "         $(loop_line "disk.$i.loop.max" "$REP_LOOP_MS" "$REP_LOOP_CAUSE")"
+		out "         $(loop_line "disk.$i.loop.max" "$REP_LOOP_MS" "$REP_LOOP_CAUSE"); $(due_turns "disk.$i.loop.due_max" "$DISK_T/run$i/smmd.log" "$FIRST_DUE_MS" "$REP_END_MS")"
 		[ "$REP_VERDICT" != PASS ] || DISK_PASS=$((DISK_PASS + 1))
 		DISK_LOOP_MAX=$(awk -v a="$DISK_LOOP_MAX" -v b="${REP_LOOP_MS:-0}" 'BEGIN { print (b > a) ? b : a }')
 		DISK_P99S+=("$REP_D_P99")
@@ -1041,6 +1071,7 @@ fi
 # (b) burst
 
 if want burst; then
+	FIG_CTX="n=$SMM_BENCH_BURST_N k=$SMM_BENCH_MAX_IN_FLIGHT curl_n=$SMM_BENCH_CURL_N"
 	run_scenario burst "$SMM_BENCH_BURST_N" 0
 	N=$SMM_BENCH_BURST_N
 	read -r FIRST_US LAST_US < <(cut -f4 "$CUR/recv.tsv" | sort -n |
@@ -1057,7 +1088,7 @@ if want burst; then
 	ceiling_verdict "$RATE_SPAN" "$CURL_RATE" 70
 	BURST_CEIL_PCT=$CEIL_PCT BURST_CEIL_VERDICT=$CEIL_VERDICT
 	out "  burst rate (first to last): $(fig b.rate "$RATE_SPAN" /s) $CEIL_TXT (target >= 70%): $CEIL_VERDICT"
-	out "  $(loop_line b.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE")"
+	out "  $(loop_line b.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns b.loop.due_max "$CUR/smmd.log" "$FIRST_DUE_MS" "$END_MS")"
 	BURST_LOOP=$SCEN_LOOP_MS
 	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
 	print_dist "time from due to sink receipt:" "$CUR/late_us.txt"
@@ -1277,6 +1308,7 @@ ms_after() {
 }
 
 if want channels; then
+	FIG_CTX="chan=$SMM_BENCH_CHAN_N per=$SMM_BENCH_CHAN_PER k=$SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT/$SMM_BENCH_CHAN_MAX_IN_FLIGHT steady=$SMM_BENCH_STEADY_S"
 	run_channels
 	NB=$((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER))
 	awk -F'\t' '$1 !~ /^s-/' "$CUR/recv.tsv" >"$CUR/burst.tsv"
@@ -1306,7 +1338,7 @@ if want channels; then
 	ceiling_verdict "$CHAN_RATE_SPAN" "$CURL_CHAN_RATE" 50
 	CHAN_CEIL_PCT=$CEIL_PCT CHAN_CEIL_VERDICT=$CEIL_VERDICT
 	out "  burst rate (first to last): $(fig d.rate "$CHAN_RATE_SPAN" /s) $CEIL_TXT over $SMM_BENCH_CHAN_N URLs (target >= 50%): $CEIL_VERDICT"
-	out "  $(loop_line d.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE")"
+	out "  $(loop_line d.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns d.loop.due_max "$CUR/smmd.log" "$STEADY_FIRST_MS" "$END_MS")"
 	CHAN_LOOP=$SCEN_LOOP_MS
 	cut -f6 "$CUR/burst.tsv" >"$CUR/late_us.txt"
 	print_dist "burst: due -> sink receipt:" "$CUR/late_us.txt"
@@ -1662,6 +1694,7 @@ if want calendar; then
 		mv -f "$CUR/calendar.edit" "$CAL_FILE"
 	}
 
+	FIG_CTX="posts=$SMM_BENCH_CAL_POSTS channels=$SMM_BENCH_CAL_CHANNELS recurring=$SMM_BENCH_CAL_RECURRING"
 	out "(e) Calendar: $SMM_BENCH_CAL_POSTS posts over $SMM_BENCH_CAL_CHANNELS webhook channels"
 	read -r LOAD1 LOAD5 _ </proc/loadavg
 	out "  load average before: $LOAD1 (1 min), $LOAD5 (5 min)"

@@ -27,6 +27,7 @@ SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N"
 bench_need "engage bench" "$SMMD" "$SMMCTL" "$SINK"
 T=$(mktemp -d /tmp/smm-engage-bench.XXXXXX)
 PIDS=()

@@ -16,6 +16,7 @@ SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="rows=$ROWS"
 bench_need "import bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-import-bench.XXXXXX)
 PID=

@@ -5,11 +5,13 @@
 # the previous run's.
 #
 # tests/bench/results/figures.tsv holds one line per figure:
-#   key<TAB>value<TAB>unit<TAB>run
-# (run: the UTC start time of the script that measured it). Recording a key
-# that an earlier run measured moves that run's line to figures.prev.tsv
-# first, so a run of some scenarios (or of one script) keeps every other
-# figure and its previous value as they were.
+#   key<TAB>value<TAB>unit<TAB>run<TAB>sizes
+# (run: the UTC start time of the script that measured it; sizes: FIG_CTX
+# then, the knobs that make figures comparable, such as "n=5000 step=2").
+# Recording a key that an earlier run measured moves that run's line to
+# figures.prev.tsv first, so a run of some scenarios (or of one script)
+# keeps every other figure and its previous value as they were. A previous
+# value taken at other sizes is shown as such, without a change.
 
 : "${SMM_TOP_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${SMM_TOP_BUILDDIR:=$SMM_TOP_SRCDIR/build}"
@@ -27,6 +29,7 @@ mkdir -p "$RESULTS_DIR"
 FIG_FILE=$RESULTS_DIR/figures.tsv
 FIG_PREV=$RESULTS_DIR/figures.prev.tsv
 FIG_RUN=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+FIG_CTX=
 touch "$FIG_FILE" "$FIG_PREV"
 
 # bench_need NAME BIN...: each program is built, else NAME's bench stops.
@@ -57,13 +60,14 @@ fig_put() {
 	fi
 	{
 		awk -F'\t' -v k="$key" '$1 != k' "$FIG_FILE"
-		printf '%s\t%s\t%s\t%s\n' "$key" "$val" "$unit" "$FIG_RUN"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$val" "$unit" "$FIG_RUN" "$FIG_CTX"
 	} >"$FIG_FILE.tmp" && mv -f "$FIG_FILE.tmp" "$FIG_FILE"
 }
 
-# fig_prev KEY: the previous run's value of KEY; empty if none is kept.
+# fig_prev KEY: the previous run's value of KEY, a tab and its sizes;
+# empty if none is kept.
 fig_prev() {
-	awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$FIG_PREV"
+	awk -F'\t' -v k="$1" '$1 == k { v = $2 "\t" $5 } END { print v }' "$FIG_PREV"
 }
 
 # fig_fmt VALUE UNIT: VALUE with its unit ("/s" and "%" stick to it);
@@ -88,10 +92,14 @@ fig_fmt() {
 
 # fig_vs_prev KEY VALUE UNIT: " (prev X, +Y%)", or nothing without one.
 fig_vs_prev() {
-	local p
-	p=$(fig_prev "$1")
+	local p ctx
+	IFS=$'\t' read -r p ctx < <(fig_prev "$1")
 	[ -n "$p" ] || return 0
 	printf ' (prev %s' "$(fig_fmt "$p" "${3:-}")"
+	if [ "$ctx" != "$FIG_CTX" ]; then
+		printf ' at %s)' "${ctx:-other sizes}"
+		return 0
+	fi
 	awk -v p="$p" -v v="$2" 'BEGIN {
 		if (p ~ /^-?[0-9.]+$/ && v ~ /^-?[0-9.]+$/ && p + 0 != 0)
 			printf ", %+.1f%%", 100 * (v - p) / p

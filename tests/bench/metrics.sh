@@ -27,6 +27,7 @@ SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N step=$STEP"
 bench_need "metrics bench" "$SMMD" "$SMMCTL" "$SINK"
 for tool in wrk curl socat jq; do
 	command -v "$tool" >/dev/null 2>&1 || {

@@ -24,6 +24,7 @@ SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N at=$AT"
 bench_need "pause bench" "$SMMD" "$SMMCTL" "$SINK"
 T=$(mktemp -d /tmp/smm-pause-bench.XXXXXX)
 PIDS=()

@@ -21,6 +21,7 @@ SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
 bench_need "plan check bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-plan-bench.XXXXXX)
 PID=

@@ -19,6 +19,7 @@ SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
 bench_need "report bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-report-bench.XXXXXX)
 PID=

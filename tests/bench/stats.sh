@@ -24,6 +24,7 @@ SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
 bench_need "stats bench" "$SMMD" "$SMMCTL"
 command -v sqlite3 >/dev/null ||
 	{ echo "stats bench: sqlite3 (the command) is not installed" >&2; exit 1; }
