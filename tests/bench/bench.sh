@@ -792,6 +792,9 @@ due_turns() {
 			n++; ms = $0; sub(/.* loop: a turn took /, "", ms)
 			c = ms; sub(/ ms.*/, "", ms); sub(/^[0-9.]+ ms[,:;]* */, "", c)
 			gsub(/^\(|\)$/, "", c)
+			# "Y ms of it in CAUSE" -> "CAUSE, Y ms of it", as status.
+			if (match(c, /^[0-9.]+ ms of it in /))
+				c = substr(c, RLENGTH + 1) ", " substr(c, 1, RLENGTH - 4)
 			if (ms + 0 > mx) { mx = ms + 0; cause = c }
 		}
 		END { printf "%d %s %s\n", n, (n ? mx : "<5"), cause }' "$2")
@@ -1619,6 +1622,7 @@ if want calendar; then
 		elif [ -n "$logged" ]; then
 			ms=${logged%% *} cause=${logged#* }
 			cause=${cause#(} cause=${cause%)}
+			cause=$(sed -E 's/^([0-9.]+ ms of it) in (.*)$/\2, \1/' <<<"$cause")
 		else
 			ms=">5" cause="at most $PROBE_MAX0 ms, the longest since the start"
 		fi

@@ -131,15 +131,20 @@ verdict() {
 
 # loop_turn SOCKET: smmd's longest loop turn since it started (status
 # loop.max_turn_ms) and, where smmd names it, its cause
-# (loop.max_turn_cause); sets LOOP_MS, LOOP_CAUSE, LOOP_SLOW (turns over
-# 5 ms so far) and LOOP_TXT ("X ms (cause)", flagged when over 5 ms).
+# (loop.max_turn_cause: the longest named piece of work in that turn, and
+# max_turn_cause_ms, how long that piece took); sets LOOP_MS, LOOP_CAUSE
+# ("CAUSE, Y ms of it"), LOOP_SLOW (turns over 5 ms so far) and LOOP_TXT
+# ("X ms (cause)", flagged when over 5 ms).
 loop_turn() {
 	local st
 	LOOP_MS='' LOOP_CAUSE='' LOOP_SLOW='' LOOP_TXT="n/a (no loop figures in status)"
 	st=$("$SMMCTL_BIN" -s "$1" status --json 2>/dev/null) || return 0
 	read -r LOOP_MS LOOP_SLOW LOOP_CAUSE < <(jq -r 'if .loop then
 		[(.loop.max_turn_ms * 100 | round / 100), (.loop.slow_turns // 0),
-		 (.loop.max_turn_cause // "")] | map(tostring) | join(" ")
+		 (if .loop.max_turn_cause == null then ""
+		  elif .loop.max_turn_cause_ms == null then .loop.max_turn_cause
+		  else "\(.loop.max_turn_cause), \(.loop.max_turn_cause_ms * 100 | round / 100) ms of it"
+		  end)] | map(tostring) | join(" ")
 		else "" end' <<<"$st")
 	[ -n "$LOOP_MS" ] || return 0
 	LOOP_TXT="$LOOP_MS ms${LOOP_CAUSE:+ ($LOOP_CAUSE)}$(loop_flag "$LOOP_MS")"
