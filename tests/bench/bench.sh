@@ -1920,13 +1920,13 @@ fi
 out "Summary"
 if want punctuality; then
 	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT; $(floor_txt "$PUNCT_P99" "$PUNCT_MAX") (at the sink, tmpfs)"
-	out "      longest loop turn ${PUNCT_LOOP:-n/a} ms$(loop_flag "${PUNCT_LOOP:-0}")"
+	out "      longest loop turn ${PUNCT_LOOP:-n/a} ms$(loop_flag "${PUNCT_LOOP:-0}"), while posts were due $(fig_get a.loop.due_max) ms"
 	[ -z "${DISK_P99_MED:-}" ] ||
-		out "      on disk, $SMM_BENCH_DISK_REPS runs: median p99 at smmd $DISK_P99_MED ms, worst $DISK_WORST ms; longest loop turn $DISK_LOOP_MAX ms$(loop_flag "$DISK_LOOP_MAX")"
+		out "      on disk, $SMM_BENCH_DISK_REPS runs: median p99 at smmd $DISK_P99_MED ms, worst $DISK_WORST ms; longest loop turn $DISK_LOOP_MAX ms$(loop_flag "$DISK_LOOP_MAX"), while posts were due, run by run: $(for i in $(seq 1 "$SMM_BENCH_DISK_REPS"); do printf '%s ' "$(fig_get "disk.$i.loop.due_max")"; done)ms"
 fi
 if want burst; then
 	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $BURST_PCT% (target >= 50%): $BURST_VERDICT"
-	out "      = $BURST_CEIL_PCT% of curlbench $(fig_fmt "${CURL_RATE:-?}" /s); longest loop turn ${BURST_LOOP:-n/a} ms$(loop_flag "${BURST_LOOP:-0}")"
+	out "      = $BURST_CEIL_PCT% of curlbench $(fig_fmt "${CURL_RATE:-?}" /s); longest loop turn ${BURST_LOOP:-n/a} ms$(loop_flag "${BURST_LOOP:-0}"), while posts were due $(fig_get b.loop.due_max) ms"
 fi
 if want punctuality || want burst || want channels; then
 	out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
@@ -1934,7 +1934,7 @@ fi
 if want channels; then
 	out "  (d) channels burst $CHAN_RATE_SPAN deliveries/s first-to-last, $CHAN_RATE_DUE/s from the due instant -> $CHAN_PCT% of the sink's plain rate (target >= 70%): $CHAN_VERDICT"
 	out "      steady stream during the burst ($STEADY_DURING_N posts): p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms (target p99 < 20 ms): $STEADY_VERDICT"
-	out "      = $CHAN_CEIL_PCT% of curlbench over $SMM_BENCH_CHAN_N URLs $(fig_fmt "${CURL_CHAN_RATE:-?}" /s); longest loop turn ${CHAN_LOOP:-n/a} ms$(loop_flag "${CHAN_LOOP:-0}")"
+	out "      = $CHAN_CEIL_PCT% of curlbench over $SMM_BENCH_CHAN_N URLs $(fig_fmt "${CURL_CHAN_RATE:-?}" /s); longest loop turn ${CHAN_LOOP:-n/a} ms$(loop_flag "${CHAN_LOOP:-0}"), while posts were due $(fig_get d.loop.due_max) ms"
 fi
 if want calendar; then
 	for line in "${CAL_SUMMARY[@]}"; do

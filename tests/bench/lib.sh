@@ -64,6 +64,11 @@ fig_put() {
 	} >"$FIG_FILE.tmp" && mv -f "$FIG_FILE.tmp" "$FIG_FILE"
 }
 
+# fig_get KEY: this run's value of KEY, as recorded; empty if none.
+fig_get() {
+	awk -F'\t' -v k="$1" -v run="$FIG_RUN" '$1 == k && $4 == run { print $2 }' "$FIG_FILE"
+}
+
 # fig_prev KEY: the previous run's value of KEY, a tab and its sizes;
 # empty if none is kept.
 fig_prev() {
@@ -97,7 +102,7 @@ fig_vs_prev() {
 	[ -n "$p" ] || return 0
 	printf ' (prev %s' "$(fig_fmt "$p" "${3:-}")"
 	if [ "$ctx" != "$FIG_CTX" ]; then
-		printf ' at %s)' "${ctx:-other sizes}"
+		printf ', other sizes)'
 		return 0
 	fi
 	awk -v p="$p" -v v="$2" 'BEGIN {
