@@ -6,8 +6,9 @@
 #
 # tests/bench/results/figures.tsv holds one line per figure:
 #   key<TAB>value<TAB>unit<TAB>run<TAB>sizes
-# (run: the UTC start time of the script that measured it; sizes: FIG_CTX
-# then, the knobs that make figures comparable, such as "n=5000 step=2").
+# (run: the UTC start time, to the millisecond, of the script that
+# measured it; sizes: FIG_CTX then, the knobs that make figures comparable,
+# such as "n=5000 step=2").
 # Recording a key that an earlier run measured moves that run's line to
 # figures.prev.tsv first, so a run of some scenarios (or of one script)
 # keeps every other figure and its previous value as they were. A previous
@@ -28,7 +29,7 @@ mkdir -p "$RESULTS_DIR" 2>/dev/null ||
 mkdir -p "$RESULTS_DIR"
 FIG_FILE=$RESULTS_DIR/figures.tsv
 FIG_PREV=$RESULTS_DIR/figures.prev.tsv
-FIG_RUN=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+FIG_RUN=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 FIG_CTX=
 touch "$FIG_FILE" "$FIG_PREV"
 
