@@ -16,6 +16,7 @@
 
 struct blackouts;
 #include "cadence.h"
+#include "hashtab.h"
 
 struct publisher_ops;
 struct engage_get;
@@ -88,6 +89,8 @@ struct config {
 	int any_blackouts; /* this, or a channel's: the gate need not look */
 	struct channel *channels;
 	size_t nchannels;
+	/* channels by name, once loaded; empty: config_channel searches */
+	struct hashtab channel_index;
 };
 
 /* A growable list of "FILE:LINE:COLUMN: message" lines. */

@@ -128,6 +128,8 @@ START_TEST(test_good_full)
 	ck_assert_uint_eq(config_channel(cfg, "demo")->cadence.n, 0);
 	ck_assert_uint_eq(config_channel(cfg, "demo")->cadence_line, 0);
 	ck_assert_ptr_null(config_channel(cfg, "nope"));
+	/* Found through the index, every channel of it. */
+	ck_assert_uint_eq(hashtab_len(&cfg->channel_index), cfg->nchannels);
 	{
 		char *names = config_channel_names(cfg);
 
