@@ -16,24 +16,30 @@
 
 #define SHA256_LEN 32
 
-/* HMAC-SHA256 of "<msg_id>.<timestamp_s>.<body>" into mac. */
-static int hmac_message(const unsigned char *secret, size_t secret_len,
-                        const char *msg_id, int64_t timestamp_s,
-                        const char *body, size_t body_len,
-                        unsigned char mac[SHA256_LEN])
+/*
+ * A keyed HMAC context per thread for each of the last two secrets (a
+ * channel signs with one, or two while one is retired): fetching the
+ * algorithm, making a context and keying it cost more than signing a
+ * webhook's body. Re-initialising with a NULL key keeps the key.
+ */
+struct keyed_mac {
+	unsigned char key[SIGN_KEY_MAX];
+	size_t len;
+	EVP_MAC_CTX *ctx;
+};
+
+static _Thread_local struct keyed_mac keyed[2];
+static _Thread_local unsigned keyed_next;
+
+/* A fresh context keyed with secret, or NULL. */
+static EVP_MAC_CTX *mac_new(const unsigned char *secret, size_t secret_len)
 {
 	static const unsigned char empty[1];
 	char digest[] = "SHA256";
-	char ts[24];
 	OSSL_PARAM params[2];
-	EVP_MAC *hmac = NULL;
+	EVP_MAC *hmac;
 	EVP_MAC_CTX *ctx = NULL;
-	size_t mac_len = 0;
-	int n, ret = -1;
 
-	n = snprintf(ts, sizeof(ts), "%" PRId64, timestamp_s);
-	if (n < 0 || (size_t)n >= sizeof(ts))
-		return -1;
 	/*
 	 * A NULL key tells EVP_MAC_init "keep the previous key", and there
 	 * is none: an empty secret must still be passed as a pointer.
@@ -45,11 +51,61 @@ static int hmac_message(const unsigned char *secret, size_t secret_len,
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	                                             digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL &&
+	    (ctx = EVP_MAC_CTX_new(hmac)) != NULL &&
+	    !EVP_MAC_init(ctx, secret, secret_len, params)) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	EVP_MAC_free(hmac);
+	return ctx;
+}
 
-	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
-	    !EVP_MAC_init(ctx, secret, secret_len, params) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)msg_id,
+/* secret's context, ready for a new message; NULL on failure. */
+static EVP_MAC_CTX *mac_for(const unsigned char *secret, size_t secret_len)
+{
+	struct keyed_mac *k;
+
+	if (secret_len > SIGN_KEY_MAX)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		k = &keyed[i];
+		if (k->ctx && k->len == secret_len &&
+		    (secret_len == 0 ||
+		     memcmp(k->key, secret, secret_len) == 0))
+			return EVP_MAC_init(k->ctx, NULL, 0, NULL) ? k->ctx
+			                                           : NULL;
+	}
+	k = &keyed[keyed_next++ % 2];
+	EVP_MAC_CTX_free(k->ctx);
+	k->len = 0;
+	if ((k->ctx = mac_new(secret, secret_len)) == NULL)
+		return NULL;
+	if (secret_len > 0)
+		memcpy(k->key, secret, secret_len);
+	k->len = secret_len;
+	return k->ctx;
+}
+
+/* HMAC-SHA256 of "<msg_id>.<timestamp_s>.<body>" into mac. */
+static int hmac_message(const unsigned char *secret, size_t secret_len,
+                        const char *msg_id, int64_t timestamp_s,
+                        const char *body, size_t body_len,
+                        unsigned char mac[SHA256_LEN])
+{
+	EVP_MAC_CTX *ctx;
+	EVP_MAC_CTX *own = NULL; /* a secret too long to keep */
+	char ts[24];
+	size_t mac_len = 0;
+	int n, ret = -1;
+
+	n = snprintf(ts, sizeof(ts), "%" PRId64, timestamp_s);
+	if (n < 0 || (size_t)n >= sizeof(ts))
+		return -1;
+	if ((ctx = mac_for(secret, secret_len)) == NULL &&
+	    (ctx = own = mac_new(secret, secret_len)) == NULL)
+		return -1;
+	if (!EVP_MAC_update(ctx, (const unsigned char *)msg_id,
 	                    strlen(msg_id)) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)ts, (size_t)n) ||
@@ -61,8 +117,7 @@ static int hmac_message(const unsigned char *secret, size_t secret_len,
 		goto out;
 	ret = 0;
 out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hmac);
+	EVP_MAC_CTX_free(own);
 	return ret;
 }
 

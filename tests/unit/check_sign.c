@@ -240,12 +240,53 @@ START_TEST(test_new_secret_round_trips)
 }
 END_TEST
 
+/*
+ * smmd keeps a keyed HMAC per thread for the last two secrets: signing
+ * with three secrets in turn, and with one too long to keep, must give
+ * each its own signature every time, whatever was signed before.
+ *   printf 'msg_id.1700000000.{"a":1}' |
+ *       openssl dgst -sha256 -hmac KEY -binary | base64
+ * (KEY: secret, other-secret, third; and 100 times 'k' for the long one)
+ */
+START_TEST(test_secrets_in_turn)
+{
+	static const struct {
+		const char *key;
+		const char *sig;
+	} want[] = {
+	        {"secret", "v1,y/6tFBshJRZSRLbxc2C62x6DCbDRKNMe7+X2+s7vft0="},
+	        {"other-secret",
+	         "v1,nDQcDPjBw166VBuAHOPl8aMbAHBFgoOxuiFXSjsZsnY="},
+	        {"third", "v1,gtJ0jkAEy2+wJo233QjakgRD/+K0M5R5JoenRrD3CAc="},
+	        {NULL, "v1,mbmmBWkSYw1gDtl1v+Ahfw8BvXDiYFuoWRrGNZLffzo="},
+	};
+	static const int order[] = {0, 1, 0, 1, 2, 0, 3, 1, 3, 2, 2, 0};
+	const char *body = "{\"a\":1}";
+	char longkey[100], out[SIGN_HEADER_LEN];
+
+	memset(longkey, 'k', sizeof(longkey));
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int w = order[i];
+		const char *key = want[w].key ? want[w].key : longkey;
+		size_t len = want[w].key ? strlen(key) : sizeof(longkey);
+
+		ck_assert_int_eq(sign_webhook((const unsigned char *)key, len,
+		                              "msg_id", 1700000000, body,
+		                              strlen(body), out),
+		                 0);
+		ck_assert_msg(strcmp(out, want[w].sig) == 0,
+		              "step %zu, key %d: %s", i, w, out);
+	}
+}
+END_TEST
+
 static Suite *sign_suite(void)
 {
 	Suite *s = suite_create("sign");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_known_vector);
+	tcase_add_test(tc, test_secrets_in_turn);
 	tcase_add_test(tc, test_standard_webhooks_example);
 	tcase_add_test(tc, test_binary_secret_empty_body);
 	tcase_add_test(tc, test_empty_secret);
