@@ -888,7 +888,10 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	rec->link = col_strdup(st, 8);
 	rec->campaign = col_strdup(st, 9);
 	media = (const char *)sqlite3_column_text(st, 10);
-	rec->media = json_loads(media ? media : "[]", 0, NULL);
+	/* Most posts have none: no parser for that. */
+	rec->media = media == NULL || strcmp(media, "[]") == 0
+	                     ? json_array()
+	                     : json_loads(media, 0, NULL);
 	rec->source = col_strdup(st, 11);
 	rec->pass_pause = sqlite3_column_int(st, 12) != 0;
 	rec->awaiting_approval = sqlite3_column_int(st, 13) != 0;
