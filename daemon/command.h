@@ -156,6 +156,39 @@ struct pause_actor;
 void cmd_actor(const struct cmd_ctx *, struct pause_actor *a, char *name,
                size_t len);
 
+/*
+ * A read command's store work, off the loop (cmd_read.c): a report over
+ * a busy month reads for half a second, and no post may wait that long.
+ * The command reads its arguments on the loop into a job that embeds
+ * struct cmd_read, with copies of whatever it needs of the loop's state
+ * (the calendar's zone and goals, ...), and hands it to cmd_read_later.
+ * run is then called on a worker thread with a reader (store.h) and a
+ * context of which only the reply's fields are set (d, peer, later and
+ * args are NULL): it touches nothing of the loop's, and answers as a
+ * handler does (*x->result, or cmd_fail). The reply goes out from the
+ * loop through the request's later; free then releases the job there.
+ */
+struct cmd_read {
+	enum cmd_retval (*run)(struct cmd_ctx *, struct store *reader,
+	                       struct cmd_read *);
+	void (*free)(struct cmd_read *);
+	/* cmd_read.c's own */
+	uv_work_t work;
+	struct store *store;
+	struct cmd_later *later;
+	json_t *result;
+	const char *code;
+	enum cmd_retval r;
+	int read_failed; /* no reader: to be logged, on the loop */
+	char msg[1024];
+};
+/*
+ * Queue job, which is the caller's no longer: CMD_WAIT, or CMD_ERROR.
+ * Without a connection to answer on (later NULL), or a backend without
+ * readers, run is called at once, on the loop, with the loop's store.
+ */
+enum cmd_retval cmd_read_later(struct cmd_ctx *, struct cmd_read *job);
+
 /* Set the error reply; returns CMD_ERROR. */
 enum cmd_retval cmd_fail(struct cmd_ctx *, const char *code, const char *fmt,
                          ...) __attribute__((format(printf, 3, 4)));

@@ -465,8 +465,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "WHERE id = ?1 AND state = ?8",
 };
 
-static void sq_close(struct store_be *);
-
 static void sq_rollback(struct store_be *s)
 {
 	if (s->in_txn && !sqlite3_get_autocommit(s->db))
@@ -702,6 +700,19 @@ static int open_checked(struct store_be *s, char *err, size_t errlen)
 	return check_pages(s, err, errlen);
 }
 
+int sq_prepare(struct store_be *s, char *err, size_t errlen)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i,
+			         sqlite3_errmsg(s->db));
+			return -1;
+		}
+	return 0;
+}
+
 static int sq_open(const char *dir, struct store_be **out, char *err,
                    size_t errlen)
 {
@@ -740,16 +751,9 @@ static int sq_open(const char *dir, struct store_be **out, char *err,
 		sqlite3_free(msg);
 		goto bad;
 	}
-	if (store_wal_open(path, &s->wal, err, errlen) < 0)
+	if (store_wal_open(path, &s->wal, err, errlen) < 0 ||
+	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
-	for (int i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "preparing statement %d: %s", i,
-			         sqlite3_errmsg(s->db));
-			goto bad;
-		}
 	*out = s;
 	return 0;
 bad:
@@ -757,7 +761,7 @@ bad:
 	return -1;
 }
 
-static void sq_close(struct store_be *s)
+void sq_close(struct store_be *s)
 {
 	if (s == NULL)
 		return;
@@ -1776,6 +1780,7 @@ const struct store_backend store_backend_sqlite = {
         .bulk_end = sq_bulk_end,
         .stats = sq_stats,
         .backup = sq_backup,
+        SQ_READ_OPS,
         .rollback = sq_rollback,
         .failure = sq_failure,
 };

@@ -1,0 +1,83 @@
+/*
+ * Read commands off the loop (command.h's struct cmd_read): the job's
+ * reads run on libuv's thread pool through a reader of the store, the
+ * reply goes out from the after-work callback on the loop.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "command.h"
+#include "log.h"
+#include "smm/protocol.h"
+#include "smmd.h"
+
+/* A worker thread: one snapshot, the command's reads, the reply built. */
+static void read_work(uv_work_t *w)
+{
+	struct cmd_read *j = w->data;
+	struct cmd_ctx x = {
+	        .result = &j->result,
+	        .code = &j->code,
+	        .msg = j->msg,
+	        .msglen = sizeof(j->msg),
+	};
+	struct store *reader;
+	char err[256];
+	int r;
+
+	if ((r = store_read_begin(j->store, &reader, err, sizeof(err))) < 0) {
+		j->read_failed = r != -ECANCELED;
+		j->r = cmd_fail(&x,
+		                r == -ECANCELED ? SMM_ERR_SHUTTING_DOWN
+		                                : SMM_ERR_INTERNAL,
+		                "cannot read the store: %s", err);
+		return;
+	}
+	j->r = j->run(&x, reader, j);
+	store_read_end(j->store, reader);
+}
+
+/* Back on the loop: the reply, then the job goes. */
+static void read_done(uv_work_t *w, int status)
+{
+	struct cmd_read *j = w->data;
+	struct cmd_later *later = j->later;
+
+	if (j->read_failed)
+		log_warnx("control: %s", j->msg);
+	if (status < 0) {
+		json_decref(j->result);
+		later->finish(later, NULL, SMM_ERR_SHUTTING_DOWN,
+		              "smmd is shutting down: the read was cancelled");
+	} else if (j->r == CMD_ERROR) {
+		json_decref(j->result);
+		later->finish(later, NULL, j->code, j->msg);
+	} else if (j->result == NULL) {
+		later->finish(later, NULL, SMM_ERR_INTERNAL, "out of memory");
+	} else {
+		later->finish(later, j->result, NULL, NULL);
+	}
+	j->free(j);
+}
+
+enum cmd_retval cmd_read_later(struct cmd_ctx *x, struct cmd_read *job)
+{
+	enum cmd_retval r;
+	int rc;
+
+	if (x->later == NULL || !store_reads_off_loop(x->d->store)) {
+		r = job->run(x, x->d->store, job);
+		job->free(job);
+		return r;
+	}
+	job->store = x->d->store;
+	job->later = x->later;
+	job->work.data = job;
+	if ((rc = uv_queue_work(x->d->loop, &job->work, read_work, read_done)) <
+	    0) {
+		job->free(job);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read: %s",
+		                uv_strerror(rc));
+	}
+	return CMD_WAIT;
+}
