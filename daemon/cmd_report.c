@@ -410,10 +410,9 @@ static void report_job_free(struct cmd_read *base)
 }
 
 /* On a worker thread (cmd_read.c): every read, the reply built. */
-static enum cmd_retval report_read(struct cmd_ctx *x, struct store *s,
-                                   struct cmd_read *base)
+static enum cmd_retval report_build(struct cmd_ctx *x, struct store *s,
+                                    struct report_job *j)
 {
-	struct report_job *j = (struct report_job *)base;
 	struct report *rp = j->rp;
 	int r;
 
@@ -428,6 +427,21 @@ static enum cmd_retval report_read(struct cmd_ctx *x, struct store *s,
 	                        rp->until_ms, *x->result)) < 0)
 		return cmd_store_error(x, r, "read");
 	return CMD_DONE;
+}
+
+/*
+ * The days' objects, shared with the reply, are let go here too: the
+ * reply is encoded and freed off the loop, and so are they.
+ */
+static enum cmd_retval report_read(struct cmd_ctx *x, struct store *s,
+                                   struct cmd_read *base)
+{
+	struct report_job *j = (struct report_job *)base;
+	enum cmd_retval r = report_build(x, s, j);
+
+	report_clear(j->rp);
+	j->rp = NULL;
+	return r;
 }
 
 /*

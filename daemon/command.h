@@ -66,6 +66,15 @@ struct cmd_later {
 	int (*finish_file)(struct cmd_later *, json_t *result, int fd,
 	                   uint64_t len);
 	/*
+	 * A big reply encoded off the loop (cmd_read.c): encode turns
+	 * result (stolen) into the reply's line, on any thread (it reads
+	 * only what the request fixed, its id), NULL when out of memory;
+	 * finish_line then sends the line (taken), on the loop, instead of
+	 * finish. Both NULL where no connection is: finish is used.
+	 */
+	char *(*encode)(struct cmd_later *, json_t *result, size_t *len);
+	void (*finish_line)(struct cmd_later *, char *line, size_t len);
+	/*
 	 * What a request sent in parts left for the next on the same
 	 * connection (an import's rows); the connection frees it when it
 	 * closes. NULL where no connection is.
@@ -180,6 +189,8 @@ struct cmd_read {
 	const char *code;
 	enum cmd_retval r;
 	int read_failed; /* no reader: to be logged, on the loop */
+	char *line;      /* the reply, encoded by the worker */
+	size_t len;
 	char msg[1024];
 };
 /*
