@@ -6,7 +6,7 @@
 # back to back: each post is due while a report reads. When the report's
 # reads ran on the loop, a post due during one went out when it ended,
 # late by up to the report's duration; off the loop (cmd_read.c) none may
-# be late by more than a third of it. The bound is the report's own
+# be late by more than half of it. The bound is the report's own
 # duration, measured here, so a slow machine or a sanitizer build moves
 # both sides. Then SIGTERM while a report runs: smmd exits cleanly (0;
 # under ASan, no leak), the report's client gets an error, not a hang.
@@ -94,7 +94,7 @@ log "$covered of $N posts fell due during a report; the latest was $worst ms lat
 # Most must have fallen due while a report read, or nothing was tested.
 [ "$covered" -ge $((N / 2)) ] ||
 	fail "only $covered of $N posts fell due while a report ran"
-[ "$worst" -le $((dur / 3)) ] ||
+[ "$worst" -le $((dur / 2)) ] ||
 	fail "a post was $worst ms late while reports of $dur ms ran: the loop waited for them"
 
 # SIGTERM while a report reads: a clean exit, and the client is told.
@@ -104,6 +104,11 @@ sleep "$(awk -v d="$dur" 'BEGIN { printf "%.3f", d / 3000 }')"
 stop_smmd 60
 wait_pid_exit "$rpid" 30
 [ "$E2E_EXIT" -ne 137 ] || fail "the report's client hung after SIGTERM"
+if [ "$E2E_EXIT" -eq 0 ]; then
+	log "the last report was answered before SIGTERM took effect"
+else
+	log "the last report was cut by SIGTERM: $(cat "$T/last.err")"
+fi
 if grep -qiE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/smmd.log"; then
 	fail "a sanitizer complained: $(grep -iE 'Sanitizer|runtime error' "$T/smmd.log" | head -n 3)"
 fi
