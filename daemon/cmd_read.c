@@ -69,11 +69,42 @@ static void read_work(uv_work_t *w)
 	}
 }
 
-/* Back on the loop: the reply, then the job goes. */
+static void read_done(uv_work_t *w, int status);
+
+/* Hand j to the thread pool: 0, or a libuv error (j is still the caller's). */
+static int read_start(struct cmd_read *j)
+{
+	int r = uv_queue_work(j->d->loop, &j->work, read_work, read_done);
+
+	if (r == 0)
+		j->d->reads_running++;
+	return r;
+}
+
+/* The next waiting read, started; one that cannot start is answered. */
+static void read_next(struct smmd *d)
+{
+	struct cmd_read *j;
+	int r;
+
+	while (d->reads_running < CMD_READS_AT_ONCE &&
+	       (j = d->reads_waiting) != NULL) {
+		if ((d->reads_waiting = j->next) == NULL)
+			d->reads_waiting_tail = NULL;
+		if ((r = read_start(j)) < 0) {
+			j->later->finish(j->later, NULL, SMM_ERR_INTERNAL,
+			                 uv_strerror(r));
+			j->free(j);
+		}
+	}
+}
+
+/* Back on the loop: the reply, then the job goes and the next starts. */
 static void read_done(uv_work_t *w, int status)
 {
 	struct cmd_read *j = w->data;
 	struct cmd_later *later = j->later;
+	struct smmd *d = j->d;
 
 	if (j->read_failed)
 		log_warnx("control: %s", j->msg);
@@ -92,26 +123,36 @@ static void read_done(uv_work_t *w, int status)
 		later->finish(later, j->result, NULL, NULL);
 	}
 	j->free(j);
+	d->reads_running--;
+	read_next(d);
 }
 
 enum cmd_retval cmd_read_later(struct cmd_ctx *x, struct cmd_read *job)
 {
+	struct smmd *d = x->d;
 	enum cmd_retval r;
 	int rc;
 
-	if (x->later == NULL || !store_reads_off_loop(x->d->store)) {
-		r = job->run(x, x->d->store, job);
+	if (x->later == NULL || !store_reads_off_loop(d->store)) {
+		r = job->run(x, d->store, job);
 		job->free(job);
 		return r;
 	}
-	job->store = x->d->store;
+	job->store = d->store;
 	job->later = x->later;
+	job->d = d;
 	job->work.data = job;
-	if ((rc = uv_queue_work(x->d->loop, &job->work, read_work, read_done)) <
-	    0) {
-		job->free(job);
-		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read: %s",
-		                uv_strerror(rc));
+	job->next = NULL;
+	if (d->reads_running < CMD_READS_AT_ONCE) {
+		if ((rc = read_start(job)) < 0) {
+			job->free(job);
+			return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read: %s",
+			                uv_strerror(rc));
+		}
+	} else if (d->reads_waiting_tail) {
+		d->reads_waiting_tail = d->reads_waiting_tail->next = job;
+	} else {
+		d->reads_waiting = d->reads_waiting_tail = job;
 	}
 	return CMD_WAIT;
 }

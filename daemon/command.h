@@ -188,11 +188,19 @@ struct cmd_read {
 	json_t *result;
 	const char *code;
 	enum cmd_retval r;
-	int read_failed; /* no reader: to be logged, on the loop */
-	char *line;      /* the reply, encoded by the worker */
+	struct smmd *d;
+	struct cmd_read *next; /* waiting for a turn on the thread pool */
+	int read_failed;       /* no reader: to be logged, on the loop */
+	char *line;            /* the reply, encoded by the worker */
 	size_t len;
 	char msg[1024];
 };
+/*
+ * At most this many reads run at once: libuv's pool has four threads, and
+ * a reload's parse or a backup must find one free however many reports
+ * are asked for. The others wait their turn, in order.
+ */
+#define CMD_READS_AT_ONCE 2
 /*
  * Queue job, which is the caller's no longer: CMD_WAIT, or CMD_ERROR.
  * Without a connection to answer on (later NULL), or a backend without

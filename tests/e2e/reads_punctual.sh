@@ -8,7 +8,7 @@
 # late by up to the report's duration; off the loop (cmd_read.c) none may
 # be late by more than half of it. The bound is the report's own
 # duration, measured here, so a slow machine or a sanitizer build moves
-# both sides. Then SIGTERM while a report runs: smmd exits cleanly (0;
+# both sides. Five reports at once are all answered. Then SIGTERM while a report runs: smmd exits cleanly (0;
 # under ASan, no leak), the report's client gets an error, not a hang.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +96,19 @@ log "$covered of $N posts fell due during a report; the latest was $worst ms lat
 	fail "only $covered of $N posts fell due while a report ran"
 [ "$worst" -le $((dur / 2)) ] ||
 	fail "a post was $worst ms late while reports of $dur ms ran: the loop waited for them"
+
+# More reports at once than run at once (CMD_READS_AT_ONCE): the rest
+# wait their turn, and each is answered in full.
+pids=()
+for i in 1 2 3 4 5; do
+	smmctl report --month "$month" --json >"$T/many$i.json" &
+	pids+=("$!")
+done
+for i in 1 2 3 4 5; do
+	wait "${pids[$((i - 1))]}" || fail "report $i of 5 at once failed"
+	[ "$(jq '[.days[].planned] | add' "$T/many$i.json")" = "$planned" ] ||
+		fail "report $i of 5 at once counted other deliveries"
+done
 
 # SIGTERM while a report reads: a clean exit, and the client is told.
 smmctl report --month "$month" --json >"$T/last.json" 2>"$T/last.err" &
