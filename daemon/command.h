@@ -174,8 +174,11 @@ void cmd_actor(const struct cmd_ctx *, struct pause_actor *a, char *name,
  * run is then called on a worker thread with a reader (store.h) and a
  * context of which only the reply's fields are set (d, peer, later and
  * args are NULL): it touches nothing of the loop's, and answers as a
- * handler does (*x->result, or cmd_fail). The reply goes out from the
- * loop through the request's later; free then releases the job there.
+ * handler does (*x->result, or cmd_fail). The pure modules it may use
+ * keep no state of their own, and caltime.h's zones are libical's, which
+ * (from libical 3.0) guards its zone tables with mutexes. The reply goes
+ * out from the loop through the request's later; free then releases the
+ * job there.
  */
 struct cmd_read {
 	enum cmd_retval (*run)(struct cmd_ctx *, struct store *reader,

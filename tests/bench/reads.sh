@@ -12,7 +12,8 @@
 # Run by "make bench"; standalone:
 #   SMM_TOP_SRCDIR=. SMM_TOP_BUILDDIR=build bash tests/bench/reads.sh
 # Knobs: SMM_BENCH_READS_POSTS (100000), SMM_BENCH_READS_RUNS (3),
-# SMM_BENCH_READS_DUE (40 posts due during the reports).
+# SMM_BENCH_READS_DUE (40 posts due during the reports),
+# SMM_BENCH_READS_KEEP (1: keep the directory with the logs).
 set -u
 
 SRC=${SMM_TOP_SRCDIR:-.}
@@ -31,10 +32,10 @@ cleanup() {
 	[ -z "$PID" ] || kill -KILL "$PID" 2>/dev/null
 	[ -z "${SINK:-}" ] || kill -KILL "$SINK" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
+	# SMM_BENCH_READS_KEEP=1 keeps smmd's log and the sink's.
+	[ -n "${SMM_BENCH_READS_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-[ -z "${SMM_BENCH_READS_KEEP:-}" ] || trap - EXIT
 
 now_ms() {
 	date +%s%3N
