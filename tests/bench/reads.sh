@@ -2,13 +2,13 @@
 # The read commands against the loop (issue 14, "no loop stalls"): on
 # report.sh's store (the 100,000-post calendar of gen-calendar.sh, about
 # 200,000 deliveries due next month, on a disk state directory), each of
-# report, stats, goals, list, calendar (agenda) and show, SMM_BENCH_READS_RUNS
-# times: its round trip, and the longest loop turn while it ran (smmd -v
-# logs every turn over 5 ms; "<5" when there was none). Then posts due
-# every 5 ms on one channel while reports run back to back: how late each
-# reached smm-sink, against
-# the report's duration: with the reads on the loop a post waits for the
-# report that is running when it falls due.
+# report, stats, goals, list, calendar (agenda), show and plan check (with
+# plancheck.sh's cadences), SMM_BENCH_READS_RUNS times: its round trip,
+# and the longest loop turn while it ran (smmd -v logs every turn over
+# 5 ms; "<5" when there was none). Then posts due every 5 ms on one
+# channel while reports run back to back: how late each reached
+# smm-sink, against the report's duration: with the reads on the loop a
+# post waits for the report that is running when it falls due.
 # Run by "make bench"; standalone:
 #   SMM_TOP_SRCDIR=. SMM_TOP_BUILDDIR=build bash tests/bench/reads.sh
 # Knobs: SMM_BENCH_READS_POSTS (100000), SMM_BENCH_READS_RUNS (3),
@@ -49,7 +49,9 @@ month=$(date -d "$(date +%Y-%m-01) +1 month" +%Y-%m)
 	--log "$T/sink.log" >/dev/null 2>&1 &
 SINK=$!
 for _ in $(seq 100); do [ -s "$T/sink.port" ] && break; sleep 0.05; done
+# Cadences (plancheck.sh's) give plan check something to check.
 sh "$SRC/tests/bench/gen-calendar.sh" -n "$POSTS" -s "$month-01" \
+	-k 40/week -K 300/week \
 	-u "http://127.0.0.1:$(cat "$T/sink.port")" "$T" 2>/dev/null ||
 	{ echo "reads bench: gen-calendar.sh failed" >&2; exit 1; }
 
@@ -96,6 +98,8 @@ measure goals goals --json
 measure list list --json
 measure calendar calendar --from "$month-01" --to "$month-08" --json
 measure show show "$id" --json
+# Up to the end of next month: the calendar's whole month.
+measure plan plan check --weeks 9 --json
 
 # Posts due every 5 ms while reports run back to back.
 first=$(($(now_ms) + 3000 + DUE * 60))

@@ -122,8 +122,9 @@ static void later_unused(struct cmd_later *l, json_t *result, const char *code,
 /* The commands that read off the loop (cmd_read.c): they see commits. */
 static int reads_off_loop(const char *cmd)
 {
-	static const char *const reads[] = {"list",  "show",  "agenda",
-	                                    "stats", "goals", "report"};
+	static const char *const reads[] = {"list",      "show",  "agenda",
+	                                    "stats",     "goals", "report",
+	                                    "plan_check"};
 
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
 		if (strcmp(cmd, reads[i]) == 0)
@@ -429,6 +430,7 @@ START_TEST(test_read_off_loop)
 	        "{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":"
 	        "\"2099-01\"}}",
 	        "{\"id\":1,\"cmd\":\"goals\"}",
+	        "{\"id\":1,\"cmd\":\"plan_check\"}",
 	};
 	struct outcome o;
 	json_t *day;
