@@ -8,7 +8,8 @@
 # late by up to the report's duration; off the loop (cmd_read.c) none may
 # be late by more than half of it. The bound is the report's own
 # duration, measured here, so a slow machine or a sanitizer build moves
-# both sides. Five reports at once are all answered. Then SIGTERM while a report runs: smmd exits cleanly (0;
+# both sides. Five reports at once are all answered, plan checks beside
+# reloads too. Then SIGTERM while a report runs: smmd exits cleanly (0;
 # under ASan, no leak), the report's client gets an error, not a hang.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -90,7 +91,7 @@ for i in $(seq 0 $((N - 1))); do
 		covered=$((covered + 1))
 	fi
 done
-log "$covered of $N posts fell due during a report; the latest was $worst ms late"
+log "$covered of $N posts fell due during a report; the latest was $worst ms late (loop: $(smmctl status --json | jq -c .loop))"
 # Most must have fallen due while a report read, or nothing was tested.
 [ "$covered" -ge $((N / 2)) ] ||
 	fail "only $covered of $N posts fell due while a report ran"
@@ -108,6 +109,16 @@ for i in 1 2 3 4 5; do
 	wait "${pids[$((i - 1))]}" || fail "report $i of 5 at once failed"
 	[ "$(jq '[.days[].planned] | add' "$T/many$i.json")" = "$planned" ] ||
 		fail "report $i of 5 at once counted other deliveries"
+done
+
+# Reloads replace the plan book while plan checks read it off the loop
+# (each holds a reference): every one answers (under ASan: no use after
+# free).
+for i in 1 2 3; do
+	smmctl plan check --json >"$T/plan$i.json" 2>&1 &
+	ppid=$!
+	smmctl reload >/dev/null || fail "reload $i failed"
+	wait "$ppid" || fail "plan check $i beside a reload failed: $(cat "$T/plan$i.json")"
 done
 
 # SIGTERM while a report reads: a clean exit, and the client is told.
