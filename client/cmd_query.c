@@ -220,6 +220,20 @@ static void cmd_query_print_channels(const json_t *channels)
 	printf("\n");
 }
 
+/* The longest loop turn, and what took most of it when smmd says. */
+static void print_loop_turn(const json_t *loop)
+{
+	const char *cause =
+	        json_string_value(json_object_get(loop, "max_turn_cause"));
+
+	printf("  %-12s%.1f ms at most", "loop turn",
+	       json_real_value(json_object_get(loop, "max_turn_ms")));
+	if (cause && strcmp(cause, "none yet") != 0)
+		printf(" (%s: %.1f ms)", cause,
+		       json_real_value(
+		               json_object_get(loop, "max_turn_cause_ms")));
+	printf("\n");
+}
 /* The human form of "status". */
 static void cmd_query_print_status(const json_t *r)
 {
@@ -250,9 +264,7 @@ static void cmd_query_print_status(const json_t *r)
 		       ctl_relative(next_ms, ctl_now_ms(), rel, sizeof(rel)));
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
-	printf("  %-12s%.1f ms at most\n", "loop turn",
-	       json_real_value(json_object_get(json_object_get(r, "loop"),
-	                                       "max_turn_ms")));
+	print_loop_turn(json_object_get(r, "loop"));
 	cmd_query_print_engagement_status(json_object_get(r, "engagement"));
 	cmd_query_print_channels(json_object_get(r, "channels"));
 }

@@ -6,6 +6,7 @@
 #include "calwatch.h"
 #include "config.h"
 #include "log.h"
+#include "looptime.h"
 #include "reload.h"
 #include "smmd.h"
 
@@ -27,6 +28,7 @@ struct calwatch {
 static void on_debounced(uv_timer_t *t)
 {
 	struct calwatch *w = t->data;
+	uint64_t t0 = looptime_enter();
 	int r;
 
 	/* An editor's save that 'smmctl reload' already picked up. */
@@ -38,6 +40,7 @@ static void on_debounced(uv_timer_t *t)
 	    0)
 		log_error("calendar: cannot read the changes now: %s",
 		          reload_refusal(r));
+	looptime_leave(t0, "calendar change");
 }
 
 static void on_horizon(uv_timer_t *t)

@@ -11,9 +11,10 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
-#include "peergroup.h"
 #include "events.h"
 #include "log.h"
+#include "looptime.h"
+#include "peergroup.h"
 #include "proto.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -568,6 +569,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	const char *code = NULL;
 	char msg[8192];
 	json_t *result = NULL;
+	uint64_t t0;
 	int r;
 
 	if (proto_parse_request(line, len, &req, &code, msg, sizeof(msg)) < 0) {
@@ -590,8 +592,15 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->c = c;
 	later->id = req.id;
 	later->changes = command_changes(req.cmd);
+	t0 = looptime_enter();
 	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
 	                sizeof(msg), &later->base);
+	{
+		char what[48];
+
+		snprintf(what, sizeof(what), "command %s", req.cmd);
+		looptime_leave(t0, what);
+	}
 	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
 	} else {

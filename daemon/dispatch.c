@@ -671,7 +671,7 @@ static void fire_armed(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
 
-	int sent = 0, held = 0;
+	int held = 0;
 
 	while (disp->armed && disp->armed->send_at <= now) {
 		struct job *job = disp->armed;
@@ -685,11 +685,7 @@ static void fire_armed(struct smmd *d, int64_t now)
 			continue;
 		}
 		job_submit(job);
-		sent = 1;
 	}
-	/* On the wire now, not after this turn's commit. */
-	if (sent)
-		http_kick(d->http);
 	if (held)
 		dispatch_arm(d);
 }

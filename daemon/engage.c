@@ -17,6 +17,7 @@
 #include "hashtab.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "prom.h"
 #include "publishers/publisher.h"
 #include "ratelimit.h"
@@ -624,8 +625,11 @@ static void on_timer(uv_timer_t *t)
 {
 	struct engage *e = t->data;
 
+	uint64_t t0 = looptime_enter();
+
 	e->armed_at = -1;
 	pump(e, wallclock_now_ms());
+	looptime_leave(t0, "engagement reads");
 }
 
 static void note_stopped(void *arg, const char *channel, int64_t since_ms,

@@ -1,8 +1,8 @@
 /*
- * libcurl's multi interface driven by the libuv loop: curl tells us which
- * sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake
- * (CURLMOPT_TIMERFUNCTION); we poll them with uv_poll_t and one uv_timer_t
- * and call curl_multi_socket_action. Nothing here blocks the loop.
+ * HTTP requests through libcurl's multi interface, which runs on a thread
+ * of its own (http_curl.c) so that its work and the kernel's never take a
+ * turn of the daemon's loop; each request's callback runs on the loop.
+ * Nothing here blocks the loop.
  */
 #ifndef SMMD_HTTP_H
 #define SMMD_HTTP_H
@@ -73,20 +73,21 @@ struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,
 int http_submit(struct http *, struct http_request *req, http_done_cb done,
                 void *arg);
 /*
- * Let curl start what was just submitted now, instead of on the loop's
- * next turn (after this turn's store commit). Not from a curl callback.
- */
-void http_kick(struct http *);
-/*
- * Call fn after curl has handled each socket event. One loop turn can
- * carry hundreds of a burst's completions; fn is how a send whose instant
- * comes meanwhile leaves on time instead of after all of them.
+ * Call fn after every few results handled on the loop. A burst brings
+ * hundreds back at once; fn is how a send whose instant comes meanwhile
+ * leaves on time instead of after all of them.
  */
 void http_set_after_event(struct http *, void (*fn)(void *), void *arg);
-/* Abort every transfer (each done callback runs with
- * CURLE_ABORTED_BY_CALLBACK). */
+/*
+ * Abort every transfer submitted so far: each done callback runs, soon,
+ * from the loop, with CURLE_ABORTED_BY_CALLBACK.
+ */
 void http_abort_all(struct http *);
-/* Close handles; closed is called once the last libuv handle is closed. */
+/*
+ * Stop the curl thread (what is still in flight is aborted and its done
+ * callbacks run before this returns); closed is called once the last
+ * libuv handle is closed.
+ */
 void http_close(struct http *, void (*closed)(void *), void *arg);
 void http_request_clear(struct http_request *);
 /* After http_close has reported closed. */

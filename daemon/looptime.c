@@ -8,12 +8,15 @@
  * runs last. A pair of check and prepare handles alone would miss the I/O
  * callbacks, which run inside the poll phase, before check.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <jansson.h>
 
 #include "log.h"
 #include "looptime.h"
+
+#define CAUSE_MAX 64
 
 struct looptime {
 	uv_prepare_t prepare;
@@ -22,7 +25,34 @@ struct looptime {
 	uint64_t max_ns;
 	uint64_t turns;
 	uint64_t slow;
+	/* This turn's longest named piece so far. */
+	uint64_t piece_ns;
+	char piece[CAUSE_MAX];
+	/* The longest turn's. */
+	uint64_t cause_ns;
+	char cause[CAUSE_MAX];
 };
+
+/* The one loop's: looptime_leave is called from everywhere. */
+static struct looptime *current;
+
+uint64_t looptime_enter(void)
+{
+	return current ? uv_hrtime() : 0;
+}
+
+void looptime_leave(uint64_t entered_ns, const char *what)
+{
+	uint64_t took;
+
+	if (current == NULL || entered_ns == 0)
+		return;
+	took = uv_hrtime() - entered_ns;
+	if (took > current->piece_ns) {
+		current->piece_ns = took;
+		snprintf(current->piece, sizeof(current->piece), "%s", what);
+	}
+}
 
 static void on_prepare(uv_prepare_t *h)
 {
@@ -32,16 +62,24 @@ static void on_prepare(uv_prepare_t *h)
 	if (lt->last_ns != 0) {
 		uint64_t busy = (now - lt->last_ns) - (idle - lt->last_idle);
 
+		const char *what = lt->piece_ns ? lt->piece : "unnamed";
+
 		lt->turns++;
-		if (busy > lt->max_ns)
+		if (busy > lt->max_ns) {
 			lt->max_ns = busy;
+			lt->cause_ns = lt->piece_ns;
+			snprintf(lt->cause, sizeof(lt->cause), "%s", what);
+		}
 		if (busy > (uint64_t)LOOPTIME_SLOW_MS * 1000000) {
 			lt->slow++;
-			log_debug("loop: a turn took %.1f ms", busy / 1e6);
+			log_debug("loop: a turn took %.1f ms, %.1f ms of it in "
+			          "%s",
+			          busy / 1e6, lt->piece_ns / 1e6, what);
 		}
 	}
 	lt->last_ns = now;
 	lt->last_idle = idle;
+	lt->piece_ns = 0;
 }
 
 static void closed(uv_handle_t *h)
@@ -65,7 +103,8 @@ int looptime_start(uv_loop_t *loop, struct looptime **out)
 		uv_close((uv_handle_t *)&lt->prepare, closed);
 		return r;
 	}
-	*out = lt;
+	snprintf(lt->cause, sizeof(lt->cause), "none yet");
+	*out = current = lt;
 	return 0;
 }
 
@@ -83,12 +122,17 @@ json_t *looptime_json(const struct looptime *lt)
 	uint64_t turns, slow;
 
 	looptime_get(lt, &max_ms, &turns, &slow);
-	return json_pack("{s:f, s:I, s:I}", "max_turn_ms", max_ms, "turns",
-	                 (json_int_t)turns, "slow_turns", (json_int_t)slow);
+	return json_pack("{s:f, s:s, s:f, s:I, s:I}", "max_turn_ms", max_ms,
+	                 "max_turn_cause", lt ? lt->cause : "none yet",
+	                 "max_turn_cause_ms", lt ? lt->cause_ns / 1e6 : 0.0,
+	                 "turns", (json_int_t)turns, "slow_turns",
+	                 (json_int_t)slow);
 }
 
 void looptime_close(struct looptime *lt)
 {
+	if (lt == current)
+		current = NULL;
 	if (lt && !uv_is_closing((uv_handle_t *)&lt->prepare))
 		uv_close((uv_handle_t *)&lt->prepare, closed);
 }

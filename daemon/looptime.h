@@ -20,10 +20,21 @@ struct looptime;
  * run last, after their work). -errno on failure.
  */
 int looptime_start(uv_loop_t *, struct looptime **out);
+/*
+ * Name a piece of work within a turn: looptime_leave(looptime_enter(), ...)
+ * around it. The longest piece of the longest turn is that turn's cause in
+ * status; a slow turn's is logged with it. what is copied.
+ */
+uint64_t looptime_enter(void);
+void looptime_leave(uint64_t entered_ns, const char *what);
 /* The longest turn so far (ms), how many turns, how many were slow. */
 void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
                   uint64_t *slow);
-/* For status: {"max_turn_ms", "turns", "slow_turns" (over the limit)}. */
+/*
+ * For status: {"max_turn_ms", "max_turn_cause" (its longest named piece,
+ * or "unnamed"), "max_turn_cause_ms", "turns", "slow_turns" (over the
+ * limit)}.
+ */
 json_t *looptime_json(const struct looptime *);
 /* Close its handle; free it from the close callback. NULL is fine. */
 void looptime_close(struct looptime *);

@@ -306,14 +306,17 @@ static void store_failed(void *arg, int err)
 static void end_of_turn(struct runtime *rt)
 {
 	struct smmd *d = &rt->d;
+	uint64_t t0;
 
 	if (rt->shut_down)
 		return;
 	/* While the store cannot write, every turn's writes are given up. */
 	if (d->store_down_ms)
 		store_give_up_turn(d->store);
+	t0 = looptime_enter();
 	if (store_submit(d->store) < 0)
 		store_failed(rt, -EIO);
+	looptime_leave(t0, "store commit");
 	dispatch_turn_over(d);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);

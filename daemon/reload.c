@@ -10,14 +10,15 @@
 #include "calendar.h"
 #include "calsync.h"
 #include "calwatch.h"
-#include "engage.h"
 #include "config.h"
 #include "dispatch.h"
+#include "engage.h"
 #include "log.h"
-#include "postid.h"
+#include "looptime.h"
 #include "outage.h"
 #include "pause.h"
 #include "planbook.h"
+#include "postid.h"
 #include "prom.h"
 #include "reload.h"
 #include "smmd.h"
@@ -242,7 +243,7 @@ static void swap_config(struct smmd *d, struct reload *r)
 }
 
 /* On the loop: swap in the new configuration and sync the calendar. */
-static void apply(uv_work_t *w, int status)
+static void apply_parsed(uv_work_t *w, int status)
 {
 	struct reload *r = w->data;
 	struct smmd *d = r->d;
@@ -304,6 +305,15 @@ static void apply(uv_work_t *w, int status)
 		if (start(d, rs->again_why) < 0)
 			tell(rs->next_waiters, 0, NULL, NULL);
 	}
+}
+
+/* On the loop: the parse is done, the calendar's sync runs here. */
+static void apply(uv_work_t *w, int status)
+{
+	uint64_t t0 = looptime_enter();
+
+	apply_parsed(w, status);
+	looptime_leave(t0, "reload apply");
 }
 
 static int start(struct smmd *d, const char *why)

@@ -5,10 +5,11 @@
  * state_dir (store_sqlite.c).
  *
  * Writes made during one loop turn share one transaction; store_submit()
- * commits it at the end of the turn and returns at once: the commit is
- * made durable off the loop (store_wal.c), and only then do the callbacks
- * queued with store_after_commit() during that turn run, on the loop, in
- * order. That is how "durable before visible" holds without the loop ever
+ * commits it at the end of the turn (or, while a sync runs, with the next
+ * turns' when it ends: see submit() in store.c) and returns at once: the
+ * commit is made durable off the loop (store_wal.c), and only then do the
+ * callbacks queued with store_after_commit() during that turn run, on the
+ * loop, in order. That is how "durable before visible" holds without the loop ever
  * waiting on the disk: a reply to smmctl, or a request to a webhook, is an
  * after-commit callback. A turn that only records results needs no sync
  * (see begin() in store_sqlite.c for why that is safe). Reads see the loop's

@@ -713,12 +713,21 @@ int sq_prepare(struct store_be *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The loop's page cache (KiB): a burst over many channels touches more
+ * pages than SQLite's default 2 MiB holds, and the loop re-read them and
+ * spilled dirty ones to the WAL mid-transaction. Memory is taken only as
+ * pages are used.
+ */
+#define STORE_CACHE_KIB "16384"
+
 static int sq_open(const char *dir, struct store_be **out, char *err,
                    size_t errlen)
 {
 	/* After migrating: syncs and checkpoints are store_wal.c's. */
 	static const char async[] = "PRAGMA synchronous = OFF;"
-	                            "PRAGMA wal_autocheckpoint = 0;";
+	                            "PRAGMA wal_autocheckpoint = 0;"
+	                            "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
 	char path[4096];
 	struct store_be *s;
 	char *msg = NULL;

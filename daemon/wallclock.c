@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "looptime.h"
 #include "wallclock.h"
 
 struct wallclock {
@@ -39,7 +40,10 @@ static void on_readable(uv_poll_t *poll, int status, int events)
 			log_info("clock: the system clock was set; "
 			         "re-evaluating the schedule");
 	}
+	uint64_t t0 = looptime_enter();
+
 	wc->fire(wc->arg);
+	looptime_leave(t0, "due posts");
 }
 
 int wallclock_new(uv_loop_t *loop, void (*fire)(void *), void *arg,

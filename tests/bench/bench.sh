@@ -38,10 +38,25 @@
 #      (VmHWM) and its RSS once loaded (VmRSS a moment after ready), and
 #      the time of "smmctl reload" with no change and after one post's text
 #      was edited (its summary checked: 1 updated, the rest unchanged).
+#      It also reads the longest loop turn each reload and each read
+#      (list, calendar, export, plan check, report, stats, goals) of that
+#      store causes: smmd runs with -v there, which logs every turn over
+#      5 ms.
+# Ceilings, measured in the same run: curlbench (libcurl's multi handle
+# alone: to one URL, SMM_BENCH_MAX_IN_FLIGHT at a time, for (b); in turn to
+# the 100 channels' URLs, SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT at a time,
+# for (d)) and the timer floor (timerfloor: a bare libuv loop arming (a)'s
+# due times as smmd does); each burst rate is printed as a share of its
+# curlbench rate and each lateness beside the floor. Each scenario reports
+# its smmd's longest loop turn (status loop.max_turn_ms and, when smmd
+# names it, loop.max_turn_cause), flagged over 5 ms; the Summary ends with
+# issue 14's targets as PASS or MISSED.
 # Posts are queued through ONE control connection (newline-delimited JSON
 # piped through socat), early enough that all are queued before the first is
 # due. The report goes to stdout and to tests/bench/results/latest.txt;
-# progress goes to stderr.
+# progress goes to stderr. Headline figures go to
+# tests/bench/results/figures.tsv (lib.sh), each printed beside the
+# previous run's (figures.prev.tsv).
 #
 # Knobs (environment): SMM_BENCH_SCENARIOS ("punctuality burst channels
 # calendar": which scenarios to run), SMM_BENCH_PUNCT_N (5000),
@@ -49,7 +64,7 @@
 # SMM_BENCH_MAX_IN_FLIGHT (256), SMM_BENCH_CURL_N (50000 requests for
 # curlbench), SMM_BENCH_WAIT_S (120: how long to wait for
 # the sink after the last due time), SMM_BENCH_PERF=1 (profile smmd during
-# the bursts of (b) and (d) with perf), SMM_BENCH_TMPDIR (where the state
+# the bursts of (b) and (d) with perf; =stat: CPU time per thread instead), SMM_BENCH_TMPDIR (where the state
 # directory lives: its file system's fsync is part of every delivery),
 # SMM_BENCH_KEEP=1 (keep the temporary directory), SMM_BENCH_DISK_REPS (5:
 # runs of (a) with the state on disk; 0: none), SMM_BENCH_DISK_DIR (where
@@ -76,11 +91,8 @@ set -euo pipefail
 export LC_ALL=C
 
 : "${SMM_TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${SMM_TOP_BUILDDIR:=$SMM_TOP_SRCDIR/build}"
-SMMD_BIN=$SMM_TOP_BUILDDIR/daemon/smmd
-SMMCTL_BIN=$SMM_TOP_BUILDDIR/client/smmctl
-SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
-CURLBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/curlbench
+# shellcheck source=tests/bench/lib.sh
+. "$SMM_TOP_SRCDIR/tests/bench/lib.sh"
 
 : "${SMM_BENCH_PUNCT_N:=5000}"
 : "${SMM_BENCH_PUNCT_STEP_MS:=2}"
@@ -203,18 +215,14 @@ for tool in jq socat awk sort; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		{ echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
-for bin in "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN" "$CURLBENCH_BIN"; do
-	[ -x "$bin" ] || { echo "bench: $bin is not built (make bench builds it)" >&2; exit 1; }
-done
+bench_need bench "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN" "$CURLBENCH_BIN"
+if want punctuality; then bench_need bench "$TIMERFLOOR_BIN"; fi
 
 # A short path: the control socket's must fit in 108 bytes.
 T=$(mktemp -d "$SMM_BENCH_TMPDIR/smm-bench.XXXXXX")
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-RESULTS_DIR=$SMM_TOP_SRCDIR/tests/bench/results
-mkdir -p "$RESULTS_DIR" 2>/dev/null || RESULTS_DIR=$SMM_TOP_BUILDDIR/tests/bench/results
-mkdir -p "$RESULTS_DIR"
 REPORT=$T/report.txt
 : >"$REPORT"
 
@@ -275,10 +283,12 @@ channels:
 EOF
 }
 
-# start_smmd DIR: sets SMMD_PID once the socket answers.
+# start_smmd DIR: sets SMMD_PID once the socket answers. -v: smmd logs
+# each loop turn over 5 ms (debug; nothing else it logs at that level
+# happens here), which due_turns reads.
 start_smmd() {
 	local dir=$1 deadline
-	"$SMMD_BIN" -c "$dir/smmd.yaml" --foreground 2>"$dir/smmd.log" &
+	"$SMMD_BIN" -v -c "$dir/smmd.yaml" --foreground 2>"$dir/smmd.log" &
 	SMMD_PID=$!
 	PIDS+=("$SMMD_PID")
 	deadline=$(($(now_ms) + 10000))
@@ -496,7 +506,7 @@ print_dist() {
 	read -r n mn p50 p90 p99 p999 mx mean < <(percentiles "$2")
 	out "$(printf '  %-34s n=%-6s p50 %9s  p90 %9s  p99 %9s  p99.9 %9s  max %9s  (min %s, mean %s) ms' \
 		"$1" "$n" "$p50" "$p90" "$p99" "$p999" "$mx" "$mn" "$mean")"
-	DIST_P99=$p99
+	DIST_P50=$p50 DIST_P99=$p99 DIST_MAX=$mx
 }
 
 # wait_sink LOG N DEADLINE_MS LABEL: until the sink logged N requests.
@@ -622,6 +632,19 @@ out ""
 WRK_GET=
 WRK_POSTLOG=
 CURL_RATE=
+CURL_CHAN_RATE=
+
+# curlbench_rate OUT K URL...: run curlbench (SMM_BENCH_CURL_N requests, K
+# at a time, to the URLs in turn) with its output in OUT; print its rate.
+curlbench_rate() {
+	local out=$1 k=$2 rate
+	shift 2
+	"$CURLBENCH_BIN" "$@" "$SMM_BENCH_CURL_N" "$k" >"$out" 2>&1 ||
+		die "curlbench failed: $(cat "$out")"
+	rate=$(awk '/^curlbench:/ { sub(/\/s,/, "", $8); print $8 }' "$out")
+	[ -n "$rate" ] || die "no rate in curlbench's output: $(cat "$out")"
+	echo "$rate"
+}
 if ! want burst && ! want channels; then
 	progress "no burst in SMM_BENCH_SCENARIOS: no wrk reference"
 elif command -v wrk >/dev/null 2>&1; then
@@ -653,23 +676,38 @@ EOF
 	wrk -t1 -c64 -d3s -s "$CUR/post.lua" "http://127.0.0.1:$SINK_PORT/hook/bench" \
 		>"$CUR/postlog.txt" 2>&1 || die "wrk failed: $(cat "$CUR/postlog.txt")"
 	# libcurl alone, as many at a time as smmd's bursts run: smmd must
-	# publish through it, so this is the ceiling of smmd's own rate.
-	progress "curlbench against the sink with --log: $SMM_BENCH_CURL_N POSTs, $SMM_BENCH_MAX_IN_FLIGHT at a time"
-	"$CURLBENCH_BIN" "http://127.0.0.1:$SINK_PORT/hook/bench" "$SMM_BENCH_CURL_N" \
-		"$SMM_BENCH_MAX_IN_FLIGHT" >"$CUR/curl.txt" 2>&1 ||
-		die "curlbench failed: $(cat "$CUR/curl.txt")"
+	# publish through it, so this is the ceiling of smmd's own rate: to
+	# one URL for (b), in turn to each burst channel's URL for (d).
+	if want burst; then
+		progress "curlbench against the sink with --log: $SMM_BENCH_CURL_N POSTs, $SMM_BENCH_MAX_IN_FLIGHT at a time"
+		CURL_RATE=$(curlbench_rate "$CUR/curl.txt" "$SMM_BENCH_MAX_IN_FLIGHT" \
+			"http://127.0.0.1:$SINK_PORT/hook/bench")
+	fi
+	if want channels; then
+		CHAN_URLS=()
+		for ((i = 0; i < SMM_BENCH_CHAN_N; i++)); do
+			printf -v c 'c%02d' "$i"
+			CHAN_URLS+=("http://127.0.0.1:$SINK_PORT/hook/$c")
+		done
+		progress "curlbench over $SMM_BENCH_CHAN_N URLs: $SMM_BENCH_CURL_N POSTs, $SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT at a time"
+		CURL_CHAN_RATE=$(curlbench_rate "$CUR/curlchan.txt" \
+			"$SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT" "${CHAN_URLS[@]}")
+	fi
 	stop_pid "$SINK_PID"
 	rm -f "$CUR/sink.log"
-	CURL_RATE=$(awk '/^curlbench:/ { sub(/\/s,/, "", $8); print $8 }' "$CUR/curl.txt")
-	[ -n "$CURL_RATE" ] || die "no rate in curlbench's output: $(cat "$CUR/curl.txt")"
 	WRK_GET=$(wrk_rate "$CUR/get.txt")
 	WRK_POSTLOG=$(wrk_rate "$CUR/postlog.txt")
 	[ -n "$WRK_GET" ] || die "no Requests/sec in wrk's output: $(cat "$CUR/get.txt")"
+	FIG_CTX="curl_n=$SMM_BENCH_CURL_N k=$SMM_BENCH_MAX_IN_FLIGHT chan=$SMM_BENCH_CHAN_N k=$SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT"
 	out "Sink reference (wrk -t1 -c64, smm-sink alone on this machine)"
-	out "  GET  /, no --log (the reference):   $(printf '%10.0f' "$WRK_GET") requests/s"
-	out "  POST webhook-shaped, no --log:     $(printf '%10.0f' "$(wrk_rate "$CUR/post.txt")") requests/s"
-	out "  POST webhook-shaped, with --log:   $(printf '%10.0f' "$(wrk_rate "$CUR/postlog.txt")") requests/s (3 s; the setting smmd is measured against)"
-	out "  libcurl multi alone, same POST, with --log, $SMM_BENCH_MAX_IN_FLIGHT at a time (curlbench): $(printf '%10.0f' "$CURL_RATE") requests/s = $(pct "$CURL_RATE" "$WRK_GET")% of GET: smmd must publish through libcurl, so this is its ceiling"
+	out "  GET  /, no --log (the reference):   $(fig ref.wrk.get "$(printf '%.0f' "$WRK_GET")" /s)"
+	out "  POST webhook-shaped, no --log:     $(fig ref.wrk.post "$(printf '%.0f' "$(wrk_rate "$CUR/post.txt")")" /s)"
+	out "  POST webhook-shaped, with --log:   $(fig ref.wrk.post_log "$(printf '%.0f' "$WRK_POSTLOG")" /s) (3 s; the setting smmd is measured against)"
+	out "  libcurl multi alone (curlbench), the same POST, sink with --log: smmd must publish through libcurl, so this is its ceiling:"
+	[ -z "$CURL_RATE" ] ||
+		out "    to one URL, $SMM_BENCH_MAX_IN_FLIGHT at a time (the ceiling of (b)):   $(fig ref.curlbench.rate "$CURL_RATE" /s) = $(pct "$CURL_RATE" "$WRK_GET")% of GET"
+	[ -z "$CURL_CHAN_RATE" ] ||
+		out "    in turn to $SMM_BENCH_CHAN_N URLs, $SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT at a time (the ceiling of (d)): $(fig ref.curlbench_chan.rate "$CURL_CHAN_RATE" /s) = $(pct "$CURL_CHAN_RATE" "$WRK_GET")% of GET"
 	out ""
 else
 	out "Sink reference: wrk is not installed (apt-get install -y wrk): skipped"
@@ -689,19 +727,21 @@ if want punctuality || want burst || want channels; then
 	progress "calibration: queueing $SMM_BENCH_BURST_N adds"
 	queue_posts "$CUR" "$SMM_BENCH_BURST_N" "$(iso_ms 2099-01-01T00:00:00Z)" 0
 	CALIB_MS=$QUEUE_MS
+	FIG_CTX="n=$SMM_BENCH_BURST_N"
 	out "Queueing over one control connection (calibration, smmd idle)"
-	out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }') adds/s; peak RSS with $SMM_BENCH_BURST_N scheduled: $(proc_kb "$SMMD_PID" VmHWM) kB"
+	CALIB_RATE=$(awk -v n="$SMM_BENCH_BURST_N" -v ms="$CALIB_MS" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }')
+	out "  $SMM_BENCH_BURST_N adds in $CALIB_MS ms = $(fig queue.rate "$CALIB_RATE" adds/s); peak RSS with $SMM_BENCH_BURST_N scheduled: $(fig queue.hwm "$(proc_kb "$SMMD_PID" VmHWM)" kB)"
 	out ""
 	stop_smmd
 	CUR=
 fi
 
-# rate_verdict RATE_SPAN RATE_DUE TARGET_PCT LABEL: print the target line
-# for a burst rate against the sink's plain rate and the line beside the
-# two ceilings (the logging sink under wrk, libcurl alone); sets VERDICT
-# and PCT ("n/a"/"?" without wrk).
+# rate_verdict RATE_SPAN RATE_DUE TARGET_PCT LABEL CURL_RATE: print the
+# target line for a burst rate against the sink's plain rate and the line
+# beside the two ceilings (the logging sink under wrk, libcurl alone); sets
+# VERDICT and PCT ("n/a"/"?" without wrk).
 rate_verdict() {
-	local span=$1 due=$2 target=$3 label=$4
+	local span=$1 due=$2 target=$3 label=$4 curl=$5
 	if [ -z "$WRK_GET" ]; then
 		VERDICT="n/a (no wrk)"
 		PCT="?"
@@ -711,7 +751,60 @@ rate_verdict() {
 	VERDICT=$(awk -v p="$PCT" -v t="$target" 'BEGIN { print (p >= t) ? "MET" : "MISSED" }')
 	out "  target $label>= $target% of the sink's plain rate ($(printf '%.0f' "$WRK_GET")/s): $VERDICT ($PCT% first-to-last, $(pct "$due" "$WRK_GET")% from the due instant)"
 	[ -z "$WRK_POSTLOG" ] ||
-		out "  (that is $(pct "$span" "$WRK_POSTLOG")% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(pct "$span" "$CURL_RATE")% of libcurl's own rate, $(printf '%.0f' "$CURL_RATE")/s)"
+		out "  (that is $(pct "$span" "$WRK_POSTLOG")% of what the logging sink takes from wrk, $(printf '%.0f' "$WRK_POSTLOG")/s, and $(pct "$span" "$curl")% of libcurl's own rate, $(printf '%.0f' "$curl")/s)"
+}
+
+# ceiling_verdict RATE CEILING TARGET_PCT: sets CEIL_PCT (RATE as a
+# percentage of CEILING, curlbench's rate in the same run), CEIL_TXT ("=
+# X% of curlbench R/s") and CEIL_VERDICT (PASS when at least TARGET_PCT).
+ceiling_verdict() {
+	if [ -z "$2" ]; then
+		CEIL_PCT="?" CEIL_TXT="(no curlbench rate: wrk is not installed)"
+		CEIL_VERDICT="n/a"
+		return 0
+	fi
+	CEIL_PCT=$(fig_pct "$1" "$2")
+	CEIL_TXT="= $CEIL_PCT% of curlbench $(fig_fmt "$2" /s)"
+	CEIL_VERDICT=$(verdict "$CEIL_PCT >= $3")
+}
+
+# loop_line KEY MS CAUSE: "longest loop turn: MS ms (prev ...) (CAUSE)",
+# flagged over 5 ms; the figure recorded as KEY. MS and CAUSE as
+# loop_turn read them while that smmd ran.
+loop_line() {
+	if [ -z "$2" ]; then
+		printf 'longest loop turn: n/a (no loop figures in status)'
+		return 0
+	fi
+	printf 'longest loop turn: %s%s%s' "$(fig "$1" "$2" ms)" \
+		"${3:+ ($3)}" "$(loop_flag "$2")"
+}
+
+# due_turns KEY LOG FROM_MS TO_MS: "while posts were due: N turns over
+# 5 ms, the longest X ms (cause)" from smmd's -v log, stamped between
+# FROM_MS and TO_MS: status's longest turn also counts the queueing's.
+# Records the longest as KEY ("<5" if none).
+due_turns() {
+	local n mx cause
+	read -r n mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO"'
+		BEGIN { lo = iso(a); hi = iso(b) }
+		$2 == "debug" && / loop: a turn took / && $1 >= lo && $1 <= hi {
+			n++; ms = $0; sub(/.* loop: a turn took /, "", ms)
+			c = ms; sub(/ ms.*/, "", ms); sub(/^[0-9.]+ ms[,:;]* */, "", c)
+			gsub(/^\(|\)$/, "", c)
+			# "Y ms of it in CAUSE" -> "CAUSE, Y ms of it", as status.
+			if (match(c, /^[0-9.]+ ms of it in /))
+				c = substr(c, RLENGTH + 1) ", " substr(c, 1, RLENGTH - 4)
+			if (ms + 0 > mx) { mx = ms + 0; cause = c }
+		}
+		END { printf "%d %s %s\n", n, (n ? mx : "<5"), cause }' "$2")
+	if [ "$n" -eq 0 ]; then
+		printf 'while posts were due: no turn over 5 ms'
+		fig_put "$1" "<5" ms
+		return 0
+	fi
+	printf 'while posts were due: %d turn%s over 5 ms, the longest %s%s' "$n" \
+		"$([ "$n" -eq 1 ] || echo s)" "$(fig "$1" "$mx" ms)" "${cause:+ ($cause)}"
 }
 
 # lead_ms N: time from now to the first due instant.
@@ -755,6 +848,9 @@ run_scenario() {
 	MACH_END=$(machine_snap)
 	perf_stop
 	wait_published "$CUR" "$n"
+	# Before the bench's own show queries, which are not the scenario's.
+	loop_turn "$CUR/run/smmd.sock"
+	SCEN_LOOP_MS=$LOOP_MS SCEN_LOOP_CAUSE=$LOOP_CAUSE
 	HWM_DELIVERED_KB=$(proc_kb "$SMMD_PID" VmHWM)
 	progress "$name: asking smmd when it started each attempt"
 	seq 1 "$n" | sed 's,.*,b-&/bench,' >"$CUR/show.ids"
@@ -769,14 +865,19 @@ run_scenario() {
 # FIRST_DUE_MS into $CUR/perf.data (sets PERF_PID).
 PERF_PID=
 perf_start() {
-	[ "$SMM_BENCH_PERF" = 1 ] || return 0
+	[ "$SMM_BENCH_PERF" = 1 ] || [ "$SMM_BENCH_PERF" = stat ] || return 0
 	if ! command -v perf >/dev/null 2>&1; then
 		progress "perf is not installed (apt-get install -y linux-perf): no profile"
 		return 0
 	fi
 	sleep_until $((FIRST_DUE_MS - 300))
-	perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
-		-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+	if [ "$SMM_BENCH_PERF" = stat ]; then
+		perf stat --per-thread -e task-clock -p "$SMMD_PID" \
+			-o "$CUR/perf.stat" >"$CUR/perf.out" 2>&1 &
+	else
+		perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SMMD_PID" \
+			-o "$CUR/perf.data" >"$CUR/perf.out" 2>&1 &
+	fi
 	PERF_PID=$!
 	PIDS+=("$PERF_PID")
 }
@@ -791,6 +892,12 @@ perf_stop() {
 
 # perf_report: the profile perf_start took, if any, into the report.
 perf_report() {
+	if [ -s "$CUR/perf.stat" ]; then
+		out "  CPU time per thread during the burst (perf stat, from 300 ms before the due instant to the last receipt):"
+		awk -v n="$SCEN_N" '/task-clock/ { gsub(",", "", $2);
+			printf "    %-24s %9.1f ms = %6.1f us per delivery\n", $1, $2, $2 * 1000 / n }' \
+			"$CUR/perf.stat" | tee -a "$REPORT"
+	fi
 	[ -s "$CUR/perf.data" ] || return 0
 	# To files first: head closing a pipe early would fail the pipeline.
 	perf report -i "$CUR/perf.data" --stdio --no-children --sort dso \
@@ -819,6 +926,37 @@ send_path() {
 }
 
 # ---------------------------------------------------------------------------
+# The timer floor: the lateness of a bare libuv program's own timers, armed
+# as smmd arms its own (tests/bench/timerfloor.c), the same count and
+# spacing as (a). smmd can be no more punctual than that.
+
+FLOOR_P99=
+FLOOR_MAX=
+if want punctuality; then
+	FIG_CTX="n=$SMM_BENCH_PUNCT_N step=$SMM_BENCH_PUNCT_STEP_MS"
+	progress "timer floor: $SMM_BENCH_PUNCT_N timers $SMM_BENCH_PUNCT_STEP_MS ms apart"
+	"$TIMERFLOOR_BIN" "$SMM_BENCH_PUNCT_N" "$SMM_BENCH_PUNCT_STEP_MS" \
+		>"$T/timerfloor.txt" 2>&1 || die "timerfloor failed: $(cat "$T/timerfloor.txt")"
+	read -r FLOOR_P50 FLOOR_P99 FLOOR_MAX < <(awk '/^timerfloor:/ {
+		for (i = 1; i < NF; i++) {
+			if ($i == "p50") a = $(i + 1)
+			if ($i == "p99") b = $(i + 1)
+			if ($i == "max") c = $(i + 1)
+		}
+		print a, b, c }' "$T/timerfloor.txt")
+	[ -n "$FLOOR_MAX" ] || die "no lateness in timerfloor's output: $(cat "$T/timerfloor.txt")"
+	out "Timer floor (tests/bench/timerfloor: a bare libuv loop, a CLOCK_REALTIME timerfd re-armed for each due time as smmd's, nothing else to do)"
+	out "  $SMM_BENCH_PUNCT_N timers $SMM_BENCH_PUNCT_STEP_MS ms apart, lateness p50 $(fig floor.p50 "$FLOOR_P50" ms), p99 $(fig floor.p99 "$FLOOR_P99" ms), max $(fig floor.max "$FLOOR_MAX" ms)"
+	out ""
+fi
+
+# floor_txt P99 MAX: "p99 A ms vs timer floor p99 B ms, max C vs D ms".
+floor_txt() {
+	printf 'p99 %s ms vs timer floor p99 %s ms, max %s ms vs %s ms' \
+		"$1" "${FLOOR_P99:-?}" "$2" "${FLOOR_MAX:-?}"
+}
+
+# ---------------------------------------------------------------------------
 # (a) punctuality
 
 if want punctuality; then
@@ -828,9 +966,15 @@ if want punctuality; then
 	check_deliveries "$CUR/recv.tsv" "$SMM_BENCH_PUNCT_N"
 	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
 	print_dist "lateness at the sink (t_us - due):" "$CUR/late_us.txt"
-	PUNCT_P99=$DIST_P99
+	PUNCT_P99=$DIST_P99 PUNCT_MAX=$DIST_MAX PUNCT_P50=$DIST_P50
 	awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
 	print_dist "at smmd (attempt start - due, 1 ms res):" "$CUR/dlate_us.txt"
+	PUNCT_D_P99=$DIST_P99 PUNCT_D_MAX=$DIST_MAX
+	out "  at the sink: p50 $(fig a.sink.p50 "$PUNCT_P50" ms), p99 $(fig a.sink.p99 "$PUNCT_P99" ms), max $(fig a.sink.max "$PUNCT_MAX" ms)"
+	out "  at smmd:     p99 $(fig a.smmd.p99 "$PUNCT_D_P99" ms), max $(fig a.smmd.max "$PUNCT_D_MAX" ms)"
+	out "  against the floor: at the sink $(floor_txt "$PUNCT_P99" "$PUNCT_MAX"); at smmd $(floor_txt "$PUNCT_D_P99" "$PUNCT_D_MAX")"
+	out "  $(loop_line a.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns a.loop.due_max "$CUR/smmd.log" "$FIRST_DUE_MS" "$END_MS")"
+	PUNCT_LOOP=$SCEN_LOOP_MS
 	send_path
 	print_dist "start -> sink receipt (commit+send):" "$CUR/send_us.txt"
 	awk -F'\t' '$4 >= 0 { print $4 * 1000 }' "$CUR/daemon.tsv" >"$CUR/lat_us.txt"
@@ -847,6 +991,7 @@ if want punctuality; then
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
 	report_hwm
 	PUNCT_HWM=$HWM_DELIVERED_KB
+	out "  peak RSS once delivered: $(fig a.hwm "$PUNCT_HWM" kB)"
 	PUNCT_VERDICT=$(awk -v p="$PUNCT_P99" 'BEGIN { print (p <= 1.0) ? "MET" : "MISSED" }')
 	out "  target p99 <= 1 ms: $PUNCT_VERDICT (p99 $PUNCT_P99 ms)"
 	out ""
@@ -855,9 +1000,9 @@ fi
 # ---------------------------------------------------------------------------
 # (a) again, with the state directory on disk, SMM_BENCH_DISK_REPS times
 
-# disk_rep DIR: one run of (a) in DIR; sets REP_LINE and the REP_* figures.
+# disk_rep DIR: one run of (a) in DIR; sets the REP_* figures.
 disk_rep() {
-	local n=$SMM_BENCH_PUNCT_N step=$SMM_BENCH_PUNCT_STEP_MS loop_ms
+	local n=$SMM_BENCH_PUNCT_N step=$SMM_BENCH_PUNCT_STEP_MS
 	local sp99 smx dn dp99 dmx
 	CUR=$1
 	mkdir -p "$CUR"
@@ -871,9 +1016,10 @@ disk_rep() {
 		die "disk: queueing ended after the first due time"
 	sleep_until "$FIRST_DUE_MS"
 	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "disk $(basename "$CUR")"
+	REP_END_MS=$(now_ms)
 	wait_published "$CUR" "$n"
-	# smmd before the loop measurement (issue 9) has no "loop".
-	loop_ms=$(smmd_status "$CUR" | jq -r 'if .loop then (.loop.max_turn_ms * 10 | round / 10 | tostring) else "n/a" end')
+	loop_turn "$CUR/run/smmd.sock"
+	REP_LOOP_MS=$LOOP_MS REP_LOOP_CAUSE=$LOOP_CAUSE
 	stop_smmd
 	stop_pid "$SINK_PID"
 	analyse_sink "$CUR/sink.log" "$CUR/recv.tsv"
@@ -886,9 +1032,9 @@ disk_rep() {
 	read -r _ _ _ _ sp99 _ smx _ < <(percentiles "$CUR/late_us.txt")
 	read -r dn _ _ _ dp99 _ dmx _ < <(percentiles "$CUR/dlate_us.txt")
 	[ "$dn" -eq "$n" ] || die "disk: smmd recorded $dn first attempts, expected $n"
-	REP_D_P99=$dp99 REP_D_MAX=$dmx
-	REP_LINE=$(printf 'at smmd p99 %8s max %9s ms | at the sink p99 %8s max %9s ms | longest loop turn %s ms' \
-		"$dp99" "$dmx" "$sp99" "$smx" "$loop_ms")
+	REP_D_P99=$dp99 REP_D_MAX=$dmx REP_S_P99=$sp99 REP_S_MAX=$smx
+	# Issue 14: p99 <= 1 ms and max <= 10 ms, at smmd and at the sink.
+	REP_VERDICT=$(verdict "$dp99 <= 1 && $dmx <= 10 && $sp99 <= 1 && $smx <= 10")
 	rm -rf "$CUR/state" "$CUR/sink.log"
 }
 
@@ -900,17 +1046,25 @@ if want punctuality && [ "$SMM_BENCH_DISK_REPS" -gt 0 ]; then
 	out "  state dir on $(df -T "$DISK_T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $DISK_T"
 	[ "$DISK_FS" != tmpfs ] || out "  WARNING: $DISK_T is on tmpfs: set SMM_BENCH_DISK_DIR to a disk"
 	out "  lateness = attempt start - due (smmd's attempts table) and sink receipt - due; ms"
+	out "  each run's target: p99 <= 1 ms and max <= 10 ms, both at smmd and at the sink"
 	DISK_WORST=0
 	DISK_P99S=()
+	DISK_PASS=0
+	DISK_LOOP_MAX=0
 	for i in $(seq 1 "$SMM_BENCH_DISK_REPS"); do
 		progress "disk: run $i of $SMM_BENCH_DISK_REPS"
 		disk_rep "$DISK_T/run$i"
-		out "  run $i: $REP_LINE"
+		out "  run $i: $REP_VERDICT: at smmd p99 $(fig "disk.$i.smmd.p99" "$REP_D_P99" ms), max $(fig "disk.$i.smmd.max" "$REP_D_MAX" ms)"
+		out "         at the sink p99 $(fig "disk.$i.sink.p99" "$REP_S_P99" ms), max $(fig "disk.$i.sink.max" "$REP_S_MAX" ms)"
+		out "         $(loop_line "disk.$i.loop.max" "$REP_LOOP_MS" "$REP_LOOP_CAUSE"); $(due_turns "disk.$i.loop.due_max" "$DISK_T/run$i/smmd.log" "$FIRST_DUE_MS" "$REP_END_MS")"
+		[ "$REP_VERDICT" != PASS ] || DISK_PASS=$((DISK_PASS + 1))
+		DISK_LOOP_MAX=$(awk -v a="$DISK_LOOP_MAX" -v b="${REP_LOOP_MS:-0}" 'BEGIN { print (b > a) ? b : a }')
 		DISK_P99S+=("$REP_D_P99")
 		DISK_WORST=$(awk -v a="$DISK_WORST" -v b="$REP_D_MAX" 'BEGIN { print (b > a) ? b : a }')
 	done
 	DISK_P99_MED=$(printf '%s\n' "${DISK_P99S[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	out "  median p99 at smmd $DISK_P99_MED ms; worst lateness at smmd $DISK_WORST ms"
+	out "  median p99 at smmd $(fig disk.smmd.p99_median "$DISK_P99_MED" ms); worst lateness at smmd $(fig disk.smmd.max_worst "$DISK_WORST" ms); floor: timer p99 ${FLOOR_P99:-?} ms, max ${FLOOR_MAX:-?} ms"
+	out "  $DISK_PASS of $SMM_BENCH_DISK_REPS runs met the target; longest loop turn over the runs $DISK_LOOP_MAX ms"
 	out ""
 	[ "$SMM_BENCH_KEEP" = 1 ] || rm -rf "$DISK_T"
 	CUR=
@@ -920,6 +1074,7 @@ fi
 # (b) burst
 
 if want burst; then
+	FIG_CTX="n=$SMM_BENCH_BURST_N k=$SMM_BENCH_MAX_IN_FLIGHT curl_n=$SMM_BENCH_CURL_N"
 	run_scenario burst "$SMM_BENCH_BURST_N" 0
 	N=$SMM_BENCH_BURST_N
 	read -r FIRST_US LAST_US < <(cut -f4 "$CUR/recv.tsv" | sort -n |
@@ -933,6 +1088,11 @@ if want burst; then
 	out "  first receipt $(awk -v a="$DUE_US" -v b="$FIRST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after the due instant, last $(awk -v a="$DUE_US" -v b="$LAST_US" 'BEGIN { printf "%.3f", (b - a) / 1000 }') ms after"
 	out "  rate, first to last receipt:   $(printf '%8s' "$RATE_SPAN") deliveries/s"
 	out "  rate, due instant to last:     $(printf '%8s' "$RATE_DUE") deliveries/s"
+	ceiling_verdict "$RATE_SPAN" "$CURL_RATE" 70
+	BURST_CEIL_PCT=$CEIL_PCT BURST_CEIL_VERDICT=$CEIL_VERDICT
+	out "  burst rate (first to last): $(fig b.rate "$RATE_SPAN" /s) $CEIL_TXT (target >= 70%): $CEIL_VERDICT"
+	out "  $(loop_line b.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns b.loop.due_max "$CUR/smmd.log" "$FIRST_DUE_MS" "$END_MS")"
+	BURST_LOOP=$SCEN_LOOP_MS
 	cut -f6 "$CUR/recv.tsv" >"$CUR/late_us.txt"
 	print_dist "time from due to sink receipt:" "$CUR/late_us.txt"
 	awk -F'\t' '{ print ($3 - $2) * 1000 }' "$CUR/daemon.tsv" >"$CUR/dlate_us.txt"
@@ -953,7 +1113,8 @@ if want burst; then
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
 	report_hwm
 	BURST_HWM=$HWM_DELIVERED_KB
-	rate_verdict "$RATE_SPAN" "$RATE_DUE" 50 ""
+	out "  peak RSS once delivered: $(fig b.hwm "$BURST_HWM" kB)"
+	rate_verdict "$RATE_SPAN" "$RATE_DUE" 50 "" "$CURL_RATE"
 	BURST_VERDICT=$VERDICT
 	BURST_PCT=$PCT
 	perf_report
@@ -1128,6 +1289,8 @@ run_channels() {
 	perf_stop
 	progress "channels: $got/$total received"
 	wait_published "$CUR" "$total"
+	loop_turn "$CUR/run/smmd.sock"
+	SCEN_LOOP_MS=$LOOP_MS SCEN_LOOP_CAUSE=$LOOP_CAUSE
 	HWM_DELIVERED_KB=$(proc_kb "$SMMD_PID" VmHWM)
 	progress "channels: asking smmd when it started each steady attempt"
 	seq 1 "$STEADY_N" | sed 's,.*,s-&/steady,' >"$CUR/show.ids"
@@ -1148,6 +1311,7 @@ ms_after() {
 }
 
 if want channels; then
+	FIG_CTX="chan=$SMM_BENCH_CHAN_N per=$SMM_BENCH_CHAN_PER k=$SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT/$SMM_BENCH_CHAN_MAX_IN_FLIGHT steady=$SMM_BENCH_STEADY_S"
 	run_channels
 	NB=$((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER))
 	awk -F'\t' '$1 !~ /^s-/' "$CUR/recv.tsv" >"$CUR/burst.tsv"
@@ -1174,6 +1338,11 @@ if want channels; then
 	out "  burst: first receipt $(ms_after "$DUE_US" "$FIRST_US") ms after the due instant, last $(ms_after "$DUE_US" "$LAST_US") ms after"
 	out "  burst rate, first to last receipt: $(printf '%8s' "$CHAN_RATE_SPAN") deliveries/s"
 	out "  burst rate, due instant to last:   $(printf '%8s' "$CHAN_RATE_DUE") deliveries/s"
+	ceiling_verdict "$CHAN_RATE_SPAN" "$CURL_CHAN_RATE" 50
+	CHAN_CEIL_PCT=$CEIL_PCT CHAN_CEIL_VERDICT=$CEIL_VERDICT
+	out "  burst rate (first to last): $(fig d.rate "$CHAN_RATE_SPAN" /s) $CEIL_TXT over $SMM_BENCH_CHAN_N URLs (target >= 50%): $CEIL_VERDICT"
+	out "  $(loop_line d.loop.max "$SCEN_LOOP_MS" "$SCEN_LOOP_CAUSE"); $(due_turns d.loop.due_max "$CUR/smmd.log" "$STEADY_FIRST_MS" "$END_MS")"
+	CHAN_LOOP=$SCEN_LOOP_MS
 	cut -f6 "$CUR/burst.tsv" >"$CUR/late_us.txt"
 	print_dist "burst: due -> sink receipt:" "$CUR/late_us.txt"
 	out "  burst receipts per 100 ms after the due instant (first 20 windows):"
@@ -1270,7 +1439,8 @@ if want channels; then
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
 	out "  (c) smmd peak RSS (VmHWM): $HWM_DELIVERED_KB kB once all were delivered (after queueing: $HWM_QUEUED_KB kB; just before SIGTERM, after the bench's $SCEN_N show queries: $HWM_KB kB)"
 	CHAN_HWM=$HWM_DELIVERED_KB
-	rate_verdict "$CHAN_RATE_SPAN" "$CHAN_RATE_DUE" 70 "burst "
+	out "  peak RSS once delivered: $(fig d.hwm "$CHAN_HWM" kB)"
+	rate_verdict "$CHAN_RATE_SPAN" "$CHAN_RATE_DUE" 70 "burst " "$CURL_CHAN_RATE"
 	CHAN_VERDICT=$VERDICT
 	CHAN_PCT=$PCT
 	if [ "$STEADY_DURING_N" -gt 0 ]; then
@@ -1278,7 +1448,7 @@ if want channels; then
 	else
 		STEADY_VERDICT="n/a (no steady post was due during the burst)"
 	fi
-	out "  target steady p99 lateness during the burst < 20 ms: $STEADY_VERDICT (p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms over $STEADY_DURING_N posts)$STEADY_COVER"
+	out "  target steady p99 lateness during the burst < 20 ms: $STEADY_VERDICT (p50 $STEADY_P50, p99 $(fig d.steady.p99 "$STEADY_P99" ms), max $(fig d.steady.max "$STEADY_MAX" ms) over $STEADY_DURING_N posts)$STEADY_COVER"
 	perf_report
 	out ""
 fi
@@ -1379,7 +1549,9 @@ if want calendar; then
 		mach0=$(machine_snap)
 		now=${EPOCHREALTIME/./}
 		t0=$((now / 1000))
-		"$SMMD_BIN" -c "$CAL_DIR/smmd.yaml" --foreground 2>"$CUR/smmd.log" &
+		# -v: smmd logs each loop turn over 5 ms (debug), which the
+		# probes below attribute to the command that ran meanwhile.
+		"$SMMD_BIN" -v -c "$CAL_DIR/smmd.yaml" --foreground 2>"$CUR/smmd.log" &
 		SMMD_PID=$!
 		PIDS+=("$SMMD_PID")
 		[ -z "$perf" ] || cal_perf_start "$perf"
@@ -1418,7 +1590,47 @@ if want calendar; then
 		t_ready=$(cal_log_ms " ready: ")
 		PHASES="exec to stored schedule loaded $((t_sched - t0)) ms, calendar read + synced $((t_cal - t_sched)) ms, committed and listening $((t_ready - t_cal)) ms, first 'status' answered $((t0 + READY_MS - t_ready)) ms later"
 		OTHERS_MAX=$(awk -v a="${OTHERS%\%}" -v b="${OTHERS_MAX:-0}" 'BEGIN { print (a > b) ? a : b }')
+		loop_turn "$CAL_SOCK"
+		START_LOOP="longest loop turn until then $LOOP_MS ms${LOOP_CAUSE:+ ($LOOP_CAUSE)}$(loop_flag "${LOOP_MS:-0}")"
 		cp "$CUR/smmd.log" "$CUR/smmd.$label.log"
+	}
+
+	# probe_begin / probe_end KEY: the longest loop turn between the
+	# two. status's max_turn_ms is a maximum since smmd started, so it
+	# shows a command's turn only if that is a new maximum; smmd -v logs
+	# every turn over 5 ms, and status counts them (slow_turns): together
+	# they give the longest turn of the window, or say none was over 5 ms.
+	# probe_end records it as KEY and sets PROBE_TXT.
+	probe_begin() {
+		PROBE_LINES=$(wc -l <"$CUR/smmd.log")
+		loop_turn "$CAL_SOCK"
+		PROBE_MAX0=$LOOP_MS PROBE_SLOW0=$LOOP_SLOW
+	}
+	probe_end() {
+		local logged ms cause
+		loop_turn "$CAL_SOCK"
+		logged=$(tail -n +"$((PROBE_LINES + 1))" "$CUR/smmd.log" |
+			sed -n 's/.* loop: a turn took \([0-9.]*\) ms[,:;]* *\(.*\)$/\1 \2/p' |
+			sort -n -r | head -n 1)
+		if [ -z "$LOOP_MS" ]; then
+			PROBE_TXT="longest loop turn: n/a (no loop figures in status)"
+			return 0
+		elif [ "$LOOP_SLOW" = "$PROBE_SLOW0" ]; then
+			ms="<5" cause=
+		elif awk -v a="$LOOP_MS" -v b="$PROBE_MAX0" 'BEGIN { exit !(a > b) }'; then
+			ms=$LOOP_MS cause=$LOOP_CAUSE
+		elif [ -n "$logged" ]; then
+			ms=${logged%% *} cause=${logged#* }
+			cause=${cause#(} cause=${cause%)}
+			cause=$(sed -E 's/^([0-9.]+ ms of it) in (.*)$/\2, \1/' <<<"$cause")
+		else
+			ms=">5" cause="at most $PROBE_MAX0 ms, the longest since the start"
+		fi
+		PROBE_TXT="longest loop turn: $(fig "$1" "$ms" ms)${cause:+ ($cause)}"
+		case $ms in
+		"<5" | ">5") ;;
+		*) PROBE_TXT+=$(loop_flag "$ms") ;;
+		esac
 	}
 
 	# cal_reload: "smmctl reload", timed from exec to exit; sets
@@ -1437,9 +1649,27 @@ if want calendar; then
 		[ -n "$RELOAD_COUNTS" ] || die "calendar: unexpected reply to smmctl reload: $reply"
 	}
 
-	# reloads_logged: how many reloads smmd has applied (or refused).
+	# read_probe KEY ARGS...: "smmctl ARGS", timed, and the longest loop
+	# turn meanwhile, into the report (figures e.read.KEY.*).
+	read_probe() {
+		local key=$1 t0 ms rc=0
+		shift
+		progress "calendar: smmctl $*"
+		probe_begin
+		t0=$(now_ms)
+		"$SMMCTL_BIN" -s "$CAL_SOCK" "$@" >"$CUR/read.$key.out" 2>&1 || rc=$?
+		ms=$(($(now_ms) - t0))
+		probe_end "e.read.$key.loop.max"
+		out "    smmctl $*: $(fig "e.read.$key.ms" "$ms" ms), $(wc -c <"$CUR/read.$key.out") bytes out$([ "$rc" -eq 0 ] || echo ", EXIT STATUS $rc: $(head -c 200 "$CUR/read.$key.out")"); $PROBE_TXT"
+	}
+
+	# reloads_logged: how many reloads smmd has applied (or refused), and
+	# how many times its watch found the calendar as the last reload left
+	# it (logged with -v).
+	CAL_UNCHANGED="calendar: files unchanged since the last reload"
+	RE_RELOADS=" reload: (calendar '|.* has errors)| $CAL_UNCHANGED"
 	reloads_logged() {
-		grep -cE " reload: (calendar '|.* has errors)" "$CUR/smmd.log" || true
+		grep -cE "$RE_RELOADS" "$CUR/smmd.log" || true
 	}
 
 	# wait_reloads N: until smmd has logged N reloads (30 s at most).
@@ -1468,6 +1698,7 @@ if want calendar; then
 		mv -f "$CUR/calendar.edit" "$CAL_FILE"
 	}
 
+	FIG_CTX="posts=$SMM_BENCH_CAL_POSTS channels=$SMM_BENCH_CAL_CHANNELS recurring=$SMM_BENCH_CAL_RECURRING"
 	out "(e) Calendar: $SMM_BENCH_CAL_POSTS posts over $SMM_BENCH_CAL_CHANNELS webhook channels"
 	read -r LOAD1 LOAD5 _ </proc/loadavg
 	out "  load average before: $LOAD1 (1 min), $LOAD5 (5 min)"
@@ -1512,7 +1743,7 @@ if want calendar; then
 			die "calendar: a first start should only add, it logged: $START_COUNTS"
 		if [ -z "${CAL_N:-}" ]; then CAL_N=$A; fi
 		[ "$A" -eq "$CAL_N" ] || die "calendar: first start added $A deliveries, an earlier one $CAL_N"
-		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $A added; smmd CPU $CPU_S s; the rest of the machine meanwhile $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB)"
+		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $A added; smmd CPU $CPU_S s; the rest of the machine meanwhile $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB); $START_LOOP"
 		if [ -z "$perf" ]; then
 			FIRST_MS+=("$READY_MS")
 			FIRST_HWM+=("$HWM_SETTLED")
@@ -1538,7 +1769,7 @@ if want calendar; then
 		read -r A U C N M <<<"$START_COUNTS"
 		{ [ "$A$U$C$M" = 0000 ] && [ "$N" -eq "$CAL_N" ]; } ||
 			die "calendar: a restart should find all $CAL_N unchanged, it logged: $START_COUNTS"
-		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $N unchanged; smmd CPU $CPU_S s; the rest of the machine $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB)"
+		out "    run $run${perf:+ (perf attached, not counted)}: $READY_MS ms ($PHASES); $N unchanged; smmd CPU $CPU_S s; the rest of the machine $OTHERS of a core (load $LOAD1); VmHWM $HWM_READY kB at ready; VmRSS $RSS_READY kB at ready, $RSS_SETTLED kB ${SMM_BENCH_CAL_SETTLE_S} s later (VmHWM then $HWM_SETTLED kB); $START_LOOP"
 		if [ -z "$perf" ]; then
 			RE_MS+=("$READY_MS")
 			RE_HWM+=("$HWM_SETTLED")
@@ -1556,10 +1787,12 @@ if want calendar; then
 	out "  reload, no change: 'smmctl reload', exec to exit (it answers once the diff is applied):"
 	for run in $(seq 1 "$SMM_BENCH_CAL_RUNS"); do
 		progress "calendar: reload with no change, run $run"
+		probe_begin
 		cal_reload
+		probe_end "e.reload_noop.$run.loop.max"
 		[ "$RELOAD_COUNTS" = "0 0 0 $CAL_N 0" ] ||
 			die "calendar: a reload with no change said (added updated cancelled unchanged missed) $RELOAD_COUNTS"
-		out "    run $run: $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s (all threads) -> 0 added, 0 updated, 0 cancelled, $CAL_N unchanged, 0 missed (checked); VmRSS after it $(proc_kb "$SMMD_PID" VmRSS) kB"
+		out "    run $run: $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s (all threads) -> 0 added, 0 updated, 0 cancelled, $CAL_N unchanged, 0 missed (checked); VmRSS after it $(proc_kb "$SMMD_PID" VmRSS) kB; $PROBE_TXT"
 		NOOP_MS+=("$RELOAD_MS")
 	done
 	read -r NOOP_MIN NOOP_MED NOOP_MAX < <(stats "${NOOP_MS[@]}")
@@ -1574,7 +1807,7 @@ if want calendar; then
 	[ "$NEDIT" -gt $((SMM_BENCH_CAL_RUNS + 3)) ] || die "calendar: too few single-channel posts to edit"
 	edit_post() { sed -n "$((NEDIT / 2 + $1))p" "$CUR/editable.txt"; }
 	ONE_MS=()
-	out "  reload after one post's text was edited (the file renamed over, then at once 'smmctl reload'; smmd's own watch reloads again 300 ms after the rename, waited out before the next run):"
+	out "  reload after one post's text was edited (the file renamed over, then at once 'smmctl reload'; smmd's own watch looks again 300 ms after the rename, waited out before the next run):"
 	for run in $(seq 1 "$NRUNS"); do
 		post=$(edit_post "$run")
 		perf=
@@ -1582,20 +1815,25 @@ if want calendar; then
 		progress "calendar: reload after editing post $post, run $run${perf:+ (profiled)}"
 		[ -z "$perf" ] || cal_perf_start "$perf"
 		before=$(reloads_logged)
+		probe_begin
 		cal_edit "$post" "$run"
 		cal_reload
 		perf_stop
 		[ "$RELOAD_COUNTS" = "0 1 0 $((CAL_N - 1)) 0" ] ||
 			die "calendar: editing post-$(printf '%06d' "$post") and reloading said (added updated cancelled unchanged missed) $RELOAD_COUNTS, not 0 1 0 $((CAL_N - 1)) 0"
 		follow=
-		if wait_reloads $((before + 2)); then
+		if wait_reloads $((before + 2)) &&
+			grep -E "$RE_RELOADS" "$CUR/smmd.log" | tail -n 1 | grep -qF "$CAL_UNCHANGED"; then
+			follow="; smmd's watch then found the files unchanged since that reload: no second one"
+		elif [ "$(reloads_logged)" -ge $((before + 2)) ]; then
 			t_a=$(grep -F " reload: the calendar files changed" "$CUR/smmd.log" | tail -n 1 | cut -d' ' -f1)
 			t_b=$(grep -F " reload: calendar '" "$CUR/smmd.log" | tail -n 1 | cut -d' ' -f1)
 			follow="; the watch's follow-up reload: $(($(date -u -d "$t_b" +%s%3N) - $(date -u -d "$t_a" +%s%3N))) ms from its start to applied, $(cal_counts "$(grep -F " reload: calendar '" "$CUR/smmd.log" | tail -n 1)" | awk '{ print $2 }') updated"
 		else
 			follow="; (no follow-up reload by the watch within 30 s)"
 		fi
-		out "    run $run${perf:+ (perf attached, not counted)}: post-$(printf '%06d' "$post"): $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s -> 0 added, 1 updated, 0 cancelled, $((CAL_N - 1)) unchanged, 0 missed (checked)$follow"
+		probe_end "e.reload_one.$run.loop.max"
+		out "    run $run${perf:+ (perf attached, not counted)}: post-$(printf '%06d' "$post"): $RELOAD_MS ms, smmd CPU $RELOAD_CPU_S s -> 0 added, 1 updated, 0 cancelled, $((CAL_N - 1)) unchanged, 0 missed (checked)$follow; both reloads' $PROBE_TXT"
 		[ -n "$perf" ] || ONE_MS+=("$RELOAD_MS")
 	done
 	read -r ONE_MIN ONE_MED ONE_MAX < <(stats "${ONE_MS[@]}")
@@ -1613,6 +1851,23 @@ if want calendar; then
 	else
 		out "  the edit of post-$(printf '%06d' "$post") alone: smmd's watch did not reload within 30 s"
 	fi
+
+	# The reads on this big store, one at a time, and the longest loop
+	# turn each caused: a read done on the loop delays every post due
+	# meanwhile.
+	CAL_END_DAY=$(date -u -d "$CAL_START_DAY +30 days" +%F)
+	out "  reads of this store ($CAL_N deliveries), each timed from exec of smmctl to its exit, with the longest loop turn it caused:"
+	read_probe list list
+	read_probe list_json list --json
+	read_probe calendar calendar --from "$CAL_START_DAY" --to "$CAL_END_DAY"
+	read_probe export_csv export --csv --from "$CAL_START_DAY" --to "$CAL_END_DAY"
+	read_probe plan_check plan check
+	read_probe report report --json --since "$CAL_START_DAY" --until "$CAL_END_DAY"
+	read_probe stats stats --since "$CAL_START_DAY" --until "$CAL_END_DAY"
+	read_probe goals goals
+	loop_turn "$CAL_SOCK"
+	out "  $(loop_line e.loop.max "$LOOP_MS" "$LOOP_CAUSE") (since the last restart: its start, the reloads and the reads above)"
+	CAL_LOOP=$LOOP_MS
 
 	sleep "$SMM_BENCH_CAL_SETTLE_S"
 	AFTER_HWM=$(proc_kb "$SMMD_PID" VmHWM)
@@ -1640,12 +1895,13 @@ if want calendar; then
 	V_RSS_AFTER=$(under "$AFTER_RSS" $((64 * MiB)))
 	CAL_SUMMARY=(
 		"(e) calendar, $SMM_BENCH_CAL_POSTS posts / $SMM_BENCH_CAL_CHANNELS channels / $CAL_N deliveries (median of $SMM_BENCH_CAL_RUNS runs, min..max in brackets):"
-		"    ready, first start (empty state dir): $FIRST_MED ms [$FIRST_MIN..$FIRST_MAX] (target < 2 s): $V_FIRST"
-		"    ready, restart (store populated):     $RE_MED ms [$RE_MIN..$RE_MAX] (target < 2 s): $V_RE"
-		"    reload, one post edited:              $ONE_MED ms [$ONE_MIN..$ONE_MAX] (target < 1 s): $V_ONE"
-		"    reload, no change:                    $NOOP_MED ms [$NOOP_MIN..$NOOP_MAX] (no target of its own)"
-		"    peak RSS (VmHWM, target < 128 MiB): first start $(kib "$FIRST_HWM_MAX") $V_HWM_FIRST; restart $(kib "$RE_HWM_MAX") $V_HWM_RE; after the reloads $(kib "$AFTER_HWM") $V_HWM_AFTER"
-		"    RSS once loaded (VmRSS ${SMM_BENCH_CAL_SETTLE_S} s after, target < 64 MiB): first start $(kib "$FIRST_RSS_MAX") $V_RSS_FIRST; restart $(kib "$RE_RSS_MAX") $V_RSS_RE; after the reloads $(kib "$AFTER_RSS") $V_RSS_AFTER"
+		"    ready, first start (empty state dir): $(fig e.first.ms "$FIRST_MED" ms) [$FIRST_MIN..$FIRST_MAX] (target < 2 s): $V_FIRST"
+		"    ready, restart (store populated):     $(fig e.restart.ms "$RE_MED" ms) [$RE_MIN..$RE_MAX] (target < 2 s): $V_RE"
+		"    reload, one post edited:              $(fig e.reload_one.ms "$ONE_MED" ms) [$ONE_MIN..$ONE_MAX] (target < 1 s): $V_ONE"
+		"    reload, no change:                    $(fig e.reload_noop.ms "$NOOP_MED" ms) [$NOOP_MIN..$NOOP_MAX] (no target of its own)"
+		"    peak RSS (VmHWM, target < 128 MiB): first start $(fig e.first.hwm "$FIRST_HWM_MAX" kB) $V_HWM_FIRST; restart $(fig e.restart.hwm "$RE_HWM_MAX" kB) $V_HWM_RE; after the reloads $(fig e.after.hwm "$AFTER_HWM" kB) $V_HWM_AFTER"
+		"    RSS once loaded (VmRSS ${SMM_BENCH_CAL_SETTLE_S} s after, target < 64 MiB): first start $(fig e.first.rss "$FIRST_RSS_MAX" kB) $V_RSS_FIRST; restart $(fig e.restart.rss "$RE_RSS_MAX" kB) $V_RSS_RE; after the reloads $(fig e.after.rss "$AFTER_RSS" kB) $V_RSS_AFTER"
+		"    longest loop turn since the restart (reloads and reads included): ${CAL_LOOP:-n/a} ms$(loop_flag "${CAL_LOOP:-0}")"
 	)
 	read -r LOAD1 LOAD5 _ </proc/loadavg
 	out "  load average after: $LOAD1 (1 min), $LOAD5 (5 min); the rest of the machine used up to $OTHERS_MAX% of a core during a start (the bench's own polling included)"
@@ -1663,12 +1919,14 @@ fi
 # ---------------------------------------------------------------------------
 out "Summary"
 if want punctuality; then
-	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT"
+	out "  (a) punctuality p99 $PUNCT_P99 ms (target <= 1 ms): $PUNCT_VERDICT; $(floor_txt "$PUNCT_P99" "$PUNCT_MAX") (at the sink, tmpfs)"
+	out "      longest loop turn ${PUNCT_LOOP:-n/a} ms$(loop_flag "${PUNCT_LOOP:-0}"), while posts were due $(fig_get a.loop.due_max) ms"
 	[ -z "${DISK_P99_MED:-}" ] ||
-		out "      on disk, $SMM_BENCH_DISK_REPS runs: median p99 at smmd $DISK_P99_MED ms, worst $DISK_WORST ms"
+		out "      on disk, $SMM_BENCH_DISK_REPS runs: median p99 at smmd $DISK_P99_MED ms, worst $DISK_WORST ms; longest loop turn $DISK_LOOP_MAX ms$(loop_flag "$DISK_LOOP_MAX"), while posts were due, run by run: $(for i in $(seq 1 "$SMM_BENCH_DISK_REPS"); do printf '%s ' "$(fig_get "disk.$i.loop.due_max")"; done)ms"
 fi
 if want burst; then
 	out "  (b) burst $RATE_SPAN deliveries/s first-to-last, $RATE_DUE/s from the due instant; sink plain GET $(printf '%.0f' "${WRK_GET:-0}")/s -> $BURST_PCT% (target >= 50%): $BURST_VERDICT"
+	out "      = $BURST_CEIL_PCT% of curlbench $(fig_fmt "${CURL_RATE:-?}" /s); longest loop turn ${BURST_LOOP:-n/a} ms$(loop_flag "${BURST_LOOP:-0}"), while posts were due $(fig_get b.loop.due_max) ms"
 fi
 if want punctuality || want burst || want channels; then
 	out "  (c) smmd peak RSS:${PUNCT_HWM:+ punctuality $PUNCT_HWM kB}${BURST_HWM:+ burst $BURST_HWM kB}${CHAN_HWM:+ channels $CHAN_HWM kB}"
@@ -1676,12 +1934,33 @@ fi
 if want channels; then
 	out "  (d) channels burst $CHAN_RATE_SPAN deliveries/s first-to-last, $CHAN_RATE_DUE/s from the due instant -> $CHAN_PCT% of the sink's plain rate (target >= 70%): $CHAN_VERDICT"
 	out "      steady stream during the burst ($STEADY_DURING_N posts): p50 $STEADY_P50, p99 $STEADY_P99, max $STEADY_MAX ms (target p99 < 20 ms): $STEADY_VERDICT"
+	out "      = $CHAN_CEIL_PCT% of curlbench over $SMM_BENCH_CHAN_N URLs $(fig_fmt "${CURL_CHAN_RATE:-?}" /s); longest loop turn ${CHAN_LOOP:-n/a} ms$(loop_flag "${CHAN_LOOP:-0}"), while posts were due $(fig_get d.loop.due_max) ms"
 fi
 if want calendar; then
 	for line in "${CAL_SUMMARY[@]}"; do
 		out "  $line"
 	done
 fi
+out "  Issue 14's targets:"
+if want punctuality && [ "$SMM_BENCH_DISK_REPS" -gt 0 ]; then
+	out "    $(verdict "$DISK_PASS == $SMM_BENCH_DISK_REPS && $SMM_BENCH_DISK_REPS >= 5"): (a) on disk, every one of 5 runs p99 <= 1 ms and max <= 10 ms at smmd and at the sink: $DISK_PASS of $SMM_BENCH_DISK_REPS runs did"
+elif want punctuality; then
+	out "    n/a: (a) on disk: SMM_BENCH_DISK_REPS=0"
+fi
+if want burst; then
+	out "    $BURST_CEIL_VERDICT: (b) burst >= 70% of curlbench: $(fig_fmt "$RATE_SPAN" /s) = $BURST_CEIL_PCT% of $(fig_fmt "${CURL_RATE:-?}" /s)"
+fi
+if want channels; then
+	out "    $CHAN_CEIL_VERDICT: (d) $SMM_BENCH_CHAN_N-channel burst >= 50% of curlbench over $SMM_BENCH_CHAN_N URLs: $(fig_fmt "$CHAN_RATE_SPAN" /s) = $CHAN_CEIL_PCT% of $(fig_fmt "${CURL_CHAN_RATE:-?}" /s)"
+fi
+LOOP_WORST=
+for v in "${PUNCT_LOOP:-}" "${DISK_LOOP_MAX:-}" "${BURST_LOOP:-}" "${CHAN_LOOP:-}" "${CAL_LOOP:-}"; do
+	[ -n "$v" ] || continue
+	LOOP_WORST=$(awk -v a="${LOOP_WORST:-0}" -v b="$v" 'BEGIN { print (b > a) ? b : a }')
+done
+[ -z "$LOOP_WORST" ] ||
+	out "    $(verdict "$LOOP_WORST <= 5"): no loop turn over 5 ms in any scenario: the longest was $LOOP_WORST ms"
+out "  figures: $FIG_FILE (the previous run's: $FIG_PREV)"
 CUR=
 
 cp "$REPORT" "$RESULTS_DIR/latest.txt.tmp"

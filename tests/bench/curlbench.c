@@ -6,13 +6,19 @@
  * through libcurl's multi interface, so this is the ceiling of its burst
  * rate; the bench prints it beside the sink's rate under wrk.
  *
- *   curlbench URL [N [K]]    (defaults: 20000 requests, 256 at a time)
+ *   curlbench URL [URL...] [N [K]]   (defaults: 20000 requests, 256 at a
+ *                                     time)
  *
- * Prints "curlbench: N requests in S s = R/s, F failed".
+ * With several URLs the requests go to them in turn (round robin), as a
+ * burst over that many channels does, K at a time overall. The first
+ * argument that is a number is N, the second K.
+ *
+ * Prints "curlbench: N requests in S s = R/s, F failed, to U URLs".
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char body[] =
@@ -50,10 +56,46 @@ static CURL *request(const char *url, struct curl_slist *headers)
 	return e;
 }
 
+/* A whole positive decimal number, else -1. */
+static long number(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	return *end == '\0' && v > 0 ? v : -1;
+}
+
+/*
+ * Split the arguments into URLs (kept in argv order at the front of
+ * URLS, which has room for argc) and the numbers N and K. -1: bad usage.
+ */
+static int parse_args(int argc, char **argv, const char **urls, long *nurls,
+                      long *n, long *k)
+{
+	long *nums[] = {n, k};
+	int got = 0;
+
+	*nurls = 0;
+	for (int i = 1; i < argc; i++) {
+		long v = number(argv[i]);
+
+		if (v > 0 && got < 2)
+			*nums[got++] = v;
+		else if (v < 0 && got == 0 && strstr(argv[i], "://") != NULL)
+			urls[(*nurls)++] = argv[i];
+		else
+			return -1;
+	}
+	return *nurls > 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-	long n = argc > 2 ? atol(argv[2]) : 20000;
-	long k = argc > 3 ? atol(argv[3]) : 256;
+	long n = 20000, k = 256, nurls;
+	const char **urls = calloc((size_t)argc + 1, sizeof(*urls));
 	long started = 0, done = 0, failed = 0;
 	struct curl_slist *headers = NULL;
 	const char *hdr[] = {
@@ -67,10 +109,10 @@ int main(int argc, char **argv)
 	        "Expect:",
 	};
 	CURLM *m;
-	double t0;
+	double t0, elapsed;
 
-	if (argc < 2 || n <= 0 || k <= 0) {
-		fprintf(stderr, "usage: curlbench URL [N [K]]\n");
+	if (urls == NULL || parse_args(argc, argv, urls, &nurls, &n, &k) < 0) {
+		fprintf(stderr, "usage: curlbench URL [URL...] [N [K]]\n");
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
@@ -88,7 +130,7 @@ int main(int argc, char **argv)
 		long finished;
 
 		while (started < n && started - done < k) {
-			CURL *e = request(argv[1], headers);
+			CURL *e = request(urls[started % nurls], headers);
 
 			if (e == NULL ||
 			    curl_multi_add_handle(m, e) != CURLM_OK) {
@@ -117,10 +159,13 @@ int main(int argc, char **argv)
 		if (done == finished)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
 	}
-	printf("curlbench: %ld requests in %.3f s = %.0f/s, %ld failed\n", n,
-	       now_s() - t0, (double)n / (now_s() - t0), failed);
+	elapsed = now_s() - t0;
+	printf("curlbench: %ld requests in %.3f s = %.0f/s, %ld failed, "
+	       "to %ld URLs\n",
+	       n, elapsed, (double)n / elapsed, failed, nurls);
 	curl_multi_cleanup(m);
 	curl_slist_free_all(headers);
 	curl_global_cleanup();
+	free(urls);
 	return failed ? 1 : 0;
 }

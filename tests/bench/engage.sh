@@ -25,9 +25,10 @@ AGE=15 # s: the reads' age
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
-for b in "$SMMD" "$SMMCTL" "$SINK"; do
-	[ -x "$b" ] || { echo "engage bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N"
+bench_need "engage bench" "$SMMD" "$SMMCTL" "$SINK"
 T=$(mktemp -d /tmp/smm-engage-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -125,7 +126,8 @@ run_once() {
 			sleep 0.5
 		done
 	fi
-	turn=$(SMMD_SOCKET=$d/smmd.sock "$SMMCTL" status --json | jq -r '.loop.max_turn_ms // "?"')
+	turn=$(SMMD_SOCKET=$d/smmd.sock "$SMMCTL" status --json |
+		jq -r '.loop | if . then "\(.max_turn_ms * 100 | round / 100)\t\(.max_turn_cause // "")" else "" end')
 	# Steady posts due while the reads ran: from AGE s after the burst.
 	jq -r --argjson from $((start + AGE * 1000)) '
 		select(.method == "POST" and (.path == "/hook/steady"))
@@ -134,20 +136,25 @@ run_once() {
 		   + ($b.scheduled_at[20:23] | tonumber)) as $due
 		| select($due >= $from)
 		| (.t_us / 1000 - $due)' "$d/sink.log" | sort -n >"$d/late.txt"
-	local n samples first last
+	local n samples first last p50 p99 mx cause
 	n=$(wc -l <"$d/late.txt")
 	samples=$(sqlite3 -readonly "$d/state/smmd.db" \
 		"SELECT count(*), coalesce(min(taken_ms), 0), coalesce(max(taken_ms), 0) FROM engagement")
 	IFS='|' read -r samples first last <<<"$samples"
-	awk -v n="$n" -v mode="$mode" -v run="$1" -v s="$samples" \
-		-v span=$(((last - first))) -v turn="$turn" '
+	read -r p50 p99 mx < <(awk -v n="$n" '
 		{ v[NR] = $1 }
 		END {
 			p50 = v[int(n * 0.50) + (n * 0.50 > int(n * 0.50))]
 			p99 = v[int(n * 0.99) + (n * 0.99 > int(n * 0.99))]
-			printf "  run %d reads %-3s: %4d steady posts, lateness p50 %6.2f ms, p99 %6.2f ms, max %7.2f ms; %5d samples in %5.1f s; longest loop turn %s ms\n",
-			       run, mode, n, p50, p99, v[n], s, span / 1000, turn
-		}' "$d/late.txt"
+			printf "%.2f %.2f %.2f\n", p50, p99, v[n]
+		}' "$d/late.txt")
+	IFS=$'\t' read -r turn cause <<<"$turn"
+	printf '  run %d reads %-3s: %4d steady posts, lateness p50 %6.2f ms, p99 %s, max %s; %5d samples in %5.1f s; longest loop turn %s%s%s\n' \
+		"$1" "$mode" "$n" "$p50" "$(fig "engage.$mode.$1.p99" "$p99" ms)" \
+		"$(fig "engage.$mode.$1.max" "$mx" ms)" "$samples" \
+		"$(awk -v s=$((last - first)) 'BEGIN { print s / 1000 }')" \
+		"$(fig "engage.$mode.$1.loop.max" "$turn" ms)" "${cause:+ ($cause)}" \
+		"$(loop_flag "${turn:-0}")"
 	kill -TERM "${PIDS[@]}" 2>/dev/null
 	wait 2>/dev/null
 	PIDS=()

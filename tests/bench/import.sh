@@ -14,9 +14,10 @@ ROWS=${SMM_BENCH_IMPORT_ROWS:-10000}
 RUNS=${SMM_BENCH_IMPORT_RUNS:-3}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
-for b in "$SMMD" "$SMMCTL"; do
-	[ -x "$b" ] || { echo "import bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="rows=$ROWS"
+bench_need "import bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-import-bench.XXXXXX)
 PID=
 cleanup() {
@@ -58,8 +59,9 @@ for run in $(seq 1 "$RUNS"); do
 		{ echo "import bench: run $run failed: $(head -n 3 "$d/out")" >&2; exit 1; }
 	t1=$(date +%s%N)
 	hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
-	printf '  run %d: %d rows acknowledged in %d ms (target < 2000); smmd peak RSS %d MiB\n' \
-		"$run" "$ROWS" $(((t1 - t0) / 1000000)) $((hwm / 1024))
+	printf '  run %d: %d rows acknowledged in %s (target < 2000 ms); smmd peak RSS %s\n' \
+		"$run" "$ROWS" "$(fig "import.$run.ms" $(((t1 - t0) / 1000000)) ms)" \
+		"$(fig "import.$run.hwm" $((hwm / 1024)) MiB)"
 	kill -TERM "$PID"
 	wait "$PID" 2>/dev/null
 	PID=

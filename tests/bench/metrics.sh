@@ -25,12 +25,10 @@ RUNS=${SMM_BENCH_METRICS_RUNS:-2}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
-for b in "$SMMD" "$SMMCTL" "$SINK"; do
-	[ -x "$b" ] || {
-		echo "metrics bench: $b is not built" >&2
-		exit 1
-	}
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N step=$STEP"
+bench_need "metrics bench" "$SMMD" "$SMMCTL" "$SINK"
 for tool in wrk curl socat jq; do
 	command -v "$tool" >/dev/null 2>&1 || {
 		echo "metrics bench: $tool is not installed" >&2
@@ -66,13 +64,14 @@ free_port() {
 	die "no free port"
 }
 
-# Nearest-rank p50, p99 and max of a file of microseconds, in ms.
+# Nearest-rank p50, p99 and max of a file of microseconds, in ms: "P50
+# P99 MAX".
 percentiles() {
 	sort -n "$1" | awk '
 	{ v[NR] = $1 }
 	function rank(p,   k) { k = int(p * NR / 100); if (k < p * NR / 100) k++;
 	                        if (k < 1) k = 1; return v[k] / 1000 }
-	END { printf "p50 %.2f  p99 %.2f  max %.2f ms", rank(50), rank(99), v[NR] / 1000 }'
+	END { printf "%.2f %.2f %.2f\n", rank(50), rank(99), v[NR] / 1000 }'
 }
 
 # The load of MODE on PORT for S seconds, in the background (PIDS).
@@ -114,7 +113,7 @@ load() {
 }
 
 run_once() {
-	local mode=$1 i=$2 d=$T/$1$2 port mport t0 s scrapes page
+	local mode=$1 i=$2 d=$T/$1$2 port mport t0 s scrapes page p50 p99 mx turn
 	mkdir -p "$d/state"
 	"$SINK" --port 0 --port-file "$d/port" --log "$d/sink.log" \
 		>"$d/sink.out" 2>&1 &
@@ -168,9 +167,12 @@ EOF
 	stalled) scrapes=$(cat "$d/curl.count" 2>/dev/null || echo 0) ;;
 	esac
 	page=$(curl -s --max-time 10 "http://127.0.0.1:$mport/metrics")
-	printf '  %-7s run %d: lateness at the sink %s; %s scrapes; loop turn max %s s; first attempts <= 1 ms %s of %s\n' \
-		"$mode" "$i" "$(percentiles "$d/late")" "$scrapes" \
-		"$(awk '$1 == "smmd_loop_turn_max_seconds" { print $2 }' <<<"$page")" \
+	read -r p50 p99 mx < <(percentiles "$d/late")
+	turn=$(awk '$1 == "smmd_loop_turn_max_seconds" { printf "%.2f", $2 * 1000 }' <<<"$page")
+	printf '  %-7s run %d: lateness at the sink p50 %s ms, p99 %s, max %s; %s scrapes; loop turn max %s%s; first attempts <= 1 ms %s of %s\n' \
+		"$mode" "$i" "$p50" "$(fig "metrics.$mode.$i.p99" "$p99" ms)" \
+		"$(fig "metrics.$mode.$i.max" "$mx" ms)" "$scrapes" \
+		"$(fig "metrics.$mode.$i.loop.max" "$turn" ms)" "$(loop_flag "${turn:-0}")" \
 		"$(awk '$1 == "smmd_delivery_lateness_seconds_bucket{le=\"0.001\"}" { print $2 }' <<<"$page")" \
 		"$(awk '$1 == "smmd_delivery_lateness_seconds_count" { print $2 }' <<<"$page")"
 	kill -TERM "${PIDS[@]}" 2>/dev/null

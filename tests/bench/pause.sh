@@ -22,9 +22,10 @@ AT=${SMM_BENCH_PAUSE_AT:-10000}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink
-for b in "$SMMD" "$SMMCTL" "$SINK"; do
-	[ -x "$b" ] || { echo "pause bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="n=$N at=$AT"
+bench_need "pause bench" "$SMMD" "$SMMCTL" "$SINK"
 T=$(mktemp -d /tmp/smm-pause-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -112,8 +113,9 @@ YAML
 			"$d/sink.log")
 	fi
 	held=$("$SMMCTL" -s "$d/smmd.sock" status --json | jq .counts.held)
-	printf '  %s run %d: %d requests after the reply; answered in %.1f ms; %d published before it, %d held, %s%s\n' \
-		"$mode" "$1" "$late" "$(awk -v a="$before_us" -v b="$after_us" 'BEGIN { print (b - a) / 1000 }')" \
+	printf '  %s run %d: %s requests after the reply; answered in %s; %d published before it, %d held, %s%s\n' \
+		"$mode" "$1" "$(fig "pause.$mode.$1.late" "$late")" \
+		"$(fig "pause.$mode.$1.answer_ms" "$(awk -v a="$before_us" -v b="$after_us" 'BEGIN { printf "%.1f", (b - a) / 1000 }')" ms)" \
 		"$published" "$held" \
 		"$([ $((published + held)) -eq "$N" ] && echo "all $N accounted for" || echo "$((N - published - held)) MISSING")" \
 		"$stmt"

@@ -19,9 +19,10 @@ POSTS=${SMM_BENCH_PLAN_POSTS:-100000}
 RUNS=${SMM_BENCH_PLAN_RUNS:-3}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
-for b in "$SMMD" "$SMMCTL"; do
-	[ -x "$b" ] || { echo "plan check bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
+bench_need "plan check bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-plan-bench.XXXXXX)
 PID=
 cleanup() {
@@ -46,8 +47,9 @@ for run in $(seq 1 "$RUNS"); do
 	"$SMMD" --check-config -c "$T/smmd.yaml" >/dev/null 2>"$T/check.err" ||
 		{ echo "plan check bench: --check-config failed: $(head -n 3 "$T/check.err")" >&2; exit 1; }
 	t1=$(date +%s%N)
-	printf '  smmd --check-config run %d: %d ms, %d warnings\n' "$run" \
-		"$(ms "$t0" "$t1")" "$(grep -c ': warning: ' "$T/check.err")"
+	printf '  smmd --check-config run %d: %s, %d warnings\n' "$run" \
+		"$(fig "plancheck.check_config.$run.ms" "$(ms "$t0" "$t1")" ms)" \
+		"$(grep -c ': warning: ' "$T/check.err")"
 done
 
 "$SMMD" -c "$T/smmd.yaml" --foreground 2>"$T/smmd.log" &
@@ -60,14 +62,14 @@ for _ in $(seq 1200); do
 	sleep 0.1
 done
 t1=$(date +%s%N)
-echo "  smmd started with the calendar loaded in $(ms "$t0" "$t1") ms"
+echo "  smmd started with the calendar loaded in $(fig plancheck.start_ms "$(ms "$t0" "$t1")" ms)"
 for run in $(seq 1 "$RUNS"); do
 	t0=$(date +%s%N)
 	SMMD_SOCKET=$T/smmd.sock "$SMMCTL" plan check >"$T/out" 2>&1 ||
 		{ echo "plan check bench: run $run failed: $(head -n 3 "$T/out")" >&2; exit 1; }
 	t1=$(date +%s%N)
-	printf '  smmctl plan check run %d: %d ms (target < 1000); %s\n' "$run" \
-		"$(ms "$t0" "$t1")" "$(tail -n 1 "$T/out")"
+	printf '  smmctl plan check run %d: %s (target < 1000 ms); %s\n' "$run" \
+		"$(fig "plancheck.$run.ms" "$(ms "$t0" "$t1")" ms)" "$(tail -n 1 "$T/out")"
 done
 kill -TERM "$PID"
 wait "$PID" 2>/dev/null

@@ -18,9 +18,10 @@ POSTS=${SMM_BENCH_REPORT_POSTS:-100000}
 RUNS=${SMM_BENCH_REPORT_RUNS:-3}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
-for b in "$SMMD" "$SMMCTL"; do
-	[ -x "$b" ] || { echo "report bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
+bench_need "report bench" "$SMMD" "$SMMCTL"
 T=$(mktemp -d /var/tmp/smm-report-bench.XXXXXX)
 PID=
 cleanup() {
@@ -61,10 +62,11 @@ for run in $(seq 1 "$RUNS"); do
 	"$SMMCTL" report --month "$month" -o "$T/report.html" ||
 		{ echo "report bench: run $run (HTML) failed" >&2; exit 1; }
 	t2=$(date +%s%N)
-	printf '  run %d: --json %d ms (%d counted, %d KiB); -o FILE.html %d ms (%d KiB)\n' \
-		"$run" "$(ms "$t0" "$t1")" \
+	printf '  run %d: --json %s (%d counted, %d KiB); -o FILE.html %s (%d KiB)\n' \
+		"$run" "$(fig "report.$run.json_ms" "$(ms "$t0" "$t1")" ms)" \
 		"$(jq '[.days[].planned] | add' "$T/report.json")" \
-		$(($(stat -c %s "$T/report.json") / 1024)) "$(ms "$t1" "$t2")" \
+		$(($(stat -c %s "$T/report.json") / 1024)) \
+		"$(fig "report.$run.html_ms" "$(ms "$t1" "$t2")" ms)" \
 		$(($(stat -c %s "$T/report.html") / 1024))
 done
 kill -TERM "$PID"

@@ -22,9 +22,10 @@ POSTS=${SMM_BENCH_STATS_POSTS:-100000}
 RUNS=${SMM_BENCH_STATS_RUNS:-5}
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
-for b in "$SMMD" "$SMMCTL"; do
-	[ -x "$b" ] || { echo "stats bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+FIG_CTX="posts=$POSTS"
+bench_need "stats bench" "$SMMD" "$SMMCTL"
 command -v sqlite3 >/dev/null ||
 	{ echo "stats bench: sqlite3 (the command) is not installed" >&2; exit 1; }
 T=$(mktemp -d /var/tmp/smm-stats-bench.XXXXXX)
@@ -131,12 +132,12 @@ n=$(sqlite3 "$T/state/smmd.db" 'SELECT count(*) FROM deliveries')
 start
 echo "smmctl stats (issue 13): $n deliveries over 90 days, 20 channels, 40 campaigns, $RUNS runs (store filled in $(((t1 - t0) / 1000000)) ms)"
 
-# bench LABEL ARGS...: time "smmctl stats ARGS" RUNS times (after one
-# untimed run), print the median, min and max in ms, and the deliveries it
-# counted.
+# bench KEY LABEL ARGS...: time "smmctl stats ARGS" RUNS times (after one
+# untimed run), print the median (recorded as stats.KEY.ms), min and max in
+# ms, and the deliveries it counted.
 bench() {
-	local label=$1 i t0 t1 ms=() sorted n
-	shift
+	local key=$1 label=$2 i t0 t1 ms=() sorted n med
+	shift 2
 	"$SMMCTL" stats "$@" --json >"$T/out.json" ||
 		{ echo "stats bench: smmctl stats $* failed" >&2; exit 1; }
 	for i in $(seq 1 "$RUNS"); do
@@ -147,18 +148,19 @@ bench() {
 	done
 	mapfile -t sorted < <(printf '%s\n' "${ms[@]}" | sort -n)
 	n=$(grep -m1 '"deliveries"' "$T/out.json" | tr -dc 0-9)
-	awk -v label="$label" -v n="$n" -v med="${sorted[$((RUNS / 2))]}" \
+	med=$(awk -v m="${sorted[$((RUNS / 2))]}" 'BEGIN { printf "%.1f", m / 10 }')
+	awk -v label="$label" -v n="$n" -v med="$med" -v medtxt="$(fig "stats.$key.ms" "$med" ms)" \
 		-v lo="${sorted[0]}" -v hi="${sorted[$((RUNS - 1))]}" 'BEGIN {
-		printf "  %-34s median %6.1f ms (min %.1f, max %.1f) over %d deliveries: %s\n",
-			label, med / 10, lo / 10, hi / 10, n,
-			med / 10 < 100 ? "MET (< 100 ms)" : "MISSED (< 100 ms)" }'
+		printf "  %-34s median %s (min %.1f, max %.1f) over %d deliveries: %s\n",
+			label, medtxt, lo / 10, hi / 10, n,
+			med < 100 ? "MET (< 100 ms)" : "MISSED (< 100 ms)" }'
 }
 
-bench "default (last 30 days)"
-bench "last 30 days --by campaign" --by campaign
-bench "last 30 days --by day" --by day
-bench "90 days" --since -89d --until +1d
-bench "90 days --by channel" --since -89d --until +1d --by channel
-bench "90 days --by week" --since -89d --until +1d --by week
+bench 30d "default (last 30 days)"
+bench 30d_campaign "last 30 days --by campaign" --by campaign
+bench 30d_day "last 30 days --by day" --by day
+bench 90d "90 days" --since -89d --until +1d
+bench 90d_channel "90 days --by channel" --since -89d --until +1d --by channel
+bench 90d_week "90 days --by week" --since -89d --until +1d --by week
 "$SMMCTL" stats --by channel | head -n 14 | sed 's/^/    /'
 stop

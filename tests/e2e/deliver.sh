@@ -114,5 +114,13 @@ list_json --status published | jq_true --arg id "$id/demo" \
 smmctl show "$id" | grep -q published || fail "show (text) does not say published"
 grep -q "'$id'" "$T/smmd.log" || fail "smmd.log never names post '$id'"
 
+# The loop's longest turn so far, and the named work that took most of it.
+st=$(smmctl status --json) || fail "status failed: $st"
+jq_true '.loop | (.max_turn_cause | type == "string" and . != "none yet")
+	and .max_turn_cause_ms <= .max_turn_ms and .turns > 0' <<<"$st" ||
+	fail "status: no cause for the longest loop turn: $(jq -c .loop <<<"$st")"
+smmctl status | grep -Eq '^  loop turn +[0-9.]+ ms at most \(.+: [0-9.]+ ms\)$' ||
+	fail "status (text) does not say what took the longest turn: $(smmctl status)"
+
 stop_smmd
 log "ok"

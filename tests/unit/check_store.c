@@ -1103,7 +1103,11 @@ START_TEST(test_after_commit_durable)
 	ck_assert_uint_ge(c[1].durable_then, c[1].batch);
 	store_stats(st, &ss);
 	ck_assert_uint_ge(ss.syncs, 1);
-	ck_assert_uint_eq(ss.committed, 3);
+	/*
+	 * The first turn's sync ran (the loop had not heard of its end)
+	 * while the next two ended: they share the commit made when it did.
+	 */
+	ck_assert_uint_eq(ss.committed, 2);
 	ck_assert_int_eq(store_stop(st), 0);
 	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	ck_assert_int_eq(uv_loop_close(&loop), 0);

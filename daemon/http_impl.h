@@ -1,0 +1,137 @@
+/*
+ * What http.c (the loop's side) and http_curl.c (the curl thread) share.
+ *
+ * libcurl's work (the multi handle, its sockets, the kernel's send and
+ * receive) runs on a thread of its own, with a libuv loop of its own:
+ * on the daemon's loop it cost as much as everything else a delivery
+ * needs, and every turn spent in it was a turn no timer could fire in.
+ * A transfer is owned by exactly one side at a time and moves between
+ * them through two queues under one mutex:
+ *
+ *   loop: spare --http_submit--> submitted --thread: on_wake--> active
+ *   active --thread: completed--> completed --loop: on_done--> spare
+ *
+ * Easy handles are set up (curl_easy_setopt) on the loop while no multi
+ * holds them, and read (curl_easy_getinfo) there once handed back: libcurl
+ * allows an easy handle to be used from any one thread at a time.
+ */
+#ifndef SMMD_HTTP_IMPL_H
+#define SMMD_HTTP_IMPL_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http.h"
+
+/* The response headers kept for callers: retry and rate-limit advice. */
+enum captured_header {
+	HDR_RETRY_AFTER,
+	HDR_RL_LIMIT,
+	HDR_RL_REMAINING,
+	HDR_RL_RESET,
+	HDR_RL_RESET_AFTER,
+	HDR_COUNT
+};
+
+struct transfer {
+	CURL *easy;
+	struct http *http;
+	struct http_request req;
+	http_done_cb done;
+	void *arg;
+	uint64_t started_ns;
+	char *body;
+	size_t body_len;
+	size_t body_cap; /* allocated */
+	int body_over;   /* a capped fetch was larger than allowed */
+	char captured[HDR_COUNT][64]; /* headers a caller reads */
+	unsigned has_captured;        /* bit i: captured[i] is set */
+	char errbuf[CURL_ERROR_SIZE];
+	/*
+	 * The address guard's refusal. Not in errbuf: curl writes its own
+	 * "Failed to connect" there afterwards, and the reason would be lost.
+	 */
+	char refused[128];
+	/* Set by the curl thread when it hands the transfer back. */
+	CURLcode code;
+	uint64_t finished_ns;
+	struct transfer *prev, *next; /* the list or queue it is on */
+};
+
+/* A FIFO of transfers linked through next. */
+struct tqueue {
+	struct transfer *head;
+	struct transfer **tail;
+};
+
+/*
+ * What epfd has for one fd. gen changes whenever the fd is added anew, and
+ * travels with each event: an event read in the same batch as its socket's
+ * close must not reach a new socket that got the same fd number meanwhile
+ * (an error flag alone would fail that one's transfer).
+ */
+struct watch {
+	uint32_t events; /* 0: not in the set */
+	uint32_t gen;
+};
+
+struct http {
+	/* The loop's side. */
+	uv_loop_t *loop;
+	uv_async_t done_async; /* on loop: transfers came back */
+	struct transfer *spare;
+	int closing;
+	void (*closed)(void *);
+	void *closed_arg;
+	void (*after_event)(void *);
+	void *after_event_arg;
+
+	/* Between the two sides, under mu. */
+	uv_mutex_t mu;
+	struct tqueue submitted;
+	struct tqueue completed;
+	int abort_requested;
+	int stop_requested;
+
+	/* The curl thread's. */
+	uv_thread_t thread;
+	int thread_running;
+	uv_loop_t tloop;
+	uv_async_t wake; /* on tloop: submitted, abort or stop */
+	CURLM *multi;
+	/*
+	 * curl's sockets live in an epoll set of our own, which the thread's
+	 * loop watches as one fd. curl changes what it waits for two or three
+	 * times per request; uv_poll would pay a handle and a delete-and-add
+	 * for each change, this pays one epoll_ctl.
+	 */
+	int epfd;
+	uv_poll_t epoll;
+	uv_timer_t timer;
+	struct watch *watching; /* by fd */
+	size_t nwatching;
+	struct transfer *active;
+	struct tqueue finished; /* handed back at the end of the batch */
+	int stopping;
+};
+
+void tqueue_init(struct tqueue *);
+void tqueue_push(struct tqueue *, struct transfer *);
+/* Everything queued, in order; the queue is left empty. */
+struct transfer *tqueue_take(struct tqueue *);
+
+/* http_curl.c, on the loop before the thread starts: 0 or -errno. */
+int http_curl_init(struct http *, unsigned max_in_flight,
+                   unsigned max_host_connections, char *err, size_t errlen);
+/* Options every request of t's easy handle shares, set once. */
+void http_transfer_setup(struct transfer *t);
+/* Start the thread: 0 or a libuv error. */
+int http_curl_start(struct http *);
+/* Free what the thread left, once it has been joined. */
+void http_curl_free(struct http *);
+
+/* http.c, from the curl thread: wake the loop for what came back. */
+void http_hand_back(struct http *);
+
+#endif

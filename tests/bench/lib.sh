@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source it
+# Shared by the benchmark scripts (sourced, bash): where the programs are,
+# and the figures file that keeps each headline figure of this run beside
+# the previous run's.
+#
+# tests/bench/results/figures.tsv holds one line per figure:
+#   key<TAB>value<TAB>unit<TAB>run<TAB>sizes
+# (run: the UTC start time, to the millisecond, of the script that
+# measured it; sizes: FIG_CTX then, the knobs that make figures comparable,
+# such as "n=5000 step=2").
+# Recording a key that an earlier run measured moves that run's line to
+# figures.prev.tsv first, so a run of some scenarios (or of one script)
+# keeps every other figure and its previous value as they were. A previous
+# value taken at other sizes is shown as such, without a change.
+
+: "${SMM_TOP_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SMM_TOP_BUILDDIR:=$SMM_TOP_SRCDIR/build}"
+SMMD_BIN=$SMM_TOP_BUILDDIR/daemon/smmd
+SMMCTL_BIN=$SMM_TOP_BUILDDIR/client/smmctl
+SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
+CURLBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/curlbench
+TIMERFLOOR_BIN=$SMM_TOP_BUILDDIR/tests/bench/timerfloor
+
+# The source tree's results/ (ignored by git), else the build tree's.
+RESULTS_DIR=$SMM_TOP_SRCDIR/tests/bench/results
+mkdir -p "$RESULTS_DIR" 2>/dev/null ||
+	RESULTS_DIR=$SMM_TOP_BUILDDIR/tests/bench/results
+mkdir -p "$RESULTS_DIR"
+FIG_FILE=$RESULTS_DIR/figures.tsv
+FIG_PREV=$RESULTS_DIR/figures.prev.tsv
+FIG_RUN=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+FIG_CTX=
+touch "$FIG_FILE" "$FIG_PREV"
+
+# bench_need NAME BIN...: each program is built, else NAME's bench stops.
+bench_need() {
+	local name=$1 b
+	shift
+	for b in "$@"; do
+		[ -x "$b" ] || {
+			echo "$name: $b is not built (make bench builds it)" >&2
+			exit 1
+		}
+	done
+}
+
+# fig_put KEY VALUE UNIT: record this run's KEY; an earlier run's line for
+# KEY moves to figures.prev.tsv. An empty VALUE (not measured) is skipped.
+# Files, not shell variables: it works from $(...) too.
+fig_put() {
+	local key=$1 val=$2 unit=${3:-} old
+	[ -n "$val" ] || return 0
+	old=$(awk -F'\t' -v k="$key" -v run="$FIG_RUN" \
+		'$1 == k && $4 != run { print; exit }' "$FIG_FILE")
+	if [ -n "$old" ]; then
+		{
+			awk -F'\t' -v k="$key" '$1 != k' "$FIG_PREV"
+			printf '%s\n' "$old"
+		} >"$FIG_PREV.tmp" && mv -f "$FIG_PREV.tmp" "$FIG_PREV"
+	fi
+	{
+		awk -F'\t' -v k="$key" '$1 != k' "$FIG_FILE"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$val" "$unit" "$FIG_RUN" "$FIG_CTX"
+	} >"$FIG_FILE.tmp" && mv -f "$FIG_FILE.tmp" "$FIG_FILE"
+}
+
+# fig_get KEY: this run's value of KEY, as recorded; empty if none.
+fig_get() {
+	awk -F'\t' -v k="$1" -v run="$FIG_RUN" '$1 == k && $4 == run { print $2 }' "$FIG_FILE"
+}
+
+# fig_prev KEY: the previous run's value of KEY, a tab and its sizes;
+# empty if none is kept.
+fig_prev() {
+	awk -F'\t' -v k="$1" '$1 == k { v = $2 "\t" $5 } END { print v }' "$FIG_PREV"
+}
+
+# fig_fmt VALUE UNIT: VALUE with its unit ("/s" and "%" stick to it);
+# whole numbers of four digits or more grouped by thousands.
+fig_fmt() {
+	awk -v v="$1" -v u="${2:-}" 'BEGIN {
+		s = v
+		if (v ~ /^-?[0-9]+$/ && length(v) > 3 + (v ~ /^-/)) {
+			s = ""; d = v; sign = ""
+			if (d ~ /^-/) { sign = "-"; d = substr(d, 2) }
+			while (length(d) > 3) {
+				s = "," substr(d, length(d) - 2) s
+				d = substr(d, 1, length(d) - 3)
+			}
+			s = sign d s
+		}
+		if (u == "") printf "%s", s
+		else if (u ~ /^[\/%]/) printf "%s%s", s, u
+		else printf "%s %s", s, u
+	}'
+}
+
+# fig_vs_prev KEY VALUE UNIT: " (prev X, +Y%)", or nothing without one.
+fig_vs_prev() {
+	local p ctx
+	IFS=$'\t' read -r p ctx < <(fig_prev "$1")
+	[ -n "$p" ] || return 0
+	printf ' (prev %s' "$(fig_fmt "$p" "${3:-}")"
+	if [ "$ctx" != "$FIG_CTX" ]; then
+		printf ', other sizes)'
+		return 0
+	fi
+	awk -v p="$p" -v v="$2" 'BEGIN {
+		if (p ~ /^-?[0-9.]+$/ && v ~ /^-?[0-9.]+$/ && p + 0 != 0)
+			printf ", %+.1f%%", 100 * (v - p) / p
+		printf ")"
+	}'
+}
+
+# fig KEY VALUE UNIT: record the figure and print it for a report line:
+# "VALUE UNIT (prev X, +Y%)".
+fig() {
+	fig_put "$1" "$2" "${3:-}"
+	[ -n "$2" ] || {
+		printf 'n/a'
+		return 0
+	}
+	fig_fmt "$2" "${3:-}"
+	fig_vs_prev "$1" "$2" "${3:-}"
+}
+
+# fig_pct PART WHOLE: PART as a percentage of WHOLE, one decimal.
+fig_pct() {
+	awk -v r="$1" -v w="$2" 'BEGIN { if (w + 0 == 0) print "?"; else printf "%.1f", 100 * r / w }'
+}
+
+# verdict OK: "PASS" if the awk condition OK holds, else "MISSED".
+verdict() {
+	if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISSED; fi
+}
+
+# loop_turn SOCKET: smmd's longest loop turn since it started (status
+# loop.max_turn_ms) and, where smmd names it, its cause
+# (loop.max_turn_cause: the longest named piece of work in that turn, and
+# max_turn_cause_ms, how long that piece took); sets LOOP_MS, LOOP_CAUSE
+# ("CAUSE, Y ms of it"), LOOP_SLOW (turns over 5 ms so far) and LOOP_TXT
+# ("X ms (cause)", flagged when over 5 ms).
+loop_turn() {
+	local st
+	LOOP_MS='' LOOP_CAUSE='' LOOP_SLOW='' LOOP_TXT="n/a (no loop figures in status)"
+	st=$("$SMMCTL_BIN" -s "$1" status --json 2>/dev/null) || return 0
+	read -r LOOP_MS LOOP_SLOW LOOP_CAUSE < <(jq -r 'if .loop then
+		[(.loop.max_turn_ms * 100 | round / 100), (.loop.slow_turns // 0),
+		 (if .loop.max_turn_cause == null then ""
+		  elif .loop.max_turn_cause_ms == null then .loop.max_turn_cause
+		  else "\(.loop.max_turn_cause), \(.loop.max_turn_cause_ms * 100 | round / 100) ms of it"
+		  end)] | map(tostring) | join(" ")
+		else "" end' <<<"$st")
+	[ -n "$LOOP_MS" ] || return 0
+	LOOP_TXT="$LOOP_MS ms${LOOP_CAUSE:+ ($LOOP_CAUSE)}$(loop_flag "$LOOP_MS")"
+}
+
+# loop_flag MS: a warning after a turn over 5 ms (smmd's slow turn).
+loop_flag() {
+	awk -v m="$1" 'BEGIN { if (m > 5) printf " -- OVER 5 ms" }'
+}

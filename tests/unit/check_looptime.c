@@ -1,0 +1,138 @@
+/*
+ * The loop's turn timer on a real libuv loop: the longest turn is found,
+ * and its cause is the longest named piece of work in it, not the last
+ * one, nor one from another turn.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <string.h>
+#include <uv.h>
+
+#include "check_main.h"
+#include "looptime.h"
+
+/* Keep the CPU busy for ms: what a long callback does to the loop. */
+static void busy_ms(unsigned ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000;
+
+	while (uv_hrtime() < end)
+		;
+}
+
+/* One turn: a short piece, a long one, and unnamed work. */
+static void on_first(uv_timer_t *t)
+{
+	uint64_t t0 = looptime_enter();
+
+	(void)t;
+	busy_ms(3);
+	looptime_leave(t0, "short piece");
+	t0 = looptime_enter();
+	busy_ms(30);
+	looptime_leave(t0, "long piece");
+	busy_ms(4);
+}
+
+/* A later, shorter turn whose piece must not take the cause over. */
+static void on_second(uv_timer_t *t)
+{
+	uint64_t t0 = looptime_enter();
+
+	busy_ms(2);
+	looptime_leave(t0, "later piece");
+	/* The turn still ends at this iteration's prepare. */
+	uv_stop(t->loop);
+}
+
+/* A turn longer than every named piece, with none named. */
+static void on_unnamed(uv_timer_t *t)
+{
+	busy_ms(80);
+	uv_stop(t->loop);
+}
+
+static void closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/*
+ * Run first at 5 ms, second at 60 ms; status's "loop" after. The
+ * pieces' lengths differ by far more than a loaded machine's preemption.
+ */
+static json_t *run_turns(uv_timer_cb first, uv_timer_cb second)
+{
+	uv_loop_t loop;
+	uv_timer_t a, b;
+	struct looptime *lt;
+	json_t *j;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(looptime_start(&loop, &lt), 0);
+	uv_timer_init(&loop, &a);
+	uv_timer_init(&loop, &b);
+	uv_timer_start(&a, first, 5, 0);
+	uv_timer_start(&b, second, 60, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	j = looptime_json(lt);
+	looptime_close(lt);
+	uv_close((uv_handle_t *)&a, closed);
+	uv_close((uv_handle_t *)&b, closed);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	return j;
+}
+
+START_TEST(test_cause_is_longest_piece)
+{
+	json_t *j = run_turns(on_first, on_second);
+	const char *cause =
+	        json_string_value(json_object_get(j, "max_turn_cause"));
+
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_str_eq(cause, "long piece");
+	ck_assert(json_real_value(json_object_get(j, "max_turn_cause_ms")) >=
+	          30.0);
+	ck_assert(json_real_value(json_object_get(j, "max_turn_ms")) >= 37.0);
+	ck_assert(json_integer_value(json_object_get(j, "slow_turns")) >= 1);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_unnamed_turn)
+{
+	json_t *j = run_turns(on_first, on_unnamed);
+
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(j, "max_turn_cause")),
+	        "unnamed");
+	ck_assert(json_real_value(json_object_get(j, "max_turn_ms")) >= 80.0);
+	json_decref(j);
+}
+END_TEST
+
+/* Outside a loop with a timer, pieces are ignored, not crashed on. */
+START_TEST(test_no_loop)
+{
+	uint64_t t0 = looptime_enter();
+
+	looptime_leave(t0, "nowhere");
+	ck_assert_uint_eq(t0, 0);
+}
+END_TEST
+
+static Suite *looptime_suite(void)
+{
+	Suite *s = suite_create("looptime");
+	TCase *tc = tcase_create("turns");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_cause_is_longest_piece);
+	tcase_add_test(tc, test_unnamed_turn);
+	tcase_add_test(tc, test_no_loop);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+SMM_CHECK_MAIN(looptime_suite)
