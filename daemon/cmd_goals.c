@@ -49,6 +49,7 @@ static enum cmd_retval cmd_goals(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_goals_entry = {
         .name = "goals",
+        .flags = CMD_OFFLOOP,
         .run = cmd_goals,
         .help = "the campaigns' goals against what was done",
 };

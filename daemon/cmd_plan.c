@@ -127,6 +127,7 @@ static enum cmd_retval cmd_plan_check(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_plan_check_entry = {
         .name = "plan_check",
+        .flags = CMD_OFFLOOP,
         .run = cmd_plan_check,
         .help = "the planned posts against the channels' and campaigns' "
                 "cadences",

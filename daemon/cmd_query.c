@@ -233,11 +233,13 @@ static enum cmd_retval cmd_agenda(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_list_entry = {
         .name = "list",
+        .flags = CMD_OFFLOOP,
         .run = cmd_list,
         .help = "deliveries by due time, all or in one state",
 };
 const struct cmd_entry cmd_show_entry = {
         .name = "show",
+        .flags = CMD_OFFLOOP,
         .run = cmd_show,
         .help = "a post or a delivery with every attempt",
 };
@@ -248,6 +250,7 @@ const struct cmd_entry cmd_status_entry = {
 };
 const struct cmd_entry cmd_agenda_entry = {
         .name = "agenda",
+        .flags = CMD_OFFLOOP,
         .run = cmd_agenda,
         .help = "deliveries due in a time range, for calendar and export",
 };

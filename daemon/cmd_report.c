@@ -482,6 +482,7 @@ static enum cmd_retval cmd_report(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_report_entry = {
         .name = "report",
+        .flags = CMD_OFFLOOP,
         .run = cmd_report,
         .help = "a range of days: what was planned, what went out, problems",
 };

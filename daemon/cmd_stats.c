@@ -98,6 +98,7 @@ static enum cmd_retval cmd_stats(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_stats_entry = {
         .name = "stats",
+        .flags = CMD_OFFLOOP,
         .run = cmd_stats,
         .help = "delivery counts, punctuality and failure reasons over a "
                 "range",

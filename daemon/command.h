@@ -36,6 +36,11 @@ struct cmd_peer {
 #define CMD_ADMIN 0x2
 /* May keep the client as a subscriber (log with follow). */
 #define CMD_STREAM 0x4
+/*
+ * Reads the store off the loop (cmd_read.c), when given a connection:
+ * its reader sees what the loop has committed, not its open turn.
+ */
+#define CMD_OFFLOOP 0x8
 
 /* What a handler and command_run return (tmux's CMD_RETURN_*). */
 enum cmd_retval {
@@ -117,6 +122,8 @@ void add_req_clear(struct add_req *);
 
 /* Whether the command called name changes state (CMD_WRITE); 0 if none. */
 int command_changes(const char *name);
+/* Whether it reads off the loop (CMD_OFFLOOP); 0 if none. */
+int command_off_loop(const char *name);
 
 /* What the handlers in cmd_*.c share: the request being answered. */
 struct cmd_ctx {

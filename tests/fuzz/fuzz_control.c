@@ -51,9 +51,6 @@ static void fail(const char *what)
 	exit(1);
 }
 
-/* A read answered from libuv's thread pool (cmd_read.c). */
-static int answered;
-
 static void later_finish(struct cmd_later *l, json_t *result, const char *code,
                          const char *msg)
 {
@@ -61,7 +58,6 @@ static void later_finish(struct cmd_later *l, json_t *result, const char *code,
 	(void)code;
 	(void)msg;
 	json_decref(result);
-	answered = 1;
 }
 
 static int later_follow(struct cmd_later *l, const char *channel)
@@ -98,14 +94,12 @@ static void handle_line(const struct cmd_peer *peer, const char *line,
 		proto_request_clear(&req);
 		return;
 	}
-	/* Committed, as at every turn's end: reads off the loop see it. */
-	if (store_submit(d.store) < 0)
-		fail("commit");
-	answered = 0;
+	/*
+	 * Reads run on the loop, without a connection (cmd_read.c): the same
+	 * handlers, no thread, and they see the writes never committed here.
+	 */
 	r = command_run(&d, peer, &req, &result, &code, msg, sizeof(msg),
-	                &later);
-	while (r == CMD_WAIT && !answered)
-		uv_run(&loop, UV_RUN_ONCE);
+	                command_off_loop(req.cmd) ? NULL : &later);
 	if (r == CMD_ERROR)
 		free(proto_reply_error(req.id, code, msg, &out_len));
 	else if (r != CMD_WAIT)

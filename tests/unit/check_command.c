@@ -119,19 +119,6 @@ static void later_unused(struct cmd_later *l, json_t *result, const char *code,
 	ck_abort_msg("no command here should answer later");
 }
 
-/* The commands that read off the loop (cmd_read.c): they see commits. */
-static int reads_off_loop(const char *cmd)
-{
-	static const char *const reads[] = {"list",      "show",  "agenda",
-	                                    "stats",     "goals", "report",
-	                                    "plan_check"};
-
-	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
-		if (strcmp(cmd, reads[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * Whether run gives reads a connection to answer on, so that they read
  * off the loop (test_read_off_loop); else they read on the loop, from its
@@ -155,12 +142,12 @@ static void run(const char *line, struct outcome *o)
 	ck_assert_int_eq(proto_parse_request(line, strlen(line), &req, &code,
 	                                     msg, sizeof(msg)),
 	                 0);
-	if (reads_off_loop(req.cmd) && off_loop)
+	if (command_off_loop(req.cmd) && off_loop)
 		ck_assert_int_eq(store_submit(d.store), 0);
 	answering = o;
 	o->r = (int)command_run(
 	        &d, &peer, &req, &o->result, &o->code, o->msg, sizeof(o->msg),
-	        reads_off_loop(req.cmd) && !off_loop ? NULL : &later);
+	        command_off_loop(req.cmd) && !off_loop ? NULL : &later);
 	proto_request_clear(&req);
 	if (o->r != CMD_WAIT) {
 		answering = NULL;
