@@ -418,6 +418,8 @@ START_TEST(test_read_off_loop)
 	        "\"2099-01\"}}",
 	        "{\"id\":1,\"cmd\":\"goals\"}",
 	        "{\"id\":1,\"cmd\":\"plan_check\"}",
+	        "{\"id\":1,\"cmd\":\"held\"}",
+	        "{\"id\":1,\"cmd\":\"audit\"}",
 	};
 	struct outcome o;
 	json_t *day;
