@@ -392,17 +392,53 @@ static void held_row_json(void *arg, const struct held_row *h)
 	                  h->reason ? json_string(h->reason) : json_null()));
 }
 
-static enum cmd_retval cmd_held(struct cmd_ctx *x)
+/*
+ * held and audit: every row, tens of thousands in a long pause, read off
+ * the loop (cmd_read.c).
+ */
+struct rows_job {
+	struct cmd_read base; /* first: the job is freed as this */
+	int64_t since;
+};
+
+static void rows_job_free(struct cmd_read *base)
+{
+	free(base);
+}
+
+static enum cmd_retval rows_later(struct cmd_ctx *x, int64_t since,
+                                  enum cmd_retval (*run)(struct cmd_ctx *,
+                                                         struct store *,
+                                                         struct cmd_read *))
+{
+	struct rows_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	j->base.run = run;
+	j->base.free = rows_job_free;
+	j->since = since;
+	return cmd_read_later(x, &j->base);
+}
+
+static enum cmd_retval held_read(struct cmd_ctx *x, struct store *s,
+                                 struct cmd_read *base)
 {
 	json_t *rows = json_array();
 	int r;
 
-	if ((r = store_held_rows(x->d->store, 0, held_row_json, rows)) < 0) {
+	(void)base;
+	if ((r = store_held_rows(s, 0, held_row_json, rows)) < 0) {
 		json_decref(rows);
 		return cmd_store_error(x, r, "read");
 	}
 	*x->result = json_pack("{so}", "held", rows);
 	return CMD_DONE;
+}
+
+static enum cmd_retval cmd_held(struct cmd_ctx *x)
+{
+	return rows_later(x, 0, held_read);
 }
 
 /*
@@ -494,22 +530,29 @@ static void audit_row_json(void *arg, const struct audit_rec *a)
 	                  "detail", detail ? detail : json_null()));
 }
 
-static enum cmd_retval cmd_audit(struct cmd_ctx *x)
+static enum cmd_retval audit_read(struct cmd_ctx *x, struct store *s,
+                                  struct cmd_read *base)
 {
-	int64_t since = 0;
-	json_t *rows;
+	json_t *rows = json_array();
 	int r;
 
-	if (cmd_arg_time(x, "since", &since) < 0)
-		return CMD_ERROR;
-	rows = json_array();
-	if ((r = store_audit_rows(x->d->store, since, audit_row_json, rows)) <
-	    0) {
+	r = store_audit_rows(s, ((struct rows_job *)base)->since,
+	                     audit_row_json, rows);
+	if (r < 0) {
 		json_decref(rows);
 		return cmd_store_error(x, r, "read");
 	}
 	*x->result = json_pack("{so}", "audit", rows);
 	return CMD_DONE;
+}
+
+static enum cmd_retval cmd_audit(struct cmd_ctx *x)
+{
+	int64_t since = 0;
+
+	if (cmd_arg_time(x, "since", &since) < 0)
+		return CMD_ERROR;
+	return rows_later(x, since, audit_read);
 }
 
 /* ---- plan B scenarios (the calendar's planb:) ------------------------ */
@@ -782,7 +825,7 @@ const struct cmd_entry cmd_pause_entry = {
 const struct cmd_entry cmd_resume_entry = {
         "resume", CMD_WRITE | CMD_ADMIN, cmd_resume,
         "end pauses; publish, skip or keep what they held"};
-const struct cmd_entry cmd_held_entry = {"held", 0, cmd_held,
+const struct cmd_entry cmd_held_entry = {"held", CMD_OFFLOOP, cmd_held,
                                          "the held deliveries"};
 const struct cmd_entry cmd_release_entry = {
         "release", CMD_WRITE | CMD_ADMIN, cmd_release,
@@ -791,7 +834,7 @@ const struct cmd_entry cmd_skip_entry = {"skip", CMD_WRITE | CMD_ADMIN,
                                          cmd_skip,
                                          "do not publish a held delivery"};
 const struct cmd_entry cmd_audit_entry = {
-        "audit", 0, cmd_audit,
+        "audit", CMD_OFFLOOP, cmd_audit,
         "who paused, resumed, released and skipped what"};
 const struct cmd_entry cmd_planb_list_entry = {
         "planb_list", 0, cmd_planb_list, "the calendar's plan B scenarios"};

@@ -1,6 +1,7 @@
 /* The commands that only read: list, show, status, agenda. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,15 +24,59 @@
 #define AGENDA_LIMIT_DEFAULT 10000
 #define AGENDA_LIMIT_MAX     100000
 
+/* A read off the loop (cmd_read.c), with what the request asked. */
+struct query_job {
+	struct cmd_read base; /* first: the job is freed as this */
+	int state, awaiting;
+	unsigned limit;
+	struct agenda_query q;
+	char *id, *channel; /* show's id, agenda's channel: copies */
+};
+
+static void query_job_free(struct cmd_read *base)
+{
+	struct query_job *j = (struct query_job *)base;
+
+	free(j->id);
+	free(j->channel);
+	free(j);
+}
+
+static struct query_job *
+        query_job_new(enum cmd_retval (*run)(struct cmd_ctx *, struct store *,
+                                             struct cmd_read *))
+{
+	struct query_job *j = calloc(1, sizeof(*j));
+
+	if (j) {
+		j->base.run = run;
+		j->base.free = query_job_free;
+	}
+	return j;
+}
+
+static enum cmd_retval list_read(struct cmd_ctx *x, struct store *s,
+                                 struct cmd_read *base)
+{
+	struct query_job *j = (struct query_job *)base;
+
+	if ((j->awaiting ? view_awaiting(s, j->limit, x->result)
+	                 : view_list(s, j->state, j->limit, x->result)) < 0)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read the store");
+	return CMD_DONE;
+}
+
 /*
  * Deliveries by due time: all, in one state, or awaiting an approval
- * (drafts, and those held for want of one).
+ * (drafts, and those held for want of one). Up to 100,000 rows: read off
+ * the loop.
  */
 static enum cmd_retval cmd_list(struct cmd_ctx *x)
 {
 	const char *status;
 	unsigned n = LIST_DEFAULT;
 	int state = -1, awaiting = 0;
+	struct query_job *j;
 
 	if (cmd_arg_string(x, "status", &status, 0) < 0 ||
 	    cmd_arg_bool(x, "awaiting_approval", &awaiting) < 0)
@@ -46,25 +91,47 @@ static enum cmd_retval cmd_list(struct cmd_ctx *x)
 		                state_list());
 	if (cmd_arg_limit(x, "limit", LIST_MAX, &n) < 0)
 		return CMD_ERROR;
-	if ((awaiting ? view_awaiting(x->d->store, n, x->result)
-	              : view_list(x->d->store, state, n, x->result)) < 0)
-		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read the store");
-	return CMD_DONE;
+	if ((j = query_job_new(list_read)) == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	j->state = state;
+	j->awaiting = awaiting;
+	j->limit = n;
+	return cmd_read_later(x, &j->base);
 }
 
-/* A post with its deliveries, or one delivery, with every attempt. */
-static enum cmd_retval cmd_show(struct cmd_ctx *x)
+static enum cmd_retval show_read(struct cmd_ctx *x, struct store *s,
+                                 struct cmd_read *base)
 {
-	const char *id;
+	struct query_job *j = (struct query_job *)base;
 	int r;
 
-	if (cmd_arg_string(x, "id", &id, 1) < 0)
-		return CMD_ERROR;
-	if ((r = view_show(x->d->store, id, x->result)) < 0) {
-		snprintf(x->msg, x->msglen, "no post or delivery '%.200s'", id);
+	if ((r = view_show(s, j->id, x->result)) < 0) {
+		snprintf(x->msg, x->msglen, "no post or delivery '%.200s'",
+		         j->id);
 		return cmd_store_error(x, r, "read");
 	}
 	return CMD_DONE;
+}
+
+/*
+ * A post with its deliveries, or one delivery, with every attempt: point
+ * lookups, but a post may go to hundreds of channels, each with its
+ * attempts; off the loop like the rest.
+ */
+static enum cmd_retval cmd_show(struct cmd_ctx *x)
+{
+	const char *id;
+	struct query_job *j;
+
+	if (cmd_arg_string(x, "id", &id, 1) < 0)
+		return CMD_ERROR;
+	if ((j = query_job_new(show_read)) == NULL ||
+	    (j->id = strdup(id)) == NULL) {
+		if (j)
+			query_job_free(&j->base);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	return cmd_read_later(x, &j->base);
 }
 
 /* The daemon at a glance: version, uptime, counts per state, channels. */
@@ -110,16 +177,33 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	return CMD_DONE;
 }
 
+static enum cmd_retval agenda_read(struct cmd_ctx *x, struct store *s,
+                                   struct cmd_read *base)
+{
+	struct query_job *j = (struct query_job *)base;
+	char from[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
+	int r;
+
+	if ((r = view_agenda(s, &j->q, x->result)) < 0)
+		return cmd_store_error(x, r, "read");
+	json_object_set_new(
+	        *x->result, "from",
+	        json_string(time_format_rfc3339(j->q.from_ms, from)));
+	json_object_set_new(*x->result, "to",
+	                    json_string(time_format_rfc3339(j->q.to_ms, to)));
+	return CMD_DONE;
+}
+
 /*
  * The deliveries due in [from, to), by due time, for smmctl calendar and
  * export. The default range is the next two weeks, like the calendar's
- * horizon; from alone reaches two weeks past it.
+ * horizon; from alone reaches two weeks past it. Read off the loop.
  */
 static enum cmd_retval cmd_agenda(struct cmd_ctx *x)
 {
 	struct agenda_query q = {.limit = AGENDA_LIMIT_DEFAULT};
 	char from[TIME_RFC3339_LEN], to[TIME_RFC3339_LEN];
-	int r;
+	struct query_job *j;
 
 	q.from_ms = wallclock_now_ms();
 	if (cmd_arg_time(x, "from", &q.from_ms) < 0)
@@ -136,22 +220,26 @@ static enum cmd_retval cmd_agenda(struct cmd_ctx *x)
 		                "'to' (%s) must come after 'from' (%s)",
 		                time_format_rfc3339(q.to_ms, to),
 		                time_format_rfc3339(q.from_ms, from));
-	if ((r = view_agenda(x->d->store, &q, x->result)) < 0)
-		return cmd_store_error(x, r, "read");
-	json_object_set_new(*x->result, "from",
-	                    json_string(time_format_rfc3339(q.from_ms, from)));
-	json_object_set_new(*x->result, "to",
-	                    json_string(time_format_rfc3339(q.to_ms, to)));
-	return CMD_DONE;
+	if ((j = query_job_new(agenda_read)) == NULL ||
+	    (q.channel && (j->channel = strdup(q.channel)) == NULL)) {
+		if (j)
+			query_job_free(&j->base);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	j->q = q;
+	j->q.channel = j->channel; /* the request's is gone by then */
+	return cmd_read_later(x, &j->base);
 }
 
 const struct cmd_entry cmd_list_entry = {
         .name = "list",
+        .flags = CMD_OFFLOOP,
         .run = cmd_list,
         .help = "deliveries by due time, all or in one state",
 };
 const struct cmd_entry cmd_show_entry = {
         .name = "show",
+        .flags = CMD_OFFLOOP,
         .run = cmd_show,
         .help = "a post or a delivery with every attempt",
 };
@@ -162,6 +250,7 @@ const struct cmd_entry cmd_status_entry = {
 };
 const struct cmd_entry cmd_agenda_entry = {
         .name = "agenda",
+        .flags = CMD_OFFLOOP,
         .run = cmd_agenda,
         .help = "deliveries due in a time range, for calendar and export",
 };

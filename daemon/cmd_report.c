@@ -12,6 +12,7 @@
 
 #include "caltime.h"
 #include "command.h"
+#include "goals.h"
 #include "report_measure.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -382,47 +383,106 @@ static json_t *report_json(struct report *rp, const char *zone)
 
 static void report_clear(struct report *rp)
 {
+	if (rp == NULL)
+		return;
 	for (size_t i = 0; i < rp->ndays; i++)
 		json_decref(rp->days[i].obj);
 	json_decref(rp->problems);
 	free(rp);
 }
 
+/* What the worker needs: the range, its zone, a copy of the goals. */
+struct report_job {
+	struct cmd_read base; /* first: the job is freed as this */
+	struct report *rp;
+	char *zone; /* the name rp->zone was found by */
+	struct goals_plan *plan;
+};
+
+static void report_job_free(struct cmd_read *base)
+{
+	struct report_job *j = (struct report_job *)base;
+
+	report_clear(j->rp);
+	free(j->zone);
+	goals_plan_free(j->plan);
+	free(j);
+}
+
+/* On a worker thread (cmd_read.c): every read, the reply built. */
+static enum cmd_retval report_build(struct cmd_ctx *x, struct store *s,
+                                    struct report_job *j)
+{
+	struct report *rp = j->rp;
+	int r;
+
+	if ((r = report_days(rp)) < 0 ||
+	    (r = store_due_rows(s, rp->since_ms, rp->until_ms, report_row,
+	                        rp)) < 0 ||
+	    (r = rp->failed ? -ENOMEM : 0) < 0 || (r = report_texts(s, rp)) < 0)
+		return cmd_store_error(x, r, "read");
+	if ((*x->result = report_json(rp, j->zone)) == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	if ((r = report_measure(s, j->plan, rp->zone, rp->since_ms,
+	                        rp->until_ms, *x->result)) < 0)
+		return cmd_store_error(x, r, "read");
+	return CMD_DONE;
+}
+
+/*
+ * The days' objects, shared with the reply, are let go here too: the
+ * reply is encoded and freed off the loop, and so are they.
+ */
+static enum cmd_retval report_read(struct cmd_ctx *x, struct store *s,
+                                   struct cmd_read *base)
+{
+	struct report_job *j = (struct report_job *)base;
+	enum cmd_retval r = report_build(x, s, j);
+
+	report_clear(j->rp);
+	j->rp = NULL;
+	return r;
+}
+
+/*
+ * The request read on the loop; the reads, a busy month's 185,000
+ * deliveries and their samples, on a worker thread.
+ */
 static enum cmd_retval cmd_report(struct cmd_ctx *x)
 {
-	struct report *rp = calloc(1, sizeof(*rp));
-	char *sys = NULL;
-	const char *zone = x->d->calendar_zone;
-	int r;
-	enum cmd_retval ret = CMD_DONE;
+	struct report_job *j = calloc(1, sizeof(*j));
+	const char *cal = x->d->calendar_zone;
 
-	if (rp == NULL || (rp->problems = json_array()) == NULL ||
-	    (zone == NULL && (zone = sys = caltime_system_zone_name()) == NULL))
-		ret = cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	else if ((rp->zone = caltime_zone(zone)) == NULL &&
-	         (rp->zone = caltime_zone(zone = "UTC")) == NULL)
-		ret = cmd_fail(x, SMM_ERR_INTERNAL, "no time zone database");
-	else if (report_range(x, rp) < 0)
-		ret = CMD_ERROR;
-	else if ((r = report_days(rp)) < 0 ||
-	         (r = store_due_rows(x->d->store, rp->since_ms, rp->until_ms,
-	                             report_row, rp)) < 0 ||
-	         (r = rp->failed ? -ENOMEM : 0) < 0 ||
-	         (r = report_texts(x->d->store, rp)) < 0)
-		ret = cmd_store_error(x, r, "read");
-	else if ((*x->result = report_json(rp, zone)) == NULL)
-		ret = cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	else if ((r = report_measure(x->d, rp->zone, rp->since_ms, rp->until_ms,
-	                             *x->result)) < 0)
-		ret = cmd_store_error(x, r, "read");
-	free(sys);
-	if (rp)
-		report_clear(rp);
-	return ret;
+	if (j == NULL || (j->rp = calloc(1, sizeof(*j->rp))) == NULL ||
+	    (j->rp->problems = json_array()) == NULL ||
+	    (j->zone = cal ? strdup(cal) : caltime_system_zone_name()) ==
+	            NULL ||
+	    (j->plan = goals_plan_new(x->d->plan_book)) == NULL) {
+		if (j)
+			report_job_free(&j->base);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	j->base.run = report_read;
+	j->base.free = report_job_free;
+	if ((j->rp->zone = caltime_zone(j->zone)) == NULL) {
+		free(j->zone);
+		if ((j->zone = strdup("UTC")) == NULL ||
+		    (j->rp->zone = caltime_zone(j->zone)) == NULL) {
+			report_job_free(&j->base);
+			return cmd_fail(x, SMM_ERR_INTERNAL,
+			                "no time zone database");
+		}
+	}
+	if (report_range(x, j->rp) < 0) {
+		report_job_free(&j->base);
+		return CMD_ERROR;
+	}
+	return cmd_read_later(x, &j->base);
 }
 
 const struct cmd_entry cmd_report_entry = {
         .name = "report",
+        .flags = CMD_OFFLOOP,
         .run = cmd_report,
         .help = "a range of days: what was planned, what went out, problems",
 };

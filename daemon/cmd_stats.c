@@ -14,15 +14,49 @@
 
 #define STATS_SPAN_MS (30LL * 24 * 60 * 60 * 1000)
 
+/* What the worker needs: the query, and its zone's name for the reply. */
+struct stats_job {
+	struct cmd_read base; /* first: the job is freed as this */
+	struct stats_query q;
+	char *zone_name;
+};
+
+static void stats_job_free(struct cmd_read *base)
+{
+	struct stats_job *j = (struct stats_job *)base;
+
+	free(j->zone_name);
+	free(j);
+}
+
+/* On a worker thread (cmd_read.c): one scan of the stats index. */
+static enum cmd_retval stats_read(struct cmd_ctx *x, struct store *s,
+                                  struct cmd_read *base)
+{
+	struct stats_job *j = (struct stats_job *)base;
+	struct stats_result r;
+	int rc = store_stats_query(s, &j->q, &r);
+
+	if (rc == 0 && (*x->result = stats_json(&r)) != NULL)
+		json_object_set_new(*x->result, "timezone",
+		                    json_string(j->zone_name));
+	stats_clear(&r);
+	if (rc < 0)
+		return cmd_store_error(x, rc, "read");
+	/* A NULL result: out of memory, cmd_read.c says. */
+	return CMD_DONE;
+}
+
 /*
  * The deliveries due in [since, until) (default: the 30 days up to now),
  * counted overall and per channel, campaign, day or week. Days and weeks
- * are the calendar's (its timezone, else the system's).
+ * are the calendar's (its timezone, else the system's). The scan covers
+ * every delivery of the range: off the loop.
  */
 static enum cmd_retval cmd_stats(struct cmd_ctx *x)
 {
 	struct stats_query q = {.until_ms = wallclock_now_ms()};
-	struct stats_result r;
+	struct stats_job *j;
 	const char *by = NULL;
 	char *zone_name = NULL, a[TIME_RFC3339_LEN], b[TIME_RFC3339_LEN];
 	int rc;
@@ -51,20 +85,20 @@ static enum cmd_retval cmd_stats(struct cmd_ctx *x)
 		zone_name = strdup("UTC");
 		q.zone = caltime_zone("UTC");
 	}
-	rc = store_stats_query(x->d->store, &q, &r);
-	if (rc == 0 && (*x->result = stats_json(&r)) != NULL)
-		json_object_set_new(*x->result, "timezone",
-		                    json_string(zone_name ? zone_name : "UTC"));
-	stats_clear(&r);
-	free(zone_name);
-	if (rc < 0)
-		return cmd_store_error(x, rc, "read");
-	/* A NULL result: command_run says out of memory. */
-	return CMD_DONE;
+	if (zone_name == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+		free(zone_name);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	j->base.run = stats_read;
+	j->base.free = stats_job_free;
+	j->q = q;
+	j->zone_name = zone_name;
+	return cmd_read_later(x, &j->base);
 }
 
 const struct cmd_entry cmd_stats_entry = {
         .name = "stats",
+        .flags = CMD_OFFLOOP,
         .run = cmd_stats,
         .help = "delivery counts, punctuality and failure reasons over a "
                 "range",

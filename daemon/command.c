@@ -187,6 +187,13 @@ int command_changes(const char *name)
 	return e != NULL && (e->flags & CMD_WRITE);
 }
 
+int command_off_loop(const char *name)
+{
+	const struct cmd_entry *e = command_lookup(name);
+
+	return e != NULL && (e->flags & CMD_OFFLOOP);
+}
+
 /* The policy in one place: the entry's flags against the peer and smmd. */
 static enum cmd_retval command_allowed(struct cmd_ctx *x,
                                        const struct cmd_entry *e)

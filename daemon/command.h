@@ -36,6 +36,11 @@ struct cmd_peer {
 #define CMD_ADMIN 0x2
 /* May keep the client as a subscriber (log with follow). */
 #define CMD_STREAM 0x4
+/*
+ * Reads the store off the loop (cmd_read.c), when given a connection:
+ * its reader sees what the loop has committed, not its open turn.
+ */
+#define CMD_OFFLOOP 0x8
 
 /* What a handler and command_run return (tmux's CMD_RETURN_*). */
 enum cmd_retval {
@@ -65,6 +70,15 @@ struct cmd_later {
 	 */
 	int (*finish_file)(struct cmd_later *, json_t *result, int fd,
 	                   uint64_t len);
+	/*
+	 * A big reply encoded off the loop (cmd_read.c): encode turns
+	 * result (stolen) into the reply's line, on any thread (it reads
+	 * only what the request fixed, its id), NULL when out of memory;
+	 * finish_line then sends the line (taken), on the loop, instead of
+	 * finish. Both NULL where no connection is: finish is used.
+	 */
+	char *(*encode)(struct cmd_later *, json_t *result, size_t *len);
+	void (*finish_line)(struct cmd_later *, char *line, size_t len);
 	/*
 	 * What a request sent in parts left for the next on the same
 	 * connection (an import's rows); the connection frees it when it
@@ -108,6 +122,8 @@ void add_req_clear(struct add_req *);
 
 /* Whether the command called name changes state (CMD_WRITE); 0 if none. */
 int command_changes(const char *name);
+/* Whether it reads off the loop (CMD_OFFLOOP); 0 if none. */
+int command_off_loop(const char *name);
 
 /* What the handlers in cmd_*.c share: the request being answered. */
 struct cmd_ctx {
@@ -155,6 +171,52 @@ json_t *cmd_pauses_json(struct smmd *);
 struct pause_actor;
 void cmd_actor(const struct cmd_ctx *, struct pause_actor *a, char *name,
                size_t len);
+
+/*
+ * A read command's store work, off the loop (cmd_read.c): a report over
+ * a busy month reads for half a second, and no post may wait that long.
+ * The command reads its arguments on the loop into a job that embeds
+ * struct cmd_read, with copies of whatever it needs of the loop's state
+ * (the calendar's zone and goals, ...), and hands it to cmd_read_later.
+ * run is then called on a worker thread with a reader (store.h) and a
+ * context of which only the reply's fields are set (d, peer, later and
+ * args are NULL): it touches nothing of the loop's, and answers as a
+ * handler does (*x->result, or cmd_fail). The pure modules it may use
+ * keep no state of their own, and caltime.h's zones are libical's, which
+ * (from libical 3.0) guards its zone tables with mutexes. The reply goes
+ * out from the loop through the request's later; free then releases the
+ * job there.
+ */
+struct cmd_read {
+	enum cmd_retval (*run)(struct cmd_ctx *, struct store *reader,
+	                       struct cmd_read *);
+	void (*free)(struct cmd_read *);
+	/* cmd_read.c's own */
+	uv_work_t work;
+	struct store *store;
+	struct cmd_later *later;
+	json_t *result;
+	const char *code;
+	enum cmd_retval r;
+	struct smmd *d;
+	struct cmd_read *next; /* waiting for a turn on the thread pool */
+	int read_failed;       /* no reader: to be logged, on the loop */
+	char *line;            /* the reply, encoded by the worker */
+	size_t len;
+	char msg[1024];
+};
+/*
+ * At most this many reads run at once: libuv's pool has four threads, and
+ * a reload's parse or a backup must find one free however many reports
+ * are asked for. The others wait their turn, in order.
+ */
+#define CMD_READS_AT_ONCE 2
+/*
+ * Queue job, which is the caller's no longer: CMD_WAIT, or CMD_ERROR.
+ * Without a connection to answer on (later NULL), or a backend without
+ * readers, run is called at once, on the loop, with the loop's store.
+ */
+enum cmd_retval cmd_read_later(struct cmd_ctx *, struct cmd_read *job);
 
 /* Set the error reply; returns CMD_ERROR. */
 enum cmd_retval cmd_fail(struct cmd_ctx *, const char *code, const char *fmt,

@@ -433,6 +433,34 @@ static void later_finish(struct cmd_later *base, json_t *result,
 	client_release(c);
 }
 
+/* Any thread: the reply line for result (cmd_read.c). */
+static char *later_encode(struct cmd_later *base, json_t *result, size_t *len)
+{
+	struct later_reply *l = container_of(base, struct later_reply, base);
+	char *line = proto_reply_ok(l->id, result, len);
+
+	json_decref(result);
+	return line;
+}
+
+/* The line later_encode made: sent as queue_ok would. */
+static void later_finish_line(struct cmd_later *base, char *line, size_t len)
+{
+	struct later_reply *l = container_of(base, struct later_reply, base);
+	struct client *c = l->c;
+	struct reply *r;
+
+	if (c->dead) {
+		free(line);
+	} else if ((r = reply_new(c, line, len, 0)) != NULL) {
+		r->says_done = l->changes;
+		r->id = l->id;
+		reply_queue(r);
+	}
+	free(l);
+	client_release(c);
+}
+
 /*
  * The reply, then the file. Nothing else may be written meanwhile: a
  * client with other replies due or following events is refused, and its
@@ -557,6 +585,8 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	later->base.finish = later_finish;
 	later->base.follow = later_follow;
 	later->base.finish_file = later_finish_file;
+	later->base.encode = later_encode;
+	later->base.finish_line = later_finish_line;
 	later->base.staged = &c->staged;
 	later->base.staged_bytes = &c->staged_bytes;
 	later->c = c;

@@ -11,7 +11,6 @@
 #include "caltime.h"
 #include "goals.h"
 #include "planbook.h"
-#include "smmd.h"
 #include "store.h"
 #include "view.h"
 
@@ -35,7 +34,7 @@ int goals_on_track(int64_t done, int64_t target, int64_t start_ms,
 
 /* One campaign with goals, as the passes fill it. */
 struct camp {
-	const struct plan_campaign *pc;
+	const struct goals_campaign *pc;
 	int64_t from_ms; /* -1: its first post */
 	int64_t end_ms;  /* the end of its `by` day */
 	int64_t first_ms;
@@ -192,28 +191,60 @@ static json_t *camp_json(const struct camp *c, int64_t now, int64_t today)
 	                 "metrics", metrics);
 }
 
+struct goals_plan *goals_plan_new(const struct plan_book *book)
+{
+	size_t n = book ? plan_book_ncampaigns(book) : 0;
+	const char *zone = book ? plan_book_zone(book) : NULL;
+	struct goals_plan *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (p->c = calloc(n + 1, sizeof(*p->c))) == NULL ||
+	    (zone && (p->zone = strdup(zone)) == NULL))
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_campaign *pc = plan_book_campaign(book, i);
+
+		if (!pc->goals.set)
+			continue;
+		if ((p->c[p->n].name = strdup(pc->name)) == NULL)
+			goto bad;
+		p->c[p->n++].goals = pc->goals;
+	}
+	return p;
+bad:
+	goals_plan_free(p);
+	return NULL;
+}
+
+void goals_plan_free(struct goals_plan *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->c[i].name);
+	free(p->c);
+	free(p->zone);
+	free(p);
+}
+
 /* The campaigns with goals, their windows in the calendar's zone. */
-static int camps_init(struct pass *ps, const struct plan_book *book,
+static int camps_init(struct pass *ps, const struct goals_plan *plan,
                       int64_t *search_from, int64_t *today)
 {
 	struct caltime_civil local;
-	const char *zname = book ? plan_book_zone(book) : NULL;
-	const struct caltime_zone *z = caltime_zone(zname ? zname : "UTC");
-	size_t n = book ? plan_book_ncampaigns(book) : 0;
+	const struct caltime_zone *z =
+	        caltime_zone(plan->zone ? plan->zone : "UTC");
 
 	if (z == NULL)
 		z = caltime_zone("UTC");
 	caltime_utc_to_local(z, ps->now_ms / 1000, &local);
 	*today = caltime_days(local.year, local.mon, local.day);
-	if ((ps->c = calloc(n + 1, sizeof(*ps->c))) == NULL)
+	if ((ps->c = calloc(plan->n + 1, sizeof(*ps->c))) == NULL)
 		return -ENOMEM;
 	*search_from = INT64_MAX;
-	for (size_t i = 0; i < n; i++) {
-		const struct plan_campaign *pc = plan_book_campaign(book, i);
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct goals_campaign *pc = &plan->c[i];
 		struct camp *c = &ps->c[ps->n];
 
-		if (!pc->goals.set)
-			continue;
 		*c = (struct camp){.pc = pc, .first_ms = -1, .from_ms = -1};
 		c->end_ms = midnight(z, &pc->goals.by, 1);
 		if (pc->goals.from.year)
@@ -241,7 +272,7 @@ static void camps_free(struct pass *ps)
 	free(ps->c);
 }
 
-static int walk_audience(struct smmd *d, struct pass *ps, int64_t from,
+static int walk_audience(struct store *s, struct pass *ps, int64_t from,
                          int64_t now)
 {
 	struct audience_walk w = {.ps = ps};
@@ -257,28 +288,28 @@ static int walk_audience(struct smmd *d, struct pass *ps, int64_t from,
 	for (size_t i = 0; i < ps->n; i++)
 		w.base[i] = w.last[i] = -1;
 	/* A day before: the sample the growth is counted from. */
-	r = store_audience_rows(d->store, from - 2 * DAY_MS, now + 1,
-	                        take_audience, &w);
+	r = store_audience_rows(s, from - 2 * DAY_MS, now + 1, take_audience,
+	                        &w);
 	audience_flush(&w);
 	free(w.base);
 	free(w.last);
 	return r == -ENOTSUP ? 0 : r;
 }
 
-int goals_progress(struct smmd *d, int64_t now_ms, json_t **out)
+int goals_progress(struct store *s, const struct goals_plan *plan,
+                   int64_t now_ms, json_t **out)
 {
 	struct pass ps = {.now_ms = now_ms};
 	int64_t from, today;
 	json_t *arr;
 	int r;
 
-	if ((r = camps_init(&ps, d->plan_book, &from, &today)) < 0)
+	if ((r = camps_init(&ps, plan, &from, &today)) < 0)
 		goto done;
 	if (ps.n > 0) {
-		r = store_engage_totals(d->store, from, now_ms + 1, take_total,
-		                        &ps);
+		r = store_engage_totals(s, from, now_ms + 1, take_total, &ps);
 		if (r == 0 || r == -ENOTSUP)
-			r = walk_audience(d, &ps, from, now_ms);
+			r = walk_audience(s, &ps, from, now_ms);
 		if (r < 0)
 			goto done;
 	}

@@ -11,7 +11,28 @@
 #include <jansson.h>
 #include <stdint.h>
 
-struct smmd;
+#include "calendar.h"
+
+struct plan_book;
+struct store;
+
+/*
+ * What goals need of the calendar, copied: the plan book belongs to the
+ * loop, and a reload replaces it while a worker may be reading.
+ */
+struct goals_campaign {
+	char *name;
+	struct cal_goals goals;
+};
+struct goals_plan {
+	char *zone;               /* the calendar's; NULL: UTC */
+	struct goals_campaign *c; /* the campaigns with goals, in order */
+	size_t n;
+};
+
+/* The copy of book's (NULL: none) goals; NULL when out of memory. */
+struct goals_plan *goals_plan_new(const struct plan_book *book);
+void goals_plan_free(struct goals_plan *);
 
 /*
  * Whether done, at this pace since start_ms, reaches target by end_ms:
@@ -26,6 +47,7 @@ int goals_on_track(int64_t done, int64_t target, int64_t start_ms,
  * done, target, percent, on_track}]}]}, the campaigns in calendar order.
  * 0, -ENOMEM or -EIO.
  */
-int goals_progress(struct smmd *, int64_t now_ms, json_t **out);
+int goals_progress(struct store *, const struct goals_plan *, int64_t now_ms,
+                   json_t **out);
 
 #endif

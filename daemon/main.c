@@ -349,6 +349,8 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 	notified(rt, service_notify_stopping(status), "STOPPING=1");
 	control_close(d->control);
 	d->control = NULL;
+	/* Their clients are gone: reads off the loop stop (cmd_read.c). */
+	store_read_stop(d->store);
 	dispatch_stop(d);
 	dispatch_arm(d);
 	if (d->in_flight > 0)

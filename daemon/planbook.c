@@ -29,6 +29,7 @@ struct plan_book {
 	char *ids;
 	size_t ids_len;
 	struct hashtab index; /* of posts, by id */
+	unsigned refs;        /* plan_book_ref */
 	char **recurring;     /* channels with a recurring post */
 	size_t nrecurring;
 };
@@ -228,6 +229,7 @@ struct plan_book *plan_book_new(const struct calendar *cal,
 
 	if (b == NULL)
 		return NULL;
+	b->refs = 1;
 	hashtab_init(&b->index, book_post_id, b);
 	r = wanted_init(&w, cal, cfg);
 	if (r < 0 ||
@@ -242,9 +244,16 @@ struct plan_book *plan_book_new(const struct calendar *cal,
 	return b;
 }
 
+struct plan_book *plan_book_ref(struct plan_book *b)
+{
+	if (b)
+		b->refs++;
+	return b;
+}
+
 void plan_book_free(struct plan_book *b)
 {
-	if (b == NULL)
+	if (b == NULL || --b->refs > 0)
 		return;
 	hashtab_free(&b->index);
 	for (size_t i = 0; i < b->nfiles; i++)

@@ -39,6 +39,13 @@ struct plan_book;
  */
 struct plan_book *plan_book_new(const struct calendar *cal,
                                 const struct config *cfg);
+/*
+ * A book is never changed once made: a read off the loop (cmd_plan.c)
+ * keeps it with a reference while a reload puts a new one in its place.
+ * Both on the loop (the count is not atomic). plan_book_free drops one
+ * reference, the book goes with the last; NULL is fine.
+ */
+struct plan_book *plan_book_ref(struct plan_book *);
 void plan_book_free(struct plan_book *);
 
 /* The calendar's zone (an IANA name). */

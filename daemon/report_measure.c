@@ -12,7 +12,6 @@
 #include "caltime.h"
 #include "goals.h"
 #include "report_measure.h"
-#include "smmd.h"
 #include "stats.h"
 #include "store.h"
 #include "wallclock.h"
@@ -171,14 +170,14 @@ static json_t *top_posts(json_t *posts)
  * The range's figures as smmctl stats gives them, with the lateness
  * percentiles at the top, where the page's tiles read them.
  */
-static json_t *summary(struct smmd *d, const struct caltime_zone *z,
+static json_t *summary(struct store *s, const struct caltime_zone *z,
                        int64_t since_ms, int64_t until_ms, int *err)
 {
 	struct stats_query q = {since_ms, until_ms, STATS_BY_NONE, z};
 	struct stats_result r;
 	json_t *all = NULL, *sum, *late;
 
-	*err = store_stats_query(d->store, &q, &r);
+	*err = store_stats_query(s, &q, &r);
 	if (*err == 0 && (all = stats_json(&r)) == NULL)
 		*err = -ENOMEM;
 	stats_clear(&r);
@@ -198,8 +197,9 @@ static json_t *summary(struct smmd *d, const struct caltime_zone *z,
 	return sum;
 }
 
-int report_measure(struct smmd *d, const struct caltime_zone *z,
-                   int64_t since_ms, int64_t until_ms, json_t *result)
+int report_measure(struct store *s, const struct goals_plan *plan,
+                   const struct caltime_zone *z, int64_t since_ms,
+                   int64_t until_ms, json_t *result)
 {
 	struct measure m = {.z = z};
 	json_t *goals = NULL, *top, *sum;
@@ -211,17 +211,17 @@ int report_measure(struct smmd *d, const struct caltime_zone *z,
 	m.audience = json_array();
 	if (!m.by_key || !m.engagement || !m.posts || !m.audience)
 		goto out;
-	if ((r = store_engage_totals(d->store, since_ms, until_ms, take_total,
+	if ((r = store_engage_totals(s, since_ms, until_ms, take_total, &m)) <
+	            0 &&
+	    r != -ENOTSUP)
+		goto out;
+	if ((r = store_audience_rows(s, since_ms, until_ms, take_audience,
 	                             &m)) < 0 &&
 	    r != -ENOTSUP)
 		goto out;
-	if ((r = store_audience_rows(d->store, since_ms, until_ms,
-	                             take_audience, &m)) < 0 &&
-	    r != -ENOTSUP)
+	if ((r = goals_progress(s, plan, wallclock_now_ms(), &goals)) < 0)
 		goto out;
-	if ((r = goals_progress(d, wallclock_now_ms(), &goals)) < 0)
-		goto out;
-	if ((sum = summary(d, z, since_ms, until_ms, &r)) == NULL)
+	if ((sum = summary(s, z, since_ms, until_ms, &r)) == NULL)
 		goto out;
 	json_object_set_new(result, "summary", sum);
 	r = -ENOMEM;

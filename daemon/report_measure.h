@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 struct caltime_zone;
-struct smmd;
+struct goals_plan;
+struct store;
 
 /* The first line of text, cut for a report; null for NULL. */
 json_t *report_text(const char *text);
@@ -20,10 +21,12 @@ json_t *report_text(const char *text);
  * lateness_p50_ms, lateness_p99_ms), engagement (per campaign and day of
  * publication),
  * top_posts, audience (a channel's last sample of each day) and goals for
- * the deliveries published in [since_ms, until_ms), days in zone z.
+ * the deliveries published in [since_ms, until_ms), days in zone z,
+ * goals those of plan (goals.h). Any thread: it reads s alone.
  * 0, -ENOMEM or -EIO.
  */
-int report_measure(struct smmd *, const struct caltime_zone *z,
-                   int64_t since_ms, int64_t until_ms, json_t *result);
+int report_measure(struct store *, const struct goals_plan *,
+                   const struct caltime_zone *z, int64_t since_ms,
+                   int64_t until_ms, json_t *result);
 
 #endif

@@ -51,6 +51,9 @@ struct smmd {
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */
 	int backing_up;   /* cmd_backup.c: a copy of the store is under way */
+	/* cmd_read.c: reads on the thread pool, and those waiting a turn */
+	unsigned reads_running;
+	struct cmd_read *reads_waiting, *reads_waiting_tail;
 	struct outage *outage; /* outage.c: when the store cannot be written */
 	int64_t store_down_ms; /* ... since when; 0: it can */
 };

@@ -4,6 +4,7 @@
  * committed batches, checks arguments once, and finds the backend by name.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,16 @@ struct store {
 	uint64_t commit_ns[COMMIT_TIMES];
 	void (*on_durable_ns)(void *arg, uint64_t ns);
 	void *on_durable_arg;
+	/*
+	 * Readers (store_read_begin): the pool, under readers_mu, which
+	 * workers and the loop share. A reader is a struct store too, with
+	 * only be and h set, and reader_next, reader_busy.
+	 */
+	pthread_mutex_t readers_mu;
+	struct store *readers;
+	int readers_stopped;
+	struct store *reader_next;
+	int reader_busy;
 };
 
 const struct store_backend *store_backend_find(const char *name)
@@ -87,6 +98,7 @@ int store_open_backend(const char *name, const char *where, struct store **out,
 		free(s);
 		return -1;
 	}
+	pthread_mutex_init(&s->readers_mu, NULL);
 	*out = s;
 	return 0;
 }
@@ -102,6 +114,19 @@ void store_close(struct store *s)
 		return;
 	if (s->started)
 		s->be->stop(s->h);
+	/*
+	 * Readers first: the writer's connection, closed last, checkpoints
+	 * the WAL and removes it (SQLite does that only for the last one).
+	 * None is busy here: uv_run returned, so no work is queued.
+	 */
+	while (s->readers) {
+		struct store *r = s->readers;
+
+		s->readers = r->reader_next;
+		s->be->close(r->h);
+		free(r);
+	}
+	pthread_mutex_destroy(&s->readers_mu);
 	s->be->close(s->h);
 	while (s->waiting) {
 		struct batch *b = s->waiting;
@@ -743,4 +768,97 @@ int store_audience_rows(struct store *s, int64_t from_ms, int64_t to_ms,
                         void *arg)
 {
 	return ENGAGE_CALL(s, audience_rows, from_ms, to_ms, fn, arg);
+}
+
+/* ---- Readers: reads off the loop ---------------------------------------- */
+
+int store_reads_off_loop(const struct store *s)
+{
+	return s->be->open_reader != NULL;
+}
+
+/* An idle reader of the pool, marked busy; NULL if none. Under the lock. */
+static struct store *reader_take(struct store *s)
+{
+	for (struct store *r = s->readers; r; r = r->reader_next)
+		if (!r->reader_busy) {
+			r->reader_busy = 1;
+			return r;
+		}
+	return NULL;
+}
+
+/* A new reader, busy, in the pool; opened outside the lock. */
+static int reader_new(struct store *s, struct store **out, char *err,
+                      size_t errlen)
+{
+	struct store *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->be = s->be;
+	if (s->be->open_reader(s->h, &r->h, err, errlen) < 0) {
+		free(r);
+		return -EIO;
+	}
+	r->reader_busy = 1;
+	pthread_mutex_lock(&s->readers_mu);
+	r->reader_next = s->readers;
+	s->readers = r;
+	pthread_mutex_unlock(&s->readers_mu);
+	*out = r;
+	return 0;
+}
+
+int store_read_begin(struct store *s, struct store **reader, char *err,
+                     size_t errlen)
+{
+	struct store *r;
+	int stopped, rc;
+
+	*reader = NULL;
+	if (s->be->open_reader == NULL) {
+		snprintf(err, errlen, "the store cannot read off the loop");
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&s->readers_mu);
+	stopped = s->readers_stopped;
+	r = stopped ? NULL : reader_take(s);
+	pthread_mutex_unlock(&s->readers_mu);
+	if (stopped) {
+		snprintf(err, errlen, "smmd is shutting down");
+		return -ECANCELED;
+	}
+	if (r == NULL && (rc = reader_new(s, &r, err, errlen)) < 0)
+		return rc;
+	if (s->be->read_begin(r->h) < 0) {
+		snprintf(err, errlen, "cannot start a read");
+		store_read_end(s, r);
+		return -EIO;
+	}
+	*reader = r;
+	return 0;
+}
+
+void store_read_end(struct store *s, struct store *reader)
+{
+	if (reader == NULL)
+		return;
+	/* Under the lock: store_read_stop may be interrupting it. */
+	pthread_mutex_lock(&s->readers_mu);
+	s->be->read_end(reader->h);
+	reader->reader_busy = 0;
+	pthread_mutex_unlock(&s->readers_mu);
+}
+
+void store_read_stop(struct store *s)
+{
+	pthread_mutex_lock(&s->readers_mu);
+	s->readers_stopped = 1;
+	for (struct store *r = s->readers; r; r = r->reader_next)
+		if (r->reader_busy)
+			s->be->read_interrupt(r->h);
+	pthread_mutex_unlock(&s->readers_mu);
 }

@@ -532,6 +532,37 @@ int store_stats_query(struct store *, const struct stats_query *q,
 int store_backup(struct store *, const char *dest, char *err, size_t errlen);
 
 /*
+ * Reads off the loop. A command that reads much (report, stats, list...)
+ * runs its reads on a worker thread, through a reader: a store of its
+ * own on the same data, read-only, which the read operations of this
+ * file take in place of the loop's store. Readers are pooled: at most
+ * one per worker that reads at once, opened on first use and kept until
+ * store_close.
+ *
+ * A reader sees one snapshot, taken at store_read_begin, of what the loop
+ * has committed: not the writes of the loop's open turn, and perhaps
+ * some not yet durable (a commit shows to other connections before its
+ * sync). Neither matters to a reply that only reads: what a client was
+ * told is done was durable, hence committed, before it was told, so a
+ * client never reads less than it was told; and what the reader shows
+ * past that is what the store holds, which a crash could take back only
+ * as it takes back any unacknowledged change.
+ *
+ * store_read_begin, from a worker thread: a reader, in its snapshot, in
+ * *reader. 0; -ECANCELED once store_read_stop was called; -ENOTSUP when
+ * the backend has no readers; -EIO (the reason logged by the caller).
+ * store_read_end, from the same thread: the snapshot ends, the reader
+ * goes back to the pool. store_read_stop, on the loop at shutdown: no
+ * new reads, and those running are interrupted (they fail with -EIO).
+ */
+int store_read_begin(struct store *, struct store **reader, char *err,
+                     size_t errlen);
+void store_read_end(struct store *, struct store *reader);
+void store_read_stop(struct store *);
+/* Whether the backend reads off the loop (store_read_begin works). */
+int store_reads_off_loop(const struct store *);
+
+/*
  * Engagement read back from the networks (store_sqlite_engage.c): when
  * each published delivery's next sample is due, every sample kept as
  * history, each channel's audience once a day, and the channels whose

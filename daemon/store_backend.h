@@ -158,6 +158,22 @@ struct store_backend {
 	                     void (*fn)(void *arg, const char *channel,
 	                                int64_t taken_ms, int64_t followers),
 	                     void *arg);
+	/*
+	 * Reads off the loop (optional together; store_read_begin in
+	 * store.h). open_reader opens a second, read-only handle on the same
+	 * data, called from a worker thread: the read operations above work
+	 * on it, from one thread at a time, never the loop's, and it is
+	 * closed with close. read_begin starts one snapshot of what is
+	 * committed, kept until read_end. read_interrupt, from any thread
+	 * while the handle is in use, makes what it runs fail soon (-EIO).
+	 * A reader must never hold the writer up: it takes no lock a commit
+	 * or a checkpoint waits for (SQLite: WAL readers).
+	 */
+	int (*open_reader)(struct store_be *, struct store_be **out, char *err,
+	                   size_t errlen);
+	int (*read_begin)(struct store_be *);
+	void (*read_end)(struct store_be *);
+	void (*read_interrupt)(struct store_be *);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);
 };

@@ -465,8 +465,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "WHERE id = ?1 AND state = ?8",
 };
 
-static void sq_close(struct store_be *);
-
 static void sq_rollback(struct store_be *s)
 {
 	if (s->in_txn && !sqlite3_get_autocommit(s->db))
@@ -702,6 +700,19 @@ static int open_checked(struct store_be *s, char *err, size_t errlen)
 	return check_pages(s, err, errlen);
 }
 
+int sq_prepare(struct store_be *s, char *err, size_t errlen)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i,
+			         sqlite3_errmsg(s->db));
+			return -1;
+		}
+	return 0;
+}
+
 /*
  * The loop's page cache (KiB): a burst over many channels touches more
  * pages than SQLite's default 2 MiB holds, and the loop re-read them and
@@ -709,6 +720,7 @@ static int open_checked(struct store_be *s, char *err, size_t errlen)
  * pages are used.
  */
 #define STORE_CACHE_KIB "16384"
+
 static int sq_open(const char *dir, struct store_be **out, char *err,
                    size_t errlen)
 {
@@ -748,16 +760,9 @@ static int sq_open(const char *dir, struct store_be **out, char *err,
 		sqlite3_free(msg);
 		goto bad;
 	}
-	if (store_wal_open(path, &s->wal, err, errlen) < 0)
+	if (store_wal_open(path, &s->wal, err, errlen) < 0 ||
+	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
-	for (int i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "preparing statement %d: %s", i,
-			         sqlite3_errmsg(s->db));
-			goto bad;
-		}
 	*out = s;
 	return 0;
 bad:
@@ -765,7 +770,7 @@ bad:
 	return -1;
 }
 
-static void sq_close(struct store_be *s)
+void sq_close(struct store_be *s)
 {
 	if (s == NULL)
 		return;
@@ -1787,6 +1792,7 @@ const struct store_backend store_backend_sqlite = {
         .bulk_end = sq_bulk_end,
         .stats = sq_stats,
         .backup = sq_backup,
+        SQ_READ_OPS,
         .rollback = sq_rollback,
         .failure = sq_failure,
 };

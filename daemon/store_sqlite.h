@@ -171,6 +171,19 @@ int sq_stats(struct store_be *, const struct stats_query *,
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 
+/* store_sqlite.c: the statements of enum stmt_id, prepared on s->db. */
+int sq_prepare(struct store_be *s, char *err, size_t errlen);
+void sq_close(struct store_be *s);
+/* store_sqlite_read.c: readers off the loop */
+int sq_open_reader(struct store_be *, struct store_be **out, char *err,
+                   size_t errlen);
+int sq_read_begin(struct store_be *);
+void sq_read_end(struct store_be *);
+void sq_read_interrupt(struct store_be *);
+#define SQ_READ_OPS                                                 \
+	.open_reader = sq_open_reader, .read_begin = sq_read_begin, \
+	.read_end = sq_read_end, .read_interrupt = sq_read_interrupt
+
 /* store_sqlite_engage.c */
 int sq_engage_plan(struct store_be *, const char *id, int64_t age_ms,
                    int64_t due_ms);

@@ -4,8 +4,9 @@
 # about 200,000 deliveries), all due in the month after this one, loaded
 # into an idle smmd on a disk state directory. Reported per run: smmd's
 # answer to "report --json" for that month (one read of the due-time
-# index, every delivery counted on its day; smmd's loop is busy that
-# long), then the whole "report -o FILE.html" (the page rendered too).
+# index, every delivery counted on its day, on a worker thread: smmd's
+# loop goes on meanwhile, see reads.sh), then the whole "report -o
+# FILE.html" (the page rendered too).
 # Run by "make bench"; standalone:
 #   SMM_TOP_SRCDIR=. SMM_TOP_BUILDDIR=build bash tests/bench/report.sh
 # Knobs: SMM_BENCH_REPORT_POSTS (100000), SMM_BENCH_REPORT_RUNS (3).

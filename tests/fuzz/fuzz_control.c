@@ -94,8 +94,12 @@ static void handle_line(const struct cmd_peer *peer, const char *line,
 		proto_request_clear(&req);
 		return;
 	}
+	/*
+	 * Reads run on the loop, without a connection (cmd_read.c): the same
+	 * handlers, no thread, and they see the writes never committed here.
+	 */
 	r = command_run(&d, peer, &req, &result, &code, msg, sizeof(msg),
-	                &later);
+	                command_off_loop(req.cmd) ? NULL : &later);
 	if (r == CMD_ERROR)
 		free(proto_reply_error(req.id, code, msg, &out_len));
 	else if (r != CMD_WAIT)

@@ -94,6 +94,21 @@ struct outcome {
 	char msg[8192];
 };
 
+/* The outcome a read off the loop (cmd_read.c) answers into. */
+static struct outcome *answering;
+
+static void later_finish(struct cmd_later *l, json_t *result, const char *code,
+                         const char *msg)
+{
+	(void)l;
+	ck_assert_ptr_nonnull(answering);
+	answering->r = result ? CMD_DONE : CMD_ERROR;
+	answering->result = result;
+	answering->code = code;
+	snprintf(answering->msg, sizeof(answering->msg), "%s", msg ? msg : "");
+	answering = NULL;
+}
+
 static void later_unused(struct cmd_later *l, json_t *result, const char *code,
                          const char *msg)
 {
@@ -104,11 +119,22 @@ static void later_unused(struct cmd_later *l, json_t *result, const char *code,
 	ck_abort_msg("no command here should answer later");
 }
 
-/* Run one request line; the result stays in o until outcome_clear. */
+/*
+ * Whether run gives reads a connection to answer on, so that they read
+ * off the loop (test_read_off_loop); else they read on the loop, from its
+ * own connection, which sees the writes the tests leave uncommitted.
+ */
+static int off_loop;
+
+/*
+ * Run one request line; the result stays in o until outcome_clear. Before
+ * a read off the loop the turn's writes are committed, as the daemon does
+ * at every turn's end, and its answer is waited for on the loop.
+ */
 static void run(const char *line, struct outcome *o)
 {
 	struct proto_request req;
-	struct cmd_later later = {.finish = later_unused, .follow = NULL};
+	struct cmd_later later = {.finish = later_finish, .follow = NULL};
 	const char *code = NULL;
 	char msg[256];
 
@@ -116,9 +142,19 @@ static void run(const char *line, struct outcome *o)
 	ck_assert_int_eq(proto_parse_request(line, strlen(line), &req, &code,
 	                                     msg, sizeof(msg)),
 	                 0);
-	o->r = (int)command_run(&d, &peer, &req, &o->result, &o->code, o->msg,
-	                        sizeof(o->msg), &later);
+	if (command_off_loop(req.cmd) && off_loop)
+		ck_assert_int_eq(store_submit(d.store), 0);
+	answering = o;
+	o->r = (int)command_run(
+	        &d, &peer, &req, &o->result, &o->code, o->msg, sizeof(o->msg),
+	        command_off_loop(req.cmd) && !off_loop ? NULL : &later);
 	proto_request_clear(&req);
+	if (o->r != CMD_WAIT) {
+		answering = NULL;
+		return;
+	}
+	while (answering)
+		uv_run(&loop, UV_RUN_ONCE);
 }
 
 static void outcome_clear(struct outcome *o)
@@ -359,6 +395,80 @@ END_TEST
 #define ADD_P2                                                                  \
 	"{\"id\":1,\"cmd\":\"add\",\"args\":{\"channels\":[\"demo\",\"shop\"]," \
 	"\"text\":\"x\",\"id\":\"p2\",\"at\":\"2099-01-01T00:00:00Z\"}}"
+
+static void count_row(void *arg, const struct delivery_row *r)
+{
+	(void)r;
+	(*(int64_t *)arg)++;
+}
+
+/*
+ * The reads that go off the loop (cmd_read.c) answer through the
+ * connection, from a reader that sees what the loop committed and not
+ * the writes of its open turn; once stopped (shutdown), they refuse.
+ */
+START_TEST(test_read_off_loop)
+{
+	static const char *const reads[] = {
+	        "{\"id\":1,\"cmd\":\"agenda\",\"args\":{\"from\":"
+	        "\"2098-12-31T00:00:00Z\"}}",
+	        "{\"id\":1,\"cmd\":\"stats\",\"args\":{\"since\":"
+	        "\"2098-12-01T00:00:00Z\",\"until\":\"2099-02-01T00:00:00Z\"}}",
+	        "{\"id\":1,\"cmd\":\"report\",\"args\":{\"month\":"
+	        "\"2099-01\"}}",
+	        "{\"id\":1,\"cmd\":\"goals\"}",
+	        "{\"id\":1,\"cmd\":\"plan_check\"}",
+	        "{\"id\":1,\"cmd\":\"held\"}",
+	        "{\"id\":1,\"cmd\":\"audit\"}",
+	};
+	struct outcome o;
+	json_t *day;
+
+	run_ok(ADD_P2, &o);
+	outcome_clear(&o);
+	off_loop = 1;
+	run_ok("{\"id\":1,\"cmd\":\"list\"}", &o);
+	ck_assert_uint_eq(
+	        json_array_size(json_object_get(o.result, "deliveries")), 2);
+	outcome_clear(&o);
+	run_ok("{\"id\":1,\"cmd\":\"show\",\"args\":{\"id\":\"p2\"}}", &o);
+	ck_assert_uint_eq(
+	        json_array_size(json_object_get(o.result, "deliveries")), 2);
+	outcome_clear(&o);
+	run_err("{\"id\":1,\"cmd\":\"show\",\"args\":{\"id\":\"p9\"}}",
+	        SMM_ERR_NOT_FOUND, "no post or delivery 'p9'");
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		run_ok(reads[i], &o);
+		if (strstr(reads[i], "report")) {
+			day = json_array_get(json_object_get(o.result, "days"),
+			                     0);
+			ck_assert_int_eq(json_integer_value(json_object_get(
+			                         day, "planned")),
+			                 2);
+		}
+		outcome_clear(&o);
+	}
+	/* A write the loop has not committed yet is not read off it. */
+	run_ok(ADD_P1, &o);
+	outcome_clear(&o);
+	{
+		struct store *r;
+		char err[128];
+		int64_t n = 0;
+
+		ck_assert_int_eq(
+		        store_read_begin(d.store, &r, err, sizeof(err)), 0);
+		ck_assert_int_eq(store_list_rows(r, -1, 10, count_row, &n), 0);
+		store_read_end(d.store, r);
+		ck_assert_int_eq(n, 2);
+	}
+	/* At shutdown: no more reads. */
+	store_read_stop(d.store);
+	run_err("{\"id\":1,\"cmd\":\"list\"}", SMM_ERR_SHUTTING_DOWN,
+	        "shutting down");
+	off_loop = 0;
+}
+END_TEST
 
 START_TEST(test_add_exists)
 {
@@ -941,6 +1051,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_add_errors);
 	tcase_add_test(tc, test_add_exists);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_read_off_loop);
 	tcase_add_test(tc, test_show);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_retry);

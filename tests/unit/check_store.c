@@ -102,6 +102,25 @@ static int settle_waiting(struct store *s, const char *id,
 static const char *const two[] = {"shop", "blog"};
 static const char *const one[] = {"shop"};
 
+/* A post through s (a reader, to see it refused). */
+static int add_to(struct store *s, const char *id)
+{
+	json_t *media = json_array();
+	struct post_new p = {
+	        .id = id,
+	        .source = "adhoc",
+	        .text = "x",
+	        .media = media,
+	        .due_ms = T0 + 3000,
+	        .channels = one,
+	        .nchannels = 1,
+	};
+	int r = store_add_post(s, &p, T0);
+
+	json_decref(media);
+	return r;
+}
+
 static enum delivery_state state_of(const char *id)
 {
 	struct delivery_rec rec;
@@ -532,6 +551,63 @@ START_TEST(test_show)
 	json_decref(out);
 	ck_assert_int_eq(view_show(st, "p1/nope", &out), -ENOENT);
 	ck_assert_int_eq(view_show(st, "nope", &out), -ENOENT);
+}
+END_TEST
+
+static void count_rows(void *arg, const struct delivery_row *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+/* Deliveries a reader lists (store_list_rows on it). */
+static int reader_count(struct store *r)
+{
+	int n = 0;
+
+	ck_assert_int_eq(store_list_rows(r, -1, 100, count_rows, &n), 0);
+	return n;
+}
+
+/*
+ * A reader (store_read_begin): what is committed, not the open turn; one
+ * snapshot until store_read_end, whatever is committed meanwhile; its
+ * connection is read-only; two at once are two connections, pooled and
+ * reused; once stopped, no more. store_close closes them (ASan: no leak).
+ */
+START_TEST(test_reader)
+{
+	struct store *r1, *r2, *again;
+	struct delivery_rec rec;
+	char err[256];
+
+	ck_assert_int_eq(store_reads_off_loop(st), 1);
+	ck_assert_int_eq(add("p1", T0 + 1000, two, 2), 0);
+	flush();
+	ck_assert_int_eq(add("p2", T0 + 2000, one, 1), 0); /* the open turn */
+	ck_assert_int_eq(store_read_begin(st, &r1, err, sizeof(err)), 0);
+	ck_assert_int_eq(reader_count(r1), 2);
+	ck_assert_int_eq(store_delivery_load(r1, "p1/shop", &rec), 0);
+	store_delivery_clear(&rec);
+	/* Committed now: r1 keeps its snapshot, a second reader sees it. */
+	flush();
+	ck_assert_int_eq(reader_count(r1), 2);
+	ck_assert_int_eq(store_read_begin(st, &r2, err, sizeof(err)), 0);
+	ck_assert_ptr_ne(r1, r2);
+	ck_assert_int_eq(reader_count(r2), 3);
+	/* Read-only: a write through a reader fails, the store is as it was. */
+	ck_assert_int_eq(add_to(r2, "p3"), -EIO);
+	store_read_end(st, r2);
+	store_read_end(st, r1);
+	/* Pooled: the next read reuses a connection, in a new snapshot. */
+	ck_assert_int_eq(store_read_begin(st, &again, err, sizeof(err)), 0);
+	ck_assert(again == r1 || again == r2);
+	ck_assert_int_eq(reader_count(again), 3);
+	store_read_end(st, again);
+	store_read_stop(st);
+	ck_assert_int_eq(store_read_begin(st, &again, err, sizeof(err)),
+	                 -ECANCELED);
+	ck_assert_int_eq(state_of("p2/shop"), DS_SCHEDULED);
 }
 END_TEST
 
@@ -1454,6 +1530,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_pending);
 	tcase_add_test(tc, test_list_counts);
 	tcase_add_test(tc, test_show);
+	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_agenda);
 	tcase_add_test(tc, test_plan_rows);
 	tcase_add_test(tc, test_calendar);
