@@ -44,7 +44,7 @@ struct rows {
 
 struct sync {
 	struct smmd *d;
-	struct rows rows;
+	struct rows *rows;
 	int64_t now, from;
 	struct calsync_summary *sum;
 	int err;
@@ -129,12 +129,70 @@ static void rows_free(struct rows *t)
 	hashtab_free(&t->index);
 }
 
+/* The whole snapshot: the store's calendar rows, and whether all came. */
+struct calsync_rows {
+	struct rows rows;
+	int err;
+};
+
 static void collect(void *arg, const struct cal_row *r)
 {
-	struct sync *s = arg;
+	struct calsync_rows *cr = arg;
 
-	if (s->err == 0 && rows_add(&s->rows, r) < 0)
-		s->err = -ENOMEM;
+	if (cr->err == 0 && rows_add(&cr->rows, r) < 0)
+		cr->err = -ENOMEM;
+}
+
+int calsync_rows_read(struct store *st, struct calsync_rows **out)
+{
+	struct calsync_rows *cr = calloc(1, sizeof(*cr));
+	int r;
+
+	*out = NULL;
+	if (cr == NULL)
+		return -ENOMEM;
+	hashtab_init(&cr->rows.index, rows_key, &cr->rows);
+	if ((r = store_calendar_rows(st, collect, cr)) < 0 ||
+	    (r = cr->err) < 0) {
+		calsync_rows_free(cr);
+		return r;
+	}
+	*out = cr;
+	return 0;
+}
+
+void calsync_rows_free(struct calsync_rows *cr)
+{
+	if (cr == NULL)
+		return;
+	rows_free(&cr->rows);
+	free(cr);
+}
+
+/* The row as the loop's store has it now, over the snapshot's. */
+struct refresh {
+	struct rows *rows;
+	struct row *row;
+	int err;
+};
+
+static void refreshed(void *arg, const struct cal_row *r)
+{
+	struct refresh *f = arg;
+
+	if (f->row == NULL) {
+		if (rows_add(f->rows, r) < 0) {
+			f->err = -ENOMEM;
+			return;
+		}
+		f->row = &f->rows->v[f->rows->len - 1];
+	}
+	f->row->due_ms = r->due_ms;
+	f->row->hash = r->hash;
+	f->row->state = (int8_t)r->state;
+	f->row->removed = r->removed != 0;
+	f->row->needs_approval = r->needs_approval != 0;
+	f->row->approved = r->approved != 0;
 }
 
 static int waiting(int state)
@@ -268,49 +326,49 @@ static int waiting_state(const struct row *row, int moved, struct cal_put *put)
  * A held delivery (paused, or due and awaiting an approval) the calendar
  * changed: it takes the new text, link, media and time and stays held, so
  * whoever releases or approves it sends what the calendar says now; an
- * edit withdraws its approval, as for a waiting one.
+ * edit withdraws its approval, as for a waiting one. 0 or -errno
+ * (-ESTALE: the row moved on since the snapshot).
  */
-static void held_edit(struct sync *s, const struct cal_delivery *cd,
-                      const struct row *row, struct cal_put *put, int64_t due)
+static int held_edit(struct sync *s, const struct cal_delivery *cd,
+                     const struct row *row, struct cal_put *put, int64_t due)
 {
 	int r;
 
 	if (row->hash == cd->hash &&
 	    row->needs_approval == put->needs_approval) {
 		s->sum->unchanged++;
-		return;
+		return 0;
 	}
 	put->withdraw =
 	        put->needs_approval && row->approved && row->hash != cd->hash;
 	put->state = DS_HELD;
 	if ((r = post_row(s, put)) < 0 ||
-	    (r = store_calendar_put(s->d->store, put, 0, 0, s->now)) < 0) {
-		s->err = r;
-		return;
-	}
+	    (r = store_calendar_put(s->d->store, put, 0, 0, s->now)) < 0)
+		return r;
 	if (put->withdraw)
 		withdrawn(s, cd->id, DS_HELD, DS_HELD, due, row->due_ms != due);
 	s->sum->updated++;
+	return 0;
 }
 
 /*
  * A stored row the calendar still asks for, when nothing is left to do
  * but count it: unchanged, history (published, failed, unknown, missed),
- * or held (held_edit). 1 then, else 0: it is to be updated.
+ * or held (held_edit). 1 then, 0 when it is to be updated, or -errno.
  */
 static int settled(struct sync *s, const struct cal_delivery *cd,
                    struct row *row, struct cal_put *put, int64_t due)
 {
+	int r;
+
 	row->seen = 1;
 	if (waiting(row->state) && row->hash == cd->hash &&
 	    row->needs_approval == put->needs_approval) {
 		s->sum->unchanged++;
 		return 1;
 	}
-	if (row->state == DS_HELD && !row->removed) {
-		held_edit(s, cd, row, put, due);
-		return 1;
-	}
+	if (row->state == DS_HELD && !row->removed)
+		return (r = held_edit(s, cd, row, put, due)) < 0 ? r : 1;
 	if (!waiting(row->state) && !row->removed) {
 		s->sum->unchanged++;
 		return 1;
@@ -318,13 +376,12 @@ static int settled(struct sync *s, const struct cal_delivery *cd,
 	return 0;
 }
 
-static void on_delivery(void *arg, const struct cal_delivery *cd)
+/* What the calendar asks of cd, before the store is looked at. */
+static struct cal_put put_of(const struct cal_delivery *cd)
 {
-	struct sync *s = arg;
-	struct row *row = rows_find(&s->rows, cd->id);
 	const struct cal_post *p = cd->post;
-	char reason[160], at[TIME_RFC3339_LEN];
-	struct cal_put put = {
+
+	return (struct cal_put){
 	        .id = cd->id,
 	        .post_id = cd->post_id,
 	        .channel = cd->channel,
@@ -339,17 +396,52 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	        .due_ms = cd->due_ms,
 	        .hash = cd->hash,
 	};
+}
+
+/* Once written: the event, the counts and the schedule. */
+static void written(struct sync *s, const struct cal_delivery *cd,
+                    const struct row *row, const struct cal_put *put,
+                    int reschedule, int moved, int64_t due)
+{
+	int add = row == NULL;
+
+	if (put->withdraw && put->state != DS_MISSED)
+		withdrawn(s, cd->id, row->state, put->state, due, moved);
+	else if (reschedule)
+		events_change(s->d->events, EVO_CALENDAR, cd->id,
+		              add ? -1 : row->state, put->state,
+		              put->state == DS_MISSED ? -1 : due, put->reason);
+	if (put->state == DS_MISSED) {
+		s->sum->missed++;
+		if (!add)
+			dispatch_unschedule(s->d, cd->id);
+		return;
+	}
+	if (add || row->removed)
+		s->sum->added++;
+	else
+		s->sum->updated++;
+	schedule(s, cd, put->state, due);
+}
+
+/* Bring cd's delivery in line: 0, or -errno (-ESTALE: see on_delivery). */
+static int sync_one(struct sync *s, const struct cal_delivery *cd)
+{
+	struct row *row = rows_find(s->rows, cd->id);
+	char reason[160], at[TIME_RFC3339_LEN];
+	struct cal_put put = put_of(cd);
 	int add = row == NULL, reschedule, moved = 0, r;
 	int64_t due = cd->due_ms;
 
-	if (s->err)
-		return;
-	if (p->next_slot && (due = put.due_ms = slot_of(s, cd, row)) < 0)
-		return;
+	if (cd->post->next_slot && (due = put.due_ms = slot_of(s, cd, row)) < 0)
+		return 0;
 	put.needs_approval = requires_approval(s, cd->channel);
 	if (!add) {
-		if (settled(s, cd, row, &put, due))
-			return;
+		put.expect = 1;
+		put.expect_state = (enum delivery_state)row->state;
+		put.expect_approved = row->approved;
+		if ((r = settled(s, cd, row, &put, due)) != 0)
+			return r < 0 ? r : 0;
 		moved = row->removed || row->due_ms != due;
 	}
 	/* An edit withdraws an approval; nothing else does. */
@@ -367,32 +459,86 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 	}
 	if ((r = post_row(s, &put)) < 0 ||
 	    (r = store_calendar_put(s->d->store, &put, add, reschedule,
-	                            s->now)) < 0) {
-		s->err = r;
+	                            s->now)) < 0)
+		return r;
+	written(s, cd, row, &put, reschedule, moved, due);
+	return 0;
+}
+
+/* cd's row as the loop's store has it now, into s->rows. 0 or -errno. */
+static int refresh_row(struct sync *s, const char *id)
+{
+	struct refresh f = {.rows = s->rows, .row = rows_find(s->rows, id)};
+	int r = store_calendar_row(s->d->store, id, refreshed, &f);
+
+	return r < 0 ? r : f.err;
+}
+
+/*
+ * The rows may be a snapshot taken off the loop while the reload parsed:
+ * a delivery may have moved on since (published, approved, released). A
+ * write that finds its row otherwise than the snapshot said changes
+ * nothing and says -ESTALE: the row is read again and decided anew.
+ */
+static void on_delivery(void *arg, const struct cal_delivery *cd)
+{
+	struct sync *s = arg;
+	int r;
+
+	if (s->err)
 		return;
+	if ((r = sync_one(s, cd)) == -ESTALE &&
+	    (r = refresh_row(s, cd->id)) == 0)
+		r = sync_one(s, cd);
+	if (r < 0)
+		s->err = r == -ESTALE ? -EIO : r;
+}
+
+/*
+ * What the calendar no longer asks for is cancelled, if it still waits.
+ * Entries older than the window were not expanded: catch-up judges those,
+ * not the diff. From a snapshot, each is read again first: the event
+ * must say the state it leaves.
+ */
+static int cancel_dropped(struct sync *s, int snapshot)
+{
+	for (size_t i = 0; i < s->rows->len; i++) {
+		struct row *row = &s->rows->v[i];
+		const char *id = row_id(s->rows, row);
+		int r;
+
+		if (row->seen || !waiting(row->state) || row->due_ms < s->from)
+			continue;
+		if (snapshot) {
+			if ((r = refresh_row(s, id)) < 0)
+				return r;
+			if (!waiting(row->state))
+				continue;
+		}
+		r = store_transition(s->d->store,
+		                     &(struct transition){.id = id,
+		                                          .from = DS_WAITING,
+		                                          .to = DS_CANCELLED,
+		                                          .reason = CAL_REMOVED,
+		                                          .next_ms = -1,
+		                                          .now_ms = s->now},
+		                     NULL);
+		if (r == -EALREADY || r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		events_change(s->d->events, EVO_CALENDAR, id, row->state,
+		              DS_CANCELLED, -1, CAL_REMOVED);
+		dispatch_unschedule(s->d, id);
+		s->sum->cancelled++;
 	}
-	if (put.withdraw && put.state != DS_MISSED)
-		withdrawn(s, cd->id, row->state, put.state, due, moved);
-	else if (reschedule)
-		events_change(s->d->events, EVO_CALENDAR, cd->id,
-		              add ? -1 : row->state, put.state,
-		              put.state == DS_MISSED ? -1 : due, put.reason);
-	if (put.state == DS_MISSED) {
-		s->sum->missed++;
-		if (!add)
-			dispatch_unschedule(s->d, cd->id);
-		return;
-	}
-	if (add || (row && row->removed))
-		s->sum->added++;
-	else
-		s->sum->updated++;
-	schedule(s, cd, put.state, due);
+	return 0;
 }
 
 int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
-                  struct calsync_summary *out)
+                  struct calsync_rows *snapshot, struct calsync_summary *out)
 {
+	struct calsync_rows *rows = snapshot;
 	struct sync s = {
 	        .d = d,
 	        .now = now_ms,
@@ -401,55 +547,24 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 	};
 	int r;
 
-	hashtab_init(&s.rows.index, rows_key, &s.rows);
 	memset(out, 0, sizeof(*out));
-	if ((r = store_calendar_rows(d->store, collect, &s)) < 0 || s.err)
-		goto done;
+	if (rows == NULL && (r = calsync_rows_read(d->store, &rows)) < 0)
+		return r;
+	s.rows = &rows->rows;
 	/* A first sync adds every delivery: load in bulk. */
-	if (s.rows.len == 0 && (r = store_bulk_begin(d->store)) < 0)
+	if (s.rows->len == 0 && (r = store_bulk_begin(d->store)) < 0)
 		goto done;
 	if (calendar_expand(cal, s.from, now_ms + d->cfg->horizon_ms,
 	                    on_delivery, &s) < 0 &&
 	    s.err == 0)
 		s.err = -EINVAL;
-	if (s.err)
-		goto done;
-	/*
-	 * What the calendar no longer asks for is cancelled, if it still
-	 * waits. Entries older than the window were not expanded: catch-up
-	 * judges those, not the diff.
-	 */
-	for (size_t i = 0; i < s.rows.len; i++) {
-		struct row *row = &s.rows.v[i];
-		const char *id = row_id(&s.rows, row);
-
-		if (row->seen || !waiting(row->state) || row->due_ms < s.from)
-			continue;
-		r = store_transition(d->store,
-		                     &(struct transition){.id = id,
-		                                          .from = DS_WAITING,
-		                                          .to = DS_CANCELLED,
-		                                          .reason = CAL_REMOVED,
-		                                          .next_ms = -1,
-		                                          .now_ms = now_ms},
-		                     NULL);
-		if (r == -EALREADY || r == -ENOENT)
-			r = 0;
-		if (r < 0) {
-			s.err = r;
-			break;
-		}
-		if (r > 0) {
-			events_change(d->events, EVO_CALENDAR, id, row->state,
-			              DS_CANCELLED, -1, CAL_REMOVED);
-			dispatch_unschedule(d, id);
-			out->cancelled++;
-		}
-	}
+	if (s.err == 0)
+		s.err = cancel_dropped(&s, snapshot != NULL);
+	r = 0;
 done:
 	if (store_bulk_end(d->store) < 0 && r >= 0)
 		r = -EIO;
-	rows_free(&s.rows);
+	calsync_rows_free(rows);
 	return r < 0 ? r : s.err;
 }
 

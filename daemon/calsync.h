@@ -14,6 +14,7 @@
 
 struct calendar;
 struct smmd;
+struct store;
 
 struct calsync_summary {
 	unsigned added;
@@ -24,12 +25,23 @@ struct calsync_summary {
 };
 
 /*
+ * What the store holds of the calendar: one side of the diff, read off
+ * the loop (from a reader, while a reload parses) or on it. 0 or -errno.
+ */
+struct calsync_rows;
+int calsync_rows_read(struct store *, struct calsync_rows **out);
+void calsync_rows_free(struct calsync_rows *);
+
+/*
  * Expand cal over [now - catch_up, now + horizon) and apply the difference
- * to the store and the schedule. Returns 0, or a negative errno if the
- * store failed (nothing after the failure was applied).
+ * to the store and the schedule. rows: a snapshot from calsync_rows_read
+ * (taken over, whatever happens), possibly older than the store: a row
+ * that moved on meanwhile is read again before it is written; NULL: read
+ * here. Returns 0, or a negative errno if the store failed (nothing after
+ * the failure was applied).
  */
 int calsync_apply(struct smmd *, const struct calendar *cal, int64_t now_ms,
-                  struct calsync_summary *out);
+                  struct calsync_rows *rows, struct calsync_summary *out);
 json_t *calsync_summary_json(const struct calsync_summary *);
 
 #endif

@@ -38,6 +38,8 @@ struct reload {
 	char *config_path;
 	struct config *cfg; /* parsed in the worker */
 	struct calendar *cal;
+	struct calsync_rows *rows; /* the store's side, read in the worker */
+	int snapshot;              /* ... when a reader sees the last sync */
 	struct config_errors errs;
 	uint64_t files_sig; /* the calendar files as they were before the parse
 	                     */
@@ -52,6 +54,9 @@ struct reloads {
 	const char *again_why;
 	uint64_t applied_sig; /* files_sig of the calendar now applied */
 	int have_sig;
+	/* The last sync's writes are committed once the store's count of
+	 * commits passes this. */
+	uint64_t synced_at;
 };
 
 /*
@@ -168,11 +173,31 @@ static json_t *errors_json(const struct config_errors *errs)
 	return arr;
 }
 
+/*
+ * The store's calendar rows, from a reader: on the loop, reading 200,000
+ * of them was most of a reload's turn. Without a reader (or on an error,
+ * logged by the loop when it reads them itself) r->rows stays NULL.
+ */
+static void read_rows(struct reload *r)
+{
+	struct store *reader;
+	char err[256];
+
+	if (store_read_begin(r->d->store, &reader, err, sizeof(err)) < 0)
+		return;
+	if (calsync_rows_read(reader, &r->rows) < 0)
+		r->rows = NULL;
+	store_read_end(r->d->store, reader);
+}
+
 static void parse(uv_work_t *w)
 {
 	struct reload *r = w->data;
 
-	/* Pure code only: nothing here may touch the loop or the store. */
+	/*
+	 * Pure code only, but for the store's reader: nothing here may
+	 * touch the loop or its store.
+	 */
 	if (config_load(r->config_path, &r->cfg, &r->errs) < 0)
 		return;
 	if (r->cfg->calendar)
@@ -181,7 +206,10 @@ static void parse(uv_work_t *w)
 	    calendar_load(r->cfg->calendar, r->cfg, &r->cal, &r->errs) < 0) {
 		config_unref(r->cfg);
 		r->cfg = NULL;
+		return;
 	}
+	if (r->cal && r->snapshot)
+		read_rows(r);
 }
 
 static void tell(struct waiter *w, int ok, const json_t *summary,
@@ -242,6 +270,57 @@ static void swap_config(struct smmd *d, struct reload *r)
 		          "stay those of the previous configuration");
 }
 
+/* A sync just wrote in the open transaction: committed with the next. */
+static void note_synced(struct smmd *d, struct reloads *rs)
+{
+	struct store_stats ss;
+
+	store_stats(d->store, &ss);
+	rs->synced_at = ss.committed;
+}
+
+/*
+ * Whether a reader, opened now, sees what the last sync wrote. A commit
+ * waits while a sync of the disk runs (store.c): a reload right after
+ * another may come before it, and a snapshot without the rows the last
+ * one added would not cancel them if the calendar has dropped them since.
+ * Then the rows are read on the loop, as they are at start.
+ */
+static int snapshot_sees_last_sync(struct smmd *d, const struct reloads *rs)
+{
+	struct store_stats ss;
+
+	store_stats(d->store, &ss);
+	return ss.committed > rs->synced_at;
+}
+
+/*
+ * The new calendar against the store (the rows read in the worker, if
+ * they were). 1, or 0 with *errors when the store cannot be written.
+ */
+static int sync_calendar(struct smmd *d, struct reloads *rs, struct reload *r,
+                         json_t **summary, json_t **errors)
+{
+	struct calsync_summary sum = {0};
+	struct calsync_rows *rows = r->rows;
+	int rc;
+
+	r->rows = NULL; /* calsync_apply's now */
+	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), rows, &sum)
+	            : (calsync_rows_free(rows), 0);
+	note_synced(d, rs);
+	if (rc < 0) {
+		/* Given up with the turn; smmd starts afresh later. */
+		outage_begin(d);
+		*errors = json_pack("[s]", "the store cannot be written: the "
+		                           "calendar's changes are not "
+		                           "recorded");
+		return 0;
+	}
+	applied(d, rs, r, &sum, summary);
+	return 1;
+}
+
 /* On the loop: swap in the new configuration and sync the calendar. */
 static void apply_parsed(uv_work_t *w, int status)
 {
@@ -249,7 +328,6 @@ static void apply_parsed(uv_work_t *w, int status)
 	struct smmd *d = r->d;
 	struct reloads *rs = reloads(d);
 	json_t *summary = NULL, *errors = NULL;
-	struct calsync_summary sum = {0};
 	char err[512];
 	int ok = 0;
 
@@ -274,19 +352,7 @@ static void apply_parsed(uv_work_t *w, int status)
 		          err);
 	} else {
 		swap_config(d, r);
-		ok = 1;
-		if (r->cal &&
-		    calsync_apply(d, r->cal, wallclock_now_ms(), &sum) < 0) {
-			/* Given up with the turn; smmd starts afresh later. */
-			outage_begin(d);
-			ok = 0;
-			errors =
-			        json_pack("[s]", "the store cannot be written: "
-			                         "the calendar's changes are "
-			                         "not recorded");
-		} else {
-			applied(d, rs, r, &sum, &summary);
-		}
+		ok = sync_calendar(d, rs, r, &summary, &errors);
 		if (ok)
 			reload_blackouts(d);
 	}
@@ -295,6 +361,7 @@ static void apply_parsed(uv_work_t *w, int status)
 	json_decref(errors);
 	config_unref(r->cfg);
 	calendar_free(r->cal);
+	calsync_rows_free(r->rows);
 	release_memory();
 	config_errors_clear(&r->errs);
 	free(r->config_path);
@@ -332,6 +399,7 @@ static int start(struct smmd *d, const char *why)
 	r->waiters = rs->next_waiters;
 	rs->next_waiters = NULL;
 	log_info("reload: %s", why);
+	r->snapshot = snapshot_sees_last_sync(d, rs);
 	if ((e = uv_queue_work(d->loop, &r->work, parse, apply)) < 0) {
 		rs->next_waiters = r->waiters;
 		free(r->config_path);
@@ -397,8 +465,9 @@ void reload_calendar_at_start(struct smmd *d)
 		config_errors_clear(&errs);
 		return;
 	}
-	if (calsync_apply(d, cal, wallclock_now_ms(), &sum) < 0)
+	if (calsync_apply(d, cal, wallclock_now_ms(), NULL, &sum) < 0)
 		fatalx("store: cannot record the calendar");
+	note_synced(d, rs);
 	adopt_calendar(d, cal);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;

@@ -664,7 +664,34 @@ int store_calendar_rows(struct store *s,
                         void (*fn)(void *arg, const struct cal_row *),
                         void *arg)
 {
-	return s->be->calendar_rows(s->h, fn, arg);
+	return s->be->calendar_rows(s->h, NULL, fn, arg);
+}
+
+struct row_found {
+	void (*fn)(void *arg, const struct cal_row *);
+	void *arg;
+	int found;
+};
+
+static void row_found(void *arg, const struct cal_row *r)
+{
+	struct row_found *f = arg;
+
+	f->found = 1;
+	f->fn(f->arg, r);
+}
+
+int store_calendar_row(struct store *s, const char *id,
+                       void (*fn)(void *arg, const struct cal_row *), void *arg)
+{
+	struct row_found f = {.fn = fn, .arg = arg};
+	int r;
+
+	if (id == NULL)
+		return -EINVAL;
+	if ((r = s->be->calendar_rows(s->h, id, row_found, &f)) < 0)
+		return r;
+	return f.found;
 }
 
 int store_calendar_post(struct store *s, const struct cal_put *p,

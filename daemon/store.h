@@ -9,8 +9,8 @@
  * turns' when it ends: see submit() in store.c) and returns at once: the
  * commit is made durable off the loop (store_wal.c), and only then do the
  * callbacks queued with store_after_commit() during that turn run, on the
- * loop, in order. That is how "durable before visible" holds without the loop ever
- * waiting on the disk: a reply to smmctl, or a request to a webhook, is an
+ * loop, in order. That is how "durable before visible" holds without the loop
+ * ever waiting on the disk: a reply to smmctl, or a request to a webhook, is an
  * after-commit callback. A turn that only records results needs no sync
  * (see begin() in store_sqlite.c for why that is safe). Reads see the loop's
  * own writes at once.
@@ -418,6 +418,10 @@ struct cal_row {
 int store_calendar_rows(struct store *,
                         void (*fn)(void *arg, const struct cal_row *),
                         void *arg);
+/* One of them as it is now: 1 after fn ran, 0 if id is none of them. */
+int store_calendar_row(struct store *, const char *id,
+                       void (*fn)(void *arg, const struct cal_row *),
+                       void *arg);
 
 /* What the calendar asks for one delivery. Borrowed. */
 struct cal_put {
@@ -437,6 +441,14 @@ struct cal_put {
 	const char *reason;        /* last_error, for DS_MISSED */
 	int needs_approval;        /* its channel requires approval */
 	int withdraw;              /* forget its approval (an edit) */
+	/*
+	 * The row as the diff saw it, in a snapshot that may be older than
+	 * the loop's store: an update applies only while the row is still
+	 * in expect_state and approved as expect_approved says.
+	 */
+	int expect;
+	enum delivery_state expect_state;
+	int expect_approved;
 };
 /* Create or refresh a calendar post's own row (once per post per sync). */
 int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
@@ -446,7 +458,9 @@ int store_calendar_post(struct store *, const struct cal_put *, int64_t now_ms);
  * is forgotten); reschedule also sets its state to p->state (a changed
  * time, a delivery the calendar had dropped and brings back, a draft
  * again or no more). text, link and media are NULL where the delivery
- * says what its post says.
+ * says what its post says. -ESTALE, with nothing written, when the row
+ * is not as p->expect says, or an added one is there already: the caller
+ * reads it again (store_calendar_row) and decides anew.
  */
 int store_calendar_put(struct store *, const struct cal_put *, int add,
                        int reschedule, int64_t now_ms);

@@ -94,7 +94,8 @@ struct store_backend {
 	int (*due_rows)(struct store_be *, int64_t from_ms, int64_t to_ms,
 	                void (*fn)(void *arg, const struct due_row *),
 	                void *arg);
-	int (*calendar_rows)(struct store_be *,
+	/* id: that one only; NULL: every calendar delivery. */
+	int (*calendar_rows)(struct store_be *, const char *id,
 	                     void (*fn)(void *arg, const struct cal_row *),
 	                     void *arg);
 	int (*calendar_post)(struct store_be *, const struct cal_put *,

@@ -429,7 +429,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "INSERT INTO deliveries (id, post_id, channel, webhook_id, "
                 "state, due_ms, updated_ms, text, link, media, hash, "
                 "last_error, needs_approval, campaign) VALUES (?1, ?2, ?3, "
-                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                "ON CONFLICT(id) DO NOTHING",
         [ST_CAL_UPDATE] =
                 "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
                 "media = ?5, hash = ?6, updated_ms = ?7, "
@@ -443,7 +444,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "ELSE approved_by_uid END, "
                 "approved_by_user = CASE WHEN ?12 THEN NULL "
                 "ELSE approved_by_user END "
-                "WHERE id = ?1",
+                "WHERE id = ?1 AND (?13 IS NULL OR (state = ?13 AND "
+                "(approved_ms IS NOT NULL) = ?14))",
         /*
          * The state read first, so nothing moves from elsewhere. Made to
          * wait for a new time (shifted, released, resumed): it is meant to
@@ -1501,21 +1503,26 @@ static int exec_sql(struct store_be *s, const char *sql, sqlite3_stmt **out)
 	return 0;
 }
 
-static int sq_calendar_rows(struct store_be *s,
+static int sq_calendar_rows(struct store_be *s, const char *id,
                             void (*fn)(void *arg, const struct cal_row *),
                             void *arg)
 {
-	static const char sql[] =
-	        "SELECT d.id, d.state, d.due_ms, d.hash, "
-	        "d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "', "
-	        "d.needs_approval, d.approved_ms IS NOT NULL "
-	        "FROM deliveries d JOIN posts p ON p.id = d.post_id "
-	        "WHERE p.source = 'calendar'";
+#define CAL_ROWS                                                       \
+	"SELECT d.id, d.state, d.due_ms, d.hash, "                     \
+	"d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "', " \
+	"d.needs_approval, d.approved_ms IS NOT NULL "                 \
+	"FROM deliveries d JOIN posts p ON p.id = d.post_id "          \
+	"WHERE p.source = 'calendar'"
+	static const char sql_all[] = CAL_ROWS;
+	static const char sql_one[] = CAL_ROWS " AND d.id = ?1";
+#undef CAL_ROWS
 	sqlite3_stmt *st;
 	int r;
 
-	if (exec_sql(s, sql, &st) < 0)
+	if (exec_sql(s, id ? sql_one : sql_all, &st) < 0)
 		return -EIO;
+	if (id)
+		bind_text(st, 1, id);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cal_row row = {
 		        .id = (const char *)sqlite3_column_text(st, 0),
@@ -1601,9 +1608,15 @@ static int sq_calendar_put(struct store_be *s, const struct cal_put *p, int add,
 		bind_text(st, 10, p->reason);
 		sqlite3_bind_int(st, 11, p->needs_approval != 0);
 		sqlite3_bind_int(st, 12, p->withdraw != 0);
+		if (p->expect) {
+			bind_text(st, 13, state_name(p->expect_state));
+			sqlite3_bind_int(st, 14, p->expect_approved != 0);
+		}
 	}
 	r = exec_done(s, st);
 	free(media);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		return -ESTALE;
 	return r;
 }
 

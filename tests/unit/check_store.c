@@ -789,6 +789,40 @@ START_TEST(test_calendar)
 	ck_assert_str_eq(rec.text, "base");
 	store_delivery_clear(&rec);
 
+	/*
+	 * A diff from an older snapshot: the row is not as it says (it
+	 * thinks the delivery cancelled, or approved), so nothing is
+	 * written; as it is now, the update goes through. Added twice: the
+	 * second is stale too.
+	 */
+	p.hash = 8;
+	p.due_ms = T0 + 90;
+	p.expect = 1;
+	p.expect_state = DS_CANCELLED;
+	ck_assert_int_eq(store_calendar_put(st, &p, 0, 1, T0), -ESTALE);
+	p.expect_state = DS_SCHEDULED;
+	p.expect_approved = 1;
+	ck_assert_int_eq(store_calendar_put(st, &p, 0, 1, T0), -ESTALE);
+	ck_assert_int_eq(store_calendar_put(st, &p, 1, 0, T0), -ESTALE);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "c1/shop", &rec), 0);
+	ck_assert_int_eq(rec.due_ms, T0 + 70);
+	store_delivery_clear(&rec);
+	s.n = 0;
+	ck_assert_int_eq(store_calendar_row(st, "c1/shop", collect_cal, &s), 1);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(s.r[0].state, DS_SCHEDULED);
+	ck_assert(s.r[0].hash == 7);
+	ck_assert_int_eq(store_calendar_row(st, "adhoc1/shop", collect_cal, &s),
+	                 0);
+	p.expect_approved = 0;
+	ck_assert_int_eq(store_calendar_put(st, &p, 0, 1, T0), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "c1/shop", &rec), 0);
+	ck_assert_int_eq(rec.due_ms, T0 + 90);
+	store_delivery_clear(&rec);
+	p.expect = 0;
+
 	/* Missed at load time, with its reason. */
 	p.id = "c2/shop";
 	p.post_id = "c2";
