@@ -92,10 +92,11 @@ write_config() {
 }
 
 # start_smmd: SMMD_PID, and READY_MS from exec to the first answer to
-# "smmctl status" (polled every 10 ms).
+# "smmctl status" (polled every 10 ms); EXEC_MS: when it was started.
 start_smmd() {
 	local t0 deadline
 	t0=$(date +%s%N)
+	EXEC_MS=$((t0 / 1000000))
 	"$SMMD" -c "$T/smmd.yaml" --foreground 2>>"$T/smmd.log" &
 	SMMD_PID=$!
 	PIDS+=("$SMMD_PID")
@@ -115,6 +116,11 @@ stop_smmd() {
 	forget_pid "$SMMD_PID"
 	[ "$rc" -eq 0 ] || die "smmd exited with status $rc after SIGTERM"
 	SMMD_PID=
+}
+
+# log_ms PATTERN: the time of smmd's last log line matching PATTERN (ms).
+log_ms() {
+	date -u -d "$(grep -F -- "$1" "$T/smmd.log" | tail -n 1 | cut -d' ' -f1)" +%s%3N
 }
 
 # proc_kb PID FIELD: a "kB" line of /proc/PID/status.

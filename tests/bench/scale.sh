@@ -25,8 +25,9 @@
 # SMM_BENCH_SCALE_BURST (50000), SMM_BENCH_SCALE_ADDS (1000),
 # SMM_BENCH_SCALE_SETTLE_S (2), SMM_BENCH_SCALE_MARGIN_S (how far ahead
 # the burst is due once the store is filled: 20 s + 30 s per million),
-# SMM_BENCH_SCALE_TMPDIR (/tmp), SMM_BENCH_KEEP=1. Progress on stderr,
-# the report on stdout.
+# SMM_BENCH_SCALE_TMPDIR (/tmp), SMM_BENCH_SCALE_PERF=1 (profile smmd
+# with perf during each burst and print where its time went),
+# SMM_BENCH_KEEP=1. Progress on stderr, the report on stdout.
 set -u
 export LC_ALL=C
 
@@ -93,9 +94,29 @@ wait_sink() {
 	done
 }
 
+# perf_start: profile smmd (call graphs) until perf_stop.
+perf_start() {
+	command -v perf >/dev/null || die "SMM_BENCH_SCALE_PERF=1 needs perf"
+	perf record -q -g -p "$SMMD_PID" -o "$T/perf.data" >/dev/null 2>"$T/perf.err" &
+	PERF_PID=$!
+	PIDS+=("$PERF_PID")
+}
+
+# perf_stop N: its top symbols (self time) into $ROOT/perf.
+perf_stop() {
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	forget_pid "$PERF_PID"
+	{
+		echo "  perf, the burst at $1 (self time, top 15):"
+		perf report -i "$T/perf.data" --no-children --stdio --sort dso,symbol 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -n 15 | sed 's/^ */    /'
+	} >>"$ROOT/perf"
+}
+
 # one_size N: fill, restart, measure; appends a row to $ROOT/rows.
 one_size() {
-	local n=$1 b posts bposts q0 queue_ms margin due rss hwm first last rate late
+	local n=$1 b posts bposts q0 queue_ms margin due rss hwm load_ms listen_ms first last rate late
 	T=$ROOT/$n
 	mkdir -p "$T"
 	b=$((n < BURST ? n : BURST))
@@ -116,6 +137,10 @@ one_size() {
 	read -r LOAD1 _ </proc/loadavg
 	progress "$n: restart (load $LOAD1)"
 	start_smmd
+	# Where the time went: the store opened, checked (every page read)
+	# and every pending delivery loaded, then the rest up to the socket.
+	load_ms=$(($(log_ms ' sched: ') - EXEC_MS))
+	listen_ms=$(($(log_ms ' ready: ') - EXEC_MS - load_ms))
 	sleep "$SETTLE_S"
 	rss=$(proc_kb "$SMMD_PID" VmRSS)
 	hwm=$(proc_kb "$SMMD_PID" VmHWM)
@@ -123,13 +148,15 @@ one_size() {
 	add_rtt "$ADDS"
 	[ "$(now_ms)" -lt $((due - 500)) ] ||
 		die "$n: the burst's instant passed while measuring: raise SMM_BENCH_SCALE_MARGIN_S (now $margin)"
+	[ "${SMM_BENCH_SCALE_PERF:-0}" != 1 ] || perf_start
 	wait_sink $((bposts * PER)) $((due + 300000))
+	[ "${SMM_BENCH_SCALE_PERF:-0}" != 1 ] || perf_stop "$n"
 	read -r first last < <(grep -o '"t_us": *[0-9]*' "$T/sink.log" | tr -dc '0-9\n' |
 		sort -n | awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
 	rate=$(awk -v n=$((bposts * PER)) -v f="$first" -v l="$last" \
 		'BEGIN { printf "%.0f", (l > f ? (n - 1) / ((l - f) / 1e6) : 0) }')
 	late=$(awk -v f="$first" -v d="$due" 'BEGIN { printf "%.1f", f / 1000 - d }')
-	echo "$n $READY_MS $rss $hwm $RTT $rate $((bposts * PER)) $queue_ms $late $LOAD1" >>"$ROOT/rows"
+	echo "$n $READY_MS $rss $hwm $RTT $rate $((bposts * PER)) $queue_ms $late $LOAD1 $load_ms $listen_ms" >>"$ROOT/rows"
 	stop_smmd
 	kill -TERM "$SINK_PID" 2>/dev/null
 	wait "$SINK_PID" 2>/dev/null
@@ -147,7 +174,7 @@ function ratio(a, b) { return b > 0 ? sprintf("x%.1f", a / b) : "-" }
 {
 	n[NR] = $1; ready[NR] = $2; rss[NR] = $3; hwm[NR] = $4
 	p50[NR] = $5; p99[NR] = $6; mx[NR] = $7; rate[NR] = $8; bn[NR] = $9
-	q[NR] = $10; late[NR] = $11; load[NR] = $12
+	q[NR] = $10; late[NR] = $11; load[NR] = $12; ld[NR] = $13; ls[NR] = $14
 }
 END {
 	printf "  %10s %9s %10s %10s %9s %9s %12s %8s\n", "deliveries", "ready ms",
@@ -158,8 +185,8 @@ END {
 	print "  (RSS " settle " s after ready; add: " adds " round trips in ms, max " \
 	      "in the notes below; burst: first to last receipt at the sink, (n) deliveries)"
 	for (i = 1; i <= NR; i++)
-		printf "  %d: filled in %.1f s through smmd; add max %.3f ms; first burst receipt %s ms after its instant\n",
-		       n[i], q[i] / 1000, mx[i], late[i]
+		printf "  %d: filled in %.1f s through smmd; ready: %d ms to the store opened, checked and loaded, %d ms more to listening; add max %.3f ms; first burst receipt %s ms after its instant\n",
+		       n[i], q[i] / 1000, ld[i], ls[i], mx[i], late[i]
 	for (i = 2; i <= NR; i++) {
 		f = n[i] / n[i - 1]
 		printf "  %d -> %d (x%g): ready %s, RSS %s, peak %s, add p99 %s, burst rate %s\n",
@@ -177,3 +204,4 @@ END {
 			       ready[i], ready[i] < 10000 ? "MET" : "MISSED", rss[i] / 1024,
 			       rss[i] < 256 * 1024 ? "MET" : "MISSED", hwm[i] / 1024
 }' "$ROOT/rows"
+[ ! -s "$ROOT/perf" ] || cat "$ROOT/perf"
