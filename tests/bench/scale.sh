@@ -96,6 +96,12 @@ wait_sink() {
 	done
 }
 
+# io_snap: smmd's read syscalls and bytes written to disk so far.
+io_snap() {
+	awk '$1 == "syscr:" { r = $2 } $1 == "write_bytes:" { w = $2 }
+	     END { print r, w }' "/proc/$SMMD_PID/io"
+}
+
 # perf_start: profile smmd (call graphs) until perf_stop.
 perf_start() {
 	command -v perf >/dev/null || die "SMM_BENCH_SCALE_PERF=1 needs perf"
@@ -119,7 +125,7 @@ perf_stop() {
 # one_size N: fill, restart, measure; appends a row to $ROOT/rows.
 one_size() {
 	local n=$1 b posts bposts q0 queue_ms margin due rss hwm load_ms listen_ms first last rate late
-	local r ready ready_lo ready_hi cpu0 cpu1 rd0 rd1 cost
+	local r ready ready_lo ready_hi cpu0 cpu1 rd0 rd1 wb0 wb1 cost
 	T=$ROOT/$n
 	mkdir -p "$T"
 	b=$((n < BURST ? n : BURST))
@@ -165,15 +171,16 @@ one_size() {
 		die "$n: the burst's instant passed while measuring: raise SMM_BENCH_SCALE_MARGIN_S (now $margin)"
 	[ "${SMM_BENCH_SCALE_PERF:-0}" != 1 ] || perf_start
 	# smmd's own cost of the burst, whatever the machine's load does to
-	# its rate: CPU time and read syscalls (SQLite's page reads) per
-	# delivery.
+	# its rate: CPU time, read syscalls (SQLite's page reads) and bytes
+	# written to disk (what each sync waits for) per delivery.
 	cpu0=$(cpu_ticks "$SMMD_PID")
-	rd0=$(awk '$1 == "syscr:" { print $2 }' "/proc/$SMMD_PID/io")
+	read -r rd0 wb0 < <(io_snap)
 	wait_sink $((bposts * PER)) $((due + 300000))
 	cpu1=$(cpu_ticks "$SMMD_PID")
-	rd1=$(awk '$1 == "syscr:" { print $2 }' "/proc/$SMMD_PID/io")
-	cost=$(awk -v c=$((cpu1 - cpu0)) -v r=$((rd1 - rd0)) -v n=$((bposts * PER)) \
-		-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f %.1f", 1e6 * c / hz / n, r / n }')
+	read -r rd1 wb1 < <(io_snap)
+	cost=$(awk -v c=$((cpu1 - cpu0)) -v r=$((rd1 - rd0)) -v w=$((wb1 - wb0)) \
+		-v n=$((bposts * PER)) -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.1f %.1f %.0f", 1e6 * c / hz / n, r / n, w / n }')
 	[ "${SMM_BENCH_SCALE_PERF:-0}" != 1 ] || perf_stop "$n"
 	read -r first last < <(grep -o '"t_us": *[0-9]*' "$T/sink.log" | tr -dc '0-9\n' |
 		sort -n | awk 'NR == 1 { f = $1 } { l = $1 } END { print f, l }')
@@ -199,7 +206,7 @@ function ratio(a, b) { return b > 0 ? sprintf("x%.1f", a / b) : "-" }
 	n[NR] = $1; ready[NR] = $2; rss[NR] = $3; hwm[NR] = $4
 	p50[NR] = $5; p99[NR] = $6; mx[NR] = $7; rate[NR] = $8; bn[NR] = $9
 	q[NR] = $10; late[NR] = $11; load[NR] = $12; ld[NR] = $13; ls[NR] = $14
-	lo[NR] = $15; hi[NR] = $16; cpu[NR] = $17; rd[NR] = $18
+	lo[NR] = $15; hi[NR] = $16; cpu[NR] = $17; rd[NR] = $18; wb[NR] = $19
 }
 END {
 	printf "  %10s %9s %10s %10s %9s %9s %12s %8s\n", "deliveries", "ready ms",
@@ -210,8 +217,8 @@ END {
 	print "  (RSS " settle " s after ready; add: " adds " round trips in ms, max " \
 	      "in the notes below; burst: first to last receipt at the sink, (n) deliveries)"
 	for (i = 1; i <= NR; i++)
-		printf "  %d: filled in %.1f s through smmd; ready: median of %d restarts %d ms (%d..%d), of which %d ms to the store opened, checked and loaded, %d ms more to listening; add max %.3f ms; first burst receipt %s ms after its instant; smmd during the burst: %s us CPU and %s read syscalls a delivery\n",
-		       n[i], q[i] / 1000, restarts, ready[i], lo[i], hi[i], ld[i], ls[i], mx[i], late[i], cpu[i], rd[i]
+		printf "  %d: filled in %.1f s through smmd; ready: median of %d restarts %d ms (%d..%d), of which %d ms to the store opened, checked and loaded, %d ms more to listening; add max %.3f ms; first burst receipt %s ms after its instant; smmd during the burst: %s us CPU, %s read syscalls and %s bytes written to disk a delivery\n",
+		       n[i], q[i] / 1000, restarts, ready[i], lo[i], hi[i], ld[i], ls[i], mx[i], late[i], cpu[i], rd[i], wb[i]
 	for (i = 2; i <= NR; i++) {
 		f = n[i] / n[i - 1]
 		printf "  %d -> %d (x%g): ready %s, RSS %s, peak %s, add p99 %s, burst rate %s\n",
