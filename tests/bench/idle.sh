@@ -4,15 +4,16 @@
 # configured as in production (a calendar with a weekly post, so its
 # watch and horizon are live; engagement reads after publishing; the
 # Prometheus endpoint served on a random free port), is left alone for
-# 60 s. Reported: its loop's iterations meanwhile
-# (status: loop.turns, read before and after; what the reading itself
-# costs is measured by two back-to-back readings and subtracted), its CPU
-# time (utime + stime of all threads, /proc/PID/stat) and its wakeups
-# (voluntary + involuntary context switches of all threads,
-# /proc/PID/task/*/status). Target: 0
-# loop iterations and no measurable CPU (not run under systemd here, so
-# there is no watchdog to answer). What woke it before issue 14: the
-# Prometheus server's once-a-second tick (gone). Run by "make bench"; standalone:
+# 60 s. Reported: its loop's iterations meanwhile (status: loop.turns,
+# read before and after; what a reading itself costs is measured by two
+# back-to-back readings and subtracted), its CPU time (utime + stime of
+# all threads, /proc/PID/stat) and its wakeups (voluntary + involuntary
+# context switches of all threads, /proc/PID/task/*/status, read between
+# the two readings). Target: 0 loop iterations and no measurable CPU (not
+# run under systemd here, so there is no watchdog to answer). What woke
+# it before issue 14: the Prometheus server's once-a-second tick (and,
+# under Type=notify without a watchdog, a STATUS= refresh every 10 s).
+# Run by "make bench"; standalone:
 #   SMM_TOP_BUILDDIR=build bash tests/bench/idle.sh
 # Knobs: SMM_BENCH_IDLE_POSTS (100000), SMM_BENCH_IDLE_S (60),
 # SMM_BENCH_IDLE_CHANNELS (10), SMM_BENCH_KEEP=1 (keep the temporary

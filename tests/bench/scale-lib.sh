@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # READY_MS, EXEC_MS, SOCK...: for the caller
 # Shared by tests/bench/scale.sh and tests/bench/idle.sh (sourced, not
 # run): a sink, smmd on a state directory of its own, posts queued through
 # ONE control connection, /proc readings. The caller sets BLD (the build

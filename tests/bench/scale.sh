@@ -54,7 +54,7 @@ scale_require
 # add_rtt N: N adds over one connection, one at a time; sets RTT to
 # "p50 p99 max" in ms.
 add_rtt() {
-	local n=$1 i t0 t1 line at pid
+	local n=$1 i t0 t1 line at pid wfd
 	at=$(iso $(($(now_ms) + 86400000 + 3600000)))
 	coproc ADDC { socat - "UNIX-CONNECT:$SOCK" 2>/dev/null; }
 	pid=$ADDC_PID
@@ -74,7 +74,8 @@ add_rtt() {
 		esac
 		echo $((t1 - t0)) >>"$T/rtt.us"
 	done
-	exec {ADDC[1]}>&-
+	wfd=${ADDC[1]}
+	exec {wfd}>&-
 	wait "$pid" 2>/dev/null
 	forget_pid "$pid"
 	RTT=$(sort -n "$T/rtt.us" | awk '{ v[NR] = $1 }
