@@ -85,7 +85,8 @@ sink_n=$(wc -l <"$T/sink.log" 2>/dev/null || echo 0)
 read -r LOAD1 _ </proc/loadavg
 echo "idle (issue 14): $POSTS posts on $CHANNELS webhook channels due tomorrow, a calendar (its weekly post: $((pending - POSTS)) more deliveries over the horizon), engagement reads and /metrics configured; smmd left alone for $IDLE_S s (load $LOAD1)"
 echo "  a status reading costs $PER_READ loop turns (subtracted below)"
-echo "  loop turns: $TURNS (target 0): $([ "$TURNS" -le 0 ] && echo MET || echo MISSED)"
-echo "  CPU: $CPU_MS ms, utime + stime of all threads (clock tick $((1000 / HZ)) ms; target: none measurable): $([ "$CPU_MS" -eq 0 ] && echo MET || echo MISSED)"
-echo "  wakeups: $CTX context switches, all threads (voluntary + involuntary; target 0): $([ "$CTX" -eq 0 ] && echo MET || echo MISSED)"
+FIG_CTX="posts=$POSTS s=$IDLE_S"
+echo "  loop turns: $(fig idle.turns "$TURNS") (target 0): $([ "$TURNS" -le 0 ] && echo MET || echo MISSED)"
+echo "  CPU: $(fig idle.cpu_ms "$CPU_MS" ms), utime + stime of all threads (clock tick $((1000 / HZ)) ms; target: none measurable): $([ "$CPU_MS" -eq 0 ] && echo MET || echo MISSED)"
+echo "  wakeups: $(fig idle.ctx_switches "$CTX") context switches, all threads (voluntary + involuntary; target 0): $([ "$CTX" -eq 0 ] && echo MET || echo MISSED)"
 stop_smmd

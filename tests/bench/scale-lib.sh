@@ -1,11 +1,14 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # READY_MS, EXEC_MS, SOCK...: for the caller
+# shellcheck disable=SC2034,SC2153 # READY_MS, EXEC_MS, SOCK...: for the caller; NAME: from it
 # Shared by tests/bench/scale.sh and tests/bench/idle.sh (sourced, not
 # run): a sink, smmd on a state directory of its own, posts queued through
 # ONE control connection, /proc readings. The caller sets BLD (the build
 # directory), T (its temporary directory) and NAME (for messages), and
-# calls scale_cleanup from its EXIT trap.
+# calls scale_cleanup from its EXIT trap. lib.sh (sourced here) keeps
+# each headline figure beside the previous run's.
 
+# shellcheck source=tests/bench/lib.sh
+. "$SRC/tests/bench/lib.sh"
 SMMD=$BLD/daemon/smmd
 SMMCTL=$BLD/client/smmctl
 SINK=$BLD/tests/sink/smm-sink

@@ -237,4 +237,11 @@ END {
 			       ready[i], ready[i] < 10000 ? "MET" : "MISSED", rss[i] / 1024,
 			       rss[i] < 256 * 1024 ? "MET" : "MISSED", hwm[i] / 1024
 }' "$ROOT/rows"
+# Each size's headline figures, kept beside the previous run's (lib.sh).
+FIG_CTX="channels=$CHANNELS per=$PER burst=$BURST adds=$ADDS restarts=$RESTARTS"
+while read -r n ready rss hwm _ p99 _ rate _; do
+	echo "  $n, beside the previous run: ready $(fig "scale.$n.ready_ms" "$ready" ms)," \
+		"RSS $(fig "scale.$n.rss_kib" "$rss" KiB), peak $(fig "scale.$n.hwm_kib" "$hwm" KiB)," \
+		"add p99 $(fig "scale.$n.add_p99_ms" "$p99" ms), burst $(fig "scale.$n.burst" "$rate" /s)"
+done <"$ROOT/rows"
 [ ! -s "$ROOT/perf" ] || cat "$ROOT/perf"
