@@ -51,9 +51,11 @@ struct runtime {
 	uv_timer_t keepalive; /* the watchdog and STATUS= for systemd */
 	int ready_fd;         /* to the waiting parent, when detached */
 	int shut_down;
-	int watchdog;      /* systemd expects WATCHDOG=1 from us */
-	char **argv;       /* to execute smmd afresh (outage.c) */
-	int detached;      /* forked at start, or executed afresh so */
+	int watchdog;          /* systemd expects WATCHDOG=1 from us */
+	int status_follow;     /* no watchdog: STATUS= when the counts change */
+	char status_sent[128]; /* what STATUS= told systemd last */
+	char **argv;           /* to execute smmd afresh (outage.c) */
+	int detached;          /* forked at start, or executed afresh so */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
 };
 
@@ -145,9 +147,12 @@ static void on_prepare(uv_prepare_t *h)
 	end_of_turn(h->data);
 }
 
+static void status_follow(struct runtime *rt);
+
 static void on_check(uv_check_t *h)
 {
 	end_of_turn(h->data);
+	status_follow(h->data);
 }
 
 static void close_quietly(uv_handle_t *h)
@@ -176,9 +181,11 @@ static void notified(struct runtime *rt, int r, const char *what)
 /*
  * STATUS= for "systemctl status": what is queued and what is moving,
  * from the event counters, never the store: this runs at every
- * keep-alive, and counting a large store would stall the loop.
+ * keep-alive (and, with no watchdog, after every loop turn), and counting
+ * a large store would stall the loop.
  */
-static const char *status_line(struct runtime *rt, char *buf, size_t len)
+static const char *status_format(const struct runtime *rt, char *buf,
+                                 size_t len)
 {
 	int64_t counts[DS_COUNT];
 
@@ -186,6 +193,14 @@ static const char *status_line(struct runtime *rt, char *buf, size_t len)
 	snprintf(buf, len, "%lld scheduled, %lld retrying, %zu in flight",
 	         (long long)counts[DS_SCHEDULED],
 	         (long long)counts[DS_RETRY_WAIT], rt->d.in_flight);
+	return buf;
+}
+
+/* STATUS= about to be sent: remembered, so that only a change is sent. */
+static const char *status_line(struct runtime *rt, char *buf, size_t len)
+{
+	status_format(rt, buf, len);
+	snprintf(rt->status_sent, sizeof(rt->status_sent), "%s", buf);
 	return buf;
 }
 
@@ -205,8 +220,27 @@ static void on_keepalive(uv_timer_t *t)
 		notified(rt, service_notify_status(status), "STATUS=");
 }
 
-/* With no watchdog, STATUS= is refreshed this often. */
-#define STATUS_INTERVAL_MS 10000
+/* With no watchdog, STATUS= follows a change this soon (at most). */
+#define STATUS_FOLLOW_MS 1000
+
+/*
+ * With no watchdog nothing else need wake smmd for systemd: after a turn
+ * that changed the counts STATUS= follows once, within STATUS_FOLLOW_MS
+ * (a burst changes them every turn), and while nothing changes nothing
+ * is sent: an idle smmd sleeps.
+ */
+static void status_follow(struct runtime *rt)
+{
+	char status[128];
+
+	if (!rt->status_follow || rt->shut_down ||
+	    uv_is_active((uv_handle_t *)&rt->keepalive))
+		return;
+	status_format(rt, status, sizeof(status));
+	if (strcmp(status, rt->status_sent) != 0)
+		uv_timer_start(&rt->keepalive, on_keepalive, STATUS_FOLLOW_MS,
+		               0);
+}
 
 static void start_keepalive(struct runtime *rt)
 {
@@ -216,8 +250,7 @@ static void start_keepalive(struct runtime *rt)
 	uv_timer_init(rt->d.loop, &rt->keepalive);
 	rt->keepalive.data = rt;
 	rt->watchdog = ms > 0;
-	if (ms == 0 && service_notify_enabled())
-		ms = STATUS_INTERVAL_MS;
+	rt->status_follow = ms == 0 && service_notify_enabled();
 	if (ms == 0)
 		return;
 	if ((r = uv_timer_start(&rt->keepalive, on_keepalive, ms, ms)) < 0)

@@ -74,16 +74,24 @@ static void on_poll(uv_poll_t *p, int status, int events)
 }
 
 /*
- * Run again when MHD wants to (0: as soon as the loop can), and at least
- * every PROMHTTP_TICK_MS: its epoll mode has states no event or timeout
- * leads out of (see run()), and one epoll_wait a second is cheap
- * insurance against any other.
+ * Run again when MHD wants to (0: as soon as the loop can), and while a
+ * connection is open at least every PROMHTTP_TICK_MS: its epoll mode has
+ * states no event or timeout leads out of (see run()), and one
+ * epoll_wait a second is cheap insurance against any other while
+ * someone is scraping. With nobody connected and no timeout there is no
+ * such state (a connection's arrival makes the epoll descriptor
+ * readable), and an idle smmd must not wake up for nothing.
  */
 static void rearm(struct promhttp *h)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	int timed = MHD_get_timeout(h->mhd, &t) == MHD_YES;
 
-	if (MHD_get_timeout(h->mhd, &t) != MHD_YES || t > PROMHTTP_TICK_MS)
+	if (!timed && connections(h) == 0) {
+		uv_timer_stop(&h->timer);
+		return;
+	}
+	if (!timed || t > PROMHTTP_TICK_MS)
 		t = PROMHTTP_TICK_MS;
 	uv_timer_start(&h->timer, on_timer, (uint64_t)t, 0);
 }

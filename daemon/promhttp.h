@@ -17,7 +17,7 @@
 #define PROMHTTP_CONNECTIONS 16
 /* A connection idle this long (seconds) is closed. */
 #define PROMHTTP_TIMEOUT_S 5
-/* The HTTP server runs at least this often (ms), events or not. */
+/* With a connection open, the HTTP server runs at least this often (ms). */
 #define PROMHTTP_TICK_MS 1000
 
 struct promhttp;

@@ -4,7 +4,8 @@
 # with known outcomes (published; failed by a 400; a 500 retried, then
 # published) give exact counters, and promtool accepts the page. Other
 # paths are 404, other methods 405; a client that sends half a request
-# neither blocks a scrape nor stays for good, and with 16 of them coming
+# neither blocks a scrape nor stays for good; with nobody connected the
+# server does not wake smmd up; with 16 of them coming
 # back (the limit) scrapes wait their turn and are served again after; a
 # reload that moves the address rebinds, one whose address is taken keeps
 # the old listener; a malformed address is an error at its line and
@@ -184,6 +185,23 @@ smmctl add -c ok --id p4 "while a client stalls" >/dev/null
 wait_state p4/ok published 10
 wait_for "! pid_running ${SLOW[0]}" 12 || fail "the slow client was never dropped"
 e2e_forget "${SLOW[0]}"
+
+# Nobody connected: the HTTP server wakes the loop for nothing (issue 14:
+# idle costs nothing). Over 3 s the loop turns no more than the status
+# readings themselves cost (two back to back measure it), and a scrape
+# after it is answered at once.
+turns() { smmctl status --json | jq -r .loop.turns; }
+a=$(turns)
+b=$(turns)
+sleep 3
+c=$(turns)
+[ $((c - b)) -le $((b - a)) ] ||
+	fail "idle, the loop turned $((c - b - (b - a))) times in 3 s beyond the readings"
+t0=$(now_ms)
+scrape "$PORT"
+[ $(($(now_ms) - t0)) -lt 1000 ] ||
+	fail "the first scrape after idling took $(($(now_ms) - t0)) ms"
+expect 'smmd_deliveries_total{channel="ok",outcome="published"}' 2
 # A malformed address: its line and column at --check-config.
 cp "$CFG" "$T/good.yaml"
 sed 's/^metrics_listen: .*/metrics_listen: 127.0.0.1:99999/' "$T/good.yaml" >"$T/bad.yaml"

@@ -5,7 +5,8 @@
 # watchdog (WATCHDOG_USEC). smmd must say READY=1 once it serves, feed the
 # watchdog from its loop, say RELOADING=1 then READY=1 around a SIGHUP and
 # STOPPING=1 on SIGTERM; smmctl must work over the passed socket, and the
-# socket, being systemd's, must still be there after smmd exits.
+# socket, being systemd's, must still be there after smmd exits. Without a
+# watchdog, STATUS= follows the counts when they change, and only then.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -108,5 +109,36 @@ wait_for "SMMD_SOCKET='$T/run/second.sock' '$SMMCTL_BIN' status >/dev/null 2>&1"
 grep -q "listening on '$T/run/second.sock', the socket systemd passed, not on the configured '$SOCK'" \
 	"$T/smmd.log" || fail "no warning that the passed socket is not the configured one"
 SMMD_SOCKET=$T/run/second.sock "$SMMCTL_BIN" cancel sd-later >/dev/null
+stop_smmd
+
+# Type=notify without a watchdog: STATUS= follows a change of the counts
+# within a second, and while nothing changes smmd sends nothing and its
+# loop does not turn (issue 14: idle costs nothing; it used to refresh
+# STATUS= every 10 s).
+export SMMD_SOCKET=$T/run/third.sock
+last=$(wc -l <"$NLOG")
+NOTIFY_SOCKET=$NOTIFY \
+	"$FAKE_BIN" activate "$SMMD_SOCKET" "$SMMD_BIN" -c "$CFG" --foreground \
+	2>>"$T/smmd.log" &
+SMMD_PID=$!
+E2E_PIDS+=("$SMMD_PID")
+ready=$(wait_note '^READY=1' "$last" "$SMM_E2E_START_TIMEOUT")
+smmctl add -c demo --id sd-follow --at +1h "queued" >/dev/null
+t0=$(now_ms)
+wait_note '^STATUS=1 scheduled, 0 retrying, 0 in flight$' "$ready" 5 >/dev/null
+[ $(($(now_ms) - t0)) -lt 2500 ] ||
+	fail "STATUS= followed the add only after $(($(now_ms) - t0)) ms"
+turns() { smmctl status --json | jq -r .loop.turns; }
+a=$(turns)
+b=$(turns)
+n0=$(wc -l <"$NLOG")
+sleep 3
+c=$(turns)
+[ "$(wc -l <"$NLOG")" -eq "$n0" ] ||
+	fail "idle, smmd told systemd: $(sed -n "$((n0 + 1)),\$p" "$NLOG" | tr '\n' '|')"
+[ $((c - b)) -le $((b - a)) ] ||
+	fail "idle, the loop turned $((c - b - (b - a))) times in 3 s beyond the readings"
+smmctl cancel sd-follow >/dev/null
+wait_note '^STATUS=0 scheduled, 0 retrying, 0 in flight$' "$n0" 5 >/dev/null
 stop_smmd
 log "ok"
