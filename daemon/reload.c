@@ -57,6 +57,7 @@ struct reloads {
 	/* The last sync's writes are committed once the store's count of
 	 * commits passes this. */
 	uint64_t synced_at;
+	int waiting_commit; /* the next reload starts once they are */
 };
 
 /*
@@ -225,6 +226,7 @@ static void tell(struct waiter *w, int ok, const json_t *summary,
 }
 
 static int start(struct smmd *d, const char *why);
+static void again_after_commit(void *arg, int err);
 
 /*
  * A parsed calendar is tens of MiB for a large one, allocated on a pool
@@ -270,11 +272,17 @@ static void swap_config(struct smmd *d, struct reload *r)
 		          "stay those of the previous configuration");
 }
 
-/* A sync just wrote in the open transaction: committed with the next. */
-static void note_synced(struct smmd *d, struct reloads *rs)
+/*
+ * A sync just ran: what it wrote, if anything, is in the open transaction,
+ * committed with the next commit.
+ */
+static void note_synced(struct smmd *d, struct reloads *rs,
+                        const struct calsync_summary *sum)
 {
 	struct store_stats ss;
 
+	if (sum->added + sum->updated + sum->cancelled + sum->missed == 0)
+		return;
 	store_stats(d->store, &ss);
 	rs->synced_at = ss.committed;
 }
@@ -308,7 +316,7 @@ static int sync_calendar(struct smmd *d, struct reloads *rs, struct reload *r,
 	r->rows = NULL; /* calsync_apply's now */
 	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), rows, &sum)
 	            : (calsync_rows_free(rows), 0);
-	note_synced(d, rs);
+	note_synced(d, rs, &sum);
 	if (rc < 0) {
 		/* Given up with the turn; smmd starts afresh later. */
 		outage_begin(d);
@@ -368,10 +376,31 @@ static void apply_parsed(uv_work_t *w, int status)
 	free(r);
 	/* Asked again while this one ran: the files may have moved on. */
 	if (rs->again && !d->stopping) {
+		/* Once this sync's writes are committed: see start(). */
+		if (!snapshot_sees_last_sync(d, rs) &&
+		    store_after_commit(d->store, again_after_commit, d) == 0) {
+			rs->waiting_commit = 1;
+			return;
+		}
 		rs->again = 0;
 		if (start(d, rs->again_why) < 0)
 			tell(rs->next_waiters, 0, NULL, NULL);
 	}
+}
+
+/* The reload asked for during the last one, now that its sync is in. */
+static void again_after_commit(void *arg, int err)
+{
+	struct smmd *d = arg;
+	struct reloads *rs = reloads(d);
+
+	(void)err; /* not committed: start() reads on the loop instead */
+	rs->waiting_commit = 0;
+	if (d->stopping)
+		return;
+	rs->again = 0;
+	if (start(d, rs->again_why) < 0)
+		tell(rs->next_waiters, 0, NULL, NULL);
 }
 
 /* On the loop: the parse is done, the calendar's sync runs here. */
@@ -429,7 +458,7 @@ int reload_start(struct smmd *d, const char *why, reload_done_cb done,
 		rs->next_waiters = w;
 	}
 	/* One at a time: the files are read again once this one is done. */
-	if (rs->running) {
+	if (rs->running || rs->waiting_commit) {
 		rs->again = 1;
 		rs->again_why = why;
 		return 0;
@@ -467,7 +496,7 @@ void reload_calendar_at_start(struct smmd *d)
 	}
 	if (calsync_apply(d, cal, wallclock_now_ms(), NULL, &sum) < 0)
 		fatalx("store: cannot record the calendar");
-	note_synced(d, rs);
+	note_synced(d, rs, &sum);
 	adopt_calendar(d, cal);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;
