@@ -35,6 +35,9 @@ struct batch {
 /* Commit times kept for the latency observer: batches not yet durable. */
 #define COMMIT_TIMES 4096
 
+/* The longest a turn's writes wait for a running sync (see submit). */
+#define STORE_DEFER_MAX_NS (2 * 1000 * 1000)
+
 struct store {
 	const struct store_backend *be;
 	struct store_be *h;
@@ -44,8 +47,10 @@ struct store {
 	uint64_t durable;   /* the last batch known durable */
 	uint64_t requested; /* the last batch a sync was asked for */
 	/* Turns ended while a sync ran: their writes wait in one open
-	 * transaction until it is done. */
+	 * transaction until it is done, or STORE_DEFER_MAX_NS after the
+	 * first of them (deferred_ns). */
 	int deferred;
+	uint64_t deferred_ns;
 	struct batch *waiting, *waiting_tail;
 	struct after_commit *queue; /* this turn's callbacks */
 	size_t queue_len;
@@ -262,13 +267,23 @@ static void fail_waiting(struct store *s, int err)
  * leaves, the same rows' pages) over and over: with 100 channels the
  * WAL grew by 40 KB per delivery. A batch committed now would not be
  * durable before the running sync ends and the next one starts, so
- * nothing waits longer for the commit to come when that sync ends.
+ * nothing waits longer for the commit to come when that sync ends. But
+ * a slow sync (100 ms and more while the checkpointer copies) would make
+ * that one commit a turn as long: after STORE_DEFER_MAX_NS the turn
+ * commits anyway.
  */
 static int submit(struct store *s, int may_defer)
 {
 	if (may_defer && s->started && s->requested > s->durable) {
-		s->deferred = 1;
-		return 0;
+		uint64_t now = uv_hrtime();
+
+		if (!s->deferred) {
+			s->deferred = 1;
+			s->deferred_ns = now;
+			return 0;
+		}
+		if (now - s->deferred_ns < STORE_DEFER_MAX_NS)
+			return 0;
 	}
 	s->deferred = 0;
 	/* Callbacks may write and queue more: until nothing new comes. */

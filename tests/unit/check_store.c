@@ -1122,11 +1122,16 @@ START_TEST(test_after_commit_durable)
 	turn(&c[0], &o);
 	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
 	turn(&c[1], &o);
+	/* The first turn's sync runs: the second's writes wait for it. */
+	ck_assert_uint_eq(c[1].batch, 1);
 	/* A turn with nothing to sync still waits for the ones before. */
 	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
 	                                     -1, NULL, NULL, NULL),
 	                 0);
+	/* Past the longest wait: this turn commits both, sync or not. */
+	usleep(3000);
 	turn(&c[2], &o);
+	ck_assert_uint_eq(c[2].batch, 2);
 	/* Nothing shows before the writer has synced. */
 	ck_assert_int_eq(o.n, 0);
 	while (o.n < 3)
@@ -1139,7 +1144,7 @@ START_TEST(test_after_commit_durable)
 	ck_assert_uint_ge(ss.syncs, 1);
 	/*
 	 * The first turn's sync ran (the loop had not heard of its end)
-	 * while the next two ended: they share the commit made when it did.
+	 * while the next two ended: they shared one commit.
 	 */
 	ck_assert_uint_eq(ss.committed, 2);
 	ck_assert_int_eq(store_stop(st), 0);
