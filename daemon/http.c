@@ -253,6 +253,7 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
                 void *arg)
 {
 	struct transfer *t;
+	int queued;
 	CURL *e;
 
 	if (h->closing || !h->thread_running)
@@ -303,6 +304,12 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 t->req.connect_timeout_ms);
 	t->started_ns = uv_hrtime();
+	uv_mutex_lock(&h->mu);
+	/* Never ahead of what waits for the thread (http_impl.h). */
+	queued = h->submitted.head != NULL;
+	uv_mutex_unlock(&h->mu);
+	if (!queued && http_curl_try_send(h, t))
+		return 0;
 	uv_mutex_lock(&h->mu);
 	tqueue_push(&h->submitted, t);
 	uv_mutex_unlock(&h->mu);

@@ -109,6 +109,7 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 		/* Level-triggered: ignoring this would spin, silently. */
 		fatalx("http: epoll_wait: %s", strerror(errno));
 	}
+	uv_mutex_lock(&h->multi_mu);
 	for (int i = 0; i < n && !h->stopping; i++) {
 		int fd = (int)(ev[i].data.u64 & 0xffffffffu), flags = 0;
 		uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
@@ -126,6 +127,7 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 		check_done(h);
 	}
 	hand_back(h);
+	uv_mutex_unlock(&h->multi_mu);
 }
 
 static int watching_grow(struct http *h, int fd)
@@ -195,24 +197,40 @@ static void on_timeout(uv_timer_t *timer)
 	struct http *h = timer->data;
 	int running;
 
+	uv_mutex_lock(&h->multi_mu);
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(h);
 	hand_back(h);
+	uv_mutex_unlock(&h->multi_mu);
+}
+
+/* Under multi_mu, on the curl thread: curl's wish for its timer. */
+static void arm_timer(struct http *h, long timeout_ms)
+{
+	if (timeout_ms < 0)
+		uv_timer_stop(&h->timer);
+	else
+		/* Never call curl from here: the loop runs on_timeout. */
+		uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
 }
 
 /* curl asks to be woken after timeout_ms; -1 means never. */
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http *h = userp;
+	uv_thread_t self = uv_thread_self();
 
 	(void)multi;
 	if (h->stopping)
 		return 0;
-	if (timeout_ms < 0)
-		uv_timer_stop(&h->timer);
-	else
-		/* Never call curl from here: the loop runs on_timeout. */
-		uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+	if (uv_thread_equal(&self, &h->thread)) {
+		arm_timer(h, timeout_ms);
+		return 0;
+	}
+	/* On the loop (http_curl_try_send): the thread's timer is its own. */
+	h->timer_wanted = timeout_ms;
+	h->timer_dirty = 1;
+	uv_async_send(&h->wake);
 	return 0;
 }
 
@@ -394,8 +412,15 @@ static void on_wake(uv_async_t *a)
 	struct transfer *t;
 	int abort, stop, added = 0, running;
 
-	if (h->stopping)
+	uv_mutex_lock(&h->multi_mu);
+	if (h->stopping) {
+		uv_mutex_unlock(&h->multi_mu);
 		return;
+	}
+	if (h->timer_dirty) {
+		h->timer_dirty = 0;
+		arm_timer(h, h->timer_wanted);
+	}
 	uv_mutex_lock(&h->mu);
 	t = tqueue_take(&h->submitted);
 	abort = h->abort_requested;
@@ -421,6 +446,7 @@ static void on_wake(uv_async_t *a)
 	}
 	if (stop) {
 		shut_down(h);
+		uv_mutex_unlock(&h->multi_mu);
 		return;
 	}
 	if (abort)
@@ -432,6 +458,26 @@ static void on_wake(uv_async_t *a)
 		check_done(h);
 	}
 	hand_back(h);
+	uv_mutex_unlock(&h->multi_mu);
+}
+
+int http_curl_try_send(struct http *h, struct transfer *t)
+{
+	int running;
+
+	if (uv_mutex_trylock(&h->multi_mu) != 0)
+		return 0;
+	if (h->stopping ||
+	    curl_multi_add_handle(h->multi, t->easy) != CURLM_OK) {
+		uv_mutex_unlock(&h->multi_mu);
+		return 0;
+	}
+	list_push(&h->active, t);
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+	hand_back(h);
+	uv_mutex_unlock(&h->multi_mu);
+	return 1;
 }
 
 static void thread_main(void *arg)
@@ -446,12 +492,18 @@ int http_curl_init(struct http *h, unsigned max_in_flight,
 {
 	int r;
 
+	if ((r = uv_mutex_init(&h->multi_mu)) < 0) {
+		snprintf(err, errlen, "a lock for curl: %s", uv_strerror(r));
+		return -ENOMEM;
+	}
 	if ((r = uv_loop_init(&h->tloop)) < 0) {
+		uv_mutex_destroy(&h->multi_mu);
 		snprintf(err, errlen, "a loop for curl: %s", uv_strerror(r));
 		return -ENOMEM;
 	}
 	if ((h->multi = curl_multi_init()) == NULL) {
 		uv_loop_close(&h->tloop);
+		uv_mutex_destroy(&h->multi_mu);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -463,6 +515,7 @@ int http_curl_init(struct http *h, unsigned max_in_flight,
 			close(h->epfd);
 		curl_multi_cleanup(h->multi);
 		uv_loop_close(&h->tloop);
+		uv_mutex_destroy(&h->multi_mu);
 		return -EIO;
 	}
 	h->epoll.data = h;
@@ -508,4 +561,5 @@ void http_curl_free(struct http *h)
 	uv_loop_close(&h->tloop);
 	close(h->epfd);
 	free(h->watching);
+	uv_mutex_destroy(&h->multi_mu);
 }

@@ -14,6 +14,13 @@
  * Easy handles are set up (curl_easy_setopt) on the loop while no multi
  * holds them, and read (curl_easy_getinfo) there once handed back: libcurl
  * allows an easy handle to be used from any one thread at a time.
+ *
+ * One shortcut: waking the thread costs 0.04-0.3 ms on this kind of
+ * machine, on every post's way out. When the thread is idle (multi_mu is
+ * free) and nothing queued is waiting, the loop adds the transfer and
+ * lets curl send it itself, under multi_mu; the thread reads the answer.
+ * Everything the multi handle touches (active, watching, finished, the
+ * timer's wish) is under multi_mu, whichever thread drives it.
  */
 #ifndef SMMD_HTTP_IMPL_H
 #define SMMD_HTTP_IMPL_H
@@ -94,6 +101,10 @@ struct http {
 	int abort_requested;
 	int stop_requested;
 
+	/* The curl thread's, or the loop's while it holds multi_mu. */
+	uv_mutex_t multi_mu;
+	long timer_wanted; /* curl's last wish, made on the loop */
+	int timer_dirty;   /* ... for the thread to apply */
 	/* The curl thread's. */
 	uv_thread_t thread;
 	int thread_running;
@@ -126,6 +137,11 @@ int http_curl_init(struct http *, unsigned max_in_flight,
                    unsigned max_host_connections, char *err, size_t errlen);
 /* Options every request of t's easy handle shares, set once. */
 void http_transfer_setup(struct transfer *t);
+/*
+ * On the loop: send t now if the thread is idle; 1 if it went, 0 if it
+ * must be queued for the thread.
+ */
+int http_curl_try_send(struct http *, struct transfer *t);
 /* Start the thread: 0 or a libuv error. */
 int http_curl_start(struct http *);
 /* Free what the thread left, once it has been joined. */
