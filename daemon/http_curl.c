@@ -467,7 +467,11 @@ int http_curl_try_send(struct http *h, struct transfer *t)
 
 	if (uv_mutex_trylock(&h->multi_mu) != 0)
 		return 0;
-	if (h->stopping ||
+	/*
+	 * Only when nothing is in flight: in a burst the thread drives the
+	 * multi handle, and the loop keeps to the rest.
+	 */
+	if (h->stopping || h->active != NULL ||
 	    curl_multi_add_handle(h->multi, t->easy) != CURLM_OK) {
 		uv_mutex_unlock(&h->multi_mu);
 		return 0;

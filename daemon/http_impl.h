@@ -17,7 +17,7 @@
  *
  * One shortcut: waking the thread costs 0.04-0.3 ms on this kind of
  * machine, on every post's way out. When the thread is idle (multi_mu is
- * free) and nothing queued is waiting, the loop adds the transfer and
+ * free, nothing in flight, nothing queued), the loop adds the transfer and
  * lets curl send it itself, under multi_mu; the thread reads the answer.
  * Everything the multi handle touches (active, watching, finished, the
  * timer's wish) is under multi_mu, whichever thread drives it.
