@@ -40,7 +40,7 @@ static void on_debounced(uv_timer_t *t)
 	    0)
 		log_error("calendar: cannot read the changes now: %s",
 		          reload_refusal(r));
-	looptime_leave(t0, "calendar change");
+	looptime_leave(t0, "calendar change", NULL);
 }
 
 static void on_horizon(uv_timer_t *t)

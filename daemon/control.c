@@ -595,12 +595,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	t0 = looptime_enter();
 	r = command_run(c->ctl->d, &c->peer, &req, &result, &code, msg,
 	                sizeof(msg), &later->base);
-	{
-		char what[48];
-
-		snprintf(what, sizeof(what), "command %s", req.cmd);
-		looptime_leave(t0, what);
-	}
+	looptime_leave(t0, "command", req.cmd);
 	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
 	} else {

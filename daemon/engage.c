@@ -629,7 +629,7 @@ static void on_timer(uv_timer_t *t)
 
 	e->armed_at = -1;
 	pump(e, wallclock_now_ms());
-	looptime_leave(t0, "engagement reads");
+	looptime_leave(t0, "engagement reads", NULL);
 }
 
 static void note_stopped(void *arg, const char *channel, int64_t since_ms,

@@ -198,7 +198,7 @@ static void on_done(uv_async_t *a)
 	/* The rest in the next turn, after the timers. */
 	if (deliver_completed(a->data, HTTP_RESULTS_PER_TURN))
 		uv_async_send(a);
-	looptime_leave(t0, "http results");
+	looptime_leave(t0, "http results", NULL);
 }
 
 struct http *http_new(uv_loop_t *loop, unsigned max_in_flight,

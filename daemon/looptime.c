@@ -41,7 +41,7 @@ uint64_t looptime_enter(void)
 	return current ? uv_hrtime() : 0;
 }
 
-void looptime_leave(uint64_t entered_ns, const char *what)
+void looptime_leave(uint64_t entered_ns, const char *what, const char *detail)
 {
 	uint64_t took;
 
@@ -50,7 +50,8 @@ void looptime_leave(uint64_t entered_ns, const char *what)
 	took = uv_hrtime() - entered_ns;
 	if (took > current->piece_ns) {
 		current->piece_ns = took;
-		snprintf(current->piece, sizeof(current->piece), "%s", what);
+		snprintf(current->piece, sizeof(current->piece), "%s%s%s", what,
+		         detail ? " " : "", detail ? detail : "");
 	}
 }
 

@@ -23,10 +23,11 @@ int looptime_start(uv_loop_t *, struct looptime **out);
 /*
  * Name a piece of work within a turn: looptime_leave(looptime_enter(), ...)
  * around it. The longest piece of the longest turn is that turn's cause in
- * status; a slow turn's is logged with it. what is copied.
+ * status; a slow turn's is logged with it. what, and detail after it when
+ * not NULL, are copied only when the piece is the turn's longest so far.
  */
 uint64_t looptime_enter(void);
-void looptime_leave(uint64_t entered_ns, const char *what);
+void looptime_leave(uint64_t entered_ns, const char *what, const char *detail);
 /* The longest turn so far (ms), how many turns, how many were slow. */
 void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
                   uint64_t *slow);

@@ -349,7 +349,7 @@ static void end_of_turn(struct runtime *rt)
 	t0 = looptime_enter();
 	if (store_submit(d->store) < 0)
 		store_failed(rt, -EIO);
-	looptime_leave(t0, "store commit");
+	looptime_leave(t0, "store commit", NULL);
 	dispatch_turn_over(d);
 	if (d->stopping && d->in_flight == 0)
 		finish_shutdown(rt);

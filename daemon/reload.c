@@ -40,6 +40,7 @@ struct reload {
 	struct calendar *cal;
 	struct calsync_rows *rows; /* the store's side, read in the worker */
 	int snapshot;              /* ... when a reader sees the last sync */
+	char read_err[256];        /* why the worker could not, for the log */
 	struct config_errors errs;
 	uint64_t files_sig; /* the calendar files as they were before the parse
 	                     */
@@ -176,18 +177,23 @@ static json_t *errors_json(const struct config_errors *errs)
 
 /*
  * The store's calendar rows, from a reader: on the loop, reading 200,000
- * of them was most of a reload's turn. Without a reader (or on an error,
- * logged by the loop when it reads them itself) r->rows stays NULL.
+ * of them was most of a reload's turn. Without a reader r->rows stays
+ * NULL and the loop reads them; so it does after an error, which the
+ * loop logs (r->read_err).
  */
 static void read_rows(struct reload *r)
 {
 	struct store *reader;
-	char err[256];
+	int e;
 
-	if (store_read_begin(r->d->store, &reader, err, sizeof(err)) < 0)
+	if ((e = store_read_begin(r->d->store, &reader, r->read_err,
+	                          sizeof(r->read_err))) < 0) {
+		if (e != -EIO)
+			r->read_err[0] = '\0';
 		return;
-	if (calsync_rows_read(reader, &r->rows) < 0)
-		r->rows = NULL;
+	}
+	if ((e = calsync_rows_read(reader, &r->rows)) < 0)
+		snprintf(r->read_err, sizeof(r->read_err), "%s", strerror(-e));
 	store_read_end(r->d->store, reader);
 }
 
@@ -314,6 +320,10 @@ static int sync_calendar(struct smmd *d, struct reloads *rs, struct reload *r,
 	int rc;
 
 	r->rows = NULL; /* calsync_apply's now */
+	if (rows == NULL && r->read_err[0])
+		log_warnx("reload: cannot read the store off the loop (%s); "
+		          "reading it on the loop",
+		          r->read_err);
 	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), rows, &sum)
 	            : (calsync_rows_free(rows), 0);
 	note_synced(d, rs, &sum);
@@ -409,7 +419,7 @@ static void apply(uv_work_t *w, int status)
 	uint64_t t0 = looptime_enter();
 
 	apply_parsed(w, status);
-	looptime_leave(t0, "reload apply");
+	looptime_leave(t0, "reload apply", NULL);
 }
 
 static int start(struct smmd *d, const char *why)

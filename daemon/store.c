@@ -371,7 +371,7 @@ static void on_durable(void *arg, uint64_t seq, int err)
 	/* What ran may have written; what was deferred commits now. */
 	if (err < 0 || ((run_ready(s) || s->deferred) && store_submit(s) < 0))
 		s->fail(s->fail_arg, err < 0 ? err : -EIO);
-	looptime_leave(t0, "after commit");
+	looptime_leave(t0, "after commit", NULL);
 }
 
 int store_start(struct store *s, uv_loop_t *loop,

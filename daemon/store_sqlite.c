@@ -364,6 +364,14 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
+/* What a calendar sync compares with the calendar (sq_calendar_rows). */
+#define CAL_ROWS                                                       \
+	"SELECT d.id, d.state, d.due_ms, d.hash, "                     \
+	"d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "', " \
+	"d.needs_approval, d.approved_ms IS NOT NULL "                 \
+	"FROM deliveries d JOIN posts p ON p.id = d.post_id "          \
+	"WHERE p.source = 'calendar'"
+
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
@@ -431,6 +439,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "last_error, needs_approval, campaign) VALUES (?1, ?2, ?3, "
                 "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
                 "ON CONFLICT(id) DO NOTHING",
+        [ST_CAL_ROW] = CAL_ROWS " AND d.id = ?1",
         [ST_CAL_UPDATE] =
                 "UPDATE deliveries SET due_ms = ?2, text = ?3, link = ?4, "
                 "media = ?5, hash = ?6, updated_ms = ?7, "
@@ -1507,22 +1516,16 @@ static int sq_calendar_rows(struct store_be *s, const char *id,
                             void (*fn)(void *arg, const struct cal_row *),
                             void *arg)
 {
-#define CAL_ROWS                                                       \
-	"SELECT d.id, d.state, d.due_ms, d.hash, "                     \
-	"d.state = 'cancelled' AND d.last_error = '" CAL_REMOVED "', " \
-	"d.needs_approval, d.approved_ms IS NOT NULL "                 \
-	"FROM deliveries d JOIN posts p ON p.id = d.post_id "          \
-	"WHERE p.source = 'calendar'"
-	static const char sql_all[] = CAL_ROWS;
-	static const char sql_one[] = CAL_ROWS " AND d.id = ?1";
-#undef CAL_ROWS
 	sqlite3_stmt *st;
 	int r;
 
-	if (exec_sql(s, id ? sql_one : sql_all, &st) < 0)
-		return -EIO;
-	if (id)
+	/* One row: a sync reading a row again, prepared once for that. */
+	if (id) {
+		st = stmt(s, ST_CAL_ROW);
 		bind_text(st, 1, id);
+	} else if (exec_sql(s, CAL_ROWS, &st) < 0) {
+		return -EIO;
+	}
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cal_row row = {
 		        .id = (const char *)sqlite3_column_text(st, 0),
@@ -1536,7 +1539,10 @@ static int sq_calendar_rows(struct store_be *s, const char *id,
 		};
 		fn(arg, &row);
 	}
-	sqlite3_finalize(st);
+	if (id)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 

@@ -36,6 +36,7 @@ enum stmt_id {
 	ST_CAL_POST,
 	ST_CAL_ADD,
 	ST_CAL_UPDATE,
+	ST_CAL_ROW,
 	ST_TRANSITION,
 	ST_COUNT
 };

@@ -43,7 +43,7 @@ static void on_readable(uv_poll_t *poll, int status, int events)
 	uint64_t t0 = looptime_enter();
 
 	wc->fire(wc->arg);
-	looptime_leave(t0, "due posts");
+	looptime_leave(t0, "due posts", NULL);
 }
 
 int wallclock_new(uv_loop_t *loop, void (*fire)(void *), void *arg,

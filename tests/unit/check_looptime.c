@@ -27,10 +27,10 @@ static void on_first(uv_timer_t *t)
 
 	(void)t;
 	busy_ms(3);
-	looptime_leave(t0, "short piece");
+	looptime_leave(t0, "short piece", NULL);
 	t0 = looptime_enter();
 	busy_ms(30);
-	looptime_leave(t0, "long piece");
+	looptime_leave(t0, "long", "piece");
 	busy_ms(4);
 }
 
@@ -40,7 +40,7 @@ static void on_second(uv_timer_t *t)
 	uint64_t t0 = looptime_enter();
 
 	busy_ms(2);
-	looptime_leave(t0, "later piece");
+	looptime_leave(t0, "later piece", NULL);
 	/* The turn still ends at this iteration's prepare. */
 	uv_stop(t->loop);
 }
@@ -117,7 +117,7 @@ START_TEST(test_no_loop)
 {
 	uint64_t t0 = looptime_enter();
 
-	looptime_leave(t0, "nowhere");
+	looptime_leave(t0, "nowhere", NULL);
 	ck_assert_uint_eq(t0, 0);
 }
 END_TEST
