@@ -20,6 +20,7 @@ struct blackouts;
 
 struct publisher_ops;
 struct engage_get;
+struct auth_tokens;
 
 /* When engagement is read back after publishing (confengage.c). */
 #define ENGAGE_AGES_MAX 8
@@ -57,6 +58,9 @@ struct channel {
 	/* `engagement`: how to read it, where the publisher has no way of
 	 * its own (template, webhook); NULL: not given. */
 	struct engage_get *engage_get;
+	/* Its OAuth tokens when its publisher has auth ops (auth.c keeps
+	 * them across reloads); NULL: none known yet. */
+	const struct auth_tokens *tokens;
 };
 
 struct config {

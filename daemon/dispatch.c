@@ -364,9 +364,12 @@ static void job_outcome(const struct job *job, const struct http_result *res,
                         struct outcome_in *in, struct outcome *o)
 {
 	*in = (struct outcome_in){
-	        .verdict = v->kind == PUBLISH_OK      ? OUTCOME_OK
-	                   : v->kind == PUBLISH_RETRY ? OUTCOME_RETRY
-	                                              : OUTCOME_FAILED,
+	        /* Until the channel's auth is settled, never a failure. */
+	        .verdict = v->kind == PUBLISH_OK ? OUTCOME_OK
+	                   : v->kind == PUBLISH_RETRY ||
+	                                   v->kind == PUBLISH_NEEDS_AUTH
+	                           ? OUTCOME_RETRY
+	                           : OUTCOME_FAILED,
 	        .reason = v->reason,
 	        .retry_after_ms = v->retry_after_ms,
 	        .attempt = job->attempt,
@@ -506,7 +509,9 @@ static void job_done(void *arg, const struct http_result *res)
 	if ((r = job->ch->pub->build_request(job->ch, &job->view, &job->step,
 	                                     wallclock_now_ms(), &job->req, err,
 	                                     sizeof(err))) < 0) {
-		v.kind = r == -EAGAIN ? PUBLISH_RETRY : PUBLISH_FAILED;
+		v.kind = r == -EAGAIN   ? PUBLISH_RETRY
+		         : r == -EACCES ? PUBLISH_NEEDS_AUTH
+		                        : PUBLISH_FAILED;
 		snprintf(v.reason, sizeof(v.reason), "%s", err);
 		job_finish(job, res, &v);
 		return;
@@ -793,7 +798,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	                                     sizeof(err))) < 0) {
 		/* Nothing was recorded yet: try again shortly, no attempt used.
 		 */
-		if (r == -EAGAIN) {
+		if (r == -EAGAIN || r == -EACCES) {
 			log_warnx("publish: delivery '%s': %s; trying again in "
 			          "5s",
 			          id, err);

@@ -51,6 +51,12 @@ enum verdict_kind {
 	PUBLISH_NEXT,   /* this step worked: build the next request */
 	PUBLISH_RETRY,  /* try the whole attempt again later */
 	PUBLISH_FAILED, /* permanent: never retry */
+	/*
+	 * The network refused the channel's credentials (revoked, expired,
+	 * missing): the delivery is held, never failed, and the channel
+	 * needs `smmctl auth` (auth.c) before anything on it goes again.
+	 */
+	PUBLISH_NEEDS_AUTH,
 };
 
 struct verdict {
@@ -112,6 +118,69 @@ struct engage_ops {
 	                      char *err, size_t errlen);
 };
 
+/*
+ * What a network counts in a post's text and how much it takes. The plan
+ * (calendar, add, CSV import) measures every text with it before it is
+ * accepted; a channel's max_length, if set, replaces limit (an X Premium
+ * account takes 25,000) and is counted in the same unit.
+ */
+struct text_rule {
+	const char *unit; /* "characters", "graphemes", "weighted characters" */
+	unsigned limit;   /* the network's own; 0: none */
+	/* The text's length in unit; NULL: Unicode code points. */
+	size_t (*measure)(const char *text, size_t len);
+};
+
+/*
+ * A channel's OAuth tokens, kept by auth.c: in the state directory (one
+ * 0600 file per channel, replaced atomically), never in the store, a log
+ * or a reply. Drivers read them through ch->tokens while building a
+ * request; auth.c alone changes them.
+ */
+struct auth_tokens {
+	char *access;               /* NULL: none yet */
+	char *refresh;              /* NULL: the network gives none */
+	int64_t access_expires_ms;  /* -1: the network did not say */
+	int64_t refresh_expires_ms; /* -1: did not say, or never */
+	json_t *extra; /* the driver's notes (Bluesky's DID and PDS); owned */
+};
+
+/*
+ * How a driver gets and keeps its tokens. Either a person authorizes once
+ * in a browser (authorize_url, then exchange_request with the code and the
+ * PKCE verifier: `smmctl auth CHANNEL`), or smmd logs in by itself from a
+ * secret in the config (login_request: Bluesky's app password). Requests
+ * fill req and return 0, or -1 with err set.
+ */
+struct auth_ops {
+	/* NULL: a person authorizes in a browser. */
+	int (*login_request)(const struct channel *, struct http_request *req,
+	                     char *err, size_t errlen);
+	/* The page to open: PKCE S256 challenge and state; 0, or -1. */
+	int (*authorize_url)(const struct channel *, const char *redirect_uri,
+	                     const char *challenge, const char *state,
+	                     char *out, size_t cap);
+	int (*exchange_request)(const struct channel *, const char *code,
+	                        const char *verifier, const char *redirect_uri,
+	                        struct http_request *req, char *err,
+	                        size_t errlen);
+	/* New tokens from the current ones; NULL: they cannot be renewed. */
+	int (*refresh_request)(const struct channel *,
+	                       const struct auth_tokens *cur,
+	                       struct http_request *req, char *err,
+	                       size_t errlen);
+	/*
+	 * Read a 2xx answer to any of the above into out, which starts as a
+	 * copy of the current tokens (keep what the answer leaves out; turn
+	 * expires_in into a time with now_ms). 0, or -1 with err set.
+	 */
+	int (*token_parse)(const struct channel *, const struct http_result *,
+	                   int64_t now_ms, struct auth_tokens *out, char *err,
+	                   size_t errlen);
+	/* Renew this long before access_expires_ms. */
+	int64_t refresh_ahead_ms;
+};
+
 struct publisher_ops {
 	const char *name;
 	/* The driver's own keys, listed in "unknown key" messages. */
@@ -136,8 +205,10 @@ struct publisher_ops {
 	/*
 	 * Fill req for step st->n of v. Returns 0; -1 with err set when the
 	 * post or the config is at fault (the delivery fails: a retry won't
-	 * fix it); or -EAGAIN with err set for a passing problem (memory,
-	 * files, randomness): the delivery is tried again later.
+	 * fix it); -EAGAIN with err set for a passing problem (memory,
+	 * files, randomness): the delivery is tried again later; or -EACCES
+	 * with err set when the channel has no usable token: it is held and
+	 * the channel needs auth.
 	 */
 	int (*build_request)(const struct channel *,
 	                     const struct delivery_view *v, struct pub_step *st,
@@ -149,6 +220,10 @@ struct publisher_ops {
 	                 int64_t now_ms, struct verdict *out);
 	/* Reading engagement back; NULL: the network offers none. */
 	const struct engage_ops *engage;
+	/* Its length rule; NULL: max_length alone, in code points. */
+	const struct text_rule *text_rule;
+	/* Its tokens' life; NULL: a static secret from the config. */
+	const struct auth_ops *auth;
 };
 
 const struct publisher_ops *publisher_lookup(const char *name);
