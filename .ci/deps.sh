@@ -24,6 +24,7 @@ check
 libssl-dev
 libical-dev
 libmicrohttpd-dev
+libutf8proc-dev
 jq
 socat
 openssl
