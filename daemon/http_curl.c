@@ -291,6 +291,22 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
 	              addr->protocol);
 }
 
+/*
+ * Whether the header name key (klen bytes) is name. X spells the
+ * X-RateLimit-* family X-Rate-Limit-*: the same headers, read the same.
+ */
+static int header_is(const char *key, size_t klen, const char *name)
+{
+	static const char x[] = "x-rate-limit-", std[] = "x-ratelimit-";
+	size_t xn = sizeof(x) - 1, sn = sizeof(std) - 1;
+
+	if (klen > xn && strncasecmp(key, x, xn) == 0 &&
+	    strncmp(name, std, sn) == 0)
+		return strlen(name) - sn == klen - xn &&
+		       strncasecmp(key + xn, name + sn, klen - xn) == 0;
+	return strlen(name) == klen && strncasecmp(key, name, klen) == 0;
+}
+
 /* Keep the header line data (n bytes) if it is one of captured_names. */
 static void capture_header(struct transfer *t, const char *data, size_t n)
 {
@@ -302,8 +318,7 @@ static void capture_header(struct transfer *t, const char *data, size_t n)
 		return;
 	klen = (size_t)(colon - data);
 	for (int i = 0; i < HDR_COUNT; i++) {
-		if (strlen(captured_names[i]) != klen ||
-		    strncasecmp(data, captured_names[i], klen) != 0)
+		if (!header_is(data, klen, captured_names[i]))
 			continue;
 		v = colon + 1;
 		vlen = n - klen - 1;
