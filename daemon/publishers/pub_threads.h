@@ -1,0 +1,46 @@
+/*
+ * The Threads driver's settings, shared by its files: publishing
+ * (pub_threads.c), tokens (pub_threads_auth.c) and insights
+ * (pub_threads_engage.c).
+ */
+#ifndef SMMD_PUB_THREADS_H
+#define SMMD_PUB_THREADS_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "publisher.h"
+
+#define THREADS_API_URL       "https://graph.threads.net"
+#define THREADS_API_VERSION   "v1.0"
+#define THREADS_AUTHORIZE_URL "https://threads.net/oauth/authorize"
+#define THREADS_SCOPES \
+	"threads_basic,threads_content_publish,threads_manage_insights"
+
+struct threads_conf {
+	char *api_url;       /* without a trailing '/' */
+	char *base;          /* api_url + "/" THREADS_API_VERSION */
+	char *user_id;       /* the Threads user id; "me" by default */
+	char *authorize_url; /* NULL: THREADS_AUTHORIZE_URL */
+	char *client_id;     /* the Threads app id; NULL: token_file only */
+	unsigned char *client_secret; /* the Threads app secret */
+	size_t client_secret_len;
+	char *redirect_uri;   /* NULL: what `smmctl auth` gives */
+	char *scopes;         /* NULL: THREADS_SCOPES */
+	unsigned char *token; /* token_file: a long-lived access token */
+	size_t token_len;
+};
+
+/* auth.c's access token if it has one, else token_file's; NULL: none. */
+const char *threads_access_token(const struct channel *);
+/* "Authorization: Bearer ..." onto h. 0, -1 (memory) or -EACCES. */
+int threads_add_auth(const struct channel *, struct curl_slist **h);
+void threads_redact(const struct channel *, char *s);
+/* The Graph error {"error": {"message", "code", ...}}: its message. */
+void threads_error_text(const struct http_result *, char *out, size_t cap,
+                        long *code);
+
+extern const struct engage_ops threads_engage;
+extern const struct auth_ops threads_auth;
+
+#endif

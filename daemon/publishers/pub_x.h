@@ -1,0 +1,44 @@
+/*
+ * The X driver's settings, shared by its files: publishing (pub_x.c),
+ * OAuth 2.0 (pub_x_auth.c) and engagement (pub_x_engage.c).
+ */
+#ifndef SMMD_PUB_X_H
+#define SMMD_PUB_X_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "publisher.h"
+
+#define X_API_URL       "https://api.x.com"
+#define X_AUTHORIZE_URL "https://x.com/i/oauth2/authorize"
+#define X_TOKEN_PATH    "/2/oauth2/token"
+#define X_SCOPES        "tweet.read tweet.write users.read offline.access media.write"
+
+struct x_conf {
+	char *api_url;                /* without a trailing '/' */
+	char *authorize_url;          /* NULL: X_AUTHORIZE_URL */
+	char *token_url;              /* NULL: api_url + X_TOKEN_PATH */
+	char *client_id;              /* NULL: no OAuth, token_file only */
+	unsigned char *client_secret; /* NULL: a public client */
+	size_t client_secret_len;
+	char *redirect_uri;   /* NULL: what `smmctl auth` gives */
+	char *scopes;         /* NULL: X_SCOPES */
+	unsigned char *token; /* token_file: a user access token */
+	size_t token_len;
+};
+
+/*
+ * The user access token to send: auth.c's when it has one, else
+ * token_file's; NULL when there is none (the channel needs auth).
+ */
+const char *x_access_token(const struct channel *);
+/* "Authorization: Bearer ..." onto h. 0, -1 (memory) or -EACCES. */
+int x_add_auth(const struct channel *, struct curl_slist **h);
+/* Redact every secret of the channel from s. */
+void x_redact(const struct channel *, char *s);
+
+extern const struct engage_ops x_engage;
+extern const struct auth_ops x_auth;
+
+#endif
