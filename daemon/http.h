@@ -51,7 +51,9 @@ struct http_result {
 	size_t body_len;
 	const char *retry_after;            /* the header's value, or NULL */
 	struct ratelimit_headers ratelimit; /* X-RateLimit-*, raw */
-	const char *content_type;           /* the response's, or NULL */
+	/* Meta's X-App-Usage and X-Business-Use-Case-Usage, or NULL. */
+	const char *app_usage, *buc_usage;
+	const char *content_type; /* the response's, or NULL */
 	/*
 	 * Whether any of the request was sent. One that never left can be
 	 * retried even where repeating a request is unsafe.
