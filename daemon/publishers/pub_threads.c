@@ -584,9 +584,9 @@ static void classify_created(const struct channel *ch, struct pub_step *st,
 
 /*
  * The container's status. FINISHED: publish it. IN_PROGRESS: ask again
- * after THREADS_POLL_MS (a wish: the dispatcher sends the next step at
- * once today) up to THREADS_POLL_TIMES, then try the attempt again
- * later. ERROR: failed with Threads' error_message. EXPIRED: again.
+ * THREADS_POLL_MS later, within the attempt, up to THREADS_POLL_TIMES
+ * checks; then try the attempt again later. ERROR: failed with Threads'
+ * error_message. EXPIRED: again, from a new container.
  */
 static void classify_status(const struct channel *ch, struct pub_step *st,
                             const struct http_result *res, int64_t now_ms,
@@ -658,6 +658,8 @@ static void classify_publish(const struct channel *ch, struct pub_step *st,
 	json_object_set_new(st->state, "media", json_string(id));
 	snprintf(done, sizeof(done), "media %s", id);
 	next(st, out, res->status, done);
+	/* The post is up: if the permalink never comes, it stays published. */
+	snprintf(out->remote_id, sizeof(out->remote_id), "%s", id);
 }
 
 /* The post is up whatever this answer says: only its URL is at stake. */

@@ -9,7 +9,8 @@
 #   read back and the profile's followers stored as the audience.
 # - car: a carousel for user 12345: an IMAGE and a VIDEO item container
 #   (is_carousel_item), the CAROUSEL container naming both, IN_PROGRESS
-#   then FINISHED, published.
+#   then, checked again 30 s later within the same attempt, FINISHED;
+#   published.
 # - err: a container in ERROR fails with Threads' error_message, and is
 #   never published.
 # - tok: Graph error code 190 holds the delivery (not failed), its reason
@@ -128,7 +129,7 @@ order=$(sink_requests | jq -s -c '[.[] | select(.path | startswith("/txt/")) |
 	fail "steps out of order: $order"
 
 # --- car: two items, the carousel, IN_PROGRESS then FINISHED.
-wait_state t2/car published 20
+wait_state t2/car published 50
 c=$(reqs /car/$V/12345/threads)
 [ "$(jq length <<<"$c")" -eq 3 ] || fail "expected 3 containers: $c"
 [ "$(form media_type <<<"$c")/$(form image_url <<<"$c")/$(form is_carousel_item <<<"$c")" = \
@@ -139,7 +140,11 @@ c1=$(jq -c '.[1:]' <<<"$c")
 c2=$(jq -c '.[2:]' <<<"$c")
 [ "$(form media_type <<<"$c2")/$(form children <<<"$c2")/$(form text <<<"$c2")" = \
 	'CAROUSEL/1001,1002/A carousel' ] || fail "carousel: $(jq -r '.[0].body' <<<"$c2")"
-[ "$(reqs /car/$V/1003 GET | jq length)" -eq 2 ] || fail "IN_PROGRESS was not checked again"
+s=$(reqs /car/$V/1003 GET)
+[ "$(jq length <<<"$s")" -eq 2 ] || fail "IN_PROGRESS was not checked again: $s"
+gap_ms=$((($(jq '.[1].t_us - .[0].t_us' <<<"$s")) / 1000))
+[ "$gap_ms" -ge 29000 ] || fail "IN_PROGRESS was checked again after $gap_ms ms, not 30 s"
+[ "$(jq length <<<"$c")" -eq 3 ] || fail "the wait started a new attempt: $c"
 [ "$(form creation_id <<<"$(reqs /car/$V/12345/threads_publish)")" = 1003 ] ||
 	fail "the carousel was not published"
 jq_true '.remote_id == "2001" and .remote_url == "https://www.threads.net/@smmd/post/CAR"' \

@@ -247,6 +247,33 @@ START_TEST(test_classify)
 	                             "FAILED_DOWNLOADING_VIDEO");
 	pub_step_clear(&st);
 
+	/* IN_PROGRESS: checked again 30 s later; published, the post exists. */
+	res = answer(200, "{\"id\":\"1001\"}");
+	step(&st, &res, &out, "https://graph.example/v1.0/12345/threads");
+	res = answer(200, "{\"status\":\"IN_PROGRESS\",\"id\":\"1001\"}");
+	step(&st, &res, &out,
+	     "https://graph.example/v1.0/1001?fields=status%2Cerror_message");
+	ck_assert_int_eq(out.kind, PUBLISH_NEXT);
+	ck_assert_int_eq(out.retry_after_ms, 30000);
+	res = answer(200, "{\"status\":\"FINISHED\",\"id\":\"1001\"}");
+	step(&st, &res, &out,
+	     "https://graph.example/v1.0/1001?fields=status%2Cerror_message");
+	ck_assert_int_eq(out.kind, PUBLISH_NEXT);
+	ck_assert_int_eq(out.retry_after_ms, -1);
+	res = answer(200, "{\"id\":\"2002\"}");
+	step(&st, &res, &out,
+	     "https://graph.example/v1.0/12345/threads_publish");
+	ck_assert_int_eq(out.kind, PUBLISH_NEXT);
+	ck_assert_str_eq(out.remote_id, "2002");
+	/* No permalink: published all the same, without a URL. */
+	res = answer(500, "{}");
+	step(&st, &res, &out,
+	     "https://graph.example/v1.0/2002?fields=permalink");
+	ck_assert_int_eq(out.kind, PUBLISH_OK);
+	ck_assert_str_eq(out.remote_id, "2002");
+	ck_assert_str_eq(out.remote_url, "");
+	pub_step_clear(&st);
+
 	/* An expired token (code 190): held for smmctl auth. */
 	res = answer(400, "{\"error\":{\"message\":\"Error validating access "
 	                  "token: Session has expired\",\"type\":"
