@@ -30,6 +30,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <utf8proc.h>
+
 #include "config.h"
 #include "http.h"
 #include "postid.h"
@@ -709,14 +711,58 @@ static void threads_classify(const struct channel *ch,
 	threads_redact(ch, out->reason);
 }
 
+/* Whether cp makes its grapheme an emoji: pictographic, or a flag's half. */
+static int emoji_cp(utf8proc_int32_t cp)
+{
+	int bc = utf8proc_get_property(cp)->boundclass;
+
+	return bc == UTF8PROC_BOUNDCLASS_EXTENDED_PICTOGRAPHIC ||
+	       bc == UTF8PROC_BOUNDCLASS_REGIONAL_INDICATOR;
+}
+
 /*
- * 500 characters; the docs count an emoji as its UTF-8 bytes, which code
- * points undercount (lib/textlen.h has no such measure yet).
+ * Threads' count (its posts doc): a character per code point, but an
+ * emoji "as the number of UTF-8 bytes" -- an emoji's whole grapheme
+ * cluster (ZWJ sequence, flag, skin tone), found with utf8proc's Unicode
+ * data. A byte that is not UTF-8 counts one.
  */
+size_t threads_text_length(const char *s, size_t n)
+{
+	utf8proc_int32_t state = 0, prev = -1, cp;
+	size_t total = 0, start = 0, cps = 0, i = 0;
+	int emoji = 0;
+
+	while (i < n) {
+		utf8proc_ssize_t k =
+		        utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		                         (utf8proc_ssize_t)(n - i), &cp);
+
+		if (k <= 0) {
+			k = 1;
+			cp = -1;
+		}
+		if (prev < 0 || cp < 0 ||
+		    utf8proc_grapheme_break_stateful(prev, cp, &state)) {
+			total += emoji ? i - start : cps;
+			start = i;
+			cps = 0;
+			emoji = 0;
+			if (cp < 0)
+				state = 0;
+		}
+		emoji |= cp >= 0 && emoji_cp(cp);
+		cps++;
+		prev = cp;
+		i += (size_t)k;
+	}
+	return total + (emoji ? i - start : cps);
+}
+
+/* 500 characters, an emoji counting its UTF-8 bytes. */
 static const struct text_rule threads_text_rule = {
         .unit = "characters",
         .limit = 500,
-        .measure = NULL,
+        .measure = threads_text_length,
 };
 
 const struct publisher_ops pub_threads = {

@@ -40,6 +40,9 @@ void threads_redact(const struct channel *, char *s);
 void threads_error_text(const struct http_result *, char *out, size_t cap,
                         long *code);
 
+/* A text's length as Threads counts it (an emoji: its UTF-8 bytes). */
+size_t threads_text_length(const char *s, size_t n);
+
 extern const struct engage_ops threads_engage;
 extern const struct auth_ops threads_auth;
 

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "publishers/pub_oauth.h"
+#include "publishers/pub_threads.h"
 #include "publishers/publisher.h"
 
 #define NOW_MS    1717000000000LL
@@ -301,6 +302,47 @@ START_TEST(test_classify)
 }
 END_TEST
 
+/* Threads counts an emoji as its UTF-8 bytes, the rest per code point. */
+START_TEST(test_length)
+{
+	static const struct {
+		const char *text;
+		size_t want;
+	} cases[] = {
+	        {"", 0},
+	        {"h\xc3\xa9llo", 5},     /* héllo */
+	        {"\xf0\x9f\x91\x8d", 4}, /* thumbs up */
+	        {"a\xf0\x9f\x91\x8d"
+	         "b",
+	         6},                                     /* a, thumbs up, b */
+	        {"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", 8}, /* with a skin tone */
+	        /* man ZWJ woman ZWJ girl: one cluster, 18 bytes */
+	        {"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
+	         "\xf0\x9f\x91\xa7",
+	         18},
+	        {"\xf0\x9f\x87\xab\xf0\x9f\x87\xb7", 8}, /* the French flag */
+	        {"e\xcc\x81", 2},                /* e, combining acute */
+	        {"\xe6\x97\xa5\xe6\x9c\xac", 2}, /* two CJK characters */
+	        {"a\xff"
+	         "b",
+	         3}, /* a stray byte counts one */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(threads_text_length(cases[i].text,
+		                                  strlen(cases[i].text)) ==
+		                      cases[i].want,
+		              "case %zu: %zu, want %zu", i,
+		              threads_text_length(cases[i].text,
+		                                  strlen(cases[i].text)),
+		              cases[i].want);
+	ck_assert_ptr_eq(config_channel(cfg, "tok")->pub->text_rule->measure,
+	                 threads_text_length);
+	ck_assert_uint_eq(config_channel(cfg, "tok")->pub->text_rule->limit,
+	                  500);
+}
+END_TEST
+
 static Suite *pub_threads_suite(void)
 {
 	Suite *s = suite_create("pub_threads");
@@ -310,6 +352,7 @@ static Suite *pub_threads_suite(void)
 	tcase_add_test(tc, test_authorize_url);
 	tcase_add_test(tc, test_token_chain);
 	tcase_add_test(tc, test_classify);
+	tcase_add_test(tc, test_length);
 	suite_add_tcase(s, tc);
 	return s;
 }
