@@ -476,12 +476,6 @@ static int graph_error(const struct http_result *res, char *out, size_t cap,
 	return transient;
 }
 
-void threads_error_text(const struct http_result *res, char *out, size_t cap,
-                        long *code)
-{
-	graph_error(res, out, cap, code);
-}
-
 /* Graph codes that say "not now": rate limits (4, 17, 32, 613), 1, 2. */
 static int code_passes(long code)
 {

@@ -36,9 +36,6 @@ const char *threads_access_token(const struct channel *);
 /* "Authorization: Bearer ..." onto h. 0, -1 (memory) or -EACCES. */
 int threads_add_auth(const struct channel *, struct curl_slist **h);
 void threads_redact(const struct channel *, char *s);
-/* The Graph error {"error": {"message", "code", ...}}: its message. */
-void threads_error_text(const struct http_result *, char *out, size_t cap,
-                        long *code);
 
 /* A text's length as Threads counts it (an emoji: its UTF-8 bytes). */
 size_t threads_text_length(const char *s, size_t n);
