@@ -1,59 +1,60 @@
 /*
- * What the OAuth 2.0 drivers (x, threads) share: form bodies and query
- * strings (RFC 6749 sends them application/x-www-form-urlencoded), HTTP
- * Basic client authentication, the standard token answer (RFC 6749
- * section 5.1: access_token, refresh_token, expires_in) and a token file
- * key. Pure functions of their arguments: unit-testable without a loop.
+ * OAuth 2.0 as the networks that use it spell it (RFC 6749's
+ * authorization-code grant with RFC 7636's PKCE, and the refresh grant),
+ * for drivers' auth ops: the client's keys in smmd.yaml, the page a person
+ * opens, the token requests, and reading their answer.
  */
 #ifndef SMMD_PUB_OAUTH_H
 #define SMMD_PUB_OAUTH_H
 
-#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "publisher.h"
 
-struct http_result;
+struct oauth_client {
+	char *client_id;              /* NULL: not configured */
+	unsigned char *client_secret; /* NULL: a public client */
+	size_t client_secret_len;
+	char *scopes;        /* NULL: the driver's default */
+	char *authorize_url; /* the network's page; NULL: the default */
+	char *token_url;     /* its token endpoint; NULL: the default */
+	int basic;           /* the secret goes as HTTP Basic, not a field */
+};
 
 /*
- * Append "key=value" to the form body *s (malloc'd, NULL to start), '&'
- * between pairs, both percent-encoded. 0, or -1 when out of memory (*s is
- * left intact).
+ * A client key of a channel: client_id, client_secret_file, scopes,
+ * authorize_url, token_url. 1 if key was one (errors reported), else 0.
  */
-int pub_form_add(char **s, const char *key, const char *value);
-/* The same after a URL: '?' before the first pair, '&' after. */
-int pub_query_add(char **url, const char *key, const char *value);
+int oauth_configure(struct conf_ctx *, struct oauth_client *, const char *key,
+                    struct conf_node *value);
+void oauth_free(struct oauth_client *);
 
-/* "Authorization: Basic base64(id:secret)" onto h. 0 or -1. */
-int pub_oauth_basic(struct curl_slist **h, const char *id, const char *secret);
-/* "Authorization: Bearer token" onto h. 0 or -1. */
-int pub_oauth_bearer(struct curl_slist **h, const char *token);
-
+/* The page to open, from base (c->authorize_url overrides it). 0 or -1. */
+int oauth_authorize_url(const struct oauth_client *c, const char *base,
+                        const char *default_scopes, const char *redirect_uri,
+                        const char *challenge, const char *state, char *out,
+                        size_t cap);
 /*
- * Read a 2xx token answer into out: access_token (required) replaces
- * out->access; refresh_token, when given, replaces out->refresh (networks
- * that rotate it send a new one with every answer); expires_in becomes
- * access_expires_ms from now_ms, or -1 when the answer gives none;
- * refresh_token_expires_in likewise. Old secrets are wiped. 0, or -1
- * with err set (never quoting the body: it holds tokens).
+ * POST a form to the token endpoint (url; c->token_url overrides it):
+ * the code with its verifier, or a refresh token. 0, or -1 with err set.
  */
-int pub_oauth_token_parse(const struct http_result *res, int64_t now_ms,
-                          struct auth_tokens *out, char *err, size_t errlen);
-
-/* Wipe and free a token string; NULL is fine. */
-void pub_oauth_wipe(char *s);
-
+int oauth_code_request(const struct oauth_client *c, const char *url,
+                       const char *code, const char *verifier,
+                       const char *redirect_uri, struct http_request *req,
+                       char *err, size_t errlen);
+int oauth_refresh_request(const struct oauth_client *c, const char *url,
+                          const char *refresh_token, struct http_request *req,
+                          char *err, size_t errlen);
 /*
- * A token_file key: one line of at most 2048 bytes from a 0600 file (or a
- * systemd credential). Errors go through conf_error without the content.
+ * A token endpoint's JSON answer into out: access_token (required),
+ * refresh_token (a rotated one replaces the old), expires_in and
+ * refresh_token_expires_in (seconds, turned into times from now_ms).
+ * 0, or -1 with err set.
  */
-int pub_oauth_token_file(struct conf_ctx *, struct conf_node *, const char *key,
-                         unsigned char **out, size_t *len);
-
-/* Replace every known secret of a channel's in s: "***". */
-void pub_oauth_redact(char *s, const struct auth_tokens *tok,
-                      const unsigned char *file_token,
-                      const unsigned char *client_secret);
+int oauth_token_parse(const struct http_result *res, int64_t now_ms,
+                      struct auth_tokens *out, char *err, size_t errlen);
+/* "Authorization: Bearer T" onto h. 0 or -1. */
+int oauth_bearer(const char *token, struct curl_slist **h);
 
 #endif

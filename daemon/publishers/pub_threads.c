@@ -35,25 +35,15 @@
 #include "config.h"
 #include "http.h"
 #include "postid.h"
-#include "pub_oauth.h"
+#include "pub_form.h"
 #include "pub_threads.h"
+#include "pub_token.h"
 #include "publisher.h"
 
 #define THREADS_CAROUSEL_MAX 20
 /* The docs: wait about 30 s, check at most 5 minutes. */
 #define THREADS_POLL_MS    30000
 #define THREADS_POLL_TIMES 10
-
-static void url_key(struct conf_ctx *p, struct conf_node *v, const char *key,
-                    char **out)
-{
-	if (conf_url(p, v, key, out) == 0) {
-		size_t n = strlen(*out);
-
-		while (n > 0 && (*out)[n - 1] == '/')
-			(*out)[--n] = '\0';
-	}
-}
 
 static int threads_configure(struct conf_ctx *p, struct channel *ch,
                              const char *key, struct conf_node *v)
@@ -63,13 +53,14 @@ static int threads_configure(struct conf_ctx *p, struct channel *ch,
 
 	if (tc == NULL && (tc = ch->pub_conf = calloc(1, sizeof(*tc))) == NULL)
 		return 0;
-	if (strcmp(key, "api_url") == 0)
-		url_key(p, v, key, &tc->api_url);
-	else if (strcmp(key, "authorize_url") == 0)
-		url_key(p, v, key, &tc->authorize_url);
-	else if (strcmp(key, "redirect_uri") == 0)
-		conf_url(p, v, key, &tc->redirect_uri);
-	else if (strcmp(key, "user_id") == 0) {
+	if (strcmp(key, "api_url") == 0) {
+		if (conf_url(p, v, key, &tc->api_url) == 0) {
+			size_t n = strlen(tc->api_url);
+
+			while (n > 0 && tc->api_url[n - 1] == '/')
+				tc->api_url[--n] = '\0';
+		}
+	} else if (strcmp(key, "user_id") == 0) {
 		s = conf_scalar(v);
 		/* It goes into the URL path: digits, or "me". */
 		if (s == NULL || !((s[0] && strlen(s) < 32 &&
@@ -80,17 +71,12 @@ static int threads_configure(struct conf_ctx *p, struct channel *ch,
 			           "(digits) or me");
 		else
 			conf_string(p, v, key, &tc->user_id);
-	} else if (strcmp(key, "client_id") == 0)
-		conf_string(p, v, key, &tc->client_id);
-	else if (strcmp(key, "scopes") == 0)
-		conf_string(p, v, key, &tc->scopes);
-	else if (strcmp(key, "client_secret_file") == 0)
-		pub_oauth_token_file(p, v, key, &tc->client_secret,
-		                     &tc->client_secret_len);
-	else if (strcmp(key, "token_file") == 0)
-		pub_oauth_token_file(p, v, key, &tc->token, &tc->token_len);
+	} else if (strcmp(key, "token_file") == 0)
+		pub_token_file(p, v, key, &tc->token, &tc->token_len);
+	else if (strcmp(key, "token_url") == 0)
+		return 0; /* Threads' token endpoints are api_url's */
 	else
-		return 0;
+		return oauth_configure(p, &tc->oauth, key, v);
 	return 1;
 }
 
@@ -109,13 +95,13 @@ static void threads_check(struct conf_ctx *p, struct channel *ch,
 		tc->base = NULL;
 		conf_error(p, node, "out of memory");
 	}
-	if (tc->client_id == NULL && tc->token_len == 0)
+	if (tc->oauth.client_id == NULL && tc->token_len == 0)
 		conf_error(p, node,
 		           "channel '%s' has neither 'client_id' (a Threads "
 		           "app, authorized with smmctl auth) nor 'token_file' "
 		           "(a long-lived access token)",
 		           ch->name);
-	if (tc->client_id && tc->client_secret == NULL)
+	if (tc->oauth.client_id && tc->oauth.client_secret == NULL)
 		conf_error(p, node,
 		           "channel '%s' has 'client_id' without "
 		           "'client_secret_file' (the Threads app secret: "
@@ -132,11 +118,7 @@ static void threads_free(struct channel *ch)
 	free(tc->api_url);
 	free(tc->base);
 	free(tc->user_id);
-	free(tc->authorize_url);
-	free(tc->client_id);
-	conf_secret_free(tc->client_secret, tc->client_secret_len);
-	free(tc->redirect_uri);
-	free(tc->scopes);
+	oauth_free(&tc->oauth);
 	conf_secret_free(tc->token, tc->token_len);
 	free(tc);
 	ch->pub_conf = NULL;
@@ -153,11 +135,7 @@ const char *threads_access_token(const struct channel *ch)
 {
 	const struct threads_conf *tc = ch->pub_conf;
 
-	if (ch->tokens && ch->tokens->access && ch->tokens->access[0])
-		return ch->tokens->access;
-	if (tc && tc->token_len > 0)
-		return (const char *)tc->token;
-	return NULL;
+	return pub_token_current(ch, tc ? tc->token : NULL);
 }
 
 int threads_add_auth(const struct channel *ch, struct curl_slist **h)
@@ -166,15 +144,15 @@ int threads_add_auth(const struct channel *ch, struct curl_slist **h)
 
 	if (tok == NULL)
 		return -EACCES;
-	return pub_oauth_bearer(h, tok) < 0 ? -1 : 0;
+	return oauth_bearer(tok, h) < 0 ? -1 : 0;
 }
 
 void threads_redact(const struct channel *ch, char *s)
 {
 	const struct threads_conf *tc = ch->pub_conf;
 
-	pub_oauth_redact(s, ch->tokens, tc ? tc->token : NULL,
-	                 tc ? tc->client_secret : NULL);
+	pub_token_redact(ch, s, tc ? tc->token : NULL,
+	                 tc ? tc->oauth.client_secret : NULL);
 }
 
 /* Which request of the attempt this is, as noted in st->state. */
@@ -762,7 +740,7 @@ static const struct text_rule threads_text_rule = {
 const struct publisher_ops pub_threads = {
         .name = "threads",
         .keys = "token_file, user_id, client_id, client_secret_file, "
-                "redirect_uri, scopes, api_url, authorize_url",
+                "scopes, api_url, authorize_url",
         .configure = threads_configure,
         .check = threads_check,
         .free_conf = threads_free,

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+#include "pub_oauth.h"
 #include "publisher.h"
 
 #define THREADS_API_URL       "https://graph.threads.net"
@@ -18,15 +19,12 @@
 	"threads_basic,threads_content_publish,threads_manage_insights"
 
 struct threads_conf {
-	char *api_url;       /* without a trailing '/' */
-	char *base;          /* api_url + "/" THREADS_API_VERSION */
-	char *user_id;       /* the Threads user id; "me" by default */
-	char *authorize_url; /* NULL: THREADS_AUTHORIZE_URL */
-	char *client_id;     /* the Threads app id; NULL: token_file only */
-	unsigned char *client_secret; /* the Threads app secret */
-	size_t client_secret_len;
-	char *redirect_uri;   /* NULL: what `smmctl auth` gives */
-	char *scopes;         /* NULL: THREADS_SCOPES */
+	char *api_url; /* without a trailing '/' */
+	char *base;    /* api_url + "/" THREADS_API_VERSION */
+	char *user_id; /* the Threads user id; "me" by default */
+	/* client_id (the Threads app id), client_secret_file (its secret),
+	 * scopes, authorize_url; client_id NULL: token_file only */
+	struct oauth_client oauth;
 	unsigned char *token; /* token_file: a long-lived access token */
 	size_t token_len;
 };

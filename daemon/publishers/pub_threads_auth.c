@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "pub_form.h"
 #include "pub_oauth.h"
 #include "pub_threads.h"
 
@@ -37,31 +38,27 @@
 #define THREADS_LONG_LIVED_S 86400
 #define THREADS_SHORT_MS     (3600LL * 1000)
 
-static const char *redirect_of(const struct threads_conf *tc, const char *given)
-{
-	return given && given[0] ? given : tc->redirect_uri;
-}
-
+/* The authorization window: Threads documents no PKCE, so none is sent. */
 static int threads_authorize_url(const struct channel *ch,
                                  const char *redirect_uri,
                                  const char *challenge, const char *state,
                                  char *out, size_t cap)
 {
 	const struct threads_conf *tc = ch->pub_conf;
-	const char *redirect = redirect_of(tc, redirect_uri);
+	const struct oauth_client *c = &tc->oauth;
 	char *url;
 	int ok;
 
 	(void)challenge;
-	if (tc->client_id == NULL || redirect == NULL)
+	if (c->client_id == NULL || redirect_uri == NULL)
 		return -1;
-	if ((url = strdup(tc->authorize_url ? tc->authorize_url
-	                                    : THREADS_AUTHORIZE_URL)) == NULL)
+	if ((url = strdup(c->authorize_url ? c->authorize_url
+	                                   : THREADS_AUTHORIZE_URL)) == NULL)
 		return -1;
-	ok = pub_query_add(&url, "client_id", tc->client_id) == 0 &&
-	     pub_query_add(&url, "redirect_uri", redirect) == 0 &&
+	ok = pub_query_add(&url, "client_id", c->client_id) == 0 &&
+	     pub_query_add(&url, "redirect_uri", redirect_uri) == 0 &&
 	     pub_query_add(&url, "scope",
-	                   tc->scopes ? tc->scopes : THREADS_SCOPES) == 0 &&
+	                   c->scopes ? c->scopes : THREADS_SCOPES) == 0 &&
 	     pub_query_add(&url, "response_type", "code") == 0 &&
 	     pub_query_add(&url, "state", state) == 0 && strlen(url) < cap;
 	if (ok)
@@ -74,7 +71,7 @@ static int need_app(const struct channel *ch, char *err, size_t errlen)
 {
 	const struct threads_conf *tc = ch->pub_conf;
 
-	if (tc->client_id && tc->client_secret)
+	if (tc->oauth.client_id && tc->oauth.client_secret)
 		return 0;
 	snprintf(err, errlen,
 	         "channel '%s' needs client_id and client_secret_file for "
@@ -83,6 +80,16 @@ static int need_app(const struct channel *ch, char *err, size_t errlen)
 	return -1;
 }
 
+/* Wipe and free a string that held a secret. */
+static void wipe(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* The documented form, with the app secret in it (no code_verifier). */
 static int threads_exchange_request(const struct channel *ch, const char *code,
                                     const char *verifier,
                                     const char *redirect_uri,
@@ -90,29 +97,24 @@ static int threads_exchange_request(const struct channel *ch, const char *code,
                                     size_t errlen)
 {
 	const struct threads_conf *tc = ch->pub_conf;
-	const char *redirect = redirect_of(tc, redirect_uri);
 	char *body = NULL;
 
 	(void)verifier;
 	if (need_app(ch, err, errlen) < 0)
 		return -1;
-	if (redirect == NULL) {
-		snprintf(err, errlen, "channel '%s' has no redirect_uri",
-		         ch->name);
-		return -1;
-	}
-	if (pub_form_add(&body, "client_id", tc->client_id) < 0 ||
+	if (pub_form_add(&body, "client_id", tc->oauth.client_id) < 0 ||
 	    pub_form_add(&body, "client_secret",
-	                 (const char *)tc->client_secret) < 0 ||
+	                 (const char *)tc->oauth.client_secret) < 0 ||
 	    pub_form_add(&body, "code", code) < 0 ||
 	    pub_form_add(&body, "grant_type", "authorization_code") < 0 ||
-	    pub_form_add(&body, "redirect_uri", redirect) < 0 ||
+	    pub_form_add(&body, "redirect_uri", redirect_uri) < 0 ||
 	    asprintf(&req->url, "%s/oauth/access_token", tc->api_url) < 0) {
 		req->url = NULL;
-		pub_oauth_wipe(body);
+		wipe(body);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	snprintf(req->method, sizeof(req->method), "POST");
 	req->body = body;
 	req->body_len = strlen(body);
 	req->once = 1; /* a code works once */
@@ -156,7 +158,7 @@ static int threads_refresh_request(const struct channel *ch,
 		bad = pub_query_add(&req->url, "grant_type",
 		                    "th_exchange_token") < 0 ||
 		      pub_query_add(&req->url, "client_secret",
-		                    (const char *)tc->client_secret) < 0;
+		                    (const char *)tc->oauth.client_secret) < 0;
 	else
 		bad = pub_query_add(&req->url, "grant_type",
 		                    "th_refresh_token") < 0;
@@ -182,7 +184,7 @@ static int threads_token_parse(const struct channel *ch,
 	int is_short;
 
 	(void)ch;
-	if (pub_oauth_token_parse(res, now_ms, out, err, errlen) < 0)
+	if (oauth_token_parse(res, now_ms, out, err, errlen) < 0)
 		return -1;
 	is_short =
 	        out->access_expires_ms < 0 ||

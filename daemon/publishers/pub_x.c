@@ -33,6 +33,7 @@
 #include "postid.h"
 #include "pub_media.h"
 #include "pub_oauth.h"
+#include "pub_token.h"
 #include "pub_x.h"
 #include "publisher.h"
 #include "ratelimit.h"
@@ -42,18 +43,6 @@
 #define X_IMAGE_MAX     (5u * 1024 * 1024) /* tweet_image */
 #define X_STATUS_PREFIX "https://x.com/i/web/status/"
 
-/* Store a URL key without its trailing '/'s ("https://h/" + "/2/..."). */
-static void url_key(struct conf_ctx *p, struct conf_node *v, const char *key,
-                    char **out)
-{
-	if (conf_url(p, v, key, out) == 0) {
-		size_t n = strlen(*out);
-
-		while (n > 0 && (*out)[n - 1] == '/')
-			(*out)[--n] = '\0';
-	}
-}
-
 static int x_configure(struct conf_ctx *p, struct channel *ch, const char *key,
                        struct conf_node *v)
 {
@@ -61,25 +50,18 @@ static int x_configure(struct conf_ctx *p, struct channel *ch, const char *key,
 
 	if (xc == NULL && (xc = ch->pub_conf = calloc(1, sizeof(*xc))) == NULL)
 		return 0;
-	if (strcmp(key, "api_url") == 0)
-		url_key(p, v, key, &xc->api_url);
-	else if (strcmp(key, "authorize_url") == 0)
-		url_key(p, v, key, &xc->authorize_url);
-	else if (strcmp(key, "token_url") == 0)
-		url_key(p, v, key, &xc->token_url);
-	else if (strcmp(key, "redirect_uri") == 0)
-		conf_url(p, v, key, &xc->redirect_uri);
-	else if (strcmp(key, "client_id") == 0)
-		conf_string(p, v, key, &xc->client_id);
-	else if (strcmp(key, "scopes") == 0)
-		conf_string(p, v, key, &xc->scopes);
-	else if (strcmp(key, "client_secret_file") == 0)
-		pub_oauth_token_file(p, v, key, &xc->client_secret,
-		                     &xc->client_secret_len);
-	else if (strcmp(key, "token_file") == 0)
-		pub_oauth_token_file(p, v, key, &xc->token, &xc->token_len);
+	if (strcmp(key, "api_url") == 0) {
+		if (conf_url(p, v, key, &xc->api_url) == 0) {
+			size_t n = strlen(xc->api_url);
+
+			/* "https://h/" + "/2/..." would give "//2". */
+			while (n > 0 && xc->api_url[n - 1] == '/')
+				xc->api_url[--n] = '\0';
+		}
+	} else if (strcmp(key, "token_file") == 0)
+		pub_token_file(p, v, key, &xc->token, &xc->token_len);
 	else
-		return 0;
+		return oauth_configure(p, &xc->oauth, key, v);
 	return 1;
 }
 
@@ -92,17 +74,19 @@ static void x_check(struct conf_ctx *p, struct channel *ch,
 		return;
 	if (xc->api_url == NULL && (xc->api_url = strdup(X_API_URL)) == NULL)
 		conf_error(p, node, "out of memory");
-	if (xc->client_id == NULL && xc->token_len == 0)
+	if (xc->oauth.client_id == NULL && xc->token_len == 0)
 		conf_error(p, node,
 		           "channel '%s' has neither 'client_id' (an OAuth 2.0 "
 		           "app, authorized with smmctl auth) nor 'token_file' "
 		           "(a user access token)",
 		           ch->name);
-	if (xc->client_secret && xc->client_id == NULL)
+	if (xc->oauth.client_secret && xc->oauth.client_id == NULL)
 		conf_error(p, node,
 		           "channel '%s' has 'client_secret_file' without "
 		           "'client_id'",
 		           ch->name);
+	/* X's confidential clients authenticate with HTTP Basic. */
+	xc->oauth.basic = 1;
 }
 
 static void x_free(struct channel *ch)
@@ -112,12 +96,7 @@ static void x_free(struct channel *ch)
 	if (xc == NULL)
 		return;
 	free(xc->api_url);
-	free(xc->authorize_url);
-	free(xc->token_url);
-	free(xc->client_id);
-	conf_secret_free(xc->client_secret, xc->client_secret_len);
-	free(xc->redirect_uri);
-	free(xc->scopes);
+	oauth_free(&xc->oauth);
 	conf_secret_free(xc->token, xc->token_len);
 	free(xc);
 	ch->pub_conf = NULL;
@@ -134,11 +113,7 @@ const char *x_access_token(const struct channel *ch)
 {
 	const struct x_conf *xc = ch->pub_conf;
 
-	if (ch->tokens && ch->tokens->access && ch->tokens->access[0])
-		return ch->tokens->access;
-	if (xc && xc->token_len > 0)
-		return (const char *)xc->token;
-	return NULL;
+	return pub_token_current(ch, xc ? xc->token : NULL);
 }
 
 int x_add_auth(const struct channel *ch, struct curl_slist **h)
@@ -147,15 +122,15 @@ int x_add_auth(const struct channel *ch, struct curl_slist **h)
 
 	if (tok == NULL)
 		return -EACCES;
-	return pub_oauth_bearer(h, tok) < 0 ? -1 : 0;
+	return oauth_bearer(tok, h) < 0 ? -1 : 0;
 }
 
 void x_redact(const struct channel *ch, char *s)
 {
 	const struct x_conf *xc = ch->pub_conf;
 
-	pub_oauth_redact(s, ch->tokens, xc ? xc->token : NULL,
-	                 xc ? xc->client_secret : NULL);
+	pub_token_redact(ch, s, xc ? xc->token : NULL,
+	                 xc ? xc->oauth.client_secret : NULL);
 }
 
 /* Which request of the attempt this is, as noted in st->state. */
@@ -499,8 +474,8 @@ static const struct text_rule x_text_rule = {
 
 const struct publisher_ops pub_x = {
         .name = "x",
-        .keys = "token_file, client_id, client_secret_file, redirect_uri, "
-                "scopes, api_url, authorize_url, token_url",
+        .keys = "token_file, client_id, client_secret_file, scopes, "
+                "api_url, authorize_url, token_url",
         .configure = x_configure,
         .check = x_check,
         .free_conf = x_free,

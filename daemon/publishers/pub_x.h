@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+#include "pub_oauth.h"
 #include "publisher.h"
 
 #define X_API_URL       "https://api.x.com"
@@ -16,14 +17,10 @@
 #define X_SCOPES        "tweet.read tweet.write users.read offline.access media.write"
 
 struct x_conf {
-	char *api_url;                /* without a trailing '/' */
-	char *authorize_url;          /* NULL: X_AUTHORIZE_URL */
-	char *token_url;              /* NULL: api_url + X_TOKEN_PATH */
-	char *client_id;              /* NULL: no OAuth, token_file only */
-	unsigned char *client_secret; /* NULL: a public client */
-	size_t client_secret_len;
-	char *redirect_uri;   /* NULL: what `smmctl auth` gives */
-	char *scopes;         /* NULL: X_SCOPES */
+	char *api_url; /* without a trailing '/' */
+	/* client_id, client_secret_file (confidential: HTTP Basic), scopes,
+	 * authorize_url, token_url; client_id NULL: token_file only */
+	struct oauth_client oauth;
 	unsigned char *token; /* token_file: a user access token */
 	size_t token_len;
 };

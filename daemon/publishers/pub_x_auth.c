@@ -7,7 +7,7 @@
  * POST https://api.x.com/2/oauth2/token (form-encoded,
  * grant_type=authorization_code, code, redirect_uri, code_verifier).
  * Confidential clients (with a client secret) authenticate with HTTP
- * Basic, public ones send client_id in the body.
+ * Basic, public ones send client_id in the body alone (pub_oauth.c).
  *
  * Access tokens live two hours (expires_in: 7200); offline.access brings
  * a refresh token, and X ROTATES it: every refresh answer carries a new
@@ -27,74 +27,40 @@
 /* Refresh this long before the access token runs out. */
 #define X_REFRESH_AHEAD_MS (5 * 60 * 1000)
 
-static const char *redirect_of(const struct x_conf *xc, const char *given)
-{
-	return given && given[0] ? given : xc->redirect_uri;
-}
-
 static int x_authorize_url(const struct channel *ch, const char *redirect_uri,
                            const char *challenge, const char *state, char *out,
                            size_t cap)
 {
 	const struct x_conf *xc = ch->pub_conf;
-	const char *redirect = redirect_of(xc, redirect_uri);
-	char *url;
-	int ok;
 
-	if (xc->client_id == NULL || redirect == NULL)
+	if (xc->oauth.client_id == NULL || redirect_uri == NULL)
 		return -1;
-	if ((url = strdup(xc->authorize_url ? xc->authorize_url
-	                                    : X_AUTHORIZE_URL)) == NULL)
-		return -1;
-	ok = pub_query_add(&url, "response_type", "code") == 0 &&
-	     pub_query_add(&url, "client_id", xc->client_id) == 0 &&
-	     pub_query_add(&url, "redirect_uri", redirect) == 0 &&
-	     pub_query_add(&url, "scope", xc->scopes ? xc->scopes : X_SCOPES) ==
-	             0 &&
-	     pub_query_add(&url, "state", state) == 0 &&
-	     pub_query_add(&url, "code_challenge", challenge) == 0 &&
-	     pub_query_add(&url, "code_challenge_method", "S256") == 0 &&
-	     strlen(url) < cap;
-	if (ok)
-		memcpy(out, url, strlen(url) + 1);
-	free(url);
-	return ok ? 0 : -1;
+	return oauth_authorize_url(&xc->oauth, X_AUTHORIZE_URL, X_SCOPES,
+	                           redirect_uri, challenge, state, out, cap);
 }
 
-/*
- * A POST of body to the token endpoint, with the client's credentials:
- * Basic for a confidential client, client_id in the body for a public
- * one. body is consumed.
- */
-static int token_request(const struct x_conf *xc, char *body,
-                         struct http_request *req, char *err, size_t errlen)
+/* The token endpoint: token_url, else api_url's. malloc'd, or NULL. */
+static char *token_url(const struct x_conf *xc)
 {
-	if (xc->client_secret == NULL &&
-	    pub_form_add(&body, "client_id", xc->client_id) < 0)
-		goto nomem;
-	req->body = body;
-	req->body_len = strlen(body);
-	body = NULL;
-	if (xc->token_url)
-		req->url = strdup(xc->token_url);
-	else if (asprintf(&req->url, "%s%s", xc->api_url, X_TOKEN_PATH) < 0)
-		req->url = NULL;
-	if (req->url == NULL ||
-	    publisher_add_header(&req->headers, "Content-Type",
-	                         "application/x-www-form-urlencoded") < 0 ||
-	    publisher_add_header(&req->headers, "Accept", "application/json") <
-	            0 ||
-	    (xc->client_secret &&
-	     pub_oauth_basic(&req->headers, xc->client_id,
-	                     (const char *)xc->client_secret) < 0))
-		goto nomem;
-	/* A token request is not repeated blindly: a code works once. */
-	req->once = 1;
+	char *url = NULL;
+
+	if (asprintf(&url, "%s%s", xc->api_url, X_TOKEN_PATH) < 0)
+		return NULL;
+	return url;
+}
+
+/* Whether the channel can ask X for tokens; err says why not. */
+static int can_ask(const struct channel *ch, char *err, size_t errlen)
+{
+	const struct x_conf *xc = ch->pub_conf;
+
+	if (xc->oauth.client_id)
+		return 1;
+	snprintf(err, errlen,
+	         "channel '%s' has no client_id to get X tokens with (its "
+	         "token_file token cannot be renewed)",
+	         ch->name);
 	return 0;
-nomem:
-	pub_oauth_wipe(body);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 static int x_exchange_request(const struct channel *ch, const char *code,
@@ -103,25 +69,21 @@ static int x_exchange_request(const struct channel *ch, const char *code,
                               size_t errlen)
 {
 	const struct x_conf *xc = ch->pub_conf;
-	const char *redirect = redirect_of(xc, redirect_uri);
-	char *body = NULL;
+	char *url;
+	int r;
 
-	if (xc->client_id == NULL || redirect == NULL) {
-		snprintf(err, errlen,
-		         "channel '%s' needs client_id and redirect_uri to "
-		         "authorize",
-		         ch->name);
+	if (!can_ask(ch, err, errlen))
 		return -1;
-	}
-	if (pub_form_add(&body, "grant_type", "authorization_code") < 0 ||
-	    pub_form_add(&body, "code", code) < 0 ||
-	    pub_form_add(&body, "redirect_uri", redirect) < 0 ||
-	    pub_form_add(&body, "code_verifier", verifier) < 0) {
-		pub_oauth_wipe(body);
+	if ((url = token_url(xc)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return token_request(xc, body, req, err, errlen);
+	r = oauth_code_request(&xc->oauth, url, code, verifier, redirect_uri,
+	                       req, err, errlen);
+	free(url);
+	/* A code works once: never let curl send it twice. */
+	req->once = 1;
+	return r;
 }
 
 static int x_refresh_request(const struct channel *ch,
@@ -129,15 +91,11 @@ static int x_refresh_request(const struct channel *ch,
                              struct http_request *req, char *err, size_t errlen)
 {
 	const struct x_conf *xc = ch->pub_conf;
-	char *body = NULL;
+	char *url;
+	int r;
 
-	if (xc->client_id == NULL) {
-		snprintf(err, errlen,
-		         "channel '%s' has no client_id to refresh its token "
-		         "with",
-		         ch->name);
+	if (!can_ask(ch, err, errlen))
 		return -1;
-	}
 	if (cur == NULL || cur->refresh == NULL || cur->refresh[0] == '\0') {
 		snprintf(err, errlen,
 		         "no refresh token (was offline.access granted?): run "
@@ -145,13 +103,16 @@ static int x_refresh_request(const struct channel *ch,
 		         ch->name);
 		return -1;
 	}
-	if (pub_form_add(&body, "grant_type", "refresh_token") < 0 ||
-	    pub_form_add(&body, "refresh_token", cur->refresh) < 0) {
-		pub_oauth_wipe(body);
+	if ((url = token_url(xc)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return token_request(xc, body, req, err, errlen);
+	r = oauth_refresh_request(&xc->oauth, url, cur->refresh, req, err,
+	                          errlen);
+	free(url);
+	/* The refresh token works once too: X rotates it. */
+	req->once = 1;
+	return r;
 }
 
 /*
@@ -164,7 +125,7 @@ static int x_token_parse(const struct channel *ch,
                          struct auth_tokens *out, char *err, size_t errlen)
 {
 	(void)ch;
-	return pub_oauth_token_parse(res, now_ms, out, err, errlen);
+	return oauth_token_parse(res, now_ms, out, err, errlen);
 }
 
 const struct auth_ops x_auth = {

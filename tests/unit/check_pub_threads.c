@@ -17,7 +17,6 @@
 #include "check_main.h"
 #include "config.h"
 #include "http.h"
-#include "publishers/pub_oauth.h"
 #include "publishers/pub_threads.h"
 #include "publishers/publisher.h"
 
@@ -114,8 +113,8 @@ START_TEST(test_authorize_url)
 	const struct channel *ch = config_channel(cfg, "app");
 	char url[1024];
 
-	ck_assert_int_eq(ch->pub->auth->authorize_url(ch, NULL, "challenge",
-	                                              "st4te", url,
+	ck_assert_int_eq(ch->pub->auth->authorize_url(ch, ch->redirect_uri,
+	                                              "challenge", "st4te", url,
 	                                              sizeof(url)),
 	                 0);
 	ck_assert_str_eq(url,
@@ -142,8 +141,9 @@ START_TEST(test_token_chain)
 	struct http_result res;
 	char err[256];
 
-	ck_assert_int_eq(a->exchange_request(ch, "AQBx-code", "unused", NULL,
-	                                     &req, err, sizeof(err)),
+	ck_assert_int_eq(a->exchange_request(ch, "AQBx-code", "unused",
+	                                     ch->redirect_uri, &req, err,
+	                                     sizeof(err)),
 	                 0);
 	ck_assert_str_eq(req.url,
 	                 "https://graph.threads.net/oauth/access_token");
@@ -195,7 +195,7 @@ START_TEST(test_token_chain)
 	                 "https://graph.threads.net/refresh_access_token"
 	                 "?grant_type=th_refresh_token&access_token=" LONG_TOK);
 	http_request_clear(&req);
-	pub_oauth_wipe(tok.access);
+	free(tok.access);
 	json_decref(tok.extra);
 }
 END_TEST

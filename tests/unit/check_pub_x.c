@@ -17,7 +17,6 @@
 #include "check_main.h"
 #include "config.h"
 #include "http.h"
-#include "publishers/pub_oauth.h"
 #include "publishers/publisher.h"
 
 #define NOW_MS 1622147743914LL
@@ -74,7 +73,7 @@ static void setup(void)
 	         "    publisher: x\n"
 	         "    client_id: " CLIENT_ID "\n"
 	         "    client_secret_file: %s/secret\n"
-	         "    token_url: https://auth.example/oauth2/token/\n"
+	         "    token_url: https://auth.example/oauth2/token\n"
 	         "    authorize_url: https://auth.example/authorize\n"
 	         "    scopes: tweet.read tweet.write\n"
 	         "  tok:\n"
@@ -121,7 +120,7 @@ START_TEST(test_authorize_url)
 	char url[1024];
 
 	ck_assert_int_eq(ch->pub->auth->authorize_url(
-	                         ch, NULL,
+	                         ch, ch->redirect_uri,
 	                         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 	                         "st4te 1", url, sizeof(url)),
 	                 0);
@@ -167,12 +166,12 @@ START_TEST(test_exchange)
 	char err[256];
 
 	/* A public client: client_id in the body, no Authorization. */
-	ck_assert_int_eq(ch->pub->auth->exchange_request(ch, "Y29kZQ",
-	                                                 "v3rifier", NULL, &req,
-	                                                 err, sizeof(err)),
+	ck_assert_int_eq(ch->pub->auth->exchange_request(
+	                         ch, "Y29kZQ", "v3rifier", ch->redirect_uri,
+	                         &req, err, sizeof(err)),
 	                 0);
 	ck_assert_str_eq(req.url, "https://api.x.com/2/oauth2/token");
-	ck_assert_str_eq(req.method, "");
+	ck_assert_str_eq(req.method, "POST");
 	ck_assert_str_eq(req.body,
 	                 "grant_type=authorization_code&code=Y29kZQ"
 	                 "&redirect_uri=https%3A%2F%2Fwww.example.com"
@@ -183,16 +182,17 @@ START_TEST(test_exchange)
 	ck_assert_ptr_null(header(&req, "Authorization"));
 	http_request_clear(&req);
 
-	/* A confidential one: HTTP Basic, no client_id in the body. */
+	/* A confidential one: HTTP Basic, the secret not in the body. */
 	ch = config_channel(cfg, "conf");
 	ck_assert_int_eq(ch->pub->auth->exchange_request(
 	                         ch, "c", "v", "http://127.0.0.1:8421/cb", &req,
 	                         err, sizeof(err)),
 	                 0);
 	ck_assert_str_eq(req.url, "https://auth.example/oauth2/token");
-	ck_assert_str_eq(req.body, "grant_type=authorization_code&code=c"
-	                           "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8421"
-	                           "%2Fcb&code_verifier=v");
+	ck_assert_str_eq(req.body,
+	                 "grant_type=authorization_code&code=c"
+	                 "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8421"
+	                 "%2Fcb&code_verifier=v&client_id=" CLIENT_ID);
 	/* base64("rG9n6402A3dbUJKzXTNX4oWHJ:xsecretSECRET0123456789") */
 	ck_assert_str_eq(header(&req, "Authorization"),
 	                 "Basic "
@@ -268,10 +268,10 @@ START_TEST(test_token_parse)
 	ck_assert_int_eq(ch->pub->auth->token_parse(ch, &res, NOW_MS, &out, err,
 	                                            sizeof(err)),
 	                 -1);
-	ck_assert_str_eq(err, "HTTP 200: the answer has no access_token");
+	ck_assert_str_eq(err, "the answer has no access_token");
 	ck_assert_str_eq(out.refresh, NEW_REFRESH);
-	pub_oauth_wipe(out.access);
-	pub_oauth_wipe(out.refresh);
+	free(out.access);
+	free(out.refresh);
 }
 END_TEST
 
