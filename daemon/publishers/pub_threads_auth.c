@@ -211,7 +211,16 @@ nomem:
 	return -1;
 }
 
+/* A channel with a client_id gets its tokens here; else its token_file. */
+static int threads_oauth_used(const struct channel *ch)
+{
+	const struct threads_conf *tc = ch->pub_conf;
+
+	return tc && tc->oauth.client_id != NULL;
+}
+
 const struct auth_ops threads_auth = {
+        .used = threads_oauth_used,
         .login_request = NULL,
         .authorize_url = threads_authorize_url,
         .exchange_request = threads_exchange_request,

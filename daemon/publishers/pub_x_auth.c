@@ -128,7 +128,16 @@ static int x_token_parse(const struct channel *ch,
 	return oauth_token_parse(res, now_ms, out, err, errlen);
 }
 
+/* A channel with a client_id gets its tokens here; else its token_file. */
+static int x_oauth_used(const struct channel *ch)
+{
+	const struct x_conf *xc = ch->pub_conf;
+
+	return xc && xc->oauth.client_id != NULL;
+}
+
 const struct auth_ops x_auth = {
+        .used = x_oauth_used,
         .login_request = NULL,
         .authorize_url = x_authorize_url,
         .exchange_request = x_exchange_request,

@@ -14,7 +14,7 @@
 # - err: a container in ERROR fails with Threads' error_message, and is
 #   never published.
 # - tok: Graph error code 190 holds the delivery (not failed), its reason
-#   naming the token and smmctl auth.
+#   naming the token and smmctl auth; the channel needs auth.
 # - bad: code 100 fails at once with the API's message.
 # - busy: code 4 (rate limit) is retried, then published.
 # - file: a media file name fails at once: Threads fetches public URLs.
@@ -158,15 +158,14 @@ case $(delivery_json t3/err | jq -r .last_error) in
 esac
 [ "$(reqs /err/$V/me/threads_publish | jq length)" -eq 0 ] || fail "an ERROR container was published"
 
-# --- tok: code 190 holds the delivery and names the token.
-wait_for "[ -n \"\$(delivery_json t4/tok | jq -r '.last_error // empty')\" ]" 15 ||
-	fail "t4 has no reason after code 190"
-d=$(delivery_json t4/tok)
-[ "$(jq -r .state <<<"$d")" != failed ] || fail "code 190 failed the delivery"
-case $(jq -r .last_error <<<"$d") in
+# --- tok: code 190 holds the delivery and the channel needs auth.
+wait_state t4/tok held 15
+case $(delivery_json t4/tok | jq -r .last_error) in
 *"access token"*"smmctl auth tok"*"Session has expired"*) ;;
-*) fail "190 reason is '$(jq -r .last_error <<<"$d")'" ;;
+*) fail "190 reason is '$(delivery_json t4/tok | jq -r .last_error)'" ;;
 esac
+jq_true '.channels[] | select(.name == "tok") | .state == "needs_auth"' \
+	<<<"$(smmctl channels --json)" || fail "tok is not in needs_auth"
 
 # --- bad: code 100 fails with the API's message, not retried.
 wait_state t5/bad failed 15
