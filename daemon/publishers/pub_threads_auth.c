@@ -191,6 +191,13 @@ static int threads_token_parse(const struct channel *ch,
 	        out->access_expires_ms - now_ms < THREADS_LONG_LIVED_S * 1000LL;
 	if (is_short && out->access_expires_ms < 0)
 		out->access_expires_ms = now_ms + THREADS_SHORT_MS;
+	/*
+	 * A long-lived token renews itself, until it expires: then the chain
+	 * is over, and auth.c says so a week ahead if renewing keeps failing.
+	 * A short-lived one is exchanged at once, not renewed: no end to warn
+	 * of.
+	 */
+	out->refresh_expires_ms = is_short ? -1 : out->access_expires_ms;
 	if (out->extra == NULL && (out->extra = json_object()) == NULL)
 		goto nomem;
 	if (json_object_set_new(out->extra, "short_lived",

@@ -163,6 +163,7 @@ START_TEST(test_token_chain)
 	ck_assert_str_eq(tok.access, SHORT_TOK);
 	ck_assert_ptr_null(tok.refresh);
 	ck_assert_int_eq(tok.access_expires_ms, NOW_MS + 3600 * 1000LL);
+	ck_assert_int_eq(tok.refresh_expires_ms, -1);
 	ck_assert(json_is_true(json_object_get(tok.extra, "short_lived")));
 	ck_assert_str_eq(
 	        json_string_value(json_object_get(tok.extra, "user_id")),
@@ -186,6 +187,8 @@ START_TEST(test_token_chain)
 	        a->token_parse(ch, &res, NOW_MS, &tok, err, sizeof(err)), 0);
 	ck_assert_str_eq(tok.access, LONG_TOK);
 	ck_assert_int_eq(tok.access_expires_ms, NOW_MS + 5183944 * 1000LL);
+	/* Its end is the chain's: it renews itself until then. */
+	ck_assert_int_eq(tok.refresh_expires_ms, tok.access_expires_ms);
 	ck_assert(json_is_false(json_object_get(tok.extra, "short_lived")));
 
 	/* From then on, th_refresh_token with the token itself. */
