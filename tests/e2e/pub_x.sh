@@ -14,6 +14,8 @@
 # - tok: 401 holds the delivery (not failed), its reason naming the token
 #   and smmctl auth, and puts the channel in needs_auth.
 # - dup: 403 "duplicate content" fails at once with X's words.
+# - lost: the connection closed before an answer: unknown, not re-sent (X
+#   keeps no idempotency key).
 # - none: an app (client_id) not authorized yet: held, needs_auth.
 # The token appears in no log line, no smmctl output, no SQLite file.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -30,6 +32,7 @@ start_sink --log-get \
 	--rule "POST /busy/2/tweets 429 H:x-rate-limit-limit=100 H:x-rate-limit-remaining=0 H:x-rate-limit-reset=$RESET $J {\"title\":\"Too Many Requests\",\"detail\":\"Too Many Requests\",\"type\":\"about:blank\",\"status\":429}" \
 	--rule "POST /busy/2/tweets 201 $J {\"data\":{\"id\":\"1500000000000000001\",\"text\":\"busy\"}}" \
 	--rule "POST /tok/2/tweets 401 $J {\"title\":\"Unauthorized\",\"type\":\"about:blank\",\"status\":401,\"detail\":\"Unauthorized\"}" \
+	--rule "POST /lost/2/tweets close" \
 	--rule "POST /dup/2/tweets 403 $J {\"detail\":\"You are not allowed to create a Tweet with duplicate content.\",\"type\":\"about:blank\",\"title\":\"Forbidden\",\"status\":403}"
 base=http://127.0.0.1:$SINK_PORT
 TOKEN=xtok-$(openssl rand -hex 16)
@@ -55,6 +58,7 @@ chan() {
 	chan busy 100ms "token_file: $T/token" 'metrics: off'
 	chan tok 1h "token_file: $T/token" 'metrics: off'
 	chan dup 100ms "token_file: $T/token" 'metrics: off'
+	chan lost 100ms "token_file: $T/token" 'metrics: off'
 	chan none 1h 'client_id: Y2xpZW50LWlk' 'redirect_uri: http://127.0.0.1:9/cb' \
 		'metrics: off'
 } >"$CFG"
@@ -73,6 +77,7 @@ smmctl add -c ok --id x1 --link 'https://example.com/launch?a=1&b=2' \
 smmctl add -c tok --id x3 'revoked' >/dev/null
 smmctl add -c dup --id x4 'said before' >/dev/null
 smmctl add -c none --id x5 'never authorized' >/dev/null
+smmctl add -c lost --id x6 'answer lost' >/dev/null
 
 # --- ok: two uploads, then the post.
 wait_state x1/ok published 20
@@ -131,6 +136,11 @@ case $(delivery_json x4/dup | jq -r .last_error) in
 esac
 [ "$(reqs /dup/2/tweets | jq length)" -eq 1 ] || fail "a 403 was retried"
 
+# --- lost: the connection closes before X answers: X keeps no key, so
+# the post may be up; it is unknown (a final state), sent once.
+wait_state x6/lost unknown 15
+[ "$(reqs /lost/2/tweets | jq length)" -eq 1 ] || fail "a post whose answer was lost was sent again"
+
 # --- none: an app not authorized yet: held without a request.
 wait_state x5/none held 15
 jq_true '.channels[] | select(.name == "none") | .state == "needs_auth"' \
@@ -152,7 +162,7 @@ wait_for "[ \"\$(sqlite3 -readonly '$T/state/smmd.db' 'SELECT followers FROM aud
 
 # The token is nowhere but in the requests themselves.
 grep -qF "$TOKEN" "$SINK_LOG" || fail "the token was never sent"
-for id in x1 x2 x3 x4 x5; do
+for id in x1 x2 x3 x4 x5 x6; do
 	smmctl show "$id" --json
 	smmctl show "$id"
 done >"$T/shows.out"
