@@ -144,6 +144,8 @@ const struct config *fuzz_config(void)
 	put_secret("telegram.token", "123456:ABC-def_ghi\n");
 	put_secret("mastodon.token", "masto-token-123\n");
 	put_secret("auth", "Bearer sekrit\n");
+	put_secret("x.token", "x-user-token-123\n");
+	put_secret("threads.token", "THAAthreads-token-123\n");
 	put_secret("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	snprintf(yaml, sizeof(yaml),
 	         "state_dir: %s/state\n"
@@ -175,6 +177,12 @@ const struct config *fuzz_config(void)
 	         "    publisher: mastodon\n"
 	         "    instance: https://mastodon.example\n"
 	         "    token_file: %s/mastodon.token\n"
+	         "  x:\n"
+	         "    publisher: x\n"
+	         "    token_file: %s/x.token\n"
+	         "  threads:\n"
+	         "    publisher: threads\n"
+	         "    token_file: %s/threads.token\n"
 	         "  template:\n"
 	         "    publisher: template\n"
 	         "    url: https://api.example/v2/posts\n"
@@ -189,7 +197,7 @@ const struct config *fuzz_config(void)
 	         "      likes: data.metrics.likes\n"
 	         "      shares: data.metrics.0\n"
 	         "      views: views\n",
-	         d, d, d, d, d, d, d, d, d);
+	         d, d, d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)
