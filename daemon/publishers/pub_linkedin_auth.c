@@ -55,7 +55,10 @@ static int linkedin_authorize_url(const struct channel *ch,
 	return ok ? 0 : -1;
 }
 
-/* A POST of a form to token_url; the form's text from fill. */
+/*
+ * POST to token_url the form grant_type=grant, name=value, [redirect_uri,]
+ * client_id, client_secret: LinkedIn takes the app's secret in the body.
+ */
 static int token_request(const struct channel *ch, const char *grant,
                          const char *name, const char *value,
                          const char *redirect_uri, struct http_request *req,
