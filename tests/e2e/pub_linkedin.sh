@@ -17,6 +17,8 @@
 # - busy: 429 without Retry-After, then 201: retried.
 # - tok: 401 REVOKED_ACCESS_TOKEN: the delivery is held, not failed, with a
 #   reason naming the token.
+# - noauth: an app (client_id) but no token yet: held, nothing sent, the
+#   reason says to run smmctl auth.
 # The token appears in no log line, no SQLite file and no smmctl output.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +51,7 @@ base=http://127.0.0.1:$SINK_PORT
 (
 	umask 077
 	printf '%s\n' "$TOKEN" >"$T/token"
+	printf 'li-client-secret\n' >"$T/secret"
 	mkdir "$T/media"
 	printf '\x89PNG\r\n\x1a\n\x00\x01\xffend' >"$T/media/logo.png"
 )
@@ -72,6 +75,12 @@ ORG=urn:li:organization:5515715
 	chan bad "$ORG" 'metrics: off'
 	chan busy "$ORG" 'max_attempts: 4' 'metrics: off'
 	chan tok "$ORG" 'max_attempts: 100' 'metrics: off'
+	# An app to authorize, but no token yet: nothing is sent.
+	printf '  noauth:\n    publisher: linkedin\n    author: %s\n' "$ORG"
+	printf '    api_url: %s/noauth\n    client_id: 86abcdef\n' "$base"
+	printf '    client_secret_file: %s\n' "$T/secret"
+	printf '    redirect_uri: https://smmd.example/cb\n'
+	printf '    retry_base: 100ms\n    max_attempts: 100\n    metrics: off\n'
 } >"$CFG"
 "$SMMD_BIN" --check-config -c "$CFG" >"$T/check.out" 2>&1 ||
 	fail "config refused: $(cat "$T/check.out")"
@@ -173,6 +182,15 @@ case $(jq -r .last_error <<<"$d") in
 *) fail "revoked reason is '$(jq -r .last_error <<<"$d")'" ;;
 esac
 
+# --- noauth: no token at all: held, never sent, told to run smmctl auth.
+smmctl add -c noauth --id l7 'no token yet' >/dev/null
+wait_for "grep -q \"delivery 'l7/noauth': no access token: set token_file or run smmctl auth noauth\" '$T/smmd.log'" 15 ||
+	fail "the tokenless delivery did not say to run smmctl auth"
+d=$(delivery_json l7/noauth)
+[ "$(jq -r .state <<<"$d")" != failed ] || fail "no token failed the delivery: $d"
+[ "$(sink_requests | jq -s '[.[] | select(.path | startswith("/noauth"))] | length')" -eq 0 ] ||
+	fail "a request went out without a token"
+
 # --- engagement and audience of the page.
 wait_for "[ \"\$(delivery_json l1/ok | jq '.engagement // [] | length')\" -ge 1 ]" 15 ||
 	fail "no engagement sample for l1"
@@ -189,7 +207,7 @@ jq_true '.[0].query == "edgeType=COMPANY_FOLLOWED_BY_MEMBER"' \
 	fail "networkSizes read: $(reqs /ok/rest/networkSizes/urn%3Ali%3Aorganization%3A5515715)"
 
 # The token is nowhere but in the requests themselves.
-for id in l1 l2 l3 l4 l5 l6; do
+for id in l1 l2 l3 l4 l5 l6 l7; do
 	smmctl show "$id" --json
 	smmctl show "$id"
 done >"$T/shows.out"
