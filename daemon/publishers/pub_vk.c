@@ -1,7 +1,10 @@
 /*
  * VK: wall.post to a community's wall as the community (owner_id=-GROUP,
- * from_group=1), API version 5.199 (the v parameter), with a community
- * access token:
+ * from_group=1), API version 5.199 (the v parameter), with the access
+ * token of a user who administers the community: VK documents wall.post
+ * and the wall photo upload for user tokens (rights wall, photos; offline
+ * for one that does not expire), and answers a community token with
+ * error 27:
  *   https://dev.vk.com/en/method/wall.post
  *   https://dev.vk.com/en/api/upload/wall-photo
  *   https://dev.vk.com/en/reference/errors
@@ -109,7 +112,7 @@ static void vk_check(struct conf_ctx *p, struct channel *ch,
 	if (vc == NULL || !vc->token_given)
 		conf_error(p, node,
 		           "channel '%s' has no 'token_file' (a file holding "
-		           "the community's access token)",
+		           "a community admin's access token)",
 		           ch->name);
 	if (vc == NULL || !vc->group_given)
 		conf_error(p, node,
@@ -407,13 +410,20 @@ static void judge_code(const struct channel *ch, long code, const char *msg,
 	out->retry_after_ms = -1;
 	switch (code) {
 	case 5:  /* user authorization failed: a bad or revoked token */
-	case 27: /* group authorization failed */
 	case 28: /* application authorization failed */
 		out->kind = PUBLISH_NEEDS_AUTH;
 		set_reason(out,
-		           "VK error %ld: the community token was refused "
-		           "(renew token_file of channel '%s'): %s",
+		           "VK error %ld: the access token was refused (renew "
+		           "token_file of channel '%s'): %s",
 		           code, ch->name, msg);
+		return;
+	case 27: /* group authorization failed: a community's token */
+		out->kind = PUBLISH_NEEDS_AUTH;
+		set_reason(out,
+		           "VK error 27: a community token cannot post; put a "
+		           "community admin's user token (wall, photos, "
+		           "offline) in token_file of channel '%s': %s",
+		           ch->name, msg);
 		return;
 	case 6: /* too many requests per second */
 		out->retry_after_ms = 1000;

@@ -16,7 +16,7 @@
 struct vk_conf {
 	char *api_url;        /* without a trailing '/' */
 	char *api_version;    /* the v parameter */
-	unsigned char *token; /* the community's access token */
+	unsigned char *token; /* a community admin's user token */
 	size_t token_len;
 	char group[24]; /* the community's id, positive, as text */
 	int token_given, group_given;

@@ -151,8 +151,11 @@ START_TEST(test_classify)
 	ck_assert_int_eq(v.kind, PUBLISH_NEEDS_AUTH);
 	ck_assert_ptr_nonnull(strstr(v.reason, "token"));
 	ck_assert_ptr_nonnull(strstr(v.reason, "User authorization failed"));
-	ck_assert_int_eq(judge_error(27, "Group authorization failed").kind,
-	                 PUBLISH_NEEDS_AUTH);
+	v = judge_error(27, "Group authorization failed: method is unavailable "
+	                    "with group auth.");
+	ck_assert_int_eq(v.kind, PUBLISH_NEEDS_AUTH);
+	ck_assert_ptr_nonnull(
+	        strstr(v.reason, "a community token cannot post"));
 	ck_assert_int_eq(
 	        judge_error(28, "Application authorization failed").kind,
 	        PUBLISH_NEEDS_AUTH);
