@@ -135,8 +135,6 @@ static int linkedin_configure(struct conf_ctx *p, struct channel *ch,
 		conf_url(p, v, key, &lc->authorize_url);
 	else if (strcmp(key, "token_url") == 0)
 		conf_url(p, v, key, &lc->token_url);
-	else if (strcmp(key, "redirect_uri") == 0)
-		conf_url(p, v, key, &lc->redirect_uri);
 	else if (strcmp(key, "token_file") == 0) {
 		lc->token_given = 1;
 		conf_one_line_secret(p, v, key, &lc->token, &lc->token_len);
@@ -187,12 +185,10 @@ static void linkedin_check(struct conf_ctx *p, struct channel *ch,
 		           "channel '%s' has neither 'token_file' (an access "
 		           "token) nor 'client_id' (to run smmctl auth)",
 		           ch->name);
-	if (lc->client_id != NULL &&
-	    (!lc->secret_given || lc->redirect_uri == NULL))
+	if (lc->client_id != NULL && !lc->secret_given)
 		conf_error(p, node,
 		           "channel '%s': 'client_id' needs "
-		           "'client_secret_file' and 'redirect_uri' (as "
-		           "registered with the LinkedIn app)",
+		           "'client_secret_file' (the LinkedIn app's)",
 		           ch->name);
 	if (default_to(&lc->api_url, LINKEDIN_API_URL) < 0 ||
 	    default_to(&lc->api_version, LINKEDIN_API_VERSION) < 0 ||
@@ -216,7 +212,6 @@ static void linkedin_free(struct channel *ch)
 	conf_secret_free(lc->token, lc->token_len);
 	free(lc->client_id);
 	conf_secret_free(lc->client_secret, lc->client_secret_len);
-	free(lc->redirect_uri);
 	free(lc->scopes);
 	free(lc->authorize_url);
 	free(lc->token_url);
@@ -819,8 +814,7 @@ static const struct text_rule linkedin_text = {
 const struct publisher_ops pub_linkedin = {
         .name = "linkedin",
         .keys = "author, token_file, api_url, api_version, client_id, "
-                "client_secret_file, redirect_uri, scopes, authorize_url, "
-                "token_url",
+                "client_secret_file, scopes, authorize_url, token_url",
         .configure = linkedin_configure,
         .check = linkedin_check,
         .free_conf = linkedin_free,

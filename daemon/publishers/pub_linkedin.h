@@ -26,7 +26,6 @@ struct linkedin_conf {
 	char *client_id;
 	unsigned char *client_secret;
 	size_t client_secret_len;
-	char *redirect_uri;
 	char *scopes; /* space-separated */
 	char *authorize_url;
 	char *token_url;

@@ -26,6 +26,14 @@
 /* Renew well before the 7-day warning that puts a channel in needs_auth. */
 #define REFRESH_AHEAD_MS (INT64_C(10) * 24 * 3600 * 1000)
 
+/* The redirect auth.c names, else the channel's, else smmd's default. */
+static const char *redirect(const struct channel *ch, const char *given)
+{
+	return given              ? given
+	       : ch->redirect_uri ? ch->redirect_uri
+	                          : AUTH_REDIRECT_DEFAULT;
+}
+
 static int linkedin_authorize_url(const struct channel *ch,
                                   const char *redirect_uri,
                                   const char *challenge, const char *state,
@@ -44,8 +52,7 @@ static int linkedin_authorize_url(const struct channel *ch,
 	        strchr(lc->authorize_url, '?') ? '&' : '?');
 	pub_form_add(f, &first, "response_type", "code");
 	pub_form_add(f, &first, "client_id", lc->client_id);
-	pub_form_add(f, &first, "redirect_uri",
-	             redirect_uri ? redirect_uri : lc->redirect_uri);
+	pub_form_add(f, &first, "redirect_uri", redirect(ch, redirect_uri));
 	pub_form_add(f, &first, "state", state);
 	pub_form_add(f, &first, "scope", lc->scopes);
 	ok = fclose(f) == 0 && len < cap;
@@ -106,12 +113,9 @@ static int linkedin_exchange(const struct channel *ch, const char *code,
                              const char *verifier, const char *redirect_uri,
                              struct http_request *req, char *err, size_t errlen)
 {
-	const struct linkedin_conf *lc = ch->pub_conf;
-
 	(void)verifier;
 	return token_request(ch, "authorization_code", "code", code,
-	                     redirect_uri ? redirect_uri : lc->redirect_uri,
-	                     req, err, errlen);
+	                     redirect(ch, redirect_uri), req, err, errlen);
 }
 
 static int linkedin_refresh(const struct channel *ch,
