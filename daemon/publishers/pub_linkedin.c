@@ -351,10 +351,10 @@ static int json_request(const struct channel *ch, json_t *o,
 		goto nomem;
 	req->body_len = strlen(req->body);
 	if ((r = linkedin_add_headers(ch, &req->headers)) == -EACCES) {
+		/* auth.c adds "(run: smmctl auth CHANNEL)". */
 		snprintf(err, errlen,
-		         "no access token: set token_file or run smmctl auth "
-		         "%s",
-		         ch->name);
+		         "no access token: neither token_file nor smmctl auth "
+		         "gave one");
 		return -EACCES;
 	}
 	if (r < 0)
