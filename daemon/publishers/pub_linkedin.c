@@ -391,10 +391,8 @@ static void url_host(const char *url, char *out, size_t cap)
 		return;
 	h += 3;
 	n = strcspn(h, "/?#");
-	if ((at = memchr(h, '@', n)) != NULL) {
-		n -= (size_t)(at + 1 - h);
+	if ((at = memchr(h, '@', n)) != NULL)
 		h = at + 1;
-	}
 	n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
 	snprintf(out, cap, "%.*s", (int)n, h);
 }
@@ -402,7 +400,7 @@ static void url_host(const char *url, char *out, size_t cap)
 /*
  * Whether the token may go with a PUT to url. LinkedIn's documented
  * upload sends it, but the URL came from a reply, not from the admin: it
- * goes only to LinkedIn's own hosts or to api_url's host.
+ * goes only to api_url's host, or over https to LinkedIn's own.
  */
 static int upload_gets_token(const struct channel *ch, const char *url)
 {
@@ -413,9 +411,11 @@ static int upload_gets_token(const struct channel *ch, const char *url)
 	url_host(url, host, sizeof(host));
 	url_host(lc->api_url, api, sizeof(api));
 	n = strlen(host);
-	return (host[0] && strcasecmp(host, api) == 0) ||
-	       strcasecmp(host, "linkedin.com") == 0 ||
-	       (n > 13 && strcasecmp(host + n - 13, ".linkedin.com") == 0);
+	if (host[0] && strcasecmp(host, api) == 0)
+		return 1;
+	return strncasecmp(url, "https://", 8) == 0 &&
+	       (strcasecmp(host, "linkedin.com") == 0 ||
+	        (n > 13 && strcasecmp(host + n - 13, ".linkedin.com") == 0));
 }
 
 /* LinkedIn's Images API takes JPG, PNG and GIF. */

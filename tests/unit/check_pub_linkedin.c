@@ -196,6 +196,54 @@ START_TEST(test_build_post)
 }
 END_TEST
 
+/* Whether the PUT of an image to url carries the token. */
+static int upload_has_token(const char *url)
+{
+	const struct channel *ch = config_channel(cfg, "page");
+	json_t *media = json_pack("[s]", "https://cdn.example/a.png");
+	struct delivery_view v = {.post_id = "p1",
+	                          .channel = "page",
+	                          .text = "x",
+	                          .media = media,
+	                          .attempt = 1};
+	struct pub_step st = {
+	        .state = json_pack("{s:[], s:i, s:s, s:s}", "images", "step", 0,
+	                           "upload", url, "pending", "urn:li:image:C4"),
+	        .blob = strdup("PNG"),
+	        .blob_len = 3,
+	        .blob_type = strdup("image/png")};
+	struct http_request req = {0};
+	char err[256];
+	int has;
+
+	ck_assert_int_eq(ops()->build_request(ch, &v, &st, NOW_MS, &req, err,
+	                                      sizeof(err)),
+	                 0);
+	ck_assert_str_eq(req.method, "PUT");
+	ck_assert_str_eq(req.url, url);
+	ck_assert_int_eq(req.body_len, 3);
+	ck_assert_int_eq(req.guard, 1);
+	ck_assert_str_eq(header(&req, "Content-Type"), "image/png");
+	has = header(&req, "Authorization") != NULL;
+	http_request_clear(&req);
+	pub_step_clear(&st);
+	json_decref(media);
+	return has;
+}
+
+START_TEST(test_upload_token)
+{
+	ck_assert(upload_has_token("https://www.linkedin.com/dms-uploads/"
+	                           "sp/v2/D4E10AQ/uploaded-image/0?ca=x"));
+	ck_assert(upload_has_token("https://api.linkedin.com/mediaUpload/x"));
+	ck_assert(!upload_has_token("http://www.linkedin.com/dms-uploads/x"));
+	ck_assert(!upload_has_token("https://evil.example/up"));
+	ck_assert(!upload_has_token("https://linkedin.com.evil.example/up"));
+	ck_assert(!upload_has_token("https://www.linkedin.com@evil.example/x"));
+	ck_assert(!upload_has_token("https://evil.example#.linkedin.com/x"));
+}
+END_TEST
+
 /* The verdict on reply (status, body, x-restli-id) to a text post. */
 static struct verdict judge(long status, const char *body, const char *id)
 {
@@ -429,6 +477,7 @@ static Suite *linkedin_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_little_escape);
 	tcase_add_test(tc, test_build_post);
+	tcase_add_test(tc, test_upload_token);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_authorize_and_requests);
 	tcase_add_test(tc, test_token_parse);
