@@ -107,6 +107,48 @@ START_TEST(test_build_post)
 }
 END_TEST
 
+/*
+ * The upload step: multipart "photo" to the upload_url VK answered,
+ * guarded (it came from a reply), without the token anywhere.
+ */
+START_TEST(test_upload)
+{
+	json_t *media = json_pack("[s]", "https://cdn.example/a.png");
+	struct delivery_view v = {.post_id = "p1",
+	                          .channel = "vk",
+	                          .text = "x",
+	                          .media = media,
+	                          .attempt = 1};
+	struct pub_step st = {
+	        .state = json_pack("{s:[], s:i, s:s}", "photos", "step", 0,
+	                           "upload_url",
+	                           "https://pu.vk.com/c856312/upload.php?act="
+	                           "do_add&gid=123456"),
+	        .blob = strdup("PNG"),
+	        .blob_len = 3,
+	        .blob_type = strdup("image/png")};
+	struct http_request req = {0};
+	char err[256];
+
+	ck_assert_int_eq(ops()->build_request(config_channel(cfg, "vk"), &v,
+	                                      &st, NOW_MS, &req, err,
+	                                      sizeof(err)),
+	                 0);
+	ck_assert_str_eq(req.url, "https://pu.vk.com/c856312/upload.php?act="
+	                          "do_add&gid=123456");
+	ck_assert_int_eq(req.guard, 1);
+	ck_assert_ptr_nonnull(strstr(req.body, "name=\"photo\"; filename="
+	                                       "\"a.png\"\r\nContent-Type: "
+	                                       "image/png\r\n\r\nPNG\r\n"));
+	ck_assert_ptr_null(memmem(req.body, req.body_len, "SECRET", 6));
+	for (struct curl_slist *h = req.headers; h; h = h->next)
+		ck_assert_ptr_null(strstr(h->data, "SECRET"));
+	http_request_clear(&req);
+	pub_step_clear(&st);
+	json_decref(media);
+}
+END_TEST
+
 static struct verdict judge(const char *body)
 {
 	struct pub_step st = {0};
@@ -254,6 +296,7 @@ static Suite *vk_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_build_post);
+	tcase_add_test(tc, test_upload);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_engagement);
 	suite_add_tcase(s, tc);
