@@ -90,7 +90,7 @@ static void conf_base_url(struct conf_ctx *p, struct conf_node *v,
 	}
 }
 
-/* token_file or client_secret_file: one line, named but never quoted. */
+/* token_file: one line, named but never quoted. */
 static void conf_one_line_secret(struct conf_ctx *p, struct conf_node *v,
                                  const char *key, unsigned char **out,
                                  size_t *len)
@@ -131,33 +131,10 @@ static int linkedin_configure(struct conf_ctx *p, struct channel *ch,
 			conf_string(p, v, key, &lc->api_version);
 	} else if (strcmp(key, "api_url") == 0)
 		conf_base_url(p, v, key, &lc->api_url);
-	else if (strcmp(key, "authorize_url") == 0)
-		conf_url(p, v, key, &lc->authorize_url);
-	else if (strcmp(key, "token_url") == 0)
-		conf_url(p, v, key, &lc->token_url);
 	else if (strcmp(key, "token_file") == 0) {
 		lc->token_given = 1;
 		conf_one_line_secret(p, v, key, &lc->token, &lc->token_len);
-	} else if (strcmp(key, "client_secret_file") == 0) {
-		lc->secret_given = 1;
-		conf_one_line_secret(p, v, key, &lc->client_secret,
-		                     &lc->client_secret_len);
-	} else if (strcmp(key, "client_id") == 0 ||
-	           strcmp(key, "scopes") == 0) {
-		s = conf_scalar(v);
-		/* Both go into URLs and forms: printable ASCII only. */
-		if (s == NULL || s[0] == '\0' ||
-		    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
-		              "WXYZ0123456789_-. ") != strlen(s))
-			conf_error(p, v,
-			           "'%s' must be letters, digits, '_', '-', "
-			           "'.' (and spaces between scopes)",
-			           key);
-		else
-			conf_string(p, v, key,
-			            key[0] == 'c' ? &lc->client_id
-			                          : &lc->scopes);
-	} else
+	} else if (!oauth_configure(p, &lc->oauth, key, v))
 		return 0;
 	return 1;
 }
@@ -180,24 +157,25 @@ static void linkedin_check(struct conf_ctx *p, struct channel *ch,
 		           ch->name);
 		return;
 	}
-	if (!lc->token_given && lc->client_id == NULL)
+	if (!lc->token_given && lc->oauth.client_id == NULL)
 		conf_error(p, node,
 		           "channel '%s' has neither 'token_file' (an access "
 		           "token) nor 'client_id' (to run smmctl auth)",
 		           ch->name);
-	if (lc->client_id != NULL && !lc->secret_given)
+	if (lc->oauth.client_id != NULL && lc->oauth.client_secret == NULL)
 		conf_error(p, node,
 		           "channel '%s': 'client_id' needs "
 		           "'client_secret_file' (the LinkedIn app's)",
 		           ch->name);
 	if (default_to(&lc->api_url, LINKEDIN_API_URL) < 0 ||
-	    default_to(&lc->api_version, LINKEDIN_API_VERSION) < 0 ||
-	    default_to(&lc->authorize_url, LINKEDIN_AUTHORIZE_URL) < 0 ||
-	    default_to(&lc->token_url, LINKEDIN_TOKEN_URL) < 0 ||
-	    default_to(&lc->scopes, lc->organization ? "w_organization_social "
-	                                               "r_organization_social"
-	                                             : "w_member_social") < 0)
+	    default_to(&lc->api_version, LINKEDIN_API_VERSION) < 0)
 		conf_error(p, node, "out of memory");
+}
+
+const char *linkedin_default_scopes(const struct linkedin_conf *lc)
+{
+	return lc->organization ? "w_organization_social r_organization_social"
+	                        : "w_member_social";
 }
 
 static void linkedin_free(struct channel *ch)
@@ -210,11 +188,7 @@ static void linkedin_free(struct channel *ch)
 	free(lc->api_version);
 	free(lc->author);
 	conf_secret_free(lc->token, lc->token_len);
-	free(lc->client_id);
-	conf_secret_free(lc->client_secret, lc->client_secret_len);
-	free(lc->scopes);
-	free(lc->authorize_url);
-	free(lc->token_url);
+	oauth_free(&lc->oauth);
 	free(lc);
 	ch->pub_conf = NULL;
 }
@@ -620,8 +594,9 @@ static void scrub(const struct channel *ch, struct verdict *out)
 		publisher_redact(out->reason, ch->tokens->refresh);
 	if (lc->token_len > 0)
 		publisher_redact(out->reason, (const char *)lc->token);
-	if (lc->client_secret_len > 0)
-		publisher_redact(out->reason, (const char *)lc->client_secret);
+	if (lc->oauth.client_secret_len > 0)
+		publisher_redact(out->reason,
+		                 (const char *)lc->oauth.client_secret);
 }
 
 void linkedin_api_error(const struct channel *ch, const struct http_result *res,

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+#include "pub_oauth.h"
 #include "publisher.h"
 
 #define LINKEDIN_API_URL       "https://api.linkedin.com"
@@ -23,13 +24,8 @@ struct linkedin_conf {
 	int organization;     /* the author is an organization */
 	unsigned char *token; /* token_file's; NULL: none */
 	size_t token_len;
-	char *client_id;
-	unsigned char *client_secret;
-	size_t client_secret_len;
-	char *scopes; /* space-separated */
-	char *authorize_url;
-	char *token_url;
-	int author_given, token_given, secret_given;
+	struct oauth_client oauth; /* client_id ...: for smmctl auth */
+	int author_given, token_given;
 };
 
 /*
@@ -58,6 +54,9 @@ char *linkedin_little_escape(const char *text);
  */
 void linkedin_api_error(const struct channel *, const struct http_result *,
                         int64_t now_ms, const char *what, struct verdict *);
+
+/* The scopes smmctl auth asks for when the config names none. */
+const char *linkedin_default_scopes(const struct linkedin_conf *);
 
 extern const struct engage_ops linkedin_engage;
 extern const struct auth_ops linkedin_auth;

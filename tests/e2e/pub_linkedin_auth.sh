@@ -71,11 +71,11 @@ wait_state o1/li held 15
 smmctl auth --start li >"$T/url.out" || fail "smmctl auth --start failed"
 url=$(cat "$T/url.out")
 case $url in
-"$base/oauth/authorization?response_type=code&client_id=86abcdef&redirect_uri=http%3A%2F%2F127.0.0.1%3A8976%2Fcallback&state="?*"&scope=w_organization_social%20r_organization_social") ;;
+"$base/oauth/authorization?response_type=code&client_id=86abcdef&redirect_uri=http%3A%2F%2F127.0.0.1%3A8976%2Fcallback&scope=w_organization_social%20r_organization_social&state="?*) ;;
 *) fail "authorization address is '$url'" ;;
 esac
 state=${url#*state=}
-state=${state%%&*}
+case $state in *"&"* | "") fail "no plain state at the end of '$url'" ;; esac
 
 # --- the code back: exchanged, saved, renewed at once.
 smmctl auth li --code "http://127.0.0.1:8976/callback?code=C0DE-42&state=$state" \

@@ -335,8 +335,8 @@ START_TEST(test_authorize_and_requests)
 	ck_assert_str_eq(url, "https://www.linkedin.com/oauth/v2/authorization"
 	                      "?response_type=code&client_id=86abcdef&"
 	                      "redirect_uri=https%3A%2F%2Fsmmd.example%2Fcb&"
-	                      "state=st8&scope=w_organization_social%20"
-	                      "r_organization_social");
+	                      "scope=w_organization_social%20"
+	                      "r_organization_social&state=st8");
 	ck_assert_int_eq(a->exchange_request(ch, "C0DE", "VERIFIER", NULL, &req,
 	                                     err, sizeof(err)),
 	                 0);
@@ -358,7 +358,7 @@ START_TEST(test_authorize_and_requests)
 	cur.refresh = NULL;
 	ck_assert_int_eq(a->refresh_request(ch, &cur, &req, err, sizeof(err)),
 	                 -1);
-	ck_assert_ptr_nonnull(strstr(err, "smmctl auth page"));
+	ck_assert_ptr_nonnull(strstr(err, "no refresh token"));
 	http_request_clear(&req);
 	/* A member without client_id cannot be authorized in a browser. */
 	ck_assert_int_eq(a->authorize_url(config_channel(cfg, "me"), NULL, "c",
