@@ -22,7 +22,7 @@
 
 static const char *const captured_names[HDR_COUNT] = {
         "retry-after",       "x-ratelimit-limit",       "x-ratelimit-remaining",
-        "x-ratelimit-reset", "x-ratelimit-reset-after",
+        "x-ratelimit-reset", "x-ratelimit-reset-after", "x-restli-id",
 };
 
 static void list_remove(struct transfer **head, struct transfer *t)

@@ -38,6 +38,7 @@ enum captured_header {
 	HDR_RL_REMAINING,
 	HDR_RL_RESET,
 	HDR_RL_RESET_AFTER,
+	HDR_RESTLI_ID,
 	HDR_COUNT
 };
 
