@@ -34,6 +34,7 @@
 static const char *const channels[] = {
         "demo",     "shop",     "slack",    "discord",
         "telegram", "mastodon", "template", "shop-x",
+        "facebook", "instagram",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 
