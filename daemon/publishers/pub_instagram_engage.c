@@ -6,8 +6,8 @@
  * (https://developers.facebook.com/docs/instagram-platform/reference/instagram-media),
  * views and shares from its insights (.../instagram-media/insights; the
  * impressions metric is gone since v22.0). Instagram has no quotes (-1).
- * Insights may lag up to 48 hours, and a post with too few viewers has
- * none: those figures stay -1. The audience is the account's
+ * Insights may lag up to 48 hours; where Meta has none yet it answers an
+ * empty set, and those figures stay -1. The audience is the account's
  * followers_count.
  */
 #include <stdio.h>

@@ -17,7 +17,8 @@
 # - slow: smmd stops while waiting to ask again: the attempt ends as
 #   "stopped between two steps", never failed, and starts over with a new
 #   container after the restart.
-# - a text-only post and a plain file name fail at once, nothing sent.
+# - a text-only post, a plain file name, 31 hashtags and 11 carousel items
+#   fail at once, nothing sent.
 # - engagement: like_count, comments_count and the views and shares
 #   insights read back; followers_count as the audience.
 # The token appears in no log line, no store file and no smmctl output.
@@ -194,8 +195,25 @@ next=$(iso_to_ms "$(delivery_json i6/busy | jq -r .next_attempt)")
 # --- text only, file name: refused before anything is sent.
 smmctl add -c ok --id i7 'just words' >/dev/null
 smmctl add -c ok --id i8 --media logo.png 'a file' >/dev/null
+tags=$(for k in $(seq 1 31); do printf '#t%d ' "$k"; done)
+smmctl add -c ok --id i10 --media https://cdn.example.com/h.jpg "$tags" >/dev/null
+many=()
+for k in $(seq 1 11); do
+	many+=(--media "https://cdn.example.com/$k.jpg")
+done
+smmctl add -c ok --id i11 "${many[@]}" 'eleven' >/dev/null
 wait_state i7/ok failed 15
 wait_state i8/ok failed 15
+wait_state i10/ok failed 15
+wait_state i11/ok failed 15
+case $(delivery_json i10/ok | jq -r .last_error) in
+*"at most 30 hashtags and 20 @mentions; the post has 31 and 0"*) ;;
+*) fail "hashtag reason: $(delivery_json i10/ok | jq -r .last_error)" ;;
+esac
+case $(delivery_json i11/ok | jq -r .last_error) in
+*"carousel holds at most 10 items; the post has 11"*) ;;
+*) fail "carousel size reason: $(delivery_json i11/ok | jq -r .last_error)" ;;
+esac
 case $(delivery_json i7/ok | jq -r .last_error) in
 *"no text-only posts"*) ;;
 *) fail "text-only reason: $(delivery_json i7/ok | jq -r .last_error)" ;;
@@ -204,7 +222,7 @@ case $(delivery_json i8/ok | jq -r .last_error) in
 *"public http(s) URL"*) ;;
 *) fail "file name reason: $(delivery_json i8/ok | jq -r .last_error)" ;;
 esac
-[ "$(reqs "/ok/$V/$U/media" | jq length)" -eq 1 ] || fail "i7 or i8 made a container"
+[ "$(reqs "/ok/$V/$U/media" | jq length)" -eq 1 ] || fail "i7, i8, i10 or i11 made a container"
 
 # --- engagement and audience.
 samples() {
@@ -223,7 +241,7 @@ wait_for "[ \"\$(sqlite3 -readonly '$T/state/smmd.db' 'SELECT followers FROM aud
 # --- slow: stopped while waiting between two polls.
 smmctl add -c slow --id i9 --media https://cdn.example.com/s.jpg 'slow' >/dev/null
 wait_for "[ \"\$(reqs /slow/$V/57901 | jq length)\" -ge 1 ]" 15 || fail "slow never polled"
-for id in i1 i2 i3 i4 i5 i6 i7 i8 i9; do
+for id in i1 i2 i3 i4 i5 i6 i7 i8 i9 i10 i11; do
 	smmctl show "$id" --json
 	smmctl show "$id"
 done >"$T/shows.out"
