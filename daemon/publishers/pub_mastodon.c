@@ -291,6 +291,8 @@ static void api_error(const struct http_result *res, int64_t now_ms,
 
 	publisher_classify_http(res, now_ms, out);
 	if (res->status == 401 || res->status == 403) {
+		/* Revoked or short of a scope: held until a person acts. */
+		out->kind = PUBLISH_NEEDS_AUTH;
 		error_text(res, text, sizeof(text));
 		snprintf(out->reason, sizeof(out->reason),
 		         "HTTP %ld: the access token was refused (check "
