@@ -162,13 +162,15 @@ esac
 smmctl add -c tok --id f6 'token' >/dev/null
 wait_for "[ \"\$(reqs /tok/$V/111/feed | jq length)\" -ge 1 ]" 15 ||
 	fail "tok was not sent"
-wait_for "[ \"\$(delivery_state f6/tok)\" != publishing ]" 10 || fail "tok stuck"
+wait_state f6/tok held 15
 d=$(delivery_json f6/tok)
-[ "$(jq -r .state <<<"$d")" != failed ] || fail "a refused token failed the delivery: $d"
 case $(jq -r .last_error <<<"$d") in
-*"access token was refused"*"code 190/460"*) ;;
+*"needs auth"*"access token was refused"*"code 190/460"*) ;;
 *) fail "tok reason is '$(jq -r .last_error <<<"$d")'" ;;
 esac
+jq_true '.channels[] | select(.name == "tok") | .state == "needs_auth"
+	and (.reason | test("code 190/460"))' <<<"$(smmctl channels --json)" ||
+	fail "channels does not show tok needing auth: $(smmctl channels --json)"
 
 # --- busy: retried no sooner than the header's 2 minutes.
 before=$(now_ms)

@@ -177,13 +177,15 @@ esac
 smmctl add -c tok --id i5 --media https://cdn.example.com/t.jpg 'tok' >/dev/null
 wait_for "[ \"\$(reqs /tok/$V/$U/content_publishing_limit | jq length)\" -ge 1 ]" 15 ||
 	fail "tok was not tried"
-wait_for "[ \"\$(delivery_state i5/tok)\" != publishing ]" 10 || fail "tok stuck"
+wait_state i5/tok held 15
 d=$(delivery_json i5/tok)
-[ "$(jq -r .state <<<"$d")" != failed ] || fail "code 190 failed the delivery: $d"
 case $(jq -r .last_error <<<"$d") in
-*"access token was refused"*"code 190/463"*) ;;
-*) fail "tok reason: $(jq -r .last_error <<<"$d")" ;;
+*"needs auth"*"access token was refused"*"code 190/463"*) ;;
+*) fail "tok reason is '$(jq -r .last_error <<<"$d")'" ;;
 esac
+jq_true '.channels[] | select(.name == "tok") | .state == "needs_auth"
+	and (.reason | test("code 190/463"))' <<<"$(smmctl channels --json)" ||
+	fail "channels does not show tok needing auth: $(smmctl channels --json)"
 
 # --- busy: code 4, three minutes by the usage header.
 before=$(now_ms)
