@@ -68,7 +68,8 @@ static int instagram_configure(struct conf_ctx *p, struct channel *ch,
 		ic->poll_interval_ms = 60 * 1000;
 		ic->poll_timeout_ms = 5 * 60 * 1000;
 	}
-	if (graph_configure(p, &ic->graph, key, v))
+	if (graph_configure(p, &ic->graph, key, v) ||
+	    oauth_configure(p, &ic->oauth, key, v))
 		return 1;
 	if (strcmp(key, "ig_user_id") == 0) {
 		if ((s = conf_scalar(v)) == NULL || !graph_id_ok(s) ||
@@ -111,11 +112,22 @@ static void instagram_check(struct conf_ctx *p, struct channel *ch,
 		           "channel '%s' has no 'ig_user_id' (the Instagram "
 		           "professional account's numeric id)",
 		           ch->name);
-	if (ic == NULL || !ic->graph.token_given)
+	if (ic == NULL || (!ic->graph.token_given && !ic->oauth.client_id))
 		conf_error(p, node,
-		           "channel '%s' has no 'token_file' (a file holding "
-		           "the Instagram user access token)",
+		           "channel '%s' has neither 'token_file' (a file "
+		           "holding the Instagram user access token) nor "
+		           "'client_id' (the Instagram app's id, for smmctl "
+		           "auth)",
 		           ch->name);
+	else if (ic->oauth.client_id && ic->oauth.client_secret == NULL)
+		conf_error(p, node,
+		           "channel '%s' has a 'client_id' but no "
+		           "'client_secret_file' (the Instagram app's secret)",
+		           ch->name);
+	/* Instagram-Login tokens work on graph.instagram.com alone. */
+	if (ic && ic->oauth.client_id && ic->graph.url == NULL &&
+	    (ic->graph.url = strdup(INSTAGRAM_LOGIN_GRAPH_URL)) == NULL)
+		conf_error(p, node, "out of memory");
 }
 
 static void instagram_free(struct channel *ch)
@@ -125,6 +137,7 @@ static void instagram_free(struct channel *ch)
 	if (ic == NULL)
 		return;
 	graph_conf_free(&ic->graph);
+	oauth_free(&ic->oauth);
 	free(ic->ig_user_id);
 	free(ic->refresh_url);
 	free(ic);
@@ -584,7 +597,8 @@ static void instagram_classify(const struct channel *ch,
 const struct publisher_ops pub_instagram = {
         .name = "instagram",
         .keys = "ig_user_id, token_file, graph_url, graph_version, "
-                "refresh_url, poll_interval, poll_timeout",
+                "refresh_url, poll_interval, poll_timeout, client_id, "
+                "client_secret_file, scopes, authorize_url, token_url",
         .configure = instagram_configure,
         .check = instagram_check,
         .free_conf = instagram_free,

@@ -19,6 +19,11 @@
 #   container after the restart.
 # - a text-only post, a plain file name, 31 hashtags and 11 carousel items
 #   fail at once, nothing sent.
+# - login: client_id and no token: the post is held; smmctl auth prints
+#   Instagram's page, the code is exchanged (app secret in the form), the
+#   short-lived token made long-lived at once (ig_exchange_token), the
+#   post published; 6 s before its 14-day margin the token is renewed
+#   (ig_refresh_token), saved 0600, and used.
 # - engagement: like_count, comments_count and the views and shares
 #   insights read back; followers_count as the audience.
 # The token appears in no log line, no store file and no smmctl output.
@@ -32,7 +37,7 @@ QUOTA_OK="{\"data\":[{\"quota_usage\":2,\"config\":{\"quota_total\":100,\"quota_
 BUC='H:X-Business-Use-Case-Usage={"17841400000000001":[{"type":"instagram","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":3}]}'
 INSIGHTS='"insights":{"data":[{"name":"views","period":"lifetime","values":[{"value":120}],"title":"Views","id":"18001/insights/views/lifetime"},{"name":"shares","period":"lifetime","values":[{"value":4}],"title":"Shares","id":"18001/insights/shares/lifetime"}]}'
 rules=()
-for c in ok car err slow busy; do
+for c in ok car err slow busy login; do
 	rules+=(--rule "GET /$c/$V/$U/content_publishing_limit 200 $J $QUOTA_OK")
 done
 start_sink --log-get "${rules[@]}" \
@@ -54,20 +59,30 @@ start_sink --log-get "${rules[@]}" \
 	--rule "POST /busy/$V/$U/media 400 $J $BUC {\"error\":{\"message\":\"(#4) Application request limit reached\",\"type\":\"OAuthException\",\"code\":4,\"fbtrace_id\":\"IgB\"}}" \
 	--rule "POST /slow/$V/$U/media 200 $J {\"id\":\"5790{{n}}\"}" \
 	--rule "GET /slow/$V/57901 200 $J {\"status_code\":\"IN_PROGRESS\",\"id\":\"57901\"}" \
-	--rule "GET /slow/$V/57902 200 $J {\"status_code\":\"IN_PROGRESS\",\"id\":\"57902\"}"
+	--rule "GET /slow/$V/57902 200 $J {\"status_code\":\"IN_PROGRESS\",\"id\":\"57902\"}" \
+	--rule "POST /igauth/oauth/access_token 200 $J {\"data\":[{\"access_token\":\"IGShort-Zq1\",\"user_id\":\"$U\",\"permissions\":\"instagram_business_basic,instagram_business_content_publish\"}]}" \
+	--rule "GET /igr/access_token 200 $J {\"access_token\":\"IGLong-Zq2\",\"token_type\":\"bearer\",\"expires_in\":1209606}" \
+	--rule "GET /igr/refresh_access_token 200 $J {\"access_token\":\"IGLong-Zq3\",\"token_type\":\"bearer\",\"expires_in\":5183944}" \
+	--rule "POST /login/$V/$U/media 200 $J {\"id\":\"6790{{n}}\"}" \
+	--rule "GET /login/$V/67901 200 $J {\"status_code\":\"FINISHED\",\"id\":\"67901\"}" \
+	--rule "GET /login/$V/67902 200 $J {\"status_code\":\"FINISHED\",\"id\":\"67902\"}" \
+	--rule "POST /login/$V/$U/media_publish 200 $J {\"id\":\"6800{{n}}\"}"
 base=http://127.0.0.1:$SINK_PORT
 TOKEN=IGAA$(openssl rand -hex 20)
+SECRET=IgAppSecret-$(openssl rand -hex 8)
 (
 	umask 077
 	printf '%s\n' "$TOKEN" >"$T/token"
 	mkdir "$T/media"
 	printf 'png' >"$T/media/logo.png"
+	printf '%s\n' "$SECRET" >"$T/secret"
 )
 chan() {
 	local name=$1
 	shift
 	printf '  %s:\n    publisher: instagram\n    ig_user_id: "%s"\n' "$name" "$U"
-	printf '    graph_url: %s/%s\n    token_file: %s\n' "$base" "$name" "$T/token"
+	printf '    graph_url: %s/%s\n' "$base" "$name"
+	case " $* " in *client_id:*) ;; *) printf '    token_file: %s\n' "$T/token" ;; esac
 	case " $* " in *retry_base:*) ;; *) printf '    retry_base: 100ms\n' ;; esac
 	case " $* " in *retry_max:*) ;; *) printf '    retry_max: 1s\n' ;; esac
 	case " $* " in *poll_interval:*) ;; *) printf '    poll_interval: 1s\n' ;; esac
@@ -85,6 +100,9 @@ chan() {
 	chan tok 'retry_base: 1h' 'retry_max: 1h'
 	chan busy 'retry_max: 10m'
 	chan slow 'retry_base: 1h' 'retry_max: 1h' 'poll_interval: 1m' 'poll_timeout: 1h'
+	chan login 'client_id: "990602627938098"' "client_secret_file: $T/secret" \
+		"authorize_url: $base/igauth/oauth/authorize" \
+		"token_url: $base/igauth/oauth/access_token" "refresh_url: $base/igr"
 } >"$CFG"
 "$SMMD_BIN" --check-config -c "$CFG" >"$T/check.out" 2>&1 ||
 	fail "config refused: $(cat "$T/check.out")"
@@ -240,10 +258,53 @@ jq_true '[.[] | select(.query | test("insights"))] | .[0].query ==
 wait_for "[ \"\$(sqlite3 -readonly '$T/state/smmd.db' 'SELECT followers FROM audience WHERE channel = \"ok\"')\" = 999 ]" 10 ||
 	fail "the account's followers are not stored"
 
+# --- login: Business Login through smmctl auth. No token yet: held.
+param() { # param NAME URL-or-form
+	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
+}
+smmctl add -c login --id i12 --media https://cdn.example.com/l.jpg 'logged in' >/dev/null
+wait_state i12/login held 15
+url=$(smmctl auth login --start) || fail "auth --start failed: $url"
+case $url in
+"$base/igauth/oauth/authorize?"*) ;;
+*) fail "the page is '$url'" ;;
+esac
+[ "$(param client_id "$url")" = 990602627938098 ] &&
+	[ "$(param response_type "$url")" = code ] &&
+	[ "$(param scope "$url")" = instagram_business_basic%2Cinstagram_business_content_publish ] ||
+	fail "the page's parameters: $url"
+smmctl auth login --code "http://127.0.0.1:8976/callback?code=AQBx-1&state=$(param state "$url")" \
+	>"$T/auth.out" || fail "auth failed: $(cat "$T/auth.out")"
+form=$(reqs /igauth/oauth/access_token | jq -r '.[0].body')
+[ "$(param grant_type "&$form")" = authorization_code ] &&
+	[ "$(param code "&$form")" = AQBx-1 ] &&
+	[ "$(param client_secret "&$form")" = "$SECRET" ] ||
+	fail "the code exchange: $form"
+# The short-lived token is made a long-lived one at once, with the secret.
+wait_for "[ \"\$(reqs /igr/access_token | jq length)\" -ge 1 ]" 10 ||
+	fail "the short-lived token was not exchanged"
+[ "$(reqs /igr/access_token | jq -r '.[0].query')" = \
+	"grant_type=ig_exchange_token&client_secret=$SECRET&access_token=IGShort-Zq1" ] ||
+	fail "the exchange: $(reqs /igr/access_token | jq -r '.[0].query')"
+wait_state i12/login published 20
+# 14 days and 6 s: renewed 6 s later, the long-lived token in the query.
+wait_for "[ \"\$(reqs /igr/refresh_access_token | jq length)\" -ge 1 ]" 20 ||
+	fail "the long-lived token was not renewed"
+[ "$(reqs /igr/refresh_access_token | jq -r '.[0].query')" = \
+	"grant_type=ig_refresh_token&access_token=IGLong-Zq2" ] ||
+	fail "the renewal: $(reqs /igr/refresh_access_token | jq -r '.[0].query')"
+wait_for "grep -q IGLong-Zq3 '$T/state/auth/login'" 10 || fail "the renewed token was not saved"
+[ "$(stat -c %a "$T/state/auth/login")" = 600 ] || fail "the token file is not 0600"
+smmctl add -c login --id i13 --media https://cdn.example.com/m.jpg 'renewed' >/dev/null
+wait_state i13/login published 20
+[ "$(reqs "/login/$V/$U/media" | jq -r '.[-1].headers.authorization')" = "Bearer IGLong-Zq3" ] ||
+	fail "the post after the renewal did not use the new token"
+smmctl channels --json >"$T/login.json"
+
 # --- slow: stopped while waiting between two polls.
 smmctl add -c slow --id i9 --media https://cdn.example.com/s.jpg 'slow' >/dev/null
 wait_for "[ \"\$(reqs /slow/$V/57901 | jq length)\" -ge 1 ]" 15 || fail "slow never polled"
-for id in i1 i2 i3 i4 i5 i6 i7 i8 i9 i10 i11; do
+for id in i1 i2 i3 i4 i5 i6 i7 i8 i9 i10 i11 i12 i13; do
 	smmctl show "$id" --json
 	smmctl show "$id"
 done >"$T/shows.out"
@@ -263,4 +324,9 @@ stop_smmd
 
 ! grep -rqF "$TOKEN" "$T/smmd.log" "$T/shows.out" "$T/state" ||
 	fail "the token leaked into the log, the store or smmctl output"
+# The login tokens live in state_dir/auth only; the app secret nowhere.
+cat "$T/auth.out" "$T/login.json" >>"$T/shows.out"
+! grep -rqF -e IGShort -e IGLong -e "$SECRET" "$T/smmd.log" "$T/shows.out" \
+	"$T/state/smmd.db" ||
+	fail "a login token or the app secret leaked"
 log "ok"

@@ -225,6 +225,15 @@ static void ig_setup(void)
 static void ig_teardown(void)
 {
 	free(ic.graph.token);
+	memset(&ic.oauth, 0, sizeof(ic.oauth));
+}
+
+/* The oauth keys of a channel that authorizes with smmctl auth. */
+static void ig_client(void)
+{
+	ic.oauth.client_id = "990602627938098";
+	ic.oauth.client_secret = (unsigned char *)"app&secret";
+	ic.oauth.client_secret_len = strlen("app&secret");
 }
 
 START_TEST(test_refresh_request)
@@ -259,6 +268,99 @@ START_TEST(test_refresh_request)
 }
 END_TEST
 
+START_TEST(test_authorize_and_exchange)
+{
+	struct http_request req = {0};
+	char url[2048], err[128] = "";
+
+	/* Without client_id there is no page to open. */
+	ck_assert_int_eq(instagram_auth.authorize_url(&ch,
+	                                              "http://127.0.0.1:8976/"
+	                                              "callback",
+	                                              "chal", "st", url,
+	                                              sizeof(url)),
+	                 -1);
+	ck_assert_int_eq(instagram_auth.exchange_request(
+	                         &ch, "c", "v", "r", &req, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "client_id"));
+	ig_client();
+	ck_assert_int_eq(instagram_auth.authorize_url(
+	                         &ch, "http://127.0.0.1:8976/callback", "chal",
+	                         "st", url, sizeof(url)),
+	                 0);
+	ck_assert_ptr_nonnull(
+	        strstr(url, "https://www.instagram.com/oauth/authorize?"));
+	ck_assert_ptr_nonnull(strstr(url, "response_type=code"));
+	ck_assert_ptr_nonnull(strstr(url, "client_id=990602627938098"));
+	ck_assert_ptr_nonnull(strstr(url,
+	                             "scope=instagram_business_basic%2C"
+	                             "instagram_business_content_publish"));
+	ck_assert_ptr_nonnull(strstr(url, "state=st"));
+	ck_assert_int_eq(instagram_auth.exchange_request(
+	                         &ch, "AQBx-code", "verif",
+	                         "http://127.0.0.1:8976/callback", &req, err,
+	                         sizeof(err)),
+	                 0);
+	ck_assert_str_eq(req.url,
+	                 "https://api.instagram.com/oauth/access_token");
+	ck_assert_ptr_nonnull(
+	        strstr(req.body, "grant_type=authorization_code"));
+	ck_assert_ptr_nonnull(strstr(req.body, "code=AQBx-code"));
+	ck_assert_ptr_nonnull(strstr(req.body, "client_secret=app%26secret"));
+	ck_assert_ptr_nonnull(strstr(req.body, "client_id=990602627938098"));
+	http_request_clear(&req);
+}
+END_TEST
+
+/* A short-lived token is exchanged, with the app secret; then renewed. */
+START_TEST(test_exchange_then_refresh)
+{
+	struct http_result res = reply(
+	        200, "{\"data\":[{\"access_token\":\"IGshort\",\"user_id\":"
+	             "\"17841405793187218\",\"permissions\":"
+	             "\"instagram_business_basic\"}]}");
+	struct auth_tokens t = {.access_expires_ms = -1,
+	                        .refresh_expires_ms = -1};
+	struct http_request req = {0};
+	char err[128] = "";
+
+	ig_client();
+	ck_assert_int_eq(
+	        instagram_auth.token_parse(&ch, &res, T0, &t, err, sizeof(err)),
+	        0);
+	ck_assert_str_eq(t.access, "IGshort");
+	ck_assert_int_eq(t.access_expires_ms, T0 + 3600 * 1000);
+	/* Its hour is inside refresh_ahead_ms: auth.c renews it at once. */
+	ck_assert_int_le(t.access_expires_ms - instagram_auth.refresh_ahead_ms,
+	                 T0);
+	ck_assert_int_eq(
+	        instagram_auth.refresh_request(&ch, &t, &req, err, sizeof(err)),
+	        0);
+	ck_assert_str_eq(req.url, "https://graph.instagram.com/access_token?"
+	                          "grant_type=ig_exchange_token&client_secret="
+	                          "app%26secret&access_token=IGshort");
+	http_request_clear(&req);
+	memset(&req, 0, sizeof(req));
+	res = reply(200, "{\"access_token\":\"IGlong\",\"token_type\":"
+	                 "\"bearer\",\"expires_in\":5183944}");
+	ck_assert_int_eq(
+	        instagram_auth.token_parse(&ch, &res, T0, &t, err, sizeof(err)),
+	        0);
+	ck_assert_str_eq(t.access, "IGlong");
+	ck_assert_int_eq(t.access_expires_ms, T0 + 5183944LL * 1000);
+	ck_assert_int_eq(
+	        instagram_auth.refresh_request(&ch, &t, &req, err, sizeof(err)),
+	        0);
+	ck_assert_str_eq(req.url, "https://graph.instagram.com/refresh_access_"
+	                          "token?grant_type=ig_refresh_token&"
+	                          "access_token=IGlong");
+	http_request_clear(&req);
+	free(t.access);
+	json_decref(t.extra);
+}
+END_TEST
+
 START_TEST(test_token_parse)
 {
 	struct http_result res =
@@ -289,6 +391,7 @@ START_TEST(test_token_parse)
 	        instagram_auth.token_parse(&ch, &res, T0, &t, err, sizeof(err)),
 	        -1);
 	free(t.access);
+	json_decref(t.extra);
 }
 END_TEST
 
@@ -310,6 +413,8 @@ static Suite *pub_graph_suite(void)
 	tcase_add_checked_fixture(ig, ig_setup, ig_teardown);
 	tcase_add_test(ig, test_refresh_request);
 	tcase_add_test(ig, test_token_parse);
+	tcase_add_test(ig, test_authorize_and_exchange);
+	tcase_add_test(ig, test_exchange_then_refresh);
 	suite_add_tcase(s, ig);
 	return s;
 }
