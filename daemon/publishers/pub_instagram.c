@@ -592,6 +592,9 @@ static void instagram_classify(const struct channel *ch,
 			publisher_prefix_reason(out, step_what(k));
 	}
 	graph_scrub(ch, &ic->graph, out);
+	if (ic->oauth.client_secret_len > 0)
+		publisher_redact(out->reason,
+		                 (const char *)ic->oauth.client_secret);
 }
 
 const struct publisher_ops pub_instagram = {
