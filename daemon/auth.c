@@ -128,7 +128,9 @@ struct channel *auth_channel_of(struct smmd *d, const struct auth_slot *s)
 
 const struct auth_ops *auth_ops_of(const struct channel *ch)
 {
-	return ch && ch->pub ? ch->pub->auth : NULL;
+	const struct auth_ops *o = ch && ch->pub ? ch->pub->auth : NULL;
+
+	return o && (o->used == NULL || o->used(ch)) ? o : NULL;
 }
 
 static int can_refresh(const struct auth_slot *s, const struct channel *ch)

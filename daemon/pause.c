@@ -935,6 +935,8 @@ json_t *pause_json(struct smmd *d, const struct pause *p)
 	json_object_set_new(o, "id", json_integer(p->id));
 	json_object_set_new(o, "scope",
 	                    json_string(scope_of(p, scope, sizeof(scope))));
+	if (p->kind == PAUSE_AUTH)
+		json_object_set_new(o, "needs_auth", json_string(p->scope));
 	json_object_set_new(o, "since",
 	                    json_string(time_format_rfc3339(p->since_ms, t)));
 	json_object_set_new(o, "until",

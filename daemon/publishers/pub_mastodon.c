@@ -468,8 +468,16 @@ static int mastodon_token_parse(const struct channel *ch,
 	return oauth_token_parse(res, now_ms, out, err, errlen);
 }
 
+static int mastodon_oauth_used(const struct channel *ch)
+{
+	const struct mastodon_conf *mc = ch->pub_conf;
+
+	return mc->oauth.client_id != NULL;
+}
+
 /* Mastodon's tokens do not expire and come without a refresh token. */
 static const struct auth_ops mastodon_auth = {
+        .used = mastodon_oauth_used,
         .authorize_url = mastodon_authorize_url,
         .exchange_request = mastodon_exchange,
         .token_parse = mastodon_token_parse,

@@ -72,6 +72,8 @@ smmctl channels | grep -q "^tok .*needs_auth" ||
 	fail "channels text: $(smmctl channels)"
 smmctl status --json | jq -e '.pauses[] | select(.scope == "channel tok (needs auth)")' >/dev/null ||
 	fail "status has no needs-auth pause: $(smmctl status --json | jq -c .pauses)"
+smmctl status | grep -q "needs auth  tok since .*holding 1: needs auth: .*HTTP 401" ||
+	fail "status text: $(smmctl status)"
 
 # A post due now is held without a request.
 smmctl add -c tok --id a2 'second' >/dev/null
