@@ -177,7 +177,16 @@ static int token_parse(const struct channel *ch, const struct http_result *res,
 	return ret;
 }
 
+/* Only a channel that names the Instagram app: a token_file is static. */
+static int oauth_used(const struct channel *ch)
+{
+	const struct instagram_conf *ic = ch->pub_conf;
+
+	return ic != NULL && ic->oauth.client_id != NULL;
+}
+
 const struct auth_ops instagram_auth = {
+        .used = oauth_used,
         .authorize_url = authorize_url,
         .exchange_request = exchange_request,
         .refresh_request = refresh_request,

@@ -11,8 +11,8 @@
 # - file: a plain file name from media_dir sent as the multipart "source",
 #   the caption in the query.
 # - bad: code 100 fails at once with Meta's message; sent once.
-# - tok: code 190/463 is not a failure: held for a new token, the reason
-#   says so.
+# - tok: code 190/460 is not a failure: the channel needs auth, the
+#   delivery is held with the reason; smmctl auth resumes it, published.
 # - busy: code 32 with X-Business-Use-Case-Usage estimated_time_to_regain_
 #   access 2 (minutes): retried no sooner than two minutes later.
 # - flaky: code 2 (service) is retried and then published.
@@ -33,6 +33,7 @@ start_sink --log-get \
 	--rule "POST /file/$V/111/photos 200 $J {\"id\":\"4440{{n}}\",\"post_id\":\"111_4441\"}" \
 	--rule "POST /bad/$V/111/feed 400 $J {\"error\":{\"message\":\"(#100) Invalid parameter\",\"type\":\"OAuthException\",\"code\":100,\"fbtrace_id\":\"AbC1\"}}" \
 	--rule "POST /tok/$V/111/feed 400 $J {\"error\":{\"message\":\"Error validating access token: The session has been invalidated because the user changed their password.\",\"type\":\"OAuthException\",\"code\":190,\"error_subcode\":460,\"fbtrace_id\":\"T0k\"}}" \
+	--rule "POST /tok/$V/111/feed 200 $J {\"id\":\"111_6001\"}" \
 	--rule "POST /busy/$V/111/feed 400 $J $BUC {\"error\":{\"message\":\"(#32) Page request limit reached\",\"type\":\"OAuthException\",\"code\":32,\"fbtrace_id\":\"B1\"}}" \
 	--rule "POST /flaky/$V/111/feed 500 $J {\"error\":{\"message\":\"Please retry your request later.\",\"type\":\"OAuthException\",\"code\":2}}" \
 	--rule "POST /flaky/$V/111/feed 200 $J {\"id\":\"111_3001\"}" \
@@ -171,6 +172,10 @@ esac
 jq_true '.channels[] | select(.name == "tok") | .state == "needs_auth"
 	and (.reason | test("code 190/460"))' <<<"$(smmctl channels --json)" ||
 	fail "channels does not show tok needing auth: $(smmctl channels --json)"
+# A new Page token in token_file, then smmctl auth: the held post goes out.
+smmctl auth tok >"$T/auth.out" 2>&1 || fail "smmctl auth tok: $(cat "$T/auth.out")"
+wait_state f6/tok published 15
+[ "$(delivery_json f6/tok | jq -r .remote_id)" = 111_6001 ] || fail "tok after auth"
 
 # --- busy: retried no sooner than the header's 2 minutes.
 before=$(now_ms)

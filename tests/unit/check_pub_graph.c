@@ -273,6 +273,8 @@ START_TEST(test_authorize_and_exchange)
 	struct http_request req = {0};
 	char url[2048], err[128] = "";
 
+	/* Without client_id the channel's token_file is static. */
+	ck_assert_int_eq(instagram_auth.used(&ch), 0);
 	/* Without client_id there is no page to open. */
 	ck_assert_int_eq(instagram_auth.authorize_url(&ch,
 	                                              "http://127.0.0.1:8976/"
@@ -285,6 +287,7 @@ START_TEST(test_authorize_and_exchange)
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "client_id"));
 	ig_client();
+	ck_assert_int_eq(instagram_auth.used(&ch), 1);
 	ck_assert_int_eq(instagram_auth.authorize_url(
 	                         &ch, "http://127.0.0.1:8976/callback", "chal",
 	                         "st", url, sizeof(url)),
