@@ -15,6 +15,8 @@ extern const struct publisher_ops pub_mastodon;
 extern const struct publisher_ops pub_template;
 extern const struct publisher_ops pub_linkedin;
 extern const struct publisher_ops pub_vk;
+extern const struct publisher_ops pub_facebook;
+extern const struct publisher_ops pub_instagram;
 
 /* The registry: one line per driver, NULL-terminated. */
 /* clang-format off */
@@ -27,6 +29,8 @@ static const struct publisher_ops *const publishers[] = {
 	&pub_template,
 	&pub_linkedin,
 	&pub_vk,
+	&pub_facebook,
+	&pub_instagram,
 	NULL,
 };
 /* clang-format on */

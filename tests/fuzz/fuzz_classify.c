@@ -32,8 +32,8 @@
 #define MAX_STEPS 8
 
 static const char *const channels[] = {
-        "demo",     "shop",     "slack",  "discord",  "telegram",
-        "mastodon", "template", "shop-x", "linkedin", "vk",
+        "demo",     "shop",   "slack",    "discord", "telegram", "mastodon",
+        "template", "shop-x", "linkedin", "vk",      "facebook", "instagram",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 

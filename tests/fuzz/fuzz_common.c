@@ -145,6 +145,7 @@ const struct config *fuzz_config(void)
 	put_secret("mastodon.token", "masto-token-123\n");
 	put_secret("linkedin.token", "AQX-linkedin-123\n");
 	put_secret("vk.token", "vk1.a.vk-token-123\n");
+	put_secret("meta.token", "EAAGmeta-token-123\n");
 	put_secret("auth", "Bearer sekrit\n");
 	put_secret("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	snprintf(yaml, sizeof(yaml),
@@ -198,8 +199,17 @@ const struct config *fuzz_config(void)
 	         "      url: https://api.example/v2/posts/{{remote_id}}\n"
 	         "      likes: data.metrics.likes\n"
 	         "      shares: data.metrics.0\n"
-	         "      views: views\n",
-	         d, d, d, d, d, d, d, d, d, d, d);
+	         "      views: views\n"
+	         "  facebook:\n"
+	         "    publisher: facebook\n"
+	         "    page_id: \"111\"\n"
+	         "    token_file: %s/meta.token\n"
+	         "    media_dir: %s\n"
+	         "  instagram:\n"
+	         "    publisher: instagram\n"
+	         "    ig_user_id: \"17841\"\n"
+	         "    token_file: %s/meta.token\n",
+	         d, d, d, d, d, d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)
