@@ -538,9 +538,12 @@ static void job_done(void *arg, const struct http_result *res)
 		/* A step after the post exists only adds details (its URL). */
 		if (v.kind == PUBLISH_NEXT && v.remote_id[0])
 			v.kind = PUBLISH_OK;
-		else if (v.kind == PUBLISH_NEXT)
+		else if (v.kind == PUBLISH_NEXT) {
+			/* Not the post's fault: the attempt goes again. */
+			v.kind = PUBLISH_RETRY;
 			snprintf(v.reason, sizeof(v.reason),
 			         "smmd stopped between two steps");
+		}
 		job_finish(job, res, &v);
 		return;
 	}

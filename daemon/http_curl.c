@@ -26,6 +26,7 @@ static const char *const captured_names[HDR_COUNT] = {
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
         "x-ratelimit-reset-after",
+        "x-restli-id",
         "x-app-usage",
         "x-business-use-case-usage",
 };

@@ -38,6 +38,7 @@ enum captured_header {
 	HDR_RL_REMAINING,
 	HDR_RL_RESET,
 	HDR_RL_RESET_AFTER,
+	HDR_RESTLI_ID,
 	HDR_APP_USAGE, /* Meta's Graph API: X-App-Usage */
 	HDR_BUC_USAGE, /* and X-Business-Use-Case-Usage */
 	HDR_COUNT

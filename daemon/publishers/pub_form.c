@@ -1,44 +1,31 @@
-/* Form bodies and query strings, percent-encoded by curl. */
+/* Percent-encoding for forms and URL path segments (pub_form.h). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <curl/curl.h>
 
 #include "pub_form.h"
 
-/* Append sep (if any), then key=value, percent-encoded, to *s. */
-static int append_pair(char **s, char sep, const char *key, const char *value)
+void pub_form_escape(FILE *f, const char *s)
 {
-	char *k = curl_easy_escape(NULL, key, 0);
-	char *v = curl_easy_escape(NULL, value ? value : "", 0);
-	size_t old = *s ? strlen(*s) : 0, n;
-	char *grown;
-	int ret = -1;
+	static const char hex[] = "0123456789ABCDEF";
 
-	if (k == NULL || v == NULL)
-		goto out;
-	n = old + 1 + strlen(k) + 1 + strlen(v) + 1;
-	if ((grown = realloc(*s, n)) == NULL)
-		goto out;
-	if (sep)
-		snprintf(grown + old, n - old, "%c%s=%s", sep, k, v);
-	else
-		snprintf(grown + old, n - old, "%s=%s", k, v);
-	*s = grown;
-	ret = 0;
-out:
-	curl_free(k);
-	curl_free(v);
-	return ret;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
+		    *c == '_' || *c == '~')
+			fputc(*c, f);
+		else {
+			fputc('%', f);
+			fputc(hex[*c >> 4], f);
+			fputc(hex[*c & 15], f);
+		}
+	}
 }
 
-int pub_form_add(char **s, const char *key, const char *value)
+void pub_form_add(FILE *f, int *first, const char *key, const char *value)
 {
-	return append_pair(s, (*s && **s) ? '&' : 0, key, value);
-}
-
-int pub_query_add(char **url, const char *key, const char *value)
-{
-	return append_pair(url, strchr(*url, '?') ? '&' : '?', key, value);
+	if (!*first)
+		fputc('&', f);
+	*first = 0;
+	pub_form_escape(f, key);
+	fputc('=', f);
+	pub_form_escape(f, value);
 }

@@ -1,18 +1,21 @@
 /*
- * application/x-www-form-urlencoded pairs, grown one at a time: the form
- * bodies and query strings of APIs that take them (the Threads API, the
- * token endpoints that pub_oauth.c does not cover).
+ * Percent-encoding for the drivers whose APIs take
+ * application/x-www-form-urlencoded bodies (VK, OAuth token endpoints) or
+ * put an id into a URL path (LinkedIn's URNs).
  */
 #ifndef SMMD_PUB_FORM_H
 #define SMMD_PUB_FORM_H
 
+#include <stdio.h>
+
 /*
- * Append "key=value" to the form body *s (malloc'd, NULL to start), '&'
- * between pairs, both percent-encoded. 0, or -1 when out of memory (*s
- * is left intact).
+ * Write s to f with every byte but RFC 3986's unreserved ones
+ * (A-Z a-z 0-9 - . _ ~) as %XX: right for a form value and for one URL
+ * path segment alike.
  */
-int pub_form_add(char **s, const char *key, const char *value);
-/* The same after a URL: '?' before its first pair, '&' after. */
-int pub_query_add(char **url, const char *key, const char *value);
+void pub_form_escape(FILE *f, const char *s);
+
+/* Write "key=value" to f, preceded by '&' unless it is the first. */
+void pub_form_add(FILE *f, int *first, const char *key, const char *value);
 
 #endif

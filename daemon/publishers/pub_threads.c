@@ -35,7 +35,7 @@
 #include "config.h"
 #include "http.h"
 #include "postid.h"
-#include "pub_form.h"
+#include "pub_graph.h"
 #include "pub_threads.h"
 #include "pub_token.h"
 #include "publisher.h"
@@ -44,6 +44,32 @@
 /* The docs: wait about 30 s, check at most 5 minutes. */
 #define THREADS_POLL_MS    30000
 #define THREADS_POLL_TIMES 10
+
+int threads_form_add(char **body, const char *key, const char *value)
+{
+	size_t len = *body ? strlen(*body) : 0;
+
+	return graph_form_add(body, &len, key, value);
+}
+
+int threads_query_add(char **url, const char *key, const char *value)
+{
+	char *q = NULL, *grown;
+	size_t qlen = 0, n = strlen(*url);
+	char sep = strchr(*url, '?') ? '&' : '?';
+
+	if (graph_form_add(&q, &qlen, key, value) < 0)
+		return -1;
+	if ((grown = realloc(*url, n + 1 + qlen + 1)) == NULL) {
+		free(q);
+		return -1;
+	}
+	grown[n] = sep;
+	memcpy(grown + n + 1, q, qlen + 1);
+	*url = grown;
+	free(q);
+	return 0;
+}
 
 static int threads_configure(struct conf_ctx *p, struct channel *ch,
                              const char *key, struct conf_node *v)
@@ -246,14 +272,14 @@ static int add_text(char **body, const struct delivery_view *v, int text_post)
 	int r;
 
 	if (v->link && text_post)
-		return pub_form_add(body, "text", v->text) < 0 ||
-		                       pub_form_add(body, "link_attachment",
-		                                    v->link) < 0
+		return threads_form_add(body, "text", v->text) < 0 ||
+		                       threads_form_add(body, "link_attachment",
+		                                        v->link) < 0
 		               ? -1
 		               : 0;
 	if (v->link && asprintf(&text, "%s\n\n%s", v->text, v->link) < 0)
 		return -1;
-	r = pub_form_add(body, "text", text ? text : v->text);
+	r = threads_form_add(body, "text", text ? text : v->text);
 	free(text);
 	return r;
 }
@@ -265,11 +291,12 @@ static int build_item(const struct channel *ch, const char *item,
 	const char *type = media_type_of(item);
 	char *body = NULL, *url = NULL;
 
-	if (pub_form_add(&body, "media_type", type) < 0 ||
-	    pub_form_add(&body,
-	                 strcmp(type, "VIDEO") == 0 ? "video_url" : "image_url",
-	                 item) < 0 ||
-	    pub_form_add(&body, "is_carousel_item", "true") < 0 ||
+	if (threads_form_add(&body, "media_type", type) < 0 ||
+	    threads_form_add(&body,
+	                     strcmp(type, "VIDEO") == 0 ? "video_url"
+	                                                : "image_url",
+	                     item) < 0 ||
+	    threads_form_add(&body, "is_carousel_item", "true") < 0 ||
 	    asprintf(&url, "%s/%s/threads", tc->base, tc->user_id) < 0) {
 		free(body);
 		snprintf(err, errlen, "out of memory");
@@ -289,14 +316,14 @@ static int build_container(const struct channel *ch,
 	const char *type = nmedia == 0   ? "TEXT"
 	                   : nmedia == 1 ? media_type_of(first)
 	                                 : "CAROUSEL";
-	int bad = pub_form_add(&body, "media_type", type) < 0 ||
+	int bad = threads_form_add(&body, "media_type", type) < 0 ||
 	          add_text(&body, v, nmedia == 0) < 0;
 
 	if (!bad && nmedia == 1)
-		bad = pub_form_add(&body,
-		                   strcmp(type, "VIDEO") == 0 ? "video_url"
-		                                              : "image_url",
-		                   first) < 0;
+		bad = threads_form_add(&body,
+		                       strcmp(type, "VIDEO") == 0 ? "video_url"
+		                                                  : "image_url",
+		                       first) < 0;
 	if (!bad && nmedia > 1) {
 		/* Comma-separated, as the docs write it. */
 		size_t len = 0, i;
@@ -309,7 +336,7 @@ static int build_container(const struct channel *ch,
 				fprintf(f, "%s%s", i ? "," : "",
 				        json_string_value(id));
 		bad = bad || fclose(f) != 0 ||
-		      pub_form_add(&body, "children", children) < 0;
+		      threads_form_add(&body, "children", children) < 0;
 		free(children);
 	}
 	if (bad || asprintf(&url, "%s/%s/threads", tc->base, tc->user_id) < 0) {
@@ -338,7 +365,7 @@ static int build_publish(const struct channel *ch, const struct pub_step *st,
 	const struct threads_conf *tc = ch->pub_conf;
 	char *url = NULL, *body = NULL;
 
-	if (pub_form_add(&body, "creation_id", note(st, "container")) < 0 ||
+	if (threads_form_add(&body, "creation_id", note(st, "container")) < 0 ||
 	    asprintf(&url, "%s/%s/threads_publish", tc->base, tc->user_id) <
 	            0) {
 		free(body);
@@ -432,72 +459,23 @@ static int threads_build(const struct channel *ch,
 }
 
 /*
- * The Graph API's error, {"error": {"message", "code", "is_transient"}}:
- * its message (else the start of the body) and code (-1: none).
+ * A reply that is not a 2xx, judged as the Graph API's (pub_graph.c): a
+ * refused token (code 190) holds the channel for auth, rate limits (4,
+ * 17, 32, 613) and 1, 2 and 5xx are retried, the rest fails with the
+ * API's words. Threads also marks some errors is_transient: retried.
  */
-static int graph_error(const struct http_result *res, char *out, size_t cap,
-                       long *code)
+static void api_error(const struct http_result *res, int64_t now_ms,
+                      const char *what, struct verdict *out)
 {
-	json_t *o =
-	        json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
-	json_t *e = json_object_get(o, "error");
-	const char *msg = json_string_value(json_object_get(e, "message"));
-	json_t *c = json_object_get(e, "code");
-	int transient = json_is_true(json_object_get(e, "is_transient"));
+	json_t *o;
 
-	*code = json_is_integer(c) ? (long)json_integer_value(c) : -1;
-	if (msg)
-		publisher_body_excerpt(msg, strlen(msg), out, cap);
-	else
-		publisher_body_excerpt(res->body, res->body_len, out, cap);
-	json_decref(o);
-	return transient;
-}
-
-/* Graph codes that say "not now": rate limits (4, 17, 32, 613), 1, 2. */
-static int code_passes(long code)
-{
-	return code == 1 || code == 2 || code == 4 || code == 17 ||
-	       code == 32 || code == 613;
-}
-
-/*
- * A reply that is not a 2xx. Code 190 (or HTTP 401): the token is refused
- * and the channel needs auth; rate limits and transient errors: retried;
- * the rest as HTTP says, with the API's message.
- */
-static void api_error(const struct channel *ch, const struct http_result *res,
-                      int64_t now_ms, const char *what, struct verdict *out)
-{
-	char text[160];
-	long code;
-	int transient;
-
-	publisher_classify_http(res, now_ms, out);
-	if (res->status == 0) {
-		publisher_prefix_reason(out, what);
+	graph_judge(res, now_ms, what, out);
+	if (out->kind != PUBLISH_FAILED || (o = graph_body(res)) == NULL)
 		return;
-	}
-	transient = graph_error(res, text, sizeof(text), &code);
-	if (code == 190 || res->status == 401) {
-		out->kind = PUBLISH_NEEDS_AUTH;
-		snprintf(out->reason, sizeof(out->reason),
-		         "HTTP %ld: Threads refused the access token (run "
-		         "smmctl auth %s, or check token_file): %s",
-		         res->status, ch->name, text);
-	} else {
-		if (code_passes(code) || transient)
-			out->kind = PUBLISH_RETRY;
-		if (code >= 0)
-			snprintf(out->reason, sizeof(out->reason),
-			         "HTTP %ld, code %ld: %s", res->status, code,
-			         text);
-		else
-			snprintf(out->reason, sizeof(out->reason),
-			         "HTTP %ld%s%s", res->status,
-			         text[0] ? ": " : "", text);
-	}
-	publisher_prefix_reason(out, what);
+	if (json_is_true(json_object_get(json_object_get(o, "error"),
+	                                 "is_transient")))
+		out->kind = PUBLISH_RETRY;
+	json_decref(o);
 }
 
 /* The "id" of a 2xx answer, digits only (it goes into URLs); 0 or -1. */
@@ -535,7 +513,7 @@ static void classify_created(const struct channel *ch, struct pub_step *st,
 	else
 		snprintf(what, sizeof(what), "creating the container");
 	if (res->status < 200 || res->status > 299) {
-		api_error(ch, res, now_ms, what, out);
+		api_error(res, now_ms, what, out);
 		return;
 	}
 	if (answer_id(res, id, sizeof(id)) < 0) {
@@ -572,7 +550,7 @@ static void classify_status(const struct channel *ch, struct pub_step *st,
 	json_int_t polls;
 
 	if (res->status < 200 || res->status > 299) {
-		api_error(ch, res, now_ms, what, out);
+		api_error(res, now_ms, what, out);
 		return;
 	}
 	o = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
@@ -618,7 +596,7 @@ static void classify_publish(const struct channel *ch, struct pub_step *st,
 	char id[64], done[96];
 
 	if (res->status < 200 || res->status > 299) {
-		api_error(ch, res, now_ms, "publishing", out);
+		api_error(res, now_ms, "publishing", out);
 		return;
 	}
 	if (answer_id(res, id, sizeof(id)) < 0) {

@@ -35,6 +35,12 @@ const char *threads_access_token(const struct channel *);
 int threads_add_auth(const struct channel *, struct curl_slist **h);
 void threads_redact(const struct channel *, char *s);
 
+/*
+ * Append "key=value" (value percent-encoded) to a form body (malloc'd,
+ * NULL to start), or to a URL's query. 0, or -1 when out of memory.
+ */
+int threads_form_add(char **body, const char *key, const char *value);
+int threads_query_add(char **url, const char *key, const char *value);
 /* A text's length as Threads counts it (an emoji: its UTF-8 bytes). */
 size_t threads_text_length(const char *s, size_t n);
 

@@ -28,7 +28,6 @@
 
 #include "config.h"
 #include "http.h"
-#include "pub_form.h"
 #include "pub_oauth.h"
 #include "pub_threads.h"
 
@@ -55,12 +54,12 @@ static int threads_authorize_url(const struct channel *ch,
 	if ((url = strdup(c->authorize_url ? c->authorize_url
 	                                   : THREADS_AUTHORIZE_URL)) == NULL)
 		return -1;
-	ok = pub_query_add(&url, "client_id", c->client_id) == 0 &&
-	     pub_query_add(&url, "redirect_uri", redirect_uri) == 0 &&
-	     pub_query_add(&url, "scope",
-	                   c->scopes ? c->scopes : THREADS_SCOPES) == 0 &&
-	     pub_query_add(&url, "response_type", "code") == 0 &&
-	     pub_query_add(&url, "state", state) == 0 && strlen(url) < cap;
+	ok = threads_query_add(&url, "client_id", c->client_id) == 0 &&
+	     threads_query_add(&url, "redirect_uri", redirect_uri) == 0 &&
+	     threads_query_add(&url, "scope",
+	                       c->scopes ? c->scopes : THREADS_SCOPES) == 0 &&
+	     threads_query_add(&url, "response_type", "code") == 0 &&
+	     threads_query_add(&url, "state", state) == 0 && strlen(url) < cap;
 	if (ok)
 		memcpy(out, url, strlen(url) + 1);
 	free(url);
@@ -102,12 +101,12 @@ static int threads_exchange_request(const struct channel *ch, const char *code,
 	(void)verifier;
 	if (need_app(ch, err, errlen) < 0)
 		return -1;
-	if (pub_form_add(&body, "client_id", tc->oauth.client_id) < 0 ||
-	    pub_form_add(&body, "client_secret",
-	                 (const char *)tc->oauth.client_secret) < 0 ||
-	    pub_form_add(&body, "code", code) < 0 ||
-	    pub_form_add(&body, "grant_type", "authorization_code") < 0 ||
-	    pub_form_add(&body, "redirect_uri", redirect_uri) < 0 ||
+	if (threads_form_add(&body, "client_id", tc->oauth.client_id) < 0 ||
+	    threads_form_add(&body, "client_secret",
+	                     (const char *)tc->oauth.client_secret) < 0 ||
+	    threads_form_add(&body, "code", code) < 0 ||
+	    threads_form_add(&body, "grant_type", "authorization_code") < 0 ||
+	    threads_form_add(&body, "redirect_uri", redirect_uri) < 0 ||
 	    asprintf(&req->url, "%s/oauth/access_token", tc->api_url) < 0) {
 		req->url = NULL;
 		wipe(body);
@@ -155,14 +154,16 @@ static int threads_refresh_request(const struct channel *ch,
 		return -1;
 	}
 	if (exchange)
-		bad = pub_query_add(&req->url, "grant_type",
-		                    "th_exchange_token") < 0 ||
-		      pub_query_add(&req->url, "client_secret",
-		                    (const char *)tc->oauth.client_secret) < 0;
+		bad = threads_query_add(&req->url, "grant_type",
+		                        "th_exchange_token") < 0 ||
+		      threads_query_add(&req->url, "client_secret",
+		                        (const char *)tc->oauth.client_secret) <
+		              0;
 	else
-		bad = pub_query_add(&req->url, "grant_type",
-		                    "th_refresh_token") < 0;
-	if (bad || pub_query_add(&req->url, "access_token", cur->access) < 0) {
+		bad = threads_query_add(&req->url, "grant_type",
+		                        "th_refresh_token") < 0;
+	if (bad ||
+	    threads_query_add(&req->url, "access_token", cur->access) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

@@ -161,7 +161,7 @@ esac
 # --- tok: code 190 holds the delivery and the channel needs auth.
 wait_state t4/tok held 15
 case $(delivery_json t4/tok | jq -r .last_error) in
-*"access token"*"smmctl auth tok"*"Session has expired"*) ;;
+*"access token was refused"*"smmctl auth"*"Session has expired"*) ;;
 *) fail "190 reason is '$(delivery_json t4/tok | jq -r .last_error)'" ;;
 esac
 jq_true '.channels[] | select(.name == "tok") | .state == "needs_auth"' \

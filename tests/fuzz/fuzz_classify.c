@@ -32,8 +32,9 @@
 #define MAX_STEPS 8
 
 static const char *const channels[] = {
-        "demo",     "shop",     "slack",  "discord", "telegram",
-        "mastodon", "template", "shop-x", "x",       "threads",
+        "demo",     "shop",   "slack",    "discord", "telegram", "mastodon",
+        "template", "shop-x", "linkedin", "vk",      "facebook", "instagram",
+        "x",        "threads",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 
@@ -87,6 +88,8 @@ static int next_response(const uint8_t **p, const uint8_t *end,
 	*p += 7;
 	res->request_sent = flags & 1;
 	res->retry_after = flags & 2 ? take(p, end, ralen, NULL) : NULL;
+	/* The same captured-header bytes stand for LinkedIn's x-restli-id. */
+	res->restli_id = res->retry_after;
 	res->content_type = flags & 4 ? take(p, end, ctlen, NULL) : NULL;
 	res->body = take(p, end, blen, &res->body_len);
 	if (res->status == 0) {

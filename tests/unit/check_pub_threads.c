@@ -286,10 +286,10 @@ START_TEST(test_classify)
 	step(&st, &res, &out, "https://graph.example/v1.0/12345/threads");
 	ck_assert_int_eq(out.kind, PUBLISH_NEEDS_AUTH);
 	ck_assert_str_eq(out.reason,
-	                 "creating the container: HTTP 400: Threads refused "
-	                 "the access token (run smmctl auth tok, or check "
-	                 "token_file): Error validating access token: Session "
-	                 "has expired");
+	                 "creating the container: the access token was "
+	                 "refused (renew token_file or run smmctl auth): code "
+	                 "190/463: Error validating access token: Session has "
+	                 "expired (fbtrace_id A)");
 	pub_step_clear(&st);
 
 	/* A rate limit (code 613) passes; a token in the text is redacted. */
@@ -299,8 +299,8 @@ START_TEST(test_classify)
 	step(&st, &res, &out, "https://graph.example/v1.0/12345/threads");
 	ck_assert_int_eq(out.kind, PUBLISH_RETRY);
 	ck_assert_str_eq(out.reason,
-	                 "creating the container: HTTP 400, code 613: Calls "
-	                 "to this api have exceeded the rate limit. ***");
+	                 "creating the container: rate limited: code 613: "
+	                 "Calls to this api have exceeded the rate limit. ***");
 	pub_step_clear(&st);
 }
 END_TEST
