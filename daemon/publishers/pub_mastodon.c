@@ -11,28 +11,20 @@
  * cannot post twice: this endpoint is idempotent. A repeated upload only
  * leaves an unattached media file, which Mastodon deletes by itself.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "http.h"
 #include "postid.h"
 #include "pub_mastodon.h"
+#include "pub_media.h"
 #include "publisher.h"
 
 /* What Mastodon accepts on one status (its default instance limit). */
 #define MASTODON_MAX_MEDIA 4
-
-/* http.c's message when the address guard refused a media URL. */
-#define GUARD_REFUSAL "refused to connect:"
 
 static int mastodon_configure(struct conf_ctx *p, struct channel *ch,
                               const char *key, struct conf_node *v)
@@ -125,187 +117,6 @@ static int mastodon_idempotent(const struct channel *ch)
 	return 1;
 }
 
-/* A media type from a file name's extension, or NULL. */
-static const char *type_from_name(const char *name, size_t len)
-{
-	static const char *const types[][2] = {
-	        {"png", "image/png"},   {"jpg", "image/jpeg"},
-	        {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
-	        {"webp", "image/webp"}, {"avif", "image/avif"},
-	        {"heic", "image/heic"}, {"mp4", "video/mp4"},
-	        {"m4v", "video/mp4"},   {"mov", "video/quicktime"},
-	        {"webm", "video/webm"}, {"mp3", "audio/mpeg"},
-	        {"ogg", "audio/ogg"},   {"oga", "audio/ogg"},
-	        {"opus", "audio/ogg"},  {"wav", "audio/wav"},
-	        {"flac", "audio/flac"}, {"m4a", "audio/mp4"},
-	};
-	const char *dot = NULL;
-
-	for (size_t i = 0; i < len; i++)
-		if (name[i] == '.')
-			dot = name + i;
-	if (dot == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strlen(types[i][0]) == len - (size_t)(dot + 1 - name) &&
-		    strncasecmp(dot + 1, types[i][0], strlen(types[i][0])) == 0)
-			return types[i][1];
-	return NULL;
-}
-
-/* The last path segment of a URL (before any query), and its length. */
-static const char *url_basename(const char *url, size_t *len)
-{
-	const char *path = strstr(url, "://"), *end, *slash;
-
-	path = path ? strchr(path + 3, '/') : NULL;
-	if (path == NULL) {
-		*len = 0;
-		return url;
-	}
-	end = path + strcspn(path, "?#");
-	for (slash = end; slash > path && slash[-1] != '/'; slash--)
-		;
-	*len = (size_t)(end - slash);
-	return slash;
-}
-
-/* A filename for the multipart part: safe to put between quotes. */
-static void part_filename(const char *name, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < cap; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		out[o++] = (isalnum(c) || c == '.' || c == '-' || c == '_')
-		                   ? (char)c
-		                   : '_';
-	}
-	out[o] = '\0';
-	if (o == 0)
-		snprintf(out, cap, "media");
-}
-
-/* The media type without parameters, lowercased; 0 if it isn't one. */
-static int clean_type(const char *ct, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*ct == ' ')
-		ct++;
-	for (; *ct && *ct != ';' && *ct != ' ' && n + 1 < cap; ct++) {
-		unsigned char c = (unsigned char)tolower((unsigned char)*ct);
-
-		if (!isalnum(c) && strchr("/.+-_", c) == NULL)
-			return 0;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return n > 0 && strchr(out, '/') != NULL;
-}
-
-static int media_type_ok(const char *type)
-{
-	return strncmp(type, "image/", 6) == 0 ||
-	       strncmp(type, "video/", 6) == 0 ||
-	       strncmp(type, "audio/", 6) == 0;
-}
-
-/*
- * Read a media file from the channel's media_dir, up to the channel's cap.
- * This is a short blocking read on the loop thread: the file is local and
- * capped (media_max_size), and one read per upload costs less than handing
- * it to a worker thread. O_NONBLOCK only keeps open() from hanging on a
- * FIFO; the regular-file check below refuses one anyway.
- */
-/* Errors that pass: the same read may well work a little later. */
-static int transient_errno(int e)
-{
-	return e == EMFILE || e == ENFILE || e == ENOMEM || e == EIO ||
-	       e == EINTR || e == EAGAIN;
-}
-
-static int read_media_file(const struct channel *ch, const char *name,
-                           char **out, size_t *outlen, char *err, size_t errlen)
-{
-	char path[4096];
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd, ret = -1;
-
-	if (ch->media_dir == NULL) {
-		snprintf(err, errlen,
-		         "media '%.64s' is a file name, but channel '%s' has "
-		         "no media_dir",
-		         name, ch->name);
-		return -1;
-	}
-	if (!media_name_valid(name)) {
-		snprintf(err, errlen,
-		         "media '%.64s' is neither an http(s) URL nor a plain "
-		         "file name",
-		         name);
-		return -1;
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ch->media_dir,
-	                     name) >= sizeof(path)) {
-		snprintf(err, errlen, "media '%.64s': path too long", name);
-		return -1;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) <
-	    0) {
-		int e = errno;
-
-		snprintf(err, errlen,
-		         "media '%.64s': cannot open it in %.100s: %s", name,
-		         ch->media_dir, strerror(e));
-		return transient_errno(e) ? -EAGAIN : -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "media '%.64s' is not a regular file",
-		         name);
-		goto bad;
-	}
-	if (st.st_size == 0 || (size_t)st.st_size > ch->media_max_bytes) {
-		snprintf(err, errlen,
-		         "media '%.64s' is %lld bytes; allowed: 1 to %zu "
-		         "(media_max_size)",
-		         name, (long long)st.st_size, ch->media_max_bytes);
-		goto bad;
-	}
-	if ((buf = malloc((size_t)st.st_size)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		ret = -EAGAIN;
-		goto bad;
-	}
-	/* The file may change under us: never read past what we allocated. */
-	while (len < (size_t)st.st_size) {
-		r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r < 0 && transient_errno(errno))
-				ret = -EAGAIN;
-			snprintf(err, errlen, "media '%.64s': %s", name,
-			         r < 0 ? strerror(errno)
-			               : "the file shrank while being read");
-			goto bad;
-		}
-		len += (size_t)r;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = len;
-	return 0;
-bad:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 /* Which request of the attempt this is, as noted in st->state. */
 enum step_kind { STEP_FETCH, STEP_UPLOAD, STEP_STATUS };
 
@@ -335,114 +146,25 @@ int mastodon_add_auth(const struct mastodon_conf *mc, struct curl_slist **h)
 	return publisher_add_header(h, "Authorization", line);
 }
 
-static int build_fetch(const struct channel *ch, const char *url,
-                       struct http_request *req, char *err, size_t errlen)
-{
-	snprintf(req->method, sizeof(req->method), "GET");
-	/* Never the Authorization header: the media host is not Mastodon. */
-	if ((req->url = strdup(url)) == NULL ||
-	    publisher_add_header(&req->headers, "Accept",
-	                         "image/*, video/*, audio/*") < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	/* The URL came from a post, not from the admin: guard it. */
-	req->guard = !ch->allow_private_media;
-	req->max_body = ch->media_max_bytes;
-	return 0;
-}
-
-/* A boundary that cannot occur in data (checked, not only likely). */
-static int make_boundary(const char *data, size_t len, char *out, size_t cap)
-{
-	for (int tries = 0; tries < 8; tries++) {
-		unsigned char rnd[16];
-		size_t o;
-
-		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-			return -1;
-		o = (size_t)snprintf(out, cap, "smmd-");
-		for (size_t i = 0; i < sizeof(rnd) && o + 3 <= cap; i++)
-			o += (size_t)snprintf(out + o, cap - o, "%02x", rnd[i]);
-		if (memmem(data, len, out, strlen(out)) == NULL)
-			return 0;
-	}
-	return -1;
-}
-
-/*
- * multipart/form-data with one part, "file", built by hand: curl_mime
- * needs an easy handle, which only http.c has, at send time.
- */
 static int build_upload(const struct channel *ch, const struct delivery_view *v,
                         struct pub_step *st, size_t i, struct http_request *req,
                         char *err, size_t errlen)
 {
 	const struct mastodon_conf *mc = ch->pub_conf;
 	const char *item = json_string_value(json_array_get(v->media, i));
-	char boundary[48], filename[128], ctype[96], *head = NULL, *body;
-	const char *name, *type;
-	size_t namelen, headlen, tail;
 	int n;
 
-	if (st->blob == NULL) {
-		/* A file under media_dir: no fetch step before this one. */
-		if ((n = read_media_file(ch, item, &st->blob, &st->blob_len,
-		                         err, errlen)) < 0)
-			return n;
-		if ((type = type_from_name(item, strlen(item))) == NULL) {
-			snprintf(err, errlen,
-			         "media '%.64s': unknown file type (expected "
-			         "an image, video or audio extension)",
-			         item);
-			return -1;
-		}
-		free(st->blob_type);
-		if ((st->blob_type = strdup(type)) == NULL)
-			goto nomem;
-		name = item;
-		namelen = strlen(item);
-	} else
-		name = url_basename(item, &namelen);
-	part_filename(name, namelen, filename, sizeof(filename));
-	if (make_boundary(st->blob, st->blob_len, boundary, sizeof(boundary)) <
-	    0) {
-		snprintf(err, errlen, "cannot make a multipart boundary");
-		return -EAGAIN;
-	}
-	n = asprintf(&head,
-	             "--%s\r\n"
-	             "Content-Disposition: form-data; name=\"file\"; "
-	             "filename=\"%s\"\r\n"
-	             "Content-Type: %s\r\n\r\n",
-	             boundary, filename, st->blob_type);
-	if (n < 0)
-		goto nomem;
-	headlen = (size_t)n;
-	tail = 2 + 2 + strlen(boundary) + 4; /* \r\n--B--\r\n */
-	if ((body = malloc(headlen + st->blob_len + tail + 1)) == NULL) {
-		free(head);
-		goto nomem;
-	}
-	memcpy(body, head, headlen);
-	memcpy(body + headlen, st->blob, st->blob_len);
-	snprintf(body + headlen + st->blob_len, tail + 1, "\r\n--%s--\r\n",
-	         boundary);
-	free(head);
-	req->body = body;
-	req->body_len = headlen + st->blob_len + tail;
-	/* The bytes live on in the body: don't hold a second copy. */
-	free(st->blob);
-	st->blob = NULL;
-	st->blob_len = 0;
-	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s",
-	         boundary);
+	/* A file under media_dir: no fetch step before this one. */
+	if (st->blob == NULL &&
+	    (n = pub_media_load_file(ch, item, st, err, errlen)) < 0)
+		return n;
+	if ((n = pub_media_multipart(st, "file", item, req, err, errlen)) < 0)
+		return n;
 	if (asprintf(&req->url, "%s/api/v2/media", mc->instance) < 0) {
 		req->url = NULL;
 		goto nomem;
 	}
-	if (publisher_add_header(&req->headers, "Content-Type", ctype) < 0 ||
-	    mastodon_add_auth(mc, &req->headers) < 0)
+	if (mastodon_add_auth(mc, &req->headers) < 0)
 		goto nomem;
 	return 0;
 nomem:
@@ -529,9 +251,9 @@ static int mastodon_build(const struct channel *ch,
 		snprintf(err, errlen, "media %zu is not a string", i + 1);
 		return -1;
 	}
-	if (url_is_http(item) && st->blob == NULL) {
+	if (pub_media_needs_fetch(item, st)) {
 		set_step(st, STEP_FETCH);
-		return build_fetch(ch, item, req, err, errlen);
+		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
 	set_step(st, STEP_UPLOAD);
 	return build_upload(ch, v, st, i, req, err, errlen);
@@ -558,20 +280,6 @@ static void scrub_token(const struct mastodon_conf *mc, struct verdict *out)
 		publisher_redact(out->reason, (const char *)mc->token);
 }
 
-/* "what: reason", cut to fit (the end of the reason is what goes). */
-static void prefix_reason(struct verdict *out, const char *what)
-{
-	char r[sizeof(out->reason)];
-	const char *parts[3] = {what, ": ", r};
-	size_t cap = sizeof(out->reason), n = 0;
-
-	memcpy(r, out->reason, sizeof(r));
-	for (size_t k = 0; k < 3; k++)
-		for (const char *c = parts[k]; *c && n + 1 < cap; c++)
-			out->reason[n++] = *c;
-	out->reason[n] = '\0';
-}
-
 /*
  * A reply from the Mastodon API (upload or status) that is not a 2xx:
  * 401/403 and 422 fail with Mastodon's own words; the rest as any HTTP.
@@ -594,98 +302,7 @@ static void api_error(const struct http_result *res, int64_t now_ms,
 		snprintf(out->reason, sizeof(out->reason), "HTTP %ld%s%s",
 		         res->status, text[0] ? ": " : "", text);
 	}
-	prefix_reason(out, what);
-}
-
-static void classify_fetch(const struct channel *ch,
-                           const struct delivery_view *v, struct pub_step *st,
-                           const struct http_result *res, int64_t now_ms,
-                           struct verdict *out)
-{
-	size_t i = json_array_size(media_ids(st)), namelen;
-	const char *url = json_string_value(json_array_get(v->media, i));
-	const char *name = url_basename(url, &namelen), *guess;
-	char what[128], type[80];
-
-	snprintf(what, sizeof(what), "fetching media %zu (%.80s)", i + 1, url);
-	if (res->status == 0 && res->error &&
-	    strncmp(res->error, GUARD_REFUSAL, strlen(GUARD_REFUSAL)) == 0) {
-		/* The URL points inside our network: it will every time. */
-		out->kind = PUBLISH_FAILED;
-		snprintf(out->reason, sizeof(out->reason), "%s", res->error);
-		prefix_reason(out, what);
-		return;
-	}
-	if (res->status == 0 && res->code == CURLE_WRITE_ERROR) {
-		out->kind = PUBLISH_FAILED;
-		snprintf(out->reason, sizeof(out->reason),
-		         "larger than media_max_size (%zu bytes)",
-		         ch->media_max_bytes);
-		prefix_reason(out, what);
-		return;
-	}
-	publisher_classify_http(res, now_ms, out);
-	if (out->kind != PUBLISH_OK) {
-		prefix_reason(out, what);
-		return;
-	}
-	/* Keep the server's type for the upload; Mastodon checks it. */
-	if (res->content_type == NULL ||
-	    !clean_type(res->content_type, type, sizeof(type)) ||
-	    strcmp(type, "application/octet-stream") == 0) {
-		if ((guess = type_from_name(name, namelen)) == NULL) {
-			out->kind = PUBLISH_FAILED;
-			snprintf(out->reason, sizeof(out->reason),
-			         "no usable Content-Type and no known file "
-			         "extension");
-			prefix_reason(out, what);
-			return;
-		}
-		snprintf(type, sizeof(type), "%s", guess);
-	}
-	if (!media_type_ok(type)) {
-		out->kind = PUBLISH_FAILED;
-		snprintf(out->reason, sizeof(out->reason),
-		         "it is '%s', not an image, video or audio file", type);
-		prefix_reason(out, what);
-		return;
-	}
-	if (res->body_len == 0) {
-		out->kind = PUBLISH_FAILED;
-		snprintf(out->reason, sizeof(out->reason), "the file is empty");
-		prefix_reason(out, what);
-		return;
-	}
-	free(st->blob);
-	free(st->blob_type);
-	st->blob = malloc(res->body_len);
-	st->blob_type = strdup(type);
-	if (st->blob == NULL || st->blob_type == NULL) {
-		out->kind = PUBLISH_RETRY;
-		snprintf(out->reason, sizeof(out->reason), "out of memory");
-		prefix_reason(out, what);
-		return;
-	}
-	memcpy(st->blob, res->body, res->body_len);
-	st->blob_len = res->body_len;
-	st->n++;
-	out->kind = PUBLISH_NEXT;
-	snprintf(out->reason, sizeof(out->reason), "HTTP %ld, %zu bytes of %s",
-	         res->status, st->blob_len, type);
-}
-
-/* A JSON string or integer field as text; "" if absent. */
-static void field_text(json_t *o, const char *key, char *out, size_t cap)
-{
-	json_t *f = json_object_get(o, key);
-
-	if (json_is_string(f))
-		snprintf(out, cap, "%s", json_string_value(f));
-	else if (json_is_integer(f))
-		snprintf(out, cap, "%" JSON_INTEGER_FORMAT,
-		         json_integer_value(f));
-	else
-		out[0] = '\0';
+	publisher_prefix_reason(out, what);
 }
 
 static void classify_upload(const struct channel *ch,
@@ -704,13 +321,13 @@ static void classify_upload(const struct channel *ch,
 	}
 	/* 202: stored but still being processed; the id is good already. */
 	o = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
-	field_text(o, "id", id, sizeof(id));
+	publisher_json_text(o, "id", id, sizeof(id));
 	json_decref(o);
 	if (id[0] == '\0') {
 		out->kind = PUBLISH_FAILED;
 		snprintf(out->reason, sizeof(out->reason),
 		         "HTTP %ld without a media id", res->status);
-		prefix_reason(out, what);
+		publisher_prefix_reason(out, what);
 		return;
 	}
 	if (json_array_append_new(media_ids(st), json_string(id)) < 0) {
@@ -747,10 +364,11 @@ static void classify_status(const struct channel *ch,
 		return;
 	}
 	o = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
-	field_text(o, "id", out->remote_id, sizeof(out->remote_id));
-	field_text(o, "url", out->remote_url, sizeof(out->remote_url));
+	publisher_json_text(o, "id", out->remote_id, sizeof(out->remote_id));
+	publisher_json_text(o, "url", out->remote_url, sizeof(out->remote_url));
 	if (out->remote_url[0] == '\0')
-		field_text(o, "uri", out->remote_url, sizeof(out->remote_url));
+		publisher_json_text(o, "uri", out->remote_url,
+		                    sizeof(out->remote_url));
 	json_decref(o);
 	out->kind = PUBLISH_OK;
 	out->retry_after_ms = -1;
@@ -765,9 +383,15 @@ static void mastodon_classify(const struct channel *ch,
                               struct verdict *out)
 {
 	switch (get_step(st)) {
-	case STEP_FETCH:
-		classify_fetch(ch, v, st, res, now_ms, out);
+	case STEP_FETCH: {
+		size_t i = json_array_size(media_ids(st));
+
+		pub_media_fetched(
+		        ch, i + 1,
+		        json_string_value(json_array_get(v->media, i)), st, res,
+		        now_ms, out);
 		break;
+	}
 	case STEP_UPLOAD:
 		classify_upload(ch, v, st, res, now_ms, out);
 		break;

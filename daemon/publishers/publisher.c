@@ -200,3 +200,30 @@ int publisher_always(const struct channel *ch)
 	(void)ch;
 	return 1;
 }
+
+void publisher_prefix_reason(struct verdict *out, const char *what)
+{
+	char r[sizeof(out->reason)];
+	const char *parts[3] = {what, ": ", r};
+	size_t cap = sizeof(out->reason), n = 0;
+
+	/* Cut to fit: the end of the reason is what goes. */
+	memcpy(r, out->reason, sizeof(r));
+	for (size_t k = 0; k < 3; k++)
+		for (const char *c = parts[k]; *c && n + 1 < cap; c++)
+			out->reason[n++] = *c;
+	out->reason[n] = '\0';
+}
+
+void publisher_json_text(json_t *o, const char *key, char *out, size_t cap)
+{
+	json_t *f = json_object_get(o, key);
+
+	if (json_is_string(f))
+		snprintf(out, cap, "%s", json_string_value(f));
+	else if (json_is_integer(f))
+		snprintf(out, cap, "%" JSON_INTEGER_FORMAT,
+		         json_integer_value(f));
+	else
+		out[0] = '\0';
+}

@@ -245,6 +245,10 @@ void pub_step_clear(struct pub_step *);
  */
 void publisher_classify_http(const struct http_result *, int64_t now_ms,
                              struct verdict *out);
+/* out's reason becomes "what: reason", cut to fit. */
+void publisher_prefix_reason(struct verdict *out, const char *what);
+/* A JSON string or integer field as text; "" if absent. */
+void publisher_json_text(json_t *o, const char *key, char *out, size_t cap);
 /* The start of a response body, printable, for a reason string. */
 void publisher_body_excerpt(const char *body, size_t len, char *out,
                             size_t cap);
