@@ -13,6 +13,7 @@ extern const struct publisher_ops pub_discord;
 extern const struct publisher_ops pub_telegram;
 extern const struct publisher_ops pub_mastodon;
 extern const struct publisher_ops pub_template;
+extern const struct publisher_ops pub_bluesky;
 
 /* The registry: one line per driver, NULL-terminated. */
 /* clang-format off */
@@ -23,6 +24,7 @@ static const struct publisher_ops *const publishers[] = {
 	&pub_telegram,
 	&pub_mastodon,
 	&pub_template,
+	&pub_bluesky,
 	NULL,
 };
 /* clang-format on */
