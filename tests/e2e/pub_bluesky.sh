@@ -4,8 +4,9 @@
 # - config: handle and app_password_file are required, a readable-by-all
 #   password file is refused, service defaults to https://bsky.social.
 # - length: texts are measured in grapheme clusters against Bluesky's 300
-#   at plan time: `smmctl add` and the calendar refuse 301 (naming the
-#   rule), and take 300 ZWJ families (5 code points, 18 bytes each).
+#   at plan time: `smmctl add`, the calendar and CSV import refuse 301
+#   (naming the rule), and take 300 ZWJ families (5 code points, 18 bytes
+#   each).
 # - no session yet (auth.c keeps it): the delivery is held, never failed,
 #   and the log says to run smmctl auth.
 # The app password appears in no log line, store file or smmctl output.
@@ -71,6 +72,24 @@ run smmctl add -c sky --id over "$long!"
 	fail "301 graphemes: exit $rc: $err"
 run smmctl show over
 [ "$rc" -ne 0 ] || fail "an over-long post was queued"
+
+# The calendar and CSV import count the same way.
+{
+	printf 'timezone: UTC\nposts:\n'
+	printf '  - id: cal-fits\n    at: 2030-01-01 10:00\n    channels: [sky]\n'
+	printf '    text: "%s"\n' "$long"
+	printf '  - id: cal-over\n    at: 2030-01-01 11:00\n    channels: [sky]\n'
+	printf '    text: "%s!"\n' "$long"
+} >"$T/calendar.yaml"
+sed "s|^channels:|calendar: $T/calendar.yaml\nchannels:|" "$CFG" >"$T/cal.yaml"
+run "$SMMD_BIN" --check-config -c "$T/cal.yaml"
+[[ $rc -ne 0 && $err == *"calendar.yaml:10:11: text is 301 graphemes, 1 over channel 'sky''s limit of 300 (bluesky's rule)"* &&
+	$err != *":6:11:"* ]] || fail "calendar: exit $rc: $err"
+printf 'id,text,channels,at\nc1,"%s",sky,2030-01-01 10:00\nc2,"%s!",sky,2030-01-01 11:00\n' \
+	"$long" "$long" >"$T/posts.csv"
+run smmctl import "$T/posts.csv"
+[[ $rc -eq 65 && $err == *"posts.csv:3:text: text is 301 graphemes, 1 over channel 'sky''s limit of 300 (bluesky's rule)"* &&
+	$err != *"posts.csv:2:"* ]] || fail "import: exit $rc: $err"
 
 # --- no session: held, not failed, and the log says what to do.
 smmctl add -c sky --id held 'Hello #bluesky https://example.org' >/dev/null
