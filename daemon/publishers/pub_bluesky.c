@@ -307,12 +307,14 @@ static int add_embed(json_t *record, const struct delivery_view *v,
 
 /*
  * The post's text: with images the link has no card of its own, so it
- * goes at the end of the text (a link facet), if it still fits.
+ * goes at the end of the text (a link facet), unless the text holds it
+ * already, if it still fits.
  */
 static char *post_text(const struct delivery_view *v, const struct pub_step *st,
                        char *err, size_t errlen)
 {
-	int with_link = v->link && json_array_size(blobs(st)) > 0;
+	int with_link = v->link && json_array_size(blobs(st)) > 0 &&
+	                strstr(v->text, v->link) == NULL;
 	char *text = NULL;
 	size_t g;
 

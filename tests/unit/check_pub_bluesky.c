@@ -548,6 +548,12 @@ START_TEST(test_images_embed)
 	                         o, "record.facets.0.index.byteStart")),
 	                 5);
 	json_decref(o);
+	/* Not twice when the text has it already. */
+	v.text = "see https://shop.example/b";
+	o = create_body(&v, &st);
+	ck_assert_str_eq(json_string_value(publisher_json_at(o, "record.text")),
+	                 "see https://shop.example/b");
+	json_decref(o);
 	pub_step_clear(&st);
 	json_decref(media);
 }
