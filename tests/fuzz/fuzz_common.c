@@ -143,6 +143,7 @@ const struct config *fuzz_config(void)
 	           "https://discord.com/api/webhooks/1/tok-en_123\n");
 	put_secret("telegram.token", "123456:ABC-def_ghi\n");
 	put_secret("mastodon.token", "masto-token-123\n");
+	put_secret("bluesky.pass", "abcd-efgh-ijkl-mnop\n");
 	put_secret("auth", "Bearer sekrit\n");
 	put_secret("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	snprintf(yaml, sizeof(yaml),
@@ -188,8 +189,12 @@ const struct config *fuzz_config(void)
 	         "      url: https://api.example/v2/posts/{{remote_id}}\n"
 	         "      likes: data.metrics.likes\n"
 	         "      shares: data.metrics.0\n"
-	         "      views: views\n",
-	         d, d, d, d, d, d, d, d, d);
+	         "      views: views\n"
+	         "  bluesky:\n"
+	         "    publisher: bluesky\n"
+	         "    handle: shop.bsky.social\n"
+	         "    app_password_file: %s/bluesky.pass\n",
+	         d, d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)
