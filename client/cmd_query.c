@@ -234,6 +234,26 @@ static void print_loop_turn(const json_t *loop)
 		               json_object_get(loop, "max_turn_cause_ms")));
 	printf("\n");
 }
+/* Active pauses, channels that need auth first: what holds posts. */
+static void print_pauses(const json_t *pauses)
+{
+	const json_t *p;
+	char since[32];
+	size_t i;
+
+	json_array_foreach (pauses, i, p) {
+		const char *who = ctl_str(p, "needs_auth"),
+		           *reason = ctl_str(p, "reason");
+
+		printf("  %-12s%s since %s, holding %lld%s%s\n",
+		       who ? "needs auth" : "paused",
+		       who ? who : ctl_str(p, "scope"),
+		       ctl_local_time(ctl_str(p, "since"), since),
+		       ctl_int(p, "held"), reason ? ": " : "",
+		       reason ? reason : "");
+	}
+}
+
 /* The human form of "status". */
 static void cmd_query_print_status(const json_t *r)
 {
@@ -265,6 +285,7 @@ static void cmd_query_print_status(const json_t *r)
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
 	print_loop_turn(json_object_get(r, "loop"));
+	print_pauses(json_object_get(r, "pauses"));
 	cmd_query_print_engagement_status(json_object_get(r, "engagement"));
 	cmd_query_print_channels(json_object_get(r, "channels"));
 }

@@ -38,6 +38,7 @@ static int ctl_exit_for_code(const char *code)
 	        {SMM_ERR_PERMISSION, EX_NOPERM},
 	        {SMM_ERR_SHUTTING_DOWN, EX_TEMPFAIL},
 	        {SMM_ERR_STORE_UNAVAILABLE, EX_TEMPFAIL},
+	        {SMM_ERR_AUTH, EX_NOPERM},
 	        {SMM_ERR_INCOMPATIBLE, EX_PROTOCOL},
 	        {SMM_ERR_INVALID_REQUEST, EX_PROTOCOL},
 	        {SMM_ERR_UNKNOWN_COMMAND, EX_PROTOCOL},

@@ -176,6 +176,7 @@ extern const struct ctl_cmd cmd_plan_entry;   /* cmd_plan.c */
 extern const struct ctl_cmd cmd_goals_entry;  /* cmd_goals.c */
 extern const struct ctl_cmd cmd_report_entry; /* cmd_report.c */
 extern const struct ctl_cmd cmd_stats_entry;  /* cmd_stats.c */
+extern const struct ctl_cmd cmd_auth_entry, cmd_channels_entry; /* cmd_auth.c */
 extern const struct ctl_cmd cmd_reload_entry, cmd_backup_entry, cmd_log_entry,
         cmd_help_entry; /* cmd_admin.c */
 extern const struct ctl_cmd cmd_pause_entry, cmd_resume_entry, cmd_held_entry,

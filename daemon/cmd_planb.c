@@ -354,9 +354,11 @@ static enum cmd_retval cmd_resume(struct cmd_ctx *x)
 			                s.name[i] ? "'" : "everything",
 			                s.name[i] ? s.name[i] : "",
 			                s.name[i] ? "'" : "");
+	/* Only `smmctl auth` ends a channel's wait for its credentials. */
 	for (size_t i = 0;
 	     s.n == 0 && i < pauses_count(x->d) && n < PAUSE_MAX_SCOPES; i++)
-		chosen[n++] = pause_at(x->d, i);
+		if (pause_at(x->d, i)->kind != PAUSE_AUTH)
+			chosen[n++] = pause_at(x->d, i);
 	if (n == 0)
 		return cmd_fail(x, SMM_ERR_CONFLICT, "nothing is paused");
 	cmd_actor(x, &who, name, sizeof(name));

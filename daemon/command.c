@@ -31,7 +31,8 @@ static const struct cmd_entry *const commands[] = {
         &cmd_queue_entry,       &cmd_import_entry,
         &cmd_approve_entry,     &cmd_plan_check_entry,
         &cmd_goals_entry,       &cmd_report_entry,
-        &cmd_stats_entry,
+        &cmd_stats_entry,       &cmd_auth_entry,
+        &cmd_channels_entry,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

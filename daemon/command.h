@@ -152,6 +152,8 @@ extern const struct cmd_entry cmd_hello_entry, cmd_reload_entry, cmd_log_entry,
 extern const struct cmd_entry cmd_goals_entry;  /* cmd_goals.c */
 extern const struct cmd_entry cmd_report_entry; /* cmd_report.c */
 extern const struct cmd_entry cmd_stats_entry;  /* cmd_stats.c */
+extern const struct cmd_entry cmd_auth_entry,
+        cmd_channels_entry; /* cmd_auth.c */
 extern const struct cmd_entry cmd_add_entry, cmd_cancel_entry, cmd_retry_entry,
         cmd_resolve_entry;
 extern const struct cmd_entry cmd_approve_entry; /* cmd_approve.c */

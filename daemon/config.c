@@ -533,6 +533,8 @@ static void channel_key(struct conf_ctx *p, struct channel_parse *cp,
 		conf_uint(p, v, key, 1, 1000000, &ch->max_length);
 	else if (strcmp(key, "require_approval") == 0)
 		conf_bool(p, v, key, &ch->require_approval);
+	else if (strcmp(key, "redirect_uri") == 0 && ch->pub && ch->pub->auth)
+		conf_url(p, v, key, &ch->redirect_uri);
 	else if (conf_engage_key(p, key, v, &ch->metrics))
 		;
 	else if (strcmp(key, "engagement") == 0 && ch->pub &&
@@ -967,6 +969,7 @@ void config_free(struct config *cfg)
 		free(ch->name);
 		free(ch->notify);
 		free(ch->media_dir);
+		free(ch->redirect_uri);
 		free(ch->slots);
 		free(ch->timezone);
 		conf_blackouts_free(ch->blackouts);

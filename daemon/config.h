@@ -61,7 +61,12 @@ struct channel {
 	/* Its OAuth tokens when its publisher has auth ops (auth.c keeps
 	 * them across reloads); NULL: none known yet. */
 	const struct auth_tokens *tokens;
+	/* Where the network sends a person's browser back to with the code
+	 * (`smmctl auth`); NULL: AUTH_REDIRECT_DEFAULT. */
+	char *redirect_uri;
 };
+/* Nothing listens there: the person copies the address from the browser. */
+#define AUTH_REDIRECT_DEFAULT "http://127.0.0.1:8976/callback"
 
 struct config {
 	unsigned refs; /* in-flight jobs keep the config they began under */

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "auth.h"
 #include "engage.h"
 #include "events.h"
 #include "http.h"
@@ -364,12 +365,10 @@ static void job_outcome(const struct job *job, const struct http_result *res,
                         struct outcome_in *in, struct outcome *o)
 {
 	*in = (struct outcome_in){
-	        /* Until the channel's auth is settled, never a failure. */
-	        .verdict = v->kind == PUBLISH_OK ? OUTCOME_OK
-	                   : v->kind == PUBLISH_RETRY ||
-	                                   v->kind == PUBLISH_NEEDS_AUTH
-	                           ? OUTCOME_RETRY
-	                           : OUTCOME_FAILED,
+	        .verdict = v->kind == PUBLISH_OK           ? OUTCOME_OK
+	                   : v->kind == PUBLISH_RETRY      ? OUTCOME_RETRY
+	                   : v->kind == PUBLISH_NEEDS_AUTH ? OUTCOME_HOLD
+	                                                   : OUTCOME_FAILED,
 	        .reason = v->reason,
 	        .retry_after_ms = v->retry_after_ms,
 	        .attempt = job->attempt,
@@ -461,6 +460,9 @@ static void job_finish(struct job *job, const struct http_result *res,
 	struct outcome o;
 
 	job_outcome(job, res, v, now, &in, &o);
+	/* Before it is queued again, so that the gate sees the refusal. */
+	if (v->kind == PUBLISH_NEEDS_AUTH)
+		auth_refused(d, job->ch, v->reason);
 	if (o.state == DS_PUBLISHED)
 		engage_published(d, job->ch, rec->id, v->remote_id, now);
 	store_must(d, store_record_result(d->store, rec->id, &ar, o.state,
@@ -777,6 +779,9 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 		fail_now(d, &job->rec, err, now);
 		goto drop;
 	}
+	/* Its credentials are being renewed: auth.c queues it again. */
+	if (auth_gate(d, job->ch, id))
+		goto drop;
 	job->q = q;
 	job->attempt = job->rec.attempts + 1;
 	job->send_at = send_at;
@@ -798,7 +803,12 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	                                     sizeof(err))) < 0) {
 		/* Nothing was recorded yet: try again shortly, no attempt used.
 		 */
-		if (r == -EAGAIN || r == -EACCES) {
+		if (r == -EACCES) {
+			/* No usable token: renewed, or the channel is held. */
+			log_warnx("publish: delivery '%s': %s", id, err);
+			auth_refused(d, job->ch, err);
+			dispatch_schedule(d, id, now);
+		} else if (r == -EAGAIN) {
 			log_warnx("publish: delivery '%s': %s; trying again in "
 			          "5s",
 			          id, err);

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "calwatch.h"
 #include "dispatch.h"
+#include "auth.h"
 #include "engage.h"
 #include "events.h"
 #include "pause.h"
@@ -293,6 +294,7 @@ static void finish_shutdown(struct runtime *rt)
 	prom_stop(d);
 	pauses_stop(d);
 	engage_close(d);
+	auth_close(d);
 	wallclock_close(d->clock);
 	d->clock = NULL;
 	calwatch_close(d);
@@ -540,6 +542,10 @@ static int run(struct runtime *rt, int verbose)
 	calwatch_update(d);
 	if ((d->engage = engage_new()) == NULL || engage_start(d) < 0)
 		fatalx("out of memory");
+	if ((d->auth = auth_new()) == NULL)
+		fatalx("out of memory");
+	if ((r = auth_start(d)) < 0)
+		fatalx("auth: %s", strerror(-r));
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
@@ -600,6 +606,7 @@ static int run(struct runtime *rt, int verbose)
 	sched_free(d->sched);
 	dispatch_free(d->dispatch);
 	engage_free(d->engage);
+	auth_free(d->auth);
 	events_free(d->events);
 	prom_free(d->prom);
 	json_decref(d->planb);

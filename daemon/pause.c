@@ -226,6 +226,8 @@ const char *pause_scope_name(const struct pause_rec *r, char *buf, size_t len)
 {
 	if (r->kind == PAUSE_ALL)
 		snprintf(buf, len, "all");
+	else if (r->kind == PAUSE_AUTH)
+		snprintf(buf, len, "channel %s (needs auth)", r->scope);
 	else
 		snprintf(buf, len, "%s %s",
 		         r->kind == PAUSE_CHANNEL ? "channel" : "campaign",
@@ -247,6 +249,7 @@ int pause_covers(const struct pause *p, const char *channel,
 	case PAUSE_ALL:
 		return 1;
 	case PAUSE_CHANNEL:
+	case PAUSE_AUTH:
 		return strcmp(p->scope, channel) == 0;
 	default:
 		return campaign && strcmp(p->scope, campaign) == 0;
@@ -281,8 +284,9 @@ int pause_channel_paused(struct smmd *d, const char *channel)
 	for (size_t i = 0; i < pauses_count(d); i++) {
 		const struct pause *p = d->pauses->v[i];
 
-		if (p->kind == PAUSE_ALL || (p->kind == PAUSE_CHANNEL &&
-		                             strcmp(p->scope, channel) == 0))
+		if (p->kind == PAUSE_ALL ||
+		    ((p->kind == PAUSE_CHANNEL || p->kind == PAUSE_AUTH) &&
+		     strcmp(p->scope, channel) == 0))
 			return 1;
 	}
 	return 0;
@@ -677,7 +681,8 @@ static void pause_notices(struct smmd *d, const struct pause *p,
 		size_t j;
 
 		if (ch->notify == NULL ||
-		    (p->kind == PAUSE_CHANNEL && strcmp(p->scope, ch->name)) ||
+		    ((p->kind == PAUSE_CHANNEL || p->kind == PAUSE_AUTH) &&
+		     strcmp(p->scope, ch->name)) ||
 		    config_channel(cfg, ch->notify) == NULL ||
 		    pause_channel_paused(d, ch->notify))
 			continue;
@@ -714,17 +719,19 @@ int pause_begin(struct smmd *d, const struct pause_rec *rec,
 		                    json_string(r.scenario));
 	pause_audit(d, who, "pause", scope, r.reason, detail);
 	json_decref(detail);
-	events_scope(
-	        d->events,
-	        &(struct scope_event){
-	                .kind = EV_PAUSED,
-	                .channel = r.kind == PAUSE_CHANNEL ? r.scope : NULL,
-	                .scope = scope,
-	                .by = who->user,
-	                .uid = who->uid,
-	                .reason = r.reason,
-	                .level = LOG_LEVEL_WARNING,
-	        });
+	events_scope(d->events,
+	             &(struct scope_event){
+	                     .kind = EV_PAUSED,
+	                     .channel = r.kind == PAUSE_CHANNEL ||
+	                                                r.kind == PAUSE_AUTH
+	                                        ? r.scope
+	                                        : NULL,
+	                     .scope = scope,
+	                     .by = who->user,
+	                     .uid = who->uid,
+	                     .reason = r.reason,
+	                     .level = LOG_LEVEL_WARNING,
+	             });
 	/* Prepared deliveries of the scope must not leave either. */
 	dispatch_hold_prepared(d);
 	pauses_arm(d->pauses);
@@ -900,18 +907,20 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	         "%lld published, %lld skipped, %lld still held (%s)",
 	         (long long)published, (long long)skipped, (long long)kept,
 	         names[policy]);
-	events_scope(
-	        d->events,
-	        &(struct scope_event){
-	                .kind = EV_RESUMED,
-	                .channel = p->kind == PAUSE_CHANNEL ? p->scope : NULL,
-	                .scope = scope,
-	                .by = who->user,
-	                .uid = who->uid,
-	                .reason = reason,
-	                .outcome = outcome,
-	                .level = LOG_LEVEL_WARNING,
-	        });
+	events_scope(d->events,
+	             &(struct scope_event){
+	                     .kind = EV_RESUMED,
+	                     .channel = p->kind == PAUSE_CHANNEL ||
+	                                                p->kind == PAUSE_AUTH
+	                                        ? p->scope
+	                                        : NULL,
+	                     .scope = scope,
+	                     .by = who->user,
+	                     .uid = who->uid,
+	                     .reason = reason,
+	                     .outcome = outcome,
+	                     .level = LOG_LEVEL_WARNING,
+	             });
 	pause_notices(d, p, "resumed", who->user, reason);
 	pause_free(p);
 	pauses_arm(d->pauses);
@@ -926,6 +935,8 @@ json_t *pause_json(struct smmd *d, const struct pause *p)
 	json_object_set_new(o, "id", json_integer(p->id));
 	json_object_set_new(o, "scope",
 	                    json_string(scope_of(p, scope, sizeof(scope))));
+	if (p->kind == PAUSE_AUTH)
+		json_object_set_new(o, "needs_auth", json_string(p->scope));
 	json_object_set_new(o, "since",
 	                    json_string(time_format_rfc3339(p->since_ms, t)));
 	json_object_set_new(o, "until",

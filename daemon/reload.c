@@ -12,6 +12,7 @@
 #include "calwatch.h"
 #include "config.h"
 #include "dispatch.h"
+#include "auth.h"
 #include "engage.h"
 #include "log.h"
 #include "looptime.h"
@@ -272,6 +273,7 @@ static void swap_config(struct smmd *d, struct reload *r)
 	log_set_format(d->cfg->log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	dispatch_reload(d);
 	engage_reload(d);
+	auth_reload(d);
 	calwatch_update(d);
 	if (prom_channels(d->prom, d->cfg) < 0)
 		log_warnx("metrics: out of memory: the channels' counters "

@@ -41,6 +41,7 @@ struct smmd {
 	struct looptime *looptime; /* looptime.c: how long turns take */
 	struct pauses *pauses;     /* pause.c: the hold gate of Plan B */
 	struct engage *engage;     /* engage.c: engagement read back */
+	struct auth *auth;         /* auth.c: channels' credentials */
 	struct prom *prom;         /* prom.c: the Prometheus metrics */
 	json_t *planb;       /* the calendar's plan B scenarios, or NULL */
 	char *calendar_zone; /* the calendar's timezone, or NULL */

@@ -227,7 +227,11 @@ void store_moved_clear(struct moved *);
  * audit trail of who paused, resumed, released and skipped what, kept for
  * good (never rewritten on resume).
  */
-enum pause_kind { PAUSE_ALL, PAUSE_CHANNEL, PAUSE_CAMPAIGN };
+/*
+ * PAUSE_AUTH holds one channel whose credentials the network refused or
+ * which expire soon (auth.c): only `smmctl auth` ends it.
+ */
+enum pause_kind { PAUSE_ALL, PAUSE_CHANNEL, PAUSE_CAMPAIGN, PAUSE_AUTH };
 struct pause_rec {
 	int64_t id;
 	int kind;          /* enum pause_kind */

@@ -361,6 +361,31 @@ static const char *const migrations[] = {
         "  since_ms INTEGER NOT NULL,"
         "  reason TEXT NOT NULL"
         ");",
+
+        /*
+         * 13: a channel whose credentials the network refused is held by
+         * a pause of its own kind, 'auth', which only `smmctl auth` ends.
+         * A CHECK can't be altered: rebuild (nothing refers to pauses).
+         */
+        "CREATE TABLE pauses_v13 ("
+        "  id INTEGER PRIMARY KEY,"
+        "  kind TEXT NOT NULL CHECK (kind = 'all' OR kind = 'channel' OR"
+        "    kind = 'campaign' OR kind = 'auth'),"
+        "  scope TEXT NOT NULL,"
+        "  since_ms INTEGER NOT NULL,"
+        "  until_ms INTEGER,"
+        "  uid INTEGER,"
+        "  user TEXT,"
+        "  reason TEXT,"
+        "  scenario TEXT,"
+        "  ended_ms INTEGER"
+        ");"
+        "INSERT INTO pauses_v13 SELECT id, kind, scope, since_ms, until_ms,"
+        "  uid, user, reason, scenario, ended_ms FROM pauses;"
+        "DROP TABLE pauses;"
+        "ALTER TABLE pauses_v13 RENAME TO pauses;"
+        "CREATE UNIQUE INDEX pauses_active ON pauses(kind, scope)"
+        "  WHERE ended_ms IS NULL;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 

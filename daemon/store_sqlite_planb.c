@@ -9,6 +9,7 @@ static const char *const kind_names[] = {
         [PAUSE_ALL] = "all",
         [PAUSE_CHANNEL] = "channel",
         [PAUSE_CAMPAIGN] = "campaign",
+        [PAUSE_AUTH] = "auth",
 };
 
 static int kind_parse(const char *s)

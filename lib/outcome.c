@@ -82,6 +82,12 @@ void delivery_outcome(const struct outcome_in *in, struct outcome *o)
 		snprintf(o->summary, sizeof(o->summary), "published");
 	} else if (in->verdict == OUTCOME_RETRY) {
 		outcome_retry(in, o);
+	} else if (in->verdict == OUTCOME_HOLD) {
+		/* Due again at once: the gates decide (renewed, or held). */
+		o->state = DS_RETRY_WAIT;
+		o->severity = OUTCOME_WARNING;
+		o->next_ms = in->now_ms;
+		snprintf(o->summary, sizeof(o->summary), "waits for auth");
 	} else {
 		o->state = DS_FAILED;
 		o->severity = OUTCOME_ERROR;

@@ -18,6 +18,9 @@ enum outcome_verdict {
 	OUTCOME_OK,     /* published */
 	OUTCOME_RETRY,  /* worth trying the whole attempt again */
 	OUTCOME_FAILED, /* permanent: never retry */
+	/* The channel's credentials were refused: wait, whatever the
+	 * attempt count, for auth.c to renew them or hold the channel. */
+	OUTCOME_HOLD,
 };
 
 /* How loudly the result is logged (log.h's levels, in the same order). */

@@ -53,6 +53,8 @@ static int mastodon_configure(struct conf_ctx *p, struct channel *ch,
 			        p, v,
 			        "'token_file': the token must be one line of "
 			        "at most 512 bytes");
+	} else if (oauth_configure(p, &mc->oauth, key, v)) {
+		; /* client_id, client_secret_file, scopes */
 	} else if (strcmp(key, "visibility") == 0) {
 		const char *s = conf_scalar(v);
 
@@ -91,10 +93,17 @@ static void mastodon_check(struct conf_ctx *p, struct channel *ch,
 		           "channel '%s' has no 'instance' (the server's "
 		           "base URL, e.g. https://mastodon.social)",
 		           ch->name);
-	if (mc == NULL || !mc->token_given)
+	if (mc == NULL || (!mc->token_given && mc->oauth.client_id == NULL))
 		conf_error(p, node,
 		           "channel '%s' has no 'token_file' (a file holding "
-		           "the application's access token)",
+		           "the application's access token) nor 'client_id' "
+		           "(an application smmctl auth authorizes)",
+		           ch->name);
+	else if (mc->oauth.client_id && mc->oauth.client_secret == NULL)
+		conf_error(p, node,
+		           "channel '%s' has a 'client_id' but no "
+		           "'client_secret_file' (Mastodon's apps are "
+		           "confidential clients)",
 		           ch->name);
 }
 
@@ -108,6 +117,7 @@ static void mastodon_free(struct channel *ch)
 	conf_secret_free(mc->token, mc->token_len);
 	free(mc->visibility);
 	free(mc->language);
+	oauth_free(&mc->oauth);
 	free(mc);
 	ch->pub_conf = NULL;
 }
@@ -136,14 +146,30 @@ static json_t *media_ids(const struct pub_step *st)
 	return json_object_get(st->state, "ids");
 }
 
-int mastodon_add_auth(const struct mastodon_conf *mc, struct curl_slist **h)
+int mastodon_add_auth(const struct channel *ch, struct curl_slist **h)
 {
-	char line[1024];
+	const struct mastodon_conf *mc = ch->pub_conf;
+	const char *token = ch->tokens && ch->tokens->access
+	                            ? ch->tokens->access
+	                            : (const char *)mc->token;
 
-	if ((size_t)snprintf(line, sizeof(line), "Bearer %s", mc->token) >=
-	    sizeof(line))
-		return -1;
-	return publisher_add_header(h, "Authorization", line);
+	if (token == NULL)
+		return -EACCES;
+	return oauth_bearer(token, h);
+}
+
+/* The token header, or why there is none, as build_request returns it. */
+static int add_auth_or(const struct channel *ch, struct curl_slist **h,
+                       char *err, size_t errlen)
+{
+	int r = mastodon_add_auth(ch, h);
+
+	if (r == -EACCES)
+		snprintf(err, errlen, "no access token yet: run smmctl auth %s",
+		         ch->name);
+	else if (r < 0)
+		snprintf(err, errlen, "out of memory");
+	return r == -EACCES ? -EACCES : r < 0 ? -EAGAIN : 0;
 }
 
 static int build_upload(const struct channel *ch, const struct delivery_view *v,
@@ -164,9 +190,7 @@ static int build_upload(const struct channel *ch, const struct delivery_view *v,
 		req->url = NULL;
 		goto nomem;
 	}
-	if (mastodon_add_auth(mc, &req->headers) < 0)
-		goto nomem;
-	return 0;
+	return add_auth_or(ch, &req->headers, err, errlen);
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -EAGAIN;
@@ -213,10 +237,9 @@ static int build_status(const struct channel *ch, const struct delivery_view *v,
 	if (publisher_add_header(&req->headers, "Content-Type",
 	                         "application/json") < 0 ||
 	    publisher_add_header(&req->headers, "Idempotency-Key",
-	                         v->webhook_id) < 0 ||
-	    mastodon_add_auth(mc, &req->headers) < 0)
+	                         v->webhook_id) < 0)
 		goto nomem;
-	return 0;
+	return add_auth_or(ch, &req->headers, err, errlen);
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -EAGAIN;
@@ -274,10 +297,14 @@ static void error_text(const struct http_result *res, char *out, size_t cap)
 }
 
 /* Defence in depth: a reply that echoes the token must not leak it. */
-static void scrub_token(const struct mastodon_conf *mc, struct verdict *out)
+static void scrub_token(const struct channel *ch, struct verdict *out)
 {
+	const struct mastodon_conf *mc = ch->pub_conf;
+
 	if (mc->token_len > 0)
 		publisher_redact(out->reason, (const char *)mc->token);
+	if (ch->tokens && ch->tokens->access)
+		publisher_redact(out->reason, ch->tokens->access);
 }
 
 /*
@@ -291,6 +318,8 @@ static void api_error(const struct http_result *res, int64_t now_ms,
 
 	publisher_classify_http(res, now_ms, out);
 	if (res->status == 401 || res->status == 403) {
+		/* Revoked or short of a scope: held until a person acts. */
+		out->kind = PUBLISH_NEEDS_AUTH;
 		error_text(res, text, sizeof(text));
 		snprintf(out->reason, sizeof(out->reason),
 		         "HTTP %ld: the access token was refused (check "
@@ -399,12 +428,66 @@ static void mastodon_classify(const struct channel *ch,
 		classify_status(ch, v, st, res, now_ms, out);
 		break;
 	}
-	scrub_token(ch->pub_conf, out);
+	scrub_token(ch, out);
 }
+
+/* smmctl auth: Mastodon's OAuth 2.0 app flow, with PKCE (Mastodon 4.3). */
+static int mastodon_authorize_url(const struct channel *ch,
+                                  const char *redirect_uri,
+                                  const char *challenge, const char *state,
+                                  char *out, size_t cap)
+{
+	const struct mastodon_conf *mc = ch->pub_conf;
+	char page[1100];
+
+	snprintf(page, sizeof(page), "%s/oauth/authorize", mc->instance);
+	return oauth_authorize_url(&mc->oauth, page,
+	                           "write:statuses write:media read:statuses "
+	                           "read:accounts",
+	                           redirect_uri, challenge, state, out, cap);
+}
+
+static int mastodon_exchange(const struct channel *ch, const char *code,
+                             const char *verifier, const char *redirect_uri,
+                             struct http_request *req, char *err, size_t errlen)
+{
+	const struct mastodon_conf *mc = ch->pub_conf;
+	char url[1100];
+
+	snprintf(url, sizeof(url), "%s/oauth/token", mc->instance);
+	return oauth_code_request(&mc->oauth, url, code, verifier, redirect_uri,
+	                          req, err, errlen);
+}
+
+static int mastodon_token_parse(const struct channel *ch,
+                                const struct http_result *res, int64_t now_ms,
+                                struct auth_tokens *out, char *err,
+                                size_t errlen)
+{
+	(void)ch;
+	return oauth_token_parse(res, now_ms, out, err, errlen);
+}
+
+static int mastodon_oauth_used(const struct channel *ch)
+{
+	const struct mastodon_conf *mc = ch->pub_conf;
+
+	return mc->oauth.client_id != NULL;
+}
+
+/* Mastodon's tokens do not expire and come without a refresh token. */
+static const struct auth_ops mastodon_auth = {
+        .used = mastodon_oauth_used,
+        .authorize_url = mastodon_authorize_url,
+        .exchange_request = mastodon_exchange,
+        .token_parse = mastodon_token_parse,
+};
 
 const struct publisher_ops pub_mastodon = {
         .name = "mastodon",
-        .keys = "instance, token_file, visibility, language",
+        .keys = "instance, token_file, visibility, language, client_id, "
+                "client_secret_file, scopes, authorize_url, token_url, "
+                "redirect_uri",
         .configure = mastodon_configure,
         .check = mastodon_check,
         .free_conf = mastodon_free,
@@ -412,4 +495,5 @@ const struct publisher_ops pub_mastodon = {
         .build_request = mastodon_build,
         .classify = mastodon_classify,
         .engage = &mastodon_engage,
+        .auth = &mastodon_auth,
 };

@@ -52,7 +52,7 @@ static int read_request(const struct channel *ch, const struct engage_item *it,
 		goto nomem;
 	snprintf(req->method, sizeof(req->method), "GET");
 	req->url = url;
-	if (mastodon_add_auth(mc, &req->headers) < 0 ||
+	if (mastodon_add_auth(ch, &req->headers) < 0 ||
 	    publisher_add_header(&req->headers, "Accept", "application/json") <
 	            0) {
 		snprintf(err, errlen, "cannot build the request");
@@ -124,7 +124,7 @@ static int audience_request(const struct channel *ch, struct http_request *req,
 
 	snprintf(req->method, sizeof(req->method), "GET");
 	if ((req->url = malloc(len)) == NULL ||
-	    mastodon_add_auth(mc, &req->headers) < 0) {
+	    mastodon_add_auth(ch, &req->headers) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

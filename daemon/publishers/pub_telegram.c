@@ -353,6 +353,9 @@ static void telegram_classify(const struct channel *ch,
 		        "; set chat_id to it (HTTP %ld)",
 		        json_integer_value(migrate), res->status);
 		goto out;
+	} else if (code == 401 || res->status == 401) {
+		/* The bot's token was revoked (@BotFather): a person acts. */
+		out->kind = PUBLISH_NEEDS_AUTH;
 	} else if (res->status >= 200 && res->status <= 299) {
 		/* ok:false with a 2xx: the message was not sent. */
 		out->kind = PUBLISH_FAILED;

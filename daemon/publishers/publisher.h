@@ -153,6 +153,11 @@ struct auth_tokens {
  * fill req and return 0, or -1 with err set.
  */
 struct auth_ops {
+	/*
+	 * Whether ch gets its tokens this way (Mastodon: when it names an
+	 * application, not a token_file); NULL: always.
+	 */
+	int (*used)(const struct channel *);
 	/* NULL: a person authorizes in a browser. */
 	int (*login_request)(const struct channel *, struct http_request *req,
 	                     char *err, size_t errlen);

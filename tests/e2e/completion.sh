@@ -30,7 +30,7 @@ expect() {
 }
 
 # Without a daemon: the static parts, and no channels (nor a hang).
-expect "add approve audit backup calendar cancel export goals held help import list log pause plan planb queue release reload report resolve resume retry show skip stats status" ""
+expect "add approve audit auth backup calendar cancel channels export goals held help import list log pause plan planb queue release reload report resolve resume retry show skip stats status" ""
 expect "calendar cancel" ca
 expect "--cancelled --channel" calendar --c
 expect "--ics" export --i

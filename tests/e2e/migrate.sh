@@ -24,7 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # The schema smmd makes now: bump it with each migration.
-SCHEMA=12
+SCHEMA=13
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 

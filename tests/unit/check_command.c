@@ -314,7 +314,7 @@ START_TEST(test_unknown_command)
 	        "cancel, status, retry, resolve, reload, backup, agenda, log, pause, "
 	        "resume, held, release, skip, audit, planb_list, "
 	        "planb_activate, planb_drill, planb_end, queue, import, "
-	        "approve, plan_check, goals, report, stats)");
+	        "approve, plan_check, goals, report, stats, auth, channels)");
 }
 END_TEST
 
@@ -844,11 +844,12 @@ START_TEST(test_readonly_message)
 
 	peer = (struct cmd_peer){.uid = 7, .readonly = 1};
 	run(ADD_P1, &o);
-	ck_assert_str_eq(
-	        o.msg, "permission denied: 'add' changes state, and "
-	               "uid 7 may only read (readonly_group: hello, "
-	               "list, show, status, agenda, log, held, audit, "
-	               "planb_list, queue, plan_check, goals, report, stats)");
+	ck_assert_str_eq(o.msg,
+	                 "permission denied: 'add' changes state, and "
+	                 "uid 7 may only read (readonly_group: hello, "
+	                 "list, show, status, agenda, log, held, audit, "
+	                 "planb_list, queue, plan_check, goals, report, stats, "
+	                 "channels)");
 	peer = (struct cmd_peer){.uid = 0};
 }
 END_TEST
