@@ -189,6 +189,28 @@ static void record_ids(const char *did, const char *rkey, struct verdict *out)
 	         "https://bsky.app/profile/%s/post/%s", did, rkey);
 }
 
+/*
+ * The ids from the record's uri as the PDS gives it,
+ * at://DID/app.bsky.feed.post/RKEY; out is left as it is otherwise.
+ */
+static void uri_ids(const char *uri, struct verdict *out)
+{
+	const char *did = uri + 5, *coll, *rkey;
+
+	if (strncmp(uri, "at://", 5) != 0 ||
+	    (coll = strchr(did, '/')) == NULL ||
+	    strncmp(coll + 1, POST_COLLECTION "/", sizeof(POST_COLLECTION)) !=
+	            0)
+		return;
+	rkey = coll + 1 + sizeof(POST_COLLECTION);
+	if (rkey[0] == '\0' || strchr(rkey, '/') != NULL)
+		return;
+	snprintf(out->remote_id, sizeof(out->remote_id), "%s", uri);
+	snprintf(out->remote_url, sizeof(out->remote_url),
+	         "https://bsky.app/profile/%.*s/post/%s", (int)(coll - did),
+	         did, rkey);
+}
+
 /* getRecord of the post's key: did an earlier attempt make it? */
 static int build_check(const struct channel *ch, const struct delivery_view *v,
                        const char *did, const char *access,
@@ -617,8 +639,7 @@ static void classify_create(const struct channel *ch,
 	json_decref(o);
 	record_ids(did, rkey, out);
 	/* The PDS's own uri, if it says one (it is the same). */
-	if (strncmp(uri, "at://", 5) == 0)
-		snprintf(out->remote_id, sizeof(out->remote_id), "%s", uri);
+	uri_ids(uri, out);
 	out->kind = PUBLISH_OK;
 	out->retry_after_ms = -1;
 	snprintf(out->reason, sizeof(out->reason), "HTTP %ld, post %s",
