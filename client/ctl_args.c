@@ -335,7 +335,8 @@ int ctl_args_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc,
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
-		if (ch == 's') {
+		/* A command's own -s (audit --since) comes first in so. */
+		if (ch == 's' && ctl_args_letter(cmd, 's') < 0) {
 			c->socket_path = optarg;
 			continue;
 		}

@@ -76,6 +76,8 @@ struct dispatch {
 	struct job *armed, *armed_tail; /* prepared, waiting for send_at */
 	struct job *syncing; /* started, waiting for that to be durable */
 	struct job *flying;  /* handed to http, not finished */
+	/* Flying, but waiting between two steps (PUBLISH_NEXT's delay). */
+	struct job *napping; /* in wake_ms order */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
 	int more;            /* pump stopped at PUMP_BATCH with work left */
@@ -100,7 +102,9 @@ struct job {
 	int armed;
 	struct job *sync_prev, *sync_next; /* in disp->syncing */
 	struct job *fly_prev, *fly_next;   /* in disp->flying */
-	int withdrawn; /* cancelled while its start was being synced */
+	int64_t wake_ms;      /* napping: when the next step goes */
+	struct job *nap_next; /* in disp->napping */
+	int withdrawn;        /* cancelled while its start was being synced */
 };
 
 struct dispatch *dispatch_new(void)
@@ -489,6 +493,37 @@ static void job_finish(struct job *job, const struct http_result *res,
 
 static void job_submit(struct job *job);
 
+/*
+ * The driver asked for a pause before the next step (Instagram: a media
+ * container still being processed is asked again a little later). The
+ * job keeps its slot and stays flying; the clock sends the step.
+ */
+static void nap_insert(struct job *job, int64_t delay_ms)
+{
+	struct job **at = &job->d->dispatch->napping;
+
+	job->wake_ms = wallclock_now_ms() + delay_ms;
+	while (*at && (*at)->wake_ms <= job->wake_ms)
+		at = &(*at)->nap_next;
+	job->nap_next = *at;
+	*at = job;
+	dispatch_arm(job->d);
+}
+
+/* Send the next step of every job whose pause is over. */
+static void wake_napping(struct smmd *d, int64_t now)
+{
+	struct dispatch *disp = d->dispatch;
+
+	while (disp->napping && disp->napping->wake_ms <= now) {
+		struct job *job = disp->napping;
+
+		disp->napping = job->nap_next;
+		job->nap_next = NULL;
+		job_submit(job);
+	}
+}
+
 static void job_done(void *arg, const struct http_result *res)
 {
 	struct job *job = arg;
@@ -500,9 +535,15 @@ static void job_done(void *arg, const struct http_result *res)
 	job->ch->pub->classify(job->ch, &job->view, &job->step, res,
 	                       wallclock_now_ms(), &v);
 	if (v.kind != PUBLISH_NEXT || job->d->stopping) {
-		if (v.kind == PUBLISH_NEXT)
+		/* A step after the post exists only adds details (its URL). */
+		if (v.kind == PUBLISH_NEXT && v.remote_id[0])
+			v.kind = PUBLISH_OK;
+		else if (v.kind == PUBLISH_NEXT) {
+			/* Not the post's fault: the attempt goes again. */
+			v.kind = PUBLISH_RETRY;
 			snprintf(v.reason, sizeof(v.reason),
 			         "smmd stopped between two steps");
+		}
 		job_finish(job, res, &v);
 		return;
 	}
@@ -511,11 +552,18 @@ static void job_done(void *arg, const struct http_result *res)
 	if ((r = job->ch->pub->build_request(job->ch, &job->view, &job->step,
 	                                     wallclock_now_ms(), &job->req, err,
 	                                     sizeof(err))) < 0) {
-		v.kind = r == -EAGAIN   ? PUBLISH_RETRY
+		v.kind = v.remote_id[0] ? PUBLISH_OK /* out already */
+		         : r == -EAGAIN ? PUBLISH_RETRY
 		         : r == -EACCES ? PUBLISH_NEEDS_AUTH
 		                        : PUBLISH_FAILED;
 		snprintf(v.reason, sizeof(v.reason), "%s", err);
 		job_finish(job, res, &v);
+		return;
+	}
+	/* A delay a driver asks for between steps; never beyond an hour. */
+	if (v.retry_after_ms > 0) {
+		nap_insert(job, v.retry_after_ms < 3600000 ? v.retry_after_ms
+		                                           : 3600000);
 		return;
 	}
 	job_submit(job);
@@ -960,6 +1008,8 @@ void dispatch_arm(struct smmd *d)
 	/* A prepared job leaves at its instant, even while stopping. */
 	if (disp->armed)
 		EARLIER(disp->armed->send_at);
+	if (disp->napping)
+		EARLIER(disp->napping->wake_ms);
 	if (!halted(d) && d->in_flight < d->cfg->max_in_flight) {
 		int64_t next = sched_next_due(d->sched);
 
@@ -1042,6 +1092,9 @@ void dispatch_fire_due(void *arg)
 	/* Called for every socket event of a burst: cheap when idle. */
 	if (first && first->send_at <= (now = wallclock_now_ms()))
 		fire_armed(d, now);
+	if (d->dispatch->napping &&
+	    d->dispatch->napping->wake_ms <= (now = wallclock_now_ms()))
+		wake_napping(d, now);
 }
 
 void dispatch_run_due(void *arg)
@@ -1051,6 +1104,7 @@ void dispatch_run_due(void *arg)
 	int64_t now = wallclock_now_ms(), due;
 
 	fire_armed(d, now);
+	wake_napping(d, now);
 	if (halted(d)) {
 		dispatch_arm(d);
 		return;
@@ -1090,6 +1144,19 @@ void dispatch_stop(struct smmd *d)
 
 		armed_remove(disp, job);
 		job_unsent(job);
+	}
+	/* Between two steps: the rest of the attempt never leaves. */
+	while (disp->napping) {
+		struct job *job = disp->napping;
+		struct http_result res = {.code = CURLE_ABORTED_BY_CALLBACK,
+		                          .latency_ms = -1};
+		struct verdict v = {.kind = PUBLISH_RETRY,
+		                    .retry_after_ms = -1};
+
+		disp->napping = job->nap_next;
+		snprintf(v.reason, sizeof(v.reason),
+		         "smmd stopped between two steps");
+		job_finish(job, &res, &v);
 	}
 }
 

@@ -147,6 +147,9 @@ static void deliver(struct http *h, struct transfer *t)
 	        .reset = captured(t, HDR_RL_RESET),
 	        .reset_after = captured(t, HDR_RL_RESET_AFTER),
 	};
+	res.restli_id = captured(t, HDR_RESTLI_ID);
+	res.app_usage = captured(t, HDR_APP_USAGE);
+	res.buc_usage = captured(t, HDR_BUC_USAGE);
 	/* res borrows t->body: recycle t only after done has run. */
 	t->done(t->arg, &res);
 	transfer_put(h, t);

@@ -52,6 +52,10 @@ struct http_result {
 	const char *retry_after;            /* the header's value, or NULL */
 	struct ratelimit_headers ratelimit; /* X-RateLimit-*, raw */
 	const char *content_type;           /* the response's, or NULL */
+	/* LinkedIn's x-restli-id (the URN of what a POST created), or NULL */
+	const char *restli_id;
+	/* Meta's X-App-Usage and X-Business-Use-Case-Usage, or NULL. */
+	const char *app_usage, *buc_usage;
 	/*
 	 * Whether any of the request was sent. One that never left can be
 	 * retried even where repeating a request is unsafe.

@@ -21,8 +21,14 @@
 #include "log.h"
 
 static const char *const captured_names[HDR_COUNT] = {
-        "retry-after",       "x-ratelimit-limit",       "x-ratelimit-remaining",
-        "x-ratelimit-reset", "x-ratelimit-reset-after",
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-restli-id",
+        "x-app-usage",
+        "x-business-use-case-usage",
 };
 
 static void list_remove(struct transfer **head, struct transfer *t)

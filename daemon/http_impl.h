@@ -38,6 +38,9 @@ enum captured_header {
 	HDR_RL_REMAINING,
 	HDR_RL_RESET,
 	HDR_RL_RESET_AFTER,
+	HDR_RESTLI_ID,
+	HDR_APP_USAGE, /* Meta's Graph API: X-App-Usage */
+	HDR_BUC_USAGE, /* and X-Business-Use-Case-Usage */
 	HDR_COUNT
 };
 
@@ -52,8 +55,9 @@ struct transfer {
 	size_t body_len;
 	size_t body_cap; /* allocated */
 	int body_over;   /* a capped fetch was larger than allowed */
-	char captured[HDR_COUNT][64]; /* headers a caller reads */
-	unsigned has_captured;        /* bit i: captured[i] is set */
+	/* Headers a caller reads; Meta's usage headers are JSON objects. */
+	char captured[HDR_COUNT][512];
+	unsigned has_captured; /* bit i: captured[i] is set */
 	char errbuf[CURL_ERROR_SIZE];
 	/*
 	 * The address guard's refusal. Not in errbuf: curl writes its own

@@ -302,6 +302,8 @@ static void discord_classify(const struct channel *ch,
 		                 ? " (global)"
 		                 : "");
 	} else if (out->kind == PUBLISH_FAILED) {
+		if (res->status == 401)
+			out->kind = PUBLISH_NEEDS_AUTH;
 		msg = json_string_value(json_object_get(j, "message"));
 		code = json_object_get(j, "code");
 		if (msg != NULL && json_is_integer(code)) {
@@ -312,6 +314,9 @@ static void discord_classify(const struct channel *ch,
 			         ", HTTP %ld)",
 			         excerpt, json_integer_value(code),
 			         res->status);
+			/* Invalid Webhook Token: the webhook was reset. */
+			if (json_integer_value(code) == 50027)
+				out->kind = PUBLISH_NEEDS_AUTH;
 		} else if (msg != NULL) {
 			discord_excerpt(msg, strlen(msg), dc->url, excerpt,
 			                sizeof(excerpt));

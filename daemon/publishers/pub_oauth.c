@@ -78,7 +78,8 @@ int oauth_authorize_url(const struct oauth_client *c, const char *base,
 	              c->scopes ? c->scopes : default_scopes) < 0 ||
 	    put_param(q, sizeof(q), &o, "state", state) < 0 ||
 	    put_param(q, sizeof(q), &o, "code_challenge", challenge) < 0 ||
-	    put_param(q, sizeof(q), &o, "code_challenge_method", "S256") < 0)
+	    put_param(q, sizeof(q), &o, "code_challenge_method",
+	              challenge ? "S256" : NULL) < 0)
 		return -1;
 	n = snprintf(out, cap, "%s%c%s", page, strchr(page, '?') ? '&' : '?',
 	             q);

@@ -30,7 +30,11 @@ int oauth_configure(struct conf_ctx *, struct oauth_client *, const char *key,
                     struct conf_node *value);
 void oauth_free(struct oauth_client *);
 
-/* The page to open, from base (c->authorize_url overrides it). 0 or -1. */
+/*
+ * The page to open, from base (c->authorize_url overrides it); without a
+ * challenge (a network that runs no PKCE), no code_challenge_method
+ * either. 0 or -1.
+ */
 int oauth_authorize_url(const struct oauth_client *c, const char *base,
                         const char *default_scopes, const char *redirect_uri,
                         const char *challenge, const char *state, char *out,

@@ -374,6 +374,11 @@ static void slack_classify(const struct channel *ch,
 		snprintf(out->reason, sizeof(out->reason),
 		         "slack: %s (HTTP %ld)",
 		         excerpt[0] ? excerpt : "no error text", res->status);
+		/* The webhook was revoked: a new url_file, then smmctl auth. */
+		if (strcmp(excerpt, "invalid_token") == 0 ||
+		    strcmp(excerpt, "token_revoked") == 0 ||
+		    strcmp(excerpt, "no_active_hooks") == 0)
+			out->kind = PUBLISH_NEEDS_AUTH;
 	}
 	publisher_redact_url(out->reason, sc->hook.url);
 }

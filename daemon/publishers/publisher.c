@@ -13,6 +13,10 @@ extern const struct publisher_ops pub_discord;
 extern const struct publisher_ops pub_telegram;
 extern const struct publisher_ops pub_mastodon;
 extern const struct publisher_ops pub_template;
+extern const struct publisher_ops pub_linkedin;
+extern const struct publisher_ops pub_vk;
+extern const struct publisher_ops pub_facebook;
+extern const struct publisher_ops pub_instagram;
 extern const struct publisher_ops pub_bluesky;
 
 /* The registry: one line per driver, NULL-terminated. */
@@ -24,6 +28,10 @@ static const struct publisher_ops *const publishers[] = {
 	&pub_telegram,
 	&pub_mastodon,
 	&pub_template,
+	&pub_linkedin,
+	&pub_vk,
+	&pub_facebook,
+	&pub_instagram,
 	&pub_bluesky,
 	NULL,
 };

@@ -47,8 +47,14 @@ struct pub_step {
 };
 
 enum verdict_kind {
-	PUBLISH_OK,     /* published: the delivery is done */
-	PUBLISH_NEXT,   /* this step worked: build the next request */
+	PUBLISH_OK, /* published: the delivery is done */
+	/*
+	 * This step worked: build the next request, and send it after
+	 * retry_after_ms if that is > 0 (polling a job the network is still
+	 * processing). A remote_id set means the post exists already: if the
+	 * rest cannot happen (smmd stops), the delivery is published.
+	 */
+	PUBLISH_NEXT,
 	PUBLISH_RETRY,  /* try the whole attempt again later */
 	PUBLISH_FAILED, /* permanent: never retry */
 	/*

@@ -100,7 +100,7 @@ wait_state a1/tok published 15
 wait_state a2/tok published 15
 smmctl channels --json | jq -e '.channels[] | select(.name == "tok" and .state == "ok")' >/dev/null ||
 	fail "tok is not ok after auth"
-smmctl audit --json | jq -e '[.audit[] | select(.scope == "channel tok (needs auth)")] | length >= 2' >/dev/null ||
+smmctl audit -s "$(date -u +%Y-%m-%d)" --json | jq -e '[.audit[] | select(.scope == "channel tok (needs auth)")] | length >= 2' >/dev/null ||
 	fail "the audit trail lacks the hold: $(smmctl audit --json | jq -c .)"
 
 # --- late: held past its lateness, then skipped on auth.

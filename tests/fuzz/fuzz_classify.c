@@ -35,8 +35,8 @@
 #define MAX_STEPS 8
 
 static const char *const channels[] = {
-        "demo",     "shop",     "slack",  "discord", "telegram",
-        "mastodon", "template", "shop-x", "bluesky",
+        "demo",     "shop",   "slack",    "discord", "telegram", "mastodon",
+        "template", "shop-x", "linkedin", "vk",      "facebook", "instagram", "bluesky",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 
@@ -103,6 +103,8 @@ static int next_response(const uint8_t **p, const uint8_t *end,
 	*p += 7;
 	res->request_sent = flags & 1;
 	res->retry_after = flags & 2 ? take(p, end, ralen, NULL) : NULL;
+	/* The same captured-header bytes stand for LinkedIn's x-restli-id. */
+	res->restli_id = res->retry_after;
 	res->content_type = flags & 4 ? take(p, end, ctlen, NULL) : NULL;
 	res->body = take(p, end, blen, &res->body_len);
 	if (res->status == 0) {

@@ -143,6 +143,9 @@ const struct config *fuzz_config(void)
 	           "https://discord.com/api/webhooks/1/tok-en_123\n");
 	put_secret("telegram.token", "123456:ABC-def_ghi\n");
 	put_secret("mastodon.token", "masto-token-123\n");
+	put_secret("linkedin.token", "AQX-linkedin-123\n");
+	put_secret("vk.token", "vk1.a.vk-token-123\n");
+	put_secret("meta.token", "EAAGmeta-token-123\n");
 	put_secret("bluesky.pass", "abcd-efgh-ijkl-mnop\n");
 	put_secret("auth", "Bearer sekrit\n");
 	put_secret("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
@@ -176,6 +179,14 @@ const struct config *fuzz_config(void)
 	         "    publisher: mastodon\n"
 	         "    instance: https://mastodon.example\n"
 	         "    token_file: %s/mastodon.token\n"
+	         "  linkedin:\n"
+	         "    publisher: linkedin\n"
+	         "    author: urn:li:organization:5515715\n"
+	         "    token_file: %s/linkedin.token\n"
+	         "  vk:\n"
+	         "    publisher: vk\n"
+	         "    token_file: %s/vk.token\n"
+	         "    group_id: 123456\n"
 	         "  template:\n"
 	         "    publisher: template\n"
 	         "    url: https://api.example/v2/posts\n"
@@ -190,11 +201,20 @@ const struct config *fuzz_config(void)
 	         "      likes: data.metrics.likes\n"
 	         "      shares: data.metrics.0\n"
 	         "      views: views\n"
+	         "  facebook:\n"
+	         "    publisher: facebook\n"
+	         "    page_id: \"111\"\n"
+	         "    token_file: %s/meta.token\n"
+	         "    media_dir: %s\n"
+	         "  instagram:\n"
+	         "    publisher: instagram\n"
+	         "    ig_user_id: \"17841\"\n"
+	         "    token_file: %s/meta.token\n"
 	         "  bluesky:\n"
 	         "    publisher: bluesky\n"
 	         "    handle: shop.bsky.social\n"
 	         "    app_password_file: %s/bluesky.pass\n",
-	         d, d, d, d, d, d, d, d, d, d);
+	         d, d, d, d, d, d, d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)
