@@ -35,8 +35,9 @@
 #define MAX_STEPS 8
 
 static const char *const channels[] = {
-        "demo",     "shop",   "slack",    "discord", "telegram", "mastodon",
-        "template", "shop-x", "linkedin", "vk",      "facebook", "instagram", "bluesky",
+        "demo",     "shop",      "slack",   "discord",  "telegram",
+        "mastodon", "template",  "shop-x",  "linkedin", "vk",
+        "facebook", "instagram", "bluesky",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 
