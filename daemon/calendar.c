@@ -27,7 +27,7 @@
 #include "hashtab.h"
 #include "postid.h"
 #include "slots.h"
-#include "text.h"
+#include "textcheck.h"
 #include "timeparse.h"
 #include "urlcheck.h"
 
@@ -986,7 +986,7 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 		struct mark tm = v && v->text ? vm->text : pp->key[K_TEXT];
 		int names = v && v->media ? vm->media_names : pp->media_names;
 		struct mark mm = v && v->media ? vm->media : pp->key[K_MEDIA];
-		size_t len;
+		char why[512];
 
 		if (ch == NULL)
 			continue;
@@ -995,13 +995,8 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 			            "'at: next-slot', but channel '%s' has no "
 			            "slots in smmd.yaml",
 			            ch->name);
-		if (text && ch->max_length &&
-		    (len = text_chars(text, strlen(text))) > ch->max_length)
-			load_err_at(ld, tm,
-			            "text is %zu characters, %zu over channel "
-			            "'%s''s max_length of %u",
-			            len, len - ch->max_length, ch->name,
-			            ch->max_length);
+		if (text && textcheck(ch, text, why, sizeof(why)))
+			load_err_at(ld, tm, "%s", why);
 		if (names && ch->media_dir == NULL)
 			load_err_at(
 			        ld, mm,

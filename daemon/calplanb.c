@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "calload.h"
-#include "text.h"
+#include "textcheck.h"
 #include "urlcheck.h"
 
 #define MAX_VARIANTS 64 /* a scenario's, with their places */
@@ -291,20 +291,15 @@ static void check_channel(struct load *ld, const struct scenario *s,
 {
 	const char *text = json_string_value(json_object_get(s->sc, "text"));
 	struct mark at = s->text;
-	size_t len;
+	char why[512];
 
 	for (size_t i = 0; i < s->nvariants; i++)
 		if (strcmp(s->variant[i].channel, ch->name) == 0) {
 			text = s->variant[i].text;
 			at = s->variant[i].at;
 		}
-	if (text && ch->max_length &&
-	    (len = text_chars(text, strlen(text))) > ch->max_length)
-		load_err_at(ld, at,
-		            "plan B scenario '%s': its text is %zu characters, "
-		            "%zu over channel '%s''s max_length of %u",
-		            s->name, len, len - ch->max_length, ch->name,
-		            ch->max_length);
+	if (text && textcheck(ch, text, why, sizeof(why)))
+		load_err_at(ld, at, "plan B scenario '%s': %s", s->name, why);
 	if (s->media_names && ch->media_dir == NULL)
 		load_err_at(ld, s->media,
 		            "plan B scenario '%s': media names a file, but "

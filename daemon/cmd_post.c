@@ -17,6 +17,7 @@
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
+#include "textcheck.h"
 #include "timeparse.h"
 #include "urlcheck.h"
 #include "view.h"
@@ -106,6 +107,31 @@ static int add_media(struct cmd_ctx *x, const json_t **out, json_t **owned)
 	}
 	*out = media;
 	return 0;
+}
+
+/*
+ * The text fits every channel, measured as its network counts (the
+ * calendar makes the same check): every channel it is too long for, at
+ * once.
+ */
+static int add_text_fits(struct cmd_ctx *x, const char *text,
+                         const char *const *channels, size_t n)
+{
+	char all[1024] = "", why[512];
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct channel *ch =
+		        config_channel(x->d->cfg, channels[i]);
+
+		if (ch && textcheck(ch, text, why, sizeof(why)) &&
+		    used < sizeof(all))
+			used += (size_t)snprintf(all + used, sizeof(all) - used,
+			                         "%s%s", used ? "; " : "", why);
+	}
+	if (used == 0)
+		return 0;
+	return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT, "%s", all);
 }
 
 /* "at": when, now by default; more than a minute past is refused. */
@@ -265,6 +291,8 @@ int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
 	if (p->text[strspn(p->text, " \t\r\n")] == '\0')
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "the text is empty");
+	if (add_text_fits(x, p->text, a->channels, p->nchannels) < 0)
+		return -1;
 	a->field = "link";
 	if (p->link && urlcheck(p->link, URLCHECK_PREFIX) != URLCHECK_OK)
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,

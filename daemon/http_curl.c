@@ -324,7 +324,17 @@ static void capture_header(struct transfer *t, const char *data, size_t n)
 		return;
 	klen = (size_t)(colon - data);
 	for (int i = 0; i < HDR_COUNT; i++) {
-		if (!header_is(data, klen, captured_names[i]))
+		const char *name = captured_names[i];
+
+		/*
+		 * The IETF draft's RateLimit-* names (Bluesky's) stand for
+		 * X-RateLimit-*: the same fields, without the prefix.
+		 */
+		if (strncmp(name, "x-", 2) == 0 && klen == strlen(name) - 2 &&
+		    strncasecmp(data, name + 2, klen) == 0 &&
+		    (t->has_captured & 1u << i) == 0)
+			name += 2;
+		if (!header_is(data, klen, name))
 			continue;
 		v = colon + 1;
 		vlen = n - klen - 1;

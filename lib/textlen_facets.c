@@ -51,7 +51,8 @@ static size_t nonspace_run(const char *s, size_t n)
 	while (i < n) {
 		uint32_t cp = utf8_next(s + i, n - i, &len);
 
-		if (cp == UTF8_INVALID || textlen_is_space(cp))
+		/* NUL too: a value is a C string, and no text holds one. */
+		if (cp == UTF8_INVALID || cp == 0 || textlen_is_space(cp))
 			break;
 		i += len;
 	}
@@ -110,8 +111,9 @@ int textlen_host_dotted(const char *s, size_t n)
 /* The separators a tag stops at besides white space (util.ts). */
 static int tag_stop(uint32_t cp)
 {
-	return cp == UTF8_INVALID || textlen_is_space(cp) || cp == 0xad ||
-	       cp == 0x2060 || (cp >= 0x200a && cp <= 0x200d) || cp == 0x20e2;
+	return cp == UTF8_INVALID || cp == 0 || textlen_is_space(cp) ||
+	       cp == 0xad || cp == 0x2060 || (cp >= 0x200a && cp <= 0x200d) ||
+	       cp == 0x20e2;
 }
 
 static int push(struct text_facet **v, size_t *count, size_t *cap, int kind,

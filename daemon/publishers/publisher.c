@@ -17,6 +17,7 @@ extern const struct publisher_ops pub_linkedin;
 extern const struct publisher_ops pub_vk;
 extern const struct publisher_ops pub_facebook;
 extern const struct publisher_ops pub_instagram;
+extern const struct publisher_ops pub_bluesky;
 extern const struct publisher_ops pub_x;
 extern const struct publisher_ops pub_threads;
 
@@ -33,6 +34,7 @@ static const struct publisher_ops *const publishers[] = {
 	&pub_vk,
 	&pub_facebook,
 	&pub_instagram,
+	&pub_bluesky,
 	&pub_x,
 	&pub_threads,
 	NULL,

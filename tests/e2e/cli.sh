@@ -42,7 +42,7 @@ case $err in
 esac
 
 start_sink
-write_config demo shop
+write_config demo shop,max_length=40
 start_smmd
 
 # -s overrides $SMMD_SOCKET.
@@ -64,6 +64,17 @@ case $err in
 *past* | *ago* | *late*) ;;
 *) fail "a due time in the past: the error does not say it is past: $err" ;;
 esac
+
+# A text longer than a channel's max_length: refused, naming the channel
+# and by how much, and nothing queued (counted in characters: the emoji
+# is one, its bytes four).
+run smmctl add -c demo -c shop --id toolong \
+	$'This text is longer than forty characters \xf0\x9f\x8e\x89'
+expect_fail "add a text over max_length" 65
+[[ $err == *"text is 43 characters, 3 over channel 'shop''s limit of 40 (max_length)"* ]] ||
+	fail "over max_length: $err"
+run smmctl show toolong
+[ "$rc" -ne 0 ] || fail "an over-long text was queued"
 
 # Unparsable times.
 for bad in 'tomorrow-ish' '2026-13-45T99:00:00Z' '+5x' ''; do

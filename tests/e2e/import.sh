@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_sink
-write_config shop blog
+write_config shop blog,max_length=40
 sed -i '/\/hook\/shop$/a\    timezone: UTC\n    slots: ["daily 09:00"]' "$CFG"
 start_smmd
 future=$(date -u -d '+2 days' +%Y-%m-%d)
@@ -51,6 +51,7 @@ b4,"unknown
 channel",nowhere,$future 10:00,
 b5,bad link,shop,$future 10:00,ftp://x
 g1,taken id,shop,$future 10:00,
+b6,This text is longer than forty characters,blog shop,$future 10:00,
 CSV
 run smmctl import "$T/bad.csv"
 [ "$rc" -eq 65 ] || fail "a bad file: exit $rc"
@@ -63,7 +64,8 @@ run smmctl import "$T/bad.csv"
 [ "$rc" -eq 65 ] || fail "a bad file: exit $rc"
 [[ $err == *"bad.csv:5:channels: unknown channel 'nowhere'"* &&
 	$err == *"bad.csv:7:link: 'link' must be an http or https URL"* &&
-	$err == *"bad.csv:8:id: a post with this id exists"* ]] ||
+	$err == *"bad.csv:8:id: a post with this id exists"* &&
+	$err == *"bad.csv:9:text: text is 41 characters, 1 over channel 'blog''s limit of 40 (max_length)"* ]] ||
 	fail "smmd's checks: $err"
 run smmctl show b1
 [ "$rc" -ne 0 ] || fail "b1 was queued from a file with problems"

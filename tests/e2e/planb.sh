@@ -39,11 +39,11 @@ rc=0
 for want in "$CAL:3:15: severity 'apocalyptic' is low, medium, high or critical" \
 	"$CAL:7:5: unknown key 'colour' in a plan B scenario" \
 	"$CAL:5:28: unknown channel 'nowhere' in plan B" \
-	"$CAL:6:11: plan B scenario 'outage': its text is 81 characters, 41 over channel 'shop''s max_length of 40" \
+	"$CAL:6:11: plan B scenario 'outage': text is 81 characters, 41 over channel 'shop''s limit of 40 (max_length)" \
 	"$CAL:9:33: unknown campaign 'nosuch' (known: spring)" \
 	"$CAL:12:13: media 'ftp://cdn.example.com/x.png' must be an http or https URL" \
 	"$CAL:12:12: plan B scenario 'recall': media names a file, but channel 'shop' has no media_dir" \
-	"$CAL:14:13: plan B scenario 'recall': its text is 63 characters, 23 over channel 'shop''s max_length of 40" \
+	"$CAL:14:13: plan B scenario 'recall': text is 63 characters, 23 over channel 'shop''s limit of 40 (max_length)" \
 	"$CAL:15:7: plan B scenario 'recall': variant for 'demo', which is not one of its channels"; do
 	grep -qF "$want" "$T/check.out" ||
 		fail "--check-config does not say '$want': $(cat "$T/check.out")"

@@ -33,8 +33,8 @@ size_t fuzz_yaml_quote(char *buf, size_t len, size_t cap, const char *s,
 /*
  * The shared configuration: channels demo and shop (webhooks), shop-x
  * (max_length 20) and one of each other publisher (slack, discord,
- * telegram, mastodon, template, linkedin, vk, facebook, instagram, x,
- * threads), every secret in a file of fuzz_dir().
+ * telegram, mastodon, template, linkedin, vk, facebook, instagram,
+ * bluesky, x, threads), every secret in a file of fuzz_dir().
  * Loaded once; exits if it is refused.
  */
 const struct config *fuzz_config(void);

@@ -8,6 +8,9 @@
  * the driver says PUBLISH_NEXT), so Mastodon's fetch, upload and status
  * each see their own responses.
  *
+ * Drivers with auth ops get a session, and also read the first response
+ * as an answer to a login or refresh (token_parse).
+ *
  * Input: the channel (first byte, modulo the channels below), the post's
  * flags (1: two media URLs, 2: a link), then one record per step:
  *   status (2 bytes, big-endian, modulo 1000; 0: no response),
@@ -32,17 +35,30 @@
 #define MAX_STEPS 8
 
 static const char *const channels[] = {
-        "demo",     "shop",   "slack",    "discord", "telegram", "mastodon",
-        "template", "shop-x", "linkedin", "vk",      "facebook", "instagram",
-        "x",        "threads",
+        "demo",     "shop",      "slack",   "discord",  "telegram",
+        "mastodon", "template",  "shop-x",  "linkedin", "vk",
+        "facebook", "instagram", "bluesky", "x",        "threads",
 };
 #define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
 
+/* A session, as auth.c keeps one, for the drivers that need it. */
+static struct auth_tokens session = {
+        .access = "access-jwt",
+        .refresh = "refresh-jwt",
+        .access_expires_ms = -1,
+        .refresh_expires_ms = -1,
+};
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const struct config *cfg = fuzz_config();
+
 	(void)argc;
 	(void)argv;
-	fuzz_config();
+	session.extra = json_pack("{s:s}", "did", "did:plc:abc");
+	for (size_t i = 0; i < cfg->nchannels; i++)
+		if (cfg->channels[i].pub->auth)
+			cfg->channels[i].tokens = &session;
 	return 0;
 }
 
@@ -185,6 +201,26 @@ static void engage_read(const struct channel *ch, const uint8_t *p,
 	response_free(&res);
 }
 
+/* The first response as an answer to a login or a refresh. */
+static void token_read(const struct channel *ch, const uint8_t *p,
+                       const uint8_t *end)
+{
+	const struct auth_ops *ops = ch->pub->auth;
+	struct auth_tokens out = {.access_expires_ms = -1,
+	                          .refresh_expires_ms = -1};
+	struct http_result res;
+	char err[256];
+
+	if (ops == NULL || ops->token_parse == NULL ||
+	    next_response(&p, end, &res) != 0)
+		return;
+	ops->token_parse(ch, &res, NOW_MS, &out, err, sizeof(err));
+	free(out.access);
+	free(out.refresh);
+	json_decref(out.extra);
+	response_free(&res);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct channel *ch;
@@ -194,5 +230,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ch = config_channel(fuzz_config(), channels[data[0] % NCHANNELS]);
 	deliver(ch, data[1], data + 2, data + size);
 	engage_read(ch, data + 2, data + size);
+	token_read(ch, data + 2, data + size);
 	return 0;
 }

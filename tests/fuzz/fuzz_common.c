@@ -146,6 +146,7 @@ const struct config *fuzz_config(void)
 	put_secret("linkedin.token", "AQX-linkedin-123\n");
 	put_secret("vk.token", "vk1.a.vk-token-123\n");
 	put_secret("meta.token", "EAAGmeta-token-123\n");
+	put_secret("bluesky.pass", "abcd-efgh-ijkl-mnop\n");
 	put_secret("auth", "Bearer sekrit\n");
 	put_secret("x.token", "x-user-token-123\n");
 	put_secret("threads.token", "THAAthreads-token-123\n");
@@ -216,8 +217,12 @@ const struct config *fuzz_config(void)
 	         "  instagram:\n"
 	         "    publisher: instagram\n"
 	         "    ig_user_id: \"17841\"\n"
-	         "    token_file: %s/meta.token\n",
-	         d, d, d, d, d, d, d, d, d, d, d, d, d, d, d, d);
+	         "    token_file: %s/meta.token\n"
+	         "  bluesky:\n"
+	         "    publisher: bluesky\n"
+	         "    handle: shop.bsky.social\n"
+	         "    app_password_file: %s/bluesky.pass\n",
+	         d, d, d, d, d, d, d, d, d, d, d, d, d, d, d, d, d);
 	fuzz_write("smmd.yaml", yaml, strlen(yaml));
 	if (config_load(fuzz_config_path(), &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)

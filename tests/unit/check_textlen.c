@@ -257,6 +257,13 @@ START_TEST(test_facets_invalid)
 	assert_facet(&v[1], FACET_LINK, 6, 20, "https://a.org/");
 	textlen_facets_free(v, n);
 	textlen_facets_free(NULL, 0);
+	/* A NUL ends a link or tag (a value is a C string). */
+	ck_assert_int_eq(
+	        textlen_facets("#ab\0cd https://a.org/\0x", 23, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	assert_facet(&v[0], FACET_TAG, 0, 3, "ab");
+	assert_facet(&v[1], FACET_LINK, 7, 21, "https://a.org/");
+	textlen_facets_free(v, n);
 }
 END_TEST
 
