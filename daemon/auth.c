@@ -137,7 +137,8 @@ static int can_refresh(const struct auth_slot *s, const struct channel *ch)
 {
 	const struct auth_ops *o = auth_ops_of(ch);
 
-	return o && o->refresh_request && auth_has_tokens(s);
+	return o && o->refresh_request && auth_has_tokens(s) &&
+	       !s->refresh_refused;
 }
 
 static int can_renew(const struct auth_slot *s, const struct channel *ch)
@@ -233,6 +234,7 @@ static void installed(struct smmd *d, struct auth_slot *s)
 	                                .refresh_expires_ms = -1};
 	s->busy = SLOT_IDLE;
 	s->refused = 0;
+	s->refresh_refused = 0;
 	s->failures = 0;
 	s->retry_ms = 0;
 	if (ch)
@@ -417,6 +419,13 @@ static void ask_done(void *arg, const struct http_result *res)
 		snprintf(why, sizeof(why), "%s: HTTP %ld%s%s", k->what,
 		         res->status, ex[0] ? ": " : "", ex);
 		auth_later_done(s, NULL, why);
+	} else if (k->refresh && auth_ops_of(ch)->login_request &&
+	           (res->status == 400 || res->status == 401)) {
+		/* A session that ran out (Bluesky): the password still works.
+		 */
+		s->busy = SLOT_IDLE;
+		s->refresh_refused = 1;
+		auth_renew(d, s, "its refresh was refused");
 	} else if (res->status == 400 || res->status == 401 ||
 	           res->status == 403) {
 		/* The grant is gone (invalid_grant, revoked): a person acts. */
@@ -471,11 +480,13 @@ void auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 	*k = (struct ask){.d = d, .s = s};
 	if (can_refresh(s, ch)) {
 		k->what = "renewing the token";
+		k->refresh = 1;
 		r = o->refresh_request(ch, &s->tok, &k->req, err, sizeof(err));
 	}
 	if (r < 0 && o->login_request) {
 		http_request_clear(&k->req);
 		k->what = "logging in";
+		k->refresh = 0;
 		r = o->login_request(ch, &k->req, err, sizeof(err));
 	}
 	if (r < 0) {

@@ -34,6 +34,7 @@ struct auth_slot {
 	struct auth_tokens fresh; /* received, not yet on disk */
 	enum slot_busy busy;
 	int refused;           /* the network refused tok: wait for new ones */
+	int refresh_refused;   /* ... and its refresh: log in instead */
 	int64_t retry_ms;      /* no renewal before then (passing failures) */
 	int64_t last_renew_ms; /* the last renewal asked for */
 	unsigned failures;     /* passing failures in a row */
@@ -68,6 +69,7 @@ struct ask {
 	struct http_request req;
 	const char *what; /* "renewing the token", "exchanging the code" */
 	int exchange;     /* a person's code: a refusal holds nothing */
+	int refresh;      /* the refresh grant: refused, a login may do */
 };
 
 /* ch's slot, made (its tokens read from disk) the first time; NULL: OOM. */

@@ -19,8 +19,8 @@
 #   getProfile give likes, reposts, replies, quotes and followers.
 # - busy: 429 with RateLimit-Reset: retried at the reset, not before.
 # - bad: 400 InvalidRequest fails at once with Bluesky's message.
-# - tok: InvalidToken and a refused refresh: held (never failed), the
-#   channel needs auth.
+# - tok: InvalidToken, a refused refresh, a new login whose token is
+#   refused too: held (never failed), the channel needs auth.
 # - nologin: a refused login holds the channel's posts.
 # The app password and the tokens appear in no log line, store file or
 # smmctl output.
@@ -72,6 +72,7 @@ start_sink --log-get \
 	--rule "POST /tok/xrpc/com.atproto.server.createSession 200 $J $(session "$A1" "$R1")" \
 	--rule "POST /tok/xrpc/com.atproto.repo.createRecord 400 $J {\"error\":\"InvalidToken\",\"message\":\"Token could not be verified\"}" \
 	--rule "POST /tok/xrpc/com.atproto.server.refreshSession 400 $J {\"error\":\"ExpiredToken\",\"message\":\"Token has been revoked\"}" \
+	--rule "GET /tok/xrpc/com.atproto.repo.getRecord 400 $J $NOTFOUND" \
 	--rule "POST /nologin/xrpc/com.atproto.server.createSession 401 $J {\"error\":\"AuthenticationRequired\",\"message\":\"Invalid identifier or password\"}"
 base=http://127.0.0.1:$SINK_PORT
 (
