@@ -18,6 +18,7 @@
 # - bad: code 100 fails at once with the API's message.
 # - busy: code 4 (rate limit) is retried, then published.
 # - file: a media file name fails at once: Threads fetches public URLs.
+# - length: 500 characters at plan time, an emoji counting its bytes.
 # The token appears in no log line, no smmctl output, no SQLite file.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -185,6 +186,16 @@ case $(delivery_json t7/file | jq -r .last_error) in
 *"public http(s) URL"*) ;;
 *) fail "file reason is '$(delivery_json t7/file | jq -r .last_error)'" ;;
 esac
+
+# --- length at plan time: 500 characters, an emoji counting its bytes:
+# 125 thumbs up (4 bytes each) fit, 126 do not.
+emo=""
+for _ in $(seq 125); do emo+="👍"; done
+run smmctl add -c bad --id fits --at "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$emo"
+[ "$rc" -eq 0 ] || fail "125 emoji (500) refused: $err"
+run smmctl add -c bad --id over "$emo👍"
+[[ $rc -eq 65 && $err == *"504 characters, 4 over channel 'bad''s limit of 500"* ]] ||
+	fail "126 emoji: exit $rc: $err"
 
 # --- engagement and audience.
 wait_for "[ \"\$(delivery_json t1/txt | jq '.engagement // [] | length')\" -ge 1 ]" 15 ||

@@ -17,6 +17,7 @@
 # - lost: the connection closed before an answer: unknown, not re-sent (X
 #   keeps no idempotency key).
 # - none: an app (client_id) not authorized yet: held, needs_auth.
+# - length: X's weighted count (CJK 2, a URL 23) is checked at plan time.
 # The token appears in no log line, no smmctl output, no SQLite file.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -146,6 +147,19 @@ wait_state x5/none held 15
 jq_true '.channels[] | select(.name == "none") | .state == "needs_auth"' \
 	<<<"$(smmctl channels --json)" || fail "none is not in needs_auth"
 [ "$(reqs /none/2/tweets | jq length)" -eq 0 ] || fail "posted without a token"
+
+# --- length, X's weighted count at plan time: 140 CJK characters (2
+# each) fit, 141 do not; a URL counts 23 whatever its length.
+cjk=""
+for _ in $(seq 140); do cjk+="日"; done
+run smmctl add -c dup --id fits --at "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$cjk"
+[ "$rc" -eq 0 ] || fail "140 CJK characters (280 weighted) refused: $err"
+run smmctl add -c dup --id over "$cjk本"
+[[ $rc -eq 65 && $err == *"282 weighted characters, 2 over channel 'dup''s limit of 280"* ]] ||
+	fail "141 CJK characters: exit $rc: $err"
+url="https://example.com/$(printf 'a%.0s' $(seq 300))"
+run smmctl add -c dup --id url --at "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "see $url"
+[ "$rc" -eq 0 ] || fail "a long URL (23 weighted) refused: $err"
 
 # --- engagement and audience.
 wait_for "[ \"\$(delivery_json x1/ok | jq '.engagement // [] | length')\" -ge 1 ]" 15 ||
