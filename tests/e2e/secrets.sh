@@ -7,6 +7,11 @@
 # refused connections; then the smmd log, the SQLite database (and its WAL)
 # and every smmctl output, text and JSON, are searched for each canary and
 # none is found. A secret file others can read is refused by --check-config.
+# Then the networks' own drivers (mastodon, linkedin, vk, facebook,
+# instagram, bluesky, x, threads): each token (and Bluesky's app password
+# and session) goes through an error reply that quotes it back and a
+# dropped connection, and is searched for the same way; the session smmd
+# keeps is only in its 0600 file under state_dir/auth.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,6 +20,7 @@ SLACK_SECRET=CanarySlackHookSecretZ9
 DISCORD_SECRET=CanaryDiscordHookSecretV5
 HOOK_KEY=CanaryWebhookSigningKeyW3
 TXT=H:Content-Type=text/plain
+J=H:Content-Type=application/json
 BOT=bot$TG_TOKEN
 
 # A port nothing listens on: connections to it are refused.
@@ -165,4 +171,118 @@ for f in tg.token slack.url discord.url hook.key; do
 	search "check-config" "$T/check.$f"
 	chmod 0600 "$T/$f"
 done
+
+# ---- The networks' own drivers -------------------------------------------
+declare -A NET_TOKEN=(
+	[mastodon]=CanaryMastodonTok-M1 [linkedin]=CanaryLinkedInTok-L1
+	[vk]=CanaryVkTok-V1 [facebook]=CanaryFacebookTok-F1
+	[instagram]=CanaryInstagramTok-I1
+)
+BSKY_PASS=canary-bsky-apppw-b1
+BSKY_ACCESS=CanaryBskyAccess-B2
+BSKY_REFRESH=CanaryBskyRefresh-B3
+GV=v25.0
+echo_err() { # a JSON error that quotes the token back, as a proxy might
+	printf '{"error":{"message":"refused: Bearer %s","code":100,"type":"OAuthException"},"message":"refused %s","status":422}' "$1" "$1"
+}
+start_sink \
+	--rule "POST /mastodon/api/v1/statuses 422 $J {\"error\":\"Validation failed for ${NET_TOKEN[mastodon]}\"}" \
+	--rule "POST /linkedin/rest/posts 422 $J $(echo_err "${NET_TOKEN[linkedin]}")" \
+	--rule "POST /vk/wall.post 200 $J {\"error\":{\"error_code\":100,\"error_msg\":\"One of the parameters specified was missing or invalid: ${NET_TOKEN[vk]}\",\"request_params\":[{\"key\":\"access_token\",\"value\":\"${NET_TOKEN[vk]}\"}]}}" \
+	--rule "POST /facebook/$GV/111/feed 400 $J $(echo_err "${NET_TOKEN[facebook]}")" \
+	--rule "GET /instagram/$GV/17841/content_publishing_limit 400 $J $(echo_err "${NET_TOKEN[instagram]}")" \
+	--rule "POST /bluesky/xrpc/com.atproto.server.createSession 200 $J {\"accessJwt\":\"$BSKY_ACCESS\",\"refreshJwt\":\"$BSKY_REFRESH\",\"handle\":\"shop.bsky.social\",\"did\":\"did:plc:canary\",\"active\":true}" \
+	--rule "GET /bluesky/xrpc/com.atproto.repo.getRecord 400 $J {\"error\":\"RecordNotFound\",\"message\":\"Could not locate record\"}" \
+	--rule "POST /bluesky/xrpc/com.atproto.repo.createRecord 400 $J {\"error\":\"InvalidRequest\",\"message\":\"refused $BSKY_ACCESS for $BSKY_PASS\"}" \
+	--rule "POST /drop/api/v1/statuses close" \
+	--rule "POST /drop/rest/posts close" \
+	--rule "POST /drop/wall.post close" \
+	--rule "POST /drop/$GV/111/feed close"
+api=http://127.0.0.1:$SINK_PORT
+umask 077
+for n in "${!NET_TOKEN[@]}"; do
+	printf '%s\n' "${NET_TOKEN[$n]}" >"$T/$n.token"
+done
+printf '%s\n' "$BSKY_PASS" >"$T/bsky.pass"
+umask 022
+net_common='    retry_base: 100ms
+    retry_max: 200ms
+    max_attempts: 2
+    metrics: off'
+net() { # NAME PUBLISHER PATH TOKEN-NAME KEYS...
+	local name=$1 pub=$2 path=$3 tok=$4
+	shift 4
+	printf '  %s:\n    publisher: %s\n' "$name" "$pub"
+	case $pub in
+	mastodon) printf '    instance: %s/%s\n' "$api" "$path" ;;
+	facebook | instagram) printf '    graph_url: %s/%s\n' "$api" "$path" ;;
+	*) printf '    api_url: %s/%s\n' "$api" "$path" ;;
+	esac
+	printf '    token_file: %s\n' "$T/$tok.token"
+	printf '    %s\n' "$@"
+	printf '%s\n' "$net_common"
+}
+{
+	printf 'state_dir: %s/state2\nsocket: %s\nchannels:\n' "$T" "$SOCK"
+	net mastodon mastodon mastodon mastodon 'visibility: public'
+	net linkedin linkedin linkedin linkedin 'author: urn:li:organization:5515'
+	net vk vk vk vk 'group_id: 123456'
+	net facebook facebook facebook facebook 'page_id: "111"'
+	net instagram instagram instagram instagram 'ig_user_id: "17841"'
+	net mastodon-drop mastodon drop mastodon
+	net linkedin-drop linkedin drop linkedin 'author: urn:li:organization:5515'
+	net vk-drop vk drop vk 'group_id: 123456'
+	net facebook-drop facebook drop facebook 'page_id: "111"'
+	printf '  bluesky:\n    publisher: bluesky\n    service: %s/bluesky\n' "$api"
+	printf '    handle: shop.bsky.social\n    app_password_file: %s\n' "$T/bsky.pass"
+	printf '%s\n' "$net_common"
+} >"$CFG"
+"$SMMD_BIN" --check-config -c "$CFG" >"$T/out2.check" 2>&1 ||
+	fail "config refused: $(cat "$T/out2.check")"
+start_smmd
+nets=(mastodon linkedin vk facebook instagram bluesky mastodon-drop
+	linkedin-drop vk-drop facebook-drop)
+for c in "${nets[@]}"; do
+	media=()
+	# Instagram posts need an image (Meta fetches it, not smmd).
+	[ "$c" != instagram ] || media=(--media "$api/media/a.png")
+	smmctl add -c "$c" --id "n-$c" "${media[@]}" "secret test on $c" \
+		>"$T/out2.add.$c"
+done
+wait_for settled 30 || fail "not settled: $(list_json | jq -c '[.[] | {id, state}]')"
+log "states: $(list_json | jq -c 'map({(.id): .state}) | add')"
+# Not vacuous: every token went out, and came back in an answer.
+for n in "${!NET_TOKEN[@]}"; do
+	grep -qF "${NET_TOKEN[$n]}" "$SINK_LOG" || fail "the $n token was never sent"
+done
+grep -qF "$BSKY_PASS" "$SINK_LOG" && grep -qF "$BSKY_ACCESS" "$SINK_LOG" ||
+	fail "the Bluesky password or session was never used"
+smmctl list >"$T/out2.list"
+smmctl list --json >"$T/out2.list.json"
+smmctl status >"$T/out2.status"
+smmctl status --json >"$T/out2.status.json"
+smmctl channels --json >"$T/out2.channels.json"
+for c in "${nets[@]}"; do
+	smmctl show "n-$c" >"$T/out2.show.$c"
+	smmctl show "n-$c" --json >"$T/out2.show.$c.json"
+done
+grep -q '\*\*\*' "$T/out2.show.linkedin" "$T/out2.show.facebook" ||
+	fail "the quoted token was not scrubbed but dropped: $(cat "$T/out2.show.linkedin")"
+net_search() {
+	local where=$1 s
+	shift
+	for s in "${NET_TOKEN[@]}" "$BSKY_PASS" "$BSKY_ACCESS" "$BSKY_REFRESH"; do
+		if grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null; then
+			fail "$where: a secret (${s:0:16}...) is in $(tr '\n' ' ' <"$T/found")"
+		fi
+	done
+}
+net_search "networks, running" "$T/smmd.log" "$T"/state2/smmd.db* "$T"/out2.*
+[ "$(stat -c %a "$T/state2/auth/bluesky")" = 600 ] &&
+	[ "$(stat -c %a "$T/state2/auth")" = 700 ] ||
+	fail "the session file or its folder is not private"
+grep -qF "$BSKY_REFRESH" "$T/state2/auth/bluesky" ||
+	fail "the Bluesky session is not in its file"
+stop_smmd
+net_search "networks, stopped" "$T/smmd.log" "$T"/state2/smmd.db*
 log "ok"
