@@ -995,7 +995,9 @@ static void check_channels(struct load *ld, struct post_parse *pp)
 			            "'at: next-slot', but channel '%s' has no "
 			            "slots in smmd.yaml",
 			            ch->name);
-		if (text && textcheck(ch, text, why, sizeof(why)))
+		if (text &&
+		    textcheck(ch, text, v && v->link ? v->link : p->link, why,
+		              sizeof(why)))
 			load_err_at(ld, tm, "%s", why);
 		if (names && ch->media_dir == NULL)
 			load_err_at(

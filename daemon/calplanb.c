@@ -298,7 +298,9 @@ static void check_channel(struct load *ld, const struct scenario *s,
 			text = s->variant[i].text;
 			at = s->variant[i].at;
 		}
-	if (text && textcheck(ch, text, why, sizeof(why)))
+	if (text && textcheck(ch, text,
+	                      json_string_value(json_object_get(s->sc, "link")),
+	                      why, sizeof(why)))
 		load_err_at(ld, at, "plan B scenario '%s': %s", s->name, why);
 	if (s->media_names && ch->media_dir == NULL)
 		load_err_at(ld, s->media,

@@ -114,7 +114,7 @@ static int add_media(struct cmd_ctx *x, const json_t **out, json_t **owned)
  * calendar makes the same check): every channel it is too long for, at
  * once.
  */
-static int add_text_fits(struct cmd_ctx *x, const char *text,
+static int add_text_fits(struct cmd_ctx *x, const char *text, const char *link,
                          const char *const *channels, size_t n)
 {
 	char all[1024] = "", why[512];
@@ -124,7 +124,7 @@ static int add_text_fits(struct cmd_ctx *x, const char *text,
 		const struct channel *ch =
 		        config_channel(x->d->cfg, channels[i]);
 
-		if (ch && textcheck(ch, text, why, sizeof(why)) &&
+		if (ch && textcheck(ch, text, link, why, sizeof(why)) &&
 		    used < sizeof(all))
 			used += (size_t)snprintf(all + used, sizeof(all) - used,
 			                         "%s%s", used ? "; " : "", why);
@@ -291,7 +291,7 @@ int add_check(struct cmd_ctx *x, int64_t now, const struct slot_claims *claims,
 	if (p->text[strspn(p->text, " \t\r\n")] == '\0')
 		return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 		                "the text is empty");
-	if (add_text_fits(x, p->text, a->channels, p->nchannels) < 0)
+	if (add_text_fits(x, p->text, p->link, a->channels, p->nchannels) < 0)
 		return -1;
 	a->field = "link";
 	if (p->link && urlcheck(p->link, URLCHECK_PREFIX) != URLCHECK_OK)

@@ -1,36 +1,58 @@
 #include "textcheck.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "publishers/publisher.h"
 #include "text.h"
 
-int textcheck(const struct channel *ch, const char *text, char *msg, size_t cap)
+/* The text as the network gets it: with the link where it goes inside. */
+static size_t measure(const struct text_rule *rule, const char *text,
+                      const char *link)
+{
+	size_t n = strlen(text), len;
+	char *whole = NULL;
+
+	if (link && rule && rule->link_joint &&
+	    asprintf(&whole, "%s%s%s", text, rule->link_joint, link) >= 0) {
+		text = whole;
+		n = strlen(whole);
+	}
+	len = rule && rule->measure ? rule->measure(text, n)
+	                            : text_chars(text, n);
+	free(whole);
+	return len;
+}
+
+int textcheck(const struct channel *ch, const char *text, const char *link,
+              char *msg, size_t cap)
 {
 	const struct text_rule *rule = ch->pub ? ch->pub->text_rule : NULL;
 	unsigned limit = ch->max_length;
-	size_t n = strlen(text), len;
+	size_t len;
 
 	if (limit == 0 && rule != NULL)
 		limit = rule->limit;
 	if (limit == 0)
 		return 0;
-	len = rule && rule->measure ? rule->measure(text, n)
-	                            : text_chars(text, n);
-	if (len <= limit)
+	if ((len = measure(rule, text, link)) <= limit)
 		return 0;
 	if (ch->max_length)
 		snprintf(msg, cap,
-		         "text is %zu %s, %zu over channel '%s''s limit of %u "
-		         "(max_length)",
+		         "text%s is %zu %s, %zu over channel '%s''s limit of "
+		         "%u (max_length)",
+		         link && rule && rule->link_joint ? " with its link"
+		                                          : "",
 		         len, rule ? rule->unit : "characters", len - limit,
 		         ch->name, limit);
 	else
 		snprintf(msg, cap,
-		         "text is %zu %s, %zu over channel '%s''s limit of %u "
-		         "(%s's rule)",
+		         "text%s is %zu %s, %zu over channel '%s''s limit of "
+		         "%u (%s's rule)",
+		         link && rule && rule->link_joint ? " with its link"
+		                                          : "",
 		         len, rule->unit, len - limit, ch->name, limit,
 		         ch->pub->name);
 	return 1;

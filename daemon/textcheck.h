@@ -13,11 +13,12 @@
 struct channel;
 
 /*
- * 0 if text fits ch (or ch sets no limit); 1 if not, with msg set to
+ * 0 if text fits ch (or ch sets no limit), with link (NULL: none) where
+ * the network sends it inside the text; 1 if not, with msg set to
  * "text is N UNIT, M over channel 'C''s limit of L (NETWORK's rule)" or
  * "(max_length)" when the channel's own limit was the one passed.
  */
-int textcheck(const struct channel *ch, const char *text, char *msg,
-              size_t cap);
+int textcheck(const struct channel *ch, const char *text, const char *link,
+              char *msg, size_t cap);
 
 #endif

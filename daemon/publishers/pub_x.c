@@ -470,6 +470,7 @@ static const struct text_rule x_text_rule = {
         .unit = "weighted characters",
         .limit = 280,
         .measure = textlen_x_weighted,
+        .link_joint = "\n\n",
 };
 
 const struct publisher_ops pub_x = {

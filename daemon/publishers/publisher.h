@@ -135,6 +135,9 @@ struct text_rule {
 	unsigned limit;   /* the network's own; 0: none */
 	/* The text's length in unit; NULL: Unicode code points. */
 	size_t (*measure)(const char *text, size_t len);
+	/* How the post's link joins the text it goes out in ("\n\n": it
+	 * counts too); NULL: the link goes apart (a card, a field). */
+	const char *link_joint;
 };
 
 /*
