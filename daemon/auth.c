@@ -156,6 +156,20 @@ static int64_t ahead_of(const struct channel *ch)
 	                                    : AUTH_AHEAD_DEFAULT_MS;
 }
 
+/*
+ * When the token is renewed ahead of its expiry. A network that hands out
+ * tokens shorter-lived than the margin would be asked again at once, and
+ * again: after three such renewals in a row, at most once a minute.
+ */
+static int64_t renew_at(const struct auth_slot *s, const struct channel *ch)
+{
+	int64_t at = s->tok.access_expires_ms - ahead_of(ch);
+
+	if (s->short_lived >= 3 && at < s->last_renew_ms + AUTH_RENEW_GAP_MS)
+		at = s->last_renew_ms + AUTH_RENEW_GAP_MS;
+	return at > s->retry_ms ? at : s->retry_ms;
+}
+
 /* When the channel's credentials end for good, or -1 (never, not said). */
 static int64_t final_expiry(const struct auth_slot *s, const struct channel *ch)
 {
@@ -233,6 +247,12 @@ static void installed(struct smmd *d, struct auth_slot *s)
 	s->fresh = (struct auth_tokens){.access_expires_ms = -1,
 	                                .refresh_expires_ms = -1};
 	s->busy = SLOT_IDLE;
+	s->short_lived =
+	        ch && s->tok.access_expires_ms >= 0 &&
+	                        s->tok.access_expires_ms - ahead_of(ch) <=
+	                                wallclock_now_ms()
+	                ? s->short_lived + 1
+	                : 0;
 	s->refused = 0;
 	s->refresh_refused = 0;
 	s->failures = 0;
@@ -541,9 +561,7 @@ int auth_gate(struct smmd *d, const struct channel *ch, const char *id)
 	    (auth_has_tokens(s) || auth_ops_of(ch)->login_request == NULL)) {
 		/* Usable; renew ahead of time, in the background. */
 		if (s->busy == SLOT_IDLE && can_refresh(s, ch) &&
-		    s->tok.access_expires_ms >= 0 &&
-		    now >= s->tok.access_expires_ms - ahead_of(ch) &&
-		    now >= s->retry_ms)
+		    s->tok.access_expires_ms >= 0 && now >= renew_at(s, ch))
 			auth_renew(d, s, "it expires soon");
 		return 0;
 	}
@@ -609,9 +627,7 @@ static int64_t slot_tick(struct smmd *d, struct auth_slot *s, int64_t now)
 	if ((s->nwaiting > 0 || s->refused) && now >= s->retry_ms)
 		auth_renew(d, s, "trying again");
 	else if (can_refresh(s, ch) && s->tok.access_expires_ms >= 0) {
-		at = s->tok.access_expires_ms - ahead_of(ch);
-		if (at < s->retry_ms)
-			at = s->retry_ms;
+		at = renew_at(s, ch);
 		if (now >= at)
 			auth_renew(d, s, "it expires soon");
 		else if (next < 0 || at < next)

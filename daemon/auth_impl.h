@@ -38,6 +38,8 @@ struct auth_slot {
 	int64_t retry_ms;      /* no renewal before then (passing failures) */
 	int64_t last_renew_ms; /* the last renewal asked for */
 	unsigned failures;     /* passing failures in a row */
+	unsigned short_lived;  /* renewals in a row that gave a token due
+	                        * for renewal at once */
 	char **waiting;        /* deliveries waiting for fresh tokens */
 	size_t nwaiting, capwaiting;
 	/* smmctl auth under way: the page's verifier and state, until when */
