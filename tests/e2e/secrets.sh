@@ -176,7 +176,8 @@ done
 declare -A NET_TOKEN=(
 	[mastodon]=CanaryMastodonTok-M1 [linkedin]=CanaryLinkedInTok-L1
 	[vk]=CanaryVkTok-V1 [facebook]=CanaryFacebookTok-F1
-	[instagram]=CanaryInstagramTok-I1
+	[instagram]=CanaryInstagramTok-I1 [x]=CanaryXTok-X1
+	[threads]=CanaryThreadsTok-T1
 )
 BSKY_PASS=canary-bsky-apppw-b1
 BSKY_ACCESS=CanaryBskyAccess-B2
@@ -194,6 +195,9 @@ start_sink \
 	--rule "POST /bluesky/xrpc/com.atproto.server.createSession 200 $J {\"accessJwt\":\"$BSKY_ACCESS\",\"refreshJwt\":\"$BSKY_REFRESH\",\"handle\":\"shop.bsky.social\",\"did\":\"did:plc:canary\",\"active\":true}" \
 	--rule "GET /bluesky/xrpc/com.atproto.repo.getRecord 400 $J {\"error\":\"RecordNotFound\",\"message\":\"Could not locate record\"}" \
 	--rule "POST /bluesky/xrpc/com.atproto.repo.createRecord 400 $J {\"error\":\"InvalidRequest\",\"message\":\"refused $BSKY_ACCESS for $BSKY_PASS\"}" \
+	--rule "POST /x/2/tweets 400 $J {\"title\":\"Invalid Request\",\"detail\":\"bad Bearer ${NET_TOKEN[x]}\",\"type\":\"https://api.twitter.com/2/problems/invalid-request\"}" \
+	--rule "POST /threads/v1.0/me/threads 400 $J $(echo_err "${NET_TOKEN[threads]}")" \
+	--rule "POST /drop/2/tweets close" \
 	--rule "POST /drop/api/v1/statuses close" \
 	--rule "POST /drop/rest/posts close" \
 	--rule "POST /drop/wall.post close" \
@@ -233,6 +237,9 @@ net() { # NAME PUBLISHER PATH TOKEN-NAME KEYS...
 	net linkedin-drop linkedin drop linkedin 'author: urn:li:organization:5515'
 	net vk-drop vk drop vk 'group_id: 123456'
 	net facebook-drop facebook drop facebook 'page_id: "111"'
+	net x x x x
+	net x-drop x drop x
+	net threads threads threads threads
 	printf '  bluesky:\n    publisher: bluesky\n    service: %s/bluesky\n' "$api"
 	printf '    handle: shop.bsky.social\n    app_password_file: %s\n' "$T/bsky.pass"
 	printf '%s\n' "$net_common"
@@ -241,7 +248,7 @@ net() { # NAME PUBLISHER PATH TOKEN-NAME KEYS...
 	fail "config refused: $(cat "$T/out2.check")"
 start_smmd
 nets=(mastodon linkedin vk facebook instagram bluesky mastodon-drop
-	linkedin-drop vk-drop facebook-drop)
+	linkedin-drop vk-drop facebook-drop x x-drop threads)
 for c in "${nets[@]}"; do
 	media=()
 	# Instagram posts need an image (Meta fetches it, not smmd).
