@@ -164,17 +164,6 @@ void bluesky_rkey(const struct delivery_view *v, char out[14])
 
 enum step_kind { STEP_CHECK, STEP_FETCH, STEP_UPLOAD, STEP_CREATE };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 static json_t *blobs(const struct pub_step *st)
 {
 	return json_object_get(st->state, "blobs");
@@ -429,17 +418,10 @@ static int bluesky_build(const struct channel *ch,
                          int64_t now_ms, struct http_request *req, char *err,
                          size_t errlen)
 {
-	size_t nmedia = json_array_size(v->media), i;
+	size_t i;
 	const char *access, *did, *item;
 	int r;
 
-	if (nmedia > BLUESKY_MAX_IMAGES) {
-		snprintf(err, errlen,
-		         "Bluesky takes at most %d images per post; the post "
-		         "has %zu",
-		         BLUESKY_MAX_IMAGES, nmedia);
-		return -1;
-	}
 	if (bluesky_session(ch, &access, &did) < 0) {
 		snprintf(err, errlen,
 		         "no Bluesky session yet: run smmctl auth %s",
@@ -454,26 +436,25 @@ static int bluesky_build(const struct channel *ch,
 		return -EAGAIN;
 	}
 	if (!json_is_true(json_object_get(st->state, "checked"))) {
-		set_step(st, STEP_CHECK);
+		pub_step_set(st, STEP_CHECK);
 		return build_check(ch, v, did, access, req, err, errlen);
 	}
-	if ((i = json_array_size(blobs(st))) >= nmedia) {
-		set_step(st, STEP_CREATE);
+	if ((r = pub_media_next(v, st, "Bluesky", BLUESKY_MAX_IMAGES, "images",
+	                        "blobs", &i, &item, err, errlen)) < 0)
+		return r;
+	if (r == 0) {
+		pub_step_set(st, STEP_CREATE);
 		return build_create(ch, v, st, did, access, now_ms, req, err,
 		                    errlen);
 	}
-	if ((item = json_string_value(json_array_get(v->media, i))) == NULL) {
-		snprintf(err, errlen, "media %zu is not a string", i + 1);
-		return -1;
-	}
 	if (pub_media_needs_fetch(item, st)) {
-		set_step(st, STEP_FETCH);
+		pub_step_set(st, STEP_FETCH);
 		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
 	if (st->blob == NULL &&
 	    (r = pub_media_load_file(ch, item, st, err, errlen)) < 0)
 		return r;
-	set_step(st, STEP_UPLOAD);
+	pub_step_set(st, STEP_UPLOAD);
 	return build_upload(ch, st, i + 1, access, req, err, errlen);
 }
 
@@ -653,7 +634,7 @@ static void bluesky_classify(const struct channel *ch,
 {
 	size_t i = json_array_size(blobs(st));
 
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_CHECK:
 		classify_check(ch, v, st, res, now_ms, out);
 		break;

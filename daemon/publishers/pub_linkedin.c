@@ -281,17 +281,6 @@ static void set_reason(struct verdict *out, const char *fmt, ...)
 /* Which request of the attempt this is, as noted in st->state. */
 enum step_kind { STEP_FETCH, STEP_INIT, STEP_PUT, STEP_POST };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 /* The image URNs uploaded so far, in the post's order. */
 static json_t *images(const struct pub_step *st)
 {
@@ -524,40 +513,27 @@ static int linkedin_build(const struct channel *ch,
                           int64_t now_ms, struct http_request *req, char *err,
                           size_t errlen)
 {
-	size_t nmedia = json_array_size(v->media), i;
+	size_t i;
 	const char *item;
+	int r = pub_media_next(v, st, "LinkedIn", LINKEDIN_MAX_IMAGES, "images",
+	                       "images", &i, &item, err, errlen);
 
 	(void)now_ms;
-	if (nmedia > LINKEDIN_MAX_IMAGES) {
-		snprintf(err, errlen,
-		         "LinkedIn takes at most %d images per post; the post "
-		         "has %zu",
-		         LINKEDIN_MAX_IMAGES, nmedia);
-		return -1;
-	}
-	if (st->state == NULL && (st->state = json_pack("{s:[], s:i}", "images",
-	                                                "step", 0)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -EAGAIN;
-	}
-	i = json_array_size(images(st));
-	if (i >= nmedia) {
-		set_step(st, STEP_POST);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		pub_step_set(st, STEP_POST);
 		return build_post(ch, v, st, req, err, errlen);
 	}
-	if ((item = json_string_value(json_array_get(v->media, i))) == NULL) {
-		snprintf(err, errlen, "media %zu is not a string", i + 1);
-		return -1;
-	}
 	if (json_object_get(st->state, "upload") != NULL) {
-		set_step(st, STEP_PUT);
+		pub_step_set(st, STEP_PUT);
 		return build_put(ch, v, st, i, req, err, errlen);
 	}
 	if (pub_media_needs_fetch(item, st)) {
-		set_step(st, STEP_FETCH);
+		pub_step_set(st, STEP_FETCH);
 		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
-	set_step(st, STEP_INIT);
+	pub_step_set(st, STEP_INIT);
 	return build_init(ch, req, err, errlen);
 }
 
@@ -760,7 +736,7 @@ static void linkedin_classify(const struct channel *ch,
 {
 	size_t i = json_array_size(images(st));
 
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_FETCH:
 		pub_media_fetched(
 		        ch, i + 1,

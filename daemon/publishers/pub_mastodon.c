@@ -130,17 +130,6 @@ static int mastodon_idempotent(const struct channel *ch)
 /* Which request of the attempt this is, as noted in st->state. */
 enum step_kind { STEP_FETCH, STEP_UPLOAD, STEP_STATUS };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 static json_t *media_ids(const struct pub_step *st)
 {
 	return json_object_get(st->state, "ids");
@@ -250,35 +239,22 @@ static int mastodon_build(const struct channel *ch,
                           int64_t now_ms, struct http_request *req, char *err,
                           size_t errlen)
 {
-	size_t nmedia = json_array_size(v->media), i;
+	size_t i;
 	const char *item;
+	int r = pub_media_next(v, st, "Mastodon", MASTODON_MAX_MEDIA, "media",
+	                       "ids", &i, &item, err, errlen);
 
-	if (nmedia > MASTODON_MAX_MEDIA) {
-		snprintf(err, errlen,
-		         "Mastodon takes at most %d media per status; the post "
-		         "has %zu",
-		         MASTODON_MAX_MEDIA, nmedia);
-		return -1;
-	}
-	if (st->state == NULL &&
-	    (st->state = json_pack("{s:[], s:i}", "ids", "step", 0)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -EAGAIN;
-	}
-	i = json_array_size(media_ids(st));
-	if (i >= nmedia) {
-		set_step(st, STEP_STATUS);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		pub_step_set(st, STEP_STATUS);
 		return build_status(ch, v, st, req, err, errlen);
 	}
-	if ((item = json_string_value(json_array_get(v->media, i))) == NULL) {
-		snprintf(err, errlen, "media %zu is not a string", i + 1);
-		return -1;
-	}
 	if (pub_media_needs_fetch(item, st)) {
-		set_step(st, STEP_FETCH);
+		pub_step_set(st, STEP_FETCH);
 		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
-	set_step(st, STEP_UPLOAD);
+	pub_step_set(st, STEP_UPLOAD);
 	return build_upload(ch, v, st, i, req, err, errlen);
 }
 
@@ -411,7 +387,7 @@ static void mastodon_classify(const struct channel *ch,
                               const struct http_result *res, int64_t now_ms,
                               struct verdict *out)
 {
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_FETCH: {
 		size_t i = json_array_size(media_ids(st));
 

@@ -236,6 +236,33 @@ static int make_boundary(const char *data, size_t len, char *out, size_t cap)
 	return -1;
 }
 
+int pub_media_next(const struct delivery_view *v, struct pub_step *st,
+                   const char *network, unsigned max, const char *what,
+                   const char *list, size_t *i, const char **item, char *err,
+                   size_t errlen)
+{
+	size_t nmedia = json_array_size(v->media);
+
+	if (nmedia > max) {
+		snprintf(err, errlen,
+		         "%s takes at most %u %s per post; the post has %zu",
+		         network, max, what, nmedia);
+		return -1;
+	}
+	if (st->state == NULL &&
+	    (st->state = json_pack("{s:[], s:i}", list, "step", 0)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -EAGAIN;
+	}
+	if ((*i = json_array_size(json_object_get(st->state, list))) >= nmedia)
+		return 0;
+	if ((*item = json_string_value(json_array_get(v->media, *i))) == NULL) {
+		snprintf(err, errlen, "media %zu is not a string", *i + 1);
+		return -1;
+	}
+	return 1;
+}
+
 int pub_media_needs_fetch(const char *item, const struct pub_step *st)
 {
 	return url_is_http(item) && st->blob == NULL;

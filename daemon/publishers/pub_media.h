@@ -14,6 +14,18 @@
 
 #include "publisher.h"
 
+/*
+ * The head of a driver's upload chain. Refuses a post with more than max
+ * media ("NETWORK takes at most MAX WHAT per post"), makes st->state
+ * {list: [], step: 0} on the attempt's first step, and says what comes
+ * next: 1 with *i and *item, the next media to send (list holds what the
+ * network gave for those before it); 0 when every one is sent; -1 or
+ * -EAGAIN with err set.
+ */
+int pub_media_next(const struct delivery_view *v, struct pub_step *st,
+                   const char *network, unsigned max, const char *what,
+                   const char *list, size_t *i, const char **item, char *err,
+                   size_t errlen);
 /* Whether item is an http(s) URL not fetched yet: a GET step comes first. */
 int pub_media_needs_fetch(const char *item, const struct pub_step *st);
 /*

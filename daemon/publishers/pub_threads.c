@@ -190,17 +190,6 @@ enum step_kind {
 	STEP_PERMALINK,
 };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 static const char *note(const struct pub_step *st, const char *key)
 {
 	return json_string_value(json_object_get(st->state, key));
@@ -437,24 +426,24 @@ static int threads_build(const struct channel *ch,
 	}
 	i = json_array_size(items(st));
 	if (note(st, "media")) {
-		set_step(st, STEP_PERMALINK);
+		pub_step_set(st, STEP_PERMALINK);
 		return build_permalink(ch, st, req, err, errlen);
 	}
 	if (json_is_true(json_object_get(st->state, "ready"))) {
-		set_step(st, STEP_PUBLISH);
+		pub_step_set(st, STEP_PUBLISH);
 		return build_publish(ch, st, req, err, errlen);
 	}
 	if (note(st, "container")) {
-		set_step(st, STEP_STATUS);
+		pub_step_set(st, STEP_STATUS);
 		return build_status(ch, st, req, err, errlen);
 	}
 	if (nmedia > 1 && i < nmedia) {
-		set_step(st, STEP_ITEM);
+		pub_step_set(st, STEP_ITEM);
 		return build_item(
 		        ch, json_string_value(json_array_get(v->media, i)), req,
 		        err, errlen);
 	}
-	set_step(st, STEP_CONTAINER);
+	pub_step_set(st, STEP_CONTAINER);
 	return build_container(ch, v, st, req, err, errlen);
 }
 
@@ -504,7 +493,7 @@ static void classify_created(const struct channel *ch, struct pub_step *st,
                              const struct http_result *res, int64_t now_ms,
                              struct verdict *out)
 {
-	int item = get_step(st) == STEP_ITEM;
+	int item = (enum step_kind)pub_step_get(st) == STEP_ITEM;
 	char what[64], id[64], done[96];
 
 	if (item)
@@ -643,7 +632,7 @@ static void threads_classify(const struct channel *ch,
                              struct verdict *out)
 {
 	(void)v;
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_ITEM:
 	case STEP_CONTAINER:
 		classify_created(ch, st, res, now_ms, out);

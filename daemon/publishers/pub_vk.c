@@ -212,17 +212,6 @@ static void set_reason(struct verdict *out, const char *fmt, ...)
 /* Which request of the attempt this is, as noted in st->state. */
 enum step_kind { STEP_FETCH, STEP_SERVER, STEP_UPLOAD, STEP_SAVE, STEP_POST };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 /* The saved photos so far as "photo{owner_id}_{id}". */
 static json_t *photos(const struct pub_step *st)
 {
@@ -356,44 +345,31 @@ static int vk_build(const struct channel *ch, const struct delivery_view *v,
                     struct pub_step *st, int64_t now_ms,
                     struct http_request *req, char *err, size_t errlen)
 {
-	size_t nmedia = json_array_size(v->media), i;
+	size_t i;
 	const char *item;
+	int r = pub_media_next(v, st, "VK", VK_MAX_PHOTOS, "photos", "photos",
+	                       &i, &item, err, errlen);
 
 	(void)now_ms;
-	if (nmedia > VK_MAX_PHOTOS) {
-		snprintf(err, errlen,
-		         "VK takes at most %d photos per post; the post has "
-		         "%zu",
-		         VK_MAX_PHOTOS, nmedia);
-		return -1;
-	}
-	if (st->state == NULL && (st->state = json_pack("{s:[], s:i}", "photos",
-	                                                "step", 0)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -EAGAIN;
-	}
-	i = json_array_size(photos(st));
-	if (i >= nmedia) {
-		set_step(st, STEP_POST);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		pub_step_set(st, STEP_POST);
 		return build_post(ch, v, st, req, err, errlen);
 	}
-	if ((item = json_string_value(json_array_get(v->media, i))) == NULL) {
-		snprintf(err, errlen, "media %zu is not a string", i + 1);
-		return -1;
-	}
 	if (json_object_get(st->state, "uploaded") != NULL) {
-		set_step(st, STEP_SAVE);
+		pub_step_set(st, STEP_SAVE);
 		return build_save(ch, st, req, err, errlen);
 	}
 	if (json_object_get(st->state, "upload_url") != NULL) {
-		set_step(st, STEP_UPLOAD);
+		pub_step_set(st, STEP_UPLOAD);
 		return build_upload(ch, v, st, i, req, err, errlen);
 	}
 	if (pub_media_needs_fetch(item, st)) {
-		set_step(st, STEP_FETCH);
+		pub_step_set(st, STEP_FETCH);
 		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
-	set_step(st, STEP_SERVER);
+	pub_step_set(st, STEP_SERVER);
 	return build_server(ch, req, err, errlen);
 }
 
@@ -619,7 +595,7 @@ static void vk_classify(const struct channel *ch, const struct delivery_view *v,
 	const struct vk_conf *vc = ch->pub_conf;
 	size_t i = json_array_size(photos(st));
 
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_FETCH:
 		pub_media_fetched(
 		        ch, i + 1,

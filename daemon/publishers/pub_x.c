@@ -136,17 +136,6 @@ void x_redact(const struct channel *ch, char *s)
 /* Which request of the attempt this is, as noted in st->state. */
 enum step_kind { STEP_FETCH, STEP_UPLOAD, STEP_TWEET };
 
-static void set_step(struct pub_step *st, enum step_kind k)
-{
-	json_object_set_new(st->state, "step", json_integer(k));
-}
-
-static enum step_kind get_step(const struct pub_step *st)
-{
-	return (enum step_kind)json_integer_value(
-	        json_object_get(st->state, "step"));
-}
-
 static json_t *media_ids(const struct pub_step *st)
 {
 	return json_object_get(st->state, "ids");
@@ -290,37 +279,25 @@ static int x_build(const struct channel *ch, const struct delivery_view *v,
                    struct pub_step *st, int64_t now_ms,
                    struct http_request *req, char *err, size_t errlen)
 {
-	size_t nmedia = json_array_size(v->media), i;
+	size_t i;
 	const char *item;
+	int r;
 
 	(void)now_ms;
-	if (nmedia > X_MAX_MEDIA) {
-		snprintf(err, errlen,
-		         "X takes at most %d images per post; the post has %zu",
-		         X_MAX_MEDIA, nmedia);
-		return -1;
-	}
 	if (x_access_token(ch) == NULL)
 		return no_token(ch, err, errlen);
-	if (st->state == NULL &&
-	    (st->state = json_pack("{s:[], s:i}", "ids", "step", 0)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -EAGAIN;
-	}
-	i = json_array_size(media_ids(st));
-	if (i >= nmedia) {
-		set_step(st, STEP_TWEET);
+	if ((r = pub_media_next(v, st, "X", X_MAX_MEDIA, "images", "ids", &i,
+	                        &item, err, errlen)) < 0)
+		return r;
+	if (r == 0) {
+		pub_step_set(st, STEP_TWEET);
 		return build_tweet(ch, v, st, req, err, errlen);
 	}
-	if ((item = json_string_value(json_array_get(v->media, i))) == NULL) {
-		snprintf(err, errlen, "media %zu is not a string", i + 1);
-		return -1;
-	}
 	if (pub_media_needs_fetch(item, st)) {
-		set_step(st, STEP_FETCH);
+		pub_step_set(st, STEP_FETCH);
 		return pub_media_fetch_request(ch, item, req, err, errlen);
 	}
-	set_step(st, STEP_UPLOAD);
+	pub_step_set(st, STEP_UPLOAD);
 	return build_upload(ch, item, st, req, err, errlen);
 }
 
@@ -448,7 +425,7 @@ static void x_classify(const struct channel *ch, const struct delivery_view *v,
 {
 	size_t i = json_array_size(media_ids(st));
 
-	switch (get_step(st)) {
+	switch ((enum step_kind)pub_step_get(st)) {
 	case STEP_FETCH:
 		pub_media_fetched(
 		        ch, i + 1,

@@ -70,6 +70,16 @@ void pub_step_clear(struct pub_step *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void pub_step_set(struct pub_step *st, int kind)
+{
+	json_object_set_new(st->state, "step", json_integer(kind));
+}
+
+int pub_step_get(const struct pub_step *st)
+{
+	return (int)json_integer_value(json_object_get(st->state, "step"));
+}
+
 int publisher_add_header(struct curl_slist **list, const char *name,
                          const char *value)
 {

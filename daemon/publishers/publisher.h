@@ -251,6 +251,12 @@ json_t *publisher_json_at(json_t *o, const char *path);
 char *publisher_names(void);
 /* Free what a pub_step holds and zero it. */
 void pub_step_clear(struct pub_step *);
+/*
+ * Which request of its attempt st is at (the driver's own enum), noted in
+ * st->state, which must exist; 0 when none was noted.
+ */
+void pub_step_set(struct pub_step *st, int kind);
+int pub_step_get(const struct pub_step *st);
 
 /*
  * Shared by drivers: the generic judgement of an HTTP result (2xx ok;
