@@ -7,6 +7,7 @@
  * through h->submitted and go back through h->completed (http_impl.h).
  * Nothing here logs but a fatal error: the log is the loop's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,43 +299,55 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
 }
 
 /*
- * Whether the header name key (klen bytes) is name. X spells the
- * X-RateLimit-* family X-Rate-Limit-*: the same headers, read the same.
+ * The header name key (klen bytes) as captured_names spell it, in out
+ * (lowercase): X's X-Rate-Limit-* and the IETF draft's RateLimit-*
+ * (Bluesky's) are the X-RateLimit-* family. *alias says it was one of
+ * those. 0 when it is too long to be any of them.
  */
-static int header_is(const char *key, size_t klen, const char *name)
+static size_t header_canon(const char *key, size_t klen, char *out, size_t cap,
+                           int *alias)
 {
-	static const char x[] = "x-rate-limit-", std[] = "x-ratelimit-";
-	size_t xn = sizeof(x) - 1, sn = sizeof(std) - 1;
+	static const char *const aliases[] = {"x-rate-limit-", "ratelimit-"};
+	size_t o = 0;
 
-	if (klen > xn && strncasecmp(key, x, xn) == 0 &&
-	    strncmp(name, std, sn) == 0)
-		return strlen(name) - sn == klen - xn &&
-		       strncasecmp(key + xn, name + sn, klen - xn) == 0;
-	return strlen(name) == klen && strncasecmp(key, name, klen) == 0;
+	*alias = 0;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(*aliases); i++) {
+		size_t an = strlen(aliases[i]);
+
+		if (klen > an && strncasecmp(key, aliases[i], an) == 0) {
+			o = (size_t)snprintf(out, cap, "x-ratelimit-");
+			key += an;
+			klen -= an;
+			*alias = i == 1;
+			break;
+		}
+	}
+	if (o + klen >= cap)
+		return 0;
+	for (size_t i = 0; i < klen; i++)
+		out[o++] = (char)tolower((unsigned char)key[i]);
+	out[o] = '\0';
+	return o;
 }
 
 /* Keep the header line data (n bytes) if it is one of captured_names. */
 static void capture_header(struct transfer *t, const char *data, size_t n)
 {
 	const char *colon = memchr(data, ':', n);
+	char name[48];
 	size_t klen, vlen;
 	const char *v;
+	int ietf;
 
 	if (colon == NULL)
 		return;
 	klen = (size_t)(colon - data);
+	if (header_canon(data, klen, name, sizeof(name), &ietf) == 0)
+		return;
 	for (int i = 0; i < HDR_COUNT; i++) {
-		const char *name = captured_names[i];
-
-		/*
-		 * The IETF draft's RateLimit-* names (Bluesky's) stand for
-		 * X-RateLimit-*: the same fields, without the prefix.
-		 */
-		if (strncmp(name, "x-", 2) == 0 && klen == strlen(name) - 2 &&
-		    strncasecmp(data, name + 2, klen) == 0 &&
-		    (t->has_captured & 1u << i) == 0)
-			name += 2;
-		if (!header_is(data, klen, name))
+		/* The X- spelling wins where a server sends both. */
+		if (strcmp(name, captured_names[i]) != 0 ||
+		    (ietf && (t->has_captured & 1u << i)))
 			continue;
 		v = colon + 1;
 		vlen = n - klen - 1;
