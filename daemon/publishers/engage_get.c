@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engage_get.h"
+#include "pub_form.h"
 #include "http.h"
 #include "urlcheck.h"
 
@@ -133,18 +134,6 @@ void engage_get_free(struct engage_get *g)
 	free(g);
 }
 
-static void put_encoded(FILE *f, const char *v)
-{
-	for (; v && *v; v++) {
-		unsigned char c = (unsigned char)*v;
-
-		if (isalnum(c) || strchr("-._~", c))
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
-}
-
 static char *expand_url(const char *url, const struct engage_item *it)
 {
 	const char *values[PH_COUNT] = {it->remote_id, it->webhook_id,
@@ -158,7 +147,7 @@ static char *expand_url(const char *url, const struct engage_item *it)
 		return NULL;
 	for (const char *s = url; *s;) {
 		if ((ph = placeholder_at(s, &len)) >= 0) {
-			put_encoded(f, values[ph]);
+			pub_form_escape(f, values[ph] ? values[ph] : "");
 			s += len;
 		} else
 			fputc(*s++, f);

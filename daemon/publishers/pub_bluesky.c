@@ -35,6 +35,7 @@
 #include "hash.h"
 #include "http.h"
 #include "pub_bluesky.h"
+#include "pub_form.h"
 #include "pub_media.h"
 #include "publisher.h"
 #include "ratelimit.h"
@@ -214,7 +215,7 @@ static int build_check(const struct channel *ch, const struct delivery_view *v,
 		goto nomem;
 	bluesky_rkey(v, rkey);
 	fprintf(f, "%s/xrpc/com.atproto.repo.getRecord?repo=", bc->service);
-	bluesky_query_escape(f, did);
+	pub_form_escape(f, did);
 	fprintf(f, "&collection=%s&rkey=%s", POST_COLLECTION, rkey);
 	if (fclose(f) != 0)
 		goto nomem;

@@ -58,8 +58,6 @@ void bluesky_rkey(const struct delivery_view *v, char out[14]);
 /* Judge an XRPC error answer to the step named what (pub_bluesky.c). */
 void bluesky_api_error(const struct channel *, const struct http_result *,
                        int64_t now_ms, const char *what, struct verdict *out);
-/* s percent-encoded for a URL's query onto f. 0 or -1. */
-int bluesky_query_escape(FILE *f, const char *s);
 
 extern const struct engage_ops bluesky_engage;
 extern const struct auth_ops bluesky_auth;

@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "pub_bluesky.h"
+#include "pub_form.h"
 
 #define GETPOSTS_MAX 25 /* app.bsky.feed.getPosts uris maxLength */
 
@@ -42,7 +43,7 @@ static int xrpc_get(const struct channel *ch, const char *method,
 	fprintf(f, "%s/xrpc/%s", bc->service, method);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%c%s=", i ? '&' : '?', name);
-		bluesky_query_escape(f, values[i] ? values[i] : did);
+		pub_form_escape(f, values[i] ? values[i] : did);
 	}
 	if (fclose(f) != 0)
 		goto nomem;

@@ -134,17 +134,3 @@ int64_t bluesky_jwt_exp_ms(const char *jwt)
 	json_decref(o);
 	return ms;
 }
-
-int bluesky_query_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
-	return ferror(f) ? -1 : 0;
-}
