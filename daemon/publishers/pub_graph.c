@@ -6,6 +6,7 @@
 #include "backoff.h"
 #include "http.h"
 #include "pub_graph.h"
+#include "pub_token.h"
 
 int graph_configure(struct conf_ctx *p, struct graph_conf *gc, const char *key,
                     struct conf_node *v)
@@ -36,15 +37,7 @@ int graph_configure(struct conf_ctx *p, struct graph_conf *gc, const char *key,
 			conf_string(p, v, key, &gc->version);
 	} else if (strcmp(key, "token_file") == 0) {
 		gc->token_given = 1;
-		if (conf_secret(p, v, key, 1, &gc->token, &gc->token_len) ==
-		            0 &&
-		    (strpbrk((char *)gc->token, "\r\n ") != NULL ||
-		     gc->token_len == 0 || gc->token_len > 1024))
-			/* Name the file, never its content. */
-			conf_error(
-			        p, v,
-			        "'token_file': the token must be one word of "
-			        "1 to 1024 bytes");
+		pub_token_file(p, v, key, &gc->token, &gc->token_len);
 	} else
 		return 0;
 	return 1;

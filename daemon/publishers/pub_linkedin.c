@@ -33,6 +33,7 @@
 #include "config.h"
 #include "http.h"
 #include "pub_linkedin.h"
+#include "pub_token.h"
 #include "pub_media.h"
 #include "publisher.h"
 #include "text.h"
@@ -90,19 +91,6 @@ static void conf_base_url(struct conf_ctx *p, struct conf_node *v,
 	}
 }
 
-/* token_file: one line, named but never quoted. */
-static void conf_one_line_secret(struct conf_ctx *p, struct conf_node *v,
-                                 const char *key, unsigned char **out,
-                                 size_t *len)
-{
-	if (conf_secret(p, v, key, 1, out, len) == 0 &&
-	    (strpbrk((char *)*out, "\r\n") != NULL || *len > 2048))
-		conf_error(p, v,
-		           "'%s': the file must hold one line of at most 2048 "
-		           "bytes",
-		           key);
-}
-
 static int linkedin_configure(struct conf_ctx *p, struct channel *ch,
                               const char *key, struct conf_node *v)
 {
@@ -133,7 +121,7 @@ static int linkedin_configure(struct conf_ctx *p, struct channel *ch,
 		conf_base_url(p, v, key, &lc->api_url);
 	else if (strcmp(key, "token_file") == 0) {
 		lc->token_given = 1;
-		conf_one_line_secret(p, v, key, &lc->token, &lc->token_len);
+		pub_token_file(p, v, key, &lc->token, &lc->token_len);
 	} else if (!oauth_configure(p, &lc->oauth, key, v))
 		return 0;
 	return 1;

@@ -21,6 +21,7 @@
 #include "postid.h"
 #include "pub_mastodon.h"
 #include "pub_media.h"
+#include "pub_token.h"
 #include "publisher.h"
 
 /* What Mastodon accepts on one status (its default instance limit). */
@@ -44,15 +45,7 @@ static int mastodon_configure(struct conf_ctx *p, struct channel *ch,
 		}
 	} else if (strcmp(key, "token_file") == 0) {
 		mc->token_given = 1;
-		if (conf_secret(p, v, key, 1, &mc->token, &mc->token_len) ==
-		            0 &&
-		    (strpbrk((char *)mc->token, "\r\n") != NULL ||
-		     mc->token_len > 512))
-			/* Name the file, never its content. */
-			conf_error(
-			        p, v,
-			        "'token_file': the token must be one line of "
-			        "at most 512 bytes");
+		pub_token_file(p, v, key, &mc->token, &mc->token_len);
 	} else if (oauth_configure(p, &mc->oauth, key, v)) {
 		; /* client_id, client_secret_file, scopes */
 	} else if (strcmp(key, "visibility") == 0) {
@@ -138,9 +131,7 @@ static json_t *media_ids(const struct pub_step *st)
 int mastodon_add_auth(const struct channel *ch, struct curl_slist **h)
 {
 	const struct mastodon_conf *mc = ch->pub_conf;
-	const char *token = ch->tokens && ch->tokens->access
-	                            ? ch->tokens->access
-	                            : (const char *)mc->token;
+	const char *token = pub_token_current(ch, mc->token);
 
 	if (token == NULL)
 		return -EACCES;

@@ -35,6 +35,7 @@
 #include "pub_form.h"
 #include "pub_media.h"
 #include "pub_vk.h"
+#include "pub_token.h"
 #include "publisher.h"
 
 /* wall.post takes at most 10 media. */
@@ -50,14 +51,7 @@ static int vk_configure(struct conf_ctx *p, struct channel *ch, const char *key,
 		return 0;
 	if (strcmp(key, "token_file") == 0) {
 		vc->token_given = 1;
-		if (conf_secret(p, v, key, 1, &vc->token, &vc->token_len) ==
-		            0 &&
-		    (strpbrk((char *)vc->token, "\r\n") != NULL ||
-		     vc->token_len > 1024))
-			conf_error(
-			        p, v,
-			        "'token_file': the token must be one line of "
-			        "at most 1024 bytes");
+		pub_token_file(p, v, key, &vc->token, &vc->token_len);
 	} else if (strcmp(key, "group_id") == 0 ||
 	           strcmp(key, "owner_id") == 0) {
 		/* group_id: 123; owner_id: -123, VK's sign for a community. */
