@@ -349,6 +349,7 @@ static void save(struct smmd *d, struct auth_slot *s)
 	a->work.data = a;
 	if ((r = uv_queue_work(d->loop, &a->work, save_work, save_done)) < 0) {
 		a->saving = NULL;
+		explicit_bzero(a->save_text, strlen(a->save_text));
 		free(a->save_text);
 		a->save_text = NULL;
 		log_error("auth: channel '%s': cannot save: %s", s->channel,
@@ -413,6 +414,7 @@ static void ask_done(void *arg, const struct http_result *res)
 	if (ch == NULL || auth_ops_of(ch) == NULL) {
 		s->busy = SLOT_IDLE;
 		auth_later_done(s, NULL, "the channel is no longer configured");
+		waiting_flush(d, s);
 	} else if (res->status >= 200 && res->status <= 299) {
 		if ((r = auth_tokens_copy(&s->fresh, &s->tok)) == 0)
 			r = auth_ops_of(ch)->token_parse(
@@ -460,8 +462,8 @@ static void ask_done(void *arg, const struct http_result *res)
 }
 
 /* Send the request ask() built for s. */
-void auth_ask_send(struct smmd *d, struct auth_slot *s, struct ask *k,
-                   const struct channel *ch)
+int auth_ask_send(struct smmd *d, struct auth_slot *s, struct ask *k,
+                  const struct channel *ch)
 {
 	int r;
 
@@ -479,10 +481,12 @@ void auth_ask_send(struct smmd *d, struct auth_slot *s, struct ask *k,
 		http_request_clear(&k->req);
 		free(k);
 		ask_again_later(d, s, &res, "sending the request");
+		return -1;
 	}
+	return 0;
 }
 
-void auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
+int auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 {
 	const struct channel *ch = auth_channel_of(d, s);
 	const struct auth_ops *o = auth_ops_of(ch);
@@ -491,11 +495,11 @@ void auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 	int r = -1;
 
 	if (o == NULL || s->busy != SLOT_IDLE)
-		return;
+		return -1;
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		s->retry_ms = wallclock_now_ms() + 5000;
 		auth_arm(d->auth);
-		return;
+		return -1;
 	}
 	*k = (struct ask){.d = d, .s = s};
 	if (can_refresh(s, ch)) {
@@ -513,10 +517,10 @@ void auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 		http_request_clear(&k->req);
 		free(k);
 		auth_needs(d, s, can_renew(s, ch) ? err : why);
-		return;
+		return -1;
 	}
 	log_info("auth: channel '%s': %s (%s)", s->channel, k->what, why);
-	auth_ask_send(d, s, k, ch);
+	return auth_ask_send(d, s, k, ch);
 }
 
 static int waiting_add(struct auth_slot *s, const char *id)
@@ -556,15 +560,11 @@ int auth_gate(struct smmd *d, const struct channel *ch, const char *id)
 	if (auth_ops_of(ch) == NULL ||
 	    (s = slot_find(d->auth, ch->name)) == NULL)
 		return 0;
-	/* A renewal under way does not stop a token that still works. */
+	/* Usable, even while a renewal is under way: the timer renews it
+	 * ahead of its expiry. */
 	if (!s->refused && !expired(s, now) &&
-	    (auth_has_tokens(s) || auth_ops_of(ch)->login_request == NULL)) {
-		/* Usable; renew ahead of time, in the background. */
-		if (s->busy == SLOT_IDLE && can_refresh(s, ch) &&
-		    s->tok.access_expires_ms >= 0 && now >= renew_at(s, ch))
-			auth_renew(d, s, "it expires soon");
+	    (auth_has_tokens(s) || auth_ops_of(ch)->login_request == NULL))
 		return 0;
-	}
 	if (waiting_add(s, id) < 0) {
 		dispatch_schedule(d, id, now + 1000);
 		return 1;
@@ -709,8 +709,14 @@ int auth_start(struct smmd *d)
 
 void auth_reload(struct smmd *d)
 {
-	if (d->auth == NULL || !d->auth->timer_open)
+	struct auth *a = d->auth;
+
+	if (a == NULL || !a->timer_open)
 		return;
+	/* A channel gone, or no longer using auth: its waiters go back. */
+	for (size_t i = 0; i < a->n; i++)
+		if (auth_ops_of(auth_channel_of(d, a->v[i])) == NULL)
+			waiting_flush(d, a->v[i]);
 	attach_all(d);
 	auth_arm(d->auth);
 }
@@ -721,8 +727,26 @@ void auth_close(struct smmd *d)
 
 	if (a == NULL)
 		return;
-	for (size_t i = 0; i < a->n; i++)
-		auth_later_done(a->v[i], NULL, "smmd is stopping");
+	for (size_t i = 0; i < a->n; i++) {
+		struct auth_slot *s = a->v[i];
+		char path[PATH_MAX], *text;
+
+		auth_later_done(s, NULL, "smmd is stopping");
+		/* A rotated refresh token waiting its turn to be saved: the
+		 * loop will not come back for it (the one being saved now
+		 * finishes on its own). */
+		if (s->busy != SLOT_SAVING || a->saving == s ||
+		    tokenfile_path(a->state_dir, s->channel, path,
+		                   sizeof(path)) < 0 ||
+		    (text = tokenfile_encode(&s->fresh)) == NULL)
+			continue;
+		if (tokenfile_write(path, text) < 0)
+			log_error("auth: channel '%s': cannot save its new "
+			          "credentials at shutdown",
+			          s->channel);
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
 	if (a->timer_open) {
 		a->timer_open = 0;
 		uv_close((uv_handle_t *)&a->timer, NULL);

@@ -84,9 +84,12 @@ void auth_later_done(struct auth_slot *, json_t *result, const char *msg);
 /* Hold the channel (PAUSE_AUTH) for why, unless it is held already. */
 void auth_needs(struct smmd *, struct auth_slot *, const char *why);
 /* Send k (built by the caller); its answer comes to s. */
-void auth_ask_send(struct smmd *, struct auth_slot *, struct ask *k,
-                   const struct channel *ch);
-void auth_renew(struct smmd *, struct auth_slot *, const char *why);
+/* Send k (built by the caller); its answer comes to s. 0, or -1 when it
+ * could not leave (logged, and a renewal is tried again later). */
+int auth_ask_send(struct smmd *, struct auth_slot *, struct ask *k,
+                  const struct channel *ch);
+/* Ask for new tokens. 0 when asked; -1 when not (held, or OOM). */
+int auth_renew(struct smmd *, struct auth_slot *, const char *why);
 /* Do what is due and sleep until the next thing is. */
 void auth_arm(struct auth *);
 

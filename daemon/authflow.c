@@ -123,8 +123,13 @@ static int finish(struct smmd *d, const struct channel *ch, struct auth_slot *s,
 	}
 	/* One code, one exchange: the page is spent. */
 	s->pending_until_ms = 0;
+	if (auth_ask_send(d, s, k, ch) < 0) {
+		snprintf(err, errlen,
+		         "cannot send the code to the network now");
+		return -1;
+	}
+	/* The answer comes later: never from inside the send. */
 	remember(s, who, later);
-	auth_ask_send(d, s, k, ch);
 	return 1;
 }
 
@@ -150,8 +155,14 @@ int auth_command(struct smmd *d, const struct channel *ch, const char *code,
 	}
 	if (o->login_request) {
 		/* No person needed: log in now, answer when it is done. */
+		if (auth_renew(d, s, "smmctl auth") < 0) {
+			snprintf(err, errlen,
+			         "cannot log channel '%s' in now (the log says "
+			         "why)",
+			         ch->name);
+			return -1;
+		}
 		remember(s, who, later);
-		auth_renew(d, s, "smmctl auth");
 		return 1;
 	}
 	if (code == NULL) {

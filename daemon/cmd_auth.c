@@ -42,24 +42,11 @@ static enum cmd_retval cmd_auth(struct cmd_ctx *x)
 static const char *hold_of(struct smmd *d, const struct channel *ch,
                            const struct pause **by)
 {
-	*by = NULL;
-	for (size_t i = 0; i < pauses_count(d); i++) {
-		const struct pause *p = pause_at(d, i);
-
-		if (p->kind == PAUSE_AUTH && strcmp(p->scope, ch->name) == 0) {
-			*by = p;
-			return "needs_auth";
-		}
-	}
-	for (size_t i = 0; i < pauses_count(d); i++) {
-		const struct pause *p = pause_at(d, i);
-
-		if (p->kind == PAUSE_ALL || (p->kind == PAUSE_CHANNEL &&
-		                             strcmp(p->scope, ch->name) == 0)) {
-			*by = p;
-			return "paused";
-		}
-	}
+	if ((*by = pause_find(d, PAUSE_AUTH, ch->name)) != NULL)
+		return "needs_auth";
+	if ((*by = pause_find(d, PAUSE_CHANNEL, ch->name)) != NULL ||
+	    (*by = pause_find(d, PAUSE_ALL, NULL)) != NULL)
+		return "paused";
 	return "ok";
 }
 

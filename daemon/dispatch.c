@@ -855,7 +855,8 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 			/* No usable token: renewed, or the channel is held. */
 			log_warnx("publish: delivery '%s': %s", id, err);
 			auth_refused(d, job->ch, err);
-			dispatch_schedule(d, id, now);
+			/* Soon, not at once: the gates decide then. */
+			dispatch_schedule(d, id, now + 1000);
 		} else if (r == -EAGAIN) {
 			log_warnx("publish: delivery '%s': %s; trying again in "
 			          "5s",
