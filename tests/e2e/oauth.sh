@@ -80,7 +80,7 @@ challenge=$(param code_challenge "$url")
 # --- Wrong state, and a refusal: nothing is exchanged.
 rc=0
 smmctl auth m --code "http://127.0.0.1:8976/callback?code=c0&state=0123" >"$T/bad.out" 2>&1 || rc=$?
-[ "$rc" -eq 77 ] && grep -q "state" "$T/bad.out" || fail "wrong state: rc $rc, $(cat "$T/bad.out")"
+[ "$rc" -eq 77 ] && grep -q "state is not the one smmd sent" "$T/bad.out" || fail "wrong state: rc $rc, $(cat "$T/bad.out")"
 rc=0
 smmctl auth m --code "http://127.0.0.1:8976/callback?error=access_denied&state=$state" >"$T/bad.out" 2>&1 || rc=$?
 [ "$rc" -eq 77 ] && grep -q "access_denied" "$T/bad.out" || fail "denied: rc $rc, $(cat "$T/bad.out")"

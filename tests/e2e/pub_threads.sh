@@ -215,9 +215,10 @@ for id in t1 t2 t3 t4 t5 t6 t7; do
 	smmctl show "$id"
 done >"$T/shows.out"
 smmctl list --json >>"$T/shows.out"
-! grep -a -l -F -- "$TOKEN" "$T/smmd.log" "$T/shows.out" "$T"/state/smmd.db* \
-	>"$T/found" 2>/dev/null ||
-	fail "the token leaked into $(tr '\n' ' ' <"$T/found")"
+# A file grep cannot read must not hide a match: judge by what it found.
+grep -a -l -F -- "$TOKEN" "$T/smmd.log" "$T/shows.out" "$T"/state/smmd.db* \
+	>"$T/found" 2>/dev/null || true
+[ ! -s "$T/found" ] || fail "the token leaked into $(tr '\n' ' ' <"$T/found")"
 
 stop_smmd
 log "ok"

@@ -181,9 +181,10 @@ for id in x1 x2 x3 x4 x5 x6; do
 	smmctl show "$id"
 done >"$T/shows.out"
 smmctl list --json >>"$T/shows.out"
-! grep -a -l -F -- "$TOKEN" "$T/smmd.log" "$T/shows.out" "$T"/state/smmd.db* \
-	>"$T/found" 2>/dev/null ||
-	fail "the token leaked into $(tr '\n' ' ' <"$T/found")"
+# A file grep cannot read must not hide a match: judge by what it found.
+grep -a -l -F -- "$TOKEN" "$T/smmd.log" "$T/shows.out" "$T"/state/smmd.db* \
+	>"$T/found" 2>/dev/null || true
+[ ! -s "$T/found" ] || fail "the token leaked into $(tr '\n' ' ' <"$T/found")"
 
 stop_smmd
 log "ok"

@@ -87,7 +87,13 @@ wait_for '[ "$(reqs /x/2/tweets | jq length)" -ge 1 ]' 15 || fail "r1 never left
 [ "$(reqs /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
 	fail "r1 did not use access token 2"
 grep -q RotRef-2-k9 "$F" && grep -q RotAcc-2-k9 "$F" && ! grep -q RotRef-1-k9 "$F" ||
-	fail "tokens 2 were used before they were on disk: $(cat "$F")"
+	fail "the file does not hold tokens 2: $(cat "$F")"
+# On disk before the first use: the file's last write precedes the first
+# request that carried access token 2 (both in microseconds of real time).
+saved_us=$(date -r "$F" +%s%6N)
+first_use_us=$(sink_requests | jq -s '[.[] | select(.headers.authorization == "Bearer RotAcc-2-k9")] | map(.t_us) | min')
+[ "$saved_us" -lt "$first_use_us" ] ||
+	fail "access token 2 went out at $first_use_us, before the file was written at $saved_us"
 crash_smmd
 
 # The chain survived the kill.

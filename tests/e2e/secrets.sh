@@ -138,7 +138,8 @@ search() {
 	shift
 	for s in "$TG_TOKEN" "${TG_TOKEN#*:}" "$SLACK_SECRET" "$DISCORD_SECRET" \
 		"$HOOK_KEY"; do
-		if grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null; then
+		grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null || true
+		if [ -s "$T/found" ]; then
 			fail "$where: a secret (${s:0:12}...) is in $(tr '\n' ' ' <"$T/found")"
 		fi
 	done
@@ -279,7 +280,8 @@ net_search() {
 	local where=$1 s
 	shift
 	for s in "${NET_TOKEN[@]}" "$BSKY_PASS" "$BSKY_ACCESS" "$BSKY_REFRESH"; do
-		if grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null; then
+		grep -a -l -F -- "$s" "$@" >"$T/found" 2>/dev/null || true
+		if [ -s "$T/found" ]; then
 			fail "$where: a secret (${s:0:16}...) is in $(tr '\n' ' ' <"$T/found")"
 		fi
 	done
