@@ -35,6 +35,15 @@ int textcheck(const struct channel *ch, const char *text, const char *link,
 
 	if (limit == 0 && rule != NULL)
 		limit = rule->limit;
+	/* The network's byte cap binds whatever max_length says. */
+	if (rule && rule->max_bytes && (len = strlen(text)) > rule->max_bytes) {
+		snprintf(msg, cap,
+		         "text is %zu bytes, %zu over channel '%s''s limit of "
+		         "%zu bytes (%s's rule)",
+		         len, len - rule->max_bytes, ch->name, rule->max_bytes,
+		         ch->pub->name);
+		return 1;
+	}
 	if (limit == 0)
 		return 0;
 	if ((len = measure(rule, text, link)) <= limit)

@@ -659,6 +659,7 @@ static const struct text_rule bluesky_text = {
         .unit = "graphemes",
         .limit = BLUESKY_MAX_GRAPHEMES,
         .measure = textlen_graphemes,
+        .max_bytes = BLUESKY_MAX_TEXT_BYTES,
 };
 
 const struct publisher_ops pub_bluesky = {

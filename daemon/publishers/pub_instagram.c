@@ -45,6 +45,8 @@
 static const struct text_rule instagram_text = {
         .unit = "characters",
         .limit = 2200,
+        /* The caption ends with the link (add_caption). */
+        .link_joint = "\n\n",
 };
 
 enum ig_step {

@@ -210,7 +210,7 @@ int pub_media_fetch_request(const struct channel *ch, const char *url,
 	    publisher_add_header(&req->headers, "Accept",
 	                         "image/*, video/*, audio/*") < 0) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -EAGAIN;
 	}
 	/* The URL came from a post, not from the admin: guard it. */
 	req->guard = !ch->allow_private_media;

@@ -499,8 +499,9 @@ static void classify_upload(const struct channel *ch, struct pub_step *st,
                             struct verdict *out)
 {
 	size_t i = json_array_size(photos(st));
-	char what[64], server[32], photo[4096], hash[128];
-	json_t *o;
+	char what[64], server[32], hash[128];
+	const char *photo;
+	json_t *o, *ph;
 
 	snprintf(what, sizeof(what), "uploading photo %zu", i + 1);
 	if (res->status < 200 || res->status > 299) {
@@ -513,12 +514,15 @@ static void classify_upload(const struct channel *ch, struct pub_step *st,
 	}
 	o = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
 	publisher_json_text(o, "server", server, sizeof(server));
-	publisher_json_text(o, "photo", photo, sizeof(photo));
 	publisher_json_text(o, "hash", hash, sizeof(hash));
+	/* Kept whole: a list of sizes and URLs, of no bounded length. */
+	ph = json_incref(json_object_get(o, "photo"));
+	photo = json_string_value(ph);
 	json_decref(o);
 	/* "photo":"[]" is the upload server's way to say it took nothing. */
-	if (server[0] == '\0' || hash[0] == '\0' || photo[0] == '\0' ||
-	    strcmp(photo, "[]") == 0) {
+	if (server[0] == '\0' || hash[0] == '\0' || photo == NULL ||
+	    photo[0] == '\0' || strcmp(photo, "[]") == 0) {
+		json_decref(ph);
 		out->kind = PUBLISH_FAILED;
 		out->retry_after_ms = -1;
 		set_reason(out,
@@ -529,8 +533,8 @@ static void classify_upload(const struct channel *ch, struct pub_step *st,
 	}
 	json_object_del(st->state, "upload_url");
 	json_object_set_new(st->state, "uploaded",
-	                    json_pack("{s:s, s:s, s:s}", "server", server,
-	                              "photo", photo, "hash", hash));
+	                    json_pack("{s:s, s:o, s:s}", "server", server,
+	                              "photo", ph, "hash", hash));
 	next_step(st, res, "", out);
 }
 

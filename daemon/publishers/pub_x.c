@@ -249,18 +249,25 @@ static int build_tweet(const struct channel *ch, const struct delivery_view *v,
 	json_t *o;
 
 	/* The link goes last, where X builds its card from it. */
-	if (v->link && asprintf(&text, "%s\n\n%s", v->text, v->link) < 0)
-		text = NULL;
+	if (v->link && asprintf(&text, "%s\n\n%s", v->text, v->link) < 0) {
+		/* Never the post without its link: try again later. */
+		snprintf(err, errlen, "out of memory");
+		return -EAGAIN;
+	}
 	o = json_pack("{s:s}", "text", text ? text : v->text);
 	free(text);
 	if (o == NULL) {
 		snprintf(err, errlen, "cannot encode the post as JSON");
 		return -1;
 	}
-	if (json_array_size(media_ids(st)) > 0)
-		json_object_set_new(
-		        o, "media",
-		        json_pack("{s:O}", "media_ids", media_ids(st)));
+	if (json_array_size(media_ids(st)) > 0 &&
+	    json_object_set_new(
+	            o, "media",
+	            json_pack("{s:O}", "media_ids", media_ids(st))) < 0) {
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -EAGAIN;
+	}
 	req->body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (req->body == NULL ||

@@ -83,7 +83,8 @@ int pub_step_get(const struct pub_step *st)
 int publisher_add_header(struct curl_slist **list, const char *name,
                          const char *value)
 {
-	char line[2048];
+	/* Room for a token_file's 2048 bytes after "Authorization: Bearer". */
+	char line[2200];
 	struct curl_slist *n;
 
 	/* "Name:" with no value makes curl drop a header it would add. */
@@ -91,7 +92,10 @@ int publisher_add_header(struct curl_slist **list, const char *name,
 	                     value ? " " : "",
 	                     value ? value : "") >= sizeof(line))
 		return -1;
-	if ((n = curl_slist_append(*list, line)) == NULL)
+	n = curl_slist_append(*list, line);
+	/* The line may be "Authorization: Bearer TOKEN". */
+	explicit_bzero(line, sizeof(line));
+	if (n == NULL)
 		return -1;
 	*list = n;
 	return 0;

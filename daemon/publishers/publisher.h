@@ -138,6 +138,8 @@ struct text_rule {
 	/* How the post's link joins the text it goes out in ("\n\n": it
 	 * counts too); NULL: the link goes apart (a card, a field). */
 	const char *link_joint;
+	/* A cap in UTF-8 bytes as well (Bluesky: 3000); 0: none. */
+	size_t max_bytes;
 };
 
 /*

@@ -126,16 +126,22 @@ chan() { # NAME PATH [KEY: VALUE]...
 	fail "config refused: $(cat "$T/check.out")"
 start_smmd
 
-# --- length: 300 graphemes fit, 301 do not (a family is one).
+# --- length: 300 graphemes fit, 301 do not (an e and its combining accent
+# are one), and 3000 bytes at most: 300 families are 5400.
 long=""
-for _ in $(seq 300); do long+=$FAMILY; done
+for _ in $(seq 300); do long+=$'e\xcc\x81'; done
 run smmctl add -c sky --id fits --at "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$long"
-[ "$rc" -eq 0 ] || fail "300 graphemes (5400 bytes) refused: $err"
+[ "$rc" -eq 0 ] || fail "300 graphemes (900 bytes) refused: $err"
 run smmctl add -c sky --id over "$long!"
 [[ $rc -eq 65 && $err == *"text is 301 graphemes, 1 over channel 'sky''s limit of 300 (bluesky's rule)"* ]] ||
 	fail "301 graphemes: exit $rc: $err"
 run smmctl show over
 [ "$rc" -ne 0 ] || fail "an over-long post was queued"
+heavy=""
+for _ in $(seq 300); do heavy+=$FAMILY; done
+run smmctl add -c sky --id heavy "$heavy"
+[[ $rc -eq 65 && $err == *"text is 5400 bytes, 2400 over channel 'sky''s limit of 3000 bytes (bluesky's rule)"* ]] ||
+	fail "5400 bytes: exit $rc: $err"
 
 # The calendar and CSV import count the same way.
 {
