@@ -377,7 +377,8 @@ static void job_outcome(const struct job *job, const struct http_result *res,
 	        .retry_after_ms = v->retry_after_ms,
 	        .attempt = job->attempt,
 	        .max_attempts = job->ch->max_attempts,
-	        .idempotent = job->ch->pub->idempotent(job->ch),
+	        .idempotent =
+	                job->ch->pub->idempotent(job->ch) || v->repeatable,
 	        .request_sent = res->request_sent,
 	        .answered = res->status != 0,
 	        .cut_by_shutdown = job->d->stopping &&

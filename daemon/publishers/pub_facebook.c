@@ -327,6 +327,8 @@ static void facebook_classify(const struct channel *ch,
 	const struct facebook_conf *fc = ch->pub_conf;
 
 	classify_step(v, st, res, now_ms, out);
+	/* A photo uploaded with published=false is on no feed yet. */
+	out->repeatable = get_step(st) == FB_UNPUBLISHED;
 	graph_scrub(ch, &fc->graph, out);
 }
 

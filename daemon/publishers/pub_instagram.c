@@ -593,6 +593,8 @@ static void instagram_classify(const struct channel *ch,
 		if (out->kind != PUBLISH_NEXT && out->kind != PUBLISH_OK)
 			publisher_prefix_reason(out, step_what(k));
 	}
+	/* Only media_publish makes the post public. */
+	out->repeatable = k != IG_PUBLISH;
 	graph_scrub(ch, &ic->graph, out);
 	if (ic->oauth.client_secret_len > 0)
 		publisher_redact(out->reason,

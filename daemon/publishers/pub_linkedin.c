@@ -741,6 +741,8 @@ static void linkedin_classify(const struct channel *ch,
 		classify_post(ch, res, now_ms, out);
 		break;
 	}
+	/* Only the post itself is public. */
+	out->repeatable = pub_step_get(st) != STEP_POST;
 	scrub(ch, out);
 }
 

@@ -326,6 +326,8 @@ void pub_media_fetched(const struct channel *ch, size_t n, const char *url,
 {
 	char what[128], type[80], why[160];
 
+	/* A GET of someone's file: asking again publishes nothing. */
+	out->repeatable = 1;
 	snprintf(what, sizeof(what), "fetching media %zu (%.80s)", n, url);
 	if (res->status == 0 && res->error &&
 	    strncmp(res->error, GUARD_REFUSAL, strlen(GUARD_REFUSAL)) == 0)

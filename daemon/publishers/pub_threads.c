@@ -647,6 +647,8 @@ static void threads_classify(const struct channel *ch,
 		classify_permalink(st, res, out);
 		break;
 	}
+	/* Only threads_publish makes the post public. */
+	out->repeatable = pub_step_get(st) != STEP_PUBLISH;
 	threads_redact(ch, out->reason);
 }
 

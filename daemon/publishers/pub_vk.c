@@ -613,6 +613,8 @@ static void vk_classify(const struct channel *ch, const struct delivery_view *v,
 		classify_post(ch, res, now_ms, out);
 		break;
 	}
+	/* Only wall.post is public; a saved photo is not on the wall. */
+	out->repeatable = pub_step_get(st) != STEP_POST;
 	if (vc->token_len > 0)
 		publisher_redact(out->reason, (const char *)vc->token);
 }

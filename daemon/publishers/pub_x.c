@@ -446,6 +446,8 @@ static void x_classify(const struct channel *ch, const struct delivery_view *v,
 		classify_tweet(ch, res, now_ms, out);
 		break;
 	}
+	/* Only the post itself is public. */
+	out->repeatable = pub_step_get(st) != STEP_TWEET;
 	x_redact(ch, out->reason);
 }
 

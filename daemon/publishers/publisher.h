@@ -71,6 +71,12 @@ struct verdict {
 	char reason[256];       /* for the log and the store */
 	char remote_id[128];    /* the network's post id, when published */
 	char remote_url[512];   /* its public URL, when the network says */
+	/*
+	 * This step made nothing public (a media fetch, an upload, a
+	 * container, a status check): an answer lost on the way is tried
+	 * again even where the endpoint drops no repeat, never "unknown".
+	 */
+	int repeatable;
 };
 
 /*

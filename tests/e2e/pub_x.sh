@@ -16,6 +16,8 @@
 # - dup: 403 "duplicate content" fails at once with X's words.
 # - lost: the connection closed before an answer: unknown, not re-sent (X
 #   keeps no idempotency key).
+# - lostup: the connection closed before the media upload's answer: that
+#   made nothing public, so it is tried again and the post goes out once.
 # - none: an app (client_id) not authorized yet: held, needs_auth.
 # - length: X's weighted count (CJK 2, a URL 23) is checked at plan time.
 # The token appears in no log line, no smmctl output, no SQLite file.
@@ -34,6 +36,9 @@ start_sink --log-get \
 	--rule "POST /busy/2/tweets 201 $J {\"data\":{\"id\":\"1500000000000000001\",\"text\":\"busy\"}}" \
 	--rule "POST /tok/2/tweets 401 $J {\"title\":\"Unauthorized\",\"type\":\"about:blank\",\"status\":401,\"detail\":\"Unauthorized\"}" \
 	--rule "POST /lost/2/tweets close" \
+	--rule "POST /lostup/2/media/upload close" \
+	--rule "POST /lostup/2/media/upload 200 $J {\"data\":{\"id\":\"1880028106020515999\",\"media_key\":\"3_1880028106020515999\"}}" \
+	--rule "POST /lostup/2/tweets 201 $J {\"data\":{\"id\":\"1600000000000000009\",\"text\":\"up\"}}" \
 	--rule "POST /dup/2/tweets 403 $J {\"detail\":\"You are not allowed to create a Tweet with duplicate content.\",\"type\":\"about:blank\",\"title\":\"Forbidden\",\"status\":403}"
 base=http://127.0.0.1:$SINK_PORT
 TOKEN=xtok-$(openssl rand -hex 16)
@@ -60,6 +65,7 @@ chan() {
 	chan tok 1h "token_file: $T/token" 'metrics: off'
 	chan dup 100ms "token_file: $T/token" 'metrics: off'
 	chan lost 100ms "token_file: $T/token" 'metrics: off'
+	chan lostup 100ms "token_file: $T/token" 'metrics: off' 'allow_private_media: true'
 	chan none 1h 'client_id: Y2xpZW50LWlk' 'redirect_uri: http://127.0.0.1:9/cb' \
 		'metrics: off'
 } >"$CFG"
@@ -79,6 +85,7 @@ smmctl add -c tok --id x3 'revoked' >/dev/null
 smmctl add -c dup --id x4 'said before' >/dev/null
 smmctl add -c none --id x5 'never authorized' >/dev/null
 smmctl add -c lost --id x6 'answer lost' >/dev/null
+smmctl add -c lostup --id x7 --media "$base/media/a.png" 'upload lost' >/dev/null
 
 # --- ok: two uploads, then the post.
 wait_state x1/ok published 20
@@ -141,6 +148,10 @@ esac
 # the post may be up; it is unknown (a final state), sent once.
 wait_state x6/lost unknown 15
 [ "$(reqs /lost/2/tweets | jq length)" -eq 1 ] || fail "a post whose answer was lost was sent again"
+wait_state x7/lostup published 15
+[ "$(reqs /lostup/2/media/upload | jq length)" -eq 2 ] &&
+	[ "$(reqs /lostup/2/tweets | jq length)" -eq 1 ] ||
+	fail "a lost upload answer: $(reqs /lostup/2/media/upload | jq length) uploads, $(reqs /lostup/2/tweets | jq length) posts"
 
 # --- none: an app not authorized yet: held without a request.
 wait_state x5/none held 15
