@@ -315,8 +315,6 @@ int graph_ok(const struct http_result *res)
 void graph_scrub(const struct channel *ch, const struct graph_conf *gc,
                  struct verdict *out)
 {
-	if (gc->token_len > 0)
-		publisher_redact(out->reason, (const char *)gc->token);
-	if (ch->tokens && ch->tokens->access)
-		publisher_redact(out->reason, ch->tokens->access);
+	/* auth.c's refresh token too: a Graph error may quote either. */
+	pub_token_redact(ch, out->reason, gc->token, NULL);
 }

@@ -33,6 +33,7 @@
 #include "http.h"
 #include "postid.h"
 #include "pub_instagram.h"
+#include "pub_token.h"
 
 #define IG_MAX_CAROUSEL 10
 #define IG_MAX_HASHTAGS 30
@@ -596,9 +597,7 @@ static void instagram_classify(const struct channel *ch,
 	/* Only media_publish makes the post public. */
 	out->repeatable = k != IG_PUBLISH;
 	graph_scrub(ch, &ic->graph, out);
-	if (ic->oauth.client_secret_len > 0)
-		publisher_redact(out->reason,
-		                 (const char *)ic->oauth.client_secret);
+	pub_token_redact(ch, out->reason, NULL, ic->oauth.client_secret);
 }
 
 const struct publisher_ops pub_instagram = {
