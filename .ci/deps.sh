@@ -44,6 +44,12 @@ fonts-dejavu-core
 prometheus
 "
 
+# libpq: the postgresql store backend; postgresql-15: the throwaway
+# clusters the cluster tests start (tests/pg/cluster.sh). Its package
+# creates the postgres user, which runs the server when the tests run as
+# root (initdb and pg_ctl refuse root).
+PACKAGES="$PACKAGES libpq-dev postgresql-15"
+
 # Node and npm, for the Standard Webhooks reference library that checks
 # smmd's signatures (tests/e2e/stdwebhooks.sh). A Node from elsewhere
 # (NodeSource bundles npm) is used as it is: Debian's npm would clash.
