@@ -5,8 +5,8 @@
 #
 # starts a cluster (tests/pg/cluster.sh) in a new temporary directory,
 # runs CMD with PGHOST, PGPORT, PGUSER and PGDATABASE set for it and
-# SMM_PG_DIR naming the directory (for "cluster.sh restart $SMM_PG_DIR"
-# and the like), then stops the cluster and removes the directory, whatever
+# SMM_PG_DIR naming the directory and SMM_PG_CLUSTER the cluster.sh that
+# runs it (for "sh $SMM_PG_CLUSTER restart $SMM_PG_DIR" and the like), then stops the cluster and removes the directory, whatever
 # CMD did. Each run has its own directory and socket, so several can run
 # at once (make check -j2).
 #
@@ -45,7 +45,8 @@ sh "$CLUSTER" start "$SMM_PG_DIR" || {
 	exit "$rc"
 }
 eval "$(sh "$CLUSTER" env "$SMM_PG_DIR")"
-export SMM_PG_DIR
+SMM_PG_CLUSTER=$CLUSTER
+export SMM_PG_DIR SMM_PG_CLUSTER
 
 "$@"
 status=$?

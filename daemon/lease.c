@@ -1,0 +1,330 @@
+/*
+ * This node's lease (lease.h). The statements follow River's lease
+ * discipline (../shared/research/scaleout-anchors.md, 2.1 and 4.4): every
+ * time is the database's clock_timestamp(), a renewal only extends a lease
+ * that is still running, and the node's own trust runs from the moment it
+ * sent the renewal, so a slow answer never stretches it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+#include "wallclock.h"
+
+/* Nodes whose lease ran out, whatever their epoch: their work is free. */
+static const char reap_sql[] =
+        "DELETE FROM smmd_node WHERE lease_until < clock_timestamp() "
+        "RETURNING node_id, epoch";
+/* $1 node, $2 epoch, $3 ttl ms, $4 skew ms. */
+static const char renew_sql[] =
+        "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
+        "interval '1 millisecond', clock_skew_ms = $4 "
+        "WHERE node_id = $1 AND epoch = $2 AND lease_until > "
+        "clock_timestamp() "
+        "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
+        "1000)::bigint";
+/* $1 node, $2 ttl ms, $3 version. */
+static const char register_sql[] =
+        "INSERT INTO smmd_node (node_id, epoch, lease_until, version) "
+        "VALUES ($1, nextval('smmd_epoch_seq'), clock_timestamp() + $2 * "
+        "interval '1 millisecond', $3) "
+        "ON CONFLICT (node_id) DO NOTHING "
+        "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
+        "1000)::bigint";
+static const char unregister_sql[] =
+        "DELETE FROM smmd_node WHERE node_id = $1 AND epoch = $2";
+
+struct reaped {
+	struct reaped *next;
+	int64_t epoch;
+	char node_id[];
+};
+
+/* One round trip; outlives the lease if that is freed meanwhile. */
+struct beat {
+	struct lease *l;
+	uint64_t sent_ns;
+	int64_t sent_wall_ms;
+	int answered;  /* the renewal or registration returned a row */
+	int64_t epoch; /* from it */
+	int64_t db_ms;
+	struct reaped *reaped;
+};
+
+struct lease {
+	uv_loop_t *loop;
+	struct pgconn *pg;
+	struct lease_opts o;
+	char *node_id, *version;
+	uv_timer_t beat_timer, trust_timer;
+	int handles;
+	struct beat *beat; /* in flight */
+	int64_t epoch;
+	int live;
+	uint64_t trust_until_ns;
+	int64_t skew_ms;
+	int have_skew;
+	pgconn_done_fn *stop_done;
+	void *stop_arg;
+};
+
+static int64_t ms_of(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void on_reap(void *arg, const PGresult *res, const char *err)
+{
+	struct beat *b = arg;
+
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		const char *id = PQgetvalue(res, i, 0);
+		size_t len = strlen(id) + 1;
+		struct reaped *r = malloc(sizeof(*r) + len);
+
+		if (r == NULL)
+			continue; /* a later beat cannot see it: said below */
+		memcpy(r->node_id, id, len);
+		r->epoch = ms_of(res, i, 1);
+		r->next = b->reaped;
+		b->reaped = r;
+	}
+}
+
+static void on_renew(void *arg, const PGresult *res, const char *err)
+{
+	struct beat *b = arg;
+
+	if (res && PQntuples(res) == 1) {
+		b->answered = 1;
+		b->epoch = ms_of(res, 0, 0);
+		b->db_ms = ms_of(res, 0, 1);
+	}
+}
+
+static void free_beat(struct beat *b)
+{
+	while (b->reaped) {
+		struct reaped *r = b->reaped;
+
+		b->reaped = r->next;
+		free(r);
+	}
+	free(b);
+}
+
+static void set_live(struct lease *l, int live, const char *why)
+{
+	if (l->live == live)
+		return;
+	l->live = live;
+	if (l->o.on_live)
+		l->o.on_live(l->o.arg, live, why);
+}
+
+static void send_beat(struct lease *l);
+
+/* No renewal came in time: the database may already count us dead. */
+static void on_trust_end(uv_timer_t *t)
+{
+	struct lease *l = t->data;
+	char why[96];
+
+	snprintf(why, sizeof(why), "no renewal of the lease for %" PRId64 " ms",
+	         l->o.ttl_ms - l->o.margin_ms);
+	set_live(l, 0, why);
+}
+
+/* The beat's transaction committed: believe what it said. */
+static void beat_kept(struct lease *l, struct beat *b)
+{
+	int64_t now_wall = wallclock_now_ms();
+	char why[128];
+
+	for (struct reaped *r = b->reaped; r; r = r->next)
+		if (strcmp(r->node_id, l->node_id) != 0 && l->o.on_reaped)
+			l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
+	if (!b->answered) {
+		int had = l->epoch != 0;
+
+		/*
+		 * Lapsed, or taken away: start over as a new owner, at once.
+		 * A registration refused (our id's old row, not reaped yet)
+		 * waits for the next beat, which reaps it.
+		 */
+		l->epoch = 0;
+		uv_timer_stop(&l->trust_timer);
+		set_live(l, 0,
+		         "the lease lapsed: the database holds none "
+		         "for this node");
+		if (had)
+			send_beat(l);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s as epoch %" PRId64,
+	         l->epoch == b->epoch ? "lease renewed" : "registered",
+	         b->epoch);
+	l->epoch = b->epoch;
+	l->skew_ms = b->db_ms - (b->sent_wall_ms + now_wall) / 2;
+	l->have_skew = 1;
+	l->trust_until_ns =
+	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
+	uv_timer_start(&l->trust_timer, on_trust_end,
+	               (uint64_t)(l->o.ttl_ms - l->o.margin_ms), 0);
+	set_live(l, 1, why);
+}
+
+static void on_beat_done(void *arg, const char *err)
+{
+	struct beat *b = arg;
+	struct lease *l = b->l;
+
+	if (l) {
+		l->beat = NULL;
+		if (err == NULL)
+			beat_kept(l, b);
+	}
+	free_beat(b);
+}
+
+static void send_beat(struct lease *l)
+{
+	char ttl[24], epoch[24], skew[24];
+	const char *renew[] = {l->node_id, epoch, ttl,
+	                       l->have_skew ? skew : NULL};
+	const char *reg[] = {l->node_id, ttl, l->version};
+	struct beat *b;
+
+	if (l->beat || l->stop_done || !pgconn_up(l->pg))
+		return; /* one at a time; trust runs down meanwhile */
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->l = l;
+	b->sent_ns = uv_hrtime();
+	b->sent_wall_ms = wallclock_now_ms();
+	snprintf(ttl, sizeof(ttl), "%" PRId64, l->o.ttl_ms);
+	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
+	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
+	if (pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b) < 0 ||
+	    (l->epoch ? pgconn_query(l->pg, renew_sql, 4, renew, on_renew, b)
+	              : pgconn_query(l->pg, register_sql, 3, reg, on_renew,
+	                             b)) < 0 ||
+	    pgconn_sync(l->pg, on_beat_done, b) < 0) {
+		/* The connection broke: its statements are told, not this. */
+		b->l = NULL;
+		return;
+	}
+	l->beat = b;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	send_beat(t->data);
+}
+
+struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
+                          const struct lease_opts *o)
+{
+	struct lease *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->loop = loop;
+	l->pg = c;
+	l->o = *o;
+	l->node_id = strdup(o->node_id);
+	l->version = strdup(o->version ? o->version : "");
+	if (l->node_id == NULL || l->version == NULL) {
+		free(l->node_id);
+		free(l->version);
+		free(l);
+		return NULL;
+	}
+	if (l->o.ttl_ms <= 0)
+		l->o.ttl_ms = 3000;
+	if (l->o.beat_ms <= 0)
+		l->o.beat_ms = 1000;
+	if (l->o.margin_ms <= 0)
+		l->o.margin_ms = 1000;
+	uv_timer_init(loop, &l->beat_timer);
+	uv_timer_init(loop, &l->trust_timer);
+	l->beat_timer.data = l->trust_timer.data = l;
+	l->handles = 2;
+	uv_timer_start(&l->beat_timer, on_tick, 0, (uint64_t)l->o.beat_ms);
+	return l;
+}
+
+int lease_live(const struct lease *l)
+{
+	return l->live && uv_hrtime() < l->trust_until_ns;
+}
+
+int64_t lease_epoch(const struct lease *l)
+{
+	return l->epoch;
+}
+
+int64_t lease_skew_ms(const struct lease *l)
+{
+	return l->skew_ms;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct lease *l = h->data;
+
+	if (--l->handles == 0) {
+		free(l->node_id);
+		free(l->version);
+		free(l);
+	}
+}
+
+void lease_free(struct lease *l)
+{
+	if (l == NULL)
+		return;
+	if (l->beat)
+		l->beat->l = NULL; /* its answer finds no one */
+	uv_close((uv_handle_t *)&l->beat_timer, timer_closed);
+	uv_close((uv_handle_t *)&l->trust_timer, timer_closed);
+}
+
+static void on_unregistered(void *arg, const char *err)
+{
+	struct lease *l = arg;
+	pgconn_done_fn *done = l->stop_done;
+	void *done_arg = l->stop_arg;
+
+	lease_free(l);
+	done(done_arg, err);
+}
+
+static void ignore(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	(void)res;
+	(void)err;
+}
+
+void lease_stop(struct lease *l, pgconn_done_fn *done, void *arg)
+{
+	char epoch[24];
+	const char *params[] = {l->node_id, epoch};
+
+	uv_timer_stop(&l->beat_timer);
+	uv_timer_stop(&l->trust_timer);
+	l->live = 0; /* no more firing, whatever the answer */
+	l->stop_done = done;
+	l->stop_arg = arg;
+	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
+	if (l->epoch == 0 ||
+	    pgconn_query(l->pg, unregister_sql, 2, params, ignore, NULL) < 0 ||
+	    pgconn_sync(l->pg, on_unregistered, l) < 0) {
+		on_unregistered(l, l->epoch ? "not connected" : NULL);
+		return;
+	}
+}

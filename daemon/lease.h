@@ -1,0 +1,54 @@
+/*
+ * This node's lease in the cluster (issue 16; doc/cluster.md): a row in
+ * smmd_node renewed every beat, on the database's clock. The node trusts
+ * its lease only until the renewal it sent last + ttl - margin on its own
+ * monotonic clock, which always ends before the database's lease_until:
+ * so by the time a peer may reap it, it has stopped firing. Each beat
+ * also reaps nodes whose lease ran out.
+ *
+ * Two statements a beat, in one round trip: the renewal and the reaping.
+ */
+#ifndef SMMD_LEASE_H
+#define SMMD_LEASE_H
+
+#include <stdint.h>
+
+#include "pgconn.h"
+
+struct lease;
+
+struct lease_opts {
+	const char *node_id; /* unique to this run of smmd */
+	const char *version; /* smmd's, for smmctl status */
+	int64_t ttl_ms;      /* 0: 3000 */
+	int64_t beat_ms;     /* 0: 1000 */
+	int64_t margin_ms;   /* 0: 1000; trust ends this long before */
+	/* The node may fire (live) or must stop at once; why says why. */
+	void (*on_live)(void *arg, int live, const char *why);
+	/* A dead peer's lease was taken away: its work is to be reaped. */
+	void (*on_reaped)(void *arg, const char *node_id, int64_t epoch);
+	void *arg;
+};
+
+/*
+ * Start beating on c (owned by the caller; beats wait while it is down).
+ * NULL when out of memory.
+ */
+struct lease *lease_start(uv_loop_t *, struct pgconn *c,
+                          const struct lease_opts *);
+/* 1 while this node may fire: its lease is renewed and trusted. */
+int lease_live(const struct lease *);
+/* The epoch of the current registration, 0 when none. */
+int64_t lease_epoch(const struct lease *);
+/* The database's clock minus ours, in ms, as the last beat measured. */
+int64_t lease_skew_ms(const struct lease *);
+/*
+ * Give the lease up at once (a clean stop): the row goes, so peers need
+ * not wait for it to run out. done when the database has said so; the
+ * lease is freed after done.
+ */
+void lease_stop(struct lease *, pgconn_done_fn *done, void *arg);
+/* Free without a word to the database, as if the node died. */
+void lease_free(struct lease *);
+
+#endif

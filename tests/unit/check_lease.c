@@ -1,0 +1,337 @@
+/*
+ * The cluster schema's migration and the node lease, against a real
+ * PostgreSQL (tests/pg/lease.sh runs this under with-pg.sh): nodes
+ * register, renew, stop trusting their lease before the database lets it
+ * go, are reaped by a peer when they die, and come back as new owners.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+#include "pg_check.h"
+#include "pgschema.h"
+
+struct node {
+	struct pgconn *c;
+	struct lease *l;
+	int up, live_changes, lives, deaths, reaped, stopped;
+	char why[256];
+	char reaped_id[64];
+	int64_t reaped_epoch;
+	uint64_t died_ns;
+};
+
+static uv_loop_t loop;
+static int migrated;
+static char migrate_err[512];
+
+static void on_up(void *arg)
+{
+	((struct node *)arg)->up++;
+}
+
+static void on_live(void *arg, int live, const char *why)
+{
+	struct node *n = arg;
+
+	n->live_changes++;
+	if (live) {
+		n->lives++;
+	} else {
+		n->deaths++;
+		n->died_ns = uv_hrtime();
+	}
+	snprintf(n->why, sizeof(n->why), "%s", why);
+}
+
+static void on_reaped(void *arg, const char *id, int64_t epoch)
+{
+	struct node *n = arg;
+
+	n->reaped++;
+	snprintf(n->reaped_id, sizeof(n->reaped_id), "%s", id);
+	n->reaped_epoch = epoch;
+}
+
+static void on_migrated(void *arg, const char *err)
+{
+	(void)arg;
+	migrated++;
+	snprintf(migrate_err, sizeof(migrate_err), "%s", err ? err : "");
+}
+
+static void connect_node(struct node *n, const char *name)
+{
+	struct pgconn_opts o = {.conninfo = "",
+	                        .name = name,
+	                        .on_up = on_up,
+	                        .arg = n,
+	                        .backoff_max_ms = 200};
+	char err[256];
+
+	memset(n, 0, sizeof(*n));
+	ck_assert_msg(pgconn_start(&loop, &o, &n->c, err, sizeof(err)) == 0,
+	              "%s", err);
+	pg_run_until(&loop, &n->up, 1, 5000, name);
+}
+
+static void migrate(struct node *n)
+{
+	int want = migrated + 1;
+
+	ck_assert_int_eq(pgschema_migrate(n->c, on_migrated, NULL), 0);
+	pg_run_until(&loop, &migrated, want, 5000, "migration");
+	ck_assert_msg(migrate_err[0] == '\0', "%s", migrate_err);
+}
+
+static void start_lease(struct node *n, const char *id)
+{
+	struct lease_opts o = {.node_id = id,
+	                       .version = "test",
+	                       .on_live = on_live,
+	                       .on_reaped = on_reaped,
+	                       .arg = n};
+
+	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, &o));
+}
+
+static void setup(void)
+{
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	migrated = 0;
+	/* What earlier tests' dead nodes left (none before the first). */
+	pg_psql("delete from smmd_node", NULL, 0);
+}
+
+static void close_node(struct node *n)
+{
+	if (n->l)
+		lease_free(n->l);
+	pgconn_close(n->c);
+	n->l = NULL;
+	n->c = NULL;
+}
+
+static void teardown(void)
+{
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+/* A number from psql, or a failed test. */
+static long long psql_num(const char *sql)
+{
+	char out[128];
+
+	ck_assert_msg(pg_psql(sql, out, sizeof(out)) == 0, "%s: %s", sql, out);
+	ck_assert_msg(out[0] != '\0', "%s: no row", sql);
+	return strtoll(out, NULL, 10);
+}
+
+/* Nodes starting together migrate once; a newer schema is refused. */
+START_TEST(test_migrate)
+{
+	struct node a, b;
+	char sql[128];
+
+	connect_node(&a, "smmd-a");
+	connect_node(&b, "smmd-b");
+	/* Both sent before either is answered: the lock takes turns. */
+	ck_assert_int_eq(pgschema_migrate(a.c, on_migrated, NULL), 0);
+	ck_assert_int_eq(pgschema_migrate(b.c, on_migrated, NULL), 0);
+	pg_run_until(&loop, &migrated, 2, 10000, "two migrations");
+	ck_assert_msg(migrate_err[0] == '\0', "%s", migrate_err);
+	snprintf(sql, sizeof(sql), "select version from smmd_schema");
+	ck_assert_int_eq(psql_num(sql), pgschema_version());
+	ck_assert_int_eq(psql_num("select count(*) from smmd_schema"), 1);
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node"), 0);
+	/* Again: nothing to do. */
+	migrate(&a);
+	/* A newer smmd's database. */
+	ck_assert_int_eq(
+	        pg_psql("update smmd_schema set version = 99", NULL, 0), 0);
+	ck_assert_int_eq(pgschema_migrate(a.c, on_migrated, NULL), 0);
+	pg_run_until(&loop, &migrated, 4, 5000, "refused migration");
+	ck_assert_msg(strstr(migrate_err, "version 99, newer than this smmd "
+	                                  "knows") != NULL,
+	              "%s", migrate_err);
+	snprintf(sql, sizeof(sql), "update smmd_schema set version = %d",
+	         pgschema_version());
+	ck_assert_int_eq(pg_psql(sql, NULL, 0), 0);
+	close_node(&a);
+	close_node(&b);
+}
+END_TEST
+
+/* Registered, renewed on the database clock, and trusted meanwhile. */
+START_TEST(test_register_and_renew)
+{
+	struct node a;
+	long long left;
+
+	connect_node(&a, "smmd-a");
+	migrate(&a);
+	start_lease(&a, "node-a");
+	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
+	ck_assert(lease_live(a.l));
+	ck_assert_int_gt(lease_epoch(a.l), 0);
+	ck_assert_msg(strstr(a.why, "registered as epoch") == a.why, "%s",
+	              a.why);
+	/* Three more beats: still live, never a change. */
+	pg_run_for(&loop, 3200);
+	ck_assert(lease_live(a.l));
+	ck_assert_int_eq(a.live_changes, 1);
+	left = psql_num("select (extract(epoch from lease_until - "
+	                "clock_timestamp()) * 1000)::bigint from smmd_node "
+	                "where node_id = 'node-a'");
+	ck_assert_msg(left > 1500 && left <= 3000, "%lld ms left", left);
+	/* Same machine, same clock: the skew is small, and recorded. */
+	ck_assert_msg(llabs((long long)lease_skew_ms(a.l)) < 100, "%lld",
+	              (long long)lease_skew_ms(a.l));
+	ck_assert_msg(psql_num("select count(*) from smmd_node where "
+	                       "clock_skew_ms is not null") == 1,
+	              "no skew recorded");
+	close_node(&a);
+}
+END_TEST
+
+/* A node dies without a word: a peer reaps it within the budget. */
+START_TEST(test_dead_peer_is_reaped)
+{
+	struct node a, b;
+	int64_t epoch_a;
+	uint64_t t0, took_ms;
+
+	connect_node(&a, "smmd-a");
+	connect_node(&b, "smmd-b");
+	migrate(&a);
+	start_lease(&a, "node-a");
+	start_lease(&b, "node-b");
+	pg_run_until(&loop, &a.lives, 1, 3000, "a registers");
+	pg_run_until(&loop, &b.lives, 1, 3000, "b registers");
+	epoch_a = lease_epoch(a.l);
+	/* Killed: no goodbye, its connection just goes. */
+	close_node(&a);
+	t0 = uv_hrtime();
+	pg_run_until(&loop, &b.reaped, 1, 6000, "b reaps a");
+	took_ms = (uv_hrtime() - t0) / 1000000;
+	ck_assert_str_eq(b.reaped_id, "node-a");
+	ck_assert_int_eq(b.reaped_epoch, epoch_a);
+	/* ttl 3 s from a's last renewal, plus at most one beat of b's. */
+	ck_assert_msg(took_ms <= 4500, "reaped after %llu ms",
+	              (unsigned long long)took_ms);
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node where "
+	                          "node_id = 'node-a'"),
+	                 0);
+	ck_assert(lease_live(b.l));
+	ck_assert_int_eq(b.deaths, 0);
+	close_node(&b);
+}
+END_TEST
+
+/*
+ * The database stops answering (its table locked): the node stops
+ * trusting its lease while the database still holds it, so no peer can
+ * take its work while it fires; afterwards it comes back as a new epoch.
+ */
+START_TEST(test_stops_before_the_database_lets_go)
+{
+	struct node a;
+	int64_t epoch1;
+	long long left_ms;
+
+	connect_node(&a, "smmd-a");
+	migrate(&a);
+	start_lease(&a, "node-a");
+	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
+	epoch1 = lease_epoch(a.l);
+	/* Writers wait 6 s; readers (this test) do not. */
+	ck_assert_int_eq(
+	        system("psql -X -qc 'begin; lock table smmd_node in exclusive "
+	               "mode; select pg_sleep(6); commit' >/dev/null 2>&1 &"),
+	        0);
+	pg_run_until(&loop, &a.deaths, 1, 5000, "a stops trusting");
+	ck_assert(!lease_live(a.l));
+	ck_assert_msg(strstr(a.why, "no renewal of the lease for 2000 ms") ==
+	                      a.why,
+	              "%s", a.why);
+	left_ms = psql_num("select (extract(epoch from lease_until - "
+	                   "clock_timestamp()) * 1000)::bigint from smmd_node "
+	                   "where node_id = 'node-a'");
+	/* The margin (1 s), less what reading it took. */
+	ck_assert_msg(left_ms > 500, "the database lets go in %lld ms",
+	              left_ms);
+	/* Once the lock goes: lapsed, so registered again, as a new owner. */
+	pg_run_until(&loop, &a.lives, 2, 10000, "a registers again");
+	ck_assert(lease_live(a.l));
+	ck_assert_int_gt(lease_epoch(a.l), epoch1);
+	close_node(&a);
+}
+END_TEST
+
+static void on_stopped(void *arg, const char *err)
+{
+	struct node *n = arg;
+
+	ck_assert_msg(err == NULL, "%s", err);
+	n->stopped++;
+}
+
+/* A clean stop gives the lease up at once. */
+START_TEST(test_clean_stop)
+{
+	struct node a;
+
+	connect_node(&a, "smmd-a");
+	migrate(&a);
+	start_lease(&a, "node-a");
+	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node"), 1);
+	lease_stop(a.l, on_stopped, &a);
+	a.l = NULL;
+	pg_run_until(&loop, &a.stopped, 1, 3000, "stop");
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node"), 0);
+	close_node(&a);
+}
+END_TEST
+
+/* Taken away by hand (or a peer that thought it dead): a new epoch. */
+START_TEST(test_taken_away)
+{
+	struct node a;
+	int64_t epoch1;
+
+	connect_node(&a, "smmd-a");
+	migrate(&a);
+	start_lease(&a, "node-a");
+	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
+	epoch1 = lease_epoch(a.l);
+	ck_assert_int_eq(pg_psql("delete from smmd_node", NULL, 0), 0);
+	pg_run_until(&loop, &a.deaths, 1, 3000, "a learns it");
+	ck_assert_msg(strstr(a.why, "the lease lapsed") == a.why, "%s", a.why);
+	pg_run_until(&loop, &a.lives, 2, 3000, "a registers again");
+	ck_assert_int_gt(lease_epoch(a.l), epoch1);
+	close_node(&a);
+}
+END_TEST
+
+static Suite *lease_suite(void)
+{
+	Suite *s = suite_create("lease");
+	TCase *tc = tcase_create("postgresql");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_register_and_renew);
+	tcase_add_test(tc, test_dead_peer_is_reaped);
+	tcase_add_test(tc, test_stops_before_the_database_lets_go);
+	tcase_add_test(tc, test_clean_stop);
+	tcase_add_test(tc, test_taken_away);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+SMM_PG_CHECK_MAIN(lease_suite)
