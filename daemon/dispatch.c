@@ -380,7 +380,7 @@ static void job_outcome(const struct job *job, const struct http_result *res,
 	        .idempotent =
 	                job->ch->pub->idempotent(job->ch) || v->repeatable,
 	        .request_sent = res->request_sent,
-	        .answered = res->status != 0,
+	        .answered = outcome_answered(res->status, v->ambiguous),
 	        .cut_by_shutdown = job->d->stopping &&
 	                           res->code == CURLE_ABORTED_BY_CALLBACK,
 	        .now_ms = now,

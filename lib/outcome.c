@@ -46,10 +46,10 @@ static void outcome_retry(const struct outcome_in *in, struct outcome *o)
 		/* No answer to a request that left: it may be public. */
 		o->state = DS_UNKNOWN;
 		o->severity = OUTCOME_ERROR;
-		snprintf(
-		        o->why, sizeof(o->why),
-		        "no answer after the request was sent (%s); " UNSAFE_REPEAT,
-		        in->reason);
+		snprintf(o->why, sizeof(o->why),
+		         "no answer saying whether the request that was sent "
+		         "was done (%s); " UNSAFE_REPEAT,
+		         in->reason);
 		snprintf(o->summary, sizeof(o->summary), "unknown");
 		o->notice = "has an unknown outcome";
 	} else if (in->attempt < in->max_attempts) {
@@ -101,4 +101,11 @@ const char *outcome_error(const struct outcome_in *in, const struct outcome *o)
 	if (o->state == DS_PUBLISHED)
 		return NULL;
 	return o->why[0] ? o->why : in->reason;
+}
+
+int outcome_answered(long http_status, int ambiguous)
+{
+	/* 502 and 504: a gateway that got no answer from behind it. */
+	return http_status != 0 && http_status != 502 && http_status != 504 &&
+	       !ambiguous;
 }

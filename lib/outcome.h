@@ -36,9 +36,15 @@ struct outcome_in {
 	int64_t retry_after_ms; /* the endpoint's wish; < 0: none */
 	unsigned attempt;       /* this one, from 1 */
 	unsigned max_attempts;
-	int idempotent;      /* the endpoint drops a repeated request */
-	int request_sent;    /* the request (or part of it) left */
-	int answered;        /* an HTTP response came back */
+	int idempotent;   /* the endpoint drops a repeated request */
+	int request_sent; /* the request (or part of it) left */
+	/*
+	 * A response came back that says whether the request was done. A
+	 * gateway's 502 or 504 (the network's own servers did not answer
+	 * it) and a success without what it should hold (the driver's
+	 * ambiguous verdict) do not say: like no response at all.
+	 */
+	int answered;
 	int cut_by_shutdown; /* aborted by our own shutdown */
 	int64_t now_ms;
 	int64_t send_at_ms; /* when it was meant to leave */
@@ -59,6 +65,11 @@ struct outcome {
 };
 
 void delivery_outcome(const struct outcome_in *, struct outcome *);
+/*
+ * outcome_in.answered for an HTTP status (0: no response) and whether
+ * the driver found the answer ambiguous.
+ */
+int outcome_answered(long http_status, int ambiguous);
 /* The error to record: why, else the verdict's reason; NULL if published. */
 const char *outcome_error(const struct outcome_in *, const struct outcome *);
 

@@ -447,7 +447,9 @@ static json_t *api_answer(const struct channel *ch,
 	r = json_incref(json_object_get(o, "response"));
 	json_decref(o);
 	if (r == NULL) {
+		/* A success that does not say what was made: it may be up. */
 		out->kind = PUBLISH_RETRY;
+		out->ambiguous = 1;
 		out->retry_after_ms = -1;
 		set_reason(out, "HTTP %ld without a response", res->status);
 		publisher_prefix_reason(out, what);

@@ -77,6 +77,12 @@ struct verdict {
 	 * again even where the endpoint drops no repeat, never "unknown".
 	 */
 	int repeatable;
+	/*
+	 * The network answered the publishing step without saying whether
+	 * the post is public (a success status without the body it should
+	 * hold): where a repeat is unsafe, "unknown", never sent again.
+	 */
+	int ambiguous;
 };
 
 /*

@@ -117,7 +117,7 @@ SELECT printf('p%07d/c%02d', post, (post * 3 + i % 2) % 20), printf('p%07d', pos
   CASE state
     WHEN 'failed' THEN printf('HTTP %d: {"error":"reason %d"}', 400 + k % 4, k % 7)
     WHEN 'missed' THEN 'due while smmd was down: more than catch_up (1h), not sent'
-    WHEN 'unknown' THEN 'no answer after the request was sent (timeout)'
+    WHEN 'unknown' THEN 'no answer saying whether the request that was sent was done (timeout)'
     WHEN 'skipped' THEN 'held too long'
     ELSE NULL END,
   due, (SELECT campaign FROM posts WHERE id = printf('p%07d', post)),

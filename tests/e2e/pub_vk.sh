@@ -16,6 +16,8 @@
 #   after a second.
 # - tok: error 5 (its request_params quoting the token): held, not failed,
 #   with a reason naming the token, the channel in needs_auth.
+# - garble, gw: a wall.post answered 200 without "response", or 504 by a
+#   gateway: unknown, sent once.
 # Every API call carries access_token and v in its POST body; the token is
 # in no URL the sinks logged, no log line, no SQLite file and no smmctl
 # output.
@@ -43,7 +45,9 @@ start_sink --log-get \
 	--rule "POST /bad/wall.post 200 $J $(vk_error 100 'One of the parameters specified was missing or invalid: attachments is invalid')" \
 	--rule "POST /busy/wall.post 200 $J $(vk_error 6 'Too many requests per second')" \
 	--rule "POST /busy/wall.post 200 $J {\"response\":{\"post_id\":78}}" \
-	--rule "POST /tok/wall.post 200 $J $(vk_error 5 'User authorization failed: invalid access_token (4).')"
+	--rule "POST /tok/wall.post 200 $J $(vk_error 5 'User authorization failed: invalid access_token (4).')" \
+	--rule "POST /garble/wall.post 200 $J {\"resp\":1}" \
+	--rule "POST /gw/wall.post 504 H:Content-Type=text/html <html>Gateway Time-out</html>"
 base=http://127.0.0.1:$SINK_PORT
 (
 	umask 077
@@ -66,6 +70,8 @@ chan() {
 	chan bad 'owner_id: -123456' 'metrics: off'
 	chan busy 'group_id: 123456' 'max_attempts: 4' 'metrics: off'
 	chan tok 'group_id: 123456' 'metrics: off'
+	chan garble 'group_id: 123456' 'max_attempts: 4' 'metrics: off'
+	chan gw 'group_id: 123456' 'max_attempts: 4' 'metrics: off'
 } >"$CFG"
 "$SMMD_BIN" --check-config -c "$CFG" >"$T/check.out" 2>&1 ||
 	fail "config refused: $(cat "$T/check.out")"
@@ -161,6 +167,27 @@ case $(delivery_json v4/tok | jq -r .last_error) in
 esac
 smmctl channels --json | jq -e '.channels[] | select(.name == "tok" and .state == "needs_auth")' >/dev/null ||
 	fail "tok is not in needs_auth: $(smmctl channels --json)"
+
+# --- garble, gw: wall.post answered without saying whether the post is
+# up (a success without "response", a gateway's 504): unknown, never
+# sent again, since VK drops no repeat.
+for c in garble gw; do
+	smmctl add -c $c --id "v-$c" 'maybe up' >/dev/null
+	wait_state "v-$c/$c" unknown 15
+done
+sleep 1
+for c in garble gw; do
+	[ "$(reqs /$c/wall.post | jq length)" -eq 1 ] ||
+		fail "$c: wall.post was sent again: $(reqs /$c/wall.post)"
+done
+case $(delivery_json v-garble/garble | jq -r .last_error) in
+*"no answer saying whether"*"HTTP 200 without a response"*"not re-sent"*) ;;
+*) fail "garble reason: $(delivery_json v-garble/garble | jq -r .last_error)" ;;
+esac
+case $(delivery_json v-gw/gw | jq -r .last_error) in
+*"no answer saying whether"*"504"*) ;;
+*) fail "gw reason: $(delivery_json v-gw/gw | jq -r .last_error)" ;;
+esac
 
 # --- engagement and members.
 wait_for "[ \"\$(delivery_json v1/ok | jq '.engagement // [] | length')\" -ge 1 ]" 15 ||

@@ -125,9 +125,10 @@ START_TEST(test_unknown)
 	ck_assert_int_eq(o.state, DS_UNKNOWN);
 	ck_assert_int_eq(o.severity, OUTCOME_ERROR);
 	ck_assert_str_eq(o.summary, "unknown");
-	ck_assert_str_eq(o.why, "no answer after the request was sent "
-	                        "(Timeout was reached); the endpoint can't "
-	                        "drop a repeat, so it was not re-sent");
+	ck_assert_str_eq(o.why, "no answer saying whether the request that "
+	                        "was sent was done (Timeout was reached); the "
+	                        "endpoint can't drop a repeat, so it was not "
+	                        "re-sent");
 	ck_assert_str_eq(o.notice, "has an unknown outcome");
 	/* Even on the last attempt: unknown beats out of attempts. */
 	in.attempt = 3;
@@ -154,6 +155,22 @@ START_TEST(test_no_answer_but_safe)
 	in.answered = 1;
 	delivery_outcome(&in, &o);
 	ck_assert_int_eq(o.state, DS_RETRY_WAIT);
+}
+END_TEST
+
+/* Which responses say whether the request was done. */
+START_TEST(test_answered)
+{
+	ck_assert(!outcome_answered(0, 0));
+	ck_assert(outcome_answered(200, 0));
+	ck_assert(outcome_answered(500, 0));
+	ck_assert(outcome_answered(503, 0));
+	ck_assert(outcome_answered(429, 0));
+	/* A gateway whose backend never answered: it may have done it. */
+	ck_assert(!outcome_answered(502, 0));
+	ck_assert(!outcome_answered(504, 0));
+	/* A success without what it should hold. */
+	ck_assert(!outcome_answered(200, 1));
 }
 END_TEST
 
@@ -216,6 +233,7 @@ static Suite *outcome_suite(void)
 	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_no_attempts_left);
 	tcase_add_test(tc, test_unknown);
+	tcase_add_test(tc, test_answered);
 	tcase_add_test(tc, test_no_answer_but_safe);
 	tcase_add_test(tc, test_shutdown_retry);
 	tcase_add_test(tc, test_shutdown_unknown);
