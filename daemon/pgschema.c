@@ -13,6 +13,9 @@
 
 #include "pgschema.h"
 
+/* 64-bit numbers no other user of the database is likely to take. */
+#define ORDER_LOCK "7301637432012345602"
+
 static const char *const migrations[] = {
         /*
          * 1: nodes and their leases. Every lease time is the database's
@@ -28,12 +31,62 @@ static const char *const migrations[] = {
         " lease_until timestamptz NOT NULL,"
         " clock_skew_ms integer,"
         " version text NOT NULL DEFAULT '');",
+        /*
+         * 2: replication (pgrepl.c). Every write to a replicated table
+         * goes through smmd_track: it takes one advisory lock until its
+         * transaction ends, so changes commit in the order of their
+         * numbers (v) and a node that has read up to v has missed none;
+         * it numbers the row (_v) and logs its image. smmd_cas turns a
+         * compare-and-set that matched no row into an error that rolls
+         * the node's whole group back; smmd_fence does the same unless
+         * the node holds its lease for margin more and the group is the
+         * next in its chain (shipped), so a group after a refused one is
+         * refused too.
+         */
+        "CREATE SEQUENCE smmd_v_seq;"
+        "CREATE TABLE smmd_change ("
+        " v bigint PRIMARY KEY,"
+        " tbl text NOT NULL,"
+        " op char(1) NOT NULL,"
+        " row jsonb NOT NULL,"
+        " at timestamptz NOT NULL DEFAULT clock_timestamp());"
+        "ALTER TABLE smmd_node ADD COLUMN shipped bigint NOT NULL DEFAULT 0;"
+        "CREATE FUNCTION smmd_track() RETURNS trigger LANGUAGE plpgsql AS"
+        " $f$ BEGIN"
+        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " IF TG_OP = 'DELETE' THEN"
+        "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
+        "  RETURN OLD;"
+        " END IF;"
+        " NEW._v := nextval('smmd_v_seq');"
+        " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
+        " RETURN NEW;"
+        " END $f$;"
+        "CREATE FUNCTION smmd_cas(n bigint, what text, v bigint)"
+        " RETURNS bigint LANGUAGE plpgsql AS $f$ BEGIN"
+        " IF n <> 1 THEN RAISE EXCEPTION 'smmd stale: %', what"
+        "  USING ERRCODE = 'serialization_failure'; END IF;"
+        " RETURN v; END $f$;"
+        "CREATE FUNCTION smmd_fence(node text, ep bigint, margin_ms bigint,"
+        " n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
+        " DECLARE r smmd_node; BEGIN"
+        " SELECT * INTO r FROM smmd_node WHERE node_id = node FOR UPDATE;"
+        " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
+        "  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"
+        "  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"
+        " % ms more', node, ep, margin_ms"
+        "  USING ERRCODE = 'serialization_failure'; END IF;"
+        " IF r.shipped <> n - 1 THEN"
+        "  RAISE EXCEPTION 'smmd stale: group % of node % follows %',"
+        " n, node, r.shipped USING ERRCODE = 'serialization_failure';"
+        " END IF;"
+        " UPDATE smmd_node SET shipped = n WHERE node_id = node;"
+        " END $f$;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* Any 64-bit number no other user of the database is likely to take. */
-#define MIGRATE_LOCK "7301637432012345601"
 
 int pgschema_version(void)
 {
@@ -44,7 +97,7 @@ char *pgschema_sql(void)
 {
 	static const char head[] =
 	        "DO $smmd$ DECLARE v integer; BEGIN "
-	        "PERFORM pg_advisory_xact_lock(" MIGRATE_LOCK "); "
+	        "PERFORM pg_advisory_xact_lock(" PGSCHEMA_LOCK "); "
 	        "CREATE TABLE IF NOT EXISTS smmd_schema (version integer NOT "
 	        "NULL); "
 	        "SELECT version INTO v FROM smmd_schema; "

@@ -10,6 +10,12 @@
 
 #include "pgconn.h"
 
+/*
+ * The advisory lock every change to the schema takes (pgrepl's tables
+ * too), until its transaction ends.
+ */
+#define PGSCHEMA_LOCK "7301637432012345601"
+
 /* The version this smmd brings the schema to. */
 int pgschema_version(void);
 

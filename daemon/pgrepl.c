@@ -1,0 +1,709 @@
+/*
+ * The view's changes, shipped to PostgreSQL (pgrepl.h). This file reads
+ * the view's schema, turns a session's changeset into one fenced group of
+ * compare-and-set statements, and decides each group: kept, refused, or
+ * (lost with the connection) in doubt until the chain says.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgrepl_impl.h"
+#include "pgschema.h"
+
+static const char view_sql[] =
+        "CREATE TABLE IF NOT EXISTS _smmd_v (tbl TEXT NOT NULL, pk TEXT NOT "
+        "NULL, v INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0, PRIMARY "
+        "KEY (tbl, pk)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS _smmd_pull (id INTEGER PRIMARY KEY "
+        "CHECK (id = 1), v INTEGER NOT NULL);"
+        "INSERT OR IGNORE INTO _smmd_pull VALUES (1, 0);";
+
+/* SQLite's declared type, as PostgreSQL spells it. */
+static const char *pg_type(const char *decl)
+{
+	if (strcasestr(decl, "INT"))
+		return "bigint";
+	if (strcasestr(decl, "REAL") || strcasestr(decl, "FLOA") ||
+	    strcasestr(decl, "DOUB"))
+		return "double precision";
+	if (strcasestr(decl, "BLOB"))
+		return "bytea";
+	return "text";
+}
+
+static int load_table(sqlite3 *db, const char *name, struct repl_table *t)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int r;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(\"%s\")", name);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	t->name = strdup(name);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = t->ncol++;
+
+		t->cols = realloc(t->cols, (size_t)t->ncol * sizeof(*t->cols));
+		t->pgtypes = realloc(t->pgtypes,
+		                     (size_t)t->ncol * sizeof(*t->pgtypes));
+		t->pk = realloc(t->pk, (size_t)t->ncol * sizeof(*t->pk));
+		if (!t->cols || !t->pgtypes || !t->pk || !t->name)
+			break;
+		t->cols[i] = strdup((const char *)sqlite3_column_text(st, 1));
+		t->pgtypes[i] = pg_type(
+		        sqlite3_column_text(st, 2)
+		                ? (const char *)sqlite3_column_text(st, 2)
+		                : "");
+		t->pk[i] = sqlite3_column_int(st, 5);
+		if (t->pk[i] > t->npk)
+			t->npk = t->pk[i];
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE || t->ncol == 0 || t->npk == 0)
+		return -1;
+	if ((t->key = calloc((size_t)t->npk, sizeof(*t->key))) == NULL)
+		return -1;
+	for (int i = 0; i < t->ncol; i++)
+		if (t->pk[i] > 0)
+			t->key[t->pk[i] - 1] = i;
+	return 0;
+}
+
+static void free_table(struct repl_table *t)
+{
+	for (int i = 0; i < t->ncol; i++)
+		free(t->cols ? t->cols[i] : NULL);
+	free(t->cols);
+	free(t->pgtypes);
+	free(t->pk);
+	free(t->key);
+	free(t->name);
+	sqlite3_finalize(t->upsert);
+	sqlite3_finalize(t->del);
+}
+
+static int new_session(struct pgrepl *r)
+{
+	if (r->session)
+		sqlite3session_delete(r->session);
+	r->session = NULL;
+	if (sqlite3session_create(r->o.db, "main", &r->session) != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < r->ntables; i++)
+		if (sqlite3session_attach(r->session, r->tables[i].name) !=
+		    SQLITE_OK)
+			return -1;
+	return 0;
+}
+
+static int prepare(struct pgrepl *r, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v3(r->o.db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                          st, NULL) == SQLITE_OK
+	               ? 0
+	               : -1;
+}
+
+static int64_t pulled_so_far(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT v FROM _smmd_pull", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int pgrepl_open(const struct pgrepl_opts *o, struct pgrepl **out, char *err,
+                size_t errlen)
+{
+	struct pgrepl *r = calloc(1, sizeof(*r));
+	const char *bad = NULL;
+	int n = 0;
+
+	*out = NULL;
+	while (o->tables[n])
+		n++;
+	if (r == NULL ||
+	    (r->tables = calloc((size_t)n, sizeof(*r->tables))) == NULL ||
+	    (r->node_id = strdup(o->node_id)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->o = *o;
+	r->o.node_id = r->node_id;
+	for (r->ntables = 0; r->ntables < n; r->ntables++)
+		if (load_table(o->db, o->tables[r->ntables],
+		               &r->tables[r->ntables]) < 0) {
+			bad = o->tables[r->ntables++];
+			break;
+		}
+	if (bad) {
+		snprintf(err, errlen, "table %s: no such table, or no key",
+		         bad);
+		goto fail;
+	}
+	if (sqlite3_exec(o->db, view_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    prepare(r, "SELECT v, dead FROM _smmd_v WHERE tbl = ? AND pk = ?",
+	            &r->get_v) < 0 ||
+	    prepare(r, "INSERT OR REPLACE INTO _smmd_v VALUES (?, ?, ?, ?)",
+	            &r->set_v) < 0 ||
+	    prepare(r, "UPDATE _smmd_pull SET v = ? WHERE id = 1",
+	            &r->set_pulled) < 0 ||
+	    new_session(r) < 0) {
+		snprintf(err, errlen, "the view: %s", sqlite3_errmsg(o->db));
+		goto fail;
+	}
+	r->pulled = pulled_so_far(o->db);
+	*out = r;
+	return 0;
+fail:
+	pgrepl_free(r);
+	return -1;
+}
+
+void pgrepl_free(struct pgrepl *r)
+{
+	if (r == NULL)
+		return;
+	/* Groups in flight find no one when their answers come. */
+	for (struct repl_group *g = r->head; g; g = g->next)
+		g->r = NULL;
+	while (r->doubt) {
+		struct repl_group *g = r->doubt;
+
+		r->doubt = g->next;
+		repl_rows_free(&g->rows);
+		free(g);
+	}
+	for (int i = 0; i < r->ntables; i++)
+		free_table(&r->tables[i]);
+	free(r->tables);
+	if (r->session)
+		sqlite3session_delete(r->session);
+	sqlite3_finalize(r->get_v);
+	sqlite3_finalize(r->set_v);
+	sqlite3_finalize(r->set_pulled);
+	repl_rows_free(&r->refetch);
+	free(r->node_id);
+	free(r);
+}
+
+size_t pgrepl_in_flight(const struct pgrepl *r)
+{
+	size_t n = 0;
+
+	for (const struct repl_group *g = r->head; g; g = g->next)
+		n++;
+	for (const struct repl_group *g = r->doubt; g; g = g->next)
+		n++;
+	return n;
+}
+
+char *pgrepl_schema_sql(struct pgrepl *r)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "DO $smmd$ BEGIN PERFORM pg_advisory_xact_lock(%s); ",
+	        PGSCHEMA_LOCK);
+	for (int i = 0; i < r->ntables; i++) {
+		const struct repl_table *t = &r->tables[i];
+
+		fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\" (", t->name);
+		for (int c = 0; c < t->ncol; c++)
+			fprintf(f, "\"%s\" %s, ", t->cols[c], t->pgtypes[c]);
+		fprintf(f, "_v bigint NOT NULL DEFAULT 0, PRIMARY KEY (");
+		for (int k = 0; k < t->npk; k++)
+			fprintf(f, "%s\"%s\"", k ? ", " : "",
+			        t->cols[t->key[k]]);
+		fprintf(f, ")); ");
+		/* Columns the view's later migrations added. */
+		for (int c = 0; c < t->ncol; c++)
+			fprintf(f,
+			        "ALTER TABLE \"%s\" ADD COLUMN IF NOT EXISTS "
+			        "\"%s\" %s; ",
+			        t->name, t->cols[c], t->pgtypes[c]);
+		fprintf(f,
+		        "DROP TRIGGER IF EXISTS smmd_track ON \"%s\"; "
+		        "CREATE TRIGGER smmd_track BEFORE INSERT OR UPDATE OR "
+		        "DELETE ON \"%s\" FOR EACH ROW EXECUTE FUNCTION "
+		        "smmd_track(); ",
+		        t->name, t->name);
+	}
+	fprintf(f, "END $smmd$");
+	if (fclose(f) != 0) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
+/* A changeset value as a statement parameter: malloc'd, NULL for null. */
+static char *param_of(sqlite3_value *v)
+{
+	char buf[32], *s;
+	const unsigned char *b;
+	int n;
+
+	switch (v ? sqlite3_value_type(v) : SQLITE_NULL) {
+	case SQLITE_INTEGER:
+		snprintf(buf, sizeof(buf), "%lld",
+		         (long long)sqlite3_value_int64(v));
+		return strdup(buf);
+	case SQLITE_FLOAT:
+		snprintf(buf, sizeof(buf), "%.17g", sqlite3_value_double(v));
+		return strdup(buf);
+	case SQLITE_TEXT:
+		return strdup((const char *)sqlite3_value_text(v));
+	case SQLITE_BLOB: /* bytea's hex form */
+		b = sqlite3_value_blob(v);
+		n = sqlite3_value_bytes(v);
+		if ((s = malloc(2 * (size_t)n + 3)) == NULL)
+			return NULL;
+		memcpy(s, "\\x", 2);
+		for (int i = 0; i < n; i++)
+			snprintf(s + 2 + 2 * i, 3, "%02x", b[i]);
+		s[2 + 2 * n] = '\0';
+		return s;
+	default:
+		return NULL;
+	}
+}
+
+static json_t *json_of(sqlite3_value *v)
+{
+	switch (v ? sqlite3_value_type(v) : SQLITE_NULL) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_value_int64(v));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_value_double(v));
+	case SQLITE_TEXT:
+		return json_stringn((const char *)sqlite3_value_text(v),
+		                    (size_t)sqlite3_value_bytes(v));
+	default:
+		return json_null();
+	}
+}
+
+/* The changed row's key, as repl_row.pk spells it; malloc'd. */
+static char *pk_of_change(const struct repl_table *t,
+                          sqlite3_changeset_iter *it, int op)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+
+	for (int k = 0; a && k < t->npk; k++) {
+		sqlite3_value *v = NULL;
+
+		if (op == SQLITE_INSERT)
+			sqlite3changeset_new(it, t->key[k], &v);
+		else
+			sqlite3changeset_old(it, t->key[k], &v);
+		json_array_append_new(a, json_of(v));
+	}
+	if (a)
+		s = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(a);
+	return s;
+}
+
+static void group_unref(struct repl_group *g)
+{
+	if (--g->refs > 0)
+		return;
+	repl_rows_free(&g->rows);
+	free(g);
+}
+
+/* A refused statement rolls its whole group back: remember why. */
+static void note_refusal(struct repl_group *g, const char *err)
+{
+	if (err && strncmp(err, "ERROR", 5) == 0 && !g->refused) {
+		g->refused = 1;
+		snprintf(g->why, sizeof(g->why), "%s", err);
+	}
+}
+
+static void on_fence(void *arg, const PGresult *res, const char *err)
+{
+	struct repl_group *g = arg;
+
+	note_refusal(g, err);
+	group_unref(g);
+}
+
+static void on_row(void *arg, const PGresult *res, const char *err)
+{
+	struct repl_group *g = arg;
+	struct repl_row *row = &g->rows.v[g->answered++];
+
+	note_refusal(g, err);
+	if (res && PQntuples(res) == 1 && !row->deleted)
+		row->v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	group_unref(g);
+}
+
+/* Every row a changeset touches, into rows (to read back). */
+static void rows_of_changeset(struct pgrepl *r, void *buf, int n,
+                              struct repl_rows *rows)
+{
+	sqlite3_changeset_iter *it;
+	const char *tname;
+	int ncol, op, indirect;
+
+	if (sqlite3changeset_start(&it, n, buf) != SQLITE_OK)
+		return;
+	while (sqlite3changeset_next(it) == SQLITE_ROW) {
+		int t;
+		char *pk;
+
+		sqlite3changeset_op(it, &tname, &ncol, &op, &indirect);
+		if ((t = repl_table_find(r, tname)) < 0)
+			continue;
+		if ((pk = pk_of_change(&r->tables[t], it, op)) != NULL)
+			repl_rows_add(rows, t, pk, 0, 0);
+		free(pk);
+	}
+	sqlite3changeset_finalize(it);
+}
+
+/* INSERT ... ON CONFLICT DO NOTHING: a row the view is first to make. */
+static void write_insert(FILE *f, const struct repl_table *t,
+                         sqlite3_changeset_iter *it, char **params, int *np)
+{
+	fprintf(f, "WITH w AS (INSERT INTO \"%s\" (", t->name);
+	for (int c = 0; c < t->ncol; c++)
+		fprintf(f, "%s\"%s\"", c ? ", " : "", t->cols[c]);
+	fprintf(f, ") VALUES (");
+	for (int c = 0; c < t->ncol; c++) {
+		sqlite3_value *val = NULL;
+
+		sqlite3changeset_new(it, c, &val);
+		params[(*np)++] = param_of(val);
+		fprintf(f, "%s$%d", c ? ", " : "", *np);
+	}
+	fprintf(f, ") ON CONFLICT DO NOTHING RETURNING _v)");
+}
+
+/* UPDATE or DELETE of the row with the number the view last saw. */
+static void write_cas(FILE *f, const struct repl_table *t,
+                      sqlite3_changeset_iter *it, int op, int64_t v,
+                      char **params, int *np)
+{
+	char num[24];
+
+	if (op == SQLITE_UPDATE) {
+		fprintf(f, "WITH w AS (UPDATE \"%s\" SET ", t->name);
+		for (int c = 0, n = 0; c < t->ncol; c++) {
+			sqlite3_value *val = NULL;
+
+			if (sqlite3changeset_new(it, c, &val) != SQLITE_OK ||
+			    val == NULL)
+				continue; /* unchanged */
+			params[(*np)++] = param_of(val);
+			fprintf(f, "%s\"%s\" = $%d", n++ ? ", " : "",
+			        t->cols[c], *np);
+		}
+	} else {
+		fprintf(f, "WITH w AS (DELETE FROM \"%s\"", t->name);
+	}
+	fprintf(f, " WHERE ");
+	for (int k = 0; k < t->npk; k++) {
+		sqlite3_value *val = NULL;
+
+		sqlite3changeset_old(it, t->key[k], &val);
+		params[(*np)++] = param_of(val);
+		fprintf(f, "\"%s\" = $%d AND ", t->cols[t->key[k]], *np);
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	params[(*np)++] = strdup(num);
+	fprintf(f, "_v = $%d RETURNING _v)", *np);
+}
+
+/* One statement per change: a compare-and-set on the row's number. */
+static int ship_change(struct pgrepl *r, struct repl_group *g,
+                       sqlite3_changeset_iter *it)
+{
+	const struct repl_table *t;
+	const char *tname;
+	int ncol, op, indirect, np = 0, ti, dead, rc = -ENOMEM;
+	char *sql = NULL, *pk, **params, what[160];
+	size_t len = 0;
+	int64_t have;
+	FILE *f;
+
+	sqlite3changeset_op(it, &tname, &ncol, &op, &indirect);
+	if ((ti = repl_table_find(r, tname)) < 0)
+		return 0;
+	t = &r->tables[ti];
+	if ((pk = pk_of_change(t, it, op)) == NULL)
+		return -ENOMEM;
+	have = repl_get_v(r, t->name, pk, &dead);
+	params = calloc((size_t)t->ncol + (size_t)t->npk + 2, sizeof(*params));
+	if (params == NULL || (f = open_memstream(&sql, &len)) == NULL)
+		goto out;
+	if (op == SQLITE_INSERT)
+		write_insert(f, t, it, params, &np);
+	else /* 0 when the view never learnt it: never matches */
+		write_cas(f, t, it, op, dead ? 0 : have, params, &np);
+	snprintf(what, sizeof(what), "%s %s %s",
+	         op == SQLITE_INSERT   ? "insert into"
+	         : op == SQLITE_UPDATE ? "update of"
+	                               : "delete from",
+	         t->name, pk);
+	params[np++] = strdup(what);
+	fprintf(f, " SELECT smmd_cas(count(*), $%d, max(_v)) FROM w", np);
+	if (fclose(f) != 0 || (rc = repl_rows_add(&g->rows, ti, pk, have,
+	                                          op == SQLITE_DELETE)) < 0)
+		goto out;
+	rc = pgconn_query(r->o.pg, sql, np, (const char *const *)params, on_row,
+	                  g);
+	if (rc < 0) /* never asked: no answer will come for it */
+		free(g->rows.v[--g->rows.n].pk);
+	else
+		g->refs++;
+out:
+	for (int i = 0; params && i < np; i++)
+		free(params[i]);
+	free(params);
+	free(sql);
+	free(pk);
+	return rc;
+}
+
+/* The group committed: the view learns its rows' new numbers. */
+static void group_kept(struct pgrepl *r, struct repl_group *g)
+{
+	for (size_t i = 0; i < g->rows.n; i++) {
+		const struct repl_row *row = &g->rows.v[i];
+
+		repl_set_v(r, r->tables[row->table].name, row->pk, row->v,
+		           row->deleted);
+	}
+	g->done(g->arg, 0, NULL);
+}
+
+/* Nothing of it was kept: read its rows back before shipping more. */
+static void group_refused(struct pgrepl *r, struct repl_group *g,
+                          const char *why)
+{
+	r->broken = 1;
+	for (size_t i = 0; i < g->rows.n; i++)
+		repl_rows_add(&r->refetch, g->rows.v[i].table, g->rows.v[i].pk,
+		              0, 0);
+	g->done(g->arg, -ESTALE, why);
+}
+
+static void on_group_done(void *arg, const char *err)
+{
+	struct repl_group *g = arg;
+	struct pgrepl *r = g->r;
+
+	if (r != NULL) {
+		/* Groups end in the order they were sent. */
+		if ((r->head = g->next) == NULL)
+			r->tail = NULL;
+		g->next = NULL;
+		if (err == NULL) {
+			group_kept(r, g);
+		} else if (g->refused || strncmp(err, "ERROR", 5) == 0) {
+			group_refused(r, g, g->refused ? g->why : err);
+		} else {
+			/* Lost with the connection: the chain will say. */
+			struct repl_group **p = &r->doubt;
+
+			while (*p)
+				p = &(*p)->next;
+			*p = g;
+			g->refs++;
+		}
+		if (r->broken)
+			repl_resync(r);
+	}
+	group_unref(g);
+}
+
+/* Refuse the changes now (a refused group is being read back). */
+static int refuse_now(struct pgrepl *r)
+{
+	void *buf = NULL;
+	int n = 0;
+
+	if (sqlite3session_changeset(r->session, &n, &buf) != SQLITE_OK)
+		return -EIO;
+	if (n == 0) {
+		sqlite3_free(buf);
+		return 1;
+	}
+	rows_of_changeset(r, buf, n, &r->refetch);
+	sqlite3_free(buf);
+	r->broken = 1;
+	if (new_session(r) < 0)
+		return -EIO;
+	repl_resync(r);
+	return -ESTALE;
+}
+
+static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
+                      pgrepl_done_fn *done, void *arg)
+{
+	struct repl_group *g = calloc(1, sizeof(*g));
+	char ep[24], margin[24], num[24];
+	const char *fence[] = {r->node_id, ep, margin, num};
+	sqlite3_changeset_iter *it = NULL;
+	int rc = -ENOMEM;
+
+	if (g == NULL)
+		return -ENOMEM;
+	*g = (struct repl_group){.r = r,
+	                         .n = r->shipped + 1,
+	                         .epoch = epoch,
+	                         .done = done,
+	                         .arg = arg};
+	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+	snprintf(margin, sizeof(margin), "%" PRId64, r->o.margin_ms);
+	snprintf(num, sizeof(num), "%" PRIu64, g->n);
+	if ((rc = pgconn_query(r->o.pg, "SELECT smmd_fence($1, $2, $3, $4)", 4,
+	                       fence, on_fence, g)) < 0)
+		goto fail;
+	g->refs++;
+	if ((rc = sqlite3changeset_start(&it, n, buf)) != SQLITE_OK) {
+		rc = -EIO;
+		goto fail;
+	}
+	while (sqlite3changeset_next(it) == SQLITE_ROW)
+		if ((rc = ship_change(r, g, it)) < 0)
+			goto fail;
+	sqlite3changeset_finalize(it);
+	it = NULL;
+	if ((rc = pgconn_sync(r->o.pg, on_group_done, g)) < 0)
+		goto fail;
+	g->refs++;
+	r->shipped = g->n;
+	if (r->tail)
+		r->tail->next = g;
+	else
+		r->head = g;
+	r->tail = g;
+	return 0;
+fail:
+	/*
+	 * Half asked, never synced: it cannot commit, and the connection
+	 * is going (or memory is). What was queued is told, then g goes.
+	 */
+	if (it)
+		sqlite3changeset_finalize(it);
+	g->r = NULL;
+	r->broken = 1;
+	rows_of_changeset(r, buf, n, &r->refetch);
+	if (g->refs == 0) {
+		repl_rows_free(&g->rows);
+		free(g);
+	}
+	return -ESTALE;
+}
+
+int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
+{
+	void *buf = NULL;
+	int n = 0, rc;
+	int64_t epoch;
+
+	if (r->broken || r->doubt)
+		return refuse_now(r);
+	epoch = r->o.epoch(r->o.arg);
+	if (epoch == 0 || !pgconn_up(r->o.pg))
+		return -ENOTCONN; /* the session keeps them for later */
+	if (sqlite3session_changeset(r->session, &n, &buf) != SQLITE_OK)
+		return -EIO;
+	if (n == 0) {
+		sqlite3_free(buf);
+		return 1;
+	}
+	if (new_session(r) < 0) {
+		sqlite3_free(buf);
+		return -EIO;
+	}
+	if (epoch != r->chain_epoch) {
+		if (r->head) {
+			/* A new lease while groups of the old one fly. */
+			rows_of_changeset(r, buf, n, &r->refetch);
+			sqlite3_free(buf);
+			r->broken = 1;
+			return -ESTALE;
+		}
+		r->chain_epoch = epoch;
+		r->shipped = 0;
+	}
+	rc = send_group(r, epoch, buf, n, done, arg);
+	sqlite3_free(buf);
+	return rc;
+}
+
+static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrepl *r = arg;
+
+	r->doubt_found = res && PQntuples(res) == 1;
+	if (r->doubt_found) {
+		r->doubt_epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		r->doubt_shipped = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+}
+
+/* The chain says which groups lost with the connection were kept. */
+static void on_doubt_done(void *arg, const char *err)
+{
+	struct pgrepl *r = arg;
+
+	r->deciding = 0;
+	if (err)
+		return; /* again at the next reconnection */
+	while (r->doubt) {
+		struct repl_group *g = r->doubt;
+		int kept = r->doubt_found && r->doubt_epoch == g->epoch &&
+		           r->doubt_shipped >= (int64_t)g->n;
+
+		r->doubt = g->next;
+		/* Either way its rows are read back: kept, their numbers. */
+		for (size_t i = 0; i < g->rows.n; i++)
+			repl_rows_add(&r->refetch, g->rows.v[i].table,
+			              g->rows.v[i].pk, 0, 0);
+		g->done(g->arg, kept ? 0 : -ESTALE,
+		        kept ? NULL
+		             : "lost with the connection, and not committed");
+		group_unref(g);
+	}
+	r->broken = 1;
+	repl_resync(r);
+}
+
+void pgrepl_reconnected(struct pgrepl *r)
+{
+	static const char sql[] =
+	        "SELECT epoch, shipped FROM smmd_node WHERE node_id = $1";
+	const char *params[] = {r->node_id};
+
+	if (r->doubt == NULL) {
+		if (r->broken)
+			repl_resync(r);
+		return;
+	}
+	if (r->deciding || r->head)
+		return;
+	if (pgconn_query(r->o.pg, sql, 1, params, on_doubt_chain, r) == 0 &&
+	    pgconn_sync(r->o.pg, on_doubt_done, r) == 0)
+		r->deciding = 1;
+}

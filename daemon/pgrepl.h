@@ -1,0 +1,88 @@
+/*
+ * A SQLite database kept in step with PostgreSQL (doc/cluster.md): the
+ * node's local view, which answers every read at once, and the cluster's
+ * shared tables, which decide.
+ *
+ * What the view's writers change is recorded by SQLite's session
+ * extension. pgrepl_ship sends it as one group: first smmd_fence (this
+ * node holds its lease, and the group is the next in its chain), then a
+ * compare-and-set per row on the row's number (_v) as the view last saw
+ * it. Any row changed meanwhile by another node, a lapsed lease, or a
+ * refused group before it, and nothing of the group is kept: the rows it
+ * touched are read back from PostgreSQL into the view. A group lost with
+ * the connection is decided once it is back, by the chain (shipped).
+ *
+ * pgrepl_pull reads what other nodes changed since the last pull, in
+ * commit order, into the view.
+ *
+ * Two tables of its own live in the view: _smmd_v (each row's number)
+ * and _smmd_pull (how far the pulls have read).
+ */
+#ifndef SMMD_PGREPL_H
+#define SMMD_PGREPL_H
+
+/* The session extension's API (Debian's libsqlite3 is built with it). */
+#define SQLITE_ENABLE_SESSION        1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "pgconn.h"
+
+struct pgrepl;
+
+struct pgrepl_opts {
+	sqlite3 *db;               /* the view (the caller's) */
+	struct pgconn *pg;         /* the caller's; ships and pulls on it */
+	const char *const *tables; /* the replicated ones, NULL-terminated */
+	const char *node_id;
+	/* The lease's epoch now; 0 while there is none (nothing ships). */
+	int64_t (*epoch)(void *arg);
+	int64_t margin_ms; /* the lease must run this long more */
+	/*
+	 * A row of table changed in the view by another node, or read back
+	 * after a refused group (pk: a JSON array of its key's values).
+	 */
+	void (*on_changed)(void *arg, const char *table, const char *pk);
+	void *arg;
+};
+
+/* A shipped group's end: 0, or -ESTALE (refused; nothing of it kept). */
+typedef void pgrepl_done_fn(void *arg, int err, const char *why);
+
+/* 0, or -1 with err set. */
+int pgrepl_open(const struct pgrepl_opts *, struct pgrepl **out, char *err,
+                size_t errlen);
+void pgrepl_free(struct pgrepl *);
+
+/*
+ * The statement that creates (or completes) the replicated tables in
+ * PostgreSQL from the view's schema, after pgschema's migrations: the
+ * caller sends it. malloc'd; NULL when out of memory.
+ */
+char *pgrepl_schema_sql(struct pgrepl *);
+
+/*
+ * Send what the view's writers changed since the last call. 1: nothing
+ * to send (done is not called); 0: sent, done follows; -ENOTCONN: not
+ * connected or no lease (the changes wait for the next call); other
+ * negative errors: the changes could not be read.
+ */
+int pgrepl_ship(struct pgrepl *, pgrepl_done_fn *, void *arg);
+
+/*
+ * Read other nodes' changes into the view. 0 when asked (the answer
+ * comes through on_changed), -EBUSY when one is running, -ENOTCONN.
+ */
+int pgrepl_pull(struct pgrepl *);
+
+/*
+ * The connection came back (pgconn's on_up): groups lost with it are
+ * decided, and the rows of refused ones read back.
+ */
+void pgrepl_reconnected(struct pgrepl *);
+
+/* Groups sent and not yet decided. */
+size_t pgrepl_in_flight(const struct pgrepl *);
+
+#endif

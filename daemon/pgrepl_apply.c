@@ -1,0 +1,464 @@
+/*
+ * Rows from PostgreSQL into the view (pgrepl.h): other nodes' changes,
+ * read in commit order from smmd_change, and the rows of refused groups,
+ * read back from their tables. Neither is recorded by the session: they
+ * are PostgreSQL's already.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgrepl_impl.h"
+
+/* At most this many changes a pull; another follows at once if full. */
+#define PULL_BATCH      1000
+#define PULL_BATCH_TEXT "1000"
+
+int repl_rows_add(struct repl_rows *rs, int table, const char *pk, int64_t v,
+                  int deleted)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		struct repl_row *nv = realloc(rs->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		rs->v = nv;
+		rs->cap = cap;
+	}
+	if ((rs->v[rs->n].pk = strdup(pk)) == NULL)
+		return -ENOMEM;
+	rs->v[rs->n].table = table;
+	rs->v[rs->n].v = v;
+	rs->v[rs->n].deleted = deleted;
+	rs->n++;
+	return 0;
+}
+
+void repl_rows_free(struct repl_rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->v[i].pk);
+	free(rs->v);
+	*rs = (struct repl_rows){0};
+}
+
+int repl_rows_take(struct repl_rows *to, struct repl_rows *from)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < from->n && r == 0; i++)
+		r = repl_rows_add(to, from->v[i].table, from->v[i].pk,
+		                  from->v[i].v, from->v[i].deleted);
+	repl_rows_free(from);
+	return r;
+}
+
+int repl_table_find(const struct pgrepl *r, const char *name)
+{
+	for (int i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int64_t repl_get_v(struct pgrepl *r, const char *table, const char *pk,
+                   int *dead)
+{
+	int64_t v = 0;
+
+	sqlite3_bind_text(r->get_v, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->get_v, 2, pk, -1, SQLITE_STATIC);
+	*dead = 0;
+	if (sqlite3_step(r->get_v) == SQLITE_ROW) {
+		v = sqlite3_column_int64(r->get_v, 0);
+		*dead = sqlite3_column_int(r->get_v, 1);
+	}
+	sqlite3_reset(r->get_v);
+	return v;
+}
+
+int repl_set_v(struct pgrepl *r, const char *table, const char *pk, int64_t v,
+               int dead)
+{
+	int rc;
+
+	sqlite3_bind_text(r->set_v, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->set_v, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(r->set_v, 3, v);
+	sqlite3_bind_int(r->set_v, 4, dead);
+	rc = sqlite3_step(r->set_v);
+	sqlite3_reset(r->set_v);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+char *repl_pk_of_json(const struct repl_table *t, json_t *row)
+{
+	json_t *a = json_array();
+	char *s;
+
+	for (int k = 0; a && k < t->npk; k++) {
+		json_t *v = json_object_get(row, t->cols[t->key[k]]);
+
+		json_array_append(a, v ? v : json_null());
+	}
+	s = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(a);
+	return s;
+}
+
+static int prepare_apply(struct pgrepl *r, struct repl_table *t)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc, set = 0;
+
+	if (t->upsert)
+		return 0;
+	if ((f = open_memstream(&sql, &len)) == NULL)
+		return -1;
+	fprintf(f, "INSERT INTO \"%s\" (", t->name);
+	for (int c = 0; c < t->ncol; c++)
+		fprintf(f, "%s\"%s\"", c ? ", " : "", t->cols[c]);
+	fprintf(f, ") VALUES (");
+	for (int c = 0; c < t->ncol; c++)
+		fprintf(f, "%s?", c ? ", " : "");
+	fprintf(f, ") ON CONFLICT (");
+	for (int k = 0; k < t->npk; k++)
+		fprintf(f, "%s\"%s\"", k ? ", " : "", t->cols[t->key[k]]);
+	fprintf(f, ") DO ");
+	for (int c = 0; c < t->ncol; c++)
+		if (t->pk[c] == 0)
+			fprintf(f, "%s\"%s\" = excluded.\"%s\"",
+			        set++ ? ", " : "UPDATE SET ", t->cols[c],
+			        t->cols[c]);
+	if (set == 0)
+		fprintf(f, "NOTHING");
+	fclose(f);
+	rc = sqlite3_prepare_v2(r->o.db, sql, -1, &t->upsert, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return -1;
+	if ((f = open_memstream(&sql, &len)) == NULL)
+		return -1;
+	fprintf(f, "DELETE FROM \"%s\" WHERE ", t->name);
+	for (int k = 0; k < t->npk; k++)
+		fprintf(f, "%s\"%s\" = ?", k ? " AND " : "",
+		        t->cols[t->key[k]]);
+	fclose(f);
+	rc = sqlite3_prepare_v2(r->o.db, sql, -1, &t->del, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void bind_json(sqlite3_stmt *st, int i, json_t *v)
+{
+	if (json_is_integer(v))
+		sqlite3_bind_int64(st, i, json_integer_value(v));
+	else if (json_is_real(v))
+		sqlite3_bind_double(st, i, json_real_value(v));
+	else if (json_is_string(v))
+		sqlite3_bind_text(st, i, json_string_value(v),
+		                  (int)json_string_length(v), SQLITE_TRANSIENT);
+	else if (json_is_boolean(v))
+		sqlite3_bind_int(st, i, json_is_true(v));
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* The row in the view as row says, or gone (row NULL). */
+static int write_row(struct pgrepl *r, struct repl_table *t, const char *pk,
+                     json_t *row)
+{
+	sqlite3_stmt *st;
+	json_t *key = NULL;
+	int rc;
+
+	if (prepare_apply(r, t) < 0)
+		return -1;
+	if (row) {
+		st = t->upsert;
+		for (int c = 0; c < t->ncol; c++)
+			bind_json(st, c + 1, json_object_get(row, t->cols[c]));
+	} else {
+		st = t->del;
+		key = json_loads(pk, JSON_DECODE_ANY, NULL);
+		for (int k = 0; k < t->npk; k++)
+			bind_json(st, k + 1, json_array_get(key, (size_t)k));
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	json_decref(key);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
+               int64_t v, int force)
+{
+	struct repl_table *t = &r->tables[table];
+	int dead, rc;
+	int64_t have = repl_get_v(r, t->name, pk, &dead);
+
+	if (!force && have >= v)
+		return 0;
+	sqlite3session_enable(r->session, 0);
+	rc = write_row(r, t, pk, row);
+	sqlite3session_enable(r->session, 1);
+	if (rc < 0 || (v > 0 && repl_set_v(r, t->name, pk, v, row == NULL) < 0))
+		return -1;
+	if (r->o.on_changed)
+		r->o.on_changed(r->o.arg, t->name, pk);
+	return 1;
+}
+
+/* One change of smmd_change: v, tbl, op, row. */
+static int apply_change(struct pgrepl *r, const PGresult *res, int i)
+{
+	int64_t v = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	int table = repl_table_find(r, PQgetvalue(res, i, 1));
+	const char *op = PQgetvalue(res, i, 2);
+	json_t *row;
+	char *pk;
+	int rc;
+
+	if (table < 0)
+		return 0; /* a table this smmd does not keep */
+	if ((row = json_loads(PQgetvalue(res, i, 3), 0, NULL)) == NULL)
+		return -1;
+	pk = repl_pk_of_json(&r->tables[table], row);
+	rc = pk ? repl_apply(r, table, pk, op[0] == 'D' ? NULL : row, v, 0)
+	        : -1;
+	free(pk);
+	json_decref(row);
+	return rc < 0 ? -1 : 0;
+}
+
+static void on_pulled(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrepl *r = arg;
+	int n = res ? PQntuples(res) : 0, i;
+
+	if (res == NULL)
+		return;
+	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
+	for (i = 0; i < n; i++)
+		if (apply_change(r, res, i) < 0)
+			break;
+	if (i > 0) {
+		r->pulled = strtoll(PQgetvalue(res, i - 1, 0), NULL, 10);
+		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);
+		sqlite3_step(r->set_pulled);
+		sqlite3_reset(r->set_pulled);
+	}
+	sqlite3_exec(r->o.db, "RELEASE smmd_pull", NULL, NULL, NULL);
+	/* A full batch: more wait. */
+	r->pulling = n == PULL_BATCH && i == n ? 2 : 1;
+}
+
+static void on_pull_done(void *arg, const char *err)
+{
+	struct pgrepl *r = arg;
+	int again = r->pulling == 2 && err == NULL;
+
+	r->pulling = 0;
+	if (again)
+		pgrepl_pull(r);
+}
+
+int pgrepl_pull(struct pgrepl *r)
+{
+	static const char sql[] =
+	        "SELECT v, tbl, op, row::text FROM smmd_change WHERE v > $1 "
+	        "ORDER BY v LIMIT " PULL_BATCH_TEXT;
+	char after[24];
+	const char *params[] = {after};
+	int rc;
+
+	if (r->pulling)
+		return -EBUSY;
+	snprintf(after, sizeof(after), "%" PRId64, r->pulled);
+	if ((rc = pgconn_query(r->o.pg, sql, 1, params, on_pulled, r)) < 0 ||
+	    (rc = pgconn_sync(r->o.pg, on_pull_done, r)) < 0)
+		return rc;
+	r->pulling = 1;
+	return 0;
+}
+
+/* A read-back in flight: the rows asked for, in the order asked. */
+struct resync {
+	struct pgrepl *r;
+	struct repl_rows rows;
+	size_t answered;
+	int found;
+	int64_t epoch, shipped;
+	int failed;
+	/* Statements queued and answered; nosync: the sync never was. */
+	size_t queued, called;
+	int nosync;
+};
+
+/* A read-back whose sync never went: the rows wait for the next. */
+static void resync_abandoned(struct resync *rs)
+{
+	if (rs->nosync && rs->called == rs->queued) {
+		repl_rows_take(&rs->r->refetch, &rs->rows);
+		free(rs);
+	}
+}
+
+static void on_chain(void *arg, const PGresult *res, const char *err)
+{
+	struct resync *rs = arg;
+
+	rs->called++;
+	if (res == NULL) {
+		rs->failed = 1;
+		resync_abandoned(rs);
+		return;
+	}
+	rs->found = PQntuples(res) == 1;
+	if (rs->found) {
+		rs->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rs->shipped = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+}
+
+static void on_refetched(void *arg, const PGresult *res, const char *err)
+{
+	struct resync *rs = arg;
+	struct repl_row *row = &rs->rows.v[rs->answered++];
+	json_t *img = NULL;
+	int64_t v = 0;
+
+	rs->called++;
+	if (res && !rs->failed && PQntuples(res) == 1) {
+		img = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		v = json_integer_value(json_object_get(img, "_v"));
+	}
+	/* PostgreSQL's row, whatever the view made of it meanwhile. */
+	if (res == NULL || rs->failed || (PQntuples(res) == 1 && !img) ||
+	    repl_apply(rs->r, row->table, row->pk, img, v, 1) < 0)
+		rs->failed = 1;
+	json_decref(img);
+	resync_abandoned(rs);
+}
+
+static void on_resync_done(void *arg, const char *err)
+{
+	struct resync *rs = arg;
+	struct pgrepl *r = rs->r;
+	int64_t epoch = r->o.epoch(r->o.arg);
+
+	r->resyncing = 0;
+	if (err || rs->failed) {
+		/* Again once connected: the rows wait in refetch. */
+		repl_rows_take(&r->refetch, &rs->rows);
+		free(rs);
+		return;
+	}
+	/* The chain goes on from what PostgreSQL holds for this lease. */
+	r->chain_epoch = rs->found && rs->epoch == epoch ? epoch : 0;
+	r->shipped = r->chain_epoch ? (uint64_t)rs->shipped : 0;
+	repl_rows_free(&rs->rows);
+	free(rs);
+	if (r->refetch.n > 0)
+		repl_resync(r); /* refused meanwhile: read those too */
+	else
+		r->broken = 0;
+}
+
+/* A key's value as a statement parameter; malloc'd, NULL for null. */
+static char *param_of_json(json_t *v)
+{
+	char buf[32];
+
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v))
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+		         json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+	else
+		return NULL;
+	return strdup(buf);
+}
+
+/* Ask for one row by its key. */
+static int ask_row(struct pgrepl *r, struct resync *rs,
+                   const struct repl_row *row)
+{
+	const struct repl_table *t = &r->tables[row->table];
+	json_t *key = json_loads(row->pk, JSON_DECODE_ANY, NULL);
+	char *params[16] = {0}, *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+	int rc = -ENOMEM;
+
+	if (f == NULL || key == NULL || t->npk > 16) {
+		if (f)
+			fclose(f);
+		free(sql);
+		json_decref(key);
+		return -ENOMEM;
+	}
+	fprintf(f, "SELECT to_jsonb(t)::text FROM \"%s\" t WHERE ", t->name);
+	for (int k = 0; k < t->npk; k++) {
+		fprintf(f, "%s\"%s\" = $%d", k ? " AND " : "",
+		        t->cols[t->key[k]], k + 1);
+		params[k] = param_of_json(json_array_get(key, (size_t)k));
+	}
+	if (fclose(f) == 0)
+		rc = pgconn_query(r->o.pg, sql, t->npk,
+		                  (const char *const *)params, on_refetched,
+		                  rs);
+	for (int k = 0; k < t->npk; k++)
+		free(params[k]);
+	free(sql);
+	json_decref(key);
+	return rc;
+}
+
+void repl_resync(struct pgrepl *r)
+{
+	static const char chain_sql[] =
+	        "SELECT epoch, shipped FROM smmd_node WHERE node_id = $1";
+	const char *params[] = {r->node_id};
+	struct resync *rs;
+
+	/* Groups still in flight may be refused too: after them. */
+	if (r->resyncing || r->head || r->doubt || !pgconn_up(r->o.pg))
+		return;
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+		return;
+	rs->r = r;
+	rs->rows = r->refetch;
+	r->refetch = (struct repl_rows){0};
+	if (pgconn_query(r->o.pg, chain_sql, 1, params, on_chain, rs) < 0)
+		goto fail;
+	rs->queued++;
+	for (size_t i = 0; i < rs->rows.n; i++) {
+		if (ask_row(r, rs, &rs->rows.v[i]) < 0)
+			goto fail;
+		rs->queued++;
+	}
+	if (pgconn_sync(r->o.pg, on_resync_done, rs) < 0)
+		goto fail;
+	r->resyncing = 1;
+	return;
+fail:
+	/*
+	 * The connection broke while asking: what was queued is told so,
+	 * and the last of them puts the rows back for the next try.
+	 */
+	rs->failed = 1;
+	rs->nosync = 1;
+	if (rs->queued == 0) {
+		repl_rows_take(&r->refetch, &rs->rows);
+		free(rs);
+	}
+}

@@ -1,0 +1,102 @@
+/*
+ * What pgrepl.c (shipping) and pgrepl_apply.c (pulling, reading back)
+ * share. Not for other files: pgrepl.h is the interface.
+ */
+#ifndef SMMD_PGREPL_IMPL_H
+#define SMMD_PGREPL_IMPL_H
+
+#include <jansson.h>
+
+#include "pgrepl.h"
+
+/* A replicated table, as the view's schema has it. */
+struct repl_table {
+	char *name;
+	int ncol;
+	char **cols;
+	const char **pgtypes;
+	int *pk; /* per column: its place in the key from 1, or 0 */
+	int npk;
+	int *key; /* the key's columns, in key order */
+	sqlite3_stmt *upsert, *del;
+};
+
+/* A row a group touched: to number once kept, or read back. */
+struct repl_row {
+	int table;
+	char *pk; /* JSON array of the key's values */
+	int64_t v;
+	int deleted;
+};
+
+struct repl_rows {
+	struct repl_row *v;
+	size_t n, cap;
+};
+
+/* One shipped group, in flight. Outlives pgrepl if freed meanwhile. */
+struct repl_group {
+	struct repl_group *next;
+	struct pgrepl *r;
+	uint64_t n; /* its place in the chain */
+	int64_t epoch;
+	struct repl_rows rows;
+	int refused; /* a statement of it failed: rolled back for sure */
+	char why[256];
+	size_t answered; /* rows whose statement answered */
+	int refs;        /* statements and sync queued, not yet answered */
+	pgrepl_done_fn *done;
+	void *arg;
+};
+
+struct pgrepl {
+	struct pgrepl_opts o;
+	char *node_id;
+	sqlite3_session *session;
+	struct repl_table *tables;
+	int ntables;
+	uint64_t shipped;    /* the last group number sent */
+	int64_t chain_epoch; /* the lease epoch the numbers count in */
+	struct repl_group *head, *tail; /* sent, undecided, in order */
+	struct repl_group *doubt;       /* lost with the connection */
+	int broken;                     /* refused: read back, then go on */
+	int resyncing;
+	struct repl_rows refetch; /* rows to read back */
+	int pulling;
+	int64_t pulled; /* how far the pulls have read */
+	/* Deciding the groups in doubt: what smmd_node said. */
+	int deciding, doubt_found;
+	int64_t doubt_epoch, doubt_shipped;
+	sqlite3_stmt *get_v, *set_v, *set_pulled;
+};
+
+int repl_rows_add(struct repl_rows *, int table, const char *pk, int64_t v,
+                  int deleted);
+void repl_rows_free(struct repl_rows *);
+/* Move every row of from into to. */
+int repl_rows_take(struct repl_rows *to, struct repl_rows *from);
+
+/* A table's index by name, or -1. */
+int repl_table_find(const struct pgrepl *, const char *name);
+
+/* The number the view holds for a row, or 0 (none known). */
+int64_t repl_get_v(struct pgrepl *, const char *table, const char *pk,
+                   int *dead);
+int repl_set_v(struct pgrepl *, const char *table, const char *pk, int64_t v,
+               int dead);
+
+/*
+ * Apply a row image from PostgreSQL (a JSON object; NULL: the row is
+ * gone) to the view, with the session not recording, if v is newer than
+ * the view's. 1 applied, 0 older, -1 error.
+ */
+int repl_apply(struct pgrepl *, int table, const char *pk, json_t *row,
+               int64_t v, int force);
+
+/* The key of a JSON row image, as repl_row.pk spells it; malloc'd. */
+char *repl_pk_of_json(const struct repl_table *, json_t *row);
+
+/* Read back what refused groups touched; then shipping goes on. */
+void repl_resync(struct pgrepl *);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * pgrepl against a real PostgreSQL (tests/pg/pgrepl.sh): two nodes, each
+ * with its own view (a SQLite file with the store's real schema) and its
+ * own connection and lease, ship their changes and pull each other's;
+ * conflicting writes, a lost lease, a refused group's successors and a
+ * group lost with its connection are refused whole, and the views come
+ * back to what PostgreSQL holds.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "pg_check.h"
+#include "pgrepl.h"
+#include "pgschema.h"
+#include "store.h"
+
+static const char *const tables[] = {"posts", "deliveries", "attempts", NULL};
+
+struct node {
+	char dir[64];
+	sqlite3 *db;
+	struct pgconn *c;
+	struct lease *l;
+	struct pgrepl *r;
+	int up, lives, changed, done, kept, refused;
+	char last_changed[128];
+	char why[512];
+};
+
+static uv_loop_t loop;
+static int setup_done;
+
+static void on_up(void *arg)
+{
+	struct node *n = arg;
+
+	n->up++;
+	if (n->r)
+		pgrepl_reconnected(n->r);
+}
+
+static void on_live(void *arg, int live, const char *why)
+{
+	((struct node *)arg)->lives += live;
+}
+
+static int64_t epoch_of(void *arg)
+{
+	struct node *n = arg;
+
+	return n->l && lease_live(n->l) ? lease_epoch(n->l) : 0;
+}
+
+static void on_changed(void *arg, const char *table, const char *pk)
+{
+	struct node *n = arg;
+
+	n->changed++;
+	snprintf(n->last_changed, sizeof(n->last_changed), "%s %s", table, pk);
+}
+
+static void on_shipped(void *arg, int err, const char *why)
+{
+	struct node *n = arg;
+
+	n->done++;
+	if (err == 0)
+		n->kept++;
+	else
+		n->refused++;
+	snprintf(n->why, sizeof(n->why), "%s", why ? why : "");
+}
+
+static void ignore(void *arg, const PGresult *res, const char *err)
+{
+	ck_assert_msg(err == NULL, "%s", err);
+}
+
+static void on_setup(void *arg, const char *err)
+{
+	ck_assert_msg(err == NULL, "%s", err);
+	setup_done++;
+}
+
+static void exec_view(struct node *n, const char *sql)
+{
+	char *err = NULL;
+
+	ck_assert_msg(sqlite3_exec(n->db, sql, NULL, NULL, &err) == SQLITE_OK,
+	              "%s: %s", sql, err);
+}
+
+/* A view with the store's schema, a connection, a lease, a replicator. */
+static void start_node(struct node *n, const char *id)
+{
+	struct pgconn_opts co = {.conninfo = "",
+	                         .name = id,
+	                         .on_up = on_up,
+	                         .arg = n,
+	                         .backoff_max_ms = 200};
+	struct lease_opts lo = {.node_id = id, .on_live = on_live, .arg = n};
+	struct pgrepl_opts ro = {.tables = tables,
+	                         .node_id = id,
+	                         .epoch = epoch_of,
+	                         .margin_ms = 1000,
+	                         .on_changed = on_changed,
+	                         .arg = n};
+	struct store *s;
+	char err[256], path[96];
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->dir, sizeof(n->dir), "/tmp/check-pgrepl.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(n->dir));
+	ck_assert_msg(store_open(n->dir, &s, err, sizeof(err)) == 0, "%s", err);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/smmd.db", n->dir);
+	ck_assert_int_eq(sqlite3_open(path, &n->db), SQLITE_OK);
+	exec_view(n, "PRAGMA foreign_keys = ON");
+	ck_assert_msg(pgconn_start(&loop, &co, &n->c, err, sizeof(err)) == 0,
+	              "%s", err);
+	pg_run_until(&loop, &n->up, 1, 5000, "connect");
+	ro.db = n->db;
+	ro.pg = n->c;
+	ck_assert_msg(pgrepl_open(&ro, &n->r, err, sizeof(err)) == 0, "%s",
+	              err);
+	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, &lo));
+}
+
+static void stop_node(struct node *n)
+{
+	lease_free(n->l);
+	pgconn_close(n->c);
+	pgrepl_free(n->r);
+	sqlite3_close(n->db);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", n->dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+
+/* The cluster schema, and the replicated tables from a's view. */
+static void setup_cluster(struct node *a)
+{
+	char *sql = pgrepl_schema_sql(a->r);
+
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_int_eq(pgschema_migrate(a->c, on_setup, NULL), 0);
+	ck_assert_int_eq(pgconn_query(a->c, sql, 0, NULL, ignore, NULL), 0);
+	free(sql);
+	ck_assert_int_eq(pgconn_sync(a->c, on_setup, NULL), 0);
+	pg_run_until(&loop, &setup_done, 2, 10000, "schema");
+}
+
+static void setup(void)
+{
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	setup_done = 0;
+}
+
+static void teardown(void)
+{
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+static void ship(struct node *n, int want_kept)
+{
+	int done = n->done + 1, kept = n->kept;
+
+	ck_assert_int_eq(pgrepl_ship(n->r, on_shipped, n), 0);
+	pg_run_until(&loop, &n->done, done, 5000, "ship");
+	ck_assert_msg(n->kept == kept + want_kept, "kept %d, want %d: %s",
+	              n->kept - kept, want_kept, n->why);
+}
+
+static void pull(struct node *n)
+{
+	ck_assert_int_eq(pgrepl_pull(n->r), 0);
+	/* The pull's answer comes before a sync sent after it. */
+	ck_assert_int_eq(pgconn_sync(n->c, on_setup, NULL), 0);
+	pg_run_until(&loop, &setup_done, setup_done + 1, 5000, "pull");
+}
+
+static char *view_text(struct node *n, const char *sql)
+{
+	static char out[256];
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	ck_assert_int_eq(sqlite3_prepare_v2(n->db, sql, -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof(out), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static void both_live(struct node *a, struct node *b)
+{
+	pg_run_until(&loop, &a->lives, 1, 5000, "a's lease");
+	if (b)
+		pg_run_until(&loop, &b->lives, 1, 5000, "b's lease");
+}
+
+static void add_post(struct node *n, const char *id)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+	         "BEGIN; INSERT INTO posts (id, source, text, created_ms) "
+	         "VALUES ('%s', 'add', 'hello', 1); INSERT INTO deliveries "
+	         "(id, post_id, channel, webhook_id, state, due_ms, "
+	         "updated_ms) VALUES ('%s/x', '%s', 'x', 'msg_%s', "
+	         "'scheduled', 1000, 1); COMMIT",
+	         id, id, id, id);
+	exec_view(n, sql);
+}
+
+/* One node's rows reach the other; numbers agree with PostgreSQL's. */
+START_TEST(test_ship_and_pull)
+{
+	struct node a, b;
+	char sql[160], pg[64];
+
+	start_node(&a, "node-a");
+	start_node(&b, "node-b");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	add_post(&a, "p1");
+	ship(&a, 1);
+	pg_psql("select _v from deliveries where id = 'p1/x'", pg, sizeof(pg));
+	ck_assert_str_eq(view_text(&a, "SELECT v FROM _smmd_v WHERE tbl = "
+	                               "'deliveries' AND pk = '[\"p1/x\"]'"),
+	                 pg);
+	/* Nothing new: nothing sent. */
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 1);
+	pull(&b);
+	ck_assert_str_eq(view_text(&b, "SELECT state || ' ' || post_id FROM "
+	                               "deliveries WHERE id = 'p1/x'"),
+	                 "scheduled p1");
+	ck_assert_int_eq(b.changed, 2);
+	ck_assert_str_eq(b.last_changed, "deliveries [\"p1/x\"]");
+	/* b's change comes back to a; a's own are not applied twice. */
+	exec_view(&b, "UPDATE deliveries SET state = 'cancelled' WHERE id = "
+	              "'p1/x'");
+	ship(&b, 1);
+	a.changed = 0;
+	pull(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p1/x'"),
+	                 "cancelled");
+	ck_assert_int_eq(a.changed, 1);
+	snprintf(sql, sizeof(sql),
+	         "select count(*) from smmd_change where "
+	         "row->>'id' like 'p1%%'");
+	ck_assert_int_eq(atoi((pg_psql(sql, pg, sizeof(pg)), pg)), 3);
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
+/* Two nodes change one row at once: one wins, the other reads it back. */
+START_TEST(test_conflict)
+{
+	struct node a, b;
+	int done_a, done_b;
+
+	start_node(&a, "node-a2");
+	start_node(&b, "node-b2");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	add_post(&a, "p2");
+	ship(&a, 1);
+	pull(&b);
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing', attempts = "
+	              "1 WHERE id = 'p2/x'");
+	exec_view(&b, "UPDATE deliveries SET state = 'cancelled' WHERE id = "
+	              "'p2/x'");
+	done_a = a.done + 1;
+	done_b = b.done + 1;
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	ck_assert_int_eq(pgrepl_ship(b.r, on_shipped, &b), 0);
+	pg_run_until(&loop, &a.done, done_a, 5000, "a's group");
+	pg_run_until(&loop, &b.done, done_b, 5000, "b's group");
+	ck_assert_int_eq(a.kept + b.kept, 2); /* the two adds were a's */
+	ck_assert_int_eq(a.refused + b.refused, 1);
+	ck_assert_msg(strstr(a.refused ? a.why : b.why,
+	                     "smmd stale: update of deliveries") != NULL,
+	              "%s", a.refused ? a.why : b.why);
+	/* The loser's view is PostgreSQL's row again, after reading it. */
+	pg_run_for(&loop, 300);
+	pull(&a);
+	pull(&b);
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p2/x'"),
+	                 view_text(&b, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p2/x'"));
+	{
+		char pg[64];
+
+		pg_psql("select state from deliveries where id = 'p2/x'", pg,
+		        sizeof(pg));
+		ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries "
+		                               "WHERE id = 'p2/x'"),
+		                 pg);
+	}
+	/* Then both ship again as usual. */
+	exec_view(&b, "UPDATE deliveries SET last_error = 'x' WHERE id = "
+	              "'p2/x'");
+	ship(&b, 1);
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
+/* No lease: nothing of the group is kept, and the view is restored. */
+START_TEST(test_fence)
+{
+	struct node a;
+	char pg[64];
+
+	start_node(&a, "node-a3");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	add_post(&a, "p3");
+	ship(&a, 1);
+	/* The lease taken away (as a peer would, thinking it dead). */
+	ck_assert_int_eq(pg_psql("delete from smmd_node where node_id = "
+	                         "'node-a3'",
+	                         NULL, 0),
+	                 0);
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
+	              "'p3/x'");
+	ship(&a, 0);
+	ck_assert_msg(strstr(a.why, "smmd fence: node node-a3") != NULL, "%s",
+	              a.why);
+	pg_run_for(&loop, 300);
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p3/x'"),
+	                 "scheduled");
+	pg_psql("select state from deliveries where id = 'p3/x'", pg,
+	        sizeof(pg));
+	ck_assert_str_eq(pg, "scheduled");
+	stop_node(&a);
+}
+END_TEST
+
+/* A group sent after a refused one is refused too (the chain). */
+START_TEST(test_chain)
+{
+	struct node a;
+
+	start_node(&a, "node-a4");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	add_post(&a, "p4");
+	add_post(&a, "p5");
+	ship(&a, 1);
+	/* p4 changed behind a's back: a's update of it is stale. */
+	ck_assert_int_eq(pg_psql("update deliveries set last_error = 'other' "
+	                         "where id = 'p4/x'",
+	                         NULL, 0),
+	                 0);
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
+	              "'p4/x'");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	/* Sent before the first is answered: p5 alone would be fine. */
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
+	              "'p5/x'");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	pg_run_until(&loop, &a.done, 3, 5000, "both groups");
+	ck_assert_int_eq(a.refused, 2);
+	ck_assert_msg(strstr(a.why, "smmd stale: group 3 of node node-a4 "
+	                            "follows 1") != NULL,
+	              "%s", a.why);
+	/* Read back: p4 has PostgreSQL's error, both are scheduled. */
+	pg_run_for(&loop, 300);
+	ck_assert_str_eq(view_text(&a, "SELECT state || ' ' || last_error FROM "
+	                               "deliveries WHERE id = 'p4/x'"),
+	                 "scheduled other");
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p5/x'"),
+	                 "scheduled");
+	/* And the chain goes on. */
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
+	              "'p5/x'");
+	ship(&a, 1);
+	stop_node(&a);
+}
+END_TEST
+
+static void lock_and_kill(uv_timer_t *t)
+{
+	(void)t;
+	ck_assert_int_eq(pg_psql("select pg_terminate_backend(pid) from "
+	                         "pg_stat_activity where application_name = "
+	                         "'node-a5'",
+	                         NULL, 0),
+	                 0);
+}
+
+/* Lost with its connection before it committed: the chain says so. */
+START_TEST(test_lost_group)
+{
+	struct node a;
+	uv_timer_t tm;
+
+	start_node(&a, "node-a5");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	add_post(&a, "p6");
+	ship(&a, 1);
+	/* Writers wait for 3 s: the group is in flight when it dies. */
+	ck_assert_int_eq(
+	        system("psql -X -qc 'begin; lock table deliveries in exclusive "
+	               "mode; select pg_sleep(3); commit' >/dev/null 2>&1 &"),
+	        0);
+	usleep(300 * 1000);
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
+	              "'p6/x'");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	uv_timer_init(&loop, &tm);
+	uv_timer_start(&tm, lock_and_kill, 500, 0);
+	pg_run_until(&loop, &a.done, 2, 10000, "the lost group decided");
+	ck_assert_int_eq(a.refused, 1);
+	ck_assert_msg(strstr(a.why, "lost with the connection, and not "
+	                            "committed") != NULL,
+	              "%s", a.why);
+	pg_run_for(&loop, 500);
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p6/x'"),
+	                 "scheduled");
+	uv_close((uv_handle_t *)&tm, NULL);
+	stop_node(&a);
+	uv_run(&loop, UV_RUN_DEFAULT); /* closes tm while it still is */
+}
+END_TEST
+
+/* A transaction rolled back in the view is never shipped. */
+START_TEST(test_rollback_not_shipped)
+{
+	struct node a;
+
+	start_node(&a, "node-a6");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	exec_view(&a, "BEGIN; INSERT INTO posts (id, source, text, created_ms) "
+	              "VALUES ('gone', 'add', 'x', 1); ROLLBACK");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 1);
+	stop_node(&a);
+}
+END_TEST
+
+static Suite *pgrepl_suite(void)
+{
+	Suite *s = suite_create("pgrepl");
+	TCase *tc = tcase_create("postgresql");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ship_and_pull);
+	tcase_add_test(tc, test_conflict);
+	tcase_add_test(tc, test_fence);
+	tcase_add_test(tc, test_chain);
+	tcase_add_test(tc, test_lost_group);
+	tcase_add_test(tc, test_rollback_not_shipped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+SMM_PG_CHECK_MAIN(pgrepl_suite)
