@@ -7,6 +7,9 @@
  * also reaps nodes whose lease ran out.
  *
  * Two statements a beat, in one round trip: the renewal and the reaping.
+ * Give it a connection of its own (the one that LISTENs, say): behind a
+ * pipeline of big groups its renewals come late, and the fence then
+ * refuses the node's own writes (tests/bench/cluster.sh showed it).
  */
 #ifndef SMMD_LEASE_H
 #define SMMD_LEASE_H

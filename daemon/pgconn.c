@@ -61,6 +61,7 @@ struct pgconn {
 	char broken_why[256];
 	int open_handles;
 	unsigned gen; /* connection attempts, to tell stale lookups */
+	uint64_t statements;
 };
 
 static void start_connect(struct pgconn *c);
@@ -811,6 +812,11 @@ size_t pgconn_pending(const struct pgconn *c)
 	return c->pending;
 }
 
+uint64_t pgconn_statements(const struct pgconn *c)
+{
+	return c->statements;
+}
+
 static struct item *push(struct pgconn *c, int kind)
 {
 	struct item *it = calloc(1, sizeof(*it));
@@ -853,6 +859,7 @@ int pgconn_query(struct pgconn *c, const char *sql, int nparams,
 	}
 	it->cb = cb;
 	it->arg = arg;
+	c->statements++;
 	return 0;
 }
 

@@ -84,5 +84,7 @@ int pgconn_sync(struct pgconn *, pgconn_done_fn *, void *arg);
 
 /* Statements and groups sent and not yet answered. */
 size_t pgconn_pending(const struct pgconn *);
+/* Statements queued on this connection since it started (benchmarks). */
+uint64_t pgconn_statements(const struct pgconn *);
 
 #endif

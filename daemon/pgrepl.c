@@ -657,10 +657,8 @@ static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
 	struct pgrepl *r = arg;
 
 	r->doubt_found = res && PQntuples(res) == 1;
-	if (r->doubt_found) {
-		r->doubt_epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		r->doubt_shipped = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	}
+	if (r->doubt_found)
+		r->doubt_shipped = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
 /* The chain says which groups lost with the connection were kept. */
@@ -673,6 +671,8 @@ static void on_doubt_done(void *arg, const char *err)
 		return; /* again at the next reconnection */
 	while (r->doubt) {
 		struct repl_group *g = r->doubt;
+		/* A group of another lease than the first's: not asked, so
+		 * refused (its rows are read back all the same). */
 		int kept = r->doubt_found && r->doubt_epoch == g->epoch &&
 		           r->doubt_shipped >= (int64_t)g->n;
 
@@ -692,9 +692,10 @@ static void on_doubt_done(void *arg, const char *err)
 
 void pgrepl_reconnected(struct pgrepl *r)
 {
-	static const char sql[] =
-	        "SELECT epoch, shipped FROM smmd_node WHERE node_id = $1";
-	const char *params[] = {r->node_id};
+	static const char sql[] = "SELECT shipped FROM smmd_chain WHERE "
+	                          "node_id = $1 AND epoch = $2";
+	char epoch[24];
+	const char *params[] = {r->node_id, epoch};
 
 	if (r->doubt == NULL) {
 		if (r->broken)
@@ -703,7 +704,10 @@ void pgrepl_reconnected(struct pgrepl *r)
 	}
 	if (r->deciding || r->head)
 		return;
-	if (pgconn_query(r->o.pg, sql, 1, params, on_doubt_chain, r) == 0 &&
+	/* Groups in doubt are of one lease: one connection was lost. */
+	r->doubt_epoch = r->doubt->epoch;
+	snprintf(epoch, sizeof(epoch), "%" PRId64, r->doubt_epoch);
+	if (pgconn_query(r->o.pg, sql, 2, params, on_doubt_chain, r) == 0 &&
 	    pgconn_sync(r->o.pg, on_doubt_done, r) == 0)
 		r->deciding = 1;
 }

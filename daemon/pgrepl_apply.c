@@ -426,7 +426,9 @@ static int ask_row(struct pgrepl *r, struct resync *rs,
 void repl_resync(struct pgrepl *r)
 {
 	static const char chain_sql[] =
-	        "SELECT epoch, shipped FROM smmd_node WHERE node_id = $1";
+	        "SELECT n.epoch, coalesce(c.shipped, 0) FROM smmd_node n LEFT "
+	        "JOIN smmd_chain c ON c.node_id = n.node_id AND c.epoch = "
+	        "n.epoch WHERE n.node_id = $1";
 	const char *params[] = {r->node_id};
 	struct resync *rs;
 

@@ -40,7 +40,7 @@ static const char *const migrations[] = {
          * compare-and-set that matched no row into an error that rolls
          * the node's whole group back; smmd_fence does the same unless
          * the node holds its lease for margin more and the group is the
-         * next in its chain (shipped), so a group after a refused one is
+         * next in its chain (smmd_chain), so a group after a refused one is
          * refused too.
          */
         "CREATE SEQUENCE smmd_v_seq;"
@@ -50,7 +50,11 @@ static const char *const migrations[] = {
         " op char(1) NOT NULL,"
         " row jsonb NOT NULL,"
         " at timestamptz NOT NULL DEFAULT clock_timestamp());"
-        "ALTER TABLE smmd_node ADD COLUMN shipped bigint NOT NULL DEFAULT 0;"
+        "CREATE TABLE smmd_chain ("
+        " node_id text NOT NULL,"
+        " epoch bigint NOT NULL,"
+        " shipped bigint NOT NULL,"
+        " PRIMARY KEY (node_id, epoch));"
         "CREATE FUNCTION smmd_track() RETURNS trigger LANGUAGE plpgsql AS"
         " $f$ BEGIN"
         " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
@@ -69,20 +73,31 @@ static const char *const migrations[] = {
         " IF n <> 1 THEN RAISE EXCEPTION 'smmd stale: %', what"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
         " RETURN v; END $f$;"
+        /*
+         * KEY SHARE on the node's row: its lease renewals (an UPDATE of
+         * other columns) go on meanwhile, but a peer reaping it (a
+         * DELETE) waits until this group has committed or not.
+         */
         "CREATE FUNCTION smmd_fence(node text, ep bigint, margin_ms bigint,"
         " n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
         " DECLARE r smmd_node; BEGIN"
-        " SELECT * INTO r FROM smmd_node WHERE node_id = node FOR UPDATE;"
+        " SELECT * INTO r FROM smmd_node WHERE node_id = node"
+        "  FOR KEY SHARE;"
         " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
         "  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"
         "  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"
         " % ms more', node, ep, margin_ms"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
-        " IF r.shipped <> n - 1 THEN"
-        "  RAISE EXCEPTION 'smmd stale: group % of node % follows %',"
-        " n, node, r.shipped USING ERRCODE = 'serialization_failure';"
+        " IF n = 1 THEN"
+        "  INSERT INTO smmd_chain VALUES (node, ep, 1) ON CONFLICT DO NOTHING;"
+        " ELSE"
+        "  UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
+        "  epoch = ep AND shipped = n - 1;"
         " END IF;"
-        " UPDATE smmd_node SET shipped = n WHERE node_id = node;"
+        " IF NOT FOUND THEN"
+        "  RAISE EXCEPTION 'smmd stale: group % of node % does not follow"
+        " the last it shipped', n, node"
+        "  USING ERRCODE = 'serialization_failure'; END IF;"
         " END $f$;",
 };
 
