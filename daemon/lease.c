@@ -14,10 +14,16 @@
 #include "lease.h"
 #include "wallclock.h"
 
-/* Nodes whose lease ran out, whatever their epoch: their work is free. */
+/*
+ * Nodes whose lease ran out, whatever their epoch: their work is free.
+ * SKIP LOCKED: a node's row held by one of its groups still deciding
+ * (smmd_fence's KEY SHARE) waits for the next beat instead of holding
+ * this one up. Sent in a transaction of its own, after the renewal.
+ */
 static const char reap_sql[] =
-        "DELETE FROM smmd_node WHERE lease_until < clock_timestamp() "
-        "RETURNING node_id, epoch";
+        "DELETE FROM smmd_node WHERE node_id IN (SELECT node_id FROM "
+        "smmd_node WHERE lease_until < clock_timestamp() FOR UPDATE SKIP "
+        "LOCKED) RETURNING node_id, epoch";
 /* $1 node, $2 epoch, $3 ttl ms, $4 skew ms. */
 static const char renew_sql[] =
         "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
@@ -26,14 +32,16 @@ static const char renew_sql[] =
         "clock_timestamp() "
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint";
-/* $1 node, $2 ttl ms, $3 version. */
+/* $1 node, $2 ttl ms, $3 version; the lease's chain (pgrepl) starts. */
 static const char register_sql[] =
-        "INSERT INTO smmd_node (node_id, epoch, lease_until, version) "
-        "VALUES ($1, nextval('smmd_epoch_seq'), clock_timestamp() + $2 * "
-        "interval '1 millisecond', $3) "
-        "ON CONFLICT (node_id) DO NOTHING "
-        "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
-        "1000)::bigint";
+        "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
+        "version) VALUES ($1, nextval('smmd_epoch_seq'), clock_timestamp() "
+        "+ $2 * interval '1 millisecond', $3) "
+        "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
+        "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
+        "epoch, 0 FROM n) "
+        "SELECT epoch, (extract(epoch FROM clock_timestamp()) * "
+        "1000)::bigint FROM n";
 static const char unregister_sql[] =
         "DELETE FROM smmd_node WHERE node_id = $1 AND epoch = $2";
 
@@ -43,15 +51,20 @@ struct reaped {
 	char node_id[];
 };
 
-/* One round trip; outlives the lease if that is freed meanwhile. */
+/*
+ * One round trip of two groups (renewal, then reaping); outlives the
+ * lease if that is freed meanwhile: refs counts its answers to come.
+ */
 struct beat {
 	struct lease *l;
+	int refs;
 	uint64_t sent_ns;
 	int64_t sent_wall_ms;
 	int answered;  /* the renewal or registration returned a row */
 	int64_t epoch; /* from it */
 	int64_t db_ms;
 	struct reaped *reaped;
+	int reap_lost;
 };
 
 struct lease {
@@ -69,11 +82,25 @@ struct lease {
 	int have_skew;
 	pgconn_done_fn *stop_done;
 	void *stop_arg;
+	int dead; /* lease_free was called: no more calls out */
 };
 
 static int64_t ms_of(const PGresult *res, int row, int col)
 {
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void beat_unref(struct beat *b)
+{
+	if (--b->refs > 0)
+		return;
+	while (b->reaped) {
+		struct reaped *r = b->reaped;
+
+		b->reaped = r->next;
+		free(r);
+	}
+	free(b);
 }
 
 static void on_reap(void *arg, const PGresult *res, const char *err)
@@ -85,13 +112,17 @@ static void on_reap(void *arg, const PGresult *res, const char *err)
 		size_t len = strlen(id) + 1;
 		struct reaped *r = malloc(sizeof(*r) + len);
 
-		if (r == NULL)
-			continue; /* a later beat cannot see it: said below */
+		if (r == NULL) {
+			/* Deleted, and no beat will see it again. */
+			b->reap_lost++;
+			continue;
+		}
 		memcpy(r->node_id, id, len);
 		r->epoch = ms_of(res, i, 1);
 		r->next = b->reaped;
 		b->reaped = r;
 	}
+	beat_unref(b);
 }
 
 static void on_renew(void *arg, const PGresult *res, const char *err)
@@ -103,17 +134,7 @@ static void on_renew(void *arg, const PGresult *res, const char *err)
 		b->epoch = ms_of(res, 0, 0);
 		b->db_ms = ms_of(res, 0, 1);
 	}
-}
-
-static void free_beat(struct beat *b)
-{
-	while (b->reaped) {
-		struct reaped *r = b->reaped;
-
-		b->reaped = r->next;
-		free(r);
-	}
-	free(b);
+	beat_unref(b);
 }
 
 static void set_live(struct lease *l, int live, const char *why)
@@ -138,15 +159,14 @@ static void on_trust_end(uv_timer_t *t)
 	set_live(l, 0, why);
 }
 
-/* The beat's transaction committed: believe what it said. */
-static void beat_kept(struct lease *l, struct beat *b)
+static void unregister(struct lease *l);
+
+/* The renewal committed: believe what it said, if it is still in time. */
+static void renewal_kept(struct lease *l, struct beat *b)
 {
-	int64_t now_wall = wallclock_now_ms();
+	uint64_t now = uv_hrtime();
 	char why[128];
 
-	for (struct reaped *r = b->reaped; r; r = r->next)
-		if (strcmp(r->node_id, l->node_id) != 0 && l->o.on_reaped)
-			l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
 	if (!b->answered) {
 		int had = l->epoch != 0;
 
@@ -160,7 +180,7 @@ static void beat_kept(struct lease *l, struct beat *b)
 		set_live(l, 0,
 		         "the lease lapsed: the database holds none "
 		         "for this node");
-		if (had)
+		if (had && !l->dead)
 			send_beat(l);
 		return;
 	}
@@ -168,26 +188,57 @@ static void beat_kept(struct lease *l, struct beat *b)
 	         l->epoch == b->epoch ? "lease renewed" : "registered",
 	         b->epoch);
 	l->epoch = b->epoch;
-	l->skew_ms = b->db_ms - (b->sent_wall_ms + now_wall) / 2;
+	l->skew_ms = b->db_ms - (b->sent_wall_ms + wallclock_now_ms()) / 2;
 	l->have_skew = 1;
 	l->trust_until_ns =
 	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
+	/* An answer that came too late (a stalled loop) extends nothing. */
+	if (now >= l->trust_until_ns) {
+		set_live(l, 0, "the renewal's answer came too late to trust");
+		return;
+	}
 	uv_timer_start(&l->trust_timer, on_trust_end,
-	               (uint64_t)(l->o.ttl_ms - l->o.margin_ms), 0);
+	               (l->trust_until_ns - now) / 1000000, 0);
 	set_live(l, 1, why);
 }
 
-static void on_beat_done(void *arg, const char *err)
+static void on_renewal_done(void *arg, const char *err)
+{
+	struct beat *b = arg;
+	struct lease *l = b->l;
+
+	if (l && err == NULL && !l->stop_done)
+		renewal_kept(l, b);
+	beat_unref(b);
+}
+
+static void on_reaping_done(void *arg, const char *err)
 {
 	struct beat *b = arg;
 	struct lease *l = b->l;
 
 	if (l) {
 		l->beat = NULL;
-		if (err == NULL)
-			beat_kept(l, b);
+		/* Reaped only if committed; our own current row never is. */
+		for (struct reaped *r = b->reaped; r && !err && !l->dead;
+		     r = r->next)
+			if ((strcmp(r->node_id, l->node_id) != 0 ||
+			     r->epoch != l->epoch) &&
+			    l->o.on_reaped)
+				l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
+		if (l->stop_done && !l->dead)
+			unregister(l); /* lease_stop waited for this beat */
 	}
-	free_beat(b);
+	beat_unref(b);
+}
+
+/* Queue one statement or sync of b; 0, or -1 when pgconn refused it. */
+static int beat_item(struct beat *b, int r)
+{
+	if (r < 0)
+		return -1;
+	b->refs++;
+	return 0;
 }
 
 static void send_beat(struct lease *l)
@@ -198,26 +249,33 @@ static void send_beat(struct lease *l)
 	const char *reg[] = {l->node_id, ttl, l->version};
 	struct beat *b;
 
-	if (l->beat || l->stop_done || !pgconn_up(l->pg))
+	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
 		return; /* one at a time; trust runs down meanwhile */
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return;
 	b->l = l;
+	b->refs = 1; /* ours, until queued */
 	b->sent_ns = uv_hrtime();
 	b->sent_wall_ms = wallclock_now_ms();
 	snprintf(ttl, sizeof(ttl), "%" PRId64, l->o.ttl_ms);
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
-	if (pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b) < 0 ||
-	    (l->epoch ? pgconn_query(l->pg, renew_sql, 4, renew, on_renew, b)
-	              : pgconn_query(l->pg, register_sql, 3, reg, on_renew,
-	                             b)) < 0 ||
-	    pgconn_sync(l->pg, on_beat_done, b) < 0) {
-		/* The connection broke: its statements are told, not this. */
+	/* The renewal first, alone: nothing a dead node holds delays it. */
+	if (beat_item(b, l->epoch ? pgconn_query(l->pg, renew_sql, 4, renew,
+	                                         on_renew, b)
+	                          : pgconn_query(l->pg, register_sql, 3, reg,
+	                                         on_renew, b)) < 0 ||
+	    beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0 ||
+	    beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) <
+	            0 ||
+	    beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0) {
+		/* The connection broke: what was queued is told, not this. */
 		b->l = NULL;
+		beat_unref(b);
 		return;
 	}
 	l->beat = b;
+	beat_unref(b);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -289,6 +347,7 @@ void lease_free(struct lease *l)
 		return;
 	if (l->beat)
 		l->beat->l = NULL; /* its answer finds no one */
+	l->dead = 1;
 	uv_close((uv_handle_t *)&l->beat_timer, timer_closed);
 	uv_close((uv_handle_t *)&l->trust_timer, timer_closed);
 }
@@ -310,21 +369,30 @@ static void ignore(void *arg, const PGresult *res, const char *err)
 	(void)err;
 }
 
-void lease_stop(struct lease *l, pgconn_done_fn *done, void *arg)
+/* Give the row up; lease_stop's done follows, then the lease goes. */
+static void unregister(struct lease *l)
 {
 	char epoch[24];
 	const char *params[] = {l->node_id, epoch};
 
-	uv_timer_stop(&l->beat_timer);
-	uv_timer_stop(&l->trust_timer);
-	l->live = 0; /* no more firing, whatever the answer */
-	l->stop_done = done;
-	l->stop_arg = arg;
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	if (l->epoch == 0 ||
 	    pgconn_query(l->pg, unregister_sql, 2, params, ignore, NULL) < 0 ||
-	    pgconn_sync(l->pg, on_unregistered, l) < 0) {
+	    pgconn_sync(l->pg, on_unregistered, l) < 0)
 		on_unregistered(l, l->epoch ? "not connected" : NULL);
+}
+
+void lease_stop(struct lease *l, pgconn_done_fn *done, void *arg)
+{
+	uv_timer_stop(&l->beat_timer);
+	uv_timer_stop(&l->trust_timer);
+	l->stop_done = done;
+	l->stop_arg = arg;
+	/* No more firing, whatever an answer in flight says. */
+	set_live(l, 0, "stopping");
+	if (l->dead)
 		return;
-	}
+	/* A registration in flight would leave a row: after it. */
+	if (l->beat == NULL)
+		unregister(l);
 }

@@ -44,9 +44,9 @@ struct pgconn {
 	PGconn *pg;
 	uv_poll_t *poll; /* on PQsocket; a new one when the socket changes */
 	int fd, events;
-	int flushing;     /* PQflush had more to write */
-	uv_timer_t timer; /* backoff, connect or result timeout */
-	uv_getaddrinfo_t gai;
+	int flushing;            /* PQflush had more to write */
+	uv_timer_t timer;        /* backoff, connect or result timeout */
+	struct resolve *resolve; /* the lookup in flight, if any */
 	int gai_busy;
 	char **hosts; /* the host list, and the addresses found for it */
 	char **addrs;
@@ -312,8 +312,27 @@ static void take_results(struct pgconn *c)
 		PGresult *res = PQgetResult(c->pg);
 
 		if (it->kind == ITEM_SYNC) {
-			if (res == NULL)
-				break;
+			if (res == NULL) {
+				/* The NULL after an error at commit, once. */
+				if (it->got != 1)
+					break;
+				it->got = 2;
+				continue;
+			}
+			if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+				/* The commit itself failed: rolled back. */
+				char msg[256];
+
+				one_line(msg, sizeof(msg), "",
+				         PQresultErrorMessage(res));
+				if (c->group_err[0] == '\0')
+					snprintf(c->group_err,
+					         sizeof(c->group_err), "%s",
+					         msg);
+				PQclear(res);
+				it->got = 1;
+				continue;
+			}
 			if (PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
 				/* The queue and libpq disagree. */
 				PQclear(res);
@@ -499,6 +518,16 @@ static size_t build_params(struct pgconn *c, const char **kw, const char **val,
 		kw[n] = "application_name";
 		val[n++] = c->name;
 	}
+	/*
+	 * A session left idle inside a transaction (its client partitioned
+	 * away mid-group) holds its locks: the server ends it; and no
+	 * statement waits on a lock for ever.
+	 */
+	if (option(c, "options") == NULL) {
+		kw[n] = "options";
+		val[n++] = "-c idle_in_transaction_session_timeout=5000 "
+		           "-c lock_timeout=10000";
+	}
 	for (size_t i = 0; i < sizeof(keepalive) / sizeof(keepalive[0]); i++)
 		if (option(c, keepalive[i][0]) == NULL) {
 			kw[n] = keepalive[i][0];
@@ -516,7 +545,10 @@ static void on_pq_notice(void *arg, const char *message)
 	if (c->o.on_notice == NULL)
 		return;
 	one_line(line, sizeof(line), "", message);
+	/* Inside libpq: a close asked here waits until libpq is done. */
+	c->depth++;
 	c->o.on_notice(c->o.arg, line);
+	c->depth--;
 }
 
 static void begin_connect(struct pgconn *c)
@@ -570,6 +602,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	char why[300], addr[INET6_ADDRSTRLEN] = "";
 
 	c->gai_busy--;
+	if (c->resolve == rs)
+		c->resolve = NULL;
 	if (c->state != PG_RESOLVING || rs->gen != c->gen) {
 		/* Timed out or closed meanwhile. */
 		uv_freeaddrinfo(res);
@@ -630,9 +664,11 @@ static void resolve_next(struct pgconn *c)
 	}
 	rs->c = c;
 	rs->gen = c->gen;
+	c->resolve = rs;
 	r = uv_getaddrinfo(c->loop, &rs->req, on_resolved,
 	                   c->hosts[c->resolving], NULL, &hints);
 	if (r < 0) {
+		c->resolve = NULL;
 		free(rs);
 		lost(c, uv_strerror(r));
 		return;
@@ -697,6 +733,9 @@ static void teardown(struct pgconn *c)
 	c->state = PG_CLOSED;
 	c->gen++;
 	uv_timer_stop(&c->timer);
+	/* A lookup still waiting for the thread pool need not be waited. */
+	if (c->resolve)
+		uv_cancel((uv_req_t *)&c->resolve->req);
 	close_pg(c);
 	fail_all(c, "closing");
 	uv_close((uv_handle_t *)&c->timer, handle_closed);
@@ -800,6 +839,15 @@ int pgconn_start(uv_loop_t *loop, const struct pgconn_opts *o,
 	uv_timer_start(&c->timer, on_timer, 0, 0);
 	*out = c;
 	return 0;
+}
+
+void pgconn_reset(struct pgconn *c, const char *why)
+{
+	if (c->state != PG_UP)
+		return;
+	breaks(c, "dropped", why);
+	if (c->depth == 0)
+		uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 
 int pgconn_up(const struct pgconn *c)

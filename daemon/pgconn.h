@@ -32,7 +32,8 @@ struct pgconn_opts {
 	void (*on_down)(void *arg, const char *why);
 	void (*on_notify)(void *arg, const char *channel, const char *payload);
 	/* The server's notices and warnings, one line each; NULL drops them
-	 * (libpq would print them on stderr). */
+	 * (libpq would print them on stderr). Called from inside libpq:
+	 * queue nothing from it (closing is fine). */
 	void (*on_notice)(void *arg, const char *message);
 	void *arg;
 	/* 0: defaults (100 ms .. 5 s; 10 s for a result; 5 s to connect). */
@@ -82,7 +83,14 @@ int pgconn_query(struct pgconn *, const char *sql, int nparams,
  */
 int pgconn_sync(struct pgconn *, pgconn_done_fn *, void *arg);
 
-/* Statements and groups sent and not yet answered. */
+/*
+ * Drop the connection and start over (from the loop): for a caller that
+ * queued part of a group and cannot finish it, so that nothing of it is
+ * ever committed by a later sync. Everything queued is told.
+ */
+void pgconn_reset(struct pgconn *, const char *why);
+
+/* Statements and groups queued and not yet answered. */
 size_t pgconn_pending(const struct pgconn *);
 /* Statements queued on this connection since it started (benchmarks). */
 uint64_t pgconn_statements(const struct pgconn *);

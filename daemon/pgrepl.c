@@ -6,12 +6,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pgrepl_impl.h"
 #include "pgschema.h"
+
+static void rows_of_changeset(struct pgrepl *r, void *buf, int n,
+                              struct repl_rows *rows);
 
 static const char view_sql[] =
         "CREATE TABLE IF NOT EXISTS _smmd_v (tbl TEXT NOT NULL, pk TEXT NOT "
@@ -193,8 +197,74 @@ void pgrepl_free(struct pgrepl *r)
 	sqlite3_finalize(r->set_v);
 	sqlite3_finalize(r->set_pulled);
 	repl_rows_free(&r->refetch);
+	repl_rows_free(&r->later);
 	free(r->node_id);
 	free(r);
+}
+
+void repl_error(struct pgrepl *r, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (r->o.on_error == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	r->o.on_error(r->o.arg, why);
+}
+
+void repl_session_rows(struct pgrepl *r, struct repl_rows *out)
+{
+	void *buf = NULL;
+	int n = 0;
+
+	if (sqlite3session_changeset(r->session, &n, &buf) == SQLITE_OK &&
+	    n > 0)
+		rows_of_changeset(r, buf, n, out);
+	sqlite3_free(buf);
+}
+
+static int rows_have(const struct repl_rows *rs, int table, const char *pk)
+{
+	for (size_t i = 0; rs && i < rs->n; i++)
+		if (rs->v[i].table == table && strcmp(rs->v[i].pk, pk) == 0)
+			return 1;
+	return 0;
+}
+
+int repl_dirty(const struct pgrepl *r, const struct repl_rows *session,
+               int table, const char *pk)
+{
+	for (const struct repl_group *g = r->head; g; g = g->next)
+		if (rows_have(&g->rows, table, pk))
+			return 1;
+	for (const struct repl_group *g = r->doubt; g; g = g->next)
+		if (rows_have(&g->rows, table, pk))
+			return 1;
+	return rows_have(session, table, pk);
+}
+
+void pgrepl_tick(struct pgrepl *r)
+{
+	if (!pgconn_up(r->o.pg))
+		return;
+	if (r->doubt) {
+		pgrepl_reconnected(r);
+	} else if (r->broken) {
+		repl_resync(r);
+	} else if (r->later.n > 0) {
+		/* Pulled while dirty: read those rows now, unforced. */
+		repl_resync(r);
+	}
+	pgrepl_pull(r);
+}
+
+int pgrepl_settled(const struct pgrepl *r)
+{
+	return r->head == NULL && r->doubt == NULL && !r->broken &&
+	       !r->resyncing && r->refetch.n == 0 && r->later.n == 0;
 }
 
 size_t pgrepl_in_flight(const struct pgrepl *r)
@@ -350,7 +420,7 @@ static void on_row(void *arg, const PGresult *res, const char *err)
 	struct repl_row *row = &g->rows.v[g->answered++];
 
 	note_refusal(g, err);
-	if (res && PQntuples(res) == 1 && !row->deleted)
+	if (res && PQntuples(res) == 1)
 		row->v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	group_unref(g);
 }
@@ -429,7 +499,9 @@ static void write_cas(FILE *f, const struct repl_table *t,
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)v);
 	params[(*np)++] = strdup(num);
-	fprintf(f, "_v = $%d RETURNING _v)", *np);
+	/* A delete's number is its log entry's, which smmd_track drew. */
+	fprintf(f, "_v = $%d RETURNING %s)", *np,
+	        op == SQLITE_DELETE ? "currval('smmd_v_seq') AS _v" : "_v");
 }
 
 /* One statement per change: a compare-and-set on the row's number. */
@@ -545,6 +617,7 @@ static int refuse_now(struct pgrepl *r)
 		return -EIO;
 	if (n == 0) {
 		sqlite3_free(buf);
+		repl_resync(r); /* in case an earlier try could not start */
 		return 1;
 	}
 	rows_of_changeset(r, buf, n, &r->refetch);
@@ -605,6 +678,8 @@ fail:
 	 */
 	if (it)
 		sqlite3changeset_finalize(it);
+	/* Never let a later sync commit the part that was queued. */
+	pgconn_reset(r->o.pg, "a group could not be queued whole");
 	g->r = NULL;
 	r->broken = 1;
 	rows_of_changeset(r, buf, n, &r->refetch);
@@ -652,6 +727,13 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 	return rc;
 }
 
+static void ignore_result(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	(void)res;
+	(void)err; /* the group's done says it */
+}
+
 static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrepl *r = arg;
@@ -692,10 +774,19 @@ static void on_doubt_done(void *arg, const char *err)
 
 void pgrepl_reconnected(struct pgrepl *r)
 {
-	static const char sql[] = "SELECT shipped FROM smmd_chain WHERE "
-	                          "node_id = $1 AND epoch = $2";
-	char epoch[24];
-	const char *params[] = {r->node_id, epoch};
+	/*
+	 * The old connection's backend may still be running a group (the
+	 * Sync had left): wait for its lock on the chain, read how far the
+	 * chain got, and move the chain past every group this node sent,
+	 * so that none still on its way can commit after the decision.
+	 */
+	static const char read_sql[] =
+	        "SELECT shipped FROM smmd_chain WHERE node_id = $1 AND epoch = "
+	        "$2 FOR UPDATE";
+	static const char bar_sql[] = "UPDATE smmd_chain SET shipped = $3 "
+	                              "WHERE node_id = $1 AND epoch = $2";
+	char epoch[24], past[24];
+	const char *params[] = {r->node_id, epoch, past};
 
 	if (r->doubt == NULL) {
 		if (r->broken)
@@ -707,7 +798,11 @@ void pgrepl_reconnected(struct pgrepl *r)
 	/* Groups in doubt are of one lease: one connection was lost. */
 	r->doubt_epoch = r->doubt->epoch;
 	snprintf(epoch, sizeof(epoch), "%" PRId64, r->doubt_epoch);
-	if (pgconn_query(r->o.pg, sql, 2, params, on_doubt_chain, r) == 0 &&
+	snprintf(past, sizeof(past), "%" PRIu64, r->shipped + 1);
+	if (pgconn_query(r->o.pg, read_sql, 2, params, on_doubt_chain, r) ==
+	            0 &&
+	    pgconn_query(r->o.pg, bar_sql, 3, params, ignore_result, NULL) ==
+	            0 &&
 	    pgconn_sync(r->o.pg, on_doubt_done, r) == 0)
 		r->deciding = 1;
 }

@@ -17,6 +17,9 @@
  *
  * Two tables of its own live in the view: _smmd_v (each row's number)
  * and _smmd_pull (how far the pulls have read).
+ *
+ * Close the connection (from outside its callbacks) before pgrepl_free:
+ * what is in flight is told while pgrepl is still there.
  */
 #ifndef SMMD_PGREPL_H
 #define SMMD_PGREPL_H
@@ -44,6 +47,8 @@ struct pgrepl_opts {
 	 * after a refused group (pk: a JSON array of its key's values).
 	 */
 	void (*on_changed)(void *arg, const char *table, const char *pk);
+	/* What keeps the view from catching up (retried each tick). */
+	void (*on_error)(void *arg, const char *why);
 	void *arg;
 };
 
@@ -82,7 +87,16 @@ int pgrepl_pull(struct pgrepl *);
  */
 void pgrepl_reconnected(struct pgrepl *);
 
+/*
+ * Every beat: decide groups lost with the connection, read refused rows
+ * back, and pull. What failed before is tried again here.
+ */
+void pgrepl_tick(struct pgrepl *);
+
 /* Groups sent and not yet decided. */
 size_t pgrepl_in_flight(const struct pgrepl *);
+
+/* Nothing in flight, nothing refused left to read back. */
+int pgrepl_settled(const struct pgrepl *);
 
 #endif

@@ -30,6 +30,7 @@ int repl_rows_add(struct repl_rows *rs, int table, const char *pk, int64_t v,
 	}
 	if ((rs->v[rs->n].pk = strdup(pk)) == NULL)
 		return -ENOMEM;
+	rs->v[rs->n].soft = 0;
 	rs->v[rs->n].table = table;
 	rs->v[rs->n].v = v;
 	rs->v[rs->n].deleted = deleted;
@@ -50,8 +51,9 @@ int repl_rows_take(struct repl_rows *to, struct repl_rows *from)
 	int r = 0;
 
 	for (size_t i = 0; i < from->n && r == 0; i++)
-		r = repl_rows_add(to, from->v[i].table, from->v[i].pk,
-		                  from->v[i].v, from->v[i].deleted);
+		if ((r = repl_rows_add(to, from->v[i].table, from->v[i].pk,
+		                       from->v[i].v, from->v[i].deleted)) == 0)
+			to->v[to->n - 1].soft = from->v[i].soft;
 	repl_rows_free(from);
 	return r;
 }
@@ -215,8 +217,13 @@ int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
 	return 1;
 }
 
-/* One change of smmd_change: v, tbl, op, row. */
-static int apply_change(struct pgrepl *r, const PGresult *res, int i)
+/*
+ * One change of smmd_change: v, tbl, op, row. A row with a change of
+ * this node's not decided yet is left alone (the view must keep its own
+ * writes until they are decided) and read back afterwards.
+ */
+static int apply_change(struct pgrepl *r, const struct repl_rows *session,
+                        const PGresult *res, int i)
 {
 	int64_t v = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	int table = repl_table_find(r, PQgetvalue(res, i, 1));
@@ -230,8 +237,12 @@ static int apply_change(struct pgrepl *r, const PGresult *res, int i)
 	if ((row = json_loads(PQgetvalue(res, i, 3), 0, NULL)) == NULL)
 		return -1;
 	pk = repl_pk_of_json(&r->tables[table], row);
-	rc = pk ? repl_apply(r, table, pk, op[0] == 'D' ? NULL : row, v, 0)
-	        : -1;
+	if (pk && repl_dirty(r, session, table, pk))
+		rc = repl_rows_add(&r->later, table, pk, 0, 0);
+	else
+		rc = pk ? repl_apply(r, table, pk, op[0] == 'D' ? NULL : row, v,
+		                     0)
+		        : -1;
 	free(pk);
 	json_decref(row);
 	return rc < 0 ? -1 : 0;
@@ -241,13 +252,22 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrepl *r = arg;
 	int n = res ? PQntuples(res) : 0, i;
+	struct repl_rows session = {0};
 
 	if (res == NULL)
 		return;
+	repl_session_rows(r, &session);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
+	sqlite3_exec(r->o.db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
+	             NULL);
 	for (i = 0; i < n; i++)
-		if (apply_change(r, res, i) < 0)
+		if (apply_change(r, &session, res, i) < 0) {
+			/* Stopped here: every pull stops here until fixed. */
+			repl_error(r, "change %s of %s cannot be applied: %s",
+			           PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			           sqlite3_errmsg(r->o.db));
 			break;
+		}
 	if (i > 0) {
 		r->pulled = strtoll(PQgetvalue(res, i - 1, 0), NULL, 10);
 		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);
@@ -255,6 +275,7 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 		sqlite3_reset(r->set_pulled);
 	}
 	sqlite3_exec(r->o.db, "RELEASE smmd_pull", NULL, NULL, NULL);
+	repl_rows_free(&session);
 	/* A full batch: more wait. */
 	r->pulling = n == PULL_BATCH && i == n ? 2 : 1;
 }
@@ -299,14 +320,25 @@ struct resync {
 	/* Statements queued and answered; nosync: the sync never was. */
 	size_t queued, called;
 	int nosync;
+	/* Per row: PostgreSQL's image (NULL: gone), applied all at once. */
+	json_t **imgs;
 };
+
+static void resync_free(struct resync *rs)
+{
+	for (size_t i = 0; rs->imgs && i < rs->rows.n; i++)
+		json_decref(rs->imgs[i]);
+	free(rs->imgs);
+	repl_rows_free(&rs->rows);
+	free(rs);
+}
 
 /* A read-back whose sync never went: the rows wait for the next. */
 static void resync_abandoned(struct resync *rs)
 {
 	if (rs->nosync && rs->called == rs->queued) {
 		repl_rows_take(&rs->r->refetch, &rs->rows);
-		free(rs);
+		resync_free(rs);
 	}
 }
 
@@ -330,41 +362,77 @@ static void on_chain(void *arg, const PGresult *res, const char *err)
 static void on_refetched(void *arg, const PGresult *res, const char *err)
 {
 	struct resync *rs = arg;
-	struct repl_row *row = &rs->rows.v[rs->answered++];
-	json_t *img = NULL;
-	int64_t v = 0;
+	size_t i = rs->answered++;
 
 	rs->called++;
-	if (res && !rs->failed && PQntuples(res) == 1) {
-		img = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-		v = json_integer_value(json_object_get(img, "_v"));
-	}
-	/* PostgreSQL's row, whatever the view made of it meanwhile. */
-	if (res == NULL || rs->failed || (PQntuples(res) == 1 && !img) ||
-	    repl_apply(rs->r, row->table, row->pk, img, v, 1) < 0)
+	if (res == NULL) {
 		rs->failed = 1;
-	json_decref(img);
+	} else if (PQntuples(res) == 1 &&
+	           (rs->imgs[i] = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) ==
+	                   NULL) {
+		rs->failed = 1;
+	}
 	resync_abandoned(rs);
+}
+
+/*
+ * PostgreSQL's rows, whatever the view made of them, in one savepoint:
+ * foreign keys are checked at its end, so a refused post and its
+ * delivery go together whatever order they were read in.
+ */
+static int apply_read_back(struct pgrepl *r, struct resync *rs)
+{
+	int ok = 1;
+
+	sqlite3_exec(r->o.db, "SAVEPOINT smmd_read_back", NULL, NULL, NULL);
+	sqlite3_exec(r->o.db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
+	             NULL);
+	struct repl_rows session = {0};
+
+	repl_session_rows(r, &session);
+	for (size_t i = 0; ok && i < rs->rows.n; i++) {
+		const struct repl_row *row = &rs->rows.v[i];
+		json_t *img = rs->imgs[i];
+		int64_t v = json_integer_value(json_object_get(img, "_v"));
+
+		if (row->soft && repl_dirty(r, &session, row->table, row->pk))
+			ok = repl_rows_add(&r->later, row->table, row->pk, 0,
+			                   0) == 0; /* dirty again: later */
+		else
+			ok = repl_apply(r, row->table, row->pk, img, v,
+			                !row->soft) >= 0;
+	}
+	repl_rows_free(&session);
+	if (ok && sqlite3_exec(r->o.db, "RELEASE smmd_read_back", NULL, NULL,
+	                       NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(r->o.db,
+	             "ROLLBACK TO smmd_read_back; RELEASE smmd_read_back", NULL,
+	             NULL, NULL);
+	return -1;
 }
 
 static void on_resync_done(void *arg, const char *err)
 {
 	struct resync *rs = arg;
 	struct pgrepl *r = rs->r;
-	int64_t epoch = r->o.epoch(r->o.arg);
+	int64_t epoch;
 
 	r->resyncing = 0;
-	if (err || rs->failed) {
-		/* Again once connected: the rows wait in refetch. */
+	if (err || rs->failed || apply_read_back(r, rs) < 0) {
+		/* Again at the next tick: the rows wait in refetch. */
+		if (!err && !rs->failed)
+			repl_error(r, "reading rows back into the view: %s",
+			           sqlite3_errmsg(r->o.db));
 		repl_rows_take(&r->refetch, &rs->rows);
-		free(rs);
+		resync_free(rs);
 		return;
 	}
 	/* The chain goes on from what PostgreSQL holds for this lease. */
+	epoch = r->o.epoch(r->o.arg);
 	r->chain_epoch = rs->found && rs->epoch == epoch ? epoch : 0;
 	r->shipped = r->chain_epoch ? (uint64_t)rs->shipped : 0;
-	repl_rows_free(&rs->rows);
-	free(rs);
+	resync_free(rs);
 	if (r->refetch.n > 0)
 		repl_resync(r); /* refused meanwhile: read those too */
 	else
@@ -435,8 +503,15 @@ void repl_resync(struct pgrepl *r)
 	/* Groups still in flight may be refused too: after them. */
 	if (r->resyncing || r->head || r->doubt || !pgconn_up(r->o.pg))
 		return;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL)
-		return;
+	/* Rows a pull left alone while they were dirty: read them too. */
+	for (size_t i = 0; i < r->later.n; i++)
+		r->later.v[i].soft = 1;
+	repl_rows_take(&r->refetch, &r->later);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
+	    (rs->imgs = calloc(r->refetch.n + 1, sizeof(*rs->imgs))) == NULL) {
+		free(rs);
+		return; /* the next tick tries again */
+	}
 	rs->r = r;
 	rs->rows = r->refetch;
 	r->refetch = (struct repl_rows){0};
@@ -459,8 +534,9 @@ fail:
 	 */
 	rs->failed = 1;
 	rs->nosync = 1;
+	pgconn_reset(r->o.pg, "a read-back could not be queued whole");
 	if (rs->queued == 0) {
 		repl_rows_take(&r->refetch, &rs->rows);
-		free(rs);
+		resync_free(rs);
 	}
 }

@@ -27,6 +27,7 @@ struct repl_row {
 	char *pk; /* JSON array of the key's values */
 	int64_t v;
 	int deleted;
+	int soft; /* read back for a pull that found it dirty: not forced */
 };
 
 struct repl_rows {
@@ -62,6 +63,9 @@ struct pgrepl {
 	int broken;                     /* refused: read back, then go on */
 	int resyncing;
 	struct repl_rows refetch; /* rows to read back */
+	/* Pulled changes to rows this node had changes of its own in
+	 * flight for: read back once those are decided. */
+	struct repl_rows later;
 	int pulling;
 	int64_t pulled; /* how far the pulls have read */
 	/* Deciding the groups in doubt: what smmd_node said. */
@@ -96,7 +100,17 @@ int repl_apply(struct pgrepl *, int table, const char *pk, json_t *row,
 /* The key of a JSON row image, as repl_row.pk spells it; malloc'd. */
 char *repl_pk_of_json(const struct repl_table *, json_t *row);
 
+/* The rows the session holds changes of (not shipped yet). */
+void repl_session_rows(struct pgrepl *, struct repl_rows *out);
+/* A row with a change of this node's not decided yet. */
+int repl_dirty(const struct pgrepl *, const struct repl_rows *session,
+               int table, const char *pk);
+
 /* Read back what refused groups touched; then shipping goes on. */
 void repl_resync(struct pgrepl *);
+
+/* Tell the owner what keeps the view from catching up (on_error). */
+void repl_error(struct pgrepl *, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 #endif

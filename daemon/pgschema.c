@@ -29,7 +29,7 @@ static const char *const migrations[] = {
         " epoch bigint NOT NULL,"
         " started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
         " lease_until timestamptz NOT NULL,"
-        " clock_skew_ms integer,"
+        " clock_skew_ms bigint,"
         " version text NOT NULL DEFAULT '');",
         /*
          * 2: replication (pgrepl.c). Every write to a replicated table
@@ -81,6 +81,8 @@ static const char *const migrations[] = {
         "CREATE FUNCTION smmd_fence(node text, ep bigint, margin_ms bigint,"
         " n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
         " DECLARE r smmd_node; BEGIN"
+        /* The order lock before any row's: smmd_track takes it too. */
+        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
         " SELECT * INTO r FROM smmd_node WHERE node_id = node"
         "  FOR KEY SHARE;"
         " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
@@ -88,12 +90,9 @@ static const char *const migrations[] = {
         "  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"
         " % ms more', node, ep, margin_ms"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
-        " IF n = 1 THEN"
-        "  INSERT INTO smmd_chain VALUES (node, ep, 1) ON CONFLICT DO NOTHING;"
-        " ELSE"
-        "  UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
+        /* The lease's registration made the row (shipped 0). */
+        " UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
         "  epoch = ep AND shipped = n - 1;"
-        " END IF;"
         " IF NOT FOUND THEN"
         "  RAISE EXCEPTION 'smmd stale: group % of node % does not follow"
         " the last it shipped', n, node"

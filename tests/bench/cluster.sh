@@ -8,7 +8,7 @@
 #  - ship: 20,000 new posts with their deliveries written 100 to a
 #    transaction and shipped as they come, then all 20,000 deliveries
 #    marked publishing the same way (a burst's writes), then a second
-#    node pulling all 40,000 rows: rows per second;
+#    node pulling all 60,000 changes: rows per second;
 #  - idle: one idle node for 20 s: the transactions per second
 #    PostgreSQL counted for it and the statements it sent (target: at
 #    most 3 a second).

@@ -279,7 +279,7 @@ static void write_batch(struct node *n, int from, int count, int publish)
 			die(sqlite3_errmsg(n->db));
 	}
 	sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL);
-	/* Renewals wait behind big groups: ship once the lease is back. */
+	/* No lease yet (or a renewal late): ship once it is back. */
 	while ((rc = pgrepl_ship(n->r, on_shipped, n)) == -ENOTCONN)
 		uv_run(&loop, UV_RUN_ONCE);
 	if (rc != 0) {
@@ -317,8 +317,11 @@ static void ship(int rows, int batch)
 	open_view(&b);
 	start_lease(&b);
 	t0 = now_s();
-	/* Pull after pull (each reads up to 1,000 changes) until caught up. */
-	while (b.changed < 2 * rows) {
+	/*
+	 * Pull after pull (each reads up to 1,000 changes) until caught up:
+	 * the posts, the deliveries, and the deliveries' updates.
+	 */
+	while (b.changed < 3 * rows) {
 		int rc = pgrepl_pull(b.r);
 
 		if (rc < 0 && rc != -EBUSY) {

@@ -296,7 +296,11 @@ START_TEST(test_no_server)
 }
 END_TEST
 
-/* Names are resolved before libpq sees them; a bad one is said so. */
+/*
+ * Names are resolved before libpq sees them: a bad one is said so by
+ * pgconn ("resolving ..."; libpq would say "could not translate host
+ * name"), and a good one leads to a connection attempt to its address.
+ */
 START_TEST(test_resolution)
 {
 	struct t t;

@@ -133,8 +133,9 @@ static void start_node(struct node *n, const char *id)
 
 static void stop_node(struct node *n)
 {
-	lease_free(n->l);
+	/* The connection first: what is in flight is told, then freed. */
 	pgconn_close(n->c);
+	lease_free(n->l);
 	pgrepl_free(n->r);
 	sqlite3_close(n->db);
 	{
@@ -178,6 +179,35 @@ static void ship(struct node *n, int want_kept)
 	pg_run_until(&loop, &n->done, done, 5000, "ship");
 	ck_assert_msg(n->kept == kept + want_kept, "kept %d, want %d: %s",
 	              n->kept - kept, want_kept, n->why);
+}
+
+/* Run until n has nothing in flight and nothing left to read back. */
+static void settle(struct node *n)
+{
+	uint64_t end = uv_hrtime() + 5000ull * 1000000;
+
+	while (!pgrepl_settled(n->r) && uv_hrtime() < end) {
+		pgrepl_tick(n->r); /* the owner's beat */
+		pg_run_for(&loop, 20);
+	}
+	ck_assert_msg(pgrepl_settled(n->r), "%s never settled", n->dir);
+}
+
+/* Wait until psql's lock on deliveries is granted. */
+static void wait_lock(void)
+{
+	char out[32];
+
+	for (int i = 0; i < 100; i++) {
+		pg_psql("select count(*) from pg_locks l join pg_class c on "
+		        "c.oid = l.relation where c.relname = 'deliveries' and "
+		        "l.mode = 'ExclusiveLock' and l.granted",
+		        out, sizeof(out));
+		if (strcmp(out, "1") == 0)
+			return;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("psql never took its lock");
 }
 
 static void pull(struct node *n)
@@ -294,20 +324,26 @@ START_TEST(test_conflict)
 	ck_assert_msg(strstr(a.refused ? a.why : b.why,
 	                     "smmd stale: update of deliveries") != NULL,
 	              "%s", a.refused ? a.why : b.why);
-	/* The loser's view is PostgreSQL's row again, after reading it. */
-	pg_run_for(&loop, 300);
-	pull(&a);
-	pull(&b);
-	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
-	                               "= 'p2/x'"),
-	                 view_text(&b, "SELECT state FROM deliveries WHERE id "
-	                               "= 'p2/x'"));
+	/* The loser's view is PostgreSQL's row again, read back (no pull). */
 	{
+		struct node *loser = a.refused ? &a : &b;
+		int changed = loser->changed;
 		char pg[64];
 
+		settle(loser);
 		pg_psql("select state from deliveries where id = 'p2/x'", pg,
 		        sizeof(pg));
+		ck_assert_str_eq(view_text(loser, "SELECT state FROM "
+		                                  "deliveries WHERE id = "
+		                                  "'p2/x'"),
+		                 pg);
+		ck_assert_int_gt(loser->changed, changed);
+		pull(&a);
+		pull(&b);
 		ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries "
+		                               "WHERE id = 'p2/x'"),
+		                 pg);
+		ck_assert_str_eq(view_text(&b, "SELECT state FROM deliveries "
 		                               "WHERE id = 'p2/x'"),
 		                 pg);
 	}
@@ -341,7 +377,7 @@ START_TEST(test_fence)
 	ship(&a, 0);
 	ck_assert_msg(strstr(a.why, "smmd fence: node node-a3") != NULL, "%s",
 	              a.why);
-	pg_run_for(&loop, 300);
+	settle(&a);
 	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
 	                               "= 'p3/x'"),
 	                 "scheduled");
@@ -381,7 +417,7 @@ START_TEST(test_chain)
 	                            "does not follow") != NULL,
 	              "%s", a.why);
 	/* Read back: p4 has PostgreSQL's error, both are scheduled. */
-	pg_run_for(&loop, 300);
+	settle(&a);
 	ck_assert_str_eq(view_text(&a, "SELECT state || ' ' || last_error FROM "
 	                               "deliveries WHERE id = 'p4/x'"),
 	                 "scheduled other");
@@ -422,7 +458,7 @@ START_TEST(test_lost_group)
 	        system("psql -X -qc 'begin; lock table deliveries in exclusive "
 	               "mode; select pg_sleep(3); commit' >/dev/null 2>&1 &"),
 	        0);
-	usleep(300 * 1000);
+	wait_lock();
 	exec_view(&a, "UPDATE deliveries SET state = 'publishing' WHERE id = "
 	              "'p6/x'");
 	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
@@ -433,7 +469,7 @@ START_TEST(test_lost_group)
 	ck_assert_msg(strstr(a.why, "lost with the connection, and not "
 	                            "committed") != NULL,
 	              "%s", a.why);
-	pg_run_for(&loop, 500);
+	settle(&a);
 	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
 	                               "= 'p6/x'"),
 	                 "scheduled");
@@ -458,6 +494,102 @@ START_TEST(test_rollback_not_shipped)
 }
 END_TEST
 
+/*
+ * A post and its delivery, refused (no lease): read back as gone, both,
+ * whatever the order (foreign keys), and the node goes on afterwards.
+ */
+START_TEST(test_refused_insert)
+{
+	struct node a;
+
+	start_node(&a, "node-a7");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	ck_assert_int_eq(pg_psql("delete from smmd_node where node_id = "
+	                         "'node-a7'",
+	                         NULL, 0),
+	                 0);
+	add_post(&a, "p7");
+	ship(&a, 0);
+	settle(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT count(*) FROM posts WHERE id = "
+	                               "'p7'"),
+	                 "0");
+	ck_assert_str_eq(view_text(&a, "SELECT count(*) FROM deliveries WHERE "
+	                               "id = 'p7/x'"),
+	                 "0");
+	/* A new lease (the next beat registers again): writes go on. */
+	pg_run_until(&loop, &a.lives, 2, 5000, "a registers again");
+	add_post(&a, "p7b");
+	ship(&a, 1);
+	stop_node(&a);
+}
+END_TEST
+
+/* A node's own delete, pulled back, is not undone; re-adding works. */
+START_TEST(test_delete_echo)
+{
+	struct node a;
+	int changed;
+
+	start_node(&a, "node-a8");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	pull(&a); /* what earlier tests left */
+	add_post(&a, "p8");
+	ship(&a, 1);
+	exec_view(&a, "BEGIN; DELETE FROM deliveries WHERE id = 'p8/x'; "
+	              "DELETE FROM posts WHERE id = 'p8'; COMMIT");
+	ship(&a, 1);
+	changed = a.changed;
+	pull(&a);
+	ck_assert_int_eq(a.changed, changed); /* all its own: nothing new */
+	add_post(&a, "p8");
+	ship(&a, 1);
+	pull(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT state FROM deliveries WHERE id "
+	                               "= 'p8/x'"),
+	                 "scheduled");
+	ck_assert_int_eq(a.changed, changed);
+	stop_node(&a);
+}
+END_TEST
+
+/*
+ * A pull never overwrites a change of the node's own not shipped yet:
+ * the change is refused when shipped (PostgreSQL moved on) and the row
+ * read back then.
+ */
+START_TEST(test_pull_over_dirty_row)
+{
+	struct node a, b;
+
+	start_node(&a, "node-a9");
+	start_node(&b, "node-b9");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	add_post(&a, "p9");
+	ship(&a, 1);
+	pull(&b);
+	exec_view(&b, "UPDATE deliveries SET last_error = 'from b' WHERE id = "
+	              "'p9/x'");
+	ship(&b, 1);
+	exec_view(&a, "UPDATE deliveries SET last_error = 'from a' WHERE id = "
+	              "'p9/x'");
+	pull(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT last_error FROM deliveries "
+	                               "WHERE id = 'p9/x'"),
+	                 "from a");
+	ship(&a, 0);
+	settle(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT last_error FROM deliveries "
+	                               "WHERE id = 'p9/x'"),
+	                 "from b");
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
 static Suite *pgrepl_suite(void)
 {
 	Suite *s = suite_create("pgrepl");
@@ -471,6 +603,9 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_lost_group);
 	tcase_add_test(tc, test_rollback_not_shipped);
+	tcase_add_test(tc, test_refused_insert);
+	tcase_add_test(tc, test_delete_echo);
+	tcase_add_test(tc, test_pull_over_dirty_row);
 	suite_add_tcase(s, tc);
 	return s;
 }
