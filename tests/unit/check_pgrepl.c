@@ -300,7 +300,7 @@ END_TEST
 START_TEST(test_conflict)
 {
 	struct node a, b;
-	int done_a, done_b;
+	int done_a, done_b, changed_a, changed_b;
 
 	start_node(&a, "node-a2");
 	start_node(&b, "node-b2");
@@ -315,6 +315,8 @@ START_TEST(test_conflict)
 	              "'p2/x'");
 	done_a = a.done + 1;
 	done_b = b.done + 1;
+	changed_a = a.changed;
+	changed_b = b.changed;
 	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
 	ck_assert_int_eq(pgrepl_ship(b.r, on_shipped, &b), 0);
 	pg_run_until(&loop, &a.done, done_a, 5000, "a's group");
@@ -327,7 +329,7 @@ START_TEST(test_conflict)
 	/* The loser's view is PostgreSQL's row again, read back (no pull). */
 	{
 		struct node *loser = a.refused ? &a : &b;
-		int changed = loser->changed;
+		int changed = a.refused ? changed_a : changed_b;
 		char pg[64];
 
 		settle(loser);
