@@ -64,7 +64,6 @@ struct beat {
 	int64_t epoch; /* from it */
 	int64_t db_ms;
 	struct reaped *reaped;
-	int reap_lost;
 };
 
 struct lease {
@@ -112,11 +111,8 @@ static void on_reap(void *arg, const PGresult *res, const char *err)
 		size_t len = strlen(id) + 1;
 		struct reaped *r = malloc(sizeof(*r) + len);
 
-		if (r == NULL) {
-			/* Deleted, and no beat will see it again. */
-			b->reap_lost++;
-			continue;
-		}
+		if (r == NULL)
+			continue; /* deleted, and no beat will see it again */
 		memcpy(r->node_id, id, len);
 		r->epoch = ms_of(res, i, 1);
 		r->next = b->reaped;
@@ -362,13 +358,6 @@ static void on_unregistered(void *arg, const char *err)
 	done(done_arg, err);
 }
 
-static void ignore(void *arg, const PGresult *res, const char *err)
-{
-	(void)arg;
-	(void)res;
-	(void)err;
-}
-
 /* Give the row up; lease_stop's done follows, then the lease goes. */
 static void unregister(struct lease *l)
 {
@@ -377,7 +366,8 @@ static void unregister(struct lease *l)
 
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	if (l->epoch == 0 ||
-	    pgconn_query(l->pg, unregister_sql, 2, params, ignore, NULL) < 0 ||
+	    pgconn_query(l->pg, unregister_sql, 2, params, pgconn_ignore,
+	                 NULL) < 0 ||
 	    pgconn_sync(l->pg, on_unregistered, l) < 0)
 		on_unregistered(l, l->epoch ? "not connected" : NULL);
 }

@@ -940,3 +940,10 @@ int pgconn_sync(struct pgconn *c, pgconn_done_fn *done, void *arg)
 	arm_result_timer(c);
 	return 0;
 }
+
+void pgconn_ignore(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	(void)res;
+	(void)err;
+}

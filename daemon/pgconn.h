@@ -53,6 +53,9 @@ typedef void pgconn_result_fn(void *arg, const PGresult *res, const char *err);
 /* A group's end: err NULL when the transaction committed. */
 typedef void pgconn_done_fn(void *arg, const char *err);
 
+/* A result nobody reads: the group's done says whether it went through. */
+void pgconn_ignore(void *arg, const PGresult *res, const char *err);
+
 /*
  * Start connecting. The conninfo is checked here: 0, or -1 with err set.
  * Connecting, and every reconnection, then runs on the loop.

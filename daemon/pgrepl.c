@@ -727,13 +727,6 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 	return rc;
 }
 
-static void ignore_result(void *arg, const PGresult *res, const char *err)
-{
-	(void)arg;
-	(void)res;
-	(void)err; /* the group's done says it */
-}
-
 static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrepl *r = arg;
@@ -801,7 +794,7 @@ void pgrepl_reconnected(struct pgrepl *r)
 	snprintf(past, sizeof(past), "%" PRIu64, r->shipped + 1);
 	if (pgconn_query(r->o.pg, read_sql, 2, params, on_doubt_chain, r) ==
 	            0 &&
-	    pgconn_query(r->o.pg, bar_sql, 3, params, ignore_result, NULL) ==
+	    pgconn_query(r->o.pg, bar_sql, 3, params, pgconn_ignore, NULL) ==
 	            0 &&
 	    pgconn_sync(r->o.pg, on_doubt_done, r) == 0)
 		r->deciding = 1;

@@ -137,14 +137,6 @@ char *pgschema_sql(void)
 	return sql;
 }
 
-static void ignore_result(void *arg, const PGresult *res, const char *err)
-{
-	/* The group's done says it all. */
-	(void)arg;
-	(void)res;
-	(void)err;
-}
-
 int pgschema_migrate(struct pgconn *c, pgconn_done_fn *done, void *arg)
 {
 	char *sql = pgschema_sql();
@@ -152,7 +144,7 @@ int pgschema_migrate(struct pgconn *c, pgconn_done_fn *done, void *arg)
 
 	if (sql == NULL)
 		return -ENOMEM;
-	r = pgconn_query(c, sql, 0, NULL, ignore_result, NULL);
+	r = pgconn_query(c, sql, 0, NULL, pgconn_ignore, NULL);
 	free(sql);
 	if (r == 0)
 		r = pgconn_sync(c, done, arg);
