@@ -727,6 +727,73 @@ static void conf_metrics_listen(struct conf_ctx *p, struct conf_node *v,
 		conf_error(p, v, "out of memory");
 }
 
+static int is_pg_url(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 ||
+	       strncmp(s, "postgres://", 11) == 0;
+}
+
+/* A password in the URL itself: user:password@, or password=. */
+static int url_has_password(const char *s)
+{
+	const char *rest = strchr(s, ':') + 3, *at = strchr(rest, '@'),
+	           *slash = strchr(rest, '/');
+
+	if (strstr(s, "password=") != NULL)
+		return 1;
+	if (at == NULL || (slash != NULL && slash < at))
+		return 0;
+	return memchr(rest, ':', (size_t)(at - rest)) != NULL;
+}
+
+/*
+ * store: a postgresql:// URL; store_url_file: a file (or systemd
+ * credential) holding one, for a URL with a password: the config file is
+ * world-readable, and the URL is never logged.
+ */
+static void conf_store(struct conf_ctx *p, struct conf_node *v, const char *key,
+                       struct config *cfg)
+{
+	unsigned char *url = NULL;
+	size_t len = 0;
+	const char *s;
+
+	if (cfg->store_url != NULL) {
+		conf_error(p, v, "give 'store' or 'store_url_file', not both");
+		return;
+	}
+	if (strcmp(key, "store") == 0) {
+		if (want_scalar(p, v, key, &s) < 0)
+			return;
+		if (strcmp(s, "sqlite") == 0)
+			return;
+		if (!is_pg_url(s))
+			conf_error(p, v,
+			           "'store' must be sqlite or a postgresql:// "
+			           "URL, not '%s'",
+			           s);
+		else if (url_has_password(s))
+			conf_error(p, v,
+			           "'store': a URL with a password goes in a "
+			           "file named by 'store_url_file', not in the "
+			           "config");
+		else if ((cfg->store_url = strdup(s)) == NULL)
+			conf_error(p, v, "out of memory");
+		return;
+	}
+	if (conf_secret(p, v, key, 1, &url, &len) < 0)
+		return;
+	if (!is_pg_url((char *)url) || strlen((char *)url) != len ||
+	    strpbrk((char *)url, " \t\r\n") != NULL) {
+		conf_error(p, v,
+		           "'%s': the file must hold one postgresql:// URL",
+		           key);
+		conf_secret_free(url, len);
+		return;
+	}
+	cfg->store_url = (char *)url;
+}
+
 static void top_pair(struct conf_ctx *p, struct conf_node *k,
                      struct conf_node *v, void *arg)
 {
@@ -735,6 +802,9 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 
 	if (strcmp(key, "state_dir") == 0) {
 		conf_path(p, v, key, &cfg->state_dir);
+	} else if (strcmp(key, "store") == 0 ||
+	           strcmp(key, "store_url_file") == 0) {
+		conf_store(p, v, key, cfg);
 	} else if (strcmp(key, "socket") == 0) {
 		conf_path(p, v, key, &cfg->socket_path);
 	} else if (strcmp(key, "control_group") == 0) {
@@ -784,7 +854,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		conf_uint(p, v, key, 1, 64, &cfg->metrics_in_flight);
 	} else {
 		conf_error(p, k,
-		           "unknown key '%s' (known: state_dir, socket, "
+		           "unknown key '%s' (known: state_dir, store, "
+		           "store_url_file, socket, "
 		           "control_group, readonly_group, approvers_group, "
 		           "require_approval, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
@@ -979,6 +1050,9 @@ void config_free(struct config *cfg)
 	free(cfg->channels);
 	free(cfg->path);
 	free(cfg->state_dir);
+	if (cfg->store_url)
+		conf_secret_free((unsigned char *)cfg->store_url,
+		                 strlen(cfg->store_url));
 	free(cfg->socket_path);
 	free(cfg->control_group);
 	free(cfg->readonly_group);

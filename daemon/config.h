@@ -72,6 +72,9 @@ struct config {
 	unsigned refs; /* in-flight jobs keep the config they began under */
 	char *path;
 	char *state_dir;
+	/* NULL: the SQLite store in state_dir; else a postgresql:// URL
+	 * (store, or store_url_file when it carries a password). */
+	char *store_url;
 	char *socket_path;
 	char *control_group; /* NULL: only root and smmd's own user */
 	gid_t control_gid;

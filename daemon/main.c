@@ -509,7 +509,8 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("loop: %s", uv_strerror(r));
 	d->loop = &rt->loop;
 	d->started_ms = wallclock_now_ms();
-	if (store_open(d->cfg->state_dir, &d->store, err, sizeof(err)) < 0)
+	if (store_open_url(d->cfg->state_dir, d->cfg->store_url, &d->store, err,
+	                   sizeof(err)) < 0)
 		fatalx("store: %s", err);
 	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
 		fatalx("out of memory");
@@ -587,9 +588,10 @@ static int run(struct runtime *rt, int verbose)
 	/* From here on the loop never waits for the disk. */
 	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
 		fatalx("store: cannot start the writer: %s", strerror(-r));
-	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'",
+	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'%s",
 	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
-	         d->cfg->state_dir);
+	         d->cfg->state_dir,
+	         d->cfg->store_url ? ", store in PostgreSQL" : "");
 	log_flush();
 	announce_ready(rt);
 	notified(rt,

@@ -267,6 +267,11 @@ int pgrepl_settled(const struct pgrepl *r)
 	       !r->resyncing && r->refetch.n == 0 && r->later.n == 0;
 }
 
+int pgrepl_pulling(const struct pgrepl *r)
+{
+	return r->pulling != 0;
+}
+
 size_t pgrepl_in_flight(const struct pgrepl *r)
 {
 	size_t n = 0;
@@ -294,11 +299,16 @@ char *pgrepl_schema_sql(struct pgrepl *r)
 		fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\" (", t->name);
 		for (int c = 0; c < t->ncol; c++)
 			fprintf(f, "\"%s\" %s, ", t->cols[c], t->pgtypes[c]);
-		fprintf(f, "_v bigint NOT NULL DEFAULT 0, PRIMARY KEY (");
+		fprintf(f, "_v bigint NOT NULL DEFAULT 0, _w text, "
+		           "PRIMARY KEY (");
 		for (int k = 0; k < t->npk; k++)
 			fprintf(f, "%s\"%s\"", k ? ", " : "",
 			        t->cols[t->key[k]]);
 		fprintf(f, ")); ");
+		fprintf(f,
+		        "ALTER TABLE \"%s\" ADD COLUMN IF NOT EXISTS _w "
+		        "text; ",
+		        t->name);
 		/* Columns the view's later migrations added. */
 		for (int c = 0; c < t->ncol; c++)
 			fprintf(f,
@@ -467,10 +477,17 @@ static void write_insert(FILE *f, const struct repl_table *t,
 	fprintf(f, ") ON CONFLICT DO NOTHING RETURNING _v)");
 }
 
-/* UPDATE or DELETE of the row with the number the view last saw. */
+/*
+ * UPDATE or DELETE of the row with the number the view last saw, or
+ * that this node's lease (me: node/epoch) wrote it last: a change of
+ * ours still in flight, whose number the view does not know yet. Groups
+ * commit in chain order, so when this one runs the rows of those before
+ * it are written; a stamp of ours still on the row means nobody wrote
+ * it since.
+ */
 static void write_cas(FILE *f, const struct repl_table *t,
                       sqlite3_changeset_iter *it, int op, int64_t v,
-                      char **params, int *np)
+                      const char *me, char **params, int *np)
 {
 	char num[24];
 
@@ -499,14 +516,15 @@ static void write_cas(FILE *f, const struct repl_table *t,
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)v);
 	params[(*np)++] = strdup(num);
+	params[(*np)++] = strdup(me);
 	/* A delete's number is its log entry's, which smmd_track drew. */
-	fprintf(f, "_v = $%d RETURNING %s)", *np,
+	fprintf(f, "(_v = $%d OR _w = $%d) RETURNING %s)", *np - 1, *np,
 	        op == SQLITE_DELETE ? "currval('smmd_v_seq') AS _v" : "_v");
 }
 
 /* One statement per change: a compare-and-set on the row's number. */
 static int ship_change(struct pgrepl *r, struct repl_group *g,
-                       sqlite3_changeset_iter *it)
+                       sqlite3_changeset_iter *it, const char *me)
 {
 	const struct repl_table *t;
 	const char *tname;
@@ -523,13 +541,13 @@ static int ship_change(struct pgrepl *r, struct repl_group *g,
 	if ((pk = pk_of_change(t, it, op)) == NULL)
 		return -ENOMEM;
 	have = repl_get_v(r, t->name, pk, &dead);
-	params = calloc((size_t)t->ncol + (size_t)t->npk + 2, sizeof(*params));
+	params = calloc((size_t)t->ncol + (size_t)t->npk + 3, sizeof(*params));
 	if (params == NULL || (f = open_memstream(&sql, &len)) == NULL)
 		goto out;
 	if (op == SQLITE_INSERT)
 		write_insert(f, t, it, params, &np);
 	else /* 0 when the view never learnt it: never matches */
-		write_cas(f, t, it, op, dead ? 0 : have, params, &np);
+		write_cas(f, t, it, op, dead ? 0 : have, me, params, &np);
 	snprintf(what, sizeof(what), "%s %s %s",
 	         op == SQLITE_INSERT   ? "insert into"
 	         : op == SQLITE_UPDATE ? "update of"
@@ -635,6 +653,7 @@ static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
 	struct repl_group *g = calloc(1, sizeof(*g));
 	char ep[24], margin[24], num[24];
 	const char *fence[] = {r->node_id, ep, margin, num};
+	char me[160];
 	sqlite3_changeset_iter *it = NULL;
 	int rc = -ENOMEM;
 
@@ -648,6 +667,8 @@ static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
 	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
 	snprintf(margin, sizeof(margin), "%" PRId64, r->o.margin_ms);
 	snprintf(num, sizeof(num), "%" PRIu64, g->n);
+	/* smmd_fence's stamp: the trigger writes it on the group's rows. */
+	snprintf(me, sizeof(me), "%s/%s", r->node_id, ep);
 	if ((rc = pgconn_query(r->o.pg, "SELECT smmd_fence($1, $2, $3, $4)", 4,
 	                       fence, on_fence, g)) < 0)
 		goto fail;
@@ -657,7 +678,7 @@ static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
 		goto fail;
 	}
 	while (sqlite3changeset_next(it) == SQLITE_ROW)
-		if ((rc = ship_change(r, g, it)) < 0)
+		if ((rc = ship_change(r, g, it, me)) < 0)
 			goto fail;
 	sqlite3changeset_finalize(it);
 	it = NULL;

@@ -93,6 +93,8 @@ void pgrepl_reconnected(struct pgrepl *);
  */
 void pgrepl_tick(struct pgrepl *);
 
+/* A pull is running (more batches follow while the last one was full). */
+int pgrepl_pulling(const struct pgrepl *);
 /* Groups sent and not yet decided. */
 size_t pgrepl_in_flight(const struct pgrepl *);
 

@@ -41,7 +41,10 @@ static const char *const migrations[] = {
          * the node's whole group back; smmd_fence does the same unless
          * the node holds its lease for margin more and the group is the
          * next in its chain (smmd_chain), so a group after a refused one is
-         * refused too.
+         * refused too. Each row also keeps who wrote it last (_w: node
+         * and epoch, from the fence): a node's change to a row its own
+         * group still in flight changed compares with that stamp, since
+         * the row's number is not known yet.
          */
         "CREATE SEQUENCE smmd_v_seq;"
         "CREATE TABLE smmd_change ("
@@ -64,6 +67,7 @@ static const char *const migrations[] = {
         "  RETURN OLD;"
         " END IF;"
         " NEW._v := nextval('smmd_v_seq');"
+        " NEW._w := current_setting('smmd.writer', true);"
         " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
         " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
         " RETURN NEW;"
@@ -91,6 +95,8 @@ static const char *const migrations[] = {
         " % ms more', node, ep, margin_ms"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
         /* The lease's registration made the row (shipped 0). */
+        /* The writer stamp smmd_track puts on the group's rows. */
+        " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
         " UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
         "  epoch = ep AND shipped = n - 1;"
         " IF NOT FOUND THEN"

@@ -263,9 +263,13 @@ void reload_blackouts(struct smmd *d)
 /* The new configuration replaces the running one (r->cfg is taken). */
 static void swap_config(struct smmd *d, struct reload *r)
 {
+	const char *was = d->cfg->store_url, *now = r->cfg->store_url;
+
 	if (strcmp(r->cfg->state_dir, d->cfg->state_dir) != 0 ||
-	    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0)
-		log_warnx("reload: state_dir and socket changes take "
+	    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0 ||
+	    (was == NULL) != (now == NULL) ||
+	    (was != NULL && strcmp(was, now) != 0))
+		log_warnx("reload: state_dir, store and socket changes take "
 		          "effect at the next restart");
 	config_unref(d->cfg);
 	d->cfg = r->cfg;

@@ -15,7 +15,9 @@
 
 const struct store_backend *const store_backends[] = {
         &store_backend_sqlite,
-        /* A PostgreSQL backend goes here, under #ifdef HAVE_LIBPQ. */
+#ifdef HAVE_LIBPQ
+        &store_backend_postgresql,
+#endif
         NULL,
 };
 
@@ -82,8 +84,8 @@ const struct store_backend *store_backend_find(const char *name)
 	return NULL;
 }
 
-int store_open_backend(const char *name, const char *where, struct store **out,
-                       char *err, size_t errlen)
+int store_open_backend(const char *name, const char *dir, const char *url,
+                       struct store **out, char *err, size_t errlen)
 {
 	const struct store_backend *be =
 	        store_backend_find(name ? name : store_backends[0]->name);
@@ -99,7 +101,7 @@ int store_open_backend(const char *name, const char *where, struct store **out,
 		return -1;
 	}
 	s->be = be;
-	if (be->open(where, &s->h, err, errlen) < 0) {
+	if (be->open(dir, url, &s->h, err, errlen) < 0) {
 		free(s);
 		return -1;
 	}
@@ -110,7 +112,29 @@ int store_open_backend(const char *name, const char *where, struct store **out,
 
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
-	return store_open_backend(NULL, dir, out, err, errlen);
+	return store_open_backend(NULL, dir, NULL, out, err, errlen);
+}
+
+int store_open_url(const char *dir, const char *url, struct store **out,
+                   char *err, size_t errlen)
+{
+	if (url == NULL)
+		return store_open(dir, out, err, errlen);
+	if (strncmp(url, "postgresql://", 13) != 0 &&
+	    strncmp(url, "postgres://", 11) != 0) {
+		*out = NULL;
+		snprintf(err, errlen,
+		         "store: a URL must start with postgresql://");
+		return -1;
+	}
+	if (store_backend_find("postgresql") == NULL) {
+		*out = NULL;
+		snprintf(err, errlen,
+		         "store: this smmd was built without libpq "
+		         "(configure --with-postgresql)");
+		return -1;
+	}
+	return store_open_backend("postgresql", dir, url, out, err, errlen);
 }
 
 void store_close(struct store *s)

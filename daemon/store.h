@@ -76,9 +76,15 @@ struct attempt_result {
 
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
-/* Backend name (NULL: the default) at where, its own kind of address. */
-int store_open_backend(const char *name, const char *where, struct store **out,
-                       char *err, size_t errlen);
+/*
+ * The backend url names (postgresql://... or postgres://...; NULL: the
+ * default), with dir as its state directory.
+ */
+int store_open_url(const char *dir, const char *url, struct store **out,
+                   char *err, size_t errlen);
+/* Backend name (NULL: the default), for the tests of every backend. */
+int store_open_backend(const char *name, const char *dir, const char *url,
+                       struct store **out, char *err, size_t errlen);
 void store_close(struct store *);
 
 /*

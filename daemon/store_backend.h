@@ -26,9 +26,12 @@ struct store_be;
 
 struct store_backend {
 	const char *name;
-	/* where: the backend's own address (SQLite: a directory). */
-	int (*open)(const char *where, struct store_be **out, char *err,
-	            size_t errlen);
+	/*
+	 * dir: the state directory; url: where the data lives when not
+	 * there (postgresql://...), else NULL.
+	 */
+	int (*open)(const char *dir, const char *url, struct store_be **out,
+	            char *err, size_t errlen);
 	void (*close)(struct store_be *);
 
 	/* Durability: the contract above. */
@@ -186,5 +189,8 @@ extern const struct store_backend *const store_backends[];
 const struct store_backend *store_backend_find(const char *name);
 
 extern const struct store_backend store_backend_sqlite;
+#ifdef HAVE_LIBPQ
+extern const struct store_backend store_backend_postgresql;
+#endif
 
 #endif

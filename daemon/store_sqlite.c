@@ -517,7 +517,7 @@ static int damaged(int code)
 	       code == SQLITE_FORMAT || code == SQLITE_SCHEMA;
 }
 
-static int sq_failure(struct store_be *s, char *why, size_t len)
+int sq_failure(struct store_be *s, char *why, size_t len)
 {
 	int code =
 	        s->fail_code ? s->fail_code : sqlite3_extended_errcode(s->db);
@@ -757,13 +757,20 @@ int sq_prepare(struct store_be *s, char *err, size_t errlen)
  */
 #define STORE_CACHE_KIB "16384"
 
-static int sq_open(const char *dir, struct store_be **out, char *err,
-                   size_t errlen)
+/*
+ * file in dir, created or migrated. own_syncs: store_wal.c syncs and
+ * checkpoints it (the SQLite backend); else SQLite checkpoints it itself
+ * and nothing is synced (a view another backend rebuilds at each start).
+ */
+int sq_open_at(const char *dir, const char *file, int own_syncs,
+               struct store_be **out, char *err, size_t errlen)
 {
 	/* After migrating: syncs and checkpoints are store_wal.c's. */
 	static const char async[] = "PRAGMA synchronous = OFF;"
 	                            "PRAGMA wal_autocheckpoint = 0;"
 	                            "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
+	static const char view[] = "PRAGMA synchronous = OFF;"
+	                           "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
 	char path[4096];
 	struct store_be *s;
 	char *msg = NULL;
@@ -784,19 +791,20 @@ static int sq_open(const char *dir, struct store_be **out, char *err,
 		free(s);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/smmd.db", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if ((s->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto bad;
 	}
 	if (open_checked(s, err, errlen) < 0 || migrate(s, err, errlen) < 0)
 		goto bad;
-	if (sqlite3_exec(s->db, async, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, own_syncs ? async : view, NULL, NULL, &msg) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
 		sqlite3_free(msg);
 		goto bad;
 	}
-	if (store_wal_open(path, &s->wal, err, errlen) < 0 ||
+	if ((own_syncs && store_wal_open(path, &s->wal, err, errlen) < 0) ||
 	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
 	*out = s;
@@ -804,6 +812,16 @@ static int sq_open(const char *dir, struct store_be **out, char *err,
 bad:
 	sq_close(s);
 	return -1;
+}
+
+static int sq_open(const char *dir, const char *url, struct store_be **out,
+                   char *err, size_t errlen)
+{
+	if (url != NULL) {
+		snprintf(err, errlen, "the sqlite store takes no URL");
+		return -1;
+	}
+	return sq_open_at(dir, "smmd.db", 1, out, err, errlen);
 }
 
 void sq_close(struct store_be *s)
@@ -1797,46 +1815,54 @@ static int sq_plan_rows(struct store_be *s, int64_t from_ms, int64_t to_ms,
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+/*
+ * The operations every backend built on this one shares: the postgresql
+ * backend answers from a SQLite view too (store_pg.c, doc/cluster.md).
+ */
+#define SQ_OPS                                                                 \
+	.commit = sq_commit, .rollback = sq_rollback, .add_post = sq_add_post, \
+	.delivery_load = sq_delivery_load,                                     \
+	.mark_publishing = sq_mark_publishing,                                 \
+	.record_result = sq_record_result, .transition = sq_transition,        \
+	.recover = sq_recover_interrupted,                                     \
+	.each_pending = sq_for_each_pending, .list_rows = sq_list_rows,        \
+	.show_rows = sq_show_rows, .awaiting_rows = sq_awaiting_rows,          \
+	.approve = sq_approve, .counts = sq_counts,                            \
+	.slot_taken = sq_slot_taken, .scheduled_rows = sq_scheduled_rows,      \
+	.post_exists = sq_post_exists, SQ_PLANB_OPS, SQ_ENGAGE_OPS,            \
+	.agenda_rows = sq_agenda_rows, .plan_rows = sq_plan_rows,              \
+	.due_rows = sq_due_rows, .calendar_rows = sq_calendar_rows,            \
+	.calendar_post = sq_calendar_post, .calendar_put = sq_calendar_put,    \
+	.bulk_begin = sq_bulk_begin, .bulk_end = sq_bulk_end,                  \
+	.stats = sq_stats, SQ_READ_OPS
+
 const struct store_backend store_backend_sqlite = {
         .name = "sqlite",
         .open = sq_open,
         .close = sq_close,
-        .commit = sq_commit,
         .start = sq_start,
         .sync = sq_sync,
         .wait = sq_wait,
         .stop = sq_stop,
         .counts_io = sq_counts_io,
-        .add_post = sq_add_post,
-        .delivery_load = sq_delivery_load,
-        .mark_publishing = sq_mark_publishing,
-        .record_result = sq_record_result,
-        .transition = sq_transition,
-        .recover = sq_recover_interrupted,
-        .each_pending = sq_for_each_pending,
-        .list_rows = sq_list_rows,
-        .show_rows = sq_show_rows,
-        .awaiting_rows = sq_awaiting_rows,
-        .approve = sq_approve,
-        .counts = sq_counts,
-        .slot_taken = sq_slot_taken,
-        .scheduled_rows = sq_scheduled_rows,
-        .post_exists = sq_post_exists,
         .take_counts = sq_take_counts,
         .keep_counts = sq_keep_counts,
-        SQ_PLANB_OPS,
-        SQ_ENGAGE_OPS,
-        .agenda_rows = sq_agenda_rows,
-        .plan_rows = sq_plan_rows,
-        .due_rows = sq_due_rows,
-        .calendar_rows = sq_calendar_rows,
-        .calendar_post = sq_calendar_post,
-        .calendar_put = sq_calendar_put,
-        .bulk_begin = sq_bulk_begin,
-        .bulk_end = sq_bulk_end,
-        .stats = sq_stats,
         .backup = sq_backup,
-        SQ_READ_OPS,
-        .rollback = sq_rollback,
         .failure = sq_failure,
+        SQ_OPS,
 };
+
+#ifdef HAVE_LIBPQ
+const struct store_backend store_backend_postgresql = {
+        .name = "postgresql",
+        .open = pg_open,
+        .close = pg_close,
+        .start = pg_start,
+        .sync = pg_sync,
+        .wait = pg_wait,
+        .stop = pg_stop,
+        .counts_io = pg_counts_io,
+        .failure = pg_failure,
+        SQ_OPS,
+};
+#endif

@@ -59,8 +59,9 @@ struct store_be {
 	int fail_errno;           /* ... the system's error under it, or 0 */
 	char fail_msg[256];       /* ... and SQLite's words for it */
 	struct sq_engage *engage; /* store_sqlite_engage.c's statements */
-	int stats_fn;     /* store_sqlite_stats.c's function is defined */
-	void *stats_feed; /* ... and the query it feeds, during one */
+	int stats_fn;       /* store_sqlite_stats.c's function is defined */
+	void *stats_feed;   /* ... and the query it feeds, during one */
+	struct pgstore *pg; /* the postgresql backend's (store_pg.c) */
 };
 
 /* Remember why a write failed, before a rollback clears SQLite's words. */
@@ -172,6 +173,14 @@ int sq_stats(struct store_be *, const struct stats_query *,
 /* store_sqlite_backup.c */
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 
+/*
+ * store_sqlite.c: open (creating or migrating) file in dir. own_syncs:
+ * store_wal.c syncs and checkpoints it; else nothing syncs it and SQLite
+ * checkpoints it (a view rebuilt at each start).
+ */
+int sq_open_at(const char *dir, const char *file, int own_syncs,
+               struct store_be **out, char *err, size_t errlen);
+int sq_failure(struct store_be *, char *why, size_t len);
 /* store_sqlite.c: the statements of enum stmt_id, prepared on s->db. */
 int sq_prepare(struct store_be *s, char *err, size_t errlen);
 void sq_close(struct store_be *s);
@@ -213,6 +222,18 @@ int sq_audience_rows(struct store_be *, int64_t from_ms, int64_t to_ms,
                                 int64_t taken_ms, int64_t followers),
                      void *arg);
 void sq_engage_close(struct store_be *);
+
+/* store_pg.c: the postgresql backend's own operations. */
+int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
+            size_t errlen);
+void pg_close(struct store_be *);
+int pg_start(struct store_be *, uv_loop_t *,
+             void (*done)(void *arg, uint64_t seq, int err), void *arg);
+void pg_sync(struct store_be *, uint64_t seq);
+int pg_wait(struct store_be *, uint64_t seq);
+void pg_stop(struct store_be *);
+void pg_counts_io(struct store_be *, uint64_t *syncs, uint64_t *checkpoints);
+int pg_failure(struct store_be *, char *why, size_t len);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

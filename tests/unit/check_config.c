@@ -372,6 +372,57 @@ START_TEST(test_webhook_url_file)
 END_TEST
 
 /*
+ * store_url_file: a postgresql:// URL with a password, from a file; it is
+ * never echoed in an error. store: sqlite is the default spelled out.
+ */
+START_TEST(test_store_url_file)
+{
+	char tmpl[] = "/tmp/smmd-check-storeurl-XXXXXX", cfgpath[256],
+	     urlf[256];
+	static const char base[] = "channels:\n"
+	                           "  demo:\n"
+	                           "    publisher: webhook\n"
+	                           "    url: http://127.0.0.1/a\n"
+	                           "state_dir: state\n";
+	char yaml[512];
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/smmd.yaml", tmpl);
+	snprintf(urlf, sizeof(urlf), "%s/store.url", tmpl);
+	snprintf(yaml, sizeof(yaml), "%sstore_url_file: store.url\n", base);
+	write_file(cfgpath, yaml, 0600);
+	write_file(urlf, "postgresql://smmd:S3CRET@db/smmd\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ck_assert_str_eq(cfg->store_url, "postgresql://smmd:S3CRET@db/smmd");
+	config_unref(cfg);
+
+	write_file(urlf, "mysql://smmd:S3CRET@db/smmd\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "one postgresql:// URL"));
+	ck_assert_ptr_null(strstr(errs.lines[0], "S3CRET"));
+	config_errors_clear(&errs);
+
+	snprintf(yaml, sizeof(yaml), "%sstore: sqlite\n", base);
+	write_file(cfgpath, yaml, 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ck_assert_ptr_null(cfg->store_url);
+	config_unref(cfg);
+
+	snprintf(yaml, sizeof(yaml), "%sstore: postgres:///smmd?host=/run\n",
+	         base);
+	write_file(cfgpath, yaml, 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+	ck_assert_str_eq(cfg->store_url, "postgres:///smmd?host=/run");
+	config_unref(cfg);
+	unlink(urlf);
+	unlink(cfgpath);
+	rmdir(tmpl);
+}
+END_TEST
+
+/*
  * require_approval: the top level's is every channel's default, and a
  * channel may say otherwise either way; approvers_group names a group.
  */
@@ -520,6 +571,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_webhook_url_file);
+	tcase_add_test(tc, test_store_url_file);
 	tcase_add_test(tc, test_require_approval);
 	tcase_add_test(tc, test_metrics_listen);
 	suite_add_tcase(s, tc);

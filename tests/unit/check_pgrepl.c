@@ -358,6 +358,53 @@ START_TEST(test_conflict)
 }
 END_TEST
 
+/*
+ * A row changed again while the group with its last change is in flight
+ * (a post added, then marked publishing, then published, each its own
+ * group): each compares with this node's stamp, and all are kept. A
+ * change from outside in between (psql: no stamp) refuses the next.
+ */
+START_TEST(test_change_in_flight)
+{
+	struct node a;
+	int done;
+	char pg[64];
+
+	start_node(&a, "node-a10");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	done = a.done + 3;
+	add_post(&a, "p10");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	exec_view(&a, "UPDATE deliveries SET state = 'publishing', attempts = "
+	              "1 WHERE id = 'p10/x'");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	exec_view(&a, "UPDATE deliveries SET state = 'published' WHERE id = "
+	              "'p10/x'");
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	ck_assert_uint_eq(pgrepl_in_flight(a.r), 3);
+	pg_run_until(&loop, &a.done, done, 5000, "three groups");
+	ck_assert_msg(a.kept == 3, "kept %d: %s", a.kept, a.why);
+	pg_psql("select state || ' ' || attempts from deliveries where id = "
+	        "'p10/x'",
+	        pg, sizeof(pg));
+	ck_assert_str_eq(pg, "published 1");
+	pg_psql("update deliveries set last_error = 'by hand' where id = "
+	        "'p10/x'",
+	        pg, sizeof(pg));
+	exec_view(&a, "UPDATE deliveries SET state = 'failed' WHERE id = "
+	              "'p10/x'");
+	ship(&a, 0);
+	ck_assert_msg(strstr(a.why, "smmd stale: update of deliveries") != NULL,
+	              "%s", a.why);
+	settle(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT state || ' ' || last_error FROM "
+	                               "deliveries WHERE id = 'p10/x'"),
+	                 "published by hand");
+	stop_node(&a);
+}
+END_TEST
+
 /* No lease: nothing of the group is kept, and the view is restored. */
 START_TEST(test_fence)
 {
@@ -608,6 +655,7 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_refused_insert);
 	tcase_add_test(tc, test_delete_echo);
 	tcase_add_test(tc, test_pull_over_dirty_row);
+	tcase_add_test(tc, test_change_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }

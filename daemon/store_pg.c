@@ -1,0 +1,634 @@
+/*
+ * The postgresql store backend (doc/cluster.md): the SQLite backend's
+ * operations, answered at once from a local view (state_dir/view.db),
+ * and PostgreSQL as the log that decides. What a turn committed to the
+ * view is shipped as one group (pgrepl.c), fenced by this node's lease
+ * (lease.c); the turn's batch is durable once PostgreSQL has committed
+ * that group, so nothing leaves before the write that allows it is kept.
+ *
+ * The view is rebuilt from PostgreSQL at every start: what the view held
+ * and PostgreSQL never kept (a crash between a commit and its ship) is
+ * gone with it, exactly as the turns it belonged to never had effects.
+ *
+ * The connections, the lease and the replication live on a private loop.
+ * Once started it is embedded in smmd's loop (uvembed.c); before that,
+ * and at shutdown, waiting for a group runs it in place.
+ *
+ * One node at a time: until claims exist, open refuses a database on
+ * which another node holds a live lease.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "log.h"
+#include "pgconn.h"
+#include "pgrepl.h"
+#include "pgschema.h"
+#include "store_sqlite.h"
+#include "uvembed.h"
+
+/* Every table of the store but saved_counts (counts this node keeps). */
+static const char *const replicated[] = {
+        "posts",      "deliveries", "attempts",       "pauses", "audit",
+        "engagement", "audience",   "engage_stopped", NULL};
+
+#define VIEW_FILE        "view.db"
+#define OPEN_TIMEOUT_MS  15000 /* connecting, migrating, catching up */
+#define PEER_WAIT_MS     4500  /* a crashed peer's lease runs out (3 s) */
+#define WAIT_TIMEOUT_MS  30000 /* for a group's decision, in place */
+#define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
+#define TICK_MS          1000  /* retry, pull: the replication's beat */
+#define MARGIN_MS        1000  /* a write needs this much lease left */
+
+struct pgstore {
+	uv_loop_t loop;
+	struct uvembed embed;
+	struct pgconn *wr; /* ships and pulls */
+	struct pgconn *ls; /* the lease's own (lease.h says why) */
+	struct lease *lease;
+	struct pgrepl *repl;
+	uv_timer_t tick, report;
+	char node_id[128];
+	int wr_up, ls_up, live, ever_live;
+	int steps; /* setup groups done */
+	int peer;  /* open: another node holds a live lease */
+	int gone;  /* close: the lease was given up */
+	int closing;
+	char why[256]; /* the last thing that failed, for failure() */
+	/* Batches (the front end's numbers): sync asked for up to asked;
+	 * shipped up to sent; PostgreSQL kept up to durable; done was told
+	 * up to told. */
+	uint64_t asked, sent, durable, told;
+	int failed; /* an error for done, or 0 */
+	/* The batch each group in flight carries, in shipping order. */
+	uint64_t *seqs;
+	size_t nseq, seq_head, seq_cap;
+	uint64_t groups; /* shipped, for counts_io */
+	void (*done)(void *arg, uint64_t seq, int err);
+	void *done_arg;
+	int waiting; /* in pg_wait: nothing is reported through done */
+};
+
+/* Tell the front end, from a callback of the loop's own (never from
+ * inside sync, which the front end calls while it submits). */
+static void on_report(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+	int err = ps->failed;
+
+	if (ps->waiting || ps->done == NULL)
+		return; /* pg_wait reads the state itself */
+	if (err < 0) {
+		ps->failed = 0;
+		ps->done(ps->done_arg, ps->told, err);
+	} else if (ps->durable > ps->told) {
+		ps->told = ps->durable;
+		ps->done(ps->done_arg, ps->told, 0);
+	}
+}
+
+static void schedule_report(struct pgstore *ps)
+{
+	uv_timer_start(&ps->report, on_report, 0, 0);
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+}
+
+static void fail(struct pgstore *ps, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
+
+static void fail(struct pgstore *ps, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ps->why, sizeof(ps->why), fmt, ap);
+	va_end(ap);
+	ps->failed = err;
+	schedule_report(ps);
+}
+
+static int seq_push(struct pgstore *ps, uint64_t seq)
+{
+	if (ps->nseq == ps->seq_cap) {
+		size_t cap = ps->seq_cap ? ps->seq_cap * 2 : 16;
+		uint64_t *v = malloc(cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < ps->nseq; i++)
+			v[i] = ps->seqs[(ps->seq_head + i) % ps->seq_cap];
+		free(ps->seqs);
+		ps->seqs = v;
+		ps->seq_cap = cap;
+		ps->seq_head = 0;
+	}
+	ps->seqs[(ps->seq_head + ps->nseq++) % ps->seq_cap] = seq;
+	return 0;
+}
+
+/* A group was decided: groups end in the order they were shipped. */
+static void on_shipped(void *arg, int err, const char *why)
+{
+	struct pgstore *ps = arg;
+	uint64_t seq = 0;
+
+	if (ps->nseq > 0) {
+		seq = ps->seqs[ps->seq_head];
+		ps->seq_head = (ps->seq_head + 1) % ps->seq_cap;
+		ps->nseq--;
+	}
+	if (err == 0) {
+		if (seq > ps->durable)
+			ps->durable = seq;
+		schedule_report(ps);
+	} else {
+		log_warnx("store: PostgreSQL refused a write: %s",
+		          why ? why : "refused");
+		fail(ps, err, "PostgreSQL refused a write: %s",
+		     why ? why : "refused");
+	}
+}
+
+/* Ship what the view's turns committed since the last ship. */
+static void ship_pending(struct pgstore *ps)
+{
+	int rc;
+
+	if (ps->repl == NULL || ps->asked <= ps->sent)
+		return;
+	rc = pgrepl_ship(ps->repl, on_shipped, ps);
+	if (rc == -ENOTCONN)
+		return; /* not connected, or no lease: the tick tries again */
+	ps->sent = ps->asked;
+	if (rc == 0) {
+		ps->groups++;
+		if (seq_push(ps, ps->asked) < 0)
+			fail(ps, -ENOMEM, "out of memory");
+	} else if (rc == 1 && ps->nseq > 0) {
+		/* Nothing new: durable with the last group in flight. */
+		ps->seqs[(ps->seq_head + ps->nseq - 1) % ps->seq_cap] =
+		        ps->asked;
+	} else if (rc == 1) {
+		ps->durable = ps->asked;
+		schedule_report(ps);
+	} else {
+		fail(ps, rc, "the view's changes cannot be shipped: %s",
+		     strerror(-rc));
+	}
+}
+
+static void on_tick(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+
+	if (ps->repl == NULL)
+		return;
+	pgrepl_tick(ps->repl);
+	ship_pending(ps);
+}
+
+static void on_wr_up(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	if (ps->ever_live && !ps->wr_up)
+		log_info("store: connected to PostgreSQL again");
+	ps->wr_up = 1;
+	if (ps->repl) {
+		pgrepl_reconnected(ps->repl);
+		ship_pending(ps);
+	}
+}
+
+static void on_ls_up(void *arg)
+{
+	((struct pgstore *)arg)->ls_up = 1;
+}
+
+static void on_down(void *arg, const char *why)
+{
+	struct pgstore *ps = arg;
+
+	if (ps->wr_up || ps->ls_up || !ps->ever_live)
+		log_warnx("store: PostgreSQL: %s", why);
+	snprintf(ps->why, sizeof(ps->why), "%s", why);
+	ps->wr_up = ps->ls_up = 0;
+}
+
+static void on_live(void *arg, int live, const char *why)
+{
+	struct pgstore *ps = arg;
+
+	if (live && !ps->live && ps->ever_live)
+		log_info("store: this node's lease is renewed again");
+	else if (!live && ps->live && !ps->closing)
+		log_warnx("store: this node's lease is not trusted (%s): "
+		          "writes wait for it",
+		          why ? why : "?");
+	ps->live = live;
+	if (live) {
+		ps->ever_live = 1;
+		ship_pending(ps);
+	}
+}
+
+static int64_t epoch_of(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	return ps->lease && lease_live(ps->lease) ? lease_epoch(ps->lease) : 0;
+}
+
+static void on_repl_error(void *arg, const char *why)
+{
+	struct pgstore *ps = arg;
+
+	log_warnx("store: catching up with PostgreSQL: %s", why);
+	snprintf(ps->why, sizeof(ps->why), "%s", why);
+}
+
+static void on_step(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	if (err) {
+		snprintf(ps->why, sizeof(ps->why), "%s", err);
+		ps->failed = -EIO;
+	}
+	ps->steps++;
+}
+
+static void on_peer(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	if (res && PQntuples(res) > 0)
+		snprintf(ps->why, sizeof(ps->why), "%s", PQgetvalue(res, 0, 0));
+	ps->peer = res && PQntuples(res) > 0;
+}
+
+/*
+ * Run the private loop until *flag reaches want, a failure, or ms pass.
+ * 0, or -ETIMEDOUT, or the failure.
+ */
+static int run_until(struct pgstore *ps, const int *flag, int want, int64_t ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000;
+
+	while (*flag < want && ps->failed == 0) {
+		if (uv_hrtime() >= end)
+			return -ETIMEDOUT;
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	}
+	return ps->failed;
+}
+
+static int run_for(struct pgstore *ps, int64_t ms)
+{
+	int never = 0;
+	int rc = run_until(ps, &never, 1, ms);
+
+	return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+static int connect_both(struct pgstore *ps, const char *url, char *err,
+                        size_t errlen)
+{
+	struct pgconn_opts o = {.conninfo = url,
+	                        .name = "smmd",
+	                        .on_up = on_wr_up,
+	                        .on_down = on_down,
+	                        .arg = ps};
+	int both = 0;
+	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+
+	if (pgconn_start(&ps->loop, &o, &ps->wr, err, errlen) < 0)
+		return -1;
+	o.on_up = on_ls_up;
+	if (pgconn_start(&ps->loop, &o, &ps->ls, err, errlen) < 0)
+		return -1;
+	while (!(both = ps->wr_up && ps->ls_up) && uv_hrtime() < end)
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	if (!both)
+		snprintf(err, errlen, "cannot connect to PostgreSQL: %s",
+		         ps->why[0] ? ps->why : "no answer");
+	return both ? 0 : -1;
+}
+
+/* The cluster's schema, then the replicated tables from the view's. */
+static int migrate_pg(struct pgstore *ps, char *err, size_t errlen)
+{
+	char *sql = pgrepl_schema_sql(ps->repl);
+	int rc = -1;
+
+	if (sql == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ps->steps = 0;
+	if (pgschema_migrate(ps->wr, on_step, ps) == 0 &&
+	    pgconn_query(ps->wr, sql, 0, NULL, pgconn_ignore, NULL) == 0 &&
+	    pgconn_sync(ps->wr, on_step, ps) == 0 &&
+	    run_until(ps, &ps->steps, 2, OPEN_TIMEOUT_MS) == 0)
+		rc = 0;
+	else
+		snprintf(err, errlen, "migrating the PostgreSQL schema: %s",
+		         ps->why[0] ? ps->why : "no answer");
+	free(sql);
+	return rc;
+}
+
+/* One node at a time until claims exist: wait out a crashed one's lease. */
+static int refuse_peers(struct pgstore *ps, char *err, size_t errlen)
+{
+	static const char sql[] =
+	        "SELECT node_id FROM smmd_node WHERE node_id <> $1 AND "
+	        "lease_until > clock_timestamp() LIMIT 1";
+	const char *params[] = {ps->node_id};
+	uint64_t end = uv_hrtime() + (uint64_t)PEER_WAIT_MS * 1000000;
+
+	for (;;) {
+		ps->steps = 0;
+		if (pgconn_query(ps->wr, sql, 1, params, on_peer, ps) < 0 ||
+		    pgconn_sync(ps->wr, on_step, ps) < 0 ||
+		    run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS) < 0) {
+			snprintf(err, errlen, "reading smmd_node: %s", ps->why);
+			return -1;
+		}
+		if (!ps->peer)
+			return 0;
+		if (uv_hrtime() >= end)
+			break;
+		run_for(ps, 250);
+	}
+	snprintf(err, errlen,
+	         "another smmd (node %s) holds a live lease on this "
+	         "database: one node at a time until this smmd can share "
+	         "the work (doc/cluster.md)",
+	         ps->why);
+	return -1;
+}
+
+static int start_lease(struct pgstore *ps, char *err, size_t errlen)
+{
+	struct lease_opts o = {.node_id = ps->node_id,
+	                       .version = PACKAGE_VERSION,
+	                       .margin_ms = MARGIN_MS,
+	                       .on_live = on_live,
+	                       .arg = ps};
+
+	if ((ps->lease = lease_start(&ps->loop, ps->ls, &o)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (run_until(ps, &ps->live, 1, OPEN_TIMEOUT_MS) < 0) {
+		snprintf(err, errlen, "registering this node: %s",
+		         ps->why[0] ? ps->why : "no answer");
+		return -1;
+	}
+	return 0;
+}
+
+/* The view starts empty: read everything PostgreSQL holds into it. */
+static int catch_up(struct pgstore *ps, char *err, size_t errlen)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+	int rc = pgrepl_pull(ps->repl);
+
+	ps->why[0] = '\0';
+	while (rc == 0 && pgrepl_pulling(ps->repl) && !ps->why[0] &&
+	       uv_hrtime() < end)
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	if (rc == 0 && !pgrepl_pulling(ps->repl) && !ps->why[0])
+		return 0;
+	snprintf(err, errlen, "reading the store from PostgreSQL: %s",
+	         ps->why[0] ? ps->why
+	         : rc       ? strerror(-rc)
+	                    : "too slow");
+	return -1;
+}
+
+/* The view left by the last run is not trusted: it may be ahead. */
+static int remove_view(const char *dir, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[4096];
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", dir, VIEW_FILE,
+		         suffix[i]);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove '%s': %s", path,
+			         strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void make_node_id(struct pgstore *ps)
+{
+	char host[64] = "";
+	uint32_t rnd = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)uv_hrtime();
+	snprintf(ps->node_id, sizeof(ps->node_id), "%s:%ld:%08" PRIx32,
+	         host[0] ? host : "smmd", (long)getpid(), rnd);
+}
+
+static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
+                   char *err, size_t errlen)
+{
+	struct pgrepl_opts ro = {.db = s->db,
+	                         .tables = replicated,
+	                         .node_id = ps->node_id,
+	                         .epoch = epoch_of,
+	                         .margin_ms = MARGIN_MS,
+	                         .on_error = on_repl_error,
+	                         .arg = ps};
+
+	make_node_id(ps);
+	if (connect_both(ps, url, err, errlen) < 0)
+		return -1;
+	ro.pg = ps->wr;
+	if (pgrepl_open(&ro, &ps->repl, err, errlen) < 0)
+		return -1;
+	if (migrate_pg(ps, err, errlen) < 0 ||
+	    refuse_peers(ps, err, errlen) < 0 ||
+	    start_lease(ps, err, errlen) < 0 || catch_up(ps, err, errlen) < 0)
+		return -1;
+	ps->why[0] = '\0';
+	return 0;
+}
+
+int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
+            size_t errlen)
+{
+	struct store_be *s = NULL;
+	struct pgstore *ps;
+
+	*out = NULL;
+	if (url == NULL) {
+		snprintf(err, errlen, "the postgresql store needs a URL");
+		return -1;
+	}
+	if (remove_view(dir, err, errlen) < 0 ||
+	    sq_open_at(dir, VIEW_FILE, 0, &s, err, errlen) < 0)
+		return -1;
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    uv_loop_init(&ps->loop) < 0) {
+		free(ps);
+		sq_close(s);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->pg = ps;
+	uv_timer_init(&ps->loop, &ps->tick);
+	uv_timer_init(&ps->loop, &ps->report);
+	ps->tick.data = ps->report.data = ps;
+	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
+	if (open_pg(s, ps, url, err, errlen) < 0) {
+		pg_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static void on_lease_gone(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	(void)err; /* a lease not given up runs out by itself */
+	ps->lease = NULL;
+	ps->gone = 1;
+}
+
+/* Everything committed goes out, the lease is given up, all is closed. */
+static void close_pg(struct pgstore *ps)
+{
+	uvembed_stop(&ps->embed);
+	if (ps->repl && ps->failed == 0 &&
+	    wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) < 0)
+		log_warnx("store: the last changes did not reach "
+		          "PostgreSQL: %s",
+		          ps->why);
+	ps->closing = 1;
+	if (ps->lease) {
+		lease_stop(ps->lease, on_lease_gone, ps);
+		ps->failed = 0;
+		run_until(ps, &ps->gone, 1, 3000);
+		if (ps->lease)
+			lease_free(ps->lease); /* it runs out by itself */
+	}
+	/* Connections first: what is in flight is told, pgrepl still there. */
+	if (ps->wr)
+		pgconn_close(ps->wr);
+	if (ps->ls)
+		pgconn_close(ps->ls);
+	uv_close((uv_handle_t *)&ps->tick, NULL);
+	uv_close((uv_handle_t *)&ps->report, NULL);
+	uv_run(&ps->loop, UV_RUN_DEFAULT);
+	pgrepl_free(ps->repl);
+	uv_loop_close(&ps->loop);
+	free(ps->seqs);
+	free(ps);
+}
+
+void pg_close(struct store_be *s)
+{
+	if (s == NULL)
+		return;
+	if (s->pg)
+		close_pg(s->pg);
+	s->pg = NULL;
+	sq_close(s);
+}
+
+int pg_start(struct store_be *s, uv_loop_t *loop,
+             void (*done)(void *arg, uint64_t seq, int err), void *arg)
+{
+	struct pgstore *ps = s->pg;
+
+	ps->done = done;
+	ps->done_arg = arg;
+	ps->told = ps->durable;
+	return uvembed_start(&ps->embed, loop, &ps->loop);
+}
+
+void pg_sync(struct store_be *s, uint64_t seq)
+{
+	struct pgstore *ps = s->pg;
+
+	if (seq > ps->asked)
+		ps->asked = seq;
+	ship_pending(ps);
+	/* Its answer comes on the private loop: have it polled. */
+	uvembed_kick(&ps->embed);
+}
+
+/* Run the private loop in place until batch seq is kept, or ms pass. */
+static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000;
+
+	if (seq > ps->asked)
+		ps->asked = seq;
+	ps->waiting = 1;
+	/* Due timers first: a lease that lapsed meanwhile says so. */
+	uv_run(&ps->loop, UV_RUN_NOWAIT);
+	ship_pending(ps);
+	while (ps->durable < seq && ps->failed == 0 && uv_hrtime() < end)
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	ps->waiting = 0;
+	if (ps->durable >= seq)
+		return 0;
+	if (ps->failed == 0)
+		snprintf(ps->why, sizeof(ps->why),
+		         "no answer from PostgreSQL in %" PRId64 " s",
+		         ms / 1000);
+	ps->failed = 0;
+	return -1;
+}
+
+/* Before start, and at shutdown from inside smmd's loop. */
+int pg_wait(struct store_be *s, uint64_t seq)
+{
+	return wait_for(s->pg, seq, WAIT_TIMEOUT_MS);
+}
+
+void pg_stop(struct store_be *s)
+{
+	struct pgstore *ps = s->pg;
+
+	uvembed_stop(&ps->embed);
+	ps->done = NULL;
+}
+
+void pg_counts_io(struct store_be *s, uint64_t *syncs, uint64_t *checkpoints)
+{
+	*syncs = s->pg->groups;
+	*checkpoints = 0;
+}
+
+int pg_failure(struct store_be *s, char *why, size_t len)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || ps->why[0] == '\0')
+		return sq_failure(s, why, len);
+	snprintf(why, len, "PostgreSQL: %s", ps->why);
+	ps->why[0] = '\0';
+	return STORE_UNWRITABLE;
+}

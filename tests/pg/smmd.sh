@@ -1,0 +1,123 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# smmd on the postgresql store (store: postgresql://, the server from the
+# libpq variables with-pg.sh sets): 100 posts due over ~2 s, smmd killed
+# with SIGKILL half-way and started again. The view is rebuilt from
+# PostgreSQL at the start; every post is published once, in PostgreSQL
+# too, repeated (same webhook-id) only if it was in flight at the kill.
+# A second smmd on the same database is refused while the first runs.
+[ -n "${SMM_PG_DIR:-}" ] ||
+	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+
+N=100
+MAX_IN_FLIGHT=8
+pg() {
+	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
+}
+
+start_sink --delay-ms 100
+write_config -g "store: postgresql://" -g "max_in_flight: $MAX_IN_FLIGHT" demo
+start_smmd
+grep -q "store in PostgreSQL" "$T/smmd.log" ||
+	fail "smmd did not say its store is in PostgreSQL"
+
+base=$(($(now_ms) + 2000))
+{
+	printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"e2e-pg"}}\n'
+	for i in $(seq 1 "$N"); do
+		ms=$((base + i * 20))
+		at=$(date -u -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" \
+			+%Y-%m-%dT%H:%M:%S.%3NZ)
+		printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"g%d","text":"pg post %d","at":"%s"}}\n' \
+			"$i" "$i" "$i" "$at"
+	done
+} >"$T/adds"
+socat -t 30 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies" 2>"$T/socat.err" ||
+	fail "socat: $(cat "$T/socat.err")"
+ok=$(jq -s '[.[] | select(.ok == true)] | length' "$T/replies")
+[ "$ok" -eq $((N + 1)) ] || fail "$ok of $((N + 1)) requests succeeded"
+# An accepted add is in PostgreSQL, not only in the node's view.
+[ "$(pg "select count(*) from deliveries")" -eq "$N" ] ||
+	fail "PostgreSQL holds $(pg "select count(*) from deliveries") of $N deliveries after the adds"
+
+posts_seen() {
+	grep -c '"method":"POST"' "$SINK_LOG" || true
+}
+wait_for "[ \$(posts_seen) -ge $((N / 4)) ]" 20 ||
+	fail "only $(posts_seen) of $N posts arrived"
+crash_smmd
+kill_ms=$(($(now_ms) + 500))
+seen=$(posts_seen)
+log "killed smmd after $seen requests"
+[ "$seen" -lt "$N" ] || fail "all posts were out before the kill"
+
+# The next start waits out the dead node's lease (3 s) and rebuilds its
+# view from PostgreSQL.
+SMM_E2E_START_TIMEOUT=20 start_smmd
+wait_for "[ \"\$(smmctl status --json | jq -r .counts.published)\" = $N ]" 30 ||
+	fail "after the restart only $(smmctl status --json | jq -c .counts) of $N are published"
+settle demo +1s
+q="select count(*) from deliveries where state = 'published' and post_id like 'g%'"
+[ "$(pg "$q")" -eq "$N" ] || fail "PostgreSQL has $(pg "$q") of $N published"
+
+sink_requests | jq -s -c '[.[] | select(.method == "POST")]' >"$T/posts.json"
+missing=$(jq -r --argjson n "$N" '[.[].post.id] as $ids
+	| [range(1; $n + 1) | "g\(.)" | select(. as $i | $ids | index($i) | not)]
+	| join(" ")' "$T/posts.json")
+[ -z "$missing" ] || fail "never reached the sink: $missing"
+jq -c --argjson kill_us "$((kill_ms * 1000))" 'group_by(.headers["webhook-id"])
+	| map(select(length > 1) | {id: .[0].post.id, n: length,
+	  before_kill: ((map(.t_us) | min) <= $kill_us)})' \
+	"$T/posts.json" >"$T/dups.json"
+ndup=$(jq length "$T/dups.json")
+log "$ndup webhook-ids arrived more than once"
+[ "$ndup" -le "$MAX_IN_FLIGHT" ] || fail "$ndup repeats: $(cat "$T/dups.json")"
+late=$(jq -r 'map(select(.before_kill | not) or .n > 2 | .id) | join(" ")' \
+	"$T/dups.json")
+[ -z "$late" ] || fail "repeats not explained by the kill: $late"
+
+# A second node on the same database: refused while the first lives.
+sed "s|$T/state|$T/state2|; s|$SOCK|$T/sock2|" "$CFG" >"$T/second.yaml"
+run timeout 20 "$SMMD_BIN" -c "$T/second.yaml" --foreground
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] ||
+	fail "a second smmd on the same database was not refused (exit $rc)"
+grep -q "another smmd (node .*) holds a live lease" "$T/err" ||
+	fail "the second smmd did not say why: $err"
+
+# A clean stop gives the lease up: the next start does not wait for it.
+stop_smmd
+[ "$(pg "select count(*) from smmd_node")" -eq 0 ] ||
+	fail "the stopped node left its lease: $(pg "select node_id from smmd_node")"
+t0=$(now_ms)
+start_smmd
+[ $(($(now_ms) - t0)) -lt 2500 ] ||
+	fail "a start after a clean stop took $(($(now_ms) - t0)) ms"
+# The N posts and settle's own.
+[ "$(smmctl status --json | jq -r .counts.published)" = $((N + 1)) ] ||
+	fail "after a clean restart: $(smmctl status --json | jq -c .counts)"
+
+# PostgreSQL restarted (immediate: transactions in flight are lost) while
+# 20 posts fall due: all are published, a repeat keeps its webhook-id.
+base=$(($(now_ms) + 1000))
+for i in $(seq 1 20); do
+	ms=$((base + i * 50))
+	smmctl add --channel demo --id "r$i" \
+		--at "$(date -u -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+		"restart post $i" >/dev/null
+done
+# Restart while the first ones go out.
+while [ "$(now_ms)" -lt $((base + 300)) ]; do sleep 0.05; done
+sh "$SMM_PG_CLUSTER" restart "$SMM_PG_DIR" immediate >/dev/null ||
+	fail "PostgreSQL did not restart"
+log "PostgreSQL restarted"
+wait_for "[ \"\$(list_json --status published 2>/dev/null | jq '[.[] | select(.id | startswith(\"r\"))] | length')\" = 20 ]" 40 ||
+	fail "after a PostgreSQL restart: $(smmctl status --json | jq -c .counts)"
+sink_requests | jq -s -c '[.[] | select(.method == "POST" and (.post.id | startswith("r")))]' >"$T/r.json"
+[ "$(jq '[.[].post.id] | unique | length' "$T/r.json")" -eq 20 ] ||
+	fail "not every post reached the sink after the PostgreSQL restart"
+[ "$(jq 'group_by(.post.id) | map(select(([.[].headers["webhook-id"]] | unique | length) != 1)) | length' "$T/r.json")" -eq 0 ] ||
+	fail "a webhook-id changed on a repeat after the PostgreSQL restart"
+stop_smmd
+log "ok"
