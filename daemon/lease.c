@@ -42,6 +42,26 @@ static const char register_sql[] =
         "epoch, 0 FROM n) "
         "SELECT epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint FROM n";
+/*
+ * An exclusive registration (lease_opts.exclusive): only while no other
+ * node's lease runs. The lock comes first, in a statement of its own:
+ * READ COMMITTED takes each statement's snapshot when it starts, so the
+ * registration, started once the lock is granted, sees a rival's row
+ * that committed while it waited.
+ */
+static const char exclusive_lock_sql[] =
+        "SELECT pg_advisory_xact_lock(" LEASE_EXCLUSIVE_LOCK ")";
+static const char register_exclusive_sql[] =
+        "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
+        "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
+        "+ $2 * interval '1 millisecond', $3 WHERE NOT EXISTS (SELECT 1 "
+        "FROM smmd_node WHERE node_id <> $1 AND lease_until > "
+        "clock_timestamp()) "
+        "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
+        "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
+        "epoch, 0 FROM n) "
+        "SELECT epoch, (extract(epoch FROM clock_timestamp()) * "
+        "1000)::bigint FROM n";
 static const char unregister_sql[] =
         "DELETE FROM smmd_node WHERE node_id = $1 AND epoch = $2";
 
@@ -257,10 +277,17 @@ static void send_beat(struct lease *l)
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
 	/* The renewal first, alone: nothing a dead node holds delays it. */
-	if (beat_item(b, l->epoch ? pgconn_query(l->pg, renew_sql, 4, renew,
-	                                         on_renew, b)
-	                          : pgconn_query(l->pg, register_sql, 3, reg,
-	                                         on_renew, b)) < 0 ||
+	if ((l->epoch == 0 && l->o.exclusive &&
+	     pgconn_query(l->pg, exclusive_lock_sql, 0, NULL, pgconn_ignore,
+	                  NULL) < 0) ||
+	    beat_item(b, l->epoch
+	                         ? pgconn_query(l->pg, renew_sql, 4, renew,
+	                                        on_renew, b)
+	                         : pgconn_query(l->pg,
+	                                        l->o.exclusive
+	                                                ? register_exclusive_sql
+	                                                : register_sql,
+	                                        3, reg, on_renew, b)) < 0 ||
 	    beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0 ||
 	    beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) <
 	            0 ||

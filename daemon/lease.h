@@ -20,12 +20,21 @@
 
 struct lease;
 
+/* The advisory lock exclusive registrations take, one at a time. */
+#define LEASE_EXCLUSIVE_LOCK "7301637432012345603"
+
 struct lease_opts {
 	const char *node_id; /* unique to this run of smmd */
 	const char *version; /* smmd's, for smmctl status */
 	int64_t ttl_ms;      /* 0: 3000 */
 	int64_t beat_ms;     /* 0: 1000 */
 	int64_t margin_ms;   /* 0: 1000; trust ends this long before */
+	/*
+	 * Register only while no other node holds a live lease: one node
+	 * works, the others wait (registering each beat) and the first of
+	 * them takes over once the worker's lease has run out.
+	 */
+	int exclusive;
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped. */

@@ -14,8 +14,9 @@
  * Once started it is embedded in smmd's loop (uvembed.c); before that,
  * and at shutdown, waiting for a group runs it in place.
  *
- * One node at a time: until claims exist, open refuses a database on
- * which another node holds a live lease.
+ * One node works at a time: its lease is exclusive. Another smmd on the
+ * same database waits in open as a standby and takes over within about
+ * 4 s of the working node's last renewal.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +32,7 @@
 #include "pgconn.h"
 #include "pgrepl.h"
 #include "pgschema.h"
+#include "service.h"
 #include "store_sqlite.h"
 #include "uvembed.h"
 
@@ -41,7 +43,6 @@ static const char *const replicated[] = {
 
 #define VIEW_FILE        "view.db"
 #define OPEN_TIMEOUT_MS  15000 /* connecting, migrating, catching up */
-#define PEER_WAIT_MS     4500  /* a crashed peer's lease runs out (3 s) */
 #define WAIT_TIMEOUT_MS  30000 /* for a group's decision, in place */
 #define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
 #define TICK_MS          1000  /* retry, pull: the replication's beat */
@@ -57,9 +58,11 @@ struct pgstore {
 	uv_timer_t tick, report;
 	char node_id[128];
 	int wr_up, ls_up, live, ever_live;
-	int steps; /* setup groups done */
-	int peer;  /* open: another node holds a live lease */
-	int gone;  /* close: the lease was given up */
+	int64_t epoch; /* the lease's registration smmd works under */
+	int lost;      /* ... ran out: nothing more ships */
+	int steps;     /* setup groups done */
+	int peer;      /* open: another node holds a live lease */
+	int gone;      /* close: the lease was given up */
 	int closing;
 	char why[256]; /* the last thing that failed, for failure() */
 	/* Batches (the front end's numbers): sync asked for up to asked;
@@ -235,17 +238,35 @@ static void on_live(void *arg, int live, const char *why)
 		          "writes wait for it",
 		          why ? why : "?");
 	ps->live = live;
-	if (live) {
-		ps->ever_live = 1;
-		ship_pending(ps);
+	if (!live)
+		return;
+	ps->ever_live = 1;
+	if (ps->epoch != lease_epoch(ps->lease) && ps->done != NULL) {
+		/*
+		 * Registered again: the lease ran out meanwhile, and another
+		 * node may have worked (and changed rows) since. What smmd
+		 * holds in memory may be behind: start afresh, as after a
+		 * crash, rather than patch it up.
+		 */
+		log_warnx("store: this node's lease ran out and was taken "
+		          "again: starting afresh");
+		ps->lost = 1;
+		fail(ps, -ESTALE, "this node's lease ran out");
+		return;
 	}
+	ps->epoch = lease_epoch(ps->lease);
+	ship_pending(ps);
 }
 
+/* Nothing ships under a registration smmd does not work under. */
 static int64_t epoch_of(void *arg)
 {
 	struct pgstore *ps = arg;
 
-	return ps->lease && lease_live(ps->lease) ? lease_epoch(ps->lease) : 0;
+	if (ps->lease == NULL || !lease_live(ps->lease) ||
+	    lease_epoch(ps->lease) != ps->epoch)
+		return 0;
+	return ps->epoch;
 }
 
 static void on_repl_error(void *arg, const char *why)
@@ -290,14 +311,6 @@ static int run_until(struct pgstore *ps, const int *flag, int want, int64_t ms)
 		uv_run(&ps->loop, UV_RUN_ONCE);
 	}
 	return ps->failed;
-}
-
-static int run_for(struct pgstore *ps, int64_t ms)
-{
-	int never = 0;
-	int rc = run_until(ps, &never, 1, ms);
-
-	return rc == -ETIMEDOUT ? 0 : rc;
 }
 
 static int connect_both(struct pgstore *ps, const char *url, char *err,
@@ -347,35 +360,49 @@ static int migrate_pg(struct pgstore *ps, char *err, size_t errlen)
 	return rc;
 }
 
-/* One node at a time until claims exist: wait out a crashed one's lease. */
-static int refuse_peers(struct pgstore *ps, char *err, size_t errlen)
+/* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
+static int who_works(struct pgstore *ps)
 {
 	static const char sql[] =
 	        "SELECT node_id FROM smmd_node WHERE node_id <> $1 AND "
 	        "lease_until > clock_timestamp() LIMIT 1";
 	const char *params[] = {ps->node_id};
-	uint64_t end = uv_hrtime() + (uint64_t)PEER_WAIT_MS * 1000000;
 
-	for (;;) {
-		ps->steps = 0;
-		if (pgconn_query(ps->wr, sql, 1, params, on_peer, ps) < 0 ||
-		    pgconn_sync(ps->wr, on_step, ps) < 0 ||
-		    run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS) < 0) {
-			snprintf(err, errlen, "reading smmd_node: %s", ps->why);
-			return -1;
+	ps->steps = 0;
+	if (pgconn_query(ps->wr, sql, 1, params, on_peer, ps) < 0 ||
+	    pgconn_sync(ps->wr, on_step, ps) < 0 ||
+	    run_until(ps, &ps->steps, 1, 2000) < 0)
+		return -1;
+	return ps->peer;
+}
+
+/*
+ * One node works at a time (lease_opts.exclusive): while another holds
+ * its lease this one is a standby, registering every beat, and takes
+ * over once that lease has run out (3 s after its last renewal).
+ */
+static int await_lease(struct pgstore *ps)
+{
+	char status[400];
+	int told = 0;
+
+	while (run_until(ps, &ps->live, 1, 1000) == -ETIMEDOUT) {
+		if (!told && who_works(ps) == 1) {
+			snprintf(status, sizeof(status),
+			         "standby: node %s works on this database; "
+			         "this one takes over when its lease runs out",
+			         ps->why);
+			log_info("store: %s", status);
+			log_flush(); /* a standby may wait for long */
+			service_notify_status(status);
+			told = 1;
 		}
-		if (!ps->peer)
-			return 0;
-		if (uv_hrtime() >= end)
-			break;
-		run_for(ps, 250);
+		ps->failed = 0;
+		service_notify_watchdog(NULL);
 	}
-	snprintf(err, errlen,
-	         "another smmd (node %s) holds a live lease on this "
-	         "database: one node at a time until this smmd can share "
-	         "the work (doc/cluster.md)",
-	         ps->why);
-	return -1;
+	if (told)
+		log_info("store: taking over as node %s", ps->node_id);
+	return ps->failed;
 }
 
 static int start_lease(struct pgstore *ps, char *err, size_t errlen)
@@ -383,6 +410,7 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 	struct lease_opts o = {.node_id = ps->node_id,
 	                       .version = PACKAGE_VERSION,
 	                       .margin_ms = MARGIN_MS,
+	                       .exclusive = 1,
 	                       .on_live = on_live,
 	                       .arg = ps};
 
@@ -390,7 +418,7 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (run_until(ps, &ps->live, 1, OPEN_TIMEOUT_MS) < 0) {
+	if (await_lease(ps) < 0) {
 		snprintf(err, errlen, "registering this node: %s",
 		         ps->why[0] ? ps->why : "no answer");
 		return -1;
@@ -465,7 +493,6 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	if (pgrepl_open(&ro, &ps->repl, err, errlen) < 0)
 		return -1;
 	if (migrate_pg(ps, err, errlen) < 0 ||
-	    refuse_peers(ps, err, errlen) < 0 ||
 	    start_lease(ps, err, errlen) < 0 || catch_up(ps, err, errlen) < 0)
 		return -1;
 	ps->why[0] = '\0';
@@ -519,7 +546,7 @@ static void on_lease_gone(void *arg, const char *err)
 static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
-	if (ps->repl && ps->failed == 0 &&
+	if (ps->repl && ps->failed == 0 && !ps->lost &&
 	    wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) < 0)
 		log_warnx("store: the last changes did not reach "
 		          "PostgreSQL: %s",

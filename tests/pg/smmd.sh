@@ -5,7 +5,8 @@
 # with SIGKILL half-way and started again. The view is rebuilt from
 # PostgreSQL at the start; every post is published once, in PostgreSQL
 # too, repeated (same webhook-id) only if it was in flight at the kill.
-# A second smmd on the same database is refused while the first runs.
+# A second smmd on the same database waits as a standby and takes over
+# when the first stops; PostgreSQL restarted while posts fall due.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -78,25 +79,38 @@ late=$(jq -r 'map(select(.before_kill | not) or .n > 2 | .id) | join(" ")' \
 	"$T/dups.json")
 [ -z "$late" ] || fail "repeats not explained by the kill: $late"
 
-# A second node on the same database: refused while the first lives.
+# A second node on the same database waits as a standby while the first
+# works, and takes over once the first stops.
 sed "s|$T/state|$T/state2|; s|$SOCK|$T/sock2|" "$CFG" >"$T/second.yaml"
-run timeout 20 "$SMMD_BIN" -c "$T/second.yaml" --foreground
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] ||
-	fail "a second smmd on the same database was not refused (exit $rc)"
-grep -q "another smmd (node .*) holds a live lease" "$T/err" ||
-	fail "the second smmd did not say why: $err"
+"$SMMD_BIN" -c "$T/second.yaml" --foreground 2>>"$T/second.log" &
+SECOND_PID=$!
+E2E_PIDS+=("$SECOND_PID")
+wait_for "grep -q 'standby: node .* works on this database' '$T/second.log'" 10 ||
+	fail "the second smmd did not say it waits: $(cat "$T/second.log")"
+! SMMD_SOCKET=$T/sock2 smmctl status >/dev/null 2>&1 ||
+	fail "a standby answers on its socket"
 
-# A clean stop gives the lease up: the next start does not wait for it.
+# A clean stop gives the lease up: the standby takes over at its next
+# beat, without waiting for the lease to run out.
 stop_smmd
+t0=$(now_ms)
+wait_for "SMMD_SOCKET=$T/sock2 smmctl status >/dev/null 2>&1" 10 ||
+	fail "the standby did not take over: $(tail -n 5 "$T/second.log")"
+log "the standby took over $(($(now_ms) - t0)) ms after a clean stop"
+[ $(($(now_ms) - t0)) -lt 2500 ] ||
+	fail "the standby took $(($(now_ms) - t0)) ms to take over"
+# The N posts and settle's own, all seen from the node that took over.
+[ "$(SMMD_SOCKET=$T/sock2 smmctl status --json | jq -r .counts.published)" = $((N + 1)) ] ||
+	fail "on the node that took over: $(SMMD_SOCKET=$T/sock2 smmctl status --json | jq -c .counts)"
+kill -TERM "$SECOND_PID"
+wait_pid_exit "$SECOND_PID" 15
+[ "$E2E_EXIT" -eq 0 ] || fail "the second smmd exited with $E2E_EXIT"
 [ "$(pg "select count(*) from smmd_node")" -eq 0 ] ||
-	fail "the stopped node left its lease: $(pg "select node_id from smmd_node")"
+	fail "a stopped node left its lease: $(pg "select node_id from smmd_node")"
 t0=$(now_ms)
 start_smmd
 [ $(($(now_ms) - t0)) -lt 2500 ] ||
 	fail "a start after a clean stop took $(($(now_ms) - t0)) ms"
-# The N posts and settle's own.
-[ "$(smmctl status --json | jq -r .counts.published)" = $((N + 1)) ] ||
-	fail "after a clean restart: $(smmctl status --json | jq -c .counts)"
 
 # PostgreSQL restarted (immediate: transactions in flight are lost) while
 # 20 posts fall due: all are published, a repeat keeps its webhook-id.

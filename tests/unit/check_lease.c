@@ -87,15 +87,21 @@ static void migrate(struct node *n)
 	ck_assert_msg(migrate_err[0] == '\0', "%s", migrate_err);
 }
 
-static void start_lease(struct node *n, const char *id)
+static void start_lease_as(struct node *n, const char *id, int exclusive)
 {
 	struct lease_opts o = {.node_id = id,
 	                       .version = "test",
+	                       .exclusive = exclusive,
 	                       .on_live = on_live,
 	                       .on_reaped = on_reaped,
 	                       .arg = n};
 
 	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, &o));
+}
+
+static void start_lease(struct node *n, const char *id)
+{
+	start_lease_as(n, id, 0);
 }
 
 static void setup(void)
@@ -248,6 +254,55 @@ START_TEST(test_dead_peer_is_reaped)
 END_TEST
 
 /*
+ * Exclusive leases: of three nodes registering at once one gets the
+ * lease, the others keep trying; the holder killed, one of them takes
+ * over once its lease has run out, within 5 s, and the third still waits.
+ */
+START_TEST(test_exclusive)
+{
+	struct node n[3];
+	const char *ids[] = {"node-x0", "node-x1", "node-x2"};
+	int holder = -1, next = -1;
+	uint64_t t0, took_ms;
+
+	for (int i = 0; i < 3; i++)
+		connect_node(&n[i], ids[i]);
+	migrate(&n[0]);
+	for (int i = 0; i < 3; i++)
+		start_lease_as(&n[i], ids[i], 1);
+	pg_run_for(&loop, 2500);
+	for (int i = 0; i < 3; i++)
+		if (lease_live(n[i].l)) {
+			ck_assert_msg(holder < 0, "%s and %s both hold it",
+			              ids[holder], ids[i]);
+			holder = i;
+		}
+	ck_assert_msg(holder >= 0, "nobody holds the lease");
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node"), 1);
+	close_node(&n[holder]);
+	t0 = uv_hrtime();
+	while (next < 0 && (uv_hrtime() - t0) / 1000000 < 6000) {
+		pg_run_for(&loop, 20);
+		for (int i = 0; i < 3; i++)
+			if (i != holder && lease_live(n[i].l))
+				next = i;
+	}
+	took_ms = (uv_hrtime() - t0) / 1000000;
+	ck_assert_msg(next >= 0, "nobody took over");
+	ck_assert_msg(took_ms <= 5000, "taken over after %llu ms",
+	              (unsigned long long)took_ms);
+	pg_run_for(&loop, 1500);
+	for (int i = 0; i < 3; i++)
+		if (i != holder && i != next)
+			ck_assert_msg(!lease_live(n[i].l), "%s took it too",
+			              ids[i]);
+	for (int i = 0; i < 3; i++)
+		if (i != holder)
+			close_node(&n[i]);
+}
+END_TEST
+
+/*
  * The database stops answering (its table locked): the node stops
  * trusting its lease while the database still holds it, so no peer can
  * take its work while it fires; afterwards it comes back as a new epoch.
@@ -355,6 +410,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_stops_before_the_database_lets_go);
 	tcase_add_test(tc, test_clean_stop);
 	tcase_add_test(tc, test_taken_away);
+	tcase_add_test(tc, test_exclusive);
 	suite_add_tcase(s, tc);
 	return s;
 }
