@@ -68,7 +68,10 @@
 # directory lives: its file system's fsync is part of every delivery),
 # SMM_BENCH_KEEP=1 (keep the temporary directory), SMM_BENCH_DISK_REPS (5:
 # runs of (a) with the state on disk; 0: none), SMM_BENCH_DISK_DIR (where
-# they keep it: the build directory unless set).
+# they keep it: the build directory unless set), SMM_BENCH_STORE (a
+# postgresql:// URL: smmd keeps its store there; its figures are kept
+# under "pg." and the report goes to latest-pg.txt; tests/bench/cluster.sh
+# sets it).
 # For (d): SMM_BENCH_CHAN_N (100 channels), SMM_BENCH_CHAN_PER (500
 # deliveries each), SMM_BENCH_CHAN_MAX_IN_FLIGHT (16 per channel),
 # SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT (128), SMM_BENCH_STEADY_STEP_MS (20),
@@ -106,6 +109,12 @@ export LC_ALL=C
 : "${SMM_BENCH_SCENARIOS:=punctuality burst channels calendar}"
 : "${SMM_BENCH_DISK_REPS:=5}"
 : "${SMM_BENCH_DISK_DIR:=$SMM_TOP_BUILDDIR}"
+: "${SMM_BENCH_STORE:=}"
+LATEST=latest.txt
+if [ -n "$SMM_BENCH_STORE" ]; then
+	export SMM_BENCH_FIG_PREFIX=pg.
+	LATEST=latest-pg.txt
+fi
 : "${SMM_BENCH_CHAN_N:=100}"
 : "${SMM_BENCH_CHAN_PER:=500}"
 : "${SMM_BENCH_CHAN_MAX_IN_FLIGHT:=16}"
@@ -266,11 +275,18 @@ stop_pid() {
 }
 
 # write_config DIR PORT: one channel "bench" to the sink, state in DIR.
+# With SMM_BENCH_STORE, a new state directory gets an empty database too
+# (tests/pg/with-pg.sh's cluster).
 write_config() {
+	if [ -n "$SMM_BENCH_STORE" ]; then
+		sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -q -c "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null ||
+			die "cannot empty the database"
+	fi
 	cat >"$1/smmd.yaml" <<EOF
 state_dir: $1/state
 socket: $1/run/smmd.sock
 max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT
+${SMM_BENCH_STORE:+store: $SMM_BENCH_STORE}
 channels:
   bench:
     publisher: webhook
@@ -613,7 +629,7 @@ log_summary() {
 out "smmd benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out "  host: $(uname -srm); nproc $(nproc); CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 out "  memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); state dir on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }') at $T"
-out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); sqlite WAL, as smmd sets it up"
+out "  $("$SMMD_BIN" --version); $(curl-config --version 2>/dev/null || echo 'libcurl ?'); $([ -n "$SMM_BENCH_STORE" ] && echo "store in PostgreSQL (tests/pg/with-pg.sh: fsync off, synchronous_commit on), its view in sqlite" || echo "sqlite WAL, as smmd sets it up")"
 out "  scenarios: $SMM_BENCH_SCENARIOS"
 if want punctuality || want burst || want channels; then
 	out "  max_in_flight: $SMM_BENCH_MAX_IN_FLIGHT in (a) and (b) (set explicitly); channels sign with secret_file (HMAC-SHA256)"
@@ -1963,6 +1979,6 @@ done
 out "  figures: $FIG_FILE (the previous run's: $FIG_PREV)"
 CUR=
 
-cp "$REPORT" "$RESULTS_DIR/latest.txt.tmp"
-mv "$RESULTS_DIR/latest.txt.tmp" "$RESULTS_DIR/latest.txt"
-progress "report written to $RESULTS_DIR/latest.txt"
+cp "$REPORT" "$RESULTS_DIR/$LATEST.tmp"
+mv "$RESULTS_DIR/$LATEST.tmp" "$RESULTS_DIR/$LATEST"
+progress "report written to $RESULTS_DIR/$LATEST"

@@ -12,6 +12,13 @@
 #  - idle: one idle node for 20 s: the transactions per second
 #    PostgreSQL counted for it and the statements it sent (target: at
 #    most 3 a second).
+# Then smmd itself on the postgresql store (one working node):
+#  - bench.sh's punctuality and burst scenarios (5,000 posts over 10 s,
+#    and a burst), every delivery's publishing write committed in
+#    PostgreSQL before it leaves (figures under "pg.", latest-pg.txt);
+#  - fail-over (tests/bench/failover.sh): two nodes, the working one
+#    killed with SIGKILL at a random point in the second before a post is
+#    due, 20 times: how late the post reaches the sink.
 # SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S change the sizes.
 set -eu
 : "${SMM_TOP_SRCDIR:?}" "${SMM_TOP_BUILDDIR:?}"
@@ -25,3 +32,7 @@ echo "cluster (issue 16): one PostgreSQL 15 on this machine, fsync off"
 sh "$pg" "$bench" failover "$kills"
 sh "$pg" "$bench" ship "$rows" 100
 sh "$pg" "$bench" idle "$idle_s"
+sh "$pg" env SMM_BENCH_STORE=postgresql:// SMM_BENCH_DISK_REPS=0 \
+	SMM_BENCH_SCENARIOS="${SMM_BENCH_PG_SCENARIOS:-punctuality burst}" \
+	bash "$SMM_TOP_SRCDIR/tests/bench/bench.sh"
+sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" "$kills"

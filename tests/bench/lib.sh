@@ -45,11 +45,13 @@ bench_need() {
 	done
 }
 
+# SMM_BENCH_FIG_PREFIX, when set, goes before every key (a run of the
+# same scenarios on another store keeps figures of its own).
 # fig_put KEY VALUE UNIT: record this run's KEY; an earlier run's line for
 # KEY moves to figures.prev.tsv. An empty VALUE (not measured) is skipped.
 # Files, not shell variables: it works from $(...) too.
 fig_put() {
-	local key=$1 val=$2 unit=${3:-} old
+	local key=${SMM_BENCH_FIG_PREFIX:-}$1 val=$2 unit=${3:-} old
 	[ -n "$val" ] || return 0
 	old=$(awk -F'\t' -v k="$key" -v run="$FIG_RUN" \
 		'$1 == k && $4 != run { print; exit }' "$FIG_FILE")
@@ -67,13 +69,13 @@ fig_put() {
 
 # fig_get KEY: this run's value of KEY, as recorded; empty if none.
 fig_get() {
-	awk -F'\t' -v k="$1" -v run="$FIG_RUN" '$1 == k && $4 == run { print $2 }' "$FIG_FILE"
+	awk -F'\t' -v k="${SMM_BENCH_FIG_PREFIX:-}$1" -v run="$FIG_RUN" '$1 == k && $4 == run { print $2 }' "$FIG_FILE"
 }
 
 # fig_prev KEY: the previous run's value of KEY, a tab and its sizes;
 # empty if none is kept.
 fig_prev() {
-	awk -F'\t' -v k="$1" '$1 == k { v = $2 "\t" $5 } END { print v }' "$FIG_PREV"
+	awk -F'\t' -v k="${SMM_BENCH_FIG_PREFIX:-}$1" '$1 == k { v = $2 "\t" $5 } END { print v }' "$FIG_PREV"
 }
 
 # fig_fmt VALUE UNIT: VALUE with its unit ("/s" and "%" stick to it);
