@@ -107,6 +107,7 @@ static void schedule_report(struct pgstore *ps)
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
+static int lease_lost(struct pgstore *ps);
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 {
@@ -193,7 +194,7 @@ static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
 
-	if (ps->repl == NULL)
+	if (ps->repl == NULL || lease_lost(ps))
 		return;
 	pgrepl_tick(ps->repl);
 	ship_pending(ps);
@@ -227,6 +228,26 @@ static void on_down(void *arg, const char *why)
 	ps->wr_up = ps->ls_up = 0;
 }
 
+/*
+ * Once smmd works under a registration, that one only: if it ran out
+ * (the database holds none, or a new one), another node may have worked
+ * and changed rows since, and what smmd holds in memory may be behind.
+ * It starts afresh, as after a crash (the store's failure path), rather
+ * than patch itself up or wait for a lease a standby may hold now.
+ */
+static int lease_lost(struct pgstore *ps)
+{
+	if (ps->lost)
+		return 1;
+	if (ps->done == NULL || ps->epoch == 0 ||
+	    lease_epoch(ps->lease) == ps->epoch)
+		return 0;
+	log_warnx("store: this node's lease ran out: starting afresh");
+	ps->lost = 1;
+	fail(ps, -ESTALE, "this node's lease ran out");
+	return 1;
+}
+
 static void on_live(void *arg, int live, const char *why)
 {
 	struct pgstore *ps = arg;
@@ -238,22 +259,9 @@ static void on_live(void *arg, int live, const char *why)
 		          "writes wait for it",
 		          why ? why : "?");
 	ps->live = live;
-	if (!live)
+	if (lease_lost(ps) || !live)
 		return;
 	ps->ever_live = 1;
-	if (ps->epoch != lease_epoch(ps->lease) && ps->done != NULL) {
-		/*
-		 * Registered again: the lease ran out meanwhile, and another
-		 * node may have worked (and changed rows) since. What smmd
-		 * holds in memory may be behind: start afresh, as after a
-		 * crash, rather than patch it up.
-		 */
-		log_warnx("store: this node's lease ran out and was taken "
-		          "again: starting afresh");
-		ps->lost = 1;
-		fail(ps, -ESTALE, "this node's lease ran out");
-		return;
-	}
 	ps->epoch = lease_epoch(ps->lease);
 	ship_pending(ps);
 }
@@ -587,7 +595,19 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
              void (*done)(void *arg, uint64_t seq, int err), void *arg)
 {
 	struct pgstore *ps = s->pg;
+	int rc;
 
+	/*
+	 * smmd's start-up may have kept the private loop from running for
+	 * longer than the lease's ttl (loading a big store): due timers
+	 * first, and a lapsed lease registered again. Only an exclusive
+	 * registration succeeds, so no other node worked meanwhile: this
+	 * one is the registration smmd works under from now on.
+	 */
+	uv_run(&ps->loop, UV_RUN_NOWAIT);
+	if ((rc = run_until(ps, &ps->live, 1, OPEN_TIMEOUT_MS)) < 0)
+		return rc;
+	ps->epoch = lease_epoch(ps->lease);
 	ps->done = done;
 	ps->done_arg = arg;
 	ps->told = ps->durable;

@@ -32,6 +32,14 @@
 # CHAOS_SPREAD (seconds over which the posts fall due: 15), CHAOS_IN_FLIGHT
 # (requests in flight per channel: 16), CHAOS_SETTLE (seconds allowed after
 # the last kill: 120). SMM_E2E_KEEP=1 keeps the logs.
+# On PostgreSQL (tests/pg/chaos.sh, make cluster-chaos; run under
+# tests/pg/with-pg.sh): CHAOS_STORE (a postgresql:// URL) and CHAOS_NODES
+# (3): that many smmd share the store and one socket path, one working
+# and the others standbys; a kill is of the working node, a standby takes
+# over, and the killed one comes back as a standby. Besides the kills,
+# one event in four terminates every smmd backend (pg_terminate_backend),
+# and two restart PostgreSQL (immediate). The accounting reads the store
+# from PostgreSQL.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -42,7 +50,14 @@
 : "${CHAOS_SPREAD:=15}"
 : "${CHAOS_IN_FLIGHT:=16}"
 : "${CHAOS_SETTLE:=120}"
-command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
+: "${CHAOS_STORE:=}"
+: "${CHAOS_NODES:=3}"
+if [ -z "$CHAOS_STORE" ]; then
+	CHAOS_NODES=1
+	command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
+else
+	: "${SMM_PG_DIR:?CHAOS_STORE needs tests/pg/with-pg.sh}"
+fi
 
 N=$CHAOS_POSTS
 RANDOM=$CHAOS_SEED
@@ -60,10 +75,18 @@ chan_keys="    timeout: 1s
     retry_max: 1s
     max_attempts: 100
     max_in_flight: $CHAOS_IN_FLIGHT"
+# Each node has a socket of its own; $SOCK is a link to the working one's.
+NODE_SOCK=$SOCK
+if [ -n "$CHAOS_STORE" ]; then
+	NODE_SOCK=$T/sock_1
+	mkdir -p "$(dirname "$SOCK")"
+	ln -sfn "$NODE_SOCK" "$SOCK"
+fi
 cat >"$CFG" <<EOF
 state_dir: $T/state
-socket: $SOCK
+socket: $NODE_SOCK
 catch_up: 1d
+${CHAOS_STORE:+store: $CHAOS_STORE}
 channels:
   hook:
     publisher: webhook
@@ -76,6 +99,18 @@ $chan_keys
 $chan_keys
 EOF
 start_smmd
+NODE_PID[1]=$SMMD_PID
+# start_standby I: node I, with its own state directory and socket.
+start_standby() {
+	sed "s|^state_dir: .*|state_dir: $T/state_$1|; s|^socket: .*|socket: $T/sock_$1|" \
+		"$CFG" >"$T/node$1.yaml"
+	"$SMMD_BIN" -c "$T/node$1.yaml" --foreground 2>>"$T/smmd.log" &
+	NODE_PID[$1]=$!
+	E2E_PIDS+=("$!")
+}
+for i in $(seq 2 "$CHAOS_NODES"); do
+	start_standby "$i"
+done
 
 # Due times spread evenly from 1 s from now. The adds are queued in the
 # background while smmd is killed, as a tool would queue them through the
@@ -178,6 +213,50 @@ kill_smmd() {
 	crash_smmd
 	echo "$before $(date +%s%6N)" >>"$T/kills"
 }
+# Point $SOCK at the node that answers; false if none does.
+link_worker() {
+	local i
+	for i in $(seq 1 "$CHAOS_NODES"); do
+		# A node starting afresh in place (its lease lost) keeps its
+		# listening socket while it waits as a standby: do not hang.
+		if SMMD_SOCKET=$T/sock_$i timeout 2 "$SMMCTL_BIN" status \
+			>/dev/null 2>&1; then
+			ln -sfn "$T/sock_$i" "$SOCK"
+			return 0
+		fi
+	done
+	return 1
+}
+# The working node killed; the killed one comes back as a standby, and
+# the test goes on once one of the others answers on the socket.
+kill_worker() {
+	local i victim=$SMMD_PID
+	kill_smmd
+	for i in $(seq 1 "$CHAOS_NODES"); do
+		[ "${NODE_PID[$i]}" != "$victim" ] || start_standby "$i"
+	done
+	wait_for "link_worker" 20 ||
+		fail "no standby took over after kill $((kills + 1))"
+	SMMD_PID=$(smmctl status --json | jq -r .pid)
+}
+pg_restarts=0
+pg_storms=0
+events=0
+# Besides the kills, one event in four a storm of terminated backends,
+# and two PostgreSQL restarts.
+pg_event() {
+	if [ $((events % 4)) -eq 2 ]; then
+		sh "$SMM_PG_CLUSTER" kill-backends "$SMM_PG_DIR" >/dev/null ||
+			fail "pg_terminate_backend failed"
+		pg_storms=$((pg_storms + 1))
+	elif [ $((events % 4)) -eq 0 ] && [ "$pg_restarts" -lt 2 ]; then
+		sh "$SMM_PG_CLUSTER" restart "$SMM_PG_DIR" immediate >/dev/null ||
+			fail "PostgreSQL did not restart"
+		pg_restarts=$((pg_restarts + 1))
+	else
+		return 1
+	fi
+}
 kills=0
 early=0
 while [ "$kills" -lt "$CHAOS_KILLS" ]; do
@@ -188,6 +267,19 @@ while [ "$kills" -lt "$CHAOS_KILLS" ]; do
 	smmd_alive || fail "smmd exited by itself (after $kills kills)"
 	# Nothing left to interrupt: a kill now would test no recovery.
 	pid_running "$QUEUE_PID" || [ "$(unsettled)" -gt 0 ] || break
+	if [ -n "$CHAOS_STORE" ]; then
+		events=$((events + 1))
+		if pg_event; then
+			# The worker may have lost its lease and handed over.
+			wait_for "link_worker" 30 ||
+				fail "nobody works after a PostgreSQL event"
+			SMMD_PID=$(smmctl status --json | jq -r .pid)
+		else
+			kill_worker
+			kills=$((kills + 1))
+		fi
+		continue
+	fi
 	kill_smmd
 	kills=$((kills + 1))
 	if [ $((RANDOM % 5)) -eq 0 ]; then
@@ -214,13 +306,27 @@ wait_for '! smmd_alive || [ "$(unsettled)" -eq 0 ]' "$CHAOS_SETTLE" ||
 	fail "not settled ${CHAOS_SETTLE}s after the last kill (a hang?): $(smmctl status --json | jq -c .counts)"
 smmd_alive || fail "smmd exited by itself after the last kill"
 log "settled $(($(now_ms) - t_kills)) ms after the last kill"
+# Standbys first: none may take over once the working node stops.
+for i in $(seq 1 "$CHAOS_NODES"); do
+	[ "${NODE_PID[$i]}" = "$SMMD_PID" ] || {
+		kill -TERM "${NODE_PID[$i]}" 2>/dev/null || true
+		wait_pid_exit "${NODE_PID[$i]}" 10
+	}
+done
 stop_smmd
 t_end=$(now_ms)
 
 # The store, read once smmd is stopped.
-sqlite3 -json "$T/state/smmd.db" \
-	'SELECT id, post_id AS post, channel, state, webhook_id AS wid,
-	 attempts FROM deliveries' >"$T/store.json"
+if [ -n "$CHAOS_STORE" ]; then
+	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c \
+		"SELECT coalesce(json_agg(json_build_object('id', id, 'post',
+		 post_id, 'channel', channel, 'state', state, 'wid', webhook_id,
+		 'attempts', attempts)), '[]') FROM deliveries" >"$T/store.json"
+else
+	sqlite3 -json "$T/state/smmd.db" \
+		'SELECT id, post_id AS post, channel, state, webhook_id AS wid,
+		 attempts FROM deliveries' >"$T/store.json"
+fi
 [ -s "$T/store.json" ] || echo '[]' >"$T/store.json"
 # Every request the sink logged, small: the post it was for (the webhook's
 # id, the Slack text), what became of it ("ok": answered with success).
@@ -318,13 +424,15 @@ recov=$(grep -o 'in flight when smmd stopped: [0-9]* retried with the same webho
 
 summary=$(jq -r --arg kills "$kills" --arg early "$early" --arg seed "$CHAOS_SEED" \
 	--arg secs "$(((t_end - t0) / 1000)).$(((t_end - t0) % 1000 / 100))" \
-	--arg recov "$recov" '
+	--arg recov "$recov" \
+	--arg pg "${CHAOS_STORE:+$CHAOS_NODES nodes on PostgreSQL, $pg_storms backend storms and $pg_restarts restarts among the kills}" '
 	def ch($c): .[$c] | "\($c): \(.deliveries) deliveries, \(.requests)" +
 		" requests, \(.published) published, \(.unknown) unknown," +
 		" \(.failed) failed, \(.repeated) with more than one" +
 		" request, \(.duplicates) duplicates at the sink";
 	"summary: seed \($seed), \(.hook.deliveries) posts, \($kills) kills" +
-	" (and \($early) more during start-up; in flight at them: \($recov))," +
+	" (and \($early) more during start-up; in flight at them: \($recov))" +
+	(if $pg != "" then ", \($pg)" else "" end) + "," +
 	" \(.requests) requests, faults: " +
 	"\(.faults["500"] // 0) 500, \(.faults["429"] // 0) 429," +
 	" \(.faults.hang // 0) hang, \(.faults.reset // 0) reset; " +
