@@ -13,6 +13,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <yaml.h>
+#ifdef HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #include "blackout.h"
 #include "caltime.h"
@@ -733,6 +736,31 @@ static int is_pg_url(const char *s)
 	       strncmp(s, "postgres://", 11) == 0;
 }
 
+#ifdef HAVE_LIBPQ
+/*
+ * A password in the URL itself, as libpq reads it (user:password@, or
+ * password= in any spelling). One it cannot read is refused at start,
+ * in words that do not quote it.
+ */
+static int url_has_password(const char *s)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int has = 0;
+
+	if ((opts = PQconninfoParse(s, &msg)) == NULL) {
+		PQfreemem(msg);
+		return 0;
+	}
+	for (o = opts; o->keyword; o++)
+		if ((strcmp(o->keyword, "password") == 0 ||
+		     strcmp(o->keyword, "sslpassword") == 0) &&
+		    o->val && o->val[0])
+			has = 1;
+	PQconninfoFree(opts);
+	return has;
+}
+#else
 /* A password in the URL itself: user:password@, or password=. */
 static int url_has_password(const char *s)
 {
@@ -745,6 +773,7 @@ static int url_has_password(const char *s)
 		return 0;
 	return memchr(rest, ':', (size_t)(at - rest)) != NULL;
 }
+#endif
 
 /*
  * store: a postgresql:// URL; store_url_file: a file (or systemd

@@ -51,6 +51,15 @@ static const char register_sql[] =
  */
 static const char exclusive_lock_sql[] =
         "SELECT pg_advisory_xact_lock(" LEASE_EXCLUSIVE_LOCK ")";
+/*
+ * ... and an exclusive lease's renewal takes it shared: a renewal checked
+ * just before its lease ran out and committed just after is neither
+ * missed by a rival's registration in between (which waits for it, then
+ * sees it) nor kept after the rival registered (it waits for the
+ * registration, then finds its own lease run out).
+ */
+static const char exclusive_share_sql[] =
+        "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK ")";
 static const char register_exclusive_sql[] =
         "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
         "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
@@ -81,6 +90,7 @@ struct beat {
 	uint64_t sent_ns;
 	int64_t sent_wall_ms;
 	int answered;  /* the renewal or registration returned a row */
+	int reaps;     /* a reaping group follows the renewal's */
 	int64_t epoch; /* from it */
 	int64_t db_ms;
 	struct reaped *reaped;
@@ -218,6 +228,14 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	set_live(l, 1, why);
 }
 
+/* The beat's last group ended: the next may go. */
+static void beat_over(struct lease *l)
+{
+	l->beat = NULL;
+	if (l->stop_done && !l->dead)
+		unregister(l); /* lease_stop waited for this beat */
+}
+
 static void on_renewal_done(void *arg, const char *err)
 {
 	struct beat *b = arg;
@@ -225,6 +243,8 @@ static void on_renewal_done(void *arg, const char *err)
 
 	if (l && err == NULL && !l->stop_done)
 		renewal_kept(l, b);
+	if (b->l && !b->reaps)
+		beat_over(b->l);
 	beat_unref(b);
 }
 
@@ -234,7 +254,6 @@ static void on_reaping_done(void *arg, const char *err)
 	struct lease *l = b->l;
 
 	if (l) {
-		l->beat = NULL;
 		/* Reaped only if committed; our own current row never is. */
 		for (struct reaped *r = b->reaped; r && !err && !l->dead;
 		     r = r->next)
@@ -242,8 +261,7 @@ static void on_reaping_done(void *arg, const char *err)
 			     r->epoch != l->epoch) &&
 			    l->o.on_reaped)
 				l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
-		if (l->stop_done && !l->dead)
-			unregister(l); /* lease_stop waited for this beat */
+		beat_over(l);
 	}
 	beat_unref(b);
 }
@@ -255,6 +273,24 @@ static int beat_item(struct beat *b, int r)
 		return -1;
 	b->refs++;
 	return 0;
+}
+
+/* The renewal, or the registration, with an exclusive lease's lock. */
+static int queue_renewal(struct lease *l, struct beat *b,
+                         const char *const *renew, const char *const *reg)
+{
+	if (l->o.exclusive &&
+	    pgconn_query(l->pg,
+	                 l->epoch ? exclusive_share_sql : exclusive_lock_sql, 0,
+	                 NULL, pgconn_ignore, NULL) < 0)
+		return -1;
+	if (l->epoch)
+		return beat_item(b, pgconn_query(l->pg, renew_sql, 4, renew,
+		                                 on_renew, b));
+	return beat_item(b, pgconn_query(l->pg,
+	                                 l->o.exclusive ? register_exclusive_sql
+	                                                : register_sql,
+	                                 3, reg, on_renew, b));
 }
 
 static void send_beat(struct lease *l)
@@ -276,22 +312,19 @@ static void send_beat(struct lease *l)
 	snprintf(ttl, sizeof(ttl), "%" PRId64, l->o.ttl_ms);
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
-	/* The renewal first, alone: nothing a dead node holds delays it. */
-	if ((l->epoch == 0 && l->o.exclusive &&
-	     pgconn_query(l->pg, exclusive_lock_sql, 0, NULL, pgconn_ignore,
-	                  NULL) < 0) ||
-	    beat_item(b, l->epoch
-	                         ? pgconn_query(l->pg, renew_sql, 4, renew,
-	                                        on_renew, b)
-	                         : pgconn_query(l->pg,
-	                                        l->o.exclusive
-	                                                ? register_exclusive_sql
-	                                                : register_sql,
-	                                        3, reg, on_renew, b)) < 0 ||
+	/*
+	 * The renewal first, alone: nothing a dead node holds delays it.
+	 * An exclusive lease's renewals reap nothing: only a registration
+	 * waits for a dead node's row to go, and it reaps in its own beat.
+	 * That keeps such a beat at two statements, with the lock.
+	 */
+	b->reaps = !l->o.exclusive || l->epoch == 0;
+	if (queue_renewal(l, b, renew, reg) < 0 ||
 	    beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0 ||
-	    beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) <
-	            0 ||
-	    beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0) {
+	    (b->reaps &&
+	     (beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) <
+	              0 ||
+	      beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0))) {
 		/* The connection broke: what was queued is told, not this. */
 		b->l = NULL;
 		beat_unref(b);
@@ -366,7 +399,7 @@ static void timer_closed(uv_handle_t *h)
 
 void lease_free(struct lease *l)
 {
-	if (l == NULL)
+	if (l == NULL || l->dead)
 		return;
 	if (l->beat)
 		l->beat->l = NULL; /* its answer finds no one */

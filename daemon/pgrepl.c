@@ -272,6 +272,11 @@ int pgrepl_pulling(const struct pgrepl *r)
 	return r->pulling != 0;
 }
 
+int64_t pgrepl_pulled(const struct pgrepl *r)
+{
+	return r->pulled;
+}
+
 size_t pgrepl_in_flight(const struct pgrepl *r)
 {
 	size_t n = 0;

@@ -95,6 +95,8 @@ void pgrepl_tick(struct pgrepl *);
 
 /* A pull is running (more batches follow while the last one was full). */
 int pgrepl_pulling(const struct pgrepl *);
+/* How far the pulls have read (a change number). */
+int64_t pgrepl_pulled(const struct pgrepl *);
 /* Groups sent and not yet decided. */
 size_t pgrepl_in_flight(const struct pgrepl *);
 

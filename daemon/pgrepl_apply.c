@@ -286,6 +286,9 @@ static void on_pull_done(void *arg, const char *err)
 	int again = r->pulling == 2 && err == NULL;
 
 	r->pulling = 0;
+	/* A pull that failed read nothing: said, and tried again later. */
+	if (err)
+		repl_error(r, "reading the changes: %s", err);
 	if (again)
 		pgrepl_pull(r);
 }

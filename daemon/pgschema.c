@@ -41,10 +41,7 @@ static const char *const migrations[] = {
          * the node's whole group back; smmd_fence does the same unless
          * the node holds its lease for margin more and the group is the
          * next in its chain (smmd_chain), so a group after a refused one is
-         * refused too. Each row also keeps who wrote it last (_w: node
-         * and epoch, from the fence): a node's change to a row its own
-         * group still in flight changed compares with that stamp, since
-         * the row's number is not known yet.
+         * refused too.
          */
         "CREATE SEQUENCE smmd_v_seq;"
         "CREATE TABLE smmd_change ("
@@ -67,7 +64,6 @@ static const char *const migrations[] = {
         "  RETURN OLD;"
         " END IF;"
         " NEW._v := nextval('smmd_v_seq');"
-        " NEW._w := current_setting('smmd.writer', true);"
         " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
         " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
         " RETURN NEW;"
@@ -95,7 +91,45 @@ static const char *const migrations[] = {
         " % ms more', node, ep, margin_ms"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
         /* The lease's registration made the row (shipped 0). */
-        /* The writer stamp smmd_track puts on the group's rows. */
+        " UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
+        "  epoch = ep AND shipped = n - 1;"
+        " IF NOT FOUND THEN"
+        "  RAISE EXCEPTION 'smmd stale: group % of node % does not follow"
+        " the last it shipped', n, node"
+        "  USING ERRCODE = 'serialization_failure'; END IF;"
+        " END $f$;",
+        /*
+         * 3: each row keeps who wrote it last (_w: node and epoch, set by
+         * smmd_fence for its group, written by smmd_track; pgrepl.c adds
+         * the column): a node's change to a row its own group still in
+         * flight changed compares with that stamp, since the row's
+         * number is not known yet (pgrepl.c, write_cas).
+         */
+        "CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger"
+        " LANGUAGE plpgsql AS $f$ BEGIN"
+        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " IF TG_OP = 'DELETE' THEN"
+        "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
+        "  RETURN OLD;"
+        " END IF;"
+        " NEW._v := nextval('smmd_v_seq');"
+        " NEW._w := current_setting('smmd.writer', true);"
+        " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
+        " RETURN NEW;"
+        " END $f$;"
+        "CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"
+        " margin_ms bigint, n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
+        " DECLARE r smmd_node; BEGIN"
+        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " SELECT * INTO r FROM smmd_node WHERE node_id = node"
+        "  FOR KEY SHARE;"
+        " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
+        "  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"
+        "  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"
+        " % ms more', node, ep, margin_ms"
+        "  USING ERRCODE = 'serialization_failure'; END IF;"
         " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
         " UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
         "  epoch = ep AND shipped = n - 1;"

@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,14 @@ int service_notify_watchdog(const char *status)
 	return notify_with_status("WATCHDOG=1", status);
 }
 
+int service_notify_extend(uint64_t usec)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "EXTEND_TIMEOUT_USEC=%" PRIu64, usec);
+	return notify(buf);
+}
+
 uint64_t service_watchdog_interval_ms(void)
 {
 	uint64_t usec = 0;
@@ -204,6 +213,12 @@ int service_notify_status(const char *status)
 int service_notify_watchdog(const char *status)
 {
 	(void)status;
+	return 0;
+}
+
+int service_notify_extend(uint64_t usec)
+{
+	(void)usec;
 	return 0;
 }
 

@@ -30,6 +30,8 @@ int service_notify_stopping(const char *status);
 int service_notify_status(const char *status);
 /* WATCHDOG=1, with STATUS= too unless status is NULL. */
 int service_notify_watchdog(const char *status);
+/* EXTEND_TIMEOUT_USEC=: a start (or stop) still going, usec more. */
+int service_notify_extend(uint64_t usec);
 /*
  * How often to feed the watchdog: half of WatchdogSec=, in milliseconds, so
  * one late turn is not a restart; 0 when there is no watchdog for us.

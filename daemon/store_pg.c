@@ -55,6 +55,7 @@ struct pgstore {
 	struct pgconn *ls; /* the lease's own (lease.h says why) */
 	struct lease *lease;
 	struct pgrepl *repl;
+	sqlite3 *db; /* the view (the SQLite backend's) */
 	uv_timer_t tick, report;
 	char node_id[128];
 	int wr_up, ls_up, live, ever_live;
@@ -64,7 +65,9 @@ struct pgstore {
 	int peer;      /* open: another node holds a live lease */
 	int gone;      /* close: the lease was given up */
 	int closing;
-	char why[256]; /* the last thing that failed, for failure() */
+	char why[256];      /* the last thing that went wrong */
+	char fail_why[256]; /* why the last failure reported was, for failure()
+	                     */
 	/* Batches (the front end's numbers): sync asked for up to asked;
 	 * shipped up to sent; PostgreSQL kept up to durable; done was told
 	 * up to told. */
@@ -114,29 +117,36 @@ static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(ps->why, sizeof(ps->why), fmt, ap);
+	vsnprintf(ps->fail_why, sizeof(ps->fail_why), fmt, ap);
 	va_end(ap);
 	ps->failed = err;
 	schedule_report(ps);
 }
 
-static int seq_push(struct pgstore *ps, uint64_t seq)
+/* Room for one more group's batch number: 0, or -ENOMEM. */
+static int seq_room(struct pgstore *ps)
 {
-	if (ps->nseq == ps->seq_cap) {
-		size_t cap = ps->seq_cap ? ps->seq_cap * 2 : 16;
-		uint64_t *v = malloc(cap * sizeof(*v));
+	size_t cap;
+	uint64_t *v;
 
-		if (v == NULL)
-			return -ENOMEM;
-		for (size_t i = 0; i < ps->nseq; i++)
-			v[i] = ps->seqs[(ps->seq_head + i) % ps->seq_cap];
-		free(ps->seqs);
-		ps->seqs = v;
-		ps->seq_cap = cap;
-		ps->seq_head = 0;
-	}
-	ps->seqs[(ps->seq_head + ps->nseq++) % ps->seq_cap] = seq;
+	if (ps->nseq < ps->seq_cap)
+		return 0;
+	cap = ps->seq_cap ? ps->seq_cap * 2 : 16;
+	if ((v = malloc(cap * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->nseq; i++)
+		v[i] = ps->seqs[(ps->seq_head + i) % ps->seq_cap];
+	free(ps->seqs);
+	ps->seqs = v;
+	ps->seq_cap = cap;
+	ps->seq_head = 0;
 	return 0;
+}
+
+/* After seq_room. */
+static void seq_push(struct pgstore *ps, uint64_t seq)
+{
+	ps->seqs[(ps->seq_head + ps->nseq++) % ps->seq_cap] = seq;
 }
 
 /* A group was decided: groups end in the order they were shipped. */
@@ -169,14 +179,22 @@ static void ship_pending(struct pgstore *ps)
 
 	if (ps->repl == NULL || ps->asked <= ps->sent)
 		return;
+	/* Mid-turn (a private loop callback inside smmd's turn), the view's
+	 * transaction may be open: only what is committed ships, from sync. */
+	if (!sqlite3_get_autocommit(ps->db))
+		return;
+	/* Room for the group's number first: once sent it must be there. */
+	if (seq_room(ps) < 0) {
+		fail(ps, -ENOMEM, "out of memory");
+		return;
+	}
 	rc = pgrepl_ship(ps->repl, on_shipped, ps);
 	if (rc == -ENOTCONN)
 		return; /* not connected, or no lease: the tick tries again */
 	ps->sent = ps->asked;
 	if (rc == 0) {
 		ps->groups++;
-		if (seq_push(ps, ps->asked) < 0)
-			fail(ps, -ENOMEM, "out of memory");
+		seq_push(ps, ps->asked);
 	} else if (rc == 1 && ps->nseq > 0) {
 		/* Nothing new: durable with the last group in flight. */
 		ps->seqs[(ps->seq_head + ps->nseq - 1) % ps->seq_cap] =
@@ -195,6 +213,9 @@ static void on_tick(uv_timer_t *h)
 	struct pgstore *ps = h->data;
 
 	if (ps->repl == NULL || lease_lost(ps))
+		return;
+	/* Pulled rows must not land in a turn's open transaction either. */
+	if (!sqlite3_get_autocommit(ps->db))
 		return;
 	pgrepl_tick(ps->repl);
 	ship_pending(ps);
@@ -281,7 +302,9 @@ static void on_repl_error(void *arg, const char *why)
 {
 	struct pgstore *ps = arg;
 
-	log_warnx("store: catching up with PostgreSQL: %s", why);
+	/* A lost connection was said once already (on_down). */
+	if (ps->wr_up && !ps->closing)
+		log_warnx("store: catching up with PostgreSQL: %s", why);
 	snprintf(ps->why, sizeof(ps->why), "%s", why);
 }
 
@@ -332,8 +355,13 @@ static int connect_both(struct pgstore *ps, const char *url, char *err,
 	int both = 0;
 	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
 
-	if (pgconn_start(&ps->loop, &o, &ps->wr, err, errlen) < 0)
+	/* libpq's words on a bad URL may quote it, password and all. */
+	if (pgconn_start(&ps->loop, &o, &ps->wr, err, errlen) < 0) {
+		snprintf(err, errlen,
+		         "the store URL is not one libpq accepts (see "
+		         "\"Connection URIs\" in its manual)");
 		return -1;
+	}
 	o.on_up = on_ls_up;
 	if (pgconn_start(&ps->loop, &o, &ps->ls, err, errlen) < 0)
 		return -1;
@@ -406,6 +434,9 @@ static int await_lease(struct pgstore *ps)
 			told = 1;
 		}
 		ps->failed = 0;
+		/* A standby's start lasts as long as the working node: the
+		 * unit's start timeout and watchdog must not end it. */
+		service_notify_extend(5000000);
 		service_notify_watchdog(NULL);
 	}
 	if (told)
@@ -434,16 +465,26 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 	return 0;
 }
 
-/* The view starts empty: read everything PostgreSQL holds into it. */
+/*
+ * The view starts empty: read everything PostgreSQL holds into it, the
+ * whole change log (never trimmed yet: doc/cluster.md), in batches. No
+ * limit on the whole while batches come; one on a batch's answer.
+ */
 static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 {
 	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+	int64_t seen = pgrepl_pulled(ps->repl);
 	int rc = pgrepl_pull(ps->repl);
 
 	ps->why[0] = '\0';
 	while (rc == 0 && pgrepl_pulling(ps->repl) && !ps->why[0] &&
-	       uv_hrtime() < end)
+	       uv_hrtime() < end) {
 		uv_run(&ps->loop, UV_RUN_ONCE);
+		if (pgrepl_pulled(ps->repl) != seen) {
+			seen = pgrepl_pulled(ps->repl);
+			end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+		}
+	}
 	if (rc == 0 && !pgrepl_pulling(ps->repl) && !ps->why[0])
 		return 0;
 	snprintf(err, errlen, "reading the store from PostgreSQL: %s",
@@ -451,24 +492,6 @@ static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 	         : rc       ? strerror(-rc)
 	                    : "too slow");
 	return -1;
-}
-
-/* The view left by the last run is not trusted: it may be ahead. */
-static int remove_view(const char *dir, char *err, size_t errlen)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm"};
-	char path[4096];
-
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s%s", dir, VIEW_FILE,
-		         suffix[i]);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			snprintf(err, errlen, "cannot remove '%s': %s", path,
-			         strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static void make_node_id(struct pgstore *ps)
@@ -512,23 +535,29 @@ int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
 {
 	struct store_be *s = NULL;
 	struct pgstore *ps;
+	int rc;
 
 	*out = NULL;
 	if (url == NULL) {
 		snprintf(err, errlen, "the postgresql store needs a URL");
 		return -1;
 	}
-	if (remove_view(dir, err, errlen) < 0 ||
-	    sq_open_at(dir, VIEW_FILE, 0, &s, err, errlen) < 0)
+	if (sq_open_at(dir, VIEW_FILE, 1, &s, err, errlen) < 0)
 		return -1;
-	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
-	    uv_loop_init(&ps->loop) < 0) {
-		free(ps);
+	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
 		sq_close(s);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if ((rc = uv_loop_init(&ps->loop)) < 0) {
+		free(ps);
+		sq_close(s);
+		snprintf(err, errlen, "cannot make a loop: %s",
+		         uv_strerror(rc));
+		return -1;
+	}
 	s->pg = ps;
+	ps->db = s->db;
 	uv_timer_init(&ps->loop, &ps->tick);
 	uv_timer_init(&ps->loop, &ps->report);
 	ps->tick.data = ps->report.data = ps;
@@ -554,18 +583,21 @@ static void on_lease_gone(void *arg, const char *err)
 static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
+	/* A turn still open is given up (rolled back) with the view. */
 	if (ps->repl && ps->failed == 0 && !ps->lost &&
+	    sqlite3_get_autocommit(ps->db) &&
 	    wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) < 0)
 		log_warnx("store: the last changes did not reach "
 		          "PostgreSQL: %s",
-		          ps->why);
+		          ps->fail_why);
 	ps->closing = 1;
 	if (ps->lease) {
+		/* Not given up in time: closing the connection below fails
+		 * the unregistration, which frees the lease; its row runs out
+		 * by itself. */
 		lease_stop(ps->lease, on_lease_gone, ps);
 		ps->failed = 0;
 		run_until(ps, &ps->gone, 1, 3000);
-		if (ps->lease)
-			lease_free(ps->lease); /* it runs out by itself */
 	}
 	/* Connections first: what is in flight is told, pgrepl still there. */
 	if (ps->wr)
@@ -591,6 +623,15 @@ void pg_close(struct store_be *s)
 	sq_close(s);
 }
 
+/* Groups or a pull awaiting PostgreSQL's answer (uvembed.h's busy). */
+static int in_flight(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	return ps->nseq > 0 || pgrepl_pulling(ps->repl) ||
+	       pgconn_pending(ps->ls) > 0;
+}
+
 int pg_start(struct store_be *s, uv_loop_t *loop,
              void (*done)(void *arg, uint64_t seq, int err), void *arg)
 {
@@ -611,6 +652,8 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	ps->done = done;
 	ps->done_arg = arg;
 	ps->told = ps->durable;
+	ps->embed.busy = in_flight;
+	ps->embed.busy_arg = ps;
 	return uvembed_start(&ps->embed, loop, &ps->loop);
 }
 
@@ -639,10 +682,12 @@ static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms)
 	while (ps->durable < seq && ps->failed == 0 && uv_hrtime() < end)
 		uv_run(&ps->loop, UV_RUN_ONCE);
 	ps->waiting = 0;
+	if (ps->embed.started)
+		uvembed_rearm(&ps->embed);
 	if (ps->durable >= seq)
 		return 0;
 	if (ps->failed == 0)
-		snprintf(ps->why, sizeof(ps->why),
+		snprintf(ps->fail_why, sizeof(ps->fail_why),
 		         "no answer from PostgreSQL in %" PRId64 " s",
 		         ms / 1000);
 	ps->failed = 0;
@@ -673,9 +718,9 @@ int pg_failure(struct store_be *s, char *why, size_t len)
 {
 	struct pgstore *ps = s->pg;
 
-	if (ps == NULL || ps->why[0] == '\0')
+	if (ps == NULL || ps->fail_why[0] == '\0')
 		return sq_failure(s, why, len);
-	snprintf(why, len, "PostgreSQL: %s", ps->why);
-	ps->why[0] = '\0';
+	snprintf(why, len, "PostgreSQL: %s", ps->fail_why);
+	ps->fail_why[0] = '\0';
 	return STORE_UNWRITABLE;
 }

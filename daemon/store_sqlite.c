@@ -757,20 +757,38 @@ int sq_prepare(struct store_be *s, char *err, size_t errlen)
  */
 #define STORE_CACHE_KIB "16384"
 
+/* The last run's view, once the directory is ours: it may be ahead. */
+static int remove_view(const char *path, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[4200];
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (unlink(p) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove '%s': %s", p,
+			         strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
- * file in dir, created or migrated. own_syncs: store_wal.c syncs and
- * checkpoints it (the SQLite backend); else SQLite checkpoints it itself
- * and nothing is synced (a view another backend rebuilds at each start).
+ * file in dir, created or migrated. A view (of another backend, which
+ * rebuilds it at each start) starts empty, and SQLite checkpoints it
+ * itself, unsynced; else store_wal.c syncs and checkpoints it.
  */
-int sq_open_at(const char *dir, const char *file, int own_syncs,
+int sq_open_at(const char *dir, const char *file, int view,
                struct store_be **out, char *err, size_t errlen)
 {
 	/* After migrating: syncs and checkpoints are store_wal.c's. */
 	static const char async[] = "PRAGMA synchronous = OFF;"
 	                            "PRAGMA wal_autocheckpoint = 0;"
 	                            "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
-	static const char view[] = "PRAGMA synchronous = OFF;"
-	                           "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
+	static const char unsynced[] =
+	        "PRAGMA synchronous = OFF;"
+	        "PRAGMA cache_size = -" STORE_CACHE_KIB ";";
 	char path[4096];
 	struct store_be *s;
 	char *msg = NULL;
@@ -796,15 +814,16 @@ int sq_open_at(const char *dir, const char *file, int own_syncs,
 		snprintf(err, errlen, "out of memory");
 		goto bad;
 	}
-	if (open_checked(s, err, errlen) < 0 || migrate(s, err, errlen) < 0)
+	if ((view && remove_view(path, err, errlen) < 0) ||
+	    open_checked(s, err, errlen) < 0 || migrate(s, err, errlen) < 0)
 		goto bad;
-	if (sqlite3_exec(s->db, own_syncs ? async : view, NULL, NULL, &msg) !=
+	if (sqlite3_exec(s->db, view ? unsynced : async, NULL, NULL, &msg) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "'%s': %s", path, msg ? msg : "pragma");
 		sqlite3_free(msg);
 		goto bad;
 	}
-	if ((own_syncs && store_wal_open(path, &s->wal, err, errlen) < 0) ||
+	if ((!view && store_wal_open(path, &s->wal, err, errlen) < 0) ||
 	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
 	*out = s;
@@ -821,7 +840,7 @@ static int sq_open(const char *dir, const char *url, struct store_be **out,
 		snprintf(err, errlen, "the sqlite store takes no URL");
 		return -1;
 	}
-	return sq_open_at(dir, "smmd.db", 1, out, err, errlen);
+	return sq_open_at(dir, "smmd.db", 0, out, err, errlen);
 }
 
 void sq_close(struct store_be *s)

@@ -174,11 +174,11 @@ int sq_stats(struct store_be *, const struct stats_query *,
 int sq_backup(struct store_be *, const char *dest, char *err, size_t errlen);
 
 /*
- * store_sqlite.c: open (creating or migrating) file in dir. own_syncs:
- * store_wal.c syncs and checkpoints it; else nothing syncs it and SQLite
- * checkpoints it (a view rebuilt at each start).
+ * store_sqlite.c: open (creating or migrating) file in dir. view: a view
+ * another backend rebuilds at each start: emptied once dir is locked,
+ * never synced, checkpointed by SQLite; else store_wal.c syncs it.
  */
-int sq_open_at(const char *dir, const char *file, int own_syncs,
+int sq_open_at(const char *dir, const char *file, int view,
                struct store_be **out, char *err, size_t errlen);
 int sq_failure(struct store_be *, char *why, size_t len);
 /* store_sqlite.c: the statements of enum stmt_id, prepared on s->db. */

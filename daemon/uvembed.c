@@ -6,8 +6,15 @@
  */
 #include "uvembed.h"
 
+/*
+ * libuv hands a watcher's new interest (a socket to be polled for
+ * writing, say) to epoll only when the loop next polls: callbacks of the
+ * first run may leave such changes, which the second run's poll applies,
+ * or the host would sleep on an epoll set that misses them.
+ */
 static void run_inner(struct uvembed *e)
 {
+	uv_run(e->inner, UV_RUN_NOWAIT);
 	uv_run(e->inner, UV_RUN_NOWAIT);
 	uvembed_rearm(e);
 }
@@ -53,7 +60,11 @@ void uvembed_rearm(struct uvembed *e)
 	 * -1: nothing timed is pending; 0: work is ready now, or (a loop
 	 * with nothing left in it) never: do not spin on that one.
 	 */
-	if (!uv_loop_alive(e->inner) || (ms = uv_backend_timeout(e->inner)) < 0)
+	ms = uv_loop_alive(e->inner) ? uv_backend_timeout(e->inner) : -1;
+	/* Changes the second run left unapplied are caught this soon. */
+	if (e->busy && e->busy(e->busy_arg) && (ms < 0 || ms > UVEMBED_BUSY_MS))
+		ms = UVEMBED_BUSY_MS;
+	if (ms < 0)
 		uv_timer_stop(&e->timer);
 	else
 		uv_timer_start(&e->timer, on_timer, (uint64_t)ms, 0);

@@ -10,7 +10,14 @@
 
 #include <uv.h>
 
+/* The longest the host sleeps while the owner says work is in flight. */
+#define UVEMBED_BUSY_MS 20
+
 struct uvembed {
+	/* Optional, set before start: 1 while the inner loop has work in
+	 * flight (answers awaited). */
+	int (*busy)(void *arg);
+	void *busy_arg;
 	uv_loop_t *inner;
 	uv_poll_t poll;   /* on the host: the inner loop's backend fd */
 	uv_timer_t timer; /* on the host: the inner loop's next timer */

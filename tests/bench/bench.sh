@@ -68,10 +68,11 @@
 # directory lives: its file system's fsync is part of every delivery),
 # SMM_BENCH_KEEP=1 (keep the temporary directory), SMM_BENCH_DISK_REPS (5:
 # runs of (a) with the state on disk; 0: none), SMM_BENCH_DISK_DIR (where
-# they keep it: the build directory unless set), SMM_BENCH_STORE (a
-# postgresql:// URL: smmd keeps its store there; its figures are kept
-# under "pg." and the report goes to latest-pg.txt; tests/bench/cluster.sh
-# sets it).
+# they keep it: the build directory unless set), SMM_BENCH_STORE
+# (postgresql://, under tests/pg/with-pg.sh only, whose database each
+# scenario empties: smmd keeps its store there; its figures are kept under
+# "pg." and the report goes to latest-pg.txt; tests/bench/cluster.sh sets
+# it).
 # For (d): SMM_BENCH_CHAN_N (100 channels), SMM_BENCH_CHAN_PER (500
 # deliveries each), SMM_BENCH_CHAN_MAX_IN_FLIGHT (16 per channel),
 # SMM_BENCH_CHAN_GLOBAL_MAX_IN_FLIGHT (128), SMM_BENCH_STEADY_STEP_MS (20),

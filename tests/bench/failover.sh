@@ -9,9 +9,11 @@
 # node is started again as the new standby.
 : "${SMM_PG_DIR:?run under tests/pg/with-pg.sh}"
 kills=${1:-20}
+[ "$kills" -gt 0 ] || { echo "failover.sh: KILLS must be at least 1" >&2; exit 2; }
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$SMM_TOP_SRCDIR/tests/e2e/lib.sh"
-E2E_NAME=failover-bench
+# shellcheck source=tests/bench/lib.sh
+. "$SMM_TOP_SRCDIR/tests/bench/lib.sh"
 
 start_sink
 write_config -g "store: postgresql://" demo
@@ -28,11 +30,6 @@ start_node() {
 answers() {
 	SMMD_SOCKET=$T/sock_$1 smmctl status >/dev/null 2>&1
 }
-iso() {
-	date -u -d "@$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))" \
-		+%Y-%m-%dT%H:%M:%S.%3NZ
-}
-
 start_node a
 wait_for "answers a" 20 || fail "node a did not start"
 start_node b
@@ -42,7 +39,7 @@ work=a spare=b
 for k in $(seq 1 "$kills"); do
 	due=$(($(now_ms) + 3000))
 	SMMD_SOCKET=$T/sock_$work smmctl add --channel demo --id "k$k" \
-		--at "$(iso "$due")" "kill $k" >/dev/null
+		--at "$(ms_to_iso "$due")" "kill $k" >/dev/null
 	kill_at=$((due - 1000 + RANDOM % 1000))
 	while [ "$(now_ms)" -lt "$kill_at" ]; do sleep 0.01; done
 	victim=$(eval "echo \$PID_$work")
@@ -63,10 +60,10 @@ for k in $(seq 1 "$kills"); do
 	tmp=$work work=$spare spare=$tmp
 	sleep 0.5
 done
-sort -n "$T/late" | awk -v n="$kills" '
-	{ v[NR] = $1; s += $1 }
-	END {
-		printf "fail-over over %d SIGKILLs (post due 0-1 s after the kill): ", n
-		printf "late by p50 %d ms, max %d ms, mean %d ms (target: max 5000 ms)\n",
-			v[int((NR + 1) / 2)], v[NR], s / NR
-	}'
+sort -n "$T/late" >"$T/late.sorted"
+p50=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' "$T/late.sorted")
+max=$(tail -n 1 "$T/late.sorted")
+mean=$(awk '{ s += $1 } END { printf "%d", s / NR }' "$T/late.sorted")
+echo "fail-over over $kills SIGKILLs (post due 0-1 s after the kill): late by" \
+	"p50 $(fig pg.failover.p50 "$p50" ms), max $(fig pg.failover.max "$max" ms)," \
+	"mean $mean ms (target: max 5000 ms)"

@@ -404,6 +404,27 @@ START_TEST(test_store_url_file)
 	ck_assert_ptr_null(strstr(errs.lines[0], "S3CRET"));
 	config_errors_clear(&errs);
 
+	/* Both at once; a password however it is spelt. */
+	snprintf(yaml, sizeof(yaml),
+	         "%sstore: postgresql://db/smmd\nstore_url_file: store.url\n",
+	         base);
+	write_file(cfgpath, yaml, 0600);
+	write_file(urlf, "postgresql://smmd@db/smmd\n", 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0],
+	                             "give 'store' or "
+	                             "'store_url_file', not both"));
+	config_errors_clear(&errs);
+#ifdef HAVE_LIBPQ /* as libpq reads it: percent-encoded keywords too */
+	snprintf(yaml, sizeof(yaml),
+	         "%sstore: postgresql://db/smmd?pass%%77ord=S3CRET\n", base);
+	write_file(cfgpath, yaml, 0600);
+	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "goes in a file"));
+	ck_assert_ptr_null(strstr(errs.lines[0], "S3CRET"));
+	config_errors_clear(&errs);
+#endif
+
 	snprintf(yaml, sizeof(yaml), "%sstore: sqlite\n", base);
 	write_file(cfgpath, yaml, 0600);
 	ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);

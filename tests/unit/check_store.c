@@ -1213,6 +1213,7 @@ START_TEST(test_kept_counts)
 		/* It counts at every open (the postgresql one: a view
 		 * rebuilt at start): what it was asked to keep is moot. */
 		ck_assert_int_eq(add("p1", T0, two, 2), 0);
+		flush();
 		ck_assert_int_eq(store_keep_counts(st, kept), 0);
 		store_close(st);
 		st = open_store();
@@ -1632,7 +1633,7 @@ static Suite *store_suite(void)
  */
 int main(void)
 {
-	int failed = 0;
+	int failed = 0, ran = 0;
 	const char *url = getenv("SMM_STORE_URL");
 
 	/* Check forks each test after this: the child sees the backend. */
@@ -1644,10 +1645,15 @@ int main(void)
 			continue;
 		backend = store_backends[i];
 		backend_url = needs_url ? url : NULL;
+		ran++;
 		sr = srunner_create(store_suite());
 		srunner_run_all(sr, CK_NORMAL);
 		failed += srunner_ntests_failed(sr);
 		srunner_free(sr);
+	}
+	if (ran == 0) {
+		printf("no backend to test for SMM_STORE_URL: skipped\n");
+		return 77;
 	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
