@@ -644,6 +644,11 @@ enum store_failure store_failure(struct store *s, char *why, size_t len)
 	return s->be->failure(s->h, why, len);
 }
 
+int64_t store_fence(struct store *s)
+{
+	return s->be->fence ? s->be->fence(s->h) : 0;
+}
+
 int store_backup(struct store *s, const char *dest, char *err, size_t errlen)
 {
 	if (s->be->backup == NULL) {

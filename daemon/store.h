@@ -74,6 +74,14 @@ struct attempt_result {
 	double latency_ms;
 };
 
+/*
+ * The fencing token of the writes this node makes now: its lease's epoch
+ * on a shared store (higher for every node that takes over), which goes
+ * out with each request so a receiver can refuse a stale writer; 0 when
+ * the store has none (SQLite: one writer by construction).
+ */
+int64_t store_fence(struct store *);
+
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
 /*

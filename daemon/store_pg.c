@@ -714,6 +714,11 @@ void pg_counts_io(struct store_be *s, uint64_t *syncs, uint64_t *checkpoints)
 	*checkpoints = 0;
 }
 
+int64_t pg_fence(struct store_be *s)
+{
+	return s->pg ? s->pg->epoch : 0;
+}
+
 int pg_failure(struct store_be *s, char *why, size_t len)
 {
 	struct pgstore *ps = s->pg;

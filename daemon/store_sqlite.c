@@ -1882,6 +1882,7 @@ const struct store_backend store_backend_postgresql = {
         .stop = pg_stop,
         .counts_io = pg_counts_io,
         .failure = pg_failure,
+        .fence = pg_fence,
         SQ_OPS,
 };
 #endif

@@ -154,6 +154,12 @@ static char *webhook_body(const struct delivery_view *v)
 	              "scheduled_at", at, "attempt", (json_int_t)v->attempt);
 	if (o == NULL)
 		return NULL;
+	/* Signed with the rest: a receiver may refuse a lower one. */
+	if (v->fence > 0 &&
+	    json_object_set_new(o, "fence", json_integer(v->fence)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return body;
@@ -183,7 +189,7 @@ static int webhook_build(const struct channel *ch,
                          size_t errlen)
 {
 	const struct webhook_conf *wc = ch->pub_conf;
-	char ts[32], sig[2 * SIGN_HEADER_LEN];
+	char ts[32], fence[24], sig[2 * SIGN_HEADER_LEN];
 	int64_t now_s = now_ms / 1000;
 
 	if ((req->body = webhook_body(v)) == NULL) {
@@ -199,6 +205,10 @@ static int webhook_build(const struct channel *ch,
 	    publisher_add_header(&req->headers, "Idempotency-Key",
 	                         v->webhook_id) < 0 ||
 	    publisher_add_header(&req->headers, "webhook-timestamp", ts) < 0)
+		goto nomem;
+	snprintf(fence, sizeof(fence), "%lld", (long long)v->fence);
+	if (v->fence > 0 &&
+	    publisher_add_header(&req->headers, "smmd-fence", fence) < 0)
 		goto nomem;
 	if (wc->key.bytes) {
 		if (webhook_signature(wc, v->webhook_id, now_s, req, sig) < 0) {

@@ -35,6 +35,12 @@ struct delivery_view {
 	const char *webhook_id; /* stable across retries: the idempotency key */
 	int64_t scheduled_ms;
 	unsigned attempt; /* 1-based */
+	/*
+	 * The store's fencing token (store_fence): the epoch of the lease
+	 * this node works under, higher for every node that takes over; 0
+	 * when the store has none (SQLite).
+	 */
+	int64_t fence;
 };
 
 /* A driver's progress through one attempt; reset for every attempt. */

@@ -342,6 +342,53 @@ START_TEST(test_mastodon_media)
 }
 END_TEST
 
+/* The header's value, or NULL. */
+static const char *header_of(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const struct curl_slist *h = req->headers; h; h = h->next)
+		if (strncmp(h->data, name, n) == 0 && h->data[n] == ':')
+			return h->data + n + 2;
+	return NULL;
+}
+
+/* A webhook carries the store's fencing token, header and body, if any. */
+START_TEST(test_webhook_fence)
+{
+	const struct channel *ch = config_channel(cfg, "hook");
+	struct delivery_view v = view("hook", NULL);
+	struct pub_step st = {0};
+	struct http_request req;
+	char err[256];
+	json_t *media = json_array(), *body;
+
+	v.media = media;
+	for (int64_t fence = 0; fence <= 7; fence += 7) {
+		v.fence = fence;
+		memset(&req, 0, sizeof(req));
+		ck_assert_msg(ch->pub->build_request(ch, &v, &st, NOW_MS, &req,
+		                                     err, sizeof(err)) == 0,
+		              "%s", err);
+		body = json_loads(req.body, 0, NULL);
+		ck_assert_ptr_nonnull(body);
+		if (fence == 0) {
+			ck_assert_ptr_null(header_of(&req, "smmd-fence"));
+			ck_assert_ptr_null(json_object_get(body, "fence"));
+		} else {
+			ck_assert_str_eq(header_of(&req, "smmd-fence"), "7");
+			ck_assert_int_eq(json_integer_value(json_object_get(
+			                         body, "fence")),
+			                 7);
+		}
+		json_decref(body);
+		http_request_clear(&req);
+	}
+	pub_step_clear(&st);
+	json_decref(media);
+}
+END_TEST
+
 static Suite *publishers_suite(void)
 {
 	Suite *s = suite_create("publishers");
@@ -351,6 +398,7 @@ static Suite *publishers_suite(void)
 	tcase_add_loop_test(tc, test_response, 0,
 	                    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_mastodon_media);
+	tcase_add_test(tc, test_webhook_fence);
 	suite_add_tcase(s, tc);
 	return s;
 }
