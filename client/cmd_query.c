@@ -254,6 +254,31 @@ static void print_pauses(const json_t *pauses)
 	}
 }
 
+/* This node on a store in PostgreSQL (null: SQLite, nothing to say). */
+static void print_cluster(const json_t *c)
+{
+	const char *node;
+	long long offset;
+
+	if (!json_is_object(c))
+		return;
+	node = ctl_str(c, "node");
+	offset = (long long)json_integer_value(
+	        json_object_get(c, "clock_offset_ms"));
+	printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
+	       "%+lld ms from ours\n",
+	       "cluster", node ? node : "?",
+	       (long long)json_integer_value(json_object_get(c, "epoch")),
+	       json_is_true(json_object_get(c, "lease_live"))
+	               ? "lease live"
+	               : "LEASE NOT TRUSTED",
+	       offset);
+	if (json_is_true(json_object_get(c, "clock_skewed")))
+		printf("  %-12sthe clocks differ by more than 500 ms: check "
+		       "NTP\n",
+		       "warning");
+}
+
 /* The human form of "status". */
 static void cmd_query_print_status(const json_t *r)
 {
@@ -285,6 +310,7 @@ static void cmd_query_print_status(const json_t *r)
 	else
 		printf("  %-12s%s\n", "next due", next ? next : "-");
 	print_loop_turn(json_object_get(r, "loop"));
+	print_cluster(json_object_get(r, "cluster"));
 	print_pauses(json_object_get(r, "pauses"));
 	cmd_query_print_engagement_status(json_object_get(r, "engagement"));
 	cmd_query_print_channels(json_object_get(r, "channels"));

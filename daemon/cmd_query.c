@@ -141,7 +141,7 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	int64_t now = wallclock_now_ms();
 	char started[TIME_RFC3339_LEN], next_s[TIME_RFC3339_LEN];
 	struct events_follow_stats fs;
-	json_t *c, *channels;
+	json_t *c, *channels, *cluster;
 
 	/* Kept by the event bus, not counted again per request. */
 	events_counts(x->d->events, counts);
@@ -174,6 +174,9 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
 	json_object_set_new(*x->result, "pauses", cmd_pauses_json(x->d));
 	json_object_set_new(*x->result, "engagement", engage_json(x->d));
+	cluster = store_cluster_json(x->d->store);
+	json_object_set_new(*x->result, "cluster",
+	                    cluster ? cluster : json_null());
 	return CMD_DONE;
 }
 

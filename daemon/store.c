@@ -649,6 +649,11 @@ int64_t store_fence(struct store *s)
 	return s->be->fence ? s->be->fence(s->h) : 0;
 }
 
+json_t *store_cluster_json(struct store *s)
+{
+	return s->be->cluster ? s->be->cluster(s->h) : NULL;
+}
+
 int store_backup(struct store *s, const char *dest, char *err, size_t errlen)
 {
 	if (s->be->backup == NULL) {

@@ -81,6 +81,12 @@ struct attempt_result {
  * the store has none (SQLite: one writer by construction).
  */
 int64_t store_fence(struct store *);
+/*
+ * For smmctl status: this node on a shared store (its id, lease epoch,
+ * whether the lease is trusted, the database clock's offset from ours);
+ * NULL when the store is not shared.
+ */
+json_t *store_cluster_json(struct store *);
 
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);

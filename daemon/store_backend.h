@@ -180,6 +180,8 @@ struct store_backend {
 	void (*read_interrupt)(struct store_be *);
 	/* store_fence's token; optional (none: 0). */
 	int64_t (*fence)(struct store_be *);
+	/* store_cluster_json's object; optional (none: NULL). */
+	json_t *(*cluster)(struct store_be *);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);
 };

@@ -47,6 +47,8 @@ static const char *const replicated[] = {
 #define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
 #define TICK_MS          1000  /* retry, pull: the replication's beat */
 #define MARGIN_MS        1000  /* a write needs this much lease left */
+/* The database's clock this far from ours: said (log, status). */
+#define SKEW_WARN_MS 500
 
 struct pgstore {
 	uv_loop_t loop;
@@ -65,7 +67,8 @@ struct pgstore {
 	int peer;      /* open: another node holds a live lease */
 	int gone;      /* close: the lease was given up */
 	int closing;
-	char why[256];      /* the last thing that went wrong */
+	int skewed;    /* the clock offset was said to be over SKEW_WARN_MS */
+	char why[256]; /* the last thing that went wrong */
 	char fail_why[256]; /* why the last failure reported was, for failure()
 	                     */
 	/* Batches (the front end's numbers): sync asked for up to asked;
@@ -208,12 +211,27 @@ static void ship_pending(struct pgstore *ps)
 	}
 }
 
+/* Leases are on the database's clock, due times on ours: say so once. */
+static void note_skew(struct pgstore *ps)
+{
+	int64_t skew = lease_skew_ms(ps->lease);
+	int skewed = llabs(skew) > SKEW_WARN_MS;
+
+	if (skewed && !ps->skewed)
+		log_warnx("store: PostgreSQL's clock is %+" PRId64 " ms from "
+		          "this node's: check NTP on both (posts go out on "
+		          "this node's clock)",
+		          skew);
+	ps->skewed = skewed;
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
 
 	if (ps->repl == NULL || lease_lost(ps))
 		return;
+	note_skew(ps);
 	/* Pulled rows must not land in a turn's open transaction either. */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
@@ -717,6 +735,21 @@ void pg_counts_io(struct store_be *s, uint64_t *syncs, uint64_t *checkpoints)
 int64_t pg_fence(struct store_be *s)
 {
 	return s->pg ? s->pg->epoch : 0;
+}
+
+json_t *pg_cluster(struct store_be *s)
+{
+	struct pgstore *ps = s->pg;
+	int64_t skew;
+
+	if (ps == NULL || ps->lease == NULL)
+		return NULL;
+	skew = lease_skew_ms(ps->lease);
+	return json_pack("{s:s, s:I, s:b, s:I, s:b}", "node", ps->node_id,
+	                 "epoch", (json_int_t)ps->epoch, "lease_live",
+	                 lease_live(ps->lease), "clock_offset_ms",
+	                 (json_int_t)skew, "clock_skewed",
+	                 llabs(skew) > SKEW_WARN_MS);
 }
 
 int pg_failure(struct store_be *s, char *why, size_t len)

@@ -1883,6 +1883,7 @@ const struct store_backend store_backend_postgresql = {
         .counts_io = pg_counts_io,
         .failure = pg_failure,
         .fence = pg_fence,
+        .cluster = pg_cluster,
         SQ_OPS,
 };
 #endif

@@ -235,6 +235,7 @@ void pg_stop(struct store_be *);
 void pg_counts_io(struct store_be *, uint64_t *syncs, uint64_t *checkpoints);
 int pg_failure(struct store_be *, char *why, size_t len);
 int64_t pg_fence(struct store_be *);
+json_t *pg_cluster(struct store_be *);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

@@ -14,8 +14,10 @@
 #    most 3 a second).
 # Then smmd itself on the postgresql store (one working node):
 #  - bench.sh's punctuality and burst scenarios (5,000 posts over 10 s,
-#    and a burst), every delivery's publishing write committed in
+#    and 50,000 posts due at once), every delivery's publishing write
+#    committed in
 #    PostgreSQL before it leaves (figures under "pg.", latest-pg.txt);
+#    SMM_BENCH_PG_BURST_N changes the burst's size;
 #  - fail-over (tests/bench/failover.sh): two nodes, the working one
 #    killed with SIGKILL at a random point in the second before a post is
 #    due, 20 times: how late the post reaches the sink.
@@ -33,6 +35,7 @@ sh "$pg" "$bench" failover "$kills"
 sh "$pg" "$bench" ship "$rows" 100
 sh "$pg" "$bench" idle "$idle_s"
 sh "$pg" env SMM_BENCH_STORE=postgresql:// SMM_BENCH_DISK_REPS=0 \
+	SMM_BENCH_BURST_N="${SMM_BENCH_PG_BURST_N:-50000}" \
 	SMM_BENCH_SCENARIOS="${SMM_BENCH_PG_SCENARIOS:-punctuality burst}" \
 	bash "$SMM_TOP_SRCDIR/tests/bench/bench.sh"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" "$kills"

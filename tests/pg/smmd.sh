@@ -23,6 +23,13 @@ write_config -g "store: postgresql://" -g "max_in_flight: $MAX_IN_FLIGHT" demo
 start_smmd
 grep -q "store in PostgreSQL" "$T/smmd.log" ||
 	fail "smmd did not say its store is in PostgreSQL"
+# status names this node, its lease and the database clock's offset.
+smmctl status --json | jq -e '.cluster | (.node | length > 0) and
+	.epoch > 0 and .lease_live and (.clock_offset_ms | fabs < 500) and
+	(.clock_skewed | not)' >/dev/null ||
+	fail "status: $(smmctl status --json | jq -c .cluster)"
+smmctl status | grep -q "cluster .*lease live" ||
+	fail "status does not show the lease: $(smmctl status)"
 
 base=$(($(now_ms) + 2000))
 {
