@@ -258,7 +258,8 @@ void pgrepl_tick(struct pgrepl *r)
 		/* Pulled while dirty: read those rows now, unforced. */
 		repl_resync(r);
 	}
-	pgrepl_pull(r);
+	if (!r->o.sole_writer)
+		pgrepl_pull(r);
 }
 
 int pgrepl_settled(const struct pgrepl *r)

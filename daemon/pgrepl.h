@@ -43,6 +43,12 @@ struct pgrepl_opts {
 	int64_t (*epoch)(void *arg);
 	int64_t margin_ms; /* the lease must run this long more */
 	/*
+	 * Nobody else writes while this node may (an exclusive lease): the
+	 * tick pulls nothing, since all it would read back is this node's
+	 * own changes; pgrepl_pull still catches up at start.
+	 */
+	int sole_writer;
+	/*
 	 * A row of table changed in the view by another node, or read back
 	 * after a refused group (pk: a JSON array of its key's values).
 	 */
@@ -89,7 +95,8 @@ void pgrepl_reconnected(struct pgrepl *);
 
 /*
  * Every beat: decide groups lost with the connection, read refused rows
- * back, and pull. What failed before is tried again here.
+ * back, and pull (unless sole_writer). What failed before is tried again
+ * here.
  */
 void pgrepl_tick(struct pgrepl *);
 

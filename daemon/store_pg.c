@@ -45,7 +45,7 @@ static const char *const replicated[] = {
 #define OPEN_TIMEOUT_MS  15000 /* connecting, migrating, catching up */
 #define WAIT_TIMEOUT_MS  30000 /* for a group's decision, in place */
 #define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
-#define TICK_MS          1000  /* retry, pull: the replication's beat */
+#define TICK_MS          1000  /* retry: the replication's beat */
 #define MARGIN_MS        1000  /* a write needs this much lease left */
 /* The database's clock this far from ours: said (log, status). */
 #define SKEW_WARN_MS 500
@@ -532,6 +532,8 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         .node_id = ps->node_id,
 	                         .epoch = epoch_of,
 	                         .margin_ms = MARGIN_MS,
+	                         /* The lease is exclusive (start_lease). */
+	                         .sole_writer = 1,
 	                         .on_error = on_repl_error,
 	                         .arg = ps};
 
