@@ -138,7 +138,7 @@ static void on_probe(uv_timer_t *t)
 
 	if (probe_writes(d->cfg->state_dir) < 0)
 		return;
-	log_warnx("store: the state directory takes writes again after %lld "
+	log_warnx("store: the store takes writes again after %lld "
 	          "s: smmd starts afresh from the store",
 	          (long long)(wallclock_now_ms() - d->store_down_ms) / 1000);
 	restart_in_place(d);
@@ -168,7 +168,7 @@ void outage_begin(struct smmd *d)
 	d->store_down_ms = wallclock_now_ms();
 	log_error("store: cannot write: %s. Holding every delivery and "
 	          "refusing changes; smmd checks every %d s and carries on by "
-	          "itself once the state directory takes writes again",
+	          "itself once the store takes writes again",
 	          o->why, OUTAGE_PROBE_MS / 1000);
 	service_notify_status("the store cannot be written: holding");
 	o->probe.data = d;

@@ -1,0 +1,95 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# A network partition of the working node, while it keeps running: its
+# connections to PostgreSQL go through a TCP proxy (socat) that is frozen
+# (SIGSTOP) shortly before a post is due, so what it sends gets no answer
+# and no error, as when a link drops packets. The standby, connected
+# directly, takes over and publishes the post once. The partitioned node
+# fires its timer but sends nothing it cannot fence: its lease goes
+# untrusted, its write never commits. An add made on it meanwhile is
+# either never acknowledged or kept. Healed, it finds its lease gone and
+# comes back as a standby, without one request of its reaching the sink.
+[ -n "${SMM_PG_DIR:-}" ] ||
+	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+
+command -v socat >/dev/null 2>&1 || skip "socat is not installed"
+
+# The proxy leads a process group of its own (setsid): one signal to the
+# group freezes or thaws it and every connection it forked.
+port=$(free_port)
+setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+	"UNIX-CONNECT:$PGHOST/.s.PGSQL.$PGPORT" 2>>"$T/proxy.log" &
+PROXY=$!
+E2E_PIDS+=("$PROXY")
+proxy() { kill "-$1" -- "-$PROXY" 2>/dev/null; }
+wait_for "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" 5 ||
+	fail "the proxy does not listen"
+
+start_sink
+write_config -g "store: postgresql://127.0.0.1:$port/" demo
+start_smmd # node a, through the proxy
+sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|;
+	s|postgresql://127.0.0.1:$port/|postgresql://|" "$CFG" >"$T/b.yaml"
+grep -q '^store: postgresql://$' "$T/b.yaml" || fail "b's config: $(cat "$T/b.yaml")"
+"$SMMD_BIN" -c "$T/b.yaml" --foreground 2>>"$T/b.log" &
+PID_B=$!
+E2E_PIDS+=("$PID_B")
+wait_for "grep -q standby '$T/b.log'" 15 || fail "b is no standby"
+a_fence=$(smmctl status --json | jq -r .cluster.epoch)
+
+due=$(($(now_ms) + 3000))
+smmctl add --channel demo --id p1 --at "$(ms_to_iso "$due")" "partitioned" >/dev/null
+while [ "$(now_ms)" -lt $((due - 500)) ]; do sleep 0.02; done
+proxy STOP
+cut_at=$(now_ms)
+log "a is cut off from PostgreSQL"
+
+# a answers while cut off (its reads are local), but what changes state
+# cannot be kept: the add waits, and is either refused or kept for good.
+timeout 30 "$SMMCTL_BIN" add --channel demo --id during --at +1h \
+	"added while cut off" >"$T/during.out" 2>&1 &
+ADDER=$!
+
+wait_for "[ \"\$(sink_count p1)\" -ge 1 ]" 10 ||
+	fail "p1 never arrived while a was cut off"
+late=$(($(sink_posts_for p1 | jq -r '.[0].t_us / 1000 | floor') - due))
+log "p1 published by b ${late} ms after its due time"
+[ "$late" -le 5000 ] || fail "p1 was $late ms late"
+SMMD_SOCKET=$T/sock_b smmctl status >/dev/null 2>&1 || fail "b does not work"
+wait_for "grep -q 'lease is not trusted' '$T/smmd.log'" 5 ||
+	fail "a did not stop trusting its lease while cut off"
+smmd_alive || fail "a exited while cut off"
+
+# Long enough for a's statements to time out and its reconnects to hang.
+while [ "$(now_ms)" -lt $((cut_at + 12000)) ]; do sleep 0.1; done
+proxy CONT
+log "a is connected again"
+
+wait_for "grep -q 'lease ran out: starting afresh' '$T/smmd.log'" 20 ||
+	fail "a did not notice its lease ran out"
+wait_for "grep -q 'standby: node' '$T/smmd.log'" 20 ||
+	fail "a did not come back as a standby"
+smmd_alive || fail "a exited instead of waiting as a standby"
+
+rc=0
+wait "$ADDER" || rc=$?
+e2e_forget "$ADDER"
+if [ "$rc" -eq 0 ]; then
+	[ -n "$(SMMD_SOCKET=$T/sock_b delivery_state during/demo)" ] ||
+		fail "an add acknowledged while cut off is gone"
+	log "the add made while cut off was acknowledged, and kept"
+else
+	[ -z "$(SMMD_SOCKET=$T/sock_b delivery_state during/demo)" ] ||
+		fail "an add refused while cut off was kept all the same"
+	log "the add made while cut off was refused ($(head -c 200 "$T/during.out"))"
+fi
+
+sleep 1
+[ "$(sink_count p1)" -eq 1 ] ||
+	fail "p1 reached the sink $(sink_count p1) times"
+stale=$(sink_requests | jq -s --arg f "$a_fence" \
+	'[.[] | select(.headers["smmd-fence"] == $f)] | length')
+[ "$stale" -eq 0 ] || fail "$stale requests went out on a's lease"
+log "ok"
