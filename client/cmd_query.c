@@ -254,6 +254,37 @@ static void print_pauses(const json_t *pauses)
 	}
 }
 
+/* The cluster's nodes, as the working node last read them. */
+static void print_nodes(const json_t *nodes, const char *self)
+{
+	size_t i;
+	const json_t *n;
+
+	json_array_foreach (nodes, i, n) {
+		const char *id = ctl_str(n, "node"), *role = ctl_str(n, "role");
+		const json_t *off = json_object_get(n, "clock_offset_ms");
+		char up[32];
+
+		duration_format(json_integer_value(json_object_get(n, "up_ms")),
+		                up, sizeof(up));
+		printf("  %-12s%s%s: %s", "node", id ? id : "?",
+		       self && id && strcmp(self, id) == 0 ? " (this one)" : "",
+		       role ? role : "?");
+		if (json_is_integer(json_object_get(n, "epoch")))
+			printf(", epoch %lld",
+			       (long long)json_integer_value(
+			               json_object_get(n, "epoch")));
+		printf(" for %s", up);
+		if (json_is_integer(off))
+			printf("; clock %+lld ms%s",
+			       (long long)json_integer_value(off),
+			       json_is_true(json_object_get(n, "clock_skewed"))
+			               ? " (over 500 ms: check NTP)"
+			               : "");
+		printf("\n");
+	}
+}
+
 /* This node on a store in PostgreSQL (null: SQLite, nothing to say). */
 static void print_cluster(const json_t *c)
 {
@@ -277,6 +308,7 @@ static void print_cluster(const json_t *c)
 		printf("  %-12sthe clocks differ by more than 500 ms: check "
 		       "NTP\n",
 		       "warning");
+	print_nodes(json_object_get(c, "nodes"), node);
 }
 
 /* The human form of "status". */

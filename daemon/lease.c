@@ -21,6 +21,8 @@
  * this one up. Sent in a transaction of its own, after the renewal.
  */
 static const char reap_sql[] =
+        "WITH s AS (DELETE FROM smmd_standby WHERE seen_until < "
+        "clock_timestamp()) "
         "DELETE FROM smmd_node WHERE node_id IN (SELECT node_id FROM "
         "smmd_node WHERE lease_until < clock_timestamp() FOR UPDATE SKIP "
         "LOCKED) RETURNING node_id, epoch";
@@ -60,6 +62,12 @@ static const char exclusive_lock_sql[] =
  */
 static const char exclusive_share_sql[] =
         "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK ")";
+/*
+ * A registration refused leaves the node a standby: it says so in
+ * smmd_standby (for smmctl status on the working node), and the database
+ * clock comes back all the same, so a standby knows its offset too.
+ * $4: the offset last measured, or NULL.
+ */
 static const char register_exclusive_sql[] =
         "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
         "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
@@ -68,9 +76,16 @@ static const char register_exclusive_sql[] =
         "clock_timestamp()) "
         "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
         "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
-        "epoch, 0 FROM n) "
-        "SELECT epoch, (extract(epoch FROM clock_timestamp()) * "
-        "1000)::bigint FROM n";
+        "epoch, 0 FROM n), "
+        "s AS (INSERT INTO smmd_standby (node_id, seen_until, "
+        "clock_skew_ms, version) SELECT $1, clock_timestamp() + $2 * "
+        "interval '1 millisecond', $4, $3 WHERE NOT EXISTS (SELECT 1 FROM "
+        "n) ON CONFLICT (node_id) DO UPDATE SET seen_until = "
+        "excluded.seen_until, clock_skew_ms = excluded.clock_skew_ms), "
+        "d AS (DELETE FROM smmd_standby WHERE node_id = $1 AND EXISTS "
+        "(SELECT 1 FROM n)) "
+        "SELECT (SELECT epoch FROM n), (extract(epoch FROM "
+        "clock_timestamp()) * 1000)::bigint";
 static const char unregister_sql[] =
         "DELETE FROM smmd_node WHERE node_id = $1 AND epoch = $2";
 
@@ -90,6 +105,7 @@ struct beat {
 	uint64_t sent_ns;
 	int64_t sent_wall_ms;
 	int answered;  /* the renewal or registration returned a row */
+	int clocked;   /* ... or at least the database's clock */
 	int reaps;     /* a reaping group follows the renewal's */
 	int64_t epoch; /* from it */
 	int64_t db_ms;
@@ -156,9 +172,10 @@ static void on_renew(void *arg, const PGresult *res, const char *err)
 	struct beat *b = arg;
 
 	if (res && PQntuples(res) == 1) {
-		b->answered = 1;
+		b->answered = !PQgetisnull(res, 0, 0);
 		b->epoch = ms_of(res, 0, 0);
 		b->db_ms = ms_of(res, 0, 1);
+		b->clocked = 1;
 	}
 	beat_unref(b);
 }
@@ -193,6 +210,11 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	uint64_t now = uv_hrtime();
 	char why[128];
 
+	if (b->clocked) {
+		l->skew_ms =
+		        b->db_ms - (b->sent_wall_ms + wallclock_now_ms()) / 2;
+		l->have_skew = 1;
+	}
 	if (!b->answered) {
 		int had = l->epoch != 0;
 
@@ -214,8 +236,6 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	         l->epoch == b->epoch ? "lease renewed" : "registered",
 	         b->epoch);
 	l->epoch = b->epoch;
-	l->skew_ms = b->db_ms - (b->sent_wall_ms + wallclock_now_ms()) / 2;
-	l->have_skew = 1;
 	l->trust_until_ns =
 	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
 	/* An answer that came too late (a stalled loop) extends nothing. */
@@ -290,7 +310,8 @@ static int queue_renewal(struct lease *l, struct beat *b,
 	return beat_item(b, pgconn_query(l->pg,
 	                                 l->o.exclusive ? register_exclusive_sql
 	                                                : register_sql,
-	                                 3, reg, on_renew, b));
+	                                 l->o.exclusive ? 4 : 3, reg, on_renew,
+	                                 b));
 }
 
 static void send_beat(struct lease *l)
@@ -298,7 +319,8 @@ static void send_beat(struct lease *l)
 	char ttl[24], epoch[24], skew[24];
 	const char *renew[] = {l->node_id, epoch, ttl,
 	                       l->have_skew ? skew : NULL};
-	const char *reg[] = {l->node_id, ttl, l->version};
+	const char *reg[] = {l->node_id, ttl, l->version,
+	                     l->have_skew ? skew : NULL};
 	struct beat *b;
 
 	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))

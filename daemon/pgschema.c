@@ -138,6 +138,18 @@ static const char *const migrations[] = {
         " the last it shipped', n, node"
         "  USING ERRCODE = 'serialization_failure'; END IF;"
         " END $f$;",
+        /*
+         * 4: standbys (an exclusive lease's losers) say they are there,
+         * every beat, so that smmctl status on the working node lists
+         * them with their clock offsets. Not a lease: nothing is fenced
+         * by it, and a row past seen_until is a standby gone.
+         */
+        "CREATE TABLE smmd_standby ("
+        " node_id text PRIMARY KEY,"
+        " since timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        " seen_until timestamptz NOT NULL,"
+        " clock_skew_ms bigint,"
+        " version text NOT NULL DEFAULT '');",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

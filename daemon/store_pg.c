@@ -49,6 +49,27 @@ static const char *const replicated[] = {
 #define MARGIN_MS        1000  /* a write needs this much lease left */
 /* The database's clock this far from ours: said (log, status). */
 #define SKEW_WARN_MS 500
+/* How often the cluster's nodes are read again, for smmctl status. */
+#define NODES_EVERY_TICKS 5
+
+/*
+ * The nodes with a live lease, then the standbys seen (lease.c): each
+ * with its epoch (working ones), the offset of PostgreSQL's clock from
+ * its own that it measured last, its version, and how long it has been
+ * there.
+ */
+static const char nodes_sql[] =
+        "SELECT node_id, 'working', epoch, clock_skew_ms, version, "
+        "(extract(epoch FROM clock_timestamp() - started_at) * "
+        "1000)::bigint FROM smmd_node WHERE lease_until > "
+        "clock_timestamp() "
+        "UNION ALL SELECT node_id, 'standby', NULL, clock_skew_ms, "
+        "version, (extract(epoch FROM clock_timestamp() - since) * "
+        "1000)::bigint FROM smmd_standby s WHERE seen_until > "
+        "clock_timestamp() AND NOT EXISTS (SELECT 1 FROM smmd_node n "
+        "WHERE n.node_id = s.node_id AND n.lease_until > "
+        "clock_timestamp()) "
+        "ORDER BY 2 DESC, 1";
 
 struct pgstore {
 	uv_loop_t loop;
@@ -83,6 +104,10 @@ struct pgstore {
 	void (*done)(void *arg, uint64_t seq, int err);
 	void *done_arg;
 	int waiting; /* in pg_wait: nothing is reported through done */
+	/* The cluster's nodes as last read (nodes_sql), for status. */
+	json_t *nodes, *nodes_next;
+	uint64_t nodes_at_ns;
+	int nodes_asked, ticks;
 };
 
 /* Tell the front end, from a callback of the loop's own (never from
@@ -225,6 +250,61 @@ static void note_skew(struct pgstore *ps)
 	ps->skewed = skewed;
 }
 
+static void on_node_row(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	json_decref(ps->nodes_next);
+	ps->nodes_next = NULL;
+	if (res == NULL || (ps->nodes_next = json_array()) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int known = !PQgetisnull(res, i, 3);
+		int64_t skew = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		json_t *n = json_pack(
+		        "{s:s, s:s, s:o, s:o, s:b, s:s, s:I}", "node",
+		        PQgetvalue(res, i, 0), "role", PQgetvalue(res, i, 1),
+		        "epoch",
+		        PQgetisnull(res, i, 2)
+		                ? json_null()
+		                : json_integer(strtoll(PQgetvalue(res, i, 2),
+		                                       NULL, 10)),
+		        "clock_offset_ms",
+		        known ? json_integer(skew) : json_null(),
+		        "clock_skewed", known && llabs(skew) > SKEW_WARN_MS,
+		        "version", PQgetvalue(res, i, 4), "up_ms",
+		        (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10));
+
+		json_array_append_new(ps->nodes_next, n);
+	}
+}
+
+static void on_nodes_read(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	ps->nodes_asked = 0;
+	if (err != NULL || ps->nodes_next == NULL)
+		return; /* the next read may do better */
+	json_decref(ps->nodes);
+	ps->nodes = ps->nodes_next;
+	ps->nodes_next = NULL;
+	ps->nodes_at_ns = uv_hrtime();
+}
+
+/* Read the cluster's nodes again, now and then (status shows them). */
+static void read_nodes(struct pgstore *ps)
+{
+	/* Only a working node answers status; a standby's beats stay at
+	 * three statements. */
+	if (ps->done == NULL || ps->nodes_asked || !ps->wr_up ||
+	    (ps->nodes && ps->ticks++ % NODES_EVERY_TICKS != 0))
+		return;
+	if (pgconn_query(ps->wr, nodes_sql, 0, NULL, on_node_row, ps) == 0 &&
+	    pgconn_sync(ps->wr, on_nodes_read, ps) == 0)
+		ps->nodes_asked = 1;
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
@@ -232,6 +312,7 @@ static void on_tick(uv_timer_t *h)
 	if (ps->repl == NULL || lease_lost(ps))
 		return;
 	note_skew(ps);
+	read_nodes(ps);
 	/* Pulled rows must not land in a turn's open transaction either. */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
@@ -629,6 +710,8 @@ static void close_pg(struct pgstore *ps)
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
 	uv_loop_close(&ps->loop);
+	json_decref(ps->nodes);
+	json_decref(ps->nodes_next);
 	free(ps->seqs);
 	free(ps);
 }
@@ -747,11 +830,16 @@ json_t *pg_cluster(struct store_be *s)
 	if (ps == NULL || ps->lease == NULL)
 		return NULL;
 	skew = lease_skew_ms(ps->lease);
-	return json_pack("{s:s, s:I, s:b, s:I, s:b}", "node", ps->node_id,
-	                 "epoch", (json_int_t)ps->epoch, "lease_live",
-	                 lease_live(ps->lease), "clock_offset_ms",
-	                 (json_int_t)skew, "clock_skewed",
-	                 llabs(skew) > SKEW_WARN_MS);
+	return json_pack(
+	        "{s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node", ps->node_id,
+	        "epoch", (json_int_t)ps->epoch, "lease_live",
+	        lease_live(ps->lease), "clock_offset_ms", (json_int_t)skew,
+	        "clock_skewed", llabs(skew) > SKEW_WARN_MS, "nodes",
+	        ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
+	        ps->nodes ? json_integer((json_int_t)((uv_hrtime() -
+	                                               ps->nodes_at_ns) /
+	                                              1000000))
+	                  : json_null());
 }
 
 int pg_failure(struct store_be *s, char *why, size_t len)

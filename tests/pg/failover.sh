@@ -60,6 +60,20 @@ working() {
 	echo "$found"
 }
 
+# status on the working node lists the cluster: itself working, the two
+# standbys, each with its clock offset (read every 5 s).
+nodes_ok() {
+	smmctl status --json | jq -e '.cluster as $c | $c.nodes | length == 3
+		and (map(.role) == ["working", "standby", "standby"])
+		and .[0].node == $c.node and .[0].epoch == $c.epoch
+		and all(.clock_offset_ms | type == "number" and fabs < 500)' \
+		>/dev/null
+}
+wait_for nodes_ok 8 ||
+	fail "status does not list the nodes: $(smmctl status --json | jq -c .cluster)"
+[ "$(smmctl status | grep -c '^  node .*standby for')" -eq 2 ] ||
+	fail "status does not show the standbys: $(smmctl status)"
+
 # A pause on the working node, and a post it holds.
 smmctl pause --channel other --reason drill >/dev/null
 held_due=$(($(now_ms) + 3000))
@@ -84,6 +98,10 @@ last=b
 fail_over f2 "$victim"
 [ "$(working "$last")" = "$last" ] || fail "node $last did not take over"
 export SMMD_SOCKET=$T/sock_$last
+# The dead ones are gone from the list: the last node alone works.
+wait_for "smmctl status --json | jq -e '.cluster.nodes | length == 1 and
+	.[0].role == \"working\"' >/dev/null" 8 ||
+	fail "status lists dead nodes: $(smmctl status --json | jq -c .cluster.nodes)"
 [ "$(delivery_state f1/demo)" = published ] && [ "$(delivery_state f2/demo)" = published ] ||
 	fail "f1 is $(delivery_state f1/demo), f2 $(delivery_state f2/demo) on node $last"
 smmctl resume --channel other >/dev/null

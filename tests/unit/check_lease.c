@@ -279,6 +279,15 @@ START_TEST(test_exclusive)
 		}
 	ck_assert_msg(holder >= 0, "nobody holds the lease");
 	ck_assert_int_eq(psql_num("select count(*) from smmd_node"), 1);
+	/* The two others say they are standbys, and know the clock too. */
+	ck_assert_int_eq(psql_num("select count(*) from smmd_standby where "
+	                          "seen_until > clock_timestamp() and "
+	                          "abs(clock_skew_ms) < 500"),
+	                 2);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(llabs(lease_skew_ms(n[i].l)) < 500,
+		              "%s: clock offset %lld ms", ids[i],
+		              (long long)lease_skew_ms(n[i].l));
 	close_node(&n[holder]);
 	t0 = uv_hrtime();
 	while (next < 0 && (uv_hrtime() - t0) / 1000000 < 6000) {
@@ -298,6 +307,10 @@ START_TEST(test_exclusive)
 		if (i != holder && i != next)
 			ck_assert_msg(!lease_live(n[i].l), "%s took it too",
 			              ids[i]);
+	/* The one that took over is a standby no more; the other still is. */
+	ck_assert_int_eq(psql_num("select count(*) from smmd_standby where "
+	                          "seen_until > clock_timestamp()"),
+	                 1);
 	for (int i = 0; i < 3; i++)
 		if (i != holder)
 			close_node(&n[i]);
