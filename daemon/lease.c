@@ -21,8 +21,6 @@
  * this one up. Sent in a transaction of its own, after the renewal.
  */
 static const char reap_sql[] =
-        "WITH s AS (DELETE FROM smmd_standby WHERE seen_until < "
-        "clock_timestamp()) "
         "DELETE FROM smmd_node WHERE node_id IN (SELECT node_id FROM "
         "smmd_node WHERE lease_until < clock_timestamp() FOR UPDATE SKIP "
         "LOCKED) RETURNING node_id, epoch";
@@ -67,9 +65,20 @@ static const char exclusive_share_sql[] =
  * smmd_standby (for smmctl status on the working node), and the database
  * clock comes back all the same, so a standby knows its offset too.
  * $4: the offset last measured, or NULL.
+ *
+ * It reaps in the same statement (as reap_sql, and standbys gone), so a
+ * standby's beat is two statements with the lock, and it has one a
+ * second left for keeping its view warm (store_pg.c) within the budget
+ * of three. Nobody is told what it reaped: an exclusive lease's holder
+ * reaps nothing, its successor starts as after a crash.
  */
 static const char register_exclusive_sql[] =
-        "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
+        "WITH r AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
+        "node_id FROM smmd_node WHERE lease_until < clock_timestamp() FOR "
+        "UPDATE SKIP LOCKED)), "
+        "x AS (DELETE FROM smmd_standby WHERE seen_until < "
+        "clock_timestamp()), "
+        "n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
         "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
         "+ $2 * interval '1 millisecond', $3 WHERE NOT EXISTS (SELECT 1 "
         "FROM smmd_node WHERE node_id <> $1 AND lease_until > "
@@ -336,11 +345,11 @@ static void send_beat(struct lease *l)
 	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
 	/*
 	 * The renewal first, alone: nothing a dead node holds delays it.
-	 * An exclusive lease's renewals reap nothing: only a registration
-	 * waits for a dead node's row to go, and it reaps in its own beat.
-	 * That keeps such a beat at two statements, with the lock.
+	 * An exclusive lease's renewals reap nothing, and its registrations
+	 * reap in their own statement (register_exclusive_sql). That keeps
+	 * such a beat at two statements, with the lock.
 	 */
-	b->reaps = !l->o.exclusive || l->epoch == 0;
+	b->reaps = !l->o.exclusive;
 	if (queue_renewal(l, b, renew, reg) < 0 ||
 	    beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0 ||
 	    (b->reaps &&

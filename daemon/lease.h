@@ -37,7 +37,8 @@ struct lease_opts {
 	int exclusive;
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
-	/* A dead peer's lease was taken away: its work is to be reaped. */
+	/* A dead peer's lease was taken away: its work is to be reaped
+	 * (not told with an exclusive lease: its successor starts afresh). */
 	void (*on_reaped)(void *arg, const char *node_id, int64_t epoch);
 	void *arg;
 };

@@ -533,6 +533,10 @@ static int await_lease(struct pgstore *ps)
 			told = 1;
 		}
 		ps->failed = 0;
+		/* Keep the view warm: a take-over then reads only what
+		 * changed since the last pull, not the whole log. */
+		if (!pgrepl_pulling(ps->repl))
+			pgrepl_pull(ps->repl);
 		/* A standby's start lasts as long as the working node: the
 		 * unit's start timeout and watchdog must not end it. */
 		service_notify_extend(5000000);
@@ -566,15 +570,23 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 
 /*
  * The view starts empty: read everything PostgreSQL holds into it, the
- * whole change log (never trimmed yet: doc/cluster.md), in batches. No
- * limit on the whole while batches come; one on a batch's answer.
+ * whole change log (never trimmed yet: doc/cluster.md), in batches; a
+ * standby has read most of it while it waited. No limit on the whole
+ * while batches come; one on a batch's answer.
  */
 static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 {
 	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
-	int64_t seen = pgrepl_pulled(ps->repl);
-	int rc = pgrepl_pull(ps->repl);
+	int64_t seen;
+	int rc;
 
+	/* A standby's pull may still run. It began before this node
+	 * registered, so what the dead node committed last may be past its
+	 * snapshot: let it end, then read on from there. */
+	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end)
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	seen = pgrepl_pulled(ps->repl);
+	rc = pgrepl_pulling(ps->repl) ? -ETIMEDOUT : pgrepl_pull(ps->repl);
 	ps->why[0] = '\0';
 	while (rc == 0 && pgrepl_pulling(ps->repl) && !ps->why[0] &&
 	       uv_hrtime() < end) {

@@ -20,8 +20,11 @@
 #    SMM_BENCH_PG_BURST_N changes the burst's size;
 #  - fail-over (tests/bench/failover.sh): two nodes, the working one
 #    killed with SIGKILL at a random point in the second before a post is
-#    due, 20 times: how late the post reaches the sink.
-# SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S change the sizes.
+#    due, 20 times: how late the post reaches the sink; then 5 times
+#    after 20,000 posts of history (100,000 changes in the log), which
+#    a standby has read while it waited.
+# SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S, SMM_BENCH_HISTORY
+# change the sizes.
 set -eu
 : "${SMM_TOP_SRCDIR:?}" "${SMM_TOP_BUILDDIR:?}"
 kills=${SMM_BENCH_KILLS:-20}
@@ -39,3 +42,5 @@ sh "$pg" env SMM_BENCH_STORE=postgresql:// SMM_BENCH_DISK_REPS=0 \
 	SMM_BENCH_SCENARIOS="${SMM_BENCH_PG_SCENARIOS:-punctuality burst}" \
 	bash "$SMM_TOP_SRCDIR/tests/bench/bench.sh"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" "$kills"
+sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" 5 \
+	"${SMM_BENCH_HISTORY:-20000}"

@@ -79,6 +79,15 @@ smmctl pause --channel other --reason drill >/dev/null
 held_due=$(($(now_ms) + 3000))
 smmctl add --channel other --id held1 --at "$(ms_to_iso "$held_due")" "paused" >/dev/null
 
+# The standbys keep their views warm: what the working node wrote is in
+# them before either takes over, so a take-over reads only the tail.
+in_view() {
+	[ "$(sqlite3 "$T/state_$1/view.db" \
+		"select count(*) from deliveries where post_id = '$2'" 2>/dev/null)" = 1 ]
+}
+wait_for "in_view b held1 && in_view c held1" 5 ||
+	fail "the standbys' views do not hold held1"
+
 fail_over f1 "$SMMD_PID"
 SMMD_PID=
 w=$(working b c)
