@@ -16,6 +16,8 @@
 
 static void rows_of_changeset(struct pgrepl *r, void *buf, int n,
                               struct repl_rows *rows);
+static int resend_lost(struct pgrepl *r, int64_t epoch);
+static void group_free(struct repl_group *g);
 
 static const char view_sql[] =
         "CREATE TABLE IF NOT EXISTS _smmd_v (tbl TEXT NOT NULL, pk TEXT NOT "
@@ -174,6 +176,17 @@ fail:
 	return -1;
 }
 
+/* Groups no answer will come for (lost, or waiting to be sent again). */
+static void free_groups(struct repl_group **list)
+{
+	while (*list) {
+		struct repl_group *g = *list;
+
+		*list = g->next;
+		group_free(g);
+	}
+}
+
 void pgrepl_free(struct pgrepl *r)
 {
 	if (r == NULL)
@@ -181,13 +194,8 @@ void pgrepl_free(struct pgrepl *r)
 	/* Groups in flight find no one when their answers come. */
 	for (struct repl_group *g = r->head; g; g = g->next)
 		g->r = NULL;
-	while (r->doubt) {
-		struct repl_group *g = r->doubt;
-
-		r->doubt = g->next;
-		repl_rows_free(&g->rows);
-		free(g);
-	}
+	free_groups(&r->doubt);
+	free_groups(&r->resend);
 	for (int i = 0; i < r->ntables; i++)
 		free_table(&r->tables[i]);
 	free(r->tables);
@@ -243,15 +251,25 @@ int repl_dirty(const struct pgrepl *r, const struct repl_rows *session,
 	for (const struct repl_group *g = r->doubt; g; g = g->next)
 		if (rows_have(&g->rows, table, pk))
 			return 1;
+	for (const struct repl_group *g = r->resend; g; g = g->next)
+		if (rows_have(&g->rows, table, pk))
+			return 1;
 	return rows_have(session, table, pk);
 }
 
 void pgrepl_tick(struct pgrepl *r)
 {
+	int64_t epoch;
+
 	if (!pgconn_up(r->o.pg))
 		return;
 	if (r->doubt) {
 		pgrepl_reconnected(r);
+	} else if (r->resend) {
+		/* Decided while the lease was not trusted: now, if it is. */
+		if ((epoch = r->o.epoch(r->o.arg)) != 0 &&
+		    resend_lost(r, epoch) < 0)
+			repl_resync(r);
 	} else if (r->broken) {
 		repl_resync(r);
 	} else if (r->later.n > 0) {
@@ -264,8 +282,9 @@ void pgrepl_tick(struct pgrepl *r)
 
 int pgrepl_settled(const struct pgrepl *r)
 {
-	return r->head == NULL && r->doubt == NULL && !r->broken &&
-	       !r->resyncing && r->refetch.n == 0 && r->later.n == 0;
+	return r->head == NULL && r->doubt == NULL && r->resend == NULL &&
+	       !r->broken && !r->resyncing && r->refetch.n == 0 &&
+	       r->later.n == 0;
 }
 
 int pgrepl_pulling(const struct pgrepl *r)
@@ -285,6 +304,8 @@ size_t pgrepl_in_flight(const struct pgrepl *r)
 	for (const struct repl_group *g = r->head; g; g = g->next)
 		n++;
 	for (const struct repl_group *g = r->doubt; g; g = g->next)
+		n++;
+	for (const struct repl_group *g = r->resend; g; g = g->next)
 		n++;
 	return n;
 }
@@ -405,12 +426,18 @@ static char *pk_of_change(const struct repl_table *t,
 	return s;
 }
 
+static void group_free(struct repl_group *g)
+{
+	repl_rows_free(&g->rows);
+	sqlite3_free(g->cs);
+	free(g);
+}
+
 static void group_unref(struct repl_group *g)
 {
 	if (--g->refs > 0)
 		return;
-	repl_rows_free(&g->rows);
-	free(g);
+	group_free(g);
 }
 
 /* A refused statement rolls its whole group back: remember why. */
@@ -653,6 +680,7 @@ static int refuse_now(struct pgrepl *r)
 	return -ESTALE;
 }
 
+/* Send a changeset (buf, n bytes: the group's from now on) as a group. */
 static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
                       pgrepl_done_fn *done, void *arg)
 {
@@ -663,13 +691,17 @@ static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
 	sqlite3_changeset_iter *it = NULL;
 	int rc = -ENOMEM;
 
-	if (g == NULL)
+	if (g == NULL) {
+		sqlite3_free(buf);
 		return -ENOMEM;
+	}
 	*g = (struct repl_group){.r = r,
 	                         .n = r->shipped + 1,
 	                         .epoch = epoch,
 	                         .done = done,
-	                         .arg = arg};
+	                         .arg = arg,
+	                         .cs = buf,
+	                         .ncs = n};
 	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
 	snprintf(margin, sizeof(margin), "%" PRId64, r->o.margin_ms);
 	snprintf(num, sizeof(num), "%" PRIu64, g->n);
@@ -710,11 +742,43 @@ fail:
 	g->r = NULL;
 	r->broken = 1;
 	rows_of_changeset(r, buf, n, &r->refetch);
-	if (g->refs == 0) {
-		repl_rows_free(&g->rows);
-		free(g);
-	}
+	if (g->refs == 0)
+		group_free(g);
 	return -ESTALE;
+}
+
+/*
+ * Send again, in order, the groups lost with the connection that the
+ * chain said were not committed: nothing of them was kept, and nothing
+ * was shipped after them, so they go as they were, under the same lease.
+ * Under another lease they are refused (their rows read back).
+ */
+static int resend_lost(struct pgrepl *r, int64_t epoch)
+{
+	int rc = 0;
+
+	while (r->resend) {
+		struct repl_group *g = r->resend;
+
+		r->resend = g->next;
+		g->next = NULL;
+		if (rc == 0 && g->epoch == epoch && epoch == r->chain_epoch) {
+			rc = send_group(r, epoch, g->cs, g->ncs, g->done,
+			                g->arg);
+			g->cs = NULL;
+			/* Not sent whole: its rows are read back. */
+			if (rc < 0)
+				g->done(g->arg, rc, "could not be sent again");
+		} else {
+			rows_of_changeset(r, g->cs, g->ncs, &r->refetch);
+			r->broken = 1;
+			g->done(g->arg, -ESTALE,
+			        "lost with the connection, and the lease with it");
+			rc = -ESTALE;
+		}
+		group_unref(g);
+	}
+	return rc;
 }
 
 int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
@@ -723,11 +787,16 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 	int n = 0, rc;
 	int64_t epoch;
 
-	if (r->broken || r->doubt)
+	if (r->broken)
 		return refuse_now(r);
+	/* Groups lost with the connection: decided first, sent again. */
+	if (r->doubt)
+		return -ENOTCONN;
 	epoch = r->o.epoch(r->o.arg);
 	if (epoch == 0 || !pgconn_up(r->o.pg))
 		return -ENOTCONN; /* the session keeps them for later */
+	if ((rc = resend_lost(r, epoch)) < 0)
+		return rc;
 	if (sqlite3session_changeset(r->session, &n, &buf) != SQLITE_OK)
 		return -EIO;
 	if (n == 0) {
@@ -749,9 +818,7 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 		r->chain_epoch = epoch;
 		r->shipped = 0;
 	}
-	rc = send_group(r, epoch, buf, n, done, arg);
-	sqlite3_free(buf);
-	return rc;
+	return send_group(r, epoch, buf, n, done, arg);
 }
 
 static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
@@ -771,25 +838,42 @@ static void on_doubt_done(void *arg, const char *err)
 	r->deciding = 0;
 	if (err)
 		return; /* again at the next reconnection */
+	/* The chain has moved one past the last group sent (bar_sql). */
+	if (r->doubt_found && r->doubt_epoch == r->chain_epoch)
+		r->shipped++;
+	else
+		r->broken = 1; /* the chain is read back with the rows */
 	while (r->doubt) {
 		struct repl_group *g = r->doubt;
-		/* A group of another lease than the first's: not asked, so
-		 * refused (its rows are read back all the same). */
 		int kept = r->doubt_found && r->doubt_epoch == g->epoch &&
 		           r->doubt_shipped >= (int64_t)g->n;
+		struct repl_group **p = &r->resend;
 
 		r->doubt = g->next;
-		/* Either way its rows are read back: kept, their numbers. */
-		for (size_t i = 0; i < g->rows.n; i++)
-			repl_rows_add(&r->refetch, g->rows.v[i].table,
-			              g->rows.v[i].pk, 0, 0);
-		g->done(g->arg, kept ? 0 : -ESTALE,
-		        kept ? NULL
-		             : "lost with the connection, and not committed");
-		group_unref(g);
+		g->next = NULL;
+		if (kept) {
+			/*
+			 * Its rows' numbers never came back: the view keeps
+			 * the ones before. Its stamp (_w) is on the rows, so
+			 * this lease's next change to them still matches.
+			 */
+			g->done(g->arg, 0, NULL);
+			group_unref(g);
+			continue;
+		}
+		while (*p)
+			p = &(*p)->next;
+		*p = g; /* sent again, with the doubt list's reference */
 	}
-	r->broken = 1;
-	repl_resync(r);
+	if (r->broken) {
+		resend_lost(r, 0); /* refused: their rows are read back */
+		repl_resync(r);
+	} else if (r->resend && pgconn_up(r->o.pg)) {
+		int64_t epoch = r->o.epoch(r->o.arg);
+
+		if (epoch != 0 && resend_lost(r, epoch) < 0)
+			repl_resync(r);
+	}
 }
 
 void pgrepl_reconnected(struct pgrepl *r)

@@ -10,7 +10,9 @@
  * it. Any row changed meanwhile by another node, a lapsed lease, or a
  * refused group before it, and nothing of the group is kept: the rows it
  * touched are read back from PostgreSQL into the view. A group lost with
- * the connection is decided once it is back, by the chain (shipped).
+ * the connection is decided once it is back, by the chain (shipped); one
+ * not committed is sent again as it was, before anything newer, which
+ * waits meanwhile (pgrepl_ship says -ENOTCONN).
  *
  * pgrepl_pull reads what other nodes changed since the last pull, in
  * commit order, into the view.
@@ -76,7 +78,8 @@ char *pgrepl_schema_sql(struct pgrepl *);
 /*
  * Send what the view's writers changed since the last call. 1: nothing
  * to send (done is not called); 0: sent, done follows; -ENOTCONN: not
- * connected or no lease (the changes wait for the next call); other
+ * connected, no lease, or groups lost with the connection not decided
+ * yet (the changes wait for the next call); other
  * negative errors: the changes could not be read.
  */
 int pgrepl_ship(struct pgrepl *, pgrepl_done_fn *, void *arg);

@@ -48,6 +48,10 @@ struct repl_group {
 	int refs;        /* statements and sync queued, not yet answered */
 	pgrepl_done_fn *done;
 	void *arg;
+	/* Its changeset (sqlite3_malloc'd): sent again if it was lost
+	 * with the connection and not committed. */
+	void *cs;
+	int ncs;
 };
 
 struct pgrepl {
@@ -60,6 +64,8 @@ struct pgrepl {
 	int64_t chain_epoch; /* the lease epoch the numbers count in */
 	struct repl_group *head, *tail; /* sent, undecided, in order */
 	struct repl_group *doubt;       /* lost with the connection */
+	/* ... and found not committed: sent again, in order, first. */
+	struct repl_group *resend;
 	int broken;                     /* refused: read back, then go on */
 	int resyncing;
 	struct repl_rows refetch; /* rows to read back */
