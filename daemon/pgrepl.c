@@ -176,6 +176,50 @@ fail:
 	return -1;
 }
 
+int pgrepl_save_position(struct pgrepl *r)
+{
+	int64_t at = r->kept_max > r->pulled ? r->kept_max : r->pulled;
+	int rc;
+
+	if (!r->o.sole_writer || !pgrepl_settled(r))
+		return -1;
+	sqlite3_bind_int64(r->set_pulled, 1, at);
+	rc = sqlite3_step(r->set_pulled);
+	sqlite3_reset(r->set_pulled);
+	if (rc != SQLITE_DONE)
+		return -1;
+	r->pulled = at;
+	return 0;
+}
+
+int pgrepl_forget_view(struct pgrepl *r)
+{
+	char sql[160];
+	int rc = 0;
+
+	/* Not a change of this node's: nothing of it may ship. Rows go in
+	 * any order: the keys between tables hold again once all are. */
+	sqlite3session_enable(r->session, 0);
+	rc = sqlite3_exec(r->o.db, "PRAGMA foreign_keys = OFF", NULL, NULL,
+	                  NULL);
+	for (int i = 0; i < r->ntables && rc == SQLITE_OK; i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"",
+		         r->tables[i].name);
+		rc = sqlite3_exec(r->o.db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(r->o.db,
+		                  "DELETE FROM _smmd_v; UPDATE _smmd_pull SET "
+		                  "v = 0",
+		                  NULL, NULL, NULL);
+	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	sqlite3session_enable(r->session, 1);
+	if (rc != SQLITE_OK)
+		return -1;
+	r->pulled = r->kept_max = 0;
+	return 0;
+}
+
 /* Groups no answer will come for (lost, or waiting to be sent again). */
 static void free_groups(struct repl_group **list)
 {
@@ -614,6 +658,8 @@ static void group_kept(struct pgrepl *r, struct repl_group *g)
 
 		repl_set_v(r, r->tables[row->table].name, row->pk, row->v,
 		           row->deleted);
+		if (row->v > r->kept_max)
+			r->kept_max = row->v;
 	}
 	g->done(g->arg, 0, NULL);
 }

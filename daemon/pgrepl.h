@@ -113,4 +113,15 @@ size_t pgrepl_in_flight(const struct pgrepl *);
 /* Nothing in flight, nothing refused left to read back. */
 int pgrepl_settled(const struct pgrepl *);
 
+/*
+ * At a clean close of the sole writer, settled: the view holds every
+ * change up to the last this node's groups drew, so a later start may
+ * read on from there (store_pg.c keeps the view). 0, or -1 (not settled,
+ * not the sole writer, or the view cannot be written).
+ */
+int pgrepl_save_position(struct pgrepl *);
+
+/* Empty the view (it is of another database): pulls start over. 0/-1. */
+int pgrepl_forget_view(struct pgrepl *);
+
 #endif

@@ -74,6 +74,7 @@ struct pgrepl {
 	struct repl_rows later;
 	int pulling;
 	int64_t pulled; /* how far the pulls have read */
+	int64_t kept_max; /* the highest row number a kept group drew */
 	/* Deciding the groups in doubt: what smmd_node said. */
 	int deciding, doubt_found;
 	int64_t doubt_epoch, doubt_shipped;

@@ -150,6 +150,13 @@ static const char *const migrations[] = {
         " seen_until timestamptz NOT NULL,"
         " clock_skew_ms bigint,"
         " version text NOT NULL DEFAULT '');",
+        /*
+         * 5: this database's identity, drawn once: a node's view kept
+         * from its last clean stop (store_pg.c) is of this database, not
+         * of one dropped and made again under the same URL.
+         */
+        "CREATE TABLE smmd_cluster (id text NOT NULL);"
+        "INSERT INTO smmd_cluster VALUES (gen_random_uuid()::text);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

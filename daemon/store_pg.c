@@ -9,6 +9,8 @@
  * The view is rebuilt from PostgreSQL at every start: what the view held
  * and PostgreSQL never kept (a crash between a commit and its ship) is
  * gone with it, exactly as the turns it belonged to never had effects.
+ * Only a clean stop, everything kept, leaves it marked whole: the next
+ * start then reads on from where it was.
  *
  * The connections, the lease and the replication live on a private loop.
  * Once started it is embedded in smmd's loop (uvembed.c); before that,
@@ -104,6 +106,10 @@ struct pgstore {
 	void (*done)(void *arg, uint64_t seq, int err);
 	void *done_arg;
 	int waiting; /* in pg_wait: nothing is reported through done */
+	/* The database's identity (smmd_cluster), and how far its change
+	 * numbers went at open: a kept view must be of it, and behind. */
+	char cluster[64];
+	int64_t last_v;
 	/* The cluster's nodes as last read (nodes_sql), for status. */
 	json_t *nodes, *nodes_next;
 	uint64_t nodes_at_ns;
@@ -239,8 +245,13 @@ static void ship_pending(struct pgstore *ps)
 /* Leases are on the database's clock, due times on ours: say so once. */
 static void note_skew(struct pgstore *ps)
 {
-	int64_t skew = lease_skew_ms(ps->lease);
-	int skewed = llabs(skew) > SKEW_WARN_MS;
+	int64_t skew;
+	int skewed;
+
+	if (ps->lease == NULL)
+		return; /* not started yet, or given up */
+	skew = lease_skew_ms(ps->lease);
+	skewed = llabs(skew) > SKEW_WARN_MS;
 
 	if (skewed && !ps->skewed)
 		log_warnx("store: PostgreSQL's clock is %+" PRId64 " ms from "
@@ -495,6 +506,104 @@ static int migrate_pg(struct pgstore *ps, char *err, size_t errlen)
 	return rc;
 }
 
+static void on_cluster(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	if (res == NULL || PQntuples(res) != 1)
+		return;
+	snprintf(ps->cluster, sizeof(ps->cluster), "%s", PQgetvalue(res, 0, 0));
+	ps->last_v = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+}
+
+/* The view's mark of its last clean stop: the database it was of. */
+static int view_mark(sqlite3 *db, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT cluster FROM _smmd_clean", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * A view kept from the last clean stop (sq_open_at keeps it only then)
+ * is read on from where it was, if it is of this database and not ahead
+ * of it; else it is emptied and read whole. Either way its mark goes,
+ * synced, before anything else is written to it: a crash from now on
+ * leaves a view that is rebuilt.
+ */
+static int check_view(struct pgstore *ps, char *err, size_t errlen)
+{
+	static const char sql[] =
+	        "SELECT id, (SELECT last_value FROM smmd_v_seq) FROM "
+	        "smmd_cluster LIMIT 1";
+	char mark[64];
+
+	ps->steps = 0;
+	if (pgconn_query(ps->wr, sql, 0, NULL, on_cluster, ps) < 0 ||
+	    pgconn_sync(ps->wr, on_step, ps) < 0 ||
+	    run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS) < 0 ||
+	    ps->cluster[0] == '\0') {
+		snprintf(err, errlen, "reading the database's identity: %s",
+		         ps->why[0] ? ps->why : "no answer");
+		return -1;
+	}
+	if (!view_mark(ps->db, mark, sizeof(mark)))
+		return 0; /* a new view */
+	if (strcmp(mark, ps->cluster) == 0 &&
+	    pgrepl_pulled(ps->repl) <= ps->last_v) {
+		log_info("store: the view of the last clean stop is kept: "
+		         "reading on from change %" PRId64,
+		         pgrepl_pulled(ps->repl));
+	} else {
+		log_info("store: the view kept is of another database: "
+		         "reading it again whole");
+		if (pgrepl_forget_view(ps->repl) < 0)
+			goto bad;
+	}
+	if (sqlite3_exec(ps->db,
+	                 "PRAGMA synchronous = FULL; DROP TABLE _smmd_clean; "
+	                 "PRAGMA synchronous = OFF",
+	                 NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+bad:
+	snprintf(err, errlen, "the view: %s", sqlite3_errmsg(ps->db));
+	return -1;
+}
+
+/*
+ * A clean stop, everything kept in PostgreSQL under the lease smmd
+ * worked under: mark the view whole, so that the next start reads on
+ * from here rather than the whole change log (check_view).
+ */
+static void mark_view_whole(struct pgstore *ps)
+{
+	char *sql;
+
+	if (ps->cluster[0] == '\0' || ps->epoch == 0 || ps->lease == NULL ||
+	    lease_epoch(ps->lease) != ps->epoch ||
+	    !sqlite3_get_autocommit(ps->db) ||
+	    pgrepl_save_position(ps->repl) < 0)
+		return;
+	sql = sqlite3_mprintf("CREATE TABLE IF NOT EXISTS _smmd_clean "
+	                      "(cluster TEXT NOT NULL); DELETE FROM "
+	                      "_smmd_clean; INSERT INTO _smmd_clean VALUES "
+	                      "(%Q)",
+	                      ps->cluster);
+	if (sql == NULL ||
+	    sqlite3_exec(ps->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		log_warnx("store: the view could not be marked whole; the "
+		          "next start reads it again from PostgreSQL");
+	sqlite3_free(sql);
+}
+
 /* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
 static int who_works(struct pgstore *ps)
 {
@@ -637,6 +746,7 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	if (pgrepl_open(&ro, &ps->repl, err, errlen) < 0)
 		return -1;
 	if (migrate_pg(ps, err, errlen) < 0 ||
+	    check_view(ps, err, errlen) < 0 ||
 	    start_lease(ps, err, errlen) < 0 || catch_up(ps, err, errlen) < 0)
 		return -1;
 	ps->why[0] = '\0';
@@ -697,12 +807,15 @@ static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
 	/* A turn still open is given up (rolled back) with the view. */
-	if (ps->repl && ps->failed == 0 && !ps->lost &&
-	    sqlite3_get_autocommit(ps->db) &&
-	    wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) < 0)
-		log_warnx("store: the last changes did not reach "
-		          "PostgreSQL: %s",
-		          ps->fail_why);
+	if (ps->repl && ps->epoch != 0 && ps->failed == 0 && !ps->lost &&
+	    sqlite3_get_autocommit(ps->db)) {
+		if (wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) == 0)
+			mark_view_whole(ps);
+		else
+			log_warnx("store: the last changes did not reach "
+			          "PostgreSQL: %s",
+			          ps->fail_why);
+	}
 	ps->closing = 1;
 	if (ps->lease) {
 		/* Not given up in time: closing the connection below fails

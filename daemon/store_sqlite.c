@@ -775,9 +775,36 @@ static int remove_view(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * A view its last close left whole (store_pg.c writes _smmd_clean then,
+ * and the close checkpoints it synced and removes its WAL): kept. A WAL
+ * left behind, or no mark, and it may hold changes never kept: 0.
+ */
+static int view_kept(const char *path)
+{
+	char wal[4200];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int kept = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (access(path, F_OK) < 0 || access(wal, F_OK) == 0)
+		return 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM _smmd_clean", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		kept = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return kept;
+}
+
+/*
  * file in dir, created or migrated. A view (of another backend, which
- * rebuilds it at each start) starts empty, and SQLite checkpoints it
- * itself, unsynced; else store_wal.c syncs and checkpoints it.
+ * rebuilds it at each start unless its last close left it whole) starts
+ * empty, and SQLite checkpoints it itself, unsynced; else store_wal.c
+ * syncs and checkpoints it.
  */
 int sq_open_at(const char *dir, const char *file, int view,
                struct store_be **out, char *err, size_t errlen)
@@ -814,7 +841,7 @@ int sq_open_at(const char *dir, const char *file, int view,
 		snprintf(err, errlen, "out of memory");
 		goto bad;
 	}
-	if ((view && remove_view(path, err, errlen) < 0) ||
+	if ((view && !view_kept(path) && remove_view(path, err, errlen) < 0) ||
 	    open_checked(s, err, errlen) < 0 || migrate(s, err, errlen) < 0)
 		goto bad;
 	if (sqlite3_exec(s->db, view ? unsynced : async, NULL, NULL, &msg) !=

@@ -22,7 +22,9 @@
 #    killed with SIGKILL at a random point in the second before a post is
 #    due, 20 times: how late the post reaches the sink; then 5 times
 #    after 20,000 posts of history (100,000 changes in the log), which
-#    a standby has read while it waited.
+#    a standby has read while it waited;
+#  - start-up after the same history (tests/bench/pgrestart.sh): with
+#    the view a clean stop left whole, and with it read whole.
 # SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S, SMM_BENCH_HISTORY
 # change the sizes.
 set -eu
@@ -43,4 +45,6 @@ sh "$pg" env SMM_BENCH_STORE=postgresql:// SMM_BENCH_DISK_REPS=0 \
 	bash "$SMM_TOP_SRCDIR/tests/bench/bench.sh"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" "$kills"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" 5 \
+	"${SMM_BENCH_HISTORY:-20000}"
+sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/pgrestart.sh" \
 	"${SMM_BENCH_HISTORY:-20000}"

@@ -18,6 +18,12 @@ pg() {
 	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
 }
 
+# What smmd logged since its last start.
+since_start() {
+	awk '/^--- .* start_smmd$/ { buf = "" } { buf = buf $0 "\n" }
+		END { printf "%s", buf }' "$T/smmd.log"
+}
+
 start_sink --delay-ms 100
 write_config -g "store: postgresql://" -g "max_in_flight: $MAX_IN_FLIGHT" demo
 start_smmd
@@ -63,6 +69,8 @@ log "killed smmd after $seen requests"
 # The next start waits out the dead node's lease (3 s) and rebuilds its
 # view from PostgreSQL.
 SMM_E2E_START_TIMEOUT=20 start_smmd
+! since_start | grep -q "view of the last clean stop is kept" ||
+	fail "the view of a crashed node was kept"
 wait_for "[ \"\$(smmctl status --json | jq -r .counts.published)\" = $N ]" 30 ||
 	fail "after the restart only $(smmctl status --json | jq -c .counts) of $N are published"
 settle demo +1s
@@ -124,6 +132,12 @@ start_smmd
 # Not the 3 s a lease left behind would cost, plus a start.
 [ $(($(now_ms) - t0)) -lt 5000 ] ||
 	fail "a start after a clean stop took $(($(now_ms) - t0)) ms"
+# Its view, whole at its clean stop, is kept and read on from there: it
+# holds what the other node did meanwhile (settle's post) too.
+since_start | grep -q "view of the last clean stop is kept" ||
+	fail "the view of a clean stop was not kept: $(since_start)"
+[ "$(smmctl status --json | jq -r .counts.published)" = $((N + 1)) ] ||
+	fail "the kept view missed the other node's work: $(smmctl status --json | jq -c .counts)"
 
 # smmd's connections terminated (pg_terminate_backend) three times while
 # 100 posts fall due: the groups of writes lost with them are decided by
@@ -180,5 +194,15 @@ sink_requests | jq -s -c '[.[] | select(.method == "POST" and (.post.id | starts
 	fail "not every post reached the sink after the PostgreSQL restart"
 [ "$(jq 'group_by(.post.id) | map(select(([.[].headers["webhook-id"]] | unique | length) != 1)) | length' "$T/r.json")" -eq 0 ] ||
 	fail "a webhook-id changed on a repeat after the PostgreSQL restart"
+
+# A clean stop, then the database made again under the same URL: the
+# view kept is of another database, and is read again whole (empty).
+stop_smmd
+pg "drop schema public cascade; create schema public" >/dev/null
+start_smmd
+since_start | grep -q "view kept is of another database" ||
+	fail "a view of a dropped database was kept: $(since_start)"
+[ "$(smmctl status --json | jq '[.counts[]] | add')" -eq 0 ] ||
+	fail "the view of a dropped database survived: $(smmctl status --json | jq -c .counts)"
 stop_smmd
 log "ok"
