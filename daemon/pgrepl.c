@@ -176,19 +176,19 @@ fail:
 	return -1;
 }
 
-int pgrepl_save_position(struct pgrepl *r)
+int pgrepl_save_position(struct pgrepl *r, int64_t *out)
 {
 	int64_t at = r->kept_max > r->pulled ? r->kept_max : r->pulled;
 	int rc;
 
-	if (!r->o.sole_writer || !pgrepl_settled(r))
+	if (!r->o.sole_writer || !pgrepl_settled(r) || r->unnumbered)
 		return -1;
 	sqlite3_bind_int64(r->set_pulled, 1, at);
 	rc = sqlite3_step(r->set_pulled);
 	sqlite3_reset(r->set_pulled);
 	if (rc != SQLITE_DONE)
 		return -1;
-	r->pulled = at;
+	r->pulled = *out = at;
 	return 0;
 }
 
@@ -312,7 +312,7 @@ void pgrepl_tick(struct pgrepl *r)
 	} else if (r->resend) {
 		/* Decided while the lease was not trusted: now, if it is. */
 		if ((epoch = r->o.epoch(r->o.arg)) != 0 &&
-		    resend_lost(r, epoch) < 0)
+		    resend_lost(r, epoch) == -ESTALE)
 			repl_resync(r);
 	} else if (r->broken) {
 		repl_resync(r);
@@ -329,6 +329,11 @@ int pgrepl_settled(const struct pgrepl *r)
 	return r->head == NULL && r->doubt == NULL && r->resend == NULL &&
 	       !r->broken && !r->resyncing && r->refetch.n == 0 &&
 	       r->later.n == 0;
+}
+
+uint64_t pgrepl_resent(const struct pgrepl *r)
+{
+	return r->resent;
 }
 
 int pgrepl_pulling(const struct pgrepl *r)
@@ -726,9 +731,13 @@ static int refuse_now(struct pgrepl *r)
 	return -ESTALE;
 }
 
-/* Send a changeset (buf, n bytes: the group's from now on) as a group. */
+/*
+ * Send a changeset (buf, n bytes: the group's from now on) as a group.
+ * Not sent whole, the connection is reset and what it held is read back,
+ * unless it is resending (resend_lost keeps it to send again).
+ */
 static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
-                      pgrepl_done_fn *done, void *arg)
+                      pgrepl_done_fn *done, void *arg, int resending)
 {
 	struct repl_group *g = calloc(1, sizeof(*g));
 	char ep[24], margin[24], num[24];
@@ -786,8 +795,10 @@ fail:
 	/* Never let a later sync commit the part that was queued. */
 	pgconn_reset(r->o.pg, "a group could not be queued whole");
 	g->r = NULL;
-	r->broken = 1;
-	rows_of_changeset(r, buf, n, &r->refetch);
+	if (!resending) {
+		r->broken = 1;
+		rows_of_changeset(r, buf, n, &r->refetch);
+	}
 	if (g->refs == 0)
 		group_free(g);
 	return -ESTALE;
@@ -797,34 +808,41 @@ fail:
  * Send again, in order, the groups lost with the connection that the
  * chain said were not committed: nothing of them was kept, and nothing
  * was shipped after them, so they go as they were, under the same lease.
- * Under another lease they are refused (their rows read back).
+ * One that cannot be sent whole stays first, with those after it: the
+ * connection was reset, so the ones just sent are decided first, as
+ * groups lost with it. Under another lease they are refused (their rows
+ * read back). 0, -ENOTCONN (some wait), -ENOMEM or -ESTALE.
  */
 static int resend_lost(struct pgrepl *r, int64_t epoch)
 {
-	int rc = 0;
+	while (r->resend) {
+		struct repl_group *g = r->resend;
+		void *copy;
 
+		if (g->epoch != epoch || epoch != r->chain_epoch)
+			break;
+		if ((copy = sqlite3_malloc(g->ncs)) == NULL)
+			return -ENOMEM;
+		memcpy(copy, g->cs, (size_t)g->ncs);
+		if (send_group(r, epoch, copy, g->ncs, g->done, g->arg, 1) < 0)
+			return -ENOTCONN;
+		r->resend = g->next;
+		r->resent++;
+		group_unref(g);
+	}
+	if (r->resend == NULL)
+		return 0;
 	while (r->resend) {
 		struct repl_group *g = r->resend;
 
 		r->resend = g->next;
-		g->next = NULL;
-		if (rc == 0 && g->epoch == epoch && epoch == r->chain_epoch) {
-			rc = send_group(r, epoch, g->cs, g->ncs, g->done,
-			                g->arg);
-			g->cs = NULL;
-			/* Not sent whole: its rows are read back. */
-			if (rc < 0)
-				g->done(g->arg, rc, "could not be sent again");
-		} else {
-			rows_of_changeset(r, g->cs, g->ncs, &r->refetch);
-			r->broken = 1;
-			g->done(g->arg, -ESTALE,
-			        "lost with the connection, and the lease with it");
-			rc = -ESTALE;
-		}
+		rows_of_changeset(r, g->cs, g->ncs, &r->refetch);
+		g->done(g->arg, -ESTALE,
+		        "lost with the connection, and the lease with it");
 		group_unref(g);
 	}
-	return rc;
+	r->broken = 1;
+	return -ESTALE;
 }
 
 int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
@@ -864,7 +882,7 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 		r->chain_epoch = epoch;
 		r->shipped = 0;
 	}
-	return send_group(r, epoch, buf, n, done, arg);
+	return send_group(r, epoch, buf, n, done, arg, 0);
 }
 
 static void on_doubt_chain(void *arg, const PGresult *res, const char *err)
@@ -881,19 +899,24 @@ static void on_doubt_done(void *arg, const char *err)
 {
 	struct pgrepl *r = arg;
 
+	struct repl_group *lost = NULL, **tail = &lost;
+	/* No group was numbered past r->shipped: more, and an earlier bar
+	 * committed whose answer was lost. What it barred is not known. */
+	int unknown = r->doubt_found && r->doubt_shipped > (int64_t)r->shipped;
+
 	r->deciding = 0;
 	if (err)
 		return; /* again at the next reconnection */
 	/* The chain has moved one past the last group sent (bar_sql). */
-	if (r->doubt_found && r->doubt_epoch == r->chain_epoch)
+	if (r->doubt_found && r->doubt_epoch == r->chain_epoch && !unknown)
 		r->shipped++;
 	else
 		r->broken = 1; /* the chain is read back with the rows */
 	while (r->doubt) {
 		struct repl_group *g = r->doubt;
-		int kept = r->doubt_found && r->doubt_epoch == g->epoch &&
+		int kept = r->doubt_found && !unknown &&
+		           r->doubt_epoch == g->epoch &&
 		           r->doubt_shipped >= (int64_t)g->n;
-		struct repl_group **p = &r->resend;
 
 		r->doubt = g->next;
 		g->next = NULL;
@@ -903,21 +926,24 @@ static void on_doubt_done(void *arg, const char *err)
 			 * the ones before. Its stamp (_w) is on the rows, so
 			 * this lease's next change to them still matches.
 			 */
+			r->unnumbered = 1;
 			g->done(g->arg, 0, NULL);
 			group_unref(g);
 			continue;
 		}
-		while (*p)
-			p = &(*p)->next;
-		*p = g; /* sent again, with the doubt list's reference */
+		*tail = g; /* sent again, with the doubt list's reference */
+		tail = &g->next;
 	}
+	/* Before any kept to send again: these were sent before them. */
+	*tail = r->resend;
+	r->resend = lost;
 	if (r->broken) {
 		resend_lost(r, 0); /* refused: their rows are read back */
 		repl_resync(r);
 	} else if (r->resend && pgconn_up(r->o.pg)) {
 		int64_t epoch = r->o.epoch(r->o.arg);
 
-		if (epoch != 0 && resend_lost(r, epoch) < 0)
+		if (epoch != 0 && resend_lost(r, epoch) == -ESTALE)
 			repl_resync(r);
 	}
 }

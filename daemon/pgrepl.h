@@ -89,6 +89,12 @@ int pgrepl_ship(struct pgrepl *, pgrepl_done_fn *, void *arg);
  * comes through on_changed), -EBUSY when one is running, -ENOTCONN.
  */
 int pgrepl_pull(struct pgrepl *);
+/*
+ * The same, once every group still running has ended (its writer's lock,
+ * PGSCHEMA_ORDER_LOCK): after this node's exclusive registration, a dead
+ * node's last group may still commit; the pull must see it.
+ */
+int pgrepl_pull_after_writers(struct pgrepl *);
 
 /*
  * The connection came back (pgconn's on_up): groups lost with it are
@@ -107,6 +113,8 @@ void pgrepl_tick(struct pgrepl *);
 int pgrepl_pulling(const struct pgrepl *);
 /* How far the pulls have read (a change number). */
 int64_t pgrepl_pulled(const struct pgrepl *);
+/* Groups lost with the connection and sent again, since open. */
+uint64_t pgrepl_resent(const struct pgrepl *);
 /* Groups sent and not yet decided. */
 size_t pgrepl_in_flight(const struct pgrepl *);
 
@@ -116,12 +124,13 @@ int pgrepl_settled(const struct pgrepl *);
 /*
  * At a clean close of the sole writer, settled: the view holds every
  * change up to the last this node's groups drew, so a later start may
- * read on from there (store_pg.c keeps the view). 0, or -1 (not settled,
- * not the sole writer, or the view cannot be written).
+ * read on from there (store_pg.c keeps the view). The position into *at:
+ * 0, or -1 (not settled, not the sole writer, a group kept whose rows'
+ * numbers never came back, or the view cannot be written).
  */
-int pgrepl_save_position(struct pgrepl *);
+int pgrepl_save_position(struct pgrepl *, int64_t *at);
 
-/* Empty the view (it is of another database): pulls start over. 0/-1. */
+/* Empty the view (not one the database knows): pulls start over. 0/-1. */
 int pgrepl_forget_view(struct pgrepl *);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pgrepl_impl.h"
+#include "pgschema.h"
 
 /* At most this many changes a pull; another follows at once if full. */
 #define PULL_BATCH      1000
@@ -293,8 +294,10 @@ static void on_pull_done(void *arg, const char *err)
 		pgrepl_pull(r);
 }
 
-int pgrepl_pull(struct pgrepl *r)
+static int pull(struct pgrepl *r, int after_writers)
 {
+	static const char wait_sql[] =
+	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
 	static const char sql[] =
 	        "SELECT v, tbl, op, row::text FROM smmd_change WHERE v > $1 "
 	        "ORDER BY v LIMIT " PULL_BATCH_TEXT;
@@ -305,11 +308,23 @@ int pgrepl_pull(struct pgrepl *r)
 	if (r->pulling)
 		return -EBUSY;
 	snprintf(after, sizeof(after), "%" PRId64, r->pulled);
-	if ((rc = pgconn_query(r->o.pg, sql, 1, params, on_pulled, r)) < 0 ||
+	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
+	                                         pgconn_ignore, NULL)) < 0) ||
+	    (rc = pgconn_query(r->o.pg, sql, 1, params, on_pulled, r)) < 0 ||
 	    (rc = pgconn_sync(r->o.pg, on_pull_done, r)) < 0)
 		return rc;
 	r->pulling = 1;
 	return 0;
+}
+
+int pgrepl_pull(struct pgrepl *r)
+{
+	return pull(r, 0);
+}
+
+int pgrepl_pull_after_writers(struct pgrepl *r)
+{
+	return pull(r, 1);
 }
 
 /* A read-back in flight: the rows asked for, in the order asked. */

@@ -66,15 +66,19 @@ struct pgrepl {
 	struct repl_group *doubt;       /* lost with the connection */
 	/* ... and found not committed: sent again, in order, first. */
 	struct repl_group *resend;
-	int broken;                     /* refused: read back, then go on */
+	int broken; /* refused: read back, then go on */
 	int resyncing;
 	struct repl_rows refetch; /* rows to read back */
 	/* Pulled changes to rows this node had changes of its own in
 	 * flight for: read back once those are decided. */
 	struct repl_rows later;
 	int pulling;
-	int64_t pulled; /* how far the pulls have read */
+	int64_t pulled;   /* how far the pulls have read */
 	int64_t kept_max; /* the highest row number a kept group drew */
+	/* A group was kept whose rows' numbers never came back (decided
+	 * after the connection was lost): the view's are behind. */
+	int unnumbered;
+	uint64_t resent; /* groups sent again after a lost connection */
 	/* Deciding the groups in doubt: what smmd_node said. */
 	int deciding, doubt_found;
 	int64_t doubt_epoch, doubt_shipped;

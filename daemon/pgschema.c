@@ -13,9 +13,6 @@
 
 #include "pgschema.h"
 
-/* 64-bit numbers no other user of the database is likely to take. */
-#define ORDER_LOCK "7301637432012345602"
-
 static const char *const migrations[] = {
         /*
          * 1: nodes and their leases. Every lease time is the database's
@@ -57,7 +54,7 @@ static const char *const migrations[] = {
         " PRIMARY KEY (node_id, epoch));"
         "CREATE FUNCTION smmd_track() RETURNS trigger LANGUAGE plpgsql AS"
         " $f$ BEGIN"
-        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
         " IF TG_OP = 'DELETE' THEN"
         "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
         "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
@@ -82,7 +79,7 @@ static const char *const migrations[] = {
         " n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
         " DECLARE r smmd_node; BEGIN"
         /* The order lock before any row's: smmd_track takes it too. */
-        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
         " SELECT * INTO r FROM smmd_node WHERE node_id = node"
         "  FOR KEY SHARE;"
         " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
@@ -107,7 +104,7 @@ static const char *const migrations[] = {
          */
         "CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger"
         " LANGUAGE plpgsql AS $f$ BEGIN"
-        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
         " IF TG_OP = 'DELETE' THEN"
         "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
         "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
@@ -122,7 +119,7 @@ static const char *const migrations[] = {
         "CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"
         " margin_ms bigint, n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
         " DECLARE r smmd_node; BEGIN"
-        " PERFORM pg_advisory_xact_lock(" ORDER_LOCK ");"
+        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
         " SELECT * INTO r FROM smmd_node WHERE node_id = node"
         "  FOR KEY SHARE;"
         " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
@@ -151,12 +148,17 @@ static const char *const migrations[] = {
         " clock_skew_ms bigint,"
         " version text NOT NULL DEFAULT '');",
         /*
-         * 5: this database's identity, drawn once: a node's view kept
-         * from its last clean stop (store_pg.c) is of this database, not
-         * of one dropped and made again under the same URL.
+         * 5: a node's view marked whole at its clean stop (store_pg.c):
+         * a token of one use, committed before the mark, with the change
+         * number the view was at. The next start keeps the view only if
+         * it takes the token back: a database dropped and made again,
+         * restored from a dump or recovered to a point before that stop
+         * has none.
          */
-        "CREATE TABLE smmd_cluster (id text NOT NULL);"
-        "INSERT INTO smmd_cluster VALUES (gen_random_uuid()::text);",
+        "CREATE TABLE smmd_view_mark ("
+        " token text PRIMARY KEY,"
+        " v bigint NOT NULL,"
+        " at timestamptz NOT NULL DEFAULT clock_timestamp());",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -15,6 +15,12 @@
  * too), until its transaction ends.
  */
 #define PGSCHEMA_LOCK "7301637432012345601"
+/*
+ * Taken by every write to a replicated table until its transaction ends
+ * (smmd_track, smmd_fence): changes commit in the order of their numbers.
+ * Waiting for it waits for a group still running.
+ */
+#define PGSCHEMA_ORDER_LOCK "7301637432012345602"
 
 /* The version this smmd brings the schema to. */
 int pgschema_version(void);

@@ -105,11 +105,10 @@ struct pgstore {
 	uint64_t groups; /* shipped, for counts_io */
 	void (*done)(void *arg, uint64_t seq, int err);
 	void *done_arg;
-	int waiting; /* in pg_wait: nothing is reported through done */
-	/* The database's identity (smmd_cluster), and how far its change
-	 * numbers went at open: a kept view must be of it, and behind. */
-	char cluster[64];
-	int64_t last_v;
+	int waiting;     /* in pg_wait: nothing is reported through done */
+	int ever_failed; /* a failure was reported: the view is not whole */
+	int64_t mark_v;  /* check_view: the token's change number, or -1 */
+	uint64_t resent; /* groups sent again, as last said */
 	/* The cluster's nodes as last read (nodes_sql), for status. */
 	json_t *nodes, *nodes_next;
 	uint64_t nodes_at_ns;
@@ -154,6 +153,7 @@ static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 	vsnprintf(ps->fail_why, sizeof(ps->fail_why), fmt, ap);
 	va_end(ap);
 	ps->failed = err;
+	ps->ever_failed = 1;
 	schedule_report(ps);
 }
 
@@ -324,6 +324,12 @@ static void on_tick(uv_timer_t *h)
 		return;
 	note_skew(ps);
 	read_nodes(ps);
+	if (pgrepl_resent(ps->repl) != ps->resent) {
+		log_info("store: %" PRIu64 " groups of writes lost with the "
+		         "connection were sent again",
+		         pgrepl_resent(ps->repl) - ps->resent);
+		ps->resent = pgrepl_resent(ps->repl);
+	}
 	/* Pulled rows must not land in a turn's open transaction either. */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
@@ -506,23 +512,21 @@ static int migrate_pg(struct pgstore *ps, char *err, size_t errlen)
 	return rc;
 }
 
-static void on_cluster(void *arg, const PGresult *res, const char *err)
+static void on_mark(void *arg, const PGresult *res, const char *err)
 {
 	struct pgstore *ps = arg;
 
-	if (res == NULL || PQntuples(res) != 1)
-		return;
-	snprintf(ps->cluster, sizeof(ps->cluster), "%s", PQgetvalue(res, 0, 0));
-	ps->last_v = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if (res && PQntuples(res) == 1)
+		ps->mark_v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
-/* The view's mark of its last clean stop: the database it was of. */
+/* The view's mark of its last clean stop: the token it left. */
 static int view_mark(sqlite3 *db, char *out, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT cluster FROM _smmd_clean", -1, &st,
+	if (sqlite3_prepare_v2(db, "SELECT token FROM _smmd_clean", -1, &st,
 	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
@@ -532,39 +536,47 @@ static int view_mark(sqlite3 *db, char *out, size_t len)
 	return found;
 }
 
+/* Run one statement on the writes' connection and wait for it. */
+static int run_one(struct pgstore *ps, const char *sql, int n,
+                   const char *const *params, pgconn_result_fn *fn)
+{
+	ps->steps = 0;
+	if (pgconn_query(ps->wr, sql, n, params, fn, ps) < 0 ||
+	    pgconn_sync(ps->wr, on_step, ps) < 0)
+		return -1;
+	return run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS);
+}
+
 /*
  * A view kept from the last clean stop (sq_open_at keeps it only then)
- * is read on from where it was, if it is of this database and not ahead
- * of it; else it is emptied and read whole. Either way its mark goes,
- * synced, before anything else is written to it: a crash from now on
- * leaves a view that is rebuilt.
+ * is read on from where it was if PostgreSQL gives its token back (the
+ * stop committed it: a database made again, restored or recovered to a
+ * point before has none) at the same change number; else it is emptied
+ * and read whole. Either way its mark goes, synced, before anything else
+ * is written to it: a crash from now on leaves a view that is rebuilt.
  */
 static int check_view(struct pgstore *ps, char *err, size_t errlen)
 {
 	static const char sql[] =
-	        "SELECT id, (SELECT last_value FROM smmd_v_seq) FROM "
-	        "smmd_cluster LIMIT 1";
-	char mark[64];
+	        "DELETE FROM smmd_view_mark WHERE token = $1 RETURNING v";
+	char token[80];
+	const char *params[] = {token};
 
-	ps->steps = 0;
-	if (pgconn_query(ps->wr, sql, 0, NULL, on_cluster, ps) < 0 ||
-	    pgconn_sync(ps->wr, on_step, ps) < 0 ||
-	    run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS) < 0 ||
-	    ps->cluster[0] == '\0') {
-		snprintf(err, errlen, "reading the database's identity: %s",
+	if (!view_mark(ps->db, token, sizeof(token)))
+		return 0; /* a new view */
+	ps->mark_v = -1;
+	if (run_one(ps, sql, 1, params, on_mark) < 0) {
+		snprintf(err, errlen, "checking the view kept: %s",
 		         ps->why[0] ? ps->why : "no answer");
 		return -1;
 	}
-	if (!view_mark(ps->db, mark, sizeof(mark)))
-		return 0; /* a new view */
-	if (strcmp(mark, ps->cluster) == 0 &&
-	    pgrepl_pulled(ps->repl) <= ps->last_v) {
+	if (ps->mark_v >= 0 && ps->mark_v == pgrepl_pulled(ps->repl)) {
 		log_info("store: the view of the last clean stop is kept: "
 		         "reading on from change %" PRId64,
 		         pgrepl_pulled(ps->repl));
 	} else {
-		log_info("store: the view kept is of another database: "
-		         "reading it again whole");
+		log_info("store: the view kept is not one this database "
+		         "knows (made again, or restored): reading it whole");
 		if (pgrepl_forget_view(ps->repl) < 0)
 			goto bad;
 	}
@@ -580,28 +592,46 @@ bad:
 
 /*
  * A clean stop, everything kept in PostgreSQL under the lease smmd
- * worked under: mark the view whole, so that the next start reads on
- * from here rather than the whole change log (check_view).
+ * worked under and nothing ever refused: mark the view whole, so that
+ * the next start reads on from here rather than the whole change log
+ * (check_view). The token is committed in PostgreSQL first.
  */
 static void mark_view_whole(struct pgstore *ps)
 {
-	char *sql;
+	static const char sql[] =
+	        "WITH old AS (DELETE FROM smmd_view_mark WHERE at < "
+	        "clock_timestamp() - interval '90 days') "
+	        "INSERT INTO smmd_view_mark (token, v) VALUES ($1, $2)";
+	unsigned char rnd[16];
+	char token[40], at_s[24], *mark;
+	const char *params[] = {token, at_s};
+	int64_t at;
 
-	if (ps->cluster[0] == '\0' || ps->epoch == 0 || ps->lease == NULL ||
+	if (ps->ever_failed || ps->epoch == 0 || ps->lease == NULL ||
 	    lease_epoch(ps->lease) != ps->epoch ||
 	    !sqlite3_get_autocommit(ps->db) ||
-	    pgrepl_save_position(ps->repl) < 0)
+	    getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd) ||
+	    pgrepl_save_position(ps->repl, &at) < 0)
 		return;
-	sql = sqlite3_mprintf("CREATE TABLE IF NOT EXISTS _smmd_clean "
-	                      "(cluster TEXT NOT NULL); DELETE FROM "
-	                      "_smmd_clean; INSERT INTO _smmd_clean VALUES "
-	                      "(%Q)",
-	                      ps->cluster);
-	if (sql == NULL ||
-	    sqlite3_exec(ps->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(at_s, sizeof(at_s), "%" PRId64, at);
+	if (run_one(ps, sql, 2, params, pgconn_ignore) < 0) {
+		log_warnx("store: the view could not be marked whole (%s); "
+		          "the next start reads it again from PostgreSQL",
+		          ps->why[0] ? ps->why : "no answer");
+		return;
+	}
+	mark = sqlite3_mprintf("CREATE TABLE IF NOT EXISTS _smmd_clean "
+	                       "(token TEXT NOT NULL); DELETE FROM "
+	                       "_smmd_clean; INSERT INTO _smmd_clean VALUES "
+	                       "(%Q)",
+	                       token);
+	if (mark == NULL ||
+	    sqlite3_exec(ps->db, mark, NULL, NULL, NULL) != SQLITE_OK)
 		log_warnx("store: the view could not be marked whole; the "
 		          "next start reads it again from PostgreSQL");
-	sqlite3_free(sql);
+	sqlite3_free(mark);
 }
 
 /* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
@@ -691,11 +721,13 @@ static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 
 	/* A standby's pull may still run. It began before this node
 	 * registered, so what the dead node committed last may be past its
-	 * snapshot: let it end, then read on from there. */
+	 * snapshot: let it end, then read on from there once the dead
+	 * node's last group, which may still be running, has ended too. */
 	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end)
 		uv_run(&ps->loop, UV_RUN_ONCE);
 	seen = pgrepl_pulled(ps->repl);
-	rc = pgrepl_pulling(ps->repl) ? -ETIMEDOUT : pgrepl_pull(ps->repl);
+	rc = pgrepl_pulling(ps->repl) ? -ETIMEDOUT
+	                              : pgrepl_pull_after_writers(ps->repl);
 	ps->why[0] = '\0';
 	while (rc == 0 && pgrepl_pulling(ps->repl) && !ps->why[0] &&
 	       uv_hrtime() < end) {

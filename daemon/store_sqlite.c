@@ -777,7 +777,9 @@ static int remove_view(const char *path, char *err, size_t errlen)
 /*
  * A view its last close left whole (store_pg.c writes _smmd_clean then,
  * and the close checkpoints it synced and removes its WAL): kept. A WAL
- * left behind, or no mark, and it may hold changes never kept: 0.
+ * left behind, or no mark, and it may hold changes never kept: 0. So is
+ * a view of an older schema: a migration that fills a column in would
+ * change its rows without shipping them.
  */
 static int view_kept(const char *path)
 {
@@ -791,10 +793,13 @@ static int view_kept(const char *path)
 		return 0;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
 	            SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM _smmd_clean", -1, &st,
-	                       NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT count(*), (SELECT user_version FROM "
+	                       "pragma_user_version) FROM _smmd_clean",
+	                       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
-		kept = sqlite3_column_int(st, 0) > 0;
+		kept = sqlite3_column_int(st, 0) > 0 &&
+		       sqlite3_column_int(st, 1) == (int)SCHEMA_VERSION;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return kept;

@@ -45,7 +45,7 @@ if [ "$history" -gt 0 ]; then
 			printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"h%d","text":"history %d","at":"%s"}}\n' \
 				"$i" "$i" "$i" "$at"
 		done
-	} | SMMD_SOCKET=$T/sock_a socat -t 120 - "UNIX-CONNECT:$T/sock_a" >/dev/null
+	} | socat -t 120 - "UNIX-CONNECT:$T/sock_a" >/dev/null
 	wait_for "[ \"\$(SMMD_SOCKET=$T/sock_a smmctl status --json |
 		jq .counts.published)\" -ge $history ]" 600 ||
 		fail "the $history posts of history were not all published"
@@ -56,7 +56,16 @@ start_node b
 wait_for "grep -q standby '$T/b.log'" 20 || fail "node b is no standby"
 work=a spare=b
 : >"$T/late"
+# The standby has read the whole change log into its view (it pulls
+# every beat): a take-over then reads only the tail, as in steady state.
+warm() {
+	[ "$(sqlite3 "$T/state_$1/view.db" 'select v from _smmd_pull' 2>/dev/null)" = \
+		"$(sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c \
+			'select coalesce(max(v), 0) from smmd_change')" ]
+}
 for k in $(seq 1 "$kills"); do
+	[ "$history" -eq 0 ] || wait_for "warm $spare" 60 ||
+		fail "node $spare's view did not catch up"
 	due=$(($(now_ms) + 3000))
 	SMMD_SOCKET=$T/sock_$work smmctl add --channel demo --id "k$k" \
 		--at "$(ms_to_iso "$due")" "kill $k" >/dev/null

@@ -81,6 +81,7 @@ smmctl add --channel other --id held1 --at "$(ms_to_iso "$held_due")" "paused" >
 
 # The standbys keep their views warm: what the working node wrote is in
 # them before either takes over, so a take-over reads only the tail.
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 in_view() {
 	[ "$(sqlite3 "$T/state_$1/view.db" \
 		"select count(*) from deliveries where post_id = '$2'" 2>/dev/null)" = 1 ]
