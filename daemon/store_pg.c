@@ -242,6 +242,12 @@ static void ship_pending(struct pgstore *ps)
 	}
 }
 
+/* A clock offset (ms) worth a warning. */
+static int too_far(int64_t skew_ms)
+{
+	return llabs(skew_ms) > SKEW_WARN_MS;
+}
+
 /* Leases are on the database's clock, due times on ours: say so once. */
 static void note_skew(struct pgstore *ps)
 {
@@ -251,7 +257,7 @@ static void note_skew(struct pgstore *ps)
 	if (ps->lease == NULL)
 		return; /* not started yet, or given up */
 	skew = lease_skew_ms(ps->lease);
-	skewed = llabs(skew) > SKEW_WARN_MS;
+	skewed = too_far(skew);
 
 	if (skewed && !ps->skewed)
 		log_warnx("store: PostgreSQL's clock is %+" PRId64 " ms from "
@@ -282,8 +288,8 @@ static void on_node_row(void *arg, const PGresult *res, const char *err)
 		                                       NULL, 10)),
 		        "clock_offset_ms",
 		        known ? json_integer(skew) : json_null(),
-		        "clock_skewed", known && llabs(skew) > SKEW_WARN_MS,
-		        "version", PQgetvalue(res, i, 4), "up_ms",
+		        "clock_skewed", known && too_far(skew), "version",
+		        PQgetvalue(res, i, 4), "up_ms",
 		        (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10));
 
 		json_array_append_new(ps->nodes_next, n);
@@ -536,15 +542,15 @@ static int view_mark(sqlite3 *db, char *out, size_t len)
 	return found;
 }
 
-/* Run one statement on the writes' connection and wait for it. */
+/* Run one statement on the writes' connection and wait ms for it. */
 static int run_one(struct pgstore *ps, const char *sql, int n,
-                   const char *const *params, pgconn_result_fn *fn)
+                   const char *const *params, pgconn_result_fn *fn, int64_t ms)
 {
 	ps->steps = 0;
 	if (pgconn_query(ps->wr, sql, n, params, fn, ps) < 0 ||
 	    pgconn_sync(ps->wr, on_step, ps) < 0)
 		return -1;
-	return run_until(ps, &ps->steps, 1, OPEN_TIMEOUT_MS);
+	return run_until(ps, &ps->steps, 1, ms);
 }
 
 /*
@@ -565,7 +571,7 @@ static int check_view(struct pgstore *ps, char *err, size_t errlen)
 	if (!view_mark(ps->db, token, sizeof(token)))
 		return 0; /* a new view */
 	ps->mark_v = -1;
-	if (run_one(ps, sql, 1, params, on_mark) < 0) {
+	if (run_one(ps, sql, 1, params, on_mark, OPEN_TIMEOUT_MS) < 0) {
 		snprintf(err, errlen, "checking the view kept: %s",
 		         ps->why[0] ? ps->why : "no answer");
 		return -1;
@@ -616,7 +622,7 @@ static void mark_view_whole(struct pgstore *ps)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(at_s, sizeof(at_s), "%" PRId64, at);
-	if (run_one(ps, sql, 2, params, pgconn_ignore) < 0) {
+	if (run_one(ps, sql, 2, params, pgconn_ignore, CLOSE_TIMEOUT_MS) < 0) {
 		log_warnx("store: the view could not be marked whole (%s); "
 		          "the next start reads it again from PostgreSQL",
 		          ps->why[0] ? ps->why : "no answer");
@@ -642,10 +648,7 @@ static int who_works(struct pgstore *ps)
 	        "lease_until > clock_timestamp() LIMIT 1";
 	const char *params[] = {ps->node_id};
 
-	ps->steps = 0;
-	if (pgconn_query(ps->wr, sql, 1, params, on_peer, ps) < 0 ||
-	    pgconn_sync(ps->wr, on_step, ps) < 0 ||
-	    run_until(ps, &ps->steps, 1, 2000) < 0)
+	if (run_one(ps, sql, 1, params, on_peer, 2000) < 0)
 		return -1;
 	return ps->peer;
 }
@@ -991,7 +994,7 @@ json_t *pg_cluster(struct store_be *s)
 	        "{s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node", ps->node_id,
 	        "epoch", (json_int_t)ps->epoch, "lease_live",
 	        lease_live(ps->lease), "clock_offset_ms", (json_int_t)skew,
-	        "clock_skewed", llabs(skew) > SKEW_WARN_MS, "nodes",
+	        "clock_skewed", too_far(skew), "nodes",
 	        ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
 	        ps->nodes ? json_integer((json_int_t)((uv_hrtime() -
 	                                               ps->nodes_at_ns) /

@@ -38,19 +38,8 @@ answers() {
 start_node a
 wait_for "answers a" 20 || fail "node a did not start"
 if [ "$history" -gt 0 ]; then
-	at=$(ms_to_iso "$(now_ms)")
-	{
-		printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"bench"}}\n'
-		for i in $(seq 1 "$history"); do
-			printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"h%d","text":"history %d","at":"%s"}}\n' \
-				"$i" "$i" "$i" "$at"
-		done
-	} | socat -t 120 - "UNIX-CONNECT:$T/sock_a" >/dev/null
-	wait_for "[ \"\$(SMMD_SOCKET=$T/sock_a smmctl status --json |
-		jq .counts.published)\" -ge $history ]" 600 ||
-		fail "the $history posts of history were not all published"
-	echo "history: $history posts published, $(sh "$SMM_PG_CLUSTER" psql \
-		"$SMM_PG_DIR" -Atq -c 'select count(*) from smmd_change') changes logged"
+	publish_history "$history" "$T/sock_a"
+	echo "history: $history posts published, $HISTORY_CHANGES changes logged"
 fi
 start_node b
 wait_for "grep -q standby '$T/b.log'" 20 || fail "node b is no standby"

@@ -162,3 +162,25 @@ loop_turn() {
 loop_flag() {
 	awk -v m="$1" 'BEGIN { if (m > 5) printf " -- OVER 5 ms" }'
 }
+
+# publish_history N SOCK: N posts on channel demo, due now, added over
+# one connection to smmd's socket SOCK; returns once smmd counts them all
+# published. With the store in PostgreSQL (under tests/pg/with-pg.sh),
+# HISTORY_CHANGES is the change log's length then.
+publish_history() {
+	local n=$1 sock=$2 at i
+	at=$(ms_to_iso "$(now_ms)")
+	{
+		printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"bench"}}\n'
+		for i in $(seq 1 "$n"); do
+			printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"h%d","text":"history %d","at":"%s"}}\n' \
+				"$i" "$i" "$i" "$at"
+		done
+	} | socat -t 120 - "UNIX-CONNECT:$sock" >/dev/null
+	wait_for "[ \"\$(SMMD_SOCKET='$sock' smmctl status --json |
+		jq .counts.published)\" -ge $n ]" 600 ||
+		fail "the $n posts of history were not all published"
+	HISTORY_CHANGES=
+	[ -z "${SMM_PG_DIR:-}" ] || HISTORY_CHANGES=$(sh "$SMM_PG_CLUSTER" psql \
+		"$SMM_PG_DIR" -Atq -c 'select count(*) from smmd_change')
+}

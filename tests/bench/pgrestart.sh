@@ -18,17 +18,8 @@ history=${1:-20000}
 start_sink
 write_config -g "store: postgresql://" demo
 start_smmd
-at=$(ms_to_iso "$(now_ms)")
-{
-	printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"bench"}}\n'
-	for i in $(seq 1 "$history"); do
-		printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"h%d","text":"history %d","at":"%s"}}\n' \
-			"$i" "$i" "$i" "$at"
-	done
-} | socat -t 120 - "UNIX-CONNECT:$SOCK" >/dev/null
-wait_for "[ \"\$(smmctl status --json | jq .counts.published)\" -ge $history ]" 600 ||
-	fail "the $history posts of history were not all published"
-changes=$(sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c 'select count(*) from smmd_change')
+publish_history "$history" "$SOCK"
+changes=$HISTORY_CHANGES
 
 # timed_start: START_MS, ms from exec to ready (start_smmd returns once
 # it answers).
