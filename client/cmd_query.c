@@ -254,7 +254,7 @@ static void print_pauses(const json_t *pauses)
 	}
 }
 
-/* The cluster's nodes, as the working node last read them. */
+/* The cluster's nodes, as this node last read them. */
 static void print_nodes(const json_t *nodes, const char *self)
 {
 	size_t i;
@@ -296,14 +296,26 @@ static void print_cluster(const json_t *c)
 	node = ctl_str(c, "node");
 	offset = (long long)json_integer_value(
 	        json_object_get(c, "clock_offset_ms"));
-	printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
-	       "%+lld ms from ours\n",
-	       "cluster", node ? node : "?",
-	       (long long)json_integer_value(json_object_get(c, "epoch")),
-	       json_is_true(json_object_get(c, "lease_live"))
-	               ? "lease live"
-	               : "LEASE NOT TRUSTED",
-	       offset);
+	if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "", "standby") ==
+	    0)
+		printf("  %-12snode %s, a STANDBY: node %s works (ask it to "
+		       "change anything); this view is at change %lld; "
+		       "PostgreSQL's clock %+lld ms from ours\n",
+		       "cluster", node ? node : "?",
+		       ctl_str(c, "works") ? ctl_str(c, "works") : "?",
+		       (long long)json_integer_value(
+		               json_object_get(c, "view_change")),
+		       offset);
+	else
+		printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
+		       "%+lld ms from ours\n",
+		       "cluster", node ? node : "?",
+		       (long long)json_integer_value(
+		               json_object_get(c, "epoch")),
+		       json_is_true(json_object_get(c, "lease_live"))
+		               ? "lease live"
+		               : "LEASE NOT TRUSTED",
+		       offset);
 	if (json_is_true(json_object_get(c, "clock_skewed")))
 		printf("  %-12sthe clocks differ by more than 500 ms: check "
 		       "NTP\n",

@@ -105,6 +105,7 @@ static enum cmd_retval cmd_log(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_hello_entry = {
         .name = "hello",
+        .flags = CMD_STANDBY,
         .run = cmd_hello,
         .help = "compare protocol versions",
 };

@@ -142,9 +142,14 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	char started[TIME_RFC3339_LEN], next_s[TIME_RFC3339_LEN];
 	struct events_follow_stats fs;
 	json_t *c, *channels, *cluster;
+	int r;
 
-	/* Kept by the event bus, not counted again per request. */
-	events_counts(x->d->events, counts);
+	/* Kept by the event bus, not counted again per request; a
+	 * standby's move with its view, under it. */
+	if (!x->d->standby)
+		events_counts(x->d->events, counts);
+	else if ((r = store_counts(x->d->store, counts)) < 0)
+		return cmd_store_error(x, r, "read");
 	events_follow_stats(x->d->events, &fs);
 	c = json_object();
 	for (int i = 0; i < DS_COUNT; i++)
@@ -172,8 +177,12 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	json_object_set_new(*x->result, "events_missed",
 	                    json_integer((json_int_t)fs.missed));
 	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
-	json_object_set_new(*x->result, "pauses", cmd_pauses_json(x->d));
-	json_object_set_new(*x->result, "engagement", engage_json(x->d));
+	/* A standby runs neither: the working node's status has them. */
+	json_object_set_new(*x->result, "pauses",
+	                    x->d->standby ? json_array()
+	                                  : cmd_pauses_json(x->d));
+	json_object_set_new(*x->result, "engagement",
+	                    x->d->standby ? json_null() : engage_json(x->d));
 	cluster = store_cluster_json(x->d->store);
 	json_object_set_new(*x->result, "cluster",
 	                    cluster ? cluster : json_null());
@@ -248,6 +257,7 @@ const struct cmd_entry cmd_show_entry = {
 };
 const struct cmd_entry cmd_status_entry = {
         .name = "status",
+        .flags = CMD_STANDBY,
         .run = cmd_status,
         .help = "version, uptime, counts per state, channels",
 };

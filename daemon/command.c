@@ -159,14 +159,16 @@ int cmd_arg_channel(struct cmd_ctx *x, const char *key, const char **out)
 	return *out ? cmd_check_channel(x, *out) : 0;
 }
 
-/* "a, b, c": the commands whose flags include none of mask, or all. */
-static void command_names(char *buf, size_t len, unsigned mask)
+/* "a, b, c": the commands with none of the flags skip, and one of need
+ * unless it is 0. */
+static void command_names(char *buf, size_t len, unsigned skip, unsigned need)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < NCOMMANDS && used < len; i++) {
-		if (commands[i]->flags & mask)
+		if ((commands[i]->flags & skip) ||
+		    (need && !(commands[i]->flags & need)))
 			continue;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
 		                         used ? ", " : "", commands[i]->name);
@@ -202,7 +204,7 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 	char reads[256];
 
 	if ((e->flags & CMD_ADMIN) && x->peer && x->peer->readonly) {
-		command_names(reads, sizeof(reads), CMD_ADMIN);
+		command_names(reads, sizeof(reads), CMD_ADMIN, 0);
 		return cmd_fail(x, SMM_ERR_PERMISSION,
 		                "permission denied: '%s' %s, and uid %ld may "
 		                "only read (readonly_group: %s)",
@@ -210,6 +212,18 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                e->flags & CMD_WRITE ? "changes state"
 		                                     : "is for operators",
 		                (long)x->peer->uid, reads);
+	}
+	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY))) {
+		char works[128] = "?";
+
+		store_standby(x->d->store, works, sizeof(works));
+		command_names(reads, sizeof(reads), 0,
+		              CMD_OFFLOOP | CMD_STANDBY);
+		return cmd_fail(x, SMM_ERR_STANDBY,
+		                "'%s' refused: this node is a standby, node %s "
+		                "works on this database: ask it. A standby "
+		                "answers %s",
+		                e->name, works, reads);
 	}
 	if ((e->flags & CMD_WRITE) && x->d->store_down_ms) {
 		char since[TIME_RFC3339_LEN];
@@ -250,7 +264,7 @@ enum cmd_retval command_run(struct smmd *d, const struct cmd_peer *peer,
 	*result = NULL;
 	msg[0] = '\0';
 	if (e == NULL) {
-		command_names(known, sizeof(known), 0);
+		command_names(known, sizeof(known), 0, 0);
 		return cmd_fail(&x, SMM_ERR_UNKNOWN_COMMAND,
 		                "unknown command '%.31s' (known: %s)", req->cmd,
 		                known);

@@ -41,6 +41,11 @@ struct cmd_peer {
  * its reader sees what the loop has committed, not its open turn.
  */
 #define CMD_OFFLOOP 0x8
+/*
+ * A standby answers it (main.c): it reads nothing a standby lacks. So
+ * does every CMD_OFFLOOP command, which reads the store alone.
+ */
+#define CMD_STANDBY 0x10
 
 /* What a handler and command_run return (tmux's CMD_RETURN_*). */
 enum cmd_retval {

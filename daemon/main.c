@@ -58,6 +58,7 @@ struct runtime {
 	char **argv;           /* to execute smmd afresh (outage.c) */
 	int detached;          /* forked at start, or executed afresh so */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
+	char works[128];   /* a standby's: the node that works */
 };
 
 static void usage(FILE *out)
@@ -190,6 +191,10 @@ static const char *status_format(const struct runtime *rt, char *buf,
 {
 	int64_t counts[DS_COUNT];
 
+	if (rt->d.standby) {
+		snprintf(buf, len, "standby: node %.100s works", rt->works);
+		return buf;
+	}
 	events_counts(rt->d.events, counts);
 	snprintf(buf, len, "%lld scheduled, %lld retrying, %zu in flight",
 	         (long long)counts[DS_SCHEDULED],
@@ -426,7 +431,10 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct runtime *rt = h->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP && rt->d.standby)
+		log_info("reload: a standby has nothing to reload; it reads "
+		         "smmd.yaml and the calendar when it takes over");
+	else if (signum == SIGHUP)
 		reload(rt);
 	else
 		begin_shutdown(rt, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -482,6 +490,66 @@ static void start_signal(struct runtime *rt, uv_signal_t *h, int signum)
 		fatalx("cannot handle signal %d", signum);
 }
 
+/*
+ * What only a working node runs: the pauses, the schedule, the calendar
+ * and its blackouts, engagement and the channels' credentials. Each may
+ * write to the store, which a standby's does not take.
+ */
+static void start_working(struct smmd *d)
+{
+	int r;
+
+	if (pauses_start(d) < 0)
+		store_fatal(d, "loading the pauses");
+	if (dispatch_load(d) < 0)
+		store_fatal(d, "loading the schedule");
+	reload_calendar_at_start(d);
+	reload_blackouts(d);
+	calwatch_update(d);
+	if ((d->engage = engage_new()) == NULL || engage_start(d) < 0)
+		fatalx("out of memory");
+	if ((d->auth = auth_new()) == NULL)
+		fatalx("out of memory");
+	if ((r = auth_start(d)) < 0)
+		fatalx("auth: %s", strerror(-r));
+}
+
+/*
+ * The node that worked is gone and this standby's registration took: it
+ * starts afresh in place (outage.c), from the view it hands itself, as a
+ * working node.
+ */
+static void take_over(void *arg)
+{
+	struct runtime *rt = arg;
+
+	if (rt->d.stopping)
+		return; /* stopping anyway: another standby takes over */
+	log_info("standby: taking over: smmd starts afresh as the working "
+	         "node");
+	outage_restart(&rt->d);
+}
+
+/* The store is up: durable from here on, or kept warm as a standby's. */
+static void start_store(struct runtime *rt)
+{
+	struct smmd *d = &rt->d;
+	int r;
+
+	if (d->standby) {
+		if ((r = store_standby_start(d->store, d->loop, take_over,
+		                             rt)) < 0)
+			fatalx("store: cannot keep the view: %s", strerror(-r));
+		return;
+	}
+	/* The delivery queue must be durable before we say we are up. */
+	if (store_flush(d->store) < 0)
+		store_fatal(d, "recording the start-up");
+	/* From here on the loop never waits for the disk. */
+	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
+		fatalx("store: cannot start the writer: %s", strerror(-r));
+}
+
 static int run(struct runtime *rt, int verbose)
 {
 	struct smmd *d = &rt->d;
@@ -509,9 +577,10 @@ static int run(struct runtime *rt, int verbose)
 		fatalx("loop: %s", uv_strerror(r));
 	d->loop = &rt->loop;
 	d->started_ms = wallclock_now_ms();
-	if (store_open_url(d->cfg->state_dir, d->cfg->store_url, &d->store, err,
-	                   sizeof(err)) < 0)
+	if (store_open_url(d->cfg->state_dir, d->cfg->store_url,
+	                   STORE_OPEN_STANDBY, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
+	d->standby = store_standby(d->store, rt->works, sizeof(rt->works));
 	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
 		fatalx("out of memory");
 	/* Counted once here; every change after this goes through an event. */
@@ -534,19 +603,8 @@ static int run(struct runtime *rt, int verbose)
 	if ((r = wallclock_new(d->loop, dispatch_run_due, d, &d->clock)) < 0)
 		fatalx("timer: %s", strerror(-r));
 	http_set_after_event(d->http, dispatch_fire_due, d);
-	if (pauses_start(d) < 0)
-		store_fatal(d, "loading the pauses");
-	if (dispatch_load(d) < 0)
-		store_fatal(d, "loading the schedule");
-	reload_calendar_at_start(d);
-	reload_blackouts(d);
-	calwatch_update(d);
-	if ((d->engage = engage_new()) == NULL || engage_start(d) < 0)
-		fatalx("out of memory");
-	if ((d->auth = auth_new()) == NULL)
-		fatalx("out of memory");
-	if ((r = auth_start(d)) < 0)
-		fatalx("auth: %s", strerror(-r));
+	if (!d->standby)
+		start_working(d);
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
@@ -566,7 +624,8 @@ static int run(struct runtime *rt, int verbose)
 		log_warnx("control: listening on '%s', the socket systemd "
 		          "passed, not on the configured '%s'",
 		          control_name(d->control), d->cfg->socket_path);
-	if (prom_serve(d, d->cfg, err, sizeof(err)) < 0)
+	/* A standby's counts would be its view's at its start: none. */
+	if (!d->standby && prom_serve(d, d->cfg, err, sizeof(err)) < 0)
 		fatalx("metrics: %s", err);
 	start_signal(rt, &rt->sig_term, SIGTERM);
 	start_signal(rt, &rt->sig_int, SIGINT);
@@ -582,16 +641,18 @@ static int run(struct runtime *rt, int verbose)
 	uv_check_init(d->loop, &rt->flush_check);
 	rt->flush_check.data = rt;
 	uv_check_start(&rt->flush_check, on_check);
-	/* The delivery queue must be durable before we say we are up. */
-	if (store_flush(d->store) < 0)
-		store_fatal(d, "recording the start-up");
-	/* From here on the loop never waits for the disk. */
-	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
-		fatalx("store: cannot start the writer: %s", strerror(-r));
-	log_info("smmd %s ready: %zu channels, socket '%s', state '%s'%s",
-	         PACKAGE_VERSION, d->cfg->nchannels, control_name(d->control),
-	         d->cfg->state_dir,
-	         d->cfg->store_url ? ", store in PostgreSQL" : "");
+	start_store(rt);
+	if (d->standby)
+		log_info("smmd %s ready as a standby: node %s works; socket "
+		         "'%s' answers reads from the view in '%s'",
+		         PACKAGE_VERSION, rt->works, control_name(d->control),
+		         d->cfg->state_dir);
+	else
+		log_info("smmd %s ready: %zu channels, socket '%s', state "
+		         "'%s'%s",
+		         PACKAGE_VERSION, d->cfg->nchannels,
+		         control_name(d->control), d->cfg->state_dir,
+		         d->cfg->store_url ? ", store in PostgreSQL" : "");
 	log_flush();
 	announce_ready(rt);
 	notified(rt,

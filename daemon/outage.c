@@ -42,6 +42,9 @@
 struct outage {
 	uv_timer_t probe;
 	int probing;
+	uv_timer_t restart; /* outage_restart: waits for the reads to end */
+	int restarting;
+	int handles; /* timers the loop holds */
 	char why[512];
 	char **argv; /* main's, to execute again */
 	int detached;
@@ -58,22 +61,28 @@ struct outage *outage_new(char **argv, int detached)
 	return o;
 }
 
-static void probe_closed(uv_handle_t *h)
+/* The loop held the timers: o goes once it has let go of the last. */
+static void timer_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct outage *o = h->data;
+
+	if (--o->handles == 0)
+		free(o);
 }
 
 void outage_free(struct outage *o)
 {
 	if (o == NULL)
 		return;
-	if (!o->probing) {
+	if (o->handles == 0) {
 		free(o);
 		return;
 	}
-	/* The loop still holds the timer: freed once it lets go. */
-	o->probe.data = o;
-	uv_close((uv_handle_t *)&o->probe, probe_closed);
+	o->probe.data = o->restart.data = o;
+	if (o->probing)
+		uv_close((uv_handle_t *)&o->probe, timer_closed);
+	if (o->restarting)
+		uv_close((uv_handle_t *)&o->restart, timer_closed);
 }
 
 /*
@@ -132,16 +141,41 @@ static void restart_in_place(struct smmd *d)
 	fatal("outage: cannot execute smmd again");
 }
 
+/* A read on the pool holds a connection store_close frees: wait. */
+static void on_restart(uv_timer_t *t)
+{
+	struct smmd *d = t->data;
+
+	if (d->reads_running == 0)
+		restart_in_place(d);
+}
+
+void outage_restart(struct smmd *d)
+{
+	struct outage *o = d->outage;
+
+	if (o->restarting)
+		return;
+	store_read_stop(d->store); /* they end soon */
+	o->restart.data = d;
+	if (uv_timer_init(d->loop, &o->restart) < 0 ||
+	    uv_timer_start(&o->restart, on_restart, 0, 10) < 0)
+		fatalx("outage: cannot start the restart timer");
+	o->restarting = 1;
+	o->handles++;
+}
+
 static void on_probe(uv_timer_t *t)
 {
 	struct smmd *d = t->data;
 
 	if (probe_writes(d->cfg->state_dir) < 0)
 		return;
+	uv_timer_stop(t);
 	log_warnx("store: the store takes writes again after %lld "
 	          "s: smmd starts afresh from the store",
 	          (long long)(wallclock_now_ms() - d->store_down_ms) / 1000);
-	restart_in_place(d);
+	outage_restart(d);
 }
 
 void outage_begin(struct smmd *d)
@@ -177,6 +211,7 @@ void outage_begin(struct smmd *d)
 	                   OUTAGE_PROBE_MS) < 0)
 		fatalx("outage: cannot start the probe timer");
 	o->probing = 1;
+	o->handles++;
 	/* Only a probe: it must not keep a stopping smmd alive. */
 	uv_unref((uv_handle_t *)&o->probe);
 }

@@ -19,6 +19,13 @@ void outage_free(struct outage *);
  * database stops smmd instead.
  */
 void outage_begin(struct smmd *);
+/*
+ * Execute smmd afresh in place, as soon as no read runs on the thread
+ * pool: the same pid, the control socket handed over, the store closed
+ * first and opened again from scratch. After an outage, and when a
+ * standby takes over (main.c).
+ */
+void outage_restart(struct smmd *);
 /* Why the store cannot be written, while d->store_down_ms is set. */
 const char *outage_why(const struct smmd *);
 

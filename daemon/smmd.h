@@ -51,7 +51,10 @@ struct smmd {
 	int64_t started_ms;
 	size_t in_flight; /* deliveries handed to http, not finished */
 	int stopping;     /* SIGTERM seen: start nothing new */
-	int backing_up;   /* cmd_backup.c: a copy of the store is under way */
+	/* Another node works on the shared store: this one answers reads
+	 * from its view and starts nothing (main.c), until it takes over. */
+	int standby;
+	int backing_up; /* cmd_backup.c: a copy of the store is under way */
 	/* cmd_read.c: reads on the thread pool, and those waiting a turn */
 	unsigned reads_running;
 	struct cmd_read *reads_waiting, *reads_waiting_tail;

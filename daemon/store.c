@@ -85,7 +85,8 @@ const struct store_backend *store_backend_find(const char *name)
 }
 
 int store_open_backend(const char *name, const char *dir, const char *url,
-                       struct store **out, char *err, size_t errlen)
+                       unsigned flags, struct store **out, char *err,
+                       size_t errlen)
 {
 	const struct store_backend *be =
 	        store_backend_find(name ? name : store_backends[0]->name);
@@ -101,7 +102,7 @@ int store_open_backend(const char *name, const char *dir, const char *url,
 		return -1;
 	}
 	s->be = be;
-	if (be->open(dir, url, &s->h, err, errlen) < 0) {
+	if (be->open(dir, url, flags, &s->h, err, errlen) < 0) {
 		free(s);
 		return -1;
 	}
@@ -112,11 +113,11 @@ int store_open_backend(const char *name, const char *dir, const char *url,
 
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
-	return store_open_backend(NULL, dir, NULL, out, err, errlen);
+	return store_open_backend(NULL, dir, NULL, 0, out, err, errlen);
 }
 
-int store_open_url(const char *dir, const char *url, struct store **out,
-                   char *err, size_t errlen)
+int store_open_url(const char *dir, const char *url, unsigned flags,
+                   struct store **out, char *err, size_t errlen)
 {
 	if (url == NULL)
 		return store_open(dir, out, err, errlen);
@@ -134,7 +135,21 @@ int store_open_url(const char *dir, const char *url, struct store **out,
 		         "(configure --with-postgresql)");
 		return -1;
 	}
-	return store_open_backend("postgresql", dir, url, out, err, errlen);
+	return store_open_backend("postgresql", dir, url, flags, out, err,
+	                          errlen);
+}
+
+int store_standby(struct store *s, char *works, size_t len)
+{
+	return s->be->standby ? s->be->standby(s->h, works, len) : 0;
+}
+
+int store_standby_start(struct store *s, uv_loop_t *loop,
+                        void (*turn)(void *arg), void *arg)
+{
+	if (s->be->standby_start == NULL)
+		return -ENOTSUP;
+	return s->be->standby_start(s->h, loop, turn, arg);
 }
 
 void store_close(struct store *s)

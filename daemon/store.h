@@ -91,15 +91,35 @@ json_t *store_cluster_json(struct store *);
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
 /*
- * The backend url names (postgresql://... or postgres://...; NULL: the
- * default), with dir as its state directory.
+ * A shared store another node works on opens at once as a standby
+ * (store_standby) instead of waiting in open for its turn.
  */
-int store_open_url(const char *dir, const char *url, struct store **out,
-                   char *err, size_t errlen);
+#define STORE_OPEN_STANDBY 0x1
+/*
+ * The backend url names (postgresql://... or postgres://...; NULL: the
+ * default), with dir as its state directory; flags: STORE_OPEN_*.
+ */
+int store_open_url(const char *dir, const char *url, unsigned flags,
+                   struct store **out, char *err, size_t errlen);
 /* Backend name (NULL: the default), for the tests of every backend. */
 int store_open_backend(const char *name, const char *dir, const char *url,
-                       struct store **out, char *err, size_t errlen);
+                       unsigned flags, struct store **out, char *err,
+                       size_t errlen);
 void store_close(struct store *);
+/*
+ * Opened as a standby (STORE_OPEN_STANDBY): another node works on the
+ * shared store, named in works. 1, or 0 when this node works. A standby's
+ * store answers reads from its view, kept close behind the working node;
+ * it takes no writes.
+ */
+int store_standby(struct store *, char *works, size_t len);
+/*
+ * Keep a standby's view current from loop; once this node may work,
+ * turn(arg) runs on the loop, after which the caller closes the store
+ * (handing its view on, kept) and opens it again to work on it.
+ */
+int store_standby_start(struct store *, uv_loop_t *, void (*turn)(void *arg),
+                        void *arg);
 
 /*
  * Queue cb to run once everything written so far is durable: cb(arg, 0).

@@ -28,10 +28,10 @@ struct store_backend {
 	const char *name;
 	/*
 	 * dir: the state directory; url: where the data lives when not
-	 * there (postgresql://...), else NULL.
+	 * there (postgresql://...), else NULL; flags: STORE_OPEN_*.
 	 */
-	int (*open)(const char *dir, const char *url, struct store_be **out,
-	            char *err, size_t errlen);
+	int (*open)(const char *dir, const char *url, unsigned flags,
+	            struct store_be **out, char *err, size_t errlen);
 	void (*close)(struct store_be *);
 
 	/* Durability: the contract above. */
@@ -182,6 +182,10 @@ struct store_backend {
 	int64_t (*fence)(struct store_be *);
 	/* store_cluster_json's object; optional (none: NULL). */
 	json_t *(*cluster)(struct store_be *);
+	/* store_standby and store_standby_start; optional (never one). */
+	int (*standby)(struct store_be *, char *works, size_t len);
+	int (*standby_start)(struct store_be *, uv_loop_t *,
+	                     void (*turn)(void *arg), void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);
 };

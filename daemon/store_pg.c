@@ -17,8 +17,11 @@
  * and at shutdown, waiting for a group runs it in place.
  *
  * One node works at a time: its lease is exclusive. Another smmd on the
- * same database waits in open as a standby and takes over within about
- * 4 s of the working node's last renewal.
+ * same database is a standby: it keeps its view close behind the working
+ * node's, answers reads from it (STORE_OPEN_STANDBY; else it waits in
+ * open), and once the working node's lease has run out (about 4 s after
+ * its last renewal) it hands the view on, marked whole, to the smmd that
+ * starts afresh in its place and works.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -113,6 +116,12 @@ struct pgstore {
 	json_t *nodes, *nodes_next;
 	uint64_t nodes_at_ns;
 	int nodes_asked, ticks;
+	/* A standby (STORE_OPEN_STANDBY), the node that works, and who to
+	 * tell once this one may work instead (pg_standby_start). */
+	int may_standby, standby, turning;
+	char works[128];
+	void (*turn)(void *arg);
+	void *turn_arg;
 };
 
 /* Tell the front end, from a callback of the loop's own (never from
@@ -309,17 +318,33 @@ static void on_nodes_read(void *arg, const char *err)
 	ps->nodes_at_ns = uv_hrtime();
 }
 
-/* Read the cluster's nodes again, now and then (status shows them). */
-static void read_nodes(struct pgstore *ps)
+static void ask_nodes(struct pgstore *ps)
 {
-	/* Only a working node answers status; a standby's beats stay at
-	 * three statements. */
-	if (ps->done == NULL || ps->nodes_asked || !ps->wr_up ||
-	    (ps->nodes && ps->ticks++ % NODES_EVERY_TICKS != 0))
+	if (ps->nodes_asked || !ps->wr_up)
 		return;
 	if (pgconn_query(ps->wr, nodes_sql, 0, NULL, on_node_row, ps) == 0 &&
 	    pgconn_sync(ps->wr, on_nodes_read, ps) == 0)
 		ps->nodes_asked = 1;
+}
+
+/*
+ * Read the cluster's nodes again, now and then, on the working node
+ * (status shows them). A standby reads them only when asked for its
+ * status (pg_cluster), so an idle one's beats stay at three statements.
+ */
+static void read_nodes(struct pgstore *ps)
+{
+	if (ps->done == NULL ||
+	    (ps->nodes && ps->ticks++ % NODES_EVERY_TICKS != 0))
+		return;
+	ask_nodes(ps);
+}
+
+/* A standby keeps its view warm: a take-over reads only the tail. */
+static void pull_behind(struct pgstore *ps)
+{
+	if (!pgrepl_pulling(ps->repl))
+		pgrepl_pull(ps->repl);
 }
 
 static void on_tick(uv_timer_t *h)
@@ -339,6 +364,10 @@ static void on_tick(uv_timer_t *h)
 	/* Pulled rows must not land in a turn's open transaction either. */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
+	if (ps->standby) {
+		pull_behind(ps);
+		return;
+	}
 	pgrepl_tick(ps->repl);
 	ship_pending(ps);
 }
@@ -395,6 +424,20 @@ static void on_live(void *arg, int live, const char *why)
 {
 	struct pgstore *ps = arg;
 
+	if (ps->standby) {
+		/* Its registration took: the node that worked is gone. The
+		 * smmd started afresh in this one's place works (pg_close
+		 * hands it the view, then gives this registration up). */
+		ps->live = live;
+		if (live && ps->turn && !ps->turning) {
+			ps->turning = 1;
+			log_info("store: node %s's lease ran out: this node "
+			         "takes over",
+			         ps->works);
+			ps->turn(ps->turn_arg);
+		}
+		return;
+	}
 	if (live && !ps->live && ps->ever_live)
 		log_info("store: this node's lease is renewed again");
 	else if (!live && ps->live && !ps->closing)
@@ -613,8 +656,9 @@ static void mark_view_whole(struct pgstore *ps)
 	const char *params[] = {token, at_s};
 	int64_t at;
 
-	if (ps->ever_failed || ps->epoch == 0 || ps->lease == NULL ||
-	    lease_epoch(ps->lease) != ps->epoch ||
+	if (ps->ever_failed ||
+	    (!ps->standby && (ps->epoch == 0 || ps->lease == NULL ||
+	                      lease_epoch(ps->lease) != ps->epoch)) ||
 	    !sqlite3_get_autocommit(ps->db) ||
 	    getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd) ||
 	    pgrepl_save_position(ps->repl, &at) < 0)
@@ -665,20 +709,29 @@ static int await_lease(struct pgstore *ps)
 
 	while (run_until(ps, &ps->live, 1, 1000) == -ETIMEDOUT) {
 		if (!told && who_works(ps) == 1) {
-			snprintf(status, sizeof(status),
-			         "standby: node %s works on this database; "
-			         "this one takes over when its lease runs out",
+			snprintf(ps->works, sizeof(ps->works), "%.127s",
 			         ps->why);
+			snprintf(
+			        status, sizeof(status),
+			        "standby: node %s works on this database; "
+			        "this one %stakes over when its lease runs out",
+			        ps->works,
+			        ps->may_standby ? "answers reads from its view "
+			                          "and "
+			                        : "");
 			log_info("store: %s", status);
 			log_flush(); /* a standby may wait for long */
 			service_notify_status(status);
 			told = 1;
+			if (ps->may_standby) {
+				ps->standby = 1;
+				ps->failed = 0;
+				pull_behind(ps);
+				return 0;
+			}
 		}
 		ps->failed = 0;
-		/* Keep the view warm: a take-over then reads only what
-		 * changed since the last pull, not the whole log. */
-		if (!pgrepl_pulling(ps->repl))
-			pgrepl_pull(ps->repl);
+		pull_behind(ps);
 		/* A standby's start lasts as long as the working node: the
 		 * unit's start timeout and watchdog must not end it. */
 		service_notify_extend(5000000);
@@ -782,14 +835,15 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 		return -1;
 	if (migrate_pg(ps, err, errlen) < 0 ||
 	    check_view(ps, err, errlen) < 0 ||
-	    start_lease(ps, err, errlen) < 0 || catch_up(ps, err, errlen) < 0)
+	    start_lease(ps, err, errlen) < 0 ||
+	    (!ps->standby && catch_up(ps, err, errlen) < 0))
 		return -1;
 	ps->why[0] = '\0';
 	return 0;
 }
 
-int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
-            size_t errlen)
+int pg_open(const char *dir, const char *url, unsigned flags,
+            struct store_be **out, char *err, size_t errlen)
 {
 	struct store_be *s = NULL;
 	struct pgstore *ps;
@@ -816,6 +870,7 @@ int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
 	}
 	s->pg = ps;
 	ps->db = s->db;
+	ps->may_standby = (flags & STORE_OPEN_STANDBY) != 0;
 	uv_timer_init(&ps->loop, &ps->tick);
 	uv_timer_init(&ps->loop, &ps->report);
 	ps->tick.data = ps->report.data = ps;
@@ -837,13 +892,31 @@ static void on_lease_gone(void *arg, const char *err)
 	ps->gone = 1;
 }
 
+/*
+ * A standby's view holds what it pulled and nothing of its own: once the
+ * pull in flight is in, it is whole, for the smmd that takes over in its
+ * place or for its own next start.
+ */
+static void hand_view_on(struct pgstore *ps)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)CLOSE_TIMEOUT_MS * 1000000;
+
+	uv_timer_stop(&ps->tick); /* no pull after this one */
+	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end)
+		uv_run(&ps->loop, UV_RUN_ONCE);
+	if (!pgrepl_pulling(ps->repl))
+		mark_view_whole(ps);
+}
+
 /* Everything committed goes out, the lease is given up, all is closed. */
 static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
+	if (ps->repl && ps->standby && sqlite3_get_autocommit(ps->db))
+		hand_view_on(ps);
 	/* A turn still open is given up (rolled back) with the view. */
-	if (ps->repl && ps->epoch != 0 && ps->failed == 0 && !ps->lost &&
-	    sqlite3_get_autocommit(ps->db)) {
+	else if (ps->repl && ps->epoch != 0 && ps->failed == 0 && !ps->lost &&
+	         sqlite3_get_autocommit(ps->db)) {
 		if (wait_for(ps, ps->asked + 1, CLOSE_TIMEOUT_MS) == 0)
 			mark_view_whole(ps);
 		else
@@ -985,21 +1058,59 @@ int64_t pg_fence(struct store_be *s)
 json_t *pg_cluster(struct store_be *s)
 {
 	struct pgstore *ps = s->pg;
+	uint64_t age_ms;
 	int64_t skew;
+	json_t *o;
 
 	if (ps == NULL || ps->lease == NULL)
 		return NULL;
+	age_ms = (uv_hrtime() - ps->nodes_at_ns) / 1000000;
+	/* A standby reads the nodes when asked (read_nodes says why): this
+	 * answer has the last list, the next a newer one. */
+	if (ps->standby &&
+	    (ps->nodes == NULL || age_ms > NODES_EVERY_TICKS * TICK_MS)) {
+		ask_nodes(ps);
+		uvembed_kick(&ps->embed);
+	}
 	skew = lease_skew_ms(ps->lease);
-	return json_pack(
-	        "{s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node", ps->node_id,
-	        "epoch", (json_int_t)ps->epoch, "lease_live",
-	        lease_live(ps->lease), "clock_offset_ms", (json_int_t)skew,
-	        "clock_skewed", too_far(skew), "nodes",
-	        ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
-	        ps->nodes ? json_integer((json_int_t)((uv_hrtime() -
-	                                               ps->nodes_at_ns) /
-	                                              1000000))
-	                  : json_null());
+	o = json_pack("{s:s, s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node",
+	              ps->node_id, "role", ps->standby ? "standby" : "working",
+	              "epoch", (json_int_t)ps->epoch, "lease_live",
+	              lease_live(ps->lease), "clock_offset_ms",
+	              (json_int_t)skew, "clock_skewed", too_far(skew), "nodes",
+	              ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
+	              ps->nodes ? json_integer((json_int_t)age_ms)
+	                        : json_null());
+	if (o && ps->standby) {
+		json_object_set_new(o, "works", json_string(ps->works));
+		json_object_set_new(o, "view_change",
+		                    json_integer(pgrepl_pulled(ps->repl)));
+	}
+	return o;
+}
+
+int pg_standby(struct store_be *s, char *works, size_t len)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || !ps->standby)
+		return 0;
+	snprintf(works, len, "%s", ps->works);
+	return 1;
+}
+
+int pg_standby_start(struct store_be *s, uv_loop_t *loop,
+                     void (*turn)(void *arg), void *arg)
+{
+	struct pgstore *ps = s->pg;
+
+	if (!ps->standby)
+		return -EINVAL;
+	ps->turn = turn;
+	ps->turn_arg = arg;
+	ps->embed.busy = in_flight;
+	ps->embed.busy_arg = ps;
+	return uvembed_start(&ps->embed, loop, &ps->loop);
 }
 
 int pg_failure(struct store_be *s, char *why, size_t len)

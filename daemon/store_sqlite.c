@@ -865,9 +865,10 @@ bad:
 	return -1;
 }
 
-static int sq_open(const char *dir, const char *url, struct store_be **out,
-                   char *err, size_t errlen)
+static int sq_open(const char *dir, const char *url, unsigned flags,
+                   struct store_be **out, char *err, size_t errlen)
 {
+	(void)flags; /* never shared: never a standby */
 	if (url != NULL) {
 		snprintf(err, errlen, "the sqlite store takes no URL");
 		return -1;
@@ -1916,6 +1917,8 @@ const struct store_backend store_backend_postgresql = {
         .failure = pg_failure,
         .fence = pg_fence,
         .cluster = pg_cluster,
+        .standby = pg_standby,
+        .standby_start = pg_standby_start,
         SQ_OPS,
 };
 #endif

@@ -224,8 +224,8 @@ int sq_audience_rows(struct store_be *, int64_t from_ms, int64_t to_ms,
 void sq_engage_close(struct store_be *);
 
 /* store_pg.c: the postgresql backend's own operations. */
-int pg_open(const char *dir, const char *url, struct store_be **out, char *err,
-            size_t errlen);
+int pg_open(const char *dir, const char *url, unsigned flags,
+            struct store_be **out, char *err, size_t errlen);
 void pg_close(struct store_be *);
 int pg_start(struct store_be *, uv_loop_t *,
              void (*done)(void *arg, uint64_t seq, int err), void *arg);
@@ -236,6 +236,9 @@ void pg_counts_io(struct store_be *, uint64_t *syncs, uint64_t *checkpoints);
 int pg_failure(struct store_be *, char *why, size_t len);
 int64_t pg_fence(struct store_be *);
 json_t *pg_cluster(struct store_be *);
+int pg_standby(struct store_be *, char *works, size_t len);
+int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),
+                     void *arg);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

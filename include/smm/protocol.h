@@ -58,6 +58,8 @@
 #define SMM_ERR_INTERNAL         "internal"
 /* The store cannot be written (disk full, read-only): try again later. */
 #define SMM_ERR_STORE_UNAVAILABLE "store_unavailable"
+/* This node is a standby: another works on the shared store; ask it. */
+#define SMM_ERR_STANDBY "standby"
 /* The network refused an authorization (smmctl auth), or did not answer. */
 #define SMM_ERR_AUTH "auth_failed"
 

@@ -35,6 +35,9 @@ start_node() {
 answers() {
 	SMMD_SOCKET=$T/sock_$1 smmctl status >/dev/null 2>&1
 }
+works() {
+	[ "$(node_role "$T/sock_$1")" = working ]
+}
 start_node a
 wait_for "answers a" 20 || fail "node a did not start"
 if [ "$history" -gt 0 ]; then
@@ -70,7 +73,7 @@ for k in $(seq 1 "$kills"); do
 	echo $((at - due)) >>"$T/late"
 	[ "$(sink_count "k$k")" -eq 1 ] ||
 		fail "k$k reached the sink $(sink_count "k$k") times"
-	wait_for "answers $spare" 10 || fail "node $spare did not take over"
+	wait_for "works $spare" 10 || fail "node $spare did not take over"
 	before=$(grep -c standby "$T/$work.log" || true)
 	start_node "$work"
 	wait_for "[ \$(grep -c standby '$T/$work.log') -gt $before ]" 20 ||

@@ -158,10 +158,13 @@ queue_chunk() {
 			(.ok or .error.code == "exists")) | .id' \
 			"$T/replies.last" >"$T/answered"
 		# On PostgreSQL, a node that lost a write with its
-		# connection starts afresh and says so meanwhile: try again.
-		if jq -R -c --arg retry "${CHAOS_STORE:+store_unavailable}" \
+		# connection starts afresh and says so meanwhile, and one
+		# that lost its lease is a standby until the link moves on
+		# (link_worker): try again.
+		if jq -R -c --arg retry "${CHAOS_STORE:+store_unavailable standby}" \
 			'fromjson? | select(.ok == false and
-			.error.code != "exists" and .error.code != $retry)' \
+			.error.code != "exists" and
+			(.error.code as $c | $retry | split(" ") | index($c) | not))' \
 			"$T/replies.last" | grep -q .; then
 			jq -R -c 'fromjson? | select(.ok == false)' \
 				"$T/replies.last" | head -n 3 >"$T/queue.err"
@@ -220,10 +223,10 @@ kill_smmd() {
 link_worker() {
 	local i
 	for i in $(seq 1 "$CHAOS_NODES"); do
-		# A node starting afresh in place (its lease lost) keeps its
-		# listening socket while it waits as a standby: do not hang.
-		if SMMD_SOCKET=$T/sock_$i timeout 2 "$SMMCTL_BIN" status \
-			>/dev/null 2>&1; then
+		# A standby answers too (its role says so); a node still
+		# opening its store keeps its listening socket: do not hang.
+		if [ "$(SMMD_SOCKET=$T/sock_$i timeout 2 "$SMMCTL_BIN" \
+			status --json 2>/dev/null | jq -r .cluster.role)" = working ]; then
 			ln -sfn "$T/sock_$i" "$SOCK"
 			return 0
 		fi
@@ -231,7 +234,7 @@ link_worker() {
 	return 1
 }
 # The working node killed; the killed one comes back as a standby, and
-# the test goes on once one of the others answers on the socket.
+# the test goes on once one of the others works.
 kill_worker() {
 	local i victim=$SMMD_PID
 	kill_smmd

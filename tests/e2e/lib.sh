@@ -213,6 +213,13 @@ smmctl() {
 	"$SMMCTL_BIN" "$@"
 }
 
+# node_role SOCKET: working or standby for a node of a cluster (store in
+# PostgreSQL); nothing when nobody answers there.
+node_role() {
+	SMMD_SOCKET=$1 "$SMMCTL_BIN" status --json 2>/dev/null |
+		jq -r '.cluster.role // empty'
+}
+
 # run CMD...: run it with its stdout in $T/out and $out, its stderr in
 # $T/err and $err, and its exit status in $rc (a failure is no error).
 run() {

@@ -48,11 +48,11 @@ fail_over() {
 		fail "$id reached the sink $(sink_count "$id") times"
 }
 
-# Which of the given nodes answers on its socket (one only).
+# Which of the given nodes works (one only); the others are standbys.
 working() {
 	local n found=
 	for n in "$@"; do
-		if SMMD_SOCKET=$T/sock_$n smmctl status >/dev/null 2>&1; then
+		if [ "$(node_role "$T/sock_$n")" = working ]; then
 			[ -z "$found" ] || fail "both $found and $n work"
 			found=$n
 		fi

@@ -98,7 +98,8 @@ multi=$(jq -r 'group_by(.post.id)
 	| map(.[0].post.id) | join(" ")' "$T/posts.json")
 [ -z "$multi" ] || fail "sent under more than one webhook-id: $multi"
 
-# A second node on the same database waits as a standby while the first
+# A second node on the same database is a standby while the first works:
+# it answers reads from its view, refuses changes naming the node that
 # works, and takes over once the first stops.
 sed "s|$T/state|$T/state2|; s|$SOCK|$T/sock2|" "$CFG" >"$T/second.yaml"
 "$SMMD_BIN" -c "$T/second.yaml" --foreground 2>>"$T/second.log" &
@@ -106,15 +107,41 @@ SECOND_PID=$!
 E2E_PIDS+=("$SECOND_PID")
 wait_for "grep -q 'standby: node .* works on this database' '$T/second.log'" 10 ||
 	fail "the second smmd did not say it waits: $(cat "$T/second.log")"
-! SMMD_SOCKET=$T/sock2 smmctl status >/dev/null 2>&1 ||
-	fail "a standby answers on its socket"
+first_node=$(smmctl status --json | jq -r .cluster.node)
+second() { SMMD_SOCKET=$T/sock2 smmctl "$@"; }
+wait_for "second status >/dev/null 2>&1" 10 ||
+	fail "the standby does not answer on its socket: $(tail -n 3 "$T/second.log")"
+second status --json | jq -e --arg w "$first_node" '.cluster.role == "standby"
+	and .cluster.works == $w and .cluster.view_change > 0' >/dev/null ||
+	fail "standby status: $(second status --json | jq -c .cluster)"
+second status | grep -q "STANDBY: node $first_node works" ||
+	fail "standby status does not say so: $(second status)"
+# Its view is the working node's: the counts and a post's history.
+wait_for "[ \"\$(second status --json | jq -r .counts.published)\" = $((N + 1)) ]" 5 ||
+	fail "the standby's counts: $(second status --json | jq -c .counts)"
+[ "$(second show g7 --json | jq -r '.deliveries[0].state')" = published ] ||
+	fail "show on the standby: $(second show g7 --json)"
+# A change is refused, not lost nor done twice: it names the working node.
+rc=0
+out=$(second add --channel demo --id on-standby --at +1h "no" 2>&1) || rc=$?
+[ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby, node $first_node works" ||
+	fail "add on a standby: exit $rc, $out"
+smmctl show on-standby >/dev/null 2>&1 && fail "the add refused on the standby was made"
+# One the working node makes shows on the standby within its next pulls.
+smmctl add --channel demo --id via-first --at +1h "seen on both" >/dev/null
+wait_for "second show via-first >/dev/null 2>&1" 5 ||
+	fail "the standby's view does not follow the working node"
 
 # A clean stop gives the lease up: the standby takes over at its next
-# beat, without waiting for the lease to run out.
+# beat, without waiting for the lease to run out: it starts afresh in
+# place (the same pid), reading on from the view it kept.
 stop_smmd
 t0=$(now_ms)
-wait_for "SMMD_SOCKET=$T/sock2 smmctl status >/dev/null 2>&1" 10 ||
+wait_for "[ \"\$(second status --json 2>/dev/null | jq -r .cluster.role)\" = working ]" 10 ||
 	fail "the standby did not take over: $(tail -n 5 "$T/second.log")"
+kill -0 "$SECOND_PID" || fail "the standby's process is gone"
+grep -q "view of the last clean stop is kept" "$T/second.log" ||
+	fail "the standby's view was read again whole: $(tail -n 8 "$T/second.log")"
 log "the standby took over $(($(now_ms) - t0)) ms after a clean stop"
 # One beat (1 s) and a start; more under a sanitizer.
 [ $(($(now_ms) - t0)) -lt 5000 ] ||

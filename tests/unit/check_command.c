@@ -837,6 +837,57 @@ START_TEST(test_readonly_peer)
 }
 END_TEST
 
+/*
+ * A standby answers what reads the store alone, from its view, and
+ * refuses the rest, naming the node that works (none here: "?"), and
+ * changes nothing.
+ */
+START_TEST(test_standby)
+{
+	static const char *const refused[] = {
+	        ADD_P1,
+	        "{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p1\"}}",
+	        "{\"id\":1,\"cmd\":\"reload\"}",
+	        "{\"id\":1,\"cmd\":\"pause\",\"args\":{\"reason\":\"x\"}}",
+	        "{\"id\":1,\"cmd\":\"log\"}",
+	        "{\"id\":1,\"cmd\":\"channels\"}",
+	};
+	static const char *const answered[] = {
+	        "{\"id\":1,\"cmd\":\"hello\"}",
+	        "{\"id\":1,\"cmd\":\"list\"}",
+	        "{\"id\":1,\"cmd\":\"show\",\"args\":{\"id\":\"p1\"}}",
+	        "{\"id\":1,\"cmd\":\"agenda\"}",
+	        "{\"id\":1,\"cmd\":\"held\"}",
+	};
+	struct outcome o;
+
+	run_ok(ADD_P1, &o);
+	outcome_clear(&o);
+	d.standby = 1;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		run_err(refused[i], SMM_ERR_STANDBY,
+		        "this node is a standby, node ? works on this "
+		        "database: ask it. A standby answers hello, list, "
+		        "show, status, agenda, held, audit, plan_check, goals, "
+		        "report, stats");
+	for (size_t i = 0; i < sizeof(answered) / sizeof(answered[0]); i++) {
+		run_ok(answered[i], &o);
+		outcome_clear(&o);
+	}
+	/* Its counts are its view's, counted there. */
+	run_ok("{\"id\":1,\"cmd\":\"status\"}", &o);
+	ck_assert_int_eq(
+	        json_integer_value(json_object_get(
+	                json_object_get(o.result, "counts"), "scheduled")),
+	        1);
+	ck_assert(json_is_null(json_object_get(o.result, "engagement")));
+	outcome_clear(&o);
+	d.standby = 0;
+	ck_assert_int_eq(count_of("scheduled"), 1);
+	ck_assert_int_eq(count_of("cancelled"), 0);
+}
+END_TEST
+
 /* The refusal names what a read-only peer may use, from the table. */
 START_TEST(test_readonly_message)
 {
@@ -1063,6 +1114,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_report);
 	tcase_add_test(tc, test_stopping);
 	tcase_add_test(tc, test_readonly_peer);
+	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_readonly_message);
 	tcase_add_test(tc, test_log_recent);
 	tcase_add_test(tc, test_log_follow);

@@ -37,7 +37,7 @@ static struct store *open_store(void)
 	struct store *s = NULL;
 	char err[256] = "";
 
-	if (store_open_backend(backend->name, dir, backend_url, &s, err,
+	if (store_open_backend(backend->name, dir, backend_url, 0, &s, err,
 	                       sizeof(err)) < 0)
 		ck_abort_msg("store_open: %s", err);
 	return s;
