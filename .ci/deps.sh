@@ -49,6 +49,9 @@ prometheus
 # creates the postgres user, which runs the server when the tests run as
 # root (initdb and pg_ctl refuse root).
 PACKAGES="$PACKAGES libpq-dev postgresql-15"
+# libfaketime: one node's clock set wrong while the others' are right
+# (tests/pg/clockstep.sh), which one machine cannot do with its own clock.
+PACKAGES="$PACKAGES libfaketime"
 
 # Node and npm, for the Standard Webhooks reference library that checks
 # smmd's signatures (tests/e2e/stdwebhooks.sh). A Node from elsewhere

@@ -298,11 +298,15 @@ static void print_cluster(const json_t *c)
 	        json_object_get(c, "clock_offset_ms"));
 	if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "", "standby") ==
 	    0)
-		printf("  %-12snode %s, a STANDBY: node %s works (ask it to "
-		       "change anything); this view is at change %lld; "
-		       "PostgreSQL's clock %+lld ms from ours\n",
+		printf("  %-12snode %s, a STANDBY: %s%s%s; this view is "
+		       "at change %lld; PostgreSQL's clock %+lld ms from "
+		       "ours\n",
 		       "cluster", node ? node : "?",
-		       ctl_str(c, "works") ? ctl_str(c, "works") : "?",
+		       ctl_str(c, "works") ? "node " : "",
+		       ctl_str(c, "works") ? ctl_str(c, "works")
+		                           : "this node's clock is wrong, "
+		                             "it does not work",
+		       ctl_str(c, "works") ? " works (changes go there)" : "",
 		       (long long)json_integer_value(
 		               json_object_get(c, "view_change")),
 		       offset);

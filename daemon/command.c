@@ -214,16 +214,16 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                (long)x->peer->uid, reads);
 	}
 	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY))) {
-		char works[128] = "?";
+		char works[300] = "?";
 
 		store_standby(x->d->store, works, sizeof(works));
 		command_names(reads, sizeof(reads), 0,
 		              CMD_OFFLOOP | CMD_STANDBY);
-		return cmd_fail(x, SMM_ERR_STANDBY,
-		                "'%s' refused: this node is a standby, node %s "
-		                "works on this database: ask it. A standby "
-		                "answers %s",
-		                e->name, works, reads);
+		return cmd_fail(
+		        x, SMM_ERR_STANDBY,
+		        "'%s' refused: this node is a standby (%s): ask "
+		        "the node that works. A standby answers %s",
+		        e->name, works, reads);
 	}
 	if ((e->flags & CMD_WRITE) && x->d->store_down_ms) {
 		char since[TIME_RFC3339_LEN];

@@ -31,6 +31,8 @@
  * due instant, so the disk's latency never makes a post late.
  */
 #define PREPARE_LEAD_MS 50
+/* How often a clock in doubt is looked at again (clock_held). */
+#define CLOCK_RECHECK_MS 200
 /* Deliveries prepared per loop turn before committing and sending. */
 #define PUMP_BATCH 64
 /*
@@ -82,6 +84,10 @@ struct dispatch {
 	struct chan_q *ring; /* the next channel to serve */
 	int more;            /* pump stopped at PUMP_BATCH with work left */
 	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
+	/* The store doubts this node's clock: nothing leaves (clock_held),
+	 * and the timer looks again; inited says the loop holds it. */
+	int clock_held, recheck_inited;
+	uv_timer_t recheck;
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -999,6 +1005,11 @@ void dispatch_arm(struct smmd *d)
 	int64_t due = -1, now = wallclock_now_ms();
 	int r;
 
+	/* Nothing is due on a clock in doubt: the recheck runs it. */
+	if (disp->clock_held) {
+		wallclock_arm(d->clock, -1);
+		return;
+	}
 #define EARLIER(t)                                      \
 	do {                                            \
 		if ((t) >= 0 && (due < 0 || (t) < due)) \
@@ -1086,6 +1097,45 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
 }
 
+static void on_recheck(uv_timer_t *t)
+{
+	dispatch_run_due(t->data);
+}
+
+/*
+ * Whether this node's clock is in doubt now (store_clock_trusted: a
+ * shared store found it outvoted by the cluster's, or it was set since
+ * it was last compared): then nothing is prepared and nothing leaves,
+ * prepared or not, until it is trusted again, looked at every
+ * CLOCK_RECHECK_MS. A post must not leave early, on a clock set ahead.
+ */
+static int clock_held(struct smmd *d)
+{
+	struct dispatch *disp = d->dispatch;
+	int trusted = store_clock_trusted(d->store);
+
+	if (trusted == !disp->clock_held)
+		return disp->clock_held;
+	disp->clock_held = !trusted;
+	if (trusted) {
+		log_info("publish: this node's clock is trusted again");
+		uv_timer_stop(&disp->recheck);
+		return 0;
+	}
+	log_warnx("publish: this node's clock is in doubt (set since it was "
+	          "last compared with PostgreSQL's, or outvoted by the "
+	          "cluster's): nothing leaves until it is trusted again");
+	if (!disp->recheck_inited) {
+		uv_timer_init(d->loop, &disp->recheck);
+		disp->recheck.data = d;
+		disp->recheck_inited = 1;
+	}
+	uv_timer_start(&disp->recheck, on_recheck, CLOCK_RECHECK_MS,
+	               CLOCK_RECHECK_MS);
+	dispatch_arm(d);
+	return 1;
+}
+
 void dispatch_fire_due(void *arg)
 {
 	struct smmd *d = arg;
@@ -1093,7 +1143,8 @@ void dispatch_fire_due(void *arg)
 	int64_t now;
 
 	/* Called for every socket event of a burst: cheap when idle. */
-	if (first && first->send_at <= (now = wallclock_now_ms()))
+	if (first && first->send_at <= (now = wallclock_now_ms()) &&
+	    !clock_held(d))
 		fire_armed(d, now);
 	if (d->dispatch->napping &&
 	    d->dispatch->napping->wake_ms <= (now = wallclock_now_ms()))
@@ -1106,6 +1157,8 @@ void dispatch_run_due(void *arg)
 	char id[DELIVERY_ID_MAX];
 	int64_t now = wallclock_now_ms(), due;
 
+	if (clock_held(d))
+		return;
 	fire_armed(d, now);
 	wake_napping(d, now);
 	if (halted(d)) {
@@ -1141,6 +1194,10 @@ void dispatch_run_due(void *arg)
 void dispatch_stop(struct smmd *d)
 {
 	struct dispatch *disp = d->dispatch;
+
+	if (disp->recheck_inited &&
+	    !uv_is_closing((uv_handle_t *)&disp->recheck))
+		uv_close((uv_handle_t *)&disp->recheck, NULL);
 
 	while (disp->armed) {
 		struct job *job = disp->armed;

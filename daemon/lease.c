@@ -60,6 +60,9 @@ static const char exclusive_lock_sql[] =
  */
 static const char exclusive_share_sql[] =
         "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK ")";
+#define STR_(x)     #x
+#define STR(x)      STR_(x)
+#define CLOCK_LIMIT STR(LEASE_CLOCK_LIMIT_MS)
 /*
  * A registration refused leaves the node a standby: it says so in
  * smmd_standby (for smmctl status on the working node), and the database
@@ -71,6 +74,11 @@ static const char exclusive_share_sql[] =
  * second left for keeping its view warm (store_pg.c) within the budget
  * of three. Nobody is told what it reaped: an exclusive lease's holder
  * reaps nothing, its successor starts as after a crash.
+ *
+ * A node whose clock is outvoted (lease.h) by PostgreSQL's and the
+ * standbys' registers as a standby too, so that one with a good clock
+ * works; the same rule as lease_clock_outvoted. The working node is not
+ * counted: no registration succeeds while it lives.
  */
 static const char register_exclusive_sql[] =
         "WITH r AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
@@ -82,7 +90,11 @@ static const char register_exclusive_sql[] =
         "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
         "+ $2 * interval '1 millisecond', $3 WHERE NOT EXISTS (SELECT 1 "
         "FROM smmd_node WHERE node_id <> $1 AND lease_until > "
-        "clock_timestamp()) "
+        "clock_timestamp()) AND (SELECT 2 * count(*) FILTER (WHERE "
+        "abs(o - $4::bigint) > " CLOCK_LIMIT ") < count(*) + 1 FROM "
+        "(SELECT 0::bigint AS o UNION ALL SELECT clock_skew_ms FROM "
+        "smmd_standby WHERE node_id <> $1 AND seen_until > "
+        "clock_timestamp() AND clock_skew_ms IS NOT NULL) v) "
         "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
         "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
         "epoch, 0 FROM n), "
@@ -134,6 +146,9 @@ struct lease {
 	uint64_t trust_until_ns;
 	int64_t skew_ms;
 	int have_skew;
+	/* The wall and monotonic clocks when the offset was measured. */
+	int64_t clocked_wall_ms;
+	uint64_t clocked_ns;
 	pgconn_done_fn *stop_done;
 	void *stop_arg;
 	int dead; /* lease_free was called: no more calls out */
@@ -220,8 +235,10 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	char why[128];
 
 	if (b->clocked) {
+		l->clocked_wall_ms = wallclock_now_ms();
+		l->clocked_ns = now;
 		l->skew_ms =
-		        b->db_ms - (b->sent_wall_ms + wallclock_now_ms()) / 2;
+		        b->db_ms - (b->sent_wall_ms + l->clocked_wall_ms) / 2;
 		l->have_skew = 1;
 	}
 	if (!b->answered) {
@@ -394,6 +411,12 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 		l->o.beat_ms = 1000;
 	if (l->o.margin_ms <= 0)
 		l->o.margin_ms = 1000;
+	if (o->skew_known) {
+		l->skew_ms = o->skew_ms;
+		l->have_skew = 1;
+		l->clocked_wall_ms = wallclock_now_ms();
+		l->clocked_ns = uv_hrtime();
+	}
 	uv_timer_init(loop, &l->beat_timer);
 	uv_timer_init(loop, &l->trust_timer);
 	l->beat_timer.data = l->trust_timer.data = l;
@@ -415,6 +438,24 @@ int64_t lease_epoch(const struct lease *l)
 int64_t lease_skew_ms(const struct lease *l)
 {
 	return l->skew_ms;
+}
+
+int64_t lease_clock_drift_ms(const struct lease *l)
+{
+	if (!l->have_skew)
+		return 0;
+	return (wallclock_now_ms() - l->clocked_wall_ms) -
+	       (int64_t)((uv_hrtime() - l->clocked_ns) / 1000000);
+}
+
+int lease_clock_outvoted(int64_t skew_ms, const int64_t *others, size_t n)
+{
+	size_t against = llabs(skew_ms) > LEASE_CLOCK_LIMIT_MS;
+
+	for (size_t i = 0; i < n; i++)
+		against += llabs(skew_ms - others[i]) > LEASE_CLOCK_LIMIT_MS;
+	/* Voters: this node, PostgreSQL and the n others. */
+	return 2 * against >= n + 2;
 }
 
 static void timer_closed(uv_handle_t *h)

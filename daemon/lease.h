@@ -23,6 +23,15 @@ struct lease;
 /* The advisory lock exclusive registrations take, one at a time. */
 #define LEASE_EXCLUSIVE_LOCK "7301637432012345603"
 
+/*
+ * Two clocks this far apart (ms) disagree. A node whose clock disagrees
+ * with at least half of the voters, itself, PostgreSQL and every other
+ * node seen counted once each, does not work: its due times are wrong
+ * (lease_clock_outvoted). With PostgreSQL alone to compare with, a tie,
+ * the database's clock wins: leases run on it.
+ */
+#define LEASE_CLOCK_LIMIT_MS 2000
+
 struct lease_opts {
 	const char *node_id; /* unique to this run of smmd */
 	const char *version; /* smmd's, for smmctl status */
@@ -35,6 +44,10 @@ struct lease_opts {
 	 * them takes over once the worker's lease has run out.
 	 */
 	int exclusive;
+	/* Our clock's offset from the database's, measured before the
+	 * first beat (its registration votes with it), if known. */
+	int64_t skew_ms;
+	int skew_known;
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped
@@ -55,6 +68,17 @@ int lease_live(const struct lease *);
 int64_t lease_epoch(const struct lease *);
 /* The database's clock minus ours, in ms, as the last beat measured. */
 int64_t lease_skew_ms(const struct lease *);
+/*
+ * How far our wall clock has moved from our monotonic clock since the
+ * last beat measured the offset, in ms: a step (or a wrong clock set
+ * right) not yet measured when past LEASE_CLOCK_LIMIT_MS.
+ */
+int64_t lease_clock_drift_ms(const struct lease *);
+/*
+ * Whether a clock offset skew_ms is outvoted: n other nodes' offsets in
+ * others (PostgreSQL counts as one more, at 0), under the rule above.
+ */
+int lease_clock_outvoted(int64_t skew_ms, const int64_t *others, size_t n);
 /*
  * Give the lease up at once (a clean stop): the row goes, so peers need
  * not wait for it to run out. done when the database has said so; the

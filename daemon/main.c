@@ -58,7 +58,7 @@ struct runtime {
 	char **argv;           /* to execute smmd afresh (outage.c) */
 	int detached;          /* forked at start, or executed afresh so */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
-	char works[128];   /* a standby's: the node that works */
+	char works[300];   /* a standby's: why (store_standby) */
 };
 
 static void usage(FILE *out)
@@ -192,7 +192,7 @@ static const char *status_format(const struct runtime *rt, char *buf,
 	int64_t counts[DS_COUNT];
 
 	if (rt->d.standby) {
-		snprintf(buf, len, "standby: node %.100s works", rt->works);
+		snprintf(buf, len, "standby: %.110s", rt->works);
 		return buf;
 	}
 	events_counts(rt->d.events, counts);
@@ -643,8 +643,8 @@ static int run(struct runtime *rt, int verbose)
 	uv_check_start(&rt->flush_check, on_check);
 	start_store(rt);
 	if (d->standby)
-		log_info("smmd %s ready as a standby: node %s works; socket "
-		         "'%s' answers reads from the view in '%s'",
+		log_info("smmd %s ready as a standby (%s): socket '%s' "
+		         "answers reads from the view in '%s'",
 		         PACKAGE_VERSION, rt->works, control_name(d->control),
 		         d->cfg->state_dir);
 	else

@@ -669,6 +669,11 @@ json_t *store_cluster_json(struct store *s)
 	return s->be->cluster ? s->be->cluster(s->h) : NULL;
 }
 
+int store_clock_trusted(struct store *s)
+{
+	return s->be->clock_trusted ? s->be->clock_trusted(s->h) : 1;
+}
+
 int store_backup(struct store *s, const char *dest, char *err, size_t errlen)
 {
 	if (s->be->backup == NULL) {

@@ -87,6 +87,12 @@ int64_t store_fence(struct store *);
  * NULL when the store is not shared.
  */
 json_t *store_cluster_json(struct store *);
+/*
+ * Whether a post may leave on this node's clock now: 0 when a shared
+ * store finds it wrong (outvoted by the cluster's, or stepped since it
+ * was last compared); always 1 on SQLite.
+ */
+int store_clock_trusted(struct store *);
 
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
@@ -108,7 +114,8 @@ int store_open_backend(const char *name, const char *dir, const char *url,
 void store_close(struct store *);
 /*
  * Opened as a standby (STORE_OPEN_STANDBY): another node works on the
- * shared store, named in works. 1, or 0 when this node works. A standby's
+ * shared store, or this node's clock is wrong; why, in a clause, into
+ * works. 1, or 0 when this node works. A standby's
  * store answers reads from its view, kept close behind the working node;
  * it takes no writes.
  */

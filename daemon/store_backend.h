@@ -182,6 +182,8 @@ struct store_backend {
 	int64_t (*fence)(struct store_be *);
 	/* store_cluster_json's object; optional (none: NULL). */
 	json_t *(*cluster)(struct store_be *);
+	/* store_clock_trusted; optional (always). */
+	int (*clock_trusted)(struct store_be *);
 	/* store_standby and store_standby_start; optional (never one). */
 	int (*standby)(struct store_be *, char *works, size_t len);
 	int (*standby_start)(struct store_be *, uv_loop_t *,

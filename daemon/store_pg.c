@@ -40,6 +40,7 @@
 #include "service.h"
 #include "store_sqlite.h"
 #include "uvembed.h"
+#include "wallclock.h"
 
 /* Every table of the store but saved_counts (counts this node keeps). */
 static const char *const replicated[] = {
@@ -119,6 +120,8 @@ struct pgstore {
 	/* A standby (STORE_OPEN_STANDBY), the node that works, and who to
 	 * tell once this one may work instead (pg_standby_start). */
 	int may_standby, standby, turning;
+	int clock_out; /* this node's clock is outvoted (lease.h) */
+	int64_t db_ms; /* measure_clock's answer */
 	char works[128];
 	void (*turn)(void *arg);
 	void *turn_arg;
@@ -347,11 +350,50 @@ static void pull_behind(struct pgstore *ps)
 		pgrepl_pull(ps->repl);
 }
 
+/*
+ * Whether this node's clock is outvoted (lease.h) by PostgreSQL's and the
+ * other nodes' as last read: its due times are wrong, so a working node
+ * stops working, and a node with a good clock takes over.
+ */
+static int clock_outvoted(struct pgstore *ps)
+{
+	int64_t others[16];
+	size_t n = 0, i;
+	json_t *node;
+
+	json_array_foreach (ps->nodes, i, node) {
+		json_t *off = json_object_get(node, "clock_offset_ms");
+
+		if (n < sizeof(others) / sizeof(others[0]) &&
+		    json_is_integer(off) &&
+		    strcmp(json_string_value(json_object_get(node, "node")),
+		           ps->node_id) != 0)
+			others[n++] = json_integer_value(off);
+	}
+	return lease_clock_outvoted(lease_skew_ms(ps->lease), others, n);
+}
+
+/* A working node whose clock is outvoted starts afresh, as a standby. */
+static int clock_lost(struct pgstore *ps)
+{
+	int64_t skew = lease_skew_ms(ps->lease);
+
+	if (ps->done == NULL || ps->epoch == 0 || !clock_outvoted(ps))
+		return 0;
+	log_warnx("store: this node's clock is %+" PRId64 " ms from "
+	          "PostgreSQL's, and from the cluster's: it stops working, "
+	          "so that a node with a good clock does (check NTP)",
+	          -skew);
+	ps->clock_out = ps->lost = 1;
+	fail(ps, -ESTALE, "this node's clock is wrong");
+	return 1;
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
 
-	if (ps->repl == NULL || lease_lost(ps))
+	if (ps->repl == NULL || lease_lost(ps) || clock_lost(ps))
 		return;
 	note_skew(ps);
 	read_nodes(ps);
@@ -684,6 +726,19 @@ static void mark_view_whole(struct pgstore *ps)
 	sqlite3_free(mark);
 }
 
+/* Why this node is a standby, in a clause. */
+static void standby_why(const struct pgstore *ps, char *out, size_t len)
+{
+	if (ps->clock_out)
+		snprintf(out, len,
+		         "this node's clock is %+" PRId64 " ms from "
+		         "PostgreSQL's, over %d ms: it does not work on a "
+		         "wrong clock",
+		         -lease_skew_ms(ps->lease), LEASE_CLOCK_LIMIT_MS);
+	else
+		snprintf(out, len, "node %s works on this database", ps->works);
+}
+
 /* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
 static int who_works(struct pgstore *ps)
 {
@@ -704,21 +759,29 @@ static int who_works(struct pgstore *ps)
  */
 static int await_lease(struct pgstore *ps)
 {
-	char status[400];
-	int told = 0;
+	char why[300], status[400];
+	int told = 0, works;
 
 	while (run_until(ps, &ps->live, 1, 1000) == -ETIMEDOUT) {
-		if (!told && who_works(ps) == 1) {
-			snprintf(ps->works, sizeof(ps->works), "%.127s",
-			         ps->why);
-			snprintf(
-			        status, sizeof(status),
-			        "standby: node %s works on this database; "
-			        "this one %stakes over when its lease runs out",
-			        ps->works,
-			        ps->may_standby ? "answers reads from its view "
-			                          "and "
-			                        : "");
+		works = told ? 0 : who_works(ps);
+		/* Nobody works and the registration was refused: for this
+		 * node's clock (lease.h). */
+		if (!told && works == 0)
+			ps->clock_out = llabs(lease_skew_ms(ps->lease)) >
+			                LEASE_CLOCK_LIMIT_MS;
+		if (works == 1 || ps->clock_out) {
+			if (works == 1)
+				snprintf(ps->works, sizeof(ps->works), "%.127s",
+				         ps->why);
+			standby_why(ps, why, sizeof(why));
+			snprintf(status, sizeof(status),
+			         "standby: %s; this one %stakes over %s", why,
+			         ps->may_standby
+			                 ? "answers reads from its view "
+			                   "and "
+			                 : "",
+			         ps->clock_out ? "once the clocks agree"
+			                       : "when its lease runs out");
 			log_info("store: %s", status);
 			log_flush(); /* a standby may wait for long */
 			service_notify_status(status);
@@ -742,6 +805,33 @@ static int await_lease(struct pgstore *ps)
 	return ps->failed;
 }
 
+static void on_clock(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	if (res && PQntuples(res) == 1)
+		ps->db_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+}
+
+/*
+ * PostgreSQL's clock minus ours, before the first registration, which
+ * votes with it (lease.h): a node started with a wrong clock never
+ * works, not even for the second until its first renewal.
+ */
+static int measure_clock(struct pgstore *ps, int64_t *skew)
+{
+	static const char sql[] = "SELECT (extract(epoch FROM "
+	                          "clock_timestamp()) * 1000)::bigint";
+	int64_t sent = wallclock_now_ms();
+
+	ps->db_ms = 0;
+	if (run_one(ps, sql, 0, NULL, on_clock, OPEN_TIMEOUT_MS) < 0 ||
+	    ps->db_ms == 0)
+		return -1;
+	*skew = ps->db_ms - (sent + wallclock_now_ms()) / 2;
+	return 0;
+}
+
 static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 {
 	struct lease_opts o = {.node_id = ps->node_id,
@@ -750,6 +840,13 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 	                       .exclusive = 1,
 	                       .on_live = on_live,
 	                       .arg = ps};
+
+	if (measure_clock(ps, &o.skew_ms) < 0) {
+		snprintf(err, errlen, "reading PostgreSQL's clock: %s",
+		         ps->why[0] ? ps->why : "no answer");
+		return -1;
+	}
+	o.skew_known = 1;
 
 	if ((ps->lease = lease_start(&ps->loop, ps->ls, &o)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1082,11 +1179,25 @@ json_t *pg_cluster(struct store_be *s)
 	              ps->nodes ? json_integer((json_int_t)age_ms)
 	                        : json_null());
 	if (o && ps->standby) {
-		json_object_set_new(o, "works", json_string(ps->works));
+		json_object_set_new(o, "works",
+		                    ps->clock_out ? json_null()
+		                                  : json_string(ps->works));
 		json_object_set_new(o, "view_change",
 		                    json_integer(pgrepl_pulled(ps->repl)));
 	}
 	return o;
+}
+
+int pg_clock_trusted(struct store_be *s)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || ps->lease == NULL)
+		return 1;
+	/* Outvoted (before on_tick gives the work up), or set since the
+	 * last beat measured it. */
+	return !ps->clock_out && !clock_outvoted(ps) &&
+	       llabs(lease_clock_drift_ms(ps->lease)) <= LEASE_CLOCK_LIMIT_MS;
 }
 
 int pg_standby(struct store_be *s, char *works, size_t len)
@@ -1095,7 +1206,7 @@ int pg_standby(struct store_be *s, char *works, size_t len)
 
 	if (ps == NULL || !ps->standby)
 		return 0;
-	snprintf(works, len, "%s", ps->works);
+	standby_why(ps, works, len);
 	return 1;
 }
 

@@ -1918,6 +1918,7 @@ const struct store_backend store_backend_postgresql = {
         .fence = pg_fence,
         .cluster = pg_cluster,
         .standby = pg_standby,
+        .clock_trusted = pg_clock_trusted,
         .standby_start = pg_standby_start,
         SQ_OPS,
 };

@@ -237,6 +237,7 @@ int pg_failure(struct store_be *, char *why, size_t len);
 int64_t pg_fence(struct store_be *);
 json_t *pg_cluster(struct store_be *);
 int pg_standby(struct store_be *, char *works, size_t len);
+int pg_clock_trusted(struct store_be *);
 int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),
                      void *arg);
 

@@ -124,7 +124,7 @@ wait_for "[ \"\$(second status --json | jq -r .counts.published)\" = $((N + 1)) 
 # A change is refused, not lost nor done twice: it names the working node.
 rc=0
 out=$(second add --channel demo --id on-standby --at +1h "no" 2>&1) || rc=$?
-[ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby, node $first_node works" ||
+[ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby (node $first_node works on this database)" ||
 	fail "add on a standby: exit $rc, $out"
 smmctl show on-standby >/dev/null 2>&1 && fail "the add refused on the standby was made"
 # One the working node makes shows on the standby within its next pulls.

@@ -866,8 +866,8 @@ START_TEST(test_standby)
 	d.standby = 1;
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		run_err(refused[i], SMM_ERR_STANDBY,
-		        "this node is a standby, node ? works on this "
-		        "database: ask it. A standby answers hello, list, "
+		        "this node is a standby (?): ask the node that "
+		        "works. A standby answers hello, list, "
 		        "show, status, agenda, held, audit, plan_check, goals, "
 		        "report, stats");
 	for (size_t i = 0; i < sizeof(answered) / sizeof(answered[0]); i++) {

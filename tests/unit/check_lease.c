@@ -408,6 +408,73 @@ START_TEST(test_taken_away)
 }
 END_TEST
 
+/* The clock vote (lease.h): PostgreSQL and the others, a tie to it. */
+START_TEST(test_clock_vote)
+{
+	const int64_t good[] = {0, 40}, ahead[] = {600000, 600100};
+
+	/* Alone with PostgreSQL: a tie, which the database wins. */
+	ck_assert(!lease_clock_outvoted(1500, NULL, 0));
+	ck_assert(lease_clock_outvoted(2500, NULL, 0));
+	ck_assert(lease_clock_outvoted(-600000, NULL, 0));
+	/* A node set wrong, the others right: outvoted. */
+	ck_assert(lease_clock_outvoted(600000, good, 1));
+	ck_assert(lease_clock_outvoted(600000, good, 2));
+	/* PostgreSQL's clock set wrong: the nodes agree among themselves. */
+	ck_assert(!lease_clock_outvoted(600000, ahead, 1));
+	ck_assert(!lease_clock_outvoted(600000, ahead, 2));
+	/* Within the limit of each other, whatever the database says. */
+	ck_assert(!lease_clock_outvoted(0, good, 2));
+	/* Half against, half for: the tie goes against. */
+	ck_assert(lease_clock_outvoted(600000, (int64_t[]){600000, 0, 0}, 3));
+}
+END_TEST
+
+/* The exclusive registration votes with the offset measured before it. */
+START_TEST(test_exclusive_clock_vote)
+{
+	struct lease_opts o = {.node_id = "node-clock",
+	                       .version = "test",
+	                       .exclusive = 1,
+	                       .skew_ms = 600000,
+	                       .skew_known = 1,
+	                       .on_live = on_live};
+	struct node n;
+
+	connect_node(&n, "node-clock");
+	migrate(&n);
+	o.arg = &n;
+	/* Two standbys whose clocks agree with this one's: registered at
+	 * the first beat, though PostgreSQL's disagrees. */
+	pg_psql("delete from smmd_standby", NULL, 0);
+	ck_assert_int_eq(
+	        pg_psql("insert into smmd_standby (node_id, seen_until, "
+	                "clock_skew_ms, version) values ('x1', "
+	                "clock_timestamp() + interval '1 minute', 600000, "
+	                "'t'), ('x2', clock_timestamp() + interval "
+	                "'1 minute', 600050, 't')",
+	                NULL, 0),
+	        0);
+	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
+	pg_run_until(&loop, &n.lives, 1, 700, "registered at the first beat");
+	lease_free(n.l);
+	n.l = NULL;
+	pg_psql("delete from smmd_node", NULL, 0);
+	/* Alone with PostgreSQL, which disagrees: refused, a standby
+	 * saying its offset, until the next beat measures the real one. */
+	pg_psql("delete from smmd_standby", NULL, 0);
+	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
+	pg_run_for(&loop, 600);
+	ck_assert_int_eq(n.lives, 1);
+	ck_assert_int_eq(psql_num("select count(*) from smmd_standby where "
+	                          "node_id = 'node-clock' and clock_skew_ms = "
+	                          "600000"),
+	                 1);
+	pg_run_until(&loop, &n.lives, 2, 3000, "registered on a good clock");
+	close_node(&n);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -422,6 +489,8 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_clean_stop);
 	tcase_add_test(tc, test_taken_away);
 	tcase_add_test(tc, test_exclusive);
+	tcase_add_test(tc, test_clock_vote);
+	tcase_add_test(tc, test_exclusive_clock_vote);
 	suite_add_tcase(s, tc);
 	return s;
 }
