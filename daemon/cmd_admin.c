@@ -117,7 +117,7 @@ const struct cmd_entry cmd_reload_entry = {
 };
 const struct cmd_entry cmd_log_entry = {
         .name = "log",
-        .flags = CMD_STREAM,
+        .flags = CMD_LOCAL | CMD_STREAM,
         .run = cmd_log,
         .help = "recent delivery events; with follow, every new one",
 };

@@ -170,7 +170,7 @@ static enum cmd_retval cmd_backup(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_backup_entry = {
         .name = "backup",
-        .flags = CMD_ADMIN,
+        .flags = CMD_LOCAL | CMD_ADMIN,
         .run = cmd_backup,
         .help = "a consistent copy of the store, sent after the reply",
 };

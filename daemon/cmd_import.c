@@ -232,7 +232,7 @@ static enum cmd_retval cmd_import(struct cmd_ctx *x)
 
 const struct cmd_entry cmd_import_entry = {
         .name = "import",
-        .flags = CMD_WRITE | CMD_ADMIN,
+        .flags = CMD_LOCAL | CMD_WRITE | CMD_ADMIN,
         .run = cmd_import,
         .help = "many posts at once, all or nothing",
 };

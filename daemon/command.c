@@ -11,6 +11,7 @@
 #include "outage.h"
 #include "pause.h"
 #include "proto.h"
+#include "relay.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "timeparse.h"
@@ -199,7 +200,8 @@ int command_off_loop(const char *name)
 
 /* The policy in one place: the entry's flags against the peer and smmd. */
 static enum cmd_retval command_allowed(struct cmd_ctx *x,
-                                       const struct cmd_entry *e)
+                                       const struct cmd_entry *e,
+                                       const struct proto_request *req)
 {
 	char reads[256];
 
@@ -213,6 +215,9 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                                     : "is for operators",
 		                (long)x->peer->uid, reads);
 	}
+	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY)) &&
+	    !(e->flags & CMD_LOCAL) && x->later && !x->d->stopping)
+		return relay_command(x, req);
 	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY))) {
 		char works[300] = "?";
 
@@ -269,7 +274,7 @@ enum cmd_retval command_run(struct smmd *d, const struct cmd_peer *peer,
 		                "unknown command '%.31s' (known: %s)", req->cmd,
 		                known);
 	}
-	if ((r = command_allowed(&x, e)) != CMD_DONE)
+	if ((r = command_allowed(&x, e, req)) != CMD_DONE)
 		return r;
 	r = e->run(&x);
 	if ((r == CMD_DONE || r == CMD_FOLLOW) && *result == NULL)

@@ -46,6 +46,12 @@ struct cmd_peer {
  * does every CMD_OFFLOOP command, which reads the store alone.
  */
 #define CMD_STANDBY 0x10
+/*
+ * Runs only where its client is connected (a stream, a file after the
+ * reply, rows staged on the connection): a standby neither answers nor
+ * relays it (relay.c relays the others to the node that works).
+ */
+#define CMD_LOCAL 0x20
 
 /* What a handler and command_run return (tmux's CMD_RETURN_*). */
 enum cmd_retval {

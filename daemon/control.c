@@ -58,6 +58,10 @@ struct client {
 	struct file_send *sending; /* a file follows its reply: write nothing */
 	json_t *staged;            /* an import's rows sent so far */
 	size_t staged_bytes;       /* ... and their size */
+	/* A request a standby relayed (control_relay): no socket; its one
+	 * reply goes to relay(relay_arg, ...). */
+	void (*relay)(void *arg, const char *line, size_t len);
+	void *relay_arg;
 };
 
 struct control {
@@ -69,6 +73,10 @@ struct control {
 	size_t nclients;
 	size_t nfollowers; /* clients following the event stream */
 	int closing;
+	/* Relayed requests not answered yet, and the server closed: ctl
+	 * goes once both are over. */
+	unsigned relays;
+	int server_gone;
 };
 
 /* A reply waiting for the store's commit, then for the socket. */
@@ -162,10 +170,23 @@ static void client_written(struct client *c)
 		follow_end(c);
 }
 
+static void control_maybe_free(struct control *ctl)
+{
+	if (ctl->server_gone && ctl->relays == 0) {
+		free(ctl->path);
+		free(ctl->name);
+		free(ctl);
+	}
+}
+
 /* Freed once closed, with both handles gone and no reply pending. */
 static void client_maybe_free(struct client *c)
 {
 	if (c->dead && c->refs == 0 && c->handles_open == 0) {
+		if (c->relay) {
+			c->ctl->relays--;
+			control_maybe_free(c->ctl);
+		}
 		json_decref(c->staged);
 		free(c->buf);
 		free(c);
@@ -194,6 +215,10 @@ static void client_close(struct client *c)
 
 	if (c->dead)
 		return;
+	if (c->relay) {
+		c->dead = 1; /* no socket, no handles: freed at refs 0 */
+		return;
+	}
 	c->dead = 1;
 	follow_stop(c);
 	if (c->prev)
@@ -320,6 +345,13 @@ static void reply_send(void *arg, int err)
 
 	if (err < 0 && r->says_done)
 		reply_undo(r);
+	if (c->relay) {
+		/* Its one reply; a later one (none is due) finds it dead. */
+		if (!c->dead)
+			c->relay(c->relay_arg, r->line, r->len);
+		c->dead = 1;
+		goto drop;
+	}
 	b = uv_buf_init(r->line, (unsigned)r->len);
 
 	if (c->dead || uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
@@ -476,7 +508,7 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 	char *line;
 	size_t n;
 
-	if (c->dead || c->sub || c->refs != 1)
+	if (c->dead || c->sub || c->refs != 1 || c->relay)
 		return -EBUSY;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -ENOMEM;
@@ -546,6 +578,8 @@ static int later_follow(struct cmd_later *base, const char *channel)
 	struct later_reply *l = container_of(base, struct later_reply, base);
 	struct client *c = l->c;
 
+	if (c->relay)
+		return -ENOTSUP; /* a standby answers log itself */
 	if (c->sub)
 		return -EALREADY;
 	/* A follower holds its slot for good: keep most for operators. */
@@ -940,9 +974,28 @@ static void server_closed(uv_handle_t *h)
 {
 	struct control *ctl = h->data;
 
-	free(ctl->path);
-	free(ctl->name);
-	free(ctl);
+	ctl->server_gone = 1;
+	control_maybe_free(ctl);
+}
+
+int control_relay(struct control *ctl, const struct cmd_peer *peer,
+                  const char *line, size_t len,
+                  void (*answer)(void *arg, const char *line, size_t len),
+                  void *arg)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->ctl = ctl;
+	c->peer = *peer;
+	c->relay = answer;
+	c->relay_arg = arg;
+	c->refs = 1; /* ours, while the line runs */
+	ctl->relays++;
+	handle_line(c, line, len);
+	client_release(c);
+	return 0;
 }
 
 void control_close(struct control *ctl)

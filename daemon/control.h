@@ -41,5 +41,15 @@ int control_fd(const struct control *);
 int control_owns_path(const struct control *);
 /* An adopted socket whose file smmd made before it executed afresh. */
 int control_own_path(struct control *);
+/*
+ * Run one request line as a client connected as peer would (a standby
+ * relayed it: relay.c), and call answer once with its reply line, once
+ * what it changed is stored. 0, or -ENOMEM.
+ */
+struct cmd_peer;
+int control_relay(struct control *, const struct cmd_peer *, const char *line,
+                  size_t len,
+                  void (*answer)(void *arg, const char *line, size_t len),
+                  void *arg);
 
 #endif

@@ -29,6 +29,7 @@
 #include "pause.h"
 #include "plancheck.h"
 #include "prom.h"
+#include "relay.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -642,6 +643,9 @@ static int run(struct runtime *rt, int verbose)
 	rt->flush_check.data = rt;
 	uv_check_start(&rt->flush_check, on_check);
 	start_store(rt);
+	/* What standbys cannot run themselves, this node runs for them. */
+	if (!d->standby)
+		relay_serve(d);
 	if (d->standby)
 		log_info("smmd %s ready as a standby (%s): socket '%s' "
 		         "answers reads from the view in '%s'",

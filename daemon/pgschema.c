@@ -159,6 +159,22 @@ static const char *const migrations[] = {
         " token text PRIMARY KEY,"
         " v bigint NOT NULL,"
         " at timestamptz NOT NULL DEFAULT clock_timestamp());",
+        /*
+         * 6: commands a standby relays to the working node (pgrelay.c):
+         * the request line and who asked, who took it, and the reply,
+         * which the standby reads back and deletes with the row.
+         */
+        "CREATE TABLE smmd_request ("
+        " id bigserial PRIMARY KEY,"
+        " from_node text NOT NULL,"
+        " uid bigint NOT NULL,"
+        " gid bigint NOT NULL,"
+        " readonly boolean NOT NULL,"
+        " line text NOT NULL,"
+        " asked_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        " taken_by text,"
+        " reply text,"
+        " answered_at timestamptz);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

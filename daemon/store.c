@@ -139,6 +139,27 @@ int store_open_url(const char *dir, const char *url, unsigned flags,
 	                          errlen);
 }
 
+int store_relay(struct store *s, const struct store_peer *p, const char *line,
+                store_relay_fn *fn, void *arg)
+{
+	if (s->be->relay == NULL)
+		return -ENOTSUP;
+	return s->be->relay(s->h, p, line, fn, arg);
+}
+
+int store_relays_serve(struct store *s, store_request_fn *fn, void *arg)
+{
+	if (s->be->relays_serve == NULL)
+		return -ENOTSUP;
+	return s->be->relays_serve(s->h, fn, arg);
+}
+
+void store_relay_answer(struct store *s, int64_t id, const char *reply)
+{
+	if (s->be->relay_answer)
+		s->be->relay_answer(s->h, id, reply);
+}
+
 int store_standby(struct store *s, char *works, size_t len)
 {
 	return s->be->standby ? s->be->standby(s->h, works, len) : 0;

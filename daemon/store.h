@@ -128,6 +128,31 @@ int store_standby(struct store *, char *works, size_t len);
 int store_standby_start(struct store *, uv_loop_t *, void (*turn)(void *arg),
                         void *arg);
 
+/* Who asked for a relayed command, as the standby's socket saw them. */
+struct store_peer {
+	long uid, gid;
+	int readonly;
+};
+/*
+ * A relayed command's reply line, or NULL and why: not done, or, when
+ * maybe is 1, not known to be done or not.
+ */
+typedef void store_relay_fn(void *arg, const char *reply, const char *why,
+                            int maybe);
+/*
+ * A standby: have the node that works run request line (relay.c); fn is
+ * called once, on the loop. 0, -ENOTSUP (no shared store) or -ENOMEM.
+ */
+int store_relay(struct store *, const struct store_peer *, const char *line,
+                store_relay_fn *fn, void *arg);
+/* A request line a standby relayed, for the node that works to run. */
+typedef void store_request_fn(void *arg, int64_t id, const struct store_peer *,
+                              const char *line);
+/* The node that works: fn runs what standbys relay. 0 or -ENOTSUP. */
+int store_relays_serve(struct store *, store_request_fn *fn, void *arg);
+/* The reply to relayed request id, once what it did is stored. */
+void store_relay_answer(struct store *, int64_t id, const char *reply);
+
 /*
  * Queue cb to run once everything written so far is durable: cb(arg, 0).
  * When the turn could not be committed, or a sync failed, cb(arg, -EIO)

@@ -182,6 +182,11 @@ struct store_backend {
 	int64_t (*fence)(struct store_be *);
 	/* store_cluster_json's object; optional (none: NULL). */
 	json_t *(*cluster)(struct store_be *);
+	/* store_relay, store_relays_serve, store_relay_answer; optional. */
+	int (*relay)(struct store_be *, const struct store_peer *,
+	             const char *line, store_relay_fn *, void *arg);
+	int (*relays_serve)(struct store_be *, store_request_fn *, void *arg);
+	void (*relay_answer)(struct store_be *, int64_t id, const char *reply);
 	/* store_clock_trusted; optional (always). */
 	int (*clock_trusted)(struct store_be *);
 	/* store_standby and store_standby_start; optional (never one). */

@@ -35,6 +35,7 @@
 #include "lease.h"
 #include "log.h"
 #include "pgconn.h"
+#include "pgrelay.h"
 #include "pgrepl.h"
 #include "pgschema.h"
 #include "service.h"
@@ -57,6 +58,9 @@ static const char *const replicated[] = {
 #define SKEW_WARN_MS 500
 /* How often the cluster's nodes are read again, for smmctl status. */
 #define NODES_EVERY_TICKS 5
+/* How often the working node looks for relayed requests a NOTIFY missed
+ * (one sent while its connection was down). */
+#define RELAYS_EVERY_TICKS 5
 
 /*
  * The nodes with a live lease, then the standbys seen (lease.c): each
@@ -84,6 +88,11 @@ struct pgstore {
 	struct pgconn *ls; /* the lease's own (lease.h says why) */
 	struct lease *lease;
 	struct pgrepl *repl;
+	struct pgrelay *relay;      /* commands standbys relay (pgrelay.h) */
+	int serving;                /* ... to this node, which works */
+	store_request_fn *serve_fn; /* ... run by this, smmd's */
+	void *serve_arg;
+	unsigned relay_ticks;
 	sqlite3 *db; /* the view (the SQLite backend's) */
 	uv_timer_t tick, report;
 	char node_id[128];
@@ -410,6 +419,8 @@ static void on_tick(uv_timer_t *h)
 		pull_behind(ps);
 		return;
 	}
+	if (ps->serving && ++ps->relay_ticks % RELAYS_EVERY_TICKS == 0)
+		pgrelay_take(ps->relay);
 	pgrepl_tick(ps->repl);
 	ship_pending(ps);
 }
@@ -427,9 +438,36 @@ static void on_wr_up(void *arg)
 	}
 }
 
+static void on_listened(void *arg, const char *err)
+{
+	(void)arg;
+	(void)err; /* lost with the connection: issued again when it is up */
+}
+
+/* The working node hears of relayed requests on the lease's connection,
+ * which is idle between beats. */
+static void listen_relays(struct pgstore *ps)
+{
+	if (ps->serving && pgconn_query(ps->ls, "LISTEN smmd_request", 0, NULL,
+	                                pgconn_ignore, NULL) == 0)
+		pgconn_sync(ps->ls, on_listened, NULL);
+}
+
 static void on_ls_up(void *arg)
 {
-	((struct pgstore *)arg)->ls_up = 1;
+	struct pgstore *ps = arg;
+
+	ps->ls_up = 1;
+	listen_relays(ps);
+}
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+	struct pgstore *ps = arg;
+
+	(void)payload;
+	if (ps->serving && strcmp(channel, "smmd_request") == 0)
+		pgrelay_take(ps->relay);
 }
 
 static void on_down(void *arg, const char *why)
@@ -570,6 +608,7 @@ static int connect_both(struct pgstore *ps, const char *url, char *err,
 		return -1;
 	}
 	o.on_up = on_ls_up;
+	o.on_notify = on_notify;
 	if (pgconn_start(&ps->loop, &o, &ps->ls, err, errlen) < 0)
 		return -1;
 	while (!(both = ps->wr_up && ps->ls_up) && uv_hrtime() < end)
@@ -930,6 +969,10 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	ro.pg = ps->wr;
 	if (pgrepl_open(&ro, &ps->repl, err, errlen) < 0)
 		return -1;
+	if ((ps->relay = pgrelay_new(&ps->loop, ps->wr, ps->node_id)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (migrate_pg(ps, err, errlen) < 0 ||
 	    check_view(ps, err, errlen) < 0 ||
 	    start_lease(ps, err, errlen) < 0 ||
@@ -1030,6 +1073,8 @@ static void close_pg(struct pgstore *ps)
 		ps->failed = 0;
 		run_until(ps, &ps->gone, 1, 3000);
 	}
+	/* Asks still waiting are told now; answers may still go out. */
+	pgrelay_free(ps->relay);
 	/* Connections first: what is in flight is told, pgrepl still there. */
 	if (ps->wr)
 		pgconn_close(ps->wr);
@@ -1062,7 +1107,7 @@ static int in_flight(void *arg)
 	struct pgstore *ps = arg;
 
 	return ps->nseq > 0 || pgrepl_pulling(ps->repl) ||
-	       pgconn_pending(ps->ls) > 0;
+	       pgconn_pending(ps->ls) > 0 || pgrelay_waiting(ps->relay);
 }
 
 int pg_start(struct store_be *s, uv_loop_t *loop,
@@ -1198,6 +1243,56 @@ int pg_clock_trusted(struct store_be *s)
 	 * last beat measured it. */
 	return !ps->clock_out && !clock_outvoted(ps) &&
 	       llabs(lease_clock_drift_ms(ps->lease)) <= LEASE_CLOCK_LIMIT_MS;
+}
+
+int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,
+             store_relay_fn *fn, void *arg)
+{
+	struct pgstore *ps = s->pg;
+	struct pgrelay_peer rp = {
+	        .uid = p->uid, .gid = p->gid, .readonly = p->readonly};
+	int rc;
+
+	if (ps == NULL || !ps->standby)
+		return -ENOTSUP;
+	rc = pgrelay_ask(ps->relay, &rp, line, fn, arg);
+	uvembed_kick(&ps->embed);
+	return rc;
+}
+
+static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
+                       const char *line)
+{
+	struct pgstore *ps = arg;
+	struct store_peer sp = {
+	        .uid = p->uid, .gid = p->gid, .readonly = p->readonly};
+
+	ps->serve_fn(ps->serve_arg, id, &sp, line);
+}
+
+int pg_relays_serve(struct store_be *s, store_request_fn *fn, void *arg)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || ps->standby)
+		return -ENOTSUP;
+	ps->serve_fn = fn;
+	ps->serve_arg = arg;
+	ps->serving = 1;
+	pgrelay_serve(ps->relay, on_request, ps);
+	listen_relays(ps);
+	/* Asked for before this node listened. */
+	pgrelay_take(ps->relay);
+	uvembed_kick(&ps->embed);
+	return 0;
+}
+
+void pg_relay_answer(struct store_be *s, int64_t id, const char *reply)
+{
+	struct pgstore *ps = s->pg;
+
+	pgrelay_answer(ps->relay, id, reply);
+	uvembed_kick(&ps->embed);
 }
 
 int pg_standby(struct store_be *s, char *works, size_t len)

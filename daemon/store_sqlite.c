@@ -1919,6 +1919,9 @@ const struct store_backend store_backend_postgresql = {
         .cluster = pg_cluster,
         .standby = pg_standby,
         .clock_trusted = pg_clock_trusted,
+        .relay = pg_relay,
+        .relays_serve = pg_relays_serve,
+        .relay_answer = pg_relay_answer,
         .standby_start = pg_standby_start,
         SQ_OPS,
 };

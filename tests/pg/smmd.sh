@@ -99,8 +99,8 @@ multi=$(jq -r 'group_by(.post.id)
 [ -z "$multi" ] || fail "sent under more than one webhook-id: $multi"
 
 # A second node on the same database is a standby while the first works:
-# it answers reads from its view, refuses changes naming the node that
-# works, and takes over once the first stops.
+# it answers reads from its view, relays changes to the node that works,
+# and takes over once the first stops.
 sed "s|$T/state|$T/state2|; s|$SOCK|$T/sock2|" "$CFG" >"$T/second.yaml"
 "$SMMD_BIN" -c "$T/second.yaml" --foreground 2>>"$T/second.log" &
 SECOND_PID=$!
@@ -121,12 +121,34 @@ wait_for "[ \"\$(second status --json | jq -r .counts.published)\" = $((N + 1)) 
 	fail "the standby's counts: $(second status --json | jq -c .counts)"
 [ "$(second show g7 --json | jq -r '.deliveries[0].state')" = published ] ||
 	fail "show on the standby: $(second show g7 --json)"
-# A change is refused, not lost nor done twice: it names the working node.
+# A change on the standby is relayed to the working node, which makes it
+# and answers through PostgreSQL; the standby's own view follows.
+t0=$(now_ms)
+second add --channel demo --id on-standby --at +1h "relayed" >/dev/null ||
+	fail "add on the standby failed"
+log "an add relayed by the standby answered in $(($(now_ms) - t0)) ms"
+smmctl show on-standby >/dev/null 2>&1 ||
+	fail "the add relayed by the standby is not on the working node"
+wait_for "second show on-standby >/dev/null 2>&1" 5 ||
+	fail "the standby's view does not show the add it relayed"
+# Refused there, refused here, with the working node's words.
 rc=0
-out=$(second add --channel demo --id on-standby --at +1h "no" 2>&1) || rc=$?
+out=$(second add --channel demo --id on-standby --at +1h "again" 2>&1) || rc=$?
+[ "$rc" -eq 65 ] || fail "a second add of on-standby relayed: exit $rc, $out"
+second pause --channel demo --reason "relayed drill" >/dev/null ||
+	fail "pause on the standby failed"
+smmctl status --json | jq -e '.pauses | length == 1' >/dev/null ||
+	fail "the pause relayed is not on the working node"
+second resume --channel demo >/dev/null || fail "resume on the standby failed"
+second cancel on-standby >/dev/null || fail "cancel on the standby failed"
+[ "$(smmctl show on-standby --json | jq -r '.deliveries[0].state')" = cancelled ] ||
+	fail "the cancel relayed did not cancel: $(smmctl show on-standby --json)"
+# What runs only where its client is connected is refused, naming the
+# node that works.
+rc=0
+out=$(second log 2>&1) || rc=$?
 [ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby (node $first_node works on this database)" ||
-	fail "add on a standby: exit $rc, $out"
-smmctl show on-standby >/dev/null 2>&1 && fail "the add refused on the standby was made"
+	fail "log on a standby: exit $rc, $out"
 # One the working node makes shows on the standby within its next pulls.
 smmctl add --channel demo --id via-first --at +1h "seen on both" >/dev/null
 wait_for "second show via-first >/dev/null 2>&1" 5 ||

@@ -838,19 +838,24 @@ START_TEST(test_readonly_peer)
 END_TEST
 
 /*
- * A standby answers what reads the store alone, from its view, and
- * refuses the rest, naming the node that works (none here: "?"), and
- * changes nothing.
+ * A standby answers what reads the store alone, from its view, relays
+ * the rest (not here: SQLite relays nothing, tests/pg/smmd.sh does),
+ * refuses what runs only where its client is connected, naming the node
+ * that works (none here: "?"), and changes nothing.
  */
 START_TEST(test_standby)
 {
-	static const char *const refused[] = {
+	static const char *const relayed[] = {
 	        ADD_P1,
 	        "{\"id\":1,\"cmd\":\"cancel\",\"args\":{\"id\":\"p1\"}}",
 	        "{\"id\":1,\"cmd\":\"reload\"}",
 	        "{\"id\":1,\"cmd\":\"pause\",\"args\":{\"reason\":\"x\"}}",
-	        "{\"id\":1,\"cmd\":\"log\"}",
 	        "{\"id\":1,\"cmd\":\"channels\"}",
+	};
+	static const char *const refused[] = {
+	        "{\"id\":1,\"cmd\":\"log\"}",
+	        "{\"id\":1,\"cmd\":\"import\"}",
+	        "{\"id\":1,\"cmd\":\"backup\"}",
 	};
 	static const char *const answered[] = {
 	        "{\"id\":1,\"cmd\":\"hello\"}",
@@ -864,6 +869,10 @@ START_TEST(test_standby)
 	run_ok(ADD_P1, &o);
 	outcome_clear(&o);
 	d.standby = 1;
+	for (size_t i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+		run_err(relayed[i], SMM_ERR_STANDBY,
+		        "refused: this node is a standby, and its store "
+		        "relays nothing");
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		run_err(refused[i], SMM_ERR_STANDBY,
 		        "this node is a standby (?): ask the node that "

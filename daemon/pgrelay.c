@@ -1,0 +1,364 @@
+/* Commands relayed from a standby to the working node (pgrelay.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgrelay.h"
+
+#define RELAY_POLL_MS   50    /* a standby looks for its replies */
+#define RELAY_ANSWER_MS 30000 /* taken, and no reply: give up saying so */
+#define RELAY_POLL_MAX  16    /* requests looked for in one statement */
+/* RELAY_TAKE_MS, in SQL: untaken this long, withdrawn; older, not taken. */
+#define RELAY_TAKE_SQL "interval '3 seconds'"
+
+static const char ask_sql[] =
+        "INSERT INTO smmd_request (from_node, uid, gid, readonly, line) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id";
+static const char notify_sql[] = "SELECT pg_notify('smmd_request', '')";
+/* Replies, and requests withdrawn: both rows go, in one statement. */
+static const char poll_sql[] =
+        "DELETE FROM smmd_request WHERE id = ANY ($1::bigint[]) AND (reply "
+        "IS NOT NULL OR (taken_by IS NULL AND asked_at < clock_timestamp() "
+        "- " RELAY_TAKE_SQL ")) RETURNING id, reply";
+static const char take_sql[] =
+        "UPDATE smmd_request SET taken_by = $1 WHERE id IN (SELECT id FROM "
+        "smmd_request WHERE taken_by IS NULL AND asked_at >= "
+        "clock_timestamp() - " RELAY_TAKE_SQL " ORDER BY id LIMIT 16 FOR "
+        "UPDATE SKIP LOCKED) RETURNING id, uid, gid, readonly, line";
+static const char answer_sql[] =
+        "UPDATE smmd_request SET reply = $2, answered_at = "
+        "clock_timestamp() WHERE id = $1";
+/* Rows a standby that died never read back. */
+static const char sweep_sql[] = "DELETE FROM smmd_request WHERE asked_at < "
+                                "clock_timestamp() - interval '1 day'";
+
+struct ask {
+	struct pgrelay *r;
+	struct ask *next;
+	int64_t id; /* 0 until the insert's answer */
+	uint64_t asked_ns;
+	int refs; /* the asker's, and each callback of its insert */
+	int told;
+	pgrelay_answer_fn *fn;
+	void *arg;
+};
+
+struct pgrelay {
+	uv_loop_t *loop;
+	struct pgconn *pg;
+	char *node_id;
+	struct ask *asks;
+	uv_timer_t poll;
+	int polling; /* a poll statement is in flight */
+	pgrelay_request_fn *serve;
+	void *serve_arg;
+	int taking, take_again;
+	unsigned takes;
+	int dead; /* freed: answers in flight find no one */
+	int refs; /* groups in flight, and the timer */
+};
+
+struct pgrelay *pgrelay_new(uv_loop_t *loop, struct pgconn *pg,
+                            const char *node_id)
+{
+	struct pgrelay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->node_id = strdup(node_id)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->loop = loop;
+	r->pg = pg;
+	uv_timer_init(loop, &r->poll);
+	r->poll.data = r;
+	r->refs = 1; /* the timer's */
+	return r;
+}
+
+static void relay_unref(struct pgrelay *r)
+{
+	if (--r->refs > 0)
+		return;
+	free(r->node_id);
+	free(r);
+}
+
+static void poll_closed(uv_handle_t *h)
+{
+	relay_unref(h->data);
+}
+
+static void ask_unref(struct ask *a)
+{
+	struct pgrelay *r = a->r;
+
+	if (--a->refs == 0)
+		free(a);
+	relay_unref(r);
+}
+
+/* Tell the asker once, and forget it (freed once its insert is told). */
+static void ask_done(struct ask *a, const char *reply, const char *why,
+                     int maybe)
+{
+	struct ask **pp = &a->r->asks;
+
+	if (a->told)
+		return;
+	while (*pp != a)
+		pp = &(*pp)->next;
+	*pp = a->next;
+	a->told = 1;
+	a->fn(a->arg, reply, why, maybe);
+	ask_unref(a);
+}
+
+void pgrelay_free(struct pgrelay *r)
+{
+	if (r == NULL)
+		return;
+	while (r->asks)
+		ask_done(r->asks, NULL,
+		         "this node stopped or took over while the request "
+		         "was relayed: it may have been done; look with list "
+		         "or show",
+		         1);
+	r->dead = 1;
+	uv_close((uv_handle_t *)&r->poll, poll_closed);
+}
+
+int pgrelay_waiting(const struct pgrelay *r)
+{
+	return r != NULL && r->asks != NULL;
+}
+
+static struct ask *ask_find(struct pgrelay *r, int64_t id)
+{
+	for (struct ask *a = r->asks; a; a = a->next)
+		if (a->id == id)
+			return a;
+	return NULL;
+}
+
+static void on_polled_row(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrelay *r = arg;
+
+	for (int i = 0; !r->dead && res && i < PQntuples(res); i++) {
+		struct ask *a =
+		        ask_find(r, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+
+		if (a == NULL)
+			continue;
+		if (PQgetisnull(res, i, 1))
+			ask_done(a, NULL,
+			         "the working node did not take it within 3 s: "
+			         "not done",
+			         0);
+		else
+			ask_done(a, PQgetvalue(res, i, 1), NULL, 0);
+	}
+}
+
+static void on_polled(void *arg, const char *err)
+{
+	struct pgrelay *r = arg;
+
+	r->polling = 0;
+	relay_unref(r);
+}
+
+/* Taken long ago and still no reply: the working node may have died. */
+static void give_up_stale(struct pgrelay *r)
+{
+	uint64_t now = uv_hrtime();
+	struct ask *a = r->asks, *next;
+
+	for (; a; a = next) {
+		next = a->next;
+		if (a->id &&
+		    now - a->asked_ns > (uint64_t)RELAY_ANSWER_MS * 1000000)
+			ask_done(
+			        a, NULL,
+			        "the working node took it and did not answer "
+			        "in 30 s: it may have been done; look with list "
+			        "or show",
+			        1);
+	}
+}
+
+static void on_poll(uv_timer_t *t)
+{
+	struct pgrelay *r = t->data;
+	char ids[RELAY_POLL_MAX * 24 + 4];
+	const char *params[] = {ids};
+	size_t used = 0;
+
+	give_up_stale(r);
+	if (r->asks == NULL) {
+		uv_timer_stop(&r->poll);
+		return;
+	}
+	if (r->polling || !pgconn_up(r->pg))
+		return;
+	used += (size_t)snprintf(ids, sizeof(ids), "{");
+	for (struct ask *a = r->asks; a && used + 24 < sizeof(ids); a = a->next)
+		if (a->id)
+			used += (size_t)snprintf(ids + used, sizeof(ids) - used,
+			                         "%s%" PRId64,
+			                         used > 1 ? "," : "", a->id);
+	if (used == 1)
+		return; /* none inserted yet */
+	snprintf(ids + used, sizeof(ids) - used, "}");
+	if (pgconn_query(r->pg, poll_sql, 1, params, on_polled_row, r) == 0 &&
+	    pgconn_sync(r->pg, on_polled, r) == 0) {
+		r->polling = 1;
+		r->refs++;
+	}
+}
+
+static void on_asked_row(void *arg, const PGresult *res, const char *err)
+{
+	struct ask *a = arg;
+
+	if (res && PQntuples(res) == 1)
+		a->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	ask_unref(a);
+}
+
+static void on_asked(void *arg, const char *err)
+{
+	struct ask *a = arg;
+
+	if (err != NULL)
+		ask_done(a, NULL,
+		         a->id ? "PostgreSQL did not commit the request: not "
+		                 "done"
+		               : "the connection to PostgreSQL broke while "
+		                 "relaying the request: it may have been done; "
+		                 "look with list or show",
+		         a->id == 0);
+	ask_unref(a);
+}
+
+/* Hold a (and the relay) for a callback of its insert. */
+static struct ask *ask_ref(struct ask *a)
+{
+	a->refs++;
+	a->r->refs++;
+	return a;
+}
+
+int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
+                const char *line, pgrelay_answer_fn *fn, void *arg)
+{
+	char uid[24], gid[24];
+	const char *params[] = {r->node_id, uid, gid, p->readonly ? "t" : "f",
+	                        line};
+	struct ask *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return -ENOMEM;
+	snprintf(uid, sizeof(uid), "%ld", p->uid);
+	snprintf(gid, sizeof(gid), "%ld", p->gid);
+	*a = (struct ask){
+	        .r = r, .asked_ns = uv_hrtime(), .fn = fn, .arg = arg};
+	ask_ref(a); /* the asker's, until told */
+	a->next = r->asks;
+	r->asks = a;
+	if (pgconn_query(r->pg, ask_sql, 5, params, on_asked_row, ask_ref(a)) <
+	    0) {
+		ask_unref(a); /* never called */
+		ask_done(a, NULL, "PostgreSQL is not reachable: not done", 0);
+		return 0;
+	}
+	if (pgconn_query(r->pg, notify_sql, 0, NULL, pgconn_ignore, NULL) < 0 ||
+	    pgconn_sync(r->pg, on_asked, ask_ref(a)) < 0) {
+		/* Nothing was sent, and the half-queued group goes with the
+		 * connection, never committed by a later sync: the insert's
+		 * callback is told so by the reset. */
+		ask_unref(a); /* on_asked, never called */
+		pgconn_reset(r->pg, "a relayed request could not be queued");
+		ask_done(a, NULL, "PostgreSQL is not reachable: not done", 0);
+		return 0;
+	}
+	if (!uv_is_active((uv_handle_t *)&r->poll))
+		uv_timer_start(&r->poll, on_poll, RELAY_POLL_MS, RELAY_POLL_MS);
+	return 0;
+}
+
+void pgrelay_serve(struct pgrelay *r, pgrelay_request_fn *fn, void *arg)
+{
+	r->serve = fn;
+	r->serve_arg = arg;
+}
+
+static void on_taken_row(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrelay *r = arg;
+
+	for (int i = 0; !r->dead && res && i < PQntuples(res); i++) {
+		struct pgrelay_peer p = {
+		        .uid = strtol(PQgetvalue(res, i, 1), NULL, 10),
+		        .gid = strtol(PQgetvalue(res, i, 2), NULL, 10),
+		        .readonly = PQgetvalue(res, i, 3)[0] == 't',
+		};
+
+		r->serve(r->serve_arg, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+		         &p, PQgetvalue(res, i, 4));
+	}
+}
+
+static void on_taken(void *arg, const char *err)
+{
+	struct pgrelay *r = arg;
+	int again = r->take_again;
+
+	r->taking = r->take_again = 0;
+	if (!r->dead && again)
+		pgrelay_take(r);
+	relay_unref(r);
+}
+
+void pgrelay_take(struct pgrelay *r)
+{
+	const char *params[] = {r->node_id};
+
+	if (r->serve == NULL || !pgconn_up(r->pg))
+		return;
+	if (r->taking) {
+		r->take_again = 1; /* a NOTIFY during a take: look again */
+		return;
+	}
+	/* Now and then, the rows nobody read back. */
+	if (r->takes++ % 3600 == 0)
+		pgconn_query(r->pg, sweep_sql, 0, NULL, pgconn_ignore, NULL);
+	if (pgconn_query(r->pg, take_sql, 1, params, on_taken_row, r) == 0 &&
+	    pgconn_sync(r->pg, on_taken, r) == 0) {
+		r->taking = 1;
+		r->refs++;
+	}
+}
+
+static void on_answered(void *arg, const char *err)
+{
+	relay_unref(arg);
+}
+
+void pgrelay_answer(struct pgrelay *r, int64_t id, const char *reply)
+{
+	char id_s[24];
+	const char *params[] = {id_s, reply};
+
+	if (r->dead)
+		return;
+	snprintf(id_s, sizeof(id_s), "%" PRId64, id);
+	/* Lost with the connection: the standby says "may have been done"
+	 * after RELAY_ANSWER_MS. */
+	if (pgconn_query(r->pg, answer_sql, 2, params, pgconn_ignore, NULL) ==
+	            0 &&
+	    pgconn_sync(r->pg, on_answered, r) == 0)
+		r->refs++;
+}
