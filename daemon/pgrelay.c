@@ -7,7 +7,9 @@
 
 #include "pgrelay.h"
 
-#define RELAY_POLL_MS   50    /* a standby looks for its replies */
+/* A standby looks for its replies when told one is there (NOTIFY), and
+ * this often besides, for a notification lost with its connection. */
+#define RELAY_POLL_MS   200
 #define RELAY_ANSWER_MS 30000 /* taken, and no reply: give up saying so */
 #define RELAY_POLL_MAX  16    /* requests looked for in one statement */
 /* RELAY_TAKE_MS, in SQL: untaken this long, withdrawn; older, not taken. */
@@ -27,9 +29,11 @@ static const char take_sql[] =
         "smmd_request WHERE taken_by IS NULL AND asked_at >= "
         "clock_timestamp() - " RELAY_TAKE_SQL " ORDER BY id LIMIT 16 FOR "
         "UPDATE SKIP LOCKED) RETURNING id, uid, gid, readonly, line";
+/* ... and the standby that asked is woken to read it back. */
 static const char answer_sql[] =
-        "UPDATE smmd_request SET reply = $2, answered_at = "
-        "clock_timestamp() WHERE id = $1";
+        "WITH u AS (UPDATE smmd_request SET reply = $2, answered_at = "
+        "clock_timestamp() WHERE id = $1 RETURNING from_node) SELECT "
+        "pg_notify('smmd_reply', from_node) FROM u";
 /* Rows a standby that died never read back. */
 static const char sweep_sql[] = "DELETE FROM smmd_request WHERE asked_at < "
                                 "clock_timestamp() - interval '1 day'";
@@ -51,7 +55,8 @@ struct pgrelay {
 	char *node_id;
 	struct ask *asks;
 	uv_timer_t poll;
-	int polling; /* a poll statement is in flight */
+	int polling;    /* a poll statement is in flight */
+	int poll_again; /* a reply was announced meanwhile */
 	pgrelay_request_fn *serve;
 	void *serve_arg;
 	int taking, take_again;
@@ -162,11 +167,17 @@ static void on_polled_row(void *arg, const PGresult *res, const char *err)
 	}
 }
 
+static void on_poll(uv_timer_t *t);
+
 static void on_polled(void *arg, const char *err)
 {
 	struct pgrelay *r = arg;
 
 	r->polling = 0;
+	if (!r->dead && r->poll_again) {
+		r->poll_again = 0;
+		on_poll(&r->poll);
+	}
 	relay_unref(r);
 }
 
@@ -287,6 +298,16 @@ int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
 	if (!uv_is_active((uv_handle_t *)&r->poll))
 		uv_timer_start(&r->poll, on_poll, RELAY_POLL_MS, RELAY_POLL_MS);
 	return 0;
+}
+
+void pgrelay_replied(struct pgrelay *r, const char *node_id)
+{
+	if (r->dead || r->asks == NULL || strcmp(node_id, r->node_id) != 0)
+		return;
+	if (r->polling)
+		r->poll_again = 1;
+	else
+		on_poll(&r->poll);
 }
 
 void pgrelay_serve(struct pgrelay *r, pgrelay_request_fn *fn, void *arg)

@@ -4,7 +4,8 @@
  * smmd_request and says so with NOTIFY; the working node takes it (a row
  * lock, SKIP LOCKED), runs it as its own client would, and writes the
  * reply there once what it did is kept; the standby reads the reply back
- * and deletes the row. A request nobody took within RELAY_TAKE_MS is
+ * and deletes the row, told by NOTIFY smmd_reply that it is there (and
+ * looking now and then besides). A request nobody took within RELAY_TAKE_MS is
  * withdrawn by the standby in the same statement that reads replies, so
  * it is either taken or withdrawn, never both: not done, and said so.
  */
@@ -44,6 +45,8 @@ int pgrelay_ask(struct pgrelay *, const struct pgrelay_peer *, const char *line,
                 pgrelay_answer_fn *fn, void *arg);
 /* Requests waiting for their reply (the loop has work in flight). */
 int pgrelay_waiting(const struct pgrelay *);
+/* A reply was written for node_id's requests (NOTIFY smmd_reply). */
+void pgrelay_replied(struct pgrelay *, const char *node_id);
 
 /* The working node's side: from now on, fn runs what standbys relay. */
 void pgrelay_serve(struct pgrelay *, pgrelay_request_fn *fn, void *arg);

@@ -444,12 +444,15 @@ static void on_listened(void *arg, const char *err)
 	(void)err; /* lost with the connection: issued again when it is up */
 }
 
-/* The working node hears of relayed requests on the lease's connection,
- * which is idle between beats. */
+/* The working node hears of relayed requests, and a standby of their
+ * replies, on the lease's connection, which is idle between beats. */
 static void listen_relays(struct pgstore *ps)
 {
-	if (ps->serving && pgconn_query(ps->ls, "LISTEN smmd_request", 0, NULL,
-	                                pgconn_ignore, NULL) == 0)
+	const char *sql = ps->serving   ? "LISTEN smmd_request"
+	                  : ps->standby ? "LISTEN smmd_reply"
+	                                : NULL;
+
+	if (sql && pgconn_query(ps->ls, sql, 0, NULL, pgconn_ignore, NULL) == 0)
 		pgconn_sync(ps->ls, on_listened, NULL);
 }
 
@@ -465,9 +468,10 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct pgstore *ps = arg;
 
-	(void)payload;
 	if (ps->serving && strcmp(channel, "smmd_request") == 0)
 		pgrelay_take(ps->relay);
+	else if (ps->standby && strcmp(channel, "smmd_reply") == 0)
+		pgrelay_replied(ps->relay, payload);
 }
 
 static void on_down(void *arg, const char *why)
@@ -1314,6 +1318,7 @@ int pg_standby_start(struct store_be *s, uv_loop_t *loop,
 		return -EINVAL;
 	ps->turn = turn;
 	ps->turn_arg = arg;
+	listen_relays(ps);
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
 	return uvembed_start(&ps->embed, loop, &ps->loop);

@@ -24,7 +24,10 @@
 #    after 20,000 posts of history (100,000 changes in the log), which
 #    a standby has read while it waited;
 #  - start-up after the same history (tests/bench/pgrestart.sh): with
-#    the view a clean stop left whole, and with it read whole.
+#    the view a clean stop left whole, and with it read whole;
+#  - idle smmd nodes, a working one and a standby: statements a second
+#    from PostgreSQL's own log, and an add relayed by the standby against
+#    one made on the working node (tests/bench/pgidle.sh).
 # SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S, SMM_BENCH_HISTORY
 # change the sizes.
 set -eu
@@ -48,3 +51,4 @@ sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" 5 \
 	"${SMM_BENCH_HISTORY:-20000}"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/pgrestart.sh" \
 	"${SMM_BENCH_HISTORY:-20000}"
+sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/pgidle.sh" "$idle_s"
