@@ -285,6 +285,25 @@ static void print_nodes(const json_t *nodes, const char *self)
 	}
 }
 
+/* A standby: who works, or why none does; how far its view has come. */
+static void print_standby(const json_t *c, const char *node, long long offset)
+{
+	const char *works = ctl_str(c, "works");
+
+	printf("  %-12snode %s, a STANDBY: ", "cluster", node ? node : "?");
+	if (json_is_true(json_object_get(c, "clock_outvoted")))
+		printf("its clock disagrees with the cluster's, so it does "
+		       "not work");
+	else if (works)
+		printf("node %s works (changes are relayed there)", works);
+	else
+		printf("no node works now");
+	printf("; this view is at change %lld; PostgreSQL's clock %+lld ms "
+	       "from ours\n",
+	       (long long)json_integer_value(json_object_get(c, "view_change")),
+	       offset);
+}
+
 /* This node on a store in PostgreSQL (null: SQLite, nothing to say). */
 static void print_cluster(const json_t *c)
 {
@@ -298,18 +317,7 @@ static void print_cluster(const json_t *c)
 	        json_object_get(c, "clock_offset_ms"));
 	if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "", "standby") ==
 	    0)
-		printf("  %-12snode %s, a STANDBY: %s%s%s; this view is "
-		       "at change %lld; PostgreSQL's clock %+lld ms from "
-		       "ours\n",
-		       "cluster", node ? node : "?",
-		       ctl_str(c, "works") ? "node " : "",
-		       ctl_str(c, "works") ? ctl_str(c, "works")
-		                           : "this node's clock is wrong, "
-		                             "it does not work",
-		       ctl_str(c, "works") ? " works (changes go there)" : "",
-		       (long long)json_integer_value(
-		               json_object_get(c, "view_change")),
-		       offset);
+		print_standby(c, node, offset);
 	else
 		printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
 		       "%+lld ms from ours\n",

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "events.h"
 #include "looptime.h"
+#include "pause.h"
 #include "sched.h"
 #include "smm/protocol.h"
 #include "smmd.h"
@@ -177,9 +178,10 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	json_object_set_new(*x->result, "events_missed",
 	                    json_integer((json_int_t)fs.missed));
 	json_object_set_new(*x->result, "loop", looptime_json(x->d->looptime));
-	/* A standby runs neither: the working node's status has them. */
+	/* A standby runs neither: its view has the working node's pauses,
+	 * and the working node's status its engagement. */
 	json_object_set_new(*x->result, "pauses",
-	                    x->d->standby ? json_array()
+	                    x->d->standby ? pauses_json_stored(x->d)
 	                                  : cmd_pauses_json(x->d));
 	json_object_set_new(*x->result, "engagement",
 	                    x->d->standby ? json_null() : engage_json(x->d));

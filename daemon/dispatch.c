@@ -692,6 +692,8 @@ static void syncing_remove(struct dispatch *disp, struct job *job)
 }
 
 /* After the commit that made "publishing" durable: send, at its instant. */
+static int clock_held(struct smmd *d);
+
 static void job_send(void *arg, int err)
 {
 	struct job *job = arg;
@@ -720,7 +722,8 @@ static void job_send(void *arg, int err)
 
 	if (not_before > job->send_at)
 		job->send_at = not_before;
-	if (job->send_at > wallclock_now_ms()) {
+	/* Not early, and not on a clock in doubt: armed, it waits. */
+	if (job->send_at > wallclock_now_ms() || clock_held(job->d)) {
 		armed_insert(job->d->dispatch, job);
 		dispatch_arm(job->d);
 		return;
@@ -1119,12 +1122,17 @@ static int clock_held(struct smmd *d)
 	disp->clock_held = !trusted;
 	if (trusted) {
 		log_info("publish: this node's clock is trusted again");
-		uv_timer_stop(&disp->recheck);
+		if (disp->recheck_inited)
+			uv_timer_stop(&disp->recheck);
+		dispatch_arm(d); /* what fell due meanwhile */
 		return 0;
 	}
 	log_warnx("publish: this node's clock is in doubt (set since it was "
 	          "last compared with PostgreSQL's, or outvoted by the "
 	          "cluster's): nothing leaves until it is trusted again");
+	/* Stopping: dispatch_stop closed the timer; armed ones go unsent. */
+	if (d->stopping)
+		return 1;
 	if (!disp->recheck_inited) {
 		uv_timer_init(d->loop, &disp->recheck);
 		disp->recheck.data = d;

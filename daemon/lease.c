@@ -90,11 +90,12 @@ static const char register_exclusive_sql[] =
         "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
         "+ $2 * interval '1 millisecond', $3 WHERE NOT EXISTS (SELECT 1 "
         "FROM smmd_node WHERE node_id <> $1 AND lease_until > "
-        "clock_timestamp()) AND (SELECT 2 * count(*) FILTER (WHERE "
-        "abs(o - $4::bigint) > " CLOCK_LIMIT ") < count(*) + 1 FROM "
-        "(SELECT 0::bigint AS o UNION ALL SELECT clock_skew_ms FROM "
-        "smmd_standby WHERE node_id <> $1 AND seen_until > "
-        "clock_timestamp() AND clock_skew_ms IS NOT NULL) v) "
+        "clock_timestamp()) AND (SELECT 2 * a < t OR (2 * a = t AND "
+        "abs($4::bigint) <= " CLOCK_LIMIT ") FROM (SELECT count(*) FILTER "
+        "(WHERE abs(o - $4::bigint) > " CLOCK_LIMIT ") AS a, count(*) + 1 "
+        "AS t FROM (SELECT 0::bigint AS o UNION ALL SELECT clock_skew_ms "
+        "FROM smmd_standby WHERE node_id <> $1 AND seen_until > "
+        "clock_timestamp() AND clock_skew_ms IS NOT NULL) v) w) "
         "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
         "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
         "epoch, 0 FROM n), "
@@ -450,12 +451,13 @@ int64_t lease_clock_drift_ms(const struct lease *l)
 
 int lease_clock_outvoted(int64_t skew_ms, const int64_t *others, size_t n)
 {
-	size_t against = llabs(skew_ms) > LEASE_CLOCK_LIMIT_MS;
+	int db_against = llabs(skew_ms) > LEASE_CLOCK_LIMIT_MS;
+	size_t against = (size_t)db_against;
 
 	for (size_t i = 0; i < n; i++)
 		against += llabs(skew_ms - others[i]) > LEASE_CLOCK_LIMIT_MS;
 	/* Voters: this node, PostgreSQL and the n others. */
-	return 2 * against >= n + 2;
+	return 2 * against > n + 2 || (2 * against == n + 2 && db_against);
 }
 
 static void timer_closed(uv_handle_t *h)

@@ -24,11 +24,12 @@ struct lease;
 #define LEASE_EXCLUSIVE_LOCK "7301637432012345603"
 
 /*
- * Two clocks this far apart (ms) disagree. A node whose clock disagrees
- * with at least half of the voters, itself, PostgreSQL and every other
- * node seen counted once each, does not work: its due times are wrong
- * (lease_clock_outvoted). With PostgreSQL alone to compare with, a tie,
- * the database's clock wins: leases run on it.
+ * Two clocks this far apart (ms) disagree. The voters are the node
+ * itself, PostgreSQL and every other node seen, one vote each; a node
+ * whose clock more than half of them disagree with does not work: its
+ * due times are wrong (lease_clock_outvoted). A tie goes to PostgreSQL's
+ * side, whose clock the leases run on: with PostgreSQL alone to compare
+ * with, a node that disagrees with it does not work.
  */
 #define LEASE_CLOCK_LIMIT_MS 2000
 

@@ -146,7 +146,13 @@ static void on_restart(uv_timer_t *t)
 {
 	struct smmd *d = t->data;
 
-	if (d->reads_running == 0)
+	/* Stopping meanwhile: a stop it is, not a restart. */
+	if (d->stopping || d->control == NULL) {
+		uv_timer_stop(t);
+		return;
+	}
+	/* A backup's copy reads the store on the pool too. */
+	if (d->reads_running == 0 && !d->backing_up)
 		restart_in_place(d);
 }
 

@@ -927,6 +927,40 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	return 0;
 }
 
+struct stored_json {
+	struct smmd *d;
+	json_t *arr;
+};
+
+static void stored_json(void *arg, const struct pause_rec *r)
+{
+	struct stored_json *s = arg;
+	struct pause p = {
+	        .id = r->id,
+	        .kind = r->kind,
+	        .scope = (char *)r->scope,
+	        .since_ms = r->since_ms,
+	        .until_ms = r->until_ms,
+	        .uid = r->uid,
+	        .user = (char *)r->user,
+	        .reason = (char *)r->reason,
+	        .scenario = (char *)r->scenario,
+	};
+
+	json_array_append_new(s->arr, pause_json(s->d, &p));
+}
+
+json_t *pauses_json_stored(struct smmd *d)
+{
+	struct stored_json s = {.d = d, .arr = json_array()};
+
+	if (s.arr && store_pauses(d->store, stored_json, &s) < 0) {
+		json_decref(s.arr);
+		return json_null();
+	}
+	return s.arr ? s.arr : json_null();
+}
+
 json_t *pause_json(struct smmd *d, const struct pause *p)
 {
 	char t[TIME_RFC3339_LEN], scope[160];

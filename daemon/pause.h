@@ -159,6 +159,12 @@ int pause_settle(struct smmd *, const char *id, int publish, const char *why,
                  int pass_pause, int64_t now);
 /* A pause as status shows it, with how many it holds (a new object). */
 json_t *pause_json(struct smmd *, const struct pause *);
+/*
+ * The active pauses as the store holds them (a standby's view, which
+ * runs no pauses of its own), each as pause_json shows it; null if the
+ * store cannot be read.
+ */
+json_t *pauses_json_stored(struct smmd *);
 /* Append to the audit trail; detail is a JSON object (not stolen). */
 void pause_audit(struct smmd *, const struct pause_actor *, const char *action,
                  const char *scope, const char *reason, const json_t *detail);

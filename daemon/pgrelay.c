@@ -12,6 +12,7 @@
 #define RELAY_POLL_MS   200
 #define RELAY_ANSWER_MS 30000 /* taken, and no reply: give up saying so */
 #define RELAY_POLL_MAX  16    /* requests looked for in one statement */
+#define RELAY_TAKE_MAX  16    /* requests taken in one (take_sql's LIMIT) */
 /* RELAY_TAKE_MS, in SQL: untaken this long, withdrawn; older, not taken. */
 #define RELAY_TAKE_SQL "interval '3 seconds'"
 
@@ -34,9 +35,19 @@ static const char answer_sql[] =
         "WITH u AS (UPDATE smmd_request SET reply = $2, answered_at = "
         "clock_timestamp() WHERE id = $1 RETURNING from_node) SELECT "
         "pg_notify('smmd_reply', from_node) FROM u";
+static const char give_back_sql[] =
+        "UPDATE smmd_request SET taken_by = NULL WHERE id = ANY "
+        "($1::bigint[]) AND taken_by = $2";
 /* Rows a standby that died never read back. */
 static const char sweep_sql[] = "DELETE FROM smmd_request WHERE asked_at < "
                                 "clock_timestamp() - interval '1 day'";
+
+/* A request taken, kept until the take commits. */
+struct taken {
+	int64_t id;
+	struct pgrelay_peer peer;
+	char *line;
+};
 
 struct ask {
 	struct pgrelay *r;
@@ -60,6 +71,8 @@ struct pgrelay {
 	pgrelay_request_fn *serve;
 	void *serve_arg;
 	int taking, take_again;
+	struct taken taken[RELAY_TAKE_MAX];
+	size_t ntaken;
 	unsigned takes;
 	int dead; /* freed: answers in flight find no one */
 	int refs; /* groups in flight, and the timer */
@@ -88,6 +101,12 @@ static void relay_unref(struct pgrelay *r)
 		return;
 	free(r->node_id);
 	free(r);
+}
+
+static void on_answered(void *arg, const char *err)
+{
+	(void)err; /* lost: the standby says "may have been done" */
+	relay_unref(arg);
 }
 
 static void poll_closed(uv_handle_t *h)
@@ -243,14 +262,13 @@ static void on_asked(void *arg, const char *err)
 {
 	struct ask *a = arg;
 
+	/* Its commit is not known: taken meanwhile, it may run. */
 	if (err != NULL)
 		ask_done(a, NULL,
-		         a->id ? "PostgreSQL did not commit the request: not "
-		                 "done"
-		               : "the connection to PostgreSQL broke while "
-		                 "relaying the request: it may have been done; "
-		                 "look with list or show",
-		         a->id == 0);
+		         "the connection to PostgreSQL broke while relaying "
+		         "the request: it may have been done; look with list "
+		         "or show",
+		         1);
 	ask_unref(a);
 }
 
@@ -277,16 +295,23 @@ int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
 	*a = (struct ask){
 	        .r = r, .asked_ns = uv_hrtime(), .fn = fn, .arg = arg};
 	ask_ref(a); /* the asker's, until told */
-	a->next = r->asks;
-	r->asks = a;
+	/* At the tail: the poll looks at the oldest first. */
+	{
+		struct ask **pp = &r->asks;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = a;
+	}
 	if (pgconn_query(r->pg, ask_sql, 5, params, on_asked_row, ask_ref(a)) <
 	    0) {
 		ask_unref(a); /* never called */
 		ask_done(a, NULL, "PostgreSQL is not reachable: not done", 0);
 		return 0;
 	}
+	ask_ref(a); /* for on_asked */
 	if (pgconn_query(r->pg, notify_sql, 0, NULL, pgconn_ignore, NULL) < 0 ||
-	    pgconn_sync(r->pg, on_asked, ask_ref(a)) < 0) {
+	    pgconn_sync(r->pg, on_asked, a) < 0) {
 		/* Nothing was sent, and the half-queued group goes with the
 		 * connection, never committed by a later sync: the insert's
 		 * callback is told so by the reset. */
@@ -316,20 +341,43 @@ void pgrelay_serve(struct pgrelay *r, pgrelay_request_fn *fn, void *arg)
 	r->serve_arg = arg;
 }
 
+/* Kept until the take commits: a take that does not, took nothing. */
 static void on_taken_row(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrelay *r = arg;
 
-	for (int i = 0; !r->dead && res && i < PQntuples(res); i++) {
-		struct pgrelay_peer p = {
+	for (int i = 0; res && i < PQntuples(res) && r->ntaken < RELAY_TAKE_MAX;
+	     i++) {
+		struct taken *t = &r->taken[r->ntaken];
+
+		if ((t->line = strdup(PQgetvalue(res, i, 4))) == NULL)
+			continue; /* taken all the same: "may have been done" */
+		t->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		t->peer = (struct pgrelay_peer){
 		        .uid = strtol(PQgetvalue(res, i, 1), NULL, 10),
 		        .gid = strtol(PQgetvalue(res, i, 2), NULL, 10),
 		        .readonly = PQgetvalue(res, i, 3)[0] == 't',
 		};
-
-		r->serve(r->serve_arg, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-		         &p, PQgetvalue(res, i, 4));
+		r->ntaken++;
 	}
+}
+
+/* Taken by a node that no longer serves: for the one that works now. */
+static void give_back(struct pgrelay *r)
+{
+	char ids[RELAY_TAKE_MAX * 24 + 4];
+	const char *params[] = {ids, r->node_id};
+	size_t used = (size_t)snprintf(ids, sizeof(ids), "{");
+
+	for (size_t i = 0; i < r->ntaken; i++)
+		used += (size_t)snprintf(ids + used, sizeof(ids) - used,
+		                         "%s%" PRId64, i ? "," : "",
+		                         r->taken[i].id);
+	snprintf(ids + used, sizeof(ids) - used, "}");
+	if (pgconn_query(r->pg, give_back_sql, 2, params, pgconn_ignore,
+	                 NULL) == 0 &&
+	    pgconn_sync(r->pg, on_answered, r) == 0)
+		r->refs++;
 }
 
 static void on_taken(void *arg, const char *err)
@@ -338,6 +386,15 @@ static void on_taken(void *arg, const char *err)
 	int again = r->take_again;
 
 	r->taking = r->take_again = 0;
+	if (err == NULL && r->ntaken > 0 && !r->dead && r->serve == NULL)
+		give_back(r);
+	for (size_t i = 0; i < r->ntaken; i++) {
+		if (err == NULL && !r->dead && r->serve)
+			r->serve(r->serve_arg, r->taken[i].id,
+			         &r->taken[i].peer, r->taken[i].line);
+		free(r->taken[i].line);
+	}
+	r->ntaken = 0;
 	if (!r->dead && again)
 		pgrelay_take(r);
 	relay_unref(r);
@@ -361,11 +418,6 @@ void pgrelay_take(struct pgrelay *r)
 		r->taking = 1;
 		r->refs++;
 	}
-}
-
-static void on_answered(void *arg, const char *err)
-{
-	relay_unref(arg);
 }
 
 void pgrelay_answer(struct pgrelay *r, int64_t id, const char *reply)

@@ -25,9 +25,9 @@ static void relayed(void *arg, const char *reply, const char *why, int maybe)
 	snprintf(msg, sizeof(msg),
 	         "relayed from this standby to the node that works: %s",
 	         reply ? "out of memory" : why);
-	/* Not done, or not known to be (maybe): the message says which. */
-	(void)maybe;
-	later->finish(later, NULL, SMM_ERR_STANDBY, msg);
+	/* Not done (safe to ask again), or not known to be: look first. */
+	later->finish(later, NULL,
+	              maybe ? SMM_ERR_OUTCOME_UNKNOWN : SMM_ERR_STANDBY, msg);
 }
 
 enum cmd_retval relay_command(struct cmd_ctx *x,

@@ -44,6 +44,7 @@ struct store {
 	const struct store_backend *be;
 	struct store_be *h;
 	int started;        /* the backend syncs off the loop */
+	int standing_by;    /* ... or keeps a standby's view (no writes) */
 	uint64_t committed; /* batches committed */
 	uint64_t need;      /* the last committed batch that must be synced */
 	uint64_t durable;   /* the last batch known durable */
@@ -168,16 +169,20 @@ int store_standby(struct store *s, char *works, size_t len)
 int store_standby_start(struct store *s, uv_loop_t *loop,
                         void (*turn)(void *arg), void *arg)
 {
+	int r;
+
 	if (s->be->standby_start == NULL)
 		return -ENOTSUP;
-	return s->be->standby_start(s->h, loop, turn, arg);
+	if ((r = s->be->standby_start(s->h, loop, turn, arg)) == 0)
+		s->standing_by = 1;
+	return r;
 }
 
 void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->started)
+	if (s->started || s->standing_by)
 		s->be->stop(s->h);
 	/*
 	 * Readers first: the writer's connection, closed last, checkpoints
@@ -451,9 +456,9 @@ int store_stop(struct store *s)
 {
 	int r = store_flush(s);
 
-	if (s->started)
+	if (s->started || s->standing_by)
 		s->be->stop(s->h);
-	s->started = 0;
+	s->started = s->standing_by = 0;
 	return r;
 }
 

@@ -364,12 +364,32 @@ static void pull_behind(struct pgstore *ps)
  * other nodes' as last read: its due times are wrong, so a working node
  * stops working, and a node with a good clock takes over.
  */
+/* The node that works as a standby last read it, or NULL. */
+static const char *working_node(struct pgstore *ps)
+{
+	size_t i;
+	json_t *node;
+
+	/* Read at open, and again when status is asked: the later. */
+	if (ps->nodes == NULL)
+		return ps->works[0] ? ps->works : NULL;
+	json_array_foreach (ps->nodes, i, node)
+		if (strcmp(json_string_value(json_object_get(node, "role")),
+		           "working") == 0)
+			return json_string_value(json_object_get(node, "node"));
+	return NULL;
+}
+
 static int clock_outvoted(struct pgstore *ps)
 {
 	int64_t others[16];
 	size_t n = 0, i;
 	json_t *node;
 
+	/* Not judged before the node list is read, the registration's
+	 * vote (the same voters) stands till then. */
+	if (ps->nodes == NULL)
+		return 0;
 	json_array_foreach (ps->nodes, i, node) {
 		json_t *off = json_object_get(node, "clock_offset_ms");
 
@@ -380,6 +400,14 @@ static int clock_outvoted(struct pgstore *ps)
 			others[n++] = json_integer_value(off);
 	}
 	return lease_clock_outvoted(lease_skew_ms(ps->lease), others, n);
+}
+
+/* A node that no longer works runs nothing relayed to it. */
+static void stop_serving(struct pgstore *ps)
+{
+	ps->serving = 0;
+	if (ps->relay)
+		pgrelay_serve(ps->relay, NULL, NULL);
 }
 
 /* A working node whose clock is outvoted starts afresh, as a standby. */
@@ -394,6 +422,7 @@ static int clock_lost(struct pgstore *ps)
 	          "so that a node with a good clock does (check NTP)",
 	          -skew);
 	ps->clock_out = ps->lost = 1;
+	stop_serving(ps);
 	fail(ps, -ESTALE, "this node's clock is wrong");
 	return 1;
 }
@@ -440,8 +469,12 @@ static void on_wr_up(void *arg)
 
 static void on_listened(void *arg, const char *err)
 {
-	(void)arg;
-	(void)err; /* lost with the connection: issued again when it is up */
+	struct pgstore *ps = arg;
+
+	/* Lost with the connection: issued again when it is up. Heard
+	 * from now on; what was asked while it was down is taken now. */
+	if (err == NULL && ps->serving)
+		pgrelay_take(ps->relay);
 }
 
 /* The working node hears of relayed requests, and a standby of their
@@ -453,7 +486,7 @@ static void listen_relays(struct pgstore *ps)
 	                                : NULL;
 
 	if (sql && pgconn_query(ps->ls, sql, 0, NULL, pgconn_ignore, NULL) == 0)
-		pgconn_sync(ps->ls, on_listened, NULL);
+		pgconn_sync(ps->ls, on_listened, ps);
 }
 
 static void on_ls_up(void *arg)
@@ -500,6 +533,7 @@ static int lease_lost(struct pgstore *ps)
 		return 0;
 	log_warnx("store: this node's lease ran out: starting afresh");
 	ps->lost = 1;
+	stop_serving(ps);
 	fail(ps, -ESTALE, "this node's lease ran out");
 	return 1;
 }
@@ -770,16 +804,20 @@ static void mark_view_whole(struct pgstore *ps)
 }
 
 /* Why this node is a standby, in a clause. */
-static void standby_why(const struct pgstore *ps, char *out, size_t len)
+static void standby_why(struct pgstore *ps, char *out, size_t len)
 {
-	if (ps->clock_out)
+	const char *works = working_node(ps);
+
+	if (clock_outvoted(ps) || (ps->clock_out && works == NULL))
 		snprintf(out, len,
 		         "this node's clock is %+" PRId64 " ms from "
-		         "PostgreSQL's, over %d ms: it does not work on a "
-		         "wrong clock",
-		         -lease_skew_ms(ps->lease), LEASE_CLOCK_LIMIT_MS);
+		         "PostgreSQL's and outvoted by the cluster's: it "
+		         "does not work on a wrong clock",
+		         -lease_skew_ms(ps->lease));
+	else if (works)
+		snprintf(out, len, "node %s works on this database", works);
 	else
-		snprintf(out, len, "node %s works on this database", ps->works);
+		snprintf(out, len, "no node works on this database now");
 }
 
 /* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
@@ -803,16 +841,18 @@ static int who_works(struct pgstore *ps)
 static int await_lease(struct pgstore *ps)
 {
 	char why[300], status[400];
-	int told = 0, works;
+	int told = 0, works, refused = 0;
 
 	while (run_until(ps, &ps->live, 1, 1000) == -ETIMEDOUT) {
 		works = told ? 0 : who_works(ps);
-		/* Nobody works and the registration was refused: for this
-		 * node's clock (lease.h). */
-		if (!told && works == 0)
-			ps->clock_out = llabs(lease_skew_ms(ps->lease)) >
-			                LEASE_CLOCK_LIMIT_MS;
-		if (works == 1 || ps->clock_out) {
+		if (ps->live)
+			break; /* registered while who_works ran */
+		/* Nobody works and the registration was refused twice: for
+		 * this node's clock (lease.h), or the next beat reaps an old
+		 * row of ours and registers. */
+		refused = works == 0 ? refused + 1 : 0;
+		if (!told && (works == 1 || refused >= 2)) {
+			ps->clock_out = works != 1;
 			if (works == 1)
 				snprintf(ps->works, sizeof(ps->works), "%.127s",
 				         ps->why);
@@ -1056,6 +1096,7 @@ static void hand_view_on(struct pgstore *ps)
 static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
+	stop_serving(ps); /* smmd's control is going: nothing more to run */
 	if (ps->repl && ps->standby && sqlite3_get_autocommit(ps->db))
 		hand_view_on(ps);
 	/* A turn still open is given up (rolled back) with the view. */
@@ -1228,9 +1269,13 @@ json_t *pg_cluster(struct store_be *s)
 	              ps->nodes ? json_integer((json_int_t)age_ms)
 	                        : json_null());
 	if (o && ps->standby) {
+		const char *works = working_node(ps);
+
 		json_object_set_new(o, "works",
-		                    ps->clock_out ? json_null()
-		                                  : json_string(ps->works));
+		                    works ? json_string(works) : json_null());
+		json_object_set_new(o, "clock_outvoted",
+		                    json_boolean(clock_outvoted(ps) ||
+		                                 (ps->clock_out && !works)));
 		json_object_set_new(o, "view_change",
 		                    json_integer(pgrepl_pulled(ps->repl)));
 	}
@@ -1284,9 +1329,7 @@ int pg_relays_serve(struct store_be *s, store_request_fn *fn, void *arg)
 	ps->serve_arg = arg;
 	ps->serving = 1;
 	pgrelay_serve(ps->relay, on_request, ps);
-	listen_relays(ps);
-	/* Asked for before this node listened. */
-	pgrelay_take(ps->relay);
+	listen_relays(ps); /* then takes what was asked before */
 	uvembed_kick(&ps->embed);
 	return 0;
 }
@@ -1319,6 +1362,11 @@ int pg_standby_start(struct store_be *s, uv_loop_t *loop,
 	ps->turn = turn;
 	ps->turn_arg = arg;
 	listen_relays(ps);
+	/* Registered since open: the working node went meanwhile. */
+	if (ps->live && !ps->turning) {
+		ps->turning = 1;
+		turn(arg);
+	}
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
 	return uvembed_start(&ps->embed, loop, &ps->loop);

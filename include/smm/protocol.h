@@ -60,6 +60,8 @@
 #define SMM_ERR_STORE_UNAVAILABLE "store_unavailable"
 /* This node is a standby: another works on the shared store; ask it. */
 #define SMM_ERR_STANDBY "standby"
+/* Relayed by a standby, and not known to be done or not: look first. */
+#define SMM_ERR_OUTCOME_UNKNOWN "outcome_unknown"
 /* The network refused an authorization (smmctl auth), or did not answer. */
 #define SMM_ERR_AUTH "auth_failed"
 

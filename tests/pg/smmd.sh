@@ -127,6 +127,9 @@ t0=$(now_ms)
 second add --channel demo --id on-standby --at +1h "relayed" >/dev/null ||
 	fail "add on the standby failed"
 log "an add relayed by the standby answered in $(($(now_ms) - t0)) ms"
+# Woken by NOTIFY, not found by a look every few seconds (past the 3 s a
+# request waits to be taken, that would be "not done" now and then).
+[ $(($(now_ms) - t0)) -lt 2000 ] || fail "the relayed add took $(($(now_ms) - t0)) ms"
 smmctl show on-standby >/dev/null 2>&1 ||
 	fail "the add relayed by the standby is not on the working node"
 wait_for "second show on-standby >/dev/null 2>&1" 5 ||
@@ -139,7 +142,11 @@ second pause --channel demo --reason "relayed drill" >/dev/null ||
 	fail "pause on the standby failed"
 smmctl status --json | jq -e '.pauses | length == 1' >/dev/null ||
 	fail "the pause relayed is not on the working node"
+smmctl status --json | jq -e '.pauses[0].uid == 0' >/dev/null ||
+	fail "the relayed pause's author: $(smmctl status --json | jq -c .pauses)"
 second resume --channel demo >/dev/null || fail "resume on the standby failed"
+smmctl status --json | jq -e '.pauses | length == 0' >/dev/null ||
+	fail "the relayed resume left $(smmctl status --json | jq -c .pauses)"
 second cancel on-standby >/dev/null || fail "cancel on the standby failed"
 [ "$(smmctl show on-standby --json | jq -r '.deliveries[0].state')" = cancelled ] ||
 	fail "the cancel relayed did not cancel: $(smmctl show on-standby --json)"
@@ -149,6 +156,19 @@ rc=0
 out=$(second log 2>&1) || rc=$?
 [ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby (node $first_node works on this database)" ||
 	fail "log on a standby: exit $rc, $out"
+# A standby stops on SIGTERM, cleanly, and never takes the lease after.
+sed "s|$T/state|$T/state3|; s|$SOCK|$T/sock3|" "$CFG" >"$T/third.yaml"
+"$SMMD_BIN" -c "$T/third.yaml" --foreground 2>>"$T/third.log" &
+THIRD_PID=$!
+E2E_PIDS+=("$THIRD_PID")
+wait_for "[ \"\$(node_role '$T/sock3')\" = standby ]" 15 ||
+	fail "the third node is no standby: $(tail -n 3 "$T/third.log")"
+kill -TERM "$THIRD_PID"
+wait_pid_exit "$THIRD_PID" 10
+[ "$E2E_EXIT" -eq 0 ] || fail "a standby exited with $E2E_EXIT on SIGTERM"
+log "a standby stopped in $E2E_WAITED_MS ms on SIGTERM"
+[ "$E2E_WAITED_MS" -lt 5000 ] || fail "a standby took $E2E_WAITED_MS ms to stop"
+
 # One the working node makes shows on the standby within its next pulls.
 smmctl add --channel demo --id via-first --at +1h "seen on both" >/dev/null
 wait_for "second show via-first >/dev/null 2>&1" 5 ||

@@ -891,6 +891,10 @@ START_TEST(test_standby)
 	        1);
 	ck_assert(json_is_null(json_object_get(o.result, "engagement")));
 	outcome_clear(&o);
+	/* A read-only peer's change is refused there, never relayed. */
+	peer = (struct cmd_peer){.uid = 4242, .gid = 4242, .readonly = 1};
+	run_err(ADD_P1, SMM_ERR_PERMISSION, "may only read");
+	peer = (struct cmd_peer){.uid = 0};
 	d.standby = 0;
 	ck_assert_int_eq(count_of("scheduled"), 1);
 	ck_assert_int_eq(count_of("cancelled"), 0);

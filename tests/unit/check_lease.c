@@ -425,17 +425,27 @@ START_TEST(test_clock_vote)
 	ck_assert(!lease_clock_outvoted(600000, ahead, 2));
 	/* Within the limit of each other, whatever the database says. */
 	ck_assert(!lease_clock_outvoted(0, good, 2));
-	/* Half against, half for: the tie goes against. */
+	/* Most nodes against, PostgreSQL for: outvoted all the same. */
 	ck_assert(lease_clock_outvoted(600000, (int64_t[]){600000, 0, 0}, 3));
+	/* A tie goes to PostgreSQL's side: a node that agrees with it
+	 * works, though two wrong nodes disagree with it. */
+	ck_assert(!lease_clock_outvoted(0, (int64_t[]){600000, 600000}, 2));
+	ck_assert(!lease_clock_outvoted(0, (int64_t[]){600000, -600000}, 2));
+	ck_assert(
+	        lease_clock_outvoted(600000, (int64_t[]){0, 600000, -5000}, 3));
 }
 END_TEST
 
 /* The exclusive registration votes with the offset measured before it. */
 START_TEST(test_exclusive_clock_vote)
 {
+	/* Beats 4 s apart: only the first, with the offset given here,
+	 * falls in each window below; later ones measure the real one. */
 	struct lease_opts o = {.node_id = "node-clock",
 	                       .version = "test",
 	                       .exclusive = 1,
+	                       .beat_ms = 4000,
+	                       .ttl_ms = 12000,
 	                       .skew_ms = 600000,
 	                       .skew_known = 1,
 	                       .on_live = on_live};
@@ -456,21 +466,30 @@ START_TEST(test_exclusive_clock_vote)
 	                NULL, 0),
 	        0);
 	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
-	pg_run_until(&loop, &n.lives, 1, 700, "registered at the first beat");
+	pg_run_until(&loop, &n.lives, 1, 3000, "registered at the first beat");
+	lease_free(n.l);
+	n.l = NULL;
+	pg_psql("delete from smmd_node", NULL, 0);
+	/* A good clock against those two wrong ones: a tie, which goes to
+	 * PostgreSQL's side: registered. */
+	o.skew_ms = 0;
+	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
+	pg_run_until(&loop, &n.lives, 2, 3000, "registered on the tie");
 	lease_free(n.l);
 	n.l = NULL;
 	pg_psql("delete from smmd_node", NULL, 0);
 	/* Alone with PostgreSQL, which disagrees: refused, a standby
 	 * saying its offset, until the next beat measures the real one. */
+	o.skew_ms = 600000;
 	pg_psql("delete from smmd_standby", NULL, 0);
 	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
-	pg_run_for(&loop, 600);
-	ck_assert_int_eq(n.lives, 1);
+	pg_run_for(&loop, 1500);
+	ck_assert_int_eq(n.lives, 2);
 	ck_assert_int_eq(psql_num("select count(*) from smmd_standby where "
 	                          "node_id = 'node-clock' and clock_skew_ms = "
 	                          "600000"),
 	                 1);
-	pg_run_until(&loop, &n.lives, 2, 3000, "registered on a good clock");
+	pg_run_until(&loop, &n.lives, 3, 6000, "registered on a good clock");
 	close_node(&n);
 }
 END_TEST

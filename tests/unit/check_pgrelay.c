@@ -93,6 +93,25 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
 	snprintf(request_line, sizeof(request_line), "%s", line);
 }
 
+static long long num(const char *sql)
+{
+	char out[64];
+
+	ck_assert_int_eq(pg_psql(sql, out, sizeof(out)), 0);
+	return strtoll(out, NULL, 10);
+}
+
+/* Run the loop until the standby's insert is committed. */
+static void until_inserted(long long n)
+{
+	uint64_t end = uv_hrtime() + 3000000000ULL;
+
+	while (num("select count(*) from smmd_request") < n &&
+	       uv_hrtime() < end)
+		pg_run_for(&loop, 20);
+	ck_assert_int_eq(num("select count(*) from smmd_request"), n);
+}
+
 static long long rows(void)
 {
 	char out[64];
@@ -113,9 +132,13 @@ START_TEST(test_relayed_and_answered)
 	pgrelay_serve(worker, on_request, NULL);
 	ck_assert_int_eq(pgrelay_ask(standby, &p, line, on_answer, NULL), 0);
 	ck_assert(pgrelay_waiting(standby));
-	pg_run_for(&loop, 200);
+	until_inserted(1);
 	pgrelay_take(worker); /* a NOTIFY says so in smmd */
 	pg_run_until(&loop, &requests, 1, 2000, "the request");
+	/* Taken, it is not taken again while it runs. */
+	pgrelay_take(worker);
+	pg_run_for(&loop, 300);
+	ck_assert_int_eq(requests, 1);
 	ck_assert_str_eq(request_line, line);
 	ck_assert_int_eq(request_peer.uid, 1001);
 	ck_assert_int_eq(request_peer.gid, 1002);
@@ -135,11 +158,10 @@ START_TEST(test_relayed_and_answered)
 }
 END_TEST
 
-/* Nobody works: withdrawn after 3 s, not done; a late taker finds none. */
+/* Nobody works: withdrawn after 3 s, not done. */
 START_TEST(test_untaken_is_withdrawn)
 {
 	struct pgrelay *standby = pgrelay_new(&loop, c_standby, "standby-1");
-	struct pgrelay *worker = pgrelay_new(&loop, c_worker, "worker-1");
 	struct pgrelay_peer p = {.uid = 0};
 
 	ck_assert_int_eq(
@@ -151,11 +173,28 @@ START_TEST(test_untaken_is_withdrawn)
 	ck_assert_msg(strstr(why, "not done") != NULL, "%s", why);
 	ck_assert_int_eq(maybe, 0);
 	ck_assert_int_eq(rows(), 0);
+	pgrelay_free(standby);
+}
+END_TEST
+
+/* A request older than 3 s is never taken: its standby withdraws it. */
+START_TEST(test_old_is_not_taken)
+{
+	struct pgrelay *worker = pgrelay_new(&loop, c_worker, "worker-1");
+
+	ck_assert_int_eq(pg_psql("insert into smmd_request (from_node, uid, "
+	                         "gid, readonly, line, asked_at) values "
+	                         "('gone', 0, 0, false, '{}', "
+	                         "clock_timestamp() - interval '4 seconds')",
+	                         NULL, 0),
+	                 0);
 	pgrelay_serve(worker, on_request, NULL);
 	pgrelay_take(worker);
 	pg_run_for(&loop, 300);
 	ck_assert_int_eq(requests, 0);
-	pgrelay_free(standby);
+	ck_assert_int_eq(num("select count(*) from smmd_request where "
+	                     "taken_by is null"),
+	                 1);
 	pgrelay_free(worker);
 }
 END_TEST
@@ -166,20 +205,33 @@ START_TEST(test_freed_while_taken)
 	struct pgrelay *standby = pgrelay_new(&loop, c_standby, "standby-1");
 	struct pgrelay *worker = pgrelay_new(&loop, c_worker, "worker-1");
 	struct pgrelay_peer p = {.uid = 0};
+	struct pgrelay *other;
 
 	pgrelay_serve(worker, on_request, NULL);
 	ck_assert_int_eq(
 	        pgrelay_ask(standby, &p, "{\"id\":2}", on_answer, NULL), 0);
-	pg_run_for(&loop, 200);
+	until_inserted(1);
 	pgrelay_take(worker);
 	pg_run_until(&loop, &requests, 1, 2000, "the request");
 	pgrelay_free(standby);
 	ck_assert_int_eq(answers, 1);
 	ck_assert_int_eq(maybe, 1);
 	ck_assert_msg(strstr(why, "may have been done") != NULL, "%s", why);
-	/* Taken: past 3 s it is not withdrawn, whoever polls. */
+	/* Taken: past 3 s a standby polling withdraws nothing, and the
+	 * reply lands. */
+	other = pgrelay_new(&loop, c_standby, "standby-1");
+	ck_assert_int_eq(pgrelay_ask(other, &p, "{\"id\":3}", on_answer, NULL),
+	                 0);
+	pg_run_for(&loop, 3500);
+	ck_assert_int_eq(num("select count(*) from smmd_request where "
+	                     "taken_by = 'worker-1' and reply is null"),
+	                 1);
 	pgrelay_answer(worker, request_id, "late\n");
 	pg_run_for(&loop, 300);
+	ck_assert_int_eq(num("select count(*) from smmd_request where "
+	                     "reply = 'late' || chr(10)"),
+	                 1);
+	pgrelay_free(other);
 	pgrelay_free(worker);
 }
 END_TEST
@@ -193,6 +245,7 @@ static Suite *pgrelay_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_relayed_and_answered);
 	tcase_add_test(tc, test_untaken_is_withdrawn);
+	tcase_add_test(tc, test_old_is_not_taken);
 	tcase_add_test(tc, test_freed_while_taken);
 	suite_add_tcase(s, tc);
 	return s;
