@@ -412,6 +412,7 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 		l->o.beat_ms = 1000;
 	if (l->o.margin_ms <= 0)
 		l->o.margin_ms = 1000;
+	l->epoch = o->epoch;
 	if (o->skew_known) {
 		l->skew_ms = o->skew_ms;
 		l->have_skew = 1;

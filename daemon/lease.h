@@ -49,6 +49,9 @@ struct lease_opts {
 	 * first beat (its registration votes with it), if known. */
 	int64_t skew_ms;
 	int skew_known;
+	/* A registration of this node's to go on with (one smmd handed
+	 * to the next, store_pg.c): its first beat renews it; 0: none. */
+	int64_t epoch;
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped

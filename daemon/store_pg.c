@@ -129,8 +129,9 @@ struct pgstore {
 	/* A standby (STORE_OPEN_STANDBY), the node that works, and who to
 	 * tell once this one may work instead (pg_standby_start). */
 	int may_standby, standby, turning;
-	int clock_out; /* this node's clock is outvoted (lease.h) */
-	int64_t db_ms; /* measure_clock's answer */
+	int64_t handed_epoch; /* the registration a standby handed over */
+	int clock_out;        /* this node's clock is outvoted (lease.h) */
+	int64_t db_ms;        /* measure_clock's answer */
 	char works[128];
 	void (*turn)(void *arg);
 	void *turn_arg;
@@ -924,6 +925,7 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 	                       .on_live = on_live,
 	                       .arg = ps};
 
+	o.epoch = ps->handed_epoch;
 	if (measure_clock(ps, &o.skew_ms) < 0) {
 		snprintf(err, errlen, "reading PostgreSQL's clock: %s",
 		         ps->why[0] ? ps->why : "no answer");
@@ -982,10 +984,28 @@ static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 	return -1;
 }
 
+/* What a standby that took over hands the smmd it executes (close_pg). */
+#define HANDOFF_ENV "SMMD_PG_HANDOFF"
+
 static void make_node_id(struct pgstore *ps)
 {
 	char host[64] = "";
 	uint32_t rnd = 0;
+	const char *h = getenv(HANDOFF_ENV);
+	long long epoch;
+
+	/* Its registration, to renew rather than register again: no
+	 * other standby can take the lease in between. */
+	if (h && sscanf(h, "%127s %lld", ps->node_id, &epoch) == 2 &&
+	    epoch > 0) {
+		ps->handed_epoch = epoch;
+		unsetenv(HANDOFF_ENV);
+		log_info("store: taking over as node %s with the lease it "
+		         "registered as a standby (epoch %lld)",
+		         ps->node_id, epoch);
+		return;
+	}
+	unsetenv(HANDOFF_ENV);
 
 	gethostname(host, sizeof(host) - 1);
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -1092,6 +1112,20 @@ static void hand_view_on(struct pgstore *ps)
 		mark_view_whole(ps);
 }
 
+/*
+ * A standby that took over executes smmd afresh (main.c): its lease goes
+ * with it, to be renewed, so another standby cannot take it meanwhile.
+ * Lost if the exec fails: it runs out by itself.
+ */
+static int hand_lease_on(struct pgstore *ps)
+{
+	char v[200];
+
+	snprintf(v, sizeof(v), "%s %" PRId64, ps->node_id,
+	         lease_epoch(ps->lease));
+	return setenv(HANDOFF_ENV, v, 1);
+}
+
 /* Everything committed goes out, the lease is given up, all is closed. */
 static void close_pg(struct pgstore *ps)
 {
@@ -1110,6 +1144,11 @@ static void close_pg(struct pgstore *ps)
 			          ps->fail_why);
 	}
 	ps->closing = 1;
+	if (ps->lease && ps->turning && lease_live(ps->lease) &&
+	    hand_lease_on(ps) == 0) {
+		lease_free(ps->lease);
+		ps->lease = NULL;
+	}
 	if (ps->lease) {
 		/* Not given up in time: closing the connection below fails
 		 * the unregistration, which frees the lease; its row runs out

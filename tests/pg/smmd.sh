@@ -184,6 +184,10 @@ wait_for "[ \"\$(second status --json 2>/dev/null | jq -r .cluster.role)\" = wor
 kill -0 "$SECOND_PID" || fail "the standby's process is gone"
 grep -q "view of the last clean stop is kept" "$T/second.log" ||
 	fail "the standby's view was read again whole: $(tail -n 8 "$T/second.log")"
+# ... and with the lease it registered as a standby: no gap in which
+# another standby could register.
+grep -q "with the lease it registered as a standby" "$T/second.log" ||
+	fail "the standby registered again after its exec: $(tail -n 8 "$T/second.log")"
 log "the standby took over $(($(now_ms) - t0)) ms after a clean stop"
 # One beat (1 s) and a start; more under a sanitizer.
 [ $(($(now_ms) - t0)) -lt 5000 ] ||
