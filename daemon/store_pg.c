@@ -360,11 +360,6 @@ static void pull_behind(struct pgstore *ps)
 		pgrepl_pull(ps->repl);
 }
 
-/*
- * Whether this node's clock is outvoted (lease.h) by PostgreSQL's and the
- * other nodes' as last read: its due times are wrong, so a working node
- * stops working, and a node with a good clock takes over.
- */
 /* The node that works as a standby last read it, or NULL. */
 static const char *working_node(struct pgstore *ps)
 {
@@ -381,6 +376,11 @@ static const char *working_node(struct pgstore *ps)
 	return NULL;
 }
 
+/*
+ * Whether this node's clock is outvoted (lease.h) by PostgreSQL's and the
+ * other nodes' as last read: its due times are wrong, so a working node
+ * stops working, and a node with a good clock takes over.
+ */
 static int clock_outvoted(struct pgstore *ps)
 {
 	int64_t others[16];
@@ -993,11 +993,15 @@ static void make_node_id(struct pgstore *ps)
 	uint32_t rnd = 0;
 	const char *h = getenv(HANDOFF_ENV);
 	long long epoch;
+	char pid[32];
 
-	/* Its registration, to renew rather than register again: no
-	 * other standby can take the lease in between. */
+	/* A standby's registration, handed over to renew rather than
+	 * register again (no other standby can take the lease in between);
+	 * only from this very process (the same pid across the exec), never
+	 * from an environment some other smmd passed down. */
+	snprintf(pid, sizeof(pid), ":%ld:", (long)getpid());
 	if (h && sscanf(h, "%127s %lld", ps->node_id, &epoch) == 2 &&
-	    epoch > 0) {
+	    epoch > 0 && strstr(ps->node_id, pid) != NULL) {
 		ps->handed_epoch = epoch;
 		unsetenv(HANDOFF_ENV);
 		log_info("store: taking over as node %s with the lease it "

@@ -43,9 +43,7 @@ pg "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
 pg "SELECT pg_reload_conf()" >/dev/null
 sleep 2 # the reload, and a node settled into its beat
 working=$(statements_per_s)
-sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG" >"$T/b.yaml"
-"$SMMD_BIN" -c "$T/b.yaml" --foreground 2>>"$T/b.log" &
-E2E_PIDS+=("$!")
+start_cluster_node b
 wait_for "[ \"\$(node_role '$T/sock_b')\" = standby ]" 15 ||
 	fail "the second node is no standby"
 sleep 2

@@ -213,6 +213,16 @@ smmctl() {
 	"$SMMCTL_BIN" "$@"
 }
 
+# start_cluster_node NAME: another smmd on $CFG's store, with a state
+# directory and socket of its own ($T/state_NAME, $T/sock_NAME) and its
+# log in $T/NAME.log; its pid in NODE_PID.
+start_cluster_node() {
+	sed "s|$T/state|$T/state_$1|; s|$SOCK|$T/sock_$1|" "$CFG" >"$T/$1.yaml"
+	"$SMMD_BIN" -c "$T/$1.yaml" --foreground 2>>"$T/$1.log" &
+	NODE_PID=$!
+	E2E_PIDS+=("$NODE_PID")
+}
+
 # node_role SOCKET: working or standby for a node of a cluster (store in
 # PostgreSQL); nothing when nobody answers there.
 node_role() {

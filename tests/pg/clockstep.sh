@@ -44,10 +44,8 @@ SMMD_PID=$!
 E2E_PIDS+=("$SMMD_PID")
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 20 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
-sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG" >"$T/b.yaml"
-"$SMMD_BIN" -c "$T/b.yaml" --foreground 2>>"$T/b.log" &
-PID_B=$!
-E2E_PIDS+=("$PID_B")
+start_cluster_node b
+PID_B=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_b')\" = standby ]" 15 || fail "b is no standby"
 a_fence=$(smmctl status --json | jq -r .cluster.epoch)
 

@@ -157,14 +157,11 @@ out=$(second log 2>&1) || rc=$?
 [ "$rc" -eq 69 ] && printf '%s' "$out" | grep -q "standby (node $first_node works on this database)" ||
 	fail "log on a standby: exit $rc, $out"
 # A standby stops on SIGTERM, cleanly, and never takes the lease after.
-sed "s|$T/state|$T/state3|; s|$SOCK|$T/sock3|" "$CFG" >"$T/third.yaml"
-"$SMMD_BIN" -c "$T/third.yaml" --foreground 2>>"$T/third.log" &
-THIRD_PID=$!
-E2E_PIDS+=("$THIRD_PID")
-wait_for "[ \"\$(node_role '$T/sock3')\" = standby ]" 15 ||
+start_cluster_node third
+wait_for "[ \"\$(node_role '$T/sock_third')\" = standby ]" 15 ||
 	fail "the third node is no standby: $(tail -n 3 "$T/third.log")"
-kill -TERM "$THIRD_PID"
-wait_pid_exit "$THIRD_PID" 10
+kill -TERM "$NODE_PID"
+wait_pid_exit "$NODE_PID" 10
 [ "$E2E_EXIT" -eq 0 ] || fail "a standby exited with $E2E_EXIT on SIGTERM"
 log "a standby stopped in $E2E_WAITED_MS ms on SIGTERM"
 [ "$E2E_WAITED_MS" -lt 5000 ] || fail "a standby took $E2E_WAITED_MS ms to stop"

@@ -436,6 +436,17 @@ START_TEST(test_clock_vote)
 }
 END_TEST
 
+/* A lease from o registers at its first beat; then it goes, row and all. */
+static void registers_at_once(struct node *n, const struct lease_opts *o,
+                              const char *what)
+{
+	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, o));
+	pg_run_until(&loop, &n->lives, n->lives + 1, 3000, what);
+	lease_free(n->l);
+	n->l = NULL;
+	pg_psql("delete from smmd_node", NULL, 0);
+}
+
 /* The exclusive registration votes with the offset measured before it. */
 START_TEST(test_exclusive_clock_vote)
 {
@@ -465,19 +476,11 @@ START_TEST(test_exclusive_clock_vote)
 	                "'1 minute', 600050, 't')",
 	                NULL, 0),
 	        0);
-	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
-	pg_run_until(&loop, &n.lives, 1, 3000, "registered at the first beat");
-	lease_free(n.l);
-	n.l = NULL;
-	pg_psql("delete from smmd_node", NULL, 0);
+	registers_at_once(&n, &o, "registered at the first beat");
 	/* A good clock against those two wrong ones: a tie, which goes to
 	 * PostgreSQL's side: registered. */
 	o.skew_ms = 0;
-	ck_assert_ptr_nonnull(n.l = lease_start(&loop, n.c, &o));
-	pg_run_until(&loop, &n.lives, 2, 3000, "registered on the tie");
-	lease_free(n.l);
-	n.l = NULL;
-	pg_psql("delete from smmd_node", NULL, 0);
+	registers_at_once(&n, &o, "registered on the tie");
 	/* Alone with PostgreSQL, which disagrees: refused, a standby
 	 * saying its offset, until the next beat measures the real one. */
 	o.skew_ms = 600000;
