@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments
-# Three smmd nodes on one PostgreSQL: one works, two wait as standbys.
+# Three smmd nodes on one PostgreSQL: one works, two are standbys.
 # The working node is killed with SIGKILL half a second before a post is
 # due; a survivor takes over and publishes it within 5 s of its due time,
 # once. A pause made on the killed node holds on the survivor. Then the

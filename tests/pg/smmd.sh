@@ -5,8 +5,8 @@
 # with SIGKILL half-way and started again. The view is rebuilt from
 # PostgreSQL at the start; every post is published once, in PostgreSQL
 # too, repeated (same webhook-id) only if it was in flight at the kill.
-# A second smmd on the same database waits as a standby and takes over
-# when the first stops; PostgreSQL restarted while posts fall due.
+# A second smmd on the same database is a standby (it answers reads and
+# relays changes) and takes over when the first stops; PostgreSQL restarted while posts fall due.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
