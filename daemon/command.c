@@ -215,11 +215,13 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                                     : "is for operators",
 		                (long)x->peer->uid, reads);
 	}
-	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY)) &&
-	    !(e->flags & CMD_LOCAL) && x->later && !x->d->stopping)
-		return relay_command(x, req);
+	/* A standby answers reads itself and relays the rest, but what
+	 * runs only where its client is connected. */
 	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY))) {
 		char works[300] = "?";
+
+		if (!(e->flags & CMD_LOCAL) && x->later && !x->d->stopping)
+			return relay_command(x, req);
 
 		store_standby(x->d->store, works, sizeof(works));
 		command_names(reads, sizeof(reads), 0,

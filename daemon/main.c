@@ -59,7 +59,6 @@ struct runtime {
 	char **argv;           /* to execute smmd afresh (outage.c) */
 	int detached;          /* forked at start, or executed afresh so */
 	int notify_failed; /* told the log once that systemd isn't hearing us */
-	char works[300];   /* a standby's: why (store_standby) */
 };
 
 static void usage(FILE *out)
@@ -191,9 +190,11 @@ static const char *status_format(const struct runtime *rt, char *buf,
                                  size_t len)
 {
 	int64_t counts[DS_COUNT];
+	char why[300];
 
-	if (rt->d.standby) {
-		snprintf(buf, len, "standby: %.110s", rt->works);
+	/* Why, as the store says now: the node it names may have changed. */
+	if (rt->d.standby && store_standby(rt->d.store, why, sizeof(why))) {
+		snprintf(buf, len, "standby: %.110s", why);
 		return buf;
 	}
 	events_counts(rt->d.events, counts);
@@ -581,7 +582,7 @@ static int run(struct runtime *rt, int verbose)
 	if (store_open_url(d->cfg->state_dir, d->cfg->store_url,
 	                   STORE_OPEN_STANDBY, &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
-	d->standby = store_standby(d->store, rt->works, sizeof(rt->works));
+	d->standby = store_standby(d->store, err, sizeof(err));
 	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
 		fatalx("out of memory");
 	/* Counted once here; every change after this goes through an event. */
@@ -643,20 +644,20 @@ static int run(struct runtime *rt, int verbose)
 	rt->flush_check.data = rt;
 	uv_check_start(&rt->flush_check, on_check);
 	start_store(rt);
-	/* What standbys cannot run themselves, this node runs for them. */
-	if (!d->standby)
-		relay_serve(d);
-	if (d->standby)
+	if (d->standby && store_standby(d->store, err, sizeof(err)))
 		log_info("smmd %s ready as a standby (%s): socket '%s' "
 		         "answers reads from the view in '%s'",
-		         PACKAGE_VERSION, rt->works, control_name(d->control),
+		         PACKAGE_VERSION, err, control_name(d->control),
 		         d->cfg->state_dir);
-	else
+	else {
 		log_info("smmd %s ready: %zu channels, socket '%s', state "
 		         "'%s'%s",
 		         PACKAGE_VERSION, d->cfg->nchannels,
 		         control_name(d->control), d->cfg->state_dir,
 		         d->cfg->store_url ? ", store in PostgreSQL" : "");
+		/* What standbys cannot run themselves, this node runs. */
+		relay_serve(d);
+	}
 	log_flush();
 	announce_ready(rt);
 	notified(rt,
