@@ -250,6 +250,7 @@ void pgrepl_free(struct pgrepl *r)
 	sqlite3_finalize(r->set_pulled);
 	repl_rows_free(&r->refetch);
 	repl_rows_free(&r->later);
+	json_decref(r->whole_key);
 	free(r->node_id);
 	free(r);
 }
@@ -344,6 +345,11 @@ int pgrepl_pulling(const struct pgrepl *r)
 int64_t pgrepl_pulled(const struct pgrepl *r)
 {
 	return r->pulled;
+}
+
+uint64_t pgrepl_rows_read(const struct pgrepl *r)
+{
+	return r->rows_read;
 }
 
 size_t pgrepl_in_flight(const struct pgrepl *r)

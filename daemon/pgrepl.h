@@ -15,7 +15,9 @@
  * waits meanwhile (pgrepl_ship says -ENOTCONN).
  *
  * pgrepl_pull reads what other nodes changed since the last pull, in
- * commit order, into the view.
+ * commit order, into the view. A new view, or one behind the log's trim
+ * (pgrepl_trim), reads the tables whole instead, then the log on from
+ * there (pgrepl_whole.c).
  *
  * Two tables of its own live in the view: _smmd_v (each row's number)
  * and _smmd_pull (how far the pulls have read).
@@ -57,6 +59,8 @@ struct pgrepl_opts {
 	void (*on_changed)(void *arg, const char *table, const char *pk);
 	/* What keeps the view from catching up (retried each tick). */
 	void (*on_error)(void *arg, const char *why);
+	/* What an operator may like to know (a view read whole). */
+	void (*on_info)(void *arg, const char *what);
 	void *arg;
 };
 
@@ -113,6 +117,25 @@ void pgrepl_tick(struct pgrepl *);
 int pgrepl_pulling(const struct pgrepl *);
 /* How far the pulls have read (a change number). */
 int64_t pgrepl_pulled(const struct pgrepl *);
+/* Rows read into the view by pulls and whole reads: their progress. */
+uint64_t pgrepl_rows_read(const struct pgrepl *);
+
+/*
+ * A trim's end: how many changes went (-1 on error, err says why). A
+ * trim that removed as many as one may (10,000) leaves more to remove.
+ */
+typedef void pgrepl_trimmed_fn(void *arg, int64_t removed, const char *err);
+#define PGREPL_TRIM_MAX 10000
+
+/*
+ * Remove changes older than keep_ms from smmd_change (the oldest first,
+ * at most PGREPL_TRIM_MAX), and move smmd_trim past them: any view
+ * behind that reads the tables whole. Run by one node (the working
+ * one), on the connection on: one other than the view's, so that no
+ * group waits behind it. 0 when sent, done follows; pgconn's errors.
+ */
+int pgrepl_trim(struct pgrepl *, struct pgconn *on, int64_t keep_ms,
+                pgrepl_trimmed_fn *done, void *arg);
 /* Groups lost with the connection and sent again, since open. */
 uint64_t pgrepl_resent(const struct pgrepl *);
 /* Groups sent and not yet decided. */

@@ -219,23 +219,24 @@ int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
 }
 
 /*
- * One change of smmd_change: v, tbl, op, row. A row with a change of
- * this node's not decided yet is left alone (the view must keep its own
- * writes until they are decided) and read back afterwards.
+ * One change of smmd_change: v, tbl, op, row (columns 1 to 4 of the
+ * pull's answer). A row with a change of this node's not decided yet is
+ * left alone (the view must keep its own writes until they are decided)
+ * and read back afterwards.
  */
 static int apply_change(struct pgrepl *r, const struct repl_rows *session,
                         const PGresult *res, int i)
 {
-	int64_t v = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-	int table = repl_table_find(r, PQgetvalue(res, i, 1));
-	const char *op = PQgetvalue(res, i, 2);
+	int64_t v = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	int table = repl_table_find(r, PQgetvalue(res, i, 2));
+	const char *op = PQgetvalue(res, i, 3);
 	json_t *row;
 	char *pk;
 	int rc;
 
 	if (table < 0)
 		return 0; /* a table this smmd does not keep */
-	if ((row = json_loads(PQgetvalue(res, i, 3), 0, NULL)) == NULL)
+	if ((row = json_loads(PQgetvalue(res, i, 4), 0, NULL)) == NULL)
 		return -1;
 	pk = repl_pk_of_json(&r->tables[table], row);
 	if (pk && repl_dirty(r, session, table, pk))
@@ -254,9 +255,18 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 	struct pgrepl *r = arg;
 	int n = res ? PQntuples(res) : 0, i;
 	struct repl_rows session = {0};
+	int64_t trimmed;
 
-	if (res == NULL)
+	if (res == NULL || n == 0)
 		return;
+	/* Changes after ours were trimmed: they cannot be read. */
+	trimmed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (trimmed > r->pulled) {
+		r->behind = 1;
+		return;
+	}
+	if (PQgetisnull(res, 0, 1))
+		n = 0; /* the mark alone: no change since */
 	repl_session_rows(r, &session);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
 	sqlite3_exec(r->o.db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
@@ -270,7 +280,8 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 			break;
 		}
 	if (i > 0) {
-		r->pulled = strtoll(PQgetvalue(res, i - 1, 0), NULL, 10);
+		r->rows_read += (uint64_t)i;
+		r->pulled = strtoll(PQgetvalue(res, i - 1, 1), NULL, 10);
 		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);
 		sqlite3_step(r->set_pulled);
 		sqlite3_reset(r->set_pulled);
@@ -285,11 +296,21 @@ static void on_pull_done(void *arg, const char *err)
 {
 	struct pgrepl *r = arg;
 	int again = r->pulling == 2 && err == NULL;
+	char what[160];
 
 	r->pulling = 0;
 	/* A pull that failed read nothing: said, and tried again later. */
 	if (err)
 		repl_error(r, "reading the changes: %s", err);
+	if (r->behind && err == NULL) {
+		snprintf(what, sizeof(what),
+		         "the change log was trimmed past this view's "
+		         "position (%" PRId64 "): reading the tables whole",
+		         r->pulled);
+		if (r->o.on_info)
+			r->o.on_info(r->o.arg, what);
+		again = 1;
+	}
 	if (again)
 		pgrepl_pull(r);
 }
@@ -298,15 +319,23 @@ static int pull(struct pgrepl *r, int after_writers)
 {
 	static const char wait_sql[] =
 	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
+	/* The trim's mark, with the changes in the same snapshot: always
+	 * one row, the change's columns null when there is none. */
 	static const char sql[] =
-	        "SELECT v, tbl, op, row::text FROM smmd_change WHERE v > $1 "
-	        "ORDER BY v LIMIT " PULL_BATCH_TEXT;
+	        "SELECT t.v, c.v, c.tbl, c.op, c.row::text FROM smmd_trim t "
+	        "LEFT JOIN LATERAL (SELECT v, tbl, op, row FROM smmd_change "
+	        "WHERE v > $1 ORDER BY v LIMIT " PULL_BATCH_TEXT ") c ON true "
+	        "ORDER BY c.v";
 	char after[24];
 	const char *params[] = {after};
 	int rc;
 
 	if (r->pulling)
 		return -EBUSY;
+	/* A new view reads the tables, with one row per thing rather than
+	 * one per change; a view behind the trim has no other way. */
+	if (r->behind || (!r->whole_read && repl_view_new(r)))
+		return repl_read_whole(r, after_writers);
 	snprintf(after, sizeof(after), "%" PRId64, r->pulled);
 	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
 	                                         pgconn_ignore, NULL)) < 0) ||
@@ -457,8 +486,7 @@ static void on_resync_done(void *arg, const char *err)
 		r->broken = 0;
 }
 
-/* A key's value as a statement parameter; malloc'd, NULL for null. */
-static char *param_of_json(json_t *v)
+char *repl_param_of_json(json_t *v)
 {
 	char buf[32];
 
@@ -496,7 +524,7 @@ static int ask_row(struct pgrepl *r, struct resync *rs,
 	for (int k = 0; k < t->npk; k++) {
 		fprintf(f, "%s\"%s\" = $%d", k ? " AND " : "",
 		        t->cols[t->key[k]], k + 1);
-		params[k] = param_of_json(json_array_get(key, (size_t)k));
+		params[k] = repl_param_of_json(json_array_get(key, (size_t)k));
 	}
 	if (fclose(f) == 0)
 		rc = pgconn_query(r->o.pg, sql, t->npk,

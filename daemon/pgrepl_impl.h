@@ -72,9 +72,21 @@ struct pgrepl {
 	/* Pulled changes to rows this node had changes of its own in
 	 * flight for: read back once those are decided. */
 	struct repl_rows later;
-	int pulling;
-	int64_t pulled;   /* how far the pulls have read */
-	int64_t kept_max; /* the highest row number a kept group drew */
+	int pulling;    /* a pull, or a read of the tables whole */
+	int64_t pulled; /* how far the pulls have read */
+	/* Reading the tables whole (pgrepl_whole.c): done once since open;
+	 * the table read now, the change number the pages follow (at), the
+	 * key of the last row read (a JSON array), the rows of the last
+	 * page (-1: not applied). */
+	int whole_read;
+	int whole_table;
+	int64_t whole_at;
+	json_t *whole_key;
+	int whole_n;
+	/* A pull found the log trimmed past the view's position. */
+	int behind;
+	uint64_t rows_read; /* by pulls and whole reads: progress */
+	int64_t kept_max;   /* the highest row number a kept group drew */
 	/* A group was kept whose rows' numbers never came back (decided
 	 * after the connection was lost): the view's are behind. */
 	int unnumbered;
@@ -116,6 +128,20 @@ void repl_session_rows(struct pgrepl *, struct repl_rows *out);
 /* A row with a change of this node's not decided yet. */
 int repl_dirty(const struct pgrepl *, const struct repl_rows *session,
                int table, const char *pk);
+
+/* A key's value as a statement parameter; malloc'd, NULL for null. */
+char *repl_param_of_json(json_t *v);
+
+/* The view knows no row yet: nothing pulled, nothing of its own kept. */
+int repl_view_new(struct pgrepl *);
+
+/*
+ * Empty the view and read the tables whole, then pull on from where
+ * they were read (pgrepl_whole.c). after_writers: as
+ * pgrepl_pull_after_writers. 0 when asked, -EAGAIN while this node has
+ * changes of its own not shipped or not decided, or pgconn's errors.
+ */
+int repl_read_whole(struct pgrepl *, int after_writers);
 
 /* Read back what refused groups touched; then shipping goes on. */
 void repl_resync(struct pgrepl *);

@@ -175,6 +175,16 @@ static const char *const migrations[] = {
         " taken_by text,"
         " reply text,"
         " answered_at timestamptz);",
+        /*
+         * 7: the change log is trimmed (pgrepl_trim.c): smmd_trim says how
+         * far, in the same transaction as the rows go, so a node whose
+         * view is behind it knows that it missed changes and reads the
+         * tables whole instead.
+         */
+        "CREATE TABLE smmd_trim ("
+        " id integer PRIMARY KEY CHECK (id = 1),"
+        " v bigint NOT NULL);"
+        "INSERT INTO smmd_trim VALUES (1, 0);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

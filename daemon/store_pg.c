@@ -61,6 +61,15 @@ static const char *const replicated[] = {
 /* How often the working node looks for relayed requests a NOTIFY missed
  * (one sent while its connection was down). */
 #define RELAYS_EVERY_TICKS 5
+/*
+ * How long the change log keeps a change, and how often the working
+ * node trims it (pgrepl_trim). A standby reads it every second; a node
+ * restarted within the hour reads on from its kept view; any view
+ * further behind reads the tables whole, which a log kept whole would
+ * make no faster than that after a day of posts.
+ */
+#define CHANGES_KEPT_MS  (60 * 60 * 1000)
+#define TRIM_EVERY_TICKS 60
 
 /*
  * The nodes with a live lease, then the standbys seen (lease.c): each
@@ -93,6 +102,8 @@ struct pgstore {
 	store_request_fn *serve_fn; /* ... run by this, smmd's */
 	void *serve_arg;
 	unsigned relay_ticks;
+	unsigned trim_ticks; /* since the last trim of the change log */
+	int trimming;
 	sqlite3 *db; /* the view (the SQLite backend's) */
 	uv_timer_t tick, report;
 	char node_id[128];
@@ -428,6 +439,28 @@ static int clock_lost(struct pgstore *ps)
 	return 1;
 }
 
+static void on_trimmed(void *arg, int64_t removed, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	ps->trimming = 0;
+	if (err && ps->ls_up && !ps->closing)
+		log_warnx("store: trimming the change log: %s", err);
+	/* A full trim leaves more: the next beat goes on. */
+	ps->trim_ticks = removed == PGREPL_TRIM_MAX ? TRIM_EVERY_TICKS : 0;
+}
+
+/* The working node keeps the change log short (pgrepl_trim): at its
+ * first beat, then every TRIM_EVERY_TICKS. */
+static void trim_changes(struct pgstore *ps)
+{
+	if (ps->trimming || ps->closing || !ps->ls_up ||
+	    ++ps->trim_ticks < TRIM_EVERY_TICKS)
+		return;
+	if (pgrepl_trim(ps->repl, ps->ls, CHANGES_KEPT_MS, on_trimmed, ps) == 0)
+		ps->trimming = 1;
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
@@ -451,6 +484,7 @@ static void on_tick(uv_timer_t *h)
 	}
 	if (ps->serving && ++ps->relay_ticks % RELAYS_EVERY_TICKS == 0)
 		pgrelay_take(ps->relay);
+	trim_changes(ps);
 	pgrepl_tick(ps->repl);
 	ship_pending(ps);
 }
@@ -590,6 +624,11 @@ static void on_repl_error(void *arg, const char *why)
 	if (ps->wr_up && !ps->closing)
 		log_warnx("store: catching up with PostgreSQL: %s", why);
 	snprintf(ps->why, sizeof(ps->why), "%s", why);
+}
+
+static void on_repl_info(void *arg, const char *what)
+{
+	log_info("store: %s", what);
 }
 
 static void on_step(void *arg, const char *err)
@@ -946,15 +985,15 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 }
 
 /*
- * The view starts empty: read everything PostgreSQL holds into it, the
- * whole change log (never trimmed yet: doc/cluster.md), in batches; a
- * standby has read most of it while it waited. No limit on the whole
- * while batches come; one on a batch's answer.
+ * Bring the view up to date: a new one (or one behind the log's trim)
+ * reads the tables whole, then the log from there; a kept one, or a
+ * standby's, reads the log on from where it was. No limit on the whole
+ * while rows come; one on a batch's answer.
  */
 static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 {
 	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
-	int64_t seen;
+	uint64_t seen;
 	int rc;
 
 	/* A standby's pull may still run. It began before this node
@@ -963,15 +1002,15 @@ static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 	 * node's last group, which may still be running, has ended too. */
 	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end)
 		uv_run(&ps->loop, UV_RUN_ONCE);
-	seen = pgrepl_pulled(ps->repl);
+	seen = pgrepl_rows_read(ps->repl);
 	rc = pgrepl_pulling(ps->repl) ? -ETIMEDOUT
 	                              : pgrepl_pull_after_writers(ps->repl);
 	ps->why[0] = '\0';
 	while (rc == 0 && pgrepl_pulling(ps->repl) && !ps->why[0] &&
 	       uv_hrtime() < end) {
 		uv_run(&ps->loop, UV_RUN_ONCE);
-		if (pgrepl_pulled(ps->repl) != seen) {
-			seen = pgrepl_pulled(ps->repl);
+		if (pgrepl_rows_read(ps->repl) != seen) {
+			seen = pgrepl_rows_read(ps->repl);
 			end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
 		}
 	}
@@ -1029,9 +1068,12 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         /* The lease is exclusive (start_lease). */
 	                         .sole_writer = 1,
 	                         .on_error = on_repl_error,
+	                         .on_info = on_repl_info,
 	                         .arg = ps};
 
 	make_node_id(ps);
+	/* A working node trims at its first beat, then every minute. */
+	ps->trim_ticks = TRIM_EVERY_TICKS - 1;
 	if (connect_both(ps, url, err, errlen) < 0)
 		return -1;
 	ro.pg = ps->wr;

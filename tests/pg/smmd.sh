@@ -66,11 +66,22 @@ seen=$(posts_seen)
 log "killed smmd after $seen requests"
 [ "$seen" -lt "$N" ] || fail "all posts were out before the kill"
 
+# The change log as if it were two hours old: the working node trims it
+# at its first beat (it keeps an hour), and marks how far.
+pg "update smmd_change set at = at - interval '2 hours'" >/dev/null
+aged=$(pg "select max(v) from smmd_change")
+
 # The next start waits out the dead node's lease (3 s) and rebuilds its
-# view from PostgreSQL.
+# view from PostgreSQL: from the tables, not from the change log.
 SMM_E2E_START_TIMEOUT=20 start_smmd
 ! since_start | grep -q "view of the last clean stop is kept" ||
 	fail "the view of a crashed node was kept"
+since_start | grep -q "the view was read whole from the tables" ||
+	fail "the view was not read from the tables: $(since_start | head -n 5)"
+wait_for "[ \"\$(pg 'select v from smmd_trim')\" = $aged ]" 10 ||
+	fail "the working node did not trim the change log: at $(pg 'select v from smmd_trim'), $aged aged"
+[ "$(pg "select count(*) from smmd_change where v <= $aged")" -eq 0 ] ||
+	fail "changes older than the hour are left: $(pg "select count(*) from smmd_change where v <= $aged")"
 wait_for "[ \"\$(smmctl status --json | jq -r .counts.published)\" = $N ]" 30 ||
 	fail "after the restart only $(smmctl status --json | jq -c .counts) of $N are published"
 settle demo +1s
@@ -170,6 +181,20 @@ log "a standby stopped in $E2E_WAITED_MS ms on SIGTERM"
 smmctl add --channel demo --id via-first --at +1h "seen on both" >/dev/null
 wait_for "second show via-first >/dev/null 2>&1" 5 ||
 	fail "the standby's view does not follow the working node"
+# A standby that missed changes the log no longer has (stopped while
+# they were made and trimmed) reads the tables whole, and goes on.
+kill -STOP "$SECOND_PID"
+smmctl add --channel demo --id while-stopped --at +1h "trimmed" >/dev/null
+pg "with d as (delete from smmd_change returning v) update smmd_trim
+	set v = (select max(v) from d)" >/dev/null
+kill -CONT "$SECOND_PID"
+wait_for "second show while-stopped >/dev/null 2>&1" 5 ||
+	fail "the standby behind the trim does not show what it missed: $(tail -n 3 "$T/second.log")"
+grep -q "trimmed past this view's position" "$T/second.log" ||
+	fail "the standby did not say it was behind the trim"
+[ "$(second status --json | jq -r .counts.scheduled)" = \
+	"$(smmctl status --json | jq -r .counts.scheduled)" ] ||
+	fail "the standby read whole counts $(second status --json | jq -c .counts), the working node $(smmctl status --json | jq -c .counts)"
 
 # A clean stop gives the lease up: the standby takes over at its next
 # beat, without waiting for the lease to run out: it starts afresh in

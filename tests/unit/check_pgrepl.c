@@ -4,7 +4,8 @@
  * own connection and lease, ship their changes and pull each other's;
  * conflicting writes, a lost lease and a refused group's successors are
  * refused whole, and the views come back to what PostgreSQL holds; a
- * group lost with its connection is sent again.
+ * group lost with its connection is sent again; a new view, and one
+ * behind the change log's trim, read the tables whole.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,8 +28,10 @@ struct node {
 	struct pgconn *c;
 	struct lease *l;
 	struct pgrepl *r;
-	int up, lives, changed, done, kept, refused;
+	int up, lives, changed, done, kept, refused, infos, trims;
+	int64_t trimmed;
 	char last_changed[128];
+	char last_info[256];
 	char why[512];
 };
 
@@ -62,6 +65,23 @@ static void on_changed(void *arg, const char *table, const char *pk)
 
 	n->changed++;
 	snprintf(n->last_changed, sizeof(n->last_changed), "%s %s", table, pk);
+}
+
+static void on_info(void *arg, const char *what)
+{
+	struct node *n = arg;
+
+	n->infos++;
+	snprintf(n->last_info, sizeof(n->last_info), "%s", what);
+}
+
+static void on_trimmed(void *arg, int64_t removed, const char *err)
+{
+	struct node *n = arg;
+
+	ck_assert_msg(err == NULL, "%s", err);
+	n->trimmed = removed;
+	n->trims++;
 }
 
 static void on_shipped(void *arg, int err, const char *why)
@@ -109,6 +129,7 @@ static void start_node(struct node *n, const char *id)
 	                         .epoch = epoch_of,
 	                         .margin_ms = 1000,
 	                         .on_changed = on_changed,
+	                         .on_info = on_info,
 	                         .arg = n};
 	struct store *s;
 	char err[256], path[96];
@@ -210,12 +231,16 @@ static void wait_lock(void)
 	ck_abort_msg("psql never took its lock");
 }
 
+/* Pull until caught up (a new view reads the tables whole first). */
 static void pull(struct node *n)
 {
+	uint64_t end = uv_hrtime() + 5000ull * 1000000;
+
 	ck_assert_int_eq(pgrepl_pull(n->r), 0);
-	/* The pull's answer comes before a sync sent after it. */
-	ck_assert_int_eq(pgconn_sync(n->c, on_setup, NULL), 0);
-	pg_run_until(&loop, &setup_done, setup_done + 1, 5000, "pull");
+	while (pgrepl_pulling(n->r) && uv_hrtime() < end)
+		pg_run_for(&loop, 5);
+	ck_assert_msg(!pgrepl_pulling(n->r), "%s: the pull never ended",
+	              n->dir);
 }
 
 static char *view_text(struct node *n, const char *sql)
@@ -662,6 +687,168 @@ START_TEST(test_pull_over_dirty_row)
 }
 END_TEST
 
+/* psql's answer, as a number. */
+static long long psql_ll(const char *sql)
+{
+	char out[64];
+
+	ck_assert_int_eq(pg_psql(sql, out, sizeof(out)), 0);
+	return atoll(out);
+}
+
+static long long view_ll(struct node *n, const char *sql)
+{
+	return atoll(view_text(n, sql));
+}
+
+/*
+ * Posts over two pages, attempts keyed by two columns over two pages,
+ * one delivery changed after it was made: into n's view, shipped.
+ */
+static void add_many(struct node *n, const char *prefix)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+	         "BEGIN; WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT "
+	         "i + 1 FROM k WHERE i < 1500) INSERT INTO posts (id, source, "
+	         "text, created_ms) SELECT printf('%s%%04d', i), 'add', 'hi', "
+	         "1 FROM k; INSERT INTO deliveries (id, post_id, channel, "
+	         "webhook_id, state, due_ms, updated_ms) VALUES ('%s0001/x', "
+	         "'%s0001', 'x', 'msg_%s', 'scheduled', 1000, 1); WITH "
+	         "RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k "
+	         "WHERE i < 1200) INSERT INTO attempts (delivery_id, n, "
+	         "started_ms) SELECT '%s0001/x', i, i FROM k; COMMIT",
+	         prefix, prefix, prefix, prefix, prefix);
+	exec_view(n, sql);
+	ship(n, 1);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE deliveries SET state = 'cancelled' WHERE id = "
+	         "'%s0001/x'",
+	         prefix);
+	exec_view(n, sql);
+	ship(n, 1);
+}
+
+/* n's view holds what PostgreSQL holds, row numbers included. */
+static void same_as_pg(struct node *n)
+{
+	static const char *const counts[][2] = {
+	        {"SELECT count(*) FROM posts", "select count(*) from posts"},
+	        {"SELECT count(*) FROM deliveries",
+	         "select count(*) from deliveries"},
+	        {"SELECT count(*) FROM attempts",
+	         "select count(*) from attempts"},
+	        {"SELECT count(*) FROM deliveries WHERE state = 'cancelled'",
+	         "select count(*) from deliveries where state = 'cancelled'"},
+	        {"SELECT sum(v) FROM _smmd_v WHERE tbl = 'attempts' AND NOT "
+	         "dead",
+	         "select sum(_v) from attempts"},
+	        {"SELECT sum(v) FROM _smmd_v WHERE tbl = 'deliveries' AND NOT "
+	         "dead",
+	         "select sum(_v) from deliveries"},
+	};
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		ck_assert_msg(view_ll(n, counts[i][0]) == psql_ll(counts[i][1]),
+		              "%s: %lld in the view, %lld in PostgreSQL",
+		              counts[i][0], view_ll(n, counts[i][0]),
+		              psql_ll(counts[i][1]));
+}
+
+/*
+ * A new view reads the tables whole (page by page, keys of one and of
+ * two columns), at the newest change, then reads the log on from there.
+ */
+START_TEST(test_read_whole)
+{
+	struct node a, b;
+
+	start_node(&a, "node-a10");
+	start_node(&b, "node-b10");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	pull(&a); /* what earlier tests left */
+	add_many(&a, "w");
+	pull(&b);
+	ck_assert_int_eq(b.infos, 1);
+	ck_assert_msg(strstr(b.last_info, "read whole from the tables"), "%s",
+	              b.last_info);
+	same_as_pg(&b);
+	ck_assert_int_eq(pgrepl_pulled(b.r),
+	                 psql_ll("select max(v) from smmd_change"));
+	/* The log from there on: no second whole read. */
+	add_post(&a, "w-after");
+	ship(&a, 1);
+	pull(&b);
+	ck_assert_str_eq(view_text(&b, "SELECT state FROM deliveries WHERE id "
+	                               "= 'w-after/x'"),
+	                 "scheduled");
+	ck_assert_int_eq(b.infos, 1);
+	same_as_pg(&b);
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
+/*
+ * The trim removes changes older than it keeps, and marks how far; a
+ * view whose position is at the mark reads on; one behind it has missed
+ * changes, and reads the tables whole again.
+ */
+START_TEST(test_trim)
+{
+	struct node a, b;
+	int64_t behind;
+
+	start_node(&a, "node-a11");
+	start_node(&b, "node-b11");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	pull(&a);
+	pull(&b);
+	add_post(&a, "t1");
+	ship(&a, 1);
+	pull(&b);
+	behind = pgrepl_pulled(b.r);
+	add_many(&a, "t");
+	/* Nothing is an hour old: nothing goes. */
+	ck_assert_int_eq(pgrepl_trim(a.r, a.c, 3600 * 1000, on_trimmed, &a), 0);
+	pg_run_until(&loop, &a.trims, 1, 5000, "a trim");
+	ck_assert_int_eq(a.trimmed, 0);
+	/* Keeping nothing: at most a batch of the oldest go. */
+	ck_assert_int_eq(pgrepl_trim(a.r, a.c, 0, on_trimmed, &a), 0);
+	pg_run_until(&loop, &a.trims, 2, 5000, "a trim");
+	ck_assert_int_gt(a.trimmed, 0);
+	ck_assert_int_le(a.trimmed, PGREPL_TRIM_MAX);
+	while (a.trimmed == PGREPL_TRIM_MAX) {
+		ck_assert_int_eq(pgrepl_trim(a.r, a.c, 0, on_trimmed, &a), 0);
+		pg_run_until(&loop, &a.trims, a.trims + 1, 5000, "a trim");
+	}
+	ck_assert_int_eq(psql_ll("select count(*) from smmd_change"), 0);
+	ck_assert_int_gt(psql_ll("select v from smmd_trim"), behind);
+	/* b missed the changes after its position: it reads whole. */
+	b.infos = 0;
+	pull(&b);
+	ck_assert_int_eq(b.infos, 2);
+	ck_assert_msg(strstr(b.last_info, "read whole from the tables"), "%s",
+	              b.last_info);
+	same_as_pg(&b);
+	ck_assert_int_eq(pgrepl_pulled(b.r),
+	                 psql_ll("select v from smmd_trim"));
+	/* At the mark now: the log on from there, as before. */
+	add_post(&a, "t-after");
+	ship(&a, 1);
+	pull(&b);
+	ck_assert_int_eq(b.infos, 2);
+	ck_assert_str_eq(view_text(&b, "SELECT state FROM deliveries WHERE id "
+	                               "= 't-after/x'"),
+	                 "scheduled");
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
 static Suite *pgrepl_suite(void)
 {
 	Suite *s = suite_create("pgrepl");
@@ -679,6 +866,8 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_delete_echo);
 	tcase_add_test(tc, test_pull_over_dirty_row);
 	tcase_add_test(tc, test_change_in_flight);
+	tcase_add_test(tc, test_read_whole);
+	tcase_add_test(tc, test_trim);
 	suite_add_tcase(s, tc);
 	return s;
 }

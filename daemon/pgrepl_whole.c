@@ -1,0 +1,306 @@
+/*
+ * The change log kept short, and a view read whole (pgrepl.h).
+ *
+ * smmd_change is what views read on from; nothing else needs it. The
+ * working node trims what is older than the time a view may reasonably
+ * stay behind (pgrepl_trim), and says how far in smmd_trim in the same
+ * transaction. A pull reads that mark with the changes, in one
+ * statement (one snapshot): a view whose position is behind it has
+ * missed changes, and reads the tables whole instead. So does a new
+ * view: the tables hold one row per thing, the log a row per change.
+ *
+ * Reading whole needs no snapshot of its own. First the newest change
+ * number committed (at); then every table, page by page in key order,
+ * each page a statement of its own; then the log from at on, as any
+ * pull. Writers commit in the order of their numbers (smmd_track's
+ * lock), so every change up to at is in the tables by then, and every
+ * later one is in the log: a page that shows a row newer than at is put
+ * right by the pull that follows (each row keeps its number; an older
+ * change does not overwrite a newer one). Rows read in between may
+ * refer to rows not read yet (a delivery added after its table's pages
+ * were read for posts): foreign keys are not checked while the pages
+ * are applied, and hold again once the pull has caught up.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgrepl_impl.h"
+#include "pgschema.h"
+
+#define WHOLE_PAGE      1000
+#define WHOLE_PAGE_TEXT "1000"
+/* The most changes one trim removes; a full one is followed soon. */
+#define TRIM_BATCH_TEXT "10000" /* PGREPL_TRIM_MAX */
+
+/* Tried again by the next pull, from the start. */
+static void whole_failed(struct pgrepl *r, const char *why)
+{
+	r->pulling = 0;
+	json_decref(r->whole_key);
+	r->whole_key = NULL;
+	repl_error(r, "reading the tables whole: %s", why);
+}
+
+static void on_whole_at(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrepl *r = arg;
+
+	if (res && PQntuples(res) == 1)
+		r->whole_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+}
+
+/* One page of one table's rows, in key order after the last one read. */
+static int ask_page(struct pgrepl *r);
+
+/* A page's rows into the view: one transaction, keys not checked. */
+static void on_page(void *arg, const PGresult *res, const char *err)
+{
+	struct pgrepl *r = arg;
+	struct repl_table *t = &r->tables[r->whole_table];
+	int n = res ? PQntuples(res) : 0, ok = 1;
+
+	if (res == NULL)
+		return;
+	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+	sqlite3_exec(r->o.db, "SAVEPOINT smmd_whole", NULL, NULL, NULL);
+	for (int i = 0; ok && i < n; i++) {
+		json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		char *pk = row ? repl_pk_of_json(t, row) : NULL;
+		int64_t v = json_integer_value(json_object_get(row, "_v"));
+
+		ok = pk && repl_apply(r, r->whole_table, pk, row, v, 1) >= 0;
+		if (ok && i == n - 1) {
+			json_decref(r->whole_key);
+			r->whole_key = json_loads(pk, JSON_DECODE_ANY, NULL);
+			ok = r->whole_key != NULL;
+		}
+		free(pk);
+		json_decref(row);
+	}
+	if (ok && sqlite3_exec(r->o.db, "RELEASE smmd_whole", NULL, NULL,
+	                       NULL) != SQLITE_OK)
+		ok = 0;
+	if (!ok)
+		sqlite3_exec(r->o.db,
+		             "ROLLBACK TO smmd_whole; RELEASE smmd_whole", NULL,
+		             NULL, NULL);
+	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	r->whole_n = ok ? n : -1;
+	if (ok)
+		r->rows_read += (uint64_t)n;
+}
+
+/* The tables read: the position is where they were read, and the log
+ * from there brings what changed meanwhile. */
+static void whole_done(struct pgrepl *r)
+{
+	char what[96];
+
+	sqlite3_bind_int64(r->set_pulled, 1, r->whole_at);
+	if (sqlite3_step(r->set_pulled) != SQLITE_DONE) {
+		whole_failed(r, sqlite3_errmsg(r->o.db));
+		sqlite3_reset(r->set_pulled);
+		return;
+	}
+	sqlite3_reset(r->set_pulled);
+	r->pulled = r->whole_at;
+	r->whole_read = 1;
+	r->behind = 0;
+	r->pulling = 0;
+	snprintf(what, sizeof(what),
+	         "the view was read whole from the tables, at change %" PRId64,
+	         r->whole_at);
+	if (r->o.on_info)
+		r->o.on_info(r->o.arg, what);
+	pgrepl_pull(r);
+}
+
+static void on_page_done(void *arg, const char *err)
+{
+	struct pgrepl *r = arg;
+
+	if (err || r->whole_n < 0) {
+		whole_failed(r, err ? err : sqlite3_errmsg(r->o.db));
+		return;
+	}
+	if (r->whole_n < WHOLE_PAGE) {
+		/* This table is read: the next, from its first key. */
+		json_decref(r->whole_key);
+		r->whole_key = NULL;
+		if (++r->whole_table == r->ntables) {
+			whole_done(r);
+			return;
+		}
+	}
+	if (ask_page(r) < 0)
+		whole_failed(r, "the request could not be sent");
+}
+
+static int ask_page(struct pgrepl *r)
+{
+	const struct repl_table *t = &r->tables[r->whole_table];
+	char *params[16] = {0}, *sql = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = -ENOMEM, np = 0;
+
+	if (t->npk > 16 || (f = open_memstream(&sql, &len)) == NULL)
+		return -ENOMEM;
+	/* The page first, then its images: to_jsonb on a thousand rows,
+	 * not on every row the planner sorts. */
+	fprintf(f, "SELECT to_jsonb(t)::text FROM (SELECT * FROM \"%s\"",
+	        t->name);
+	if (r->whole_key) {
+		/* After the last key read: (k1, k2) > ($1, $2). */
+		fprintf(f, " WHERE (");
+		for (int k = 0; k < t->npk; k++)
+			fprintf(f, "%s\"%s\"", k ? ", " : "",
+			        t->cols[t->key[k]]);
+		fprintf(f, ") > (");
+		for (int k = 0; k < t->npk; k++) {
+			params[np++] = repl_param_of_json(
+			        json_array_get(r->whole_key, (size_t)k));
+			fprintf(f, "%s$%d::%s", k ? ", " : "", k + 1,
+			        t->pgtypes[t->key[k]]);
+		}
+		fprintf(f, ")");
+	}
+	fprintf(f, " ORDER BY ");
+	for (int k = 0; k < t->npk; k++)
+		fprintf(f, "%s\"%s\"", k ? ", " : "", t->cols[t->key[k]]);
+	fprintf(f, " LIMIT " WHOLE_PAGE_TEXT ") t");
+	if (fclose(f) == 0 &&
+	    (rc = pgconn_query(r->o.pg, sql, np, (const char *const *)params,
+	                       on_page, r)) == 0)
+		rc = pgconn_sync(r->o.pg, on_page_done, r);
+	for (int k = 0; k < np; k++)
+		free(params[k]);
+	free(sql);
+	return rc;
+}
+
+/* The newest change is known: the view is emptied, the pages follow. */
+static void on_whole_started(void *arg, const char *err)
+{
+	struct pgrepl *r = arg;
+
+	if (err || r->whole_at < 0) {
+		whole_failed(r, err ? err : "no change number");
+		return;
+	}
+	if (pgrepl_forget_view(r) < 0) {
+		whole_failed(r, "the view could not be emptied");
+		return;
+	}
+	r->whole_table = 0;
+	if (ask_page(r) < 0)
+		whole_failed(r, "the request could not be sent");
+}
+
+int repl_view_new(struct pgrepl *r)
+{
+	sqlite3_stmt *st;
+	int any = 1;
+
+	if (sqlite3_prepare_v2(r->o.db, "SELECT 1 FROM _smmd_v LIMIT 1", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return 0;
+	any = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return r->pulled == 0 && !any;
+}
+
+int repl_read_whole(struct pgrepl *r, int after_writers)
+{
+	static const char wait_sql[] =
+	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
+	/* Changes up to the mark are gone from the log, not the tables. */
+	static const char at_sql[] =
+	        "SELECT greatest(coalesce((SELECT max(v) FROM smmd_change), "
+	        "0), (SELECT v FROM smmd_trim))";
+	int rc;
+
+	if (!pgrepl_settled(r) || !sqlite3session_isempty(r->session)) {
+		/* This node's own changes must be shipped and decided first:
+		 * emptying the view would lose them. */
+		repl_error(r, "the view must be read whole from the tables; "
+		              "it waits for this node's writes in flight");
+		return -EAGAIN;
+	}
+	r->whole_at = -1;
+	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
+	                                         pgconn_ignore, NULL)) < 0) ||
+	    (rc = pgconn_query(r->o.pg, at_sql, 0, NULL, on_whole_at, r)) < 0 ||
+	    (rc = pgconn_sync(r->o.pg, on_whole_started, r)) < 0)
+		return rc;
+	r->pulling = 1;
+	return 0;
+}
+
+/* The trim's answer: how many changes went. */
+struct trim {
+	pgrepl_trimmed_fn *done;
+	void *arg;
+	int64_t n;
+	int orphan; /* the sync was never queued: the statement's call frees */
+};
+
+static void on_trimmed(void *arg, const PGresult *res, const char *err)
+{
+	struct trim *t = arg;
+
+	if (t->orphan)
+		free(t);
+	else if (res && PQntuples(res) == 1)
+		t->n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+}
+
+static void on_trim_done(void *arg, const char *err)
+{
+	struct trim *t = arg;
+
+	t->done(t->arg, err ? -1 : t->n, err);
+	free(t);
+}
+
+int pgrepl_trim(struct pgrepl *r, struct pgconn *on, int64_t keep_ms,
+                pgrepl_trimmed_fn *done, void *arg)
+{
+	/*
+	 * The oldest changes, by number, up to the newest of them older
+	 * than keep_ms; the mark moves in the same transaction. Only the
+	 * first TRIM_BATCH by number are looked at, so a trim costs the
+	 * same however long the log has grown.
+	 */
+	static const char sql[] =
+	        "WITH b AS (SELECT max(v) AS v FROM (SELECT v, at FROM "
+	        "smmd_change ORDER BY v LIMIT " TRIM_BATCH_TEXT ") f WHERE at "
+	        "< clock_timestamp() - $1::bigint * interval '1 millisecond'), "
+	        "d AS (DELETE FROM smmd_change c USING b WHERE c.v <= b.v "
+	        "RETURNING c.v), "
+	        "u AS (UPDATE smmd_trim SET v = (SELECT max(v) FROM d) WHERE "
+	        "(SELECT max(v) FROM d) > v) "
+	        "SELECT count(*) FROM d";
+	char keep[24];
+	const char *params[] = {keep};
+	struct trim *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (t == NULL)
+		return -ENOMEM;
+	t->done = done;
+	t->arg = arg;
+	snprintf(keep, sizeof(keep), "%" PRId64, keep_ms);
+	if ((rc = pgconn_query(on, sql, 1, params, on_trimmed, t)) < 0) {
+		free(t);
+		return rc;
+	}
+	/* The connection is dropped when a sync fails, and the statement
+	 * told so later, from the loop. */
+	if ((rc = pgconn_sync(on, on_trim_done, t)) < 0)
+		t->orphan = 1;
+	return rc;
+}
