@@ -250,7 +250,6 @@ void pgrepl_free(struct pgrepl *r)
 	sqlite3_finalize(r->set_pulled);
 	repl_rows_free(&r->refetch);
 	repl_rows_free(&r->later);
-	json_decref(r->whole_key);
 	free(r->node_id);
 	free(r);
 }

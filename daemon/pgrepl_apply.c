@@ -112,7 +112,7 @@ char *repl_pk_of_json(const struct repl_table *t, json_t *row)
 	return s;
 }
 
-static int prepare_apply(struct pgrepl *r, struct repl_table *t)
+int repl_prepare_apply(struct pgrepl *r, struct repl_table *t)
 {
 	char *sql = NULL;
 	size_t len = 0;
@@ -180,7 +180,7 @@ static int write_row(struct pgrepl *r, struct repl_table *t, const char *pk,
 	json_t *key = NULL;
 	int rc;
 
-	if (prepare_apply(r, t) < 0)
+	if (repl_prepare_apply(r, t) < 0)
 		return -1;
 	if (row) {
 		st = t->upsert;
@@ -204,9 +204,8 @@ int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
 {
 	struct repl_table *t = &r->tables[table];
 	int dead, rc;
-	int64_t have = repl_get_v(r, t->name, pk, &dead);
 
-	if (!force && have >= v)
+	if (!force && repl_get_v(r, t->name, pk, &dead) >= v)
 		return 0;
 	sqlite3session_enable(r->session, 0);
 	rc = write_row(r, t, pk, row);
@@ -486,7 +485,8 @@ static void on_resync_done(void *arg, const char *err)
 		r->broken = 0;
 }
 
-char *repl_param_of_json(json_t *v)
+/* A key's value as a statement parameter; malloc'd, NULL for null. */
+static char *param_of_json(json_t *v)
 {
 	char buf[32];
 
@@ -524,7 +524,7 @@ static int ask_row(struct pgrepl *r, struct resync *rs,
 	for (int k = 0; k < t->npk; k++) {
 		fprintf(f, "%s\"%s\" = $%d", k ? " AND " : "",
 		        t->cols[t->key[k]], k + 1);
-		params[k] = repl_param_of_json(json_array_get(key, (size_t)k));
+		params[k] = param_of_json(json_array_get(key, (size_t)k));
 	}
 	if (fclose(f) == 0)
 		rc = pgconn_query(r->o.pg, sql, t->npk,

@@ -76,12 +76,10 @@ struct pgrepl {
 	int64_t pulled; /* how far the pulls have read */
 	/* Reading the tables whole (pgrepl_whole.c): done once since open;
 	 * the table read now, the change number the pages follow (at), the
-	 * key of the last row read (a JSON array), the rows of the last
-	 * page (-1: not applied). */
+	 * rows of the last page (-1: not applied). */
 	int whole_read;
 	int whole_table;
 	int64_t whole_at;
-	json_t *whole_key;
 	int whole_n;
 	/* A pull found the log trimmed past the view's position. */
 	int behind;
@@ -120,6 +118,9 @@ int repl_set_v(struct pgrepl *, const char *table, const char *pk, int64_t v,
 int repl_apply(struct pgrepl *, int table, const char *pk, json_t *row,
                int64_t v, int force);
 
+/* The table's upsert and delete into the view, prepared once. 0/-1. */
+int repl_prepare_apply(struct pgrepl *, struct repl_table *);
+
 /* The key of a JSON row image, as repl_row.pk spells it; malloc'd. */
 char *repl_pk_of_json(const struct repl_table *, json_t *row);
 
@@ -128,9 +129,6 @@ void repl_session_rows(struct pgrepl *, struct repl_rows *out);
 /* A row with a change of this node's not decided yet. */
 int repl_dirty(const struct pgrepl *, const struct repl_rows *session,
                int table, const char *pk);
-
-/* A key's value as a statement parameter; malloc'd, NULL for null. */
-char *repl_param_of_json(json_t *v);
 
 /* The view knows no row yet: nothing pulled, nothing of its own kept. */
 int repl_view_new(struct pgrepl *);

@@ -9,16 +9,16 @@
  * missed changes, and reads the tables whole instead. So does a new
  * view: the tables hold one row per thing, the log a row per change.
  *
- * Reading whole needs no snapshot of its own. First the newest change
- * number committed (at); then every table, page by page in key order,
- * each page a statement of its own; then the log from at on, as any
+ * Reading whole needs no snapshot across tables. First the newest change
+ * number committed (at); then every table through a cursor of its own
+ * (its own snapshot), a page a fetch; then the log from at on, as any
  * pull. Writers commit in the order of their numbers (smmd_track's
  * lock), so every change up to at is in the tables by then, and every
  * later one is in the log: a page that shows a row newer than at is put
  * right by the pull that follows (each row keeps its number; an older
  * change does not overwrite a newer one). Rows read in between may
- * refer to rows not read yet (a delivery added after its table's pages
- * were read for posts): foreign keys are not checked while the pages
+ * refer to rows not read yet (a delivery added after the posts' cursor
+ * was opened): foreign keys are not checked while the pages
  * are applied, and hold again once the pull has caught up.
  */
 #include <errno.h>
@@ -39,8 +39,6 @@
 static void whole_failed(struct pgrepl *r, const char *why)
 {
 	r->pulling = 0;
-	json_decref(r->whole_key);
-	r->whole_key = NULL;
 	repl_error(r, "reading the tables whole: %s", why);
 }
 
@@ -52,34 +50,79 @@ static void on_whole_at(void *arg, const PGresult *res, const char *err)
 		r->whole_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
-/* One page of one table's rows, in key order after the last one read. */
-static int ask_page(struct pgrepl *r);
+/* The next page of the table read now; open: its cursor first. */
+static int ask_page(struct pgrepl *r, int open);
 
-/* A page's rows into the view: one transaction, keys not checked. */
+/*
+ * Row i of a page into the view: the view's columns in order, then _v,
+ * as text; each bound as the view declares it. The key is spelled as
+ * repl_pk_of_json spells it.
+ */
+static int apply_page_row(struct pgrepl *r, struct repl_table *t,
+                          const PGresult *res, int i)
+{
+	sqlite3_stmt *st = t->upsert;
+	json_t *key = json_array();
+	char *pk = NULL;
+	int rc;
+
+	for (int c = 0; c < t->ncol; c++) {
+		const char *val = PQgetvalue(res, i, c);
+
+		if (PQgetisnull(res, i, c))
+			sqlite3_bind_null(st, c + 1);
+		else if (strcmp(t->pgtypes[c], "bigint") == 0)
+			sqlite3_bind_int64(st, c + 1, strtoll(val, NULL, 10));
+		else if (strcmp(t->pgtypes[c], "double precision") == 0)
+			sqlite3_bind_double(st, c + 1, strtod(val, NULL));
+		else
+			sqlite3_bind_text(st, c + 1, val,
+			                  PQgetlength(res, i, c),
+			                  SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (int k = 0; key && k < t->npk; k++) {
+		int c = t->key[k];
+		const char *val = PQgetvalue(res, i, c);
+
+		json_array_append_new(
+		        key, strcmp(t->pgtypes[c], "bigint") == 0
+		                     ? json_integer(strtoll(val, NULL, 10))
+		                     : json_string(val));
+	}
+	if (rc != SQLITE_DONE || key == NULL ||
+	    (pk = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL ||
+	    repl_set_v(r, t->name, pk,
+	               strtoll(PQgetvalue(res, i, t->ncol), NULL, 10), 0) < 0)
+		rc = -1;
+	else
+		rc = 0;
+	if (rc == 0 && r->o.on_changed)
+		r->o.on_changed(r->o.arg, t->name, pk);
+	free(pk);
+	json_decref(key);
+	return rc;
+}
+
+/* A page's rows into the view: one transaction, keys not checked, and
+ * not recorded (PostgreSQL's already). */
 static void on_page(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrepl *r = arg;
 	struct repl_table *t = &r->tables[r->whole_table];
-	int n = res ? PQntuples(res) : 0, ok = 1;
+	int n = res ? PQntuples(res) : 0, ok;
 
 	if (res == NULL)
 		return;
+	ok = PQnfields(res) == t->ncol + 1 && repl_prepare_apply(r, t) == 0;
 	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_whole", NULL, NULL, NULL);
-	for (int i = 0; ok && i < n; i++) {
-		json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		char *pk = row ? repl_pk_of_json(t, row) : NULL;
-		int64_t v = json_integer_value(json_object_get(row, "_v"));
-
-		ok = pk && repl_apply(r, r->whole_table, pk, row, v, 1) >= 0;
-		if (ok && i == n - 1) {
-			json_decref(r->whole_key);
-			r->whole_key = json_loads(pk, JSON_DECODE_ANY, NULL);
-			ok = r->whole_key != NULL;
-		}
-		free(pk);
-		json_decref(row);
-	}
+	sqlite3session_enable(r->session, 0);
+	for (int i = 0; ok && i < n; i++)
+		ok = apply_page_row(r, t, res, i) == 0;
+	sqlite3session_enable(r->session, 1);
 	if (ok && sqlite3_exec(r->o.db, "RELEASE smmd_whole", NULL, NULL,
 	                       NULL) != SQLITE_OK)
 		ok = 0;
@@ -93,12 +136,22 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 		r->rows_read += (uint64_t)n;
 }
 
+static void closed(void *arg, const char *err)
+{
+	(void)arg;
+	(void)err;
+}
+
 /* The tables read: the position is where they were read, and the log
  * from there brings what changed meanwhile. */
 static void whole_done(struct pgrepl *r)
 {
 	char what[96];
 
+	/* The cursor's rows are kept by the server until it is closed. */
+	if (pgconn_query(r->o.pg, "CLOSE ALL", 0, NULL, pgconn_ignore, NULL) ==
+	    0)
+		pgconn_sync(r->o.pg, closed, NULL);
 	sqlite3_bind_int64(r->set_pulled, 1, r->whole_at);
 	if (sqlite3_step(r->set_pulled) != SQLITE_DONE) {
 		whole_failed(r, sqlite3_errmsg(r->o.db));
@@ -121,65 +174,62 @@ static void whole_done(struct pgrepl *r)
 static void on_page_done(void *arg, const char *err)
 {
 	struct pgrepl *r = arg;
+	int open = 0;
 
 	if (err || r->whole_n < 0) {
 		whole_failed(r, err ? err : sqlite3_errmsg(r->o.db));
 		return;
 	}
 	if (r->whole_n < WHOLE_PAGE) {
-		/* This table is read: the next, from its first key. */
-		json_decref(r->whole_key);
-		r->whole_key = NULL;
+		/* This table is read: the next. */
 		if (++r->whole_table == r->ntables) {
 			whole_done(r);
 			return;
 		}
+		open = 1;
 	}
-	if (ask_page(r) < 0)
+	if (ask_page(r, open) < 0)
 		whole_failed(r, "the request could not be sent");
 }
 
-static int ask_page(struct pgrepl *r)
+/*
+ * One cursor at a time, held past its statement's transaction: PostgreSQL
+ * runs its query once, and each page is a fetch (not a scan that skips
+ * the rows read so far). CLOSE ALL first: a read that failed part-way on
+ * this connection may have left one.
+ */
+static int ask_page(struct pgrepl *r, int open)
 {
 	const struct repl_table *t = &r->tables[r->whole_table];
-	char *params[16] = {0}, *sql = NULL;
+	char *sql = NULL;
 	size_t len = 0;
 	FILE *f;
-	int rc = -ENOMEM, np = 0;
+	int rc;
 
-	if (t->npk > 16 || (f = open_memstream(&sql, &len)) == NULL)
-		return -ENOMEM;
-	/* The page first, then its images: to_jsonb on a thousand rows,
-	 * not on every row the planner sorts. */
-	fprintf(f, "SELECT to_jsonb(t)::text FROM (SELECT * FROM \"%s\"",
-	        t->name);
-	if (r->whole_key) {
-		/* After the last key read: (k1, k2) > ($1, $2). */
-		fprintf(f, " WHERE (");
-		for (int k = 0; k < t->npk; k++)
-			fprintf(f, "%s\"%s\"", k ? ", " : "",
-			        t->cols[t->key[k]]);
-		fprintf(f, ") > (");
-		for (int k = 0; k < t->npk; k++) {
-			params[np++] = repl_param_of_json(
-			        json_array_get(r->whole_key, (size_t)k));
-			fprintf(f, "%s$%d::%s", k ? ", " : "", k + 1,
-			        t->pgtypes[t->key[k]]);
-		}
-		fprintf(f, ")");
+	if (open) {
+		if ((f = open_memstream(&sql, &len)) == NULL)
+			return -ENOMEM;
+		fprintf(f, "DECLARE smmd_whole NO SCROLL CURSOR WITH HOLD FOR "
+		           "SELECT ");
+		for (int c = 0; c < t->ncol; c++)
+			fprintf(f, "\"%s\", ", t->cols[c]);
+		fprintf(f, "_v FROM \"%s\"", t->name);
+		rc = fclose(f) == 0 ? 0 : -ENOMEM;
+		if (rc == 0)
+			rc = pgconn_query(r->o.pg, "CLOSE ALL", 0, NULL,
+			                  pgconn_ignore, NULL);
+		if (rc == 0)
+			rc = pgconn_query(r->o.pg, sql, 0, NULL, pgconn_ignore,
+			                  NULL);
+		free(sql);
+		if (rc < 0)
+			return rc;
 	}
-	fprintf(f, " ORDER BY ");
-	for (int k = 0; k < t->npk; k++)
-		fprintf(f, "%s\"%s\"", k ? ", " : "", t->cols[t->key[k]]);
-	fprintf(f, " LIMIT " WHOLE_PAGE_TEXT ") t");
-	if (fclose(f) == 0 &&
-	    (rc = pgconn_query(r->o.pg, sql, np, (const char *const *)params,
-	                       on_page, r)) == 0)
-		rc = pgconn_sync(r->o.pg, on_page_done, r);
-	for (int k = 0; k < np; k++)
-		free(params[k]);
-	free(sql);
-	return rc;
+	if ((rc = pgconn_query(r->o.pg,
+	                       "FETCH " WHOLE_PAGE_TEXT " FROM smmd_whole", 0,
+	                       NULL, on_page, r)) < 0)
+		return rc;
+	return pgconn_sync(r->o.pg, on_page_done, r);
 }
 
 /* The newest change is known: the view is emptied, the pages follow. */
@@ -196,7 +246,7 @@ static void on_whole_started(void *arg, const char *err)
 		return;
 	}
 	r->whole_table = 0;
-	if (ask_page(r) < 0)
+	if (ask_page(r, 1) < 0)
 		whole_failed(r, "the request could not be sent");
 }
 
