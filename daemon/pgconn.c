@@ -36,6 +36,17 @@ struct item {
 
 enum { PG_IDLE, PG_RESOLVING, PG_CONNECTING, PG_UP, PG_CLOSED };
 
+/*
+ * Statements this connection's server has prepared
+ * (pgconn_query_prepared), slot i named smmd_i; sql NULL: a free slot.
+ * Gone with the connection: the next one starts with none.
+ */
+#define PREPARED_MAX 128
+struct prepared {
+	uint64_t hash;
+	char *sql;
+};
+
 struct pgconn {
 	uv_loop_t *loop;
 	struct pgconn_opts o;
@@ -62,6 +73,7 @@ struct pgconn {
 	int open_handles;
 	unsigned gen; /* connection attempts, to tell stale lookups */
 	uint64_t statements;
+	struct prepared prepared[PREPARED_MAX];
 };
 
 static void start_connect(struct pgconn *c);
@@ -404,6 +416,14 @@ static void up_io(struct pgconn *c, int events)
 	arm_result_timer(c);
 }
 
+static void forget_prepared(struct pgconn *c)
+{
+	for (size_t i = 0; i < PREPARED_MAX; i++) {
+		free(c->prepared[i].sql);
+		c->prepared[i] = (struct prepared){0};
+	}
+}
+
 static void connected(struct pgconn *c)
 {
 	if (PQsetnonblocking(c->pg, 1) != 0 ||
@@ -413,6 +433,7 @@ static void connected(struct pgconn *c)
 	}
 	c->state = PG_UP;
 	c->failures = 0;
+	forget_prepared(c); /* the last connection's */
 	uv_timer_stop(&c->timer);
 	if (watch(c, UV_READABLE) < 0) {
 		lost(c, "cannot watch its socket");
@@ -744,6 +765,7 @@ static void teardown(struct pgconn *c)
 	c->parsed = NULL;
 	free(c->name);
 	c->name = NULL;
+	forget_prepared(c);
 }
 
 void pgconn_close(struct pgconn *c)
@@ -902,6 +924,86 @@ int pgconn_query(struct pgconn *c, const char *sql, int nparams,
 		return refused(c);
 	if ((it = push(c, ITEM_STMT)) == NULL) {
 		/* Its answer would have no one to go to. */
+		breaks(c, "", "out of memory");
+		return refused(c);
+	}
+	it->cb = cb;
+	it->arg = arg;
+	c->statements++;
+	return 0;
+}
+
+/* A prepare that did not run (its group failed first, or its text is
+ * wrong): the slot is free again, and the text prepared anew. */
+static void on_prepared(void *arg, const PGresult *res, const char *err)
+{
+	struct prepared *p = arg;
+
+	if (res == NULL) {
+		free(p->sql);
+		*p = (struct prepared){0};
+	}
+}
+
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The slot holding sql, else a free one (set to it; *fresh), else -1. */
+static int prepared_slot(struct pgconn *c, const char *sql, int *fresh)
+{
+	uint64_t h = text_hash(sql);
+	int free_slot = -1;
+
+	*fresh = 0;
+	for (int i = 0; i < PREPARED_MAX; i++) {
+		struct prepared *p = &c->prepared[i];
+
+		if (p->sql == NULL) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (p->hash == h && strcmp(p->sql, sql) == 0) {
+			return i;
+		}
+	}
+	if (free_slot < 0 || (c->prepared[free_slot].sql = strdup(sql)) == NULL)
+		return -1;
+	c->prepared[free_slot].hash = h;
+	*fresh = 1;
+	return free_slot;
+}
+
+int pgconn_query_prepared(struct pgconn *c, const char *sql, int nparams,
+                          const char *const *params, pgconn_result_fn *cb,
+                          void *arg)
+{
+	struct item *it;
+	char name[24];
+	int slot, fresh;
+
+	if (!pgconn_up(c))
+		return -ENOTCONN;
+	if ((slot = prepared_slot(c, sql, &fresh)) < 0)
+		return pgconn_query(c, sql, nparams, params, cb, arg);
+	snprintf(name, sizeof(name), "smmd_%d", slot);
+	if (fresh) {
+		if (!PQsendPrepare(c->pg, name, sql, nparams, NULL))
+			return refused(c);
+		if ((it = push(c, ITEM_STMT)) == NULL) {
+			breaks(c, "", "out of memory");
+			return refused(c);
+		}
+		it->cb = on_prepared;
+		it->arg = &c->prepared[slot];
+	}
+	if (!PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0))
+		return refused(c);
+	if ((it = push(c, ITEM_STMT)) == NULL) {
 		breaks(c, "", "out of memory");
 		return refused(c);
 	}

@@ -80,6 +80,16 @@ int pgconn_up(const struct pgconn *);
 int pgconn_query(struct pgconn *, const char *sql, int nparams,
                  const char *const *params, pgconn_result_fn *, void *arg);
 /*
+ * The same, for a statement sent many times: the server parses and plans
+ * it once per connection (at most 128 texts are kept; past that, as
+ * pgconn_query). The first use prepares it in the open group: if a
+ * statement before it in that group fails, the prepare does not run,
+ * nor does any group after that uses it before its failure is known.
+ */
+int pgconn_query_prepared(struct pgconn *, const char *sql, int nparams,
+                          const char *const *params, pgconn_result_fn *,
+                          void *arg);
+/*
  * End the group and send it: its statements run in one transaction,
  * after the groups sent before it, and done is called after each of its
  * statements' callbacks. Errors as pgconn_query's.

@@ -645,8 +645,11 @@ static int ship_change(struct pgrepl *r, struct repl_group *g,
 	if (fclose(f) != 0 || (rc = repl_rows_add(&g->rows, ti, pk, have,
 	                                          op == SQLITE_DELETE)) < 0)
 		goto out;
-	rc = pgconn_query(r->o.pg, sql, np, (const char *const *)params, on_row,
-	                  g);
+	/* A delivery's changes repeat a few shapes: parsed and planned once
+	 * per connection. A prepare lost with a failed group fails only
+	 * groups the chain refuses anyway (pgconn.h). */
+	rc = pgconn_query_prepared(r->o.pg, sql, np,
+	                           (const char *const *)params, on_row, g);
 	if (rc < 0) /* never asked: no answer will come for it */
 		free(g->rows.v[--g->rows.n].pk);
 	else
@@ -767,8 +770,9 @@ static int send_group(struct pgrepl *r, int64_t epoch, void *buf, int n,
 	snprintf(num, sizeof(num), "%" PRIu64, g->n);
 	/* smmd_fence's stamp: the trigger writes it on the group's rows. */
 	snprintf(me, sizeof(me), "%s/%s", r->node_id, ep);
-	if ((rc = pgconn_query(r->o.pg, "SELECT smmd_fence($1, $2, $3, $4)", 4,
-	                       fence, on_fence, g)) < 0)
+	if ((rc = pgconn_query_prepared(r->o.pg,
+	                                "SELECT smmd_fence($1, $2, $3, $4)", 4,
+	                                fence, on_fence, g)) < 0)
 		goto fail;
 	g->refs++;
 	if ((rc = sqlite3changeset_start(&it, n, buf)) != SQLITE_OK) {

@@ -377,6 +377,83 @@ START_TEST(test_close_in_flight)
 }
 END_TEST
 
+static void prepared(struct t *t, const char *sql, const char *param)
+{
+	const char *params[] = {param};
+
+	ck_assert_int_eq(
+	        pgconn_query_prepared(t->c, sql, 1, params, on_result, t), 0);
+}
+
+static void kill_own_backend(uv_timer_t *tm)
+{
+	(void)tm;
+	ck_assert_int_eq(pg_psql("select pg_terminate_backend(pid) from "
+	                         "pg_stat_activity where application_name = "
+	                         "'check-prepared'",
+	                         NULL, 0),
+	                 0);
+}
+
+/*
+ * A text is prepared once per connection and run many times; a prepare
+ * whose group failed before it is undone (groups already sent that use
+ * it fail; later ones prepare it again); a new connection prepares again.
+ */
+START_TEST(test_prepared)
+{
+	static const char sql[] = "select $1::int + 1";
+	struct t t;
+	uv_timer_t tm;
+
+	start(&t, "", "check-prepared", 200, 0);
+	run_until(&t, &t.ups, 1, 5000);
+	prepared(&t, sql, "1");
+	prepared(&t, sql, "2");
+	sync_group(&t);
+	run_until(&t, &t.done, 1, 5000);
+	prepared(&t, sql, "3");
+	sync_group(&t);
+	run_until(&t, &t.done, 2, 5000);
+	ck_assert_str_eq(t.log, "v2 v3 D v4 D ");
+	/* Prepared once, on this connection. */
+	t.log[0] = '\0';
+	one(&t, "select count(*) from pg_prepared_statements");
+	ck_assert_str_eq(t.log, "v1 D ");
+
+	/* A new text after a failed statement: not prepared. The group sent
+	 * before that is known fails; the one after prepares it again. */
+	t.log[0] = '\0';
+	query(&t, "select 1 / 0");
+	prepared(&t, "select $1::int * 10", "5");
+	sync_group(&t);
+	prepared(&t, "select $1::int * 10", "6");
+	sync_group(&t);
+	run_until(&t, &t.done, 5, 5000);
+	ck_assert_msg(strstr(t.log, "E(ERROR: division by zero)") == t.log &&
+	                      strstr(t.log, "prepared statement \"smmd_1\" "
+	                                    "does not exist") != NULL,
+	              "%s", t.log);
+	t.log[0] = '\0';
+	prepared(&t, "select $1::int * 10", "7");
+	sync_group(&t);
+	run_until(&t, &t.done, 6, 5000);
+	ck_assert_str_eq(t.log, "v70 D ");
+
+	/* A new connection has none: prepared again. */
+	uv_timer_init(&t.loop, &tm);
+	uv_timer_start(&tm, kill_own_backend, 0, 0);
+	run_until(&t, &t.ups, 2, 5000);
+	t.log[0] = '\0';
+	prepared(&t, sql, "8");
+	sync_group(&t);
+	run_until(&t, &t.done, 7, 5000);
+	ck_assert_str_eq(t.log, "v9 D ");
+	uv_close((uv_handle_t *)&tm, NULL);
+	finish(&t);
+}
+END_TEST
+
 static Suite *pgconn_suite(void)
 {
 	Suite *s = suite_create("pgconn");
@@ -392,6 +469,7 @@ static Suite *pgconn_suite(void)
 	tcase_add_test(tc, test_bad_conninfo);
 	tcase_add_test(tc, test_result_timeout);
 	tcase_add_test(tc, test_close_in_flight);
+	tcase_add_test(tc, test_prepared);
 	/* Last: the others need not wait for the server to come back. */
 	tcase_add_test(tc, test_server_restart);
 	suite_add_tcase(s, tc);
