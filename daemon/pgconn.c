@@ -32,6 +32,10 @@ struct item {
 	pgconn_done_fn *done;
 	void *arg;
 	uint64_t sent_ms;
+	/* A prepared statement's use, or its prepare (parse): its slot + 1
+	 * (0: neither), and its text's hash when it was queued. */
+	int slot, parse;
+	uint64_t hash;
 };
 
 enum { PG_IDLE, PG_RESOLVING, PG_CONNECTING, PG_UP, PG_CLOSED };
@@ -278,6 +282,25 @@ static void arm_result_timer(struct pgconn *c)
 	uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
+/*
+ * The server disagrees with the cache (pgconn_query_prepared): a name it
+ * holds is gone (DEALLOCATE, DISCARD, a pooler that hands out another
+ * session), or one it thinks free exists. Only a new connection puts
+ * them back in step. A use whose own prepare did not run is no such
+ * case: that prepare's answer, which came first, freed its slot.
+ */
+static int cache_wrong(struct pgconn *c, const struct item *it)
+{
+	const char *code = PQresultErrorField(it->res, PG_DIAG_SQLSTATE);
+	const struct prepared *p = &c->prepared[it->slot - 1];
+
+	if (code == NULL)
+		return 0;
+	if (it->parse)
+		return strcmp(code, "42P05") == 0; /* already exists */
+	return strcmp(code, "26000") == 0 && p->sql && p->hash == it->hash;
+}
+
 static void deliver(struct pgconn *c, struct item *it)
 {
 	ExecStatusType st = PQresultStatus(it->res);
@@ -293,6 +316,10 @@ static void deliver(struct pgconn *c, struct item *it)
 		one_line(msg, sizeof(msg), "", PQresultErrorMessage(it->res));
 		if (c->group_err[0] == '\0')
 			snprintf(c->group_err, sizeof(c->group_err), "%s", msg);
+		if (it->slot && cache_wrong(c, it))
+			breaks(c, "",
+			       "its prepared statements are not what "
+			       "smmd thought");
 		it->cb(it->arg, NULL, msg);
 	}
 	c->depth--;
@@ -934,7 +961,8 @@ int pgconn_query(struct pgconn *c, const char *sql, int nparams,
 }
 
 /* A prepare that did not run (its group failed first, or its text is
- * wrong): the slot is free again, and the text prepared anew. */
+ * wrong), or lost with the connection: the slot is free again, and the
+ * text prepared anew. */
 static void on_prepared(void *arg, const PGresult *res, const char *err)
 {
 	struct prepared *p = arg;
@@ -1000,6 +1028,8 @@ int pgconn_query_prepared(struct pgconn *c, const char *sql, int nparams,
 		}
 		it->cb = on_prepared;
 		it->arg = &c->prepared[slot];
+		it->slot = slot + 1;
+		it->parse = 1;
 	}
 	if (!PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0))
 		return refused(c);
@@ -1009,6 +1039,8 @@ int pgconn_query_prepared(struct pgconn *c, const char *sql, int nparams,
 	}
 	it->cb = cb;
 	it->arg = arg;
+	it->slot = slot + 1;
+	it->hash = c->prepared[slot].hash;
 	c->statements++;
 	return 0;
 }

@@ -85,6 +85,8 @@ int pgconn_query(struct pgconn *, const char *sql, int nparams,
  * pgconn_query). The first use prepares it in the open group: if a
  * statement before it in that group fails, the prepare does not run,
  * nor does any group after that uses it before its failure is known.
+ * A server that lost one of them (DEALLOCATE, DISCARD, a pooler in
+ * transaction mode) gets the connection dropped and made again.
  */
 int pgconn_query_prepared(struct pgconn *, const char *sql, int nparams,
                           const char *const *params, pgconn_result_fn *,

@@ -430,24 +430,55 @@ START_TEST(test_prepared)
 	prepared(&t, "select $1::int * 10", "6");
 	sync_group(&t);
 	run_until(&t, &t.done, 5, 5000);
-	ck_assert_msg(strstr(t.log, "E(ERROR: division by zero)") == t.log &&
-	                      strstr(t.log, "prepared statement \"smmd_1\" "
-	                                    "does not exist") != NULL,
-	              "%s", t.log);
+	ck_assert_str_eq(
+	        t.log, "E(ERROR: division by zero) E(aborted: an earlier "
+	               "statement of its group failed) D(ERROR: division by "
+	               "zero) E(ERROR: prepared statement \"smmd_1\" does not "
+	               "exist) D(ERROR: prepared statement \"smmd_1\" does "
+	               "not exist) ");
+	ck_assert_int_eq(t.ups, 1); /* that is no reason to reconnect */
 	t.log[0] = '\0';
 	prepared(&t, "select $1::int * 10", "7");
 	sync_group(&t);
 	run_until(&t, &t.done, 6, 5000);
 	ck_assert_str_eq(t.log, "v70 D ");
 
+	/* A text the server refuses: said, and its slot is free again. */
+	t.log[0] = '\0';
+	prepared(&t, "select $1::nosuchtype", "1");
+	sync_group(&t);
+	run_until(&t, &t.done, 7, 5000);
+	ck_assert_msg(strstr(t.log, "E(aborted: ") == t.log &&
+	                      strstr(t.log, "D(ERROR: type \"nosuchtype\" "
+	                                    "does not exist") != NULL,
+	              "%s", t.log);
+	t.log[0] = '\0';
+	prepared(&t, "select $1::int - 1", "3");
+	sync_group(&t);
+	run_until(&t, &t.done, 8, 5000);
+	ck_assert_str_eq(t.log, "v2 D ");
+
+	/* The server loses them behind smmd's back: a new connection. */
+	one(&t, "deallocate all");
+	t.log[0] = '\0';
+	prepared(&t, sql, "4");
+	sync_group(&t);
+	run_until(&t, &t.ups, 2, 5000);
+	ck_assert_msg(strstr(t.log, "does not exist") != NULL, "%s", t.log);
+	t.log[0] = '\0';
+	prepared(&t, sql, "5");
+	sync_group(&t);
+	run_until(&t, &t.done, 11, 5000);
+	ck_assert_str_eq(t.log, "v6 D ");
+
 	/* A new connection has none: prepared again. */
 	uv_timer_init(&t.loop, &tm);
 	uv_timer_start(&tm, kill_own_backend, 0, 0);
-	run_until(&t, &t.ups, 2, 5000);
+	run_until(&t, &t.ups, 3, 5000);
 	t.log[0] = '\0';
 	prepared(&t, sql, "8");
 	sync_group(&t);
-	run_until(&t, &t.done, 7, 5000);
+	run_until(&t, &t.done, 12, 5000);
 	ck_assert_str_eq(t.log, "v9 D ");
 	uv_close((uv_handle_t *)&tm, NULL);
 	finish(&t);
