@@ -217,6 +217,8 @@ int pgrepl_forget_view(struct pgrepl *r)
 	if (rc != SQLITE_OK)
 		return -1;
 	r->pulled = r->kept_max = 0;
+	for (int i = 0; i < r->ntables; i++)
+		r->tables[i].read_at = 0;
 	return 0;
 }
 

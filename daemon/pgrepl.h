@@ -122,17 +122,18 @@ uint64_t pgrepl_rows_read(const struct pgrepl *);
 
 /*
  * A trim's end: how many changes went (-1 on error, err says why). A
- * trim that removed as many as one may (10,000) leaves more to remove.
+ * trim that removed as many as one may (5,000) leaves more to remove.
  */
 typedef void pgrepl_trimmed_fn(void *arg, int64_t removed, const char *err);
-#define PGREPL_TRIM_MAX 10000
+#define PGREPL_TRIM_MAX 5000
 
 /*
  * Remove changes older than keep_ms from smmd_change (the oldest first,
- * at most PGREPL_TRIM_MAX), and move smmd_trim past them: any view
- * behind that reads the tables whole. Run by one node (the working
- * one), on the connection on: one other than the view's, so that no
- * group waits behind it. 0 when sent, done follows; pgconn's errors.
+ * at most PGREPL_TRIM_MAX, in 500 ms at most), and move smmd_trim past
+ * them: any view behind that reads the tables whole. Run by one node
+ * (the working one), on the connection on: one other than the view's,
+ * so that no group of writes waits behind it. 0 when sent, done
+ * follows; pgconn's errors.
  */
 int pgrepl_trim(struct pgrepl *, struct pgconn *on, int64_t keep_ms,
                 pgrepl_trimmed_fn *done, void *arg);

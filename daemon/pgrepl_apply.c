@@ -233,8 +233,8 @@ static int apply_change(struct pgrepl *r, const struct repl_rows *session,
 	char *pk;
 	int rc;
 
-	if (table < 0)
-		return 0; /* a table this smmd does not keep */
+	if (table < 0 || v <= r->tables[table].read_at)
+		return 0; /* not kept, or in the table as read whole */
 	if ((row = json_loads(PQgetvalue(res, i, 4), 0, NULL)) == NULL)
 		return -1;
 	pk = repl_pk_of_json(&r->tables[table], row);
@@ -256,8 +256,14 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 	struct repl_rows session = {0};
 	int64_t trimmed;
 
-	if (res == NULL || n == 0)
+	if (res == NULL)
 		return;
+	if (n == 0) {
+		/* Not even the mark: the database is not one smmd made. */
+		repl_error(r, "smmd_trim has no row: the change log cannot "
+		              "be read");
+		return;
+	}
 	/* Changes after ours were trimmed: they cannot be read. */
 	trimmed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	if (trimmed > r->pulled) {
@@ -274,7 +280,7 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 		if (apply_change(r, &session, res, i) < 0) {
 			/* Stopped here: every pull stops here until fixed. */
 			repl_error(r, "change %s of %s cannot be applied: %s",
-			           PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			           PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
 			           sqlite3_errmsg(r->o.db));
 			break;
 		}

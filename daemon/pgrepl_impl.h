@@ -19,6 +19,9 @@ struct repl_table {
 	int npk;
 	int *key; /* the key's columns, in key order */
 	sqlite3_stmt *upsert, *del;
+	/* Read whole as of this change (its cursor's snapshot): the log's
+	 * changes of it up to there are in the view already. */
+	int64_t read_at;
 };
 
 /* A row a group touched: to number once kept, or read back. */

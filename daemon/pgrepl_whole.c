@@ -30,16 +30,47 @@
 #include "pgrepl_impl.h"
 #include "pgschema.h"
 
+/* The newest change committed; those up to the mark are gone from the
+ * log, not from the tables. */
+#define AT_SQL                                                            \
+	"SELECT greatest(coalesce((SELECT max(v) FROM smmd_change), 0), " \
+	"(SELECT v FROM smmd_trim))"
+
 #define WHOLE_PAGE      1000
 #define WHOLE_PAGE_TEXT "1000"
 /* The most changes one trim removes; a full one is followed soon. */
-#define TRIM_BATCH_TEXT "10000" /* PGREPL_TRIM_MAX */
+#define TRIM_BATCH_TEXT "5000" /* PGREPL_TRIM_MAX */
+/* ... and the longest it may take: lease renewals wait behind it. */
+#define TRIM_TIMEOUT_MS "500"
 
-/* Tried again by the next pull, from the start. */
+static void closed(void *arg, const char *err)
+{
+	(void)arg;
+	(void)err;
+}
+
+/* The cursor's rows are kept by the server until it is closed. */
+static void close_cursor(struct pgrepl *r)
+{
+	if (pgconn_query(r->o.pg, "CLOSE ALL", 0, NULL, pgconn_ignore, NULL) ==
+	    0)
+		pgconn_sync(r->o.pg, closed, NULL);
+}
+
+/* Tried again by the next pull, from the start: a view emptied already
+ * is read whole again (behind says so), not replayed from the log. */
 static void whole_failed(struct pgrepl *r, const char *why)
 {
 	r->pulling = 0;
+	close_cursor(r);
 	repl_error(r, "reading the tables whole: %s", why);
+}
+
+/* Something wrote to the view while it was read: nothing may. */
+static int written_meanwhile(struct pgrepl *r)
+{
+	return !sqlite3_get_autocommit(r->o.db) ||
+	       !sqlite3session_isempty(r->session) || !pgrepl_settled(r);
 }
 
 static void on_whole_at(void *arg, const PGresult *res, const char *err)
@@ -116,7 +147,12 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 
 	if (res == NULL)
 		return;
-	ok = PQnfields(res) == t->ncol + 1 && repl_prepare_apply(r, t) == 0;
+	ok = PQnfields(res) == t->ncol + 2 && !written_meanwhile(r) &&
+	     repl_prepare_apply(r, t) == 0;
+	/* The log's changes of this table up to its cursor's snapshot are
+	 * in these rows: the pull after skips them (pgrepl_apply.c). */
+	if (ok && n > 0)
+		t->read_at = strtoll(PQgetvalue(res, 0, t->ncol + 1), NULL, 10);
 	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_whole", NULL, NULL, NULL);
 	sqlite3session_enable(r->session, 0);
@@ -136,22 +172,13 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 		r->rows_read += (uint64_t)n;
 }
 
-static void closed(void *arg, const char *err)
-{
-	(void)arg;
-	(void)err;
-}
-
 /* The tables read: the position is where they were read, and the log
  * from there brings what changed meanwhile. */
 static void whole_done(struct pgrepl *r)
 {
 	char what[96];
 
-	/* The cursor's rows are kept by the server until it is closed. */
-	if (pgconn_query(r->o.pg, "CLOSE ALL", 0, NULL, pgconn_ignore, NULL) ==
-	    0)
-		pgconn_sync(r->o.pg, closed, NULL);
+	close_cursor(r);
 	sqlite3_bind_int64(r->set_pulled, 1, r->whole_at);
 	if (sqlite3_step(r->set_pulled) != SQLITE_DONE) {
 		whole_failed(r, sqlite3_errmsg(r->o.db));
@@ -177,7 +204,11 @@ static void on_page_done(void *arg, const char *err)
 	int open = 0;
 
 	if (err || r->whole_n < 0) {
-		whole_failed(r, err ? err : sqlite3_errmsg(r->o.db));
+		whole_failed(r, err ? err
+		                : written_meanwhile(r)
+		                        ? "the view was written "
+		                          "to meanwhile"
+		                        : sqlite3_errmsg(r->o.db));
 		return;
 	}
 	if (r->whole_n < WHOLE_PAGE) {
@@ -186,6 +217,8 @@ static void on_page_done(void *arg, const char *err)
 			whole_done(r);
 			return;
 		}
+		/* An empty table says no number of its own. */
+		r->tables[r->whole_table].read_at = r->whole_at;
 		open = 1;
 	}
 	if (ask_page(r, open) < 0)
@@ -213,7 +246,8 @@ static int ask_page(struct pgrepl *r, int open)
 		           "SELECT ");
 		for (int c = 0; c < t->ncol; c++)
 			fprintf(f, "\"%s\", ", t->cols[c]);
-		fprintf(f, "_v FROM \"%s\"", t->name);
+		/* ... and the newest change in the same snapshot. */
+		fprintf(f, "_v, (" AT_SQL ") FROM \"%s\"", t->name);
 		rc = fclose(f) == 0 ? 0 : -ENOMEM;
 		if (rc == 0)
 			rc = pgconn_query(r->o.pg, "CLOSE ALL", 0, NULL,
@@ -237,15 +271,20 @@ static void on_whole_started(void *arg, const char *err)
 {
 	struct pgrepl *r = arg;
 
-	if (err || r->whole_at < 0) {
-		whole_failed(r, err ? err : "no change number");
+	if (err || r->whole_at < 0 || written_meanwhile(r)) {
+		whole_failed(r, err               ? err
+		                : r->whole_at < 0 ? "no change number"
+		                                  : "the view was written to "
+		                                    "meanwhile");
 		return;
 	}
 	if (pgrepl_forget_view(r) < 0) {
 		whole_failed(r, "the view could not be emptied");
 		return;
 	}
+	r->behind = 1; /* until read whole: a retry must not replay */
 	r->whole_table = 0;
+	r->tables[0].read_at = r->whole_at;
 	if (ask_page(r, 1) < 0)
 		whole_failed(r, "the request could not be sent");
 }
@@ -268,12 +307,10 @@ int repl_read_whole(struct pgrepl *r, int after_writers)
 	static const char wait_sql[] =
 	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
 	/* Changes up to the mark are gone from the log, not the tables. */
-	static const char at_sql[] =
-	        "SELECT greatest(coalesce((SELECT max(v) FROM smmd_change), "
-	        "0), (SELECT v FROM smmd_trim))";
+	static const char at_sql[] = AT_SQL;
 	int rc;
 
-	if (!pgrepl_settled(r) || !sqlite3session_isempty(r->session)) {
+	if (written_meanwhile(r)) {
 		/* This node's own changes must be shipped and decided first:
 		 * emptying the view would lose them. */
 		repl_error(r, "the view must be read whole from the tables; "
@@ -344,7 +381,11 @@ int pgrepl_trim(struct pgrepl *r, struct pgconn *on, int64_t keep_ms,
 	t->done = done;
 	t->arg = arg;
 	snprintf(keep, sizeof(keep), "%" PRId64, keep_ms);
-	if ((rc = pgconn_query(on, sql, 1, params, on_trimmed, t)) < 0) {
+	if ((rc = pgconn_query(on,
+	                       "SELECT set_config('statement_timeout', "
+	                       "'" TRIM_TIMEOUT_MS "', true)",
+	                       0, NULL, pgconn_ignore, NULL)) < 0 ||
+	    (rc = pgconn_query(on, sql, 1, params, on_trimmed, t)) < 0) {
 		free(t);
 		return rc;
 	}

@@ -176,7 +176,7 @@ static const char *const migrations[] = {
         " reply text,"
         " answered_at timestamptz);",
         /*
-         * 7: the change log is trimmed (pgrepl_trim.c): smmd_trim says how
+         * 7: the change log is trimmed (pgrepl_whole.c): smmd_trim says how
          * far, in the same transaction as the rows go, so a node whose
          * view is behind it knows that it missed changes and reads the
          * tables whole instead.

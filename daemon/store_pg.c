@@ -454,8 +454,8 @@ static void on_trimmed(void *arg, int64_t removed, const char *err)
  * first beat, then every TRIM_EVERY_TICKS. */
 static void trim_changes(struct pgstore *ps)
 {
-	if (ps->trimming || ps->closing || !ps->ls_up ||
-	    ++ps->trim_ticks < TRIM_EVERY_TICKS)
+	if (ps->done == NULL || ps->epoch == 0 || ps->trimming || ps->closing ||
+	    !ps->ls_up || ++ps->trim_ticks < TRIM_EVERY_TICKS)
 		return;
 	if (pgrepl_trim(ps->repl, ps->ls, CHANGES_KEPT_MS, on_trimmed, ps) == 0)
 		ps->trimming = 1;
@@ -1000,9 +1000,15 @@ static int catch_up(struct pgstore *ps, char *err, size_t errlen)
 	 * registered, so what the dead node committed last may be past its
 	 * snapshot: let it end, then read on from there once the dead
 	 * node's last group, which may still be running, has ended too. */
-	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end)
-		uv_run(&ps->loop, UV_RUN_ONCE);
 	seen = pgrepl_rows_read(ps->repl);
+	while (pgrepl_pulling(ps->repl) && uv_hrtime() < end) {
+		uv_run(&ps->loop, UV_RUN_ONCE);
+		/* A view read whole takes as long as the tables are big. */
+		if (pgrepl_rows_read(ps->repl) != seen) {
+			seen = pgrepl_rows_read(ps->repl);
+			end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+		}
+	}
 	rc = pgrepl_pulling(ps->repl) ? -ETIMEDOUT
 	                              : pgrepl_pull_after_writers(ps->repl);
 	ps->why[0] = '\0';

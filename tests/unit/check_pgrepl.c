@@ -718,7 +718,8 @@ static void add_many(struct node *n, const char *prefix)
 	         "'%s0001', 'x', 'msg_%s', 'scheduled', 1000, 1); WITH "
 	         "RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k "
 	         "WHERE i < 1200) INSERT INTO attempts (delivery_id, n, "
-	         "started_ms) SELECT '%s0001/x', i, i FROM k; COMMIT",
+	         "started_ms, latency_ms) SELECT '%s0001/x', i, i, i / 4.0 "
+	         "FROM k; COMMIT",
 	         prefix, prefix, prefix, prefix, prefix);
 	exec_view(n, sql);
 	ship(n, 1);
@@ -747,6 +748,14 @@ static void same_as_pg(struct node *n)
 	        {"SELECT sum(v) FROM _smmd_v WHERE tbl = 'deliveries' AND NOT "
 	         "dead",
 	         "select sum(_v) from deliveries"},
+	        /* One number a row: keys spelled as the log's are. */
+	        {"SELECT count(*) FROM _smmd_v WHERE tbl = 'attempts' AND NOT "
+	         "dead",
+	         "select count(*) from attempts"},
+	        {"SELECT CAST(sum(latency_ms) * 4 AS INTEGER) FROM attempts",
+	         "select (sum(latency_ms) * 4)::bigint from attempts"},
+	        {"SELECT count(*) FROM deliveries WHERE last_error = 'late'",
+	         "select count(*) from deliveries where last_error = 'late'"},
 	};
 
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
@@ -777,13 +786,19 @@ START_TEST(test_read_whole)
 	same_as_pg(&b);
 	ck_assert_int_eq(pgrepl_pulled(b.r),
 	                 psql_ll("select max(v) from smmd_change"));
-	/* The log from there on: no second whole read. */
+	/* The log from there on: no second whole read; a row read whole
+	 * (a key of two columns) changes in place. */
 	add_post(&a, "w-after");
+	exec_view(&a, "UPDATE attempts SET latency_ms = 1000 WHERE "
+	              "delivery_id = 'w0001/x' AND n = 7");
 	ship(&a, 1);
 	pull(&b);
 	ck_assert_str_eq(view_text(&b, "SELECT state FROM deliveries WHERE id "
 	                               "= 'w-after/x'"),
 	                 "scheduled");
+	ck_assert_str_eq(view_text(&b, "SELECT latency_ms FROM attempts WHERE "
+	                               "delivery_id = 'w0001/x' AND n = 7"),
+	                 "1000.0");
 	ck_assert_int_eq(b.infos, 1);
 	same_as_pg(&b);
 	stop_node(&a);
@@ -849,6 +864,47 @@ START_TEST(test_trim)
 }
 END_TEST
 
+/*
+ * Written while it is read whole: a delete and an update held open by
+ * another session (which holds the order lock meanwhile) commit during
+ * or after the read; the view ends as PostgreSQL, the deleted row not
+ * made again by the changes before it.
+ */
+START_TEST(test_read_whole_while_written)
+{
+	struct node a, b;
+
+	start_node(&a, "node-a12");
+	start_node(&b, "node-b12");
+	setup_cluster(&a);
+	both_live(&a, &b);
+	pull(&a);
+	add_many(&a, "x");
+	exec_view(&a, "UPDATE attempts SET latency_ms = 2 WHERE delivery_id = "
+	              "'x0001/x' AND n = 5");
+	ship(&a, 1);
+	ck_assert_int_eq(system("psql -X -Atq -c \"begin; update deliveries "
+	                        "set last_error = 'late' where id = "
+	                        "'x0001/x'; delete from attempts where "
+	                        "delivery_id = 'x0001/x' and n = 5; select "
+	                        "pg_sleep(0.3); commit\" >/dev/null 2>&1 &"),
+	                 0);
+	usleep(100 * 1000); /* its lock taken, its changes numbered */
+	pull(&b);
+	pg_run_for(&loop, 400); /* it has committed */
+	pull(&b);
+	ck_assert_str_eq(view_text(&b, "SELECT count(*) FROM attempts WHERE "
+	                               "delivery_id = 'x0001/x' AND n = 5"),
+	                 "0");
+	ck_assert_str_eq(view_text(&b, "SELECT last_error FROM deliveries "
+	                               "WHERE id = 'x0001/x'"),
+	                 "late");
+	same_as_pg(&b);
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
 static Suite *pgrepl_suite(void)
 {
 	Suite *s = suite_create("pgrepl");
@@ -868,6 +924,7 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_change_in_flight);
 	tcase_add_test(tc, test_read_whole);
 	tcase_add_test(tc, test_trim);
+	tcase_add_test(tc, test_read_whole_while_written);
 	suite_add_tcase(s, tc);
 	return s;
 }
