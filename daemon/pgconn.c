@@ -930,6 +930,22 @@ static struct item *push(struct pgconn *c, int kind)
 	return it;
 }
 
+/* The item for a statement libpq has just queued: NULL when out of
+ * memory, the connection then given up (its answer would have no one
+ * to go to). */
+static struct item *push_stmt(struct pgconn *c, pgconn_result_fn *cb, void *arg)
+{
+	struct item *it = push(c, ITEM_STMT);
+
+	if (it == NULL) {
+		breaks(c, "", "out of memory");
+		return NULL;
+	}
+	it->cb = cb;
+	it->arg = arg;
+	return it;
+}
+
 /* libpq refused: drop the connection from the loop, not inside a call. */
 static int refused(struct pgconn *c)
 {
@@ -942,20 +958,12 @@ static int refused(struct pgconn *c)
 int pgconn_query(struct pgconn *c, const char *sql, int nparams,
                  const char *const *params, pgconn_result_fn *cb, void *arg)
 {
-	struct item *it;
-
 	if (!pgconn_up(c))
 		return -ENOTCONN;
 	if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL,
-	                       0))
+	                       0) ||
+	    push_stmt(c, cb, arg) == NULL)
 		return refused(c);
-	if ((it = push(c, ITEM_STMT)) == NULL) {
-		/* Its answer would have no one to go to. */
-		breaks(c, "", "out of memory");
-		return refused(c);
-	}
-	it->cb = cb;
-	it->arg = arg;
 	c->statements++;
 	return 0;
 }
@@ -1020,25 +1028,16 @@ int pgconn_query_prepared(struct pgconn *c, const char *sql, int nparams,
 		return pgconn_query(c, sql, nparams, params, cb, arg);
 	snprintf(name, sizeof(name), "smmd_%d", slot);
 	if (fresh) {
-		if (!PQsendPrepare(c->pg, name, sql, nparams, NULL))
+		if (!PQsendPrepare(c->pg, name, sql, nparams, NULL) ||
+		    (it = push_stmt(c, on_prepared, &c->prepared[slot])) ==
+		            NULL)
 			return refused(c);
-		if ((it = push(c, ITEM_STMT)) == NULL) {
-			breaks(c, "", "out of memory");
-			return refused(c);
-		}
-		it->cb = on_prepared;
-		it->arg = &c->prepared[slot];
 		it->slot = slot + 1;
 		it->parse = 1;
 	}
-	if (!PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0))
+	if (!PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0) ||
+	    (it = push_stmt(c, cb, arg)) == NULL)
 		return refused(c);
-	if ((it = push(c, ITEM_STMT)) == NULL) {
-		breaks(c, "", "out of memory");
-		return refused(c);
-	}
-	it->cb = cb;
-	it->arg = arg;
 	it->slot = slot + 1;
 	it->hash = c->prepared[slot].hash;
 	c->statements++;

@@ -320,10 +320,24 @@ static void on_pull_done(void *arg, const char *err)
 		pgrepl_pull(r);
 }
 
-static int pull(struct pgrepl *r, int after_writers)
+int repl_ask(struct pgrepl *r, int after_writers, const char *sql, int n,
+             const char *const *params, pgconn_result_fn *fn,
+             pgconn_done_fn *done)
 {
 	static const char wait_sql[] =
 	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
+	int rc;
+
+	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
+	                                         pgconn_ignore, NULL)) < 0) ||
+	    (rc = pgconn_query(r->o.pg, sql, n, params, fn, r)) < 0 ||
+	    (rc = pgconn_sync(r->o.pg, done, r)) < 0)
+		return rc;
+	return 0;
+}
+
+static int pull(struct pgrepl *r, int after_writers)
+{
 	/* The trim's mark, with the changes in the same snapshot: always
 	 * one row, the change's columns null when there is none. */
 	static const char sql[] =
@@ -342,10 +356,8 @@ static int pull(struct pgrepl *r, int after_writers)
 	if (r->behind || (!r->whole_read && repl_view_new(r)))
 		return repl_read_whole(r, after_writers);
 	snprintf(after, sizeof(after), "%" PRId64, r->pulled);
-	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
-	                                         pgconn_ignore, NULL)) < 0) ||
-	    (rc = pgconn_query(r->o.pg, sql, 1, params, on_pulled, r)) < 0 ||
-	    (rc = pgconn_sync(r->o.pg, on_pull_done, r)) < 0)
+	if ((rc = repl_ask(r, after_writers, sql, 1, params, on_pulled,
+	                   on_pull_done)) < 0)
 		return rc;
 	r->pulling = 1;
 	return 0;

@@ -133,6 +133,15 @@ void repl_session_rows(struct pgrepl *, struct repl_rows *out);
 int repl_dirty(const struct pgrepl *, const struct repl_rows *session,
                int table, const char *pk);
 
+/*
+ * One statement in a group of its own, after the writers' order lock if
+ * after_writers (pgrepl_pull_after_writers says why); fn and done get r.
+ * 0, or pgconn's errors.
+ */
+int repl_ask(struct pgrepl *, int after_writers, const char *sql, int n,
+             const char *const *params, pgconn_result_fn *fn,
+             pgconn_done_fn *done);
+
 /* The view knows no row yet: nothing pulled, nothing of its own kept. */
 int repl_view_new(struct pgrepl *);
 

@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "pgrepl_impl.h"
-#include "pgschema.h"
 
 /* The newest change committed; those up to the mark are gone from the
  * log, not from the tables. */
@@ -304,10 +303,6 @@ int repl_view_new(struct pgrepl *r)
 
 int repl_read_whole(struct pgrepl *r, int after_writers)
 {
-	static const char wait_sql[] =
-	        "SELECT pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ")";
-	/* Changes up to the mark are gone from the log, not the tables. */
-	static const char at_sql[] = AT_SQL;
 	int rc;
 
 	if (written_meanwhile(r)) {
@@ -318,10 +313,8 @@ int repl_read_whole(struct pgrepl *r, int after_writers)
 		return -EAGAIN;
 	}
 	r->whole_at = -1;
-	if ((after_writers && (rc = pgconn_query(r->o.pg, wait_sql, 0, NULL,
-	                                         pgconn_ignore, NULL)) < 0) ||
-	    (rc = pgconn_query(r->o.pg, at_sql, 0, NULL, on_whole_at, r)) < 0 ||
-	    (rc = pgconn_sync(r->o.pg, on_whole_started, r)) < 0)
+	if ((rc = repl_ask(r, after_writers, AT_SQL, 0, NULL, on_whole_at,
+	                   on_whole_started)) < 0)
 		return rc;
 	r->pulling = 1;
 	return 0;
