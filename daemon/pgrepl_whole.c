@@ -14,12 +14,15 @@
  * (its own snapshot), a page a fetch; then the log from at on, as any
  * pull. Writers commit in the order of their numbers (smmd_track's
  * lock), so every change up to at is in the tables by then, and every
- * later one is in the log: a page that shows a row newer than at is put
- * right by the pull that follows (each row keeps its number; an older
- * change does not overwrite a newer one). Rows read in between may
- * refer to rows not read yet (a delivery added after the posts' cursor
- * was opened): foreign keys are not checked while the pages
- * are applied, and hold again once the pull has caught up.
+ * later one is in the log. Each cursor also returns the newest change
+ * number in its own snapshot (read_at): its rows hold exactly that
+ * table's changes up to there, so the pull that follows skips those and
+ * applies the rest, and each table in the view only ever moves from one
+ * state PostgreSQL had to a later one. Rows read in between may refer
+ * to rows not read yet (a delivery added after the posts' cursor was
+ * opened): foreign keys are not checked while the pages are applied
+ * (nor later: SQLite checks only new writes); PostgreSQL, which did
+ * check them, has them whole once the pull has caught up.
  */
 #include <errno.h>
 #include <inttypes.h>
