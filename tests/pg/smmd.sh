@@ -269,17 +269,29 @@ done
 wait_for "[ \"\$(list_json --status published 2>/dev/null | jq '[.[] | select(.id | startswith(\"t\"))] | length')\" = 100 ]" 30 ||
 	fail "after the terminations: $(smmctl status --json | jq -c .counts)"
 sink_requests | jq -s -c '[.[] | select(.method == "POST" and (.post.id | startswith("t")))]' >"$T/t.json"
-[ "$(jq '[.[].post.id] | unique | length' "$T/t.json")" -eq 100 ] &&
-	[ "$(jq length "$T/t.json")" -eq 100 ] ||
-	fail "$(jq length "$T/t.json") requests for $(jq '[.[].post.id] | unique | length' "$T/t.json") of 100 posts"
 sent_again() {
 	tail -n +"$((log_mark + 1))" "$T/smmd.log" >"$T/t.log"
 	grep -q 'lost with the connection were sent again' "$T/t.log"
 }
 wait_for sent_again 5 || fail "no group of writes was sent again: $(cat "$T/t.log")"
 log "$(grep -o '[0-9]* groups of writes lost.*' "$T/t.log" | head -3 | tr '\n' ' ')"
-! grep -q "starting afresh\|starts afresh\|cannot write" "$T/t.log" ||
-	fail "smmd started afresh after its connections were terminated: $(grep -m3 "afresh\|cannot write" "$T/t.log")"
+[ "$(jq '[.[].post.id] | unique | length' "$T/t.json")" -eq 100 ] ||
+	fail "$(jq '[.[].post.id] | unique | length' "$T/t.json") of 100 posts reached the sink"
+# The lease's own connection goes too, three times in two seconds: on a
+# loaded machine its renewals may miss the 2 s it is trusted for. Then,
+# and only then, smmd starts afresh, as after a crash: a post in flight
+# goes again, with its webhook-id. Otherwise each went exactly once.
+if grep -q "lease is not trusted (no renewal" "$T/t.log" &&
+	grep -q "lease ran out: starting afresh" "$T/t.log"; then
+	log "the lease went unrenewed for 2 s (a loaded machine): smmd started afresh"
+	[ "$(jq '[group_by(.post.id)[] | select(([.[].headers["webhook-id"]] | unique | length) != 1)] | length' "$T/t.json")" -eq 0 ] ||
+		fail "a post sent again under another webhook-id after the lease lapsed"
+else
+	[ "$(jq length "$T/t.json")" -eq 100 ] ||
+		fail "$(jq length "$T/t.json") requests for 100 posts"
+	! grep -q "starting afresh\|starts afresh\|cannot write" "$T/t.log" ||
+		fail "smmd started afresh after its connections were terminated: $(grep -m3 "afresh\|cannot write" "$T/t.log")"
+fi
 
 # PostgreSQL restarted (immediate: transactions in flight are lost) while
 # 20 posts fall due: all are published, a repeat keeps its webhook-id.
