@@ -64,6 +64,21 @@ static int parse_rule(const char *rrule, struct icalrecurrencetype *rec,
 		snprintf(err, errlen, "RSCALE is not supported");
 		return -1;
 	}
+	/*
+	 * libical looks for a rule's next match one FREQ step at a time
+	 * inside one call, and cannot be stopped mid-way: a rule by the
+	 * second or the minute that rarely matches costs seconds to minutes
+	 * of CPU per expansion. HOURLY with BYMINUTE says any plan's rhythm.
+	 */
+	if (rec->freq == ICAL_SECONDLY_RECURRENCE ||
+	    rec->freq == ICAL_MINUTELY_RECURRENCE) {
+		snprintf(err, errlen,
+		         "FREQ=%s is not supported: a rule repeats at most "
+		         "hourly (every half hour: FREQ=HOURLY;BYMINUTE=0,30)",
+		         rec->freq == ICAL_SECONDLY_RECURRENCE ? "SECONDLY"
+		                                               : "MINUTELY");
+		return -1;
+	}
 	if (rec->freq != ICAL_NO_RECURRENCE && icalerrno == ICAL_NO_ERROR)
 		return 0;
 	if (strstr(rrule, "FREQ=") == NULL) {
@@ -305,12 +320,6 @@ static int64_t skip_ahead(const struct icalrecurrencetype *rec, int64_t start,
 	int64_t period, target = from_wall - 2 * DAY_S;
 
 	switch (rec->freq) {
-	case ICAL_SECONDLY_RECURRENCE:
-		period = 1;
-		break;
-	case ICAL_MINUTELY_RECURRENCE:
-		period = 60;
-		break;
 	case ICAL_HOURLY_RECURRENCE:
 		period = 3600;
 		break;
@@ -327,6 +336,13 @@ static int64_t skip_ahead(const struct icalrecurrencetype *rec, int64_t start,
 	if (rec->count > 0 || target <= start)
 		return start;
 	return start + (target - start) / period * period;
+}
+
+/* Seconds of wall-clock time since 1970-01-01 00:00, as floating() reads. */
+static int64_t wall_of(const struct caltime_civil *c)
+{
+	return caltime_days(c->year, c->mon, c->day) * DAY_S + c->hour * 3600 +
+	       c->min * 60 + c->sec;
 }
 
 /* "<id>@20261122T090000Z": the occurrence's UTC instant. */
@@ -349,7 +365,7 @@ static int expand_series(const struct calendar *cal, const struct cal_post *p,
                          void *arg)
 {
 	struct icalrecurrencetype rec;
-	struct caltime_civil from_local;
+	struct caltime_civil from_local, end_local;
 	icalrecur_iterator *it;
 	int64_t recent[RECENT], end_ms = horizon_ms, start;
 	size_t nrecent = 0, pos = 0, n = 0, steps;
@@ -361,14 +377,18 @@ static int expand_series(const struct calendar *cal, const struct cal_post *p,
 		end_ms = p->until_ms + 1;
 	if (end_ms <= from_ms)
 		return 0;
-	/* The calendar keeps UNTIL and COUNT itself (UNTIL in UTC). */
-	rec.until = icaltime_null_time();
+	/*
+	 * The calendar keeps UNTIL and COUNT itself (UNTIL in UTC). libical
+	 * gets an UNTIL a day past the end instead: it searches for the next
+	 * match one FREQ step at a time inside one call, so a rule that never
+	 * matches (BYMONTHDAY=30 in February) would otherwise step on to the
+	 * year 2582.
+	 */
+	caltime_utc_to_local(z, end_ms / 1000 + DAY_S, &end_local);
+	rec.until = floating(wall_of(&end_local));
 	rec.count = (int)p->count;
 	caltime_utc_to_local(z, from_ms / 1000, &from_local);
-	start = skip_ahead(
-	        &rec, p->at_wall_s,
-	        caltime_days(from_local.year, from_local.mon, from_local.day) *
-	                DAY_S);
+	start = skip_ahead(&rec, p->at_wall_s, wall_of(&from_local));
 	if ((it = icalrecur_iterator_new(rec, floating(start))) == NULL)
 		return -1;
 	for (steps = 0; steps < CALEXPAND_MAX_STEPS; steps++) {
