@@ -427,6 +427,15 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 	return l;
 }
 
+void lease_beat_now(struct lease *l)
+{
+	if (l->beat || l->dead || l->stop_done)
+		return;
+	/* The ticks go on from here: no second beat a moment later. */
+	uv_timer_again(&l->beat_timer);
+	send_beat(l);
+}
+
 int lease_live(const struct lease *l)
 {
 	return l->live && uv_hrtime() < l->trust_until_ns;

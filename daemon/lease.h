@@ -66,6 +66,12 @@ struct lease_opts {
  */
 struct lease *lease_start(uv_loop_t *, struct pgconn *c,
                           const struct lease_opts *);
+/*
+ * Beat now rather than at the next tick (c has just come back up): a lost
+ * connection then costs the lease the time to reconnect, not a second
+ * more. Nothing when a beat is in flight.
+ */
+void lease_beat_now(struct lease *);
 /* 1 while this node may fire: its lease is renewed and trusted. */
 int lease_live(const struct lease *);
 /* The epoch of the current registration, 0 when none. */

@@ -529,6 +529,8 @@ static void on_ls_up(void *arg)
 	struct pgstore *ps = arg;
 
 	ps->ls_up = 1;
+	if (ps->lease)
+		lease_beat_now(ps->lease);
 	listen_relays(ps);
 }
 

@@ -28,9 +28,14 @@ static uv_loop_t loop;
 static int migrated;
 static char migrate_err[512];
 
+/* As store_pg.c does: a connection back up beats at once. */
 static void on_up(void *arg)
 {
-	((struct node *)arg)->up++;
+	struct node *n = arg;
+
+	n->up++;
+	if (n->l)
+		lease_beat_now(n->l);
 }
 
 static void on_live(void *arg, int live, const char *why)
@@ -370,6 +375,51 @@ static void on_stopped(void *arg, const char *err)
 	n->stopped++;
 }
 
+/*
+ * The lease's connection is lost: the lease is renewed as soon as it is
+ * back, not at the next tick, which may come too late for the trust left.
+ */
+START_TEST(test_beats_on_reconnect)
+{
+	struct lease_opts o = {.node_id = "node-a",
+	                       .version = "test",
+	                       .ttl_ms = 30000,
+	                       .beat_ms = 10000,
+	                       .margin_ms = 10000,
+	                       .on_live = on_live,
+	                       .arg = NULL};
+	struct node a;
+	long long before, after = 0;
+
+	connect_node(&a, "smmd-a");
+	migrate(&a);
+	o.arg = &a;
+	ck_assert_ptr_nonnull(a.l = lease_start(&loop, a.c, &o));
+	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
+	before = psql_num("select (extract(epoch from lease_until) * 1000)"
+	                  "::bigint from smmd_node where node_id = 'node-a'");
+	pg_run_for(&loop, 200);
+	ck_assert_int_eq(pg_psql("select pg_terminate_backend(pid) from "
+	                         "pg_stat_activity where application_name "
+	                         "= 'smmd-a'",
+	                         NULL, 0),
+	                 0);
+	pg_run_until(&loop, &a.up, 2, 5000, "reconnection");
+	/* The next tick is 10 s after the first: a renewal within 3 s is
+	 * the reconnection's. */
+	for (int i = 0; i < 30 && after <= before; i++) {
+		pg_run_for(&loop, 100);
+		after = psql_num("select (extract(epoch from lease_until) * "
+		                 "1000)::bigint from smmd_node where node_id "
+		                 "= 'node-a'");
+	}
+	ck_assert_msg(after > before, "not renewed: %lld ms, as before", after);
+	ck_assert(lease_live(a.l));
+	ck_assert_int_eq(a.deaths, 0);
+	close_node(&a);
+}
+END_TEST
+
 /* A clean stop gives the lease up at once. */
 START_TEST(test_clean_stop)
 {
@@ -509,6 +559,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_dead_peer_is_reaped);
 	tcase_add_test(tc, test_stops_before_the_database_lets_go);
 	tcase_add_test(tc, test_clean_stop);
+	tcase_add_test(tc, test_beats_on_reconnect);
 	tcase_add_test(tc, test_taken_away);
 	tcase_add_test(tc, test_exclusive);
 	tcase_add_test(tc, test_clock_vote);
