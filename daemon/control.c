@@ -25,6 +25,17 @@
 /* A client that stops reading its replies is dropped past this. */
 #define CONTROL_MAX_QUEUED (16 * 1024 * 1024)
 /*
+ * A client that sends requests faster than it reads their replies (a
+ * script piping thousands of adds) is not read from while more than
+ * PAUSE_REPLIES replies or PAUSE_BYTES bytes of them wait for it, until
+ * it is down to the RESUME_ marks: it is slowed to its own pace, not
+ * dropped part-way with its requests half done and half unanswered.
+ */
+#define CONTROL_PAUSE_REPLIES  4096
+#define CONTROL_PAUSE_BYTES    (1024 * 1024)
+#define CONTROL_RESUME_REPLIES 1024
+#define CONTROL_RESUME_BYTES   (256 * 1024)
+/*
  * A `log` follower gets events as fast as deliveries happen. One that
  * stops reading is dropped rather than kept in memory or waited for: when
  * more than FOLLOW_MAX_QUEUED bytes wait for it (beyond what its socket
@@ -55,6 +66,7 @@ struct client {
 	unsigned handles_open;   /* pipe and idle timer */
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
+	int paused;              /* not read from until it reads its replies */
 	struct file_send *sending; /* a file follows its reply: write nothing */
 	json_t *staged;            /* an import's rows sent so far */
 	size_t staged_bytes;       /* ... and their size */
@@ -193,9 +205,32 @@ static void client_maybe_free(struct client *c)
 	}
 }
 
+/* Too many replies wait for c: read no more requests until they go. */
+static void client_pause(struct client *c)
+{
+	if (c->paused || c->dead ||
+	    (c->refs < CONTROL_PAUSE_REPLIES &&
+	     client_backlog(c) < CONTROL_PAUSE_BYTES))
+		return;
+	c->paused = 1;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void client_resume(struct client *c)
+{
+	if (!c->paused || c->dead || c->refs > CONTROL_RESUME_REPLIES ||
+	    client_backlog(c) > CONTROL_RESUME_BYTES)
+		return;
+	c->paused = 0;
+	/* A backup's end starts reading again itself (file_end). */
+	if (c->sending == NULL)
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
 static void client_release(struct client *c)
 {
 	c->refs--;
+	client_resume(c);
 	if (c->refs == 0 && c->close_when_answered && !c->dead)
 		client_close(c);
 	client_maybe_free(c);
@@ -255,7 +290,9 @@ static void file_end(struct file_send *f)
 	close(f->fd);
 	c->sending = NULL;
 	if (!c->dead) {
-		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+		if (!c->paused)
+			uv_read_start((uv_stream_t *)&c->pipe, on_alloc,
+			              on_read);
 		uv_timer_again(&c->idle);
 	}
 	free(f);
@@ -718,6 +755,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	c->len -= (size_t)(start - c->buf);
 	memmove(c->buf, start, c->len);
+	client_pause(c);
 	if (c->len == SMM_MAX_LINE) {
 		char msg[128];
 

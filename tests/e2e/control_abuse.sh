@@ -140,6 +140,36 @@ done >"$T/halfclose.ndjson"
 n=$(socat -t10 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/halfclose.ndjson" | grep -c '"ok":true' || true)
 [ "$n" -eq 300 ] || fail "half-closed client got $n of 300 replies"
 
+# A client that pipelines 40,000 adds and reads no reply for 6 s is not
+# read from while thousands of replies wait for it: smmd holds a bounded
+# backlog, not 40,000 replies (4 MB), nor drops it part-way. Once it
+# reads, every request is done and answered.
+scheduled() {
+	smmctl status --json | jq .counts.scheduled
+}
+for i in $(seq 1 40000); do
+	printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"pipe%d","text":"p %d","at":"2099-01-01T00:00:00Z"}}\n' "$i" "$i" "$i"
+done >"$T/pipeline.ndjson"
+before=$(scheduled)
+socat -t30 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/pipeline.ndjson" |
+	{
+		sleep 6
+		cat
+	} >"$T/pipeline.out" &
+pipe_pid=$!
+sleep 5
+read_so_far=$(($(scheduled) - before))
+[ "$read_so_far" -lt 20000 ] ||
+	fail "$read_so_far of 40,000 adds were read from a client reading no reply"
+wait_pid_exit "$pipe_pid" 60
+n=$(grep -c '"ok":true' "$T/pipeline.out" || true)
+[ "$n" -eq 40000 ] || fail "the pipelining client got $n of 40,000 replies"
+[ $(($(scheduled) - before)) -eq 40000 ] ||
+	fail "$(($(scheduled) - before)) of 40,000 pipelined adds were done"
+! grep -q "not reading its replies" "$T/smmd.log" ||
+	fail "the pipelining client was dropped"
+log "a pipelining client not reading: $read_so_far adds read in 5 s, then all 40,000"
+
 # An import sent in parts is bounded in bytes, not only in rows: 1,200
 # parts of one 60 KB row each pass 64 MiB, and the import is refused.
 awk 'BEGIN {
