@@ -38,6 +38,14 @@ struct scopes {
 	size_t n;
 };
 
+static int scope_named(const struct scopes *s, int kind, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kind[i] == kind && strcmp(s->name[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static int scope_list(struct cmd_ctx *x, const char *key, int kind,
                       struct scopes *s)
 {
@@ -53,6 +61,10 @@ static int scope_list(struct cmd_ctx *x, const char *key, int kind,
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 			                "'%s' must hold names", key);
+		/* Named twice is meant once: a pause resumed twice is freed
+		 * twice. */
+		if (scope_named(s, kind, json_string_value(v)))
+			continue;
 		if (s->n == PAUSE_MAX_SCOPES)
 			return cmd_fail(x, SMM_ERR_INVALID_ARGUMENT,
 			                "at most %d scopes at once",

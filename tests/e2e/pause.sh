@@ -134,7 +134,15 @@ fi
 grep -q "paused already" "$T/again.out" || fail "a second pause said: $(cat "$T/again.out")"
 smmctl resume --campaign spring >/dev/null
 wait_state sp1/c03 published 10
-smmctl resume -c c01 >/dev/null
+# A scope named twice is one scope (resumed twice, it was freed twice).
+smmctl resume -c c01 -c c01 --json >"$T/twice.json"
+jq_true '.resumed | length == 1' <"$T/twice.json" ||
+	fail "resume -c c01 -c c01 said $(cat "$T/twice.json")"
+smmctl pause -c c06 -c c06 >/dev/null
+smmctl status --json | jq_true '[.pauses[] | select(.scope == "channel c06")] | length == 1' ||
+	fail "pause -c c06 -c c06 made $(smmctl status --json | jq -c .pauses)"
+smmctl resume -c c06 >/dev/null
+smmd_alive || fail "smmd died resuming a scope named twice"
 
 # ---- --until resumes by itself --------------------------------------------
 smmctl pause -c c05 --until +2s -r "two seconds" >/dev/null
