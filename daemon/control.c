@@ -26,12 +26,17 @@
 #define CONTROL_MAX_QUEUED (16 * 1024 * 1024)
 /*
  * A client that sends requests faster than it reads their replies (a
- * script piping thousands of adds) is not read from while more than
+ * script piping thousands of adds) is not served while more than
  * PAUSE_REPLIES replies or PAUSE_BYTES bytes of them wait for it, until
  * it is down to the RESUME_ marks: it is slowed to its own pace, not
  * dropped part-way with its requests half done and half unanswered.
+ * Checked after each request, so one read of 64 KiB of `list`s does not
+ * queue gigabytes.
  */
-#define CONTROL_PAUSE_REPLIES  4096
+#define CONTROL_PAUSE_REPLIES 4096
+/* ... or more than this many requests are being answered off the loop
+ * (list, report, show: up to a megabyte of reply each). */
+#define CONTROL_PAUSE_WAITING  8
 #define CONTROL_PAUSE_BYTES    (1024 * 1024)
 #define CONTROL_RESUME_REPLIES 1024
 #define CONTROL_RESUME_BYTES   (256 * 1024)
@@ -52,6 +57,7 @@
 struct client {
 	uv_pipe_t pipe;
 	uv_timer_t idle;
+	uv_timer_t wake; /* a paused client's requests, served again */
 	struct control *ctl;
 	struct client *prev, *next;
 	char *buf; /* SMM_MAX_LINE bytes: one partial line */
@@ -66,7 +72,10 @@ struct client {
 	unsigned handles_open;   /* pipe and idle timer */
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
-	int paused;              /* not read from until it reads its replies */
+	int paused;              /* not served until it reads its replies */
+	int reads_done;          /* no more requests: it is being closed */
+	size_t pending;          /* bytes of its replies not written yet */
+	unsigned waiting;        /* requests whose reply comes later */
 	struct file_send *sending; /* a file follows its reply: write nothing */
 	json_t *staged;            /* an import's rows sent so far */
 	size_t staged_bytes;       /* ... and their size */
@@ -98,6 +107,7 @@ struct reply {
 	char *line;
 	size_t len;
 	int close_after;
+	size_t counted;         /* what it adds to its client's pending */
 	struct file_send *then; /* bytes that follow the line (a backup) */
 	int says_done;          /* a change's success: untrue if not stored */
 	json_int_t id;          /* ... its request's id */
@@ -122,6 +132,7 @@ static void file_next(struct file_send *f);
 static void file_end(struct file_send *f);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void on_wake(uv_timer_t *t);
 
 static void client_close(struct client *c);
 static void queue_reply(struct client *c, char *line, size_t len,
@@ -149,6 +160,7 @@ static void follow_end(struct client *c)
 	int n;
 
 	follow_stop(c);
+	c->reads_done = 1;
 	if (line == NULL) {
 		client_close(c);
 		return;
@@ -205,26 +217,32 @@ static void client_maybe_free(struct client *c)
 	}
 }
 
-/* Too many replies wait for c: read no more requests until they go. */
-static void client_pause(struct client *c)
+/* Too many replies wait for c: serve no more of its requests. */
+static int client_pause(struct client *c)
 {
-	if (c->paused || c->dead ||
+	if (c->paused || c->relay ||
 	    (c->refs < CONTROL_PAUSE_REPLIES &&
-	     client_backlog(c) < CONTROL_PAUSE_BYTES))
-		return;
+	     c->pending < CONTROL_PAUSE_BYTES &&
+	     c->waiting < CONTROL_PAUSE_WAITING))
+		return c->paused;
 	c->paused = 1;
 	uv_read_stop((uv_stream_t *)&c->pipe);
+	return 1;
 }
 
+/*
+ * Down to the marks: its requests read already are served, then reading
+ * goes on, from a timer rather than from inside whatever wrote the reply
+ * (a commit's callbacks, which a new request would add to).
+ */
 static void client_resume(struct client *c)
 {
 	if (!c->paused || c->dead || c->refs > CONTROL_RESUME_REPLIES ||
-	    client_backlog(c) > CONTROL_RESUME_BYTES)
+	    c->pending > CONTROL_RESUME_BYTES ||
+	    c->waiting >= CONTROL_PAUSE_WAITING / 2)
 		return;
 	c->paused = 0;
-	/* A backup's end starts reading again itself (file_end). */
-	if (c->sending == NULL)
-		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	uv_timer_start(&c->wake, on_wake, 0, 0);
 }
 
 static void client_release(struct client *c)
@@ -265,6 +283,7 @@ static void client_close(struct client *c)
 	ctl->nclients--;
 	uv_close((uv_handle_t *)&c->pipe, client_handle_closed);
 	uv_close((uv_handle_t *)&c->idle, client_handle_closed);
+	uv_close((uv_handle_t *)&c->wake, client_handle_closed);
 }
 
 static void reply_written(uv_write_t *req, int status)
@@ -274,6 +293,7 @@ static void reply_written(uv_write_t *req, int status)
 
 	if ((status < 0 || r->close_after) && !c->dead)
 		client_close(c);
+	c->pending -= r->counted;
 	client_written(c);
 	if (r->then)
 		file_next(r->then);
@@ -290,7 +310,7 @@ static void file_end(struct file_send *f)
 	close(f->fd);
 	c->sending = NULL;
 	if (!c->dead) {
-		if (!c->paused)
+		if (!c->paused && !c->reads_done)
 			uv_read_start((uv_stream_t *)&c->pipe, on_alloc,
 			              on_read);
 		uv_timer_again(&c->idle);
@@ -415,6 +435,7 @@ static void reply_send(void *arg, int err)
 drop:
 	if (r->then)
 		file_end(r->then);
+	c->pending -= r->counted;
 	free(r->line);
 	free(r);
 	client_release(c);
@@ -435,6 +456,8 @@ static struct reply *reply_new(struct client *c, char *line, size_t len,
 	r->line = line;
 	r->len = len;
 	r->close_after = close_after;
+	r->counted = len;
+	c->pending += len;
 	c->refs++;
 	return r;
 }
@@ -498,6 +521,7 @@ static void later_finish(struct cmd_later *base, json_t *result,
 	else if (!c->dead)
 		reply_error(c, l->id, code, msg, 0);
 	json_decref(result);
+	c->waiting--;
 	free(l);
 	client_release(c);
 }
@@ -526,6 +550,7 @@ static void later_finish_line(struct cmd_later *base, char *line, size_t len)
 		r->id = l->id;
 		reply_queue(r);
 	}
+	c->waiting--;
 	free(l);
 	client_release(c);
 }
@@ -560,6 +585,7 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 	c->sending = f;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	/* The later's ref is the file's now; the reply took its own. */
+	c->waiting--;
 	free(l);
 	reply_queue(r);
 	return 0;
@@ -669,6 +695,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	looptime_leave(t0, "command", req.cmd);
 	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
+		c->waiting++;
 	} else {
 		if (r == CMD_ERROR)
 			reply_error(c, req.id, code, msg, 0);
@@ -698,30 +725,65 @@ static void on_idle(uv_timer_t *t)
 	}
 	if (c->sub)
 		return; /* a follower only listens */
-	if (c->sending) {
-		/* A line now would land inside the file: just hang up. */
-		log_warnx("control: client pid %ld stopped reading a backup; "
+	if (c->sending || c->paused) {
+		/* A line now would land inside the file, or behind replies
+		 * it does not read: just hang up. */
+		log_warnx("control: client pid %ld stopped reading %s; "
 		          "dropping it",
-		          (long)c->peer.pid);
+		          (long)c->peer.pid,
+		          c->sending ? "a backup" : "its replies");
 		client_close(c);
 		return;
 	}
 
 	reply_error(c, 0, SMM_ERR_INVALID_REQUEST,
 	            "idle for too long: closing the connection", 1);
+	c->reads_done = 1;
 	uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+/*
+ * Serve each whole request line in c's buffer, until c is paused (the
+ * rest stays in the buffer for on_wake) or closed.
+ */
+static void serve_lines(struct client *c)
+{
+	char *nl, *start = c->buf;
+
+	while (!client_pause(c) &&
+	       (nl = memchr(start, '\n', c->len - (size_t)(start - c->buf))) !=
+	               NULL) {
+		handle_line(c, start, (size_t)(nl - start));
+		start = nl + 1;
+		if (c->dead)
+			return;
+	}
+	c->len -= (size_t)(start - c->buf);
+	memmove(c->buf, start, c->len);
+	if (c->len == SMM_MAX_LINE && !c->paused) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+		         "request line longer than %d bytes: closing the "
+		         "connection",
+		         SMM_MAX_LINE);
+		reply_error(c, 0, SMM_ERR_LINE_TOO_LONG, msg, 1);
+		c->reads_done = 1;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->len = 0;
+	}
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct client *c = s->data;
-	char *nl, *start;
 
 	if (c->dead)
 		return;
 	if (nread < 0) {
 		/* A half-closed peer can still read why its line was dropped.
 		 */
+		c->reads_done = 1;
 		if (nread == UV_EOF && c->sub && c->len == 0) {
 			/* A follower done asking still listens (until a
 			 * write fails: a closed peer looks the same). */
@@ -745,28 +807,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	uv_timer_again(&c->idle);
 	c->len += (size_t)nread;
-	start = c->buf;
-	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf))) !=
-	       NULL) {
-		handle_line(c, start, (size_t)(nl - start));
-		start = nl + 1;
-		if (c->dead)
-			return;
-	}
-	c->len -= (size_t)(start - c->buf);
-	memmove(c->buf, start, c->len);
-	client_pause(c);
-	if (c->len == SMM_MAX_LINE) {
-		char msg[128];
+	serve_lines(c);
+}
 
-		snprintf(msg, sizeof(msg),
-		         "request line longer than %d bytes: closing the "
-		         "connection",
-		         SMM_MAX_LINE);
-		reply_error(c, 0, SMM_ERR_LINE_TOO_LONG, msg, 1);
-		uv_read_stop(s);
-		c->len = 0;
-	}
+/* A paused client's replies went: serve what it sent, then read on. */
+static void on_wake(uv_timer_t *t)
+{
+	struct client *c = t->data;
+
+	if (c->dead || c->paused)
+		return;
+	uv_timer_again(&c->idle);
+	serve_lines(c);
+	if (!c->dead && !c->paused && !c->reads_done && c->sending == NULL)
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
 enum peer_role { PEER_REFUSED, PEER_READER, PEER_OPERATOR };
@@ -810,8 +864,9 @@ static void on_connection(uv_stream_t *server, int status)
 	c->ctl = ctl;
 	uv_pipe_init(ctl->d->loop, &c->pipe, 0);
 	uv_timer_init(ctl->d->loop, &c->idle);
-	c->pipe.data = c->idle.data = c;
-	c->handles_open = 2;
+	uv_timer_init(ctl->d->loop, &c->wake);
+	c->pipe.data = c->idle.data = c->wake.data = c;
+	c->handles_open = 3;
 	c->refs = 0;
 	c->next = ctl->clients;
 	if (ctl->clients)

@@ -170,6 +170,44 @@ n=$(grep -c '"ok":true' "$T/pipeline.out" || true)
 	fail "the pipelining client was dropped"
 log "a pipelining client not reading: $read_so_far adds read in 5 s, then all 40,000"
 
+# Large replies count too: 80 pipelined lists of those 40,000 posts (about
+# 300 KB each, 23 MB in all) from a client that reads nothing for 3 s all
+# come back.
+for i in $(seq 1 80); do
+	printf '{"id":%d,"cmd":"list","args":{}}\n' "$i"
+done >"$T/lists.ndjson"
+socat -t30 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/lists.ndjson" |
+	{
+		sleep 3
+		cat
+	} >"$T/lists.out"
+n=$(grep -c '"ok":true' "$T/lists.out" || true)
+[ "$n" -eq 80 ] || fail "80 pipelined lists got $n replies"
+! grep -q "not reading its replies" "$T/smmd.log" ||
+	fail "the client of 80 lists was dropped"
+
+# A line too long ends the connection even while the client is slowed
+# (by the replies of 10 lists it does not read): nothing it sent after
+# that line is done.
+{
+	for i in $(seq 1 10); do
+		printf '{"id":%d,"cmd":"list","args":{}}\n' "$i"
+	done
+	sleep 1
+	head -c 70000 /dev/zero | tr '\0' x
+	printf '\n{"id":9,"cmd":"add","args":{"channels":["demo"],"id":"smuggled","text":"no","at":"2099-01-01T00:00:00Z"}}\n'
+} >"$T/smuggle.ndjson"
+socat -t30 - "UNIX-CONNECT:$SMMD_SOCKET" <"$T/smuggle.ndjson" |
+	{
+		sleep 3
+		cat
+	} >"$T/smuggle.out"
+grep -q line_too_long "$T/smuggle.out" ||
+	fail "no line_too_long after 10 lists: $(tail -c 300 "$T/smuggle.out")"
+if smmctl show smuggled >/dev/null 2>&1; then
+	fail "a request after a line too long was done"
+fi
+
 # An import sent in parts is bounded in bytes, not only in rows: 1,200
 # parts of one 60 KB row each pass 64 MiB, and the import is refused.
 awk 'BEGIN {
