@@ -46,6 +46,25 @@ static void append_string(struct load *ld, const struct calyaml_event *ev,
 		ld->oom = 1;
 }
 
+/*
+ * Whether what a list names is in it already: a channel named twice would
+ * get the statement twice.
+ */
+static int listed_twice(struct load *ld, const struct calyaml_event *ev,
+                        json_t *arr, const char *what, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (arr, i, v)
+		if (json_string_length(v) == ev->len &&
+		    memcmp(json_string_value(v), s, ev->len) == 0) {
+			load_err_ev(ld, ev, "%s '%s' is listed twice", what, s);
+			return 1;
+		}
+	return 0;
+}
+
 /* A channel the scenario names, checked where it is written. */
 static void append_channel(struct load *ld, const struct calyaml_event *ev,
                            void *arr)
@@ -60,6 +79,8 @@ static void append_channel(struct load *ld, const struct calyaml_event *ev,
 		            load_known_channels(ld));
 		return;
 	}
+	if (listed_twice(ld, ev, arr, "channel", s))
+		return;
 	if (json_array_append_new(arr, json_stringn(s, ev->len)) < 0)
 		ld->oom = 1;
 }
@@ -71,7 +92,7 @@ static void append_campaign(struct load *ld, const struct calyaml_event *ev,
 	const char *s = load_string(ld, ev, "campaigns", 0);
 	json_t *name;
 
-	if (s == NULL)
+	if (s == NULL || listed_twice(ld, ev, arr, "campaign", s))
 		return;
 	if ((name = json_stringn(s, ev->len)) == NULL ||
 	    json_array_append_new(arr, name) < 0) {
