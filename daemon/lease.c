@@ -145,6 +145,7 @@ struct lease {
 	int64_t epoch;
 	int live;
 	uint64_t trust_until_ns;
+	uint64_t beat_sent_ns; /* the last beat's */
 	int64_t skew_ms;
 	int have_skew;
 	/* The wall and monotonic clocks when the offset was measured. */
@@ -356,7 +357,7 @@ static void send_beat(struct lease *l)
 		return;
 	b->l = l;
 	b->refs = 1; /* ours, until queued */
-	b->sent_ns = uv_hrtime();
+	b->sent_ns = l->beat_sent_ns = uv_hrtime();
 	b->sent_wall_ms = wallclock_now_ms();
 	snprintf(ttl, sizeof(ttl), "%" PRId64, l->o.ttl_ms);
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
@@ -429,7 +430,13 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 
 void lease_beat_now(struct lease *l)
 {
-	if (l->beat || l->dead || l->stop_done)
+	/* Not within half a tick (at most 500 ms) of the last: a flapping
+	 * connection comes back up every 100 ms, and the node's statements
+	 * stay within budget. */
+	int64_t gap_ms = l->o.beat_ms / 2 < 500 ? l->o.beat_ms / 2 : 500;
+
+	if (l->beat || l->dead || l->stop_done ||
+	    uv_hrtime() - l->beat_sent_ns < (uint64_t)gap_ms * 1000000)
 		return;
 	/* The ticks go on from here: no second beat a moment later. */
 	uv_timer_again(&l->beat_timer);

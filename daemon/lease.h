@@ -69,7 +69,8 @@ struct lease *lease_start(uv_loop_t *, struct pgconn *c,
 /*
  * Beat now rather than at the next tick (c has just come back up): a lost
  * connection then costs the lease the time to reconnect, not a second
- * more. Nothing when a beat is in flight.
+ * more. Nothing when a beat is in flight or went less than half a beat
+ * (at most 500 ms) ago.
  */
 void lease_beat_now(struct lease *);
 /* 1 while this node may fire: its lease is renewed and trusted. */

@@ -398,7 +398,8 @@ START_TEST(test_beats_on_reconnect)
 	pg_run_until(&loop, &a.lives, 1, 3000, "registration");
 	before = psql_num("select (extract(epoch from lease_until) * 1000)"
 	                  "::bigint from smmd_node where node_id = 'node-a'");
-	pg_run_for(&loop, 200);
+	/* Past the 500 ms a beat on reconnection waits after the last. */
+	pg_run_for(&loop, 700);
 	ck_assert_int_eq(pg_psql("select pg_terminate_backend(pid) from "
 	                         "pg_stat_activity where application_name "
 	                         "= 'smmd-a'",
