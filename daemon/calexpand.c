@@ -114,7 +114,7 @@ static int parse_rule(const char *rrule, struct icalrecurrencetype *rec,
 int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
                     struct calexpand_rule *out, char *err, size_t errlen)
 {
-	struct icalrecurrencetype rec;
+	struct icalrecurrencetype rec, first;
 	icalrecur_iterator *it;
 	struct icaltimetype start = icaltime_null_time();
 
@@ -131,6 +131,27 @@ int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
 	icalerror_clear_errno();
 	if ((it = icalrecur_iterator_new(rec, start)) == NULL) {
 		snprintf(err, errlen, "libical rejects it (%s)", ical_reason());
+		return -1;
+	}
+	icalrecur_iterator_free(it);
+	/*
+	 * ... and some never match (BYMONTHDAY=30 in February): libical
+	 * looks for the first match until UNTIL, or until the year 2582 (the
+	 * year 20000 for MONTHLY, 0.3 s), which every expansion would pay
+	 * again. Looked for once here, within ten years.
+	 */
+	first = rec;
+	first.until = start;
+	first.until.year += 10;
+	if (!icaltime_is_null_time(rec.until) &&
+	    icaltime_compare(rec.until, first.until) < 0)
+		first.until = rec.until;
+	if ((it = icalrecur_iterator_new(first, start)) == NULL ||
+	    icaltime_is_null_time(icalrecur_iterator_next(it))) {
+		if (it)
+			icalrecur_iterator_free(it);
+		snprintf(err, errlen,
+		         "it has no occurrence within ten years of 'at'");
 		return -1;
 	}
 	icalrecur_iterator_free(it);

@@ -1185,33 +1185,56 @@ START_TEST(test_occurrence_cap)
 END_TEST
 
 /*
- * A rule that never matches: libical searches hour by hour inside one
- * call, and stops a day past the horizon rather than in the year 2582
- * (five million steps, 20 s of CPU: past this test case's timeout).
+ * A rule that never matches (February 30) is refused at load, found in a
+ * search bounded to ten years: unbounded, libical steps hour by hour to
+ * the year 2582 (five million steps, 20 s: past this case's timeout).
+ * One that matches rarely loads, and its expansion is bounded by the
+ * horizon, not by its next match.
  */
 START_TEST(test_never_matches)
 {
+	static const char *const rules[] = {
+	        "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30",
+	        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;COUNT=3",
+	        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+	};
 	struct config *cfg = test_config();
 	struct calendar *cal;
+	char yaml[512], want[256];
 	size_t n = 0;
 
+	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++) {
+		snprintf(yaml, sizeof(yaml),
+		         "timezone: Europe/Madrid\n"
+		         "posts:\n"
+		         "- id: never\n"
+		         "  at: 2026-03-29 01:50\n"
+		         "  rrule: %s\n"
+		         "  channels: [demo]\n"
+		         "  text: Never\n",
+		         rules[i]);
+		snprintf(want, sizeof(want),
+		         "5:10: invalid rrule '%s': it has no occurrence "
+		         "within ten years of 'at'",
+		         rules[i]);
+		must_fail(cfg, yaml, want);
+	}
+	/* Leap days: the next is 2028-02-29, 24 times. */
 	cal = must_load(cfg, "timezone: Europe/Madrid\n"
 	                     "posts:\n"
-	                     "- id: never\n"
-	                     "  at: 2026-03-29 01:50\n"
-	                     "  rrule: FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30\n"
+	                     "- id: leap\n"
+	                     "  at: 2026-03-29 01:00\n"
+	                     "  rrule: FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=29\n"
 	                     "  channels: [demo]\n"
-	                     "  text: Never\n"
-	                     "- id: never-counted\n"
-	                     "  at: 2026-03-29 01:50\n"
-	                     "  rrule: FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=31\n"
-	                     "  count: 3\n"
-	                     "  channels: [demo]\n"
-	                     "  text: Never either\n");
+	                     "  text: Leap\n");
 	ck_assert_int_eq(
 	        calendar_expand(cal, T_NOV, T_NOV + 14 * DAY, count_only, &n),
 	        0);
 	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(calendar_expand(cal, S(1835391600), S(1835478000),
+	                                 count_only, &n),
+	                 0);
+	ck_assert_uint_eq(n, 24);
 	calendar_free(cal);
 	config_unref(cfg);
 }
