@@ -34,7 +34,7 @@
  * queue gigabytes.
  */
 #define CONTROL_PAUSE_REPLIES 4096
-/* ... or more than this many requests are being answered off the loop
+/* ... or more than this many reads are being answered off the loop
  * (list, report, show: up to a megabyte of reply each). */
 #define CONTROL_PAUSE_WAITING  8
 #define CONTROL_PAUSE_BYTES    (1024 * 1024)
@@ -69,13 +69,13 @@ struct client {
 	int lagging;             /* stopped reading: being dropped */
 	uint64_t written_ms;     /* the loop's time of its last written line */
 	unsigned refs;           /* replies queued or being written */
-	unsigned handles_open;   /* pipe and idle timer */
+	unsigned handles_open;   /* pipe, idle and wake timers */
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
 	int paused;              /* not served until it reads its replies */
 	int reads_done;          /* no more requests: it is being closed */
 	size_t pending;          /* bytes of its replies not written yet */
-	unsigned waiting;        /* requests whose reply comes later */
+	unsigned waiting;        /* reads being answered off the loop */
 	struct file_send *sending; /* a file follows its reply: write nothing */
 	json_t *staged;            /* an import's rows sent so far */
 	size_t staged_bytes;       /* ... and their size */
@@ -161,6 +161,7 @@ static void follow_end(struct client *c)
 
 	follow_stop(c);
 	c->reads_done = 1;
+	c->len = 0; /* nothing it sent is served after its end */
 	if (line == NULL) {
 		client_close(c);
 		return;
@@ -203,7 +204,7 @@ static void control_maybe_free(struct control *ctl)
 	}
 }
 
-/* Freed once closed, with both handles gone and no reply pending. */
+/* Freed once closed, with its handles gone and no reply pending. */
 static void client_maybe_free(struct client *c)
 {
 	if (c->dead && c->refs == 0 && c->handles_open == 0) {
@@ -294,6 +295,9 @@ static void reply_written(uv_write_t *req, int status)
 	if ((status < 0 || r->close_after) && !c->dead)
 		client_close(c);
 	c->pending -= r->counted;
+	/* A paused client that reads its replies is not idle. */
+	if (c->paused && !c->dead)
+		uv_timer_again(&c->idle);
 	client_written(c);
 	if (r->then)
 		file_next(r->then);
@@ -310,9 +314,9 @@ static void file_end(struct file_send *f)
 	close(f->fd);
 	c->sending = NULL;
 	if (!c->dead) {
-		if (!c->paused && !c->reads_done)
-			uv_read_start((uv_stream_t *)&c->pipe, on_alloc,
-			              on_read);
+		/* What it sent meanwhile first, then reading on. */
+		if (!c->paused)
+			uv_timer_start(&c->wake, on_wake, 0, 0);
 		uv_timer_again(&c->idle);
 	}
 	free(f);
@@ -507,7 +511,8 @@ struct later_reply {
 	struct cmd_later base;
 	struct client *c;
 	json_int_t id;
-	int changes; /* the command changes state (CMD_WRITE) */
+	int changes;  /* the command changes state (CMD_WRITE) */
+	int off_loop; /* a read off the loop: counted in c->waiting */
 };
 
 static void later_finish(struct cmd_later *base, json_t *result,
@@ -521,7 +526,7 @@ static void later_finish(struct cmd_later *base, json_t *result,
 	else if (!c->dead)
 		reply_error(c, l->id, code, msg, 0);
 	json_decref(result);
-	c->waiting--;
+	c->waiting -= (unsigned)l->off_loop;
 	free(l);
 	client_release(c);
 }
@@ -550,7 +555,7 @@ static void later_finish_line(struct cmd_later *base, char *line, size_t len)
 		r->id = l->id;
 		reply_queue(r);
 	}
-	c->waiting--;
+	c->waiting -= (unsigned)l->off_loop;
 	free(l);
 	client_release(c);
 }
@@ -585,7 +590,7 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 	c->sending = f;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	/* The later's ref is the file's now; the reply took its own. */
-	c->waiting--;
+	c->waiting -= (unsigned)l->off_loop;
 	free(l);
 	reply_queue(r);
 	return 0;
@@ -695,7 +700,8 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	looptime_leave(t0, "command", req.cmd);
 	if (r == CMD_WAIT) {
 		c->refs++; /* released by later_finish */
-		c->waiting++;
+		later->off_loop = command_off_loop(req.cmd) != 0;
+		c->waiting += (unsigned)later->off_loop;
 	} else {
 		if (r == CMD_ERROR)
 			reply_error(c, req.id, code, msg, 0);
@@ -815,8 +821,8 @@ static void on_wake(uv_timer_t *t)
 {
 	struct client *c = t->data;
 
-	if (c->dead || c->paused)
-		return;
+	if (c->dead || c->paused || c->sending)
+		return; /* a backup's end wakes it again (file_end) */
 	uv_timer_again(&c->idle);
 	serve_lines(c);
 	if (!c->dead && !c->paused && !c->reads_done && c->sending == NULL)
