@@ -11,13 +11,6 @@
 #define JUDGE_MAX_STEPS 1000
 #define JUDGE_MAX_MS    (366 * DAY_S * 1000)
 
-/* Wall-clock seconds of a civil time, counted as if the zone were UTC. */
-static int64_t wall_of(const struct caltime_civil *c)
-{
-	return caltime_days(c->year, c->mon, c->day) * DAY_S + c->hour * 3600 +
-	       c->min * 60 + c->sec;
-}
-
 /* One end of a range: a date (whole day, end: the next one) or a time. */
 static int range_end(const char *s, size_t len, int is_end,
                      struct caltime_civil *c, int64_t *out, char *err,
@@ -36,7 +29,7 @@ static int range_end(const char *s, size_t len, int is_end,
 		snprintf(err, errlen, "'%s': %s", buf, why);
 		return -1;
 	}
-	*out = wall_of(c) + (!c->has_time && is_end ? DAY_S : 0);
+	*out = caltime_wall_s(c) + (!c->has_time && is_end ? DAY_S : 0);
 	if (c->has_zone)
 		*out -= (int64_t)c->offset_min * 60;
 	return 0;

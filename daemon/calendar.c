@@ -225,12 +225,6 @@ const struct channel *load_channel(struct load *ld, const char *name,
 	return &ld->cfg->channels[i];
 }
 
-static int64_t wall_s(const struct caltime_civil *c)
-{
-	return caltime_days(c->year, c->mon, c->day) * DAY_S + c->hour * 3600 +
-	       c->min * 60 + c->sec;
-}
-
 static int64_t local_ms(const struct caltime_zone *z,
                         const struct caltime_civil *c)
 {
@@ -281,7 +275,7 @@ static void resolve(struct load *ld, const struct pending *pd)
 			p->at_ms = local_ms(z, &c);
 		else
 			caltime_utc_to_local(z, p->at_ms / 1000, &c);
-		p->at_wall_s = wall_s(&c);
+		p->at_wall_s = caltime_wall_s(&c);
 		break;
 	case PEND_UNTIL:
 		if (c.has_time) {
@@ -672,10 +666,7 @@ static int parse_time(struct load *ld, const struct calyaml_event *ev,
 
 static int64_t civil_utc_ms(const struct caltime_civil *c)
 {
-	int64_t s = caltime_days(c->year, c->mon, c->day) * DAY_S +
-	            c->hour * 3600 + c->min * 60 + c->sec;
-
-	return (s - (int64_t)c->offset_min * 60) * 1000;
+	return (caltime_wall_s(c) - (int64_t)c->offset_min * 60) * 1000;
 }
 
 static void exclude_item(struct load *ld, const struct calyaml_event *ev,

@@ -116,7 +116,7 @@ int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
 {
 	struct icalrecurrencetype rec, first;
 	icalrecur_iterator *it;
-	struct icaltimetype start = icaltime_null_time();
+	struct icaltimetype start = icaltime_null_time(), t;
 
 	memset(out, 0, sizeof(*out));
 	if (parse_rule(rrule, &rec, err, errlen) < 0)
@@ -127,33 +127,30 @@ int calexpand_check(const char *rrule, const struct caltime_civil *dtstart,
 	start.hour = dtstart->hour;
 	start.minute = dtstart->min;
 	start.second = dtstart->sec;
-	/* Some combinations only fail once iterated (BYWEEKNO on DAILY). */
-	icalerror_clear_errno();
-	if ((it = icalrecur_iterator_new(rec, start)) == NULL) {
-		snprintf(err, errlen, "libical rejects it (%s)", ical_reason());
-		return -1;
-	}
-	icalrecur_iterator_free(it);
 	/*
-	 * ... and some never match (BYMONTHDAY=30 in February): libical
-	 * looks for the first match until UNTIL, or until the year 2582, at
-	 * every expansion. Looked for once here, within ten years (the
-	 * rule's own UNTIL aside: the calendar reads it in its zone, to the
-	 * end of its day). A month day that no month has is searched for
-	 * to the year 20000 whatever UNTIL says (0.3-0.45 s), once per load.
+	 * Some combinations only fail once iterated (BYWEEKNO on DAILY), and
+	 * some never match (BYMONTHDAY=30 in February): libical looks for
+	 * the first match until UNTIL, or until the year 2582, at every
+	 * expansion. Looked for once here, within ten years (the rule's own
+	 * UNTIL aside: the calendar reads it in its zone, to the end of its
+	 * day). A month day that no month has is searched for to the year
+	 * 20000 whatever UNTIL says (0.3-0.45 s), once per load.
 	 */
 	first = rec;
 	first.until = start;
 	first.until.year += 10;
-	if ((it = icalrecur_iterator_new(first, start)) == NULL ||
-	    icaltime_is_null_time(icalrecur_iterator_next(it))) {
-		if (it)
-			icalrecur_iterator_free(it);
+	icalerror_clear_errno();
+	if ((it = icalrecur_iterator_new(first, start)) == NULL) {
+		snprintf(err, errlen, "libical rejects it (%s)", ical_reason());
+		return -1;
+	}
+	t = icalrecur_iterator_next(it);
+	icalrecur_iterator_free(it);
+	if (icaltime_is_null_time(t)) {
 		snprintf(err, errlen,
 		         "it has no occurrence within ten years of 'at'");
 		return -1;
 	}
-	icalrecur_iterator_free(it);
 	if (rec.count < 0 || rec.count > 100000) {
 		snprintf(err, errlen, "COUNT must be from 1 to 100000");
 		return -1;
@@ -358,13 +355,6 @@ static int64_t skip_ahead(const struct icalrecurrencetype *rec, int64_t start,
 	return start + (target - start) / period * period;
 }
 
-/* Seconds of wall-clock time since 1970-01-01 00:00, as floating() reads. */
-static int64_t wall_of(const struct caltime_civil *c)
-{
-	return caltime_days(c->year, c->mon, c->day) * DAY_S + c->hour * 3600 +
-	       c->min * 60 + c->sec;
-}
-
 /* "<id>@20261122T090000Z": the occurrence's UTC instant. */
 static void occurrence_id(const char *id, int64_t due_ms, char *out, size_t len)
 {
@@ -405,10 +395,10 @@ static int expand_series(const struct calendar *cal, const struct cal_post *p,
 	 * year 2582.
 	 */
 	caltime_utc_to_local(z, end_ms / 1000 + DAY_S, &end_local);
-	rec.until = floating(wall_of(&end_local));
+	rec.until = floating(caltime_wall_s(&end_local));
 	rec.count = (int)p->count;
 	caltime_utc_to_local(z, from_ms / 1000, &from_local);
-	start = skip_ahead(&rec, p->at_wall_s, wall_of(&from_local));
+	start = skip_ahead(&rec, p->at_wall_s, caltime_wall_s(&from_local));
 	if ((it = icalrecur_iterator_new(rec, floating(start))) == NULL)
 		return -1;
 	for (steps = 0; steps < CALEXPAND_MAX_STEPS; steps++) {

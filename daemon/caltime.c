@@ -248,6 +248,12 @@ int64_t caltime_days(int year, int mon, int day)
 	return era * 146097 + doe - 719468;
 }
 
+int64_t caltime_wall_s(const struct caltime_civil *c)
+{
+	return caltime_days(c->year, c->mon, c->day) * 86400 + c->hour * 3600 +
+	       c->min * 60 + c->sec;
+}
+
 void caltime_civil_from_days(int64_t days, int *year, int *mon, int *day)
 {
 	int64_t z = days + 719468;

@@ -58,6 +58,12 @@ void caltime_utc_to_local(const struct caltime_zone *z, int64_t utc_s,
 /* Days from 1970-01-01 to a proleptic Gregorian date (may be negative). */
 int64_t caltime_days(int year, int mon, int day);
 
+/*
+ * Seconds of wall-clock time since 1970-01-01 00:00 of a civil time, as if
+ * its zone were UTC (its offset, if any, is not applied).
+ */
+int64_t caltime_wall_s(const struct caltime_civil *);
+
 /* The inverse of caltime_days. */
 void caltime_civil_from_days(int64_t days, int *year, int *mon, int *day);
 

@@ -684,8 +684,14 @@ static void group_kept(struct pgrepl *r, struct repl_group *g)
 			r->kept_max = row->v;
 	}
 	if (own &&
-	    sqlite3_exec(r->o.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(r->o.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		/* The rows' numbers are lost: their next writes are refused
+		 * and read back (the CAS), so say why once, here. */
+		repl_error(r,
+		           "the view could not keep a group's row numbers: %s",
+		           sqlite3_errmsg(r->o.db));
 		sqlite3_exec(r->o.db, "ROLLBACK", NULL, NULL, NULL);
+	}
 	g->done(g->arg, 0, NULL);
 }
 
