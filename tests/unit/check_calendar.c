@@ -1185,18 +1185,22 @@ START_TEST(test_occurrence_cap)
 END_TEST
 
 /*
- * A rule that never matches (February 30) is refused at load, found in a
- * search bounded to ten years: unbounded, libical steps hour by hour to
- * the year 2582 (five million steps, 20 s: past this case's timeout).
+ * A rule that never matches is refused at load: February 30 before any
+ * search, February 29 on a Monday (2044) after one bounded to ten
+ * years. Unbounded, libical steps hour by hour to the year 2582 (five
+ * million steps, 20 s: past this case's timeout).
  * One that matches rarely loads, and its expansion is bounded by the
  * horizon, not by its next match.
  */
 START_TEST(test_never_matches)
 {
+	/* The first two are refused before libical searches; the rest
+	 * after a search of ten years (Feb 29 on a Monday: 2044). */
 	static const char *const rules[] = {
 	        "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30",
-	        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;COUNT=3",
-	        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+	        "FREQ=MONTHLY;BYMONTH=2,4;BYMONTHDAY=31,-31",
+	        "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO",
+	        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=3",
 	};
 	struct config *cfg = test_config();
 	struct calendar *cal;
@@ -1213,10 +1217,12 @@ START_TEST(test_never_matches)
 		         "  channels: [demo]\n"
 		         "  text: Never\n",
 		         rules[i]);
-		snprintf(want, sizeof(want),
-		         "5:10: invalid rrule '%s': it has no occurrence "
-		         "within ten years of 'at'",
-		         rules[i]);
+		snprintf(want, sizeof(want), "5:10: invalid rrule '%s': %s",
+		         rules[i],
+		         i < 2 ? "no month BYMONTH allows has a day "
+		                 "BYMONTHDAY names (such as February 30)"
+		               : "it has no occurrence within ten years of "
+		                 "'at'");
 		must_fail(cfg, yaml, want);
 	}
 	/* Leap days: the next is 2028-02-29, 24 times. */
