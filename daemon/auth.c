@@ -22,7 +22,9 @@
 #include "publishers/publisher.h"
 #include "smmd.h"
 #include "timeparse.h"
+#include "store.h"
 #include "tokenfile.h"
+#include "tokenseal.h"
 #include "wallclock.h"
 
 struct auth *auth_new(void)
@@ -102,7 +104,8 @@ struct auth_slot *auth_slot_of(struct smmd *d, const struct channel *ch)
 	s->who_uid = -1;
 	if (tokenfile_path(a->state_dir, ch->name, path, sizeof(path)) < 0)
 		return s;
-	if ((r = tokenfile_read(path, &s->tok, err, sizeof(err))) == -EINVAL)
+	if ((r = tokenfile_read(path, &s->tok, NULL, err, sizeof(err))) ==
+	    -EINVAL)
 		log_error("auth: channel '%s': %s; ignoring it", ch->name, err);
 	else if (r < 0 && r != -ENOENT)
 		log_error("auth: channel '%s': cannot read %s: %s", ch->name,
@@ -298,29 +301,94 @@ static void save_work(uv_work_t *w)
 	a->save_err = tokenfile_write(a->save_path, a->save_text);
 }
 
+/* Not saved everywhere it must be: the slot tries again in 5 s. */
+static void save_again(struct auth *a, struct auth_slot *s)
+{
+	s->busy = SLOT_SAVING;
+	s->retry_ms = wallclock_now_ms() + 5000;
+	auth_arm(a);
+}
+
+/* Several nodes share the work (token_key_file): the tokens must be
+ * where a node that takes over finds them, as they must be on disk. */
+static int shared(const struct smmd *d)
+{
+	return d->cfg->has_token_key;
+}
+
+static void kept_for_cluster(void *arg, int err)
+{
+	struct auth *a = arg;
+	struct auth_slot *s = a->saving;
+	const char *why =
+	        err == -ESTALE ? "this node's lease ran out" : strerror(-err);
+
+	a->saving = NULL;
+	if (err == 0) {
+		installed(a->d, s);
+		return;
+	}
+	if (a->d->stopping) {
+		/* authshare.c puts the newer file there at the next start. */
+		log_warnx("auth: channel '%s': its new credentials are saved "
+		          "on this node only (PostgreSQL: %s)",
+		          s->channel, why);
+		return;
+	}
+	log_error("auth: channel '%s': cannot keep its new credentials in "
+	          "PostgreSQL: %s; they are not used until they are kept "
+	          "(trying again in 5s)",
+	          s->channel, why);
+	save_again(a, s);
+}
+
+/* On disk: sealed into PostgreSQL too before use, when shared. */
+static int keep_for_cluster(struct auth *a, struct auth_slot *s)
+{
+	char *sealed = tokenseal_seal(a->d->cfg->token_key, s->channel,
+	                              a->save_ms, a->save_text);
+	int r;
+
+	if (sealed == NULL)
+		return -ENOMEM;
+	r = store_token_put(a->d->store, s->channel, sealed, a->save_ms,
+	                    kept_for_cluster, a);
+	free(sealed);
+	return r;
+}
+
 static void save_done(uv_work_t *w, int status)
 {
 	struct auth *a = w->data;
 	struct auth_slot *s = a->saving;
 	struct smmd *d = a->d;
+	int r = 0;
 
+	if (status == 0 && a->save_err == 0 && shared(d))
+		r = keep_for_cluster(a, s);
 	explicit_bzero(a->save_text, strlen(a->save_text));
 	free(a->save_text);
 	a->save_text = NULL;
+	if (status == 0 && a->save_err == 0 && shared(d) && r == 0)
+		return; /* kept_for_cluster goes on */
 	a->saving = NULL;
-	if (status == 0 && a->save_err == 0) {
+	if (status == 0 && a->save_err == 0 && r == 0) {
 		installed(d, s);
 		return;
 	}
 	/* Unsaved, they are not used: a crash would lose a rotated chain. */
-	log_error("auth: channel '%s': cannot save its new credentials in %s: "
-	          "%s; they are not used until they are saved (trying again "
-	          "in 5s)",
-	          s->channel, a->save_path,
-	          strerror(status ? -status : -a->save_err));
-	s->busy = SLOT_SAVING;
-	s->retry_ms = wallclock_now_ms() + 5000;
-	auth_arm(a);
+	if (r < 0)
+		log_error("auth: channel '%s': cannot keep its new "
+		          "credentials in PostgreSQL: %s; they are not used "
+		          "until they are kept (trying again in 5s)",
+		          s->channel, strerror(-r));
+	else
+		log_error("auth: channel '%s': cannot save its new credentials "
+		          "in %s: %s; they are not used until they are saved "
+		          "(trying again in 5s)",
+		          s->channel, a->save_path,
+		          strerror(status ? -status : -a->save_err));
+	save_again(a, s);
 }
 
 /* Write s->fresh to disk off the loop; installed() once it is there. */
@@ -336,9 +404,10 @@ static void save(struct smmd *d, struct auth_slot *s)
 		auth_arm(a);
 		return;
 	}
+	a->save_ms = wallclock_now_ms();
 	if (tokenfile_path(a->state_dir, s->channel, a->save_path,
 	                   sizeof(a->save_path)) < 0 ||
-	    (a->save_text = tokenfile_encode(&s->fresh)) == NULL) {
+	    (a->save_text = tokenfile_encode(&s->fresh, a->save_ms)) == NULL) {
 		log_error("auth: channel '%s': cannot encode its credentials",
 		          s->channel);
 		s->retry_ms = wallclock_now_ms() + 5000;
@@ -702,6 +771,7 @@ int auth_start(struct smmd *d)
 		return r;
 	a->timer.data = a;
 	a->timer_open = 1;
+	auth_share_at_start(d);
 	attach_all(d);
 	auth_arm(a);
 	return 0;
@@ -738,7 +808,8 @@ void auth_close(struct smmd *d)
 		if (s->busy != SLOT_SAVING || a->saving == s ||
 		    tokenfile_path(a->state_dir, s->channel, path,
 		                   sizeof(path)) < 0 ||
-		    (text = tokenfile_encode(&s->fresh)) == NULL)
+		    (text = tokenfile_encode(&s->fresh, wallclock_now_ms())) ==
+		            NULL)
 			continue;
 		if (tokenfile_write(path, text) < 0)
 			log_error("auth: channel '%s': cannot save its new "

@@ -61,6 +61,7 @@ struct auth {
 	struct auth_slot *saving;
 	char save_path[PATH_MAX];
 	char *save_text;
+	int64_t save_ms; /* when: kept in the file, bound to the seal */
 	int save_err;
 };
 
@@ -92,5 +93,8 @@ int auth_ask_send(struct smmd *, struct auth_slot *, struct ask *k,
 int auth_renew(struct smmd *, struct auth_slot *, const char *why);
 /* Do what is due and sleep until the next thing is. */
 void auth_arm(struct auth *);
+/* Before the slots read their files: take what PostgreSQL holds newer,
+ * give it what this node holds newer (authshare.c). */
+void auth_share_at_start(struct smmd *);
 
 #endif

@@ -823,6 +823,32 @@ static void conf_store(struct conf_ctx *p, struct conf_node *v, const char *key,
 	cfg->store_url = (char *)url;
 }
 
+/*
+ * token_key_file: a file (or systemd credential) the same on every node
+ * of a cluster, whose bytes make the key that seals channels' tokens in
+ * PostgreSQL. Any text will do if it is long and random enough.
+ */
+static void conf_token_key(struct conf_ctx *p, struct conf_node *v,
+                           const char *key, struct config *cfg)
+{
+	unsigned char *secret = NULL;
+	size_t len = 0;
+
+	cfg->token_key_at = v;
+	if (conf_secret(p, v, key, 1, &secret, &len) < 0)
+		return;
+	if (len < TOKENSEAL_SECRET_MIN)
+		conf_error(p, v,
+		           "'%s': the file must hold at least %d bytes, "
+		           "random (openssl rand -base64 48)",
+		           key, TOKENSEAL_SECRET_MIN);
+	else if (tokenseal_key(secret, len, cfg->token_key) < 0)
+		conf_error(p, v, "'%s': cannot make a key of it", key);
+	else
+		cfg->has_token_key = 1;
+	conf_secret_free(secret, len);
+}
+
 static void top_pair(struct conf_ctx *p, struct conf_node *k,
                      struct conf_node *v, void *arg)
 {
@@ -834,6 +860,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else if (strcmp(key, "store") == 0 ||
 	           strcmp(key, "store_url_file") == 0) {
 		conf_store(p, v, key, cfg);
+	} else if (strcmp(key, "token_key_file") == 0) {
+		conf_token_key(p, v, key, cfg);
 	} else if (strcmp(key, "socket") == 0) {
 		conf_path(p, v, key, &cfg->socket_path);
 	} else if (strcmp(key, "control_group") == 0) {
@@ -884,7 +912,7 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, store, "
-		           "store_url_file, socket, "
+		           "store_url_file, token_key_file, socket, "
 		           "control_group, readonly_group, approvers_group, "
 		           "require_approval, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
@@ -957,6 +985,12 @@ static void config_finish(struct conf_ctx *p, struct config *cfg,
 		conf_error(p, root,
 		           "no channels: add at least one under 'channels'");
 	check_notify(p, cfg, root);
+	if (cfg->token_key_at && cfg->store_url == NULL)
+		conf_error(p, cfg->token_key_at,
+		           "'token_key_file' is for several nodes on a "
+		           "postgresql store: with SQLite the tokens stay in "
+		           "state_dir");
+	cfg->token_key_at = NULL;
 	/* A channel that says nothing follows the top level. */
 	cfg->any_blackouts = cfg->blackouts != NULL;
 	for (size_t i = 0; i < cfg->nchannels; i++) {
@@ -1082,6 +1116,7 @@ void config_free(struct config *cfg)
 	if (cfg->store_url)
 		conf_secret_free((unsigned char *)cfg->store_url,
 		                 strlen(cfg->store_url));
+	explicit_bzero(cfg->token_key, sizeof(cfg->token_key));
 	free(cfg->socket_path);
 	free(cfg->control_group);
 	free(cfg->readonly_group);

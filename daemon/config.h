@@ -17,6 +17,7 @@
 struct blackouts;
 #include "cadence.h"
 #include "hashtab.h"
+#include "tokenseal.h"
 
 struct publisher_ops;
 struct engage_get;
@@ -75,6 +76,11 @@ struct config {
 	/* NULL: the SQLite store in state_dir; else a postgresql:// URL
 	 * (store, or store_url_file when it carries a password). */
 	char *store_url;
+	/* token_key_file's key (tokenseal.h): tokens kept in PostgreSQL too,
+	 * sealed, so that they follow a take-over. */
+	int has_token_key;
+	unsigned char token_key[TOKENSEAL_KEY_LEN];
+	struct conf_node *token_key_at; /* while parsing: for messages */
 	char *socket_path;
 	char *control_group; /* NULL: only root and smmd's own user */
 	gid_t control_gid;

@@ -185,6 +185,20 @@ static const char *const migrations[] = {
         " id integer PRIMARY KEY CHECK (id = 1),"
         " v bigint NOT NULL);"
         "INSERT INTO smmd_trim VALUES (1, 0);",
+        /*
+         * 8: channels' tokens, sealed by the nodes (tokenseal.h: the
+         * database never holds them in the clear), so that a node that
+         * takes over uses what the one before it got or renewed. Not a
+         * replicated table: read by a node as it starts working, written
+         * under a live lease (store_pg.c).
+         */
+        "CREATE TABLE smmd_token ("
+        " channel text PRIMARY KEY,"
+        " sealed text NOT NULL,"
+        " saved_ms bigint NOT NULL,"
+        " node_id text NOT NULL,"
+        " epoch bigint NOT NULL,"
+        " at timestamptz NOT NULL DEFAULT clock_timestamp());",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -161,6 +161,21 @@ void store_relay_answer(struct store *s, int64_t id, const char *reply)
 		s->be->relay_answer(s->h, id, reply);
 }
 
+int store_token_put(struct store *s, const char *channel, const char *sealed,
+                    int64_t saved_ms, store_token_done_fn *done, void *arg)
+{
+	if (s->be->token_put == NULL)
+		return -ENOTSUP;
+	return s->be->token_put(s->h, channel, sealed, saved_ms, done, arg);
+}
+
+int store_tokens_read(struct store *s, store_token_fn *fn, void *arg)
+{
+	if (s->be->tokens_read == NULL)
+		return -ENOTSUP;
+	return s->be->tokens_read(s->h, fn, arg);
+}
+
 int store_standby(struct store *s, char *works, size_t len)
 {
 	return s->be->standby ? s->be->standby(s->h, works, len) : 0;

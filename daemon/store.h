@@ -145,6 +145,21 @@ typedef void store_relay_fn(void *arg, const char *reply, const char *why,
  */
 int store_relay(struct store *, const struct store_peer *, const char *line,
                 store_relay_fn *fn, void *arg);
+/*
+ * A channel's tokens, sealed (tokenseal.h), kept where every node of a
+ * cluster finds them: the node that works puts them under its lease
+ * before it uses them, and a node that starts working reads them all.
+ * Optional: -ENOTSUP where the store is one node's (SQLite).
+ */
+typedef void store_token_done_fn(void *arg, int err);
+typedef void store_token_fn(void *arg, const char *channel, const char *sealed,
+                            int64_t saved_ms);
+/* done(arg, 0) once kept, or an error (no lease: -ESTALE); never from
+ * inside the call. 0, or an error and done is not called. */
+int store_token_put(struct store *, const char *channel, const char *sealed,
+                    int64_t saved_ms, store_token_done_fn *done, void *arg);
+/* Every channel's, to fn, before this returns (it waits). 0 or -errno. */
+int store_tokens_read(struct store *, store_token_fn *fn, void *arg);
 /* A request line a standby relayed, for the node that works to run. */
 typedef void store_request_fn(void *arg, int64_t id, const struct store_peer *,
                               const char *line);

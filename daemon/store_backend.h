@@ -187,6 +187,11 @@ struct store_backend {
 	             const char *line, store_relay_fn *, void *arg);
 	int (*relays_serve)(struct store_be *, store_request_fn *, void *arg);
 	void (*relay_answer)(struct store_be *, int64_t id, const char *reply);
+	/* store_token_put and store_tokens_read; optional. */
+	int (*token_put)(struct store_be *, const char *channel,
+	                 const char *sealed, int64_t saved_ms,
+	                 store_token_done_fn *, void *arg);
+	int (*tokens_read)(struct store_be *, store_token_fn *, void *arg);
 	/* store_clock_trusted; optional (always). */
 	int (*clock_trusted)(struct store_be *);
 	/* store_standby and store_standby_start; optional (never one). */

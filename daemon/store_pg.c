@@ -146,6 +146,10 @@ struct pgstore {
 	char works[128];
 	void (*turn)(void *arg);
 	void *turn_arg;
+	/* pg_tokens_read's reader and its answer. */
+	store_token_fn *token_fn;
+	void *token_arg;
+	int tokens_read, tokens_err;
 };
 
 /* Tell the front end, from a callback of the loop's own (never from
@@ -1474,4 +1478,127 @@ int pg_failure(struct store_be *s, char *why, size_t len)
 	snprintf(why, len, "PostgreSQL: %s", ps->fail_why);
 	ps->fail_why[0] = '\0';
 	return STORE_UNWRITABLE;
+}
+
+/* A channel's sealed tokens on their way to PostgreSQL. */
+struct token_put {
+	store_token_done_fn *done;
+	void *arg;
+	int kept;
+	int orphan; /* the sync was never queued: the statement's call frees */
+};
+
+static void on_token_kept(void *arg, const PGresult *res, const char *err)
+{
+	struct token_put *t = arg;
+
+	(void)err;
+	if (t->orphan)
+		free(t);
+	else if (res && PQntuples(res) == 1)
+		t->kept = 1;
+}
+
+static void on_token_put(void *arg, const char *err)
+{
+	struct token_put *t = arg;
+
+	/* Kept, or no lease held now: a node that no longer works must not
+	 * overwrite what its successor got. */
+	t->done(t->arg, err ? -EIO : t->kept ? 0 : -ESTALE);
+	free(t);
+}
+
+int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
+                 int64_t saved_ms, store_token_done_fn *done, void *arg)
+{
+	/* Under the lease smmd works under, checked on the database's clock
+	 * in the same statement; the reap of this node waits for it. */
+	static const char sql[] =
+	        "WITH f AS (SELECT 1 FROM smmd_node WHERE node_id = $1 AND "
+	        "epoch = $2 AND lease_until > clock_timestamp() FOR KEY "
+	        "SHARE) "
+	        "INSERT INTO smmd_token (channel, sealed, saved_ms, node_id, "
+	        "epoch) SELECT $3, $4, $5, $1, $2 FROM f "
+	        "ON CONFLICT (channel) DO UPDATE SET sealed = EXCLUDED.sealed, "
+	        "saved_ms = EXCLUDED.saved_ms, node_id = EXCLUDED.node_id, "
+	        "epoch = EXCLUDED.epoch, at = clock_timestamp() RETURNING 1";
+	struct pgstore *ps = s->pg;
+	char epoch[24], ms[24];
+	const char *params[] = {ps ? ps->node_id : NULL, epoch, channel, sealed,
+	                        ms};
+	struct token_put *t;
+	int rc;
+
+	if (ps == NULL || ps->standby || ps->epoch == 0 || ps->wr == NULL)
+		return -ENOTCONN;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -ENOMEM;
+	t->done = done;
+	t->arg = arg;
+	snprintf(epoch, sizeof(epoch), "%" PRId64, ps->epoch);
+	snprintf(ms, sizeof(ms), "%" PRId64, saved_ms);
+	if ((rc = pgconn_query(ps->wr, sql, 5, params, on_token_kept, t)) < 0) {
+		free(t);
+		return rc;
+	}
+	/* A failed sync drops the connection; the statement hears of it
+	 * later, from the loop. */
+	if ((rc = pgconn_sync(ps->wr, on_token_put, t)) < 0) {
+		t->orphan = 1;
+		return rc;
+	}
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+	return 0;
+}
+
+static void on_tokens(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	(void)err;
+	if (ps->token_fn == NULL)
+		return; /* its reader gave up waiting */
+	for (int i = 0; res && PQnfields(res) == 3 && i < PQntuples(res); i++)
+		ps->token_fn(ps->token_arg, PQgetvalue(res, i, 0),
+		             PQgetvalue(res, i, 1),
+		             strtoll(PQgetvalue(res, i, 2), NULL, 10));
+}
+
+static void on_tokens_read(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	if (err) {
+		snprintf(ps->why, sizeof(ps->why), "%s", err);
+		ps->tokens_err = -EIO;
+	}
+	ps->tokens_read = 1;
+}
+
+/* At a node's start as the working node: the loop is smmd's to wait. */
+int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg)
+{
+	static const char sql[] =
+	        "SELECT channel, sealed, saved_ms FROM smmd_token";
+	struct pgstore *ps = s->pg;
+	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+
+	if (ps == NULL || ps->wr == NULL)
+		return -ENOTCONN;
+	ps->token_fn = fn;
+	ps->token_arg = arg;
+	ps->tokens_read = ps->tokens_err = 0;
+	if (pgconn_query(ps->wr, sql, 0, NULL, on_tokens, ps) < 0 ||
+	    pgconn_sync(ps->wr, on_tokens_read, ps) < 0)
+		ps->tokens_err = -ENOTCONN;
+	while (ps->tokens_err == 0 && !ps->tokens_read) {
+		if (uv_hrtime() >= end)
+			ps->tokens_err = -ETIMEDOUT;
+		else
+			uv_run(&ps->loop, UV_RUN_ONCE);
+	}
+	ps->token_fn = NULL;
+	return ps->tokens_err;
 }

@@ -1923,6 +1923,8 @@ const struct store_backend store_backend_postgresql = {
         .relays_serve = pg_relays_serve,
         .relay_answer = pg_relay_answer,
         .standby_start = pg_standby_start,
+        .token_put = pg_token_put,
+        .tokens_read = pg_tokens_read,
         SQ_OPS,
 };
 #endif

@@ -76,13 +76,38 @@ static int64_t time_or_none(json_t *o, const char *key)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
 }
 
-int tokenfile_read(const char *path, struct auth_tokens *t, char *err,
-                   size_t errlen)
+/* o (a token file's object) into t; where says where, for err. */
+static int tokens_of(json_t *o, const char *where, struct auth_tokens *t,
+                     int64_t *saved_ms, char *err, size_t errlen)
+{
+	json_t *extra = json_object_get(o, "extra");
+	const char *a = json_string_value(json_object_get(o, "access_token"));
+	const char *r = json_string_value(json_object_get(o, "refresh_token"));
+
+	if (!json_is_object(o) || (a == NULL && r == NULL)) {
+		snprintf(err, errlen, "%s: no access_token or refresh_token",
+		         where);
+		return -EINVAL;
+	}
+	if (dup_opt(&t->access, a) < 0 || dup_opt(&t->refresh, r) < 0 ||
+	    (json_is_object(extra) &&
+	     (t->extra = json_deep_copy(extra)) == NULL)) {
+		auth_tokens_clear(t);
+		return -ENOMEM;
+	}
+	t->access_expires_ms = time_or_none(o, "access_expires_ms");
+	t->refresh_expires_ms = time_or_none(o, "refresh_expires_ms");
+	if (saved_ms)
+		*saved_ms = time_or_none(o, "saved_ms");
+	return 0;
+}
+
+int tokenfile_read(const char *path, struct auth_tokens *t, int64_t *saved_ms,
+                   char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *o, *extra;
-	const char *a, *r;
-	int ret = 0;
+	json_t *o;
+	int ret;
 
 	auth_tokens_clear(t);
 	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
@@ -92,28 +117,31 @@ int tokenfile_read(const char *path, struct auth_tokens *t, char *err,
 		         je.text);
 		return -EINVAL;
 	}
-	a = json_string_value(json_object_get(o, "access_token"));
-	r = json_string_value(json_object_get(o, "refresh_token"));
-	extra = json_object_get(o, "extra");
-	if (!json_is_object(o) || (a == NULL && r == NULL)) {
-		snprintf(err, errlen, "%s: no access_token or refresh_token",
-		         path);
-		ret = -EINVAL;
-	} else if (dup_opt(&t->access, a) < 0 || dup_opt(&t->refresh, r) < 0 ||
-	           (json_is_object(extra) &&
-	            (t->extra = json_deep_copy(extra)) == NULL)) {
-		ret = -ENOMEM;
-	} else {
-		t->access_expires_ms = time_or_none(o, "access_expires_ms");
-		t->refresh_expires_ms = time_or_none(o, "refresh_expires_ms");
-	}
+	ret = tokens_of(o, path, t, saved_ms, err, errlen);
 	json_decref(o);
-	if (ret < 0)
-		auth_tokens_clear(t);
 	return ret;
 }
 
-char *tokenfile_encode(const struct auth_tokens *t)
+int tokenfile_decode(const char *text, const char *where, struct auth_tokens *t,
+                     int64_t *saved_ms, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o;
+	int ret;
+
+	auth_tokens_clear(t);
+	/* The text is a secret: the error says where, never what. */
+	if ((o = json_loads(text, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "%s: not a token file (line %d)", where,
+		         je.line);
+		return -EINVAL;
+	}
+	ret = tokens_of(o, where, t, saved_ms, err, errlen);
+	json_decref(o);
+	return ret;
+}
+
+char *tokenfile_encode(const struct auth_tokens *t, int64_t saved_ms)
 {
 	json_t *o = json_object();
 	char *text;
@@ -133,6 +161,8 @@ char *tokenfile_encode(const struct auth_tokens *t)
 		                    json_integer(t->refresh_expires_ms));
 	if (t->extra)
 		json_object_set(o, "extra", t->extra);
+	if (saved_ms >= 0)
+		json_object_set_new(o, "saved_ms", json_integer(saved_ms));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
 	return text;

@@ -20,13 +20,20 @@ int tokenfile_path(const char *state_dir, const char *channel, char *out,
 /* Make state_dir/auth (0700) if missing. 0 or -errno. */
 int tokenfile_dir(const char *state_dir);
 /*
- * Read path into t (cleared first). 0; -ENOENT when there is none; another
- * -errno, or -EINVAL with err set when it is not a token file.
+ * Read path into t (cleared first), and when it was saved into *saved_ms
+ * (-1: the file does not say; saved_ms may be NULL). 0; -ENOENT when
+ * there is none; another -errno, or -EINVAL with err set when it is not
+ * a token file.
  */
-int tokenfile_read(const char *path, struct auth_tokens *t, char *err,
-                   size_t errlen);
-/* t as the file's text (a new string), or NULL when out of memory. */
-char *tokenfile_encode(const struct auth_tokens *t);
+int tokenfile_read(const char *path, struct auth_tokens *t, int64_t *saved_ms,
+                   char *err, size_t errlen);
+/* The same from a file's text; where names it in err, which never
+ * quotes the text. */
+int tokenfile_decode(const char *text, const char *where, struct auth_tokens *t,
+                     int64_t *saved_ms, char *err, size_t errlen);
+/* t as the file's text, saved at saved_ms (-1: not said), as a new
+ * string; NULL when out of memory. */
+char *tokenfile_encode(const struct auth_tokens *t, int64_t saved_ms);
 /* Write text to path atomically and durably. 0 or -errno. */
 int tokenfile_write(const char *path, const char *text);
 

@@ -13,6 +13,7 @@
 
 #include "pkce.h"
 #include "tokenfile.h"
+#include "tokenseal.h"
 
 START_TEST(test_pkce_rfc7636)
 {
@@ -116,13 +117,13 @@ START_TEST(test_tokenfile_roundtrip)
 	ck_assert_int_eq(tokenfile_dir(dir), 0);
 	ck_assert_int_eq(tokenfile_dir(dir), 0); /* there already: fine */
 	ck_assert_int_eq(tokenfile_path(dir, "x", path, sizeof(path)), 0);
-	ck_assert_int_eq(tokenfile_read(path, &back, err, sizeof(err)),
+	ck_assert_int_eq(tokenfile_read(path, &back, NULL, err, sizeof(err)),
 	                 -ENOENT);
 	t.access = strdup("A1");
 	t.refresh = strdup("R1");
 	t.access_expires_ms = 1700000000000LL;
 	t.extra = json_pack("{s:s}", "did", "did:plc:abc");
-	ck_assert_ptr_nonnull((text = tokenfile_encode(&t)));
+	ck_assert_ptr_nonnull((text = tokenfile_encode(&t, -1)));
 	/* A stale .new from a crash does not stop the next write. */
 	{
 		char tmp[600];
@@ -143,21 +144,47 @@ START_TEST(test_tokenfile_roundtrip)
 		snprintf(tmp, sizeof(tmp), "%s.new", path);
 		ck_assert_int_ne(access(tmp, F_OK), 0);
 	}
-	ck_assert_int_eq(tokenfile_read(path, &back, err, sizeof(err)), 0);
+	ck_assert_int_eq(tokenfile_read(path, &back, NULL, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(back.access, "A1");
 	ck_assert_str_eq(back.refresh, "R1");
 	ck_assert(back.access_expires_ms == 1700000000000LL);
 	ck_assert(back.refresh_expires_ms == -1);
 	ck_assert_str_eq(json_string_value(json_object_get(back.extra, "did")),
 	                 "did:plc:abc");
-	/* Rotated: the new pair replaces the old whole. */
-	free(t.refresh);
-	t.refresh = strdup("R2");
-	ck_assert_ptr_nonnull((text = tokenfile_encode(&t)));
-	ck_assert_int_eq(tokenfile_write(path, text), 0);
-	free(text);
-	ck_assert_int_eq(tokenfile_read(path, &back, err, sizeof(err)), 0);
-	ck_assert_str_eq(back.refresh, "R2");
+	/* Rotated: the new pair replaces the old whole; when it was saved
+	 * is kept with it (a file of before says nothing: -1). */
+	{
+		int64_t saved = 0;
+
+		ck_assert_int_eq(
+		        tokenfile_read(path, &back, &saved, err, sizeof(err)),
+		        0);
+		ck_assert(saved == -1);
+		free(t.refresh);
+		t.refresh = strdup("R2");
+		ck_assert_ptr_nonnull(
+		        (text = tokenfile_encode(&t, 1700000000123LL)));
+		ck_assert_int_eq(tokenfile_write(path, text), 0);
+		ck_assert_int_eq(tokenfile_decode(text, "box", &back, &saved,
+		                                  err, sizeof(err)),
+		                 0);
+		ck_assert(saved == 1700000000123LL);
+		free(text);
+		ck_assert_int_eq(
+		        tokenfile_read(path, &back, &saved, err, sizeof(err)),
+		        0);
+		ck_assert_str_eq(back.refresh, "R2");
+		ck_assert(saved == 1700000000123LL);
+		/* The text is a secret: an error never quotes it. */
+		ck_assert_int_eq(tokenfile_decode("{\"access_token\": Secr",
+		                                  "box", &t, &saved, err,
+		                                  sizeof(err)),
+		                 -EINVAL);
+		ck_assert_ptr_null(t.access);
+		ck_assert_ptr_null(strstr(err, "Secr"));
+		ck_assert_ptr_nonnull(strstr(err, "box"));
+	}
 	/* A copy is deep. */
 	{
 		struct auth_tokens c = {.access_expires_ms = -1,
@@ -174,6 +201,66 @@ START_TEST(test_tokenfile_roundtrip)
 }
 END_TEST
 
+/*
+ * Sealed for the cluster's store: opens with the same key, channel and
+ * time only, and a changed byte anywhere is refused.
+ */
+START_TEST(test_tokenseal)
+{
+	static const char text[] =
+	        "{\"access_token\": \"A1-k9\", \"refresh_token\": \"R1\"}";
+	unsigned char key[TOKENSEAL_KEY_LEN], other[TOKENSEAL_KEY_LEN];
+	char *box, *again, *back;
+
+	ck_assert_int_eq(tokenseal_key((const unsigned char *)"0123456789"
+	                                                      "0123456789"
+	                                                      "0123456789ab",
+	                               32, key),
+	                 0);
+	ck_assert_int_eq(tokenseal_key((const unsigned char *)"0123456789"
+	                                                      "0123456789"
+	                                                      "0123456789ac",
+	                               32, other),
+	                 0);
+	ck_assert_int_ne(memcmp(key, other, sizeof(key)), 0);
+	ck_assert_ptr_nonnull((box = tokenseal_seal(key, "x", 1700, text)));
+	ck_assert_ptr_null(strstr(box, "A1-k9"));
+	ck_assert_int_eq(strncmp(box, "v1:", 3), 0);
+	/* A new nonce each time: the same tokens never look the same. */
+	ck_assert_ptr_nonnull((again = tokenseal_seal(key, "x", 1700, text)));
+	ck_assert_str_ne(box, again);
+	free(again);
+	ck_assert_ptr_nonnull((back = tokenseal_open(key, "x", 1700, box)));
+	ck_assert_str_eq(back, text);
+	free(back);
+	ck_assert_ptr_null(tokenseal_open(other, "x", 1700, box));
+	ck_assert_ptr_null(tokenseal_open(key, "y", 1700, box));
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1701, box));
+	for (size_t i = 3; box[i]; i++) {
+		char was = box[i];
+
+		box[i] = was == 'A' ? 'B' : 'A';
+		back = tokenseal_open(key, "x", 1700, box);
+		ck_assert_msg(back == NULL, "byte %zu changed, still opened",
+		              i);
+		box[i] = was;
+	}
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1700, "v1:"));
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1700, "v1:abc"));
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1700, "v2:AAAA"));
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1700, ""));
+	box[strlen(box) - 4] = '\0';
+	ck_assert_ptr_null(tokenseal_open(key, "x", 1700, box));
+	free(box);
+	/* Empty text seals and opens too. */
+	ck_assert_ptr_nonnull((box = tokenseal_seal(key, "x", 0, "")));
+	ck_assert_ptr_nonnull((back = tokenseal_open(key, "x", 0, box)));
+	ck_assert_str_eq(back, "");
+	free(back);
+	free(box);
+}
+END_TEST
+
 START_TEST(test_tokenfile_bad)
 {
 	struct auth_tokens t = {.access_expires_ms = -1,
@@ -185,13 +272,15 @@ START_TEST(test_tokenfile_bad)
 	ck_assert_ptr_nonnull((f = fopen(path, "w")));
 	fputs("{\"access_token\": \"A\",\n \"access_token\": 1}", f);
 	fclose(f);
-	ck_assert_int_eq(tokenfile_read(path, &t, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(tokenfile_read(path, &t, NULL, err, sizeof(err)),
+	                 -EINVAL);
 	/* file:line:column. */
 	ck_assert_ptr_nonnull(strstr(err, "/auth/bad:2:"));
 	ck_assert_ptr_nonnull((f = fopen(path, "w")));
 	fputs("{\"extra\": {}}", f);
 	fclose(f);
-	ck_assert_int_eq(tokenfile_read(path, &t, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(tokenfile_read(path, &t, NULL, err, sizeof(err)),
+	                 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no access_token"));
 	ck_assert_ptr_null(t.access);
 	unlink(path);
@@ -214,6 +303,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, test_form_escape);
 	tcase_add_test(tc, test_tokenfile_roundtrip);
 	tcase_add_test(tc, test_tokenfile_bad);
+	tcase_add_test(tc, test_tokenseal);
 	suite_add_tcase(s, tc);
 	return s;
 }

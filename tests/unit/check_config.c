@@ -431,6 +431,50 @@ START_TEST(test_store_url_file)
 	ck_assert_ptr_null(cfg->store_url);
 	config_unref(cfg);
 
+	/* token_key_file: long enough, and only beside a postgresql store;
+	 * two nodes reading the same file make the same key. */
+	{
+		char keyf[256];
+		unsigned char first[TOKENSEAL_KEY_LEN];
+
+		snprintf(keyf, sizeof(keyf), "%s/token.key", tmpl);
+		write_file(keyf, "0123456789abcdef0123456789abcdef9\n", 0600);
+		snprintf(yaml, sizeof(yaml),
+		         "%sstore: postgresql://db/smmd\n"
+		         "token_key_file: token.key\n",
+		         base);
+		write_file(cfgpath, yaml, 0600);
+		ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+		ck_assert_int_eq(cfg->has_token_key, 1);
+		memcpy(first, cfg->token_key, sizeof(first));
+		config_unref(cfg);
+		ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), 0);
+		ck_assert_int_eq(memcmp(first, cfg->token_key, sizeof(first)),
+		                 0);
+		config_unref(cfg);
+		write_file(keyf, "0123456789abcdef0123456789abcde\n", 0600);
+		ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+		ck_assert_ptr_nonnull(strstr(errs.lines[0],
+		                             ":7:17: 'token_key_file': the "
+		                             "file must hold at least 32 "
+		                             "bytes"));
+		config_errors_clear(&errs);
+		write_file(keyf, "0123456789abcdef0123456789abcdef9\n", 0644);
+		ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+		config_errors_clear(&errs);
+		write_file(keyf, "0123456789abcdef0123456789abcdef9\n", 0600);
+		snprintf(yaml, sizeof(yaml), "%stoken_key_file: token.key\n",
+		         base);
+		write_file(cfgpath, yaml, 0600);
+		ck_assert_int_eq(config_load(cfgpath, &cfg, &errs), -1);
+		ck_assert_ptr_nonnull(strstr(errs.lines[0],
+		                             ":6:17: 'token_key_file' is for "
+		                             "several nodes on a postgresql "
+		                             "store"));
+		config_errors_clear(&errs);
+		unlink(keyf);
+	}
+
 	snprintf(yaml, sizeof(yaml), "%sstore: postgres:///smmd?host=/run\n",
 	         base);
 	write_file(cfgpath, yaml, 0600);
