@@ -23,7 +23,7 @@ seconds=${SMM_FUZZ_SECONDS:-30}
 jobs=${SMM_JOBS:-2}
 all="fuzz_config fuzz_calendar fuzz_rrule fuzz_control fuzz_timeparse
 fuzz_retryafter fuzz_template fuzz_classify fuzz_address fuzz_ics fuzz_csv
-fuzz_textlen"
+fuzz_textlen fuzz_tokens"
 harnesses=${*:-$all}
 
 if ! command -v clang >/dev/null 2>&1; then
