@@ -17,12 +17,13 @@
 #include "engage.h"
 #include "http.h"
 #include "log.h"
+#include "outage.h"
 #include "pause.h"
 #include "pkce.h"
 #include "publishers/publisher.h"
 #include "smmd.h"
-#include "timeparse.h"
 #include "store.h"
+#include "timeparse.h"
 #include "tokenfile.h"
 #include "tokenseal.h"
 #include "wallclock.h"
@@ -68,6 +69,7 @@ void auth_free(struct auth *a)
 	free(a->v);
 	free(a->save_text);
 	free(a->state_dir);
+	explicit_bzero(a->key, sizeof(a->key));
 	free(a);
 }
 
@@ -313,22 +315,20 @@ static void save_again(struct auth *a, struct auth_slot *s)
  * where a node that takes over finds them, as they must be on disk. */
 static int shared(const struct smmd *d)
 {
-	return d->cfg->has_token_key;
+	return d->auth->shared;
 }
 
-static void kept_for_cluster(void *arg, int err)
+static void kept_for_cluster(void *arg, int err, const char *why)
 {
 	struct auth *a = arg;
 	struct auth_slot *s = a->saving;
-	const char *why =
-	        err == -ESTALE ? "this node's lease ran out" : strerror(-err);
 
 	a->saving = NULL;
 	if (err == 0) {
 		installed(a->d, s);
 		return;
 	}
-	if (a->d->stopping) {
+	if (a->d->stopping || outage_restarting(a->d)) {
 		/* authshare.c puts the newer file there at the next start. */
 		log_warnx("auth: channel '%s': its new credentials are saved "
 		          "on this node only (PostgreSQL: %s)",
@@ -345,14 +345,14 @@ static void kept_for_cluster(void *arg, int err)
 /* On disk: sealed into PostgreSQL too before use, when shared. */
 static int keep_for_cluster(struct auth *a, struct auth_slot *s)
 {
-	char *sealed = tokenseal_seal(a->d->cfg->token_key, s->channel,
-	                              a->save_ms, a->save_text);
+	char *sealed =
+	        tokenseal_seal(a->key, s->channel, a->save_ms, a->save_text);
 	int r;
 
 	if (sealed == NULL)
 		return -ENOMEM;
 	r = store_token_put(a->d->store, s->channel, sealed, a->save_ms,
-	                    kept_for_cluster, a);
+	                    a->key_id, kept_for_cluster, a);
 	free(sealed);
 	return r;
 }
@@ -404,7 +404,7 @@ static void save(struct smmd *d, struct auth_slot *s)
 		auth_arm(a);
 		return;
 	}
-	a->save_ms = wallclock_now_ms();
+	a->save_ms = s->fresh_ms;
 	if (tokenfile_path(a->state_dir, s->channel, a->save_path,
 	                   sizeof(a->save_path)) < 0 ||
 	    (a->save_text = tokenfile_encode(&s->fresh, a->save_ms)) == NULL) {
@@ -491,9 +491,10 @@ static void ask_done(void *arg, const struct http_result *res)
 			        sizeof(err));
 		else
 			snprintf(err, sizeof(err), "out of memory");
-		if (r == 0)
+		if (r == 0) {
+			s->fresh_ms = wallclock_now_ms();
 			save(d, s);
-		else if (k->exchange) {
+		} else if (k->exchange) {
 			s->busy = SLOT_IDLE;
 			auth_tokens_clear(&s->fresh);
 			snprintf(why, sizeof(why), "%s: %s", k->what, err);
@@ -565,6 +566,21 @@ int auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 
 	if (o == NULL || s->busy != SLOT_IDLE)
 		return -1;
+	/*
+	 * Not while this node may not act for the cluster (its lease not
+	 * trusted: cut off, or stopped and resumed): a refresh spends a
+	 * token the node working now may hold, and X's are of one use. The
+	 * timer asks again (slot_tick waits for the same).
+	 */
+	if (!store_may_act(d->store)) {
+		log_info(
+		        "auth: channel '%s': not renewed now (%s): this node's "
+		        "lease is not trusted",
+		        s->channel, why);
+		s->retry_ms = wallclock_now_ms() + 1000;
+		auth_arm(d->auth);
+		return -1;
+	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		s->retry_ms = wallclock_now_ms() + 5000;
 		auth_arm(d->auth);
@@ -682,6 +698,8 @@ static int64_t slot_tick(struct smmd *d, struct auth_slot *s, int64_t now)
 	if (s->busy != SLOT_IDLE ||
 	    pause_find(d, PAUSE_AUTH, s->channel) != NULL)
 		return -1;
+	if (!store_may_act(d->store))
+		return now + 1000; /* auth_renew says why */
 	if ((end = final_expiry(s, ch)) >= 0) {
 		if (now >= end - AUTH_WARN_MS) {
 			snprintf(why, sizeof(why),
@@ -762,6 +780,12 @@ int auth_start(struct smmd *d)
 	a->d = d;
 	if ((a->state_dir = strdup(d->cfg->state_dir)) == NULL)
 		return -ENOMEM;
+	if (d->cfg->has_token_key) {
+		memcpy(a->key, d->cfg->token_key, sizeof(a->key));
+		if (tokenseal_key_id(a->key, a->key_id) < 0)
+			return -ENOMEM;
+		a->shared = 1;
+	}
 	if ((r = tokenfile_dir(a->state_dir)) < 0) {
 		log_error("auth: cannot make %s/auth: %s", d->cfg->state_dir,
 		          strerror(-r));
@@ -808,8 +832,7 @@ void auth_close(struct smmd *d)
 		if (s->busy != SLOT_SAVING || a->saving == s ||
 		    tokenfile_path(a->state_dir, s->channel, path,
 		                   sizeof(path)) < 0 ||
-		    (text = tokenfile_encode(&s->fresh, wallclock_now_ms())) ==
-		            NULL)
+		    (text = tokenfile_encode(&s->fresh, s->fresh_ms)) == NULL)
 			continue;
 		if (tokenfile_write(path, text) < 0)
 			log_error("auth: channel '%s': cannot save its new "

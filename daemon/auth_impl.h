@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "pkce.h"
+#include "tokenseal.h"
 #include "publishers/publisher.h"
 
 struct smmd;
@@ -37,6 +38,7 @@ struct auth_slot {
 	int refresh_refused;   /* ... and its refresh: log in instead */
 	int64_t retry_ms;      /* no renewal before then (passing failures) */
 	int64_t last_renew_ms; /* the last renewal asked for */
+	int64_t fresh_ms;      /* when fresh came: its save's time */
 	unsigned failures;     /* passing failures in a row */
 	unsigned short_lived;  /* renewals in a row that gave a token due
 	                        * for renewal at once */
@@ -61,8 +63,13 @@ struct auth {
 	struct auth_slot *saving;
 	char save_path[PATH_MAX];
 	char *save_text;
-	int64_t save_ms; /* when: kept in the file, bound to the seal */
+	int64_t save_ms; /* when the tokens came: in the file, in the seal */
 	int save_err;
+	/* token_key_file as the start read it (a reload changes nothing):
+	 * tokens kept in PostgreSQL too, sealed (authshare.c). */
+	int shared;
+	unsigned char key[TOKENSEAL_KEY_LEN];
+	char key_id[TOKENSEAL_KEY_ID_LEN];
 };
 
 /* What a token request carries back to the loop. */

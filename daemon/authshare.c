@@ -6,14 +6,18 @@
  * node before it held: X's refresh token is of one use, and tokens a
  * person gave with `smmctl auth` were on that node only. A file newer
  * than PostgreSQL's (saved there, then the node stopped before it could
- * keep it) goes the other way. Newer is by the time each save took,
- * which the seal binds: the nodes' clocks agree within 2 s (lease.h),
- * and saves on two nodes are a take-over apart.
+ * keep it) goes the other way. Newer is by when the network gave them
+ * (saved_ms, which the seal binds; a file from before says nothing, and
+ * its time of change stands in): the nodes' clocks agree within 2 s
+ * (lease.h), and tokens got on two nodes are a take-over apart. Rows
+ * sealed under another key (key_id) are neither opened nor overwritten:
+ * the nodes' token_key_file differ, and only a person can say which.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "auth_impl.h"
 #include "config.h"
@@ -33,6 +37,7 @@ struct reading {
 	struct smmd *d;
 	struct held *v;
 	size_t n, cap;
+	int partial; /* a row could not be noted: nothing goes back */
 };
 
 static void wipe_free(char *s)
@@ -43,20 +48,44 @@ static void wipe_free(char *s)
 	}
 }
 
-/* This node's file of channel: when it was saved (-1: not said, -2: no
- * file or not readable). */
+/* When this node's file of a channel got its tokens: saved_ms, or its
+ * time of change for a file from before saved_ms; -1 with no file. */
 static int64_t file_saved_ms(const char *path, struct auth_tokens *t)
 {
 	char err[256];
 	int64_t ms = -1;
+	struct stat st;
 
 	if (tokenfile_read(path, t, &ms, err, sizeof(err)) < 0)
-		return -2;
+		return -1;
+	if (ms < 0 && stat(path, &st) == 0)
+		ms = (int64_t)st.st_mtim.tv_sec * 1000 +
+		     st.st_mtim.tv_nsec / 1000000;
 	return ms;
 }
 
+/* Note what PostgreSQL holds for channel; 0, or -1 out of memory. */
+static int note_held(struct reading *rd, const char *channel, int64_t saved_ms)
+{
+	struct held *v;
+
+	if (rd->n == rd->cap) {
+		size_t cap = rd->cap ? rd->cap * 2 : 8;
+
+		if ((v = realloc(rd->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		rd->v = v;
+		rd->cap = cap;
+	}
+	if ((rd->v[rd->n].channel = strdup(channel)) == NULL)
+		return -1;
+	rd->v[rd->n++].saved_ms = saved_ms;
+	return 0;
+}
+
+/* One row of smmd_token: installed in this node's file when newer. */
 static void take_newer(void *arg, const char *channel, const char *sealed,
-                       int64_t saved_ms)
+                       int64_t saved_ms, const char *key_id)
 {
 	struct reading *rd = arg;
 	struct smmd *d = rd->d;
@@ -65,30 +94,20 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	                        .refresh_expires_ms = -1},
 	                   mine = t;
 	char path[PATH_MAX], err[256], *text;
-	struct held *v;
 	int r;
 
-	if (rd->n == rd->cap) {
-		size_t cap = rd->cap ? rd->cap * 2 : 8;
-
-		if ((v = realloc(rd->v, cap * sizeof(*v))) == NULL)
-			return;
-		rd->v = v;
-		rd->cap = cap;
-	}
-	if ((rd->v[rd->n].channel = strdup(channel)) == NULL)
-		return;
-	rd->v[rd->n++].saved_ms = saved_ms;
+	if (note_held(rd, channel, saved_ms) < 0)
+		rd->partial = 1;
 	if (ch == NULL || auth_ops_of(ch) == NULL ||
 	    tokenfile_path(d->cfg->state_dir, channel, path, sizeof(path)) < 0)
 		return; /* a channel gone, or no longer using tokens */
-	if ((text = tokenseal_open(d->cfg->token_key, channel, saved_ms,
-	                           sealed)) == NULL) {
-		log_error(
-		        "auth: channel '%s': its tokens in PostgreSQL do not "
-		        "open with this node's token_key_file (is it the same "
-		        "on every node?); this node's own are used",
-		        channel);
+	if (strcmp(key_id, d->auth->key_id) != 0 ||
+	    (text = tokenseal_open(d->auth->key, channel, saved_ms, sealed)) ==
+	            NULL) {
+		log_error("auth: channel '%s': its tokens in PostgreSQL are "
+		          "sealed under another token_key_file (is it the same "
+		          "on every node?); this node's own are used",
+		          channel);
 		return;
 	}
 	if (tokenfile_decode(text, "PostgreSQL's tokens", &t, NULL, err,
@@ -110,14 +129,15 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	auth_tokens_clear(&mine);
 }
 
-static void kept(void *arg, int err)
+/* A newer file's put: only a failure is worth a word. */
+static void kept(void *arg, int err, const char *why)
 {
 	char *channel = arg;
 
 	if (err < 0)
 		log_error("auth: channel '%s': its tokens, newer on this node, "
 		          "could not be kept in PostgreSQL: %s",
-		          channel, strerror(-err));
+		          channel, why);
 	free(channel);
 }
 
@@ -139,15 +159,15 @@ static void give_newer(struct smmd *d, const struct reading *rd,
 	    (mine = file_saved_ms(path, &t)) < 0 || mine <= theirs)
 		goto out;
 	if ((text = tokenfile_encode(&t, mine)) == NULL ||
-	    (sealed = tokenseal_seal(d->cfg->token_key, ch->name, mine,
-	                             text)) == NULL ||
+	    (sealed = tokenseal_seal(d->auth->key, ch->name, mine, text)) ==
+	            NULL ||
 	    (name = strdup(ch->name)) == NULL) {
 		log_error("auth: channel '%s': out of memory", ch->name);
 		goto out;
 	}
-	if ((r = store_token_put(d->store, ch->name, sealed, mine, kept,
-	                         name)) < 0)
-		kept(name, r);
+	if ((r = store_token_put(d->store, ch->name, sealed, mine,
+	                         d->auth->key_id, kept, name)) < 0)
+		kept(name, r, strerror(-r));
 out:
 	wipe_free(text);
 	free(sealed);
@@ -157,9 +177,10 @@ out:
 void auth_share_at_start(struct smmd *d)
 {
 	struct reading rd = {.d = d};
+	char why[256];
 	int r;
 
-	if (!d->cfg->has_token_key) {
+	if (!d->auth->shared) {
 		for (size_t i = 0; d->cfg->store_url && i < d->cfg->nchannels;
 		     i++) {
 			const struct auth_ops *o =
@@ -176,11 +197,13 @@ void auth_share_at_start(struct smmd *d)
 		}
 		return;
 	}
-	if ((r = store_tokens_read(d->store, take_newer, &rd)) < 0)
+	if ((r = store_tokens_read(d->store, take_newer, &rd, why,
+	                           sizeof(why))) < 0)
 		log_error("auth: cannot read the channels' tokens from "
 		          "PostgreSQL: %s; this node's own are used",
-		          strerror(-r));
-	else
+		          why);
+	/* Not knowing what PostgreSQL holds, nothing may overwrite it. */
+	else if (!rd.partial)
 		for (size_t i = 0; i < d->cfg->nchannels; i++)
 			if (auth_ops_of(&d->cfg->channels[i]))
 				give_newer(d, &rd, &d->cfg->channels[i]);

@@ -156,6 +156,11 @@ static void on_restart(uv_timer_t *t)
 		restart_in_place(d);
 }
 
+int outage_restarting(const struct smmd *d)
+{
+	return d->outage && d->outage->restarting;
+}
+
 void outage_restart(struct smmd *d)
 {
 	struct outage *o = d->outage;

@@ -26,6 +26,8 @@ void outage_begin(struct smmd *);
  * standby takes over (main.c).
  */
 void outage_restart(struct smmd *);
+/* 1 once outage_restart was called: what ends now ends with the image. */
+int outage_restarting(const struct smmd *);
 /* Why the store cannot be written, while d->store_down_ms is set. */
 const char *outage_why(const struct smmd *);
 

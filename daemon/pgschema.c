@@ -188,14 +188,16 @@ static const char *const migrations[] = {
         /*
          * 8: channels' tokens, sealed by the nodes (tokenseal.h: the
          * database never holds them in the clear), so that a node that
-         * takes over uses what the one before it got or renewed. Not a
-         * replicated table: read by a node as it starts working, written
-         * under a live lease (store_pg.c).
+         * takes over uses what the one before it got or renewed; key_id
+         * names the key they are sealed under. Not a replicated table:
+         * read by a node as it starts working, written under a live
+         * lease (store_pg.c).
          */
         "CREATE TABLE smmd_token ("
         " channel text PRIMARY KEY,"
         " sealed text NOT NULL,"
         " saved_ms bigint NOT NULL,"
+        " key_id text NOT NULL,"
         " node_id text NOT NULL,"
         " epoch bigint NOT NULL,"
         " at timestamptz NOT NULL DEFAULT clock_timestamp());",

@@ -162,18 +162,27 @@ void store_relay_answer(struct store *s, int64_t id, const char *reply)
 }
 
 int store_token_put(struct store *s, const char *channel, const char *sealed,
-                    int64_t saved_ms, store_token_done_fn *done, void *arg)
+                    int64_t saved_ms, const char *key_id,
+                    store_token_done_fn *done, void *arg)
 {
 	if (s->be->token_put == NULL)
 		return -ENOTSUP;
-	return s->be->token_put(s->h, channel, sealed, saved_ms, done, arg);
+	return s->be->token_put(s->h, channel, sealed, saved_ms, key_id, done,
+	                        arg);
 }
 
-int store_tokens_read(struct store *s, store_token_fn *fn, void *arg)
+int store_may_act(struct store *s)
 {
+	return s->be->may_act == NULL || s->be->may_act(s->h);
+}
+
+int store_tokens_read(struct store *s, store_token_fn *fn, void *arg, char *why,
+                      size_t len)
+{
+	snprintf(why, len, "not kept in this store");
 	if (s->be->tokens_read == NULL)
 		return -ENOTSUP;
-	return s->be->tokens_read(s->h, fn, arg);
+	return s->be->tokens_read(s->h, fn, arg, why, len);
 }
 
 int store_standby(struct store *s, char *works, size_t len)

@@ -151,15 +151,25 @@ int store_relay(struct store *, const struct store_peer *, const char *line,
  * before it uses them, and a node that starts working reads them all.
  * Optional: -ENOTSUP where the store is one node's (SQLite).
  */
-typedef void store_token_done_fn(void *arg, int err);
+typedef void store_token_done_fn(void *arg, int err, const char *why);
 typedef void store_token_fn(void *arg, const char *channel, const char *sealed,
-                            int64_t saved_ms);
-/* done(arg, 0) once kept, or an error (no lease: -ESTALE); never from
- * inside the call. 0, or an error and done is not called. */
+                            int64_t saved_ms, const char *key_id);
+/*
+ * done(arg, 0, NULL) once kept, or an error and why in words: -ESTALE,
+ * this node holds no lease with a margin left; -EKEYREJECTED, the row is
+ * sealed under another key (key_id names the key, tokenseal.h); -EIO.
+ * Never from inside the call. 0, or an error and done is not called.
+ */
 int store_token_put(struct store *, const char *channel, const char *sealed,
-                    int64_t saved_ms, store_token_done_fn *done, void *arg);
-/* Every channel's, to fn, before this returns (it waits). 0 or -errno. */
-int store_tokens_read(struct store *, store_token_fn *fn, void *arg);
+                    int64_t saved_ms, const char *key_id,
+                    store_token_done_fn *done, void *arg);
+/* Every channel's, to fn, before this returns (it waits, 5 s at most).
+ * 0, or -errno with why in words. */
+int store_tokens_read(struct store *, store_token_fn *fn, void *arg, char *why,
+                      size_t len);
+/* 0 while this node may not act for the cluster (its lease is not
+ * trusted now); always 1 on a store of one node. */
+int store_may_act(struct store *);
 /* A request line a standby relayed, for the node that works to run. */
 typedef void store_request_fn(void *arg, int64_t id, const struct store_peer *,
                               const char *line);

@@ -48,12 +48,13 @@ static const char *const replicated[] = {
         "posts",      "deliveries", "attempts",       "pauses", "audit",
         "engagement", "audience",   "engage_stopped", NULL};
 
-#define VIEW_FILE        "view.db"
-#define OPEN_TIMEOUT_MS  15000 /* connecting, migrating, catching up */
-#define WAIT_TIMEOUT_MS  30000 /* for a group's decision, in place */
-#define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
-#define TICK_MS          1000  /* retry: the replication's beat */
-#define MARGIN_MS        1000  /* a write needs this much lease left */
+#define VIEW_FILE         "view.db"
+#define OPEN_TIMEOUT_MS   15000 /* connecting, migrating, catching up */
+#define WAIT_TIMEOUT_MS   30000 /* for a group's decision, in place */
+#define CLOSE_TIMEOUT_MS  10000 /* ... and for the last ones at close */
+#define TICK_MS           1000  /* retry: the replication's beat */
+#define MARGIN_MS         1000  /* a write needs this much lease left */
+#define TOKENS_TIMEOUT_MS 5000  /* reading channels' tokens at start */
 /* The database's clock this far from ours: said (log, status). */
 #define SKEW_WARN_MS 500
 /* How often the cluster's nodes are read again, for smmctl status. */
@@ -1484,7 +1485,7 @@ int pg_failure(struct store_be *s, char *why, size_t len)
 struct token_put {
 	store_token_done_fn *done;
 	void *arg;
-	int kept;
+	int lease, kept; /* the answer: a lease held, the row written */
 	int orphan; /* the sync was never queued: the statement's call frees */
 };
 
@@ -1493,40 +1494,65 @@ static void on_token_kept(void *arg, const PGresult *res, const char *err)
 	struct token_put *t = arg;
 
 	(void)err;
-	if (t->orphan)
+	if (t->orphan) {
 		free(t);
-	else if (res && PQntuples(res) == 1)
-		t->kept = 1;
+		return;
+	}
+	if (res && PQntuples(res) == 1 && PQnfields(res) == 2) {
+		t->lease = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+		t->kept = strcmp(PQgetvalue(res, 0, 1), "1") == 0;
+	}
 }
 
 static void on_token_put(void *arg, const char *err)
 {
 	struct token_put *t = arg;
 
-	/* Kept, or no lease held now: a node that no longer works must not
-	 * overwrite what its successor got. */
-	t->done(t->arg, err ? -EIO : t->kept ? 0 : -ESTALE);
+	/* No lease: a node that no longer works must not overwrite what its
+	 * successor got. Another key: neither node can open the other's. */
+	if (err)
+		t->done(t->arg, -EIO, err);
+	else if (!t->lease)
+		t->done(t->arg, -ESTALE, "this node's lease ran out");
+	else if (!t->kept)
+		t->done(t->arg, -EKEYREJECTED,
+		        "PostgreSQL holds them sealed under another "
+		        "token_key_file");
+	else
+		t->done(t->arg, 0, NULL);
 	free(t);
 }
 
 int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
-                 int64_t saved_ms, store_token_done_fn *done, void *arg)
+                 int64_t saved_ms, const char *key_id,
+                 store_token_done_fn *done, void *arg)
 {
-	/* Under the lease smmd works under, checked on the database's clock
-	 * in the same statement; the reap of this node waits for it. */
+	/*
+	 * Under the lease smmd works under, with the margin its writes
+	 * need, on the database's clock; the shared lock first, in a
+	 * statement of its own, as a renewal takes it (lease.c): a rival's
+	 * registration waits for this write, then reads what it wrote.
+	 */
 	static const char sql[] =
 	        "WITH f AS (SELECT 1 FROM smmd_node WHERE node_id = $1 AND "
-	        "epoch = $2 AND lease_until > clock_timestamp() FOR KEY "
-	        "SHARE) "
-	        "INSERT INTO smmd_token (channel, sealed, saved_ms, node_id, "
-	        "epoch) SELECT $3, $4, $5, $1, $2 FROM f "
+	        "epoch = $2 AND lease_until > clock_timestamp() + $7 * "
+	        "interval '1 millisecond' FOR KEY SHARE), "
+	        "u AS (INSERT INTO smmd_token (channel, sealed, saved_ms, "
+	        "key_id, node_id, epoch) SELECT $3, $4, $5, $6, $1, $2 FROM f "
 	        "ON CONFLICT (channel) DO UPDATE SET sealed = EXCLUDED.sealed, "
 	        "saved_ms = EXCLUDED.saved_ms, node_id = EXCLUDED.node_id, "
-	        "epoch = EXCLUDED.epoch, at = clock_timestamp() RETURNING 1";
+	        "epoch = EXCLUDED.epoch, at = clock_timestamp() "
+	        "WHERE smmd_token.key_id = EXCLUDED.key_id RETURNING 1) "
+	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u)";
 	struct pgstore *ps = s->pg;
-	char epoch[24], ms[24];
-	const char *params[] = {ps ? ps->node_id : NULL, epoch, channel, sealed,
-	                        ms};
+	char epoch[24], ms[24], margin[24];
+	const char *params[] = {ps ? ps->node_id : NULL,
+	                        epoch,
+	                        channel,
+	                        sealed,
+	                        ms,
+	                        key_id,
+	                        margin};
 	struct token_put *t;
 	int rc;
 
@@ -1538,7 +1564,13 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	t->arg = arg;
 	snprintf(epoch, sizeof(epoch), "%" PRId64, ps->epoch);
 	snprintf(ms, sizeof(ms), "%" PRId64, saved_ms);
-	if ((rc = pgconn_query(ps->wr, sql, 5, params, on_token_kept, t)) < 0) {
+	snprintf(margin, sizeof(margin), "%d", MARGIN_MS);
+	if ((rc = pgconn_query(
+	             ps->wr,
+	             "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK
+	             ")",
+	             0, NULL, pgconn_ignore, NULL)) < 0 ||
+	    (rc = pgconn_query(ps->wr, sql, 7, params, on_token_kept, t)) < 0) {
 		free(t);
 		return rc;
 	}
@@ -1553,6 +1585,14 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	return 0;
 }
 
+int pg_may_act(struct store_be *s)
+{
+	struct pgstore *ps = s->pg;
+
+	return ps == NULL || ps->lease == NULL ||
+	       (!ps->standby && !ps->lost && lease_live(ps->lease));
+}
+
 static void on_tokens(void *arg, const PGresult *res, const char *err)
 {
 	struct pgstore *ps = arg;
@@ -1560,10 +1600,11 @@ static void on_tokens(void *arg, const PGresult *res, const char *err)
 	(void)err;
 	if (ps->token_fn == NULL)
 		return; /* its reader gave up waiting */
-	for (int i = 0; res && PQnfields(res) == 3 && i < PQntuples(res); i++)
+	for (int i = 0; res && PQnfields(res) == 4 && i < PQntuples(res); i++)
 		ps->token_fn(ps->token_arg, PQgetvalue(res, i, 0),
 		             PQgetvalue(res, i, 1),
-		             strtoll(PQgetvalue(res, i, 2), NULL, 10));
+		             strtoll(PQgetvalue(res, i, 2), NULL, 10),
+		             PQgetvalue(res, i, 3));
 }
 
 static void on_tokens_read(void *arg, const char *err)
@@ -1577,16 +1618,23 @@ static void on_tokens_read(void *arg, const char *err)
 	ps->tokens_read = 1;
 }
 
-/* At a node's start as the working node: the loop is smmd's to wait. */
-int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg)
+/*
+ * At a node's start as the working node: the loop is smmd's to wait, for
+ * less than open's budget (systemd's watchdog is not fed yet).
+ */
+int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg, char *why,
+                   size_t len)
 {
 	static const char sql[] =
-	        "SELECT channel, sealed, saved_ms FROM smmd_token";
+	        "SELECT channel, sealed, saved_ms, key_id FROM smmd_token";
 	struct pgstore *ps = s->pg;
-	uint64_t end = uv_hrtime() + (uint64_t)OPEN_TIMEOUT_MS * 1000000;
+	uint64_t end = uv_hrtime() + (uint64_t)TOKENS_TIMEOUT_MS * 1000000;
 
-	if (ps == NULL || ps->wr == NULL)
+	if (ps == NULL || ps->wr == NULL) {
+		snprintf(why, len, "not connected");
 		return -ENOTCONN;
+	}
+	ps->why[0] = '\0';
 	ps->token_fn = fn;
 	ps->token_arg = arg;
 	ps->tokens_read = ps->tokens_err = 0;
@@ -1600,5 +1648,10 @@ int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg)
 			uv_run(&ps->loop, UV_RUN_ONCE);
 	}
 	ps->token_fn = NULL;
+	if (ps->tokens_err < 0)
+		snprintf(why, len, "%s",
+		         ps->why[0]                     ? ps->why
+		         : ps->tokens_err == -ETIMEDOUT ? "no answer within 5 s"
+		                                        : "not connected");
 	return ps->tokens_err;
 }

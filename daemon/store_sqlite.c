@@ -1925,6 +1925,7 @@ const struct store_backend store_backend_postgresql = {
         .standby_start = pg_standby_start,
         .token_put = pg_token_put,
         .tokens_read = pg_tokens_read,
+        .may_act = pg_may_act,
         SQ_OPS,
 };
 #endif

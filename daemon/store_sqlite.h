@@ -245,8 +245,11 @@ void pg_relay_answer(struct store_be *, int64_t id, const char *reply);
 int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),
                      void *arg);
 int pg_token_put(struct store_be *, const char *channel, const char *sealed,
-                 int64_t saved_ms, store_token_done_fn *, void *arg);
-int pg_tokens_read(struct store_be *, store_token_fn *, void *arg);
+                 int64_t saved_ms, const char *key_id, store_token_done_fn *,
+                 void *arg);
+int pg_tokens_read(struct store_be *, store_token_fn *, void *arg, char *why,
+                   size_t len);
+int pg_may_act(struct store_be *);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

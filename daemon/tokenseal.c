@@ -14,19 +14,41 @@
 #define NONCE_LEN  12
 #define TAG_LEN    16
 
-int tokenseal_key(const unsigned char *secret, size_t len,
-                  unsigned char key[TOKENSEAL_KEY_LEN])
+/* SHA-256 of label (with its NUL) and data. */
+static int labelled_hash(const char *label, const unsigned char *data,
+                         size_t len, unsigned char out[TOKENSEAL_KEY_LEN])
 {
-	static const char label[] = "smmd token key v1";
 	unsigned int n = 0;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-	         EVP_DigestUpdate(md, label, sizeof(label)) == 1 &&
-	         EVP_DigestUpdate(md, secret, len) == 1 &&
-	         EVP_DigestFinal_ex(md, key, &n) == 1 && n == TOKENSEAL_KEY_LEN;
+	         EVP_DigestUpdate(md, label, strlen(label) + 1) == 1 &&
+	         EVP_DigestUpdate(md, data, len) == 1 &&
+	         EVP_DigestFinal_ex(md, out, &n) == 1 && n == TOKENSEAL_KEY_LEN;
 
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
+}
+
+int tokenseal_key(const unsigned char *secret, size_t len,
+                  unsigned char key[TOKENSEAL_KEY_LEN])
+{
+	return labelled_hash("smmd token key v1", secret, len, key);
+}
+
+/* A hash of the key under a label of its own: neither the key nor a
+ * way to it, and the same on every node that read the same file. */
+int tokenseal_key_id(const unsigned char key[TOKENSEAL_KEY_LEN],
+                     char id[TOKENSEAL_KEY_ID_LEN])
+{
+	unsigned char h[TOKENSEAL_KEY_LEN];
+
+	if (labelled_hash("smmd token key id v1", key, TOKENSEAL_KEY_LEN, h) <
+	    0)
+		return -1;
+	for (int i = 0; i < (TOKENSEAL_KEY_ID_LEN - 1) / 2; i++)
+		snprintf(id + 2 * i, 3, "%02x", h[i]);
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
 }
 
 /* What the box is bound to besides the key: "channel NUL saved_ms". */

@@ -18,7 +18,13 @@
 /* The key from the file's bytes (a hash of them). 0, or -1. */
 int tokenseal_key(const unsigned char *secret, size_t len,
                   unsigned char key[TOKENSEAL_KEY_LEN]);
-/* text sealed, as printable ASCII (a new string); NULL: out of memory. */
+/* Names the key without giving it away (hex, NUL-terminated): rows
+ * sealed under another node's key are told apart, not overwritten. */
+#define TOKENSEAL_KEY_ID_LEN 33
+int tokenseal_key_id(const unsigned char key[TOKENSEAL_KEY_LEN],
+                     char id[TOKENSEAL_KEY_ID_LEN]);
+/* text sealed, as printable ASCII (a new string); NULL: out of memory,
+ * or libcrypto failed. */
 char *tokenseal_seal(const unsigned char key[TOKENSEAL_KEY_LEN],
                      const char *channel, int64_t saved_ms, const char *text);
 /* The text inside (a new string, to be wiped), or NULL when sealed is not

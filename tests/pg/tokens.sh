@@ -4,7 +4,9 @@
 # same token_key_file: a works, b is a standby. Against a sink that is
 # X's API and token endpoint (X rotates its refresh token on every use):
 # - smmctl auth on a gives tokens 1 (due for renewal at once); a renews
-#   them with refresh token 1 and gets tokens 2;
+#   them with refresh token 1 and gets tokens 2, which PostgreSQL refuses
+#   to keep at first: a post goes out with tokens 1 meanwhile, and tokens
+#   2 are used only once kept;
 # - each save also goes to smmd_token, one row for the channel, written
 #   by a under its lease, sealed: no token nor the client secret in the
 #   clear in the database (nor in its log);
@@ -79,6 +81,14 @@ pg() {
 FA=$T/state/auth/x
 FB=$T/state_b/auth/x
 
+# PostgreSQL refuses to keep the renewal that comes (a trigger stands
+# in for its being unreachable): what the exchange got (an insert) is
+# kept and used, the renewed tokens are saved in the file but not used
+# until PostgreSQL keeps them too; smmd tries again every 5 s.
+pg "create function refuse_token() returns trigger language plpgsql as
+	\$\$ begin raise exception 'refused by the test'; end \$\$;
+	create trigger refuse_token before update on smmd_token for each row
+	execute function refuse_token()" || fail "cannot make the trigger"
 t_auth=$(now_ms)
 url=$(smmctl auth x --start) || fail "auth --start: $url"
 smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
@@ -93,13 +103,20 @@ a_saved=$(jq -r '.saved_ms // empty' "$FA")
 [ "$(jq -r '.access_token + " " + .refresh_token' "$FA")" = "RotAcc-2-k9 RotRef-2-k9" ] ||
 	fail "a's file does not hold tokens 2"
 a_tokens=$(jq -c '{access_token, refresh_token, access_expires_ms}' "$FA")
+wait_for "grep -q \"channel 'x': cannot keep its new credentials in PostgreSQL: .*refused by the test\" '$T/smmd.log'" 10 ||
+	fail "a did not say PostgreSQL refused to keep tokens 2"
+smmctl add -c x --id t0 'while refused' >/dev/null
+wait_state t0/x published 15
+[ "$(reqs /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer RotAcc-1-k9" ] ||
+	fail "t0 went out with $(reqs /x/2/tweets | jq -r '.[0].headers.authorization'), not the tokens PostgreSQL kept"
+pg "drop trigger refuse_token on smmd_token" || fail "cannot drop the trigger"
 
 # The save is in PostgreSQL too: one row for x, the one that holds
 # tokens 2 (saved when the file was), written by a under its lease.
 row() {
 	pg "select saved_ms from smmd_token where channel = 'x'" 2>/dev/null
 }
-wait_for "[ \"\$(row)\" = '$a_saved' ]" 5 ||
+wait_for "[ \"\$(row)\" = '$a_saved' ]" 10 ||
 	fail "smmd_token does not hold a's last save ($a_saved): $(pg 'select channel, saved_ms, node_id, epoch from smmd_token' 2>&1)"
 [ "$(pg "select count(*) from smmd_token where channel = 'x'")" = 1 ] ||
 	fail "smmd_token holds $(pg "select count(*) from smmd_token where channel = 'x'") rows for x"
@@ -124,9 +141,11 @@ done >"$T/dump.decoded"
 ! grep -qF -e RotAcc -e RotRef -e CanaryRotSecret "$SMM_PG_DIR/log" ||
 	fail "a token or the secret is in PostgreSQL's log"
 
-# A post on a goes out with access token 2.
-smmctl add -c x --id t0 'before the kill' >/dev/null
-wait_state t0/x published 15
+# Kept: a post on a goes out with access token 2.
+smmctl add -c x --id t0b 'before the kill' >/dev/null
+wait_state t0b/x published 15
+[ "$(reqs /x/2/tweets | jq -r '.[1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
+	fail "t0b did not go out with access token 2"
 
 # a dies; b takes over and installs tokens 2 before it works.
 crash_smmd
@@ -146,9 +165,9 @@ export SMMD_SOCKET=$T/sock_b
 
 smmctl add -c x --id t1 'after take-over' >/dev/null
 wait_state t1/x published 15
-[ "$(reqs /x/2/tweets | jq length)" -eq 2 ] ||
-	fail "$(reqs /x/2/tweets | jq length) tweets reached the sink, not t0 and t1"
-[ "$(reqs /x/2/tweets | jq -r '.[1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
+[ "$(reqs /x/2/tweets | jq length)" -eq 3 ] ||
+	fail "$(reqs /x/2/tweets | jq length) tweets reached the sink, not t0, t0b and t1"
+[ "$(reqs /x/2/tweets | jq -r '.[2].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
 	fail "t1 did not go out with access token 2"
 [ "$(jq -r '.access_token + " " + .refresh_token' "$FB")" = "RotAcc-2-k9 RotRef-2-k9" ] ||
 	fail "b's file does not hold tokens 2 after the post"
@@ -198,7 +217,7 @@ wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 15 ||
 	fail "a did not take tokens 3 from PostgreSQL"
 smmctl add -c x --id t2 'second take-over' >/dev/null
 wait_state t2/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[2].headers.authorization')" = "Bearer RotAcc-3-k9" ] ||
+[ "$(reqs /x/2/tweets | jq -r '.[3].headers.authorization')" = "Bearer RotAcc-3-k9" ] ||
 	fail "t2 did not go out with access token 3"
 stop_smmd
 
@@ -214,9 +233,10 @@ start_cluster_node c
 PID_C=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_c')\" = working ]" 15 ||
 	fail "c does not work: $(tail -n 5 "$T/c.log")"
-grep -q "channel 'x': its tokens in PostgreSQL do not open with this node's token_key_file" "$T/c.log" ||
+grep -q "channel 'x': its tokens in PostgreSQL are sealed under another token_key_file" "$T/c.log" ||
 	fail "c did not say the tokens do not open: $(grep auth "$T/c.log")"
 [ ! -e "$T/state_c/auth/x" ] || fail "c installed tokens it could not open"
+[ "$(row)" = "$b_saved" ] || fail "c changed the row sealed under a's key"
 SMMD_SOCKET=$T/sock_c smmctl add -c x --id t3 'no key' >/dev/null
 SMMD_SOCKET=$T/sock_c wait_state t3/x held 15
 wait_for "SMMD_SOCKET='$T/sock_c' smmctl channels --json | jq -e '.channels[] | select(.name == \"x\" and .state == \"needs_auth\")' >/dev/null" 10 ||

@@ -223,6 +223,22 @@ START_TEST(test_tokenseal)
 	                               32, other),
 	                 0);
 	ck_assert_int_ne(memcmp(key, other, sizeof(key)), 0);
+	/* A key's name: the same for the same key, another for another,
+	 * and nothing of the key in it. */
+	{
+		char id[TOKENSEAL_KEY_ID_LEN], id2[TOKENSEAL_KEY_ID_LEN],
+		        hex[2 * TOKENSEAL_KEY_LEN + 1];
+
+		ck_assert_int_eq(tokenseal_key_id(key, id), 0);
+		ck_assert_uint_eq(strlen(id), TOKENSEAL_KEY_ID_LEN - 1);
+		ck_assert_int_eq(tokenseal_key_id(key, id2), 0);
+		ck_assert_str_eq(id, id2);
+		ck_assert_int_eq(tokenseal_key_id(other, id2), 0);
+		ck_assert_str_ne(id, id2);
+		for (int i = 0; i < TOKENSEAL_KEY_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		ck_assert_ptr_null(strstr(hex, id));
+	}
 	ck_assert_ptr_nonnull((box = tokenseal_seal(key, "x", 1700, text)));
 	ck_assert_ptr_null(strstr(box, "A1-k9"));
 	ck_assert_int_eq(strncmp(box, "v1:", 3), 0);
