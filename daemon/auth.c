@@ -69,6 +69,7 @@ void auth_free(struct auth *a)
 	free(a->v);
 	free(a->save_text);
 	free(a->state_dir);
+	auth_held_free(a);
 	explicit_bzero(a->key, sizeof(a->key));
 	free(a);
 }
@@ -264,8 +265,9 @@ static void installed(struct smmd *d, struct auth_slot *s)
 	s->retry_ms = 0;
 	if (ch)
 		attach(s, ch);
-	if (d->stopping) {
-		/* Saved for the next start; the pauses are closed already. */
+	if (d->stopping || outage_restarting(d)) {
+		/* Saved for the next start; the pauses are closed already (or
+		 * the store is, for an image about to start afresh). */
 		auth_later_done(s, NULL, "smmd is stopping");
 		return;
 	}
@@ -328,6 +330,17 @@ static void kept_for_cluster(void *arg, int err, const char *why)
 		installed(a->d, s);
 		return;
 	}
+	if (err == -EKEYREJECTED) {
+		/* No node with this key could open them: holding them back
+		 * would only stop this channel. */
+		log_error(
+		        "auth: channel '%s': %s; its new credentials are used "
+		        "on this node only (make token_key_file the same on "
+		        "every node, then smmctl auth %s)",
+		        s->channel, why, s->channel);
+		installed(a->d, s);
+		return;
+	}
 	if (a->d->stopping || outage_restarting(a->d)) {
 		/* authshare.c puts the newer file there at the next start. */
 		log_warnx("auth: channel '%s': its new credentials are saved "
@@ -352,7 +365,7 @@ static int keep_for_cluster(struct auth *a, struct auth_slot *s)
 	if (sealed == NULL)
 		return -ENOMEM;
 	r = store_token_put(a->d->store, s->channel, sealed, a->save_ms,
-	                    a->key_id, kept_for_cluster, a);
+	                    a->key_id, s->fresh_by_person, kept_for_cluster, a);
 	free(sealed);
 	return r;
 }
@@ -493,6 +506,7 @@ static void ask_done(void *arg, const struct http_result *res)
 			snprintf(err, sizeof(err), "out of memory");
 		if (r == 0) {
 			s->fresh_ms = wallclock_now_ms();
+			s->fresh_by_person = k->exchange;
 			save(d, s);
 		} else if (k->exchange) {
 			s->busy = SLOT_IDLE;
@@ -713,13 +727,21 @@ static int64_t slot_tick(struct smmd *d, struct auth_slot *s, int64_t now)
 	}
 	if ((s->nwaiting > 0 || s->refused) && now >= s->retry_ms)
 		auth_renew(d, s, "trying again");
-	else if (can_refresh(s, ch) && s->tok.access_expires_ms >= 0) {
+	else if (!auth_has_tokens(s) && auth_ops_of(ch)->login_request) {
+		/* A login needs no person (attach_all's, put off). */
+		if (now >= s->retry_ms)
+			auth_renew(d, s, "none yet");
+	} else if (can_refresh(s, ch) && s->tok.access_expires_ms >= 0) {
 		at = renew_at(s, ch);
 		if (now >= at)
 			auth_renew(d, s, "it expires soon");
 		else if (next < 0 || at < next)
 			next = at;
 	}
+	/* Not asked after all (put off, or failed to leave): again then. */
+	if (s->busy == SLOT_IDLE && s->retry_ms > now &&
+	    (next < 0 || s->retry_ms < next))
+		next = s->retry_ms;
 	if (s->busy == SLOT_IDLE && (s->nwaiting > 0 || s->refused) &&
 	    (next < 0 || s->retry_ms < next))
 		next = s->retry_ms;

@@ -21,6 +21,7 @@
 
 struct channel;
 struct cmd_later;
+struct config;
 struct smmd;
 struct auth;
 
@@ -35,6 +36,12 @@ void auth_free(struct auth *);
 /* Once the store and the pauses are loaded: read each channel's tokens,
  * log in where it can, arm the renewals. 0 or -errno. */
 int auth_start(struct smmd *);
+/* The store started, under this node's lease: a channel's tokens newer
+ * here than in PostgreSQL go there (token_key_file; authshare.c). */
+void auth_share_after_start(struct smmd *);
+/* 1 when cfg's token_key_file is not the one the start read (a reload
+ * changes it only at the next start). */
+int auth_key_changed(const struct smmd *, const struct config *cfg);
 /* The config was replaced: give the new channels their tokens. */
 void auth_reload(struct smmd *);
 /* Shutdown: answer a waiting `smmctl auth`, close the timer. */

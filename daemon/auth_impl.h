@@ -39,6 +39,8 @@ struct auth_slot {
 	int64_t retry_ms;      /* no renewal before then (passing failures) */
 	int64_t last_renew_ms; /* the last renewal asked for */
 	int64_t fresh_ms;      /* when fresh came: its save's time */
+	int fresh_by_person;   /* ... from smmctl auth: replaces what
+	                        * PostgreSQL holds under another key */
 	unsigned failures;     /* passing failures in a row */
 	unsigned short_lived;  /* renewals in a row that gave a token due
 	                        * for renewal at once */
@@ -70,6 +72,11 @@ struct auth {
 	int shared;
 	unsigned char key[TOKENSEAL_KEY_LEN];
 	char key_id[TOKENSEAL_KEY_ID_LEN];
+	/* What PostgreSQL held at the start (authshare.c), until the files
+	 * newer here went there; held_known: read whole. */
+	struct auth_held *held;
+	size_t nheld, capheld;
+	int held_known;
 };
 
 /* What a token request carries back to the loop. */
@@ -100,8 +107,9 @@ int auth_ask_send(struct smmd *, struct auth_slot *, struct ask *k,
 int auth_renew(struct smmd *, struct auth_slot *, const char *why);
 /* Do what is due and sleep until the next thing is. */
 void auth_arm(struct auth *);
-/* Before the slots read their files: take what PostgreSQL holds newer,
- * give it what this node holds newer (authshare.c). */
+/* Before the slots read their files: take what PostgreSQL holds newer
+ * (authshare.c). */
 void auth_share_at_start(struct smmd *);
+void auth_held_free(struct auth *);
 
 #endif

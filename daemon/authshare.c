@@ -6,12 +6,14 @@
  * node before it held: X's refresh token is of one use, and tokens a
  * person gave with `smmctl auth` were on that node only. A file newer
  * than PostgreSQL's (saved there, then the node stopped before it could
- * keep it) goes the other way. Newer is by when the network gave them
- * (saved_ms, which the seal binds; a file from before says nothing, and
- * its time of change stands in): the nodes' clocks agree within 2 s
- * (lease.h), and tokens got on two nodes are a take-over apart. Rows
- * sealed under another key (key_id) are neither opened nor overwritten:
- * the nodes' token_key_file differ, and only a person can say which.
+ * keep it) goes the other way, once the store has started under this
+ * node's lease. Newer is by when the network gave them (saved_ms, which
+ * the seal binds): the nodes' clocks agree within 2 s (lease.h), and
+ * tokens got on two nodes are a take-over apart. A file from before
+ * saved_ms is older than any row, and goes there only where PostgreSQL
+ * holds none. Rows sealed under another key (key_id) are neither opened
+ * nor overwritten: the nodes' token_key_file differ, and only a person
+ * can say which (smmctl auth replaces them: auth.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "auth.h"
 #include "auth_impl.h"
 #include "config.h"
 #include "log.h"
@@ -27,17 +30,10 @@
 #include "tokenfile.h"
 #include "tokenseal.h"
 
-/* What PostgreSQL held for one channel. */
-struct held {
+/* What PostgreSQL held for one channel at the start. */
+struct auth_held {
 	char *channel;
 	int64_t saved_ms;
-};
-
-struct reading {
-	struct smmd *d;
-	struct held *v;
-	size_t n, cap;
-	int partial; /* a row could not be noted: nothing goes back */
 };
 
 static void wipe_free(char *s)
@@ -48,9 +44,42 @@ static void wipe_free(char *s)
 	}
 }
 
-/* When this node's file of a channel got its tokens: saved_ms, or its
- * time of change for a file from before saved_ms; -1 with no file. */
-static int64_t file_saved_ms(const char *path, struct auth_tokens *t)
+void auth_held_free(struct auth *a)
+{
+	for (size_t i = 0; i < a->nheld; i++)
+		free(a->held[i].channel);
+	free(a->held);
+	a->held = NULL;
+	a->nheld = a->capheld = 0;
+	a->held_known = 0;
+}
+
+/* Note what PostgreSQL holds for channel; 0, or -1 out of memory. */
+static int note_held(struct auth *a, const char *channel, int64_t saved_ms)
+{
+	struct auth_held *v;
+
+	if (a->nheld == a->capheld) {
+		size_t cap = a->capheld ? a->capheld * 2 : 8;
+
+		if ((v = realloc(a->held, cap * sizeof(*v))) == NULL)
+			return -1;
+		a->held = v;
+		a->capheld = cap;
+	}
+	if ((a->held[a->nheld].channel = strdup(channel)) == NULL)
+		return -1;
+	a->held[a->nheld++].saved_ms = saved_ms;
+	return 0;
+}
+
+/*
+ * When this node's file of a channel got its tokens (saved_ms); -1 when
+ * there is none or it does not say, unless legacy: then its time of
+ * change stands in (a file from before saved_ms).
+ */
+static int64_t file_saved_ms(const char *path, struct auth_tokens *t,
+                             int legacy)
 {
 	char err[256];
 	int64_t ms = -1;
@@ -58,37 +87,18 @@ static int64_t file_saved_ms(const char *path, struct auth_tokens *t)
 
 	if (tokenfile_read(path, t, &ms, err, sizeof(err)) < 0)
 		return -1;
-	if (ms < 0 && stat(path, &st) == 0)
+	if (ms < 0 && legacy && stat(path, &st) == 0)
 		ms = (int64_t)st.st_mtim.tv_sec * 1000 +
 		     st.st_mtim.tv_nsec / 1000000;
 	return ms;
-}
-
-/* Note what PostgreSQL holds for channel; 0, or -1 out of memory. */
-static int note_held(struct reading *rd, const char *channel, int64_t saved_ms)
-{
-	struct held *v;
-
-	if (rd->n == rd->cap) {
-		size_t cap = rd->cap ? rd->cap * 2 : 8;
-
-		if ((v = realloc(rd->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		rd->v = v;
-		rd->cap = cap;
-	}
-	if ((rd->v[rd->n].channel = strdup(channel)) == NULL)
-		return -1;
-	rd->v[rd->n++].saved_ms = saved_ms;
-	return 0;
 }
 
 /* One row of smmd_token: installed in this node's file when newer. */
 static void take_newer(void *arg, const char *channel, const char *sealed,
                        int64_t saved_ms, const char *key_id)
 {
-	struct reading *rd = arg;
-	struct smmd *d = rd->d;
+	struct smmd *d = arg;
+	struct auth *a = d->auth;
 	const struct channel *ch = config_channel(d->cfg, channel);
 	struct auth_tokens t = {.access_expires_ms = -1,
 	                        .refresh_expires_ms = -1},
@@ -96,17 +106,23 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	char path[PATH_MAX], err[256], *text;
 	int r;
 
-	if (note_held(rd, channel, saved_ms) < 0)
-		rd->partial = 1;
+	if (note_held(a, channel, saved_ms) < 0)
+		a->held_known = -1; /* not knowing, nothing may go back */
 	if (ch == NULL || auth_ops_of(ch) == NULL ||
 	    tokenfile_path(d->cfg->state_dir, channel, path, sizeof(path)) < 0)
 		return; /* a channel gone, or no longer using tokens */
-	if (strcmp(key_id, d->auth->key_id) != 0 ||
-	    (text = tokenseal_open(d->auth->key, channel, saved_ms, sealed)) ==
-	            NULL) {
+	if (strcmp(key_id, a->key_id) != 0) {
 		log_error("auth: channel '%s': its tokens in PostgreSQL are "
 		          "sealed under another token_key_file (is it the same "
 		          "on every node?); this node's own are used",
+		          channel);
+		return;
+	}
+	if ((text = tokenseal_open(a->key, channel, saved_ms, sealed)) ==
+	    NULL) {
+		log_error("auth: channel '%s': its tokens in PostgreSQL do not "
+		          "open (changed in the database?); this node's own "
+		          "are used",
 		          channel);
 		return;
 	}
@@ -114,7 +130,7 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	                     sizeof(err)) < 0)
 		log_error("auth: channel '%s': %s; this node's own are used",
 		          channel, err);
-	else if (saved_ms <= file_saved_ms(path, &mine))
+	else if (saved_ms <= file_saved_ms(path, &mine, 0))
 		; /* this node's are as new */
 	else if ((r = tokenfile_write(path, text)) < 0)
 		log_error("auth: channel '%s': cannot save the tokens "
@@ -142,31 +158,30 @@ static void kept(void *arg, int err, const char *why)
 }
 
 /* A file newer than what PostgreSQL holds (or it holds none) goes there. */
-static void give_newer(struct smmd *d, const struct reading *rd,
-                       const struct channel *ch)
+static void give_newer(struct smmd *d, const struct channel *ch)
 {
+	struct auth *a = d->auth;
 	struct auth_tokens t = {.access_expires_ms = -1,
 	                        .refresh_expires_ms = -1};
 	char path[PATH_MAX], *text = NULL, *sealed = NULL, *name;
 	int64_t mine, theirs = -1;
 	int r;
 
-	for (size_t i = 0; i < rd->n; i++)
-		if (strcmp(rd->v[i].channel, ch->name) == 0)
-			theirs = rd->v[i].saved_ms;
+	for (size_t i = 0; i < a->nheld; i++)
+		if (strcmp(a->held[i].channel, ch->name) == 0)
+			theirs = a->held[i].saved_ms;
 	if (tokenfile_path(d->cfg->state_dir, ch->name, path, sizeof(path)) <
 	            0 ||
-	    (mine = file_saved_ms(path, &t)) < 0 || mine <= theirs)
+	    (mine = file_saved_ms(path, &t, theirs < 0)) < 0 || mine <= theirs)
 		goto out;
 	if ((text = tokenfile_encode(&t, mine)) == NULL ||
-	    (sealed = tokenseal_seal(d->auth->key, ch->name, mine, text)) ==
-	            NULL ||
+	    (sealed = tokenseal_seal(a->key, ch->name, mine, text)) == NULL ||
 	    (name = strdup(ch->name)) == NULL) {
 		log_error("auth: channel '%s': out of memory", ch->name);
 		goto out;
 	}
-	if ((r = store_token_put(d->store, ch->name, sealed, mine,
-	                         d->auth->key_id, kept, name)) < 0)
+	if ((r = store_token_put(d->store, ch->name, sealed, mine, a->key_id, 0,
+	                         kept, name)) < 0)
 		kept(name, r, strerror(-r));
 out:
 	wipe_free(text);
@@ -176,11 +191,11 @@ out:
 
 void auth_share_at_start(struct smmd *d)
 {
-	struct reading rd = {.d = d};
+	struct auth *a = d->auth;
 	char why[256];
 	int r;
 
-	if (!d->auth->shared) {
+	if (!a->shared) {
 		for (size_t i = 0; d->cfg->store_url && i < d->cfg->nchannels;
 		     i++) {
 			const struct auth_ops *o =
@@ -197,17 +212,33 @@ void auth_share_at_start(struct smmd *d)
 		}
 		return;
 	}
-	if ((r = store_tokens_read(d->store, take_newer, &rd, why,
-	                           sizeof(why))) < 0)
+	if ((r = store_tokens_read(d->store, take_newer, d, why, sizeof(why))) <
+	    0)
 		log_error("auth: cannot read the channels' tokens from "
 		          "PostgreSQL: %s; this node's own are used",
 		          why);
+	else if (a->held_known == 0)
+		a->held_known = 1;
+}
+
+int auth_key_changed(const struct smmd *d, const struct config *cfg)
+{
+	const struct auth *a = d->auth;
+	int shared = a != NULL && a->shared;
+
+	return cfg->has_token_key != shared ||
+	       (shared && memcmp(cfg->token_key, a->key, sizeof(a->key)) != 0);
+}
+
+void auth_share_after_start(struct smmd *d)
+{
+	struct auth *a = d->auth;
+
 	/* Not knowing what PostgreSQL holds, nothing may overwrite it. */
-	else if (!rd.partial)
+	if (a != NULL && a->shared && a->held_known == 1)
 		for (size_t i = 0; i < d->cfg->nchannels; i++)
 			if (auth_ops_of(&d->cfg->channels[i]))
-				give_newer(d, &rd, &d->cfg->channels[i]);
-	for (size_t i = 0; i < rd.n; i++)
-		free(rd.v[i].channel);
-	free(rd.v);
+				give_newer(d, &d->cfg->channels[i]);
+	if (a != NULL)
+		auth_held_free(a);
 }

@@ -657,6 +657,8 @@ static int run(struct runtime *rt, int verbose)
 		         d->cfg->store_url ? ", store in PostgreSQL" : "");
 		/* What standbys cannot run themselves, this node runs. */
 		relay_serve(d);
+		/* Under the lease the start registered: tokens newer here. */
+		auth_share_after_start(d);
 	}
 	log_flush();
 	announce_ready(rt);

@@ -269,9 +269,7 @@ static void swap_config(struct smmd *d, struct reload *r)
 	    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0 ||
 	    (was == NULL) != (now == NULL) ||
 	    (was != NULL && strcmp(was, now) != 0) ||
-	    r->cfg->has_token_key != d->cfg->has_token_key ||
-	    memcmp(r->cfg->token_key, d->cfg->token_key,
-	           sizeof(d->cfg->token_key)) != 0)
+	    (!d->standby && auth_key_changed(d, r->cfg)))
 		log_warnx("reload: state_dir, store, token_key_file and socket "
 		          "changes take effect at the next restart");
 	config_unref(d->cfg);

@@ -162,13 +162,13 @@ void store_relay_answer(struct store *s, int64_t id, const char *reply)
 }
 
 int store_token_put(struct store *s, const char *channel, const char *sealed,
-                    int64_t saved_ms, const char *key_id,
+                    int64_t saved_ms, const char *key_id, int replace,
                     store_token_done_fn *done, void *arg)
 {
 	if (s->be->token_put == NULL)
 		return -ENOTSUP;
-	return s->be->token_put(s->h, channel, sealed, saved_ms, key_id, done,
-	                        arg);
+	return s->be->token_put(s->h, channel, sealed, saved_ms, key_id,
+	                        replace, done, arg);
 }
 
 int store_may_act(struct store *s)

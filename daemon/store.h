@@ -157,11 +157,12 @@ typedef void store_token_fn(void *arg, const char *channel, const char *sealed,
 /*
  * done(arg, 0, NULL) once kept, or an error and why in words: -ESTALE,
  * this node holds no lease with a margin left; -EKEYREJECTED, the row is
- * sealed under another key (key_id names the key, tokenseal.h); -EIO.
- * Never from inside the call. 0, or an error and done is not called.
+ * sealed under another key (key_id names the key, tokenseal.h) and
+ * replace (a person's authorization) was not given; -EIO. Never from
+ * inside the call. 0, or an error and done is not called.
  */
 int store_token_put(struct store *, const char *channel, const char *sealed,
-                    int64_t saved_ms, const char *key_id,
+                    int64_t saved_ms, const char *key_id, int replace,
                     store_token_done_fn *done, void *arg);
 /* Every channel's, to fn, before this returns (it waits, 5 s at most).
  * 0, or -errno with why in words. */

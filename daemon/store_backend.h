@@ -190,7 +190,8 @@ struct store_backend {
 	/* store_token_put and store_tokens_read; optional. */
 	int (*token_put)(struct store_be *, const char *channel,
 	                 const char *sealed, int64_t saved_ms,
-	                 const char *key_id, store_token_done_fn *, void *arg);
+	                 const char *key_id, int replace, store_token_done_fn *,
+	                 void *arg);
 	int (*tokens_read)(struct store_be *, store_token_fn *, void *arg,
 	                   char *why, size_t len);
 	/* store_may_act; optional (always). */

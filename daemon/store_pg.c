@@ -1524,14 +1524,16 @@ static void on_token_put(void *arg, const char *err)
 }
 
 int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
-                 int64_t saved_ms, const char *key_id,
+                 int64_t saved_ms, const char *key_id, int replace,
                  store_token_done_fn *done, void *arg)
 {
 	/*
 	 * Under the lease smmd works under, with the margin its writes
 	 * need, on the database's clock; the shared lock first, in a
 	 * statement of its own, as a renewal takes it (lease.c): a rival's
-	 * registration waits for this write, then reads what it wrote.
+	 * registration waits for this write, and the node it starts reads
+	 * what it wrote. Over a row sealed under another key only for a
+	 * person's authorization (replace): that is how a key is changed.
 	 */
 	static const char sql[] =
 	        "WITH f AS (SELECT 1 FROM smmd_node WHERE node_id = $1 AND "
@@ -1540,9 +1542,10 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	        "u AS (INSERT INTO smmd_token (channel, sealed, saved_ms, "
 	        "key_id, node_id, epoch) SELECT $3, $4, $5, $6, $1, $2 FROM f "
 	        "ON CONFLICT (channel) DO UPDATE SET sealed = EXCLUDED.sealed, "
-	        "saved_ms = EXCLUDED.saved_ms, node_id = EXCLUDED.node_id, "
+	        "saved_ms = EXCLUDED.saved_ms, key_id = EXCLUDED.key_id, "
+	        "node_id = EXCLUDED.node_id, "
 	        "epoch = EXCLUDED.epoch, at = clock_timestamp() "
-	        "WHERE smmd_token.key_id = EXCLUDED.key_id RETURNING 1) "
+	        "WHERE smmd_token.key_id = EXCLUDED.key_id OR $8 RETURNING 1) "
 	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u)";
 	struct pgstore *ps = s->pg;
 	char epoch[24], ms[24], margin[24];
@@ -1552,7 +1555,8 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	                        sealed,
 	                        ms,
 	                        key_id,
-	                        margin};
+	                        margin,
+	                        replace ? "true" : "false"};
 	struct token_put *t;
 	int rc;
 
@@ -1570,7 +1574,7 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	             "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK
 	             ")",
 	             0, NULL, pgconn_ignore, NULL)) < 0 ||
-	    (rc = pgconn_query(ps->wr, sql, 7, params, on_token_kept, t)) < 0) {
+	    (rc = pgconn_query(ps->wr, sql, 8, params, on_token_kept, t)) < 0) {
 		free(t);
 		return rc;
 	}

@@ -245,8 +245,8 @@ void pg_relay_answer(struct store_be *, int64_t id, const char *reply);
 int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),
                      void *arg);
 int pg_token_put(struct store_be *, const char *channel, const char *sealed,
-                 int64_t saved_ms, const char *key_id, store_token_done_fn *,
-                 void *arg);
+                 int64_t saved_ms, const char *key_id, int replace,
+                 store_token_done_fn *, void *arg);
 int pg_tokens_read(struct store_be *, store_token_fn *, void *arg, char *why,
                    size_t len);
 int pg_may_act(struct store_be *);

@@ -18,8 +18,9 @@
 # - the other way: b's file newer than PostgreSQL's (saved, then stopped
 #   before it was kept) goes there at b's next start; a, back as a
 #   standby, takes over from b with those tokens;
-# - a node whose token_key_file differs opens nothing, says so, and the
-#   channel needs auth there.
+# - a node whose token_key_file differs neither opens nor overwrites the
+#   row, says so, and uses its own; a person's smmctl auth there replaces
+#   the row (how a key is changed).
 # No token and no client secret in any node's log.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
@@ -30,11 +31,12 @@ J=H:Content-Type=application/json
 tok() { # tok N EXPIRES_IN
 	printf '{"token_type":"bearer","expires_in":%s,"access_token":"RotAcc-%s-k9","scope":"tweet.read tweet.write users.read offline.access","refresh_token":"RotRef-%s-k9"}' "$2" "$1" "$1"
 }
-# Tokens 1, tokens 2, then the chain is spent: every further refresh is
-# refused (the last reply repeats). Every tweet is taken, with its own id.
+# Tokens 1, tokens 2, tokens 5 (node c's authorization at the end), then
+# every further request is refused (the last reply repeats). Every tweet is taken, with its own id.
 start_sink \
 	--rule "POST /x/2/oauth2/token 200 $J $(tok 1 301)" \
 	--rule "POST /x/2/oauth2/token 200 $J $(tok 2 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(tok 5 7200)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
 base=http://127.0.0.1:$SINK_PORT
@@ -160,7 +162,7 @@ export SMMD_SOCKET=$T/sock_b
 [ "$(stat -c %a "$FB")" = 600 ] || fail "b's token file is $(stat -c %a "$FB"), not 0600"
 [ "$(jq -c '{access_token, refresh_token, access_expires_ms}' "$FB")" = "$a_tokens" ] ||
 	fail "b's file does not hold a's tokens 2 (its keys: $(jq -c keys "$FB"))"
-[ "$(jq -r '.saved_ms >= '"$a_saved" "$FB")" = true ] ||
+[ "$(jq -r '.saved_ms == '"$a_saved" "$FB")" = true ] ||
 	fail "b's file: saved_ms $(jq -r .saved_ms "$FB"), a saved at $a_saved"
 
 smmctl add -c x --id t1 'after take-over' >/dev/null
@@ -221,26 +223,47 @@ wait_state t2/x published 15
 	fail "t2 did not go out with access token 3"
 stop_smmd
 
-# A node whose token_key_file differs opens nothing: it says so, keeps
-# what it has (nothing here), and the channel needs auth on it: its
-# post is held, not lost.
+# A node whose token_key_file differs neither opens nor overwrites what
+# the others sealed: c, whose own file is newer than the row, says so,
+# keeps its tokens to itself (its post goes out with them) and the row
+# stays as b sealed it. Only a person's smmctl auth on c replaces it: how
+# a key is changed.
 mv "$T/token.key" "$T/token.key.a"
 (
 	umask 077
 	head -c 48 /dev/urandom | base64 -w0 >"$T/token.key"
+	mkdir -p "$T/state_c/auth"
+	jq -c --argjson ms "$(($(now_ms) + 1))" '.access_token = "RotAcc-4-k9" |
+		.refresh_token = "RotRef-4-k9" | .saved_ms = $ms' "$FA" >"$T/state_c/auth/x"
 )
+kid_a=$(pg "select key_id from smmd_token where channel = 'x'")
 start_cluster_node c
 PID_C=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_c')\" = working ]" 15 ||
 	fail "c does not work: $(tail -n 5 "$T/c.log")"
 grep -q "channel 'x': its tokens in PostgreSQL are sealed under another token_key_file" "$T/c.log" ||
-	fail "c did not say the tokens do not open: $(grep auth "$T/c.log")"
-[ ! -e "$T/state_c/auth/x" ] || fail "c installed tokens it could not open"
-[ "$(row)" = "$b_saved" ] || fail "c changed the row sealed under a's key"
-SMMD_SOCKET=$T/sock_c smmctl add -c x --id t3 'no key' >/dev/null
-SMMD_SOCKET=$T/sock_c wait_state t3/x held 15
-wait_for "SMMD_SOCKET='$T/sock_c' smmctl channels --json | jq -e '.channels[] | select(.name == \"x\" and .state == \"needs_auth\")' >/dev/null" 10 ||
-	fail "x is not in needs_auth on c"
+	fail "c did not say the row is sealed under another key: $(grep auth "$T/c.log")"
+wait_for "grep -q \"channel 'x': its tokens, newer on this node, could not be kept in PostgreSQL: PostgreSQL holds them sealed under another token_key_file\" '$T/c.log'" 10 ||
+	fail "c did not say its newer tokens could not be kept: $(grep auth "$T/c.log")"
+[ "$(pg "select saved_ms || ' ' || key_id from smmd_token where channel = 'x'")" = "$b_saved $kid_a" ] ||
+	fail "c changed the row sealed under a's key"
+[ "$(jq -r .access_token "$T/state_c/auth/x")" = RotAcc-4-k9 ] ||
+	fail "c's own tokens were replaced"
+SMMD_SOCKET=$T/sock_c smmctl add -c x --id t3 'other key' >/dev/null
+SMMD_SOCKET=$T/sock_c wait_state t3/x published 15
+[ "$(reqs /x/2/tweets | jq -r '.[4].headers.authorization')" = "Bearer RotAcc-4-k9" ] ||
+	fail "t3 did not go out with c's own tokens"
+url=$(SMMD_SOCKET=$T/sock_c smmctl auth x --start) || fail "auth --start on c: $url"
+SMMD_SOCKET=$T/sock_c smmctl auth x --code \
+	"http://127.0.0.1:8976/callback?code=c5&state=$(param state "$url")" \
+	>"$T/auth.out" || fail "auth on c: $(cat "$T/auth.out")"
+c_saved=$(jq -r .saved_ms "$T/state_c/auth/x")
+[ "$(jq -r .refresh_token "$T/state_c/auth/x")" = RotRef-5-k9 ] ||
+	fail "c's file does not hold the tokens of its authorization"
+wait_for "[ \"\$(row)\" = '$c_saved' ]" 10 ||
+	fail "c's authorization did not replace the row: $(pg 'select saved_ms, node_id from smmd_token')"
+[ "$(pg "select key_id from smmd_token where channel = 'x'")" != "$kid_a" ] ||
+	fail "the row is still under a's key"
 ! grep -qF -e RotAcc -e RotRef -e CanaryRotSecret "$T/smmd.log" "$T/b.log" "$T/c.log" ||
 	fail "a token or the secret is in a node's log"
 kill -TERM "$PID_C"
