@@ -80,6 +80,14 @@ param() {
 pg() {
 	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
 }
+# post_with ID N ACCESS: post ID on x, published, is the sink's tweet N
+# (from 0) and carries access token ACCESS.
+post_with() {
+	smmctl add -c x --id "$1" "post $1" >/dev/null
+	wait_state "$1/x" published 15
+	[ "$(reqs /x/2/tweets | jq -r ".[$2].headers.authorization")" = "Bearer $3" ] ||
+		fail "$1 went out with $(reqs /x/2/tweets | jq -r ".[$2].headers.authorization"), not $3"
+}
 FA=$T/state/auth/x
 FB=$T/state_b/auth/x
 
@@ -107,10 +115,7 @@ a_saved=$(jq -r '.saved_ms // empty' "$FA")
 a_tokens=$(jq -c '{access_token, refresh_token, access_expires_ms}' "$FA")
 wait_for "grep -q \"channel 'x': cannot keep its new credentials in PostgreSQL: .*refused by the test\" '$T/smmd.log'" 10 ||
 	fail "a did not say PostgreSQL refused to keep tokens 2"
-smmctl add -c x --id t0 'while refused' >/dev/null
-wait_state t0/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer RotAcc-1-k9" ] ||
-	fail "t0 went out with $(reqs /x/2/tweets | jq -r '.[0].headers.authorization'), not the tokens PostgreSQL kept"
+post_with t0 0 RotAcc-1-k9 # not the tokens PostgreSQL has not kept
 pg "drop trigger refuse_token on smmd_token" || fail "cannot drop the trigger"
 
 # The save is in PostgreSQL too: one row for x, the one that holds
@@ -144,10 +149,7 @@ done >"$T/dump.decoded"
 	fail "a token or the secret is in PostgreSQL's log"
 
 # Kept: a post on a goes out with access token 2.
-smmctl add -c x --id t0b 'before the kill' >/dev/null
-wait_state t0b/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
-	fail "t0b did not go out with access token 2"
+post_with t0b 1 RotAcc-2-k9
 
 # a dies; b takes over and installs tokens 2 before it works.
 crash_smmd
@@ -165,12 +167,9 @@ export SMMD_SOCKET=$T/sock_b
 [ "$(jq -r '.saved_ms == '"$a_saved" "$FB")" = true ] ||
 	fail "b's file: saved_ms $(jq -r .saved_ms "$FB"), a saved at $a_saved"
 
-smmctl add -c x --id t1 'after take-over' >/dev/null
-wait_state t1/x published 15
+post_with t1 2 RotAcc-2-k9
 [ "$(reqs /x/2/tweets | jq length)" -eq 3 ] ||
 	fail "$(reqs /x/2/tweets | jq length) tweets reached the sink, not t0, t0b and t1"
-[ "$(reqs /x/2/tweets | jq -r '.[2].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
-	fail "t1 did not go out with access token 2"
 [ "$(jq -r '.access_token + " " + .refresh_token' "$FB")" = "RotAcc-2-k9 RotRef-2-k9" ] ||
 	fail "b's file does not hold tokens 2 after the post"
 # The exchange and a's one refresh: b renewed nothing (token 2 lives 2 h),
@@ -217,10 +216,7 @@ wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 15 ||
 	fail "a did not take over from b: $(tail -n 5 "$T/smmd.log")"
 [ "$(jq -r '.access_token + " " + .refresh_token' "$FA")" = "RotAcc-3-k9 RotRef-3-k9" ] ||
 	fail "a did not take tokens 3 from PostgreSQL"
-smmctl add -c x --id t2 'second take-over' >/dev/null
-wait_state t2/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[3].headers.authorization')" = "Bearer RotAcc-3-k9" ] ||
-	fail "t2 did not go out with access token 3"
+post_with t2 3 RotAcc-3-k9
 stop_smmd
 
 # A node whose token_key_file differs neither opens nor overwrites what
@@ -249,10 +245,7 @@ wait_for "grep -q \"channel 'x': its tokens, newer on this node, could not be ke
 	fail "c changed the row sealed under a's key"
 [ "$(jq -r .access_token "$T/state_c/auth/x")" = RotAcc-4-k9 ] ||
 	fail "c's own tokens were replaced"
-SMMD_SOCKET=$T/sock_c smmctl add -c x --id t3 'other key' >/dev/null
-SMMD_SOCKET=$T/sock_c wait_state t3/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[4].headers.authorization')" = "Bearer RotAcc-4-k9" ] ||
-	fail "t3 did not go out with c's own tokens"
+SMMD_SOCKET=$T/sock_c post_with t3 4 RotAcc-4-k9 # c's own
 url=$(SMMD_SOCKET=$T/sock_c smmctl auth x --start) || fail "auth --start on c: $url"
 SMMD_SOCKET=$T/sock_c smmctl auth x --code \
 	"http://127.0.0.1:8976/callback?code=c5&state=$(param state "$url")" \
