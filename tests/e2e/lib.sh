@@ -213,6 +213,33 @@ smmctl() {
 	"$SMMCTL_BIN" "$@"
 }
 
+# start_pg_proxy: a TCP proxy (socat) to the test's PostgreSQL on
+# 127.0.0.1:$PROXY_PORT, leading a process group of its own (setsid), so
+# that pg_proxy STOP or CONT freezes or thaws it and every connection it
+# forked, as a link that drops packets (no answer, no error). Skips the
+# test without socat; the group goes at the end, frozen or not.
+start_pg_proxy() {
+	command -v socat >/dev/null 2>&1 || skip "socat is not installed"
+	PROXY_PORT=$(free_port)
+	setsid socat "TCP-LISTEN:$PROXY_PORT,bind=127.0.0.1,reuseaddr,fork" \
+		"UNIX-CONNECT:$PGHOST/.s.PGSQL.$PGPORT" 2>>"$T/proxy.log" &
+	PROXY=$!
+	E2E_PIDS+=("$PROXY")
+	# The teardown hook the cleanup calls.
+	# shellcheck disable=SC2317 # called by the cleanup
+	e2e_teardown() { kill -KILL -- "-$PROXY" 2>/dev/null || :; }
+	wait_for "(exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT) 2>/dev/null" 5 ||
+		fail "the proxy does not listen"
+}
+pg_proxy() { kill "-$1" -- "-$PROXY" 2>/dev/null; }
+
+# x_tokens N EXPIRES_IN [PREFIX]: X's documented token answer, numbered:
+# access token PREFIXAcc-N-k9, refresh token PREFIXRef-N-k9 (PREFIX: Rot).
+x_tokens() {
+	printf '{"token_type":"bearer","expires_in":%s,"access_token":"%sAcc-%s-k9","scope":"tweet.read tweet.write users.read offline.access","refresh_token":"%sRef-%s-k9"}' \
+		"$2" "${3:-Rot}" "$1" "${3:-Rot}" "$1"
+}
+
 # start_cluster_node NAME: another smmd on $CFG's store, with a state
 # directory and socket of its own ($T/state_NAME, $T/sock_NAME) and its
 # log in $T/NAME.log; its pid in NODE_PID.

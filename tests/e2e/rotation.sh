@@ -21,19 +21,16 @@
 . "$(dirname "$0")/lib.sh"
 
 J=H:Content-Type=application/json
-tok() { # tok N EXPIRES_IN
-	printf '{"token_type":"bearer","expires_in":%s,"access_token":"RotAcc-%s-k9","scope":"tweet.read tweet.write users.read offline.access","refresh_token":"RotRef-%s-k9"}' "$2" "$1" "$1"
-}
 start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 1 301)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 2 7200)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 3 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 3 7200)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets hold" \
 	--rule "POST /x/2/tweets 401 $J {\"title\":\"Unauthorized\",\"type\":\"about:blank\",\"status\":401,\"detail\":\"Unauthorized\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"1700000000000000003\",\"text\":\"x\"}}" \
 	--rule "POST /x/2/tweets 401 $J {\"title\":\"Unauthorized\",\"type\":\"about:blank\",\"status\":401,\"detail\":\"Unauthorized\"}" \
-	--rule "POST /xs/2/oauth2/token 200 $J $(tok 9 60)"
+	--rule "POST /xs/2/oauth2/token 200 $J $(x_tokens 9 60)"
 base=http://127.0.0.1:$SINK_PORT
 (
 	umask 077

@@ -14,20 +14,8 @@
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
-command -v socat >/dev/null 2>&1 || skip "socat is not installed"
-
-# The proxy leads a process group of its own (setsid): one signal to the
-# group freezes or thaws it and every connection it forked.
-port=$(free_port)
-setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
-	"UNIX-CONNECT:$PGHOST/.s.PGSQL.$PGPORT" 2>>"$T/proxy.log" &
-PROXY=$!
-E2E_PIDS+=("$PROXY")
-proxy() { kill "-$1" -- "-$PROXY" 2>/dev/null; }
-# The whole group goes at the end, frozen or not (lib.sh calls this).
-e2e_teardown() { kill -KILL -- "-$PROXY" 2>/dev/null || :; }
-wait_for "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" 5 ||
-	fail "the proxy does not listen"
+start_pg_proxy
+port=$PROXY_PORT
 
 start_sink
 write_config -g "store: postgresql://127.0.0.1:$port/" demo
@@ -44,7 +32,7 @@ a_fence=$(smmctl status --json | jq -r .cluster.epoch)
 due=$(($(now_ms) + 3000))
 smmctl add --channel demo --id p1 --at "$(ms_to_iso "$due")" "partitioned" >/dev/null
 while [ "$(now_ms)" -lt $((due - 500)) ]; do sleep 0.02; done
-proxy STOP
+pg_proxy STOP
 cut_at=$(now_ms)
 cut_line=$(wc -l <"$T/smmd.log")
 log "a is cut off from PostgreSQL"
@@ -74,7 +62,7 @@ smmd_alive || fail "a exited while cut off"
 
 # Long enough for a's statements to time out and its reconnects to hang.
 while [ "$(now_ms)" -lt $((cut_at + 12000)) ]; do sleep 0.1; done
-proxy CONT
+pg_proxy CONT
 log "a is connected again"
 
 wait_for "grep -q 'lease ran out: starting afresh' '$T/smmd.log'" 20 ||

@@ -18,27 +18,14 @@
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
-command -v socat >/dev/null 2>&1 || skip "socat is not installed"
-
-# The proxy leads a process group of its own: one signal freezes it all.
-port=$(free_port)
-setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
-	"UNIX-CONNECT:$PGHOST/.s.PGSQL.$PGPORT" 2>>"$T/proxy.log" &
-PROXY=$!
-E2E_PIDS+=("$PROXY")
-proxy() { kill "-$1" -- "-$PROXY" 2>/dev/null; }
-e2e_teardown() { kill -KILL -- "-$PROXY" 2>/dev/null || :; }
-wait_for "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" 5 ||
-	fail "the proxy does not listen"
+start_pg_proxy
+port=$PROXY_PORT
 
 J=H:Content-Type=application/json
-tok() { # tok N EXPIRES_IN
-	printf '{"token_type":"bearer","expires_in":%s,"access_token":"CutAcc-%s-k9","scope":"tweet.read tweet.write users.read offline.access","refresh_token":"CutRef-%s-k9"}' "$2" "$1" "$1"
-}
 start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 1 301)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 2 306)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 3 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301 Cut)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 306 Cut)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 3 7200 Cut)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
 base=http://127.0.0.1:$SINK_PORT
@@ -93,7 +80,7 @@ wait_for "grep -q CutRef-2-k9 '$T/state/auth/x' 2>/dev/null &&
 	[ \"\$(pg \"select saved_ms from smmd_token where channel = 'x'\")\" = \
 	\"\$(jq -r .saved_ms '$T/state/auth/x')\" ]" 10 ||
 	fail "tokens 2 were not kept: $(pg 'select channel, saved_ms from smmd_token')"
-proxy STOP
+pg_proxy STOP
 cut_at=$(now_ms)
 came=$(jq -r .saved_ms "$T/state/auth/x")
 log "a cut off $((cut_at - came)) ms after tokens 2 came"
@@ -115,7 +102,7 @@ SMMD_SOCKET=$T/sock_b smmctl add -c x --id c1 'after the cut' >/dev/null
 SMMD_SOCKET=$T/sock_b wait_state c1/x published 15
 [ "$(reqs /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer CutAcc-3-k9" ] ||
 	fail "c1 did not go out with tokens 3"
-proxy CONT
+pg_proxy CONT
 ! grep -qF -e CutAcc -e CutRef -e CanaryCutSecret "$T/smmd.log" "$T/b.log" ||
 	fail "a token or the secret is in a node's log"
 log "ok"

@@ -28,15 +28,12 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 
 J=H:Content-Type=application/json
-tok() { # tok N EXPIRES_IN
-	printf '{"token_type":"bearer","expires_in":%s,"access_token":"RotAcc-%s-k9","scope":"tweet.read tweet.write users.read offline.access","refresh_token":"RotRef-%s-k9"}' "$2" "$1" "$1"
-}
 # Tokens 1, tokens 2, tokens 5 (node c's authorization at the end), then
 # every further request is refused (the last reply repeats). Every tweet is taken, with its own id.
 start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 1 301)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 2 7200)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(tok 5 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 7200)" \
+	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 5 7200)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
 base=http://127.0.0.1:$SINK_PORT
