@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lease.h"
+#include "lease_impl.h"
 #include "wallclock.h"
 
 /*
@@ -32,11 +32,14 @@ static const char renew_sql[] =
         "clock_timestamp() "
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint";
-/* $1 node, $2 ttl ms, $3 version; the lease's chain (pgrepl) starts. */
+/*
+ * $1 node, $2 ttl ms, $3 version, $4 a worker, $5 it claims; the lease's
+ * chain (pgrepl) starts.
+ */
 static const char register_sql[] =
         "WITH n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
-        "version) VALUES ($1, nextval('smmd_epoch_seq'), clock_timestamp() "
-        "+ $2 * interval '1 millisecond', $3) "
+        "version, worker, claims) VALUES ($1, nextval('smmd_epoch_seq'), "
+        "clock_timestamp() + $2 * interval '1 millisecond', $3, $4, $5) "
         "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
         "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
         "epoch, 0 FROM n) "
@@ -67,7 +70,7 @@ static const char exclusive_share_sql[] =
  * A registration refused leaves the node a standby: it says so in
  * smmd_standby (for smmctl status on the working node), and the database
  * clock comes back all the same, so a standby knows its offset too.
- * $4: the offset last measured, or NULL.
+ * $4: the offset last measured, or NULL; $5: the node claims.
  *
  * It reaps in the same statement (as reap_sql, and standbys gone), so a
  * standby's beat is two statements with the lock, and it has one a
@@ -87,10 +90,11 @@ static const char register_exclusive_sql[] =
         "x AS (DELETE FROM smmd_standby WHERE seen_until < "
         "clock_timestamp()), "
         "n AS (INSERT INTO smmd_node (node_id, epoch, lease_until, "
-        "version) SELECT $1, nextval('smmd_epoch_seq'), clock_timestamp() "
-        "+ $2 * interval '1 millisecond', $3 WHERE NOT EXISTS (SELECT 1 "
+        "version, claims) SELECT $1, nextval('smmd_epoch_seq'), "
+        "clock_timestamp() + $2 * interval '1 millisecond', $3, $5 WHERE "
+        "NOT EXISTS (SELECT 1 "
         "FROM smmd_node WHERE node_id <> $1 AND lease_until > "
-        "clock_timestamp()) AND (SELECT 2 * a < t OR (2 * a = t AND "
+        "clock_timestamp() AND NOT worker) AND (SELECT 2 * a < t OR (2 * a = t AND "
         "abs($4::bigint) <= " CLOCK_LIMIT ") FROM (SELECT count(*) FILTER "
         "(WHERE abs(o - $4::bigint) > " CLOCK_LIMIT ") AS a, count(*) + 1 "
         "AS t FROM (SELECT 0::bigint AS o UNION ALL SELECT clock_skew_ms "
@@ -111,57 +115,12 @@ static const char register_exclusive_sql[] =
 static const char unregister_sql[] =
         "DELETE FROM smmd_node WHERE node_id = $1 AND epoch = $2";
 
-struct reaped {
-	struct reaped *next;
-	int64_t epoch;
-	char node_id[];
-};
-
-/*
- * One round trip of two groups (renewal, then reaping); outlives the
- * lease if that is freed meanwhile: refs counts its answers to come.
- */
-struct beat {
-	struct lease *l;
-	int refs;
-	uint64_t sent_ns;
-	int64_t sent_wall_ms;
-	int answered;  /* the renewal or registration returned a row */
-	int clocked;   /* ... or at least the database's clock */
-	int reaps;     /* a reaping group follows the renewal's */
-	int64_t epoch; /* from it */
-	int64_t db_ms;
-	struct reaped *reaped;
-};
-
-struct lease {
-	uv_loop_t *loop;
-	struct pgconn *pg;
-	struct lease_opts o;
-	char *node_id, *version;
-	uv_timer_t beat_timer, trust_timer;
-	int handles;
-	struct beat *beat; /* in flight */
-	int64_t epoch;
-	int live;
-	uint64_t trust_until_ns;
-	uint64_t beat_sent_ns; /* the last beat's */
-	int64_t skew_ms;
-	int have_skew;
-	/* The wall and monotonic clocks when the offset was measured. */
-	int64_t clocked_wall_ms;
-	uint64_t clocked_ns;
-	pgconn_done_fn *stop_done;
-	void *stop_arg;
-	int dead; /* lease_free was called: no more calls out */
-};
-
 static int64_t ms_of(const PGresult *res, int row, int col)
 {
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-static void beat_unref(struct beat *b)
+void lease_beat_unref(struct beat *b)
 {
 	if (--b->refs > 0)
 		return;
@@ -171,26 +130,31 @@ static void beat_unref(struct beat *b)
 		b->reaped = r->next;
 		free(r);
 	}
+	claims_beat_free(b);
 	free(b);
+}
+
+void lease_note_reaped(struct beat *b, const char *node_id, int64_t epoch)
+{
+	size_t len = strlen(node_id) + 1;
+	struct reaped *r = malloc(sizeof(*r) + len);
+
+	if (r == NULL)
+		return; /* deleted, and no beat will see it again */
+	memcpy(r->node_id, node_id, len);
+	r->epoch = epoch;
+	r->next = b->reaped;
+	b->reaped = r;
 }
 
 static void on_reap(void *arg, const PGresult *res, const char *err)
 {
 	struct beat *b = arg;
 
-	for (int i = 0; res && i < PQntuples(res); i++) {
-		const char *id = PQgetvalue(res, i, 0);
-		size_t len = strlen(id) + 1;
-		struct reaped *r = malloc(sizeof(*r) + len);
-
-		if (r == NULL)
-			continue; /* deleted, and no beat will see it again */
-		memcpy(r->node_id, id, len);
-		r->epoch = ms_of(res, i, 1);
-		r->next = b->reaped;
-		b->reaped = r;
-	}
-	beat_unref(b);
+	(void)err;
+	for (int i = 0; res && i < PQntuples(res); i++)
+		lease_note_reaped(b, PQgetvalue(res, i, 0), ms_of(res, i, 1));
+	lease_beat_unref(b);
 }
 
 static void on_renew(void *arg, const PGresult *res, const char *err)
@@ -203,7 +167,7 @@ static void on_renew(void *arg, const PGresult *res, const char *err)
 		b->db_ms = ms_of(res, 0, 1);
 		b->clocked = 1;
 	}
-	beat_unref(b);
+	lease_beat_unref(b);
 }
 
 static void set_live(struct lease *l, int live, const char *why)
@@ -216,6 +180,7 @@ static void set_live(struct lease *l, int live, const char *why)
 }
 
 static void send_beat(struct lease *l);
+static void send_round(struct lease *l, int renew);
 
 /* No renewal came in time: the database may already count us dead. */
 static void on_trust_end(uv_timer_t *t)
@@ -252,6 +217,7 @@ static void renewal_kept(struct lease *l, struct beat *b)
 		 * waits for the next beat, which reaps it.
 		 */
 		l->epoch = 0;
+		claims_lost(l);
 		uv_timer_stop(&l->trust_timer);
 		set_live(l, 0,
 		         "the lease lapsed: the database holds none "
@@ -263,6 +229,8 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	snprintf(why, sizeof(why), "%s as epoch %" PRId64,
 	         l->epoch == b->epoch ? "lease renewed" : "registered",
 	         b->epoch);
+	if (l->epoch != b->epoch)
+		claims_lost(l); /* rows under another epoch are not ours */
 	l->epoch = b->epoch;
 	l->trust_until_ns =
 	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
@@ -293,7 +261,7 @@ static void on_renewal_done(void *arg, const char *err)
 		renewal_kept(l, b);
 	if (b->l && !b->reaps)
 		beat_over(b->l);
-	beat_unref(b);
+	lease_beat_unref(b);
 }
 
 static void on_reaping_done(void *arg, const char *err)
@@ -302,20 +270,32 @@ static void on_reaping_done(void *arg, const char *err)
 	struct lease *l = b->l;
 
 	if (l) {
-		/* Reaped only if committed; our own current row never is. */
-		for (struct reaped *r = b->reaped; r && !err && !l->dead;
-		     r = r->next)
+		/* Their channels are free now: claim them at once. */
+		int claim_now = b->reaped && !err && !b->claims && l->claiming;
+
+		if (b->claims && !l->dead)
+			claims_done(l, b, err);
+		/*
+		 * Reaped only if committed; our own current row never is. An
+		 * exclusive lease's holder is told nothing (lease.h).
+		 */
+		for (struct reaped *r = b->reaped;
+		     r && !err && !l->dead && !l->o.exclusive; r = r->next)
 			if ((strcmp(r->node_id, l->node_id) != 0 ||
 			     r->epoch != l->epoch) &&
 			    l->o.on_reaped)
 				l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
 		beat_over(l);
+		if (claim_now) {
+			l->claim_soon = 1;
+			send_round(l, 0);
+		}
 	}
-	beat_unref(b);
+	lease_beat_unref(b);
 }
 
 /* Queue one statement or sync of b; 0, or -1 when pgconn refused it. */
-static int beat_item(struct beat *b, int r)
+int lease_beat_item(struct beat *b, int r)
 {
 	if (r < 0)
 		return -1;
@@ -333,32 +313,43 @@ static int queue_renewal(struct lease *l, struct beat *b,
 	                 NULL, pgconn_ignore, NULL) < 0)
 		return -1;
 	if (l->epoch)
-		return beat_item(b, pgconn_query(l->pg, renew_sql, 4, renew,
-		                                 on_renew, b));
-	return beat_item(b, pgconn_query(l->pg,
-	                                 l->o.exclusive ? register_exclusive_sql
-	                                                : register_sql,
-	                                 l->o.exclusive ? 4 : 3, reg, on_renew,
-	                                 b));
+		return lease_beat_item(b, pgconn_query(l->pg, renew_sql, 4,
+		                                       renew, on_renew, b));
+	return lease_beat_item(b, pgconn_query(l->pg,
+	                                       l->o.exclusive
+	                                               ? register_exclusive_sql
+	                                               : register_sql,
+	                                       5, reg, on_renew, b));
 }
 
-static void send_beat(struct lease *l)
+/*
+ * A beat: the renewal (or registration), then the reaping or a claim
+ * round. Without renew, a claim round alone (a peer was just reaped).
+ */
+static void send_round(struct lease *l, int renew)
 {
 	char ttl[24], epoch[24], skew[24];
-	const char *renew[] = {l->node_id, epoch, ttl,
-	                       l->have_skew ? skew : NULL};
+	const char *renew_p[] = {l->node_id, epoch, ttl,
+	                         l->have_skew ? skew : NULL};
 	const char *reg[] = {l->node_id, ttl, l->version,
-	                     l->have_skew ? skew : NULL};
+	                     l->o.exclusive ? (l->have_skew ? skew : NULL)
+	                                    : (l->o.worker ? "true" : "false"),
+	                     l->claiming ? "true" : "false"};
 	struct beat *b;
+	int claims = claims_due(l);
 
-	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
+	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg) ||
+	    (!renew && !claims))
 		return; /* one at a time; trust runs down meanwhile */
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return;
 	b->l = l;
 	b->refs = 1; /* ours, until queued */
-	b->sent_ns = l->beat_sent_ns = uv_hrtime();
-	b->sent_wall_ms = wallclock_now_ms();
+	b->renews = renew;
+	if (renew) {
+		b->sent_ns = l->beat_sent_ns = uv_hrtime();
+		b->sent_wall_ms = wallclock_now_ms();
+	}
 	snprintf(ttl, sizeof(ttl), "%" PRId64, l->o.ttl_ms);
 	snprintf(epoch, sizeof(epoch), "%" PRId64, l->epoch);
 	snprintf(skew, sizeof(skew), "%" PRId64, l->skew_ms);
@@ -366,22 +357,32 @@ static void send_beat(struct lease *l)
 	 * The renewal first, alone: nothing a dead node holds delays it.
 	 * An exclusive lease's renewals reap nothing, and its registrations
 	 * reap in their own statement (register_exclusive_sql). That keeps
-	 * such a beat at two statements, with the lock.
+	 * such a beat at two statements, with the lock. A claim round, when
+	 * due, reaps too, in place of the reaping (leaseclaim.c).
 	 */
-	b->reaps = !l->o.exclusive;
-	if (queue_renewal(l, b, renew, reg) < 0 ||
-	    beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0 ||
+	b->reaps = !l->o.exclusive || claims;
+	if ((renew && (queue_renewal(l, b, renew_p, reg) < 0 ||
+	               lease_beat_item(b, pgconn_sync(l->pg, on_renewal_done,
+	                                              b)) < 0)) ||
 	    (b->reaps &&
-	     (beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) <
+	     ((claims ? claims_queue(l, b)
+	              : lease_beat_item(b, pgconn_query(l->pg, reap_sql, 0,
+	                                                NULL, on_reap, b))) <
 	              0 ||
-	      beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0))) {
+	      lease_beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) <
+	              0))) {
 		/* The connection broke: what was queued is told, not this. */
 		b->l = NULL;
-		beat_unref(b);
+		lease_beat_unref(b);
 		return;
 	}
 	l->beat = b;
-	beat_unref(b);
+	lease_beat_unref(b);
+}
+
+static void send_beat(struct lease *l)
+{
+	send_round(l, 1);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -399,9 +400,12 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 	l->loop = loop;
 	l->pg = c;
 	l->o = *o;
+	l->o.channels = NULL; /* the caller's: claims_set copies them */
 	l->node_id = strdup(o->node_id);
 	l->version = strdup(o->version ? o->version : "");
-	if (l->node_id == NULL || l->version == NULL) {
+	if (l->node_id == NULL || l->version == NULL ||
+	    (o->channels && claims_set(l, o->channels) < 0)) {
+		claims_free(l);
 		free(l->node_id);
 		free(l->version);
 		free(l);
@@ -413,6 +417,8 @@ struct lease *lease_start(uv_loop_t *loop, struct pgconn *c,
 		l->o.beat_ms = 1000;
 	if (l->o.margin_ms <= 0)
 		l->o.margin_ms = 1000;
+	if (l->o.claim_every_ms <= 0)
+		l->o.claim_every_ms = LEASE_CLAIM_EVERY_MS;
 	l->epoch = o->epoch;
 	if (o->skew_known) {
 		l->skew_ms = o->skew_ms;
@@ -482,6 +488,7 @@ static void timer_closed(uv_handle_t *h)
 	struct lease *l = h->data;
 
 	if (--l->handles == 0) {
+		claims_free(l);
 		free(l->node_id);
 		free(l->version);
 		free(l);

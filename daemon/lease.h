@@ -52,6 +52,30 @@ struct lease_opts {
 	/* A registration of this node's to go on with (one smmd handed
 	 * to the next, store_pg.c): its first beat renews it; 0: none. */
 	int64_t epoch;
+	/*
+	 * Register beside the exclusive lease's holder (a worker): its
+	 * registration does not count this node's lease.
+	 */
+	int worker;
+	/*
+	 * Claims (leaseclaim.c): the channels this node may send on,
+	 * NULL-terminated; NULL: it claims none. It takes free ones (none
+	 * owns them, or their owner's lease ran out) in claim rounds, and
+	 * lets go of those past its share (the channels over the live nodes,
+	 * rounded up) that may_release says it may, so that the others take
+	 * them. A channel changes hands only once its owner has stopped
+	 * (its lease ran out, or it let go), so no two nodes fire one.
+	 */
+	const char *const *channels;
+	/*
+	 * 1 when channel may go now: nothing is in flight on it, and
+	 * nothing falls due within LEASE_CLAIM_QUIET_MS (a taker claims
+	 * within LEASE_CLAIM_EVERY_MS and a beat). NULL: always.
+	 */
+	int (*may_release)(void *arg, const char *channel);
+	/* What the node owns changed: lease_owns says what it owns now. */
+	void (*on_claims)(void *arg);
+	int64_t claim_every_ms; /* 0: LEASE_CLAIM_EVERY_MS */
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped
@@ -75,6 +99,24 @@ struct lease *lease_start(uv_loop_t *, struct pgconn *c,
 void lease_beat_now(struct lease *);
 /* 1 while this node may fire: its lease is renewed and trusted. */
 int lease_live(const struct lease *);
+/*
+ * A claim round is sent at least this often, and at the next beat while
+ * the node owns fewer channels than its share and some are free, or when
+ * a peer was reaped.
+ */
+#define LEASE_CLAIM_EVERY_MS 5000
+/* What may_release asks: nothing due on the channel this soon. */
+#define LEASE_CLAIM_QUIET_MS 10000
+
+/* 1 while this node may fire channel: its lease is live and it owns it. */
+int lease_owns(const struct lease *, const char *channel);
+/* The channels it owns (under its current epoch), *n of them. */
+const char *const *lease_owned(const struct lease *, size_t *n);
+/*
+ * The node's channels changed (a reload): those gone are let go at the
+ * next round, new ones claimed. 0, or -ENOMEM (nothing changed).
+ */
+int lease_set_channels(struct lease *, const char *const *channels);
 /* The epoch of the current registration, 0 when none. */
 int64_t lease_epoch(const struct lease *);
 /* The database's clock minus ours, in ms, as the last beat measured. */

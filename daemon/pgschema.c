@@ -201,6 +201,29 @@ static const char *const migrations[] = {
         " node_id text NOT NULL,"
         " epoch bigint NOT NULL,"
         " at timestamptz NOT NULL DEFAULT clock_timestamp());",
+        /*
+         * 9: claims (lease.c). A node fires only the channels it owns
+         * here, under the epoch it registered with, so two nodes never
+         * send on one channel (its min_interval, its in-flight limit and
+         * its tokens are one node's). A row whose owner's lease ran out,
+         * or whose epoch is not its node's now, is free. A worker works
+         * beside the node that holds the exclusive lease (the
+         * coordinator), whose registration does not count it; a node
+         * that claims counts in the shares, and lists its channels (one
+         * a line) so that a free one goes to the node with the fewest of
+         * those that list it.
+         */
+        "ALTER TABLE smmd_node ADD COLUMN worker boolean NOT NULL "
+        "DEFAULT false;"
+        "ALTER TABLE smmd_node ADD COLUMN claims boolean NOT NULL "
+        "DEFAULT false;"
+        "ALTER TABLE smmd_node ADD COLUMN channels text NOT NULL "
+        "DEFAULT '';"
+        "CREATE TABLE smmd_channel_owner ("
+        " channel text PRIMARY KEY,"
+        " node_id text NOT NULL,"
+        " epoch bigint NOT NULL,"
+        " since timestamptz NOT NULL DEFAULT clock_timestamp());",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -17,7 +17,8 @@
 struct node {
 	struct pgconn *c;
 	struct lease *l;
-	int up, live_changes, lives, deaths, reaped, stopped;
+	int up, live_changes, lives, deaths, reaped, stopped, claims_told;
+	const char *busy; /* the channel it may not let go */
 	char why[256];
 	char reaped_id[64];
 	int64_t reaped_epoch;
@@ -548,6 +549,220 @@ START_TEST(test_exclusive_clock_vote)
 }
 END_TEST
 
+/* Claims (leaseclaim.c). */
+static const char *const ten[] = {"ch0", "ch1", "ch2", "ch3", "ch4", "ch5",
+                                  "ch6", "ch7", "ch8", "ch9", NULL};
+
+static int may_release(void *arg, const char *channel)
+{
+	const struct node *n = arg;
+
+	return n->busy == NULL || strcmp(channel, n->busy) != 0;
+}
+
+static void on_claims(void *arg)
+{
+	((struct node *)arg)->claims_told++;
+}
+
+static void start_claimer(struct node *n, const char *id,
+                          const char *const *channels, int exclusive,
+                          int worker)
+{
+	struct lease_opts o = {.node_id = id,
+	                       .version = "test",
+	                       .exclusive = exclusive,
+	                       .worker = worker,
+	                       .channels = channels,
+	                       .may_release = may_release,
+	                       .on_claims = on_claims,
+	                       .claim_every_ms = 1000,
+	                       .on_live = on_live,
+	                       .on_reaped = on_reaped,
+	                       .arg = n};
+
+	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, &o));
+}
+
+static int owns_count(const struct node *n, const char *const *channels)
+{
+	int k = 0;
+
+	for (size_t i = 0; n->l && channels[i]; i++)
+		k += lease_owns(n->l, channels[i]);
+	return k;
+}
+
+/*
+ * Run until the k nodes own every channel between them, each from least
+ * to most of them; fails past ms, and at once if a channel has two
+ * owners. How long it took, in ms.
+ */
+static uint64_t settle(struct node *const *v, int k, int least, int most,
+                       int ms, const char *why)
+{
+	uint64_t t0 = uv_hrtime(), elapsed;
+	int done = 0, total = 0, counts[8];
+
+	while (!done &&
+	       (elapsed = (uv_hrtime() - t0) / 1000000) < (uint64_t)ms) {
+		pg_run_for(&loop, 20);
+		total = 0;
+		for (size_t i = 0; ten[i]; i++) {
+			int owners = 0;
+
+			for (int j = 0; j < k; j++)
+				owners +=
+				        v[j]->l && lease_owns(v[j]->l, ten[i]);
+			ck_assert_msg(owners <= 1, "%s has %d owners (%s)",
+			              ten[i], owners, why);
+			total += owners;
+		}
+		done = total == 10;
+		for (int j = 0; j < k; j++) {
+			counts[j] = owns_count(v[j], ten);
+			done = done && counts[j] >= least && counts[j] <= most;
+		}
+	}
+	ck_assert_msg(done, "%s: %d of 10 owned after %d ms (%d, %d, %d)", why,
+	              total, ms, counts[0], k > 1 ? counts[1] : -1,
+	              k > 2 ? counts[2] : -1);
+	return (uv_hrtime() - t0) / 1000000;
+}
+
+/* What the nodes own is what the table says, under their epochs. */
+static void table_agrees(struct node *const *v, int k)
+{
+	char sql[256];
+
+	for (int j = 0; j < k; j++) {
+		size_t n;
+
+		lease_owned(v[j]->l, &n);
+		snprintf(sql, sizeof(sql),
+		         "select count(*) from smmd_channel_owner o join "
+		         "smmd_node n using (node_id, epoch) where n.epoch = "
+		         "%lld",
+		         (long long)lease_epoch(v[j]->l));
+		ck_assert_int_eq(psql_num(sql), (long long)n);
+	}
+}
+
+/*
+ * Three nodes share ten channels: the first takes them all, the others
+ * join and the shares even out (4, 4, 2: a node past its share lets go
+ * while another owns fewer), never a channel with two owners; one
+ * killed, its channels are taken within 5 s and the two even out again.
+ */
+START_TEST(test_claims)
+{
+	struct node a, b, c;
+	struct node *all[] = {&a, &b, &c}, *left[] = {&a, &c};
+	uint64_t took;
+
+	connect_node(&a, "smmd-a");
+	connect_node(&b, "smmd-b");
+	connect_node(&c, "smmd-c");
+	migrate(&a);
+	pg_psql("delete from smmd_channel_owner", NULL, 0);
+	start_claimer(&a, "node-a", ten, 0, 0);
+	settle(all, 1, 10, 10, 4000, "a alone");
+	ck_assert_int_ge(a.claims_told, 1);
+	start_claimer(&b, "node-b", ten, 0, 0);
+	start_claimer(&c, "node-c", ten, 0, 0);
+	settle(all, 3, 2, 4, 15000, "three");
+	table_agrees(all, 3);
+	ck_assert_int_eq(psql_num("select count(*) from smmd_channel_owner"),
+	                 10);
+	close_node(&b);
+	took = settle(left, 2, 0, 10, 6000, "b killed");
+	/* b renewed at most a beat before it died, for 3 s; a beat more to
+	 * reap it, and the round that takes its channels at once. */
+	ck_assert_msg(took <= 5000, "b's channels taken after %llu ms",
+	              (unsigned long long)took);
+	settle(left, 2, 5, 5, 10000, "two even out");
+	table_agrees(left, 2);
+	close_node(&a);
+	close_node(&c);
+}
+END_TEST
+
+/*
+ * A node lets go only of what may_release allows, and at once of a
+ * channel no longer its own, which another node that lists it takes.
+ */
+START_TEST(test_claims_release)
+{
+	static const char *const four[] = {"ch0", "ch1", "ch2", "ch3", NULL};
+	static const char *const three[] = {"ch1", "ch2", "ch3", NULL};
+	struct node a, b;
+	uint64_t t0;
+
+	connect_node(&a, "smmd-a");
+	connect_node(&b, "smmd-b");
+	migrate(&a);
+	pg_psql("delete from smmd_channel_owner", NULL, 0);
+	a.busy = "ch0";
+	start_claimer(&a, "node-a", four, 0, 0);
+	t0 = uv_hrtime();
+	while (owns_count(&a, four) < 4 && uv_hrtime() - t0 < 4000000000ull)
+		pg_run_for(&loop, 20);
+	ck_assert_int_eq(owns_count(&a, four), 4);
+	start_claimer(&b, "node-b", four, 0, 0);
+	t0 = uv_hrtime();
+	while (owns_count(&b, four) < 2 && uv_hrtime() - t0 < 8000000000ull)
+		pg_run_for(&loop, 20);
+	ck_assert_int_eq(owns_count(&b, four), 2);
+	ck_assert_int_eq(owns_count(&a, four), 2);
+	ck_assert(lease_owns(a.l, "ch0")); /* busy: kept */
+	/* ch0 is no longer a's: let go at once, busy or not; b takes it. */
+	ck_assert_int_eq(lease_set_channels(a.l, three), 0);
+	ck_assert(!lease_owns(a.l, "ch0"));
+	t0 = uv_hrtime();
+	while (!lease_owns(b.l, "ch0") && uv_hrtime() - t0 < 4000000000ull) {
+		pg_run_for(&loop, 20);
+		ck_assert(!lease_owns(a.l, "ch0"));
+	}
+	ck_assert(lease_owns(b.l, "ch0"));
+	ck_assert_int_eq(owns_count(&a, four) + owns_count(&b, four), 4);
+	close_node(&a);
+	close_node(&b);
+}
+END_TEST
+
+/*
+ * A worker registers beside the exclusive lease's holder, which a second
+ * exclusive lease still waits for; both claim. The holder killed, the
+ * waiting one takes its lease, and its channels are owned again.
+ */
+START_TEST(test_claims_worker)
+{
+	struct node e, w, x;
+	struct node *pair[] = {&e, &w}, *after[] = {&w, &x};
+
+	connect_node(&e, "smmd-e");
+	connect_node(&w, "smmd-w");
+	connect_node(&x, "smmd-x");
+	migrate(&e);
+	pg_psql("delete from smmd_channel_owner", NULL, 0);
+	start_claimer(&e, "node-e", ten, 1, 0);
+	pg_run_until(&loop, &e.lives, 1, 3000, "e registers");
+	start_claimer(&w, "node-w", ten, 0, 1);
+	start_claimer(&x, "node-x", ten, 1, 0);
+	settle(pair, 2, 5, 5, 15000, "e and w");
+	ck_assert(!lease_live(x.l));
+	ck_assert_int_eq(owns_count(&x, ten), 0);
+	ck_assert_int_eq(psql_num("select count(*) from smmd_node where "
+	                          "worker"),
+	                 1);
+	close_node(&e);
+	pg_run_until(&loop, &x.lives, 1, 6000, "x takes e's lease");
+	settle(after, 2, 0, 10, 6000, "e's channels taken");
+	close_node(&w);
+	close_node(&x);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -565,6 +780,9 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_exclusive);
 	tcase_add_test(tc, test_clock_vote);
 	tcase_add_test(tc, test_exclusive_clock_vote);
+	tcase_add_test(tc, test_claims);
+	tcase_add_test(tc, test_claims_release);
+	tcase_add_test(tc, test_claims_worker);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,108 @@
+/*
+ * The lease's insides, shared by lease.c (registration, renewal, reaping)
+ * and leaseclaim.c (the channels the node owns).
+ */
+#ifndef SMMD_LEASE_IMPL_H
+#define SMMD_LEASE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lease.h"
+
+struct reaped {
+	struct reaped *next;
+	int64_t epoch;
+	char node_id[];
+};
+
+/* Channel names, each malloc'd, owned by the set. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+/*
+ * One round trip of up to two groups (renewal, then reaping or a claim
+ * round); outlives the lease if that is freed meanwhile: refs counts its
+ * answers to come.
+ */
+struct beat {
+	struct lease *l;
+	int refs;
+	uint64_t sent_ns;
+	int64_t sent_wall_ms;
+	int renews;    /* the first group renews or registers */
+	int answered;  /* the renewal or registration returned a row */
+	int clocked;   /* ... or at least the database's clock */
+	int reaps;     /* a reaping group follows the renewal's */
+	int64_t epoch; /* from it */
+	int64_t db_ms;
+	struct reaped *reaped;
+	/* A claim round (leaseclaim.c): under which epoch, what it let go,
+	 * and what it says this node owns now (sole: no other lists it). */
+	int claims;
+	int64_t claim_epoch;
+	struct names released, got, sole;
+	int64_t share, fewest;
+};
+
+struct lease {
+	uv_loop_t *loop;
+	struct pgconn *pg;
+	struct lease_opts o;
+	char *node_id, *version;
+	uv_timer_t beat_timer, trust_timer;
+	int handles;
+	struct beat *beat; /* in flight */
+	int64_t epoch;
+	int live;
+	uint64_t trust_until_ns;
+	uint64_t beat_sent_ns; /* the last beat's */
+	int64_t skew_ms;
+	int have_skew;
+	/* The wall and monotonic clocks when the offset was measured. */
+	int64_t clocked_wall_ms;
+	uint64_t clocked_ns;
+	pgconn_done_fn *stop_done;
+	void *stop_arg;
+	int dead; /* lease_free was called: no more calls out */
+	/*
+	 * Claims (lease_opts.channels): the node's channels, those it owns
+	 * under owned_epoch (sole: those no other node lists), those it let
+	 * go whose rows may still be there,
+	 * its share and the fewest any node owned at the last round, and
+	 * when the next round is due.
+	 */
+	int claiming;
+	struct names channels, owned, releasing, sole;
+	int64_t owned_epoch;
+	int64_t share, fewest;
+	int claim_soon;
+	uint64_t claimed_ns;
+};
+
+/* Queue one statement or sync of b; 0, or -1 when pgconn refused it. */
+int lease_beat_item(struct beat *b, int r);
+/* One answer of b's came: b goes with its last. */
+void lease_beat_unref(struct beat *b);
+/* One row of a reaping: the node and epoch that went, onto b. */
+void lease_note_reaped(struct beat *b, const char *node_id, int64_t epoch);
+
+void names_clear(struct names *);
+int names_has(const struct names *, const char *name);
+
+/* Take channels (a NULL-terminated copy) as the node's; 0 or -ENOMEM. */
+int claims_set(struct lease *, const char *const *channels);
+/* A claim round is due at this beat. */
+int claims_due(const struct lease *);
+/* Queue the round's group onto b (after the renewal's); 0 or -1. */
+int claims_queue(struct lease *, struct beat *b);
+/* The round committed (err NULL) or not: what it says now holds. */
+void claims_done(struct lease *, struct beat *b, const char *err);
+/* The lease lapsed or took a new epoch: what it owned is not its own. */
+void claims_lost(struct lease *);
+void claims_free(struct lease *);
+void claims_beat_free(struct beat *);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * The channels a node owns (lease.h, claims; doc/cluster.md). Each row of
+ * smmd_channel_owner names the node and epoch that fires the channel. A
+ * round, sent after a beat's renewal, reaps dead nodes as reap_sql does,
+ * deletes the rows the node lets go, and takes free channels: those with
+ * no row, or whose owner's lease ran out or was registered again.
+ *
+ * Why a channel never has two live owners:
+ * - Rounds take turns (an advisory lock, in a statement before the
+ *   round's, so its snapshot is taken once the lock is granted): a round
+ *   sees every row an earlier round wrote, and the registration of every
+ *   node that wrote one.
+ * - An owner is dead only if its row is locked by this round with its
+ *   lease run out (FOR UPDATE SKIP LOCKED re-reads the row; a renewal in
+ *   flight holds it, so its node counts as alive), or is gone. Its node
+ *   stopped trusting its lease before the database let it go (lease.c).
+ * - A node lets a channel go only after it stopped firing it
+ *   (may_release, then lease_owns says 0 at once), before the round that
+ *   deletes its row.
+ *
+ * A round takes free channels up to its share, and beyond it those a
+ * dead node owned (after a death the first survivor to look takes them
+ * at once) and those no node with fewer channels lists (a channel only
+ * some nodes list). A node past its share lets go of quiet channels that
+ * another node lists, only while some node owns fewer than the share,
+ * so the shares even out and nothing goes back and forth.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "lease_impl.h"
+
+/* The claim rounds' turn, apart from the exclusive lease's. */
+#define CLAIM_LOCK "7301637432012345604"
+
+static const char claim_lock_sql[] =
+        "SELECT pg_advisory_xact_lock(" CLAIM_LOCK ")";
+/*
+ * $1 node, $2 epoch, $3 this node's channels and $4 those it lets go,
+ * each a line (channel names hold no line break: config.c). Rows out:
+ * ('o', channel, how many other nodes list it) owned now, ('d', node,
+ * epoch) reaped, ('s', share) and ('l', the fewest channels a live node
+ * that claims owns, before this round). The shares count the live nodes
+ * that claim (smmd_node.claims); each lists its channels there
+ * (smmd_node.channels), so that a channel goes to the node with the
+ * fewest of those that list it.
+ */
+static const char claim_sql[] =
+        "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
+        "node_id FROM smmd_node WHERE lease_until < clock_timestamp() "
+        "FOR UPDATE SKIP LOCKED) RETURNING node_id, epoch), me AS "
+        "(UPDATE smmd_node SET channels = $3 WHERE node_id = $1 AND "
+        "epoch = $2 AND lease_until > clock_timestamp() RETURNING 1), "
+        "gone AS (SELECT unnest(string_to_array($4, E'\\n')) AS c), rel "
+        "AS (DELETE FROM smmd_channel_owner WHERE node_id = $1 AND "
+        "epoch = $2 AND channel IN (SELECT c FROM gone)), held AS "
+        "(SELECT channel FROM smmd_channel_owner WHERE node_id = $1 AND "
+        "epoch = $2 AND channel NOT IN (SELECT c FROM gone) AND EXISTS "
+        "(SELECT 1 FROM me)), mine AS (SELECT count(*) AS k FROM held), "
+        "peers AS (SELECT n.node_id, string_to_array(n.channels, "
+        "E'\\n') AS list, count(o.channel) AS k FROM smmd_node n LEFT "
+        "JOIN smmd_channel_owner o ON o.node_id = n.node_id AND o.epoch "
+        "= n.epoch WHERE n.lease_until > clock_timestamp() AND n.claims "
+        "AND n.node_id <> $1 GROUP BY n.node_id, n.channels), share AS "
+        "(SELECT (cardinality(string_to_array($3, E'\\n')) + count(*)) "
+        "/ (count(*) + 1) AS s, least(min(k), (SELECT k FROM mine)) AS "
+        "fewest FROM peers), free AS (SELECT c, EXISTS (SELECT 1 FROM "
+        "smmd_channel_owner o WHERE o.channel = c) AS orphan, NOT "
+        "EXISTS (SELECT 1 FROM peers p WHERE c = ANY (p.list) AND (p.k, "
+        "p.node_id) < ((SELECT k FROM mine), $1)) AS fewest FROM "
+        "unnest(string_to_array($3, E'\\n')) AS c WHERE c NOT IN "
+        "(SELECT c FROM gone) AND c NOT IN (SELECT channel FROM held) "
+        "AND NOT EXISTS (SELECT 1 FROM smmd_channel_owner o JOIN "
+        "smmd_node n ON n.node_id = o.node_id AND n.epoch = o.epoch "
+        "WHERE o.channel = c AND (n.node_id, n.epoch) NOT IN (SELECT "
+        "node_id, epoch FROM dead))), pick AS (SELECT c FROM free WHERE "
+        "orphan OR fewest UNION (SELECT c FROM free WHERE NOT orphan "
+        "ORDER BY c LIMIT greatest(0, (SELECT s FROM share) - (SELECT k "
+        "FROM mine) - (SELECT count(*) FROM free WHERE orphan)))), took "
+        "AS (INSERT INTO smmd_channel_owner (channel, node_id, epoch) "
+        "SELECT c, $1, $2 FROM pick WHERE EXISTS (SELECT 1 FROM me) ON "
+        "CONFLICT (channel) DO UPDATE SET node_id = excluded.node_id, "
+        "epoch = excluded.epoch, since = clock_timestamp() RETURNING "
+        "channel), owned AS (SELECT channel FROM held UNION ALL SELECT "
+        "channel FROM took) SELECT 'o', channel, (SELECT count(*) FROM "
+        "peers p WHERE channel = ANY (p.list)) FROM owned UNION ALL "
+        "SELECT 'd', node_id, epoch FROM dead UNION ALL SELECT 's', "
+        "NULL, s FROM share UNION ALL SELECT 'l', NULL, "
+        "coalesce(fewest, 0) FROM share";
+
+void names_clear(struct names *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+int names_has(const struct names *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 0, or -ENOMEM (s unchanged). */
+static int names_add(struct names *s, const char *name)
+{
+	char *copy;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		char **v = realloc(s->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	if ((copy = strdup(name)) == NULL)
+		return -ENOMEM;
+	s->v[s->n++] = copy;
+	return 0;
+}
+
+/* Move entry i of from to the end of to; 0 or -ENOMEM (nothing moved). */
+static int names_move(struct names *from, size_t i, struct names *to)
+{
+	if (names_add(to, from->v[i]) < 0)
+		return -ENOMEM;
+	free(from->v[i]);
+	from->v[i] = from->v[--from->n];
+	return 0;
+}
+
+static void names_remove(struct names *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0) {
+			free(s->v[i]);
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+/* The names one to a line; malloc'd, NULL when out of memory. */
+static char *names_lines(const struct names *s)
+{
+	size_t len = 1;
+	char *out, *p;
+
+	for (size_t i = 0; i < s->n; i++)
+		len += strlen(s->v[i]) + 1;
+	if ((p = out = malloc(len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		p += sprintf(p, "%s%s", i ? "\n" : "", s->v[i]);
+	*p = '\0';
+	return out;
+}
+
+static int same_names(const struct names *a, const struct names *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (!names_has(b, a->v[i]))
+			return 0;
+	return 1;
+}
+
+int claims_set(struct lease *l, const char *const *channels)
+{
+	struct names next = {0};
+
+	for (size_t i = 0; channels[i]; i++)
+		if (!names_has(&next, channels[i]) &&
+		    names_add(&next, channels[i]) < 0) {
+			names_clear(&next);
+			return -ENOMEM;
+		}
+	names_clear(&l->channels);
+	l->channels = next;
+	l->claiming = 1;
+	l->claim_soon = 1;
+	return 0;
+}
+
+int claims_due(const struct lease *l)
+{
+	if (!l->claiming || l->epoch == 0)
+		return 0;
+	return l->claim_soon || l->releasing.n > 0 ||
+	       uv_hrtime() - l->claimed_ns >=
+	               (uint64_t)l->o.claim_every_ms * 1000000;
+}
+
+static void told(struct lease *l)
+{
+	if (l->o.on_claims && !l->dead)
+		l->o.on_claims(l->o.arg);
+}
+
+/*
+ * Past its share while another node owns fewer, the node lets go of what
+ * it may: stopped here at once, deleted by the round. Channels no longer
+ * its own go whatever they hold.
+ */
+static void let_go(struct lease *l)
+{
+	int changed = 0;
+
+	for (size_t i = l->owned.n; i-- > 0;) {
+		const char *ch = l->owned.v[i];
+		int over = l->share > 0 && (int64_t)l->owned.n > l->share &&
+		           l->fewest < l->share;
+
+		if (names_has(&l->channels, ch) &&
+		    (!over || names_has(&l->sole, ch) ||
+		     (l->o.may_release && !l->o.may_release(l->o.arg, ch))))
+			continue;
+		if (names_move(&l->owned, i, &l->releasing) == 0)
+			changed = 1;
+	}
+	if (changed)
+		told(l);
+}
+
+static void on_claim(void *arg, const PGresult *res, const char *err)
+{
+	struct beat *b = arg;
+
+	(void)err;
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		const char *kind = PQgetvalue(res, i, 0);
+		const char *name = PQgetvalue(res, i, 1);
+		int64_t num = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+
+		if (kind[0] == 'o' &&
+		    (names_add(&b->got, name) < 0 ||
+		     (num == 0 && names_add(&b->sole, name) < 0)))
+			b->share = -1; /* not all known: believe none of it */
+		else if (kind[0] == 'd')
+			lease_note_reaped(b, name, num);
+		else if (kind[0] == 's' && b->share >= 0)
+			b->share = num;
+		else if (kind[0] == 'l')
+			b->fewest = num;
+	}
+	if (res == NULL)
+		b->share = -1;
+	lease_beat_unref(b);
+}
+
+int claims_queue(struct lease *l, struct beat *b)
+{
+	char epoch[24], *mine, *gone;
+	const char *params[4];
+	int r = -1;
+
+	let_go(l);
+	if ((mine = names_lines(&l->channels)) == NULL)
+		return -1;
+	if ((gone = names_lines(&l->releasing)) == NULL) {
+		free(mine);
+		return -1;
+	}
+	snprintf(epoch, sizeof(epoch), "%lld", (long long)l->epoch);
+	params[0] = l->node_id;
+	params[1] = epoch;
+	params[2] = mine;
+	params[3] = gone;
+	b->claims = 1;
+	b->claim_epoch = l->epoch;
+	for (size_t i = 0; i < l->releasing.n; i++)
+		if (names_add(&b->released, l->releasing.v[i]) < 0)
+			goto out;
+	l->claim_soon = 0;
+	l->claimed_ns = uv_hrtime();
+	if (pgconn_query(l->pg, claim_lock_sql, 0, NULL, pgconn_ignore, NULL) <
+	    0)
+		goto out;
+	r = lease_beat_item(
+	        b, pgconn_query(l->pg, claim_sql, 4, params, on_claim, b));
+out:
+	free(mine);
+	free(gone);
+	return r;
+}
+
+void claims_done(struct lease *l, struct beat *b, const char *err)
+{
+	int changed;
+
+	if (err || b->share < 0 || b->claim_epoch != l->epoch) {
+		l->claim_soon = 1;
+		return;
+	}
+	/* What it let go is gone from the table. */
+	for (size_t i = 0; i < b->released.n; i++)
+		names_remove(&l->releasing, b->released.v[i]);
+	/* A channel let go since the round was sent stays let go. */
+	for (size_t i = b->got.n; i-- > 0;) {
+		const char *ch = b->got.v[i];
+
+		if (names_has(&l->releasing, ch))
+			names_remove(&b->got, ch);
+		else if (!names_has(&l->channels, ch) &&
+		         names_move(&b->got, i, &l->releasing) < 0)
+			b->share = -1;
+	}
+	if (b->share < 0) { /* out of memory: a channel may be lost */
+		l->claim_soon = 1;
+		return;
+	}
+	changed = l->owned_epoch != b->claim_epoch ||
+	          !same_names(&l->owned, &b->got);
+	names_clear(&l->owned);
+	l->owned = b->got;
+	memset(&b->got, 0, sizeof(b->got));
+	names_clear(&l->sole);
+	l->sole = b->sole;
+	memset(&b->sole, 0, sizeof(b->sole));
+	l->owned_epoch = b->claim_epoch;
+	l->share = b->share;
+	l->fewest = b->fewest;
+	l->claim_soon = l->releasing.n > 0;
+	if (changed)
+		told(l);
+}
+
+void claims_lost(struct lease *l)
+{
+	int had = l->owned.n > 0;
+
+	/* Rows under the old epoch are free once its lease ran out. */
+	names_clear(&l->owned);
+	names_clear(&l->sole);
+	names_clear(&l->releasing);
+	l->owned_epoch = 0;
+	l->claim_soon = 1;
+	if (had)
+		told(l);
+}
+
+void claims_free(struct lease *l)
+{
+	names_clear(&l->sole);
+	names_clear(&l->channels);
+	names_clear(&l->owned);
+	names_clear(&l->releasing);
+}
+
+void claims_beat_free(struct beat *b)
+{
+	names_clear(&b->sole);
+	names_clear(&b->released);
+	names_clear(&b->got);
+}
+
+int lease_owns(const struct lease *l, const char *channel)
+{
+	return lease_live(l) && l->owned_epoch == l->epoch &&
+	       names_has(&l->owned, channel);
+}
+
+const char *const *lease_owned(const struct lease *l, size_t *n)
+{
+	*n = l->owned_epoch == l->epoch ? l->owned.n : 0;
+	return (const char *const *)l->owned.v;
+}
+
+int lease_set_channels(struct lease *l, const char *const *channels)
+{
+	int r = claims_set(l, channels);
+
+	/* Those no longer the node's stop now; the round deletes them. */
+	if (r == 0)
+		let_go(l);
+	return r;
+}
