@@ -33,6 +33,20 @@ static const char renew_sql[] =
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint";
 /*
+ * The same, for a node that claims (leaseclaim.c), and whether a
+ * channel's owner is gone or its lease ran out: a round follows at once,
+ * so its channels wait for no periodic round.
+ */
+static const char renew_claims_sql[] =
+        "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
+        "interval '1 millisecond', clock_skew_ms = $4 "
+        "WHERE node_id = $1 AND epoch = $2 AND lease_until > "
+        "clock_timestamp() "
+        "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
+        "1000)::bigint, EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
+        "NOT EXISTS (SELECT 1 FROM smmd_node n WHERE n.node_id = o.node_id "
+        "AND n.epoch = o.epoch AND n.lease_until > clock_timestamp()))";
+/*
  * $1 node, $2 ttl ms, $3 version, $4 a worker, $5 it claims; the lease's
  * chain (pgrepl) starts.
  */
@@ -166,6 +180,8 @@ static void on_renew(void *arg, const PGresult *res, const char *err)
 		b->epoch = ms_of(res, 0, 0);
 		b->db_ms = ms_of(res, 0, 1);
 		b->clocked = 1;
+		b->orphans = PQnfields(res) > 2 &&
+		             strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	}
 	lease_beat_unref(b);
 }
@@ -231,6 +247,8 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	         b->epoch);
 	if (l->epoch != b->epoch)
 		claims_lost(l); /* rows under another epoch are not ours */
+	if (b->orphans)
+		l->claim_now = 1;
 	l->epoch = b->epoch;
 	l->trust_until_ns =
 	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
@@ -248,8 +266,14 @@ static void renewal_kept(struct lease *l, struct beat *b)
 static void beat_over(struct lease *l)
 {
 	l->beat = NULL;
-	if (l->stop_done && !l->dead)
+	if (l->dead)
+		return;
+	if (l->stop_done)
 		unregister(l); /* lease_stop waited for this beat */
+	else if (l->beat_missed)
+		send_beat(l); /* a tick came meanwhile: renew now */
+	else if (l->claim_now)
+		send_round(l, 0); /* a channel's owner died */
 }
 
 static void on_renewal_done(void *arg, const char *err)
@@ -270,11 +294,11 @@ static void on_reaping_done(void *arg, const char *err)
 	struct lease *l = b->l;
 
 	if (l) {
-		/* Their channels are free now: claim them at once. */
-		int claim_now = b->reaped && !err && !b->claims && l->claiming;
-
 		if (b->claims && !l->dead)
 			claims_done(l, b, err);
+		/* Their channels are free now: claim them at once. */
+		if (b->reaped && !err && !b->claims && l->claiming)
+			l->claim_now = 1;
 		/*
 		 * Reaped only if committed; our own current row never is. An
 		 * exclusive lease's holder is told nothing (lease.h).
@@ -286,10 +310,6 @@ static void on_reaping_done(void *arg, const char *err)
 			    l->o.on_reaped)
 				l->o.on_reaped(l->o.arg, r->node_id, r->epoch);
 		beat_over(l);
-		if (claim_now) {
-			l->claim_soon = 1;
-			send_round(l, 0);
-		}
 	}
 	lease_beat_unref(b);
 }
@@ -313,8 +333,11 @@ static int queue_renewal(struct lease *l, struct beat *b,
 	                 NULL, pgconn_ignore, NULL) < 0)
 		return -1;
 	if (l->epoch)
-		return lease_beat_item(b, pgconn_query(l->pg, renew_sql, 4,
-		                                       renew, on_renew, b));
+		return lease_beat_item(
+		        b,
+		        pgconn_query(l->pg,
+		                     l->claiming ? renew_claims_sql : renew_sql,
+		                     4, renew, on_renew, b));
 	return lease_beat_item(b, pgconn_query(l->pg,
 	                                       l->o.exclusive
 	                                               ? register_exclusive_sql
@@ -336,17 +359,27 @@ static void send_round(struct lease *l, int renew)
 	                                    : (l->o.worker ? "true" : "false"),
 	                     l->claiming ? "true" : "false"};
 	struct beat *b;
-	int claims = claims_due(l);
+	int claims, r;
 
-	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg) ||
-	    (!renew && !claims))
+	if (l->beat && renew)
+		l->beat_missed = 1;
+	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
 		return; /* one at a time; trust runs down meanwhile */
+	if ((claims = claims_due(l))) {
+		/* Before the round is built: on_claims may stop the lease. */
+		claims_let_go(l);
+		if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
+			return;
+	}
+	if (!renew && !claims)
+		return;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return;
 	b->l = l;
 	b->refs = 1; /* ours, until queued */
 	b->renews = renew;
 	if (renew) {
+		l->beat_missed = 0;
 		b->sent_ns = l->beat_sent_ns = uv_hrtime();
 		b->sent_wall_ms = wallclock_now_ms();
 	}
@@ -360,23 +393,32 @@ static void send_round(struct lease *l, int renew)
 	 * such a beat at two statements, with the lock. A claim round, when
 	 * due, reaps too, in place of the reaping (leaseclaim.c).
 	 */
-	b->reaps = !l->o.exclusive || claims;
-	if ((renew && (queue_renewal(l, b, renew_p, reg) < 0 ||
-	               lease_beat_item(b, pgconn_sync(l->pg, on_renewal_done,
-	                                              b)) < 0)) ||
-	    (b->reaps &&
-	     ((claims ? claims_queue(l, b)
-	              : lease_beat_item(b, pgconn_query(l->pg, reap_sql, 0,
-	                                                NULL, on_reap, b))) <
-	              0 ||
-	      lease_beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) <
-	              0))) {
-		/* The connection broke: what was queued is told, not this. */
-		b->l = NULL;
+	if (renew &&
+	    (queue_renewal(l, b, renew_p, reg) < 0 ||
+	     lease_beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0))
+		goto broke;
+	r = claims ? claims_queue(l, b) : 1;
+	if (r < 0)
+		goto broke;
+	if (r > 0 && !l->o.exclusive &&
+	    lease_beat_item(
+	            b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) < 0)
+		goto broke;
+	b->reaps = r == 0 || !l->o.exclusive;
+	if (b->reaps &&
+	    lease_beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0)
+		goto broke;
+	if (!renew && !b->reaps) {
+		/* Nothing sent after all (out of memory). */
 		lease_beat_unref(b);
 		return;
 	}
 	l->beat = b;
+	lease_beat_unref(b);
+	return;
+broke:
+	/* The connection broke: what was queued is told, not this. */
+	b->l = NULL;
 	lease_beat_unref(b);
 }
 

@@ -16,9 +16,10 @@ struct reaped {
 	char node_id[];
 };
 
-/* Channel names, each malloc'd, owned by the set. */
+/* Channel names, each malloc'd, owned by the set, with a number each. */
 struct names {
 	char **v;
+	int64_t *num;
 	size_t n, cap;
 };
 
@@ -37,14 +38,16 @@ struct beat {
 	int clocked;   /* ... or at least the database's clock */
 	int reaps;     /* a reaping group follows the renewal's */
 	int64_t epoch; /* from it */
+	int orphans;   /* ... and a channel's owner is dead */
 	int64_t db_ms;
 	struct reaped *reaped;
 	/* A claim round (leaseclaim.c): under which epoch, what it let go,
-	 * and what it says this node owns now (sole: no other lists it). */
+	 * what it says this node owns now (each with the fewest channels
+	 * another node that lists it owns, or -1) and the node's share. */
 	int claims;
 	int64_t claim_epoch;
-	struct names released, got, sole;
-	int64_t share, fewest;
+	struct names released, got;
+	int64_t share;
 };
 
 struct lease {
@@ -69,17 +72,19 @@ struct lease {
 	int dead; /* lease_free was called: no more calls out */
 	/*
 	 * Claims (lease_opts.channels): the node's channels, those it owns
-	 * under owned_epoch (sole: those no other node lists), those it let
-	 * go whose rows may still be there,
-	 * its share and the fewest any node owned at the last round, and
-	 * when the next round is due.
+	 * under owned_epoch (as got), those it let go whose rows may still
+	 * be there, its share at the last round, and when the next round is
+	 * due: at the next beat (claim_soon), or at once (claim_now: a
+	 * channel's owner died).
 	 */
 	int claiming;
-	struct names channels, owned, releasing, sole;
+	struct names channels, owned, releasing;
 	int64_t owned_epoch;
-	int64_t share, fewest;
-	int claim_soon;
+	int64_t share;
+	int claim_soon, claim_now;
 	uint64_t claimed_ns;
+	/* A tick came while a round was in flight: beat once it is over. */
+	int beat_missed;
 };
 
 /* Queue one statement or sync of b; 0, or -1 when pgconn refused it. */
@@ -96,7 +101,15 @@ int names_has(const struct names *, const char *name);
 int claims_set(struct lease *, const char *const *channels);
 /* A claim round is due at this beat. */
 int claims_due(const struct lease *);
-/* Queue the round's group onto b (after the renewal's); 0 or -1. */
+/*
+ * Before a round is built: let go of what the node may (on_claims may be
+ * called, and may stop or free the lease).
+ */
+void claims_let_go(struct lease *);
+/*
+ * Queue the round's group onto b (after the renewal's): 0; 1 when nothing
+ * was queued (out of memory); -1 when pgconn refused it.
+ */
 int claims_queue(struct lease *, struct beat *b);
 /* The round committed (err NULL) or not: what it says now holds. */
 void claims_done(struct lease *, struct beat *b, const char *err);

@@ -18,12 +18,18 @@
  *   (may_release, then lease_owns says 0 at once), before the round that
  *   deletes its row.
  *
- * A round takes free channels up to its share, and beyond it those a
- * dead node owned (after a death the first survivor to look takes them
- * at once) and those no node with fewer channels lists (a channel only
- * some nodes list). A node past its share lets go of quiet channels that
- * another node lists, only while some node owns fewer than the share,
- * so the shares even out and nothing goes back and forth.
+ * Shares (each node lists its channels in smmd_node.channels; its share
+ * is its channels over the live nodes that claim, rounded up). A round
+ * takes:
+ * - every channel a dead node owned: the first survivor to look takes
+ *   them at once;
+ * - every free channel no node with fewer channels lists (ties by
+ *   node_id), so a channel only some nodes list is still taken;
+ * - free channels up to its share, whatever others hold.
+ * A node past its share lets go of a quiet channel only where another
+ * node that lists it owns at least two fewer, half the gap at a time:
+ * that node then comes before it, so what one lets go the other never
+ * gives back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,12 +47,8 @@ static const char claim_lock_sql[] =
 /*
  * $1 node, $2 epoch, $3 this node's channels and $4 those it lets go,
  * each a line (channel names hold no line break: config.c). Rows out:
- * ('o', channel, how many other nodes list it) owned now, ('d', node,
- * epoch) reaped, ('s', share) and ('l', the fewest channels a live node
- * that claims owns, before this round). The shares count the live nodes
- * that claim (smmd_node.claims); each lists its channels there
- * (smmd_node.channels), so that a channel goes to the node with the
- * fewest of those that list it.
+ * ('o', channel, the fewest channels another live node that lists it
+ * owns, or -1) owned now, ('d', node, epoch) reaped and ('s', share).
  */
 static const char claim_sql[] =
         "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
@@ -66,18 +68,17 @@ static const char claim_sql[] =
         "= n.epoch WHERE n.lease_until > clock_timestamp() AND n.claims "
         "AND n.node_id <> $1 GROUP BY n.node_id, n.channels), share AS "
         "(SELECT (cardinality(string_to_array($3, E'\\n')) + count(*)) "
-        "/ (count(*) + 1) AS s, least(min(k), (SELECT k FROM mine)) AS "
-        "fewest FROM peers), free AS (SELECT c, EXISTS (SELECT 1 FROM "
-        "smmd_channel_owner o WHERE o.channel = c) AS orphan, NOT "
-        "EXISTS (SELECT 1 FROM peers p WHERE c = ANY (p.list) AND (p.k, "
-        "p.node_id) < ((SELECT k FROM mine), $1)) AS fewest FROM "
-        "unnest(string_to_array($3, E'\\n')) AS c WHERE c NOT IN "
-        "(SELECT c FROM gone) AND c NOT IN (SELECT channel FROM held) "
-        "AND NOT EXISTS (SELECT 1 FROM smmd_channel_owner o JOIN "
+        "/ (count(*) + 1) AS s FROM peers), free AS (SELECT c, EXISTS "
+        "(SELECT 1 FROM smmd_channel_owner o WHERE o.channel = c) AS "
+        "orphan, NOT EXISTS (SELECT 1 FROM peers p WHERE c = ANY "
+        "(p.list) AND (p.k, p.node_id) < ((SELECT k FROM mine), $1)) AS "
+        "first FROM unnest(string_to_array($3, E'\\n')) AS c WHERE c "
+        "NOT IN (SELECT c FROM gone) AND c NOT IN (SELECT channel FROM "
+        "held) AND NOT EXISTS (SELECT 1 FROM smmd_channel_owner o JOIN "
         "smmd_node n ON n.node_id = o.node_id AND n.epoch = o.epoch "
         "WHERE o.channel = c AND (n.node_id, n.epoch) NOT IN (SELECT "
         "node_id, epoch FROM dead))), pick AS (SELECT c FROM free WHERE "
-        "orphan OR fewest UNION (SELECT c FROM free WHERE NOT orphan "
+        "orphan OR first UNION (SELECT c FROM free WHERE NOT orphan "
         "ORDER BY c LIMIT greatest(0, (SELECT s FROM share) - (SELECT k "
         "FROM mine) - (SELECT count(*) FROM free WHERE orphan)))), took "
         "AS (INSERT INTO smmd_channel_owner (channel, node_id, epoch) "
@@ -85,67 +86,82 @@ static const char claim_sql[] =
         "CONFLICT (channel) DO UPDATE SET node_id = excluded.node_id, "
         "epoch = excluded.epoch, since = clock_timestamp() RETURNING "
         "channel), owned AS (SELECT channel FROM held UNION ALL SELECT "
-        "channel FROM took) SELECT 'o', channel, (SELECT count(*) FROM "
-        "peers p WHERE channel = ANY (p.list)) FROM owned UNION ALL "
-        "SELECT 'd', node_id, epoch FROM dead UNION ALL SELECT 's', "
-        "NULL, s FROM share UNION ALL SELECT 'l', NULL, "
-        "coalesce(fewest, 0) FROM share";
+        "channel FROM took) SELECT 'o', channel, coalesce((SELECT "
+        "min(p.k) FROM peers p WHERE channel = ANY (p.list)), -1) FROM "
+        "owned UNION ALL SELECT 'd', node_id, epoch FROM dead UNION ALL "
+        "SELECT 's', NULL, s FROM share";
 
 void names_clear(struct names *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
+	free(s->num);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Where name is in s, or -1. */
+static long names_find(const struct names *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0)
+			return (long)i;
+	return -1;
 }
 
 int names_has(const struct names *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0)
-			return 1;
-	return 0;
+	return names_find(s, name) >= 0;
 }
 
 /* 0, or -ENOMEM (s unchanged). */
-static int names_add(struct names *s, const char *name)
+static int names_add(struct names *s, const char *name, int64_t num)
 {
 	char *copy;
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
 		char **v = realloc(s->v, cap * sizeof(*v));
+		int64_t *nv;
 
 		if (v == NULL)
 			return -ENOMEM;
 		s->v = v;
+		if ((nv = realloc(s->num, cap * sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		s->num = nv;
 		s->cap = cap;
 	}
 	if ((copy = strdup(name)) == NULL)
 		return -ENOMEM;
+	s->num[s->n] = num;
 	s->v[s->n++] = copy;
 	return 0;
+}
+
+static void names_drop(struct names *s, size_t i)
+{
+	free(s->v[i]);
+	s->n--;
+	s->v[i] = s->v[s->n];
+	s->num[i] = s->num[s->n];
 }
 
 /* Move entry i of from to the end of to; 0 or -ENOMEM (nothing moved). */
 static int names_move(struct names *from, size_t i, struct names *to)
 {
-	if (names_add(to, from->v[i]) < 0)
+	if (names_add(to, from->v[i], from->num[i]) < 0)
 		return -ENOMEM;
-	free(from->v[i]);
-	from->v[i] = from->v[--from->n];
+	names_drop(from, i);
 	return 0;
 }
 
 static void names_remove(struct names *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0) {
-			free(s->v[i]);
-			s->v[i] = s->v[--s->n];
-			return;
-		}
+	long i = names_find(s, name);
+
+	if (i >= 0)
+		names_drop(s, (size_t)i);
 }
 
 /* The names one to a line; malloc'd, NULL when out of memory. */
@@ -180,7 +196,7 @@ int claims_set(struct lease *l, const char *const *channels)
 
 	for (size_t i = 0; channels[i]; i++)
 		if (!names_has(&next, channels[i]) &&
-		    names_add(&next, channels[i]) < 0) {
+		    names_add(&next, channels[i], 0) < 0) {
 			names_clear(&next);
 			return -ENOMEM;
 		}
@@ -195,7 +211,7 @@ int claims_due(const struct lease *l)
 {
 	if (!l->claiming || l->epoch == 0)
 		return 0;
-	return l->claim_soon || l->releasing.n > 0 ||
+	return l->claim_soon || l->claim_now || l->releasing.n > 0 ||
 	       uv_hrtime() - l->claimed_ns >=
 	               (uint64_t)l->o.claim_every_ms * 1000000;
 }
@@ -206,26 +222,26 @@ static void told(struct lease *l)
 		l->o.on_claims(l->o.arg);
 }
 
-/*
- * Past its share while another node owns fewer, the node lets go of what
- * it may: stopped here at once, deleted by the round. Channels no longer
- * its own go whatever they hold.
- */
-static void let_go(struct lease *l)
+void claims_let_go(struct lease *l)
 {
+	size_t at_start = l->owned.n, gone = 0;
 	int changed = 0;
 
 	for (size_t i = l->owned.n; i-- > 0;) {
 		const char *ch = l->owned.v[i];
-		int over = l->share > 0 && (int64_t)l->owned.n > l->share &&
-		           l->fewest < l->share;
+		int64_t other = l->owned.num[i], have = (int64_t)at_start;
+		int mine = names_has(&l->channels, ch);
+		int even_out = l->share > 0 && (int64_t)l->owned.n > l->share &&
+		               other >= 0 && other + 2 <= have &&
+		               (int64_t)gone < (have - other) / 2;
 
-		if (names_has(&l->channels, ch) &&
-		    (!over || names_has(&l->sole, ch) ||
-		     (l->o.may_release && !l->o.may_release(l->o.arg, ch))))
+		if (mine && (!even_out || (l->o.may_release &&
+		                           !l->o.may_release(l->o.arg, ch))))
 			continue;
-		if (names_move(&l->owned, i, &l->releasing) == 0)
+		if (names_move(&l->owned, i, &l->releasing) == 0) {
 			changed = 1;
+			gone += mine;
+		}
 	}
 	if (changed)
 		told(l);
@@ -241,16 +257,12 @@ static void on_claim(void *arg, const PGresult *res, const char *err)
 		const char *name = PQgetvalue(res, i, 1);
 		int64_t num = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 
-		if (kind[0] == 'o' &&
-		    (names_add(&b->got, name) < 0 ||
-		     (num == 0 && names_add(&b->sole, name) < 0)))
+		if (kind[0] == 'o' && names_add(&b->got, name, num) < 0)
 			b->share = -1; /* not all known: believe none of it */
 		else if (kind[0] == 'd')
 			lease_note_reaped(b, name, num);
 		else if (kind[0] == 's' && b->share >= 0)
 			b->share = num;
-		else if (kind[0] == 'l')
-			b->fewest = num;
 	}
 	if (res == NULL)
 		b->share = -1;
@@ -259,35 +271,40 @@ static void on_claim(void *arg, const PGresult *res, const char *err)
 
 int claims_queue(struct lease *l, struct beat *b)
 {
-	char epoch[24], *mine, *gone;
+	char epoch[24], *mine, *gone = NULL;
 	const char *params[4];
-	int r = -1;
+	int r = 1;
 
-	let_go(l);
-	if ((mine = names_lines(&l->channels)) == NULL)
-		return -1;
-	if ((gone = names_lines(&l->releasing)) == NULL) {
-		free(mine);
-		return -1;
-	}
+	/* Everything that may fail for want of memory, before any query. */
+	if ((mine = names_lines(&l->channels)) == NULL ||
+	    (gone = names_lines(&l->releasing)) == NULL)
+		goto out;
+	for (size_t i = 0; i < l->releasing.n; i++)
+		if (names_add(&b->released, l->releasing.v[i], 0) < 0)
+			goto out;
 	snprintf(epoch, sizeof(epoch), "%lld", (long long)l->epoch);
 	params[0] = l->node_id;
 	params[1] = epoch;
 	params[2] = mine;
 	params[3] = gone;
-	b->claims = 1;
-	b->claim_epoch = l->epoch;
-	for (size_t i = 0; i < l->releasing.n; i++)
-		if (names_add(&b->released, l->releasing.v[i]) < 0)
-			goto out;
-	l->claim_soon = 0;
-	l->claimed_ns = uv_hrtime();
+	r = -1;
 	if (pgconn_query(l->pg, claim_lock_sql, 0, NULL, pgconn_ignore, NULL) <
 	    0)
 		goto out;
-	r = lease_beat_item(
-	        b, pgconn_query(l->pg, claim_sql, 4, params, on_claim, b));
+	if (lease_beat_item(b, pgconn_query(l->pg, claim_sql, 4, params,
+	                                    on_claim, b)) < 0) {
+		/* The lock alone would join the next group. */
+		pgconn_reset(l->pg, "a claim round could not be queued");
+		goto out;
+	}
+	b->claims = 1;
+	b->claim_epoch = l->epoch;
+	l->claim_soon = l->claim_now = 0;
+	l->claimed_ns = uv_hrtime();
+	r = 0;
 out:
+	if (r != 0)
+		names_clear(&b->released);
 	free(mine);
 	free(gone);
 	return r;
@@ -309,7 +326,7 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 		const char *ch = b->got.v[i];
 
 		if (names_has(&l->releasing, ch))
-			names_remove(&b->got, ch);
+			names_drop(&b->got, i);
 		else if (!names_has(&l->channels, ch) &&
 		         names_move(&b->got, i, &l->releasing) < 0)
 			b->share = -1;
@@ -323,12 +340,8 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 	names_clear(&l->owned);
 	l->owned = b->got;
 	memset(&b->got, 0, sizeof(b->got));
-	names_clear(&l->sole);
-	l->sole = b->sole;
-	memset(&b->sole, 0, sizeof(b->sole));
 	l->owned_epoch = b->claim_epoch;
 	l->share = b->share;
-	l->fewest = b->fewest;
 	l->claim_soon = l->releasing.n > 0;
 	if (changed)
 		told(l);
@@ -340,7 +353,6 @@ void claims_lost(struct lease *l)
 
 	/* Rows under the old epoch are free once its lease ran out. */
 	names_clear(&l->owned);
-	names_clear(&l->sole);
 	names_clear(&l->releasing);
 	l->owned_epoch = 0;
 	l->claim_soon = 1;
@@ -350,7 +362,6 @@ void claims_lost(struct lease *l)
 
 void claims_free(struct lease *l)
 {
-	names_clear(&l->sole);
 	names_clear(&l->channels);
 	names_clear(&l->owned);
 	names_clear(&l->releasing);
@@ -358,7 +369,6 @@ void claims_free(struct lease *l)
 
 void claims_beat_free(struct beat *b)
 {
-	names_clear(&b->sole);
 	names_clear(&b->released);
 	names_clear(&b->got);
 }
@@ -381,6 +391,6 @@ int lease_set_channels(struct lease *l, const char *const *channels)
 
 	/* Those no longer the node's stop now; the round deletes them. */
 	if (r == 0)
-		let_go(l);
+		claims_let_go(l);
 	return r;
 }

@@ -565,9 +565,9 @@ static void on_claims(void *arg)
 	((struct node *)arg)->claims_told++;
 }
 
-static void start_claimer(struct node *n, const char *id,
-                          const char *const *channels, int exclusive,
-                          int worker)
+static void start_claimer_every(struct node *n, const char *id,
+                                const char *const *channels, int exclusive,
+                                int worker, int64_t every_ms)
 {
 	struct lease_opts o = {.node_id = id,
 	                       .version = "test",
@@ -576,12 +576,20 @@ static void start_claimer(struct node *n, const char *id,
 	                       .channels = channels,
 	                       .may_release = may_release,
 	                       .on_claims = on_claims,
-	                       .claim_every_ms = 1000,
+	                       .claim_every_ms = every_ms,
 	                       .on_live = on_live,
 	                       .on_reaped = on_reaped,
 	                       .arg = n};
 
 	ck_assert_ptr_nonnull(n->l = lease_start(&loop, n->c, &o));
+}
+
+/* Rounds every second, so that the shares even out within a test. */
+static void start_claimer(struct node *n, const char *id,
+                          const char *const *channels, int exclusive,
+                          int worker)
+{
+	start_claimer_every(n, id, channels, exclusive, worker, 1000);
 }
 
 static int owns_count(const struct node *n, const char *const *channels)
@@ -732,29 +740,40 @@ END_TEST
 
 /*
  * A worker registers beside the exclusive lease's holder, which a second
- * exclusive lease still waits for; both claim. The holder killed, the
- * waiting one takes its lease, and its channels are owned again.
+ * exclusive lease still waits for; both claim, with rounds every 5 s. A
+ * second worker killed, its channels are owned again within 5 s all the
+ * same: a renewal that sees a dead owner's rows sends a round at once.
+ * The holder killed, the waiting one takes its lease, and its channels
+ * are owned again.
  */
 START_TEST(test_claims_worker)
 {
-	struct node e, w, x;
-	struct node *pair[] = {&e, &w}, *after[] = {&w, &x};
+	struct node e, w, v, x;
+	struct node *three[] = {&e, &w, &v}, *pair[] = {&e, &w},
+	            *after[] = {&w, &x};
+	uint64_t took;
 
 	connect_node(&e, "smmd-e");
 	connect_node(&w, "smmd-w");
+	connect_node(&v, "smmd-v");
 	connect_node(&x, "smmd-x");
 	migrate(&e);
 	pg_psql("delete from smmd_channel_owner", NULL, 0);
-	start_claimer(&e, "node-e", ten, 1, 0);
+	start_claimer_every(&e, "node-e", ten, 1, 0, 0);
 	pg_run_until(&loop, &e.lives, 1, 3000, "e registers");
-	start_claimer(&w, "node-w", ten, 0, 1);
-	start_claimer(&x, "node-x", ten, 1, 0);
-	settle(pair, 2, 5, 5, 15000, "e and w");
+	start_claimer_every(&w, "node-w", ten, 0, 1, 0);
+	start_claimer_every(&v, "node-v", ten, 0, 1, 0);
+	start_claimer_every(&x, "node-x", ten, 1, 0, 0);
+	settle(three, 3, 2, 4, 30000, "e, w and v");
 	ck_assert(!lease_live(x.l));
 	ck_assert_int_eq(owns_count(&x, ten), 0);
 	ck_assert_int_eq(psql_num("select count(*) from smmd_node where "
 	                          "worker"),
-	                 1);
+	                 2);
+	close_node(&v);
+	took = settle(pair, 2, 0, 10, 8000, "v's channels taken");
+	ck_assert_msg(took <= 5000, "v's channels taken after %llu ms",
+	              (unsigned long long)took);
 	close_node(&e);
 	pg_run_until(&loop, &x.lives, 1, 6000, "x takes e's lease");
 	settle(after, 2, 0, 10, 6000, "e's channels taken");
@@ -763,12 +782,55 @@ START_TEST(test_claims_worker)
 }
 END_TEST
 
+/*
+ * Nodes that list different channels: a and b list five, c one of its
+ * own. Once every channel is owned, nothing changes hands: a node past
+ * its share keeps a channel no node with two fewer lists.
+ */
+START_TEST(test_claims_steady)
+{
+	static const char *const five[] = {"ch0", "ch1", "ch2",
+	                                   "ch3", "ch4", NULL};
+	static const char *const own[] = {"z0", NULL};
+	struct node a, b, c;
+	int told[3];
+
+	connect_node(&a, "smmd-a");
+	connect_node(&b, "smmd-b");
+	connect_node(&c, "smmd-c");
+	migrate(&a);
+	pg_psql("delete from smmd_channel_owner", NULL, 0);
+	start_claimer(&a, "node-a", five, 0, 0);
+	start_claimer(&b, "node-b", five, 0, 0);
+	start_claimer(&c, "node-c", own, 0, 0);
+	pg_run_for(&loop, 6000);
+	ck_assert_int_eq(owns_count(&a, five) + owns_count(&b, five), 5);
+	ck_assert(lease_owns(c.l, "z0"));
+	told[0] = a.claims_told;
+	told[1] = b.claims_told;
+	told[2] = c.claims_told;
+	for (int i = 0; i < 8000 / 100; i++) {
+		pg_run_for(&loop, 100);
+		for (size_t j = 0; five[j]; j++)
+			ck_assert_int_eq(lease_owns(a.l, five[j]) +
+			                         lease_owns(b.l, five[j]),
+			                 1);
+	}
+	ck_assert_int_eq(a.claims_told, told[0]);
+	ck_assert_int_eq(b.claims_told, told[1]);
+	ck_assert_int_eq(c.claims_told, told[2]);
+	close_node(&a);
+	close_node(&b);
+	close_node(&c);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
 	TCase *tc = tcase_create("postgresql");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 90);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_migrate);
 	tcase_add_test(tc, test_register_and_renew);
@@ -783,6 +845,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_claims);
 	tcase_add_test(tc, test_claims_release);
 	tcase_add_test(tc, test_claims_worker);
+	tcase_add_test(tc, test_claims_steady);
 	suite_add_tcase(s, tc);
 	return s;
 }
