@@ -335,6 +335,14 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 		l->claim_soon = 1;
 		return;
 	}
+	/*
+	 * What it let go, the nodes that own fewer take at their next
+	 * rounds, after this one counted them: count it as theirs already,
+	 * or the next round would let go again of what it keeps.
+	 */
+	for (size_t i = 0; b->released.n > 0 && i < b->got.n; i++)
+		if (b->got.num[i] >= 0)
+			b->got.num[i] += (int64_t)b->released.n;
 	changed = l->owned_epoch != b->claim_epoch ||
 	          !same_names(&l->owned, &b->got);
 	names_clear(&l->owned);
