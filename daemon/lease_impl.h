@@ -47,7 +47,7 @@ struct beat {
 	int claims;
 	int64_t claim_epoch;
 	struct names released, got;
-	int64_t share;
+	int64_t share, free_left;
 };
 
 struct lease {

@@ -48,7 +48,8 @@ static const char claim_lock_sql[] =
  * $1 node, $2 epoch, $3 this node's channels and $4 those it lets go,
  * each a line (channel names hold no line break: config.c). Rows out:
  * ('o', channel, the fewest channels another live node that lists it
- * owns, or -1) owned now, ('d', node, epoch) reaped and ('s', share).
+ * owns, or -1) owned now, ('d', node, epoch) reaped, ('s', share) and
+ * ('f', how many of its channels are free and not taken by it).
  */
 static const char claim_sql[] =
         "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
@@ -89,7 +90,8 @@ static const char claim_sql[] =
         "channel FROM took) SELECT 'o', channel, coalesce((SELECT "
         "min(p.k) FROM peers p WHERE channel = ANY (p.list)), -1) FROM "
         "owned UNION ALL SELECT 'd', node_id, epoch FROM dead UNION ALL "
-        "SELECT 's', NULL, s FROM share";
+        "SELECT 's', NULL, s FROM share UNION ALL SELECT 'f', NULL, "
+        "(SELECT count(*) FROM free) - (SELECT count(*) FROM took)";
 
 void names_clear(struct names *s)
 {
@@ -263,6 +265,8 @@ static void on_claim(void *arg, const PGresult *res, const char *err)
 			lease_note_reaped(b, name, num);
 		else if (kind[0] == 's' && b->share >= 0)
 			b->share = num;
+		else if (kind[0] == 'f')
+			b->free_left = num;
 	}
 	if (res == NULL)
 		b->share = -1;
@@ -336,13 +340,14 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 		return;
 	}
 	/*
-	 * What it let go, the nodes that own fewer take at their next
-	 * rounds, after this one counted them: count it as theirs already,
-	 * or the next round would let go again of what it keeps.
+	 * What it let go now, and what is free and left to others, the
+	 * nodes that own fewer take at their next rounds, after this one
+	 * counted them: count it as theirs already, or the next round would
+	 * let go again of what it keeps.
 	 */
-	for (size_t i = 0; b->released.n > 0 && i < b->got.n; i++)
+	for (size_t i = 0; i < b->got.n; i++)
 		if (b->got.num[i] >= 0)
-			b->got.num[i] += (int64_t)b->released.n;
+			b->got.num[i] += (int64_t)b->released.n + b->free_left;
 	changed = l->owned_epoch != b->claim_epoch ||
 	          !same_names(&l->owned, &b->got);
 	names_clear(&l->owned);
