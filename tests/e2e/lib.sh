@@ -240,6 +240,34 @@ x_tokens() {
 		"$2" "${3:-Rot}" "$1" "${3:-Rot}" "$1"
 }
 
+# x_cluster_config SECRET STORE [LINES]: $T/secret (SECRET), a fresh
+# $T/token.key and $CFG for a cluster on STORE that shares one X channel
+# "x" on the sink ($SINK_PORT) and its tokens; LINES go into x's block
+# (default: retries within a second).
+x_cluster_config() {
+	(
+		umask 077
+		printf '%s\n' "$1" >"$T/secret"
+		head -c 48 /dev/urandom | base64 -w0 >"$T/token.key"
+	)
+	cat >"$CFG" <<CONF
+state_dir: $T/state
+socket: $SOCK
+store: $2
+token_key_file: $T/token.key
+channels:
+  x:
+    publisher: x
+    api_url: http://127.0.0.1:$SINK_PORT/x
+    token_url: http://127.0.0.1:$SINK_PORT/x/2/oauth2/token
+    client_id: cm90LWNpZA
+    client_secret_file: $T/secret
+${3-    retry_base: 100ms
+    retry_max: 1s
+}    metrics: off
+CONF
+}
+
 # start_cluster_node NAME: another smmd on $CFG's store, with a state
 # directory and socket of its own ($T/state_NAME, $T/sock_NAME) and its
 # log in $T/NAME.log; its pid in NODE_PID.

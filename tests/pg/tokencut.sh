@@ -28,26 +28,7 @@ start_sink \
 	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 3 7200 Cut)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
-base=http://127.0.0.1:$SINK_PORT
-(
-	umask 077
-	printf 'CanaryCutSecret-k9\n' >"$T/secret"
-	head -c 48 /dev/urandom | base64 -w0 >"$T/token.key"
-)
-cat >"$CFG" <<CONF
-state_dir: $T/state
-socket: $SOCK
-store: postgresql://127.0.0.1:$port/
-token_key_file: $T/token.key
-channels:
-  x:
-    publisher: x
-    api_url: $base/x
-    token_url: $base/x/2/oauth2/token
-    client_id: cm90LWNpZA
-    client_secret_file: $T/secret
-    metrics: off
-CONF
+x_cluster_config CanaryCutSecret-k9 "postgresql://127.0.0.1:$port/" ""
 start_smmd # node a, through the proxy
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 || fail "a does not work"
 sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|;

@@ -19,28 +19,7 @@ J=H:Content-Type=application/json
 start_sink \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
-base=http://127.0.0.1:$SINK_PORT
-(
-	umask 077
-	printf 'LegacySecret-q7\n' >"$T/secret"
-	head -c 48 /dev/urandom | base64 -w0 >"$T/token.key"
-)
-cat >"$CFG" <<CONF
-state_dir: $T/state
-socket: $SOCK
-store: postgresql://
-token_key_file: $T/token.key
-channels:
-  x:
-    publisher: x
-    api_url: $base/x
-    token_url: $base/x/2/oauth2/token
-    client_id: cm90LWNpZA
-    client_secret_file: $T/secret
-    retry_base: 100ms
-    retry_max: 1s
-    metrics: off
-CONF
+x_cluster_config LegacySecret-q7 postgresql://
 pg() {
 	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
 }

@@ -36,28 +36,7 @@ start_sink \
 	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 5 7200)" \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
-base=http://127.0.0.1:$SINK_PORT
-(
-	umask 077
-	printf 'CanaryRotSecret-k9\n' >"$T/secret"
-	head -c 48 /dev/urandom | base64 -w0 >"$T/token.key"
-)
-cat >"$CFG" <<CONF
-state_dir: $T/state
-socket: $SOCK
-store: postgresql://
-token_key_file: $T/token.key
-channels:
-  x:
-    publisher: x
-    api_url: $base/x
-    token_url: $base/x/2/oauth2/token
-    client_id: cm90LWNpZA
-    client_secret_file: $T/secret
-    retry_base: 100ms
-    retry_max: 1s
-    metrics: off
-CONF
+x_cluster_config CanaryRotSecret-k9 postgresql://
 "$SMMD_BIN" --check-config -c "$CFG" >"$T/check.out" 2>&1 ||
 	fail "config refused: $(cat "$T/check.out")"
 start_smmd # node a: $CFG, $SOCK, $T/state
