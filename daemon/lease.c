@@ -377,7 +377,6 @@ static void send_round(struct lease *l, int renew)
 		return;
 	b->l = l;
 	b->refs = 1; /* ours, until queued */
-	b->renews = renew;
 	if (renew) {
 		l->beat_missed = 0;
 		b->sent_ns = l->beat_sent_ns = uv_hrtime();

@@ -33,7 +33,6 @@ struct beat {
 	int refs;
 	uint64_t sent_ns;
 	int64_t sent_wall_ms;
-	int renews;    /* the first group renews or registers */
 	int answered;  /* the renewal or registration returned a row */
 	int clocked;   /* ... or at least the database's clock */
 	int reaps;     /* a reaping group follows the renewal's */
