@@ -278,6 +278,11 @@ start_cluster_node() {
 	E2E_PIDS+=("$NODE_PID")
 }
 
+# pg SQL: run SQL on the test's PostgreSQL (tests/pg), rows unaligned.
+pg() {
+	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
+}
+
 # node_role SOCKET: working or standby for a node of a cluster (store in
 # PostgreSQL); nothing when nobody answers there.
 node_role() {

@@ -103,9 +103,6 @@ wait_for b_warns 8 ||
 kill -KILL "$PID_B"
 wait "$PID_B" 2>/dev/null || true
 e2e_forget "$PID_B"
-pg() {
-	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
-}
 wait_for "[ \"\$(pg 'select count(*) from smmd_node where lease_until > clock_timestamp()')\" = 0 ]" 8 ||
 	fail "b's lease did not run out"
 for _ in 1 2 3 4 5 6; do

@@ -14,9 +14,6 @@
 
 N=100
 MAX_IN_FLIGHT=8
-pg() {
-	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
-}
 
 # What smmd logged since its last start.
 since_start() {

@@ -49,9 +49,6 @@ refreshes_with() {
 	reqs /x/2/oauth2/token | jq --arg r "refresh_token=CutRef-$1-k9" \
 		'[.[] | select(.body | contains($r))] | length'
 }
-pg() {
-	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
-}
 
 url=$(smmctl auth x --start) || fail "auth --start: $url"
 smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \

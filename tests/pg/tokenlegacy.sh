@@ -20,9 +20,6 @@ start_sink \
 	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\"}" \
 	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
 x_cluster_config LegacySecret-q7 postgresql://
-pg() {
-	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
-}
 # legacy_file DIR ACCESS: DIR/auth/x as an smmd before saved_ms wrote it.
 legacy_file() {
 	mkdir -p "$1/auth"

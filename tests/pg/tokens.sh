@@ -53,9 +53,6 @@ reqs() {
 param() {
 	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
 }
-pg() {
-	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
-}
 # post_with ID N ACCESS: post ID on x, published, is the sink's tweet N
 # (from 0) and carries access token ACCESS.
 post_with() {
