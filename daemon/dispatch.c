@@ -63,6 +63,7 @@ struct chan_q {
 	size_t head, len, cap;
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
+	int owned; /* this node may fire it (store_owns, as last told) */
 	struct chan_q *hash_next;
 };
 
@@ -137,21 +138,31 @@ void dispatch_free(struct dispatch *disp)
 	free(disp);
 }
 
+static struct chan_q *chan_find(struct dispatch *disp, const char *name)
+{
+	struct chan_q *q = disp->buckets[postid_hash(name) % CHAN_BUCKETS];
+
+	for (; q; q = q->hash_next)
+		if (strcmp(q->name, name) == 0)
+			return q;
+	return NULL;
+}
+
 static struct chan_q *chan_get(struct smmd *d, const char *name)
 {
 	struct chan_q *
 	        *pp = &d->dispatch->buckets[postid_hash(name) % CHAN_BUCKETS],
 	       *q;
 
-	for (q = *pp; q; q = q->hash_next)
-		if (strcmp(q->name, name) == 0)
-			return q;
+	if ((q = chan_find(d->dispatch, name)) != NULL)
+		return q;
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
 	    (q->name = strdup(name)) == NULL) {
 		free(q);
 		return NULL;
 	}
 	q->ch = config_channel(d->cfg, name);
+	q->owned = store_owns(d->store, name);
 	q->last_start_ms = INT64_MIN / 2;
 	q->last_sent_ms = INT64_MIN / 2;
 	q->hash_next = *pp;
@@ -912,7 +923,8 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 		t = now;
 	if (q->ch == NULL)
 		return now;
-	if (q->in_flight >= q->ch->max_in_flight)
+	/* Another node's to fire (claims): it waits for ours. */
+	if (!q->owned || q->in_flight >= q->ch->max_in_flight)
 		return -1;
 	/* From the later of the last planned and the last real departure. */
 	last = q->last_start_ms > q->last_sent_ms ? q->last_start_ms
@@ -995,7 +1007,7 @@ int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
 	if (q)
 		do {
 			t = chan_send_time(q, now);
-			if (t < 0 || t <= now + within_ms)
+			if (q->owned && (t < 0 || t <= now + within_ms))
 				return 0;
 			q = q->ring_next;
 		} while (q != disp->ring);
@@ -1376,14 +1388,70 @@ void dispatch_unschedule(struct smmd *d, const char *id)
 		dispatch_arm(d);
 }
 
+/* The channel part of id is arg. */
+static int on_channel(void *arg, const char *id)
+{
+	return strcmp(channel_of(id), arg) == 0;
+}
+
+/*
+ * Whether channel may go to another node (store_claims): nothing of it
+ * in flight or waiting for a slot, and nothing due soon, so that the
+ * node that takes it has claimed it by then.
+ */
+static int may_release(void *arg, const char *channel)
+{
+	struct smmd *d = arg;
+	struct chan_q *q = chan_find(d->dispatch, channel);
+
+	if (q && (q->in_flight > 0 || q->len > 0))
+		return 0;
+	return !sched_any_before(d->sched,
+	                         wallclock_now_ms() + STORE_CLAIM_QUIET_MS,
+	                         on_channel, (void *)channel);
+}
+
+/* What this node may fire changed: what waited for it goes. */
+static void claims_changed(void *arg)
+{
+	struct smmd *d = arg;
+
+	for (size_t i = 0; i < CHAN_BUCKETS; i++)
+		for (struct chan_q *q = d->dispatch->buckets[i]; q;
+		     q = q->hash_next)
+			q->owned = store_owns(d->store, q->name);
+	if (!d->stopping)
+		dispatch_run_due(d);
+}
+
+/* The configured channels are the ones this node asks to fire. */
+static void claim_channels(struct smmd *d)
+{
+	const char **names = calloc(d->cfg->nchannels + 1, sizeof(*names));
+	int r = -ENOMEM;
+
+	if (names) {
+		for (size_t i = 0; i < d->cfg->nchannels; i++)
+			names[i] = d->cfg->channels[i].name;
+		r = store_claim(d->store, &(struct store_claims){
+		                                  .channels = names,
+		                                  .may_release = may_release,
+		                                  .changed = claims_changed,
+		                                  .arg = d});
+		free(names);
+	}
+	if (r < 0)
+		fatalx("store: cannot claim the channels: %s", strerror(-r));
+}
+
 void dispatch_reload(struct smmd *d)
 {
 	for (size_t i = 0; i < CHAN_BUCKETS; i++)
 		for (struct chan_q *q = d->dispatch->buckets[i]; q;
 		     q = q->hash_next)
 			q->ch = config_channel(d->cfg, q->name);
-	/* Limits may have grown. */
-	dispatch_run_due(d);
+	claim_channels(d);
+	claims_changed(d);
 }
 
 static void queue_pending(void *arg, const char *id, int64_t due_ms)
@@ -1478,6 +1546,7 @@ int dispatch_load(struct smmd *d)
 	json_decref(unknown);
 	if (r < 0)
 		return r;
+	claim_channels(d);
 	if ((r = store_for_each_pending(d->store, queue_pending, d)) < 0)
 		return r;
 	log_info("sched: %zu deliveries pending", sched_len(d->sched));

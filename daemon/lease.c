@@ -245,8 +245,12 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	snprintf(why, sizeof(why), "%s as epoch %" PRId64,
 	         l->epoch == b->epoch ? "lease renewed" : "registered",
 	         b->epoch);
-	if (l->epoch != b->epoch)
-		claims_lost(l); /* rows under another epoch are not ours */
+	/* Rows under another epoch are not ours; a new registration
+	 * claims at once, not a beat later: it fires nothing till then. */
+	if (l->epoch != b->epoch) {
+		claims_lost(l);
+		l->claim_now = l->claiming;
+	}
 	if (b->orphans)
 		l->claim_now = 1;
 	l->epoch = b->epoch;
@@ -424,6 +428,13 @@ broke:
 static void send_beat(struct lease *l)
 {
 	send_round(l, 1);
+}
+
+void lease_claim_now(struct lease *l)
+{
+	l->claim_now = 1;
+	if (l->beat == NULL && l->epoch != 0)
+		send_round(l, 0);
 }
 
 static void on_tick(uv_timer_t *t)

@@ -113,8 +113,10 @@ int lease_owns(const struct lease *, const char *channel);
 /* The channels it owns (under its current epoch), *n of them. */
 const char *const *lease_owned(const struct lease *, size_t *n);
 /*
- * The node's channels changed (a reload): those gone are let go at the
- * next round, new ones claimed. 0, or -ENOMEM (nothing changed).
+ * The node's channels changed (a reload, or given after the start):
+ * those gone stop at once, and a round follows at once (or after the
+ * beat in flight) to let them go and claim new ones. 0, or -ENOMEM
+ * (nothing changed).
  */
 int lease_set_channels(struct lease *, const char *const *channels);
 /* The epoch of the current registration, 0 when none. */

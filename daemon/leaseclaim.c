@@ -55,8 +55,9 @@ static const char claim_sql[] =
         "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
         "node_id FROM smmd_node WHERE lease_until < clock_timestamp() "
         "FOR UPDATE SKIP LOCKED) RETURNING node_id, epoch), me AS "
-        "(UPDATE smmd_node SET channels = $3 WHERE node_id = $1 AND "
-        "epoch = $2 AND lease_until > clock_timestamp() RETURNING 1), "
+        "(UPDATE smmd_node SET channels = $3, claims = true WHERE "
+        "node_id = $1 AND epoch = $2 AND lease_until > clock_timestamp() "
+        "RETURNING 1), "
         "gone AS (SELECT unnest(string_to_array($4, E'\\n')) AS c), rel "
         "AS (DELETE FROM smmd_channel_owner WHERE node_id = $1 AND "
         "epoch = $2 AND channel IN (SELECT c FROM gone)), held AS "
@@ -402,8 +403,12 @@ int lease_set_channels(struct lease *l, const char *const *channels)
 {
 	int r = claims_set(l, channels);
 
-	/* Those no longer the node's stop now; the round deletes them. */
-	if (r == 0)
+	/* Those no longer the node's stop now; the round deletes them,
+	 * and takes the new ones, without waiting for a beat. */
+	if (r == 0) {
 		claims_let_go(l);
+		if (!l->dead)
+			lease_claim_now(l);
+	}
 	return r;
 }

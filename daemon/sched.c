@@ -155,3 +155,21 @@ size_t sched_len(const struct sched *s)
 {
 	return s->len;
 }
+
+/* A node's subtree holds nothing due earlier than the node itself. */
+static int any_below(const struct heap *h, size_t i, int64_t until_ms,
+                     int (*match)(void *arg, const char *id), void *arg)
+{
+	if (i >= h->len || h->v[i]->key >= until_ms)
+		return 0;
+	if (match(arg, ((const struct entry *)h->v[i])->id))
+		return 1;
+	return any_below(h, 2 * i + 1, until_ms, match, arg) ||
+	       any_below(h, 2 * i + 2, until_ms, match, arg);
+}
+
+int sched_any_before(const struct sched *s, int64_t until_ms,
+                     int (*match)(void *arg, const char *id), void *arg)
+{
+	return any_below(&s->heap, 0, until_ms, match, arg);
+}

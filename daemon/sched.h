@@ -26,5 +26,11 @@ int64_t sched_next_due(const struct sched *);
  */
 int64_t sched_pop_due(struct sched *, int64_t now_ms, char *buf, size_t len);
 size_t sched_len(const struct sched *);
+/*
+ * 1 if match(arg, id) is 1 for an entry due before until_ms, else 0. Only
+ * those entries are looked at, not the whole heap.
+ */
+int sched_any_before(const struct sched *, int64_t until_ms,
+                     int (*match)(void *arg, const char *id), void *arg);
 
 #endif

@@ -709,6 +709,16 @@ enum store_failure store_failure(struct store *s, char *why, size_t len)
 	return s->be->failure(s->h, why, len);
 }
 
+int store_claim(struct store *s, const struct store_claims *c)
+{
+	return s->be->claim ? s->be->claim(s->h, c) : 0;
+}
+
+int store_owns(struct store *s, const char *channel)
+{
+	return s->be->owns == NULL || s->be->owns(s->h, channel);
+}
+
 int64_t store_fence(struct store *s)
 {
 	return s->be->fence ? s->be->fence(s->h) : 0;

@@ -94,6 +94,29 @@ json_t *store_cluster_json(struct store *);
  */
 int store_clock_trusted(struct store *);
 
+/*
+ * The channels this node sends on (doc/cluster.md, claims). On a shared
+ * store each channel is fired by one node at a time, the one that owns
+ * it in the database: store_owns says whether this node may start a
+ * delivery on it now, and changed(arg) runs (on the loop, never from
+ * inside a store call) when that may have changed. may_release(arg,
+ * channel) says whether a channel may go to another node now: nothing
+ * in flight on it and nothing due soon. Called again with a reload's
+ * channels: those gone stop at once. On a store of one node every
+ * channel is its own. 0, or -ENOMEM (nothing changed).
+ */
+struct store_claims {
+	const char *const *channels; /* NULL-terminated */
+	int (*may_release)(void *arg, const char *channel);
+	void (*changed)(void *arg);
+	void *arg;
+};
+int store_claim(struct store *, const struct store_claims *);
+/* may_release's "soon": nothing due on the channel within this (ms). */
+#define STORE_CLAIM_QUIET_MS 10000
+/* 1 while this node may start a delivery on channel (store_claim). */
+int store_owns(struct store *, const char *channel);
+
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
 /*

@@ -194,6 +194,9 @@ struct store_backend {
 	                 void *arg);
 	int (*tokens_read)(struct store_be *, store_token_fn *, void *arg,
 	                   char *why, size_t len);
+	/* store_claim and store_owns; optional (every channel is ours). */
+	int (*claim)(struct store_be *, const struct store_claims *);
+	int (*owns)(struct store_be *, const char *channel);
 	/* store_may_act; optional (always). */
 	int (*may_act)(struct store_be *);
 	/* store_clock_trusted; optional (always). */

@@ -147,6 +147,9 @@ struct pgstore {
 	char works[128];
 	void (*turn)(void *arg);
 	void *turn_arg;
+	/* smmd's side of the claims (pg_claim), told from claims_timer. */
+	struct store_claims claims;
+	uv_timer_t claims_timer;
 	/* pg_tokens_read's reader and its answer. */
 	store_token_fn *token_fn;
 	void *token_arg;
@@ -580,6 +583,43 @@ static int lease_lost(struct pgstore *ps)
 	return 1;
 }
 
+_Static_assert(STORE_CLAIM_QUIET_MS == LEASE_CLAIM_QUIET_MS,
+               "what smmd's may_release asks is what the lease asks");
+
+static void on_claims_told(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+
+	if (ps->claims.changed && !ps->closing)
+		ps->claims.changed(ps->claims.arg);
+}
+
+/*
+ * What this node may fire changed: smmd is told from a timer of the
+ * loop's, since the lease says so from inside pg_claim too.
+ */
+static void tell_claims(struct pgstore *ps)
+{
+	if (ps->claims.changed == NULL)
+		return;
+	uv_timer_start(&ps->claims_timer, on_claims_told, 0, 0);
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+}
+
+static void on_claims(void *arg)
+{
+	tell_claims(arg);
+}
+
+static int may_release(void *arg, const char *channel)
+{
+	struct pgstore *ps = arg;
+
+	return ps->claims.may_release == NULL ||
+	       ps->claims.may_release(ps->claims.arg, channel);
+}
+
 static void on_live(void *arg, int live, const char *why)
 {
 	struct pgstore *ps = arg;
@@ -598,6 +638,9 @@ static void on_live(void *arg, int live, const char *why)
 		}
 		return;
 	}
+	/* What it owns counts only while its lease is trusted. */
+	if (live && !ps->live)
+		tell_claims(ps);
 	if (live && !ps->live && ps->ever_live)
 		log_info("store: this node's lease is renewed again");
 	else if (!live && ps->live && !ps->closing)
@@ -969,6 +1012,8 @@ static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 	                       .margin_ms = MARGIN_MS,
 	                       .exclusive = 1,
 	                       .on_live = on_live,
+	                       .on_claims = on_claims,
+	                       .may_release = may_release,
 	                       .arg = ps};
 
 	o.epoch = ps->handed_epoch;
@@ -1136,6 +1181,8 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	ps->may_standby = (flags & STORE_OPEN_STANDBY) != 0;
 	uv_timer_init(&ps->loop, &ps->tick);
 	uv_timer_init(&ps->loop, &ps->report);
+	uv_timer_init(&ps->loop, &ps->claims_timer);
+	ps->claims_timer.data = ps;
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
 	if (open_pg(s, ps, url, err, errlen) < 0) {
@@ -1225,6 +1272,7 @@ static void close_pg(struct pgstore *ps)
 		pgconn_close(ps->ls);
 	uv_close((uv_handle_t *)&ps->tick, NULL);
 	uv_close((uv_handle_t *)&ps->report, NULL);
+	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
 	uv_loop_close(&ps->loop);
@@ -1333,6 +1381,24 @@ void pg_counts_io(struct store_be *s, uint64_t *syncs, uint64_t *checkpoints)
 {
 	*syncs = s->pg->groups;
 	*checkpoints = 0;
+}
+
+int pg_claim(struct store_be *s, const struct store_claims *c)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || ps->lease == NULL)
+		return 0;
+	ps->claims = *c;
+	ps->claims.channels = NULL; /* the caller's; the lease copies them */
+	return lease_set_channels(ps->lease, c->channels);
+}
+
+int pg_owns(struct store_be *s, const char *channel)
+{
+	struct pgstore *ps = s->pg;
+
+	return ps && ps->lease && lease_owns(ps->lease, channel);
 }
 
 int64_t pg_fence(struct store_be *s)

@@ -1926,6 +1926,8 @@ const struct store_backend store_backend_postgresql = {
         .token_put = pg_token_put,
         .tokens_read = pg_tokens_read,
         .may_act = pg_may_act,
+        .claim = pg_claim,
+        .owns = pg_owns,
         SQ_OPS,
 };
 #endif

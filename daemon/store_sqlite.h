@@ -250,6 +250,8 @@ int pg_token_put(struct store_be *, const char *channel, const char *sealed,
 int pg_tokens_read(struct store_be *, store_token_fn *, void *arg, char *why,
                    size_t len);
 int pg_may_act(struct store_be *);
+int pg_claim(struct store_be *, const struct store_claims *);
+int pg_owns(struct store_be *, const char *channel);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

@@ -99,6 +99,62 @@ START_TEST(test_free_full)
 }
 END_TEST
 
+struct seen {
+	const char *channel;
+	int looked; /* entries match was asked about */
+};
+
+static int on_channel(void *arg, const char *id)
+{
+	struct seen *w = arg;
+
+	w->looked++;
+	return strcmp(strchr(id, '/') + 1, w->channel) == 0;
+}
+
+/*
+ * sched_any_before finds an entry of a channel due before a time, and
+ * looks only at entries due before it: a later one is never asked about.
+ */
+START_TEST(test_any_before)
+{
+	enum { N = 4000 };
+	struct sched *s = sched_new();
+	struct seen w = {0};
+	char id[32];
+
+	ck_assert_int_eq(sched_any_before(s, INT64_MAX, on_channel, &w), 0);
+	for (int i = 0; i < N; i++) {
+		/* x's entries are due at 1000, 1100, ...; y's at the rest. */
+		snprintf(id, sizeof(id), "p%d/%s", i, i % 40 ? "y" : "x");
+		ck_assert_int_eq(sched_add(s, id, (int64_t)(1000 + i * 10)), 0);
+	}
+	w.channel = "x";
+	ck_assert_int_eq(sched_any_before(s, 1000, on_channel, &w), 0);
+	ck_assert_int_eq(w.looked, 0);
+	ck_assert_int_eq(sched_any_before(s, 1001, on_channel, &w), 1);
+	w.channel = "y";
+	w.looked = 0;
+	ck_assert_int_eq(sched_any_before(s, 1010, on_channel, &w), 0);
+	ck_assert_int_eq(w.looked, 1);
+	ck_assert_int_eq(sched_any_before(s, 1011, on_channel, &w), 1);
+	/* x's two entries before 1500 (1000, 1400) go: none of x's is
+	 * due that soon, and each of the 48 that are is looked at once. */
+	w.channel = "x";
+	ck_assert_int_eq(sched_remove(s, "p0/x"), 1);
+	ck_assert_int_eq(sched_remove(s, "p40/x"), 1);
+	w.looked = 0;
+	ck_assert_int_eq(sched_any_before(s, 1500, on_channel, &w), 0);
+	ck_assert_int_eq(w.looked, 48);
+	ck_assert_int_eq(sched_any_before(s, INT64_MAX, on_channel, &w), 1);
+	w.channel = "z";
+	w.looked = 0;
+	ck_assert_int_eq(sched_any_before(s, INT64_MAX, on_channel, &w), 0);
+	ck_assert_int_eq(w.looked, N - 2);
+	sched_free(s);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("sched");
@@ -107,6 +163,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_order_and_moves);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_free_full);
+	tcase_add_test(tc, test_any_before);
 	suite_add_tcase(s, tc);
 	return s;
 }
