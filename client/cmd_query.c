@@ -275,6 +275,12 @@ static void print_nodes(const json_t *nodes, const char *self)
 			       (long long)json_integer_value(
 			               json_object_get(n, "epoch")));
 		printf(" for %s", up);
+		if (strcmp(role ? role : "", "standby") != 0) {
+			long long k = (long long)json_integer_value(
+			        json_object_get(n, "channels"));
+
+			printf(", %lld channel%s", k, k == 1 ? "" : "s");
+		}
 		if (json_is_integer(off))
 			printf("; clock %+lld ms%s",
 			       (long long)json_integer_value(off),

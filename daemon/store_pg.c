@@ -73,19 +73,22 @@ static const char *const replicated[] = {
 #define TRIM_EVERY_TICKS 60
 
 /*
- * The nodes with a live lease, then the standbys seen (lease.c): each
- * with its epoch (working ones), the offset of PostgreSQL's clock from
- * its own that it measured last, its version, and how long it has been
- * there.
+ * The nodes with a live lease (the working node, and workers beside it),
+ * then the standbys seen (lease.c): each with its epoch (those with a
+ * lease), the offset of PostgreSQL's clock from its own that it measured
+ * last, its version, how long it has been there, and how many channels
+ * it owns under its lease (claims).
  */
 static const char nodes_sql[] =
-        "SELECT node_id, 'working', epoch, clock_skew_ms, version, "
-        "(extract(epoch FROM clock_timestamp() - started_at) * "
-        "1000)::bigint FROM smmd_node WHERE lease_until > "
+        "SELECT node_id, CASE WHEN worker THEN 'worker' ELSE 'working' "
+        "END, epoch, clock_skew_ms, version, (extract(epoch FROM "
+        "clock_timestamp() - started_at) * 1000)::bigint, (SELECT "
+        "count(*) FROM smmd_channel_owner o WHERE o.node_id = n.node_id "
+        "AND o.epoch = n.epoch) FROM smmd_node n WHERE lease_until > "
         "clock_timestamp() "
         "UNION ALL SELECT node_id, 'standby', NULL, clock_skew_ms, "
         "version, (extract(epoch FROM clock_timestamp() - since) * "
-        "1000)::bigint FROM smmd_standby s WHERE seen_until > "
+        "1000)::bigint, 0 FROM smmd_standby s WHERE seen_until > "
         "clock_timestamp() AND NOT EXISTS (SELECT 1 FROM smmd_node n "
         "WHERE n.node_id = s.node_id AND n.lease_until > "
         "clock_timestamp()) "
@@ -320,7 +323,7 @@ static void on_node_row(void *arg, const PGresult *res, const char *err)
 		int known = !PQgetisnull(res, i, 3);
 		int64_t skew = strtoll(PQgetvalue(res, i, 3), NULL, 10);
 		json_t *n = json_pack(
-		        "{s:s, s:s, s:o, s:o, s:b, s:s, s:I}", "node",
+		        "{s:s, s:s, s:o, s:o, s:b, s:s, s:I, s:I}", "node",
 		        PQgetvalue(res, i, 0), "role", PQgetvalue(res, i, 1),
 		        "epoch",
 		        PQgetisnull(res, i, 2)
@@ -331,7 +334,9 @@ static void on_node_row(void *arg, const PGresult *res, const char *err)
 		        known ? json_integer(skew) : json_null(),
 		        "clock_skewed", known && too_far(skew), "version",
 		        PQgetvalue(res, i, 4), "up_ms",
-		        (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10));
+		        (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10),
+		        "channels",
+		        (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10));
 
 		json_array_append_new(ps->nodes_next, n);
 	}
@@ -910,12 +915,13 @@ static void standby_why(struct pgstore *ps, char *out, size_t len)
 		snprintf(out, len, "no node works on this database now");
 }
 
-/* The node holding a live lease, into ps->why: 1, 0 none, -1 error. */
+/* The node holding a live exclusive lease (the working node, not a
+ * worker beside it), into ps->why: 1, 0 none, -1 error. */
 static int who_works(struct pgstore *ps)
 {
 	static const char sql[] =
 	        "SELECT node_id FROM smmd_node WHERE node_id <> $1 AND "
-	        "lease_until > clock_timestamp() LIMIT 1";
+	        "lease_until > clock_timestamp() AND NOT worker LIMIT 1";
 	const char *params[] = {ps->node_id};
 
 	if (run_one(ps, sql, 1, params, on_peer, 2000) < 0)

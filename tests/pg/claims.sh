@@ -69,6 +69,11 @@ while [ "$(now_ms)" -lt $((due + 4000)) ]; do sleep 0.1; done
 # Neither let go of nor took anything in between: the rounds settled.
 [ "$(owned_by "$SOCK")" = "demo other" ] ||
 	fail "a owns '$(owned_by "$SOCK")' beside other-node"
+# status lists other-node as a worker, and what each node owns.
+wait_for "smmctl status --json | jq -e '.cluster.nodes | map(\"\(.role) \(.channels)\") == [\"working 2\", \"worker 1\"]' >/dev/null" 8 ||
+	fail "status does not list the worker: $(smmctl status --json | jq -c .cluster.nodes)"
+smmctl status | grep -q '^  node *other-node: worker, epoch [0-9]* for .*, 1 channel$' ||
+	fail "status does not show the worker: $(smmctl status)"
 
 # 4. The other node's lease runs out: a takes third and sends p2, once.
 pg "update smmd_node set lease_until = clock_timestamp() where
