@@ -970,6 +970,12 @@ static void pump(struct smmd *d, int64_t now)
 		q = disp->ring;
 		disp->ring = q->ring_next;
 		at = chan_send_time(q, now);
+		/*
+		 * Owned as the store last told, and still now: a channel let
+		 * go is told of a turn later, its row perhaps gone already.
+		 */
+		if (at >= 0 && q->ch && !store_owns(d->store, q->name))
+			q->owned = 0, at = -1;
 		if (at < 0 || at > now + PREPARE_LEAD_MS) {
 			misses++;
 			continue;
@@ -1427,10 +1433,12 @@ static void claims_changed(void *arg)
 /* The configured channels are the ones this node asks to fire. */
 static void claim_channels(struct smmd *d)
 {
-	const char **names = calloc(d->cfg->nchannels + 1, sizeof(*names));
+	const char **names;
 	int r = -ENOMEM;
 
-	if (names) {
+	if (d->standby)
+		return; /* it fires nothing */
+	if ((names = calloc(d->cfg->nchannels + 1, sizeof(*names))) != NULL) {
 		for (size_t i = 0; i < d->cfg->nchannels; i++)
 			names[i] = d->cfg->channels[i].name;
 		r = store_claim(d->store, &(struct store_claims){

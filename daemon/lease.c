@@ -369,12 +369,13 @@ static void send_round(struct lease *l, int renew)
 		l->beat_missed = 1;
 	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
 		return; /* one at a time; trust runs down meanwhile */
-	if ((claims = claims_due(l))) {
+	if (claims_due(l) || l->unlisted) {
 		/* Before the round is built: on_claims may stop the lease. */
 		claims_let_go(l);
 		if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
 			return;
 	}
+	claims = claims_due(l); /* ... and what it let go makes one due */
 	if (!renew && !claims)
 		return;
 	if ((b = calloc(1, sizeof(*b))) == NULL)

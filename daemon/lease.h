@@ -114,8 +114,9 @@ int lease_owns(const struct lease *, const char *channel);
 const char *const *lease_owned(const struct lease *, size_t *n);
 /*
  * The node's channels changed (a reload, or given after the start):
- * those gone stop at once, and a round follows at once (or after the
- * beat in flight) to let them go and claim new ones. 0, or -ENOMEM
+ * those gone are let go as soon as may_release says they may (a request
+ * in flight on one ends first), and a round follows at once (or after
+ * the beat in flight) to delete them and claim new ones. 0, or -ENOMEM
  * (nothing changed).
  */
 int lease_set_channels(struct lease *, const char *const *channels);

@@ -82,6 +82,9 @@ struct lease {
 	int64_t share;
 	int claim_soon, claim_now;
 	uint64_t claimed_ns;
+	/* It owns a channel no longer its own, kept while may_release says
+	 * no: asked again each beat. */
+	int unlisted;
 	/* A tick came while a round was in flight: beat once it is over. */
 	int beat_missed;
 };

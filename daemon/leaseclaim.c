@@ -225,6 +225,21 @@ static void told(struct lease *l)
 		l->o.on_claims(l->o.arg);
 }
 
+/* Whether it owns a channel no longer its own (kept while busy). */
+static int any_unlisted(const struct lease *l)
+{
+	for (size_t i = 0; i < l->owned.n; i++)
+		if (!names_has(&l->channels, l->owned.v[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether the node may stop firing ch now (lease_opts.may_release). */
+static int may_go(struct lease *l, const char *ch)
+{
+	return l->o.may_release == NULL || l->o.may_release(l->o.arg, ch);
+}
+
 void claims_let_go(struct lease *l)
 {
 	size_t at_start = l->owned.n, gone = 0;
@@ -238,14 +253,15 @@ void claims_let_go(struct lease *l)
 		               other >= 0 && other + 2 <= have &&
 		               (int64_t)gone < (have - other) / 2;
 
-		if (mine && (!even_out || (l->o.may_release &&
-		                           !l->o.may_release(l->o.arg, ch))))
+		/* Past its share, or no longer its own: once quiet. */
+		if ((mine && !even_out) || !may_go(l, ch))
 			continue;
 		if (names_move(&l->owned, i, &l->releasing) == 0) {
 			changed = 1;
 			gone += mine;
 		}
 	}
+	l->unlisted = any_unlisted(l);
 	if (changed)
 		told(l);
 }
@@ -326,20 +342,14 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 	/* What it let go is gone from the table. */
 	for (size_t i = 0; i < b->released.n; i++)
 		names_remove(&l->releasing, b->released.v[i]);
-	/* A channel let go since the round was sent stays let go. */
-	for (size_t i = b->got.n; i-- > 0;) {
-		const char *ch = b->got.v[i];
-
-		if (names_has(&l->releasing, ch))
+	/*
+	 * A channel let go since the round was sent stays let go; one no
+	 * longer the node's (a reload meanwhile) is let go once quiet, as
+	 * claims_let_go does with those it owned before (unlisted).
+	 */
+	for (size_t i = b->got.n; i-- > 0;)
+		if (names_has(&l->releasing, b->got.v[i]))
 			names_drop(&b->got, i);
-		else if (!names_has(&l->channels, ch) &&
-		         names_move(&b->got, i, &l->releasing) < 0)
-			b->share = -1;
-	}
-	if (b->share < 0) { /* out of memory: a channel may be lost */
-		l->claim_soon = 1;
-		return;
-	}
 	/*
 	 * What it let go now, and what is free and left to others, the
 	 * nodes that own fewer take at their next rounds, after this one
@@ -355,6 +365,7 @@ void claims_done(struct lease *l, struct beat *b, const char *err)
 	l->owned = b->got;
 	memset(&b->got, 0, sizeof(b->got));
 	l->owned_epoch = b->claim_epoch;
+	l->unlisted = any_unlisted(l);
 	l->share = b->share;
 	l->claim_soon = l->releasing.n > 0;
 	if (changed)
@@ -403,8 +414,8 @@ int lease_set_channels(struct lease *l, const char *const *channels)
 {
 	int r = claims_set(l, channels);
 
-	/* Those no longer the node's stop now; the round deletes them,
-	 * and takes the new ones, without waiting for a beat. */
+	/* Those no longer the node's go once quiet; the round deletes
+	 * them, and takes the new ones, without waiting for a beat. */
 	if (r == 0) {
 		claims_let_go(l);
 		if (!l->dead)

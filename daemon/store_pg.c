@@ -150,9 +150,11 @@ struct pgstore {
 	char works[128];
 	void (*turn)(void *arg);
 	void *turn_arg;
-	/* smmd's side of the claims (pg_claim), told from claims_timer. */
+	/* smmd's side of the claims (pg_claim), told from claims_timer;
+	 * pending: told while smmd could not hear it (on_claims_told). */
 	struct store_claims claims;
 	uv_timer_t claims_timer;
+	int claims_pending;
 	/* pg_tokens_read's reader and its answer. */
 	store_token_fn *token_fn;
 	void *token_arg;
@@ -188,6 +190,7 @@ static void fail(struct pgstore *ps, int err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
 static int lease_lost(struct pgstore *ps);
+static void tell_claims(struct pgstore *ps);
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 {
@@ -478,6 +481,8 @@ static void on_tick(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
 
+	if (ps->claims_pending)
+		tell_claims(ps); /* what waited behind a wait in place */
 	if (ps->repl == NULL || lease_lost(ps) || clock_lost(ps))
 		return;
 	note_skew(ps);
@@ -591,18 +596,29 @@ static int lease_lost(struct pgstore *ps)
 _Static_assert(STORE_CLAIM_QUIET_MS == LEASE_CLAIM_QUIET_MS,
                "what smmd's may_release asks is what the lease asks");
 
+/*
+ * smmd hears of what it owns only from its own loop: not while the
+ * private loop runs in place (open, pg_wait, a token read, smmd's
+ * start-up before pg_start), where smmd is inside a store call and may
+ * be half started (its credentials not read yet). pg_start tells it
+ * then, and the tick what waited behind a later wait.
+ */
 static void on_claims_told(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
 
-	if (ps->claims.changed && !ps->closing)
-		ps->claims.changed(ps->claims.arg);
+	if (ps->claims.changed == NULL || ps->closing)
+		return;
+	if (!ps->embed.started || ps->waiting || ps->token_fn) {
+		ps->claims_pending = 1;
+		return;
+	}
+	ps->claims_pending = 0;
+	ps->claims.changed(ps->claims.arg);
 }
 
-/*
- * What this node may fire changed: smmd is told from a timer of the
- * loop's, since the lease says so from inside pg_claim too.
- */
+/* What this node may fire changed (the lease says so from inside
+ * pg_claim too): smmd is told from a timer of the loop's. */
 static void tell_claims(struct pgstore *ps)
 {
 	if (ps->claims.changed == NULL)
@@ -643,9 +659,6 @@ static void on_live(void *arg, int live, const char *why)
 		}
 		return;
 	}
-	/* What it owns counts only while its lease is trusted. */
-	if (live && !ps->live)
-		tell_claims(ps);
 	if (live && !ps->live && ps->ever_live)
 		log_info("store: this node's lease is renewed again");
 	else if (!live && ps->live && !ps->closing)
@@ -1329,7 +1342,12 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	ps->told = ps->durable;
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
-	return uvembed_start(&ps->embed, loop, &ps->loop);
+	if ((rc = uvembed_start(&ps->embed, loop, &ps->loop)) < 0)
+		return rc;
+	/* What the claims said during smmd's start-up, now. */
+	if (ps->claims_pending)
+		tell_claims(ps);
+	return 0;
 }
 
 void pg_sync(struct store_be *s, uint64_t seq)
@@ -1400,11 +1418,24 @@ int pg_claim(struct store_be *s, const struct store_claims *c)
 	return lease_set_channels(ps->lease, c->channels);
 }
 
+/*
+ * Owned under the lease's current epoch, trusted or not this instant: a
+ * write made while it is not waits for the fence, as every write does,
+ * and a lease that lapsed owns nothing (and says so).
+ */
 int pg_owns(struct store_be *s, const char *channel)
 {
 	struct pgstore *ps = s->pg;
+	const char *const *v;
+	size_t n = 0;
 
-	return ps && ps->lease && lease_owns(ps->lease, channel);
+	if (ps == NULL || ps->lease == NULL)
+		return 0;
+	v = lease_owned(ps->lease, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], channel) == 0)
+			return 1;
+	return 0;
 }
 
 int64_t pg_fence(struct store_be *s)

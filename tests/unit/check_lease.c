@@ -212,9 +212,14 @@ START_TEST(test_register_and_renew)
 	left = psql_num("select (extract(epoch from lease_until - "
 	                "clock_timestamp()) * 1000)::bigint from smmd_node "
 	                "where node_id = 'node-a'");
-	ck_assert_msg(left > 1500 && left <= 3000, "%lld ms left", left);
-	/* Same machine, same clock: the skew is small, and recorded. */
-	ck_assert_msg(llabs((long long)lease_skew_ms(a.l)) < 100, "%lld",
+	/* Renewed in the last 2 s (registered alone, it would be gone). */
+	ck_assert_msg(left > 1000 && left <= 3000, "%lld ms left", left);
+	/*
+	 * Same machine, same clock: the skew is small, and recorded. Its
+	 * error is up to half a round trip, which a loaded machine makes
+	 * long: under the 500 ms the node warns past.
+	 */
+	ck_assert_msg(llabs((long long)lease_skew_ms(a.l)) < 500, "%lld",
 	              (long long)lease_skew_ms(a.l));
 	ck_assert_msg(psql_num("select count(*) from smmd_node where "
 	                       "clock_skew_ms is not null") == 1,
@@ -741,8 +746,16 @@ START_TEST(test_claims_release)
 	ck_assert_int_eq(owns_count(&b, four), 2);
 	ck_assert_int_eq(owns_count(&a, four), 2);
 	ck_assert(lease_owns(a.l, "ch0")); /* busy: kept */
-	/* ch0 is no longer a's: let go at once, busy or not; b takes it. */
+	/* ch0 is no longer a's: kept while busy (a request in flight on it
+	 * ends first), let go once quiet, and b takes it. */
 	ck_assert_int_eq(lease_set_channels(a.l, three), 0);
+	pg_run_for(&loop, 1500);
+	ck_assert(lease_owns(a.l, "ch0"));
+	ck_assert(!lease_owns(b.l, "ch0"));
+	a.busy = NULL;
+	t0 = uv_hrtime();
+	while (lease_owns(a.l, "ch0") && uv_hrtime() - t0 < 3000000000ull)
+		pg_run_for(&loop, 20);
 	ck_assert(!lease_owns(a.l, "ch0"));
 	t0 = uv_hrtime();
 	while (!lease_owns(b.l, "ch0") && uv_hrtime() - t0 < 4000000000ull) {
@@ -811,7 +824,7 @@ START_TEST(test_claims_steady)
 	                                   "ch3", "ch4", NULL};
 	static const char *const own[] = {"z0", NULL};
 	struct node a, b, c;
-	int told[3];
+	int told[3], deaths[3];
 	uint64_t t0;
 
 	connect_node(&a, "smmd-a");
@@ -836,6 +849,9 @@ START_TEST(test_claims_steady)
 	told[0] = a.claims_told;
 	told[1] = b.claims_told;
 	told[2] = c.claims_told;
+	deaths[0] = a.deaths;
+	deaths[1] = b.deaths;
+	deaths[2] = c.deaths;
 	/*
 	 * Each channel one owner all along; a sample where a lease is not
 	 * trusted (a loop that stalled on a loaded machine) says nothing
@@ -862,9 +878,11 @@ START_TEST(test_claims_steady)
 			        a.deaths ? a.died_why : b.died_why,
 			        a.claims_told, b.claims_told, told[0], told[1]);
 	}
-	ck_assert_int_eq(a.claims_told, told[0]);
-	ck_assert_int_eq(b.claims_told, told[1]);
-	ck_assert_int_eq(c.claims_told, told[2]);
+	/* A lease that lapsed meanwhile (a stalled loop) lost its
+	 * channels and told so: only the others' counts say anything. */
+	ck_assert(a.deaths > deaths[0] || a.claims_told == told[0]);
+	ck_assert(b.deaths > deaths[1] || b.claims_told == told[1]);
+	ck_assert(c.deaths > deaths[2] || c.claims_told == told[2]);
 	close_node(&a);
 	close_node(&b);
 	close_node(&c);
