@@ -974,8 +974,10 @@ static void pump(struct smmd *d, int64_t now)
 		 * Owned as the store last told, and still now: a channel let
 		 * go is told of a turn later, its row perhaps gone already.
 		 */
-		if (at >= 0 && q->ch && !store_owns(d->store, q->name))
-			q->owned = 0, at = -1;
+		if (at >= 0 && q->ch && !store_owns(d->store, q->name)) {
+			q->owned = 0;
+			at = -1;
+		}
 		if (at < 0 || at > now + PREPARE_LEAD_MS) {
 			misses++;
 			continue;

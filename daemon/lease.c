@@ -34,8 +34,9 @@ static const char renew_sql[] =
         "1000)::bigint";
 /*
  * The same, for a node that claims (leaseclaim.c), and whether a
- * channel's owner is gone or its lease ran out: a round follows at once,
- * so its channels wait for no periodic round.
+ * channel's owner is gone or its lease ran out, or a channel of its own
+ * ($5, one a line) has no owner (another node let it go): a round
+ * follows at once, so such channels wait for no periodic round.
  */
 static const char renew_claims_sql[] =
         "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
@@ -45,7 +46,10 @@ static const char renew_claims_sql[] =
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint, EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
         "NOT EXISTS (SELECT 1 FROM smmd_node n WHERE n.node_id = o.node_id "
-        "AND n.epoch = o.epoch AND n.lease_until > clock_timestamp()))";
+        "AND n.epoch = o.epoch AND n.lease_until > clock_timestamp())) "
+        "OR EXISTS (SELECT 1 FROM unnest(string_to_array($5, E'\\n')) "
+        "AS c WHERE NOT EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
+        "o.channel = c))";
 /*
  * $1 node, $2 ttl ms, $3 version, $4 a worker, $5 it claims; the lease's
  * chain (pgrepl) starts.
@@ -341,7 +345,7 @@ static int queue_renewal(struct lease *l, struct beat *b,
 		        b,
 		        pgconn_query(l->pg,
 		                     l->claiming ? renew_claims_sql : renew_sql,
-		                     4, renew, on_renew, b));
+		                     l->claiming ? 5 : 4, renew, on_renew, b));
 	return lease_beat_item(b, pgconn_query(l->pg,
 	                                       l->o.exclusive
 	                                               ? register_exclusive_sql
@@ -355,9 +359,9 @@ static int queue_renewal(struct lease *l, struct beat *b,
  */
 static void send_round(struct lease *l, int renew)
 {
-	char ttl[24], epoch[24], skew[24];
+	char ttl[24], epoch[24], skew[24], *mine;
 	const char *renew_p[] = {l->node_id, epoch, ttl,
-	                         l->have_skew ? skew : NULL};
+	                         l->have_skew ? skew : NULL, ""};
 	const char *reg[] = {l->node_id, ttl, l->version,
 	                     l->o.exclusive ? (l->have_skew ? skew : NULL)
 	                                    : (l->o.worker ? "true" : "false"),
@@ -397,8 +401,14 @@ static void send_round(struct lease *l, int renew)
 	 * such a beat at two statements, with the lock. A claim round, when
 	 * due, reaps too, in place of the reaping (leaseclaim.c).
 	 */
-	if (renew &&
-	    (queue_renewal(l, b, renew_p, reg) < 0 ||
+	/* Out of memory, it looks for free channels at a later beat. */
+	mine = renew && l->claiming ? claims_lines(l) : NULL;
+	if (mine)
+		renew_p[4] = mine;
+	r = renew ? queue_renewal(l, b, renew_p, reg) : 0;
+	free(mine); /* libpq has copied it */
+	if (r < 0 ||
+	    (renew &&
 	     lease_beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0))
 		goto broke;
 	r = claims ? claims_queue(l, b) : 1;

@@ -100,9 +100,10 @@ void lease_beat_now(struct lease *);
 /* 1 while this node may fire: its lease is renewed and trusted. */
 int lease_live(const struct lease *);
 /*
- * A claim round is sent at least this often, and at the next beat while
- * the node owns fewer channels than its share and some are free, or when
- * a peer was reaped.
+ * A claim round is sent at least this often; at once when a peer was
+ * reaped, or the renewal saw a channel whose owner is dead, or one of
+ * the node's channels with no owner; at the next beat while it lets go
+ * of channels.
  */
 #define LEASE_CLAIM_EVERY_MS 5000
 /* What may_release asks: nothing due on the channel this soon. */

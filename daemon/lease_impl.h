@@ -99,6 +99,8 @@ void lease_note_reaped(struct beat *b, const char *node_id, int64_t epoch);
 void names_clear(struct names *);
 int names_has(const struct names *, const char *name);
 
+/* The node's channels, one a line; malloc'd, NULL out of memory. */
+char *claims_lines(const struct lease *);
 /* A claim round now, or once the beat in flight is over. */
 void lease_claim_now(struct lease *);
 /* Take channels (a NULL-terminated copy) as the node's; 0 or -ENOMEM. */

@@ -24,7 +24,9 @@
  * - every channel a dead node owned: the first survivor to look takes
  *   them at once;
  * - every free channel no node with fewer channels lists (ties by
- *   node_id), so a channel only some nodes list is still taken;
+ *   node_id) and no node that lists it has room for (owns fewer than
+ *   its share), so a channel only some nodes list is still taken, and
+ *   one another node will take is left to it;
  * - free channels up to its share, whatever others hold.
  * A node past its share lets go of a quiet channel only where another
  * node that lists it owns at least two fewer, half the gap at a time:
@@ -70,11 +72,13 @@ static const char claim_sql[] =
         "= n.epoch WHERE n.lease_until > clock_timestamp() AND n.claims "
         "AND n.node_id <> $1 GROUP BY n.node_id, n.channels), share AS "
         "(SELECT (cardinality(string_to_array($3, E'\\n')) + count(*)) "
-        "/ (count(*) + 1) AS s FROM peers), free AS (SELECT c, EXISTS "
-        "(SELECT 1 FROM smmd_channel_owner o WHERE o.channel = c) AS "
-        "orphan, NOT EXISTS (SELECT 1 FROM peers p WHERE c = ANY "
-        "(p.list) AND (p.k, p.node_id) < ((SELECT k FROM mine), $1)) AS "
-        "first FROM unnest(string_to_array($3, E'\\n')) AS c WHERE c "
+        "/ (count(*) + 1) AS s, count(*) AS n FROM peers), free AS "
+        "(SELECT c, EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
+        "o.channel = c) AS orphan, NOT EXISTS (SELECT 1 FROM peers p "
+        "WHERE c = ANY (p.list) AND (p.k < (cardinality(p.list) + (SELECT "
+        "n FROM share)) / ((SELECT n FROM share) + 1) OR (p.k, p.node_id) "
+        "< ((SELECT k FROM mine), $1))) AS first FROM "
+        "unnest(string_to_array($3, E'\\n')) AS c WHERE c "
         "NOT IN (SELECT c FROM gone) AND c NOT IN (SELECT channel FROM "
         "held) AND NOT EXISTS (SELECT 1 FROM smmd_channel_owner o JOIN "
         "smmd_node n ON n.node_id = o.node_id AND n.epoch = o.epoch "
@@ -191,6 +195,11 @@ static int same_names(const struct names *a, const struct names *b)
 		if (!names_has(b, a->v[i]))
 			return 0;
 	return 1;
+}
+
+char *claims_lines(const struct lease *l)
+{
+	return names_lines(&l->channels);
 }
 
 int claims_set(struct lease *l, const char *const *channels)

@@ -647,6 +647,54 @@ static uint64_t settle(struct node *const *v, int k, int least, int most,
 	return (uv_hrtime() - t0) / 1000000;
 }
 
+/*
+ * A node is about to die: the channels it owns, to follow (a copy,
+ * NULL-terminated, at most ten).
+ */
+static void note_owned(const struct node *n, char names[11][16])
+{
+	const char *const *v;
+	size_t k;
+
+	v = lease_owned(n->l, &k);
+	ck_assert_uint_le(k, 10);
+	for (size_t i = 0; i < k; i++)
+		snprintf(names[i], 16, "%s", v[i]);
+	names[k][0] = '\0';
+}
+
+/*
+ * Run until each of names (a dead node's channels) has been owned by one
+ * of the k live nodes since: fails past ms, and at once if a channel has
+ * two owners. How long it took, in ms. The channels need not be owned
+ * all at once at the end: a node that took more than its share lets a
+ * quiet one go for another to take at its next round (leaseclaim.c).
+ */
+static uint64_t taken_again(struct node *const *v, int k, char names[11][16],
+                            int ms, const char *why)
+{
+	uint64_t t0 = uv_hrtime();
+	int seen[10] = {0}, left = 1;
+
+	while (left && (uv_hrtime() - t0) / 1000000 < (uint64_t)ms) {
+		pg_run_for(&loop, 20);
+		left = 0;
+		for (size_t i = 0; names[i][0]; i++) {
+			int owners = 0;
+
+			for (int j = 0; j < k; j++)
+				owners += lease_owns(v[j]->l, names[i]);
+			ck_assert_msg(owners <= 1, "%s has %d owners (%s)",
+			              names[i], owners, why);
+			seen[i] |= owners;
+			left += !seen[i];
+		}
+	}
+	ck_assert_msg(!left, "%s: %d channels never owned again in %d ms", why,
+	              left, ms);
+	return (uv_hrtime() - t0) / 1000000;
+}
+
 /* What the nodes own is what the table says, under their epochs. */
 static void table_agrees(struct node *const *v, int k)
 {
@@ -675,6 +723,7 @@ START_TEST(test_claims)
 {
 	struct node a, b, c;
 	struct node *all[] = {&a, &b, &c}, *left[] = {&a, &c};
+	char gone[11][16];
 	uint64_t took;
 
 	connect_node(&a, "smmd-a");
@@ -691,8 +740,9 @@ START_TEST(test_claims)
 	table_agrees(all, 3);
 	ck_assert_int_eq(psql_num("select count(*) from smmd_channel_owner"),
 	                 10);
+	note_owned(&b, gone);
 	close_node(&b);
-	took = settle(left, 2, 0, 10, 6000, "b killed");
+	took = taken_again(left, 2, gone, 6000, "b killed");
 	/* b renewed at most a beat before it died, for 3 s; a beat more to
 	 * reap it, and the round that takes its channels at once. */
 	ck_assert_msg(took <= 5000, "b's channels taken after %llu ms",
@@ -763,7 +813,17 @@ START_TEST(test_claims_release)
 		ck_assert(!lease_owns(a.l, "ch0"));
 	}
 	ck_assert(lease_owns(b.l, "ch0"));
+	/* b, past its share now, lets a quiet one go to a: all owned. */
+	t0 = uv_hrtime();
+	while (owns_count(&a, four) + owns_count(&b, four) < 4 &&
+	       uv_hrtime() - t0 < 4000000000ull) {
+		pg_run_for(&loop, 20);
+		for (size_t i = 0; four[i]; i++)
+			ck_assert(!lease_owns(a.l, four[i]) ||
+			          !lease_owns(b.l, four[i]));
+	}
 	ck_assert_int_eq(owns_count(&a, four) + owns_count(&b, four), 4);
+	ck_assert(lease_owns(b.l, "ch0"));
 	close_node(&a);
 	close_node(&b);
 }
@@ -782,6 +842,7 @@ START_TEST(test_claims_worker)
 	struct node e, w, v, x;
 	struct node *three[] = {&e, &w, &v}, *pair[] = {&e, &w},
 	            *after[] = {&w, &x};
+	char gone[11][16];
 	uint64_t took;
 
 	connect_node(&e, "smmd-e");
@@ -801,13 +862,18 @@ START_TEST(test_claims_worker)
 	ck_assert_int_eq(psql_num("select count(*) from smmd_node where "
 	                          "worker"),
 	                 2);
+	note_owned(&v, gone);
 	close_node(&v);
-	took = settle(pair, 2, 0, 10, 8000, "v's channels taken");
+	took = taken_again(pair, 2, gone, 8000, "v's channels taken");
 	ck_assert_msg(took <= 5000, "v's channels taken after %llu ms",
 	              (unsigned long long)took);
+	/* A quiet one let go past a share waits for a 5 s round. */
+	settle(pair, 2, 0, 10, 12000, "e and w own all");
+	note_owned(&e, gone);
 	close_node(&e);
 	pg_run_until(&loop, &x.lives, 1, 6000, "x takes e's lease");
-	settle(after, 2, 0, 10, 6000, "e's channels taken");
+	taken_again(after, 2, gone, 6000, "e's channels taken");
+	settle(after, 2, 0, 10, 12000, "w and x own all");
 	close_node(&w);
 	close_node(&x);
 }
