@@ -33,10 +33,11 @@ static const char renew_sql[] =
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
         "1000)::bigint";
 /*
- * The same, for a node that claims (leaseclaim.c), and whether a
- * channel's owner is gone or its lease ran out, or a channel of its own
- * ($5, one a line) has no owner (another node let it go): a round
- * follows at once, so such channels wait for no periodic round.
+ * The same, for a node that claims (leaseclaim.c), and whether one of
+ * its channels ($5, one a line) has no live owner: its owner's lease ran
+ * out, or it has none (another node let it go). A round follows at once,
+ * so such channels wait for no periodic round. Only its own: a channel
+ * no node lists would otherwise ask for a round every beat.
  */
 static const char renew_claims_sql[] =
         "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
@@ -44,12 +45,11 @@ static const char renew_claims_sql[] =
         "WHERE node_id = $1 AND epoch = $2 AND lease_until > "
         "clock_timestamp() "
         "RETURNING epoch, (extract(epoch FROM clock_timestamp()) * "
-        "1000)::bigint, EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
-        "NOT EXISTS (SELECT 1 FROM smmd_node n WHERE n.node_id = o.node_id "
-        "AND n.epoch = o.epoch AND n.lease_until > clock_timestamp())) "
-        "OR EXISTS (SELECT 1 FROM unnest(string_to_array($5, E'\\n')) "
-        "AS c WHERE NOT EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
-        "o.channel = c))";
+        "1000)::bigint, EXISTS (SELECT 1 FROM unnest(string_to_array($5, "
+        "E'\\n')) AS c WHERE NOT EXISTS (SELECT 1 FROM smmd_channel_owner "
+        "o JOIN smmd_node n ON n.node_id = o.node_id AND n.epoch = "
+        "o.epoch WHERE o.channel = c AND n.lease_until > "
+        "clock_timestamp()))";
 /*
  * $1 node, $2 ttl ms, $3 version, $4 a worker, $5 it claims; the lease's
  * chain (pgrepl) starts.
@@ -255,7 +255,8 @@ static void renewal_kept(struct lease *l, struct beat *b)
 		claims_lost(l);
 		l->claim_now = l->claiming;
 	}
-	if (b->orphans)
+	/* A round in this beat came after the renewal: it has seen to it. */
+	if (b->orphans && !b->claims)
 		l->claim_now = 1;
 	l->epoch = b->epoch;
 	l->trust_until_ns =

@@ -28,6 +28,9 @@
  *   its share), so a channel only some nodes list is still taken, and
  *   one another node will take is left to it;
  * - free channels up to its share, whatever others hold.
+ * A round also deletes the rows of dead owners whose channel no live
+ * node lists (dropped from every node's configuration): nobody would
+ * ever take them.
  * A node past its share lets go of a quiet channel only where another
  * node that lists it owns at least two fewer, half the gap at a time:
  * that node then comes before it, so what one lets go the other never
@@ -65,12 +68,19 @@ static const char claim_sql[] =
         "epoch = $2 AND channel IN (SELECT c FROM gone)), held AS "
         "(SELECT channel FROM smmd_channel_owner WHERE node_id = $1 AND "
         "epoch = $2 AND channel NOT IN (SELECT c FROM gone) AND EXISTS "
-        "(SELECT 1 FROM me)), mine AS (SELECT count(*) AS k FROM held), "
+        "(SELECT 1 FROM me)), mine AS (SELECT count(*) AS k FROM held "
+        "WHERE channel = ANY (string_to_array($3, E'\\n'))), "
         "peers AS (SELECT n.node_id, string_to_array(n.channels, "
         "E'\\n') AS list, count(o.channel) AS k FROM smmd_node n LEFT "
         "JOIN smmd_channel_owner o ON o.node_id = n.node_id AND o.epoch "
         "= n.epoch WHERE n.lease_until > clock_timestamp() AND n.claims "
-        "AND n.node_id <> $1 GROUP BY n.node_id, n.channels), share AS "
+        "AND n.node_id <> $1 GROUP BY n.node_id, n.channels), junk AS "
+        "(DELETE FROM smmd_channel_owner o WHERE NOT EXISTS (SELECT 1 "
+        "FROM smmd_node n WHERE n.node_id = o.node_id AND n.epoch = "
+        "o.epoch AND (n.node_id, n.epoch) NOT IN (SELECT node_id, epoch "
+        "FROM dead)) AND o.channel <> ALL (string_to_array($3, "
+        "E'\\n')) AND NOT EXISTS (SELECT 1 FROM peers p WHERE o.channel "
+        "= ANY (p.list))), share AS "
         "(SELECT (cardinality(string_to_array($3, E'\\n')) + count(*)) "
         "/ (count(*) + 1) AS s, count(*) AS n FROM peers), free AS "
         "(SELECT c, EXISTS (SELECT 1 FROM smmd_channel_owner o WHERE "
@@ -86,7 +96,8 @@ static const char claim_sql[] =
         "node_id, epoch FROM dead))), pick AS (SELECT c FROM free WHERE "
         "orphan OR first UNION (SELECT c FROM free WHERE NOT orphan "
         "ORDER BY c LIMIT greatest(0, (SELECT s FROM share) - (SELECT k "
-        "FROM mine) - (SELECT count(*) FROM free WHERE orphan)))), took "
+        "FROM mine) - (SELECT count(*) FROM free WHERE orphan OR "
+        "first)))), took "
         "AS (INSERT INTO smmd_channel_owner (channel, node_id, epoch) "
         "SELECT c, $1, $2 FROM pick WHERE EXISTS (SELECT 1 FROM me) ON "
         "CONFLICT (channel) DO UPDATE SET node_id = excluded.node_id, "
@@ -251,14 +262,19 @@ static int may_go(struct lease *l, const char *ch)
 
 void claims_let_go(struct lease *l)
 {
-	size_t at_start = l->owned.n, gone = 0;
+	size_t listed = 0, gone = 0;
 	int changed = 0;
 
+	/* Its share is of its own channels: one kept while busy after a
+	 * reload dropped it does not count. */
+	for (size_t i = 0; i < l->owned.n; i++)
+		listed += names_has(&l->channels, l->owned.v[i]);
 	for (size_t i = l->owned.n; i-- > 0;) {
 		const char *ch = l->owned.v[i];
-		int64_t other = l->owned.num[i], have = (int64_t)at_start;
+		int64_t other = l->owned.num[i], have = (int64_t)listed;
 		int mine = names_has(&l->channels, ch);
-		int even_out = l->share > 0 && (int64_t)l->owned.n > l->share &&
+		int even_out = l->share > 0 &&
+		               (int64_t)(listed - gone) > l->share &&
 		               other >= 0 && other + 2 <= have &&
 		               (int64_t)gone < (have - other) / 2;
 

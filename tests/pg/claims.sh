@@ -38,6 +38,11 @@ wait_for "[ \"\$(owned_by '$SOCK')\" = 'demo other third' ]" 5 ||
 	fail "a's row does not list its channels: $(pg 'table smmd_node')"
 smmctl add -c demo --id p1 "first" >/dev/null
 wait_state p1/demo published 10
+# A dead node's row for a channel no node lists goes at a round.
+pg "insert into smmd_channel_owner (channel, node_id, epoch) values
+	('listed-nowhere', 'long-gone', 1)" >/dev/null
+wait_for "[ -z \"\$(owner_of listed-nowhere)\" ]" 8 ||
+	fail "the row of a channel nobody lists stayed"
 
 # 2. A reload that drops a channel lets it go.
 write_config -g "store: postgresql://" demo other
