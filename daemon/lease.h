@@ -111,6 +111,9 @@ int lease_live(const struct lease *);
 
 /* 1 while this node may fire channel: its lease is live and it owns it. */
 int lease_owns(const struct lease *, const char *channel);
+/* 1 while it owns channel under its current epoch, trusted this instant
+ * or not (a lease that lapsed owns nothing). */
+int lease_holds(const struct lease *, const char *channel);
 /* The channels it owns (under its current epoch), *n of them. */
 const char *const *lease_owned(const struct lease *, size_t *n);
 /*

@@ -423,10 +423,14 @@ void claims_beat_free(struct beat *b)
 	names_clear(&b->got);
 }
 
+int lease_holds(const struct lease *l, const char *channel)
+{
+	return l->owned_epoch == l->epoch && names_has(&l->owned, channel);
+}
+
 int lease_owns(const struct lease *l, const char *channel)
 {
-	return lease_live(l) && l->owned_epoch == l->epoch &&
-	       names_has(&l->owned, channel);
+	return lease_live(l) && lease_holds(l, channel);
 }
 
 const char *const *lease_owned(const struct lease *l, size_t *n)

@@ -102,8 +102,8 @@ int store_clock_trusted(struct store *);
  * inside a store call) when that may have changed. may_release(arg,
  * channel) says whether a channel may go to another node now: nothing
  * in flight on it and nothing due soon. Called again with a reload's
- * channels: those gone stop at once. On a store of one node every
- * channel is its own. 0, or -ENOMEM (nothing changed).
+ * channels: those gone are let go once may_release says so. On a store
+ * of one node every channel is its own. 0, or -ENOMEM (nothing changed).
  */
 struct store_claims {
 	const char *const *channels; /* NULL-terminated */

@@ -1426,16 +1426,8 @@ int pg_claim(struct store_be *s, const struct store_claims *c)
 int pg_owns(struct store_be *s, const char *channel)
 {
 	struct pgstore *ps = s->pg;
-	const char *const *v;
-	size_t n = 0;
 
-	if (ps == NULL || ps->lease == NULL)
-		return 0;
-	v = lease_owned(ps->lease, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], channel) == 0)
-			return 1;
-	return 0;
+	return ps && ps->lease && lease_holds(ps->lease, channel);
 }
 
 int64_t pg_fence(struct store_be *s)
