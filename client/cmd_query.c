@@ -324,6 +324,19 @@ static void print_cluster(const json_t *c)
 	if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "", "standby") ==
 	    0)
 		print_standby(c, node, offset);
+	else if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "",
+	                "worker") == 0)
+		printf("  %-12snode %s, a WORKER beside node %s (changes are "
+		       "relayed there), lease epoch %lld, %s; PostgreSQL's "
+		       "clock %+lld ms from ours\n",
+		       "cluster", node ? node : "?",
+		       ctl_str(c, "works") ? ctl_str(c, "works") : "?",
+		       (long long)json_integer_value(
+		               json_object_get(c, "epoch")),
+		       json_is_true(json_object_get(c, "lease_live"))
+		               ? "lease live"
+		               : "LEASE NOT TRUSTED",
+		       offset);
 	else
 		printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
 		       "%+lld ms from ours\n",

@@ -570,6 +570,12 @@ int auth_ask_send(struct smmd *d, struct auth_slot *s, struct ask *k,
 	return 0;
 }
 
+/* This node may spend the channel's tokens: it acts, and fires it. */
+static int may_renew(struct smmd *d, const struct auth_slot *s)
+{
+	return store_may_act(d->store) && store_owns(d->store, s->channel);
+}
+
 int auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 {
 	const struct channel *ch = auth_channel_of(d, s);
@@ -582,15 +588,16 @@ int auth_renew(struct smmd *d, struct auth_slot *s, const char *why)
 		return -1;
 	/*
 	 * Not while this node may not act for the cluster (its lease not
-	 * trusted: cut off, or stopped and resumed): a refresh spends a
-	 * token the node working now may hold, and X's are of one use. The
-	 * timer asks again (slot_tick waits for the same).
+	 * trusted: cut off, or stopped and resumed), nor for a channel
+	 * another node fires (claims): a refresh spends a token the node
+	 * firing it may hold, and X's are of one use. The timer asks again
+	 * (slot_tick waits for the same).
 	 */
-	if (!store_may_act(d->store)) {
-		log_info(
-		        "auth: channel '%s': not renewed now (%s): this node's "
-		        "lease is not trusted",
-		        s->channel, why);
+	if (!may_renew(d, s)) {
+		log_info("auth: channel '%s': not renewed now (%s): this "
+		         "node's lease is not trusted, or another node fires "
+		         "the channel",
+		         s->channel, why);
 		s->retry_ms = wallclock_now_ms() + 1000;
 		auth_arm(d->auth);
 		return -1;
@@ -712,7 +719,7 @@ static int64_t slot_tick(struct smmd *d, struct auth_slot *s, int64_t now)
 	if (s->busy != SLOT_IDLE ||
 	    pause_find(d, PAUSE_AUTH, s->channel) != NULL)
 		return -1;
-	if (!store_may_act(d->store))
+	if (!may_renew(d, s))
 		return now + 1000; /* auth_renew says why */
 	if ((end = final_expiry(s, ch)) >= 0) {
 		if (now >= end - AUTH_WARN_MS) {

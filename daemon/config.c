@@ -862,6 +862,9 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 		conf_store(p, v, key, cfg);
 	} else if (strcmp(key, "token_key_file") == 0) {
 		conf_token_key(p, v, key, cfg);
+	} else if (strcmp(key, "share_work") == 0) {
+		conf_bool(p, v, key, &cfg->share_work);
+		cfg->share_work_at = v;
 	} else if (strcmp(key, "socket") == 0) {
 		conf_path(p, v, key, &cfg->socket_path);
 	} else if (strcmp(key, "control_group") == 0) {
@@ -912,7 +915,8 @@ static void top_pair(struct conf_ctx *p, struct conf_node *k,
 	} else {
 		conf_error(p, k,
 		           "unknown key '%s' (known: state_dir, store, "
-		           "store_url_file, token_key_file, socket, "
+		           "store_url_file, token_key_file, share_work, "
+		           "socket, "
 		           "control_group, readonly_group, approvers_group, "
 		           "require_approval, max_in_flight, "
 		           "max_host_connections, shutdown_grace, calendar, "
@@ -991,6 +995,11 @@ static void config_finish(struct conf_ctx *p, struct config *cfg,
 		           "postgresql store: with SQLite the tokens stay in "
 		           "state_dir");
 	cfg->token_key_at = NULL;
+	if (cfg->share_work_at && cfg->share_work && cfg->store_url == NULL)
+		conf_error(p, cfg->share_work_at,
+		           "'share_work' is for several nodes on a postgresql "
+		           "store: with SQLite one node does all the work");
+	cfg->share_work_at = NULL;
 	/* A channel that says nothing follows the top level. */
 	cfg->any_blackouts = cfg->blackouts != NULL;
 	for (size_t i = 0; i < cfg->nchannels; i++) {

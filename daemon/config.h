@@ -79,8 +79,12 @@ struct config {
 	/* token_key_file's key (tokenseal.h): tokens kept in PostgreSQL too,
 	 * sealed, so that they follow a take-over. */
 	int has_token_key;
+	/* share_work: a node that finds another working fires a share of
+	 * the channels beside it (a worker) rather than only stand by. */
+	int share_work;
 	unsigned char token_key[TOKENSEAL_KEY_LEN];
-	struct conf_node *token_key_at; /* while parsing: for messages */
+	struct conf_node *token_key_at;  /* while parsing: for messages */
+	struct conf_node *share_work_at; /* ... */
 	char *socket_path;
 	char *control_group; /* NULL: only root and smmd's own user */
 	gid_t control_gid;

@@ -18,6 +18,7 @@
 #include "prom.h"
 #include "postid.h"
 #include "publishers/publisher.h"
+#include "recover.h"
 #include "sched.h"
 #include "smmd.h"
 #include "store.h"
@@ -45,8 +46,6 @@
  */
 #define PUMP_TAKE_MAX 256
 #define CHAN_BUCKETS  1024
-/* More than can be in flight at once (max_in_flight <= 10000). */
-#define RECOVER_MAX 1000000
 
 /*
  * One channel's deliveries that are due but not started, in due order.
@@ -64,6 +63,9 @@ struct chan_q {
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
 	int owned; /* this node may fire it (store_owns, as last told) */
+	/* Queued here, then sent or settled by another node (a pull said
+	 * so): dropped once they are half the queue (dispatch_follow). */
+	size_t stale;
 	struct chan_q *hash_next;
 };
 
@@ -71,6 +73,7 @@ struct chan_q {
 struct waiting {
 	char *id; /* owned */
 	int64_t due_ms;
+	int foreign; /* queued while another node fired the channel */
 };
 
 struct job;
@@ -238,8 +241,8 @@ static int fifo_put(struct dispatch *disp, struct chan_q *q, const char *id,
 		return -ENOMEM;
 	if (front)
 		q->head = (q->head + q->cap - 1) % q->cap;
-	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap].id = copy;
-	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap].due_ms = due_ms;
+	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap] = (struct waiting){
+	        .id = copy, .due_ms = due_ms, .foreign = !q->owned};
 	q->len++;
 	ring_add(disp, q);
 	return 0;
@@ -934,6 +937,9 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 	return t;
 }
 
+static void mark_missed(struct smmd *d, const char *id, int64_t due,
+                        int64_t now);
+
 /*
  * Serve waiting channels round-robin while global slots are free,
  * preparing whatever can leave within PREPARE_LEAD_MS.
@@ -955,6 +961,7 @@ static void pump(struct smmd *d, int64_t now)
 	while (!halted(d) && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
 		int64_t at, meant;
+		int foreign;
 		char *id;
 
 		/*
@@ -986,9 +993,15 @@ static void pump(struct smmd *d, int64_t now)
 		if (q->len == 1)
 			ring_len--;
 		meant = q->fifo[q->head].due_ms;
+		foreign = q->fifo[q->head].foreign;
 		id = fifo_pop(disp, q);
 		disp->taken++;
-		started += start_delivery(d, q, id, meant, at, now);
+		/* It waited while another node fired the channel, past
+		 * catch_up: news no more, as if found so late in the heap. */
+		if (foreign && q->ch && meant < now - d->cfg->catch_up_ms)
+			mark_missed(d, id, meant, now);
+		else
+			started += start_delivery(d, q, id, meant, at, now);
 		free(id);
 	}
 }
@@ -1198,11 +1211,14 @@ void dispatch_run_due(void *arg)
 	                            sizeof(id))) >= 0) {
 		struct chan_q *q;
 
-		if (due < now - d->cfg->catch_up_ms) {
+		q = chan_get(d, channel_of(id));
+		/* Another node's channel: its owner decides (pump, once this
+		 * node owns it, if that node has not by then). */
+		if (due < now - d->cfg->catch_up_ms &&
+		    (q == NULL || q->owned)) {
 			mark_missed(d, id, due, now);
 			continue;
 		}
-		q = chan_get(d, channel_of(id));
 
 		if (q == NULL || fifo_push(d->dispatch, q, id, due) < 0) {
 			log_error("sched: out of memory; '%s' retried in 1s",
@@ -1296,6 +1312,23 @@ void dispatch_hold_prepared(struct smmd *d)
 		job->withdrawn = 1; /* job_send frees it */
 	}
 	dispatch_arm(d);
+}
+
+int dispatch_has_job(struct smmd *d, const char *id)
+{
+	struct dispatch *disp = d->dispatch;
+	struct job *lists[] = {disp->armed, disp->syncing, disp->flying,
+	                       disp->napping};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (struct job *job = lists[i]; job;
+		     job = i == 0   ? job->armed_next
+		           : i == 1 ? job->sync_next
+		           : i == 2 ? job->fly_next
+		                    : job->nap_next)
+			if (strcmp(job->rec.id, id) == 0)
+				return 1;
+	return 0;
 }
 
 /* 1 if delivery did is id, or one of post id's deliveries. */
@@ -1396,6 +1429,61 @@ void dispatch_unschedule(struct smmd *d, const char *id)
 		dispatch_arm(d);
 }
 
+/* Whether delivery id still waits to be sent (a pending state). */
+static int still_pending(const struct delivery_rec *rec)
+{
+	return rec->state == DS_SCHEDULED || rec->state == DS_RETRY_WAIT ||
+	       rec->state == DS_DRAFT;
+}
+
+/* Drop from q's queue what no longer waits to be sent. */
+static void fifo_prune(struct smmd *d, struct chan_q *q)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < q->len; k++) {
+		struct waiting w = q->fifo[(q->head + k) % q->cap];
+		struct delivery_rec rec;
+		int keep = store_delivery_load(d->store, w.id, &rec) == 0 &&
+		           still_pending(&rec);
+
+		store_delivery_clear(&rec);
+		if (keep)
+			q->fifo[(q->head + kept++) % q->cap] = w;
+		else
+			free(w.id);
+	}
+	q->len = kept;
+	q->stale = 0;
+	if (kept == 0)
+		ring_remove(d->dispatch, q);
+}
+
+void dispatch_follow(struct smmd *d, const char *id)
+{
+	struct delivery_rec rec;
+	struct chan_q *q;
+	int r = store_delivery_load(d->store, id, &rec);
+
+	if (r == 0 && still_pending(&rec)) {
+		if (dispatch_schedule(d, id, rec.next_ms) < 0)
+			fatalx("sched: out of memory");
+		store_delivery_clear(&rec);
+		return;
+	}
+	store_delivery_clear(&rec);
+	if (r < 0 && r != -ENOENT)
+		return; /* the view cannot say: the entry is looked at when due
+		         */
+	dispatch_unschedule(d, id);
+	/* Maybe queued already: dropped when its turn comes, or with the
+	 * others once they are half the queue, so that a channel another
+	 * node fires never fills this node's memory. */
+	if ((q = chan_find(d->dispatch, channel_of(id))) != NULL &&
+	    q->len > 0 && ++q->stale > q->len / 2)
+		fifo_prune(d, q);
+}
+
 /* The channel part of id is arg. */
 static int on_channel(void *arg, const char *id)
 {
@@ -1419,15 +1507,26 @@ static int may_release(void *arg, const char *channel)
 	                         on_channel, (void *)channel);
 }
 
-/* What this node may fire changed: what waited for it goes. */
+/*
+ * What this node may fire changed: what waited for it goes, and what the
+ * node that fired a channel taken over left in flight on it is recovered.
+ */
 static void claims_changed(void *arg)
 {
 	struct smmd *d = arg;
 
+	/* Every configured channel's queue, so each take-over is seen. */
+	for (size_t i = 0; i < d->cfg->nchannels; i++)
+		chan_get(d, d->cfg->channels[i].name); /* NULL: seen later */
 	for (size_t i = 0; i < CHAN_BUCKETS; i++)
 		for (struct chan_q *q = d->dispatch->buckets[i]; q;
-		     q = q->hash_next)
+		     q = q->hash_next) {
+			int was = q->owned;
+
 			q->owned = store_owns(d->store, q->name);
+			if (q->owned && !was && !d->stopping)
+				recover_taken(d, q->name);
+		}
 	if (!d->stopping)
 		dispatch_run_due(d);
 }
@@ -1438,7 +1537,7 @@ static void claim_channels(struct smmd *d)
 	const char **names;
 	int r = -ENOMEM;
 
-	if (d->standby)
+	if (d->standby && !d->worker)
 		return; /* it fires nothing */
 	if ((names = calloc(d->cfg->nchannels + 1, sizeof(*names))) != NULL) {
 		for (size_t i = 0; i < d->cfg->nchannels; i++)
@@ -1472,89 +1571,13 @@ static void queue_pending(void *arg, const char *id, int64_t due_ms)
 		fatalx("sched: out of memory loading the schedule");
 }
 
-/* At start-up: may a request in flight at the crash be sent again? */
-static int safe_to_repeat(void *arg, const char *channel)
-{
-	struct smmd *d = arg;
-	const struct channel *ch = config_channel(d->cfg, channel);
-
-	/* An unknown channel fails at start anyway: nothing is sent. */
-	return ch == NULL || ch->pub->idempotent(ch);
-}
-
-/* Each delivery recovery moved: unknown (logged, told) or due again. */
-static void recovered(struct smmd *d, const json_t *before,
-                      const json_t *unknown, int64_t now)
-{
-	json_t *lost = json_object(), *v;
-	size_t i;
-
-	json_array_foreach (unknown, i, v) {
-		json_object_set(lost, json_string_value(v), json_true());
-	}
-	json_array_foreach (before, i, v) {
-		const char *id = json_string_value(v);
-
-		if (json_object_get(lost, id))
-			continue;
-		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
-		              DS_RETRY_WAIT, now,
-		              "interrupted: smmd stopped while the request was "
-		              "in flight");
-	}
-	json_decref(lost);
-	json_array_foreach (unknown, i, v) {
-		const char *id = json_string_value(v);
-
-		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
-		              DS_UNKNOWN, -1,
-		              "smmd stopped while its request was in flight");
-		dispatch_notify(d, channel_of(id), id, NULL,
-		                "has an unknown outcome",
-		                "smmd stopped while its request was in flight");
-	}
-}
-
-/* store_list_rows: collect a row's id. */
-static void collect_id(void *arg, const struct delivery_row *row)
-{
-	json_array_append_new(arg, json_string(row->id));
-}
-
 int dispatch_load(struct smmd *d)
 {
-	int64_t now = wallclock_now_ms();
-	json_t *unknown = json_array(), *before = json_array();
-	int64_t counts[DS_COUNT];
 	int r;
 
-	/*
-	 * Which ones recovery will move, for their events. The counters
-	 * were seeded from the store: after a clean stop there are none, and
-	 * a big store is not scanned for nothing.
-	 */
-	events_counts(d->events, counts);
-	if (counts[DS_PUBLISHING] > 0 &&
-	    store_list_rows(d->store, DS_PUBLISHING, RECOVER_MAX, collect_id,
-	                    before) < 0) {
-		json_decref(before);
-		json_decref(unknown);
-		return -EIO;
-	}
-	r = store_recover_interrupted(d->store, now, safe_to_repeat, d,
-	                              unknown);
-	if (r > 0)
-		log_warnx("store: %d deliveries were in flight when smmd "
-		          "stopped: %zu retried with the same webhook-id, %zu "
-		          "marked unknown (their endpoints can't drop a "
-		          "repeat)",
-		          r, (size_t)r - json_array_size(unknown),
-		          json_array_size(unknown));
-	if (r >= 0)
-		recovered(d, before, unknown, now);
-	json_decref(before);
-	json_decref(unknown);
-	if (r < 0)
+	/* A worker's start: what is publishing is the working node's or
+	 * another worker's; what it takes over is recovered as it does. */
+	if (!d->worker && (r = recover_at_start(d)) < 0)
 		return r;
 	claim_channels(d);
 	if ((r = store_for_each_pending(d->store, queue_pending, d)) < 0)

@@ -25,11 +25,19 @@ void dispatch_reload(struct smmd *);
 int dispatch_schedule(struct smmd *, const char *delivery_id, int64_t due_ms);
 void dispatch_unschedule(struct smmd *, const char *delivery_id);
 /*
+ * Another node changed delivery_id (a pull read it into the view): it is
+ * scheduled for when the view says it is due, or forgotten when it waits
+ * no more (sent, cancelled).
+ */
+void dispatch_follow(struct smmd *, const char *delivery_id);
+/*
  * Due now, and ahead of everything waiting on its channel: a plan B
  * statement must not queue behind a burst its own pause is holding.
  * Still within the channel's max_in_flight. 0 or -ENOMEM.
  */
 int dispatch_first(struct smmd *, const char *delivery_id);
+/* 1 while this node has a request of delivery_id under way. */
+int dispatch_has_job(struct smmd *, const char *delivery_id);
 /* Start everything due now (the wall-clock timer's callback). */
 void dispatch_run_due(void *smmd);
 /*

@@ -129,6 +129,14 @@ static const struct engage_ops *ops_of(const struct channel *ch)
 	return ch && ch->pub ? ch->pub->engage : NULL;
 }
 
+/* Its posts' engagement can be read: its metrics name at least one age. */
+static int readable(const struct channel *ch)
+{
+	const struct engage_ops *ops = ops_of(ch);
+
+	return ops && ops->request && ops->enabled(ch) && ch->metrics.n > 0;
+}
+
 /*
  * The channels of the config now in force, keeping what was learnt of
  * those that stay (budget, batch support); a reload lifts every stop.
@@ -160,8 +168,7 @@ static int chans_rebuild(struct engage *e, const struct config *cfg)
 			chans_free(v, n);
 			return -ENOMEM;
 		}
-		c->readable = ops && ops->request && ops->enabled(ch) &&
-		              ch->metrics.n > 0;
+		c->readable = readable(ch);
 		c->audience = ops && ops->audience_request &&
 		              ops->enabled(ch) && ch->metrics.n > 0;
 		n++;
@@ -722,8 +729,10 @@ void engage_published(struct smmd *d, const struct channel *ch, const char *id,
 	struct engage_chan *c = chan_find(e, ch->name);
 	int64_t due;
 
-	/* Readable: its metrics name at least one age. */
-	if (c == NULL || !c->readable ||
+	/* A worker plans the samples; the working node reads them
+	 * (engage_followed). */
+	if ((c == NULL && !(d->worker && readable(ch))) ||
+	    (c && !c->readable) ||
 	    (ops_of(ch)->needs_remote_id && ops_of(ch)->needs_remote_id(ch) &&
 	     (remote_id == NULL || !*remote_id)))
 		return;
@@ -732,10 +741,25 @@ void engage_published(struct smmd *d, const struct channel *ch, const char *id,
 		log_warnx("engagement: '%s': cannot plan its samples", id);
 		return;
 	}
+	if (c == NULL)
+		return;
 	if (c->sample_due < 0 || due < c->sample_due)
 		c->sample_due = due;
 	if (!c->stopped && !c->busy)
 		arm_at(e, due, now_ms);
+}
+
+void engage_followed(struct smmd *d, const char *channel)
+{
+	struct engage *e = d->engage;
+	struct engage_chan *c = chan_find(e, channel);
+	int64_t now = wallclock_now_ms();
+
+	if (c == NULL || !c->readable)
+		return;
+	learn_sample_due(e, c, now);
+	if (c->sample_due >= 0 && !c->stopped && !c->busy)
+		arm_at(e, c->sample_due, now);
 }
 
 void engage_saw(struct smmd *d, const char *channel,

@@ -36,10 +36,15 @@ void engage_reload(struct smmd *);
 void engage_close(struct smmd *);
 /*
  * Delivery id on ch was published at now_ms as the network's remote_id
- * (NULL: it gave none): plan its first sample.
+ * (NULL: it gave none): plan its first sample (a worker only plans it).
  */
 void engage_published(struct smmd *, const struct channel *ch, const char *id,
                       const char *remote_id, int64_t now_ms);
+/*
+ * Another node changed a delivery on channel (a worker published it and
+ * planned its samples): when its next sample is due is read again.
+ */
+void engage_followed(struct smmd *, const char *channel);
 /* A response from channel's API, publishing's too: its rate-limit budget. */
 void engage_saw(struct smmd *, const char *channel,
                 const struct http_result *res, int64_t now_ms);

@@ -29,7 +29,9 @@
 #include "pause.h"
 #include "plancheck.h"
 #include "prom.h"
+#include "recover.h"
 #include "relay.h"
+#include "worker.h"
 #include "reload.h"
 #include "http.h"
 #include "log.h"
@@ -394,6 +396,7 @@ static void begin_shutdown(struct runtime *rt, const char *why)
 	/* Their clients are gone: reads off the loop stop (cmd_read.c). */
 	store_read_stop(d->store);
 	dispatch_stop(d);
+	recover_stop(d);
 	dispatch_arm(d);
 	if (d->in_flight > 0)
 		uv_timer_start(&rt->grace, on_grace_over,
@@ -514,6 +517,7 @@ static void start_working(struct smmd *d)
 		fatalx("out of memory");
 	if ((r = auth_start(d)) < 0)
 		fatalx("auth: %s", strerror(-r));
+	worker_follow(d);
 }
 
 /*
@@ -538,7 +542,8 @@ static void start_store(struct runtime *rt)
 	struct smmd *d = &rt->d;
 	int r;
 
-	if (d->standby) {
+	/* A worker writes what its deliveries change, then waits too. */
+	if (d->standby && !d->worker) {
 		if ((r = store_standby_start(d->store, d->loop, take_over,
 		                             rt)) < 0)
 			fatalx("store: cannot keep the view: %s", strerror(-r));
@@ -550,12 +555,16 @@ static void start_store(struct runtime *rt)
 	/* From here on the loop never waits for the disk. */
 	if ((r = store_start(d->store, d->loop, store_failed, rt)) < 0)
 		fatalx("store: cannot start the writer: %s", strerror(-r));
+	if (d->worker &&
+	    (r = store_standby_start(d->store, d->loop, take_over, rt)) < 0)
+		fatalx("store: cannot keep the view: %s", strerror(-r));
 }
 
 static int run(struct runtime *rt, int verbose)
 {
 	struct smmd *d = &rt->d;
 	char err[512], status[128];
+	const char *doing;
 	int64_t counts[DS_COUNT];
 	int r, fd;
 
@@ -580,9 +589,12 @@ static int run(struct runtime *rt, int verbose)
 	d->loop = &rt->loop;
 	d->started_ms = wallclock_now_ms();
 	if (store_open_url(d->cfg->state_dir, d->cfg->store_url,
-	                   STORE_OPEN_STANDBY, &d->store, err, sizeof(err)) < 0)
+	                   STORE_OPEN_STANDBY |
+	                           (d->cfg->share_work ? STORE_OPEN_WORKER : 0),
+	                   &d->store, err, sizeof(err)) < 0)
 		fatalx("store: %s", err);
 	d->standby = store_standby(d->store, err, sizeof(err));
+	d->worker = store_worker(d->store);
 	if ((d->outage = outage_new(rt->argv, rt->detached)) == NULL)
 		fatalx("out of memory");
 	/* Counted once here; every change after this goes through an event. */
@@ -607,6 +619,8 @@ static int run(struct runtime *rt, int verbose)
 	http_set_after_event(d->http, dispatch_fire_due, d);
 	if (!d->standby)
 		start_working(d);
+	else if (d->worker && worker_start(d, &doing) < 0)
+		store_fatal(d, doing);
 	/* systemd's socket if it passed one (smmd.socket), else our own. */
 	if (service_listen_fd(&fd, err, sizeof(err)) < 0)
 		fatalx("control: %s", err);
@@ -644,7 +658,13 @@ static int run(struct runtime *rt, int verbose)
 	rt->flush_check.data = rt;
 	uv_check_start(&rt->flush_check, on_check);
 	start_store(rt);
-	if (d->standby && store_standby(d->store, err, sizeof(err)))
+	if (d->worker && store_standby(d->store, err, sizeof(err)))
+		log_info("smmd %s ready as a worker (%s): it fires the "
+		         "channels it claims; socket '%s' answers reads from "
+		         "the view in '%s'",
+		         PACKAGE_VERSION, err, control_name(d->control),
+		         d->cfg->state_dir);
+	else if (d->standby && store_standby(d->store, err, sizeof(err)))
 		log_info("smmd %s ready as a standby (%s): socket '%s' "
 		         "answers reads from the view in '%s'",
 		         PACKAGE_VERSION, err, control_name(d->control),

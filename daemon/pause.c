@@ -138,6 +138,9 @@ static void pauses_arm(struct pauses *ps)
 {
 	int64_t first = -1, now = wallclock_now_ms();
 
+	/* A worker's pauses end when the working node ends them. */
+	if (ps->d->worker)
+		return;
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->v[i]->until_ms >= 0 &&
 		    (first < 0 || ps->v[i]->until_ms < first))
@@ -177,6 +180,25 @@ int pauses_start(struct smmd *d)
 		          scope_of(p, scope, sizeof(scope)),
 		          (long long)store_held_count(d->store, p->id));
 	}
+	pauses_arm(ps);
+	return 0;
+}
+
+int pauses_reread(struct smmd *d)
+{
+	struct pauses *ps = d->pauses;
+	size_t was = ps->n;
+
+	for (size_t i = 0; i < ps->n; i++)
+		pause_free(ps->v[i]);
+	ps->n = 0;
+	if (store_pauses(d->store, load_one, ps) < 0)
+		return -EIO;
+	if (ps->n != was)
+		log_info("pause: %zu pauses now, as the working node says",
+		         ps->n);
+	/* Prepared here, not yet gone: a new pause holds them. */
+	dispatch_hold_prepared(d);
 	pauses_arm(ps);
 	return 0;
 }

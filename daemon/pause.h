@@ -49,6 +49,11 @@ enum resume_policy {
 /* Load the active pauses from the store and arm --until. 0 or -errno. */
 int pauses_start(struct smmd *);
 void pauses_stop(struct smmd *);
+/*
+ * A worker: the pauses changed on another node (a pull): read them from
+ * the store again, and hold what is prepared and now covered. 0 or -EIO.
+ */
+int pauses_reread(struct smmd *);
 
 /* Whether p's scope takes in a delivery on channel of campaign. */
 int pause_covers(const struct pause *p, const char *channel,

@@ -326,6 +326,23 @@ void pgrepl_tick(struct pgrepl *r)
 		pgrepl_pull(r);
 }
 
+void pgrepl_share(struct pgrepl *r)
+{
+	r->o.sole_writer = 0;
+}
+
+int pgrepl_set_node(struct pgrepl *r, const char *node_id)
+{
+	char *id = strdup(node_id);
+
+	if (id == NULL)
+		return -ENOMEM;
+	free(r->node_id);
+	r->node_id = id;
+	r->o.node_id = id;
+	return 0;
+}
+
 int pgrepl_settled(const struct pgrepl *r)
 {
 	return r->head == NULL && r->doubt == NULL && r->resend == NULL &&

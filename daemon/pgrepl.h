@@ -113,6 +113,19 @@ void pgrepl_reconnected(struct pgrepl *);
  */
 void pgrepl_tick(struct pgrepl *);
 
+/*
+ * Another node writes beside this one (a worker, or this node is one):
+ * the tick pulls from now on. For good: the view is never marked whole
+ * again (pgrepl_save_position), since its position no longer covers
+ * every change before it, as a sole writer's does.
+ */
+void pgrepl_share(struct pgrepl *);
+/*
+ * Ship under another node's name (a worker's lease, registered beside
+ * the node's own): before the first group ships. 0, or -ENOMEM.
+ */
+int pgrepl_set_node(struct pgrepl *, const char *node_id);
+
 /* A pull is running (more batches follow while the last one was full). */
 int pgrepl_pulling(const struct pgrepl *);
 /* How far the pulls have read (a change number). */

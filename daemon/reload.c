@@ -269,9 +269,11 @@ static void swap_config(struct smmd *d, struct reload *r)
 	    strcmp(r->cfg->socket_path, d->cfg->socket_path) != 0 ||
 	    (was == NULL) != (now == NULL) ||
 	    (was != NULL && strcmp(was, now) != 0) ||
+	    r->cfg->share_work != d->cfg->share_work ||
 	    (!d->standby && auth_key_changed(d, r->cfg)))
-		log_warnx("reload: state_dir, store, token_key_file and socket "
-		          "changes take effect at the next restart");
+		log_warnx("reload: state_dir, store, token_key_file, "
+		          "share_work and socket changes take effect at the "
+		          "next restart");
 	config_unref(d->cfg);
 	d->cfg = r->cfg;
 	r->cfg = NULL;

@@ -35,6 +35,7 @@ struct smmd {
 	struct http *http;
 	struct control *control;
 	struct dispatch *dispatch;
+	struct recover *recover;   /* recover.c: channels taken over */
 	struct events *events;     /* events.c: every delivery's changes */
 	struct reloads *reloads;   /* reload.c: the one under way */
 	struct calwatch *calwatch; /* calwatch.c: the calendar files */
@@ -54,6 +55,10 @@ struct smmd {
 	/* Another node works on the shared store: this one answers reads
 	 * from its view and starts nothing (main.c), until it takes over. */
 	int standby;
+	/* ... but fires the channels it owns beside the working node (a
+	 * worker, share_work): its pauses, schedule and credentials run,
+	 * its commands are relayed as a standby's. */
+	int worker;
 	int backing_up; /* cmd_backup.c: a copy of the store is under way */
 	/* cmd_read.c: reads on the thread pool, and those waiting a turn */
 	unsigned reads_running;

@@ -190,6 +190,17 @@ int store_standby(struct store *s, char *works, size_t len)
 	return s->be->standby ? s->be->standby(s->h, works, len) : 0;
 }
 
+int store_worker(struct store *s)
+{
+	return s->be->worker ? s->be->worker(s->h) : 0;
+}
+
+void store_watch(struct store *s, store_changed_fn *fn, void *arg)
+{
+	if (s->be->watch)
+		s->be->watch(s->h, fn, arg);
+}
+
 int store_standby_start(struct store *s, uv_loop_t *loop,
                         void (*turn)(void *arg), void *arg)
 {
@@ -583,11 +594,17 @@ int store_for_each_pending(struct store *s,
 }
 
 int store_recover_interrupted(struct store *s, int64_t now_ms,
-                              int (*safe_to_repeat)(void *arg,
-                                                    const char *channel),
+                              int (*decide)(void *arg, const char *id,
+                                            const char *channel),
                               void *arg, json_t *unknown)
 {
-	return s->be->recover(s->h, now_ms, safe_to_repeat, arg, unknown);
+	return s->be->recover(s->h, now_ms, decide, arg, unknown);
+}
+
+json_t *store_owned_elsewhere(struct store *s)
+{
+	return s->be->owned_elsewhere ? s->be->owned_elsewhere(s->h)
+	                              : json_object();
 }
 
 int store_list_rows(struct store *s, int state, unsigned limit,

@@ -58,6 +58,7 @@ struct delivery_rec {
 	json_t *media;
 	enum delivery_state state;
 	int64_t due_ms;
+	int64_t next_ms; /* due (again) then: a retry's time, or due_ms */
 	unsigned attempts;
 	int pass_pause; /* released by hand: no pause holds it */
 	/* Its channel required approval when it was stored, and it has none:
@@ -125,6 +126,11 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen);
  */
 #define STORE_OPEN_STANDBY 0x1
 /*
+ * ... and a standby fires a share of the channels beside the working
+ * node (a worker: store_worker) rather than only wait for its turn.
+ */
+#define STORE_OPEN_WORKER 0x2
+/*
  * The backend url names (postgresql://... or postgres://...; NULL: the
  * default), with dir as its state directory; flags: STORE_OPEN_*.
  */
@@ -150,6 +156,23 @@ int store_standby(struct store *, char *works, size_t len);
  */
 int store_standby_start(struct store *, uv_loop_t *, void (*turn)(void *arg),
                         void *arg);
+
+/*
+ * A standby opened with STORE_OPEN_WORKER: it fires the channels it owns
+ * (store_claim) beside the working node, which runs everything else. It
+ * writes only what its deliveries change, once store_start has started
+ * its writer, and is told what other nodes write (store_watch). 1 or 0.
+ */
+int store_worker(struct store *);
+/*
+ * What other nodes changed, as this node's view reads it in (a worker,
+ * and the working node while workers write beside it): table
+ * "deliveries" with each delivery's id, and "pauses" (key NULL) once
+ * for any change of them. Called on the loop, never from inside a store
+ * call. Nothing on a store of one node.
+ */
+typedef void store_changed_fn(void *arg, const char *table, const char *key);
+void store_watch(struct store *, store_changed_fn *, void *arg);
 
 /* Who asked for a relayed command, as the standby's socket saw them. */
 struct store_peer {
@@ -408,15 +431,21 @@ int store_for_each_pending(struct store *,
                            void *arg);
 /*
  * Deliveries left "publishing" by a crash: close their open attempt as
- * interrupted. Where safe_to_repeat(arg, channel) says the endpoint drops
- * repeats, make them due again at now; elsewhere they become "unknown"
- * (their ids are appended to unknown when given). Returns how many, or
- * -EIO.
+ * interrupted. decide(arg, id, channel) says what becomes of each: 1,
+ * the endpoint drops repeats: due again at now; 0: "unknown" (its id is
+ * appended to unknown when given); -1: left as it is (a live node of a
+ * cluster may be sending it). Returns how many moved, or -EIO.
  */
 int store_recover_interrupted(struct store *, int64_t now_ms,
-                              int (*safe_to_repeat)(void *arg,
-                                                    const char *channel),
+                              int (*decide)(void *arg, const char *id,
+                                            const char *channel),
                               void *arg, json_t *unknown);
+/*
+ * The channels other live nodes own now (claims), as a JSON object of
+ * name: true (empty on a store of one node); NULL when the store cannot
+ * say. Before store_start: it waits for PostgreSQL's answer.
+ */
+json_t *store_owned_elsewhere(struct store *);
 /*
  * Rows for the control socket (view.c makes them JSON). Strings are
  * borrowed for the callback's duration; NULL where the store has none.

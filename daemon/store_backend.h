@@ -59,7 +59,8 @@ struct store_backend {
 	int (*transition)(struct store_be *, const struct transition *,
 	                  struct moved *);
 	int (*recover)(struct store_be *, int64_t now_ms,
-	               int (*safe_to_repeat)(void *arg, const char *channel),
+	               int (*decide)(void *arg, const char *id,
+	                             const char *channel),
 	               void *arg, json_t *unknown);
 	int (*each_pending)(struct store_be *,
 	                    void (*fn)(void *arg, const char *id,
@@ -205,6 +206,11 @@ struct store_backend {
 	int (*standby)(struct store_be *, char *works, size_t len);
 	int (*standby_start)(struct store_be *, uv_loop_t *,
 	                     void (*turn)(void *arg), void *arg);
+	/* store_owned_elsewhere; optional (none). */
+	json_t *(*owned_elsewhere)(struct store_be *);
+	/* store_worker and store_watch; optional (never one, nothing). */
+	int (*worker)(struct store_be *);
+	void (*watch)(struct store_be *, store_changed_fn *, void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);
 };

@@ -74,7 +74,8 @@ static const char *const replicated[] = {
 
 /*
  * The nodes with a live lease (the working node, and workers beside it),
- * then the standbys seen (lease.c): each with its epoch (those with a
+ * then the standbys seen (lease.c) but those that work beside it (a
+ * worker registers as <node>/w): each with its epoch (those with a
  * lease), the offset of PostgreSQL's clock from its own that it measured
  * last, its version, how long it has been there, and how many channels
  * it owns under its lease (claims).
@@ -90,8 +91,8 @@ static const char nodes_sql[] =
         "version, (extract(epoch FROM clock_timestamp() - since) * "
         "1000)::bigint, 0 FROM smmd_standby s WHERE seen_until > "
         "clock_timestamp() AND NOT EXISTS (SELECT 1 FROM smmd_node n "
-        "WHERE n.node_id = s.node_id AND n.lease_until > "
-        "clock_timestamp()) "
+        "WHERE n.node_id IN (s.node_id, s.node_id || '/w') AND "
+        "n.lease_until > clock_timestamp()) "
         "ORDER BY 2 DESC, 1";
 
 struct pgstore {
@@ -155,11 +156,34 @@ struct pgstore {
 	struct store_claims claims;
 	uv_timer_t claims_timer;
 	int claims_pending;
+	/*
+	 * A worker (STORE_OPEN_WORKER, a standby that shares the work): a
+	 * second lease, not exclusive, under writer_id, which its writes,
+	 * its fence and its claims go under (writer()); the exclusive one
+	 * only waits for its turn to coordinate.
+	 */
+	int may_work, worker, wlive, wgone;
+	struct lease *wlease;
+	char writer_id[136];
+	/* What other nodes changed (pg_watch), told from watch_timer. */
+	store_changed_fn *watch_fn;
+	void *watch_arg;
+	char **changed; /* deliveries' ids, malloc'd */
+	size_t nchanged, changed_cap;
+	int pauses_changed, watch_pending;
+	uv_timer_t watch_timer;
+	json_t *elsewhere; /* pg_owned_elsewhere's answer */
 	/* pg_tokens_read's reader and its answer. */
 	store_token_fn *token_fn;
 	void *token_arg;
 	int tokens_read, tokens_err;
 };
+
+/* The lease this node's writes go under: a worker's own, else its one. */
+static struct lease *writer(const struct pgstore *ps)
+{
+	return ps->wlease ? ps->wlease : ps->lease;
+}
 
 /* Tell the front end, from a callback of the loop's own (never from
  * inside sync, which the front end calls while it submits). */
@@ -191,6 +215,7 @@ static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
 static int lease_lost(struct pgstore *ps);
 static void tell_claims(struct pgstore *ps);
+static void tell_changes(struct pgstore *ps);
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 {
@@ -314,6 +339,8 @@ static void note_skew(struct pgstore *ps)
 	ps->skewed = skewed;
 }
 
+static int workers_seen(struct pgstore *ps);
+
 static void on_node_row(void *arg, const PGresult *res, const char *err)
 {
 	struct pgstore *ps = arg;
@@ -356,6 +383,24 @@ static void on_nodes_read(void *arg, const char *err)
 	ps->nodes = ps->nodes_next;
 	ps->nodes_next = NULL;
 	ps->nodes_at_ns = uv_hrtime();
+	if (!ps->standby && workers_seen(ps))
+		pgrepl_share(ps->repl);
+}
+
+/*
+ * A worker writes beside this node: from now on its view pulls what
+ * the workers write (their deliveries' outcomes), each beat.
+ */
+static int workers_seen(struct pgstore *ps)
+{
+	size_t i;
+	json_t *node;
+
+	json_array_foreach (ps->nodes, i, node)
+		if (strcmp(json_string_value(json_object_get(node, "role")),
+		           "worker") == 0)
+			return 1;
+	return 0;
 }
 
 static void ask_nodes(struct pgstore *ps)
@@ -470,8 +515,8 @@ static void on_trimmed(void *arg, int64_t removed, const char *err)
  * first beat, then every TRIM_EVERY_TICKS. */
 static void trim_changes(struct pgstore *ps)
 {
-	if (ps->done == NULL || ps->epoch == 0 || ps->trimming || ps->closing ||
-	    !ps->ls_up || ++ps->trim_ticks < TRIM_EVERY_TICKS)
+	if (ps->done == NULL || ps->epoch == 0 || ps->standby || ps->trimming ||
+	    ps->closing || !ps->ls_up || ++ps->trim_ticks < TRIM_EVERY_TICKS)
 		return;
 	if (pgrepl_trim(ps->repl, ps->ls, CHANGES_KEPT_MS, on_trimmed, ps) == 0)
 		ps->trimming = 1;
@@ -483,6 +528,8 @@ static void on_tick(uv_timer_t *h)
 
 	if (ps->claims_pending)
 		tell_claims(ps); /* what waited behind a wait in place */
+	if (ps->watch_pending)
+		tell_changes(ps);
 	if (ps->repl == NULL || lease_lost(ps) || clock_lost(ps))
 		return;
 	note_skew(ps);
@@ -496,7 +543,7 @@ static void on_tick(uv_timer_t *h)
 	/* Pulled rows must not land in a turn's open transaction either. */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
-	if (ps->standby) {
+	if (ps->standby && !ps->worker) {
 		pull_behind(ps);
 		return;
 	}
@@ -549,6 +596,8 @@ static void on_ls_up(void *arg)
 	ps->ls_up = 1;
 	if (ps->lease)
 		lease_beat_now(ps->lease);
+	if (ps->wlease)
+		lease_beat_now(ps->wlease);
 	listen_relays(ps);
 }
 
@@ -584,7 +633,7 @@ static int lease_lost(struct pgstore *ps)
 	if (ps->lost)
 		return 1;
 	if (ps->done == NULL || ps->epoch == 0 ||
-	    lease_epoch(ps->lease) == ps->epoch)
+	    lease_epoch(writer(ps)) == ps->epoch)
 		return 0;
 	log_warnx("store: this node's lease ran out: starting afresh");
 	ps->lost = 1;
@@ -633,12 +682,114 @@ static void on_claims(void *arg)
 	tell_claims(arg);
 }
 
+/* What a pull read in, to smmd (pg_watch), under the claims' rule. */
+static void on_watch_told(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+	char **ids = ps->changed;
+	size_t n = ps->nchanged;
+	int pauses = ps->pauses_changed;
+
+	if (ps->watch_fn == NULL || ps->closing)
+		return;
+	if (!ps->embed.started || ps->waiting || ps->token_fn) {
+		ps->watch_pending = 1;
+		return;
+	}
+	ps->watch_pending = ps->pauses_changed = 0;
+	ps->changed = NULL;
+	ps->nchanged = ps->changed_cap = 0;
+	if (pauses)
+		ps->watch_fn(ps->watch_arg, "pauses", NULL);
+	for (size_t i = 0; i < n; i++) {
+		ps->watch_fn(ps->watch_arg, "deliveries", ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+static void tell_changes(struct pgstore *ps)
+{
+	uv_timer_start(&ps->watch_timer, on_watch_told, 0, 0);
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+}
+
+/* A delivery's id, from its row's key (a JSON array): malloc'd. */
+static char *delivery_of(const char *pk)
+{
+	json_t *key = json_loads(pk, JSON_DECODE_ANY, NULL);
+	const char *id = json_string_value(json_array_get(key, 0));
+	char *out = id ? strdup(id) : NULL;
+
+	json_decref(key);
+	return out;
+}
+
+/* pgrepl's on_changed: a row another node wrote, read into the view. */
+static void on_row_changed(void *arg, const char *table, const char *pk)
+{
+	struct pgstore *ps = arg;
+	char *id;
+
+	if (ps->watch_fn == NULL)
+		return;
+	if (strcmp(table, "pauses") == 0) {
+		ps->pauses_changed = 1;
+	} else if (strcmp(table, "deliveries") == 0) {
+		if (ps->nchanged == ps->changed_cap) {
+			size_t cap = ps->changed_cap ? 2 * ps->changed_cap : 64;
+			char **v = realloc(ps->changed, cap * sizeof(*v));
+
+			if (v == NULL)
+				goto oom;
+			ps->changed = v;
+			ps->changed_cap = cap;
+		}
+		if ((id = delivery_of(pk)) == NULL)
+			goto oom;
+		ps->changed[ps->nchanged++] = id;
+	} else {
+		return;
+	}
+	tell_changes(ps);
+	return;
+oom:
+	/* smmd would miss a change for good: start afresh instead. */
+	fail(ps, -ENOMEM, "out of memory noting what other nodes changed");
+}
+
 static int may_release(void *arg, const char *channel)
 {
 	struct pgstore *ps = arg;
 
 	return ps->claims.may_release == NULL ||
 	       ps->claims.may_release(ps->claims.arg, channel);
+}
+
+/* The lease smmd writes under (writer()) is trusted, or not (*flag). */
+static void writer_live(struct pgstore *ps, int *flag, int live,
+                        const char *why)
+{
+	if (live && !*flag && ps->ever_live)
+		log_info("store: this node's lease is renewed again");
+	else if (!live && *flag && !ps->closing)
+		log_warnx("store: this node's lease is not trusted (%s): "
+		          "writes wait for it",
+		          why ? why : "?");
+	*flag = live;
+	if (lease_lost(ps) || !live)
+		return;
+	ps->ever_live = 1;
+	ps->epoch = lease_epoch(writer(ps));
+	ship_pending(ps);
+}
+
+static void on_worker_live(void *arg, int live, const char *why)
+{
+	struct pgstore *ps = arg;
+
+	writer_live(ps, &ps->wlive, live, why);
 }
 
 static void on_live(void *arg, int live, const char *why)
@@ -659,18 +810,7 @@ static void on_live(void *arg, int live, const char *why)
 		}
 		return;
 	}
-	if (live && !ps->live && ps->ever_live)
-		log_info("store: this node's lease is renewed again");
-	else if (!live && ps->live && !ps->closing)
-		log_warnx("store: this node's lease is not trusted (%s): "
-		          "writes wait for it",
-		          why ? why : "?");
-	ps->live = live;
-	if (lease_lost(ps) || !live)
-		return;
-	ps->ever_live = 1;
-	ps->epoch = lease_epoch(ps->lease);
-	ship_pending(ps);
+	writer_live(ps, &ps->live, live, why);
 }
 
 /* Nothing ships under a registration smmd does not work under. */
@@ -678,8 +818,9 @@ static int64_t epoch_of(void *arg)
 {
 	struct pgstore *ps = arg;
 
-	if (ps->lease == NULL || !lease_live(ps->lease) ||
-	    lease_epoch(ps->lease) != ps->epoch)
+	struct lease *l = writer(ps);
+
+	if (l == NULL || !lease_live(l) || lease_epoch(l) != ps->epoch)
 		return 0;
 	return ps->epoch;
 }
@@ -942,6 +1083,43 @@ static int who_works(struct pgstore *ps)
 	return ps->peer;
 }
 
+static void on_claims(void *arg);
+static int may_release(void *arg, const char *channel);
+
+/*
+ * A standby that shares the work (STORE_OPEN_WORKER) registers beside
+ * the working node, under its id and "/w", not exclusive: the exclusive
+ * registration, which goes on waiting for its turn to coordinate, does
+ * not count it (lease.c), and its writes, its fence and its claims go
+ * under this one. Its view pulls every beat from now on.
+ */
+static int start_worker(struct pgstore *ps)
+{
+	struct lease_opts o = {.node_id = ps->writer_id,
+	                       .version = PACKAGE_VERSION,
+	                       .margin_ms = MARGIN_MS,
+	                       .worker = 1,
+	                       .skew_ms = lease_skew_ms(ps->lease),
+	                       .skew_known = 1,
+	                       .on_live = on_worker_live,
+	                       .on_claims = on_claims,
+	                       .may_release = may_release,
+	                       .arg = ps};
+
+	snprintf(ps->writer_id, sizeof(ps->writer_id), "%s/w", ps->node_id);
+	if (pgrepl_set_node(ps->repl, ps->writer_id) < 0 ||
+	    (ps->wlease = lease_start(&ps->loop, ps->ls, &o)) == NULL) {
+		snprintf(ps->why, sizeof(ps->why), "out of memory");
+		return -ENOMEM;
+	}
+	pgrepl_share(ps->repl);
+	ps->worker = 1;
+	log_info("store: this node works beside it, on the channels it "
+	         "claims, as %s",
+	         ps->writer_id);
+	return 0;
+}
+
 /*
  * One node works at a time (lease_opts.exclusive): while another holds
  * its lease this one is a standby, registering every beat, and takes
@@ -981,6 +1159,9 @@ static int await_lease(struct pgstore *ps)
 			if (ps->may_standby) {
 				ps->standby = 1;
 				ps->failed = 0;
+				/* Not on a clock the cluster outvotes. */
+				if (ps->may_work && !ps->clock_out)
+					return start_worker(ps);
 				pull_behind(ps);
 				return 0;
 			}
@@ -1144,11 +1325,13 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         .margin_ms = MARGIN_MS,
 	                         /* The lease is exclusive (start_lease). */
 	                         .sole_writer = 1,
+	                         .on_changed = on_row_changed,
 	                         .on_error = on_repl_error,
 	                         .on_info = on_repl_info,
 	                         .arg = ps};
 
 	make_node_id(ps);
+	snprintf(ps->writer_id, sizeof(ps->writer_id), "%s", ps->node_id);
 	/* A working node trims at its first beat, then every minute. */
 	ps->trim_ticks = TRIM_EVERY_TICKS - 1;
 	if (connect_both(ps, url, err, errlen) < 0)
@@ -1163,7 +1346,7 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	if (migrate_pg(ps, err, errlen) < 0 ||
 	    check_view(ps, err, errlen) < 0 ||
 	    start_lease(ps, err, errlen) < 0 ||
-	    (!ps->standby && catch_up(ps, err, errlen) < 0))
+	    ((!ps->standby || ps->worker) && catch_up(ps, err, errlen) < 0))
 		return -1;
 	ps->why[0] = '\0';
 	return 0;
@@ -1198,10 +1381,12 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	s->pg = ps;
 	ps->db = s->db;
 	ps->may_standby = (flags & STORE_OPEN_STANDBY) != 0;
+	ps->may_work = ps->may_standby && (flags & STORE_OPEN_WORKER) != 0;
 	uv_timer_init(&ps->loop, &ps->tick);
 	uv_timer_init(&ps->loop, &ps->report);
 	uv_timer_init(&ps->loop, &ps->claims_timer);
-	ps->claims_timer.data = ps;
+	uv_timer_init(&ps->loop, &ps->watch_timer);
+	ps->claims_timer.data = ps->watch_timer.data = ps;
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
 	if (open_pg(s, ps, url, err, errlen) < 0) {
@@ -1210,6 +1395,15 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	}
 	*out = s;
 	return 0;
+}
+
+static void on_wlease_gone(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	(void)err;
+	ps->wlease = NULL;
+	ps->wgone = 1;
 }
 
 static void on_lease_gone(void *arg, const char *err)
@@ -1256,7 +1450,8 @@ static void close_pg(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
 	stop_serving(ps); /* smmd's control is going: nothing more to run */
-	if (ps->repl && ps->standby && sqlite3_get_autocommit(ps->db))
+	if (ps->repl && ps->standby && !ps->worker &&
+	    sqlite3_get_autocommit(ps->db))
 		hand_view_on(ps);
 	/* A turn still open is given up (rolled back) with the view. */
 	else if (ps->repl && ps->epoch != 0 && ps->failed == 0 && !ps->lost &&
@@ -1269,6 +1464,14 @@ static void close_pg(struct pgstore *ps)
 			          ps->fail_why);
 	}
 	ps->closing = 1;
+	/* A worker's channels are free at once: nothing is in flight
+	 * (smmd's stop waited for its requests). */
+	if (ps->wlease) {
+		uv_timer_stop(&ps->tick);
+		lease_stop(ps->wlease, on_wlease_gone, ps);
+		ps->failed = 0;
+		run_until(ps, &ps->wgone, 1, 3000);
+	}
 	if (ps->lease && ps->turning && lease_live(ps->lease) &&
 	    hand_lease_on(ps) == 0) {
 		lease_free(ps->lease);
@@ -1292,11 +1495,15 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->tick, NULL);
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
+	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
 	uv_loop_close(&ps->loop);
 	json_decref(ps->nodes);
 	json_decref(ps->nodes_next);
+	for (size_t i = 0; i < ps->nchanged; i++)
+		free(ps->changed[i]);
+	free(ps->changed);
 	free(ps->seqs);
 	free(ps);
 }
@@ -1334,9 +1541,10 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	 * one is the registration smmd works under from now on.
 	 */
 	uv_run(&ps->loop, UV_RUN_NOWAIT);
-	if ((rc = run_until(ps, &ps->live, 1, OPEN_TIMEOUT_MS)) < 0)
+	if ((rc = run_until(ps, ps->worker ? &ps->wlive : &ps->live, 1,
+	                    OPEN_TIMEOUT_MS)) < 0)
 		return rc;
-	ps->epoch = lease_epoch(ps->lease);
+	ps->epoch = lease_epoch(writer(ps));
 	ps->done = done;
 	ps->done_arg = arg;
 	ps->told = ps->durable;
@@ -1347,6 +1555,8 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	/* What the claims said during smmd's start-up, now. */
 	if (ps->claims_pending)
 		tell_claims(ps);
+	if (ps->watch_pending)
+		tell_changes(ps);
 	return 0;
 }
 
@@ -1411,11 +1621,11 @@ int pg_claim(struct store_be *s, const struct store_claims *c)
 {
 	struct pgstore *ps = s->pg;
 
-	if (ps == NULL || ps->lease == NULL)
+	if (ps == NULL || writer(ps) == NULL)
 		return 0;
 	ps->claims = *c;
 	ps->claims.channels = NULL; /* the caller's; the lease copies them */
-	return lease_set_channels(ps->lease, c->channels);
+	return lease_set_channels(writer(ps), c->channels);
 }
 
 /*
@@ -1423,11 +1633,59 @@ int pg_claim(struct store_be *s, const struct store_claims *c)
  * write made while it is not waits for the fence, as every write does,
  * and a lease that lapsed owns nothing (and says so).
  */
+static void on_elsewhere(void *arg, const PGresult *res, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	(void)err;
+	if (res == NULL || (ps->elsewhere = json_object()) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(res); i++)
+		json_object_set_new(ps->elsewhere, PQgetvalue(res, i, 0),
+		                    json_true());
+}
+
+/* At smmd's start, before pg_start: the private loop is waited on here. */
+json_t *pg_owned_elsewhere(struct store_be *s)
+{
+	static const char sql[] =
+	        "SELECT o.channel FROM smmd_channel_owner o JOIN smmd_node n "
+	        "ON n.node_id = o.node_id AND n.epoch = o.epoch WHERE "
+	        "n.lease_until > clock_timestamp() AND o.node_id <> $1";
+	struct pgstore *ps = s->pg;
+	const char *params[] = {ps ? ps->writer_id : NULL};
+	json_t *out;
+
+	if (ps == NULL || ps->embed.started)
+		return NULL;
+	ps->elsewhere = NULL;
+	if (run_one(ps, sql, 1, params, on_elsewhere, OPEN_TIMEOUT_MS) < 0) {
+		json_decref(ps->elsewhere);
+		ps->elsewhere = NULL;
+	}
+	out = ps->elsewhere;
+	ps->elsewhere = NULL;
+	return out;
+}
+
+int pg_worker(struct store_be *s)
+{
+	return s->pg && s->pg->worker;
+}
+
+void pg_watch(struct store_be *s, store_changed_fn *fn, void *arg)
+{
+	if (s->pg == NULL)
+		return;
+	s->pg->watch_fn = fn;
+	s->pg->watch_arg = arg;
+}
+
 int pg_owns(struct store_be *s, const char *channel)
 {
 	struct pgstore *ps = s->pg;
 
-	return ps && ps->lease && lease_holds(ps->lease, channel);
+	return ps && writer(ps) && lease_holds(writer(ps), channel);
 }
 
 int64_t pg_fence(struct store_be *s)
@@ -1454,9 +1712,12 @@ json_t *pg_cluster(struct store_be *s)
 	}
 	skew = lease_skew_ms(ps->lease);
 	o = json_pack("{s:s, s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node",
-	              ps->node_id, "role", ps->standby ? "standby" : "working",
+	              ps->writer_id, "role",
+	              ps->worker    ? "worker"
+	              : ps->standby ? "standby"
+	                            : "working",
 	              "epoch", (json_int_t)ps->epoch, "lease_live",
-	              lease_live(ps->lease), "clock_offset_ms",
+	              lease_live(writer(ps)), "clock_offset_ms",
 	              (json_int_t)skew, "clock_skewed", too_far(skew), "nodes",
 	              ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
 	              ps->nodes ? json_integer((json_int_t)age_ms)
@@ -1560,6 +1821,8 @@ int pg_standby_start(struct store_be *s, uv_loop_t *loop,
 		ps->turning = 1;
 		turn(arg);
 	}
+	if (ps->embed.started)
+		return 0; /* a worker's writer started it (pg_start) */
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
 	return uvembed_start(&ps->embed, loop, &ps->loop);
@@ -1644,7 +1907,7 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u)";
 	struct pgstore *ps = s->pg;
 	char epoch[24], ms[24], margin[24];
-	const char *params[] = {ps ? ps->node_id : NULL,
+	const char *params[] = {ps ? ps->writer_id : NULL,
 	                        epoch,
 	                        channel,
 	                        sealed,
@@ -1655,7 +1918,8 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	struct token_put *t;
 	int rc;
 
-	if (ps == NULL || ps->standby || ps->epoch == 0 || ps->wr == NULL)
+	if (ps == NULL || (ps->standby && !ps->worker) || ps->epoch == 0 ||
+	    ps->wr == NULL)
 		return -ENOTCONN;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -ENOMEM;
@@ -1689,7 +1953,8 @@ int pg_may_act(struct store_be *s)
 	struct pgstore *ps = s->pg;
 
 	return ps == NULL || ps->lease == NULL ||
-	       (!ps->standby && !ps->lost && lease_live(ps->lease));
+	       ((!ps->standby || ps->worker) && !ps->lost &&
+	        lease_live(writer(ps)));
 }
 
 static void on_tokens(void *arg, const PGresult *res, const char *err)

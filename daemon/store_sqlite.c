@@ -415,7 +415,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "d.due_ms, d.attempts, coalesce(d.text, p.text), "
                 "coalesce(d.link, p.link), p.campaign, "
                 "coalesce(d.media, p.media), p.source, d.pass_pause, "
-                "d.needs_approval AND d.approved_ms IS NULL "
+                "d.needs_approval AND d.approved_ms IS NULL, "
+                "coalesce(d.next_ms, d.due_ms) "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         /* The first attempt fixes when it was meant to go (migration 11). */
@@ -1006,6 +1007,7 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	rec->source = col_strdup(st, 11);
 	rec->pass_pause = sqlite3_column_int(st, 12) != 0;
 	rec->awaiting_approval = sqlite3_column_int(st, 13) != 0;
+	rec->next_ms = sqlite3_column_int64(st, 14);
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -1212,8 +1214,8 @@ static int sq_for_each_pending(struct store_be *s,
 #define INTERRUPTED "interrupted: smmd stopped while the request was in flight"
 
 static int sq_recover_interrupted(struct store_be *s, int64_t now_ms,
-                                  int (*safe_to_repeat)(void *arg,
-                                                        const char *channel),
+                                  int (*decide)(void *arg, const char *id,
+                                                const char *channel),
                                   void *arg, json_t *unknown)
 {
 	static const char sql_list[] =
@@ -1249,14 +1251,17 @@ static int sq_recover_interrupted(struct store_be *s, int64_t now_ms,
 		                       list, 1)));
 	}
 	sqlite3_finalize(list);
-	if (json_array_size(ids) > 0 && begin(s, DURABLE) < 0)
-		goto out;
 	json_array_foreach (ids, i, v) {
 		const char *id = json_string_value(v);
-		int repeat = safe_to_repeat(
-		        arg, json_string_value(json_array_get(chans, i)));
+		int repeat = decide(
+		        arg, id, json_string_value(json_array_get(chans, i)));
 		const char *sqls[2] = {sql_attempt,
 		                       repeat ? sql_retry : sql_unknown};
+
+		if (repeat < 0)
+			continue; /* another node's, still in flight */
+		if (total == 0 && begin(s, DURABLE) < 0)
+			goto out;
 
 		for (int k = 0; k < 2; k++) {
 			if (sqlite3_prepare_v2(s->db, sqls[k], -1, &st, NULL) !=
@@ -1928,6 +1933,9 @@ const struct store_backend store_backend_postgresql = {
         .may_act = pg_may_act,
         .claim = pg_claim,
         .owns = pg_owns,
+        .worker = pg_worker,
+        .watch = pg_watch,
+        .owned_elsewhere = pg_owned_elsewhere,
         SQ_OPS,
 };
 #endif

@@ -1,0 +1,146 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# Workers (share_work, doc/cluster.md): a node that finds another working
+# fires a share of the channels beside it rather than only stand by.
+# Two nodes split four channels; every post goes out once, from the node
+# that owns its channel (its fence says which); a post added through the
+# worker (relayed) goes too; a pause made through the worker holds a
+# post on the worker's own channel, and a resume lets it go; once the
+# worker is killed, the working node owns its channels within 5 s and
+# sends what falls due on them; a request the worker had in flight goes
+# again from the working node with the same webhook-id (the endpoint drops
+# repeats), once the channel is taken over.
+[ -n "${SMM_PG_DIR:-}" ] ||
+	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+
+# Each channel's fourth request is held (never answered): the request b
+# has in flight when it is killed.
+rules=()
+for c in c1 c2 c3 c4; do
+	for s in 200 200 200 hold 200; do
+		rules+=(--rule "POST /hook/$c $s {\"ok\":true}")
+	done
+done
+start_sink "${rules[@]}"
+write_config -g "store: postgresql://" -g "share_work: true" c1 c2 c3 c4
+start_smmd
+wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
+	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
+start_cluster_node b
+B_PID=$NODE_PID
+wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
+	fail "b is no worker: $(tail -n 5 "$T/b.log")"
+
+# owners: "channel epoch" per line, the live owners' (a row whose lease
+# ran out is a dead node's, not yet reaped).
+owners() {
+	pg "select o.channel || ' ' || o.epoch from smmd_channel_owner o join
+		smmd_node n on n.node_id = o.node_id and n.epoch = o.epoch and
+		n.lease_until > clock_timestamp() order by 1"
+}
+worker_count() {
+	pg "select count(*) from smmd_channel_owner o join smmd_node n on
+		n.node_id = o.node_id and n.epoch = o.epoch where n.worker and
+		n.lease_until > clock_timestamp()"
+}
+epoch_of_sock() {
+	SMMD_SOCKET=$1 "$SMMCTL_BIN" status --json | jq -r .cluster.epoch
+}
+fence_of() {
+	sink_posts_for "$1" | jq -r '.[0] | if .headers["smmd-fence"] ==
+		(.post.fence | tostring) then .post.fence else "mismatch" end'
+}
+
+# 1. The channels are shared: two each, within a few rounds.
+wait_for "[ \"\$(worker_count)\" = 2 ] && [ \"\$(owners | wc -l)\" = 4 ]" 20 ||
+	fail "the channels are not shared: $(owners | tr '\n' ,)"
+A_EPOCH=$(epoch_of_sock "$SOCK")
+B_EPOCH=$(epoch_of_sock "$T/sock_b")
+[ "$A_EPOCH" -gt 0 ] && [ "$B_EPOCH" -gt 0 ] && [ "$A_EPOCH" != "$B_EPOCH" ] ||
+	fail "epochs: a $A_EPOCH, b $B_EPOCH"
+log "owners: $(owners | tr '\n' ,) (a $A_EPOCH, b $B_EPOCH)"
+smmctl status --json | jq -e '.cluster.nodes | map(.role) | sort ==
+	["worker", "working"]' >/dev/null ||
+	fail "status does not list a worker: $(smmctl status --json | jq -c .cluster.nodes)"
+
+# 2. Posts on every channel, due together, some added through b: each
+# goes once, from its channel's owner.
+due=$(($(now_ms) + 3000))
+for c in c1 c2 c3 c4; do
+	smmctl add -c "$c" --id "a$c" --at "$(ms_to_iso "$due")" "from a" \
+		>/dev/null || fail "adding a$c"
+	SMMD_SOCKET=$T/sock_b smmctl add -c "$c" --id "b$c" \
+		--at "$(ms_to_iso "$due")" "through b" >/dev/null ||
+		fail "adding b$c through b: $(tail -n 3 "$T/b.log")"
+done
+for c in c1 c2 c3 c4; do
+	wait_state "a$c/$c" published 10
+	wait_state "b$c/$c" published 10
+done
+sleep 1
+owners >"$T/owners"
+for c in c1 c2 c3 c4; do
+	owner=$(awk -v c="$c" '$1 == c { print $2 }' "$T/owners")
+	for p in "a$c" "b$c"; do
+		[ "$(sink_count "$p")" -eq 1 ] ||
+			fail "$p reached the sink $(sink_count "$p") times"
+		[ "$(fence_of "$p")" = "$owner" ] ||
+			fail "$p went with fence $(fence_of "$p"), its channel's owner is $owner"
+	done
+done
+b_sent=$(for c in c1 c2 c3 c4; do fence_of "a$c"; done | grep -cx "$B_EPOCH")
+[ "$b_sent" = 2 ] || fail "b sent $b_sent of the 4 posts, not 2"
+
+# 3. A pause made through b holds on b: a post on a channel b owns stays
+# held past its time, and goes once resumed.
+b_chan=$(awk -v e="$B_EPOCH" '$2 == e { print $1; exit }' "$T/owners")
+[ -n "$b_chan" ] || fail "b owns nothing: $(tr '\n' , <"$T/owners")"
+SMMD_SOCKET=$T/sock_b smmctl pause --all --reason drill >/dev/null ||
+	fail "pause through b: $(tail -n 3 "$T/b.log")"
+sleep 2
+due=$(($(now_ms) + 1500))
+smmctl add -c "$b_chan" --id held --at "$(ms_to_iso "$due")" "held" >/dev/null
+while [ "$(now_ms)" -lt $((due + 2500)) ]; do sleep 0.1; done
+[ "$(sink_count held)" -eq 0 ] || fail "held went out while paused"
+[ "$(delivery_state "held/$b_chan")" = held ] ||
+	fail "held is $(delivery_state "held/$b_chan"), not held"
+smmctl resume --all --publish >/dev/null || fail "resume"
+wait_state "held/$b_chan" published 10
+[ "$(fence_of held)" = "$B_EPOCH" ] ||
+	fail "held went with fence $(fence_of held), not b's $B_EPOCH"
+
+# 4. b is killed with a request in flight on its channel (the fourth
+# there, held by the sink): a owns every channel within 5 s, sends what
+# falls due on them, and sends the one in flight again, same webhook-id.
+smmctl add -c "$b_chan" --id inflight "in flight" >/dev/null
+wait_for "[ \"\$(sink_count inflight)\" -ge 1 ]" 10 ||
+	fail "inflight never reached the sink"
+kill -KILL "$B_PID"
+wait "$B_PID" 2>/dev/null || true
+e2e_forget "$B_PID"
+killed=$(now_ms)
+due=$((killed + 1000))
+smmctl add -c "$b_chan" --id after --at "$(ms_to_iso "$due")" "after" >/dev/null
+wait_for "[ \"\$(owners | awk '{ print \$2 }' | sort -u)\" = '$A_EPOCH' ] && [ \"\$(owners | wc -l)\" = 4 ]" 10 ||
+	fail "a does not own every channel: $(owners | tr '\n' ,)"
+wait_for "[ \"\$(sink_count after)\" -ge 1 ]" 10 ||
+	fail "after never went out"
+late=$(sink_posts_for after | jq -r --argjson due "$due" \
+	'.[0].t_us / 1000 - $due | floor')
+log "after: out ${late} ms after its due time, b killed 1 s before it"
+[ "$late" -le 5000 ] || fail "after went out ${late} ms late (over 5 s)"
+[ "$(fence_of after)" = "$A_EPOCH" ] || fail "after went with $(fence_of after)"
+wait_state "inflight/$b_chan" published 15
+sink_posts_for inflight | jq -e --arg b "$B_EPOCH" --arg a "$A_EPOCH" '
+	length == 2 and .[0].headers["smmd-fence"] == $b and
+	.[1].headers["smmd-fence"] == $a and
+	.[0].headers["webhook-id"] == .[1].headers["webhook-id"]' >/dev/null ||
+	fail "inflight was not sent again by a with the same webhook-id: $(sink_posts_for inflight | jq -c 'map(.headers | {f: .["smmd-fence"], id: .["webhook-id"]})')"
+log "inflight: sent again by a $(( $(sink_posts_for inflight | jq '.[1].t_us / 1000 | floor') - killed )) ms after b was killed"
+for id in held after; do
+	[ "$(sink_count "$id")" -eq 1 ] ||
+		fail "$id reached the sink $(sink_count "$id") times"
+done
+log "ok"
