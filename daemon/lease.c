@@ -37,7 +37,10 @@ static const char renew_sql[] =
  * its channels ($5, one a line) has no live owner: its owner's lease ran
  * out, or it has none (another node let it go). A round follows at once,
  * so such channels wait for no periodic round. Only its own: a channel
- * no node lists would otherwise ask for a round every beat.
+ * no node lists would otherwise ask for a round every beat. Then whether
+ * any node's lease ran out: such a node reaps only then, with a round
+ * (which reaps), so that its idle beat is this one statement; and
+ * whether a node holds an exclusive lease (lease_holder_lives).
  */
 static const char renew_claims_sql[] =
         "UPDATE smmd_node SET lease_until = clock_timestamp() + $3 * "
@@ -49,7 +52,9 @@ static const char renew_claims_sql[] =
         "E'\\n')) AS c WHERE NOT EXISTS (SELECT 1 FROM smmd_channel_owner "
         "o JOIN smmd_node n ON n.node_id = o.node_id AND n.epoch = "
         "o.epoch WHERE o.channel = c AND n.lease_until > "
-        "clock_timestamp()))";
+        "clock_timestamp())), EXISTS (SELECT 1 FROM smmd_node WHERE "
+        "lease_until < clock_timestamp()), EXISTS (SELECT 1 FROM "
+        "smmd_node WHERE NOT worker AND lease_until > clock_timestamp())";
 /*
  * $1 node, $2 ttl ms, $3 version, $4 a worker, $5 it claims; the lease's
  * chain (pgrepl) starts.
@@ -186,6 +191,10 @@ static void on_renew(void *arg, const PGresult *res, const char *err)
 		b->clocked = 1;
 		b->orphans = PQnfields(res) > 2 &&
 		             strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		b->dead_seen = PQnfields(res) > 3 &&
+		               strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+		b->holder = PQnfields(res) > 4 &&
+		            strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	}
 	lease_beat_unref(b);
 }
@@ -256,8 +265,9 @@ static void renewal_kept(struct lease *l, struct beat *b)
 		l->claim_now = l->claiming;
 	}
 	/* A round in this beat came after the renewal: it has seen to it. */
-	if (b->orphans && !b->claims)
+	if ((b->orphans || b->dead_seen) && !b->claims)
 		l->claim_now = 1;
+	l->holder_seen = b->holder;
 	l->epoch = b->epoch;
 	l->trust_until_ns =
 	        b->sent_ns + (uint64_t)(l->o.ttl_ms - l->o.margin_ms) * 1000000;
@@ -355,6 +365,29 @@ static int queue_renewal(struct lease *l, struct beat *b,
 }
 
 /*
+ * The beat's second group, after the renewal's: a claim round when due
+ * (it reaps too), else the reaping, but on a node that claims, whose
+ * renewal says whether there is anything to reap (renew_claims_sql): a
+ * round follows then. 0, or -1 when the connection broke.
+ */
+static int queue_second(struct lease *l, struct beat *b, int renew, int claims)
+{
+	int r = claims ? claims_queue(l, b) : 1, reap;
+
+	if (r < 0)
+		return -1;
+	reap = r > 0 && !l->o.exclusive && !(renew && l->claiming && l->epoch);
+	if (reap && lease_beat_item(b, pgconn_query(l->pg, reap_sql, 0, NULL,
+	                                            on_reap, b)) < 0)
+		return -1;
+	b->reaps = r == 0 || reap;
+	if (b->reaps &&
+	    lease_beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
  * A beat: the renewal (or registration), then the reaping or a claim
  * round. Without renew, a claim round alone (a peer was just reaped).
  */
@@ -374,6 +407,10 @@ static void send_round(struct lease *l, int renew)
 		l->beat_missed = 1;
 	if (l->beat || l->stop_done || l->dead || !pgconn_up(l->pg))
 		return; /* one at a time; trust runs down meanwhile */
+	/* An exclusive registration its owner does not want now. */
+	if (renew && l->o.exclusive && l->epoch == 0 && l->o.may_register &&
+	    !l->o.may_register(l->o.arg))
+		return;
 	if (claims_due(l) || l->unlisted) {
 		/* Before the round is built: on_claims may stop the lease. */
 		claims_let_go(l);
@@ -412,16 +449,7 @@ static void send_round(struct lease *l, int renew)
 	    (renew &&
 	     lease_beat_item(b, pgconn_sync(l->pg, on_renewal_done, b)) < 0))
 		goto broke;
-	r = claims ? claims_queue(l, b) : 1;
-	if (r < 0)
-		goto broke;
-	if (r > 0 && !l->o.exclusive &&
-	    lease_beat_item(
-	            b, pgconn_query(l->pg, reap_sql, 0, NULL, on_reap, b)) < 0)
-		goto broke;
-	b->reaps = r == 0 || !l->o.exclusive;
-	if (b->reaps &&
-	    lease_beat_item(b, pgconn_sync(l->pg, on_reaping_done, b)) < 0)
+	if (queue_second(l, b, renew, claims) < 0)
 		goto broke;
 	if (!renew && !b->reaps) {
 		/* Nothing sent after all (out of memory). */
@@ -511,6 +539,11 @@ void lease_beat_now(struct lease *l)
 	/* The ticks go on from here: no second beat a moment later. */
 	uv_timer_again(&l->beat_timer);
 	send_beat(l);
+}
+
+int lease_holder_lives(const struct lease *l)
+{
+	return lease_live(l) && l->holder_seen;
 }
 
 int lease_live(const struct lease *l)

@@ -6,7 +6,9 @@
  * so by the time a peer may reap it, it has stopped firing. Each beat
  * also reaps nodes whose lease ran out.
  *
- * Two statements a beat, in one round trip: the renewal and the reaping.
+ * Two statements a beat, in one round trip: the renewal and the reaping
+ * (a node that claims renews alone, and reaps in a claim round only when
+ * its renewal saw a node whose lease ran out).
  * Give it a connection of its own (the one that LISTENs, say): behind a
  * pipeline of big groups its renewals come late, and the fence then
  * refuses the node's own writes (tests/bench/cluster.sh showed it).
@@ -76,6 +78,11 @@ struct lease_opts {
 	/* What the node owns changed: lease_owns says what it owns now. */
 	void (*on_claims)(void *arg);
 	int64_t claim_every_ms; /* 0: LEASE_CLAIM_EVERY_MS */
+	/*
+	 * An exclusive lease not registered asks before each attempt: 0
+	 * skips it (the beat sends nothing). NULL: always attempts.
+	 */
+	int (*may_register)(void *arg);
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped
@@ -99,6 +106,11 @@ struct lease *lease_start(uv_loop_t *, struct pgconn *c,
 void lease_beat_now(struct lease *);
 /* 1 while this node may fire: its lease is renewed and trusted. */
 int lease_live(const struct lease *);
+/*
+ * 1 when the last renewal of this live lease, one that claims, saw a
+ * node holding an exclusive lease (a worker's sees the working node).
+ */
+int lease_holder_lives(const struct lease *);
 /*
  * A claim round is sent at least this often; at once when a peer was
  * reaped, or the renewal saw a channel whose owner is dead, or one of

@@ -38,6 +38,8 @@ struct beat {
 	int reaps;     /* a reaping group follows the renewal's */
 	int64_t epoch; /* from it */
 	int orphans;   /* ... and a channel's owner is dead */
+	int dead_seen; /* ... and some node's lease ran out */
+	int holder;    /* ... and a node holds an exclusive lease */
 	int64_t db_ms;
 	struct reaped *reaped;
 	/* A claim round (leaseclaim.c): under which epoch, what it let go,
@@ -87,6 +89,8 @@ struct lease {
 	int unlisted;
 	/* A tick came while a round was in flight: beat once it is over. */
 	int beat_missed;
+	/* The last renewal saw a live exclusive lease (a claiming node's). */
+	int holder_seen;
 };
 
 /* Queue one statement or sync of b; 0, or -1 when pgconn refused it. */

@@ -146,6 +146,7 @@ int pgrepl_open(const struct pgrepl_opts *o, struct pgrepl **out, char *err,
 	}
 	r->o = *o;
 	r->o.node_id = r->node_id;
+	r->tick_pulls = !o->sole_writer;
 	for (r->ntables = 0; r->ntables < n; r->ntables++)
 		if (load_table(o->db, o->tables[r->ntables],
 		               &r->tables[r->ntables]) < 0) {
@@ -322,13 +323,14 @@ void pgrepl_tick(struct pgrepl *r)
 		/* Pulled while dirty: read those rows now, unforced. */
 		repl_resync(r);
 	}
-	if (!r->o.sole_writer)
+	if (r->tick_pulls)
 		pgrepl_pull(r);
 }
 
-void pgrepl_share(struct pgrepl *r)
+void pgrepl_share(struct pgrepl *r, int each_tick)
 {
 	r->o.sole_writer = 0;
+	r->tick_pulls = each_tick;
 }
 
 int pgrepl_set_node(struct pgrepl *r, const char *node_id)

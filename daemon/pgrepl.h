@@ -108,18 +108,19 @@ void pgrepl_reconnected(struct pgrepl *);
 
 /*
  * Every beat: decide groups lost with the connection, read refused rows
- * back, and pull (unless sole_writer). What failed before is tried again
- * here.
+ * back, and pull (unless sole_writer, or pgrepl_share said not to). What
+ * failed before is tried again here.
  */
 void pgrepl_tick(struct pgrepl *);
 
 /*
  * Another node writes beside this one (a worker, or this node is one):
- * the tick pulls from now on. For good: the view is never marked whole
- * again (pgrepl_save_position), since its position no longer covers
- * every change before it, as a sole writer's does.
+ * with each_tick the tick pulls from now on (else the caller does). For
+ * good: the view is never marked whole again (pgrepl_save_position),
+ * since its position no longer covers every change before it, as a sole
+ * writer's does.
  */
-void pgrepl_share(struct pgrepl *);
+void pgrepl_share(struct pgrepl *, int each_tick);
 /*
  * Ship under another node's name (a worker's lease, registered beside
  * the node's own): before the first group ships. 0, or -ENOMEM.

@@ -60,6 +60,7 @@ struct repl_group {
 struct pgrepl {
 	struct pgrepl_opts o;
 	char *node_id;
+	int tick_pulls; /* pgrepl_tick pulls (not sole_writer, pgrepl_share) */
 	sqlite3_session *session;
 	struct repl_table *tables;
 	int ntables;

@@ -13,6 +13,31 @@
 
 #include "pgschema.h"
 
+/*
+ * smmd_fence (migrations 3 and 10): the order lock, this node's row and
+ * its lease checked, then (between the two) the group's writer noted,
+ * then the group is the next in the node's chain.
+ */
+#define FENCE_HEAD                                                          \
+	"CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"       \
+	" margin_ms bigint, n bigint) RETURNS void LANGUAGE plpgsql AS $f$" \
+	" DECLARE r smmd_node; BEGIN"                                       \
+	" PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"          \
+	" SELECT * INTO r FROM smmd_node WHERE node_id = node"              \
+	"  FOR KEY SHARE;"                                                  \
+	" IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="                \
+	"  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"   \
+	"  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"  \
+	" % ms more', node, ep, margin_ms"                                  \
+	"  USING ERRCODE = 'serialization_failure'; END IF;"
+#define FENCE_TAIL                                                         \
+	" UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"      \
+	"  epoch = ep AND shipped = n - 1;"                                \
+	" IF NOT FOUND THEN"                                               \
+	"  RAISE EXCEPTION 'smmd stale: group % of node % does not follow" \
+	" the last it shipped', n, node"                                   \
+	"  USING ERRCODE = 'serialization_failure'; END IF;"
+
 static const char *const migrations[] = {
         /*
          * 1: nodes and their leases. Every lease time is the database's
@@ -115,25 +140,8 @@ static const char *const migrations[] = {
         " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
         " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
         " RETURN NEW;"
-        " END $f$;"
-        "CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"
-        " margin_ms bigint, n bigint) RETURNS void LANGUAGE plpgsql AS $f$"
-        " DECLARE r smmd_node; BEGIN"
-        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
-        " SELECT * INTO r FROM smmd_node WHERE node_id = node"
-        "  FOR KEY SHARE;"
-        " IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="
-        "  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"
-        "  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"
-        " % ms more', node, ep, margin_ms"
-        "  USING ERRCODE = 'serialization_failure'; END IF;"
-        " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
-        " UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"
-        "  epoch = ep AND shipped = n - 1;"
-        " IF NOT FOUND THEN"
-        "  RAISE EXCEPTION 'smmd stale: group % of node % does not follow"
-        " the last it shipped', n, node"
-        "  USING ERRCODE = 'serialization_failure'; END IF;"
+        " END $f$;" FENCE_HEAD
+        " PERFORM set_config('smmd.writer', node || '/' || ep, true);" FENCE_TAIL
         " END $f$;",
         /*
          * 4: standbys (an exclusive lease's losers) say they are there,
@@ -224,6 +232,16 @@ static const char *const migrations[] = {
         " node_id text NOT NULL,"
         " epoch bigint NOT NULL,"
         " since timestamptz NOT NULL DEFAULT clock_timestamp());",
+        /*
+         * 10: a group's fence says who wrote it (NOTIFY smmd_change, its
+         * writer as the payload, sent at its commit): the working node
+         * beside workers pulls when another writer's group committed
+         * rather than every second (store_pg.c).
+         */
+        FENCE_HEAD
+        " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
+        " PERFORM pg_notify('smmd_change', node || '/' || ep);" FENCE_TAIL
+        " END $f$;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -62,6 +62,8 @@ static const char *const replicated[] = {
 /* How often the working node looks for relayed requests a NOTIFY missed
  * (one sent while its connection was down). */
 #define RELAYS_EVERY_TICKS 5
+/* ... and pulls what workers wrote without a NOTIFY's word. */
+#define PULL_EVERY_TICKS 5
 /*
  * How long the change log keeps a change, and how often the working
  * node trims it (pgrepl_trim). A standby reads it every second; a node
@@ -156,6 +158,12 @@ struct pgstore {
 	struct store_claims claims;
 	uv_timer_t claims_timer;
 	int claims_pending;
+	/*
+	 * The working node beside workers (shared): it pulls when another
+	 * writer said it wrote (pull_hint) or every PULL_EVERY_TICKS.
+	 */
+	int shared, pull_hint;
+	unsigned pull_ticks;
 	/*
 	 * A worker (STORE_OPEN_WORKER, a standby that shares the work): a
 	 * second lease, not exclusive, under writer_id, which its writes,
@@ -328,7 +336,7 @@ static void note_skew(struct pgstore *ps)
 
 	if (ps->lease == NULL)
 		return; /* not started yet, or given up */
-	skew = lease_skew_ms(ps->lease);
+	skew = lease_skew_ms(writer(ps));
 	skewed = too_far(skew);
 
 	if (skewed && !ps->skewed)
@@ -340,6 +348,7 @@ static void note_skew(struct pgstore *ps)
 }
 
 static int workers_seen(struct pgstore *ps);
+static void listen_changes(struct pgstore *ps);
 
 static void on_node_row(void *arg, const PGresult *res, const char *err)
 {
@@ -383,8 +392,13 @@ static void on_nodes_read(void *arg, const char *err)
 	ps->nodes = ps->nodes_next;
 	ps->nodes_next = NULL;
 	ps->nodes_at_ns = uv_hrtime();
-	if (!ps->standby && workers_seen(ps))
-		pgrepl_share(ps->repl);
+	if (!ps->standby && !ps->shared && workers_seen(ps)) {
+		/* What workers write: pulled when one says it wrote
+		 * (smmd_fence's NOTIFY), and every PULL_EVERY_TICKS. */
+		pgrepl_share(ps->repl, 0);
+		ps->shared = 1;
+		listen_changes(ps);
+	}
 }
 
 /*
@@ -472,7 +486,7 @@ static int clock_outvoted(struct pgstore *ps)
 		           ps->node_id) != 0)
 			others[n++] = json_integer_value(off);
 	}
-	return lease_clock_outvoted(lease_skew_ms(ps->lease), others, n);
+	return lease_clock_outvoted(lease_skew_ms(writer(ps)), others, n);
 }
 
 /* A node that no longer works runs nothing relayed to it. */
@@ -486,7 +500,7 @@ static void stop_serving(struct pgstore *ps)
 /* A working node whose clock is outvoted starts afresh, as a standby. */
 static int clock_lost(struct pgstore *ps)
 {
-	int64_t skew = lease_skew_ms(ps->lease);
+	int64_t skew = lease_skew_ms(writer(ps));
 
 	if (ps->done == NULL || ps->epoch == 0 || !clock_outvoted(ps))
 		return 0;
@@ -551,6 +565,10 @@ static void on_tick(uv_timer_t *h)
 		pgrelay_take(ps->relay);
 	trim_changes(ps);
 	pgrepl_tick(ps->repl);
+	if (ps->shared &&
+	    (ps->pull_hint || ++ps->pull_ticks % PULL_EVERY_TICKS == 0) &&
+	    pgrepl_pull(ps->repl) != -ENOTCONN)
+		ps->pull_hint = 0; /* a pull running reads that too */
 	ship_pending(ps);
 }
 
@@ -589,6 +607,24 @@ static void listen_relays(struct pgstore *ps)
 		pgconn_sync(ps->ls, on_listened, ps);
 }
 
+static void on_listened_changes(void *arg, const char *err)
+{
+	struct pgstore *ps = arg;
+
+	/* Lost with the connection: issued again when it is up. What was
+	 * written before it was heard is pulled at the next beat. */
+	if (err == NULL)
+		ps->pull_hint = 1;
+}
+
+/* The working node beside workers hears when one wrote (smmd_fence). */
+static void listen_changes(struct pgstore *ps)
+{
+	if (ps->shared && pgconn_query(ps->ls, "LISTEN smmd_change", 0, NULL,
+	                               pgconn_ignore, NULL) == 0)
+		pgconn_sync(ps->ls, on_listened_changes, ps);
+}
+
 static void on_ls_up(void *arg)
 {
 	struct pgstore *ps = arg;
@@ -599,13 +635,19 @@ static void on_ls_up(void *arg)
 	if (ps->wlease)
 		lease_beat_now(ps->wlease);
 	listen_relays(ps);
+	listen_changes(ps);
 }
 
 static void on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct pgstore *ps = arg;
 
-	if (ps->serving && strcmp(channel, "smmd_request") == 0)
+	char me[160];
+
+	snprintf(me, sizeof(me), "%s/%" PRId64, ps->writer_id, ps->epoch);
+	if (strcmp(channel, "smmd_change") == 0 && strcmp(payload, me) != 0)
+		ps->pull_hint = 1; /* another node's group: at the next beat */
+	else if (ps->serving && strcmp(channel, "smmd_request") == 0)
 		pgrelay_take(ps->relay);
 	else if (ps->standby && strcmp(channel, "smmd_reply") == 0)
 		pgrelay_replied(ps->relay, payload);
@@ -1062,7 +1104,7 @@ static void standby_why(struct pgstore *ps, char *out, size_t len)
 		         "this node's clock is %+" PRId64 " ms from "
 		         "PostgreSQL's and outvoted by the cluster's: it "
 		         "does not work on a wrong clock",
-		         -lease_skew_ms(ps->lease));
+		         -lease_skew_ms(writer(ps)));
 	else if (works)
 		snprintf(out, len, "node %s works on this database", works);
 	else
@@ -1112,7 +1154,8 @@ static int start_worker(struct pgstore *ps)
 		snprintf(ps->why, sizeof(ps->why), "out of memory");
 		return -ENOMEM;
 	}
-	pgrepl_share(ps->repl);
+	/* Commands reach it within a second: its view is pulled each beat. */
+	pgrepl_share(ps->repl, 1);
 	ps->worker = 1;
 	log_info("store: this node works beside it, on the channels it "
 	         "claims, as %s",
@@ -1205,12 +1248,24 @@ static int measure_clock(struct pgstore *ps, int64_t *skew)
 	return 0;
 }
 
+/*
+ * A worker's exclusive registration goes only once its own renewal saw
+ * no working node: an idle worker's beat is then its renewal alone.
+ */
+static int may_register(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	return ps->wlease == NULL || !lease_holder_lives(ps->wlease);
+}
+
 static int start_lease(struct pgstore *ps, char *err, size_t errlen)
 {
 	struct lease_opts o = {.node_id = ps->node_id,
 	                       .version = PACKAGE_VERSION,
 	                       .margin_ms = MARGIN_MS,
 	                       .exclusive = 1,
+	                       .may_register = may_register,
 	                       .on_live = on_live,
 	                       .on_claims = on_claims,
 	                       .may_release = may_release,
@@ -1710,7 +1765,7 @@ json_t *pg_cluster(struct store_be *s)
 		ask_nodes(ps);
 		uvembed_kick(&ps->embed);
 	}
-	skew = lease_skew_ms(ps->lease);
+	skew = lease_skew_ms(writer(ps));
 	o = json_pack("{s:s, s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node",
 	              ps->writer_id, "role",
 	              ps->worker    ? "worker"
@@ -1745,7 +1800,7 @@ int pg_clock_trusted(struct store_be *s)
 	/* Outvoted (before on_tick gives the work up), or set since the
 	 * last beat measured it. */
 	return !ps->clock_out && !clock_outvoted(ps) &&
-	       llabs(lease_clock_drift_ms(ps->lease)) <= LEASE_CLOCK_LIMIT_MS;
+	       llabs(lease_clock_drift_ms(writer(ps))) <= LEASE_CLOCK_LIMIT_MS;
 }
 
 int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,

@@ -5,8 +5,10 @@
 # tests/pg/with-pg.sh:
 #  - statements a second, counted from PostgreSQL's own statement log
 #    (log_statement = all) over SECONDS (20): a working node alone, then
-#    with a standby beside it (the standby's figure is the difference);
-#    target: at most 3 each;
+#    with a standby beside it (the standby's figure is the difference),
+#    then with a worker too (share_work: its figure is the difference
+#    again, with what the working node adds for it); target: at most 3
+#    each;
 #  - 100 adds one after another through the standby, relayed to the
 #    working node, and 100 made on the working node itself: round trip
 #    p50 and p99, smmctl's own start included in both.
@@ -49,11 +51,21 @@ wait_for "[ \"\$(node_role '$T/sock_b')\" = standby ]" 15 ||
 sleep 2
 both=$(statements_per_s)
 standby=$(awk -v a="$both" -v w="$working" 'BEGIN { printf "%.2f", a - w }')
+# A worker (share_work): what it sends, and what the working node adds
+# for it (its pulls of what workers write).
+start_cluster_node c "share_work: true"
+wait_for "[ \"\$(node_role '$T/sock_c')\" = worker ]" 15 ||
+	fail "the third node is no worker"
+sleep 7 # the shares settled: a claim round, a channel handed over
+three=$(statements_per_s)
+worker=$(awk -v a="$three" -v b="$both" 'BEGIN { printf "%.2f", a - b }')
 pg "ALTER SYSTEM RESET log_statement" >/dev/null
 pg "SELECT pg_reload_conf()" >/dev/null
 echo "idle nodes, from PostgreSQL's statement log over ${secs} s:" \
 	"working $(fig pg.idle.working "$working" /s)," \
-	"standby $(fig pg.idle.standby "$standby" /s) (target: at most 3 each)"
+	"standby $(fig pg.idle.standby "$standby" /s)," \
+	"a worker with what it adds to the working node" \
+	"$(fig pg.idle.worker "$worker" /s) (target: at most 3 each)"
 
 # round_trips SOCKET PREFIX: 100 adds, one after another; p50 and p99 ms.
 round_trips() {

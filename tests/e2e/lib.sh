@@ -268,12 +268,18 @@ ${3-    retry_base: 100ms
 CONF
 }
 
-# start_cluster_node NAME: another smmd on $CFG's store, with a state
-# directory and socket of its own ($T/state_NAME, $T/sock_NAME) and its
-# log in $T/NAME.log; its pid in NODE_PID.
+# start_cluster_node NAME [LINE...]: another smmd on $CFG's store, with a
+# state directory and socket of its own ($T/state_NAME, $T/sock_NAME),
+# the top-level LINEs added to its configuration, and its log in
+# $T/NAME.log; its pid in NODE_PID.
 start_cluster_node() {
-	sed "s|$T/state|$T/state_$1|; s|$SOCK|$T/sock_$1|" "$CFG" >"$T/$1.yaml"
-	"$SMMD_BIN" -c "$T/$1.yaml" --foreground 2>>"$T/$1.log" &
+	local name=$1
+	shift
+	{
+		sed "s|$T/state|$T/state_$name|; s|$SOCK|$T/sock_$name|" "$CFG"
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >"$T/$name.yaml"
+	"$SMMD_BIN" -c "$T/$name.yaml" --foreground 2>>"$T/$name.log" &
 	NODE_PID=$!
 	E2E_PIDS+=("$NODE_PID")
 }
