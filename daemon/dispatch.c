@@ -62,7 +62,9 @@ struct chan_q {
 	size_t head, len, cap;
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
-	int owned; /* this node may fire it (store_owns, as last told) */
+	int owned; /* this node may fire it (may_fire, as last told) */
+	/* claims_changed saw it owned: taken over, recovered, requeued. */
+	int took;
 	/* Queued here, then sent or settled by another node (a pull said
 	 * so): dropped once they are half the queue (dispatch_follow). */
 	size_t stale;
@@ -73,7 +75,6 @@ struct chan_q {
 struct waiting {
 	char *id; /* owned */
 	int64_t due_ms;
-	int foreign; /* queued while another node fired the channel */
 };
 
 struct job;
@@ -151,6 +152,19 @@ static struct chan_q *chan_find(struct dispatch *disp, const char *name)
 	return NULL;
 }
 
+/*
+ * This node may start q's deliveries: it owns the channel; or (to fail
+ * them) the channel is in no configuration of this node's and no other
+ * node may fire it, as on a store of one working node. On a shared
+ * store another node's configuration may have it: its owner sends them.
+ */
+static int may_fire(struct smmd *d, const struct chan_q *q)
+{
+	if (q->ch == NULL)
+		return !store_shared(d->store);
+	return store_owns(d->store, q->name);
+}
+
 static struct chan_q *chan_get(struct smmd *d, const char *name)
 {
 	struct chan_q *
@@ -165,7 +179,7 @@ static struct chan_q *chan_get(struct smmd *d, const char *name)
 		return NULL;
 	}
 	q->ch = config_channel(d->cfg, name);
-	q->owned = store_owns(d->store, name);
+	q->owned = may_fire(d, q);
 	q->last_start_ms = INT64_MIN / 2;
 	q->last_sent_ms = INT64_MIN / 2;
 	q->hash_next = *pp;
@@ -241,8 +255,8 @@ static int fifo_put(struct dispatch *disp, struct chan_q *q, const char *id,
 		return -ENOMEM;
 	if (front)
 		q->head = (q->head + q->cap - 1) % q->cap;
-	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap] = (struct waiting){
-	        .id = copy, .due_ms = due_ms, .foreign = !q->owned};
+	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap] =
+	        (struct waiting){.id = copy, .due_ms = due_ms};
 	q->len++;
 	ring_add(disp, q);
 	return 0;
@@ -280,7 +294,7 @@ static void store_must(struct smmd *d, int r)
 /* Nothing new starts while stopping, or while the store cannot write. */
 static int halted(const struct smmd *d)
 {
-	return d->stopping || d->store_down_ms;
+	return d->stopping || d->store_down_ms || d->handing_over;
 }
 
 static void job_free(struct job *job)
@@ -916,7 +930,7 @@ drop:
 /*
  * When the head of q could leave: its due time, after its channel's
  * min_interval; -1 while the channel has no free slot. A removed channel's
- * deliveries start at once, only to be failed.
+ * deliveries start at once, only to be failed (may_fire says when).
  */
 static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 {
@@ -924,10 +938,12 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 
 	if (t < now)
 		t = now;
+	/* Another node's to fire (claims): it waits for ours. */
+	if (!q->owned)
+		return -1;
 	if (q->ch == NULL)
 		return now;
-	/* Another node's to fire (claims): it waits for ours. */
-	if (!q->owned || q->in_flight >= q->ch->max_in_flight)
+	if (q->in_flight >= q->ch->max_in_flight)
 		return -1;
 	/* From the later of the last planned and the last real departure. */
 	last = q->last_start_ms > q->last_sent_ms ? q->last_start_ms
@@ -936,9 +952,6 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 		t = last + q->ch->min_interval_ms;
 	return t;
 }
-
-static void mark_missed(struct smmd *d, const char *id, int64_t due,
-                        int64_t now);
 
 /*
  * Serve waiting channels round-robin while global slots are free,
@@ -961,7 +974,6 @@ static void pump(struct smmd *d, int64_t now)
 	while (!halted(d) && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
 		int64_t at, meant;
-		int foreign;
 		char *id;
 
 		/*
@@ -981,7 +993,7 @@ static void pump(struct smmd *d, int64_t now)
 		 * Owned as the store last told, and still now: a channel let
 		 * go is told of a turn later, its row perhaps gone already.
 		 */
-		if (at >= 0 && q->ch && !store_owns(d->store, q->name)) {
+		if (at >= 0 && !may_fire(d, q)) {
 			q->owned = 0;
 			at = -1;
 		}
@@ -993,15 +1005,9 @@ static void pump(struct smmd *d, int64_t now)
 		if (q->len == 1)
 			ring_len--;
 		meant = q->fifo[q->head].due_ms;
-		foreign = q->fifo[q->head].foreign;
 		id = fifo_pop(disp, q);
 		disp->taken++;
-		/* It waited while another node fired the channel, past
-		 * catch_up: news no more, as if found so late in the heap. */
-		if (foreign && q->ch && meant < now - d->cfg->catch_up_ms)
-			mark_missed(d, id, meant, now);
-		else
-			started += start_delivery(d, q, id, meant, at, now);
+		started += start_delivery(d, q, id, meant, at, now);
 		free(id);
 	}
 }
@@ -1444,8 +1450,10 @@ static void fifo_prune(struct smmd *d, struct chan_q *q)
 	for (size_t k = 0; k < q->len; k++) {
 		struct waiting w = q->fifo[(q->head + k) % q->cap];
 		struct delivery_rec rec;
-		int keep = store_delivery_load(d->store, w.id, &rec) == 0 &&
-		           still_pending(&rec);
+		int r = store_delivery_load(d->store, w.id, &rec);
+		/* What the view cannot say now is kept: looked at when due. */
+		int keep = (r < 0 && r != -ENOENT) ||
+		           (r == 0 && still_pending(&rec));
 
 		store_delivery_clear(&rec);
 		if (keep)
@@ -1459,22 +1467,30 @@ static void fifo_prune(struct smmd *d, struct chan_q *q)
 		ring_remove(d->dispatch, q);
 }
 
-void dispatch_follow(struct smmd *d, const char *id)
+/*
+ * Delivery id goes in the heap at the time the view says it is due, if
+ * it waits to be sent: 1; 0 when it does not (gone, sent, cancelled);
+ * -1 when the view cannot say.
+ */
+static int schedule_pending(struct smmd *d, const char *id)
 {
 	struct delivery_rec rec;
-	struct chan_q *q;
-	int r = store_delivery_load(d->store, id, &rec);
+	int r = store_delivery_load(d->store, id, &rec), pending;
 
-	if (r == 0 && still_pending(&rec)) {
-		if (dispatch_schedule(d, id, rec.next_ms) < 0)
-			fatalx("sched: out of memory");
-		store_delivery_clear(&rec);
-		return;
-	}
+	pending = r == 0 && still_pending(&rec);
+	if (pending && dispatch_schedule(d, id, rec.next_ms) < 0)
+		fatalx("sched: out of memory");
 	store_delivery_clear(&rec);
-	if (r < 0 && r != -ENOENT)
-		return; /* the view cannot say: the entry is looked at when due
-		         */
+	return pending ? 1 : r < 0 && r != -ENOENT ? -1 : 0;
+}
+
+void dispatch_follow(struct smmd *d, const char *id)
+{
+	struct chan_q *q;
+
+	/* Pending, or the view cannot say (the entry is looked at when due). */
+	if (schedule_pending(d, id) != 0)
+		return;
 	dispatch_unschedule(d, id);
 	/* Maybe queued already: dropped when its turn comes, or with the
 	 * others once they are half the queue, so that a channel another
@@ -1508,27 +1524,54 @@ static int may_release(void *arg, const char *channel)
 }
 
 /*
- * What this node may fire changed: what waited for it goes, and what the
- * node that fired a channel taken over left in flight on it is recovered.
+ * This node fires q from now on. What waited in its queue while another
+ * node fired it goes back to the heap at the time the view says now (a
+ * retry's, a calendar edit's), so that it goes then, or is missed past
+ * catch_up, as anything found due; and what the node before left in
+ * flight on it is recovered.
  */
-static void claims_changed(void *arg)
+static void take_channel(struct smmd *d, struct chan_q *q)
 {
-	struct smmd *d = arg;
+	q->took = 1;
+	while (q->len > 0) {
+		char *id = fifo_pop(d->dispatch, q);
 
+		/* The view cannot say: as it was queued, looked at then. */
+		if (schedule_pending(d, id) < 0 &&
+		    dispatch_schedule(d, id, wallclock_now_ms()) < 0)
+			fatalx("sched: out of memory");
+		free(id);
+	}
+	q->stale = 0;
+	recover_taken(d, q->name);
+}
+
+/*
+ * What this node may fire changed (told: by the store, which then says
+ * what it owns): what waited for it goes, and what the node that fired a
+ * channel taken over left in flight on it is recovered.
+ */
+static void owners_changed(struct smmd *d, int told)
+{
 	/* Every configured channel's queue, so each take-over is seen. */
 	for (size_t i = 0; i < d->cfg->nchannels; i++)
 		chan_get(d, d->cfg->channels[i].name); /* NULL: seen later */
 	for (size_t i = 0; i < CHAN_BUCKETS; i++)
 		for (struct chan_q *q = d->dispatch->buckets[i]; q;
 		     q = q->hash_next) {
-			int was = q->owned;
-
-			q->owned = store_owns(d->store, q->name);
-			if (q->owned && !was && !d->stopping)
-				recover_taken(d, q->name);
+			q->owned = may_fire(d, q);
+			if (!q->owned || !q->ch)
+				q->took = 0;
+			else if (told && !q->took && !d->stopping)
+				take_channel(d, q);
 		}
 	if (!d->stopping)
 		dispatch_run_due(d);
+}
+
+static void claims_changed(void *arg)
+{
+	owners_changed(arg, 1);
 }
 
 /* The configured channels are the ones this node asks to fire. */
@@ -1560,7 +1603,7 @@ void dispatch_reload(struct smmd *d)
 		     q = q->hash_next)
 			q->ch = config_channel(d->cfg, q->name);
 	claim_channels(d);
-	claims_changed(d);
+	owners_changed(d, 0); /* the store tells what it takes */
 }
 
 static void queue_pending(void *arg, const char *id, int64_t due_ms)

@@ -533,7 +533,10 @@ static void take_over(void *arg)
 		return; /* stopping anyway: another standby takes over */
 	log_info("standby: taking over: smmd starts afresh as the working "
 	         "node");
-	outage_restart(&rt->d);
+	if (rt->d.worker)
+		worker_hand_over(&rt->d);
+	else
+		outage_restart(&rt->d);
 }
 
 /* The store is up: durable from here on, or kept warm as a standby's. */

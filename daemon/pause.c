@@ -186,16 +186,24 @@ int pauses_start(struct smmd *d)
 
 int pauses_reread(struct smmd *d)
 {
-	struct pauses *ps = d->pauses;
+	struct pauses *ps = d->pauses, fresh = {.d = d};
 	size_t was = ps->n;
 
+	/* Read aside: a failed read leaves the pauses as they were. */
+	if (store_pauses(d->store, load_one, &fresh) < 0) {
+		for (size_t i = 0; i < fresh.n; i++)
+			pause_free(fresh.v[i]);
+		free(fresh.v);
+		return -EIO;
+	}
 	for (size_t i = 0; i < ps->n; i++)
 		pause_free(ps->v[i]);
-	ps->n = 0;
-	if (store_pauses(d->store, load_one, ps) < 0)
-		return -EIO;
+	free(ps->v);
+	ps->v = fresh.v;
+	ps->n = fresh.n;
+	ps->cap = fresh.cap;
 	if (ps->n != was)
-		log_info("pause: %zu pauses now, as the working node says",
+		log_info("pause: %zu pauses now, as another node wrote them",
 		         ps->n);
 	/* Prepared here, not yet gone: a new pause holds them. */
 	dispatch_hold_prepared(d);

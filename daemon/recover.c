@@ -25,10 +25,12 @@
 #define TAKEN_SETTLE_MS 2500
 
 struct recover {
-	json_t *taken; /* channels taken over since the last run */
+	json_t *taken; /* channels taken over, and when (ms), not run yet */
 	uv_timer_t timer;
 	int timer_open;
 };
+
+static void on_settled(uv_timer_t *t);
 
 /* Which deliveries a run moves. */
 struct scope {
@@ -160,17 +162,45 @@ int recover_at_start(struct smmd *d)
 	return r < 0 ? r : 0;
 }
 
+/* The timer for the channel taken first of those not run yet. */
+static void arm(struct recover *rc, int64_t now)
+{
+	int64_t first = -1;
+	const char *name;
+	json_t *at;
+
+	json_object_foreach (rc->taken, name, at)
+		if (first < 0 || json_integer_value(at) < first)
+			first = json_integer_value(at);
+	if (first < 0)
+		return;
+	first += TAKEN_SETTLE_MS;
+	uv_timer_start(&rc->timer, on_settled,
+	               first > now ? (uint64_t)(first - now) : 0, 0);
+}
+
+/* A run over the channels taken TAKEN_SETTLE_MS ago or more. */
 static void on_settled(uv_timer_t *t)
 {
 	struct smmd *d = t->data;
 	struct recover *rc = d->recover;
-	struct scope sc = {.d = d, .only = rc->taken};
+	int64_t now = wallclock_now_ms();
+	struct scope sc = {.d = d, .only = json_object()};
+	const char *name;
+	json_t *at;
+	void *tmp;
 
-	if ((rc->taken = json_object()) == NULL)
+	if (sc.only == NULL)
 		fatalx("out of memory");
-	if (run(&sc, wallclock_now_ms()) < 0)
+	json_object_foreach_safe (rc->taken, tmp, name, at)
+		if (json_integer_value(at) + TAKEN_SETTLE_MS <= now) {
+			json_object_set_new(sc.only, name, json_true());
+			json_object_del(rc->taken, name);
+		}
+	if (json_object_size(sc.only) > 0 && run(&sc, now) < 0)
 		outage_begin(d); /* the store failed: smmd starts afresh */
 	json_decref(sc.only);
+	arm(rc, now);
 }
 
 void recover_taken(struct smmd *d, const char *channel)
@@ -188,9 +218,11 @@ void recover_taken(struct smmd *d, const char *channel)
 	}
 	if (!rc->timer_open)
 		return; /* stopping */
-	json_object_set_new(rc->taken, channel, json_true());
+	/* Taken again before its run: from this take. */
+	json_object_set_new(rc->taken, channel,
+	                    json_integer(wallclock_now_ms()));
 	if (!uv_is_active((uv_handle_t *)&rc->timer))
-		uv_timer_start(&rc->timer, on_settled, TAKEN_SETTLE_MS, 0);
+		arm(rc, wallclock_now_ms());
 }
 
 static void on_closed(uv_handle_t *h)

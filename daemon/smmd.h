@@ -59,6 +59,9 @@ struct smmd {
 	 * worker, share_work): its pauses, schedule and credentials run,
 	 * its commands are relayed as a standby's. */
 	int worker;
+	/* ... about to take over as the working node: nothing new starts
+	 * (worker_hand_over). */
+	int handing_over;
 	int backing_up; /* cmd_backup.c: a copy of the store is under way */
 	/* cmd_read.c: reads on the thread pool, and those waiting a turn */
 	unsigned reads_running;

@@ -201,6 +201,11 @@ void store_watch(struct store *s, store_changed_fn *fn, void *arg)
 		s->be->watch(s->h, fn, arg);
 }
 
+int store_shared(struct store *s)
+{
+	return s->be->shared ? s->be->shared(s->h) : 0;
+}
+
 int store_standby_start(struct store *s, uv_loop_t *loop,
                         void (*turn)(void *arg), void *arg)
 {

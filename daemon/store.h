@@ -173,6 +173,13 @@ int store_worker(struct store *);
  */
 typedef void store_changed_fn(void *arg, const char *table, const char *key);
 void store_watch(struct store *, store_changed_fn *, void *arg);
+/*
+ * Other nodes may fire channels beside this one (it is a worker, or works
+ * beside workers): a channel missing from this node's configuration may
+ * be in theirs, so its deliveries are theirs to send, not this node's to
+ * fail. 1 or 0.
+ */
+int store_shared(struct store *);
 
 /* Who asked for a relayed command, as the standby's socket saw them. */
 struct store_peer {

@@ -208,8 +208,10 @@ struct store_backend {
 	                     void (*turn)(void *arg), void *arg);
 	/* store_owned_elsewhere; optional (none). */
 	json_t *(*owned_elsewhere)(struct store_be *);
-	/* store_worker and store_watch; optional (never one, nothing). */
+	/* store_worker, store_watch, store_shared; optional (never one,
+	 * nothing, never). */
 	int (*worker)(struct store_be *);
+	int (*shared)(struct store_be *);
 	void (*watch)(struct store_be *, store_changed_fn *, void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);

@@ -348,7 +348,7 @@ static void note_skew(struct pgstore *ps)
 }
 
 static int workers_seen(struct pgstore *ps);
-static void listen_changes(struct pgstore *ps);
+static void share_work(struct pgstore *ps);
 
 static void on_node_row(void *arg, const PGresult *res, const char *err)
 {
@@ -392,13 +392,8 @@ static void on_nodes_read(void *arg, const char *err)
 	ps->nodes = ps->nodes_next;
 	ps->nodes_next = NULL;
 	ps->nodes_at_ns = uv_hrtime();
-	if (!ps->standby && !ps->shared && workers_seen(ps)) {
-		/* What workers write: pulled when one says it wrote
-		 * (smmd_fence's NOTIFY), and every PULL_EVERY_TICKS. */
-		pgrepl_share(ps->repl, 0);
-		ps->shared = 1;
-		listen_changes(ps);
-	}
+	if (!ps->standby && !ps->shared && workers_seen(ps))
+		share_work(ps);
 }
 
 /*
@@ -480,10 +475,13 @@ static int clock_outvoted(struct pgstore *ps)
 	json_array_foreach (ps->nodes, i, node) {
 		json_t *off = json_object_get(node, "clock_offset_ms");
 
+		const char *id =
+		        json_string_value(json_object_get(node, "node"));
+
+		/* Not its own rows: a worker has two. */
 		if (n < sizeof(others) / sizeof(others[0]) &&
-		    json_is_integer(off) &&
-		    strcmp(json_string_value(json_object_get(node, "node")),
-		           ps->node_id) != 0)
+		    json_is_integer(off) && strcmp(id, ps->node_id) != 0 &&
+		    strcmp(id, ps->writer_id) != 0)
 			others[n++] = json_integer_value(off);
 	}
 	return lease_clock_outvoted(lease_skew_ms(writer(ps)), others, n);
@@ -623,6 +621,20 @@ static void listen_changes(struct pgstore *ps)
 	if (ps->shared && pgconn_query(ps->ls, "LISTEN smmd_change", 0, NULL,
 	                               pgconn_ignore, NULL) == 0)
 		pgconn_sync(ps->ls, on_listened_changes, ps);
+}
+
+/*
+ * The working node works beside workers (share_work, or one is seen):
+ * what they write is pulled when one says it wrote (smmd_fence's
+ * NOTIFY) and every PULL_EVERY_TICKS, for good (pgrepl_share), and smmd
+ * is told: a channel it does not list is now another node's to fire.
+ */
+static void share_work(struct pgstore *ps)
+{
+	pgrepl_share(ps->repl, 0);
+	ps->shared = 1;
+	listen_changes(ps);
+	tell_claims(ps);
 }
 
 static void on_ls_up(void *arg)
@@ -1600,6 +1612,9 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	                    OPEN_TIMEOUT_MS)) < 0)
 		return rc;
 	ps->epoch = lease_epoch(writer(ps));
+	/* Its view must never be marked whole past a worker's changes. */
+	if (ps->may_work && !ps->worker && !ps->shared)
+		share_work(ps);
 	ps->done = done;
 	ps->done_arg = arg;
 	ps->told = ps->durable;
@@ -1726,6 +1741,11 @@ json_t *pg_owned_elsewhere(struct store_be *s)
 int pg_worker(struct store_be *s)
 {
 	return s->pg && s->pg->worker;
+}
+
+int pg_shared(struct store_be *s)
+{
+	return s->pg && (s->pg->worker || s->pg->shared);
 }
 
 void pg_watch(struct store_be *s, store_changed_fn *fn, void *arg)

@@ -1934,6 +1934,7 @@ const struct store_backend store_backend_postgresql = {
         .claim = pg_claim,
         .owns = pg_owns,
         .worker = pg_worker,
+        .shared = pg_shared,
         .watch = pg_watch,
         .owned_elsewhere = pg_owned_elsewhere,
         SQ_OPS,

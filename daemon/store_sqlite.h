@@ -253,6 +253,7 @@ int pg_may_act(struct store_be *);
 int pg_claim(struct store_be *, const struct store_claims *);
 int pg_owns(struct store_be *, const char *channel);
 int pg_worker(struct store_be *);
+int pg_shared(struct store_be *);
 void pg_watch(struct store_be *, store_changed_fn *, void *arg);
 json_t *pg_owned_elsewhere(struct store_be *);
 

@@ -14,6 +14,14 @@ struct smmd;
 /* 0, or -errno with *doing saying what failed. */
 int worker_start(struct smmd *, const char **doing);
 /*
+ * The working node is gone and this worker takes over (store_standby_
+ * start's turn): nothing new starts, what is prepared waits again, and
+ * once its requests in flight are done (shutdown_grace at most) smmd
+ * starts afresh in place as the working node (outage_restart), leaving
+ * none of them to recovery as after a crash.
+ */
+void worker_hand_over(struct smmd *);
+/*
  * What other nodes write, as the view reads it in: the schedule and the
  * pauses follow. A worker's, and the working node's (its workers send
  * on their channels and say so).

@@ -9,7 +9,9 @@
 # worker is killed, the working node owns its channels within 5 s and
 # sends what falls due on them; a request the worker had in flight goes
 # again from the working node with the same webhook-id (the endpoint drops
-# repeats), once the channel is taken over.
+# repeats), once the channel is taken over; then a new worker takes the
+# working node's channels within 5 s when it is killed, and takes over
+# as the working node.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -125,6 +127,9 @@ due=$((killed + 1000))
 smmctl add -c "$b_chan" --id after --at "$(ms_to_iso "$due")" "after" >/dev/null
 wait_for "[ \"\$(owners | awk '{ print \$2 }' | sort -u)\" = '$A_EPOCH' ] && [ \"\$(owners | wc -l)\" = 4 ]" 10 ||
 	fail "a does not own every channel: $(owners | tr '\n' ,)"
+took=$(($(now_ms) - killed))
+log "a owns every channel ${took} ms after b was killed"
+[ "$took" -le 5000 ] || fail "a took b's channels ${took} ms after the kill"
 wait_for "[ \"\$(sink_count after)\" -ge 1 ]" 10 ||
 	fail "after never went out"
 late=$(sink_posts_for after | jq -r --argjson due "$due" \
@@ -143,4 +148,33 @@ for id in held after; do
 	[ "$(sink_count "$id")" -eq 1 ] ||
 		fail "$id reached the sink $(sink_count "$id") times"
 done
+# 5. A worker again (c), then the working node killed: c takes a's
+# channels within 5 s and sends on them, then takes over as the working
+# node (its requests done first) and answers commands itself.
+start_cluster_node c
+wait_for "[ \"\$(node_role '$T/sock_c')\" = worker ]" 15 ||
+	fail "c is no worker: $(tail -n 5 "$T/c.log")"
+wait_for "[ \"\$(worker_count)\" = 2 ]" 20 ||
+	fail "c got no share: $(owners | tr '\n' ,)"
+a_chan=$(owners | awk -v e="$A_EPOCH" '$2 == e { print $1; exit }')
+C_EPOCH=$(epoch_of_sock "$T/sock_c")
+kill -KILL "$SMMD_PID"
+wait "$SMMD_PID" 2>/dev/null || true
+e2e_forget "$SMMD_PID"
+SMMD_PID=
+killed=$(now_ms)
+wait_for "[ \"\$(owners | wc -l)\" = 4 ] && ! owners | grep -qw '$A_EPOCH'" 10 ||
+	fail "a's channels were not taken: $(owners | tr '\n' ,)"
+took=$(($(now_ms) - killed))
+log "a's channels taken ${took} ms after a was killed"
+[ "$took" -le 5000 ] || fail "a's channels taken ${took} ms after the kill"
+wait_for "[ \"\$(node_role '$T/sock_c')\" = working ]" 15 ||
+	fail "c did not take over: $(tail -n 5 "$T/c.log")"
+export SMMD_SOCKET=$T/sock_c
+smmctl add -c "$a_chan" --id last "after a" >/dev/null ||
+	fail "add on c once it works"
+wait_state "last/$a_chan" published 10
+[ "$(sink_count last)" -eq 1 ] || fail "last reached the sink $(sink_count last) times"
+[ "$(fence_of last)" -gt "$C_EPOCH" ] ||
+	fail "last went with fence $(fence_of last), not above c's worker lease $C_EPOCH"
 log "ok"
