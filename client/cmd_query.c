@@ -313,7 +313,8 @@ static void print_standby(const json_t *c, const char *node, long long offset)
 /* This node on a store in PostgreSQL (null: SQLite, nothing to say). */
 static void print_cluster(const json_t *c)
 {
-	const char *node;
+	const char *node, *role;
+	char beside[256] = "";
 	long long offset;
 
 	if (!json_is_object(c))
@@ -321,26 +322,18 @@ static void print_cluster(const json_t *c)
 	node = ctl_str(c, "node");
 	offset = (long long)json_integer_value(
 	        json_object_get(c, "clock_offset_ms"));
-	if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "", "standby") ==
-	    0)
+	role = ctl_str(c, "role") ? ctl_str(c, "role") : "";
+	if (strcmp(role, "worker") == 0)
+		snprintf(beside, sizeof(beside),
+		         "a WORKER beside node %s (changes are relayed "
+		         "there), ",
+		         ctl_str(c, "works") ? ctl_str(c, "works") : "?");
+	if (strcmp(role, "standby") == 0)
 		print_standby(c, node, offset);
-	else if (strcmp(ctl_str(c, "role") ? ctl_str(c, "role") : "",
-	                "worker") == 0)
-		printf("  %-12snode %s, a WORKER beside node %s (changes are "
-		       "relayed there), lease epoch %lld, %s; PostgreSQL's "
-		       "clock %+lld ms from ours\n",
-		       "cluster", node ? node : "?",
-		       ctl_str(c, "works") ? ctl_str(c, "works") : "?",
-		       (long long)json_integer_value(
-		               json_object_get(c, "epoch")),
-		       json_is_true(json_object_get(c, "lease_live"))
-		               ? "lease live"
-		               : "LEASE NOT TRUSTED",
-		       offset);
 	else
-		printf("  %-12snode %s, lease epoch %lld, %s; PostgreSQL's clock "
-		       "%+lld ms from ours\n",
-		       "cluster", node ? node : "?",
+		printf("  %-12snode %s, %slease epoch %lld, %s; PostgreSQL's "
+		       "clock %+lld ms from ours\n",
+		       "cluster", node ? node : "?", beside,
 		       (long long)json_integer_value(
 		               json_object_get(c, "epoch")),
 		       json_is_true(json_object_get(c, "lease_live"))
