@@ -883,7 +883,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	        .webhook_id = job->rec.webhook_id,
 	        .scheduled_ms = job->rec.due_ms,
 	        .attempt = job->attempt,
-	        .fence = store_fence(d->store),
+	        .fence = store_fence(d->store, job->rec.channel),
 	};
 	if ((r = job->ch->pub->build_request(job->ch, &job->view, &job->step,
 	                                     send_at, &job->req, err,

@@ -126,6 +126,11 @@ int lease_owns(const struct lease *, const char *channel);
 /* 1 while it owns channel under its current epoch, trusted this instant
  * or not (a lease that lapsed owns nothing). */
 int lease_holds(const struct lease *, const char *channel);
+/*
+ * The fencing token of the node's claim of channel (it rises with each
+ * owner of the channel), or 0 when it does not hold it.
+ */
+int64_t lease_fence(const struct lease *, const char *channel);
 /* The channels it owns (under its current epoch), *n of them. */
 const char *const *lease_owned(const struct lease *, size_t *n);
 /*

@@ -16,10 +16,11 @@ struct reaped {
 	char node_id[];
 };
 
-/* Channel names, each malloc'd, owned by the set, with a number each. */
+/* Channel names, each malloc'd, owned by the set, with a number each
+ * and, for what the node owns, its claim's fence. */
 struct names {
 	char **v;
-	int64_t *num;
+	int64_t *num, *fence;
 	size_t n, cap;
 };
 

@@ -53,8 +53,10 @@ static const char claim_lock_sql[] =
  * $1 node, $2 epoch, $3 this node's channels and $4 those it lets go,
  * each a line (channel names hold no line break: config.c). Rows out:
  * ('o', channel, the fewest channels another live node that lists it
- * owns, or -1) owned now, ('d', node, epoch) reaped, ('s', share) and
- * ('f', how many of its channels are free and not taken by it).
+ * owns, or -1, the claim's fence) owned now, ('d', node, epoch) reaped,
+ * ('s', share) and ('f', how many of its channels are free and not
+ * taken by it). Each take draws the claim's fence from the epochs'
+ * sequence (migration 10), so it rises with each owner of a channel.
  */
 static const char claim_sql[] =
         "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
@@ -66,9 +68,9 @@ static const char claim_sql[] =
         "gone AS (SELECT unnest(string_to_array($4, E'\\n')) AS c), rel "
         "AS (DELETE FROM smmd_channel_owner WHERE node_id = $1 AND "
         "epoch = $2 AND channel IN (SELECT c FROM gone)), held AS "
-        "(SELECT channel FROM smmd_channel_owner WHERE node_id = $1 AND "
-        "epoch = $2 AND channel NOT IN (SELECT c FROM gone) AND EXISTS "
-        "(SELECT 1 FROM me)), mine AS (SELECT count(*) AS k FROM held "
+        "(SELECT channel, fence FROM smmd_channel_owner WHERE node_id = "
+        "$1 AND epoch = $2 AND channel NOT IN (SELECT c FROM gone) AND "
+        "EXISTS (SELECT 1 FROM me)), mine AS (SELECT count(*) AS k FROM held "
         "WHERE channel = ANY (string_to_array($3, E'\\n'))), "
         "peers AS (SELECT n.node_id, string_to_array(n.channels, "
         "E'\\n') AS list, count(o.channel) AS k FROM smmd_node n LEFT "
@@ -98,16 +100,18 @@ static const char claim_sql[] =
         "ORDER BY c LIMIT greatest(0, (SELECT s FROM share) - (SELECT k "
         "FROM mine) - (SELECT count(*) FROM free WHERE orphan OR "
         "first)))), took "
-        "AS (INSERT INTO smmd_channel_owner (channel, node_id, epoch) "
-        "SELECT c, $1, $2 FROM pick WHERE EXISTS (SELECT 1 FROM me) ON "
-        "CONFLICT (channel) DO UPDATE SET node_id = excluded.node_id, "
-        "epoch = excluded.epoch, since = clock_timestamp() RETURNING "
-        "channel), owned AS (SELECT channel FROM held UNION ALL SELECT "
-        "channel FROM took) SELECT 'o', channel, coalesce((SELECT "
-        "min(p.k) FROM peers p WHERE channel = ANY (p.list)), -1) FROM "
-        "owned UNION ALL SELECT 'd', node_id, epoch FROM dead UNION ALL "
-        "SELECT 's', NULL, s FROM share UNION ALL SELECT 'f', NULL, "
-        "(SELECT count(*) FROM free) - (SELECT count(*) FROM took)";
+        "AS (INSERT INTO smmd_channel_owner (channel, node_id, epoch, "
+        "fence) SELECT c, $1, $2, nextval('smmd_epoch_seq') FROM pick "
+        "WHERE EXISTS (SELECT 1 FROM me) ON CONFLICT (channel) DO UPDATE "
+        "SET node_id = excluded.node_id, epoch = excluded.epoch, fence = "
+        "excluded.fence, since = clock_timestamp() RETURNING channel, "
+        "fence), owned AS (SELECT channel, fence FROM held UNION ALL "
+        "SELECT channel, fence FROM took) SELECT 'o', channel, "
+        "coalesce((SELECT min(p.k) FROM peers p WHERE channel = ANY "
+        "(p.list)), -1), fence FROM owned UNION ALL SELECT 'd', node_id, "
+        "epoch, NULL FROM dead UNION ALL SELECT 's', NULL, s, NULL FROM "
+        "share UNION ALL SELECT 'f', NULL, (SELECT count(*) FROM free) - "
+        "(SELECT count(*) FROM took), NULL";
 
 void names_clear(struct names *s)
 {
@@ -115,6 +119,7 @@ void names_clear(struct names *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->num);
+	free(s->fence);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -148,11 +153,15 @@ static int names_add(struct names *s, const char *name, int64_t num)
 		if ((nv = realloc(s->num, cap * sizeof(*nv))) == NULL)
 			return -ENOMEM;
 		s->num = nv;
+		if ((nv = realloc(s->fence, cap * sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		s->fence = nv;
 		s->cap = cap;
 	}
 	if ((copy = strdup(name)) == NULL)
 		return -ENOMEM;
 	s->num[s->n] = num;
+	s->fence[s->n] = 0;
 	s->v[s->n++] = copy;
 	return 0;
 }
@@ -163,6 +172,7 @@ static void names_drop(struct names *s, size_t i)
 	s->n--;
 	s->v[i] = s->v[s->n];
 	s->num[i] = s->num[s->n];
+	s->fence[i] = s->fence[s->n];
 }
 
 /* Move entry i of from to the end of to; 0 or -ENOMEM (nothing moved). */
@@ -170,6 +180,7 @@ static int names_move(struct names *from, size_t i, struct names *to)
 {
 	if (names_add(to, from->v[i], from->num[i]) < 0)
 		return -ENOMEM;
+	to->fence[to->n - 1] = from->fence[i];
 	names_drop(from, i);
 	return 0;
 }
@@ -303,6 +314,9 @@ static void on_claim(void *arg, const PGresult *res, const char *err)
 
 		if (kind[0] == 'o' && names_add(&b->got, name, num) < 0)
 			b->share = -1; /* not all known: believe none of it */
+		else if (kind[0] == 'o')
+			b->got.fence[b->got.n - 1] =
+			        strtoll(PQgetvalue(res, i, 3), NULL, 10);
 		else if (kind[0] == 'd')
 			lease_note_reaped(b, name, num);
 		else if (kind[0] == 's' && b->share >= 0)
@@ -426,6 +440,13 @@ void claims_beat_free(struct beat *b)
 int lease_holds(const struct lease *l, const char *channel)
 {
 	return l->owned_epoch == l->epoch && names_has(&l->owned, channel);
+}
+
+int64_t lease_fence(const struct lease *l, const char *channel)
+{
+	long i = names_find(&l->owned, channel);
+
+	return i >= 0 && l->owned_epoch == l->epoch ? l->owned.fence[i] : 0;
 }
 
 int lease_owns(const struct lease *l, const char *channel)

@@ -741,9 +741,9 @@ int store_owns(struct store *s, const char *channel)
 	return s->be->owns == NULL || s->be->owns(s->h, channel);
 }
 
-int64_t store_fence(struct store *s)
+int64_t store_fence(struct store *s, const char *channel)
 {
-	return s->be->fence ? s->be->fence(s->h) : 0;
+	return s->be->fence ? s->be->fence(s->h, channel) : 0;
 }
 
 json_t *store_cluster_json(struct store *s)

@@ -76,12 +76,13 @@ struct attempt_result {
 };
 
 /*
- * The fencing token of the writes this node makes now: its lease's epoch
- * on a shared store (higher for every node that takes over), which goes
- * out with each request so a receiver can refuse a stale writer; 0 when
- * the store has none (SQLite: one writer by construction).
+ * The fencing token of a request on channel: on a shared store its
+ * claim's (drawn as this node took the channel, so higher for every node
+ * that fires it after another), which goes out with each request so a
+ * receiver can refuse a stale sender; 0 when the store has none (SQLite:
+ * one sender by construction).
  */
-int64_t store_fence(struct store *);
+int64_t store_fence(struct store *, const char *channel);
 /*
  * For smmctl status: this node on a shared store (its id, lease epoch,
  * whether the lease is trusted, the database clock's offset from ours);

@@ -180,7 +180,7 @@ struct store_backend {
 	void (*read_end)(struct store_be *);
 	void (*read_interrupt)(struct store_be *);
 	/* store_fence's token; optional (none: 0). */
-	int64_t (*fence)(struct store_be *);
+	int64_t (*fence)(struct store_be *, const char *channel);
 	/* store_cluster_json's object; optional (none: NULL). */
 	json_t *(*cluster)(struct store_be *);
 	/* store_relay, store_relays_serve, store_relay_answer; optional. */

@@ -1763,9 +1763,16 @@ int pg_owns(struct store_be *s, const char *channel)
 	return ps && writer(ps) && lease_holds(writer(ps), channel);
 }
 
-int64_t pg_fence(struct store_be *s)
+/* The claim's; the lease's epoch for a channel not claimed (none yet). */
+int64_t pg_fence(struct store_be *s, const char *channel)
 {
-	return s->pg ? s->pg->epoch : 0;
+	struct pgstore *ps = s->pg;
+	int64_t f;
+
+	if (ps == NULL)
+		return 0;
+	f = writer(ps) ? lease_fence(writer(ps), channel) : 0;
+	return f > 0 ? f : ps->epoch;
 }
 
 json_t *pg_cluster(struct store_be *s)

@@ -234,7 +234,7 @@ int pg_wait(struct store_be *, uint64_t seq);
 void pg_stop(struct store_be *);
 void pg_counts_io(struct store_be *, uint64_t *syncs, uint64_t *checkpoints);
 int pg_failure(struct store_be *, char *why, size_t len);
-int64_t pg_fence(struct store_be *);
+int64_t pg_fence(struct store_be *, const char *channel);
 json_t *pg_cluster(struct store_be *);
 int pg_standby(struct store_be *, char *works, size_t len);
 int pg_clock_trusted(struct store_be *);

@@ -289,6 +289,26 @@ pg() {
 	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
 }
 
+# claim_fences: the fencing token of each channel's claim now, as JSON
+# {channel: "fence"} (tests/pg); max_claim_fence: the highest of them.
+claim_fences() {
+	pg "select coalesce(json_object_agg(channel, fence::text), '{}')
+		from smmd_channel_owner"
+}
+max_claim_fence() {
+	pg "select coalesce(max(fence), 0) from smmd_channel_owner"
+}
+# stale_requests CLAIMS [SINCE_US]: POSTs (after SINCE_US) whose fence,
+# in the header or the signed body, is not their channel's claim in
+# CLAIMS (claim_fences), one line each.
+stale_requests() {
+	sink_requests | jq -s -c --argjson c "$1" --argjson t "${2:-0}" '
+		.[] | select(.method == "POST" and .t_us > $t) |
+		($c[.path | sub("^/hook/"; "")]) as $f |
+		select(.headers["smmd-fence"] != $f or
+			(.post.fence | tostring) != $f)'
+}
+
 # node_role SOCKET: working or standby for a node of a cluster (store in
 # PostgreSQL); nothing when nobody answers there.
 node_role() {

@@ -47,7 +47,8 @@ wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 20 ||
 start_cluster_node b
 PID_B=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_b')\" = standby ]" 15 || fail "b is no standby"
-a_fence=$(smmctl status --json | jq -r .cluster.epoch)
+wait_for "[ \"\$(max_claim_fence)\" -gt 0 ]" 5 || fail "a claims nothing"
+a_fence=$(max_claim_fence)
 
 # p0 falls due 0.8 s after the step, before a's next beat can have
 # measured its clock: a's timer fires on time, and a finds its wall
@@ -111,7 +112,8 @@ for _ in 1 2 3 4 5 6; do
 done
 [ "$(pg 'select count(*) from smmd_node')" = 0 ] ||
 	fail "a registered on a wrong clock: $(pg 'select node_id from smmd_node')"
-# Nothing a sent from the step on carried its fence (it sent nothing).
+# Nothing a sent from the step on carried its fence (it sent nothing):
+# each went with a claim of b's, drawn after a's.
 for id in p0 p1; do
 	[ "$(sink_count "$id")" -eq 1 ] ||
 		fail "$id reached the sink $(sink_count "$id") times"

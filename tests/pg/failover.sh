@@ -5,7 +5,7 @@
 # due; a survivor takes over and publishes it within 5 s of its due time,
 # once. A pause made on the killed node holds on the survivor. Then the
 # survivor is killed the same way and the last node takes over. Each
-# request carries the lease's epoch as its fencing token, higher from
+# request carries its channel's claim as its fencing token, higher from
 # each node that takes over.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
@@ -116,17 +116,23 @@ wait_for "smmctl status --json | jq -e '.cluster.nodes | length == 1 and
 	fail "f1 is $(delivery_state f1/demo), f2 $(delivery_state f2/demo) on node $last"
 smmctl resume --channel other >/dev/null
 wait_for "[ -n \"\$(arrival_ms held1)\" ]" 10 || fail "held1 never went out after resume"
-# The fencing token: the same in the header and the signed body, and
-# higher from each node that took over than from the one before it.
+# The fencing token: the same in the header and the signed body, its
+# channel's claim by the node that sent it, higher from each node that
+# took over than from the one before it.
 fence_of() {
 	sink_posts_for "$1" | jq -r '.[0] | if .headers["smmd-fence"] ==
 		(.post.fence | tostring) then .post.fence else "mismatch" end'
 }
 held_fence=$(fence_of held1) f1_fence=$(fence_of f1) f2_fence=$(fence_of f2)
 log "fences: f1 $f1_fence, f2 $f2_fence, held1 $held_fence"
+claim_fence() {
+	pg "select fence from smmd_channel_owner where channel = '$1'"
+}
 [ "$f1_fence" -gt 0 ] && [ "$f2_fence" -gt "$f1_fence" ] &&
-	[ "$held_fence" -eq "$f2_fence" ] ||
-	fail "fences not rising with each take-over: f1 $f1_fence, f2 $f2_fence, held1 $held_fence"
+	[ "$held_fence" -gt "$f1_fence" ] &&
+	[ "$f2_fence" = "$(claim_fence demo)" ] &&
+	[ "$held_fence" = "$(claim_fence other)" ] ||
+	fail "fences not rising with each take-over: f1 $f1_fence, f2 $f2_fence, held1 $held_fence (claims: demo $(claim_fence demo), other $(claim_fence other))"
 # Once each, still: no late repeat from a node that was killed.
 for id in f1 f2 held1; do
 	[ "$(sink_count "$id")" -eq 1 ] ||

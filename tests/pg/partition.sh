@@ -27,7 +27,7 @@ grep -q '^store: postgresql://$' "$T/b.yaml" || fail "b's config: $(cat "$T/b.ya
 PID_B=$!
 E2E_PIDS+=("$PID_B")
 wait_for "grep -q standby '$T/b.log'" 15 || fail "b is no standby"
-a_fence=$(smmctl status --json | jq -r .cluster.epoch)
+a_fence=$(max_claim_fence)
 
 due=$(($(now_ms) + 3000))
 smmctl add --channel demo --id p1 --at "$(ms_to_iso "$due")" "partitioned" >/dev/null
@@ -88,10 +88,11 @@ sleep 1
 # a's timer fired (its view had p1 on its way, so it stopped with one
 # request held, not sent), and a published nothing itself.
 ! grep -q "publish: post 'p1'" "$T/smmd.log" || fail "a published p1"
-# Every request carries b's fence, the same in header and signed body.
-b_fence=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.epoch)
+# Every request carries b's claim of its channel as its fence, the same
+# in header and signed body, above any of a's.
+claims=$(claim_fences)
+b_fence=$(jq -r .demo <<<"$claims")
 [ "$b_fence" -gt "$a_fence" ] || fail "b's fence $b_fence is not above a's $a_fence"
-other=$(sink_requests | jq -s --arg f "$b_fence" '[.[] | select(.method == "POST"
-	and (.headers["smmd-fence"] != $f or (.post.fence | tostring) != $f))] | length')
+other=$(stale_requests "$claims" | wc -l)
 [ "$other" -eq 0 ] || fail "$other requests without b's fence"
 log "ok"

@@ -40,10 +40,7 @@ smmd_alive || fail "a exited instead of waiting as a standby"
 sleep 1
 [ "$(sink_count s1)" -eq 1 ] ||
 	fail "s1 reached the sink $(sink_count s1) times"
-# Nothing from a after it resumed: every request is b's (its fence).
-b_fence=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.epoch)
-stale=$(sink_requests | jq -s --argjson t "$((stalled_at * 1000))" \
-	--arg f "$b_fence" '[.[] | select(.t_us > $t and
-	.headers["smmd-fence"] != $f)] | length')
+# Nothing from a after it resumed: every request is b's (its claims).
+stale=$(stale_requests "$(claim_fences)" "$((stalled_at * 1000))" | wc -l)
 [ "$stale" -eq 0 ] || fail "$stale requests with a stale fence after a resumed"
 log "ok"

@@ -35,10 +35,12 @@ B_PID=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
 	fail "b is no worker: $(tail -n 5 "$T/b.log")"
 
-# owners: "channel epoch" per line, the live owners' (a row whose lease
-# ran out is a dead node's, not yet reaped).
+# owners: "channel epoch fence" per line, the live owners' (a row whose
+# lease ran out is a dead node's, not yet reaped), with each claim's
+# fencing token.
 owners() {
-	pg "select o.channel || ' ' || o.epoch from smmd_channel_owner o join
+	pg "select o.channel || ' ' || o.epoch || ' ' || o.fence from
+		smmd_channel_owner o join
 		smmd_node n on n.node_id = o.node_id and n.epoch = o.epoch and
 		n.lease_until > clock_timestamp() order by 1"
 }
@@ -79,7 +81,7 @@ SMMD_SOCKET=$T/sock_b smmctl status | grep -q "a WORKER beside node .*, lease ep
 	fail "b's status does not say it is a worker: $(SMMD_SOCKET=$T/sock_b smmctl status | grep cluster)"
 
 # 2. Posts on every channel, due together, some added through b: each
-# goes once, from its channel's owner.
+# goes once, from its channel's owner, with the fence of its claim.
 due=$(($(now_ms) + 3000))
 for c in c1 c2 c3 c4; do
 	smmctl add -c "$c" --id "a$c" --at "$(ms_to_iso "$due")" "from a" \
@@ -95,20 +97,22 @@ done
 sleep 1
 owners >"$T/owners"
 for c in c1 c2 c3 c4; do
-	owner=$(awk -v c="$c" '$1 == c { print $2 }' "$T/owners")
+	owner=$(awk -v c="$c" '$1 == c { print $3 }' "$T/owners")
 	for p in "a$c" "b$c"; do
 		[ "$(sink_count "$p")" -eq 1 ] ||
 			fail "$p reached the sink $(sink_count "$p") times"
 		[ "$(fence_of "$p")" = "$owner" ] ||
-			fail "$p went with fence $(fence_of "$p"), its channel's owner is $owner"
+			fail "$p went with fence $(fence_of "$p"), its channel's claim is $owner"
 	done
 done
-b_sent=$(for c in c1 c2 c3 c4; do fence_of "a$c"; done | grep -cx "$B_EPOCH")
+b_fences=$(awk -v e="$B_EPOCH" '$2 == e { print $3 }' "$T/owners")
+b_sent=$(for c in c1 c2 c3 c4; do fence_of "a$c"; done | grep -cxF "$b_fences")
 [ "$b_sent" = 2 ] || fail "b sent $b_sent of the 4 posts, not 2"
 
 # 3. A pause made through b holds on b: a post on a channel b owns stays
 # held past its time, and goes once resumed.
 b_chan=$(awk -v e="$B_EPOCH" '$2 == e { print $1; exit }' "$T/owners")
+b_fence=$(awk -v c="$b_chan" '$1 == c { print $3 }' "$T/owners")
 [ -n "$b_chan" ] || fail "b owns nothing: $(tr '\n' , <"$T/owners")"
 SMMD_SOCKET=$T/sock_b smmctl pause --all --reason drill >/dev/null ||
 	fail "pause through b: $(tail -n 3 "$T/b.log")"
@@ -121,8 +125,8 @@ while [ "$(now_ms)" -lt $((due + 2500)) ]; do sleep 0.1; done
 	fail "held is $(delivery_state "held/$b_chan"), not held"
 smmctl resume --all --publish >/dev/null || fail "resume"
 wait_state "held/$b_chan" published 10
-[ "$(fence_of held)" = "$B_EPOCH" ] ||
-	fail "held went with fence $(fence_of held), not b's $B_EPOCH"
+[ "$(fence_of held)" = "$b_fence" ] ||
+	fail "held went with fence $(fence_of held), not b's claim $b_fence"
 
 # 4. b is killed with a request in flight on its channel (the fourth
 # there, held by the sink): a owns every channel within 5 s, sends what
@@ -143,9 +147,13 @@ late=$(sink_posts_for after | jq -r --argjson due "$due" \
 	'.[0].t_us / 1000 - $due | floor')
 log "after: out ${late} ms after its due time, b killed 1 s before it"
 [ "$late" -le 5000 ] || fail "after went out ${late} ms late (over 5 s)"
-[ "$(fence_of after)" = "$A_EPOCH" ] || fail "after went with $(fence_of after)"
+# a's claim of b's channel: a fence higher than b's, though a registered
+# first, so a receiver keeping the highest refuses b's late requests.
+a_fence=$(owners | awk -v c="$b_chan" '$1 == c { print $3 }')
+[ "$a_fence" -gt "$b_fence" ] || fail "a's claim $a_fence is not above b's $b_fence"
+[ "$(fence_of after)" = "$a_fence" ] || fail "after went with $(fence_of after), not $a_fence"
 wait_state "inflight/$b_chan" published 15
-sink_posts_for inflight | jq -e --arg b "$B_EPOCH" --arg a "$A_EPOCH" '
+sink_posts_for inflight | jq -e --arg b "$b_fence" --arg a "$a_fence" '
 	length == 2 and .[0].headers["smmd-fence"] == $b and
 	.[1].headers["smmd-fence"] == $a and
 	.[0].headers["webhook-id"] == .[1].headers["webhook-id"]' >/dev/null ||
@@ -164,7 +172,6 @@ wait_for "[ \"\$(node_role '$T/sock_c')\" = worker ]" 15 ||
 wait_for "[ \"\$(worker_count)\" = 2 ]" 20 ||
 	fail "c got no share: $(owners | tr '\n' ,)"
 a_chan=$(owners | awk -v e="$A_EPOCH" '$2 == e { print $1; exit }')
-C_EPOCH=$(epoch_of_sock "$T/sock_c")
 crash_smmd
 killed=$(now_ms)
 taken_within "a's channels are taken" "[ \"\$(owners | wc -l)\" = 4 ] && ! owners | grep -qw '$A_EPOCH'"
@@ -175,6 +182,7 @@ smmctl add -c "$a_chan" --id last "after a" >/dev/null ||
 	fail "add on c once it works"
 wait_state "last/$a_chan" published 10
 [ "$(sink_count last)" -eq 1 ] || fail "last reached the sink $(sink_count last) times"
-[ "$(fence_of last)" -gt "$C_EPOCH" ] ||
-	fail "last went with fence $(fence_of last), not above c's worker lease $C_EPOCH"
+[ "$(fence_of last)" = "$(owners | awk -v c="$a_chan" '$1 == c { print $3 }')" ] &&
+	[ "$(fence_of last)" -gt "$a_fence" ] ||
+	fail "last went with fence $(fence_of last), not c's claim of $a_chan"
 log "ok"

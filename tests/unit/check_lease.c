@@ -695,21 +695,31 @@ static uint64_t taken_again(struct node *const *v, int k, char names[11][16],
 	return (uv_hrtime() - t0) / 1000000;
 }
 
-/* What the nodes own is what the table says, under their epochs. */
+/* What the nodes own is what the table says, under their epochs, each
+ * with its claim's fence. */
 static void table_agrees(struct node *const *v, int k)
 {
 	char sql[256];
 
 	for (int j = 0; j < k; j++) {
+		const char *const *owned;
 		size_t n;
 
-		lease_owned(v[j]->l, &n);
+		owned = lease_owned(v[j]->l, &n);
 		snprintf(sql, sizeof(sql),
 		         "select count(*) from smmd_channel_owner o join "
 		         "smmd_node n using (node_id, epoch) where n.epoch = "
 		         "%lld",
 		         (long long)lease_epoch(v[j]->l));
 		ck_assert_int_eq(psql_num(sql), (long long)n);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(sql, sizeof(sql),
+			         "select fence from smmd_channel_owner where "
+			         "channel = '%s'",
+			         owned[i]);
+			ck_assert_int_eq(psql_num(sql),
+			                 lease_fence(v[j]->l, owned[i]));
+		}
 	}
 }
 
@@ -724,6 +734,7 @@ START_TEST(test_claims)
 	struct node a, b, c;
 	struct node *all[] = {&a, &b, &c}, *left[] = {&a, &c};
 	char gone[11][16];
+	int64_t fences[10] = {0};
 	uint64_t took;
 
 	connect_node(&a, "smmd-a");
@@ -741,6 +752,8 @@ START_TEST(test_claims)
 	ck_assert_int_eq(psql_num("select count(*) from smmd_channel_owner"),
 	                 10);
 	note_owned(&b, gone);
+	for (size_t i = 0; gone[i][0]; i++)
+		fences[i] = lease_fence(b.l, gone[i]);
 	close_node(&b);
 	took = taken_again(left, 2, gone, 6000, "b killed");
 	/* b renewed at most a beat before it died, for 3 s; a beat more to
@@ -749,6 +762,15 @@ START_TEST(test_claims)
 	              (unsigned long long)took);
 	settle(left, 2, 5, 5, 10000, "two even out");
 	table_agrees(left, 2);
+	/* A claim's fence rises with each owner, whoever registered first. */
+	for (size_t i = 0; gone[i][0]; i++) {
+		int64_t now =
+		        lease_fence(a.l, gone[i]) + lease_fence(c.l, gone[i]);
+
+		ck_assert_msg(fences[i] > 0 && now > fences[i],
+		              "%s: fence %lld after b's %lld", gone[i],
+		              (long long)now, (long long)fences[i]);
+	}
 	/*
 	 * Every connection cut, three times over, claim rounds among the
 	 * groups lost: never two owners, and all owned again after.
