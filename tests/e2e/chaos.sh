@@ -39,7 +39,10 @@
 # over, and the killed one comes back as a standby. Besides the kills,
 # one event in four terminates every smmd backend (pg_terminate_backend),
 # and two restart PostgreSQL (immediate). The accounting reads the store
-# from PostgreSQL.
+# from PostgreSQL. CHAOS_SHARE=1 (tests/pg/chaosshare.sh): every node
+# has share_work, so the others are workers firing their share of the
+# channels, and a kill is of a node drawn at random, a worker as well as
+# the working node; a killed worker comes back as a worker.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -52,6 +55,7 @@
 : "${CHAOS_SETTLE:=120}"
 : "${CHAOS_STORE:=}"
 : "${CHAOS_NODES:=3}"
+: "${CHAOS_SHARE:=}"
 if [ -z "$CHAOS_STORE" ]; then
 	CHAOS_NODES=1
 	command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
@@ -87,6 +91,7 @@ state_dir: $T/state
 socket: $NODE_SOCK
 catch_up: 1d
 ${CHAOS_STORE:+store: $CHAOS_STORE}
+${CHAOS_SHARE:+share_work: true}
 channels:
   hook:
     publisher: webhook
@@ -233,6 +238,22 @@ link_worker() {
 	done
 	return 1
 }
+# With CHAOS_SHARE, one kill in two is of a node that does not work (a
+# worker, or a standby yet to register as one): it comes back as one.
+kill_other() {
+	local i before
+	for i in $(seq 1 "$CHAOS_NODES"); do
+		[ "${NODE_PID[$i]}" != "$SMMD_PID" ] || continue
+		before=$(date +%s%6N)
+		kill -KILL "${NODE_PID[$i]}" 2>/dev/null || true
+		wait "${NODE_PID[$i]}" 2>/dev/null || true
+		e2e_forget "${NODE_PID[$i]}"
+		echo "$before $(date +%s%6N)" >>"$T/kills"
+		start_standby "$i"
+		return 0
+	done
+	return 1
+}
 # The working node killed; the killed one comes back as a standby, and
 # the test goes on once one of the others works.
 kill_worker() {
@@ -280,6 +301,9 @@ while [ "$kills" -lt "$CHAOS_KILLS" ]; do
 			wait_for "link_worker" 30 ||
 				fail "nobody works after a PostgreSQL event"
 			SMMD_PID=$(smmctl status --json | jq -r .pid)
+		elif [ -n "$CHAOS_SHARE" ] && [ $((RANDOM % 2)) -eq 0 ] &&
+			kill_other; then
+			kills=$((kills + 1))
 		else
 			kill_worker
 			kills=$((kills + 1))
@@ -425,8 +449,9 @@ jq -n --slurpfile store "$T/store.json" --argjson n "$N" \
 ' "$T/requests.jsonl" >"$T/result.json" || fail "the accounting failed (jq)"
 
 # What recovery did with the requests in flight at each kill.
-recov=$(grep -o 'in flight when smmd stopped: [0-9]* retried with the same webhook-id, [0-9]* marked unknown' "$T/smmd.log" |
-	awk '{r += $6; u += $12} END {printf "%d retried, %d unknown", r, u}')
+recov=$(grep -oE 'in flight when (smmd|the node that fired their channel) stopped: [0-9]* retried with the same webhook-id, [0-9]* marked unknown' "$T/smmd.log" |
+	sed -E 's/.*: ([0-9]+) retried.*, ([0-9]+) marked.*/\1 \2/' |
+	awk '{r += $1; u += $2} END {printf "%d retried, %d unknown", r, u}')
 
 summary=$(jq -r --arg kills "$kills" --arg early "$early" --arg seed "$CHAOS_SEED" \
 	--arg secs "$(((t_end - t0) / 1000)).$(((t_end - t0) % 1000 / 100))" \
