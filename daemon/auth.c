@@ -666,6 +666,12 @@ int auth_gate(struct smmd *d, const struct channel *ch, const char *id)
 	if (auth_ops_of(ch) == NULL ||
 	    (s = slot_find(d->auth, ch->name)) == NULL)
 		return 0;
+	/* What the node before held is being read: it may be newer. */
+	if (s->busy == SLOT_READING) {
+		if (waiting_add(s, id) < 0)
+			dispatch_schedule(d, id, now + 1000);
+		return 1;
+	}
 	/* Usable, even while a renewal is under way: the timer renews it
 	 * ahead of its expiry. */
 	if (!s->refused && !expired(s, now) &&
@@ -799,6 +805,51 @@ static void attach_all(struct smmd *d)
 		    pause_find(d, PAUSE_AUTH, s->channel) == NULL)
 			auth_renew(d, s, "none yet");
 	}
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int auth_slot_reading(struct smmd *d, const char *channel)
+{
+	struct auth_slot *s = auth_slot_of(d, config_channel(d->cfg, channel));
+
+	if (s == NULL || s->busy != SLOT_IDLE)
+		return -1;
+	s->busy = SLOT_READING;
+	return 0;
+}
+
+void auth_slot_reread(struct smmd *d, const char *channel)
+{
+	struct auth_slot *s = slot_find(d->auth, channel);
+	struct auth_tokens t = {.access_expires_ms = -1,
+	                        .refresh_expires_ms = -1};
+	struct channel *ch;
+	char path[PATH_MAX], err[256];
+
+	if (s == NULL || s->busy != SLOT_READING)
+		return;
+	s->busy = SLOT_IDLE;
+	/* Others than those it had (newer, from PostgreSQL): a refusal of
+	 * the old ones says nothing of these. */
+	if (tokenfile_path(d->auth->state_dir, channel, path, sizeof(path)) ==
+	            0 &&
+	    tokenfile_read(path, &t, NULL, err, sizeof(err)) == 0 &&
+	    (!same_text(t.access, s->tok.access) ||
+	     !same_text(t.refresh, s->tok.refresh))) {
+		auth_tokens_clear(&s->tok);
+		s->tok = t;
+		s->refused = s->refresh_refused = 0;
+	} else {
+		auth_tokens_clear(&t);
+	}
+	if ((ch = auth_channel_of(d, s)) != NULL)
+		attach(s, ch);
+	waiting_flush(d, s);
+	auth_arm(d->auth);
 }
 
 int auth_start(struct smmd *d)

@@ -39,6 +39,13 @@ int auth_start(struct smmd *);
 /* The store started, under this node's lease: a channel's tokens newer
  * here than in PostgreSQL go there (token_key_file; authshare.c). */
 void auth_share_after_start(struct smmd *);
+/*
+ * This node now fires channel, which another node fired (claims): that
+ * node may have renewed its tokens since this node's file was written
+ * (X's refresh token is of one use), so what PostgreSQL holds newer is
+ * installed first, the channel's posts waiting meanwhile.
+ */
+void auth_taken(struct smmd *, const char *channel);
 /* 1 when cfg's token_key_file is not the one the start read (a reload
  * changes it only at the next start). */
 int auth_key_changed(const struct smmd *, const struct config *cfg);

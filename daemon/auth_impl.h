@@ -26,7 +26,7 @@ struct cmd_later;
 /* Renew this long before expiry when the driver does not say. */
 #define AUTH_AHEAD_DEFAULT_MS (5 * 60 * 1000)
 
-enum slot_busy { SLOT_IDLE, SLOT_ASKING, SLOT_SAVING };
+enum slot_busy { SLOT_IDLE, SLOT_ASKING, SLOT_SAVING, SLOT_READING };
 
 /* One channel's credentials; slots live until shutdown (reloads keep them). */
 struct auth_slot {
@@ -111,5 +111,13 @@ void auth_arm(struct auth *);
  * (authshare.c). */
 void auth_share_at_start(struct smmd *);
 void auth_held_free(struct auth *);
+/*
+ * A channel taken over (auth_taken): its slot reads what PostgreSQL
+ * holds, its posts waiting: 0, or -1 when busy (a renewal of its own
+ * under way, or a read already) or out of memory. Then its file is read
+ * again, and what waited goes.
+ */
+int auth_slot_reading(struct smmd *, const char *channel);
+void auth_slot_reread(struct smmd *, const char *channel);
 
 #endif

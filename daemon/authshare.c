@@ -94,10 +94,10 @@ static int64_t file_saved_ms(const char *path, struct auth_tokens *t,
 }
 
 /* One row of smmd_token: installed in this node's file when newer. */
-static void take_newer(void *arg, const char *channel, const char *sealed,
-                       int64_t saved_ms, const char *key_id)
+static void install_newer(struct smmd *d, const char *channel,
+                          const char *sealed, int64_t saved_ms,
+                          const char *key_id)
 {
-	struct smmd *d = arg;
 	struct auth *a = d->auth;
 	const struct channel *ch = config_channel(d->cfg, channel);
 	struct auth_tokens t = {.access_expires_ms = -1,
@@ -106,8 +106,6 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	char path[PATH_MAX], err[256], *text;
 	int r;
 
-	if (note_held(a, channel, saved_ms) < 0)
-		a->held_known = -1; /* not knowing, nothing may go back */
 	if (ch == NULL || auth_ops_of(ch) == NULL ||
 	    tokenfile_path(d->cfg->state_dir, channel, path, sizeof(path)) < 0)
 		return; /* a channel gone, or no longer using tokens */
@@ -143,6 +141,66 @@ static void take_newer(void *arg, const char *channel, const char *sealed,
 	wipe_free(text);
 	auth_tokens_clear(&t);
 	auth_tokens_clear(&mine);
+}
+
+/* At the start: each row, noted (give_newer) and installed when newer. */
+static void take_newer(void *arg, const char *channel, const char *sealed,
+                       int64_t saved_ms, const char *key_id)
+{
+	struct smmd *d = arg;
+
+	if (note_held(d->auth, channel, saved_ms) < 0)
+		d->auth->held_known = -1; /* not knowing, nothing may go back */
+	install_newer(d, channel, sealed, saved_ms, key_id);
+}
+
+/* A channel taken over: its row, read on the loop (auth_taken). */
+struct taken {
+	struct smmd *d;
+	char *channel;
+};
+
+static void taken_row(void *arg, const char *channel, const char *sealed,
+                      int64_t saved_ms, const char *key_id)
+{
+	struct taken *t = arg;
+
+	install_newer(t->d, channel, sealed, saved_ms, key_id);
+}
+
+static void taken_read(void *arg, int err, const char *why)
+{
+	struct taken *t = arg;
+
+	if (err < 0)
+		log_error("auth: channel '%s': cannot read its tokens from "
+		          "PostgreSQL: %s; this node's own are used",
+		          t->channel, why ? why : strerror(-err));
+	auth_slot_reread(t->d, t->channel);
+	free(t->channel);
+	free(t);
+}
+
+void auth_taken(struct smmd *d, const char *channel)
+{
+	struct auth *a = d->auth;
+	const struct channel *ch = config_channel(d->cfg, channel);
+	struct taken *t;
+	int r;
+
+	if (a == NULL || !a->shared || auth_ops_of(ch) == NULL ||
+	    auth_slot_reading(d, channel) < 0)
+		return;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->channel = strdup(channel)) == NULL) {
+		free(t);
+		auth_slot_reread(d, channel);
+		return;
+	}
+	t->d = d;
+	if ((r = store_token_get(d->store, channel, taken_row, taken_read, t)) <
+	    0)
+		taken_read(t, r, NULL);
 }
 
 /* A newer file's put: only a failure is worth a word. */

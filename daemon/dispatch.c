@@ -1544,6 +1544,7 @@ static void take_channel(struct smmd *d, struct chan_q *q)
 	}
 	q->stale = 0;
 	recover_taken(d, q->name);
+	auth_taken(d, q->name);
 }
 
 /*

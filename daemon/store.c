@@ -171,6 +171,14 @@ int store_token_put(struct store *s, const char *channel, const char *sealed,
 	                        replace, done, arg);
 }
 
+int store_token_get(struct store *s, const char *channel, store_token_fn *row,
+                    store_token_done_fn *done, void *arg)
+{
+	if (s->be->token_get == NULL)
+		return -ENOTSUP;
+	return s->be->token_get(s->h, channel, row, done, arg);
+}
+
 int store_may_act(struct store *s)
 {
 	return s->be->may_act == NULL || s->be->may_act(s->h);

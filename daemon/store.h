@@ -222,6 +222,13 @@ int store_token_put(struct store *, const char *channel, const char *sealed,
  * 0, or -errno with why in words. */
 int store_tokens_read(struct store *, store_token_fn *fn, void *arg, char *why,
                       size_t len);
+/*
+ * One channel's, read on the loop: row(arg, ...) if there is one, then
+ * done(arg, 0 or -errno, why). Never from inside the call. 0, or an
+ * error (-ENOTSUP on SQLite) and nothing is called.
+ */
+int store_token_get(struct store *, const char *channel, store_token_fn *row,
+                    store_token_done_fn *done, void *arg);
 /* 0 while this node may not act for the cluster (its lease is not
  * trusted now); always 1 on a store of one node. */
 int store_may_act(struct store *);

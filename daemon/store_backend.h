@@ -195,6 +195,8 @@ struct store_backend {
 	                 void *arg);
 	int (*tokens_read)(struct store_be *, store_token_fn *, void *arg,
 	                   char *why, size_t len);
+	int (*token_get)(struct store_be *, const char *channel,
+	                 store_token_fn *, store_token_done_fn *, void *arg);
 	/* store_claim and store_owns; optional (every channel is ours). */
 	int (*claim)(struct store_be *, const struct store_claims *);
 	int (*owns)(struct store_be *, const char *channel);

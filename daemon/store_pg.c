@@ -2101,3 +2101,65 @@ int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg, char *why,
 		                                        : "not connected");
 	return ps->tokens_err;
 }
+
+/* One channel's sealed tokens on their way from PostgreSQL. */
+struct token_get {
+	store_token_fn *row;
+	store_token_done_fn *done;
+	void *arg;
+	int orphan; /* the sync was never queued: the statement's call frees */
+};
+
+static void on_token_row(void *arg, const PGresult *res, const char *err)
+{
+	struct token_get *t = arg;
+
+	(void)err;
+	if (t->orphan) {
+		free(t);
+		return;
+	}
+	for (int i = 0; res && PQnfields(res) == 4 && i < PQntuples(res); i++)
+		t->row(t->arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		       strtoll(PQgetvalue(res, i, 2), NULL, 10),
+		       PQgetvalue(res, i, 3));
+}
+
+static void on_token_got(void *arg, const char *err)
+{
+	struct token_get *t = arg;
+
+	t->done(t->arg, err ? -EIO : 0, err);
+	free(t);
+}
+
+/* A channel taken over, on the loop (pg_tokens_read's, for one). */
+int pg_token_get(struct store_be *s, const char *channel, store_token_fn *row,
+                 store_token_done_fn *done, void *arg)
+{
+	static const char sql[] = "SELECT channel, sealed, saved_ms, key_id "
+	                          "FROM smmd_token WHERE channel = $1";
+	struct pgstore *ps = s->pg;
+	const char *params[] = {channel};
+	struct token_get *t;
+	int rc;
+
+	if (ps == NULL || ps->wr == NULL)
+		return -ENOTCONN;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -ENOMEM;
+	*t = (struct token_get){.row = row, .done = done, .arg = arg};
+	if ((rc = pgconn_query(ps->wr, sql, 1, params, on_token_row, t)) < 0) {
+		free(t);
+		return rc;
+	}
+	/* A failed sync drops the connection; the statement hears of it
+	 * later, from the loop. */
+	if ((rc = pgconn_sync(ps->wr, on_token_got, t)) < 0) {
+		t->orphan = 1;
+		return rc;
+	}
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+	return 0;
+}

@@ -1930,6 +1930,7 @@ const struct store_backend store_backend_postgresql = {
         .standby_start = pg_standby_start,
         .token_put = pg_token_put,
         .tokens_read = pg_tokens_read,
+        .token_get = pg_token_get,
         .may_act = pg_may_act,
         .claim = pg_claim,
         .owns = pg_owns,

@@ -249,6 +249,8 @@ int pg_token_put(struct store_be *, const char *channel, const char *sealed,
                  store_token_done_fn *, void *arg);
 int pg_tokens_read(struct store_be *, store_token_fn *, void *arg, char *why,
                    size_t len);
+int pg_token_get(struct store_be *, const char *channel, store_token_fn *,
+                 store_token_done_fn *, void *arg);
 int pg_may_act(struct store_be *);
 int pg_claim(struct store_be *, const struct store_claims *);
 int pg_owns(struct store_be *, const char *channel);
