@@ -1516,6 +1516,9 @@ static int may_release(void *arg, const char *channel)
 	struct smmd *d = arg;
 	struct chan_q *q = chan_find(d->dispatch, channel);
 
+	/* Taking over: what waits is the next owner's (its heap has it). */
+	if (d->handing_over)
+		return q == NULL || q->in_flight == 0;
 	if (q && (q->in_flight > 0 || q->len > 0))
 		return 0;
 	return !sched_any_before(d->sched,
@@ -1575,7 +1578,8 @@ static void claims_changed(void *arg)
 	owners_changed(arg, 1);
 }
 
-/* The configured channels are the ones this node asks to fire. */
+/* The configured channels are the ones this node asks to fire (none
+ * while a worker hands over). */
 static void claim_channels(struct smmd *d)
 {
 	const char **names;
@@ -1584,7 +1588,8 @@ static void claim_channels(struct smmd *d)
 	if (d->standby && !d->worker)
 		return; /* it fires nothing */
 	if ((names = calloc(d->cfg->nchannels + 1, sizeof(*names))) != NULL) {
-		for (size_t i = 0; i < d->cfg->nchannels; i++)
+		for (size_t i = 0; i < d->cfg->nchannels && !d->handing_over;
+		     i++)
 			names[i] = d->cfg->channels[i].name;
 		r = store_claim(d->store, &(struct store_claims){
 		                                  .channels = names,
@@ -1595,6 +1600,11 @@ static void claim_channels(struct smmd *d)
 	}
 	if (r < 0)
 		fatalx("store: cannot claim the channels: %s", strerror(-r));
+}
+
+void dispatch_release_all(struct smmd *d)
+{
+	claim_channels(d); /* none, handing over */
 }
 
 void dispatch_reload(struct smmd *d)

@@ -55,6 +55,11 @@ int dispatch_quiet(struct smmd *, int64_t now, int64_t within_ms);
 void dispatch_arm(struct smmd *);
 /* A loop turn ended: the pumps' per-turn budget starts again. */
 void dispatch_turn_over(struct smmd *);
+/*
+ * A worker handing over (d->handing_over): it lets go of every channel
+ * with nothing in flight on it, at once, for the others to fire.
+ */
+void dispatch_release_all(struct smmd *);
 /* Shutdown: prepared deliveries not yet sent go back to waiting. */
 void dispatch_stop(struct smmd *);
 /*

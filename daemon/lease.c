@@ -101,10 +101,12 @@ static const char exclusive_share_sql[] =
  * of three. Nobody is told what it reaped: an exclusive lease's holder
  * reaps nothing, its successor starts as after a crash.
  *
- * A node whose clock is outvoted (lease.h) by PostgreSQL's and the
- * standbys' registers as a standby too, so that one with a good clock
- * works; the same rule as lease_clock_outvoted. The working node is not
- * counted: no registration succeeds while it lives.
+ * A node whose clock is outvoted (lease.h) by PostgreSQL's, the
+ * standbys' and the workers' (a worker that no longer says it is a
+ * standby counts by its worker row) registers as a standby too, so that
+ * one with a good clock works; the same rule as lease_clock_outvoted.
+ * The working node is not counted: no registration succeeds while it
+ * lives.
  */
 static const char register_exclusive_sql[] =
         "WITH r AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "
@@ -122,7 +124,12 @@ static const char register_exclusive_sql[] =
         "(WHERE abs(o - $4::bigint) > " CLOCK_LIMIT ") AS a, count(*) + 1 "
         "AS t FROM (SELECT 0::bigint AS o UNION ALL SELECT clock_skew_ms "
         "FROM smmd_standby WHERE node_id <> $1 AND seen_until > "
-        "clock_timestamp() AND clock_skew_ms IS NOT NULL) v) w) "
+        "clock_timestamp() AND clock_skew_ms IS NOT NULL UNION ALL "
+        "SELECT clock_skew_ms FROM smmd_node k WHERE worker AND "
+        "k.node_id <> $1 || '/w' AND lease_until > clock_timestamp() AND "
+        "clock_skew_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "smmd_standby s WHERE s.node_id || '/w' = k.node_id AND "
+        "s.seen_until > clock_timestamp())) v) w) "
         "ON CONFLICT (node_id) DO NOTHING RETURNING epoch), "
         "c AS (INSERT INTO smmd_chain (node_id, epoch, shipped) SELECT $1, "
         "epoch, 0 FROM n), "
@@ -539,6 +546,16 @@ void lease_beat_now(struct lease *l)
 	/* The ticks go on from here: no second beat a moment later. */
 	uv_timer_again(&l->beat_timer);
 	send_beat(l);
+}
+
+void lease_take_skew(struct lease *to, const struct lease *from)
+{
+	if (!from->have_skew)
+		return;
+	to->skew_ms = from->skew_ms;
+	to->have_skew = 1;
+	to->clocked_wall_ms = from->clocked_wall_ms;
+	to->clocked_ns = from->clocked_ns;
 }
 
 int lease_holder_lives(const struct lease *l)

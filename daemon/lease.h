@@ -112,6 +112,11 @@ int lease_live(const struct lease *);
  */
 int lease_holder_lives(const struct lease *);
 /*
+ * The clock offset from's beats measured, for to's next registration
+ * (a lease that seldom beats votes with a fresh one).
+ */
+void lease_take_skew(struct lease *to, const struct lease *from);
+/*
  * A claim round is sent at least this often; at once when a peer was
  * reaped, or the renewal saw a channel whose owner is dead, or one of
  * the node's channels with no owner; at the next beat while it lets go

@@ -56,7 +56,7 @@ static const char claim_lock_sql[] =
  * owns, or -1, the claim's fence) owned now, ('d', node, epoch) reaped,
  * ('s', share) and ('f', how many of its channels are free and not
  * taken by it). Each take draws the claim's fence from the epochs'
- * sequence (migration 10), so it rises with each owner of a channel.
+ * sequence (migration 11), so it rises with each owner of a channel.
  */
 static const char claim_sql[] =
         "WITH dead AS (DELETE FROM smmd_node WHERE node_id IN (SELECT "

@@ -241,10 +241,10 @@ static const char *const migrations[] = {
         FENCE_HEAD
         " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
         " PERFORM pg_notify('smmd_change', node || '/' || ep);" FENCE_TAIL
-        " END $f$;"
+        " END $f$;",
         /*
-         * ... and each claim of a channel has a fencing token of its
-         * own, drawn from the epochs' sequence as it is taken: a request
+         * 11: each claim of a channel has a fencing token of its own,
+         * drawn from the epochs' sequence as it is taken: a request
          * carries its channel's, which rises with each owner of the
          * channel, whichever node registered first.
          */

@@ -162,7 +162,8 @@ int recover_at_start(struct smmd *d)
 	return r < 0 ? r : 0;
 }
 
-/* The timer for the channel taken first of those not run yet. */
+/* The timer for the channel taken first of those not run yet (times on
+ * the loop's monotonic clock: a step of the wall clock moves nothing). */
 static void arm(struct recover *rc, int64_t now)
 {
 	int64_t first = -1;
@@ -184,7 +185,7 @@ static void on_settled(uv_timer_t *t)
 {
 	struct smmd *d = t->data;
 	struct recover *rc = d->recover;
-	int64_t now = wallclock_now_ms();
+	int64_t now = (int64_t)uv_now(d->loop);
 	struct scope sc = {.d = d, .only = json_object()};
 	const char *name;
 	json_t *at;
@@ -197,7 +198,7 @@ static void on_settled(uv_timer_t *t)
 			json_object_set_new(sc.only, name, json_true());
 			json_object_del(rc->taken, name);
 		}
-	if (json_object_size(sc.only) > 0 && run(&sc, now) < 0)
+	if (json_object_size(sc.only) > 0 && run(&sc, wallclock_now_ms()) < 0)
 		outage_begin(d); /* the store failed: smmd starts afresh */
 	json_decref(sc.only);
 	arm(rc, now);
@@ -220,9 +221,9 @@ void recover_taken(struct smmd *d, const char *channel)
 		return; /* stopping */
 	/* Taken again before its run: from this take. */
 	json_object_set_new(rc->taken, channel,
-	                    json_integer(wallclock_now_ms()));
+	                    json_integer((json_int_t)uv_now(d->loop)));
 	if (!uv_is_active((uv_handle_t *)&rc->timer))
-		arm(rc, wallclock_now_ms());
+		arm(rc, (int64_t)uv_now(d->loop));
 }
 
 static void on_closed(uv_handle_t *h)

@@ -563,10 +563,12 @@ static void on_tick(uv_timer_t *h)
 		pgrelay_take(ps->relay);
 	trim_changes(ps);
 	pgrepl_tick(ps->repl);
+	/* A pull running may have begun before the hint's commit: the
+	 * hint waits for the next beat then. */
 	if (ps->shared &&
 	    (ps->pull_hint || ++ps->pull_ticks % PULL_EVERY_TICKS == 0) &&
-	    pgrepl_pull(ps->repl) != -ENOTCONN)
-		ps->pull_hint = 0; /* a pull running reads that too */
+	    pgrepl_pull(ps->repl) == 0)
+		ps->pull_hint = 0;
 	ship_pending(ps);
 }
 
@@ -1268,7 +1270,13 @@ static int may_register(void *arg)
 {
 	struct pgstore *ps = arg;
 
-	return ps->wlease == NULL || !lease_holder_lives(ps->wlease);
+	if (ps->wlease == NULL)
+		return 1;
+	if (lease_holder_lives(ps->wlease))
+		return 0;
+	/* It votes with the offset the worker lease measured last. */
+	lease_take_skew(ps->lease, ps->wlease);
+	return 1;
 }
 
 static int start_lease(struct pgstore *ps, char *err, size_t errlen)

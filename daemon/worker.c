@@ -12,7 +12,6 @@
 #include "pause.h"
 #include "smmd.h"
 #include "store.h"
-#include "wallclock.h"
 #include "worker.h"
 
 /* What another node wrote, as the view read it in: the heap and the
@@ -41,7 +40,7 @@ int worker_start(struct smmd *d, const char **doing)
 {
 	int r;
 
-	/* First: what a pull reads from now on is told (after pg_start). */
+	/* First: what a pull reads from now on is told (from pg_start on). */
 	worker_follow(d);
 	*doing = "loading the pauses";
 	if ((r = pauses_start(d)) < 0)
@@ -60,7 +59,8 @@ int worker_start(struct smmd *d, const char **doing)
 struct hand_over {
 	uv_timer_t timer;
 	struct smmd *d;
-	int64_t until_ms;
+	uint64_t until; /* uv_now: shutdown_grace after it began */
+	int begun;
 };
 
 static void on_closed(uv_handle_t *h)
@@ -68,6 +68,10 @@ static void on_closed(uv_handle_t *h)
 	free(h->data);
 }
 
+/*
+ * On smmd's loop, never from inside a store call (turn is called from
+ * the store's): it begins, then looks every 20 ms.
+ */
 static void on_drained(uv_timer_t *t)
 {
 	struct hand_over *h = t->data;
@@ -78,13 +82,27 @@ static void on_drained(uv_timer_t *t)
 		uv_close((uv_handle_t *)t, on_closed);
 		return;
 	}
-	if (d->in_flight > 0 && wallclock_now_ms() < h->until_ms)
+	if (!h->begun) {
+		h->begun = 1;
+		d->handing_over = 1;
+		dispatch_stop(d); /* prepared ones wait again, as at a stop */
+		/* Its channels go to the others now, not after the drain. */
+		dispatch_release_all(d);
+		dispatch_arm(d);
+		h->until =
+		        uv_now(d->loop) + (uint64_t)d->cfg->shutdown_grace_ms;
+		log_info("worker: taking over once %zu requests in flight are "
+		         "done",
+		         d->in_flight);
+		return;
+	}
+	if (d->in_flight > 0 && uv_now(d->loop) < h->until)
 		return;
 	if (d->in_flight > 0)
 		log_warnx("worker: %zu requests still in flight after "
 		          "shutdown_grace: taking over all the same",
 		          d->in_flight);
-	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, on_closed);
 	outage_restart(d);
 }
 
@@ -92,17 +110,11 @@ void worker_hand_over(struct smmd *d)
 {
 	struct hand_over *h = calloc(1, sizeof(*h));
 
-	d->handing_over = 1;
-	dispatch_stop(d); /* prepared ones wait again, as at a stop */
-	dispatch_arm(d);
-	log_info("worker: taking over once %zu requests in flight are done",
-	         d->in_flight);
 	if (h == NULL) {
 		outage_restart(d);
 		return;
 	}
 	h->d = d;
-	h->until_ms = wallclock_now_ms() + d->cfg->shutdown_grace_ms;
 	h->timer.data = h;
 	uv_timer_init(d->loop, &h->timer);
 	uv_timer_start(&h->timer, on_drained, 0, 20);

@@ -238,21 +238,25 @@ link_worker() {
 	done
 	return 1
 }
-# With CHAOS_SHARE, one kill in two is of a node that does not work (a
-# worker, or a standby yet to register as one): it comes back as one.
+# With CHAOS_SHARE, one kill in two is of a node drawn among those that
+# do not work (workers, or standbys yet to register as one): it comes
+# back as one.
 kill_other() {
-	local i before
+	local i before others=()
+	# The node working now, not the one a PostgreSQL event left.
+	link_worker || return 1
+	SMMD_PID=$(smmctl status --json | jq -r .pid)
 	for i in $(seq 1 "$CHAOS_NODES"); do
-		[ "${NODE_PID[$i]}" != "$SMMD_PID" ] || continue
-		before=$(date +%s%6N)
-		kill -KILL "${NODE_PID[$i]}" 2>/dev/null || true
-		wait "${NODE_PID[$i]}" 2>/dev/null || true
-		e2e_forget "${NODE_PID[$i]}"
-		echo "$before $(date +%s%6N)" >>"$T/kills"
-		start_standby "$i"
-		return 0
+		[ "${NODE_PID[$i]}" = "$SMMD_PID" ] || others+=("$i")
 	done
-	return 1
+	[ "${#others[@]}" -gt 0 ] || return 1
+	i=${others[$((RANDOM % ${#others[@]}))]}
+	before=$(date +%s%6N)
+	kill -KILL "${NODE_PID[$i]}" 2>/dev/null || true
+	wait "${NODE_PID[$i]}" 2>/dev/null || true
+	e2e_forget "${NODE_PID[$i]}"
+	echo "$before $(date +%s%6N)" >>"$T/kills"
+	start_standby "$i"
 }
 # The working node killed; the killed one comes back as a standby, and
 # the test goes on once one of the others works.

@@ -298,13 +298,14 @@ claim_fences() {
 max_claim_fence() {
 	pg "select coalesce(max(fence), 0) from smmd_channel_owner"
 }
-# stale_requests CLAIMS [SINCE_US]: POSTs (after SINCE_US) whose fence,
-# in the header or the signed body, is not their channel's claim in
-# CLAIMS (claim_fences), one line each.
+# stale_requests CLAIMS [SINCE_US]: webhook POSTs (after SINCE_US) whose
+# fence, in the header or the signed body, is not their channel's claim
+# in CLAIMS (claim_fences), one line each.
 stale_requests() {
 	sink_requests | jq -s -c --argjson c "$1" --argjson t "${2:-0}" '
-		.[] | select(.method == "POST" and .t_us > $t) |
-		($c[.path | sub("^/hook/"; "")]) as $f |
+		.[] | select(.method == "POST" and .t_us > $t and
+			.post.channel != null) |
+		($c[.post.channel]) as $f |
 		select(.headers["smmd-fence"] != $f or
 			(.post.fence | tostring) != $f)'
 }

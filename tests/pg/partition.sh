@@ -27,6 +27,7 @@ grep -q '^store: postgresql://$' "$T/b.yaml" || fail "b's config: $(cat "$T/b.ya
 PID_B=$!
 E2E_PIDS+=("$PID_B")
 wait_for "grep -q standby '$T/b.log'" 15 || fail "b is no standby"
+wait_for "[ \"\$(max_claim_fence)\" -gt 0 ]" 5 || fail "a claims nothing"
 a_fence=$(max_claim_fence)
 
 due=$(($(now_ms) + 3000))
