@@ -146,8 +146,10 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	int r;
 
 	/* Kept by the event bus, not counted again per request; a
-	 * standby's move with its view, under it. */
-	if (!x->d->standby)
+	 * standby's move with its view, under it, and so do a worker's and
+	 * those of the working node beside workers, whose deliveries other
+	 * nodes move without an event here. */
+	if (!x->d->standby && !store_shared(x->d->store))
 		events_counts(x->d->events, counts);
 	else if ((r = store_counts(x->d->store, counts)) < 0)
 		return cmd_store_error(x, r, "read");
