@@ -248,8 +248,8 @@ static const char *const migrations[] = {
          * carries its channel's, which rises with each owner of the
          * channel, whichever node registered first.
          */
-        "ALTER TABLE smmd_channel_owner ADD COLUMN fence bigint NOT NULL "
-        "DEFAULT nextval('smmd_epoch_seq');",
+        ("ALTER TABLE smmd_channel_owner ADD COLUMN fence bigint NOT NULL "
+         "DEFAULT nextval('smmd_epoch_seq');"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
