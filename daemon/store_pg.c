@@ -398,7 +398,8 @@ static void on_nodes_read(void *arg, const char *err)
 
 /*
  * A worker writes beside this node: from now on its view pulls what
- * the workers write (their deliveries' outcomes), each beat.
+ * the workers write (their deliveries' outcomes), when one says it
+ * wrote and every PULL_EVERY_TICKS (share_work).
  */
 static int workers_seen(struct pgstore *ps)
 {
