@@ -1535,6 +1535,10 @@ static int may_release(void *arg, const char *channel)
  */
 static void take_channel(struct smmd *d, struct chan_q *q)
 {
+	log_info("dispatch: channel '%s' taken over from another node: its "
+	         "queue goes by the view, what that node left in flight is "
+	         "recovered",
+	         q->name);
 	q->took = 1;
 	while (q->len > 0) {
 		char *id = fifo_pop(d->dispatch, q);
@@ -1557,6 +1561,10 @@ static void take_channel(struct smmd *d, struct chan_q *q)
  */
 static void owners_changed(struct smmd *d, int told)
 {
+	/* Before the first claims, owning nothing is no news (the start's
+	 * took stays); after them, a channel not owned was let go. */
+	int known = store_claims_known(d->store);
+
 	/* Every configured channel's queue, so each take-over is seen. */
 	for (size_t i = 0; i < d->cfg->nchannels; i++)
 		chan_get(d, d->cfg->channels[i].name); /* NULL: seen later */
@@ -1565,7 +1573,7 @@ static void owners_changed(struct smmd *d, int told)
 		     q = q->hash_next) {
 			q->owned = may_fire(d, q);
 			if (!q->owned || !q->ch)
-				q->took = 0;
+				q->took = q->took && !known;
 			else if (told && !q->took && !d->stopping)
 				take_channel(d, q);
 		}
@@ -1625,13 +1633,37 @@ static void queue_pending(void *arg, const char *id, int64_t due_ms)
 		fatalx("sched: out of memory loading the schedule");
 }
 
+/*
+ * The start's recovery, and its tokens read in auth_start, cover every
+ * channel no other live node owns: its first claim of them is no take.
+ */
+static int recover_start(struct smmd *d)
+{
+	json_t *leave = store_owned_elsewhere(d->store);
+	struct chan_q *q;
+	int r;
+
+	if (leave == NULL)
+		return -EIO;
+	r = recover_at_start(d, leave);
+	for (size_t i = 0; r == 0 && i < d->cfg->nchannels; i++) {
+		const char *name = d->cfg->channels[i].name;
+
+		if (json_object_get(leave, name) == NULL &&
+		    (q = chan_get(d, name)) != NULL)
+			q->took = 1;
+	}
+	json_decref(leave);
+	return r;
+}
+
 int dispatch_load(struct smmd *d)
 {
 	int r;
 
 	/* A worker's start: what is publishing is the working node's or
 	 * another worker's; what it takes over is recovered as it does. */
-	if (!d->worker && (r = recover_at_start(d)) < 0)
+	if (!d->worker && (r = recover_start(d)) < 0)
 		return r;
 	claim_channels(d);
 	if ((r = store_for_each_pending(d->store, queue_pending, d)) < 0)

@@ -136,6 +136,8 @@ int lease_holds(const struct lease *, const char *channel);
  * owner of the channel), or 0 when it does not hold it.
  */
 int64_t lease_fence(const struct lease *, const char *channel);
+/* 1 once a claim round has answered (and 0 again once the lease lapsed). */
+int lease_claimed(const struct lease *);
 /* The channels it owns (under its current epoch), *n of them. */
 const char *const *lease_owned(const struct lease *, size_t *n);
 /*

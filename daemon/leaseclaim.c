@@ -449,6 +449,11 @@ int64_t lease_fence(const struct lease *l, const char *channel)
 	return i >= 0 && l->owned_epoch == l->epoch ? l->owned.fence[i] : 0;
 }
 
+int lease_claimed(const struct lease *l)
+{
+	return l->owned_epoch != 0;
+}
+
 int lease_owns(const struct lease *l, const char *channel)
 {
 	return lease_live(l) && lease_holds(l, channel);

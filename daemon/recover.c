@@ -149,16 +149,11 @@ static int run(struct scope *sc, int64_t now)
 	return r;
 }
 
-int recover_at_start(struct smmd *d)
+int recover_at_start(struct smmd *d, json_t *leave)
 {
-	struct scope sc = {.d = d};
-	int r;
+	struct scope sc = {.d = d, .leave = leave};
+	int r = run(&sc, wallclock_now_ms());
 
-	/* A request another live node has in flight is its to settle. */
-	if ((sc.leave = store_owned_elsewhere(d->store)) == NULL)
-		return -EIO;
-	r = run(&sc, wallclock_now_ms());
-	json_decref(sc.leave);
 	return r < 0 ? r : 0;
 }
 

@@ -9,13 +9,16 @@
 #ifndef SMMD_RECOVER_H
 #define SMMD_RECOVER_H
 
+#include <jansson.h>
+
 struct smmd;
 
 /*
  * At the start: every delivery left publishing, but those on a channel
- * another live node owns (it may be sending them). 0 or -errno.
+ * in leave, which another live node owns (it may be sending them;
+ * store_owned_elsewhere). 0 or -errno.
  */
-int recover_at_start(struct smmd *);
+int recover_at_start(struct smmd *, json_t *leave);
 /*
  * This node now fires channel, which another node fired: what that node
  * left publishing on it is recovered a little later, once this node's

@@ -749,6 +749,11 @@ int store_owns(struct store *s, const char *channel)
 	return s->be->owns == NULL || s->be->owns(s->h, channel);
 }
 
+int store_claims_known(struct store *s)
+{
+	return s->be->claims_known == NULL || s->be->claims_known(s->h);
+}
+
 int64_t store_fence(struct store *s, const char *channel)
 {
 	return s->be->fence ? s->be->fence(s->h, channel) : 0;

@@ -118,6 +118,12 @@ int store_claim(struct store *, const struct store_claims *);
 #define STORE_CLAIM_QUIET_MS 10000
 /* 1 while this node may start a delivery on channel (store_claim). */
 int store_owns(struct store *, const char *channel);
+/*
+ * 1 once a claim round has answered since the store was opened (for
+ * good, a lease lost since included): until then owning nothing is no
+ * loss, only no answer yet. Always 1 on a store of one node.
+ */
+int store_claims_known(struct store *);
 
 /* The default backend (SQLite) in directory dir. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);

@@ -200,6 +200,7 @@ struct store_backend {
 	/* store_claim and store_owns; optional (every channel is ours). */
 	int (*claim)(struct store_be *, const struct store_claims *);
 	int (*owns)(struct store_be *, const char *channel);
+	int (*claims_known)(struct store_be *); /* optional (always) */
 	/* store_may_act; optional (always). */
 	int (*may_act)(struct store_be *);
 	/* store_clock_trusted; optional (always). */

@@ -158,6 +158,7 @@ struct pgstore {
 	struct store_claims claims;
 	uv_timer_t claims_timer;
 	int claims_pending;
+	int claims_known; /* pg_claims_known */
 	/*
 	 * The working node beside workers (shared): it pulls when another
 	 * writer said it wrote (pull_hint) or every PULL_EVERY_TICKS.
@@ -1770,6 +1771,15 @@ int pg_owns(struct store_be *s, const char *channel)
 	struct pgstore *ps = s->pg;
 
 	return ps && writer(ps) && lease_holds(writer(ps), channel);
+}
+
+int pg_claims_known(struct store_be *s)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps && !ps->claims_known && writer(ps))
+		ps->claims_known = lease_claimed(writer(ps));
+	return ps == NULL || ps->claims_known;
 }
 
 /* The claim's; the lease's epoch for a channel not claimed (none yet). */

@@ -1934,6 +1934,7 @@ const struct store_backend store_backend_postgresql = {
         .may_act = pg_may_act,
         .claim = pg_claim,
         .owns = pg_owns,
+        .claims_known = pg_claims_known,
         .worker = pg_worker,
         .shared = pg_shared,
         .watch = pg_watch,

@@ -254,6 +254,7 @@ int pg_token_get(struct store_be *, const char *channel, store_token_fn *,
 int pg_may_act(struct store_be *);
 int pg_claim(struct store_be *, const struct store_claims *);
 int pg_owns(struct store_be *, const char *channel);
+int pg_claims_known(struct store_be *);
 int pg_worker(struct store_be *);
 int pg_shared(struct store_be *);
 void pg_watch(struct store_be *, store_changed_fn *, void *arg);

@@ -30,6 +30,12 @@ write_config -g "store: postgresql://" -g "share_work: true" c1 c2 c3 c4
 start_smmd
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
+# a alone claims every channel; its start recovered them and read their
+# tokens, so its first claims take nothing over.
+wait_for "[ \"\$(pg 'select count(*) from smmd_channel_owner')\" = 4 ]" 10 ||
+	fail "a did not claim the four channels"
+! grep -q "taken over from another node" "$T/smmd.log" ||
+	fail "a's first claims were taken for take-overs: $(grep 'taken over' "$T/smmd.log")"
 start_cluster_node b
 B_PID=$NODE_PID
 wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
@@ -143,6 +149,8 @@ smmctl add -c "$b_chan" --id after --at "$(ms_to_iso "$due")" "after" >/dev/null
 taken_within "a owns every channel" "[ \"\$(owners | awk '{ print \$2 }' | sort -u)\" = '$A_EPOCH' ] && [ \"\$(owners | wc -l)\" = 4 ]"
 wait_for "[ \"\$(sink_count after)\" -ge 1 ]" 10 ||
 	fail "after never went out"
+grep -q "channel '$b_chan' taken over from another node" "$T/smmd.log" ||
+	fail "a did not say it took $b_chan over"
 late=$(sink_posts_for after | jq -r --argjson due "$due" \
 	'.[0].t_us / 1000 - $due | floor')
 log "after: out ${late} ms after its due time, b killed 1 s before it"
