@@ -22,6 +22,8 @@
  * open), and once the working node's lease has run out (about 4 s after
  * its last renewal) it hands the view on, marked whole, to the smmd that
  * starts afresh in its place and works.
+ *
+ * The channels' tokens are kept and read in store_pg_token.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,15 +34,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "lease.h"
 #include "log.h"
-#include "pgconn.h"
-#include "pgrelay.h"
-#include "pgrepl.h"
 #include "pgschema.h"
 #include "service.h"
-#include "store_sqlite.h"
-#include "uvembed.h"
+#include "store_pg_impl.h"
 #include "wallclock.h"
 
 /* Every table of the store but saved_counts (counts this node keeps). */
@@ -48,13 +45,11 @@ static const char *const replicated[] = {
         "posts",      "deliveries", "attempts",       "pauses", "audit",
         "engagement", "audience",   "engage_stopped", NULL};
 
-#define VIEW_FILE         "view.db"
-#define OPEN_TIMEOUT_MS   15000 /* connecting, migrating, catching up */
-#define WAIT_TIMEOUT_MS   30000 /* for a group's decision, in place */
-#define CLOSE_TIMEOUT_MS  10000 /* ... and for the last ones at close */
-#define TICK_MS           1000  /* retry: the replication's beat */
-#define MARGIN_MS         1000  /* a write needs this much lease left */
-#define TOKENS_TIMEOUT_MS 5000  /* reading channels' tokens at start */
+#define VIEW_FILE        "view.db"
+#define OPEN_TIMEOUT_MS  15000 /* connecting, migrating, catching up */
+#define WAIT_TIMEOUT_MS  30000 /* for a group's decision, in place */
+#define CLOSE_TIMEOUT_MS 10000 /* ... and for the last ones at close */
+#define TICK_MS          1000  /* retry: the replication's beat */
 /* The database's clock this far from ours: said (log, status). */
 #define SKEW_WARN_MS 500
 /* How often the cluster's nodes are read again, for smmctl status. */
@@ -97,105 +92,19 @@ static const char nodes_sql[] =
         "n.lease_until > clock_timestamp()) "
         "ORDER BY 2 DESC, 1";
 
-struct pgstore {
-	uv_loop_t loop;
-	struct uvembed embed;
-	struct pgconn *wr; /* ships and pulls */
-	struct pgconn *ls; /* the lease's own (lease.h says why) */
-	struct lease *lease;
-	struct pgrepl *repl;
-	struct pgrelay *relay;      /* commands standbys relay (pgrelay.h) */
-	int serving;                /* ... to this node, which works */
-	store_request_fn *serve_fn; /* ... run by this, smmd's */
-	void *serve_arg;
-	unsigned relay_ticks;
-	unsigned trim_ticks; /* since the last trim of the change log */
-	int trimming;
-	sqlite3 *db; /* the view (the SQLite backend's) */
-	uv_timer_t tick, report;
-	char node_id[128];
-	int wr_up, ls_up, live, ever_live;
-	int64_t epoch; /* the lease's registration smmd works under */
-	int lost;      /* ... ran out: nothing more ships */
-	int steps;     /* setup groups done */
-	int peer;      /* open: another node holds a live lease */
-	int gone;      /* close: the lease was given up */
-	int closing;
-	int skewed;    /* the clock offset was said to be over SKEW_WARN_MS */
-	char why[256]; /* the last thing that went wrong */
-	char fail_why[256]; /* why the last failure reported was, for failure()
-	                     */
-	/* Batches (the front end's numbers): sync asked for up to asked;
-	 * shipped up to sent; PostgreSQL kept up to durable; done was told
-	 * up to told. */
-	uint64_t asked, sent, durable, told;
-	int failed; /* an error for done, or 0 */
-	/* The batch each group in flight carries, in shipping order. */
-	uint64_t *seqs;
-	size_t nseq, seq_head, seq_cap;
-	uint64_t groups; /* shipped, for counts_io */
-	void (*done)(void *arg, uint64_t seq, int err);
-	void *done_arg;
-	int waiting;     /* in pg_wait: nothing is reported through done */
-	int ever_failed; /* a failure was reported: the view is not whole */
-	int64_t mark_v;  /* check_view: the token's change number, or -1 */
-	uint64_t resent; /* groups sent again, as last said */
-	/* The cluster's nodes as last read (nodes_sql), for status. */
-	json_t *nodes, *nodes_next;
-	uint64_t nodes_at_ns;
-	int nodes_asked, ticks;
-	/* A standby (STORE_OPEN_STANDBY), the node that works, and who to
-	 * tell once this one may work instead (pg_standby_start). */
-	int may_standby, standby, turning;
-	int64_t handed_epoch; /* the registration a standby handed over */
-	int clock_out;        /* this node's clock is outvoted (lease.h) */
-	int64_t db_ms;        /* measure_clock's answer */
-	char works[128];
-	void (*turn)(void *arg);
-	void *turn_arg;
-	/* smmd's side of the claims (pg_claim), told from claims_timer;
-	 * pending: told while smmd could not hear it (on_claims_told). */
-	struct store_claims claims;
-	uv_timer_t claims_timer;
-	int claims_pending;
-	int claims_known; /* pg_claims_known */
-	/*
-	 * The working node beside workers (shared): it pulls when another
-	 * writer said it wrote (pull_hint) or every PULL_EVERY_TICKS.
-	 */
-	int shared, pull_hint;
-	unsigned pull_ticks;
-	/*
-	 * A worker (STORE_OPEN_WORKER, a standby that shares the work): a
-	 * second lease, not exclusive, under writer_id, which its writes,
-	 * its fence and its claims go under (writer()); the exclusive one
-	 * only waits for its turn to coordinate.
-	 */
-	int may_work, worker, wlive, wgone;
-	struct lease *wlease;
-	char writer_id[136];
-	/* What other nodes changed (pg_watch), told from watch_timer. */
-	store_changed_fn *watch_fn;
-	void *watch_arg;
-	char **changed; /* deliveries' ids, malloc'd */
-	size_t nchanged, changed_cap;
-	int pauses_changed, watch_pending;
-	uv_timer_t watch_timer;
-	json_t *elsewhere; /* pg_owned_elsewhere's answer */
-	/* pg_tokens_read's reader and its answer. */
-	store_token_fn *token_fn;
-	void *token_arg;
-	int tokens_read, tokens_err;
-};
-
-/* The lease this node's writes go under: a worker's own, else its one. */
-static struct lease *writer(const struct pgstore *ps)
+struct lease *pg_writer(const struct pgstore *ps)
 {
 	return ps->wlease ? ps->wlease : ps->lease;
 }
 
 /* Tell the front end, from a callback of the loop's own (never from
  * inside sync, which the front end calls while it submits). */
+void pg_kick(struct pgstore *ps)
+{
+	if (ps->embed.started)
+		uvembed_kick(&ps->embed);
+}
+
 static void on_report(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
@@ -215,8 +124,7 @@ static void on_report(uv_timer_t *h)
 static void schedule_report(struct pgstore *ps)
 {
 	uv_timer_start(&ps->report, on_report, 0, 0);
-	if (ps->embed.started)
-		uvembed_kick(&ps->embed);
+	pg_kick(ps);
 }
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
@@ -337,7 +245,7 @@ static void note_skew(struct pgstore *ps)
 
 	if (ps->lease == NULL)
 		return; /* not started yet, or given up */
-	skew = lease_skew_ms(writer(ps));
+	skew = lease_skew_ms(pg_writer(ps));
 	skewed = too_far(skew);
 
 	if (skewed && !ps->skewed)
@@ -486,7 +394,7 @@ static int clock_outvoted(struct pgstore *ps)
 		    strcmp(id, ps->writer_id) != 0)
 			others[n++] = json_integer_value(off);
 	}
-	return lease_clock_outvoted(lease_skew_ms(writer(ps)), others, n);
+	return lease_clock_outvoted(lease_skew_ms(pg_writer(ps)), others, n);
 }
 
 /* A node that no longer works runs nothing relayed to it. */
@@ -500,7 +408,7 @@ static void stop_serving(struct pgstore *ps)
 /* A working node whose clock is outvoted starts afresh, as a standby. */
 static int clock_lost(struct pgstore *ps)
 {
-	int64_t skew = lease_skew_ms(writer(ps));
+	int64_t skew = lease_skew_ms(pg_writer(ps));
 
 	if (ps->done == NULL || ps->epoch == 0 || !clock_outvoted(ps))
 		return 0;
@@ -691,7 +599,7 @@ static int lease_lost(struct pgstore *ps)
 	if (ps->lost)
 		return 1;
 	if (ps->done == NULL || ps->epoch == 0 ||
-	    lease_epoch(writer(ps)) == ps->epoch)
+	    lease_epoch(pg_writer(ps)) == ps->epoch)
 		return 0;
 	log_warnx("store: this node's lease ran out: starting afresh");
 	ps->lost = 1;
@@ -731,8 +639,7 @@ static void tell_claims(struct pgstore *ps)
 	if (ps->claims.changed == NULL)
 		return;
 	uv_timer_start(&ps->claims_timer, on_claims_told, 0, 0);
-	if (ps->embed.started)
-		uvembed_kick(&ps->embed);
+	pg_kick(ps);
 }
 
 static void on_claims(void *arg)
@@ -769,8 +676,7 @@ static void on_watch_told(uv_timer_t *h)
 static void tell_changes(struct pgstore *ps)
 {
 	uv_timer_start(&ps->watch_timer, on_watch_told, 0, 0);
-	if (ps->embed.started)
-		uvembed_kick(&ps->embed);
+	pg_kick(ps);
 }
 
 /* A delivery's id, from its row's key (a JSON array): malloc'd. */
@@ -825,7 +731,7 @@ static int may_release(void *arg, const char *channel)
 	       ps->claims.may_release(ps->claims.arg, channel);
 }
 
-/* The lease smmd writes under (writer()) is trusted, or not (*flag). */
+/* The lease smmd writes under (pg_writer()) is trusted, or not (*flag). */
 static void writer_live(struct pgstore *ps, int *flag, int live,
                         const char *why)
 {
@@ -839,7 +745,7 @@ static void writer_live(struct pgstore *ps, int *flag, int live,
 	if (lease_lost(ps) || !live)
 		return;
 	ps->ever_live = 1;
-	ps->epoch = lease_epoch(writer(ps));
+	ps->epoch = lease_epoch(pg_writer(ps));
 	ship_pending(ps);
 }
 
@@ -876,7 +782,7 @@ static int64_t epoch_of(void *arg)
 {
 	struct pgstore *ps = arg;
 
-	struct lease *l = writer(ps);
+	struct lease *l = pg_writer(ps);
 
 	if (l == NULL || !lease_live(l) || lease_epoch(l) != ps->epoch)
 		return 0;
@@ -1120,7 +1026,7 @@ static void standby_why(struct pgstore *ps, char *out, size_t len)
 		         "this node's clock is %+" PRId64 " ms from "
 		         "PostgreSQL's and outvoted by the cluster's: it "
 		         "does not work on a wrong clock",
-		         -lease_skew_ms(writer(ps)));
+		         -lease_skew_ms(pg_writer(ps)));
 	else if (works)
 		snprintf(out, len, "node %s works on this database", works);
 	else
@@ -1621,7 +1527,7 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	if ((rc = run_until(ps, ps->worker ? &ps->wlive : &ps->live, 1,
 	                    OPEN_TIMEOUT_MS)) < 0)
 		return rc;
-	ps->epoch = lease_epoch(writer(ps));
+	ps->epoch = lease_epoch(pg_writer(ps));
 	/* Its view must never be marked whole past a worker's changes. */
 	if (ps->may_work && !ps->worker && !ps->shared)
 		share_work(ps);
@@ -1701,11 +1607,11 @@ int pg_claim(struct store_be *s, const struct store_claims *c)
 {
 	struct pgstore *ps = s->pg;
 
-	if (ps == NULL || writer(ps) == NULL)
+	if (ps == NULL || pg_writer(ps) == NULL)
 		return 0;
 	ps->claims = *c;
 	ps->claims.channels = NULL; /* the caller's; the lease copies them */
-	return lease_set_channels(writer(ps), c->channels);
+	return lease_set_channels(pg_writer(ps), c->channels);
 }
 
 /*
@@ -1770,15 +1676,15 @@ int pg_owns(struct store_be *s, const char *channel)
 {
 	struct pgstore *ps = s->pg;
 
-	return ps && writer(ps) && lease_holds(writer(ps), channel);
+	return ps && pg_writer(ps) && lease_holds(pg_writer(ps), channel);
 }
 
 int pg_claims_known(struct store_be *s)
 {
 	struct pgstore *ps = s->pg;
 
-	if (ps && !ps->claims_known && writer(ps))
-		ps->claims_known = lease_claimed(writer(ps));
+	if (ps && !ps->claims_known && pg_writer(ps))
+		ps->claims_known = lease_claimed(pg_writer(ps));
 	return ps == NULL || ps->claims_known;
 }
 
@@ -1790,7 +1696,7 @@ int64_t pg_fence(struct store_be *s, const char *channel)
 
 	if (ps == NULL)
 		return 0;
-	f = writer(ps) ? lease_fence(writer(ps), channel) : 0;
+	f = pg_writer(ps) ? lease_fence(pg_writer(ps), channel) : 0;
 	return f > 0 ? f : ps->epoch;
 }
 
@@ -1811,14 +1717,14 @@ json_t *pg_cluster(struct store_be *s)
 		ask_nodes(ps);
 		uvembed_kick(&ps->embed);
 	}
-	skew = lease_skew_ms(writer(ps));
+	skew = lease_skew_ms(pg_writer(ps));
 	o = json_pack("{s:s, s:s, s:I, s:b, s:I, s:b, s:O, s:o}", "node",
 	              ps->writer_id, "role",
 	              ps->worker    ? "worker"
 	              : ps->standby ? "standby"
 	                            : "working",
 	              "epoch", (json_int_t)ps->epoch, "lease_live",
-	              lease_live(writer(ps)), "clock_offset_ms",
+	              lease_live(pg_writer(ps)), "clock_offset_ms",
 	              (json_int_t)skew, "clock_skewed", too_far(skew), "nodes",
 	              ps->nodes ? ps->nodes : json_null(), "nodes_age_ms",
 	              ps->nodes ? json_integer((json_int_t)age_ms)
@@ -1846,7 +1752,8 @@ int pg_clock_trusted(struct store_be *s)
 	/* Outvoted (before on_tick gives the work up), or set since the
 	 * last beat measured it. */
 	return !ps->clock_out && !clock_outvoted(ps) &&
-	       llabs(lease_clock_drift_ms(writer(ps))) <= LEASE_CLOCK_LIMIT_MS;
+	       llabs(lease_clock_drift_ms(pg_writer(ps))) <=
+	               LEASE_CLOCK_LIMIT_MS;
 }
 
 int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,
@@ -1940,245 +1847,11 @@ int pg_failure(struct store_be *s, char *why, size_t len)
 	return STORE_UNWRITABLE;
 }
 
-/* A channel's sealed tokens on their way to PostgreSQL. */
-struct token_put {
-	store_token_done_fn *done;
-	void *arg;
-	int lease, kept; /* the answer: a lease held, the row written */
-	int orphan; /* the sync was never queued: the statement's call frees */
-};
-
-static void on_token_kept(void *arg, const PGresult *res, const char *err)
-{
-	struct token_put *t = arg;
-
-	(void)err;
-	if (t->orphan) {
-		free(t);
-		return;
-	}
-	if (res && PQntuples(res) == 1 && PQnfields(res) == 2) {
-		t->lease = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
-		t->kept = strcmp(PQgetvalue(res, 0, 1), "1") == 0;
-	}
-}
-
-static void on_token_put(void *arg, const char *err)
-{
-	struct token_put *t = arg;
-
-	/* No lease: a node that no longer works must not overwrite what its
-	 * successor got. Another key: neither node can open the other's. */
-	if (err)
-		t->done(t->arg, -EIO, err);
-	else if (!t->lease)
-		t->done(t->arg, -ESTALE, "this node's lease ran out");
-	else if (!t->kept)
-		t->done(t->arg, -EKEYREJECTED,
-		        "PostgreSQL holds them sealed under another "
-		        "token_key_file");
-	else
-		t->done(t->arg, 0, NULL);
-	free(t);
-}
-
-int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
-                 int64_t saved_ms, const char *key_id, int replace,
-                 store_token_done_fn *done, void *arg)
-{
-	/*
-	 * Under the lease smmd works under, with the margin its writes
-	 * need, on the database's clock; the shared lock first, in a
-	 * statement of its own, as a renewal takes it (lease.c): a rival's
-	 * registration waits for this write, and the node it starts reads
-	 * what it wrote. Over a row sealed under another key only for a
-	 * person's authorization (replace): that is how a key is changed.
-	 */
-	static const char sql[] =
-	        "WITH f AS (SELECT 1 FROM smmd_node WHERE node_id = $1 AND "
-	        "epoch = $2 AND lease_until > clock_timestamp() + $7 * "
-	        "interval '1 millisecond' FOR KEY SHARE), "
-	        "u AS (INSERT INTO smmd_token (channel, sealed, saved_ms, "
-	        "key_id, node_id, epoch) SELECT $3, $4, $5, $6, $1, $2 FROM f "
-	        "ON CONFLICT (channel) DO UPDATE SET sealed = EXCLUDED.sealed, "
-	        "saved_ms = EXCLUDED.saved_ms, key_id = EXCLUDED.key_id, "
-	        "node_id = EXCLUDED.node_id, "
-	        "epoch = EXCLUDED.epoch, at = clock_timestamp() "
-	        "WHERE smmd_token.key_id = EXCLUDED.key_id OR $8 RETURNING 1) "
-	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u)";
-	struct pgstore *ps = s->pg;
-	char epoch[24], ms[24], margin[24];
-	const char *params[] = {ps ? ps->writer_id : NULL,
-	                        epoch,
-	                        channel,
-	                        sealed,
-	                        ms,
-	                        key_id,
-	                        margin,
-	                        replace ? "true" : "false"};
-	struct token_put *t;
-	int rc;
-
-	if (ps == NULL || (ps->standby && !ps->worker) || ps->epoch == 0 ||
-	    ps->wr == NULL)
-		return -ENOTCONN;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return -ENOMEM;
-	t->done = done;
-	t->arg = arg;
-	snprintf(epoch, sizeof(epoch), "%" PRId64, ps->epoch);
-	snprintf(ms, sizeof(ms), "%" PRId64, saved_ms);
-	snprintf(margin, sizeof(margin), "%d", MARGIN_MS);
-	if ((rc = pgconn_query(
-	             ps->wr,
-	             "SELECT pg_advisory_xact_lock_shared(" LEASE_EXCLUSIVE_LOCK
-	             ")",
-	             0, NULL, pgconn_ignore, NULL)) < 0 ||
-	    (rc = pgconn_query(ps->wr, sql, 8, params, on_token_kept, t)) < 0) {
-		free(t);
-		return rc;
-	}
-	/* A failed sync drops the connection; the statement hears of it
-	 * later, from the loop. */
-	if ((rc = pgconn_sync(ps->wr, on_token_put, t)) < 0) {
-		t->orphan = 1;
-		return rc;
-	}
-	if (ps->embed.started)
-		uvembed_kick(&ps->embed);
-	return 0;
-}
-
 int pg_may_act(struct store_be *s)
 {
 	struct pgstore *ps = s->pg;
 
 	return ps == NULL || ps->lease == NULL ||
 	       ((!ps->standby || ps->worker) && !ps->lost &&
-	        lease_live(writer(ps)));
-}
-
-static void on_tokens(void *arg, const PGresult *res, const char *err)
-{
-	struct pgstore *ps = arg;
-
-	(void)err;
-	if (ps->token_fn == NULL)
-		return; /* its reader gave up waiting */
-	for (int i = 0; res && PQnfields(res) == 4 && i < PQntuples(res); i++)
-		ps->token_fn(ps->token_arg, PQgetvalue(res, i, 0),
-		             PQgetvalue(res, i, 1),
-		             strtoll(PQgetvalue(res, i, 2), NULL, 10),
-		             PQgetvalue(res, i, 3));
-}
-
-static void on_tokens_read(void *arg, const char *err)
-{
-	struct pgstore *ps = arg;
-
-	if (err) {
-		snprintf(ps->why, sizeof(ps->why), "%s", err);
-		ps->tokens_err = -EIO;
-	}
-	ps->tokens_read = 1;
-}
-
-/*
- * At a node's start as the working node: the loop is smmd's to wait, for
- * less than open's budget (systemd's watchdog is not fed yet).
- */
-int pg_tokens_read(struct store_be *s, store_token_fn *fn, void *arg, char *why,
-                   size_t len)
-{
-	static const char sql[] =
-	        "SELECT channel, sealed, saved_ms, key_id FROM smmd_token";
-	struct pgstore *ps = s->pg;
-	uint64_t end = uv_hrtime() + (uint64_t)TOKENS_TIMEOUT_MS * 1000000;
-
-	if (ps == NULL || ps->wr == NULL) {
-		snprintf(why, len, "not connected");
-		return -ENOTCONN;
-	}
-	ps->why[0] = '\0';
-	ps->token_fn = fn;
-	ps->token_arg = arg;
-	ps->tokens_read = ps->tokens_err = 0;
-	if (pgconn_query(ps->wr, sql, 0, NULL, on_tokens, ps) < 0 ||
-	    pgconn_sync(ps->wr, on_tokens_read, ps) < 0)
-		ps->tokens_err = -ENOTCONN;
-	while (ps->tokens_err == 0 && !ps->tokens_read) {
-		if (uv_hrtime() >= end)
-			ps->tokens_err = -ETIMEDOUT;
-		else
-			uv_run(&ps->loop, UV_RUN_ONCE);
-	}
-	ps->token_fn = NULL;
-	if (ps->tokens_err < 0)
-		snprintf(why, len, "%s",
-		         ps->why[0]                     ? ps->why
-		         : ps->tokens_err == -ETIMEDOUT ? "no answer within 5 s"
-		                                        : "not connected");
-	return ps->tokens_err;
-}
-
-/* One channel's sealed tokens on their way from PostgreSQL. */
-struct token_get {
-	store_token_fn *row;
-	store_token_done_fn *done;
-	void *arg;
-	int orphan; /* the sync was never queued: the statement's call frees */
-};
-
-static void on_token_row(void *arg, const PGresult *res, const char *err)
-{
-	struct token_get *t = arg;
-
-	(void)err;
-	if (t->orphan) {
-		free(t);
-		return;
-	}
-	for (int i = 0; res && PQnfields(res) == 4 && i < PQntuples(res); i++)
-		t->row(t->arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		       strtoll(PQgetvalue(res, i, 2), NULL, 10),
-		       PQgetvalue(res, i, 3));
-}
-
-static void on_token_got(void *arg, const char *err)
-{
-	struct token_get *t = arg;
-
-	t->done(t->arg, err ? -EIO : 0, err);
-	free(t);
-}
-
-/* A channel taken over, on the loop (pg_tokens_read's, for one). */
-int pg_token_get(struct store_be *s, const char *channel, store_token_fn *row,
-                 store_token_done_fn *done, void *arg)
-{
-	static const char sql[] = "SELECT channel, sealed, saved_ms, key_id "
-	                          "FROM smmd_token WHERE channel = $1";
-	struct pgstore *ps = s->pg;
-	const char *params[] = {channel};
-	struct token_get *t;
-	int rc;
-
-	if (ps == NULL || ps->wr == NULL)
-		return -ENOTCONN;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return -ENOMEM;
-	*t = (struct token_get){.row = row, .done = done, .arg = arg};
-	if ((rc = pgconn_query(ps->wr, sql, 1, params, on_token_row, t)) < 0) {
-		free(t);
-		return rc;
-	}
-	/* A failed sync drops the connection; the statement hears of it
-	 * later, from the loop. */
-	if ((rc = pgconn_sync(ps->wr, on_token_got, t)) < 0) {
-		t->orphan = 1;
-		return rc;
-	}
-	if (ps->embed.started)
-		uvembed_kick(&ps->embed);
-	return 0;
+	        lease_live(pg_writer(ps)));
 }
