@@ -240,6 +240,22 @@ x_tokens() {
 		"$2" "${3:-Rot}" "$1" "${3:-Rot}" "$1"
 }
 
+# start_x_sink PREFIX [N:EXPIRES_IN...]: a sink that is X's token
+# endpoint and tweets API. The token endpoint grants tokens N (x_tokens
+# N EXPIRES_IN PREFIX) once each, in order, then refuses every further
+# request as X refuses a spent refresh token; every tweet is taken, with
+# its own id.
+start_x_sink() {
+	local prefix=$1 grant rules=() J=H:Content-Type=application/json
+	shift
+	for grant; do
+		rules+=(--rule "POST /x/2/oauth2/token 200 $J $(x_tokens "${grant%%:*}" "${grant#*:}" "$prefix")")
+	done
+	start_sink "${rules[@]}" \
+		--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
+		--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
+}
+
 # x_cluster_config SECRET STORE [LINES]: $T/secret (SECRET), a fresh
 # $T/token.key and $CFG for a cluster on STORE that shares one X channel
 # "x" on the sink ($SINK_PORT) and its tokens; LINES go into x's block

@@ -21,13 +21,7 @@
 start_pg_proxy
 port=$PROXY_PORT
 
-J=H:Content-Type=application/json
-start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301 Cut)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 306 Cut)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 3 7200 Cut)" \
-	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
-	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
+start_x_sink Cut 1:301 2:306 3:7200
 x_cluster_config CanaryCutSecret-k9 "postgresql://127.0.0.1:$port/" ""
 start_smmd # node a, through the proxy
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 || fail "a does not work"

@@ -15,10 +15,7 @@
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
-J=H:Content-Type=application/json
-start_sink \
-	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\"}" \
-	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
+start_x_sink Rot
 x_cluster_config LegacySecret-q7 postgresql://
 # legacy_file DIR ACCESS: DIR/auth/x as an smmd before saved_ms wrote it.
 legacy_file() {

@@ -27,15 +27,9 @@
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
-J=H:Content-Type=application/json
 # Tokens 1, tokens 2, tokens 5 (node c's authorization at the end), then
 # every further request is refused (the last reply repeats). Every tweet is taken, with its own id.
-start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 7200)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 5 7200)" \
-	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
-	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
+start_x_sink Rot 1:301 2:7200 5:7200
 x_cluster_config CanaryRotSecret-k9 postgresql://
 "$SMMD_BIN" --check-config -c "$CFG" >"$T/check.out" 2>&1 ||
 	fail "config refused: $(cat "$T/check.out")"

@@ -18,13 +18,7 @@
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
-J=H:Content-Type=application/json
-start_sink \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 1 301)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 2 330)" \
-	--rule "POST /x/2/oauth2/token 200 $J $(x_tokens 3 7200)" \
-	--rule "POST /x/2/oauth2/token 400 $J {\"error\":\"invalid_request\",\"error_description\":\"Value passed for the token was invalid.\"}" \
-	--rule "POST /x/2/tweets 201 $J {\"data\":{\"id\":\"170000000000000000{{n}}\",\"text\":\"x\"}}"
+start_x_sink Rot 1:301 2:330 3:7200
 x_cluster_config CanaryRotSecret-k9 postgresql://
 # b lists x alone; a lists x and w: b's share is x, a's is w.
 {
