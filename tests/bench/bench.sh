@@ -404,24 +404,6 @@ machine_line() {
 	}'
 }
 
-# awk: iso(ms) -> RFC 3339 UTC with milliseconds (days-to-civil).
-AWK_ISO='
-function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
-	s = int(ms / 1000); r = ms - s * 1000
-	d = int(s / 86400); sod = s - d * 86400
-	z = d + 719468; era = int(z / 146097); doe = z - era * 146097
-	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - \
-	           int(doe / 146096)) / 365)
-	y = yoe + era * 400
-	doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
-	mp = int((5 * doy + 2) / 153)
-	dd = doy - int((153 * mp + 2) / 5) + 1
-	m = mp < 10 ? mp + 3 : mp - 9
-	if (m <= 2) y++
-	return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, dd,
-	               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
-}'
-
 # gen_adds N START_MS STEP_MS: hello, then N add requests, one a line.
 gen_adds() {
 	awk -v n="$1" -v start="$2" -v step="$3" "$AWK_ISO"'

@@ -27,7 +27,11 @@
 #    the view a clean stop left whole, and with it read whole;
 #  - idle smmd nodes, a working one and a standby: statements a second
 #    from PostgreSQL's own log, and an add relayed by the standby against
-#    one made on the working node (tests/bench/pgidle.sh).
+#    one made on the working node (tests/bench/pgidle.sh);
+#  - three nodes sharing the work (share_work, tests/bench/workbench.sh):
+#    lateness of 5,000 posts over 10 s, the aggregate rate of a burst of
+#    SMM_BENCH_WORK_BURST_N (50,000) posts, and fail-over over KILLS
+#    kills of a channel's owner, working node and workers in turn.
 # SMM_BENCH_KILLS, SMM_BENCH_ROWS, SMM_BENCH_IDLE_S, SMM_BENCH_HISTORY
 # change the sizes.
 set -eu
@@ -52,3 +56,5 @@ sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/failover.sh" 5 \
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/pgrestart.sh" \
 	"${SMM_BENCH_HISTORY:-20000}"
 sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/pgidle.sh" "$idle_s"
+sh "$pg" bash "$SMM_TOP_SRCDIR/tests/bench/workbench.sh" "$kills" 5000 \
+	"${SMM_BENCH_WORK_BURST_N:-50000}"

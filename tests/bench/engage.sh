@@ -43,12 +43,6 @@ die() {
 }
 now_ms() { date +%s%3N; }
 
-AWK_ISO='
-function iso(ms,   s, r) {
-	s = int(ms / 1000); r = ms - s * 1000
-	return strftime("%Y-%m-%dT%H:%M:%S", s, 1) sprintf(".%03dZ", r)
-}'
-
 # adds START_MS: hello, the burst over NCHAN channels, the steady stream.
 adds() {
 	awk -v n="$N" -v nchan="$NCHAN" -v start="$1" -v step="$STEP" \

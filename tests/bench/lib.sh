@@ -33,6 +33,24 @@ FIG_RUN=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 FIG_CTX=
 touch "$FIG_FILE" "$FIG_PREV"
 
+# awk: iso(ms) -> RFC 3339 UTC with milliseconds (days-to-civil).
+AWK_ISO='
+function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
+	s = int(ms / 1000); r = ms - s * 1000
+	d = int(s / 86400); sod = s - d * 86400
+	z = d + 719468; era = int(z / 146097); doe = z - era * 146097
+	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - \
+	           int(doe / 146096)) / 365)
+	y = yoe + era * 400
+	doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+	mp = int((5 * doy + 2) / 153)
+	dd = doy - int((153 * mp + 2) / 5) + 1
+	m = mp < 10 ? mp + 3 : mp - 9
+	if (m <= 2) y++
+	return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, dd,
+	               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
+}'
+
 # bench_need NAME BIN...: each program is built, else NAME's bench stops.
 bench_need() {
 	local name=$1 b
