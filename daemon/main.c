@@ -436,7 +436,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct runtime *rt = h->data;
 
-	if (signum == SIGHUP && rt->d.standby)
+	if (signum == SIGHUP && rt->d.standby && !rt->d.worker)
 		log_info("reload: a standby has nothing to reload; it reads "
 		         "smmd.yaml and the calendar when it takes over");
 	else if (signum == SIGHUP)

@@ -45,6 +45,9 @@ struct reload {
 	struct config_errors errs;
 	uint64_t files_sig; /* the calendar files as they were before the parse
 	                     */
+	/* A worker node's: smmd.yaml alone, the calendar being the working
+	 * node's to sync (doc/cluster.md, workers). */
+	int config_only;
 	struct waiter *waiters; /* told when this one is applied */
 };
 
@@ -206,7 +209,8 @@ static void parse(uv_work_t *w)
 	 * Pure code only, but for the store's reader: nothing here may
 	 * touch the loop or its store.
 	 */
-	if (config_load(r->config_path, &r->cfg, &r->errs) < 0)
+	if (config_load(r->config_path, &r->cfg, &r->errs) < 0 ||
+	    r->config_only)
 		return;
 	if (r->cfg->calendar)
 		r->files_sig = calendar_files_sig(r->cfg->calendar);
@@ -281,7 +285,8 @@ static void swap_config(struct smmd *d, struct reload *r)
 	dispatch_reload(d);
 	engage_reload(d);
 	auth_reload(d);
-	calwatch_update(d);
+	if (!d->worker) /* the calendar is the working node's */
+		calwatch_update(d);
 	if (prom_channels(d->prom, d->cfg) < 0)
 		log_warnx("metrics: out of memory: the channels' counters "
 		          "stay those of the previous configuration");
@@ -371,6 +376,13 @@ static void apply_parsed(uv_work_t *w, int status)
 			log_error("%s", r->errs.lines[i]);
 	} else if (d->stopping) {
 		errors = json_pack("[s]", "smmd is shutting down");
+	} else if (r->config_only) {
+		/* Its channels and their settings; it serves no metrics. */
+		swap_config(d, r);
+		log_info("reload: this worker's configuration is applied: %zu "
+		         "channels",
+		         d->cfg->nchannels);
+		ok = 1;
 	} else if (prom_serve(d, r->cfg, err, sizeof(err)) < 0) {
 		/* Before anything changed: the old listener serves on. */
 		errors = json_pack("[s+]", "metrics_listen: ", err);
@@ -444,6 +456,7 @@ static int start(struct smmd *d, const char *why)
 	}
 	r->d = d;
 	r->work.data = r;
+	r->config_only = d->worker;
 	r->waiters = rs->next_waiters;
 	rs->next_waiters = NULL;
 	log_info("reload: %s", why);
