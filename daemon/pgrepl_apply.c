@@ -380,6 +380,9 @@ struct resync {
 	size_t answered;
 	int found;
 	int64_t epoch, shipped;
+	/* The chain as this node numbered it when the read was queued. */
+	uint64_t own_shipped;
+	int64_t own_epoch;
 	int failed;
 	/* Statements queued and answered; nosync: the sync never was. */
 	size_t queued, called;
@@ -492,10 +495,18 @@ static void on_resync_done(void *arg, const char *err)
 		resync_free(rs);
 		return;
 	}
-	/* The chain goes on from what PostgreSQL holds for this lease. */
-	epoch = r->o.epoch(r->o.arg);
-	r->chain_epoch = rs->found && rs->epoch == epoch ? epoch : 0;
-	r->shipped = r->chain_epoch ? (uint64_t)rs->shipped : 0;
+	/*
+	 * The chain goes on from what PostgreSQL holds for this lease,
+	 * unless groups went after the read (one of rows a pull left alone
+	 * does not stop shipping): they are on top of what it read, and
+	 * this node's count is the right one; were one of them refused, its
+	 * own read-back reads the chain again.
+	 */
+	if (r->shipped == rs->own_shipped && r->chain_epoch == rs->own_epoch) {
+		epoch = r->o.epoch(r->o.arg);
+		r->chain_epoch = rs->found && rs->epoch == epoch ? epoch : 0;
+		r->shipped = r->chain_epoch ? (uint64_t)rs->shipped : 0;
+	}
 	resync_free(rs);
 	if (r->refetch.n > 0)
 		repl_resync(r); /* refused meanwhile: read those too */
@@ -577,6 +588,8 @@ void repl_resync(struct pgrepl *r)
 		return; /* the next tick tries again */
 	}
 	rs->r = r;
+	rs->own_shipped = r->shipped;
+	rs->own_epoch = r->chain_epoch;
 	rs->rows = r->refetch;
 	r->refetch = (struct repl_rows){0};
 	if (pgconn_query(r->o.pg, chain_sql, 1, params, on_chain, rs) < 0)

@@ -687,6 +687,49 @@ START_TEST(test_pull_over_dirty_row)
 }
 END_TEST
 
+/*
+ * A read-back of rows a pull left alone while they were dirty does not
+ * stop shipping: a group sent while it is in flight goes on top of the
+ * chain it read, so its answer must not take the chain back (the next
+ * group would reuse a number, and PostgreSQL refuse it as stale).
+ */
+START_TEST(test_ship_during_read_back)
+{
+	struct node a;
+	int done;
+
+	start_node(&a, "node-a12");
+	setup_cluster(&a);
+	both_live(&a, NULL);
+	add_post(&a, "p12");
+	ship(&a, 1);
+	pull(&a); /* a new view's first pull reads the tables whole */
+	exec_view(&a, "UPDATE deliveries SET last_error = 'zero' WHERE id = "
+	              "'p12/x'");
+	ship(&a, 1);
+	/* Dirty again, then its own change pulled back: left for later. */
+	exec_view(&a, "UPDATE deliveries SET last_error = 'one' WHERE id = "
+	              "'p12/x'");
+	pull(&a);
+	ck_assert(!pgrepl_settled(a.r));
+	/* The read-back is queued, then a group behind it. */
+	pgrepl_tick(a.r);
+	done = a.done + 1;
+	ck_assert_int_eq(pgrepl_ship(a.r, on_shipped, &a), 0);
+	pg_run_until(&loop, &a.done, done, 5000, "ship");
+	ck_assert_msg(a.refused == 0, "refused: %s", a.why);
+	/* The next group, before anything reads the chain again. */
+	exec_view(&a, "UPDATE deliveries SET last_error = 'two' WHERE id = "
+	              "'p12/x'");
+	ship(&a, 1);
+	settle(&a);
+	ck_assert_str_eq(view_text(&a, "SELECT last_error FROM deliveries "
+	                               "WHERE id = 'p12/x'"),
+	                 "two");
+	stop_node(&a);
+}
+END_TEST
+
 /* psql's answer, as a number. */
 static long long psql_ll(const char *sql)
 {
@@ -921,6 +964,7 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_refused_insert);
 	tcase_add_test(tc, test_delete_echo);
 	tcase_add_test(tc, test_pull_over_dirty_row);
+	tcase_add_test(tc, test_ship_during_read_back);
 	tcase_add_test(tc, test_change_in_flight);
 	tcase_add_test(tc, test_read_whole);
 	tcase_add_test(tc, test_trim);
