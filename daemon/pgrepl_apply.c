@@ -13,9 +13,15 @@
 #include "pgrepl_impl.h"
 #include "pgschema.h"
 
-/* At most this many changes a pull; another follows at once if full. */
-#define PULL_BATCH      1000
-#define PULL_BATCH_TEXT "1000"
+/*
+ * At most this many changes a pull; another follows at once if full. A
+ * pull's changes are applied in one turn of smmd's loop: with three
+ * nodes sharing 500 posts a second, 1,000 a pull made turns of 30-60 ms
+ * and posts due then that late (p99 31-40 ms against 9-15 ms at 100, 15
+ * ms at 50: tests/bench/workbench.sh).
+ */
+#define PULL_BATCH      100
+#define PULL_BATCH_TEXT "100"
 
 int repl_rows_add(struct repl_rows *rs, int table, const char *pk, int64_t v,
                   int deleted)

@@ -59,6 +59,8 @@ static const char *const replicated[] = {
 #define RELAYS_EVERY_TICKS 5
 /* ... and pulls what workers wrote without a NOTIFY's word. */
 #define PULL_EVERY_TICKS 5
+/* How many changed deliveries smmd is told of in one turn of its loop. */
+#define WATCH_TELL_MAX 64
 /*
  * How long the change log keeps a change, and how often the working
  * node trims it (pgrepl_trim). A standby reads it every second; a node
@@ -651,9 +653,7 @@ static void on_claims(void *arg)
 static void on_watch_told(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
-	char **ids = ps->changed;
-	size_t n = ps->nchanged;
-	int pauses = ps->pauses_changed;
+	size_t end;
 
 	if (ps->watch_fn == NULL || ps->closing)
 		return;
@@ -661,16 +661,31 @@ static void on_watch_told(uv_timer_t *h)
 		ps->watch_pending = 1;
 		return;
 	}
-	ps->watch_pending = ps->pauses_changed = 0;
-	ps->changed = NULL;
-	ps->nchanged = ps->changed_cap = 0;
-	if (pauses)
+	ps->watch_pending = 0;
+	if (ps->pauses_changed) {
+		ps->pauses_changed = 0;
 		ps->watch_fn(ps->watch_arg, "pauses", NULL);
-	for (size_t i = 0; i < n; i++) {
-		ps->watch_fn(ps->watch_arg, "deliveries", ids[i]);
-		free(ids[i]);
 	}
-	free(ids);
+	/*
+	 * A busy cluster's pull holds thousands: a turn tells this many,
+	 * the next turn the next ones, so posts due meanwhile are not late.
+	 * By index: what the calls pull meanwhile goes on the end.
+	 */
+	end = ps->told_changed + WATCH_TELL_MAX;
+	while (ps->told_changed < ps->nchanged && ps->told_changed < end) {
+		char *id = ps->changed[ps->told_changed];
+
+		ps->changed[ps->told_changed++] = NULL;
+		ps->watch_fn(ps->watch_arg, "deliveries", id);
+		free(id);
+	}
+	if (ps->told_changed < ps->nchanged) {
+		uv_timer_start(&ps->watch_timer, on_watch_told, 0, 0);
+		return;
+	}
+	free(ps->changed);
+	ps->changed = NULL;
+	ps->nchanged = ps->changed_cap = ps->told_changed = 0;
 }
 
 static void tell_changes(struct pgstore *ps)
