@@ -118,6 +118,29 @@ per_node() {
 		{ n[o[$3] == "" ? "?" : o[$3]]++ }
 		END { for (k in n) printf "%s %d, ", k, n[k] }' | sed 's/, $//'
 }
+# cpu_snap: CPU ticks so far of a, b, c, the sink and PostgreSQL's
+# processes, then the machine's busy and total ticks (/proc).
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_snap() {
+	local pg=0 p
+	for p in $(pgrep -x postgres); do pg=$((pg + $(ticks "$p"))); done
+	echo "$(ticks "$PID_a") $(ticks "$PID_b") $(ticks "$PID_c")" \
+		"$(ticks "$SINK_PID") $pg" \
+		"$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)"
+}
+# cpu_line BEFORE AFTER: each one's share of a core between the two
+# snapshots, and how busy the machine's cores were.
+cpu_line() {
+	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		sec = (y[7] - x[7]) / ncpu / hz
+		split("a b c sink PostgreSQL", who, " ")
+		for (i = 1; i <= 5; i++)
+			printf "%s %.0f%%, ", who[i], 100 * (y[i] - x[i]) / hz / sec
+		printf "of a core; the %d cores %.0f%% busy", ncpu,
+		       100 * (y[6] - x[6]) / (y[7] - x[7])
+	}'
+}
 no_repeats() {
 	local dup
 	dup=$(arrivals "$1" | awk '{ print $1 }' | sort | uniq -d | head -n 3 | tr '\n' ' ')
@@ -132,6 +155,10 @@ queue "$T/punct.jsonl" "$punct_n"
 [ "$(now_ms)" -lt "$start" ] ||
 	fail "queueing took $QUEUE_MS ms: the first post was due before it ended"
 add_rate=$((punct_n * 1000 / (QUEUE_MS > 0 ? QUEUE_MS : 1)))
+while [ "$(now_ms)" -lt "$start" ]; do sleep 0.01; done
+cpu0=$(cpu_snap)
+while [ "$(now_ms)" -lt $((start + punct_n * step_ms)) ]; do sleep 0.05; done
+cpu1=$(cpu_snap)
 wait_for "settled p $punct_n" $((30 + punct_n * step_ms / 1000)) ||
 	fail "punctuality: $(arrivals p | wc -l) of $punct_n posts at the sink"
 no_repeats p
@@ -149,6 +176,7 @@ echo "punctuality, three nodes: $n posts due one every $step_ms ms" \
 	"$(fig pg.work.punct.p99 "$p99" ms), max $(fig pg.work.punct.max "$mx" ms)" \
 	"(target: p99 5 ms: $(verdict "$p99 <= 5"))"
 echo "  sent by: $(per_node p)"
+echo "  CPU while they were due: $(cpu_line "$cpu0" "$cpu1")"
 
 # 2. Burst: due at one instant, queued ahead by the add rate just seen.
 due=$(($(now_ms) + 5000 + burst_n * 1500 / (add_rate > 0 ? add_rate : 1)))
