@@ -14,6 +14,7 @@
 #include "pause.h"
 #include "postid.h"
 #include "queue.h"
+#include "route.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
@@ -367,16 +368,14 @@ static json_t *states_before(struct cmd_ctx *x, const char *id)
 	return out;
 }
 
-/* Withdraw a delivery, or every waiting delivery of a post. */
-static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
+/* Withdraw a delivery, or every waiting delivery of a post, here. */
+static enum cmd_retval cancel_here(struct cmd_ctx *x, const char *id)
 {
-	const char *id, *did;
+	const char *did;
 	json_t *cancelled, *withdrawn, *before, *v;
 	size_t i;
 	int r;
 
-	if (cmd_arg_string(x, "id", &id, 1) < 0)
-		return CMD_ERROR;
 	/* Every event needs the state it leaves: read them first. */
 	if ((before = states_before(x, id)) == NULL)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
@@ -410,6 +409,69 @@ static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 	}
 	*x->result = json_pack("{s:o}", "cancelled", cancelled);
 	return CMD_DONE;
+}
+
+/*
+ * Beside workers: each waiting delivery of id is cancelled by the node
+ * that fires its channel (route.h), those of this node's here, one by
+ * one, and the lists joined.
+ */
+static enum cmd_retval cancel_routed(struct cmd_ctx *x, const char *id)
+{
+	json_t *before = states_before(x, id), *away, *v, *args;
+	struct route_fan *f;
+	const char *did;
+	enum cmd_retval r;
+	void *tmp;
+
+	if (before == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
+		                id);
+	if ((away = json_object()) == NULL) {
+		json_decref(before);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	json_object_foreach_safe (before, tmp, did, v) {
+		int state = state_parse(json_string_value(v));
+
+		if (state < 0 || !(DS_BIT(state) & DS_WAITING))
+			json_object_del(before, did); /* nothing to cancel */
+		else if (route_away(x, postid_channel(did)))
+			json_object_set(away, did, v);
+	}
+	/* All here, or nothing to cancel: as on one node, its words too. */
+	if (json_object_size(away) == 0 ||
+	    (f = route_fan_new(x, "cancelled")) == NULL) {
+		json_decref(before);
+		json_decref(away);
+		return cancel_here(x, id);
+	}
+	json_object_foreach (before, did, v) {
+		if (json_object_get(away, did)) {
+			args = json_pack("{s:s}", "id", did);
+			route_fan_send(f, x, "cancel", args,
+			               postid_channel(did));
+			json_decref(args);
+			continue;
+		}
+		*x->result = NULL;
+		r = cancel_here(x, did);
+		route_fan_add(f, r == CMD_ERROR ? NULL : *x->result,
+		              r == CMD_ERROR ? *x->code : NULL, x->msg);
+		*x->result = NULL;
+	}
+	json_decref(before);
+	json_decref(away);
+	return route_fan_done(x, f);
+}
+
+static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
+{
+	const char *id;
+
+	if (cmd_arg_string(x, "id", &id, 1) < 0)
+		return CMD_ERROR;
+	return route_may(x) ? cancel_routed(x, id) : cancel_here(x, id);
 }
 
 /* A delivery's state now, for its event's "from"; -1 if unreadable. */
@@ -470,6 +532,15 @@ static enum cmd_retval cmd_retry(struct cmd_ctx *x)
 
 	if (delivery_arg(x, id, sizeof(id)) < 0)
 		return CMD_ERROR;
+	/* Beside workers: its channel's node sends it at once. */
+	if (route_away(x, postid_channel(id))) {
+		json_t *args = json_pack("{s:s}", "id", id);
+		enum cmd_retval rv =
+		        route_command(x, "retry", args, postid_channel(id));
+
+		json_decref(args);
+		return rv;
+	}
 	from = state_now(x, id);
 	r = view_settle(x->d->store, id, DS_RETRY_WAIT, NULL, now, x->msg,
 	                x->msglen);

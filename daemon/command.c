@@ -216,8 +216,10 @@ static enum cmd_retval command_allowed(struct cmd_ctx *x,
 		                (long)x->peer->uid, reads);
 	}
 	/* A standby answers reads itself and relays the rest, but what
-	 * runs only where its client is connected. */
-	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY))) {
+	 * runs only where its client is connected; a worker runs what is
+	 * routed to it, on a channel it fires (route.h). */
+	if (x->d->standby && !(e->flags & (CMD_OFFLOOP | CMD_STANDBY)) &&
+	    !(x->d->worker && x->peer && x->peer->routed)) {
 		char works[300] = "?";
 
 		if (!(e->flags & CMD_LOCAL) && x->later && !x->d->stopping)

@@ -28,6 +28,7 @@ struct cmd_peer {
 	gid_t gid;
 	pid_t pid;
 	int readonly; /* in readonly_group only: may not change state */
+	int routed; /* sent here as the node that fires its channel (relay.h) */
 };
 
 /* Changes state: refused while stopping; acknowledged after the commit. */

@@ -187,14 +187,6 @@ static struct chan_q *chan_get(struct smmd *d, const char *name)
 	return q;
 }
 
-/* The channel part of "<post id>/<channel>". */
-static const char *channel_of(const char *delivery_id)
-{
-	const char *slash = strchr(delivery_id, '/');
-
-	return slash ? slash + 1 : delivery_id;
-}
-
 static void ring_add(struct dispatch *disp, struct chan_q *q)
 {
 	if (q->in_ring)
@@ -1136,7 +1128,7 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	store_must(d, r);
 	events_change(d->events, EVO_DISPATCH, id, (int)from, DS_MISSED, -1,
 	              why);
-	dispatch_notify(d, channel_of(id), id, NULL, "was missed", why);
+	dispatch_notify(d, postid_channel(id), id, NULL, "was missed", why);
 }
 
 static void on_recheck(uv_timer_t *t)
@@ -1217,7 +1209,7 @@ void dispatch_run_due(void *arg)
 	                            sizeof(id))) >= 0) {
 		struct chan_q *q;
 
-		q = chan_get(d, channel_of(id));
+		q = chan_get(d, postid_channel(id));
 		/* Another node's channel: its owner decides (pump, once this
 		 * node owns it, if that node has not by then). */
 		if (due < now - d->cfg->catch_up_ms &&
@@ -1411,7 +1403,7 @@ int dispatch_schedule(struct smmd *d, const char *id, int64_t due_ms)
 int dispatch_first(struct smmd *d, const char *id)
 {
 	int64_t now = wallclock_now_ms();
-	struct chan_q *q = chan_get(d, channel_of(id));
+	struct chan_q *q = chan_get(d, postid_channel(id));
 	int r;
 
 	if (q == NULL)
@@ -1495,7 +1487,7 @@ void dispatch_follow(struct smmd *d, const char *id)
 	/* Maybe queued already: dropped when its turn comes, or with the
 	 * others once they are half the queue, so that a channel another
 	 * node fires never fills this node's memory. */
-	if ((q = chan_find(d->dispatch, channel_of(id))) != NULL &&
+	if ((q = chan_find(d->dispatch, postid_channel(id))) != NULL &&
 	    q->len > 0 && ++q->stale > q->len / 2)
 		fifo_prune(d, q);
 }
@@ -1503,7 +1495,7 @@ void dispatch_follow(struct smmd *d, const char *id)
 /* The channel part of id is arg. */
 static int on_channel(void *arg, const char *id)
 {
-	return strcmp(channel_of(id), arg) == 0;
+	return strcmp(postid_channel(id), arg) == 0;
 }
 
 /*

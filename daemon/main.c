@@ -661,13 +661,15 @@ static int run(struct runtime *rt, int verbose)
 	rt->flush_check.data = rt;
 	uv_check_start(&rt->flush_check, on_check);
 	start_store(rt);
-	if (d->worker && store_standby(d->store, err, sizeof(err)))
+	if (d->worker && store_standby(d->store, err, sizeof(err))) {
 		log_info("smmd %s ready as a worker (%s): it fires the "
 		         "channels it claims; socket '%s' answers reads from "
 		         "the view in '%s'",
 		         PACKAGE_VERSION, err, control_name(d->control),
 		         d->cfg->state_dir);
-	else if (d->standby && store_standby(d->store, err, sizeof(err)))
+		/* Commands on a delivery of a channel it fires (relay.h). */
+		relay_serve(d);
+	} else if (d->standby && store_standby(d->store, err, sizeof(err)))
 		log_info("smmd %s ready as a standby (%s): socket '%s' "
 		         "answers reads from the view in '%s'",
 		         PACKAGE_VERSION, err, control_name(d->control),

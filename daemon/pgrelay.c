@@ -17,19 +17,35 @@
 #define RELAY_TAKE_SQL "interval '3 seconds'"
 
 static const char ask_sql[] =
-        "INSERT INTO smmd_request (from_node, uid, gid, readonly, line) "
-        "VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        "INSERT INTO smmd_request (from_node, uid, gid, readonly, line, "
+        "to_channel) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
 static const char notify_sql[] = "SELECT pg_notify('smmd_request', '')";
 /* Replies, and requests withdrawn: both rows go, in one statement. */
 static const char poll_sql[] =
         "DELETE FROM smmd_request WHERE id = ANY ($1::bigint[]) AND (reply "
         "IS NOT NULL OR (taken_by IS NULL AND asked_at < clock_timestamp() "
         "- " RELAY_TAKE_SQL ")) RETURNING id, reply";
+/* A live claim of channel c (lease.c's tables): by node $1, or by any. */
+#define OWNED(c, by)                                                       \
+	"EXISTS (SELECT 1 FROM smmd_channel_owner o JOIN smmd_node n ON "  \
+	"n.node_id = o.node_id AND n.epoch = o.epoch WHERE o.channel = " c \
+	" AND n.lease_until > clock_timestamp()" by ")"
+/*
+ * $1 takes what names a channel it owns; and, when $2 (the working
+ * node), what names none, or one no live node owns.
+ */
 static const char take_sql[] =
         "UPDATE smmd_request SET taken_by = $1 WHERE id IN (SELECT id FROM "
-        "smmd_request WHERE taken_by IS NULL AND asked_at >= "
-        "clock_timestamp() - " RELAY_TAKE_SQL " ORDER BY id LIMIT 16 FOR "
-        "UPDATE SKIP LOCKED) RETURNING id, uid, gid, readonly, line";
+        "smmd_request r WHERE taken_by IS NULL AND asked_at >= "
+        "clock_timestamp() - " RELAY_TAKE_SQL " AND CASE WHEN r.to_channel "
+        "IS NULL THEN $2::boolean ELSE " OWNED(
+                "r.to_channel",
+                " AND o.node_id = $1") " OR "
+                                       "($2::boolean AND NOT " OWNED(
+                                               "r.to_channel",
+                                               "") ") END ORDER BY id "
+                                                   "LIMIT 16 FOR UPDATE SKIP LOCKED) RETURNING id, uid, gid, readonly, "
+                                                   "line, to_channel IS NOT NULL";
 /* ... and the standby that asked is woken to read it back. */
 static const char answer_sql[] =
         "WITH u AS (UPDATE smmd_request SET reply = $2, answered_at = "
@@ -70,6 +86,8 @@ struct pgrelay {
 	int poll_again; /* a reply was announced meanwhile */
 	pgrelay_request_fn *serve;
 	void *serve_arg;
+	char *taker;     /* who takes (pgrelay_serve) */
+	int unaddressed; /* ... what names no channel too (working node) */
 	int taking, take_again;
 	struct taken taken[RELAY_TAKE_MAX];
 	size_t ntaken;
@@ -100,6 +118,7 @@ static void relay_unref(struct pgrelay *r)
 	if (--r->refs > 0)
 		return;
 	free(r->node_id);
+	free(r->taker);
 	free(r);
 }
 
@@ -121,6 +140,18 @@ static void ask_unref(struct ask *a)
 	if (--a->refs == 0)
 		free(a);
 	relay_unref(r);
+}
+
+/* Forget a without a word: the asker hears it from pgrelay_ask. */
+static void ask_drop(struct ask *a)
+{
+	struct ask **pp = &a->r->asks;
+
+	while (*pp != a)
+		pp = &(*pp)->next;
+	*pp = a->next;
+	a->told = 1;
+	ask_unref(a);
 }
 
 /* Tell the asker once, and forget it (freed once its insert is told). */
@@ -281,11 +312,12 @@ static struct ask *ask_ref(struct ask *a)
 }
 
 int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
-                const char *line, pgrelay_answer_fn *fn, void *arg)
+                const char *line, const char *channel, pgrelay_answer_fn *fn,
+                void *arg)
 {
 	char uid[24], gid[24];
-	const char *params[] = {r->node_id, uid, gid, p->readonly ? "t" : "f",
-	                        line};
+	const char *params[] = {
+	        r->node_id, uid, gid, p->readonly ? "t" : "f", line, channel};
 	struct ask *a = calloc(1, sizeof(*a));
 
 	if (a == NULL)
@@ -303,11 +335,11 @@ int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
 			pp = &(*pp)->next;
 		*pp = a;
 	}
-	if (pgconn_query(r->pg, ask_sql, 5, params, on_asked_row, ask_ref(a)) <
+	if (pgconn_query(r->pg, ask_sql, 6, params, on_asked_row, ask_ref(a)) <
 	    0) {
 		ask_unref(a); /* never called */
-		ask_done(a, NULL, "PostgreSQL is not reachable: not done", 0);
-		return 0;
+		ask_drop(a);
+		return -ENOTCONN;
 	}
 	ask_ref(a); /* for on_asked */
 	if (pgconn_query(r->pg, notify_sql, 0, NULL, pgconn_ignore, NULL) < 0 ||
@@ -317,8 +349,8 @@ int pgrelay_ask(struct pgrelay *r, const struct pgrelay_peer *p,
 		 * callback is told so by the reset. */
 		ask_unref(a); /* on_asked, never called */
 		pgconn_reset(r->pg, "a relayed request could not be queued");
-		ask_done(a, NULL, "PostgreSQL is not reachable: not done", 0);
-		return 0;
+		ask_drop(a);
+		return -ENOTCONN;
 	}
 	if (!uv_is_active((uv_handle_t *)&r->poll))
 		uv_timer_start(&r->poll, on_poll, RELAY_POLL_MS, RELAY_POLL_MS);
@@ -335,10 +367,23 @@ void pgrelay_replied(struct pgrelay *r, const char *node_id)
 		on_poll(&r->poll);
 }
 
-void pgrelay_serve(struct pgrelay *r, pgrelay_request_fn *fn, void *arg)
+int pgrelay_serve(struct pgrelay *r, pgrelay_request_fn *fn, void *arg,
+                  const char *taker, int unaddressed)
 {
+	char *t;
+
+	if (fn == NULL) {
+		r->serve = NULL; /* what it takes now goes back */
+		return 0;
+	}
+	if ((t = strdup(taker)) == NULL)
+		return -ENOMEM;
+	free(r->taker);
+	r->taker = t;
+	r->unaddressed = unaddressed;
 	r->serve = fn;
 	r->serve_arg = arg;
+	return 0;
 }
 
 /* Kept until the take commits: a take that does not, took nothing. */
@@ -357,6 +402,7 @@ static void on_taken_row(void *arg, const PGresult *res, const char *err)
 		        .uid = strtol(PQgetvalue(res, i, 1), NULL, 10),
 		        .gid = strtol(PQgetvalue(res, i, 2), NULL, 10),
 		        .readonly = PQgetvalue(res, i, 3)[0] == 't',
+		        .routed = PQgetvalue(res, i, 5)[0] == 't',
 		};
 		r->ntaken++;
 	}
@@ -366,7 +412,7 @@ static void on_taken_row(void *arg, const PGresult *res, const char *err)
 static void give_back(struct pgrelay *r)
 {
 	char ids[RELAY_TAKE_MAX * 24 + 4];
-	const char *params[] = {ids, r->node_id};
+	const char *params[] = {ids, r->taker};
 	size_t used = (size_t)snprintf(ids, sizeof(ids), "{");
 
 	for (size_t i = 0; i < r->ntaken; i++)
@@ -402,7 +448,7 @@ static void on_taken(void *arg, const char *err)
 
 void pgrelay_take(struct pgrelay *r)
 {
-	const char *params[] = {r->node_id};
+	const char *params[] = {r->taker, r->unaddressed ? "t" : "f"};
 
 	if (r->serve == NULL || !pgconn_up(r->pg))
 		return;
@@ -413,7 +459,7 @@ void pgrelay_take(struct pgrelay *r)
 	/* Now and then, the rows nobody read back. */
 	if (r->takes++ % 3600 == 0)
 		pgconn_query(r->pg, sweep_sql, 0, NULL, pgconn_ignore, NULL);
-	if (pgconn_query(r->pg, take_sql, 1, params, on_taken_row, r) == 0 &&
+	if (pgconn_query(r->pg, take_sql, 2, params, on_taken_row, r) == 0 &&
 	    pgconn_sync(r->pg, on_taken, r) == 0) {
 		r->taking = 1;
 		r->refs++;

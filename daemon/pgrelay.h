@@ -20,6 +20,7 @@
 struct pgrelay_peer {
 	long uid, gid;
 	int readonly;
+	int routed; /* named a channel: run where taken, sent on no further */
 };
 
 struct pgrelay;
@@ -40,16 +41,27 @@ struct pgrelay *pgrelay_new(uv_loop_t *, struct pgconn *pg,
 /* Every request still waiting is answered: maybe done. */
 void pgrelay_free(struct pgrelay *);
 
-/* The standby's side: relay line; fn is called once. 0 or -ENOMEM. */
+/*
+ * The asking side: relay line to the working node, or, with channel, to
+ * the node that fires channel (the working node if none does); fn is
+ * called once, never from inside this call. 0, or -ENOMEM or -ENOTCONN
+ * (PostgreSQL is not reachable now: not done) and fn is not called.
+ */
 int pgrelay_ask(struct pgrelay *, const struct pgrelay_peer *, const char *line,
-                pgrelay_answer_fn *fn, void *arg);
+                const char *channel, pgrelay_answer_fn *fn, void *arg);
 /* Requests waiting for their reply (the loop has work in flight). */
 int pgrelay_waiting(const struct pgrelay *);
 /* A reply was written for node_id's requests (NOTIFY smmd_reply). */
 void pgrelay_replied(struct pgrelay *, const char *node_id);
 
-/* The working node's side: from now on, fn runs what standbys relay. */
-void pgrelay_serve(struct pgrelay *, pgrelay_request_fn *fn, void *arg);
+/*
+ * The serving side: from now on, fn runs what taker is asked, the
+ * requests naming a channel it owns (smmd_channel_owner, under taker's
+ * id), and, if unaddressed (the working node), those naming none or a
+ * channel no live node owns. 0 or -ENOMEM.
+ */
+int pgrelay_serve(struct pgrelay *, pgrelay_request_fn *fn, void *arg,
+                  const char *taker, int unaddressed);
 /* Take what is waiting (a NOTIFY said so, or the periodic look). */
 void pgrelay_take(struct pgrelay *);
 /* The reply to request id, what it did kept: the standby reads it. */

@@ -250,6 +250,12 @@ static const char *const migrations[] = {
          */
         ("ALTER TABLE smmd_channel_owner ADD COLUMN fence bigint NOT NULL "
          "DEFAULT nextval('smmd_epoch_seq');"),
+        /*
+         * 12: a command on one delivery goes to the node that fires its
+         * channel (pgrelay.c): the request names the channel, and that
+         * node takes it (the working node when no live node owns it).
+         */
+        "ALTER TABLE smmd_request ADD COLUMN to_channel text;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

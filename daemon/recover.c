@@ -8,6 +8,7 @@
 #include "events.h"
 #include "log.h"
 #include "outage.h"
+#include "postid.h"
 #include "publishers/publisher.h"
 #include "recover.h"
 #include "smmd.h"
@@ -57,14 +58,6 @@ static int decide(void *arg, const char *id, const char *channel)
 	return ch == NULL || ch->pub->idempotent(ch);
 }
 
-/* The channel part of "<post id>/<channel>". */
-static const char *channel_of(const char *delivery_id)
-{
-	const char *slash = strchr(delivery_id, '/');
-
-	return slash ? slash + 1 : delivery_id;
-}
-
 /* Each delivery the run moved: unknown (logged, told) or due again. */
 static void recovered(struct scope *sc, const json_t *before,
                       const json_t *unknown, int64_t now)
@@ -80,7 +73,7 @@ static void recovered(struct scope *sc, const json_t *before,
 		const char *id = json_string_value(v);
 
 		if (json_object_get(lost, id) ||
-		    decide(sc, id, channel_of(id)) < 0)
+		    decide(sc, id, postid_channel(id)) < 0)
 			continue;
 		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
 		              DS_RETRY_WAIT, now,
@@ -97,7 +90,7 @@ static void recovered(struct scope *sc, const json_t *before,
 		events_change(d->events, EVO_RECOVERY, id, DS_PUBLISHING,
 		              DS_UNKNOWN, -1,
 		              "smmd stopped while its request was in flight");
-		dispatch_notify(d, channel_of(id), id, NULL,
+		dispatch_notify(d, postid_channel(id), id, NULL,
 		                "has an unknown outcome",
 		                "smmd stopped while its request was in flight");
 	}

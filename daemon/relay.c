@@ -46,12 +46,18 @@ enum cmd_retval relay_command(struct cmd_ctx *x,
 	json_decref(o);
 	if (line == NULL)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	r = store_relay(x->d->store, &p, line, relayed, x->later);
+	r = store_relay(x->d->store, &p, line, NULL, relayed, x->later);
 	free(line);
 	if (r == -ENOTSUP)
 		return cmd_fail(x, SMM_ERR_STANDBY,
 		                "'%s' refused: this node is a standby, and its "
 		                "store relays nothing",
+		                req->cmd);
+	if (r == -ENOTCONN)
+		return cmd_fail(x, SMM_ERR_STANDBY,
+		                "'%s' not done: this standby relays it to the "
+		                "node that works through PostgreSQL, which is "
+		                "not reachable now",
 		                req->cmd);
 	if (r < 0)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
@@ -99,7 +105,8 @@ static void on_request(void *arg, int64_t id, const struct store_peer *p,
 	struct smmd *d = arg;
 	struct cmd_peer peer = {.uid = (uid_t)p->uid,
 	                        .gid = (gid_t)p->gid,
-	                        .readonly = p->readonly};
+	                        .readonly = p->readonly,
+	                        .routed = p->routed};
 	struct served *s;
 
 	if (d->control == NULL || d->stopping) {

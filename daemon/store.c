@@ -141,11 +141,11 @@ int store_open_url(const char *dir, const char *url, unsigned flags,
 }
 
 int store_relay(struct store *s, const struct store_peer *p, const char *line,
-                store_relay_fn *fn, void *arg)
+                const char *channel, store_relay_fn *fn, void *arg)
 {
 	if (s->be->relay == NULL)
 		return -ENOTSUP;
-	return s->be->relay(s->h, p, line, fn, arg);
+	return s->be->relay(s->h, p, line, channel, fn, arg);
 }
 
 int store_relays_serve(struct store *s, store_request_fn *fn, void *arg)

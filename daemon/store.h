@@ -192,6 +192,7 @@ int store_shared(struct store *);
 struct store_peer {
 	long uid, gid;
 	int readonly;
+	int routed; /* sent to the node that fires a channel (store_relay) */
 };
 /*
  * A relayed command's reply line, or NULL and why: not done, or, when
@@ -200,11 +201,15 @@ struct store_peer {
 typedef void store_relay_fn(void *arg, const char *reply, const char *why,
                             int maybe);
 /*
- * A standby: have the node that works run request line (relay.c); fn is
- * called once, on the loop. 0, -ENOTSUP (no shared store) or -ENOMEM.
+ * A standby: have the node that works run request line (relay.c); with
+ * channel, any node of a shared store: have the node that fires channel
+ * run it (the working node if no live node does), where it is routed
+ * and runs whatever that node owns by then. fn is called once, on the
+ * loop, never from inside this call. 0, -ENOTSUP (no shared store),
+ * -ENOTCONN (PostgreSQL is not reachable now: not done) or -ENOMEM.
  */
 int store_relay(struct store *, const struct store_peer *, const char *line,
-                store_relay_fn *fn, void *arg);
+                const char *channel, store_relay_fn *fn, void *arg);
 /*
  * A channel's tokens, sealed (tokenseal.h), kept where every node of a
  * cluster finds them: the node that works puts them under its lease
@@ -241,7 +246,9 @@ int store_may_act(struct store *);
 /* A request line a standby relayed, for the node that works to run. */
 typedef void store_request_fn(void *arg, int64_t id, const struct store_peer *,
                               const char *line);
-/* The node that works: fn runs what standbys relay. 0 or -ENOTSUP. */
+/* The node that works: fn runs what standbys relay, and what is routed
+ * to a channel it fires; a worker: what is routed to one it fires. 0 or
+ * -ENOTSUP. */
 int store_relays_serve(struct store *, store_request_fn *fn, void *arg);
 /* The reply to relayed request id, once what it did is stored. */
 void store_relay_answer(struct store *, int64_t id, const char *reply);

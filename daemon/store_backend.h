@@ -185,7 +185,8 @@ struct store_backend {
 	json_t *(*cluster)(struct store_be *);
 	/* store_relay, store_relays_serve, store_relay_answer; optional. */
 	int (*relay)(struct store_be *, const struct store_peer *,
-	             const char *line, store_relay_fn *, void *arg);
+	             const char *line, const char *channel, store_relay_fn *,
+	             void *arg);
 	int (*relays_serve)(struct store_be *, store_request_fn *, void *arg);
 	void (*relay_answer)(struct store_be *, int64_t id, const char *reply);
 	/* store_token_put and store_tokens_read; optional. */

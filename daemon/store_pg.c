@@ -404,7 +404,7 @@ static void stop_serving(struct pgstore *ps)
 {
 	ps->serving = 0;
 	if (ps->relay)
-		pgrelay_serve(ps->relay, NULL, NULL);
+		pgrelay_serve(ps->relay, NULL, NULL, NULL, 0);
 }
 
 /* A working node whose clock is outvoted starts afresh, as a standby. */
@@ -471,7 +471,10 @@ static void on_tick(uv_timer_t *h)
 		pull_behind(ps);
 		return;
 	}
-	if (ps->serving && ++ps->relay_ticks % RELAYS_EVERY_TICKS == 0)
+	/* Not a worker's (its idle budget): a request routed to it that
+	 * a NOTIFY missed is withdrawn after 3 s, said "not done". */
+	if (ps->serving && !ps->standby &&
+	    ++ps->relay_ticks % RELAYS_EVERY_TICKS == 0)
 		pgrelay_take(ps->relay);
 	trim_changes(ps);
 	pgrepl_tick(ps->repl);
@@ -507,15 +510,16 @@ static void on_listened(void *arg, const char *err)
 		pgrelay_take(ps->relay);
 }
 
-/* The working node hears of relayed requests, and a standby of their
- * replies, on the lease's connection, which is idle between beats. */
+/* A node that serves hears of relayed requests, and every node of the
+ * replies to its own (a standby's, a command routed to a channel's
+ * node), on the lease's connection, which is idle between beats. */
 static void listen_relays(struct pgstore *ps)
 {
-	const char *sql = ps->serving   ? "LISTEN smmd_request"
-	                  : ps->standby ? "LISTEN smmd_reply"
-	                                : NULL;
-
-	if (sql && pgconn_query(ps->ls, sql, 0, NULL, pgconn_ignore, NULL) == 0)
+	if (ps->serving && pgconn_query(ps->ls, "LISTEN smmd_request", 0, NULL,
+	                                pgconn_ignore, NULL) < 0)
+		return;
+	if (pgconn_query(ps->ls, "LISTEN smmd_reply", 0, NULL, pgconn_ignore,
+	                 NULL) == 0)
 		pgconn_sync(ps->ls, on_listened, ps);
 }
 
@@ -575,7 +579,7 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 		ps->pull_hint = 1; /* another node's group: at the next beat */
 	else if (ps->serving && strcmp(channel, "smmd_request") == 0)
 		pgrelay_take(ps->relay);
-	else if (ps->standby && strcmp(channel, "smmd_reply") == 0)
+	else if (strcmp(channel, "smmd_reply") == 0)
 		pgrelay_replied(ps->relay, payload);
 }
 
@@ -1772,16 +1776,17 @@ int pg_clock_trusted(struct store_be *s)
 }
 
 int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,
-             store_relay_fn *fn, void *arg)
+             const char *channel, store_relay_fn *fn, void *arg)
 {
 	struct pgstore *ps = s->pg;
 	struct pgrelay_peer rp = {
 	        .uid = p->uid, .gid = p->gid, .readonly = p->readonly};
 	int rc;
 
-	if (ps == NULL || !ps->standby)
+	/* The working node asks nobody but the node that fires a channel. */
+	if (ps == NULL || (!ps->standby && channel == NULL))
 		return -ENOTSUP;
-	rc = pgrelay_ask(ps->relay, &rp, line, fn, arg);
+	rc = pgrelay_ask(ps->relay, &rp, line, channel, fn, arg);
 	uvembed_kick(&ps->embed);
 	return rc;
 }
@@ -1790,8 +1795,10 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
                        const char *line)
 {
 	struct pgstore *ps = arg;
-	struct store_peer sp = {
-	        .uid = p->uid, .gid = p->gid, .readonly = p->readonly};
+	struct store_peer sp = {.uid = p->uid,
+	                        .gid = p->gid,
+	                        .readonly = p->readonly,
+	                        .routed = p->routed};
 
 	ps->serve_fn(ps->serve_arg, id, &sp, line);
 }
@@ -1799,13 +1806,17 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
 int pg_relays_serve(struct store_be *s, store_request_fn *fn, void *arg)
 {
 	struct pgstore *ps = s->pg;
+	int rc;
 
-	if (ps == NULL || ps->standby)
+	if (ps == NULL || (ps->standby && !ps->worker))
 		return -ENOTSUP;
+	/* A worker takes what is routed to the channels it fires. */
+	if ((rc = pgrelay_serve(ps->relay, on_request, ps, ps->writer_id,
+	                        !ps->standby)) < 0)
+		return rc;
 	ps->serve_fn = fn;
 	ps->serve_arg = arg;
 	ps->serving = 1;
-	pgrelay_serve(ps->relay, on_request, ps);
 	listen_relays(ps); /* then takes what was asked before */
 	uvembed_kick(&ps->embed);
 	return 0;

@@ -239,7 +239,7 @@ json_t *pg_cluster(struct store_be *);
 int pg_standby(struct store_be *, char *works, size_t len);
 int pg_clock_trusted(struct store_be *);
 int pg_relay(struct store_be *, const struct store_peer *, const char *line,
-             store_relay_fn *, void *arg);
+             const char *channel, store_relay_fn *, void *arg);
 int pg_relays_serve(struct store_be *, store_request_fn *, void *arg);
 void pg_relay_answer(struct store_be *, int64_t id, const char *reply);
 int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),

@@ -71,3 +71,10 @@ uint64_t postid_hash(const char *s)
 {
 	return hash_str(s);
 }
+
+const char *postid_channel(const char *delivery_id)
+{
+	const char *slash = strchr(delivery_id, '/');
+
+	return slash ? slash + 1 : delivery_id;
+}

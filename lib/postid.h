@@ -28,6 +28,10 @@ void postid_generate(int64_t now_ms, uint64_t rnd, char *out);
  */
 uint64_t postid_hash(const char *s);
 
+/* The channel part of a delivery id "<post id>/<channel>" (all of it
+ * without a '/'). */
+const char *postid_channel(const char *delivery_id);
+
 /* 1 if s starts like an http:// or https:// URL (curl judges the rest). */
 int url_is_http(const char *s);
 /*

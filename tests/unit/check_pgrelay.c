@@ -129,8 +129,9 @@ START_TEST(test_relayed_and_answered)
 	struct pgrelay_peer p = {.uid = 1001, .gid = 1002, .readonly = 1};
 	const char line[] = "{\"id\":7,\"cmd\":\"add\",\"args\":{}}";
 
-	pgrelay_serve(worker, on_request, NULL);
-	ck_assert_int_eq(pgrelay_ask(standby, &p, line, on_answer, NULL), 0);
+	pgrelay_serve(worker, on_request, NULL, "worker-1", 1);
+	ck_assert_int_eq(pgrelay_ask(standby, &p, line, NULL, on_answer, NULL),
+	                 0);
 	ck_assert(pgrelay_waiting(standby));
 	until_inserted(1);
 	pgrelay_take(worker); /* a NOTIFY says so in smmd */
@@ -165,7 +166,8 @@ START_TEST(test_untaken_is_withdrawn)
 	struct pgrelay_peer p = {.uid = 0};
 
 	ck_assert_int_eq(
-	        pgrelay_ask(standby, &p, "{\"id\":1}", on_answer, NULL), 0);
+	        pgrelay_ask(standby, &p, "{\"id\":1}", NULL, on_answer, NULL),
+	        0);
 	pg_run_for(&loop, 2500);
 	ck_assert_int_eq(answers, 0);
 	pg_run_until(&loop, &answers, 1, 2000, "the withdrawal");
@@ -188,7 +190,7 @@ START_TEST(test_old_is_not_taken)
 	                         "clock_timestamp() - interval '4 seconds')",
 	                         NULL, 0),
 	                 0);
-	pgrelay_serve(worker, on_request, NULL);
+	pgrelay_serve(worker, on_request, NULL, "worker-1", 1);
 	pgrelay_take(worker);
 	pg_run_for(&loop, 300);
 	ck_assert_int_eq(requests, 0);
@@ -207,9 +209,10 @@ START_TEST(test_freed_while_taken)
 	struct pgrelay_peer p = {.uid = 0};
 	struct pgrelay *other;
 
-	pgrelay_serve(worker, on_request, NULL);
+	pgrelay_serve(worker, on_request, NULL, "worker-1", 1);
 	ck_assert_int_eq(
-	        pgrelay_ask(standby, &p, "{\"id\":2}", on_answer, NULL), 0);
+	        pgrelay_ask(standby, &p, "{\"id\":2}", NULL, on_answer, NULL),
+	        0);
 	until_inserted(1);
 	pgrelay_take(worker);
 	pg_run_until(&loop, &requests, 1, 2000, "the request");
@@ -220,8 +223,8 @@ START_TEST(test_freed_while_taken)
 	/* Taken: past 3 s a standby polling withdraws nothing, and the
 	 * reply lands. */
 	other = pgrelay_new(&loop, c_standby, "standby-1");
-	ck_assert_int_eq(pgrelay_ask(other, &p, "{\"id\":3}", on_answer, NULL),
-	                 0);
+	ck_assert_int_eq(
+	        pgrelay_ask(other, &p, "{\"id\":3}", NULL, on_answer, NULL), 0);
 	pg_run_for(&loop, 3500);
 	ck_assert_int_eq(num("select count(*) from smmd_request where "
 	                     "taken_by = 'worker-1' and reply is null"),
@@ -236,6 +239,63 @@ START_TEST(test_freed_while_taken)
 }
 END_TEST
 
+/*
+ * A request naming a channel goes to the node that owns it live (a
+ * worker, which takes nothing else), or to the working node when no
+ * live node does; either way it runs there as routed.
+ */
+START_TEST(test_routed_to_owner)
+{
+	struct pgrelay *asker = pgrelay_new(&loop, c_standby, "node-a");
+	struct pgrelay *w = pgrelay_new(&loop, c_worker, "node-b");
+	struct pgrelay_peer p = {.uid = 5};
+
+	/* node-b/w is a worker owning c1; node-c/w owned c2, its lease
+	 * ran out. */
+	ck_assert_int_eq(
+	        pg_psql("insert into smmd_node (node_id, epoch, lease_until, "
+	                "worker) values ('node-b/w', 41, clock_timestamp() + "
+	                "interval '1 minute', true), ('node-c/w', 42, "
+	                "clock_timestamp() - interval '1 second', true); "
+	                "insert into smmd_channel_owner (channel, node_id, "
+	                "epoch) values ('c1', 'node-b/w', 41), ('c2', "
+	                "'node-c/w', 42)",
+	                NULL, 0),
+	        0);
+	ck_assert_int_eq(pgrelay_serve(w, on_request, NULL, "node-b/w", 0), 0);
+	ck_assert_int_eq(
+	        pgrelay_ask(asker, &p, "{\"id\":1}", "c1", on_answer, NULL), 0);
+	ck_assert_int_eq(
+	        pgrelay_ask(asker, &p, "{\"id\":2}", "c2", on_answer, NULL), 0);
+	ck_assert_int_eq(
+	        pgrelay_ask(asker, &p, "{\"id\":3}", NULL, on_answer, NULL), 0);
+	until_inserted(3);
+	/* The worker takes what names its channel, and nothing else. */
+	pgrelay_take(w);
+	pg_run_until(&loop, &requests, 1, 2000, "the worker's request");
+	pg_run_for(&loop, 300);
+	ck_assert_int_eq(requests, 1);
+	ck_assert_str_eq(request_line, "{\"id\":1}");
+	ck_assert_int_eq(request_peer.routed, 1);
+	pgrelay_answer(w, request_id, "one\n");
+	pg_run_until(&loop, &answers, 1, 2000, "its reply");
+	ck_assert_str_eq(reply, "one\n");
+	/* The working node: the dead owner's channel, and the unnamed. */
+	ck_assert_int_eq(pgrelay_serve(w, on_request, NULL, "node-x", 1), 0);
+	pgrelay_take(w);
+	pg_run_until(&loop, &requests, 3, 2000, "the working node's two");
+	ck_assert_str_eq(request_line, "{\"id\":3}");
+	ck_assert_int_eq(request_peer.routed, 0);
+	ck_assert_int_eq(num("select count(*) from smmd_request where "
+	                     "taken_by = 'node-x'"),
+	                 2);
+	pgrelay_free(asker);
+	pgrelay_free(w);
+	pg_psql("delete from smmd_channel_owner; delete from smmd_node", NULL,
+	        0);
+}
+END_TEST
+
 static Suite *pgrelay_suite(void)
 {
 	Suite *s = suite_create("pgrelay");
@@ -247,6 +307,7 @@ static Suite *pgrelay_suite(void)
 	tcase_add_test(tc, test_untaken_is_withdrawn);
 	tcase_add_test(tc, test_old_is_not_taken);
 	tcase_add_test(tc, test_freed_while_taken);
+	tcase_add_test(tc, test_routed_to_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,94 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# Commands on a delivery go to the node that fires its channel (doc/
+# cluster.md, step 3; daemon/route.c): a, the working node, and b, a
+# worker, split c1 and c2.
+# - Three posts on b's channel, each cancelled through a 200 ms before
+#   it is due (b has it in its heap, its view a beat behind a's write):
+#   each cancel says it cancelled it, none reaches the sink, and neither
+#   node has a write refused (two nodes writing one row would: one of
+#   them starts afresh in place).
+# - A post on both channels, cancelled through b (relayed to a, whose
+#   part for b's channel goes back to b): both deliveries cancelled, one
+#   reply.
+# - A delivery on b's channel that failed, retried through a: b sends it
+#   again at once.
+[ -n "${SMM_PG_DIR:-}" ] ||
+	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+
+# Each channel's first request is refused for good (HTTP 400), the
+# rest taken.
+start_sink --rule "POST /hook/c1 400 {\"error\":\"bad\"}" \
+	--rule "POST /hook/c1 200 {\"ok\":true}" \
+	--rule "POST /hook/c2 400 {\"error\":\"bad\"}" \
+	--rule "POST /hook/c2 200 {\"ok\":true}"
+write_config -g "store: postgresql://" -g "share_work: true" c1 c2
+start_smmd
+wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
+	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
+start_cluster_node b
+wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
+	fail "b is no worker: $(tail -n 5 "$T/b.log")"
+B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
+owner() {
+	pg "select o.node_id from smmd_channel_owner o join smmd_node n on
+		n.node_id = o.node_id and n.epoch = o.epoch and
+		n.lease_until > clock_timestamp() where o.channel = '$1'"
+}
+wait_for "[ \"\$(owner c1)\" = '$B_NODE' ] || [ \"\$(owner c2)\" = '$B_NODE' ]" 20 ||
+	fail "b took no channel: c1 $(owner c1), c2 $(owner c2)"
+b_chan=c1 a_chan=c2
+[ "$(owner c1)" = "$B_NODE" ] || b_chan=c2 a_chan=c1
+log "b fires $b_chan, a $a_chan"
+# No write refused, no start afresh, on either node.
+clean() {
+	! grep -h "refused a write\|starts afresh" "$T/smmd.log" "$T/b.log"
+}
+
+# 1. Cancelled through a, 200 ms before due, on b's channel.
+for i in 1 2 3; do
+	due=$(($(now_ms) + 1500))
+	smmctl add -c "$b_chan" --id "late$i" --at "$(ms_to_iso "$due")" \
+		"cancel me" >/dev/null || fail "adding late$i"
+	while [ "$(now_ms)" -lt $((due - 200)) ]; do sleep 0.01; done
+	run smmctl cancel "late$i"
+	[ "$rc" -eq 0 ] || fail "cancel late$i: $err $out"
+	[ "$out" = "cancelled late$i/$b_chan" ] || fail "cancel late$i said $out"
+	sleep 0.5
+done
+sleep 1
+for i in 1 2 3; do
+	[ "$(sink_count "late$i")" -eq 0 ] || fail "late$i reached the sink"
+	[ "$(delivery_state "late$i/$b_chan")" = cancelled ] ||
+		fail "late$i is $(delivery_state "late$i/$b_chan")"
+done
+clean || fail "a write was refused"
+
+# 2. A post on both channels, cancelled through b.
+due=$(($(now_ms) + 3000))
+smmctl add -c c1 -c c2 --id both --at "$(ms_to_iso "$due")" "both" \
+	>/dev/null || fail "adding both"
+sleep 1.5 # b has read it
+run env SMMD_SOCKET="$T/sock_b" "$SMMCTL_BIN" cancel both
+[ "$rc" -eq 0 ] || fail "cancel both through b: $err $out"
+[ "$(printf '%s\n' "$out" | sort | tr '\n' ,)" = "cancelled both/c1,cancelled both/c2," ] ||
+	fail "cancel both said $out"
+while [ "$(now_ms)" -lt $((due + 1500)) ]; do sleep 0.1; done
+[ "$(sink_count both)" -eq 0 ] || fail "both reached the sink"
+
+# 3. A delivery on b's channel fails (the 400), and is retried through
+# a: b sends it at once.
+smmctl add -c "$b_chan" --id flop "fails once" >/dev/null
+wait_state "flop/$b_chan" failed 10
+t0=$(now_ms)
+run smmctl retry "flop/$b_chan"
+[ "$rc" -eq 0 ] || fail "retry through a: $err $out"
+wait_for "[ \"\$(sink_count flop)\" -ge 2 ]" 5 || fail "flop was not sent again"
+log "flop sent again $(($(now_ms) - t0)) ms after the retry"
+wait_state "flop/$b_chan" published 10
+grep -q "post 'flop' channel '$b_chan' attempt 2" "$T/b.log" ||
+	fail "b did not send flop again: $(grep flop "$T/smmd.log" | tail -n 2)"
+clean || fail "a write was refused"
+log ok
