@@ -40,10 +40,12 @@ int auth_start(struct smmd *);
  * here than in PostgreSQL go there (token_key_file; authshare.c). */
 void auth_share_after_start(struct smmd *);
 /*
- * This node now fires channel, which another node fired (claims): that
- * node may have renewed its tokens since this node's file was written
- * (X's refresh token is of one use), so what PostgreSQL holds newer is
- * installed first, the channel's posts waiting meanwhile.
+ * This node now fires channel, which another node fired (claims), or
+ * another node kept channel's tokens (NOTIFY smmd_token: a person's
+ * smmctl auth on the working node, a worker's renewal): the tokens may
+ * be newer than this node's file (X's refresh token is of one use), so
+ * what PostgreSQL holds newer is installed, the channel's posts waiting
+ * meanwhile.
  */
 void auth_taken(struct smmd *, const char *channel);
 /* 1 when cfg's token_key_file is not the one the start read (a reload

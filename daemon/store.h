@@ -174,9 +174,10 @@ int store_worker(struct store *);
 /*
  * What other nodes changed, as this node's view reads it in (a worker,
  * and the working node while workers write beside it): table
- * "deliveries" with each delivery's id, and "pauses" (key NULL) once
- * for any change of them. Called on the loop, never from inside a store
- * call. Nothing on a store of one node.
+ * "deliveries" with each delivery's id, "pauses" (key NULL) once for
+ * any change of them, and "tokens" with a channel whose tokens another
+ * node kept (store_token_put). Called on the loop, never from inside a
+ * store call. Nothing on a store of one node.
  */
 typedef void store_changed_fn(void *arg, const char *table, const char *key);
 void store_watch(struct store *, store_changed_fn *, void *arg);

@@ -512,15 +512,37 @@ static void on_listened(void *arg, const char *err)
 
 /* A node that serves hears of relayed requests, and every node of the
  * replies to its own (a standby's, a command routed to a channel's
- * node), on the lease's connection, which is idle between beats. */
+ * node) and of a channel's tokens another node kept (store_pg_token.c),
+ * on the lease's connection, which is idle between beats. */
 static void listen_relays(struct pgstore *ps)
 {
 	if (ps->serving && pgconn_query(ps->ls, "LISTEN smmd_request", 0, NULL,
 	                                pgconn_ignore, NULL) < 0)
 		return;
-	if (pgconn_query(ps->ls, "LISTEN smmd_reply", 0, NULL, pgconn_ignore,
+	if (pgconn_query(ps->ls, "LISTEN smmd_token", 0, NULL, pgconn_ignore,
+	                 NULL) == 0 &&
+	    pgconn_query(ps->ls, "LISTEN smmd_reply", 0, NULL, pgconn_ignore,
 	                 NULL) == 0)
 		pgconn_sync(ps->ls, on_listened, ps);
+}
+
+/* "CHANNEL WRITER": another node kept channel's tokens; smmd is told. */
+static void tokens_kept(struct pgstore *ps, const char *payload)
+{
+	const char *sp = strchr(payload, ' ');
+	char channel[160];
+
+	if (sp == NULL || ps->watch_fn == NULL ||
+	    strcmp(sp + 1, ps->writer_id) == 0 ||
+	    (size_t)(sp - payload) >= sizeof(channel))
+		return;
+	snprintf(channel, sizeof(channel), "%.*s", (int)(sp - payload),
+	         payload);
+	if (ps->tokens_changed == NULL &&
+	    (ps->tokens_changed = json_object()) == NULL)
+		return; /* read at its next take all the same */
+	json_object_set_new(ps->tokens_changed, channel, json_true());
+	tell_changes(ps);
 }
 
 static void on_listened_changes(void *arg, const char *err)
@@ -581,6 +603,8 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 		pgrelay_take(ps->relay);
 	else if (strcmp(channel, "smmd_reply") == 0)
 		pgrelay_replied(ps->relay, payload);
+	else if (strcmp(channel, "smmd_token") == 0)
+		tokens_kept(ps, payload);
 }
 
 static void on_down(void *arg, const char *why)
@@ -669,6 +693,16 @@ static void on_watch_told(uv_timer_t *h)
 	if (ps->pauses_changed) {
 		ps->pauses_changed = 0;
 		ps->watch_fn(ps->watch_arg, "pauses", NULL);
+	}
+	if (ps->tokens_changed) {
+		json_t *channels = ps->tokens_changed;
+		const char *channel;
+		json_t *v;
+
+		ps->tokens_changed = NULL;
+		json_object_foreach (channels, channel, v)
+			ps->watch_fn(ps->watch_arg, "tokens", channel);
+		json_decref(channels);
 	}
 	/*
 	 * A busy cluster's pull holds thousands: a turn tells this many,
@@ -1503,6 +1537,7 @@ static void close_pg(struct pgstore *ps)
 	uv_loop_close(&ps->loop);
 	json_decref(ps->nodes);
 	json_decref(ps->nodes_next);
+	json_decref(ps->tokens_changed);
 	for (size_t i = 0; i < ps->nchanged; i++)
 		free(ps->changed[i]);
 	free(ps->changed);

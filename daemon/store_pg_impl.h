@@ -100,7 +100,8 @@ struct pgstore {
 	void *watch_arg;
 	char **changed; /* deliveries' ids, malloc'd */
 	size_t nchanged, changed_cap;
-	size_t told_changed; /* ... of which smmd was told (on_watch_told) */
+	size_t told_changed;    /* ... of which smmd was told (on_watch_told) */
+	json_t *tokens_changed; /* channels whose tokens another node kept */
 	int pauses_changed, watch_pending;
 	uv_timer_t watch_timer;
 	json_t *elsewhere; /* pg_owned_elsewhere's answer */

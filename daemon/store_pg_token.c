@@ -56,7 +56,7 @@ static void on_token_kept(void *arg, const PGresult *res, const char *err)
 		free(t);
 		return;
 	}
-	if (res && PQntuples(res) == 1 && PQnfields(res) == 2) {
+	if (res && PQntuples(res) == 1 && PQnfields(res) == 3) {
 		t->lease = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
 		t->kept = strcmp(PQgetvalue(res, 0, 1), "1") == 0;
 	}
@@ -92,6 +92,9 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	 * registration waits for this write, and the node it starts reads
 	 * what it wrote. Over a row sealed under another key only for a
 	 * person's authorization (replace): that is how a key is changed.
+	 * Kept, the other nodes hear of it at the commit (NOTIFY
+	 * smmd_token, "CHANNEL WRITER"): the one that fires the channel
+	 * installs them, a person's smmctl auth included.
 	 */
 	static const char sql[] =
 	        "WITH f AS (SELECT 1 FROM smmd_node WHERE node_id = $1 AND "
@@ -103,8 +106,10 @@ int pg_token_put(struct store_be *s, const char *channel, const char *sealed,
 	        "saved_ms = EXCLUDED.saved_ms, key_id = EXCLUDED.key_id, "
 	        "node_id = EXCLUDED.node_id, "
 	        "epoch = EXCLUDED.epoch, at = clock_timestamp() "
-	        "WHERE smmd_token.key_id = EXCLUDED.key_id OR $8 RETURNING 1) "
-	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u)";
+	        "WHERE smmd_token.key_id = EXCLUDED.key_id OR $8 RETURNING 1), "
+	        "n AS (SELECT pg_notify('smmd_token', $3 || ' ' || $1) FROM u) "
+	        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM u), "
+	        "(SELECT count(*) FROM n)";
 	struct pgstore *ps = s->pg;
 	char epoch[24], ms[24], margin[24];
 	const char *params[] = {ps ? ps->writer_id : NULL,

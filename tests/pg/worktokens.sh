@@ -8,11 +8,12 @@
 # - b, a worker that lists only x, starts (reading tokens 2 from
 #   PostgreSQL) and takes x from a, which lets it go;
 # - when tokens 2 come due, b (not a) renews them with refresh token 2
-#   for tokens 3, kept in PostgreSQL under b's lease;
-# - b is killed: a takes x back and reads tokens 3 before x's next post,
-#   which goes out with access token 3; nobody asks the token endpoint
-#   again (with refresh token 2, spent, it would be refused), and x is
-#   not held needs_auth.
+#   for tokens 3, kept in PostgreSQL under b's lease, and a installs
+#   them at once (NOTIFY smmd_token; a take reads the row too, for a
+#   NOTIFY lost with a connection);
+# - b is killed: a takes x back, and x's next post goes out with access
+#   token 3; nobody asks the token endpoint again (with refresh token 2,
+#   spent, it would be refused), and x is not held needs_auth.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -75,7 +76,8 @@ wait_for "[ \"\$(token_calls)\" = 3 ]" 40 ||
 wait_for "[ \"\$(pg \"select node_id like '%/w' from smmd_token where channel = 'x'\")\" = t ]" 10 ||
 	fail "tokens 3 were not kept by b: $(pg 'select node_id, epoch from smmd_token')"
 grep -q "RotRef-3-k9" "$T/state_b/auth/x" || fail "b's file does not hold tokens 3"
-! grep -q "RotRef-3-k9" "$T/state/auth/x" || fail "a already had tokens 3"
+wait_for "grep -q RotRef-3-k9 '$T/state/auth/x'" 5 ||
+	fail "a did not install b's tokens 3"
 
 # 4. b dies: a takes x back, reads tokens 3 and posts with them.
 kill -KILL "$PID_B"

@@ -1,0 +1,79 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments
+# Tokens kept by one node reach the others at once (NOTIFY smmd_token,
+# doc/cluster.md), against a sink that is X's API and token endpoint (X
+# rotates its refresh token on every use):
+# - a works on x and w, b is a worker that lists only x and fires it;
+#   neither has tokens;
+# - smmctl auth x, given to a, gets tokens 1 (due for renewal at once):
+#   a keeps them in PostgreSQL; b, which fires x, installs them and
+#   renews them for tokens 2 (a does not: x is not its channel); a
+#   installs tokens 2 in turn (its engagement reads use them);
+# - a post on x goes out from b with access token 2, x is never held
+#   needs_auth, and the token endpoint was asked twice in all.
+[ -n "${SMM_PG_DIR:-}" ] ||
+	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+
+start_x_sink Rot 1:301 2:7200
+x_cluster_config CanaryAuthSecret-k9 postgresql://
+# b lists x alone; a lists x and w: b's share is x, a's is w.
+{
+	sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG"
+	printf 'share_work: true\n'
+} >"$T/b.yaml"
+cat >>"$CFG" <<EOF
+  w:
+    publisher: webhook
+    url: http://127.0.0.1:$SINK_PORT/hook/w
+share_work: true
+EOF
+start_smmd
+wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
+	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
+"$SMMD_BIN" -c "$T/b.yaml" --foreground 2>>"$T/b.log" &
+E2E_PIDS+=("$!")
+wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
+	fail "b is no worker: $(tail -n 5 "$T/b.log")"
+B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
+wait_for "[ \"\$(pg \"select node_id from smmd_channel_owner where channel = 'x'\")\" = '$B_NODE' ]" 20 ||
+	fail "b does not own x: $(pg 'select channel, node_id from smmd_channel_owner')"
+
+reqs() {
+	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
+}
+param() {
+	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
+}
+token_calls() { reqs /x/2/oauth2/token | jq length; }
+
+# 1. smmctl auth on a: tokens 1, kept in PostgreSQL; b installs them,
+# renews them for tokens 2, and a installs those.
+t0=$(now_ms)
+url=$(smmctl auth x --start) || fail "auth --start: $url"
+smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
+	>"$T/auth.out" || fail "auth: $(cat "$T/auth.out")"
+wait_for "grep -q RotRef-1-k9 '$T/state_b/auth/x' 2>/dev/null || grep -q RotRef-2-k9 '$T/state_b/auth/x' 2>/dev/null" 10 ||
+	fail "b did not install a's tokens: $(tail -n 3 "$T/b.log")"
+log "b has a's tokens $(($(now_ms) - t0)) ms after the authorization"
+wait_for "[ \"\$(token_calls)\" = 2 ]" 10 ||
+	fail "nobody renewed tokens 1: $(token_calls) token requests"
+[ "$(param refresh_token "&$(reqs /x/2/oauth2/token | jq -r '.[1].body')")" = RotRef-1-k9 ] ||
+	fail "the renewal did not send refresh token 1"
+wait_for "grep -q RotRef-2-k9 '$T/state_b/auth/x'" 10 || fail "b's file does not hold tokens 2"
+wait_for "grep -q RotRef-2-k9 '$T/state/auth/x'" 10 ||
+	fail "a did not install b's tokens 2: $(tail -n 3 "$T/smmd.log")"
+grep -q "channel 'x': tokens taken from PostgreSQL" "$T/b.log" ||
+	fail "b did not say it took the tokens"
+
+# 2. A post on x goes from b with access token 2.
+smmctl add -c x --id p1 "hello" >/dev/null
+wait_state p1/x published 10
+[ "$(reqs /x/2/tweets | jq -r '.[-1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
+	fail "p1 went out with $(reqs /x/2/tweets | jq -r '.[-1].headers.authorization')"
+[ "$(token_calls)" = 2 ] || fail "the token endpoint was asked $(token_calls) times"
+! grep -q "needs auth" "$T/b.log" "$T/smmd.log" || fail "x was held needs_auth"
+! grep -h "CanaryAuthSecret-k9\|RotAcc-\|RotRef-" "$T/smmd.log" "$T/b.log" ||
+	fail "a secret or a token is in a log"
+log ok
