@@ -411,6 +411,12 @@ static enum cmd_retval cancel_here(struct cmd_ctx *x, const char *id)
 	return CMD_DONE;
 }
 
+/* route_local_fn: one delivery its channel's node has not read yet. */
+static json_t *cancel_local(struct cmd_ctx *x, const char *id)
+{
+	return cancel_here(x, id) == CMD_ERROR ? NULL : *x->result;
+}
+
 /*
  * Beside workers: each waiting delivery of id is cancelled by the node
  * that fires its channel (route.h), those of this node's here, one by
@@ -440,11 +446,15 @@ static enum cmd_retval cancel_routed(struct cmd_ctx *x, const char *id)
 			json_object_set(away, did, v);
 	}
 	/* All here, or nothing to cancel: as on one node, its words too. */
-	if (json_object_size(away) == 0 ||
-	    (f = route_fan_new(x, "cancelled")) == NULL) {
+	if (json_object_size(away) == 0) {
 		json_decref(before);
 		json_decref(away);
 		return cancel_here(x, id);
+	}
+	if ((f = route_fan_new(x, "cancelled", cancel_local)) == NULL) {
+		json_decref(before);
+		json_decref(away);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
 	}
 	json_object_foreach (before, did, v) {
 		if (json_object_get(away, did)) {

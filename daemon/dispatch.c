@@ -1508,8 +1508,9 @@ static int may_release(void *arg, const char *channel)
 	struct smmd *d = arg;
 	struct chan_q *q = chan_find(d->dispatch, channel);
 
-	/* Taking over: what waits is the next owner's (its heap has it). */
-	if (d->handing_over)
+	/* Taking over, or dropped by a reload: what waits is the next
+	 * owner's (its heap has it), once nothing is in flight here. */
+	if (d->handing_over || (q && q->ch == NULL))
 		return q == NULL || q->in_flight == 0;
 	if (q && (q->in_flight > 0 || q->len > 0))
 		return 0;

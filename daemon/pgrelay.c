@@ -208,10 +208,12 @@ static void on_polled_row(void *arg, const PGresult *res, const char *err)
 		if (a == NULL)
 			continue;
 		if (PQgetisnull(res, i, 1))
-			ask_done(a, NULL,
-			         "the working node did not take it within 3 s: "
-			         "not done",
-			         0);
+			ask_done(
+			        a, NULL,
+			        "the node it went to (the working node, or the "
+			        "one that fires its channel) did not take it "
+			        "within 3 s: not done",
+			        0);
 		else
 			ask_done(a, PQgetvalue(res, i, 1), NULL, 0);
 	}

@@ -138,6 +138,8 @@ enum cmd_retval route_command(struct cmd_ctx *x, const char *cmd,
 
 struct route_fan {
 	struct cmd_later *later;
+	struct smmd *d;
+	route_local_fn *local;
 	char *key;
 	json_t *list; /* what every part did, joined */
 	int pending;  /* parts out, and the caller's until route_fan_done */
@@ -191,7 +193,24 @@ static json_t *fan_end(struct route_fan *f, const char **code, char *msg,
 struct fan_part {
 	struct route_fan *f;
 	char *channel;
+	char *id; /* the delivery */
 };
+
+/* A part its node does not know yet: done here (route_local_fn). */
+static void run_here(struct route_fan *f, const char *id, struct answer *a)
+{
+	const char *code = SMM_ERR_INTERNAL;
+	json_t *result = NULL;
+	struct cmd_ctx x = {.d = f->d,
+	                    .result = &result,
+	                    .code = &code,
+	                    .msg = a->msg,
+	                    .msglen = sizeof(a->msg)};
+
+	a->msg[0] = '\0';
+	a->result = f->local(&x, id);
+	a->code = a->result ? NULL : code;
+}
 
 static void on_fan_part(void *arg, const char *reply, const char *why,
                         int maybe)
@@ -201,7 +220,11 @@ static void on_fan_part(void *arg, const char *reply, const char *why,
 	struct answer a;
 
 	read_answer(&a, p->channel, reply, why, maybe);
+	if (a.result == NULL && strcmp(a.code, SMM_ERR_NOT_FOUND) == 0 &&
+	    f->local && !f->d->stopping)
+		run_here(f, p->id, &a);
 	free(p->channel);
+	free(p->id);
 	free(p);
 	fan_part(f, a.result, a.code, a.msg);
 	if (f->pending == 0) {
@@ -214,7 +237,8 @@ static void on_fan_part(void *arg, const char *reply, const char *why,
 	}
 }
 
-struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key)
+struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key,
+                                route_local_fn *local)
 {
 	struct route_fan *f = calloc(1, sizeof(*f));
 
@@ -226,6 +250,8 @@ struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key)
 		return NULL;
 	}
 	f->later = x->later;
+	f->d = x->d;
+	f->local = local;
 	f->pending = 1; /* the caller's */
 	return f;
 }
@@ -234,14 +260,19 @@ void route_fan_send(struct route_fan *f, struct cmd_ctx *x, const char *cmd,
                     const json_t *args, const char *channel)
 {
 	struct fan_part *p = calloc(1, sizeof(*p));
+	const char *id = json_string_value(json_object_get(args, "id"));
 	char msg[300];
 
 	f->pending++;
-	if (p && (p->channel = strdup(channel)) != NULL) {
+	if (p && (p->channel = strdup(channel)) != NULL &&
+	    (p->id = strdup(id ? id : "")) != NULL) {
 		p->f = f;
 		if (send_to(x, cmd, args, channel, on_fan_part, p) == 0)
 			return;
+	}
+	if (p) {
 		free(p->channel);
+		free(p->id);
 	}
 	free(p);
 	snprintf(msg, sizeof(msg),

@@ -40,9 +40,16 @@ enum cmd_retval route_command(struct cmd_ctx *x, const char *cmd,
  * answered already (CMD_DONE, CMD_ERROR), else CMD_WAIT, and x's later
  * is finished once they have. A part refused with SMM_ERR_CONFLICT
  * (nothing left to do there) is no error if another part did something.
+ *
+ * A part the other node answers SMM_ERR_NOT_FOUND (its view, up to a
+ * beat behind, has not read the delivery yet, so it cannot be firing
+ * it) is run here by local, with a context of its own: its result, or
+ * NULL with code and msg set.
  */
+typedef json_t *route_local_fn(struct cmd_ctx *, const char *id);
 struct route_fan;
-struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key);
+struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key,
+                                route_local_fn *local);
 void route_fan_send(struct route_fan *, struct cmd_ctx *x, const char *cmd,
                     const json_t *args, const char *channel);
 void route_fan_add(struct route_fan *, json_t *result, const char *code,

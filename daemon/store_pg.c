@@ -706,8 +706,10 @@ static void on_watch_told(uv_timer_t *h)
 	}
 	/*
 	 * A busy cluster's pull holds thousands: a turn tells this many,
-	 * the next turn the next ones, so posts due meanwhile are not late.
-	 * By index: what the calls pull meanwhile goes on the end.
+	 * a later turn the next ones, so posts due meanwhile are not late.
+	 * By index: what the calls pull meanwhile goes on the end. The
+	 * timer goes again in 1 ms, not 0: libuv before 1.45 runs a timer
+	 * re-armed for 0 ms from its callback in the same pass of the loop.
 	 */
 	end = ps->told_changed + WATCH_TELL_MAX;
 	while (ps->told_changed < ps->nchanged && ps->told_changed < end) {
@@ -718,7 +720,7 @@ static void on_watch_told(uv_timer_t *h)
 		free(id);
 	}
 	if (ps->told_changed < ps->nchanged) {
-		uv_timer_start(&ps->watch_timer, on_watch_told, 0, 0);
+		uv_timer_start(&ps->watch_timer, on_watch_told, 1, 0);
 		return;
 	}
 	free(ps->changed);

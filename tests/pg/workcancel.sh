@@ -9,10 +9,13 @@
 #   node has a write refused (two nodes writing one row would: one of
 #   them starts afresh in place).
 # - A post on both channels, cancelled through b (relayed to a, whose
-#   part for b's channel goes back to b): both deliveries cancelled, one
-#   reply.
-# - A delivery on b's channel that failed, retried through a: b sends it
-#   again at once.
+#   part for b's channel goes back to b): both deliveries cancelled, each
+#   by the node that fires its channel, one reply.
+# - A delivery on b's channel that failed, retried through a: b retries
+#   it, and sends it again at once.
+# - A post on b's channel cancelled through a the moment it is added
+#   (b's view has not read it: a cancels it itself): cancelled, never
+#   sent.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -77,6 +80,10 @@ run env SMMD_SOCKET="$T/sock_b" "$SMMCTL_BIN" cancel both
 	fail "cancel both said $out"
 while [ "$(now_ms)" -lt $((due + 1500)) ]; do sleep 0.1; done
 [ "$(sink_count both)" -eq 0 ] || fail "both reached the sink"
+grep -q "'both/$b_chan' cancelled" "$T/b.log" ||
+	fail "b did not cancel both/$b_chan: $(grep both/ "$T/smmd.log" | tail -n 2)"
+grep -q "'both/$a_chan' cancelled" "$T/smmd.log" ||
+	fail "a did not cancel both/$a_chan"
 
 # 3. A delivery on b's channel fails (the 400), and is retried through
 # a: b sends it at once.
@@ -90,5 +97,21 @@ log "flop sent again $(($(now_ms) - t0)) ms after the retry"
 wait_state "flop/$b_chan" published 10
 grep -q "post 'flop' channel '$b_chan' attempt 2" "$T/b.log" ||
 	fail "b did not send flop again: $(grep flop "$T/smmd.log" | tail -n 2)"
+grep -q "'flop/$b_chan' retried by hand" "$T/b.log" ||
+	fail "the retry did not run on b: $(grep 'retried by hand' "$T/smmd.log")"
+
+# 4. Cancelled through a as soon as added: b has not read it yet.
+smmctl add -c "$b_chan" --id fresh --at "$(ms_to_iso $(($(now_ms) + 3000)))" \
+	"fresh" >/dev/null || fail "adding fresh"
+run smmctl cancel fresh
+[ "$rc" -eq 0 ] || fail "cancel fresh: $err $out"
+[ "$out" = "cancelled fresh/$b_chan" ] || fail "cancel fresh said $out"
+sleep 4
+[ "$(sink_count fresh)" -eq 0 ] || fail "fresh reached the sink"
+[ "$(delivery_state "fresh/$b_chan")" = cancelled ] ||
+	fail "fresh is $(delivery_state "fresh/$b_chan")"
+who=a
+! grep -q "'fresh/$b_chan' cancelled" "$T/b.log" || who=b
+log "fresh cancelled by $who (a: b had not read it yet)"
 clean || fail "a write was refused"
 log ok

@@ -34,6 +34,7 @@ wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 # tokens, so its first claims take nothing over.
 wait_for "[ \"\$(pg 'select count(*) from smmd_channel_owner')\" = 4 ]" 10 ||
 	fail "a did not claim the four channels"
+sleep 1 # the claims told to smmd, on its loop
 ! grep -q "taken over from another node" "$T/smmd.log" ||
 	fail "a's first claims were taken for take-overs: $(grep 'taken over' "$T/smmd.log")"
 start_cluster_node b

@@ -3,8 +3,9 @@
 # A worker reloads its own smmd.yaml on SIGHUP (doc/cluster.md, workers):
 # - the channel it fires gets another URL in b's file: after SIGHUP, b's
 #   next post on it goes to the new URL, under b's claim;
-# - the channel leaves b's file: after SIGHUP, b lets it go, a takes it
-#   within 5 s, and the next post on it goes once, from a, to a's URL;
+# - the channel leaves b's file while a post on it is due 3 s later:
+#   after SIGHUP, b lets it go, a takes it within 5 s, and sends that
+#   post and the next once, to a's URL;
 # - a file with an error changes nothing on b, which says so and fires
 #   on.
 [ -n "${SMM_PG_DIR:-}" ] ||
@@ -81,6 +82,8 @@ b_file "/^  $b_chan:/,/^  [a-z]/{/^  $a_chan:/!d}"
 ! grep -q "^  $b_chan:" "$T/b.yaml" || fail "$b_chan is still in b's file"
 grep -q "^  $a_chan:" "$T/b.yaml" || fail "$a_chan left b's file too"
 t0=$(now_ms)
+smmctl add -c "$b_chan" --id soon --at "$(ms_to_iso $((t0 + 3000)))" "due soon" \
+	>/dev/null || fail "adding soon"
 hup_b
 wait_for "[ \"\$(owner $b_chan)\" != '$B_NODE' ] && [ -n \"\$(owner $b_chan)\" ]" 10 ||
 	fail "b did not let $b_chan go: $(owner "$b_chan")"
@@ -89,9 +92,12 @@ smmctl add -c "$b_chan" --id back "from a" >/dev/null
 wait_state "back/$b_chan" published 10
 [ "$(path_of back)" = "/hook/$b_chan" ] ||
 	fail "back went to $(path_of back), not a's URL"
-for p in moved still back; do
+wait_state "soon/$b_chan" published 10
+[ "$(path_of soon)" = "/hook/$b_chan" ] ||
+	fail "soon went to $(path_of soon), not a's URL"
+for p in moved still back soon; do
 	[ "$(sink_count "$p")" -eq 1 ] ||
 		fail "$p reached the sink $(sink_count "$p") times"
 done
-smmd_alive || pid_running "$B_PID" || fail "b died"
+smmd_alive && pid_running "$B_PID" || fail "a node died"
 log ok

@@ -27,6 +27,7 @@ static int requests;
 static int64_t request_id;
 static struct pgrelay_peer request_peer;
 static char request_line[256];
+static char requests_seen[1024]; /* "LINE routed|direct;" each */
 
 static void on_up(void *arg)
 {
@@ -58,7 +59,7 @@ static void setup(void)
 {
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	up = migrated = answers = maybe = requests = 0;
-	reply[0] = why[0] = request_line[0] = '\0';
+	reply[0] = why[0] = request_line[0] = requests_seen[0] = '\0';
 	c_standby = connect_as("standby");
 	c_worker = connect_as("worker");
 	ck_assert_int_eq(pgschema_migrate(c_worker, on_migrated, NULL), 0);
@@ -91,6 +92,9 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
 	request_id = id;
 	request_peer = *p;
 	snprintf(request_line, sizeof(request_line), "%s", line);
+	snprintf(requests_seen + strlen(requests_seen),
+	         sizeof(requests_seen) - strlen(requests_seen), "%s %s;", line,
+	         p->routed ? "routed" : "direct");
 }
 
 static long long num(const char *sql)
@@ -280,15 +284,27 @@ START_TEST(test_routed_to_owner)
 	pgrelay_answer(w, request_id, "one\n");
 	pg_run_until(&loop, &answers, 1, 2000, "its reply");
 	ck_assert_str_eq(reply, "one\n");
+	/* One more for c1, left to its live owner by the working node. */
+	ck_assert_int_eq(pgrelay_ask(asker, &p, "{\"id\":4}", "c1", on_answer,
+	                             NULL),
+	                 0);
+	until_inserted(3);
 	/* The working node: the dead owner's channel, and the unnamed. */
 	ck_assert_int_eq(pgrelay_serve(w, on_request, NULL, "node-x", 1), 0);
 	pgrelay_take(w);
 	pg_run_until(&loop, &requests, 3, 2000, "the working node's two");
-	ck_assert_str_eq(request_line, "{\"id\":3}");
-	ck_assert_int_eq(request_peer.routed, 0);
+	ck_assert_msg(strstr(requests_seen, "{\"id\":2} routed;") &&
+	                      strstr(requests_seen, "{\"id\":3} direct;"),
+	              "%s", requests_seen);
+	pgrelay_take(w);
+	pg_run_for(&loop, 300);
+	ck_assert_int_eq(requests, 3);
 	ck_assert_int_eq(num("select count(*) from smmd_request where "
 	                     "taken_by = 'node-x'"),
 	                 2);
+	ck_assert_int_eq(num("select count(*) from smmd_request where "
+	                     "to_channel = 'c1' and taken_by is null"),
+	                 1);
 	pgrelay_free(asker);
 	pgrelay_free(w);
 	pg_psql("delete from smmd_channel_owner; delete from smmd_node", NULL,
