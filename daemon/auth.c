@@ -240,6 +240,17 @@ void auth_needs(struct smmd *d, struct auth_slot *s, const char *why)
 	waiting_flush(d, s);
 }
 
+/*
+ * Whether this node ends channel's needs_auth pause: the one that fires
+ * it, which wrote it; beside workers, two nodes ending it would write
+ * one row (the other hears of the tokens, NOTIFY smmd_token, and ends
+ * it: auth_slot_reread).
+ */
+static int ends_auth_pause(struct smmd *d, const char *channel)
+{
+	return !store_shared(d->store) || store_owns(d->store, channel);
+}
+
 /* New tokens are on disk: use them, and let what waited go. */
 static void installed(struct smmd *d, struct auth_slot *s)
 {
@@ -278,7 +289,7 @@ static void installed(struct smmd *d, struct auth_slot *s)
 	         s->tok.access_expires_ms >= 0
 	                 ? time_format_rfc3339(s->tok.access_expires_ms, when)
 	                 : "");
-	if (p &&
+	if (p && ends_auth_pause(d, s->channel) &&
 	    pause_resume(d, p, RESUME_AUTO,
 	                 &(struct pause_actor){
 	                         .uid = s->who_uid,
@@ -828,6 +839,7 @@ void auth_slot_reread(struct smmd *d, const char *channel)
 	struct auth_tokens t = {.access_expires_ms = -1,
 	                        .refresh_expires_ms = -1};
 	struct channel *ch;
+	struct pause *p;
 	char path[PATH_MAX], err[256];
 
 	if (s == NULL || s->busy != SLOT_READING)
@@ -843,6 +855,16 @@ void auth_slot_reread(struct smmd *d, const char *channel)
 		auth_tokens_clear(&s->tok);
 		s->tok = t;
 		s->refused = s->refresh_refused = 0;
+		/* Authorized on another node: this one held the channel. */
+		if ((p = pause_find(d, PAUSE_AUTH, channel)) != NULL &&
+		    ends_auth_pause(d, channel) && !d->stopping &&
+		    !outage_restarting(d) &&
+		    pause_resume(
+		            d, p, RESUME_AUTO,
+		            &(struct pause_actor){.uid = -1, .user = "smmd"},
+		            "authorized on another node", NULL) < 0)
+			log_error("auth: channel '%s': cannot resume it",
+			          channel);
 	} else {
 		auth_tokens_clear(&t);
 	}

@@ -1584,6 +1584,9 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	                    OPEN_TIMEOUT_MS)) < 0)
 		return rc;
 	ps->epoch = lease_epoch(pg_writer(ps));
+	/* A worker's pauses and audit rows: keys of its own registration's
+	 * (epochs are never drawn twice), none the working node takes. */
+	s->id_base = ps->worker ? ps->epoch * SQ_ID_RANGE : 0;
 	/* Its view must never be marked whole past a worker's changes. */
 	if (ps->may_work && !ps->worker && !ps->shared)
 		share_work(ps);

@@ -62,7 +62,16 @@ struct store_be {
 	int stats_fn;       /* store_sqlite_stats.c's function is defined */
 	void *stats_feed;   /* ... and the query it feeds, during one */
 	struct pgstore *pg; /* the postgresql backend's (store_pg.c) */
+	/*
+	 * Where the ids of new pauses and audit rows start (their keys are
+	 * max + 1 in each view): 0, but a worker's (store_pg.c), which
+	 * writes such rows beside the working node, numbers them in a range
+	 * of its own, so the two never take one key.
+	 */
+	int64_t id_base;
 };
+/* The size of each node's range of ids (store_be.id_base). */
+#define SQ_ID_RANGE 16777216
 
 /* Remember why a write failed, before a rollback clears SQLite's words. */
 static inline void note_failure(struct store_be *s)

@@ -53,11 +53,14 @@ int sq_pause_add(struct store_be *s, const struct pause_rec *p, int64_t *id)
 
 	if (begin(s, DURABLE) < 0 ||
 	    prepare(s,
-	            "INSERT INTO pauses (kind, scope, since_ms, until_ms, uid, "
-	            "user, reason, scenario) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	            "?7, ?8)",
+	            "INSERT INTO pauses (id, kind, scope, since_ms, until_ms, "
+	            "uid, user, reason, scenario) VALUES ((SELECT "
+	            "coalesce(max(id), ?9) + 1 FROM pauses WHERE id > ?9 AND "
+	            "id <= ?9 + ?10), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	            &st) < 0)
 		return -EIO;
+	sqlite3_bind_int64(st, 9, s->id_base);
+	sqlite3_bind_int64(st, 10, SQ_ID_RANGE);
 	bind_text(st, 1, kind_names[p->kind]);
 	/* "" for all: the unique index treats NULLs as distinct. */
 	bind_text(st, 2, p->kind == PAUSE_ALL ? "" : p->scope);
@@ -182,10 +185,14 @@ int sq_audit_add(struct store_be *s, const struct audit_rec *a)
 
 	if (begin(s, DURABLE) < 0 ||
 	    prepare(s,
-	            "INSERT INTO audit (time_ms, uid, user, action, scope, "
-	            "reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	            "INSERT INTO audit (id, time_ms, uid, user, action, scope, "
+	            "reason, detail) VALUES ((SELECT coalesce(max(id), ?8) + 1 "
+	            "FROM audit WHERE id > ?8 AND id <= ?8 + ?9), ?1, ?2, ?3, "
+	            "?4, ?5, ?6, ?7)",
 	            &st) < 0)
 		return -EIO;
+	sqlite3_bind_int64(st, 8, s->id_base);
+	sqlite3_bind_int64(st, 9, SQ_ID_RANGE);
 	sqlite3_bind_int64(st, 1, a->time_ms);
 	bind_opt_int(st, 2, a->uid, -1);
 	bind_text(st, 3, a->user);
