@@ -37,6 +37,7 @@ channels=(w1 w2 w3 w4 w5 w6)
 start_sink
 write_config -g "store: postgresql://" -g "share_work: true" \
 	-g "max_in_flight: 256" "${channels[@]/%/,max_in_flight=128}"
+PID_a='' PID_b='' PID_c=''
 # start_node N: node N on its own state and socket, in the background.
 start_node() {
 	start_cluster_node "$1"
@@ -199,6 +200,16 @@ echo "burst, three nodes: $burst_n posts due at one instant over six" \
 	"$(fig pg.work.burst.due "$from_due" /s) from the due instant"
 echo "  sent by: $(per_node b)"
 
+# channel_of_node SOCKET: a channel the node on SOCKET owns now, or
+# nothing.
+channel_of_node() {
+	local node
+	node=$(SMMD_SOCKET=$1 smmctl status --json 2>/dev/null |
+		jq -r '.cluster.node // empty')
+	[ -n "$node" ] || return 0
+	owners | awk -v n="$node" '$2 == n { print $1; exit }'
+}
+
 # 3. Fail-over: the owner of a channel is killed before its post is due.
 victims=(a b c)
 : >"$T/fail.late"
@@ -206,10 +217,11 @@ for k in $(seq 1 "$kills"); do
 	v=${victims[$(((k - 1) % 3))]}
 	sock=$(eval "echo \$SOCK_$v")
 	pid=$(eval "echo \$PID_$v")
-	node=$(SMMD_SOCKET=$sock smmctl status --json | jq -r '.cluster.node // empty')
-	[ -n "$node" ] || fail "node $v does not say its id"
-	ch=$(owners | awk -v n="$node" '$2 == n { print $1; exit }')
-	[ -n "$ch" ] || fail "node $v ($node) owns no channel: $(owners | tr '\n' ,)"
+	# A worker that took over as the working node a moment ago may
+	# still be taking its share again (and says its new id).
+	wait_for "[ -n \"\$(channel_of_node '$sock')\" ]" 30 ||
+		fail "node $v owns no channel: $(owners | tr '\n' ,)"
+	ch=$(channel_of_node "$sock")
 	due=$(($(now_ms) + 3000))
 	SMMD_SOCKET=$sock smmctl add --channel "$ch" --id "k-$k" \
 		--at "$(ms_to_iso "$due")" "kill $k" >/dev/null
