@@ -841,6 +841,7 @@ void auth_slot_reread(struct smmd *d, const char *channel)
 	struct channel *ch;
 	struct pause *p;
 	char path[PATH_MAX], err[256];
+	int64_t saved_ms = -1;
 
 	if (s == NULL || s->busy != SLOT_READING)
 		return;
@@ -849,25 +850,29 @@ void auth_slot_reread(struct smmd *d, const char *channel)
 	 * the old ones says nothing of these. */
 	if (tokenfile_path(d->auth->state_dir, channel, path, sizeof(path)) ==
 	            0 &&
-	    tokenfile_read(path, &t, NULL, err, sizeof(err)) == 0 &&
+	    tokenfile_read(path, &t, &saved_ms, err, sizeof(err)) == 0 &&
 	    (!same_text(t.access, s->tok.access) ||
 	     !same_text(t.refresh, s->tok.refresh))) {
 		auth_tokens_clear(&s->tok);
 		s->tok = t;
 		s->refused = s->refresh_refused = 0;
-		/* Authorized on another node: this one held the channel. */
-		if ((p = pause_find(d, PAUSE_AUTH, channel)) != NULL &&
-		    ends_auth_pause(d, channel) && !d->stopping &&
-		    !outage_restarting(d) &&
-		    pause_resume(
-		            d, p, RESUME_AUTO,
-		            &(struct pause_actor){.uid = -1, .user = "smmd"},
-		            "authorized on another node", NULL) < 0)
-			log_error("auth: channel '%s': cannot resume it",
-			          channel);
 	} else {
 		auth_tokens_clear(&t);
 	}
+	/*
+	 * Held needs_auth by this node, and the tokens it has now were
+	 * saved since (an authorization on another node, read at its
+	 * NOTIFY or at this node's take of the channel): the hold ends.
+	 * Tokens older than the hold are the ones it found no good.
+	 */
+	if ((p = pause_find(d, PAUSE_AUTH, channel)) != NULL &&
+	    saved_ms > p->since_ms && auth_has_tokens(s) &&
+	    ends_auth_pause(d, channel) && !d->stopping &&
+	    !outage_restarting(d) &&
+	    pause_resume(d, p, RESUME_AUTO,
+	                 &(struct pause_actor){.uid = -1, .user = "smmd"},
+	                 "authorized on another node", NULL) < 0)
+		log_error("auth: channel '%s': cannot resume it", channel);
 	if ((ch = auth_channel_of(d, s)) != NULL)
 		attach(s, ch);
 	waiting_flush(d, s);

@@ -181,16 +181,72 @@ static void taken_read(void *arg, int err, const char *why)
 	free(t);
 }
 
+/* A read its slot was busy for (renewing, saving): again a little
+ * later, for at most AGAIN_TRIES, so a NOTIFY is not lost to it. */
+#define AGAIN_MS    250
+#define AGAIN_TRIES 40
+struct again {
+	uv_timer_t timer;
+	struct smmd *d;
+	char *channel;
+	int tries;
+};
+
+static void again_closed(uv_handle_t *h)
+{
+	struct again *g = h->data;
+
+	free(g->channel);
+	free(g);
+}
+
+static void read_again(struct smmd *d, const char *channel, int tries);
+
+static void on_again(uv_timer_t *t)
+{
+	struct again *g = t->data;
+
+	if (!g->d->stopping && g->d->auth)
+		read_again(g->d, g->channel, g->tries);
+	uv_close((uv_handle_t *)t, again_closed);
+}
+
+static void read_later(struct smmd *d, const char *channel, int tries)
+{
+	struct again *g;
+
+	if (tries >= AGAIN_TRIES || d->stopping ||
+	    (g = calloc(1, sizeof(*g))) == NULL)
+		return; /* its next take reads it */
+	if ((g->channel = strdup(channel)) == NULL) {
+		free(g);
+		return;
+	}
+	g->d = d;
+	g->tries = tries + 1;
+	g->timer.data = g;
+	uv_timer_init(d->loop, &g->timer);
+	uv_timer_start(&g->timer, on_again, AGAIN_MS, 0);
+}
+
 void auth_taken(struct smmd *d, const char *channel)
+{
+	read_again(d, channel, 0);
+}
+
+static void read_again(struct smmd *d, const char *channel, int tries)
 {
 	struct auth *a = d->auth;
 	const struct channel *ch = config_channel(d->cfg, channel);
 	struct taken *t;
 	int r;
 
-	if (a == NULL || !a->shared || auth_ops_of(ch) == NULL ||
-	    auth_slot_reading(d, channel) < 0)
+	if (a == NULL || !a->shared || auth_ops_of(ch) == NULL)
 		return;
+	if (auth_slot_reading(d, channel) < 0) {
+		read_later(d, channel, tries);
+		return;
+	}
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->channel = strdup(channel)) == NULL) {
 		free(t);

@@ -176,7 +176,8 @@ int store_worker(struct store *);
  * and the working node while workers write beside it): table
  * "deliveries" with each delivery's id, "pauses" (key NULL) once for
  * any change of them, and "tokens" with a channel whose tokens another
- * node kept (store_token_put). Called on the loop, never from inside a
+ * node kept (store_token_put), or "*" when any may have changed (its
+ * word was lost with a connection). Called on the loop, never from inside a
  * store call. Nothing on a store of one node.
  */
 typedef void store_changed_fn(void *arg, const char *table, const char *key);

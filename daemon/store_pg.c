@@ -23,7 +23,8 @@
  * its last renewal) it hands the view on, marked whole, to the smmd that
  * starts afresh in its place and works.
  *
- * The channels' tokens are kept and read in store_pg_token.c.
+ * The channels' tokens are kept and read in store_pg_token.c, and
+ * commands relayed between nodes run through store_pg_relay.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -514,7 +515,7 @@ static void on_listened(void *arg, const char *err)
  * replies to its own (a standby's, a command routed to a channel's
  * node) and of a channel's tokens another node kept (store_pg_token.c),
  * on the lease's connection, which is idle between beats. */
-static void listen_relays(struct pgstore *ps)
+void pg_listen_relays(struct pgstore *ps)
 {
 	if (ps->serving && pgconn_query(ps->ls, "LISTEN smmd_request", 0, NULL,
 	                                pgconn_ignore, NULL) < 0)
@@ -526,7 +527,10 @@ static void listen_relays(struct pgstore *ps)
 		pgconn_sync(ps->ls, on_listened, ps);
 }
 
-/* "CHANNEL WRITER": another node kept channel's tokens; smmd is told. */
+/*
+ * "CHANNEL WRITER": another node kept channel's tokens; smmd is told
+ * ("*": any channel's may have changed).
+ */
 static void tokens_kept(struct pgstore *ps, const char *payload)
 {
 	const char *sp = strchr(payload, ' ');
@@ -586,8 +590,12 @@ static void on_ls_up(void *arg)
 		lease_beat_now(ps->lease);
 	if (ps->wlease)
 		lease_beat_now(ps->wlease);
-	listen_relays(ps);
+	pg_listen_relays(ps);
 	listen_changes(ps);
+	/* Listening again: a NOTIFY of tokens kept meanwhile was lost. */
+	if (ps->ls_was_up)
+		tokens_kept(ps, "* ");
+	ps->ls_was_up = 1;
 }
 
 static void on_notify(void *arg, const char *channel, const char *payload)
@@ -1425,6 +1433,7 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->claims_timer);
 	uv_timer_init(&ps->loop, &ps->watch_timer);
 	ps->claims_timer.data = ps->watch_timer.data = ps;
+	pg_relay_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
 	if (open_pg(s, ps, url, err, errlen) < 0) {
@@ -1534,6 +1543,7 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
+	pg_relay_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
 	uv_loop_close(&ps->loop);
@@ -1815,61 +1825,6 @@ int pg_clock_trusted(struct store_be *s)
 	               LEASE_CLOCK_LIMIT_MS;
 }
 
-int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,
-             const char *channel, store_relay_fn *fn, void *arg)
-{
-	struct pgstore *ps = s->pg;
-	struct pgrelay_peer rp = {
-	        .uid = p->uid, .gid = p->gid, .readonly = p->readonly};
-	int rc;
-
-	/* The working node asks nobody but the node that fires a channel. */
-	if (ps == NULL || (!ps->standby && channel == NULL))
-		return -ENOTSUP;
-	rc = pgrelay_ask(ps->relay, &rp, line, channel, fn, arg);
-	uvembed_kick(&ps->embed);
-	return rc;
-}
-
-static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
-                       const char *line)
-{
-	struct pgstore *ps = arg;
-	struct store_peer sp = {.uid = p->uid,
-	                        .gid = p->gid,
-	                        .readonly = p->readonly,
-	                        .routed = p->routed};
-
-	ps->serve_fn(ps->serve_arg, id, &sp, line);
-}
-
-int pg_relays_serve(struct store_be *s, store_request_fn *fn, void *arg)
-{
-	struct pgstore *ps = s->pg;
-	int rc;
-
-	if (ps == NULL || (ps->standby && !ps->worker))
-		return -ENOTSUP;
-	/* A worker takes what is routed to the channels it fires. */
-	if ((rc = pgrelay_serve(ps->relay, on_request, ps, ps->writer_id,
-	                        !ps->standby)) < 0)
-		return rc;
-	ps->serve_fn = fn;
-	ps->serve_arg = arg;
-	ps->serving = 1;
-	listen_relays(ps); /* then takes what was asked before */
-	uvembed_kick(&ps->embed);
-	return 0;
-}
-
-void pg_relay_answer(struct store_be *s, int64_t id, const char *reply)
-{
-	struct pgstore *ps = s->pg;
-
-	pgrelay_answer(ps->relay, id, reply);
-	uvembed_kick(&ps->embed);
-}
-
 int pg_standby(struct store_be *s, char *works, size_t len)
 {
 	struct pgstore *ps = s->pg;
@@ -1889,7 +1844,7 @@ int pg_standby_start(struct store_be *s, uv_loop_t *loop,
 		return -EINVAL;
 	ps->turn = turn;
 	ps->turn_arg = arg;
-	listen_relays(ps);
+	pg_listen_relays(ps);
 	/* Registered since open: the working node went meanwhile. */
 	if (ps->live && !ps->turning) {
 		ps->turning = 1;

@@ -1,7 +1,8 @@
 /*
  * The postgresql store backend's own state (store_pg.c), shared with
  * the files that do one part of its work: the channels' tokens
- * (store_pg_token.c).
+ * (store_pg_token.c), the commands relayed between nodes
+ * (store_pg_relay.c).
  */
 #ifndef SMMD_STORE_PG_IMPL_H
 #define SMMD_STORE_PG_IMPL_H
@@ -29,6 +30,12 @@ struct pgstore {
 	int serving;                /* ... to this node, which works */
 	store_request_fn *serve_fn; /* ... run by this, smmd's */
 	void *serve_arg;
+	/* Routed requests waiting for a pull begun after they came
+	 * (store_pg_relay.c), and the pull's state. */
+	struct routed_wait *routed, **routed_tail;
+	size_t routed_batch; /* how many the pull in flight is for */
+	int routed_pulling;
+	uv_timer_t routed_timer;
 	unsigned relay_ticks;
 	unsigned trim_ticks; /* since the last trim of the change log */
 	int trimming;
@@ -36,6 +43,7 @@ struct pgstore {
 	uv_timer_t tick, report;
 	char node_id[128];
 	int wr_up, ls_up, live, ever_live;
+	int ls_was_up; /* the lease's connection was up before */
 	int64_t epoch; /* the lease's registration smmd works under */
 	int lost;      /* ... ran out: nothing more ships */
 	int steps;     /* setup groups done */
@@ -113,6 +121,12 @@ struct pgstore {
 
 /* The lease this node's writes go under: a worker's own, else its one. */
 struct lease *pg_writer(const struct pgstore *);
+
+/* LISTEN for what a node hears of relayed commands and tokens kept. */
+void pg_listen_relays(struct pgstore *);
+/* store_pg_relay.c's part of open and close. */
+void pg_relay_init(struct pgstore *);
+void pg_relay_close(struct pgstore *);
 
 /* smmd's loop runs the private one when embedded: a statement queued
  * from smmd's side is sent without waiting for the loop's next turn. */

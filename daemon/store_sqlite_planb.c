@@ -103,7 +103,7 @@ int sq_pauses(struct store_be *s,
 	if (prepare(s,
 	            "SELECT id, kind, scope, since_ms, until_ms, uid, user, "
 	            "reason, scenario FROM pauses WHERE ended_ms IS NULL "
-	            "ORDER BY id",
+	            "ORDER BY since_ms, id",
 	            &st) < 0)
 		return -EIO;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -211,7 +211,7 @@ int sq_audit_rows(struct store_be *s, int64_t since_ms,
 
 	if (prepare(s,
 	            "SELECT time_ms, uid, user, action, scope, reason, detail "
-	            "FROM audit WHERE time_ms >= ?1 ORDER BY id",
+	            "FROM audit WHERE time_ms >= ?1 ORDER BY time_ms, id",
 	            &st) < 0)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, since_ms);

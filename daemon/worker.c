@@ -30,7 +30,11 @@ static void on_changed(void *arg, const char *table, const char *key)
 			engage_followed(d, slash + 1);
 	} else if (strcmp(table, "tokens") == 0 && key != NULL) {
 		/* Another node kept newer ones: installed if so. */
-		auth_taken(d, key);
+		if (strcmp(key, "*") != 0)
+			auth_taken(d, key);
+		else
+			for (size_t i = 0; i < d->cfg->nchannels; i++)
+				auth_taken(d, d->cfg->channels[i].name);
 	} else if (strcmp(table, "pauses") == 0 && pauses_reread(d) < 0) {
 		/* A pause it cannot read may be one that must hold. */
 		log_error("pause: cannot read the pauses the working node "

@@ -95,6 +95,9 @@ grep -q "channel 'x': tokens taken from PostgreSQL" "$T/b.log" ||
 wait_state p0/x published 10
 [ "$(pg "select count(*) from pauses where kind = 'auth' and ended_ms is null")" = 0 ] ||
 	fail "x's needs_auth pause was not ended"
+# ... by b, which held it: its audit row is in b's range.
+[ "$(pg "select count(*) from audit where action = 'resume' and id >= $B_EPOCH * 16777216")" = 1 ] ||
+	fail "b did not end its hold: $(pg "select id, action, \"user\" from audit")"
 
 # 2. A post on x goes from b with access token 2.
 smmctl add -c x --id p1 "hello" >/dev/null

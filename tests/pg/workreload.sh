@@ -84,6 +84,8 @@ grep -q "^  $a_chan:" "$T/b.yaml" || fail "$a_chan left b's file too"
 t0=$(now_ms)
 smmctl add -c "$b_chan" --id soon --at "$(ms_to_iso $((t0 + 3000)))" "due soon" \
 	>/dev/null || fail "adding soon"
+wait_for "SMMD_SOCKET='$T/sock_b' '$SMMCTL_BIN' show soon >/dev/null 2>&1" 5 ||
+	fail "b did not read soon"
 hup_b
 wait_for "[ \"\$(owner $b_chan)\" != '$B_NODE' ] && [ -n \"\$(owner $b_chan)\" ]" 10 ||
 	fail "b did not let $b_chan go: $(owner "$b_chan")"
