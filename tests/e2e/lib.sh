@@ -300,6 +300,49 @@ start_cluster_node() {
 	E2E_PIDS+=("$NODE_PID")
 }
 
+# x_share_configs: after x_cluster_config, b's file ($T/b.yaml) lists x
+# alone and a's ($CFG) x and w, a webhook to the sink, both with
+# share_work: once b works beside a, b's share is x and a's is w.
+x_share_configs() {
+	{
+		sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG"
+		printf 'share_work: true\n'
+	} >"$T/b.yaml"
+	cat >>"$CFG" <<EOF
+  w:
+    publisher: webhook
+    url: http://127.0.0.1:$SINK_PORT/hook/w
+share_work: true
+EOF
+}
+
+# channel_owner CHANNEL: the node (its writer's id) that holds CHANNEL's
+# live claim, or nothing (tests/pg).
+channel_owner() {
+	pg "select o.node_id from smmd_channel_owner o join smmd_node n on
+		n.node_id = o.node_id and n.epoch = o.epoch and
+		n.lease_until > clock_timestamp() where o.channel = '$1'"
+}
+
+# start_worker_pair: on $CFG with channels c1 and c2 and share_work, a
+# (start_smmd) works and b (start_cluster_node) works beside it, each
+# firing one: sets B_PID, B_NODE (b's writer id), b_chan and a_chan.
+# shellcheck disable=SC2034,SC2119 # set for the tests; no options
+start_worker_pair() {
+	start_smmd
+	wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
+		fail "a does not work: $(tail -n 5 "$T/smmd.log")"
+	start_cluster_node b
+	B_PID=$NODE_PID
+	wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
+		fail "b is no worker: $(tail -n 5 "$T/b.log")"
+	B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
+	wait_for "[ \"\$(channel_owner c1)\" = '$B_NODE' ] || [ \"\$(channel_owner c2)\" = '$B_NODE' ]" 20 ||
+		fail "b took no channel: c1 $(channel_owner c1), c2 $(channel_owner c2)"
+	b_chan=c1 a_chan=c2
+	[ "$(channel_owner c1)" = "$B_NODE" ] || b_chan=c2 a_chan=c1
+}
+
 # pg SQL: run SQL on the test's PostgreSQL (tests/pg), rows unaligned.
 pg() {
 	sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c "$1"
@@ -444,6 +487,7 @@ smmd_alive() {
 
 # start_smmd [extra smmd options]: run smmd in the foreground, in the
 # background of this shell, and wait until its socket answers.
+# shellcheck disable=SC2120 # the options are the tests'
 start_smmd() {
 	local deadline
 	printf -- '--- %s start_smmd\n' "$(date -u +%H:%M:%S.%3N)" \

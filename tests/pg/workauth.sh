@@ -24,17 +24,7 @@
 
 start_x_sink Rot 1:301 2:7200
 x_cluster_config CanaryAuthSecret-k9 postgresql://
-# b lists x alone; a lists x and w: b's share is x, a's is w.
-{
-	sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG"
-	printf 'share_work: true\n'
-} >"$T/b.yaml"
-cat >>"$CFG" <<EOF
-  w:
-    publisher: webhook
-    url: http://127.0.0.1:$SINK_PORT/hook/w
-share_work: true
-EOF
+x_share_configs
 start_smmd
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
@@ -43,7 +33,7 @@ E2E_PIDS+=("$!")
 wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
 	fail "b is no worker: $(tail -n 5 "$T/b.log")"
 B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
-wait_for "[ \"\$(pg \"select node_id from smmd_channel_owner where channel = 'x'\")\" = '$B_NODE' ]" 20 ||
+wait_for "[ \"\$(channel_owner x)\" = '$B_NODE' ]" 20 ||
 	fail "b does not own x: $(pg 'select channel, node_id from smmd_channel_owner')"
 
 reqs() {

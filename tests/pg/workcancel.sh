@@ -28,22 +28,7 @@ start_sink --rule "POST /hook/c1 400 {\"error\":\"bad\"}" \
 	--rule "POST /hook/c2 400 {\"error\":\"bad\"}" \
 	--rule "POST /hook/c2 200 {\"ok\":true}"
 write_config -g "store: postgresql://" -g "share_work: true" c1 c2
-start_smmd
-wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
-	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
-start_cluster_node b
-wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
-	fail "b is no worker: $(tail -n 5 "$T/b.log")"
-B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
-owner() {
-	pg "select o.node_id from smmd_channel_owner o join smmd_node n on
-		n.node_id = o.node_id and n.epoch = o.epoch and
-		n.lease_until > clock_timestamp() where o.channel = '$1'"
-}
-wait_for "[ \"\$(owner c1)\" = '$B_NODE' ] || [ \"\$(owner c2)\" = '$B_NODE' ]" 20 ||
-	fail "b took no channel: c1 $(owner c1), c2 $(owner c2)"
-b_chan=c1 a_chan=c2
-[ "$(owner c1)" = "$B_NODE" ] || b_chan=c2 a_chan=c1
+start_worker_pair
 log "b fires $b_chan, a $a_chan"
 # No write refused, no start afresh, on either node.
 clean() {

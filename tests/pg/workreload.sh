@@ -15,27 +15,7 @@
 
 start_sink
 write_config -g "store: postgresql://" -g "share_work: true" c1 c2
-start_smmd
-wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
-	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
-start_cluster_node b
-B_PID=$NODE_PID
-wait_for "[ \"\$(node_role '$T/sock_b')\" = worker ]" 15 ||
-	fail "b is no worker: $(tail -n 5 "$T/b.log")"
-B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
-
-# owner CHANNEL: the node that holds CHANNEL's live claim.
-owner() {
-	pg "select o.node_id from smmd_channel_owner o join smmd_node n on
-		n.node_id = o.node_id and n.epoch = o.epoch and
-		n.lease_until > clock_timestamp() where o.channel = '$1'"
-}
-wait_for "[ \"\$(owner c1)\" = '$B_NODE' ] || [ \"\$(owner c2)\" = '$B_NODE' ]" 20 ||
-	fail "b took no channel: c1 $(owner c1), c2 $(owner c2)"
-b_chan=c1
-[ "$(owner c1)" = "$B_NODE" ] || b_chan=c2
-a_chan=c2
-[ "$b_chan" = c1 ] || a_chan=c1
+start_worker_pair
 log "b ($B_NODE) fires $b_chan"
 
 # b_file SED: b's file is a's, then SED applied, as start_cluster_node
@@ -64,7 +44,7 @@ smmctl add -c "$b_chan" --id moved "to the new URL" >/dev/null
 wait_state "moved/$b_chan" published 10
 [ "$(path_of moved)" = "/hook/$b_chan-new" ] ||
 	fail "moved went to $(path_of moved), not b's new URL"
-[ "$(owner "$b_chan")" = "$B_NODE" ] || fail "b no longer owns $b_chan"
+[ "$(channel_owner "$b_chan")" = "$B_NODE" ] || fail "b no longer owns $b_chan"
 
 # 2. A file with an error: b says so, and fires on as it did.
 printf 'channels: [\n' >>"$T/b.yaml"
@@ -87,8 +67,8 @@ smmctl add -c "$b_chan" --id soon --at "$(ms_to_iso $((t0 + 3000)))" "due soon" 
 wait_for "SMMD_SOCKET='$T/sock_b' '$SMMCTL_BIN' show soon >/dev/null 2>&1" 5 ||
 	fail "b did not read soon"
 hup_b
-wait_for "[ \"\$(owner $b_chan)\" != '$B_NODE' ] && [ -n \"\$(owner $b_chan)\" ]" 10 ||
-	fail "b did not let $b_chan go: $(owner "$b_chan")"
+wait_for "[ \"\$(channel_owner $b_chan)\" != '$B_NODE' ] && [ -n \"\$(channel_owner $b_chan)\" ]" 10 ||
+	fail "b did not let $b_chan go: $(channel_owner "$b_chan")"
 log "a owns $b_chan $(($(now_ms) - t0)) ms after b's SIGHUP"
 smmctl add -c "$b_chan" --id back "from a" >/dev/null
 wait_state "back/$b_chan" published 10

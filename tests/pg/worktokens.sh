@@ -21,17 +21,7 @@
 
 start_x_sink Rot 1:301 2:330 3:7200
 x_cluster_config CanaryRotSecret-k9 postgresql://
-# b lists x alone; a lists x and w: b's share is x, a's is w.
-{
-	sed "s|$T/state|$T/state_b|; s|$SOCK|$T/sock_b|" "$CFG"
-	printf 'share_work: true\n'
-} >"$T/b.yaml"
-cat >>"$CFG" <<EOF
-  w:
-    publisher: webhook
-    url: http://127.0.0.1:$SINK_PORT/hook/w
-share_work: true
-EOF
+x_share_configs
 start_smmd
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"

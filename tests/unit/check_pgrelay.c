@@ -285,9 +285,8 @@ START_TEST(test_routed_to_owner)
 	pg_run_until(&loop, &answers, 1, 2000, "its reply");
 	ck_assert_str_eq(reply, "one\n");
 	/* One more for c1, left to its live owner by the working node. */
-	ck_assert_int_eq(pgrelay_ask(asker, &p, "{\"id\":4}", "c1", on_answer,
-	                             NULL),
-	                 0);
+	ck_assert_int_eq(
+	        pgrelay_ask(asker, &p, "{\"id\":4}", "c1", on_answer, NULL), 0);
 	until_inserted(3);
 	/* The working node: the dead owner's channel, and the unnamed. */
 	ck_assert_int_eq(pgrelay_serve(w, on_request, NULL, "node-x", 1), 0);
