@@ -317,7 +317,11 @@ sink_requests | jq -s -c '[.[] | select(.method == "POST" and (.post.id | starts
 
 # A clean stop, then the database made again under the same URL: the
 # database has no token for the view kept, which is read again whole
-# (empty).
+# (empty). A start and a stop first: a stop a moment after the restart
+# above may come before the groups it left in doubt are decided, and
+# then keeps no view at all.
+stop_smmd
+start_smmd
 stop_smmd
 pg "drop schema public cascade; create schema public" >/dev/null
 start_smmd
