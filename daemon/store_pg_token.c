@@ -47,15 +47,22 @@ static int token_send(struct pgstore *ps, struct token_call *t, const char *sql,
 	return 0;
 }
 
+/* The statement's call of a call whose sync was never queued: it goes. */
+static int orphaned(struct token_call *t)
+{
+	if (!t->orphan)
+		return 0;
+	free(t);
+	return 1;
+}
+
 static void on_token_kept(void *arg, const PGresult *res, const char *err)
 {
 	struct token_call *t = arg;
 
 	(void)err;
-	if (t->orphan) {
-		free(t);
+	if (orphaned(t))
 		return;
-	}
 	if (res && PQntuples(res) == 1 && PQnfields(res) == 3) {
 		t->lease = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
 		t->kept = strcmp(PQgetvalue(res, 0, 1), "1") == 0;
@@ -212,10 +219,8 @@ static void on_token_row(void *arg, const PGresult *res, const char *err)
 	struct token_call *t = arg;
 
 	(void)err;
-	if (t->orphan) {
-		free(t);
+	if (orphaned(t))
 		return;
-	}
 	for (int i = 0; res && PQnfields(res) == 4 && i < PQntuples(res); i++)
 		t->row(t->arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		       strtoll(PQgetvalue(res, i, 2), NULL, 10),

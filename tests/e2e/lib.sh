@@ -300,6 +300,17 @@ start_cluster_node() {
 	E2E_PIDS+=("$NODE_PID")
 }
 
+# sink_path_requests PATH: every request for PATH at the sinks, as one
+# JSON array in arrival order; url_param NAME URL: NAME's value in URL's
+# query; x_token_calls: how many requests X's token endpoint had.
+sink_path_requests() {
+	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
+}
+url_param() {
+	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
+}
+x_token_calls() { sink_path_requests /x/2/oauth2/token | jq length; }
+
 # x_share_configs: after x_cluster_config, b's file ($T/b.yaml) lists x
 # alone and a's ($CFG) x and w, a webhook to the sink, both with
 # share_work: once b works beside a, b's share is x and a's is w.

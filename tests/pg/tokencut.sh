@@ -32,20 +32,14 @@ PID_B=$!
 E2E_PIDS+=("$PID_B")
 wait_for "grep -q standby '$T/b.log'" 15 || fail "b is no standby"
 
-reqs() {
-	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
-}
-param() {
-	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
-}
 # refreshes_with N: how many token requests sent refresh token N.
 refreshes_with() {
-	reqs /x/2/oauth2/token | jq --arg r "refresh_token=CutRef-$1-k9" \
+	sink_path_requests /x/2/oauth2/token | jq --arg r "refresh_token=CutRef-$1-k9" \
 		'[.[] | select(.body | contains($r))] | length'
 }
 
 url=$(smmctl auth x --start) || fail "auth --start: $url"
-smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
+smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(url_param state "$url")" \
 	>"$T/auth.out" || fail "auth: $(cat "$T/auth.out")"
 # Tokens 2 are kept in PostgreSQL (their row holds their time): cut a off.
 wait_for "grep -q CutRef-2-k9 '$T/state/auth/x' 2>/dev/null &&
@@ -62,7 +56,7 @@ log "a cut off $((cut_at - came)) ms after tokens 2 came"
 wait_for "[ \"\$(node_role '$T/sock_b')\" = working ]" 15 ||
 	fail "b did not take over: $(tail -n 5 "$T/b.log")"
 wait_for "grep -q CutRef-3-k9 '$T/state_b/auth/x' 2>/dev/null" 15 ||
-	fail "b did not renew tokens 2: $(reqs /x/2/oauth2/token | jq -c '[.[].body]')"
+	fail "b did not renew tokens 2: $(sink_path_requests /x/2/oauth2/token | jq -c '[.[].body]')"
 # Past the time a would have renewed them too, with a margin.
 while [ "$(now_ms)" -lt $((came + 9000)) ]; do sleep 0.1; done
 grep -q "channel 'x': not renewed now\|lease is not trusted" "$T/smmd.log" ||
@@ -72,7 +66,7 @@ grep -q "channel 'x': not renewed now\|lease is not trusted" "$T/smmd.log" ||
 	fail "refresh token 2 was sent $(refreshes_with 2) times: the cut-off node renewed"
 SMMD_SOCKET=$T/sock_b smmctl add -c x --id c1 'after the cut' >/dev/null
 SMMD_SOCKET=$T/sock_b wait_state c1/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer CutAcc-3-k9" ] ||
+[ "$(sink_path_requests /x/2/tweets | jq -r '.[0].headers.authorization')" = "Bearer CutAcc-3-k9" ] ||
 	fail "c1 did not go out with tokens 3"
 pg_proxy CONT
 ! grep -qF -e CutAcc -e CutRef -e CanaryCutSecret "$T/smmd.log" "$T/b.log" ||

@@ -41,19 +41,13 @@ PID_B=$NODE_PID
 wait_for "grep -q standby '$T/b.log'" 15 || fail "b is no standby"
 [ "$(node_role "$T/sock_b")" = standby ] || fail "b does not say it is a standby"
 
-reqs() {
-	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
-}
-param() {
-	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
-}
 # post_with ID N ACCESS: post ID on x, published, is the sink's tweet N
 # (from 0) and carries access token ACCESS.
 post_with() {
 	smmctl add -c x --id "$1" "post $1" >/dev/null
 	wait_state "$1/x" published 15
-	[ "$(reqs /x/2/tweets | jq -r ".[$2].headers.authorization")" = "Bearer $3" ] ||
-		fail "$1 went out with $(reqs /x/2/tweets | jq -r ".[$2].headers.authorization"), not $3"
+	[ "$(sink_path_requests /x/2/tweets | jq -r ".[$2].headers.authorization")" = "Bearer $3" ] ||
+		fail "$1 went out with $(sink_path_requests /x/2/tweets | jq -r ".[$2].headers.authorization"), not $3"
 }
 FA=$T/state/auth/x
 FB=$T/state_b/auth/x
@@ -68,12 +62,12 @@ pg "create function refuse_token() returns trigger language plpgsql as
 	execute function refuse_token()" || fail "cannot make the trigger"
 t_auth=$(now_ms)
 url=$(smmctl auth x --start) || fail "auth --start: $url"
-smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
+smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(url_param state "$url")" \
 	>"$T/auth.out" || fail "auth: $(cat "$T/auth.out")"
 # Tokens 1 are due for renewal at once: refresh token 1 buys tokens 2.
 wait_for "grep -q RotRef-2-k9 '$FA' 2>/dev/null" 15 ||
-	fail "tokens 2 never reached a's file: $(reqs /x/2/oauth2/token | jq -c '[.[].body]')"
-[ "$(param refresh_token "&$(reqs /x/2/oauth2/token | jq -r '.[1].body')")" = RotRef-1-k9 ] ||
+	fail "tokens 2 never reached a's file: $(sink_path_requests /x/2/oauth2/token | jq -c '[.[].body]')"
+[ "$(url_param refresh_token "&$(sink_path_requests /x/2/oauth2/token | jq -r '.[1].body')")" = RotRef-1-k9 ] ||
 	fail "the first refresh did not send refresh token 1"
 a_saved=$(jq -r '.saved_ms // empty' "$FA")
 [[ "$a_saved" =~ ^[0-9]+$ ]] || fail "a's token file has no saved_ms: $(jq -c 'keys' "$FA")"
@@ -135,14 +129,14 @@ export SMMD_SOCKET=$T/sock_b
 	fail "b's file: saved_ms $(jq -r .saved_ms "$FB"), a saved at $a_saved"
 
 post_with t1 2 RotAcc-2-k9
-[ "$(reqs /x/2/tweets | jq length)" -eq 3 ] ||
-	fail "$(reqs /x/2/tweets | jq length) tweets reached the sink, not t0, t0b and t1"
+[ "$(sink_path_requests /x/2/tweets | jq length)" -eq 3 ] ||
+	fail "$(sink_path_requests /x/2/tweets | jq length) tweets reached the sink, not t0, t0b and t1"
 [ "$(jq -r '.access_token + " " + .refresh_token' "$FB")" = "RotAcc-2-k9 RotRef-2-k9" ] ||
 	fail "b's file does not hold tokens 2 after the post"
 # The exchange and a's one refresh: b renewed nothing (token 2 lives 2 h),
 # least of all with the spent refresh token 1.
-n=$(reqs /x/2/oauth2/token | jq length)
-[ "$n" -eq 2 ] || fail "the token endpoint was asked $n times, not 2: $(reqs /x/2/oauth2/token |
+n=$(sink_path_requests /x/2/oauth2/token | jq length)
+[ "$n" -eq 2 ] || fail "the token endpoint was asked $n times, not 2: $(sink_path_requests /x/2/oauth2/token |
 	jq -c '[.[] | .body | capture("grant_type=(?<g>[a-z_]+)").g]')"
 smmctl channels --json | jq -e '.channels[] | select(.name == "x")' >/dev/null ||
 	fail "b does not list x: $(smmctl channels --json)"
@@ -215,7 +209,7 @@ wait_for "grep -q \"channel 'x': its tokens, newer on this node, could not be ke
 SMMD_SOCKET=$T/sock_c post_with t3 4 RotAcc-4-k9 # c's own
 url=$(SMMD_SOCKET=$T/sock_c smmctl auth x --start) || fail "auth --start on c: $url"
 SMMD_SOCKET=$T/sock_c smmctl auth x --code \
-	"http://127.0.0.1:8976/callback?code=c5&state=$(param state "$url")" \
+	"http://127.0.0.1:8976/callback?code=c5&state=$(url_param state "$url")" \
 	>"$T/auth.out" || fail "auth on c: $(cat "$T/auth.out")"
 c_saved=$(jq -r .saved_ms "$T/state_c/auth/x")
 [ "$(jq -r .refresh_token "$T/state_c/auth/x")" = RotRef-5-k9 ] ||

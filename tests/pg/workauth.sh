@@ -36,13 +36,6 @@ B_NODE=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.node)
 wait_for "[ \"\$(channel_owner x)\" = '$B_NODE' ]" 20 ||
 	fail "b does not own x: $(pg 'select channel, node_id from smmd_channel_owner')"
 
-reqs() {
-	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
-}
-param() {
-	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
-}
-token_calls() { reqs /x/2/oauth2/token | jq length; }
 
 # No write refused, no start afresh, on either node.
 clean() {
@@ -68,14 +61,14 @@ B_EPOCH=$(SMMD_SOCKET=$T/sock_b smmctl status --json | jq -r .cluster.epoch)
 # those.
 t0=$(now_ms)
 url=$(smmctl auth x --start) || fail "auth --start: $url"
-smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
+smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(url_param state "$url")" \
 	>"$T/auth.out" || fail "auth: $(cat "$T/auth.out")"
 wait_for "grep -q RotRef-1-k9 '$T/state_b/auth/x' 2>/dev/null || grep -q RotRef-2-k9 '$T/state_b/auth/x' 2>/dev/null" 10 ||
 	fail "b did not install a's tokens: $(tail -n 3 "$T/b.log")"
 log "b has a's tokens $(($(now_ms) - t0)) ms after the authorization"
-wait_for "[ \"\$(token_calls)\" = 2 ]" 10 ||
-	fail "nobody renewed tokens 1: $(token_calls) token requests"
-[ "$(param refresh_token "&$(reqs /x/2/oauth2/token | jq -r '.[1].body')")" = RotRef-1-k9 ] ||
+wait_for "[ \"\$(x_token_calls)\" = 2 ]" 10 ||
+	fail "nobody renewed tokens 1: $(x_token_calls) token requests"
+[ "$(url_param refresh_token "&$(sink_path_requests /x/2/oauth2/token | jq -r '.[1].body')")" = RotRef-1-k9 ] ||
 	fail "the renewal did not send refresh token 1"
 wait_for "grep -q RotRef-2-k9 '$T/state_b/auth/x'" 10 || fail "b's file does not hold tokens 2"
 wait_for "grep -q RotRef-2-k9 '$T/state/auth/x'" 10 ||
@@ -92,9 +85,9 @@ wait_state p0/x published 10
 # 2. A post on x goes from b with access token 2.
 smmctl add -c x --id p1 "hello" >/dev/null
 wait_state p1/x published 10
-[ "$(reqs /x/2/tweets | jq -r '.[-1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
-	fail "p1 went out with $(reqs /x/2/tweets | jq -r '.[-1].headers.authorization')"
-[ "$(token_calls)" = 2 ] || fail "the token endpoint was asked $(token_calls) times"
+[ "$(sink_path_requests /x/2/tweets | jq -r '.[-1].headers.authorization')" = "Bearer RotAcc-2-k9" ] ||
+	fail "p1 went out with $(sink_path_requests /x/2/tweets | jq -r '.[-1].headers.authorization')"
+[ "$(x_token_calls)" = 2 ] || fail "the token endpoint was asked $(x_token_calls) times"
 smmctl resume -c w >/dev/null || fail "resume w"
 clean || fail "a write was refused"
 ! grep -h "CanaryAuthSecret-k9\|RotAcc-\|RotRef-" "$T/smmd.log" "$T/b.log" ||

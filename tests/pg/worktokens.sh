@@ -26,23 +26,16 @@ start_smmd
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
 
-reqs() {
-	sink_requests | jq -s -c --arg p "$1" '[.[] | select(.path == $p)] | sort_by(.t_us)'
-}
-param() {
-	sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$2"
-}
 owner_epoch() {
 	pg "select epoch from smmd_channel_owner where channel = '$1'"
 }
-token_calls() { reqs /x/2/oauth2/token | jq length; }
 
 # 1. a alone: tokens 1, renewed at once for tokens 2, kept.
 url=$(smmctl auth x --start) || fail "auth --start: $url"
-smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(param state "$url")" \
+smmctl auth x --code "http://127.0.0.1:8976/callback?code=c1&state=$(url_param state "$url")" \
 	>"$T/auth.out" || fail "auth: $(cat "$T/auth.out")"
-wait_for "[ \"\$(token_calls)\" = 2 ] && [ -n \"\$(pg \"select 1 from smmd_token where node_id not like '%/w'\")\" ]" 15 ||
-	fail "a did not renew tokens 1 and keep tokens 2: $(token_calls) token requests"
+wait_for "[ \"\$(x_token_calls)\" = 2 ] && [ -n \"\$(pg \"select 1 from smmd_token where node_id not like '%/w'\")\" ]" 15 ||
+	fail "a did not renew tokens 1 and keep tokens 2: $(x_token_calls) token requests"
 t2=$(now_ms) # tokens 2 come due 30 s after this
 
 # 2. b takes x (a lets it go: b lists it and owns none).
@@ -59,9 +52,9 @@ wait_for "[ \"\$(owner_epoch x)\" = '$B_EPOCH' ]" 20 ||
 log "b owns x $(($(now_ms) - t2)) ms after tokens 2"
 
 # 3. Tokens 2 come due: b renews them, and keeps tokens 3 under its lease.
-wait_for "[ \"\$(token_calls)\" = 3 ]" 40 ||
-	fail "nobody renewed tokens 2: $(token_calls) token requests"
-[ "$(param refresh_token "&$(reqs /x/2/oauth2/token | jq -r '.[2].body')")" = RotRef-2-k9 ] ||
+wait_for "[ \"\$(x_token_calls)\" = 3 ]" 40 ||
+	fail "nobody renewed tokens 2: $(x_token_calls) token requests"
+[ "$(url_param refresh_token "&$(sink_path_requests /x/2/oauth2/token | jq -r '.[2].body')")" = RotRef-2-k9 ] ||
 	fail "the renewal did not send refresh token 2"
 wait_for "[ \"\$(pg \"select node_id like '%/w' from smmd_token where channel = 'x'\")\" = t ]" 10 ||
 	fail "tokens 3 were not kept by b: $(pg 'select node_id, epoch from smmd_token')"
@@ -77,11 +70,11 @@ wait_for "[ \"\$(owner_epoch x)\" = '$A_EPOCH' ]" 10 ||
 	fail "a did not take x back: $(pg 'select channel, node_id from smmd_channel_owner')"
 smmctl add -c x --id p1 "after b" >/dev/null
 wait_state p1/x published 15
-[ "$(reqs /x/2/tweets | jq -r '.[-1].headers.authorization')" = "Bearer RotAcc-3-k9" ] ||
-	fail "p1 went out with $(reqs /x/2/tweets | jq -r '.[-1].headers.authorization'), not tokens 3"
+[ "$(sink_path_requests /x/2/tweets | jq -r '.[-1].headers.authorization')" = "Bearer RotAcc-3-k9" ] ||
+	fail "p1 went out with $(sink_path_requests /x/2/tweets | jq -r '.[-1].headers.authorization'), not tokens 3"
 grep -q "RotRef-3-k9" "$T/state/auth/x" || fail "a's file does not hold tokens 3"
 sleep 1
-[ "$(token_calls)" = 3 ] || fail "the token endpoint was asked again: $(token_calls) requests"
+[ "$(x_token_calls)" = 3 ] || fail "the token endpoint was asked again: $(x_token_calls) requests"
 ! smmctl channels | grep -q '^x .*needs_auth' || fail "x is held needs_auth"
 ! grep -qF -e RotAcc -e RotRef -e CanaryRotSecret "$T/smmd.log" "$T/b.log" ||
 	fail "a token or the secret is in a log"
