@@ -145,14 +145,13 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	json_t *c, *channels, *cluster;
 	int r;
 
-	/* Kept by the event bus, not counted again per request; a
-	 * standby's move with its view, under it, and so do a worker's and
-	 * those of the working node beside workers, whose deliveries other
-	 * nodes move without an event here. */
-	if (!x->d->standby && !store_shared(x->d->store))
-		events_counts(x->d->events, counts);
-	else if ((r = store_counts(x->d->store, counts)) < 0)
+	/* Kept, not counted again per request: by the store when other
+	 * nodes write to it (they move its deliveries without an event
+	 * here), else by the event bus. */
+	if ((r = store_kept_counts(x->d->store, counts)) < 0)
 		return cmd_store_error(x, r, "read");
+	if (r == 0)
+		events_counts(x->d->events, counts);
 	events_follow_stats(x->d->events, &fs);
 	c = json_object();
 	for (int i = 0; i < DS_COUNT; i++)

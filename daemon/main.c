@@ -199,7 +199,8 @@ static const char *status_format(const struct runtime *rt, char *buf,
 		snprintf(buf, len, "standby: %.110s", why);
 		return buf;
 	}
-	events_counts(rt->d.events, counts);
+	if (store_kept_counts(rt->d.store, counts) <= 0)
+		events_counts(rt->d.events, counts);
 	snprintf(buf, len, "%lld scheduled, %lld retrying, %zu in flight",
 	         (long long)counts[DS_SCHEDULED],
 	         (long long)counts[DS_RETRY_WAIT], rt->d.in_flight);

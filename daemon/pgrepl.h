@@ -57,6 +57,8 @@ struct pgrepl_opts {
 	 * after a refused group (pk: a JSON array of its key's values).
 	 */
 	void (*on_changed)(void *arg, const char *table, const char *pk);
+	/* Rows on_changed told of were undone (a savepoint rolled back). */
+	void (*on_undone)(void *arg);
 	/* What keeps the view from catching up (retried each tick). */
 	void (*on_error)(void *arg, const char *why);
 	/* What an operator may like to know (a view read whole). */

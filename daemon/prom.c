@@ -277,13 +277,15 @@ static void single(struct promtext *pt, const char *name, const char *type,
 	promtext_sample(pt, name, NULL, value);
 }
 
-/* What the events keep: per-state counts, followers. */
+/* Per-state counts (the events', or the store's), followers. */
 static void write_states(struct smmd *d, struct promtext *pt)
 {
 	struct events_follow_stats fs;
 	int64_t counts[DS_COUNT];
 
-	events_counts(d->events, counts);
+	/* A shared view's: other nodes move deliveries without an event. */
+	if (store_kept_counts(d->store, counts) <= 0)
+		events_counts(d->events, counts);
 	promtext_family(pt, "smmd_deliveries", "gauge",
 	                "Deliveries in each state now.");
 	for (int s = 0; s < DS_COUNT; s++)

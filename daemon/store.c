@@ -657,6 +657,11 @@ int store_counts(struct store *s, int64_t counts[DS_COUNT])
 	return s->be->counts(s->h, counts);
 }
 
+int store_kept_counts(struct store *s, int64_t counts[DS_COUNT])
+{
+	return s->be->kept_counts ? s->be->kept_counts(s->h, counts) : 0;
+}
+
 int store_counts_at_open(struct store *s, int64_t counts[DS_COUNT])
 {
 	int r;
@@ -664,6 +669,8 @@ int store_counts_at_open(struct store *s, int64_t counts[DS_COUNT])
 	memset(counts, 0, sizeof(int64_t) * DS_COUNT);
 	if (s->be->take_counts != NULL &&
 	    (r = s->be->take_counts(s->h, counts)) != 0)
+		return r < 0 ? r : 0;
+	if ((r = store_kept_counts(s, counts)) != 0)
 		return r < 0 ? r : 0;
 	return store_counts(s, counts);
 }

@@ -572,10 +572,18 @@ int store_approve(struct store *, const char *id, const struct approval *,
 /* Deliveries per state, counted: a scan of the whole store. */
 int store_counts(struct store *, int64_t counts[DS_COUNT]);
 /*
+ * The same without a scan, when the store keeps them as its rows change
+ * whoever changes them: 1, filled. A view other nodes write to does (they
+ * move its deliveries without an event on this node); one node's store
+ * does not (0: its events count them, events_counts).
+ */
+int store_kept_counts(struct store *, int64_t counts[DS_COUNT]);
+/*
  * The same at start-up without the scan when it can: the counts the last
  * clean stop kept (store_keep_counts), taken so that a crash before the
- * next clean stop makes the next open count again; else counted. The way
- * a file system trusts its free-block count after a clean unmount only.
+ * next clean stop makes the next open count again; else counted (or kept,
+ * store_kept_counts). The way a file system trusts its free-block count
+ * after a clean unmount only.
  */
 int store_counts_at_open(struct store *, int64_t counts[DS_COUNT]);
 /*

@@ -86,6 +86,8 @@ struct store_backend {
 	                      void (*fn)(void *arg,
 	                                 const struct scheduled_row *),
 	                      void *arg);
+	/* store_kept_counts; optional (1 when kept, 0 when not). */
+	int (*kept_counts)(struct store_be *, int64_t counts[DS_COUNT]);
 	/* optional: counts kept at a clean close (see store_counts_at_open) */
 	int (*take_counts)(struct store_be *, int64_t counts[DS_COUNT]);
 	int (*keep_counts)(struct store_be *, const int64_t counts[DS_COUNT]);

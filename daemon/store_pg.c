@@ -1372,6 +1372,7 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         /* The lease is exclusive (start_lease). */
 	                         .sole_writer = 1,
 	                         .on_changed = on_row_changed,
+	                         .on_undone = pg_count_undone,
 	                         .on_error = on_repl_error,
 	                         .on_info = on_repl_info,
 	                         .arg = ps};
@@ -1426,6 +1427,13 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	}
 	s->pg = ps;
 	ps->db = s->db;
+	if (pg_count_start(ps, err, errlen) < 0) {
+		uv_loop_close(&ps->loop);
+		free(ps);
+		s->pg = NULL;
+		sq_close(s);
+		return -1;
+	}
 	ps->may_standby = (flags & STORE_OPEN_STANDBY) != 0;
 	ps->may_work = ps->may_standby && (flags & STORE_OPEN_WORKER) != 0;
 	uv_timer_init(&ps->loop, &ps->tick);
@@ -1554,6 +1562,7 @@ static void close_pg(struct pgstore *ps)
 		free(ps->changed[i]);
 	free(ps->changed);
 	free(ps->seqs);
+	pg_count_stop(ps);
 	free(ps);
 }
 

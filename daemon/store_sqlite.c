@@ -1939,6 +1939,7 @@ const struct store_backend store_backend_postgresql = {
         .shared = pg_shared,
         .watch = pg_watch,
         .owned_elsewhere = pg_owned_elsewhere,
+        .kept_counts = pg_kept_counts,
         SQ_OPS,
 };
 #endif

@@ -268,6 +268,7 @@ int pg_worker(struct store_be *);
 int pg_shared(struct store_be *);
 void pg_watch(struct store_be *, store_changed_fn *, void *arg);
 json_t *pg_owned_elsewhere(struct store_be *);
+int pg_kept_counts(struct store_be *, int64_t counts[DS_COUNT]);
 
 #define SQ_ENGAGE_OPS                                                       \
 	.engage_plan = sq_engage_plan, .engage_due = sq_engage_due,         \

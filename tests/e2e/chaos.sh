@@ -340,6 +340,23 @@ wait_for '! smmd_alive || [ "$(unsettled)" -eq 0 ]' "$CHAOS_SETTLE" ||
 	fail "not settled ${CHAOS_SETTLE}s after the last kill (a hang?): $(smmctl status --json | jq -c .counts)"
 smmd_alive || fail "smmd exited by itself after the last kill"
 log "settled $(($(now_ms) - t_kills)) ms after the last kill"
+# Each node's counts, kept as its view changes (daemon/store_pg_count.c),
+# agree with the database's once it has pulled: through the kills,
+# refused groups and read-backs.
+if [ -n "$CHAOS_STORE" ]; then
+	pg_counts=$(sh "$SMM_PG_CLUSTER" psql "$SMM_PG_DIR" -Atq -c \
+		"SELECT coalesce(json_object_agg(state, n), '{}') FROM
+		 (SELECT state, count(*) AS n FROM deliveries GROUP BY state) s")
+	counts_agree() {
+		SMMD_SOCKET=$T/sock_$1 smmctl status --json | jq -e \
+			--argjson pg "$pg_counts" \
+			'.counts | with_entries(select(.value != 0)) == $pg' >/dev/null
+	}
+	for i in $(seq 1 "$CHAOS_NODES"); do
+		wait_for "counts_agree $i" 10 ||
+			fail "node $i counts $(SMMD_SOCKET=$T/sock_$i smmctl status --json | jq -c .counts), the database $pg_counts"
+	done
+fi
 # Standbys first: none may take over once the working node stops.
 for i in $(seq 1 "$CHAOS_NODES"); do
 	[ "${NODE_PID[$i]}" = "$SMMD_PID" ] || {

@@ -286,13 +286,15 @@ CONF
 
 # start_cluster_node NAME [LINE...]: another smmd on $CFG's store, with a
 # state directory and socket of its own ($T/state_NAME, $T/sock_NAME),
-# the top-level LINEs added to its configuration, and its log in
-# $T/NAME.log; its pid in NODE_PID.
+# the top-level LINEs added to its configuration (metrics_listen only
+# from them: $CFG's port is taken), and its log in $T/NAME.log; its pid
+# in NODE_PID.
 start_cluster_node() {
 	local name=$1
 	shift
 	{
-		sed "s|$T/state|$T/state_$name|; s|$SOCK|$T/sock_$name|" "$CFG"
+		sed "s|$T/state|$T/state_$name|; s|$SOCK|$T/sock_$name|
+			/^metrics_listen:/d" "$CFG"
 		for line in "$@"; do printf '%s\n' "$line"; done
 	} >"$T/$name.yaml"
 	"$SMMD_BIN" -c "$T/$name.yaml" --foreground 2>>"$T/$name.log" &

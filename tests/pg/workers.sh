@@ -11,7 +11,8 @@
 # again from the working node with the same webhook-id (the endpoint drops
 # repeats), once the channel is taken over; then a new worker takes the
 # working node's channels within 5 s when it is killed, and takes over
-# as the working node.
+# as the working node. Each node counts every node's posts, not only its
+# own: the working node's metrics, and each one's status.
 [ -n "${SMM_PG_DIR:-}" ] ||
 	exec sh "$(dirname "$0")/with-pg.sh" bash "$0" "$@"
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -26,7 +27,9 @@ for c in c1 c2 c3 c4; do
 	done
 done
 start_sink "${rules[@]}"
-write_config -g "store: postgresql://" -g "share_work: true" c1 c2 c3 c4
+A_METRICS=$(free_port)
+write_config -g "store: postgresql://" -g "share_work: true" \
+	-g "metrics_listen: 127.0.0.1:$A_METRICS" c1 c2 c3 c4
 start_smmd
 wait_for "[ \"\$(node_role '$SOCK')\" = working ]" 10 ||
 	fail "a does not work: $(tail -n 5 "$T/smmd.log")"
@@ -115,6 +118,20 @@ done
 b_fences=$(awk -v e="$B_EPOCH" '$2 == e { print $3 }' "$T/owners")
 b_sent=$(for c in c1 c2 c3 c4; do fence_of "a$c"; done | grep -cxF "$b_fences")
 [ "$b_sent" = 2 ] || fail "b sent $b_sent of the 4 posts, not 2"
+# Each node counts the eight, the other's half too: the working node's
+# metrics (a worker's posts once stayed scheduled there) and each one's
+# status (a worker serves no metrics).
+page=$(curl -sS --max-time 5 "http://127.0.0.1:$A_METRICS/metrics") ||
+	fail "no metrics from a"
+for s in published:8 scheduled:0 publishing:0; do
+	grep -qx "smmd_deliveries{state=\"${s%:*}\"} ${s#*:}" <<<"$page" ||
+		fail "a's metrics: $(grep '^smmd_deliveries{' <<<"$page" | tr '\n' ' ')"
+done
+for sock in "$SOCK" "$T/sock_b"; do
+	SMMD_SOCKET=$sock smmctl status --json | jq -e '.counts.published == 8
+		and .counts.scheduled == 0' >/dev/null ||
+		fail "status on $sock: $(SMMD_SOCKET=$sock smmctl status --json | jq -c .counts)"
+done
 
 # 3. A pause made through b holds on b: a post on a channel b owns stays
 # held past its time, and goes once resumed.

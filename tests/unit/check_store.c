@@ -36,10 +36,14 @@ static struct store *open_store(void)
 {
 	struct store *s = NULL;
 	char err[256] = "";
+	int64_t counts[DS_COUNT];
 
 	if (store_open_backend(backend->name, dir, backend_url, 0, &s, err,
 	                       sizeof(err)) < 0)
 		ck_abort_msg("store_open: %s", err);
+	/* Counted here, as smmd does at start: kept from here on, and
+	 * checked at the end (check_kept_counts). */
+	ck_assert_int_ge(store_kept_counts(s, counts), 0);
 	return s;
 }
 
@@ -73,8 +77,29 @@ static void setup(void)
 	st = open_store();
 }
 
+/*
+ * A store that keeps its counts as its rows change (a shared view) has
+ * them right after whatever the test did, rollbacks included: as a scan
+ * counts them.
+ */
+static void check_kept_counts(void)
+{
+	int64_t kept[DS_COUNT], counted[DS_COUNT];
+	int r;
+
+	if (st == NULL || (r = store_kept_counts(st, kept)) == 0)
+		return;
+	ck_assert_int_eq(r, 1);
+	ck_assert_int_eq(store_counts(st, counted), 0);
+	for (int i = 0; i < DS_COUNT; i++)
+		ck_assert_msg(kept[i] == counted[i],
+		              "%s: kept %lld, counted %lld", state_name(i),
+		              (long long)kept[i], (long long)counted[i]);
+}
+
 static void teardown(void)
 {
+	check_kept_counts();
 	store_close(st);
 	st = NULL;
 	rm_store();
