@@ -57,6 +57,13 @@ struct pgrepl_opts {
 	 * after a refused group (pk: a JSON array of its key's values).
 	 */
 	void (*on_changed)(void *arg, const char *table, const char *pk);
+	/*
+	 * A pull's changes wait to be applied: the caller calls
+	 * pgrepl_apply_backlog from its loop, a turn apart, until it says
+	 * none remain, so that applying a pull never holds the loop long.
+	 * NULL: a pull's changes are applied at once, all of them.
+	 */
+	void (*on_backlog)(void *arg);
 	/* Rows on_changed told of were undone (a savepoint rolled back). */
 	void (*on_undone)(void *arg);
 	/* What keeps the view from catching up (retried each tick). */
@@ -129,8 +136,14 @@ void pgrepl_share(struct pgrepl *, int each_tick);
  */
 int pgrepl_set_node(struct pgrepl *, const char *node_id);
 
-/* A pull is running (more batches follow while the last one was full). */
+/* A pull is running (more batches follow while the last one was full),
+ * or its changes are not all applied yet. */
 int pgrepl_pulling(const struct pgrepl *);
+/*
+ * Apply the next few changes the pull read (on_backlog): 1 when more
+ * remain, 0 when none do (the pull is over, or the next one sent).
+ */
+int pgrepl_apply_backlog(struct pgrepl *);
 /* How far the pulls have read (a change number). */
 int64_t pgrepl_pulled(const struct pgrepl *);
 /* Rows read into the view by pulls and whole reads: their progress. */

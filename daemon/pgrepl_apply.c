@@ -14,11 +14,12 @@
 #include "pgschema.h"
 
 /*
- * At most this many changes a pull; another follows at once if full. A
- * pull's changes are applied in one turn of smmd's loop: with three
- * nodes sharing 500 posts a second, 1,000 a pull made turns of 30-60 ms
- * and posts due then that late (p99 31-40 ms against 9-15 ms at 100, 15
- * ms at 50: tests/bench/workbench.sh).
+ * At most this many changes a pull; another follows at once if full.
+ * With three nodes sharing 500 posts a second, 1,000 a pull applied in
+ * one turn of smmd's loop made turns of 30-60 ms and posts due then that
+ * late (p99 31-40 ms against 9-15 ms at 100, 15 ms at 50:
+ * tests/bench/workbench.sh); a pull is now applied a few at a time
+ * (APPLY_CHUNK).
  */
 #define PULL_BATCH      100
 #define PULL_BATCH_TEXT "100"
@@ -224,42 +225,67 @@ int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
 }
 
 /*
- * One change of smmd_change: v, tbl, op, row (columns 1 to 4 of the
- * pull's answer). A row with a change of this node's not decided yet is
- * left alone (the view must keep its own writes until they are decided)
- * and read back afterwards.
+ * One change a pull read. A row with a change of this node's not decided
+ * yet is left alone (the view must keep its own writes until they are
+ * decided) and read back afterwards.
  */
 static int apply_change(struct pgrepl *r, const struct repl_rows *session,
-                        const PGresult *res, int i)
+                        const struct repl_change *c)
 {
-	int64_t v = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-	int table = repl_table_find(r, PQgetvalue(res, i, 2));
-	const char *op = PQgetvalue(res, i, 3);
 	json_t *row;
 	char *pk;
 	int rc;
 
-	if (table < 0 || v <= r->tables[table].read_at)
+	if (c->table < 0 || c->v <= r->tables[c->table].read_at)
 		return 0; /* not kept, or in the table as read whole */
-	if ((row = json_loads(PQgetvalue(res, i, 4), 0, NULL)) == NULL)
+	if ((row = json_loads(c->row, 0, NULL)) == NULL)
 		return -1;
-	pk = repl_pk_of_json(&r->tables[table], row);
-	if (pk && repl_dirty(r, session, table, pk))
-		rc = repl_rows_add(&r->later, table, pk, 0, 0);
+	pk = repl_pk_of_json(&r->tables[c->table], row);
+	if (pk && repl_dirty(r, session, c->table, pk))
+		rc = repl_rows_add(&r->later, c->table, pk, 0, 0);
 	else
-		rc = pk ? repl_apply(r, table, pk, op[0] == 'D' ? NULL : row, v,
-		                     0)
+		rc = pk ? repl_apply(r, c->table, pk, c->deleted ? NULL : row,
+		                     c->v, 0)
 		        : -1;
 	free(pk);
 	json_decref(row);
 	return rc < 0 ? -1 : 0;
 }
 
+void repl_backlog_drop(struct pgrepl *r)
+{
+	for (size_t i = 0; i < r->nbacklog; i++)
+		free(r->backlog[i].row);
+	free(r->backlog);
+	r->backlog = NULL;
+	r->nbacklog = r->backlog_next = 0;
+}
+
+/* The answer's changes (v, tbl, op, row: columns 1 to 4), kept to apply
+ * once the pull is over: 0, or -1 out of memory. */
+static int keep_changes(struct pgrepl *r, const PGresult *res, int n)
+{
+	if (n == 0)
+		return 0;
+	if ((r->backlog = calloc((size_t)n, sizeof(*r->backlog))) == NULL)
+		return -1;
+	r->nbacklog = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		struct repl_change *c = &r->backlog[i];
+
+		c->v = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		c->table = repl_table_find(r, PQgetvalue(res, i, 2));
+		c->deleted = PQgetvalue(res, i, 3)[0] == 'D';
+		if ((c->row = strdup(PQgetvalue(res, i, 4))) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static void on_pulled(void *arg, const PGresult *res, const char *err)
 {
 	struct pgrepl *r = arg;
-	int n = res ? PQntuples(res) : 0, i;
-	struct repl_rows session = {0};
+	int n = res ? PQntuples(res) : 0;
 	int64_t trimmed;
 
 	if (res == NULL)
@@ -278,52 +304,108 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 	}
 	if (PQgetisnull(res, 0, 1))
 		n = 0; /* the mark alone: no change since */
+	r->backlog_full = n == PULL_BATCH;
+	if (keep_changes(r, res, n) < 0) {
+		repl_backlog_drop(r); /* none applied: the next pull reads */
+		r->backlog_full = 0;  /* them again, a tick later */
+		repl_error(r, "out of memory reading the changes");
+	}
+}
+
+/*
+ * A pull's changes are applied this many at a time, each few in a turn
+ * of smmd's loop of its own (on_backlog), so that a post due meanwhile
+ * waits for one few, not for the pull. Applied all in one turn, a pull
+ * of 100 made turns of 10-15 ms on a worker of three nodes sharing 500
+ * posts a second (tests/bench/workbench.sh).
+ */
+#define APPLY_CHUNK 20
+
+static void pull_over(struct pgrepl *r, int again)
+{
+	repl_backlog_drop(r);
+	r->pulling = 0;
+	if (again)
+		pgrepl_pull(r);
+}
+
+int pgrepl_apply_backlog(struct pgrepl *r)
+{
+	struct repl_rows session = {0};
+	size_t i = r->backlog_next, end = i + APPLY_CHUNK < r->nbacklog
+	                                          ? i + APPLY_CHUNK
+	                                          : r->nbacklog;
+	int failed = 0;
+
+	if (r->pulling == 0 || r->backlog_next >= r->nbacklog) {
+		if (r->pulling)
+			pull_over(r, r->backlog_full);
+		return 0;
+	}
 	repl_session_rows(r, &session);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
-	sqlite3_exec(r->o.db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
-	             NULL);
-	for (i = 0; i < n; i++)
-		if (apply_change(r, &session, res, i) < 0) {
+	for (; i < end; i++)
+		if (apply_change(r, &session, &r->backlog[i]) < 0) {
 			/* Stopped here: every pull stops here until fixed. */
-			repl_error(r, "change %s of %s cannot be applied: %s",
-			           PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+			repl_error(r,
+			           "change %" PRId64
+			           " of %s cannot be applied: %s",
+			           r->backlog[i].v,
+			           r->backlog[i].table >= 0
+			                   ? r->tables[r->backlog[i].table].name
+			                   : "?",
 			           sqlite3_errmsg(r->o.db));
+			failed = 1;
 			break;
 		}
-	if (i > 0) {
-		r->rows_read += (uint64_t)i;
-		r->pulled = strtoll(PQgetvalue(res, i - 1, 1), NULL, 10);
+	if (i > r->backlog_next) {
+		r->rows_read += (uint64_t)(i - r->backlog_next);
+		r->pulled = r->backlog[i - 1].v;
 		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);
 		sqlite3_step(r->set_pulled);
 		sqlite3_reset(r->set_pulled);
 	}
 	sqlite3_exec(r->o.db, "RELEASE smmd_pull", NULL, NULL, NULL);
 	repl_rows_free(&session);
-	/* A full batch: more wait. */
-	r->pulling = n == PULL_BATCH && i == n ? 2 : 1;
+	r->backlog_next = i;
+	if (failed || i >= r->nbacklog) {
+		/* A full batch, all applied: more wait. */
+		pull_over(r, !failed && r->backlog_full);
+		return 0;
+	}
+	return 1;
 }
 
 static void on_pull_done(void *arg, const char *err)
 {
 	struct pgrepl *r = arg;
-	int again = r->pulling == 2 && err == NULL;
 	char what[160];
 
-	r->pulling = 0;
 	/* A pull that failed read nothing: said, and tried again later. */
-	if (err)
+	if (err) {
 		repl_error(r, "reading the changes: %s", err);
-	if (r->behind && err == NULL) {
+		pull_over(r, 0);
+		return;
+	}
+	if (r->behind) {
 		snprintf(what, sizeof(what),
 		         "the change log was trimmed past this view's "
 		         "position (%" PRId64 "): reading the tables whole",
 		         r->pulled);
 		if (r->o.on_info)
 			r->o.on_info(r->o.arg, what);
-		again = 1;
+		pull_over(r, 1);
+		return;
 	}
-	if (again)
-		pgrepl_pull(r);
+	/* The first few now; the rest a turn apart, or now if nobody
+	 * runs them later. */
+	if (pgrepl_apply_backlog(r) > 0) {
+		if (r->o.on_backlog)
+			r->o.on_backlog(r->o.arg);
+		else
+			while (pgrepl_apply_backlog(r) > 0)
+				;
+	}
 }
 
 int repl_ask(struct pgrepl *r, int after_writers, const char *sql, int n,
@@ -449,18 +531,16 @@ static void on_refetched(void *arg, const PGresult *res, const char *err)
 }
 
 /*
- * PostgreSQL's rows, whatever the view made of them, in one savepoint:
- * foreign keys are checked at its end, so a refused post and its
- * delivery go together whatever order they were read in.
+ * PostgreSQL's rows, whatever the view made of them, in one savepoint: a
+ * refused post and its delivery go together, whatever order they were
+ * read in (the view checks no keys between tables: view_without_keys).
  */
 static int apply_read_back(struct pgrepl *r, struct resync *rs)
 {
+	struct repl_rows session = {0};
 	int ok = 1;
 
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_read_back", NULL, NULL, NULL);
-	sqlite3_exec(r->o.db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
-	             NULL);
-	struct repl_rows session = {0};
 
 	repl_session_rows(r, &session);
 	for (size_t i = 0; ok && i < rs->rows.n; i++) {

@@ -38,6 +38,14 @@ struct repl_rows {
 	size_t n, cap;
 };
 
+/* A change a pull read, not applied yet (pgrepl_apply_backlog). */
+struct repl_change {
+	int64_t v;
+	int table;
+	int deleted;
+	char *row; /* its JSON text */
+};
+
 /* One shipped group, in flight. Outlives pgrepl if freed meanwhile. */
 struct repl_group {
 	struct repl_group *next;
@@ -77,7 +85,12 @@ struct pgrepl {
 	 * flight for: read back once those are decided. */
 	struct repl_rows later;
 	int pulling;    /* a pull, or a read of the tables whole */
-	int64_t pulled; /* how far the pulls have read */
+	int64_t pulled; /* how far the pulls have applied */
+	/* The changes the pull in flight read, applied from next on; full:
+	 * it read a whole batch, so another follows. */
+	struct repl_change *backlog;
+	size_t nbacklog, backlog_next;
+	int backlog_full;
 	/* Reading the tables whole (pgrepl_whole.c): done once since open;
 	 * the table read now, the change number the pages follow (at), the
 	 * rows of the last page (-1: not applied). */
@@ -104,6 +117,8 @@ int repl_rows_add(struct repl_rows *, int table, const char *pk, int64_t v,
 void repl_rows_free(struct repl_rows *);
 /* Move every row of from into to. */
 int repl_rows_take(struct repl_rows *to, struct repl_rows *from);
+/* Forget the pull's changes not applied. */
+void repl_backlog_drop(struct pgrepl *);
 
 /* A table's index by name, or -1. */
 int repl_table_find(const struct pgrepl *, const char *name);

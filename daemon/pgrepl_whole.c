@@ -20,9 +20,8 @@
  * applies the rest, and each table in the view only ever moves from one
  * state PostgreSQL had to a later one. Rows read in between may refer
  * to rows not read yet (a delivery added after the posts' cursor was
- * opened): foreign keys are not checked while the pages are applied
- * (nor later: SQLite checks only new writes); PostgreSQL, which did
- * check them, has them whole once the pull has caught up.
+ * opened): the view checks no keys between tables (view_without_keys,
+ * pgrepl.c), and has them whole once the pull has caught up.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -155,7 +154,6 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 	 * in these rows: the pull after skips them (pgrepl_apply.c). */
 	if (ok && n > 0)
 		t->read_at = strtoll(PQgetvalue(res, 0, t->ncol + 1), NULL, 10);
-	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_whole", NULL, NULL, NULL);
 	sqlite3session_enable(r->session, 0);
 	for (int i = 0; ok && i < n; i++)
@@ -171,7 +169,6 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 		if (r->o.on_undone)
 			r->o.on_undone(r->o.arg);
 	}
-	sqlite3_exec(r->o.db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	r->whole_n = ok ? n : -1;
 	if (ok)
 		r->rows_read += (uint64_t)n;

@@ -136,6 +136,7 @@ static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
 static int lease_lost(struct pgstore *ps);
 static void tell_claims(struct pgstore *ps);
 static void tell_changes(struct pgstore *ps);
+static void on_apply_timer(uv_timer_t *);
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 {
@@ -734,6 +735,32 @@ static void on_watch_told(uv_timer_t *h)
 	free(ps->changed);
 	ps->changed = NULL;
 	ps->nchanged = ps->changed_cap = ps->told_changed = 0;
+}
+
+/*
+ * pgrepl's on_backlog. Once smmd's loop runs this one (embedded), a few
+ * a turn, 1 ms apart: a 0 ms timer started from a timer's callback runs
+ * in the same pass of the loop (libuv 1.44), which would be the same
+ * turn of smmd's. Before (open's catch-up) or after (close), nothing
+ * waits on the loop: all at once.
+ */
+static void on_backlog(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	if (ps->embed.started && !ps->closing)
+		uv_timer_start(&ps->apply_timer, on_apply_timer, 1, 0);
+	else
+		while (pgrepl_apply_backlog(ps->repl) > 0)
+			;
+}
+
+static void on_apply_timer(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+
+	if (pgrepl_apply_backlog(ps->repl) > 0)
+		on_backlog(ps);
 }
 
 static void tell_changes(struct pgstore *ps)
@@ -1373,6 +1400,7 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         .sole_writer = 1,
 	                         .on_changed = on_row_changed,
 	                         .on_undone = pg_count_undone,
+	                         .on_backlog = on_backlog,
 	                         .on_error = on_repl_error,
 	                         .on_info = on_repl_info,
 	                         .arg = ps};
@@ -1440,7 +1468,9 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->report);
 	uv_timer_init(&ps->loop, &ps->claims_timer);
 	uv_timer_init(&ps->loop, &ps->watch_timer);
+	uv_timer_init(&ps->loop, &ps->apply_timer);
 	ps->claims_timer.data = ps->watch_timer.data = ps;
+	ps->apply_timer.data = ps;
 	pg_relay_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
@@ -1551,6 +1581,7 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
+	uv_close((uv_handle_t *)&ps->apply_timer, NULL);
 	pg_relay_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);

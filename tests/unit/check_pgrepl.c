@@ -28,7 +28,7 @@ struct node {
 	struct pgconn *c;
 	struct lease *l;
 	struct pgrepl *r;
-	int up, lives, changed, done, kept, refused, infos, trims;
+	int up, lives, changed, done, kept, refused, infos, trims, backlogs;
 	int64_t trimmed;
 	char last_changed[128];
 	char last_info[256];
@@ -65,6 +65,15 @@ static void on_changed(void *arg, const char *table, const char *pk)
 
 	n->changed++;
 	snprintf(n->last_changed, sizeof(n->last_changed), "%s %s", table, pk);
+}
+
+/* A node started after this is set leaves a pull's changes to be applied
+ * by hand (pgrepl_apply_backlog), as smmd does from its loop. */
+static int start_chunked;
+
+static void on_backlog(void *arg)
+{
+	((struct node *)arg)->backlogs++;
 }
 
 static void on_info(void *arg, const char *what)
@@ -130,6 +139,8 @@ static void start_node(struct node *n, const char *id)
 	                         .margin_ms = 1000,
 	                         .on_changed = on_changed,
 	                         .on_info = on_info,
+	                         .on_backlog =
+	                                 start_chunked ? on_backlog : NULL,
 	                         .arg = n};
 	struct store *s;
 	char err[256], path[96];
@@ -652,6 +663,64 @@ START_TEST(test_delete_echo)
 }
 END_TEST
 
+/* The rows test_pull_in_chunks adds, in n's view. */
+static int view_rows(struct node *n)
+{
+	return atoi(view_text(n, "SELECT (SELECT count(*) FROM posts WHERE "
+	                         "id LIKE 'chunk%') + (SELECT count(*) FROM "
+	                         "deliveries WHERE id LIKE 'chunk%')"));
+}
+
+/*
+ * A pull's changes are applied a few at a time when the owner asks
+ * (on_backlog): the first few at once, the rest one call of
+ * pgrepl_apply_backlog each, the pull running until the last, and the
+ * position kept as far as applied.
+ */
+START_TEST(test_pull_in_chunks)
+{
+	struct node a, b;
+	char id[16], pg[32];
+	int applied, calls = 0;
+
+	start_node(&a, "node-a12");
+	start_chunked = 1;
+	start_node(&b, "node-b12");
+	start_chunked = 0;
+	setup_cluster(&a);
+	both_live(&a, &b);
+	pull(&b); /* what earlier tests left, and the tables read whole */
+	b.changed = 0;
+	for (int i = 0; i < 30; i++) {
+		snprintf(id, sizeof(id), "chunk%d", i);
+		add_post(&a, id);
+	}
+	ship(&a, 1);
+	ck_assert_int_eq(pgrepl_pull(b.r), 0);
+	pg_run_until(&loop, &b.backlogs, 1, 5000, "b's backlog");
+	applied = view_rows(&b);
+	ck_assert_int_gt(applied, 0);
+	ck_assert_int_lt(applied, 60);
+	ck_assert_int_eq(b.changed, applied);
+	ck_assert(pgrepl_pulling(b.r));
+	while (pgrepl_apply_backlog(b.r) > 0) {
+		ck_assert(pgrepl_pulling(b.r));
+		ck_assert_int_gt(view_rows(&b), applied);
+		applied = view_rows(&b);
+		calls++;
+	}
+	ck_assert_int_gt(calls, 0);
+	ck_assert(!pgrepl_pulling(b.r));
+	ck_assert_int_eq(view_rows(&b), 60);
+	ck_assert_int_eq(b.changed, 60);
+	pg_psql("select max(v) from smmd_change", pg, sizeof(pg));
+	ck_assert_int_eq(pgrepl_pulled(b.r), atoll(pg));
+	ck_assert_int_eq(pgrepl_apply_backlog(b.r), 0); /* nothing left */
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
 /*
  * A pull never overwrites a change of the node's own not shipped yet:
  * the change is refused when shipped (PostgreSQL moved on) and the row
@@ -964,6 +1033,7 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_refused_insert);
 	tcase_add_test(tc, test_delete_echo);
 	tcase_add_test(tc, test_pull_over_dirty_row);
+	tcase_add_test(tc, test_pull_in_chunks);
 	tcase_add_test(tc, test_ship_during_read_back);
 	tcase_add_test(tc, test_change_in_flight);
 	tcase_add_test(tc, test_read_whole);
