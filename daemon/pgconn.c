@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "looptime.h"
 #include "pgconn.h"
 
 enum { ITEM_STMT, ITEM_SYNC };
@@ -424,12 +425,16 @@ static void flush_out(struct pgconn *c)
 
 static void up_io(struct pgconn *c, int events)
 {
+	uint64_t t0;
+
 	if (events & UV_READABLE) {
 		if (!PQconsumeInput(c->pg)) {
 			breaks(c, "", PQerrorMessage(c->pg));
 			return;
 		}
+		t0 = looptime_enter();
 		take_results(c);
+		looptime_leave(t0, "postgresql answers", NULL);
 		if (c->broken || c->close_asked)
 			return;
 		take_notifies(c);

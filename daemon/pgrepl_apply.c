@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "pgrepl_impl.h"
 #include "pgschema.h"
@@ -313,13 +314,15 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 }
 
 /*
- * A pull's changes are applied this many at a time, each few in a turn
- * of smmd's loop of its own (on_backlog), so that a post due meanwhile
- * waits for one few, not for the pull. Applied all in one turn, a pull
- * of 100 made turns of 10-15 ms on a worker of three nodes sharing 500
- * posts a second (tests/bench/workbench.sh).
+ * A pull's changes are applied a few at a time, each few in a turn of
+ * smmd's loop of its own (on_backlog), so that a post due meanwhile
+ * waits for one few, not for the pull: at most this many, and no more
+ * once this long was spent (a change took 100-150 us on a worker of
+ * tests/bench/workbench.sh). Applied all in one turn, a pull of 100 made
+ * turns of 10-15 ms there, with three nodes sharing 500 posts a second.
  */
-#define APPLY_CHUNK 20
+#define APPLY_CHUNK     50
+#define APPLY_BUDGET_NS 1000000
 
 static void pull_over(struct pgrepl *r, int again)
 {
@@ -335,6 +338,7 @@ int pgrepl_apply_backlog(struct pgrepl *r)
 	size_t i = r->backlog_next, end = i + APPLY_CHUNK < r->nbacklog
 	                                          ? i + APPLY_CHUNK
 	                                          : r->nbacklog;
+	uint64_t t0 = uv_hrtime();
 	int failed = 0;
 
 	if (r->pulling == 0 || r->backlog_next >= r->nbacklog) {
@@ -344,7 +348,7 @@ int pgrepl_apply_backlog(struct pgrepl *r)
 	}
 	repl_session_rows(r, &session);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
-	for (; i < end; i++)
+	for (; i < end && uv_hrtime() - t0 < APPLY_BUDGET_NS; i++)
 		if (apply_change(r, &session, &r->backlog[i]) < 0) {
 			/* Stopped here: every pull stops here until fixed. */
 			repl_error(r,

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "looptime.h"
 #include "pgschema.h"
 #include "service.h"
 #include "store_pg_impl.h"
@@ -60,8 +61,9 @@ static const char *const replicated[] = {
 #define RELAYS_EVERY_TICKS 5
 /* ... and pulls what workers wrote without a NOTIFY's word. */
 #define PULL_EVERY_TICKS 5
-/* How many changed deliveries smmd is told of in one turn of its loop. */
-#define WATCH_TELL_MAX 64
+/* How many changed deliveries smmd is told of in one turn of its loop
+ * (each a read of the view: 2-4 ms for 20 on a worker of workbench.sh). */
+#define WATCH_TELL_MAX 16
 /*
  * How long the change log keeps a change, and how often the working
  * node trims it (pgrepl_trim). A standby reads it every second; a node
@@ -108,6 +110,32 @@ void pg_kick(struct pgstore *ps)
 		uvembed_kick(&ps->embed);
 }
 
+/* smmd's loop runs the private one from now on (uvembed), and a pull's
+ * changes a few each of its turns (on_backlog). 0, or a libuv error. */
+static int embed_start(struct pgstore *ps, uv_loop_t *host)
+{
+	int rc;
+
+	if ((rc = uvembed_start(&ps->embed, host, &ps->loop)) < 0)
+		return rc;
+	uv_idle_init(host, &ps->apply_idle);
+	uv_check_init(host, &ps->apply_check);
+	ps->apply_idle.data = ps->apply_check.data = ps;
+	ps->apply_handles = 1;
+	return 0;
+}
+
+/* No more: smmd's loop closes the handles on its next turns. */
+static void embed_stop(struct pgstore *ps)
+{
+	uvembed_stop(&ps->embed);
+	if (!ps->apply_handles)
+		return;
+	ps->apply_handles = 0;
+	uv_close((uv_handle_t *)&ps->apply_idle, NULL);
+	uv_close((uv_handle_t *)&ps->apply_check, NULL);
+}
+
 static void on_report(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
@@ -136,7 +164,8 @@ static int wait_for(struct pgstore *ps, uint64_t seq, int64_t ms);
 static int lease_lost(struct pgstore *ps);
 static void tell_claims(struct pgstore *ps);
 static void tell_changes(struct pgstore *ps);
-static void on_apply_timer(uv_timer_t *);
+static void on_apply_idle(uv_idle_t *);
+static void on_apply_check(uv_check_t *);
 
 static void fail(struct pgstore *ps, int err, const char *fmt, ...)
 {
@@ -690,6 +719,7 @@ static void on_claims(void *arg)
 static void on_watch_told(uv_timer_t *h)
 {
 	struct pgstore *ps = h->data;
+	uint64_t t0;
 	size_t end;
 
 	if (ps->watch_fn == NULL || ps->closing)
@@ -721,6 +751,7 @@ static void on_watch_told(uv_timer_t *h)
 	 * re-armed for 0 ms from its callback in the same pass of the loop.
 	 */
 	end = ps->told_changed + WATCH_TELL_MAX;
+	t0 = looptime_enter();
 	while (ps->told_changed < ps->nchanged && ps->told_changed < end) {
 		char *id = ps->changed[ps->told_changed];
 
@@ -728,7 +759,9 @@ static void on_watch_told(uv_timer_t *h)
 		ps->watch_fn(ps->watch_arg, "deliveries", id);
 		free(id);
 	}
+	looptime_leave(t0, "following other nodes' changes", NULL);
 	if (ps->told_changed < ps->nchanged) {
+		uv_update_time(&ps->loop); /* as on_backlog's */
 		uv_timer_start(&ps->watch_timer, on_watch_told, 1, 0);
 		return;
 	}
@@ -739,28 +772,43 @@ static void on_watch_told(uv_timer_t *h)
 
 /*
  * pgrepl's on_backlog. Once smmd's loop runs this one (embedded), a few
- * a turn, 1 ms apart: a 0 ms timer started from a timer's callback runs
- * in the same pass of the loop (libuv 1.44), which would be the same
- * turn of smmd's. Before (open's catch-up) or after (close), nothing
- * waits on the loop: all at once.
+ * each of its turns, after its poll (apply_check), the poll not waiting
+ * meanwhile (apply_idle): posts due and answers come between. A timer
+ * would leave the loop idle a millisecond between the few, or run them
+ * all in one pass (a 0 ms timer started from a timer's callback, libuv
+ * 1.44). Before (open's catch-up) or after (close), nothing waits on the
+ * loop: all at once.
  */
 static void on_backlog(void *arg)
 {
 	struct pgstore *ps = arg;
 
-	if (ps->embed.started && !ps->closing)
-		uv_timer_start(&ps->apply_timer, on_apply_timer, 1, 0);
-	else
+	if (ps->embed.started && !ps->closing) {
+		uv_idle_start(&ps->apply_idle, on_apply_idle);
+		uv_check_start(&ps->apply_check, on_apply_check);
+	} else {
 		while (pgrepl_apply_backlog(ps->repl) > 0)
 			;
+	}
 }
 
-static void on_apply_timer(uv_timer_t *h)
+static void on_apply_idle(uv_idle_t *h)
+{
+	(void)h; /* active: the poll returns at once */
+}
+
+static void on_apply_check(uv_check_t *h)
 {
 	struct pgstore *ps = h->data;
+	uint64_t t0 = looptime_enter();
+	int more = pgrepl_apply_backlog(ps->repl);
 
-	if (pgrepl_apply_backlog(ps->repl) > 0)
-		on_backlog(ps);
+	looptime_leave(t0, "applying pulled changes", NULL);
+	if (!more) {
+		uv_idle_stop(&ps->apply_idle);
+		uv_check_stop(&ps->apply_check);
+	}
+	pg_kick(ps); /* what it told and asked, on the private loop */
 }
 
 static void tell_changes(struct pgstore *ps)
@@ -1468,9 +1516,7 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->report);
 	uv_timer_init(&ps->loop, &ps->claims_timer);
 	uv_timer_init(&ps->loop, &ps->watch_timer);
-	uv_timer_init(&ps->loop, &ps->apply_timer);
 	ps->claims_timer.data = ps->watch_timer.data = ps;
-	ps->apply_timer.data = ps;
 	pg_relay_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
@@ -1533,7 +1579,7 @@ static int hand_lease_on(struct pgstore *ps)
 /* Everything committed goes out, the lease is given up, all is closed. */
 static void close_pg(struct pgstore *ps)
 {
-	uvembed_stop(&ps->embed);
+	embed_stop(ps);
 	stop_serving(ps); /* smmd's control is going: nothing more to run */
 	if (ps->repl && ps->standby && !ps->worker &&
 	    sqlite3_get_autocommit(ps->db))
@@ -1581,7 +1627,6 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
-	uv_close((uv_handle_t *)&ps->apply_timer, NULL);
 	pg_relay_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
@@ -1645,7 +1690,7 @@ int pg_start(struct store_be *s, uv_loop_t *loop,
 	ps->told = ps->durable;
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
-	if ((rc = uvembed_start(&ps->embed, loop, &ps->loop)) < 0)
+	if ((rc = embed_start(ps, loop)) < 0)
 		return rc;
 	/* What the claims said during smmd's start-up, now. */
 	if (ps->claims_pending)
@@ -1702,7 +1747,7 @@ void pg_stop(struct store_be *s)
 {
 	struct pgstore *ps = s->pg;
 
-	uvembed_stop(&ps->embed);
+	embed_stop(ps);
 	ps->done = NULL;
 }
 
@@ -1894,7 +1939,7 @@ int pg_standby_start(struct store_be *s, uv_loop_t *loop,
 		return 0; /* a worker's writer started it (pg_start) */
 	ps->embed.busy = in_flight;
 	ps->embed.busy_arg = ps;
-	return uvembed_start(&ps->embed, loop, &ps->loop);
+	return embed_start(ps, loop);
 }
 
 int pg_failure(struct store_be *s, char *why, size_t len)

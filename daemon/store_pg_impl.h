@@ -112,8 +112,11 @@ struct pgstore {
 	json_t *tokens_changed; /* channels whose tokens another node kept */
 	int pauses_changed, watch_pending;
 	uv_timer_t watch_timer;
-	uv_timer_t apply_timer; /* a pull's changes, a few a turn */
-	json_t *elsewhere;      /* pg_owned_elsewhere's answer */
+	/* On smmd's loop: a pull's changes, a few a turn (on_backlog). */
+	uv_idle_t apply_idle;
+	uv_check_t apply_check;
+	int apply_handles;
+	json_t *elsewhere; /* pg_owned_elsewhere's answer */
 	/* pg_tokens_read's reader and its answer. */
 	store_token_fn *token_fn;
 	void *token_arg;

@@ -7,8 +7,8 @@
 #  - punctuality: PUNCT_N (5,000) posts due one every 2 ms (10 s), in turn
 #    on the six channels, queued over one control connection to the
 #    working node: lateness at the sink (its receipt time - the post's
-#    due time), p50/p99/max, and how many each node sent (target: p99 at
-#    most 5 ms);
+#    due time), p50/p99/max, how many each node sent, and each node's
+#    loop turns over 5 ms meanwhile (target: p99 at most 5 ms);
 #  - burst: BURST_N (50,000) posts due at one instant over the six
 #    channels: deliveries a second at the sink, from the first to the
 #    last and from the due instant, all three nodes together;
@@ -142,6 +142,27 @@ cpu_line() {
 		       100 * (y[6] - x[6]) / (y[7] - x[7])
 	}'
 }
+# slow_snap: each node's slow loop turns so far (status), "a b c".
+slow_snap() {
+	local n out=''
+	for n in a b c; do
+		loop_turn "$T/sock_$n"
+		out+="${LOOP_SLOW:-0} "
+	done
+	echo "$out"
+}
+# loop_line SNAP: each node's turns over 5 ms since SNAP, and its
+# longest turn since it started, with its cause.
+loop_line() {
+	local n i=0 out='' before
+	read -ra before <<<"$1"
+	for n in a b c; do
+		loop_turn "$T/sock_$n"
+		out+="$n $((${LOOP_SLOW:-0} - ${before[$i]:-0})) over 5 ms (longest since start $LOOP_TXT); "
+		i=$((i + 1))
+	done
+	echo "${out%; }"
+}
 no_repeats() {
 	local dup
 	dup=$(arrivals "$1" | awk '{ print $1 }' | sort | uniq -d | head -n 3 | tr '\n' ' ')
@@ -156,10 +177,12 @@ queue "$T/punct.jsonl" "$punct_n"
 [ "$(now_ms)" -lt "$start" ] ||
 	fail "queueing took $QUEUE_MS ms: the first post was due before it ended"
 add_rate=$((punct_n * 1000 / (QUEUE_MS > 0 ? QUEUE_MS : 1)))
+slow0=$(slow_snap)
 while [ "$(now_ms)" -lt "$start" ]; do sleep 0.01; done
 cpu0=$(cpu_snap)
 while [ "$(now_ms)" -lt $((start + punct_n * step_ms)) ]; do sleep 0.05; done
 cpu1=$(cpu_snap)
+slow1=$(loop_line "$slow0")
 wait_for "settled p $punct_n" $((30 + punct_n * step_ms / 1000)) ||
 	fail "punctuality: $(arrivals p | wc -l) of $punct_n posts at the sink"
 no_repeats p
@@ -178,6 +201,7 @@ echo "punctuality, three nodes: $n posts due one every $step_ms ms" \
 	"(target: p99 5 ms: $(verdict "$p99 <= 5"))"
 echo "  sent by: $(per_node p)"
 echo "  CPU while they were due: $(cpu_line "$cpu0" "$cpu1")"
+echo "  loop turns while they were due: $slow1"
 
 # 2. Burst: due at one instant, queued ahead by the add rate just seen.
 due=$(($(now_ms) + 5000 + burst_n * 1500 / (add_rate > 0 ? add_rate : 1)))
