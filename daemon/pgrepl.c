@@ -150,6 +150,21 @@ static int64_t pulled_so_far(sqlite3 *db)
 	return v;
 }
 
+void pgrepl_rolled_back(struct pgrepl *r)
+{
+	r->rewound = 1;
+}
+
+int repl_rewind(struct pgrepl *r)
+{
+	if (!r->rewound)
+		return 0;
+	r->rewound = 0;
+	r->pulled = pulled_so_far(r->o.db);
+	repl_backlog_drop(r);
+	return 1;
+}
+
 int pgrepl_open(const struct pgrepl_opts *o, struct pgrepl **out, char *err,
                 size_t errlen)
 {

@@ -141,9 +141,17 @@ int pgrepl_set_node(struct pgrepl *, const char *node_id);
 int pgrepl_pulling(const struct pgrepl *);
 /*
  * Apply the next few changes the pull read (on_backlog): 1 when more
- * remain, 0 when none do (the pull is over, or the next one sent).
+ * remain, 0 when none do (the pull is over, or the next one sent, or no
+ * pull's changes wait).
  */
 int pgrepl_apply_backlog(struct pgrepl *);
+/*
+ * The view's transaction was rolled back (from SQLite's rollback hook,
+ * where no statement may run): rows pulls applied in it went with it,
+ * and their position. The next pull, or the next few applied, reads on
+ * from the position the view kept instead.
+ */
+void pgrepl_rolled_back(struct pgrepl *);
 /* How far the pulls have read (a change number). */
 int64_t pgrepl_pulled(const struct pgrepl *);
 /* Rows read into the view by pulls and whole reads: their progress. */

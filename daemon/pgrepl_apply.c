@@ -291,6 +291,12 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 
 	if (res == NULL)
 		return;
+	/* Asked from a position a rollback has undone since: asked again
+	 * from the view's (pull_over, again). */
+	if (repl_rewind(r)) {
+		r->backlog_full = 1;
+		return;
+	}
 	if (n == 0) {
 		/* Not even the mark: the database is not one smmd made. */
 		repl_error(r, "smmd_trim has no row: the change log cannot "
@@ -327,6 +333,7 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 static void pull_over(struct pgrepl *r, int again)
 {
 	repl_backlog_drop(r);
+	r->applying = 0;
 	r->pulling = 0;
 	if (again)
 		pgrepl_pull(r);
@@ -338,17 +345,27 @@ int pgrepl_apply_backlog(struct pgrepl *r)
 	size_t i = r->backlog_next, end = i + APPLY_CHUNK < r->nbacklog
 	                                          ? i + APPLY_CHUNK
 	                                          : r->nbacklog;
-	uint64_t t0 = uv_hrtime();
+	uint64_t t0;
 	int failed = 0;
 
-	if (r->pulling == 0 || r->backlog_next >= r->nbacklog) {
-		if (r->pulling)
-			pull_over(r, r->backlog_full);
+	if (!r->applying)
+		return 0; /* no pull's changes wait */
+	/* Rolled back with the view's transaction: read them again. */
+	if (repl_rewind(r)) {
+		pull_over(r, 1);
+		return 0;
+	}
+	if (r->backlog_next >= r->nbacklog) {
+		pull_over(r, r->backlog_full);
 		return 0;
 	}
 	repl_session_rows(r, &session);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_pull", NULL, NULL, NULL);
-	for (; i < end && uv_hrtime() - t0 < APPLY_BUDGET_NS; i++)
+	/* One change at least, whatever the budget: each call moves on. */
+	t0 = uv_hrtime();
+	for (; i < end &&
+	       (i == r->backlog_next || uv_hrtime() - t0 < APPLY_BUDGET_NS);
+	     i++)
 		if (apply_change(r, &session, &r->backlog[i]) < 0) {
 			/* Stopped here: every pull stops here until fixed. */
 			repl_error(r,
@@ -401,15 +418,13 @@ static void on_pull_done(void *arg, const char *err)
 		pull_over(r, 1);
 		return;
 	}
-	/* The first few now; the rest a turn apart, or now if nobody
-	 * runs them later. */
-	if (pgrepl_apply_backlog(r) > 0) {
-		if (r->o.on_backlog)
-			r->o.on_backlog(r->o.arg);
-		else
-			while (pgrepl_apply_backlog(r) > 0)
-				;
-	}
+	/* Its changes, by whoever runs them a few a turn, else now. */
+	r->applying = 1;
+	if (r->o.on_backlog && r->nbacklog > 0)
+		r->o.on_backlog(r->o.arg);
+	else
+		while (pgrepl_apply_backlog(r) > 0)
+			;
 }
 
 int repl_ask(struct pgrepl *r, int after_writers, const char *sql, int n,
@@ -447,6 +462,7 @@ static int pull(struct pgrepl *r, int after_writers)
 	 * one per change; a view behind the trim has no other way. */
 	if (r->behind || (!r->whole_read && repl_view_new(r)))
 		return repl_read_whole(r, after_writers);
+	repl_rewind(r);
 	snprintf(after, sizeof(after), "%" PRId64, r->pulled);
 	if ((rc = repl_ask(r, after_writers, sql, 1, params, on_pulled,
 	                   on_pull_done)) < 0)

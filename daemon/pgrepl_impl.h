@@ -91,6 +91,9 @@ struct pgrepl {
 	struct repl_change *backlog;
 	size_t nbacklog, backlog_next;
 	int backlog_full;
+	int applying; /* the pull's answer is in: its backlog is applied */
+	/* The view's transaction was rolled back (pgrepl_rolled_back). */
+	int rewound;
 	/* Reading the tables whole (pgrepl_whole.c): done once since open;
 	 * the table read now, the change number the pages follow (at), the
 	 * rows of the last page (-1: not applied). */
@@ -119,6 +122,9 @@ void repl_rows_free(struct repl_rows *);
 int repl_rows_take(struct repl_rows *to, struct repl_rows *from);
 /* Forget the pull's changes not applied. */
 void repl_backlog_drop(struct pgrepl *);
+/* After pgrepl_rolled_back: the position as the view keeps it, the
+ * backlog dropped. 1 if so, 0 if nothing was rolled back. */
+int repl_rewind(struct pgrepl *);
 
 /* A table's index by name, or -1. */
 int repl_table_find(const struct pgrepl *, const char *name);

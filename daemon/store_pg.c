@@ -125,10 +125,14 @@ static int embed_start(struct pgstore *ps, uv_loop_t *host)
 	return 0;
 }
 
-/* No more: smmd's loop closes the handles on its next turns. */
+/* No more: smmd's loop closes the handles on its next turns; a pull's
+ * changes still waiting are applied now, which nothing else would. */
 static void embed_stop(struct pgstore *ps)
 {
 	uvembed_stop(&ps->embed);
+	if (ps->repl)
+		while (pgrepl_apply_backlog(ps->repl) > 0)
+			;
 	if (!ps->apply_handles)
 		return;
 	ps->apply_handles = 0;
@@ -761,7 +765,7 @@ static void on_watch_told(uv_timer_t *h)
 	}
 	looptime_leave(t0, "following other nodes' changes", NULL);
 	if (ps->told_changed < ps->nchanged) {
-		uv_update_time(&ps->loop); /* as on_backlog's */
+		uv_update_time(&ps->loop); /* 1 ms from now, not the pass */
 		uv_timer_start(&ps->watch_timer, on_watch_told, 1, 0);
 		return;
 	}

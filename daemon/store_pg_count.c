@@ -41,12 +41,15 @@ static void count_moved(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_null(ctx);
 }
 
-/* Called by SQLite inside the rollback: it cannot count here. */
+/* Called by SQLite inside the rollback: it cannot count here. Pulled
+ * rows the transaction held went too (pgrepl_rolled_back). */
 static void on_rollback(void *arg)
 {
 	struct pgstore *ps = arg;
 
 	ps->recount = 1;
+	if (ps->repl)
+		pgrepl_rolled_back(ps->repl);
 }
 
 void pg_count_undone(void *arg)
@@ -88,6 +91,8 @@ int pg_kept_counts(struct store_be *s, int64_t counts[DS_COUNT])
 	sqlite3_stmt *st;
 	int r;
 
+	if (ps == NULL)
+		return 0; /* a reader's handle: no view of its own */
 	if (ps->recount) {
 		if (sqlite3_prepare_v2(ps->db,
 		                       "SELECT state, count(*) FROM deliveries "

@@ -127,9 +127,12 @@ for s in published:8 scheduled:0 publishing:0; do
 	grep -qx "smmd_deliveries{state=\"${s%:*}\"} ${s#*:}" <<<"$page" ||
 		fail "a's metrics: $(grep '^smmd_deliveries{' <<<"$page" | tr '\n' ' ')"
 done
-for sock in "$SOCK" "$T/sock_b"; do
-	SMMD_SOCKET=$sock smmctl status --json | jq -e '.counts.published == 8
-		and .counts.scheduled == 0' >/dev/null ||
+eight_published() {
+	SMMD_SOCKET=$1 smmctl status --json | jq -e '.counts.published == 8
+		and .counts.scheduled == 0' >/dev/null
+}
+for sock in "$SOCK" "$T/sock_b"; do # b reads a's half at its next pull
+	wait_for "eight_published '$sock'" 5 ||
 		fail "status on $sock: $(SMMD_SOCKET=$sock smmctl status --json | jq -c .counts)"
 done
 

@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +249,11 @@ static void pull(struct node *n)
 	uint64_t end = uv_hrtime() + 5000ull * 1000000;
 
 	ck_assert_int_eq(pgrepl_pull(n->r), 0);
-	while (pgrepl_pulling(n->r) && uv_hrtime() < end)
+	while (pgrepl_pulling(n->r) && uv_hrtime() < end) {
 		pg_run_for(&loop, 5);
+		while (pgrepl_apply_backlog(n->r) > 0) /* on_backlog's */
+			;
+	}
 	ck_assert_msg(!pgrepl_pulling(n->r), "%s: the pull never ended",
 	              n->dir);
 }
@@ -604,7 +608,7 @@ END_TEST
 
 /*
  * A post and its delivery, refused (no lease): read back as gone, both,
- * whatever the order (foreign keys), and the node goes on afterwards.
+ * whatever the order, and the node goes on afterwards.
  */
 START_TEST(test_refused_insert)
 {
@@ -663,57 +667,111 @@ START_TEST(test_delete_echo)
 }
 END_TEST
 
-/* The rows test_pull_in_chunks adds, in n's view. */
-static int view_rows(struct node *n)
+/* The rows chunked_pair added (posts and deliveries), in n's view. */
+static int view_rows(struct node *n, const char *prefix)
 {
-	return atoi(view_text(n, "SELECT (SELECT count(*) FROM posts WHERE "
-	                         "id LIKE 'chunk%') + (SELECT count(*) FROM "
-	                         "deliveries WHERE id LIKE 'chunk%')"));
+	char sql[192];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM posts WHERE id LIKE '%s%%') + "
+	         "(SELECT count(*) FROM deliveries WHERE id LIKE '%s%%')",
+	         prefix, prefix);
+	return atoi(view_text(n, sql));
+}
+
+/*
+ * a and b, b applying a pull's changes only when asked (on_backlog), a
+ * having shipped 40 posts (80 rows, under a pull's 100) named prefix and
+ * a number; b's pull of them asked, its answer in, nothing applied yet.
+ */
+static void chunked_pair(struct node *a, struct node *b, const char *tag,
+                         const char *prefix)
+{
+	char id[24], name[24];
+
+	snprintf(name, sizeof(name), "node-a-%s", tag);
+	start_node(a, name);
+	start_chunked = 1;
+	snprintf(name, sizeof(name), "node-b-%s", tag);
+	start_node(b, name);
+	start_chunked = 0;
+	setup_cluster(a);
+	both_live(a, b);
+	pull(b); /* what earlier tests left, and the tables read whole */
+	b->changed = b->backlogs = 0;
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof(id), "%s%d", prefix, i);
+		add_post(a, id);
+	}
+	ship(a, 1);
+	ck_assert_int_eq(pgrepl_pull(b->r), 0);
+	pg_run_until(&loop, &b->backlogs, 1, 5000, "b's backlog");
+	ck_assert_int_eq(view_rows(b, prefix), 0);
+	ck_assert(pgrepl_pulling(b->r));
+}
+
+static void assert_pulled_all(struct node *b, const char *prefix)
+{
+	char pg[32];
+
+	ck_assert(!pgrepl_pulling(b->r));
+	ck_assert_int_eq(view_rows(b, prefix), 80);
+	pg_psql("select max(v) from smmd_change", pg, sizeof(pg));
+	ck_assert_int_eq(pgrepl_pulled(b->r), atoll(pg));
+	ck_assert_str_eq(view_text(b, "SELECT v FROM _smmd_pull"), pg);
+	ck_assert_int_eq(pgrepl_apply_backlog(b->r), 0); /* nothing left */
 }
 
 /*
  * A pull's changes are applied a few at a time when the owner asks
- * (on_backlog): the first few at once, the rest one call of
- * pgrepl_apply_backlog each, the pull running until the last, and the
- * position kept as far as applied.
+ * (on_backlog): one call of pgrepl_apply_backlog a few, the pull running
+ * until the last, and the position kept as far as applied.
  */
 START_TEST(test_pull_in_chunks)
 {
 	struct node a, b;
-	char id[16], pg[32];
-	int applied, more;
+	char kept[32];
+	int applied = 0, more;
 
-	start_node(&a, "node-a12");
-	start_chunked = 1;
-	start_node(&b, "node-b12");
-	start_chunked = 0;
-	setup_cluster(&a);
-	both_live(&a, &b);
-	pull(&b); /* what earlier tests left, and the tables read whole */
-	b.changed = 0;
-	for (int i = 0; i < 40; i++) {
-		snprintf(id, sizeof(id), "chunk%d", i);
-		add_post(&a, id);
-	}
-	ship(&a, 1);
-	ck_assert_int_eq(pgrepl_pull(b.r), 0);
-	pg_run_until(&loop, &b.backlogs, 1, 5000, "b's backlog");
-	applied = view_rows(&b);
-	ck_assert_int_gt(applied, 0);
-	ck_assert_int_lt(applied, 80);
-	ck_assert_int_eq(b.changed, applied);
-	ck_assert(pgrepl_pulling(b.r));
+	chunked_pair(&a, &b, "12", "chunk");
 	do {
 		more = pgrepl_apply_backlog(b.r);
-		ck_assert_int_gt(view_rows(&b), applied);
-		applied = view_rows(&b);
+		ck_assert_int_gt(view_rows(&b, "chunk"), applied);
+		applied = view_rows(&b, "chunk");
+		ck_assert_int_eq(b.changed, applied);
 		ck_assert_int_eq(pgrepl_pulling(b.r), more);
+		snprintf(kept, sizeof(kept), "%" PRId64, pgrepl_pulled(b.r));
+		ck_assert_str_eq(view_text(&b, "SELECT v FROM _smmd_pull"),
+		                 kept);
 	} while (more);
-	ck_assert_int_eq(view_rows(&b), 80);
-	ck_assert_int_eq(b.changed, 80);
-	pg_psql("select max(v) from smmd_change", pg, sizeof(pg));
-	ck_assert_int_eq(pgrepl_pulled(b.r), atoll(pg));
-	ck_assert_int_eq(pgrepl_apply_backlog(b.r), 0); /* nothing left */
+	assert_pulled_all(&b, "chunk");
+	stop_node(&a);
+	stop_node(&b);
+}
+END_TEST
+
+/*
+ * Changes applied in a transaction that is then rolled back (a turn given
+ * up) go with it, and their position: told so (pgrepl_rolled_back, from
+ * SQLite's rollback hook in smmd), the pull reads them again.
+ */
+START_TEST(test_pull_rolled_back)
+{
+	struct node a, b;
+
+	chunked_pair(&a, &b, "13", "undone");
+	exec_view(&b, "BEGIN");
+	ck_assert_int_eq(pgrepl_apply_backlog(b.r), 1);
+	ck_assert_int_gt(view_rows(&b, "undone"), 0);
+	exec_view(&b, "ROLLBACK");
+	pgrepl_rolled_back(b.r);
+	ck_assert_int_eq(view_rows(&b, "undone"), 0);
+	/* Read again from the view's position: a new pull's backlog. */
+	ck_assert_int_eq(pgrepl_apply_backlog(b.r), 0);
+	pg_run_until(&loop, &b.backlogs, 2, 5000, "b's second backlog");
+	while (pgrepl_apply_backlog(b.r) > 0)
+		;
+	assert_pulled_all(&b, "undone");
 	stop_node(&a);
 	stop_node(&b);
 }
@@ -1032,6 +1090,7 @@ static Suite *pgrepl_suite(void)
 	tcase_add_test(tc, test_delete_echo);
 	tcase_add_test(tc, test_pull_over_dirty_row);
 	tcase_add_test(tc, test_pull_in_chunks);
+	tcase_add_test(tc, test_pull_rolled_back);
 	tcase_add_test(tc, test_ship_during_read_back);
 	tcase_add_test(tc, test_change_in_flight);
 	tcase_add_test(tc, test_read_whole);
