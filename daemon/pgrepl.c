@@ -217,9 +217,11 @@ fail:
 
 int pgrepl_save_position(struct pgrepl *r, int64_t *out)
 {
-	int64_t at = r->kept_max > r->pulled ? r->kept_max : r->pulled;
+	int64_t at;
 	int rc;
 
+	repl_rewind(r); /* a position a rollback took back is not whole */
+	at = r->kept_max > r->pulled ? r->kept_max : r->pulled;
 	if (!r->o.sole_writer || !pgrepl_settled(r) || r->unnumbered)
 		return -1;
 	sqlite3_bind_int64(r->set_pulled, 1, at);

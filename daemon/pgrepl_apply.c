@@ -298,6 +298,7 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 		return;
 	}
 	if (n == 0) {
+		r->backlog_full = 0; /* no pull at once: a tick later */
 		/* Not even the mark: the database is not one smmd made. */
 		repl_error(r, "smmd_trim has no row: the change log cannot "
 		              "be read");
@@ -379,7 +380,9 @@ int pgrepl_apply_backlog(struct pgrepl *r)
 			failed = 1;
 			break;
 		}
-	if (i > r->backlog_next) {
+	/* An error that rolled the whole transaction back (SQLite does on
+	 * I/O errors) took the rows: their position must not go on alone. */
+	if (i > r->backlog_next && !r->rewound) {
 		r->rows_read += (uint64_t)(i - r->backlog_next);
 		r->pulled = r->backlog[i - 1].v;
 		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);

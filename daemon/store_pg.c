@@ -499,7 +499,9 @@ static void on_tick(uv_timer_t *h)
 		         pgrepl_resent(ps->repl) - ps->resent);
 		ps->resent = pgrepl_resent(ps->repl);
 	}
-	/* Pulled rows must not land in a turn's open transaction either. */
+	/* A pull is not begun inside a turn's open transaction either;
+	 * its changes may be applied in one (on_apply_check), and a
+	 * rollback of it reads them again (pgrepl_rolled_back). */
 	if (!sqlite3_get_autocommit(ps->db))
 		return;
 	if (ps->standby && !ps->worker) {
