@@ -68,6 +68,7 @@ struct chan_q {
 	/* Queued here, then sent or settled by another node (a pull said
 	 * so): dropped once they are half the queue (dispatch_follow). */
 	size_t stale;
+	int unlisted; /* said: no live node lists it (miss_unlisted) */
 	struct chan_q *hash_next;
 };
 
@@ -1010,6 +1011,7 @@ void dispatch_turn_over(struct smmd *d)
 }
 
 static int64_t chan_send_time(const struct chan_q *q, int64_t now);
+static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q);
 
 int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
 {
@@ -1063,15 +1065,20 @@ void dispatch_arm(struct smmd *d)
 
 		if (next >= 0)
 			EARLIER(next - PREPARE_LEAD_MS);
-		/* Channels held back by min_interval, not by a full slot. */
+		/* Channels held back by min_interval, not by a full slot;
+		 * and those no live node lists (miss_unlisted). */
 		if (disp->ring) {
 			struct chan_q *q = disp->ring;
+
+			int shared = store_shared(d->store);
 
 			do {
 				int64_t t = chan_send_time(q, now);
 
 				if (t >= 0)
 					EARLIER(t - PREPARE_LEAD_MS);
+				if (shared)
+					EARLIER(unlisted_miss_at(d, q));
 				q = q->ring_next;
 			} while (q != disp->ring);
 		}
@@ -1087,19 +1094,27 @@ void dispatch_arm(struct smmd *d)
  * clock jumped. Later than catch_up, a post is news no more: not sent.
  */
 static void mark_missed(struct smmd *d, const char *id, int64_t due,
-                        int64_t now)
+                        int64_t now, const char *unlisted)
 {
-	char why[256], at[TIME_RFC3339_LEN], late[32], window[32];
+	char why[512], at[TIME_RFC3339_LEN], late[32], window[32];
 	struct delivery_rec rec;
 	enum delivery_state from;
 	int r;
 
-	snprintf(why, sizeof(why),
-	         "due at %s, found %s late (smmd not running, or the machine "
-	         "asleep): more than catch_up (%s), not sent",
-	         time_format_rfc3339(due, at),
-	         duration_format(now - due, late, sizeof(late)),
-	         duration_format(d->cfg->catch_up_ms, window, sizeof(window)));
+	time_format_rfc3339(due, at);
+	duration_format(now - due, late, sizeof(late));
+	duration_format(d->cfg->catch_up_ms, window, sizeof(window));
+	if (unlisted)
+		snprintf(why, sizeof(why),
+		         "due at %s, %s late: channel '%s' is in no live "
+		         "node's configuration, and more than catch_up (%s) "
+		         "went by, not sent",
+		         at, late, unlisted, window);
+	else
+		snprintf(why, sizeof(why),
+		         "due at %s, found %s late (smmd not running, or the "
+		         "machine asleep): more than catch_up (%s), not sent",
+		         at, late, window);
 	/* Waiting for its time or for a retry: the event says which. */
 	if ((r = store_delivery_load(d->store, id, &rec)) < 0) {
 		if (r == -ENOENT)
@@ -1129,6 +1144,65 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 	events_change(d->events, EVO_DISPATCH, id, (int)from, DS_MISSED, -1,
 	              why);
 	dispatch_notify(d, postid_channel(id), id, NULL, "was missed", why);
+}
+
+/*
+ * On a shared store a channel in no configuration of this node's waits
+ * for a node that lists it. When no live node does (store_listed: the
+ * working node knows), what waits on it is missed once more than
+ * catch_up late, as if smmd had been down: not failed at once, since
+ * the node that lists it may be down a minute. When the head of q is,
+ * or -1: nothing of q's, as far as this node knows now.
+ */
+static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q)
+{
+	int listed;
+
+	if (q->ch != NULL || q->owned || q->len == 0)
+		return -1;
+	if ((listed = store_listed(d->store, q->name)) != 0) {
+		if (listed > 0 && q->unlisted)
+			log_info("dispatch: channel '%s' is in a live node's "
+			         "configuration again",
+			         q->name);
+		q->unlisted = q->unlisted && listed < 0;
+		return -1;
+	}
+	if (!q->unlisted)
+		log_warnx("dispatch: channel '%s' is in no live node's "
+		          "configuration: what waits on it is missed once "
+		          "more than catch_up late, unless a node that lists "
+		          "it comes back",
+		          q->name);
+	q->unlisted = 1;
+	return q->fifo[q->head].due_ms + d->cfg->catch_up_ms + 1;
+}
+
+/* Mark what waits on channels no live node lists missed, once due. */
+static void miss_unlisted(struct smmd *d, int64_t now)
+{
+	struct dispatch *disp = d->dispatch;
+	struct chan_q *q = disp->ring, *next;
+	size_t left = 0;
+	int64_t at;
+
+	if (q == NULL)
+		return;
+	do {
+		left++;
+		q = q->ring_next;
+	} while (q != disp->ring);
+	/* A queue emptied here leaves the ring: its next is still in it. */
+	for (; left > 0; left--, q = next) {
+		next = q->ring_next;
+		while ((at = unlisted_miss_at(d, q)) >= 0 && at <= now) {
+			int64_t due = q->fifo[q->head].due_ms;
+			char *id = fifo_pop(disp, q);
+
+			mark_missed(d, id, due, now, q->name);
+			free(id);
+		}
+	}
 }
 
 static void on_recheck(uv_timer_t *t)
@@ -1214,7 +1288,7 @@ void dispatch_run_due(void *arg)
 		 * node owns it, if that node has not by then). */
 		if (due < now - d->cfg->catch_up_ms &&
 		    (q == NULL || q->owned)) {
-			mark_missed(d, id, due, now);
+			mark_missed(d, id, due, now, NULL);
 			continue;
 		}
 
@@ -1225,6 +1299,8 @@ void dispatch_run_due(void *arg)
 			break;
 		}
 	}
+	if (store_shared(d->store))
+		miss_unlisted(d, now);
 	pump(d, now);
 	dispatch_arm(d);
 }

@@ -214,6 +214,11 @@ int store_shared(struct store *s)
 	return s->be->shared ? s->be->shared(s->h) : 0;
 }
 
+int store_listed(struct store *s, const char *channel)
+{
+	return s->be->listed ? s->be->listed(s->h, channel) : -1;
+}
+
 int store_standby_start(struct store *s, uv_loop_t *loop,
                         void (*turn)(void *arg), void *arg)
 {

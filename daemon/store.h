@@ -189,6 +189,15 @@ void store_watch(struct store *, store_changed_fn *, void *arg);
  * fail. 1 or 0.
  */
 int store_shared(struct store *);
+/*
+ * Whether a live node lists channel in its configuration (claims), as
+ * the working node beside workers last read the nodes (every few
+ * seconds): 1 one does, 0 none does, -1 this node cannot say (it is no
+ * such working node, or its last read is old, or a live node of an
+ * older version lists nothing). A delivery on a channel no live node
+ * lists would wait for good otherwise (dispatch.c, the catch-up rule).
+ */
+int store_listed(struct store *, const char *channel);
 
 /* Who asked for a relayed command, as the standby's socket saw them. */
 struct store_peer {

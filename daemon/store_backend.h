@@ -218,6 +218,7 @@ struct store_backend {
 	 * nothing, never). */
 	int (*worker)(struct store_be *);
 	int (*shared)(struct store_be *);
+	int (*listed)(struct store_be *, const char *channel); /* optional */
 	void (*watch)(struct store_be *, store_changed_fn *, void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "looptime.h"
 #include "pgschema.h"
+#include "postid.h"
 #include "service.h"
 #include "store_pg_impl.h"
 #include "wallclock.h"
@@ -56,6 +57,8 @@ static const char *const replicated[] = {
 #define SKEW_WARN_MS 500
 /* How often the cluster's nodes are read again, for smmctl status. */
 #define NODES_EVERY_TICKS 5
+/* Who lists which channel, as read so many beats ago, is still told. */
+#define LISTED_FRESH_TICKS (3 * NODES_EVERY_TICKS)
 /* How often the working node looks for relayed requests a NOTIFY missed
  * (one sent while its connection was down). */
 #define RELAYS_EVERY_TICKS 5
@@ -79,19 +82,20 @@ static const char *const replicated[] = {
  * then the standbys seen (lease.c) but those that work beside it (a
  * worker registers as <node>/w): each with its epoch (those with a
  * lease), the offset of PostgreSQL's clock from its own that it measured
- * last, its version, how long it has been there, and how many channels
- * it owns under its lease (claims).
+ * last, its version, how long it has been there, how many channels it
+ * owns under its lease (claims), and those it lists, one a line (NULL:
+ * it claims nothing, an older version's, which fires any).
  */
 static const char nodes_sql[] =
         "SELECT node_id, CASE WHEN worker THEN 'worker' ELSE 'working' "
         "END, epoch, clock_skew_ms, version, (extract(epoch FROM "
         "clock_timestamp() - started_at) * 1000)::bigint, (SELECT "
         "count(*) FROM smmd_channel_owner o WHERE o.node_id = n.node_id "
-        "AND o.epoch = n.epoch) FROM smmd_node n WHERE lease_until > "
-        "clock_timestamp() "
+        "AND o.epoch = n.epoch), CASE WHEN claims THEN channels END "
+        "FROM smmd_node n WHERE lease_until > clock_timestamp() "
         "UNION ALL SELECT node_id, 'standby', NULL, clock_skew_ms, "
         "version, (extract(epoch FROM clock_timestamp() - since) * "
-        "1000)::bigint, 0 FROM smmd_standby s WHERE seen_until > "
+        "1000)::bigint, 0, '' FROM smmd_standby s WHERE seen_until > "
         "clock_timestamp() AND NOT EXISTS (SELECT 1 FROM smmd_node n "
         "WHERE n.node_id IN (s.node_id, s.node_id || '/w') AND "
         "n.lease_until > clock_timestamp()) "
@@ -296,15 +300,43 @@ static void note_skew(struct pgstore *ps)
 static int workers_seen(struct pgstore *ps);
 static void share_work(struct pgstore *ps);
 
+/* Each of a node's channels, one a line, into set: 0, or -ENOMEM. */
+static int listed_add(json_t *set, const char *lines)
+{
+	char name[POSTID_MAX + 1];
+
+	while (*lines) {
+		size_t n = strcspn(lines, "\n");
+
+		/* Longer than a channel's name: none this node has. */
+		if (n < sizeof(name)) {
+			memcpy(name, lines, n);
+			name[n] = '\0';
+			if (n > 0 &&
+			    json_object_set_new(set, name, json_true()) < 0)
+				return -ENOMEM;
+		}
+		lines += n + (lines[n] == '\n');
+	}
+	return 0;
+}
+
 static void on_node_row(void *arg, const PGresult *res, const char *err)
 {
 	struct pgstore *ps = arg;
 
 	json_decref(ps->nodes_next);
-	ps->nodes_next = NULL;
-	if (res == NULL || (ps->nodes_next = json_array()) == NULL)
+	json_decref(ps->listed_next);
+	ps->nodes_next = ps->listed_next = NULL;
+	ps->listed_any_next = 0;
+	if (res == NULL || (ps->nodes_next = json_array()) == NULL ||
+	    (ps->listed_next = json_object()) == NULL)
 		return;
 	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 7))
+			ps->listed_any_next = 1;
+		else if (listed_add(ps->listed_next, PQgetvalue(res, i, 7)) < 0)
+			ps->listed_any_next = 1; /* not all known */
 		int known = !PQgetisnull(res, i, 3);
 		int64_t skew = strtoll(PQgetvalue(res, i, 3), NULL, 10);
 		json_t *n = json_pack(
@@ -330,16 +362,26 @@ static void on_node_row(void *arg, const PGresult *res, const char *err)
 static void on_nodes_read(void *arg, const char *err)
 {
 	struct pgstore *ps = arg;
+	int changed;
 
 	ps->nodes_asked = 0;
-	if (err != NULL || ps->nodes_next == NULL)
+	if (err != NULL || ps->nodes_next == NULL || ps->listed_next == NULL)
 		return; /* the next read may do better */
 	json_decref(ps->nodes);
 	ps->nodes = ps->nodes_next;
 	ps->nodes_next = NULL;
 	ps->nodes_at_ns = uv_hrtime();
+	/* Who lists what changed: smmd looks at what waits again. */
+	changed = ps->listed == NULL || ps->listed_any != ps->listed_any_next ||
+	          !json_equal(ps->listed, ps->listed_next);
+	json_decref(ps->listed);
+	ps->listed = ps->listed_next;
+	ps->listed_next = NULL;
+	ps->listed_any = ps->listed_any_next;
 	if (!ps->standby && !ps->shared && workers_seen(ps))
 		share_work(ps);
+	else if (changed && ps->shared)
+		tell_claims(ps);
 }
 
 /*
@@ -1639,6 +1681,8 @@ static void close_pg(struct pgstore *ps)
 	uv_loop_close(&ps->loop);
 	json_decref(ps->nodes);
 	json_decref(ps->nodes_next);
+	json_decref(ps->listed);
+	json_decref(ps->listed_next);
 	json_decref(ps->tokens_changed);
 	for (size_t i = 0; i < ps->nchanged; i++)
 		free(ps->changed[i]);
@@ -1822,6 +1866,19 @@ int pg_worker(struct store_be *s)
 int pg_shared(struct store_be *s)
 {
 	return s->pg && (s->pg->worker || s->pg->shared);
+}
+
+int pg_listed(struct store_be *s, const char *channel)
+{
+	struct pgstore *ps = s->pg;
+
+	/* Only the working node beside workers reads it every few beats. */
+	if (ps == NULL || ps->standby || ps->worker || !ps->shared ||
+	    ps->listed == NULL || ps->listed_any ||
+	    uv_hrtime() - ps->nodes_at_ns >
+	            (uint64_t)LISTED_FRESH_TICKS * TICK_MS * 1000000)
+		return -1;
+	return json_object_get(ps->listed, channel) != NULL;
 }
 
 void pg_watch(struct store_be *s, store_changed_fn *fn, void *arg)

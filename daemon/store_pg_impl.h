@@ -71,6 +71,10 @@ struct pgstore {
 	uint64_t resent; /* groups sent again, as last said */
 	/* The cluster's nodes as last read (nodes_sql), for status. */
 	json_t *nodes, *nodes_next;
+	/* The channels they list ({name: true}), for pg_listed; any: a
+	 * live node of an older version lists none, so any may be its. */
+	json_t *listed, *listed_next;
+	int listed_any, listed_any_next;
 	uint64_t nodes_at_ns;
 	int nodes_asked, ticks;
 	/* A standby (STORE_OPEN_STANDBY), the node that works, and who to

@@ -1937,6 +1937,7 @@ const struct store_backend store_backend_postgresql = {
         .claims_known = pg_claims_known,
         .worker = pg_worker,
         .shared = pg_shared,
+        .listed = pg_listed,
         .watch = pg_watch,
         .owned_elsewhere = pg_owned_elsewhere,
         .kept_counts = pg_kept_counts,
