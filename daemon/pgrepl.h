@@ -64,8 +64,6 @@ struct pgrepl_opts {
 	 * NULL: a pull's changes are applied at once, all of them.
 	 */
 	void (*on_backlog)(void *arg);
-	/* Rows on_changed told of were undone (a savepoint rolled back). */
-	void (*on_undone)(void *arg);
 	/* What keeps the view from catching up (retried each tick). */
 	void (*on_error)(void *arg, const char *why);
 	/* What an operator may like to know (a view read whole). */

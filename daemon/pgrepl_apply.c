@@ -585,8 +585,6 @@ static int apply_read_back(struct pgrepl *r, struct resync *rs)
 	sqlite3_exec(r->o.db,
 	             "ROLLBACK TO smmd_read_back; RELEASE smmd_read_back", NULL,
 	             NULL, NULL);
-	if (r->o.on_undone)
-		r->o.on_undone(r->o.arg);
 	return -1;
 }
 

@@ -162,13 +162,10 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 	if (ok && sqlite3_exec(r->o.db, "RELEASE smmd_whole", NULL, NULL,
 	                       NULL) != SQLITE_OK)
 		ok = 0;
-	if (!ok) {
+	if (!ok)
 		sqlite3_exec(r->o.db,
 		             "ROLLBACK TO smmd_whole; RELEASE smmd_whole", NULL,
 		             NULL, NULL);
-		if (r->o.on_undone)
-			r->o.on_undone(r->o.arg);
-	}
 	r->whole_n = ok ? n : -1;
 	if (ok)
 		r->rows_read += (uint64_t)n;

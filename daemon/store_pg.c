@@ -1495,7 +1495,6 @@ static int open_pg(struct store_be *s, struct pgstore *ps, const char *url,
 	                         /* The lease is exclusive (start_lease). */
 	                         .sole_writer = 1,
 	                         .on_changed = on_row_changed,
-	                         .on_undone = pg_count_undone,
 	                         .on_backlog = on_backlog,
 	                         .on_error = on_repl_error,
 	                         .on_info = on_repl_info,

@@ -125,10 +125,6 @@ struct pgstore {
 	store_token_fn *token_fn;
 	void *token_arg;
 	int tokens_read, tokens_err;
-	/* The view's deliveries per state (store_pg_count.c); recount:
-	 * a rollback undid what was counted, count the view again. */
-	int64_t view_counts[DS_COUNT];
-	int recount;
 };
 
 /* The lease this node's writes go under: a worker's own, else its one. */
@@ -140,14 +136,11 @@ void pg_listen_relays(struct pgstore *);
 void pg_relay_init(struct pgstore *);
 void pg_relay_close(struct pgstore *);
 
-/* Count the view's deliveries from now on (store_pg_count.c): 0, or -1
- * with err set. */
+/* Count the view's deliveries from now on, and tell pgrepl of the view's
+ * rollbacks (store_pg_count.c): 0, or -1 with err set. */
 int pg_count_start(struct pgstore *, char *err, size_t errlen);
 /* ... no longer: the view's close rolls back after ps is gone. */
 void pg_count_stop(struct pgstore *);
-/* Rows applied to the view were undone: what was counted of them is not
- * there (pgrepl's on_undone; arg is the pgstore). */
-void pg_count_undone(void *arg);
 
 /* smmd's loop runs the private one when embedded: a statement queued
  * from smmd's side is sent without waiting for the loop's next turn. */
