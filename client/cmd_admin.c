@@ -31,10 +31,17 @@ static int cmd_reload_run(struct ctl *c, struct ctl_args *a)
 	cal = json_object_get(result, "calendar");
 	if (json_is_object(cal))
 		printf("calendar: %lld added, %lld updated, %lld cancelled, "
-		       "%lld unchanged, %lld missed\n",
+		       "%lld unchanged, %lld missed",
 		       ctl_int(cal, "added"), ctl_int(cal, "updated"),
 		       ctl_int(cal, "cancelled"), ctl_int(cal, "unchanged"),
 		       ctl_int(cal, "missed"));
+	/* Only beside workers: a line like any other node's otherwise. */
+	if (json_is_object(cal) && ctl_int(cal, "deferred") > 0)
+		printf(", %lld deferred (due this moment on another node's "
+		       "channel: synced again in a few seconds)",
+		       ctl_int(cal, "deferred"));
+	if (json_is_object(cal))
+		printf("\n");
 	json_decref(result);
 	return 0;
 }

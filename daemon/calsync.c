@@ -282,6 +282,33 @@ static void withdrawn(struct sync *s, const char *id, int from, int to,
 	json_decref(detail);
 }
 
+/*
+ * Beside workers: a delivery another node fires, due within
+ * CALSYNC_GUARD_MS of now either way. That node may be preparing it this
+ * moment (written publishing 50 ms ahead), which this node's view learns
+ * up to a beat later: an edit or a cancel written now would find the row
+ * changed, and one of the two nodes would have its writes refused and
+ * start afresh in place. It is left for the next sync, CALSYNC_RESYNC_MS
+ * later (reload.c): by then it has gone out (history, left alone), or it
+ * still waits and the change is made. A command, unlike a sync, is run by
+ * the node that fires the channel (route.c).
+ */
+static int due_elsewhere(struct sync *s, const char *id, const char *channel,
+                         const struct row *row)
+{
+	if ((row->state != DS_SCHEDULED && row->state != DS_RETRY_WAIT) ||
+	    row->due_ms < s->now - CALSYNC_GUARD_MS ||
+	    row->due_ms > s->now + CALSYNC_GUARD_MS ||
+	    !store_shared(s->d->store) || store_owns(s->d->store, channel))
+		return 0;
+	log_info("calendar: '%s' is due this moment on channel '%s', which "
+	         "another node fires: its change waits for the next sync, "
+	         "in %d s",
+	         id, channel, CALSYNC_RESYNC_MS / 1000);
+	s->sum->deferred++;
+	return 1;
+}
+
 /* The post's own row, written once per post per sync. 0 or -errno. */
 static int post_row(struct sync *s, const struct cal_put *put)
 {
@@ -442,6 +469,8 @@ static int sync_one(struct sync *s, const struct cal_delivery *cd)
 		put.expect_approved = row->approved;
 		if ((r = settled(s, cd, row, &put, due)) != 0)
 			return r < 0 ? r : 0;
+		if (due_elsewhere(s, cd->id, cd->channel, row))
+			return 0;
 		moved = row->removed || row->due_ms != due;
 	}
 	/* An edit withdraws an approval; nothing else does. */
@@ -515,6 +544,8 @@ static int cancel_dropped(struct sync *s, int snapshot)
 			if (!waiting(row->state))
 				continue;
 		}
+		if (due_elsewhere(s, id, postid_channel(id), row))
+			continue;
 		r = store_transition(s->d->store,
 		                     &(struct transition){.id = id,
 		                                          .from = DS_WAITING,
@@ -570,7 +601,8 @@ done:
 
 json_t *calsync_summary_json(const struct calsync_summary *sum)
 {
-	return json_pack("{s:i, s:i, s:i, s:i, s:i}", "added", sum->added,
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "added", sum->added,
 	                 "updated", sum->updated, "cancelled", sum->cancelled,
-	                 "unchanged", sum->unchanged, "missed", sum->missed);
+	                 "unchanged", sum->unchanged, "missed", sum->missed,
+	                 "deferred", sum->deferred);
 }

@@ -22,7 +22,17 @@ struct calsync_summary {
 	unsigned cancelled;
 	unsigned unchanged;
 	unsigned missed; /* new, but already past the catch-up window */
+	/* Left for the next sync: due this moment on another node's channel
+	 * (calsync.c, due_elsewhere). */
+	unsigned deferred;
 };
+/*
+ * How near its due time (either way) a delivery another node fires is
+ * left alone by a sync, and how long after one that left any the next
+ * runs (by then past the window).
+ */
+#define CALSYNC_GUARD_MS  2000
+#define CALSYNC_RESYNC_MS (2 * CALSYNC_GUARD_MS + 1000)
 
 /*
  * What the store holds of the calendar: one side of the diff, read off

@@ -20,6 +20,7 @@ struct calwatch {
 	uv_fs_event_t event;
 	uv_timer_t debounce;
 	uv_timer_t horizon;
+	uv_timer_t resync;
 	char *path; /* the calendar as configured */
 	char *name; /* for a single file: its name in the watched folder */
 	int open_handles;
@@ -52,6 +53,24 @@ static void on_horizon(uv_timer_t *t)
 	                      NULL)) < 0)
 		log_error("calendar: cannot extend the horizon now: %s",
 		          reload_refusal(r));
+}
+
+static void on_resync(uv_timer_t *t)
+{
+	struct calwatch *w = t->data;
+	int r;
+
+	if ((r = reload_start(w->d, "calendar changes left for a moment", NULL,
+	                      NULL)) < 0)
+		log_error("calendar: cannot sync the changes left for later: "
+		          "%s; they wait for the next reload",
+		          reload_refusal(r));
+}
+
+void calwatch_resync(struct smmd *d, uint64_t delay_ms)
+{
+	if (d->calwatch)
+		uv_timer_start(&d->calwatch->resync, on_resync, delay_ms, 0);
 }
 
 static void on_change(uv_fs_event_t *ev, const char *filename, int events,
@@ -91,6 +110,7 @@ static void close_watch(struct calwatch *w)
 	uv_close((uv_handle_t *)&w->event, on_closed);
 	uv_close((uv_handle_t *)&w->debounce, on_closed);
 	uv_close((uv_handle_t *)&w->horizon, on_closed);
+	uv_close((uv_handle_t *)&w->resync, on_closed);
 }
 
 void calwatch_close(struct smmd *d)
@@ -142,8 +162,9 @@ void calwatch_update(struct smmd *d)
 	uv_fs_event_init(d->loop, &w->event);
 	uv_timer_init(d->loop, &w->debounce);
 	uv_timer_init(d->loop, &w->horizon);
-	w->event.data = w->debounce.data = w->horizon.data = w;
-	w->open_handles = 3;
+	uv_timer_init(d->loop, &w->resync);
+	w->event.data = w->debounce.data = w->horizon.data = w->resync.data = w;
+	w->open_handles = 4;
 	d->calwatch = w;
 	if (dir == NULL ||
 	    (r = uv_fs_event_start(&w->event, on_change, dir, 0)) < 0)

@@ -7,10 +7,14 @@
 #ifndef SMMD_CALWATCH_H
 #define SMMD_CALWATCH_H
 
+#include <stdint.h>
+
 struct smmd;
 
 /* Watch d->cfg->calendar (again, if it changed); nothing if unset. */
 void calwatch_update(struct smmd *);
 void calwatch_close(struct smmd *);
+/* Sync the calendar again in delay_ms (a sync left changes for later). */
+void calwatch_resync(struct smmd *, uint64_t delay_ms);
 
 #endif

@@ -100,9 +100,10 @@ static void applied(struct smmd *d, struct reloads *rs, struct reload *r,
 	                     r->cal ? calsync_summary_json(sum) : json_null());
 	if (r->cal)
 		log_info("reload: calendar '%s': %u added, %u updated, %u "
-		         "cancelled, %u unchanged, %u missed",
+		         "cancelled, %u unchanged, %u missed, %u deferred",
 		         d->cfg->calendar, sum->added, sum->updated,
-		         sum->cancelled, sum->unchanged, sum->missed);
+		         sum->cancelled, sum->unchanged, sum->missed,
+		         sum->deferred);
 	else
 		log_info("reload: '%s' applied (no calendar)", d->config_path);
 }
@@ -341,6 +342,8 @@ static int sync_calendar(struct smmd *d, struct reloads *rs, struct reload *r,
 	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), rows, &sum)
 	            : (calsync_rows_free(rows), 0);
 	note_synced(d, rs, &sum);
+	if (rc == 0 && sum.deferred > 0)
+		calwatch_resync(d, CALSYNC_RESYNC_MS);
 	if (rc < 0) {
 		/* Given up with the turn; smmd starts afresh later. */
 		outage_begin(d);
