@@ -16,11 +16,28 @@
 #include "timeparse.h"
 #include "wallclock.h"
 
+/*
+ * A worker holds at its gate by the pauses its view has read, a beat
+ * behind the working node's: one due the moment a pause ends may be held
+ * under it after the resume listed what it held. For this long after a
+ * resume, such a hold, told by a pull, is settled as the resume said.
+ */
+#define LATE_HOLD_MS 10000
+#define LATE_RESUMES 8
+
 struct pauses {
 	struct pause **v; /* in the order they began */
 	size_t n, cap;
 	uv_timer_t until; /* the earliest --until */
 	struct smmd *d;
+	/* Pauses resumed beside workers lately (pause_followed), oldest
+	 * first: what a worker held under one as it ended is settled so. */
+	struct late_resume {
+		int64_t id;
+		enum resume_policy policy;
+		uint64_t until_ns;
+	} late[LATE_RESUMES];
+	size_t nlate;
 	/* The calendar's campaigns' blackouts, taken from the last read. */
 	struct campaign_blackouts {
 		char *name;
@@ -888,21 +905,19 @@ static int resume_choice(struct smmd *d, const struct held *h,
 	return 0;
 }
 
-int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
-                 const struct pause_actor *who, const char *reason, json_t *out)
+/*
+ * What pause_id holds, settled by policy (resume_choice), or held again
+ * where another pause covers it: counts published, skipped and kept into
+ * n. late: held by a worker after the resume (pause_followed), said.
+ */
+static void settle_held(struct smmd *d, int64_t pause_id,
+                        enum resume_policy policy, int64_t now, int64_t n[3])
 {
-	static const char *const names[] = {"auto", "publish", "skip",
-	                                    "review"};
 	struct held_list l = {0};
-	int64_t now = wallclock_now_ms(), published = 0, skipped = 0, kept = 0;
-	char scope[160], why[256], outcome[128];
-	json_t *detail;
-	int r;
+	char why[256];
 
-	if ((r = store_pause_end(d->store, p->id, now)) < 0)
-		return r;
-	pauses_drop(d->pauses, p);
-	if (store_held_rows(d->store, p->id, collect_held, &l) < 0 || l.oom)
+	n[0] = n[1] = n[2] = 0;
+	if (store_held_rows(d->store, pause_id, collect_held, &l) < 0 || l.oom)
 		fatalx("store: cannot list held deliveries");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct held *h = &l.v[i];
@@ -911,19 +926,87 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 		int choice;
 
 		if (other) {
-			kept += hold_id(d, h->id, DS_HELD, other, EVO_CONTROL,
+			n[2] += hold_id(d, h->id, DS_HELD, other, EVO_CONTROL,
 			                now);
 			continue;
 		}
 		choice = resume_choice(d, h, policy, now, why, sizeof(why));
 		if (choice < 0)
-			kept++;
-		else if (choice)
-			published += pause_settle(d, h->id, 1, why, 0, now) > 0;
+			n[2]++;
 		else
-			skipped += pause_settle(d, h->id, 0, why, 0, now) > 0;
+			n[choice ? 0 : 1] +=
+			        pause_settle(d, h->id, choice, why, 0, now) > 0;
 	}
 	held_list_free(&l);
+}
+
+static void late_add(struct pauses *ps, int64_t id, enum resume_policy policy)
+{
+	if (ps->nlate == LATE_RESUMES) {
+		memmove(ps->late, ps->late + 1,
+		        (LATE_RESUMES - 1) * sizeof(ps->late[0]));
+		ps->nlate--;
+	}
+	ps->late[ps->nlate++] = (struct late_resume){
+	        .id = id,
+	        .policy = policy,
+	        .until_ns = uv_hrtime() + (uint64_t)LATE_HOLD_MS * 1000000,
+	};
+}
+
+void pause_followed(struct smmd *d, const char *id)
+{
+	struct pauses *ps = d->pauses;
+	struct delivery_rec rec;
+	int64_t now, n[3];
+	size_t gone = 0;
+	int held;
+
+	if (ps == NULL || ps->nlate == 0)
+		return;
+	while (gone < ps->nlate && ps->late[gone].until_ns <= uv_hrtime())
+		gone++;
+	memmove(ps->late, ps->late + gone,
+	        (ps->nlate - gone) * sizeof(ps->late[0]));
+	ps->nlate -= gone;
+	if (ps->nlate == 0 || store_delivery_load(d->store, id, &rec) < 0)
+		return;
+	held = rec.state == DS_HELD;
+	store_delivery_clear(&rec);
+	if (!held)
+		return;
+	now = wallclock_now_ms();
+	for (size_t i = 0; i < ps->nlate; i++) {
+		settle_held(d, ps->late[i].id, ps->late[i].policy, now, n);
+		if (n[0] + n[1] + n[2] > 0)
+			log_info(
+			        "pause: %lld held by another node as pause %lld "
+			        "ended, settled as its resume said: %lld "
+			        "published, %lld skipped, %lld still held",
+			        (long long)(n[0] + n[1] + n[2]),
+			        (long long)ps->late[i].id, (long long)n[0],
+			        (long long)n[1], (long long)n[2]);
+	}
+}
+
+int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
+                 const struct pause_actor *who, const char *reason, json_t *out)
+{
+	static const char *const names[] = {"auto", "publish", "skip",
+	                                    "review"};
+	int64_t now = wallclock_now_ms(), published, skipped, kept, n[3];
+	char scope[160], outcome[128];
+	json_t *detail;
+	int r;
+
+	if ((r = store_pause_end(d->store, p->id, now)) < 0)
+		return r;
+	pauses_drop(d->pauses, p);
+	settle_held(d, p->id, policy, now, n);
+	/* Review leaves what it held for someone to settle, late or not. */
+	if (store_shared(d->store) && policy != RESUME_REVIEW)
+		late_add(d->pauses, p->id, policy);
+	published = n[0], skipped = n[1], kept = n[2];
 	scope_of(p, scope, sizeof(scope));
 	detail = json_pack("{sI ss sI sI sI}", "pause", (json_int_t)p->id,
 	                   "policy", names[policy], "published",

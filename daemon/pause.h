@@ -155,6 +155,12 @@ void pause_announce(struct smmd *, const struct pause *p);
 int pause_resume(struct smmd *, struct pause *p, enum resume_policy,
                  const struct pause_actor *, const char *reason, json_t *out);
 /*
+ * Beside workers: another node changed delivery id (a pull told of it).
+ * If a worker held it under a pause resumed here a moment before (its
+ * view a beat behind), it is settled as that resume said.
+ */
+void pause_followed(struct smmd *, const char *id);
+/*
  * Let a held delivery go, waiting again from now within its channel's
  * usual pace (pass_pause: and past every pause, as `release` does), or
  * skip it. id: a delivery, or every held one of a post. why is the new

@@ -26,6 +26,8 @@ static void on_changed(void *arg, const char *table, const char *key)
 		const char *slash = strchr(key, '/');
 
 		dispatch_follow(d, key);
+		if (!d->worker)
+			pause_followed(d, key);
 		if (slash)
 			engage_followed(d, slash + 1);
 	} else if (strcmp(table, "tokens") == 0 && key != NULL) {
