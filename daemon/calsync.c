@@ -16,6 +16,7 @@
 #include "smmd.h"
 #include "store.h"
 #include "timeparse.h"
+#include "wallclock.h"
 
 /*
  * What the store holds of one calendar delivery, for the diff. A large
@@ -283,7 +284,8 @@ static void withdrawn(struct sync *s, const char *id, int from, int to,
 }
 
 /*
- * Beside workers: a delivery another node fires, due within
+ * Beside workers: a delivery another node fires, due (or to be retried,
+ * or a draft, which that node's gate holds at its time) within
  * CALSYNC_GUARD_MS of now either way. That node may be preparing it this
  * moment (written publishing 50 ms ahead), which this node's view learns
  * up to a beat later: an edit or a cancel written now would find the row
@@ -296,10 +298,20 @@ static void withdrawn(struct sync *s, const char *id, int from, int to,
 static int due_elsewhere(struct sync *s, const char *id, const char *channel,
                          const struct row *row)
 {
-	if ((row->state != DS_SCHEDULED && row->state != DS_RETRY_WAIT) ||
-	    row->due_ms < s->now - CALSYNC_GUARD_MS ||
-	    row->due_ms > s->now + CALSYNC_GUARD_MS ||
-	    !store_shared(s->d->store) || store_owns(s->d->store, channel))
+	/* Now, not the sync's start: a long sync's last rows come later. */
+	int64_t now = wallclock_now_ms(), at = row->due_ms;
+	struct delivery_rec rec;
+
+	if (!waiting(row->state) || !store_shared(s->d->store) ||
+	    store_owns(s->d->store, channel))
+		return 0;
+	/* A retry goes at its next attempt's time, not its due time. */
+	if (row->state == DS_RETRY_WAIT &&
+	    store_delivery_load(s->d->store, id, &rec) == 0) {
+		at = rec.next_ms >= 0 ? rec.next_ms : rec.due_ms;
+		store_delivery_clear(&rec);
+	}
+	if (at < now - CALSYNC_GUARD_MS || at > now + CALSYNC_GUARD_MS)
 		return 0;
 	log_info("calendar: '%s' is due this moment on channel '%s', which "
 	         "another node fires: its change waits for the next sync, "

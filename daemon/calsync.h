@@ -27,11 +27,13 @@ struct calsync_summary {
 	unsigned deferred;
 };
 /*
- * How near its due time (either way) a delivery another node fires is
- * left alone by a sync, and how long after one that left any the next
- * runs (by then past the window).
+ * How near its time (either way) a delivery another node fires is left
+ * alone by a sync: a beat for this node's view to learn what that node
+ * wrote, and as much again for the two nodes' clocks, which may be up
+ * to 2 s apart before one is outvoted (lease.h). And how long after a
+ * sync that left any the next runs: by then past the window.
  */
-#define CALSYNC_GUARD_MS  2000
+#define CALSYNC_GUARD_MS  4000
 #define CALSYNC_RESYNC_MS (2 * CALSYNC_GUARD_MS + 1000)
 
 /*

@@ -300,6 +300,13 @@ static void note_skew(struct pgstore *ps)
 static int workers_seen(struct pgstore *ps);
 static void share_work(struct pgstore *ps);
 
+/* Who lists what was read too long ago to be told (pg_listed). */
+static int listed_stale(const struct pgstore *ps)
+{
+	return uv_hrtime() - ps->nodes_at_ns >
+	       (uint64_t)LISTED_FRESH_TICKS * TICK_MS * 1000000;
+}
+
 /* Each of a node's channels, one a line, into set: 0, or -ENOMEM. */
 static int listed_add(json_t *set, const char *lines)
 {
@@ -367,13 +374,15 @@ static void on_nodes_read(void *arg, const char *err)
 	ps->nodes_asked = 0;
 	if (err != NULL || ps->nodes_next == NULL || ps->listed_next == NULL)
 		return; /* the next read may do better */
+	/* Who lists what changed, or is known again after reads failed:
+	 * smmd looks at what waits again (pg_listed). */
+	changed = ps->listed == NULL || listed_stale(ps) ||
+	          ps->listed_any != ps->listed_any_next ||
+	          !json_equal(ps->listed, ps->listed_next);
 	json_decref(ps->nodes);
 	ps->nodes = ps->nodes_next;
 	ps->nodes_next = NULL;
 	ps->nodes_at_ns = uv_hrtime();
-	/* Who lists what changed: smmd looks at what waits again. */
-	changed = ps->listed == NULL || ps->listed_any != ps->listed_any_next ||
-	          !json_equal(ps->listed, ps->listed_next);
 	json_decref(ps->listed);
 	ps->listed = ps->listed_next;
 	ps->listed_next = NULL;
@@ -1873,9 +1882,7 @@ int pg_listed(struct store_be *s, const char *channel)
 
 	/* Only the working node beside workers reads it every few beats. */
 	if (ps == NULL || ps->standby || ps->worker || !ps->shared ||
-	    ps->listed == NULL || ps->listed_any ||
-	    uv_hrtime() - ps->nodes_at_ns >
-	            (uint64_t)LISTED_FRESH_TICKS * TICK_MS * 1000000)
+	    ps->listed == NULL || ps->listed_any || listed_stale(ps))
 		return -1;
 	return json_object_get(ps->listed, channel) != NULL;
 }

@@ -38,13 +38,12 @@ static const char stop_sql[] = "DROP TRIGGER IF EXISTS temp.smmd_count_in;"
 int viewcount_start(sqlite3 *db, char *err, size_t errlen)
 {
 	/*
-	 * In memory: a few rows, never worth a file. Set before the temp
-	 * schema has anything (setting it drops what it holds).
+	 * The temporary schema as it is (a file, never synced, that a table
+	 * of a few rows never spills to): temp_store = MEMORY would also keep
+	 * a large CREATE INDEX's sort in memory.
 	 */
-	if (sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) !=
-	            SQLITE_OK ||
-	    sqlite3_exec(db, "SAVEPOINT smmd_count", NULL, NULL, NULL) !=
-	            SQLITE_OK) {
+	if (sqlite3_exec(db, "SAVEPOINT smmd_count", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "the view's counts: %s",
 		         sqlite3_errmsg(db));
 		return -1;
