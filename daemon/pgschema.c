@@ -256,6 +256,30 @@ static const char *const migrations[] = {
          * node takes it (the working node when no live node owns it).
          */
         "ALTER TABLE smmd_request ADD COLUMN to_channel text;",
+        /*
+         * 13: a change of the pauses says so at its commit (NOTIFY
+         * smmd_pause): workers, which pull every beat, pull at once, so
+         * that a pause holds there, and a resume ends there, within
+         * milliseconds rather than up to a beat (store_pg.c). Notifies
+         * of one transaction are one.
+         */
+        "CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger"
+        " LANGUAGE plpgsql AS $f$ BEGIN"
+        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
+        " IF TG_TABLE_NAME = 'pauses' THEN"
+        "  PERFORM pg_notify('smmd_pause', '');"
+        " END IF;"
+        " IF TG_OP = 'DELETE' THEN"
+        "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
+        "  RETURN OLD;"
+        " END IF;"
+        " NEW._v := nextval('smmd_v_seq');"
+        " NEW._w := current_setting('smmd.writer', true);"
+        " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
+        " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
+        " RETURN NEW;"
+        " END $f$;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

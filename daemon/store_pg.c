@@ -57,6 +57,8 @@ static const char *const replicated[] = {
 #define SKEW_WARN_MS 500
 /* How often the cluster's nodes are read again, for smmctl status. */
 #define NODES_EVERY_TICKS 5
+/* A pull the pauses' change asks for, tried again this often (ms). */
+#define PAUSE_PULL_RETRY_MS 5
 /* Who lists which channel, as read so many beats ago, is still told. */
 #define LISTED_FRESH_TICKS (3 * NODES_EVERY_TICKS)
 /* How often the working node looks for relayed requests a NOTIFY missed
@@ -610,8 +612,30 @@ void pg_listen_relays(struct pgstore *ps)
 	if (pgconn_query(ps->ls, "LISTEN smmd_token", 0, NULL, pgconn_ignore,
 	                 NULL) == 0 &&
 	    pgconn_query(ps->ls, "LISTEN smmd_reply", 0, NULL, pgconn_ignore,
+	                 NULL) == 0 &&
+	    pgconn_query(ps->ls, "LISTEN smmd_pause", 0, NULL, pgconn_ignore,
 	                 NULL) == 0)
 		pgconn_sync(ps->ls, on_listened, ps);
+}
+
+/*
+ * A standby (a worker above all) heard the pauses change: it pulls now
+ * rather than at its next beat, so that a pause holds at its gate, and a
+ * resume ends there, within milliseconds. Not inside a turn's open
+ * transaction (as on_tick), nor while a pull runs that may have begun
+ * before the pause's commit: a moment later then.
+ */
+static void on_pause_heard(uv_timer_t *h)
+{
+	struct pgstore *ps = h->data;
+
+	if (ps->closing || ps->repl == NULL || !ps->standby)
+		return;
+	if (!sqlite3_get_autocommit(ps->db) || pgrepl_pulling(ps->repl)) {
+		uv_timer_start(h, on_pause_heard, PAUSE_PULL_RETRY_MS, 0);
+		return;
+	}
+	pgrepl_pull(ps->repl); /* failing, the next beat pulls */
 }
 
 /*
@@ -700,6 +724,10 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 		pgrelay_replied(ps->relay, payload);
 	else if (strcmp(channel, "smmd_token") == 0)
 		tokens_kept(ps, payload);
+	else if (strcmp(channel, "smmd_pause") == 0 && ps->standby) {
+		uv_timer_start(&ps->pause_timer, on_pause_heard, 0, 0);
+		pg_kick(ps);
+	}
 }
 
 static void on_down(void *arg, const char *why)
@@ -1572,7 +1600,9 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->report);
 	uv_timer_init(&ps->loop, &ps->claims_timer);
 	uv_timer_init(&ps->loop, &ps->watch_timer);
-	ps->claims_timer.data = ps->watch_timer.data = ps;
+	uv_timer_init(&ps->loop, &ps->pause_timer);
+	ps->claims_timer.data = ps->watch_timer.data = ps->pause_timer.data =
+	        ps;
 	pg_relay_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
@@ -1682,6 +1712,7 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->tick, NULL);
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
+	uv_close((uv_handle_t *)&ps->pause_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
 	pg_relay_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);

@@ -90,6 +90,9 @@ struct pgstore {
 	 * pending: told while smmd could not hear it (on_claims_told). */
 	struct store_claims claims;
 	uv_timer_t claims_timer;
+	/* A standby heard the pauses change (NOTIFY smmd_pause): it pulls
+	 * from this timer's callback, at once or a moment later. */
+	uv_timer_t pause_timer;
 	int claims_pending;
 	int claims_known; /* pg_claims_known */
 	/*
