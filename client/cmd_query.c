@@ -347,6 +347,22 @@ static void print_cluster(const json_t *c)
 	print_nodes(json_object_get(c, "nodes"), node);
 }
 
+/* Channels with posts waiting that no live node lists (beside workers). */
+static void print_unlisted(const json_t *arr)
+{
+	size_t i;
+	json_t *u;
+
+	json_array_foreach (arr, i, u)
+		printf("  %-12schannel '%s' is in no live node's "
+		       "configuration: %lld waiting, the oldest due %s "
+		       "(missed once more than catch_up late)\n",
+		       "warning", ctl_str(u, "channel"),
+		       (long long)json_integer_value(
+		               json_object_get(u, "waiting")),
+		       ctl_str(u, "oldest_due"));
+}
+
 /* The human form of "status". */
 static void cmd_query_print_status(const json_t *r)
 {
@@ -379,6 +395,7 @@ static void cmd_query_print_status(const json_t *r)
 		printf("  %-12s%s\n", "next due", next ? next : "-");
 	print_loop_turn(json_object_get(r, "loop"));
 	print_cluster(json_object_get(r, "cluster"));
+	print_unlisted(json_object_get(r, "unlisted"));
 	print_pauses(json_object_get(r, "pauses"));
 	cmd_query_print_engagement_status(json_object_get(r, "engagement"));
 	cmd_query_print_channels(json_object_get(r, "channels"));

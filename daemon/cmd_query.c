@@ -7,6 +7,7 @@
 
 #include "engage.h"
 #include "command.h"
+#include "dispatch.h"
 #include "config.h"
 #include "events.h"
 #include "looptime.h"
@@ -189,6 +190,8 @@ static enum cmd_retval cmd_status(struct cmd_ctx *x)
 	cluster = store_cluster_json(x->d->store);
 	json_object_set_new(*x->result, "cluster",
 	                    cluster ? cluster : json_null());
+	json_object_set_new(*x->result, "unlisted",
+	                    dispatch_unlisted_json(x->d));
 	return CMD_DONE;
 }
 

@@ -1178,6 +1178,30 @@ static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q)
 	return q->fifo[q->head].due_ms + d->cfg->catch_up_ms + 1;
 }
 
+json_t *dispatch_unlisted_json(struct smmd *d)
+{
+	struct dispatch *disp = d->dispatch;
+	json_t *arr = json_array();
+	struct chan_q *q = disp->ring;
+	char at[TIME_RFC3339_LEN];
+
+	if (q == NULL || arr == NULL || !store_shared(d->store))
+		return arr;
+	do {
+		/* Its head: the oldest, but for what a retry put first. */
+		if (q->unlisted && q->len > 0)
+			json_array_append_new(
+			        arr, json_pack("{s:s, s:I, s:s}", "channel",
+			                       q->name, "waiting",
+			                       (json_int_t)q->len, "oldest_due",
+			                       time_format_rfc3339(
+			                               q->fifo[q->head].due_ms,
+			                               at)));
+		q = q->ring_next;
+	} while (q != disp->ring);
+	return arr;
+}
+
 /* Mark what waits on channels no live node lists missed, once due. */
 static void miss_unlisted(struct smmd *d, int64_t now)
 {

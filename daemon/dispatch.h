@@ -31,6 +31,12 @@ void dispatch_unschedule(struct smmd *, const char *delivery_id);
  */
 void dispatch_follow(struct smmd *, const char *delivery_id);
 /*
+ * The channels no live node lists that have deliveries waiting here
+ * (miss_unlisted), for status: [{"channel", "waiting", "oldest_due"}],
+ * empty when none (always, but beside workers).
+ */
+json_t *dispatch_unlisted_json(struct smmd *);
+/*
  * Due now, and ahead of everything waiting on its channel: a plan B
  * statement must not queue behind a burst its own pause is holding.
  * Still within the channel's max_in_flight. 0 or -ENOMEM.

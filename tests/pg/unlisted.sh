@@ -5,8 +5,8 @@
 # the channel is not failed, as a single node fails a removed channel's
 # posts: the node that lists it may be down a minute.
 # - p1, due while b is down, waits; a says the channel is in no live
-#   node's configuration; b comes back within catch_up and sends p1,
-#   once.
+#   node's configuration, in its log and its status; b comes back
+#   within catch_up and sends p1, once.
 # - p2, due once b is down for good, is missed (never sent) no sooner
 #   than catch_up after its due time, and says why.
 [ -n "${SMM_PG_DIR:-}" ] ||
@@ -56,6 +56,12 @@ wait_for "grep -q \"$warned\" '$T/smmd.log'" 20 ||
 while [ "$(now_ms)" -lt $((p1_due + 1000)) ]; do sleep 0.1; done
 [ "$(delivery_state "p1/$b_chan")" = scheduled ] ||
 	fail "p1 is $(delivery_state "p1/$b_chan") while b is down, not scheduled"
+# status says so: p1 waits on a channel no live node lists.
+smmctl status --json | jq -e --arg c "$b_chan" '.unlisted == [{"channel":
+	$c, "waiting": 1, "oldest_due": .unlisted[0].oldest_due}]' >/dev/null ||
+	fail "status: $(smmctl status --json | jq -c .unlisted)"
+smmctl status | grep -q "warning     channel '$b_chan' is in no live node's configuration: 1 waiting" ||
+	fail "status does not warn: $(smmctl status | grep warning)"
 
 # 3. b comes back within catch_up: it sends p1, once.
 start_b
