@@ -509,9 +509,9 @@ static void start_working(struct smmd *d)
 		store_fatal(d, "loading the pauses");
 	if (dispatch_load(d) < 0)
 		store_fatal(d, "loading the schedule");
+	calwatch_update(d); /* first: the sync may ask for another */
 	reload_calendar_at_start(d);
 	reload_blackouts(d);
-	calwatch_update(d);
 	if ((d->engage = engage_new()) == NULL || engage_start(d) < 0)
 		fatalx("out of memory");
 	if ((d->auth = auth_new()) == NULL)

@@ -532,13 +532,15 @@ void reload_calendar_at_start(struct smmd *d)
 	if (calsync_apply(d, cal, wallclock_now_ms(), NULL, &sum) < 0)
 		fatalx("store: cannot record the calendar");
 	note_synced(d, rs, &sum);
+	if (sum.deferred > 0)
+		calwatch_resync(d, CALSYNC_RESYNC_MS);
 	adopt_calendar(d, cal);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;
 	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "
-	         "unchanged, %u missed",
+	         "unchanged, %u missed, %u deferred",
 	         d->cfg->calendar, sum.added, sum.updated, sum.cancelled,
-	         sum.unchanged, sum.missed);
+	         sum.unchanged, sum.missed, sum.deferred);
 	calendar_free(cal);
 	release_memory();
 }

@@ -1894,6 +1894,11 @@ json_t *pg_owned_elsewhere(struct store_be *s)
 	}
 	out = ps->elsewhere;
 	ps->elsewhere = NULL;
+	/* Another live node fires channels: this one works beside workers
+	 * from its start (its first node list would say so a beat later),
+	 * so that the start's calendar sync leaves theirs alone. */
+	if (out && json_object_size(out) > 0 && !ps->standby && !ps->shared)
+		share_work(ps);
 	return out;
 }
 

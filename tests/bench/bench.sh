@@ -1476,9 +1476,10 @@ if want calendar; then
 	}
 
 	# cal_counts TEXT: "A U C N M" from "A added, U updated, C cancelled,
-	# N unchanged, M missed" at the end of TEXT's last such line.
+	# N unchanged, M missed" (the log adds ", D deferred") at the end of
+	# TEXT's last such line.
 	cal_counts() {
-		sed -n 's/.*[^0-9]\([0-9][0-9]*\) added, \([0-9][0-9]*\) updated, \([0-9][0-9]*\) cancelled, \([0-9][0-9]*\) unchanged, \([0-9][0-9]*\) missed$/\1 \2 \3 \4 \5/p' <<<"$1" |
+		sed -n 's/.*[^0-9]\([0-9][0-9]*\) added, \([0-9][0-9]*\) updated, \([0-9][0-9]*\) cancelled, \([0-9][0-9]*\) unchanged, \([0-9][0-9]*\) missed\(, [0-9]* deferred\)\{0,1\}$/\1 \2 \3 \4 \5/p' <<<"$1" |
 			tail -n 1
 	}
 
