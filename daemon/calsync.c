@@ -302,8 +302,8 @@ static int due_elsewhere(struct sync *s, const char *id, const char *channel,
 	int64_t now = wallclock_now_ms(), at = row->due_ms;
 	struct delivery_rec rec;
 
-	if (!waiting(row->state) || !store_shared(s->d->store) ||
-	    store_owns(s->d->store, channel))
+	if (!waiting(row->state) ||
+	    !store_fired_elsewhere(s->d->store, channel))
 		return 0;
 	/* A retry goes at its next attempt's time, not its due time. */
 	if (row->state == DS_RETRY_WAIT &&

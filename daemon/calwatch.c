@@ -69,6 +69,8 @@ static void on_resync(uv_timer_t *t)
 
 void calwatch_resync(struct smmd *d, uint64_t delay_ms)
 {
+	/* At the start the loop has not run yet: its time is old. */
+	uv_update_time(d->loop);
 	if (d->calwatch)
 		uv_timer_start(&d->calwatch->resync, on_resync, delay_ms, 0);
 }

@@ -1158,8 +1158,10 @@ static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q)
 {
 	int listed;
 
-	if (q->ch != NULL || q->owned || q->len == 0)
+	if (q->ch != NULL || q->owned || q->len == 0) {
+		q->unlisted = 0; /* listed here now, or nothing waits */
 		return -1;
+	}
 	if ((listed = store_listed(d->store, q->name)) != 0) {
 		if (listed > 0 && q->unlisted)
 			log_info("dispatch: channel '%s' is in a live node's "

@@ -22,8 +22,7 @@
  * under it after the resume listed what it held. For this long after a
  * resume, such a hold, told by a pull, is settled as the resume said.
  */
-#define LATE_HOLD_MS 10000
-#define LATE_RESUMES 8
+#define LATE_HOLD_MS 60000
 
 struct pauses {
 	struct pause **v; /* in the order they began */
@@ -36,8 +35,8 @@ struct pauses {
 		int64_t id;
 		enum resume_policy policy;
 		uint64_t until_ns;
-	} late[LATE_RESUMES];
-	size_t nlate;
+	} * late;
+	size_t nlate, late_cap;
 	/* The calendar's campaigns' blackouts, taken from the last read. */
 	struct campaign_blackouts {
 		char *name;
@@ -235,6 +234,7 @@ static void pauses_closed(uv_handle_t *h)
 	for (size_t i = 0; i < ps->n; i++)
 		pause_free(ps->v[i]);
 	free(ps->v);
+	free(ps->late);
 	campaigns_free(ps);
 	free(ps);
 }
@@ -906,6 +906,27 @@ static int resume_choice(struct smmd *d, const struct held *h,
 }
 
 /*
+ * One held delivery of an ended pause, settled by policy (resume_choice)
+ * into *choice (1 released, 0 skipped, -1 kept: held again where another
+ * pause covers it, or left for review). Whether it counts: 1 or 0.
+ */
+static int settle_one(struct smmd *d, const struct held *h,
+                      enum resume_policy policy, int64_t now, char *why,
+                      size_t len, int *choice)
+{
+	struct pause *other = gate(d, h->channel, h->campaign, h->source, 0);
+
+	if (other) {
+		*choice = -1;
+		return hold_id(d, h->id, DS_HELD, other, EVO_CONTROL, now) > 0;
+	}
+	*choice = resume_choice(d, h, policy, now, why, len);
+	if (*choice < 0)
+		return 1;
+	return pause_settle(d, h->id, *choice, why, 0, now) > 0;
+}
+
+/*
  * What pause_id holds, settled by policy (resume_choice), or held again
  * where another pause covers it: counts published, skipped and kept into
  * n. late: held by a worker after the resume (pause_followed), said.
@@ -920,32 +941,41 @@ static void settle_held(struct smmd *d, int64_t pause_id,
 	if (store_held_rows(d->store, pause_id, collect_held, &l) < 0 || l.oom)
 		fatalx("store: cannot list held deliveries");
 	for (size_t i = 0; i < l.n; i++) {
-		const struct held *h = &l.v[i];
-		struct pause *other =
-		        gate(d, h->channel, h->campaign, h->source, 0);
-		int choice;
+		int choice, moved = settle_one(d, &l.v[i], policy, now, why,
+		                               sizeof(why), &choice);
 
-		if (other) {
-			n[2] += hold_id(d, h->id, DS_HELD, other, EVO_CONTROL,
-			                now);
-			continue;
-		}
-		choice = resume_choice(d, h, policy, now, why, sizeof(why));
-		if (choice < 0)
-			n[2]++;
-		else
-			n[choice ? 0 : 1] +=
-			        pause_settle(d, h->id, choice, why, 0, now) > 0;
+		n[choice > 0 ? 0 : choice == 0 ? 1 : 2] += moved;
 	}
 	held_list_free(&l);
 }
 
+/* Those whose window is over go (the list is in the order they end). */
+static void late_expire(struct pauses *ps)
+{
+	size_t gone = 0;
+
+	while (gone < ps->nlate && ps->late[gone].until_ns <= uv_hrtime())
+		gone++;
+	memmove(ps->late, ps->late + gone,
+	        (ps->nlate - gone) * sizeof(ps->late[0]));
+	ps->nlate -= gone;
+}
+
 static void late_add(struct pauses *ps, int64_t id, enum resume_policy policy)
 {
-	if (ps->nlate == LATE_RESUMES) {
-		memmove(ps->late, ps->late + 1,
-		        (LATE_RESUMES - 1) * sizeof(ps->late[0]));
-		ps->nlate--;
+	late_expire(ps);
+	if (ps->nlate == ps->late_cap) {
+		size_t cap = ps->late_cap ? ps->late_cap * 2 : 8;
+		struct late_resume *v = realloc(ps->late, cap * sizeof(*v));
+
+		if (v == NULL) {
+			log_error("pause: out of memory: what a worker holds "
+			          "under pause %lld as it ends stays held",
+			          (long long)id);
+			return;
+		}
+		ps->late = v;
+		ps->late_cap = cap;
 	}
 	ps->late[ps->nlate++] = (struct late_resume){
 	        .id = id,
@@ -957,36 +987,39 @@ static void late_add(struct pauses *ps, int64_t id, enum resume_policy policy)
 void pause_followed(struct smmd *d, const char *id)
 {
 	struct pauses *ps = d->pauses;
+	const struct late_resume *late = NULL;
 	struct delivery_rec rec;
-	int64_t now, n[3];
-	size_t gone = 0;
-	int held;
+	struct held h;
+	char why[256];
+	int choice;
 
 	if (ps == NULL || ps->nlate == 0)
 		return;
-	while (gone < ps->nlate && ps->late[gone].until_ns <= uv_hrtime())
-		gone++;
-	memmove(ps->late, ps->late + gone,
-	        (ps->nlate - gone) * sizeof(ps->late[0]));
-	ps->nlate -= gone;
+	late_expire(ps);
 	if (ps->nlate == 0 || store_delivery_load(d->store, id, &rec) < 0)
 		return;
-	held = rec.state == DS_HELD;
-	store_delivery_clear(&rec);
-	if (!held)
+	for (size_t i = 0; rec.state == DS_HELD && i < ps->nlate; i++)
+		if (ps->late[i].id == rec.held_by)
+			late = &ps->late[i];
+	if (late == NULL) {
+		store_delivery_clear(&rec);
 		return;
-	now = wallclock_now_ms();
-	for (size_t i = 0; i < ps->nlate; i++) {
-		settle_held(d, ps->late[i].id, ps->late[i].policy, now, n);
-		if (n[0] + n[1] + n[2] > 0)
-			log_info(
-			        "pause: %lld held by another node as pause %lld "
-			        "ended, settled as its resume said: %lld "
-			        "published, %lld skipped, %lld still held",
-			        (long long)(n[0] + n[1] + n[2]),
-			        (long long)ps->late[i].id, (long long)n[0],
-			        (long long)n[1], (long long)n[2]);
 	}
+	/* This one row, as the resume settled each it listed. */
+	h = (struct held){.id = rec.id,
+	                  .channel = rec.channel,
+	                  .campaign = rec.campaign,
+	                  .source = rec.source,
+	                  .due_ms = rec.due_ms};
+	settle_one(d, &h, late->policy, wallclock_now_ms(), why, sizeof(why),
+	           &choice);
+	log_info("pause: '%s', held by another node as pause %lld ended, is "
+	         "settled as its resume said: %s",
+	         id, (long long)late->id,
+	         choice > 0    ? "released"
+	         : choice == 0 ? "skipped"
+	                       : "held by another pause, or left for review");
+	store_delivery_clear(&rec);
 }
 
 int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,

@@ -219,6 +219,12 @@ int store_listed(struct store *s, const char *channel)
 	return s->be->listed ? s->be->listed(s->h, channel) : -1;
 }
 
+int store_fired_elsewhere(struct store *s, const char *channel)
+{
+	return s->be->fired_elsewhere ? s->be->fired_elsewhere(s->h, channel)
+	                              : 0;
+}
+
 int store_standby_start(struct store *s, uv_loop_t *loop,
                         void (*turn)(void *arg), void *arg)
 {

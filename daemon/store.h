@@ -59,6 +59,7 @@ struct delivery_rec {
 	enum delivery_state state;
 	int64_t due_ms;
 	int64_t next_ms; /* due (again) then: a retry's time, or due_ms */
+	int64_t held_by; /* held: the pause that holds it; 0: none known */
 	unsigned attempts;
 	int pass_pause; /* released by hand: no pause holds it */
 	/* Its channel required approval when it was stored, and it has none:
@@ -198,6 +199,13 @@ int store_shared(struct store *);
  * lists would wait for good otherwise (dispatch.c, the catch-up rule).
  */
 int store_listed(struct store *, const char *channel);
+/*
+ * Whether another node may be firing channel now, beside this one: it
+ * does not own it under its claims, or, before its first claims are
+ * known, another live node owned it at the start (store_owned_elsewhere).
+ * Always 0 but beside workers.
+ */
+int store_fired_elsewhere(struct store *, const char *channel);
 
 /* Who asked for a relayed command, as the standby's socket saw them. */
 struct store_peer {

@@ -219,6 +219,8 @@ struct store_backend {
 	int (*worker)(struct store_be *);
 	int (*shared)(struct store_be *);
 	int (*listed)(struct store_be *, const char *channel); /* optional */
+	/* store_fired_elsewhere; optional (never). */
+	int (*fired_elsewhere)(struct store_be *, const char *channel);
 	void (*watch)(struct store_be *, store_changed_fn *, void *arg);
 	/* Why the last operation failed (enum store_failure), in words. */
 	int (*failure)(struct store_be *, char *why, size_t len);

@@ -1722,6 +1722,7 @@ static void close_pg(struct pgstore *ps)
 	json_decref(ps->nodes_next);
 	json_decref(ps->listed);
 	json_decref(ps->listed_next);
+	json_decref(ps->start_elsewhere);
 	json_decref(ps->tokens_changed);
 	for (size_t i = 0; i < ps->nchanged; i++)
 		free(ps->changed[i]);
@@ -1899,7 +1900,21 @@ json_t *pg_owned_elsewhere(struct store_be *s)
 	 * so that the start's calendar sync leaves theirs alone. */
 	if (out && json_object_size(out) > 0 && !ps->standby && !ps->shared)
 		share_work(ps);
+	json_decref(ps->start_elsewhere);
+	ps->start_elsewhere = json_incref(out);
 	return out;
+}
+
+int pg_fired_elsewhere(struct store_be *s, const char *channel)
+{
+	struct pgstore *ps = s->pg;
+
+	if (ps == NULL || !(ps->worker || ps->shared))
+		return 0;
+	if (!pg_claims_known(s))
+		return ps->start_elsewhere &&
+		       json_object_get(ps->start_elsewhere, channel) != NULL;
+	return !pg_owns(s, channel);
 }
 
 int pg_worker(struct store_be *s)

@@ -124,6 +124,9 @@ struct pgstore {
 	uv_check_t apply_check;
 	int apply_handles;
 	json_t *elsewhere; /* pg_owned_elsewhere's answer */
+	/* ... as it was at the start, until the first claims are known
+	 * (pg_fired_elsewhere). */
+	json_t *start_elsewhere;
 	/* pg_tokens_read's reader and its answer. */
 	store_token_fn *token_fn;
 	void *token_arg;

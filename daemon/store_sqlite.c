@@ -416,7 +416,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "coalesce(d.link, p.link), p.campaign, "
                 "coalesce(d.media, p.media), p.source, d.pass_pause, "
                 "d.needs_approval AND d.approved_ms IS NULL, "
-                "coalesce(d.next_ms, d.due_ms) "
+                "coalesce(d.next_ms, d.due_ms), coalesce(d.held_by, 0) "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
         /* The first attempt fixes when it was meant to go (migration 11). */
@@ -1008,6 +1008,7 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	rec->pass_pause = sqlite3_column_int(st, 12) != 0;
 	rec->awaiting_approval = sqlite3_column_int(st, 13) != 0;
 	rec->next_ms = sqlite3_column_int64(st, 14);
+	rec->held_by = sqlite3_column_int64(st, 15);
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -1938,6 +1939,7 @@ const struct store_backend store_backend_postgresql = {
         .worker = pg_worker,
         .shared = pg_shared,
         .listed = pg_listed,
+        .fired_elsewhere = pg_fired_elsewhere,
         .watch = pg_watch,
         .owned_elsewhere = pg_owned_elsewhere,
         .kept_counts = pg_kept_counts,

@@ -267,6 +267,7 @@ int pg_claims_known(struct store_be *);
 int pg_worker(struct store_be *);
 int pg_shared(struct store_be *);
 int pg_listed(struct store_be *, const char *channel);
+int pg_fired_elsewhere(struct store_be *, const char *channel);
 void pg_watch(struct store_be *, store_changed_fn *, void *arg);
 json_t *pg_owned_elsewhere(struct store_be *);
 int pg_kept_counts(struct store_be *, int64_t counts[DS_COUNT]);
