@@ -38,6 +38,27 @@
 	" the last it shipped', n, node"                                   \
 	"  USING ERRCODE = 'serialization_failure'; END IF;"
 
+/*
+ * smmd_track (migrations 3 and 13): the order lock, then each change
+ * numbered and logged; 13 adds the pauses' NOTIFY between the two.
+ */
+#define TRACK_HEAD                                                \
+	"CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger" \
+	" LANGUAGE plpgsql AS $f$ BEGIN"                          \
+	" PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
+#define TRACK_TAIL                                                      \
+	" IF TG_OP = 'DELETE' THEN"                                     \
+	"  INSERT INTO smmd_change (v, tbl, op, row) VALUES"            \
+	"  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));" \
+	"  RETURN OLD;"                                                 \
+	" END IF;"                                                      \
+	" NEW._v := nextval('smmd_v_seq');"                             \
+	" NEW._w := current_setting('smmd.writer', true);"              \
+	" INSERT INTO smmd_change (v, tbl, op, row) VALUES"             \
+	" (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"                 \
+	" RETURN NEW;"                                                  \
+	" END $f$;"
+
 static const char *const migrations[] = {
         /*
          * 1: nodes and their leases. Every lease time is the database's
@@ -127,20 +148,7 @@ static const char *const migrations[] = {
          * flight changed compares with that stamp, since the row's
          * number is not known yet (pgrepl.c, write_cas).
          */
-        "CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger"
-        " LANGUAGE plpgsql AS $f$ BEGIN"
-        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
-        " IF TG_OP = 'DELETE' THEN"
-        "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
-        "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
-        "  RETURN OLD;"
-        " END IF;"
-        " NEW._v := nextval('smmd_v_seq');"
-        " NEW._w := current_setting('smmd.writer', true);"
-        " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
-        " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
-        " RETURN NEW;"
-        " END $f$;" FENCE_HEAD
+        TRACK_HEAD TRACK_TAIL FENCE_HEAD
         " PERFORM set_config('smmd.writer', node || '/' || ep, true);" FENCE_TAIL
         " END $f$;",
         /*
@@ -263,23 +271,9 @@ static const char *const migrations[] = {
          * milliseconds rather than up to a beat (store_pg.c). Notifies
          * of one transaction are one.
          */
-        "CREATE OR REPLACE FUNCTION smmd_track() RETURNS trigger"
-        " LANGUAGE plpgsql AS $f$ BEGIN"
-        " PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"
-        " IF TG_TABLE_NAME = 'pauses' THEN"
-        "  PERFORM pg_notify('smmd_pause', '');"
-        " END IF;"
-        " IF TG_OP = 'DELETE' THEN"
-        "  INSERT INTO smmd_change (v, tbl, op, row) VALUES"
-        "  (nextval('smmd_v_seq'), TG_TABLE_NAME, 'D', to_jsonb(OLD));"
-        "  RETURN OLD;"
-        " END IF;"
-        " NEW._v := nextval('smmd_v_seq');"
-        " NEW._w := current_setting('smmd.writer', true);"
-        " INSERT INTO smmd_change (v, tbl, op, row) VALUES"
-        " (NEW._v, TG_TABLE_NAME, 'U', to_jsonb(NEW));"
-        " RETURN NEW;"
-        " END $f$;",
+        TRACK_HEAD " IF TG_TABLE_NAME = 'pauses' THEN"
+                   "  PERFORM pg_notify('smmd_pause', '');"
+                   " END IF;" TRACK_TAIL,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
