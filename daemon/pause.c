@@ -987,7 +987,8 @@ static void late_add(struct pauses *ps, int64_t id, enum resume_policy policy)
 void pause_followed(struct smmd *d, const char *id)
 {
 	struct pauses *ps = d->pauses;
-	const struct late_resume *late = NULL;
+	/* A copy: settling may change the list. */
+	struct late_resume late = {.id = 0};
 	struct delivery_rec rec;
 	struct held h;
 	char why[256];
@@ -1000,8 +1001,8 @@ void pause_followed(struct smmd *d, const char *id)
 		return;
 	for (size_t i = 0; rec.state == DS_HELD && i < ps->nlate; i++)
 		if (ps->late[i].id == rec.held_by)
-			late = &ps->late[i];
-	if (late == NULL) {
+			late = ps->late[i];
+	if (late.id == 0) {
 		store_delivery_clear(&rec);
 		return;
 	}
@@ -1011,11 +1012,11 @@ void pause_followed(struct smmd *d, const char *id)
 	                  .campaign = rec.campaign,
 	                  .source = rec.source,
 	                  .due_ms = rec.due_ms};
-	settle_one(d, &h, late->policy, wallclock_now_ms(), why, sizeof(why),
+	settle_one(d, &h, late.policy, wallclock_now_ms(), why, sizeof(why),
 	           &choice);
 	log_info("pause: '%s', held by another node as pause %lld ended, is "
 	         "settled as its resume said: %s",
-	         id, (long long)late->id,
+	         id, (long long)late.id,
 	         choice > 0    ? "released"
 	         : choice == 0 ? "skipped"
 	                       : "held by another pause, or left for review");
