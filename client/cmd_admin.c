@@ -100,7 +100,7 @@ static int cmd_backup_run(struct ctl *c, struct ctl_args *a)
 static const struct ctl_opt backup_opts[] = {
         {"FILE", 0, CTL_ARG, 0, NULL, NULL,
          "where to write the copy (a new file)"},
-        {NULL},
+        {0},
 };
 
 const struct ctl_cmd cmd_backup_entry = {
@@ -279,7 +279,7 @@ const struct ctl_cmd cmd_log_entry = {
                          "then print each new event as it happens"},
                         {"channel", 'c', CTL_CHANNEL, 0, "channel", "CHANNEL",
                          "only the events of CHANNEL"},
-                        {NULL},
+                        {0},
                 },
         .notes = "smmd keeps the last 1,000 events. --follow runs until\n"
                  "interrupted; it exits 69 when smmd stops or restarts, and\n"
@@ -330,7 +330,7 @@ const struct ctl_cmd cmd_help_entry = {
                          .type = CTL_FLAG,
                          .flags = CTL_HIDDEN},
                         {.name = "COMMAND", .type = CTL_ARG},
-                        {NULL},
+                        {0},
                 },
         .min_args = 0,
         .max_args = 1,

@@ -196,7 +196,7 @@ const struct ctl_cmd cmd_calendar_entry = {
                          "show cancelled deliveries too"},
                         {"tz", 0, CTL_STR, 0, NULL, "ZONE",
                          "local times in ZONE (default: yours, $TZ)"},
-                        {NULL},
+                        {0},
                 },
         .notes = "DATE is a TIME, or YYYY-MM-DD for the local midnight that\n"
                  "begins that day: --to 2026-12-01 ends with November 30.",
@@ -347,7 +347,7 @@ const struct ctl_cmd cmd_export_entry = {
                          "CSV in smmctl import's layout: what is still to "
                          "go out, one row per post"},
                         CMD_AGENDA_RANGE,
-                        {NULL},
+                        {0},
                 },
         .notes =
                 "DATE as for calendar. Cancelled deliveries are left out; the\n"
@@ -401,7 +401,7 @@ const struct ctl_cmd cmd_queue_entry = {
                          "how many weeks ahead (default 2, at most 52)"},
                         {"CHANNEL", 0, CTL_ARG, 0, NULL, NULL,
                          "a channel with slots in smmd.yaml"},
-                        {NULL},
+                        {0},
                 },
         .notes = "Each line: the slot's local time, its rule, and the\n"
                  "delivery that takes it, or free. 'smmctl add --next-slot'\n"

@@ -100,7 +100,7 @@ const struct ctl_cmd cmd_auth_entry = {
                         {"code", 0, CTL_STR, 0, "code", "CODE",
                          "finish: the address the browser ended on, or "
                          "the code"},
-                        {NULL},
+                        {0},
                 },
         .notes = "A network that needs a person (X, LinkedIn, Threads, "
                  "Instagram) gets an address\nto open; the code it "
@@ -154,7 +154,7 @@ static int cmd_channels_run(struct ctl *c, struct ctl_args *a)
 const struct ctl_cmd cmd_channels_entry = {
         .name = "channels",
         .help = "every channel: publisher, held or not, its token",
-        .opts = (const struct ctl_opt[]){{NULL}},
+        .opts = (const struct ctl_opt[]){{0}},
         .notes = "state is ok, paused, or needs_auth (held until smmctl "
                  "auth CHANNEL).",
         .flags = CTL_CMD_JSON,

@@ -68,7 +68,7 @@ const struct ctl_cmd cmd_goals_entry = {
         .name = "goals",
         .usage = "[--json]",
         .help = "show each campaign's goals against what was done",
-        .opts = (const struct ctl_opt[]){{NULL}},
+        .opts = (const struct ctl_opt[]){{0}},
         .notes = "posts: posts published; engagement: likes, shares,\n"
                  "comments and quotes of its posts (their latest\n"
                  "samples); followers: audience growth on the channels\n"

@@ -445,7 +445,7 @@ const struct ctl_cmd cmd_import_entry = {
                          "all)"},
                         {"FILE", 0, CTL_ARG, 0, NULL, NULL,
                          "the CSV file (RFC 4180, UTF-8)"},
-                        {NULL},
+                        {0},
                 },
         .notes = "smmd layout: a header naming at, channels, text, link,\n"
                  "media, campaign, id (any order); at is a TIME or\n"

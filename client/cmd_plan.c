@@ -112,7 +112,7 @@ const struct ctl_cmd cmd_plan_entry = {
                         {"weeks", 0, CTL_INT, 0, "weeks", "N",
                          "how many weeks from this one (default 4, at "
                          "most 52)"},
-                        {NULL},
+                        {0},
                 },
         .notes = "One warning a line, at the calendar post that causes it\n"
                  "(else at the cadence in smmd.yaml or the calendar),\n"

@@ -79,7 +79,7 @@ const struct ctl_cmd cmd_pause_entry = {
                          "why, for status and the audit trail"},
                         {"dry-run", 'n', CTL_FLAG, 0, "dry_run", NULL,
                          "list what would be held in the next 24 h"},
-                        {NULL},
+                        {0},
                 },
         .notes = "Once smmctl returns, no request of the scope leaves: due "
                  "posts become\n'held' until 'smmctl resume'.",
@@ -151,7 +151,7 @@ const struct ctl_cmd cmd_resume_entry = {
                          "keep them held: release or skip each"},
                         {"reason", 'r', CTL_STR, 0, "reason", "TEXT",
                          "why, for the audit trail"},
-                        {NULL},
+                        {0},
                 },
         .notes = "By default a held post goes out if it is late by at most "
                  "its channel's\nmax_lateness (1h), at the channel's usual "
@@ -230,7 +230,7 @@ static int cmd_skip_run(struct ctl *c, struct ctl_args *a)
 static const struct ctl_opt held_id_opts[] = {
         {"ID", 0, CTL_ARG, 0, NULL, NULL,
          "a delivery id POST/CHANNEL, or a post id for all its held ones"},
-        {NULL},
+        {0},
 };
 
 const struct ctl_cmd cmd_release_entry = {
@@ -277,7 +277,7 @@ const struct ctl_cmd cmd_audit_entry = {
                 (const struct ctl_opt[]){
                         {"since", 's', CTL_TIME, 0, "since", "TIME",
                          "only from then on"},
-                        {NULL},
+                        {0},
                 },
         .flags = CTL_CMD_JSON,
         .run = cmd_audit_run,
@@ -356,7 +356,7 @@ const struct ctl_cmd cmd_planb_entry = {
                          "end: publish none of them"},
                         {"review", 0, CTL_FLAG, 0, NULL, NULL,
                          "end: keep them held"},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 2,

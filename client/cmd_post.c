@@ -97,7 +97,7 @@ const struct ctl_cmd cmd_add_entry = {
                          "attach a media URL (repeat for more)"},
                         {"TEXT", 0, CTL_ARG, 0, NULL, NULL,
                          "the text; \"-\" reads it from standard input"},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 1,
@@ -141,7 +141,7 @@ const struct ctl_cmd cmd_cancel_entry = {
                          "a post id, or a delivery id POST/CHANNEL; only\n"
                          "scheduled, retry_wait and draft deliveries can be "
                          "cancelled"},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 1,
@@ -188,7 +188,7 @@ const struct ctl_cmd cmd_approve_entry = {
                         {"ID", 0, CTL_ARG, 0, NULL, NULL,
                          "a post id (each of its deliveries that awaits\n"
                          "approval), or a delivery id POST/CHANNEL"},
-                        {NULL},
+                        {0},
                 },
         .notes = "Only root and the members of approvers_group may "
                  "approve. A draft becomes\nscheduled; one held awaiting "
@@ -224,7 +224,7 @@ const struct ctl_cmd cmd_retry_entry = {
                         {"ID", 0, CTL_ARG, 0, NULL, NULL,
                          "a delivery id POST/CHANNEL (or a post id with a "
                          "single delivery)"},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 1,
@@ -273,7 +273,7 @@ const struct ctl_cmd cmd_resolve_entry = {
                         {"failed", 0, CTL_FLAG, 0, NULL, NULL,
                          "it did not go out and must not be retried"},
                         {"url", 0, CTL_STR, 0, "url", "URL", NULL},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 1,

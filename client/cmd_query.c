@@ -441,7 +441,7 @@ const struct ctl_cmd cmd_list_entry = {
                          "awaiting_approval", NULL,
                          "only what waits for 'smmctl approve': drafts,\n"
                          "and deliveries held awaiting approval"},
-                        {NULL},
+                        {0},
                 },
         .flags = CTL_CMD_JSON,
         .run = cmd_list_run,
@@ -471,7 +471,7 @@ const struct ctl_cmd cmd_show_entry = {
                 (const struct ctl_opt[]){
                         {"ID", 0, CTL_ARG, 0, NULL, NULL,
                          "a post id, or a delivery id POST/CHANNEL"},
-                        {NULL},
+                        {0},
                 },
         .min_args = 1,
         .max_args = 1,

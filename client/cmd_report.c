@@ -127,7 +127,7 @@ const struct ctl_cmd cmd_report_entry = {
                         {"output", 'o', CTL_FILE, 0, NULL, "FILE",
                          "write the page to FILE (default: standard\n"
                          "output)"},
-                        {NULL},
+                        {0},
                 },
         .notes = "DATE as for calendar. Days are counted in the calendar's\n"
                  "time zone (smmd's own when it has no calendar). The page\n"

@@ -250,7 +250,7 @@ const struct ctl_cmd cmd_stats_entry = {
                         {"by", 0, CTL_STR, 0, "by", "GROUP",
                          "also per channel, campaign, day or week (the\n"
                          "calendar's timezone; weeks from Monday)"},
-                        {NULL},
+                        {0},
                 },
         .notes = "Counts the deliveries due in the range by state. On "
                  "time: published\nwithin 1 s of when it was meant to go "
