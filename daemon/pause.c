@@ -956,6 +956,8 @@ static void late_expire(struct pauses *ps)
 
 	while (gone < ps->nlate && ps->late[gone].until_ns <= uv_hrtime())
 		gone++;
+	if (gone == 0)
+		return; /* and no memmove of a list not yet made (NULL) */
 	memmove(ps->late, ps->late + gone,
 	        (ps->nlate - gone) * sizeof(ps->late[0]));
 	ps->nlate -= gone;
