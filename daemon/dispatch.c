@@ -68,7 +68,7 @@ struct chan_q {
 	/* Queued here, then sent or settled by another node (a pull said
 	 * so): dropped once they are half the queue (dispatch_follow). */
 	size_t stale;
-	int unlisted; /* said: no live node lists it (miss_unlisted) */
+	int unlisted; /* logged: no live node lists it (miss_unlisted) */
 	struct chan_q *hash_next;
 };
 
@@ -94,6 +94,12 @@ struct dispatch {
 	 * and the timer looks again; inited says the loop holds it. */
 	int clock_held, recheck_inited;
 	uv_timer_t recheck;
+	/* On a shared store: when the first of what waits on a channel no
+	 * live node lists is missed (dispatch_arm; -1: none), and whether
+	 * who lists what may have changed since the queues were looked at
+	 * (owners_changed): miss_unlisted runs only then. */
+	int64_t unlisted_at;
+	int unlisted_look;
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -121,7 +127,11 @@ struct job {
 
 struct dispatch *dispatch_new(void)
 {
-	return calloc(1, sizeof(struct dispatch));
+	struct dispatch *disp = calloc(1, sizeof(*disp));
+
+	if (disp)
+		disp->unlisted_at = -1;
+	return disp;
 }
 
 void dispatch_free(struct dispatch *disp)
@@ -1011,7 +1021,7 @@ void dispatch_turn_over(struct smmd *d)
 }
 
 static int64_t chan_send_time(const struct chan_q *q, int64_t now);
-static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q);
+static int64_t unlisted_miss_at(struct smmd *d, const struct chan_q *q);
 
 int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
 {
@@ -1038,7 +1048,7 @@ int dispatch_quiet(struct smmd *d, int64_t now, int64_t within_ms)
 void dispatch_arm(struct smmd *d)
 {
 	struct dispatch *disp = d->dispatch;
-	int64_t due = -1, now = wallclock_now_ms();
+	int64_t due = -1, unlisted = -1, now = wallclock_now_ms();
 	int r;
 
 	/* Nothing is due on a clock in doubt: the recheck runs it. */
@@ -1069,7 +1079,6 @@ void dispatch_arm(struct smmd *d)
 		 * and those no live node lists (miss_unlisted). */
 		if (disp->ring) {
 			struct chan_q *q = disp->ring;
-
 			int shared = store_shared(d->store);
 
 			do {
@@ -1077,12 +1086,16 @@ void dispatch_arm(struct smmd *d)
 
 				if (t >= 0)
 					EARLIER(t - PREPARE_LEAD_MS);
-				if (shared)
-					EARLIER(unlisted_miss_at(d, q));
+				if (shared &&
+				    (t = unlisted_miss_at(d, q)) >= 0 &&
+				    (unlisted < 0 || t < unlisted))
+					unlisted = t;
 				q = q->ring_next;
 			} while (q != disp->ring);
 		}
 	}
+	disp->unlisted_at = unlisted;
+	EARLIER(unlisted);
 #undef EARLIER
 	/* At capacity a finishing job calls dispatch_run_due: no timer. */
 	if ((r = wallclock_arm(d->clock, due)) < 0)
@@ -1148,35 +1161,25 @@ static void mark_missed(struct smmd *d, const char *id, int64_t due,
 
 /*
  * On a shared store a channel in no configuration of this node's waits
- * for a node that lists it. When no live node does (store_listed: the
- * working node knows), what waits on it is missed once more than
- * catch_up late, as if smmd had been down: not failed at once, since
- * the node that lists it may be down a minute. When the head of q is,
- * or -1: nothing of q's, as far as this node knows now.
+ * for a node that lists it. Whether no live node does (store_listed: the
+ * working node knows), with something waiting on it here.
  */
-static int64_t unlisted_miss_at(struct smmd *d, struct chan_q *q)
+static int unlisted_now(struct smmd *d, const struct chan_q *q)
 {
-	int listed;
+	return q->ch == NULL && !q->owned && q->len > 0 &&
+	       store_listed(d->store, q->name) == 0;
+}
 
-	if (q->ch != NULL || q->owned || q->len == 0) {
-		q->unlisted = 0; /* listed here now, or nothing waits */
+/*
+ * When no live node lists q's channel, what waits on it is missed once
+ * more than catch_up late, as if smmd had been down: not failed at once,
+ * since the node that lists it may be down a minute. When the head of q
+ * is, or -1: nothing of q's, as far as this node knows now.
+ */
+static int64_t unlisted_miss_at(struct smmd *d, const struct chan_q *q)
+{
+	if (!unlisted_now(d, q))
 		return -1;
-	}
-	if ((listed = store_listed(d->store, q->name)) != 0) {
-		if (listed > 0 && q->unlisted)
-			log_info("dispatch: channel '%s' is in a live node's "
-			         "configuration again",
-			         q->name);
-		q->unlisted = q->unlisted && listed < 0;
-		return -1;
-	}
-	if (!q->unlisted)
-		log_warnx("dispatch: channel '%s' is in no live node's "
-		          "configuration: what waits on it is missed once "
-		          "more than catch_up late, unless a node that lists "
-		          "it comes back",
-		          q->name);
-	q->unlisted = 1;
 	return q->fifo[q->head].due_ms + d->cfg->catch_up_ms + 1;
 }
 
@@ -1191,7 +1194,7 @@ json_t *dispatch_unlisted_json(struct smmd *d)
 		return arr;
 	do {
 		/* Its head: the oldest, but for what a retry put first. */
-		if (q->unlisted && q->len > 0)
+		if (unlisted_now(d, q))
 			json_array_append_new(
 			        arr, json_pack("{s:s, s:I, s:s}", "channel",
 			                       q->name, "waiting",
@@ -1204,7 +1207,37 @@ json_t *dispatch_unlisted_json(struct smmd *d)
 	return arr;
 }
 
-/* Mark what waits on channels no live node lists missed, once due. */
+/* Whether q's channel is in no live node's configuration, said once. */
+static void unlisted_say(struct smmd *d, struct chan_q *q)
+{
+	int listed;
+
+	if (q->ch != NULL || q->owned) {
+		q->unlisted = 0; /* listed here now */
+		return;
+	}
+	if ((listed = store_listed(d->store, q->name)) != 0) {
+		if (listed > 0 && q->unlisted)
+			log_info("dispatch: channel '%s' is in a live node's "
+			         "configuration again",
+			         q->name);
+		q->unlisted = q->unlisted && listed < 0;
+		return;
+	}
+	if (!q->unlisted && q->len > 0)
+		log_warnx("dispatch: channel '%s' is in no live node's "
+		          "configuration: what waits on it is missed once "
+		          "more than catch_up late, unless a node that lists "
+		          "it comes back",
+		          q->name);
+	q->unlisted = q->unlisted || q->len > 0;
+}
+
+/*
+ * What waits on channels no live node lists, missed once due: looked at
+ * when the first of it is (dispatch_arm) or when who lists what may have
+ * changed, not at every turn.
+ */
 static void miss_unlisted(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
@@ -1212,6 +1245,10 @@ static void miss_unlisted(struct smmd *d, int64_t now)
 	size_t left = 0;
 	int64_t at;
 
+	if (!disp->unlisted_look &&
+	    (disp->unlisted_at < 0 || disp->unlisted_at > now))
+		return;
+	disp->unlisted_look = 0;
 	if (q == NULL)
 		return;
 	do {
@@ -1221,6 +1258,7 @@ static void miss_unlisted(struct smmd *d, int64_t now)
 	/* A queue emptied here leaves the ring: its next is still in it. */
 	for (; left > 0; left--, q = next) {
 		next = q->ring_next;
+		unlisted_say(d, q);
 		while ((at = unlisted_miss_at(d, q)) >= 0 && at <= now) {
 			int64_t due = q->fifo[q->head].due_ms;
 			char *id = fifo_pop(disp, q);
@@ -1324,6 +1362,10 @@ void dispatch_run_due(void *arg)
 			sched_add(d->sched, id, now + 1000);
 			break;
 		}
+		/* Waiting on a channel in no configuration here: said now
+		 * if no live node lists it either. */
+		if (q->ch == NULL && !q->owned && store_shared(d->store))
+			unlisted_say(d, q);
 	}
 	if (store_shared(d->store))
 		miss_unlisted(d, now);
@@ -1672,6 +1714,7 @@ static void owners_changed(struct smmd *d, int told)
 			else if (told && !q->took && !d->stopping)
 				take_channel(d, q);
 		}
+	d->dispatch->unlisted_look = 1;
 	if (!d->stopping)
 		dispatch_run_due(d);
 }

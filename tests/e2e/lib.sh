@@ -175,6 +175,19 @@ ms_to_iso() {
 		+%Y-%m-%dT%H:%M:%S.%3NZ
 }
 
+# Milliseconds since the epoch -> "2026-11-22T10:00:00Z", whole seconds,
+# as a calendar writes an instant.
+ms_to_iso_s() {
+	date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# no_write_refused LOG...: no node had a write refused and none started
+# afresh in place (a cluster's conflict), but for a take-over's start.
+no_write_refused() {
+	! grep -h "refused a write\|starts afresh" "$@" |
+		grep -v "taking over: smmd starts afresh as the"
+}
+
 # wait_for CONDITION TIMEOUT_S: evaluate CONDITION every 50 ms until it
 # succeeds (return 0) or TIMEOUT_S seconds pass (return 1).
 wait_for() {

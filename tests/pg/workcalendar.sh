@@ -28,13 +28,6 @@ write_config -g "store: postgresql://" -g "share_work: true" \
 	-g "calendar: $CAL" c1 c2
 start_worker_pair
 log "b fires $b_chan"
-clean() {
-	! grep -h "refused a write\|starts afresh" "$T/smmd.log" "$T/b.log"
-}
-# iso MS: MS (whole seconds) as the calendar writes an instant.
-iso() {
-	date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ
-}
 # calendar DUE_MS LATER_MS [edited]: the calendar's posts on b's channel,
 # as first written or as edited (edit changed, drop gone, far changed).
 calendar() {
@@ -43,12 +36,12 @@ calendar() {
 	{
 		printf 'posts:\n'
 		printf '  - id: edit\n    at: %s\n    channels: [%s]\n    text: %s\n' \
-			"$(iso "$1")" "$b_chan" "$words"
+			"$(ms_to_iso_s "$1")" "$b_chan" "$words"
 		[ -n "${3:-}" ] ||
 			printf '  - id: drop\n    at: %s\n    channels: [%s]\n    text: dropped\n' \
-				"$(iso "$1")" "$b_chan"
+				"$(ms_to_iso_s "$1")" "$b_chan"
 		printf '  - id: far\n    at: %s\n    channels: [%s]\n    text: %s\n' \
-			"$(iso "$2")" "$b_chan" "$far"
+			"$(ms_to_iso_s "$2")" "$b_chan" "$far"
 	} >"$CAL.new"
 	mv "$CAL.new" "$CAL"
 }
@@ -82,14 +75,14 @@ wait_for "grep -q 'reload: calendar changes left for a moment' '$T/smmd.log'" 15
 	fail "a did not sync again"
 wait_for "grep -q \"reload: calendar '$CAL': 0 added, 0 updated, 0 cancelled, 2 unchanged, 0 missed, 0 deferred\" '$T/smmd.log'" 5 ||
 	fail "the second sync: $(grep "reload: calendar '" "$T/smmd.log" | tail -n 1)"
-clean || fail "a write was refused"
+no_write_refused "$T/smmd.log" "$T/b.log" || fail "a write was refused"
 
 # 2. Paused: the deferred edit is made at the sync after, on the held post.
 smmctl pause -c "$b_chan" --reason drill >/dev/null || fail "pause"
 # held WORDS: the calendar's one post on b's channel, due at $due.
 held() {
 	printf 'posts:\n  - id: held\n    at: %s\n    channels: [%s]\n    text: %s\n' \
-		"$(iso "$due")" "$b_chan" "$1" >"$CAL.new"
+		"$(ms_to_iso_s "$due")" "$b_chan" "$1" >"$CAL.new"
 	mv "$CAL.new" "$CAL"
 }
 due=$((($(now_ms) / 1000 + 7) * 1000))
@@ -112,6 +105,6 @@ wait_state "held/$b_chan" published 10
 text=$(sink_posts_for held | jq -r '.[0].post.text')
 [ "$text" = "new words" ] || fail "held went out as '$text'"
 [ "$(sink_count held)" -eq 1 ] || fail "held reached the sink $(sink_count held) times"
-clean || fail "a write was refused"
+no_write_refused "$T/smmd.log" "$T/b.log" || fail "a write was refused"
 smmd_alive && pid_running "$B_PID" || fail "a node died"
 log ok

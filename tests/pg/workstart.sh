@@ -34,21 +34,13 @@ owners() {
 		n.lease_until > clock_timestamp()"
 }
 wait_for "[ \"\$(owners)\" = 3 ]" 30 || fail "the channels are not shared three ways"
-# No write refused, no start afresh but the take-over's own.
-clean() {
-	! grep -h "refused a write\|starts afresh" "$T/smmd.log" "$T/b.log" \
-		"$T/c.log" | grep -v "taking over: smmd starts afresh as the"
-}
-iso() {
-	date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ
-}
 # calendar WORDS: a post on each channel, due at $due.
 calendar() {
 	{
 		printf 'posts:\n'
 		for ch in c1 c2 c3; do
 			printf '  - id: s%s\n    at: %s\n    channels: [%s]\n    text: %s\n' \
-				"${ch#c}" "$(iso "$due")" "$ch" "$1"
+				"${ch#c}" "$(ms_to_iso_s "$due")" "$ch" "$1"
 		done
 	} >"$CAL.new"
 	mv "$CAL.new" "$CAL"
@@ -95,5 +87,5 @@ done
 # The sync after: they went out, so nothing changes.
 wait_for "grep -q \"reload: calendar '$CAL': 0 added, 0 updated, 0 cancelled, 3 unchanged, 0 missed, 0 deferred\" '$T/$new.log'" 15 ||
 	fail "$new's sync after: $(grep "calendar '" "$T/$new.log" | tail -n 1)"
-clean || fail "a write was refused"
+no_write_refused "$T/smmd.log" "$T/b.log" "$T/c.log" || fail "a write was refused"
 log ok
