@@ -1608,11 +1608,13 @@ static void fifo_prune(struct smmd *d, struct chan_q *q)
  * it waits to be sent: 1; 0 when it does not (gone, sent, cancelled);
  * -1 when the view cannot say.
  */
-static int schedule_pending(struct smmd *d, const char *id)
+static int schedule_pending(struct smmd *d, const char *id, int64_t *held_by)
 {
 	struct delivery_rec rec;
 	int r = store_delivery_load(d->store, id, &rec), pending;
 
+	if (held_by)
+		*held_by = r == 0 && rec.state == DS_HELD ? rec.held_by : 0;
 	pending = r == 0 && still_pending(&rec);
 	if (pending && dispatch_schedule(d, id, rec.next_ms) < 0)
 		fatalx("sched: out of memory");
@@ -1620,13 +1622,14 @@ static int schedule_pending(struct smmd *d, const char *id)
 	return pending ? 1 : r < 0 && r != -ENOENT ? -1 : 0;
 }
 
-void dispatch_follow(struct smmd *d, const char *id)
+int64_t dispatch_follow(struct smmd *d, const char *id)
 {
 	struct chan_q *q;
+	int64_t held_by;
 
 	/* Pending, or the view cannot say (the entry is looked at when due). */
-	if (schedule_pending(d, id) != 0)
-		return;
+	if (schedule_pending(d, id, &held_by) != 0)
+		return 0;
 	dispatch_unschedule(d, id);
 	/* Maybe queued already: dropped when its turn comes, or with the
 	 * others once they are half the queue, so that a channel another
@@ -1634,6 +1637,7 @@ void dispatch_follow(struct smmd *d, const char *id)
 	if ((q = chan_find(d->dispatch, postid_channel(id))) != NULL &&
 	    q->len > 0 && ++q->stale > q->len / 2)
 		fifo_prune(d, q);
+	return held_by;
 }
 
 /* The channel part of id is arg. */
@@ -1681,7 +1685,7 @@ static void take_channel(struct smmd *d, struct chan_q *q)
 		char *id = fifo_pop(d->dispatch, q);
 
 		/* The view cannot say: as it was queued, looked at then. */
-		if (schedule_pending(d, id) < 0 &&
+		if (schedule_pending(d, id, NULL) < 0 &&
 		    dispatch_schedule(d, id, wallclock_now_ms()) < 0)
 			fatalx("sched: out of memory");
 		free(id);

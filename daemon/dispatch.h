@@ -27,9 +27,9 @@ void dispatch_unschedule(struct smmd *, const char *delivery_id);
 /*
  * Another node changed delivery_id (a pull read it into the view): it is
  * scheduled for when the view says it is due, or forgotten when it waits
- * no more (sent, cancelled).
+ * no more (sent, cancelled). The pause it is held under now, or 0.
  */
-void dispatch_follow(struct smmd *, const char *delivery_id);
+int64_t dispatch_follow(struct smmd *, const char *delivery_id);
 /*
  * The channels no live node lists that have deliveries waiting here
  * (miss_unlisted), for status: [{"channel", "waiting", "oldest_due"}],

@@ -509,6 +509,7 @@ static void start_working(struct smmd *d)
 		store_fatal(d, "loading the pauses");
 	if (dispatch_load(d) < 0)
 		store_fatal(d, "loading the schedule");
+	pauses_settle_ended(d);
 	calwatch_update(d); /* first: the sync may ask for another */
 	reload_calendar_at_start(d);
 	reload_blackouts(d);

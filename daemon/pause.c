@@ -16,27 +16,11 @@
 #include "timeparse.h"
 #include "wallclock.h"
 
-/*
- * A worker holds at its gate by the pauses its view has read, a beat
- * behind the working node's: one due the moment a pause ends may be held
- * under it after the resume listed what it held. For this long after a
- * resume, such a hold, told by a pull, is settled as the resume said.
- */
-#define LATE_HOLD_MS 60000
-
 struct pauses {
 	struct pause **v; /* in the order they began */
 	size_t n, cap;
 	uv_timer_t until; /* the earliest --until */
 	struct smmd *d;
-	/* Pauses resumed beside workers lately (pause_followed), oldest
-	 * first: what a worker held under one as it ended is settled so. */
-	struct late_resume {
-		int64_t id;
-		enum resume_policy policy;
-		uint64_t until_ns;
-	} * late;
-	size_t nlate, late_cap;
 	/* The calendar's campaigns' blackouts, taken from the last read. */
 	struct campaign_blackouts {
 		char *name;
@@ -234,7 +218,6 @@ static void pauses_closed(uv_handle_t *h)
 	for (size_t i = 0; i < ps->n; i++)
 		pause_free(ps->v[i]);
 	free(ps->v);
-	free(ps->late);
 	campaigns_free(ps);
 	free(ps);
 }
@@ -794,6 +777,7 @@ void pause_announce(struct smmd *d, const struct pause *p)
 struct held {
 	char *id, *channel, *campaign, *source;
 	int64_t due_ms;
+	int64_t held_by; /* the pause holding it; 0: none known */
 };
 
 struct held_list {
@@ -825,6 +809,7 @@ static void collect_held(void *arg, const struct held_row *r)
 	        .campaign = dup_or_null(r->campaign),
 	        .source = dup_or_null(r->source),
 	        .due_ms = r->due_ms,
+	        .held_by = r->held_by,
 	};
 	if (h->id == NULL || h->channel == NULL)
 		l->oom = 1;
@@ -929,7 +914,8 @@ static int settle_one(struct smmd *d, const struct held *h,
 /*
  * What pause_id holds, settled by policy (resume_choice), or held again
  * where another pause covers it: counts published, skipped and kept into
- * n. late: held by a worker after the resume (pause_followed), said.
+ * n. What another node holds under it later is settled so too
+ * (pause_followed).
  */
 static void settle_held(struct smmd *d, int64_t pause_id,
                         enum resume_policy policy, int64_t now, int64_t n[3])
@@ -949,103 +935,98 @@ static void settle_held(struct smmd *d, int64_t pause_id,
 	held_list_free(&l);
 }
 
-/* Those whose window is over go (the list is in the order they end). */
-static void late_expire(struct pauses *ps)
-{
-	size_t gone = 0;
+/* How a resume said to settle what its pause held, kept with the pause. */
+static const char *const resume_names[] = {"auto", "publish", "skip", "review"};
 
-	while (gone < ps->nlate && ps->late[gone].until_ns <= uv_hrtime())
-		gone++;
-	if (gone == 0)
-		return; /* and no memmove of a list not yet made (NULL) */
-	memmove(ps->late, ps->late + gone,
-	        (ps->nlate - gone) * sizeof(ps->late[0]));
-	ps->nlate -= gone;
+static int resume_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(resume_names) / sizeof(*resume_names);
+	     i++)
+		if (strcmp(name, resume_names[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
-static void late_add(struct pauses *ps, int64_t id, enum resume_policy policy)
+/*
+ * Held under held_by, which is over: settled as its resume said (its
+ * resumed_as), unless that was --review or is not known. h borrowed.
+ */
+static void settle_ended(struct smmd *d, const struct held *h, int64_t held_by)
 {
-	late_expire(ps);
-	if (ps->nlate == ps->late_cap) {
-		size_t cap = ps->late_cap ? ps->late_cap * 2 : 8;
-		struct late_resume *v = realloc(ps->late, cap * sizeof(*v));
+	char as[16], why[256];
+	int policy, choice;
 
-		if (v == NULL) {
-			log_error("pause: out of memory: what a worker holds "
-			          "under pause %lld as it ends stays held",
-			          (long long)id);
-			return;
-		}
-		ps->late = v;
-		ps->late_cap = cap;
-	}
-	ps->late[ps->nlate++] = (struct late_resume){
-	        .id = id,
-	        .policy = policy,
-	        .until_ns = uv_hrtime() + (uint64_t)LATE_HOLD_MS * 1000000,
-	};
-}
-
-void pause_followed(struct smmd *d, const char *id)
-{
-	struct pauses *ps = d->pauses;
-	/* A copy: settling may change the list. */
-	struct late_resume late = {.id = 0};
-	struct delivery_rec rec;
-	struct held h;
-	char why[256];
-	int choice;
-
-	if (ps == NULL || ps->nlate == 0)
-		return;
-	late_expire(ps);
-	if (ps->nlate == 0 || store_delivery_load(d->store, id, &rec) < 0)
-		return;
-	for (size_t i = 0; rec.state == DS_HELD && i < ps->nlate; i++)
-		if (ps->late[i].id == rec.held_by)
-			late = ps->late[i];
-	if (late.id == 0) {
-		store_delivery_clear(&rec);
-		return;
-	}
-	/* This one row, as the resume settled each it listed. */
-	h = (struct held){.id = rec.id,
-	                  .channel = rec.channel,
-	                  .campaign = rec.campaign,
-	                  .source = rec.source,
-	                  .due_ms = rec.due_ms};
-	settle_one(d, &h, late.policy, wallclock_now_ms(), why, sizeof(why),
-	           &choice);
+	if (store_pause_resumed(d->store, held_by, as, sizeof(as)) <= 0 ||
+	    (policy = resume_parse(as)) < 0 || policy == RESUME_REVIEW)
+		return; /* on still (read here soon), or left for a person */
+	settle_one(d, h, policy, wallclock_now_ms(), why, sizeof(why), &choice);
 	log_info("pause: '%s', held by another node as pause %lld ended, is "
-	         "settled as its resume said: %s",
-	         id, (long long)late.id,
+	         "settled as its resume said (%s): %s",
+	         h->id, (long long)held_by, as,
 	         choice > 0    ? "released"
 	         : choice == 0 ? "skipped"
-	                       : "held by another pause, or left for review");
+	                       : "held by another pause");
+}
+
+static struct pause *pause_by_id(struct pauses *ps, int64_t id)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i]->id == id)
+			return ps->v[i];
+	return NULL;
+}
+
+void pause_followed(struct smmd *d, const char *id, int64_t held_by)
+{
+	struct delivery_rec rec;
+
+	/* Held under a pause that is on: as it should be. */
+	if (d->pauses == NULL || held_by <= 0 ||
+	    pause_by_id(d->pauses, held_by) != NULL)
+		return;
+	if (store_delivery_load(d->store, id, &rec) < 0)
+		return;
+	if (rec.state == DS_HELD && rec.held_by == held_by)
+		settle_ended(d,
+		             &(struct held){.id = rec.id,
+		                            .channel = rec.channel,
+		                            .campaign = rec.campaign,
+		                            .source = rec.source,
+		                            .due_ms = rec.due_ms},
+		             held_by);
 	store_delivery_clear(&rec);
+}
+
+void pauses_settle_ended(struct smmd *d)
+{
+	struct held_list l = {0};
+
+	if (store_held_rows(d->store, 0, collect_held, &l) < 0 || l.oom)
+		fatalx("store: cannot list held deliveries");
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].held_by > 0 &&
+		    pause_by_id(d->pauses, l.v[i].held_by) == NULL)
+			settle_ended(d, &l.v[i], l.v[i].held_by);
+	held_list_free(&l);
 }
 
 int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
                  const struct pause_actor *who, const char *reason, json_t *out)
 {
-	static const char *const names[] = {"auto", "publish", "skip",
-	                                    "review"};
 	int64_t now = wallclock_now_ms(), published, skipped, kept, n[3];
 	char scope[160], outcome[128];
 	json_t *detail;
 	int r;
 
-	if ((r = store_pause_end(d->store, p->id, now)) < 0)
+	if ((r = store_pause_end(d->store, p->id, now, resume_names[policy])) <
+	    0)
 		return r;
 	pauses_drop(d->pauses, p);
 	settle_held(d, p->id, policy, now, n);
-	/* Review leaves what it held for someone to settle, late or not. */
-	if (store_shared(d->store) && policy != RESUME_REVIEW)
-		late_add(d->pauses, p->id, policy);
 	published = n[0], skipped = n[1], kept = n[2];
 	scope_of(p, scope, sizeof(scope));
 	detail = json_pack("{sI ss sI sI sI}", "pause", (json_int_t)p->id,
-	                   "policy", names[policy], "published",
+	                   "policy", resume_names[policy], "published",
 	                   (json_int_t)published, "skipped",
 	                   (json_int_t)skipped, "held", (json_int_t)kept);
 	pause_audit(d, who, "resume", scope, reason, detail);
@@ -1055,7 +1036,7 @@ int pause_resume(struct smmd *d, struct pause *p, enum resume_policy policy,
 	snprintf(outcome, sizeof(outcome),
 	         "%lld published, %lld skipped, %lld still held (%s)",
 	         (long long)published, (long long)skipped, (long long)kept,
-	         names[policy]);
+	         resume_names[policy]);
 	events_scope(d->events,
 	             &(struct scope_event){
 	                     .kind = EV_RESUMED,

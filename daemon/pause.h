@@ -155,11 +155,20 @@ void pause_announce(struct smmd *, const struct pause *p);
 int pause_resume(struct smmd *, struct pause *p, enum resume_policy,
                  const struct pause_actor *, const char *reason, json_t *out);
 /*
- * Beside workers: another node changed delivery id (a pull told of it).
- * If a worker held it under a pause resumed here a moment before (its
- * view a beat behind), it is settled as that resume said.
+ * Beside workers: another node changed delivery id (a pull told of it),
+ * now held under pause held_by. A worker holds at its gate by the pauses
+ * its view has read, a beat behind the working node's, so it may hold a
+ * delivery under a pause after its resume listed what it held: if
+ * held_by is over, the delivery is settled as its resume said (kept with
+ * the pause), unless that was --review.
  */
-void pause_followed(struct smmd *, const char *id);
+void pause_followed(struct smmd *, const char *id, int64_t held_by);
+/*
+ * At a working node's start, after the schedule is loaded: what is still
+ * held under a pause that is over (held by another node as it ended,
+ * while this node was down) is settled as pause_followed settles it.
+ */
+void pauses_settle_ended(struct smmd *);
 /*
  * Let a held delivery go, waiting again from now within its channel's
  * usual pace (pass_pause: and past every pause, as `release` does), or

@@ -702,9 +702,15 @@ int store_pause_add(struct store *s, const struct pause_rec *p, int64_t *id)
 	return s->be->pause_add(s->h, p, id);
 }
 
-int store_pause_end(struct store *s, int64_t id, int64_t now_ms)
+int store_pause_end(struct store *s, int64_t id, int64_t now_ms,
+                    const char *resumed_as)
 {
-	return s->be->pause_end(s->h, id, now_ms);
+	return s->be->pause_end(s->h, id, now_ms, resumed_as);
+}
+
+int store_pause_resumed(struct store *s, int64_t id, char *as, size_t len)
+{
+	return s->be->pause_resumed(s->h, id, as, len);
 }
 
 int store_pauses(struct store *s,

@@ -436,8 +436,17 @@ struct pause_rec {
 };
 /* Pause a scope: its id in *id. -EEXIST if that scope is paused already. */
 int store_pause_add(struct store *, const struct pause_rec *, int64_t *id);
-/* Pause id is over. 0, -ENOENT if it is not active, or -EIO. */
-int store_pause_end(struct store *, int64_t id, int64_t now_ms);
+/*
+ * Pause id is over, resumed_as its resume's policy ("auto", "publish",
+ * "skip", "review"). 0, -ENOENT if it is not active, or -EIO.
+ */
+int store_pause_end(struct store *, int64_t id, int64_t now_ms,
+                    const char *resumed_as);
+/*
+ * Whether pause id is over: 1 (its resume's policy into as, "" if not
+ * kept), 0 if it is on, -ENOENT if there is no such pause, or -EIO.
+ */
+int store_pause_resumed(struct store *, int64_t id, char *as, size_t len);
 /* Each active pause, oldest first. Strings borrowed for the call. */
 int store_pauses(struct store *,
                  void (*fn)(void *arg, const struct pause_rec *), void *arg);

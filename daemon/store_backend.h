@@ -112,7 +112,10 @@ struct store_backend {
 	int (*bulk_end)(struct store_be *);   /* optional */
 	int (*pause_add)(struct store_be *, const struct pause_rec *,
 	                 int64_t *id);
-	int (*pause_end)(struct store_be *, int64_t id, int64_t now_ms);
+	int (*pause_end)(struct store_be *, int64_t id, int64_t now_ms,
+	                 const char *resumed_as);
+	int (*pause_resumed)(struct store_be *, int64_t id, char *as,
+	                     size_t len);
 	int (*pauses)(struct store_be *,
 	              void (*fn)(void *arg, const struct pause_rec *),
 	              void *arg);

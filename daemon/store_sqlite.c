@@ -386,6 +386,15 @@ static const char *const migrations[] = {
         "ALTER TABLE pauses_v13 RENAME TO pauses;"
         "CREATE UNIQUE INDEX pauses_active ON pauses(kind, scope)"
         "  WHERE ended_ms IS NULL;",
+
+        /*
+         * 14: how a pause was resumed ('auto', 'publish', 'skip' or
+         * 'review'), kept: what another node held under it after the
+         * resume listed its holds is settled the same way, whenever the
+         * working node learns of it (pause_followed). NULL for a pause
+         * still on, or ended before this version.
+         */
+        "ALTER TABLE pauses ADD COLUMN resumed_as TEXT;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 

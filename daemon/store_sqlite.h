@@ -161,7 +161,9 @@ static inline int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
 
 /* store_sqlite_planb.c: pauses, held deliveries, the audit trail. */
 int sq_pause_add(struct store_be *, const struct pause_rec *, int64_t *id);
-int sq_pause_end(struct store_be *, int64_t id, int64_t now_ms);
+int sq_pause_end(struct store_be *, int64_t id, int64_t now_ms,
+                 const char *resumed_as);
+int sq_pause_resumed(struct store_be *, int64_t id, char *as, size_t len);
 int sq_pauses(struct store_be *,
               void (*fn)(void *arg, const struct pause_rec *), void *arg);
 int sq_held_rows(struct store_be *, int64_t pause_id,
@@ -282,8 +284,8 @@ int pg_kept_counts(struct store_be *, int64_t counts[DS_COUNT]);
 
 #define SQ_PLANB_OPS                                            \
 	.pause_add = sq_pause_add, .pause_end = sq_pause_end,   \
-	.pauses = sq_pauses, .held_rows = sq_held_rows,         \
-	.held_count = sq_held_count, .audit_add = sq_audit_add, \
-	.audit_rows = sq_audit_rows
+	.pause_resumed = sq_pause_resumed, .pauses = sq_pauses, \
+	.held_rows = sq_held_rows, .held_count = sq_held_count, \
+	.audit_add = sq_audit_add, .audit_rows = sq_audit_rows
 
 #endif

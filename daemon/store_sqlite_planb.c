@@ -76,22 +76,46 @@ int sq_pause_add(struct store_be *s, const struct pause_rec *p, int64_t *id)
 	return 0;
 }
 
-int sq_pause_end(struct store_be *s, int64_t id, int64_t now_ms)
+int sq_pause_end(struct store_be *s, int64_t id, int64_t now_ms,
+                 const char *resumed_as)
 {
 	sqlite3_stmt *st;
 	int r;
 
 	if (begin(s, DURABLE) < 0 ||
 	    prepare(s,
-	            "UPDATE pauses SET ended_ms = ?2 WHERE id = ?1 AND "
-	            "ended_ms IS NULL",
+	            "UPDATE pauses SET ended_ms = ?2, resumed_as = ?3 WHERE "
+	            "id = ?1 AND ended_ms IS NULL",
 	            &st) < 0)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
+	bind_text(st, 3, resumed_as);
 	if ((r = step_once(st)) < 0)
 		return r;
 	return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
+}
+
+int sq_pause_resumed(struct store_be *s, int64_t id, char *as, size_t len)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (prepare(s,
+	            "SELECT ended_ms IS NOT NULL, resumed_as FROM pauses "
+	            "WHERE id = ?1",
+	            &st) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = col_text(st, 1);
+
+		snprintf(as, len, "%s", v ? v : "");
+		r = sqlite3_column_int(st, 0);
+	} else
+		r = r == SQLITE_DONE ? -ENOENT : -EIO;
+	sqlite3_finalize(st);
+	return r;
 }
 
 int sq_pauses(struct store_be *s,

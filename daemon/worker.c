@@ -25,9 +25,10 @@ static void on_changed(void *arg, const char *table, const char *key)
 	if (strcmp(table, "deliveries") == 0 && key != NULL) {
 		const char *slash = strchr(key, '/');
 
-		dispatch_follow(d, key);
-		if (!d->worker)
-			pause_followed(d, key);
+		int64_t held_by = dispatch_follow(d, key);
+
+		if (!d->worker && held_by > 0)
+			pause_followed(d, key, held_by);
 		if (slash)
 			engage_followed(d, slash + 1);
 	} else if (strcmp(table, "tokens") == 0 && key != NULL) {

@@ -24,7 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # The schema smmd makes now: bump it with each migration.
-SCHEMA=13
+SCHEMA=14
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 
@@ -377,6 +377,11 @@ idx=$(sql_ro "SELECT group_concat(name, ' ') FROM (SELECT name
 	ORDER BY name)")
 [ "$idx" = "audit_time deliveries_awaiting deliveries_held deliveries_metrics deliveries_moved deliveries_pending deliveries_post deliveries_stats pauses_active posts_source" ] ||
 	fail "indexes after the upgrade: $idx"
+# Migration 14: a pause keeps how it was resumed (none known before).
+[ "$(sql_ro "SELECT count(*) FROM pragma_table_info('pauses')
+	WHERE name = 'resumed_as'")" = 1 ] || fail "pauses has no resumed_as"
+[ "$(sql_ro "SELECT count(*) FROM pauses WHERE resumed_as IS NOT NULL")" = 0 ] ||
+	fail "a pause ended before the upgrade says how it was resumed"
 sql_ro "SELECT sql FROM sqlite_master WHERE name = 'deliveries_pending'" |
 	grep -q "WHERE (state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')" ||
 	fail "deliveries_pending is no longer partial"

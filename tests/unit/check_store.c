@@ -1330,6 +1330,7 @@ START_TEST(test_pauses)
 	int n = 0;
 	json_t *ids = json_array(), *actions = json_array();
 	struct delivery_rec rec;
+	char as[16];
 
 	ck_assert_int_eq(store_pause_add(st, &all, &a), 0);
 	ck_assert_int_eq(store_pause_add(st, &shop, &b), 0);
@@ -1370,8 +1371,14 @@ START_TEST(test_pauses)
 	/* After a crash it is due at its release, not its old due time. */
 	ck_assert_int_eq(store_for_each_pending(st, pending_due, &c), 0);
 	ck_assert_int_eq(c, T0 + 9000);
-	ck_assert_int_eq(store_pause_end(st, a, T0 + 1), 0);
-	ck_assert_int_eq(store_pause_end(st, a, T0 + 2), -ENOENT);
+	/* On: not resumed; over: resumed as its resume said, kept. */
+	ck_assert_int_eq(store_pause_resumed(st, a, as, sizeof(as)), 0);
+	ck_assert_int_eq(store_pause_end(st, a, T0 + 1, "skip"), 0);
+	ck_assert_int_eq(store_pause_end(st, a, T0 + 2, "publish"), -ENOENT);
+	ck_assert_int_eq(store_pause_resumed(st, a, as, sizeof(as)), 1);
+	ck_assert_str_eq(as, "skip");
+	ck_assert_int_eq(store_pause_resumed(st, a + b + 1000, as, sizeof(as)),
+	                 -ENOENT);
 	/* Ended: its scope may be paused again. */
 	ck_assert_int_eq(store_pause_add(st, &all, &c), 0);
 	ck_assert_int_ne(c, a);
