@@ -345,29 +345,6 @@ static enum cmd_retval cmd_add(struct cmd_ctx *x)
 	return *x->result ? CMD_DONE : CMD_ERROR;
 }
 
-/* What state each delivery of id (a post or one delivery) is in now. */
-static json_t *states_before(struct cmd_ctx *x, const char *id)
-{
-	json_t *shown = NULL, *out, *v;
-	size_t i;
-	int r;
-
-	/* None: the cancel itself says "not found". */
-	if ((r = view_show(x->d->store, id, &shown)) == -ENOENT)
-		return json_object();
-	if (r < 0 || (out = json_object()) == NULL) {
-		json_decref(shown);
-		return NULL;
-	}
-	json_array_foreach (json_object_get(shown, "deliveries"), i, v) {
-		json_object_set(out,
-		                json_string_value(json_object_get(v, "id")),
-		                json_object_get(v, "state"));
-	}
-	json_decref(shown);
-	return out;
-}
-
 /* Withdraw a delivery, or every waiting delivery of a post, here. */
 static enum cmd_retval cancel_here(struct cmd_ctx *x, const char *id)
 {
@@ -377,7 +354,7 @@ static enum cmd_retval cancel_here(struct cmd_ctx *x, const char *id)
 	int r;
 
 	/* Every event needs the state it leaves: read them first. */
-	if ((before = states_before(x, id)) == NULL)
+	if ((before = route_states(x, id)) == NULL)
 		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
 		                id);
 	/* Prepared a moment ahead of its time but not sent: still ours. */
@@ -411,77 +388,17 @@ static enum cmd_retval cancel_here(struct cmd_ctx *x, const char *id)
 	return CMD_DONE;
 }
 
-/* route_local_fn: one delivery its channel's node has not read yet. */
-static json_t *cancel_local(struct cmd_ctx *x, const char *id)
-{
-	return cancel_here(x, id) == CMD_ERROR ? NULL : *x->result;
-}
-
-/*
- * Beside workers: each waiting delivery of id is cancelled by the node
- * that fires its channel (route.h), those of this node's here, one by
- * one, and the lists joined.
- */
-static enum cmd_retval cancel_routed(struct cmd_ctx *x, const char *id)
-{
-	json_t *before = states_before(x, id), *away, *v, *args;
-	struct route_fan *f;
-	const char *did;
-	enum cmd_retval r;
-	void *tmp;
-
-	if (before == NULL)
-		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
-		                id);
-	if ((away = json_object()) == NULL) {
-		json_decref(before);
-		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	}
-	json_object_foreach_safe (before, tmp, did, v) {
-		int state = state_parse(json_string_value(v));
-
-		if (state < 0 || !(DS_BIT(state) & DS_WAITING))
-			json_object_del(before, did); /* nothing to cancel */
-		else if (route_away(x, postid_channel(did)))
-			json_object_set(away, did, v);
-	}
-	/* All here, or nothing to cancel: as on one node, its words too. */
-	if (json_object_size(away) == 0) {
-		json_decref(before);
-		json_decref(away);
-		return cancel_here(x, id);
-	}
-	if ((f = route_fan_new(x, "cancelled", cancel_local)) == NULL) {
-		json_decref(before);
-		json_decref(away);
-		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
-	}
-	json_object_foreach (before, did, v) {
-		if (json_object_get(away, did)) {
-			args = json_pack("{s:s}", "id", did);
-			route_fan_send(f, x, "cancel", args,
-			               postid_channel(did));
-			json_decref(args);
-			continue;
-		}
-		*x->result = NULL;
-		r = cancel_here(x, did);
-		route_fan_add(f, r == CMD_ERROR ? NULL : *x->result,
-		              r == CMD_ERROR ? *x->code : NULL, x->msg);
-		*x->result = NULL;
-	}
-	json_decref(before);
-	json_decref(away);
-	return route_fan_done(x, f);
-}
-
 static enum cmd_retval cmd_cancel(struct cmd_ctx *x)
 {
 	const char *id;
 
 	if (cmd_arg_string(x, "id", &id, 1) < 0)
 		return CMD_ERROR;
-	return route_may(x) ? cancel_routed(x, id) : cancel_here(x, id);
+	/* Beside workers: each where its channel is fired (route.h). */
+	if (route_may(x))
+		return route_split(x, id, "cancel", "cancelled", DS_WAITING,
+		                   cancel_here);
+	return cancel_here(x, id);
 }
 
 /* A delivery's state now, for its event's "from"; -1 if unreadable. */

@@ -5,10 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "postid.h"
+#include "queue.h"
 #include "route.h"
 #include "smm/protocol.h"
 #include "smmd.h"
 #include "store.h"
+#include "view.h"
 
 int route_may(const struct cmd_ctx *x)
 {
@@ -136,16 +139,22 @@ enum cmd_retval route_command(struct cmd_ctx *x, const char *cmd,
 	return CMD_WAIT;
 }
 
+/*
+ * A command on several deliveries, each run where its channel is fired
+ * (route_split): what every part did, joined under one key.
+ */
 struct route_fan {
 	struct cmd_later *later;
 	struct smmd *d;
-	route_local_fn *local;
+	route_here_fn *here;
+	struct cmd_peer peer; /* who asked, for a part done here later */
 	char *key;
-	json_t *list; /* what every part did, joined */
-	int pending;  /* parts out, and the caller's until route_fan_done */
-	int did;      /* a part did something */
-	int failed;   /* ... and one could not: */
-	int conflict; /* ... only because nothing was left to do there */
+	json_t *list;   /* what every part did, joined */
+	json_t *fields; /* the first part's other fields (who, when) */
+	int pending;    /* parts out, and the caller's until fan_done */
+	int did;        /* a part did something */
+	int failed;     /* ... and one could not: */
+	int conflict;   /* ... only because nothing was left to do there */
 	const char *code;
 	char msg[512];
 };
@@ -156,6 +165,8 @@ static void fan_part(struct route_fan *f, json_t *result, const char *code,
 {
 	if (result) {
 		json_array_extend(f->list, json_object_get(result, f->key));
+		json_object_del(result, f->key);
+		json_object_update_missing(f->fields, result);
 		json_decref(result);
 		f->did = 1;
 	} else if (!f->failed ||
@@ -175,8 +186,10 @@ static json_t *fan_end(struct route_fan *f, const char **code, char *msg,
 	json_t *out = NULL;
 
 	if (!f->failed || (f->conflict && f->did)) {
-		out = json_pack("{s:O}", f->key, f->list);
+		out = f->fields;
+		json_object_set(out, f->key, f->list);
 	} else {
+		json_decref(f->fields);
 		*code = f->code;
 		if (f->did)
 			snprintf(msg, len, "done in part (%s: %zu), but: %s",
@@ -190,27 +203,31 @@ static json_t *fan_end(struct route_fan *f, const char **code, char *msg,
 	return out;
 }
 
+/* One delivery done here, as a part: its result, or its error. */
+static void fan_here(struct route_fan *f, struct cmd_ctx *x, const char *id)
+{
+	const char *code = SMM_ERR_INTERNAL;
+	json_t *result = NULL;
+	char msg[512] = "";
+	struct cmd_ctx one = *x;
+
+	one.result = &result;
+	one.code = &code;
+	one.msg = msg;
+	one.msglen = sizeof(msg);
+	f->pending++;
+	if (f->here(&one, id) == CMD_ERROR) {
+		json_decref(result);
+		result = NULL;
+	}
+	fan_part(f, result, result ? NULL : code, msg);
+}
+
 struct fan_part {
 	struct route_fan *f;
 	char *channel;
 	char *id; /* the delivery */
 };
-
-/* A part its node does not know yet: done here (route_local_fn). */
-static void run_here(struct route_fan *f, const char *id, struct answer *a)
-{
-	const char *code = SMM_ERR_INTERNAL;
-	json_t *result = NULL;
-	struct cmd_ctx x = {.d = f->d,
-	                    .result = &result,
-	                    .code = &code,
-	                    .msg = a->msg,
-	                    .msglen = sizeof(a->msg)};
-
-	a->msg[0] = '\0';
-	a->result = f->local(&x, id);
-	a->code = a->result ? NULL : code;
-}
 
 static void on_fan_part(void *arg, const char *reply, const char *why,
                         int maybe)
@@ -220,13 +237,18 @@ static void on_fan_part(void *arg, const char *reply, const char *why,
 	struct answer a;
 
 	read_answer(&a, p->channel, reply, why, maybe);
+	/* Not read there yet, so not being fired there: done here, for the
+	 * same peer (its own part, counted by fan_here). */
 	if (a.result == NULL && strcmp(a.code, SMM_ERR_NOT_FOUND) == 0 &&
-	    f->local && !f->d->stopping)
-		run_here(f, p->id, &a);
+	    !f->d->stopping) {
+		fan_here(f, &(struct cmd_ctx){.d = f->d, .peer = &f->peer},
+		         p->id);
+		f->pending--;
+	} else
+		fan_part(f, a.result, a.code, a.msg);
 	free(p->channel);
 	free(p->id);
 	free(p);
-	fan_part(f, a.result, a.code, a.msg);
 	if (f->pending == 0) {
 		struct cmd_later *later = f->later;
 		const char *code = NULL;
@@ -237,39 +259,24 @@ static void on_fan_part(void *arg, const char *reply, const char *why,
 	}
 }
 
-struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key,
-                                route_local_fn *local)
-{
-	struct route_fan *f = calloc(1, sizeof(*f));
-
-	if (f == NULL || (f->key = strdup(key)) == NULL ||
-	    (f->list = json_array()) == NULL) {
-		if (f)
-			free(f->key);
-		free(f);
-		return NULL;
-	}
-	f->later = x->later;
-	f->d = x->d;
-	f->local = local;
-	f->pending = 1; /* the caller's */
-	return f;
-}
-
-void route_fan_send(struct route_fan *f, struct cmd_ctx *x, const char *cmd,
-                    const json_t *args, const char *channel)
+static void fan_send(struct route_fan *f, struct cmd_ctx *x, const char *cmd,
+                     const char *id)
 {
 	struct fan_part *p = calloc(1, sizeof(*p));
-	const char *id = json_string_value(json_object_get(args, "id"));
+	const char *channel = postid_channel(id);
+	json_t *args = json_pack("{s:s}", "id", id);
 	char msg[300];
 
 	f->pending++;
-	if (p && (p->channel = strdup(channel)) != NULL &&
-	    (p->id = strdup(id ? id : "")) != NULL) {
+	if (p && args && (p->channel = strdup(channel)) != NULL &&
+	    (p->id = strdup(id)) != NULL) {
 		p->f = f;
-		if (send_to(x, cmd, args, channel, on_fan_part, p) == 0)
+		if (send_to(x, cmd, args, channel, on_fan_part, p) == 0) {
+			json_decref(args);
 			return;
+		}
 	}
+	json_decref(args);
 	if (p) {
 		free(p->channel);
 		free(p->id);
@@ -282,22 +289,83 @@ void route_fan_send(struct route_fan *f, struct cmd_ctx *x, const char *cmd,
 	fan_part(f, NULL, SMM_ERR_STANDBY, msg);
 }
 
-void route_fan_add(struct route_fan *f, json_t *result, const char *code,
-                   const char *msg)
+/* What state each delivery of id (a post or one delivery) is in now:
+ * {delivery: state}, {} if there is no such id, NULL if unreadable. */
+json_t *route_states(struct cmd_ctx *x, const char *id)
 {
-	f->pending++;
-	fan_part(f, result, code, msg);
+	json_t *shown = NULL, *out, *v;
+	size_t i;
+	int r;
+
+	if ((r = view_show(x->d->store, id, &shown)) == -ENOENT)
+		return json_object();
+	if (r < 0 || (out = json_object()) == NULL) {
+		json_decref(shown);
+		return NULL;
+	}
+	json_array_foreach (json_object_get(shown, "deliveries"), i, v) {
+		json_object_set(out,
+		                json_string_value(json_object_get(v, "id")),
+		                json_object_get(v, "state"));
+	}
+	json_decref(shown);
+	return out;
 }
 
-enum cmd_retval route_fan_done(struct cmd_ctx *x, struct route_fan *f)
+enum cmd_retval route_split(struct cmd_ctx *x, const char *id, const char *cmd,
+                            const char *key, unsigned states,
+                            route_here_fn *here)
 {
-	json_t *out;
+	json_t *before = route_states(x, id), *v;
+	struct route_fan *f = NULL;
+	const char *did;
+	size_t away = 0;
+	int state;
 
+	if (before == NULL)
+		return cmd_fail(x, SMM_ERR_INTERNAL, "cannot read '%.200s'",
+		                id);
+	json_object_foreach (before, did, v) {
+		state = state_parse(json_string_value(v));
+		away += state >= 0 && (DS_BIT(state) & states) &&
+		        route_away(x, postid_channel(did));
+	}
+	/* All here, or nothing to do: as on one node, its words too. */
+	if (away == 0) {
+		json_decref(before);
+		return here(x, id);
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->key = strdup(key)) == NULL ||
+	    (f->list = json_array()) == NULL ||
+	    (f->fields = json_object()) == NULL) {
+		if (f) {
+			free(f->key);
+			json_decref(f->list);
+		}
+		free(f);
+		json_decref(before);
+		return cmd_fail(x, SMM_ERR_INTERNAL, "out of memory");
+	}
+	f->later = x->later;
+	f->d = x->d;
+	f->here = here;
+	f->peer = x->peer ? *x->peer
+	                  : (struct cmd_peer){.uid = getuid(), .gid = getgid()};
+	f->pending = 1; /* the caller's, until every part is out */
+	json_object_foreach (before, did, v) {
+		state = state_parse(json_string_value(v));
+		if (state < 0 || !(DS_BIT(state) & states))
+			continue; /* nothing to do there */
+		if (route_away(x, postid_channel(did)))
+			fan_send(f, x, cmd, did);
+		else
+			fan_here(f, x, did);
+	}
+	json_decref(before);
 	if (--f->pending > 0)
 		return CMD_WAIT;
-	out = fan_end(f, x->code, x->msg, x->msglen);
-	if (out == NULL)
+	if ((*x->result = fan_end(f, x->code, x->msg, x->msglen)) == NULL)
 		return CMD_ERROR;
-	*x->result = out;
 	return CMD_DONE;
 }

@@ -30,30 +30,32 @@ int route_may(const struct cmd_ctx *x);
 enum cmd_retval route_command(struct cmd_ctx *x, const char *cmd,
                               const json_t *args, const char *channel);
 
+/* What state each delivery of id (a post or one delivery) is in now:
+ * {delivery: state name}, {} if there is no such id, NULL if unreadable. */
+json_t *route_states(struct cmd_ctx *x, const char *id);
+
 /*
- * A command on several deliveries, each run where its channel is fired,
- * whose results are lists under one key (cancel's "cancelled"): the
- * lists are joined into one reply. route_fan_new; route_fan_send for
- * each delivery another node fires, route_fan_add for what this node did
- * itself (a result it gives away, or NULL with an error); then
- * route_fan_done, which returns the joined reply when every part has
- * answered already (CMD_DONE, CMD_ERROR), else CMD_WAIT, and x's later
- * is finished once they have. A part refused with SMM_ERR_CONFLICT
- * (nothing left to do there) is no error if another part did something.
- *
- * A part the other node answers SMM_ERR_NOT_FOUND (its view, up to a
- * beat behind, has not read the delivery yet, so it cannot be firing
- * it) is run here by local, with a context of its own: its result, or
- * NULL with code and msg set.
+ * What runs a command on one delivery, or on every delivery of a post,
+ * here: CMD_DONE with its result in *x->result, or CMD_ERROR.
  */
-typedef json_t *route_local_fn(struct cmd_ctx *, const char *id);
-struct route_fan;
-struct route_fan *route_fan_new(struct cmd_ctx *x, const char *key,
-                                route_local_fn *local);
-void route_fan_send(struct route_fan *, struct cmd_ctx *x, const char *cmd,
-                    const json_t *args, const char *channel);
-void route_fan_add(struct route_fan *, json_t *result, const char *code,
-                   const char *msg);
-enum cmd_retval route_fan_done(struct cmd_ctx *x, struct route_fan *);
+typedef enum cmd_retval route_here_fn(struct cmd_ctx *x, const char *id);
+
+/*
+ * cmd on id (a post or one delivery), each delivery run where its
+ * channel is fired, for those in a state of states (DS_BIT()s): here(x,
+ * delivery) for this node's, cmd with {"id": delivery} sent to the node
+ * that fires each other one. The parts' results are lists under key
+ * (cancel's "cancelled"), joined into one reply with the first part's
+ * other fields. A part refused with SMM_ERR_CONFLICT (nothing left to do
+ * there) is no error if another part did something. A part the other
+ * node answers SMM_ERR_NOT_FOUND (its view, up to a beat behind, has
+ * not read the delivery yet, so it cannot be firing it) is done here,
+ * for the same peer. When no delivery in states is another node's:
+ * here(x, id), as on one node. CMD_DONE, CMD_ERROR, or CMD_WAIT with x's
+ * later finished once every part has answered.
+ */
+enum cmd_retval route_split(struct cmd_ctx *x, const char *id, const char *cmd,
+                            const char *key, unsigned states,
+                            route_here_fn *here);
 
 #endif
