@@ -78,9 +78,17 @@ void cmd_actor(const struct cmd_ctx *x, struct pause_actor *a, char *name,
 {
 	long uid = x->peer ? (long)x->peer->uid : (long)getuid();
 	struct passwd pw, *res = NULL;
+	const char *routed_as;
 	char buf[1024];
 
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+	/* Routed here (route.h): named by the node asked, whose machine
+	 * knows the peer; this one may not. */
+	if (x->peer && x->peer->routed &&
+	    (routed_as = json_string_value(
+	             json_object_get(x->args, ROUTE_ACTOR_ARG))) != NULL)
+		snprintf(name, len, "%s", routed_as);
+	else if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	         res)
 		snprintf(name, len, "%s", pw.pw_name);
 	else
 		snprintf(name, len, "uid %ld", uid);

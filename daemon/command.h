@@ -180,8 +180,11 @@ json_t *cmd_pauses_json(struct smmd *);
 
 /*
  * The peer as the audit trail names it: its uid (smmd's own when there is
- * no peer) and user name, written to name, which a points to.
+ * no peer) and user name, written to name, which a points to. A command
+ * routed here carries the name the node asked gave it, in the argument
+ * ROUTE_ACTOR_ARG (route.c's send_to).
  */
+#define ROUTE_ACTOR_ARG "routed_actor"
 struct pause_actor;
 void cmd_actor(const struct cmd_ctx *, struct pause_actor *a, char *name,
                size_t len);

@@ -68,7 +68,7 @@ struct chan_q {
 	/* Queued here, then sent or settled by another node (a pull said
 	 * so): dropped once they are half the queue (dispatch_follow). */
 	size_t stale;
-	int unlisted; /* logged: no live node lists it (miss_unlisted) */
+	int unlisted; /* logged: no live node lists it (unlisted_say) */
 	struct chan_q *hash_next;
 };
 
@@ -1070,19 +1070,20 @@ void dispatch_arm(struct smmd *d)
 		EARLIER(disp->armed->send_at);
 	if (disp->napping)
 		EARLIER(disp->napping->wake_ms);
-	if (!halted(d) && d->in_flight < d->cfg->max_in_flight) {
-		int64_t next = sched_next_due(d->sched);
+	if (!halted(d)) {
+		int room = d->in_flight < d->cfg->max_in_flight;
+		int64_t next = room ? sched_next_due(d->sched) : -1;
+		struct chan_q *q = disp->ring;
+		int shared = store_shared(d->store);
 
 		if (next >= 0)
 			EARLIER(next - PREPARE_LEAD_MS);
 		/* Channels held back by min_interval, not by a full slot;
-		 * and those no live node lists (miss_unlisted). */
-		if (disp->ring) {
-			struct chan_q *q = disp->ring;
-			int shared = store_shared(d->store);
-
+		 * and, full or not (a miss takes no slot), those no live
+		 * node lists (miss_unlisted). */
+		if (q && (room || shared))
 			do {
-				int64_t t = chan_send_time(q, now);
+				int64_t t = room ? chan_send_time(q, now) : -1;
 
 				if (t >= 0)
 					EARLIER(t - PREPARE_LEAD_MS);
@@ -1092,7 +1093,6 @@ void dispatch_arm(struct smmd *d)
 					unlisted = t;
 				q = q->ring_next;
 			} while (q != disp->ring);
-		}
 	}
 	disp->unlisted_at = unlisted;
 	EARLIER(unlisted);

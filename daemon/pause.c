@@ -949,7 +949,11 @@ static int resume_parse(const char *name)
 
 /*
  * Held under held_by, which is over: settled as its resume said (its
- * resumed_as), unless that was --review or is not known. h borrowed.
+ * resumed_as), unless that was --review or is not known. --publish was
+ * said of what the pause held then: one held after it, which this node
+ * may learn of much later (it was down), goes only if it is no later
+ * than its channel's max_lateness, as under the default policy. h
+ * borrowed.
  */
 static void settle_ended(struct smmd *d, const struct held *h, int64_t held_by)
 {
@@ -959,12 +963,16 @@ static void settle_ended(struct smmd *d, const struct held *h, int64_t held_by)
 	if (store_pause_resumed(d->store, held_by, as, sizeof(as)) <= 0 ||
 	    (policy = resume_parse(as)) < 0 || policy == RESUME_REVIEW)
 		return; /* on still (read here soon), or left for a person */
-	settle_one(d, h, policy, wallclock_now_ms(), why, sizeof(why), &choice);
+	if (policy == RESUME_PUBLISH)
+		policy = RESUME_AUTO;
+	if (settle_one(d, h, policy, wallclock_now_ms(), why, sizeof(why),
+	               &choice) <= 0)
+		return; /* settled meanwhile */
 	log_info("pause: '%s', held by another node as pause %lld ended, is "
 	         "settled as its resume said (%s): %s",
 	         h->id, (long long)held_by, as,
 	         choice > 0    ? "released"
-	         : choice == 0 ? "skipped"
+	         : choice == 0 ? why
 	                       : "held by another pause");
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pause.h"
 #include "postid.h"
 #include "queue.h"
 #include "route.h"
@@ -57,7 +58,15 @@ static void read_answer(struct answer *a, const char *channel,
 
 	*a = (struct answer){0};
 	if (o && json_is_true(json_object_get(o, "ok"))) {
-		a->result = json_incref(json_object_get(o, "result"));
+		json_t *result = json_object_get(o, "result");
+
+		/* Done; a reply without a result (none of ours) lists none. */
+		a->result = json_is_object(result) ? json_incref(result)
+		                                   : json_object();
+		if (a->result == NULL) {
+			a->code = SMM_ERR_INTERNAL;
+			snprintf(a->msg, sizeof(a->msg), "out of memory");
+		}
 	} else if (o && err) {
 		const char *m =
 		        json_string_value(json_object_get(err, "message"));
@@ -85,10 +94,18 @@ static int send_to(struct cmd_ctx *x, const char *cmd, const json_t *args,
 	        .gid = x->peer ? (long)x->peer->gid : (long)getgid(),
 	        .readonly = x->peer && x->peer->readonly,
 	};
-	json_t *o =
-	        json_pack("{s:i, s:s, s:O}", "id", 1, "cmd", cmd, "args", args);
-	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	struct pause_actor who;
+	char name[64];
+	json_t *o = json_pack("{s:i, s:s, s:o}", "id", 1, "cmd", cmd, "args",
+	                      json_deep_copy(args));
+	char *line;
 	int r;
+
+	/* Named here, where the peer's user is known (cmd_actor). */
+	cmd_actor(x, &who, name, sizeof(name));
+	json_object_set_new(json_object_get(o, "args"), ROUTE_ACTOR_ARG,
+	                    json_string(name));
+	line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
 	if (line == NULL)
@@ -150,7 +167,7 @@ struct route_fan {
 	struct cmd_peer peer; /* who asked, for a part done here later */
 	char *key;
 	json_t *list;   /* what every part did, joined */
-	json_t *fields; /* the first part's other fields (who, when) */
+	json_t *fields; /* the first answer's other fields (who, when) */
 	int pending;    /* parts out, and the caller's until fan_done */
 	int did;        /* a part did something */
 	int failed;     /* ... and one could not: */

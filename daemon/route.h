@@ -45,9 +45,9 @@ typedef enum cmd_retval route_here_fn(struct cmd_ctx *x, const char *id);
  * channel is fired, for those in a state of states (DS_BIT()s): here(x,
  * delivery) for this node's, cmd with {"id": delivery} sent to the node
  * that fires each other one. The parts' results are lists under key
- * (cancel's "cancelled"), joined into one reply with the first part's
- * other fields. A part refused with SMM_ERR_CONFLICT (nothing left to do
- * there) is no error if another part did something. A part the other
+ * (cancel's "cancelled"), joined into one reply with the other fields
+ * of the first part to answer. A part refused with SMM_ERR_CONFLICT (nothing
+ * left to do there) is no error if another part did something. A part the other
  * node answers SMM_ERR_NOT_FOUND (its view, up to a beat behind, has
  * not read the delivery yet, so it cannot be firing it) is done here,
  * for the same peer. When no delivery in states is another node's:

@@ -24,7 +24,6 @@ static void on_changed(void *arg, const char *table, const char *key)
 		return;
 	if (strcmp(table, "deliveries") == 0 && key != NULL) {
 		const char *slash = strchr(key, '/');
-
 		int64_t held_by = dispatch_follow(d, key);
 
 		if (!d->worker && held_by > 0)

@@ -5,7 +5,10 @@
 # when the pull would have told it). The resume's policy is kept with
 # the pause (schema 14), and a working node's start settles what is
 # still held under a pause that is over, as that resume said:
-# - held under a pause resumed with --publish: published, once;
+# - held under a pause resumed with --publish: published, once; but
+#   skipped where it is later than its channel's max_lateness (the
+#   resume's --publish was said of what it held then, not of a post
+#   this late);
 # - under one resumed with --skip: skipped, saying so;
 # - under one resumed with --review: still held, for a person;
 # - under a pause still on: still held.
@@ -17,15 +20,15 @@
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is not installed"
 
 start_sink
-write_config -g "catch_up: 1h" pub skp rev on
+write_config -g "catch_up: 1h" pub "old,max_lateness=1s" skp rev on
 start_smmd
 due=$(($(now_ms) + 1500))
-for ch in pub skp rev on; do
+for ch in pub old skp rev on; do
 	smmctl pause -c "$ch" --reason drill >/dev/null || fail "pause $ch"
 	smmctl add -c "$ch" --id "$ch" --at "$(ms_to_iso "$due")" "$ch" \
 		>/dev/null || fail "adding $ch"
 done
-for ch in pub skp rev on; do
+for ch in pub old skp rev on; do
 	wait_state "$ch/$ch" held 10
 done
 stop_smmd
@@ -38,8 +41,11 @@ end_pause() { # CHANNEL POLICY
 		fail "ending $1's pause"
 }
 end_pause pub publish
+end_pause old publish
 end_pause skp skip
 end_pause rev review
+# old is more than its max_lateness (1 s) late by the start.
+while [ "$(now_ms)" -lt $((due + 1500)) ]; do sleep 0.1; done
 
 start_smmd
 wait_state pub/pub published 10
@@ -47,13 +53,17 @@ wait_state pub/pub published 10
 wait_state skp/skp skipped 5
 delivery_json skp/skp | jq -e '.last_error | test("--skip")' >/dev/null ||
 	fail "skp does not say why: $(delivery_json skp/skp | jq -c .last_error)"
+wait_state old/old skipped 5
+delivery_json old/old | jq -e '.last_error | test("max_lateness")' >/dev/null ||
+	fail "old does not say why: $(delivery_json old/old | jq -c .last_error)"
+[ "$(sink_count old)" -eq 0 ] || fail "old was sent"
 settle pub
 for ch in rev on; do
 	[ "$(delivery_state "$ch/$ch")" = held ] ||
 		fail "$ch is $(delivery_state "$ch/$ch"), not held"
 	[ "$(sink_count "$ch")" -eq 0 ] || fail "$ch was sent"
 done
-[ "$(grep -c 'held by another node as pause' "$T/smmd.log")" -eq 2 ] ||
+[ "$(grep -c 'held by another node as pause' "$T/smmd.log")" -eq 3 ] ||
 	fail "the start did not say what it settled: $(grep 'pause:' "$T/smmd.log")"
 stop_smmd
 log ok
