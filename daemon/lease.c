@@ -236,6 +236,7 @@ static void renewal_kept(struct lease *l, struct beat *b)
 {
 	uint64_t now = uv_hrtime();
 	char why[128];
+	int gone;
 
 	if (b->clocked) {
 		l->clocked_wall_ms = wallclock_now_ms();
@@ -274,6 +275,7 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	/* A round in this beat came after the renewal: it has seen to it. */
 	if ((b->orphans || b->dead_seen) && !b->claims)
 		l->claim_now = 1;
+	gone = l->holder_seen && !b->holder;
 	l->holder_seen = b->holder;
 	l->epoch = b->epoch;
 	l->trust_until_ns =
@@ -286,6 +288,9 @@ static void renewal_kept(struct lease *l, struct beat *b)
 	uv_timer_start(&l->trust_timer, on_trust_end,
 	               (l->trust_until_ns - now) / 1000000, 0);
 	set_live(l, 1, why);
+	/* Told once live, so that lease_holder_lives answers for now. */
+	if (gone && l->o.on_holder_gone && !l->dead)
+		l->o.on_holder_gone(l->o.arg);
 }
 
 /* The beat's last group ended: the next may go. */

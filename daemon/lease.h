@@ -83,6 +83,13 @@ struct lease_opts {
 	 * skips it (the beat sends nothing). NULL: always attempts.
 	 */
 	int (*may_register)(void *arg);
+	/*
+	 * A lease that claims: its renewal saw no node holding an exclusive
+	 * lease, where the one before saw one (a worker's: the working node
+	 * is gone), so that an exclusive registration waiting on it need not
+	 * wait for its own next beat. NULL: not told.
+	 */
+	void (*on_holder_gone)(void *arg);
 	/* The node may fire (live) or must stop at once; why says why. */
 	void (*on_live)(void *arg, int live, const char *why);
 	/* A dead peer's lease was taken away: its work is to be reaped

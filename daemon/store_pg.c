@@ -1273,6 +1273,15 @@ static int who_works(struct pgstore *ps)
 static void on_claims(void *arg);
 static int may_release(void *arg, const char *channel);
 
+/* The working node is gone: the exclusive registration goes now. */
+static void on_holder_gone(void *arg)
+{
+	struct pgstore *ps = arg;
+
+	if (ps->lease)
+		lease_beat_now(ps->lease);
+}
+
 /*
  * A standby that shares the work (STORE_OPEN_WORKER) registers beside
  * the working node, under its id and "/w", not exclusive: the exclusive
@@ -1290,6 +1299,7 @@ static int start_worker(struct pgstore *ps)
 	                       .skew_known = 1,
 	                       .on_live = on_worker_live,
 	                       .on_claims = on_claims,
+	                       .on_holder_gone = on_holder_gone,
 	                       .may_release = may_release,
 	                       .arg = ps};
 
