@@ -307,6 +307,46 @@ START_TEST(test_approve)
 }
 END_TEST
 
+/*
+ * approve routed here by the node asked (route.c): that node checked the
+ * permission and named the user, whose uid this machine may not know;
+ * the name is taken from a routed request only.
+ */
+START_TEST(test_approve_routed)
+{
+	struct outcome o;
+
+	run_ok("{\"id\":1,\"cmd\":\"add\",\"args\":{\"channels\":"
+	       "[\"signed\"],\"id\":\"p1\",\"text\":\"t\","
+	       "\"at\":\"2099-01-01T00:00:00Z\"}}",
+	       &o);
+	outcome_clear(&o);
+	run_ok("{\"id\":2,\"cmd\":\"add\",\"args\":{\"channels\":"
+	       "[\"signed\"],\"id\":\"p2\",\"text\":\"t\","
+	       "\"at\":\"2099-01-01T00:00:00Z\"}}",
+	       &o);
+	outcome_clear(&o);
+	/* Not routed: the name it gives itself is not believed. */
+	run_ok("{\"id\":3,\"cmd\":\"approve\",\"args\":{\"id\":\"p1\","
+	       "\"routed_actor\":\"mallory\"}}",
+	       &o);
+	ck_assert_str_eq(json_string_value(json_object_get(o.result, "by")),
+	                 "root");
+	outcome_clear(&o);
+	/* Routed, from a uid this machine does not know: as named there. */
+	peer = (struct cmd_peer){.uid = 54321, .gid = 54321, .routed = 1};
+	run_ok("{\"id\":4,\"cmd\":\"approve\",\"args\":{\"id\":\"p2\","
+	       "\"routed_actor\":\"ana\"}}",
+	       &o);
+	peer = (struct cmd_peer){.uid = 0};
+	ck_assert_str_eq(json_string_value(json_object_get(o.result, "by")),
+	                 "ana");
+	ck_assert_int_eq(json_integer_value(json_object_get(o.result, "uid")),
+	                 54321);
+	outcome_clear(&o);
+}
+END_TEST
+
 START_TEST(test_unknown_command)
 {
 	run_err("{\"id\":1,\"cmd\":\"frobnicate\"}", SMM_ERR_UNKNOWN_COMMAND,
@@ -1112,6 +1152,7 @@ static Suite *command_suite(void)
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_unknown_command);
 	tcase_add_test(tc, test_approve);
+	tcase_add_test(tc, test_approve_routed);
 	tcase_add_test(tc, test_add_and_show);
 	tcase_add_test(tc, test_add_errors);
 	tcase_add_test(tc, test_add_exists);
