@@ -1009,12 +1009,12 @@ void pauses_settle_ended(struct smmd *d)
 {
 	struct held_list l = {0};
 
-	if (store_held_rows(d->store, 0, collect_held, &l) < 0 || l.oom)
+	/* Only those: a long pause's holds are not read at every start. */
+	if (store_held_rows(d->store, STORE_HELD_ENDED, collect_held, &l) < 0 ||
+	    l.oom)
 		fatalx("store: cannot list held deliveries");
 	for (size_t i = 0; i < l.n; i++)
-		if (l.v[i].held_by > 0 &&
-		    pause_by_id(d->pauses, l.v[i].held_by) == NULL)
-			settle_ended(d, &l.v[i], l.v[i].held_by);
+		settle_ended(d, &l.v[i], l.v[i].held_by);
 	held_list_free(&l);
 }
 

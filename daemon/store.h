@@ -460,7 +460,11 @@ struct held_row {
 	int64_t updated_ms;
 	const char *reason;
 };
-/* Held deliveries, pause_id's (0: all), by due time, then id. */
+/*
+ * Held deliveries, pause_id's (0: all; STORE_HELD_ENDED: those held
+ * under a pause that is over), by due time, then id.
+ */
+#define STORE_HELD_ENDED (-1)
 int store_held_rows(struct store *, int64_t pause_id,
                     void (*fn)(void *arg, const struct held_row *), void *arg);
 /* How many deliveries pause_id holds, or -EIO. */

@@ -163,7 +163,9 @@ int sq_held_rows(struct store_be *s, int64_t pause_id,
 	            "SELECT d.id, d.channel, p.campaign, p.source, d.due_ms, "
 	            "d.held_by, d.updated_ms, d.last_error "
 	            "FROM deliveries d JOIN posts p ON p.id = d.post_id "
-	            "WHERE d.state = 'held' AND (?1 = 0 OR d.held_by = ?1) "
+	            "WHERE d.state = 'held' AND (?1 = 0 OR d.held_by = ?1 OR "
+	            "(?1 = -1 AND d.held_by IN (SELECT id FROM pauses "
+	            "WHERE ended_ms IS NOT NULL))) " /* -1: STORE_HELD_ENDED */
 	            "ORDER BY d.due_ms, d.id",
 	            &st) < 0)
 		return -EIO;

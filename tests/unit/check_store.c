@@ -1373,10 +1373,19 @@ START_TEST(test_pauses)
 	ck_assert_int_eq(c, T0 + 9000);
 	/* On: not resumed; over: resumed as its resume said, kept. */
 	ck_assert_int_eq(store_pause_resumed(st, a, as, sizeof(as)), 0);
+	json_array_clear(ids);
+	ck_assert_int_eq(store_held_rows(st, STORE_HELD_ENDED, held_ids, ids),
+	                 0);
+	ck_assert_uint_eq(json_array_size(ids), 0); /* a is on still */
 	ck_assert_int_eq(store_pause_end(st, a, T0 + 1, "skip"), 0);
 	ck_assert_int_eq(store_pause_end(st, a, T0 + 2, "publish"), -ENOENT);
 	ck_assert_int_eq(store_pause_resumed(st, a, as, sizeof(as)), 1);
 	ck_assert_str_eq(as, "skip");
+	/* What a's end left held (the settling is smmd's): found alone. */
+	json_array_clear(ids);
+	ck_assert_int_eq(store_held_rows(st, STORE_HELD_ENDED, held_ids, ids),
+	                 0);
+	ck_assert_uint_eq(json_array_size(ids), 1);
 	ck_assert_int_eq(store_pause_resumed(st, a + b + 1000, as, sizeof(as)),
 	                 -ENOENT);
 	/* Ended: its scope may be paused again. */
