@@ -56,6 +56,10 @@ struct chan_q {
 	char *name;
 	const struct channel *ch; /* in the current config; NULL if removed */
 	size_t in_flight;
+	/* The batch the end of its last request was written in: on a
+	 * cluster it goes to another node only once that is kept, or the
+	 * taker would read the request as still in flight (recover.c). */
+	uint64_t ended_in;
 	int64_t last_start_ms; /* planned: where min_interval counts from */
 	int64_t last_sent_ms;  /* when the last request really left */
 	struct waiting *fifo;  /* ring buffer */
@@ -300,6 +304,15 @@ static int halted(const struct smmd *d)
 	return d->stopping || d->store_down_ms || d->handing_over;
 }
 
+/* A request on q ended, its end written in this turn (or nothing of it
+ * was: its start was not kept). Its slot is free. */
+static void job_ended(struct smmd *d, struct chan_q *q)
+{
+	q->in_flight--;
+	d->in_flight--;
+	q->ended_in = store_turn_batch(d->store);
+}
+
 static void job_free(struct job *job)
 {
 	store_delivery_clear(&job->rec);
@@ -521,8 +534,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 	if (o.notice)
 		dispatch_notify(d, rec->channel, rec->id, rec->source, o.notice,
 		                outcome_error(&in, &o));
-	job->q->in_flight--;
-	d->in_flight--;
+	job_ended(d, job->q);
 	flying_remove(d->dispatch, job);
 	job_free(job);
 	/* A slot is free: start what waited for one. */
@@ -738,8 +750,7 @@ static void job_send(void *arg, int err)
 	syncing_remove(job->d->dispatch, job);
 	/* Its start is not recorded: it must not leave (outage.c). */
 	if (err < 0) {
-		job->q->in_flight--;
-		job->d->in_flight--;
+		job_ended(job->d, job->q);
 		job_free(job);
 		return;
 	}
@@ -1427,8 +1438,7 @@ static void job_hold(struct smmd *d, struct job *job, struct pause *p)
 	events_change(d->events, EVO_DISPATCH, job->rec.id, DS_PUBLISHING,
 	              DS_RETRY_WAIT, now, why);
 	pause_hold(d, &job->rec, DS_RETRY_WAIT, p, now);
-	job->q->in_flight--;
-	d->in_flight--;
+	job_ended(d, job->q);
 }
 
 void dispatch_hold_prepared(struct smmd *d)
@@ -1454,6 +1464,14 @@ void dispatch_hold_prepared(struct smmd *d)
 		job->withdrawn = 1; /* job_send frees it */
 	}
 	dispatch_arm(d);
+}
+
+void dispatch_ended_here(struct smmd *d, const char *channel)
+{
+	struct chan_q *q = chan_find(d->dispatch, channel);
+
+	if (q)
+		q->ended_in = store_turn_batch(d->store);
 }
 
 int dispatch_has_job(struct smmd *d, const char *id)
@@ -1497,8 +1515,7 @@ static void withdraw_job(struct smmd *d, struct job *job, json_t *out)
 	events_change(d->events, EVO_CONTROL, did, DS_PUBLISHING, DS_CANCELLED,
 	              -1, NULL);
 	json_array_append_new(out, json_string(did));
-	job->q->in_flight--;
-	d->in_flight--;
+	job_ended(d, job->q);
 }
 
 /*
@@ -1648,14 +1665,18 @@ static int on_channel(void *arg, const char *id)
 
 /*
  * Whether channel may go to another node (store_claims): nothing of it
- * in flight or waiting for a slot, and nothing due soon, so that the
- * node that takes it has claimed it by then.
+ * in flight or waiting for a slot, the end of its last request kept,
+ * and nothing due soon, so that the node that takes it has claimed it
+ * by then.
  */
 static int may_release(void *arg, const char *channel)
 {
 	struct smmd *d = arg;
 	struct chan_q *q = chan_find(d->dispatch, channel);
 
+	/* Its last result still on its way to the store: a moment. */
+	if (q && !store_batch_kept(d->store, q->ended_in))
+		return 0;
 	/* Taking over, or dropped by a reload: what waits is the next
 	 * owner's (its heap has it), once nothing is in flight here. */
 	if (d->handing_over || (q && q->ch == NULL))

@@ -42,6 +42,9 @@ json_t *dispatch_unlisted_json(struct smmd *);
  * Still within the channel's max_in_flight. 0 or -ENOMEM.
  */
 int dispatch_first(struct smmd *, const char *delivery_id);
+/* This turn wrote how a request on channel ended (recovered): the
+ * channel goes to another node only once that is kept. */
+void dispatch_ended_here(struct smmd *, const char *channel);
 /* 1 while this node has a request of delivery_id under way. */
 int dispatch_has_job(struct smmd *, const char *delivery_id);
 /* Start everything due now (the wall-clock timer's callback). */

@@ -399,6 +399,11 @@ int pgrepl_pulling(const struct pgrepl *r)
 	return r->pulling != 0;
 }
 
+uint64_t pgrepl_pulls_read(const struct pgrepl *r)
+{
+	return r->pulls_read;
+}
+
 int64_t pgrepl_pulled(const struct pgrepl *r)
 {
 	return r->pulled;

@@ -17,21 +17,22 @@
 
 /* More than can be in flight at once (max_in_flight <= 10000). */
 #define RECOVER_MAX 1000000
+
 /*
- * How long after a channel is taken over what its last node left on it
- * is looked at: two pulls of this node's view, so that a result that
- * node wrote just before it let go is read in, not taken for a request
- * still in flight.
+ * The channels taken over and not run yet. What the node before wrote
+ * on them must be in this node's view first, or a result it wrote just
+ * before would be taken for a request still in flight: a run waits for
+ * a pull begun after the take (store_after_pull). A dead node's writes
+ * were all committed before its channels were taken (its groups are
+ * fenced by its lease, and a claim round reaps it only when none of
+ * them is running: leaseclaim.c); a node lets a channel go only once
+ * its last write on it is committed (store_pg.c's may_release).
  */
-#define TAKEN_SETTLE_MS 2500
-
 struct recover {
-	json_t *taken; /* channels taken over, and when (ms), not run yet */
-	uv_timer_t timer;
-	int timer_open;
+	json_t *taken;   /* channel: the take's number */
+	int64_t takes;   /* the last take's number */
+	int64_t waiting; /* the wait in flight covers takes up to this */
 };
-
-static void on_settled(uv_timer_t *t);
 
 /* Which deliveries a run moves. */
 struct scope {
@@ -68,6 +69,7 @@ static void recovered(struct scope *sc, const json_t *before,
 
 	json_array_foreach (unknown, i, v) {
 		json_object_set(lost, json_string_value(v), json_true());
+		dispatch_ended_here(d, postid_channel(json_string_value(v)));
 	}
 	json_array_foreach (before, i, v) {
 		const char *id = json_string_value(v);
@@ -150,46 +152,55 @@ int recover_at_start(struct smmd *d, json_t *leave)
 	return r < 0 ? r : 0;
 }
 
-/* The timer for the channel taken first of those not run yet (times on
- * the loop's monotonic clock: a step of the wall clock moves nothing). */
-static void arm(struct recover *rc, int64_t now)
-{
-	int64_t first = -1;
-	const char *name;
-	json_t *at;
+static void on_pulled(void *arg, int err);
 
-	json_object_foreach (rc->taken, name, at)
-		if (first < 0 || json_integer_value(at) < first)
-			first = json_integer_value(at);
-	if (first < 0)
+/* Wait for a pull that covers every take so far. */
+static void wait_pull(struct smmd *d)
+{
+	struct recover *rc = d->recover;
+	int r;
+
+	if (rc->waiting || json_object_size(rc->taken) == 0)
 		return;
-	first += TAKEN_SETTLE_MS;
-	uv_timer_start(&rc->timer, on_settled,
-	               first > now ? (uint64_t)(first - now) : 0, 0);
+	rc->waiting = rc->takes;
+	/* Closing: a restart in place recovers them at its start. */
+	if ((r = store_after_pull(d->store, on_pulled, d, 0)) == 0 ||
+	    r == -ECANCELED)
+		return;
+	/* -ENOTSUP: a store that says what it takes reads other nodes'. */
+	fatalx("recover: cannot wait for the view: %s", strerror(-r));
 }
 
-/* A run over the channels taken TAKEN_SETTLE_MS ago or more. */
-static void on_settled(uv_timer_t *t)
+/* A run over the channels the pull covers (taken before it began). */
+static void on_pulled(void *arg, int err)
 {
-	struct smmd *d = t->data;
+	struct smmd *d = arg;
 	struct recover *rc = d->recover;
-	int64_t now = (int64_t)uv_now(d->loop);
-	struct scope sc = {.d = d, .only = json_object()};
+	struct scope sc = {.d = d};
+	int64_t upto;
 	const char *name;
 	json_t *at;
 	void *tmp;
 
-	if (sc.only == NULL)
+	if (rc == NULL)
+		return; /* stopped */
+	upto = rc->waiting;
+	rc->waiting = 0;
+	/* The store closed first (a restart in place recovers them at its
+	 * start). */
+	if (err == -ECANCELED)
+		return;
+	if ((sc.only = json_object()) == NULL)
 		fatalx("out of memory");
 	json_object_foreach_safe (rc->taken, tmp, name, at)
-		if (json_integer_value(at) + TAKEN_SETTLE_MS <= now) {
+		if (json_integer_value(at) <= upto) {
 			json_object_set_new(sc.only, name, json_true());
 			json_object_del(rc->taken, name);
 		}
 	if (json_object_size(sc.only) > 0 && run(&sc, wallclock_now_ms()) < 0)
 		outage_begin(d); /* the store failed: smmd starts afresh */
 	json_decref(sc.only);
-	arm(rc, now);
+	wait_pull(d); /* those taken while the pull ran */
 }
 
 void recover_taken(struct smmd *d, const char *channel)
@@ -200,36 +211,20 @@ void recover_taken(struct smmd *d, const char *channel)
 		if ((rc = calloc(1, sizeof(*rc))) == NULL ||
 		    (rc->taken = json_object()) == NULL)
 			fatalx("out of memory");
-		uv_timer_init(d->loop, &rc->timer);
-		rc->timer.data = d;
-		rc->timer_open = 1;
 		d->recover = rc;
 	}
-	if (!rc->timer_open)
-		return; /* stopping */
 	/* Taken again before its run: from this take. */
-	json_object_set_new(rc->taken, channel,
-	                    json_integer((json_int_t)uv_now(d->loop)));
-	if (!uv_is_active((uv_handle_t *)&rc->timer))
-		arm(rc, (int64_t)uv_now(d->loop));
-}
-
-static void on_closed(uv_handle_t *h)
-{
-	struct recover *rc = h->data;
-
-	json_decref(rc->taken);
-	free(rc);
+	json_object_set_new(rc->taken, channel, json_integer(++rc->takes));
+	wait_pull(d);
 }
 
 void recover_stop(struct smmd *d)
 {
 	struct recover *rc = d->recover;
 
-	if (rc == NULL || !rc->timer_open)
+	if (rc == NULL)
 		return;
-	rc->timer_open = 0;
-	rc->timer.data = rc;
 	d->recover = NULL;
-	uv_close((uv_handle_t *)&rc->timer, on_closed);
+	json_decref(rc->taken);
+	free(rc);
 }

@@ -21,9 +21,9 @@ struct smmd;
 int recover_at_start(struct smmd *, json_t *leave);
 /*
  * This node now fires channel, which another node fired: what that node
- * left publishing on it is recovered a little later, once this node's
- * view has read what it wrote before it let the channel go (a node that
- * let go finished its requests first; a dead one did not).
+ * left publishing on it is recovered once a pull of this node's view
+ * begun after the take has read what it wrote (a node that let go
+ * finished its requests first; a dead one did not).
  */
 void recover_taken(struct smmd *, const char *channel);
 /* Shutdown: nothing more is recovered by this run. */

@@ -148,6 +148,13 @@ int store_relay(struct store *s, const struct store_peer *p, const char *line,
 	return s->be->relay(s->h, p, line, channel, fn, arg);
 }
 
+int store_after_pull(struct store *s, store_pulled_fn *fn, void *arg, int flags)
+{
+	if (s->be->after_pull == NULL)
+		return -ENOTSUP;
+	return s->be->after_pull(s->h, fn, arg, flags);
+}
+
 int store_relays_serve(struct store *s, store_request_fn *fn, void *arg)
 {
 	if (s->be->relays_serve == NULL)
@@ -442,6 +449,16 @@ static int submit(struct store *s, int may_defer)
 int store_submit(struct store *s)
 {
 	return submit(s, 1);
+}
+
+uint64_t store_turn_batch(const struct store *s)
+{
+	return s->committed + 1;
+}
+
+int store_batch_kept(const struct store *s, uint64_t batch)
+{
+	return s->durable >= batch;
 }
 
 int store_flush(struct store *s)

@@ -262,6 +262,19 @@ int store_token_get(struct store *, const char *channel, store_token_fn *row,
 /* 0 while this node may not act for the cluster (its lease is not
  * trusted now); always 1 on a store of one node. */
 int store_may_act(struct store *);
+/*
+ * Wait until what other nodes had committed by now is in the view: fn
+ * (arg, 0) once a pull begun after this call has read it in. A view that
+ * cannot be read now (PostgreSQL not reachable, or the pull failed)
+ * keeps fn waiting, unless flags has STORE_PULL_OR_NOW: fn(arg,
+ * -ENOTCONN or -EIO) then, for the view as it is. fn(arg, -ECANCELED)
+ * when the store closes first. Never from
+ * inside this call. 0; -ENOTSUP where no other node writes (SQLite: the
+ * view is the store), -ENOMEM, and fn is not called.
+ */
+typedef void store_pulled_fn(void *arg, int err);
+#define STORE_PULL_OR_NOW 1
+int store_after_pull(struct store *, store_pulled_fn *fn, void *arg, int flags);
 /* A request line a standby relayed, for the node that works to run. */
 typedef void store_request_fn(void *arg, int64_t id, const struct store_peer *,
                               const char *line);
@@ -279,6 +292,13 @@ void store_relay_answer(struct store *, int64_t id, const char *reply);
  * as if they were.
  */
 int store_after_commit(struct store *, void (*cb)(void *, int err), void *arg);
+/*
+ * The batch what is written now is committed in, and whether a batch is
+ * durable: a note to look at later without queueing a callback (a
+ * channel let go only once its last result is kept, dispatch.c).
+ */
+uint64_t store_turn_batch(const struct store *);
+int store_batch_kept(const struct store *, uint64_t batch);
 /*
  * End of a loop turn: commit the turn's transaction and hand it to the
  * writer; callbacks run once it is durable (at once if nothing needs a

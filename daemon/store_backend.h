@@ -194,6 +194,9 @@ struct store_backend {
 	             void *arg);
 	int (*relays_serve)(struct store_be *, store_request_fn *, void *arg);
 	void (*relay_answer)(struct store_be *, int64_t id, const char *reply);
+	/* store_after_pull; optional (-ENOTSUP). */
+	int (*after_pull)(struct store_be *, store_pulled_fn *, void *arg,
+	                  int flags);
 	/* store_token_put and store_tokens_read; optional. */
 	int (*token_put)(struct store_be *, const char *channel,
 	                 const char *sealed, int64_t saved_ms,

@@ -1613,7 +1613,7 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->pause_timer);
 	ps->claims_timer.data = ps->watch_timer.data = ps->pause_timer.data =
 	        ps;
-	pg_relay_init(ps);
+	pg_pull_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
 	if (open_pg(s, ps, url, err, errlen) < 0) {
@@ -1724,7 +1724,7 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_close((uv_handle_t *)&ps->pause_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
-	pg_relay_close(ps);
+	pg_pull_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
 	uv_loop_close(&ps->loop);

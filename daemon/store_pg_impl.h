@@ -30,12 +30,15 @@ struct pgstore {
 	int serving;                /* ... to this node, which works */
 	store_request_fn *serve_fn; /* ... run by this, smmd's */
 	void *serve_arg;
-	/* Routed requests waiting for a pull begun after they came
-	 * (store_pg_relay.c), and the pull's state. */
-	struct routed_wait *routed, **routed_tail;
-	size_t routed_batch; /* how many the pull in flight is for */
-	int routed_pulling;
-	uv_timer_t routed_timer;
+	/* Waiting for a pull begun after they asked (store_pg_pull.c):
+	 * the pull this node began for the first batch of them (mine),
+	 * and pgrepl_pulls_read when it began. */
+	struct pull_wait *pull_waits, **pull_tail;
+	size_t pull_batch;
+	int pull_mine;
+	uint64_t pull_base;
+	uint64_t pull_retry_ms; /* the next wait after a failure, or 0 */
+	uv_timer_t pull_timer;
 	unsigned relay_ticks;
 	unsigned trim_ticks; /* since the last trim of the change log */
 	int trimming;
@@ -136,11 +139,14 @@ struct pgstore {
 /* The lease this node's writes go under: a worker's own, else its one. */
 struct lease *pg_writer(const struct pgstore *);
 
+/* fn(arg, err) once a pull begun after this call has read the view up
+ * to now (store_after_pull); -ECANCELED once closing. */
+int pg_pull_wait(struct pgstore *, store_pulled_fn *fn, void *arg, int flags);
+void pg_pull_init(struct pgstore *);
+void pg_pull_close(struct pgstore *); /* those waiting: -ECANCELED */
+
 /* LISTEN for what a node hears of relayed commands and tokens kept. */
 void pg_listen_relays(struct pgstore *);
-/* store_pg_relay.c's part of open and close. */
-void pg_relay_init(struct pgstore *);
-void pg_relay_close(struct pgstore *);
 
 /* Count the view's deliveries from now on, and tell pgrepl of the view's
  * rollbacks (store_pg_count.c): 0, or -1 with err set. */

@@ -12,11 +12,8 @@
 
 #include "store_pg_impl.h"
 
-/* Looked at this often while the pull for routed requests runs. */
-#define ROUTED_POLL_MS 2
-
 struct routed_wait {
-	struct routed_wait *next;
+	struct pgstore *ps;
 	int64_t id;
 	struct store_peer peer;
 	char *line;
@@ -38,61 +35,20 @@ int pg_relay(struct store_be *s, const struct store_peer *p, const char *line,
 	return rc;
 }
 
-/* The first n waiting, to smmd, in the order they came. */
-static void serve_waiting(struct pgstore *ps, size_t n)
-{
-	while (n-- > 0 && ps->routed) {
-		struct routed_wait *w = ps->routed;
-
-		if ((ps->routed = w->next) == NULL)
-			ps->routed_tail = &ps->routed;
-		/* One that no longer serves runs nothing: its asker says
-		 * "may have been done" (taken, not answered). */
-		if (ps->serving)
-			ps->serve_fn(ps->serve_arg, w->id, &w->peer, w->line);
-		free(w->line);
-		free(w);
-	}
-}
-
-static size_t waiting(const struct pgstore *ps)
-{
-	size_t n = 0;
-
-	for (const struct routed_wait *w = ps->routed; w; w = w->next)
-		n++;
-	return n;
-}
-
 /*
- * The pull for the requests that came before it ended: they run. Those
- * that came since wait for one of their own, begun once no other pull
- * runs (one begun before them may have missed what they name).
+ * A routed request's pull has ended (or none could begin: it runs on
+ * the view as it is). One taken and not run (closing, or no longer
+ * serving): its asker says "may have been done".
  */
-static void on_routed_timer(uv_timer_t *t)
+static void routed_pulled(void *arg, int err)
 {
-	struct pgstore *ps = t->data;
+	struct routed_wait *w = arg;
+	struct pgstore *ps = w->ps;
 
-	if (ps->routed_pulling && pgrepl_pulling(ps->repl))
-		goto again;
-	if (ps->routed_pulling) {
-		ps->routed_pulling = 0;
-		serve_waiting(ps, ps->routed_batch);
-	}
-	if (ps->routed == NULL)
-		return;
-	if (pgrepl_pulling(ps->repl))
-		goto again;
-	if (pgrepl_pull(ps->repl) == 0) {
-		ps->routed_pulling = 1;
-		ps->routed_batch = waiting(ps);
-	} else {
-		/* Not connected: run them on the view as it is. */
-		serve_waiting(ps, waiting(ps));
-		return;
-	}
-again:
-	uv_timer_start(&ps->routed_timer, on_routed_timer, ROUTED_POLL_MS, 0);
+	if (err != -ECANCELED && ps->serving)
+		ps->serve_fn(ps->serve_arg, w->id, &w->peer, w->line);
+	free(w->line);
+	free(w);
 }
 
 static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
@@ -104,6 +60,7 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
 	                        .readonly = p->readonly,
 	                        .routed = p->routed};
 	struct routed_wait *w;
+	int rc;
 
 	if (!p->routed) {
 		ps->serve_fn(ps->serve_arg, id, &sp, line);
@@ -115,34 +72,12 @@ static void on_request(void *arg, int64_t id, const struct pgrelay_peer *p,
 		ps->serve_fn(ps->serve_arg, id, &sp, line);
 		return;
 	}
+	w->ps = ps;
 	w->id = id;
 	w->peer = sp;
-	*ps->routed_tail = w;
-	ps->routed_tail = &w->next;
-	if (!uv_is_active((uv_handle_t *)&ps->routed_timer))
-		uv_timer_start(&ps->routed_timer, on_routed_timer, 0, 0);
-}
-
-void pg_relay_init(struct pgstore *ps)
-{
-	ps->routed = NULL;
-	ps->routed_tail = &ps->routed;
-	uv_timer_init(&ps->loop, &ps->routed_timer);
-	ps->routed_timer.data = ps;
-}
-
-void pg_relay_close(struct pgstore *ps)
-{
-	/* Taken and not run: their askers say "may have been done". */
-	while (ps->routed) {
-		struct routed_wait *w = ps->routed;
-
-		ps->routed = w->next;
-		free(w->line);
-		free(w);
-	}
-	ps->routed_tail = &ps->routed;
-	uv_close((uv_handle_t *)&ps->routed_timer, NULL);
+	/* Not waited for (out of memory): on the view as it is. */
+	if ((rc = pg_pull_wait(ps, routed_pulled, w, STORE_PULL_OR_NOW)) < 0)
+		routed_pulled(w, rc);
 }
 
 int pg_relays_serve(struct store_be *s, store_request_fn *fn, void *arg)

@@ -1937,6 +1937,7 @@ const struct store_backend store_backend_postgresql = {
         .relay = pg_relay,
         .relays_serve = pg_relays_serve,
         .relay_answer = pg_relay_answer,
+        .after_pull = pg_after_pull,
         .standby_start = pg_standby_start,
         .token_put = pg_token_put,
         .tokens_read = pg_tokens_read,

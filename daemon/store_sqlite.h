@@ -253,6 +253,7 @@ int pg_relay(struct store_be *, const struct store_peer *, const char *line,
              const char *channel, store_relay_fn *, void *arg);
 int pg_relays_serve(struct store_be *, store_request_fn *, void *arg);
 void pg_relay_answer(struct store_be *, int64_t id, const char *reply);
+int pg_after_pull(struct store_be *, store_pulled_fn *, void *arg, int flags);
 int pg_standby_start(struct store_be *, uv_loop_t *, void (*turn)(void *arg),
                      void *arg);
 int pg_token_put(struct store_be *, const char *channel, const char *sealed,

@@ -1225,6 +1225,121 @@ START_TEST(test_after_commit_durable)
 }
 END_TEST
 
+static void pulled(void *arg, int err)
+{
+	struct order *o = arg;
+
+	o->n++;
+	o->err = err;
+}
+
+#ifdef HAVE_LIBPQ
+/* Another node's write: a row changed in PostgreSQL, logged by
+ * smmd_track as any node's write is. */
+static void write_elsewhere(const char *sql)
+{
+	PGconn *c = PQconnectdb(backend_url);
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+	              PQerrorMessage(c));
+	ck_assert_str_eq(PQcmdTuples(r), "1");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The second wait: what the view says once it is told. */
+struct chained {
+	int n, err;
+	unsigned attempts;
+};
+
+static void pulled_second(void *arg, int err)
+{
+	struct chained *c = arg;
+	struct delivery_rec rec;
+
+	c->n++;
+	c->err = err;
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	c->attempts = rec.attempts;
+	store_delivery_clear(&rec);
+}
+
+/* The first wait's end: a write elsewhere, then a wait for it, asked
+ * from here, which the pull just ended must not answer. */
+static void pulled_first(void *arg, int err)
+{
+	ck_assert_int_eq(err, 0);
+	write_elsewhere("UPDATE deliveries SET attempts = 8 WHERE id = "
+	                "'p1/shop'");
+	ck_assert_int_eq(store_after_pull(st, pulled_second, arg, 0), 0);
+}
+#endif
+
+/*
+ * store_after_pull: what another node committed before the call is in
+ * the view once fn hears 0, and fn never runs inside the call; a store
+ * that closes first says -ECANCELED. A store of one node has nothing to
+ * read in: -ENOTSUP, and fn is never called.
+ */
+START_TEST(test_after_pull)
+{
+	struct order o = {{0}, 0, 0}, gone = {{0}, 0, 0};
+	uv_loop_t loop;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	flush();
+	if (backend_url == NULL) {
+		ck_assert_int_eq(store_after_pull(st, pulled, &o, 0), -ENOTSUP);
+		goto out;
+	}
+#ifdef HAVE_LIBPQ
+	struct delivery_rec rec;
+
+	write_elsewhere("UPDATE deliveries SET attempts = 7 WHERE id = "
+	                "'p1/shop'");
+	ck_assert_int_eq(store_after_pull(st, pulled, &o, 0), 0);
+	ck_assert_int_eq(o.n, 0);
+	while (o.n == 0)
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+	ck_assert_int_eq(o.n, 1);
+	ck_assert_int_eq(o.err, 0);
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
+	ck_assert_uint_eq(rec.attempts, 7);
+	store_delivery_clear(&rec);
+	{
+		struct chained c = {0};
+
+		/* Two asked at once share a pull; one asked after a write
+		 * that pull may have missed gets one of its own. */
+		ck_assert_int_eq(store_after_pull(st, pulled_first, &c, 0), 0);
+		ck_assert_int_eq(store_after_pull(st, pulled, &o, 0), 0);
+		while (c.n == 0)
+			ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+		ck_assert_int_eq(o.n, 2);
+		ck_assert_int_eq(c.err, 0);
+		ck_assert_uint_eq(c.attempts, 8);
+	}
+#endif
+	/* Asked, and the store closes before any pull. */
+	ck_assert_int_eq(store_after_pull(st, pulled, &gone, 0), 0);
+out:
+	ck_assert_int_eq(store_stop(st), 0);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(gone.n, backend_url ? 1 : 0);
+	ck_assert_int_eq(gone.err, backend_url ? -ECANCELED : 0);
+	ck_assert_int_eq(o.n, backend_url ? 2 : 0);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	struct delivery_rec rec;
@@ -1655,6 +1770,7 @@ static Suite *store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_add_load);
+	tcase_add_test(tc, test_after_pull);
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_publish_result);
 	tcase_add_test(tc, test_cancel);
