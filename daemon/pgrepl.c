@@ -399,13 +399,24 @@ int pgrepl_pulling(const struct pgrepl *r)
 	return r->pulling != 0;
 }
 
-uint64_t pgrepl_pulls_read(const struct pgrepl *r)
+uint64_t pgrepl_asks(const struct pgrepl *r)
 {
-	return r->pulls_read;
+	return r->asks;
+}
+
+int64_t pgrepl_newest(const struct pgrepl *r, uint64_t *answered)
+{
+	*answered = r->answered;
+	return r->newest;
 }
 
 int64_t pgrepl_pulled(const struct pgrepl *r)
 {
+	int64_t kept;
+
+	/* Rolled back: what the view kept, until the next pull reads on. */
+	if (r->rewound && (kept = pulled_so_far(r->o.db)) < r->pulled)
+		return kept;
 	return r->pulled;
 }
 

@@ -138,15 +138,16 @@ int pgrepl_set_node(struct pgrepl *, const char *node_id);
  * or its changes are not all applied yet. */
 int pgrepl_pulling(const struct pgrepl *);
 /*
- * Pulls (each with the batches that follow a full one) that applied
- * every change committed before they began to the view: once applied
- * that far, whether or not more batches follow; one that failed first
- * does not count. A change to a row with a write of this node's still
- * undecided counts as applied: the row is read back once that write is
- * decided. A pull begun after a moment, with no pull running then, has
- * done so once this grows past its value then.
+ * Whether the view has read what other nodes committed by a moment:
+ * note pgrepl_asks then (the batches of changes asked for so far); once
+ * a batch asked for later has answered (pgrepl_newest's *answered past
+ * that count), every change then is numbered at most what it says, and
+ * the view holds them once pgrepl_pulled reaches that number. A change
+ * to a row with a write of this node's still undecided counts as read:
+ * the row is read back once that write is decided.
  */
-uint64_t pgrepl_pulls_read(const struct pgrepl *);
+uint64_t pgrepl_asks(const struct pgrepl *);
+int64_t pgrepl_newest(const struct pgrepl *, uint64_t *answered);
 /*
  * Apply the next few changes the pull read (on_backlog): 1 when more
  * remain, 0 when none do (the pull is over, or the next one sent, or no

@@ -299,30 +299,27 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 	}
 	if (n == 0) {
 		r->backlog_full = 0; /* no pull at once: a tick later */
-		r->pull_short = 1;
 		/* Not even the mark: the database is not one smmd made. */
 		repl_error(r, "smmd_trim has no row: the change log cannot "
 		              "be read");
 		return;
 	}
+	r->answered = r->asks;
+	r->newest = PQgetisnull(res, 0, 5)
+	                    ? 0
+	                    : strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	/* Changes after ours were trimmed: they cannot be read. */
 	trimmed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	if (trimmed > r->pulled) {
 		r->behind = 1;
 		return;
 	}
-	if (r->chain_target < 0)
-		r->chain_target =
-		        PQgetisnull(res, 0, 5)
-		                ? 0
-		                : strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	if (PQgetisnull(res, 0, 1))
 		n = 0; /* the mark alone: no change since */
 	r->backlog_full = n == PULL_BATCH;
 	if (keep_changes(r, res, n) < 0) {
 		repl_backlog_drop(r); /* none applied: the next pull reads */
 		r->backlog_full = 0;  /* them again, a tick later */
-		r->pull_short = 1;
 		repl_error(r, "out of memory reading the changes");
 	}
 }
@@ -338,29 +335,13 @@ static void on_pulled(void *arg, const PGresult *res, const char *err)
 #define APPLY_CHUNK     50
 #define APPLY_BUDGET_NS 1000000
 
-/* The chain has applied every change committed when it began. */
-static void chain_read(struct pgrepl *r)
-{
-	if (r->chain_counted)
-		return;
-	r->chain_counted = 1;
-	r->pulls_read++;
-}
-
 static void pull_over(struct pgrepl *r, int again)
 {
-	/* Read and applied to the log's end, as it was at its start. */
-	if (!again && r->applying && !r->pull_short &&
-	    r->backlog_next >= r->nbacklog && !r->backlog_full)
-		chain_read(r);
 	repl_backlog_drop(r);
 	r->applying = 0;
 	r->pulling = 0;
-	if (again) {
-		r->continuing = 1;
+	if (again)
 		pgrepl_pull(r);
-		r->continuing = 0;
-	}
 }
 
 int pgrepl_apply_backlog(struct pgrepl *r)
@@ -411,10 +392,6 @@ int pgrepl_apply_backlog(struct pgrepl *r)
 		sqlite3_bind_int64(r->set_pulled, 1, r->pulled);
 		sqlite3_step(r->set_pulled);
 		sqlite3_reset(r->set_pulled);
-		/* Far enough, though batches written since follow: a
-		 * waiter is not held up by other nodes' steady writes. */
-		if (r->chain_target >= 0 && r->pulled >= r->chain_target)
-			chain_read(r);
 	}
 	sqlite3_exec(r->o.db, "RELEASE smmd_pull", NULL, NULL, NULL);
 	repl_rows_free(&session);
@@ -475,12 +452,12 @@ int repl_ask(struct pgrepl *r, int after_writers, const char *sql, int n,
 
 static int pull(struct pgrepl *r, int after_writers)
 {
-	/* The trim's mark, with the changes and the newest change in the
-	 * same snapshot: always one row, the change's columns null when
-	 * there is none. */
+	/* The trim's mark, with the changes and the newest change (the
+	 * mark when the log is trimmed empty) in the same snapshot: always
+	 * one row, the change's columns null when there is none. */
 	static const char sql[] =
-	        "SELECT t.v, c.v, c.tbl, c.op, c.row::text, (SELECT max(v) "
-	        "FROM smmd_change) FROM smmd_trim t "
+	        "SELECT t.v, c.v, c.tbl, c.op, c.row::text, greatest((SELECT "
+	        "max(v) FROM smmd_change), t.v) FROM smmd_trim t "
 	        "LEFT JOIN LATERAL (SELECT v, tbl, op, row FROM smmd_change "
 	        "WHERE v > $1 ORDER BY v LIMIT " PULL_BATCH_TEXT ") c ON true "
 	        "ORDER BY c.v";
@@ -490,10 +467,6 @@ static int pull(struct pgrepl *r, int after_writers)
 
 	if (r->pulling)
 		return -EBUSY;
-	if (!r->continuing) {
-		r->chain_target = -1;
-		r->chain_counted = 0;
-	}
 	/* A new view reads the tables, with one row per thing rather than
 	 * one per change; a view behind the trim has no other way. */
 	if (r->behind || (!r->whole_read && repl_view_new(r)))
@@ -504,7 +477,7 @@ static int pull(struct pgrepl *r, int after_writers)
 	                   on_pull_done)) < 0)
 		return rc;
 	r->pulling = 1;
-	r->pull_short = 0;
+	r->asks++;
 	return 0;
 }
 

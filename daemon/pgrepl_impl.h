@@ -85,17 +85,10 @@ struct pgrepl {
 	 * flight for: read back once those are decided. */
 	struct repl_rows later;
 	int pulling; /* a pull, or a read of the tables whole */
-	/*
-	 * A chain of pulls: one begun afresh, and those that follow a full
-	 * batch (continuing). Its target is the newest change when its
-	 * first batch was read; counted in pulls_read once applied that
-	 * far, or once it ended having read to the log's end.
-	 */
-	uint64_t pulls_read;
-	int64_t chain_target; /* -1: not known yet */
-	int chain_counted;
-	int continuing;
-	int pull_short; /* the pull running failed: its chain ends short */
+	/* Batches of changes asked for, and the last answered: which it
+	 * was, and the newest change committed when it was read. */
+	uint64_t asks, answered;
+	int64_t newest;
 	int64_t pulled; /* how far the pulls have applied */
 	/* The changes the pull in flight read, applied from next on; full:
 	 * it read a whole batch, so another follows. */

@@ -21,12 +21,13 @@
 /*
  * The channels taken over and not run yet. What the node before wrote
  * on them must be in this node's view first, or a result it wrote just
- * before would be taken for a request still in flight: a run waits for
- * a pull begun after the take (store_after_pull). A dead node's writes
- * were all committed before its channels were taken (its groups are
- * fenced by its lease, and a claim round reaps it only when none of
- * them is running: leaseclaim.c); a node lets a channel go only once
- * its last write on it is committed (store_pg.c's may_release).
+ * before would be taken for a request still in flight: a run waits
+ * until the view has read what was committed at the take
+ * (store_after_pull). A dead node's writes were all committed before
+ * its channels were taken (its groups are fenced by its lease, and a
+ * claim round reaps it only when none of them is running:
+ * leaseclaim.c); a node lets a channel go only once the end of its last
+ * request on it is kept (dispatch.c's may_release).
  */
 struct recover {
 	json_t *taken;   /* channel: the take's number */

@@ -21,8 +21,8 @@ struct smmd;
 int recover_at_start(struct smmd *, json_t *leave);
 /*
  * This node now fires channel, which another node fired: what that node
- * left publishing on it is recovered once a pull of this node's view
- * begun after the take has read what it wrote (a node that let go
+ * left publishing on it is recovered once this node's view has read
+ * what was committed at the take, all it wrote (a node that let go
  * finished its requests first; a dead one did not).
  */
 void recover_taken(struct smmd *, const char *channel);

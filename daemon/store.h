@@ -264,7 +264,8 @@ int store_token_get(struct store *, const char *channel, store_token_fn *row,
 int store_may_act(struct store *);
 /*
  * Wait until what other nodes had committed by now is in the view: fn
- * (arg, 0) once a pull begun after this call has read it in. A view that
+ * (arg, 0) once a batch of changes asked for after this call has said
+ * how far that is and the view has applied that far. A view that
  * cannot be read now (PostgreSQL not reachable, or the pull failed)
  * keeps fn waiting, unless flags has STORE_PULL_OR_NOW: fn(arg,
  * -ENOTCONN or -EIO) then, for the view as it is. fn(arg, -ECANCELED)

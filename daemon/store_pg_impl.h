@@ -30,13 +30,12 @@ struct pgstore {
 	int serving;                /* ... to this node, which works */
 	store_request_fn *serve_fn; /* ... run by this, smmd's */
 	void *serve_arg;
-	/* Waiting for a pull begun after they asked (store_pg_pull.c):
-	 * the pull this node began for the first batch of them (mine),
-	 * and pgrepl_pulls_read when it began. */
+	/* Waiting for the view to catch up (store_pg_pull.c), how many
+	 * asked so far, and the batch the pull begun for them asks first
+	 * (pgrepl_asks's count; 0: none). */
 	struct pull_wait *pull_waits, **pull_tail;
-	size_t pull_batch;
-	int pull_mine;
-	uint64_t pull_base;
+	uint64_t pull_seq;
+	uint64_t pull_mine;
 	uint64_t pull_retry_ms; /* the next wait after a failure, or 0 */
 	uv_timer_t pull_timer;
 	unsigned relay_ticks;
@@ -139,8 +138,8 @@ struct pgstore {
 /* The lease this node's writes go under: a worker's own, else its one. */
 struct lease *pg_writer(const struct pgstore *);
 
-/* fn(arg, err) once a pull begun after this call has read the view up
- * to now (store_after_pull); -ECANCELED once closing. */
+/* fn(arg, err) once the view has read what was committed at this call
+ * (store_after_pull); -ECANCELED once closing. */
 int pg_pull_wait(struct pgstore *, store_pulled_fn *fn, void *arg, int flags);
 void pg_pull_init(struct pgstore *);
 void pg_pull_close(struct pgstore *); /* those waiting: -ECANCELED */

@@ -2,9 +2,10 @@
  * Commands relayed between nodes, on the postgresql store (pgrelay.h,
  * relay.h, route.h): a standby's to the working node, and a command on
  * one delivery to the node that fires its channel. A routed one runs
- * only after a pull of this node's view begun once it came: the node
- * that sent it had written what it names (a post added a moment before)
- * before it asked, and this view, up to a beat behind, must have read it.
+ * only once this node's view has read what was committed when it came
+ * (store_pg_pull.c): the node that sent it had written what it names (a
+ * post added a moment before) before it asked, and this view, up to a
+ * beat behind, must have read it.
  */
 #include <errno.h>
 #include <stdlib.h>
