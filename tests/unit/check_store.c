@@ -1340,6 +1340,39 @@ out:
 }
 END_TEST
 
+/*
+ * store_turn_batch and store_batch_kept: a write's batch is kept only
+ * once the sync after its commit has ended (a channel goes to another
+ * node only then, dispatch.c's may_release).
+ */
+START_TEST(test_batch_kept)
+{
+	struct order o = {{0}, 0, 0};
+	uv_loop_t loop;
+	uint64_t b;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	b = store_turn_batch(st);
+	ck_assert(store_batch_kept(st, b - 1));
+	ck_assert(!store_batch_kept(st, b));
+	ck_assert_int_eq(store_after_commit(st, note, &o), 0);
+	ck_assert_int_eq(store_submit(st), 0);
+	/* Committed: the next writes go in the next batch; this one is
+	 * kept once its sync, off the loop, says so on it. */
+	ck_assert_uint_eq(store_turn_batch(st), b + 1);
+	ck_assert(!store_batch_kept(st, b));
+	while (o.n == 0)
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+	ck_assert(store_batch_kept(st, b));
+	ck_assert(!store_batch_kept(st, b + 1));
+	ck_assert_int_eq(store_stop(st), 0);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	struct delivery_rec rec;
@@ -1771,6 +1804,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_add_load);
 	tcase_add_test(tc, test_after_pull);
+	tcase_add_test(tc, test_batch_kept);
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_publish_result);
 	tcase_add_test(tc, test_cancel);
