@@ -86,10 +86,15 @@ samples() { # samples DELIVERY: its engagement history as JSON
 	delivery_json "$1" | jq -c '.engagement // []'
 }
 
-smmctl add -c masto --id a 'first' >/dev/null
-smmctl add -c masto --id b 'second' >/dev/null
-smmctl add -c old --id c 'third' >/dev/null
-smmctl add -c old --id c2 'third too' >/dev/null
+# Each pair due at one instant, so that its samples fall due together
+# and are read in one batch: added one after the other, they went out as
+# far apart as the adds (under ASan, with a read taken early, past the
+# 250 ms a read takes along).
+pair_at=$(ms_to_iso $(($(now_ms) + 3000)))
+smmctl add -c masto --id a --at "$pair_at" 'first' >/dev/null
+smmctl add -c masto --id b --at "$pair_at" 'second' >/dev/null
+smmctl add -c old --id c --at "$pair_at" 'third' >/dev/null
+smmctl add -c old --id c2 --at "$pair_at" 'third too' >/dev/null
 smmctl add -c slow --id d 'fourth' >/dev/null
 smmctl add -c gone --id e 'fifth' >/dev/null
 smmctl add -c tight --id f 'sixth' >/dev/null
