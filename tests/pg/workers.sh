@@ -62,14 +62,19 @@ worker_count() {
 epoch_of_sock() {
 	SMMD_SOCKET=$1 "$SMMCTL_BIN" status --json | jq -r .cluster.epoch
 }
-# taken_within WHAT TEST: TEST (a shell test) holds within 5 s of the
-# kill at $killed; says how long it took.
+# The 5 s promise holds for smmd as built; a sanitizer build on a slow
+# two-core machine took 5.4 s once (a worker's take-over restarts it in
+# place, and ASan's start is slow): 8 s there.
+TAKE_BOUND_MS=5000
+ldd "$SMMD_BIN" 2>/dev/null | grep -q libasan && TAKE_BOUND_MS=8000
+# taken_within WHAT TEST: TEST (a shell test) holds within the bound of
+# the kill at $killed; says how long it took.
 taken_within() {
 	local took
 	wait_for "$2" 10 || fail "$1: not within 10 s: $(owners | tr '\n' ,)"
 	took=$(($(now_ms) - killed))
 	log "$1 ${took} ms after the kill"
-	[ "$took" -le 5000 ] || fail "$1 only ${took} ms after the kill"
+	[ "$took" -le "$TAKE_BOUND_MS" ] || fail "$1 only ${took} ms after the kill"
 }
 fence_of() {
 	sink_posts_for "$1" | jq -r '.[0] | if .headers["smmd-fence"] ==
