@@ -92,17 +92,22 @@ static void free_table(struct repl_table *t)
 	sqlite3_finalize(t->del);
 }
 
+/* What the view logs from now on: its tables' writes since this. */
 static int new_session(struct pgrepl *r)
 {
-	if (r->session)
-		sqlite3session_delete(r->session);
-	r->session = NULL;
-	if (sqlite3session_create(r->o.db, "main", &r->session) != SQLITE_OK)
+	if (r->session) {
+		viewlog_clear(r->session);
+		return 0;
+	}
+	if ((r->session = viewlog_new(r->o.db)) == NULL)
 		return -1;
-	for (int i = 0; i < r->ntables; i++)
-		if (sqlite3session_attach(r->session, r->tables[i].name) !=
-		    SQLITE_OK)
+	for (int i = 0; i < r->ntables; i++) {
+		const struct repl_table *t = &r->tables[i];
+
+		if (viewlog_attach(r->session, t->name, t->ncol,
+		                   (const char *const *)t->cols, t->pk) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -239,7 +244,7 @@ int pgrepl_forget_view(struct pgrepl *r)
 	int rc = SQLITE_OK;
 
 	/* Not a change of this node's: nothing of it may ship. */
-	sqlite3session_enable(r->session, 0);
+	viewlog_enable(r->session, 0);
 	for (int i = 0; i < r->ntables && rc == SQLITE_OK; i++) {
 		snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"",
 		         r->tables[i].name);
@@ -250,7 +255,7 @@ int pgrepl_forget_view(struct pgrepl *r)
 		                  "DELETE FROM _smmd_v; UPDATE _smmd_pull SET "
 		                  "v = 0",
 		                  NULL, NULL, NULL);
-	sqlite3session_enable(r->session, 1);
+	viewlog_enable(r->session, 1);
 	if (rc != SQLITE_OK)
 		return -1;
 	r->pulled = r->kept_max = 0;
@@ -282,8 +287,7 @@ void pgrepl_free(struct pgrepl *r)
 	for (int i = 0; i < r->ntables; i++)
 		free_table(&r->tables[i]);
 	free(r->tables);
-	if (r->session)
-		sqlite3session_delete(r->session);
+	viewlog_free(r->session);
 	sqlite3_finalize(r->get_v);
 	sqlite3_finalize(r->set_v);
 	sqlite3_finalize(r->set_pulled);
@@ -312,8 +316,7 @@ void repl_session_rows(struct pgrepl *r, struct repl_rows *out)
 	void *buf = NULL;
 	int n = 0;
 
-	if (sqlite3session_changeset(r->session, &n, &buf) == SQLITE_OK &&
-	    n > 0)
+	if (viewlog_changeset(r->session, &n, &buf) == SQLITE_OK && n > 0)
 		rows_of_changeset(r, buf, n, out);
 	sqlite3_free(buf);
 }
@@ -813,7 +816,7 @@ static int refuse_now(struct pgrepl *r)
 	void *buf = NULL;
 	int n = 0;
 
-	if (sqlite3session_changeset(r->session, &n, &buf) != SQLITE_OK)
+	if (viewlog_changeset(r->session, &n, &buf) != SQLITE_OK)
 		return -EIO;
 	if (n == 0) {
 		sqlite3_free(buf);
@@ -960,7 +963,7 @@ int pgrepl_ship(struct pgrepl *r, pgrepl_done_fn *done, void *arg)
 		return -ENOTCONN; /* the session keeps them for later */
 	if ((rc = resend_lost(r, epoch)) < 0)
 		return rc;
-	if (sqlite3session_changeset(r->session, &n, &buf) != SQLITE_OK)
+	if (viewlog_changeset(r->session, &n, &buf) != SQLITE_OK)
 		return -EIO;
 	if (n == 0) {
 		sqlite3_free(buf);

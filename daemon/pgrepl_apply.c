@@ -215,9 +215,9 @@ int repl_apply(struct pgrepl *r, int table, const char *pk, json_t *row,
 
 	if (!force && repl_get_v(r, t->name, pk, &dead) >= v)
 		return 0;
-	sqlite3session_enable(r->session, 0);
+	viewlog_enable(r->session, 0);
 	rc = write_row(r, t, pk, row);
-	sqlite3session_enable(r->session, 1);
+	viewlog_enable(r->session, 1);
 	if (rc < 0 || (v > 0 && repl_set_v(r, t->name, pk, v, row == NULL) < 0))
 		return -1;
 	if (r->o.on_changed)

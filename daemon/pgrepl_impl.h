@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "pgrepl.h"
+#include "viewlog.h"
 
 /* A replicated table, as the view's schema has it. */
 struct repl_table {
@@ -69,7 +70,7 @@ struct pgrepl {
 	struct pgrepl_opts o;
 	char *node_id;
 	int tick_pulls; /* pgrepl_tick pulls (not sole_writer, pgrepl_share) */
-	sqlite3_session *session;
+	struct viewlog *session; /* the view's writes not shipped yet */
 	struct repl_table *tables;
 	int ntables;
 	uint64_t shipped;    /* the last group number sent */

@@ -71,7 +71,7 @@ static void whole_failed(struct pgrepl *r, const char *why)
 static int written_meanwhile(struct pgrepl *r)
 {
 	return !sqlite3_get_autocommit(r->o.db) ||
-	       !sqlite3session_isempty(r->session) || !pgrepl_settled(r);
+	       !viewlog_isempty(r->session) || !pgrepl_settled(r);
 }
 
 static void on_whole_at(void *arg, const PGresult *res, const char *err)
@@ -155,10 +155,10 @@ static void on_page(void *arg, const PGresult *res, const char *err)
 	if (ok && n > 0)
 		t->read_at = strtoll(PQgetvalue(res, 0, t->ncol + 1), NULL, 10);
 	sqlite3_exec(r->o.db, "SAVEPOINT smmd_whole", NULL, NULL, NULL);
-	sqlite3session_enable(r->session, 0);
+	viewlog_enable(r->session, 0);
 	for (int i = 0; ok && i < n; i++)
 		ok = apply_page_row(r, t, res, i) == 0;
-	sqlite3session_enable(r->session, 1);
+	viewlog_enable(r->session, 1);
 	if (ok && sqlite3_exec(r->o.db, "RELEASE smmd_whole", NULL, NULL,
 	                       NULL) != SQLITE_OK)
 		ok = 0;
