@@ -38,9 +38,8 @@ static const char stop_sql[] = "DROP TRIGGER IF EXISTS temp.smmd_count_in;"
 int viewcount_start(sqlite3 *db, char *err, size_t errlen)
 {
 	/*
-	 * The temporary schema as it is (a file, never synced, that a table
-	 * of a few rows never spills to): temp_store = MEMORY would also keep
-	 * a large CREATE INDEX's sort in memory.
+	 * The temporary schema where the connection keeps it (the view's is
+	 * in memory: store_sqlite.c); a table of a few rows either way.
 	 */
 	if (sqlite3_exec(db, "SAVEPOINT smmd_count", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
