@@ -87,6 +87,15 @@ void pgrepl_free(struct pgrepl *);
 char *pgrepl_schema_sql(struct pgrepl *);
 
 /*
+ * Groups shipped since the fence last told the other nodes went untold:
+ * the milliseconds until pgrepl_tell_untold should tell of them (0: now),
+ * or -1 when none did.
+ */
+int64_t pgrepl_untold_in(const struct pgrepl *);
+/* Tell the other nodes of the groups shipped untold (a NOTIFY that
+ * commits after them). */
+void pgrepl_tell_untold(struct pgrepl *);
+/*
  * Send what the view's writers changed since the last call. 1: nothing
  * to send (done is not called); 0: sent, done follows; -ENOTCONN: not
  * connected, no lease, or groups lost with the connection not decided

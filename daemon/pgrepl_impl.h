@@ -114,6 +114,10 @@ struct pgrepl {
 	 * after the connection was lost): the view's are behind. */
 	int unnumbered;
 	uint64_t resent; /* groups sent again after a lost connection */
+	/* When a group's fence last told the other nodes (its NOTIFY), and
+	 * whether groups shipped since went untold (pgrepl_tell_untold). */
+	uint64_t told_ns;
+	int untold;
 	/* Deciding the groups in doubt: what smmd_node said. */
 	int deciding, doubt_found;
 	int64_t doubt_epoch, doubt_shipped;

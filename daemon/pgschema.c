@@ -18,17 +18,19 @@
  * its lease checked, then (between the two) the group's writer noted,
  * then the group is the next in the node's chain.
  */
-#define FENCE_HEAD                                                          \
-	"CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"       \
-	" margin_ms bigint, n bigint) RETURNS void LANGUAGE plpgsql AS $f$" \
-	" DECLARE r smmd_node; BEGIN"                                       \
-	" PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"          \
-	" SELECT * INTO r FROM smmd_node WHERE node_id = node"              \
-	"  FOR KEY SHARE;"                                                  \
-	" IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="                \
-	"  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"   \
-	"  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"  \
-	" % ms more', node, ep, margin_ms"                                  \
+#define FENCE_HEAD FENCE_OPEN("")
+/* args: what the fence takes after its four first arguments. */
+#define FENCE_OPEN(args)                                                     \
+	"CREATE OR REPLACE FUNCTION smmd_fence(node text, ep bigint,"        \
+	" margin_ms bigint, n bigint" args ") RETURNS void LANGUAGE plpgsql" \
+	" AS $f$ DECLARE r smmd_node; BEGIN"                                 \
+	" PERFORM pg_advisory_xact_lock(" PGSCHEMA_ORDER_LOCK ");"           \
+	" SELECT * INTO r FROM smmd_node WHERE node_id = node"               \
+	"  FOR KEY SHARE;"                                                   \
+	" IF NOT FOUND OR r.epoch <> ep OR r.lease_until <="                 \
+	"  clock_timestamp() + margin_ms * interval '1 millisecond' THEN"    \
+	"  RAISE EXCEPTION 'smmd fence: node % epoch % holds no lease for"   \
+	" % ms more', node, ep, margin_ms"                                   \
 	"  USING ERRCODE = 'serialization_failure'; END IF;"
 #define FENCE_TAIL                                                         \
 	" UPDATE smmd_chain SET shipped = n WHERE node_id = node AND"      \
@@ -274,6 +276,17 @@ static const char *const migrations[] = {
         TRACK_HEAD " IF TG_TABLE_NAME = 'pauses' THEN"
                    "  PERFORM pg_notify('smmd_pause', '');"
                    " END IF;" TRACK_TAIL,
+        /*
+         * 14: the fence tells the other nodes of its group only when
+         * its writer asks (tell): a NOTIFY at every group's commit woke
+         * the listening node and its backend hundreds of times a second
+         * for a hint read once a beat (pgrepl.c's TELL_EVERY_MS). The
+         * fence of 10, which always tells, stays for nodes of before.
+         */
+        FENCE_OPEN(
+                ", tell boolean") " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
+                                  " IF tell THEN PERFORM pg_notify('smmd_change', node || '/' || ep);"
+                                  " END IF;" FENCE_TAIL " END $f$;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -239,6 +239,14 @@ static void on_shipped(void *arg, int err, const char *why)
 }
 
 /* Ship what the view's turns committed since the last ship. */
+static void on_tell(uv_timer_t *t)
+{
+	struct pgstore *ps = t->data;
+
+	if (ps->repl)
+		pgrepl_tell_untold(ps->repl);
+}
+
 static void ship_pending(struct pgstore *ps)
 {
 	int rc;
@@ -259,8 +267,14 @@ static void ship_pending(struct pgstore *ps)
 		return; /* not connected, or no lease: the tick tries again */
 	ps->sent = ps->asked;
 	if (rc == 0) {
+		int64_t tell_in = pgrepl_untold_in(ps->repl);
+
 		ps->groups++;
 		seq_push(ps, ps->asked);
+		if (tell_in >= 0 &&
+		    !uv_is_active((uv_handle_t *)&ps->tell_timer))
+			uv_timer_start(&ps->tell_timer, on_tell,
+			               (uint64_t)tell_in, 0);
 	} else if (rc == 1 && ps->nseq > 0) {
 		/* Nothing new: durable with the last group in flight. */
 		ps->seqs[(ps->seq_head + ps->nseq - 1) % ps->seq_cap] =
@@ -1611,8 +1625,9 @@ int pg_open(const char *dir, const char *url, unsigned flags,
 	uv_timer_init(&ps->loop, &ps->claims_timer);
 	uv_timer_init(&ps->loop, &ps->watch_timer);
 	uv_timer_init(&ps->loop, &ps->pause_timer);
+	uv_timer_init(&ps->loop, &ps->tell_timer);
 	ps->claims_timer.data = ps->watch_timer.data = ps->pause_timer.data =
-	        ps;
+	        ps->tell_timer.data = ps;
 	pg_pull_init(ps);
 	ps->tick.data = ps->report.data = ps;
 	uv_timer_start(&ps->tick, on_tick, TICK_MS, TICK_MS);
@@ -1723,6 +1738,7 @@ static void close_pg(struct pgstore *ps)
 	uv_close((uv_handle_t *)&ps->report, NULL);
 	uv_close((uv_handle_t *)&ps->claims_timer, NULL);
 	uv_close((uv_handle_t *)&ps->pause_timer, NULL);
+	uv_close((uv_handle_t *)&ps->tell_timer, NULL);
 	uv_close((uv_handle_t *)&ps->watch_timer, NULL);
 	pg_pull_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);

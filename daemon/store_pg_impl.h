@@ -95,6 +95,7 @@ struct pgstore {
 	/* A standby heard the pauses change (NOTIFY smmd_pause): it pulls
 	 * from this timer's callback, at once or a moment later. */
 	uv_timer_t pause_timer;
+	uv_timer_t tell_timer; /* groups shipped untold (pgrepl_untold_in) */
 	int claims_pending;
 	int claims_known; /* pg_claims_known */
 	/*
