@@ -62,7 +62,7 @@ for k in $(seq 1 "$kills"); do
 	SMMD_SOCKET=$T/sock_$work smmctl add --channel demo --id "k$k" \
 		--at "$(ms_to_iso "$due")" "kill $k" >/dev/null
 	kill_at=$((due - 1000 + RANDOM % 1000))
-	while [ "$(now_ms)" -lt "$kill_at" ]; do sleep 0.01; done
+	sleep_until "$kill_at"
 	victim=$(eval "echo \$PID_$work")
 	kill -KILL "$victim"
 	wait "$victim" 2>/dev/null || true

@@ -121,7 +121,7 @@ for i in $(seq 0 $((DUE - 1))); do
 done
 last=$((first + (DUE - 1) * 5))
 line=$(wc -l <"$T/smmd.log")
-while [ "$(now_ms)" -lt $((first - 300)) ]; do sleep 0.01; done
+sleep_until $((first - 300))
 reports=0
 rt0=$(now_ms)
 while [ "$(now_ms)" -lt $((last + 300)) ]; do

@@ -184,9 +184,9 @@ queue "$T/punct.jsonl" "$punct_n"
 	fail "queueing took $QUEUE_MS ms: the first post was due before it ended"
 add_rate=$((punct_n * 1000 / (QUEUE_MS > 0 ? QUEUE_MS : 1)))
 slow0=$(slow_snap)
-while [ "$(now_ms)" -lt "$start" ]; do sleep 0.01; done
+sleep_until "$start"
 cpu0=$(cpu_snap)
-while [ "$(now_ms)" -lt $((start + punct_n * step_ms)) ]; do sleep 0.05; done
+sleep_until $((start + punct_n * step_ms))
 cpu1=$(cpu_snap)
 slow1=$(loop_line "$slow0")
 wait_for "settled p $punct_n" $((30 + punct_n * step_ms / 1000)) ||
@@ -268,7 +268,7 @@ for k in $(seq 1 "$kills"); do
 	SMMD_SOCKET=$sock smmctl add --channel "$ch" --id "k-$k" \
 		--at "$(ms_to_iso "$due")" "kill $k" >/dev/null
 	kill_at=$((due - window_ms + RANDOM % window_ms))
-	while [ "$(now_ms)" -lt "$kill_at" ]; do sleep 0.01; done
+	sleep_until "$kill_at"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	e2e_forget "$pid"

@@ -164,6 +164,15 @@ now_ms() {
 	date +%s%3N
 }
 
+# sleep_until MS: back at the instant MS (ms since the epoch), in one
+# sleep: a loop of short sleeps forks two processes each time round, and
+# on a 2-core machine that load is in what a benchmark measures.
+sleep_until() {
+	local left=$(($1 - $(now_ms)))
+	[ "$left" -gt 0 ] || return 0
+	sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"
+}
+
 # "2026-11-22T10:00:00.000Z" -> milliseconds since the epoch.
 iso_to_ms() {
 	date -u -d "$1" +%s%3N
