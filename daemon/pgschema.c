@@ -40,6 +40,14 @@
 	" the last it shipped', n, node"                                   \
 	"  USING ERRCODE = 'serialization_failure'; END IF;"
 
+/* Migration 14's fence: it tells of its group only when asked (tell). */
+#define FENCE_TELLS_WHEN_ASKED                                         \
+	FENCE_OPEN(", tell boolean")                                   \
+	" PERFORM set_config('smmd.writer', node || '/' || ep, true);" \
+	" IF tell THEN"                                                \
+	"  PERFORM pg_notify('smmd_change', node || '/' || ep);"       \
+	" END IF;" FENCE_TAIL " END $f$;"
+
 /*
  * smmd_track (migrations 3 and 13): the order lock, then each change
  * numbered and logged; 13 adds the pauses' NOTIFY between the two.
@@ -283,10 +291,7 @@ static const char *const migrations[] = {
          * for a hint read once a beat (pgrepl.c's TELL_EVERY_MS). The
          * fence of 10, which always tells, stays for nodes of before.
          */
-        FENCE_OPEN(
-                ", tell boolean") " PERFORM set_config('smmd.writer', node || '/' || ep, true);"
-                                  " IF tell THEN PERFORM pg_notify('smmd_change', node || '/' || ep);"
-                                  " END IF;" FENCE_TAIL " END $f$;",
+        FENCE_TELLS_WHEN_ASKED,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

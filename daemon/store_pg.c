@@ -238,7 +238,7 @@ static void on_shipped(void *arg, int err, const char *why)
 	}
 }
 
-/* Ship what the view's turns committed since the last ship. */
+/* Groups shipped untold: a NOTIFY of their own (pgrepl_untold_in). */
 static void on_tell(uv_timer_t *t)
 {
 	struct pgstore *ps = t->data;
@@ -247,6 +247,7 @@ static void on_tell(uv_timer_t *t)
 		pgrepl_tell_untold(ps->repl);
 }
 
+/* Ship what the view's turns committed since the last ship. */
 static void ship_pending(struct pgstore *ps)
 {
 	int rc;
