@@ -184,6 +184,13 @@ ms_to_iso() {
 		+%Y-%m-%dT%H:%M:%S.%3NZ
 }
 
+# ms_to_iso_each: ms_to_iso of each line of stdin, in one date process
+# (a date each is a fork each: 15 ms apiece on a loaded 2-core machine).
+ms_to_iso_each() {
+	awk '{ printf "@%d.%03d\n", int($1 / 1000), $1 % 1000 }' |
+		date -u -f - +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
 # Milliseconds since the epoch -> "2026-11-22T10:00:00Z", whole seconds,
 # as a calendar writes an instant.
 ms_to_iso_s() {

@@ -246,11 +246,10 @@ log_mark=$(wc -l <"$T/smmd.log")
 base=$(($(now_ms) + 2000))
 {
 	printf '{"id":0,"cmd":"hello","args":{"protocol":1,"client":"e2e-pg"}}\n'
-	for i in $(seq 1 100); do
-		printf '{"id":%d,"cmd":"add","args":{"channels":["demo"],"id":"t%d","text":"terminated %d","at":"%s"}}\n' \
-			"$i" "$i" "$i" "$(ms_to_iso $((base + i * 10)))"
-	done
-} | socat -t 30 - "UNIX-CONNECT:$SOCK" >"$T/t-replies"
+	seq 1 100 | awk -v b="$base" '{ printf "%.0f\n", b + $1 * 10 }' | ms_to_iso_each |
+		awk '{ printf "{\"id\":%d,\"cmd\":\"add\",\"args\":{\"channels\":[\"demo\"],\"id\":\"t%d\",\"text\":\"terminated %d\",\"at\":\"%s\"}}\n", NR, NR, NR, $0 }'
+} >"$T/t-adds"
+socat -t 30 - "UNIX-CONNECT:$SOCK" <"$T/t-adds" >"$T/t-replies"
 [ "$(jq -s '[.[] | select(.ok == true)] | length' "$T/t-replies")" -eq 101 ] ||
 	fail "the adds before the terminations failed"
 [ "$(now_ms)" -lt "$base" ] || fail "the adds took past the first due time"
