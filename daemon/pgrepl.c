@@ -317,6 +317,10 @@ void repl_session_rows(struct pgrepl *r, struct repl_rows *out)
 	void *buf = NULL;
 	int n = 0;
 
+	/* Most pulls are applied between ships, with nothing logged: no
+	 * changeset (a SELECT a row logged) to find that out. */
+	if (viewlog_isempty(r->session))
+		return;
 	if (viewlog_changeset(r->session, &n, &buf) == SQLITE_OK && n > 0)
 		rows_of_changeset(r, buf, n, out);
 	sqlite3_free(buf);
