@@ -7,8 +7,10 @@
 #    lease's part of a fail-over; target: at most 5 s);
 #  - ship: 20,000 new posts with their deliveries written 100 to a
 #    transaction and shipped as they come, then all 20,000 deliveries
-#    marked publishing the same way (a burst's writes), then a second
-#    node pulling all 60,000 changes: rows per second;
+#    marked publishing the same way (a burst's writes), then a node up
+#    since before the writes pulling all 60,000 changes, and a new node
+#    reading the 40,000 rows whole (a new view's first pull): rows per
+#    second;
 #  - idle: one idle node for 20 s: the transactions per second
 #    PostgreSQL counted for it and the statements it sent (target: at
 #    most 3 a second).

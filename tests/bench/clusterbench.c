@@ -7,7 +7,9 @@
  *   clusterbench ship ROWS B   ROWS new posts and deliveries written B to
  *                              a transaction and shipped as they come,
  *                              then all of them marked publishing; then
- *                              a second node pulls them all: rows/s
+ *                              a node that was up before pulls all the
+ *                              changes, and a new node reads the tables
+ *                              whole (as a new view does): rows/s
  *   clusterbench idle S        one idle node for S seconds: transactions
  *                              and statements per second it costs
  *
@@ -289,9 +291,33 @@ static void write_batch(struct node *n, int from, int count, int publish)
 	}
 }
 
+/* Pull after pull until n has been told of want rows, in 120 s. */
+static void pull_until(struct node *n, int want, const char *what)
+{
+	double t0 = now_s();
+
+	while (n->changed < want) {
+		int rc = pgrepl_pull(n->r);
+
+		if (rc < 0 && rc != -EBUSY) {
+			fprintf(stderr, "clusterbench: pull: %s\n",
+			        strerror(-rc));
+			exit(1);
+		}
+		uv_run(&loop, UV_RUN_ONCE);
+		if (now_s() - t0 > 120) {
+			fprintf(stderr, "clusterbench: %s: %d of %d rows\n",
+			        what, n->changed, want);
+			die("the pull stopped short");
+		}
+	}
+	printf("%s %.0f rows/s (%d rows)\n", what, n->changed / (now_s() - t0),
+	       n->changed);
+}
+
 static void ship(int rows, int batch)
 {
-	struct node a = {0}, b = {0};
+	struct node a = {0}, b = {0}, c = {0};
 	int groups = 0;
 	double t0;
 
@@ -299,6 +325,18 @@ static void ship(int rows, int batch)
 	open_view(&a);
 	setup_schema(&a);
 	start_lease(&a);
+	/*
+	 * b is up before anything is written, its view read (empty): later
+	 * pulls read the log, one row per change. A view opened after the
+	 * writes (c) reads the tables instead, one row per thing.
+	 */
+	connect_node(&b, "reader");
+	open_view(&b);
+	start_lease(&b);
+	if (pgrepl_pull(b.r) < 0)
+		die("the first pull");
+	while (pgrepl_pulling(b.r))
+		uv_run(&loop, UV_RUN_ONCE);
 	for (int pass = 0; pass < 2; pass++) {
 		t0 = now_s();
 		for (int i = 0; i < rows; i += batch, groups++) {
@@ -313,34 +351,22 @@ static void ship(int rows, int batch)
 		       pass ? "publishing" : "new", rows / (now_s() - t0), rows,
 		       batch);
 	}
-	connect_node(&b, "reader");
-	open_view(&b);
-	start_lease(&b);
-	t0 = now_s();
-	/*
-	 * Pull after pull (each reads up to 1,000 changes) until caught up:
-	 * the posts, the deliveries, and the deliveries' updates.
-	 */
-	while (b.changed < 3 * rows) {
-		int rc = pgrepl_pull(b.r);
-
-		if (rc < 0 && rc != -EBUSY) {
-			fprintf(stderr, "clusterbench: pull: %s\n",
-			        strerror(-rc));
-			exit(1);
-		}
-		uv_run(&loop, UV_RUN_ONCE);
-		if (now_s() - t0 > 120)
-			die("the pull stopped short");
-	}
-	printf("pull %.0f rows/s (%d rows)\n", b.changed / (now_s() - t0),
-	       b.changed);
+	/* The posts, the deliveries, and the deliveries' updates. */
+	pull_until(&b, 3 * rows, "pull");
+	connect_node(&c, "newcomer");
+	open_view(&c);
+	start_lease(&c);
+	/* The posts and the deliveries, as they are now. */
+	pull_until(&c, 2 * rows, "pull.whole");
 	drop_node(&a);
 	drop_node(&b);
+	drop_node(&c);
 	pgrepl_free(a.r);
 	pgrepl_free(b.r);
+	pgrepl_free(c.r);
 	remove_view(&a);
 	remove_view(&b);
+	remove_view(&c);
 }
 
 static int64_t commits;
