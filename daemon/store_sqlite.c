@@ -815,6 +815,14 @@ static int view_kept(const char *path)
 	return kept;
 }
 
+static int wal_logged(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	store_wal_logged(arg, frames);
+	return SQLITE_OK;
+}
+
 /*
  * file in dir, created or migrated. A view (of another backend, which
  * rebuilds it at each start unless its last close left it whole) starts
@@ -877,6 +885,9 @@ int sq_open_at(const char *dir, const char *file, int view,
 	if ((!view && store_wal_open(path, &s->wal, err, errlen) < 0) ||
 	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
+	/* A view's own automatic checkpoint is this hook: keep it. */
+	if (!view)
+		sqlite3_wal_hook(s->db, wal_logged, s->wal);
 	*out = s;
 	return 0;
 bad:

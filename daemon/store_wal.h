@@ -14,6 +14,11 @@
 
 /* The VFS the loop's connection opens the database with. */
 #define STORE_WAL_VFS "smmd-wal"
+/*
+ * A WAL at most this long when it starts over keeps its blocks (the new
+ * header is synced instead); a longer one is truncated to nothing.
+ */
+#define STORE_WAL_KEEP_BYTES (16L * 1024 * 1024)
 
 struct store_wal;
 
@@ -36,6 +41,12 @@ int store_wal_start(struct store_wal *, uv_loop_t *,
                     void (*done)(void *arg, uint64_t seq, int err), void *arg);
 /* Whether the threads run. */
 int store_wal_started(const struct store_wal *);
+/*
+ * After each commit of the loop's connection (its sqlite3_wal_hook): the
+ * log now holds this many frames. Past a threshold the sync thread asks
+ * for a checkpoint.
+ */
+void store_wal_logged(struct store_wal *, int frames);
 /* Batches up to seq are committed: make them durable. */
 void store_wal_request(struct store_wal *, uint64_t seq);
 /* Block until batch seq is durable: 0, or -errno. */

@@ -1,0 +1,415 @@
+/*
+ * store_wal.c's VFS and threads on real SQLite files. Beneath the VFS
+ * sits a recorder registered as "unix" (the VFS store_wal.c wraps), which
+ * notes what reaches the WAL file in order, so the tests see that a log
+ * started over has its header synced before any frame is written over an
+ * old one, that a long WAL is truncated first instead, and that the
+ * checkpoint follows the log's frames, not the file's size.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <sqlite3.h>
+
+#include "check_main.h"
+#include "store_wal.h"
+
+/* ---- The recorder: the real unix VFS, the WAL's writes, syncs, truncates */
+
+enum { OP_WRITE = 'W', OP_SYNC = 'S', OP_TRUNCATE = 'T' };
+
+struct op {
+	int kind;
+	sqlite3_int64 off; /* a write's offset, a truncate's size */
+	int n;
+};
+
+static struct op ops[64];
+static int nops, recording;
+static sqlite3_vfs *unix_vfs;
+static sqlite3_vfs recorder;
+
+struct rec_file {
+	sqlite3_file base;
+	sqlite3_file *real;
+	int wal;
+};
+
+#define RREAL(f) (((struct rec_file *)(f))->real)
+
+static void note(sqlite3_file *f, int kind, sqlite3_int64 off, int n)
+{
+	if (recording && ((struct rec_file *)f)->wal &&
+	    nops < (int)(sizeof(ops) / sizeof(ops[0])))
+		ops[nops++] = (struct op){kind, off, n};
+}
+
+static int rec_close(sqlite3_file *f)
+{
+	return RREAL(f)->pMethods->xClose(RREAL(f));
+}
+static int rec_read(sqlite3_file *f, void *b, int n, sqlite3_int64 off)
+{
+	return RREAL(f)->pMethods->xRead(RREAL(f), b, n, off);
+}
+static int rec_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
+{
+	note(f, OP_WRITE, off, n);
+	return RREAL(f)->pMethods->xWrite(RREAL(f), b, n, off);
+}
+static int rec_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	note(f, OP_TRUNCATE, size, 0);
+	return RREAL(f)->pMethods->xTruncate(RREAL(f), size);
+}
+static int rec_sync(sqlite3_file *f, int flags)
+{
+	note(f, OP_SYNC, 0, 0);
+	return RREAL(f)->pMethods->xSync(RREAL(f), flags);
+}
+static int rec_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return RREAL(f)->pMethods->xFileSize(RREAL(f), size);
+}
+static int rec_lock(sqlite3_file *f, int l)
+{
+	return RREAL(f)->pMethods->xLock(RREAL(f), l);
+}
+static int rec_unlock(sqlite3_file *f, int l)
+{
+	return RREAL(f)->pMethods->xUnlock(RREAL(f), l);
+}
+static int rec_reserved(sqlite3_file *f, int *out)
+{
+	return RREAL(f)->pMethods->xCheckReservedLock(RREAL(f), out);
+}
+static int rec_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return RREAL(f)->pMethods->xFileControl(RREAL(f), op, arg);
+}
+static int rec_sector(sqlite3_file *f)
+{
+	return RREAL(f)->pMethods->xSectorSize(RREAL(f));
+}
+static int rec_device(sqlite3_file *f)
+{
+	return RREAL(f)->pMethods->xDeviceCharacteristics(RREAL(f));
+}
+static int rec_shm_map(sqlite3_file *f, int pg, int size, int extend,
+                       void volatile **out)
+{
+	return RREAL(f)->pMethods->xShmMap(RREAL(f), pg, size, extend, out);
+}
+static int rec_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+	return RREAL(f)->pMethods->xShmLock(RREAL(f), off, n, flags);
+}
+static void rec_shm_barrier(sqlite3_file *f)
+{
+	RREAL(f)->pMethods->xShmBarrier(RREAL(f));
+}
+static int rec_shm_unmap(sqlite3_file *f, int del)
+{
+	return RREAL(f)->pMethods->xShmUnmap(RREAL(f), del);
+}
+static int rec_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
+{
+	return RREAL(f)->pMethods->xFetch(RREAL(f), off, n, pp);
+}
+static int rec_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return RREAL(f)->pMethods->xUnfetch(RREAL(f), off, p);
+}
+
+static const sqlite3_io_methods rec_io = {
+        .iVersion = 3,
+        .xClose = rec_close,
+        .xRead = rec_read,
+        .xWrite = rec_write,
+        .xTruncate = rec_truncate,
+        .xSync = rec_sync,
+        .xFileSize = rec_size,
+        .xLock = rec_lock,
+        .xUnlock = rec_unlock,
+        .xCheckReservedLock = rec_reserved,
+        .xFileControl = rec_fcntl,
+        .xSectorSize = rec_sector,
+        .xDeviceCharacteristics = rec_device,
+        .xShmMap = rec_shm_map,
+        .xShmLock = rec_shm_lock,
+        .xShmBarrier = rec_shm_barrier,
+        .xShmUnmap = rec_shm_unmap,
+        .xFetch = rec_fetch,
+        .xUnfetch = rec_unfetch,
+};
+
+static int rec_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+                    int flags, int *out_flags)
+{
+	struct rec_file *r = (struct rec_file *)f;
+	int rc;
+
+	(void)vfs;
+	r->real = (sqlite3_file *)(r + 1);
+	r->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = unix_vfs->xOpen(unix_vfs, name, r->real, flags, out_flags);
+	f->pMethods = r->real->pMethods ? &rec_io : NULL;
+	return rc;
+}
+
+/* Once per process (Check forks each test after it). */
+static void recorder_register(void)
+{
+	if (unix_vfs)
+		return;
+	ck_assert_ptr_nonnull(unix_vfs = sqlite3_vfs_find("unix"));
+	recorder = *unix_vfs;
+	recorder.szOsFile = (int)sizeof(struct rec_file) + unix_vfs->szOsFile;
+	recorder.xOpen = rec_open;
+	recorder.pNext = NULL;
+	/* Named "unix" and first in the list: store_wal.c wraps it. */
+	ck_assert_int_eq(sqlite3_vfs_register(&recorder, 1), SQLITE_OK);
+	ck_assert_int_eq(store_wal_vfs_register(), 0);
+}
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static char dir[64], db_path[96], wal_path[100];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_storewal.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db_path, sizeof(db_path), "%s/t.db", dir);
+	snprintf(wal_path, sizeof(wal_path), "%s-wal", db_path);
+	recorder_register();
+	nops = recording = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		ck_abort_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* The loop's connection as store_sqlite.c opens it: through the VFS,
+ * never syncing, never checkpointing. */
+static sqlite3 *open_writer(void)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(
+	        sqlite3_open_v2(db_path, &db,
+	                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                        STORE_WAL_VFS),
+	        SQLITE_OK);
+	exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+	         "PRAGMA wal_autocheckpoint = 0;"
+	         "CREATE TABLE IF NOT EXISTS t(x BLOB)");
+	return db;
+}
+
+/* n rows of a 4 KiB blob each, in one transaction. */
+static void fill(sqlite3 *db, int n)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql),
+	         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+	         "FROM c WHERE i < %d) INSERT INTO t SELECT randomblob(4000) "
+	         "FROM c",
+	         n);
+	exec(db, sql);
+}
+
+/* A PASSIVE checkpoint from another connection copies the whole log. */
+static void checkpoint_all(void)
+{
+	sqlite3 *db = NULL;
+	int log = -1, copied = -2;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	/* A read first: until one, the connection has no WAL open. */
+	exec(db, "SELECT count(*) FROM sqlite_master");
+	ck_assert_int_eq(sqlite3_wal_checkpoint_v2(db, NULL,
+	                                           SQLITE_CHECKPOINT_PASSIVE,
+	                                           &log, &copied),
+	                 SQLITE_OK);
+	ck_assert_int_gt(log, 0);
+	ck_assert_int_eq(copied, log);
+	sqlite3_close(db);
+}
+
+static long long file_size(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return (long long)sb.st_size;
+}
+
+/* The writes, syncs and truncates of the WAL by the commit that restarts
+ * the log after a full checkpoint; the WAL's size before it in *before. */
+static void restart_log(sqlite3 *db, long long *before)
+{
+	checkpoint_all();
+	*before = file_size(wal_path);
+	nops = 0;
+	recording = 1;
+	exec(db, "INSERT INTO t VALUES (randomblob(100))");
+	recording = 0;
+}
+
+/* ---- Tests -------------------------------------------------------------- */
+
+/* A short log started over: header, then its sync, then the frames, over
+ * the old ones in the blocks the file has. */
+START_TEST(test_restart_syncs_header)
+{
+	sqlite3 *db = open_writer();
+	long long before;
+	int i;
+
+	fill(db, 100);
+	restart_log(db, &before);
+	ck_assert_int_ge(nops, 3);
+	ck_assert_int_eq(ops[0].kind, OP_WRITE);
+	ck_assert_int_eq(ops[0].off, 0);
+	ck_assert_int_eq(ops[0].n, 32);
+	ck_assert_int_eq(ops[1].kind, OP_SYNC);
+	for (i = 2; i < nops; i++) {
+		ck_assert_int_eq(ops[i].kind, OP_WRITE);
+		ck_assert_int_gt(ops[i].off, 0);
+	}
+	ck_assert_int_eq(file_size(wal_path), before);
+	ck_assert_int_gt(before, 100 * 4096);
+	/* What the new log holds is read back, the old frames ignored. */
+	sqlite3_close(db);
+	db = open_writer();
+	{
+		sqlite3_stmt *st;
+
+		ck_assert_int_eq(sqlite3_prepare_v2(db,
+		                                    "SELECT count(*) FROM t",
+		                                    -1, &st, NULL),
+		                 SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_int_eq(sqlite3_column_int(st, 0), 101);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A log longer than STORE_WAL_KEEP_BYTES is truncated to nothing before
+ * the new header, which then needs no sync. */
+START_TEST(test_long_log_truncated)
+{
+	sqlite3 *db = open_writer();
+	long long before;
+
+	fill(db, (int)(STORE_WAL_KEEP_BYTES / 4096) + 100);
+	restart_log(db, &before);
+	ck_assert_int_gt(before, STORE_WAL_KEEP_BYTES);
+	ck_assert_int_ge(nops, 3);
+	ck_assert_int_eq(ops[0].kind, OP_TRUNCATE);
+	ck_assert_int_eq(ops[0].off, 0);
+	ck_assert_int_eq(ops[1].kind, OP_WRITE);
+	ck_assert_int_eq(ops[1].off, 0);
+	ck_assert_int_lt(file_size(wal_path), 64 * 1024);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* ---- The checkpoint follows the log's frames --------------------------- */
+
+static uv_loop_t loop;
+static uint64_t durable;
+
+static void on_durable(void *arg, uint64_t seq, int err)
+{
+	(void)arg;
+	ck_assert_int_eq(err, 0);
+	durable = seq;
+}
+
+static uint64_t checkpoints_now(struct store_wal *w)
+{
+	uint64_t syncs, ckpts;
+
+	store_wal_counts(w, &syncs, &ckpts);
+	return ckpts;
+}
+
+/* Batch seq durable, with the log at frames; then the checkpoints run. */
+static uint64_t sync_batch(struct store_wal *w, uint64_t seq, int frames)
+{
+	store_wal_logged(w, frames);
+	store_wal_request(w, seq);
+	while (durable < seq)
+		uv_run(&loop, UV_RUN_ONCE);
+	/* A checkpoint asked for runs on its own thread: give it time. */
+	usleep(200 * 1000);
+	return checkpoints_now(w);
+}
+
+START_TEST(test_checkpoint_by_frames)
+{
+	sqlite3 *db = open_writer();
+	struct store_wal *w = NULL;
+	char err[256];
+	uint64_t first;
+
+	/* A WAL file longer than the threshold, whose log is short. */
+	fill(db, 1200);
+	checkpoint_all();
+	exec(db, "INSERT INTO t VALUES (1)");
+	ck_assert_int_gt(file_size(wal_path), 1200 * 4096);
+	ck_assert_int_eq(store_wal_open(db_path, &w, err, sizeof(err)), 0);
+	uv_loop_init(&loop);
+	durable = 0;
+	ck_assert_int_eq(store_wal_start(w, &loop, on_durable, NULL), 0);
+	/* The one a start asks for (a bulk load may have left a long log). */
+	first = sync_batch(w, 1, 1);
+	ck_assert_uint_eq(first, 1);
+	ck_assert_uint_eq(sync_batch(w, 2, 1), first);
+	ck_assert_uint_eq(sync_batch(w, 3, 999), first);
+	ck_assert_uint_eq(sync_batch(w, 4, 1001), first + 1);
+	store_wal_stop(w);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	store_wal_free(w);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
+static Suite *storewal_suite(void)
+{
+	Suite *s = suite_create("storewal");
+	TCase *tc = tcase_create("restart");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_restart_syncs_header);
+	tcase_add_test(tc, test_long_log_truncated);
+	tcase_add_test(tc, test_checkpoint_by_frames);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+SMM_CHECK_MAIN(storewal_suite)
