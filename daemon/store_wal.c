@@ -64,11 +64,11 @@
  *    last checkpoint and the WAL's removal are as safe as SQLite's own.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
