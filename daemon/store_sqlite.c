@@ -885,7 +885,11 @@ int sq_open_at(const char *dir, const char *file, int view,
 	if ((!view && store_wal_open(path, &s->wal, err, errlen) < 0) ||
 	    sq_prepare(s, err, errlen) < 0)
 		goto bad;
-	/* A view's own automatic checkpoint is this hook: keep it. */
+	/*
+	 * A view's own automatic checkpoint is this hook: keep it. And a
+	 * later PRAGMA wal_autocheckpoint (or sqlite3_wal_autocheckpoint)
+	 * would replace this one: the store's checkpoints would stop.
+	 */
 	if (!view)
 		sqlite3_wal_hook(s->db, wal_logged, s->wal);
 	*out = s;

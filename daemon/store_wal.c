@@ -121,6 +121,9 @@ static sqlite3_vfs shim_vfs;
 
 #define REAL(f) (((struct shim_file *)(f))->real)
 
+/* The WAL header's size in SQLite's file format. */
+#define WAL_HEADER_BYTES 32
+
 static int shim_close(sqlite3_file *f)
 {
 	return REAL(f)->pMethods->xClose(REAL(f));
@@ -138,7 +141,7 @@ static int shim_write(sqlite3_file *f, const void *buf, int n,
 	const sqlite3_io_methods *m = REAL(f)->pMethods;
 	struct shim_file *s = (struct shim_file *)f;
 	sqlite3_int64 size;
-	int rc;
+	int rc, head;
 
 	if (!s->wal || off != 0)
 		return m->xWrite(s->real, buf, n, off);
@@ -148,9 +151,15 @@ static int shim_write(sqlite3_file *f, const void *buf, int n,
 		return (rc = m->xTruncate(s->real, 0)) != SQLITE_OK
 		               ? rc
 		               : m->xWrite(s->real, buf, n, off);
-	if ((rc = m->xWrite(s->real, buf, n, off)) != SQLITE_OK)
+	/* SQLite writes the 32-byte header alone; were frames ever to come
+	 * in the same write, they must still follow the sync. */
+	head = n < WAL_HEADER_BYTES ? n : WAL_HEADER_BYTES;
+	if ((rc = m->xWrite(s->real, buf, head, 0)) != SQLITE_OK)
 		return rc;
-	return m->xSync(s->real, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY);
+	rc = m->xSync(s->real, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY);
+	if (rc != SQLITE_OK || n == head)
+		return rc;
+	return m->xWrite(s->real, (const char *)buf + head, n - head, head);
 }
 
 static int shim_truncate(sqlite3_file *f, sqlite3_int64 size)
