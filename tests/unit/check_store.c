@@ -1225,6 +1225,39 @@ START_TEST(test_after_commit_durable)
 }
 END_TEST
 
+/*
+ * The store's checkpoints follow its log (store_wal.c, through the loop
+ * connection's WAL hook): posts added a turn each until the log passes
+ * 1,000 pages, and a checkpoint beyond the one its start runs.
+ */
+START_TEST(test_checkpoint_follows_log)
+{
+	struct store_stats ss;
+	uv_loop_t loop;
+	char id[32];
+	int i;
+
+	if (strcmp(backend->name, "sqlite") != 0)
+		return; /* SQLite's WAL */
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	for (i = 0; i < 200 && (store_stats(st, &ss), ss.checkpoints < 1); i++)
+		usleep(10 * 1000);
+	ck_assert_uint_eq(ss.checkpoints, 1);
+	for (i = 0; i < 20000 && ss.checkpoints < 2; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		ck_assert_int_eq(add(id, T0 + 60000, one, 1), 0);
+		ck_assert_int_eq(store_submit(st), 0);
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_NOWAIT), 0);
+		store_stats(st, &ss);
+	}
+	ck_assert_uint_ge(ss.checkpoints, 2);
+	ck_assert_int_eq(store_stop(st), 0);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 static void pulled(void *arg, int err)
 {
 	struct order *o = arg;
@@ -1825,6 +1858,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_after_commit);
 	tcase_add_test(tc, test_give_up_turn);
 	tcase_add_test(tc, test_after_commit_durable);
+	tcase_add_test(tc, test_checkpoint_follows_log);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_kept_counts);
 	tcase_add_test(tc, test_pauses);
