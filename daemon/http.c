@@ -75,6 +75,7 @@ static struct transfer *transfer_get(struct http *h)
 		t->http = h;
 		http_transfer_setup(t);
 	}
+	h->out++;
 	t->next = t->prev = NULL;
 	t->body_len = 0;
 	t->body[0] = '\0';
@@ -97,6 +98,7 @@ static void transfer_put(struct http *h, struct transfer *t)
 			t->body_cap = HTTP_BODY_CAP;
 		}
 	}
+	h->out--;
 	t->done = NULL;
 	t->arg = NULL;
 	t->next = h->spare;
@@ -311,7 +313,14 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	/* Never ahead of what waits for the thread (http_impl.h). */
 	queued = h->submitted.head != NULL;
 	uv_mutex_unlock(&h->mu);
-	if (!queued && http_curl_try_send(h, t))
+	/*
+	 * A lone request goes out from here, sparing the wake-up of the
+	 * curl thread. Not while others are out, even between two of the
+	 * thread's batches: the loop would do curl's work beside its own,
+	 * and the thread, wanting the multi handle meanwhile, would sleep on
+	 * its lock and need waking (a burst ran 7% slower so).
+	 */
+	if (!queued && h->out == 1 && http_curl_try_send(h, t))
 		return 0;
 	uv_mutex_lock(&h->mu);
 	tqueue_push(&h->submitted, t);

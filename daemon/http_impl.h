@@ -92,6 +92,7 @@ struct http {
 	uv_loop_t *loop;
 	uv_async_t done_async; /* on loop: transfers came back */
 	struct transfer *spare;
+	unsigned out; /* transfers taken from spare and not yet back */
 	int closing;
 	void (*closed)(void *);
 	void *closed_arg;
