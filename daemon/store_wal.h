@@ -14,12 +14,6 @@
 
 /* The VFS the loop's connection opens the database with. */
 #define STORE_WAL_VFS "smmd-wal"
-/*
- * A WAL at most this long when it starts over keeps its blocks (the new
- * header is synced instead); a longer one is truncated to nothing.
- */
-#define STORE_WAL_KEEP_BYTES (16L * 1024 * 1024)
-
 struct store_wal;
 
 /* Register STORE_WAL_VFS (once per process). 0 or -1. */
