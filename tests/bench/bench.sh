@@ -636,13 +636,47 @@ CURL_CHAN_RATE=
 # curlbench_rate OUT K URL...: run curlbench (SMM_BENCH_CURL_N requests, K
 # at a time, to the URLs in turn) with its output in OUT; print its rate.
 curlbench_rate() {
-	local out=$1 k=$2 rate
+	local out=$1 k=$2 rate sink0
 	shift 2
+	sink0=$(cpu_ticks "$SINK_PID")
 	"$CURLBENCH_BIN" "$@" "$SMM_BENCH_CURL_N" "$k" >"$out" 2>&1 ||
 		die "curlbench failed: $(cat "$out")"
+	# The sink's CPU meanwhile, for the CPU budget (cpu_budget_line).
+	echo "$(($(cpu_ticks "$SINK_PID") - sink0))" >"$out.sink_ticks"
 	rate=$(awk '/^curlbench:/ { sub(/\/s,/, "", $8); print $8 }' "$out")
 	[ -n "$rate" ] || die "no rate in curlbench's output: $(cat "$out")"
 	echo "$rate"
+}
+
+# curl_cpu_us FILE: microseconds of CPU per request, "curlbench's sink's"
+# (curlbench_rate's FILE): what libcurl alone and the sink cost a request.
+curl_cpu_us() {
+	awk -v st="$(cat "$1.sink_ticks" 2>/dev/null || echo -1)" \
+		-v hz="$(getconf CLK_TCK)" '/^curlbench:/ {
+		printf "%.1f %.1f", $15 * 1e6 / $2, (st < 0 ? -1 : st / hz * 1e6 / $2) }' "$1"
+}
+
+# cpu_budget_line N RATE CURL_FILE CURL_RATE TARGET_PCT: smmd's and the
+# sink's CPU per delivery during this scenario's delivery (SNAP_DUE ..
+# SNAP_END, SINK_DUE .. SINK_END) beside libcurl's and the sink's per
+# request under curlbench, and what they allow on this machine's CPUs:
+# the most deliveries a second that smmd's and the sink's CPU time fit
+# in, and the CPU a delivery may cost smmd for TARGET_PCT of curlbench.
+cpu_budget_line() {
+	local curl
+	curl=$(curl_cpu_us "$3")
+	[ -n "$curl" ] || return 0
+	awk -v n="$1" -v rate="$2" -v curl="$curl" -v crate="$4" -v tgt="$5" \
+		-v d0="$SNAP_DUE" -v d1="$SNAP_END" -v s0="$SINK_DUE" -v s1="$SINK_END" \
+		-v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" 'BEGIN {
+		split(d0, p, " "); split(d1, q, " "); split(curl, c, " ")
+		smmd = (q[1] + q[2] - p[1] - p[2]) / hz * 1e6 / n
+		sink = (s1 - s0) / hz * 1e6 / n
+		fit = ncpu * 1e6 / (smmd + sink)
+		need = ncpu * 1e6 / (crate * tgt / 100) - sink
+		printf "  CPU per delivery: smmd %.1f us (all its threads), the sink %.1f us; under curlbench, libcurl alone %.1f us and the sink %.1f us a request\n", smmd, sink, c[1], c[2]
+		printf "  CPU budget: %d CPUs fit at most %.0f/s of this smmd beside the sink (%.1f%% of curlbench; reached: %.0f%% of that); %d%% of curlbench needs smmd at %.1f us or less, %.1f us of it libcurl'"'"'s\n", ncpu, fit, 100 * fit / crate, 100 * rate / fit, tgt, need, c[1]
+	}'
 }
 if ! want burst && ! want channels; then
 	progress "no burst in SMM_BENCH_SCENARIOS: no wrk reference"
@@ -1107,6 +1141,8 @@ if want burst; then
 	DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
 	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
 	out "  meanwhile: $(machine_line "$DELIVERY_S")"
+	[ -z "$CURL_RATE" ] ||
+		out "$(cpu_budget_line "$N" "$RATE_SPAN" "$T/wrk/curl.txt" "$CURL_RATE" 70)"
 	out "  smmd status at the end: $STATUS_COUNTS"
 	log_summary "$CUR"
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
@@ -1433,6 +1469,9 @@ if want channels; then
 	use_snaps "$CUR/snaps.txt" "$LAST_US"
 	out "  smmd during the burst: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$SNAP_SPAN_S")"
 	out "  meanwhile: $(machine_line "$SNAP_SPAN_S")"
+	# Per burst delivery: the steady posts meanwhile are 1% of them.
+	[ -z "$CURL_CHAN_RATE" ] ||
+		out "$(cpu_budget_line "$NB" "$CHAN_RATE_SPAN" "$T/wrk/curlchan.txt" "$CURL_CHAN_RATE" 50)"
 	out "  smmd status at the end: $STATUS_COUNTS"
 	log_summary "$CUR"
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"

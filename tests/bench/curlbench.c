@@ -13,12 +13,15 @@
  * burst over that many channels does, K at a time overall. The first
  * argument that is a number is N, the second K.
  *
- * Prints "curlbench: N requests in S s = R/s, F failed, to U URLs".
+ * Prints "curlbench: N requests in S s = R/s, F failed, to U URLs, cpu C
+ * s", C the CPU time it used meanwhile (user and system): what libcurl
+ * alone costs a request, for the bench's CPU budget.
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static const char body[] =
@@ -32,6 +35,16 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* User and system CPU time of this process so far, in seconds. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
@@ -109,7 +122,7 @@ int main(int argc, char **argv)
 	        "Expect:",
 	};
 	CURLM *m;
-	double t0, elapsed;
+	double t0, elapsed, cpu0;
 
 	if (urls == NULL || parse_args(argc, argv, urls, &nurls, &n, &k) < 0) {
 		fprintf(stderr, "usage: curlbench URL [URL...] [N [K]]\n");
@@ -124,6 +137,7 @@ int main(int argc, char **argv)
 		headers = curl_slist_append(headers, hdr[i]);
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, k);
 	t0 = now_s();
+	cpu0 = cpu_s();
 	while (done < n) {
 		CURLMsg *msg;
 		int running, left;
@@ -161,8 +175,8 @@ int main(int argc, char **argv)
 	}
 	elapsed = now_s() - t0;
 	printf("curlbench: %ld requests in %.3f s = %.0f/s, %ld failed, "
-	       "to %ld URLs\n",
-	       n, elapsed, (double)n / elapsed, failed, nurls);
+	       "to %ld URLs, cpu %.3f s\n",
+	       n, elapsed, (double)n / elapsed, failed, nurls, cpu_s() - cpu0);
 	curl_multi_cleanup(m);
 	curl_slist_free_all(headers);
 	curl_global_cleanup();
