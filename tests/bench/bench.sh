@@ -923,11 +923,12 @@ perf_stop() {
 	PERF_PID=
 }
 
-# perf_report: the profile perf_start took, if any, into the report.
+# perf_report [N]: the profile perf_start took, if any, into the report;
+# CPU time per delivery of N (the scenario's posts unless given).
 perf_report() {
 	if [ -s "$CUR/perf.stat" ]; then
 		out "  CPU time per thread during the burst (perf stat, from 300 ms before the due instant to the last receipt):"
-		awk -v n="$SCEN_N" '/task-clock/ { gsub(",", "", $2);
+		awk -v n="${1:-$SCEN_N}" '/task-clock/ { gsub(",", "", $2);
 			printf "    %-24s %9.1f ms = %6.1f us per delivery\n", $1, $2, $2 * 1000 / n }' \
 			"$CUR/perf.stat" | tee -a "$REPORT"
 	fi
@@ -1487,7 +1488,7 @@ if want channels; then
 		STEADY_VERDICT="n/a (no steady post was due during the burst)"
 	fi
 	out "  target steady p99 lateness during the burst < 20 ms: $STEADY_VERDICT (p50 $STEADY_P50, p99 $(fig d.steady.p99 "$STEADY_P99" ms), max $(fig d.steady.max "$STEADY_MAX" ms) over $STEADY_DURING_N posts)$STEADY_COVER"
-	perf_report
+	perf_report "$NB"
 	out ""
 fi
 
