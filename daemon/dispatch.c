@@ -48,9 +48,10 @@
 /*
  * Deliveries moved from the schedule to their channels' queues per loop
  * turn, at about 0.35 us each: a burst of 50,000 due at one instant was
- * one 18 ms turn of moving. What is left moves in the next turns (the
- * timer is armed for what is due), long before the queues drain: a turn
- * starts at most PUMP_TAKE_MAX.
+ * one 18 ms turn of moving. What is left moves in the next turns, long
+ * before the queues drain (a turn starts at most PUMP_TAKE_MAX): the
+ * timer is armed for what is due while a slot is free, and each job that
+ * finishes runs the schedule again while none is.
  */
 #define DUE_MOVE_MAX 2048
 #define CHAN_BUCKETS 1024

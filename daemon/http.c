@@ -98,7 +98,6 @@ static void transfer_put(struct http *h, struct transfer *t)
 			t->body_cap = HTTP_BODY_CAP;
 		}
 	}
-	h->out--;
 	t->done = NULL;
 	t->arg = NULL;
 	t->next = h->spare;
@@ -152,7 +151,11 @@ static void deliver(struct http *h, struct transfer *t)
 	res.restli_id = captured(t, HDR_RESTLI_ID);
 	res.app_usage = captured(t, HDR_APP_USAGE);
 	res.buc_usage = captured(t, HDR_BUC_USAGE);
-	/* res borrows t->body: recycle t only after done has run. */
+	/*
+	 * No longer out, though res borrows t->body until done returns: a
+	 * next step that done submits may then go out from the loop.
+	 */
+	h->out--;
 	t->done(t->arg, &res);
 	transfer_put(h, t);
 }
@@ -271,6 +274,7 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 		        curl_slist_append(req->headers, "Expect:");
 
 		if (n == NULL) {
+			h->out--;
 			transfer_put(h, t);
 			return -ENOMEM;
 		}

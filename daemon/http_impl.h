@@ -17,8 +17,9 @@
  *
  * One shortcut: waking the thread costs 0.04-0.3 ms on this kind of
  * machine, on every post's way out. When the thread is idle (multi_mu is
- * free, nothing in flight, nothing queued), the loop adds the transfer and
- * lets curl send it itself, under multi_mu; the thread reads the answer.
+ * free, nothing in flight, nothing queued) and the request is the only
+ * one the loop has out (out == 1), the loop adds the transfer and lets
+ * curl send it itself, under multi_mu; the thread reads the answer.
  * Everything the multi handle touches (active, watching, finished, the
  * timer's wish) is under multi_mu, whichever thread drives it.
  */
@@ -92,7 +93,7 @@ struct http {
 	uv_loop_t *loop;
 	uv_async_t done_async; /* on loop: transfers came back */
 	struct transfer *spare;
-	unsigned out; /* transfers taken from spare and not yet back */
+	unsigned out; /* transfers submitted whose done has not yet run */
 	int closing;
 	void (*closed)(void *);
 	void *closed_arg;

@@ -587,11 +587,14 @@ static int run(struct runtime *rt, int verbose)
 	 * each wait on the other (15% of the loop's time in a burst went to
 	 * futex calls, and the burst ran 35% slower). One arena per thread
 	 * smmd runs, then: the loop, curl's, the sync and checkpoint
-	 * threads, and libuv's four pool threads. What a pool thread's
-	 * arena keeps of a parsed calendar is given back after each load
-	 * (reload.c, release_memory).
+	 * threads, libuv's four pool threads, and room for the threads
+	 * libcurl starts to resolve a name (an exited thread's arena goes to
+	 * the next). The price: what the pool threads' arenas keep of
+	 * parsed calendars and read replies, which each load gives back as
+	 * far as it can (reload.c, release_memory): 8% more RSS after four
+	 * reloads of a 100,000-post calendar.
 	 */
-	mallopt(M_ARENA_MAX, 8);
+	mallopt(M_ARENA_MAX, 12);
 	/*
 	 * And it gives back what is freed at the top of the heap past 128
 	 * KiB, which the next turn takes again: two brk(2) calls a turn or
