@@ -14,6 +14,7 @@
 
 /* The VFS the loop's connection opens the database with. */
 #define STORE_WAL_VFS "smmd-wal"
+
 struct store_wal;
 
 /* Register STORE_WAL_VFS (once per process). 0 or -1. */
