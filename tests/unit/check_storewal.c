@@ -314,57 +314,63 @@ static int rows_after_crash(const char *wal, const char *head)
 	return rows;
 }
 
+/* The WAL as it was before restart_log's commit. */
+static char old_wal[128];
+
 /* The writes, syncs and truncates of the WAL by the commit that restarts
- * the log after a full checkpoint; the WAL's size before it in *before. */
+ * the log after a full checkpoint; the WAL's size before it in *before,
+ * a copy of the WAL then in old_wal. */
 static void restart_log(sqlite3 *db, long long *before)
 {
-	char old[128];
-
 	checkpoint_all();
 	*before = file_size(wal_path);
-	snprintf(old, sizeof(old), "%s/old-wal", dir);
-	copy_file(wal_path, old, NULL);
+	snprintf(old_wal, sizeof(old_wal), "%s/old-wal", dir);
+	copy_file(wal_path, old_wal, NULL);
 	nops = 0;
 	recording = 1;
 	exec(db, "INSERT INTO t VALUES (randomblob(100))");
 	recording = 0;
 }
 
-/* ---- Tests -------------------------------------------------------------- */
-
-/* A short log started over: header, then its sync, then the frames, over
- * the old ones in the blocks the file has. */
-START_TEST(test_restart_syncs_header)
+/*
+ * The restart restart_log recorded: the header alone, then its sync, then
+ * the frames, over the old ones in the blocks the file has (its size,
+ * before, unchanged): nothing truncated.
+ */
+static void assert_restarted_in_place(long long before)
 {
-	sqlite3 *db = open_writer();
-	long long before;
-	int i;
-
-	fill(db, 100);
-	restart_log(db, &before);
 	ck_assert_int_ge(nops, 3);
 	ck_assert_int_eq(ops[0].kind, OP_WRITE);
 	ck_assert_int_eq(ops[0].off, 0);
 	ck_assert_int_eq(ops[0].n, 32);
 	ck_assert_int_eq(ops[1].kind, OP_SYNC);
-	for (i = 2; i < nops; i++) {
+	for (int i = 2; i < nops; i++) {
 		ck_assert_int_eq(ops[i].kind, OP_WRITE);
 		ck_assert_int_gt(ops[i].off, 0);
 	}
 	ck_assert_int_eq(file_size(wal_path), before);
+}
+
+/* ---- Tests -------------------------------------------------------------- */
+
+/* A short log started over in place (assert_restarted_in_place), and
+ * what a crash at either side of the header's sync leaves. */
+START_TEST(test_restart_syncs_header)
+{
+	sqlite3 *db = open_writer();
+	long long before;
+
+	fill(db, 100);
+	restart_log(db, &before);
+	assert_restarted_in_place(before);
 	ck_assert_int_gt(before, 100 * 4096);
 	/*
 	 * After a crash: with the new log's frames, its row is read back and
 	 * the old frames after them ignored; with the synced header alone
 	 * over the old log, no old frame is replayed (the database's 100).
 	 */
-	{
-		char old[128];
-
-		snprintf(old, sizeof(old), "%s/old-wal", dir);
-		ck_assert_int_eq(rows_after_crash(wal_path, NULL), 101);
-		ck_assert_int_eq(rows_after_crash(old, wal_path), 100);
-	}
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 101);
+	ck_assert_int_eq(rows_after_crash(old_wal, wal_path), 100);
 	sqlite3_close(db);
 }
 END_TEST
@@ -381,15 +387,7 @@ START_TEST(test_long_log_kept)
 	fill(db, 4200); /* 16 MiB and more */
 	restart_log(db, &before);
 	ck_assert_int_gt(before, 16LL * 1024 * 1024);
-	ck_assert_int_ge(nops, 3);
-	ck_assert_int_eq(ops[0].kind, OP_WRITE);
-	ck_assert_int_eq(ops[0].off, 0);
-	ck_assert_int_eq(ops[1].kind, OP_SYNC);
-	for (int i = 2; i < nops; i++) {
-		ck_assert_int_eq(ops[i].kind, OP_WRITE);
-		ck_assert_int_gt(ops[i].off, 0);
-	}
-	ck_assert_int_eq(file_size(wal_path), before);
+	assert_restarted_in_place(before);
 	sqlite3_close(db);
 }
 END_TEST
