@@ -156,6 +156,17 @@ int calendar_expand(const struct calendar *, int64_t from_ms,
                     void *arg);
 
 /*
+ * Call fn for the one delivery calendar_expand gave for channel (an index
+ * into p->channels) of p's occurrence post_id at due_ms, exactly as it
+ * gave it: a diff worked out on another thread names a delivery by these
+ * and rebuilds it where it is applied.
+ */
+void calendar_delivery(const struct calendar *, const struct cal_post *p,
+                       const char *post_id, int64_t due_ms, size_t channel,
+                       void (*fn)(void *arg, const struct cal_delivery *),
+                       void *arg);
+
+/*
  * Local wall time in zone tz -> UTC ms, with the gap and overlap answers
  * above. Returns 0, or -1 if tz is not a known zone.
  */

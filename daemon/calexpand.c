@@ -313,37 +313,55 @@ static const json_t *campaign_meta_of(const struct calendar *cal,
 	return NULL;
 }
 
+/* Hand fn the delivery of p's channel i at due_ms, as post post_id. */
+static void emit_channel(const struct cal_post *p, const json_t *meta,
+                         const char *post_id, int64_t due_ms, size_t i,
+                         void (*fn)(void *, const struct cal_delivery *),
+                         void *arg)
+{
+	const struct cal_variant *v = NULL;
+	char id[POSTID_MAX * 2 + 2], tagged[4096];
+	struct cal_delivery d = {
+	        .id = id,
+	        .post_id = post_id,
+	        .post = p,
+	        .channel = p->channels[i],
+	        .due_ms = due_ms,
+	        .campaign = p->campaign,
+	};
+
+	for (size_t j = 0; j < p->nvariants && v == NULL; j++)
+		if (strcmp(p->variants[j].channel, p->channels[i]) == 0)
+			v = &p->variants[j];
+	d.text = v && v->text ? v->text : p->text;
+	d.link = v && v->link ? v->link : p->link;
+	if (d.link && meta)
+		d.link = tag_link(d.link, meta, tagged, sizeof(tagged));
+	d.media = v && v->media ? v->media : p->media;
+	snprintf(id, sizeof(id), "%s/%s", post_id, p->channels[i]);
+	d.hash = delivery_hash(&d);
+	fn(arg, &d);
+}
+
 /* Hand fn one delivery per channel of p at due_ms, as post post_id. */
 static void emit(const struct calendar *cal, const struct cal_post *p,
                  const char *post_id, int64_t due_ms,
                  void (*fn)(void *, const struct cal_delivery *), void *arg)
 {
 	const json_t *meta = campaign_meta_of(cal, p);
-	char id[POSTID_MAX * 2 + 2], tagged[4096];
 
-	for (size_t i = 0; i < p->nchannels; i++) {
-		const struct cal_variant *v = NULL;
-		struct cal_delivery d = {
-		        .id = id,
-		        .post_id = post_id,
-		        .post = p,
-		        .channel = p->channels[i],
-		        .due_ms = due_ms,
-		        .campaign = p->campaign,
-		};
+	for (size_t i = 0; i < p->nchannels; i++)
+		emit_channel(p, meta, post_id, due_ms, i, fn, arg);
+}
 
-		for (size_t j = 0; j < p->nvariants && v == NULL; j++)
-			if (strcmp(p->variants[j].channel, p->channels[i]) == 0)
-				v = &p->variants[j];
-		d.text = v && v->text ? v->text : p->text;
-		d.link = v && v->link ? v->link : p->link;
-		if (d.link && meta)
-			d.link = tag_link(d.link, meta, tagged, sizeof(tagged));
-		d.media = v && v->media ? v->media : p->media;
-		snprintf(id, sizeof(id), "%s/%s", post_id, p->channels[i]);
-		d.hash = delivery_hash(&d);
-		fn(arg, &d);
-	}
+void calendar_delivery(const struct calendar *cal, const struct cal_post *p,
+                       const char *post_id, int64_t due_ms, size_t channel,
+                       void (*fn)(void *arg, const struct cal_delivery *),
+                       void *arg)
+{
+	if (channel < p->nchannels)
+		emit_channel(p, campaign_meta_of(cal, p), post_id, due_ms,
+		             channel, fn, arg);
 }
 
 static int excluded(const struct cal_post *p, int64_t utc_ms,

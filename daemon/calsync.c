@@ -335,9 +335,9 @@ static int post_row(struct sync *s, const struct cal_put *put)
 }
 
 /* As its channel says now: a reload may turn approvals on or off. */
-static int requires_approval(const struct sync *s, const char *channel)
+static int requires_approval(const struct config *cfg, const char *channel)
 {
-	const struct channel *ch = config_channel(s->d->cfg, channel);
+	const struct channel *ch = config_channel(cfg, channel);
 
 	return ch && ch->require_approval;
 }
@@ -373,11 +373,6 @@ static int held_edit(struct sync *s, const struct cal_delivery *cd,
 {
 	int r;
 
-	if (row->hash == cd->hash &&
-	    row->needs_approval == put->needs_approval) {
-		s->sum->unchanged++;
-		return 0;
-	}
 	put->withdraw =
 	        put->needs_approval && row->approved && row->hash != cd->hash;
 	put->state = DS_HELD;
@@ -391,9 +386,24 @@ static int held_edit(struct sync *s, const struct cal_delivery *cd,
 }
 
 /*
+ * Whether a stored row the calendar still asks for (with hash, on a
+ * channel that does or does not require approval) needs no write: it
+ * waits or is held as the calendar says, or it is history (published,
+ * failed, unknown, missed) the calendar did not drop before.
+ */
+static int quiet(const struct row *row, uint64_t hash, int needs_approval)
+{
+	int same = row->hash == hash && row->needs_approval == needs_approval;
+
+	if (waiting(row->state) || (row->state == DS_HELD && !row->removed))
+		return same;
+	return !row->removed;
+}
+
+/*
  * A stored row the calendar still asks for, when nothing is left to do
- * but count it: unchanged, history (published, failed, unknown, missed),
- * or held (held_edit). 1 then, 0 when it is to be updated, or -errno.
+ * but count it (quiet) or edit it where it is held (held_edit). 1 then,
+ * 0 when it is to be updated, or -errno.
  */
 static int settled(struct sync *s, const struct cal_delivery *cd,
                    struct row *row, struct cal_put *put, int64_t due)
@@ -401,17 +411,12 @@ static int settled(struct sync *s, const struct cal_delivery *cd,
 	int r;
 
 	row->seen = 1;
-	if (waiting(row->state) && row->hash == cd->hash &&
-	    row->needs_approval == put->needs_approval) {
+	if (quiet(row, cd->hash, put->needs_approval)) {
 		s->sum->unchanged++;
 		return 1;
 	}
 	if (row->state == DS_HELD && !row->removed)
 		return (r = held_edit(s, cd, row, put, due)) < 0 ? r : 1;
-	if (!waiting(row->state) && !row->removed) {
-		s->sum->unchanged++;
-		return 1;
-	}
 	return 0;
 }
 
@@ -474,7 +479,7 @@ static int sync_one(struct sync *s, const struct cal_delivery *cd)
 
 	if (cd->post->next_slot && (due = put.due_ms = slot_of(s, cd, row)) < 0)
 		return 0;
-	put.needs_approval = requires_approval(s, cd->channel);
+	put.needs_approval = requires_approval(s->d->cfg, cd->channel);
 	if (!add) {
 		put.expect = 1;
 		put.expect_state = (enum delivery_state)row->state;
@@ -536,52 +541,257 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 }
 
 /*
- * What the calendar no longer asks for is cancelled, if it still waits.
- * Entries older than the window were not expanded: catch-up judges those,
- * not the diff. From a snapshot, each is read again first: the event
- * must say the state it leaves.
+ * The row at position i, which the calendar no longer asks for, is
+ * cancelled if it still waits. Entries older than the window were not
+ * expanded: catch-up judges those, not the diff. From a snapshot, it is
+ * read again first: the event must say the state it leaves. 0 or -errno.
  */
-static int cancel_dropped(struct sync *s, int snapshot)
+static int cancel_dropped(struct sync *s, size_t i, int snapshot)
 {
-	for (size_t i = 0; i < s->rows->len; i++) {
-		struct row *row = &s->rows->v[i];
-		const char *id = row_id(s->rows, row);
-		int r;
+	struct row *row = &s->rows->v[i];
+	const char *id = row_id(s->rows, row);
+	int r;
 
-		if (row->seen || !waiting(row->state) || row->due_ms < s->from)
-			continue;
-		if (snapshot) {
-			if ((r = refresh_row(s, id)) < 0)
-				return r;
-			if (!waiting(row->state))
-				continue;
-		}
-		if (due_elsewhere(s, id, postid_channel(id), row))
-			continue;
-		r = store_transition(s->d->store,
-		                     &(struct transition){.id = id,
-		                                          .from = DS_WAITING,
-		                                          .to = DS_CANCELLED,
-		                                          .reason = CAL_REMOVED,
-		                                          .next_ms = -1,
-		                                          .now_ms = s->now},
-		                     NULL);
-		if (r == -EALREADY || r == -ENOENT)
-			continue;
-		if (r < 0)
+	if (row->seen || !waiting(row->state) || row->due_ms < s->from)
+		return 0;
+	if (snapshot) {
+		if ((r = refresh_row(s, id)) < 0)
 			return r;
-		events_change(s->d->events, EVO_CALENDAR, id, row->state,
-		              DS_CANCELLED, -1, CAL_REMOVED);
-		dispatch_unschedule(s->d, id);
-		s->sum->cancelled++;
+		/* Read again, perhaps into a moved array. */
+		row = &s->rows->v[i];
+		if (!waiting(row->state))
+			return 0;
 	}
+	if (due_elsewhere(s, id, postid_channel(id), row))
+		return 0;
+	r = store_transition(s->d->store,
+	                     &(struct transition){.id = id,
+	                                          .from = DS_WAITING,
+	                                          .to = DS_CANCELLED,
+	                                          .reason = CAL_REMOVED,
+	                                          .next_ms = -1,
+	                                          .now_ms = s->now},
+	                     NULL);
+	if (r == -EALREADY || r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	events_change(s->d->events, EVO_CALENDAR, id, row->state, DS_CANCELLED,
+	              -1, CAL_REMOVED);
+	dispatch_unschedule(s->d, id);
+	s->sum->cancelled++;
 	return 0;
 }
 
-int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
-                  struct calsync_rows *snapshot, struct calsync_summary *out)
+/*
+ * One delivery the plan leaves to the loop, named by where the calendar
+ * has it: calendar_delivery rebuilds it there.
+ */
+struct pick {
+	const struct cal_post *post;
+	int64_t due_ms;       /* the occurrence's, as calendar_expand gave it */
+	uint32_t post_id_off; /* into calsync_plan.ids */
+	uint32_t channel;     /* into post->channels */
+};
+
+/*
+ * The diff worked out off the loop, from a snapshot: the deliveries that
+ * may need a write and the rows the calendar may have dropped. The rest
+ * needs none and was counted there.
+ */
+struct calsync_plan {
+	struct calsync_rows *rows; /* those the calendar asks for are seen */
+	struct pick *v;
+	size_t len, cap;
+	char *ids; /* the picks' post ids, NUL-terminated */
+	size_t ids_len, ids_cap;
+	uint32_t *dropped; /* positions in rows */
+	size_t ndropped, dropped_cap;
+	unsigned unchanged;
+	int64_t now_ms; /* the window's: [now - catch_up, now + horizon) */
+	int expand_err; /* calendar_expand gave up part-way */
+	int err;
+	/*
+	 * While planning. A next-slot post's deliveries share one instant,
+	 * taken from whichever of them is stored (slot_of): they are left
+	 * to the loop all together, or not at all.
+	 */
+	const struct config *cfg;
+	int grouping; /* v[group..] are one such post's */
+	size_t group;
+	unsigned group_quiet; /* how many of them need no write */
+	int group_dirty;      /* one of them does */
+};
+
+static int pick_add(struct calsync_plan *pl, const struct cal_delivery *cd)
 {
-	struct calsync_rows *rows = snapshot;
+	const struct cal_post *p = cd->post;
+	size_t n = strlen(cd->post_id) + 1;
+	struct pick *v;
+	uint32_t ch = 0;
+	char *ids;
+
+	while (ch < p->nchannels && p->channels[ch] != cd->channel)
+		ch++;
+	if (ch == p->nchannels || pl->len >= UINT32_MAX ||
+	    pl->ids_len + n > UINT32_MAX)
+		return -EINVAL;
+	if ((v = room(pl->v, &pl->cap, pl->len + 1, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	pl->v = v;
+	/* A post's channels come one after another: its id, once. */
+	if (pl->len == 0 ||
+	    strcmp(pl->ids + v[pl->len - 1].post_id_off, cd->post_id) != 0) {
+		if ((ids = room(pl->ids, &pl->ids_cap, pl->ids_len + n, 1)) ==
+		    NULL)
+			return -ENOMEM;
+		pl->ids = ids;
+		memcpy(pl->ids + pl->ids_len, cd->post_id, n);
+		v[pl->len].post_id_off = (uint32_t)pl->ids_len;
+		pl->ids_len += n;
+	} else {
+		v[pl->len].post_id_off = v[pl->len - 1].post_id_off;
+	}
+	v[pl->len].post = p;
+	v[pl->len].due_ms = cd->due_ms;
+	v[pl->len].channel = ch;
+	pl->len++;
+	return 0;
+}
+
+/* The next-slot post just read: left to the loop if any of it changed. */
+static void close_group(struct calsync_plan *pl)
+{
+	if (!pl->group_dirty) {
+		pl->len = pl->group;
+		pl->unchanged += pl->group_quiet;
+	}
+	pl->grouping = 0;
+}
+
+static void plan_delivery(void *arg, const struct cal_delivery *cd)
+{
+	struct calsync_plan *pl = arg;
+	struct row *row;
+	int q, r;
+
+	if (pl->err)
+		return;
+	if (pl->grouping &&
+	    strcmp(pl->ids + pl->v[pl->group].post_id_off, cd->post_id) != 0)
+		close_group(pl);
+	if ((row = rows_find(&pl->rows->rows, cd->id)) != NULL)
+		row->seen = 1;
+	q = row &&
+	    quiet(row, cd->hash, requires_approval(pl->cfg, cd->channel));
+	if (cd->post->next_slot) {
+		if (!pl->grouping) {
+			pl->grouping = 1;
+			pl->group = pl->len;
+			pl->group_quiet = 0;
+			pl->group_dirty = 0;
+		}
+		pl->group_quiet += q;
+		pl->group_dirty |= !q;
+	} else if (q) {
+		pl->unchanged++;
+		return;
+	}
+	if ((r = pick_add(pl, cd)) < 0)
+		pl->err = r;
+}
+
+int calsync_plan(const struct calendar *cal, const struct config *cfg,
+                 int64_t now_ms, struct calsync_rows *rows,
+                 struct calsync_plan **out)
+{
+	struct calsync_plan *pl = calloc(1, sizeof(*pl));
+	int64_t from = now_ms - cfg->catch_up_ms;
+	struct rows *t;
+
+	*out = NULL;
+	if (pl == NULL) {
+		calsync_rows_free(rows);
+		return -ENOMEM;
+	}
+	pl->rows = rows;
+	pl->cfg = cfg;
+	pl->now_ms = now_ms;
+	if (calendar_expand(cal, from, now_ms + cfg->horizon_ms, plan_delivery,
+	                    pl) < 0)
+		pl->expand_err = -EINVAL;
+	if (pl->grouping)
+		close_group(pl);
+	t = &rows->rows;
+	for (size_t i = 0; i < t->len && pl->err == 0 && !pl->expand_err; i++) {
+		uint32_t *v;
+
+		if (t->v[i].seen || !waiting(t->v[i].state) ||
+		    t->v[i].due_ms < from)
+			continue;
+		v = room(pl->dropped, &pl->dropped_cap, pl->ndropped + 1,
+		         sizeof(*v));
+		if (v == NULL) {
+			pl->err = -ENOMEM;
+			break;
+		}
+		pl->dropped = v;
+		pl->dropped[pl->ndropped++] = (uint32_t)i;
+	}
+	pl->cfg = NULL;
+	if (pl->err < 0) {
+		int r = pl->err;
+
+		calsync_plan_free(pl);
+		return r;
+	}
+	*out = pl;
+	return 0;
+}
+
+void calsync_plan_free(struct calsync_plan *pl)
+{
+	if (pl == NULL)
+		return;
+	calsync_rows_free(pl->rows);
+	free(pl->v);
+	free(pl->ids);
+	free(pl->dropped);
+	free(pl);
+}
+
+/* The plan's picks, then the rows it found dropped. */
+static int apply_plan(struct sync *s, const struct calendar *cal,
+                      const struct calsync_plan *pl)
+{
+	s->sum->unchanged = pl->unchanged;
+	for (size_t i = 0; i < pl->len && s->err == 0; i++)
+		calendar_delivery(
+		        cal, pl->v[i].post, pl->ids + pl->v[i].post_id_off,
+		        pl->v[i].due_ms, pl->v[i].channel, on_delivery, s);
+	if (s->err == 0)
+		s->err = pl->expand_err;
+	for (size_t i = 0; i < pl->ndropped && s->err == 0; i++)
+		s->err = cancel_dropped(s, pl->dropped[i], 1);
+	return s->err;
+}
+
+/* The whole calendar against rows read on the loop a moment ago. */
+static int apply_all(struct sync *s, const struct calendar *cal)
+{
+	if (calendar_expand(cal, s->from, s->now + s->d->cfg->horizon_ms,
+	                    on_delivery, s) < 0 &&
+	    s->err == 0)
+		s->err = -EINVAL;
+	for (size_t i = 0; i < s->rows->len && s->err == 0; i++)
+		s->err = cancel_dropped(s, i, 0);
+	return s->err;
+}
+
+int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
+                  const struct calsync_plan *plan, struct calsync_summary *out)
+{
+	struct calsync_rows *own = NULL;
 	struct sync s = {
 	        .d = d,
 	        .now = now_ms,
@@ -591,24 +801,19 @@ int calsync_apply(struct smmd *d, const struct calendar *cal, int64_t now_ms,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (rows == NULL && (r = calsync_rows_read(d->store, &rows)) < 0)
+	out->horizon_ms = (plan ? plan->now_ms : now_ms) + d->cfg->horizon_ms;
+	if (plan == NULL && (r = calsync_rows_read(d->store, &own)) < 0)
 		return r;
-	s.rows = &rows->rows;
+	s.rows = plan ? &plan->rows->rows : &own->rows;
 	/* A first sync adds every delivery: load in bulk. */
 	if (s.rows->len == 0 && (r = store_bulk_begin(d->store)) < 0)
 		goto done;
-	if (calendar_expand(cal, s.from, now_ms + d->cfg->horizon_ms,
-	                    on_delivery, &s) < 0 &&
-	    s.err == 0)
-		s.err = -EINVAL;
-	if (s.err == 0)
-		s.err = cancel_dropped(&s, snapshot != NULL);
-	r = 0;
+	r = plan ? apply_plan(&s, cal, plan) : apply_all(&s, cal);
 done:
 	if (store_bulk_end(d->store) < 0 && r >= 0)
 		r = -EIO;
-	calsync_rows_free(rows);
-	return r < 0 ? r : s.err;
+	calsync_rows_free(own);
+	return r;
 }
 
 json_t *calsync_summary_json(const struct calsync_summary *sum)

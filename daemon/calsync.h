@@ -25,6 +25,7 @@ struct calsync_summary {
 	/* Left for the next sync: due this moment on another node's channel
 	 * (calsync.c, due_elsewhere). */
 	unsigned deferred;
+	int64_t horizon_ms; /* recurrences are stored up to here */
 };
 /*
  * How near its time (either way) a delivery another node fires is left
@@ -45,15 +46,29 @@ int calsync_rows_read(struct store *, struct calsync_rows **out);
 void calsync_rows_free(struct calsync_rows *);
 
 /*
- * Expand cal over [now - catch_up, now + horizon) and apply the difference
- * to the store and the schedule. rows: a snapshot from calsync_rows_read
- * (taken over, whatever happens), possibly older than the store: a row
- * that moved on meanwhile is read again before it is written; NULL: read
- * here. Returns 0, or a negative errno if the store failed (nothing after
- * the failure was applied).
+ * The diff worked out on another thread: cal expanded over
+ * [now - catch_up, now + horizon) with cfg (the configuration it will be
+ * applied under) against rows (taken, whatever happens). What needs no
+ * write is counted; what may is left for calsync_apply, which needs cal
+ * for it. 0 with *out, or -errno.
+ */
+struct calsync_plan;
+struct config;
+int calsync_plan(const struct calendar *cal, const struct config *cfg,
+                 int64_t now_ms, struct calsync_rows *rows,
+                 struct calsync_plan **out);
+void calsync_plan_free(struct calsync_plan *);
+
+/*
+ * Apply the difference between cal and the store to the store and the
+ * schedule: plan's, whose rows may be older than the store (a row that
+ * moved on meanwhile is read again before it is written), or, with plan
+ * NULL, the whole calendar's against rows read here. Returns 0, or a
+ * negative errno if the store failed (nothing after the failure was
+ * applied).
  */
 int calsync_apply(struct smmd *, const struct calendar *cal, int64_t now_ms,
-                  struct calsync_rows *rows, struct calsync_summary *out);
+                  const struct calsync_plan *plan, struct calsync_summary *out);
 json_t *calsync_summary_json(const struct calsync_summary *);
 
 #endif

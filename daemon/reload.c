@@ -39,9 +39,13 @@ struct reload {
 	char *config_path;
 	struct config *cfg; /* parsed in the worker */
 	struct calendar *cal;
-	struct calsync_rows *rows; /* the store's side, read in the worker */
-	int snapshot;              /* ... when a reader sees the last sync */
-	char read_err[256];        /* why the worker could not, for the log */
+	/* The diff against the store, worked out in the worker too when a
+	 * reader there sees the last sync (snapshot). */
+	struct calsync_plan *plan;
+	int snapshot;
+	char read_err[256];     /* why the worker could not, for the log */
+	struct plan_book *book; /* the calendar's, for 'smmctl plan check' */
+	uv_work_t reap;         /* frees what the reload leaves, off the loop */
 	struct config_errors errs;
 	uint64_t files_sig; /* the calendar files as they were before the parse
 	                     */
@@ -71,18 +75,17 @@ struct reloads {
  * blackouts, and the plan check's book (its cadences, and where the posts
  * they apply to are).
  */
-static void adopt_calendar(struct smmd *d, struct calendar *cal)
+static void adopt_calendar(struct smmd *d, struct calendar *cal,
+                           struct plan_book *book, int64_t horizon_ms)
 {
 	json_decref(d->planb);
 	d->planb = cal ? json_incref(cal->planb) : NULL;
 	free(d->calendar_zone);
 	d->calendar_zone = cal && cal->timezone ? strdup(cal->timezone) : NULL;
-	/* What calsync_apply stored, a moment ago in this turn. */
-	d->calendar_horizon_ms = wallclock_now_ms() + d->cfg->horizon_ms;
+	d->calendar_horizon_ms = horizon_ms;
 	pause_adopt_campaigns(d, cal);
 	plan_book_free(d->plan_book);
-	if ((d->plan_book = cal ? plan_book_new(cal, d->cfg) : NULL) == NULL &&
-	    cal)
+	if ((d->plan_book = book) == NULL && cal)
 		log_warnx("reload: out of memory: 'smmctl plan check' knows no "
 		          "campaign cadence until the next reload");
 }
@@ -91,8 +94,13 @@ static void adopt_calendar(struct smmd *d, struct calendar *cal)
 static void applied(struct smmd *d, struct reloads *rs, struct reload *r,
                     const struct calsync_summary *sum, json_t **summary)
 {
-	if (r->cal || d->cfg->calendar == NULL)
-		adopt_calendar(d, r->cal);
+	if (r->cal || d->cfg->calendar == NULL) {
+		adopt_calendar(d, r->cal, r->book,
+		               r->cal ? sum->horizon_ms
+		                      : wallclock_now_ms() +
+		                                d->cfg->horizon_ms);
+		r->book = NULL;
+	}
 	rs->applied_sig = r->files_sig;
 	rs->have_sig = r->cal != NULL;
 	*summary = json_pack("{s:s, s:i, s:o}", "config", d->config_path,
@@ -181,13 +189,14 @@ static json_t *errors_json(const struct config_errors *errs)
 }
 
 /*
- * The store's calendar rows, from a reader: on the loop, reading 200,000
- * of them was most of a reload's turn. Without a reader r->rows stays
- * NULL and the loop reads them; so it does after an error, which the
- * loop logs (r->read_err).
+ * The diff, from the store's calendar rows read by a reader: on the loop,
+ * reading 200,000 of them and expanding the calendar against them took
+ * 100 ms. Without a reader r->plan stays NULL and the loop works it out;
+ * so it does after an error, which the loop logs (r->read_err).
  */
-static void read_rows(struct reload *r)
+static void plan_sync(struct reload *r)
 {
+	struct calsync_rows *rows;
 	struct store *reader;
 	int e;
 
@@ -197,9 +206,13 @@ static void read_rows(struct reload *r)
 			r->read_err[0] = '\0';
 		return;
 	}
-	if ((e = calsync_rows_read(reader, &r->rows)) < 0)
-		snprintf(r->read_err, sizeof(r->read_err), "%s", strerror(-e));
+	e = calsync_rows_read(reader, &rows);
 	store_read_end(r->d->store, reader);
+	if (e == 0)
+		e = calsync_plan(r->cal, r->cfg, wallclock_now_ms(), rows,
+		                 &r->plan);
+	if (e < 0)
+		snprintf(r->read_err, sizeof(r->read_err), "%s", strerror(-e));
 }
 
 static void parse(uv_work_t *w)
@@ -222,7 +235,10 @@ static void parse(uv_work_t *w)
 		return;
 	}
 	if (r->cal && r->snapshot)
-		read_rows(r);
+		plan_sync(r);
+	/* NULL (out of memory) is said on the loop (adopt_calendar). */
+	if (r->cal)
+		r->book = plan_book_new(r->cal, r->cfg);
 }
 
 static void tell(struct waiter *w, int ok, const json_t *summary,
@@ -239,11 +255,13 @@ static void tell(struct waiter *w, int ok, const json_t *summary,
 
 static int start(struct smmd *d, const char *why);
 static void again_after_commit(void *arg, int err);
+static void reap(uv_work_t *w);
+static void reaped(uv_work_t *w, int status);
 
 /*
  * A parsed calendar is tens of MiB for a large one, allocated on a pool
- * thread and freed on the loop: give it back to the system now rather
- * than keep it in the thread's arena forever (main.c also caps arenas).
+ * thread: give it back to the system once freed rather than keep it in
+ * the thread's arena forever (main.c also caps arenas).
  */
 static void release_memory(void)
 {
@@ -331,16 +349,15 @@ static int sync_calendar(struct smmd *d, struct reloads *rs, struct reload *r,
                          json_t **summary, json_t **errors)
 {
 	struct calsync_summary sum = {0};
-	struct calsync_rows *rows = r->rows;
 	int rc;
 
-	r->rows = NULL; /* calsync_apply's now */
-	if (rows == NULL && r->read_err[0])
-		log_warnx("reload: cannot read the store off the loop (%s); "
-		          "reading it on the loop",
+	if (r->plan == NULL && r->read_err[0])
+		log_warnx("reload: cannot compare the calendar with the store "
+		          "off the loop (%s); comparing them on the loop",
 		          r->read_err);
-	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), rows, &sum)
-	            : (calsync_rows_free(rows), 0);
+	rc = r->cal ? calsync_apply(d, r->cal, wallclock_now_ms(), r->plan,
+	                            &sum)
+	            : 0;
 	note_synced(d, rs, &sum);
 	if (rc == 0 && sum.deferred > 0)
 		calwatch_resync(d, CALSYNC_RESYNC_MS);
@@ -402,12 +419,13 @@ static void apply_parsed(uv_work_t *w, int status)
 	json_decref(summary);
 	json_decref(errors);
 	config_unref(r->cfg);
-	calendar_free(r->cal);
-	calsync_rows_free(r->rows);
-	release_memory();
 	config_errors_clear(&r->errs);
 	free(r->config_path);
-	free(r);
+	r->reap.data = r;
+	if (uv_queue_work(d->loop, &r->reap, reap, reaped) < 0) {
+		reap(&r->reap);
+		reaped(&r->reap, 0);
+	}
 	/* Asked again while this one ran: the files may have moved on. */
 	if (rs->again && !d->stopping) {
 		/* Once this sync's writes are committed: see start(). */
@@ -420,6 +438,28 @@ static void apply_parsed(uv_work_t *w, int status)
 		if (start(d, rs->again_why) < 0)
 			tell(rs->next_waiters, 0, NULL, NULL);
 	}
+}
+
+/*
+ * What an applied reload leaves, freed on a pool thread: a large parsed
+ * calendar and its diff took milliseconds to free on the loop. Nothing
+ * on the loop points into them any more (adopt_calendar copies, or takes
+ * a reference where jansson counts atomically).
+ */
+static void reap(uv_work_t *w)
+{
+	struct reload *r = w->data;
+
+	calendar_free(r->cal);
+	calsync_plan_free(r->plan);
+	plan_book_free(r->book);
+	release_memory();
+}
+
+static void reaped(uv_work_t *w, int status)
+{
+	(void)status; /* never cancelled: uv_cancel is not called on it */
+	free(w->data);
 }
 
 /* The reload asked for during the last one, now that its sync is in. */
@@ -534,7 +574,7 @@ void reload_calendar_at_start(struct smmd *d)
 	note_synced(d, rs, &sum);
 	if (sum.deferred > 0)
 		calwatch_resync(d, CALSYNC_RESYNC_MS);
-	adopt_calendar(d, cal);
+	adopt_calendar(d, cal, plan_book_new(cal, d->cfg), sum.horizon_ms);
 	rs->applied_sig = sig;
 	rs->have_sig = 1;
 	log_info("calendar: '%s': %u added, %u updated, %u cancelled, %u "

@@ -108,6 +108,16 @@ run smmctl reload
 	fail "cal1 moved on an edit: $cal1 -> $(delivery_json cal1/shop | jq -r .due)"
 [ "$(smmctl show cal1 --json | jq -r .post.text)" = "From the calendar, into a slot, edited" ] ||
 	fail "cal1's edit was not applied"
+# A channel added to a placed post joins it at its instant, which the
+# stored delivery keeps: the reload's diff, worked out off the loop,
+# leaves the post to the loop whole, not the new delivery alone.
+sed -i 's/channels: \[shop\]$/channels: [shop, blog]/' "$CAL"
+run smmctl reload --json
+[ "$rc" -eq 0 ] || fail "reload adding a channel to cal1: $err"
+[ "$(jq -r .calendar.added <<<"$out")" = 1 ] ||
+	fail "adding a channel to cal1 did not add one delivery: $out"
+[ "$(delivery_json cal1/blog | jq -r .due)" = "$cal1" ] ||
+	fail "cal1/blog went to $(delivery_json cal1/blog | jq -r .due), not cal1's $cal1"
 cp "$CAL" "$T/bad-cal.yaml"
 cat >>"$T/bad-cal.yaml" <<'YAML'
   - id: cal3
