@@ -3,8 +3,9 @@
  * sits a recorder registered as "unix" (the VFS store_wal.c wraps), which
  * notes what reaches the WAL file in order, so the tests see that a log
  * started over has its header synced before any frame is written over an
- * old one, however long the old one was (the WAL is never truncated), and
- * that the checkpoint follows the log's frames, not the file's size.
+ * old one, however long the old one was (the WAL is never truncated), that
+ * a commit's frames go in one write, and that the checkpoint follows the
+ * log's frames, not the file's size.
  */
 #include <check.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct op {
 
 static struct op ops[64];
 static int nops, recording;
+static int failing; /* the WAL's writes fail as on a full disk */
 static sqlite3_vfs *unix_vfs;
 static sqlite3_vfs recorder;
 
@@ -59,6 +61,8 @@ static int rec_read(sqlite3_file *f, void *b, int n, sqlite3_int64 off)
 }
 static int rec_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
 {
+	if (failing && ((struct rec_file *)f)->wal)
+		return SQLITE_FULL;
 	note(f, OP_WRITE, off, n);
 	return RREAL(f)->pMethods->xWrite(RREAL(f), b, n, off);
 }
@@ -188,7 +192,7 @@ static void setup(void)
 	snprintf(db_path, sizeof(db_path), "%s/t.db", dir);
 	snprintf(wal_path, sizeof(wal_path), "%s-wal", db_path);
 	recorder_register();
-	nops = recording = 0;
+	nops = recording = failing = 0;
 }
 
 static void teardown(void)
@@ -235,6 +239,24 @@ static void fill(sqlite3 *db, int n)
 	         "FROM c",
 	         n);
 	exec(db, sql);
+}
+
+/* The rows of t as another connection reads them now. */
+static int rows_read(void)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	int rows;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	        sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL),
+	        SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	rows = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rows;
 }
 
 /* A PASSIVE checkpoint from another connection copies the whole log. */
@@ -392,6 +414,123 @@ START_TEST(test_long_log_kept)
 }
 END_TEST
 
+/* ---- A commit's frames in one write ------------------------------------ */
+
+/* SQLite's frame: a 24-byte header and a page of 4 KiB. */
+#define FRAME_BYTES (24 + 4096)
+
+/* The recorded writes: one run of whole frames, its length returned. */
+static long long assert_frames_contiguous(void)
+{
+	long long sum = 0;
+
+	for (int i = 0; i < nops; i++) {
+		ck_assert_int_eq(ops[i].kind, OP_WRITE);
+		if (i > 0)
+			ck_assert_int_eq(ops[i].off,
+			                 ops[i - 1].off + ops[i - 1].n);
+		sum += ops[i].n;
+	}
+	ck_assert_int_gt(nops, 0);
+	ck_assert_int_eq((ops[0].off - 32) % FRAME_BYTES, 0);
+	ck_assert_int_eq(sum % FRAME_BYTES, 0);
+	return sum;
+}
+
+/*
+ * A commit of ten pages and more reaches the WAL in one write, which
+ * other connections read and a crash keeps: it is in the file before the
+ * commit returns.
+ */
+START_TEST(test_commit_one_write)
+{
+	sqlite3 *db = open_writer();
+
+	fill(db, 5);
+	nops = 0;
+	recording = 1;
+	fill(db, 10);
+	recording = 0;
+	ck_assert_int_eq(nops, 1);
+	ck_assert_int_ge(assert_frames_contiguous(), 10 * FRAME_BYTES);
+	ck_assert_int_eq(rows_read(), 15);
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 15);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A commit larger than one write: several, one after the other. */
+START_TEST(test_large_commit_writes)
+{
+	sqlite3 *db = open_writer();
+
+	fill(db, 5);
+	nops = 0;
+	recording = 1;
+	fill(db, 100);
+	recording = 0;
+	ck_assert_int_ge(nops, 4);
+	ck_assert_int_ge(assert_frames_contiguous(), 100 * FRAME_BYTES);
+	for (int i = 0; i < nops; i++)
+		ck_assert_int_lt(ops[i].n, 128 * 1024);
+	ck_assert_int_eq(rows_read(), 105);
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 105);
+	sqlite3_close(db);
+}
+END_TEST
+
+/*
+ * A transaction larger than the writer's page cache spills frames before
+ * its commit; a page it changes again is then written over its frame in
+ * place, and at the commit SQLite rewrites the headers of the frames from
+ * there (new checksums) after the commit frame. Those header writes must
+ * be in the file too: a crash image without them drops the commit.
+ */
+START_TEST(test_rewritten_checksums_kept)
+{
+	sqlite3 *db = open_writer();
+
+	exec(db, "PRAGMA cache_size = 10");
+	fill(db, 5);
+	exec(db, "BEGIN");
+	fill(db, 40);
+	exec(db,
+	     "UPDATE t SET x = randomblob(4000) WHERE rowid BETWEEN 6 AND 30");
+	fill(db, 2);
+	exec(db, "COMMIT");
+	ck_assert_int_eq(rows_read(), 47);
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 47);
+	sqlite3_close(db);
+}
+END_TEST
+
+/*
+ * A write of the gathered frames that fails (a full disk) fails the
+ * commit, as SQLite's own write would: nothing of it is read, and the
+ * next commit, once there is room, goes in whole.
+ */
+START_TEST(test_failed_write_fails_commit)
+{
+	sqlite3 *db = open_writer();
+	char *msg = NULL;
+
+	fill(db, 5);
+	failing = 1;
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "INSERT INTO t VALUES (randomblob(4000)),"
+	                              " (randomblob(4000))",
+	                              NULL, NULL, &msg),
+	                 SQLITE_FULL);
+	sqlite3_free(msg);
+	failing = 0;
+	ck_assert_int_eq(rows_read(), 5);
+	fill(db, 3);
+	ck_assert_int_eq(rows_read(), 8);
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 8);
+	sqlite3_close(db);
+}
+END_TEST
+
 /* ---- The checkpoint follows the log's frames --------------------------- */
 
 static uv_loop_t loop;
@@ -473,6 +612,10 @@ static Suite *storewal_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_restart_syncs_header);
 	tcase_add_test(tc, test_long_log_kept);
+	tcase_add_test(tc, test_commit_one_write);
+	tcase_add_test(tc, test_large_commit_writes);
+	tcase_add_test(tc, test_rewritten_checksums_kept);
+	tcase_add_test(tc, test_failed_write_fails_commit);
 	tcase_add_test(tc, test_checkpoint_by_frames);
 	suite_add_tcase(s, tc);
 	return s;
