@@ -41,6 +41,13 @@
 #define CONTROL_RESUME_REPLIES 1024
 #define CONTROL_RESUME_BYTES   (256 * 1024)
 /*
+ * A client's requests are served while the loop's turn has run less than
+ * this; the rest wait for the next turn, after the timers and the other
+ * clients. A read of piped adds holds hundreds of them, 50-100 us each:
+ * in one go, every post due meanwhile would wait for all of them.
+ */
+#define CONTROL_TURN_NS (2 * 1000 * 1000)
+/*
  * A `log` follower gets events as fast as deliveries happen. One that
  * stops reading is dropped rather than kept in memory or waited for: when
  * more than FOLLOW_MAX_QUEUED bytes wait for it (beyond what its socket
@@ -73,6 +80,7 @@ struct client {
 	int dead;                /* closing: ignore input, free at refs 0 */
 	int close_when_answered; /* peer sent EOF with replies still due */
 	int paused;              /* not served until it reads its replies */
+	int yielded;             /* the turn's budget spent: on_wake goes on */
 	int reads_done;          /* no more requests: it is being closed */
 	size_t pending;          /* bytes of its replies not written yet */
 	unsigned waiting;        /* reads being answered off the loop */
@@ -94,10 +102,14 @@ struct control {
 	size_t nclients;
 	size_t nfollowers; /* clients following the event stream */
 	int closing;
-	/* Relayed requests not answered yet, and the server closed: ctl
-	 * goes once both are over. */
+	/* Clients whose turn's budget was spent are served on from here:
+	 * an async callback runs in the next turn, after its timers and
+	 * poll (a 0 ms timer would run in this one). */
+	uv_async_t resume;
+	/* Relayed requests not answered yet, and the server and resume
+	 * closed: ctl goes once all are over. */
 	unsigned relays;
-	int server_gone;
+	int server_gone, resume_gone;
 };
 
 /* A reply waiting for the store's commit, then for the socket. */
@@ -197,7 +209,7 @@ static void client_written(struct client *c)
 
 static void control_maybe_free(struct control *ctl)
 {
-	if (ctl->server_gone && ctl->relays == 0) {
+	if (ctl->server_gone && ctl->resume_gone && ctl->relays == 0) {
 		free(ctl->path);
 		free(ctl->name);
 		free(ctl);
@@ -748,17 +760,32 @@ static void on_idle(uv_timer_t *t)
 	uv_read_stop((uv_stream_t *)&c->pipe);
 }
 
+/* The turn has run long enough: c's next requests in the next one. */
+static void client_yield(struct client *c)
+{
+	c->yielded = 1;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	uv_async_send(&c->ctl->resume);
+}
+
 /*
- * Serve each whole request line in c's buffer, until c is paused (the
- * rest stays in the buffer for on_wake) or closed.
+ * Serve each whole request line in c's buffer, until c is paused or the
+ * turn's budget is spent (the rest stays in the buffer for on_wake) or c
+ * is closed. One line at least, whatever the turn took before.
  */
 static void serve_lines(struct client *c)
 {
 	char *nl, *start = c->buf;
+	int served = 0;
 
 	while (!client_pause(c) &&
 	       (nl = memchr(start, '\n', c->len - (size_t)(start - c->buf))) !=
 	               NULL) {
+		if (served++ > 0 && c->relay == NULL &&
+		    looptime_turn_ns() >= CONTROL_TURN_NS) {
+			client_yield(c);
+			break;
+		}
 		handle_line(c, start, (size_t)(nl - start));
 		start = nl + 1;
 		if (c->dead)
@@ -816,17 +843,37 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	serve_lines(c);
 }
 
-/* A paused client's replies went: serve what it sent, then read on. */
-static void on_wake(uv_timer_t *t)
+/*
+ * A paused client's replies went, or a turn ended before all it sent was
+ * served: serve the rest, then read on.
+ */
+static void serve_on(struct client *c)
 {
-	struct client *c = t->data;
-
 	if (c->dead || c->paused || c->sending)
 		return; /* a backup's end wakes it again (file_end) */
+	c->yielded = 0;
 	uv_timer_again(&c->idle);
 	serve_lines(c);
-	if (!c->dead && !c->paused && !c->reads_done && c->sending == NULL)
+	if (!c->dead && !c->paused && !c->yielded && !c->reads_done &&
+	    c->sending == NULL)
 		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+static void on_wake(uv_timer_t *t)
+{
+	serve_on(t->data);
+}
+
+static void on_resume(uv_async_t *a)
+{
+	struct control *ctl = a->data;
+	struct client *c, *next;
+
+	for (c = ctl->clients; c; c = next) {
+		next = c->next;
+		if (c->yielded)
+			serve_on(c);
+	}
 }
 
 enum peer_role { PEER_REFUSED, PEER_READER, PEER_OPERATOR };
@@ -974,6 +1021,12 @@ static struct control *control_new(struct smmd *d, const char *name)
 		return NULL;
 	}
 	ctl->d = d;
+	if (uv_async_init(d->loop, &ctl->resume, on_resume) < 0) {
+		free(ctl->name);
+		free(ctl);
+		return NULL;
+	}
+	ctl->resume.data = ctl;
 	uv_pipe_init(d->loop, &ctl->server, 0);
 	ctl->server.data = ctl;
 	return ctl;
@@ -1077,6 +1130,14 @@ static void server_closed(uv_handle_t *h)
 	control_maybe_free(ctl);
 }
 
+static void resume_closed(uv_handle_t *h)
+{
+	struct control *ctl = h->data;
+
+	ctl->resume_gone = 1;
+	control_maybe_free(ctl);
+}
+
 int control_relay(struct control *ctl, const struct cmd_peer *peer,
                   const char *line, size_t len,
                   void (*answer)(void *arg, const char *line, size_t len),
@@ -1107,7 +1168,8 @@ void control_close(struct control *ctl)
 	/* A socket systemd bound is systemd's: it stays for the next start. */
 	if (ctl->path != NULL)
 		unlink(ctl->path);
-	/* The handle is embedded: ctl is freed by the close callback. */
+	/* The handles are embedded: ctl is freed by their close callbacks. */
+	uv_close((uv_handle_t *)&ctl->resume, resume_closed);
 	uv_close((uv_handle_t *)&ctl->server, server_closed);
 }
 

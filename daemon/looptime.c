@@ -55,6 +55,16 @@ void looptime_leave(uint64_t entered_ns, const char *what, const char *detail)
 	}
 }
 
+uint64_t looptime_turn_ns(void)
+{
+	uint64_t idle;
+
+	if (current == NULL || current->last_ns == 0)
+		return 0;
+	idle = uv_metrics_idle_time(current->prepare.loop) - current->last_idle;
+	return uv_hrtime() - current->last_ns - idle;
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
 	struct looptime *lt = h->data;

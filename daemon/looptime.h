@@ -28,6 +28,12 @@ int looptime_start(uv_loop_t *, struct looptime **out);
  */
 uint64_t looptime_enter(void);
 void looptime_leave(uint64_t entered_ns, const char *what, const char *detail);
+/*
+ * How long the turn under way has run so far (ns; 0 outside a turn or
+ * without looptime_start): work that comes in batches (a client's piped
+ * requests) stops at a budget and goes on in the next turn.
+ */
+uint64_t looptime_turn_ns(void);
 /* The longest turn so far (ms), how many turns, how many were slow. */
 void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
                   uint64_t *slow);

@@ -4,7 +4,8 @@
 # turn moves from the schedule to the channels' queues (dispatch.c,
 # DUE_MOVE_MAX), and every post still arrives exactly once, every
 # channel is served from the start, and a post due just after the burst
-# on a fourth channel is published too.
+# on a fourth channel is published too. The 6,001 requests come piped
+# in one connection, served over many turns, answered in order.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,10 @@ jq -n -c --argjson n "$N" --argjson t0 "$t0" '
 socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
 [ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq $((N + 1)) ] ||
 	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+# Served a turn's budget at a time (control.c): each reply still comes,
+# once, in the order of the requests.
+jq -s -e --argjson n "$N" '[.[].id] == [range($n + 1)]' "$T/replies" \
+	>/dev/null || fail "the replies are not one per request, in order"
 [ "$(now_ms)" -lt "$t0" ] || fail "queueing $N posts took past their due time"
 
 published() {
