@@ -557,8 +557,6 @@ static int cancel_dropped(struct sync *s, size_t i, int snapshot)
 	if (snapshot) {
 		if ((r = refresh_row(s, id)) < 0)
 			return r;
-		/* Read again, perhaps into a moved array. */
-		row = &s->rows->v[i];
 		if (!waiting(row->state))
 			return 0;
 	}
