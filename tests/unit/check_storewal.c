@@ -241,14 +241,14 @@ static void fill(sqlite3 *db, int n)
 	exec(db, sql);
 }
 
-/* The rows of t as another connection reads them now. */
-static int rows_read(void)
+/* The rows of t in the database at path, read by a connection of its own. */
+static int rows_in(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st;
 	int rows;
 
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(
 	        sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL),
 	        SQLITE_OK);
@@ -315,9 +315,6 @@ static void copy_file(const char *from, const char *to, const char *head)
 static int rows_after_crash(const char *wal, const char *head)
 {
 	char image[128], image_wal[136];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
-	int rows;
 
 	snprintf(image, sizeof(image), "%s/crash.db", dir);
 	snprintf(image_wal, sizeof(image_wal), "%s-wal", image);
@@ -325,15 +322,7 @@ static int rows_after_crash(const char *wal, const char *head)
 	unlink(image_wal);
 	copy_file(db_path, image, NULL);
 	copy_file(wal, image_wal, head);
-	ck_assert_int_eq(sqlite3_open(image, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	        sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL),
-	        SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	rows = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rows;
+	return rows_in(image);
 }
 
 /* The WAL as it was before restart_log's commit. */
@@ -437,6 +426,28 @@ static long long assert_frames_contiguous(void)
 	return sum;
 }
 
+/* The rows of t as another connection reads them and a crash keeps. */
+static void assert_rows_kept(int n)
+{
+	ck_assert_int_eq(rows_in(db_path), n);
+	ck_assert_int_eq(rows_after_crash(wal_path, NULL), n);
+}
+
+/*
+ * 5 rows committed, then n more in one commit, whose writes are recorded:
+ * at least a frame each, one run of them.
+ */
+static void record_commit(sqlite3 *db, int n)
+{
+	fill(db, 5);
+	nops = 0;
+	recording = 1;
+	fill(db, n);
+	recording = 0;
+	ck_assert_int_ge(assert_frames_contiguous(), n * FRAME_BYTES);
+	assert_rows_kept(5 + n);
+}
+
 /*
  * A commit of ten pages and more reaches the WAL in one write, which
  * other connections read and a crash keeps: it is in the file before the
@@ -446,15 +457,8 @@ START_TEST(test_commit_one_write)
 {
 	sqlite3 *db = open_writer();
 
-	fill(db, 5);
-	nops = 0;
-	recording = 1;
-	fill(db, 10);
-	recording = 0;
+	record_commit(db, 10);
 	ck_assert_int_eq(nops, 1);
-	ck_assert_int_ge(assert_frames_contiguous(), 10 * FRAME_BYTES);
-	ck_assert_int_eq(rows_read(), 15);
-	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 15);
 	sqlite3_close(db);
 }
 END_TEST
@@ -464,17 +468,10 @@ START_TEST(test_large_commit_writes)
 {
 	sqlite3 *db = open_writer();
 
-	fill(db, 5);
-	nops = 0;
-	recording = 1;
-	fill(db, 100);
-	recording = 0;
+	record_commit(db, 100);
 	ck_assert_int_ge(nops, 4);
-	ck_assert_int_ge(assert_frames_contiguous(), 100 * FRAME_BYTES);
 	for (int i = 0; i < nops; i++)
 		ck_assert_int_lt(ops[i].n, 128 * 1024);
-	ck_assert_int_eq(rows_read(), 105);
-	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 105);
 	sqlite3_close(db);
 }
 END_TEST
@@ -498,8 +495,7 @@ START_TEST(test_rewritten_checksums_kept)
 	     "UPDATE t SET x = randomblob(4000) WHERE rowid BETWEEN 6 AND 30");
 	fill(db, 2);
 	exec(db, "COMMIT");
-	ck_assert_int_eq(rows_read(), 47);
-	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 47);
+	assert_rows_kept(47);
 	sqlite3_close(db);
 }
 END_TEST
@@ -523,10 +519,9 @@ START_TEST(test_failed_write_fails_commit)
 	                 SQLITE_FULL);
 	sqlite3_free(msg);
 	failing = 0;
-	ck_assert_int_eq(rows_read(), 5);
+	ck_assert_int_eq(rows_in(db_path), 5);
 	fill(db, 3);
-	ck_assert_int_eq(rows_read(), 8);
-	ck_assert_int_eq(rows_after_crash(wal_path, NULL), 8);
+	assert_rows_kept(8);
 	sqlite3_close(db);
 }
 END_TEST
