@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "looptime.h"
 #include "stats.h"
 #include "store.h"
 #include "store_backend.h"
@@ -1137,17 +1138,27 @@ struct durable_cb {
 	uint64_t batch; /* the batch it was queued in */
 	uint64_t durable_then;
 	int at;
+	int slow;           /* it takes 4 ms */
+	uint64_t loop_turn; /* the loop's turns then, when looptime runs */
 };
+
+/* The loop's turns, for the callbacks that note them. */
+static struct looptime *turns_lt;
 
 static void note_durable(void *arg, int err)
 {
 	struct durable_cb *c = arg;
 	struct store_stats ss;
+	double max_ms;
+	uint64_t slow;
 
 	ck_assert_int_eq(err, 0);
 	store_stats(st, &ss);
 	c->durable_then = ss.durable;
 	c->at = c->o->n++;
+	looptime_get(turns_lt, &max_ms, &c->loop_turn, &slow);
+	if (c->slow)
+		usleep(4000);
 }
 
 static void never_fails(void *arg, int err)
@@ -1167,6 +1178,42 @@ static void turn(struct durable_cb *c, struct order *o)
 	store_stats(st, &ss);
 	c->batch = ss.committed;
 }
+
+/*
+ * A sync's callbacks run while the loop's turn is short: one that takes
+ * 4 ms leaves the next for the next turn (past STORE_TURN_NS, 3 ms),
+ * which runs them in order.
+ */
+START_TEST(test_after_commit_budget)
+{
+	struct durable_cb c[3] = {{0}};
+	struct order o = {{0}, 0, 0};
+	uv_loop_t loop;
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(looptime_start(&loop, &turns_lt), 0);
+	ck_assert_int_eq(store_start(st, &loop, never_fails, NULL), 0);
+	ck_assert_int_eq(add("p1", T0, one, 1), 0);
+	for (int i = 0; i < 3; i++) {
+		c[i].o = &o;
+		c[i].slow = i == 0;
+		ck_assert_int_eq(store_after_commit(st, note_durable, &c[i]),
+		                 0);
+	}
+	ck_assert_int_eq(store_submit(st), 0);
+	while (o.n < 3)
+		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(c[i].at, i);
+	ck_assert_uint_gt(c[1].loop_turn, c[0].loop_turn);
+	ck_assert_uint_eq(c[2].loop_turn, c[1].loop_turn);
+	ck_assert_int_eq(store_stop(st), 0);
+	looptime_close(turns_lt);
+	turns_lt = NULL;
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
 
 START_TEST(test_after_commit_durable)
 {
@@ -1858,6 +1905,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_after_commit);
 	tcase_add_test(tc, test_give_up_turn);
 	tcase_add_test(tc, test_after_commit_durable);
+	tcase_add_test(tc, test_after_commit_budget);
 	tcase_add_test(tc, test_checkpoint_follows_log);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_kept_counts);
