@@ -541,6 +541,15 @@ static void on_delivery(void *arg, const struct cal_delivery *cd)
 }
 
 /*
+ * Whether a row may be one the calendar dropped and a sync must cancel:
+ * not asked for, still waiting, and within the window expanded from.
+ */
+static int dropped(const struct row *row, int64_t from)
+{
+	return !row->seen && waiting(row->state) && row->due_ms >= from;
+}
+
+/*
  * The row at position i, which the calendar no longer asks for, is
  * cancelled if it still waits. Entries older than the window were not
  * expanded: catch-up judges those, not the diff. From a snapshot, it is
@@ -552,7 +561,7 @@ static int cancel_dropped(struct sync *s, size_t i, int snapshot)
 	const char *id = row_id(s->rows, row);
 	int r;
 
-	if (row->seen || !waiting(row->state) || row->due_ms < s->from)
+	if (!dropped(row, s->from))
 		return 0;
 	if (snapshot) {
 		if ((r = refresh_row(s, id)) < 0)
@@ -724,8 +733,7 @@ int calsync_plan(const struct calendar *cal, const struct config *cfg,
 	for (size_t i = 0; i < t->len && pl->err == 0 && !pl->expand_err; i++) {
 		uint32_t *v;
 
-		if (t->v[i].seen || !waiting(t->v[i].state) ||
-		    t->v[i].due_ms < from)
+		if (!dropped(&t->v[i], from))
 			continue;
 		v = room(pl->dropped, &pl->dropped_cap, pl->ndropped + 1,
 		         sizeof(*v));

@@ -65,9 +65,8 @@ struct store {
 	uint64_t deferred_ns;
 	struct batch *waiting, *waiting_tail;
 	/* Callbacks left by a turn's budget: its callback runs in the next
-	 * turn, after its poll (open from store_start to store_stop). */
+	 * turn, after its poll (open while started). */
 	uv_async_t resume;
-	int resume_open;
 	struct after_commit *queue; /* this turn's callbacks */
 	size_t queue_len;
 	size_t queue_cap;
@@ -375,7 +374,7 @@ static int run_ready(struct store *s, enum run_budget budget)
 {
 	int ran = 0;
 
-	if (!s->resume_open)
+	if (!s->started)
 		budget = RUN_ALL;
 	while (s->waiting && s->waiting->need <= s->durable) {
 		struct batch *b = s->waiting;
@@ -583,9 +582,7 @@ int store_start(struct store *s, uv_loop_t *loop,
 	if ((r = uv_async_init(loop, &s->resume, on_resume)) < 0)
 		return r;
 	s->resume.data = s;
-	s->resume_open = 1;
 	if ((r = s->be->start(s->h, loop, on_durable, s)) < 0) {
-		s->resume_open = 0;
 		uv_close((uv_handle_t *)&s->resume, NULL);
 		return r;
 	}
@@ -599,10 +596,8 @@ int store_stop(struct store *s)
 
 	/* Flushed: nothing is left for it. store_close comes after uv_run
 	 * has run its close. */
-	if (s->resume_open) {
-		s->resume_open = 0;
+	if (s->started)
 		uv_close((uv_handle_t *)&s->resume, NULL);
-	}
 
 	if (s->started || s->standing_by)
 		s->be->stop(s->h);
