@@ -610,6 +610,17 @@ static int later_finish_file(struct cmd_later *base, json_t *result, int fd,
 
 static void on_idle(uv_timer_t *t);
 
+/* Never wait for a follower that stopped reading, never hold more. */
+static void follow_drop(struct client *c)
+{
+	log_warnx("control: client pid %ld is not reading its events; "
+	          "dropping it",
+	          (long)c->peer.pid);
+	c->lagging = 1;
+	c->missed = 1;
+	uv_timer_start(&c->idle, on_idle, FOLLOW_END_GRACE_MS, 0);
+}
+
 /* Whether a follower stopped reading (see FOLLOW_MAX_QUEUED). */
 static int follow_stalled(struct client *c)
 {
@@ -633,13 +644,7 @@ static void follow_event(void *arg, const char *json, size_t len)
 		return;
 	}
 	if (follow_stalled(c)) {
-		/* Never wait for it, never hold more: drop it. */
-		log_warnx("control: client pid %ld is not reading its events; "
-		          "dropping it",
-		          (long)c->peer.pid);
-		c->lagging = 1;
-		c->missed = 1;
-		uv_timer_start(&c->idle, on_idle, FOLLOW_END_GRACE_MS, 0);
+		follow_drop(c);
 		return;
 	}
 	/* The id, the framing and the newline fit in 48 bytes. */
@@ -650,6 +655,11 @@ static void follow_event(void *arg, const char *json, size_t len)
 	n = snprintf(line, len + 48, "{\"id\":%lld,\"event\":%.*s}\n",
 	             (long long)c->follow_id, (int)len, json);
 	queue_reply(c, line, (size_t)n, 0);
+	/* Judged again once it has had FOLLOW_STALL_MS, even if no event
+	 * comes meanwhile (the last of a burst). */
+	if (!c->dead && client_backlog(c) > FOLLOW_MAX_QUEUED &&
+	    !uv_is_active((uv_handle_t *)&c->idle))
+		uv_timer_start(&c->idle, on_idle, FOLLOW_STALL_MS + 1, 0);
 }
 
 /* `log` with follow: c gets every event from now on, after the reply. */
@@ -741,8 +751,12 @@ static void on_idle(uv_timer_t *t)
 		client_close(c);
 		return;
 	}
-	if (c->sub)
-		return; /* a follower only listens */
+	if (c->sub) {
+		/* A follower only listens: dropped if it stopped reading. */
+		if (follow_stalled(c))
+			follow_drop(c);
+		return;
+	}
 	if (c->sending || c->paused) {
 		/* A line now would land inside the file, or behind replies
 		 * it does not read: just hang up. */
