@@ -508,14 +508,22 @@ int store_batch_kept(const struct store *s, uint64_t batch)
 int store_flush(struct store *s)
 {
 	for (;;) {
+		uint64_t seq;
+
 		if (submit(s, 0) < 0)
 			return -1;
-		if (s->waiting == NULL)
+		/*
+		 * Everything committed, not only what a callback waits for:
+		 * a started store's sync runs elsewhere (a writer thread, or
+		 * PostgreSQL's connection) and may not have ended yet.
+		 */
+		seq = s->committed > s->need ? s->committed : s->need;
+		if (s->waiting == NULL && seq <= s->durable)
 			return 0;
-		if (s->be->wait(s->h, s->need) < 0)
+		if (s->be->wait(s->h, seq) < 0)
 			return -1;
-		if (s->need > s->durable)
-			s->durable = s->need;
+		if (seq > s->durable)
+			s->durable = seq;
 	}
 }
 
