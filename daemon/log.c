@@ -112,28 +112,16 @@ line_addf(struct line *l, const char *fmt, ...)
  */
 static void line_json_string(struct line *l, const char *s)
 {
-	size_t i = 0, n = strlen(s), len;
+	size_t i = 0, n = strlen(s), used, run;
+	char esc[JSON_ESCAPE_MAX];
 
 	line_adds(l, "\"");
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-
-		len = 1;
-		if (c == '"' || c == '\\') {
-			line_add(l, "\\", 1);
-			line_add(l, s + i, 1);
-		} else if (c == '\n') {
-			line_adds(l, "\\n");
-		} else if (c == '\t') {
-			line_adds(l, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			line_addf(l, "\\u%04x", c);
-		} else if (utf8_next(s + i, n - i, &len) == UTF8_INVALID) {
-			line_adds(l, "\\ufffd");
-		} else {
-			line_add(l, s + i, len);
-		}
-		i += len;
+	for (; i < n; i += used) {
+		used = json_escape_step(s + i, n - i, &run, esc);
+		if (run > 0)
+			line_add(l, s + i, run);
+		else
+			line_adds(l, esc);
 	}
 	line_adds(l, "\"");
 }

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "text.h"
 
 /* Continuation byte. */
@@ -40,6 +42,52 @@ uint32_t utf8_next(const char *str, size_t n, size_t *len)
 		return UTF8_INVALID;
 	*len = want;
 	return cp;
+}
+
+size_t json_escape_step(const char *s, size_t n, size_t *run,
+                        char esc[JSON_ESCAPE_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, len;
+
+	/* Plain ASCII first, the common case, without decoding. */
+	for (;;) {
+		unsigned char c;
+
+		while (i < n && (c = (unsigned char)s[i]) >= 0x20 && c < 0x7f &&
+		       c != '"' && c != '\\')
+			i++;
+		if (i == n || (unsigned char)s[i] < 0x80 ||
+		    utf8_next(s + i, n - i, &len) == UTF8_INVALID)
+			break;
+		i += len;
+	}
+	*run = i;
+	if (i > 0)
+		return i;
+	switch (s[0]) {
+	case '"':
+	case '\\':
+		esc[0] = '\\';
+		esc[1] = s[0];
+		esc[2] = '\0';
+		return 1;
+	case '\n':
+		memcpy(esc, "\\n", 3);
+		return 1;
+	case '\t':
+		memcpy(esc, "\\t", 3);
+		return 1;
+	}
+	if ((unsigned char)s[0] >= 0x80) {
+		memcpy(esc, "\\ufffd", 7);
+		return 1;
+	}
+	memcpy(esc, "\\u00", 4);
+	esc[4] = hex[(unsigned char)s[0] >> 4];
+	esc[5] = hex[(unsigned char)s[0] & 0xf];
+	esc[6] = '\0';
+	return 1;
 }
 
 size_t text_chars(const char *s, size_t n)

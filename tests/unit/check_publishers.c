@@ -389,6 +389,76 @@ START_TEST(test_webhook_fence)
 }
 END_TEST
 
+/* The webhook body a build makes for v, as a string to free. */
+static char *webhook_body_of(const struct delivery_view *v)
+{
+	const struct channel *ch = config_channel(cfg, "hook");
+	struct pub_step st = {0};
+	struct http_request req;
+	char err[256], *body;
+
+	memset(&req, 0, sizeof(req));
+	ck_assert_msg(ch->pub->build_request(ch, v, &st, NOW_MS, &req, err,
+	                                     sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_uint_eq(req.body_len, strlen(req.body));
+	body = strdup(req.body);
+	http_request_clear(&req);
+	pub_step_clear(&st);
+	return body;
+}
+
+/*
+ * The body is written by hand: byte for byte what jansson wrote before
+ * (receivers keep the order and form they saw), and for any text a
+ * parser reads back every field as it was.
+ */
+START_TEST(test_webhook_body)
+{
+	json_t *media = json_pack("[s, s]", "https://e.org/a.png",
+	                          "https://e.org/b \"q\".png");
+	struct delivery_view v = view("hook", media);
+	json_t *want, *got;
+	char *body, *dumped;
+
+	v.text = "Spring \"sale\" \\ caf\xc3\xa9 \xf0\x9f\x8e\x89\nline 2\t/";
+	v.link = "https://e.org/x?a=1&b=2";
+	v.campaign = "spring";
+	v.fence = 12;
+	want = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I}", "id",
+	                 v.post_id, "channel", v.channel, "text", v.text,
+	                 "link", v.link, "media", media, "campaign", v.campaign,
+	                 "scheduled_at", "2015-10-21T07:27:30.000Z", "attempt",
+	                 (json_int_t)1, "fence", (json_int_t)12);
+	body = webhook_body_of(&v);
+	dumped = json_dumps(want, JSON_COMPACT);
+	ck_assert_str_eq(body, dumped);
+	free(dumped);
+	free(body);
+	json_decref(want);
+
+	/* No link, campaign or media, no fence; every control character. */
+	v.text = "\r\b\f\x01\x1f\x7f end";
+	v.link = NULL;
+	v.campaign = NULL;
+	v.fence = 0;
+	v.attempt = 3;
+	json_array_clear(media);
+	body = webhook_body_of(&v);
+	got = json_loads(body, 0, NULL);
+	ck_assert_msg(got != NULL, "%s", body);
+	want = json_pack("{s:s, s:s, s:s, s:n, s:[], s:n, s:s, s:I}", "id",
+	                 v.post_id, "channel", v.channel, "text", v.text,
+	                 "link", "media", "campaign", "scheduled_at",
+	                 "2015-10-21T07:27:30.000Z", "attempt", (json_int_t)3);
+	ck_assert_msg(json_equal(got, want), "%s", body);
+	json_decref(got);
+	json_decref(want);
+	free(body);
+	json_decref(media);
+}
+END_TEST
+
 static Suite *publishers_suite(void)
 {
 	Suite *s = suite_create("publishers");
@@ -399,6 +469,7 @@ static Suite *publishers_suite(void)
 	                    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_mastodon_media);
 	tcase_add_test(tc, test_webhook_fence);
+	tcase_add_test(tc, test_webhook_body);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,8 @@
 /* Unit tests for lib/text.c: the one UTF-8 walker and the text fitters. */
 #include <check.h>
+#include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -363,6 +365,100 @@ START_TEST(test_cut_never_splits)
 }
 END_TEST
 
+/* s (n bytes) escaped whole, quoted: a JSON string, in out. */
+static void escape_all(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t len = 0, used, run;
+	char esc[JSON_ESCAPE_MAX];
+
+	out[len++] = '"';
+	for (; n > 0; s += used, n -= used) {
+		used = json_escape_step(s, n, &run, esc);
+		ck_assert_uint_gt(used, 0);
+		ck_assert_uint_le(used, n);
+		if (run == 0) {
+			ck_assert_uint_eq(used, 1);
+			ck_assert_uint_lt(strlen(esc), JSON_ESCAPE_MAX);
+		}
+		ck_assert_uint_lt(len + (run ? run : strlen(esc)) + 2, cap);
+		memcpy(out + len, run ? s : esc, run ? run : strlen(esc));
+		len += run ? run : strlen(esc);
+	}
+	out[len++] = '"';
+	out[len] = '\0';
+}
+
+/* What a JSON parser reads back from escape_all's output. */
+static char *read_back(const char *quoted)
+{
+	json_error_t e;
+	json_t *j = json_loads(quoted, JSON_DECODE_ANY, &e);
+	char *s;
+
+	ck_assert_msg(j != NULL, "%s: %s", quoted, e.text);
+	ck_assert(json_is_string(j));
+	s = strdup(json_string_value(j));
+	json_decref(j);
+	return s;
+}
+
+/* Exact output for each kind of byte, and a parser's reading of it. */
+START_TEST(test_json_escape)
+{
+	static const struct {
+		const char *in, *want, *reads;
+	} cases[] = {
+	        {"plain text", "\"plain text\"", "plain text"},
+	        {"say \"hi\"", "\"say \\\"hi\\\"\"", "say \"hi\""},
+	        {"a\\b", "\"a\\\\b\"", "a\\b"},
+	        {"l1\nl2\tx", "\"l1\\nl2\\tx\"", "l1\nl2\tx"},
+	        {"\r\x01\x1f\x7f", "\"\\u000d\\u0001\\u001f\\u007f\"",
+	         "\r\x01\x1f\x7f"},
+	        {"caf\xc3\xa9 \xf0\x9f\x8e\x89",
+	         "\"caf\xc3\xa9 \xf0\x9f\x8e\x89\"",
+	         "caf\xc3\xa9 \xf0\x9f\x8e\x89"},
+	        /* Slashes and U+2028 need nothing in JSON. */
+	        {"a/b\xe2\x80\xa8", "\"a/b\xe2\x80\xa8\"", "a/b\xe2\x80\xa8"},
+	        /* Invalid: a lone continuation, a truncated sequence. */
+	        {"x\x80y\xc3", "\"x\\ufffdy\\ufffd\"",
+	         "x\xef\xbf\xbdy\xef\xbf\xbd"},
+	        {"", "\"\"", ""},
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *back;
+
+		escape_all(cases[i].in, strlen(cases[i].in), out, sizeof(out));
+		ck_assert_str_eq(out, cases[i].want);
+		back = read_back(out);
+		ck_assert_str_eq(back, cases[i].reads);
+		free(back);
+	}
+}
+END_TEST
+
+/* Every byte value, alone and inside text: always valid JSON. */
+START_TEST(test_json_escape_every_byte)
+{
+	char in[4], out[64], *back;
+
+	for (int c = 1; c < 256; c++) {
+		in[0] = 'a';
+		in[1] = (char)c;
+		in[2] = 'z';
+		in[3] = '\0';
+		escape_all(in, 3, out, sizeof(out));
+		back = read_back(out);
+		if (c < 0x80)
+			ck_assert_str_eq(back, in);
+		else
+			ck_assert_str_eq(back, "a\xef\xbf\xbdz");
+		free(back);
+	}
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
 	Suite *s = suite_create("text");
@@ -376,6 +472,8 @@ static Suite *text_suite(void)
 	tcase_add_test(utf8, test_next_lone_continuation);
 	tcase_add_test(utf8, test_chars);
 	tcase_add_test(utf8, test_valid);
+	tcase_add_test(utf8, test_json_escape);
+	tcase_add_test(utf8, test_json_escape_every_byte);
 	tcase_add_test(fit, test_cp_cols);
 	tcase_add_test(fit, test_fit_cols);
 	tcase_add_test(fit, test_fit_never_splits);
