@@ -12,6 +12,7 @@
 #include "events.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "outcome.h"
 #include "outage.h"
 #include "pause.h"
@@ -45,6 +46,15 @@
  * first), waiting for the whole burst.
  */
 #define PUMP_TAKE_MAX 256
+/*
+ * A pump stops once the loop's turn has run this long (looptime_turn_ns),
+ * whatever the counts above allow: a start loads, builds, signs and marks
+ * a delivery, 40-100 us each, and 256 of them held the loop 10-13 ms
+ * over 100 channels while every other due post and reply waited. The
+ * timer goes on in the next turn (disp->more). Each pump takes at least
+ * one, so that a slot freed is a start even in a turn already long.
+ */
+#define PUMP_TURN_NS (3 * 1000 * 1000)
 /*
  * Deliveries moved from the schedule to their channels' queues per loop
  * turn, at about 0.35 us each: a burst of 50,000 due at one instant was
@@ -101,7 +111,7 @@ struct dispatch {
 	struct job *napping; /* in wake_ms order */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
-	int more;            /* pump stopped at PUMP_BATCH with work left */
+	int more;            /* pump stopped (batch, budget) with work left */
 	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
 	size_t moved;        /* to the queues this turn (DUE_MOVE_MAX) */
 	/* The store doubts this node's clock: nothing leaves (clock_held),
@@ -984,7 +994,7 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 static void pump(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
-	size_t misses = 0, ring_len = 0, started = 0;
+	size_t misses = 0, ring_len = 0, started = 0, taken = 0;
 	struct chan_q *q;
 
 	disp->more = 0;
@@ -1005,7 +1015,8 @@ static void pump(struct smmd *d, int64_t now)
 		 * before the next, so the first posts of a burst don't wait
 		 * for the whole burst to be prepared.
 		 */
-		if (started == PUMP_BATCH || disp->taken >= PUMP_TAKE_MAX) {
+		if (started == PUMP_BATCH || disp->taken >= PUMP_TAKE_MAX ||
+		    (taken > 0 && looptime_turn_ns() >= PUMP_TURN_NS)) {
 			disp->more = 1;
 			break;
 		}
@@ -1031,6 +1042,7 @@ static void pump(struct smmd *d, int64_t now)
 		meant = q->fifo[q->head].due_ms;
 		id = fifo_pop(disp, q);
 		disp->taken++;
+		taken++;
 		started += start_delivery(d, q, id, meant, at, now);
 		free(id);
 	}
