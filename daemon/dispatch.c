@@ -797,23 +797,33 @@ static void job_send(void *arg, int err)
 static void fire_armed(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
-
-	int held = 0;
+	size_t fired = 0;
+	int rearm = 0;
 
 	while (disp->armed && disp->armed->send_at <= now) {
 		struct job *job = disp->armed;
 		int64_t not_before = interval_floor(job);
 
+		/*
+		 * A burst's prepared requests all fall due at one instant:
+		 * past the turn's budget, the rest leave from the timer in
+		 * the next turn (they would wait for each other anyway).
+		 */
+		if (fired > 0 && looptime_turn_ns() >= PUMP_TURN_NS) {
+			rearm = 1;
+			break;
+		}
 		armed_remove(disp, job);
 		if (not_before > now) {
 			job->send_at = not_before;
 			armed_insert(disp, job);
-			held = 1;
+			rearm = 1;
 			continue;
 		}
 		job_submit(job);
+		fired++;
 	}
-	if (held)
+	if (rearm)
 		dispatch_arm(d);
 }
 
@@ -994,7 +1004,7 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 static void pump(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
-	size_t misses = 0, ring_len = 0, started = 0, taken = 0;
+	size_t misses = 0, ring_len = 0, started = 0, popped = 0;
 	struct chan_q *q;
 
 	disp->more = 0;
@@ -1016,7 +1026,7 @@ static void pump(struct smmd *d, int64_t now)
 		 * for the whole burst to be prepared.
 		 */
 		if (started == PUMP_BATCH || disp->taken >= PUMP_TAKE_MAX ||
-		    (taken > 0 && looptime_turn_ns() >= PUMP_TURN_NS)) {
+		    (popped > 0 && looptime_turn_ns() >= PUMP_TURN_NS)) {
 			disp->more = 1;
 			break;
 		}
@@ -1042,7 +1052,7 @@ static void pump(struct smmd *d, int64_t now)
 		meant = q->fifo[q->head].due_ms;
 		id = fifo_pop(disp, q);
 		disp->taken++;
-		taken++;
+		popped++;
 		started += start_delivery(d, q, id, meant, at, now);
 		free(id);
 	}
