@@ -56,6 +56,7 @@ struct store {
 	int standing_by;    /* ... or keeps a standby's view (no writes) */
 	uint64_t committed; /* batches committed */
 	uint64_t need;      /* the last committed batch that must be synced */
+	uint64_t failed;    /* s->need when a sync last failed */
 	uint64_t durable;   /* the last batch known durable */
 	uint64_t requested; /* the last batch a sync was asked for */
 	/* Turns ended while a sync ran: their writes wait in one open
@@ -508,22 +509,23 @@ int store_batch_kept(const struct store *s, uint64_t batch)
 int store_flush(struct store *s)
 {
 	for (;;) {
-		uint64_t seq;
-
 		if (submit(s, 0) < 0)
 			return -1;
 		/*
-		 * Everything committed, not only what a callback waits for:
-		 * a started store's sync runs elsewhere (a writer thread, or
-		 * PostgreSQL's connection) and may not have ended yet.
+		 * Writes to keep wait even when no callback does: a started
+		 * store syncs elsewhere (a writer thread, or PostgreSQL's
+		 * connection) and may not have ended. Not a batch whose sync
+		 * failed: its callbacks were told, the store is in outage,
+		 * and a backend need not try it again (PostgreSQL's would
+		 * only time out, holding a shutdown 30 s).
 		 */
-		seq = s->committed > s->need ? s->committed : s->need;
-		if (s->waiting == NULL && seq <= s->durable)
+		if (s->waiting == NULL &&
+		    (s->need <= s->durable || s->need <= s->failed))
 			return 0;
-		if (s->be->wait(s->h, seq) < 0)
+		if (s->be->wait(s->h, s->need) < 0)
 			return -1;
-		if (seq > s->durable)
-			s->durable = seq;
+		if (s->need > s->durable)
+			s->durable = s->need;
 	}
 }
 
@@ -557,6 +559,7 @@ static void on_durable(void *arg, uint64_t seq, int err)
 		s->durable = seq;
 	}
 	if (err < 0) {
+		s->failed = s->need;
 		/* No sync runs now: the next turn commits, or gives up. */
 		s->requested = s->durable;
 		fail_waiting(s, err);
