@@ -47,14 +47,15 @@ uint32_t utf8_next(const char *str, size_t n, size_t *len)
 size_t json_escape_step(const char *s, size_t n, size_t *run,
                         char esc[JSON_ESCAPE_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0, len;
+	const char *brief;
 
 	/* Plain ASCII first, the common case, without decoding. */
 	for (;;) {
 		unsigned char c;
 
-		while (i < n && (c = (unsigned char)s[i]) >= 0x20 && c < 0x7f &&
+		while (i < n && (c = (unsigned char)s[i]) >= 0x20 && c < 0x80 &&
 		       c != '"' && c != '\\')
 			i++;
 		if (i == n || (unsigned char)s[i] < 0x80 ||
@@ -65,22 +66,34 @@ size_t json_escape_step(const char *s, size_t n, size_t *run,
 	*run = i;
 	if (i > 0)
 		return i;
+	/* As jansson writes them, so a body keeps its bytes across versions. */
 	switch (s[0]) {
 	case '"':
+		brief = "\\\"";
+		break;
 	case '\\':
-		esc[0] = '\\';
-		esc[1] = s[0];
-		esc[2] = '\0';
-		return 1;
+		brief = "\\\\";
+		break;
+	case '\b':
+		brief = "\\b";
+		break;
+	case '\f':
+		brief = "\\f";
+		break;
 	case '\n':
-		memcpy(esc, "\\n", 3);
-		return 1;
+		brief = "\\n";
+		break;
+	case '\r':
+		brief = "\\r";
+		break;
 	case '\t':
-		memcpy(esc, "\\t", 3);
-		return 1;
+		brief = "\\t";
+		break;
+	default:
+		brief = (unsigned char)s[0] >= 0x80 ? "\\ufffd" : NULL;
 	}
-	if ((unsigned char)s[0] >= 0x80) {
-		memcpy(esc, "\\ufffd", 7);
+	if (brief) {
+		memcpy(esc, brief, strlen(brief) + 1);
 		return 1;
 	}
 	memcpy(esc, "\\u00", 4);

@@ -28,8 +28,9 @@ uint32_t utf8_next(const char *s, size_t n, size_t *len);
  * time, so that any buffer (a log line that cuts, a request body that
  * grows) can take them. Returns the bytes of s the step used: *run of
  * them go as they are, or, when *run is 0, the escape in esc replaces
- * them. Quotes, backslashes and control characters are escaped, and
- * invalid UTF-8 becomes U+FFFD, so the result is always valid JSON.
+ * them. Quotes, backslashes and control characters are escaped as
+ * jansson escapes them, and invalid UTF-8 becomes U+FFFD, so the result
+ * is always valid JSON.
  */
 size_t json_escape_step(const char *s, size_t n, size_t *run,
                         char esc[JSON_ESCAPE_MAX]);

@@ -264,8 +264,8 @@ static int webhook_build(const struct channel *ch,
 	int64_t now_s = now_ms / 1000;
 
 	if ((req->body = webhook_body(v)) == NULL) {
-		snprintf(err, errlen, "cannot encode the post as JSON");
-		return -EAGAIN; /* only memory can fail: the text is UTF-8 */
+		snprintf(err, errlen, "out of memory");
+		return -EAGAIN; /* only memory can fail */
 	}
 	req->body_len = strlen(req->body);
 	snprintf(ts, sizeof(ts), "%lld", (long long)now_s);

@@ -421,7 +421,8 @@ START_TEST(test_webhook_body)
 	json_t *want, *got;
 	char *body, *dumped;
 
-	v.text = "Spring \"sale\" \\ caf\xc3\xa9 \xf0\x9f\x8e\x89\nline 2\t/";
+	v.text = "Spring \"sale\" \\ caf\xc3\xa9 \xf0\x9f\x8e\x89\r\nline "
+	         "2\t/\b\f\x01\x1f\x7f";
 	v.link = "https://e.org/x?a=1&b=2";
 	v.campaign = "spring";
 	v.fence = 12;
