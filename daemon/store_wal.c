@@ -93,6 +93,8 @@
  * old one's blocks, and the file stays as long as it was.
  */
 #define STORE_WAL_CHECKPOINT_FRAMES 1000
+/* Checkpoints found busy in a row before one is told as failed. */
+#define STORE_WAL_BUSY_TOLD 100
 
 struct store_wal {
 	char *db_path;
@@ -116,6 +118,8 @@ struct store_wal {
 	char ckpt_error[200]; /* a failed checkpoint, for the loop to log */
 	int ckpt_failed;      /* ... and whether the loop has yet to */
 	uint64_t syncs, checkpoints;
+	/* The checkpoint thread's: SQLITE_BUSY results in a row. */
+	unsigned ckpt_busy;
 };
 
 /* ---- The VFS: the WAL header write is synced ---------------------------- */
@@ -512,6 +516,16 @@ static void checkpoint(struct store_wal *w, sqlite3 **db)
 	/* PASSIVE never takes the writer's lock: the loop never waits. */
 	rc = sqlite3_wal_checkpoint_v2(*db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	                               NULL, NULL);
+	/*
+	 * Busy is a moment, not a failure: another connection checkpoints
+	 * (a backup, an smmctl), or the wal-index header was read while the
+	 * loop's commit wrote it, and SQLite would take the writer's lock to
+	 * look again. The next sync asks again; only a lasting one is told.
+	 */
+	if (rc == SQLITE_OK)
+		w->ckpt_busy = 0;
+	else if (rc == SQLITE_BUSY && ++w->ckpt_busy < STORE_WAL_BUSY_TOLD)
+		rc = SQLITE_OK;
 	if (rc != SQLITE_OK)
 		what = sqlite3_errmsg(*db);
 out:
@@ -676,4 +690,14 @@ void store_wal_counts(const struct store_wal *w, uint64_t *syncs,
 	*syncs = w->syncs;
 	*checkpoints = w->checkpoints;
 	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+}
+
+int store_wal_checkpoint_failed(const struct store_wal *w)
+{
+	int failed;
+
+	pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+	failed = w->ckpt_failed != 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+	return failed;
 }

@@ -53,5 +53,7 @@ void store_wal_free(struct store_wal *);
 /* How many fdatasync calls made batches durable, and checkpoints run. */
 void store_wal_counts(const struct store_wal *, uint64_t *syncs,
                       uint64_t *checkpoints);
+/* 1 once a checkpoint failed (logged as a warning), else 0. */
+int store_wal_checkpoint_failed(const struct store_wal *);
 
 #endif

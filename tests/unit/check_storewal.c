@@ -8,6 +8,8 @@
  * log's frames, not the file's size.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,6 +530,9 @@ END_TEST
 
 /* ---- The checkpoint follows the log's frames --------------------------- */
 
+/* Past STORE_WAL_CHECKPOINT_FRAMES: the sync after asks for one. */
+#define STORE_WAL_TEST_FRAMES 1001
+
 static uv_loop_t loop;
 static uint64_t durable;
 
@@ -598,6 +603,79 @@ START_TEST(test_checkpoint_by_frames)
 }
 END_TEST
 
+/*
+ * Another connection's FULL checkpoint that waits for a writer holds the
+ * checkpoint lock all the while: its busy handler spins until released.
+ */
+struct ckpt_holder {
+	sqlite3 *db;
+	atomic_int holding, release;
+};
+
+static int hold_busy(void *arg, int tries)
+{
+	struct ckpt_holder *h = arg;
+
+	(void)tries;
+	atomic_store(&h->holding, 1);
+	while (!atomic_load(&h->release))
+		usleep(1000);
+	return 0;
+}
+
+static void *hold_main(void *arg)
+{
+	struct ckpt_holder *h = arg;
+
+	sqlite3_busy_handler(h->db, hold_busy, h);
+	sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_FULL, NULL,
+	                          NULL);
+	return NULL;
+}
+
+/*
+ * A checkpoint found busy (another one runs) is no failure to warn of:
+ * the next sync asks again, and that one copies the log.
+ */
+START_TEST(test_checkpoint_busy_not_failed)
+{
+	sqlite3 *db = open_writer();
+	struct ckpt_holder h = {0};
+	struct store_wal *w = NULL;
+	char err[256];
+	pthread_t th;
+
+	ck_assert_int_eq(store_wal_open(db_path, &w, err, sizeof(err)), 0);
+	uv_loop_init(&loop);
+	durable = 0;
+	ck_assert_int_eq(store_wal_start(w, &loop, on_durable, NULL), 0);
+	ck_assert_uint_eq(checkpoints_reach(w, 1), 1);
+	/* The writer in a transaction; the other checkpoint waits on it. */
+	fill(db, 10);
+	exec(db, "BEGIN IMMEDIATE");
+	ck_assert_int_eq(sqlite3_open(db_path, &h.db), SQLITE_OK);
+	exec(h.db, "SELECT count(*) FROM sqlite_master");
+	ck_assert_int_eq(pthread_create(&th, NULL, hold_main, &h), 0);
+	while (!atomic_load(&h.holding))
+		usleep(1000);
+	sync_batch(w, 1, STORE_WAL_TEST_FRAMES);
+	ck_assert_uint_eq(checkpoints_reach(w, 2), 2);
+	ck_assert_int_eq(store_wal_checkpoint_failed(w), 0);
+	atomic_store(&h.release, 1);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	sqlite3_close(h.db);
+	exec(db, "COMMIT");
+	sync_batch(w, 2, STORE_WAL_TEST_FRAMES);
+	ck_assert_uint_eq(checkpoints_reach(w, 3), 3);
+	ck_assert_int_eq(store_wal_checkpoint_failed(w), 0);
+	store_wal_stop(w);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	store_wal_free(w);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
 static Suite *storewal_suite(void)
 {
 	Suite *s = suite_create("storewal");
@@ -612,6 +690,7 @@ static Suite *storewal_suite(void)
 	tcase_add_test(tc, test_rewritten_checksums_kept);
 	tcase_add_test(tc, test_failed_write_fails_commit);
 	tcase_add_test(tc, test_checkpoint_by_frames);
+	tcase_add_test(tc, test_checkpoint_busy_not_failed);
 	suite_add_tcase(s, tc);
 	return s;
 }
