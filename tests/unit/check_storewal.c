@@ -568,6 +568,16 @@ static uint64_t checkpoints_reach(struct store_wal *w, uint64_t want)
 	return checkpoints_now(w);
 }
 
+/* Stop w as smmd does, run its close, free it and close db. */
+static void stop_wal(struct store_wal *w, sqlite3 *db)
+{
+	store_wal_stop(w);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	store_wal_free(w);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	sqlite3_close(db);
+}
+
 START_TEST(test_checkpoint_by_frames)
 {
 	sqlite3 *db = open_writer();
@@ -595,11 +605,7 @@ START_TEST(test_checkpoint_by_frames)
 	ck_assert_uint_eq(checkpoints_now(w), 1);
 	sync_batch(w, 3, 1001);
 	ck_assert_uint_eq(checkpoints_reach(w, 2), 2);
-	store_wal_stop(w);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	store_wal_free(w);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	sqlite3_close(db);
+	stop_wal(w, db);
 }
 END_TEST
 
@@ -668,11 +674,7 @@ START_TEST(test_checkpoint_busy_not_failed)
 	sync_batch(w, 2, STORE_WAL_TEST_FRAMES);
 	ck_assert_uint_eq(checkpoints_reach(w, 3), 3);
 	ck_assert_int_eq(store_wal_checkpoint_failed(w), 0);
-	store_wal_stop(w);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	store_wal_free(w);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	sqlite3_close(db);
+	stop_wal(w, db);
 }
 END_TEST
 
