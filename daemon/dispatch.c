@@ -47,14 +47,14 @@
  */
 #define PUMP_TAKE_MAX 256
 /*
- * A pump stops once the loop's turn has run this long (looptime_turn_ns),
- * whatever the counts above allow: a start loads, builds, signs and marks
- * a delivery, 40-100 us each, and 256 of them held the loop 10-13 ms
- * over 100 channels while every other due post and reply waited. The
- * timer goes on in the next turn (disp->more). Each pump takes at least
- * one, so that a slot freed is a start even in a turn already long.
+ * A pump also stops once the loop's turn is over its budget
+ * (looptime_over_budget), whatever the counts above allow: a start
+ * loads, builds, signs and marks a delivery, 40-100 us each, and 256 of
+ * them held the loop 10-13 ms over 100 channels while every other due
+ * post and reply waited. The timer goes on in the next turn
+ * (disp->more). Each pump takes at least one, so that a slot freed is a
+ * start even in a turn already long.
  */
-#define PUMP_TURN_NS (3 * 1000 * 1000)
 /*
  * Deliveries moved from the schedule to their channels' queues per loop
  * turn, at about 0.35 us each: a burst of 50,000 due at one instant was
@@ -809,7 +809,7 @@ static void fire_armed(struct smmd *d, int64_t now)
 		 * past the turn's budget, the rest leave from the timer in
 		 * the next turn (they would wait for each other anyway).
 		 */
-		if (fired > 0 && looptime_turn_ns() >= PUMP_TURN_NS) {
+		if (fired > 0 && looptime_over_budget()) {
 			rearm = 1;
 			break;
 		}
@@ -1026,7 +1026,7 @@ static void pump(struct smmd *d, int64_t now)
 		 * for the whole burst to be prepared.
 		 */
 		if (started == PUMP_BATCH || disp->taken >= PUMP_TAKE_MAX ||
-		    (popped > 0 && looptime_turn_ns() >= PUMP_TURN_NS)) {
+		    (popped > 0 && looptime_over_budget())) {
 			disp->more = 1;
 			break;
 		}

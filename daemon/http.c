@@ -21,11 +21,10 @@
 /* How many results one turn handles (see deliver_completed). */
 #define HTTP_RESULTS_PER_TURN 32
 /*
- * ... and for how long, as the loop's turn has run (looptime_turn_ns): a
- * result records the attempt and starts the next delivery, 60-200 us
- * over 100 channels, so 32 of them held the loop up to 6.4 ms.
+ * ... and only within the turn's budget (looptime_over_budget): a result
+ * records the attempt and starts the next delivery, 60-200 us over 100
+ * channels, so 32 of them held the loop up to 6.4 ms.
  */
-#define HTTP_RESULTS_TURN_NS (3 * 1000 * 1000)
 
 void tqueue_init(struct tqueue *q)
 {
@@ -213,7 +212,7 @@ static int deliver_completed(struct http *h, unsigned max)
 			h->after_event(h->after_event_arg);
 		t = next;
 		/* The turn is long: what is left goes first next turn. */
-		if (t && looptime_turn_ns() >= HTTP_RESULTS_TURN_NS) {
+		if (t && looptime_over_budget()) {
 			uv_mutex_lock(&h->mu);
 			tqueue_put_back(&h->completed, t);
 			uv_mutex_unlock(&h->mu);

@@ -34,6 +34,18 @@ void looptime_leave(uint64_t entered_ns, const char *what, const char *detail);
  * requests) stops at a budget and goes on in the next turn.
  */
 uint64_t looptime_turn_ns(void);
+/*
+ * The budget such work keeps to: the dispatcher's starts and sends, the
+ * results handed back, a sync's callbacks each stop once the turn has
+ * run this long (the control socket stops sooner, CONTROL_TURN_NS), so
+ * that a turn stays under LOOPTIME_SLOW_MS with one item and its commit.
+ */
+#define LOOPTIME_BUDGET_NS (3 * 1000 * 1000)
+/* 1 once the turn under way has run LOOPTIME_BUDGET_NS. */
+static inline int looptime_over_budget(void)
+{
+	return looptime_turn_ns() >= LOOPTIME_BUDGET_NS;
+}
 /* The longest turn so far (ms), how many turns, how many were slow. */
 void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
                   uint64_t *slow);

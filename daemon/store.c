@@ -42,12 +42,11 @@ struct batch {
 #define STORE_DEFER_MAX_NS (2 * 1000 * 1000)
 
 /*
- * Durable batches' callbacks run while the loop's turn has run less than
- * this; the rest run in the next turn (resume). A sync that ends in a
- * burst over 100 channels releases up to 128 requests, each built and
- * signed by its callback: 3-8 ms in one go.
+ * Durable batches' callbacks run within the loop turn's budget
+ * (looptime_over_budget); the rest run in the next turn (resume). A sync
+ * that ends in a burst over 100 channels releases up to 128 requests,
+ * each built and signed by its callback: 3-8 ms in one go.
  */
-#define STORE_TURN_NS (3 * 1000 * 1000)
 
 struct store {
 	const struct store_backend *be;
@@ -387,7 +386,7 @@ static int run_ready(struct store *s, enum run_budget budget)
 
 			if (budget != RUN_ALL &&
 			    (ran || budget == RUN_WITHIN) &&
-			    looptime_turn_ns() >= STORE_TURN_NS) {
+			    looptime_over_budget()) {
 				resume_later(s, b);
 				return ran;
 			}
@@ -549,6 +548,14 @@ static void tell_latency(struct store *s, uint64_t seq)
 }
 
 /* On the loop: batches up to seq are durable. */
+/* Run what is durable, then commit what it wrote and what was deferred. */
+static void run_and_commit(struct store *s)
+{
+	if ((run_ready(s, RUN_ONE_AT_LEAST) || s->deferred) &&
+	    store_submit(s) < 0)
+		s->fail(s->fail_arg, -EIO);
+}
+
 static void on_durable(void *arg, uint64_t seq, int err)
 {
 	struct store *s = arg;
@@ -563,23 +570,19 @@ static void on_durable(void *arg, uint64_t seq, int err)
 		/* No sync runs now: the next turn commits, or gives up. */
 		s->requested = s->durable;
 		fail_waiting(s, err);
+		s->fail(s->fail_arg, err);
+	} else {
+		run_and_commit(s);
 	}
-	/* What ran may have written; what was deferred commits now. */
-	if (err < 0 || ((run_ready(s, RUN_ONE_AT_LEAST) || s->deferred) &&
-	                store_submit(s) < 0))
-		s->fail(s->fail_arg, err < 0 ? err : -EIO);
 	looptime_leave(t0, "after commit", NULL);
 }
 
 /* On the loop, a turn after run_ready stopped at its budget. */
 static void on_resume(uv_async_t *a)
 {
-	struct store *s = a->data;
 	uint64_t t0 = looptime_enter();
 
-	if ((run_ready(s, RUN_ONE_AT_LEAST) || s->deferred) &&
-	    store_submit(s) < 0)
-		s->fail(s->fail_arg, -EIO);
+	run_and_commit(a->data);
 	looptime_leave(t0, "after commit", NULL);
 }
 

@@ -1179,9 +1179,19 @@ static void turn(struct durable_cb *c, struct order *o)
 	c->batch = ss.committed;
 }
 
+/* Turn loop until n callbacks of c ran, and check they ran in order. */
+static void run_in_order(uv_loop_t *loop, struct order *o,
+                         const struct durable_cb *c, int n)
+{
+	while (o->n < n)
+		ck_assert_int_ge(uv_run(loop, UV_RUN_ONCE), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(c[i].at, i);
+}
+
 /*
  * A sync's callbacks run while the loop's turn is short: one that takes
- * 4 ms leaves the next for the next turn (past STORE_TURN_NS, 3 ms),
+ * 4 ms leaves the next for the next turn (past LOOPTIME_BUDGET_NS, 3 ms),
  * which runs them in order.
  */
 START_TEST(test_after_commit_budget)
@@ -1205,10 +1215,7 @@ START_TEST(test_after_commit_budget)
 		                 0);
 	}
 	ck_assert_int_eq(store_submit(st), 0);
-	while (o.n < 3)
-		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(c[i].at, i);
+	run_in_order(&loop, &o, c, 3);
 	ck_assert_uint_gt(c[1].loop_turn, c[0].loop_turn);
 	ck_assert_uint_eq(c[2].loop_turn, c[1].loop_turn);
 	ck_assert_int_eq(store_stop(st), 0);
@@ -1276,10 +1283,7 @@ START_TEST(test_after_commit_durable)
 	ck_assert_uint_eq(c[2].batch, 2);
 	/* Nothing shows before the writer has synced. */
 	ck_assert_int_eq(o.n, 0);
-	while (o.n < 3)
-		ck_assert_int_ge(uv_run(&loop, UV_RUN_ONCE), 0);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(c[i].at, i);
+	run_in_order(&loop, &o, c, 3);
 	ck_assert_uint_ge(c[0].durable_then, c[0].batch);
 	ck_assert_uint_ge(c[1].durable_then, c[1].batch);
 	store_stats(st, &ss);
