@@ -1,0 +1,233 @@
+/*
+ * The store's share of a delivery, without the network: what smmd's burst
+ * asks of it for each post (load it, mark it publishing, commit and wait
+ * until durable, then record its result), in turns of BATCH deliveries as
+ * the dispatcher makes them, with the writer and sync threads of a started
+ * store. Prints the CPU time a delivery costs (all threads) and the rate.
+ * bench.sh sets this floor beside (b)'s figures; alone:
+ *
+ *   build/tests/bench/storebench DIR [DELIVERIES [BATCH [CHANNELS]]]
+ *
+ * With CHANNELS, delivery i goes to channel i % CHANNELS, as in (d)'s
+ * burst over many channels.
+ * DIR must not hold a store yet (its file system's fdatasync is part of
+ * the figure, as it is of smmd's).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "looptime.h"
+#include "store.h"
+
+struct turn_wait {
+	int done;
+	int err;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void store_failed(void *arg, int err)
+{
+	(void)arg;
+	fprintf(stderr, "storebench: the store failed: %s\n", strerror(-err));
+	exit(1);
+}
+
+static void turn_durable(void *arg, int err)
+{
+	struct turn_wait *w = arg;
+
+	w->done = 1;
+	w->err = err;
+}
+
+static unsigned long nchannels = 1;
+
+static void delivery_id(char *id, size_t len, unsigned long i)
+{
+	snprintf(id, len, "p%lu/c%lu", i, i % nchannels);
+}
+
+/* As smmd's adds: one post a delivery, due now. */
+static int queue_posts(struct store *st, unsigned long n)
+{
+	json_t *media = json_array();
+	int64_t now = wall_ms();
+	int r = 0;
+
+	for (unsigned long i = 0; i < n && r == 0; i++) {
+		char id[32], channel[32];
+		const char *channels[] = {channel};
+		struct post_new p = {
+		        .id = id,
+		        .source = "adhoc",
+		        .text = "storebench: a post of ordinary length, with "
+		                "a link and a campaign, as a burst sends",
+		        .link = "https://example.org/launch",
+		        .campaign = "launch",
+		        .media = media,
+		        .due_ms = now,
+		        .channels = channels,
+		        .nchannels = 1,
+		};
+
+		snprintf(id, sizeof(id), "p%lu", i);
+		snprintf(channel, sizeof(channel), "c%lu", i % nchannels);
+		r = store_add_post(st, &p, now);
+		if (r == 0 && (i + 1) % 1000 == 0)
+			r = store_flush(st);
+	}
+	json_decref(media);
+	return r < 0 ? r : store_flush(st);
+}
+
+static int mark_one(struct store *st, unsigned long i)
+{
+	struct delivery_rec rec;
+	char id[48];
+	int r;
+
+	delivery_id(id, sizeof(id), i);
+	if ((r = store_delivery_load(st, id, &rec)) < 0)
+		return r;
+	r = store_mark_publishing(st, id, rec.attempts + 1, wall_ms());
+	store_delivery_clear(&rec);
+	return r;
+}
+
+static int record_one(struct store *st, unsigned long i)
+{
+	int64_t now = wall_ms();
+	struct attempt_result res = {
+	        .n = 1,
+	        .started_ms = now - 2,
+	        .finished_ms = now,
+	        .http_status = 200,
+	        .latency_ms = 1.5,
+	};
+	char id[48];
+
+	delivery_id(id, sizeof(id), i);
+	return store_record_result(st, id, &res, DS_PUBLISHED, -1, NULL, NULL,
+	                           NULL);
+}
+
+/*
+ * Each turn records the results of the batch before it and marks the
+ * next, in one transaction, then waits for it to be durable: the steady
+ * state of a burst, whose requests leave only once their intent is kept.
+ */
+static int run_turns(struct store *st, uv_loop_t *loop, unsigned long n,
+                     unsigned long batch)
+{
+	unsigned long marked = 0, recorded = 0;
+
+	while (recorded < n) {
+		struct turn_wait w = {0, 0};
+		int r = 0;
+
+		while (recorded < marked && r == 0)
+			r = record_one(st, recorded++);
+		for (unsigned long k = 0; k < batch && marked < n && r == 0;
+		     k++)
+			r = mark_one(st, marked++);
+		if (r < 0 || store_after_commit(st, turn_durable, &w) < 0 ||
+		    store_submit(st) < 0)
+			return -EIO;
+		while (!w.done)
+			if (uv_run(loop, UV_RUN_ONCE) < 0)
+				return -EIO;
+		if (w.err < 0)
+			return w.err;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long n = 20000, batch = 64;
+	struct looptime *lt = NULL;
+	struct store *st;
+	uv_loop_t loop;
+	char err[256];
+	double t0, c0, t1, c1;
+	int r;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: storebench DIR [DELIVERIES [BATCH "
+		                "[CHANNELS]]]\n");
+		return 64;
+	}
+	if (argc > 2)
+		n = strtoul(argv[2], NULL, 10);
+	if (argc > 3)
+		batch = strtoul(argv[3], NULL, 10);
+	if (argc > 4)
+		nchannels = strtoul(argv[4], NULL, 10);
+	if (n == 0 || batch == 0 || nchannels == 0) {
+		fprintf(stderr, "storebench: DELIVERIES, BATCH and CHANNELS "
+		                "must be positive\n");
+		return 64;
+	}
+	if (store_open(argv[1], &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "storebench: %s\n", err);
+		return 1;
+	}
+	if (queue_posts(st, n) < 0) {
+		fprintf(stderr, "storebench: queueing failed\n");
+		return 1;
+	}
+	if (uv_loop_init(&loop) != 0 || looptime_start(&loop, &lt) < 0 ||
+	    store_start(st, &loop, store_failed, NULL) < 0) {
+		fprintf(stderr, "storebench: could not start the store\n");
+		return 1;
+	}
+	t0 = now_s();
+	c0 = cpu_s();
+	r = run_turns(st, &loop, n, batch);
+	t1 = now_s();
+	c1 = cpu_s();
+	if (r < 0 || store_stop(st) < 0) {
+		fprintf(stderr, "storebench: a turn failed: %s\n",
+		        strerror(r < 0 ? -r : EIO));
+		return 1;
+	}
+	printf("storebench: %lu deliveries over %lu channel%s in turns of "
+	       "%lu: %.0f/s, %.1f us CPU a delivery (all threads)\n",
+	       n, nchannels, nchannels == 1 ? "" : "s", batch,
+	       (double)n / (t1 - t0), (c1 - c0) * 1e6 / (double)n);
+	looptime_close(lt);
+	store_close(st);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return 0;
+}
