@@ -111,6 +111,7 @@ struct dispatch {
 	struct job *napping; /* in wake_ms order */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
+	unsigned served;     /* started from it in a row (DISPATCH_QUANTUM) */
 	int more;            /* pump stopped (batch, budget) with work left */
 	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
 	size_t moved;        /* to the queues this turn (DUE_MOVE_MAX) */
@@ -227,6 +228,7 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 	if (q->in_ring)
 		return;
 	q->in_ring = 1;
+	disp->served = 0;
 	if (disp->ring == NULL) {
 		q->ring_next = q->ring_prev = q;
 		disp->ring = q;
@@ -244,6 +246,13 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 	disp->ring = q;
 }
 
+/* Serve the next channel; the one served had its quantum, or can't go. */
+static void ring_advance(struct dispatch *disp)
+{
+	disp->ring = disp->ring->ring_next;
+	disp->served = 0;
+}
+
 static void ring_remove(struct dispatch *disp, struct chan_q *q)
 {
 	if (!q->in_ring)
@@ -256,7 +265,7 @@ static void ring_remove(struct dispatch *disp, struct chan_q *q)
 	q->ring_prev->ring_next = q->ring_next;
 	q->ring_next->ring_prev = q->ring_prev;
 	if (disp->ring == q)
-		disp->ring = q->ring_next;
+		ring_advance(disp);
 }
 
 /* Append id to q's queue, or with front put it first. 0 or -ENOMEM. */
@@ -998,8 +1007,9 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 }
 
 /*
- * Serve waiting channels round-robin while global slots are free,
- * preparing whatever can leave within PREPARE_LEAD_MS.
+ * Serve waiting channels round-robin, DISPATCH_QUANTUM at a time, while
+ * global slots are free, preparing whatever can leave within
+ * PREPARE_LEAD_MS.
  */
 static void pump(struct smmd *d, int64_t now)
 {
@@ -1032,7 +1042,6 @@ static void pump(struct smmd *d, int64_t now)
 		}
 
 		q = disp->ring;
-		disp->ring = q->ring_next;
 		at = chan_send_time(q, now);
 		/*
 		 * Owned as the store last told, and still now: a channel let
@@ -1043,10 +1052,13 @@ static void pump(struct smmd *d, int64_t now)
 			at = -1;
 		}
 		if (at < 0 || at > now + PREPARE_LEAD_MS) {
+			ring_advance(disp);
 			misses++;
 			continue;
 		}
 		misses = 0;
+		if (++disp->served >= DISPATCH_QUANTUM)
+			ring_advance(disp);
 		if (q->len == 1)
 			ring_len--;
 		meant = q->fifo[q->head].due_ms;
@@ -1608,6 +1620,7 @@ int dispatch_first(struct smmd *d, const char *id)
 		return r;
 	/* Its channel is served next; the pump runs after this turn. */
 	d->dispatch->ring = q;
+	d->dispatch->served = 0;
 	d->dispatch->more = 1;
 	dispatch_arm(d);
 	return 0;

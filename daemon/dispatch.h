@@ -1,6 +1,7 @@
 /*
  * The dispatcher: takes what the scheduler says is due, queues it per
- * channel, and starts deliveries round-robin across channels within the
+ * channel, and starts deliveries round-robin across channels (a few at a
+ * time, DISPATCH_QUANTUM) within the
  * global and per-channel limits (max_in_flight, min_interval) — so a burst
  * on one channel never makes another late. Each start records the attempt
  * durably, hands the request(s) to the channel's publisher and http, and
@@ -14,6 +15,18 @@
 
 struct smmd;
 struct dispatch;
+
+/*
+ * A channel served starts up to this many in a row before the next is
+ * served (deficit round-robin's quantum, in deliveries). A burst queued
+ * a channel after another keeps each channel's rows together in the
+ * store: one start a channel wrote a page per channel in every table and
+ * index it touches, at every commit (storebench over 100 channels: 36 KiB
+ * written and 40 us of CPU a delivery; 8 at a time, 8 KiB and 26 us). A
+ * channel with nothing waiting still goes first when a post comes due,
+ * so a quiet channel waits for no one's quantum.
+ */
+#define DISPATCH_QUANTUM 8
 
 struct dispatch *dispatch_new(void);
 void dispatch_free(struct dispatch *);

@@ -5,7 +5,8 @@
 # DUE_MOVE_MAX), and every post still arrives exactly once, every
 # channel is served from the start, and a post due just after the burst
 # on a fourth channel is published too. The 6,001 requests come piped
-# in one connection, served over many turns, answered in order.
+# in one connection, served over many turns, answered in order. The
+# channels are served 8 at a time (DISPATCH_QUANTUM), in turn.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,6 +16,11 @@ start_sink
 write_config -g "max_in_flight: 24" "a,max_in_flight=16" \
 	"b,max_in_flight=16" "c,max_in_flight=16" steady
 start_smmd
+# Every start, in order (its event's seq), for the quantum below.
+"$SMMCTL_BIN" log --follow --json >"$T/follow.out" 2>"$T/follow.err" &
+E2E_PIDS+=($!)
+wait_for '[ "$(smmctl status --json | jq .followers)" -eq 1 ]' 10 ||
+	fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
 
 N=6000
 t0=$(($(now_ms) + 8000))
@@ -55,6 +61,24 @@ log "first 300 requests by path: $(tr -s ' \n' ' ' <"$T/first")"
 for ch in a b c; do
 	grep -q "/hook/$ch\$" "$T/first" || fail "channel $ch not served among the first 300"
 done
+# While all three have posts waiting (from the first start of the last
+# to start until the first to run out), each channel served starts 8 in
+# a row, never more, then the next is served: a run of one channel's
+# starts is 8 long, but around the steady post, which cuts in.
+wait_for '[ "$(grep -c "\"type\":\"started\"" "$T/follow.out")" -ge $((N + 1)) ]' 10 ||
+	fail "the follower saw $(grep -c '"type":"started"' "$T/follow.out") starts of $((N + 1))"
+jq -s -c '[.[] | select(.type == "started")]
+	| sort_by(.seq) | map(.channel) as $c
+	| ([["a", "b", "c"][] as $ch | $c | index($ch)] | max) as $from
+	| ([["a", "b", "c"][] as $ch | $c | rindex($ch)] | min) as $to
+	| reduce $c[$from:$to + 1][] as $x ([];
+		if length > 0 and .[-1][0] == $x then .[-1][1] += 1
+		else . + [[$x, 1]] end)
+	| map(.[1]) | {runs: length, longest: max,
+		of8: map(select(. == 8)) | length}' "$T/follow.out" >"$T/runs"
+log "runs of one channel's starts while all three waited: $(cat "$T/runs")"
+jq -e '.longest <= 8 and .runs >= 100 and .of8 >= .runs * 0.9' "$T/runs" \
+	>/dev/null || fail "the channels were not served 8 at a time: $(cat "$T/runs")"
 [ "$(sink_count s1)" -eq 1 ] || fail "the steady post arrived $(sink_count s1) times"
 ! grep -E " (error|warning) " "$T/smmd.log" ||
 	fail "smmd logged a warning or an error during the burst"
