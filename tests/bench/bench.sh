@@ -54,7 +54,9 @@
 # Posts are queued through ONE control connection (newline-delimited JSON
 # piped through socat), early enough that all are queued before the first is
 # due. The report goes to stdout and to tests/bench/results/latest.txt;
-# progress goes to stderr. Headline figures go to
+# progress goes to stderr. Before the scenarios, the ceilings (wrk,
+# curlbench) and the store's own cost for (b)'s and (d)'s deliveries
+# (storebench), the floor of smmd's CPU a delivery. Headline figures go to
 # tests/bench/results/figures.tsv (lib.sh), each printed beside the
 # previous run's (figures.prev.tsv).
 #
@@ -225,7 +227,8 @@ for tool in jq socat awk sort; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		{ echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
-bench_need bench "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN" "$CURLBENCH_BIN"
+bench_need bench "$SMMD_BIN" "$SMMCTL_BIN" "$SINK_BIN" "$CURLBENCH_BIN" \
+	"$STOREBENCH_BIN"
 if want punctuality; then bench_need bench "$TIMERFLOOR_BIN"; fi
 
 # A short path: the control socket's must fit in 108 bytes.
@@ -656,17 +659,22 @@ curl_cpu_us() {
 		printf "%.1f %.1f", $15 * 1e6 / $2, (st < 0 ? -1 : st / hz * 1e6 / $2) }' "$1"
 }
 
-# cpu_budget_line N RATE CURL_FILE CURL_RATE TARGET_PCT: smmd's and the
-# sink's CPU per delivery during this scenario's delivery (SNAP_DUE ..
-# SNAP_END, SINK_DUE .. SINK_END) beside libcurl's and the sink's per
-# request under curlbench, and what they allow on this machine's CPUs:
-# the most deliveries a second that smmd's and the sink's CPU time fit
-# in, and the CPU a delivery may cost smmd for TARGET_PCT of curlbench.
+# cpu_budget_line N RATE CURL_FILE CURL_RATE TARGET_PCT [STORE_FILE]:
+# smmd's and the sink's CPU per delivery during this scenario's delivery
+# (SNAP_DUE .. SNAP_END, SINK_DUE .. SINK_END) beside libcurl's and the
+# sink's per request under curlbench, and what they allow on this
+# machine's CPUs: the most deliveries a second that smmd's and the sink's
+# CPU time fit in, and the CPU a delivery may cost smmd for TARGET_PCT of
+# curlbench. With STORE_FILE (storebench's output for the same
+# deliveries), the floor of the design beside it: libcurl's cost and the
+# store's alone, what smmd could not go under were the rest of it free.
 cpu_budget_line() {
-	local curl
+	local curl store=
 	curl=$(curl_cpu_us "$3")
 	[ -n "$curl" ] || return 0
+	[ -z "${6:-}" ] || store=$(store_cpu_us "$6")
 	awk -v n="$1" -v rate="$2" -v curl="$curl" -v crate="$4" -v tgt="$5" \
+		-v store="$store" \
 		-v d0="$SNAP_DUE" -v d1="$SNAP_END" -v s0="$SINK_DUE" -v s1="$SINK_END" \
 		-v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" 'BEGIN {
 		split(d0, p, " "); split(d1, q, " "); split(curl, c, " ")
@@ -676,7 +684,27 @@ cpu_budget_line() {
 		need = ncpu * 1e6 / (crate * tgt / 100) - sink
 		printf "  CPU per delivery: smmd %.1f us (all its threads), the sink %.1f us; under curlbench, libcurl alone %.1f us and the sink %.1f us a request\n", smmd, sink, c[1], c[2]
 		printf "  CPU budget: %d CPUs fit at most %.0f/s of this smmd beside the sink (%.1f%% of curlbench; reached: %.0f%% of that); %d%% of curlbench needs smmd at %.1f us or less, %.1f us of it libcurl'"'"'s\n", ncpu, fit, 100 * fit / crate, 100 * rate / fit, tgt, need, c[1]
+		if (store == "")
+			exit
+		floor = c[1] + store
+		printf "  floor of the design: libcurl %.1f us + the store alone %.1f us (storebench) = %.1f us a delivery, %s; the rest of smmd %.1f us\n", c[1], store, floor, floor <= need ? sprintf("within the %.1f us the target allows", need) : sprintf("%.1f us over the %.1f us the target allows: out of reach on this machine", floor - need, need), smmd - floor
 	}'
+}
+
+# store_cpu_us FILE: microseconds of CPU a delivery in storebench's output.
+store_cpu_us() {
+	awk '/^storebench:/ { for (i = 1; i < NF; i++) if ($(i + 1) == "us") print $i }' "$1"
+}
+
+# storebench_run NAME DELIVERIES CHANNELS: the store alone, for the same
+# deliveries as a burst, in a fresh state directory where the scenarios
+# keep theirs (its fdatasync is part of the cost); its output in
+# $T/NAME.txt.
+storebench_run() {
+	mkdir -p "$T/$1"
+	"$STOREBENCH_BIN" "$T/$1" "$2" 64 "$3" >"$T/$1.txt" 2>&1 ||
+		die "storebench failed: $(cat "$T/$1.txt")"
+	rm -rf "${T:?}/$1"
 }
 if ! want burst && ! want channels; then
 	progress "no burst in SMM_BENCH_SCENARIOS: no wrk reference"
@@ -744,6 +772,28 @@ EOF
 	out ""
 else
 	out "Sink reference: wrk is not installed (apt-get install -y wrk): skipped"
+	out ""
+fi
+
+# The store alone, for the deliveries of (b) and (d): with libcurl's
+# cost, the floor under smmd's CPU a delivery (cpu_budget_line). SQLite's:
+# not run for a run on PostgreSQL.
+STORE_B=
+STORE_D=
+if [ -z "${SMM_BENCH_STORE:-}" ] && { want burst || want channels; }; then
+	out "The store alone (storebench: load, mark publishing, wait until durable, record the result, in turns of 64; state in $SMM_BENCH_TMPDIR)"
+	if want burst; then
+		progress "storebench: $SMM_BENCH_BURST_N deliveries, one channel"
+		storebench_run storeb "$SMM_BENCH_BURST_N" 1
+		STORE_B=$T/storeb.txt
+		out "  as (b): $(sed 's/^storebench: //' "$STORE_B")"
+	fi
+	if want channels; then
+		progress "storebench: $((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER)) deliveries over $SMM_BENCH_CHAN_N channels"
+		storebench_run stored "$((SMM_BENCH_CHAN_N * SMM_BENCH_CHAN_PER))" "$SMM_BENCH_CHAN_N"
+		STORE_D=$T/stored.txt
+		out "  as (d): $(sed 's/^storebench: //' "$STORE_D")"
+	fi
 	out ""
 fi
 
@@ -1143,7 +1193,7 @@ if want burst; then
 	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
 	out "  meanwhile: $(machine_line "$DELIVERY_S")"
 	[ -z "$CURL_RATE" ] ||
-		out "$(cpu_budget_line "$N" "$RATE_SPAN" "$T/wrk/curl.txt" "$CURL_RATE" 70)"
+		out "$(cpu_budget_line "$N" "$RATE_SPAN" "$T/wrk/curl.txt" "$CURL_RATE" 70 "$STORE_B")"
 	out "  smmd status at the end: $STATUS_COUNTS"
 	log_summary "$CUR"
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"
@@ -1472,7 +1522,7 @@ if want channels; then
 	out "  meanwhile: $(machine_line "$SNAP_SPAN_S")"
 	# Per burst delivery: the steady posts meanwhile are 1% of them.
 	[ -z "$CURL_CHAN_RATE" ] ||
-		out "$(cpu_budget_line "$NB" "$CHAN_RATE_SPAN" "$T/wrk/curlchan.txt" "$CURL_CHAN_RATE" 50)"
+		out "$(cpu_budget_line "$NB" "$CHAN_RATE_SPAN" "$T/wrk/curlchan.txt" "$CURL_CHAN_RATE" 50 "$STORE_D")"
 	out "  smmd status at the end: $STATUS_COUNTS"
 	log_summary "$CUR"
 	out "  stopped with SIGTERM: exit 0 in $STOP_MS ms"

@@ -21,6 +21,7 @@ SMMCTL_BIN=$SMM_TOP_BUILDDIR/client/smmctl
 SINK_BIN=$SMM_TOP_BUILDDIR/tests/sink/smm-sink
 CURLBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/curlbench
 TIMERFLOOR_BIN=$SMM_TOP_BUILDDIR/tests/bench/timerfloor
+STOREBENCH_BIN=$SMM_TOP_BUILDDIR/tests/bench/storebench
 
 # The source tree's results/ (ignored by git), else the build tree's.
 RESULTS_DIR=$SMM_TOP_SRCDIR/tests/bench/results

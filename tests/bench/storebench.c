@@ -3,15 +3,18 @@
  * asks of it for each post (load it, mark it publishing, commit and wait
  * until durable, then record its result), in turns of BATCH deliveries as
  * the dispatcher makes them, with the writer and sync threads of a started
- * store. Prints the CPU time a delivery costs (all threads) and the rate.
- * bench.sh sets this floor beside (b)'s figures; alone:
+ * store. Prints the CPU time (all threads) and the bytes written that a
+ * delivery costs, and the rate. bench.sh sets this floor beside the
+ * bursts' figures; alone:
  *
- *   build/tests/bench/storebench DIR [DELIVERIES [BATCH [CHANNELS]]]
+ *   build/tests/bench/storebench DIR [DELIVERIES [BATCH [CHANNELS
+ *                                [QUANTUM]]]]
  *
- * With CHANNELS, delivery i goes to channel i % CHANNELS, as in (d)'s
- * burst over many channels.
- * DIR must not hold a store yet (its file system's fdatasync is part of
- * the figure, as it is of smmd's).
+ * With CHANNELS, as (d)'s burst over many channels: each gets
+ * DELIVERIES / CHANNELS, queued one channel after another, and they are
+ * taken from the channels in turn, QUANTUM at a time (the dispatcher's
+ * DISPATCH_QUANTUM unless given). DIR must not hold a store yet (its
+ * file system's fdatasync is part of the figure, as it is of smmd's).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 
 #include <uv.h>
 
+#include "dispatch.h"
 #include "looptime.h"
 #include "store.h"
 
@@ -47,6 +51,22 @@ static double cpu_s(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Bytes this process has handed to write(2) and pwrite(2) so far. */
+static double written_bytes(void)
+{
+	char line[128];
+	double v = 0;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "wchar:", 6) == 0)
+			v = strtod(line + 6, NULL);
+	fclose(f);
+	return v;
+}
+
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -70,22 +90,64 @@ static void turn_durable(void *arg, int err)
 	w->err = err;
 }
 
-static unsigned long nchannels = 1;
+static unsigned long nchannels = 1, quantum = DISPATCH_QUANTUM;
 
-static void delivery_id(char *id, size_t len, unsigned long i)
+/* A delivery: its channel, and its place in that channel's queue. */
+struct taken {
+	unsigned long channel, nth;
+};
+
+/*
+ * The order the dispatcher takes n deliveries in, each channel holding
+ * n / nchannels: the channels in turn, quantum at a time, skipping those
+ * that ran out. The caller frees it.
+ */
+static struct taken *dispatch_order(unsigned long n)
 {
-	snprintf(id, len, "p%lu/c%lu", i, i % nchannels);
+	unsigned long per = n / nchannels, i = 0, c = 0;
+	struct taken *order = calloc(n, sizeof(*order));
+	unsigned long *next = calloc(nchannels, sizeof(*next));
+
+	if (order == NULL || next == NULL) {
+		free(order);
+		free(next);
+		return NULL;
+	}
+	while (i < n) {
+		for (unsigned long q = 0; q < quantum && next[c] < per; q++)
+			order[i++] = (struct taken){c, next[c]++};
+		c = (c + 1) % nchannels;
+	}
+	free(next);
+	return order;
 }
 
-/* As smmd's adds: one post a delivery, due now. */
+static void post_id(char *id, size_t len, const struct taken *t)
+{
+	snprintf(id, len, "c%lu-%lu", t->channel, t->nth);
+}
+
+static void delivery_id(char *id, size_t len, const struct taken *t)
+{
+	snprintf(id, len, "c%lu-%lu/c%lu", t->channel, t->nth, t->channel);
+}
+
+/*
+ * As smmd's adds: one post a delivery, due now, queued a channel after
+ * another (as bench.sh's (d) and a per-channel import do), so the rows
+ * the dispatcher takes in turn lie apart.
+ */
 static int queue_posts(struct store *st, unsigned long n)
 {
 	json_t *media = json_array();
 	int64_t now = wall_ms();
 	int r = 0;
 
-	for (unsigned long i = 0; i < n && r == 0; i++) {
-		char id[32], channel[32];
+	for (unsigned long k = 0; k < n && r == 0; k++) {
+		/* The k-th queued is channel k / per's (k % per)-th. */
+		unsigned long per = n / nchannels;
+		struct taken t = {k / per, k % per};
+		char id[72], channel[32];
 		const char *channels[] = {channel};
 		struct post_new p = {
 		        .id = id,
@@ -100,23 +162,23 @@ static int queue_posts(struct store *st, unsigned long n)
 		        .nchannels = 1,
 		};
 
-		snprintf(id, sizeof(id), "p%lu", i);
-		snprintf(channel, sizeof(channel), "c%lu", i % nchannels);
+		post_id(id, sizeof(id), &t);
+		snprintf(channel, sizeof(channel), "c%lu", t.channel);
 		r = store_add_post(st, &p, now);
-		if (r == 0 && (i + 1) % 1000 == 0)
+		if (r == 0 && (k + 1) % 1000 == 0)
 			r = store_flush(st);
 	}
 	json_decref(media);
 	return r < 0 ? r : store_flush(st);
 }
 
-static int mark_one(struct store *st, unsigned long i)
+static int mark_one(struct store *st, const struct taken *t)
 {
 	struct delivery_rec rec;
-	char id[48];
+	char id[72];
 	int r;
 
-	delivery_id(id, sizeof(id), i);
+	delivery_id(id, sizeof(id), t);
 	if ((r = store_delivery_load(st, id, &rec)) < 0)
 		return r;
 	r = store_mark_publishing(st, id, rec.attempts + 1, wall_ms());
@@ -124,7 +186,7 @@ static int mark_one(struct store *st, unsigned long i)
 	return r;
 }
 
-static int record_one(struct store *st, unsigned long i)
+static int record_one(struct store *st, const struct taken *t)
 {
 	int64_t now = wall_ms();
 	struct attempt_result res = {
@@ -134,9 +196,9 @@ static int record_one(struct store *st, unsigned long i)
 	        .http_status = 200,
 	        .latency_ms = 1.5,
 	};
-	char id[48];
+	char id[72];
 
-	delivery_id(id, sizeof(id), i);
+	delivery_id(id, sizeof(id), t);
 	return store_record_result(st, id, &res, DS_PUBLISHED, -1, NULL, NULL,
 	                           NULL);
 }
@@ -146,7 +208,8 @@ static int record_one(struct store *st, unsigned long i)
  * next, in one transaction, then waits for it to be durable: the steady
  * state of a burst, whose requests leave only once their intent is kept.
  */
-static int run_turns(struct store *st, uv_loop_t *loop, unsigned long n,
+static int run_turns(struct store *st, uv_loop_t *loop,
+                     const struct taken *order, unsigned long n,
                      unsigned long batch)
 {
 	unsigned long marked = 0, recorded = 0;
@@ -156,10 +219,10 @@ static int run_turns(struct store *st, uv_loop_t *loop, unsigned long n,
 		int r = 0;
 
 		while (recorded < marked && r == 0)
-			r = record_one(st, recorded++);
+			r = record_one(st, &order[recorded++]);
 		for (unsigned long k = 0; k < batch && marked < n && r == 0;
 		     k++)
-			r = mark_one(st, marked++);
+			r = mark_one(st, &order[marked++]);
 		if (r < 0 || store_after_commit(st, turn_durable, &w) < 0 ||
 		    store_submit(st) < 0)
 			return -EIO;
@@ -174,17 +237,19 @@ static int run_turns(struct store *st, uv_loop_t *loop, unsigned long n,
 
 int main(int argc, char **argv)
 {
+	/* 64 a turn: the dispatcher's PUMP_BATCH. */
 	unsigned long n = 20000, batch = 64;
+	struct taken *order;
 	struct looptime *lt = NULL;
 	struct store *st;
 	uv_loop_t loop;
 	char err[256];
-	double t0, c0, t1, c1;
+	double t0, c0, w0, t1, c1, w1;
 	int r;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: storebench DIR [DELIVERIES [BATCH "
-		                "[CHANNELS]]]\n");
+		                "[CHANNELS [QUANTUM]]]]\n");
 		return 64;
 	}
 	if (argc > 2)
@@ -193,10 +258,18 @@ int main(int argc, char **argv)
 		batch = strtoul(argv[3], NULL, 10);
 	if (argc > 4)
 		nchannels = strtoul(argv[4], NULL, 10);
-	if (n == 0 || batch == 0 || nchannels == 0) {
-		fprintf(stderr, "storebench: DELIVERIES, BATCH and CHANNELS "
-		                "must be positive\n");
+	if (argc > 5)
+		quantum = strtoul(argv[5], NULL, 10);
+	if (n == 0 || batch == 0 || nchannels == 0 || quantum == 0 ||
+	    n % nchannels != 0) {
+		fprintf(stderr, "storebench: DELIVERIES, BATCH, CHANNELS and "
+		                "QUANTUM must be positive, DELIVERIES a "
+		                "multiple of CHANNELS\n");
 		return 64;
+	}
+	if ((order = dispatch_order(n)) == NULL) {
+		fprintf(stderr, "storebench: out of memory\n");
+		return 1;
 	}
 	if (store_open(argv[1], &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "storebench: %s\n", err);
@@ -213,18 +286,23 @@ int main(int argc, char **argv)
 	}
 	t0 = now_s();
 	c0 = cpu_s();
-	r = run_turns(st, &loop, n, batch);
+	w0 = written_bytes();
+	r = run_turns(st, &loop, order, n, batch);
 	t1 = now_s();
 	c1 = cpu_s();
+	w1 = written_bytes();
 	if (r < 0 || store_stop(st) < 0) {
 		fprintf(stderr, "storebench: a turn failed: %s\n",
 		        strerror(r < 0 ? -r : EIO));
 		return 1;
 	}
-	printf("storebench: %lu deliveries over %lu channel%s in turns of "
-	       "%lu: %.0f/s, %.1f us CPU a delivery (all threads)\n",
-	       n, nchannels, nchannels == 1 ? "" : "s", batch,
-	       (double)n / (t1 - t0), (c1 - c0) * 1e6 / (double)n);
+	printf("storebench: %lu deliveries over %lu channel%s, %lu at a "
+	       "time, in turns of %lu: %.0f/s, %.1f us CPU and %.1f KiB "
+	       "written a delivery (all threads)\n",
+	       n, nchannels, nchannels == 1 ? "" : "s", quantum, batch,
+	       (double)n / (t1 - t0), (c1 - c0) * 1e6 / (double)n,
+	       (w1 - w0) / 1024 / (double)n);
+	free(order);
 	looptime_close(lt);
 	store_close(st);
 	uv_run(&loop, UV_RUN_DEFAULT);
