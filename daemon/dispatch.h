@@ -1,11 +1,11 @@
 /*
  * The dispatcher: takes what the scheduler says is due, queues it per
  * channel, and starts deliveries round-robin across channels (a few at a
- * time, DISPATCH_QUANTUM) within the
- * global and per-channel limits (max_in_flight, min_interval) — so a burst
- * on one channel never makes another late. Each start records the attempt
- * durably, hands the request(s) to the channel's publisher and http, and
- * turns the response into the delivery's next state.
+ * time, DISPATCH_QUANTUM) within the global and per-channel limits
+ * (max_in_flight, min_interval) — so a burst on one channel never makes
+ * another late. Each start records the attempt durably, hands the
+ * request(s) to the channel's publisher and http, and turns the response
+ * into the delivery's next state.
  */
 #ifndef SMMD_DISPATCH_H
 #define SMMD_DISPATCH_H
