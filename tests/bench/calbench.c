@@ -12,17 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "calendar.h"
 #include "config.h"
 #include "timeparse.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A line of /proc/self/status, in KiB ("VmHWM", "VmRSS"). */
 static long status_kib(const char *key)

@@ -21,31 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "benchclock.h"
 
 static const char body[] =
         "{\"id\":\"b-1234\",\"channel\":\"bench\",\"text\":\"bench 1234\","
         "\"link\":null,\"media\":[],\"campaign\":null,"
         "\"scheduled_at\":\"2026-11-22T10:00:00.123Z\",\"attempt\":1}";
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* User and system CPU time of this process so far, in seconds. */
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
