@@ -85,6 +85,9 @@ struct chan_q {
 	size_t head, len, cap;
 	struct chan_q *ring_next, *ring_prev; /* channels with work waiting */
 	int in_ring;
+	/* Taken from it this turn of the ring (DISPATCH_QUANTUM): kept while
+	 * a newly waiting channel goes first, so it goes on from there. */
+	unsigned served;
 	int owned; /* this node may fire it (may_fire, as last told) */
 	/* claims_changed saw it owned: taken over, recovered, requeued. */
 	int took;
@@ -111,7 +114,6 @@ struct dispatch {
 	struct job *napping; /* in wake_ms order */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
-	unsigned served;     /* started from it in a row (DISPATCH_QUANTUM) */
 	int more;            /* pump stopped (batch, budget) with work left */
 	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
 	size_t moved;        /* to the queues this turn (DUE_MOVE_MAX) */
@@ -228,7 +230,7 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 	if (q->in_ring)
 		return;
 	q->in_ring = 1;
-	disp->served = 0;
+	q->served = 0;
 	if (disp->ring == NULL) {
 		q->ring_next = q->ring_prev = q;
 		disp->ring = q;
@@ -249,8 +251,8 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 /* Serve the next channel; the one served had its quantum, or can't go. */
 static void ring_advance(struct dispatch *disp)
 {
+	disp->ring->served = 0;
 	disp->ring = disp->ring->ring_next;
-	disp->served = 0;
 }
 
 static void ring_remove(struct dispatch *disp, struct chan_q *q)
@@ -264,8 +266,22 @@ static void ring_remove(struct dispatch *disp, struct chan_q *q)
 	}
 	q->ring_prev->ring_next = q->ring_next;
 	q->ring_next->ring_prev = q->ring_prev;
+	/* The next goes on with what it had taken: it may be the channel
+	 * this one went in front of (ring_add). */
 	if (disp->ring == q)
-		ring_advance(disp);
+		disp->ring = q->ring_next;
+}
+
+/*
+ * q, waiting, is served next: moved in front of the cursor, as a channel
+ * that joins is, so that the channels between keep their turns.
+ */
+static void ring_front(struct dispatch *disp, struct chan_q *q)
+{
+	if (disp->ring == q)
+		return;
+	ring_remove(disp, q);
+	ring_add(disp, q);
 }
 
 /* Append id to q's queue, or with front put it first. 0 or -ENOMEM. */
@@ -1057,7 +1073,7 @@ static void pump(struct smmd *d, int64_t now)
 			continue;
 		}
 		misses = 0;
-		if (++disp->served >= DISPATCH_QUANTUM)
+		if (++q->served >= DISPATCH_QUANTUM)
 			ring_advance(disp);
 		if (q->len == 1)
 			ring_len--;
@@ -1619,8 +1635,7 @@ int dispatch_first(struct smmd *d, const char *id)
 	if ((r = fifo_put(d->dispatch, q, id, now, 1)) < 0)
 		return r;
 	/* Its channel is served next; the pump runs after this turn. */
-	d->dispatch->ring = q;
-	d->dispatch->served = 0;
+	ring_front(d->dispatch, q);
 	d->dispatch->more = 1;
 	dispatch_arm(d);
 	return 0;

@@ -17,14 +17,17 @@ struct smmd;
 struct dispatch;
 
 /*
- * A channel served starts up to this many in a row before the next is
- * served (deficit round-robin's quantum, in deliveries). A burst queued
- * a channel after another keeps each channel's rows together in the
- * store: one start a channel wrote a page per channel in every table and
- * index it touches, at every commit (storebench over 100 channels: 36 KiB
- * written and 40 us of CPU a delivery; 8 at a time, 8 KiB and 26 us). A
- * channel with nothing waiting still goes first when a post comes due,
- * so a quiet channel waits for no one's quantum.
+ * The channel served takes up to this many from its queue in a row
+ * before the next is served (deficit round-robin's quantum, in
+ * deliveries; what it takes and holds or drops counts too). A burst
+ * queued a channel after another keeps each channel's rows together in
+ * the store: one a channel wrote a page per channel in every table and
+ * index it touches, at every commit (storebench over 100 channels: 36
+ * KiB written and 40 us of CPU a delivery; 8 at a time, 8 KiB and 26
+ * us). A channel with nothing waiting still goes first when a post comes
+ * due, and the one it went in front of then goes on with the rest of its
+ * quantum: a quiet channel waits for no one's burst, and a busy one is
+ * never served past its quantum however many cut in.
  */
 #define DISPATCH_QUANTUM 8
 
