@@ -33,9 +33,9 @@
 	"(state = 'scheduled' OR state = 'retry_wait' OR state = 'draft')"
 
 /*
- * The due-time index that also covers smmctl stats (migration 11), as
- * the migration and a bulk load spell it; store_sqlite_stats.c reads
- * these columns.
+ * The due-time index that also covers smmctl stats (migration 11, its
+ * columns reordered by 15), as the migration and a bulk load spell it;
+ * store_sqlite_stats.c reads these columns.
  */
 #define STATS_INDEX "deliveries_stats"
 /* Published by hand: when its last attempt started, if it had one. */
@@ -43,11 +43,14 @@
 	"SELECT a.started_ms FROM attempts a WHERE a.delivery_id = ?1 " \
 	"AND a.n = deliveries.attempts"
 /*
- * Migration 15's order. After due_ms and state, a burst's deliveries
- * differ first in late_ms, which grows as it goes: the entries one turn
- * publishes sit side by side. channel, before it in migration 11's order,
- * spread them over a page per channel; stats read the columns, not the
- * order, so nothing else depends on it.
+ * Migration 15's order. After due_ms and state, a burst's published
+ * deliveries differ first in late_ms, which grows as it goes: the entries
+ * one turn publishes sit side by side. channel, before it in migration
+ * 11's order, spread them over a page per channel. (Those still waiting
+ * or publishing have no late_ms and still sort by channel: the
+ * dispatcher taking a few of a channel at a time, DISPATCH_QUANTUM,
+ * keeps theirs together.) Stats read the columns, not the order, so
+ * nothing else depends on it.
  */
 #define STATS_INDEX_COLUMNS \
 	"due_ms, state, attempts, campaign, late_ms, last_error, channel"
@@ -751,7 +754,6 @@ static int open_checked(struct store_be *s, char *err, size_t errlen)
 
 	if (refuse_emptied(s->path, err, errlen) < 0)
 		return -1;
-	sqlite_configure();
 	if (store_wal_vfs_register() < 0) {
 		snprintf(err, errlen, "cannot register the SQLite VFS");
 		return -1;
@@ -886,6 +888,8 @@ int sq_open_at(const char *dir, const char *file, int view,
 	char *msg = NULL;
 
 	*out = NULL;
+	/* First: a view kept by a worker is opened before the store. */
+	sqlite_configure();
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create state_dir '%s': %s", dir,
 		         strerror(errno));
@@ -1841,7 +1845,7 @@ static int sq_bulk_end(struct store_be *s)
 {
 	if (!s->bulk)
 		return 0;
-	/* As migrations 9 and 11 made them. */
+	/* As migrations 9 and 15 made them. */
 	if (bulk_exec(s, "CREATE INDEX IF NOT EXISTS deliveries_pending ON "
 	                 "deliveries(due_ms) WHERE " PENDING_STATES ";"
 	                 "CREATE INDEX IF NOT EXISTS " STATS_INDEX " ON "

@@ -1,6 +1,6 @@
 /*
  * The SQLite backend's statistics: one range scan of the covering index
- * of migration 11 (deliveries_stats), rows added up as they pass
+ * of migrations 11 and 15 (deliveries_stats), rows added up as they pass
  * (stats.c). No table row is read and nothing is sorted: the cost is one
  * index entry per delivery due in the range. What each entry costs is
  * SQLite's own work, so it is kept small: only the columns the grouping

@@ -519,7 +519,7 @@ print_dist() {
 wait_sink() {
 	local log=$1 n=$2 deadline=$3 label=$4 got next_report=0
 	if [ -n "${5:-}" ]; then
-		progress "$label: quiet until the last due time"
+		progress "$label: quiet until just after the last due time"
 		sleep_until "$5"
 	fi
 	while :; do
