@@ -547,7 +547,6 @@ static void tell_latency(struct store *s, uint64_t seq)
 		                 now - s->commit_ns[n % COMMIT_TIMES]);
 }
 
-/* On the loop: batches up to seq are durable. */
 /* Run what is durable, then commit what it wrote and what was deferred. */
 static void run_and_commit(struct store *s)
 {
@@ -556,6 +555,7 @@ static void run_and_commit(struct store *s)
 		s->fail(s->fail_arg, -EIO);
 }
 
+/* On the loop: batches up to seq are durable. */
 static void on_durable(void *arg, uint64_t seq, int err)
 {
 	struct store *s = arg;
