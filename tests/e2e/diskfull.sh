@@ -13,6 +13,8 @@
 
 if [ -z "${SMM_DISKFULL_NS:-}" ]; then
 	unshare -m true 2>/dev/null || skip "no private mount namespace here"
+	# exec runs no exit trap: this $T goes now; the inner run makes its own.
+	rm -rf "$T"
 	SMM_DISKFULL_NS=1 exec unshare -m bash "$0"
 fi
 STATE=$T/state

@@ -17,7 +17,8 @@ grep -q -- '-DHAVE_LIBSYSTEMD=1' "$SMM_TOP_BUILDDIR/Makefile" ||
 [ -x "$FAKE_BIN" ] || skip "$FAKE_BIN is not built"
 if [ -z "${SMM_JOURNAL_NS:-}" ]; then
 	unshare -m true 2>/dev/null || skip "no private mount namespace here"
-	# lib.sh's exit trap removes $T; the inner run makes its own.
+	# exec runs no exit trap: this $T goes now; the inner run makes its own.
+	rm -rf "$T"
 	SMM_JOURNAL_NS=1 exec unshare -m bash "$0"
 fi
 mount -t tmpfs tmpfs /run || skip "cannot mount a private /run"
