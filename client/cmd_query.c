@@ -220,18 +220,33 @@ static void cmd_query_print_channels(const json_t *channels)
 	printf("\n");
 }
 
-/* The longest loop turn, and what took most of it when smmd says. */
+/*
+ * The longest loop turn, what took most of it when smmd says, and how much
+ * of it the thread was on the CPU: a turn mostly off it was preempted or
+ * waited in the kernel, not working.
+ */
 static void print_loop_turn(const json_t *loop)
 {
 	const char *cause =
 	        json_string_value(json_object_get(loop, "max_turn_cause"));
+	const json_t *cpu = json_object_get(loop, "max_turn_cpu_ms");
 
 	printf("  %-12s%.1f ms at most", "loop turn",
 	       json_real_value(json_object_get(loop, "max_turn_ms")));
-	if (cause && strcmp(cause, "none yet") != 0)
-		printf(" (%s: %.1f ms)", cause,
+	if (cause && strcmp(cause, "none yet") != 0) {
+		printf(" (%s: %.1f ms", cause,
 		       json_real_value(
 		               json_object_get(loop, "max_turn_cause_ms")));
+		if (cpu)
+			printf("; on the CPU %.1f ms, preempted %" JSON_INTEGER_FORMAT
+			       ", waited %" JSON_INTEGER_FORMAT,
+			       json_real_value(cpu),
+			       json_integer_value(json_object_get(
+			               loop, "max_turn_preempted")),
+			       json_integer_value(json_object_get(
+			               loop, "max_turn_waited")));
+		printf(")");
+	}
 	printf("\n");
 }
 /* Active pauses, channels that need auth first: what holds posts. */

@@ -7,9 +7,15 @@
  * callbacks, smmd's end of turn (store_submit) included, since this one
  * runs last. A pair of check and prepare handles alone would miss the I/O
  * callbacks, which run inside the poll phase, before check.
+ *
+ * A long turn is not always long work: the thread may have been off its
+ * CPU, preempted by another runnable thread or waiting in the kernel (a
+ * write the disk holds back, a page fault). The thread's own counters,
+ * read once a turn, tell which (struct turn_cpu).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
 
@@ -18,11 +24,31 @@
 
 #define CAUSE_MAX 64
 
+/* A poll that slept this long was one voluntary switch of its own. */
+#define POLL_SLEPT_NS 20000
+
+/* The loop thread's counters at a turn's edge (getrusage, RUSAGE_THREAD). */
+struct thread_use {
+	uint64_t cpu_ns;
+	long voluntary, involuntary, faults, major_faults;
+};
+
+/* Where a turn's time went, besides its work. */
+struct turn_cpu {
+	uint64_t cpu_ns; /* on the CPU */
+	long preempted;  /* involuntary switches: runnable, not running */
+	long waited;     /* voluntary ones, the poll's sleep apart */
+	long faults;     /* page faults, major_faults of them read from disk */
+	long major_faults;
+};
+
 struct looptime {
 	uv_prepare_t prepare;
 	uint64_t last_ns;   /* hrtime at the last prepare; 0: none yet */
 	uint64_t last_idle; /* uv_metrics_idle_time then */
+	struct thread_use last_use;
 	uint64_t max_ns;
+	struct turn_cpu max_cpu; /* the longest turn's */
 	uint64_t turns;
 	uint64_t slow;
 	/* This turn's longest named piece so far. */
@@ -65,31 +91,81 @@ uint64_t looptime_turn_ns(void)
 	return uv_hrtime() - current->last_ns - idle;
 }
 
+static uint64_t timeval_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+static void thread_use_now(struct thread_use *u)
+{
+	struct rusage ru = {0};
+
+	/* It fails only on a bad argument. */
+	(void)getrusage(RUSAGE_THREAD, &ru);
+	u->cpu_ns = timeval_ns(ru.ru_utime) + timeval_ns(ru.ru_stime);
+	u->voluntary = ru.ru_nvcsw;
+	u->involuntary = ru.ru_nivcsw;
+	u->faults = ru.ru_minflt + ru.ru_majflt;
+	u->major_faults = ru.ru_majflt;
+}
+
+/*
+ * The counters cover the poll too: its sleep is a voluntary switch, and
+ * the kernel charges the thread for work it does while the thread is in
+ * epoll_wait (receiving from the network, often), so the CPU time may
+ * exceed the turn.
+ */
+static struct turn_cpu turn_cpu(const struct thread_use *from,
+                                const struct thread_use *to, uint64_t idle_ns)
+{
+	struct turn_cpu c = {
+	        .cpu_ns = to->cpu_ns - from->cpu_ns,
+	        .preempted = to->involuntary - from->involuntary,
+	        .waited = to->voluntary - from->voluntary -
+	                  (idle_ns >= POLL_SLEPT_NS),
+	        .faults = to->faults - from->faults,
+	        .major_faults = to->major_faults - from->major_faults,
+	};
+
+	if (c.waited < 0)
+		c.waited = 0;
+	return c;
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
 	struct looptime *lt = h->data;
 	uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(h->loop);
+	struct thread_use use;
 
+	thread_use_now(&use);
 	if (lt->last_ns != 0) {
-		uint64_t busy = (now - lt->last_ns) - (idle - lt->last_idle);
-
+		uint64_t slept = idle - lt->last_idle;
+		uint64_t busy = (now - lt->last_ns) - slept;
 		const char *what = lt->piece_ns ? lt->piece : "unnamed";
+		struct turn_cpu c = turn_cpu(&lt->last_use, &use, slept);
 
 		lt->turns++;
 		if (busy > lt->max_ns) {
 			lt->max_ns = busy;
+			lt->max_cpu = c;
 			lt->cause_ns = lt->piece_ns;
 			snprintf(lt->cause, sizeof(lt->cause), "%s", what);
 		}
 		if (busy > (uint64_t)LOOPTIME_SLOW_MS * 1000000) {
 			lt->slow++;
-			log_debug("loop: a turn took %.1f ms, %.1f ms of it in "
-			          "%s",
-			          busy / 1e6, lt->piece_ns / 1e6, what);
+			log_debug(
+			        "loop: a turn took %.1f ms (on the CPU %.1f ms; "
+			        "preempted %ld, waited %ld, faults %ld, %ld "
+			        "from disk), %.1f ms of it in %s",
+			        busy / 1e6, c.cpu_ns / 1e6, c.preempted,
+			        c.waited, c.faults, c.major_faults,
+			        lt->piece_ns / 1e6, what);
 		}
 	}
 	lt->last_ns = now;
 	lt->last_idle = idle;
+	lt->last_use = use;
 	lt->piece_ns = 0;
 }
 
@@ -133,11 +209,18 @@ json_t *looptime_json(const struct looptime *lt)
 	uint64_t turns, slow;
 
 	looptime_get(lt, &max_ms, &turns, &slow);
-	return json_pack("{s:f, s:s, s:f, s:I, s:I}", "max_turn_ms", max_ms,
-	                 "max_turn_cause", lt ? lt->cause : "none yet",
-	                 "max_turn_cause_ms", lt ? lt->cause_ns / 1e6 : 0.0,
-	                 "turns", (json_int_t)turns, "slow_turns",
-	                 (json_int_t)slow);
+	return json_pack(
+	        "{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+	        "max_turn_ms", max_ms, "max_turn_cause",
+	        lt ? lt->cause : "none yet", "max_turn_cause_ms",
+	        lt ? lt->cause_ns / 1e6 : 0.0, "max_turn_cpu_ms",
+	        lt ? lt->max_cpu.cpu_ns / 1e6 : 0.0, "max_turn_preempted",
+	        (json_int_t)(lt ? lt->max_cpu.preempted : 0), "max_turn_waited",
+	        (json_int_t)(lt ? lt->max_cpu.waited : 0), "max_turn_faults",
+	        (json_int_t)(lt ? lt->max_cpu.faults : 0),
+	        "max_turn_major_faults",
+	        (json_int_t)(lt ? lt->max_cpu.major_faults : 0), "turns",
+	        (json_int_t)turns, "slow_turns", (json_int_t)slow);
 }
 
 void looptime_close(struct looptime *lt)

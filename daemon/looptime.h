@@ -51,8 +51,11 @@ void looptime_get(const struct looptime *, double *max_turn_ms, uint64_t *turns,
                   uint64_t *slow);
 /*
  * For status: {"max_turn_ms", "max_turn_cause" (its longest named piece,
- * or "unnamed"), "max_turn_cause_ms", "turns", "slow_turns" (over the
- * limit)}.
+ * or "unnamed"), "max_turn_cause_ms", "max_turn_cpu_ms" (the thread's CPU
+ * time from the turn before's end, its poll's kernel time included),
+ * "max_turn_preempted", "max_turn_waited" (switches off the CPU while
+ * runnable, and into a wait other than the poll's), "max_turn_faults",
+ * "max_turn_major_faults", "turns", "slow_turns" (over the limit)}.
  */
 json_t *looptime_json(const struct looptime *);
 /* Close its handle; free it from the close callback. NULL is fine. */

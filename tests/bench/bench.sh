@@ -877,16 +877,11 @@ loop_line() {
 # Records the longest as KEY ("<5" if none).
 due_turns() {
 	local n mx cause
-	read -r n mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO"'
+	read -r n mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO$AWK_TURN"'
 		BEGIN { lo = iso(a); hi = iso(b) }
-		$2 == "debug" && / loop: a turn took / && $1 >= lo && $1 <= hi {
-			n++; ms = $0; sub(/.* loop: a turn took /, "", ms)
-			c = ms; sub(/ ms.*/, "", ms); sub(/^[0-9.]+ ms[,:;]* */, "", c)
-			gsub(/^\(|\)$/, "", c)
-			# "Y ms of it in CAUSE" -> "CAUSE, Y ms of it", as status.
-			if (match(c, /^[0-9.]+ ms of it in /))
-				c = substr(c, RLENGTH + 1) ", " substr(c, 1, RLENGTH - 4)
-			if (ms + 0 > mx) { mx = ms + 0; cause = c }
+		$2 == "debug" && $1 >= lo && $1 <= hi && turn($0) {
+			n++
+			if (TURN_MS > mx) { mx = TURN_MS; cause = TURN_CAUSE }
 		}
 		END { printf "%d %s %s\n", n, (n ? mx : "<5"), cause }' "$2")
 	if [ "$n" -eq 0 ]; then
@@ -1710,7 +1705,7 @@ if want calendar; then
 		local logged ms cause
 		loop_turn "$CAL_SOCK"
 		logged=$(tail -n +"$((PROBE_LINES + 1))" "$CUR/smmd.log" |
-			sed -n 's/.* loop: a turn took \([0-9.]*\) ms[,:;]* *\(.*\)$/\1 \2/p' |
+			awk "$AWK_TURN"'turn($0) { print TURN_MS, TURN_CAUSE }' |
 			sort -n -r | head -n 1)
 		if [ -z "$LOOP_MS" ]; then
 			PROBE_TXT="longest loop turn: n/a (no loop figures in status)"
@@ -1721,8 +1716,6 @@ if want calendar; then
 			ms=$LOOP_MS cause=$LOOP_CAUSE
 		elif [ -n "$logged" ]; then
 			ms=${logged%% *} cause=${logged#* }
-			cause=${cause#(} cause=${cause%)}
-			cause=$(sed -E 's/^([0-9.]+ ms of it) in (.*)$/\2, \1/' <<<"$cause")
 		else
 			ms=">5" cause="at most $PROBE_MAX0 ms, the longest since the start"
 		fi

@@ -52,6 +52,28 @@ function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
 	               int(sod / 3600), int((sod % 3600) / 60), sod % 60, r)
 }'
 
+# AWK_TURN: turn(line) reads the -v log's "loop: a turn took X ms (on the CPU
+# C ms; preempted P, waited W, faults F, M from disk), Y ms of it in
+# CAUSE" into TURN_MS (X) and TURN_CAUSE ("CAUSE, Y ms of it; on the CPU
+# C ms, preempted P, ..."); 0 if line is not one.
+AWK_TURN='
+function turn(line,   c, cpu) {
+	if (line !~ / loop: a turn took [0-9.]+ ms/)
+		return 0
+	c = line; sub(/.* loop: a turn took /, "", c)
+	TURN_MS = c + 0; sub(/^[0-9.]+ ms */, "", c)
+	cpu = ""
+	if (match(c, /^\(on the CPU [^)]*\)/)) {
+		cpu = substr(c, 2, RLENGTH - 2); sub(/;/, ",", cpu)
+		c = substr(c, RLENGTH + 1)
+	}
+	sub(/^[,:;] */, "", c)
+	if (match(c, /^[0-9.]+ ms of it in /))
+		c = substr(c, RLENGTH + 1) ", " substr(c, 1, RLENGTH - 4)
+	TURN_CAUSE = c (cpu == "" ? "" : (c == "" ? "" : "; ") cpu)
+	return 1
+}'
+
 # bench_need NAME BIN...: each program is built, else NAME's bench stops.
 bench_need() {
 	local name=$1 b
@@ -171,6 +193,8 @@ loop_turn() {
 		 (if .loop.max_turn_cause == null then ""
 		  elif .loop.max_turn_cause_ms == null then .loop.max_turn_cause
 		  else "\(.loop.max_turn_cause), \(.loop.max_turn_cause_ms * 100 | round / 100) ms of it"
+		  end) + (if .loop.max_turn_cpu_ms == null then ""
+		  else "; on the CPU \(.loop.max_turn_cpu_ms * 100 | round / 100) ms, preempted \(.loop.max_turn_preempted), waited \(.loop.max_turn_waited), faults \(.loop.max_turn_faults), \(.loop.max_turn_major_faults) from disk"
 		  end)] | map(tostring) | join(" ")
 		else "" end' <<<"$st")
 	[ -n "$LOOP_MS" ] || return 0

@@ -119,7 +119,16 @@ st=$(smmctl status --json) || fail "status failed: $st"
 jq_true '.loop | (.max_turn_cause | type == "string" and . != "none yet")
 	and .max_turn_cause_ms <= .max_turn_ms and .turns > 0' <<<"$st" ||
 	fail "status: no cause for the longest loop turn: $(jq -c .loop <<<"$st")"
-smmctl status | grep -Eq '^  loop turn +[0-9.]+ ms at most \(.+: [0-9.]+ ms\)$' ||
+# ... and how much of it the thread was on the CPU, from its own counters
+# read at each end of a turn (so what the kernel charged it while it
+# polled counts too), and what kept it off.
+jq_true '.loop | (.max_turn_cpu_ms | type == "number" and . >= 0)
+	and ([.max_turn_preempted, .max_turn_waited, .max_turn_faults,
+	      .max_turn_major_faults]
+	     | all(type == "number" and . >= 0 and floor == .))
+	and .max_turn_major_faults <= .max_turn_faults' <<<"$st" ||
+	fail "status: the longest turn's CPU figures are off: $(jq -c .loop <<<"$st")"
+smmctl status | grep -Eq '^  loop turn +[0-9.]+ ms at most \(.+: [0-9.]+ ms; on the CPU [0-9.]+ ms, preempted [0-9]+, waited [0-9]+\)$' ||
 	fail "status (text) does not say what took the longest turn: $(smmctl status)"
 
 stop_smmd
