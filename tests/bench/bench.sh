@@ -872,25 +872,30 @@ loop_line() {
 }
 
 # due_turns KEY LOG FROM_MS TO_MS: "while posts were due: N turns over
-# 5 ms, the longest X ms (cause)" from smmd's -v log, stamped between
-# FROM_MS and TO_MS: status's longest turn also counts the queueing's.
-# Records the longest as KEY ("<5" if none).
+# 5 ms (M of them mostly off the CPU), the longest X ms (cause)" from
+# smmd's -v log, stamped between FROM_MS and TO_MS: status's longest turn
+# also counts the queueing's. A turn mostly off the CPU was the machine's
+# (preempted) or the kernel's (waiting), not smmd's work. Records the
+# longest as KEY ("<5" if none).
 due_turns() {
-	local n mx cause
-	read -r n mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO$AWK_TURN"'
+	local n off mx cause
+	read -r n off mx cause < <(awk -v a="$3" -v b="$4" "$AWK_ISO$AWK_TURN"'
 		BEGIN { lo = iso(a); hi = iso(b) }
 		$2 == "debug" && $1 >= lo && $1 <= hi && turn($0) {
 			n++
+			if (TURN_CPU >= 0 && TURN_CPU < TURN_MS / 2)
+				off++
 			if (TURN_MS > mx) { mx = TURN_MS; cause = TURN_CAUSE }
 		}
-		END { printf "%d %s %s\n", n, (n ? mx : "<5"), cause }' "$2")
+		END { printf "%d %d %s %s\n", n, off, (n ? mx : "<5"), cause }' "$2")
 	if [ "$n" -eq 0 ]; then
 		printf 'while posts were due: no turn over 5 ms'
 		fig_put "$1" "<5" ms
 		return 0
 	fi
-	printf 'while posts were due: %d turn%s over 5 ms, the longest %s%s' "$n" \
-		"$([ "$n" -eq 1 ] || echo s)" "$(fig "$1" "$mx" ms)" "${cause:+ ($cause)}"
+	printf 'while posts were due: %d turn%s over 5 ms (%d of them mostly off the CPU), the longest %s%s' \
+		"$n" "$([ "$n" -eq 1 ] || echo s)" "$off" "$(fig "$1" "$mx" ms)" \
+		"${cause:+ ($cause)}"
 }
 
 # lead_ms N: time from now to the first due instant.

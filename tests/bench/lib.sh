@@ -54,18 +54,20 @@ function iso(ms,   s, r, d, sod, z, era, doe, yoe, y, doy, mp, dd, m) {
 
 # AWK_TURN: turn(line) reads the -v log's "loop: a turn took X ms (on the CPU
 # C ms; preempted P, waited W, faults F, M from disk), Y ms of it in
-# CAUSE" into TURN_MS (X) and TURN_CAUSE ("CAUSE, Y ms of it; on the CPU
-# C ms, preempted P, ..."); 0 if line is not one.
+# CAUSE" into TURN_MS (X), TURN_CPU (C; -1 from an smmd that does not
+# say) and TURN_CAUSE ("CAUSE, Y ms of it; on the CPU C ms, preempted P,
+# ..."); 0 if line is not one.
 AWK_TURN='
 function turn(line,   c, cpu) {
 	if (line !~ / loop: a turn took [0-9.]+ ms/)
 		return 0
 	c = line; sub(/.* loop: a turn took /, "", c)
 	TURN_MS = c + 0; sub(/^[0-9.]+ ms */, "", c)
-	cpu = ""
+	cpu = ""; TURN_CPU = -1
 	if (match(c, /^\(on the CPU [^)]*\)/)) {
 		cpu = substr(c, 2, RLENGTH - 2); sub(/;/, ",", cpu)
 		c = substr(c, RLENGTH + 1)
+		TURN_CPU = substr(cpu, 12) + 0
 	}
 	sub(/^[,:;] */, "", c)
 	if (match(c, /^[0-9.]+ ms of it in /))
