@@ -1,11 +1,14 @@
 /*
  * The loop's turn timer on a real libuv loop: the longest turn is found,
  * and its cause is the longest named piece of work in it, not the last
- * one, nor one from another turn.
+ * one, nor one from another turn; how much of it was on the CPU tells a
+ * wait from work.
  */
 #include <check.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <uv.h>
 
 #include "check_main.h"
@@ -48,6 +51,33 @@ static void on_second(uv_timer_t *t)
 /* A turn longer than every named piece, with none named. */
 static void on_unnamed(uv_timer_t *t)
 {
+	busy_ms(80);
+	uv_stop(t->loop);
+}
+
+/* A turn that waits in the kernel: long, but hardly on the CPU. */
+static void on_sleep(uv_timer_t *t)
+{
+	uint64_t t0 = looptime_enter();
+
+	nanosleep(&(struct timespec){.tv_nsec = 80 * 1000000}, NULL);
+	looptime_leave(t0, "sleep", NULL);
+	uv_stop(t->loop);
+}
+
+#define TOUCHED_PAGES 1024
+
+/* A turn on the CPU that also faults in fresh pages. */
+static void on_touch(uv_timer_t *t)
+{
+	size_t page = 4096, len = TOUCHED_PAGES * page;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	for (size_t i = 0; i < len; i += page)
+		p[i] = 1;
+	munmap(p, len);
 	busy_ms(80);
 	uv_stop(t->loop);
 }
@@ -112,6 +142,47 @@ START_TEST(test_unnamed_turn)
 }
 END_TEST
 
+/*
+ * Off the CPU: the sleep is one wait, and its CPU time a small part of
+ * the turn (the bound leaves room for a loaded machine).
+ */
+START_TEST(test_turn_off_cpu)
+{
+	json_t *j = run_turns(on_first, on_sleep);
+
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(j, "max_turn_cause")),
+	        "sleep");
+	ck_assert(json_real_value(json_object_get(j, "max_turn_ms")) >= 80.0);
+	ck_assert(json_real_value(json_object_get(j, "max_turn_cpu_ms")) <
+	          20.0);
+	ck_assert(json_integer_value(json_object_get(j, "max_turn_waited")) >=
+	          1);
+	json_decref(j);
+}
+END_TEST
+
+/*
+ * On the CPU: most of the busy 80 ms (a busy machine may preempt some),
+ * with each page touched a fault and none of them read from disk.
+ */
+START_TEST(test_turn_on_cpu)
+{
+	json_t *j = run_turns(on_first, on_touch);
+	json_int_t faults =
+	        json_integer_value(json_object_get(j, "max_turn_faults"));
+
+	ck_assert(json_real_value(json_object_get(j, "max_turn_ms")) >= 80.0);
+	ck_assert(json_real_value(json_object_get(j, "max_turn_cpu_ms")) >=
+	          20.0);
+	ck_assert_int_ge(faults, TOUCHED_PAGES);
+	ck_assert_int_eq(
+	        json_integer_value(json_object_get(j, "max_turn_major_faults")),
+	        0);
+	json_decref(j);
+}
+END_TEST
+
 /* Outside a loop with a timer, pieces are ignored, not crashed on. */
 START_TEST(test_no_loop)
 {
@@ -130,6 +201,8 @@ static Suite *looptime_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_cause_is_longest_piece);
 	tcase_add_test(tc, test_unnamed_turn);
+	tcase_add_test(tc, test_turn_off_cpu);
+	tcase_add_test(tc, test_turn_on_cpu);
 	tcase_add_test(tc, test_no_loop);
 	suite_add_tcase(s, tc);
 	return s;
