@@ -113,7 +113,8 @@ static void thread_use_now(struct thread_use *u)
  * The counters cover the poll too: its sleep is a voluntary switch, and
  * the kernel charges the thread for work it does while the thread is in
  * epoll_wait (receiving from the network, often), so the CPU time may
- * exceed the turn.
+ * exceed the turn. Without CONFIG_IRQ_TIME_ACCOUNTING, interrupts taken
+ * while the thread ran count as its CPU time too.
  */
 static struct turn_cpu turn_cpu(const struct thread_use *from,
                                 const struct thread_use *to, uint64_t idle_ns)
