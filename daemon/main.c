@@ -707,6 +707,7 @@ static int run(struct runtime *rt, int verbose)
 		/* Under the lease the start registered: tokens newer here. */
 		auth_share_after_start(d);
 	}
+	sign_warm();
 	log_flush();
 	announce_ready(rt);
 	notified(rt,

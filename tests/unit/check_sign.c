@@ -280,6 +280,42 @@ START_TEST(test_secrets_in_turn)
 }
 END_TEST
 
+/*
+ * The warm-up at start signs once with the empty key and keeps that
+ * context: the keys signed with after it, and the empty one, still get
+ * their own signatures (the vectors above).
+ */
+START_TEST(test_warm_keeps_signatures)
+{
+	static const struct {
+		const char *key, *msg_id, *body, *sig;
+		int64_t ts;
+	} want[] = {
+	        {"secret", "msg_id", "{\"a\":1}",
+	         "v1,y/6tFBshJRZSRLbxc2C62x6DCbDRKNMe7+X2+s7vft0=", 1700000000},
+	        {"other-secret", "msg_id", "{\"a\":1}",
+	         "v1,nDQcDPjBw166VBuAHOPl8aMbAHBFgoOxuiFXSjsZsnY=", 1700000000},
+	        {"", "msg_3", "{}",
+	         "v1,yQVaXDR75Uihwl/gNDxGXvzdw6H7h4PdYnqOOjL/m8M=", 0},
+	        {"secret", "msg_id", "{\"a\":1}",
+	         "v1,y/6tFBshJRZSRLbxc2C62x6DCbDRKNMe7+X2+s7vft0=", 1700000000},
+	};
+	char out[SIGN_HEADER_LEN];
+
+	sign_warm();
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_eq(
+		        sign_webhook((const unsigned char *)want[i].key,
+		                     strlen(want[i].key), want[i].msg_id,
+		                     want[i].ts, want[i].body,
+		                     strlen(want[i].body), out),
+		        0);
+		ck_assert_msg(strcmp(out, want[i].sig) == 0, "step %zu: %s", i,
+		              out);
+	}
+}
+END_TEST
+
 static Suite *sign_suite(void)
 {
 	Suite *s = suite_create("sign");
@@ -287,6 +323,7 @@ static Suite *sign_suite(void)
 
 	tcase_add_test(tc, test_known_vector);
 	tcase_add_test(tc, test_secrets_in_turn);
+	tcase_add_test(tc, test_warm_keeps_signatures);
 	tcase_add_test(tc, test_standard_webhooks_example);
 	tcase_add_test(tc, test_binary_secret_empty_body);
 	tcase_add_test(tc, test_empty_secret);
