@@ -208,12 +208,27 @@ DECL="$CFG:$(grep -n 'cadence: 1/week' "$CFG" | cut -d: -f1):14"
 run "$SMMD_BIN" --check-config -c "$CFG"
 [ "$rc" -eq 0 ] && [ "$err" = "$(under "$DECL" "channel 'news'" 0 "$W0" 1/week)" ] ||
 	fail "--check-config of a weekly post: exit $rc: $err"
+# In the last hour of this week in Madrid the horizon (1h) reaches past
+# its end: this week is then stored in full, and judged under target.
+# Not within a minute of that edge: it would move under us.
+past_w0=$(($(date +%s) + 3600 - $(madrid_s "$W1 00:00")))
+if [ "$past_w0" -ge -60 ] && [ "$past_w0" -lt 5 ]; then
+	sleep $((5 - past_w0))
+	past_w0=5
+fi
+if [ "$past_w0" -lt 0 ]; then
+	w0_found=0 w0_lines=
+else
+	w0_found=1 w0_lines="$(under "$DECL" "channel 'news'" 0 "$W0" 1/week)"$'\n'
+fi
 run smmctl reload
 [ "$rc" -eq 0 ] || fail "reload to the weekly calendar: $err"
 run smmctl plan check
-[[ $rc -eq 0 && $out == "plan check: recurring calendar posts are scheduled 'horizon' ahead: after 20"*", 1 channel and 0 campaigns with some are judged only on posts over target or too close"$'\n'"plan check: 0 warnings over 4 weeks (1 channel, 0 campaigns)" ]] ||
+[[ $rc -eq 0 && $out == "${w0_lines}plan check: recurring calendar posts are scheduled 'horizon' ahead: after 20"*", 1 channel and 0 campaigns with some are judged only on posts over target or too close"$'\n'"plan check: $w0_found warning$([ "$w0_found" -eq 1 ] || echo s) over 4 weeks (1 channel, 0 campaigns)" ]] ||
 	fail "plan check past the horizon: exit $rc: $out $err"
-smmctl plan check --json | jq_true '.subjects[0].horizon != null and .findings == []' ||
+# shellcheck disable=SC2016 # $n is jq's
+smmctl plan check --json |
+	jq_true --argjson n "$w0_found" '.subjects[0].horizon != null and (.findings | length) == $n' ||
 	fail "plan check --json past the horizon: $(smmctl plan check --json | jq -c .subjects)"
 stop_smmd
 log "ok"
