@@ -160,12 +160,15 @@ size_t sched_len(const struct sched *s)
 static int any_below(const struct heap *h, size_t i, int64_t until_ms,
                      int (*match)(void *arg, const char *id), void *arg)
 {
-	if (i >= h->len || h->v[i]->key >= until_ms)
+	if (i >= h->len || h->v[i].key >= until_ms)
 		return 0;
-	if (match(arg, ((const struct entry *)h->v[i])->id))
+	if (match(arg, ((const struct entry *)h->v[i].node)->id))
 		return 1;
-	return any_below(h, 2 * i + 1, until_ms, match, arg) ||
-	       any_below(h, 2 * i + 2, until_ms, match, arg);
+	for (size_t c = HEAP_ARITY * i + 1; c <= HEAP_ARITY * i + HEAP_ARITY;
+	     c++)
+		if (any_below(h, c, until_ms, match, arg))
+			return 1;
+	return 0;
 }
 
 int sched_any_before(const struct sched *s, int64_t until_ms,

@@ -1,5 +1,5 @@
 /*
- * Intrusive binary min-heap. Every node records its array index so that
+ * Intrusive min-heap (heap.h). Every node records its array index so that
  * heap_remove and heap_update are O(log n) without a search.
  */
 #include <errno.h>
@@ -9,60 +9,61 @@
 
 #define HEAP_INITIAL_CAP 16
 
-/* Strict (key, seq) order; seq is unique, so no two nodes compare equal. */
-static int node_less(const struct heap_node *a, const struct heap_node *b)
+/* Strict (key, seq) order; seq is unique, so no two slots compare equal. */
+static int slot_less(const struct heap_slot *a, const struct heap_slot *b)
 {
 	if (a->key != b->key)
 		return a->key < b->key;
 	return a->seq < b->seq;
 }
 
-/* Put n at slot i and keep its index in step. */
-static void place(struct heap *h, size_t i, struct heap_node *n)
+/* Put s at slot i and keep its node's index in step. */
+static void place(struct heap *h, size_t i, struct heap_slot s)
 {
-	h->v[i] = n;
-	n->index = i;
+	h->v[i] = s;
+	s.node->index = i;
 }
 
 static void sift_up(struct heap *h, size_t i)
 {
-	struct heap_node *n = h->v[i];
+	struct heap_slot s = h->v[i];
 
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
+		size_t parent = (i - 1) / HEAP_ARITY;
 
-		if (!node_less(n, h->v[parent]))
+		if (!slot_less(&s, &h->v[parent]))
 			break;
 		place(h, i, h->v[parent]);
 		i = parent;
 	}
-	place(h, i, n);
+	place(h, i, s);
 }
 
 static void sift_down(struct heap *h, size_t i)
 {
-	struct heap_node *n = h->v[i];
+	struct heap_slot s = h->v[i];
 
 	for (;;) {
-		size_t child = 2 * i + 1;
+		size_t first = HEAP_ARITY * i + 1, least = first, end;
 
-		if (child >= h->len)
+		if (first >= h->len)
 			break;
-		if (child + 1 < h->len &&
-		    node_less(h->v[child + 1], h->v[child]))
-			child++;
-		if (!node_less(h->v[child], n))
+		end = h->len - first < HEAP_ARITY ? h->len : first + HEAP_ARITY;
+		for (size_t c = first + 1; c < end; c++)
+			if (slot_less(&h->v[c], &h->v[least]))
+				least = c;
+		if (!slot_less(&h->v[least], &s))
 			break;
-		place(h, i, h->v[child]);
-		i = child;
+		place(h, i, h->v[least]);
+		i = least;
 	}
-	place(h, i, n);
+	place(h, i, s);
 }
 
 /* Restore order around slot i after its node changed in either direction. */
 static void fix(struct heap *h, size_t i)
 {
-	if (i > 0 && node_less(h->v[i], h->v[(i - 1) / 2]))
+	if (i > 0 && slot_less(&h->v[i], &h->v[(i - 1) / HEAP_ARITY]))
 		sift_up(h, i);
 	else
 		sift_down(h, i);
@@ -82,7 +83,7 @@ void heap_free(struct heap *h)
 		return;
 	/* Nodes outlive the heap; leave them correctly marked as absent. */
 	for (size_t i = 0; i < h->len; i++)
-		h->v[i]->index = HEAP_NOT_IN_HEAP;
+		h->v[i].node->index = HEAP_NOT_IN_HEAP;
 	free(h->v);
 	heap_init(h);
 }
@@ -91,7 +92,7 @@ int heap_push(struct heap *h, struct heap_node *n)
 {
 	if (h->len == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : HEAP_INITIAL_CAP;
-		struct heap_node **v;
+		struct heap_slot *v;
 
 		if (cap < h->cap || cap > SIZE_MAX / sizeof(*v))
 			return -ENOMEM;
@@ -101,7 +102,7 @@ int heap_push(struct heap *h, struct heap_node *n)
 		h->cap = cap;
 	}
 	n->seq = h->next_seq++;
-	h->v[h->len] = n;
+	h->v[h->len] = (struct heap_slot){n->key, n->seq, n};
 	n->index = h->len++;
 	sift_up(h, n->index);
 	return 0;
@@ -109,7 +110,7 @@ int heap_push(struct heap *h, struct heap_node *n)
 
 struct heap_node *heap_peek(const struct heap *h)
 {
-	return h->len ? h->v[0] : NULL;
+	return h->len ? h->v[0].node : NULL;
 }
 
 struct heap_node *heap_pop(struct heap *h)
@@ -124,17 +125,17 @@ struct heap_node *heap_pop(struct heap *h)
 void heap_remove(struct heap *h, struct heap_node *n)
 {
 	size_t i = n->index;
-	struct heap_node *last;
+	struct heap_slot last;
 
 	/*
 	 * A node that was never pushed may carry any index (a zeroed struct
 	 * says 0): only trust the index when the slot points back at n.
 	 */
-	if (i >= h->len || h->v[i] != n)
+	if (i >= h->len || h->v[i].node != n)
 		return;
 	n->index = HEAP_NOT_IN_HEAP;
 	last = h->v[--h->len];
-	if (last == n)
+	if (last.node == n)
 		return;
 	place(h, i, last);
 	fix(h, i);
@@ -147,8 +148,10 @@ void heap_remove(struct heap *h, struct heap_node *n)
 void heap_update(struct heap *h, struct heap_node *n, int64_t key)
 {
 	n->key = key;
-	if (n->index >= h->len || h->v[n->index] != n)
+	if (n->index >= h->len || h->v[n->index].node != n)
 		return;
 	n->seq = h->next_seq++;
+	h->v[n->index].key = key;
+	h->v[n->index].seq = n->seq;
 	fix(h, n->index);
 }

@@ -18,10 +18,14 @@ struct item {
 static void assert_heap_ok(const struct heap *h)
 {
 	for (size_t i = 0; i < h->len; i++) {
-		ck_assert_uint_eq(h->v[i]->index, i);
+		const struct heap_slot *c = &h->v[i];
+
+		ck_assert_uint_eq(c->node->index, i);
+		/* The slot's copy of the order is the node's. */
+		ck_assert_int_eq(c->key, c->node->key);
+		ck_assert_uint_eq(c->seq, c->node->seq);
 		if (i > 0) {
-			const struct heap_node *p = h->v[(i - 1) / 2];
-			const struct heap_node *c = h->v[i];
+			const struct heap_slot *p = &h->v[(i - 1) / HEAP_ARITY];
 
 			ck_assert(p->key < c->key ||
 			          (p->key == c->key && p->seq < c->seq));
@@ -200,7 +204,7 @@ START_TEST(test_remove_first_middle_last)
 	ck_assert_uint_lt(items[50].node.index, heap_len(&h) - 1);
 	remove_ok(&h, &items[50].node, removed);
 	/* Whatever sits in the last array slot. */
-	remove_ok(&h, h.v[heap_len(&h) - 1], removed);
+	remove_ok(&h, h.v[heap_len(&h) - 1].node, removed);
 	/* The largest key, wherever it is, and the new root. */
 	if (!removed[100])
 		remove_ok(&h, &items[100].node, removed);
@@ -227,7 +231,7 @@ START_TEST(test_remove_everything_random_order)
 
 	fill(&h, items, N);
 	while (heap_len(&h) > 0) {
-		struct heap_node *n = h.v[xorshift(&seed) % heap_len(&h)];
+		struct heap_node *n = h.v[xorshift(&seed) % heap_len(&h)].node;
 
 		heap_remove(&h, n);
 		ck_assert(!heap_contains(n));
