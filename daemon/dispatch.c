@@ -284,12 +284,13 @@ static void ring_front(struct dispatch *disp, struct chan_q *q)
 	ring_add(disp, q);
 }
 
-/* Append id to q's queue, or with front put it first. 0 or -ENOMEM. */
-static int fifo_put(struct dispatch *disp, struct chan_q *q, const char *id,
+/*
+ * Append id to q's queue, or with front put it first: 0, and the queue
+ * owns id; or -ENOMEM, and the caller still does.
+ */
+static int fifo_put(struct dispatch *disp, struct chan_q *q, char *id,
                     int64_t due_ms, int front)
 {
-	char *copy;
-
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 16;
 		struct waiting *grown = malloc(cap * sizeof(*grown));
@@ -303,18 +304,16 @@ static int fifo_put(struct dispatch *disp, struct chan_q *q, const char *id,
 		q->cap = cap;
 		q->head = 0;
 	}
-	if ((copy = strdup(id)) == NULL)
-		return -ENOMEM;
 	if (front)
 		q->head = (q->head + q->cap - 1) % q->cap;
 	q->fifo[(q->head + (front ? 0 : q->len)) % q->cap] =
-	        (struct waiting){.id = copy, .due_ms = due_ms};
+	        (struct waiting){.id = id, .due_ms = due_ms};
 	q->len++;
 	ring_add(disp, q);
 	return 0;
 }
 
-static int fifo_push(struct dispatch *disp, struct chan_q *q, const char *id,
+static int fifo_push(struct dispatch *disp, struct chan_q *q, char *id,
                      int64_t due_ms)
 {
 	return fifo_put(disp, q, id, due_ms, 0);
@@ -1403,7 +1402,7 @@ void dispatch_fire_due(void *arg)
 void dispatch_run_due(void *arg)
 {
 	struct smmd *d = arg;
-	char id[DELIVERY_ID_MAX];
+	char *id;
 	int64_t now = wallclock_now_ms(), due;
 
 	if (clock_held(d))
@@ -1416,8 +1415,8 @@ void dispatch_run_due(void *arg)
 	}
 	/* What is due soon moves to its channel's queue, in due order. */
 	while (d->dispatch->moved < DUE_MOVE_MAX &&
-	       (due = sched_pop_due(d->sched, now + PREPARE_LEAD_MS, id,
-	                            sizeof(id))) >= 0) {
+	       (due = sched_pop_due(d->sched, now + PREPARE_LEAD_MS, &id)) >=
+	               0) {
 		struct chan_q *q;
 
 		d->dispatch->moved++;
@@ -1427,6 +1426,7 @@ void dispatch_run_due(void *arg)
 		if (due < now - d->cfg->catch_up_ms &&
 		    (q == NULL || q->owned)) {
 			mark_missed(d, id, due, now, NULL);
+			free(id);
 			continue;
 		}
 
@@ -1434,6 +1434,7 @@ void dispatch_run_due(void *arg)
 			log_error("sched: out of memory; '%s' retried in 1s",
 			          id);
 			sched_add(d->sched, id, now + 1000);
+			free(id);
 			break;
 		}
 		/* Waiting on a channel in no configuration here: said now
@@ -1628,12 +1629,14 @@ int dispatch_first(struct smmd *d, const char *id)
 {
 	int64_t now = wallclock_now_ms();
 	struct chan_q *q = chan_get(d, postid_channel(id));
-	int r;
+	char *copy;
 
-	if (q == NULL)
+	if (q == NULL || (copy = strdup(id)) == NULL)
 		return -ENOMEM;
-	if ((r = fifo_put(d->dispatch, q, id, now, 1)) < 0)
-		return r;
+	if (fifo_put(d->dispatch, q, copy, now, 1) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
 	/* Its channel is served next; the pump runs after this turn. */
 	ring_front(d->dispatch, q);
 	d->dispatch->more = 1;

@@ -21,10 +21,11 @@ int sched_remove(struct sched *, const char *id);
 /* The earliest due time, or -1 when nothing is queued. */
 int64_t sched_next_due(const struct sched *);
 /*
- * If the earliest entry is due at or before now_ms, remove it, copy its id
- * into buf (size len) and return its due time; otherwise return -1.
+ * If the earliest entry is due at or before now_ms, remove it, hand its
+ * id to *id (the caller frees it) and return its due time; otherwise
+ * return -1.
  */
-int64_t sched_pop_due(struct sched *, int64_t now_ms, char *buf, size_t len);
+int64_t sched_pop_due(struct sched *, int64_t now_ms, char **id);
 size_t sched_len(const struct sched *);
 /*
  * 1 if match(arg, id) is 1 for an entry due before until_ms, else 0. Only

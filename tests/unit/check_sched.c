@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -10,11 +11,12 @@
 START_TEST(test_order_and_moves)
 {
 	struct sched *s = sched_new();
-	char buf[64];
+	char *got = NULL;
 
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(sched_next_due(s), -1);
-	ck_assert_int_eq(sched_pop_due(s, INT64_MAX, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(sched_pop_due(s, INT64_MAX, &got), -1);
+	ck_assert_ptr_null(got);
 	ck_assert_int_eq(sched_add(s, "b/x", 200), 0);
 	ck_assert_int_eq(sched_add(s, "a/x", 100), 0);
 	ck_assert_int_eq(sched_add(s, "c/x", 300), 0);
@@ -25,12 +27,14 @@ START_TEST(test_order_and_moves)
 	ck_assert_uint_eq(sched_len(s), 3);
 	ck_assert_int_eq(sched_next_due(s), 50);
 	/* Nothing is due before its time. */
-	ck_assert_int_eq(sched_pop_due(s, 49, buf, sizeof(buf)), -1);
-	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), 50);
-	ck_assert_str_eq(buf, "c/x");
-	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), 100);
-	ck_assert_str_eq(buf, "a/x");
-	ck_assert_int_eq(sched_pop_due(s, 150, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(sched_pop_due(s, 49, &got), -1);
+	ck_assert_int_eq(sched_pop_due(s, 150, &got), 50);
+	ck_assert_str_eq(got, "c/x");
+	free(got);
+	ck_assert_int_eq(sched_pop_due(s, 150, &got), 100);
+	ck_assert_str_eq(got, "a/x");
+	free(got);
+	ck_assert_int_eq(sched_pop_due(s, 150, &got), -1);
 	ck_assert_int_eq(sched_remove(s, "b/x"), 1);
 	ck_assert_int_eq(sched_remove(s, "b/x"), 0);
 	ck_assert_int_eq(sched_remove(s, "a/x"), 0);
@@ -38,8 +42,9 @@ START_TEST(test_order_and_moves)
 	ck_assert_int_eq(sched_next_due(s), -1);
 	/* A popped or removed id can come back. */
 	ck_assert_int_eq(sched_add(s, "a/x", 7), 0);
-	ck_assert_int_eq(sched_pop_due(s, 7, buf, sizeof(buf)), 7);
-	ck_assert_str_eq(buf, "a/x");
+	ck_assert_int_eq(sched_pop_due(s, 7, &got), 7);
+	ck_assert_str_eq(got, "a/x");
+	free(got);
 	sched_free(s);
 	sched_free(NULL);
 }
@@ -50,7 +55,7 @@ START_TEST(test_many)
 {
 	enum { N = 5000 };
 	struct sched *s = sched_new();
-	char id[32], buf[32];
+	char id[32], *got;
 	int64_t due, last = -1;
 	size_t popped = 0;
 
@@ -69,17 +74,45 @@ START_TEST(test_many)
 		ck_assert_int_eq(sched_remove(s, id), 1);
 	}
 	ck_assert_uint_eq(sched_len(s), N - N / 5);
-	while ((due = sched_pop_due(s, INT64_MAX, buf, sizeof(buf))) >= 0) {
+	while ((due = sched_pop_due(s, INT64_MAX, &got)) >= 0) {
 		int i;
 
 		ck_assert_int_ge(due, last);
 		last = due;
-		ck_assert_int_eq(sscanf(buf, "p%d/ch", &i), 1);
+		ck_assert_int_eq(sscanf(got, "p%d/ch", &i), 1);
+		free(got);
 		ck_assert_int_ne(i % 5, 0);
 		ck_assert_int_eq(due, i % 3 == 0 ? N + i : i * 7919 % N);
 		popped++;
 	}
 	ck_assert_uint_eq(popped, N - N / 5);
+	ck_assert_uint_eq(sched_len(s), 0);
+	sched_free(s);
+}
+END_TEST
+
+/*
+ * A popped id is handed over in its entry's own block: ids longer and
+ * shorter than the entry's header come out whole, each the caller's to
+ * free (the sanitizer build checks the frees).
+ */
+START_TEST(test_pop_hands_over)
+{
+	struct sched *s = sched_new();
+	char id[300], *got;
+
+	for (int len = 1; len < (int)sizeof(id); len += 37) {
+		memset(id, 'a' + len % 26, (size_t)len);
+		id[len] = '\0';
+		ck_assert_int_eq(sched_add(s, id, len), 0);
+	}
+	for (int len = 1; len < (int)sizeof(id); len += 37) {
+		ck_assert_int_eq(sched_pop_due(s, INT64_MAX, &got), len);
+		ck_assert_uint_eq(strlen(got), (size_t)len);
+		ck_assert_int_eq(got[0], 'a' + len % 26);
+		ck_assert_int_eq(got[len - 1], 'a' + len % 26);
+		free(got);
+	}
 	ck_assert_uint_eq(sched_len(s), 0);
 	sched_free(s);
 }
@@ -162,6 +195,7 @@ static Suite *sched_suite(void)
 
 	tcase_add_test(tc, test_order_and_moves);
 	tcase_add_test(tc, test_many);
+	tcase_add_test(tc, test_pop_hands_over);
 	tcase_add_test(tc, test_free_full);
 	tcase_add_test(tc, test_any_before);
 	suite_add_tcase(s, tc);
