@@ -100,6 +100,32 @@ static void check_done(struct http *h)
 	}
 }
 
+static int watching_grow(struct http *h, int fd)
+{
+	size_t n = h->nwatching ? h->nwatching : 64;
+	struct watch *w;
+
+	while (n <= (size_t)fd)
+		n *= 2;
+	if ((w = realloc(h->watching, n * sizeof(*w))) == NULL)
+		return -1;
+	memset(w + h->nwatching, 0, (n - h->nwatching) * sizeof(*w));
+	h->watching = w;
+	h->nwatching = n;
+	return 0;
+}
+
+/* fd out of the epoll set, now. */
+static void watch_drop(struct http *h, int fd)
+{
+	struct watch *w = &h->watching[fd];
+
+	if (w->registered)
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+	w->registered = 0;
+	w->events = 0;
+}
+
 /* Tell curl what epfd saw: a batch per turn, level-triggered. */
 static void on_epoll(uv_poll_t *poll, int status, int events)
 {
@@ -121,9 +147,12 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 		int fd = (int)(ev[i].data.u64 & 0xffffffffu), flags = 0;
 		uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
 
-		if ((size_t)fd >= h->nwatching || h->watching[fd].gen != gen ||
-		    h->watching[fd].events == 0)
+		if ((size_t)fd >= h->nwatching || h->watching[fd].gen != gen)
 			continue;
+		if (h->watching[fd].events == 0) {
+			watch_drop(h, fd);
+			continue;
+		}
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			flags |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
@@ -135,21 +164,6 @@ static void on_epoll(uv_poll_t *poll, int status, int events)
 	}
 	hand_back(h);
 	uv_mutex_unlock(&h->multi_mu);
-}
-
-static int watching_grow(struct http *h, int fd)
-{
-	size_t n = h->nwatching ? h->nwatching : 64;
-	struct watch *w;
-
-	while (n <= (size_t)fd)
-		n *= 2;
-	if ((w = realloc(h->watching, n * sizeof(*w))) == NULL)
-		return -1;
-	memset(w + h->nwatching, 0, (n - h->nwatching) * sizeof(*w));
-	h->watching = w;
-	h->nwatching = n;
-	return 0;
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
@@ -169,18 +183,25 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
 		ev.events |= EPOLLIN;
 	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
 		ev.events |= EPOLLOUT;
-	/*
-	 * Out of the set when curl is done with it: an idle connection's
-	 * hang-up would otherwise be reported (EPOLLHUP is never masked)
-	 * over and over.
-	 */
 	if (ev.events == 0) {
-		if (w->events)
-			epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+		/*
+		 * A connection set aside stays in the set: its next request
+		 * most often waits for the same events, and then costs no
+		 * epoll_ctl (1.5 a request before). Should it stir while idle
+		 * (EPOLLHUP is never masked), on_epoll takes it out. Only our
+		 * own sockets: we hear of their close (on_close_socket), and
+		 * a closed fd may come back as another socket. curl's others
+		 * (the resolver's socketpair) leave the set at once.
+		 */
 		w->events = 0;
+		if (!w->ours)
+			watch_drop(h, fd);
 		return 0;
 	}
-	op = w->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	w->events = ev.events;
+	if (w->registered == ev.events)
+		return 0;
+	op = w->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (op == EPOLL_CTL_ADD)
 		w->gen++;
 	ev.data.u64 = (uint64_t)w->gen << 32 | (uint32_t)fd;
@@ -189,13 +210,17 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
 		 * MOD of a socket closed without a REMOVE (it left the set by
 		 * itself): this fd is a new socket, add it.
 		 */
-		if (op != EPOLL_CTL_MOD || errno != ENOENT)
+		if (op != EPOLL_CTL_MOD || errno != ENOENT) {
+			w->registered = w->events = 0;
 			return -1;
+		}
 		ev.data.u64 = (uint64_t)++w->gen << 32 | (uint32_t)fd;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			w->registered = w->events = 0;
 			return -1;
+		}
 	}
-	w->events = ev.events;
+	w->registered = ev.events;
 	return 0;
 }
 
@@ -285,6 +310,8 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
                                     struct curl_sockaddr *addr)
 {
 	struct transfer *t = userp;
+	struct http *h = t->http;
+	curl_socket_t fd;
 	char why[64];
 
 	(void)purpose;
@@ -294,8 +321,25 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
 		         why);
 		return CURL_SOCKET_BAD;
 	}
-	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
-	              addr->protocol);
+	fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+	            addr->protocol);
+	if (fd >= 0 && ((size_t)fd < h->nwatching || watching_grow(h, fd) == 0))
+		h->watching[fd].ours = 1;
+	return fd;
+}
+
+/* curl is done with a socket on_open_socket made: out of the set first. */
+static int on_close_socket(void *userp, curl_socket_t fd)
+{
+	struct http *h = userp;
+
+	if ((size_t)fd < h->nwatching) {
+		watch_drop(h, fd);
+		h->watching[fd].ours = 0;
+		/* An event of this batch for the old socket is stale. */
+		h->watching[fd].gen++;
+	}
+	return close(fd);
 }
 
 /*
@@ -410,6 +454,9 @@ void http_transfer_setup(struct transfer *t)
 	/* Judges t->req.guard; plain socket() otherwise. */
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+	/* The connection keeps these past t: h, not t. */
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t->http);
 }
 
 static void abort_one(struct http *h, struct transfer *t)

@@ -83,9 +83,16 @@ struct tqueue {
  * close must not reach a new socket that got the same fd number meanwhile
  * (an error flag alone would fail that one's transfer).
  */
+/*
+ * What curl wants of a socket, and what the epoll set holds for it. The
+ * two differ for a connection curl set aside (keep-alive): it stays in the
+ * set until its next request, so a reused connection costs no epoll_ctl.
+ */
 struct watch {
-	uint32_t events; /* 0: not in the set */
-	uint32_t gen;
+	uint32_t events;     /* curl's wish; 0: none */
+	uint32_t registered; /* in the epoll set; 0: not in it */
+	uint32_t gen;        /* bumped per registration: stale events */
+	uint32_t ours;       /* on_open_socket made it: we hear of its close */
 };
 
 struct http {
