@@ -20,6 +20,7 @@
 #include "postid.h"
 #include "publishers/publisher.h"
 #include "recover.h"
+#include "rndpool.h"
 #include "sched.h"
 #include "smmd.h"
 #include "store.h"
@@ -133,6 +134,7 @@ struct dispatch {
 	 * (owners_changed): miss_unlisted runs only then. */
 	int64_t unlisted_at;
 	int unlisted_look;
+	struct rndpool rnd; /* each outcome draws its backoff's jitter */
 };
 
 /* One attempt of one delivery, from its durable start to its result. */
@@ -162,8 +164,10 @@ struct dispatch *dispatch_new(void)
 {
 	struct dispatch *disp = calloc(1, sizeof(*disp));
 
-	if (disp)
+	if (disp) {
 		disp->unlisted_at = -1;
+		rndpool_init(&disp->rnd);
+	}
 	return disp;
 }
 
@@ -373,11 +377,11 @@ static void job_free(struct job *job)
 }
 
 /* Randomness for a backoff's jitter; the clock if the kernel has none. */
-static uint32_t jitter_seed(void)
+static uint32_t jitter_seed(struct dispatch *disp)
 {
 	uint32_t rnd = 0;
 
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+	if (rndpool_get(&disp->rnd, &rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
 		rnd = (uint32_t)wallclock_now_ms();
 	return rnd;
 }
@@ -392,7 +396,8 @@ int dispatch_post_now(struct smmd *d, const char *prefix,
 	uint64_t rnd = 0;
 	int r;
 
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+	if (rndpool_get(&d->dispatch->rnd, &rnd, sizeof(rnd), GRND_NONBLOCK) <
+	    0)
 		rnd = (uint64_t)now ^ (uint64_t)(uintptr_t)p;
 	snprintf(id, sizeof(id), "%s-", prefix);
 	postid_generate(now, rnd, id + strlen(id));
@@ -487,7 +492,7 @@ static void job_outcome(const struct job *job, const struct http_result *res,
 	        .send_at_ms = job->send_at,
 	        .retry_base_ms = job->ch->retry_base_ms,
 	        .retry_max_ms = job->ch->retry_max_ms,
-	        .rnd = jitter_seed(),
+	        .rnd = jitter_seed(job->d->dispatch),
 	};
 	delivery_outcome(in, o);
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -899,8 +898,7 @@ int sq_open_at(const char *dir, const char *file, int view,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Empty: the first webhook id fills the pool. */
-	s->rnd_used = sizeof(s->rnd);
+	rndpool_init(&s->rnd);
 	if ((s->lock_fd = lock_dir(dir, err, errlen)) < 0) {
 		free(s);
 		return -1;
@@ -979,13 +977,8 @@ static int new_webhook_id(struct store_be *s, int64_t now_ms,
 	uint64_t rnd;
 
 	/* One syscall per 512 ids: a first calendar sync makes 100,000s. */
-	if (s->rnd_used + sizeof(rnd) > sizeof(s->rnd)) {
-		if (getrandom(s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd))
-			return -1;
-		s->rnd_used = 0;
-	}
-	memcpy(&rnd, s->rnd + s->rnd_used, sizeof(rnd));
-	s->rnd_used += sizeof(rnd);
+	if (rndpool_get(&s->rnd, &rnd, sizeof(rnd), 0) < 0)
+		return -1;
 	memcpy(out, "msg_", 4);
 	postid_generate(now_ms, rnd, out + 4);
 	return 0;

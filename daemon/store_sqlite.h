@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rndpool.h"
 #include "store_backend.h"
 
 enum stmt_id {
@@ -48,8 +49,7 @@ struct store_be {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int lock_fd;
-	unsigned char rnd[4096]; /* randomness for webhook ids */
-	size_t rnd_used;
+	struct rndpool rnd; /* randomness for webhook ids */
 	int in_txn;
 	int txn_durable; /* the open transaction must be synced */
 	int bulk;        /* the due-time indexes are dropped for a bulk load */

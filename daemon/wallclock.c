@@ -14,7 +14,15 @@ struct wallclock {
 	int fd;
 	void (*fire)(void *);
 	void *arg;
+	/*
+	 * What the timer was last set to (-1: disarmed; ARMED_UNKNOWN: it
+	 * may have fired since). The dispatcher re-arms after every result,
+	 * mostly at the same instant: one timerfd_settime a delivery, saved.
+	 */
+	int64_t armed_ms;
 };
+
+#define ARMED_UNKNOWN INT64_MIN
 
 int64_t wallclock_now_ms(void)
 {
@@ -29,6 +37,7 @@ static void on_readable(uv_poll_t *poll, int status, int events)
 	struct wallclock *wc = poll->data;
 	uint64_t expirations;
 
+	wc->armed_ms = ARMED_UNKNOWN;
 	/*
 	 * ECANCELED: the clock was stepped. Either way, let the caller look
 	 * at what is due now and re-arm.
@@ -56,6 +65,7 @@ int wallclock_new(uv_loop_t *loop, void (*fire)(void *), void *arg,
 		return -ENOMEM;
 	wc->fire = fire;
 	wc->arg = arg;
+	wc->armed_ms = ARMED_UNKNOWN;
 	wc->fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (wc->fd < 0) {
 		r = -errno;
@@ -81,6 +91,15 @@ int wallclock_arm(struct wallclock *wc, int64_t due_ms)
 	struct itimerspec its;
 	uint64_t expirations;
 
+	/*
+	 * Already so. Had that instant passed, the fd is readable and
+	 * on_readable runs: the same as arming it again in the past.
+	 */
+	if (due_ms < 0)
+		due_ms = -1;
+	if (due_ms == wc->armed_ms)
+		return 0;
+	wc->armed_ms = ARMED_UNKNOWN;
 	memset(&its, 0, sizeof(its));
 	if (due_ms >= 0) {
 		/* 0 would disarm: an instant long past becomes 1 ns. */
@@ -90,8 +109,10 @@ int wallclock_arm(struct wallclock *wc, int64_t due_ms)
 		its.it_value.tv_nsec += (due_ms % 1000) * 1000000;
 	}
 	if (timerfd_settime(wc->fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
-	                    &its, NULL) == 0)
+	                    &its, NULL) == 0) {
+		wc->armed_ms = due_ms;
 		return 0;
+	}
 	if (errno != ECANCELED)
 		return -errno;
 	/*
