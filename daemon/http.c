@@ -60,10 +60,53 @@ static void tqueue_put_back(struct tqueue *q, struct transfer *first)
 	q->head = first;
 }
 
+/*
+ * One allocation a header, not curl_slist_append's two and a copy: a
+ * webhook request has six, and the loop built and freed them for every
+ * delivery.
+ */
+int http_header_add(struct curl_slist **list, const char *name,
+                    const char *value)
+{
+	size_t nlen = strlen(name), vlen = value ? strlen(value) : 0;
+	struct curl_slist *n, **tail = list;
+	char *p;
+
+	n = malloc(sizeof(*n) + nlen + 1 + (value ? 1 + vlen : 0) + 1);
+	if (n == NULL)
+		return -ENOMEM;
+	n->data = p = (char *)(n + 1);
+	n->next = NULL;
+	memcpy(p, name, nlen);
+	p += nlen;
+	*p++ = ':';
+	if (value) {
+		*p++ = ' ';
+		memcpy(p, value, vlen);
+		p += vlen;
+	}
+	*p = '\0';
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = n;
+	return 0;
+}
+
+void http_headers_free(struct curl_slist *list)
+{
+	while (list) {
+		struct curl_slist *next = list->next;
+
+		explicit_bzero(list->data, strlen(list->data));
+		free(list);
+		list = next;
+	}
+}
+
 void http_request_clear(struct http_request *req)
 {
 	free(req->url);
-	curl_slist_free_all(req->headers);
+	http_headers_free(req->headers);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }
@@ -295,16 +338,10 @@ int http_submit(struct http *h, struct http_request *req, http_done_cb done,
 	if ((t = transfer_get(h)) == NULL)
 		return -ENOMEM;
 	/* An empty Expect stops curl's 100-continue round trip. */
-	{
-		struct curl_slist *n =
-		        curl_slist_append(req->headers, "Expect:");
-
-		if (n == NULL) {
-			h->out--;
-			transfer_put(h, t);
-			return -ENOMEM;
-		}
-		req->headers = n;
+	if (http_header_add(&req->headers, "Expect", NULL) < 0) {
+		h->out--;
+		transfer_put(h, t);
+		return -ENOMEM;
 	}
 	t->req = *req;
 	memset(req, 0, sizeof(*req));

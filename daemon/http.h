@@ -94,6 +94,14 @@ void http_abort_all(struct http *);
  */
 void http_close(struct http *, void (*closed)(void *), void *arg);
 void http_request_clear(struct http_request *);
+/*
+ * Append "Name: value" to a request's header list ("Name:" when value is
+ * NULL, which makes curl drop a header it would add). The list is ours,
+ * not curl_slist_append's: a node and its line in one block, wiped when
+ * freed (a line may carry a token). 0, or -ENOMEM.
+ */
+int http_header_add(struct curl_slist **, const char *name, const char *value);
+void http_headers_free(struct curl_slist *);
 /* After http_close has reported closed. */
 void http_free(struct http *);
 

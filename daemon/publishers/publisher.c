@@ -83,22 +83,7 @@ int pub_step_get(const struct pub_step *st)
 int publisher_add_header(struct curl_slist **list, const char *name,
                          const char *value)
 {
-	/* Room for a token_file's 2048 bytes after "Authorization: Bearer". */
-	char line[2200];
-	struct curl_slist *n;
-
-	/* "Name:" with no value makes curl drop a header it would add. */
-	if ((size_t)snprintf(line, sizeof(line), "%s:%s%s", name,
-	                     value ? " " : "",
-	                     value ? value : "") >= sizeof(line))
-		return -1;
-	n = curl_slist_append(*list, line);
-	/* The line may be "Authorization: Bearer TOKEN". */
-	explicit_bzero(line, sizeof(line));
-	if (n == NULL)
-		return -1;
-	*list = n;
-	return 0;
+	return http_header_add(list, name, value) < 0 ? -1 : 0;
 }
 
 void publisher_body_excerpt(const char *body, size_t len, char *out, size_t cap)
