@@ -275,6 +275,16 @@ static void event_publish(struct events *ev, const struct event_rec *r)
 	free(text);
 }
 
+/* src (NULL: "") into dst of cap bytes, cut to fit: snprintf's "%s"
+ * without its cost, three times an event and two events a delivery. */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 void events_emit(struct events *ev, const struct delivery_event *e)
 {
 	struct event_rec *r;
@@ -297,11 +307,9 @@ void events_emit(struct events *ev, const struct delivery_event *e)
 	        .http_status = e->http_status,
 	        .latency_ms = e->latency_ms,
 	};
-	snprintf(r->id, sizeof(r->id), "%s", e->id);
-	snprintf(r->reason, sizeof(r->reason), "%s",
-	         e->reason ? e->reason : "");
-	snprintf(r->summary, sizeof(r->summary), "%s",
-	         e->summary ? e->summary : "");
+	copy_cut(r->id, sizeof(r->id), e->id);
+	copy_cut(r->reason, sizeof(r->reason), e->reason);
+	copy_cut(r->summary, sizeof(r->summary), e->summary);
 	event_publish(ev, r);
 }
 
@@ -392,11 +400,10 @@ void events_scope(struct events *ev, const struct scope_event *e)
 	        .next_ms = -1,
 	        .latency_ms = -1,
 	};
-	snprintf(r->id, sizeof(r->id), "%s", e->channel ? e->channel : "");
-	snprintf(r->scope, sizeof(r->scope), "%s", e->scope);
-	snprintf(r->by, sizeof(r->by), "%s", e->by ? e->by : "");
-	snprintf(r->reason, sizeof(r->reason), "%s",
-	         e->reason ? e->reason : "");
+	copy_cut(r->id, sizeof(r->id), e->channel);
+	copy_cut(r->scope, sizeof(r->scope), e->scope);
+	copy_cut(r->by, sizeof(r->by), e->by);
+	copy_cut(r->reason, sizeof(r->reason), e->reason);
 	event_publish(ev, r);
 }
 

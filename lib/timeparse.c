@@ -416,15 +416,47 @@ static void split_ms(int64_t ms, time_t *t, int *frac)
 	*frac = (int)rem;
 }
 
+static void put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 char *time_format_rfc3339(int64_t ms, char *buf)
 {
 	struct tm tm;
 	time_t t;
-	int frac;
+	int frac, year;
 
 	split_ms(ms, &t, &frac);
 	if (gmtime_r(&t, &tm) == NULL) {
 		snprintf(buf, TIME_RFC3339_LEN, "invalid-time");
+		return buf;
+	}
+	/*
+	 * By hand for years 0-9999: each delivery formats two of these
+	 * (its body's scheduled_at, its event), and snprintf cost five
+	 * times what the rest does.
+	 */
+	year = tm.tm_year + 1900;
+	if (year >= 0 && year <= 9999) {
+		put2(buf, year / 100);
+		put2(buf + 2, year % 100);
+		buf[4] = '-';
+		put2(buf + 5, tm.tm_mon + 1);
+		buf[7] = '-';
+		put2(buf + 8, tm.tm_mday);
+		buf[10] = 'T';
+		put2(buf + 11, tm.tm_hour);
+		buf[13] = ':';
+		put2(buf + 14, tm.tm_min);
+		buf[16] = ':';
+		put2(buf + 17, tm.tm_sec);
+		buf[19] = '.';
+		buf[20] = (char)('0' + frac / 100);
+		put2(buf + 21, frac % 100);
+		buf[23] = 'Z';
+		buf[24] = '\0';
 		return buf;
 	}
 	/* The year can need more than four digits; snprintf then cuts. */

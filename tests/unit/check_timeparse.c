@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,6 +265,36 @@ START_TEST(test_format_rfc3339)
 		ck_assert_int_eq(time_parse_rfc3339(buf, &back), 0);
 		ck_assert_int_eq(back, ms);
 	}
+	/* The years written by hand, at their edges. */
+	ck_assert_str_eq(time_format_rfc3339(INT64_C(-62167219200000), buf),
+	                 "0000-01-01T00:00:00.000Z");
+	ck_assert_str_eq(time_format_rfc3339(INT64_C(253402300799999), buf),
+	                 "9999-12-31T23:59:59.999Z");
+	ck_assert_str_eq(time_format_rfc3339(INT64_C(946684799010), buf),
+	                 "1999-12-31T23:59:59.010Z");
+}
+END_TEST
+
+/* The hand-written digits agree with strftime over a wide sweep. */
+START_TEST(test_format_rfc3339_sweep)
+{
+	char buf[TIME_RFC3339_LEN], want[TIME_RFC3339_LEN + 8];
+	struct tm tm;
+
+	for (int64_t ms = INT64_C(-62167219200000);
+	     ms < INT64_C(253402300799999); ms += INT64_C(86399999937)) {
+		time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+		int frac = (int)(ms - (int64_t)t * 1000);
+		size_t n;
+
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		/* strftime writes years below 1000 without padding. */
+		if (tm.tm_year + 1900 < 1000)
+			continue;
+		snprintf(want + n, sizeof(want) - n, ".%03dZ", frac);
+		ck_assert_str_eq(time_format_rfc3339(ms, buf), want);
+	}
 }
 END_TEST
 
@@ -426,6 +457,7 @@ static Suite *timeparse_suite(void)
 	tcase_add_test(tc, test_relative_overflow_near_limit);
 	tcase_add_test(tc, test_rfc3339);
 	tcase_add_test(tc, test_format_rfc3339);
+	tcase_add_test(tc, test_format_rfc3339_sweep);
 	tcase_add_test(tc, test_format_local);
 	tcase_add_loop_test(tc, test_duration_accepted, 0,
 	                    sizeof(durations) / sizeof(durations[0]));
