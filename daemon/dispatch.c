@@ -565,6 +565,7 @@ static void job_finish(struct job *job, const struct http_result *res,
 	        .http_status = res->status,
 	        .error = res->status == 0 ? res->error : NULL,
 	        .latency_ms = res->latency_ms,
+	        .row = rec->row,
 	};
 	struct outcome_in in;
 	struct outcome o;
@@ -985,7 +986,8 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 		}
 		goto drop;
 	}
-	if (store_mark_publishing(d->store, id, job->attempt, send_at) < 0) {
+	if (store_mark_publishing(d->store, id, job->rec.row, job->attempt,
+	                          send_at) < 0) {
 		outage_begin(d);
 		goto drop;
 	}
@@ -1516,6 +1518,7 @@ static void job_hold(struct smmd *d, struct job *job, struct pause *p)
 	        .finished_ms = now,
 	        .error = why,
 	        .latency_ms = -1,
+	        .row = job->rec.row,
 	};
 
 	store_must(d, store_record_result(d->store, job->rec.id, &ar,

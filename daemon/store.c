@@ -668,12 +668,12 @@ void store_delivery_clear(struct delivery_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
-int store_mark_publishing(struct store *s, const char *id, unsigned n,
-                          int64_t started_ms)
+int store_mark_publishing(struct store *s, const char *id, int64_t row,
+                          unsigned n, int64_t started_ms)
 {
 	if (id == NULL || n == 0)
 		return -EINVAL;
-	return s->be->mark_publishing(s->h, id, n, started_ms);
+	return s->be->mark_publishing(s->h, id, row, n, started_ms);
 }
 
 int store_record_result(struct store *s, const char *id,

@@ -65,6 +65,12 @@ struct delivery_rec {
 	/* Its channel required approval when it was stored, and it has none:
 	 * the gate holds it, whatever its state says. */
 	int awaiting_approval;
+	/*
+	 * Where the store keeps it (SQLite: its rowid), for mark_publishing
+	 * and record_result to find it again without a search; a hint, as a
+	 * row can move. 0: none.
+	 */
+	int64_t row;
 };
 
 struct attempt_result {
@@ -74,6 +80,7 @@ struct attempt_result {
 	long http_status;  /* 0: none */
 	const char *error; /* NULL when the request got a response */
 	double latency_ms;
+	int64_t row; /* the delivery's delivery_rec.row, or 0 */
 };
 
 /*
@@ -383,9 +390,9 @@ int store_add_post(struct store *, const struct post_new *, int64_t now_ms);
 int store_delivery_load(struct store *, const char *id,
                         struct delivery_rec *rec);
 void store_delivery_clear(struct delivery_rec *);
-/* Intent before effect: attempt n starts now. */
-int store_mark_publishing(struct store *, const char *id, unsigned n,
-                          int64_t started_ms);
+/* Intent before effect: attempt n starts now. row: delivery_rec.row, or 0. */
+int store_mark_publishing(struct store *, const char *id, int64_t row,
+                          unsigned n, int64_t started_ms);
 /*
  * Close attempt r->n and move the delivery to state (next_ms is the next
  * attempt's time for DS_RETRY_WAIT, else ignored).

@@ -50,8 +50,8 @@ struct store_backend {
 	                int64_t now_ms);
 	int (*delivery_load)(struct store_be *, const char *id,
 	                     struct delivery_rec *);
-	int (*mark_publishing)(struct store_be *, const char *id, unsigned n,
-	                       int64_t started_ms);
+	int (*mark_publishing)(struct store_be *, const char *id, int64_t row,
+	                       unsigned n, int64_t started_ms);
 	int (*record_result)(struct store_be *, const char *id,
 	                     const struct attempt_result *, enum delivery_state,
 	                     int64_t next_ms, const char *last_error,

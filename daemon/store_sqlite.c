@@ -424,6 +424,28 @@ static const char *const migrations[] = {
 	"FROM deliveries d JOIN posts p ON p.id = d.post_id "          \
 	"WHERE p.source = 'calendar'"
 
+/* The first attempt fixes when it was meant to go (migration 11). */
+#define MARK_PUBLISHING                                    \
+	"UPDATE deliveries SET state = 'publishing', "     \
+	"attempts = ?2, next_ms = NULL, updated_ms = ?3, " \
+	"meant_ms = coalesce(meant_ms, next_ms, due_ms) "
+#define RESULT                                                 \
+	"UPDATE deliveries SET state = ?2, next_ms = ?3, "     \
+	"last_status = ?4, last_error = ?5, updated_ms = ?6, " \
+	"remote_id = coalesce(?7, remote_id), "                \
+	"remote_url = coalesce(?8, remote_url), "              \
+	"published_ms = CASE WHEN ?2 = 'published' THEN ?9 "   \
+	"ELSE published_ms END, "                              \
+	"late_ms = CASE WHEN ?2 = 'published' THEN "           \
+	"?9 - coalesce(meant_ms, due_ms) ELSE late_ms END "
+/*
+ * The row delivery_load found (delivery_rec.row): a lookup by rowid,
+ * not a search of the text key's index. The id must still match: a row
+ * can move (a rowid is reused after a delete); then nothing changes and
+ * the caller goes by the id.
+ */
+#define BY_ROW(param) "WHERE rowid = " param " AND id = ?1"
+
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
@@ -443,28 +465,18 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "coalesce(d.link, p.link), p.campaign, "
                 "coalesce(d.media, p.media), p.source, d.pass_pause, "
                 "d.needs_approval AND d.approved_ms IS NULL, "
-                "coalesce(d.next_ms, d.due_ms), coalesce(d.held_by, 0) "
+                "coalesce(d.next_ms, d.due_ms), coalesce(d.held_by, 0), "
+                "d.rowid "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id "
                 "WHERE d.id = ?1",
-        /* The first attempt fixes when it was meant to go (migration 11). */
-        [ST_MARK_PUBLISHING] =
-                "UPDATE deliveries SET state = 'publishing', "
-                "attempts = ?2, next_ms = NULL, updated_ms = ?3, "
-                "meant_ms = coalesce(meant_ms, next_ms, due_ms) "
-                "WHERE id = ?1",
+        [ST_MARK_PUBLISHING] = MARK_PUBLISHING "WHERE id = ?1",
+        [ST_MARK_PUBLISHING_ROW] = MARK_PUBLISHING BY_ROW("?4"),
         [ST_ATTEMPT_FINISH] =
                 "INSERT OR REPLACE INTO attempts (delivery_id, n, started_ms, "
                 "finished_ms, http_status, error, latency_ms) "
                 "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
-        [ST_RESULT] = "UPDATE deliveries SET state = ?2, next_ms = ?3, "
-                      "last_status = ?4, last_error = ?5, updated_ms = ?6, "
-                      "remote_id = coalesce(?7, remote_id), "
-                      "remote_url = coalesce(?8, remote_url), "
-                      "published_ms = CASE WHEN ?2 = 'published' THEN ?9 "
-                      "ELSE published_ms END, "
-                      "late_ms = CASE WHEN ?2 = 'published' THEN "
-                      "?9 - coalesce(meant_ms, due_ms) ELSE late_ms END "
-                      "WHERE id = ?1",
+        [ST_RESULT] = RESULT "WHERE id = ?1",
+        [ST_RESULT_ROW] = RESULT BY_ROW("?10"),
         [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
         [ST_POST_DELIVERIES] =
                 "SELECT id, state FROM deliveries WHERE post_id = ?1 "
@@ -1072,6 +1084,7 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	rec->awaiting_approval = sqlite3_column_int(st, 13) != 0;
 	rec->next_ms = sqlite3_column_int64(st, 14);
 	rec->held_by = sqlite3_column_int64(st, 15);
+	rec->row = sqlite3_column_int64(st, 16);
 	sqlite3_reset(st);
 	if (rec->id == NULL || rec->post_id == NULL || rec->channel == NULL ||
 	    rec->webhook_id == NULL || rec->text == NULL ||
@@ -1082,25 +1095,58 @@ static int sq_delivery_load(struct store_be *s, const char *id,
 	return 0;
 }
 
-static int sq_mark_publishing(struct store_be *s, const char *id, unsigned n,
-                              int64_t started_ms)
+/*
+ * Run the prepared update by_row with the row hint bound, or by_id when
+ * there is none or it no longer points at id (BY_ROW): the same update.
+ */
+static int exec_by_row(struct store_be *s, enum stmt_id by_row,
+                       enum stmt_id by_id, int row_param, int64_t row,
+                       void (*bind)(sqlite3_stmt *, const void *),
+                       const void *arg)
 {
 	sqlite3_stmt *st;
 	int r;
 
+	if (row > 0) {
+		st = stmt(s, by_row);
+		bind(st, arg);
+		sqlite3_bind_int64(st, row_param, row);
+		if ((r = exec_done(s, st)) < 0 || sqlite3_changes(s->db) > 0)
+			return r;
+	}
+	st = stmt(s, by_id);
+	bind(st, arg);
+	return exec_done(s, st);
+}
+
+struct mark_args {
+	const char *id;
+	unsigned n;
+	int64_t started_ms;
+};
+
+static void bind_mark(sqlite3_stmt *st, const void *arg)
+{
+	const struct mark_args *a = arg;
+
+	bind_text(st, 1, a->id);
+	sqlite3_bind_int(st, 2, (int)a->n);
+	sqlite3_bind_int64(st, 3, a->started_ms);
+}
+
+static int sq_mark_publishing(struct store_be *s, const char *id, int64_t row,
+                              unsigned n, int64_t started_ms)
+{
+	struct mark_args a = {id, n, started_ms};
+
 	if (begin(s, DURABLE) < 0)
 		return -EIO;
-	st = stmt(s, ST_MARK_PUBLISHING);
-	bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, (int)n);
-	sqlite3_bind_int64(st, 3, started_ms);
 	/*
 	 * The attempt's own row is written when it ends: "publishing" with
 	 * its number and start time (updated_ms) is the intent.
 	 */
-	if ((r = exec_done(s, st)) < 0)
-		return r;
-	return 0;
+	return exec_by_row(s, ST_MARK_PUBLISHING_ROW, ST_MARK_PUBLISHING, 4,
+	                   row, bind_mark, &a);
 }
 
 static int finish_attempt(struct store_be *s, const char *id,
@@ -1120,13 +1166,39 @@ static int finish_attempt(struct store_be *s, const char *id,
 	return exec_done(s, st);
 }
 
+struct result_args {
+	const char *id;
+	const struct attempt_result *r;
+	enum delivery_state state;
+	int64_t next_ms;
+	const char *last_error, *remote_id, *remote_url;
+};
+
+static void bind_result(sqlite3_stmt *st, const void *arg)
+{
+	const struct result_args *a = arg;
+
+	bind_text(st, 1, a->id);
+	bind_text(st, 2, state_name(a->state));
+	if (a->state == DS_RETRY_WAIT)
+		sqlite3_bind_int64(st, 3, a->next_ms);
+	if (a->r->http_status > 0)
+		sqlite3_bind_int64(st, 4, a->r->http_status);
+	bind_text(st, 5, a->last_error);
+	sqlite3_bind_int64(st, 6, a->r->finished_ms);
+	bind_text(st, 7, a->remote_id);
+	bind_text(st, 8, a->remote_url);
+	sqlite3_bind_int64(st, 9, a->r->started_ms);
+}
+
 static int sq_record_result(struct store_be *s, const char *id,
                             const struct attempt_result *r,
                             enum delivery_state state, int64_t next_ms,
                             const char *last_error, const char *remote_id,
                             const char *remote_url)
 {
-	sqlite3_stmt *st;
+	struct result_args a = {id,         r,         state,     next_ms,
+	                        last_error, remote_id, remote_url};
 	int rc;
 
 	/*
@@ -1137,19 +1209,8 @@ static int sq_record_result(struct store_be *s, const char *id,
 		return -EIO;
 	if ((rc = finish_attempt(s, id, r)) < 0)
 		return rc;
-	st = stmt(s, ST_RESULT);
-	bind_text(st, 1, id);
-	bind_text(st, 2, state_name(state));
-	if (state == DS_RETRY_WAIT)
-		sqlite3_bind_int64(st, 3, next_ms);
-	if (r->http_status > 0)
-		sqlite3_bind_int64(st, 4, r->http_status);
-	bind_text(st, 5, last_error);
-	sqlite3_bind_int64(st, 6, r->finished_ms);
-	bind_text(st, 7, remote_id);
-	bind_text(st, 8, remote_url);
-	sqlite3_bind_int64(st, 9, r->started_ms);
-	return exec_done(s, st);
+	return exec_by_row(s, ST_RESULT_ROW, ST_RESULT, 10, r->row, bind_result,
+	                   &a);
 }
 
 /*

@@ -17,6 +17,7 @@
  * file system's fdatasync is part of the figure, as it is of smmd's).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ static unsigned long nchannels = 1, quantum = DISPATCH_QUANTUM;
 /* A delivery: its channel, and its place in that channel's queue. */
 struct taken {
 	unsigned long channel, nth;
+	int64_t row; /* the store's row hint, as the dispatcher keeps it */
 };
 
 /*
@@ -98,7 +100,7 @@ static struct taken *dispatch_order(unsigned long n)
 	}
 	while (i < n) {
 		for (unsigned long q = 0; q < quantum && next[c] < per; q++)
-			order[i++] = (struct taken){c, next[c]++};
+			order[i++] = (struct taken){c, next[c]++, 0};
 		c = (c + 1) % nchannels;
 	}
 	free(next);
@@ -129,7 +131,7 @@ static int queue_posts(struct store *st, unsigned long n)
 	for (unsigned long k = 0; k < n && r == 0; k++) {
 		/* The k-th queued is channel k / per's (k % per)-th. */
 		unsigned long per = n / nchannels;
-		struct taken t = {k / per, k % per};
+		struct taken t = {k / per, k % per, 0};
 		char id[72], channel[32];
 		const char *channels[] = {channel};
 		struct post_new p = {
@@ -155,7 +157,7 @@ static int queue_posts(struct store *st, unsigned long n)
 	return r < 0 ? r : store_flush(st);
 }
 
-static int mark_one(struct store *st, const struct taken *t)
+static int mark_one(struct store *st, struct taken *t)
 {
 	struct delivery_rec rec;
 	char id[72];
@@ -164,7 +166,8 @@ static int mark_one(struct store *st, const struct taken *t)
 	delivery_id(id, sizeof(id), t);
 	if ((r = store_delivery_load(st, id, &rec)) < 0)
 		return r;
-	r = store_mark_publishing(st, id, rec.attempts + 1, wall_ms());
+	t->row = rec.row;
+	r = store_mark_publishing(st, id, rec.row, rec.attempts + 1, wall_ms());
 	store_delivery_clear(&rec);
 	return r;
 }
@@ -178,6 +181,7 @@ static int record_one(struct store *st, const struct taken *t)
 	        .finished_ms = now,
 	        .http_status = 200,
 	        .latency_ms = 1.5,
+	        .row = t->row,
 	};
 	char id[72];
 
@@ -191,9 +195,8 @@ static int record_one(struct store *st, const struct taken *t)
  * next, in one transaction, then waits for it to be durable: the steady
  * state of a burst, whose requests leave only once their intent is kept.
  */
-static int run_turns(struct store *st, uv_loop_t *loop,
-                     const struct taken *order, unsigned long n,
-                     unsigned long batch)
+static int run_turns(struct store *st, uv_loop_t *loop, struct taken *order,
+                     unsigned long n, unsigned long batch)
 {
 	unsigned long marked = 0, recorded = 0;
 

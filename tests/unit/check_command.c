@@ -215,8 +215,8 @@ static void settle_as(const char *id, enum delivery_state state)
 	        .latency_ms = -1,
 	};
 
-	ck_assert_int_eq(store_mark_publishing(d.store, id, 1, ar.started_ms),
-	                 0);
+	ck_assert_int_eq(
+	        store_mark_publishing(d.store, id, 0, 1, ar.started_ms), 0);
 	ck_assert_int_eq(store_record_result(d.store, id, &ar, state, -1,
 	                                     "test", NULL, NULL),
 	                 0);

@@ -229,7 +229,7 @@ START_TEST(test_publish_result)
 	json_t *shown, *d, *att;
 
 	ck_assert_int_eq(add("p1", T0, one, 1), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0 + 5), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0 + 5), 0);
 	flush();
 	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHING);
 	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_RETRY_WAIT,
@@ -243,7 +243,8 @@ START_TEST(test_publish_result)
 
 	ar.n = 2;
 	ar.http_status = 200;
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 2, T0 + 2000), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 2, T0 + 2000),
+	                 0);
 	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
 	                                     -1, NULL, "r-1",
 	                                     "https://net/r-1"),
@@ -263,6 +264,66 @@ START_TEST(test_publish_result)
 	                         json_array_get(att, 0), "http_status")),
 	                 503);
 	json_decref(shown);
+}
+END_TEST
+
+/*
+ * The row a load gives is a hint: the right one finds the delivery, and
+ * one that points at another delivery, or at none, changes nothing but
+ * the delivery named.
+ */
+START_TEST(test_row_hint)
+{
+	struct attempt_result ar = {
+	        .n = 1,
+	        .started_ms = T0 + 5,
+	        .finished_ms = T0 + 50,
+	        .http_status = 200,
+	        .latency_ms = 45,
+	};
+	struct delivery_rec shop, blog;
+
+	ck_assert_int_eq(add("p1", T0, two, 2), 0);
+	flush();
+	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &shop), 0);
+	ck_assert_int_eq(store_delivery_load(st, "p1/blog", &blog), 0);
+	ck_assert_int_gt(shop.row, 0);
+	ck_assert_int_gt(blog.row, 0);
+	ck_assert_int_ne(shop.row, blog.row);
+
+	/* p1/shop by its own row. */
+	ck_assert_int_eq(
+	        store_mark_publishing(st, "p1/shop", shop.row, 1, T0 + 5), 0);
+	ar.row = shop.row;
+	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_PUBLISHED,
+	                                     -1, NULL, NULL, NULL),
+	                 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHED);
+	ck_assert_int_eq(state_of("p1/blog"), DS_SCHEDULED);
+
+	/* p1/blog with p1/shop's row: p1/shop is left as it was. */
+	ck_assert_int_eq(
+	        store_mark_publishing(st, "p1/blog", shop.row, 1, T0 + 5), 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/blog"), DS_PUBLISHING);
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHED);
+	ar.row = shop.row;
+	ar.http_status = 503;
+	ck_assert_int_eq(store_record_result(st, "p1/blog", &ar, DS_RETRY_WAIT,
+	                                     T0 + 2000, "HTTP 503", NULL, NULL),
+	                 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/blog"), DS_RETRY_WAIT);
+	ck_assert_int_eq(state_of("p1/shop"), DS_PUBLISHED);
+
+	/* A row that holds nothing. */
+	ck_assert_int_eq(
+	        store_mark_publishing(st, "p1/blog", 999999, 2, T0 + 2000), 0);
+	flush();
+	ck_assert_int_eq(state_of("p1/blog"), DS_PUBLISHING);
+	store_delivery_clear(&shop);
+	store_delivery_clear(&blog);
 }
 END_TEST
 
@@ -294,7 +355,7 @@ START_TEST(test_cancel)
 	                 -ENOENT);
 	ck_assert_str_eq(msg, "no post or delivery 'nope'");
 	/* A publishing delivery is past cancelling. */
-	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 0, 1, T0), 0);
 	ck_assert_int_eq(view_cancel(st, "p2/shop", T0, &ids, msg, sizeof(msg)),
 	                 -EALREADY);
 	ck_assert_str_eq(msg,
@@ -315,7 +376,7 @@ static void make_failed(void)
 	                            .latency_ms = 1};
 
 	ck_assert_int_eq(add("p1", T0, one, 1), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0), 0);
 	ck_assert_int_eq(store_record_result(st, "p1/shop", &ar, DS_FAILED, -1,
 	                                     "HTTP 400", NULL, NULL),
 	                 0);
@@ -411,8 +472,10 @@ START_TEST(test_recover)
 	struct delivery_rec rec;
 
 	ck_assert_int_eq(add("p1", T0 + 100, two, 2), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0 + 100), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/blog", 1, T0 + 100), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0 + 100),
+	                 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/blog", 0, 1, T0 + 100),
+	                 0);
 	flush();
 	/* As after a crash: reopen, then recover; first leaving p1/shop. */
 	store_close(st);
@@ -463,7 +526,7 @@ START_TEST(test_transition)
 	json_t *out, *d;
 
 	ck_assert_int_eq(add("p1", T0, two, 2), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0), 0);
 	/* By post: only what is in from moves; the ids say which. */
 	ck_assert_int_eq(store_transition(st, &t, &m), 1);
 	ck_assert_uint_eq(m.n, 1);
@@ -538,7 +601,7 @@ START_TEST(test_pending)
 	ck_assert_int_eq(add("p1", T0 + 10, one, 1), 0);
 	ck_assert_int_eq(add("p2", T0 + 20, one, 1), 0);
 	ck_assert_int_eq(add("p3", T0 + 30, one, 1), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p2/shop", 0, 1, T0), 0);
 	ck_assert_int_eq(store_record_result(st, "p2/shop", &ar, DS_RETRY_WAIT,
 	                                     T0 + 999, "HTTP 503", NULL, NULL),
 	                 0);
@@ -923,7 +986,7 @@ static void attempt(const char *id, unsigned n, int64_t start,
 	        .latency_ms = 30,
 	};
 
-	ck_assert_int_eq(store_mark_publishing(st, id, n, start), 0);
+	ck_assert_int_eq(store_mark_publishing(st, id, 0, n, start), 0);
 	ck_assert_int_eq(store_record_result(st, id, &ar, state, next_ms, why,
 	                                     NULL, NULL),
 	                 0);
@@ -1269,7 +1332,7 @@ START_TEST(test_after_commit_durable)
 	ck_assert_int_eq(store_delivery_load(st, "p1/shop", &rec), 0);
 	store_delivery_clear(&rec);
 	turn(&c[0], &o);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0), 0);
 	turn(&c[1], &o);
 	/* The first turn's sync runs: the second's writes wait for it. */
 	ck_assert_uint_eq(c[1].batch, 1);
@@ -1489,7 +1552,7 @@ START_TEST(test_reopen)
 	struct delivery_rec rec;
 
 	ck_assert_int_eq(add("p1", T0, two, 2), 0);
-	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 1, T0), 0);
+	ck_assert_int_eq(store_mark_publishing(st, "p1/shop", 0, 1, T0), 0);
 	flush();
 	store_close(st);
 	st = open_store();
@@ -1918,6 +1981,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_batch_kept);
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_publish_result);
+	tcase_add_test(tc, test_row_hint);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_settle);
 	tcase_add_test(tc, test_settle_retry);
