@@ -210,15 +210,12 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
 		 * MOD of a socket closed without a REMOVE (it left the set by
 		 * itself): this fd is a new socket, add it.
 		 */
-		if (op != EPOLL_CTL_MOD || errno != ENOENT) {
-			w->registered = w->events = 0;
-			return -1;
-		}
+		if (op != EPOLL_CTL_MOD || errno != ENOENT)
+			return -1; /* the set is as it was */
+		w->registered = 0;
 		ev.data.u64 = (uint64_t)++w->gen << 32 | (uint32_t)fd;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			w->registered = w->events = 0;
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			return -1;
-		}
 	}
 	w->registered = ev.events;
 	return 0;
