@@ -1778,16 +1778,16 @@ int main(int argc, char **argv)
 	s.body = "{\"ok\":true}";
 	if ((r = parse_args(&s, &o, argc, argv)) >= 0)
 		return r;
-	s.body_len = strlen(s.body);
-	s.get_ka = canned_get(s.body, s.body_len, 1, &s.get_ka_len);
-	s.get_close = canned_get(s.body, s.body_len, 0, &s.get_close_len);
-
 	if ((s.notify_at > 0) != (s.notify_path != NULL) ||
 	    (s.notify_at > 0 && o.log_path == NULL)) {
 		fprintf(stderr, "smm-sink: --notify-at and --notify go "
 		                "together, with --log\n");
 		return 2;
 	}
+	s.body_len = strlen(s.body);
+	s.get_ka = canned_get(s.body, s.body_len, 1, &s.get_ka_len);
+	s.get_close = canned_get(s.body, s.body_len, 0, &s.get_close_len);
+
 	if (o.log_path != NULL) {
 		s.log = fopen(o.log_path, "a");
 		if (s.log == NULL)
