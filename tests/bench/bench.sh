@@ -253,7 +253,6 @@ REPORT=$T/report.txt
 # ---------------------------------------------------------------------------
 # Small tools
 
-# Start a sink; sets SINK_PID and SINK_PORT. Args: DIR [sink options].
 # notify_fifo DIR N: NOTIFY_ARGS for start_sink, so the sink says on the
 # FIFO NOTIFY_FD when N requests are in its log. Waiting on it costs
 # nothing; polling the log (wc, date, sleep: a fork each, every 100 ms) took
@@ -274,6 +273,7 @@ notify_close() {
 	NOTIFY_ARGS=()
 }
 
+# Start a sink; sets SINK_PID and SINK_PORT. Args: DIR [sink options].
 start_sink() {
 	local dir=$1 pf deadline
 	shift
