@@ -52,8 +52,10 @@ log "a report of $planned deliveries takes $dur ms"
 [ "$dur" -ge 30 ] ||
 	skip "a report takes $dur ms here: too quick to tell a stall (raise SMM_E2E_READS_POSTS)"
 
-# N posts due STEP_MS apart, far enough ahead for the adds to finish.
-first=$(($(now_ms) + 3000 + N * 100))
+# N posts due STEP_MS apart, far enough ahead for the adds to finish: an
+# add is a process of its own, 200 ms each in the sanitizer build on a
+# busy CI machine.
+first=$(($(now_ms) + 3000 + N * 400))
 for i in $(seq 0 $((N - 1))); do
 	smmctl add -c c0001 --id "p$i" --at "$(ms_to_iso $((first + i * STEP_MS)))" \
 		"post $i" >/dev/null || fail "add p$i failed"
