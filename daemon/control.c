@@ -60,6 +60,15 @@
 #define FOLLOW_HARD_QUEUED (8 * 1024 * 1024)
 /* How long a dropped follower has to read what was queued, then its end. */
 #define FOLLOW_END_GRACE_MS 2000
+/*
+ * After line_too_long, what the client still sends is read and dropped
+ * before the close ("lingering close", as HTTP servers do): closing with
+ * its bytes unread would fail its writes with EPIPE, and a client that
+ * dies of that never reads why. Until it goes quiet for LINGER_QUIET_MS
+ * or LINGER_MAX_MS have passed, whichever comes first.
+ */
+#define LINGER_QUIET_MS 2000
+#define LINGER_MAX_MS   10000
 
 struct client {
 	uv_pipe_t pipe;
@@ -82,6 +91,8 @@ struct client {
 	int paused;              /* not served until it reads its replies */
 	int yielded;             /* the turn's budget spent: on_wake goes on */
 	int reads_done;          /* no more requests: it is being closed */
+	int draining;            /* sent line_too_long: input is dropped */
+	uint64_t linger_end_ms;  /* ... until then at the latest */
 	size_t pending;          /* bytes of its replies not written yet */
 	unsigned waiting;        /* reads being answered off the loop */
 	struct file_send *sending; /* a file follows its reply: write nothing */
@@ -746,8 +757,9 @@ static void on_idle(uv_timer_t *t)
 {
 	struct client *c = t->data;
 
-	if (c->lagging) {
-		/* A dropped follower that still doesn't read: cut it off. */
+	if (c->lagging || c->draining) {
+		/* A dropped follower that still doesn't read, or a client
+		 * past its line_too_long gone quiet: cut it off. */
 		client_close(c);
 		return;
 	}
@@ -814,11 +826,28 @@ static void serve_lines(struct client *c)
 		         "request line longer than %d bytes: closing the "
 		         "connection",
 		         SMM_MAX_LINE);
-		reply_error(c, 0, SMM_ERR_LINE_TOO_LONG, msg, 1);
+		reply_error(c, 0, SMM_ERR_LINE_TOO_LONG, msg, 0);
 		c->reads_done = 1;
-		uv_read_stop((uv_stream_t *)&c->pipe);
 		c->len = 0;
+		c->draining = 1;
+		c->linger_end_ms = uv_now(c->pipe.loop) + LINGER_MAX_MS;
+		uv_timer_start(&c->idle, on_idle, LINGER_QUIET_MS, 0);
 	}
+}
+
+/* What a client sends after its line_too_long: dropped, then the close. */
+static void drain(struct client *c, ssize_t nread)
+{
+	c->len = 0;
+	if (nread >= 0 && uv_now(c->pipe.loop) < c->linger_end_ms) {
+		uv_timer_start(&c->idle, on_idle, LINGER_QUIET_MS, 0);
+		return;
+	}
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	if (c->refs > 0)
+		c->close_when_answered = 1; /* its reply first */
+	else
+		client_close(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -827,6 +856,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 
 	if (c->dead)
 		return;
+	if (c->draining) {
+		drain(c, nread);
+		return;
+	}
 	if (nread < 0) {
 		/* A half-closed peer can still read why its line was dropped.
 		 */

@@ -31,13 +31,11 @@ good_pid=$!
 E2E_PIDS+=("$good_pid")
 wait_for "[ \$(wc -l <'$T/good.ok') -ge 3 ]" 10 || fail "the well-behaved client does not get through"
 
-# raw SECONDS [socat options]: send stdin to the socket, print what comes
-# back; the write side stays open while the caller's stdin does, then socat
-# waits SECONDS for the rest of the reply.
+# raw SECONDS [,ADDRESS-OPTIONS]: send stdin to the socket, print what
+# comes back; the write side stays open while the caller's stdin does, then
+# socat waits SECONDS for the rest of the reply.
 raw() {
-	local t=$1
-	shift
-	socat "$@" -t "$t" - "UNIX-CONNECT:$SOCK" 2>"$T/socat.err" || true
+	socat -t "$1" - "UNIX-CONNECT:$SOCK${2:-}" 2>"$T/socat.err" || true
 }
 
 hello='{"id":1,"cmd":"hello","args":{"protocol":1,"client":"e2e-abuse"}}'
@@ -66,31 +64,63 @@ out=$({
 } | raw 2)
 smmd_alive || fail "smmd died on binary junk"
 
-# A 2 MiB line: line_too_long or a closed connection, never a result.
-t0=$(now_ms)
-out=$({
-	head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' x
-	printf '\n'
-} | raw 5)
-log "2 MiB line -> $(head -c 300 <<<"$out") ($(($(now_ms) - t0)) ms)"
-if [ -n "$out" ]; then
+# Overlong lines: line_too_long, whatever the client still sends is read
+# and dropped, then the close. A client that writes on after the limit
+# sees the reply rather than EPIPE, however the kernel splits its writes:
+# a 2 MiB line through a pipe (64 KiB pieces), and a 100 KiB line through
+# a 4 KiB send buffer, so the daemon has its 64 KiB long before the rest
+# is written.
+overlong() {
+	local what=$1 out t0
+	shift
+	t0=$(now_ms)
+	out=$(raw 5 "$@")
+	log "$what -> $(head -c 300 <<<"$out") ($(($(now_ms) - t0)) ms)"
 	jq_true '.ok == false and .error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
-		fail "a 2 MiB line got '$(head -c 300 <<<"$out")', expected line_too_long or a close"
-fi
-smmd_alive || fail "smmd died on a 2 MiB line"
-
-# Over the limit but small enough to go in one write (socat -b, from a
-# file: a pipe would hand it over in 64 KiB pieces) into the socket buffer,
-# so socat is not stopped by EPIPE before it reads the reply:
-# line_too_long, then the daemon closes the connection.
-t0=$(now_ms)
+		fail "$what got '$(head -c 300 <<<"$out")' ($(cat "$T/socat.err")), expected line_too_long"
+	smmd_alive || fail "smmd died on $what"
+}
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' x >"$T/long"
+echo >>"$T/long"
+overlong "a 2 MiB line" <"$T/long"
 head -c $((100 * 1024)) /dev/zero | tr '\0' y >"$T/long"
-out=$(raw 3 -b $((128 * 1024)) <"$T/long")
+overlong "a 100 KiB line through a 4 KiB buffer" ,sndbuf=4096 <"$T/long"
+
+# A client that goes quiet after its overlong line without closing: the
+# daemon closes once it has been quiet 2 s (socat then waits its -t 1),
+# not when the client's 10 s are up.
+mkfifo "$T/quiet"
+{
+	head -c $((70 * 1024)) /dev/zero | tr '\0' z
+	exec sleep 10
+} >"$T/quiet" &
+quiet_pid=$!
+E2E_PIDS+=("$quiet_pid")
+t0=$(now_ms)
+out=$(raw 1 <"$T/quiet")
 dt=$(($(now_ms) - t0))
-log "100 KiB line -> $(head -c 300 <<<"$out") ($dt ms)"
-jq_true '.ok == false and .error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
-	fail "a 100 KiB line got '$(head -c 300 <<<"$out")', expected line_too_long"
-smmd_alive || fail "smmd died on a 100 KiB line"
+kill "$quiet_pid" 2>/dev/null || true
+log "overlong line then quiet -> $(head -c 100 <<<"$out") after $dt ms"
+jq_true '.error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
+	fail "an overlong line then quiet got '$out'"
+[ "$dt" -lt 8000 ] || fail "smmd kept a quiet client past its line_too_long for ${dt} ms"
+
+# One that never goes quiet: closed when its 10 s of linger are up.
+{
+	head -c $((70 * 1024)) /dev/zero | tr '\0' z
+	while printf z; do sleep 0.5; done
+} >"$T/quiet" 2>/dev/null &
+quiet_pid=$!
+E2E_PIDS+=("$quiet_pid")
+t0=$(now_ms)
+out=$(raw 1 <"$T/quiet")
+dt=$(($(now_ms) - t0))
+kill "$quiet_pid" 2>/dev/null || true
+log "overlong line then a byte every 0.5 s -> closed after $dt ms"
+jq_true '.error.code == "line_too_long"' <<<"$(head -n 1 <<<"$out")" ||
+	fail "an overlong line then a trickle got '$out'"
+{ [ "$dt" -ge 9000 ] && [ "$dt" -lt 20000 ]; } ||
+	fail "a client trickling after its line_too_long was closed after ${dt} ms, not 10 s"
 
 # Half-closed with a partial line: the daemon closes (or answers an error);
 # socat would wait 8 s for a peer that keeps the connection open.
