@@ -148,8 +148,14 @@ static void event_log(const struct delivery_event *e)
 	const char *channel = event_channel(e->id);
 	const char *area, *what;
 	enum log_level level;
+	/* The id up to its '/' (all of it without one), cut to fit. */
+	size_t n =
+	        channel > e->id ? (size_t)(channel - e->id - 1) : strlen(e->id);
 
-	snprintf(post, sizeof(post), "%.*s", (int)(channel - e->id - 1), e->id);
+	if (n > POSTID_MAX)
+		n = POSTID_MAX;
+	memcpy(post, e->id, n);
+	post[n] = '\0';
 	if (e->summary) {
 		log_delivery(e->level, &(struct delivery_log){
 		                               .post_id = post,

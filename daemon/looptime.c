@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include <jansson.h>
@@ -67,6 +68,22 @@ uint64_t looptime_enter(void)
 	return current ? uv_hrtime() : 0;
 }
 
+/* "what detail" into piece, cut to fit: no printf, it runs every turn. */
+static void piece_name(char piece[CAUSE_MAX], const char *what,
+                       const char *detail)
+{
+	size_t n = strnlen(what, CAUSE_MAX - 1), m;
+
+	memcpy(piece, what, n);
+	if (detail && n + 1 < CAUSE_MAX) {
+		piece[n++] = ' ';
+		m = strnlen(detail, CAUSE_MAX - 1 - n);
+		memcpy(piece + n, detail, m);
+		n += m;
+	}
+	piece[n] = '\0';
+}
+
 void looptime_leave(uint64_t entered_ns, const char *what, const char *detail)
 {
 	uint64_t took;
@@ -76,8 +93,7 @@ void looptime_leave(uint64_t entered_ns, const char *what, const char *detail)
 	took = uv_hrtime() - entered_ns;
 	if (took > current->piece_ns) {
 		current->piece_ns = took;
-		snprintf(current->piece, sizeof(current->piece), "%s%s%s", what,
-		         detail ? " " : "", detail ? detail : "");
+		piece_name(current->piece, what, detail);
 	}
 }
 

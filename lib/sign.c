@@ -3,8 +3,6 @@
  * pieces, so a large body is never copied just to be signed.
  */
 #include <ctype.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -12,6 +10,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "numfmt.h"
 #include "sign.h"
 
 #define SHA256_LEN 32
@@ -95,20 +94,17 @@ static int hmac_message(const unsigned char *secret, size_t secret_len,
 {
 	EVP_MAC_CTX *ctx;
 	EVP_MAC_CTX *own = NULL; /* a secret too long to keep */
-	char ts[24];
-	size_t mac_len = 0;
-	int n, ret = -1;
+	char ts[NUMFMT_I64_LEN];
+	size_t mac_len = 0, n = numfmt_i64(ts, timestamp_s);
+	int ret = -1;
 
-	n = snprintf(ts, sizeof(ts), "%" PRId64, timestamp_s);
-	if (n < 0 || (size_t)n >= sizeof(ts))
-		return -1;
 	if ((ctx = mac_for(secret, secret_len)) == NULL &&
 	    (ctx = own = mac_new(secret, secret_len)) == NULL)
 		return -1;
 	if (!EVP_MAC_update(ctx, (const unsigned char *)msg_id,
 	                    strlen(msg_id)) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)ts, (size_t)n) ||
+	    !EVP_MAC_update(ctx, (const unsigned char *)ts, n) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
 	    (body_len > 0 &&
 	     !EVP_MAC_update(ctx, (const unsigned char *)body, body_len)) ||

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "numfmt.h"
 #include "postid.h"
 #include "engage_get.h"
 #include "publisher.h"
@@ -188,7 +189,7 @@ static void body_key(struct body *b, const char *key)
 
 static char *webhook_body(const struct delivery_view *v)
 {
-	char at[TIME_RFC3339_LEN], num[24];
+	char at[TIME_RFC3339_LEN], num[NUMFMT_I64_LEN];
 	size_t cap = 256, i;
 	struct body b = {0};
 	const json_t *m;
@@ -223,13 +224,11 @@ static char *webhook_body(const struct delivery_view *v)
 	body_key(&b, "scheduled_at");
 	body_string(&b, at);
 	body_key(&b, "attempt");
-	body_add(&b, num, (size_t)snprintf(num, sizeof(num), "%u", v->attempt));
+	body_add(&b, num, numfmt_i64(num, v->attempt));
 	/* Signed with the rest: a receiver may refuse a lower one. */
 	if (v->fence > 0) {
 		body_key(&b, "fence");
-		body_add(&b, num,
-		         (size_t)snprintf(num, sizeof(num), "%lld",
-		                          (long long)v->fence));
+		body_add(&b, num, numfmt_i64(num, v->fence));
 	}
 	body_add(&b, "}", 1);
 	b.p[b.len] = '\0';
@@ -260,7 +259,8 @@ static int webhook_build(const struct channel *ch,
                          size_t errlen)
 {
 	const struct webhook_conf *wc = ch->pub_conf;
-	char ts[32], fence[24], sig[2 * SIGN_HEADER_LEN];
+	char ts[NUMFMT_I64_LEN], fence[NUMFMT_I64_LEN];
+	char sig[2 * SIGN_HEADER_LEN];
 	int64_t now_s = now_ms / 1000;
 
 	if ((req->body = webhook_body(v)) == NULL) {
@@ -268,7 +268,7 @@ static int webhook_build(const struct channel *ch,
 		return -EAGAIN; /* only memory can fail */
 	}
 	req->body_len = strlen(req->body);
-	snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
+	numfmt_i64(ts, now_s);
 	if (publisher_add_header(&req->headers, "Content-Type",
 	                         "application/json") < 0 ||
 	    publisher_add_header(&req->headers, "webhook-id", v->webhook_id) <
@@ -277,7 +277,7 @@ static int webhook_build(const struct channel *ch,
 	                         v->webhook_id) < 0 ||
 	    publisher_add_header(&req->headers, "webhook-timestamp", ts) < 0)
 		goto nomem;
-	snprintf(fence, sizeof(fence), "%lld", (long long)v->fence);
+	numfmt_i64(fence, v->fence);
 	if (v->fence > 0 &&
 	    publisher_add_header(&req->headers, "smmd-fence", fence) < 0)
 		goto nomem;

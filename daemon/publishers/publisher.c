@@ -5,6 +5,7 @@
 
 #include "backoff.h"
 #include "http.h"
+#include "numfmt.h"
 #include "publisher.h"
 
 extern const struct publisher_ops pub_webhook;
@@ -99,6 +100,15 @@ void publisher_body_excerpt(const char *body, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* "HTTP <status>": every delivery's reason, so no printf. */
+static void reason_http(struct verdict *out, long status)
+{
+	_Static_assert(sizeof(out->reason) >= 5 + NUMFMT_I64_LEN,
+	               "room for HTTP and any status");
+	memcpy(out->reason, "HTTP ", 5);
+	numfmt_i64(out->reason + 5, status);
+}
+
 void publisher_classify_http(const struct http_result *res, int64_t now_ms,
                              struct verdict *out)
 {
@@ -115,16 +125,14 @@ void publisher_classify_http(const struct http_result *res, int64_t now_ms,
 	switch (backoff_classify_status(res->status)) {
 	case VERDICT_PUBLISHED:
 		out->kind = PUBLISH_OK;
-		snprintf(out->reason, sizeof(out->reason), "HTTP %ld",
-		         res->status);
+		reason_http(out, res->status);
 		return;
 	case VERDICT_RETRY:
 		out->kind = PUBLISH_RETRY;
 		if (res->retry_after &&
 		    retry_after_parse(res->retry_after, now_ms, &delay) == 0)
 			out->retry_after_ms = delay;
-		snprintf(out->reason, sizeof(out->reason), "HTTP %ld",
-		         res->status);
+		reason_http(out, res->status);
 		return;
 	case VERDICT_FAILED:
 		out->kind = PUBLISH_FAILED;
