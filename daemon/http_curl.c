@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -576,6 +577,8 @@ static void thread_main(void *arg)
 {
 	struct http *h = arg;
 
+	/* Named for top -H, ps -L and the bench's CPU a thread. */
+	prctl(PR_SET_NAME, "smmd-curl");
 	uv_run(&h->tloop, UV_RUN_DEFAULT);
 }
 

@@ -82,6 +82,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -461,6 +462,7 @@ static void *sync_main(void *arg)
 {
 	struct store_wal *w = arg;
 
+	prctl(PR_SET_NAME, "smmd-sync"); /* for top -H and the bench */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		uint64_t target;
@@ -547,6 +549,7 @@ static void *ckpt_main(void *arg)
 	struct store_wal *w = arg;
 	sqlite3 *db = NULL;
 
+	prctl(PR_SET_NAME, "smmd-ckpt"); /* for top -H and the bench */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->stop && !w->ckpt_wanted)

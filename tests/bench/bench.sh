@@ -384,6 +384,38 @@ proc_snap() {
 	     END { printf "%s %s\n", v, n }' "/proc/$pid/status"
 }
 
+# thread_snap PID: "name:ticks" for each of its threads (utime + stime);
+# the main thread is "loop", a thread smmd did not name "pool" (libuv's
+# thread pool), summed by name.
+thread_snap() {
+	local pid=$1 task stat name
+	for task in /proc/"$pid"/task/*; do
+		stat=$(cat "$task/stat" 2>/dev/null) || continue
+		name=${stat#*(}
+		name=${name%%)*}
+		[ "${task##*/}" != "$pid" ] || name=loop
+		[ "$name" != smmd ] || name=pool
+		stat=${stat##*) }
+		# shellcheck disable=SC2086 # split the fields on purpose
+		set -- $stat
+		printf "%s:%s " "$name" $((${12} + ${13}))
+	done
+	echo
+}
+
+# thread_delta "SNAP0" "SNAP1" SECONDS: each thread's share of one core.
+thread_delta() {
+	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], f, ":"); t0[f[1]] += f[2] }
+		n = split(b, y, " "); for (i = 1; i <= n; i++) { split(y[i], f, ":"); t1[f[1]] += f[2]; if (!(f[1] in seen)) { seen[f[1]] = 1; order[++k] = f[1] } }
+		for (i = 1; i <= k; i++) {
+			t = order[i]
+			printf "%s%s %.0f%%", (i > 1 ? ", " : ""), t, (s > 0 ? 100 * (t1[t] - t0[t]) / hz / s : 0)
+		}
+		printf " of one core\n"
+	}'
+}
+
 # proc_delta "SNAP0" "SNAP1" SECONDS: a line about smmd's resource use.
 proc_delta() {
 	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
@@ -978,12 +1010,14 @@ run_scenario() {
 	[ "$name" != burst ] || perf_start
 	sleep_until "$FIRST_DUE_MS"
 	SNAP_DUE=$(proc_snap "$SMMD_PID")
+	THREADS_DUE=$(thread_snap "$SMMD_PID")
 	SINK_DUE=$(cpu_ticks "$SINK_PID")
 	MACH_DUE=$(machine_snap)
 	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "$name" \
 		$((LAST_DUE_MS + 100))
 	END_MS=$(now_ms)
 	SNAP_END=$(proc_snap "$SMMD_PID")
+	THREADS_END=$(thread_snap "$SMMD_PID")
 	SINK_END=$(cpu_ticks "$SINK_PID")
 	MACH_END=$(machine_snap)
 	perf_stop
@@ -1148,6 +1182,7 @@ if want punctuality; then
 	out "  $early arrived before their due time; $over1 more than 1 ms late; $over10 more than 10 ms late"
 	DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
 	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+	out "  by thread: $(thread_delta "$THREADS_DUE" "$THREADS_END" "$DELIVERY_S")"
 	out "  meanwhile: $(machine_line "$DELIVERY_S")"
 	out "  smmd status at the end: $STATUS_COUNTS"
 	log_summary "$CUR"
@@ -1271,6 +1306,7 @@ if want burst; then
 		END { for (i = 0; i <= m && i < 20; i++) printf "%d ", c[i] + 0; if (m >= 20) printf "... (%d windows)", m + 1 }')"
 	DELIVERY_S=$(awk -v a="$FIRST_DUE_MS" -v b="$END_MS" 'BEGIN { print (b - a) / 1000 }')
 	out "  smmd during delivery: $(proc_delta "$SNAP_DUE" "$SNAP_END" "$DELIVERY_S")"
+	out "  by thread: $(thread_delta "$THREADS_DUE" "$THREADS_END" "$DELIVERY_S")"
 	out "  meanwhile: $(machine_line "$DELIVERY_S")"
 	[ -z "$CURL_RATE" ] ||
 		out "$(cpu_budget_line "$N" "$RATE_SPAN" "$T/wrk/curl.txt" "$CURL_RATE" 70 "$STORE_B")"
