@@ -82,15 +82,21 @@ static struct auth_slot *slot_find(struct auth *a, const char *channel)
 	return NULL;
 }
 
-/* ch's slot, made (with its tokens read from disk) the first time. */
+/*
+ * ch's slot, made (with its tokens read from disk) the first time. NULL
+ * without memory, or before auth_start: a node not working yet (and the
+ * control fuzzer's) has no tokens to show.
+ */
 struct auth_slot *auth_slot_of(struct smmd *d, const struct channel *ch)
 {
 	struct auth *a = d->auth;
-	struct auth_slot *s = slot_find(a, ch->name), **v;
+	struct auth_slot *s, **v;
 	char path[PATH_MAX], err[512];
 	int r;
 
-	if (s != NULL)
+	if (a == NULL || a->state_dir == NULL)
+		return NULL;
+	if ((s = slot_find(a, ch->name)) != NULL)
 		return s;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->channel = strdup(ch->name)) == NULL ||

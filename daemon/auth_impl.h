@@ -89,7 +89,8 @@ struct ask {
 	int refresh;      /* the refresh grant: refused, a login may do */
 };
 
-/* ch's slot, made (its tokens read from disk) the first time; NULL: OOM. */
+/* ch's slot, made (its tokens read from disk) the first time; NULL:
+ * out of memory, or auth not started (no tokens to show). */
 struct auth_slot *auth_slot_of(struct smmd *, const struct channel *ch);
 struct channel *auth_channel_of(struct smmd *, const struct auth_slot *);
 const struct auth_ops *auth_ops_of(const struct channel *);
