@@ -384,23 +384,23 @@ proc_snap() {
 	     END { printf "%s %s\n", v, n }' "/proc/$pid/status"
 }
 
-# thread_snap PID: "name:ticks" for each of its threads (utime + stime);
-# the main thread is "loop", a thread smmd did not name "pool" (libuv's
-# thread pool), summed by name.
+# thread_snap PID VAR: "name:ticks ..." into VAR for each of PID's
+# threads (utime + stime); the main thread is "loop", a thread smmd did not
+# name "pool" (libuv's thread pool). Builtins only: it runs at the due
+# instant, where a fork would take the CPU from what is measured.
 thread_snap() {
-	local pid=$1 task stat name
+	local pid=$1 task stat name out=
+	local -a f
 	for task in /proc/"$pid"/task/*; do
-		stat=$(cat "$task/stat" 2>/dev/null) || continue
+		read -r stat <"$task/stat" 2>/dev/null || continue
 		name=${stat#*(}
 		name=${name%%)*}
 		[ "${task##*/}" != "$pid" ] || name=loop
 		[ "$name" != smmd ] || name=pool
-		stat=${stat##*) }
-		# shellcheck disable=SC2086 # split the fields on purpose
-		set -- $stat
-		printf "%s:%s " "$name" $((${12} + ${13}))
+		read -r -a f <<<"${stat##*) }"
+		out+="$name:$((f[11] + f[12])) "
 	done
-	echo
+	printf -v "$2" '%s' "$out"
 }
 
 # thread_delta "SNAP0" "SNAP1" SECONDS: each thread's share of one core.
@@ -1010,14 +1010,14 @@ run_scenario() {
 	[ "$name" != burst ] || perf_start
 	sleep_until "$FIRST_DUE_MS"
 	SNAP_DUE=$(proc_snap "$SMMD_PID")
-	THREADS_DUE=$(thread_snap "$SMMD_PID")
+	thread_snap "$SMMD_PID" THREADS_DUE
 	SINK_DUE=$(cpu_ticks "$SINK_PID")
 	MACH_DUE=$(machine_snap)
 	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "$name" \
 		$((LAST_DUE_MS + 100))
 	END_MS=$(now_ms)
 	SNAP_END=$(proc_snap "$SMMD_PID")
-	THREADS_END=$(thread_snap "$SMMD_PID")
+	thread_snap "$SMMD_PID" THREADS_END
 	SINK_END=$(cpu_ticks "$SINK_PID")
 	MACH_END=$(machine_snap)
 	perf_stop
