@@ -244,6 +244,11 @@ trap 'exit 1' INT TERM HUP
 REPORT=$T/report.txt
 : >"$REPORT"
 
+# A FIFO no one writes: read -t on it is a sleep without a fork
+# (sleep_until), for the waits that end at a burst's due instant.
+mkfifo "$T/sleep.fifo"
+exec {SLEEP_FD}<>"$T/sleep.fifo"
+
 # Printable secret, mode 0600: the channel signs like a real one would.
 (
 	umask 077
@@ -389,7 +394,7 @@ proc_snap() {
 # name "pool" (libuv's thread pool). Builtins only: it runs at the due
 # instant, where a fork would take the CPU from what is measured.
 thread_snap() {
-	local pid=$1 task stat name out=
+	local pid=$1 task stat name all=
 	local -a f
 	for task in /proc/"$pid"/task/*; do
 		read -r stat <"$task/stat" 2>/dev/null || continue
@@ -398,9 +403,9 @@ thread_snap() {
 		[ "${task##*/}" != "$pid" ] || name=loop
 		[ "$name" != smmd ] || name=pool
 		read -r -a f <<<"${stat##*) }"
-		out+="$name:$((f[11] + f[12])) "
+		all="$all$name:$((f[11] + f[12])) "
 	done
-	printf -v "$2" '%s' "$out"
+	printf -v "$2" '%s' "$all"
 }
 
 # thread_delta "SNAP0" "SNAP1" SECONDS: each thread's share of one core.
@@ -414,6 +419,53 @@ thread_delta() {
 		}
 		printf " of one core\n"
 	}'
+}
+
+# raw_snap FILE: append "t_us smmd_utime smmd_stime syscr syscw write_bytes
+# vcsw ivcsw sink_ticks busy idle steal" (the fields of proc_snap,
+# cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
+# the burst keeps both cores busy, and forks would be part of the load.
+# At a line's start: not cancelled_write_bytes, nor nonvoluntary_...
+RE_WRITE_BYTES=$'\n''write_bytes: ([0-9]+)'
+RE_VCSW=$'\n''voluntary_ctxt_switches:[[:space:]]*([0-9]+)'
+raw_snap() {
+	local st io ps sk cpu v nv r w b
+	local -a f g m
+	read -r st <"/proc/$SMMD_PID/stat" || return 0
+	read -r -d '' io <"/proc/$SMMD_PID/io" || true
+	read -r -d '' ps <"/proc/$SMMD_PID/status" || true
+	read -r sk <"/proc/$SINK_PID/stat" || return 0
+	read -r cpu </proc/stat || return 0
+	read -r -a f <<<"${st##*) }"
+	read -r -a g <<<"${sk##*) }"
+	read -r -a m <<<"$cpu"
+	[[ $io =~ syscr:\ ([0-9]+) ]] && r=${BASH_REMATCH[1]}
+	[[ $io =~ syscw:\ ([0-9]+) ]] && w=${BASH_REMATCH[1]}
+	[[ $io =~ $RE_WRITE_BYTES ]] && b=${BASH_REMATCH[1]}
+	[[ $ps =~ $RE_VCSW ]] && v=${BASH_REMATCH[1]}
+	[[ $ps =~ nonvoluntary_ctxt_switches:[[:space:]]*([0-9]+) ]] && nv=${BASH_REMATCH[1]}
+	printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "${EPOCHREALTIME/./}" \
+		"${f[11]}" "${f[12]}" "${r:-0}" "${w:-0}" "${b:-0}" "${v:-0}" "${nv:-0}" \
+		$((g[11] + g[12])) $((m[1] + m[2] + m[3] + m[6] + m[7])) \
+		$((m[4] + m[5])) $((m[8])) >>"$1"
+}
+
+# use_snaps FILE T_US: SNAP_DUE, SINK_DUE, MACH_DUE from FILE's first
+# snapshot, the _END ones from its first at or after T_US (else its last);
+# SNAP_SPAN_S: the seconds between the two.
+use_snaps() {
+	local a b
+	a=$(head -n 1 "$1")
+	b=$(awk -v t="$2" '$1 >= t { print; f = 1; exit } { l = $0 } END { if (!f) print l }' "$1")
+	read -r SNAP_DUE SINK_DUE MACH_DUE SNAP_END SINK_END MACH_END SNAP_SPAN_S < <(
+		awk -v a="$a" -v b="$b" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12]
+			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", y[2], y[3], y[4], y[5], y[6], y[7], y[8], y[9], y[10], y[11], y[12]
+			printf "%.3f\n", (y[1] - x[1]) / 1e6
+		}')
+	SNAP_DUE=${SNAP_DUE//_/ } MACH_DUE=${MACH_DUE//_/ }
+	SNAP_END=${SNAP_END//_/ } MACH_END=${MACH_END//_/ }
 }
 
 # proc_delta "SNAP0" "SNAP1" SECONDS: a line about smmd's resource use.
@@ -598,10 +650,14 @@ wait_sink() {
 	progress "$label: $got/$n received"
 }
 
-# sleep_until MS
+# sleep_until MS: builtins only, since it ends at a due instant, where
+# a fork would take a CPU from the burst's first turns.
 sleep_until() {
-	local d=$(($1 - $(now_ms)))
-	[ "$d" -le 0 ] || sleep "$(awk -v d="$d" 'BEGIN { printf "%.3f", d / 1000 }')"
+	local now=${EPOCHREALTIME/./} secs
+	local d=$(($1 - now / 1000))
+	[ "$d" -gt 0 ] || return 0
+	printf -v secs '%d.%03d' $((d / 1000)) $((d % 1000))
+	read -r -t "$secs" -u "$SLEEP_FD" _ || true
 }
 
 # smmd_status DIR: the status result as JSON.
@@ -1008,18 +1064,19 @@ run_scenario() {
 	[ "$(wc -l <"$CUR/sink.log")" -eq 0 ] || die "$name: posts arrived before their time"
 	HWM_QUEUED_KB=$(proc_kb "$SMMD_PID" VmHWM)
 	[ "$name" != burst ] || perf_start
+	: >"$CUR/snaps.txt"
 	sleep_until "$FIRST_DUE_MS"
-	SNAP_DUE=$(proc_snap "$SMMD_PID")
+	# Builtins only at the due instant: a fork there takes a CPU from
+	# the burst's first turns.
+	raw_snap "$CUR/snaps.txt"
 	thread_snap "$SMMD_PID" THREADS_DUE
-	SINK_DUE=$(cpu_ticks "$SINK_PID")
-	MACH_DUE=$(machine_snap)
 	wait_sink "$CUR/sink.log" "$n" $((LAST_DUE_MS + SMM_BENCH_WAIT_S * 1000)) "$name" \
 		$((LAST_DUE_MS + 100))
-	END_MS=$(now_ms)
-	SNAP_END=$(proc_snap "$SMMD_PID")
+	raw_snap "$CUR/snaps.txt"
 	thread_snap "$SMMD_PID" THREADS_END
-	SINK_END=$(cpu_ticks "$SINK_PID")
-	MACH_END=$(machine_snap)
+	END_MS=$(now_ms)
+	# SNAP_, SINK_ and MACH_ DUE and END: the first and the last line.
+	use_snaps "$CUR/snaps.txt" 99999999999999999
 	perf_stop
 	notify_close
 	wait_published "$CUR" "$n"
@@ -1383,53 +1440,6 @@ gen_channel_adds() {
 				       "\"text\":\"burst c%02d %d\",\"id\":\"c%02d-%d\",\"at\":\"%s\"}}\n",
 				       ++r, c, c, i, c, i, at
 	}'
-}
-
-# raw_snap FILE: append "t_us smmd_utime smmd_stime syscr syscw write_bytes
-# vcsw ivcsw sink_ticks busy idle steal" (the fields of proc_snap,
-# cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
-# the burst keeps both cores busy, and forks would be part of the load.
-# At a line's start: not cancelled_write_bytes, nor nonvoluntary_...
-RE_WRITE_BYTES=$'\n''write_bytes: ([0-9]+)'
-RE_VCSW=$'\n''voluntary_ctxt_switches:[[:space:]]*([0-9]+)'
-raw_snap() {
-	local st io ps sk cpu v nv r w b
-	local -a f g k
-	read -r st <"/proc/$SMMD_PID/stat" || return 0
-	read -r -d '' io <"/proc/$SMMD_PID/io" || true
-	read -r -d '' ps <"/proc/$SMMD_PID/status" || true
-	read -r sk <"/proc/$SINK_PID/stat" || return 0
-	read -r cpu </proc/stat || return 0
-	read -r -a f <<<"${st##*) }"
-	read -r -a g <<<"${sk##*) }"
-	read -r -a k <<<"$cpu"
-	[[ $io =~ syscr:\ ([0-9]+) ]] && r=${BASH_REMATCH[1]}
-	[[ $io =~ syscw:\ ([0-9]+) ]] && w=${BASH_REMATCH[1]}
-	[[ $io =~ $RE_WRITE_BYTES ]] && b=${BASH_REMATCH[1]}
-	[[ $ps =~ $RE_VCSW ]] && v=${BASH_REMATCH[1]}
-	[[ $ps =~ nonvoluntary_ctxt_switches:[[:space:]]*([0-9]+) ]] && nv=${BASH_REMATCH[1]}
-	printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "${EPOCHREALTIME/./}" \
-		"${f[11]}" "${f[12]}" "${r:-0}" "${w:-0}" "${b:-0}" "${v:-0}" "${nv:-0}" \
-		$((g[11] + g[12])) $((k[1] + k[2] + k[3] + k[6] + k[7])) \
-		$((k[4] + k[5])) $((k[8])) >>"$1"
-}
-
-# use_snaps FILE T_US: SNAP_DUE, SINK_DUE, MACH_DUE from FILE's first
-# snapshot, the _END ones from its first at or after T_US (else its last);
-# SNAP_SPAN_S: the seconds between the two.
-use_snaps() {
-	local a b
-	a=$(head -n 1 "$1")
-	b=$(awk -v t="$2" '$1 >= t { print; f = 1; exit } { l = $0 } END { if (!f) print l }' "$1")
-	read -r SNAP_DUE SINK_DUE MACH_DUE SNAP_END SINK_END MACH_END SNAP_SPAN_S < <(
-		awk -v a="$a" -v b="$b" 'BEGIN {
-			split(a, x, " "); split(b, y, " ")
-			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12]
-			printf "%s_%s_%s_%s_%s_%s_%s %s %s_%s_%s ", y[2], y[3], y[4], y[5], y[6], y[7], y[8], y[9], y[10], y[11], y[12]
-			printf "%.3f\n", (y[1] - x[1]) / 1e6
-		}')
-	SNAP_DUE=${SNAP_DUE//_/ } MACH_DUE=${MACH_DUE//_/ }
-	SNAP_END=${SNAP_END//_/ } MACH_END=${MACH_END//_/ }
 }
 
 # run_channels: the whole scenario up to the sink's log in $CUR/recv.tsv
