@@ -999,6 +999,7 @@ static int start_delivery(struct smmd *d, struct chan_q *q, const char *id,
 	q->in_flight++;
 	q->last_start_ms = send_at;
 	d->in_flight++;
+	http_reserve(d->http, d->in_flight);
 	return 1;
 drop:
 	store_delivery_clear(&job->rec);

@@ -116,6 +116,24 @@ void http_hand_back(struct http *h)
 	uv_async_send(&h->done_async);
 }
 
+static struct transfer *transfer_new(struct http *h)
+{
+	struct transfer *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->body_cap = 4096;
+	if ((t->body = malloc(t->body_cap + 1)) == NULL ||
+	    (t->easy = curl_easy_init()) == NULL) {
+		free(t->body);
+		free(t);
+		return NULL;
+	}
+	t->http = h;
+	http_transfer_setup(t);
+	return t;
+}
+
 /* Easy handles are recycled: creating one costs more than a request. */
 static struct transfer *transfer_get(struct http *h)
 {
@@ -123,18 +141,9 @@ static struct transfer *transfer_get(struct http *h)
 
 	if (t) {
 		h->spare = t->next;
-	} else {
-		if ((t = calloc(1, sizeof(*t))) == NULL)
-			return NULL;
-		t->body_cap = 4096;
-		if ((t->body = malloc(t->body_cap + 1)) == NULL ||
-		    (t->easy = curl_easy_init()) == NULL) {
-			free(t->body);
-			free(t);
-			return NULL;
-		}
-		t->http = h;
-		http_transfer_setup(t);
+		h->nspare--;
+	} else if ((t = transfer_new(h)) == NULL) {
+		return NULL;
 	}
 	h->out++;
 	t->next = t->prev = NULL;
@@ -163,6 +172,21 @@ static void transfer_put(struct http *h, struct transfer *t)
 	t->arg = NULL;
 	t->next = h->spare;
 	h->spare = t;
+	h->nspare++;
+}
+
+void http_reserve(struct http *h, unsigned n)
+{
+	while (h->out + h->nspare < n) {
+		struct transfer *t = transfer_new(h);
+
+		/* Not fatal: http_submit tries again, and says so. */
+		if (t == NULL)
+			return;
+		t->next = h->spare;
+		h->spare = t;
+		h->nspare++;
+	}
 }
 
 static void transfer_free(struct transfer *t)
@@ -445,6 +469,7 @@ void http_close(struct http *h, void (*closed)(void *), void *arg)
 		h->spare = t->next;
 		transfer_free(t);
 	}
+	h->nspare = 0;
 	uv_close((uv_handle_t *)&h->done_async, done_async_closed);
 }
 

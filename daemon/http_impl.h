@@ -100,6 +100,7 @@ struct http {
 	uv_loop_t *loop;
 	uv_async_t done_async; /* on loop: transfers came back */
 	struct transfer *spare;
+	unsigned nspare;
 	unsigned out; /* transfers submitted whose done has not yet run */
 	int closing;
 	void (*closed)(void *);
