@@ -635,12 +635,22 @@ void store_wal_logged(struct store_wal *w, int frames)
 
 void store_wal_request(struct store_wal *w, uint64_t seq)
 {
+	int wake = 0;
+
 	pthread_mutex_lock(&w->mu);
 	if (seq > w->want) {
 		w->want = seq;
-		pthread_cond_signal(&w->sync_cv);
+		wake = 1;
 	}
 	pthread_mutex_unlock(&w->mu);
+	/*
+	 * Signalled once the lock is free: the sync thread, woken under it,
+	 * took the CPU from the loop only to sleep on the lock, and took it
+	 * again when the loop let go (two preemptions a sync, seen with
+	 * perf's sched_switch in a burst, where the loop asks every turn).
+	 */
+	if (wake)
+		pthread_cond_signal(&w->sync_cv);
 }
 
 int store_wal_wait(struct store_wal *w, uint64_t seq)
