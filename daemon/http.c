@@ -177,6 +177,9 @@ static void transfer_put(struct http *h, struct transfer *t)
 
 void http_reserve(struct http *h, unsigned n)
 {
+	/* http_close has freed the spares: none may be made after. */
+	if (h->closing)
+		return;
 	while (h->out + h->nspare < n) {
 		struct transfer *t = transfer_new(h);
 
