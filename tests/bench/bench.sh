@@ -373,22 +373,6 @@ proc_kb() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
-# proc_snap PID: "utime_ticks stime_ticks syscr syscw write_bytes vcsw ivcsw"
-proc_snap() {
-	local pid=$1 stat
-	stat=$(cat "/proc/$pid/stat")
-	stat=${stat##*) }
-	# shellcheck disable=SC2086 # split the fields on purpose
-	set -- $stat
-	printf '%s %s ' "${12}" "${13}"
-	awk '$1 == "syscr:" { r = $2 } $1 == "syscw:" { w = $2 }
-	     $1 == "write_bytes:" { b = $2 } END { printf "%s %s %s ", r, w, b }' \
-		"/proc/$pid/io"
-	awk '$1 == "voluntary_ctxt_switches:" { v = $2 }
-	     $1 == "nonvoluntary_ctxt_switches:" { n = $2 }
-	     END { printf "%s %s\n", v, n }' "/proc/$pid/status"
-}
-
 # thread_snap PID VAR: "name:ticks ..." into VAR for each of PID's
 # threads (utime + stime); the main thread is "loop", a thread smmd did not
 # name "pool" (libuv's thread pool). Builtins only: it runs at the due
@@ -422,8 +406,8 @@ thread_delta() {
 }
 
 # raw_snap FILE: append "t_us smmd_utime smmd_stime syscr syscw write_bytes
-# vcsw ivcsw sink_ticks busy idle steal" (the fields of proc_snap,
-# cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
+# vcsw ivcsw sink_ticks busy idle steal" (smmd's /proc stat, io and
+# status, then the fields of cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
 # the burst keeps both cores busy, and forks would be part of the load.
 # At a line's start: not cancelled_write_bytes, nor nonvoluntary_...
 RE_WRITE_BYTES=$'\n''write_bytes: ([0-9]+)'
