@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigarray.h"
 #include "hashtab.h"
 #include "heap.h"
 #include "sched.h"
@@ -48,7 +49,7 @@ void sched_free(struct sched *s)
 	heap_free(&s->heap);
 	for (size_t i = 0; i < s->len; i++)
 		free(s->ents[i]);
-	free(s->ents);
+	bigarray_free(s->ents, s->cap * sizeof(*s->ents));
 	hashtab_free(&s->index);
 	free(s);
 }
@@ -62,7 +63,8 @@ static int ents_reserve(struct sched *s)
 	if (s->len < s->cap)
 		return 0;
 	if (cap > (size_t)HASHTAB_POS_MAX + 1 ||
-	    (v = realloc(s->ents, cap * sizeof(*v))) == NULL)
+	    (v = bigarray_resize(s->ents, s->cap * sizeof(*v),
+	                         cap * sizeof(*v))) == NULL)
 		return -ENOMEM;
 	s->ents = v;
 	s->cap = cap;

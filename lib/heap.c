@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bigarray.h"
 #include "heap.h"
 
 #define HEAP_INITIAL_CAP 16
@@ -84,7 +85,7 @@ void heap_free(struct heap *h)
 	/* Nodes outlive the heap; leave them correctly marked as absent. */
 	for (size_t i = 0; i < h->len; i++)
 		h->v[i].node->index = HEAP_NOT_IN_HEAP;
-	free(h->v);
+	bigarray_free(h->v, h->cap * sizeof(*h->v));
 	heap_init(h);
 }
 
@@ -96,7 +97,8 @@ int heap_push(struct heap *h, struct heap_node *n)
 
 		if (cap < h->cap || cap > SIZE_MAX / sizeof(*v))
 			return -ENOMEM;
-		if ((v = realloc(h->v, cap * sizeof(*v))) == NULL)
+		if ((v = bigarray_resize(h->v, h->cap * sizeof(*v),
+		                         cap * sizeof(*v))) == NULL)
 			return -ENOMEM;
 		h->v = v;
 		h->cap = cap;

@@ -163,6 +163,72 @@ START_TEST(test_next)
 END_TEST
 
 /*
+ * A growth moves the old slots over a few runs at a time: meanwhile every
+ * key is found, walked once, removed and moved in either array, and the
+ * move is over long before the next growth.
+ */
+START_TEST(test_grow_in_steps)
+{
+	static unsigned char in[NKEYS], seen[NKEYS];
+	struct hashtab t;
+	size_t n = 0, it = 0, old_slots, ops = 0;
+	uint32_t v;
+
+	make_keys();
+	memset(in, 0, sizeof(in));
+	memset(seen, 0, sizeof(seen));
+	hashtab_init(&t, index_key, NULL);
+	/* Up to the first growth past 1,024 slots. */
+	while (t.old == NULL || t.old_mask + 1 < 1024) {
+		ck_assert_int_eq(hashtab_add(&t, n), 0);
+		in[n++] = 1;
+	}
+	old_slots = t.old_mask + 1;
+	ck_assert_uint_eq(t.mask + 1, 2 * old_slots);
+	/* One add moved a few runs, not the table. */
+	ck_assert_uint_gt(t.old_left, old_slots / 2);
+	ck_assert(matches(&t, in));
+	while (hashtab_next(&t, &it, &v)) {
+		ck_assert(in[v] && !seen[v]);
+		seen[v] = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(seen[i], 1);
+	/* Halfway, each step checked: a run cut in two loses keys. */
+	while (t.old_left > old_slots / 2) {
+		ck_assert_int_eq(hashtab_add(&t, n), 0);
+		in[n++] = 1;
+		ops++;
+		ck_assert(matches(&t, in));
+	}
+	/* Every fifth key goes; every seventh left takes its own index
+	 * again through hashtab_move, found wherever it is. */
+	for (size_t i = 0; i < n && t.old != NULL; i += 5) {
+		ck_assert_int_eq(hashtab_remove(&t, keys[i], &v), 1);
+		ck_assert_uint_eq(v, i);
+		in[i] = 0;
+		ops++;
+		ck_assert(matches(&t, in));
+	}
+	for (size_t i = 1; i < n; i += 7)
+		if (in[i])
+			ck_assert_int_eq(hashtab_move(&t, keys[i], (uint32_t)i),
+			                 1);
+	ck_assert(matches(&t, in));
+	for (; t.old != NULL; ops++) {
+		ck_assert_int_eq(hashtab_add(&t, n), 0);
+		in[n++] = 1;
+		ck_assert(matches(&t, in));
+	}
+	/* Done long before the new slots fill up. */
+	ck_assert_uint_le(ops, old_slots / 32);
+	ck_assert_uint_le(hashtab_len(&t) * 2, t.mask + 1);
+	hashtab_free(&t);
+	ck_assert_ptr_null(t.old);
+}
+END_TEST
+
+/*
  * As the scheduler keeps its entries: pointers in a dense array, a removal
  * moving the last one into the hole and telling the table (hashtab_move).
  */
@@ -260,6 +326,7 @@ static Suite *hashtab_suite(void)
 	tcase_add_test(tc, test_add_find_grow);
 	tcase_add_test(tc, test_remove_random);
 	tcase_add_test(tc, test_next);
+	tcase_add_test(tc, test_grow_in_steps);
 	tcase_add_test(tc, test_dense_move);
 	tcase_add_test(tc, test_moving_keys);
 	suite_add_tcase(s, tc);
