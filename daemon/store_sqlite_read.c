@@ -13,7 +13,7 @@
  *  - The checkpoint thread's PASSIVE checkpoint takes no busy-wait either:
  *    it copies the frames up to the oldest reader's snapshot and leaves
  *    the rest to the next one. A long report leaves the WAL a little
- *    longer for its duration; the sync thread asks again after.
+ *    longer for its duration; the next checkpoint copies the rest.
  *  - A reader never writes the WAL, its header least of all: the
  *    connection is opened SQLITE_OPEN_READONLY, so it cannot write the
  *    database, checkpoint, or restart the log (all writers' doing; the

@@ -12,8 +12,20 @@
  * leaving). One fdatasync covers every batch committed before it started,
  * so batches that arrive while one runs share the next (group commit).
  * The checkpoint thread copies the WAL into the database, from its own
- * connection, once the log passes STORE_WAL_CHECKPOINT_FRAMES; a checkpoint
- * on the sync thread would hold every batch back for its duration.
+ * connection, each time STORE_WAL_CHECKPOINT_FRAMES more frames are in the
+ * log; a checkpoint on the sync thread would hold every batch back for its
+ * duration.
+ *
+ * While it copies, it holds a read transaction open on a second
+ * connection (the pin), begun just before. The copy goes up to the pin's
+ * snapshot, as far as it would have gone, and SQLite cannot start the log
+ * over while a reader may still need it: the loop keeps appending. So
+ * while posts keep coming the log is not started over every time a
+ * checkpoint catches up, between two of the loop's commits, each restart
+ * a sync on the loop (below): it is started over once a checkpoint has
+ * caught up and let go of the pin, when the loop next commits, which is
+ * when the writing has stopped. Past STORE_WAL_PIN_FRAMES (64 MiB) the
+ * checkpoints go without the pin and the log starts over as before.
  *
  * Crash safety, case by case:
  *  - A commit not yet fdatasync'ed may reach the disk in part, in any page
@@ -94,6 +106,11 @@
  * old one's blocks, and the file stays as long as it was.
  */
 #define STORE_WAL_CHECKPOINT_FRAMES 1000
+/*
+ * Longest log the pin lets grow (see above), in frames of 4 KiB: as long
+ * as the one a 100,000-post calendar's first sync leaves.
+ */
+#define STORE_WAL_PIN_FRAMES 16384
 /* Checkpoints found busy in a row before one is told as failed. */
 #define STORE_WAL_BUSY_TOLD 100
 
@@ -116,6 +133,9 @@ struct store_wal {
 	int stop;
 	int ckpt_wanted;
 	atomic_int frames; /* in the log after the last commit (the loop's) */
+	/* Frames appended since the last checkpoint asked for (the loop's
+	 * count, which the sync thread takes). */
+	atomic_int appended;
 	char ckpt_error[200]; /* a failed checkpoint, for the loop to log */
 	int ckpt_failed;      /* ... and whether the loop has yet to */
 	uint64_t syncs, checkpoints;
@@ -466,7 +486,7 @@ static void *sync_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		uint64_t target;
-		int r, big;
+		int r, big, appended;
 
 		while (!w->stop && !w->err && w->want == w->done)
 			pthread_cond_wait(&w->sync_cv, &w->mu);
@@ -475,9 +495,13 @@ static void *sync_main(void *arg)
 		target = w->want;
 		pthread_mutex_unlock(&w->mu);
 		r = fdatasync(w->fd) < 0 ? -errno : 0;
-		big = r == 0 &&
-		      atomic_load_explicit(&w->frames, memory_order_relaxed) >
-		              STORE_WAL_CHECKPOINT_FRAMES;
+		appended = atomic_load_explicit(&w->appended,
+		                                memory_order_relaxed);
+		big = r == 0 && appended > STORE_WAL_CHECKPOINT_FRAMES;
+		/* Counted again from here: the loop adds meanwhile. */
+		if (big)
+			atomic_fetch_sub_explicit(&w->appended, appended,
+			                          memory_order_relaxed);
 		pthread_mutex_lock(&w->mu);
 		if (r < 0) {
 			w->err = r;
@@ -496,11 +520,49 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
-/* One PASSIVE checkpoint from db, opened on first use. */
-static void checkpoint(struct store_wal *w, sqlite3 **db)
+/* Let go of the pin. Were that to fail, the connection goes, and its
+ * read lock with it: a pin held on would keep the log from ever
+ * starting over. */
+static void pin_drop(sqlite3 **pin)
+{
+	if (sqlite3_get_autocommit(*pin) ||
+	    sqlite3_exec(*pin, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return;
+	sqlite3_close_v2(*pin);
+	*pin = NULL;
+}
+
+/*
+ * The pin (see the top): a read transaction on *pin, opened on first use,
+ * begun now. 1 if held. Without it a checkpoint runs as it would anyway,
+ * and the log only starts over sooner: a failure here is no failure.
+ */
+static int pin_take(struct store_wal *w, sqlite3 **pin)
+{
+	if (atomic_load_explicit(&w->frames, memory_order_relaxed) >=
+	    STORE_WAL_PIN_FRAMES)
+		return 0;
+	if (*pin == NULL &&
+	    sqlite3_open_v2(w->db_path, pin,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		sqlite3_close(*pin);
+		*pin = NULL;
+		return 0;
+	}
+	if (sqlite3_exec(*pin, "BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1",
+	                 NULL, NULL, NULL) != SQLITE_OK) {
+		pin_drop(pin);
+		return 0;
+	}
+	return 1;
+}
+
+/* One PASSIVE checkpoint from db, opened on first use, with the pin. */
+static void checkpoint(struct store_wal *w, sqlite3 **db, sqlite3 **pin)
 {
 	const char *what = NULL;
-	int rc;
+	int rc, pinned;
 
 	if (*db == NULL) {
 		rc = sqlite3_open_v2(
@@ -515,19 +577,26 @@ static void checkpoint(struct store_wal *w, sqlite3 **db)
 			goto out;
 		}
 	}
+	pinned = pin_take(w, pin);
 	/* PASSIVE never takes the writer's lock: the loop never waits. */
 	rc = sqlite3_wal_checkpoint_v2(*db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	                               NULL, NULL);
+	if (pinned)
+		pin_drop(pin);
 	/*
 	 * Busy is a moment, not a failure: another connection checkpoints
 	 * (a backup, an smmctl), or the wal-index header was read while the
 	 * loop's commit wrote it, and SQLite would take the writer's lock to
 	 * look again. The next sync asks again; only a lasting one is told.
 	 */
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		w->ckpt_busy = 0;
-	else if (rc == SQLITE_BUSY && ++w->ckpt_busy < STORE_WAL_BUSY_TOLD)
+	} else if (rc == SQLITE_BUSY && ++w->ckpt_busy < STORE_WAL_BUSY_TOLD) {
+		atomic_fetch_add_explicit(&w->appended,
+		                          STORE_WAL_CHECKPOINT_FRAMES + 1,
+		                          memory_order_relaxed);
 		rc = SQLITE_OK;
+	}
 	if (rc != SQLITE_OK)
 		what = sqlite3_errmsg(*db);
 out:
@@ -547,7 +616,7 @@ out:
 static void *ckpt_main(void *arg)
 {
 	struct store_wal *w = arg;
-	sqlite3 *db = NULL;
+	sqlite3 *db = NULL, *pin = NULL;
 
 	prctl(PR_SET_NAME, "smmd-ckpt"); /* for top -H and the bench */
 	pthread_mutex_lock(&w->mu);
@@ -558,12 +627,13 @@ static void *ckpt_main(void *arg)
 			break;
 		w->ckpt_wanted = 0;
 		pthread_mutex_unlock(&w->mu);
-		checkpoint(w, &db);
+		checkpoint(w, &db, &pin);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
-	/* Not the last connection: closing checkpoints nothing. */
+	/* Not the last connections: closing checkpoints nothing. */
 	sqlite3_close(db);
+	sqlite3_close(pin);
 	return NULL;
 }
 
@@ -630,7 +700,13 @@ int store_wal_started(const struct store_wal *w)
 
 void store_wal_logged(struct store_wal *w, int frames)
 {
-	atomic_store_explicit(&w->frames, frames, memory_order_relaxed);
+	int before = atomic_exchange_explicit(&w->frames, frames,
+	                                      memory_order_relaxed);
+
+	/* A log started over holds only what came since. */
+	atomic_fetch_add_explicit(&w->appended,
+	                          frames >= before ? frames - before : frames,
+	                          memory_order_relaxed);
 }
 
 void store_wal_request(struct store_wal *w, uint64_t seq)

@@ -405,6 +405,47 @@ START_TEST(test_long_log_kept)
 }
 END_TEST
 
+/* Whether the writes recorded started the log over (a write at 0). */
+static int restarted(void)
+{
+	for (int i = 0; i < nops; i++)
+		if (ops[i].kind == OP_WRITE && ops[i].off == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * What the checkpoint thread's pin rests on: a read transaction begun
+ * before a checkpoint that copies the whole log keeps the writer from
+ * starting it over (it appends); once it ends and a checkpoint has
+ * caught up, the next commit starts the log over, its header synced.
+ */
+START_TEST(test_reader_defers_restart)
+{
+	sqlite3 *db = open_writer(), *pin = NULL;
+	long long before;
+
+	fill(db, 10);
+	ck_assert_int_eq(sqlite3_open(db_path, &pin), SQLITE_OK);
+	exec(pin, "BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1");
+	checkpoint_all();
+	before = file_size(wal_path);
+	nops = 0;
+	recording = 1;
+	exec(db, "INSERT INTO t VALUES (randomblob(100))");
+	recording = 0;
+	ck_assert_int_gt(nops, 0);
+	ck_assert(!restarted());
+	ck_assert_int_eq(ops[0].off, before); /* at the log's end */
+	exec(pin, "COMMIT");
+	sqlite3_close(pin);
+	restart_log(db, &before);
+	assert_restarted_in_place(before);
+	ck_assert_int_eq(rows_in(db_path), 12);
+	sqlite3_close(db);
+}
+END_TEST
+
 /* ---- A commit's frames in one write ------------------------------------ */
 
 /* SQLite's frame: a 24-byte header and a page of 4 KiB. */
@@ -605,6 +646,48 @@ START_TEST(test_checkpoint_by_frames)
 	ck_assert_uint_eq(checkpoints_now(w), 1);
 	sync_batch(w, 3, 1001);
 	ck_assert_uint_eq(checkpoints_reach(w, 2), 2);
+	/* Counted from there on, a log started over from its start: 399,
+	 * then 600 of a new log, then 2 more. */
+	sync_batch(w, 4, 1400);
+	sync_batch(w, 5, 600);
+	usleep(200 * 1000);
+	ck_assert_uint_eq(checkpoints_now(w), 2);
+	sync_batch(w, 6, 602);
+	ck_assert_uint_eq(checkpoints_reach(w, 3), 3);
+	stop_wal(w, db);
+}
+END_TEST
+
+/*
+ * The checkpoint thread lets go of its pin after each checkpoint: one
+ * that has caught up leaves the log to be started over by the next
+ * commit. A pin held on would let the log grow without end.
+ */
+START_TEST(test_checkpoint_lets_go_of_pin)
+{
+	sqlite3 *db = open_writer();
+	struct store_wal *w = NULL;
+	char err[256];
+
+	fill(db, 5);
+	ck_assert_int_eq(store_wal_open(db_path, &w, err, sizeof(err)), 0);
+	uv_loop_init(&loop);
+	durable = 0;
+	ck_assert_int_eq(store_wal_start(w, &loop, on_durable, NULL), 0);
+	ck_assert_uint_eq(checkpoints_reach(w, 1), 1);
+	for (int round = 0; round < 3; round++) {
+		fill(db, 5);
+		sync_batch(w, (uint64_t)round + 1,
+		           (round + 1) * STORE_WAL_TEST_FRAMES);
+		ck_assert_uint_eq(checkpoints_reach(w, (uint64_t)round + 2),
+		                  (uint64_t)round + 2);
+		nops = 0;
+		recording = 1;
+		exec(db, "INSERT INTO t VALUES (randomblob(100))");
+		recording = 0;
+		ck_assert_msg(restarted(), "round %d: the log went on", round);
+	}
+	ck_assert_int_eq(store_wal_checkpoint_failed(w), 0);
 	stop_wal(w, db);
 }
 END_TEST
@@ -692,6 +775,8 @@ static Suite *storewal_suite(void)
 	tcase_add_test(tc, test_rewritten_checksums_kept);
 	tcase_add_test(tc, test_failed_write_fails_commit);
 	tcase_add_test(tc, test_checkpoint_by_frames);
+	tcase_add_test(tc, test_reader_defers_restart);
+	tcase_add_test(tc, test_checkpoint_lets_go_of_pin);
 	tcase_add_test(tc, test_checkpoint_busy_not_failed);
 	suite_add_tcase(s, tc);
 	return s;
