@@ -6,9 +6,9 @@
  * each page faulted in at once: in a row of 50,000 adds, the turn whose
  * heap went from 768 KiB to 1.5 MiB took 5.0-5.6 ms (with 223-264 page
  * faults), against 3-4 ms for the others. Past BIGARRAY_MAPPED bytes an
- * array has pages of
- * its own instead: a doubling moves page tables (mremap), and the
- * kernel's zeroed pages come as they are first touched.
+ * array has pages of its own instead: a doubling moves page tables
+ * (mremap), and the kernel's zeroed pages come as they are first touched.
+ * (ASan does not watch such an array's bounds.)
  *
  * The caller keeps each array's size in bytes and passes it back.
  */

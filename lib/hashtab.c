@@ -9,10 +9,9 @@
 #define HASHTAB_MIN 64
 /*
  * Empty old slots passed over by each add or remove while growing, the
- * runs between them moved whole. Twice as many slots as keys are in the
- * new array, a quarter of its slots: with 32, moving ends after about
- * old slots / 64 adds, long before the new slots are half full (after old
- * slots / 2).
+ * runs between them moved whole. The old slots were at most half full,
+ * so at least half are empty: moving ends within old slots / 64 adds or
+ * removes, and the new slots are half full only old slots / 2 adds on.
  */
 #define HASHTAB_MOVE_EMPTIES 32
 

@@ -15,10 +15,9 @@
  * that doubled the schedule's index to 524,288 slots took 26 ms, and the
  * doubling after 1,048,576 keys would re-place half of them into 16 MiB.
  * Instead the old slots stay beside the new ones, and each add or remove
- * moves a few of the old slots' runs over, whole runs at a
- * time so that every run left behind still probes as before; a lookup
- * meanwhile looks in both. Moving is done long before the new slots are
- * half full.
+ * moves a few of the old slots' runs over, whole runs at a time so that
+ * every run left behind still probes as before; a lookup meanwhile looks
+ * in both. Moving is done long before the new slots are half full.
  */
 #ifndef SMM_HASHTAB_H
 #define SMM_HASHTAB_H
