@@ -34,9 +34,12 @@
  *    does not check out and keeps the last whole commit before it. What is
  *    lost was never acknowledged: its callbacks had not run.
  *  - Checkpoints run on a synchronous=FULL connection, so SQLite syncs the
- *    WAL before it overwrites database pages and syncs the database before
- *    it records them as copied (nBackfill). Nothing reaches the database
- *    file that is not durable in the WAL first.
+ *    WAL before it overwrites database pages: nothing reaches the database
+ *    file that is not durable in the WAL first. It syncs the database only
+ *    in the checkpoint that copies the log's last frame (one the pin or a
+ *    reader stops short does not), before it records the log as copied
+ *    whole, which is what lets the log start over; until then every
+ *    frame stays in the WAL and recovery replays it.
  *  - The WAL restart. Once a checkpoint has copied the whole WAL, the next
  *    writer starts the WAL over from offset 0 with new salts, overwriting
  *    old frames in place. At synchronous=OFF SQLite does not sync the new
