@@ -53,10 +53,11 @@
  *       synchronous=NORMAL and above: the new salts are on the disk before
  *       any frame of the new log is written, so an old frame, wherever it
  *       survives a crash, no longer checks out. One fdatasync of a page
- *       on the loop per restart (0.14 ms, at most 0.44 ms, measured on the
- *       2-core machine of issue 14), and the new log's frames go into
- *       blocks the file already has, so the sync thread's fdatasync has no
- *       allocation to commit (0.14 ms against 0.23 ms for appended
+ *       on the loop per restart (0.14 ms, at most 0.44 ms, on the 2-core
+ *       machine of issue 14 when quiet; 0.2-5.8 ms in bursts, behind the
+ *       checkpoints' writes, hence the pin), and the new log's frames go
+ *       into blocks the file already has, so the sync thread's fdatasync
+ *       has no allocation to commit (0.14 ms against 0.23 ms for appended
  *       frames).
  *     - The WAL is never truncated while the store is open, however long
  *       a burst or a bulk load made it (SQLite's own default, without a

@@ -407,8 +407,9 @@ thread_delta() {
 
 # raw_snap FILE: append "t_us smmd_utime smmd_stime syscr syscw write_bytes
 # vcsw ivcsw sink_ticks busy idle steal" (smmd's /proc stat, io and
-# status, then the fields of cpu_ticks and machine_snap). Builtins only: it runs every 100 ms while
-# the burst keeps both cores busy, and forks would be part of the load.
+# status, then the fields of cpu_ticks and machine_snap). Builtins only:
+# it runs every 100 ms while the burst keeps both cores busy, and forks
+# would be part of the load.
 # At a line's start: not cancelled_write_bytes, nor nonvoluntary_...
 RE_WRITE_BYTES=$'\n''write_bytes: ([0-9]+)'
 RE_VCSW=$'\n''voluntary_ctxt_switches:[[:space:]]*([0-9]+)'
