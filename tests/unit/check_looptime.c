@@ -88,35 +88,112 @@ static void closed(uv_handle_t *h)
 }
 
 /*
- * Run first at 5 ms, second at 60 ms; status's "loop" after. The
- * pieces' lengths differ by far more than a loaded machine's preemption.
+ * The test's own view of the two timers' turns, from the check after a
+ * poll to the prepare before the next one (ours runs before looptime's):
+ * a loaded machine may stall either turn by more than the pieces differ,
+ * and a run where the turn meant to be the longer was not is void.
  */
-static json_t *run_turns(uv_timer_cb first, uv_timer_cb second)
+struct turn_watch {
+	uv_check_t check;
+	uv_prepare_t prepare;
+	uint64_t polled_ns;
+	int which; /* the timer that ran this turn: 1, 2; 0 none */
+	uint64_t turn_ns[3];
+	uv_timer_cb first, second; /* what the two timers run */
+};
+
+static struct turn_watch watch;
+
+static void watch_check(uv_check_t *h)
+{
+	(void)h;
+	watch.polled_ns = uv_hrtime();
+}
+
+static void watch_prepare(uv_prepare_t *h)
+{
+	(void)h;
+	if (watch.which != 0 && watch.polled_ns != 0)
+		watch.turn_ns[watch.which] = uv_hrtime() - watch.polled_ns;
+	watch.which = 0;
+}
+
+static void first_timer(uv_timer_t *t)
+{
+	watch.which = 1;
+	watch.first(t);
+}
+
+static void second_timer(uv_timer_t *t)
+{
+	watch.which = 2;
+	watch.second(t);
+}
+
+/*
+ * Run first at 5 ms, second at 60 ms; status's "loop" after, or NULL
+ * when the test's own view of the turns had them in one turn, or the
+ * other one not shorter by a margin than the one meant to be the longer
+ * (longer: 1 or 2).
+ */
+#define PREMISE_MARGIN_NS (10 * 1000 * 1000)
+
+static json_t *run_turns_once(uv_timer_cb first, uv_timer_cb second, int longer)
 {
 	uv_loop_t loop;
 	uv_timer_t a, b;
 	struct looptime *lt;
 	json_t *j;
+	uint64_t meant, other;
 
+	memset(&watch, 0, sizeof(watch));
+	watch.first = first;
+	watch.second = second;
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	ck_assert_int_eq(looptime_start(&loop, &lt), 0);
+	uv_check_init(&loop, &watch.check);
+	uv_check_start(&watch.check, watch_check);
+	uv_prepare_init(&loop, &watch.prepare);
+	uv_prepare_start(&watch.prepare, watch_prepare);
 	uv_timer_init(&loop, &a);
 	uv_timer_init(&loop, &b);
-	uv_timer_start(&a, first, 5, 0);
-	uv_timer_start(&b, second, 60, 0);
+	uv_timer_start(&a, first_timer, 5, 0);
+	uv_timer_start(&b, second_timer, 60, 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	j = looptime_json(lt);
 	looptime_close(lt);
 	uv_close((uv_handle_t *)&a, closed);
 	uv_close((uv_handle_t *)&b, closed);
+	uv_close((uv_handle_t *)&watch.check, closed);
+	uv_close((uv_handle_t *)&watch.prepare, closed);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	meant = watch.turn_ns[longer];
+	other = watch.turn_ns[3 - longer];
+	/* 0: both timers fell due in one turn. */
+	if (meant == 0 || other == 0 || meant < other + PREMISE_MARGIN_NS) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
+}
+
+/* A few runs: one stall is likely on a loaded machine, five are not. */
+static json_t *run_turns(uv_timer_cb first, uv_timer_cb second, int longer)
+{
+	for (int i = 0; i < 5; i++) {
+		json_t *j = run_turns_once(first, second, longer);
+
+		if (j != NULL)
+			return j;
+	}
+	ck_abort_msg("five runs stalled the shorter turn past the longer");
+	return NULL;
 }
 
 START_TEST(test_cause_is_longest_piece)
 {
-	json_t *j = run_turns(on_first, on_second);
+	json_t *j = run_turns(on_first, on_second, 1);
 	const char *cause =
 	        json_string_value(json_object_get(j, "max_turn_cause"));
 
@@ -132,7 +209,7 @@ END_TEST
 
 START_TEST(test_unnamed_turn)
 {
-	json_t *j = run_turns(on_first, on_unnamed);
+	json_t *j = run_turns(on_first, on_unnamed, 2);
 
 	ck_assert_str_eq(
 	        json_string_value(json_object_get(j, "max_turn_cause")),
@@ -148,7 +225,7 @@ END_TEST
  */
 START_TEST(test_turn_off_cpu)
 {
-	json_t *j = run_turns(on_first, on_sleep);
+	json_t *j = run_turns(on_first, on_sleep, 2);
 
 	ck_assert_str_eq(
 	        json_string_value(json_object_get(j, "max_turn_cause")),
@@ -168,7 +245,7 @@ END_TEST
  */
 START_TEST(test_turn_on_cpu)
 {
-	json_t *j = run_turns(on_first, on_touch);
+	json_t *j = run_turns(on_first, on_touch, 2);
 	json_int_t faults =
 	        json_integer_value(json_object_get(j, "max_turn_faults"));
 
