@@ -26,6 +26,7 @@
 #include "auth.h"
 #include "engage.h"
 #include "events.h"
+#include "fatalsig.h"
 #include "pause.h"
 #include "plancheck.h"
 #include "prom.h"
@@ -790,6 +791,7 @@ int main(int argc, char *argv[])
 	}
 	/* A peer that hangs up must be an error return, not a death. */
 	signal(SIGPIPE, SIG_IGN);
+	fatalsig_install();
 	log_init(0, verbose);
 	rt.d.config_path = path;
 	if (config_load(path, &rt.d.cfg, &errs) < 0) {

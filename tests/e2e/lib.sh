@@ -49,6 +49,19 @@ fail() {
 	exit 1
 }
 
+# A crash report (fatalsig.c) in log FILE: its stack's offsets in smmd,
+# named by addr2line against this build, function and line.
+e2e_crash_report() {
+	local off
+	grep -q '^smmd: crashed: ' "$1" || return 0
+	command -v addr2line >/dev/null || return 0
+	printf -- '--- the crash report'"'"'s frames in smmd, named ---\n' >&2
+	grep -A70 '^smmd: crashed: ' "$1" | grep -Eo 'smmd\(\+0x[0-9a-f]+\)' |
+		grep -Eo '0x[0-9a-f]+' | while read -r off; do
+		printf '%s %s\n' "$off" "$(addr2line -f -i -C -e "$SMMD_BIN" "$off" | paste -sd ' ')"
+	done >&2
+}
+
 e2e_diagnostics() {
 	local f
 	if [ -s "$T/smmd.log" ]; then
@@ -61,6 +74,7 @@ e2e_diagnostics() {
 		fi
 		printf -- '--- tail of smmd.log ---\n' >&2
 		tail -n 40 "$T/smmd.log" >&2
+		e2e_crash_report "$T/smmd.log"
 	fi
 	for f in "$T"/sink*.log; do
 		[ -s "$f" ] || continue
