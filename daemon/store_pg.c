@@ -513,10 +513,14 @@ static void stop_serving(struct pgstore *ps)
 /* A working node whose clock is outvoted starts afresh, as a standby. */
 static int clock_lost(struct pgstore *ps)
 {
-	int64_t skew = lease_skew_ms(pg_writer(ps));
+	int64_t skew;
 
-	if (ps->done == NULL || ps->epoch == 0 || !clock_outvoted(ps))
+	/* No lease yet (a start waiting on the schema's lock) or none any
+	 * more (a close gave it up): no clock measured, none to lose. */
+	if (pg_writer(ps) == NULL || ps->done == NULL || ps->epoch == 0 ||
+	    !clock_outvoted(ps))
 		return 0;
+	skew = lease_skew_ms(pg_writer(ps));
 	log_warnx("store: this node's clock is %+" PRId64 " ms from "
 	          "PostgreSQL's, and from the cluster's: it stops working, "
 	          "so that a node with a good clock does (check NTP)",

@@ -325,7 +325,20 @@ stop_smmd
 start_smmd
 stop_smmd
 pg "drop schema public cascade; create schema public" >/dev/null
+# ... and while another node holds the schema's lock (it migrates) past
+# the store's 1 s tick: the tick finds no lease yet, and waits with the
+# start (it once read the lease's clock skew through a NULL pointer).
+pg "select pg_advisory_lock(7301637432012345601), pg_sleep(2.5)" >/dev/null &
+locker=$!
+wait_for "[ \"\$(pg \"select count(*) from pg_locks where locktype = 'advisory' and granted\")\" = 1 ]" 5 ||
+	fail "the schema's lock was not taken"
+t0=$(now_ms)
 start_smmd
+took=$(($(now_ms) - t0))
+wait "$locker" || fail "the session holding the schema's lock failed"
+[ "$took" -ge 1500 ] ||
+	fail "smmd answered $took ms after its start: it did not wait on the schema's lock"
+log "a start behind another node's migration answered after $took ms"
 since_start | grep -q "view kept is not one this database knows" ||
 	fail "a view of a dropped database was kept: $(since_start)"
 [ "$(smmctl status --json | jq '[.counts[]] | add')" -eq 0 ] ||
