@@ -1748,6 +1748,7 @@ static void close_pg(struct pgstore *ps)
 	pg_pull_close(ps);
 	uv_run(&ps->loop, UV_RUN_DEFAULT);
 	pgrepl_free(ps->repl);
+	ps->repl = NULL; /* the rollback hook's, until pg_count_stop */
 	uv_loop_close(&ps->loop);
 	json_decref(ps->nodes);
 	json_decref(ps->nodes_next);
