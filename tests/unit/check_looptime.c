@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -118,16 +119,11 @@ static void watch_prepare(uv_prepare_t *h)
 	watch.which = 0;
 }
 
-static void first_timer(uv_timer_t *t)
+/* Either timer: which one it is (1, 2) is its data. */
+static void watched_timer(uv_timer_t *t)
 {
-	watch.which = 1;
-	watch.first(t);
-}
-
-static void second_timer(uv_timer_t *t)
-{
-	watch.which = 2;
-	watch.second(t);
+	watch.which = (int)(intptr_t)t->data;
+	(watch.which == 1 ? watch.first : watch.second)(t);
 }
 
 /*
@@ -157,8 +153,10 @@ static json_t *run_turns_once(uv_timer_cb first, uv_timer_cb second, int longer)
 	uv_prepare_start(&watch.prepare, watch_prepare);
 	uv_timer_init(&loop, &a);
 	uv_timer_init(&loop, &b);
-	uv_timer_start(&a, first_timer, 5, 0);
-	uv_timer_start(&b, second_timer, 60, 0);
+	a.data = (void *)(intptr_t)1;
+	b.data = (void *)(intptr_t)2;
+	uv_timer_start(&a, watched_timer, 5, 0);
+	uv_timer_start(&b, watched_timer, 60, 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	j = looptime_json(lt);
 	looptime_close(lt);
