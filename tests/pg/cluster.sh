@@ -24,7 +24,9 @@
 #
 # Environment: SMM_PG_BINDIR, the server's binaries (default: PostgreSQL
 # 15's, else the newest installed, else pg_config --bindir); SMM_PG_PORT
-# (default 5432: the socket is private to DIR, so clusters never clash).
+# (default 5432: the socket is private to DIR, so clusters never clash);
+# SMM_PG_SKIP, when set, the reason to skip instead (.ci/run sets it for
+# make distcheck's run, the third of the suite).
 # Exit status: 0 done, 1 failed (with the end of DIR/log), 2 usage, 77 no
 # PostgreSQL server installed (automake's "skip").
 set -eu
@@ -52,6 +54,10 @@ die() {
 
 # The directory holding initdb, pg_ctl and psql, or exit 77.
 find_bindir() {
+	if [ -n "${SMM_PG_SKIP:-}" ]; then
+		say "SKIP: $SMM_PG_SKIP"
+		exit 77
+	fi
 	for d in "${SMM_PG_BINDIR:-}" /usr/lib/postgresql/15/bin \
 		"$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)" \
 		"$(pg_config --bindir 2>/dev/null)"; do
