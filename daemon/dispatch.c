@@ -121,6 +121,7 @@ struct dispatch {
 	struct job *napping; /* in wake_ms order */
 	struct chan_q *buckets[CHAN_BUCKETS];
 	struct chan_q *ring; /* the next channel to serve */
+	size_t ring_len;     /* channels in it */
 	int more;            /* pump stopped (batch, budget) with work left */
 	size_t taken;        /* from the queues this turn (PUMP_TAKE_MAX) */
 	size_t moved;        /* to the queues this turn (DUE_MOVE_MAX) */
@@ -241,6 +242,7 @@ static void ring_add(struct dispatch *disp, struct chan_q *q)
 		return;
 	q->in_ring = 1;
 	q->served = 0;
+	disp->ring_len++;
 	if (disp->ring == NULL) {
 		q->ring_next = q->ring_prev = q;
 		disp->ring = q;
@@ -270,6 +272,7 @@ static void ring_remove(struct dispatch *disp, struct chan_q *q)
 	if (!q->in_ring)
 		return;
 	q->in_ring = 0;
+	disp->ring_len--;
 	if (q->ring_next == q) {
 		disp->ring = NULL;
 		return;
@@ -362,9 +365,24 @@ static int halted(const struct smmd *d)
  * was: its start was not kept). Its slot is free. */
 static void job_ended(struct smmd *d, struct chan_q *q)
 {
+	struct dispatch *disp = d->dispatch;
+	int was_full = q->ch && q->in_flight >= q->ch->max_in_flight;
+
 	q->in_flight--;
 	d->in_flight--;
 	q->ended_in = store_turn_batch(d->store);
+	/*
+	 * Held back by its own limit, it lost its turn (pump passed it by):
+	 * with a slot of its own free again it goes next, as a channel newly
+	 * waiting does (ring_add), rather than wait for every other
+	 * channel's quantum (two busy channels' 16 starts for one whose
+	 * limit is 1). Only while its limit is within its share of the
+	 * global slots: one whose limit is above would take every slot it
+	 * frees back at once and keep more than its share.
+	 */
+	if (was_full && q->in_ring &&
+	    q->ch->max_in_flight * disp->ring_len <= d->cfg->max_in_flight)
+		ring_front(disp, q);
 }
 
 static void job_free(struct job *job)
@@ -1043,17 +1061,12 @@ static int64_t chan_send_time(const struct chan_q *q, int64_t now)
 static void pump(struct smmd *d, int64_t now)
 {
 	struct dispatch *disp = d->dispatch;
-	size_t misses = 0, ring_len = 0, started = 0, popped = 0;
+	size_t misses = 0, ring_len = disp->ring_len, started = 0, popped = 0;
 	struct chan_q *q;
 
 	disp->more = 0;
 	if (disp->ring == NULL)
 		return;
-	q = disp->ring;
-	do {
-		ring_len++;
-		q = q->ring_next;
-	} while (q != disp->ring);
 	while (!halted(d) && d->in_flight < d->cfg->max_in_flight &&
 	       disp->ring && misses < ring_len) {
 		int64_t at, meant;
