@@ -28,16 +28,12 @@ published() {
 
 N=5000
 t0=$(($(now_ms) + 2000))
-jq -n -c --argjson n "$N" --argjson t0 "$t0" '
-	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
-		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+jq -n -c --argjson n "$N" --argjson t0 "$t0" "$JQ_ISO"'
 	range($n) | {id: ., cmd: "add", args: {
 		channels: ["c" + (. % 4 + 1 | tostring)],
 		id: "b\(.)", text: "t", at: iso($t0 + (. * 4000 / $n | floor))}}' \
 	>"$T/adds"
-socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
-[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq "$N" ] ||
-	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+add_all "$T/adds" "$N"
 
 # In the middle of the burst: what smmd has recorded, then the backup.
 wait_for "[ \"\$(arrivals)\" -ge $((N / 4)) ]" 20 ||

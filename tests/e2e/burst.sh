@@ -12,30 +12,23 @@
 
 start_sink
 # 24 slots: the first turn fills them and leaves most of what is due in
-# the schedule, which then moves as jobs finish, not by the timer.
+# the schedule, which then moves a turn's share at a time, slots full.
 write_config -g "max_in_flight: 24" "a,max_in_flight=16" \
 	"b,max_in_flight=16" "c,max_in_flight=16" steady
 start_smmd
 # Every start, in order (its event's seq), for the quantum below.
-"$SMMCTL_BIN" log --follow --json >"$T/follow.out" 2>"$T/follow.err" &
-E2E_PIDS+=($!)
-wait_for '[ "$(smmctl status --json | jq .followers)" -eq 1 ]' 10 ||
-	fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
+follow_events
 
 N=6000
 t0=$(($(now_ms) + 8000))
-jq -n -c --argjson n "$N" --argjson t0 "$t0" '
-	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
-		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+jq -n -c --argjson n "$N" --argjson t0 "$t0" "$JQ_ISO"'
 	# Queued channel after channel: the schedule holds a, then b, then c.
 	(range($n) | {id: ., cmd: "add", args: {
 		channels: [["a", "b", "c"][(. / ($n / 3) | floor)]],
 		id: "p\(.)", text: "burst \(.)", at: iso($t0)}}),
 	{id: $n, cmd: "add", args: {channels: ["steady"], id: "s1",
 		text: "steady", at: iso($t0 + 100)}}' >"$T/adds"
-socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
-[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq $((N + 1)) ] ||
-	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+add_all "$T/adds" $((N + 1))
 # Served a turn's budget at a time (control.c): each reply still comes,
 # once, in the order of the requests.
 jq -s -e --argjson n "$N" '[.[].id] == [range($n + 1)]' "$T/replies" \

@@ -15,23 +15,16 @@
 start_sink --delay-ms 100
 write_config -g "max_in_flight: 16" "a,max_in_flight=16" quiet
 start_smmd
-"$SMMCTL_BIN" log --follow --json >"$T/follow.out" 2>"$T/follow.err" &
-E2E_PIDS+=($!)
-wait_for '[ "$(smmctl status --json | jq .followers)" -eq 1 ]' 10 ||
-	fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
+follow_events
 
 N=5000
 t0=$(($(now_ms) + 6000))
-jq -n -c --argjson n "$N" --argjson t0 "$t0" '
-	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
-		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+jq -n -c --argjson n "$N" --argjson t0 "$t0" "$JQ_ISO"'
 	(range($n) | {id: ., cmd: "add", args: {channels: ["a"], id: "p\(.)",
 		text: "burst \(.)", at: iso($t0)}}),
 	{id: $n, cmd: "add", args: {channels: ["quiet"], id: "q1",
 		text: "quiet", at: iso($t0 + 20)}}' >"$T/adds"
-socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
-[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq $((N + 1)) ] ||
-	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+add_all "$T/adds" $((N + 1))
 [ "$(now_ms)" -lt "$t0" ] || fail "queueing $N posts took past their due time"
 
 # Not the whole burst (5,000 at 16 a 100 ms): the quiet post's start and

@@ -640,6 +640,28 @@ list_json() {
 	smmctl list "$@" --json | jq -c 'if type == "array" then . else .deliveries end'
 }
 
+# A jq definition for the add requests a test writes: iso(ms), the time
+# ms (since the epoch) as the control protocol's "at", to the millisecond.
+JQ_ISO='def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
+	+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";'
+
+# add_all FILE N: FILE's requests over one control connection (replies in
+# $T/replies); fails unless N of them were taken.
+add_all() {
+	socat -t 60 - "UNIX-CONNECT:$SOCK" <"$1" >"$T/replies"
+	[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq "$2" ] ||
+		fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+}
+
+# follow_events: smmctl log --follow --json into $T/follow.out, from the
+# moment smmd counts the follower (every event after, in seq order).
+follow_events() {
+	"$SMMCTL_BIN" log --follow --json >"$T/follow.out" 2>"$T/follow.err" &
+	E2E_PIDS+=($!)
+	wait_for '[ "$(smmctl status --json | jq .followers)" -eq 1 ]' 10 ||
+		fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
+}
+
 # wait_state DELIVERY STATE TIMEOUT_S, or fail saying where it stuck.
 wait_state() {
 	wait_for "[ \"\$(delivery_state '$1')\" = '$2' ]" "$3" ||

@@ -12,23 +12,16 @@ start_sink --delay-ms 20
 write_config -g "max_in_flight: 4" "a,max_in_flight=4" "b,max_in_flight=4" \
 	"one,max_in_flight=1"
 start_smmd
-"$SMMCTL_BIN" log --follow --json >"$T/follow.out" 2>"$T/follow.err" &
-E2E_PIDS+=($!)
-wait_for '[ "$(smmctl status --json | jq .followers)" -eq 1 ]' 10 ||
-	fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
+follow_events
 
 # All due at one instant, over one connection: a and b's 60 each, then
 # one's 6, last in the schedule.
 t0=$(($(now_ms) + 4000))
-jq -n -c --argjson t0 "$t0" '
-	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
-		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+jq -n -c --argjson t0 "$t0" "$JQ_ISO"'
 	[(range(60) | ["a", "p\(.)"], ["b", "q\(.)"]), (range(6) | ["one", "o\(.)"])]
 	| to_entries[] | {id: .key, cmd: "add", args: {channels: [.value[0]],
 		id: .value[1], text: "post \(.value[1])", at: iso($t0)}}' >"$T/adds"
-socat -t 30 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
-[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq 126 ] ||
-	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+add_all "$T/adds" 126
 [ "$(now_ms)" -lt "$t0" ] || fail "queueing took past the posts' due time"
 
 wait_for '[ "$(smmctl status --json | jq .counts.published)" -eq 126 ]' 60 ||

@@ -27,15 +27,11 @@ me=$(id -un)
 # 20 channels.
 N=10000
 t0=$(($(now_ms) + 5000))
-jq -n -c --argjson n "$N" --argjson t0 "$t0" '
-	def iso(ms): (ms / 1000 | floor | todate | sub("Z$"; "")) + "."
-		+ ("00" + (ms % 1000 | tostring))[-3:] + "Z";
+jq -n -c --argjson n "$N" --argjson t0 "$t0" "$JQ_ISO"'
 	range($n) | {id: ., cmd: "add", args: {
 		channels: ["c" + ("0" + (. % 20 | tostring))[-2:]],
 		id: "b\(.)", text: "t", at: iso($t0 + .)}}' >"$T/adds"
-socat -t 60 - "UNIX-CONNECT:$SOCK" <"$T/adds" >"$T/replies"
-[ "$(jq -s '[.[] | select(.ok)] | length' "$T/replies")" -eq "$N" ] ||
-	fail "adds refused: $(jq -c 'select(.ok != true)' "$T/replies" | head -n 3)"
+add_all "$T/adds" "$N"
 # Half-way through the burst.
 [ "$(now_ms)" -lt $((t0 + N / 2)) ] ||
 	fail "queueing $N posts took past the burst's middle"
