@@ -150,6 +150,7 @@ static struct transfer *transfer_get(struct http *h)
 	t->body_len = 0;
 	t->body[0] = '\0';
 	t->body_over = 0;
+	t->added = 0;
 	t->has_captured = 0;
 	t->errbuf[0] = '\0';
 	t->refused[0] = '\0';
@@ -221,11 +222,17 @@ static void deliver(struct http *h, struct transfer *t)
 	else
 		res.error =
 		        t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->code);
-	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+	/*
+	 * Never started, it sent nothing, whatever the handle says of its
+	 * last request: a stop must not make a post's outcome unknown.
+	 */
+	if (t->added) {
+		curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+		if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ctype) ==
+		    CURLE_OK)
+			res.content_type = ctype;
+	}
 	res.request_sent = sent > 0;
-	if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ctype) ==
-	    CURLE_OK)
-		res.content_type = ctype;
 	res.latency_ms = (double)(t->finished_ns - t->started_ns) / 1e6;
 	res.body = t->body;
 	res.body_len = t->body_len;

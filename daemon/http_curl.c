@@ -529,7 +529,7 @@ static void on_wake(uv_async_t *a)
 			complete(h, t, CURLE_FAILED_INIT);
 		} else {
 			list_push(&h->active, t);
-			added = 1;
+			t->added = added = 1;
 		}
 		t = next;
 	}
@@ -565,6 +565,7 @@ int http_curl_try_send(struct http *h, struct transfer *t)
 		uv_mutex_unlock(&h->multi_mu);
 		return 0;
 	}
+	t->added = 1;
 	list_push(&h->active, t);
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(h);

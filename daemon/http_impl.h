@@ -65,6 +65,12 @@ struct transfer {
 	 * "Failed to connect" there afterwards, and the reason would be lost.
 	 */
 	char refused[128];
+	/*
+	 * In the multi handle for this request. One taken back before (an
+	 * abort, a stop) never started: curl's figures on the handle are
+	 * still its previous request's.
+	 */
+	int added;
 	/* Set by the curl thread when it hands the transfer back. */
 	CURLcode code;
 	uint64_t finished_ns;
