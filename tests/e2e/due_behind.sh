@@ -31,12 +31,10 @@ add_all "$T/adds" $((N + 1))
 # a few rounds of the burst's.
 wait_for '[ "$(delivery_state q1/quiet)" = published ]' 30 ||
 	fail "the quiet post was not published: $(delivery_json q1/quiet | jq -c .)"
-wait_for '[ "$(grep -c "\"type\":\"published\"" "$T/follow.out")" -ge 48 ]' 20 ||
-	fail "the follower saw $(grep -c '"type":"published"' "$T/follow.out") published"
+wait_followed 48 20
 
 # The channel of the first start after the first request ended.
-jq -s -r '[.[] | select(.type == "started" or .type == "published")]
-	| sort_by(.seq) as $e
+jq -s -r "$JQ_STARTS_ENDS"'starts_ends as $e
 	| ($e | map(.type) | index("published")) as $i
 	| first($e[$i + 1:][] | select(.type == "started")).channel' \
 	"$T/follow.out" >"$T/next"

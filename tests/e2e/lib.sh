@@ -662,6 +662,17 @@ follow_events() {
 		fail "smmctl log --follow did not subscribe: $(cat "$T/follow.err")"
 }
 
+# wait_followed N TIMEOUT_S: until follow_events' follower has seen at
+# least N published events, or fail saying how many it saw.
+wait_followed() {
+	wait_for "[ \"\$(grep -c '\"type\":\"published\"' \"\$T/follow.out\")\" -ge $1 ]" "$2" ||
+		fail "the follower saw $(grep -c '"type":"published"' "$T/follow.out") published, not $1, after $2s"
+}
+
+# A jq definition for follow.out read with -s: its starts and ends
+# (started and published events), in seq order.
+JQ_STARTS_ENDS='def starts_ends: [.[] | select(.type == "started" or .type == "published")] | sort_by(.seq);'
+
 # wait_state DELIVERY STATE TIMEOUT_S, or fail saying where it stuck.
 wait_state() {
 	wait_for "[ \"\$(delivery_state '$1')\" = '$2' ]" "$3" ||

@@ -26,13 +26,11 @@ add_all "$T/adds" 126
 
 wait_for '[ "$(smmctl status --json | jq .counts.published)" -eq 126 ]' 60 ||
 	fail "not all published: $(smmctl status --json | jq -c .counts)"
-wait_for '[ "$(grep -c "\"type\":\"published\"" "$T/follow.out")" -ge 126 ]' 10 ||
-	fail "the follower saw $(grep -c '"type":"published"' "$T/follow.out") of 126 published"
+wait_followed 126 10
 
 # For each of one's posts but the last (another of its posts waited): the
 # channel of the next start.
-jq -s -c '[.[] | select(.type == "started" or .type == "published")]
-	| sort_by(.seq) as $e
+jq -s -c "$JQ_STARTS_ENDS"'starts_ends as $e
 	| [range(length) as $i
 	   | select($e[$i].type == "published" and $e[$i].channel == "one")
 	   | $i][:-1]
